@@ -1,0 +1,1 @@
+"""Notifications: family contact points and preferences, message templates, deliveries."""

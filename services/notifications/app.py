@@ -1,0 +1,30 @@
+"""Notifications service wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.notifications.api import router
+from services.notifications.consumers import consumers
+from services.notifications.settings import NotificationsSettings
+from shared.events import DeliveryFailed, DeliverySent
+from shared.service import ServiceSpec, create_app
+
+SPEC = ServiceSpec(
+    name="notifications",
+    title="Notifications service",
+    description=(
+        "Owns family contact points and language preferences, message templates and "
+        "deliveries. Turns scheduling and portfolio events into messages to families."
+    ),
+    routers=[router],
+    migrations=Path(__file__).parent / "migrations",
+    consumers=consumers,
+    publishes=[DeliverySent, DeliveryFailed],
+)
+
+
+def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
+    return create_app(SPEC, settings or NotificationsSettings())

@@ -1,0 +1,91 @@
+"""Events notifications turns into messages to families."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.notifications.delivery import notify_guardian
+from services.notifications.settings import NotificationsSettings
+from services.notifications.tables import KnownStudent
+from shared.events import (
+    CloudEvent,
+    ConferenceBooked,
+    ConferenceCancelled,
+    GoalSet,
+    StudentEnrolled,
+)
+from shared.messaging.consumer import EventConsumers
+
+consumers = EventConsumers(group="notifications")
+
+
+@cache
+def _timezone() -> str:
+    return NotificationsSettings().timezone
+
+
+@consumers.handles(StudentEnrolled)
+async def remember_student_name(session: AsyncSession, event: CloudEvent[StudentEnrolled]) -> None:
+    """Keep the name families know the student by, for messages."""
+    student = await session.get(KnownStudent, event.data.student_id) or KnownStudent(
+        id=event.data.student_id, district=event.district, site=event.site, given_name=""
+    )
+    student.district, student.site = event.district, event.site
+    student.given_name = event.data.given_name
+    session.add(student)
+
+
+@consumers.handles(GoalSet)
+async def tell_guardians_about_new_goal(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
+    """Tell each of the student's guardians, in their language, about the goal just set."""
+    for guardian_id in event.data.guardian_ids:
+        await notify_guardian(
+            session,
+            guardian_id=guardian_id,
+            student_id=event.data.student_id,
+            template="goal_set",
+            cause=event,
+            timezone=_timezone(),
+            goal=event.data.title,
+            target_date=event.data.target_date,
+        )
+
+
+@consumers.handles(ConferenceBooked)
+async def confirm_booking_to_guardian(
+    session: AsyncSession, event: CloudEvent[ConferenceBooked]
+) -> None:
+    """Send the guardian who booked a confirmation with time and room."""
+    data = event.data
+    await notify_guardian(
+        session,
+        guardian_id=data.guardian_id,
+        student_id=data.student_id,
+        template="conference_booked",
+        cause=event,
+        timezone=_timezone(),
+        starts_at=data.starts_at,
+        minutes=int((data.ends_at - data.starts_at).total_seconds() // 60),
+        room=data.room,
+        interpreter=data.interpreter_language,
+    )
+
+
+@consumers.handles(ConferenceCancelled)
+async def tell_guardian_booking_cancelled(
+    session: AsyncSession, event: CloudEvent[ConferenceCancelled]
+) -> None:
+    """Tell the guardian who had booked that the conference is cancelled."""
+    data = event.data
+    await notify_guardian(
+        session,
+        guardian_id=data.guardian_id,
+        student_id=data.student_id,
+        template="conference_cancelled",
+        cause=event,
+        timezone=_timezone(),
+        starts_at=data.starts_at,
+        reason=data.reason,
+    )

@@ -1,0 +1,59 @@
+"""Rendering family messages in the family's language. Pure: no I/O beyond reading templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).parent / "templates"
+SUPPORTED_LANGUAGES = tuple(sorted(path.name for path in TEMPLATES.iterdir() if path.is_dir()))
+FALLBACK_LANGUAGE = "en"
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    undefined=StrictUndefined,
+    autoescape=False,  # plain-text messages
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    language: str
+    subject: str
+    body: str
+
+
+def message_language(preferred: str | None) -> str:
+    """The best language we have a template for: ``es-MX`` falls back to ``es``, then English."""
+    tag = (preferred or FALLBACK_LANGUAGE).replace("_", "-").lower()
+    for candidate in (tag, tag.split("-", 1)[0]):
+        if candidate in SUPPORTED_LANGUAGES:
+            return candidate
+    return FALLBACK_LANGUAGE
+
+
+def render(template: str, *, language: str | None, **context: Any) -> Message:
+    """Render a message; dates and times in ``context`` are written the family's way."""
+    chosen = message_language(language)
+    timezone = ZoneInfo(context.pop("timezone", "UTC"))
+    values = {key: _localize(value, chosen, timezone) for key, value in context.items()}
+    text = _environment.get_template(f"{chosen}/{template}.txt.j2").render(**values)
+    subject, _, body = text.partition("\n")
+    return Message(language=chosen, subject=subject.strip(), body=body.lstrip("\n"))
+
+
+def _localize(value: Any, language: str, timezone: ZoneInfo) -> Any:
+    if isinstance(value, datetime):
+        local = value.astimezone(timezone)
+        day = format_date(local, "full", locale=language)
+        return f"{day}, {format_time(local, 'short', tzinfo=timezone, locale=language)}"
+    if isinstance(value, date):
+        return format_date(value, "long", locale=language)
+    return value

@@ -1,0 +1,65 @@
+"""Notifications' tables. Contact details live here and nowhere else."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.database import UTCDateTime, metadata_for
+from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
+
+
+class ContactPoint(SQLModel, table=True):
+    """How to reach a guardian, and in which language."""
+
+    __tablename__ = "contact_point"
+
+    guardian_id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(index=True, max_length=64)
+    site: str = Field(index=True, max_length=64)
+    display_name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    language: str = Field(default="en", max_length=35)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class KnownStudent(SQLModel, table=True):
+    """Names to use in messages, kept from ``roster.student.enrolled`` events."""
+
+    __tablename__ = "known_student"
+
+    id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    given_name: str = Field(max_length=100)
+
+
+class Delivery(SQLModel, table=True):
+    """One message to one guardian, rendered in their language."""
+
+    __tablename__ = "delivery"
+    # One message per cause, recipient and template, however often the cause is redelivered.
+    __table_args__ = (UniqueConstraint("cause_event_id", "recipient_id", "template"),)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    district: str = Field(max_length=64)
+    site: str = Field(index=True, max_length=64)
+    recipient_id: str = Field(index=True, max_length=64)
+    student_id: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    address: str | None = Field(default=None, max_length=320)
+    language: str = Field(max_length=35)
+    template: str = Field(max_length=64)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)
+    error: str | None = Field(default=None, max_length=500)
+    cause_event_id: str = Field(max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+metadata = metadata_for(OutboxMessage, InboxEntry, ContactPoint, KnownStudent, Delivery)

@@ -1,0 +1,1 @@
+"""Portfolio: the roster, and each student's evidence, reflections and goals."""

@@ -1,0 +1,215 @@
+"""Portfolio's HTTP routes: thin, each turns a request into one unit of work."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.portfolio.rules import may_manage_roster, may_set_goal
+from services.portfolio.tables import Goal, GuardianLink, Student
+from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Principal
+from shared.events import GoalSet, GuardianLinked, StudentEnrolled
+from shared.messaging.outbox import record_event
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["portfolio"])
+
+
+class StudentIn(BaseModel):
+    site: str = Field(min_length=1, max_length=64, description="The student's school (site) id.")
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    grade: str = Field(min_length=1, max_length=8, examples=["KG", "03"])
+
+
+class StudentOut(StudentIn):
+    id: str
+    district: str
+
+
+class GuardianLinkIn(BaseModel):
+    relationship: str = Field("guardian", min_length=1, max_length=32)
+
+
+class GoalIn(BaseModel):
+    title: str = Field(
+        min_length=3, max_length=280, examples=["Read a chapter book on my own by spring"]
+    )
+    area: str = Field(min_length=1, max_length=40, examples=["reading"])
+    target_date: date | None = None
+
+
+class GoalOut(GoalIn):
+    id: str
+    student_id: str
+    site: str
+    set_by: str
+
+
+@router.put("/roster/students/{student_id}", response_model=StudentOut)
+async def enroll_student(
+    student_id: str, body: StudentIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> StudentOut:
+    """Add a student to a site's roster, or update them (district IT or site admin)."""
+    if not may_manage_roster(principal, district=principal.district, site=body.site):
+        raise forbidden(f"you may not manage the roster of site {body.site!r}")
+    async with uow.transaction() as session:
+        student = await session.get(Student, student_id)
+        if student is not None and student.district != principal.district:
+            raise forbidden("that student belongs to another district")
+        moving = student is not None and student.site != body.site
+        if moving and not may_manage_roster(
+            principal, district=student.district, site=student.site
+        ):
+            raise forbidden(f"you may not move students out of site {student.site!r}")
+        changed = student is None or _differs(student, body)
+        student = student or Student(
+            id=student_id, district=principal.district, **body.model_dump()
+        )
+        student.sqlmodel_update(body.model_dump())
+        session.add(student)
+        if changed:
+            record_event(
+                session,
+                StudentEnrolled(student_id=student_id, **body.model_dump(exclude={"site"})),
+                subject=student_id,
+                district=student.district,
+                site=student.site,
+            )
+    return StudentOut(id=student.id, district=student.district, **body.model_dump())
+
+
+@router.put(
+    "/roster/students/{student_id}/guardians/{guardian_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+async def link_guardian(
+    student_id: str,
+    guardian_id: str,
+    body: GuardianLinkIn,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+) -> None:
+    """Link a guardian to a student, so they can see the portfolio and book (roster managers)."""
+    async with uow.transaction() as session:
+        student = await _visible_student(session, student_id, principal)
+        if not may_manage_roster(principal, district=student.district, site=student.site):
+            raise forbidden(f"you may not manage the roster of site {student.site!r}")
+        existing = (
+            await session.exec(
+                select(GuardianLink).where(
+                    GuardianLink.guardian_id == guardian_id, GuardianLink.student_id == student_id
+                )
+            )
+        ).first()
+        if existing is not None:
+            return
+        session.add(
+            GuardianLink(
+                district=student.district,
+                site=student.site,
+                guardian_id=guardian_id,
+                student_id=student_id,
+                relationship=body.relationship,
+            )
+        )
+        record_event(
+            session,
+            GuardianLinked(
+                guardian_id=guardian_id, student_id=student_id, relationship=body.relationship
+            ),
+            subject=student_id,
+            district=student.district,
+            site=student.site,
+        )
+
+
+@router.get("/students/{student_id}", response_model=StudentOut)
+async def get_student(
+    student_id: str, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> StudentOut:
+    """A student's roster entry (for those who may see the student)."""
+    async with uow.read() as session:
+        student = await _visible_student(session, student_id, principal)
+    return StudentOut.model_validate(student, from_attributes=True)
+
+
+@router.post(
+    "/students/{student_id}/goals", response_model=GoalOut, status_code=status.HTTP_201_CREATED
+)
+async def set_goal(
+    student_id: str, body: GoalIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> GoalOut:
+    """Set a new goal for a student (the student themself, or their teacher)."""
+    async with uow.transaction() as session:
+        student = await _visible_student(session, student_id, principal)
+        if not may_set_goal(
+            principal, district=student.district, site=student.site, student_id=student.id
+        ):
+            raise forbidden("only the student or their teachers may set the student's goals")
+        goal = Goal(
+            district=student.district,
+            site=student.site,
+            student_id=student.id,
+            set_by=principal.subject,
+            **body.model_dump(),
+        )
+        session.add(goal)
+        guardian_ids = (
+            await session.exec(
+                select(GuardianLink.guardian_id).where(GuardianLink.student_id == student.id)
+            )
+        ).all()
+        record_event(
+            session,
+            GoalSet(
+                goal_id=goal.id,
+                student_id=student.id,
+                title=goal.title,
+                area=goal.area,
+                target_date=goal.target_date,
+                set_by=goal.set_by,
+                guardian_ids=sorted(guardian_ids),
+            ),
+            subject=student.id,
+            district=student.district,
+            site=student.site,
+        )
+    return GoalOut.model_validate(goal, from_attributes=True)
+
+
+@router.get("/students/{student_id}/goals", response_model=list[GoalOut])
+async def list_goals(
+    student_id: str, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> list[GoalOut]:
+    """A student's goals, newest first."""
+    async with uow.read() as session:
+        await _visible_student(session, student_id, principal)
+        goals = (
+            await session.exec(
+                select(Goal)
+                .where(Goal.student_id == student_id)
+                .order_by(col(Goal.created_at).desc())
+            )
+        ).all()
+    return [GoalOut.model_validate(goal, from_attributes=True) for goal in goals]
+
+
+async def _visible_student(session: AsyncSession, student_id: str, principal: Principal) -> Student:
+    """The student: 404 if there is none, 403 if the caller may not see them."""
+    student = await session.get(Student, student_id)
+    if student is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r}")
+    if not principal.can_see_student(
+        district=student.district, site=student.site, student_id=student.id
+    ):
+        raise forbidden(f"you may not see student {student_id!r}")
+    return student
+
+
+def _differs(student: Student, body: StudentIn) -> bool:
+    return any(getattr(student, name) != value for name, value in body.model_dump().items())

@@ -1,0 +1,53 @@
+"""Portfolio's tables. Every row carries its district and site."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.database import UTCDateTime, metadata_for
+from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
+
+
+class Student(SQLModel, table=True):
+    __tablename__ = "student"
+
+    id: str = Field(primary_key=True, max_length=64, description="sourcedId")
+    district: str = Field(index=True, max_length=64)
+    site: str = Field(index=True, max_length=64)
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    grade: str = Field(max_length=8)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GuardianLink(SQLModel, table=True):
+    __tablename__ = "guardian_link"
+    __table_args__ = (UniqueConstraint("guardian_id", "student_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    district: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    guardian_id: str = Field(index=True, max_length=64)
+    student_id: str = Field(foreign_key="student.id", index=True, max_length=64)
+    relationship: str = Field(max_length=32)
+
+
+class Goal(SQLModel, table=True):
+    __tablename__ = "goal"
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    district: str = Field(max_length=64)
+    site: str = Field(index=True, max_length=64)
+    student_id: str = Field(foreign_key="student.id", index=True, max_length=64)
+    title: str = Field(max_length=280)
+    area: str = Field(max_length=40)
+    target_date: date | None = None
+    set_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+metadata = metadata_for(OutboxMessage, InboxEntry, Student, GuardianLink, Goal)

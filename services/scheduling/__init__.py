@@ -1,0 +1,1 @@
+"""Scheduling: conference slots, bookings and attendance."""

@@ -1,0 +1,24 @@
+"""Events scheduling reacts to."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.tables import RosterStudent
+from shared.events import CloudEvent, StudentEnrolled
+from shared.messaging.consumer import EventConsumers
+
+consumers = EventConsumers(group="scheduling")
+
+
+@consumers.handles(StudentEnrolled)
+async def keep_roster_when_student_enrolled(
+    session: AsyncSession, event: CloudEvent[StudentEnrolled]
+) -> None:
+    """Keep the local roster read model that bookings are checked against."""
+    student = await session.get(RosterStudent, event.data.student_id) or RosterStudent(
+        id=event.data.student_id, district=event.district, site=event.site, given_name=""
+    )
+    student.district, student.site = event.district, event.site
+    student.given_name = event.data.given_name
+    session.add(student)

@@ -1,0 +1,69 @@
+"""Scheduling's tables. Every row carries its district and site."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.database import UTCDateTime, metadata_for
+from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class RosterStudent(SQLModel, table=True):
+    """Local read model of the roster, kept from ``roster.student.enrolled`` events."""
+
+    __tablename__ = "roster_student"
+
+    id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    site: str = Field(index=True, max_length=64)
+    given_name: str = Field(max_length=100)
+
+
+class Slot(SQLModel, table=True):
+    """A conference time: ``capacity`` families can book it at once."""
+
+    __tablename__ = "slot"
+    __table_args__ = (
+        CheckConstraint(
+            "booked >= 0 AND booked <= capacity", name="ck_slot_booked_within_capacity"
+        ),
+        CheckConstraint("ends_at > starts_at", name="ck_slot_ends_after_start"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    district: str = Field(max_length=64)
+    site: str = Field(index=True, max_length=64)
+    teacher_id: str = Field(max_length=64)
+    room: str = Field(max_length=64)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    capacity: int = Field(default=1)
+    booked: int = Field(default=0)
+
+
+class Booking(SQLModel, table=True):
+    __tablename__ = "booking"
+    # A student holds at most one booking per slot row, cancelled or not; rebooking reuses it.
+    __table_args__ = (UniqueConstraint("slot_id", "student_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    district: str = Field(max_length=64)
+    site: str = Field(index=True, max_length=64)
+    slot_id: str = Field(foreign_key="slot.id", index=True, max_length=36)
+    student_id: str = Field(index=True, max_length=64)
+    guardian_id: str = Field(max_length=64)
+    status: str = Field(default="booked", max_length=16)
+    interpreter_language: str | None = Field(default=None, max_length=35)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+metadata = metadata_for(OutboxMessage, InboxEntry, RosterStudent, Slot, Booking)

@@ -1,0 +1,1 @@
+"""What every service needs: event contracts, the messaging runtime, settings and auth."""

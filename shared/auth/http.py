@@ -1,0 +1,58 @@
+"""FastAPI dependencies: every API route gets a verified ``Principal`` or answers 401/403."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import TokenError, TokenVerifier
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from `slc-token` or the district IdP.")
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=reason,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified caller of this request."""
+    if credentials is None:
+        raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except TokenError as error:
+        raise _unauthorized(str(error)) from error
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that admits only the given roles (403 otherwise)."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(role.value for role in roles)
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {principal.role.value!r} may not do this ({allowed} may)",
+            )
+        return principal
+
+    return check
+
+
+def forbidden(reason: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, reason)

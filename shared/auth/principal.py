@@ -1,0 +1,52 @@
+"""The caller behind a request and the scope rules that apply to them. Pure: no I/O."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    TEACHER = "teacher"
+    GUARDIAN = "guardian"
+    SITE_ADMIN = "site_admin"
+    DISTRICT_ADMIN = "district_admin"
+
+
+STAFF = frozenset({Role.TEACHER, Role.SITE_ADMIN, Role.DISTRICT_ADMIN})
+
+
+class Principal(BaseModel):
+    """A verified caller: who they are, their role, and what they may act for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str = Field(description="The caller's sourcedId.")
+    role: Role
+    district: str = Field(description="The district the caller belongs to.")
+    sites: frozenset[str] = Field(default=frozenset(), description="Sites the caller acts for.")
+    students: frozenset[str] = Field(
+        default=frozenset(), description="Students a guardian may see (a student: themself)."
+    )
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    def can_act_for_site(self, district: str, site: str) -> bool:
+        """A district admin acts for every site of their district; others for their own sites."""
+        if district != self.district:
+            return False
+        return self.role is Role.DISTRICT_ADMIN or site in self.sites
+
+    def can_see_student(self, *, district: str, site: str, student_id: str) -> bool:
+        """Students see themselves, guardians their own children, staff the students of their sites."""
+        if district != self.district:
+            return False
+        if self.role is Role.STUDENT:
+            return student_id == self.subject
+        if self.role is Role.GUARDIAN:
+            return student_id in self.students
+        return self.can_act_for_site(district, site)

@@ -1,0 +1,37 @@
+"""Event contracts and their wire format."""
+
+from shared.events.contracts import (
+    ALL_EVENTS,
+    ConferenceBooked,
+    ConferenceCancelled,
+    DeliveryFailed,
+    DeliverySent,
+    GoalSet,
+    GuardianLinked,
+    StudentEnrolled,
+)
+from shared.events.envelope import (
+    CloudEvent,
+    EventData,
+    UndecodableEvent,
+    from_stream_fields,
+    new_event,
+    to_stream_fields,
+)
+
+__all__ = [
+    "ALL_EVENTS",
+    "CloudEvent",
+    "ConferenceBooked",
+    "ConferenceCancelled",
+    "DeliveryFailed",
+    "DeliverySent",
+    "EventData",
+    "GoalSet",
+    "GuardianLinked",
+    "StudentEnrolled",
+    "UndecodableEvent",
+    "from_stream_fields",
+    "new_event",
+    "to_stream_fields",
+]

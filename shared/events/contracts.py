@@ -1,0 +1,123 @@
+"""Every event the services publish: the public, versioned contract.
+
+Additive changes keep the version; a breaking change is a new class with ``version = 2``
+published beside the old one. Events carry ids, never contact details.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.envelope import EventData
+
+
+class StudentEnrolled(EventData):
+    """A student was added to (or updated in) a site's roster."""
+
+    event_name = "roster.student.enrolled"
+
+    student_id: str = Field(description="The student's sourcedId (same as the envelope subject).")
+    given_name: str = Field(description="Name the student goes by, used in family messages.")
+    family_name: str = Field(description="Family name.")
+    grade: str = Field(description="Grade level, e.g. `KG`, `03`, `08`.")
+
+
+class GuardianLinked(EventData):
+    """A guardian was linked to a student; they may now see and book for that student."""
+
+    event_name = "roster.guardian.linked"
+
+    guardian_id: str = Field(description="The guardian's sourcedId.")
+    student_id: str = Field(description="The student's sourcedId.")
+    relationship: str = Field(description="e.g. `mother`, `father`, `guardian`.")
+
+
+class GoalSet(EventData):
+    """A student set a new goal in their portfolio."""
+
+    event_name = "portfolio.goal.set"
+
+    goal_id: str = Field(description="The goal's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    title: str = Field(description="The goal in the student's words.")
+    area: str = Field(description="Learning area, e.g. `reading`, `math`, `habits`.")
+    target_date: date | None = Field(None, description="When the student hopes to reach it.")
+    set_by: str = Field(description="sourcedId of who recorded it (the student or a teacher).")
+    guardian_ids: list[str] = Field(
+        default_factory=list,
+        description="Guardians linked to the student when the goal was set: who should hear of it.",
+    )
+
+
+class ConferenceBooked(EventData):
+    """A family booked a conference time for a student."""
+
+    event_name = "scheduling.conference.booked"
+
+    booking_id: str = Field(description="The booking's id.")
+    slot_id: str = Field(description="The booked time slot's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian who booked.")
+    starts_at: datetime = Field(description="Start of the conference (UTC).")
+    ends_at: datetime = Field(description="End of the conference (UTC).")
+    room: str = Field(description="Where the conference takes place.")
+    teacher_id: str = Field(description="sourcedId of the guiding teacher.")
+    interpreter_language: str | None = Field(
+        None, description="BCP 47 language an interpreter is requested for, if any."
+    )
+
+
+class ConferenceCancelled(EventData):
+    """A booked conference was cancelled; its seat is free again."""
+
+    event_name = "scheduling.conference.cancelled"
+
+    booking_id: str = Field(description="The booking's id.")
+    slot_id: str = Field(description="The slot that was booked.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian who had booked.")
+    starts_at: datetime = Field(description="Start of the cancelled conference (UTC).")
+    cancelled_by: str = Field(description="sourcedId of who cancelled.")
+    reason: str | None = Field(None, description="Why, if given.")
+
+
+class DeliverySent(EventData):
+    """A message to a family was handed to its channel."""
+
+    event_name = "notifications.delivery.sent"
+
+    delivery_id: str = Field(description="The delivery's id.")
+    recipient_id: str = Field(description="sourcedId of the guardian it went to.")
+    channel: Literal["mailbox", "email", "sms"] = Field(description="How it was delivered.")
+    template: str = Field(description="Which message, e.g. `goal_set`.")
+    language: str = Field(description="BCP 47 language the message was written in.")
+    cause_event_id: str = Field(description="id of the event that caused the message.")
+
+
+class DeliveryFailed(EventData):
+    """A message to a family could not be delivered."""
+
+    event_name = "notifications.delivery.failed"
+
+    delivery_id: str = Field(description="The delivery's id.")
+    recipient_id: str = Field(description="sourcedId of the guardian it was meant for.")
+    channel: Literal["mailbox", "email", "sms", "none"] = Field(
+        description="The channel that failed, or `none` when no contact point was on file."
+    )
+    template: str = Field(description="Which message, e.g. `goal_set`.")
+    error: str = Field(description="Why it failed, for operators.")
+    cause_event_id: str = Field(description="id of the event that caused the message.")
+
+
+ALL_EVENTS: tuple[type[EventData], ...] = (
+    StudentEnrolled,
+    GuardianLinked,
+    GoalSet,
+    ConferenceBooked,
+    ConferenceCancelled,
+    DeliverySent,
+    DeliveryFailed,
+)

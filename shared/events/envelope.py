@@ -1,0 +1,122 @@
+"""The CloudEvents 1.0 envelope every event travels in, and its layout on a Redis stream.
+
+A stream entry is a flat hash of the CloudEvents attributes plus ``data`` (the payload as JSON),
+so any Redis client can read it: ``XREADGROUP`` then ``json.loads(fields["data"])``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+SCHEMA_BASE = "urn:slc:schema"
+
+
+class EventData(BaseModel):
+    """Base of every event payload; subclasses name their type, version and publisher."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # e.g. "portfolio.goal.set": the source service is its first part.
+    event_name: ClassVar[str]
+    version: ClassVar[int] = 1
+
+    @classmethod
+    def event_type(cls) -> str:
+        return f"slc.{cls.event_name}.v{cls.version}"
+
+    @classmethod
+    def stream(cls) -> str:
+        """One Redis stream per event type, named after the type."""
+        return cls.event_type()
+
+    @classmethod
+    def source(cls) -> str:
+        service = cls.event_name.split(".", 1)[0]
+        # roster.* events are published by the service that owns the roster.
+        return "portfolio" if service == "roster" else service
+
+    @classmethod
+    def schema_url(cls) -> str:
+        return f"{SCHEMA_BASE}:{cls.event_type()}"
+
+
+DataT = TypeVar("DataT", bound=EventData)
+
+
+class CloudEvent(BaseModel, Generic[DataT]):
+    """A CloudEvents 1.0 envelope; ``id`` is stable across redeliveries and is the dedup key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specversion: str = Field(SPEC_VERSION, description="CloudEvents spec version.")
+    id: str = Field(description="Unique event id (a UUID); the same on every redelivery.")
+    source: str = Field(description="The publishing service, e.g. `portfolio`.")
+    type: str = Field(
+        description="Event type with version suffix, e.g. `slc.portfolio.goal.set.v1`."
+    )
+    subject: str = Field(description="The student's sourcedId this event is about.")
+    time: datetime = Field(description="When the change happened (UTC, RFC 3339).")
+    datacontenttype: str = Field(CONTENT_TYPE, description="Always `application/json`.")
+    dataschema: str = Field(
+        description="URN naming the JSON schema of `data` (the AsyncAPI document carries it)."
+    )
+    district: str = Field(description="Extension attribute: the district the event belongs to.")
+    site: str = Field(description="Extension attribute: the school (site) the event belongs to.")
+    data: DataT = Field(description="The event payload.")
+
+
+class UndecodableEvent(ValueError):
+    """A stream entry that is not a valid event of the expected type."""
+
+
+def new_event(
+    data: EventData, *, subject: str, district: str, site: str, at: datetime | None = None
+) -> CloudEvent[Any]:
+    """Wrap a payload in a fresh envelope."""
+    kind = type(data)
+    return CloudEvent[kind](  # type: ignore[valid-type]
+        id=str(uuid.uuid4()),
+        source=kind.source(),
+        type=kind.event_type(),
+        subject=subject,
+        time=at or datetime.now(UTC),
+        dataschema=kind.schema_url(),
+        district=district,
+        site=site,
+        data=data,
+    )
+
+
+def to_stream_fields(event: CloudEvent[Any]) -> dict[str, str]:
+    """The flat field/value layout of an event on a Redis stream."""
+    fields = event.model_dump(mode="json", exclude={"data"})
+    fields["data"] = event.data.model_dump_json()
+    return {key: str(value) for key, value in fields.items()}
+
+
+def from_stream_fields(
+    fields: Mapping[bytes | str, bytes | str], data_type: type[DataT]
+) -> CloudEvent[DataT]:
+    """Decode a stream entry into a typed envelope, or raise ``UndecodableEvent`` saying why."""
+    text = {_text(key): _text(value) for key, value in fields.items()}
+    if text.get("type") != data_type.event_type():
+        raise UndecodableEvent(
+            f"expected type {data_type.event_type()!r}, got {text.get('type')!r}"
+        )
+    try:
+        payload = json.loads(text.pop("data", ""))
+        return CloudEvent[data_type](**text, data=payload)  # type: ignore[valid-type]
+    except (json.JSONDecodeError, ValidationError, TypeError) as error:
+        raise UndecodableEvent(f"{data_type.event_type()}: {error}") from error
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,1 @@
+"""The messaging runtime: transactional outbox, relay, idempotent consumer. Written once."""

@@ -1,0 +1,26 @@
+"""Recording events in the same transaction as the state change that causes them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
+from shared.messaging.tables import OutboxMessage
+
+
+def record_event(
+    session: AsyncSession, data: EventData, *, subject: str, district: str, site: str
+) -> CloudEvent[Any]:
+    """Queue an event for publication; it is published only if this transaction commits."""
+    event = new_event(data, subject=subject, district=district, site=site)
+    session.add(
+        OutboxMessage(
+            event_id=event.id,
+            stream=type(data).stream(),
+            fields=json.dumps(to_stream_fields(event)),
+        )
+    )
+    return event

@@ -1,0 +1,44 @@
+"""The two tables every service has: its outbox (events to publish) and inbox (events handled)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, Identity, Integer, Text
+from sqlmodel import Field, SQLModel
+
+from shared.database import UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An event committed with the state change that caused it, waiting to be relayed."""
+
+    __tablename__ = "outbox"
+
+    # A database-assigned sequence keeps relay order equal to commit order within a service.
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True
+        ),
+    )
+    event_id: str = Field(unique=True, max_length=36)
+    stream: str = Field(max_length=200)
+    fields: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
+
+
+class InboxEntry(SQLModel, table=True):
+    """One row per (consumer group, event id) handled; written with the handler's effects."""
+
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True, max_length=100)
+    event_id: str = Field(primary_key=True, max_length=36)
+    event_type: str = Field(max_length=200)
+    handled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,67 @@
+"""Settings every service reads from its environment (pydantic-settings).
+
+Names shared by all services (``REDIS_URL``, ``AUTH_*``) have no prefix; a service's own
+settings carry its prefix, e.g. ``PORTFOLIO_DATABASE_URL``, ``PORTFOLIO_PORT``.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-in-production"
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's settings; subclasses set ``env_prefix`` and defaults."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "service"
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds.")
+    port: int = Field(8000, description="HTTP port.")
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./var/service.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Run Alembic migrations to head when the service starts."
+    )
+
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", validation_alias="REDIS_URL", description="Redis server."
+    )
+    consumer_name: str = Field(
+        default_factory=socket.gethostname,
+        validation_alias="CONSUMER_NAME",
+        description=(
+            "This replica's name in the consumer groups; stable across restarts so a restarted"
+            " replica takes back what it had read. Must differ between replicas."
+        ),
+    )
+    relay_interval_seconds: float = Field(
+        0.5,
+        validation_alias="OUTBOX_RELAY_INTERVAL_SECONDS",
+        description="How often the outbox relay looks for rows committed by other replicas.",
+    )
+    relay_batch_size: int = Field(
+        200, validation_alias="OUTBOX_RELAY_BATCH_SIZE", description="Rows relayed per round."
+    )
+
+    jwt_secret: str = Field(
+        DEV_JWT_SECRET,
+        validation_alias="AUTH_JWT_SECRET",
+        description="HS256 shared secret (development). Unset it when using a public key.",
+    )
+    jwt_public_key: str | None = Field(
+        None, validation_alias="AUTH_JWT_PUBLIC_KEY", description="PEM public key (RS256/ES256)."
+    )
+    jwks_url: str | None = Field(
+        None,
+        validation_alias="AUTH_JWKS_URL",
+        description="JWKS endpoint of the identity provider.",
+    )
+    jwt_audience: str = Field("slc", validation_alias="AUTH_JWT_AUDIENCE")
+    jwt_issuer: str | None = Field(None, validation_alias="AUTH_JWT_ISSUER")
