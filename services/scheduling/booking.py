@@ -51,7 +51,7 @@ async def book_conference(
 
     # The seat is taken by one conditional UPDATE: under any concurrency, on either database,
     # only as many bookers as there are seats see a row updated.
-    taken = await session.execute(
+    taken = await session.exec(
         update(Slot)
         .where(col(Slot.id) == slot_id, col(Slot.booked) < col(Slot.capacity))
         .values(booked=col(Slot.booked) + 1)
@@ -105,14 +105,14 @@ async def cancel_booking(
         student_id=booking.student_id,
         status=booking.status,
     )
-    cancelled = await session.execute(
+    cancelled = await session.exec(
         update(Booking)
         .where(col(Booking.id) == booking_id, col(Booking.status) == "booked")
         .values(status="cancelled", cancelled_at=datetime.now(UTC))
     )
     if cancelled.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused("this booking was cancelled meanwhile")
-    await session.execute(
+    await session.exec(
         update(Slot)
         .where(col(Slot.id) == booking.slot_id, col(Slot.booked) > 0)
         .values(booked=col(Slot.booked) - 1)

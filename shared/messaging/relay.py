@@ -117,7 +117,7 @@ class OutboxRelay:
     @staticmethod
     async def _mark_sent(session: AsyncSession, rows: Sequence[OutboxMessage]) -> None:
         if rows:
-            await session.execute(
+            await session.exec(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.seq).in_([row.seq for row in rows]))
                 .values(sent_at=utcnow())

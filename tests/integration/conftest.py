@@ -1,0 +1,103 @@
+"""The three services running in this process: real Redis, real databases, HTTP through ASGI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.notifications.app import build_app as build_notifications
+from services.notifications.settings import NotificationsSettings
+from services.portfolio.app import build_app as build_portfolio
+from services.portfolio.settings import PortfolioSettings
+from services.scheduling.app import build_app as build_scheduling
+from services.scheduling.settings import SchedulingSettings
+from shared.auth import Role
+from tests.conftest import BACKENDS, DatabaseUrls
+from tests.support import auth
+
+ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
+
+
+@dataclass
+class System:
+    portfolio: httpx.AsyncClient
+    scheduling: httpx.AsyncClient
+    notifications: httpx.AsyncClient
+    apps: dict[str, FastAPI]
+    backend: str
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's startup and shutdown around an HTTP client talking to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+
+
+@pytest.fixture(params=BACKENDS)
+async def system(
+    request: pytest.FixtureRequest, redis_url: str, tmp_path: Path
+) -> AsyncIterator[System]:
+    """Portfolio, scheduling and notifications, each on its own database, sharing one Redis."""
+    databases = DatabaseUrls(request.param, tmp_path)
+    common = {"redis_url": redis_url, "consumer_name": "test", "relay_interval_seconds": 0.1}
+    try:
+        apps = {
+            "portfolio": build_portfolio(
+                PortfolioSettings(database_url=await databases.new("portfolio"), **common)
+            ),
+            "scheduling": build_scheduling(
+                SchedulingSettings(database_url=await databases.new("scheduling"), **common)
+            ),
+            "notifications": build_notifications(
+                NotificationsSettings(database_url=await databases.new("notifications"), **common)
+            ),
+        }
+        async with AsyncExitStack() as stack:
+            clients = {
+                name: await stack.enter_async_context(serving(app, f"http://{name}"))
+                for name, app in apps.items()
+            }
+            yield System(**clients, apps=apps, backend=request.param)
+    finally:
+        await databases.drop_all()
+
+
+async def enroll(
+    system: System, *, student_id: str, site: str, given_name: str, guardian_id: str
+) -> None:
+    """Put a student and a guardian on the roster (through portfolio's API)."""
+    response = await system.portfolio.put(
+        f"/roster/students/{student_id}",
+        json={"site": site, "given_name": given_name, "family_name": "Test", "grade": "03"},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text
+    response = await system.portfolio.put(
+        f"/roster/students/{student_id}/guardians/{guardian_id}",
+        json={"relationship": "mother"},
+        headers=ADMIN,
+    )
+    assert response.status_code == 204, response.text
+
+
+async def add_contact(system: System, *, guardian_id: str, site: str, language: str) -> None:
+    response = await system.notifications.put(
+        f"/contacts/{guardian_id}",
+        json={
+            "site": site,
+            "display_name": f"Guardian {guardian_id}",
+            "email": f"{guardian_id}@example.org",
+            "language": language,
+        },
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text

@@ -1,0 +1,204 @@
+"""Both slices through all three services, on each database backend, with a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from shared.auth import Role
+from shared.events import ConferenceBooked, GoalSet
+from tests.integration.conftest import ADMIN, System, add_contact, enroll
+from tests.support import auth, eventually
+
+AVA = auth("s-ava", Role.STUDENT, sites=("conway",), students=("s-ava",))
+AVA_FATHER = auth("g-wei", Role.GUARDIAN, sites=("conway",), students=("s-ava",))
+GIO_MOTHER = auth("g-maria", Role.GUARDIAN, sites=("conway",), students=("s-gio",))
+
+
+async def mailbox(system: System, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = await system.notifications.get("/mailbox", headers=headers)
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def open_slot(system: System, *, site: str = "conway", capacity: int = 1) -> str:
+    response = await system.scheduling.post(
+        "/slots",
+        json={
+            "site": site,
+            "room": "Room 4",
+            "starts_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+            "duration_minutes": 20,
+            "capacity": capacity,
+            "teacher_id": "t-rivera",
+        },
+        headers=ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_goal_set_by_student_reaches_guardian_in_their_language(system: System) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await enroll(system, student_id="s-gio", site="conway", given_name="Gio", guardian_id="g-maria")
+    await add_contact(system, guardian_id="g-wei", site="conway", language="en")
+    await add_contact(system, guardian_id="g-maria", site="conway", language="es-MX")
+
+    response = await system.portfolio.post(
+        "/students/s-ava/goals",
+        json={"title": "Read a chapter book on my own by spring", "area": "reading"},
+        headers=AVA,
+    )
+    assert response.status_code == 201, response.text
+    gio_goal = await system.portfolio.post(
+        "/students/s-gio/goals",
+        json={"title": "Know all my letter sounds", "area": "reading"},
+        headers=ADMIN,
+    )
+    assert gio_goal.status_code == 201, gio_goal.text
+
+    messages = await eventually(lambda: mailbox(system, AVA_FATHER), until=lambda m: len(m) == 1)
+    assert messages[0]["subject"] == "Ava set a new goal"
+    assert "Read a chapter book on my own by spring" in messages[0]["body"]
+    assert messages[0]["status"] == "sent"
+    assert messages[0]["language"] == "en"
+
+    spanish = await eventually(lambda: mailbox(system, GIO_MOTHER), until=lambda m: len(m) == 1)
+    assert spanish[0]["subject"] == "Gio se fijó una nueva meta"
+    assert spanish[0]["language"] == "es"
+
+
+async def test_booking_confirms_to_guardian_and_second_booking_of_full_slot_is_409(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await enroll(system, student_id="s-gio", site="conway", given_name="Gio", guardian_id="g-maria")
+    await add_contact(system, guardian_id="g-wei", site="conway", language="en")
+    slot_id = await open_slot(system)
+
+    async def book(student_id: str, headers: dict[str, str]) -> Any:
+        return await system.scheduling.post(
+            "/bookings", json={"slot_id": slot_id, "student_id": student_id}, headers=headers
+        )
+
+    # The roster reaches scheduling as events; until then the student is unknown there (404).
+    first = await eventually(
+        lambda: book("s-ava", AVA_FATHER), until=lambda r: r.status_code != 404
+    )
+    assert first.status_code == 201, first.text
+    second = await eventually(
+        lambda: book("s-gio", GIO_MOTHER), until=lambda r: r.status_code != 404
+    )
+    assert second.status_code == 409
+    assert second.json()["detail"] == "that conference time is full"
+
+    messages = await eventually(lambda: mailbox(system, AVA_FATHER), until=lambda m: len(m) == 1)
+    assert messages[0]["subject"].startswith("Confirmed: Ava's conference on ")
+    assert "Room 4" in messages[0]["body"]
+
+    entries = await redis_client.xrange(ConferenceBooked.stream())
+    assert len(entries) == 1
+    assert json.loads(entries[0][1][b"data"])["booking_id"] == first.json()["id"]
+
+
+async def test_cancelling_frees_the_seat_and_tells_the_family(system: System) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await add_contact(system, guardian_id="g-wei", site="conway", language="en")
+    slot_id = await open_slot(system)
+    booked = await eventually(
+        lambda: system.scheduling.post(
+            "/bookings", json={"slot_id": slot_id, "student_id": "s-ava"}, headers=AVA_FATHER
+        ),
+        until=lambda r: r.status_code != 404,
+    )
+    assert booked.status_code == 201, booked.text
+
+    cancelled = await system.scheduling.delete(
+        f"/bookings/{booked.json()['id']}", params={"reason": "sick"}, headers=AVA_FATHER
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    again = await system.scheduling.delete(f"/bookings/{booked.json()['id']}", headers=AVA_FATHER)
+    assert again.status_code == 409
+
+    slots = await system.scheduling.get("/slots", params={"site": "conway"}, headers=AVA_FATHER)
+    assert slots.json()[0]["seats_left"] == 1
+    messages = await eventually(lambda: mailbox(system, AVA_FATHER), until=lambda m: len(m) == 2)
+    assert messages[0]["subject"].startswith("Cancelled: Ava's conference")
+    assert "sick" in messages[0]["body"]
+
+
+async def test_last_seat_is_never_double_booked(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    families = [f"s-{n}" for n in range(20)]
+    for student_id in families:
+        await enroll(
+            system,
+            student_id=student_id,
+            site="conway",
+            given_name="Kid",
+            guardian_id=f"g-{student_id}",
+        )
+    slot_id = await open_slot(system)
+    staff = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+
+    async def roster_known(student_id: str) -> bool:
+        response = await system.scheduling.post(
+            "/bookings", json={"slot_id": "no-such-slot", "student_id": student_id}, headers=staff
+        )
+        return bool(response.json()["detail"] != f"no student {student_id!r} on the roster")
+
+    await eventually(lambda: roster_known(families[-1]), until=bool)
+    responses = await asyncio.gather(
+        *(
+            system.scheduling.post(
+                "/bookings", json={"slot_id": slot_id, "student_id": student_id}, headers=staff
+            )
+            for student_id in families
+        )
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * (len(families) - 1), [r.text for r in responses]
+    await eventually(
+        lambda: redis_client.xlen(ConferenceBooked.stream()), until=lambda n: n >= 1, timeout=5
+    )
+    await asyncio.sleep(0.3)  # anything more would have been relayed by now
+    assert await redis_client.xlen(ConferenceBooked.stream()) == 1
+
+
+async def test_events_are_readable_with_plain_redis_in_an_outside_consumer_group(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    """A district system with its own consumer group decodes an event with redis-py and json only."""
+    await redis_client.xgroup_create(GoalSet.stream(), "district-sis", id="0", mkstream=True)
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    response = await system.portfolio.post(
+        "/students/s-ava/goals",
+        json={"title": "Finish my science poster", "area": "science"},
+        headers=AVA,
+    )
+    assert response.status_code == 201
+
+    async def read() -> list[Any]:
+        reply = await redis_client.xreadgroup(
+            "district-sis", "sis-1", {GoalSet.stream(): ">"}, count=10, block=100
+        )
+        return list(reply[0][1]) if reply else []
+
+    entries = await eventually(read, until=bool)
+    entry_id, fields = entries[0]
+    attributes = {key.decode(): value.decode() for key, value in fields.items()}
+    assert attributes["specversion"] == "1.0"
+    assert attributes["type"] == "slc.portfolio.goal.set.v1"
+    assert attributes["source"] == "portfolio"
+    assert attributes["subject"] == "s-ava"
+    assert attributes["datacontenttype"] == "application/json"
+    data = json.loads(attributes["data"])
+    assert data["title"] == "Finish my science poster"
+    assert data["guardian_ids"] == ["g-wei"]
+    assert data["goal_id"] == response.json()["id"]
+    assert await redis_client.xack(GoalSet.stream(), "district-sis", entry_id) == 1

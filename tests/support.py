@@ -1,0 +1,97 @@
+"""Helpers the tests share (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import TypeVar
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from shared.auth import Role, mint_token
+from shared.settings import DEV_JWT_SECRET
+
+T = TypeVar("T")
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def auth(
+    subject: str, role: Role, *, sites: tuple[str, ...] = (), students: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Authorization header for a caller in the demo district."""
+    value = mint_token(
+        secret=DEV_JWT_SECRET,
+        subject=subject,
+        role=role,
+        district="demo",
+        sites=sites,
+        students=students,
+    )
+    return {"Authorization": f"Bearer {value}"}
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], timeout: float = 10.0
+) -> T:
+    """Poll ``probe`` until its result satisfies ``until``; fail with the last result if never."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if until(result):
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last result: {result!r}")
+        await asyncio.sleep(0.05)
+
+
+@cache
+def postgres_skip_reason() -> str | None:
+    """None if PostgreSQL answers at TEST_POSTGRES_URL, else why the PostgreSQL variants skip."""
+
+    async def probe() -> None:
+        connection = await _admin_connection(timeout=3)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:  # any failure means: skip the PostgreSQL variants, visibly
+        return f"PostgreSQL not reachable at {POSTGRES_URL} ({type(error).__name__}: {error})"
+    return None
+
+
+async def new_postgres_database() -> str:
+    """Create an empty PostgreSQL database and return its URL."""
+    name = f"slc_test_{uuid.uuid4().hex[:12]}"
+    connection = await _admin_connection()
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    connection = await _admin_connection()
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def _admin_connection(timeout: float = 10) -> asyncpg.Connection:
+    url = make_url(POSTGRES_URL)
+    return await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        database=url.database,
+        password=url.password,
+        timeout=timeout,
+    )
