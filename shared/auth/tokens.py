@@ -77,11 +77,21 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
             subject=claims["sub"],
             role=Role(claims["role"]),
             district=claims["district"],
-            sites=frozenset(claims.get("sites", [])),
-            students=frozenset(claims.get("students", [])),
+            sites=_id_list(claims, "sites"),
+            students=_id_list(claims, "students"),
         )
     except (ValueError, ValidationError) as error:
         raise TokenError(f"token claims are not valid: {error}") from error
+
+
+def _id_list(claims: dict[str, Any], name: str) -> frozenset[str]:
+    """A list-of-ids claim; a single string (as some identity providers send) is one id."""
+    value = claims.get(name, [])
+    if isinstance(value, str):
+        return frozenset({value})
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"the {name!r} claim must be a list of ids")
+    return frozenset(value)
 
 
 def mint_token(

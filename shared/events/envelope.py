@@ -106,7 +106,10 @@ def from_stream_fields(
     fields: Mapping[bytes | str, bytes | str], data_type: type[DataT]
 ) -> CloudEvent[DataT]:
     """Decode a stream entry into a typed envelope, or raise ``UndecodableEvent`` saying why."""
-    text = {_text(key): _text(value) for key, value in fields.items()}
+    try:
+        text = {_text(key): _text(value) for key, value in fields.items()}
+    except UnicodeDecodeError as error:
+        raise UndecodableEvent(f"entry is not UTF-8 text: {error}") from error
     if text.get("type") != data_type.event_type():
         raise UndecodableEvent(
             f"expected type {data_type.event_type()!r}, got {text.get('type')!r}"

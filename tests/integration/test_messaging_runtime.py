@@ -1,0 +1,235 @@
+"""The outbox relay and the idempotent consumer against a real Redis and real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import func
+from sqlmodel import SQLModel, col, select
+
+from devstack.redis_server import RedisServer
+from services.portfolio.app import SPEC as PORTFOLIO
+from shared.database import create_engine, session_factory
+from shared.events import CloudEvent, GoalSet
+from shared.messaging.consumer import EventConsumers, handle_once
+from shared.messaging.outbox import record_event
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.migrations import upgrade_to_head
+
+
+def goal(n: int) -> GoalSet:
+    return GoalSet(
+        goal_id=f"goal-{n}", student_id="s-ava", title=f"Goal {n}", area="math", set_by="s-ava"
+    )
+
+
+@pytest.fixture
+async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
+    """A migrated service database (portfolio's schema carries the outbox and inbox)."""
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine, PORTFOLIO.migrations)
+    yield UnitOfWork(session_factory(engine))
+    await engine.dispose()
+
+
+async def record_goals(uow: UnitOfWork, count: int) -> list[str]:
+    async with uow.transaction() as session:
+        return [
+            record_event(session, goal(n), subject="s-ava", district="demo", site="conway").id
+            for n in range(count)
+        ]
+
+
+async def count(uow: UnitOfWork, model: type[SQLModel], *where: object) -> int:
+    async with uow.read() as session:
+        return int(
+            (await session.exec(select(func.count()).select_from(model).where(*where))).one()
+        )
+
+
+async def test_relay_publishes_in_commit_order_and_marks_rows_sent(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    ids = await record_goals(uow, 5)
+    relay = OutboxRelay(sessions=uow.sessions, redis=redis_client, batch_size=3)
+
+    assert await relay.relay_once() == 3
+    assert await relay.relay_once() == 2
+    assert await relay.relay_once() == 0
+
+    entries = await redis_client.xrange(GoalSet.stream())
+    assert [fields[b"id"].decode() for _, fields in entries] == ids
+    assert await count(uow, OutboxMessage, col(OutboxMessage.sent_at).is_(None)) == 0
+    assert await relay.backlog() == 0
+
+
+async def test_rolled_back_transaction_publishes_nothing(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with uow.transaction() as session:
+            record_event(session, goal(1), subject="s-ava", district="demo", site="conway")
+            raise RuntimeError("the state change failed")
+    relay = OutboxRelay(sessions=uow.sessions, redis=redis_client)
+    assert await relay.relay_once() == 0
+    assert await redis_client.exists(GoalSet.stream()) == 0
+
+
+async def test_relay_keeps_rows_while_redis_is_down_and_publishes_them_when_it_returns(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    client = aioredis.Redis.from_url(server.url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        relay = OutboxRelay(sessions=uow.sessions, redis=client, interval_seconds=0.05)
+        server.stop()
+        ids = await record_goals(uow, 3)
+        with pytest.raises((RedisConnectionError, OSError)):
+            await relay.relay_once()
+        assert await relay.backlog() == 3
+
+        running = asyncio.create_task(relay.run())
+        await asyncio.sleep(0.3)  # the relay is failing and backing off meanwhile
+        server.start()
+        for _ in range(200):
+            if await relay.backlog() == 0:
+                break
+            await asyncio.sleep(0.05)
+        running.cancel()
+        entries = await client.xrange(GoalSet.stream())
+        assert [fields[b"id"].decode() for _, fields in entries] == ids
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_concurrent_relays_on_postgres_never_publish_a_row_twice(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    ids = await record_goals(uow, 300)
+    relays = [
+        OutboxRelay(sessions=uow.sessions, redis=redis_client, batch_size=20) for _ in range(4)
+    ]
+
+    async def drain(relay: OutboxRelay) -> int:
+        published = 0
+        while (n := await relay.relay_once()) or await relay.backlog():
+            published += n
+        return published
+
+    published = await asyncio.gather(*(drain(relay) for relay in relays))
+    assert sum(published) == 300
+    entries = await redis_client.xrange(GoalSet.stream())
+    assert sorted(fields[b"id"].decode() for _, fields in entries) == sorted(ids)
+
+
+def goal_counter() -> tuple[EventConsumers, list[str]]:
+    """A consumer whose effect is visible: it appends to a list, and records an outbox row."""
+    consumers = EventConsumers(group="test-group")
+    applied: list[str] = []
+
+    @consumers.handles(GoalSet)
+    async def count_goal(session: object, event: CloudEvent[GoalSet]) -> None:
+        applied.append(event.id)
+
+    return consumers, applied
+
+
+async def test_redelivered_event_is_applied_once(uow: UnitOfWork) -> None:
+    consumers, applied = goal_counter()
+    subscription = consumers.for_stream(GoalSet.stream())
+    event = CloudEvent[GoalSet](
+        id="7d1c6a0e-0000-4000-8000-000000000001",
+        source="portfolio",
+        type=GoalSet.event_type(),
+        subject="s-ava",
+        time="2026-11-22T10:00:00Z",
+        dataschema=GoalSet.schema_url(),
+        district="demo",
+        site="conway",
+        data=goal(1),
+    )
+
+    first = await handle_once(uow, group="test-group", subscription=subscription, event=event)
+    again = await handle_once(uow, group="test-group", subscription=subscription, event=event)
+
+    assert (first, again) == (True, False)
+    assert applied == [event.id]
+    assert await count(uow, InboxEntry) == 1
+
+
+async def test_concurrent_duplicate_deliveries_apply_once(uow: UnitOfWork) -> None:
+    consumers, applied = goal_counter()
+    subscription = consumers.for_stream(GoalSet.stream())
+    event = CloudEvent[GoalSet](
+        id="7d1c6a0e-0000-4000-8000-000000000002",
+        source="portfolio",
+        type=GoalSet.event_type(),
+        subject="s-ava",
+        time="2026-11-22T10:00:00Z",
+        dataschema=GoalSet.schema_url(),
+        district="demo",
+        site="conway",
+        data=goal(2),
+    )
+    outcomes = await asyncio.gather(
+        *(
+            handle_once(uow, group="test-group", subscription=subscription, event=event)
+            for _ in range(5)
+        )
+    )
+    assert sorted(outcomes) == [False, False, False, False, True]
+    assert await count(uow, InboxEntry) == 1
+
+
+async def test_failed_handler_commits_nothing_so_the_event_can_be_retried(uow: UnitOfWork) -> None:
+    consumers = EventConsumers(group="test-group")
+    attempts: list[int] = []
+
+    @consumers.handles(GoalSet)
+    async def flaky(session: object, event: CloudEvent[GoalSet]) -> None:
+        attempts.append(1)
+        record_event(session, goal(9), subject="s-ava", district="demo", site="conway")  # type: ignore[arg-type]
+        if len(attempts) == 1:
+            raise RuntimeError("downstream not ready")
+
+    subscription = consumers.for_stream(GoalSet.stream())
+    event = CloudEvent[GoalSet](
+        id="7d1c6a0e-0000-4000-8000-000000000003",
+        source="portfolio",
+        type=GoalSet.event_type(),
+        subject="s-ava",
+        time="2026-11-22T10:00:00Z",
+        dataschema=GoalSet.schema_url(),
+        district="demo",
+        site="conway",
+        data=goal(3),
+    )
+    with pytest.raises(RuntimeError):
+        await handle_once(uow, group="test-group", subscription=subscription, event=event)
+    assert await count(uow, InboxEntry) == 0
+    assert await count(uow, OutboxMessage) == 0
+
+    assert await handle_once(uow, group="test-group", subscription=subscription, event=event)
+    assert await count(uow, InboxEntry) == 1
+    assert await count(uow, OutboxMessage) == 1
+
+
+async def test_outbox_row_is_the_exact_wire_format(uow: UnitOfWork) -> None:
+    [event_id] = await record_goals(uow, 1)
+    async with uow.read() as session:
+        row = (await session.exec(select(OutboxMessage))).one()
+    fields = json.loads(row.fields)
+    assert row.stream == "slc.portfolio.goal.set.v1"
+    assert fields["id"] == event_id
+    assert all(isinstance(value, str) for value in fields.values())

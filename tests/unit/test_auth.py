@@ -1,0 +1,313 @@
+"""Principals, their scope rules, and bearer tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from shared.auth.principal import Principal, Role
+from shared.auth.tokens import TokenError, TokenVerifier, mint_token
+
+SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
+
+
+def principal(role: Role, **overrides: Any) -> Principal:
+    values: dict[str, Any] = {"subject": "u-1", "role": role, "district": "d-1"}
+    values.update(overrides)
+    return Principal(**values)
+
+
+def claims(*omit: str, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "sub": "t-1",
+        "role": "teacher",
+        "district": "d-1",
+        "sites": ["s-1"],
+        "aud": "slc",
+        "exp": int(time.time()) + 600,
+    }
+    values.update(overrides)
+    return {key: value for key, value in values.items() if key not in omit}
+
+
+def hs256(*omit: str, **overrides: Any) -> str:
+    return jwt.encode(claims(*omit, **overrides), SECRET, algorithm="HS256")
+
+
+# --- Principal -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "staff"),
+    [
+        (Role.STUDENT, False),
+        (Role.GUARDIAN, False),
+        (Role.TEACHER, True),
+        (Role.SITE_ADMIN, True),
+        (Role.DISTRICT_ADMIN, True),
+    ],
+)
+def test_staff_roles(role: Role, staff: bool) -> None:
+    assert principal(role).is_staff is staff
+
+
+def test_principal_is_immutable() -> None:
+    caller = principal(Role.TEACHER, sites=frozenset({"s-1"}))
+    with pytest.raises(ValueError):
+        caller.role = Role.DISTRICT_ADMIN  # type: ignore[misc]
+
+
+def test_teacher_acts_for_own_site_only() -> None:
+    teacher = principal(Role.TEACHER, sites=frozenset({"s-1"}))
+    assert teacher.can_act_for_site("d-1", "s-1")
+    assert not teacher.can_act_for_site("d-1", "s-2")
+
+
+def test_site_admin_acts_for_own_sites_only() -> None:
+    admin = principal(Role.SITE_ADMIN, sites=frozenset({"s-1", "s-2"}))
+    assert admin.can_act_for_site("d-1", "s-1")
+    assert admin.can_act_for_site("d-1", "s-2")
+    assert not admin.can_act_for_site("d-1", "s-3")
+
+
+def test_district_admin_acts_for_every_site_of_their_district() -> None:
+    admin = principal(Role.DISTRICT_ADMIN)
+    assert admin.can_act_for_site("d-1", "any-site")
+    assert not admin.can_act_for_site("d-2", "any-site")
+
+
+def test_site_of_same_name_in_another_district_is_out_of_scope() -> None:
+    teacher = principal(Role.TEACHER, sites=frozenset({"s-1"}))
+    assert not teacher.can_act_for_site("d-2", "s-1")
+
+
+def test_student_sees_only_themself() -> None:
+    student = principal(Role.STUDENT, subject="stu-1", students=frozenset({"stu-1"}))
+    assert student.can_see_student(district="d-1", site="s-1", student_id="stu-1")
+    assert not student.can_see_student(district="d-1", site="s-1", student_id="stu-2")
+    assert not student.can_see_student(district="d-2", site="s-1", student_id="stu-1")
+
+
+def test_guardian_sees_only_their_own_children() -> None:
+    guardian = principal(Role.GUARDIAN, subject="g-1", students=frozenset({"stu-1", "stu-2"}))
+    assert guardian.can_see_student(district="d-1", site="s-1", student_id="stu-1")
+    assert guardian.can_see_student(district="d-1", site="s-9", student_id="stu-2")
+    assert not guardian.can_see_student(district="d-1", site="s-1", student_id="stu-3")
+    assert not guardian.can_see_student(district="d-2", site="s-1", student_id="stu-1")
+
+
+def test_guardian_with_sites_still_sees_only_their_children() -> None:
+    guardian = principal(Role.GUARDIAN, sites=frozenset({"s-1"}), students=frozenset({"stu-1"}))
+    assert not guardian.can_see_student(district="d-1", site="s-1", student_id="stu-2")
+
+
+def test_teacher_sees_students_of_their_sites() -> None:
+    teacher = principal(Role.TEACHER, sites=frozenset({"s-1"}))
+    assert teacher.can_see_student(district="d-1", site="s-1", student_id="anyone")
+    assert not teacher.can_see_student(district="d-1", site="s-2", student_id="anyone")
+    assert not teacher.can_see_student(district="d-2", site="s-1", student_id="anyone")
+
+
+def test_district_admin_sees_every_student_of_their_district() -> None:
+    admin = principal(Role.DISTRICT_ADMIN)
+    assert admin.can_see_student(district="d-1", site="s-7", student_id="anyone")
+    assert not admin.can_see_student(district="d-2", site="s-7", student_id="anyone")
+
+
+# --- Minting and verifying -------------------------------------------------------------------
+
+
+def test_minted_token_verifies_to_the_same_principal() -> None:
+    token = mint_token(
+        secret=SECRET,
+        subject="g-1",
+        role=Role.GUARDIAN,
+        district="d-1",
+        sites=["s-1"],
+        students=["stu-2", "stu-1"],
+    )
+    assert TokenVerifier(secret=SECRET).verify(token) == Principal(
+        subject="g-1",
+        role=Role.GUARDIAN,
+        district="d-1",
+        sites=frozenset({"s-1"}),
+        students=frozenset({"stu-1", "stu-2"}),
+    )
+
+
+def test_token_without_sites_or_students_gives_empty_scopes() -> None:
+    token = hs256("sites")
+    verified = TokenVerifier(secret=SECRET).verify(token)
+    assert verified.sites == frozenset()
+    assert verified.students == frozenset()
+
+
+def test_verifier_needs_a_key() -> None:
+    with pytest.raises(ValueError):
+        TokenVerifier()
+
+
+def test_expired_token_is_rejected() -> None:
+    token = mint_token(
+        secret=SECRET,
+        subject="t-1",
+        role=Role.TEACHER,
+        district="d-1",
+        ttl=timedelta(seconds=-1),
+    )
+    with pytest.raises(TokenError, match="expired"):
+        TokenVerifier(secret=SECRET).verify(token)
+
+
+def test_token_for_another_audience_is_rejected() -> None:
+    token = mint_token(
+        secret=SECRET, subject="t-1", role=Role.TEACHER, district="d-1", audience="other"
+    )
+    with pytest.raises(TokenError, match="audience 'slc'"):
+        TokenVerifier(secret=SECRET).verify(token)
+
+
+def test_token_with_no_audience_is_rejected() -> None:
+    with pytest.raises(TokenError):
+        TokenVerifier(secret=SECRET).verify(hs256("aud"))
+
+
+@pytest.mark.parametrize("claim", ["sub", "exp", "role", "district"])
+def test_token_missing_a_required_claim_is_rejected(claim: str) -> None:
+    token = hs256(claim)
+    with pytest.raises(TokenError, match=f"lacks the '{claim}' claim"):
+        TokenVerifier(secret=SECRET).verify(token)
+
+
+def test_token_signed_with_another_secret_is_rejected() -> None:
+    token = jwt.encode(claims(), "some-other-secret-that-is-also-long-enough", algorithm="HS256")
+    with pytest.raises(TokenError, match="invalid token"):
+        TokenVerifier(secret=SECRET).verify(token)
+
+
+def test_tampered_token_is_rejected() -> None:
+    header, _, signature = hs256().split(".")
+    forged = base64.urlsafe_b64encode(json.dumps(claims(role="district_admin")).encode())
+    forged_payload = forged.decode().rstrip("=")
+    with pytest.raises(TokenError, match="invalid token"):
+        TokenVerifier(secret=SECRET).verify(f"{header}.{forged_payload}.{signature}")
+
+
+def test_garbage_token_is_rejected() -> None:
+    with pytest.raises(TokenError):
+        TokenVerifier(secret=SECRET).verify("not-a-jwt")
+
+
+def test_unsigned_token_is_rejected() -> None:
+    token = jwt.encode(claims(), None, algorithm="none")
+    with pytest.raises(TokenError):
+        TokenVerifier(secret=SECRET).verify(token)
+
+
+@pytest.mark.parametrize("role", ["principal", "TEACHER", ""])
+def test_token_with_unknown_role_is_rejected(role: str) -> None:
+    with pytest.raises(TokenError, match="claims are not valid"):
+        TokenVerifier(secret=SECRET).verify(hs256(role=role))
+
+
+def test_issuer_is_checked_when_configured() -> None:
+    verifier = TokenVerifier(secret=SECRET, issuer="https://idp.example")
+    assert verifier.verify(hs256(iss="https://idp.example")).subject == "t-1"
+    with pytest.raises(TokenError):
+        verifier.verify(hs256(iss="https://elsewhere.example"))
+    with pytest.raises(TokenError):
+        verifier.verify(hs256())
+
+
+def test_minted_issuer_is_accepted_by_a_verifier_expecting_it() -> None:
+    token = mint_token(
+        secret=SECRET,
+        subject="a-1",
+        role=Role.DISTRICT_ADMIN,
+        district="d-1",
+        issuer="https://idp.example",
+    )
+    verified = TokenVerifier(secret=SECRET, issuer="https://idp.example").verify(token)
+    assert verified.role is Role.DISTRICT_ADMIN
+
+
+@pytest.mark.parametrize("value", [None, 5])
+def test_non_list_sites_claim_is_rejected_as_a_token_error(value: Any) -> None:
+    with pytest.raises(TokenError):
+        TokenVerifier(secret=SECRET).verify(hs256(sites=value))
+
+
+def test_string_sites_claim_is_not_split_into_characters() -> None:
+    try:
+        verified = TokenVerifier(secret=SECRET).verify(hs256(sites="site-1"))
+    except TokenError:
+        return
+    assert verified.sites == frozenset({"site-1"})
+
+
+# --- Asymmetric keys -------------------------------------------------------------------------
+
+
+def _pem_pair(private_key: Any) -> tuple[bytes, str]:
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem
+
+
+@pytest.fixture(scope="module")
+def rsa_keys() -> tuple[bytes, str]:
+    return _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+def test_rs256_token_verifies_with_the_public_key(rsa_keys: tuple[bytes, str]) -> None:
+    private_pem, public_pem = rsa_keys
+    token = jwt.encode(
+        claims(sub="a-1", role="site_admin", sites=["s-1", "s-2"]), private_pem, algorithm="RS256"
+    )
+    verified = TokenVerifier(public_key=public_pem).verify(token)
+    assert verified == Principal(
+        subject="a-1", role=Role.SITE_ADMIN, district="d-1", sites=frozenset({"s-1", "s-2"})
+    )
+
+
+def test_rs256_token_from_another_key_is_rejected(rsa_keys: tuple[bytes, str]) -> None:
+    _, public_pem = rsa_keys
+    other_private, _ = _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    token = jwt.encode(claims(), other_private, algorithm="RS256")
+    with pytest.raises(TokenError, match="invalid token"):
+        TokenVerifier(public_key=public_pem).verify(token)
+
+
+def test_public_key_verifier_refuses_hs256_tokens(rsa_keys: tuple[bytes, str]) -> None:
+    _, public_pem = rsa_keys
+    with pytest.raises(TokenError):
+        TokenVerifier(public_key=public_pem).verify(hs256())
+
+
+def test_expired_rs256_token_is_rejected(rsa_keys: tuple[bytes, str]) -> None:
+    private_pem, public_pem = rsa_keys
+    token = jwt.encode(claims(exp=int(time.time()) - 10), private_pem, algorithm="RS256")
+    with pytest.raises(TokenError, match="expired"):
+        TokenVerifier(public_key=public_pem).verify(token)
+
+
+def test_es256_token_verifies_with_the_public_key() -> None:
+    private_pem, public_pem = _pem_pair(ec.generate_private_key(ec.SECP256R1()))
+    token = jwt.encode(claims(), private_pem, algorithm="ES256")
+    assert TokenVerifier(public_key=public_pem).verify(token).role is Role.TEACHER

@@ -1,0 +1,299 @@
+"""Scheduling's rules for opening conference times, booking and cancelling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.scheduling.rules import (
+    Invalid,
+    NotAllowed,
+    Refused,
+    SlotView,
+    check_booking,
+    check_cancellation,
+    check_slot_opening,
+)
+from shared.auth.principal import Principal, Role
+
+NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=2)
+
+
+def principal(role: Role, **overrides: Any) -> Principal:
+    values: dict[str, Any] = {"subject": "u-1", "role": role, "district": "d-1"}
+    values.update(overrides)
+    return Principal(**values)
+
+
+TEACHER = principal(Role.TEACHER, subject="t-1", sites=frozenset({"s-1"}))
+SITE_ADMIN = principal(Role.SITE_ADMIN, subject="a-1", sites=frozenset({"s-1"}))
+DISTRICT_ADMIN = principal(Role.DISTRICT_ADMIN, subject="da-1")
+GUARDIAN = principal(Role.GUARDIAN, subject="g-1", students=frozenset({"stu-1"}))
+STUDENT = principal(Role.STUDENT, subject="stu-1", students=frozenset({"stu-1"}))
+
+
+def slot(**overrides: Any) -> SlotView:
+    values: dict[str, Any] = {
+        "district": "d-1",
+        "site": "s-1",
+        "starts_at": LATER,
+        "capacity": 1,
+        "booked": 0,
+    }
+    values.update(overrides)
+    return SlotView(**values)
+
+
+def open_slot(
+    caller: Principal,
+    *,
+    district: str = "d-1",
+    site: str = "s-1",
+    starts_at: datetime = LATER,
+    length: timedelta = timedelta(minutes=20),
+) -> None:
+    check_slot_opening(
+        caller,
+        district=district,
+        site=site,
+        starts_at=starts_at,
+        ends_at=starts_at + length,
+        now=NOW,
+    )
+
+
+def book(
+    caller: Principal,
+    *,
+    booked_slot: SlotView | None = None,
+    district: str = "d-1",
+    site: str = "s-1",
+    student_id: str = "stu-1",
+) -> None:
+    check_booking(
+        caller,
+        slot=booked_slot or slot(),
+        student_district=district,
+        student_site=site,
+        student_id=student_id,
+        now=NOW,
+    )
+
+
+def cancel(
+    caller: Principal,
+    *,
+    district: str = "d-1",
+    site: str = "s-1",
+    student_id: str = "stu-1",
+    status: str = "booked",
+) -> None:
+    check_cancellation(caller, district=district, site=site, student_id=student_id, status=status)
+
+
+# --- Refusals and their HTTP statuses --------------------------------------------------------
+
+
+def test_refusal_statuses() -> None:
+    assert Refused("x").status == 409
+    assert NotAllowed("x").status == 403
+    assert Invalid("x").status == 422
+
+
+def test_refusals_share_a_base_and_carry_their_reason() -> None:
+    for kind in (Refused, NotAllowed, Invalid):
+        error = kind("because")
+        assert isinstance(error, Refused)
+        assert error.reason == "because"
+        assert str(error) == "because"
+
+
+# --- Opening conference times ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("caller", [TEACHER, SITE_ADMIN, DISTRICT_ADMIN])
+def test_staff_open_times_at_their_sites(caller: Principal) -> None:
+    open_slot(caller)
+
+
+def test_teacher_cannot_open_times_at_another_site() -> None:
+    with pytest.raises(NotAllowed) as refused:
+        open_slot(TEACHER, site="s-2")
+    assert refused.value.status == 403
+
+
+def test_teacher_cannot_open_times_in_another_district() -> None:
+    with pytest.raises(NotAllowed):
+        open_slot(TEACHER, district="d-2")
+
+
+def test_district_admin_cannot_open_times_in_another_district() -> None:
+    with pytest.raises(NotAllowed):
+        open_slot(DISTRICT_ADMIN, district="d-2")
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        GUARDIAN,
+        STUDENT,
+        # Families never open times, even with a site on their token.
+        principal(Role.GUARDIAN, sites=frozenset({"s-1"})),
+        principal(Role.STUDENT, sites=frozenset({"s-1"})),
+    ],
+)
+def test_families_cannot_open_times(caller: Principal) -> None:
+    with pytest.raises(NotAllowed):
+        open_slot(caller)
+
+
+@pytest.mark.parametrize("starts_at", [NOW, NOW - timedelta(minutes=1), NOW - timedelta(days=30)])
+def test_slot_in_the_past_is_refused(starts_at: datetime) -> None:
+    with pytest.raises(Invalid) as refused:
+        open_slot(TEACHER, starts_at=starts_at)
+    assert refused.value.status == 422
+
+
+def test_slot_starting_just_after_now_may_be_opened() -> None:
+    open_slot(TEACHER, starts_at=NOW + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize(
+    "length", [timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)]
+)
+def test_slot_length_within_bounds_is_accepted(length: timedelta) -> None:
+    open_slot(TEACHER, length=length)
+
+
+@pytest.mark.parametrize(
+    "length",
+    [
+        timedelta(minutes=5) - timedelta(seconds=1),
+        timedelta(hours=2) + timedelta(seconds=1),
+        timedelta(0),
+        timedelta(minutes=-20),
+    ],
+)
+def test_slot_length_out_of_bounds_is_invalid(length: timedelta) -> None:
+    with pytest.raises(Invalid):
+        open_slot(TEACHER, length=length)
+
+
+def test_permission_is_checked_before_the_time() -> None:
+    with pytest.raises(NotAllowed):
+        open_slot(GUARDIAN, starts_at=NOW - timedelta(days=1))
+
+
+# --- Booking ---------------------------------------------------------------------------------
+
+
+def test_guardian_books_for_their_own_child() -> None:
+    book(GUARDIAN)
+
+
+@pytest.mark.parametrize("caller", [TEACHER, SITE_ADMIN, DISTRICT_ADMIN])
+def test_staff_book_for_students_of_their_site(caller: Principal) -> None:
+    book(caller, student_id="stu-99")
+
+
+def test_guardian_cannot_book_for_another_family() -> None:
+    with pytest.raises(NotAllowed) as refused:
+        book(GUARDIAN, student_id="stu-2")
+    assert refused.value.status == 403
+
+
+def test_guardian_cannot_book_in_another_district() -> None:
+    with pytest.raises(NotAllowed):
+        book(GUARDIAN, district="d-2", booked_slot=slot(district="d-2"))
+
+
+def test_student_cannot_book_even_for_themself() -> None:
+    with pytest.raises(NotAllowed):
+        book(STUDENT, student_id="stu-1")
+
+
+def test_teacher_cannot_book_for_a_student_of_another_site() -> None:
+    with pytest.raises(NotAllowed):
+        book(TEACHER, site="s-2", booked_slot=slot(site="s-2"))
+
+
+@pytest.mark.parametrize(
+    "other", [slot(site="s-2"), slot(district="d-2")], ids=["site", "district"]
+)
+def test_slot_at_another_school_than_the_students_is_invalid(other: SlotView) -> None:
+    with pytest.raises(Invalid) as refused:
+        book(GUARDIAN, booked_slot=other)
+    assert refused.value.status == 422
+
+
+def test_full_slot_is_refused() -> None:
+    with pytest.raises(Refused) as refused:
+        book(GUARDIAN, booked_slot=slot(capacity=2, booked=2))
+    assert type(refused.value) is Refused
+    assert refused.value.status == 409
+
+
+def test_overbooked_slot_is_refused() -> None:
+    with pytest.raises(Refused):
+        book(GUARDIAN, booked_slot=slot(capacity=1, booked=3))
+
+
+def test_slot_with_no_capacity_is_refused() -> None:
+    with pytest.raises(Refused):
+        book(GUARDIAN, booked_slot=slot(capacity=0, booked=0))
+
+
+def test_last_seat_can_be_booked() -> None:
+    book(GUARDIAN, booked_slot=slot(capacity=3, booked=2))
+
+
+@pytest.mark.parametrize("starts_at", [NOW, NOW - timedelta(minutes=10)])
+def test_slot_that_has_started_cannot_be_booked(starts_at: datetime) -> None:
+    with pytest.raises(Refused) as refused:
+        book(GUARDIAN, booked_slot=slot(starts_at=starts_at))
+    assert type(refused.value) is Refused
+    assert refused.value.status == 409
+
+
+def test_permission_is_checked_before_seats() -> None:
+    with pytest.raises(NotAllowed):
+        book(GUARDIAN, student_id="stu-2", booked_slot=slot(capacity=1, booked=1))
+
+
+# --- Cancelling ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("caller", [GUARDIAN, TEACHER, SITE_ADMIN, DISTRICT_ADMIN])
+def test_family_or_school_may_cancel(caller: Principal) -> None:
+    cancel(caller)
+
+
+def test_student_cannot_cancel() -> None:
+    with pytest.raises(NotAllowed):
+        cancel(STUDENT)
+
+
+def test_guardian_cannot_cancel_another_familys_booking() -> None:
+    with pytest.raises(NotAllowed) as refused:
+        cancel(GUARDIAN, student_id="stu-2")
+    assert refused.value.status == 403
+
+
+def test_teacher_cannot_cancel_at_another_site() -> None:
+    with pytest.raises(NotAllowed):
+        cancel(TEACHER, site="s-2")
+
+
+@pytest.mark.parametrize("status", ["cancelled", "attended"])
+def test_booking_no_longer_booked_cannot_be_cancelled(status: str) -> None:
+    with pytest.raises(Refused, match=status) as refused:
+        cancel(GUARDIAN, status=status)
+    assert refused.value.status == 409
+
+
+def test_permission_is_checked_before_status() -> None:
+    with pytest.raises(NotAllowed):
+        cancel(GUARDIAN, student_id="stu-2", status="cancelled")
