@@ -189,6 +189,7 @@ async def test_concurrent_duplicate_deliveries_apply_once(uow: UnitOfWork) -> No
         )
     )
     assert sorted(outcomes) == [False, False, False, False, True]
+    assert applied == [event.id]
     assert await count(uow, InboxEntry) == 1
 
 

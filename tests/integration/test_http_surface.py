@@ -1,0 +1,154 @@
+"""What every service shows over HTTP: authentication, health, and its OpenAPI/AsyncAPI documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jwt
+import pytest
+
+from services.notifications.app import SPEC as NOTIFICATIONS
+from services.portfolio.app import SPEC as PORTFOLIO
+from services.scheduling.app import SPEC as SCHEDULING
+from shared.auth import Role, mint_token
+from shared.events import CloudEvent
+from shared.settings import DEV_JWT_SECRET
+from tests.integration.conftest import ADMIN, System, enroll
+from tests.support import auth
+
+SPECS = {"portfolio": PORTFOLIO, "scheduling": SCHEDULING, "notifications": NOTIFICATIONS}
+
+
+async def test_request_without_token_is_401_with_a_reason(system: System) -> None:
+    response = await system.portfolio.get("/students/s-ava/goals")
+    assert response.status_code == 401
+    assert "missing bearer token" in response.json()["detail"]
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (
+            mint_token(
+                secret=DEV_JWT_SECRET,
+                subject="x",
+                role=Role.TEACHER,
+                district="demo",
+                ttl=timedelta(seconds=-5),
+            ),
+            "token has expired",
+        ),
+        (
+            mint_token(
+                secret="some-other-secret-that-is-long-enough-for-hs256",
+                subject="x",
+                role=Role.TEACHER,
+                district="demo",
+            ),
+            "invalid token",
+        ),
+        (jwt.encode({"sub": "x", "aud": "slc", "exp": 2_000_000_000}, DEV_JWT_SECRET), "lacks"),
+        ("not-a-jwt", "invalid token"),
+    ],
+    ids=["expired", "wrong-signature", "missing-role", "garbage"],
+)
+async def test_invalid_token_is_401_with_its_reason(
+    system: System, token: str, reason: str
+) -> None:
+    response = await system.scheduling.get(
+        "/slots", params={"site": "conway"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    assert reason in response.json()["detail"]
+
+
+async def test_callers_outside_their_scope_get_403(system: System) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    other_family = auth("g-x", Role.GUARDIAN, sites=("conway",), students=("s-other",))
+    other_student = auth("s-other", Role.STUDENT, sites=("conway",), students=("s-other",))
+    mjds_teacher = auth("t-cohen", Role.TEACHER, sites=("mjds",))
+    teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
+
+    goal = {"title": "Write a persuasive letter", "area": "writing"}
+    assert (
+        await system.portfolio.get("/students/s-ava/goals", headers=other_family)
+    ).status_code == 403
+    assert (
+        await system.portfolio.post("/students/s-ava/goals", json=goal, headers=other_student)
+    ).status_code == 403
+    assert (
+        await system.portfolio.post("/students/s-ava/goals", json=goal, headers=mjds_teacher)
+    ).status_code == 403
+    assert (
+        await system.portfolio.post("/students/s-ava/goals", json=goal, headers=teacher)
+    ).status_code == 201
+    enroll_elsewhere = await system.portfolio.put(
+        "/roster/students/s-new",
+        json={"site": "mjds", "given_name": "N", "family_name": "N", "grade": "01"},
+        headers=auth("a-conway", Role.SITE_ADMIN, sites=("conway",)),
+    )
+    assert enroll_elsewhere.status_code == 403
+    assert "mjds" in enroll_elsewhere.json()["detail"]
+    mailbox = await system.notifications.get("/mailbox", headers=teacher)
+    assert mailbox.status_code == 403
+    slots = await system.scheduling.get("/slots", params={"site": "conway"}, headers=mjds_teacher)
+    assert slots.status_code == 403
+
+
+async def test_bad_input_is_422_with_the_field_named(system: System) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    response = await system.portfolio.post(
+        "/students/s-ava/goals", json={"title": "", "area": "math"}, headers=ADMIN
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "title"]
+    naive_time = await system.scheduling.post(
+        "/slots",
+        json={"site": "conway", "room": "4", "starts_at": "2030-01-01T10:00:00"},
+        headers=ADMIN,
+    )
+    assert naive_time.status_code == 422
+    assert "timezone" in naive_time.text
+
+
+async def test_health_and_readiness(system: System) -> None:
+    for client in (system.portfolio, system.scheduling, system.notifications):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "outbox_backlog": 0}
+
+
+async def test_asyncapi_documents_every_stream_read_and_written(system: System) -> None:
+    for name, client in (
+        ("portfolio", system.portfolio),
+        ("scheduling", system.scheduling),
+        ("notifications", system.notifications),
+    ):
+        document = (await client.get("/asyncapi.json")).json()
+        spec = SPECS[name]
+        addresses = {channel["address"] for channel in document["channels"].values()}
+        expected = {event.stream() for event in spec.publishes} | {
+            subscription.stream for subscription in spec.consumers
+        }
+        assert addresses == expected, name
+        schemas = document["components"]["schemas"]
+        for event in [*spec.publishes, *(sub.data_type for sub in spec.consumers)]:
+            envelope = schemas[f"CloudEvent[{event.__name__}]"]
+            assert {"id", "type", "source", "subject", "time", "data"} <= set(
+                envelope["properties"]
+            )
+            payload = schemas[event.__name__]
+            assert all(field.get("description") for field in payload["properties"].values())
+        html = await client.get("/asyncapi")
+        assert html.status_code == 200 and "AsyncAPI" in html.text
+
+
+async def test_openapi_names_every_route_and_its_security(system: System) -> None:
+    document = (await system.scheduling.get("/openapi.json")).json()
+    assert {"/slots", "/bookings", "/bookings/{booking_id}", "/healthz", "/readyz"} <= set(
+        document["paths"]
+    )
+    assert "HTTPBearer" in document["components"]["securitySchemes"]
+    assert document["paths"]["/bookings"]["post"]["summary"]

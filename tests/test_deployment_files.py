@@ -1,0 +1,344 @@
+"""The deployment files agree with the code: commands, environment names, probes, Redis AOF.
+
+No container engine is needed: the files are parsed and compared with ``pyproject.toml`` and the
+services' settings classes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
+
+from services.notifications.settings import NotificationsSettings
+from services.portfolio.settings import PortfolioSettings
+from services.scheduling.settings import SchedulingSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+POSTGRES_INIT = ROOT / "deploy" / "postgres" / "init-databases.sql"
+K8S_DIR = ROOT / "deploy" / "k8s"
+
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "portfolio": PortfolioSettings,
+    "scheduling": SchedulingSettings,
+    "notifications": NotificationsSettings,
+}
+SERVICES = sorted(SETTINGS)
+
+
+def accepted_env_names(settings_class: type[BaseSettings]) -> set[str]:
+    """Environment names the settings class reads: its aliases, else prefix + field name."""
+    prefix = settings_class.model_config.get("env_prefix", "")
+    names: set[str] = set()
+    for field_name, field in settings_class.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, str):
+            names.add(alias.upper())
+        elif isinstance(alias, AliasChoices):
+            names.update(choice.upper() for choice in alias.choices if isinstance(choice, str))
+        else:
+            names.add(f"{prefix}{field_name}".upper())
+    return names
+
+
+def env_name(settings_class: type[BaseSettings], field_name: str) -> str:
+    """The environment name of one field, e.g. ``PORTFOLIO_DATABASE_URL``."""
+    alias = settings_class.model_fields[field_name].validation_alias
+    if isinstance(alias, str):
+        return alias.upper()
+    prefix = settings_class.model_config.get("env_prefix", "")
+    return f"{prefix}{field_name}".upper()
+
+
+def console_scripts() -> dict[str, str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return pyproject["project"]["scripts"]
+
+
+def command_words(command: str | list[str] | None) -> list[str]:
+    if command is None:
+        return []
+    return shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def compose_service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+    services = compose.get("services", {})
+    assert name in services, f"docker-compose.yml has no service {name!r}"
+    return services[name]
+
+
+def compose_environment(service: dict[str, Any]) -> dict[str, str | None]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        pairs = (item.split("=", 1) for item in environment)
+        return {pair[0]: (pair[1] if len(pair) == 2 else None) for pair in pairs}
+    return {name: (None if value is None else str(value)) for name, value in environment.items()}
+
+
+def k8s_documents() -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = []
+    for path in sorted([*K8S_DIR.glob("*.yaml"), *K8S_DIR.glob("*.yml")]):
+        documents.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    return documents
+
+
+def k8s_object(kind: str, name: str) -> dict[str, Any]:
+    matches = [
+        doc
+        for doc in k8s_documents()
+        if doc.get("kind") == kind and doc.get("metadata", {}).get("name") == name
+    ]
+    assert len(matches) == 1, f"expected one {kind} {name!r} in deploy/k8s, found {len(matches)}"
+    return matches[0]
+
+
+def k8s_container(name: str) -> dict[str, Any]:
+    containers = k8s_object("Deployment", name)["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, f"Deployment {name!r} should run one container"
+    return containers[0]
+
+
+def k8s_env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+# --- console scripts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_console_script_target_imports_and_is_callable(service: str) -> None:
+    target = console_scripts()[f"slc-{service}"]
+    module_name, _, function_name = target.partition(":")
+    assert module_name.startswith(f"services.{service}."), target
+    function = getattr(importlib.import_module(module_name), function_name)
+    assert callable(function)
+
+
+# --- docker-compose.yml ------------------------------------------------------------------------
+
+
+def test_compose_builds_each_service_from_the_dockerfile(compose: dict[str, Any]) -> None:
+    for service in SERVICES:
+        build = compose_service(compose, service).get("build")
+        assert isinstance(build, dict), f"{service} has no build section"
+        context = ROOT / build.get("context", ".")
+        assert context.resolve() == ROOT
+        assert (context / build["dockerfile"]).resolve() == DOCKERFILE.resolve()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_command_is_the_services_console_script(
+    compose: dict[str, Any], service: str
+) -> None:
+    words = command_words(compose_service(compose, service).get("command"))
+    assert words, f"{service} has no command"
+    scripts = console_scripts()
+    assert words[0] in scripts, f"{words[0]!r} is not in [project.scripts]"
+    assert words[0] == f"slc-{service}"
+    module_name, _, function_name = scripts[words[0]].partition(":")
+    assert callable(getattr(importlib.import_module(module_name), function_name))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_sets_only_environment_the_settings_read(
+    compose: dict[str, Any], service: str
+) -> None:
+    environment = compose_environment(compose_service(compose, service))
+    unknown = set(environment) - accepted_env_names(SETTINGS[service])
+    assert not unknown, f"{service} sets environment its settings do not read: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_sets_redis_and_the_services_own_database(
+    compose: dict[str, Any], service: str
+) -> None:
+    settings = SETTINGS[service]
+    environment = compose_environment(compose_service(compose, service))
+    assert environment.get(env_name(settings, "redis_url"), "").startswith("redis://")
+    database_url = environment.get(env_name(settings, "database_url")) or ""
+    assert database_url.startswith("postgresql+asyncpg://"), database_url
+    assert database_url.rsplit("/", 1)[-1] == service, "each service uses its own database"
+    assert environment.get(env_name(settings, "host")) == "0.0.0.0"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_requires_the_jwt_secret_and_leaves_consumer_name_unset(
+    compose: dict[str, Any], service: str
+) -> None:
+    settings = SETTINGS[service]
+    environment = compose_environment(compose_service(compose, service))
+    secret = environment.get(env_name(settings, "jwt_secret")) or ""
+    assert re.fullmatch(r"\$\{AUTH_JWT_SECRET:\?[^}]*\}", secret), secret
+    assert env_name(settings, "consumer_name") not in environment
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_runs_two_replicas_that_wait_for_healthy_redis_and_postgres(
+    compose: dict[str, Any], service: str
+) -> None:
+    definition = compose_service(compose, service)
+    assert definition.get("deploy", {}).get("replicas") == 2
+    assert "container_name" not in definition, "a fixed container name allows one replica"
+    depends_on = definition.get("depends_on")
+    assert isinstance(depends_on, dict)
+    for dependency in ("redis", "postgres"):
+        assert depends_on.get(dependency, {}).get("condition") == "service_healthy"
+        assert compose_service(compose, dependency).get("healthcheck", {}).get("test")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_healthcheck_probes_readyz_on_the_services_port(
+    compose: dict[str, Any], service: str
+) -> None:
+    definition = compose_service(compose, service)
+    port = compose_environment(definition).get(env_name(SETTINGS[service], "port"))
+    assert port and port.isdigit()
+    test = " ".join(command_words(definition.get("healthcheck", {}).get("test")))
+    assert f":{port}/readyz" in test, test
+    assert not definition.get("ports"), "replicated services publish no fixed host ports"
+
+
+def test_redis_runs_with_append_only_file(compose: dict[str, Any]) -> None:
+    redis = compose_service(compose, "redis")
+    assert str(redis.get("image", "")).startswith("redis:7")
+    words = command_words(redis.get("command"))
+    assert words[:1] == ["redis-server"]
+    assert "--appendonly" in words
+    assert words[words.index("--appendonly") + 1] == "yes"
+    assert "--appendfsync" in words
+    assert words[words.index("--appendfsync") + 1] == "everysec"
+    volumes = [str(volume) for volume in redis.get("volumes", [])]
+    assert any(volume.split(":")[1] == "/data" for volume in volumes if ":" in volume)
+
+
+def test_postgres_init_script_creates_one_database_per_service(compose: dict[str, Any]) -> None:
+    postgres = compose_service(compose, "postgres")
+    assert str(postgres.get("image", "")).startswith("postgres:15")
+    mounts = [str(volume).split(":") for volume in postgres.get("volumes", [])]
+    assert any(
+        (ROOT / mount[0]).resolve() == POSTGRES_INIT.resolve()
+        and mount[1].startswith("/docker-entrypoint-initdb.d/")
+        for mount in mounts
+        if len(mount) >= 2
+    ), "init-databases.sql is not mounted into /docker-entrypoint-initdb.d"
+    assert any(mount[1] == "/var/lib/postgresql/data" for mount in mounts if len(mount) >= 2)
+    created = re.findall(r"CREATE\s+DATABASE\s+(\w+)", POSTGRES_INIT.read_text(), re.IGNORECASE)
+    assert sorted(created) == SERVICES
+
+
+# --- Dockerfile --------------------------------------------------------------------------------
+
+
+def test_dockerfile_installs_the_project_as_a_non_root_user() -> None:
+    assert DOCKERFILE.is_file()
+    instructions = [
+        line.strip() for line in DOCKERFILE.read_text().splitlines() if line.strip()[:1] != "#"
+    ]
+    from_lines = [line for line in instructions if line.upper().startswith("FROM ")]
+    assert from_lines and all("python:3.11-slim" in line for line in from_lines)
+    assert any(
+        re.search(r"\bpip install\b(\s+--?[\w-]+)*\s+\.(\s|$)", line) for line in instructions
+    )
+    users = [line.split()[1] for line in instructions if line.upper().startswith("USER ")]
+    assert users, "the image runs as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
+    patterns = {
+        line.strip().strip("/")
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", "var", ".git"} <= patterns
+    assert "README.md" not in patterns, "pyproject.toml names README.md as the readme"
+
+
+# --- Kubernetes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_deployment_command_is_the_services_console_script(service: str) -> None:
+    container = k8s_container(service)
+    words = [*command_words(container.get("command")), *command_words(container.get("args"))]
+    assert words, f"Deployment {service!r} sets no command"
+    assert words[0] in console_scripts()
+    assert words[0] == f"slc-{service}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_deployment_sets_only_environment_the_settings_read(service: str) -> None:
+    container = k8s_container(service)
+    assert "envFrom" not in container, "name each variable so its name can be checked"
+    unknown = set(k8s_env(container)) - accepted_env_names(SETTINGS[service])
+    assert not unknown, f"{service} sets environment its settings do not read: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_deployment_takes_secrets_from_slc_secrets_and_redis_from_config_map(
+    service: str,
+) -> None:
+    settings = SETTINGS[service]
+    env = k8s_env(k8s_container(service))
+    for field_name in ("jwt_secret", "database_url"):
+        name = env_name(settings, field_name)
+        assert name in env, f"{service} does not set {name}"
+        reference = env[name].get("valueFrom", {}).get("secretKeyRef", {})
+        assert reference.get("name") == "slc-secrets", f"{name} is not from slc-secrets"
+        assert "value" not in env[name]
+    redis_name = env_name(settings, "redis_url")
+    reference = env[redis_name].get("valueFrom", {}).get("configMapKeyRef", {})
+    config_map = k8s_object("ConfigMap", reference.get("name", ""))
+    assert reference.get("key") in config_map.get("data", {})
+    assert env_name(settings, "consumer_name") not in env
+    assert env[env_name(settings, "host")].get("value") == "0.0.0.0"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_deployment_runs_two_replicas_with_health_probes(service: str) -> None:
+    deployment = k8s_object("Deployment", service)
+    assert deployment["spec"]["replicas"] == 2
+    container = k8s_container(service)
+    port = int(k8s_env(container)[env_name(SETTINGS[service], "port")]["value"])
+    ports = {entry.get("name"): entry["containerPort"] for entry in container["ports"]}
+    assert port in ports.values()
+
+    def probe_target(probe: str) -> tuple[str, int]:
+        http_get = container.get(probe, {}).get("httpGet", {})
+        target = http_get.get("port")
+        return http_get.get("path"), ports.get(target, target)
+
+    assert probe_target("readinessProbe") == ("/readyz", port)
+    assert probe_target("livenessProbe") == ("/healthz", port)
+    security = deployment["spec"]["template"]["spec"].get("securityContext", {})
+    assert security.get("runAsNonRoot") is True
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_service_selects_the_deployment_and_targets_its_port(service: str) -> None:
+    deployment = k8s_object("Deployment", service)
+    k8s_service = k8s_object("Service", service)
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = k8s_service["spec"]["selector"]
+    assert selector and selector.items() <= pod_labels.items()
+    container = k8s_container(service)
+    port_names = {entry.get("name"): entry["containerPort"] for entry in container["ports"]}
+    for entry in k8s_service["spec"]["ports"]:
+        target = entry.get("targetPort", entry["port"])
+        assert port_names.get(target, target) in port_names.values()
