@@ -11,7 +11,6 @@ from services.notifications.app import SPEC as NOTIFICATIONS
 from services.portfolio.app import SPEC as PORTFOLIO
 from services.scheduling.app import SPEC as SCHEDULING
 from shared.auth import Role, mint_token
-from shared.events import CloudEvent
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.conftest import ADMIN, System, enroll
 from tests.support import auth
