@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_demo:
             for line in load_demo_district(urls, secret=secret) or ["already loaded"]:
                 _say(f"demo: {line}")
-        _print_welcome(urls, demo_tokens(secret), var)
+        _print_welcome(urls, redis_url=redis_url, tokens=demo_tokens(secret), var=var)
         while True:
             for service in processes:
                 if service.process is not None and service.process.poll() is not None:
@@ -89,9 +89,12 @@ def main(argv: list[str] | None = None) -> int:
             _say("stopped; data kept in " + str(var))
 
 
-def _print_welcome(urls: dict[str, str], tokens: dict[str, str], var: Path) -> None:
+def _print_welcome(
+    urls: dict[str, str], *, redis_url: str, tokens: dict[str, str], var: Path
+) -> None:
     token_file = var / "demo.env"
-    shell_vars = {f"{name.upper()}_URL": url for name, url in urls.items()} | tokens
+    shell_vars = {f"{name.upper()}_URL": url for name, url in urls.items()}
+    shell_vars |= {"REDIS_URL": redis_url} | tokens
     token_file.write_text("".join(f"export {name}={value}\n" for name, value in shell_vars.items()))
     print(
         f"""

@@ -1,0 +1,114 @@
+"""`make run`'s launcher on a fresh directory, and the README's "Try it" commands exactly as written.
+
+Starts ``python -m devstack`` (what ``make run`` runs after installing) as a separate process: a
+bundled Redis and the three services as processes of their own, on free ports.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.redis_server import free_port
+
+pytestmark = pytest.mark.e2e
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+REPO = README.parent
+
+
+def try_it_commands() -> str:
+    text = README.read_text()
+    block = re.search(r"<!-- try-it:start -->\n```sh\n(.*?)```\n<!-- try-it:end -->", text, re.S)
+    assert block, "README has no Try it block"
+    return block.group(1)
+
+
+class Launcher:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if key != "REDIS_URL" and not key.endswith("_DATABASE_URL")
+        }
+        for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS"):
+            self.env[f"{name}_PORT"] = str(free_port())
+        self.env["PYTHONPATH"] = str(REPO)
+        self.process: subprocess.Popen[str] | None = None
+        self.output = workdir / "launcher.log"
+
+    def start(self, timeout: float = 120) -> None:
+        demo_env = self.workdir / "var" / "demo.env"
+        demo_env.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self.output.open("a"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not demo_env.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"launcher did not come up:\n{self.output.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)  # what Ctrl-C does
+        return self.process.wait(60)
+
+
+def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_path: Path) -> None:
+    launcher = Launcher(tmp_path)
+    launcher.start()
+    try:
+        result = subprocess.run(
+            ["bash", "-c", "set -e\n" + try_it_commands()],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        out = result.stdout
+        assert result.returncode == 0, result.stderr + out
+        assert '"title":"Read a chapter book on my own by spring"' in out
+        assert '"subject": "Ava set a new goal"' in out
+        assert '"status":"booked"' in out
+        assert '{"detail":"that conference time is full"} HTTP 409' in out
+        assert re.search(r'"subject": "Confirmed: Ava\'s conference on \w+day', out)
+        # Gio's demo goal was announced to his mother, in Spanish.
+        assert '"subject": "Gio se fijó una nueva meta"' in out
+    finally:
+        assert launcher.stop() == 0
+    log = launcher.output.read_text()
+    assert "SIGINT: stopping" in log and "stopped; data kept in" in log
+    for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS"):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{launcher.env[f'{name}_PORT']}/healthz", timeout=2)
+
+    # Running it again keeps the data: the demo is not loaded twice and the messages remain.
+    launcher.start()
+    try:
+        tokens = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in (tmp_path / "var" / "demo.env").read_text().splitlines()
+        )
+        mailbox = httpx.get(
+            f"{tokens['NOTIFICATIONS_URL']}/mailbox",
+            headers={"Authorization": f"Bearer {tokens['AVA_GUARDIAN_TOKEN']}"},
+        ).json()
+        assert [m["subject"].split(":")[0] for m in mailbox] == ["Confirmed", "Ava set a new goal"]
+    finally:
+        assert launcher.stop() == 0
+    assert "demo: already loaded" in launcher.output.read_text()
