@@ -1,0 +1,60 @@
+"""The event reference (docs/events.md), written from the contract classes themselves.
+
+python -m shared.events.reference > docs/events.md
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events.contracts import ALL_EVENTS
+from shared.events.envelope import CloudEvent, EventData
+
+HEADER = """# Event reference
+
+Written from `shared/events/contracts.py` by `python -m shared.events.reference > docs/events.md`;
+a test fails when this file and the code disagree.
+
+Every event is one entry of the Redis stream named after its `type`. The entry's fields are the
+CloudEvents 1.0 attributes below plus `data`, the payload as a JSON object. Field values are
+strings; times are RFC 3339 in UTC.
+
+| attribute | meaning |
+|---|---|
+"""
+
+
+def render_reference() -> str:
+    lines = [HEADER.rstrip("\n")]
+    for name, field in CloudEvent[EventData].model_fields.items():  # type: ignore[misc]
+        if name != "data":
+            lines.append(f"| `{name}` | {field.description} |")
+    lines.append("| `data` | The payload, as JSON: see each event below. |")
+    for event in ALL_EVENTS:
+        lines += ["", f"## `{event.event_type()}`", "", (event.__doc__ or "").strip(), ""]
+        lines.append(f"Stream `{event.stream()}`, published by `{event.source()}`.")
+        lines += ["", "| field | type | required | meaning |", "|---|---|---|---|"]
+        schema = event.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, field in event.model_fields.items():
+            kind = _type_name(schema["properties"][name])
+            lines.append(
+                f"| `{name}` | {kind} | {'yes' if name in required else 'no'} | {field.description} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _type_name(prop: dict[str, Any]) -> str:
+    if "anyOf" in prop:
+        return " or ".join(_type_name(option) for option in prop["anyOf"])
+    if "enum" in prop:
+        return " / ".join(f"`{value}`" for value in prop["enum"])
+    if prop.get("type") == "array":
+        return f"list of {_type_name(prop.get('items', {}))}"
+    if "format" in prop:
+        return f"{prop['type']} ({prop['format']})"
+    return str(prop.get("type", "any"))
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")
