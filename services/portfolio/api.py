@@ -60,13 +60,14 @@ async def enroll_student(
         raise forbidden(f"you may not manage the roster of site {body.site!r}")
     async with uow.transaction() as session:
         student = await session.get(Student, student_id)
-        if student is not None and student.district != principal.district:
-            raise forbidden("that student belongs to another district")
-        moving = student is not None and student.site != body.site
-        if moving and not may_manage_roster(
-            principal, district=student.district, site=student.site
-        ):
-            raise forbidden(f"you may not move students out of site {student.site!r}")
+        if student is not None:
+            if student.district != principal.district:
+                raise forbidden("that student belongs to another district")
+            moving = student.site != body.site
+            if moving and not may_manage_roster(
+                principal, district=student.district, site=student.site
+            ):
+                raise forbidden(f"you may not move students out of site {student.site!r}")
         changed = student is None or _differs(student, body)
         student = student or Student(
             id=student_id, district=principal.district, **body.model_dump()

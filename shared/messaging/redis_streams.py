@@ -18,7 +18,7 @@ from faststream.redis import RedisBroker, StreamSub
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.events.envelope import CloudEvent, EventData, UndecodableEvent, from_stream_fields
+from shared.events.envelope import CloudEvent, EventData, from_stream_fields
 from shared.messaging.consumer import EventConsumers, Subscription, handle_once
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -116,7 +116,8 @@ def _consume_with(
                 await asyncio.sleep(delay)
 
     # FastStream validates and documents the payload from this annotation.
-    consume.__annotations__ = {"event": CloudEvent[subscription.data_type], "return": None}
+    envelope: Any = CloudEvent[subscription.data_type]  # type: ignore[name-defined]
+    consume.__annotations__ = {"event": envelope, "return": None}
     consume.__name__ = subscription.name
     consume.__qualname__ = subscription.name
     consume.__doc__ = subscription.description
@@ -145,7 +146,7 @@ async def resume_own_pending(
     for subscription in consumers:
         start = "0"
         while True:
-            response = await redis.xreadgroup(
+            response: Any = await redis.xreadgroup(
                 consumers.group, consumer_name, {subscription.stream: start}, count=100
             )
             entries = response[0][1] if response else []
@@ -155,12 +156,15 @@ async def resume_own_pending(
                 start = entry_id
                 try:
                     event = from_stream_fields(fields, subscription.data_type)
-                except UndecodableEvent as error:
-                    log.error("leaving undecodable entry %s pending: %s", entry_id, error)
+                    await handle_once(
+                        uow, group=consumers.group, subscription=subscription, event=event
+                    )
+                except Exception as error:
+                    # One bad entry must not keep the service from starting; it stays pending.
+                    log.error(
+                        "leaving entry %s of %s pending: %s", entry_id, subscription.stream, error
+                    )
                     continue
-                await handle_once(
-                    uow, group=consumers.group, subscription=subscription, event=event
-                )
                 await redis.xack(subscription.stream, consumers.group, entry_id)
                 resumed += 1
     return resumed

@@ -19,6 +19,7 @@ from shared.database import create_engine, session_factory
 from shared.events import CloudEvent, GoalSet
 from shared.messaging.consumer import EventConsumers, handle_once
 from shared.messaging.outbox import record_event
+from shared.messaging.redis_streams import ensure_groups, resume_own_pending
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
@@ -234,3 +235,23 @@ async def test_outbox_row_is_the_exact_wire_format(uow: UnitOfWork) -> None:
     assert row.stream == "slc.portfolio.goal.set.v1"
     assert fields["id"] == event_id
     assert all(isinstance(value, str) for value in fields.values())
+
+
+async def test_restarted_replica_handles_what_it_had_read_but_not_acknowledged(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    consumers, applied = goal_counter()
+    await ensure_groups(redis_client, consumers)
+    ids = await record_goals(uow, 3)
+    await OutboxRelay(sessions=uow.sessions, redis=redis_client).relay_once()
+    await redis_client.xadd(GoalSet.stream(), {"type": GoalSet.event_type(), "data": "{not json"})
+    # The replica read all four entries, then died before handling or acknowledging them.
+    read = await redis_client.xreadgroup("test-group", "replica-1", {GoalSet.stream(): ">"})
+    assert len(read[0][1]) == 4
+
+    resumed = await resume_own_pending(redis_client, consumers, consumer_name="replica-1", uow=uow)
+
+    assert resumed == 3
+    assert applied == ids
+    pending = await redis_client.xpending(GoalSet.stream(), "test-group")
+    assert pending["pending"] == 1  # the undecodable entry stays visible, and blocks nothing
