@@ -128,9 +128,11 @@ def load_demo_district(urls: dict[str, str], *, secret: str) -> list[str]:
 
 
 def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
-    """Twenty-minute conferences next week, 3:00-5:00 pm at each site, unless some are open."""
+    """Twenty-minute conferences a week from now (a weekday), 3:00-5:00 pm at each site."""
     created = []
     day = (datetime.now(TIMEZONE) + timedelta(days=7)).date()
+    while day.weekday() >= 5:  # Saturday, Sunday
+        day += timedelta(days=1)
     for teacher, site in TEACHERS.items():
         if _ok(http.get(f"{scheduling}/slots", params={"site": site})).json():
             continue

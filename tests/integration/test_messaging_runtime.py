@@ -134,6 +134,21 @@ async def test_concurrent_relays_on_postgres_never_publish_a_row_twice(
     assert sorted(fields[b"id"].decode() for _, fields in entries) == sorted(ids)
 
 
+def delivered_goal(n: int) -> CloudEvent[GoalSet]:
+    """A GoalSet event as a consumer receives it."""
+    return CloudEvent[GoalSet](
+        id=f"7d1c6a0e-0000-4000-8000-{n:012d}",
+        source="portfolio",
+        type=GoalSet.event_type(),
+        subject="s-ava",
+        time="2026-11-22T10:00:00Z",
+        dataschema=GoalSet.schema_url(),
+        district="demo",
+        site="conway",
+        data=goal(n),
+    )
+
+
 def goal_counter() -> tuple[EventConsumers, list[str]]:
     """A consumer whose effect is visible: it appends to a list, and records an outbox row."""
     consumers = EventConsumers(group="test-group")
@@ -149,17 +164,7 @@ def goal_counter() -> tuple[EventConsumers, list[str]]:
 async def test_redelivered_event_is_applied_once(uow: UnitOfWork) -> None:
     consumers, applied = goal_counter()
     subscription = consumers.for_stream(GoalSet.stream())
-    event = CloudEvent[GoalSet](
-        id="7d1c6a0e-0000-4000-8000-000000000001",
-        source="portfolio",
-        type=GoalSet.event_type(),
-        subject="s-ava",
-        time="2026-11-22T10:00:00Z",
-        dataschema=GoalSet.schema_url(),
-        district="demo",
-        site="conway",
-        data=goal(1),
-    )
+    event = delivered_goal(1)
 
     first = await handle_once(uow, group="test-group", subscription=subscription, event=event)
     again = await handle_once(uow, group="test-group", subscription=subscription, event=event)
@@ -172,17 +177,7 @@ async def test_redelivered_event_is_applied_once(uow: UnitOfWork) -> None:
 async def test_concurrent_duplicate_deliveries_apply_once(uow: UnitOfWork) -> None:
     consumers, applied = goal_counter()
     subscription = consumers.for_stream(GoalSet.stream())
-    event = CloudEvent[GoalSet](
-        id="7d1c6a0e-0000-4000-8000-000000000002",
-        source="portfolio",
-        type=GoalSet.event_type(),
-        subject="s-ava",
-        time="2026-11-22T10:00:00Z",
-        dataschema=GoalSet.schema_url(),
-        district="demo",
-        site="conway",
-        data=goal(2),
-    )
+    event = delivered_goal(2)
     outcomes = await asyncio.gather(
         *(
             handle_once(uow, group="test-group", subscription=subscription, event=event)
@@ -206,17 +201,7 @@ async def test_failed_handler_commits_nothing_so_the_event_can_be_retried(uow: U
             raise RuntimeError("downstream not ready")
 
     subscription = consumers.for_stream(GoalSet.stream())
-    event = CloudEvent[GoalSet](
-        id="7d1c6a0e-0000-4000-8000-000000000003",
-        source="portfolio",
-        type=GoalSet.event_type(),
-        subject="s-ava",
-        time="2026-11-22T10:00:00Z",
-        dataschema=GoalSet.schema_url(),
-        district="demo",
-        site="conway",
-        data=goal(3),
-    )
+    event = delivered_goal(3)
     with pytest.raises(RuntimeError):
         await handle_once(uow, group="test-group", subscription=subscription, event=event)
     assert await count(uow, InboxEntry) == 0
