@@ -13,6 +13,9 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# Execution option marking a session that only reads (see ``UnitOfWork.read``).
+READ_ONLY = "slc_read_only"
+
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite files get WAL, a busy timeout and enforced foreign keys."""
@@ -38,10 +41,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
-        # one failing with "database is locked" when it upgrades a read lock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Any) -> None:
+        # A writing transaction takes the write lock at BEGIN, so two writers queue on
+        # busy_timeout instead of one failing with "database is locked" when it upgrades a read
+        # lock. Read-only sessions begin deferred and never wait for writers (WAL).
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -20,6 +20,7 @@ from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth.tokens import TokenVerifier
@@ -122,9 +123,13 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             yield
         finally:
             await broker.stop()
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+            # Let the relay finish its round (cancelling a database call midway can leave the
+            # connection unusable); cancel only if it does not finish in time.
+            runtime.relay.stop()
+            try:
+                await asyncio.wait_for(relay_task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("%s outbox relay did not stop in time; cancelled", spec.name)
             await runtime.close()
 
     app = FastAPI(
@@ -141,6 +146,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
     )
+    app.add_exception_handler(IntegrityError, _conflict)
     app.include_router(_operations_router(runtime, asyncapi))
     for router in spec.routers:
         app.include_router(router)
@@ -191,6 +197,15 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
         return HTMLResponse(get_asyncapi_html(asyncapi.to_specification(), try_it_out_path=None))
 
     return router
+
+
+async def _conflict(request: Request, error: Exception) -> JSONResponse:
+    """Two requests changed the same thing at once and the database kept one: retrying is safe."""
+    log.info("conflict on %s %s: %s", request.method, request.url.path, error)
+    return JSONResponse(
+        {"detail": "a concurrent request changed the same record; retry the request"},
+        status_code=409,
+    )
 
 
 def _unit_of_work(request: Request) -> UnitOfWork:

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from services.notifications.messages import SUPPORTED_LANGUAGES
 from services.notifications.tables import ContactPoint, Delivery
+from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
 from shared.service import UnitOfWorkDep
@@ -18,14 +19,12 @@ router = APIRouter(tags=["notifications"])
 
 
 class ContactIn(BaseModel):
-    site: str = Field(min_length=1, max_length=64, description="The family's home school.")
-    display_name: str = Field(min_length=1, max_length=200, examples=["Ana Rivera"])
+    site: Id = Field(description="The family's home school.")
+    display_name: Text = Field(min_length=1, max_length=200, examples=["Ana Rivera"])
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=32, pattern=r"^\+[1-9]\d{6,14}$")
-    language: str = Field(
+    language: Language = Field(
         "en",
-        min_length=2,
-        max_length=35,
         description=f"BCP 47 tag; messages are written in {', '.join(SUPPORTED_LANGUAGES)} "
         "(others fall back to English).",
     )
@@ -61,26 +60,31 @@ def _may_manage_contact(principal: Principal, *, guardian_id: str, site: str) ->
 
 @router.put("/contacts/{guardian_id}", response_model=ContactOut)
 async def save_contact(
-    guardian_id: str, body: ContactIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    guardian_id: IdPath, body: ContactIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
     """Record how to reach a guardian and in which language (site admins, or the guardian)."""
     if not _may_manage_contact(principal, guardian_id=guardian_id, site=body.site):
         raise forbidden("you may not change this guardian's contact details")
     async with uow.transaction() as session:
         contact = await session.get(ContactPoint, guardian_id)
-        if contact is not None and contact.district != principal.district:
-            raise forbidden("that guardian belongs to another district")
+        if contact is not None:
+            if contact.district != principal.district or not _may_manage_contact(
+                principal, guardian_id=guardian_id, site=contact.site
+            ):
+                raise forbidden("this guardian's contact details belong to another site")
+            if principal.role is Role.GUARDIAN and body.site != contact.site:
+                raise forbidden("ask the school to change your home school")
         contact = contact or ContactPoint(
             guardian_id=guardian_id, district=principal.district, **body.model_dump()
         )
         contact.sqlmodel_update(body.model_dump())
         session.add(contact)
-    return ContactOut(guardian_id=guardian_id, **body.model_dump())
+    return ContactOut.model_validate(contact, from_attributes=True)
 
 
 @router.get("/contacts/{guardian_id}", response_model=ContactOut)
 async def get_contact(
-    guardian_id: str, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    guardian_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
     """A guardian's contact details (site admins, or the guardian)."""
     async with uow.read() as session:
@@ -96,7 +100,9 @@ async def get_contact(
 async def read_mailbox(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
-    recipient_id: str | None = Query(None, description="Only messages to this guardian."),
+    recipient_id: str | None = Query(
+        None, max_length=64, pattern=ID_PATTERN, description="Only messages to this guardian."
+    ),
     limit: int = Query(50, ge=1, le=500),
 ) -> list[MailboxMessage]:
     """Messages sent to families, newest first: a guardian sees their own, admins their sites'."""

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.rules import may_manage_roster, may_set_goal
 from services.portfolio.tables import Goal, GuardianLink, Student
+from shared.api_types import Id, IdPath, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal
 from shared.events import GoalSet, GuardianLinked, StudentEnrolled
@@ -21,10 +22,10 @@ router = APIRouter(tags=["portfolio"])
 
 
 class StudentIn(BaseModel):
-    site: str = Field(min_length=1, max_length=64, description="The student's school (site) id.")
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    grade: str = Field(min_length=1, max_length=8, examples=["KG", "03"])
+    site: Id = Field(description="The student's school (site) id.")
+    given_name: Text = Field(min_length=1, max_length=100)
+    family_name: Text = Field(min_length=1, max_length=100)
+    grade: Text = Field(min_length=1, max_length=8, examples=["KG", "03"])
 
 
 class StudentOut(StudentIn):
@@ -33,14 +34,14 @@ class StudentOut(StudentIn):
 
 
 class GuardianLinkIn(BaseModel):
-    relationship: str = Field("guardian", min_length=1, max_length=32)
+    relationship: Text = Field("guardian", min_length=1, max_length=32)
 
 
 class GoalIn(BaseModel):
-    title: str = Field(
+    title: Text = Field(
         min_length=3, max_length=280, examples=["Read a chapter book on my own by spring"]
     )
-    area: str = Field(min_length=1, max_length=40, examples=["reading"])
+    area: Text = Field(min_length=1, max_length=40, examples=["reading"])
     target_date: date | None = None
 
 
@@ -53,7 +54,7 @@ class GoalOut(GoalIn):
 
 @router.put("/roster/students/{student_id}", response_model=StudentOut)
 async def enroll_student(
-    student_id: str, body: StudentIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    student_id: IdPath, body: StudentIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> StudentOut:
     """Add a student to a site's roster, or update them (district IT or site admin)."""
     if not may_manage_roster(principal, district=principal.district, site=body.site):
@@ -89,8 +90,8 @@ async def enroll_student(
     "/roster/students/{student_id}/guardians/{guardian_id}", status_code=status.HTTP_204_NO_CONTENT
 )
 async def link_guardian(
-    student_id: str,
-    guardian_id: str,
+    student_id: IdPath,
+    guardian_id: IdPath,
     body: GuardianLinkIn,
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
@@ -131,7 +132,7 @@ async def link_guardian(
 
 @router.get("/students/{student_id}", response_model=StudentOut)
 async def get_student(
-    student_id: str, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> StudentOut:
     """A student's roster entry (for those who may see the student)."""
     async with uow.read() as session:
@@ -143,7 +144,7 @@ async def get_student(
     "/students/{student_id}/goals", response_model=GoalOut, status_code=status.HTTP_201_CREATED
 )
 async def set_goal(
-    student_id: str, body: GoalIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    student_id: IdPath, body: GoalIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> GoalOut:
     """Set a new goal for a student (the student themself, or their teacher)."""
     async with uow.transaction() as session:
@@ -185,7 +186,7 @@ async def set_goal(
 
 @router.get("/students/{student_id}/goals", response_model=list[GoalOut])
 async def list_goals(
-    student_id: str, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[GoalOut]:
     """A student's goals, newest first."""
     async with uow.read() as session:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from services.scheduling.booking import NotFound, book_conference, cancel_booking
 from services.scheduling.rules import Refused, check_slot_opening
 from services.scheduling.tables import Booking, Slot
+from shared.api_types import ID_PATTERN, Id, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.service import UnitOfWorkDep
 
@@ -19,12 +20,12 @@ router = APIRouter(tags=["scheduling"])
 
 
 class SlotIn(BaseModel):
-    site: str = Field(min_length=1, max_length=64)
-    room: str = Field(min_length=1, max_length=64, examples=["Room 12"])
-    starts_at: AwareDatetime = Field(description="Start, with a UTC offset (RFC 3339).")
+    site: Id
+    room: Text = Field(min_length=1, max_length=64, examples=["Room 12"])
+    starts_at: Moment = Field(description="Start, with a UTC offset (RFC 3339).")
     duration_minutes: int = Field(20, ge=5, le=120)
     capacity: int = Field(1, ge=1, le=30, description="How many families at once.")
-    teacher_id: str | None = Field(None, description="Guiding teacher; defaults to the caller.")
+    teacher_id: Id | None = Field(None, description="Guiding teacher; defaults to the caller.")
 
 
 class SlotOut(BaseModel):
@@ -40,10 +41,13 @@ class SlotOut(BaseModel):
 
 
 class BookingIn(BaseModel):
-    slot_id: str
-    student_id: str
-    interpreter_language: str | None = Field(
-        None, max_length=35, description="BCP 47 tag if the family wants an interpreter, e.g. `es`."
+    slot_id: Id
+    student_id: Id
+    guardian_id: Id | None = Field(
+        None, description="The family's guardian: required when staff book, else the caller."
+    )
+    interpreter_language: Language | None = Field(
+        None, description="BCP 47 tag if the family wants an interpreter, e.g. `es`."
     )
 
 
@@ -52,6 +56,7 @@ class BookingOut(BaseModel):
     slot_id: str
     student_id: str
     guardian_id: str
+    booked_by: str
     site: str
     status: str
     interpreter_language: str | None
@@ -101,7 +106,9 @@ async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDe
 async def list_slots(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
-    site: str = Query(description="The site whose conference times to list."),
+    site: str = Query(
+        max_length=64, pattern=ID_PATTERN, description="The site whose conference times to list."
+    ),
     available: bool = Query(False, description="Only times with a free seat."),
 ) -> list[SlotOut]:
     """Upcoming conference times at a site."""
@@ -130,14 +137,11 @@ async def book(body: BookingIn, principal: CurrentPrincipal, uow: UnitOfWorkDep)
                 principal,
                 slot_id=body.slot_id,
                 student_id=body.student_id,
+                guardian_id=body.guardian_id,
                 interpreter_language=body.interpreter_language,
             )
     except (Refused, NotFound) as error:
         raise _http(error) from error
-    except IntegrityError as error:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "this student already has this conference time"
-        ) from error
     return BookingOut.model_validate(booking, from_attributes=True)
 
 
@@ -145,7 +149,7 @@ async def book(body: BookingIn, principal: CurrentPrincipal, uow: UnitOfWorkDep)
 async def list_bookings(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
-    student_id: str = Query(description="Whose bookings to list."),
+    student_id: str = Query(max_length=64, pattern=ID_PATTERN, description="Whose bookings."),
 ) -> list[BookingOut]:
     """A student's bookings (for those who may see the student)."""
     async with uow.read() as session:
@@ -168,10 +172,10 @@ async def list_bookings(
 
 @router.delete("/bookings/{booking_id}", response_model=BookingOut)
 async def cancel(
-    booking_id: str,
+    booking_id: IdPath,
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
-    reason: str | None = Query(None, max_length=200),
+    reason: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> BookingOut:
     """Cancel a booking; its seat becomes free again."""
     try:

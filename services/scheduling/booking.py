@@ -8,7 +8,13 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.rules import Refused, SlotView, check_booking, check_cancellation
+from services.scheduling.rules import (
+    Refused,
+    SlotView,
+    booking_family,
+    check_booking,
+    check_cancellation,
+)
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from shared.auth.principal import Principal
 from shared.events import ConferenceBooked, ConferenceCancelled
@@ -25,29 +31,32 @@ async def book_conference(
     *,
     slot_id: str,
     student_id: str,
+    guardian_id: str | None = None,
     interpreter_language: str | None = None,
 ) -> Booking:
+    family = booking_family(principal, guardian_id=guardian_id)
     slot = await session.get(Slot, slot_id)
     if slot is None:
         raise NotFound(f"no conference time {slot_id!r}")
-    student = await session.get(RosterStudent, student_id)
+    # Locking the student's row makes one student's bookings take turns (on PostgreSQL; SQLite
+    # writers always do), so the one-conference-at-a-time rule holds under concurrency.
+    student = (
+        await session.exec(
+            select(RosterStudent).where(RosterStudent.id == student_id).with_for_update()
+        )
+    ).first()
     if student is None:
         raise NotFound(f"no student {student_id!r} on the roster")
+    now = datetime.now(UTC)
     check_booking(
         principal,
         slot=SlotView(slot.district, slot.site, slot.starts_at, slot.capacity, slot.booked),
         student_district=student.district,
         student_site=student.site,
         student_id=student.id,
-        now=datetime.now(UTC),
+        upcoming=await _upcoming_conference(session, student_id, now=now),
+        now=now,
     )
-    booking = (
-        await session.exec(
-            select(Booking).where(Booking.slot_id == slot_id, Booking.student_id == student_id)
-        )
-    ).first()
-    if booking is not None and booking.status == "booked":
-        raise Refused("this student already has this conference time")
 
     # The seat is taken by one conditional UPDATE: under any concurrency, on either database,
     # only as many bookers as there are seats see a row updated.
@@ -59,17 +68,15 @@ async def book_conference(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused("that conference time is full")
 
-    booking = booking or Booking(
+    booking = Booking(
         district=slot.district,
         site=slot.site,
         slot_id=slot_id,
         student_id=student_id,
-        guardian_id=principal.subject,
+        guardian_id=family,
+        booked_by=principal.subject,
+        interpreter_language=interpreter_language,
     )
-    booking.status, booking.cancelled_at = "booked", None
-    booking.guardian_id = principal.subject
-    booking.interpreter_language = interpreter_language
-    booking.created_at = datetime.now(UTC)
     session.add(booking)
     await session.flush()
     record_event(
@@ -78,7 +85,8 @@ async def book_conference(
             booking_id=booking.id,
             slot_id=slot.id,
             student_id=student_id,
-            guardian_id=principal.subject,
+            guardian_id=family,
+            booked_by=principal.subject,
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
             room=slot.room,
@@ -92,18 +100,39 @@ async def book_conference(
     return booking
 
 
+async def _upcoming_conference(
+    session: AsyncSession, student_id: str, *, now: datetime
+) -> datetime | None:
+    """Start of the student's booked conference that is still ahead, if any."""
+    return (
+        await session.exec(
+            select(Slot.starts_at)
+            .join(Booking, col(Booking.slot_id) == col(Slot.id))
+            .where(
+                Booking.student_id == student_id,
+                Booking.status == "booked",
+                col(Slot.starts_at) > now,
+            )
+        )
+    ).first()
+
+
 async def cancel_booking(
     session: AsyncSession, principal: Principal, *, booking_id: str, reason: str | None
 ) -> Booking:
     booking = await session.get(Booking, booking_id)
     if booking is None:
         raise NotFound(f"no booking {booking_id!r}")
+    slot = await session.get(Slot, booking.slot_id)
+    assert slot is not None  # a booking's slot is a foreign key
     check_cancellation(
         principal,
         district=booking.district,
         site=booking.site,
         student_id=booking.student_id,
         status=booking.status,
+        starts_at=slot.starts_at,
+        now=datetime.now(UTC),
     )
     cancelled = await session.exec(
         update(Booking)
@@ -117,8 +146,6 @@ async def cancel_booking(
         .where(col(Slot.id) == booking.slot_id, col(Slot.booked) > 0)
         .values(booked=col(Slot.booked) - 1)
     )
-    slot = await session.get(Slot, booking.slot_id)
-    assert slot is not None
     await session.refresh(booking)
     record_event(
         session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for
@@ -25,6 +25,7 @@ class RosterStudent(SQLModel, table=True):
     district: str = Field(max_length=64)
     site: str = Field(index=True, max_length=64)
     given_name: str = Field(max_length=100)
+    as_of: datetime = Field(sa_type=UTCDateTime, description="Time of the event applied last.")
 
 
 class Slot(SQLModel, table=True):
@@ -50,16 +51,17 @@ class Slot(SQLModel, table=True):
 
 
 class Booking(SQLModel, table=True):
+    """A family's booking; a cancelled one is kept, and booking again makes a new row."""
+
     __tablename__ = "booking"
-    # A student holds at most one booking per slot row, cancelled or not; rebooking reuses it.
-    __table_args__ = (UniqueConstraint("slot_id", "student_id"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     district: str = Field(max_length=64)
     site: str = Field(index=True, max_length=64)
     slot_id: str = Field(foreign_key="slot.id", index=True, max_length=36)
     student_id: str = Field(index=True, max_length=64)
-    guardian_id: str = Field(max_length=64)
+    guardian_id: str = Field(max_length=64, description="The family the booking is for.")
+    booked_by: str = Field(max_length=64, description="Who booked: the guardian, or staff.")
     status: str = Field(default="booked", max_length=16)
     interpreter_language: str | None = Field(default=None, max_length=35)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

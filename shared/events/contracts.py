@@ -26,7 +26,7 @@ class StudentEnrolled(EventData):
 
 
 class GuardianLinked(EventData):
-    """A guardian was linked to a student; they may now see and book for that student."""
+    """A guardian was linked to a student in the roster (the family's tokens carry the link)."""
 
     event_name = "roster.guardian.linked"
 
@@ -60,7 +60,10 @@ class ConferenceBooked(EventData):
     booking_id: str = Field(description="The booking's id.")
     slot_id: str = Field(description="The booked time slot's id.")
     student_id: str = Field(description="The student's sourcedId.")
-    guardian_id: str = Field(description="sourcedId of the guardian who booked.")
+    guardian_id: str = Field(description="sourcedId of the guardian the booking is for.")
+    booked_by: str = Field(
+        description="sourcedId of who booked: the guardian, or staff booking for the family."
+    )
     starts_at: datetime = Field(description="Start of the conference (UTC).")
     ends_at: datetime = Field(description="End of the conference (UTC).")
     room: str = Field(description="Where the conference takes place.")
@@ -78,7 +81,7 @@ class ConferenceCancelled(EventData):
     booking_id: str = Field(description="The booking's id.")
     slot_id: str = Field(description="The slot that was booked.")
     student_id: str = Field(description="The student's sourcedId.")
-    guardian_id: str = Field(description="sourcedId of the guardian who had booked.")
+    guardian_id: str = Field(description="sourcedId of the guardian the booking was for.")
     starts_at: datetime = Field(description="Start of the cancelled conference (UTC).")
     cancelled_by: str = Field(description="sourcedId of who cancelled.")
     reason: str | None = Field(None, description="Why, if given.")

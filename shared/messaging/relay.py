@@ -20,14 +20,18 @@ from shared.messaging.tables import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
+# Each service has its own database, so one key serves every service's relay.
+RELAY_LOCK_KEY = 0x5C_0A7B0C
+
 
 class OutboxRelay:
     """Publishes unsent outbox rows with pipelined XADDs.
 
-    On PostgreSQL the rows stay locked (``FOR UPDATE SKIP LOCKED``) while they are published, so
-    several replicas never relay the same row. On SQLite there is one relay per database file and
-    the write lock is not held across network I/O. Either way, a crash between XADD and marking a
-    row sent publishes it again later: consumers deduplicate by event id.
+    On PostgreSQL the replicas take turns: a transaction-scoped advisory lock lets one relay at a
+    time publish, so rows go out in the order recorded and never twice; a replica that finds the lock
+    taken skips the round. On SQLite there is one relay per database file and the write lock is
+    not held across network I/O. Either way, a crash between XADD and marking a row sent
+    publishes it again later: consumers deduplicate by event id.
     """
 
     def __init__(
@@ -45,8 +49,9 @@ class OutboxRelay:
         self._interval = interval_seconds
         self._max_backoff = max_backoff_seconds
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
         bind = sessions.kw.get("bind")
-        self._lock_rows = bind is not None and bind.dialect.name == "postgresql"
+        self._take_turns = bind is not None and bind.dialect.name == "postgresql"
 
     def nudge(self) -> None:
         """Something was just committed: relay now instead of at the next interval."""
@@ -54,16 +59,19 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
-        if self._lock_rows:
+        if self._take_turns:
             async with self._sessions() as session, session.begin():
-                rows = await self._unsent(session, lock=True)
+                turn = await session.exec(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))
+                if not turn.one():
+                    return 0  # another replica is relaying
+                rows = await self._unsent(session)
                 await self._publish(rows)
                 await self._mark_sent(session, rows)
             return len(rows)
 
         async with self._sessions() as session:
             async with session.begin():
-                rows = await self._unsent(session, lock=False)
+                rows = await self._unsent(session)
             await self._publish(rows)
             async with session.begin():
                 await self._mark_sent(session, rows)
@@ -78,32 +86,38 @@ class OutboxRelay:
             )
             return int((await session.exec(query)).one())
 
+    def stop(self) -> None:
+        """Finish the current round, then return from ``run``."""
+        self._stopping.set()
+        self._wakeup.set()
+
     async def run(self) -> None:
-        """Relay until cancelled; back off while Redis or the database is unreachable."""
+        """Relay until stopped; back off while Redis or the database is unreachable."""
         backoff = self._interval
-        while True:
+        while not self._stopping.is_set():
             try:
-                while await self.relay_once() == self._batch_size:
+                while await self.relay_once() == self._batch_size and not self._stopping.is_set():
                     pass
                 backoff = self._interval
             except (RedisError, OSError, SQLAlchemyError) as error:
                 log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, error)
-                await asyncio.sleep(backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
+            if self._stopping.is_set():
+                return
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
 
-    async def _unsent(self, session: AsyncSession, *, lock: bool) -> Sequence[OutboxMessage]:
+    async def _unsent(self, session: AsyncSession) -> Sequence[OutboxMessage]:
         query = (
             select(OutboxMessage)
             .where(col(OutboxMessage.sent_at).is_(None))
             .order_by(col(OutboxMessage.seq))
             .limit(self._batch_size)
         )
-        if lock:
-            query = query.with_for_update(skip_locked=True)
         return (await session.exec(query)).all()
 
     async def _publish(self, rows: Sequence[OutboxMessage]) -> None:

@@ -19,7 +19,7 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
 
-    # A database-assigned sequence keeps relay order equal to commit order within a service.
+    # A database-assigned sequence: the relay publishes in the order rows were recorded.
     seq: int | None = Field(
         default=None,
         sa_column=Column(

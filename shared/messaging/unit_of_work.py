@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.database import READ_ONLY
+
 
 class UnitOfWork:
     """Opens transactions on a service's database; tells the relay when one has committed."""
@@ -30,6 +32,7 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for queries only."""
+        """A session for queries only (on SQLite it does not take the write lock)."""
         async with self.sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
             yield session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import jwt
@@ -151,3 +152,68 @@ async def test_openapi_names_every_route_and_its_security(system: System) -> Non
     )
     assert "HTTPBearer" in document["components"]["securitySchemes"]
     assert document["paths"]["/bookings"]["post"]["summary"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "put",
+            "/roster/students/" + "x" * 65,
+            {"site": "conway", "given_name": "A", "family_name": "B", "grade": "01"},
+        ),
+        (
+            "put",
+            "/roster/students/s-ava",
+            {"site": "conway", "given_name": "A\x00", "family_name": "B", "grade": "01"},
+        ),
+        ("post", "/students/s-ava/goals", {"title": "Read\x00more", "area": "reading"}),
+        ("get", "/students/a%00b", None),
+    ],
+    ids=["overlong-id", "nul-in-name", "nul-in-goal", "nul-in-path"],
+)
+async def test_malformed_ids_and_text_are_422_not_500(
+    system: System, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    response = await getattr(system.portfolio, method)(
+        path, **({"json": body} if body is not None else {}), headers=ADMIN
+    )
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("starts_at", ["9999-12-31T23:59:00Z", "0001-01-01T00:00:00+01:00"])
+async def test_absurd_conference_times_are_422(system: System, starts_at: str) -> None:
+    response = await system.scheduling.post(
+        "/slots", json={"site": "conway", "room": "4", "starts_at": starts_at}, headers=ADMIN
+    )
+    assert response.status_code == 422
+    assert "between the years 2000 and 2100" in response.text
+
+
+async def test_a_site_admin_cannot_take_over_another_sites_family_contact(system: System) -> None:
+    conway = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+    mjds = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
+    contact = {"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"}
+    assert (
+        await system.notifications.put("/contacts/g-wei", json=contact, headers=conway)
+    ).status_code == 200
+
+    takeover = {"site": "mjds", "display_name": "Wei Chen", "email": "attacker@example.org"}
+    response = await system.notifications.put("/contacts/g-wei", json=takeover, headers=mjds)
+
+    assert response.status_code == 403
+    kept = await system.notifications.get("/contacts/g-wei", headers=conway)
+    assert kept.json()["email"] == "wei@example.org"
+
+
+async def test_concurrent_identical_roster_updates_never_500(system: System) -> None:
+    body = {"site": "conway", "given_name": "New", "family_name": "Kid", "grade": "02"}
+    responses = await asyncio.gather(
+        *(
+            system.portfolio.put("/roster/students/s-new", json=body, headers=ADMIN)
+            for _ in range(4)
+        )
+    )
+    assert {r.status_code for r in responses} <= {200, 409}
+    assert 200 in {r.status_code for r in responses}

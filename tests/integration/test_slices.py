@@ -147,11 +147,12 @@ async def test_last_seat_is_never_double_booked(
     staff = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 
     async def roster_known(student_id: str) -> bool:
-        # A student may never book, but that is only decided once the student is known (not 404).
+        # Another family may not book for this student, but that is only decided once the
+        # student is known to scheduling (until then: 404).
         response = await system.scheduling.post(
             "/bookings",
             json={"slot_id": slot_id, "student_id": student_id},
-            headers=auth(student_id, Role.STUDENT, sites=("conway",), students=(student_id,)),
+            headers=auth("g-stranger", Role.GUARDIAN, sites=("conway",)),
         )
         return response.status_code == 403
 
@@ -160,7 +161,13 @@ async def test_last_seat_is_never_double_booked(
     responses = await asyncio.gather(
         *(
             system.scheduling.post(
-                "/bookings", json={"slot_id": slot_id, "student_id": student_id}, headers=staff
+                "/bookings",
+                json={
+                    "slot_id": slot_id,
+                    "student_id": student_id,
+                    "guardian_id": f"g-{student_id}",
+                },
+                headers=staff,
             )
             for student_id in families
         )
@@ -206,3 +213,69 @@ async def test_events_are_readable_with_plain_redis_in_an_outside_consumer_group
     assert data["guardian_ids"] == ["g-wei"]
     assert data["goal_id"] == response.json()["id"]
     assert await redis_client.xack(GoalSet.stream(), "district-sis", entry_id) == 1
+
+
+async def book_when_known(system: System, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    """Book once scheduling has the student on its roster (it learns it from an event)."""
+    return await eventually(
+        lambda: system.scheduling.post("/bookings", json=body, headers=headers),
+        until=lambda r: r.status_code != 404,
+    )
+
+
+async def test_rebooking_after_cancelling_takes_one_seat_however_many_try_at_once(
+    system: System,
+) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    slot_id = await open_slot(system, capacity=5)
+    first = await book_when_known(system, {"slot_id": slot_id, "student_id": "s-ava"}, AVA_FATHER)
+    assert first.status_code == 201
+    cancelled = await system.scheduling.delete(
+        f"/bookings/{first.json()['id']}", headers=AVA_FATHER
+    )
+    assert cancelled.status_code == 200
+
+    again = await asyncio.gather(
+        *(
+            system.scheduling.post(
+                "/bookings", json={"slot_id": slot_id, "student_id": "s-ava"}, headers=AVA_FATHER
+            )
+            for _ in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in again) == [201, 409, 409, 409]
+    slots = await system.scheduling.get("/slots", params={"site": "conway"}, headers=AVA_FATHER)
+    assert slots.json()[0]["booked"] == 1
+
+
+async def test_a_family_holds_one_conference_per_student(system: System) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    first_slot, second_slot = await open_slot(system), await open_slot(system)
+    first = await book_when_known(
+        system, {"slot_id": first_slot, "student_id": "s-ava"}, AVA_FATHER
+    )
+    assert first.status_code == 201
+    second = await system.scheduling.post(
+        "/bookings", json={"slot_id": second_slot, "student_id": "s-ava"}, headers=AVA_FATHER
+    )
+    assert second.status_code == 409
+    assert "cancel it first" in second.json()["detail"]
+
+
+async def test_staff_booking_for_a_family_confirms_to_that_family(system: System) -> None:
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await add_contact(system, guardian_id="g-wei", site="conway", language="en")
+    slot_id = await open_slot(system)
+    teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
+
+    unnamed = await book_when_known(system, {"slot_id": slot_id, "student_id": "s-ava"}, teacher)
+    assert unnamed.status_code == 422
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": slot_id, "student_id": "s-ava", "guardian_id": "g-wei"},
+        headers=teacher,
+    )
+    assert booked.status_code == 201, booked.text
+    assert (booked.json()["guardian_id"], booked.json()["booked_by"]) == ("g-wei", "t-rivera")
+    messages = await eventually(lambda: mailbox(system, AVA_FATHER), until=lambda m: len(m) == 1)
+    assert messages[0]["subject"].startswith("Confirmed: Ava's conference")

@@ -53,6 +53,7 @@ EXAMPLES: dict[type[EventData], EventData] = {
         slot_id="slot-1",
         student_id="stu-1",
         guardian_id="g-1",
+        booked_by="g-1",
         starts_at=STARTS,
         ends_at=STARTS + timedelta(minutes=20),
         room="B12",

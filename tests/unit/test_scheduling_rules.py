@@ -12,6 +12,7 @@ from services.scheduling.rules import (
     NotAllowed,
     Refused,
     SlotView,
+    booking_family,
     check_booking,
     check_cancellation,
     check_slot_opening,
@@ -72,6 +73,7 @@ def book(
     district: str = "d-1",
     site: str = "s-1",
     student_id: str = "stu-1",
+    upcoming: datetime | None = None,
 ) -> None:
     check_booking(
         caller,
@@ -79,6 +81,7 @@ def book(
         student_district=district,
         student_site=site,
         student_id=student_id,
+        upcoming=upcoming,
         now=NOW,
     )
 
@@ -90,8 +93,17 @@ def cancel(
     site: str = "s-1",
     student_id: str = "stu-1",
     status: str = "booked",
+    starts_at: datetime = NOW + timedelta(days=1),
 ) -> None:
-    check_cancellation(caller, district=district, site=site, student_id=student_id, status=status)
+    check_cancellation(
+        caller,
+        district=district,
+        site=site,
+        student_id=student_id,
+        status=status,
+        starts_at=starts_at,
+        now=NOW,
+    )
 
 
 # --- Refusals and their HTTP statuses --------------------------------------------------------
@@ -297,3 +309,23 @@ def test_booking_no_longer_booked_cannot_be_cancelled(status: str) -> None:
 def test_permission_is_checked_before_status() -> None:
     with pytest.raises(NotAllowed):
         cancel(GUARDIAN, student_id="stu-2", status="cancelled")
+
+
+def test_a_student_holds_one_upcoming_conference_at_a_time() -> None:
+    with pytest.raises(Refused, match="already has a conference") as refusal:
+        book(GUARDIAN, upcoming=NOW + timedelta(days=3))
+    assert refusal.value.status == 409
+
+
+def test_a_conference_that_has_started_cannot_be_cancelled() -> None:
+    with pytest.raises(Refused, match="already started"):
+        cancel(GUARDIAN, starts_at=NOW - timedelta(minutes=1))
+
+
+def test_guardian_books_as_themself_and_staff_must_name_the_family() -> None:
+    assert booking_family(GUARDIAN, guardian_id=None) == "g-1"
+    with pytest.raises(NotAllowed):
+        booking_family(GUARDIAN, guardian_id="g-someone-else")
+    with pytest.raises(Invalid, match="guardian_id"):
+        booking_family(TEACHER, guardian_id=None)
+    assert booking_family(TEACHER, guardian_id="g-7") == "g-7"
