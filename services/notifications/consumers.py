@@ -32,7 +32,13 @@ async def remember_student_name(session: AsyncSession, event: CloudEvent[Student
     student = await session.get(KnownStudent, event.data.student_id)
     if student is not None and student.as_of > event.time:
         return  # an older change, delivered late: the newer one stands
-    student = student or KnownStudent(id=event.data.student_id, as_of=event.time)
+    student = student or KnownStudent(
+        id=event.data.student_id,
+        district=event.district,
+        site=event.site,
+        given_name=event.data.given_name,
+        as_of=event.time,
+    )
     student.district, student.site, student.as_of = event.district, event.site, event.time
     student.given_name = event.data.given_name
     session.add(student)

@@ -19,7 +19,13 @@ async def keep_roster_when_student_enrolled(
     student = await session.get(RosterStudent, event.data.student_id)
     if student is not None and student.as_of > event.time:
         return  # an older change, delivered late (replicas, redeliveries): the newer one stands
-    student = student or RosterStudent(id=event.data.student_id, as_of=event.time)
+    student = student or RosterStudent(
+        id=event.data.student_id,
+        district=event.district,
+        site=event.site,
+        given_name=event.data.given_name,
+        as_of=event.time,
+    )
     student.district, student.site, student.as_of = event.district, event.site, event.time
     student.given_name = event.data.given_name
     session.add(student)
