@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import socket
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-in-production"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ServiceSettings(BaseSettings):
@@ -65,3 +66,16 @@ class ServiceSettings(BaseSettings):
     )
     jwt_audience: str = Field("slc", validation_alias="AUTH_JWT_AUDIENCE")
     jwt_issuer: str | None = Field(None, validation_alias="AUTH_JWT_ISSUER")
+
+    @model_validator(mode="after")
+    def _no_development_secret_beyond_this_machine(self) -> ServiceSettings:
+        """Anyone can mint tokens with the published development secret: keep it on loopback."""
+        uses_dev_secret = self.jwt_secret == DEV_JWT_SECRET and not (
+            self.jwt_public_key or self.jwks_url
+        )
+        if uses_dev_secret and self.host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"refusing to listen on {self.host} with the built-in development token secret: "
+                "set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL"
+            )
+        return self

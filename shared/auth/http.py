@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenError, TokenVerifier
@@ -31,6 +32,9 @@ async def authenticate(
         raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
+        if verifier.fetches_keys:
+            # Fetching the identity provider's keys is blocking I/O (cached after the first).
+            return await run_in_threadpool(verifier.verify, credentials.credentials)
         return verifier.verify(credentials.credentials)
     except TokenError as error:
         raise _unauthorized(str(error)) from error

@@ -42,6 +42,11 @@ class TokenVerifier:
         self._audience = audience
         self._issuer = issuer
 
+    @property
+    def fetches_keys(self) -> bool:
+        """Whether verifying may fetch keys over the network (a JWKS URL is configured)."""
+        return self._jwks is not None
+
     def verify(self, token: str) -> Principal:
         try:
             key, algorithms = self._key_for(token)
