@@ -64,7 +64,7 @@ GOALS = {
 def demo_tokens(secret: str, ttl: timedelta = timedelta(hours=12)) -> dict[str, str]:
     """Ready-to-use tokens for the demo people, by environment variable name."""
 
-    def token(subject: str, role: Role, sites: list[str], students: list[str] = []) -> str:  # noqa: B006
+    def token(subject: str, role: Role, sites: list[str], students: tuple[str, ...] = ()) -> str:
         return mint_token(
             secret=secret,
             subject=subject,
@@ -79,9 +79,9 @@ def demo_tokens(secret: str, ttl: timedelta = timedelta(hours=12)) -> dict[str, 
         "DISTRICT_ADMIN_TOKEN": token("it-admin", Role.DISTRICT_ADMIN, []),
         "CONWAY_ADMIN_TOKEN": token("a-conway", Role.SITE_ADMIN, ["conway"]),
         "TEACHER_TOKEN": token("t-rivera", Role.TEACHER, ["conway"]),
-        "AVA_TOKEN": token("s-ava", Role.STUDENT, ["conway"], ["s-ava"]),
-        "AVA_GUARDIAN_TOKEN": token("g-wei", Role.GUARDIAN, ["conway"], ["s-ava"]),
-        "GIO_GUARDIAN_TOKEN": token("g-maria", Role.GUARDIAN, ["conway"], ["s-gio"]),
+        "AVA_TOKEN": token("s-ava", Role.STUDENT, ["conway"], ("s-ava",)),
+        "AVA_GUARDIAN_TOKEN": token("g-wei", Role.GUARDIAN, ["conway"], ("s-ava",)),
+        "GIO_GUARDIAN_TOKEN": token("g-maria", Role.GUARDIAN, ["conway"], ("s-gio",)),
     }
 
 

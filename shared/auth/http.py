@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from shared.auth.principal import Principal, Role
+from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `slc-token` or the district IdP.")
@@ -41,21 +40,6 @@ async def authenticate(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
-
-
-def require_role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A dependency that admits only the given roles (403 otherwise)."""
-
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in roles:
-            allowed = ", ".join(role.value for role in roles)
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"role {principal.role.value!r} may not do this ({allowed} may)",
-            )
-        return principal
-
-    return check
 
 
 def forbidden(reason: str) -> HTTPException:

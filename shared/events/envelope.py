@@ -106,10 +106,7 @@ def from_stream_fields(
     fields: Mapping[bytes | str, bytes | str], data_type: type[DataT]
 ) -> CloudEvent[DataT]:
     """Decode a stream entry into a typed envelope, or raise ``UndecodableEvent`` saying why."""
-    try:
-        text = {_text(key): _text(value) for key, value in fields.items()}
-    except UnicodeDecodeError as error:
-        raise UndecodableEvent(f"entry is not UTF-8 text: {error}") from error
+    text = entry_text(fields)
     if text.get("type") != data_type.event_type():
         raise UndecodableEvent(
             f"expected type {data_type.event_type()!r}, got {text.get('type')!r}"
@@ -119,6 +116,14 @@ def from_stream_fields(
         return CloudEvent[data_type](**text, data=payload)  # type: ignore[valid-type]
     except (json.JSONDecodeError, ValidationError, TypeError) as error:
         raise UndecodableEvent(f"{data_type.event_type()}: {error}") from error
+
+
+def entry_text(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """A stream entry's fields as text (Redis returns bytes), or ``UndecodableEvent``."""
+    try:
+        return {_text(key): _text(value) for key, value in fields.items()}
+    except UnicodeDecodeError as error:
+        raise UndecodableEvent(f"entry is not UTF-8 text: {error}") from error
 
 
 def _text(value: bytes | str) -> str:

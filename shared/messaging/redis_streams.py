@@ -18,7 +18,7 @@ from faststream.redis import RedisBroker, StreamSub
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.events.envelope import CloudEvent, EventData, from_stream_fields
+from shared.events.envelope import CloudEvent, EventData, entry_text, from_stream_fields
 from shared.messaging.consumer import EventConsumers, Subscription, handle_once
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -49,15 +49,11 @@ async def parse_entry(
     drop the envelope attributes.)
     """
     stream_message = await original(message)
-    fields = {_text(key): _text(value) for key, value in message["data"].items()}
+    fields: dict[str, Any] = dict(entry_text(message["data"]))
     fields["data"] = json.loads(fields.get("data", "null"))
     stream_message.body = json.dumps(fields).encode()
     stream_message.content_type = "application/json"
     return stream_message
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def subscribe(
