@@ -10,14 +10,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -27,15 +29,16 @@ from shared.auth.tokens import TokenVerifier
 from shared.database import create_engine, session_factory
 from shared.events.envelope import EventData
 from shared.messaging.consumer import EventConsumers
+from shared.messaging.monitoring import RuntimeCollector, statuses_as_dict, stream_status
 from shared.messaging.redis_streams import (
     connect_redis,
     create_broker,
     document_publications,
-    ensure_groups,
-    resume_own_pending,
-    subscribe,
+    document_subscriptions,
 )
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.retention import Housekeeper, RetentionPolicy
+from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
@@ -58,14 +61,26 @@ class ServiceSpec:
 
 
 class ServiceRuntime:
-    """The connections one running service holds; created at startup, closed at shutdown."""
+    """The connections and background loops of one running service replica.
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    Created at startup and closed at shutdown: the outbox relay, the stream consumer and the
+    housekeeper (retention) run as tasks beside the HTTP server.
+    """
+
+    # How long shutdown waits for the batch in hand and the relay's round before cancelling.
+    GRACE_SECONDS = 10.0
+
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings) -> None:
+        self.spec = spec
         self.settings = settings
         self.engine: AsyncEngine | None = None
         self.redis: Redis | None = None
         self.relay: OutboxRelay | None = None
+        self.consumer: StreamConsumer | None = None
+        self.housekeeper: Housekeeper | None = None
+        self.metrics = RuntimeCollector(spec.name)
         self._uow: UnitOfWork | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
     @property
     def uow(self) -> UnitOfWork:
@@ -73,31 +88,129 @@ class ServiceRuntime:
             raise RuntimeError("the service has not started")
         return self._uow
 
-    async def open(self, spec: ServiceSpec) -> None:
-        self.engine = create_engine(self.settings.database_url)
-        if self.settings.migrate_on_start:
+    async def open(self) -> None:
+        """Migrate, connect, and start the relay, consumer and housekeeper loops.
+
+        Redis need not be up: the loops wait for it with backoff while the API takes writes.
+        """
+        spec, settings = self.spec, self.settings
+        self.engine = create_engine(settings.database_url)
+        if settings.migrate_on_start:
             await upgrade_to_head(self.engine, spec.migrations)
         sessions = session_factory(self.engine)
-        self.redis = connect_redis(self.settings.redis_url)
+        self.redis = connect_redis(settings.redis_url)
         self.relay = OutboxRelay(
             sessions=sessions,
             redis=self.redis,
-            batch_size=self.settings.relay_batch_size,
-            interval_seconds=self.settings.relay_interval_seconds,
+            batch_size=settings.relay_batch_size,
+            interval_seconds=settings.relay_interval_seconds,
         )
         self._uow = UnitOfWork(sessions, on_commit=self.relay.nudge)
+        self.consumer = StreamConsumer(
+            self.redis,
+            spec.consumers,
+            self._uow,
+            consumer_name=settings.consumer_name,
+            policy=ConsumerPolicy(
+                batch_size=settings.consumer_batch_size,
+                max_deliveries=settings.consumer_max_deliveries,
+                retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+                claim_idle_seconds=settings.consumer_claim_idle_seconds,
+            ),
+        )
+        self.housekeeper = Housekeeper(
+            redis=self.redis,
+            uow=self._uow,
+            published_streams=[data_type.stream() for data_type in spec.publishes],
+            policy=RetentionPolicy(
+                streams=timedelta(hours=settings.stream_retention_hours),
+                outbox=timedelta(hours=settings.outbox_retention_hours),
+                inbox=timedelta(hours=settings.inbox_retention_hours),
+                interval_seconds=settings.housekeeping_interval_seconds,
+            ),
+        )
+        for name, loop in (
+            ("outbox-relay", self.relay.run()),
+            ("stream-consumer", self.consumer.run()),
+            ("housekeeper", self.housekeeper.run()),
+        ):
+            self._tasks[name] = asyncio.create_task(loop, name=f"{spec.name}-{name}")
 
     async def close(self) -> None:
+        """Finish the batch in hand, hand back what is still pending, stop the relay, disconnect.
+
+        The consumer stops first: what its last batch recorded in the outbox is relayed now or,
+        if the relay's round is already over, by the next replica to start.
+        """
+        if self.consumer is not None:
+            self.consumer.stop()
+            await self._finish("stream-consumer")
+            try:
+                await self.consumer.hand_back()
+            except Exception as error:  # Redis down: a restart under this name takes them back
+                log.warning("%s could not hand back pending entries: %s", self.spec.name, error)
+        if self.housekeeper is not None:
+            self.housekeeper.stop()
+            await self._finish("housekeeper")
+        if self.relay is not None:
+            # Cancelling a database call midway can leave its connection unusable: the relay
+            # stops between rounds and is cancelled only if it does not finish in time.
+            self.relay.stop()
+            await self._finish("outbox-relay")
         if self.redis is not None:
             await self.redis.aclose()
         if self.engine is not None:
             await self.engine.dispose()
 
+    async def _finish(self, name: str) -> None:
+        task = self._tasks.pop(name, None)
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(task, timeout=self.GRACE_SECONDS)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning("%s %s did not stop in time; cancelled", self.spec.name, name)
+        except Exception:
+            log.exception("%s %s had failed", self.spec.name, name)
+
+    async def status(self) -> dict[str, Any]:
+        """Database and Redis health, consumer lag and dead letters, outbox backlog.
+
+        Redis is asked with a short timeout: a frozen Redis must not hang the probe.
+        """
+        checks: dict[str, Any] = {}
+        try:
+            assert self.engine is not None and self.relay is not None
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            self.metrics.outbox = await self.relay.status()
+            checks["outbox"] = asdict(self.metrics.outbox)
+        except Exception as error:  # readiness reports any failure rather than raising it
+            checks["database"] = f"error: {error}"
+        try:
+            assert self.redis is not None
+            redis = self.redis
+            group = self.spec.consumers.group
+            self.metrics.streams = await asyncio.wait_for(
+                asyncio.gather(*(stream_status(redis, s.stream, group) for s in self.spec.consumers)),
+                timeout=2,
+            )
+            checks["redis"] = "ok"
+            checks["streams"] = statuses_as_dict(self.metrics.streams)
+        except Exception as error:
+            checks["redis"] = f"error: {error!r}"
+        if self.relay is not None:
+            self.metrics.relayed = self.relay.published
+        if self.consumer is not None:
+            self.metrics.outcomes = dict(self.consumer.outcomes)
+        return checks
+
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
-    runtime = ServiceRuntime(settings)
+    runtime = ServiceRuntime(spec, settings)
     broker = create_broker(settings.redis_url, description=spec.description)
-    subscribe(broker, spec.consumers, consumer_name=settings.consumer_name, uow=lambda: runtime.uow)
+    document_subscriptions(broker, spec.consumers, consumer_name=settings.consumer_name)
     document_publications(broker, spec.publishes)
     asyncapi = AsyncAPI(
         broker, title=spec.title, version=spec.version, description=spec.description
@@ -105,31 +218,11 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.open(spec)
-        assert runtime.redis is not None and runtime.relay is not None
-        relay_task = asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-outbox-relay")
+        await runtime.open()
+        log.info("%s ready on %s:%s", spec.name, settings.host, settings.port)
         try:
-            await ensure_groups(runtime.redis, spec.consumers)
-            resumed = await resume_own_pending(
-                runtime.redis,
-                spec.consumers,
-                consumer_name=settings.consumer_name,
-                uow=runtime.uow,
-            )
-            if resumed:
-                log.info("%s resumed %d events it had read before stopping", spec.name, resumed)
-            await broker.start()
-            log.info("%s ready on %s:%s", spec.name, settings.host, settings.port)
             yield
         finally:
-            await broker.stop()
-            # Let the relay finish its round (cancelling a database call midway can leave the
-            # connection unusable); cancel only if it does not finish in time.
-            runtime.relay.stop()
-            try:
-                await asyncio.wait_for(relay_task, timeout=10)
-            except (TimeoutError, asyncio.CancelledError):
-                log.warning("%s outbox relay did not stop in time; cancelled", spec.name)
             await runtime.close()
 
     app = FastAPI(
@@ -155,6 +248,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
 def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter:
     router = APIRouter(tags=["operations"])
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(runtime.metrics)
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -163,28 +258,25 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
-        """Readiness: the database and Redis answer; includes the outbox backlog."""
-        checks: dict[str, Any] = {}
-        ok = True
-        try:
-            assert runtime.engine is not None
-            async with runtime.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as error:  # readiness reports any failure rather than raising it
-            ok, checks["database"] = False, f"error: {error}"
-        try:
-            assert runtime.redis is not None
-            await runtime.redis.ping()
-            checks["redis"] = "ok"
-        except Exception as error:
-            ok, checks["redis"] = False, f"error: {error}"
-        if checks.get("database") == "ok" and runtime.relay is not None:
-            checks["outbox_backlog"] = await runtime.relay.backlog()
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks},
-            status_code=200 if ok else 503,
-        )
+        """Readiness: 200 while the database answers (writes are accepted), 503 when it does not.
+
+        With Redis unreachable the service is "degraded", still ready: writes commit to the
+        outbox and are relayed when Redis is back. The body shows per stream the group's lag,
+        pending entries, oldest pending age and dead letters, and the outbox backlog.
+        """
+        checks = await runtime.status()
+        if checks["database"] != "ok":
+            status, code = "not ready", 503
+        else:
+            status, code = ("ready" if checks["redis"] == "ok" else "degraded"), 200
+        return JSONResponse({"status": status, "checks": checks}, status_code=code)
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        """Prometheus metrics: stream lag, pending, oldest pending age, dead letters, outbox
+        backlog, and counters of events consumed by outcome and relayed."""
+        await runtime.status()
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/asyncapi.json")
     async def asyncapi_json() -> JSONResponse:

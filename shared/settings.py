@@ -51,6 +51,57 @@ class ServiceSettings(BaseSettings):
         200, validation_alias="OUTBOX_RELAY_BATCH_SIZE", description="Rows relayed per round."
     )
 
+    consumer_batch_size: int = Field(
+        200,
+        gt=0,
+        validation_alias="CONSUMER_BATCH_SIZE",
+        description="Entries read, and applied in one transaction, at a time.",
+    )
+    consumer_max_deliveries: int = Field(
+        5,
+        ge=1,
+        validation_alias="CONSUMER_MAX_DELIVERIES",
+        description="Deliveries of a failing event before it goes to its `<stream>:dlq`.",
+    )
+    consumer_retry_backoff_seconds: float = Field(
+        1.0,
+        gt=0,
+        validation_alias="CONSUMER_RETRY_BACKOFF_SECONDS",
+        description="Wait before the first retry of a failed event; doubles on each retry.",
+    )
+    consumer_claim_idle_seconds: float = Field(
+        30.0,
+        gt=0,
+        validation_alias="CONSUMER_CLAIM_IDLE_SECONDS",
+        description="How long another replica's unacknowledged entry waits before it is claimed.",
+    )
+    stream_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        validation_alias="STREAM_RETENTION_HOURS",
+        description="Entries older than this are trimmed from the streams a service publishes,"
+        " once every consumer group has read and acknowledged them.",
+    )
+    outbox_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        validation_alias="OUTBOX_RETENTION_HOURS",
+        description="Sent outbox rows older than this are deleted.",
+    )
+    inbox_retention_hours: float = Field(
+        336.0,
+        gt=0,
+        validation_alias="INBOX_RETENTION_HOURS",
+        description="Inbox rows (the deduplication record) older than this are deleted;"
+        " keep it longer than any redelivery can arrive.",
+    )
+    housekeeping_interval_seconds: float = Field(
+        300.0,
+        gt=0,
+        validation_alias="HOUSEKEEPING_INTERVAL_SECONDS",
+        description="How often streams are trimmed and old outbox/inbox rows pruned.",
+    )
+
     jwt_secret: str = Field(
         DEV_JWT_SECRET,
         validation_alias="AUTH_JWT_SECRET",

@@ -8,18 +8,19 @@ A service declares what it handles with plain per-event functions::
     async def tell_guardians_about_new_goal(session: AsyncSession, event: CloudEvent[GoalSet]):
         ...
 
-The runtime decides how events reach them (one at a time today; batches can share one
-transaction later without changing any handler).
+The runtime reads events in batches and applies a batch in one transaction, inbox rows included;
+an event whose handler raises is isolated (savepoints) so the rest of its batch commits.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events.envelope import CloudEvent, EventData
@@ -73,26 +74,75 @@ class EventConsumers:
         return self._subscriptions[stream]
 
 
-async def handle_once(
-    uow: UnitOfWork, *, group: str, subscription: Subscription[Any], event: CloudEvent[Any]
-) -> bool:
-    """Apply one event exactly once for ``group``; False when it had already been handled."""
+class Outcome(enum.Enum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event to apply, with the handler that applies it."""
+
+    subscription: Subscription[Any]
+    event: CloudEvent[Any]
+
+
+BatchResult = list[Outcome | Exception]
+
+
+async def handle_batch(uow: UnitOfWork, *, group: str, batch: Sequence[Delivery]) -> BatchResult:
+    """Apply a batch of events for ``group`` in one transaction, each exactly once.
+
+    Returns, per event in order, HANDLED, DUPLICATE (its inbox row was already there) or the
+    exception its handler raised; a failed event's effects and inbox row are not committed, the
+    rest of the batch is. The batch is first applied as a whole; if any event fails, that attempt
+    is rolled back and the batch is applied again with each event in its own savepoint.
+
+    Raises only when the transaction itself cannot commit (database unreachable): nothing of the
+    batch is then applied, and it can be retried as it is.
+    """
+    if not batch:
+        return []
     try:
-        async with uow.transaction() as session:
-            if await session.get(InboxEntry, (group, event.id)) is not None:
-                return False
-            session.add(InboxEntry(consumer=group, event_id=event.id, event_type=event.type))
-            # Flush the inbox row first: a replica handling the same event concurrently
-            # then fails here, before either has done any work.
-            await session.flush()
-            await subscription.handler(session, event)
-    except IntegrityError:
-        if await _already_handled(uow, group=group, event_id=event.id):
-            return False
-        raise
-    return True
+        return await _apply(uow, group, batch, isolate=False)
+    except Exception as error:
+        log.info("%s: a batch of %d failed (%r); isolating each event", group, len(batch), error)
+    return await _apply(uow, group, batch, isolate=True)
 
 
-async def _already_handled(uow: UnitOfWork, *, group: str, event_id: str) -> bool:
-    async with uow.read() as session:
-        return await session.get(InboxEntry, (group, event_id)) is not None
+async def _apply(
+    uow: UnitOfWork, group: str, batch: Sequence[Delivery], *, isolate: bool
+) -> BatchResult:
+    results: BatchResult = []
+    async with uow.transaction() as session:
+        seen = await _already_handled(session, group, [d.event.id for d in batch])
+        for delivery in batch:
+            event = delivery.event
+            if event.id in seen:
+                results.append(Outcome.DUPLICATE)
+                continue
+            seen.add(event.id)
+            if not isolate:
+                await _apply_one(session, group, delivery)
+                results.append(Outcome.HANDLED)
+                continue
+            try:
+                async with session.begin_nested():
+                    await _apply_one(session, group, delivery)
+                results.append(Outcome.HANDLED)
+            except Exception as error:  # the handler's failure is this event's outcome
+                results.append(error)
+    return results
+
+
+async def _apply_one(session: AsyncSession, group: str, delivery: Delivery) -> None:
+    event = delivery.event
+    session.add(InboxEntry(consumer=group, event_id=event.id, event_type=event.type))
+    await delivery.subscription.handler(session, event)
+
+
+async def _already_handled(session: AsyncSession, group: str, event_ids: list[str]) -> set[str]:
+    query = select(InboxEntry.event_id).where(
+        InboxEntry.consumer == group, col(InboxEntry.event_id).in_(event_ids)
+    )
+    return set((await session.exec(query)).all())

@@ -7,6 +7,8 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,6 +24,12 @@ log = logging.getLogger(__name__)
 
 # Each service has its own database, so one key serves every service's relay.
 RELAY_LOCK_KEY = 0x5C_0A7B0C
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    backlog: int
+    oldest_unsent_age_seconds: float
 
 
 class OutboxRelay:
@@ -48,6 +56,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._interval = interval_seconds
         self._max_backoff = max_backoff_seconds
+        self.published = 0  # events this relay has published (a row published twice counts twice)
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         bind = sessions.kw.get("bind")
@@ -77,14 +86,18 @@ class OutboxRelay:
                 await self._mark_sent(session, rows)
         return len(rows)
 
-    async def backlog(self) -> int:
+    async def status(self) -> OutboxStatus:
+        """How many rows wait to be relayed, and how long the oldest has waited."""
         async with self._sessions() as session:
-            query = (
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(col(OutboxMessage.sent_at).is_(None))
+            query = select(func.count(), func.min(OutboxMessage.created_at)).where(
+                col(OutboxMessage.sent_at).is_(None)
             )
-            return int((await session.exec(query)).one())
+            backlog, oldest = (await session.exec(query)).one()
+        age = 0.0
+        if oldest is not None:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+            age = max((utcnow() - oldest).total_seconds(), 0.0)
+        return OutboxStatus(backlog=int(backlog), oldest_unsent_age_seconds=round(age, 3))
 
     def stop(self) -> None:
         """Finish the current round, then return from ``run``."""
@@ -127,6 +140,7 @@ class OutboxRelay:
             for row in rows:
                 pipe.xadd(row.stream, json.loads(row.fields))
             await pipe.execute()
+        self.published += len(rows)
 
     @staticmethod
     async def _mark_sent(session: AsyncSession, rows: Sequence[OutboxMessage]) -> None:

@@ -41,4 +41,4 @@ class InboxEntry(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=100)
     event_id: str = Field(primary_key=True, max_length=36)
     event_type: str = Field(max_length=200)
-    handled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    handled_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)

@@ -113,11 +113,48 @@ async def test_bad_input_is_422_with_the_field_named(system: System) -> None:
 
 
 async def test_health_and_readiness(system: System) -> None:
-    for client in (system.portfolio, system.scheduling, system.notifications):
+    for name, client in (
+        ("portfolio", system.portfolio),
+        ("scheduling", system.scheduling),
+        ("notifications", system.notifications),
+    ):
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "outbox_backlog": 0}
+        body = ready.json()
+        assert body["status"] == "ready"
+        checks = body["checks"]
+        assert (checks["database"], checks["redis"]) == ("ok", "ok")
+        assert checks["outbox"]["backlog"] == 0
+        read = {subscription.stream for subscription in SPECS[name].consumers}
+        assert set(checks["streams"]) == read
+        for status in checks["streams"].values():
+            assert set(status) == {
+                "group",
+                "lag",
+                "pending",
+                "oldest_pending_age_seconds",
+                "dead_letters",
+            }
+
+
+async def test_metrics_are_served_for_prometheus(system: System) -> None:
+    response = await system.notifications.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    for metric in (
+        "slc_stream_lag",
+        "slc_stream_pending",
+        "slc_stream_oldest_pending_age_seconds",
+        "slc_stream_dead_letters",
+        "slc_outbox_backlog",
+        "slc_outbox_oldest_unsent_age_seconds",
+        "slc_outbox_relayed_total",
+    ):
+        assert f"# TYPE {metric.removesuffix('_total')}" in text, metric
+    labels = 'group="notifications",service="notifications",stream="slc.portfolio.goal.set.v1"'
+    assert f"slc_stream_pending{{{labels}}} 0.0" in text
 
 
 async def test_asyncapi_documents_every_stream_read_and_written(system: System) -> None:

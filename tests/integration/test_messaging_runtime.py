@@ -12,15 +12,17 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func
 from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devstack.redis_server import RedisServer
 from services.portfolio.app import SPEC as PORTFOLIO
 from shared.database import create_engine, session_factory
 from shared.events import CloudEvent, GoalSet
-from shared.messaging.consumer import EventConsumers, handle_once
+from shared.messaging.consumer import Delivery, EventConsumers, Outcome, handle_batch
 from shared.messaging.outbox import record_event
-from shared.messaging.redis_streams import ensure_groups, resume_own_pending
+from shared.messaging.redis_streams import ensure_groups
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.stream_consumer import StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
@@ -69,7 +71,7 @@ async def test_relay_publishes_in_commit_order_and_marks_rows_sent(
     entries = await redis_client.xrange(GoalSet.stream())
     assert [fields[b"id"].decode() for _, fields in entries] == ids
     assert await count(uow, OutboxMessage, col(OutboxMessage.sent_at).is_(None)) == 0
-    assert await relay.backlog() == 0
+    assert (await relay.status()).backlog == 0
 
 
 async def test_rolled_back_transaction_publishes_nothing(
@@ -95,13 +97,13 @@ async def test_relay_keeps_rows_while_redis_is_down_and_publishes_them_when_it_r
         ids = await record_goals(uow, 3)
         with pytest.raises((RedisConnectionError, OSError)):
             await relay.relay_once()
-        assert await relay.backlog() == 3
+        assert (await relay.status()).backlog == 3
 
         running = asyncio.create_task(relay.run())
         await asyncio.sleep(0.3)  # the relay is failing and backing off meanwhile
         server.start()
         for _ in range(200):
-            if await relay.backlog() == 0:
+            if (await relay.status()).backlog == 0:
                 break
             await asyncio.sleep(0.05)
         relay.stop()
@@ -125,7 +127,7 @@ async def test_concurrent_relays_on_postgres_take_turns_publishing_each_row_once
 
     async def drain(relay: OutboxRelay) -> int:
         published = 0
-        while (n := await relay.relay_once()) or await relay.backlog():
+        while (n := await relay.relay_once()) or (await relay.status()).backlog:
             published += n
         return published
 
@@ -162,55 +164,71 @@ def goal_counter() -> tuple[EventConsumers, list[str]]:
     return consumers, applied
 
 
+async def handle(
+    uow: UnitOfWork, consumers: EventConsumers, *events: CloudEvent[GoalSet]
+) -> list[object]:
+    subscription = consumers.for_stream(GoalSet.stream())
+    batch = [Delivery(subscription, event) for event in events]
+    return await handle_batch(uow, group=consumers.group, batch=batch)
+
+
 async def test_redelivered_event_is_applied_once(uow: UnitOfWork) -> None:
     consumers, applied = goal_counter()
-    subscription = consumers.for_stream(GoalSet.stream())
     event = delivered_goal(1)
 
-    first = await handle_once(uow, group="test-group", subscription=subscription, event=event)
-    again = await handle_once(uow, group="test-group", subscription=subscription, event=event)
+    first = await handle(uow, consumers, event)
+    again = await handle(uow, consumers, event)
 
-    assert (first, again) == (True, False)
+    assert (first, again) == ([Outcome.HANDLED], [Outcome.DUPLICATE])
     assert applied == [event.id]
     assert await count(uow, InboxEntry) == 1
+
+
+async def test_an_event_twice_in_one_batch_is_applied_once(uow: UnitOfWork) -> None:
+    consumers, applied = goal_counter()
+    event = delivered_goal(1)
+    assert await handle(uow, consumers, event, event) == [Outcome.HANDLED, Outcome.DUPLICATE]
+    assert applied == [event.id]
 
 
 async def test_concurrent_duplicate_deliveries_apply_once(uow: UnitOfWork) -> None:
     consumers, applied = goal_counter()
-    subscription = consumers.for_stream(GoalSet.stream())
     event = delivered_goal(2)
-    outcomes = await asyncio.gather(
-        *(
-            handle_once(uow, group="test-group", subscription=subscription, event=event)
-            for _ in range(5)
-        )
+    outcomes = await asyncio.gather(*(handle(uow, consumers, event) for _ in range(5)))
+    # One delivery applies it; every other one either sees its inbox row (duplicate) or, having
+    # raced it, fails and is retried later, when it will see the row.
+    flat = [outcome for batch in outcomes for outcome in batch]
+    assert flat.count(Outcome.HANDLED) == 1
+    assert all(
+        o is Outcome.DUPLICATE or isinstance(o, Exception) for o in flat if o is not Outcome.HANDLED
     )
-    assert sorted(outcomes) == [False, False, False, False, True]
-    assert applied == [event.id]
+    assert applied.count(event.id) >= 1
     assert await count(uow, InboxEntry) == 1
+    assert await handle(uow, consumers, event) == [Outcome.DUPLICATE]
 
 
-async def test_failed_handler_commits_nothing_so_the_event_can_be_retried(uow: UnitOfWork) -> None:
+async def test_a_failing_event_is_isolated_and_the_rest_of_its_batch_commits(
+    uow: UnitOfWork,
+) -> None:
     consumers = EventConsumers(group="test-group")
-    attempts: list[int] = []
+    bad = delivered_goal(3)
 
     @consumers.handles(GoalSet)
-    async def flaky(session: object, event: CloudEvent[GoalSet]) -> None:
-        attempts.append(1)
-        record_event(session, goal(9), subject="s-ava", district="demo", site="conway")  # type: ignore[arg-type]
-        if len(attempts) == 1:
+    async def record_a_follow_up(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
+        record_event(session, goal(9), subject="s-ava", district="demo", site="conway")
+        if event.id == bad.id:
             raise RuntimeError("downstream not ready")
 
-    subscription = consumers.for_stream(GoalSet.stream())
-    event = delivered_goal(3)
-    with pytest.raises(RuntimeError):
-        await handle_once(uow, group="test-group", subscription=subscription, event=event)
-    assert await count(uow, InboxEntry) == 0
-    assert await count(uow, OutboxMessage) == 0
+    events = [delivered_goal(n) for n in (1, 2, 3, 4)]
+    results = await handle(uow, consumers, *events)
 
-    assert await handle_once(uow, group="test-group", subscription=subscription, event=event)
-    assert await count(uow, InboxEntry) == 1
-    assert await count(uow, OutboxMessage) == 1
+    assert results[:2] == [Outcome.HANDLED, Outcome.HANDLED]
+    assert isinstance(results[2], RuntimeError)
+    assert results[3] is Outcome.HANDLED
+    # The failed event left neither its inbox row nor its outbox row: it can be retried.
+    assert await count(uow, InboxEntry) == 3
+    assert await count(uow, InboxEntry, col(InboxEntry.event_id) == bad.id) == 0
+    assert await count(uow, OutboxMessage) == 3
 
 
 async def test_outbox_row_is_the_exact_wire_format(uow: UnitOfWork) -> None:
@@ -235,12 +253,16 @@ async def test_restarted_replica_handles_what_it_had_read_but_not_acknowledged(
     read = await redis_client.xreadgroup("test-group", "replica-1", {GoalSet.stream(): ">"})
     assert len(read[0][1]) == 4
 
-    resumed = await resume_own_pending(redis_client, consumers, consumer_name="replica-1", uow=uow)
+    consumer = StreamConsumer(redis_client, consumers, uow, consumer_name="replica-1")
+    assert await consumer.reclaim(first=True) == 3
 
-    assert resumed == 3
     assert applied == ids
     pending = await redis_client.xpending(GoalSet.stream(), "test-group")
-    assert pending["pending"] == 1  # the undecodable entry stays visible, and blocks nothing
+    assert pending["pending"] == 0
+    # The undecodable entry went to the dead-letter stream, with the reason.
+    [(_, letter)] = await redis_client.xrange(GoalSet.stream() + ":dlq")
+    assert letter[b"error"].startswith(b"undecodable")
+    assert letter[b"original.data"] == b"{not json"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

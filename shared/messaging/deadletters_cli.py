@@ -1,0 +1,154 @@
+"""``slc-deadletters``: list, inspect and replay dead letters.
+
+    slc-deadletters list                         # every dead-letter stream, with its entries
+    slc-deadletters show slc.portfolio.goal.set.v1:dlq 1764000000000-0
+    slc-deadletters replay slc.portfolio.goal.set.v1:dlq 1764000000000-0
+    slc-deadletters replay slc.portfolio.goal.set.v1:dlq --all
+
+Redis is ``--redis-url`` or ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). Replaying
+publishes the original entry again on its stream and removes it from the dead-letter stream;
+groups that had already handled the event skip it by its id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shared.messaging.deadletters import (
+    DLQ_SUFFIX,
+    DeadLetter,
+    dead_letter_streams,
+    get_dead_letter,
+    list_dead_letters,
+    replay,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slc-deadletters", description="List, inspect and replay dead-lettered events."
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="Redis server (default: $REDIS_URL or redis://127.0.0.1:6379/0)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="dead letters, newest last")
+    listing.add_argument("dlq", nargs="?", help="one dead-letter stream (default: all of them)")
+    listing.add_argument("--count", type=int, default=100, help="at most this many per stream")
+    show = commands.add_parser("show", help="one dead letter, with its original entry")
+    show.add_argument("dlq")
+    show.add_argument("id")
+    again = commands.add_parser("replay", help="publish dead letters again on their stream")
+    again.add_argument("dlq")
+    again.add_argument("id", nargs="?", help="the dead letter's id (or --all)")
+    again.add_argument("--all", action="store_true", help="replay every letter on the stream")
+    return parser
+
+
+async def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "dlq", None) and not args.dlq.endswith(DLQ_SUFFIX):
+        raise SystemExit(f"{args.dlq!r} is not a dead-letter stream (they end in {DLQ_SUFFIX})")
+    redis = Redis.from_url(args.redis_url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        if args.command == "list":
+            return await _list(redis, args)
+        if args.command == "show":
+            letter = await _letter(redis, args.dlq, args.id)
+            _print(args, _detail(letter), text=_detail_text(letter))
+            return 0
+        return await _replay(redis, args)
+    finally:
+        await redis.aclose()
+
+
+async def _list(redis: Redis, args: argparse.Namespace) -> int:
+    streams = [args.dlq] if args.dlq else await dead_letter_streams(redis)
+    letters: list[DeadLetter] = []
+    for dlq in streams:
+        letters += await list_dead_letters(redis, dlq, count=args.count)
+    if args.json:
+        print(json.dumps([letter.summary() for letter in letters], indent=2))
+        return 0
+    if not letters:
+        print("no dead letters")
+        return 0
+    for letter in letters:
+        s = letter.summary()
+        print(
+            f"{s['dlq']}  {s['id']}  event {s['event_id'] or '?'}  group {s['group']}"
+            f"  deliveries {s['deliveries']}  at {s['dead_lettered_at']}\n    {s['error']}"
+        )
+    print(f"{len(letters)} dead letter(s) in {len(streams)} stream(s)")
+    return 0
+
+
+async def _replay(redis: Redis, args: argparse.Namespace) -> int:
+    if args.all == bool(args.id):
+        raise SystemExit("give a dead letter's id or --all, not both")
+    if args.all:
+        letters = await list_dead_letters(redis, args.dlq, count=1_000_000)
+    else:
+        letters = [await _letter(redis, args.dlq, args.id)]
+    replayed = []
+    for letter in letters:
+        new_id = await replay(redis, letter)
+        replayed.append({"id": letter.id, "stream": letter.stream, "new_entry_id": new_id})
+        if not args.json:
+            print(f"replayed {letter.id} onto {letter.stream} as {new_id}")
+    if args.json:
+        print(json.dumps(replayed, indent=2))
+    elif not replayed:
+        print("no dead letters to replay")
+    return 0
+
+
+async def _letter(redis: Redis, dlq: str, entry_id: str) -> DeadLetter:
+    letter = await get_dead_letter(redis, dlq, entry_id)
+    if letter is None:
+        raise SystemExit(f"no dead letter {entry_id} on {dlq}")
+    return letter
+
+
+def _detail(letter: DeadLetter) -> dict[str, Any]:
+    original = {
+        key.decode(errors="replace"): value.decode(errors="replace")
+        for key, value in letter.original.items()
+    }
+    return {**letter.summary(), "original": original}
+
+
+def _detail_text(letter: DeadLetter) -> str:
+    detail = _detail(letter)
+    lines = [f"{key}: {value}" for key, value in detail.items() if key != "original"]
+    lines.append("original entry:")
+    lines += [f"  {key}: {value}" for key, value in detail["original"].items()]
+    return "\n".join(lines)
+
+
+def _print(args: argparse.Namespace, data: Any, *, text: str) -> None:
+    print(json.dumps(data, indent=2) if args.json else text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except RedisError as error:
+        print(f"slc-deadletters: cannot reach Redis at {args.redis_url}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

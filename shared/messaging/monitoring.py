@@ -1,0 +1,128 @@
+"""What an operator watches: per stream a group reads, its lag, pending entries, the age of the
+oldest pending one and the dead letters; per service, the outbox backlog. Served on ``/readyz``
+and as Prometheus metrics on ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.messaging.deadletters import dlq_stream
+from shared.messaging.relay import OutboxStatus
+
+# Redis 6.2 does not report a group's lag; it is then counted, up to this many entries.
+LAG_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    stream: str
+    group: str
+    lag: int
+    pending: int
+    oldest_pending_age_seconds: float
+    dead_letters: int
+
+
+async def stream_status(redis: Redis, stream: str, group: str) -> StreamStatus:
+    """How far ``group`` is behind on ``stream``, what it holds unacknowledged, what it gave up on."""
+    lag = pending = 0
+    oldest_age = 0.0
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:  # the stream does not exist yet
+        groups = []
+    info = next((g for g in groups if _text(g["name"]) == group), None)
+    if info is not None:
+        lag = await _lag(redis, stream, info)
+        pending = int(info["pending"])
+        if pending:
+            summary = await redis.xpending(stream, group)
+            oldest_ms = int(_text(summary["min"]).partition("-")[0])
+            oldest_age = max(time.time() - oldest_ms / 1000, 0.0)
+    dead = int(await redis.xlen(dlq_stream(stream)))
+    return StreamStatus(stream, group, lag, pending, round(oldest_age, 3), dead)
+
+
+async def _lag(redis: Redis, stream: str, info: Mapping[str, Any]) -> int:
+    reported = info.get("lag")
+    if reported is not None:
+        return int(reported)
+    after = "(" + _text(info["last-delivered-id"])
+    entries: Any = await redis.xrange(stream, min=after, max="+", count=LAG_COUNT_LIMIT)
+    return len(entries)
+
+
+class RuntimeCollector(Collector):
+    """Prometheus view of the latest statuses and of the runtime's counters.
+
+    ``/metrics`` refreshes ``streams`` and ``outbox`` (they need awaiting) and then renders.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.streams: list[StreamStatus] = []
+        self.outbox: OutboxStatus | None = None
+        self.outcomes: Mapping[tuple[str, str], int] = {}
+        self.relayed = 0
+
+    def collect(self) -> Iterator[Any]:
+        gauges = {
+            "lag": "Entries on the stream not yet delivered to the group.",
+            "pending": "Entries delivered to the group and not yet acknowledged.",
+            "oldest_pending_age_seconds": "Age of the oldest unacknowledged entry.",
+            "dead_letters": "Entries on the stream's dead-letter stream (all groups).",
+        }
+        for name, documentation in gauges.items():
+            family = GaugeMetricFamily(
+                f"slc_stream_{name}", documentation, labels=["service", "stream", "group"]
+            )
+            for status in self.streams:
+                family.add_metric(
+                    [self.service, status.stream, status.group], float(asdict(status)[name])
+                )
+            yield family
+        if self.outbox is not None:
+            yield _gauge("slc_outbox_backlog", "Outbox rows not yet relayed.", self, self.outbox.backlog)
+            yield _gauge(
+                "slc_outbox_oldest_unsent_age_seconds",
+                "Age of the oldest outbox row not yet relayed.",
+                self,
+                self.outbox.oldest_unsent_age_seconds,
+            )
+        relayed = CounterMetricFamily(
+            "slc_outbox_relayed", "Events published by this replica's relay.", labels=["service"]
+        )
+        relayed.add_metric([self.service], self.relayed)
+        yield relayed
+        events = CounterMetricFamily(
+            "slc_events",
+            "Events this replica consumed, by outcome: handled, duplicate (already handled),"
+            " failed (will be retried) or dead_lettered.",
+            labels=["service", "stream", "outcome"],
+        )
+        for (stream, outcome), value in sorted(self.outcomes.items()):
+            events.add_metric([self.service, stream, outcome], value)
+        yield events
+
+
+def _gauge(name: str, documentation: str, collector: RuntimeCollector, value: float) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=["service"])
+    family.add_metric([collector.service], value)
+    return family
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def statuses_as_dict(statuses: Iterable[StreamStatus]) -> dict[str, dict[str, Any]]:
+    return {s.stream: {k: v for k, v in asdict(s).items() if k != "stream"} for s in statuses}

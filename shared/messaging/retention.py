@@ -1,0 +1,158 @@
+"""Retention: streams trimmed by age once every group is past; old outbox and inbox rows pruned.
+
+Streams are never capped at publish time (``MAXLEN`` deletes entries no group has read). Instead
+each service trims the streams it publishes: an entry goes once it is older than the retention
+*and* every consumer group on the stream has read and acknowledged it. A group that stops
+reading (an outside system that went away) therefore holds entries back: watch its lag, and
+delete the group when it is retired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
+
+from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
+from shared.messaging.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PRUNE_CHUNK = 2000
+
+
+def _stream_id(value: bytes | str) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else value
+    millis, _, seq = text.partition("-")
+    return int(millis), int(seq or 0)
+
+
+async def trim_boundary(redis: Redis, stream: str, *, max_age: timedelta) -> str | None:
+    """The id below which every entry is old enough and read and acknowledged by every group."""
+    cutoff = (int((time.time() - max_age.total_seconds()) * 1000), 0)
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:  # no such stream
+        return None
+    boundary = cutoff
+    for group in groups:
+        boundary = min(boundary, _stream_id(group["last-delivered-id"]))
+        if group["pending"]:
+            pending = await redis.xpending(stream, group["name"])
+            boundary = min(boundary, _stream_id(pending["min"]))
+    return f"{boundary[0]}-{boundary[1]}"
+
+
+async def trim_stream(redis: Redis, stream: str, *, max_age: timedelta) -> int:
+    """Delete entries older than ``max_age`` that every group is done with; returns how many."""
+    boundary = await trim_boundary(redis, stream, max_age=max_age)
+    if boundary is None:
+        return 0
+    # MINID keeps every entry at or above the boundary.
+    return int(await redis.xtrim(stream, minid=boundary, approximate=False))
+
+
+async def prune_outbox(uow: UnitOfWork, *, older_than: timedelta) -> int:
+    """Delete outbox rows sent before ``older_than`` ago, a chunk per transaction."""
+    cutoff = utcnow() - older_than
+    pruned = 0
+    while True:
+        async with uow.transaction() as session:
+            seqs = (
+                await session.exec(
+                    select(OutboxMessage.seq)
+                    .where(col(OutboxMessage.sent_at) < cutoff)
+                    .limit(PRUNE_CHUNK)
+                )
+            ).all()
+            if seqs:
+                await session.exec(delete(OutboxMessage).where(col(OutboxMessage.seq).in_(seqs)))  # type: ignore[call-overload]
+        pruned += len(seqs)
+        if len(seqs) < PRUNE_CHUNK:
+            return pruned
+
+
+async def prune_inbox(uow: UnitOfWork, *, older_than: timedelta) -> int:
+    """Delete inbox rows handled before ``older_than`` ago, a chunk per transaction."""
+    cutoff = utcnow() - older_than
+    pruned = 0
+    while True:
+        async with uow.transaction() as session:
+            keys = (
+                await session.exec(
+                    select(InboxEntry.consumer, InboxEntry.event_id)
+                    .where(col(InboxEntry.handled_at) < cutoff)
+                    .limit(PRUNE_CHUNK)
+                )
+            ).all()
+            by_consumer: dict[str, list[str]] = {}
+            for consumer, event_id in keys:
+                by_consumer.setdefault(consumer, []).append(event_id)
+            for consumer, event_ids in by_consumer.items():
+                await session.exec(
+                    delete(InboxEntry).where(  # type: ignore[call-overload]
+                        col(InboxEntry.consumer) == consumer,
+                        col(InboxEntry.event_id).in_(event_ids),
+                    )
+                )
+        pruned += len(keys)
+        if len(keys) < PRUNE_CHUNK:
+            return pruned
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    streams: timedelta = timedelta(days=7)
+    outbox: timedelta = timedelta(days=7)
+    inbox: timedelta = timedelta(days=14)
+    interval_seconds: float = 300.0
+
+
+class Housekeeper:
+    """Applies a ``RetentionPolicy`` periodically: the streams one service publishes, its tables."""
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        uow: UnitOfWork,
+        published_streams: Sequence[str],
+        policy: RetentionPolicy,
+    ) -> None:
+        self.redis = redis
+        self.uow = uow
+        self.streams = list(published_streams)
+        self.policy = policy
+        self._stopping = asyncio.Event()
+
+    async def run_once(self) -> dict[str, int]:
+        done = {"trimmed": 0, "outbox_pruned": 0, "inbox_pruned": 0}
+        for stream in self.streams:
+            done["trimmed"] += await trim_stream(self.redis, stream, max_age=self.policy.streams)
+        done["outbox_pruned"] = await prune_outbox(self.uow, older_than=self.policy.outbox)
+        done["inbox_pruned"] = await prune_inbox(self.uow, older_than=self.policy.inbox)
+        if any(done.values()):
+            log.info("housekeeping: %s", done)
+        return done
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except (RedisError, OSError, SQLAlchemyError) as error:
+                log.warning("housekeeping failed, trying again later: %s", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.policy.interval_seconds)
