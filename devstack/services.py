@@ -18,13 +18,14 @@ DEFAULT_PORTS = {"portfolio": 8001, "scheduling": 8002, "notifications": 8003}
 
 @dataclass
 class ServiceProcess:
-    """One service running as ``python -m services.<name>``."""
+    """One service running as ``python -m services.<name>`` (or another ``module``)."""
 
     name: str
     port: int
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    module: str = ""
 
     @property
     def url(self) -> str:
@@ -35,7 +36,7 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"],
+            [sys.executable, "-m", self.module or f"services.{self.name}"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -22,5 +22,6 @@ def serve(build_app: Callable[[], FastAPI], settings: ServiceSettings) -> None:
         port=settings.port,
         log_level="info",
         access_log=False,
-        timeout_graceful_shutdown=15,
+        # Open requests get as long as the consumer's batch in hand.
+        timeout_graceful_shutdown=max(int(settings.shutdown_grace_seconds), 1),
     )

@@ -67,9 +67,6 @@ class ServiceRuntime:
     housekeeper (retention) run as tasks beside the HTTP server.
     """
 
-    # How long shutdown waits for the batch in hand and the relay's round before cancelling.
-    GRACE_SECONDS = 10.0
-
     def __init__(self, spec: ServiceSpec, settings: ServiceSettings) -> None:
         self.spec = spec
         self.settings = settings
@@ -167,7 +164,7 @@ class ServiceRuntime:
         if task is None:
             return
         try:
-            await asyncio.wait_for(task, timeout=self.GRACE_SECONDS)
+            await asyncio.wait_for(task, timeout=self.settings.shutdown_grace_seconds)
         except (TimeoutError, asyncio.CancelledError):
             log.warning("%s %s did not stop in time; cancelled", self.spec.name, name)
         except Exception:

@@ -75,6 +75,13 @@ class ServiceSettings(BaseSettings):
         validation_alias="CONSUMER_CLAIM_IDLE_SECONDS",
         description="How long another replica's unacknowledged entry waits before it is claimed.",
     )
+    shutdown_grace_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="SHUTDOWN_GRACE_SECONDS",
+        description="On SIGTERM, how long the batch in hand may take to finish before it is"
+        " abandoned and handed back to the group (keep it under the orchestrator's grace period).",
+    )
     stream_retention_hours: float = Field(
         168.0,
         gt=0,

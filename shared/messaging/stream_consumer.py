@@ -186,13 +186,26 @@ class StreamConsumer:
         return handed
 
     async def _read_new(self) -> list[Entry]:
-        response: Any = await self.redis.xreadgroup(
-            self.group,
-            self.name,
-            dict.fromkeys(self._streams, ">"),
-            count=self.policy.batch_size,
-            block=max(int(self.policy.poll_seconds * 1000), 1),
+        read = asyncio.ensure_future(
+            self.redis.xreadgroup(
+                self.group,
+                self.name,
+                dict.fromkeys(self._streams, ">"),
+                count=self.policy.batch_size,
+                block=max(int(self.policy.poll_seconds * 1000), 1),
+            )
         )
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not read.done():
+            # Stop without waiting out the block. Entries Redis delivered just as the read was
+            # cancelled stay pending under this name: ``hand_back`` releases them.
+            read.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await read
+            return []
+        stopping.cancel()
+        response: Any = read.result()
         return [
             Entry(_text(stream), entry_id, fields, deliveries=1)
             for stream, entries in response or []

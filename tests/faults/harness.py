@@ -1,0 +1,174 @@
+"""What the fault suite runs and counts: a probe event, a consumer service whose effect is a row
+per event, and the checker that compares what was published with what took effect.
+
+The consumer is the real runtime (``create_app`` + uvicorn, as every service) with one handler;
+it runs in its own process (``python -m tests.faults.worker``) so that it can be killed, frozen
+and terminated for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import redis.asyncio as aioredis
+from pydantic import Field
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from devstack.redis_server import free_port
+from devstack.services import ServiceProcess
+from shared.database import READ_ONLY, create_engine
+from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
+from shared.messaging.consumer import EventConsumers
+from shared.messaging.tables import InboxEntry, OutboxMessage
+
+GROUP = "faults"
+
+
+class Probe(EventData):
+    """An event of the fault suite; its effect is one row in ``effect``."""
+
+    event_name: ClassVar[str] = "faults.probe"
+
+    n: int = Field(description="Sequence number within the case.")
+    fail: bool = Field(False, description="The handler always raises on this one.")
+
+
+# The consumer's effect: a plain table with no uniqueness, so a second effect would show.
+effects_metadata = MetaData()
+effect = Table(
+    "effect",
+    effects_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, index=True),
+    Column("consumer", String(100), nullable=False),
+)
+
+consumers = EventConsumers(group=GROUP)
+
+
+@consumers.handles(Probe)
+async def take_effect(session: AsyncSession, event: CloudEvent[Probe]) -> None:
+    """Write the probe's effect (after an optional delay that makes kills land mid-batch)."""
+    if event.data.fail:
+        raise RuntimeError(f"probe {event.data.n} always fails")
+    delay = float(os.environ.get("FAULTS_HANDLER_DELAY_SECONDS", "0"))
+    if delay:
+        await asyncio.sleep(delay)
+    await session.exec(  # type: ignore[call-overload]
+        insert(effect).values(event_id=event.id, consumer=os.environ.get("CONSUMER_NAME", "?"))
+    )
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """The consumer's database: the runtime's outbox and inbox, and the effect table."""
+    async with engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[InboxEntry.__table__, OutboxMessage.__table__],  # type: ignore[attr-defined]
+        )
+        await connection.run_sync(effects_metadata.create_all)
+
+
+def probe_event(n: int, *, fail: bool = False) -> CloudEvent[Probe]:
+    return new_event(Probe(n=n, fail=fail), subject=f"s-{n}", district="demo", site="conway")
+
+
+async def publish(redis: aioredis.Redis, events: list[CloudEvent[Probe]]) -> list[str]:
+    """XADD the events (pipelined); returns the ids Redis acknowledged."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for event in events:
+            pipe.xadd(Probe.stream(), to_stream_fields(event))  # type: ignore[arg-type]
+        await pipe.execute()
+    return [event.id for event in events]
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Per case: published (acknowledged by Redis), effects, lost and duplicated event ids."""
+
+    published: int
+    effects: int
+    handled: int
+    lost: int
+    duplicated: int
+
+    def __str__(self) -> str:
+        return (
+            f"published {self.published}, effects {self.effects} ({self.handled} events),"
+            f" lost {self.lost}, duplicated {self.duplicated}"
+        )
+
+
+async def tally(published: set[str], engine: AsyncEngine) -> Tally:
+    async with AsyncSession(engine) as session:
+        # A reader: on SQLite it must not queue for the write lock the consumer keeps busy.
+        await session.connection(execution_options={READ_ONLY: True})
+        rows = (
+            await session.exec(  # type: ignore[call-overload]
+                select(effect.c.event_id, func.count()).group_by(effect.c.event_id)
+            )
+        ).all()
+    counts: dict[str, int] = dict(rows)
+    return Tally(
+        published=len(published),
+        effects=sum(counts.values()),
+        handled=len(counts),
+        lost=len(published - counts.keys()),
+        duplicated=sum(1 for n in counts.values() if n > 1),
+    )
+
+
+async def pending(redis: aioredis.Redis, consumer: str | None = None) -> int:
+    if consumer is None:
+        summary: Any = await redis.xpending(Probe.stream(), GROUP)
+        return int(summary["pending"])
+    entries: Any = await redis.xpending_range(
+        Probe.stream(), GROUP, min="-", max="+", count=100_000, consumername=consumer
+    )
+    return len(entries)
+
+
+class Database:
+    """The consumer service's SQLite database, shared by all its replicas."""
+
+    def __init__(self, path: Path) -> None:
+        self.url = f"sqlite+aiosqlite:///{path}"
+        self.engine = create_engine(self.url)
+
+    async def __aenter__(self) -> Database:
+        await create_schema(self.engine)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.engine.dispose()
+
+
+def consumer_process(
+    name: str,
+    *,
+    tmp_path: Path,
+    redis_url: str,
+    database_url: str,
+    handler_delay: float = 0.0,
+    **settings: str | float | int,
+) -> ServiceProcess:
+    """A replica of the fault-suite consumer service (not yet started)."""
+    env = {
+        "REDIS_URL": redis_url,
+        "FAULTS_DATABASE_URL": database_url,
+        "CONSUMER_NAME": name,
+        "FAULTS_HANDLER_DELAY_SECONDS": str(handler_delay),
+        "CONSUMER_RETRY_BACKOFF_SECONDS": "0.2",
+        "CONSUMER_CLAIM_IDLE_SECONDS": "2",
+        **{key.upper(): str(value) for key, value in settings.items()},
+    }
+    return ServiceProcess(
+        "faults", free_port(), env, tmp_path / f"{name}.log", module="tests.faults.worker"
+    )
