@@ -29,7 +29,12 @@ from shared.auth.tokens import TokenVerifier
 from shared.database import create_engine, session_factory
 from shared.events.envelope import EventData
 from shared.messaging.consumer import EventConsumers
-from shared.messaging.monitoring import RuntimeCollector, statuses_as_dict, stream_status
+from shared.messaging.monitoring import (
+    RuntimeCollector,
+    StreamStatus,
+    statuses_as_dict,
+    stream_status,
+)
 from shared.messaging.redis_streams import (
     connect_redis,
     create_broker,
@@ -189,10 +194,16 @@ class ServiceRuntime:
             assert self.redis is not None
             redis = self.redis
             group = self.spec.consumers.group
-            self.metrics.streams = await asyncio.wait_for(
-                asyncio.gather(*(stream_status(redis, s.stream, group) for s in self.spec.consumers)),
-                timeout=2,
-            )
+
+            async def ask_redis() -> list[StreamStatus]:
+                await redis.ping()
+                return list(
+                    await asyncio.gather(
+                        *(stream_status(redis, s.stream, group) for s in self.spec.consumers)
+                    )
+                )
+
+            self.metrics.streams = await asyncio.wait_for(ask_redis(), timeout=2)
             checks["redis"] = "ok"
             checks["streams"] = statuses_as_dict(self.metrics.streams)
         except Exception as error:

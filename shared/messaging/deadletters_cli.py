@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from shared.messaging.deadletters import (
     DLQ_SUFFIX,
@@ -145,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return asyncio.run(_run(args))
+    except ResponseError as error:  # reached Redis, which refused the command
+        print(f"slc-deadletters: Redis refused the command: {error}", file=sys.stderr)
+        return 2
     except RedisError as error:
         print(f"slc-deadletters: cannot reach Redis at {args.redis_url}: {error}", file=sys.stderr)
         return 2

@@ -46,8 +46,9 @@ async def stream_status(redis: Redis, stream: str, group: str) -> StreamStatus:
         pending = int(info["pending"])
         if pending:
             summary = await redis.xpending(stream, group)
-            oldest_ms = int(_text(summary["min"]).partition("-")[0])
-            oldest_age = max(time.time() - oldest_ms / 1000, 0.0)
+            if summary["min"] is not None:  # (acknowledged meanwhile)
+                oldest_ms = int(_text(summary["min"]).partition("-")[0])
+                oldest_age = max(time.time() - oldest_ms / 1000, 0.0)
     dead = int(await redis.xlen(dlq_stream(stream)))
     return StreamStatus(stream, group, lag, pending, round(oldest_age, 3), dead)
 
@@ -91,7 +92,9 @@ class RuntimeCollector(Collector):
                 )
             yield family
         if self.outbox is not None:
-            yield _gauge("slc_outbox_backlog", "Outbox rows not yet relayed.", self, self.outbox.backlog)
+            yield _gauge(
+                "slc_outbox_backlog", "Outbox rows not yet relayed.", self, self.outbox.backlog
+            )
             yield _gauge(
                 "slc_outbox_oldest_unsent_age_seconds",
                 "Age of the oldest outbox row not yet relayed.",
@@ -114,7 +117,9 @@ class RuntimeCollector(Collector):
         yield events
 
 
-def _gauge(name: str, documentation: str, collector: RuntimeCollector, value: float) -> GaugeMetricFamily:
+def _gauge(
+    name: str, documentation: str, collector: RuntimeCollector, value: float
+) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=["service"])
     family.add_metric([collector.service], value)
     return family

@@ -46,10 +46,13 @@ async def trim_boundary(redis: Redis, stream: str, *, max_age: timedelta) -> str
         return None
     boundary = cutoff
     for group in groups:
-        boundary = min(boundary, _stream_id(group["last-delivered-id"]))
+        # The group has read up to and including its last-delivered entry.
+        millis, seq = _stream_id(group["last-delivered-id"])
+        boundary = min(boundary, (millis, seq + 1))
         if group["pending"]:
             pending = await redis.xpending(stream, group["name"])
-            boundary = min(boundary, _stream_id(pending["min"]))
+            if pending["min"] is not None:  # (acknowledged meanwhile)
+                boundary = min(boundary, _stream_id(pending["min"]))
     return f"{boundary[0]}-{boundary[1]}"
 
 

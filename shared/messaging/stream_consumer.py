@@ -220,11 +220,20 @@ class StreamConsumer:
         gone: list[bytes] = []
         for entry_id, fields in claimed:
             if fields is None:  # deleted from the stream while pending: nothing to handle
-                gone.append(entry_id)
+                if entry_id is not None:
+                    gone.append(entry_id)
                 continue
             previous = due.get(entry_id, 0)
             entry = Entry(stream, entry_id, fields, deliveries=previous + 1)
             (poison if previous >= self.policy.max_deliveries else entries).append(entry)
+        if any(entry_id is None for entry_id, _ in claimed):
+            # Redis 6.2 answers a bare nil, without its id, for an entry deleted while pending.
+            returned = {entry_id for entry_id, _ in claimed}
+            for entry_id in due:
+                if entry_id not in returned and not await self.redis.xrange(
+                    stream, min=entry_id, max=entry_id
+                ):
+                    gone.append(entry_id)
         if gone:
             await self.redis.xack(stream, self.group, *gone)
         if poison:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
 from pydantic import Field
+from redis.exceptions import ResponseError
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -126,6 +127,16 @@ async def tally(published: set[str], engine: AsyncEngine) -> Tally:
 
 
 async def pending(redis: aioredis.Redis, consumer: str | None = None) -> int:
+    """Entries the group (or one consumer) holds unacknowledged; 0 if the group is gone."""
+    try:
+        return await _pending(redis, consumer)
+    except ResponseError as error:
+        if "NOGROUP" not in str(error):
+            raise
+        return 0
+
+
+async def _pending(redis: aioredis.Redis, consumer: str | None) -> int:
     if consumer is None:
         summary: Any = await redis.xpending(Probe.stream(), GROUP)
         return int(summary["pending"])

@@ -9,15 +9,29 @@ effects, lost and duplicated.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlmodel import select
 
-from devstack.redis_server import RedisServer
+from devstack.redis_server import RedisServer, free_port
 from devstack.services import ServiceProcess
+from shared.auth import Role
+from shared.database import session_factory
+from shared.events import GoalSet
+from shared.messaging.monitoring import stream_status
+from shared.messaging.outbox import record_event
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.tables import OutboxMessage
+from shared.messaging.unit_of_work import UnitOfWork
 from tests.faults.harness import (
     GROUP,
     Database,
@@ -29,7 +43,7 @@ from tests.faults.harness import (
     publish,
     tally,
 )
-from tests.support import eventually
+from tests.support import auth, eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(180)]
 
@@ -78,9 +92,15 @@ async def test_sigkill_of_the_consumer_mid_batch_loses_and_repeats_nothing(
 
         current = start(replica(names[0]), processes)
         stranded = []
+        done_before = 0
         for next_name in names[1:]:
-            await asyncio.sleep(0.6)
-            progress = await tally(published, db.engine)
+            # Kill once this replica has made some progress of its own: mid-run, every time.
+            progress = await eventually(
+                lambda: tally(published, db.engine),
+                until=lambda t, floor=done_before: t.handled >= floor + 100,
+                timeout=30,
+            )
+            done_before = progress.handled
             held = await pending(fault_client, current.env["CONSUMER_NAME"])
             current.kill()
             killed_at = time.monotonic()
@@ -138,3 +158,367 @@ async def test_an_undecodable_and_an_always_failing_event_go_to_the_dead_letter_
         assert b"always fails" in reasons[b"5"], reasons
         info = await fault_client.xinfo_groups(Probe.stream())
         assert [group["pending"] for group in info if group["name"] == GROUP.encode()] == [0]
+
+
+async def relay_through_redis_restarts(
+    tmp_path: Path,
+    fault_redis: RedisServer,
+    processes: list[ServiceProcess],
+    *,
+    events: int = 3000,
+    restarts: int = 3,
+) -> tuple[set[str], int, Database, aioredis.Redis, list[int]]:
+    """Record events through the outbox at ~600/s while Redis is SIGKILLed and restarted.
+
+    Returns the ids Redis acknowledged (rows marked sent), the rows still unsent, the consumer's
+    database, a client, and the consumer group's lag at each kill.
+    """
+    producer = await Database(tmp_path / "producer.db").__aenter__()
+    consumer_db = await Database(tmp_path / "consumer.db").__aenter__()
+    client = aioredis.Redis.from_url(fault_redis.url, socket_timeout=2, socket_connect_timeout=2)
+    sessions = session_factory(producer.engine)
+    relay = OutboxRelay(
+        sessions=sessions,
+        redis=client,
+        batch_size=200,
+        interval_seconds=0.05,
+        max_backoff_seconds=0.5,
+    )
+    uow = UnitOfWork(sessions, on_commit=relay.nudge)
+    relay_task = asyncio.create_task(relay.run())
+    await client.xgroup_create(Probe.stream(), GROUP, id="0", mkstream=True)
+    start(
+        consumer_process(
+            "replica-a",
+            tmp_path=tmp_path,
+            redis_url=fault_redis.url,
+            database_url=consumer_db.url,
+            handler_delay=0.003,
+            consumer_batch_size=50,
+        ),
+        processes,
+    )
+
+    async def produce() -> None:
+        for first in range(0, events, 10):
+            async with uow.transaction() as session:
+                for n in range(first, first + 10):
+                    record_event(
+                        session, Probe(n=n), subject=f"s-{n}", district="demo", site="conway"
+                    )
+            await asyncio.sleep(1 / 60)
+
+    lags: list[int] = []
+
+    async def restart_redis() -> None:
+        for _ in range(restarts):
+            await asyncio.sleep(1.0)
+            try:
+                status = await stream_status(client, Probe.stream(), GROUP)
+            except RedisConnectionError:  # a pooled connection from before the last restart
+                status = await stream_status(client, Probe.stream(), GROUP)
+            lags.append(status.lag)
+            fault_redis.kill()
+            await asyncio.sleep(2.0)
+            await asyncio.to_thread(fault_redis.start)
+
+    await asyncio.gather(produce(), restart_redis())
+
+    async def unsent() -> int:
+        return (await relay.status()).backlog
+
+    await eventually(unsent, until=lambda n: n == 0, timeout=30)
+    relay.stop()
+    await relay_task
+    left = await unsent()
+    async with producer.engine.connect() as connection:
+        rows = (await connection.execute(select(OutboxMessage.event_id))).scalars().all()
+    await producer.__aexit__()
+    return set(rows), left, consumer_db, client, lags
+
+
+async def test_redis_killed_three_times_with_aof_loses_nothing(
+    tmp_path: Path, fault_redis: RedisServer, processes: list[ServiceProcess]
+) -> None:
+    """3,000 events through the outbox; Redis SIGKILLed 3 times, down 2 s each, AOF on."""
+    published, unsent, db, client, lags = await relay_through_redis_restarts(
+        tmp_path, fault_redis, processes
+    )
+    try:
+        assert len(published) == 3000 and unsent == 0
+        # Each kill landed while the consumer group had entries still to read.
+        assert all(lag > 0 for lag in lags), lags
+        result = await settled(published, db, client, timeout=30)
+        print(f"Redis SIGKILL x3, AOF on: {result}; lag at each kill {lags}")
+        assert (result.handled, result.lost, result.duplicated) == (3000, 0, 0), result
+    finally:
+        await client.aclose()
+        await db.__aexit__()
+
+
+async def test_negative_control_without_aof_the_checker_reports_the_loss(
+    tmp_path: Path, processes: list[ServiceProcess]
+) -> None:
+    """The same run with Redis keeping nothing on disk: the checker must see events lost."""
+    server = RedisServer(tmp_path / "redis-no-aof", appendonly=False).start()
+    try:
+        published, unsent, db, client, lags = await relay_through_redis_restarts(
+            tmp_path, server, processes
+        )
+        try:
+            # The first kill landed with entries unread (the group itself dies with that kill).
+            assert unsent == 0 and lags[0] > 0, lags
+
+            async def quiet() -> tuple[int, int]:
+                return (await tally(published, db.engine)).effects, await pending(client)
+
+            # Wait until the consumer has nothing left to do (effects stop growing).
+            previous = (-1, -1)
+            for _ in range(60):
+                current = await quiet()
+                if current == previous and current[1] == 0:
+                    break
+                previous = current
+                await asyncio.sleep(0.5)
+            result = await tally(published, db.engine)
+            print(f"Redis SIGKILL x3, AOF off (control): {result}")
+            assert result.lost > 0, f"the checker did not see the loss: {result}"
+            assert result.duplicated == 0
+        finally:
+            await client.aclose()
+            await db.__aexit__()
+    finally:
+        server.stop()
+
+
+async def test_events_delivered_three_times_take_effect_once(
+    tmp_path: Path,
+    fault_redis: RedisServer,
+    fault_client: aioredis.Redis,
+    processes: list[ServiceProcess],
+) -> None:
+    """500 events, each published 3 times (the relay dies twice between XADD and marking them
+    sent), then claimed back and forth between two replicas while they handle them."""
+    async with (
+        Database(tmp_path / "producer.db") as producer,
+        Database(tmp_path / "consumer.db") as db,
+    ):
+        uow = UnitOfWork(session_factory(producer.engine))
+        async with uow.transaction() as session:
+            published = {
+                record_event(
+                    session, Probe(n=n), subject=f"s-{n}", district="demo", site="conway"
+                ).id
+                for n in range(500)
+            }
+        env = {**os.environ, "FAULTS_DATABASE_URL": producer.url, "REDIS_URL": fault_redis.url}
+        for attempt in (1, 2):
+            crash = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.faults.worker", "relay-crash", env=env
+            )
+            assert await crash.wait() == -signal.SIGKILL
+            assert await fault_client.xlen(Probe.stream()) == 500 * attempt
+        relay = OutboxRelay(sessions=uow.sessions, redis=fault_client, batch_size=1000)
+        assert await relay.relay_once() == 500
+        assert await fault_client.xlen(Probe.stream()) == 1500
+        await fault_client.xgroup_create(Probe.stream(), GROUP, id="0")
+
+        settings = {
+            "handler_delay": 0.002,
+            "consumer_batch_size": 50,
+            "consumer_retry_backoff_seconds": 0.05,
+        }
+        a = consumer_process(
+            "replica-a",
+            tmp_path=tmp_path,
+            redis_url=fault_redis.url,
+            database_url=db.url,
+            **settings,
+        )  # type: ignore[arg-type]
+        b = consumer_process(
+            "replica-b",
+            tmp_path=tmp_path,
+            redis_url=fault_redis.url,
+            database_url=db.url,
+            **settings,
+        )  # type: ignore[arg-type]
+        processes += [a, b]
+        a.start()
+        b.start()
+        forced: set[bytes] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            held = await fault_client.xpending_range(
+                Probe.stream(), GROUP, min="-", max="+", count=1000, consumername="replica-a"
+            )
+            ids = [item["message_id"] for item in held if item["message_id"] not in forced]
+            if ids:
+                claimed = await fault_client.xclaim(
+                    Probe.stream(), GROUP, "replica-b", 0, ids, justid=True
+                )
+                forced.update(claimed)
+            result = await tally(published, db.engine)
+            if result.handled == 500 and await pending(fault_client) == 0:
+                break
+            await asyncio.sleep(0.02)
+        result = await settled(published, db, fault_client, timeout=10)
+        print(f"3 deliveries each + {len(forced)} forced claims: {result}")
+        assert len(forced) > 0
+        assert (result.handled, result.effects, result.lost, result.duplicated) == (500, 500, 0, 0)
+
+
+async def test_a_consumer_frozen_for_20_seconds_catches_up(
+    tmp_path: Path,
+    fault_redis: RedisServer,
+    fault_client: aioredis.Redis,
+    processes: list[ServiceProcess],
+) -> None:
+    """The consumer is SIGSTOPped for 20 s while 5,000 events arrive at 500/s."""
+    async with Database(tmp_path / "consumer.db") as db:
+        replica = start(
+            consumer_process(
+                "replica-a", tmp_path=tmp_path, redis_url=fault_redis.url, database_url=db.url
+            ),
+            processes,
+        )
+        assert replica.process is not None
+        os.kill(replica.process.pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        published: set[str] = set()
+        try:
+            for first in range(0, 5000, 50):
+                published |= set(
+                    await publish(fault_client, [probe_event(n) for n in range(first, first + 50)])
+                )
+                await asyncio.sleep(0.1)
+            assert (await tally(published, db.engine)).effects == 0  # it really was frozen
+            await asyncio.sleep(max(0.0, 20 - (time.monotonic() - frozen_at)))
+        finally:
+            os.kill(replica.process.pid, signal.SIGCONT)
+        thawed_at = time.monotonic()
+        result = await settled(published, db, fault_client, timeout=30)
+        status = await stream_status(fault_client, Probe.stream(), GROUP)
+        print(
+            f"consumer frozen 20 s: {result}; caught up {time.monotonic() - thawed_at:.1f}s after"
+        )
+        assert (result.handled, result.lost, result.duplicated) == (5000, 0, 0), result
+        assert (status.lag, status.pending) == (0, 0)
+
+
+async def test_sigterm_during_a_burst_hands_back_what_the_consumer_held(
+    tmp_path: Path,
+    fault_redis: RedisServer,
+    fault_client: aioredis.Redis,
+    processes: list[ServiceProcess],
+) -> None:
+    """Two replicas share a 1,000-event burst; one is SIGTERMed mid-batch."""
+    claim_idle = 3.0
+    async with Database(tmp_path / "consumer.db") as db:
+        settings = {
+            "handler_delay": 0.002,
+            "consumer_batch_size": 100,
+            "consumer_claim_idle_seconds": claim_idle,
+            "shutdown_grace_seconds": 0.1,
+        }
+        a = consumer_process(
+            "replica-a",
+            tmp_path=tmp_path,
+            redis_url=fault_redis.url,
+            database_url=db.url,
+            **settings,
+        )  # type: ignore[arg-type]
+        b = consumer_process(
+            "replica-b",
+            tmp_path=tmp_path,
+            redis_url=fault_redis.url,
+            database_url=db.url,
+            **settings,
+        )  # type: ignore[arg-type]
+        start(a, processes)
+        start(b, processes)
+        published = set(await publish(fault_client, [probe_event(n) for n in range(1000)]))
+        await asyncio.sleep(0.4)
+        held = await pending(fault_client, "replica-a")
+        progress = await tally(published, db.engine)
+        await asyncio.to_thread(a.stop)
+        stopped_at = time.monotonic()
+        # A graceful exit (uvicorn re-raises the SIGTERM it handled once shutdown is complete).
+        assert a.process is not None and a.process.returncode in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in a.log_path.read_text()
+        assert held > 0 and progress.handled < 1000, (held, progress)
+        handed_back = "handed" in a.log_path.read_text()
+        result = await settled(published, db, fault_client, timeout=claim_idle + 5)
+        print(
+            f"SIGTERM mid-burst: {result}; replica-a held {held}, handed back: {handed_back};"
+            f" settled {time.monotonic() - stopped_at:.1f}s after it exited"
+        )
+        assert (result.handled, result.lost, result.duplicated) == (1000, 0, 0), result
+
+
+async def test_writes_succeed_while_redis_is_frozen_and_are_relayed_after(
+    tmp_path: Path,
+    fault_redis: RedisServer,
+    fault_client: aioredis.Redis,
+    processes: list[ServiceProcess],
+) -> None:
+    """Redis SIGSTOPped for 15 s while goals are set through portfolio's HTTP API."""
+    env = {
+        "REDIS_URL": fault_redis.url,
+        "PORTFOLIO_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'portfolio.db'}",
+        "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
+        "CONSUMER_NAME": "portfolio-1",
+    }
+    portfolio = start(
+        ServiceProcess("portfolio", free_port(), env, tmp_path / "portfolio.log"), processes
+    )
+    admin = auth("it-admin", Role.DISTRICT_ADMIN)
+    ava = auth("s-ava", Role.STUDENT, sites=("conway",), students=("s-ava",))
+    redis_pid = fault_redis.process.pid if fault_redis.process else 0
+    async with httpx.AsyncClient(base_url=portfolio.url, timeout=10) as http:
+        enrolled = await http.put(
+            "/roster/students/s-ava",
+            json={"site": "conway", "given_name": "Ava", "family_name": "Chen", "grade": "03"},
+            headers=admin,
+        )
+        assert enrolled.status_code == 200, enrolled.text
+        goals: list[str] = []
+        statuses: list[int] = []
+
+        async def write_for(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                response = await http.post(
+                    "/students/s-ava/goals",
+                    json={"title": f"Goal {len(goals) + len(statuses)}", "area": "reading"},
+                    headers=ava,
+                )
+                statuses.append(response.status_code)
+                if response.status_code == 201:
+                    goals.append(response.json()["id"])
+                await asyncio.sleep(0.05)
+
+        await write_for(2)
+        os.kill(redis_pid, signal.SIGSTOP)
+        try:
+            await write_for(15)
+            during = (await http.get("/readyz")).json()
+        finally:
+            os.kill(redis_pid, signal.SIGCONT)
+        thawed_at = time.monotonic()
+        await write_for(2)
+        assert set(statuses) == {201}, statuses
+        # The fault really happened: Redis did not answer, events waited in the outbox.
+        assert during["status"] == "degraded" and during["checks"]["outbox"]["backlog"] > 0, during
+
+        async def backlog() -> int:
+            return int((await http.get("/readyz")).json()["checks"]["outbox"]["backlog"])
+
+        await eventually(backlog, until=lambda n: n == 0, timeout=30)
+        drained = time.monotonic() - thawed_at
+    entries = await fault_client.xrange(GoalSet.stream())
+    on_stream = {json.loads(fields[b"data"])["goal_id"] for _, fields in entries}
+    print(
+        f"Redis frozen 15 s: {len(goals)} writes all 201, {len(on_stream)} goals on the stream,"
+        f" backlog {during['checks']['outbox']['backlog']} during, drained {drained:.1f}s after"
+    )
+    assert set(goals) <= on_stream and len(goals) > 100
