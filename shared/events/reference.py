@@ -19,6 +19,15 @@ Every event is one entry of the Redis stream named after its `type`. The entry's
 CloudEvents 1.0 attributes below plus `data`, the payload as a JSON object. Field values are
 strings; times are RFC 3339 in UTC.
 
+Delivery is at least once: deduplicate on `id`. An outside system reads with a consumer group of
+its own; entries older than the publisher's `STREAM_RETENTION_HOURS` (7 days by default) are
+trimmed, but only once every group on the stream has read and acknowledged them, so a group that
+stops reading holds them back (delete a retired group with `XGROUP DESTROY`).
+
+An entry a service's consumer group gave up on is copied to `<stream>:dlq` with the fields
+`stream`, `entry_id`, `group`, `consumer`, `deliveries`, `error`, `dead_lettered_at_ms`, and the
+original entry's fields, each prefixed `original.` (byte for byte, so it can be replayed).
+
 | attribute | meaning |
 |---|---|
 """
