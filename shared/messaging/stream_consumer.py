@@ -224,8 +224,12 @@ class StreamConsumer:
                     gone.append(entry_id)
                 continue
             previous = due.get(entry_id, 0)
-            entry = Entry(stream, entry_id, fields, deliveries=previous + 1)
-            (poison if previous >= self.policy.max_deliveries else entries).append(entry)
+            if previous >= self.policy.max_deliveries:
+                # Delivered that often with no outcome: it is not run again (it may be what
+                # kills its consumer); its dead letter counts those deliveries.
+                poison.append(Entry(stream, entry_id, fields, deliveries=previous))
+            else:
+                entries.append(Entry(stream, entry_id, fields, deliveries=previous + 1))
         if any(entry_id is None for entry_id, _ in claimed):
             # Redis 6.2 answers a bare nil, without its id, for an entry deleted while pending.
             returned = {entry_id for entry_id, _ in claimed}
@@ -242,7 +246,7 @@ class StreamConsumer:
                 dead=[
                     (
                         entry,
-                        f"delivered {entry.deliveries - 1} times without being acknowledged "
+                        f"delivered {entry.deliveries} times without being acknowledged "
                         "(its consumer stopped while handling it each time)",
                     )
                     for entry in poison
