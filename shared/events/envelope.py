@@ -121,10 +121,11 @@ def from_stream_fields(
 def entry_text(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     """A stream entry's fields as text (Redis returns bytes), or ``UndecodableEvent``."""
     try:
-        return {_text(key): _text(value) for key, value in fields.items()}
+        return {as_text(key): as_text(value) for key, value in fields.items()}
     except UnicodeDecodeError as error:
         raise UndecodableEvent(f"entry is not UTF-8 text: {error}") from error
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
+    """Text of a Redis reply value (bytes unless the client decodes responses)."""
     return value.decode() if isinstance(value, bytes) else value

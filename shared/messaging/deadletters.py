@@ -14,6 +14,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from shared.events.envelope import as_text
+
 DLQ_SUFFIX = ":dlq"
 ORIGINAL_PREFIX = "original."
 
@@ -47,7 +49,7 @@ class DeadLetter:
         prefix = ORIGINAL_PREFIX.encode()
         return cls(
             dlq=dlq,
-            id=_text(entry_id),
+            id=as_text(entry_id),
             stream=text("stream"),
             entry_id=text("entry_id"),
             group=text("group"),
@@ -93,7 +95,7 @@ def dead_letter_fields(
 ) -> dict[Any, Any]:
     fields: dict[Any, Any] = {
         "stream": stream,
-        "entry_id": _text(entry_id),
+        "entry_id": as_text(entry_id),
         "group": group,
         "consumer": consumer,
         "deliveries": str(deliveries),
@@ -101,13 +103,13 @@ def dead_letter_fields(
         "dead_lettered_at_ms": str(int(time.time() * 1000)),
     }
     for key, value in original.items():
-        fields[ORIGINAL_PREFIX + _text(key)] = value
+        fields[ORIGINAL_PREFIX + as_text(key)] = value
     return fields
 
 
 async def dead_letter_streams(redis: Redis) -> list[str]:
     """Every dead-letter stream on the server (those that hold or held entries)."""
-    found = {_text(key) async for key in redis.scan_iter(match="*" + DLQ_SUFFIX, _type="stream")}
+    found = {as_text(key) async for key in redis.scan_iter(match="*" + DLQ_SUFFIX, _type="stream")}
     return sorted(found)
 
 
@@ -135,8 +137,4 @@ async def replay(redis: Redis, letter: DeadLetter) -> str:
         pipe.xadd(letter.stream, letter.original)  # type: ignore[arg-type]
         pipe.xdel(letter.dlq, letter.id)
         new_id, _ = await pipe.execute()
-    return _text(new_id)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return as_text(new_id)

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from shared.events.envelope import as_text
 from shared.messaging.deadletters import dlq_stream
 from shared.messaging.relay import OutboxStatus
 
@@ -40,14 +41,14 @@ async def stream_status(redis: Redis, stream: str, group: str) -> StreamStatus:
         groups = await redis.xinfo_groups(stream)
     except ResponseError:  # the stream does not exist yet
         groups = []
-    info = next((g for g in groups if _text(g["name"]) == group), None)
+    info = next((g for g in groups if as_text(g["name"]) == group), None)
     if info is not None:
         lag = await _lag(redis, stream, info)
         pending = int(info["pending"])
         if pending:
             summary = await redis.xpending(stream, group)
             if summary["min"] is not None:  # (acknowledged meanwhile)
-                oldest_ms = int(_text(summary["min"]).partition("-")[0])
+                oldest_ms = int(as_text(summary["min"]).partition("-")[0])
                 oldest_age = max(time.time() - oldest_ms / 1000, 0.0)
     dead = int(await redis.xlen(dlq_stream(stream)))
     return StreamStatus(stream, group, lag, pending, round(oldest_age, 3), dead)
@@ -57,7 +58,7 @@ async def _lag(redis: Redis, stream: str, info: Mapping[str, Any]) -> int:
     reported = info.get("lag")
     if reported is not None:
         return int(reported)
-    after = "(" + _text(info["last-delivered-id"])
+    after = "(" + as_text(info["last-delivered-id"])
     entries: Any = await redis.xrange(stream, min=after, max="+", count=LAG_COUNT_LIMIT)
     return len(entries)
 
@@ -123,10 +124,6 @@ def _gauge(
     family = GaugeMetricFamily(name, documentation, labels=["service"])
     family.add_metric([collector.service], value)
     return family
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def statuses_as_dict(statuses: Iterable[StreamStatus]) -> dict[str, dict[str, Any]]:

@@ -37,7 +37,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from shared.events.envelope import UndecodableEvent, from_stream_fields
+from shared.events.envelope import UndecodableEvent, as_text, from_stream_fields
 from shared.messaging.consumer import Delivery, EventConsumers, Outcome, handle_batch
 from shared.messaging.deadletters import dead_letter_fields, dlq_stream
 from shared.messaging.redis_streams import ensure_groups
@@ -155,7 +155,7 @@ class StreamConsumer:
                 for item in pending:
                     idle = item["time_since_delivered"] / 1000
                     deliveries = int(item["times_delivered"])
-                    if _text(item["consumer"]) == self.name:
+                    if as_text(item["consumer"]) == self.name:
                         if first or idle >= policy.backoff(deliveries):
                             due[item["message_id"]] = deliveries
                     elif idle >= policy.claim_idle_seconds:
@@ -164,7 +164,7 @@ class StreamConsumer:
                     handled += await self._claim_and_handle(stream, due, first=first)
                 if len(pending) < policy.batch_size:
                     break
-                start = "(" + _text(pending[-1]["message_id"])
+                start = "(" + as_text(pending[-1]["message_id"])
         return handled
 
     async def hand_back(self) -> int:
@@ -207,7 +207,7 @@ class StreamConsumer:
         stopping.cancel()
         response: Any = read.result()
         return [
-            Entry(_text(stream), entry_id, fields, deliveries=1)
+            Entry(as_text(stream), entry_id, fields, deliveries=1)
             for stream, entries in response or []
             for entry_id, fields in entries
         ]
@@ -345,7 +345,7 @@ class StreamConsumer:
             log.error(
                 "%s: entry %s of %s dead-lettered after %d deliveries: %s",
                 self.group,
-                _text(entry.id),
+                as_text(entry.id),
                 entry.stream,
                 entry.deliveries,
                 reason,
@@ -354,7 +354,3 @@ class StreamConsumer:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
