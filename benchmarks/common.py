@@ -1,0 +1,184 @@
+"""What the measurements share: the effect table, the two services' databases, events, Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.database import create_engine, metadata_for, session_factory
+from shared.events import GoalSet
+from shared.events.envelope import CloudEvent, new_event, to_stream_fields
+from shared.messaging.consumer import EventConsumers
+from shared.messaging.outbox import record_event
+from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.messaging.unit_of_work import UnitOfWork
+
+GROUP = "bench"  # the consuming service's consumer group
+STREAM = GoalSet.stream()
+DISTRICT = SITE = "bench"
+STUDENT = "s-bench"
+
+
+class BenchModel(SQLModel, registry=registry()):
+    """Base of the benchmark's own table, kept out of the services' metadata."""
+
+
+class BenchEffect(BenchModel, table=True):
+    """The consuming service's effect: one row per event handled."""
+
+    __tablename__ = "bench_effect"
+
+    # A key made by the service, as the services' own tables have (an autoincrement key would
+    # make SQLAlchemy insert the rows of a batch one statement at a time on SQLite).
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    event_id: str = Field(max_length=36)
+    handled_at: float  # time.time() in the handler
+
+
+def goal(number: int) -> GoalSet:
+    return GoalSet(
+        goal_id=f"goal-{number}",
+        student_id=STUDENT,
+        title="Read a chapter book on my own by spring",
+        area="reading",
+        set_by=STUDENT,
+        guardian_ids=["g-bench"],
+    )
+
+
+def stream_fields(number: int) -> dict[str, str]:
+    """One event as a stream entry, exactly as the relay publishes it."""
+    return to_stream_fields(new_event(goal(number), subject=STUDENT, district=DISTRICT, site=SITE))
+
+
+def record_goal(session: AsyncSession, number: int) -> CloudEvent[Any]:
+    return record_event(session, goal(number), subject=STUDENT, district=DISTRICT, site=SITE)
+
+
+@dataclass
+class Database:
+    """One service's SQLite file: engine, sessions and unit of work."""
+
+    url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    def unit_of_work(self, on_commit: Callable[[], None] = lambda: None) -> UnitOfWork:
+        return UnitOfWork(self.sessions, on_commit=on_commit)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def open_database(url: str, *, create: bool = False, effects: bool = False) -> Database:
+    """Open a service's database; ``create`` makes its outbox and inbox (and effect) tables."""
+    engine = create_engine(url)
+    if create:
+        models: list[type[SQLModel]] = [OutboxMessage, InboxEntry]
+        if effects:
+            models.append(BenchEffect)
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata_for(*models).create_all)
+    return Database(url, engine, session_factory(engine))
+
+
+async def prefill_outbox(uow: UnitOfWork, count: int, *, per_transaction: int = 500) -> None:
+    """``count`` unsent outbox rows, recorded the way a service records them."""
+    for start in range(0, count, per_transaction):
+        async with uow.transaction() as session:
+            for number in range(start, min(start + per_transaction, count)):
+                record_goal(session, number)
+
+
+def prefill_stream(redis_url: str, stream: str, count: int, *, chunk: int = 1000) -> None:
+    """``count`` entries in the relay's wire format, with pipelined XADDs (untimed).
+
+    Entries are one event's fields with a fresh id each. The synchronous client is used because
+    it packs commands with hiredis, which makes filling a stream several times faster.
+    """
+    template = stream_fields(0)
+    client = SyncRedis.from_url(redis_url)
+    try:
+        for start in range(0, count, chunk):
+            with client.pipeline(transaction=False) as pipe:
+                for _ in range(min(chunk, count - start)):
+                    pipe.xadd(stream, {**template, "id": str(uuid.uuid4())})  # type: ignore[arg-type]
+                pipe.execute()
+    finally:
+        client.close()
+
+
+def effect_consumers(on_event: Callable[[CloudEvent[Any]], None] | None = None) -> EventConsumers:
+    """The consuming service: one handler that adds one effect row per event."""
+    consumers = EventConsumers(group=GROUP)
+
+    @consumers.handles(GoalSet)
+    async def record_effect(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
+        """Adds one effect row."""
+        session.add(BenchEffect(event_id=event.id, handled_at=time.time()))
+        if on_event is not None:
+            on_event(event)
+
+    return consumers
+
+
+def count_effects(database: Database) -> int:
+    with contextlib.closing(_reader(database)) as reader:
+        return int(reader.execute(COUNT_EFFECTS).fetchone()[0])
+
+
+async def wait_for_effects(
+    database: Database, count: int, *, timeout: float, poll_seconds: float = 0.01
+) -> float:
+    """Wait until ``count`` effect rows are committed; returns ``time.perf_counter()`` then.
+
+    Polls with its own read-only sqlite3 connection: a count takes well under a millisecond and
+    neither the session pool nor aiosqlite's thread is involved, so polling barely loads the
+    event loop it shares with the code being measured.
+    """
+    deadline = time.perf_counter() + timeout
+    with contextlib.closing(_reader(database)) as reader:
+        while True:
+            found = int(reader.execute(COUNT_EFFECTS).fetchone()[0])
+            now = time.perf_counter()
+            if found >= count:
+                return now
+            if now > deadline:
+                raise TimeoutError(f"{found} of {count} effect rows after {timeout:.0f}s")
+            await asyncio.sleep(poll_seconds)
+
+
+COUNT_EFFECTS = f"SELECT count(*) FROM {BenchEffect.__tablename__}"
+
+
+def _reader(database: Database) -> sqlite3.Connection:
+    path = make_url(database.url).database
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+
+async def reset_stream(redis_url: str) -> None:
+    """Delete the runtime's stream (and its groups) before a measurement."""
+    client = Redis.from_url(redis_url)
+    try:
+        await client.delete(STREAM, f"{STREAM}:dlq")
+    finally:
+        await client.aclose()

@@ -1,0 +1,80 @@
+"""Smoke test of the messaging benchmark (``make bench``): every code path, tiny sizes.
+
+Checks that the table is produced with all its rows and positive numbers; never timings.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MEASUREMENTS = (
+    "runtime end to end, two processes",
+    "runtime end to end, one process",
+    "naive: FastStream subscriber",
+    "raw redis-py",
+    "latency, two processes",
+    "latency, one process",
+)
+TARGETS = ("runtime / naive", "runtime / raw drain", "runtime on SQLite", "p99 latency")
+
+
+def _numbers(cell: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", cell)]
+
+
+@pytest.mark.timeout(120)
+def test_benchmark_writes_a_complete_table(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(
+        "# Benchmarks\n\nWritten by hand.\n\n<!-- results:start -->\nold\n<!-- results:end -->\n"
+        "\n## What limits it\n\nAlso by hand.\n"
+    )
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--events=200",
+            "--naive-events=50",
+            "--raw-events=1000",
+            "--latency-rate=200",
+            "--latency-seconds=0.5",
+            "--repeats=1",
+            f"--output={doc}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert completed.returncode == 0, completed.stderr
+
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks\n\nWritten by hand.\n")
+    assert text.endswith("## What limits it\n\nAlso by hand.\n")
+    assert "old" not in text
+    block = text.split("<!-- results:start -->")[1].split("<!-- results:end -->")[0]
+    assert block.strip() in completed.stdout
+    assert "Redis" in block and "SQLite" in block and "Python" in block
+
+    rows = {line.split("|")[1].strip(): line for line in block.splitlines() if line.startswith("|")}
+    for name in MEASUREMENTS:
+        (row,) = [line for label, line in rows.items() if label.startswith(name)]
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        rate = _numbers(cells[2])
+        assert rate and rate[0] > 0, row
+        if name.startswith("latency"):
+            assert all(_numbers(cell) and _numbers(cell)[0] > 0 for cell in cells[4:7]), row
+        else:
+            assert all(n > 0 for n in _numbers(cells[3])), row
+    for name in TARGETS:
+        (row,) = [line for label, line in rows.items() if label.startswith(name)]
+        assert "met" in row
+        assert all(n > 0 for n in _numbers(row.split("|")[2])), row
