@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events.envelope import CloudEvent, EventData
-from shared.messaging.tables import InboxEntry
+from shared.messaging.tables import InboxEntry, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,11 @@ async def _apply(
 
 async def _apply_one(session: AsyncSession, group: str, delivery: Delivery) -> None:
     event = delivery.event
-    session.add(InboxEntry(consumer=group, event_id=event.id, event_type=event.type))
+    # Every field given: for a field left to its default_factory, SQLModel's constructor asks
+    # pydantic whether the factory takes arguments, an inspect.signature call per row.
+    session.add(
+        InboxEntry(consumer=group, event_id=event.id, event_type=event.type, handled_at=utcnow())
+    )
     await delivery.subscription.handler(session, event)
 
 
