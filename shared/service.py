@@ -120,6 +120,7 @@ class ServiceRuntime:
                 claim_idle_seconds=settings.consumer_claim_idle_seconds,
             ),
         )
+        self.metrics.relay, self.metrics.consumer = self.relay, self.consumer
         self.housekeeper = Housekeeper(
             redis=self.redis,
             uow=self._uow,
@@ -208,10 +209,6 @@ class ServiceRuntime:
             checks["streams"] = statuses_as_dict(self.metrics.streams)
         except Exception as error:
             checks["redis"] = f"error: {error!r}"
-        if self.relay is not None:
-            self.metrics.relayed = self.relay.published
-        if self.consumer is not None:
-            self.metrics.outcomes = dict(self.consumer.outcomes)
         return checks
 
 

@@ -17,7 +17,8 @@ from redis.exceptions import ResponseError
 
 from shared.events.envelope import as_text
 from shared.messaging.deadletters import dlq_stream
-from shared.messaging.relay import OutboxStatus
+from shared.messaging.relay import OutboxRelay, OutboxStatus
+from shared.messaging.stream_consumer import StreamConsumer
 
 # Redis 6.2 does not report a group's lag; it is then counted, up to this many entries.
 LAG_COUNT_LIMIT = 10_000
@@ -66,15 +67,16 @@ async def _lag(redis: Redis, stream: str, info: Mapping[str, Any]) -> int:
 class RuntimeCollector(Collector):
     """Prometheus view of the latest statuses and of the runtime's counters.
 
-    ``/metrics`` refreshes ``streams`` and ``outbox`` (they need awaiting) and then renders.
+    ``/metrics`` refreshes ``streams`` and ``outbox`` (they need awaiting) and then renders;
+    the counters are read from the relay and the consumer as they are.
     """
 
     def __init__(self, service: str) -> None:
         self.service = service
         self.streams: list[StreamStatus] = []
         self.outbox: OutboxStatus | None = None
-        self.outcomes: Mapping[tuple[str, str], int] = {}
-        self.relayed = 0
+        self.relay: OutboxRelay | None = None
+        self.consumer: StreamConsumer | None = None
 
     def collect(self) -> Iterator[Any]:
         gauges = {
@@ -105,7 +107,7 @@ class RuntimeCollector(Collector):
         relayed = CounterMetricFamily(
             "slc_outbox_relayed", "Events published by this replica's relay.", labels=["service"]
         )
-        relayed.add_metric([self.service], self.relayed)
+        relayed.add_metric([self.service], self.relay.published if self.relay else 0)
         yield relayed
         events = CounterMetricFamily(
             "slc_events",
@@ -113,7 +115,8 @@ class RuntimeCollector(Collector):
             " failed (will be retried) or dead_lettered.",
             labels=["service", "stream", "outcome"],
         )
-        for (stream, outcome), value in sorted(self.outcomes.items()):
+        outcomes = self.consumer.outcomes if self.consumer else {}
+        for (stream, outcome), value in sorted(outcomes.items()):
             events.add_metric([self.service, stream, outcome], value)
         yield events
 

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import READ_ONLY
 from shared.messaging.tables import OutboxMessage, utcnow
+from shared.messaging.unit_of_work import reading
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,7 @@ class OutboxRelay:
 
     async def status(self) -> OutboxStatus:
         """How many rows wait to be relayed, and how long the oldest has waited."""
-        async with self._sessions() as session:
-            # A reader: on SQLite it must not wait for the write lock the consumer holds.
-            await session.connection(execution_options={READ_ONLY: True})
+        async with reading(self._sessions) as session:
             query = select(func.count(), func.min(OutboxMessage.created_at)).where(
                 col(OutboxMessage.sent_at).is_(None)
             )

@@ -16,10 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
@@ -68,48 +69,33 @@ async def trim_stream(redis: Redis, stream: str, *, max_age: timedelta) -> int:
 async def prune_outbox(uow: UnitOfWork, *, older_than: timedelta) -> int:
     """Delete outbox rows sent before ``older_than`` ago, a chunk per transaction."""
     cutoff = utcnow() - older_than
-    pruned = 0
-    while True:
-        async with uow.transaction() as session:
-            seqs = (
-                await session.exec(
-                    select(OutboxMessage.seq)
-                    .where(col(OutboxMessage.sent_at) < cutoff)
-                    .limit(PRUNE_CHUNK)
-                )
-            ).all()
-            if seqs:
-                await session.exec(delete(OutboxMessage).where(col(OutboxMessage.seq).in_(seqs)))  # type: ignore[call-overload]
-        pruned += len(seqs)
-        if len(seqs) < PRUNE_CHUNK:
-            return pruned
+    return await _delete_in_chunks(
+        uow, [col(OutboxMessage.seq)], col(OutboxMessage.sent_at) < cutoff
+    )
 
 
 async def prune_inbox(uow: UnitOfWork, *, older_than: timedelta) -> int:
     """Delete inbox rows handled before ``older_than`` ago, a chunk per transaction."""
     cutoff = utcnow() - older_than
+    return await _delete_in_chunks(
+        uow,
+        [col(InboxEntry.consumer), col(InboxEntry.event_id)],
+        col(InboxEntry.handled_at) < cutoff,
+    )
+
+
+async def _delete_in_chunks(uow: UnitOfWork, key: list[Any], condition: ColumnElement[bool]) -> int:
+    """Delete the rows matching ``condition``, ``PRUNE_CHUNK`` of them per short transaction
+    (a long delete would hold SQLite's write lock, or PostgreSQL's row locks, for its length)."""
+    table = key[0].table
+    chunk = select(*key).where(condition).limit(PRUNE_CHUNK)
+    statement = delete(table).where(tuple_(*key).in_(chunk))
     pruned = 0
     while True:
         async with uow.transaction() as session:
-            keys = (
-                await session.exec(
-                    select(InboxEntry.consumer, InboxEntry.event_id)
-                    .where(col(InboxEntry.handled_at) < cutoff)
-                    .limit(PRUNE_CHUNK)
-                )
-            ).all()
-            by_consumer: dict[str, list[str]] = {}
-            for consumer, event_id in keys:
-                by_consumer.setdefault(consumer, []).append(event_id)
-            for consumer, event_ids in by_consumer.items():
-                await session.exec(
-                    delete(InboxEntry).where(  # type: ignore[call-overload]
-                        col(InboxEntry.consumer) == consumer,
-                        col(InboxEntry.event_id).in_(event_ids),
-                    )
-                )
-        pruned += len(keys)
-        if len(keys) < PRUNE_CHUNK:
+            deleted = (await session.exec(statement)).rowcount  # type: ignore[call-overload]
+        pruned += deleted
+        if deleted < PRUNE_CHUNK:
             return pruned
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,9 +30,14 @@ class UnitOfWork:
             yield session
         self._on_commit()
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    def read(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session for queries only (on SQLite it does not take the write lock)."""
-        async with self.sessions() as session:
-            await session.connection(execution_options={READ_ONLY: True})
-            yield session
+        return reading(self.sessions)
+
+
+@asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for queries only: on SQLite it never waits for the write lock."""
+    async with sessions() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        yield session
