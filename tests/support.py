@@ -10,9 +10,13 @@ from functools import cache
 from typing import TypeVar
 
 import asyncpg
+from sqlalchemy import func
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel, select
 
 from shared.auth import Role, mint_token
+from shared.events import GoalSet
+from shared.messaging.unit_of_work import UnitOfWork
 from shared.settings import DEV_JWT_SECRET
 
 T = TypeVar("T")
@@ -95,3 +99,18 @@ async def _admin_connection(timeout: float = 10) -> asyncpg.Connection:
         password=url.password,
         timeout=timeout,
     )
+
+
+def goal(n: int) -> GoalSet:
+    """A goal Ava set, numbered ``n``."""
+    return GoalSet(
+        goal_id=f"goal-{n}", student_id="s-ava", title=f"Goal {n}", area="math", set_by="s-ava"
+    )
+
+
+async def count(uow: UnitOfWork, model: type[SQLModel], *where: object) -> int:
+    """Committed rows of ``model`` matching ``where``."""
+    async with uow.read() as session:
+        return int(
+            (await session.exec(select(func.count()).select_from(model).where(*where))).one()
+        )

@@ -13,11 +13,15 @@ from fastapi import FastAPI
 
 from services.notifications.app import build_app as build_notifications
 from services.notifications.settings import NotificationsSettings
+from services.portfolio.app import SPEC as PORTFOLIO
 from services.portfolio.app import build_app as build_portfolio
 from services.portfolio.settings import PortfolioSettings
 from services.scheduling.app import build_app as build_scheduling
 from services.scheduling.settings import SchedulingSettings
 from shared.auth import Role
+from shared.database import create_engine, session_factory
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.migrations import upgrade_to_head
 from tests.conftest import BACKENDS, DatabaseUrls
 from tests.support import auth
 
@@ -101,3 +105,12 @@ async def add_contact(system: System, *, guardian_id: str, site: str, language: 
         headers=ADMIN,
     )
     assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
+    """A migrated service database (portfolio's schema carries the outbox and inbox)."""
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine, PORTFOLIO.migrations)
+    yield UnitOfWork(session_factory(engine))
+    await engine.dispose()

@@ -10,20 +10,18 @@ import json
 import math
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import func, update
-from sqlmodel import SQLModel, col, select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.app import SPEC as PORTFOLIO
-from shared.database import create_engine, session_factory
 from shared.events import CloudEvent, GoalSet
 from shared.events.envelope import new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers
@@ -33,8 +31,7 @@ from shared.messaging.retention import prune_inbox, prune_outbox, trim_stream
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
-from shared.migrations import upgrade_to_head
-from tests.support import eventually
+from tests.support import count, eventually, goal
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = GoalSet.stream()
@@ -59,28 +56,6 @@ DEAD_LETTER_META = {
     b"error",
     b"dead_lettered_at_ms",
 }
-
-
-def goal(n: int) -> GoalSet:
-    return GoalSet(
-        goal_id=f"goal-{n}", student_id="s-ava", title=f"Goal {n}", area="math", set_by="s-ava"
-    )
-
-
-@pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
-    """A migrated service database (portfolio's schema carries the outbox and inbox)."""
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine, PORTFOLIO.migrations)
-    yield UnitOfWork(session_factory(engine))
-    await engine.dispose()
-
-
-async def count(uow: UnitOfWork, model: type[SQLModel], *where: object) -> int:
-    async with uow.read() as session:
-        return int(
-            (await session.exec(select(func.count()).select_from(model).where(*where))).one()
-        )
 
 
 async def publish(redis: aioredis.Redis, n: int) -> tuple[bytes, str]:
@@ -174,13 +149,7 @@ async def create_group(redis: aioredis.Redis) -> None:
 async def test_another_replica_claims_entries_once_they_have_been_idle_long_enough(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
-    policy = ConsumerPolicy(
-        batch_size=50,
-        max_deliveries=3,
-        retry_backoff_seconds=0.05,
-        claim_idle_seconds=0.5,
-        poll_seconds=0.1,
-    )
+    policy = replace(FAST, claim_idle_seconds=0.5)
     handler = goal_handler()
     await create_group(redis_client)
     published = [await publish(redis_client, n) for n in range(3)]
@@ -210,13 +179,7 @@ async def test_another_replica_claims_entries_once_they_have_been_idle_long_enou
 async def test_an_event_that_keeps_failing_is_retried_with_backoff_then_dead_lettered(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
-    policy = ConsumerPolicy(
-        batch_size=50,
-        max_deliveries=3,
-        retry_backoff_seconds=0.3,
-        claim_idle_seconds=0.3,
-        poll_seconds=0.1,
-    )
+    policy = replace(FAST, retry_backoff_seconds=0.3, claim_idle_seconds=0.3)
     handler = goal_handler()
     await create_group(redis_client)
     published = [await publish(redis_client, n) for n in range(5)]
@@ -383,13 +346,7 @@ async def test_an_entry_deleted_while_pending_is_acknowledged_and_blocks_nothing
 async def test_handed_back_entries_are_claimed_by_another_replica_at_once(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
-    policy = ConsumerPolicy(
-        batch_size=50,
-        max_deliveries=3,
-        retry_backoff_seconds=0.05,
-        claim_idle_seconds=30.0,
-        poll_seconds=0.1,
-    )
+    policy = replace(FAST, claim_idle_seconds=30.0)
     handler = goal_handler()
     await create_group(redis_client)
     held = [await publish(redis_client, n) for n in range(3)]

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import func
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devstack.redis_server import RedisServer
-from services.portfolio.app import SPEC as PORTFOLIO
-from shared.database import create_engine, session_factory
 from shared.events import CloudEvent, GoalSet
 from shared.messaging.consumer import Delivery, EventConsumers, Outcome, handle_batch
 from shared.messaging.outbox import record_event
@@ -25,37 +21,15 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.stream_consumer import StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
-from shared.migrations import upgrade_to_head
+from tests.support import count, goal
 
 
-def goal(n: int) -> GoalSet:
-    return GoalSet(
-        goal_id=f"goal-{n}", student_id="s-ava", title=f"Goal {n}", area="math", set_by="s-ava"
-    )
-
-
-@pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
-    """A migrated service database (portfolio's schema carries the outbox and inbox)."""
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine, PORTFOLIO.migrations)
-    yield UnitOfWork(session_factory(engine))
-    await engine.dispose()
-
-
-async def record_goals(uow: UnitOfWork, count: int) -> list[str]:
+async def record_goals(uow: UnitOfWork, number: int) -> list[str]:
     async with uow.transaction() as session:
         return [
             record_event(session, goal(n), subject="s-ava", district="demo", site="conway").id
-            for n in range(count)
+            for n in range(number)
         ]
-
-
-async def count(uow: UnitOfWork, model: type[SQLModel], *where: object) -> int:
-    async with uow.read() as session:
-        return int(
-            (await session.exec(select(func.count()).select_from(model).where(*where))).one()
-        )
 
 
 async def test_relay_publishes_in_commit_order_and_marks_rows_sent(
