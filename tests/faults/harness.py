@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,15 +19,15 @@ from pydantic import Field
 from redis.exceptions import ResponseError
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devstack.redis_server import free_port
 from devstack.services import ServiceProcess
-from shared.database import READ_ONLY, create_engine
+from shared.database import create_engine, metadata_for, session_factory
 from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers
 from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.messaging.unit_of_work import UnitOfWork
 
 GROUP = "faults"
 
@@ -70,10 +70,7 @@ async def take_effect(session: AsyncSession, event: CloudEvent[Probe]) -> None:
 async def create_schema(engine: AsyncEngine) -> None:
     """The consumer's database: the runtime's outbox and inbox, and the effect table."""
     async with engine.begin() as connection:
-        await connection.run_sync(
-            SQLModel.metadata.create_all,
-            tables=[InboxEntry.__table__, OutboxMessage.__table__],  # type: ignore[attr-defined]
-        )
+        await connection.run_sync(metadata_for(InboxEntry, OutboxMessage).create_all)
         await connection.run_sync(effects_metadata.create_all)
 
 
@@ -108,9 +105,8 @@ class Tally:
 
 
 async def tally(published: set[str], engine: AsyncEngine) -> Tally:
-    async with AsyncSession(engine) as session:
-        # A reader: on SQLite it must not queue for the write lock the consumer keeps busy.
-        await session.connection(execution_options={READ_ONLY: True})
+    # A reader: on SQLite it must not queue for the write lock the consumer keeps busy.
+    async with UnitOfWork(session_factory(engine)).read() as session:
         rows = (
             await session.exec(  # type: ignore[call-overload]
                 select(effect.c.event_id, func.count()).group_by(effect.c.event_id)
@@ -161,25 +157,37 @@ class Database:
         await self.engine.dispose()
 
 
-def consumer_process(
-    name: str,
-    *,
-    tmp_path: Path,
-    redis_url: str,
-    database_url: str,
-    handler_delay: float = 0.0,
-    **settings: str | float | int,
-) -> ServiceProcess:
-    """A replica of the fault-suite consumer service (not yet started)."""
-    env = {
-        "REDIS_URL": redis_url,
-        "FAULTS_DATABASE_URL": database_url,
-        "CONSUMER_NAME": name,
-        "FAULTS_HANDLER_DELAY_SECONDS": str(handler_delay),
-        "CONSUMER_RETRY_BACKOFF_SECONDS": "0.2",
-        "CONSUMER_CLAIM_IDLE_SECONDS": "2",
-        **{key.upper(): str(value) for key, value in settings.items()},
-    }
-    return ServiceProcess(
-        "faults", free_port(), env, tmp_path / f"{name}.log", module="tests.faults.worker"
-    )
+@dataclass
+class Replicas:
+    """Replicas of the fault-suite consumer service in one case, all with the same settings.
+
+    ``settings`` are environment names in lower case (``consumer_batch_size=50``), plus
+    ``handler_delay`` (seconds the handler sleeps per event). Every replica made is added to
+    ``processes``, which the case's fixture kills at the end.
+    """
+
+    processes: list[ServiceProcess]
+    tmp_path: Path
+    redis_url: str
+    database_url: str
+    settings: dict[str, str | float | int] = field(default_factory=dict)
+
+    def new(self, name: str) -> ServiceProcess:
+        """A replica named ``name`` (its CONSUMER_NAME), not yet started."""
+        settings: dict[str, str | float | int] = {
+            "consumer_retry_backoff_seconds": 0.2,
+            "consumer_claim_idle_seconds": 2,
+        }
+        settings |= self.settings
+        env = {
+            "REDIS_URL": self.redis_url,
+            "FAULTS_DATABASE_URL": self.database_url,
+            "CONSUMER_NAME": name,
+            "FAULTS_HANDLER_DELAY_SECONDS": str(settings.pop("handler_delay", 0.0)),
+            **{key.upper(): str(value) for key, value in settings.items()},
+        }
+        process = ServiceProcess(
+            "faults", free_port(), env, self.tmp_path / f"{name}.log", module="tests.faults.worker"
+        )
+        self.processes.append(process)
+        return process

@@ -36,8 +36,8 @@ from tests.faults.harness import (
     GROUP,
     Database,
     Probe,
+    Replicas,
     Tally,
-    consumer_process,
     pending,
     probe_event,
     publish,
@@ -48,8 +48,7 @@ from tests.support import auth, eventually
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(180)]
 
 
-def start(process: ServiceProcess, processes: list[ServiceProcess]) -> ServiceProcess:
-    processes.append(process)
+def start(process: ServiceProcess) -> ServiceProcess:
     process.start().wait_ready()
     return process
 
@@ -79,22 +78,17 @@ async def test_sigkill_of_the_consumer_mid_batch_loses_and_repeats_nothing(
         published = set(await publish(fault_client, [probe_event(n) for n in range(2000)]))
         names = ["replica-a", "replica-b", "replica-a", "replica-c", "replica-a", "replica-d"]
 
-        def replica(name: str) -> ServiceProcess:
-            return consumer_process(
-                name,
-                tmp_path=tmp_path,
-                redis_url=fault_redis.url,
-                database_url=db.url,
-                handler_delay=0.005,
-                consumer_batch_size=50,
-                consumer_claim_idle_seconds=1,
-            )
+        replicas = Replicas(
+            processes,
+            tmp_path,
+            fault_redis.url,
+            db.url,
+            {"handler_delay": 0.005, "consumer_batch_size": 50, "consumer_claim_idle_seconds": 1},
+        )
 
         # Replicas are killed without waiting for them to answer HTTP: they consume from
         # the moment their lifespan starts, and a slow start must not let one finish the run.
-        current = replica(names[0])
-        processes.append(current)
-        current.start()
+        current = replicas.new(names[0]).start()
         stranded = []
         done_before = 0
         for next_name in names[1:]:
@@ -111,9 +105,7 @@ async def test_sigkill_of_the_consumer_mid_batch_loses_and_repeats_nothing(
             assert current.process is not None and current.process.returncode == -signal.SIGKILL
             assert 0 < progress.handled < 2000, f"the kill did not land mid-run: {progress}"
             stranded.append(held)
-            current = replica(next_name)
-            processes.append(current)
-            current.start()
+            current = replicas.new(next_name).start()
         # The kills landed while the consumer held read-but-unacknowledged entries.
         assert sum(1 for held in stranded if held) >= 4, stranded
 
@@ -140,17 +132,8 @@ async def test_an_undecodable_and_an_always_failing_event_go_to_the_dead_letter_
         await fault_client.xadd(Probe.stream(), {"type": Probe.event_type(), "data": "{oops"})
         rest = await publish(fault_client, events[400:])
         assert len(first) + len(rest) + 1 == 1000
-        start(
-            consumer_process(
-                "replica-a",
-                tmp_path=tmp_path,
-                redis_url=fault_redis.url,
-                database_url=db.url,
-                consumer_max_deliveries=5,
-                consumer_retry_backoff_seconds=0.1,
-            ),
-            processes,
-        )
+        settings = {"consumer_max_deliveries": 5, "consumer_retry_backoff_seconds": 0.1}
+        start(Replicas(processes, tmp_path, fault_redis.url, db.url, settings).new("replica-a"))
         result = await settled(good, db, fault_client, timeout=30)
         dlq = Probe.stream() + ":dlq"
         letters = await eventually(
@@ -193,16 +176,9 @@ async def relay_through_redis_restarts(
     uow = UnitOfWork(sessions, on_commit=relay.nudge)
     relay_task = asyncio.create_task(relay.run())
     await client.xgroup_create(Probe.stream(), GROUP, id="0", mkstream=True)
+    settings = {"handler_delay": 0.003, "consumer_batch_size": 50}
     start(
-        consumer_process(
-            "replica-a",
-            tmp_path=tmp_path,
-            redis_url=fault_redis.url,
-            database_url=consumer_db.url,
-            handler_delay=0.003,
-            consumer_batch_size=50,
-        ),
-        processes,
+        Replicas(processes, tmp_path, fault_redis.url, consumer_db.url, settings).new("replica-a")
     )
 
     async def produce() -> None:
@@ -334,21 +310,8 @@ async def test_events_delivered_three_times_take_effect_once(
             "consumer_batch_size": 50,
             "consumer_retry_backoff_seconds": 0.05,
         }
-        a = consumer_process(
-            "replica-a",
-            tmp_path=tmp_path,
-            redis_url=fault_redis.url,
-            database_url=db.url,
-            **settings,
-        )  # type: ignore[arg-type]
-        b = consumer_process(
-            "replica-b",
-            tmp_path=tmp_path,
-            redis_url=fault_redis.url,
-            database_url=db.url,
-            **settings,
-        )  # type: ignore[arg-type]
-        processes += [a, b]
+        replicas = Replicas(processes, tmp_path, fault_redis.url, db.url, settings)
+        a, b = replicas.new("replica-a"), replicas.new("replica-b")
         a.start()
         b.start()
         forced: set[bytes] = set()
@@ -381,12 +344,7 @@ async def test_a_consumer_frozen_for_20_seconds_catches_up(
 ) -> None:
     """The consumer is SIGSTOPped for 20 s while 5,000 events arrive at 500/s."""
     async with Database(tmp_path / "consumer.db") as db:
-        replica = start(
-            consumer_process(
-                "replica-a", tmp_path=tmp_path, redis_url=fault_redis.url, database_url=db.url
-            ),
-            processes,
-        )
+        replica = start(Replicas(processes, tmp_path, fault_redis.url, db.url).new("replica-a"))
         assert replica.process is not None
         os.kill(replica.process.pid, signal.SIGSTOP)
         frozen_at = time.monotonic()
@@ -426,22 +384,10 @@ async def test_sigterm_during_a_burst_hands_back_what_the_consumer_held(
             "consumer_claim_idle_seconds": claim_idle,
             "shutdown_grace_seconds": 0.1,
         }
-        a = consumer_process(
-            "replica-a",
-            tmp_path=tmp_path,
-            redis_url=fault_redis.url,
-            database_url=db.url,
-            **settings,
-        )  # type: ignore[arg-type]
-        b = consumer_process(
-            "replica-b",
-            tmp_path=tmp_path,
-            redis_url=fault_redis.url,
-            database_url=db.url,
-            **settings,
-        )  # type: ignore[arg-type]
-        start(a, processes)
-        start(b, processes)
+        replicas = Replicas(processes, tmp_path, fault_redis.url, db.url, settings)
+        a, b = replicas.new("replica-a"), replicas.new("replica-b")
+        start(a)
+        start(b)
         published = set(await publish(fault_client, [probe_event(n) for n in range(1000)]))
         await asyncio.sleep(0.4)
         held = await pending(fault_client, "replica-a")
@@ -490,9 +436,9 @@ async def test_writes_succeed_while_redis_is_frozen_and_are_relayed_after(
         "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
         "CONSUMER_NAME": "portfolio-1",
     }
-    portfolio = start(
-        ServiceProcess("portfolio", free_port(), env, tmp_path / "portfolio.log"), processes
-    )
+    portfolio = ServiceProcess("portfolio", free_port(), env, tmp_path / "portfolio.log")
+    processes.append(portfolio)
+    start(portfolio)
     admin = auth("it-admin", Role.DISTRICT_ADMIN)
     ava = auth("s-ava", Role.STUDENT, sites=("conway",), students=("s-ava",))
     redis_pid = fault_redis.process.pid if fault_redis.process else 0

@@ -19,8 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import create_engine, session_factory
 from shared.messaging.redis_streams import connect_redis
-from shared.messaging.relay import OutboxRelay
-from shared.messaging.tables import OutboxMessage
+from shared.messaging.relay import OutboxRelay, Unsent
 from shared.serve import serve
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
@@ -48,7 +47,7 @@ class CrashingRelay(OutboxRelay):
     """Dies the way a crash between XADD and marking the rows sent would kill it."""
 
     @staticmethod
-    async def _mark_sent(session: AsyncSession, rows: Sequence[OutboxMessage]) -> None:
+    async def _mark_sent(session: AsyncSession, rows: Sequence[Unsent]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
