@@ -66,7 +66,8 @@ async def _run(args: argparse.Namespace) -> int:
             return await _list(redis, args)
         if args.command == "show":
             letter = await _letter(redis, args.dlq, args.id)
-            _print(args, _detail(letter), text=_detail_text(letter))
+            detail = _detail(letter)
+            print(json.dumps(detail, indent=2) if args.json else _detail_text(detail))
             return 0
         return await _replay(redis, args)
     finally:
@@ -129,16 +130,11 @@ def _detail(letter: DeadLetter) -> dict[str, Any]:
     return {**letter.summary(), "original": original}
 
 
-def _detail_text(letter: DeadLetter) -> str:
-    detail = _detail(letter)
+def _detail_text(detail: dict[str, Any]) -> str:
     lines = [f"{key}: {value}" for key, value in detail.items() if key != "original"]
     lines.append("original entry:")
     lines += [f"  {key}: {value}" for key, value in detail["original"].items()]
     return "\n".join(lines)
-
-
-def _print(args: argparse.Namespace, data: Any, *, text: str) -> None:
-    print(json.dumps(data, indent=2) if args.json else text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
