@@ -8,7 +8,6 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -97,10 +96,8 @@ class OutboxRelay:
                 col(OutboxMessage.sent_at).is_(None)
             )
             backlog, oldest = (await session.exec(query)).one()
-        age = 0.0
-        if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-            age = max((utcnow() - oldest).total_seconds(), 0.0)
+        # (UTCDateTime reads times back timezone-aware on both backends.)
+        age = max((utcnow() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
         return OutboxStatus(backlog=int(backlog), oldest_unsent_age_seconds=round(age, 3))
 
     def stop(self) -> None:
