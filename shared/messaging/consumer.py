@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Table, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +29,8 @@ from shared.messaging.tables import InboxEntry, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+INBOX: Table = InboxEntry.__table__  # type: ignore[attr-defined]
 
 DataT = TypeVar("DataT", bound=EventData)
 Handler = Callable[[AsyncSession, CloudEvent[DataT]], Awaitable[None]]
@@ -114,6 +117,7 @@ async def _apply(
     uow: UnitOfWork, group: str, batch: Sequence[Delivery], *, isolate: bool
 ) -> BatchResult:
     results: BatchResult = []
+    handled: list[CloudEvent[Any]] = []
     async with uow.transaction() as session:
         seen = await _already_handled(session, group, [d.event.id for d in batch])
         for delivery in batch:
@@ -123,26 +127,39 @@ async def _apply(
                 continue
             seen.add(event.id)
             if not isolate:
-                await _apply_one(session, group, delivery)
+                await delivery.subscription.handler(session, event)
+                handled.append(event)
                 results.append(Outcome.HANDLED)
                 continue
             try:
                 async with session.begin_nested():
-                    await _apply_one(session, group, delivery)
+                    await delivery.subscription.handler(session, event)
+                    await _record_handled(session, group, [event])
                 results.append(Outcome.HANDLED)
             except Exception as error:  # the handler's failure is this event's outcome
                 results.append(error)
+        await _record_handled(session, group, handled)
     return results
 
 
-async def _apply_one(session: AsyncSession, group: str, delivery: Delivery) -> None:
-    event = delivery.event
-    # Every field given: for a field left to its default_factory, SQLModel's constructor asks
-    # pydantic whether the factory takes arguments, an inspect.signature call per row.
-    session.add(
-        InboxEntry(consumer=group, event_id=event.id, event_type=event.type, handled_at=utcnow())
+async def _record_handled(
+    session: AsyncSession, group: str, events: Sequence[CloudEvent[Any]]
+) -> None:
+    """The inbox rows of ``events``: one multi-row INSERT, not an ORM object per row.
+
+    (Building a SQLModel object and flushing it costs far more than the row itself; the inbox
+    rows are never read back in this session, so plain rows are all that is needed.)
+    """
+    if not events:
+        return
+    now = utcnow()
+    await session.exec(
+        insert(INBOX),
+        params=[
+            {"consumer": group, "event_id": e.id, "event_type": e.type, "handled_at": now}
+            for e in events
+        ],
     )
-    await delivery.subscription.handler(session, event)
 
 
 async def _already_handled(session: AsyncSession, group: str, event_ids: list[str]) -> set[str]:
