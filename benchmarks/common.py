@@ -20,7 +20,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import create_engine, metadata_for, session_factory
+from shared.database import create_engine, metadata_for, new_id, session_factory
 from shared.events import GoalSet
 from shared.events.envelope import CloudEvent, new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers
@@ -45,7 +45,7 @@ class BenchEffect(BenchModel, table=True):
 
     # A key made by the service, as the services' own tables have (an autoincrement key would
     # make SQLAlchemy insert the rows of a batch one statement at a time on SQLite).
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     event_id: str = Field(max_length=36)
     handled_at: float  # time.time() in the handler
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.database import UTCDateTime, metadata_for
-from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
+from shared.database import UTCDateTime, metadata_for, new_id, utcnow
+from shared.messaging.tables import InboxEntry, OutboxMessage
 
 
 class ContactPoint(SQLModel, table=True):
@@ -46,7 +45,7 @@ class Delivery(SQLModel, table=True):
     # One message per cause, recipient and template, however often the cause is redelivered.
     __table_args__ = (UniqueConstraint("cause_event_id", "recipient_id", "template"),)
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     district: str = Field(max_length=64)
     site: str = Field(index=True, max_length=64)
     recipient_id: str = Field(index=True, max_length=64)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.database import UTCDateTime, metadata_for
-from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
+from shared.database import UTCDateTime, metadata_for, new_id, utcnow
+from shared.messaging.tables import InboxEntry, OutboxMessage
 
 
 class Student(SQLModel, table=True):
@@ -39,7 +38,7 @@ class GuardianLink(SQLModel, table=True):
 class Goal(SQLModel, table=True):
     __tablename__ = "goal"
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     district: str = Field(max_length=64)
     site: str = Field(index=True, max_length=64)
     student_id: str = Field(foreign_key="student.id", index=True, max_length=64)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.database import UTCDateTime, metadata_for
-from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+from shared.database import UTCDateTime, metadata_for, new_id, utcnow
+from shared.messaging.tables import InboxEntry, OutboxMessage
 
 
 class RosterStudent(SQLModel, table=True):

