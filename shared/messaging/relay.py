@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.messaging.tables import OutboxMessage, utcnow
-from shared.messaging.unit_of_work import reading
+from shared.messaging.unit_of_work import reading, writing
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,11 @@ class OutboxRelay:
                 await self._mark_sent(session, rows)
             return len(rows)
 
-        async with self._sessions() as session:
-            async with session.begin():
-                rows = await self._unsent(session)
-            await self._publish(rows)
-            async with session.begin():
+        async with reading(self._sessions) as session:
+            rows = await self._unsent(session)
+        await self._publish(rows)
+        if rows:
+            async with writing(self._sessions) as session:
                 await self._mark_sent(session, rows)
         return len(rows)
 
