@@ -92,5 +92,3 @@ async def _write_turn(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield
     finally:
         lock.release()
-
-
