@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
@@ -27,6 +28,8 @@ from shared.messaging.consumer import EventConsumers
 from shared.messaging.outbox import record_event
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
 
 GROUP = "bench"  # the consuming service's consumer group
 STREAM = GoalSet.stream()
@@ -48,6 +51,20 @@ class BenchEffect(BenchModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     event_id: str = Field(max_length=36)
     handled_at: float  # time.time() in the handler
+
+
+# The services run on uvloop where it is installed (uvicorn picks it), so the measurements do too.
+EVENT_LOOP = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on the event loop the services run on."""
+    if EVENT_LOOP == "asyncio":
+        return asyncio.run(main)
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def goal(number: int) -> GoalSet:

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from benchmarks.common import EVENT_LOOP
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 # What the runtime is expected to reach (see docs/benchmarks.md).
@@ -108,7 +110,9 @@ def machine_facts(redis_version: str) -> str:
                 ("FastStream", "faststream"),
             )
         )
-        + "."
+        + f"; event loop: {EVENT_LOOP}"
+        + (f" {_version('uvloop')}" if EVENT_LOOP == "uvloop" else "")
+        + " (as uvicorn runs the services)."
     )
 
 

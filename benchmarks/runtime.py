@@ -25,6 +25,7 @@ from benchmarks.common import (
     prefill_outbox,
     record_goal,
     reset_stream,
+    run_loop,
     sqlite_url,
     wait_for_effects,
 )
@@ -81,7 +82,7 @@ class ProducerPlan:
 
 def producer_service(plan: ProducerPlan, ready: Any, go: Any, stop: Any, results: Any) -> None:
     """Child process: the producing service's relay, and its writes when the plan has a rate."""
-    asyncio.run(_producer_service(plan, ready, go, stop, results))
+    run_loop(_producer_service(plan, ready, go, stop, results))
 
 
 async def _producer_service(

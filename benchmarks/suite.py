@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sys
 import tempfile
@@ -13,6 +12,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from benchmarks import naive, raw, runtime
+from benchmarks.common import run_loop
 from benchmarks.report import (
     LATENCY_ONE,
     LATENCY_TWO,
@@ -191,7 +191,7 @@ def run(sizes: Sizes, knobs: Knobs, only: frozenset[str] = frozenset(KINDS)) -> 
         server = RedisServer(workdir / "redis").start()
         _say(f"private redis-server on port {server.port}, files in {workdir}")
         try:
-            results = asyncio.run(measure(sizes, knobs, server.url, workdir, only))
+            results = run_loop(measure(sizes, knobs, server.url, workdir, only))
         finally:
             server.stop()
     return dataclasses.replace(results, load=meter.summary())
