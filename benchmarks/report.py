@@ -24,6 +24,7 @@ TARGET_VS_NAIVE = 15.0  # runtime / naive, times
 TARGET_VS_RAW = 0.15  # runtime / raw drain
 TARGET_ABSOLUTE = 5_000.0  # events/s on SQLite
 TARGET_P99_MS = 50.0  # at 500 events/s
+TARGET_P99_RATE = 500.0  # events/s the producer must actually record for the p99 target
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Latency:
     label: str
     size: str
     rate: float  # events/s achieved by the producer
+    offered: float  # events/s the producer was asked for
     latencies_ms: tuple[float, ...]  # recorded -> effect committed
     to_stream_ms: tuple[float, ...]  # recorded -> in the stream
 
@@ -250,13 +252,17 @@ def _targets(results: Results) -> list[tuple[str, str, str, bool]]:
             )
         )
     if LATENCY_TWO in lat and LATENCY_ONE in lat:
-        p99_two, p99_one = lat[LATENCY_TWO].p99, lat[LATENCY_ONE].p99
+        two_lat, one_lat = lat[LATENCY_TWO], lat[LATENCY_ONE]
+        # Met only at the rate the target names, recorded, not merely offered: a producer that
+        # falls behind measures a lower rate.
+        reached = two_lat.rate >= 0.95 * TARGET_P99_RATE
         targets.append(
             (
-                "p99 latency at 500 events/s",
-                f"{_ms(p99_two)} ms ({_ms(p99_one)} ms)",
-                f"< {TARGET_P99_MS:.0f} ms",
-                p99_two < TARGET_P99_MS,
+                f"p99 latency at {_rate(TARGET_P99_RATE)} events/s",
+                f"{_ms(two_lat.p99)} ms ({_ms(one_lat.p99)} ms) at {_rate(two_lat.rate)}/s "
+                f"({_rate(one_lat.rate)}/s) recorded of {_rate(two_lat.offered)}/s offered",
+                f"< {TARGET_P99_MS:.0f} ms at {_rate(TARGET_P99_RATE)}/s recorded",
+                two_lat.p99 < TARGET_P99_MS and reached,
             )
         )
     return targets

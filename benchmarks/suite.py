@@ -141,6 +141,7 @@ async def measure(
                 f"{run.events:,} events, one per transaction, "
                 f"offered at {sizes.latency_rate:,.0f}/s",
                 run.rate,
+                sizes.latency_rate,
                 tuple(seconds * 1000 for seconds in run.latencies),
                 tuple(seconds * 1000 for seconds in run.to_stream),
             )
