@@ -112,8 +112,8 @@ def from_stream_fields(
             f"expected type {data_type.event_type()!r}, got {text.get('type')!r}"
         )
     try:
-        payload = json.loads(text.pop("data", ""))
-        return CloudEvent[data_type](**text, data=payload)  # type: ignore[valid-type]
+        text["data"] = json.loads(text.get("data", ""))
+        return CloudEvent[data_type].model_validate(text)  # type: ignore[valid-type]
     except (json.JSONDecodeError, ValidationError, TypeError) as error:
         raise UndecodableEvent(f"{data_type.event_type()}: {error}") from error
 
