@@ -8,13 +8,14 @@ import importlib.util
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from sqlalchemy import Table, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import registry
@@ -51,6 +52,9 @@ class BenchEffect(BenchModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     event_id: str = Field(max_length=36)
     handled_at: float  # time.time() in the handler
+
+
+EFFECTS: Table = BenchEffect.__table__  # type: ignore[attr-defined]
 
 
 # The services run on uvloop where it is installed (uvicorn picks it), so the measurements do too.
@@ -144,9 +148,31 @@ def prefill_stream(redis_url: str, stream: str, count: int, *, chunk: int = 1000
         client.close()
 
 
-def effect_consumers(on_event: Callable[[CloudEvent[Any]], None] | None = None) -> EventConsumers:
-    """The consuming service: one handler that adds one effect row per event."""
+def effect_consumers(
+    on_event: Callable[[CloudEvent[Any]], None] | None = None, *, batched: bool = False
+) -> EventConsumers:
+    """The consuming service: one effect row per event.
+
+    Per event (the default), as the services' handlers are written: one SQLModel object added to
+    the session per event. Batched: one handler call per batch inserting all its rows with one
+    multi-row INSERT (``EventConsumers.handles_batch``).
+    """
     consumers = EventConsumers(group=GROUP)
+    if batched:
+
+        @consumers.handles_batch(GoalSet)
+        async def record_effects(
+            session: AsyncSession, events: Sequence[CloudEvent[GoalSet]]
+        ) -> None:
+            """Adds one effect row per event, in one INSERT."""
+            now = time.time()
+            rows = [{"id": new_id(), "event_id": event.id, "handled_at": now} for event in events]
+            await session.exec(insert(EFFECTS), params=rows)
+            if on_event is not None:
+                for event in events:
+                    on_event(event)
+
+        return consumers
 
     @consumers.handles(GoalSet)
     async def record_effect(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:

@@ -10,6 +10,7 @@ import resource
 import sqlite3
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -75,6 +76,7 @@ class Latency:
 
 
 RUNTIME_TWO, RUNTIME_ONE, NAIVE, RAW = "runtime-two", "runtime-one", "naive", "raw"
+RUNTIME_BATCH = "runtime-batch"  # two processes, the consuming handler batch-aware
 LATENCY_TWO, LATENCY_ONE = "latency-two", "latency-one"
 
 
@@ -88,9 +90,13 @@ class Results:
 
     @property
     def complete(self) -> bool:
-        return set(self.throughputs) == {RUNTIME_TWO, RUNTIME_ONE, NAIVE, RAW} and set(
-            self.latencies
-        ) == {LATENCY_TWO, LATENCY_ONE}
+        return set(self.throughputs) == {
+            RUNTIME_TWO,
+            RUNTIME_ONE,
+            RUNTIME_BATCH,
+            NAIVE,
+            RAW,
+        } and set(self.latencies) == {LATENCY_TWO, LATENCY_ONE}
 
 
 def machine_facts(redis_version: str) -> str:
@@ -208,7 +214,8 @@ def render(results: Results) -> str:
     if targets:
         parts += [
             "",
-            "| target | measured: two processes (one process) | goal | |",
+            "| target | measured: per-event handler, two processes (one process; batch handler, "
+            "two processes) | goal | |",
             "|---|---|---|---|",
             *(
                 f"| {name} | {measured} | {goal} | {'met' if met else '**not met**'} |"
@@ -222,13 +229,21 @@ def _targets(results: Results) -> list[tuple[str, str, str, bool]]:
     t, lat = results.throughputs, results.latencies
     targets = []
     if RUNTIME_TWO in t and RUNTIME_ONE in t:
+        # Judged on the per-event handler (as the services are written, and like the naive
+        # shape); the batch handler's figure is shown beside it.
         two, one = t[RUNTIME_TWO].median, t[RUNTIME_ONE].median
+        batch = t[RUNTIME_BATCH].median if RUNTIME_BATCH in t else None
+
+        def shown(value: Callable[[float], str]) -> str:
+            also = f"; batch handler {value(batch)}" if batch is not None else ""
+            return f"{value(two)} ({value(one)}{also})"
+
         if NAIVE in t:
             naive = t[NAIVE].median
             targets.append(
                 (
                     "runtime / naive",
-                    f"{two / naive:.1f}x ({one / naive:.1f}x)",
+                    shown(lambda rate: f"{rate / naive:.1f}x"),
                     f">= {TARGET_VS_NAIVE:.0f}x",
                     two / naive >= TARGET_VS_NAIVE,
                 )
@@ -238,7 +253,7 @@ def _targets(results: Results) -> list[tuple[str, str, str, bool]]:
             targets.append(
                 (
                     "runtime / raw drain",
-                    f"{two / raw:.1%} ({one / raw:.1%})",
+                    shown(lambda rate: f"{rate / raw:.1%}"),
                     f">= {TARGET_VS_RAW:.0%}",
                     two / raw >= TARGET_VS_RAW,
                 )
@@ -246,7 +261,7 @@ def _targets(results: Results) -> list[tuple[str, str, str, bool]]:
         targets.append(
             (
                 "runtime on SQLite",
-                f"{_rate(two)} events/s ({_rate(one)})",
+                shown(lambda rate: f"{_rate(rate)} events/s"),
                 f">= {_rate(TARGET_ABSOLUTE)} events/s",
                 two >= TARGET_ABSOLUTE,
             )

@@ -155,7 +155,13 @@ class ProducerProcess:
 
 
 async def end_to_end(
-    redis_url: str, workdir: Path, events: int, *, processes: int, knobs: Knobs
+    redis_url: str,
+    workdir: Path,
+    events: int,
+    *,
+    processes: int,
+    knobs: Knobs,
+    batched: bool = False,
 ) -> float:
     """Events a second from starting the relay and consumer until ``events`` effect rows."""
     await reset_stream(redis_url)
@@ -166,7 +172,11 @@ async def end_to_end(
     uow = consuming.unit_of_work()
     redis = connect_redis(redis_url)
     consumer = StreamConsumer(
-        redis, effect_consumers(), uow, consumer_name=CONSUMER_NAME, policy=knobs.policy()
+        redis,
+        effect_consumers(batched=batched),
+        uow,
+        consumer_name=CONSUMER_NAME,
+        policy=knobs.policy(),
     )
     timeout = max(120.0, events / 100)
     try:

@@ -18,6 +18,7 @@ from benchmarks.report import (
     LATENCY_TWO,
     NAIVE,
     RAW,
+    RUNTIME_BATCH,
     RUNTIME_ONE,
     RUNTIME_TWO,
     Latency,
@@ -77,17 +78,34 @@ async def measure(
 
     plans: list[_Plan] = []
     if "runtime" in only:
-        for key, processes, label in (
-            (RUNTIME_TWO, 2, "runtime end to end, two processes (outbox + relay | consumer)"),
-            (RUNTIME_ONE, 1, "runtime end to end, one process (relay and consumer together)"),
+        for key, processes, batched, label in (
+            (
+                RUNTIME_TWO,
+                2,
+                False,
+                "runtime end to end, two processes (outbox + relay | consumer)",
+            ),
+            (
+                RUNTIME_ONE,
+                1,
+                False,
+                "runtime end to end, one process (relay and consumer together)",
+            ),
+            (
+                RUNTIME_BATCH,
+                2,
+                True,
+                "runtime end to end, two processes, batch handler (one INSERT of a batch's "
+                "effect rows)",
+            ),
         ):
             plans.append(
                 _Plan(
                     key,
                     label,
                     f"{sizes.events:,} events",
-                    lambda _, p=processes: runtime.end_to_end(  # type: ignore[misc]
-                        redis_url, workdir, sizes.events, processes=p, knobs=knobs
+                    lambda _, p=processes, b=batched: runtime.end_to_end(  # type: ignore[misc]
+                        redis_url, workdir, sizes.events, processes=p, knobs=knobs, batched=b
                     ),
                 )
             )

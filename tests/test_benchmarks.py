@@ -15,8 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 MEASUREMENTS = (
-    "runtime end to end, two processes",
+    "runtime end to end, two processes (",
     "runtime end to end, one process",
+    "runtime end to end, two processes, batch handler",
     "naive: FastStream subscriber",
     "raw redis-py",
     "latency, two processes",

@@ -10,6 +10,16 @@ A service declares what it handles with plain per-event functions::
 
 The runtime reads events in batches and applies a batch in one transaction, inbox rows included;
 an event whose handler raises is isolated (savepoints) so the rest of its batch commits.
+
+A handler that would rather write a whole batch's rows in one statement can take the batch::
+
+    @consumers.handles_batch(GoalSet)
+    async def count_goals(session: AsyncSession, events: Sequence[CloudEvent[GoalSet]]):
+        await session.exec(insert(GoalCount), params=[... for event in events])
+
+It gets the events of its type from one batch, in stream order, duplicates already left out. It
+must apply each event exactly as if it came alone: when any event of a batch fails, the batch is
+applied again one event at a time, and the handler is then called with one event per call.
 """
 
 from __future__ import annotations
@@ -34,12 +44,22 @@ INBOX: Table = InboxEntry.__table__  # type: ignore[attr-defined]
 
 DataT = TypeVar("DataT", bound=EventData)
 Handler = Callable[[AsyncSession, CloudEvent[DataT]], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[CloudEvent[DataT]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription(Generic[DataT]):
     data_type: type[DataT]
-    handler: Handler[DataT]
+    handler: Handler[DataT] | BatchHandler[DataT]
+    batched: bool = False
+
+    async def apply(self, session: AsyncSession, events: Sequence[CloudEvent[DataT]]) -> None:
+        """Apply ``events`` (in order): in one call for a batch handler, else one call each."""
+        if self.batched:
+            await self.handler(session, events)  # type: ignore[arg-type]
+            return
+        for event in events:
+            await self.handler(session, event)  # type: ignore[arg-type]
 
     @property
     def stream(self) -> str:
@@ -62,13 +82,29 @@ class EventConsumers:
         self._subscriptions: dict[str, Subscription[Any]] = {}
 
     def handles(self, data_type: type[DataT]) -> Callable[[Handler[DataT]], Handler[DataT]]:
+        """Register the handler of one event of ``data_type`` at a time."""
+
         def register(handler: Handler[DataT]) -> Handler[DataT]:
-            if data_type.stream() in self._subscriptions:
-                raise ValueError(f"{self.group} already handles {data_type.event_type()}")
-            self._subscriptions[data_type.stream()] = Subscription(data_type, handler)
+            self._add(Subscription(data_type, handler))
             return handler
 
         return register
+
+    def handles_batch(
+        self, data_type: type[DataT]
+    ) -> Callable[[BatchHandler[DataT]], BatchHandler[DataT]]:
+        """Register a handler given many events of ``data_type`` at once (see the module doc)."""
+
+        def register(handler: BatchHandler[DataT]) -> BatchHandler[DataT]:
+            self._add(Subscription(data_type, handler, batched=True))
+            return handler
+
+        return register
+
+    def _add(self, subscription: Subscription[Any]) -> None:
+        if subscription.stream in self._subscriptions:
+            raise ValueError(f"{self.group} already handles {subscription.data_type.event_type()}")
+        self._subscriptions[subscription.stream] = subscription
 
     def __iter__(self) -> Iterator[Subscription[Any]]:
         return iter(self._subscriptions.values())
@@ -118,26 +154,33 @@ async def _apply(
 ) -> BatchResult:
     results: BatchResult = []
     handled: list[CloudEvent[Any]] = []
+    # Batch handlers' events, gathered to be handed over together (all-together attempt only).
+    gathered: dict[str, tuple[Subscription[Any], list[CloudEvent[Any]]]] = {}
     async with uow.transaction() as session:
         seen = await _already_handled(session, group, [d.event.id for d in batch])
         for delivery in batch:
-            event = delivery.event
+            event, subscription = delivery.event, delivery.subscription
             if event.id in seen:
                 results.append(Outcome.DUPLICATE)
                 continue
             seen.add(event.id)
-            if not isolate:
-                await delivery.subscription.handler(session, event)
-                handled.append(event)
-                results.append(Outcome.HANDLED)
+            if isolate:
+                try:
+                    async with session.begin_nested():
+                        await subscription.apply(session, [event])
+                        await _record_handled(session, group, [event])
+                    results.append(Outcome.HANDLED)
+                except Exception as error:  # the handler's failure is this event's outcome
+                    results.append(error)
                 continue
-            try:
-                async with session.begin_nested():
-                    await delivery.subscription.handler(session, event)
-                    await _record_handled(session, group, [event])
-                results.append(Outcome.HANDLED)
-            except Exception as error:  # the handler's failure is this event's outcome
-                results.append(error)
+            if subscription.batched:
+                gathered.setdefault(subscription.stream, (subscription, []))[1].append(event)
+            else:
+                await subscription.apply(session, [event])
+            handled.append(event)
+            results.append(Outcome.HANDLED)
+        for subscription, events in gathered.values():
+            await subscription.apply(session, events)
         await _record_handled(session, group, handled)
     return results
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -247,3 +249,69 @@ async def test_on_sqlite_a_reader_does_not_wait_for_an_open_writer(uow: UnitOfWo
         await writer.flush()  # the writer now holds SQLite's write lock
         assert await asyncio.wait_for(count(uow, OutboxMessage), timeout=5) == 1
     assert await count(uow, OutboxMessage) == 2
+
+
+def goal_batch_counter(*, failing: str = "") -> tuple[EventConsumers, list[list[str]]]:
+    """A batch handler recording each call's events and one outbox row per event (its effect);
+    a batch holding ``failing`` raises."""
+    consumers = EventConsumers(group="test-group")
+    calls: list[list[str]] = []
+
+    @consumers.handles_batch(GoalSet)
+    async def count_goals(session: AsyncSession, events: Sequence[CloudEvent[GoalSet]]) -> None:
+        calls.append([event.id for event in events])
+        for _ in events:
+            record_event(session, goal(9), subject="s-ava", district="demo", site="conway")
+        if any(event.id == failing for event in events):
+            raise RuntimeError("downstream not ready")
+
+    return consumers, calls
+
+
+async def test_a_batch_handler_gets_a_batchs_events_in_one_call_in_order_without_duplicates(
+    uow: UnitOfWork,
+) -> None:
+    consumers, calls = goal_batch_counter()
+    earlier, first, second, third = (delivered_goal(n) for n in (0, 1, 2, 3))
+    await handle(uow, consumers, earlier)
+    calls.clear()
+
+    results = await handle(uow, consumers, first, earlier, second, first, third)
+
+    assert results == [
+        Outcome.HANDLED,
+        Outcome.DUPLICATE,
+        Outcome.HANDLED,
+        Outcome.DUPLICATE,
+        Outcome.HANDLED,
+    ]
+    assert calls == [[first.id, second.id, third.id]]
+    assert await count(uow, InboxEntry) == 4
+    assert await count(uow, OutboxMessage) == 4
+
+
+async def test_when_a_batch_fails_a_batch_handler_is_called_one_event_at_a_time(
+    uow: UnitOfWork,
+) -> None:
+    events = [delivered_goal(n) for n in (1, 2, 3, 4)]
+    bad = events[2]
+    consumers, calls = goal_batch_counter(failing=bad.id)
+
+    results = await handle(uow, consumers, *events)
+
+    assert results[:2] == [Outcome.HANDLED, Outcome.HANDLED]
+    assert isinstance(results[2], RuntimeError)
+    assert results[3] is Outcome.HANDLED
+    assert calls == [[event.id for event in events], *([event.id] for event in events)]
+    # Only the three good events' effects and inbox rows committed.
+    assert await count(uow, InboxEntry) == 3
+    assert await count(uow, InboxEntry, col(InboxEntry.event_id) == bad.id) == 0
+    assert await count(uow, OutboxMessage) == 3
+
+
+def test_a_service_handles_a_type_once_either_way() -> None:
+    consumers, _ = goal_batch_counter()
+    with pytest.raises(ValueError, match=re.escape(f"already handles {GoalSet.event_type()}")):
+
+        @consumers.handles(GoalSet)
+        async def again(session: AsyncSession, event: CloudEvent[GoalSet]) -> None: ...
