@@ -109,6 +109,9 @@ class OutboxRelay:
         """Relay until stopped; back off while Redis or the database is unreachable."""
         backoff = self._interval
         while not self._stopping.is_set():
+            # Cleared before the round, not after: a commit during the round (after its SELECT)
+            # leaves the wakeup set, so its row goes out at once instead of at the next interval.
+            self._wakeup.clear()
             try:
                 while await self.relay_once() == self._batch_size and not self._stopping.is_set():
                     pass
@@ -121,7 +124,6 @@ class OutboxRelay:
                 continue
             if self._stopping.is_set():
                 return
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
 

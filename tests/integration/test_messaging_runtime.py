@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -23,7 +24,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.stream_consumer import StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
-from tests.support import count, goal
+from tests.support import count, eventually, goal
 
 
 async def record_goals(uow: UnitOfWork, number: int) -> list[str]:
@@ -48,6 +49,35 @@ async def test_relay_publishes_in_commit_order_and_marks_rows_sent(
     assert [fields[b"id"].decode() for _, fields in entries] == ids
     assert await count(uow, OutboxMessage, col(OutboxMessage.sent_at).is_(None)) == 0
     assert (await relay.status()).backlog == 0
+
+
+async def test_a_commit_during_a_relay_round_is_relayed_at_once_not_at_the_next_poll(
+    uow: UnitOfWork, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(sessions=uow.sessions, redis=redis_client, interval_seconds=60)
+    producer = UnitOfWork(uow.sessions, on_commit=relay.nudge)
+    publish = relay._publish
+    committed: list[str] = []
+
+    async def publish_while_another_commits(rows: Sequence[Any]) -> None:
+        if not committed:  # the first round: another transaction commits after its SELECT
+            async with producer.transaction() as session:
+                event = record_event(
+                    session, goal(2), subject="s-ava", district="demo", site="conway"
+                )
+            committed.append(event.id)
+        await publish(rows)
+
+    monkeypatch.setattr(relay, "_publish", publish_while_another_commits)
+    (first,) = await record_goals(producer, 1)
+    task = asyncio.create_task(relay.run())
+    try:  # well before the 60 s poll interval
+        await eventually(lambda: redis_client.xlen(GoalSet.stream()), until=lambda n: n == 2)
+    finally:
+        relay.stop()
+        await task
+    entries = await redis_client.xrange(GoalSet.stream())
+    assert [fields[b"id"].decode() for _, fields in entries] == [first, *committed]
 
 
 async def test_rolled_back_transaction_publishes_nothing(
