@@ -106,6 +106,7 @@ class ServiceRuntime:
             redis=self.redis,
             batch_size=settings.relay_batch_size,
             interval_seconds=settings.relay_interval_seconds,
+            linger_seconds=settings.relay_linger_seconds,
         )
         self._uow = UnitOfWork(sessions, on_commit=self.relay.nudge)
         self.consumer = StreamConsumer(

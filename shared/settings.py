@@ -50,6 +50,15 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(
         200, validation_alias="OUTBOX_RELAY_BATCH_SIZE", description="Rows relayed per round."
     )
+    relay_linger_seconds: float = Field(
+        0.005,
+        ge=0,
+        validation_alias="OUTBOX_RELAY_LINGER_SECONDS",
+        description=(
+            "How long the relay waits after a commit before relaying, so commits close together"
+            " go out in one round (0: at once)."
+        ),
+    )
 
     consumer_batch_size: int = Field(
         200,

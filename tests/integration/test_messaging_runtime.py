@@ -80,6 +80,62 @@ async def test_a_commit_during_a_relay_round_is_relayed_at_once_not_at_the_next_
     assert [fields[b"id"].decode() for _, fields in entries] == [first, *committed]
 
 
+def sqlite_only(uow: UnitOfWork) -> None:
+    if uow.sessions.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL rows are marked sent in the transaction that publishes them")
+
+
+async def unsent(uow: UnitOfWork) -> int:
+    return await count(uow, OutboxMessage, col(OutboxMessage.sent_at).is_(None))
+
+
+async def test_on_sqlite_published_rows_are_marked_sent_a_batch_at_a_time_never_sent_twice(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    sqlite_only(uow)
+    relay = OutboxRelay(sessions=uow.sessions, redis=redis_client, mark_interval_seconds=60)
+    first = await record_goals(uow, 3)
+    assert await relay.relay_once() == 3
+    assert await unsent(uow) == 3  # published, not yet marked...
+    assert (await relay.status()).backlog == 0  # ...and not counted as waiting
+    second = await record_goals(uow, 2)
+
+    assert await relay.relay_once() == 2  # only the new rows
+    assert await relay.relay_once() == 0  # nothing new: now it marks
+    entries = await redis_client.xrange(GoalSet.stream())
+    assert [fields[b"id"].decode() for _, fields in entries] == first + second
+    assert await unsent(uow) == 0
+
+
+async def test_on_sqlite_a_restarted_relay_publishes_again_what_was_not_yet_marked(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    """At least once: the consumers' inbox removes the duplicates."""
+    sqlite_only(uow)
+    ids = await record_goals(uow, 2)
+    crashed = OutboxRelay(sessions=uow.sessions, redis=redis_client, mark_interval_seconds=60)
+    assert await crashed.relay_once() == 2
+
+    restarted = OutboxRelay(sessions=uow.sessions, redis=redis_client)
+    assert await restarted.relay_once() == 2
+    entries = await redis_client.xrange(GoalSet.stream())
+    assert [fields[b"id"].decode() for _, fields in entries] == ids + ids
+
+
+async def test_a_stopping_relay_marks_what_it_published(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    relay = OutboxRelay(
+        sessions=uow.sessions, redis=redis_client, interval_seconds=60, mark_interval_seconds=60
+    )
+    await record_goals(uow, 3)
+    task = asyncio.create_task(relay.run())
+    await eventually(lambda: redis_client.xlen(GoalSet.stream()), until=lambda n: n == 3)
+    relay.stop()
+    await task
+    assert await unsent(uow) == 0
+
+
 async def test_rolled_back_transaction_publishes_nothing(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
