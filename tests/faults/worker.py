@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import create_engine, session_factory
 from shared.messaging.redis_streams import connect_redis
-from shared.messaging.relay import OutboxRelay, Unsent
+from shared.messaging.relay import OutboxRelay
 from shared.serve import serve
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
@@ -47,7 +47,7 @@ class CrashingRelay(OutboxRelay):
     """Dies the way a crash between XADD and marking the rows sent would kill it."""
 
     @staticmethod
-    async def _mark_sent(session: AsyncSession, rows: Sequence[Unsent]) -> None:
+    async def _mark_sent(session: AsyncSession, seqs: Sequence[int]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -55,7 +55,10 @@ async def relay_then_crash(settings: FaultSettings) -> None:
     engine = create_engine(settings.database_url)
     redis = connect_redis(settings.redis_url)
     await CrashingRelay(
-        sessions=session_factory(engine), redis=redis, batch_size=100_000
+        sessions=session_factory(engine),
+        redis=redis,
+        batch_size=100_000,
+        mark_interval_seconds=0,  # mark in the round that published
     ).relay_once()
     raise SystemExit("the relay was expected to die before marking rows sent")
 
