@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth.tokens import TokenVerifier
-from shared.database import create_engine, session_factory
+from shared.database import READ_ONLY, create_engine, session_factory
 from shared.events.envelope import EventData
 from shared.messaging.consumer import EventConsumers
 from shared.messaging.monitoring import (
@@ -185,7 +185,9 @@ class ServiceRuntime:
         checks: dict[str, Any] = {}
         try:
             assert self.engine is not None and self.relay is not None
+            # Read-only: on SQLite a probe must not take (or wait for) the write lock.
             async with self.engine.connect() as connection:
+                await connection.execution_options(**{READ_ONLY: True})
                 await connection.execute(text("SELECT 1"))
             checks["database"] = "ok"
             self.metrics.outbox = await self.relay.status()

@@ -49,7 +49,11 @@ class HiredisPacking:
     def pack_command(self, *args: Any) -> list[bytes]:
         # A command name may carry literal arguments ("CONFIG GET"): Redis wants them apart.
         name, rest = args[0], args[1:]
-        head = tuple(name.encode().split() if isinstance(name, str) else name.split())
+        head: tuple[Any, ...]
+        if isinstance(name, str):
+            head = tuple(name.encode().split())
+        else:
+            head = tuple(name.split()) if b" " in name else (name,)
         encode = self.encoder.encode
         return [hiredis.pack_command(head + tuple(bytes(encode(arg)) for arg in rest))]
 

@@ -45,12 +45,13 @@ class OutboxRelay:
 
     On SQLite there is one relay per database file. It reads unsent rows without the write lock
     and never holds it across network I/O; it remembers what it has published and marks those
-    rows sent a batch at a time (every ``batch_size`` rows, ``mark_interval_seconds`` after the
-    first, or as soon as a round finds nothing new), not one write transaction per round: under a
-    stream of single-event transactions that halves the relay's cost.
+    rows sent a batch at a time (once ``batch_size`` of them wait, in the first round at least
+    ``mark_interval_seconds`` after the first, or in a round that finds nothing new, at the
+    latest the next poll), not one write transaction per round: under a stream of single-event
+    transactions that halves the relay's cost. While marking fails it publishes nothing more.
 
     Either way, a crash between XADD and marking a row sent publishes it again later (on SQLite,
-    up to ``mark_interval_seconds`` of rows): consumers deduplicate by event id.
+    at most about two batches of rows): consumers deduplicate by event id.
 
     A nudge (a commit) is relayed after ``linger_seconds`` (5 ms, as Kafka's producer lingers), so
     commits that close together go out in one round: with one event per transaction that is what
@@ -100,6 +101,10 @@ class OutboxRelay:
                 await self._mark_sent(session, [seq for seq, _, _ in rows if seq is not None])
             return len(rows)
 
+        if len(self._unmarked) >= self._batch_size:
+            # Marking failed last time: publish nothing more until it succeeds, so what is
+            # published but unmarked (and would go out again after a restart) stays bounded.
+            await self.mark_published()
         async with reading(self._sessions) as session:
             rows = await self._unsent(session, published=self._unmarked)
         await self._publish(rows)
@@ -116,11 +121,12 @@ class OutboxRelay:
 
     async def mark_published(self) -> None:
         """Mark the rows this relay has published as sent (SQLite; see the class docstring)."""
-        if not self._unmarked:
+        seqs = list(self._unmarked)
+        if not seqs:
             return
         async with writing(self._sessions) as session:
-            await self._mark_sent(session, self._unmarked)
-        self._unmarked = []
+            await self._mark_sent(session, seqs)
+        del self._unmarked[: len(seqs)]  # rows published meanwhile stay to be marked
 
     async def status(self) -> OutboxStatus:
         """How many rows wait to be relayed, and how long the oldest has waited."""

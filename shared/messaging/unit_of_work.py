@@ -63,10 +63,10 @@ async def writing(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
         yield session
 
 
-# (engine, event loop) -> the lock its writers take turns on; SQLite engines only.
-_turns: weakref.WeakKeyDictionary[Any, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
+# engine -> event loop -> the lock its writers in that loop take turns on (SQLite engines only).
+_turns: weakref.WeakKeyDictionary[
+    Any, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
 
 
 @asynccontextmanager
@@ -75,17 +75,14 @@ async def _write_turn(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     if engine is None or engine.dialect.name != "sqlite":
         yield
         return
-    loop = asyncio.get_running_loop()
-    held = _turns.get(engine.sync_engine)
-    if held is None or held[0] is not loop:
-        held = _turns[engine.sync_engine] = (loop, asyncio.Lock())
-    lock = held[1]
+    by_loop = _turns.setdefault(engine.sync_engine, weakref.WeakKeyDictionary())
+    lock = by_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     try:
         async with asyncio.timeout(WRITE_TURN_TIMEOUT_SECONDS):
             await lock.acquire()
     except TimeoutError:
         raise TimeoutError(
-            f"no turn to write to the database within {WRITE_TURN_TIMEOUT_SECONDS:.0f}s "
+            f"no turn to write to the database within {WRITE_TURN_TIMEOUT_SECONDS:g}s "
             "(another transaction in this process kept it)"
         ) from None
     try:

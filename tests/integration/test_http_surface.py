@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 
 import jwt
@@ -110,6 +111,22 @@ async def test_bad_input_is_422_with_the_field_named(system: System) -> None:
     )
     assert naive_time.status_code == 422
     assert "timezone" in naive_time.text
+
+
+async def test_readiness_does_not_wait_for_a_writer_on_sqlite(system: System) -> None:
+    """The probe reads: it answers while another connection holds SQLite's write lock."""
+    if system.backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    runtime = system.apps["portfolio"].state.runtime
+    path = runtime.engine.url.database
+    writer = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        ready = await asyncio.wait_for(system.portfolio.get("/readyz"), timeout=5)
+        assert ready.json()["checks"]["database"] == "ok"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 async def test_health_and_readiness(system: System) -> None:

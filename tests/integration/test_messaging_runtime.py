@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -120,6 +121,33 @@ async def test_on_sqlite_a_restarted_relay_publishes_again_what_was_not_yet_mark
     assert await restarted.relay_once() == 2
     entries = await redis_client.xrange(GoalSet.stream())
     assert [fields[b"id"].decode() for _, fields in entries] == ids + ids
+
+
+async def test_on_sqlite_a_relay_that_cannot_mark_stops_publishing_more(
+    uow: UnitOfWork, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is published but unmarked (and would go out again after a restart) stays bounded."""
+    sqlite_only(uow)
+    ids = await record_goals(uow, 6)
+    relay = OutboxRelay(sessions=uow.sessions, redis=redis_client, batch_size=2)
+    mark = relay._mark_sent
+
+    async def disk_full(session: AsyncSession, seqs: Sequence[int]) -> None:
+        raise OperationalError("UPDATE outbox", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(relay, "_mark_sent", disk_full)
+    for _ in range(3):
+        with pytest.raises(OperationalError):
+            await relay.relay_once()
+    assert await redis_client.xlen(GoalSet.stream()) == 2  # the first round only
+    assert (await relay.status()).backlog == 4
+
+    monkeypatch.setattr(relay, "_mark_sent", mark)
+    while await relay.relay_once():
+        pass
+    entries = await redis_client.xrange(GoalSet.stream())
+    assert [fields[b"id"].decode() for _, fields in entries] == ids
+    assert await unsent(uow) == 0
 
 
 async def test_a_stopping_relay_marks_what_it_published(

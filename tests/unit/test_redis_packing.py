@@ -32,7 +32,7 @@ def hiredis_packed(*args: Any) -> bytes:
 
 
 @given(
-    name=st.sampled_from(["XADD", "CONFIG GET", b"XACK", b"CLIENT SETNAME"]),
+    name=st.sampled_from(["XADD", "CONFIG GET", b"XACK", b"CLIENT SETNAME", b"CLIENT\tLIST"]),
     args=st.lists(arguments),
 )
 def test_hiredis_packing_matches_redis_py(name: str | bytes, args: list[Any]) -> None:
