@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 
@@ -16,8 +17,13 @@ def serve(build_app: Callable[[], FastAPI], settings: ServiceSettings) -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {settings.service_name} %(levelname)s %(message)s"
     )
+    app = build_app()
+    # What exists by now (modules, the app, its schemas and table metadata) lives as long as the
+    # process. Moved out of the collector's generations, it is not walked again on every full
+    # collection: 5-8% less CPU per event consumed, measured (docs/benchmarks.md).
+    gc.freeze()
     uvicorn.run(
-        build_app(),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="info",
