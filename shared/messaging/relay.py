@@ -24,7 +24,7 @@ from shared.messaging.unit_of_work import reading, writing
 log = logging.getLogger(__name__)
 
 # An unsent outbox row as the relay reads it: (seq, stream, fields).
-Unsent = tuple[int | None, str, str]
+Unsent = tuple[int, str, str]
 
 # Each service has its own database, so one key serves every service's relay.
 RELAY_LOCK_KEY = 0x5C_0A7B0C
@@ -98,7 +98,7 @@ class OutboxRelay:
                     return 0  # another replica is relaying
                 rows = await self._unsent(session)
                 await self._publish(rows)
-                await self._mark_sent(session, [seq for seq, _, _ in rows if seq is not None])
+                await self._mark_sent(session, [seq for seq, _, _ in rows])
             return len(rows)
 
         if len(self._unmarked) >= self._batch_size:
@@ -110,7 +110,7 @@ class OutboxRelay:
         await self._publish(rows)
         if rows and not self._unmarked:
             self._unmarked_since = time.monotonic()
-        self._unmarked.extend(seq for seq, _, _ in rows if seq is not None)
+        self._unmarked.extend(seq for seq, _, _ in rows)
         if self._unmarked and (
             not rows
             or len(self._unmarked) >= self._batch_size
@@ -183,7 +183,8 @@ class OutboxRelay:
             .order_by(col(OutboxMessage.seq))
             .limit(self._batch_size)
         )
-        return (await session.exec(query)).all()
+        # (``seq`` is typed optional for new rows; a stored row always has it.)
+        return (await session.exec(query)).all()  # type: ignore[return-value]
 
     @staticmethod
     def _not_yet_published(published: Sequence[int]) -> list[ColumnElement[bool]]:
