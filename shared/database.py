@@ -19,6 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 # Execution option marking a session that only reads (see ``UnitOfWork.read``).
 READ_ONLY = "slc_read_only"
 
+# How long a SQLite writer waits for the write lock (SQLite's busy timeout; likewise the
+# in-process turn, see ``shared.messaging.unit_of_work.writing``).
+SQLITE_WRITE_WAIT_SECONDS = 30
+
 FactoryT = TypeVar("FactoryT", bound=Callable[[], Any])
 
 
@@ -44,15 +48,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite files get WAL, a busy timeout and enforced foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        return create_async_engine(url, pool_pre_ping=True)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+    # (sqlite3's ``timeout`` is SQLite's busy timeout.)
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_WRITE_WAIT_SECONDS})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -61,7 +66,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         # Hand transaction control to SQLAlchemy so the "begin" hook below decides the mode.
@@ -78,6 +82,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def is_sqlite(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether the sessions are on SQLite (one writer at a time, one relay per file)."""
+    engine = sessions.kw.get("bind")
+    return engine is not None and engine.dialect.name == "sqlite"
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

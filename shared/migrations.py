@@ -20,11 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.database import create_engine
 
 
-def alembic_config(script_location: Path, *, database_url: str | None = None) -> Config:
+def alembic_config(script_location: Path) -> Config:
     config = Config()
     config.set_main_option("script_location", str(script_location))
-    if database_url:
-        config.set_main_option("sqlalchemy.url", database_url)
     return config
 
 

@@ -129,3 +129,9 @@ def entry_text(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
 def as_text(value: bytes | str) -> str:
     """Text of a Redis reply value (bytes unless the client decodes responses)."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def stream_id(value: bytes | str) -> tuple[int, int]:
+    """A stream entry id as (milliseconds, sequence), to compare ids or read their time."""
+    millis, _, seq = as_text(value).partition("-")
+    return int(millis), int(seq or 0)

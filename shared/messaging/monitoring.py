@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.events.envelope import as_text
+from shared.events.envelope import as_text, stream_id
 from shared.messaging.deadletters import dlq_stream
 from shared.messaging.relay import OutboxRelay, OutboxStatus
 from shared.messaging.stream_consumer import StreamConsumer
@@ -49,7 +49,7 @@ async def stream_status(redis: Redis, stream: str, group: str) -> StreamStatus:
         if pending:
             summary = await redis.xpending(stream, group)
             if summary["min"] is not None:  # (acknowledged meanwhile)
-                oldest_ms = int(as_text(summary["min"]).partition("-")[0])
+                oldest_ms, _ = stream_id(summary["min"])
                 oldest_age = max(time.time() - oldest_ms / 1000, 0.0)
     dead = int(await redis.xlen(dlq_stream(stream)))
     return StreamStatus(stream, group, lag, pending, round(oldest_age, 3), dead)
@@ -91,17 +91,20 @@ class RuntimeCollector(Collector):
             )
             for status in self.streams:
                 family.add_metric(
-                    [self.service, status.stream, status.group], float(asdict(status)[name])
+                    [self.service, status.stream, status.group], float(getattr(status, name))
                 )
             yield family
         if self.outbox is not None:
             yield _gauge(
-                "slc_outbox_backlog", "Outbox rows not yet relayed.", self, self.outbox.backlog
+                "slc_outbox_backlog",
+                "Outbox rows not yet relayed.",
+                self.service,
+                self.outbox.backlog,
             )
             yield _gauge(
                 "slc_outbox_oldest_unsent_age_seconds",
                 "Age of the oldest outbox row not yet relayed.",
-                self,
+                self.service,
                 self.outbox.oldest_unsent_age_seconds,
             )
         relayed = CounterMetricFamily(
@@ -121,11 +124,9 @@ class RuntimeCollector(Collector):
         yield events
 
 
-def _gauge(
-    name: str, documentation: str, collector: RuntimeCollector, value: float
-) -> GaugeMetricFamily:
+def _gauge(name: str, documentation: str, service: str, value: float) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=["service"])
-    family.add_metric([collector.service], value)
+    family.add_metric([service], value)
     return family
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.database import is_sqlite
 from shared.messaging.tables import OutboxMessage, utcnow
 from shared.messaging.unit_of_work import reading, writing
 
@@ -79,8 +80,8 @@ class OutboxRelay:
         self.published = 0  # events this relay has published (a row published twice counts twice)
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
-        bind = sessions.kw.get("bind")
-        self._take_turns = bind is not None and bind.dialect.name == "postgresql"
+        # Several replicas on one database (PostgreSQL) take turns; SQLite has one relay.
+        self._take_turns = not is_sqlite(sessions)
         # SQLite: rows published and not yet marked sent (by seq), and since when.
         self._unmarked: list[int] = []
         self._unmarked_since = 0.0

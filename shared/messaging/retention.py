@@ -24,18 +24,13 @@ from sqlalchemy import ColumnElement, delete, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
+from shared.events.envelope import stream_id
 from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 PRUNE_CHUNK = 2000
-
-
-def _stream_id(value: bytes | str) -> tuple[int, int]:
-    text = value.decode() if isinstance(value, bytes) else value
-    millis, _, seq = text.partition("-")
-    return int(millis), int(seq or 0)
 
 
 async def trim_boundary(redis: Redis, stream: str, *, max_age: timedelta) -> str | None:
@@ -48,12 +43,12 @@ async def trim_boundary(redis: Redis, stream: str, *, max_age: timedelta) -> str
     boundary = cutoff
     for group in groups:
         # The group has read up to and including its last-delivered entry.
-        millis, seq = _stream_id(group["last-delivered-id"])
+        millis, seq = stream_id(group["last-delivered-id"])
         boundary = min(boundary, (millis, seq + 1))
         if group["pending"]:
             pending = await redis.xpending(stream, group["name"])
             if pending["min"] is not None:  # (acknowledged meanwhile)
-                boundary = min(boundary, _stream_id(pending["min"]))
+                boundary = min(boundary, stream_id(pending["min"]))
     return f"{boundary[0]}-{boundary[1]}"
 
 

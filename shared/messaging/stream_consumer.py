@@ -45,8 +45,9 @@ from shared.messaging.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# Outcome counters kept per stream (exported as Prometheus counters).
-HANDLED, DUPLICATE, FAILED, DEAD_LETTERED = "handled", "duplicate", "failed", "dead_lettered"
+# Outcome counters kept per stream (exported as Prometheus counters): an ``Outcome``'s value
+# ("handled", "duplicate"), or one of these.
+FAILED, DEAD_LETTERED = "failed", "dead_lettered"
 
 
 @dataclass(frozen=True)
@@ -275,9 +276,7 @@ class StreamConsumer:
         for (entry, delivery), result in zip(batch, results, strict=True):
             if isinstance(result, Outcome):
                 acks.append(entry)
-                self.outcomes[
-                    entry.stream, HANDLED if result is Outcome.HANDLED else DUPLICATE
-                ] += 1
+                self.outcomes[entry.stream, result.value] += 1  # "handled" or "duplicate"
                 continue
             self.outcomes[entry.stream, FAILED] += 1
             reason = f"{type(result).__name__}: {result}"

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import READ_ONLY
+from shared.database import READ_ONLY, SQLITE_WRITE_WAIT_SECONDS, is_sqlite
 
-# How long a writer waits for its turn within the process (SQLite's busy timeout, likewise).
-WRITE_TURN_TIMEOUT_SECONDS = 30.0
+# How long a writer waits for its turn within the process (as long as SQLite's busy timeout).
+WRITE_TURN_TIMEOUT_SECONDS: float = SQLITE_WRITE_WAIT_SECONDS
 
 
 class UnitOfWork:
@@ -71,12 +71,17 @@ _turns: weakref.WeakKeyDictionary[
 
 @asynccontextmanager
 async def _write_turn(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
-    engine = sessions.kw.get("bind")
-    if engine is None or engine.dialect.name != "sqlite":
+    if not is_sqlite(sessions):
         yield
         return
-    by_loop = _turns.setdefault(engine.sync_engine, weakref.WeakKeyDictionary())
-    lock = by_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    engine = sessions.kw["bind"].sync_engine
+    loop = asyncio.get_running_loop()
+    by_loop = _turns.get(engine)
+    if by_loop is None:
+        by_loop = _turns[engine] = weakref.WeakKeyDictionary()
+    lock = by_loop.get(loop)
+    if lock is None:
+        lock = by_loop[loop] = asyncio.Lock()
     try:
         async with asyncio.timeout(WRITE_TURN_TIMEOUT_SECONDS):
             await lock.acquire()
