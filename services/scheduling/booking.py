@@ -125,6 +125,7 @@ async def cancel_booking(
         raise NotFound(f"no booking {booking_id!r}")
     slot = await session.get(Slot, booking.slot_id)
     assert slot is not None  # a booking's slot is a foreign key
+    now = datetime.now(UTC)
     check_cancellation(
         principal,
         district=booking.district,
@@ -132,12 +133,13 @@ async def cancel_booking(
         student_id=booking.student_id,
         status=booking.status,
         starts_at=slot.starts_at,
-        now=datetime.now(UTC),
+        now=now,
     )
+    # (The ORM UPDATE also sets these values on the loaded ``booking``: no refresh needed.)
     cancelled = await session.exec(
         update(Booking)
         .where(col(Booking.id) == booking_id, col(Booking.status) == "booked")
-        .values(status="cancelled", cancelled_at=datetime.now(UTC))
+        .values(status="cancelled", cancelled_at=now)
     )
     if cancelled.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused("this booking was cancelled meanwhile")
@@ -146,7 +148,6 @@ async def cancel_booking(
         .where(col(Slot.id) == booking.slot_id, col(Slot.booked) > 0)
         .values(booked=col(Slot.booked) - 1)
     )
-    await session.refresh(booking)
     record_event(
         session,
         ConferenceCancelled(

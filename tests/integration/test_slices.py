@@ -121,6 +121,7 @@ async def test_cancelling_frees_the_seat_and_tells_the_family(system: System) ->
         f"/bookings/{booked.json()['id']}", params={"reason": "sick"}, headers=AVA_FATHER
     )
     assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
     again = await system.scheduling.delete(f"/bookings/{booked.json()['id']}", headers=AVA_FATHER)
     assert again.status_code == 409
 
