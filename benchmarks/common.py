@@ -158,8 +158,11 @@ def effect_consumers(
 
     Per event (the default), as the services' handlers are written: one SQLModel object added to
     the session per event. Batched: one handler call per batch inserting all its rows with one
-    multi-row INSERT (``EventConsumers.handles_batch``).
+    multi-row INSERT (``EventConsumers.handles_batch``). ``on_event`` (the latency clock) is
+    for the per-event handler, which the latency measurement uses.
     """
+    if batched and on_event is not None:
+        raise ValueError("on_event is called by the per-event handler only")
     consumers = EventConsumers(group=GROUP)
     if batched:
 
@@ -171,9 +174,6 @@ def effect_consumers(
             now = time.time()
             rows = [{"id": new_id(), "event_id": event.id, "handled_at": now} for event in events]
             await session.exec(insert(EFFECTS), params=rows)
-            if on_event is not None:
-                for event in events:
-                    on_event(event)
 
         return consumers
 
@@ -185,11 +185,6 @@ def effect_consumers(
             on_event(event)
 
     return consumers
-
-
-def count_effects(database: Database) -> int:
-    with contextlib.closing(_reader(database)) as reader:
-        return int(reader.execute(COUNT_EFFECTS).fetchone()[0])
 
 
 async def wait_for_effects(

@@ -7,15 +7,18 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Role, mint_token
-from shared.events import GoalSet
+from shared.auth.principal import Principal
+from shared.events import CloudEvent, GoalSet
+from shared.messaging.outbox import record_event
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.settings import DEV_JWT_SECRET
 
@@ -24,6 +27,18 @@ T = TypeVar("T")
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+
+
+def principal(role: Role, **overrides: Any) -> Principal:
+    """A caller in district ``d-1`` (the unit tests' district), as ``overrides`` say."""
+    values: dict[str, Any] = {"subject": "u-1", "role": role, "district": "d-1"}
+    values.update(overrides)
+    return Principal(**values)
+
+
+def record_goal(session: AsyncSession, n: int) -> CloudEvent[GoalSet]:
+    """Record ``goal(n)`` about Ava at Conway (the messaging tests' event) in the outbox."""
+    return record_event(session, goal(n), subject="s-ava", district="demo", site="conway")
 
 
 def auth(

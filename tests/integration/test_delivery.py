@@ -26,12 +26,11 @@ from shared.events import CloudEvent, GoalSet
 from shared.events.envelope import new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers
 from shared.messaging.deadletters_cli import main
-from shared.messaging.outbox import record_event
 from shared.messaging.retention import prune_inbox, prune_outbox, trim_stream
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
-from tests.support import count, eventually, goal
+from tests.support import count, eventually, goal, record_goal
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = GoalSet.stream()
@@ -106,7 +105,7 @@ def goal_handler() -> GoalHandler:
     handler = GoalHandler(EventConsumers(group=GROUP), calls=[], failures={}, fail={})
 
     @handler.consumers.handles(GoalSet)
-    async def record_goal(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
+    async def apply_goal(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
         handler.calls.append(event.id)
         if handler.fail.get(event.id, 0) > 0:
             # A failing delivery runs the handler in the batch attempt, then once more alone in a
@@ -486,10 +485,7 @@ async def test_prune_deletes_only_sent_outbox_rows_and_inbox_rows_past_retention
     uow: UnitOfWork,
 ) -> None:
     async with uow.transaction() as session:
-        ids = [
-            record_event(session, goal(n), subject="s-ava", district="demo", site="conway").id
-            for n in range(5)
-        ]
+        ids = [record_goal(session, n).id for n in range(5)]
         for n in range(4):
             session.add(
                 InboxEntry(consumer=f"group-{n % 2}", event_id=f"event-{n}", event_type="t")

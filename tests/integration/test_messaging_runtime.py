@@ -19,21 +19,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from devstack.redis_server import RedisServer
 from shared.events import CloudEvent, GoalSet
 from shared.messaging.consumer import Delivery, EventConsumers, Outcome, handle_batch
-from shared.messaging.outbox import record_event
 from shared.messaging.redis_streams import ensure_groups
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.stream_consumer import StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
-from tests.support import count, eventually, goal
+from tests.support import count, eventually, goal, record_goal
 
 
 async def record_goals(uow: UnitOfWork, number: int) -> list[str]:
     async with uow.transaction() as session:
-        return [
-            record_event(session, goal(n), subject="s-ava", district="demo", site="conway").id
-            for n in range(number)
-        ]
+        return [record_goal(session, n).id for n in range(number)]
+
+
+async def unsent(uow: UnitOfWork) -> int:
+    return await count(uow, OutboxMessage, col(OutboxMessage.sent_at).is_(None))
 
 
 async def test_relay_publishes_in_commit_order_and_marks_rows_sent(
@@ -48,7 +48,7 @@ async def test_relay_publishes_in_commit_order_and_marks_rows_sent(
 
     entries = await redis_client.xrange(GoalSet.stream())
     assert [fields[b"id"].decode() for _, fields in entries] == ids
-    assert await count(uow, OutboxMessage, col(OutboxMessage.sent_at).is_(None)) == 0
+    assert await unsent(uow) == 0
     assert (await relay.status()).backlog == 0
 
 
@@ -63,9 +63,7 @@ async def test_a_commit_during_a_relay_round_is_relayed_at_once_not_at_the_next_
     async def publish_while_another_commits(rows: Sequence[Any]) -> None:
         if not committed:  # the first round: another transaction commits after its SELECT
             async with producer.transaction() as session:
-                event = record_event(
-                    session, goal(2), subject="s-ava", district="demo", site="conway"
-                )
+                event = record_goal(session, 2)
             committed.append(event.id)
         await publish(rows)
 
@@ -84,10 +82,6 @@ async def test_a_commit_during_a_relay_round_is_relayed_at_once_not_at_the_next_
 def sqlite_only(uow: UnitOfWork) -> None:
     if uow.sessions.kw["bind"].dialect.name != "sqlite":
         pytest.skip("on PostgreSQL rows are marked sent in the transaction that publishes them")
-
-
-async def unsent(uow: UnitOfWork) -> int:
-    return await count(uow, OutboxMessage, col(OutboxMessage.sent_at).is_(None))
 
 
 async def test_on_sqlite_published_rows_are_marked_sent_a_batch_at_a_time_never_sent_twice(
@@ -169,7 +163,7 @@ async def test_rolled_back_transaction_publishes_nothing(
 ) -> None:
     with pytest.raises(RuntimeError):
         async with uow.transaction() as session:
-            record_event(session, goal(1), subject="s-ava", district="demo", site="conway")
+            record_goal(session, 1)
             raise RuntimeError("the state change failed")
     relay = OutboxRelay(sessions=uow.sessions, redis=redis_client)
     assert await relay.relay_once() == 0
@@ -192,10 +186,7 @@ async def test_relay_keeps_rows_while_redis_is_down_and_publishes_them_when_it_r
         running = asyncio.create_task(relay.run())
         await asyncio.sleep(0.3)  # the relay is failing and backing off meanwhile
         server.start()
-        for _ in range(200):
-            if (await relay.status()).backlog == 0:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(relay.status, until=lambda status: status.backlog == 0)
         relay.stop()
         await asyncio.wait_for(running, timeout=10)
         entries = await client.xrange(GoalSet.stream())
@@ -305,7 +296,7 @@ async def test_a_failing_event_is_isolated_and_the_rest_of_its_batch_commits(
 
     @consumers.handles(GoalSet)
     async def record_a_follow_up(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
-        record_event(session, goal(9), subject="s-ava", district="demo", site="conway")
+        record_goal(session, 9)
         if event.id == bad.id:
             raise RuntimeError("downstream not ready")
 
@@ -359,7 +350,7 @@ async def test_restarted_replica_handles_what_it_had_read_but_not_acknowledged(
 async def test_on_sqlite_a_reader_does_not_wait_for_an_open_writer(uow: UnitOfWork) -> None:
     await record_goals(uow, 1)
     async with uow.transaction() as writer:
-        record_event(writer, goal(2), subject="s-ava", district="demo", site="conway")
+        record_goal(writer, 2)
         await writer.flush()  # the writer now holds SQLite's write lock
         assert await asyncio.wait_for(count(uow, OutboxMessage), timeout=5) == 1
     assert await count(uow, OutboxMessage) == 2
@@ -375,7 +366,7 @@ def goal_batch_counter(*, failing: str = "") -> tuple[EventConsumers, list[list[
     async def count_goals(session: AsyncSession, events: Sequence[CloudEvent[GoalSet]]) -> None:
         calls.append([event.id for event in events])
         for _ in events:
-            record_event(session, goal(9), subject="s-ava", district="demo", site="conway")
+            record_goal(session, 9)
         if any(event.id == failing for event in events):
             raise RuntimeError("downstream not ready")
 

@@ -15,14 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenError, TokenVerifier, mint_token
+from tests.support import principal
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
-
-
-def principal(role: Role, **overrides: Any) -> Principal:
-    values: dict[str, Any] = {"subject": "u-1", "role": role, "district": "d-1"}
-    values.update(overrides)
-    return Principal(**values)
 
 
 def claims(*omit: str, **overrides: Any) -> dict[str, Any]:

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from services.portfolio.rules import may_manage_roster, may_set_goal
 from shared.auth.principal import Principal, Role
-
-
-def principal(role: Role, **overrides: Any) -> Principal:
-    values: dict[str, Any] = {"subject": "u-1", "role": role, "district": "d-1"}
-    values.update(overrides)
-    return Principal(**values)
-
+from tests.support import principal
 
 TEACHER = principal(Role.TEACHER, subject="t-1", sites=frozenset({"s-1"}))
 SITE_ADMIN = principal(Role.SITE_ADMIN, subject="a-1", sites=frozenset({"s-1"}))

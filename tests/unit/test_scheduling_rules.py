@@ -18,15 +18,10 @@ from services.scheduling.rules import (
     check_slot_opening,
 )
 from shared.auth.principal import Principal, Role
+from tests.support import principal
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=2)
-
-
-def principal(role: Role, **overrides: Any) -> Principal:
-    values: dict[str, Any] = {"subject": "u-1", "role": role, "district": "d-1"}
-    values.update(overrides)
-    return Principal(**values)
 
 
 TEACHER = principal(Role.TEACHER, subject="t-1", sites=frozenset({"s-1"}))
