@@ -175,47 +175,58 @@ async def relay_through_redis_restarts(
     )
     uow = UnitOfWork(sessions, on_commit=relay.nudge)
     relay_task = asyncio.create_task(relay.run())
-    await client.xgroup_create(Probe.stream(), GROUP, id="0", mkstream=True)
-    settings = {"handler_delay": 0.003, "consumer_batch_size": 50}
-    start(
-        Replicas(processes, tmp_path, fault_redis.url, consumer_db.url, settings).new("replica-a")
-    )
+    try:
+        await client.xgroup_create(Probe.stream(), GROUP, id="0", mkstream=True)
+        settings = {"handler_delay": 0.003, "consumer_batch_size": 50}
+        start(
+            Replicas(processes, tmp_path, fault_redis.url, consumer_db.url, settings).new(
+                "replica-a"
+            )
+        )
 
-    async def produce() -> None:
-        for first in range(0, events, 10):
-            async with uow.transaction() as session:
-                for n in range(first, first + 10):
-                    record_event(
-                        session, Probe(n=n), subject=f"s-{n}", district="demo", site="conway"
-                    )
-            await asyncio.sleep(1 / 60)
+        async def produce() -> None:
+            for first in range(0, events, 10):
+                async with uow.transaction() as session:
+                    for n in range(first, first + 10):
+                        record_event(
+                            session, Probe(n=n), subject=f"s-{n}", district="demo", site="conway"
+                        )
+                await asyncio.sleep(1 / 60)
 
-    lags: list[int] = []
+        lags: list[int] = []
 
-    async def restart_redis() -> None:
-        for _ in range(restarts):
-            await asyncio.sleep(1.0)
-            try:
-                status = await stream_status(client, Probe.stream(), GROUP)
-            except RedisConnectionError:  # a pooled connection from before the last restart
-                status = await stream_status(client, Probe.stream(), GROUP)
-            lags.append(status.lag)
-            fault_redis.kill()
-            await asyncio.sleep(2.0)
-            await asyncio.to_thread(fault_redis.start)
+        async def restart_redis() -> None:
+            for _ in range(restarts):
+                await asyncio.sleep(1.0)
+                try:
+                    status = await stream_status(client, Probe.stream(), GROUP)
+                except RedisConnectionError:  # a pooled connection from before the last restart
+                    status = await stream_status(client, Probe.stream(), GROUP)
+                lags.append(status.lag)
+                fault_redis.kill()
+                await asyncio.sleep(2.0)
+                await asyncio.to_thread(fault_redis.start)
 
-    await asyncio.gather(produce(), restart_redis())
+        await asyncio.gather(produce(), restart_redis())
 
-    async def unsent() -> int:
-        return (await relay.status()).backlog
+        async def unsent() -> int:
+            return (await relay.status()).backlog
 
-    await eventually(unsent, until=lambda n: n == 0, timeout=30)
-    relay.stop()
-    await relay_task
-    left = await unsent()
-    async with producer.engine.connect() as connection:
-        rows = (await connection.execute(select(OutboxMessage.event_id))).scalars().all()
-    await producer.__aexit__()
+        await eventually(unsent, until=lambda n: n == 0, timeout=30)
+        relay.stop()
+        await relay_task
+        left = await unsent()
+        async with producer.engine.connect() as connection:
+            rows = (await connection.execute(select(OutboxMessage.event_id))).scalars().all()
+        await producer.__aexit__()
+    except BaseException:
+        # Nothing of this case may outlive it: the test loop is shared by the whole session.
+        relay.stop()
+        await relay_task
+        await client.aclose()
+        await consumer_db.__aexit__()
+        await producer.__aexit__()
+        raise
     return set(rows), left, consumer_db, client, lags
 
 
