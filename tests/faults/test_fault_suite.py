@@ -198,10 +198,14 @@ async def relay_through_redis_restarts(
         async def restart_redis() -> None:
             for _ in range(restarts):
                 await asyncio.sleep(1.0)
-                try:
-                    status = await stream_status(client, Probe.stream(), GROUP)
-                except RedisConnectionError:  # a pooled connection from before the last restart
-                    status = await stream_status(client, Probe.stream(), GROUP)
+                for attempt in range(20):
+                    try:
+                        status = await stream_status(client, Probe.stream(), GROUP)
+                        break
+                    except RedisConnectionError:  # pooled connections from before the restart
+                        if attempt == 19:
+                            raise
+                        await asyncio.sleep(0.05)
                 lags.append(status.lag)
                 fault_redis.kill()
                 await asyncio.sleep(2.0)
