@@ -80,9 +80,7 @@ class RedisServer:
                 try:
                     if client.ping():
                         return
-                except redis.exceptions.BusyLoadingError:
-                    pass
-                except redis.exceptions.ConnectionError:
+                except redis.exceptions.ConnectionError:  # not up yet, or still loading its data
                     pass
                 if self.process is not None and self.process.poll() is not None:
                     raise RuntimeError(f"redis-server exited; see {self.data_dir / 'redis.log'}")

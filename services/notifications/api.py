@@ -53,9 +53,7 @@ class MailboxMessage(BaseModel):
 def _may_manage_contact(principal: Principal, *, guardian_id: str, site: str) -> bool:
     if principal.role is Role.GUARDIAN:
         return principal.subject == guardian_id
-    return principal.role in {Role.SITE_ADMIN, Role.DISTRICT_ADMIN} and principal.can_act_for_site(
-        principal.district, site
-    )
+    return principal.is_admin and principal.can_act_for_site(principal.district, site)
 
 
 @router.put("/contacts/{guardian_id}", response_model=ContactOut)
@@ -111,7 +109,7 @@ async def read_mailbox(
         if recipient_id not in (None, principal.subject):
             raise forbidden("guardians read only their own messages")
         query = query.where(Delivery.recipient_id == principal.subject)
-    elif principal.role in {Role.SITE_ADMIN, Role.DISTRICT_ADMIN}:
+    elif principal.is_admin:
         if principal.role is Role.SITE_ADMIN:
             query = query.where(col(Delivery.site).in_(sorted(principal.sites)))
         if recipient_id is not None:

@@ -7,9 +7,7 @@ from shared.settings import ServiceSettings
 class NotificationsSettings(ServiceSettings):
     """Environment: ``NOTIFICATIONS_*`` for this service, plus ``REDIS_URL`` and ``AUTH_*``."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="NOTIFICATIONS_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_")
 
     service_name: str = "notifications"
     port: int = 8003

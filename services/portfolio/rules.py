@@ -7,9 +7,7 @@ from shared.auth.principal import Principal, Role
 
 def may_manage_roster(principal: Principal, *, district: str, site: str) -> bool:
     """Rosters are loaded by district IT or a site's admin."""
-    return principal.role in {Role.DISTRICT_ADMIN, Role.SITE_ADMIN} and principal.can_act_for_site(
-        district, site
-    )
+    return principal.is_admin and principal.can_act_for_site(district, site)
 
 
 def may_set_goal(principal: Principal, *, district: str, site: str, student_id: str) -> bool:

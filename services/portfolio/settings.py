@@ -6,9 +6,7 @@ from shared.settings import ServiceSettings
 class PortfolioSettings(ServiceSettings):
     """Environment: ``PORTFOLIO_*`` for this service, plus the shared ``REDIS_URL`` and ``AUTH_*``."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="PORTFOLIO_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="PORTFOLIO_")
 
     service_name: str = "portfolio"
     port: int = 8001

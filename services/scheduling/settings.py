@@ -6,9 +6,7 @@ from shared.settings import ServiceSettings
 class SchedulingSettings(ServiceSettings):
     """Environment: ``SCHEDULING_*`` for this service, plus the shared ``REDIS_URL`` and ``AUTH_*``."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SCHEDULING_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="SCHEDULING_")
 
     service_name: str = "scheduling"
     port: int = 8002

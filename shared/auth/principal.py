@@ -16,6 +16,7 @@ class Role(StrEnum):
 
 
 STAFF = frozenset({Role.TEACHER, Role.SITE_ADMIN, Role.DISTRICT_ADMIN})
+ADMINS = frozenset({Role.SITE_ADMIN, Role.DISTRICT_ADMIN})
 
 
 class Principal(BaseModel):
@@ -34,6 +35,11 @@ class Principal(BaseModel):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF
+
+    @property
+    def is_admin(self) -> bool:
+        """A site or district administrator."""
+        return self.role in ADMINS
 
     def can_act_for_site(self, district: str, site: str) -> bool:
         """A district admin acts for every site of their district; others for their own sites."""

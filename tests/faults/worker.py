@@ -27,7 +27,7 @@ from tests.faults.harness import consumers
 
 
 class FaultSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="FAULTS_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="FAULTS_")
 
     service_name: str = "faults"
     migrate_on_start: bool = False  # the test creates the schema
