@@ -18,6 +18,7 @@ class StudentEnrolled(EventData):
     """A student was added to (or updated in) a site's roster."""
 
     event_name = "roster.student.enrolled"
+    publisher = "portfolio"  # the service that owns the roster
 
     student_id: str = Field(description="The student's sourcedId (same as the envelope subject).")
     given_name: str = Field(description="Name the student goes by, used in family messages.")
@@ -29,6 +30,7 @@ class GuardianLinked(EventData):
     """A guardian was linked to a student in the roster (the family's tokens carry the link)."""
 
     event_name = "roster.guardian.linked"
+    publisher = "portfolio"  # the service that owns the roster
 
     guardian_id: str = Field(description="The guardian's sourcedId.")
     student_id: str = Field(description="The student's sourcedId.")

@@ -24,9 +24,11 @@ class EventData(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # e.g. "portfolio.goal.set": the source service is its first part.
+    # e.g. "portfolio.goal.set": the publishing service is its first part, unless ``publisher``
+    # names another.
     event_name: ClassVar[str]
     version: ClassVar[int] = 1
+    publisher: ClassVar[str | None] = None
 
     @classmethod
     def event_type(cls) -> str:
@@ -39,9 +41,7 @@ class EventData(BaseModel):
 
     @classmethod
     def source(cls) -> str:
-        service = cls.event_name.split(".", 1)[0]
-        # roster.* events are published by the service that owns the roster.
-        return "portfolio" if service == "roster" else service
+        return cls.publisher or cls.event_name.split(".", 1)[0]
 
     @classmethod
     def schema_url(cls) -> str:
