@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from devstack.redis_server import RedisServer
 from devstack.services import ServiceProcess
+from tests.faults.harness import checker_client
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def fault_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def fault_client(fault_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(fault_redis.url, socket_timeout=5)
+    client = checker_client(fault_redis.url)
     yield client
     await client.aclose()
 

@@ -16,6 +16,9 @@ from typing import Any, ClassVar
 
 import redis.asyncio as aioredis
 from pydantic import Field
+from redis.asyncio.retry import Retry
+from redis.backoff import ConstantBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -119,6 +122,17 @@ async def tally(published: set[str], engine: AsyncEngine) -> Tally:
         handled=len(counts),
         lost=len(published - counts.keys()),
         duplicated=sum(1 for n in counts.values() if n > 1),
+    )
+
+
+def checker_client(url: str) -> aioredis.Redis:
+    """The checker's own Redis client. It retries through the stale connections that killing
+    and restarting Redis leaves in its pool; the code under test keeps its own clients."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=5,
+        retry=Retry(ConstantBackoff(0.05), 20),
+        retry_on_error=[RedisConnectionError],
     )
 
 
