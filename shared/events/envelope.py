@@ -12,17 +12,33 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 SCHEMA_BASE = "urn:slc:schema"
+# Validation context of decoding a stream entry: unknown fields are then ignored.
+_READING = "reading"
 
 
 class EventData(BaseModel):
     """Base of every event payload; subclasses name their type, version and publisher."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Tolerant readers: an unknown field is ignored, not an error. Additive changes (a new optional
+    # field) keep the version, so a reader must accept events from producers newer than itself,
+    # and the published JSON schema must not forbid additional properties.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _producers_stay_strict(cls, data: Any, info: ValidationInfo) -> Any:
+        """A misspelt field in a producer's code is an error, not silently dropped; only decoding
+        a stream entry (``from_stream_fields``) tolerates fields this code does not know."""
+        if isinstance(data, dict) and not (info.context or {}).get(_READING):
+            unknown = data.keys() - cls.model_fields.keys()
+            if unknown:
+                raise ValueError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+        return data
 
     # e.g. "portfolio.goal.set": the publishing service is its first part, unless ``publisher``
     # names another.
@@ -113,7 +129,9 @@ def from_stream_fields(
         )
     try:
         text["data"] = json.loads(text.get("data", ""))
-        return CloudEvent[data_type].model_validate(text)  # type: ignore[valid-type]
+        return CloudEvent[data_type].model_validate(  # type: ignore[valid-type]
+            text, context={_READING: True}
+        )
     except (json.JSONDecodeError, ValidationError, TypeError) as error:
         raise UndecodableEvent(f"{data_type.event_type()}: {error}") from error
 

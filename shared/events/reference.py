@@ -28,6 +28,17 @@ An entry a service's consumer group gave up on is copied to `<stream>:dlq` with 
 `stream`, `entry_id`, `group`, `consumer`, `deliveries`, `error`, `dead_lettered_at_ms`, and the
 original entry's fields, each prefixed `original.` (byte for byte, so it can be replayed).
 
+## Versions and compatibility
+
+Readers must ignore fields they do not know. A type keeps its version for additive changes: a new
+optional field. Any other change (a field removed, renamed, retyped or made required, an enum's
+values changed, a new required field) is a new type, `.v2` and on, published beside the old one.
+The released schemas of `data` live in `shared/events/released/`, one file per type;
+`python -m shared.events.compatibility` checks the code against them, and
+`python -m shared.events.compatibility release` updates them when a version is released.
+
+## Envelope
+
 | attribute | meaning |
 |---|---|
 """
