@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -88,6 +89,20 @@ def is_sqlite(sessions: async_sessionmaker[AsyncSession]) -> bool:
     """Whether the sessions are on SQLite (one writer at a time, one relay per file)."""
     engine = sessions.kw.get("bind")
     return engine is not None and engine.dialect.name == "sqlite"
+
+
+# SQLSTATE 23505 on PostgreSQL; SQLite names its extended result code.
+_UNIQUE_VIOLATIONS = frozenset(
+    {"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+)
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """Whether the database refused a row because its key is taken (two writers raced for it),
+    rather than for a foreign key, a check or a missing value, which retrying cannot mend."""
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None)
+    return code in _UNIQUE_VIOLATIONS
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,13 +1,17 @@
 """Schema migrations (Alembic), run per service against its own database.
 
-Each service has ``migrations/`` with an ``env.py`` that calls ``run_migrations``. The service
-upgrades to head when it starts (``*_MIGRATE_ON_START``); operators can also run
-``alembic -c services/<name>/alembic.ini upgrade head``.
+Each service has ``migrations/`` with an ``env.py`` that calls ``run_migrations``, and its own
+revisions in ``migrations/versions``. The runtime's tables (outbox, inbox, jobs, parked events)
+are migrated once, by the ``runtime`` branch in ``shared/messaging/migrations``, which every
+service's migrations run beside their own: one database, one ``alembic_version`` table, two
+heads. The service upgrades to both heads when it starts (``*_MIGRATE_ON_START``); operators can
+also run ``alembic -c services/<name>/alembic.ini upgrade heads``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import zlib
 from pathlib import Path
 
@@ -19,15 +23,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database import create_engine
 
+RUNTIME_VERSIONS = Path(__file__).resolve().parent / "messaging" / "migrations"
+
 
 def alembic_config(script_location: Path) -> Config:
+    """A service's migrations: its own revisions and the runtime branch."""
     config = Config()
     config.set_main_option("script_location", str(script_location))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations",
+        os.pathsep.join([str(script_location / "versions"), str(RUNTIME_VERSIONS)]),
+    )
     return config
 
 
 async def upgrade_to_head(engine: AsyncEngine, script_location: Path) -> None:
-    """Bring the database to the newest schema; safe when several replicas start at once."""
+    """Bring the database to the newest schema (both heads); safe when several replicas start at once."""
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Replicas starting together queue here instead of racing to create tables.
@@ -39,7 +51,7 @@ async def upgrade_to_head(engine: AsyncEngine, script_location: Path) -> None:
 def _upgrade(connection: Connection, script_location: Path) -> None:
     config = alembic_config(script_location)
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 def run_migrations(target_metadata: MetaData, *, default_url: str) -> None:

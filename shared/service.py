@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth.tokens import TokenVerifier
-from shared.database import create_engine, session_factory
+from shared.database import create_engine, is_unique_violation, session_factory
 from shared.events.envelope import EventData
 from shared.messaging.consumer import EventConsumers
 from shared.messaging.monitoring import (
@@ -297,7 +297,15 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
 
 
 async def _conflict(request: Request, error: Exception) -> JSONResponse:
-    """Two requests changed the same thing at once and the database kept one: retrying is safe."""
+    """Two requests changed the same thing at once and the database kept one: retrying is safe.
+
+    Only a taken key means that; a foreign-key or check violation is a rule the code failed to
+    apply first, which retrying cannot mend: a server error, logged with its cause.
+    """
+    assert isinstance(error, IntegrityError)
+    if not is_unique_violation(error):
+        log.error("integrity error on %s %s", request.method, request.url.path, exc_info=error)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
     log.info("conflict on %s %s: %s", request.method, request.url.path, error)
     return JSONResponse(
         {"detail": "a concurrent request changed the same record; retry the request"},

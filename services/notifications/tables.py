@@ -8,7 +8,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
-from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.runtime_tables import RUNTIME_TABLES
 
 
 class ContactPoint(SQLModel, table=True):
@@ -62,4 +62,4 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(OutboxMessage, InboxEntry, ContactPoint, KnownStudent, Delivery)
+metadata = metadata_for(*RUNTIME_TABLES, ContactPoint, KnownStudent, Delivery)

@@ -8,7 +8,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
-from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.runtime_tables import RUNTIME_TABLES
 
 
 class Student(SQLModel, table=True):
@@ -49,4 +49,4 @@ class Goal(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(OutboxMessage, InboxEntry, Student, GuardianLink, Goal)
+metadata = metadata_for(*RUNTIME_TABLES, Student, GuardianLink, Goal)

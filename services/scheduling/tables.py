@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
-from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.runtime_tables import RUNTIME_TABLES
 
 
 class RosterStudent(SQLModel, table=True):
@@ -63,4 +63,4 @@ class Booking(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(OutboxMessage, InboxEntry, RosterStudent, Slot, Booking)
+metadata = metadata_for(*RUNTIME_TABLES, RosterStudent, Slot, Booking)

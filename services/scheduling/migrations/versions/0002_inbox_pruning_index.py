@@ -1,13 +1,14 @@
-"""index inbox rows by when they were handled, for pruning
+"""(the inbox index, now made by the runtime branch)
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 10:00:00
+
+Kept so databases that applied it still upgrade: the runtime's tables and their indexes are
+migrated once, by the ``runtime`` branch in ``shared/messaging/migrations``.
 """
 
 from collections.abc import Sequence
-
-from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -16,8 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_inbox_handled_at", "inbox", ["handled_at"], unique=False)
+    pass
 
 
 def downgrade() -> None:
-    op.drop_index("ix_inbox_handled_at", table_name="inbox")
+    pass
