@@ -24,9 +24,10 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import create_engine, metadata_for, new_id, session_factory
+from shared.environment import Environment
 from shared.events import GoalSet
 from shared.events.envelope import CloudEvent, new_event, to_stream_fields
-from shared.messaging.consumer import EventConsumers
+from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.messaging.outbox import record_event
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
@@ -168,19 +169,21 @@ def effect_consumers(
 
         @consumers.handles_batch(GoalSet)
         async def record_effects(
-            session: AsyncSession, events: Sequence[CloudEvent[GoalSet]]
+            context: HandlerContext[Environment], events: Sequence[CloudEvent[GoalSet]]
         ) -> None:
             """Adds one effect row per event, in one INSERT."""
             now = time.time()
             rows = [{"id": new_id(), "event_id": event.id, "handled_at": now} for event in events]
-            await session.exec(insert(EFFECTS), params=rows)
+            await context.session.exec(insert(EFFECTS), params=rows)
 
         return consumers
 
     @consumers.handles(GoalSet)
-    async def record_effect(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
+    async def record_effect(
+        context: HandlerContext[Environment], event: CloudEvent[GoalSet]
+    ) -> None:
         """Adds one effect row."""
-        session.add(BenchEffect(event_id=event.id, handled_at=time.time()))
+        context.session.add(BenchEffect(event_id=event.id, handled_at=time.time()))
         if on_event is not None:
             on_event(event)
 

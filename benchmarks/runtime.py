@@ -29,11 +29,13 @@ from benchmarks.common import (
     sqlite_url,
     wait_for_effects,
 )
+from shared.environment import Environment
 from shared.events.envelope import CloudEvent
 from shared.messaging.redis_streams import connect_redis
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.settings import ServiceSettings
 
 CONSUMER_NAME = "bench-1"
 
@@ -176,6 +178,7 @@ async def end_to_end(
         effect_consumers(batched=batched),
         uow,
         consumer_name=CONSUMER_NAME,
+        env=Environment(settings=ServiceSettings()),
         policy=knobs.policy(),
     )
     timeout = max(120.0, events / 100)
@@ -270,6 +273,7 @@ async def latency(
         effect_consumers(on_event=clock.saw),
         uow,
         consumer_name=CONSUMER_NAME,
+        env=Environment(settings=ServiceSettings()),
         policy=knobs.policy(),
     )
     consumer_task = asyncio.create_task(consumer.run())

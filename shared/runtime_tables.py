@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.jobs.tables import Job
+from shared.messaging.tables import InboxEntry, OutboxMessage, ParkedEvent
 
-RUNTIME_TABLES: tuple[type[SQLModel], ...] = (OutboxMessage, InboxEntry)
+RUNTIME_TABLES: tuple[type[SQLModel], ...] = (OutboxMessage, InboxEntry, ParkedEvent, Job)

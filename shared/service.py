@@ -1,4 +1,4 @@
-"""Assembling a service: FastAPI app + FastStream subscribers + outbox relay in one process.
+"""Assembling a service: FastAPI app + its supervised background loops in one process.
 
 Every service is built the same way from a ``ServiceSpec``; only its routes, consumers,
 published events and migrations differ.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.auth.tokens import TokenVerifier
 from shared.database import create_engine, is_unique_violation, session_factory
+from shared.environment import Environment, plain_environment
 from shared.events.envelope import EventData
 from shared.messaging.consumer import EventConsumers
 from shared.messaging.monitoring import (
@@ -34,6 +36,7 @@ from shared.messaging.monitoring import (
     statuses_as_dict,
     stream_status,
 )
+from shared.messaging.parking import parked_status
 from shared.messaging.redis_streams import (
     connect_redis,
     create_broker,
@@ -43,11 +46,16 @@ from shared.messaging.redis_streams import (
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.retention import Housekeeper, RetentionPolicy
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
+from shared.messaging.tables import utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
+from shared.supervision import Supervisor
 
 log = logging.getLogger(__name__)
+
+
+EnvironmentFactory = Callable[[Any], AbstractAsyncContextManager[Environment]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,9 @@ class ServiceSpec:
     migrations: Path
     consumers: EventConsumers = field(default_factory=lambda: EventConsumers(group=""))
     publishes: Sequence[type[EventData]] = ()
+    # Builds what handlers are given (settings, clock, clients) from the service's settings;
+    # entered at startup, left at shutdown.
+    environment: EnvironmentFactory = plain_environment
     version: str = "0.1.0"
 
 
@@ -68,7 +79,8 @@ class ServiceRuntime:
     """The connections and background loops of one running service replica.
 
     Created at startup and closed at shutdown: the outbox relay, the stream consumer and the
-    housekeeper (retention) run as tasks beside the HTTP server.
+    housekeeper (retention) run beside the HTTP server, under a ``Supervisor`` that restarts a
+    loop that crashes and reports each loop's state.
     """
 
     def __init__(self, spec: ServiceSpec, settings: ServiceSettings) -> None:
@@ -79,9 +91,11 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.consumer: StreamConsumer | None = None
         self.housekeeper: Housekeeper | None = None
+        self.env: Environment | None = None
         self.metrics = RuntimeCollector(spec.name)
+        self.supervisor = Supervisor(spec.name, stuck_seconds=settings.loop_stuck_seconds)
         self._uow: UnitOfWork | None = None
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._resources = contextlib.AsyncExitStack()
 
     @property
     def uow(self) -> UnitOfWork:
@@ -100,6 +114,7 @@ class ServiceRuntime:
             await upgrade_to_head(self.engine, spec.migrations)
         sessions = session_factory(self.engine)
         self.redis = connect_redis(settings.redis_url)
+        self.env = await self._resources.enter_async_context(spec.environment(settings))
         self.relay = OutboxRelay(
             sessions=sessions,
             redis=self.redis,
@@ -113,14 +128,18 @@ class ServiceRuntime:
             spec.consumers,
             self._uow,
             consumer_name=settings.consumer_name,
+            env=self.env,
             policy=ConsumerPolicy(
                 batch_size=settings.consumer_batch_size,
                 max_deliveries=settings.consumer_max_deliveries,
                 retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
                 claim_idle_seconds=settings.consumer_claim_idle_seconds,
+                stuck_seconds=settings.loop_stuck_seconds,
+                longest_park=timedelta(hours=settings.consumer_longest_park_hours),
             ),
         )
         self.metrics.relay, self.metrics.consumer = self.relay, self.consumer
+        self.metrics.supervisor = self.supervisor
         self.housekeeper = Housekeeper(
             redis=self.redis,
             uow=self._uow,
@@ -132,12 +151,10 @@ class ServiceRuntime:
                 interval_seconds=settings.housekeeping_interval_seconds,
             ),
         )
-        for name, loop in (
-            ("outbox-relay", self.relay.run()),
-            ("stream-consumer", self.consumer.run()),
-            ("housekeeper", self.housekeeper.run()),
-        ):
-            self._tasks[name] = asyncio.create_task(loop, name=f"{spec.name}-{name}")
+        self.supervisor.start("outbox-relay", self.relay)
+        if any(True for _ in spec.consumers):
+            self.supervisor.start("stream-consumer", self.consumer)
+        self.supervisor.start("housekeeper", self.housekeeper)
 
     async def close(self) -> None:
         """Finish the batch in hand, hand back what is still pending, stop the relay, disconnect.
@@ -145,39 +162,26 @@ class ServiceRuntime:
         The consumer stops first: what its last batch recorded in the outbox is relayed now or,
         if the relay's round is already over, by the next replica to start.
         """
+        grace = self.settings.shutdown_grace_seconds
         if self.consumer is not None:
-            self.consumer.stop()
-            await self._finish("stream-consumer")
+            await self.supervisor.stop("stream-consumer", grace_seconds=grace)
             try:
                 await self.consumer.hand_back()
             except Exception as error:  # Redis down: a restart under this name takes them back
                 log.warning("%s could not hand back pending entries: %s", self.spec.name, error)
-        if self.housekeeper is not None:
-            self.housekeeper.stop()
-            await self._finish("housekeeper")
-        if self.relay is not None:
-            # Cancelling a database call midway can leave its connection unusable: the relay
-            # stops between rounds and is cancelled only if it does not finish in time.
-            self.relay.stop()
-            await self._finish("outbox-relay")
+        # Cancelling a database call midway can leave its connection unusable: the loops stop
+        # between rounds and are cancelled only if they do not finish in time.
+        await self.supervisor.stop("housekeeper", grace_seconds=grace)
+        await self.supervisor.stop("outbox-relay", grace_seconds=grace)
+        await self._resources.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         if self.engine is not None:
             await self.engine.dispose()
 
-    async def _finish(self, name: str) -> None:
-        task = self._tasks.pop(name, None)
-        if task is None:
-            return
-        try:
-            await asyncio.wait_for(task, timeout=self.settings.shutdown_grace_seconds)
-        except (TimeoutError, asyncio.CancelledError):
-            log.warning("%s %s did not stop in time; cancelled", self.spec.name, name)
-        except Exception:
-            log.exception("%s %s had failed", self.spec.name, name)
-
     async def status(self) -> dict[str, Any]:
-        """Database and Redis health, consumer lag and dead letters, outbox backlog.
+        """Database and Redis health, consumer lag and dead letters, outbox backlog, parked
+        events and the state of each background loop.
 
         Redis is asked with a short timeout: a frozen Redis must not hang the probe.
         """
@@ -189,6 +193,11 @@ class ServiceRuntime:
             self.metrics.outbox = await self.relay.status()
             checks["database"] = "ok"
             checks["outbox"] = asdict(self.metrics.outbox)
+            if self.consumer is not None and self.consumer.group:
+                self.metrics.parked = await parked_status(
+                    self.uow, group=self.consumer.group, now=utcnow()
+                )
+                checks["parked"] = asdict(self.metrics.parked)
         except Exception as error:  # readiness reports any failure rather than raising it
             checks["database"] = f"error: {error}"
         try:
@@ -209,6 +218,7 @@ class ServiceRuntime:
             checks["streams"] = statuses_as_dict(self.metrics.streams)
         except Exception as error:
             checks["redis"] = f"error: {error!r}"
+        checks["loops"] = self.supervisor.report()
         return checks
 
 
@@ -257,23 +267,30 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
     registry.register(runtime.metrics)
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        """Liveness: 200 while the process serves and no background loop is stuck; 503 when one
+        has been in one operation longer than LOOP_STUCK_SECONDS (restart the process)."""
+        stuck = runtime.supervisor.stuck()
+        if stuck:
+            return JSONResponse({"status": "stuck", "loops": stuck}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
         """Readiness: 200 while the database answers (writes are accepted), 503 when it does not.
 
-        With Redis unreachable the service is "degraded", still ready: writes commit to the
-        outbox and are relayed when Redis is back. The body shows per stream the group's lag,
-        pending entries, oldest pending age and dead letters, and the outbox backlog.
+        With Redis unreachable, or a background loop restarting or stuck, the service is
+        "degraded", still ready: writes commit to the outbox and are relayed when Redis is back.
+        The body shows per stream the group's lag, pending entries, oldest pending age and dead
+        letters, the outbox backlog, the parked events, and each loop's state and last error.
         """
         checks = await runtime.status()
         if checks["database"] != "ok":
             status, code = "not ready", 503
+        elif checks["redis"] != "ok" or runtime.supervisor.unhealthy():
+            status, code = "degraded", 200
         else:
-            status, code = ("ready" if checks["redis"] == "ok" else "degraded"), 200
+            status, code = "ready", 200
         return JSONResponse({"status": status, "checks": checks}, status_code=code)
 
     @router.get("/metrics", response_class=PlainTextResponse)

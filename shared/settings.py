@@ -70,7 +70,8 @@ class ServiceSettings(BaseSettings):
         5,
         ge=1,
         validation_alias="CONSUMER_MAX_DELIVERIES",
-        description="Deliveries of a failing event before it goes to its `<stream>:dlq`.",
+        description="Attempts (its handler ran and failed, or never finished) before a failing"
+        " event goes to the group's `<stream>:dlq:<group>`.",
     )
     consumer_retry_backoff_seconds: float = Field(
         1.0,
@@ -83,6 +84,20 @@ class ServiceSettings(BaseSettings):
         gt=0,
         validation_alias="CONSUMER_CLAIM_IDLE_SECONDS",
         description="How long another replica's unacknowledged entry waits before it is claimed.",
+    )
+    consumer_longest_park_hours: float = Field(
+        168.0,
+        gt=0,
+        validation_alias="CONSUMER_LONGEST_PARK_HOURS",
+        description="An event parked because what it needs has not arrived (its student is not"
+        " on the roster yet) is dead-lettered after waiting this long.",
+    )
+    loop_stuck_seconds: float = Field(
+        120.0,
+        gt=0,
+        validation_alias="LOOP_STUCK_SECONDS",
+        description="A background loop (consumer, relay, jobs, housekeeping) whose current"
+        " operation has run longer than this is stuck: /readyz says degraded, /healthz fails.",
     )
     shutdown_grace_seconds: float = Field(
         10.0,

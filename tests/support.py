@@ -17,10 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Role, mint_token
 from shared.auth.principal import Principal
+from shared.environment import Environment
 from shared.events import CloudEvent, GoalSet
 from shared.messaging.outbox import record_event
 from shared.messaging.unit_of_work import UnitOfWork
-from shared.settings import DEV_JWT_SECRET
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 T = TypeVar("T")
 
@@ -34,6 +35,11 @@ def principal(role: Role, **overrides: Any) -> Principal:
     values: dict[str, Any] = {"subject": "u-1", "role": role, "district": "d-1"}
     values.update(overrides)
     return Principal(**values)
+
+
+def environment(**settings: Any) -> Environment:
+    """What handlers are given in the messaging tests: default settings, the system clock."""
+    return Environment(settings=ServiceSettings(**settings))
 
 
 def record_goal(session: AsyncSession, n: int) -> CloudEvent[GoalSet]:

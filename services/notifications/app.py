@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.notifications.api import router
 from services.notifications.consumers import consumers
+from services.notifications.environment import notifications_environment
 from services.notifications.settings import NotificationsSettings
 from shared.events import DeliveryFailed, DeliverySent
 from shared.service import ServiceSpec, create_app
@@ -23,6 +24,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     publishes=[DeliverySent, DeliveryFailed],
+    environment=notifications_environment,
 )
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from services.notifications.delivery import notify_guardian
-from services.notifications.settings import NotificationsSettings
+from services.notifications.environment import NotificationsEnvironment
 from services.notifications.tables import KnownStudent
 from shared.events import (
     CloudEvent,
@@ -16,19 +12,18 @@ from shared.events import (
     GoalSet,
     StudentEnrolled,
 )
-from shared.messaging.consumer import EventConsumers
+from shared.messaging.consumer import EventConsumers, HandlerContext, needs
 
 consumers = EventConsumers(group="notifications")
+Context = HandlerContext[NotificationsEnvironment]
 
 
-@cache
-def _timezone() -> str:
-    return NotificationsSettings().timezone
-
-
-@consumers.handles(StudentEnrolled)
-async def remember_student_name(session: AsyncSession, event: CloudEvent[StudentEnrolled]) -> None:
+@consumers.handles(
+    StudentEnrolled, provides=lambda event: [needs("student", event.data.student_id)]
+)
+async def remember_student_name(context: Context, event: CloudEvent[StudentEnrolled]) -> None:
     """Keep the name families know the student by, for messages."""
+    session = context.session
     student = await session.get(KnownStudent, event.data.student_id)
     if student is not None and student.as_of > event.time:
         return  # an older change, delivered late: the newer one stands
@@ -45,16 +40,16 @@ async def remember_student_name(session: AsyncSession, event: CloudEvent[Student
 
 
 @consumers.handles(GoalSet)
-async def tell_guardians_about_new_goal(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
+async def tell_guardians_about_new_goal(context: Context, event: CloudEvent[GoalSet]) -> None:
     """Tell each of the student's guardians, in their language, about the goal just set."""
     for guardian_id in event.data.guardian_ids:
         await notify_guardian(
-            session,
+            context.session,
             guardian_id=guardian_id,
             student_id=event.data.student_id,
             template="goal_set",
             cause=event,
-            timezone=_timezone(),
+            timezone=context.env.settings.timezone,
             goal=event.data.title,
             target_date=event.data.target_date,
         )
@@ -62,17 +57,17 @@ async def tell_guardians_about_new_goal(session: AsyncSession, event: CloudEvent
 
 @consumers.handles(ConferenceBooked)
 async def confirm_booking_to_guardian(
-    session: AsyncSession, event: CloudEvent[ConferenceBooked]
+    context: Context, event: CloudEvent[ConferenceBooked]
 ) -> None:
     """Send the guardian who booked a confirmation with time and room."""
     data = event.data
     await notify_guardian(
-        session,
+        context.session,
         guardian_id=data.guardian_id,
         student_id=data.student_id,
         template="conference_booked",
         cause=event,
-        timezone=_timezone(),
+        timezone=context.env.settings.timezone,
         starts_at=data.starts_at,
         minutes=int((data.ends_at - data.starts_at).total_seconds() // 60),
         room=data.room,
@@ -82,17 +77,17 @@ async def confirm_booking_to_guardian(
 
 @consumers.handles(ConferenceCancelled)
 async def tell_guardian_booking_cancelled(
-    session: AsyncSession, event: CloudEvent[ConferenceCancelled]
+    context: Context, event: CloudEvent[ConferenceCancelled]
 ) -> None:
     """Tell the guardian who had booked that the conference is cancelled."""
     data = event.data
     await notify_guardian(
-        session,
+        context.session,
         guardian_id=data.guardian_id,
         student_id=data.student_id,
         template="conference_cancelled",
         cause=event,
-        timezone=_timezone(),
+        timezone=context.env.settings.timezone,
         starts_at=data.starts_at,
         reason=data.reason,
     )

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications.messages import render
 from services.notifications.tables import ContactPoint, Delivery, KnownStudent
 from shared.events import CloudEvent, DeliveryFailed, DeliverySent
+from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 
 # Until real email/SMS providers are wired, every message lands in the development mailbox
@@ -17,8 +18,13 @@ from shared.messaging.outbox import record_event
 CHANNEL = "mailbox"
 
 
-class StudentNotKnownYet(LookupError):
-    """The roster event naming this student has not been handled yet; try again shortly."""
+class StudentNotKnownYet(NotYet):
+    """The roster event naming this student has not been handled yet: the event waits for it."""
+
+    def __init__(self, student_id: str) -> None:
+        super().__init__(
+            needs("student", student_id), f"student {student_id!r} is not on the roster yet"
+        )
 
 
 async def notify_guardian(
@@ -45,7 +51,7 @@ async def notify_guardian(
         return existing
     student = await session.get(KnownStudent, student_id)
     if student is None:
-        raise StudentNotKnownYet(f"student {student_id!r} is not on the roster yet")
+        raise StudentNotKnownYet(student_id)
     contact = await session.get(ContactPoint, guardian_id)
     message = render(
         template,

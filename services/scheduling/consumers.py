@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from services.scheduling.tables import RosterStudent
+from shared.environment import Environment
 from shared.events import CloudEvent, StudentEnrolled
-from shared.messaging.consumer import EventConsumers
+from shared.messaging.consumer import EventConsumers, HandlerContext
 
 consumers = EventConsumers(group="scheduling")
 
 
 @consumers.handles(StudentEnrolled)
 async def keep_roster_when_student_enrolled(
-    session: AsyncSession, event: CloudEvent[StudentEnrolled]
+    context: HandlerContext[Environment], event: CloudEvent[StudentEnrolled]
 ) -> None:
     """Keep the local roster read model that bookings are checked against."""
+    session = context.session
     student = await session.get(RosterStudent, event.data.student_id)
     if student is not None and student.as_of > event.time:
         return  # an older change, delivered late (replicas, redeliveries): the newer one stands

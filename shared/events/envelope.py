@@ -118,9 +118,7 @@ def to_stream_fields(event: CloudEvent[Any]) -> dict[str, str]:
     return {key: str(value) for key, value in fields.items()}
 
 
-def from_stream_fields(
-    fields: Mapping[bytes | str, bytes | str], data_type: type[DataT]
-) -> CloudEvent[DataT]:
+def from_stream_fields(fields: Mapping[Any, Any], data_type: type[DataT]) -> CloudEvent[DataT]:
     """Decode a stream entry into a typed envelope, or raise ``UndecodableEvent`` saying why."""
     text = entry_text(fields)
     if text.get("type") != data_type.event_type():
@@ -136,7 +134,7 @@ def from_stream_fields(
         raise UndecodableEvent(f"{data_type.event_type()}: {error}") from error
 
 
-def entry_text(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+def entry_text(fields: Mapping[Any, Any]) -> dict[str, str]:
     """A stream entry's fields as text (Redis returns bytes), or ``UndecodableEvent``."""
     try:
         return {as_text(key): as_text(value) for key, value in fields.items()}

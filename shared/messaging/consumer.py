@@ -1,12 +1,19 @@
 """The idempotent consumer: each event's effects and its inbox row commit in one transaction.
 
-A service declares what it handles with plain per-event functions::
+A service declares what it handles with plain per-event functions, given a ``HandlerContext``
+(the transaction's session and the service's ``Environment``: settings, clock, clients)::
 
     consumers = EventConsumers(group="notifications")
 
     @consumers.handles(GoalSet)
-    async def tell_guardians_about_new_goal(session: AsyncSession, event: CloudEvent[GoalSet]):
+    async def tell_guardians_about_new_goal(
+        context: HandlerContext[NotificationsEnvironment], event: CloudEvent[GoalSet]
+    ) -> None:
         ...
+
+Handlers write rows and jobs (``shared.jobs.enqueue``), never call the outside world: a batch
+whose attempt is rolled back is applied again, and only what it committed counts. A side effect
+(an email, an SMS, a webhook) is a job, run after the commit.
 
 The runtime reads events in batches and applies a batch in one transaction, inbox rows included;
 an event whose handler raises is isolated (savepoints) so the rest of its batch commits.
@@ -14,27 +21,37 @@ an event whose handler raises is isolated (savepoints) so the rest of its batch 
 A handler that would rather write a whole batch's rows in one statement can take the batch::
 
     @consumers.handles_batch(GoalSet)
-    async def count_goals(session: AsyncSession, events: Sequence[CloudEvent[GoalSet]]):
-        await session.exec(insert(GoalCount), params=[... for event in events])
+    async def count_goals(context: HandlerContext[Environment], events: Sequence[CloudEvent[GoalSet]]):
+        await context.session.exec(insert(GoalCount), params=[... for event in events])
 
 It gets the events of its type from one batch, in stream order, duplicates already left out. It
 must apply each event exactly as if it came alone: when any event of a batch fails, the batch is
 applied again one event at a time, and the handler is then called with one event per call.
+
+An event that needs something not there yet (its student's roster entry is still on its way)
+is not broken: its handler raises ``NotYet(needs("student", student_id))``, the event is set
+aside (``shared.messaging.parking``) and applied again once an event that ``provides`` it has
+been handled::
+
+    @consumers.handles(StudentEnrolled, provides=lambda e: [needs("student", e.data.student_id)])
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.environment import Environment
 from shared.events.envelope import CloudEvent, EventData
+from shared.messaging import parking
 from shared.messaging.tables import InboxEntry, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -43,8 +60,37 @@ log = logging.getLogger(__name__)
 INBOX: Table = InboxEntry.__table__  # type: ignore[attr-defined]
 
 DataT = TypeVar("DataT", bound=EventData)
-Handler = Callable[[AsyncSession, CloudEvent[DataT]], Awaitable[None]]
-BatchHandler = Callable[[AsyncSession, Sequence[CloudEvent[DataT]]], Awaitable[None]]
+EnvT = TypeVar("EnvT", bound=Environment, covariant=True)
+
+
+class NotYet(Exception):
+    """Raised by a handler when its event needs something that has not arrived yet.
+
+    The event is then set aside for this consumer group, not retried as a failure nor
+    dead-lettered, and applied again once an event that provides ``waiting_for`` is handled.
+    """
+
+    def __init__(self, waiting_for: str, reason: str = "") -> None:
+        super().__init__(reason or f"waiting for {waiting_for}")
+        self.waiting_for = waiting_for
+
+
+def needs(kind: str, identifier: str) -> str:
+    """The name of something an event may wait for, e.g. ``needs("student", "s-ava")``."""
+    return f"{kind}:{identifier}"
+
+
+@dataclass(frozen=True)
+class HandlerContext(Generic[EnvT]):
+    """What a handler is given besides its event: the transaction and the service's environment."""
+
+    session: AsyncSession
+    env: EnvT
+
+
+Handler = Callable[[HandlerContext[Any], CloudEvent[DataT]], Awaitable[None]]
+BatchHandler = Callable[[HandlerContext[Any], Sequence[CloudEvent[DataT]]], Awaitable[None]]
+Provides = Callable[[CloudEvent[DataT]], Iterable[str]]
 
 
 @dataclass(frozen=True)
@@ -52,14 +98,21 @@ class Subscription(Generic[DataT]):
     data_type: type[DataT]
     handler: Handler[DataT] | BatchHandler[DataT]
     batched: bool = False
+    provides: Provides[DataT] | None = None
 
-    async def apply(self, session: AsyncSession, events: Sequence[CloudEvent[DataT]]) -> None:
+    async def apply(
+        self, context: HandlerContext[Any], events: Sequence[CloudEvent[DataT]]
+    ) -> None:
         """Apply ``events`` (in order): in one call for a batch handler, else one call each."""
         if self.batched:
-            await self.handler(session, events)  # type: ignore[arg-type]
+            await self.handler(context, events)  # type: ignore[arg-type]
             return
         for event in events:
-            await self.handler(session, event)  # type: ignore[arg-type]
+            await self.handler(context, event)  # type: ignore[arg-type]
+
+    def provided(self, event: CloudEvent[DataT]) -> Iterable[str]:
+        """What handling ``event`` makes available to events waiting for it."""
+        return self.provides(event) if self.provides is not None else ()
 
     @property
     def stream(self) -> str:
@@ -81,22 +134,24 @@ class EventConsumers:
         self.group = group
         self._subscriptions: dict[str, Subscription[Any]] = {}
 
-    def handles(self, data_type: type[DataT]) -> Callable[[Handler[DataT]], Handler[DataT]]:
+    def handles(
+        self, data_type: type[DataT], *, provides: Provides[DataT] | None = None
+    ) -> Callable[[Handler[DataT]], Handler[DataT]]:
         """Register the handler of one event of ``data_type`` at a time."""
 
         def register(handler: Handler[DataT]) -> Handler[DataT]:
-            self._add(Subscription(data_type, handler))
+            self._add(Subscription(data_type, handler, provides=provides))
             return handler
 
         return register
 
     def handles_batch(
-        self, data_type: type[DataT]
+        self, data_type: type[DataT], *, provides: Provides[DataT] | None = None
     ) -> Callable[[BatchHandler[DataT]], BatchHandler[DataT]]:
         """Register a handler given many events of ``data_type`` at once (see the module doc)."""
 
         def register(handler: BatchHandler[DataT]) -> BatchHandler[DataT]:
-            self._add(Subscription(data_type, handler, batched=True))
+            self._add(Subscription(data_type, handler, batched=True, provides=provides))
             return handler
 
         return register
@@ -116,48 +171,100 @@ class EventConsumers:
 class Outcome(enum.Enum):
     HANDLED = "handled"
     DUPLICATE = "duplicate"
+    PARKED = "parked"
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One event to apply, with the handler that applies it."""
+    """One event to apply, with the handler that applies it and the entry it was read as."""
 
     subscription: Subscription[Any]
     event: CloudEvent[Any]
+    entry_id: bytes | str = b""
+    fields: Mapping[Any, Any] = field(default_factory=dict)
+    parked: bool = False  # taken from the parked events, not from the stream
+    looks: int = 0  # (parked) how many times it has been taken again
+
+
+@dataclass(frozen=True)
+class ParkingPolicy:
+    first_look_in: timedelta = timedelta(seconds=1)
+    """When a parked event is looked at again if nothing wakes it (doubling each time)."""
+    longest_wait: timedelta = timedelta(seconds=60)
+    """The longest wait between two looks at a parked event."""
+
+    def next_look(self, looks: int) -> timedelta:
+        return min(self.first_look_in * 2 ** max(looks - 1, 0), self.longest_wait)
 
 
 BatchResult = list[Outcome | Exception]
+AttemptHook = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
-async def handle_batch(uow: UnitOfWork, *, group: str, batch: Sequence[Delivery]) -> BatchResult:
+async def handle_batch(
+    uow: UnitOfWork,
+    *,
+    group: str,
+    batch: Sequence[Delivery],
+    env: Environment,
+    on_attempt: AttemptHook | None = None,
+    parking_policy: ParkingPolicy = ParkingPolicy(),
+) -> BatchResult:
     """Apply a batch of events for ``group`` in one transaction, each exactly once.
 
-    Returns, per event in order, HANDLED, DUPLICATE (its inbox row was already there) or the
-    exception its handler raised; a failed event's effects and inbox row are not committed, the
-    rest of the batch is. The batch is first applied as a whole; if any event fails, that attempt
-    is rolled back and the batch is applied again with each event in its own savepoint.
+    Returns, per event in order, HANDLED, DUPLICATE (its inbox row was already there), PARKED
+    (its handler raised ``NotYet``: it is set aside) or the exception its handler raised; a
+    failed event's effects and inbox row are not committed, the rest of the batch is. The batch
+    is first applied as a whole; if any event fails, that attempt is rolled back and the batch is
+    applied again with each event in its own savepoint.
+
+    ``on_attempt`` is awaited once, with the events about to reach their handlers, after the
+    transaction has begun and found which events are new: an attempt is counted only when the
+    handlers are about to run, never while the database is unreachable.
 
     Raises only when the transaction itself cannot commit (database unreachable): nothing of the
     batch is then applied, and it can be retried as it is.
     """
     if not batch:
         return []
+    attempt = _Attempt(on_attempt)
     try:
-        return await _apply(uow, group, batch, isolate=False)
+        return await _apply(uow, group, batch, env, attempt, parking_policy, isolate=False)
     except Exception as error:
         log.info("%s: a batch of %d failed (%r); isolating each event", group, len(batch), error)
-    return await _apply(uow, group, batch, isolate=True)
+    return await _apply(uow, group, batch, env, attempt, parking_policy, isolate=True)
+
+
+class _Attempt:
+    """Counts one attempt per delivery however many passes the batch takes."""
+
+    def __init__(self, hook: AttemptHook | None) -> None:
+        self._hook = hook
+
+    async def starting(self, deliveries: Sequence[Delivery]) -> None:
+        if self._hook is not None and deliveries:
+            await self._hook(deliveries)
+        self._hook = None
 
 
 async def _apply(
-    uow: UnitOfWork, group: str, batch: Sequence[Delivery], *, isolate: bool
+    uow: UnitOfWork,
+    group: str,
+    batch: Sequence[Delivery],
+    env: Environment,
+    attempt: _Attempt,
+    parking_policy: ParkingPolicy,
+    *,
+    isolate: bool,
 ) -> BatchResult:
     results: BatchResult = []
-    handled: list[CloudEvent[Any]] = []
+    handled: list[Delivery] = []
     # Batch handlers' events, gathered to be handed over together (all-together attempt only).
     gathered: dict[str, tuple[Subscription[Any], list[CloudEvent[Any]]]] = {}
     async with uow.transaction() as session:
+        context = HandlerContext(session, env)
         seen = await _already_handled(session, group, [d.event.id for d in batch])
+        await attempt.starting([d for d in batch if d.event.id not in seen])
         for delivery in batch:
             event, subscription = delivery.event, delivery.subscription
             if event.id in seen:
@@ -167,8 +274,9 @@ async def _apply(
             if isolate:
                 try:
                     async with session.begin_nested():
-                        await subscription.apply(session, [event])
+                        await subscription.apply(context, [event])
                         await _record_handled(session, group, [event])
+                    handled.append(delivery)
                     results.append(Outcome.HANDLED)
                 except Exception as error:  # the handler's failure is this event's outcome
                     results.append(error)
@@ -176,13 +284,68 @@ async def _apply(
             if subscription.batched:
                 gathered.setdefault(subscription.stream, (subscription, []))[1].append(event)
             else:
-                await subscription.apply(session, [event])
-            handled.append(event)
+                await subscription.apply(context, [event])
+            handled.append(delivery)
             results.append(Outcome.HANDLED)
         for subscription, events in gathered.values():
-            await subscription.apply(session, events)
-        await _record_handled(session, group, handled)
+            await subscription.apply(context, events)
+        if not isolate:
+            await _record_handled(session, group, [d.event for d in handled])
+        await _settle_parking(session, group, batch, results, handled, parking_policy, env.now())
     return results
+
+
+async def _settle_parking(
+    session: AsyncSession,
+    group: str,
+    batch: Sequence[Delivery],
+    results: BatchResult,
+    handled: Sequence[Delivery],
+    policy: ParkingPolicy,
+    now: datetime,
+) -> None:
+    """In the batch's transaction: park what must wait, unpark what was applied, wake waiters."""
+    done: list[str] = []
+    for index, (delivery, result) in enumerate(zip(batch, results, strict=True)):
+        if isinstance(result, Outcome):
+            if delivery.parked:
+                done.append(delivery.event.id)
+        elif isinstance(result, NotYet):
+            results[index] = Outcome.PARKED
+            if delivery.parked:
+                await parking.look_again_later(
+                    session,
+                    group=group,
+                    event_id=delivery.event.id,
+                    at=now + policy.next_look(delivery.looks),
+                    waiting_for=result.waiting_for,
+                    reason=str(result),
+                )
+            else:
+                await parking.park(
+                    session,
+                    group=group,
+                    event_id=delivery.event.id,
+                    stream=delivery.subscription.stream,
+                    entry_id=delivery.entry_id,
+                    fields=delivery.fields,
+                    waiting_for=result.waiting_for,
+                    reason=str(result),
+                    now=now,
+                    first_look_in=policy.first_look_in,
+                )
+        elif delivery.parked:
+            await parking.look_again_later(
+                session,
+                group=group,
+                event_id=delivery.event.id,
+                at=now + policy.next_look(delivery.looks),
+                reason=f"{type(result).__name__}: {result}",
+                failed=True,
+            )
+    await parking.unpark(session, group=group, event_ids=done)
+    provided = [key for d in handled for key in d.subscription.provided(d.event)]
+    await parking.wake(session, group=group, provided=provided, now=now)
 
 
 async def _record_handled(

@@ -1,8 +1,12 @@
-"""Dead letters: entries a consumer group gave up on, kept whole on ``<stream>:dlq`` for operators.
+"""Dead letters: entries a consumer group gave up on, kept whole on ``<stream>:dlq:<group>``.
 
-A dead-letter entry carries why it is there (``error``), which group gave up and after how many
-deliveries, and the original entry field by field under ``original.<field>``, byte for byte, so
-that replaying it re-publishes exactly what was received.
+Each group has its own dead-letter stream per stream it reads: one service's failures are its
+own to count, inspect and replay. A dead-letter entry carries why it is there (``error``), which
+group gave up and after how many attempts, and the original entry field by field under
+``original.<field>``, byte for byte. Replaying hands the original back to that group alone, on
+its replay stream ``<stream>:replay:<group>`` (which the group reads beside the stream itself):
+nothing is published again on the shared stream, so no other group, district systems included,
+sees the event twice, and replaying needs no right to write to another service's streams.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from typing import Any
 from redis.asyncio import Redis
 
 from shared.events.envelope import as_text
+from shared.messaging.group_keys import DLQ, replay_stream
 
-DLQ_SUFFIX = ":dlq"
 ORIGINAL_PREFIX = "original."
+# Dead-letter streams: the groups' own, and those of earlier versions (one per stream, shared by
+# every group), which are still listed and replayed to the group named in each letter.
+DLQ_PATTERNS = (f"*:{DLQ}:*", f"*:{DLQ}")
 
 
-def dlq_stream(stream: str) -> str:
-    return stream + DLQ_SUFFIX
+def is_dlq(key: str) -> bool:
+    return f":{DLQ}:" in key or key.endswith(f":{DLQ}")
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,14 @@ def dead_letter_fields(
     return fields
 
 
-async def dead_letter_streams(redis: Redis) -> list[str]:
-    """Every dead-letter stream on the server (those that hold or held entries)."""
-    found = {as_text(key) async for key in redis.scan_iter(match="*" + DLQ_SUFFIX, _type="stream")}
+async def dead_letter_streams(redis: Redis, *, group: str | None = None) -> list[str]:
+    """Every dead-letter stream on the server (those that hold or held entries), or ``group``'s."""
+    patterns = (f"*:{DLQ}:{group}",) if group else DLQ_PATTERNS
+    found = {
+        as_text(key)
+        for pattern in patterns
+        async for key in redis.scan_iter(match=pattern, _type="stream")
+    }
     return sorted(found)
 
 
@@ -126,15 +138,18 @@ async def get_dead_letter(redis: Redis, dlq: str, entry_id: str) -> DeadLetter |
 
 
 async def replay(redis: Redis, letter: DeadLetter) -> str:
-    """Publish the original entry again on its stream and remove it from the dead-letter stream.
+    """Hand the original entry back to the group that gave up on it, and remove the letter.
 
-    Both happen in one MULTI/EXEC, so a replayed letter is never lost nor replayed twice. Every
-    group reading the stream receives it again; groups that had handled it skip it by event id.
+    Both happen in one MULTI/EXEC, so a replayed letter is never lost nor replayed twice. Only
+    that group receives it (on its replay stream); if it had handled the event meanwhile it
+    skips it by event id. Returns the entry's id on the replay stream.
     """
     if not letter.original:
         raise ValueError(f"dead letter {letter.id} on {letter.dlq} holds no original entry")
+    if not letter.group or not letter.stream:
+        raise ValueError(f"dead letter {letter.id} on {letter.dlq} names no group or stream")
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(letter.stream, letter.original)  # type: ignore[arg-type]
+        pipe.xadd(replay_stream(letter.stream, letter.group), letter.original)  # type: ignore[arg-type]
         pipe.xdel(letter.dlq, letter.id)
         new_id, _ = await pipe.execute()
     return as_text(new_id)

@@ -1,13 +1,15 @@
 """``slc-deadletters``: list, inspect and replay dead letters.
 
     slc-deadletters list                         # every dead-letter stream, with its entries
-    slc-deadletters show slc.portfolio.goal.set.v1:dlq 1764000000000-0
-    slc-deadletters replay slc.portfolio.goal.set.v1:dlq 1764000000000-0
-    slc-deadletters replay slc.portfolio.goal.set.v1:dlq --all
+    slc-deadletters list --group notifications   # one consumer group's
+    slc-deadletters show slc.portfolio.goal.set.v1:dlq:notifications 1764000000000-0
+    slc-deadletters replay slc.portfolio.goal.set.v1:dlq:notifications 1764000000000-0
+    slc-deadletters replay slc.portfolio.goal.set.v1:dlq:notifications --all
 
 Redis is ``--redis-url`` or ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). Replaying
-publishes the original entry again on its stream and removes it from the dead-letter stream;
-groups that had already handled the event skip it by its id.
+hands the original entry back to the group that gave up on it (on its replay stream,
+``<stream>:replay:<group>``) and removes it from the dead-letter stream; nothing is published
+again on the shared stream, so other groups never see it twice.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from shared.messaging.deadletters import (
-    DLQ_SUFFIX,
     DeadLetter,
     dead_letter_streams,
     get_dead_letter,
+    is_dlq,
     list_dead_letters,
     replay,
 )
+from shared.messaging.group_keys import replay_stream
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,11 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="dead letters, newest last")
     listing.add_argument("dlq", nargs="?", help="one dead-letter stream (default: all of them)")
+    listing.add_argument("--group", help="only this consumer group's dead letters")
     listing.add_argument("--count", type=int, default=100, help="at most this many per stream")
     show = commands.add_parser("show", help="one dead letter, with its original entry")
     show.add_argument("dlq")
     show.add_argument("id")
-    again = commands.add_parser("replay", help="publish dead letters again on their stream")
+    again = commands.add_parser(
+        "replay", help="hand dead letters back to the group that gave up on them"
+    )
     again.add_argument("dlq")
     again.add_argument("id", nargs="?", help="the dead letter's id (or --all)")
     again.add_argument("--all", action="store_true", help="replay every letter on the stream")
@@ -58,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    if getattr(args, "dlq", None) and not args.dlq.endswith(DLQ_SUFFIX):
-        raise SystemExit(f"{args.dlq!r} is not a dead-letter stream (they end in {DLQ_SUFFIX})")
+    if getattr(args, "dlq", None) and not is_dlq(args.dlq):
+        raise SystemExit(
+            f"{args.dlq!r} is not a dead-letter stream (they are named <stream>:dlq:<group>)"
+        )
     redis = Redis.from_url(args.redis_url, socket_connect_timeout=5, socket_timeout=10)
     try:
         if args.command == "list":
@@ -75,7 +83,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _list(redis: Redis, args: argparse.Namespace) -> int:
-    streams = [args.dlq] if args.dlq else await dead_letter_streams(redis)
+    streams = [args.dlq] if args.dlq else await dead_letter_streams(redis, group=args.group)
     letters: list[DeadLetter] = []
     for dlq in streams:
         letters += await list_dead_letters(redis, dlq, count=args.count)
@@ -105,9 +113,10 @@ async def _replay(redis: Redis, args: argparse.Namespace) -> int:
     replayed = []
     for letter in letters:
         new_id = await replay(redis, letter)
-        replayed.append({"id": letter.id, "stream": letter.stream, "new_entry_id": new_id})
+        target = replay_stream(letter.stream, letter.group)
+        replayed.append({"id": letter.id, "replay_stream": target, "new_entry_id": new_id})
         if not args.json:
-            print(f"replayed {letter.id} onto {letter.stream} as {new_id}")
+            print(f"replayed {letter.id} to group {letter.group} ({target}) as {new_id}")
     if args.json:
         print(json.dumps(replayed, indent=2))
     elif not replayed:

@@ -1,6 +1,7 @@
 """What an operator watches: per stream a group reads, its lag, pending entries, the age of the
-oldest pending one and the dead letters; per service, the outbox backlog. Served on ``/readyz``
-and as Prometheus metrics on ``/metrics``.
+oldest pending one and the group's dead letters; per service, the outbox backlog, the parked
+events, the jobs and the state of each background loop. Served on ``/readyz`` and as Prometheus
+metrics on ``/metrics``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shared.events.envelope import as_text, stream_id
-from shared.messaging.deadletters import dlq_stream
+from shared.messaging.group_keys import dlq_stream, replay_stream
+from shared.messaging.parking import ParkedStatus
 from shared.messaging.relay import OutboxRelay, OutboxStatus
 from shared.messaging.stream_consumer import StreamConsumer
+from shared.supervision import Supervisor
 
 # Redis 6.2 does not report a group's lag; it is then counted, up to this many entries.
 LAG_COUNT_LIMIT = 10_000
@@ -32,10 +35,12 @@ class StreamStatus:
     pending: int
     oldest_pending_age_seconds: float
     dead_letters: int
+    replaying: int
 
 
 async def stream_status(redis: Redis, stream: str, group: str) -> StreamStatus:
-    """How far ``group`` is behind on ``stream``, what it holds unacknowledged, what it gave up on."""
+    """How far ``group`` is behind on ``stream``, what it holds unacknowledged, what it gave up
+    on (its own dead letters), and what an operator handed back to it that it has not yet applied."""
     lag = pending = 0
     oldest_age = 0.0
     try:
@@ -51,8 +56,9 @@ async def stream_status(redis: Redis, stream: str, group: str) -> StreamStatus:
             if summary["min"] is not None:  # (acknowledged meanwhile)
                 oldest_ms, _ = stream_id(summary["min"])
                 oldest_age = max(time.time() - oldest_ms / 1000, 0.0)
-    dead = int(await redis.xlen(dlq_stream(stream)))
-    return StreamStatus(stream, group, lag, pending, round(oldest_age, 3), dead)
+    dead = int(await redis.xlen(dlq_stream(stream, group)))
+    replaying = int(await redis.xlen(replay_stream(stream, group)))
+    return StreamStatus(stream, group, lag, pending, round(oldest_age, 3), dead, replaying)
 
 
 async def _lag(redis: Redis, stream: str, info: Mapping[str, Any]) -> int:
@@ -77,13 +83,16 @@ class RuntimeCollector(Collector):
         self.outbox: OutboxStatus | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: StreamConsumer | None = None
+        self.parked: ParkedStatus | None = None
+        self.supervisor: Supervisor | None = None
 
     def collect(self) -> Iterator[Any]:
         gauges = {
             "lag": "Entries on the stream not yet delivered to the group.",
             "pending": "Entries delivered to the group and not yet acknowledged.",
             "oldest_pending_age_seconds": "Age of the oldest unacknowledged entry.",
-            "dead_letters": "Entries on the stream's dead-letter stream (all groups).",
+            "dead_letters": "The group's dead letters from the stream (<stream>:dlq:<group>).",
+            "replaying": "Dead letters handed back to the group, not yet applied again.",
         }
         for name, documentation in gauges.items():
             family = GaugeMetricFamily(
@@ -107,6 +116,21 @@ class RuntimeCollector(Collector):
                 self.service,
                 self.outbox.oldest_unsent_age_seconds,
             )
+        if self.parked is not None:
+            yield _gauge(
+                "slc_parked_events",
+                "Events set aside until what they wait for arrives (NotYet).",
+                self.service,
+                self.parked.parked,
+            )
+            yield _gauge(
+                "slc_parked_oldest_age_seconds",
+                "How long the oldest parked event has waited.",
+                self.service,
+                self.parked.oldest_age_seconds,
+            )
+        if self.supervisor is not None:
+            yield from _loop_metrics(self.service, self.supervisor)
         relayed = CounterMetricFamily(
             "slc_outbox_relayed", "Events published by this replica's relay.", labels=["service"]
         )
@@ -115,13 +139,34 @@ class RuntimeCollector(Collector):
         events = CounterMetricFamily(
             "slc_events",
             "Events this replica consumed, by outcome: handled, duplicate (already handled),"
-            " failed (will be retried) or dead_lettered.",
+            " parked (waiting for what it needs), failed (will be retried) or dead_lettered.",
             labels=["service", "stream", "outcome"],
         )
         outcomes = self.consumer.outcomes if self.consumer else {}
         for (stream, outcome), value in sorted(outcomes.items()):
             events.add_metric([self.service, stream, outcome], value)
         yield events
+
+
+def _loop_metrics(service: str, supervisor: Supervisor) -> Iterator[Any]:
+    up = GaugeMetricFamily(
+        "slc_loop_up",
+        "1 while a background loop runs as it should; 0 while it is restarting or stuck.",
+        labels=["service", "loop"],
+    )
+    busy = GaugeMetricFamily(
+        "slc_loop_busy_seconds",
+        "How long the loop's current operation has been running (stuck past LOOP_STUCK_SECONDS).",
+        labels=["service", "loop"],
+    )
+    restarts = CounterMetricFamily(
+        "slc_loop_restarts", "Times a loop crashed and was restarted.", labels=["service", "loop"]
+    )
+    for name, report in supervisor.report().items():
+        up.add_metric([service, name], 1.0 if report["state"] == "running" else 0.0)
+        busy.add_metric([service, name], report["busy_seconds"])
+        restarts.add_metric([service, name], report["restarts"])
+    yield from (up, busy, restarts)
 
 
 def _gauge(name: str, documentation: str, service: str, value: float) -> GaugeMetricFamily:

@@ -110,11 +110,11 @@ def _documented(subscription: Subscription[Any]) -> Callable[..., Awaitable[None
     return handler
 
 
-async def ensure_groups(redis: Redis, consumers: EventConsumers) -> None:
-    """Create this service's consumer groups at the start of each stream, if missing."""
-    for subscription in consumers:
+async def ensure_groups(redis: Redis, group: str, streams: Iterable[str]) -> None:
+    """Create ``group`` at the start of each stream, if missing."""
+    for stream in streams:
         try:
-            await redis.xgroup_create(subscription.stream, consumers.group, id="0", mkstream=True)
+            await redis.xgroup_create(stream, group, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise

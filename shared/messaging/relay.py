@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.database import is_sqlite
 from shared.messaging.tables import OutboxMessage, utcnow
 from shared.messaging.unit_of_work import reading, writing
+from shared.supervision import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class OutboxRelay:
         self._linger = linger_seconds
         self._mark_interval = mark_interval_seconds
         self.published = 0  # events this relay has published (a row published twice counts twice)
+        self.heartbeat = Heartbeat()
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         # Several replicas on one database (PostgreSQL) take turns; SQLite has one relay.
@@ -153,11 +155,16 @@ class OutboxRelay:
             # leaves the wakeup set, so its row goes out at once instead of at the next interval.
             self._wakeup.clear()
             try:
-                while await self.relay_once() == self._batch_size and not self._stopping.is_set():
-                    pass
+                with self.heartbeat.working():
+                    while (
+                        await self.relay_once() == self._batch_size and not self._stopping.is_set()
+                    ):
+                        pass
                 backoff = self._interval
+                self.heartbeat.recovered()
             except (RedisError, OSError, SQLAlchemyError) as error:
                 log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, error)
+                self.heartbeat.failed(error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
                 backoff = min(backoff * 2, self._max_backoff)

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from shared.events.envelope import stream_id
 from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.supervision import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class Housekeeper:
         self.uow = uow
         self.streams = list(published_streams)
         self.policy = policy
+        self.heartbeat = Heartbeat()
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> dict[str, int]:
@@ -135,8 +137,11 @@ class Housekeeper:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.run_once()
+                with self.heartbeat.working():
+                    await self.run_once()
+                self.heartbeat.recovered()
             except (RedisError, OSError, SQLAlchemyError) as error:
                 log.warning("housekeeping failed, trying again later: %s", error)
+                self.heartbeat.failed(error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.policy.interval_seconds)

@@ -1,26 +1,31 @@
 """The consuming half of the runtime: a service's consumer groups read in batches, with reclaim,
-retries and dead letters.
+retries, parking and dead letters.
 
 One loop per replica reads new entries from all of the service's streams at once
-(``XREADGROUP ... >``), applies each batch in one database transaction (``handle_batch``), then
-acknowledges it with one pipelined ``XACK``. Between reads it looks at the group's pending
-entries (``XPENDING``) and claims (``XCLAIM``):
+(``XREADGROUP ... >``), including each stream's replay stream (dead letters an operator handed
+back to this group alone), applies them in transactions of at most ``batch_size`` entries
+(``handle_batch``), then acknowledges them. While a batch is being applied its entries' claim is
+renewed, so no other replica takes them meanwhile. Between reads it looks at the group's
+pending entries (``XPENDING``) and claims (``XCLAIM``):
 
-- its own entries whose handler failed, once their backoff has passed (1 s, 2 s, 4 s, ... by
-  delivery count);
+- its own entries whose handler failed, once their backoff has passed (1 s, 2 s, 4 s, ...);
 - entries any other replica has held longer than the claim idle time (a crashed or removed
   replica, under any name);
 - at start, everything it held before it stopped.
 
-An entry that fails on its ``max_deliveries``-th delivery, or has been delivered that many times
-without an outcome (it kept killing its consumer), or cannot be decoded at all, goes to
-``<stream>:dlq`` with the reason and is acknowledged in the same ``MULTI``: it never blocks the
-entries behind it.
+Only attempts that reached a handler count: each entry's attempts are kept per group in Redis
+(``<stream>:attempts:<group>``), raised once the batch's transaction has begun. An entry that
+fails on its ``max_deliveries``-th attempt, or whose handler was started that many times without
+an outcome (it kept killing its consumer), or that cannot be decoded at all, goes to the group's
+own ``<stream>:dlq:<group>`` with the reason: it never blocks the entries behind it, and no
+other group sees it again. An event whose handler says ``NotYet`` is parked in the database and
+applied when what it waits for arrives (``shared.messaging.parking``).
 
-When the database itself is unavailable nothing is dead-lettered: the batch in hand is retried
-with backoff and the loop reads nothing new until it commits. On shutdown the loop finishes the
-batch in hand, then hands its still-pending entries back (marks them idle) so another replica
-claims them at once; a restart under the same name takes them back too.
+When the database itself is unavailable nothing is counted or dead-lettered: the batch in hand is
+retried with backoff and the loop reads nothing new until it commits. Any Redis error is retried
+with backoff. On shutdown the loop finishes the batch in hand, then hands its still-pending
+entries back (marks them idle) so another replica claims them at once; a restart under the same
+name takes them back too.
 """
 
 from __future__ import annotations
@@ -30,23 +35,35 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from shared.environment import Environment
 from shared.events.envelope import UndecodableEvent, as_text, from_stream_fields
-from shared.messaging.consumer import Delivery, EventConsumers, Outcome, handle_batch
-from shared.messaging.deadletters import dead_letter_fields, dlq_stream
+from shared.messaging import parking
+from shared.messaging.consumer import (
+    Delivery,
+    EventConsumers,
+    Outcome,
+    ParkingPolicy,
+    handle_batch,
+)
+from shared.messaging.deadletters import dead_letter_fields
+from shared.messaging.group_keys import attempts_key, dlq_stream, replay_stream
 from shared.messaging.redis_streams import ensure_groups
+from shared.messaging.tables import ParkedEvent
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.supervision import Heartbeat
 
 log = logging.getLogger(__name__)
 
 # Outcome counters kept per stream (exported as Prometheus counters): an ``Outcome``'s value
-# ("handled", "duplicate"), or one of these.
+# ("handled", "duplicate", "parked"), or one of these.
 FAILED, DEAD_LETTERED = "failed", "dead_lettered"
 
 
@@ -58,6 +75,12 @@ class ConsumerPolicy:
     max_retry_backoff_seconds: float = 60.0
     claim_idle_seconds: float = 30.0
     poll_seconds: float = 1.0  # longest wait for new entries; also how often pending is checked
+    # A batch in hand longer than this is stuck: its claim is no longer renewed, so another
+    # replica may take its entries over.
+    stuck_seconds: float = 120.0
+    parking: ParkingPolicy = field(default_factory=ParkingPolicy)
+    # A parked event still waiting after this long is dead-lettered with what it waited for.
+    longest_park: timedelta = timedelta(days=7)
 
     def backoff(self, deliveries: int) -> float:
         """How long a failed entry waits before its next delivery."""
@@ -67,10 +90,17 @@ class ConsumerPolicy:
 
 @dataclass(frozen=True)
 class Entry:
-    stream: str
+    key: str  # the Redis stream it was read from: the shared stream, or the group's replay stream
+    stream: str  # the shared stream (named after the event type)
     id: bytes
     fields: dict[Any, Any]
-    deliveries: int
+    attempts: int  # how many times its handler was started before this delivery
+
+    @property
+    def attempt_field(self) -> str:
+        """Its field in the attempts hash (replayed entries have ids of their own stream)."""
+        entry_id = as_text(self.id)
+        return entry_id if self.key == self.stream else f"replay:{entry_id}"
 
 
 class StreamConsumer:
@@ -83,17 +113,28 @@ class StreamConsumer:
         uow: UnitOfWork,
         *,
         consumer_name: str,
+        env: Environment,
         policy: ConsumerPolicy | None = None,
     ) -> None:
         self.redis = redis
         self.consumers = consumers
         self.uow = uow
         self.name = consumer_name
+        self.env = env
         self.policy = policy or ConsumerPolicy()
         self.outcomes: Counter[tuple[str, str]] = Counter()
-        self._streams = [subscription.stream for subscription in consumers]
+        self.heartbeat = Heartbeat()
+        # Each shared stream, and the replay stream an operator hands dead letters back on.
+        self._stream_of: dict[str, str] = {}
+        for subscription in consumers:
+            self._stream_of[subscription.stream] = subscription.stream
+            self._stream_of[replay_stream(subscription.stream, consumers.group)] = (
+                subscription.stream
+            )
+        self._keys = list(self._stream_of)
         self._stopping = asyncio.Event()
         self._next_reclaim = 0.0
+        self._next_parked_look = 0.0
         self._started = False
 
     @property
@@ -105,81 +146,165 @@ class StreamConsumer:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Consume until stopped; waits out Redis and database outages with backoff."""
-        if not self._streams:
+        """Consume until stopped; waits out Redis and database outages, and any error, with
+        backoff: the loop itself never ends before it is stopped."""
+        if not self._keys:
             return
         delay = self.policy.retry_backoff_seconds
         while not self._stopping.is_set():
             try:
                 if not self._started:
-                    await ensure_groups(self.redis, self.consumers)
+                    await ensure_groups(self.redis, self.group, self._keys)
                 await self.step()
                 delay = self.policy.retry_backoff_seconds
+                self.heartbeat.recovered()
+                continue
             except ResponseError as error:
-                if "NOGROUP" not in str(error):
-                    raise
-                # Redis lost the group (restarted without its data): recreate it and go on.
-                log.warning("%s: consumer group missing, recreating it: %s", self.group, error)
-                self._started = False
+                if "NOGROUP" in str(error):
+                    # Redis lost the group (restarted without its data): recreate it, go on.
+                    log.warning("%s: consumer group missing, recreating it: %s", self.group, error)
+                    self._started = False
+                    continue
+                log.error(
+                    "%s: Redis refused a command, retrying in %.1fs: %s", self.group, delay, error
+                )
+                self.heartbeat.failed(error)
             except (RedisError, OSError) as error:
                 log.warning(
                     "%s: Redis unavailable, retrying in %.1fs: %s", self.group, delay, error
                 )
-                await self._pause(delay)
-                delay = min(delay * 2, self.policy.max_retry_backoff_seconds)
+                self.heartbeat.failed(error)
+            except Exception as error:  # a bug or an unforeseen failure: report it, keep going
+                log.exception("%s: consumer step failed, retrying in %.1fs", self.group, delay)
+                self.heartbeat.failed(error)
+            await self._pause(delay)
+            delay = min(delay * 2, self.policy.max_retry_backoff_seconds)
 
     async def step(self) -> int:
-        """Reclaim what is due, then read and handle one batch of new entries."""
+        """Reclaim what is due, read and handle one batch of new entries, then look at the
+        parked events that are due."""
         handled = 0
-        first = not self._started
-        self._started = True
-        if first or time.monotonic() >= self._next_reclaim:
-            handled += await self.reclaim(first=first)
-            self._next_reclaim = time.monotonic() + self.policy.poll_seconds
-        if not self._stopping.is_set():
-            handled += await self._process(await self._read_new())
+        with self.heartbeat.working():
+            first = not self._started
+            self._started = True
+            now = time.monotonic()
+            if first or now >= self._next_reclaim:
+                handled += await self.reclaim(first=first)
+                self._next_reclaim = time.monotonic() + self.policy.poll_seconds
+            if not self._stopping.is_set():
+                handled += await self._process(await self._read_new())
+            if now >= self._next_parked_look and not self._stopping.is_set():
+                handled += await self.look_at_parked()
+                self._next_parked_look = time.monotonic() + self.policy.poll_seconds
         return handled
 
     async def reclaim(self, *, first: bool = False) -> int:
         """Claim and handle pending entries that are due (see the module docstring)."""
         handled = 0
         policy = self.policy
-        for stream in self._streams:
+        for key in self._keys:
             start = "-"
             while not self._stopping.is_set():
                 pending: Any = await self.redis.xpending_range(
-                    stream, self.group, min=start, max="+", count=policy.batch_size
+                    key, self.group, min=start, max="+", count=policy.batch_size
                 )
                 if not pending:
                     break
-                due: dict[bytes, int] = {}
+                mine: list[bytes] = []
+                others: list[bytes] = []
                 for item in pending:
                     idle = item["time_since_delivered"] / 1000
-                    deliveries = int(item["times_delivered"])
                     if as_text(item["consumer"]) == self.name:
-                        if first or idle >= policy.backoff(deliveries):
-                            due[item["message_id"]] = deliveries
+                        # (Redis counts every delivery, restarts included: it paces retries
+                        # only; what counts toward the limit is the attempts hash.)
+                        if first or idle >= policy.backoff(int(item["times_delivered"])):
+                            mine.append(item["message_id"])
                     elif idle >= policy.claim_idle_seconds:
-                        due[item["message_id"]] = deliveries
-                if due:
-                    handled += await self._claim_and_handle(stream, due, first=first)
+                        others.append(item["message_id"])
+                if mine:
+                    own_idle = 0 if first else policy.retry_backoff_seconds
+                    handled += await self._claim_and_handle(key, mine, min_idle_seconds=own_idle)
+                if others:
+                    handled += await self._claim_and_handle(
+                        key, others, min_idle_seconds=policy.claim_idle_seconds
+                    )
                 if len(pending) < policy.batch_size:
                     break
                 start = "(" + as_text(pending[-1]["message_id"])
+        return handled
+
+    async def look_at_parked(self) -> int:
+        """Apply again the parked events that were woken, or whose next look is due."""
+        now = self.env.now()
+        rows = await parking.take_due(
+            self.uow,
+            group=self.group,
+            limit=self.policy.batch_size,
+            now=now,
+            hold_for=timedelta(seconds=self.policy.claim_idle_seconds),
+        )
+        if not rows:
+            return 0
+        dead: list[tuple[ParkedEvent, str]] = []
+        deliveries: list[tuple[ParkedEvent, Delivery]] = []
+        for row in rows:
+            if now - row.parked_at > self.policy.longest_park:
+                dead.append(
+                    (row, f"waited longer than {self.policy.longest_park} for {row.waiting_for}")
+                )
+                continue
+            fields = parking.stored_fields(row)
+            try:
+                subscription = self.consumers.for_stream(row.stream)
+                event = from_stream_fields(fields, subscription.data_type)
+            except (KeyError, UndecodableEvent) as error:
+                dead.append((row, f"undecodable: {error}"))
+                continue
+            deliveries.append(
+                (
+                    row,
+                    Delivery(
+                        subscription, event, row.entry_id, fields, parked=True, looks=row.looks
+                    ),
+                )
+            )
+        results = await self._apply_until_committed([delivery for _, delivery in deliveries])
+        if results is None:
+            return 0
+        handled = 0
+        for (row, delivery), result in zip(deliveries, results, strict=True):
+            if isinstance(result, Outcome):
+                if result is not Outcome.PARKED:  # (still waiting: not a new outcome)
+                    self.outcomes[row.stream, result.value] += 1
+                    handled += 1
+                continue
+            self.outcomes[row.stream, FAILED] += 1
+            if row.failures + 1 >= self.policy.max_deliveries:
+                dead.append((row, f"{type(result).__name__}: {result}"))
+            else:
+                log.warning(
+                    "%s: parked event %s failed (%d of %d): %s",
+                    self.group,
+                    delivery.event.id,
+                    row.failures + 1,
+                    self.policy.max_deliveries,
+                    result,
+                )
+        await self._dead_letter_parked(dead)
         return handled
 
     async def hand_back(self) -> int:
         """Mark this replica's pending entries idle so another replica claims them now."""
         handed = 0
         idle_ms = int(self.policy.claim_idle_seconds * 1000) + 1000
-        for stream in self._streams:
+        for key in self._keys:
             pending: Any = await self.redis.xpending_range(
-                stream, self.group, min="-", max="+", count=10_000, consumername=self.name
+                key, self.group, min="-", max="+", count=10_000, consumername=self.name
             )
             ids = [item["message_id"] for item in pending]
             if ids:
                 await self.redis.xclaim(
-                    stream, self.group, self.name, 0, ids, idle=idle_ms, justid=True
+                    key, self.group, self.name, 0, ids, idle=idle_ms, justid=True
                 )
                 handed += len(ids)
         if handed:
@@ -191,7 +316,7 @@ class StreamConsumer:
             self.redis.xreadgroup(
                 self.group,
                 self.name,
-                dict.fromkeys(self._streams, ">"),
+                dict.fromkeys(self._keys, ">"),
                 count=self.policy.batch_size,
                 block=max(int(self.policy.poll_seconds * 1000), 1),
             )
@@ -207,57 +332,77 @@ class StreamConsumer:
             return []
         stopping.cancel()
         response: Any = read.result()
-        return [
-            Entry(as_text(stream), entry_id, fields, deliveries=1)
-            for stream, entries in response or []
-            for entry_id, fields in entries
-        ]
+        entries = []
+        for key, key_entries in response or []:
+            key = as_text(key)
+            for entry_id, fields in key_entries:
+                entries.append(Entry(key, self._stream_of[key], entry_id, fields, attempts=0))
+        return entries
 
-    async def _claim_and_handle(self, stream: str, due: dict[bytes, int], *, first: bool) -> int:
-        min_idle = 0 if first else int(self.policy.retry_backoff_seconds * 1000)
-        claimed: Any = await self.redis.xclaim(stream, self.group, self.name, min_idle, list(due))
+    async def _claim_and_handle(
+        self, key: str, ids: list[bytes], *, min_idle_seconds: float
+    ) -> int:
+        stream = self._stream_of[key]
+        claimed: Any = await self.redis.xclaim(
+            key, self.group, self.name, int(min_idle_seconds * 1000), list[Any](ids)
+        )
+        present = [entry_id for entry_id, fields in claimed if fields is not None]
+        counts = await self._attempts(stream, key, present)
         entries: list[Entry] = []
-        poison: list[Entry] = []
+        poison: list[tuple[Entry, str]] = []
         gone: list[bytes] = []
         for entry_id, fields in claimed:
             if fields is None:  # deleted from the stream while pending: nothing to handle
                 if entry_id is not None:
                     gone.append(entry_id)
                 continue
-            previous = due.get(entry_id, 0)
-            if previous >= self.policy.max_deliveries:
-                # Delivered that often with no outcome: it is not run again (it may be what
-                # kills its consumer); its dead letter counts those deliveries.
-                poison.append(Entry(stream, entry_id, fields, deliveries=previous))
+            entry = Entry(key, stream, entry_id, fields, attempts=counts.get(entry_id, 0))
+            if entry.attempts >= self.policy.max_deliveries:
+                # Its handler was started that often with no outcome: it is not run again (it
+                # may be what kills its consumer); its dead letter counts those attempts.
+                poison.append(
+                    (
+                        entry,
+                        f"its handler was started {entry.attempts} times without finishing "
+                        "(its consumer stopped while handling it each time)",
+                    )
+                )
             else:
-                entries.append(Entry(stream, entry_id, fields, deliveries=previous + 1))
+                entries.append(entry)
         if any(entry_id is None for entry_id, _ in claimed):
             # Redis 6.2 answers a bare nil, without its id, for an entry deleted while pending.
             returned = {entry_id for entry_id, _ in claimed}
-            for entry_id in due:
+            for entry_id in ids:
                 if entry_id not in returned and not await self.redis.xrange(
-                    stream, min=entry_id, max=entry_id
+                    key, min=entry_id, max=entry_id
                 ):
                     gone.append(entry_id)
         if gone:
-            await self.redis.xack(stream, self.group, *gone)
-        if poison:
-            await self._settle(
-                acks=[],
-                dead=[
-                    (
-                        entry,
-                        f"delivered {entry.deliveries} times without being acknowledged "
-                        "(its consumer stopped while handling it each time)",
-                    )
-                    for entry in poison
-                ],
+            await self._acknowledge(
+                [Entry(key, stream, entry_id, {}, attempts=0) for entry_id in gone]
             )
+        await self._dead_letter(poison)
         return await self._process(entries)
 
+    async def _attempts(self, stream: str, key: str, ids: Sequence[bytes]) -> dict[bytes, int]:
+        if not ids:
+            return {}
+        probe = [Entry(key, stream, entry_id, {}, attempts=0).attempt_field for entry_id in ids]
+        counts: Any = await self.redis.hmget(attempts_key(stream, self.group), probe)
+        return {entry_id: int(count or 0) for entry_id, count in zip(ids, counts, strict=True)}
+
     async def _process(self, entries: Sequence[Entry]) -> int:
+        """Apply entries in transactions of at most ``batch_size``, keeping their claim."""
         if not entries:
             return 0
+        handled = 0
+        async with self._keeping_claim(entries):
+            size = self.policy.batch_size
+            for start in range(0, len(entries), size):
+                handled += await self._apply_chunk(entries[start : start + size])
+        return handled
+
+    async def _apply_chunk(self, entries: Sequence[Entry]) -> int:
         batch: list[tuple[Entry, Delivery]] = []
         dead: list[tuple[Entry, str]] = []
         for entry in entries:
@@ -267,40 +412,67 @@ class StreamConsumer:
             except UndecodableEvent as error:
                 dead.append((entry, f"undecodable: {error}"))
                 continue
-            batch.append((entry, Delivery(subscription, event)))
+            batch.append((entry, Delivery(subscription, event, entry.id, entry.fields)))
 
-        results = await self._apply_until_committed([delivery for _, delivery in batch])
+        by_event = {delivery.event.id: entry for entry, delivery in batch}
+
+        async def count_attempts(deliveries: Sequence[Delivery]) -> None:
+            await self._count_attempts([by_event[d.event.id] for d in deliveries])
+
+        results = await self._apply_until_committed(
+            [delivery for _, delivery in batch], on_attempt=count_attempts
+        )
         if results is None:  # stopping while the database is down: entries stay pending
             return 0
         acks: list[Entry] = []
         for (entry, delivery), result in zip(batch, results, strict=True):
             if isinstance(result, Outcome):
                 acks.append(entry)
-                self.outcomes[entry.stream, result.value] += 1  # "handled" or "duplicate"
+                self.outcomes[entry.stream, result.value] += 1
                 continue
             self.outcomes[entry.stream, FAILED] += 1
+            attempts = entry.attempts + 1
             reason = f"{type(result).__name__}: {result}"
-            if entry.deliveries >= self.policy.max_deliveries:
-                dead.append((entry, reason))
+            if attempts >= self.policy.max_deliveries:
+                dead.append(
+                    (Entry(entry.key, entry.stream, entry.id, entry.fields, attempts), reason)
+                )
             else:
                 log.warning(
-                    "%s: %s failed on %s (delivery %d of %d), retrying in %.1fs: %s",
+                    "%s: %s failed on %s (attempt %d of %d), retrying in %.1fs: %s",
                     self.group,
                     delivery.subscription.name,
                     delivery.event.id,
-                    entry.deliveries,
+                    attempts,
                     self.policy.max_deliveries,
-                    self.policy.backoff(entry.deliveries),
+                    self.policy.backoff(attempts),
                     reason,
                 )
-        await self._settle(acks=acks, dead=dead)
+        await self._acknowledge(acks)
+        await self._dead_letter(dead)
         return len(acks)
 
-    async def _apply_until_committed(self, batch: list[Delivery]) -> list[Any] | None:
+    async def _count_attempts(self, entries: Sequence[Entry]) -> None:
+        """One more attempt for each entry: its handler is about to run."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                pipe.hincrby(attempts_key(entry.stream, self.group), entry.attempt_field, 1)
+            await pipe.execute()
+
+    async def _apply_until_committed(
+        self, batch: list[Delivery], **options: Any
+    ) -> list[Any] | None:
         delay = self.policy.retry_backoff_seconds
         while True:
             try:
-                return await handle_batch(self.uow, group=self.group, batch=batch)
+                return await handle_batch(
+                    self.uow,
+                    group=self.group,
+                    batch=batch,
+                    env=self.env,
+                    parking_policy=self.policy.parking,
+                    **options,
+                )
             except Exception as error:  # the transaction itself failed: the database is down
                 if self._stopping.is_set():
                     return None
@@ -311,45 +483,138 @@ class StreamConsumer:
                     delay,
                     error,
                 )
+                self.heartbeat.failed(error)
                 await self._pause(delay)
                 delay = min(delay * 2, self.policy.max_retry_backoff_seconds)
 
-    async def _settle(self, *, acks: Sequence[Entry], dead: Sequence[tuple[Entry, str]]) -> None:
-        """Acknowledge handled entries and move dead ones to their DLQ, in one MULTI/EXEC."""
-        if not acks and not dead:
+    @contextlib.asynccontextmanager
+    async def _keeping_claim(self, entries: Sequence[Entry]) -> AsyncIterator[None]:
+        """Renew the claim on ``entries`` while they are in hand, so that no other replica
+        takes them over while this one applies them (unless this one is stuck)."""
+        renewing = asyncio.create_task(self._renew_claims(entries))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _renew_claims(self, entries: Sequence[Entry]) -> None:
+        by_key: dict[str, list[Any]] = {}
+        for entry in entries:
+            by_key.setdefault(entry.key, []).append(entry.id)
+        while True:
+            await asyncio.sleep(self.policy.claim_idle_seconds / 3)
+            if self.heartbeat.busy_for() > self.policy.stuck_seconds:
+                log.error(
+                    "%s: a batch has been in hand for %.0fs; no longer keeping its claim",
+                    self.group,
+                    self.heartbeat.busy_for(),
+                )
+                return
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key, ids in by_key.items():
+                        # JUSTID: resets the entries' idle time without counting a delivery;
+                        # entries acknowledged meanwhile are no longer pending and are skipped.
+                        pipe.xclaim(key, self.group, self.name, 0, ids, justid=True)
+                    await pipe.execute()
+            except (RedisError, OSError) as error:
+                log.warning("%s: could not renew the claim on a batch: %s", self.group, error)
+
+    async def _acknowledge(self, entries: Sequence[Entry]) -> None:
+        """Acknowledge handled entries and forget their attempts, in one MULTI/EXEC; replayed
+        entries are also deleted from the group's replay stream (no one else reads it)."""
+        if not entries:
             return
         async with self.redis.pipeline(transaction=True) as pipe:
-            by_stream: dict[str, list[bytes]] = {}
-            for entry in acks:
-                by_stream.setdefault(entry.stream, []).append(entry.id)
-            for entry, reason in dead:
-                pipe.xadd(
-                    dlq_stream(entry.stream),
-                    dead_letter_fields(
-                        stream=entry.stream,
-                        entry_id=entry.id,
-                        original=entry.fields,
-                        group=self.group,
-                        consumer=self.name,
-                        deliveries=entry.deliveries,
-                        error=reason,
-                    ),
-                )
-                by_stream.setdefault(entry.stream, []).append(entry.id)
-            for stream, ids in by_stream.items():
-                pipe.xack(stream, self.group, *ids)
+            self._queue_ack(pipe, entries)
             await pipe.execute()
+
+    def _queue_ack(self, pipe: Any, entries: Sequence[Entry]) -> None:
+        by_key: dict[str, list[Entry]] = {}
+        for entry in entries:
+            by_key.setdefault(entry.key, []).append(entry)
+        for key, of_key in by_key.items():
+            ids = [entry.id for entry in of_key]
+            pipe.xack(key, self.group, *ids)
+            pipe.hdel(
+                attempts_key(of_key[0].stream, self.group), *(e.attempt_field for e in of_key)
+            )
+            if key != of_key[0].stream:
+                pipe.xdel(key, *ids)
+
+    async def _dead_letter(self, dead: Sequence[tuple[Entry, str]]) -> None:
+        """Move entries to the group's dead-letter streams, acknowledging them in the same
+        MULTI. If Redis refuses (no permission, out of memory), the entries stay pending and
+        are tried again after a backoff; the loop goes on with the others."""
+        if not dead:
+            return
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for entry, reason in dead:
+                    pipe.xadd(
+                        dlq_stream(entry.stream, self.group),
+                        dead_letter_fields(
+                            stream=entry.stream,
+                            entry_id=entry.id,
+                            original=entry.fields,
+                            group=self.group,
+                            consumer=self.name,
+                            deliveries=entry.attempts,
+                            error=reason,
+                        ),
+                    )
+                self._queue_ack(pipe, [entry for entry, _ in dead])
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            log.error(
+                "%s: could not dead-letter %d entries, they stay pending: %s",
+                self.group,
+                len(dead),
+                error,
+            )
+            self.heartbeat.failed(error)
+            return
         for entry, reason in dead:
             self.outcomes[entry.stream, DEAD_LETTERED] += 1
             log.error(
-                "%s: entry %s of %s dead-lettered after %d deliveries: %s",
+                "%s: entry %s of %s dead-lettered after %d attempts: %s",
                 self.group,
                 as_text(entry.id),
-                entry.stream,
-                entry.deliveries,
+                entry.key,
+                entry.attempts,
                 reason,
             )
 
+    async def _dead_letter_parked(self, dead: Sequence[tuple[ParkedEvent, str]]) -> None:
+        """Move parked events to the group's dead-letter streams, then forget them (a crash in
+        between leaves the letter twice, which a replay deduplicates by event id)."""
+        if not dead:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for row, reason in dead:
+                pipe.xadd(
+                    dlq_stream(row.stream, self.group),
+                    dead_letter_fields(
+                        stream=row.stream,
+                        entry_id=row.entry_id,
+                        original=parking.stored_fields(row),
+                        group=self.group,
+                        consumer=self.name,
+                        deliveries=row.failures + 1,
+                        error=reason,
+                    ),
+                )
+            await pipe.execute()
+        async with self.uow.transaction() as session:
+            await parking.unpark(
+                session, group=self.group, event_ids=[row.event_id for row, _ in dead]
+            )
+        for row, reason in dead:
+            self.outcomes[row.stream, DEAD_LETTERED] += 1
+            log.error("%s: parked event %s dead-lettered: %s", self.group, row.event_id, reason)
+
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
+        with self.heartbeat.waiting(), contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)

@@ -38,3 +38,26 @@ class InboxEntry(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=36)
     event_type: str = Field(max_length=200)
     handled_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
+
+
+class ParkedEvent(SQLModel, table=True):
+    """An event set aside by a consumer group until what it needs has arrived.
+
+    A handler that raises ``NotYet`` (the roster entry of its student is still on its way, say)
+    is not failing: its event waits here, acknowledged on the stream, and is applied again as
+    soon as an event providing ``waiting_for`` has been handled, or after a backoff otherwise.
+    """
+
+    __tablename__ = "parked_event"
+
+    consumer: str = Field(primary_key=True, max_length=100)
+    event_id: str = Field(primary_key=True, max_length=36)
+    stream: str = Field(max_length=200)
+    entry_id: str = Field(max_length=40, description="Its id on the stream it was read from.")
+    fields: str = Field(sa_column=Column(Text, nullable=False), description="The entry, as JSON.")
+    waiting_for: str = Field(index=True, max_length=200, description="e.g. `student:s-ava`")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    parked_at: datetime = Field(sa_type=UTCDateTime)
+    looks: int = Field(default=0, description="How many times it has been applied again.")
+    failures: int = Field(default=0, description="Attempts whose handler failed (not NotYet).")
+    next_look_at: datetime = Field(index=True, sa_type=UTCDateTime)

@@ -22,15 +22,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devstack.redis_server import free_port
 from devstack.services import ServiceProcess
 from shared.database import create_engine, metadata_for, session_factory
+from shared.environment import Environment
 from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
-from shared.messaging.consumer import EventConsumers
-from shared.messaging.tables import InboxEntry, OutboxMessage
+from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.runtime_tables import RUNTIME_TABLES
 
 GROUP = "faults"
 
@@ -58,22 +58,22 @@ consumers = EventConsumers(group=GROUP)
 
 
 @consumers.handles(Probe)
-async def take_effect(session: AsyncSession, event: CloudEvent[Probe]) -> None:
+async def take_effect(context: HandlerContext[Environment], event: CloudEvent[Probe]) -> None:
     """Write the probe's effect (after an optional delay that makes kills land mid-batch)."""
     if event.data.fail:
         raise RuntimeError(f"probe {event.data.n} always fails")
     delay = float(os.environ.get("FAULTS_HANDLER_DELAY_SECONDS", "0"))
     if delay:
         await asyncio.sleep(delay)
-    await session.exec(  # type: ignore[call-overload]
+    await context.session.exec(  # type: ignore[call-overload]
         insert(effect).values(event_id=event.id, consumer=os.environ.get("CONSUMER_NAME", "?"))
     )
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """The consumer's database: the runtime's outbox and inbox, and the effect table."""
+    """The consumer's database: the runtime's tables, and the effect table."""
     async with engine.begin() as connection:
-        await connection.run_sync(metadata_for(InboxEntry, OutboxMessage).create_all)
+        await connection.run_sync(metadata_for(*RUNTIME_TABLES).create_all)
         await connection.run_sync(effects_metadata.create_all)
 
 

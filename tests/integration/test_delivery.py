@@ -11,7 +11,7 @@ import math
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,22 +20,26 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import update
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.database import create_engine, session_factory
+from shared.environment import Environment
 from shared.events import CloudEvent, GoalSet
 from shared.events.envelope import new_event, to_stream_fields
-from shared.messaging.consumer import EventConsumers
+from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.messaging.deadletters_cli import main
+from shared.messaging.group_keys import attempts_key, dlq_stream, replay_stream
+from shared.messaging.redis_streams import ensure_groups
 from shared.messaging.retention import prune_inbox, prune_outbox, trim_stream
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
-from tests.support import count, eventually, goal, record_goal
+from tests.support import count, environment, eventually, goal, record_goal
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = GoalSet.stream()
-DLQ = STREAM + ":dlq"
 GROUP = "test-group"
+DLQ = dlq_stream(STREAM, GROUP)
+REPLAY = replay_stream(STREAM, GROUP)
 EFFECTS = "test.effects"  # the stream named on the outbox rows the test handler writes
 
 FAST = ConsumerPolicy(
@@ -96,6 +100,7 @@ class GoalHandler:
     calls: list[str]  # every call, including attempts that were rolled back
     failures: dict[str, list[float]]  # per event, when each failed delivery ran
     fail: dict[str, float]  # per event, how many more deliveries fail (math.inf: all of them)
+    kills: set[str] = field(default_factory=set)  # events whose handler kills its consumer
 
     def failed_deliveries(self, event_id: str) -> int:
         return len(self.failures.get(event_id, []))
@@ -105,8 +110,11 @@ def goal_handler() -> GoalHandler:
     handler = GoalHandler(EventConsumers(group=GROUP), calls=[], failures={}, fail={})
 
     @handler.consumers.handles(GoalSet)
-    async def apply_goal(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
+    async def apply_goal(context: HandlerContext[Environment], event: CloudEvent[GoalSet]) -> None:
+        session = context.session
         handler.calls.append(event.id)
+        if event.id in handler.kills:
+            raise ConsumerKilled(event.id)
         if handler.fail.get(event.id, 0) > 0:
             # A failing delivery runs the handler in the batch attempt, then once more alone in a
             # savepoint to isolate it: the isolated run is the one that settles the delivery.
@@ -126,7 +134,9 @@ def stream_consumer(
     name: str,
     policy: ConsumerPolicy = FAST,
 ) -> StreamConsumer:
-    return StreamConsumer(redis, handler.consumers, uow, consumer_name=name, policy=policy)
+    return StreamConsumer(
+        redis, handler.consumers, uow, consumer_name=name, env=environment(), policy=policy
+    )
 
 
 async def step_until(
@@ -139,7 +149,8 @@ async def step_until(
 
 
 async def create_group(redis: aioredis.Redis) -> None:
-    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    """The group on the stream, and on its replay stream (as the consumer's ``run`` makes them)."""
+    await ensure_groups(redis, GROUP, [STREAM, replay_stream(STREAM, GROUP)])
 
 
 # --- reclaim ---------------------------------------------------------------------------------
@@ -282,7 +293,7 @@ async def test_undecodable_entries_are_dead_lettered_on_their_first_delivery(
     letters = await redis_client.xrange(DLQ)
     assert [letter[b"entry_id"] for _, letter in letters] == bad_ids
     for (_, letter), original in zip(letters, (not_json, not_utf8, wrong_type), strict=True):
-        assert letter[b"deliveries"] == b"1"
+        assert letter[b"deliveries"] == b"0"  # its handler never ran
         assert letter[b"error"].startswith(b"undecodable: ")
         # The original is kept byte for byte, even when it is not text.
         assert {k: v for k, v in letter.items() if k not in DEAD_LETTER_META} == {
@@ -291,20 +302,21 @@ async def test_undecodable_entries_are_dead_lettered_on_their_first_delivery(
     assert b"expected type" in letters[2][1][b"error"]
 
 
-async def test_an_entry_delivered_max_deliveries_times_without_an_outcome_is_dead_lettered_unhandled(
+async def test_an_entry_whose_handler_was_started_max_deliveries_times_without_an_outcome_is_dead_lettered_unhandled(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
     handler = goal_handler()
     await create_group(redis_client)
     poison_entry, poison = await publish(redis_client, 1)
     survivor_entry, survivor = await publish(redis_client, 2)
-    # A consumer read both, then died while handling them; each was claimed again by replicas
-    # that died too: the poison entry 3 times in all, the survivor 2 times.
+    # Consumers read both and died while handling them: the poison entry's handler was started
+    # 3 times in all, the survivor's twice (what they left in the group's attempts hash).
     await redis_client.xreadgroup(GROUP, "dead", {STREAM: ">"})
-    await redis_client.xclaim(STREAM, GROUP, "dead", 0, [poison_entry])
-    await redis_client.xclaim(STREAM, GROUP, "dead", 0, [poison_entry], idle=60_000)
-    await redis_client.xclaim(STREAM, GROUP, "dead", 0, [survivor_entry], idle=60_000)
-    assert await pending(redis_client) == {poison_entry: ("dead", 3), survivor_entry: ("dead", 2)}
+    await redis_client.hset(
+        attempts_key(STREAM, GROUP),
+        mapping={poison_entry.decode(): 3, survivor_entry.decode(): 2},
+    )
+    await asyncio.sleep(FAST.claim_idle_seconds + 0.05)
     consumer = stream_consumer(redis_client, handler, uow, "b")
 
     assert await consumer.reclaim() == 1
@@ -313,11 +325,68 @@ async def test_an_entry_delivered_max_deliveries_times_without_an_outcome_is_dea
     assert await handled(uow, poison) == (0, 0)
     assert await handled(uow, survivor) == (1, 1)
     assert await pending(redis_client) == {}
+    assert await redis_client.hgetall(attempts_key(STREAM, GROUP)) == {}
     [(_, letter)] = await redis_client.xrange(DLQ)
     assert letter[b"entry_id"] == poison_entry
-    assert b"delivered 3 times without being acknowledged" in letter[b"error"]
-    assert int(letter[b"deliveries"]) >= FAST.max_deliveries
+    assert b"its handler was started 3 times without finishing" in letter[b"error"]
+    assert int(letter[b"deliveries"]) == FAST.max_deliveries
     assert letter[b"original.id"] == poison.encode()
+
+
+class ConsumerKilled(BaseException):
+    """Stands for the process dying in the middle of a handler (nothing catches it)."""
+
+
+async def test_a_handler_that_kills_its_consumer_runs_max_deliveries_times_in_all(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    handler = goal_handler()
+    await create_group(redis_client)
+    poison_entry, poison = await publish(redis_client, 1)
+    handler.kills.add(poison)
+    for replica in range(FAST.max_deliveries):
+        # Each replica takes the entry over from the one before it, and dies in its handler.
+        await asyncio.sleep(FAST.claim_idle_seconds + 0.05)
+        with pytest.raises(ConsumerKilled):
+            await stream_consumer(redis_client, handler, uow, f"r{replica}").step()
+    await asyncio.sleep(FAST.claim_idle_seconds + 0.05)
+
+    await stream_consumer(redis_client, handler, uow, "survivor").step()
+
+    assert handler.calls == [poison] * FAST.max_deliveries
+    assert await pending(redis_client) == {}
+    [(_, letter)] = await redis_client.xrange(DLQ)
+    assert letter[b"entry_id"] == poison_entry
+    assert letter[b"deliveries"] == str(FAST.max_deliveries).encode()
+
+
+async def test_restarts_while_the_database_is_down_count_no_attempt(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    """A replica restarted five times while its database is down has not tried the event: it
+    is handled once the database is back, not dead-lettered."""
+    handler = goal_handler()
+    await create_group(redis_client)
+    entry_id, event_id = await publish(redis_client, 1)
+    engine = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/unreachable")
+    unreachable = UnitOfWork(session_factory(engine))
+    try:
+        for _ in range(5):
+            replica = stream_consumer(redis_client, handler, unreachable, "b")
+            stepping = asyncio.create_task(replica.step())
+            await asyncio.sleep(0.3)  # it retries the batch with backoff, then is stopped
+            replica.stop()
+            await asyncio.wait_for(stepping, timeout=5)
+    finally:
+        await engine.dispose()
+    assert (await pending(redis_client))[entry_id][1] >= 5  # Redis counted every delivery
+
+    await stream_consumer(redis_client, handler, uow, "b").step()
+
+    assert handler.calls == [event_id]
+    assert await handled(uow, event_id) == (1, 1)
+    assert await redis_client.xlen(DLQ) == 0
+    assert await pending(redis_client) == {}
 
 
 async def test_an_entry_deleted_while_pending_is_acknowledged_and_blocks_nothing(
@@ -611,18 +680,22 @@ async def test_the_cli_lists_shows_and_replays_dead_letters(
     replayed = await deadletters(redis_url, "replay", DLQ, letter_ids[0])
     assert replayed.code == 0, replayed.err
     new_id = replayed.out.split()[-1]
-    assert replayed.out.strip() == f"replayed {letter_ids[0]} onto {STREAM} as {new_id}"
-    assert await entry_fields(redis_client, STREAM, new_id) == originals[0]
-    assert await redis_client.xlen(STREAM) == 4
+    assert replayed.out.strip() == (
+        f"replayed {letter_ids[0]} to group {GROUP} ({REPLAY}) as {new_id}"
+    )
+    # Handed back to this group alone: nothing is published again on the shared stream.
+    assert await entry_fields(redis_client, REPLAY, new_id) == originals[0]
+    assert await redis_client.xlen(STREAM) == 3
     assert [i.decode() for i, _ in await redis_client.xrange(DLQ)] == letter_ids[1:]
 
-    # Once the cause is fixed, the replayed event is handled.
+    # Once the cause is fixed, the replayed event is handled, and leaves the replay stream.
     handler.fail.clear()
     assert await consumer.step() == 1
     assert await handled(uow, published[0][1]) == (1, 1)
+    assert await redis_client.xlen(REPLAY) == 0
 
     # Unknown or malformed ids, and streams that are not dead-letter streams, change nothing.
-    not_a_dlq = f"'{STREAM}' is not a dead-letter stream (they end in :dlq)"
+    not_a_dlq = f"'{STREAM}' is not a dead-letter stream (they are named <stream>:dlq:<group>)"
     for args, message in (
         (("show", DLQ, "1-0"), f"no dead letter 1-0 on {DLQ}"),
         (("replay", DLQ, "1-0"), f"no dead letter 1-0 on {DLQ}"),
@@ -639,7 +712,7 @@ async def test_the_cli_lists_shows_and_replays_dead_letters(
     # As its own process: the message on stderr, exit status 1.
     refused = await deadletters_command(redis_url, "show", DLQ, "1-0")
     assert (refused.code, refused.err.strip()) == (1, f"no dead letter 1-0 on {DLQ}")
-    assert await redis_client.xlen(STREAM) == 4
+    assert await redis_client.xlen(STREAM) == 3
     assert await redis_client.xlen(DLQ) == 2
 
     replayed = await deadletters(redis_url, "--json", "replay", DLQ, "--all")
@@ -647,10 +720,10 @@ async def test_the_cli_lists_shows_and_replays_dead_letters(
     done = json.loads(replayed.out)
     assert [r["id"] for r in done] == letter_ids[1:]
     for record, original in zip(done, originals[1:], strict=True):
-        assert record["stream"] == STREAM
-        assert await entry_fields(redis_client, STREAM, record["new_entry_id"]) == original
+        assert record["replay_stream"] == REPLAY
+        assert await entry_fields(redis_client, REPLAY, record["new_entry_id"]) == original
     assert await redis_client.xlen(DLQ) == 0
-    assert await redis_client.xlen(STREAM) == 6
+    assert await redis_client.xlen(STREAM) == 3
 
     again = await deadletters(redis_url, "replay", DLQ, "--all")
     assert (again.code, again.out.strip()) == (0, "no dead letters to replay")

@@ -152,7 +152,11 @@ async def test_health_and_readiness(system: System) -> None:
                 "pending",
                 "oldest_pending_age_seconds",
                 "dead_letters",
+                "replaying",
             }
+        assert {report["state"] for report in checks["loops"].values()} == {"running"}
+        assert "outbox-relay" in checks["loops"] and "housekeeper" in checks["loops"]
+        assert ("stream-consumer" in checks["loops"]) == bool(read)
 
 
 async def test_metrics_are_served_for_prometheus(system: System) -> None:

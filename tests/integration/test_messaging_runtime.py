@@ -17,14 +17,22 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devstack.redis_server import RedisServer
+from shared.environment import Environment
 from shared.events import CloudEvent, GoalSet
-from shared.messaging.consumer import Delivery, EventConsumers, Outcome, handle_batch
+from shared.messaging.consumer import (
+    Delivery,
+    EventConsumers,
+    HandlerContext,
+    Outcome,
+    handle_batch,
+)
+from shared.messaging.group_keys import replay_stream
 from shared.messaging.redis_streams import ensure_groups
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.stream_consumer import StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
-from tests.support import count, eventually, goal, record_goal
+from tests.support import count, environment, eventually, goal, record_goal
 
 
 async def record_goals(uow: UnitOfWork, number: int) -> list[str]:
@@ -239,7 +247,7 @@ def goal_counter() -> tuple[EventConsumers, list[str]]:
     applied: list[str] = []
 
     @consumers.handles(GoalSet)
-    async def count_goal(session: object, event: CloudEvent[GoalSet]) -> None:
+    async def count_goal(context: object, event: CloudEvent[GoalSet]) -> None:
         applied.append(event.id)
 
     return consumers, applied
@@ -250,7 +258,7 @@ async def handle(
 ) -> list[object]:
     subscription = consumers.for_stream(GoalSet.stream())
     batch = [Delivery(subscription, event) for event in events]
-    return await handle_batch(uow, group=consumers.group, batch=batch)
+    return await handle_batch(uow, group=consumers.group, batch=batch, env=environment())
 
 
 async def test_redelivered_event_is_applied_once(uow: UnitOfWork) -> None:
@@ -295,8 +303,10 @@ async def test_a_failing_event_is_isolated_and_the_rest_of_its_batch_commits(
     bad = delivered_goal(3)
 
     @consumers.handles(GoalSet)
-    async def record_a_follow_up(session: AsyncSession, event: CloudEvent[GoalSet]) -> None:
-        record_goal(session, 9)
+    async def record_a_follow_up(
+        context: HandlerContext[Environment], event: CloudEvent[GoalSet]
+    ) -> None:
+        record_goal(context.session, 9)
         if event.id == bad.id:
             raise RuntimeError("downstream not ready")
 
@@ -326,7 +336,11 @@ async def test_restarted_replica_handles_what_it_had_read_but_not_acknowledged(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
     consumers, applied = goal_counter()
-    await ensure_groups(redis_client, consumers)
+    await ensure_groups(
+        redis_client,
+        consumers.group,
+        [GoalSet.stream(), replay_stream(GoalSet.stream(), consumers.group)],
+    )
     ids = await record_goals(uow, 3)
     await OutboxRelay(sessions=uow.sessions, redis=redis_client).relay_once()
     await redis_client.xadd(GoalSet.stream(), {"type": GoalSet.event_type(), "data": "{not json"})
@@ -334,14 +348,16 @@ async def test_restarted_replica_handles_what_it_had_read_but_not_acknowledged(
     read = await redis_client.xreadgroup("test-group", "replica-1", {GoalSet.stream(): ">"})
     assert len(read[0][1]) == 4
 
-    consumer = StreamConsumer(redis_client, consumers, uow, consumer_name="replica-1")
+    consumer = StreamConsumer(
+        redis_client, consumers, uow, consumer_name="replica-1", env=environment()
+    )
     assert await consumer.reclaim(first=True) == 3
 
     assert applied == ids
     pending = await redis_client.xpending(GoalSet.stream(), "test-group")
     assert pending["pending"] == 0
     # The undecodable entry went to the dead-letter stream, with the reason.
-    [(_, letter)] = await redis_client.xrange(GoalSet.stream() + ":dlq")
+    [(_, letter)] = await redis_client.xrange(GoalSet.stream() + ":dlq:test-group")
     assert letter[b"error"].startswith(b"undecodable")
     assert letter[b"original.data"] == b"{not json"
 
@@ -363,10 +379,12 @@ def goal_batch_counter(*, failing: str = "") -> tuple[EventConsumers, list[list[
     calls: list[list[str]] = []
 
     @consumers.handles_batch(GoalSet)
-    async def count_goals(session: AsyncSession, events: Sequence[CloudEvent[GoalSet]]) -> None:
+    async def count_goals(
+        context: HandlerContext[Environment], events: Sequence[CloudEvent[GoalSet]]
+    ) -> None:
         calls.append([event.id for event in events])
         for _ in events:
-            record_goal(session, 9)
+            record_goal(context.session, 9)
         if any(event.id == failing for event in events):
             raise RuntimeError("downstream not ready")
 
@@ -419,4 +437,4 @@ def test_a_service_handles_a_type_once_either_way() -> None:
     with pytest.raises(ValueError, match=re.escape(f"already handles {GoalSet.event_type()}")):
 
         @consumers.handles(GoalSet)
-        async def again(session: AsyncSession, event: CloudEvent[GoalSet]) -> None: ...
+        async def again(context: object, event: CloudEvent[GoalSet]) -> None: ...

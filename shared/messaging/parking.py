@@ -1,0 +1,165 @@
+"""Events set aside until what they need has arrived (``NotYet``): the parked-event table's rows.
+
+A consumer group parks an event in the same transaction in which its handler said ``NotYet``,
+and acknowledges it on the stream: it is no longer pending there, so it neither counts as a
+failed delivery nor holds back trimming. Handling an event that *provides* something (a
+student's roster entry) wakes the events waiting for it in that same transaction; the consumer
+then applies them again. Without a wake-up a parked event is looked at again after a backoff
+(a safety net: two replicas on PostgreSQL may commit the provider and the parking at once).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.events.envelope import as_text
+from shared.messaging.tables import ParkedEvent
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.upsert import insert_or_replace
+
+
+async def park(
+    session: AsyncSession,
+    *,
+    group: str,
+    event_id: str,
+    stream: str,
+    entry_id: bytes | str,
+    fields: Mapping[bytes | str, bytes | str],
+    waiting_for: str,
+    reason: str,
+    now: datetime,
+    first_look_in: timedelta,
+) -> None:
+    """Set an event aside for ``group`` until ``waiting_for`` arrives."""
+    await insert_or_replace(
+        session,
+        ParkedEvent,
+        [
+            {
+                "consumer": group,
+                "event_id": event_id,
+                "stream": stream,
+                "entry_id": as_text(entry_id),
+                "fields": json.dumps({as_text(k): as_text(v) for k, v in fields.items()}),
+                "waiting_for": waiting_for,
+                "reason": reason[:2000],
+                "parked_at": now,
+                "looks": 0,
+                "failures": 0,
+                "next_look_at": now + first_look_in,
+            }
+        ],
+        key=("consumer", "event_id"),
+    )
+
+
+async def wake(
+    session: AsyncSession, *, group: str, provided: Sequence[str], now: datetime
+) -> None:
+    """Make the events waiting for any of ``provided`` due now."""
+    if provided:
+        await session.exec(
+            update(ParkedEvent)
+            .where(
+                col(ParkedEvent.consumer) == group,
+                col(ParkedEvent.waiting_for).in_(sorted(set(provided))),
+                col(ParkedEvent.next_look_at) > now,
+            )
+            .values(next_look_at=now)
+        )
+
+
+async def take_due(
+    uow: UnitOfWork, *, group: str, limit: int, now: datetime, hold_for: timedelta
+) -> list[ParkedEvent]:
+    """Claim up to ``limit`` parked events that are due, for ``hold_for`` (another replica skips
+    them meanwhile; on PostgreSQL rows another replica is claiming are skipped, not waited for)."""
+    async with uow.transaction() as session:
+        due = (
+            await session.exec(
+                select(ParkedEvent)
+                .where(ParkedEvent.consumer == group, col(ParkedEvent.next_look_at) <= now)
+                .order_by(col(ParkedEvent.next_look_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if due:
+            await session.exec(
+                update(ParkedEvent)
+                .where(
+                    col(ParkedEvent.consumer) == group,
+                    col(ParkedEvent.event_id).in_([row.event_id for row in due]),
+                )
+                .values(next_look_at=now + hold_for, looks=col(ParkedEvent.looks) + 1)
+            )
+        return list(due)
+
+
+async def look_again_later(
+    session: AsyncSession,
+    *,
+    group: str,
+    event_id: str,
+    at: datetime,
+    waiting_for: str | None = None,
+    reason: str | None = None,
+    failed: bool = False,
+) -> None:
+    """Leave a parked event parked: still waiting (perhaps for something else), or failed."""
+    values: dict[str, object] = {"next_look_at": at}
+    if waiting_for is not None:
+        values["waiting_for"] = waiting_for
+    if reason is not None:
+        values["reason"] = reason[:2000]
+    if failed:
+        values["failures"] = col(ParkedEvent.failures) + 1
+    await session.exec(
+        update(ParkedEvent)
+        .where(col(ParkedEvent.consumer) == group, col(ParkedEvent.event_id) == event_id)
+        .values(**values)
+    )
+
+
+async def unpark(session: AsyncSession, *, group: str, event_ids: Sequence[str]) -> None:
+    """Remove parked events that have now been applied (or dead-lettered)."""
+    if event_ids:
+        await session.exec(
+            delete(ParkedEvent).where(
+                col(ParkedEvent.consumer) == group, col(ParkedEvent.event_id).in_(event_ids)
+            )
+        )
+
+
+def stored_fields(row: ParkedEvent) -> dict[str, str]:
+    """The stream entry a parked event was read as."""
+    fields: dict[str, str] = json.loads(row.fields)
+    return fields
+
+
+@dataclass(frozen=True)
+class ParkedStatus:
+    parked: int
+    oldest_age_seconds: float
+
+
+async def parked_status(uow: UnitOfWork, *, group: str, now: datetime) -> ParkedStatus:
+    """How many events ``group`` has set aside, and how long the oldest has waited."""
+    async with uow.read() as session:
+        count, oldest = (
+            await session.exec(
+                select(func.count(), func.min(ParkedEvent.parked_at)).where(
+                    ParkedEvent.consumer == group
+                )
+            )
+        ).one()
+    age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return ParkedStatus(parked=int(count), oldest_age_seconds=round(age, 3))

@@ -1,0 +1,171 @@
+"""Keeping a replica's background loops alive and visible.
+
+Each loop (the outbox relay, the stream consumer, the housekeeper, the job worker) marks the
+operations it performs with its ``Heartbeat``; a ``Supervisor`` runs the loops as tasks, restarts
+one that raises (logged, counted, with backoff), and reports each as running, restarting or stuck
+(one operation running longer than the stuck limit) on ``/readyz``, ``/healthz`` and ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """When a loop last finished an operation, and since when the current one has been running."""
+
+    def __init__(self) -> None:
+        self.busy_since: float | None = None
+        self.last_beat = time.monotonic()
+        self.last_error: str | None = None
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """Mark one operation of the loop (a round, a batch): it should not take long."""
+        self.busy_since = time.monotonic()
+        try:
+            yield
+        finally:
+            self.busy_since = None
+            self.last_beat = time.monotonic()
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Within an operation, a wait that is not the operation's fault (a backoff while the
+        database is down): it does not count toward the operation's time."""
+        busy, self.busy_since = self.busy_since, None
+        try:
+            yield
+        finally:
+            if busy is not None:
+                self.busy_since = time.monotonic()
+
+    def busy_for(self) -> float:
+        """Seconds the current operation has been running (0 while the loop waits)."""
+        return 0.0 if self.busy_since is None else time.monotonic() - self.busy_since
+
+    def failed(self, error: BaseException) -> None:
+        """Remember an error the loop handled itself (it retries): shown until the next success."""
+        self.last_error = f"{type(error).__name__}: {error}"
+
+    def recovered(self) -> None:
+        self.last_error = None
+
+
+class Loop(Protocol):
+    heartbeat: Heartbeat
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class LoopState:
+    """One supervised loop, as ``/readyz`` and ``/metrics`` show it."""
+
+    name: str
+    loop: Loop
+    restarts: int = 0
+    crashed: str | None = None  # the error it last ended with, while waiting to restart
+    stopping: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def state(self, stuck_seconds: float) -> str:
+        if self.crashed is not None:
+            return "restarting"
+        if self.loop.heartbeat.busy_for() > stuck_seconds:
+            return "stuck"
+        return "running"
+
+    def report(self, stuck_seconds: float) -> dict[str, Any]:
+        return {
+            "state": self.state(stuck_seconds),
+            "restarts": self.restarts,
+            "busy_seconds": round(self.loop.heartbeat.busy_for(), 3),
+            "last_error": self.crashed or self.loop.heartbeat.last_error,
+        }
+
+
+class Supervisor:
+    """Runs a replica's loops as tasks; restarts one that ends by raising (logged, counted,
+    after a backoff); says which are running, restarting or stuck."""
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        stuck_seconds: float = 120.0,
+        first_restart_seconds: float = 1.0,
+        longest_restart_seconds: float = 60.0,
+    ) -> None:
+        self.service = service
+        self.stuck_seconds = stuck_seconds
+        self._first = first_restart_seconds
+        self._longest = longest_restart_seconds
+        self.loops: dict[str, LoopState] = {}
+
+    def start(self, name: str, loop: Loop) -> None:
+        state = self.loops[name] = LoopState(name, loop)
+        state.task = asyncio.create_task(self._keep_running(state), name=f"{self.service}-{name}")
+
+    async def stop(self, name: str, *, grace_seconds: float) -> None:
+        """Ask one loop to finish, and wait for it (cancelled if it takes longer)."""
+        state = self.loops.get(name)
+        if state is None or state.task is None:
+            return
+        state.stopping = True
+        state.wake.set()
+        state.loop.stop()
+        try:
+            await asyncio.wait_for(state.task, timeout=grace_seconds)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning("%s %s did not stop in time; cancelled", self.service, name)
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        return {name: state.report(self.stuck_seconds) for name, state in self.loops.items()}
+
+    def unhealthy(self) -> list[str]:
+        """Loops that are not running as they should: what ``/readyz`` calls degraded."""
+        return [n for n, s in self.loops.items() if s.state(self.stuck_seconds) != "running"]
+
+    def stuck(self) -> list[str]:
+        return [n for n, s in self.loops.items() if s.state(self.stuck_seconds) == "stuck"]
+
+    async def _keep_running(self, state: LoopState) -> None:
+        delay = self._first
+        while True:
+            started = time.monotonic()
+            try:
+                await state.loop.run()
+                if state.stopping:
+                    return
+                raise RuntimeError("it returned while it should have kept running")
+            except Exception as error:
+                if time.monotonic() - started > self._longest:
+                    delay = self._first  # it had been running well: a fresh failure
+                state.crashed = f"{type(error).__name__}: {error}"
+                state.restarts += 1
+                log.exception(
+                    "%s %s crashed (restart %d), restarting in %.1fs",
+                    self.service,
+                    state.name,
+                    state.restarts,
+                    delay,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.wake.wait(), timeout=delay)
+            if state.stopping:
+                return
+            delay = min(delay * 2, self._longest)
+            state.crashed = None
