@@ -28,6 +28,7 @@ from shared.environment import Environment
 from shared.events import GoalSet
 from shared.events.envelope import CloudEvent, new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers, HandlerContext
+from shared.messaging.group_keys import attempts_key, dlq_stream, replay_stream
 from shared.messaging.outbox import record_event
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
@@ -223,6 +224,11 @@ async def reset_stream(redis_url: str) -> None:
     """Delete the runtime's stream (and its groups) before a measurement."""
     client = Redis.from_url(redis_url)
     try:
-        await client.delete(STREAM, f"{STREAM}:dlq")
+        await client.delete(
+            STREAM,
+            replay_stream(STREAM, GROUP),
+            dlq_stream(STREAM, GROUP),
+            attempts_key(STREAM, GROUP),
+        )
     finally:
         await client.aclose()

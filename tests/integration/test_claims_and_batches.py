@@ -1,0 +1,124 @@
+"""A batch keeps its claim while it is applied, and no transaction holds more than a batch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import redis.asyncio as aioredis
+from pydantic import Field
+
+from shared.environment import Environment
+from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
+from shared.messaging.consumer import EventConsumers, HandlerContext
+from shared.messaging.group_keys import replay_stream
+from shared.messaging.redis_streams import ensure_groups
+from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
+from shared.messaging.unit_of_work import UnitOfWork
+from tests.support import environment
+
+GROUP = "test-group"
+POLICY = ConsumerPolicy(
+    batch_size=50,
+    max_deliveries=3,
+    retry_backoff_seconds=0.05,
+    max_retry_backoff_seconds=1.0,
+    claim_idle_seconds=0.3,
+    poll_seconds=0.1,
+)
+
+
+class ProbeData(EventData):
+    n: int = Field(description="Which probe.")
+
+
+def probe_type(number: int) -> type[EventData]:
+    """A test event type of its own, on a stream of its own."""
+    return type(f"Probe{number}", (ProbeData,), {"event_name": f"test.probe{number}.happened"})
+
+
+async def publish(redis: aioredis.Redis, data: EventData) -> str:
+    event = new_event(data, subject="s-1", district="demo", site="conway")
+    await redis.xadd(type(data).stream(), to_stream_fields(event))  # type: ignore[arg-type]
+    return event.id
+
+
+async def groups_for(redis: aioredis.Redis, consumers: EventConsumers) -> None:
+    streams = [s.stream for s in consumers]
+    await ensure_groups(
+        redis, consumers.group, streams + [replay_stream(s, consumers.group) for s in streams]
+    )
+
+
+def consumer(
+    redis: aioredis.Redis, consumers: EventConsumers, uow: UnitOfWork, name: str, **policy: Any
+) -> StreamConsumer:
+    return StreamConsumer(
+        redis,
+        consumers,
+        uow,
+        consumer_name=name,
+        env=environment(),
+        policy=replace(POLICY, **policy),
+    )
+
+
+async def test_a_batch_that_takes_longer_than_the_claim_idle_time_is_not_taken_over(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    Probe = probe_type(0)
+    consumers = EventConsumers(group=GROUP)
+    calls: list[tuple[str, str]] = []
+
+    @consumers.handles(Probe)
+    async def slowly(context: HandlerContext[Environment], event: CloudEvent[Any]) -> None:
+        calls.append((context.env.settings.consumer_name, event.id))
+        await asyncio.sleep(0.4)  # three of them: four times the claim idle time in all
+
+    await groups_for(redis_client, consumers)
+    published = [await publish(redis_client, Probe(n=n)) for n in range(3)]
+    a = consumer(redis_client, consumers, uow, "a")
+    b = consumer(redis_client, consumers, uow, "b")
+
+    applying = asyncio.create_task(a.step())
+    taken_over = 0
+    while not applying.done():
+        await asyncio.sleep(0.05)
+        taken_over += await b.reclaim()
+    await applying
+
+    assert taken_over == 0
+    assert sorted(event_id for _, event_id in calls) == sorted(published)
+    assert len(calls) == 3  # each applied once, by a
+    assert (await redis_client.xpending(Probe.stream(), GROUP))["pending"] == 0
+
+
+async def test_no_transaction_applies_more_than_a_batch_whatever_the_number_of_streams(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    """XREADGROUP's COUNT is per stream: twelve streams read at once bring twelve batches."""
+    probes = [probe_type(n) for n in range(12)]
+    consumers = EventConsumers(group=GROUP)
+    per_transaction: Counter[object] = Counter()  # (holding each session keeps them apart)
+
+    def count_in_its_transaction(probe: type[EventData]) -> None:
+        @consumers.handles(probe)
+        async def count(context: HandlerContext[Environment], event: CloudEvent[Any]) -> None:
+            per_transaction[context.session] += 1
+
+        count.__name__ = f"count_{probe.__name__}"
+
+    for probe in probes:
+        count_in_its_transaction(probe)
+    await groups_for(redis_client, consumers)
+    for probe in probes:
+        for n in range(POLICY.batch_size):
+            await publish(redis_client, probe(n=n))
+
+    handled = await consumer(redis_client, consumers, uow, "a").step()
+
+    assert handled == 12 * POLICY.batch_size
+    assert sum(per_transaction.values()) == 12 * POLICY.batch_size
+    assert max(per_transaction.values()) <= POLICY.batch_size
