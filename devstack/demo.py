@@ -90,6 +90,13 @@ def load_demo_district(urls: dict[str, str], *, secret: str) -> list[str]:
     admin = {"Authorization": f"Bearer {demo_tokens(secret)['DISTRICT_ADMIN_TOKEN']}"}
     created: list[str] = []
     with httpx.Client(timeout=10, headers=admin) as http:
+        for site, name in SITES.items():
+            _ok(
+                http.put(
+                    f"{urls['portfolio']}/roster/sites/{site}",
+                    json={"name": name, "timezone": TIMEZONE.key},
+                )
+            )
         for student in STUDENTS:
             _ok(
                 http.put(
@@ -140,21 +147,30 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
             start = datetime(day.year, day.month, day.day, 15, tzinfo=TIMEZONE) + timedelta(
                 minutes=minutes
             )
-            _ok(
-                http.post(
-                    f"{scheduling}/slots",
-                    json={
-                        "site": site,
-                        "room": f"Room {4 if site == 'conway' else 12}",
-                        "starts_at": start.astimezone(UTC).isoformat(),
-                        "duration_minutes": 20,
-                        "capacity": 1,
-                        "teacher_id": teacher,
-                    },
-                )
-            )
+            slot = {
+                "site": site,
+                "room": f"Room {4 if site == 'conway' else 12}",
+                "starts_at": start.astimezone(UTC).isoformat(),
+                "duration_minutes": 20,
+                "capacity": 1,
+                "teacher_id": teacher,
+            }
+            _ok(_once_site_is_known(http, f"{scheduling}/slots", slot))
         created.append(f"6 conference times at {SITES[site]} on {day:%A %d %B}")
     return created
+
+
+def _once_site_is_known(
+    http: httpx.Client, url: str, body: dict[str, object], *, timeout: float = 30.0
+) -> httpx.Response:
+    """POST ``body``; scheduling learns the sites from portfolio's roster events a moment after
+    they are registered, and until then answers 409: the request is then made again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = http.post(url, json=body)
+        if response.status_code != 409 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
 
 
 def _set_first_goals(http: httpx.Client, urls: dict[str, str]) -> list[str]:
@@ -163,9 +179,8 @@ def _set_first_goals(http: httpx.Client, urls: dict[str, str]) -> list[str]:
         goals = f"{urls['portfolio']}/students/{student_id}/goals"
         if _ok(http.get(goals)).json():
             continue
-        # The roster events must reach notifications before the goal's message can name the
-        # student; the service retries briefly, but a short pause keeps the demo log quiet.
-        time.sleep(0.5)
+        # (If the roster events have not reached notifications yet, the goal's message waits
+        # for its student there: nothing to wait for here.)
         _ok(http.post(goals, json={"title": title, "area": area}))
         created.append(f"goal for {student_id}: {title}")
     return created

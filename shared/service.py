@@ -29,6 +29,9 @@ from shared.auth.tokens import TokenVerifier
 from shared.database import create_engine, is_unique_violation, session_factory
 from shared.environment import Environment, plain_environment
 from shared.events.envelope import EventData
+from shared.jobs.handlers import JobHandlers
+from shared.jobs.monitoring import job_status
+from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.consumer import EventConsumers
 from shared.messaging.monitoring import (
     RuntimeCollector,
@@ -72,6 +75,8 @@ class ServiceSpec:
     # Builds what handlers are given (settings, clock, clients) from the service's settings;
     # entered at startup, left at shutdown.
     environment: EnvironmentFactory = plain_environment
+    # The side effects it runs after the commit that asked for them (``shared.jobs``).
+    jobs: JobHandlers[Any] = field(default_factory=JobHandlers)
     version: str = "0.1.0"
 
 
@@ -91,6 +96,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.consumer: StreamConsumer | None = None
         self.housekeeper: Housekeeper | None = None
+        self.jobs: JobWorker[Any] | None = None
         self.env: Environment | None = None
         self.metrics = RuntimeCollector(spec.name)
         self.supervisor = Supervisor(spec.name, stuck_seconds=settings.loop_stuck_seconds)
@@ -122,7 +128,16 @@ class ServiceRuntime:
             interval_seconds=settings.relay_interval_seconds,
             linger_seconds=settings.relay_linger_seconds,
         )
-        self._uow = UnitOfWork(sessions, on_commit=self.relay.nudge)
+        self._uow = UnitOfWork(sessions, on_commit=self._committed)
+        self.jobs = JobWorker(
+            uow=self._uow,
+            handlers=spec.jobs,
+            env=self.env,
+            worker_name=settings.consumer_name,
+            policy=JobPolicy(
+                concurrency=settings.job_concurrency, lease_seconds=settings.job_lease_seconds
+            ),
+        )
         self.consumer = StreamConsumer(
             self.redis,
             spec.consumers,
@@ -139,7 +154,7 @@ class ServiceRuntime:
             ),
         )
         self.metrics.relay, self.metrics.consumer = self.relay, self.consumer
-        self.metrics.supervisor = self.supervisor
+        self.metrics.supervisor, self.metrics.jobs = self.supervisor, self.jobs
         self.housekeeper = Housekeeper(
             redis=self.redis,
             uow=self._uow,
@@ -148,6 +163,7 @@ class ServiceRuntime:
                 streams=timedelta(hours=settings.stream_retention_hours),
                 outbox=timedelta(hours=settings.outbox_retention_hours),
                 inbox=timedelta(hours=settings.inbox_retention_hours),
+                jobs=timedelta(hours=settings.job_retention_hours),
                 interval_seconds=settings.housekeeping_interval_seconds,
             ),
         )
@@ -155,6 +171,14 @@ class ServiceRuntime:
         if any(True for _ in spec.consumers):
             self.supervisor.start("stream-consumer", self.consumer)
         self.supervisor.start("housekeeper", self.housekeeper)
+        if len(spec.jobs):
+            self.supervisor.start("job-worker", self.jobs)
+
+    def _committed(self) -> None:
+        """A transaction committed: its events are relayed, its jobs run, without waiting."""
+        for loop in (self.relay, self.jobs):
+            if loop is not None:
+                loop.nudge()
 
     async def close(self) -> None:
         """Finish the batch in hand, hand back what is still pending, stop the relay, disconnect.
@@ -171,6 +195,7 @@ class ServiceRuntime:
                 log.warning("%s could not hand back pending entries: %s", self.spec.name, error)
         # Cancelling a database call midway can leave its connection unusable: the loops stop
         # between rounds and are cancelled only if they do not finish in time.
+        await self.supervisor.stop("job-worker", grace_seconds=grace)
         await self.supervisor.stop("housekeeper", grace_seconds=grace)
         await self.supervisor.stop("outbox-relay", grace_seconds=grace)
         await self._resources.aclose()
@@ -198,6 +223,9 @@ class ServiceRuntime:
                     self.uow, group=self.consumer.group, now=utcnow()
                 )
                 checks["parked"] = asdict(self.metrics.parked)
+            if len(self.spec.jobs):
+                self.metrics.job_status = await job_status(self.uow)
+                checks["jobs"] = asdict(self.metrics.job_status)
         except Exception as error:  # readiness reports any failure rather than raising it
             checks["database"] = f"error: {error}"
         try:

@@ -133,6 +133,23 @@ class ServiceSettings(BaseSettings):
         description="How often streams are trimmed and old outbox/inbox rows pruned.",
     )
 
+    job_concurrency: int = Field(
+        4, ge=1, validation_alias="JOB_CONCURRENCY", description="Jobs a replica runs at once."
+    )
+    job_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="JOB_LEASE_SECONDS",
+        description="How long a running job is held without its worker renewing the claim"
+        " (every third of it) before another worker may run it again.",
+    )
+    job_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        validation_alias="JOB_RETENTION_HOURS",
+        description="Done and cancelled jobs older than this are deleted (failed ones are kept).",
+    )
+
     jwt_secret: str = Field(
         DEV_JWT_SECRET,
         validation_alias="AUTH_JWT_SECRET",

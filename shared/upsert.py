@@ -91,3 +91,28 @@ def _replacing(statement: Any, rows: Sequence[Row], key: Sequence[str]) -> dict[
     """SET every column the rows carry, except the key, to the value the row brought."""
     columns = sorted({name for row in rows for name in row} - set(key))
     return {name: statement.excluded[name] for name in columns}
+
+
+async def update_raising_version(
+    session: AsyncSession,
+    model: type[SQLModel],
+    *,
+    key: Mapping[str, Any],
+    values: Mapping[str, Any],
+    version: str = "version",
+) -> int:
+    """The owner's side: change a row and raise its version in one UPDATE; returns the new
+    version, the one the events announcing this change must carry.
+
+    Raising it in the statement that writes the row (not from a value read earlier) keeps two
+    concurrent changes apart: on PostgreSQL the second waits for the first's row lock and then
+    raises the version the first committed.
+    """
+    table = _table(model)
+    statement = (
+        table.update()
+        .where(*(table.c[name] == value for name, value in key.items()))
+        .values(**values, **{version: table.c[version] + 1})
+        .returning(table.c[version])
+    )
+    return int((await session.exec(statement)).scalar_one())  # type: ignore[call-overload]

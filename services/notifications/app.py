@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.notifications.api import router
 from services.notifications.consumers import consumers
 from services.notifications.environment import notifications_environment
+from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
 from shared.events import DeliveryFailed, DeliverySent
 from shared.service import ServiceSpec, create_app
@@ -25,6 +26,7 @@ SPEC = ServiceSpec(
     consumers=consumers,
     publishes=[DeliverySent, DeliveryFailed],
     environment=notifications_environment,
+    jobs=jobs,
 )
 
 

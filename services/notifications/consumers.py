@@ -1,8 +1,14 @@
-"""Events notifications turns into messages to families."""
+"""Events notifications turns into messages to families.
+
+Each handler takes a batch of events at once, so that the guardians' contact points, the
+students' names and what was already delivered are looked up once per batch, not per message.
+"""
 
 from __future__ import annotations
 
-from services.notifications.delivery import notify_guardian
+from collections.abc import Sequence
+
+from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.tables import KnownStudent
 from shared.events import (
@@ -13,81 +19,102 @@ from shared.events import (
     StudentEnrolled,
 )
 from shared.messaging.consumer import EventConsumers, HandlerContext, needs
+from shared.upsert import upsert_if_newer
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
 
 
-@consumers.handles(
+@consumers.handles_batch(
     StudentEnrolled, provides=lambda event: [needs("student", event.data.student_id)]
 )
-async def remember_student_name(context: Context, event: CloudEvent[StudentEnrolled]) -> None:
-    """Keep the name families know the student by, for messages."""
-    session = context.session
-    student = await session.get(KnownStudent, event.data.student_id)
-    if student is not None and student.as_of > event.time:
-        return  # an older change, delivered late: the newer one stands
-    student = student or KnownStudent(
-        id=event.data.student_id,
-        district=event.district,
-        site=event.site,
-        given_name=event.data.given_name,
-        as_of=event.time,
-    )
-    student.district, student.site, student.as_of = event.district, event.site, event.time
-    student.given_name = event.data.given_name
-    session.add(student)
-
-
-@consumers.handles(GoalSet)
-async def tell_guardians_about_new_goal(context: Context, event: CloudEvent[GoalSet]) -> None:
-    """Tell each of the student's guardians, in their language, about the goal just set."""
-    for guardian_id in event.data.guardian_ids:
-        await notify_guardian(
-            context.session,
-            guardian_id=guardian_id,
-            student_id=event.data.student_id,
-            template="goal_set",
-            cause=event,
-            timezone=context.env.settings.timezone,
-            goal=event.data.title,
-            target_date=event.data.target_date,
-        )
-
-
-@consumers.handles(ConferenceBooked)
-async def confirm_booking_to_guardian(
-    context: Context, event: CloudEvent[ConferenceBooked]
+async def remember_student_name(
+    context: Context, events: Sequence[CloudEvent[StudentEnrolled]]
 ) -> None:
-    """Send the guardian who booked a confirmation with time and room."""
-    data = event.data
-    await notify_guardian(
+    """Keep the name families know each student by, for messages."""
+    await upsert_if_newer(
         context.session,
-        guardian_id=data.guardian_id,
-        student_id=data.student_id,
-        template="conference_booked",
-        cause=event,
-        timezone=context.env.settings.timezone,
-        starts_at=data.starts_at,
-        minutes=int((data.ends_at - data.starts_at).total_seconds() // 60),
-        room=data.room,
-        interpreter=data.interpreter_language,
+        KnownStudent,
+        [
+            {
+                "id": event.data.student_id,
+                "district": event.district,
+                "site": event.site,
+                "given_name": event.data.given_name,
+                "version": event.data.version,
+            }
+            for event in events
+        ],
     )
 
 
-@consumers.handles(ConferenceCancelled)
+@consumers.handles_batch(GoalSet)
+async def tell_guardians_about_new_goal(
+    context: Context, events: Sequence[CloudEvent[GoalSet]]
+) -> None:
+    """Tell each of the student's guardians, in their language, about the goal just set."""
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=guardian_id,
+                student_id=event.data.student_id,
+                template="goal_set",
+                cause=event,
+                timezone=context.env.settings.timezone,
+                values={"goal": event.data.title, "target_date": event.data.target_date},
+            )
+            for event in events
+            for guardian_id in event.data.guardian_ids
+        ],
+    )
+
+
+@consumers.handles_batch(ConferenceBooked)
+async def confirm_booking_to_guardian(
+    context: Context, events: Sequence[CloudEvent[ConferenceBooked]]
+) -> None:
+    """Send the guardian the booking is for a confirmation with time and room, in the site's
+    time zone."""
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.data.student_id,
+                template="conference_booked",
+                cause=event,
+                timezone=event.data.timezone or context.env.settings.timezone,
+                values={
+                    "starts_at": event.data.starts_at,
+                    "minutes": int(
+                        (event.data.ends_at - event.data.starts_at).total_seconds() // 60
+                    ),
+                    "room": event.data.room,
+                    "interpreter": event.data.interpreter_language,
+                },
+            )
+            for event in events
+        ],
+    )
+
+
+@consumers.handles_batch(ConferenceCancelled)
 async def tell_guardian_booking_cancelled(
-    context: Context, event: CloudEvent[ConferenceCancelled]
+    context: Context, events: Sequence[CloudEvent[ConferenceCancelled]]
 ) -> None:
     """Tell the guardian who had booked that the conference is cancelled."""
-    data = event.data
-    await notify_guardian(
+    await notify_guardians(
         context.session,
-        guardian_id=data.guardian_id,
-        student_id=data.student_id,
-        template="conference_cancelled",
-        cause=event,
-        timezone=context.env.settings.timezone,
-        starts_at=data.starts_at,
-        reason=data.reason,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.data.student_id,
+                template="conference_cancelled",
+                cause=event,
+                timezone=event.data.timezone or context.env.settings.timezone,
+                values={"starts_at": event.data.starts_at, "reason": event.data.reason},
+            )
+            for event in events
+        ],
     )

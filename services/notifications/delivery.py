@@ -1,21 +1,30 @@
-"""Telling a guardian something: pick their language, render, deliver, record the outcome."""
+"""Telling guardians something: pick each one's language, render, and queue the delivery.
+
+Rendering and recording happen in the event handler's transaction; handing the message to its
+channel is a job (``deliver_message``, in ``sending.py``) run after the commit, so a batch that is
+rolled back and applied again never sends anything twice.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.messages import render
 from services.notifications.tables import ContactPoint, Delivery, KnownStudent
-from shared.events import CloudEvent, DeliveryFailed, DeliverySent
+from shared.events import CloudEvent, DeliveryFailed
+from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 
-# Until real email/SMS providers are wired, every message lands in the development mailbox
+# Until real email/SMS providers are wired, every message goes to the development mailbox
 # (GET /mailbox), where a person can read exactly what the family would receive.
 CHANNEL = "mailbox"
+DELIVER = "deliver_message"  # the job that hands a queued delivery to its channel
 
 
 class StudentNotKnownYet(NotYet):
@@ -27,74 +36,116 @@ class StudentNotKnownYet(NotYet):
         )
 
 
-async def notify_guardian(
-    session: AsyncSession,
-    *,
-    guardian_id: str,
-    student_id: str,
-    template: str,
-    cause: CloudEvent[Any],
-    timezone: str,
-    **context: Any,
-) -> Delivery:
-    """Deliver one message about ``student_id`` to one guardian, once per cause."""
-    existing = (
-        await session.exec(
-            select(Delivery).where(
-                Delivery.cause_event_id == cause.id,
-                Delivery.recipient_id == guardian_id,
-                Delivery.template == template,
+@dataclass(frozen=True)
+class Message:
+    """One message to write to one guardian about one student, because of ``cause``."""
+
+    guardian_id: str
+    student_id: str
+    template: str
+    cause: CloudEvent[Any]
+    timezone: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -> list[Delivery]:
+    """Queue each message once per cause, recipient and template, in the guardian's language.
+
+    Whatever the number of messages, three queries find what is already delivered, the students'
+    names and the guardians' contact points. Raises ``StudentNotKnownYet`` if a student's roster
+    entry has not arrived.
+    """
+    if not messages:
+        return []
+    causes = sorted({m.cause.id for m in messages})
+    done = set(
+        (
+            await session.exec(
+                select(Delivery.cause_event_id, Delivery.recipient_id, Delivery.template).where(
+                    col(Delivery.cause_event_id).in_(causes)
+                )
+            )
+        ).all()
+    )
+    students = await _by_id(
+        session, KnownStudent, KnownStudent.id, {m.student_id for m in messages}
+    )
+    for message in messages:
+        if message.student_id not in students:
+            raise StudentNotKnownYet(message.student_id)
+    contacts = await _by_id(
+        session, ContactPoint, ContactPoint.guardian_id, {m.guardian_id for m in messages}
+    )
+    deliveries: list[Delivery] = []
+    for message in messages:
+        identity = (message.cause.id, message.guardian_id, message.template)
+        if identity in done:
+            continue
+        done.add(identity)
+        deliveries.append(
+            _delivery(
+                session, message, students[message.student_id], contacts.get(message.guardian_id)
             )
         )
-    ).first()
-    if existing is not None:
-        return existing
-    student = await session.get(KnownStudent, student_id)
-    if student is None:
-        raise StudentNotKnownYet(student_id)
-    contact = await session.get(ContactPoint, guardian_id)
-    message = render(
-        template,
+    session.add_all(deliveries)
+    await enqueue_many(
+        session,
+        [
+            NewJob(kind=DELIVER, key=delivery.id, payload={"delivery_id": delivery.id})
+            for delivery in deliveries
+            if delivery.status == "queued"
+        ],
+    )
+    return deliveries
+
+
+def _delivery(
+    session: AsyncSession,
+    message: Message,
+    student: KnownStudent,
+    contact: ContactPoint | None,
+) -> Delivery:
+    rendered = render(
+        message.template,
         language=contact.language if contact else None,
-        timezone=timezone,
+        timezone=message.timezone,
         student=student.given_name,
         guardian=contact.display_name if contact else "",
-        **context,
+        **message.values,
     )
     delivery = Delivery(
-        district=cause.district,
-        site=cause.site,
-        recipient_id=guardian_id,
-        student_id=student_id,
+        district=message.cause.district,
+        site=message.cause.site,
+        recipient_id=message.guardian_id,
+        student_id=message.student_id,
         channel=CHANNEL if contact else "none",
         address=contact.email if contact else None,
-        language=message.language,
-        template=template,
-        subject=message.subject,
-        body=message.body,
-        status="sent" if contact else "failed",
+        language=rendered.language,
+        template=message.template,
+        subject=rendered.subject,
+        body=rendered.body,
+        status="queued" if contact else "failed",
         error=None if contact else "no contact point on file for this guardian",
-        cause_event_id=cause.id,
+        cause_event_id=message.cause.id,
     )
-    session.add(delivery)
-    outcome = (
-        DeliverySent(
-            delivery_id=delivery.id,
-            recipient_id=guardian_id,
-            channel=CHANNEL,
-            template=template,
-            language=message.language,
-            cause_event_id=cause.id,
+    if contact is None:
+        record_event(
+            session,
+            DeliveryFailed(
+                delivery_id=delivery.id,
+                recipient_id=message.guardian_id,
+                channel="none",
+                template=message.template,
+                error=delivery.error or "",
+                cause_event_id=message.cause.id,
+            ),
+            subject=message.student_id,
+            district=message.cause.district,
+            site=message.cause.site,
         )
-        if contact
-        else DeliveryFailed(
-            delivery_id=delivery.id,
-            recipient_id=guardian_id,
-            channel="none",
-            template=template,
-            error=delivery.error or "",
-            cause_event_id=cause.id,
-        )
-    )
-    record_event(session, outcome, subject=student_id, district=cause.district, site=cause.site)
     return delivery
+
+
+async def _by_id(session: AsyncSession, model: Any, key: Any, ids: set[str]) -> dict[str, Any]:
+    rows = (await session.exec(select(model).where(col(key).in_(sorted(ids))))).all()
+    return {getattr(row, key.key): row for row in rows}

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from services.notifications.channels import Channel, MailboxChannel
 from services.notifications.settings import NotificationsSettings
 from shared.environment import Environment
+
+
+def _development_channels() -> dict[str, Channel]:
+    return {"mailbox": MailboxChannel()}
 
 
 @dataclass(frozen=True, kw_only=True)
 class NotificationsEnvironment(Environment):
     settings: NotificationsSettings
+    channels: Mapping[str, Channel] = field(default_factory=_development_channels)
 
 
 @asynccontextmanager

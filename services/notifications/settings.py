@@ -13,5 +13,7 @@ class NotificationsSettings(ServiceSettings):
     port: int = 8003
     database_url: str = "sqlite+aiosqlite:///./var/notifications.db"
     timezone: str = Field(
-        "America/Los_Angeles", description="Time zone conference times are shown in to families."
+        "America/Los_Angeles",
+        description="Time zone conference times are shown in when an event does not name its"
+        " site's (events published before sites carried one).",
     )

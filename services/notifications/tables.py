@@ -35,7 +35,7 @@ class KnownStudent(SQLModel, table=True):
     district: str = Field(max_length=64)
     site: str = Field(max_length=64)
     given_name: str = Field(max_length=100)
-    as_of: datetime = Field(sa_type=UTCDateTime, description="Time of the event applied last.")
+    version: int = Field(description="The owner's version of the student applied last.")
 
 
 class Delivery(SQLModel, table=True):

@@ -6,19 +6,36 @@ from datetime import date
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.portfolio.roster_events import announce
 from services.portfolio.rules import may_manage_roster, may_set_goal
-from services.portfolio.tables import Goal, GuardianLink, Student
-from shared.api_types import Id, IdPath, Text
+from services.portfolio.tables import Goal, GuardianLink, Site, Student
+from shared.api_types import Id, IdPath, Text, TimeZone
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal
-from shared.events import GoalSet, GuardianLinked, StudentEnrolled
+from shared.database import utcnow
+from shared.events import GoalSet
 from shared.messaging.outbox import record_event
 from shared.service import UnitOfWorkDep
+from shared.upsert import update_raising_version
 
 router = APIRouter(tags=["portfolio"])
+
+
+class SiteIn(BaseModel):
+    name: Text = Field(min_length=1, max_length=200, examples=["Conway Elementary"])
+    timezone: TimeZone = Field(
+        description="IANA time zone of the school: conference times are shown in it."
+    )
+
+
+class SiteOut(SiteIn):
+    id: str
+    district: str
+    version: int
 
 
 class StudentIn(BaseModel):
@@ -31,6 +48,7 @@ class StudentIn(BaseModel):
 class StudentOut(StudentIn):
     id: str
     district: str
+    version: int
 
 
 class GuardianLinkIn(BaseModel):
@@ -52,6 +70,40 @@ class GoalOut(GoalIn):
     set_by: str
 
 
+@router.put("/roster/sites/{site_id}", response_model=SiteOut)
+async def register_site(
+    site_id: IdPath, body: SiteIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> SiteOut:
+    """Add a school to the district's roster, or change its name or time zone (district IT, or
+    the site's admin)."""
+    if not may_manage_roster(principal, district=principal.district, site=site_id):
+        raise forbidden(f"you may not manage site {site_id!r}")
+    async with uow.transaction() as session:
+        site = await session.get(Site, site_id)
+        if site is not None and site.district != principal.district:
+            raise forbidden("that site belongs to another district")
+        if site is None:
+            site = Site(id=site_id, district=principal.district, **body.model_dump())
+            session.add(site)
+            announce(session, site)
+        elif _differs(site, body):
+            await _change(session, site, body)
+            announce(session, site)
+    return SiteOut.model_validate(site, from_attributes=True)
+
+
+@router.get("/roster/sites", response_model=list[SiteOut])
+async def list_sites(principal: CurrentPrincipal, uow: UnitOfWorkDep) -> list[SiteOut]:
+    """The district's schools."""
+    async with uow.read() as session:
+        sites = (
+            await session.exec(
+                select(Site).where(Site.district == principal.district).order_by(col(Site.id))
+            )
+        ).all()
+    return [SiteOut.model_validate(site, from_attributes=True) for site in sites]
+
+
 @router.put("/roster/students/{student_id}", response_model=StudentOut)
 async def enroll_student(
     student_id: IdPath, body: StudentIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -69,21 +121,14 @@ async def enroll_student(
                 principal, district=student.district, site=student.site
             ):
                 raise forbidden(f"you may not move students out of site {student.site!r}")
-        changed = student is None or _differs(student, body)
-        student = student or Student(
-            id=student_id, district=principal.district, **body.model_dump()
-        )
-        student.sqlmodel_update(body.model_dump())
-        session.add(student)
-        if changed:
-            record_event(
-                session,
-                StudentEnrolled(student_id=student_id, **body.model_dump(exclude={"site"})),
-                subject=student_id,
-                district=student.district,
-                site=student.site,
-            )
-    return StudentOut(id=student.id, district=student.district, **body.model_dump())
+        if student is None:
+            student = Student(id=student_id, district=principal.district, **body.model_dump())
+            session.add(student)
+            announce(session, student)
+        elif _differs(student, body):
+            await _change(session, student, body)
+            announce(session, student)
+    return StudentOut.model_validate(student, from_attributes=True)
 
 
 @router.put(
@@ -108,26 +153,19 @@ async def link_guardian(
                 )
             )
         ).first()
-        if existing is not None:
-            return
-        session.add(
-            GuardianLink(
+        if existing is None:
+            link = GuardianLink(
                 district=student.district,
                 site=student.site,
                 guardian_id=guardian_id,
                 student_id=student_id,
                 relationship=body.relationship,
             )
-        )
-        record_event(
-            session,
-            GuardianLinked(
-                guardian_id=guardian_id, student_id=student_id, relationship=body.relationship
-            ),
-            subject=student_id,
-            district=student.district,
-            site=student.site,
-        )
+            session.add(link)
+            announce(session, link)
+        elif existing.relationship != body.relationship:
+            await _change(session, existing, body)
+            announce(session, existing)
 
 
 @router.get("/students/{student_id}", response_model=StudentOut)
@@ -213,5 +251,18 @@ async def _visible_student(session: AsyncSession, student_id: str, principal: Pr
     return student
 
 
-def _differs(student: Student, body: StudentIn) -> bool:
-    return any(getattr(student, name) != value for name, value in body.model_dump().items())
+def _differs(row: SQLModel, body: BaseModel) -> bool:
+    return any(getattr(row, name) != value for name, value in body.model_dump().items())
+
+
+async def _change(
+    session: AsyncSession, row: Site | Student | GuardianLink, body: BaseModel
+) -> None:
+    """Write ``body`` onto ``row`` and raise its version, in one UPDATE (see shared.upsert)."""
+    changes = body.model_dump()
+    if not isinstance(row, GuardianLink):
+        changes["updated_at"] = utcnow()
+    version = await update_raising_version(session, type(row), key={"id": row.id}, values=changes)
+    # The row in the session takes the values written, without reading it back.
+    for name, value in {**changes, "version": version}.items():
+        set_committed_value(row, name, value)

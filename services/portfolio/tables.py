@@ -10,6 +10,22 @@ from sqlmodel import Field, SQLModel
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
 from shared.runtime_tables import RUNTIME_TABLES
 
+# Entities other services keep copies of carry a ``version``: every change raises it in the same
+# UPDATE, and the events announcing the change carry it (see shared/events/contracts.py).
+
+
+class Site(SQLModel, table=True):
+    """A school of the district, with the time zone its conference times are in."""
+
+    __tablename__ = "site"
+
+    id: str = Field(primary_key=True, max_length=64, description="sourcedId")
+    district: str = Field(index=True, max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+    version: int = Field(default=1)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
 
 class Student(SQLModel, table=True):
     __tablename__ = "student"
@@ -20,6 +36,7 @@ class Student(SQLModel, table=True):
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)
     grade: str = Field(max_length=8)
+    version: int = Field(default=1)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -33,6 +50,7 @@ class GuardianLink(SQLModel, table=True):
     guardian_id: str = Field(index=True, max_length=64)
     student_id: str = Field(foreign_key="student.id", index=True, max_length=64)
     relationship: str = Field(max_length=32)
+    version: int = Field(default=1)
 
 
 class Goal(SQLModel, table=True):
@@ -49,4 +67,4 @@ class Goal(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(*RUNTIME_TABLES, Student, GuardianLink, Goal)
+metadata = metadata_for(*RUNTIME_TABLES, Site, Student, GuardianLink, Goal)

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from services.scheduling.booking import NotFound, book_conference, cancel_booking
 from services.scheduling.rules import Refused, check_slot_opening
-from services.scheduling.tables import Booking, Slot
+from services.scheduling.tables import Booking, RosterSite, Slot
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.service import UnitOfWorkDep
@@ -32,6 +32,7 @@ class SlotOut(BaseModel):
     id: str
     site: str
     room: str
+    timezone: str | None = Field(description="The site's IANA time zone.")
     teacher_id: str
     starts_at: datetime
     ends_at: datetime
@@ -74,7 +75,8 @@ def _http(error: Refused | NotFound) -> HTTPException:
 
 @router.post("/slots", response_model=SlotOut, status_code=status.HTTP_201_CREATED)
 async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDep) -> SlotOut:
-    """Open a conference time at a site (teachers and admins of that site)."""
+    """Open a conference time at a site (teachers and admins of that site); 409 while the site
+    is not yet known to scheduling."""
     starts_at = body.starts_at.astimezone(UTC)
     ends_at = starts_at + timedelta(minutes=body.duration_minutes)
     try:
@@ -88,16 +90,24 @@ async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDe
         )
     except Refused as error:
         raise _http(error) from error
-    slot = Slot(
-        district=principal.district,
-        site=body.site,
-        teacher_id=body.teacher_id or principal.subject,
-        room=body.room,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        capacity=body.capacity,
-    )
     async with uow.transaction() as session:
+        site = await session.get(RosterSite, body.site)
+        if site is None or site.district != principal.district:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"site {body.site!r} is not on the roster yet (the district's roster reaches"
+                " scheduling as events from portfolio); try again shortly",
+            )
+        slot = Slot(
+            district=principal.district,
+            site=body.site,
+            teacher_id=body.teacher_id or principal.subject,
+            room=body.room,
+            timezone=site.timezone,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=body.capacity,
+        )
         session.add(slot)
     return _slot_out(slot)
 

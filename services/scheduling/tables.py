@@ -11,6 +11,18 @@ from shared.database import UTCDateTime, metadata_for, new_id, utcnow
 from shared.runtime_tables import RUNTIME_TABLES
 
 
+class RosterSite(SQLModel, table=True):
+    """Local read model of the district's schools, kept from ``roster.site.registered`` events."""
+
+    __tablename__ = "roster_site"
+
+    id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+    version: int = Field(description="The owner's version of the site applied last.")
+
+
 class RosterStudent(SQLModel, table=True):
     """Local read model of the roster, kept from ``roster.student.enrolled`` events."""
 
@@ -20,7 +32,7 @@ class RosterStudent(SQLModel, table=True):
     district: str = Field(max_length=64)
     site: str = Field(index=True, max_length=64)
     given_name: str = Field(max_length=100)
-    as_of: datetime = Field(sa_type=UTCDateTime, description="Time of the event applied last.")
+    version: int = Field(description="The owner's version of the student applied last.")
 
 
 class Slot(SQLModel, table=True):
@@ -39,6 +51,9 @@ class Slot(SQLModel, table=True):
     site: str = Field(index=True, max_length=64)
     teacher_id: str = Field(max_length=64)
     room: str = Field(max_length=64)
+    timezone: str | None = Field(
+        default=None, max_length=64, description="The site's time zone when the slot was opened."
+    )
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     capacity: int = Field(default=1)
@@ -63,4 +78,4 @@ class Booking(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(*RUNTIME_TABLES, RosterStudent, Slot, Booking)
+metadata = metadata_for(*RUNTIME_TABLES, RosterSite, RosterStudent, Slot, Booking)

@@ -8,6 +8,7 @@ from shared.events.contracts import (
     DeliverySent,
     GoalSet,
     GuardianLinked,
+    SiteRegistered,
     StudentEnrolled,
 )
 from shared.events.envelope import (
@@ -29,6 +30,7 @@ __all__ = [
     "EventData",
     "GoalSet",
     "GuardianLinked",
+    "SiteRegistered",
     "StudentEnrolled",
     "UndecodableEvent",
     "from_stream_fields",

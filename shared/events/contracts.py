@@ -1,7 +1,14 @@
 """Every event the services publish: the public, versioned contract.
 
-Additive changes keep the version; a breaking change is a new class with ``version = 2``
+Additive changes keep the version; a breaking change is a new class with ``type_version = 2``
 published beside the old one. Events carry ids, never contact details.
+
+Roster events are *state* events: each carries the whole entity as its owner holds it, with the
+entity's ``version``, which the owner raises in the same UPDATE that changes it. A reader keeps
+a copy by applying an event only if its version is higher than the one it holds
+(``shared.upsert.upsert_if_newer``), whatever order events arrive in; the owner may announce
+the current state again at any time (``slc-portfolio reannounce``) and readers that are up to
+date change nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +19,26 @@ from typing import Literal
 from pydantic import Field
 
 from shared.events.envelope import EventData
+
+VERSION_DESCRIPTION = (
+    "The entity's version at its owner, raised by every change: apply the event only if it is"
+    " higher than the version you hold. 0 on events published before versions existed."
+)
+
+
+class SiteRegistered(EventData):
+    """A school (site) was added to the district's roster, or its details changed."""
+
+    event_name = "roster.site.registered"
+    publisher = "portfolio"  # the service that owns the roster
+
+    site_id: str = Field(description="The site's sourcedId (same as the envelope subject).")
+    name: str = Field(description="The school's name, as families know it.")
+    timezone: str = Field(
+        description="IANA time zone of the school, e.g. `America/Los_Angeles`: conference times"
+        " are shown in it."
+    )
+    version: int = Field(0, description=VERSION_DESCRIPTION)
 
 
 class StudentEnrolled(EventData):
@@ -24,6 +51,7 @@ class StudentEnrolled(EventData):
     given_name: str = Field(description="Name the student goes by, used in family messages.")
     family_name: str = Field(description="Family name.")
     grade: str = Field(description="Grade level, e.g. `KG`, `03`, `08`.")
+    version: int = Field(0, description=VERSION_DESCRIPTION)
 
 
 class GuardianLinked(EventData):
@@ -35,6 +63,7 @@ class GuardianLinked(EventData):
     guardian_id: str = Field(description="The guardian's sourcedId.")
     student_id: str = Field(description="The student's sourcedId.")
     relationship: str = Field(description="e.g. `mother`, `father`, `guardian`.")
+    version: int = Field(0, description=VERSION_DESCRIPTION)
 
 
 class GoalSet(EventData):
@@ -73,6 +102,11 @@ class ConferenceBooked(EventData):
     interpreter_language: str | None = Field(
         None, description="BCP 47 language an interpreter is requested for, if any."
     )
+    timezone: str | None = Field(
+        None,
+        description="IANA time zone of the site, e.g. `America/Los_Angeles`, to show the time"
+        " in (absent on events published before sites carried one).",
+    )
 
 
 class ConferenceCancelled(EventData):
@@ -87,6 +121,11 @@ class ConferenceCancelled(EventData):
     starts_at: datetime = Field(description="Start of the cancelled conference (UTC).")
     cancelled_by: str = Field(description="sourcedId of who cancelled.")
     reason: str | None = Field(None, description="Why, if given.")
+    timezone: str | None = Field(
+        None,
+        description="IANA time zone of the site, to show the time in (absent on events published"
+        " before sites carried one).",
+    )
 
 
 class DeliverySent(EventData):
@@ -118,6 +157,7 @@ class DeliveryFailed(EventData):
 
 
 ALL_EVENTS: tuple[type[EventData], ...] = (
+    SiteRegistered,
     StudentEnrolled,
     GuardianLinked,
     GoalSet,

@@ -43,12 +43,12 @@ class EventData(BaseModel):
     # e.g. "portfolio.goal.set": the publishing service is its first part, unless ``publisher``
     # names another.
     event_name: ClassVar[str]
-    version: ClassVar[int] = 1
+    type_version: ClassVar[int] = 1  # the N of `.vN`: a breaking change is a new type
     publisher: ClassVar[str | None] = None
 
     @classmethod
     def event_type(cls) -> str:
-        return f"slc.{cls.event_name}.v{cls.version}"
+        return f"slc.{cls.event_name}.v{cls.type_version}"
 
     @classmethod
     def stream(cls) -> str:
@@ -78,7 +78,9 @@ class CloudEvent(BaseModel, Generic[DataT]):
     type: str = Field(
         description="Event type with version suffix, e.g. `slc.portfolio.goal.set.v1`."
     )
-    subject: str = Field(description="The student's sourcedId this event is about.")
+    subject: str = Field(
+        description="The student's sourcedId this event is about (a site's, for a site event)."
+    )
     time: datetime = Field(description="When the change happened (UTC, RFC 3339).")
     datacontenttype: str = Field(CONTENT_TYPE, description="Always `application/json`.")
     dataschema: str = Field(

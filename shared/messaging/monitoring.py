@@ -17,6 +17,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shared.events.envelope import as_text, stream_id
+from shared.jobs.monitoring import JobStatus, job_metric_families
+from shared.jobs.worker import JobWorker
 from shared.messaging.group_keys import dlq_stream, replay_stream
 from shared.messaging.parking import ParkedStatus
 from shared.messaging.relay import OutboxRelay, OutboxStatus
@@ -85,6 +87,8 @@ class RuntimeCollector(Collector):
         self.consumer: StreamConsumer | None = None
         self.parked: ParkedStatus | None = None
         self.supervisor: Supervisor | None = None
+        self.jobs: JobWorker[Any] | None = None
+        self.job_status: JobStatus | None = None
 
     def collect(self) -> Iterator[Any]:
         gauges = {
@@ -131,6 +135,10 @@ class RuntimeCollector(Collector):
             )
         if self.supervisor is not None:
             yield from _loop_metrics(self.service, self.supervisor)
+        if self.jobs is not None and len(self.jobs.handlers):
+            yield from job_metric_families(
+                self.service, status=self.job_status, outcomes=self.jobs.outcomes
+            )
         relayed = CounterMetricFamily(
             "slc_outbox_relayed", "Events published by this replica's relay.", labels=["service"]
         )

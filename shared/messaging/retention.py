@@ -16,22 +16,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
-from sqlalchemy import ColumnElement, delete, tuple_
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col, select
+from sqlmodel import col
 
 from shared.events.envelope import stream_id
+from shared.jobs.retention import prune_jobs
 from shared.messaging.tables import InboxEntry, OutboxMessage, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.pruning import delete_in_chunks
 from shared.supervision import Heartbeat
 
 log = logging.getLogger(__name__)
-
-PRUNE_CHUNK = 2000
 
 
 async def trim_boundary(redis: Redis, stream: str, *, max_age: timedelta) -> str | None:
@@ -65,7 +63,7 @@ async def trim_stream(redis: Redis, stream: str, *, max_age: timedelta) -> int:
 async def prune_outbox(uow: UnitOfWork, *, older_than: timedelta) -> int:
     """Delete outbox rows sent before ``older_than`` ago, a chunk per transaction."""
     cutoff = utcnow() - older_than
-    return await _delete_in_chunks(
+    return await delete_in_chunks(
         uow, [col(OutboxMessage.seq)], col(OutboxMessage.sent_at) < cutoff
     )
 
@@ -73,26 +71,11 @@ async def prune_outbox(uow: UnitOfWork, *, older_than: timedelta) -> int:
 async def prune_inbox(uow: UnitOfWork, *, older_than: timedelta) -> int:
     """Delete inbox rows handled before ``older_than`` ago, a chunk per transaction."""
     cutoff = utcnow() - older_than
-    return await _delete_in_chunks(
+    return await delete_in_chunks(
         uow,
         [col(InboxEntry.consumer), col(InboxEntry.event_id)],
         col(InboxEntry.handled_at) < cutoff,
     )
-
-
-async def _delete_in_chunks(uow: UnitOfWork, key: list[Any], condition: ColumnElement[bool]) -> int:
-    """Delete the rows matching ``condition``, ``PRUNE_CHUNK`` of them per short transaction
-    (a long delete would hold SQLite's write lock, or PostgreSQL's row locks, for its length)."""
-    table = key[0].table
-    chunk = select(*key).where(condition).limit(PRUNE_CHUNK)
-    statement = delete(table).where(tuple_(*key).in_(chunk))
-    pruned = 0
-    while True:
-        async with uow.transaction() as session:
-            deleted = (await session.exec(statement)).rowcount  # type: ignore[call-overload]
-        pruned += deleted
-        if deleted < PRUNE_CHUNK:
-            return pruned
 
 
 @dataclass(frozen=True)
@@ -100,6 +83,7 @@ class RetentionPolicy:
     streams: timedelta = timedelta(days=7)
     outbox: timedelta = timedelta(days=7)
     inbox: timedelta = timedelta(days=14)
+    jobs: timedelta = timedelta(days=7)
     interval_seconds: float = 300.0
 
 
@@ -122,11 +106,12 @@ class Housekeeper:
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> dict[str, int]:
-        done = {"trimmed": 0, "outbox_pruned": 0, "inbox_pruned": 0}
+        done = {"trimmed": 0, "outbox_pruned": 0, "inbox_pruned": 0, "jobs_pruned": 0}
         for stream in self.streams:
             done["trimmed"] += await trim_stream(self.redis, stream, max_age=self.policy.streams)
         done["outbox_pruned"] = await prune_outbox(self.uow, older_than=self.policy.outbox)
         done["inbox_pruned"] = await prune_inbox(self.uow, older_than=self.policy.inbox)
+        done["jobs_pruned"] = await prune_jobs(self.uow, older_than=self.policy.jobs)
         if any(done.values()):
             log.info("housekeeping: %s", done)
         return done

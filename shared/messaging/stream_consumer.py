@@ -193,7 +193,7 @@ class StreamConsumer:
                 self._next_reclaim = time.monotonic() + self.policy.poll_seconds
             if not self._stopping.is_set():
                 handled += await self._process(await self._read_new())
-            if now >= self._next_parked_look and not self._stopping.is_set():
+            if time.monotonic() >= self._next_parked_look and not self._stopping.is_set():
                 handled += await self.look_at_parked()
                 self._next_parked_look = time.monotonic() + self.policy.poll_seconds
         return handled
@@ -429,6 +429,8 @@ class StreamConsumer:
             if isinstance(result, Outcome):
                 acks.append(entry)
                 self.outcomes[entry.stream, result.value] += 1
+                if result is Outcome.HANDLED and delivery.subscription.provides is not None:
+                    self._next_parked_look = 0.0  # it may have woken parked events: look now
                 continue
             self.outcomes[entry.stream, FAILED] += 1
             attempts = entry.attempts + 1

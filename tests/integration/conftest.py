@@ -75,10 +75,26 @@ async def system(
         await databases.drop_all()
 
 
+SITES = {
+    "conway": ("Conway Elementary", "America/Los_Angeles"),
+    "mjds": ("MJDS", "America/Chicago"),
+}
+
+
+async def register_site(system: System, site: str) -> None:
+    """Put a school on the district's roster (through portfolio's API); idempotent."""
+    name, timezone = SITES[site]
+    response = await system.portfolio.put(
+        f"/roster/sites/{site}", json={"name": name, "timezone": timezone}, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+
+
 async def enroll(
     system: System, *, student_id: str, site: str, given_name: str, guardian_id: str
 ) -> None:
     """Put a student and a guardian on the roster (through portfolio's API)."""
+    await register_site(system, site)
     response = await system.portfolio.put(
         f"/roster/students/{student_id}",
         json={"site": site, "given_name": given_name, "family_name": "Test", "grade": "03"},

@@ -23,6 +23,7 @@ from shared.events import (
     EventData,
     GoalSet,
     GuardianLinked,
+    SiteRegistered,
     StudentEnrolled,
     UndecodableEvent,
     from_stream_fields,
@@ -35,10 +36,15 @@ CONTACT_WORDS = ("email", "e_mail", "mail", "phone", "mobile", "sms", "address",
 STARTS = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 
 EXAMPLES: dict[type[EventData], EventData] = {
-    StudentEnrolled: StudentEnrolled(
-        student_id="stu-1", given_name="Ana", family_name="López", grade="03"
+    SiteRegistered: SiteRegistered(
+        site_id="conway", name="Conway Elementary", timezone="America/Los_Angeles", version=1
     ),
-    GuardianLinked: GuardianLinked(guardian_id="g-1", student_id="stu-1", relationship="mother"),
+    StudentEnrolled: StudentEnrolled(
+        student_id="stu-1", given_name="Ana", family_name="López", grade="03", version=2
+    ),
+    GuardianLinked: GuardianLinked(
+        guardian_id="g-1", student_id="stu-1", relationship="mother", version=1
+    ),
     GoalSet: GoalSet(
         goal_id="goal-1",
         student_id="stu-1",
@@ -59,6 +65,7 @@ EXAMPLES: dict[type[EventData], EventData] = {
         room="B12",
         teacher_id="t-1",
         interpreter_language="es",
+        timezone="America/Los_Angeles",
     ),
     ConferenceCancelled: ConferenceCancelled(
         booking_id="b-1",

@@ -1,0 +1,52 @@
+"""The roster as other services learn it: one mapping from portfolio's rows to the events that
+announce them (when they change, and when the roster is announced again)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.portfolio.tables import GuardianLink, Site, Student
+from shared.events import CloudEvent, GuardianLinked, SiteRegistered, StudentEnrolled
+from shared.messaging.outbox import record_event
+
+
+def site_registered(site: Site) -> SiteRegistered:
+    return SiteRegistered(
+        site_id=site.id, name=site.name, timezone=site.timezone, version=site.version
+    )
+
+
+def student_enrolled(student: Student) -> StudentEnrolled:
+    return StudentEnrolled(
+        student_id=student.id,
+        given_name=student.given_name,
+        family_name=student.family_name,
+        grade=student.grade,
+        version=student.version,
+    )
+
+
+def guardian_linked(link: GuardianLink) -> GuardianLinked:
+    return GuardianLinked(
+        guardian_id=link.guardian_id,
+        student_id=link.student_id,
+        relationship=link.relationship,
+        version=link.version,
+    )
+
+
+def announce(session: AsyncSession, row: Site | Student | GuardianLink) -> CloudEvent[Any]:
+    """Record the event announcing ``row`` as it now is, in the outbox of this transaction."""
+    if isinstance(row, Site):
+        return record_event(
+            session, site_registered(row), subject=row.id, district=row.district, site=row.id
+        )
+    if isinstance(row, Student):
+        return record_event(
+            session, student_enrolled(row), subject=row.id, district=row.district, site=row.site
+        )
+    return record_event(
+        session, guardian_linked(row), subject=row.student_id, district=row.district, site=row.site
+    )

@@ -1,0 +1,202 @@
+"""``slc-jobs``: list, inspect, retry and cancel a service's jobs.
+
+    slc-jobs --service notifications list --status failed
+    slc-jobs --service notifications show 0b6c3d0e-...
+    slc-jobs --service notifications retry 0b6c3d0e-...
+    slc-jobs --service notifications retry --all-failed --kind send_message
+    slc-jobs --service notifications cancel 0b6c3d0e-...
+
+The database is ``--database-url`` or, for ``--service NAME``, ``$NAME_DATABASE_URL`` or else the
+service's default ``sqlite+aiosqlite:///./var/NAME.db``. A retried job runs again from its first
+attempt, as soon as a worker of the service looks (within a second or so). Anything refused is
+one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from shared.database import create_engine, session_factory
+from shared.jobs.admin import (
+    JobRefused,
+    cancel_job,
+    get_job,
+    job_as_dict,
+    list_jobs,
+    retry_failed,
+    retry_job,
+)
+from shared.jobs.tables import Job, JobState
+from shared.messaging.unit_of_work import UnitOfWork
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slc-jobs", description="List, inspect, retry and cancel a service's jobs."
+    )
+    parser.add_argument("--service", help="the service whose jobs (e.g. notifications)")
+    parser.add_argument(
+        "--database-url",
+        help="its database (default: $<SERVICE>_DATABASE_URL or ./var/<service>.db)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="jobs, soonest due first")
+    listing.add_argument("--status", choices=[state.value for state in JobState])
+    listing.add_argument("--kind", help="only jobs of this kind")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    show = commands.add_parser("show", help="one job, with its payload and last error")
+    show.add_argument("id")
+    again = commands.add_parser("retry", help="run failed jobs again, from their first attempt")
+    again.add_argument("id", nargs="?", help="the job's id (or --all-failed)")
+    again.add_argument("--all-failed", action="store_true", help="every failed job")
+    again.add_argument("--kind", help="with --all-failed: only failed jobs of this kind")
+    cancel = commands.add_parser("cancel", help="cancel a pending or failed job")
+    cancel.add_argument("id")
+    return parser
+
+
+def database_url(args: argparse.Namespace) -> str:
+    """``--database-url``, else the service's environment variable, else its default."""
+    if args.database_url:
+        return str(args.database_url)
+    if not args.service:
+        raise JobRefused("give --service NAME or --database-url URL")
+    variable = f"{args.service.upper().replace('-', '_')}_DATABASE_URL"
+    return os.environ.get(variable) or f"sqlite+aiosqlite:///./var/{args.service}.db"
+
+
+async def _run(args: argparse.Namespace, url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            has_jobs = await connection.run_sync(lambda sync: inspect(sync).has_table("job"))
+        if not has_jobs:
+            raise JobRefused(f"{_shown(url)} has no job table (have its migrations run?)")
+        uow = UnitOfWork(session_factory(engine))
+        if args.command == "list":
+            jobs = await list_jobs(uow, status=args.status, kind=args.kind, limit=args.limit)
+            _print_list(jobs, as_json=args.json)
+        elif args.command == "show":
+            job = await get_job(uow, args.id)
+            print(json.dumps(job_as_dict(job), indent=2) if args.json else _detail(job))
+        elif args.command == "retry":
+            await _retry(uow, args)
+        else:
+            job = await cancel_job(uow, args.id)
+            print(
+                json.dumps(job_as_dict(job), indent=2) if args.json else f"cancelled {_name(job)}"
+            )
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _retry(uow: UnitOfWork, args: argparse.Namespace) -> None:
+    if args.all_failed and args.id:
+        raise JobRefused("give a job's id or --all-failed, not both")
+    if not (args.all_failed or args.id):
+        raise JobRefused("give a job's id, or --all-failed")
+    if args.kind and not args.all_failed:
+        raise JobRefused("--kind goes with --all-failed")
+    if args.id:
+        job = await retry_job(uow, args.id)
+        print(json.dumps(job_as_dict(job), indent=2) if args.json else f"{_name(job)} runs again")
+        return
+    retried = 0
+    async for chunk in retry_failed(uow, kind=args.kind):
+        retried += chunk
+        if not args.json:
+            print(f"{retried} put back so far...", flush=True)
+    if args.json:
+        print(json.dumps({"retried": retried}))
+    else:
+        print(f"{retried} failed job(s) put back to run now" if retried else "no failed jobs")
+
+
+def _print_list(jobs: Sequence[Job], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([job_as_dict(job) for job in jobs], indent=2))
+        return
+    for job in jobs:
+        limit = f"/{job.max_attempts}" if job.max_attempts is not None else ""
+        print(
+            f"{job.id}  {job.kind}  {job.key}  {job.status}  attempts {job.attempts}{limit}"
+            f"  due {_time(job.due_at)}"
+        )
+        if job.last_error:
+            print(f"    {job.last_error.splitlines()[0]}")
+    print(f"{len(jobs)} job(s)" if jobs else "no jobs")
+
+
+def _detail(job: Job) -> str:
+    values = job_as_dict(job)
+    payload = values.pop("payload")
+    error = values.pop("last_error")
+    if values["max_attempts"] is None:
+        values["max_attempts"] = "(its handler's)"
+    lines = [f"{key}: {value}" for key, value in values.items()]
+    lines.append("payload:")
+    lines += ["  " + line for line in json.dumps(payload, indent=2).splitlines()]
+    if error:
+        lines.append("last error:")
+        lines += ["  " + line for line in error.splitlines()]
+    return "\n".join(lines)
+
+
+def _name(job: Job) -> str:
+    return f"job {job.id} ({job.kind} {job.key})"
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        url = database_url(args)
+        shown = _shown(url)
+        _refuse_missing_file(url)
+    except JobRefused as error:
+        return _refused(str(error))
+    except ArgumentError:
+        return _refused(f"not a database URL: {args.database_url}")
+    try:
+        return asyncio.run(_run(args, url))
+    except JobRefused as error:
+        return _refused(str(error))
+    except (SQLAlchemyError, OSError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return _refused(f"cannot use the database at {shown}: {reason}")
+
+
+def _refuse_missing_file(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        # (Connecting would create an empty one.)
+        raise JobRefused(f"no database at {parsed.database} (see --database-url)")
+
+
+def _refused(message: str) -> int:
+    print(f"slc-jobs: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Every change a worker makes to a job row: claiming due jobs under a lease, renewing the lease,
+and settling a run (done, retried later, failed).
+
+A claim stamps the row with the worker's name, a lease and one more attempt. Everything after
+it is guarded by that claim (the job is still running, held by this worker, on this attempt),
+so a worker whose lease expired and was taken over changes nothing: it learns that it lost the
+job instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.jobs.tables import Job, JobState
+
+# What ``last_error`` keeps of an exception.
+ERROR_MAX_LENGTH = 2000
+
+
+class LeaseLost(Exception):
+    """This worker's claim on a job has passed to another worker (its lease had expired): what
+    it was about to record is rolled back, the other worker runs the job."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job a worker has claimed: the row as it runs it, on attempt ``attempt``."""
+
+    id: str
+    kind: str
+    key: str
+    payload: str
+    attempt: int
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """A job whose worker stopped each time it started it: it is failed, not run again."""
+
+    id: str
+    kind: str
+    attempts: int
+
+
+def due(*, kinds: Collection[str], now: datetime) -> Any:
+    """Jobs of ``kinds`` to run now: pending and due, or running with an expired lease (their
+    worker stopped)."""
+    return and_(
+        col(Job.kind).in_(list(kinds)),
+        or_(
+            and_(col(Job.status) == JobState.PENDING.value, col(Job.due_at) <= now),
+            and_(col(Job.status) == JobState.RUNNING.value, col(Job.lease_until) < now),
+        ),
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    max_attempts: Mapping[str, int],
+) -> tuple[list[Claim], list[Abandoned]]:
+    """Claim up to ``limit`` jobs that are ``due``, of the kinds in ``max_attempts`` (each
+    kind's limit on runs started, unless a job sets its own).
+
+    On PostgreSQL the rows are locked with SKIP LOCKED, so workers claiming at the same moment
+    take different jobs; SQLite renders no FOR UPDATE and needs none, its writing transactions
+    take turns. A job that has already been started as often as allowed is failed, not claimed.
+    """
+    candidates = (
+        await session.exec(
+            select(Job)
+            .where(due(kinds=max_attempts, now=now))
+            .order_by(col(Job.due_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    claims: list[Claim] = []
+    abandoned: list[Abandoned] = []
+    for job in candidates:
+        allowed = max_attempts[job.kind] if job.max_attempts is None else job.max_attempts
+        if job.status == JobState.RUNNING.value and job.attempts >= allowed:
+            abandoned.append(Abandoned(job.id, job.kind, job.attempts))
+        else:
+            claims.append(Claim(job.id, job.kind, job.key, job.payload, job.attempts + 1, allowed))
+    if claims:
+        await _update(
+            session,
+            col(Job.id).in_([claim.id for claim in claims]),
+            status=JobState.RUNNING.value,
+            worker=worker,
+            lease_until=lease_until,
+            attempts=col(Job.attempts) + 1,
+        )
+    for gone in abandoned:
+        await _update(
+            session,
+            col(Job.id) == gone.id,
+            status=JobState.FAILED.value,
+            lease_until=None,
+            finished_at=now,
+            last_error=(
+                f"started {gone.attempts} times without finishing: its worker stopped each time"
+            ),
+        )
+    return claims, abandoned
+
+
+async def renew(
+    session: AsyncSession, claims: Collection[Claim], *, worker: str, lease_until: datetime
+) -> int:
+    """Extend the lease of the jobs still held under ``claims``; returns how many were."""
+    if not claims:
+        return 0
+    held = or_(*(_held(claim, worker) for claim in claims))
+    return await _update(session, held, lease_until=lease_until)
+
+
+async def complete(session: AsyncSession, claim: Claim, *, worker: str, now: datetime) -> bool:
+    """Mark the job done; False if the claim was lost (another worker took the job over)."""
+    return bool(
+        await _update(
+            session,
+            _held(claim, worker),
+            status=JobState.DONE.value,
+            lease_until=None,
+            finished_at=now,
+        )
+    )
+
+
+async def retry_later(
+    session: AsyncSession, claim: Claim, *, worker: str, due_at: datetime, error: str
+) -> bool:
+    """Put the job back to wait until ``due_at``; False if the claim was lost."""
+    return bool(
+        await _update(
+            session,
+            _held(claim, worker),
+            status=JobState.PENDING.value,
+            due_at=due_at,
+            lease_until=None,
+            worker=None,
+            last_error=error[:ERROR_MAX_LENGTH],
+        )
+    )
+
+
+async def fail(
+    session: AsyncSession, claim: Claim, *, worker: str, now: datetime, error: str
+) -> bool:
+    """Fail the job for good (an operator may retry it); False if the claim was lost."""
+    return bool(
+        await _update(
+            session,
+            _held(claim, worker),
+            status=JobState.FAILED.value,
+            lease_until=None,
+            finished_at=now,
+            last_error=error[:ERROR_MAX_LENGTH],
+        )
+    )
+
+
+def _held(claim: Claim, worker: str) -> Any:
+    # The attempt tells this claim from a later one by a worker of the same name (a restart).
+    return and_(
+        col(Job.id) == claim.id,
+        col(Job.status) == JobState.RUNNING.value,
+        col(Job.worker) == worker,
+        col(Job.attempts) == claim.attempt,
+    )
+
+
+async def _update(session: AsyncSession, where: Any, **values: Any) -> int:
+    statement = update(Job).where(where).values(**values)
+    result = await session.exec(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount)

@@ -1,0 +1,127 @@
+"""Asking for jobs, and taking back pending ones, in the caller's own transaction.
+
+A job is enqueued in the same transaction as the change that calls for it, so it exists if and
+only if that change commits; a worker runs it after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.database import new_id, utcnow
+from shared.jobs.tables import KEY_MAX_LENGTH, Job, JobState
+
+JOB: Table = Job.__table__  # type: ignore[attr-defined]
+
+# Rows per INSERT: one multi-row VALUES (a reliable row count on both databases), well under
+# both databases' limit on bound parameters.
+_ROWS_PER_STATEMENT = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewJob:
+    """A job to enqueue with ``enqueue_many``."""
+
+    kind: str
+    key: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    due_at: datetime | None = None
+    max_attempts: int | None = None
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    *,
+    key: str,
+    payload: Mapping[str, Any],
+    due_at: datetime | None = None,
+    max_attempts: int | None = None,
+) -> bool:
+    """Ask for a job, run once this transaction commits (not before ``due_at``).
+
+    Returns False if a job of this kind with this key already exists (it is left as it is).
+    ``max_attempts`` defaults to what the kind's handler allows.
+    """
+    job = NewJob(kind=kind, key=key, payload=payload, due_at=due_at, max_attempts=max_attempts)
+    return await enqueue_many(session, [job]) == 1
+
+
+async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob]) -> int:
+    """``enqueue`` for many jobs in one statement; returns how many were new."""
+    if not jobs:
+        return 0
+    now = utcnow()
+    rows = [_row(job, now=now) for job in jobs]
+    inserted = 0
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        statement = (
+            _insert(session).values(chunk).on_conflict_do_nothing(index_elements=["kind", "key"])
+        )
+        inserted += (await session.exec(statement)).rowcount
+    return inserted
+
+
+async def reschedule(session: AsyncSession, kind: str, *, key: str, due_at: datetime) -> bool:
+    """Move a pending job to ``due_at``; False if there is none (already run, running or gone)."""
+    statement = (
+        update(Job)
+        .where(*_pending(kind, key))
+        .values(due_at=due_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.exec(statement)).rowcount)
+
+
+async def cancel(session: AsyncSession, kind: str, *, key: str) -> bool:
+    """Cancel a pending job; False if there is none (already run, running or gone)."""
+    statement = (
+        update(Job)
+        .where(*_pending(kind, key))
+        .values(status=JobState.CANCELLED.value, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.exec(statement)).rowcount)
+
+
+def _pending(kind: str, key: str) -> list[Any]:
+    return [
+        col(Job.kind) == kind,
+        col(Job.key) == key,
+        col(Job.status) == JobState.PENDING.value,
+    ]
+
+
+def _row(job: NewJob, *, now: datetime) -> dict[str, Any]:
+    if len(job.key) > KEY_MAX_LENGTH:
+        # (PostgreSQL would refuse it too; SQLite would not.)
+        raise ValueError(f"job key longer than {KEY_MAX_LENGTH} characters: {job.key[:40]}...")
+    if job.max_attempts is not None and job.max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    return {
+        "id": new_id(),
+        "kind": job.kind,
+        "key": job.key,
+        "payload": json.dumps(dict(job.payload)),
+        "status": JobState.PENDING.value,
+        "due_at": job.due_at or now,
+        "attempts": 0,
+        "max_attempts": job.max_attempts,
+        "created_at": now,
+    }
+
+
+def _insert(session: AsyncSession) -> Any:
+    """An INSERT that can skip rows whose key is taken, in the session's database's dialect."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(JOB)
