@@ -27,6 +27,7 @@ class Heartbeat:
         self.busy_since: float | None = None
         self.last_beat = time.monotonic()
         self.last_error: str | None = None
+        self.last_error_at: float | None = None
 
     @contextmanager
     def working(self) -> Iterator[None]:
@@ -54,11 +55,13 @@ class Heartbeat:
         return 0.0 if self.busy_since is None else time.monotonic() - self.busy_since
 
     def failed(self, error: BaseException) -> None:
-        """Remember an error the loop handled itself (it retries): shown until the next success."""
+        """Remember an error the loop handled itself (it retries), and when it happened."""
         self.last_error = f"{type(error).__name__}: {error}"
+        self.last_error_at = time.monotonic()
 
-    def recovered(self) -> None:
-        self.last_error = None
+    def last_error_age(self) -> float | None:
+        """Seconds since the last error (None if there was none)."""
+        return None if self.last_error_at is None else time.monotonic() - self.last_error_at
 
 
 class Loop(Protocol):
@@ -89,11 +92,14 @@ class LoopState:
         return "running"
 
     def report(self, stuck_seconds: float) -> dict[str, Any]:
+        heartbeat = self.loop.heartbeat
+        age = heartbeat.last_error_age()
         return {
             "state": self.state(stuck_seconds),
             "restarts": self.restarts,
-            "busy_seconds": round(self.loop.heartbeat.busy_for(), 3),
-            "last_error": self.crashed or self.loop.heartbeat.last_error,
+            "busy_seconds": round(heartbeat.busy_for(), 3),
+            "last_error": self.crashed or heartbeat.last_error,
+            "last_error_seconds_ago": None if age is None else round(age, 1),
         }
 
 

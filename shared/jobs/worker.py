@@ -106,7 +106,6 @@ class JobWorker(Generic[EnvT]):
                 await self._wait(self._stopping, timeout=backoff)
                 backoff = min(backoff * 2, self.policy.max_outage_backoff_seconds)
                 continue
-            self.heartbeat.recovered()
             backoff = first_backoff
             await self._wait(self._wakeup, timeout=self.policy.poll_seconds)
 

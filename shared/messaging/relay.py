@@ -161,7 +161,6 @@ class OutboxRelay:
                     ):
                         pass
                 backoff = self._interval
-                self.heartbeat.recovered()
             except (RedisError, OSError, SQLAlchemyError) as error:
                 log.warning("outbox relay failed, retrying in %.1fs: %s", backoff, error)
                 self.heartbeat.failed(error)

@@ -124,7 +124,6 @@ class Housekeeper:
             try:
                 with self.heartbeat.working():
                     await self.run_once()
-                self.heartbeat.recovered()
             except (RedisError, OSError, SQLAlchemyError) as error:
                 log.warning("housekeeping failed, trying again later: %s", error)
                 self.heartbeat.failed(error)

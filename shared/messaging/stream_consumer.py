@@ -157,7 +157,6 @@ class StreamConsumer:
                     await ensure_groups(self.redis, self.group, self._keys)
                 await self.step()
                 delay = self.policy.retry_backoff_seconds
-                self.heartbeat.recovered()
                 continue
             except ResponseError as error:
                 if "NOGROUP" in str(error):
