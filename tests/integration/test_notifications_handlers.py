@@ -1,0 +1,164 @@
+"""Notifications' handlers: a batch costs the same few queries whatever the number of guardians,
+and what the service is configured with reaches them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.notifications.app import SPEC as NOTIFICATIONS
+from services.notifications.app import build_app
+from services.notifications.consumers import consumers
+from services.notifications.environment import NotificationsEnvironment
+from services.notifications.settings import NotificationsSettings
+from services.notifications.tables import ContactPoint, KnownStudent
+from shared.auth import Role
+from shared.database import create_engine, session_factory
+from shared.events import ConferenceBooked, GoalSet, StudentEnrolled
+from shared.events.envelope import EventData, new_event, to_stream_fields
+from shared.messaging.consumer import Delivery, Outcome, handle_batch
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.migrations import upgrade_to_head
+from tests.integration.conftest import serving
+from tests.support import auth, eventually
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine, NOTIFICATIONS.migrations)
+    yield engine
+    await engine.dispose()
+
+
+def goals(count: int) -> list[Delivery]:
+    subscription = consumers.for_stream(GoalSet.stream())
+    return [
+        Delivery(
+            subscription,
+            new_event(
+                GoalSet(
+                    goal_id=f"goal-{n}",
+                    student_id=f"s-{n}",
+                    title="Read a chapter book on my own",
+                    area="reading",
+                    set_by=f"s-{n}",
+                    guardian_ids=[f"g-{n}-a", f"g-{n}-b"],
+                ),
+                subject=f"s-{n}",
+                district="demo",
+                site="conway",
+            ),
+        )
+        for n in range(count)
+    ]
+
+
+async def test_a_batch_of_goals_costs_the_same_queries_for_2_or_200_guardians(
+    engine: AsyncEngine,
+) -> None:
+    uow = UnitOfWork(session_factory(engine))
+    async with uow.transaction() as session:
+        for n in range(100):
+            session.add(
+                KnownStudent(
+                    id=f"s-{n}", district="demo", site="conway", given_name="Ava", version=1
+                )
+            )
+            for side in "ab":
+                session.add(
+                    ContactPoint(
+                        guardian_id=f"g-{n}-{side}",
+                        district="demo",
+                        site="conway",
+                        display_name="Wei Chen",
+                        email=f"g-{n}-{side}@example.org",
+                    )
+                )
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    env = NotificationsEnvironment(settings=NotificationsSettings())
+    batches = goals(100)
+    sqlalchemy_event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        small = await handle_batch(uow, group="notifications", batch=batches[:1], env=env)
+        few = list(statements)
+        statements.clear()
+        large = await handle_batch(uow, group="notifications", batch=batches[1:], env=env)
+    finally:
+        sqlalchemy_event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+    assert small == [Outcome.HANDLED] and large == [Outcome.HANDLED] * 99
+    # 1 goal (2 guardians) or 99 goals (198 guardians): the same statements, each once.
+    assert sorted(statements) == sorted(few), (few, statements)
+    assert statements.count("SELECT") <= 4  # inbox, deliveries, students, contacts
+
+
+async def publish(redis: aioredis.Redis, data: EventData, *, site: str = "conway") -> None:
+    event = new_event(data, subject="s-ava", district="demo", site=site)
+    await redis.xadd(type(data).stream(), to_stream_fields(event))  # type: ignore[arg-type]
+
+
+async def test_a_service_built_with_other_settings_renders_with_them(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """NOTIFICATIONS_TIMEZONE reaches the handlers (no module-level settings): a conference
+    event that does not name its site's time zone is written in the configured one; one that
+    does is written in the site's."""
+    settings = NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+        timezone="Asia/Tokyo",
+    )
+    starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
+    admin = auth("it-admin", Role.DISTRICT_ADMIN)
+    async with serving(build_app(settings), "http://notifications") as http:
+        contact = await http.put(
+            "/contacts/g-wei",
+            json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
+            headers=admin,
+        )
+        assert contact.status_code == 200, contact.text
+        await publish(
+            redis_client,
+            StudentEnrolled(
+                student_id="s-ava", given_name="Ava", family_name="Chen", grade="03", version=1
+            ),
+        )
+        for booking, timezone in (("b-old", None), ("b-new", "America/New_York")):
+            await publish(
+                redis_client,
+                ConferenceBooked(
+                    booking_id=booking,
+                    slot_id="slot-1",
+                    student_id="s-ava",
+                    guardian_id="g-wei",
+                    booked_by="g-wei",
+                    starts_at=starts,
+                    ends_at=starts + timedelta(minutes=20),
+                    room="Room 4",
+                    teacher_id="t-rivera",
+                    timezone=timezone,
+                ),
+            )
+
+        async def mailbox() -> list[dict[str, Any]]:
+            response = await http.get("/mailbox", headers=admin)
+            return list(response.json())
+
+        messages = await eventually(mailbox, until=lambda found: len(found) == 2)
+    bodies = sorted(message["body"] for message in messages)
+    # 23:00 UTC is 8:00 the next morning in Tokyo, 6:00 pm the same day in New York.
+    assert any("Tuesday, December 10, 2030, 8:00" in body for body in bodies), bodies
+    assert any("Monday, December 9, 2030, 6:00" in body for body in bodies), bodies
