@@ -24,9 +24,20 @@ its own; entries older than the publisher's `STREAM_RETENTION_HOURS` (7 days by 
 trimmed, but only once every group on the stream has read and acknowledged them, so a group that
 stops reading holds them back (delete a retired group with `XGROUP DESTROY`).
 
-An entry a service's consumer group gave up on is copied to `<stream>:dlq` with the fields
-`stream`, `entry_id`, `group`, `consumer`, `deliveries`, `error`, `dead_lettered_at_ms`, and the
-original entry's fields, each prefixed `original.` (byte for byte, so it can be replayed).
+An entry a service's consumer group gave up on is copied to that group's own dead-letter stream,
+`<stream>:dlq:<group>`, with the fields `stream`, `entry_id`, `group`, `consumer`, `deliveries`
+(attempts that reached its handler), `error`, `dead_lettered_at_ms`, and the original entry's
+fields, each prefixed `original.` (byte for byte). Replaying hands it back to that group alone, on
+`<stream>:replay:<group>`: the shared stream never carries an event twice because of a replay.
+
+## Roster events are state: apply the highest version
+
+`slc.roster.*` events carry the whole entity as portfolio holds it, with its `version`, which
+portfolio raises in the same write that changes the entity. Keep a copy by applying an event
+only if its `version` is higher than the one you hold (in SQL: `INSERT ... ON CONFLICT DO UPDATE
+... WHERE excluded.version > current.version`); events may arrive out of order, and portfolio
+announces the current state again when asked (`slc-portfolio reannounce`), so a system that
+starts late, or whose copy is lost, catches up from the stream.
 
 ## Versions and compatibility
 
