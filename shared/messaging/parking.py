@@ -81,12 +81,21 @@ async def take_due(
     uow: UnitOfWork, *, group: str, limit: int, now: datetime, hold_for: timedelta
 ) -> list[ParkedEvent]:
     """Claim up to ``limit`` parked events that are due, for ``hold_for`` (another replica skips
-    them meanwhile; on PostgreSQL rows another replica is claiming are skipped, not waited for)."""
+    them meanwhile; on PostgreSQL rows another replica is claiming are skipped, not waited for).
+
+    Looks first in a read-only session, so that finding nothing due (the usual case) never takes
+    SQLite's write lock."""
+    due_now = (ParkedEvent.consumer == group, col(ParkedEvent.next_look_at) <= now)
+    async with uow.read() as session:
+        if (
+            await session.exec(select(ParkedEvent.event_id).where(*due_now).limit(1))
+        ).first() is None:
+            return []
     async with uow.transaction() as session:
         due = (
             await session.exec(
                 select(ParkedEvent)
-                .where(ParkedEvent.consumer == group, col(ParkedEvent.next_look_at) <= now)
+                .where(*due_now)
                 .order_by(col(ParkedEvent.next_look_at))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
