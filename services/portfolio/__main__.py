@@ -1,14 +1,223 @@
-"""``python -m services.portfolio`` (or ``slc-portfolio``): run the portfolio service."""
+"""``python -m services.portfolio`` (or ``slc-portfolio``): run the portfolio service, or announce
+its roster again.
 
-from services.portfolio.app import build_app
+    slc-portfolio [serve]
+    slc-portfolio reannounce [--only sites,students,guardians] [--batch 1000]
+
+``reannounce`` records in the outbox of the district database (``PORTFOLIO_DATABASE_URL``) the
+event announcing every site, then every student, then every guardian link as it is now, with
+its current version, ``--batch`` rows per transaction (after migrating the database if
+``PORTFOLIO_MIGRATE_ON_START`` is true, as the service does). It publishes nothing itself: the
+running portfolio service's relay does; if none is running, the events wait in the outbox and
+go out when it starts. Readers ignore what they already hold, so it is safe to run at any time,
+on a live system too. Progress goes to stderr, the summary to stdout; anything refused is one
+line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from alembic.util.exc import CommandError
+from pydantic import ValidationError
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from services.portfolio.app import SPEC, build_app
+from services.portfolio.reannounce import (
+    DEFAULT_BATCH_SIZE,
+    ENTITIES,
+    OWNED,
+    Progress,
+    in_order,
+    reannounce,
+)
 from services.portfolio.settings import PortfolioSettings
+from shared.database import create_engine, session_factory
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.migrations import upgrade_to_head
 from shared.serve import serve
 
+PROG = "slc-portfolio"
 
-def main() -> None:
+
+class Refused(Exception):
+    """What the command will not do, said in one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Run the portfolio service, or announce its roster again."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{serve,reannounce}")
+    commands.add_parser("serve", help="run the service (the default)")
+    again = commands.add_parser(
+        "reannounce",
+        help="record the events announcing every site, student and guardian link again",
+        description="Record, in the outbox, the event announcing every site, student and"
+        " guardian link as it is now; the running portfolio service publishes them.",
+    )
+    again.add_argument(
+        "--only",
+        default=",".join(ENTITIES),
+        help=f"comma-separated, of {', '.join(ENTITIES)} (default: all)",
+    )
+    again.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"rows per transaction (default {DEFAULT_BATCH_SIZE})",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "reannounce":
+        return _reannounce(only=args.only, batch_size=args.batch)
     settings = PortfolioSettings()
     serve(lambda: build_app(settings), settings)
+    return 0
+
+
+def _reannounce(*, only: str, batch_size: int) -> int:
+    try:
+        entities = _entities(only)
+        if batch_size < 1:
+            raise Refused(f"--batch must be at least 1, not {batch_size}")
+        settings = PortfolioSettings()
+        shown = _shown(settings.database_url)
+        _refuse_missing_file(settings.database_url)
+    except Refused as error:
+        return _refused(str(error))
+    except ValidationError as error:
+        first = error.errors()[0]
+        return _refused(f"invalid setting {_variable(first['loc'])}: {first['msg']}")
+    try:
+        counts = asyncio.run(_run(settings, shown, entities=entities, batch_size=batch_size))
+    except Refused as error:
+        return _refused(str(error))
+    except (SQLAlchemyError, OSError, CommandError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return _refused(f"cannot use the database at {shown}: {reason}")
+    except KeyboardInterrupt:
+        print(
+            f"{PROG}: interrupted; what was recorded stays in the outbox and is published."
+            " Running it again is safe.",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        "re-announced "
+        + ", ".join(f"{entity}: {count:,}" for entity, count in counts.items())
+        + f" ({sum(counts.values()):,} events recorded in the outbox of {shown})."
+    )
+    print(
+        "The running portfolio service's relay publishes them; if none is running, they wait"
+        " in the outbox and go out when it starts."
+    )
+    return 0
+
+
+async def _run(
+    settings: PortfolioSettings, shown: str, *, entities: Sequence[str], batch_size: int
+) -> dict[str, int]:
+    engine = create_engine(settings.database_url)
+    try:
+        if settings.migrate_on_start:
+            await upgrade_to_head(engine, SPEC.migrations)
+        async with engine.connect() as connection:
+            tables = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+        needed = ["outbox", *(OWNED[entity].__tablename__ for entity in entities)]
+        missing = [name for name in needed if name not in tables]
+        if missing:
+            raise Refused(
+                f"{shown} has no table {', '.join(missing)} (have portfolio's migrations run?"
+                " PORTFOLIO_MIGRATE_ON_START=true runs them)"
+            )
+        print(
+            f"{PROG}: announcing {', '.join(entities)} again from {shown},"
+            f" {batch_size:,} rows per transaction",
+            file=sys.stderr,
+            flush=True,
+        )
+        uow = UnitOfWork(session_factory(engine))
+        return await reannounce(uow, only=entities, batch_size=batch_size, progress=ProgressLines())
+    finally:
+        await engine.dispose()
+
+
+class ProgressLines:
+    """Prints progress on stderr, at most once every ``every_seconds``."""
+
+    def __init__(
+        self, *, every_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._every, self._clock = every_seconds, clock
+        self._last = clock()
+
+    def __call__(self, progress: Progress) -> None:
+        now = self._clock()
+        if now - self._last >= self._every:
+            self._last = now
+            print(progress_line(progress), file=sys.stderr, flush=True)
+
+
+def progress_line(progress: Progress) -> str:
+    """e.g. ``students: 12,000 of 500,000 (2.4%), 8,100/s``."""
+    # Rows added since the entity began can take ``done`` past the total counted then.
+    total = max(progress.total, progress.done)
+    percent = 100 * progress.done / total if total else 100.0
+    return (
+        f"{progress.entity}: {progress.done:,} of {total:,} ({percent:.1f}%),"
+        f" {progress.per_second:,.0f}/s"
+    )
+
+
+def _entities(only: str) -> list[str]:
+    try:
+        return in_order([name.strip() for name in only.split(",") if name.strip()])
+    except ValueError as error:
+        raise Refused(f"--only: {error}") from None
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise Refused(f"PORTFOLIO_DATABASE_URL is not a database URL: {url!r}") from None
+
+
+def _variable(location: tuple[int | str, ...]) -> str:
+    """The environment variable a setting is read from, e.g. ``PORTFOLIO_MIGRATE_ON_START``."""
+    name = str(location[0]) if location else "?"
+    field = PortfolioSettings.model_fields.get(name)
+    if field is None:  # already the variable's name (settings shared by all services)
+        return name
+    if isinstance(field.validation_alias, str):
+        return field.validation_alias
+    return f"{PortfolioSettings.model_config.get('env_prefix', '')}{name}".upper()
+
+
+def _refuse_missing_file(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        # (Connecting would create an empty one, with nothing to announce.)
+        raise Refused(
+            f"no database at {parsed.database or ':memory:'} (set PORTFOLIO_DATABASE_URL)"
+        )
+
+
+def _refused(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

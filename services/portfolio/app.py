@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.portfolio.api import router
 from services.portfolio.settings import PortfolioSettings
-from shared.events import GoalSet, GuardianLinked, StudentEnrolled
+from shared.events import GoalSet, GuardianLinked, SiteRegistered, StudentEnrolled
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -20,7 +20,7 @@ SPEC = ServiceSpec(
     ),
     routers=[router],
     migrations=Path(__file__).parent / "migrations",
-    publishes=[StudentEnrolled, GuardianLinked, GoalSet],
+    publishes=[SiteRegistered, StudentEnrolled, GuardianLinked, GoalSet],
 )
 
 

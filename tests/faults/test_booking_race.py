@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,7 +18,8 @@ from shared.events import ConferenceBooked
 from shared.events.envelope import entry_text
 from shared.messaging.tables import OutboxMessage
 from tests.integration import conftest as integration
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import System, enroll
+from tests.integration.test_slices import open_slot
 from tests.support import auth, eventually
 
 FAMILIES = 50
@@ -28,24 +28,6 @@ ROUNDS = 100
 system = integration.system
 
 STAFF = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
-
-
-async def open_slot(system: System) -> str:
-    """A capacity-1 conference time at conway, two days ahead."""
-    response = await system.scheduling.post(
-        "/slots",
-        json={
-            "site": "conway",
-            "room": "Room 4",
-            "starts_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
-            "duration_minutes": 20,
-            "capacity": 1,
-            "teacher_id": "t-rivera",
-        },
-        headers=ADMIN,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 async def book(system: System, slot_id: str, student_id: str) -> httpx.Response:

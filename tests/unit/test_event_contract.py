@@ -372,3 +372,18 @@ def test_entry_that_is_not_utf8_is_undecodable() -> None:
     fields[b"data"] = b"\xff\xfe"
     with pytest.raises(UndecodableEvent):
         from_stream_fields(fields, GoalSet)
+
+
+def test_every_event_is_declared_by_the_service_that_publishes_it() -> None:
+    """A service trims and documents (AsyncAPI) the streams it declares it publishes."""
+    from services.notifications.app import SPEC as NOTIFICATIONS
+    from services.portfolio.app import SPEC as PORTFOLIO
+    from services.scheduling.app import SPEC as SCHEDULING
+
+    publishers = {
+        kind: spec.name
+        for spec in (PORTFOLIO, SCHEDULING, NOTIFICATIONS)
+        for kind in spec.publishes
+    }
+    assert set(publishers) == set(ALL_EVENTS)
+    assert all(publishers[kind] == kind.source() for kind in ALL_EVENTS)
