@@ -97,7 +97,7 @@ async def _list(redis: Redis, args: argparse.Namespace) -> int:
         s = letter.summary()
         print(
             f"{s['dlq']}  {s['id']}  event {s['event_id'] or '?'}  group {s['group']}"
-            f"  deliveries {s['deliveries']}  at {s['dead_lettered_at']}\n    {s['error']}"
+            f"  attempts {s['deliveries']}  at {s['dead_lettered_at']}\n    {s['error']}"
         )
     print(f"{len(letters)} dead letter(s) in {len(streams)} stream(s)")
     return 0

@@ -321,7 +321,8 @@ class StreamConsumer:
             )
         )
         stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        with self.heartbeat.waiting():  # waiting for entries is not an operation taking long
+            await asyncio.wait({read, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not read.done():
             # Stop without waiting out the block. Entries Redis delivered just as the read was
             # cancelled stay pending under this name: ``hand_back`` releases them.

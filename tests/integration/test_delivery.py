@@ -660,7 +660,7 @@ async def test_the_cli_lists_shows_and_replays_dead_letters(
     listed = await deadletters_command(redis_url, "list")
     assert listed.code == 0, listed.err
     for letter_id, (_, event_id) in zip(letter_ids, published, strict=True):
-        assert f"{DLQ}  {letter_id}  event {event_id}  group {GROUP}  deliveries 1" in listed.out
+        assert f"{DLQ}  {letter_id}  event {event_id}  group {GROUP}  attempts 1" in listed.out
     assert f"cannot handle {published[0][1]} yet" in listed.out
     assert "3 dead letter(s) in 1 stream(s)" in listed.out
     listed = await deadletters(redis_url, "--json", "list", DLQ)
