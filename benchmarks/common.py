@@ -30,8 +30,8 @@ from shared.events.envelope import CloudEvent, new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.messaging.group_keys import attempts_key, dlq_stream, replay_stream
 from shared.messaging.outbox import record_event
-from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.runtime_tables import RUNTIME_TABLES
 
 T = TypeVar("T")
 
@@ -116,10 +116,10 @@ def sqlite_url(path: Path) -> str:
 
 
 async def open_database(url: str, *, create: bool = False, effects: bool = False) -> Database:
-    """Open a service's database; ``create`` makes its outbox and inbox (and effect) tables."""
+    """Open a service's database; ``create`` makes the runtime's tables (and the effect table)."""
     engine = create_engine(url)
     if create:
-        models: list[type[SQLModel]] = [OutboxMessage, InboxEntry]
+        models: list[type[SQLModel]] = list(RUNTIME_TABLES)
         if effects:
             models.append(BenchEffect)
         async with engine.begin() as connection:
