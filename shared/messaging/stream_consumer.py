@@ -455,10 +455,18 @@ class StreamConsumer:
         return len(acks)
 
     async def _count_attempts(self, entries: Sequence[Entry]) -> None:
-        """One more attempt for each entry: its handler is about to run."""
+        """One more attempt for each entry: its handler is about to run.
+
+        This replica holds the entries (it read or claimed them, with their count), so it
+        writes the new counts with one HSET per stream rather than a HINCRBY per entry.
+        """
+        counts: dict[str, dict[str, int]] = {}
+        for entry in entries:
+            key = attempts_key(entry.stream, self.group)
+            counts.setdefault(key, {})[entry.attempt_field] = entry.attempts + 1
         async with self.redis.pipeline(transaction=False) as pipe:
-            for entry in entries:
-                pipe.hincrby(attempts_key(entry.stream, self.group), entry.attempt_field, 1)
+            for key, mapping in counts.items():
+                pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
             await pipe.execute()
 
     async def _apply_until_committed(
