@@ -144,10 +144,12 @@ class ServiceSettings(BaseSettings):
         " (every third of it) before another worker may run it again.",
     )
     job_retention_hours: float = Field(
-        168.0,
+        336.0,
         gt=0,
         validation_alias="JOB_RETENTION_HOURS",
-        description="Done and cancelled jobs older than this are deleted (failed ones are kept).",
+        description="Done and cancelled jobs older than this are deleted (failed ones are kept);"
+        " keep it at least INBOX_RETENTION_HOURS, so an event redelivered late cannot ask again"
+        " for a job whose record is gone.",
     )
 
     jwt_secret: str = Field(

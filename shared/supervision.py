@@ -2,8 +2,9 @@
 
 Each loop (the outbox relay, the stream consumer, the housekeeper, the job worker) marks the
 operations it performs with its ``Heartbeat``; a ``Supervisor`` runs the loops as tasks, restarts
-one that raises (logged, counted, with backoff), and reports each as running, restarting or stuck
-(one operation running longer than the stuck limit) on ``/readyz``, ``/healthz`` and ``/metrics``.
+one that raises (logged, counted, with backoff), and reports each as running, failing (its
+operations end in errors it retries), restarting, or stuck (one operation running longer than
+the stuck limit without progress) on ``/readyz``, ``/healthz`` and ``/metrics``.
 """
 
 from __future__ import annotations
@@ -21,23 +22,37 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    """When a loop last finished an operation, and since when the current one has been running."""
+    """What a loop is doing: since when its current operation has run (without progress), and
+    whether its operations have been failing, since when and with what error."""
 
     def __init__(self) -> None:
         self.busy_since: float | None = None
-        self.last_beat = time.monotonic()
         self.last_error: str | None = None
         self.last_error_at: float | None = None
+        self.failing_since: float | None = None
+        self.failures = 0
 
     @contextmanager
     def working(self) -> Iterator[None]:
-        """Mark one operation of the loop (a round, a batch): it should not take long."""
+        """Mark one operation of the loop (a round, a step): it should not take long. One that
+        ends without an error (raised, or noted with ``failed``) ends a run of failures."""
         self.busy_since = time.monotonic()
+        failures = self.failures
         try:
             yield
+        except BaseException:
+            raise
+        else:
+            if self.failures == failures:
+                self.failing_since = None
         finally:
             self.busy_since = None
-            self.last_beat = time.monotonic()
+
+    def progress(self) -> None:
+        """Within an operation, a part of it done (a chunk of a batch): the time it has run
+        counts from here."""
+        if self.busy_since is not None:
+            self.busy_since = time.monotonic()
 
     @contextmanager
     def waiting(self) -> Iterator[None]:
@@ -55,9 +70,13 @@ class Heartbeat:
         return 0.0 if self.busy_since is None else time.monotonic() - self.busy_since
 
     def failed(self, error: BaseException) -> None:
-        """Remember an error the loop handled itself (it retries), and when it happened."""
+        """Remember an error the loop handled itself (it retries), and when it happened: the
+        loop is failing until one of its operations ends without an error."""
+        self.failures += 1
         self.last_error = f"{type(error).__name__}: {error}"
         self.last_error_at = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = self.last_error_at
 
     def last_error_age(self) -> float | None:
         """Seconds since the last error (None if there was none)."""
@@ -89,6 +108,8 @@ class LoopState:
             return "restarting"
         if self.loop.heartbeat.busy_for() > stuck_seconds:
             return "stuck"
+        if self.loop.heartbeat.failing_since is not None:
+            return "failing"
         return "running"
 
     def report(self, stuck_seconds: float) -> dict[str, Any]:
@@ -142,7 +163,8 @@ class Supervisor:
         return {name: state.report(self.stuck_seconds) for name, state in self.loops.items()}
 
     def unhealthy(self) -> list[str]:
-        """Loops that are not running as they should: what ``/readyz`` calls degraded."""
+        """Loops not running as they should (failing, restarting, stuck): ``/readyz`` then says
+        degraded."""
         return [n for n, s in self.loops.items() if s.state(self.stuck_seconds) != "running"]
 
     def stuck(self) -> list[str]:

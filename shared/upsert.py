@@ -25,8 +25,9 @@ def _table(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined,no-any-return]
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """An INSERT with ``ON CONFLICT`` clauses, in the dialect of the session's database."""
+    dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
@@ -53,8 +54,8 @@ async def upsert_if_newer(
         return 0
     table = _table(model)
     written = 0
-    for chunk in _chunks(list(newest.values())):
-        statement = _insert(session, table).values(chunk)
+    for chunk in chunks(list(newest.values())):
+        statement = dialect_insert(session, table).values(chunk)
         statement = statement.on_conflict_do_update(
             index_elements=list(key),
             set_=_replacing(statement, chunk, key),
@@ -70,8 +71,8 @@ async def insert_or_replace(
     """Insert each row, or overwrite the stored one with the same key."""
     if not rows:
         return
-    for chunk in _chunks(list(rows)):
-        statement = _insert(session, _table(model)).values(chunk)
+    for chunk in chunks(list(rows)):
+        statement = dialect_insert(session, _table(model)).values(chunk)
         statement = statement.on_conflict_do_update(
             index_elements=list(key), set_=_replacing(statement, chunk, key)
         )
@@ -83,7 +84,8 @@ async def insert_or_replace(
 _CHUNK = 500
 
 
-def _chunks(rows: list[Row]) -> list[list[Row]]:
+def chunks(rows: Sequence[Row]) -> list[Sequence[Row]]:
+    """Rows in groups small enough for one multi-row statement each."""
     return [rows[start : start + _CHUNK] for start in range(0, len(rows), _CHUNK)]
 
 

@@ -46,6 +46,7 @@ class RegisteredHandler(Generic[EnvT]):
     max_attempts: int
     retry_backoff_seconds: float
     max_retry_backoff_seconds: float
+    timeout_seconds: float
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after run ``attempt`` failed before the next run."""
@@ -71,8 +72,10 @@ class JobHandlers(Generic[EnvT]):
         max_attempts: int = 5,
         retry_backoff_seconds: float = 30.0,
         max_retry_backoff_seconds: float = 3600.0,
+        timeout_seconds: float = 300.0,
     ) -> Callable[[JobHandler[EnvT]], JobHandler[EnvT]]:
-        """Register the handler of jobs of ``kind``."""
+        """Register the handler of jobs of ``kind``; a run longer than ``timeout_seconds`` is
+        cancelled and counts as a failed run (retried like any other)."""
         if kind in self._handlers:
             raise ValueError(f"jobs of kind {kind!r} already have a handler")
         if not 0 < len(kind) <= KIND_MAX_LENGTH:
@@ -82,7 +85,12 @@ class JobHandlers(Generic[EnvT]):
 
         def register(handler: JobHandler[EnvT]) -> JobHandler[EnvT]:
             self._handlers[kind] = RegisteredHandler(
-                kind, handler, max_attempts, retry_backoff_seconds, max_retry_backoff_seconds
+                kind,
+                handler,
+                max_attempts,
+                retry_backoff_seconds,
+                max_retry_backoff_seconds,
+                timeout_seconds,
             )
             return handler
 

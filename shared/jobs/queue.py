@@ -13,18 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import new_id, utcnow
 from shared.jobs.tables import KEY_MAX_LENGTH, Job, JobState
+from shared.upsert import chunks, dialect_insert
 
 JOB: Table = Job.__table__  # type: ignore[attr-defined]
-
-# Rows per INSERT: one multi-row VALUES (a reliable row count on both databases), well under
-# both databases' limit on bound parameters.
-_ROWS_PER_STATEMENT = 500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,10 +59,11 @@ async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob]) -> int:
     now = utcnow()
     rows = [_row(job, now=now) for job in jobs]
     inserted = 0
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+    for chunk in chunks(rows):
         statement = (
-            _insert(session).values(chunk).on_conflict_do_nothing(index_elements=["kind", "key"])
+            dialect_insert(session, JOB)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["kind", "key"])
         )
         inserted += (await session.exec(statement)).rowcount
     return inserted
@@ -119,9 +116,3 @@ def _row(job: NewJob, *, now: datetime) -> dict[str, Any]:
         "max_attempts": job.max_attempts,
         "created_at": now,
     }
-
-
-def _insert(session: AsyncSession) -> Any:
-    """An INSERT that can skip rows whose key is taken, in the session's database's dialect."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(JOB)

@@ -136,7 +136,10 @@ class JobWorker(Generic[EnvT]):
                 )
                 self.outcomes[(job.kind, FAILED)] += 1
             if claims:
-                await self._run_all(claims)
+                # Running jobs is not one long operation of the loop: each run is bounded by
+                # its kind's timeout, and a slow one must not mark the worker stuck.
+                with self.heartbeat.waiting():
+                    await self._run_all(claims)
             return len(claims) + len(abandoned)
 
     async def _anything_due(self) -> bool:
@@ -182,7 +185,13 @@ class JobWorker(Generic[EnvT]):
                     payload=json.loads(claim.payload),
                     attempt=claim.attempt,
                 )
-                await handler.handler(context, job)
+                try:
+                    async with asyncio.timeout(handler.timeout_seconds):
+                        await handler.handler(context, job)
+                except TimeoutError as late:
+                    raise TimeoutError(
+                        f"the run took longer than its {handler.timeout_seconds:g}s"
+                    ) from late
             except Exception as error:
                 outcome = await self._settle_failure(claim, handler, context, error)
             except asyncio.CancelledError as cancelled:

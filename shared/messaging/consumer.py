@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -190,8 +191,9 @@ class Delivery:
 class ParkingPolicy:
     first_look_in: timedelta = timedelta(seconds=1)
     """When a parked event is looked at again if nothing wakes it (doubling each time)."""
-    longest_wait: timedelta = timedelta(seconds=60)
-    """The longest wait between two looks at a parked event."""
+    longest_wait: timedelta = timedelta(minutes=5)
+    """The longest wait between two looks at a parked event that nothing woke (what it waits
+    for wakes it at once: this is the safety net for a wake-up that crossed its parking)."""
 
     def next_look(self, looks: int) -> timedelta:
         return min(self.first_look_in * 2 ** max(looks - 1, 0), self.longest_wait)
@@ -199,6 +201,15 @@ class ParkingPolicy:
 
 BatchResult = list[Outcome | Exception]
 AttemptHook = Callable[[Sequence[Delivery]], Awaitable[None]]
+
+
+def infrastructure_failed(error: BaseException) -> bool:
+    """Whether ``error`` says the database (or the network) failed, not the events: the batch
+    is then kept and retried as it is, with nothing counted against its events. A refused value
+    (``IntegrityError``, ``DataError``) or an error in code is the events' own outcome."""
+    if isinstance(error, IntegrityError | DataError):
+        return False
+    return isinstance(error, DBAPIError | OSError | TimeoutError)
 
 
 async def handle_batch(
@@ -218,33 +229,36 @@ async def handle_batch(
     is first applied as a whole; if any event fails, that attempt is rolled back and the batch is
     applied again with each event in its own savepoint.
 
-    ``on_attempt`` is awaited once, with the events about to reach their handlers, after the
-    transaction has begun and found which events are new: an attempt is counted only when the
-    handlers are about to run, never while the database is unreachable.
+    ``on_attempt`` is awaited once, with the events about to reach their handlers, after a
+    read of the inbox has shown the database answering and which events are new, and before the
+    write transaction begins (so it never holds SQLite's write lock): an attempt is counted only
+    when the handlers are about to run, never while the database is unreachable.
 
-    Raises only when the transaction itself cannot commit (database unreachable): nothing of the
-    batch is then applied, and it can be retried as it is.
+    Raises only when the database fails (``infrastructure_failed``): nothing of the batch is
+    then applied, and it can be retried as it is. Any other error that is not a handler's
+    (a ``provides`` that raises, a value the database refuses) fails every event of the batch.
     """
     if not batch:
         return []
-    attempt = _Attempt(on_attempt)
+    if on_attempt is not None:
+        async with uow.read() as session:
+            seen = await _already_handled(session, group, [d.event.id for d in batch])
+        new = [d for d in batch if d.event.id not in seen]
+        if new:
+            await on_attempt(new)
     try:
-        return await _apply(uow, group, batch, env, attempt, parking_policy, isolate=False)
+        return await _apply(uow, group, batch, env, parking_policy, isolate=False)
     except Exception as error:
         log.info("%s: a batch of %d failed (%r); isolating each event", group, len(batch), error)
-    return await _apply(uow, group, batch, env, attempt, parking_policy, isolate=True)
-
-
-class _Attempt:
-    """Counts one attempt per delivery however many passes the batch takes."""
-
-    def __init__(self, hook: AttemptHook | None) -> None:
-        self._hook = hook
-
-    async def starting(self, deliveries: Sequence[Delivery]) -> None:
-        if self._hook is not None and deliveries:
-            await self._hook(deliveries)
-        self._hook = None
+    try:
+        return await _apply(uow, group, batch, env, parking_policy, isolate=True)
+    except Exception as error:
+        if infrastructure_failed(error):
+            raise
+        log.exception(
+            "%s: a batch of %d could not be applied even event by event", group, len(batch)
+        )
+        return [error] * len(batch)
 
 
 async def _apply(
@@ -252,76 +266,103 @@ async def _apply(
     group: str,
     batch: Sequence[Delivery],
     env: Environment,
-    attempt: _Attempt,
     parking_policy: ParkingPolicy,
     *,
     isolate: bool,
 ) -> BatchResult:
     results: BatchResult = []
-    handled: list[Delivery] = []
+    provided: list[str] = []
+    applied_parked: list[str] = []  # parked events applied now (or found handled): unparked
     # Batch handlers' events, gathered to be handed over together (all-together attempt only).
     gathered: dict[str, tuple[Subscription[Any], list[CloudEvent[Any]]]] = {}
+    handled: list[CloudEvent[Any]] = []
+    now = env.now()
     async with uow.transaction() as session:
         context = HandlerContext(session, env)
         seen = await _already_handled(session, group, [d.event.id for d in batch])
-        await attempt.starting([d for d in batch if d.event.id not in seen])
         for delivery in batch:
             event, subscription = delivery.event, delivery.subscription
             if event.id in seen:
                 results.append(Outcome.DUPLICATE)
+                if delivery.parked:
+                    applied_parked.append(event.id)
                 continue
             seen.add(event.id)
             if isolate:
-                try:
-                    async with session.begin_nested():
-                        await subscription.apply(context, [event])
-                        await _record_handled(session, group, [event])
-                    handled.append(delivery)
-                    results.append(Outcome.HANDLED)
-                except Exception as error:  # the handler's failure is this event's outcome
-                    results.append(error)
+                results.append(
+                    await _apply_alone(session, context, group, delivery, parking_policy, now)
+                )
+                if results[-1] is Outcome.HANDLED:
+                    provided += subscription.provided(event)  # (already computed once: safe)
                 continue
             if subscription.batched:
                 gathered.setdefault(subscription.stream, (subscription, []))[1].append(event)
             else:
                 await subscription.apply(context, [event])
-            handled.append(delivery)
+            provided += subscription.provided(event)
+            handled.append(event)
+            if delivery.parked:
+                applied_parked.append(event.id)
             results.append(Outcome.HANDLED)
         for subscription, events in gathered.values():
             await subscription.apply(context, events)
-        if not isolate:
-            await _record_handled(session, group, [d.event for d in handled])
-        await _settle_parking(session, group, batch, results, handled, parking_policy, env.now())
+        await _record_handled(session, group, handled)
+        await parking.unpark(session, group=group, event_ids=applied_parked)
+        await parking.wake(session, group=group, provided=provided, now=now)
     return results
 
 
-async def _settle_parking(
+async def _apply_alone(
     session: AsyncSession,
+    context: HandlerContext[Any],
     group: str,
-    batch: Sequence[Delivery],
-    results: BatchResult,
-    handled: Sequence[Delivery],
+    delivery: Delivery,
     policy: ParkingPolicy,
     now: datetime,
-) -> None:
-    """In the batch's transaction: park what must wait, unpark what was applied, wake waiters."""
-    done: list[str] = []
-    for index, (delivery, result) in enumerate(zip(batch, results, strict=True)):
-        if isinstance(result, Outcome):
+) -> Outcome | Exception:
+    """Apply one event in a savepoint of its own: its effects, inbox row and what it provides
+    commit with the batch, or none of them; if it must wait, it is parked (or left parked)."""
+    event, subscription = delivery.event, delivery.subscription
+    try:
+        async with session.begin_nested():
+            await subscription.apply(context, [event])
+            list(subscription.provided(event))  # a ``provides`` that raises fails its event
+            await _record_handled(session, group, [event])
             if delivery.parked:
-                done.append(delivery.event.id)
-        elif isinstance(result, NotYet):
-            results[index] = Outcome.PARKED
+                await parking.unpark(session, group=group, event_ids=[event.id])
+        return Outcome.HANDLED
+    except NotYet as wait:
+        return await _set_aside(session, group, delivery, wait, policy, now) or Outcome.PARKED
+    except Exception as failure:  # the handler's failure is this event's outcome
+        if delivery.parked:
+            return await _set_aside(session, group, delivery, failure, policy, now) or failure
+        return failure
+
+
+async def _set_aside(
+    session: AsyncSession,
+    group: str,
+    delivery: Delivery,
+    error: Exception,
+    policy: ParkingPolicy,
+    now: datetime,
+) -> Exception | None:
+    """Park an event that must wait, or leave a parked one parked (still waiting, or failed),
+    in a savepoint of its own. Returns why, if even that is refused (a name too long to store)."""
+    waiting = error if isinstance(error, NotYet) else None
+    try:
+        async with session.begin_nested():
             if delivery.parked:
                 await parking.look_again_later(
                     session,
                     group=group,
                     event_id=delivery.event.id,
                     at=now + policy.next_look(delivery.looks),
-                    waiting_for=result.waiting_for,
-                    reason=str(result),
+                    waiting_for=waiting.waiting_for if waiting else None,
+                    reason=str(error) if waiting else f"{type(error).__name__}: {error}",
+                    failed=waiting is None,
                 )
-            else:
+            elif waiting is not None:
                 await parking.park(
                     session,
                     group=group,
@@ -329,23 +370,16 @@ async def _settle_parking(
                     stream=delivery.subscription.stream,
                     entry_id=delivery.entry_id,
                     fields=delivery.fields,
-                    waiting_for=result.waiting_for,
-                    reason=str(result),
+                    waiting_for=waiting.waiting_for,
+                    reason=str(waiting),
                     now=now,
                     first_look_in=policy.first_look_in,
                 )
-        elif delivery.parked:
-            await parking.look_again_later(
-                session,
-                group=group,
-                event_id=delivery.event.id,
-                at=now + policy.next_look(delivery.looks),
-                reason=f"{type(result).__name__}: {result}",
-                failed=True,
-            )
-    await parking.unpark(session, group=group, event_ids=done)
-    provided = [key for d in handled for key in d.subscription.provided(d.event)]
-    await parking.wake(session, group=group, provided=provided, now=now)
+    except Exception as refused:
+        if infrastructure_failed(refused):
+            raise
+        return refused
+    return None
 
 
 async def _record_handled(

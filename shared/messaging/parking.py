@@ -54,6 +54,7 @@ async def park(
                 "parked_at": now,
                 "looks": 0,
                 "failures": 0,
+                "unsettled": 0,
                 "next_look_at": now + first_look_in,
             }
         ],
@@ -82,9 +83,11 @@ async def take_due(
 ) -> list[ParkedEvent]:
     """Claim up to ``limit`` parked events that are due, for ``hold_for`` (another replica skips
     them meanwhile; on PostgreSQL rows another replica is claiming are skipped, not waited for).
+    The rows are returned as they were before this look (``looks``, ``unsettled``).
 
-    Looks first in a read-only session, so that finding nothing due (the usual case) never takes
-    SQLite's write lock."""
+    Soonest due first, then in the order they were parked (a cancellation woken with its
+    booking comes after it). Looks first in a read-only session, so that finding nothing due
+    (the usual case) never takes SQLite's write lock."""
     due_now = (ParkedEvent.consumer == group, col(ParkedEvent.next_look_at) <= now)
     async with uow.read() as session:
         if (
@@ -96,7 +99,11 @@ async def take_due(
             await session.exec(
                 select(ParkedEvent)
                 .where(*due_now)
-                .order_by(col(ParkedEvent.next_look_at))
+                .order_by(
+                    col(ParkedEvent.next_look_at),
+                    col(ParkedEvent.parked_at),
+                    col(ParkedEvent.entry_id),
+                )
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
@@ -108,7 +115,12 @@ async def take_due(
                     col(ParkedEvent.consumer) == group,
                     col(ParkedEvent.event_id).in_([row.event_id for row in due]),
                 )
-                .values(next_look_at=now + hold_for, looks=col(ParkedEvent.looks) + 1)
+                .values(
+                    next_look_at=now + hold_for,
+                    looks=col(ParkedEvent.looks) + 1,
+                    unsettled=col(ParkedEvent.unsettled) + 1,
+                )
+                .execution_options(synchronize_session=False)
             )
         return list(due)
 
@@ -124,7 +136,7 @@ async def look_again_later(
     failed: bool = False,
 ) -> None:
     """Leave a parked event parked: still waiting (perhaps for something else), or failed."""
-    values: dict[str, object] = {"next_look_at": at}
+    values: dict[str, object] = {"next_look_at": at, "unsettled": 0}
     if waiting_for is not None:
         values["waiting_for"] = waiting_for
     if reason is not None:

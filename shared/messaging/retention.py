@@ -83,7 +83,7 @@ class RetentionPolicy:
     streams: timedelta = timedelta(days=7)
     outbox: timedelta = timedelta(days=7)
     inbox: timedelta = timedelta(days=14)
-    jobs: timedelta = timedelta(days=7)
+    jobs: timedelta = timedelta(days=14)
     interval_seconds: float = 300.0
 
 

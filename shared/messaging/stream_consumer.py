@@ -44,7 +44,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from shared.environment import Environment
-from shared.events.envelope import UndecodableEvent, as_text, from_stream_fields
+from shared.events.envelope import UndecodableEvent, as_text, from_stream_fields, stream_id
 from shared.messaging import parking
 from shared.messaging.consumer import (
     Delivery,
@@ -95,12 +95,18 @@ class Entry:
     id: bytes
     fields: dict[Any, Any]
     attempts: int  # how many times its handler was started before this delivery
+    last_error: str | None = None  # what its handler raised last time, if it failed
 
     @property
     def attempt_field(self) -> str:
         """Its field in the attempts hash (replayed entries have ids of their own stream)."""
         entry_id = as_text(self.id)
         return entry_id if self.key == self.stream else f"replay:{entry_id}"
+
+    @property
+    def error_field(self) -> str:
+        """The field of the attempts hash that keeps its handler's last error."""
+        return f"error:{self.attempt_field}"
 
 
 class StreamConsumer:
@@ -252,6 +258,15 @@ class StreamConsumer:
                     (row, f"waited longer than {self.policy.longest_park} for {row.waiting_for}")
                 )
                 continue
+            if row.unsettled >= self.policy.max_deliveries:
+                dead.append(
+                    (
+                        row,
+                        f"its handler was started {row.unsettled} times without finishing"
+                        " (its consumer stopped while handling it each time)",
+                    )
+                )
+                continue
             fields = parking.stored_fields(row)
             try:
                 subscription = self.consumers.for_stream(row.stream)
@@ -344,7 +359,11 @@ class StreamConsumer:
     ) -> int:
         stream = self._stream_of[key]
         claimed: Any = await self.redis.xclaim(
-            key, self.group, self.name, int(min_idle_seconds * 1000), list[Any](ids)
+            key,
+            self.group,
+            self.name,
+            int(min_idle_seconds * 1000),
+            ids,  # type: ignore[arg-type]
         )
         present = [entry_id for entry_id, fields in claimed if fields is not None]
         counts = await self._attempts(stream, key, present)
@@ -356,17 +375,12 @@ class StreamConsumer:
                 if entry_id is not None:
                     gone.append(entry_id)
                 continue
-            entry = Entry(key, stream, entry_id, fields, attempts=counts.get(entry_id, 0))
+            attempts, last_error = counts.get(entry_id, (0, None))
+            entry = Entry(key, stream, entry_id, fields, attempts, last_error)
             if entry.attempts >= self.policy.max_deliveries:
                 # Its handler was started that often with no outcome: it is not run again (it
                 # may be what kills its consumer); its dead letter counts those attempts.
-                poison.append(
-                    (
-                        entry,
-                        f"its handler was started {entry.attempts} times without finishing "
-                        "(its consumer stopped while handling it each time)",
-                    )
-                )
+                poison.append((entry, _gave_up(entry)))
             else:
                 entries.append(entry)
         if any(entry_id is None for entry_id, _ in claimed):
@@ -384,12 +398,19 @@ class StreamConsumer:
         await self._dead_letter(poison)
         return await self._process(entries)
 
-    async def _attempts(self, stream: str, key: str, ids: Sequence[bytes]) -> dict[bytes, int]:
+    async def _attempts(
+        self, stream: str, key: str, ids: Sequence[bytes]
+    ) -> dict[bytes, tuple[int, str | None]]:
+        """Per entry, how many times its handler was started, and its last error."""
         if not ids:
             return {}
-        probe = [Entry(key, stream, entry_id, {}, attempts=0).attempt_field for entry_id in ids]
-        counts: Any = await self.redis.hmget(attempts_key(stream, self.group), probe)
-        return {entry_id: int(count or 0) for entry_id, count in zip(ids, counts, strict=True)}
+        entries = [Entry(key, stream, entry_id, {}, attempts=0) for entry_id in ids]
+        fields = [field for e in entries for field in (e.attempt_field, e.error_field)]
+        values: Any = await self.redis.hmget(attempts_key(stream, self.group), fields)
+        return {
+            entry_id: (int(count or 0), as_text(error) if error else None)
+            for entry_id, count, error in zip(ids, values[::2], values[1::2], strict=True)
+        }
 
     async def _process(self, entries: Sequence[Entry]) -> int:
         """Apply entries in transactions of at most ``batch_size``, keeping their claim."""
@@ -399,6 +420,7 @@ class StreamConsumer:
         async with self._keeping_claim(entries):
             size = self.policy.batch_size
             for start in range(0, len(entries), size):
+                self.heartbeat.progress()  # each transaction is measured on its own
                 handled += await self._apply_chunk(entries[start : start + size])
         return handled
 
@@ -425,6 +447,7 @@ class StreamConsumer:
         if results is None:  # stopping while the database is down: entries stay pending
             return 0
         acks: list[Entry] = []
+        failed: list[tuple[Entry, str]] = []
         for (entry, delivery), result in zip(batch, results, strict=True):
             if isinstance(result, Outcome):
                 acks.append(entry)
@@ -435,6 +458,7 @@ class StreamConsumer:
             self.outcomes[entry.stream, FAILED] += 1
             attempts = entry.attempts + 1
             reason = f"{type(result).__name__}: {result}"
+            failed.append((entry, reason))
             if attempts >= self.policy.max_deliveries:
                 dead.append(
                     (Entry(entry.key, entry.stream, entry.id, entry.fields, attempts), reason)
@@ -451,8 +475,24 @@ class StreamConsumer:
                     reason,
                 )
         await self._acknowledge(acks)
+        await self._remember_errors(failed)
         await self._dead_letter(dead)
         return len(acks)
+
+    async def _remember_errors(self, failed: Sequence[tuple[Entry, str]]) -> None:
+        """Keep each failed entry's error beside its attempts: if its dead letter cannot be
+        written now, the letter written later still says why it failed."""
+        if not failed:
+            return
+        errors: dict[str, dict[str, str]] = {}
+        for entry, reason in failed:
+            errors.setdefault(attempts_key(entry.stream, self.group), {})[entry.error_field] = (
+                reason[:2000]
+            )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key, mapping in errors.items():
+                pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+            await pipe.execute()
 
     async def _count_attempts(self, entries: Sequence[Entry]) -> None:
         """One more attempt for each entry: its handler is about to run.
@@ -510,27 +550,39 @@ class StreamConsumer:
                 await renewing
 
     async def _renew_claims(self, entries: Sequence[Entry]) -> None:
-        by_key: dict[str, list[Any]] = {}
+        by_key: dict[str, list[bytes]] = {}
         for entry in entries:
             by_key.setdefault(entry.key, []).append(entry.id)
         while True:
             await asyncio.sleep(self.policy.claim_idle_seconds / 3)
             if self.heartbeat.busy_for() > self.policy.stuck_seconds:
                 log.error(
-                    "%s: a batch has been in hand for %.0fs; no longer keeping its claim",
+                    "%s: a transaction has been under way for %.0fs; no longer keeping the"
+                    " claim on the entries in hand",
                     self.group,
                     self.heartbeat.busy_for(),
                 )
                 return
             try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for key, ids in by_key.items():
-                        # JUSTID: resets the entries' idle time without counting a delivery;
-                        # entries acknowledged meanwhile are no longer pending and are skipped.
-                        pipe.xclaim(key, self.group, self.name, 0, ids, justid=True)
-                    await pipe.execute()
+                for key, ids in by_key.items():
+                    await self._renew(key, ids)
             except (RedisError, OSError) as error:
                 log.warning("%s: could not renew the claim on a batch: %s", self.group, error)
+
+    async def _renew(self, key: str, ids: list[bytes]) -> None:
+        """Reset the idle time of those of ``ids`` this replica still holds (not acknowledged,
+        not taken over by another replica meanwhile) without counting a delivery."""
+        pending: Any = await self.redis.xpending_range(
+            key,
+            self.group,
+            min=min(ids, key=stream_id),
+            max=max(ids, key=stream_id),
+            count=len(ids) + 1000,
+            consumername=self.name,
+        )
+        held = {item["message_id"] for item in pending} & set(ids)
+        if held:
+            await self.redis.xclaim(key, self.group, self.name, 0, sorted(held), justid=True)  # type: ignore[arg-type]
 
     async def _acknowledge(self, entries: Sequence[Entry]) -> None:
         """Acknowledge handled entries and forget their attempts, in one MULTI/EXEC; replayed
@@ -549,7 +601,8 @@ class StreamConsumer:
             ids = [entry.id for entry in of_key]
             pipe.xack(key, self.group, *ids)
             pipe.hdel(
-                attempts_key(of_key[0].stream, self.group), *(e.attempt_field for e in of_key)
+                attempts_key(of_key[0].stream, self.group),
+                *(field for e in of_key for field in (e.attempt_field, e.error_field)),
             )
             if key != of_key[0].stream:
                 pipe.xdel(key, *ids)
@@ -628,3 +681,16 @@ class StreamConsumer:
     async def _pause(self, seconds: float) -> None:
         with self.heartbeat.waiting(), contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def _gave_up(entry: Entry) -> str:
+    """Why an entry whose handler was started the most times allowed is not run again."""
+    if entry.last_error is not None:
+        return (
+            f"its handler was started {entry.attempts} times without success; the last error"
+            f" it raised: {entry.last_error}"
+        )
+    return (
+        f"its handler was started {entry.attempts} times without finishing "
+        "(its consumer stopped while handling it each time)"
+    )

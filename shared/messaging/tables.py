@@ -60,4 +60,8 @@ class ParkedEvent(SQLModel, table=True):
     parked_at: datetime = Field(sa_type=UTCDateTime)
     looks: int = Field(default=0, description="How many times it has been applied again.")
     failures: int = Field(default=0, description="Attempts whose handler failed (not NotYet).")
+    unsettled: int = Field(
+        default=0,
+        description="Looks taken in a row that never finished (its consumer stopped each time).",
+    )
     next_look_at: datetime = Field(index=True, sa_type=UTCDateTime)

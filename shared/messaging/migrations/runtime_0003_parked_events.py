@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("parked_at", shared.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("looks", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("unsettled", sa.Integer(), nullable=False),
         sa.Column("next_look_at", shared.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("consumer", "event_id"),
     )
