@@ -43,9 +43,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, literal
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -229,10 +229,10 @@ async def handle_batch(
     is first applied as a whole; if any event fails, that attempt is rolled back and the batch is
     applied again with each event in its own savepoint.
 
-    ``on_attempt`` is awaited once, with the events about to reach their handlers, after a
-    read of the inbox has shown the database answering and which events are new, and before the
-    write transaction begins (so it never holds SQLite's write lock): an attempt is counted only
-    when the handlers are about to run, never while the database is unreachable.
+    ``on_attempt`` is awaited once, with the batch, once a read has shown the database
+    answering and before the write transaction begins (so it never holds SQLite's write lock):
+    an attempt is counted only when the handlers are about to run, never while the database is
+    unreachable.
 
     Raises only when the database fails (``infrastructure_failed``): nothing of the batch is
     then applied, and it can be retried as it is. Any other error that is not a handler's
@@ -242,10 +242,9 @@ async def handle_batch(
         return []
     if on_attempt is not None:
         async with uow.read() as session:
-            seen = await _already_handled(session, group, [d.event.id for d in batch])
-        new = [d for d in batch if d.event.id not in seen]
-        if new:
-            await on_attempt(new)
+            await session.exec(select(literal(1)))  # the database answers: handlers will run
+        # (Events found already handled are acknowledged with the batch, their count with them.)
+        await on_attempt(batch)
     try:
         return await _apply(uow, group, batch, env, parking_policy, isolate=False)
     except Exception as error:
@@ -273,6 +272,7 @@ async def _apply(
     results: BatchResult = []
     provided: list[str] = []
     applied_parked: list[str] = []  # parked events applied now (or found handled): unparked
+    waiting: list[parking.Waiting] = []  # events to park
     # Batch handlers' events, gathered to be handed over together (all-together attempt only).
     gathered: dict[str, tuple[Subscription[Any], list[CloudEvent[Any]]]] = {}
     handled: list[CloudEvent[Any]] = []
@@ -288,40 +288,55 @@ async def _apply(
                     applied_parked.append(event.id)
                 continue
             seen.add(event.id)
-            if isolate:
-                results.append(
-                    await _apply_alone(session, context, group, delivery, parking_policy, now)
-                )
-                if results[-1] is Outcome.HANDLED:
-                    provided += subscription.provided(event)  # (already computed once: safe)
+            if not isolate:
+                if subscription.batched:
+                    gathered.setdefault(subscription.stream, (subscription, []))[1].append(event)
+                else:
+                    await subscription.apply(context, [event])
+                provided += subscription.provided(event)
+                handled.append(event)
+                if delivery.parked:
+                    applied_parked.append(event.id)
+                results.append(Outcome.HANDLED)
                 continue
-            if subscription.batched:
-                gathered.setdefault(subscription.stream, (subscription, []))[1].append(event)
-            else:
-                await subscription.apply(context, [event])
-            provided += subscription.provided(event)
-            handled.append(event)
-            if delivery.parked:
-                applied_parked.append(event.id)
-            results.append(Outcome.HANDLED)
+            outcome = await _apply_alone(session, context, group, delivery)
+            if not isinstance(outcome, Exception):
+                provided += subscription.provided(event)  # (computed once already: it works)
+            elif delivery.parked:
+                await _leave_parked(session, group, delivery, outcome, parking_policy, now)
+            elif isinstance(outcome, NotYet):
+                waiting.append(
+                    parking.Waiting(
+                        event_id=event.id,
+                        stream=subscription.stream,
+                        entry_id=delivery.entry_id,
+                        fields=delivery.fields,
+                        waiting_for=outcome.waiting_for,
+                        reason=str(outcome),
+                    )
+                )
+            results.append(Outcome.PARKED if isinstance(outcome, NotYet) else outcome)
         for subscription, events in gathered.values():
             await subscription.apply(context, events)
         await _record_handled(session, group, handled)
+        await parking.park(
+            session,
+            group=group,
+            waiting=waiting,
+            now=now,
+            first_look_in=parking_policy.first_look_in,
+        )
         await parking.unpark(session, group=group, event_ids=applied_parked)
         await parking.wake(session, group=group, provided=provided, now=now)
     return results
 
 
 async def _apply_alone(
-    session: AsyncSession,
-    context: HandlerContext[Any],
-    group: str,
-    delivery: Delivery,
-    policy: ParkingPolicy,
-    now: datetime,
-) -> Outcome | Exception:
+    session: AsyncSession, context: HandlerContext[Any], group: str, delivery: Delivery
+) -> Literal[Outcome.HANDLED] | Exception:
     """Apply one event in a savepoint of its own: its effects, inbox row and what it provides
-    commit with the batch, or none of them; if it must wait, it is parked (or left parked)."""
+    commit with the batch, or none of them. Returns HANDLED, the ``NotYet`` it must wait with,
+    or the exception its handler raised."""
     event, subscription = delivery.event, delivery.subscription
     try:
         async with session.begin_nested():
@@ -332,54 +347,35 @@ async def _apply_alone(
                 await parking.unpark(session, group=group, event_ids=[event.id])
         return Outcome.HANDLED
     except NotYet as wait:
-        return await _set_aside(session, group, delivery, wait, policy, now) or Outcome.PARKED
+        try:
+            parking.check_waiting_for(wait.waiting_for)
+        except ValueError as refused:  # it cannot even be set aside
+            return refused
+        return wait
     except Exception as failure:  # the handler's failure is this event's outcome
-        if delivery.parked:
-            return await _set_aside(session, group, delivery, failure, policy, now) or failure
         return failure
 
 
-async def _set_aside(
+async def _leave_parked(
     session: AsyncSession,
     group: str,
     delivery: Delivery,
-    error: Exception,
+    outcome: Exception,
     policy: ParkingPolicy,
     now: datetime,
-) -> Exception | None:
-    """Park an event that must wait, or leave a parked one parked (still waiting, or failed),
-    in a savepoint of its own. Returns why, if even that is refused (a name too long to store)."""
-    waiting = error if isinstance(error, NotYet) else None
-    try:
-        async with session.begin_nested():
-            if delivery.parked:
-                await parking.look_again_later(
-                    session,
-                    group=group,
-                    event_id=delivery.event.id,
-                    at=now + policy.next_look(delivery.looks),
-                    waiting_for=waiting.waiting_for if waiting else None,
-                    reason=str(error) if waiting else f"{type(error).__name__}: {error}",
-                    failed=waiting is None,
-                )
-            elif waiting is not None:
-                await parking.park(
-                    session,
-                    group=group,
-                    event_id=delivery.event.id,
-                    stream=delivery.subscription.stream,
-                    entry_id=delivery.entry_id,
-                    fields=delivery.fields,
-                    waiting_for=waiting.waiting_for,
-                    reason=str(waiting),
-                    now=now,
-                    first_look_in=policy.first_look_in,
-                )
-    except Exception as refused:
-        if infrastructure_failed(refused):
-            raise
-        return refused
-    return None
+) -> None:
+    """A parked event looked at again and not applied stays parked: still waiting (perhaps for
+    something else), or failed, with its next look after a backoff."""
+    waiting = outcome if isinstance(outcome, NotYet) else None
+    await parking.look_again_later(
+        session,
+        group=group,
+        event_id=delivery.event.id,
+        at=now + policy.next_look(delivery.looks),
+        waiting_for=waiting.waiting_for if waiting else None,
+        reason=str(outcome) if waiting else f"{type(outcome).__name__}: {outcome}",
+        failed=waiting is None,
+    )
 
 
 async def _record_handled(

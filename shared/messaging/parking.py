@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
@@ -24,39 +25,60 @@ from shared.messaging.tables import ParkedEvent
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.upsert import insert_or_replace
 
+WAITING_FOR_MAX_LENGTH = 200  # (the column's length)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An event to set aside, as it was read, and what it waits for."""
+
+    event_id: str
+    stream: str
+    entry_id: bytes | str
+    fields: Mapping[Any, Any]
+    waiting_for: str
+    reason: str
+
+
+def check_waiting_for(waiting_for: str) -> None:
+    """What an event waits for must fit the table (checked before anything is written)."""
+    if len(waiting_for) > WAITING_FOR_MAX_LENGTH:
+        raise ValueError(
+            f"an event cannot wait for a name longer than {WAITING_FOR_MAX_LENGTH} characters:"
+            f" {waiting_for[:60]}..."
+        )
+
 
 async def park(
     session: AsyncSession,
     *,
     group: str,
-    event_id: str,
-    stream: str,
-    entry_id: bytes | str,
-    fields: Mapping[bytes | str, bytes | str],
-    waiting_for: str,
-    reason: str,
+    waiting: Sequence[Waiting],
     now: datetime,
     first_look_in: timedelta,
 ) -> None:
-    """Set an event aside for ``group`` until ``waiting_for`` arrives."""
+    """Set events aside for ``group`` until what each waits for arrives (one statement)."""
+    for event in waiting:
+        check_waiting_for(event.waiting_for)
     await insert_or_replace(
         session,
         ParkedEvent,
         [
             {
                 "consumer": group,
-                "event_id": event_id,
-                "stream": stream,
-                "entry_id": as_text(entry_id),
-                "fields": json.dumps({as_text(k): as_text(v) for k, v in fields.items()}),
-                "waiting_for": waiting_for,
-                "reason": reason[:2000],
+                "event_id": event.event_id,
+                "stream": event.stream,
+                "entry_id": as_text(event.entry_id),
+                "fields": json.dumps({as_text(k): as_text(v) for k, v in event.fields.items()}),
+                "waiting_for": event.waiting_for,
+                "reason": event.reason[:2000],
                 "parked_at": now,
                 "looks": 0,
                 "failures": 0,
                 "unsettled": 0,
                 "next_look_at": now + first_look_in,
             }
+            for event in waiting
         ],
         key=("consumer", "event_id"),
     )

@@ -73,6 +73,10 @@ async def groups_for(redis: aioredis.Redis, consumers: EventConsumers) -> None:
     )
 
 
+class ConsumerKilled(BaseException):
+    """Stands for the process dying in the middle of a handler (nothing catches it)."""
+
+
 class Roster:
     """A consumer group that applies goals only for students it has seen enrolled."""
 
@@ -81,6 +85,7 @@ class Roster:
         self.known: set[str] = set()
         self.goals: list[str] = []
         self.failing: set[str] = set()
+        self.kills = False
 
         @self.consumers.handles(
             StudentEnrolled, provides=lambda event: [needs("student", event.data.student_id)]
@@ -90,6 +95,8 @@ class Roster:
 
         @self.consumers.handles(GoalSet)
         async def apply_goal(context: HandlerContext[Environment], event: CloudEvent[GoalSet]):
+            if self.kills:
+                raise ConsumerKilled(event.id)
             if event.data.student_id in self.failing:
                 raise RuntimeError("the goal cannot be applied")
             if event.data.student_id not in self.known:
@@ -226,3 +233,111 @@ async def test_a_goal_behind_a_20000_enrolment_backlog_waits_and_is_delivered(
     assert consumer.outcomes[StudentEnrolled.stream(), "handled"] == 20_000
     assert await redis_client.xlen(dlq_stream(GoalSet.stream(), "notifications")) == 0
     assert await count(uow, ParkedEvent) == 0
+
+
+async def test_an_error_outside_the_handler_fails_its_event_not_the_consumer(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    """A ``provides`` that raises, or a wait for a name too long to store, fails that event:
+    counted, retried, dead-lettered; the events behind it are applied meanwhile."""
+    consumers = EventConsumers(group=GROUP)
+    applied: list[str] = []
+
+    def provides(event: CloudEvent[StudentEnrolled]) -> list[str]:
+        if event.data.student_id == "s-bad":
+            raise ValueError("cannot name what this provides")
+        return [needs("student", event.data.student_id)]
+
+    @consumers.handles(StudentEnrolled, provides=provides)
+    async def enroll(context: HandlerContext[Environment], event: CloudEvent[StudentEnrolled]):
+        applied.append(event.data.student_id)
+
+    @consumers.handles(GoalSet)
+    async def wait_for_ever(context: HandlerContext[Environment], event: CloudEvent[GoalSet]):
+        raise NotYet("x" * 500)  # longer than a parked event's waiting_for may be
+
+    await groups_for(redis_client, consumers)
+    consumer = StreamConsumer(
+        redis_client, consumers, uow, consumer_name="a", env=environment(), policy=FAST
+    )
+    await publish(redis_client, enrolled("s-bad"), goal_for("s-1"), enrolled("s-good"))
+
+    async def dead_letters() -> int:
+        await consumer.step()
+        return int(
+            await redis_client.xlen(dlq_stream(StudentEnrolled.stream(), GROUP))
+            + await redis_client.xlen(dlq_stream(GoalSet.stream(), GROUP))
+        )
+
+    await eventually(dead_letters, until=lambda n: n == 2, timeout=15)
+    assert "s-good" in applied
+    [(_, letter)] = await redis_client.xrange(dlq_stream(StudentEnrolled.stream(), GROUP))
+    assert b"cannot name what this provides" in letter[b"error"]
+    assert letter[b"deliveries"] == str(FAST.max_deliveries).encode()
+
+
+async def test_a_parked_event_that_kills_its_consumer_is_dead_lettered_after_its_attempts(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    roster = Roster()
+    await groups_for(redis_client, roster.consumers)
+    policy = replace(FAST, claim_idle_seconds=0.2)
+    [event_id] = await publish(redis_client, goal_for("s-deadly"))
+    await StreamConsumer(
+        redis_client, roster.consumers, uow, consumer_name="a", env=environment(), policy=policy
+    ).step()
+    assert await count(uow, ParkedEvent) == 1
+    roster.kills = True
+    await publish(redis_client, enrolled("s-deadly"))
+    with pytest.raises(ConsumerKilled):  # the enrolment wakes the goal, which kills its consumer
+        await StreamConsumer(
+            redis_client, roster.consumers, uow, consumer_name="a", env=environment(), policy=policy
+        ).step()
+    for replica in range(policy.max_deliveries - 1):
+        # Each look is taken over from a replica that died in the handler.
+        await asyncio.sleep(policy.claim_idle_seconds + 0.05)
+        with pytest.raises(ConsumerKilled):
+            await StreamConsumer(
+                redis_client,
+                roster.consumers,
+                uow,
+                consumer_name=f"r{replica}",
+                env=environment(),
+                policy=policy,
+            ).look_at_parked()
+    await asyncio.sleep(policy.claim_idle_seconds + 0.05)
+    await StreamConsumer(
+        redis_client, roster.consumers, uow, consumer_name="last", env=environment(), policy=policy
+    ).look_at_parked()
+
+    assert roster.goals == []
+    [(_, letter)] = await redis_client.xrange(dlq_stream(GoalSet.stream(), GROUP))
+    assert letter[b"original.id"] == event_id.encode()
+    assert b"started 3 times without finishing" in letter[b"error"]
+    assert await count(uow, ParkedEvent) == 0
+
+
+async def test_a_thousand_goals_waiting_for_their_students_are_each_applied_once(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    roster = Roster()
+    await groups_for(redis_client, roster.consumers)
+    consumer = StreamConsumer(
+        redis_client, roster.consumers, uow, consumer_name="a", env=environment(), policy=FAST
+    )
+    students = [f"s-{n:04d}" for n in range(1000)]
+    await publish(redis_client, *(goal_for(student) for student in students))
+    while (
+        await redis_client.xinfo_groups(GoalSet.stream()) and await count(uow, ParkedEvent) < 1000
+    ):
+        await consumer.step()
+    await publish(redis_client, *(enrolled(student) for student in students))
+
+    async def applied() -> int:
+        await consumer.step()
+        return len(roster.goals)
+
+    await eventually(applied, until=lambda n: n == 1000, timeout=60)
+    assert sorted(roster.goals) == sorted(f"goal-{student}" for student in students)
+    assert await count(uow, ParkedEvent) == 0
+    assert await redis_client.xlen(dlq_stream(GoalSet.stream(), GROUP)) == 0
