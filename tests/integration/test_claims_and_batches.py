@@ -122,3 +122,70 @@ async def test_no_transaction_applies_more_than_a_batch_whatever_the_number_of_s
     assert handled == 12 * POLICY.batch_size
     assert sum(per_transaction.values()) == 12 * POLICY.batch_size
     assert max(per_transaction.values()) <= POLICY.batch_size
+
+
+async def test_a_long_step_of_short_transactions_keeps_its_claim_and_is_not_stuck(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    """The stuck limit applies to one transaction, not to a whole read of many streams."""
+    probes = [probe_type(n) for n in range(4)]
+    consumers = EventConsumers(group=GROUP)
+    calls: list[str] = []
+
+    def slowly(probe: type[EventData]) -> None:
+        @consumers.handles(probe)
+        async def apply(context: HandlerContext[Environment], event: CloudEvent[Any]) -> None:
+            calls.append(event.id)
+            await asyncio.sleep(0.1)
+
+        apply.__name__ = f"apply_{probe.__name__}"
+
+    for probe in probes:
+        slowly(probe)
+    await groups_for(redis_client, consumers)
+    for probe in probes:
+        for n in range(2):
+            await publish(redis_client, probe(n=n))
+    # Four transactions of two events, 0.2 s each: 0.8 s in all, over the stuck limit.
+    a = consumer(redis_client, consumers, uow, "a", batch_size=2, stuck_seconds=0.5)
+    b = consumer(redis_client, consumers, uow, "b", batch_size=2, stuck_seconds=0.5)
+
+    applying = asyncio.create_task(a.step())
+    taken_over, longest_busy = 0, 0.0
+    while not applying.done():
+        await asyncio.sleep(0.05)
+        taken_over += await b.reclaim()
+        longest_busy = max(longest_busy, a.heartbeat.busy_for())
+    assert await applying == 8
+
+    assert taken_over == 0
+    assert len(calls) == 8
+    assert longest_busy < 0.5
+
+
+async def test_renewing_a_claim_never_takes_back_an_entry_another_replica_holds(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    Probe = probe_type(0)
+    consumers = EventConsumers(group=GROUP)
+
+    @consumers.handles(Probe)
+    async def ignore(context: HandlerContext[Environment], event: CloudEvent[Any]) -> None:
+        return None
+
+    await groups_for(redis_client, consumers)
+    for n in range(3):
+        await publish(redis_client, Probe(n=n))
+    read = await redis_client.xreadgroup(GROUP, "a", {Probe.stream(): ">"})
+    ids = [entry_id for entry_id, _ in read[0][1]]
+    # Replica b took the second entry over (a was thought gone).
+    await redis_client.xclaim(Probe.stream(), GROUP, "b", 0, [ids[1]])
+
+    await consumer(redis_client, consumers, uow, "a")._renew(Probe.stream(), ids)
+
+    pending = await redis_client.xpending_range(Probe.stream(), GROUP, "-", "+", 10)
+    assert {p["message_id"]: p["consumer"] for p in pending} == {
+        ids[0]: b"a",
+        ids[1]: b"b",
+        ids[2]: b"a",
+    }

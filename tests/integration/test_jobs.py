@@ -31,7 +31,7 @@ from shared.jobs.leases import LeaseLost
 from shared.jobs.monitoring import job_metric_families, job_status
 from shared.jobs.queue import NewJob, cancel, enqueue, enqueue_many, reschedule
 from shared.jobs.retention import prune_jobs
-from shared.jobs.tables import Job
+from shared.jobs.tables import Job, JobState
 from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
@@ -693,3 +693,29 @@ async def test_prune_jobs_deletes_only_done_and_cancelled_jobs_finished_long_ago
         left = (await session.exec(select(Job.key).order_by(col(Job.key)))).all()
     assert left == ["new-done", "old-failed", "pending"]
     assert await prune_jobs(uow, older_than=timedelta(days=7)) == 0
+
+
+async def test_a_run_longer_than_its_kinds_timeout_is_cut_short_and_retried(
+    uow: UnitOfWork,
+) -> None:
+    handlers = Handlers()
+    runs: list[int] = []
+
+    @handlers.handles("send_message", timeout_seconds=0.2, retry_backoff_seconds=0.05)
+    async def send_message(context: Context, job: JobRun) -> None:
+        runs.append(job.attempt)
+        if job.attempt == 1:
+            await asyncio.sleep(30)  # a provider that never answers
+
+    await add(uow, "send_message", "m-1")
+    jobs = worker(uow, handlers)
+
+    assert await jobs.run_due() == 1
+    waiting = await job(uow, "send_message", "m-1")
+    assert waiting.status == JobState.PENDING.value
+    assert waiting.last_error == "TimeoutError: the run took longer than its 0.2s"
+    assert jobs.heartbeat.busy_for() == 0.0  # (running jobs is not the loop being stuck)
+    await asyncio.sleep(0.1)
+    assert await jobs.run_due() == 1
+    assert runs == [1, 2]
+    assert (await job(uow, "send_message", "m-1")).status == JobState.DONE.value

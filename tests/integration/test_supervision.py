@@ -16,13 +16,13 @@ from shared.environment import Environment
 from shared.events import CloudEvent, GoalSet
 from shared.events.envelope import new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers, HandlerContext
-from shared.messaging.group_keys import attempts_key, replay_stream
+from shared.messaging.group_keys import attempts_key, dlq_stream, replay_stream
 from shared.messaging.redis_streams import ensure_groups
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
-from shared.supervision import Heartbeat, Supervisor
+from shared.supervision import Heartbeat, LoopState, Supervisor
 from tests.integration.conftest import serving
 from tests.support import environment, eventually, goal
 
@@ -172,3 +172,60 @@ async def test_a_stuck_loop_fails_liveness_and_shows_on_readiness_and_metrics(
     metrics = (await stuck_service.get("/metrics")).text
     assert 'slc_loop_up{loop="stream-consumer",service="watched"} 0.0' in metrics
     assert 'slc_loop_up{loop="outbox-relay",service="watched"} 1.0' in metrics
+
+
+def test_a_loop_whose_operations_keep_failing_shows_as_failing_until_one_succeeds() -> None:
+    supervisor = Supervisor("test")
+    loop = CrashingLoop()
+    supervisor.loops["failing"] = LoopState("failing", loop)
+    with loop.heartbeat.working():
+        loop.heartbeat.failed(RuntimeError("NOPERM this user has no permissions"))
+    assert supervisor.report()["failing"]["state"] == "failing"
+    assert supervisor.unhealthy() == ["failing"]
+    with pytest.raises(RuntimeError), loop.heartbeat.working():
+        raise RuntimeError("still failing")
+    assert supervisor.report()["failing"]["state"] == "failing"
+    with loop.heartbeat.working():
+        pass  # an operation that ends without an error
+    assert supervisor.report()["failing"]["state"] == "running"
+    assert supervisor.report()["failing"]["last_error"] == (
+        "RuntimeError: NOPERM this user has no permissions"
+    )
+
+
+async def test_a_dead_letter_written_late_still_says_why_the_event_failed(
+    uow: UnitOfWork, redis_client: aioredis.Redis, redis_url: str
+) -> None:
+    """The last attempt fails while the dead-letter stream may not be written; once it may, the
+    letter carries the handler's error, not a guess."""
+    consumers = EventConsumers(group=GROUP)
+
+    @consumers.handles(GoalSet)
+    async def refuse(context: HandlerContext[Environment], event: CloudEvent[GoalSet]) -> None:
+        raise RuntimeError("the goal names a student twice")
+
+    keys = [STREAM, replay_stream(STREAM, GROUP), attempts_key(STREAM, GROUP)]
+    await ensure_groups(redis_client, GROUP, keys[:2])
+    await redis_client.execute_command(
+        "ACL", "SETUSER", "no-dlq", "on", ">secret", "resetkeys",
+        *(f"~{key}" for key in keys), "+@all",
+    )  # fmt: skip
+    limited = aioredis.Redis.from_url(redis_url, username="no-dlq", password="secret")
+    policy = ConsumerPolicy(max_deliveries=1, poll_seconds=0.05, retry_backoff_seconds=0.05)
+    try:
+        await publish_goal(redis_client, 1)
+        await StreamConsumer(
+            limited, consumers, uow, consumer_name="r1", env=environment(), policy=policy
+        ).step()
+        assert (await redis_client.xpending(STREAM, GROUP))["pending"] == 1
+    finally:
+        await limited.aclose()
+        await redis_client.execute_command("ACL", "DELUSER", "no-dlq")
+
+    await StreamConsumer(
+        redis_client, consumers, uow, consumer_name="r1", env=environment(), policy=policy
+    ).reclaim(first=True)
+
+    [(_, letter)] = await redis_client.xrange(dlq_stream(STREAM, GROUP))
+    assert b"RuntimeError: the goal names a student twice" in letter[b"error"]
+    assert await redis_client.hgetall(attempts_key(STREAM, GROUP)) == {}
