@@ -92,12 +92,15 @@ async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDe
         raise _http(error) from error
     async with uow.transaction() as session:
         site = await session.get(RosterSite, body.site)
-        if site is None or site.district != principal.district:
+        if site is None:
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
-                f"site {body.site!r} is not on the roster yet (the district's roster reaches"
-                " scheduling as events from portfolio); try again shortly",
+                f"site {body.site!r} is not on the roster: register it in portfolio"
+                f" (PUT /roster/sites/{body.site}, with its time zone); if that was just done,"
+                " try again in a moment (the roster reaches scheduling as events)",
             )
+        if site.district != principal.district:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {body.site!r}")
         slot = Slot(
             district=principal.district,
             site=body.site,
