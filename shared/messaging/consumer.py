@@ -38,6 +38,7 @@ been handled::
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,7 +46,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import Table, insert, literal
+from redis.exceptions import RedisError
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -204,12 +206,12 @@ AttemptHook = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
 def infrastructure_failed(error: BaseException) -> bool:
-    """Whether ``error`` says the database (or the network) failed, not the events: the batch
-    is then kept and retried as it is, with nothing counted against its events. A refused value
-    (``IntegrityError``, ``DataError``) or an error in code is the events' own outcome."""
+    """Whether ``error`` says the database, Redis or the network failed, not the events: the
+    batch is then kept and retried as it is, with nothing counted against its events. A refused
+    value (``IntegrityError``, ``DataError``) or an error in code is the events' own outcome."""
     if isinstance(error, IntegrityError | DataError):
         return False
-    return isinstance(error, DBAPIError | OSError | TimeoutError)
+    return isinstance(error, DBAPIError | RedisError | OSError | TimeoutError)
 
 
 async def handle_batch(
@@ -229,10 +231,12 @@ async def handle_batch(
     is first applied as a whole; if any event fails, that attempt is rolled back and the batch is
     applied again with each event in its own savepoint.
 
-    ``on_attempt`` is awaited once, with the batch, once a read has shown the database
-    answering and before the write transaction begins (so it never holds SQLite's write lock):
-    an attempt is counted only when the handlers are about to run, never while the database is
-    unreachable.
+    ``on_attempt`` is awaited once, with the events about to reach their handlers, once the
+    transaction has begun and found which events are new: an attempt is counted only when the
+    handlers are about to run, never while the database is unreachable. It holds the write
+    transaction (on SQLite, the write lock) for one round trip to Redis, at most
+    ``ATTEMPT_COUNT_TIMEOUT_SECONDS``: a Redis that does not answer fails the attempt, which is
+    then retried as when the database is down.
 
     Raises only when the database fails (``infrastructure_failed``): nothing of the batch is
     then applied, and it can be retried as it is. Any other error that is not a handler's
@@ -240,17 +244,13 @@ async def handle_batch(
     """
     if not batch:
         return []
-    if on_attempt is not None:
-        async with uow.read() as session:
-            await session.exec(select(literal(1)))  # the database answers: handlers will run
-        # (Events found already handled are acknowledged with the batch, their count with them.)
-        await on_attempt(batch)
+    attempt = _Attempt(on_attempt)
     try:
-        return await _apply(uow, group, batch, env, parking_policy, isolate=False)
+        return await _apply(uow, group, batch, env, attempt, parking_policy, isolate=False)
     except Exception as error:
         log.info("%s: a batch of %d failed (%r); isolating each event", group, len(batch), error)
     try:
-        return await _apply(uow, group, batch, env, parking_policy, isolate=True)
+        return await _apply(uow, group, batch, env, attempt, parking_policy, isolate=True)
     except Exception as error:
         if infrastructure_failed(error):
             raise
@@ -260,11 +260,31 @@ async def handle_batch(
         return [error] * len(batch)
 
 
+# How long the count of an attempt may hold the batch's transaction open.
+ATTEMPT_COUNT_TIMEOUT_SECONDS = 1.0
+
+
+class _Attempt:
+    """Counts one attempt per delivery however many passes the batch takes."""
+
+    def __init__(self, hook: AttemptHook | None) -> None:
+        self._hook = hook
+
+    async def starting(self, deliveries: Sequence[Delivery]) -> None:
+        if self._hook is None:
+            return
+        if deliveries:
+            async with asyncio.timeout(ATTEMPT_COUNT_TIMEOUT_SECONDS):
+                await self._hook(deliveries)
+        self._hook = None  # counted (or nothing to count): not again in the rerun
+
+
 async def _apply(
     uow: UnitOfWork,
     group: str,
     batch: Sequence[Delivery],
     env: Environment,
+    attempt: _Attempt,
     parking_policy: ParkingPolicy,
     *,
     isolate: bool,
@@ -280,6 +300,7 @@ async def _apply(
     async with uow.transaction() as session:
         context = HandlerContext(session, env)
         seen = await _already_handled(session, group, [d.event.id for d in batch])
+        await attempt.starting([d for d in batch if d.event.id not in seen])
         for delivery in batch:
             event, subscription = delivery.event, delivery.subscription
             if event.id in seen:
