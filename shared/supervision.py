@@ -21,6 +21,19 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 
+async def wait_for_event(event: asyncio.Event, *, timeout: float) -> bool:
+    """Wait for ``event`` at most ``timeout`` seconds; whether it was set.
+
+    Loops that run beside a step (renewing a claim or a lease) stop on an event like this one,
+    between two calls, never by being cancelled: a cancellation that lands inside a client's
+    own timeout can come out as that client's error (asyncio.timeout on Python 3.11), be taken
+    for a failed call, and leave the task running while the step waits for it.
+    """
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=timeout)
+    return event.is_set()
+
+
 class Heartbeat:
     """What a loop is doing: since when its current operation has run (without progress), and
     whether its operations have been failing, since when and with what error."""

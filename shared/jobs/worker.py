@@ -12,7 +12,6 @@ idempotency key: delivery is at least once, and the key is what lets the outside
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import Counter
@@ -28,7 +27,7 @@ from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure, Register
 from shared.jobs.leases import Claim, claim_due, complete, due, fail, renew, retry_later
 from shared.jobs.tables import Job
 from shared.messaging.unit_of_work import UnitOfWork, reading, writing
-from shared.supervision import Heartbeat
+from shared.supervision import Heartbeat, wait_for_event
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +259,7 @@ class JobWorker(Generic[EnvT]):
 
     async def _renew_leases(self, *, until: asyncio.Event) -> None:
         """Extend the leases of the round's jobs still running, every third of a lease."""
-        while not await self._wait(until, timeout=self.policy.lease_seconds / 3):
+        while not await wait_for_event(until, timeout=self.policy.lease_seconds / 3):
             lease_until = self.env.now() + timedelta(seconds=self.policy.lease_seconds)
             try:
                 async with writing(self.uow.sessions) as session:
@@ -272,13 +271,6 @@ class JobWorker(Generic[EnvT]):
                     )
             except (SQLAlchemyError, OSError) as error:  # tried again a third of a lease later
                 log.warning("job worker %s could not renew its leases: %s", self.name, error)
-
-    @staticmethod
-    async def _wait(event: asyncio.Event, *, timeout: float) -> bool:
-        """Wait for ``event`` at most ``timeout`` seconds; whether it was set."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=timeout)
-        return event.is_set()
 
 
 def _being_cancelled() -> bool:

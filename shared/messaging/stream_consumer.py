@@ -58,7 +58,7 @@ from shared.messaging.group_keys import attempts_key, dlq_stream, replay_stream
 from shared.messaging.redis_streams import ensure_groups
 from shared.messaging.tables import ParkedEvent
 from shared.messaging.unit_of_work import UnitOfWork
-from shared.supervision import Heartbeat
+from shared.supervision import Heartbeat, wait_for_event
 
 log = logging.getLogger(__name__)
 
@@ -541,20 +541,21 @@ class StreamConsumer:
     async def _keeping_claim(self, entries: Sequence[Entry]) -> AsyncIterator[None]:
         """Renew the claim on ``entries`` while they are in hand, so that no other replica
         takes them over while this one applies them (unless this one is stuck)."""
-        renewing = asyncio.create_task(self._renew_claims(entries))
+        done = asyncio.Event()
+        renewing = asyncio.create_task(self._renew_claims(entries, until=done))
         try:
             yield
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            # Stopped between renewals, not cancelled (see ``wait_for_event``): at most one
+            # renewal in flight is waited for, bounded by the client's socket timeout.
+            done.set()
+            await renewing
 
-    async def _renew_claims(self, entries: Sequence[Entry]) -> None:
+    async def _renew_claims(self, entries: Sequence[Entry], *, until: asyncio.Event) -> None:
         by_key: dict[str, list[bytes]] = {}
         for entry in entries:
             by_key.setdefault(entry.key, []).append(entry.id)
-        while True:
-            await asyncio.sleep(self.policy.claim_idle_seconds / 3)
+        while not await wait_for_event(until, timeout=self.policy.claim_idle_seconds / 3):
             if self.heartbeat.busy_for() > self.policy.stuck_seconds:
                 log.error(
                     "%s: a transaction has been under way for %.0fs; no longer keeping the"
@@ -566,8 +567,8 @@ class StreamConsumer:
             try:
                 for key, ids in by_key.items():
                     await self._renew(key, ids)
-            except (RedisError, OSError) as error:
-                log.warning("%s: could not renew the claim on a batch: %s", self.group, error)
+            except Exception as error:  # renewing is best effort: it never fails the batch
+                log.warning("%s: could not renew the claim on a batch: %r", self.group, error)
 
     async def _renew(self, key: str, ids: list[bytes]) -> None:
         """Reset the idle time of those of ``ids`` this replica still holds (not acknowledged,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import Field
+from redis.exceptions import RedisError
 
 from shared.environment import Environment
 from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
@@ -189,3 +191,50 @@ async def test_renewing_a_claim_never_takes_back_an_entry_another_replica_holds(
         ids[1]: b"b",
         ids[2]: b"a",
     }
+
+
+class SwallowsCancellation(StreamConsumer):
+    """Renews the way a Redis call does when a cancellation lands inside the client's own
+    timeout on Python 3.11: the cancellation comes out as the client's error."""
+
+    renewals = 0
+
+    async def _renew(self, key: str, ids: list[bytes]) -> None:
+        self.renewals += 1
+        try:
+            await asyncio.sleep(1.0)
+        except asyncio.CancelledError:
+            raise RedisError("Timeout reading from socket") from None
+
+
+async def test_a_renewal_in_flight_when_the_batch_ends_does_not_hold_the_consumer(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    Probe = probe_type(0)
+    consumers = EventConsumers(group=GROUP)
+
+    @consumers.handles(Probe)
+    async def slowly(context: HandlerContext[Environment], event: CloudEvent[Any]) -> None:
+        await asyncio.sleep(0.4)  # a renewal starts at 0.1 s and is in flight at the end
+
+    await groups_for(redis_client, consumers)
+    await publish(redis_client, Probe(n=1))
+    a = SwallowsCancellation(
+        redis_client,
+        consumers,
+        uow,
+        consumer_name="a",
+        env=environment(),
+        policy=replace(POLICY, stuck_seconds=20),
+    )
+
+    # A liveness bound, not a speed figure: the step used to wait for the renewing task until
+    # the stuck limit, since the cancellation meant to stop it was lost. It ends once the
+    # renewal in flight does (about a second).
+    started = time.monotonic()
+    handled = await a.step()
+    assert time.monotonic() - started < 10
+
+    assert handled == 1
+    assert a.renewals >= 1
+    assert (await redis_client.xpending(Probe.stream(), GROUP))["pending"] == 0
