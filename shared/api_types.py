@@ -3,24 +3,72 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from typing import Annotated
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Free text is plain text: no control characters (C0, DEL, C1), no invisible formatting that can
+# hide or reorder what a reader sees (bidi overrides and isolates, zero-width space, word joiner
+# and invisible operators, BOM, interlinear annotations), no line or paragraph separators, and
+# no noncharacters. ZWJ and ZWNJ (U+200C, U+200D) stay: Persian, Indic scripts and emoji need
+# them. Written with \uXXXX escapes only, so the same pattern means the same in Python's `re`, in
+# Rust's regex and in the ECMA-262 regexes JSON Schema validators use.
+_NOT_TEXT = (
+    r"\u0000-\u001f\u007f-\u009f\u180e\u200b\u2028-\u202e\u2060-\u2064\u2066-\u206f"
+    r"\ufeff\ufff9-\ufffb\ufffe\uffff"
+)
+# Space separators (Zs): allowed inside a value, not at either end.
+_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+TEXT_PATTERN = f"^[^{_NOT_TEXT}{_SPACES}](?:[^{_NOT_TEXT}]*[^{_NOT_TEXT}{_SPACES}])?$"
+# Lone surrogates are not text either; they stay out of the published pattern because an ECMA
+# regex without the `u` flag would read every emoji (a surrogate pair) as two of them.
+_SURROGATES = r"\ud800-\udfff"
+_TEXT = re.compile(TEXT_PATTERN.replace(_NOT_TEXT, _NOT_TEXT + _SURROGATES))
+_NOT_TEXT_CHARACTER = re.compile(f"[{_NOT_TEXT}{_SURROGATES}]")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 _TIME_ZONES = frozenset(available_timezones())
 
 
-def _printable(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
+@dataclass(frozen=True, eq=False)  # hashed by identity: typing hashes Annotated metadata
+class _Documented:
+    """Adds JSON Schema keywords for a rule a validator enforces, so the document states it."""
+
+    keywords: Mapping[str, Any]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(core_schema), **self.keywords}
+
+
+def _plain_text(value: str) -> str:
+    if _TEXT.fullmatch(value):
+        return value
+    if found := _NOT_TEXT_CHARACTER.search(value):
+        raise ValueError(
+            "must be plain text: no control characters, line breaks or invisible formatting"
+            f" (found U+{ord(found.group()):04X})"
+        )
+    if not value.strip():
+        raise ValueError("must not be blank")
+    raise ValueError("must not begin or end with a space")
+
+
+def _iso_date_string(value: object) -> object:
+    """A date arrives as `YYYY-MM-DD`, never as a number of seconds since 1970."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD, e.g. 2030-05-01")
 
 
 def _known_time_zone(value: str) -> str:
@@ -45,7 +93,18 @@ Id = Annotated[
     ),
 ]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-Text = Annotated[str, AfterValidator(_printable)]
+Text = Annotated[
+    str,
+    AfterValidator(_plain_text),
+    _Documented(
+        {
+            "pattern": TEXT_PATTERN,
+            "description": "Plain text: no control characters, line breaks or invisible"
+            " formatting, not blank, no space at either end.",
+        }
+    ),
+]
+IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
 Language = Annotated[
     str, Field(min_length=2, max_length=35, pattern=LANGUAGE_PATTERN, examples=["es-MX"])
 ]
@@ -54,4 +113,5 @@ TimeZone = Annotated[
     str,
     Field(min_length=1, max_length=64, examples=["America/Los_Angeles"]),
     AfterValidator(_known_time_zone),
+    _Documented({"enum": sorted(_TIME_ZONES)}),
 ]

@@ -4,12 +4,53 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from shared.settings import ServiceSettings
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(settings_class: type[SettingsT], *, prog: str) -> SettingsT:
+    """The service's settings from its environment. If any is invalid, says so on stderr, one
+    line per setting naming its variable (never a value: some hold passwords), and exits 2."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        for problem in settings_problems(settings_class, error):
+            print(f"{prog}: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def settings_problems(settings_class: type[BaseSettings], error: ValidationError) -> list[str]:
+    """What is wrong with the settings, a line each, without the values given."""
+    problems = []
+    for detail in error.errors(include_url=False, include_input=False, include_context=False):
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["loc"]:
+            message = (
+                f"invalid setting {setting_variable(settings_class, detail['loc'])}: {message}"
+            )
+        problems.append(message)
+    return problems
+
+
+def setting_variable(settings_class: type[BaseSettings], location: tuple[int | str, ...]) -> str:
+    """The environment variable a setting is read from, e.g. ``PORTFOLIO_MIGRATE_ON_START``."""
+    name = str(location[0])
+    field = settings_class.model_fields.get(name)
+    if field is None:  # already the variable's name (settings shared by all services)
+        return name
+    if isinstance(field.validation_alias, str):
+        return field.validation_alias
+    return f"{settings_class.model_config.get('env_prefix', '')}{name}".upper()
 
 
 def serve(build_app: Callable[[], FastAPI], settings: ServiceSettings) -> None:

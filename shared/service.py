@@ -19,13 +19,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.api_docs import openapi_pages_router, render_asyncapi
 from shared.auth.tokens import TokenVerifier
+from shared.body_limit import RequestBodyLimit
 from shared.database import create_engine, is_unique_violation, session_factory
 from shared.environment import Environment, plain_environment
 from shared.events.envelope import EventData
@@ -52,6 +53,7 @@ from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.tables import utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
+from shared.problems import install_problem_handlers, problem_response
 from shared.settings import ServiceSettings
 from shared.supervision import Supervisor
 
@@ -273,6 +275,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         description=spec.description,
         lifespan=lifespan,
+        # Served from this service (shared.api_docs), not from a public CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.token_verifier = TokenVerifier(
@@ -281,9 +286,14 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         jwks_url=settings.jwks_url,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
+        district=settings.district_id,
+        max_lifetime=timedelta(hours=settings.max_token_lifetime_hours),
     )
+    install_problem_handlers(app)
     app.add_exception_handler(IntegrityError, _conflict)
+    app.add_middleware(RequestBodyLimit, max_bytes=settings.http_max_body_bytes)
     app.include_router(_operations_router(runtime, asyncapi))
+    app.include_router(openapi_pages_router(title=spec.title, openapi_url=app.openapi_url or ""))
     for router in spec.routers:
         app.include_router(router)
     return app
@@ -294,7 +304,9 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
     registry = CollectorRegistry(auto_describe=False)
     registry.register(runtime.metrics)
 
-    @router.get("/healthz")
+    @router.get(
+        "/healthz", responses={503: {"description": "A background loop is stuck: restart."}}
+    )
     async def healthz() -> JSONResponse:
         """Liveness: 200 while the process serves and no background loop is stuck; 503 when one
         has been in one operation longer than LOOP_STUCK_SECONDS (restart the process)."""
@@ -303,7 +315,7 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
             return JSONResponse({"status": "stuck", "loops": stuck}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "The database does not answer."}})
     async def readyz() -> JSONResponse:
         """Readiness: 200 while the database answers (writes are accepted), 503 when it does not.
 
@@ -336,7 +348,7 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
     @router.get("/asyncapi", response_class=HTMLResponse)
     async def asyncapi_html() -> HTMLResponse:
         """The AsyncAPI document, rendered for people."""
-        return HTMLResponse(get_asyncapi_html(asyncapi.to_specification(), try_it_out_path=None))
+        return HTMLResponse(render_asyncapi(asyncapi.to_specification().to_jsonable()))
 
     return router
 
@@ -350,12 +362,9 @@ async def _conflict(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, IntegrityError)
     if not is_unique_violation(error):
         log.error("integrity error on %s %s", request.method, request.url.path, exc_info=error)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+        return problem_response(500, "internal error")
     log.info("conflict on %s %s: %s", request.method, request.url.path, error)
-    return JSONResponse(
-        {"detail": "a concurrent request changed the same record; retry the request"},
-        status_code=409,
-    )
+    return problem_response(409, "a concurrent request changed the same record; retry the request")
 
 
 def _unit_of_work(request: Request) -> UnitOfWork:

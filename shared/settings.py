@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-in-production"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# An HS256 secret shorter than its hash's output can be guessed from a token (RFC 7518, 3.2).
+MIN_JWT_SECRET_BYTES = 32
 
 
 class ServiceSettings(BaseSettings):
@@ -29,6 +31,13 @@ class ServiceSettings(BaseSettings):
     )
     migrate_on_start: bool = Field(
         True, description="Run Alembic migrations to head when the service starts."
+    )
+    http_max_body_bytes: int = Field(
+        1_048_576,
+        ge=1,
+        validation_alias="HTTP_MAX_BODY_BYTES",
+        description="Largest request body accepted, in bytes; a larger one is refused with 413"
+        " before it is read into memory.",
     )
 
     redis_url: str = Field(
@@ -152,6 +161,22 @@ class ServiceSettings(BaseSettings):
         " for a job whose record is gone.",
     )
 
+    district_id: str = Field(
+        "demo",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$",
+        validation_alias="DISTRICT_ID",
+        description="The district this deployment serves (its OneRoster sourcedId): tokens of"
+        " any other district are refused. `make run` uses the demo district, `demo`.",
+    )
+    max_token_lifetime_hours: float = Field(
+        12.0,
+        gt=0,
+        validation_alias="AUTH_MAX_TOKEN_LIFETIME_HOURS",
+        description="Tokens whose lifetime (`exp` - `iat`) is longer than this are refused.",
+    )
+
     jwt_secret: str = Field(
         DEV_JWT_SECRET,
         validation_alias="AUTH_JWT_SECRET",
@@ -170,13 +195,20 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_development_secret_beyond_this_machine(self) -> ServiceSettings:
-        """Anyone can mint tokens with the published development secret: keep it on loopback."""
-        uses_dev_secret = self.jwt_secret == DEV_JWT_SECRET and not (
-            self.jwt_public_key or self.jwks_url
-        )
-        if uses_dev_secret and self.host not in LOOPBACK_HOSTS:
+        """Anyone can mint tokens with the published development secret, and a short secret can
+        be guessed offline from one token: beyond loopback, neither is accepted."""
+        if self.jwt_public_key or self.jwks_url or self.host in LOOPBACK_HOSTS:
+            return self
+        if self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError(
-                f"refusing to listen on {self.host} with the built-in development token secret: "
-                "set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL"
+                f"refusing to listen on {self.host} with the built-in development token secret:"
+                f" set AUTH_JWT_SECRET (at least {MIN_JWT_SECRET_BYTES} bytes),"
+                " AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL"
+            )
+        if len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                f"refusing to listen on {self.host}: AUTH_JWT_SECRET is shorter than"
+                f" {MIN_JWT_SECRET_BYTES} bytes (make one with: python3 -c"
+                " 'import secrets; print(secrets.token_urlsafe(32))')"
             )
         return self

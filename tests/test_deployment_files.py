@@ -1,4 +1,5 @@
-"""The deployment files agree with the code: commands, environment names, probes, Redis AOF.
+"""The deployment files agree with the code: commands, environment names, probes, Redis AOF and
+Redis users.
 
 No container engine is needed: the files are parsed and compared with ``pyproject.toml`` and the
 services' settings classes.
@@ -21,6 +22,8 @@ from pydantic_settings import BaseSettings
 from services.notifications.settings import NotificationsSettings
 from services.portfolio.settings import PortfolioSettings
 from services.scheduling.settings import SchedulingSettings
+from shared.messaging.acl import system_users
+from shared.messaging.acl_cli import password_variable, service_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -227,6 +230,57 @@ def test_redis_runs_with_append_only_file(compose: dict[str, Any]) -> None:
     assert any(volume.split(":")[1] == "/data" for volume in volumes if ":" in volume)
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_connects_each_service_as_its_own_redis_user(
+    compose: dict[str, Any], service: str
+) -> None:
+    environment = compose_environment(compose_service(compose, service))
+    variable = password_variable(service)
+    expected = rf"redis://{service}:\$\{{{variable}:\?[^}}]*\}}@redis:6379/0"
+    assert re.fullmatch(expected, environment[env_name(SETTINGS[service], "redis_url")] or "")
+
+
+def test_redis_starts_with_the_acl_file_slc_redis_acl_writes_from_every_users_password(
+    compose: dict[str, Any],
+) -> None:
+    redis = compose_service(compose, "redis")
+    words = command_words(redis.get("command"))
+    acl_path = words[words.index("--aclfile") + 1]
+    mounts = dict(volume_mount(volume) for volume in redis.get("volumes", []))
+    acl_volume = next(v for v, target in mounts.items() if acl_path.startswith(target + "/"))
+
+    writer = compose_service(compose, "redis-acl")
+    command = command_words(writer.get("command"))
+    assert command[0] == "slc-redis-acl" and command[0] in console_scripts()
+    output = command[command.index("--output") + 1]
+    written = dict(volume_mount(volume) for volume in writer.get("volumes", []))
+    assert output.removeprefix(written[acl_volume] + "/") == acl_path.removeprefix(
+        mounts[acl_volume] + "/"
+    ), "redis reads another file than redis-acl writes"
+    assert redis["depends_on"]["redis-acl"]["condition"] == "service_completed_successfully"
+
+    environment = compose_environment(writer)
+    for user in system_users(service_specs()):
+        variable = password_variable(user.name)
+        assert re.fullmatch(rf"\$\{{{variable}:\?[^}}]*\}}", environment.get(variable) or "")
+
+
+def test_redis_health_check_authenticates_and_looks_for_pong(compose: dict[str, Any]) -> None:
+    redis = compose_service(compose, "redis")
+    test = " ".join(command_words(redis["healthcheck"]["test"]))
+    assert "--user admin" in test and "PONG" in test, test
+    assert (
+        compose_environment(redis)["REDISCLI_AUTH"]
+        == "${REDIS_ADMIN_PASSWORD:?set REDIS_ADMIN_PASSWORD}"
+    )
+
+
+def volume_mount(volume: str) -> tuple[str, str]:
+    """``name:/target[:ro]`` as (name, target)."""
+    name, target, *_ = str(volume).split(":")
+    return name, target
+
+
 def test_postgres_init_script_creates_one_database_per_service(compose: dict[str, Any]) -> None:
     postgres = compose_service(compose, "postgres")
     assert str(postgres.get("image", "")).startswith("postgres:15")
@@ -291,21 +345,20 @@ def test_k8s_deployment_sets_only_environment_the_settings_read(service: str) ->
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_k8s_deployment_takes_secrets_from_slc_secrets_and_redis_from_config_map(
+def test_k8s_deployment_takes_secrets_and_its_own_redis_user_from_slc_secrets(
     service: str,
 ) -> None:
     settings = SETTINGS[service]
     env = k8s_env(k8s_container(service))
-    for field_name in ("jwt_secret", "database_url"):
+    for field_name in ("jwt_secret", "database_url", "redis_url"):
         name = env_name(settings, field_name)
         assert name in env, f"{service} does not set {name}"
         reference = env[name].get("valueFrom", {}).get("secretKeyRef", {})
         assert reference.get("name") == "slc-secrets", f"{name} is not from slc-secrets"
         assert "value" not in env[name]
-    redis_name = env_name(settings, "redis_url")
-    reference = env[redis_name].get("valueFrom", {}).get("configMapKeyRef", {})
-    config_map = k8s_object("ConfigMap", reference.get("name", ""))
-    assert reference.get("key") in config_map.get("data", {})
+    # Each service its own Redis URL (its user and password), not one shared by all.
+    redis_reference = env[env_name(settings, "redis_url")]["valueFrom"]["secretKeyRef"]
+    assert redis_reference["key"] == f"{service.upper()}_REDIS_URL"
     assert env_name(settings, "consumer_name") not in env
     assert env[env_name(settings, "host")].get("value") == "0.0.0.0"
 

@@ -2,11 +2,11 @@
 
 from services.notifications.app import build_app
 from services.notifications.settings import NotificationsSettings
-from shared.serve import serve
+from shared.serve import load_settings, serve
 
 
 def main() -> None:
-    settings = NotificationsSettings()
+    settings = load_settings(NotificationsSettings, prog="slc-notifications")
     serve(lambda: build_app(settings), settings)
 
 

@@ -7,19 +7,27 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, EmailStr, Field
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.messages import SUPPORTED_LANGUAGES
-from services.notifications.tables import ContactPoint, Delivery
+from services.notifications.tables import ContactPoint, Delivery, KnownStudent
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
+from shared.database import utcnow
+from shared.problems import refusals
+from shared.roster import RosterGuardianLink
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["notifications"])
 
 
 class ContactIn(BaseModel):
-    site: Id = Field(description="The family's home school.")
+    site: Id | None = Field(
+        None,
+        description="The family's home school: one of the sites where a student linked to the"
+        " guardian is enrolled (default: the first of them).",
+    )
     display_name: Text = Field(min_length=1, max_length=200, examples=["Ana Rivera"])
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=32, pattern=r"^\+[1-9]\d{6,14}$")
@@ -32,6 +40,7 @@ class ContactIn(BaseModel):
 
 class ContactOut(ContactIn):
     guardian_id: str
+    site: str
 
 
 class MailboxMessage(BaseModel):
@@ -50,51 +59,88 @@ class MailboxMessage(BaseModel):
     created_at: datetime
 
 
-def _may_manage_contact(principal: Principal, *, guardian_id: str, site: str) -> bool:
+async def _guardian_sites(session: AsyncSession, guardian_id: str) -> set[str]:
+    """The sites where students the roster links to the guardian are enrolled (none: the
+    roster does not know the guardian)."""
+    return set(
+        (
+            await session.exec(
+                select(KnownStudent.site)
+                .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == KnownStudent.id)
+                .where(
+                    RosterGuardianLink.guardian_id == guardian_id,
+                    col(RosterGuardianLink.active),
+                    col(KnownStudent.active),
+                )
+            )
+        ).all()
+    )
+
+
+def _may_manage_contact(principal: Principal, *, guardian_id: str, sites: set[str]) -> bool:
+    """The guardian themself, or an admin of a site where one of their children is enrolled; and
+    only for a guardian the roster knows (``sites`` not empty)."""
+    if not sites:
+        return False
     if principal.role is Role.GUARDIAN:
         return principal.subject == guardian_id
-    return principal.is_admin and principal.can_act_for_site(principal.district, site)
+    return principal.is_admin and any(
+        principal.can_act_for_site(principal.district, site) for site in sites
+    )
 
 
-@router.put("/contacts/{guardian_id}", response_model=ContactOut)
+def _no_contact(guardian_id: str) -> HTTPException:
+    # The same answer whether the guardian is unknown or the caller may not manage them, so
+    # that an outsider learns nothing about who is on the roster.
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        f"no guardian {guardian_id!r} on the roster whose contact details you may manage",
+    )
+
+
+@router.put("/contacts/{guardian_id}", response_model=ContactOut, responses=refusals(404, 409))
 async def save_contact(
     guardian_id: IdPath, body: ContactIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
-    """Record how to reach a guardian and in which language (site admins, or the guardian)."""
-    if not _may_manage_contact(principal, guardian_id=guardian_id, site=body.site):
-        raise forbidden("you may not change this guardian's contact details")
+    """Record how to reach a guardian and in which language: the guardian themself, or an admin
+    of a site where one of their children is enrolled. Only for guardians the roster links to a
+    student (404 otherwise, as for one you may not manage)."""
     async with uow.transaction() as session:
+        sites = await _guardian_sites(session, guardian_id)
+        if not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
+            raise _no_contact(guardian_id)
+        site = body.site or min(sites)
+        if site not in sites:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"site {site!r} is not the school of any student linked to {guardian_id!r}"
+                f" (choose from {', '.join(sorted(sites))})",
+            )
+        values = {**body.model_dump(), "site": site, "updated_at": utcnow()}
         contact = await session.get(ContactPoint, guardian_id)
-        if contact is not None:
-            if contact.district != principal.district or not _may_manage_contact(
-                principal, guardian_id=guardian_id, site=contact.site
-            ):
-                raise forbidden("this guardian's contact details belong to another site")
-            if principal.role is Role.GUARDIAN and body.site != contact.site:
-                raise forbidden("ask the school to change your home school")
-        contact = contact or ContactPoint(
-            guardian_id=guardian_id, district=principal.district, **body.model_dump()
-        )
-        contact.sqlmodel_update(body.model_dump())
+        if contact is None:
+            contact = ContactPoint(guardian_id=guardian_id, district=principal.district, **values)
+        else:
+            contact.sqlmodel_update(values)
         session.add(contact)
     return ContactOut.model_validate(contact, from_attributes=True)
 
 
-@router.get("/contacts/{guardian_id}", response_model=ContactOut)
+@router.get("/contacts/{guardian_id}", response_model=ContactOut, responses=refusals(404))
 async def get_contact(
     guardian_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
-    """A guardian's contact details (site admins, or the guardian)."""
+    """A guardian's contact details (the guardian, or an admin of one of their children's
+    sites)."""
     async with uow.read() as session:
+        sites = await _guardian_sites(session, guardian_id)
         contact = await session.get(ContactPoint, guardian_id)
-    if contact is None or contact.district != principal.district:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact details for {guardian_id!r}")
-    if not _may_manage_contact(principal, guardian_id=guardian_id, site=contact.site):
-        raise forbidden("you may not see this guardian's contact details")
+    if contact is None or not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
+        raise _no_contact(guardian_id)
     return ContactOut.model_validate(contact, from_attributes=True)
 
 
-@router.get("/mailbox", response_model=list[MailboxMessage])
+@router.get("/mailbox", response_model=list[MailboxMessage], responses=refusals(403))
 async def read_mailbox(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,

@@ -11,41 +11,15 @@ from collections.abc import Sequence
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.tables import KnownStudent
-from shared.events import (
-    CloudEvent,
-    ConferenceBooked,
-    ConferenceCancelled,
-    GoalSet,
-    StudentEnrolled,
-)
-from shared.messaging.consumer import EventConsumers, HandlerContext, needs
-from shared.upsert import upsert_if_newer
+from shared.events import CloudEvent, ConferenceBooked, ConferenceCancelled, GoalSet
+from shared.messaging.consumer import EventConsumers, HandlerContext
+from shared.roster import keep_roster_copy
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
 
 
-@consumers.handles_batch(
-    StudentEnrolled, provides=lambda event: [needs("student", event.data.student_id)]
-)
-async def remember_student_name(
-    context: Context, events: Sequence[CloudEvent[StudentEnrolled]]
-) -> None:
-    """Keep the name families know each student by, for messages."""
-    await upsert_if_newer(
-        context.session,
-        KnownStudent,
-        [
-            {
-                "id": event.data.student_id,
-                "district": event.district,
-                "site": event.site,
-                "given_name": event.data.given_name,
-                "version": event.data.version,
-            }
-            for event in events
-        ],
-    )
+keep_roster_copy(consumers, KnownStudent)
 
 
 @consumers.handles_batch(GoalSet)

@@ -20,6 +20,7 @@ from shared.events import CloudEvent, DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
+from shared.roster import link_needed, link_states
 
 # Until real email/SMS providers are wired, every message goes to the development mailbox
 # (GET /mailbox), where a person can read exactly what the family would receive.
@@ -33,6 +34,17 @@ class StudentNotKnownYet(NotYet):
     def __init__(self, student_id: str) -> None:
         super().__init__(
             needs("student", student_id), f"student {student_id!r} is not on the roster yet"
+        )
+
+
+class LinkNotKnownYet(NotYet):
+    """The roster has not told this service yet whether the guardian is linked to the student:
+    the event waits for ``roster.guardian.linked`` (or ``unlinked``)."""
+
+    def __init__(self, guardian_id: str, student_id: str) -> None:
+        super().__init__(
+            link_needed(guardian_id, student_id),
+            f"guardian {guardian_id!r} is not known to be linked to student {student_id!r} yet",
         )
 
 
@@ -51,9 +63,11 @@ class Message:
 async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -> list[Delivery]:
     """Queue each message once per cause, recipient and template, in the guardian's language.
 
-    Whatever the number of messages, three queries find what is already delivered, the students'
-    names and the guardians' contact points. Raises ``StudentNotKnownYet`` if a student's roster
-    entry has not arrived.
+    Messages go only to guardians the roster links to the student (others are dropped), and
+    none about a withdrawn student. Whatever the number of messages, four queries find what is
+    already delivered, the students' names, the links and the guardians' contact points. Raises
+    ``StudentNotKnownYet`` if a student's roster entry has not arrived, ``LinkNotKnownYet`` if
+    a guardian's link to the student has not.
     """
     if not messages:
         return []
@@ -73,6 +87,15 @@ async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -
     for message in messages:
         if message.student_id not in students:
             raise StudentNotKnownYet(message.student_id)
+    links = await link_states(session, {(m.guardian_id, m.student_id) for m in messages})
+    for message in messages:
+        if (message.guardian_id, message.student_id) not in links:
+            raise LinkNotKnownYet(message.guardian_id, message.student_id)
+    # Only guardians the roster links to the student hear about them, and nobody about a
+    # student who has left.
+    messages = [
+        m for m in messages if links[m.guardian_id, m.student_id] and students[m.student_id].active
+    ]
     contacts = await _by_id(
         session, ContactPoint, ContactPoint.guardian_id, {m.guardian_id for m in messages}
     )

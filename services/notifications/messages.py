@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -15,11 +16,27 @@ TEMPLATES = Path(__file__).parent / "templates"
 SUPPORTED_LANGUAGES = tuple(sorted(path.name for path in TEMPLATES.iterdir() if path.is_dir()))
 FALLBACK_LANGUAGE = "en"
 
+# Every character that could start a new line, or reorder or hide text, in what a field holds.
+_BREAKS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]+"
+)
+
+
+def one_line(value: Any) -> Any:
+    """What a template prints of a value: text on one line, whatever the value held. Only the
+    template's own text makes a message's lines, so no field (a name, a room, a reason) can
+    become the subject, a header, or a new paragraph."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _BREAKS.sub(" ", str(value)).strip()
+
+
 _environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     undefined=StrictUndefined,
     autoescape=False,  # plain-text messages
     keep_trailing_newline=True,
+    finalize=one_line,
 )
 
 

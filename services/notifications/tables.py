@@ -8,6 +8,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
+from shared.roster import RosterGuardianLink
 from shared.runtime_tables import RUNTIME_TABLES
 
 
@@ -35,6 +36,7 @@ class KnownStudent(SQLModel, table=True):
     district: str = Field(max_length=64)
     site: str = Field(max_length=64)
     given_name: str = Field(max_length=100)
+    active: bool = Field(default=True, description="False once withdrawn from the roster.")
     version: int = Field(description="The owner's version of the student applied last.")
 
 
@@ -62,4 +64,4 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(*RUNTIME_TABLES, ContactPoint, KnownStudent, Delivery)
+metadata = metadata_for(*RUNTIME_TABLES, RosterGuardianLink, ContactPoint, KnownStudent, Delivery)

@@ -42,7 +42,7 @@ from services.portfolio.settings import PortfolioSettings
 from shared.database import create_engine, session_factory
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
-from shared.serve import serve
+from shared.serve import load_settings, serve, settings_problems
 
 PROG = "slc-portfolio"
 
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "reannounce":
         return _reannounce(only=args.only, batch_size=args.batch)
-    settings = PortfolioSettings()
+    settings = load_settings(PortfolioSettings, prog=PROG)
     serve(lambda: build_app(settings), settings)
     return 0
 
@@ -97,8 +97,7 @@ def _reannounce(*, only: str, batch_size: int) -> int:
     except Refused as error:
         return _refused(str(error))
     except ValidationError as error:
-        first = error.errors()[0]
-        return _refused(f"invalid setting {_variable(first['loc'])}: {first['msg']}")
+        return _refused(settings_problems(PortfolioSettings, error)[0])
     try:
         counts = asyncio.run(_run(settings, shown, entities=entities, batch_size=batch_size))
     except Refused as error:
@@ -192,17 +191,6 @@ def _shown(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         raise Refused(f"PORTFOLIO_DATABASE_URL is not a database URL: {url!r}") from None
-
-
-def _variable(location: tuple[int | str, ...]) -> str:
-    """The environment variable a setting is read from, e.g. ``PORTFOLIO_MIGRATE_ON_START``."""
-    name = str(location[0]) if location else "?"
-    field = PortfolioSettings.model_fields.get(name)
-    if field is None:  # already the variable's name (settings shared by all services)
-        return name
-    if isinstance(field.validation_alias, str):
-        return field.validation_alias
-    return f"{PortfolioSettings.model_config.get('env_prefix', '')}{name}".upper()
 
 
 def _refuse_missing_file(url: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
@@ -13,12 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.portfolio.roster_events import announce
 from services.portfolio.rules import may_manage_roster, may_set_goal
 from services.portfolio.tables import Goal, GuardianLink, Site, Student
-from shared.api_types import Id, IdPath, Text, TimeZone
+from shared.api_types import Id, IdPath, IsoDate, Text, TimeZone
 from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Principal
+from shared.auth.principal import Principal, Role
 from shared.database import utcnow
 from shared.events import GoalSet
 from shared.messaging.outbox import record_event
+from shared.problems import refusals
 from shared.service import UnitOfWorkDep
 from shared.upsert import update_raising_version
 
@@ -48,6 +49,7 @@ class StudentIn(BaseModel):
 class StudentOut(StudentIn):
     id: str
     district: str
+    active: bool = Field(description="False once withdrawn from the roster.")
     version: int
 
 
@@ -60,7 +62,7 @@ class GoalIn(BaseModel):
         min_length=3, max_length=280, examples=["Read a chapter book on my own by spring"]
     )
     area: Text = Field(min_length=1, max_length=40, examples=["reading"])
-    target_date: date | None = None
+    target_date: IsoDate | None = None
 
 
 class GoalOut(GoalIn):
@@ -70,7 +72,7 @@ class GoalOut(GoalIn):
     set_by: str
 
 
-@router.put("/roster/sites/{site_id}", response_model=SiteOut)
+@router.put("/roster/sites/{site_id}", response_model=SiteOut, responses=refusals(403, 409))
 async def register_site(
     site_id: IdPath, body: SiteIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> SiteOut:
@@ -104,7 +106,9 @@ async def list_sites(principal: CurrentPrincipal, uow: UnitOfWorkDep) -> list[Si
     return [SiteOut.model_validate(site, from_attributes=True) for site in sites]
 
 
-@router.put("/roster/students/{student_id}", response_model=StudentOut)
+@router.put(
+    "/roster/students/{student_id}", response_model=StudentOut, responses=refusals(403, 409)
+)
 async def enroll_student(
     student_id: IdPath, body: StudentIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> StudentOut:
@@ -125,14 +129,34 @@ async def enroll_student(
             student = Student(id=student_id, district=principal.district, **body.model_dump())
             session.add(student)
             announce(session, student)
-        elif _differs(student, body):
-            await _change(session, student, body)
+        elif _differs(student, body) or not student.active:
+            await _change(session, student, {**body.model_dump(), "active": True})
+            announce(session, student)
+    return StudentOut.model_validate(student, from_attributes=True)
+
+
+@router.delete(
+    "/roster/students/{student_id}", response_model=StudentOut, responses=refusals(403, 404)
+)
+async def withdraw_student(
+    student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> StudentOut:
+    """Withdraw a student from the roster (district IT or the site's admin): kept, not erased;
+    no new conferences or family messages for them. Enrolling them again brings them back."""
+    async with uow.transaction() as session:
+        student = await _visible_student(session, student_id, principal)
+        if not may_manage_roster(principal, district=student.district, site=student.site):
+            raise forbidden(f"you may not manage the roster of site {student.site!r}")
+        if student.active:
+            await _change(session, student, {"active": False})
             announce(session, student)
     return StudentOut.model_validate(student, from_attributes=True)
 
 
 @router.put(
-    "/roster/students/{student_id}/guardians/{guardian_id}", status_code=status.HTTP_204_NO_CONTENT
+    "/roster/students/{student_id}/guardians/{guardian_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=refusals(403, 404, 409),
 )
 async def link_guardian(
     student_id: IdPath,
@@ -146,13 +170,7 @@ async def link_guardian(
         student = await _visible_student(session, student_id, principal)
         if not may_manage_roster(principal, district=student.district, site=student.site):
             raise forbidden(f"you may not manage the roster of site {student.site!r}")
-        existing = (
-            await session.exec(
-                select(GuardianLink).where(
-                    GuardianLink.guardian_id == guardian_id, GuardianLink.student_id == student_id
-                )
-            )
-        ).first()
+        existing = await _link(session, student_id=student_id, guardian_id=guardian_id)
         if existing is None:
             link = GuardianLink(
                 district=student.district,
@@ -163,12 +181,36 @@ async def link_guardian(
             )
             session.add(link)
             announce(session, link)
-        elif existing.relationship != body.relationship:
-            await _change(session, existing, body)
+        elif existing.relationship != body.relationship or not existing.active:
+            await _change(session, existing, {**body.model_dump(), "active": True})
             announce(session, existing)
 
 
-@router.get("/students/{student_id}", response_model=StudentOut)
+@router.delete(
+    "/roster/students/{student_id}/guardians/{guardian_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=refusals(403, 404),
+)
+async def unlink_guardian(
+    student_id: IdPath, guardian_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> None:
+    """Remove a guardian's link to a student (roster managers): from then on they may not act
+    for the student, book for them or hear about them. 404 if they are not linked."""
+    async with uow.transaction() as session:
+        student = await _visible_student(session, student_id, principal)
+        if not may_manage_roster(principal, district=student.district, site=student.site):
+            raise forbidden(f"you may not manage the roster of site {student.site!r}")
+        link = await _link(session, student_id=student_id, guardian_id=guardian_id)
+        if link is None or not link.active:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"guardian {guardian_id!r} is not linked to student {student_id!r}",
+            )
+        await _change(session, link, {"active": False})
+        announce(session, link)
+
+
+@router.get("/students/{student_id}", response_model=StudentOut, responses=refusals(404))
 async def get_student(
     student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> StudentOut:
@@ -179,7 +221,10 @@ async def get_student(
 
 
 @router.post(
-    "/students/{student_id}/goals", response_model=GoalOut, status_code=status.HTTP_201_CREATED
+    "/students/{student_id}/goals",
+    response_model=GoalOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409),
 )
 async def set_goal(
     student_id: IdPath, body: GoalIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -199,11 +244,11 @@ async def set_goal(
             **body.model_dump(),
         )
         session.add(goal)
-        guardian_ids = (
-            await session.exec(
-                select(GuardianLink.guardian_id).where(GuardianLink.student_id == student.id)
+        if not student.active:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"student {student_id!r} is withdrawn from the roster"
             )
-        ).all()
+        guardian_ids = await _linked_guardians(session, student.id)
         record_event(
             session,
             GoalSet(
@@ -222,7 +267,7 @@ async def set_goal(
     return GoalOut.model_validate(goal, from_attributes=True)
 
 
-@router.get("/students/{student_id}/goals", response_model=list[GoalOut])
+@router.get("/students/{student_id}/goals", response_model=list[GoalOut], responses=refusals(404))
 async def list_goals(
     student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[GoalOut]:
@@ -240,15 +285,43 @@ async def list_goals(
 
 
 async def _visible_student(session: AsyncSession, student_id: str, principal: Principal) -> Student:
-    """The student: 404 if there is none, 403 if the caller may not see them."""
+    """The student, or 404 if there is none or the caller may not see them: the same answer,
+    so that an outsider cannot learn which student ids exist. A guardian sees the students the
+    roster links them to (the token's ``students`` claim can only narrow that)."""
     student = await session.get(Student, student_id)
-    if student is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r}")
-    if not principal.can_see_student(
-        district=student.district, site=student.site, student_id=student.id
+    guardians = (
+        await _linked_guardians(session, student_id)
+        if student is not None and principal.role is Role.GUARDIAN
+        else []
+    )
+    if student is None or not principal.can_see_student(
+        district=student.district, site=student.site, student_id=student.id, guardians=guardians
     ):
-        raise forbidden(f"you may not see student {student_id!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r}")
     return student
+
+
+async def _linked_guardians(session: AsyncSession, student_id: str) -> list[str]:
+    """The guardians the roster links to the student now."""
+    return sorted(
+        (
+            await session.exec(
+                select(GuardianLink.guardian_id).where(
+                    GuardianLink.student_id == student_id, col(GuardianLink.active)
+                )
+            )
+        ).all()
+    )
+
+
+async def _link(session: AsyncSession, *, student_id: str, guardian_id: str) -> GuardianLink | None:
+    return (
+        await session.exec(
+            select(GuardianLink).where(
+                GuardianLink.guardian_id == guardian_id, GuardianLink.student_id == student_id
+            )
+        )
+    ).first()
 
 
 def _differs(row: SQLModel, body: BaseModel) -> bool:
@@ -256,13 +329,13 @@ def _differs(row: SQLModel, body: BaseModel) -> bool:
 
 
 async def _change(
-    session: AsyncSession, row: Site | Student | GuardianLink, body: BaseModel
+    session: AsyncSession, row: Site | Student | GuardianLink, changes: BaseModel | dict[str, Any]
 ) -> None:
-    """Write ``body`` onto ``row`` and raise its version, in one UPDATE (see shared.upsert)."""
-    changes = body.model_dump()
+    """Write ``changes`` onto ``row`` and raise its version, in one UPDATE (see shared.upsert)."""
+    values = changes.model_dump() if isinstance(changes, BaseModel) else dict(changes)
     if not isinstance(row, GuardianLink):
-        changes["updated_at"] = utcnow()
-    version = await update_raising_version(session, type(row), key={"id": row.id}, values=changes)
+        values["updated_at"] = utcnow()
+    version = await update_raising_version(session, type(row), key={"id": row.id}, values=values)
     # The row in the session takes the values written, without reading it back.
-    for name, value in {**changes, "version": version}.items():
+    for name, value in {**values, "version": version}.items():
         set_committed_value(row, name, value)

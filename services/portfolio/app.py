@@ -8,7 +8,14 @@ from fastapi import FastAPI
 
 from services.portfolio.api import router
 from services.portfolio.settings import PortfolioSettings
-from shared.events import GoalSet, GuardianLinked, SiteRegistered, StudentEnrolled
+from shared.events import (
+    GoalSet,
+    GuardianLinked,
+    GuardianUnlinked,
+    SiteRegistered,
+    StudentEnrolled,
+    StudentWithdrawn,
+)
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -20,7 +27,14 @@ SPEC = ServiceSpec(
     ),
     routers=[router],
     migrations=Path(__file__).parent / "migrations",
-    publishes=[SiteRegistered, StudentEnrolled, GuardianLinked, GoalSet],
+    publishes=[
+        SiteRegistered,
+        StudentEnrolled,
+        StudentWithdrawn,
+        GuardianLinked,
+        GuardianUnlinked,
+        GoalSet,
+    ],
 )
 
 

@@ -8,7 +8,15 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.tables import GuardianLink, Site, Student
-from shared.events import CloudEvent, GuardianLinked, SiteRegistered, StudentEnrolled
+from shared.events import (
+    CloudEvent,
+    EventData,
+    GuardianLinked,
+    GuardianUnlinked,
+    SiteRegistered,
+    StudentEnrolled,
+    StudentWithdrawn,
+)
 from shared.messaging.outbox import record_event
 
 
@@ -18,7 +26,10 @@ def site_registered(site: Site) -> SiteRegistered:
     )
 
 
-def student_enrolled(student: Student) -> StudentEnrolled:
+def student_state(student: Student) -> EventData:
+    """Enrolled while active, withdrawn otherwise: one version orders both."""
+    if not student.active:
+        return StudentWithdrawn(student_id=student.id, version=student.version)
     return StudentEnrolled(
         student_id=student.id,
         given_name=student.given_name,
@@ -28,7 +39,12 @@ def student_enrolled(student: Student) -> StudentEnrolled:
     )
 
 
-def guardian_linked(link: GuardianLink) -> GuardianLinked:
+def link_state(link: GuardianLink) -> EventData:
+    """Linked while active, unlinked otherwise: one version orders both."""
+    if not link.active:
+        return GuardianUnlinked(
+            guardian_id=link.guardian_id, student_id=link.student_id, version=link.version
+        )
     return GuardianLinked(
         guardian_id=link.guardian_id,
         student_id=link.student_id,
@@ -45,8 +61,8 @@ def announce(session: AsyncSession, row: Site | Student | GuardianLink) -> Cloud
         )
     if isinstance(row, Student):
         return record_event(
-            session, student_enrolled(row), subject=row.id, district=row.district, site=row.site
+            session, student_state(row), subject=row.id, district=row.district, site=row.site
         )
     return record_event(
-        session, guardian_linked(row), subject=row.student_id, district=row.district, site=row.site
+        session, link_state(row), subject=row.student_id, district=row.district, site=row.site
     )

@@ -36,6 +36,10 @@ class Student(SQLModel, table=True):
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)
     grade: str = Field(max_length=8)
+    active: bool = Field(
+        default=True,
+        description="False once withdrawn (kept, not erased; enrolling again makes them active).",
+    )
     version: int = Field(default=1)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -50,6 +54,7 @@ class GuardianLink(SQLModel, table=True):
     guardian_id: str = Field(index=True, max_length=64)
     student_id: str = Field(foreign_key="student.id", index=True, max_length=64)
     relationship: str = Field(max_length=32)
+    active: bool = Field(default=True, description="False once unlinked (linking again: True).")
     version: int = Field(default=1)
 
 

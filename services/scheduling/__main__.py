@@ -2,11 +2,11 @@
 
 from services.scheduling.app import build_app
 from services.scheduling.settings import SchedulingSettings
-from shared.serve import serve
+from shared.serve import load_settings, serve
 
 
 def main() -> None:
-    settings = SchedulingSettings()
+    settings = load_settings(SchedulingSettings, prog="slc-scheduling")
     serve(lambda: build_app(settings), settings)
 
 

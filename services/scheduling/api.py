@@ -7,13 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
+from sqlalchemy import or_
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking import NotFound, book_conference, cancel_booking
-from services.scheduling.rules import Refused, check_slot_opening
-from services.scheduling.tables import Booking, RosterSite, Slot
+from services.scheduling.booking import NotFound, book_conference, cancel_booking, student_view
+from services.scheduling.rules import Refused, SlotView, check_no_overlap, check_slot_opening
+from services.scheduling.tables import Booking, RosterSite, RosterStudent, Slot
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Role
+from shared.problems import refusals
+from shared.roster import RosterGuardianLink
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["scheduling"])
@@ -73,17 +78,24 @@ def _http(error: Refused | NotFound) -> HTTPException:
     return HTTPException(error.status, error.reason)
 
 
-@router.post("/slots", response_model=SlotOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/slots",
+    response_model=SlotOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409),
+)
 async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDep) -> SlotOut:
     """Open a conference time at a site (teachers and admins of that site); 409 while the site
     is not yet known to scheduling."""
     starts_at = body.starts_at.astimezone(UTC)
     ends_at = starts_at + timedelta(minutes=body.duration_minutes)
+    teacher_id = body.teacher_id or principal.subject
     try:
         check_slot_opening(
             principal,
             district=principal.district,
             site=body.site,
+            teacher_id=teacher_id,
             starts_at=starts_at,
             ends_at=ends_at,
             now=datetime.now(UTC),
@@ -91,7 +103,13 @@ async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDe
     except Refused as error:
         raise _http(error) from error
     async with uow.transaction() as session:
-        site = await session.get(RosterSite, body.site)
+        # Locking the site's row makes openings at one site take turns (on PostgreSQL; SQLite
+        # writers always do), so two at once cannot both miss each other's clash.
+        site = (
+            await session.exec(
+                select(RosterSite).where(RosterSite.id == body.site).with_for_update()
+            )
+        ).first()
         if site is None:
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
@@ -101,10 +119,25 @@ async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDe
             )
         if site.district != principal.district:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {body.site!r}")
+        try:
+            check_no_overlap(
+                teacher_id=teacher_id,
+                room=body.room,
+                clashes=await _clashes(
+                    session,
+                    site=body.site,
+                    teacher_id=teacher_id,
+                    room=body.room,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                ),
+            )
+        except Refused as error:
+            raise _http(error) from error
         slot = Slot(
             district=principal.district,
             site=body.site,
-            teacher_id=body.teacher_id or principal.subject,
+            teacher_id=teacher_id,
             room=body.room,
             timezone=site.timezone,
             starts_at=starts_at,
@@ -115,7 +148,7 @@ async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDe
     return _slot_out(slot)
 
 
-@router.get("/slots", response_model=list[SlotOut])
+@router.get("/slots", response_model=list[SlotOut], responses=refusals(403))
 async def list_slots(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
@@ -124,8 +157,14 @@ async def list_slots(
     ),
     available: bool = Query(False, description="Only times with a free seat."),
 ) -> list[SlotOut]:
-    """Upcoming conference times at a site."""
-    if not principal.can_act_for_site(principal.district, site):
+    """Upcoming conference times at a site: for its staff, and for families with a child there
+    (from the roster)."""
+    async with uow.read() as session:
+        if principal.role is Role.GUARDIAN:
+            may_see = site in await _family_sites(session, principal.subject)
+        else:
+            may_see = principal.can_act_for_site(principal.district, site)
+    if not may_see:
         raise forbidden(f"you may not see conference times at site {site!r}")
     query = (
         select(Slot)
@@ -140,7 +179,12 @@ async def list_slots(
     return [_slot_out(slot) for slot in slots]
 
 
-@router.post("/bookings", response_model=BookingOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/bookings",
+    response_model=BookingOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409),
+)
 async def book(body: BookingIn, principal: CurrentPrincipal, uow: UnitOfWorkDep) -> BookingOut:
     """Book a conference time for a student; 409 when it is full or already booked."""
     try:
@@ -158,14 +202,17 @@ async def book(body: BookingIn, principal: CurrentPrincipal, uow: UnitOfWorkDep)
     return BookingOut.model_validate(booking, from_attributes=True)
 
 
-@router.get("/bookings", response_model=list[BookingOut])
+@router.get("/bookings", response_model=list[BookingOut], responses=refusals(404))
 async def list_bookings(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     student_id: str = Query(max_length=64, pattern=ID_PATTERN, description="Whose bookings."),
 ) -> list[BookingOut]:
-    """A student's bookings (for those who may see the student)."""
+    """A student's bookings (for those who may see the student; 404 for others, as for a
+    student who is not on the roster)."""
     async with uow.read() as session:
+        student = await session.get(RosterStudent, student_id)
+        view = await student_view(session, student) if student is not None else None
         bookings = (
             await session.exec(
                 select(Booking)
@@ -173,17 +220,16 @@ async def list_bookings(
                 .order_by(col(Booking.created_at))
             )
         ).all()
-    visible = [
-        b
-        for b in bookings
-        if principal.can_see_student(district=b.district, site=b.site, student_id=b.student_id)
-    ]
-    if bookings and not visible:
-        raise forbidden(f"you may not see the bookings of student {student_id!r}")
-    return [BookingOut.model_validate(b, from_attributes=True) for b in visible]
+    if view is None or not principal.can_see_student(
+        district=view.district, site=view.site, student_id=view.id, guardians=view.guardians
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r} on the roster")
+    return [BookingOut.model_validate(b, from_attributes=True) for b in bookings]
 
 
-@router.delete("/bookings/{booking_id}", response_model=BookingOut)
+@router.delete(
+    "/bookings/{booking_id}", response_model=BookingOut, responses=refusals(403, 404, 409)
+)
 async def cancel(
     booking_id: IdPath,
     principal: CurrentPrincipal,
@@ -197,3 +243,56 @@ async def cancel(
     except (Refused, NotFound) as error:
         raise _http(error) from error
     return BookingOut.model_validate(booking, from_attributes=True)
+
+
+async def _clashes(
+    session: AsyncSession,
+    *,
+    site: str,
+    teacher_id: str,
+    room: str,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> list[SlotView]:
+    """Times at the site that overlap ``starts_at``-``ends_at`` with the same teacher or room."""
+    rows = (
+        await session.exec(
+            select(Slot).where(
+                Slot.site == site,
+                or_(col(Slot.teacher_id) == teacher_id, col(Slot.room) == room),
+                col(Slot.starts_at) < ends_at,
+                col(Slot.ends_at) > starts_at,
+            )
+        )
+    ).all()
+    return [
+        SlotView(
+            slot.district,
+            slot.site,
+            slot.starts_at,
+            slot.capacity,
+            slot.booked,
+            id=slot.id,
+            teacher_id=slot.teacher_id,
+            room=slot.room,
+            ends_at=slot.ends_at,
+        )
+        for slot in rows
+    ]
+
+
+async def _family_sites(session: AsyncSession, guardian_id: str) -> set[str]:
+    """The sites of the students the roster links to the guardian."""
+    return set(
+        (
+            await session.exec(
+                select(RosterStudent.site)
+                .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == RosterStudent.id)
+                .where(
+                    RosterGuardianLink.guardian_id == guardian_id,
+                    col(RosterGuardianLink.active),
+                    col(RosterStudent.active),
+                )
+            )
+        ).all()
+    )

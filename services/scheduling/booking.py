@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.scheduling.rules import (
     Refused,
     SlotView,
+    StudentView,
     booking_family,
     check_booking,
     check_cancellation,
@@ -19,10 +20,28 @@ from services.scheduling.tables import Booking, RosterStudent, Slot
 from shared.auth.principal import Principal
 from shared.events import ConferenceBooked, ConferenceCancelled
 from shared.messaging.outbox import record_event
+from shared.roster import linked_guardians
 
 
 class NotFound(LookupError):
     pass
+
+
+async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> StudentView:
+    """The student (or a booking's student) with the guardians the roster links to them now."""
+    if isinstance(of, RosterStudent):
+        student_id, district, site, active = of.id, of.district, of.site, of.active
+    else:
+        known = await session.get(RosterStudent, of.student_id)
+        student_id, district, site = of.student_id, of.district, of.site
+        active = known.active if known is not None else False
+    return StudentView(
+        id=student_id,
+        district=district,
+        site=site,
+        active=active,
+        guardians=frozenset(await linked_guardians(session, student_id)),
+    )
 
 
 async def book_conference(
@@ -51,9 +70,8 @@ async def book_conference(
     check_booking(
         principal,
         slot=SlotView(slot.district, slot.site, slot.starts_at, slot.capacity, slot.booked),
-        student_district=student.district,
-        student_site=student.site,
-        student_id=student.id,
+        student=await student_view(session, student),
+        family=family,
         upcoming=await _upcoming_conference(session, student_id, now=now),
         now=now,
     )
@@ -129,9 +147,8 @@ async def cancel_booking(
     now = datetime.now(UTC)
     check_cancellation(
         principal,
-        district=booking.district,
-        site=booking.site,
-        student_id=booking.student_id,
+        student=await student_view(session, booking),
+        booking_id=booking.id,
         status=booking.status,
         starts_at=slot.starts_at,
         now=now,

@@ -1,4 +1,5 @@
-"""Events scheduling reacts to: it keeps a local copy of the roster to check bookings against."""
+"""Events scheduling reacts to: it keeps a local copy of the roster to check bookings against
+(sites and their time zones, students, and which guardians are linked to each)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import Sequence
 
 from services.scheduling.tables import RosterSite, RosterStudent
 from shared.environment import Environment
-from shared.events import CloudEvent, SiteRegistered, StudentEnrolled
+from shared.events import CloudEvent, SiteRegistered
 from shared.messaging.consumer import EventConsumers, HandlerContext, needs
+from shared.roster import keep_roster_copy
 from shared.upsert import upsert_if_newer
 
 consumers = EventConsumers(group="scheduling")
@@ -33,24 +35,4 @@ async def keep_sites(context: Context, events: Sequence[CloudEvent[SiteRegistere
     )
 
 
-@consumers.handles_batch(
-    StudentEnrolled, provides=lambda event: [needs("student", event.data.student_id)]
-)
-async def keep_roster_when_student_enrolled(
-    context: Context, events: Sequence[CloudEvent[StudentEnrolled]]
-) -> None:
-    """Keep the local roster read model that bookings are checked against."""
-    await upsert_if_newer(
-        context.session,
-        RosterStudent,
-        [
-            {
-                "id": event.data.student_id,
-                "district": event.district,
-                "site": event.site,
-                "given_name": event.data.given_name,
-                "version": event.data.version,
-            }
-            for event in events
-        ],
-    )
+keep_roster_copy(consumers, RosterStudent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +37,21 @@ class SlotView:
     starts_at: datetime
     capacity: int
     booked: int
+    id: str = ""
+    teacher_id: str = ""
+    room: str = ""
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StudentView:
+    """A student as scheduling's copy of the roster knows them, with their linked guardians."""
+
+    id: str
+    district: str
+    site: str
+    active: bool
+    guardians: frozenset[str]
 
 
 def check_slot_opening(
@@ -43,13 +59,20 @@ def check_slot_opening(
     *,
     district: str,
     site: str,
+    teacher_id: str,
     starts_at: datetime,
     ends_at: datetime,
     now: datetime,
 ) -> None:
-    """Teachers and admins open conference times for their own sites, in the future."""
+    """Teachers and admins open conference times for their own sites, in the future; a teacher
+    opens their own, an admin may open them for any teacher of the site."""
     if not (principal.is_staff and principal.can_act_for_site(district, site)):
         raise NotAllowed(f"you may not open conference times at site {site!r}")
+    if teacher_id != principal.subject and not principal.is_admin:
+        raise NotAllowed(
+            "teachers open their own conference times; ask the site's admin to open them for"
+            f" {teacher_id!r}"
+        )
     if starts_at <= now:
         raise Invalid("a conference time must start in the future")
     if not MIN_SLOT <= ends_at - starts_at <= MAX_SLOT:
@@ -69,17 +92,24 @@ def booking_family(principal: Principal, *, guardian_id: str | None) -> str:
     return guardian_id
 
 
+class Hidden(Refused):
+    """The caller may not see it: answered exactly as if it did not exist (404), so that an
+    outsider learns nothing about which students or bookings exist."""
+
+    status = 404
+
+
 def check_booking(
     principal: Principal,
     *,
     slot: SlotView,
-    student_district: str,
-    student_site: str,
-    student_id: str,
+    student: StudentView,
+    family: str,
     upcoming: datetime | None,
     now: datetime,
 ) -> None:
-    """A guardian books for their own child, staff for students of their site; seats permitting.
+    """A guardian books for a child the roster links them to, staff for students of their
+    site and a guardian linked to the student; seats permitting.
 
     ``upcoming`` is the start of the student's other upcoming conference, if they have one: a
     student has one conference at a time (cancel it to choose another), so no family can hold
@@ -88,16 +118,26 @@ def check_booking(
     if principal.role is Role.STUDENT:
         raise NotAllowed("families or staff book conferences, not students")
     if not principal.can_see_student(
-        district=student_district, site=student_site, student_id=student_id
+        district=student.district,
+        site=student.site,
+        student_id=student.id,
+        guardians=student.guardians,
     ):
-        raise NotAllowed(f"you may not book for student {student_id!r}")
-    if (slot.district, slot.site) != (student_district, student_site):
+        raise Hidden(f"no student {student.id!r} on the roster")
+    if family not in student.guardians:
+        raise Invalid(
+            f"guardian {family!r} is not linked to student {student.id!r} on the roster;"
+            " a booking is for one of the student's guardians"
+        )
+    if not student.active:
+        raise Refused(f"student {student.id!r} is withdrawn from the roster")
+    if (slot.district, slot.site) != (student.district, student.site):
         raise Invalid("that conference time is at another school than the student's")
     if slot.starts_at <= now:
         raise Refused("that conference time has already started")
     if upcoming is not None:
         raise Refused(
-            f"student {student_id!r} already has a conference at {upcoming.isoformat()}; "
+            f"student {student.id!r} already has a conference at {upcoming.isoformat()}; "
             "cancel it first to choose another time"
         )
     if slot.booked >= slot.capacity:
@@ -107,19 +147,34 @@ def check_booking(
 def check_cancellation(
     principal: Principal,
     *,
-    district: str,
-    site: str,
-    student_id: str,
+    student: StudentView,
+    booking_id: str,
     status: str,
     starts_at: datetime,
     now: datetime,
 ) -> None:
-    """The family or the school may cancel a booking that is still booked and still ahead."""
-    if principal.role is Role.STUDENT or not principal.can_see_student(
-        district=district, site=site, student_id=student_id
+    """The family (a guardian the roster links to the student) or the school may cancel a
+    booking that is still booked and still ahead."""
+    if principal.role is Role.STUDENT:
+        raise NotAllowed("families or the school cancel conferences, not students")
+    if not principal.can_see_student(
+        district=student.district,
+        site=student.site,
+        student_id=student.id,
+        guardians=student.guardians,
     ):
-        raise NotAllowed("you may not cancel this booking")
+        raise Hidden(f"no booking {booking_id!r}")
     if status != "booked":
         raise Refused(f"this booking is already {status}")
     if starts_at <= now:
         raise Refused("this conference has already started; record attendance instead")
+
+
+def check_no_overlap(*, teacher_id: str, room: str, clashes: Sequence[SlotView]) -> None:
+    """The same teacher, or the same room, is never in two conferences at once."""
+    for other in clashes:
+        who = f"teacher {teacher_id!r}" if other.teacher_id == teacher_id else f"room {room!r}"
+        raise Refused(
+            f"{who} already has a conference time from {other.starts_at.isoformat()} to"
+            f" {other.ends_at.isoformat()} (id {other.id})"
+        )

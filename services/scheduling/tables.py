@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
+from shared.roster import RosterGuardianLink
 from shared.runtime_tables import RUNTIME_TABLES
 
 
@@ -32,6 +33,7 @@ class RosterStudent(SQLModel, table=True):
     district: str = Field(max_length=64)
     site: str = Field(index=True, max_length=64)
     given_name: str = Field(max_length=100)
+    active: bool = Field(default=True, description="False once withdrawn from the roster.")
     version: int = Field(description="The owner's version of the student applied last.")
 
 
@@ -78,4 +80,6 @@ class Booking(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(*RUNTIME_TABLES, RosterSite, RosterStudent, Slot, Booking)
+metadata = metadata_for(
+    *RUNTIME_TABLES, RosterGuardianLink, RosterSite, RosterStudent, Slot, Booking
+)

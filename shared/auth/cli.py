@@ -1,6 +1,9 @@
 """``slc-token``: mint a development bearer token.
 
-slc-token --role guardian --sub g-ava-mom --district demo --sites conway --students s-ava
+slc-token --role guardian --sub g-wei --district demo
+slc-token --role teacher --sub t-rivera --district demo --sites conway
+
+A guardian acts for the students the roster links them to; ``--students`` can only narrow that.
 """
 
 from __future__ import annotations
@@ -20,8 +23,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sub", required=True, help="the caller's sourcedId")
     parser.add_argument("--district", required=True)
     parser.add_argument("--sites", nargs="*", default=[], help="sites the caller acts for")
-    parser.add_argument("--students", nargs="*", default=[], help="students a guardian may see")
-    parser.add_argument("--hours", type=float, default=12.0, help="lifetime (default 12)")
+    parser.add_argument(
+        "--students",
+        nargs="*",
+        default=[],
+        help="narrows a guardian to these of the students the roster links them to",
+    )
+    parser.add_argument(
+        "--hours",
+        type=float,
+        default=12.0,
+        help="lifetime (default 12; services refuse more than AUTH_MAX_TOKEN_LIFETIME_HOURS)",
+    )
     parser.add_argument(
         "--secret",
         default=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +30,9 @@ class Principal(BaseModel):
     district: str = Field(description="The district the caller belongs to.")
     sites: frozenset[str] = Field(default=frozenset(), description="Sites the caller acts for.")
     students: frozenset[str] = Field(
-        default=frozenset(), description="Students a guardian may see (a student: themself)."
+        default=frozenset(),
+        description="If present, narrows the students a guardian may act for to these (the"
+        " roster's guardian links decide; a token never widens them).",
     )
 
     @property
@@ -47,12 +50,21 @@ class Principal(BaseModel):
             return False
         return self.role is Role.DISTRICT_ADMIN or site in self.sites
 
-    def can_see_student(self, *, district: str, site: str, student_id: str) -> bool:
-        """Students see themselves, guardians their own children, staff the students of their sites."""
+    def can_see_student(
+        self, *, district: str, site: str, student_id: str, guardians: Collection[str] = ()
+    ) -> bool:
+        """Students see themselves, guardians their own children, staff the students of their
+        sites.
+
+        ``guardians`` are the guardians the roster links to the student: a guardian sees a
+        student only if linked there. The token's ``students`` claim can narrow that (when it
+        is present), never widen it.
+        """
         if district != self.district:
             return False
         if self.role is Role.STUDENT:
             return student_id == self.subject
         if self.role is Role.GUARDIAN:
-            return student_id in self.students
+            narrowed = bool(self.students) and student_id not in self.students
+            return self.subject in guardians and not narrowed
         return self.can_act_for_site(district, site)

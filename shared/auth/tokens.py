@@ -6,6 +6,7 @@ identity provider with a PEM public key or a JWKS URL.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from pydantic import ValidationError
 from shared.auth.principal import Principal, Role
 
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256", "EdDSA"]
+DEFAULT_MAX_LIFETIME = timedelta(hours=12)
+CLOCK_LEEWAY = timedelta(seconds=60)  # between this server's clock and the issuer's
 
 
 class TokenError(ValueError):
@@ -33,6 +36,8 @@ class TokenVerifier:
         jwks_url: str | None = None,
         audience: str = "slc",
         issuer: str | None = None,
+        district: str | None = None,
+        max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
     ) -> None:
         if not (secret or public_key or jwks_url):
             raise ValueError("configure AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL")
@@ -41,6 +46,8 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         self._audience = audience
         self._issuer = issuer
+        self._district = district
+        self._max_lifetime = max_lifetime
 
     @property
     def fetches_keys(self) -> bool:
@@ -56,7 +63,8 @@ class TokenVerifier:
                 algorithms=algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["sub", "exp", "role", "district"]},
+                # ``iat`` is checked below, with leeway for the issuer's clock; ``exp`` is not.
+                options={"require": ["sub", "exp", "iat", "role", "district"], "verify_iat": False},
             )
         except jwt.ExpiredSignatureError as error:
             raise TokenError("token has expired") from error
@@ -66,7 +74,30 @@ class TokenVerifier:
             raise TokenError(f"token lacks the {error.claim!r} claim") from error
         except jwt.PyJWTError as error:
             raise TokenError(f"invalid token: {error}") from error
-        return principal_from_claims(claims)
+        self._check_lifetime(claims)
+        principal = principal_from_claims(claims)
+        if self._district is not None and principal.district != self._district:
+            raise TokenError(
+                f"token is for district {principal.district!r}; this deployment serves"
+                f" {self._district!r}"
+            )
+        return principal
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """A token may not outlive ``max_lifetime`` (a stolen long-lived token is a standing
+        key); ``iat`` and ``exp`` are numbers (PyJWT checked both)."""
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or isinstance(issued, bool):
+            raise TokenError("the 'iat' claim must be a number (seconds since 1970)")
+        if issued > time.time() + CLOCK_LEEWAY.total_seconds():
+            raise TokenError("token was issued in the future (check the issuer's clock)")
+        lifetime = timedelta(seconds=float(expires) - float(issued))
+        if lifetime > self._max_lifetime:
+            hours = self._max_lifetime.total_seconds() / 3600
+            raise TokenError(
+                f"token lives {lifetime.total_seconds() / 3600:.1f} hours; at most"
+                f" {hours:g} are accepted (AUTH_MAX_TOKEN_LIFETIME_HOURS)"
+            )
 
     def _key_for(self, token: str) -> tuple[Any, list[str]]:
         if self._jwks is not None:

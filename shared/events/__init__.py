@@ -8,8 +8,10 @@ from shared.events.contracts import (
     DeliverySent,
     GoalSet,
     GuardianLinked,
+    GuardianUnlinked,
     SiteRegistered,
     StudentEnrolled,
+    StudentWithdrawn,
 )
 from shared.events.envelope import (
     CloudEvent,
@@ -30,8 +32,10 @@ __all__ = [
     "EventData",
     "GoalSet",
     "GuardianLinked",
+    "GuardianUnlinked",
     "SiteRegistered",
     "StudentEnrolled",
+    "StudentWithdrawn",
     "UndecodableEvent",
     "from_stream_fields",
     "new_event",

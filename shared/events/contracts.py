@@ -55,7 +55,8 @@ class StudentEnrolled(EventData):
 
 
 class GuardianLinked(EventData):
-    """A guardian was linked to a student in the roster (the family's tokens carry the link)."""
+    """A guardian was linked to a student in the roster: who may act for a student, book for
+    them and hear about them comes from these links, never from a token's claims."""
 
     event_name = "roster.guardian.linked"
     publisher = "portfolio"  # the service that owns the roster
@@ -64,6 +65,37 @@ class GuardianLinked(EventData):
     student_id: str = Field(description="The student's sourcedId.")
     relationship: str = Field(description="e.g. `mother`, `father`, `guardian`.")
     version: int = Field(0, description=VERSION_DESCRIPTION)
+
+
+class GuardianUnlinked(EventData):
+    """A guardian's link to a student was removed from the roster: they no longer act for the
+    student, book for them or hear about them."""
+
+    event_name = "roster.guardian.unlinked"
+    publisher = "portfolio"  # the service that owns the roster
+
+    guardian_id: str = Field(description="The guardian's sourcedId.")
+    student_id: str = Field(description="The student's sourcedId.")
+    version: int = Field(
+        0,
+        description=VERSION_DESCRIPTION + " Shared with `roster.guardian.linked` of the same"
+        " guardian and student: the higher version says whether they are linked.",
+    )
+
+
+class StudentWithdrawn(EventData):
+    """A student left the district's roster (withdrawn, not erased): no new conferences or
+    messages for them. Enrolling them again announces `roster.student.enrolled` with a higher
+    version."""
+
+    event_name = "roster.student.withdrawn"
+    publisher = "portfolio"  # the service that owns the roster
+
+    student_id: str = Field(description="The student's sourcedId (same as the envelope subject).")
+    version: int = Field(
+        0,
+        description=VERSION_DESCRIPTION + " Shared with `roster.student.enrolled`.",
+    )
 
 
 class GoalSet(EventData):
@@ -160,6 +192,8 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     SiteRegistered,
     StudentEnrolled,
     GuardianLinked,
+    GuardianUnlinked,
+    StudentWithdrawn,
     GoalSet,
     ConferenceBooked,
     ConferenceCancelled,

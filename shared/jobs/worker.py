@@ -102,11 +102,11 @@ class JobWorker(Generic[EnvT]):
                     # A database outage needs no traceback; anything else is a bug to find.
                     exc_info=not isinstance(error, SQLAlchemyError | OSError),
                 )
-                await self._wait(self._stopping, timeout=backoff)
+                await wait_for_event(self._stopping, timeout=backoff)
                 backoff = min(backoff * 2, self.policy.max_outage_backoff_seconds)
                 continue
             backoff = first_backoff
-            await self._wait(self._wakeup, timeout=self.policy.poll_seconds)
+            await wait_for_event(self._wakeup, timeout=self.policy.poll_seconds)
 
     async def run_due(self) -> int:
         """Claim one batch of due jobs and run them; returns how many jobs it took (run, or

@@ -6,10 +6,12 @@
     slc-deadletters replay slc.portfolio.goal.set.v1:dlq:notifications 1764000000000-0
     slc-deadletters replay slc.portfolio.goal.set.v1:dlq:notifications --all
 
-Redis is ``--redis-url`` or ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). Replaying
-hands the original entry back to the group that gave up on it (on its replay stream,
-``<stream>:replay:<group>``) and removes it from the dead-letter stream; nothing is published
-again on the shared stream, so other groups never see it twice.
+Redis is ``--redis-url``, else ``REDIS_URL``, else the operator's URL in ``var/demo.env`` (what
+``make run`` writes, in the directory it runs in), else ``redis://127.0.0.1:6379/0``; unless
+given, which one is said on stderr, without its password. Replaying hands the original entry
+back to the group that gave up on it (on its replay stream, ``<stream>:replay:<group>``) and
+removes it from the dead-letter stream; nothing is published again on the shared stream, so
+other groups never see it twice.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
@@ -34,6 +37,26 @@ from shared.messaging.deadletters import (
     replay,
 )
 from shared.messaging.group_keys import replay_stream
+from shared.messaging.redis_streams import url_without_password
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Where `make run` (python -m devstack) writes the running system's URLs, the operator's Redis
+# user among them.
+DEMO_ENV = Path("var") / "demo.env"
+
+
+def redis_url_to_use(given: str | None, environment: Mapping[str, str]) -> tuple[str, str]:
+    """The Redis to talk to, and where its URL came from."""
+    if given:
+        return given, "--redis-url"
+    if environment.get("REDIS_URL"):
+        return environment["REDIS_URL"], "REDIS_URL"
+    if DEMO_ENV.is_file():
+        for line in DEMO_ENV.read_text().splitlines():
+            name, _, value = line.removeprefix("export ").partition("=")
+            if name == "REDIS_URL" and value:
+                return value, f"{DEMO_ENV}, written by make run"
+    return DEFAULT_REDIS_URL, "the default"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        help="Redis server (default: $REDIS_URL or redis://127.0.0.1:6379/0)",
+        help="Redis server (default: $REDIS_URL, else REDIS_URL in ./var/demo.env,"
+        f" else {DEFAULT_REDIS_URL})",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +91,9 @@ async def _run(args: argparse.Namespace) -> int:
         raise SystemExit(
             f"{args.dlq!r} is not a dead-letter stream (they are named <stream>:dlq:<group>)"
         )
+    if args.redis_from != "--redis-url":
+        shown = url_without_password(args.redis_url)
+        print(f"slc-deadletters: Redis {shown} (from {args.redis_from})", file=sys.stderr)
     redis = Redis.from_url(args.redis_url, socket_connect_timeout=5, socket_timeout=10)
     try:
         if args.command == "list":
@@ -148,13 +174,15 @@ def _detail_text(detail: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.redis_url, args.redis_from = redis_url_to_use(args.redis_url, os.environ)
     try:
         return asyncio.run(_run(args))
     except ResponseError as error:  # reached Redis, which refused the command
         print(f"slc-deadletters: Redis refused the command: {error}", file=sys.stderr)
         return 2
     except RedisError as error:
-        print(f"slc-deadletters: cannot reach Redis at {args.redis_url}: {error}", file=sys.stderr)
+        shown = url_without_password(args.redis_url)
+        print(f"slc-deadletters: cannot reach Redis at {shown}: {error}", file=sys.stderr)
         return 2
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import hiredis
 from faststream.redis import RedisBroker, StreamSub
@@ -61,6 +62,15 @@ class HiredisPacking:
 @functools.cache
 def _packing_with_hiredis(base: type[AbstractConnection]) -> type[AbstractConnection]:
     return type(f"Hiredis{base.__name__}", (HiredisPacking, base), {})
+
+
+def url_without_password(url: str) -> str:
+    """``url`` with its password left out, to be shown (``redis://portfolio@host:6379/0``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=user + parts.netloc.rsplit("@", 1)[1]))
 
 
 def create_broker(url: str, *, description: str) -> RedisBroker:

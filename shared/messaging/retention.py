@@ -3,8 +3,9 @@
 Streams are never capped at publish time (``MAXLEN`` deletes entries no group has read). Instead
 each service trims the streams it publishes: an entry goes once it is older than the retention
 *and* every consumer group on the stream has read and acknowledged it. A group that stops
-reading (an outside system that went away) therefore holds entries back: watch its lag, and
-delete the group when it is retired.
+reading (a service retired, or a group an operator made by hand) therefore holds entries back:
+watch its lag, and delete the group when it is retired. Outside systems read as the read-only
+``subscriber`` user, without a group (``shared.messaging.acl``): they hold nothing back.
 """
 
 from __future__ import annotations

@@ -13,9 +13,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import redis
 
 from devstack.redis_server import free_port
 
@@ -56,6 +59,8 @@ class Launcher:
             stdout=self.output.open("a"),
             stderr=subprocess.STDOUT,
             text=True,
+            # A process group of its own, as a shell gives the command in its foreground.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while not demo_env.exists():
@@ -65,8 +70,27 @@ class Launcher:
 
     def stop(self) -> int:
         assert self.process is not None
-        self.process.send_signal(signal.SIGINT)  # what Ctrl-C does
+        # What Ctrl-C does: SIGINT to the terminal's whole foreground process group.
+        os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(60)
+
+    def demo_env(self) -> dict[str, str]:
+        lines = (self.workdir / "var" / "demo.env").read_text().splitlines()
+        return dict(line.removeprefix("export ").split("=", 1) for line in lines)
+
+    def assert_stopped_cleanly_and_kept_its_secrets(self) -> None:
+        """The services stopped before Redis (nothing to complain about in their logs), no
+        command was refused, and no Redis password was printed anywhere."""
+        var = self.workdir / "var"
+        passwords = [
+            line.split("=", 1)[1] for line in (var / "redis-users.env").read_text().split()
+        ]
+        logs = {path.name: path.read_text() for path in (var / "logs").glob("*.log")}
+        logs["launcher"] = self.output.read_text()
+        for name, text in logs.items():
+            for complaint in ("Redis unavailable", "could not hand back", "NOPERM", "Traceback"):
+                assert complaint not in text, (name, complaint, text[-3000:])
+            assert not [p for p in passwords if p in text], f"a Redis password in {name}"
 
 
 def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_path: Path) -> None:
@@ -85,14 +109,16 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert '"title":"Read a chapter book on my own by spring"' in out
         assert '"subject": "Ava set a new goal"' in out
         assert '"status":"booked"' in out
-        assert '{"detail":"that conference time is full"} HTTP 409' in out
+        assert '"status":409,"detail":"that conference time is full"} HTTP 409' in out
         assert re.search(r'"subject": "Confirmed: Ava\'s conference on \w+day', out)
         # Gio's demo goal was announced to his mother, in Spanish.
         assert '"subject": "Gio se fijó una nueva meta"' in out
+        check_redis_users(launcher, tmp_path)
     finally:
         assert launcher.stop() == 0
     log = launcher.output.read_text()
     assert "SIGINT: stopping" in log and "stopped; data kept in" in log
+    launcher.assert_stopped_cleanly_and_kept_its_secrets()
     for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS"):
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{launcher.env[f'{name}_PORT']}/healthz", timeout=2)
@@ -112,3 +138,39 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
     finally:
         assert launcher.stop() == 0
     assert "demo: already loaded" in launcher.output.read_text()
+    launcher.assert_stopped_cleanly_and_kept_its_secrets()
+
+
+def check_redis_users(launcher: Launcher, workdir: Path) -> None:
+    """The services run as their own Redis users; the subscriber only reads; an operator's
+    slc-deadletters finds the running Redis through var/demo.env."""
+    urls = launcher.demo_env()
+    operator = urlsplit(urls["REDIS_URL"])
+    anonymous = redis.Redis(host=operator.hostname or "", port=operator.port or 6379)
+    with pytest.raises(redis.AuthenticationError):
+        anonymous.ping()
+    subscriber = redis.Redis.from_url(urls["SUBSCRIBER_REDIS_URL"])
+    assert subscriber.xrange("slc.portfolio.goal.set.v1")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        subscriber.xadd("slc.portfolio.goal.set.v1", {"forged": "yes"})
+    admin = redis.Redis.from_url(urls["REDIS_URL"])
+    names = {client["user"] for client in admin.client_list()}
+    assert {"portfolio", "scheduling", "notifications"} <= names, names
+    refused: Any = admin.acl_log()
+    assert [entry for entry in refused if entry["username"] != "subscriber"] == []
+    for client in (anonymous, subscriber, admin):
+        client.close()
+
+    env = {key: value for key, value in launcher.env.items() if key != "REDIS_URL"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "shared.messaging.deadletters_cli", "list"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "no dead letters"
+    assert "(from var/demo.env, written by make run)" in listed.stderr
+    assert operator.password and operator.password not in listed.stderr

@@ -22,8 +22,9 @@ from shared.auth import Role
 from shared.database import create_engine, session_factory
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
+from shared.roster import link_states
 from tests.conftest import BACKENDS, DatabaseUrls
-from tests.support import auth
+from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
 
@@ -107,6 +108,24 @@ async def enroll(
         headers=ADMIN,
     )
     assert response.status_code == 204, response.text
+    await roster_reached(system, student_id=student_id, guardian_id=guardian_id)
+
+
+async def roster_reached(
+    system: System, *, student_id: str, guardian_id: str, linked: bool = True
+) -> None:
+    """Wait until scheduling and notifications know the link (roster events reach them)."""
+
+    async def known() -> bool:
+        for name in ("scheduling", "notifications"):
+            runtime = system.apps[name].state.runtime
+            async with runtime.uow.read() as session:
+                states = await link_states(session, [(guardian_id, student_id)])
+            if states.get((guardian_id, student_id)) is not linked:
+                return False
+        return True
+
+    await eventually(known, until=bool, timeout=15)
 
 
 async def add_contact(system: System, *, guardian_id: str, site: str, language: str) -> None:

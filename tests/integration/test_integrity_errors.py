@@ -107,4 +107,10 @@ async def test_a_taken_key_is_a_409_to_retry_and_any_other_refusal_a_500(
     assert "retry" in again.json()["detail"]
     no_student = await careless_service.put("/links/g-wei/s-nobody")  # a foreign key
     assert no_student.status_code == 500
-    assert no_student.json() == {"detail": "internal error"}
+    assert no_student.headers["content-type"] == "application/problem+json"
+    assert no_student.json() == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "internal error",
+    }

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import event as sqlalchemy_event
@@ -21,11 +22,12 @@ from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import ContactPoint, KnownStudent
 from shared.auth import Role
 from shared.database import create_engine, session_factory
-from shared.events import ConferenceBooked, GoalSet, StudentEnrolled
+from shared.events import ConferenceBooked, GoalSet, GuardianLinked, StudentEnrolled
 from shared.events.envelope import EventData, new_event, to_stream_fields
 from shared.messaging.consumer import Delivery, Outcome, handle_batch
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
+from shared.roster import RosterGuardianLink
 from tests.integration.conftest import serving
 from tests.support import auth, eventually
 
@@ -74,6 +76,15 @@ async def test_a_batch_of_goals_costs_the_same_queries_for_2_or_200_guardians(
             )
             for side in "ab":
                 session.add(
+                    RosterGuardianLink(
+                        guardian_id=f"g-{n}-{side}",
+                        student_id=f"s-{n}",
+                        district="demo",
+                        active=True,
+                        version=1,
+                    )
+                )
+                session.add(
                     ContactPoint(
                         guardian_id=f"g-{n}-{side}",
                         district="demo",
@@ -101,7 +112,7 @@ async def test_a_batch_of_goals_costs_the_same_queries_for_2_or_200_guardians(
     assert small == [Outcome.HANDLED] and large == [Outcome.HANDLED] * 99
     # 1 goal (2 guardians) or 99 goals (198 guardians): the same statements, each once.
     assert sorted(statements) == sorted(few), (few, statements)
-    assert statements.count("SELECT") <= 4  # inbox, deliveries, students, contacts
+    assert statements.count("SELECT") <= 5  # inbox, deliveries, students, links, contacts
 
 
 async def publish(redis: aioredis.Redis, data: EventData, *, site: str = "conway") -> None:
@@ -124,18 +135,29 @@ async def test_a_service_built_with_other_settings_renders_with_them(
     starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
     admin = auth("it-admin", Role.DISTRICT_ADMIN)
     async with serving(build_app(settings), "http://notifications") as http:
-        contact = await http.put(
-            "/contacts/g-wei",
-            json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
-            headers=admin,
-        )
-        assert contact.status_code == 200, contact.text
         await publish(
             redis_client,
             StudentEnrolled(
                 student_id="s-ava", given_name="Ava", family_name="Chen", grade="03", version=1
             ),
         )
+        await publish(
+            redis_client,
+            GuardianLinked(
+                guardian_id="g-wei", student_id="s-ava", relationship="father", version=1
+            ),
+        )
+
+        async def contact_saved() -> httpx.Response:
+            return await http.put(
+                "/contacts/g-wei",
+                json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
+                headers=admin,
+            )
+
+        # The roster reaches notifications as events: until then the guardian is unknown (404).
+        contact = await eventually(contact_saved, until=lambda r: r.status_code != 404)
+        assert contact.status_code == 200, contact.text
         for booking, timezone in (("b-old", None), ("b-new", "America/New_York")):
             await publish(
                 redis_client,

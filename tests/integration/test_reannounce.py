@@ -28,7 +28,13 @@ from services.portfolio.reannounce import ENTITIES, Progress, reannounce
 from services.portfolio.settings import PortfolioSettings
 from services.portfolio.tables import GuardianLink, Site, Student
 from services.scheduling.tables import RosterSite, RosterStudent
-from shared.events import GuardianLinked, SiteRegistered, StudentEnrolled
+from shared.events import (
+    GuardianLinked,
+    GuardianUnlinked,
+    SiteRegistered,
+    StudentEnrolled,
+    StudentWithdrawn,
+)
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from tests.integration.conftest import ADMIN, System, enroll
@@ -264,6 +270,32 @@ async def test_only_the_entities_asked_for_are_announced(uow: UnitOfWork) -> Non
     assert [event["type"] for event in await outbox(uow)] == [SITE, GUARDIAN, GUARDIAN]
     with pytest.raises(ValueError, match="unknown entity 'teachers'"):
         await reannounce(uow, only=["students", "teachers"])
+
+
+async def test_a_withdrawn_student_and_a_removed_link_are_announced_as_such(
+    uow: UnitOfWork,
+) -> None:
+    await put_roster(uow, students=2)
+    async with uow.transaction() as session:
+        student = await session.get(Student, "s-0")
+        assert student is not None
+        student.active, student.version = False, 7
+        link = (
+            await session.exec(select(GuardianLink).where(GuardianLink.guardian_id == "g-1"))
+        ).one()
+        link.active, link.version = False, 3
+
+    await reannounce(uow, only=["students", "guardians"])
+
+    announced = {(event["type"], event["subject"]): event["data"] for event in await outbox(uow)}
+    assert announced[StudentWithdrawn.event_type(), "s-0"] == {"student_id": "s-0", "version": 7}
+    assert announced[STUDENT, "s-1"]["version"] == 2
+    assert announced[GuardianUnlinked.event_type(), "s-1"] == {
+        "guardian_id": "g-1",
+        "student_id": "s-1",
+        "version": 3,
+    }
+    assert announced[GUARDIAN, "s-0"]["guardian_id"] == "g-0"
 
 
 def test_progress_is_printed_at_most_once_a_second(capsys: pytest.CaptureFixture[str]) -> None:

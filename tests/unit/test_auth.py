@@ -27,6 +27,7 @@ def claims(*omit: str, **overrides: Any) -> dict[str, Any]:
         "district": "d-1",
         "sites": ["s-1"],
         "aud": "slc",
+        "iat": int(time.time()),
         "exp": int(time.time()) + 600,
     }
     values.update(overrides)
@@ -91,17 +92,43 @@ def test_student_sees_only_themself() -> None:
     assert not student.can_see_student(district="d-2", site="s-1", student_id="stu-1")
 
 
-def test_guardian_sees_only_their_own_children() -> None:
-    guardian = principal(Role.GUARDIAN, subject="g-1", students=frozenset({"stu-1", "stu-2"}))
-    assert guardian.can_see_student(district="d-1", site="s-1", student_id="stu-1")
-    assert guardian.can_see_student(district="d-1", site="s-9", student_id="stu-2")
+def test_guardian_sees_only_the_children_the_roster_links_them_to() -> None:
+    guardian = principal(Role.GUARDIAN, subject="g-1")
+    linked = {"g-1", "g-2"}
+    assert guardian.can_see_student(
+        district="d-1", site="s-1", student_id="stu-1", guardians=linked
+    )
+    assert not guardian.can_see_student(
+        district="d-1", site="s-1", student_id="stu-3", guardians={"g-2"}
+    )
     assert not guardian.can_see_student(district="d-1", site="s-1", student_id="stu-3")
-    assert not guardian.can_see_student(district="d-2", site="s-1", student_id="stu-1")
+    assert not guardian.can_see_student(
+        district="d-2", site="s-1", student_id="stu-1", guardians=linked
+    )
+
+
+def test_a_guardians_students_claim_narrows_the_roster_never_widens_it() -> None:
+    narrowed = principal(Role.GUARDIAN, subject="g-1", students=frozenset({"stu-1"}))
+    assert narrowed.can_see_student(
+        district="d-1", site="s-1", student_id="stu-1", guardians={"g-1"}
+    )
+    # Linked in the roster, but the token names only stu-1.
+    assert not narrowed.can_see_student(
+        district="d-1", site="s-1", student_id="stu-2", guardians={"g-1"}
+    )
+    # Named in the token, but not linked in the roster (finding: a guardian in the token but
+    # not in the roster cancelled another family's booking).
+    claimed = principal(Role.GUARDIAN, subject="g-9", students=frozenset({"stu-1"}))
+    assert not claimed.can_see_student(
+        district="d-1", site="s-1", student_id="stu-1", guardians={"g-1"}
+    )
 
 
 def test_guardian_with_sites_still_sees_only_their_children() -> None:
-    guardian = principal(Role.GUARDIAN, sites=frozenset({"s-1"}), students=frozenset({"stu-1"}))
-    assert not guardian.can_see_student(district="d-1", site="s-1", student_id="stu-2")
+    guardian = principal(Role.GUARDIAN, sites=frozenset({"s-1"}), subject="g-1")
+    assert not guardian.can_see_student(
+        district="d-1", site="s-1", student_id="stu-2", guardians={"g-2"}
+    )
 
 
 def test_teacher_sees_students_of_their_sites() -> None:
@@ -175,7 +202,7 @@ def test_token_with_no_audience_is_rejected() -> None:
         TokenVerifier(secret=SECRET).verify(hs256("aud"))
 
 
-@pytest.mark.parametrize("claim", ["sub", "exp", "role", "district"])
+@pytest.mark.parametrize("claim", ["sub", "exp", "iat", "role", "district"])
 def test_token_missing_a_required_claim_is_rejected(claim: str) -> None:
     token = hs256(claim)
     with pytest.raises(TokenError, match=f"lacks the '{claim}' claim"):
@@ -306,3 +333,27 @@ def test_es256_token_verifies_with_the_public_key() -> None:
     private_pem, public_pem = _pem_pair(ec.generate_private_key(ec.SECP256R1()))
     token = jwt.encode(claims(), private_pem, algorithm="ES256")
     assert TokenVerifier(public_key=public_pem).verify(token).role is Role.TEACHER
+
+
+def test_a_token_living_longer_than_the_maximum_is_refused() -> None:
+    now = int(time.time())
+    century = hs256(iat=now, exp=now + 100 * 365 * 24 * 3600)
+    with pytest.raises(TokenError, match="at most 12 are accepted"):
+        TokenVerifier(secret=SECRET).verify(century)
+    day = hs256(iat=now, exp=now + 24 * 3600)
+    with pytest.raises(TokenError, match=r"lives 24\.0 hours"):
+        TokenVerifier(secret=SECRET).verify(day)
+    assert TokenVerifier(secret=SECRET, max_lifetime=timedelta(days=2)).verify(day)
+
+
+def test_a_token_issued_in_the_future_is_refused() -> None:
+    now = int(time.time())
+    with pytest.raises(TokenError, match="issued in the future"):
+        TokenVerifier(secret=SECRET).verify(hs256(iat=now + 3600, exp=now + 7200))
+
+
+def test_a_token_of_another_district_is_refused_with_the_reason() -> None:
+    verifier = TokenVerifier(secret=SECRET, district="d-1")
+    assert verifier.verify(hs256()).district == "d-1"
+    with pytest.raises(TokenError, match="token is for district 'other'; this deployment serves"):
+        verifier.verify(hs256(district="other"))

@@ -23,8 +23,10 @@ from shared.events import (
     EventData,
     GoalSet,
     GuardianLinked,
+    GuardianUnlinked,
     SiteRegistered,
     StudentEnrolled,
+    StudentWithdrawn,
     UndecodableEvent,
     from_stream_fields,
     new_event,
@@ -45,6 +47,8 @@ EXAMPLES: dict[type[EventData], EventData] = {
     GuardianLinked: GuardianLinked(
         guardian_id="g-1", student_id="stu-1", relationship="mother", version=1
     ),
+    GuardianUnlinked: GuardianUnlinked(guardian_id="g-1", student_id="stu-1", version=2),
+    StudentWithdrawn: StudentWithdrawn(student_id="stu-1", version=3),
     GoalSet: GoalSet(
         goal_id="goal-1",
         student_id="stu-1",
@@ -161,6 +165,8 @@ def test_events_carry_no_contact_details(kind: type[EventData]) -> None:
     [
         (StudentEnrolled, "portfolio"),
         (GuardianLinked, "portfolio"),
+        (GuardianUnlinked, "portfolio"),
+        (StudentWithdrawn, "portfolio"),
         (GoalSet, "portfolio"),
         (ConferenceBooked, "scheduling"),
         (ConferenceCancelled, "scheduling"),

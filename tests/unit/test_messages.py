@@ -234,3 +234,43 @@ def test_student_text_is_not_interpreted_as_a_template() -> None:
     context = context_for("goal_set") | {"goal": "Learn {{ guardian }} and {% raw %}"}
     message = render("goal_set", language="en", **context)
     assert '"Learn {{ guardian }} and {% raw %}"' in message.body
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Zed\nBcc: evil@example.com",
+        "Zed\r\nSubject: You won",
+        "Zed\u2028Bcc: evil@example.com",
+        "Zed\x85Bcc: evil@example.com",  # NEL, a C1 line break
+        "\u202eZed",  # a bidi override reordering what follows
+    ],
+    ids=["lf", "crlf", "line-separator", "nel", "bidi-override"],
+)
+def test_no_field_can_change_a_messages_structure(name: str) -> None:
+    """Finding: a student's given_name of "Zed\\nBcc: evil@example.com" became the subject
+    `Zed`, and the body began `Bcc: evil@example.com`. Only the template makes lines."""
+    honest = render(
+        "conference_cancelled",
+        language="en",
+        timezone="UTC",
+        student="Zed",
+        guardian="Wei Chen",
+        starts_at=datetime(2030, 12, 9, 23, 0, tzinfo=UTC),
+        reason="a\nReason: forged\n\nhttp://evil.example",
+    )
+    forged = render(
+        "conference_cancelled",
+        language="en",
+        timezone="UTC",
+        student=name,
+        guardian="Wei Chen",
+        starts_at=datetime(2030, 12, 9, 23, 0, tzinfo=UTC),
+        reason="a\nReason: forged\n\nhttp://evil.example",
+    )
+    assert forged.subject.startswith("Cancelled: Zed")
+    assert "\n" not in forged.subject
+    assert forged.body.count("\n") == honest.body.count("\n")
+    assert not any(line.startswith(("Bcc:", "Subject:")) for line in forged.body.splitlines())
+    assert "Reason: a Reason: forged http://evil.example" in forged.body
+    assert "\u202e" not in forged.subject + forged.body

@@ -8,13 +8,16 @@ from typing import Any
 import pytest
 
 from services.scheduling.rules import (
+    Hidden,
     Invalid,
     NotAllowed,
     Refused,
     SlotView,
+    StudentView,
     booking_family,
     check_booking,
     check_cancellation,
+    check_no_overlap,
     check_slot_opening,
 )
 from shared.auth.principal import Principal, Role
@@ -27,7 +30,9 @@ LATER = NOW + timedelta(days=2)
 TEACHER = principal(Role.TEACHER, subject="t-1", sites=frozenset({"s-1"}))
 SITE_ADMIN = principal(Role.SITE_ADMIN, subject="a-1", sites=frozenset({"s-1"}))
 DISTRICT_ADMIN = principal(Role.DISTRICT_ADMIN, subject="da-1")
-GUARDIAN = principal(Role.GUARDIAN, subject="g-1", students=frozenset({"stu-1"}))
+GUARDIAN = principal(Role.GUARDIAN, subject="g-1")
+# The roster links g-1 to stu-1 (and g-2 to stu-2): the student views below carry the links.
+LINKS = {"stu-1": frozenset({"g-1"}), "stu-2": frozenset({"g-2"})}
 STUDENT = principal(Role.STUDENT, subject="stu-1", students=frozenset({"stu-1"}))
 
 
@@ -50,14 +55,28 @@ def open_slot(
     site: str = "s-1",
     starts_at: datetime = LATER,
     length: timedelta = timedelta(minutes=20),
+    teacher_id: str | None = None,
 ) -> None:
     check_slot_opening(
         caller,
         district=district,
         site=site,
+        teacher_id=teacher_id or caller.subject,
         starts_at=starts_at,
         ends_at=starts_at + length,
         now=NOW,
+    )
+
+
+def student(
+    student_id: str = "stu-1", *, district: str = "d-1", site: str = "s-1", active: bool = True
+) -> StudentView:
+    return StudentView(
+        id=student_id,
+        district=district,
+        site=site,
+        active=active,
+        guardians=LINKS.get(student_id, frozenset({"g-7"})),
     )
 
 
@@ -68,14 +87,15 @@ def book(
     district: str = "d-1",
     site: str = "s-1",
     student_id: str = "stu-1",
+    family: str | None = None,
+    active: bool = True,
     upcoming: datetime | None = None,
 ) -> None:
     check_booking(
         caller,
         slot=booked_slot or slot(),
-        student_district=district,
-        student_site=site,
-        student_id=student_id,
+        student=student(student_id, district=district, site=site, active=active),
+        family=family or next(iter(LINKS.get(student_id, frozenset({"g-7"})))),
         upcoming=upcoming,
         now=NOW,
     )
@@ -92,9 +112,8 @@ def cancel(
 ) -> None:
     check_cancellation(
         caller,
-        district=district,
-        site=site,
-        student_id=student_id,
+        student=student(student_id, district=district, site=site),
+        booking_id="b-1",
         status=status,
         starts_at=starts_at,
         now=NOW,
@@ -189,6 +208,26 @@ def test_slot_length_out_of_bounds_is_invalid(length: timedelta) -> None:
         open_slot(TEACHER, length=length)
 
 
+def test_a_teacher_opens_only_their_own_times_and_an_admin_any_teachers() -> None:
+    """Finding: a teacher could open slots for another site's teacher."""
+    with pytest.raises(NotAllowed, match="teachers open their own"):
+        open_slot(TEACHER, teacher_id="t-other")
+    open_slot(SITE_ADMIN, teacher_id="t-1")
+    open_slot(DISTRICT_ADMIN, teacher_id="t-1")
+
+
+def test_the_same_teacher_or_room_is_never_in_two_conferences_at_once() -> None:
+    clash = slot(
+        id="slot-9", teacher_id="t-1", room="Room 4", ends_at=LATER + timedelta(minutes=20)
+    )
+    with pytest.raises(Refused, match="teacher 't-1' already has a conference") as refused:
+        check_no_overlap(teacher_id="t-1", room="Room 5", clashes=[clash])
+    assert refused.value.status == 409
+    with pytest.raises(Refused, match="room 'Room 4'"):
+        check_no_overlap(teacher_id="t-2", room="Room 4", clashes=[clash])
+    check_no_overlap(teacher_id="t-1", room="Room 4", clashes=[])
+
+
 def test_permission_is_checked_before_the_time() -> None:
     with pytest.raises(NotAllowed):
         open_slot(GUARDIAN, starts_at=NOW - timedelta(days=1))
@@ -206,14 +245,32 @@ def test_staff_book_for_students_of_their_site(caller: Principal) -> None:
     book(caller, student_id="stu-99")
 
 
-def test_guardian_cannot_book_for_another_family() -> None:
-    with pytest.raises(NotAllowed) as refused:
-        book(GUARDIAN, student_id="stu-2")
-    assert refused.value.status == 403
+def test_guardian_cannot_book_for_another_family_and_learns_nothing() -> None:
+    with pytest.raises(Hidden, match="no student 'stu-2'") as refused:
+        book(GUARDIAN, student_id="stu-2", family="g-1")
+    assert refused.value.status == 404
+
+
+def test_a_token_naming_a_student_the_roster_does_not_link_is_not_enough() -> None:
+    claims_stu_2 = principal(Role.GUARDIAN, subject="g-1", students=frozenset({"stu-2"}))
+    with pytest.raises(Hidden):
+        book(claims_stu_2, student_id="stu-2", family="g-1")
+
+
+def test_staff_may_book_only_for_a_guardian_linked_to_the_student() -> None:
+    """Finding: a teacher booked for s-gio naming g-wei, Ava's father, and he was told."""
+    with pytest.raises(Invalid, match="'g-2' is not linked to student 'stu-1'") as refused:
+        book(TEACHER, student_id="stu-1", family="g-2")
+    assert refused.value.status == 422
+
+
+def test_a_withdrawn_student_cannot_be_booked_for() -> None:
+    with pytest.raises(Refused, match="withdrawn"):
+        book(TEACHER, active=False)
 
 
 def test_guardian_cannot_book_in_another_district() -> None:
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Hidden):
         book(GUARDIAN, district="d-2", booked_slot=slot(district="d-2"))
 
 
@@ -223,7 +280,7 @@ def test_student_cannot_book_even_for_themself() -> None:
 
 
 def test_teacher_cannot_book_for_a_student_of_another_site() -> None:
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Hidden):
         book(TEACHER, site="s-2", booked_slot=slot(site="s-2"))
 
 
@@ -266,8 +323,8 @@ def test_slot_that_has_started_cannot_be_booked(starts_at: datetime) -> None:
 
 
 def test_permission_is_checked_before_seats() -> None:
-    with pytest.raises(NotAllowed):
-        book(GUARDIAN, student_id="stu-2", booked_slot=slot(capacity=1, booked=1))
+    with pytest.raises(Hidden):
+        book(GUARDIAN, student_id="stu-2", family="g-1", booked_slot=slot(capacity=1, booked=1))
 
 
 # --- Cancelling ------------------------------------------------------------------------------
@@ -284,13 +341,20 @@ def test_student_cannot_cancel() -> None:
 
 
 def test_guardian_cannot_cancel_another_familys_booking() -> None:
-    with pytest.raises(NotAllowed) as refused:
+    with pytest.raises(Hidden) as refused:
         cancel(GUARDIAN, student_id="stu-2")
-    assert refused.value.status == 403
+    assert refused.value.status == 404
+
+
+def test_a_guardian_in_the_token_but_not_in_the_roster_cannot_cancel() -> None:
+    """Finding: the token's students claim was the only check."""
+    stranger = principal(Role.GUARDIAN, subject="g-9", students=frozenset({"stu-1"}))
+    with pytest.raises(Hidden):
+        cancel(stranger, student_id="stu-1")
 
 
 def test_teacher_cannot_cancel_at_another_site() -> None:
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Hidden):
         cancel(TEACHER, site="s-2")
 
 
@@ -302,7 +366,7 @@ def test_booking_no_longer_booked_cannot_be_cancelled(status: str) -> None:
 
 
 def test_permission_is_checked_before_status() -> None:
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Hidden):
         cancel(GUARDIAN, student_id="stu-2", status="cancelled")
 
 

@@ -1,4 +1,10 @@
-"""Settings refuse what would be unsafe, and read the documented environment names."""
+"""Settings refuse what would be unsafe, and read the documented environment names; a service
+started with a setting it refuses says so in one line per setting, without the values."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -6,10 +12,19 @@ from pydantic import ValidationError
 from services.portfolio.settings import PortfolioSettings
 from shared.settings import DEV_JWT_SECRET
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_development_secret_is_refused_beyond_loopback() -> None:
     with pytest.raises(ValidationError, match=r"refusing to listen on 0\.0\.0\.0"):
         PortfolioSettings(host="0.0.0.0")
+
+
+def test_a_short_secret_is_refused_beyond_loopback_and_allowed_on_it() -> None:
+    with pytest.raises(ValidationError, match=r"AUTH_JWT_SECRET is shorter than 32 bytes"):
+        PortfolioSettings(host="0.0.0.0", jwt_secret="x" * 31)
+    assert PortfolioSettings(host="0.0.0.0", jwt_secret="x" * 32).host == "0.0.0.0"
+    assert PortfolioSettings(jwt_secret="short").jwt_secret == "short"  # on loopback
 
 
 def test_real_secret_or_public_key_may_listen_anywhere() -> None:
@@ -30,3 +45,68 @@ def test_settings_come_from_the_documented_environment(monkeypatch: pytest.Monke
         "redis://cache:6379/0",
         "portfolio-a",
     )
+
+
+SECRET_PASSWORD = "not-to-be-printed-" + "p" * 20
+SECRET_TOKEN_KEY = "short-and-secret"
+
+
+def start_refused(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Start the scheduling service as an operator would, with ``environment`` added."""
+    keep = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTH_", "REDIS_", "SCHEDULING_", "CONSUMER_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "services.scheduling"],
+        env={**keep, "PYTHONPATH": str(ROOT), **environment},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_development_secret_beyond_loopback_stops_the_service_with_one_line() -> None:
+    refused = start_refused(
+        {
+            "SCHEDULING_HOST": "0.0.0.0",
+            "SCHEDULING_PORT": "1",  # (it must never get as far as listening)
+            "REDIS_URL": f"redis://scheduling:{SECRET_PASSWORD}@127.0.0.1:1/0",
+        }
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "slc-scheduling: refusing to listen on 0.0.0.0 with the built-in development token"
+        " secret: set AUTH_JWT_SECRET (at least 32 bytes), AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL"
+    ]
+    assert SECRET_PASSWORD not in refused.stderr + refused.stdout
+    assert DEV_JWT_SECRET not in refused.stderr + refused.stdout
+
+
+def test_invalid_settings_are_one_line_each_naming_the_variable_never_a_secret() -> None:
+    refused = start_refused(
+        {
+            "SCHEDULING_HOST": "0.0.0.0",
+            "SCHEDULING_PORT": "eighty",
+            "CONSUMER_BATCH_SIZE": "0",
+            "AUTH_JWT_SECRET": SECRET_TOKEN_KEY,
+            "REDIS_URL": f"redis://scheduling:{SECRET_PASSWORD}@127.0.0.1:1/0",
+        }
+    )
+    assert refused.returncode == 2
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 2, refused.stderr
+    assert lines[0].startswith("slc-scheduling: invalid setting SCHEDULING_PORT: ")
+    assert lines[1].startswith("slc-scheduling: invalid setting CONSUMER_BATCH_SIZE: ")
+    for secret in (SECRET_PASSWORD, SECRET_TOKEN_KEY, "eighty"):
+        assert secret not in refused.stderr + refused.stdout
+
+    short = start_refused({"SCHEDULING_HOST": "0.0.0.0", "AUTH_JWT_SECRET": SECRET_TOKEN_KEY})
+    assert short.returncode == 2
+    assert short.stderr.splitlines() == [
+        "slc-scheduling: refusing to listen on 0.0.0.0: AUTH_JWT_SECRET is shorter than 32 bytes"
+        " (make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    ]
+    assert SECRET_TOKEN_KEY not in short.stderr

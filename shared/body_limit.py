@@ -1,0 +1,58 @@
+"""A limit on request bodies, enforced before they are read into memory."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.problems import problem_response
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+class RequestBodyLimit:
+    """ASGI middleware: a body declared (``Content-Length``) or streamed past ``max_bytes`` is 413.
+
+    A declared length over the limit is refused before the app runs. Any body, chunked or not,
+    is also counted as it arrives: the read that passes the limit raises ``BodyTooLarge``, which
+    the app's handlers answer with a problem document; nothing past the limit is buffered.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await problem_response(413, BodyTooLarge(self.max_bytes).detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The largest length the headers declare; none (the body is counted as it comes) if none
+    is a number (the HTTP server refuses such requests before they get here anyway)."""
+    lengths = [
+        int(value)
+        for name, value in scope["headers"]
+        if name == b"content-length" and value.isdigit()
+    ]
+    return max(lengths, default=None)

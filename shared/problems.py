@@ -1,0 +1,228 @@
+"""Every refusal is one documented shape: an RFC 9457 problem document.
+
+``application/problem+json`` with ``type``, ``title`` (the HTTP status phrase), ``status`` and
+``detail`` (the reason, in words); a request that fails validation also lists its invalid fields
+in ``errors``. The handlers never echo the request's input back: a body may hold values JSON
+cannot carry (``NaN``, a lone surrogate), and what was sent is the caller's to know already.
+
+``document_problems`` makes each operation's OpenAPI list the refusals the framework answers
+for any operation of its shape (authenticated: 401; any input: 422; a body: 400 and 413; every
+operation: 500); a route adds the refusals its own rules answer (403, 404, 409, ...) with
+``responses=refusals(...)`` in its decorator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_OPENAPI_METHODS = frozenset(method.lower() for method in _METHODS) | {"trace"}
+_PROBLEM_REF = "#/components/schemas/Problem"
+# What each refusal means, as the API documents say it.
+_MEANINGS: Mapping[int, str] = {
+    400: "The body could not be read as JSON.",
+    401: "Missing, expired or invalid bearer token (see `WWW-Authenticate`).",
+    403: "The caller's role or scope does not allow this.",
+    404: "There is no such record, or the caller may not see it.",
+    409: "The request conflicts with the current state (the detail says how); a concurrent"
+    " change to the same record is one too, and retrying then is safe.",
+    413: "The request body is larger than the service accepts (HTTP_MAX_BODY_BYTES).",
+    422: "The input is not valid: `errors` names each invalid field, or the detail says which"
+    " rule refuses it.",
+    500: "The service failed; the detail says nothing of its internals.",
+}
+
+
+class InvalidField(BaseModel):
+    """One invalid part of a request."""
+
+    loc: list[str | int] = Field(
+        description="Where: `body`, `path`, `query` or `header`, then the field (and index).",
+        examples=[["body", "title"]],
+    )
+    msg: str = Field(description="What is wrong with it.")
+    type: str = Field(description="The kind of error, e.g. `missing`, `string_too_short`.")
+
+
+class Problem(BaseModel):
+    """Why a request was refused (RFC 9457 problem details)."""
+
+    type: str = Field(
+        "about:blank",
+        description="`about:blank`: the status code says what kind of refusal it is.",
+    )
+    title: str = Field(description="The HTTP status phrase.", examples=["Conflict"])
+    status: int = Field(ge=400, le=599, description="The HTTP status code.")
+    detail: str = Field(description="Why, in words.", examples=["that conference time is full"])
+    errors: list[InvalidField] | None = Field(
+        None, description="For a request that fails validation: each invalid field."
+    )
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    errors: Iterable[InvalidField] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A refusal as a problem document."""
+    problem = Problem(
+        title=_title(status), status=status, detail=_encodable(detail), errors=list(errors) or None
+    )
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the refusals a route's own rules answer, e.g. 403, 404, 409."""
+    return {status: _problem_response_document(status) for status in statuses}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every refusal of ``app`` as a problem document and document them in its OpenAPI."""
+    app.add_exception_handler(StarletteHTTPException, _http_refusal)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Exception, _internal_error)
+    document_problems(app)
+
+
+def document_problems(app: FastAPI) -> None:
+    """List, in each operation's OpenAPI, the refusals the framework answers for it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI caches the document (and makes it anew if routes are added): add to each once.
+        document = generate()
+        if Problem.__name__ not in document.get("components", {}).get("schemas", {}):
+            _add_problems(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def _http_refusal(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    status = error.status_code
+    headers = dict(error.headers or {})
+    if status < 400:
+        return Response(status_code=status, headers=headers)
+    if status == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    detail = error.detail if isinstance(error.detail, str) and error.detail else _title(status)
+    return problem_response(status, detail, headers=headers)
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    fields = [_invalid_field(raw) for raw in error.errors()]
+    described = "; ".join(f"{'.'.join(map(str, f.loc))}: {f.msg}" for f in fields[:3])
+    more = f" (and {len(fields) - 3} more)" if len(fields) > 3 else ""
+    return problem_response(422, f"invalid request: {described}{more}", errors=fields)
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    # The server logs the exception with its traceback; the caller learns nothing of internals.
+    return problem_response(500, "internal error")
+
+
+def _invalid_field(raw: Mapping[str, Any]) -> InvalidField:
+    """A validation error without its ``input`` (and ``ctx``), which may not be JSON at all."""
+    message = str(raw.get("msg", "invalid"))
+    reason = (raw.get("ctx") or {}).get("error")
+    if raw.get("type") == "json_invalid" and isinstance(reason, str):
+        message = f"{message}: {reason}"
+    return InvalidField(
+        loc=[part if isinstance(part, int) else _encodable(str(part)) for part in raw["loc"]],
+        msg=_encodable(message),
+        type=str(raw.get("type", "value_error")),
+    )
+
+
+def _encodable(text: str) -> str:
+    """``text`` with any lone surrogate written out, so it can be encoded as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (the router names only the first route's)."""
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches(_probe(request, method))[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
+def _probe(request: Request, method: str) -> dict[str, Any]:
+    """A bare request for the same path with another method, for asking the routes."""
+    scope = request.scope
+    return {
+        "type": "http",
+        "method": method,
+        "path": scope["path"],
+        "root_path": scope.get("root_path", ""),
+        "headers": [],
+        "query_string": b"",
+    }
+
+
+def _problem_response_document(status: int) -> dict[str, Any]:
+    return {
+        "description": _MEANINGS.get(status, _title(status)),
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}},
+    }
+
+
+def _framework_refusals(operation: Mapping[str, Any]) -> set[int]:
+    """What any operation shaped like this one may answer, whatever its route does."""
+    statuses = {500}
+    if operation.get("security"):
+        statuses.add(401)
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.add(422)
+    if operation.get("requestBody"):
+        statuses |= {400, 413}
+    return statuses
+
+
+def _add_problems(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (Problem, InvalidField):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    for path in document.get("paths", {}).values():
+        for method, operation in path.items():
+            if method not in _OPENAPI_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in _framework_refusals(operation):
+                responses[str(status)] = _problem_response_document(status)
+            operation["responses"] = dict(sorted(responses.items()))
+    # FastAPI's own 422 shape is replaced everywhere.
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)

@@ -1,0 +1,181 @@
+"""The roster as a reader keeps it: who is linked to which student, and who has left.
+
+Portfolio owns the roster; scheduling and notifications decide from their copy of it who may act
+for a student and who hears about them (never from a token's claims alone). The link and its
+removal share one version at portfolio, so the copy ends as the newest event says whatever order
+``roster.guardian.linked`` and ``roster.guardian.unlinked`` arrive in. A withdrawn student's row
+is kept (inactive) with the version of the withdrawal; enrolling them again raises it once more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.events import (
+    CloudEvent,
+    GuardianLinked,
+    GuardianUnlinked,
+    StudentEnrolled,
+    StudentWithdrawn,
+)
+from shared.messaging.consumer import EventConsumers, HandlerContext, NotYet, needs
+from shared.upsert import upsert_if_newer
+
+
+class RosterGuardianLink(SQLModel, table=True):
+    """A reader's copy of one guardian's link to one student (active) or its removal."""
+
+    __tablename__ = "roster_guardian_link"
+
+    guardian_id: str = Field(primary_key=True, max_length=64)
+    student_id: str = Field(primary_key=True, index=True, max_length=64)
+    district: str = Field(max_length=64)
+    active: bool = Field(description="Linked now (false: the link was removed).")
+    version: int = Field(description="The owner's version of the link applied last.")
+
+
+def link_needed(guardian_id: str, student_id: str) -> str:
+    """What an event about a guardian and a student waits for while their link is unknown."""
+    return needs("guardian-link", f"{guardian_id}/{student_id}")
+
+
+def link_provided(event: CloudEvent[Any]) -> list[str]:
+    return [link_needed(event.data.guardian_id, event.data.student_id)]
+
+
+async def keep_links(
+    session: AsyncSession, events: Sequence[CloudEvent[GuardianLinked | GuardianUnlinked]]
+) -> None:
+    """Apply linked and unlinked events to the copy, the newest version winning."""
+    await upsert_if_newer(
+        session,
+        RosterGuardianLink,
+        [
+            {
+                "guardian_id": event.data.guardian_id,
+                "student_id": event.data.student_id,
+                "district": event.district,
+                "active": isinstance(event.data, GuardianLinked),
+                "version": event.data.version,
+            }
+            for event in events
+        ],
+        key=("guardian_id", "student_id"),
+    )
+
+
+async def link_states(
+    session: AsyncSession, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], bool]:
+    """For each (guardian, student) the copy knows: whether they are linked now. Pairs it has
+    never heard of are absent (their ``roster.guardian.linked`` may still be on its way)."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = (
+        await session.exec(
+            select(
+                RosterGuardianLink.guardian_id,
+                RosterGuardianLink.student_id,
+                RosterGuardianLink.active,
+            ).where(col(RosterGuardianLink.student_id).in_(sorted({s for _, s in wanted})))
+        )
+    ).all()
+    return {(g, s): active for g, s, active in rows if (g, s) in wanted}
+
+
+async def linked_guardians(session: AsyncSession, student_id: str) -> set[str]:
+    """The guardians linked to the student now."""
+    return set(
+        (
+            await session.exec(
+                select(RosterGuardianLink.guardian_id).where(
+                    RosterGuardianLink.student_id == student_id, col(RosterGuardianLink.active)
+                )
+            )
+        ).all()
+    )
+
+
+async def withdraw(
+    session: AsyncSession,
+    model: type[SQLModel],
+    events: Sequence[CloudEvent[StudentWithdrawn]],
+) -> None:
+    """Mark each student withdrawn in ``model`` (a reader's student copy with ``active`` and
+    ``version``) if the event is newer than the copy. A student the copy has never seen waits
+    for their ``roster.student.enrolled`` (the row needs its site and name)."""
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    newest: dict[str, int] = {}
+    for event in events:
+        student_id = event.data.student_id
+        newest[student_id] = max(newest.get(student_id, -1), event.data.version)
+    for student_id, version in newest.items():
+        await session.exec(
+            update(table)
+            .where(table.c.id == student_id, table.c.version < version)
+            .values(active=False, version=version)
+        )
+    known = set(
+        (await session.exec(select(table.c.id).where(table.c.id.in_(sorted(newest))))).all()
+    )
+    for student_id in newest:
+        if student_id not in known:
+            raise NotYet(
+                needs("student", student_id), f"student {student_id!r} is not on the roster yet"
+            )
+
+
+def keep_roster_copy(consumers: EventConsumers, students: type[SQLModel]) -> None:
+    """Subscribe ``consumers`` to the roster events a reader's copy is kept from: students
+    enrolled and withdrawn (in ``students``: ``id``, ``district``, ``site``, ``given_name``,
+    ``active``, ``version``), and guardian links and their removal."""
+
+    @consumers.handles_batch(
+        StudentEnrolled, provides=lambda event: [needs("student", event.data.student_id)]
+    )
+    async def keep_students(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[StudentEnrolled]]
+    ) -> None:
+        """The students, their school and the name families know them by."""
+        await upsert_if_newer(
+            context.session,
+            students,
+            [
+                {
+                    "id": event.data.student_id,
+                    "district": event.district,
+                    "site": event.site,
+                    "given_name": event.data.given_name,
+                    "active": True,
+                    "version": event.data.version,
+                }
+                for event in events
+            ],
+        )
+
+    @consumers.handles_batch(StudentWithdrawn)
+    async def keep_withdrawals(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[StudentWithdrawn]]
+    ) -> None:
+        """A withdrawn student is not booked for and nobody hears about them."""
+        await withdraw(context.session, students, events)
+
+    @consumers.handles_batch(GuardianLinked, provides=link_provided)
+    async def keep_guardian_links(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[GuardianLinked]]
+    ) -> None:
+        """Who may act for a student, and who hears about them, comes from these links."""
+        await keep_links(context.session, events)
+
+    @consumers.handles_batch(GuardianUnlinked, provides=link_provided)
+    async def keep_guardian_unlinks(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[GuardianUnlinked]]
+    ) -> None:
+        """An unlinked guardian no longer acts for the student nor hears about them."""
+        await keep_links(context.session, events)

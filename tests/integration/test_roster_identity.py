@@ -1,0 +1,388 @@
+"""Who may act for a student comes from the roster, never from a token's claims alone.
+
+Each test here is one of the ways a stranger got through when access trusted the token: it
+failed before the roster decided, and passes now. All three services run in this process on a
+real Redis and on SQLite and PostgreSQL; the roster reaches scheduling and notifications as
+events, as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import redis.asyncio as aioredis
+from sqlmodel import select
+
+from services.notifications.tables import Delivery
+from services.scheduling.tables import RosterStudent
+from shared.auth import Role, mint_token
+from shared.events import GoalSet, new_event, to_stream_fields
+from shared.messaging.tables import ParkedEvent
+from shared.settings import DEV_JWT_SECRET
+from tests.integration.conftest import (
+    ADMIN,
+    System,
+    add_contact,
+    enroll,
+    roster_reached,
+)
+from tests.integration.test_slices import mailbox, open_slot, sent
+from tests.support import auth, eventually
+
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+CONWAY_ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+MJDS_ADMIN = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
+WEI = auth("g-wei", Role.GUARDIAN)  # Ava's father
+MARIA = auth("g-maria", Role.GUARDIAN)  # Gio's mother
+
+
+async def conway_families(system: System) -> None:
+    """Ava (father g-wei) and Gio (mother g-maria) at Conway, both with contact details."""
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await enroll(system, student_id="s-gio", site="conway", given_name="Gio", guardian_id="g-maria")
+    for guardian in ("g-wei", "g-maria"):
+        await add_contact(system, guardian_id=guardian, site="conway", language="en")
+
+
+async def scheduling_knows_active(system: System, student_id: str) -> bool | None:
+    """Whether scheduling's copy of the roster has the student active (None: not there)."""
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        student = await session.get(RosterStudent, student_id)
+    return None if student is None else student.active
+
+
+async def deliveries_to(system: System, guardian_id: str) -> list[Delivery]:
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        return list(
+            await session.exec(select(Delivery).where(Delivery.recipient_id == guardian_id))
+        )
+
+
+async def test_staff_cannot_book_for_a_guardian_the_roster_does_not_link_to_the_student(
+    system: System,
+) -> None:
+    """Finding 1: a teacher booked for s-gio naming g-wei (Ava's father): 201, and g-wei got
+    "Confirmed: Gio's conference ... Room 4"."""
+    await conway_families(system)
+    slot_id = await open_slot(system)
+
+    stranger = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": slot_id, "student_id": "s-gio", "guardian_id": "g-wei"},
+        headers=TEACHER,
+    )
+    assert stranger.status_code == 422, stranger.text
+    assert "'g-wei' is not linked to student 's-gio'" in stranger.json()["detail"]
+
+    family = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": slot_id, "student_id": "s-gio", "guardian_id": "g-maria"},
+        headers=TEACHER,
+    )
+    assert family.status_code == 201, family.text
+    await eventually(lambda: mailbox(system, MARIA), until=sent)
+    assert await mailbox(system, WEI) == []
+
+
+async def test_a_site_admin_cannot_claim_the_contact_of_another_sites_family(
+    system: System,
+) -> None:
+    """Finding 2: the Conway admin PUT /contacts/g-marcus (an MJDS guardian with no contact
+    yet) with the admin's own email, and the MJDS admin could not fix it."""
+    await enroll(system, student_id="s-eli", site="mjds", given_name="Eli", guardian_id="g-marcus")
+    claim = {"display_name": "Marcus Brooks", "email": "a-conway@example.org"}
+
+    taken = await system.notifications.put("/contacts/g-marcus", json=claim, headers=CONWAY_ADMIN)
+    assert taken.status_code == 404, taken.text
+    assert (
+        await system.notifications.get("/contacts/g-marcus", headers=CONWAY_ADMIN)
+    ).status_code == 404
+
+    own = {"display_name": "Marcus Brooks", "email": "marcus@example.org"}
+    saved = await system.notifications.put("/contacts/g-marcus", json=own, headers=MJDS_ADMIN)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["site"] == "mjds"
+    assert (await system.notifications.get("/contacts/g-marcus", headers=MJDS_ADMIN)).json()[
+        "email"
+    ] == "marcus@example.org"
+    # Marcus himself may keep his own details; another guardian may not.
+    himself = auth("g-marcus", Role.GUARDIAN)
+    assert (
+        await system.notifications.put("/contacts/g-marcus", json=own, headers=himself)
+    ).status_code == 200
+    assert (
+        await system.notifications.put("/contacts/g-marcus", json=own, headers=WEI)
+    ).status_code == 404
+
+
+async def test_no_contact_for_a_guardian_the_roster_does_not_know(system: System) -> None:
+    """Finding 3 (first come, first served): a guardian token created contact g-newdad before
+    the district linked him, and the district's messages for him then went to it."""
+    newdad = auth("g-newdad", Role.GUARDIAN, students=("s-ava",))
+    squat = {"display_name": "New Dad", "email": "squatter@example.org"}
+    early = await system.notifications.put("/contacts/g-newdad", json=squat, headers=newdad)
+    assert early.status_code == 404
+    assert (
+        await system.notifications.put("/contacts/g-newdad", json=squat, headers=ADMIN)
+    ).status_code == 404
+
+    await enroll(
+        system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-newdad"
+    )
+    own = {"display_name": "New Dad", "email": "newdad@example.org", "site": "mjds"}
+    elsewhere = await system.notifications.put("/contacts/g-newdad", json=own, headers=newdad)
+    assert elsewhere.status_code == 422  # not the school of any of his children
+    own["site"] = "conway"
+    assert (
+        await system.notifications.put("/contacts/g-newdad", json=own, headers=newdad)
+    ).status_code == 200
+
+
+async def test_a_token_of_another_district_is_refused_everywhere(system: System) -> None:
+    """Finding 3: district `other` enrolled s-fresh-2027 first and the demo district was then
+    refused its own student; its guardian token created contacts in the demo district."""
+
+    def other(subject: str, role: Role) -> dict[str, str]:
+        token = mint_token(
+            secret=DEV_JWT_SECRET, subject=subject, role=role, district="other", sites=["conway"]
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    student = {"site": "conway", "given_name": "Fresh", "family_name": "Kid", "grade": "KG"}
+    squat = await system.portfolio.put(
+        "/roster/students/s-fresh-2027", json=student, headers=other("it", Role.DISTRICT_ADMIN)
+    )
+    assert squat.status_code == 401
+    assert squat.json()["detail"] == "token is for district 'other'; this deployment serves 'demo'"
+    contact = await system.notifications.put(
+        "/contacts/g-newdad",
+        json={"display_name": "X", "email": "x@example.org"},
+        headers=other("g-newdad", Role.GUARDIAN),
+    )
+    assert contact.status_code == 401
+    slots = await system.scheduling.get(
+        "/slots", params={"site": "conway"}, headers=other("t", Role.TEACHER)
+    )
+    assert slots.status_code == 401
+
+    await enroll(
+        system, student_id="s-fresh-2027", site="conway", given_name="F", guardian_id="g-f"
+    )
+
+
+async def test_a_guardian_in_the_token_but_not_in_the_roster_cannot_cancel(
+    system: System,
+) -> None:
+    """Finding 4: a guardian named in no roster link, whose token claimed s-ava, cancelled
+    Ava's father's booking, and her reason was written into his message."""
+    await conway_families(system)
+    slot_id = await open_slot(system)
+    booked = await system.scheduling.post(
+        "/bookings", json={"slot_id": slot_id, "student_id": "s-ava"}, headers=WEI
+    )
+    assert booked.status_code == 201, booked.text
+    booking_id = booked.json()["id"]
+
+    stranger = auth("g-eve", Role.GUARDIAN, sites=("conway",), students=("s-ava",))
+    cancelled = await system.scheduling.delete(
+        f"/bookings/{booking_id}", params={"reason": "changed plans"}, headers=stranger
+    )
+    assert cancelled.status_code == 404
+    assert cancelled.json()["detail"] == f"no booking {booking_id!r}"
+    # Another family on the roster (Gio's mother) may not either.
+    assert (
+        await system.scheduling.delete(f"/bookings/{booking_id}", headers=MARIA)
+    ).status_code == 404
+    listed = await system.scheduling.get(
+        "/bookings", params={"student_id": "s-ava"}, headers=stranger
+    )
+    assert listed.status_code == 404
+    bookings = await system.scheduling.get("/bookings", params={"student_id": "s-ava"}, headers=WEI)
+    assert [b["status"] for b in bookings.json()] == ["booked"]
+
+
+async def test_an_unlinked_guardian_no_longer_books_or_hears(system: System) -> None:
+    await conway_families(system)
+    unlinked = await system.portfolio.delete(
+        "/roster/students/s-ava/guardians/g-wei", headers=CONWAY_ADMIN
+    )
+    assert unlinked.status_code == 204, unlinked.text
+    assert (
+        await system.portfolio.delete("/roster/students/s-ava/guardians/g-wei", headers=ADMIN)
+    ).status_code == 404
+    await roster_reached(system, student_id="s-ava", guardian_id="g-wei", linked=False)
+
+    slot_id = await open_slot(system)
+    refused = await system.scheduling.post(
+        "/bookings", json={"slot_id": slot_id, "student_id": "s-ava"}, headers=WEI
+    )
+    assert refused.status_code == 404
+    assert (await system.portfolio.get("/students/s-ava", headers=WEI)).status_code == 404
+    goal = await system.portfolio.post(
+        "/students/s-ava/goals",
+        json={"title": "Read a chapter book", "area": "reading"},
+        headers=TEACHER,
+    )
+    assert goal.status_code == 201
+    assert goal.json()  # published with no guardians: nobody to tell
+
+    # Linked again (a higher version): he may book, and hears about it.
+    relinked = await system.portfolio.put(
+        "/roster/students/s-ava/guardians/g-wei", json={"relationship": "father"}, headers=ADMIN
+    )
+    assert relinked.status_code == 204
+    await roster_reached(system, student_id="s-ava", guardian_id="g-wei")
+    booked = await system.scheduling.post(
+        "/bookings", json={"slot_id": slot_id, "student_id": "s-ava"}, headers=WEI
+    )
+    assert booked.status_code == 201, booked.text
+    await eventually(lambda: mailbox(system, WEI), until=sent)
+
+
+async def test_a_withdrawn_student_is_not_booked_for_and_comes_back_when_enrolled_again(
+    system: System,
+) -> None:
+    await conway_families(system)
+    withdrawn = await system.portfolio.delete("/roster/students/s-gio", headers=CONWAY_ADMIN)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["active"] is False
+    slot_id = await open_slot(system)
+
+    async def booking() -> Any:
+        return await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": slot_id, "student_id": "s-gio", "guardian_id": "g-maria"},
+            headers=TEACHER,
+        )
+
+    await eventually(lambda: scheduling_knows_active(system, "s-gio"), until=lambda a: a is False)
+    refused = await booking()
+    assert refused.status_code == 409
+    assert "withdrawn" in refused.json()["detail"]
+
+    again = await system.portfolio.put(
+        "/roster/students/s-gio",
+        json={"site": "conway", "given_name": "Gio", "family_name": "Test", "grade": "KG"},
+        headers=CONWAY_ADMIN,
+    )
+    assert again.json()["active"] is True
+    await eventually(lambda: scheduling_knows_active(system, "s-gio"), until=lambda a: a is True)
+    booked = await booking()
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["guardian_id"] == "g-maria"
+
+
+async def publish_goal(redis: aioredis.Redis, goal_id: str, guardian_ids: list[str]) -> str:
+    goal = GoalSet(
+        goal_id=goal_id,
+        student_id="s-ava",
+        title="Read a chapter book",
+        area="reading",
+        set_by="s-ava",
+        guardian_ids=guardian_ids,
+    )
+    event = new_event(goal, subject="s-ava", district="demo", site="conway")
+    await redis.xadd(GoalSet.stream(), to_stream_fields(event))  # type: ignore[arg-type]
+    return event.id
+
+
+async def test_messages_about_a_student_go_only_to_guardians_linked_to_the_student(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    """An event naming a guardian whose link was removed since it was published tells only
+    the guardians linked now; one naming a guardian the roster has never linked to the student
+    waits for that link (it is parked, and dead-lettered if it never comes) and tells nobody."""
+    await conway_families(system)
+    linked = await system.portfolio.put(
+        "/roster/students/s-ava/guardians/g-maria", json={"relationship": "aunt"}, headers=ADMIN
+    )
+    assert linked.status_code == 204
+    unlinked = await system.portfolio.delete(
+        "/roster/students/s-ava/guardians/g-maria", headers=ADMIN
+    )
+    assert unlinked.status_code == 204
+    await roster_reached(system, student_id="s-ava", guardian_id="g-maria", linked=False)
+
+    await publish_goal(redis_client, "goal-before-unlink", ["g-wei", "g-maria"])
+    await eventually(lambda: mailbox(system, WEI), until=sent)
+    await asyncio.sleep(0.5)  # the batch that told g-wei would have told g-maria too
+    assert await deliveries_to(system, "g-maria") == []
+
+    never = await publish_goal(redis_client, "goal-stranger", ["g-wei", "g-stranger"])
+    parked = await eventually(
+        lambda: parked_events(system), until=lambda rows: never in {r.event_id for r in rows}
+    )
+    (row,) = [r for r in parked if r.event_id == never]
+    assert row.waiting_for == "guardian-link:g-stranger/s-ava"
+    assert await deliveries_to(system, "g-stranger") == []
+    assert len(await mailbox(system, WEI)) == 1  # nothing more until the roster says
+
+
+async def parked_events(system: System) -> list[ParkedEvent]:
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        return list((await session.exec(select(ParkedEvent))).all())
+
+
+async def test_a_teacher_opens_only_their_own_times_and_never_two_at_once(
+    system: System,
+) -> None:
+    """Finding 9: a teacher could open slots for another teacher; the same teacher or room
+    could hold overlapping times."""
+    await open_slot(system)  # scheduling knows Conway from here on
+    starts = "2031-03-03T16:00:00+00:00"
+    others = await system.scheduling.post(
+        "/slots",
+        json={"site": "conway", "room": "Room 9", "starts_at": starts, "teacher_id": "t-cohen"},
+        headers=TEACHER,
+    )
+    assert others.status_code == 403
+    assert "teachers open their own" in others.json()["detail"]
+
+    first = await system.scheduling.post(
+        "/slots", json={"site": "conway", "room": "Room 9", "starts_at": starts}, headers=TEACHER
+    )
+    assert first.status_code == 201, first.text
+    same_teacher = await system.scheduling.post(
+        "/slots",
+        json={"site": "conway", "room": "Library", "starts_at": "2031-03-03T16:10:00+00:00"},
+        headers=TEACHER,
+    )
+    assert same_teacher.status_code == 409
+    assert "teacher 't-rivera' already has a conference" in same_teacher.json()["detail"]
+    same_room = await system.scheduling.post(
+        "/slots",
+        json={
+            "site": "conway",
+            "room": "Room 9",
+            "starts_at": "2031-03-03T15:50:00+00:00",
+            "teacher_id": "t-lee",
+        },
+        headers=CONWAY_ADMIN,
+    )
+    assert same_room.status_code == 409
+    assert "room 'Room 9'" in same_room.json()["detail"]
+    right_after = await system.scheduling.post(
+        "/slots",
+        json={"site": "conway", "room": "Room 9", "starts_at": "2031-03-03T16:20:00+00:00"},
+        headers=TEACHER,
+    )
+    assert right_after.status_code == 201, right_after.text
+
+
+async def test_a_token_living_longer_than_allowed_is_401(system: System) -> None:
+    """Finding 9: a token valid for 100 years was accepted."""
+    century = mint_token(
+        secret=DEV_JWT_SECRET,
+        subject="t-rivera",
+        role=Role.TEACHER,
+        district="demo",
+        sites=["conway"],
+        ttl=timedelta(days=36500),
+    )
+    response = await system.scheduling.get(
+        "/slots", params={"site": "conway"}, headers={"Authorization": f"Bearer {century}"}
+    )
+    assert response.status_code == 401
+    assert "at most 12 are accepted" in response.json()["detail"]
