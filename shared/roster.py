@@ -49,7 +49,8 @@ def link_provided(event: CloudEvent[Any]) -> list[str]:
 
 
 async def keep_links(
-    session: AsyncSession, events: Sequence[CloudEvent[GuardianLinked | GuardianUnlinked]]
+    session: AsyncSession,
+    events: Sequence[CloudEvent[GuardianLinked]] | Sequence[CloudEvent[GuardianUnlinked]],
 ) -> None:
     """Apply linked and unlinked events to the copy, the newest version winning."""
     await upsert_if_newer(

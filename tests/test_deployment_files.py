@@ -192,6 +192,20 @@ def test_compose_requires_the_jwt_secret_and_leaves_consumer_name_unset(
 
 
 @pytest.mark.parametrize("service", SERVICES)
+def test_every_deployment_names_its_district(compose: dict[str, Any], service: str) -> None:
+    """One deployment serves one district: compose requires DISTRICT_ID, k8s takes it from
+    the slc-config ConfigMap (which sets it)."""
+    name = env_name(SETTINGS[service], "district_id")
+    assert name == "DISTRICT_ID"
+    district = compose_environment(compose_service(compose, service)).get(name) or ""
+    assert re.fullmatch(r"\$\{DISTRICT_ID:\?[^}]*\}", district), district
+    entry = k8s_env(k8s_container(service))[name]
+    assert entry["valueFrom"]["configMapKeyRef"] == {"name": "slc-config", "key": name}
+    configmap = yaml.safe_load((ROOT / "deploy" / "k8s" / "configmap.yaml").read_text())
+    assert configmap["data"][name]
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_compose_runs_two_replicas_that_wait_for_healthy_redis_and_postgres(
     compose: dict[str, Any], service: str
 ) -> None:

@@ -175,6 +175,6 @@ def check_no_overlap(*, teacher_id: str, room: str, clashes: Sequence[SlotView])
     for other in clashes:
         who = f"teacher {teacher_id!r}" if other.teacher_id == teacher_id else f"room {room!r}"
         raise Refused(
-            f"{who} already has a conference time from {other.starts_at.isoformat()} to"
-            f" {other.ends_at.isoformat()} (id {other.id})"
+            f"{who} already has a conference time from {other.starts_at.isoformat()}"
+            f"{f' to {other.ends_at.isoformat()}' if other.ends_at else ''} (id {other.id})"
         )

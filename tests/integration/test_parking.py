@@ -20,7 +20,7 @@ from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import Delivery
 from shared.database import create_engine, session_factory
 from shared.environment import Environment
-from shared.events import CloudEvent, GoalSet, StudentEnrolled
+from shared.events import CloudEvent, GoalSet, GuardianLinked, StudentEnrolled
 from shared.events.envelope import EventData, new_event, to_stream_fields
 from shared.messaging.consumer import EventConsumers, HandlerContext, NotYet, needs
 from shared.messaging.group_keys import dlq_stream, replay_stream
@@ -200,6 +200,11 @@ async def test_a_goal_behind_a_20000_enrolment_backlog_waits_and_is_delivered(
     notifications service parks the goal, applies the backlog, then tells the family."""
     uow = notifications_uow
     await groups_for(redis_client, notifications_consumers)
+    # The family's link is known before the goal arrives; the student's enrolment is not.
+    await publish(
+        redis_client,
+        GuardianLinked(guardian_id="g-last", student_id="s-last", relationship="mother", version=1),
+    )
     backlog = [enrolled(f"s-{n:05d}") for n in range(19_999)] + [enrolled("s-last")]
     for start in range(0, len(backlog), 2000):
         await publish(redis_client, *backlog[start : start + 2000])
