@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, func, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -103,6 +103,15 @@ def is_unique_violation(error: IntegrityError) -> bool:
     original = error.orig
     code = getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None)
     return code in _UNIQUE_VIOLATIONS
+
+
+async def lock_for_transaction(session: AsyncSession, name: str) -> None:
+    """Take turns on ``name`` until the transaction ends: a PostgreSQL transaction-scoped
+    advisory lock on the name's hash (a rare collision only makes two names take turns).
+    Nothing on SQLite, whose writing transactions already take turns."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(name))))  # type: ignore[call-overload]
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

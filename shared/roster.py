@@ -4,7 +4,8 @@ Portfolio owns the roster; scheduling and notifications decide from their copy o
 for a student and who hears about them (never from a token's claims alone). The link and its
 removal share one version at portfolio, so the copy ends as the newest event says whatever order
 ``roster.guardian.linked`` and ``roster.guardian.unlinked`` arrive in. A withdrawn student's row
-is kept (inactive) with the version of the withdrawal; enrolling them again raises it once more.
+is kept (inactive) with the version of the withdrawal, and so is one whose withdrawal arrives
+first; enrolling them again raises the version once more.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +23,7 @@ from shared.events import (
     StudentEnrolled,
     StudentWithdrawn,
 )
-from shared.messaging.consumer import EventConsumers, HandlerContext, NotYet, needs
+from shared.messaging.consumer import EventConsumers, HandlerContext, needs
 from shared.upsert import upsert_if_newer
 
 
@@ -109,27 +109,29 @@ async def withdraw(
     events: Sequence[CloudEvent[StudentWithdrawn]],
 ) -> None:
     """Mark each student withdrawn in ``model`` (a reader's student copy with ``active`` and
-    ``version``) if the event is newer than the copy. A student the copy has never seen waits
-    for their ``roster.student.enrolled`` (the row needs its site and name)."""
-    table: Any = model.__table__  # type: ignore[attr-defined]
-    newest: dict[str, int] = {}
-    for event in events:
-        student_id = event.data.student_id
-        newest[student_id] = max(newest.get(student_id, -1), event.data.version)
-    for student_id, version in newest.items():
-        await session.exec(
-            update(table)
-            .where(table.c.id == student_id, table.c.version < version)
-            .values(active=False, version=version)
-        )
-    known = set(
-        (await session.exec(select(table.c.id).where(table.c.id.in_(sorted(newest))))).all()
+    ``version``) if the event is newer than the copy.
+
+    A student the copy has never seen (a reader that starts after the withdrawal, or a
+    withdrawal that overtook its enrolment) is written as an inactive row with the withdrawal's
+    version and no name: an enrolment older than the withdrawal cannot make them active, a newer
+    one (enrolled again) replaces the row whole.
+    """
+    await upsert_if_newer(
+        session,
+        model,
+        [
+            {
+                "id": event.data.student_id,
+                "district": event.district,
+                "site": event.site,
+                "given_name": "",
+                "active": False,
+                "version": event.data.version,
+            }
+            for event in events
+        ],
+        replacing=("active",),
     )
-    for student_id in newest:
-        if student_id not in known:
-            raise NotYet(
-                needs("student", student_id), f"student {student_id!r} is not on the roster yet"
-            )
 
 
 def keep_roster_copy(consumers: EventConsumers, students: type[SQLModel]) -> None:

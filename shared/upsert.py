@@ -38,11 +38,14 @@ async def upsert_if_newer(
     *,
     key: Sequence[str] = ("id",),
     version: str = "version",
+    replacing: Sequence[str] | None = None,
 ) -> int:
     """Insert each row, or replace the stored one if the row's ``version`` is higher.
 
     Several rows for one key (a batch of events about the same entity) are reduced to the
-    newest first. Returns how many rows were inserted or replaced (older ones change nothing).
+    newest first. ``replacing`` names the columns a newer row overwrites in a stored one
+    (default: all it carries; the version always); a new row is inserted whole. Returns how
+    many rows were inserted or replaced (older ones change nothing).
     """
     newest: dict[tuple[Any, ...], Row] = {}
     for row in rows:
@@ -56,9 +59,12 @@ async def upsert_if_newer(
     written = 0
     for chunk in chunks(list(newest.values())):
         statement = dialect_insert(session, table).values(chunk)
+        replaced = _replacing(statement, chunk, key)
+        if replacing is not None:
+            replaced = {name: replaced[name] for name in {*replacing, version}}
         statement = statement.on_conflict_do_update(
             index_elements=list(key),
-            set_=_replacing(statement, chunk, key),
+            set_=replaced,
             where=statement.excluded[version] > table.c[version],
         )
         written += (await session.exec(statement)).rowcount  # type: ignore[call-overload]

@@ -109,12 +109,20 @@ async def save_contact(
         sites = await _guardian_sites(session, guardian_id)
         if not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
             raise _no_contact(guardian_id)
-        site = body.site or min(sites)
-        if site not in sites:
+        # (The caller's choice among the guardian's sites: an admin does not learn the
+        # family's other schools from a refusal.)
+        choices = sorted(
+            site
+            for site in sites
+            if principal.role is Role.GUARDIAN
+            or principal.can_act_for_site(principal.district, site)
+        )
+        site = body.site or choices[0]
+        if site not in choices:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"site {site!r} is not the school of any student linked to {guardian_id!r}"
-                f" (choose from {', '.join(sorted(sites))})",
+                f"site {site!r} is not the school of a student linked to {guardian_id!r}"
+                f" (choose from {', '.join(choices)})",
             )
         values = {**body.model_dump(), "site": site, "updated_at": utcnow()}
         contact = await session.get(ContactPoint, guardian_id)
@@ -155,6 +163,8 @@ async def read_mailbox(
         if recipient_id not in (None, principal.subject):
             raise forbidden("guardians read only their own messages")
         query = query.where(Delivery.recipient_id == principal.subject)
+        if principal.students:  # a token naming some of their children: about those only
+            query = query.where(col(Delivery.student_id).in_(sorted(principal.students)))
     elif principal.is_admin:
         if principal.role is Role.SITE_ADMIN:
             query = query.where(col(Delivery.site).in_(sorted(principal.sites)))

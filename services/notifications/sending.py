@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import update
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.delivery import DELIVER
 from services.notifications.environment import NotificationsEnvironment
-from services.notifications.tables import Delivery
+from services.notifications.tables import Delivery, KnownStudent
 from shared.events import DeliverySent
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure
 from shared.messaging.outbox import record_event
+from shared.roster import link_states
 
 jobs: JobHandlers[NotificationsEnvironment] = JobHandlers()
 
@@ -21,8 +23,13 @@ async def deliver_message(context: JobContext[NotificationsEnvironment], job: Jo
     """Hand one rendered message to its channel, then record it sent (and say so on the stream)."""
     async with context.uow.read() as session:
         delivery = await session.get(Delivery, job.payload["delivery_id"])
+        linked = delivery is not None and await still_linked(session, delivery)
     if delivery is None or delivery.status != "queued":
         return  # recorded by an earlier run that finished after all
+    if not linked:
+        # Unlinked (or the student withdrawn) between queueing and sending: not sent.
+        await _withhold(context, delivery)
+        return
     channel = context.env.channels.get(delivery.channel)
     if channel is None:
         raise PermanentFailure(f"no channel {delivery.channel!r} is configured")
@@ -46,4 +53,22 @@ async def deliver_message(context: JobContext[NotificationsEnvironment], job: Jo
             subject=delivery.student_id,
             district=delivery.district,
             site=delivery.site,
+        )
+
+
+async def still_linked(session: AsyncSession, delivery: Delivery) -> bool:
+    """Whether the roster still links the recipient to the student, who is still enrolled."""
+    states = await link_states(session, [(delivery.recipient_id, delivery.student_id)])
+    student = await session.get(KnownStudent, delivery.student_id)
+    linked = states.get((delivery.recipient_id, delivery.student_id), False)
+    return linked and student is not None and student.active
+
+
+async def _withhold(context: JobContext[NotificationsEnvironment], delivery: Delivery) -> None:
+    reason = "not sent: the guardian is no longer linked to the student (or the student left)"
+    async with context.finish() as session:
+        await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
+            .values(status="withheld", error=reason)
         )

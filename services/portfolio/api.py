@@ -117,14 +117,17 @@ async def enroll_student(
         raise forbidden(f"you may not manage the roster of site {body.site!r}")
     async with uow.transaction() as session:
         student = await session.get(Student, student_id)
-        if student is not None:
-            if student.district != principal.district:
-                raise forbidden("that student belongs to another district")
-            moving = student.site != body.site
-            if moving and not may_manage_roster(
-                principal, district=student.district, site=student.site
-            ):
-                raise forbidden(f"you may not move students out of site {student.site!r}")
+        if student is not None and not may_manage_roster(
+            principal, district=student.district, site=student.site
+        ):
+            # The id is the caller's choice, so its being taken cannot be hidden; where the
+            # student is enrolled can (a student moves between sites through an admin of both,
+            # or district IT).
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"student id {student_id!r} is taken by a student you may not manage;"
+                " district IT can move a student between sites",
+            )
         if student is None:
             student = Student(id=student_id, district=principal.district, **body.model_dump())
             session.add(student)
@@ -200,7 +203,8 @@ async def unlink_guardian(
         student = await _visible_student(session, student_id, principal)
         if not may_manage_roster(principal, district=student.district, site=student.site):
             raise forbidden(f"you may not manage the roster of site {student.site!r}")
-        link = await _link(session, student_id=student_id, guardian_id=guardian_id)
+        # Locked: two removals at once make one change (and one event), the other a 404.
+        link = await _link(session, student_id=student_id, guardian_id=guardian_id, lock=True)
         if link is None or not link.active:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
@@ -314,14 +318,13 @@ async def _linked_guardians(session: AsyncSession, student_id: str) -> list[str]
     )
 
 
-async def _link(session: AsyncSession, *, student_id: str, guardian_id: str) -> GuardianLink | None:
-    return (
-        await session.exec(
-            select(GuardianLink).where(
-                GuardianLink.guardian_id == guardian_id, GuardianLink.student_id == student_id
-            )
-        )
-    ).first()
+async def _link(
+    session: AsyncSession, *, student_id: str, guardian_id: str, lock: bool = False
+) -> GuardianLink | None:
+    query = select(GuardianLink).where(
+        GuardianLink.guardian_id == guardian_id, GuardianLink.student_id == student_id
+    )
+    return (await session.exec(query.with_for_update() if lock else query)).first()
 
 
 def _differs(row: SQLModel, body: BaseModel) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +16,8 @@ from services.scheduling.rules import Refused, SlotView, check_no_overlap, check
 from services.scheduling.tables import Booking, RosterSite, RosterStudent, Slot
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Role
+from shared.auth.principal import Principal, Role
+from shared.database import lock_for_transaction
 from shared.problems import refusals
 from shared.roster import RosterGuardianLink
 from shared.service import UnitOfWorkDep
@@ -103,8 +104,10 @@ async def open_slot(body: SlotIn, principal: CurrentPrincipal, uow: UnitOfWorkDe
     except Refused as error:
         raise _http(error) from error
     async with uow.transaction() as session:
-        # Locking the site's row makes openings at one site take turns (on PostgreSQL; SQLite
-        # writers always do), so two at once cannot both miss each other's clash.
+        # Openings at one site, and openings for one teacher anywhere, take turns (on
+        # PostgreSQL; SQLite writers always do), so two at once cannot miss each other's clash:
+        # the site's row lock for its rooms, a transaction lock for the teacher.
+        await lock_for_transaction(session, f"teacher:{teacher_id}")
         site = (
             await session.exec(
                 select(RosterSite).where(RosterSite.id == body.site).with_for_update()
@@ -161,7 +164,7 @@ async def list_slots(
     (from the roster)."""
     async with uow.read() as session:
         if principal.role is Role.GUARDIAN:
-            may_see = site in await _family_sites(session, principal.subject)
+            may_see = site in await _family_sites(session, principal)
         else:
             may_see = principal.can_act_for_site(principal.district, site)
     if not may_see:
@@ -254,12 +257,15 @@ async def _clashes(
     starts_at: datetime,
     ends_at: datetime,
 ) -> list[SlotView]:
-    """Times at the site that overlap ``starts_at``-``ends_at`` with the same teacher or room."""
+    """Times that overlap ``starts_at``-``ends_at`` with the same teacher (at any site) or the
+    same room (at this site)."""
     rows = (
         await session.exec(
             select(Slot).where(
-                Slot.site == site,
-                or_(col(Slot.teacher_id) == teacher_id, col(Slot.room) == room),
+                or_(
+                    col(Slot.teacher_id) == teacher_id,
+                    and_(col(Slot.site) == site, col(Slot.room) == room),
+                ),
                 col(Slot.starts_at) < ends_at,
                 col(Slot.ends_at) > starts_at,
             )
@@ -281,18 +287,18 @@ async def _clashes(
     ]
 
 
-async def _family_sites(session: AsyncSession, guardian_id: str) -> set[str]:
-    """The sites of the students the roster links to the guardian."""
-    return set(
-        (
-            await session.exec(
-                select(RosterStudent.site)
-                .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == RosterStudent.id)
-                .where(
-                    RosterGuardianLink.guardian_id == guardian_id,
-                    col(RosterGuardianLink.active),
-                    col(RosterStudent.active),
-                )
-            )
-        ).all()
+async def _family_sites(session: AsyncSession, guardian: Principal) -> set[str]:
+    """The sites of the students the roster links to the guardian (of those their token names,
+    if it names any)."""
+    query = (
+        select(RosterStudent.site)
+        .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == RosterStudent.id)
+        .where(
+            RosterGuardianLink.guardian_id == guardian.subject,
+            col(RosterGuardianLink.active),
+            col(RosterStudent.active),
+        )
     )
+    if guardian.students:
+        query = query.where(col(RosterStudent.id).in_(sorted(guardian.students)))
+    return set((await session.exec(query)).all())

@@ -155,8 +155,6 @@ def check_cancellation(
 ) -> None:
     """The family (a guardian the roster links to the student) or the school may cancel a
     booking that is still booked and still ahead."""
-    if principal.role is Role.STUDENT:
-        raise NotAllowed("families or the school cancel conferences, not students")
     if not principal.can_see_student(
         district=student.district,
         site=student.site,
@@ -164,6 +162,8 @@ def check_cancellation(
         guardians=student.guardians,
     ):
         raise Hidden(f"no booking {booking_id!r}")
+    if principal.role is Role.STUDENT:
+        raise NotAllowed("families or the school cancel conferences, not students")
     if status != "booked":
         raise Refused(f"this booking is already {status}")
     if starts_at <= now:

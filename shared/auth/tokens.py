@@ -18,7 +18,8 @@ from shared.auth.principal import Principal, Role
 
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 DEFAULT_MAX_LIFETIME = timedelta(hours=12)
-CLOCK_LEEWAY = timedelta(seconds=60)  # between this server's clock and the issuer's
+CLOCK_LEEWAY = timedelta(seconds=60)
+LATEST_TIMESTAMP = 253402300800  # 10000-01-01: past it (or NaN) no claim is a time  # between this server's clock and the issuer's
 
 
 class TokenError(ValueError):
@@ -87,8 +88,12 @@ class TokenVerifier:
         """A token may not outlive ``max_lifetime`` (a stolen long-lived token is a standing
         key); ``iat`` and ``exp`` are numbers (PyJWT checked both)."""
         issued, expires = claims["iat"], claims["exp"]
-        if not isinstance(issued, int | float) or isinstance(issued, bool):
-            raise TokenError("the 'iat' claim must be a number (seconds since 1970)")
+        if (
+            not isinstance(issued, int | float)
+            or isinstance(issued, bool)
+            or not 0 <= issued < LATEST_TIMESTAMP
+        ):
+            raise TokenError("the 'iat' claim must be a time (seconds since 1970)")
         if issued > time.time() + CLOCK_LEEWAY.total_seconds():
             raise TokenError("token was issued in the future (check the issuer's clock)")
         lifetime = timedelta(seconds=float(expires) - float(issued))

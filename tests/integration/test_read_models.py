@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -15,11 +16,25 @@ from services.scheduling.consumers import consumers
 from services.scheduling.tables import RosterStudent
 from shared.database import create_engine, session_factory
 from shared.environment import Environment
-from shared.events import CloudEvent, StudentEnrolled
+from shared.events import (
+    CloudEvent,
+    EventData,
+    GuardianLinked,
+    GuardianUnlinked,
+    StudentEnrolled,
+    StudentWithdrawn,
+)
 from shared.events.envelope import new_event
-from shared.messaging.consumer import Delivery, HandlerContext, Subscription, handle_batch
+from shared.messaging.consumer import (
+    Delivery,
+    HandlerContext,
+    Outcome,
+    Subscription,
+    handle_batch,
+)
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
+from shared.roster import link_states
 from tests.support import environment
 
 STUDENTS, VERSIONS = 40, 6
@@ -125,3 +140,67 @@ async def test_a_batch_holding_several_changes_of_one_entity_keeps_the_newest(
     async with uow.read() as session:
         [row] = (await session.exec(select(RosterStudent))).all()
     assert (row.version, row.given_name) == (5, "name v5")
+
+
+# --- the roster copy: links, their removal and withdrawals, in any order ------------------------
+
+
+def roster_event(data: EventData) -> CloudEvent[Any]:
+    return new_event(data, subject="s-1", district="demo", site="conway")
+
+
+async def apply_in_order(uow: UnitOfWork, events: Sequence[CloudEvent[Any]]) -> None:
+    """Each event in a batch of its own, in the order given, with scheduling's handlers."""
+    for event in events:
+        subscription = consumers.for_stream(type(event.data).stream())
+        outcome = await handle_batch(
+            uow, group="scheduling", batch=[Delivery(subscription, event)], env=environment()
+        )
+        assert outcome == [Outcome.HANDLED], outcome
+
+
+async def copy_of(uow: UnitOfWork) -> tuple[bool | None, tuple[str, bool] | None]:
+    """(the link g-1/s-1 is active, (the student's name, active))."""
+    async with uow.read() as session:
+        states = await link_states(session, [("g-1", "s-1")])
+        student = await session.get(RosterStudent, "s-1")
+    return (
+        states.get(("g-1", "s-1")),
+        None if student is None else (student.given_name, student.active),
+    )
+
+
+async def test_a_removed_link_that_overtakes_its_link_stays_removed(
+    replicas: tuple[UnitOfWork, UnitOfWork],
+) -> None:
+    uow, _ = replicas
+    linked = roster_event(
+        GuardianLinked(guardian_id="g-1", student_id="s-1", relationship="mother", version=1)
+    )
+    unlinked = roster_event(GuardianUnlinked(guardian_id="g-1", student_id="s-1", version=2))
+    relinked = roster_event(
+        GuardianLinked(guardian_id="g-1", student_id="s-1", relationship="mother", version=3)
+    )
+
+    await apply_in_order(uow, [unlinked, linked])
+    assert (await copy_of(uow))[0] is False
+    late_copy = roster_event(GuardianUnlinked(guardian_id="g-1", student_id="s-1", version=2))
+    await apply_in_order(uow, [relinked, late_copy])
+    assert (await copy_of(uow))[0] is True
+
+
+async def test_a_withdrawal_that_overtakes_the_enrolment_keeps_the_student_out(
+    replicas: tuple[UnitOfWork, UnitOfWork],
+) -> None:
+    """A reader that starts after a student left (the roster announced again) or a withdrawal
+    that arrives first: the student is known and inactive, and the older enrolment arriving
+    later does not make them active; enrolling them again (a newer version) does."""
+    uow, _ = replicas
+    withdrawn = roster_event(StudentWithdrawn(student_id="s-1", version=3))
+
+    await apply_in_order(uow, [withdrawn, change(1, 2)])
+    assert (await copy_of(uow))[1] == ("", False)
+    await apply_in_order(uow, [change(1, 4)])
+    assert (await copy_of(uow))[1] == ("name v4", True)
+    await apply_in_order(uow, [roster_event(StudentWithdrawn(student_id="s-1", version=5))])
+    assert (await copy_of(uow))[1] == ("name v4", False)  # the name is kept

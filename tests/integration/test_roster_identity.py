@@ -9,17 +9,20 @@ events, as in production.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
-from sqlmodel import select
+from sqlmodel import col, select
 
-from services.notifications.tables import Delivery
+from services.notifications.delivery import DELIVER
+from services.notifications.tables import Delivery, KnownStudent
 from services.scheduling.tables import RosterStudent
 from shared.auth import Role, mint_token
 from shared.events import GoalSet, new_event, to_stream_fields
-from shared.messaging.tables import ParkedEvent
+from shared.jobs.queue import NewJob, enqueue_many
+from shared.messaging.tables import InboxEntry, OutboxMessage, ParkedEvent
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.conftest import (
     ADMIN,
@@ -226,7 +229,14 @@ async def test_an_unlinked_guardian_no_longer_books_or_hears(system: System) -> 
         headers=TEACHER,
     )
     assert goal.status_code == 201
-    assert goal.json()  # published with no guardians: nobody to tell
+    async with system.apps["portfolio"].state.runtime.uow.read() as session:
+        recorded = (
+            await session.exec(
+                select(OutboxMessage).order_by(col(OutboxMessage.seq).desc()).limit(1)
+            )
+        ).one()
+    announced = json.loads(json.loads(recorded.fields)["data"])
+    assert (announced["goal_id"], announced["guardian_ids"]) == (goal.json()["id"], [])
 
     # Linked again (a higher version): he may book, and hears about it.
     relinked = await system.portfolio.put(
@@ -386,3 +396,155 @@ async def test_a_token_living_longer_than_allowed_is_401(system: System) -> None
     )
     assert response.status_code == 401
     assert "at most 12 are accepted" in response.json()["detail"]
+
+
+async def test_openings_at_once_for_one_teacher_give_one_time_whatever_the_site(
+    system: System,
+) -> None:
+    """Eight openings of the same time at once: one is opened, seven clash (the teacher's
+    lock); the teacher is not in two rooms at once at two sites either."""
+    await open_slot(system)
+    await open_slot(system, site="mjds")
+    both = auth("t-float", Role.TEACHER, sites=("conway", "mjds"))
+    starts = "2031-04-07T16:00:00+00:00"
+    responses = await asyncio.gather(
+        *(
+            system.scheduling.post(
+                "/slots",
+                json={"site": "conway", "room": f"Room {n}", "starts_at": starts},
+                headers=both,
+            )
+            for n in range(8)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 7
+    elsewhere = await system.scheduling.post(
+        "/slots", json={"site": "mjds", "room": "Room 1", "starts_at": starts}, headers=both
+    )
+    assert elsewhere.status_code == 409
+    assert "teacher 't-float' already has a conference" in elsewhere.json()["detail"]
+
+
+async def test_a_narrowed_token_reaches_only_the_children_it_names(system: System) -> None:
+    """A guardian of two children at two schools, with a token naming one of them."""
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-x")
+    await enroll(system, student_id="s-noa", site="mjds", given_name="Noa", guardian_id="g-x")
+    await add_contact(system, guardian_id="g-x", site="conway", language="en")
+    for student_id in ("s-ava", "s-noa"):
+        goal = await system.portfolio.post(
+            f"/students/{student_id}/goals",
+            json={"title": "Read every night", "area": "reading"},
+            headers=ADMIN,
+        )
+        assert goal.status_code == 201
+    everything = auth("g-x", Role.GUARDIAN)
+    narrowed = auth("g-x", Role.GUARDIAN, students=("s-ava",))
+
+    messages = await eventually(
+        lambda: mailbox(system, everything), until=lambda m: sent(m, count=2)
+    )
+    assert {m["student_id"] for m in messages} == {"s-ava", "s-noa"}
+    assert [m["student_id"] for m in await mailbox(system, narrowed)] == ["s-ava"]
+    for site, seen in (("conway", 200), ("mjds", 403)):
+        slots = await system.scheduling.get("/slots", params={"site": site}, headers=narrowed)
+        assert slots.status_code == seen, site
+    assert (
+        await system.scheduling.get("/bookings", params={"student_id": "s-noa"}, headers=narrowed)
+    ).status_code == 404
+    assert (await system.portfolio.get("/students/s-noa", headers=narrowed)).status_code == 404
+    assert (await system.portfolio.get("/students/s-noa", headers=everything)).status_code == 200
+
+
+async def test_a_student_learns_nothing_of_other_students_bookings(system: System) -> None:
+    await conway_families(system)
+    slot_id = await open_slot(system)
+    booked = await system.scheduling.post(
+        "/bookings", json={"slot_id": slot_id, "student_id": "s-ava"}, headers=WEI
+    )
+    assert booked.status_code == 201, booked.text
+    booking = f"/bookings/{booked.json()['id']}"
+    gio = auth("s-gio", Role.STUDENT, sites=("conway",))
+    ava = auth("s-ava", Role.STUDENT, sites=("conway",))
+    assert (await system.scheduling.delete(booking, headers=gio)).status_code == 404
+    assert (await system.scheduling.delete("/bookings/b-none", headers=gio)).status_code == 404
+    assert (await system.scheduling.delete(booking, headers=ava)).status_code == 403
+
+
+async def test_another_sites_admin_learns_only_that_a_student_id_is_taken(
+    system: System,
+) -> None:
+    await enroll(system, student_id="s-eli", site="mjds", given_name="Eli", guardian_id="g-marcus")
+    body = {"site": "conway", "given_name": "Eli", "family_name": "B", "grade": "08"}
+    taken = await system.portfolio.put("/roster/students/s-eli", json=body, headers=CONWAY_ADMIN)
+    assert taken.status_code == 409
+    assert "mjds" not in taken.text
+    moved = await system.portfolio.put("/roster/students/s-eli", json=body, headers=ADMIN)
+    assert (moved.status_code, moved.json()["site"]) == (200, "conway")
+
+
+async def test_a_message_queued_before_an_unlink_is_withheld_and_nothing_about_a_withdrawn_student(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    await conway_families(system)
+    runtime = system.apps["notifications"].state.runtime
+    # A message queued for g-wei about Ava, whose sending job runs after he was unlinked.
+    unlinked = await system.portfolio.delete(
+        "/roster/students/s-ava/guardians/g-wei", headers=ADMIN
+    )
+    assert unlinked.status_code == 204
+    await roster_reached(system, student_id="s-ava", guardian_id="g-wei", linked=False)
+    async with runtime.uow.transaction() as session:
+        delivery = Delivery(
+            district="demo",
+            site="conway",
+            recipient_id="g-wei",
+            student_id="s-ava",
+            channel="mailbox",
+            address="g-wei@example.org",
+            language="en",
+            template="goal_set",
+            subject="New goal",
+            body="Ava set a goal.",
+            status="queued",
+            cause_event_id="e-before-unlink",
+        )
+        session.add(delivery)
+        await enqueue_many(
+            session,
+            [NewJob(kind=DELIVER, key=delivery.id, payload={"delivery_id": delivery.id})],
+        )
+    [withheld] = await eventually(
+        lambda: deliveries_to(system, "g-wei"),
+        until=lambda found: [d.status for d in found] == ["withheld"],
+    )
+    assert "no longer linked" in (withheld.error or "")
+
+    # Gio leaves the school: a goal about him (an event already on its way) tells nobody.
+    assert (await system.portfolio.delete("/roster/students/s-gio", headers=ADMIN)).is_success
+    await eventually(
+        lambda: notifications_knows_active(system, "s-gio"), until=lambda a: a is False
+    )
+    goal = GoalSet(
+        goal_id="goal-gio",
+        student_id="s-gio",
+        title="Know all my letter sounds",
+        area="reading",
+        set_by="s-gio",
+        guardian_ids=["g-maria"],
+    )
+    event = new_event(goal, subject="s-gio", district="demo", site="conway")
+    await redis_client.xadd(GoalSet.stream(), to_stream_fields(event))  # type: ignore[arg-type]
+    await eventually(lambda: handled_by_notifications(system, event.id), until=bool)
+    assert await deliveries_to(system, "g-maria") == []
+
+
+async def notifications_knows_active(system: System, student_id: str) -> bool | None:
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        student = await session.get(KnownStudent, student_id)
+    return None if student is None else student.active
+
+
+async def handled_by_notifications(system: System, event_id: str) -> bool:
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        found = await session.exec(select(InboxEntry).where(InboxEntry.event_id == event_id))
+        return found.first() is not None

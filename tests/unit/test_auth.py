@@ -357,3 +357,9 @@ def test_a_token_of_another_district_is_refused_with_the_reason() -> None:
     assert verifier.verify(hs256()).district == "d-1"
     with pytest.raises(TokenError, match="token is for district 'other'; this deployment serves"):
         verifier.verify(hs256(district="other"))
+
+
+@pytest.mark.parametrize("iat", [float("nan"), float("inf"), float("-inf"), -1e300, 1e300, "0"])
+def test_an_iat_that_is_not_a_time_is_a_401_reason_not_a_crash(iat: Any) -> None:
+    with pytest.raises(TokenError):
+        TokenVerifier(secret=SECRET).verify(hs256(iat=iat))
