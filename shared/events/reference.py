@@ -19,10 +19,12 @@ Every event is one entry of the Redis stream named after its `type`. The entry's
 CloudEvents 1.0 attributes below plus `data`, the payload as a JSON object. Field values are
 strings; times are RFC 3339 in UTC.
 
-Delivery is at least once: deduplicate on `id`. An outside system reads with a consumer group of
-its own; entries older than the publisher's `STREAM_RETENTION_HOURS` (7 days by default) are
-trimmed, but only once every group on the stream has read and acknowledged them, so a group that
-stops reading holds them back (delete a retired group with `XGROUP DESTROY`).
+Delivery is at least once: deduplicate on `id`. An outside system reads as the read-only
+`subscriber` Redis user, with `XREAD` from the last entry id it processed (it may not create a
+consumer group: Redis confines a user's keys and commands, not the groups it names). Entries older
+than the publisher's `STREAM_RETENTION_HOURS` (7 days by default) are trimmed once every service's
+group has read and acknowledged them; a subscriber holds nothing back, so read at least once
+within that time, or catch up on the roster with a re-announcement (below).
 
 An entry a service's consumer group gave up on is copied to that group's own dead-letter stream,
 `<stream>:dlq:<group>`, with the fields `stream`, `entry_id`, `group`, `consumer`, `deliveries`
@@ -38,6 +40,13 @@ only if its `version` is higher than the one you hold (in SQL: `INSERT ... ON CO
 ... WHERE excluded.version > current.version`); events may arrive out of order, and portfolio
 announces the current state again when asked (`slc-portfolio reannounce`), so a system that
 starts late, or whose copy is lost, catches up from the stream.
+
+A guardian's link and its removal (`roster.guardian.linked` / `unlinked`) share one version, and
+so do a student's enrolment and withdrawal (`roster.student.enrolled` / `withdrawn`): whichever
+of the pair has the higher version says the current state. A withdrawal may reach you before any
+enrolment of the student: keep it (the student is out), so that an older enrolment arriving later
+does not bring them back. Who may act for a student, and who hears about them, is decided from
+these links, never from a token's claims.
 
 ## Versions and compatibility
 
