@@ -103,6 +103,31 @@ async def linked_guardians(session: AsyncSession, student_id: str) -> set[str]:
     )
 
 
+async def guardian_sites(
+    session: AsyncSession,
+    students: type[SQLModel],
+    guardian_id: str,
+    *,
+    only: Iterable[str] = (),
+) -> set[str]:
+    """The sites where students the roster links to the guardian are enrolled (of ``only``,
+    if it names any), from a reader's student copy ``students``; none: the roster does not know
+    the guardian."""
+    table: Any = students.__table__  # type: ignore[attr-defined]
+    query = (
+        select(table.c.site)
+        .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == table.c.id)
+        .where(
+            RosterGuardianLink.guardian_id == guardian_id,
+            col(RosterGuardianLink.active),
+            table.c.active,
+        )
+    )
+    if named := sorted(only):
+        query = query.where(table.c.id.in_(named))
+    return set((await session.exec(query)).all())
+
+
 async def withdraw(
     session: AsyncSession,
     model: type[SQLModel],

@@ -7,7 +7,6 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, EmailStr, Field
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.messages import SUPPORTED_LANGUAGES
 from services.notifications.tables import ContactPoint, Delivery, KnownStudent
@@ -16,7 +15,7 @@ from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
 from shared.database import utcnow
 from shared.problems import refusals
-from shared.roster import RosterGuardianLink
+from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["notifications"])
@@ -59,24 +58,6 @@ class MailboxMessage(BaseModel):
     created_at: datetime
 
 
-async def _guardian_sites(session: AsyncSession, guardian_id: str) -> set[str]:
-    """The sites where students the roster links to the guardian are enrolled (none: the
-    roster does not know the guardian)."""
-    return set(
-        (
-            await session.exec(
-                select(KnownStudent.site)
-                .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == KnownStudent.id)
-                .where(
-                    RosterGuardianLink.guardian_id == guardian_id,
-                    col(RosterGuardianLink.active),
-                    col(KnownStudent.active),
-                )
-            )
-        ).all()
-    )
-
-
 def _may_manage_contact(principal: Principal, *, guardian_id: str, sites: set[str]) -> bool:
     """The guardian themself, or an admin of a site where one of their children is enrolled; and
     only for a guardian the roster knows (``sites`` not empty)."""
@@ -106,7 +87,7 @@ async def save_contact(
     of a site where one of their children is enrolled. Only for guardians the roster links to a
     student (404 otherwise, as for one you may not manage)."""
     async with uow.transaction() as session:
-        sites = await _guardian_sites(session, guardian_id)
+        sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
             raise _no_contact(guardian_id)
         # (The caller's choice among the guardian's sites: an admin does not learn the
@@ -141,7 +122,7 @@ async def get_contact(
     """A guardian's contact details (the guardian, or an admin of one of their children's
     sites)."""
     async with uow.read() as session:
-        sites = await _guardian_sites(session, guardian_id)
+        sites = await guardian_sites(session, KnownStudent, guardian_id)
         contact = await session.get(ContactPoint, guardian_id)
     if contact is None or not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
         raise _no_contact(guardian_id)

@@ -12,14 +12,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking import NotFound, book_conference, cancel_booking, student_view
-from services.scheduling.rules import Refused, SlotView, check_no_overlap, check_slot_opening
+from services.scheduling.rules import Refused, TakenTime, check_no_overlap, check_slot_opening
 from services.scheduling.tables import Booking, RosterSite, RosterStudent, Slot
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Principal, Role
+from shared.auth.principal import Role
 from shared.database import lock_for_transaction
 from shared.problems import refusals
-from shared.roster import RosterGuardianLink
+from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["scheduling"])
@@ -164,7 +164,9 @@ async def list_slots(
     (from the roster)."""
     async with uow.read() as session:
         if principal.role is Role.GUARDIAN:
-            may_see = site in await _family_sites(session, principal)
+            may_see = site in await guardian_sites(
+                session, RosterStudent, principal.subject, only=principal.students
+            )
         else:
             may_see = principal.can_act_for_site(principal.district, site)
     if not may_see:
@@ -256,7 +258,7 @@ async def _clashes(
     room: str,
     starts_at: datetime,
     ends_at: datetime,
-) -> list[SlotView]:
+) -> list[TakenTime]:
     """Times that overlap ``starts_at``-``ends_at`` with the same teacher (at any site) or the
     same room (at this site)."""
     rows = (
@@ -272,33 +274,6 @@ async def _clashes(
         )
     ).all()
     return [
-        SlotView(
-            slot.district,
-            slot.site,
-            slot.starts_at,
-            slot.capacity,
-            slot.booked,
-            id=slot.id,
-            teacher_id=slot.teacher_id,
-            room=slot.room,
-            ends_at=slot.ends_at,
-        )
+        TakenTime(slot.id, slot.teacher_id, slot.room, slot.starts_at, slot.ends_at)
         for slot in rows
     ]
-
-
-async def _family_sites(session: AsyncSession, guardian: Principal) -> set[str]:
-    """The sites of the students the roster links to the guardian (of those their token names,
-    if it names any)."""
-    query = (
-        select(RosterStudent.site)
-        .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == RosterStudent.id)
-        .where(
-            RosterGuardianLink.guardian_id == guardian.subject,
-            col(RosterGuardianLink.active),
-            col(RosterStudent.active),
-        )
-    )
-    if guardian.students:
-        query = query.where(col(RosterStudent.id).in_(sorted(guardian.students)))
-    return set((await session.exec(query)).all())

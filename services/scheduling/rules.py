@@ -37,10 +37,17 @@ class SlotView:
     starts_at: datetime
     capacity: int
     booked: int
-    id: str = ""
-    teacher_id: str = ""
-    room: str = ""
-    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TakenTime:
+    """A conference time already opened, as a clash with a new one names it."""
+
+    id: str
+    teacher_id: str
+    room: str
+    starts_at: datetime
+    ends_at: datetime
 
 
 @dataclass(frozen=True)
@@ -170,11 +177,11 @@ def check_cancellation(
         raise Refused("this conference has already started; record attendance instead")
 
 
-def check_no_overlap(*, teacher_id: str, room: str, clashes: Sequence[SlotView]) -> None:
+def check_no_overlap(*, teacher_id: str, room: str, clashes: Sequence[TakenTime]) -> None:
     """The same teacher, or the same room, is never in two conferences at once."""
     for other in clashes:
         who = f"teacher {teacher_id!r}" if other.teacher_id == teacher_id else f"room {room!r}"
         raise Refused(
-            f"{who} already has a conference time from {other.starts_at.isoformat()}"
-            f"{f' to {other.ends_at.isoformat()}' if other.ends_at else ''} (id {other.id})"
+            f"{who} already has a conference time from {other.starts_at.isoformat()} to"
+            f" {other.ends_at.isoformat()} (id {other.id})"
         )

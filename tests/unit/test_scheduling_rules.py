@@ -14,6 +14,7 @@ from services.scheduling.rules import (
     Refused,
     SlotView,
     StudentView,
+    TakenTime,
     booking_family,
     check_booking,
     check_cancellation,
@@ -217,9 +218,7 @@ def test_a_teacher_opens_only_their_own_times_and_an_admin_any_teachers() -> Non
 
 
 def test_the_same_teacher_or_room_is_never_in_two_conferences_at_once() -> None:
-    clash = slot(
-        id="slot-9", teacher_id="t-1", room="Room 4", ends_at=LATER + timedelta(minutes=20)
-    )
+    clash = TakenTime("slot-9", "t-1", "Room 4", LATER, LATER + timedelta(minutes=20))
     with pytest.raises(Refused, match="teacher 't-1' already has a conference") as refused:
         check_no_overlap(teacher_id="t-1", room="Room 5", clashes=[clash])
     assert refused.value.status == 409
