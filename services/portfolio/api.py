@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.portfolio.classes import class_teachers
 from services.portfolio.roster_events import announce
 from services.portfolio.rules import may_manage_roster, may_set_goal
 from services.portfolio.tables import Goal, GuardianLink, Site, Student
@@ -291,15 +292,21 @@ async def list_goals(
 async def _visible_student(session: AsyncSession, student_id: str, principal: Principal) -> Student:
     """The student, or 404 if there is none or the caller may not see them: the same answer,
     so that an outsider cannot learn which student ids exist. A guardian sees the students the
-    roster links them to (the token's ``students`` claim can only narrow that)."""
+    roster links them to, a teacher the students of their classes (the token's claims can only
+    narrow that)."""
     student = await session.get(Student, student_id)
-    guardians = (
-        await _linked_guardians(session, student_id)
-        if student is not None and principal.role is Role.GUARDIAN
-        else []
-    )
+    guardians: list[str] = []
+    teachers: set[str] = set()
+    if student is not None and principal.role is Role.GUARDIAN:
+        guardians = await _linked_guardians(session, student_id)
+    if student is not None and principal.role is Role.TEACHER:
+        teachers = await class_teachers(session, student_id)
     if student is None or not principal.can_see_student(
-        district=student.district, site=student.site, student_id=student.id, guardians=guardians
+        district=student.district,
+        site=student.site,
+        student_id=student.id,
+        guardians=guardians,
+        teachers=teachers,
     ):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r}")
     return student

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.portfolio import classes
 from services.portfolio.api import router
 from services.portfolio.settings import PortfolioSettings
 from shared.events import (
+    ClassRegistered,
+    ClassRemoved,
     GoalSet,
     GuardianLinked,
     GuardianUnlinked,
@@ -25,7 +28,7 @@ SPEC = ServiceSpec(
         "Owns the roster and each student's portfolio: evidence, reflections and goals. "
         "Publishes roster and goal events."
     ),
-    routers=[router],
+    routers=[router, classes.router],
     migrations=Path(__file__).parent / "migrations",
     publishes=[
         SiteRegistered,
@@ -33,6 +36,8 @@ SPEC = ServiceSpec(
         StudentWithdrawn,
         GuardianLinked,
         GuardianUnlinked,
+        ClassRegistered,
+        ClassRemoved,
         GoalSet,
     ],
 )

@@ -3,12 +3,15 @@ announce them (when they change, and when the roster is announced again)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.tables import GuardianLink, Site, Student
+from services.portfolio.tables import GuardianLink, SchoolClass, Site, Student
 from shared.events import (
+    ClassRegistered,
+    ClassRemoved,
     CloudEvent,
     EventData,
     GuardianLinked,
@@ -65,4 +68,38 @@ def announce(session: AsyncSession, row: Site | Student | GuardianLink) -> Cloud
         )
     return record_event(
         session, link_state(row), subject=row.student_id, district=row.district, site=row.site
+    )
+
+
+def class_state(
+    school_class: SchoolClass, *, teacher_ids: Iterable[str], student_ids: Iterable[str]
+) -> EventData:
+    """Registered (with who teaches it and who is in it) while active, removed otherwise: one
+    version orders both."""
+    if not school_class.active:
+        return ClassRemoved(class_id=school_class.id, version=school_class.version)
+    return ClassRegistered(
+        class_id=school_class.id,
+        title=school_class.title,
+        teacher_ids=sorted(set(teacher_ids)),
+        student_ids=sorted(set(student_ids)),
+        term_ids=list(school_class.term_ids),
+        version=school_class.version,
+    )
+
+
+def announce_class(
+    session: AsyncSession,
+    school_class: SchoolClass,
+    *,
+    teacher_ids: Iterable[str],
+    student_ids: Iterable[str],
+) -> CloudEvent[Any]:
+    """Record the event announcing the class, its teachers and its students, as they now are."""
+    return record_event(
+        session,
+        class_state(school_class, teacher_ids=teacher_ids, student_ids=student_ids),
+        subject=school_class.id,
+        district=school_class.district,
+        site=school_class.site,
     )

@@ -226,7 +226,11 @@ async def list_bookings(
             )
         ).all()
     if view is None or not principal.can_see_student(
-        district=view.district, site=view.site, student_id=view.id, guardians=view.guardians
+        district=view.district,
+        site=view.site,
+        student_id=view.id,
+        guardians=view.guardians,
+        teachers=view.teachers,
     ):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r} on the roster")
     return [BookingOut.model_validate(b, from_attributes=True) for b in bookings]

@@ -21,6 +21,7 @@ from shared.auth.principal import Principal
 from shared.events import ConferenceBooked, ConferenceCancelled
 from shared.messaging.outbox import record_event
 from shared.roster import linked_guardians
+from shared.roster_classes import teachers_of
 
 
 class NotFound(LookupError):
@@ -28,7 +29,8 @@ class NotFound(LookupError):
 
 
 async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> StudentView:
-    """The student (or a booking's student) with the guardians the roster links to them now."""
+    """The student (or a booking's student) with the guardians the roster links to them now and
+    the teachers of their classes."""
     if isinstance(of, RosterStudent):
         student_id, district, site, active = of.id, of.district, of.site, of.active
     else:
@@ -41,6 +43,7 @@ async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> St
         site=site,
         active=active,
         guardians=frozenset(await linked_guardians(session, student_id)),
+        teachers=frozenset(await teachers_of(session, student_id)),
     )
 
 

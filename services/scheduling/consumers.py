@@ -1,5 +1,6 @@
 """Events scheduling reacts to: it keeps a local copy of the roster to check bookings against
-(sites and their time zones, students, and which guardians are linked to each)."""
+(sites and their time zones, students, which guardians are linked to each, and the classes
+whose teachers act for them)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from shared.environment import Environment
 from shared.events import CloudEvent, SiteRegistered
 from shared.messaging.consumer import EventConsumers, HandlerContext, needs
 from shared.roster import keep_roster_copy
+from shared.roster_classes import keep_class_copy
 from shared.upsert import upsert_if_newer
 
 consumers = EventConsumers(group="scheduling")
@@ -36,3 +38,4 @@ async def keep_sites(context: Context, events: Sequence[CloudEvent[SiteRegistere
 
 
 keep_roster_copy(consumers, RosterStudent)
+keep_class_copy(consumers)

@@ -52,13 +52,15 @@ class TakenTime:
 
 @dataclass(frozen=True)
 class StudentView:
-    """A student as scheduling's copy of the roster knows them, with their linked guardians."""
+    """A student as scheduling's copy of the roster knows them, with their linked guardians and
+    the teachers of their classes."""
 
     id: str
     district: str
     site: str
     active: bool
     guardians: frozenset[str]
+    teachers: frozenset[str] = frozenset()
 
 
 def check_slot_opening(
@@ -115,8 +117,9 @@ def check_booking(
     upcoming: datetime | None,
     now: datetime,
 ) -> None:
-    """A guardian books for a child the roster links them to, staff for students of their
-    site and a guardian linked to the student; seats permitting.
+    """A guardian books for a child the roster links them to, a teacher for a student of their
+    classes and an admin for a student of their site, for a guardian linked to the student;
+    seats permitting.
 
     ``upcoming`` is the start of the student's other upcoming conference, if they have one: a
     student has one conference at a time (cancel it to choose another), so no family can hold
@@ -129,6 +132,7 @@ def check_booking(
         site=student.site,
         student_id=student.id,
         guardians=student.guardians,
+        teachers=student.teachers,
     ):
         raise Hidden(f"no student {student.id!r} on the roster")
     if family not in student.guardians:
@@ -167,6 +171,7 @@ def check_cancellation(
         site=student.site,
         student_id=student.id,
         guardians=student.guardians,
+        teachers=student.teachers,
     ):
         raise Hidden(f"no booking {booking_id!r}")
     if principal.role is Role.STUDENT:

@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
 from shared.roster import RosterGuardianLink
+from shared.roster_classes import RosterClass, RosterClassMember
 from shared.runtime_tables import RUNTIME_TABLES
 
 
@@ -81,5 +82,12 @@ class Booking(SQLModel, table=True):
 
 
 metadata = metadata_for(
-    *RUNTIME_TABLES, RosterGuardianLink, RosterSite, RosterStudent, Slot, Booking
+    *RUNTIME_TABLES,
+    RosterGuardianLink,
+    RosterClass,
+    RosterClassMember,
+    RosterSite,
+    RosterStudent,
+    Slot,
+    Booking,
 )

@@ -51,14 +51,21 @@ class Principal(BaseModel):
         return self.role is Role.DISTRICT_ADMIN or site in self.sites
 
     def can_see_student(
-        self, *, district: str, site: str, student_id: str, guardians: Collection[str] = ()
+        self,
+        *,
+        district: str,
+        site: str,
+        student_id: str,
+        guardians: Collection[str] = (),
+        teachers: Collection[str] = (),
     ) -> bool:
-        """Students see themselves, guardians their own children, staff the students of their
-        sites.
+        """Students see themselves, guardians their own children, teachers the students of
+        their classes, admins the students of their sites.
 
-        ``guardians`` are the guardians the roster links to the student: a guardian sees a
-        student only if linked there. The token's ``students`` claim can narrow that (when it
-        is present), never widen it.
+        ``guardians`` are the guardians the roster links to the student, ``teachers`` the
+        teachers of the student's classes: a guardian or a teacher sees a student only if the
+        roster says so. The token's ``students`` and ``sites`` claims can narrow that, never
+        widen it.
         """
         if district != self.district:
             return False
@@ -67,4 +74,7 @@ class Principal(BaseModel):
         if self.role is Role.GUARDIAN:
             narrowed = bool(self.students) and student_id not in self.students
             return self.subject in guardians and not narrowed
+        if self.role is Role.TEACHER:
+            narrowed = bool(self.sites) and site not in self.sites
+            return self.subject in teachers and not narrowed
         return self.can_act_for_site(district, site)

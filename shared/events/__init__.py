@@ -2,6 +2,8 @@
 
 from shared.events.contracts import (
     ALL_EVENTS,
+    ClassRegistered,
+    ClassRemoved,
     ConferenceBooked,
     ConferenceCancelled,
     DeliveryFailed,
@@ -24,6 +26,8 @@ from shared.events.envelope import (
 
 __all__ = [
     "ALL_EVENTS",
+    "ClassRegistered",
+    "ClassRemoved",
     "CloudEvent",
     "ConferenceBooked",
     "ConferenceCancelled",

@@ -98,6 +98,40 @@ class StudentWithdrawn(EventData):
     )
 
 
+class ClassRegistered(EventData):
+    """A class (a homeroom, an advisory, a course section) was added to a site's roster, or it
+    changed: its title, or who teaches it and who is in it. Carries the whole class, so a reader
+    replaces what it holds. Teachers act for the students of their classes."""
+
+    event_name = "roster.class.registered"
+    publisher = "portfolio"  # the service that owns the roster
+
+    class_id: str = Field(description="The class's sourcedId (same as the envelope subject).")
+    title: str = Field(description="e.g. `Kindergarten - Room 4`, `Grade 8 Advisory`.")
+    teacher_ids: list[str] = Field(
+        default_factory=list, description="sourcedIds of the class's teachers, sorted."
+    )
+    student_ids: list[str] = Field(
+        default_factory=list, description="sourcedIds of the students in the class, sorted."
+    )
+    term_ids: list[str] = Field(
+        default_factory=list, description="sourcedIds of the academic sessions it runs in."
+    )
+    version: int = Field(0, description=VERSION_DESCRIPTION)
+
+
+class ClassRemoved(EventData):
+    """A class left the roster: its teachers no longer act for its students through it."""
+
+    event_name = "roster.class.removed"
+    publisher = "portfolio"  # the service that owns the roster
+
+    class_id: str = Field(description="The class's sourcedId (same as the envelope subject).")
+    version: int = Field(
+        0, description=VERSION_DESCRIPTION + " Shared with `roster.class.registered`."
+    )
+
+
 class GoalSet(EventData):
     """A student set a new goal in their portfolio."""
 
@@ -194,6 +228,8 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     GuardianLinked,
     GuardianUnlinked,
     StudentWithdrawn,
+    ClassRegistered,
+    ClassRemoved,
     GoalSet,
     ConferenceBooked,
     ConferenceCancelled,

@@ -23,6 +23,7 @@ from shared.database import create_engine, session_factory
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.roster import link_states
+from shared.roster_classes import teachers_of
 from tests.conftest import BACKENDS, DatabaseUrls
 from tests.support import auth, eventually
 
@@ -92,9 +93,16 @@ async def register_site(system: System, site: str) -> None:
 
 
 async def enroll(
-    system: System, *, student_id: str, site: str, given_name: str, guardian_id: str
+    system: System,
+    *,
+    student_id: str,
+    site: str,
+    given_name: str,
+    guardian_id: str,
+    teacher_id: str | None = None,
 ) -> None:
-    """Put a student and a guardian on the roster (through portfolio's API)."""
+    """Put a student and a guardian on the roster (through portfolio's API), and in a class of
+    ``teacher_id`` if one is named."""
     await register_site(system, site)
     response = await system.portfolio.put(
         f"/roster/students/{student_id}",
@@ -109,6 +117,31 @@ async def enroll(
     )
     assert response.status_code == 204, response.text
     await roster_reached(system, student_id=student_id, guardian_id=guardian_id)
+    if teacher_id is not None:
+        await put_in_class(
+            system, f"class-{student_id}", site=site, teachers=[teacher_id], students=[student_id]
+        )
+
+
+async def put_in_class(
+    system: System, class_id: str, *, site: str, teachers: list[str], students: list[str]
+) -> None:
+    """Register a class with these teachers and students, and wait until scheduling knows it."""
+    response = await system.portfolio.put(
+        f"/roster/classes/{class_id}",
+        json={"site": site, "title": class_id, "teacher_ids": teachers, "student_ids": students},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text
+
+    async def known() -> bool:
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            for student in students:
+                if not set(teachers) <= await teachers_of(session, student):
+                    return False
+            return True
+
+    await eventually(known, until=bool, timeout=15)
 
 
 async def roster_reached(

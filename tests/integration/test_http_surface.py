@@ -67,10 +67,19 @@ async def test_invalid_token_is_401_with_its_reason(
 async def test_callers_outside_their_scope_get_404_or_403(system: System) -> None:
     """404 for a student the caller may not see, exactly as for one that does not exist; 403
     for what a caller can see but may not do."""
-    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
     other_family = auth("g-x", Role.GUARDIAN, sites=("conway",), students=("s-other",))
     other_student = auth("s-other", Role.STUDENT, sites=("conway",), students=("s-other",))
     mjds_teacher = auth("t-cohen", Role.TEACHER, sites=("mjds",))
+    # A teacher at Ava's school, but not of her classes: the roster decides, not the site.
+    other_teacher = auth("t-park", Role.TEACHER, sites=("conway",))
     teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
     ava_father = auth("g-wei", Role.GUARDIAN)
 
@@ -84,6 +93,9 @@ async def test_callers_outside_their_scope_get_404_or_403(system: System) -> Non
     ).status_code == 404
     assert (
         await system.portfolio.post("/students/s-ava/goals", json=goal, headers=mjds_teacher)
+    ).status_code == 404
+    assert (
+        await system.portfolio.post("/students/s-ava/goals", json=goal, headers=other_teacher)
     ).status_code == 404
     assert (
         await system.portfolio.post("/students/s-ava/goals", json=goal, headers=ava_father)

@@ -42,9 +42,17 @@ MARIA = auth("g-maria", Role.GUARDIAN)  # Gio's mother
 
 
 async def conway_families(system: System) -> None:
-    """Ava (father g-wei) and Gio (mother g-maria) at Conway, both with contact details."""
-    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
-    await enroll(system, student_id="s-gio", site="conway", given_name="Gio", guardian_id="g-maria")
+    """Ava (father g-wei) and Gio (mother g-maria) at Conway, in t-rivera's classes, both
+    with contact details."""
+    for student, name, guardian in (("s-ava", "Ava", "g-wei"), ("s-gio", "Gio", "g-maria")):
+        await enroll(
+            system,
+            student_id=student,
+            site="conway",
+            given_name=name,
+            guardian_id=guardian,
+            teacher_id="t-rivera",
+        )
     for guardian in ("g-wei", "g-maria"):
         await add_contact(system, guardian_id=guardian, site="conway", language="en")
 

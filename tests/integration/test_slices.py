@@ -270,7 +270,14 @@ async def test_a_family_holds_one_conference_per_student(system: System) -> None
 
 
 async def test_staff_booking_for_a_family_confirms_to_that_family(system: System) -> None:
-    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
     await add_contact(system, guardian_id="g-wei", site="conway", language="en")
     slot_id = await open_slot(system)
     teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))

@@ -131,11 +131,24 @@ def test_guardian_with_sites_still_sees_only_their_children() -> None:
     )
 
 
-def test_teacher_sees_students_of_their_sites() -> None:
+def test_teacher_sees_the_students_of_their_classes_not_the_whole_site() -> None:
     teacher = principal(Role.TEACHER, sites=frozenset({"s-1"}))
-    assert teacher.can_see_student(district="d-1", site="s-1", student_id="anyone")
-    assert not teacher.can_see_student(district="d-1", site="s-2", student_id="anyone")
-    assert not teacher.can_see_student(district="d-2", site="s-1", student_id="anyone")
+    # principal() names the caller "u-1"
+    mine = {"district": "d-1", "site": "s-1", "student_id": "st-1", "teachers": {"u-1", "t-2"}}
+    assert teacher.can_see_student(**mine)  # type: ignore[arg-type]
+    assert not teacher.can_see_student(district="d-1", site="s-1", student_id="st-2")
+    assert not teacher.can_see_student(
+        district="d-1", site="s-1", student_id="st-3", teachers={"t-2"}
+    )
+    assert not teacher.can_see_student(**{**mine, "district": "d-2"})  # type: ignore[arg-type]
+
+
+def test_a_teachers_token_sites_narrow_their_classes() -> None:
+    narrowed = principal(Role.TEACHER, sites=frozenset({"s-1"}))
+    everywhere = principal(Role.TEACHER, sites=frozenset())
+    elsewhere = {"district": "d-1", "site": "s-2", "student_id": "st-1", "teachers": {"u-1"}}
+    assert not narrowed.can_see_student(**elsewhere)  # type: ignore[arg-type]
+    assert everywhere.can_see_student(**elsewhere)  # type: ignore[arg-type]
 
 
 def test_district_admin_sees_every_student_of_their_district() -> None:

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shared.events import (
+    ClassRegistered,
+    ClassRemoved,
     ALL_EVENTS,
     CloudEvent,
     ConferenceBooked,
@@ -49,6 +51,15 @@ EXAMPLES: dict[type[EventData], EventData] = {
     ),
     GuardianUnlinked: GuardianUnlinked(guardian_id="g-1", student_id="stu-1", version=2),
     StudentWithdrawn: StudentWithdrawn(student_id="stu-1", version=3),
+    ClassRegistered: ClassRegistered(
+        class_id="c-k4",
+        title="Kindergarten - Room 4",
+        teacher_ids=["t-rivera"],
+        student_ids=["s-ava", "s-gio"],
+        term_ids=["fall-2026"],
+        version=1,
+    ),
+    ClassRemoved: ClassRemoved(class_id="c-k4", version=2),
     GoalSet: GoalSet(
         goal_id="goal-1",
         student_id="stu-1",

@@ -69,6 +69,10 @@ def open_slot(
     )
 
 
+# The teachers of each student's classes (t-1, the caller TEACHER, teaches the rest).
+CLASSES = {"stu-8": frozenset({"t-2"})}
+
+
 def student(
     student_id: str = "stu-1", *, district: str = "d-1", site: str = "s-1", active: bool = True
 ) -> StudentView:
@@ -78,6 +82,7 @@ def student(
         site=site,
         active=active,
         guardians=LINKS.get(student_id, frozenset({"g-7"})),
+        teachers=CLASSES.get(student_id, frozenset({"t-1"})),
     )
 
 
@@ -276,6 +281,11 @@ def test_guardian_cannot_book_in_another_district() -> None:
 def test_student_cannot_book_even_for_themself() -> None:
     with pytest.raises(NotAllowed):
         book(STUDENT, student_id="stu-1")
+
+
+def test_teacher_cannot_book_for_a_student_outside_their_classes() -> None:
+    with pytest.raises(Hidden, match="no student 'stu-8'"):
+        book(TEACHER, student_id="stu-8")
 
 
 def test_teacher_cannot_book_for_a_student_of_another_site() -> None:

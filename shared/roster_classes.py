@@ -1,0 +1,128 @@
+"""The classes as a reader keeps them: which teachers act for which students.
+
+A teacher acts for the students of their classes, not for a whole site. Portfolio announces
+each class whole (``roster.class.registered``: its teachers and students) with a version that
+``roster.class.removed`` shares, so a reader replaces what it holds of a class when an event is
+newer, whatever order they arrive in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.events import ClassRegistered, ClassRemoved, CloudEvent
+from shared.messaging.consumer import EventConsumers, HandlerContext
+from shared.upsert import upsert_if_newer
+
+
+class RosterClass(SQLModel, table=True):
+    """A reader's copy of one class (active) or its removal."""
+
+    __tablename__ = "roster_class"
+
+    id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    site: str = Field(index=True, max_length=64)
+    title: str = Field(max_length=200)
+    active: bool = Field(description="On the roster now (false: the class was removed).")
+    version: int = Field(description="The owner's version of the class applied last.")
+
+
+class RosterClassMember(SQLModel, table=True):
+    """A teacher or a student of a class, as the class's newest event names them."""
+
+    __tablename__ = "roster_class_member"
+
+    class_id: str = Field(primary_key=True, max_length=64)
+    person_id: str = Field(primary_key=True, index=True, max_length=64)
+    role: str = Field(primary_key=True, max_length=16, description="`teacher` or `student`.")
+
+
+async def keep_class(
+    session: AsyncSession, event: CloudEvent[ClassRegistered] | CloudEvent[ClassRemoved]
+) -> bool:
+    """Apply one class event if it is newer than the copy; returns whether it was."""
+    registered = event.data if isinstance(event.data, ClassRegistered) else None
+    newer = await upsert_if_newer(
+        session,
+        RosterClass,
+        [
+            {
+                "id": event.data.class_id,
+                "district": event.district,
+                "site": event.site,
+                "title": registered.title if registered else "",
+                "active": registered is not None,
+                "version": event.data.version,
+            }
+        ],
+        replacing=None if registered else ("active",),
+    )
+    if not newer:
+        return False
+    await session.exec(  # type: ignore[call-overload]
+        delete(RosterClassMember).where(col(RosterClassMember.class_id) == event.data.class_id)
+    )
+    members = (
+        [
+            {"class_id": registered.class_id, "person_id": person, "role": role}
+            for role, people in (
+                ("teacher", registered.teacher_ids),
+                ("student", registered.student_ids),
+            )
+            for person in sorted(set(people))
+        ]
+        if registered
+        else []
+    )
+    if members:
+        await session.exec(insert(RosterClassMember), params=members)  # type: ignore[call-overload]
+    return True
+
+
+async def teachers_of(session: AsyncSession, student_id: str) -> set[str]:
+    """The teachers of the classes the student is in now."""
+    taught = (
+        select(RosterClassMember.class_id)
+        .join(RosterClass, col(RosterClass.id) == col(RosterClassMember.class_id))
+        .where(
+            RosterClassMember.person_id == student_id,
+            RosterClassMember.role == "student",
+            col(RosterClass.active),
+        )
+    )
+    return set(
+        (
+            await session.exec(
+                select(RosterClassMember.person_id).where(
+                    col(RosterClassMember.class_id).in_(taught),
+                    RosterClassMember.role == "teacher",
+                )
+            )
+        ).all()
+    )
+
+
+def keep_class_copy(consumers: EventConsumers) -> None:
+    """Subscribe ``consumers`` to the class events a reader's copy is kept from."""
+
+    @consumers.handles_batch(ClassRegistered)
+    async def keep_classes(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[ClassRegistered]]
+    ) -> None:
+        """Which teachers act for which students: the teachers of a student's classes."""
+        for event in events:
+            await keep_class(context.session, event)
+
+    @consumers.handles_batch(ClassRemoved)
+    async def keep_class_removals(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[ClassRemoved]]
+    ) -> None:
+        """A removed class no longer makes its teachers act for its students."""
+        for event in events:
+            await keep_class(context.session, event)
