@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,17 +24,28 @@ class RequestBodyLimit:
     the app's handlers answer with a problem document; nothing past the limit is buffered.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, uploads: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Upload routes (a path pattern matched whole) take larger bodies, which they stream.
+        self.uploads = [(re.compile(path), limit) for path, limit in (uploads or {}).items()]
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.uploads:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         declared = _declared_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await problem_response(413, BodyTooLarge(self.max_bytes).detail)(scope, receive, send)
+        if declared is not None and declared > max_bytes:
+            await problem_response(413, BodyTooLarge(max_bytes).detail)(scope, receive, send)
             return
         received = 0
 
@@ -40,8 +54,8 @@ class RequestBodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         await self.app(scope, limited_receive, send)

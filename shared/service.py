@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -79,6 +79,9 @@ class ServiceSpec:
     environment: EnvironmentFactory = plain_environment
     # The side effects it runs after the commit that asked for them (``shared.jobs``).
     jobs: JobHandlers[Any] = field(default_factory=JobHandlers)
+    # Routes that take uploads larger than HTTP_MAX_BODY_BYTES: a path pattern (matched whole)
+    # and its limit in bytes, from the service's settings.
+    uploads: Callable[[Any], Mapping[str, int]] = field(default=lambda settings: {})
     version: str = "0.1.0"
 
 
@@ -291,7 +294,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_exception_handler(IntegrityError, _conflict)
-    app.add_middleware(RequestBodyLimit, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(
+        RequestBodyLimit, max_bytes=settings.http_max_body_bytes, uploads=spec.uploads(settings)
+    )
     app.include_router(_operations_router(runtime, asyncapi))
     app.include_router(openapi_pages_router(title=spec.title, openapi_url=app.openapi_url or ""))
     for router in spec.routers:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, ValidationError
 from sqlmodel import col, select
 
 from services.notifications.messages import SUPPORTED_LANGUAGES
@@ -17,6 +18,7 @@ from shared.database import utcnow
 from shared.problems import refusals
 from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
+from shared.upsert import insert_or_replace
 
 router = APIRouter(tags=["notifications"])
 
@@ -113,6 +115,68 @@ async def save_contact(
             contact.sqlmodel_update(values)
         session.add(contact)
     return ContactOut.model_validate(contact, from_attributes=True)
+
+
+class ImportedContact(ContactIn):
+    guardian_id: Id
+    site: Id = Field(description="The family's home school.")
+
+
+class ContactBatchIn(BaseModel):
+    contacts: list[dict[str, Any]] = Field(
+        max_length=1000,
+        description="Each as `PUT /contacts/{guardian_id}` takes it, plus `guardian_id` and"
+        " `site`. Each is checked on its own: a bad one is refused, the rest are saved.",
+    )
+
+
+class RefusedContact(BaseModel):
+    guardian_id: str | None
+    reason: str
+
+
+class ContactBatchOut(BaseModel):
+    saved: int = Field(description="Contacts created or replaced.")
+    refused: list[RefusedContact]
+
+
+@router.put("/contacts", response_model=ContactBatchOut, responses=refusals(403))
+async def save_contacts(
+    body: ContactBatchIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> ContactBatchOut:
+    """Record many guardians' contact details at once (district IT; the roster import hands
+    them over this way, never on a shared stream). A guardian the roster has not linked yet is
+    accepted: messages still go only to guardians linked to a student."""
+    if principal.role is not Role.DISTRICT_ADMIN:
+        raise forbidden("only district IT records contact details in bulk")
+    refused: list[RefusedContact] = []
+    rows: dict[str, dict[str, Any]] = {}
+    for item in body.contacts:
+        try:
+            contact = ImportedContact.model_validate(item)
+        except ValidationError as error:
+            guardian = item.get("guardian_id")
+            refused.append(
+                RefusedContact(
+                    guardian_id=guardian if isinstance(guardian, str) else None,
+                    reason=_first_problem(error),
+                )
+            )
+            continue
+        rows[contact.guardian_id] = {
+            **contact.model_dump(),
+            "district": principal.district,
+            "updated_at": utcnow(),
+        }
+    async with uow.transaction() as session:
+        await insert_or_replace(session, ContactPoint, list(rows.values()), key=("guardian_id",))
+    return ContactBatchOut(saved=len(rows), refused=refused)
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else str(problem["msg"])
 
 
 @router.get("/contacts/{guardian_id}", response_model=ContactOut, responses=refusals(404))

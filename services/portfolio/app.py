@@ -8,6 +8,8 @@ from fastapi import FastAPI
 
 from services.portfolio import classes
 from services.portfolio.api import router
+from services.portfolio.roster_import import uploads as roster_uploads
+from services.portfolio.roster_import.job import jobs
 from services.portfolio.settings import PortfolioSettings
 from shared.events import (
     ClassRegistered,
@@ -28,7 +30,7 @@ SPEC = ServiceSpec(
         "Owns the roster and each student's portfolio: evidence, reflections and goals. "
         "Publishes roster and goal events."
     ),
-    routers=[router, classes.router],
+    routers=[router, classes.router, roster_uploads.router],
     migrations=Path(__file__).parent / "migrations",
     publishes=[
         SiteRegistered,
@@ -40,6 +42,8 @@ SPEC = ServiceSpec(
         ClassRemoved,
         GoalSet,
     ],
+    jobs=jobs,
+    uploads=lambda settings: {r"/roster/imports": settings.roster_upload_max_bytes},
 )
 
 

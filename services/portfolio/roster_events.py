@@ -4,7 +4,7 @@ announce them (when they change, and when the roster is announced again)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,13 +23,67 @@ from shared.events import (
 from shared.messaging.outbox import record_event
 
 
-def site_registered(site: Site) -> SiteRegistered:
+class SiteState(Protocol):
+    """A site as stored: a ``Site``, or a row read back by the roster import."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+
+
+class StudentState(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def given_name(self) -> str: ...
+    @property
+    def family_name(self) -> str: ...
+    @property
+    def grade(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def version(self) -> int: ...
+
+
+class LinkState(Protocol):
+    @property
+    def guardian_id(self) -> str: ...
+    @property
+    def student_id(self) -> str: ...
+    @property
+    def relationship(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def version(self) -> int: ...
+
+
+class ClassState(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def term_ids(self) -> list[str]: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def version(self) -> int: ...
+
+
+def site_registered(site: SiteState) -> SiteRegistered:
     return SiteRegistered(
         site_id=site.id, name=site.name, timezone=site.timezone, version=site.version
     )
 
 
-def student_state(student: Student) -> EventData:
+def student_state(student: StudentState) -> EventData:
     """Enrolled while active, withdrawn otherwise: one version orders both."""
     if not student.active:
         return StudentWithdrawn(student_id=student.id, version=student.version)
@@ -42,7 +96,7 @@ def student_state(student: Student) -> EventData:
     )
 
 
-def link_state(link: GuardianLink) -> EventData:
+def link_state(link: LinkState) -> EventData:
     """Linked while active, unlinked otherwise: one version orders both."""
     if not link.active:
         return GuardianUnlinked(
@@ -72,7 +126,7 @@ def announce(session: AsyncSession, row: Site | Student | GuardianLink) -> Cloud
 
 
 def class_state(
-    school_class: SchoolClass, *, teacher_ids: Iterable[str], student_ids: Iterable[str]
+    school_class: ClassState, *, teacher_ids: Iterable[str], student_ids: Iterable[str]
 ) -> EventData:
     """Registered (with who teaches it and who is in it) while active, removed otherwise: one
     version orders both."""

@@ -33,6 +33,7 @@ class Site(SQLModel, table=True):
     district: str = Field(index=True, max_length=64)
     name: str = Field(max_length=200)
     timezone: str = Field(max_length=64)
+    active: bool = Field(default=True, description="Schools are never withdrawn by an import.")
     version: int = Field(default=1)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     source_hash: str | None = _source_hash()
@@ -73,6 +74,7 @@ class GuardianLink(SQLModel, table=True):
     relationship: str = Field(max_length=32)
     active: bool = Field(default=True, description="False once unlinked (linking again: True).")
     version: int = Field(default=1)
+    source_hash: str | None = _source_hash()
     source_modified: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -181,6 +183,25 @@ class ClassEnrollment(SQLModel, table=True):
     source_modified: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class RosterImportRun(SQLModel, table=True):
+    """One import of a roster export uploaded over HTTP: where it is, and its report."""
+
+    __tablename__ = "roster_import_run"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    district: str = Field(index=True, max_length=64)
+    requested_by: str = Field(max_length=64)
+    size_bytes: int
+    timezone: str = Field(max_length=64)
+    status: str = Field(default="queued", max_length=16)
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class Goal(SQLModel, table=True):
     __tablename__ = "goal"
 
@@ -206,5 +227,6 @@ metadata = metadata_for(
     Course,
     SchoolClass,
     ClassEnrollment,
+    RosterImportRun,
     Goal,
 )

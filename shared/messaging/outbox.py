@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
@@ -25,3 +27,28 @@ def record_event(
         )
     )
     return event
+
+
+async def record_events(
+    session: AsyncSession, events: Sequence[tuple[EventData, str, str, str]]
+) -> list[CloudEvent[Any]]:
+    """Queue many events at once, each ``(data, subject, district, site)``: one INSERT for all
+    (what a bulk change such as a roster import records), published only if this transaction
+    commits."""
+    if not events:
+        return []
+    recorded = [
+        new_event(data, subject=subject, district=district, site=site)
+        for data, subject, district, site in events
+    ]
+    rows = [
+        {
+            "event_id": event.id,
+            "stream": type(event.data).stream(),
+            "fields": json.dumps(to_stream_fields(event)),
+            "created_at": event.time,
+        }
+        for event in recorded
+    ]
+    await session.exec(insert(OutboxMessage), params=rows)  # type: ignore[call-overload]
+    return recorded

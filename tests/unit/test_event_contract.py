@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shared.events import (
+    ALL_EVENTS,
     ClassRegistered,
     ClassRemoved,
-    ALL_EVENTS,
     CloudEvent,
     ConferenceBooked,
     ConferenceCancelled,

@@ -122,9 +122,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_staff_member_district'), ['district'], unique=False)
 
     with op.batch_alter_table('guardian_link', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('source_hash', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
         batch_op.add_column(sa.Column('source_modified', shared.database.UTCDateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('site', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('active', sa.Boolean(), nullable=False, server_default=sa.true()))
         batch_op.add_column(sa.Column('source_hash', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
         batch_op.add_column(sa.Column('source_modified', shared.database.UTCDateTime(timezone=True), nullable=True))
 
@@ -146,9 +148,11 @@ def downgrade() -> None:
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.drop_column('source_modified')
         batch_op.drop_column('source_hash')
+        batch_op.drop_column('active')
 
     with op.batch_alter_table('guardian_link', schema=None) as batch_op:
         batch_op.drop_column('source_modified')
+        batch_op.drop_column('source_hash')
 
     with op.batch_alter_table('staff_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_member_district'))

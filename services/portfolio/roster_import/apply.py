@@ -1,0 +1,683 @@
+"""Applying a OneRoster export to portfolio's roster, and announcing what changed.
+
+Files are applied in the order their references need: orgs (schools are sites), academic
+sessions, courses, users (students, guardians, staff), the guardian links users name
+(``agentSourcedIds``, from either side), classes, enrollments, and last each class whose row or
+membership changed, announced whole with its teachers and students.
+
+- **Bulk** files are the whole truth: what the database holds and the file no longer names is
+  deactivated (students withdrawn, guardians unlinked, classes removed), never deleted, and
+  comes back if it reappears. Schools are never withdrawn by an import.
+- **Delta** files carry changes: ``status`` ``tobedeleted`` deactivates, and a change older than
+  the ``dateLastModified`` held is not applied. A guardian's row in a delta lists all of their
+  children: links it no longer names are removed.
+- A row that names nothing known (an unknown org, a guardian link to nobody, an enrollment in
+  an unknown class) is rejected as ``file:line: reason`` and the rest is applied.
+- An unchanged row writes nothing and announces nothing: importing the same export again
+  changes nothing and publishes no event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Table, bindparam, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.portfolio.oneroster.problems import RowRejected
+from services.portfolio.oneroster.reader import OneRosterExport
+from services.portfolio.oneroster.records import Class, Enrollment, Org, User
+from services.portfolio.roster_events import class_state, link_state, site_registered, student_state
+from services.portfolio.roster_import.contacts import (
+    Contact,
+    ContactHandoff,
+    HandoffFailed,
+    contact_digest,
+    unchanged,
+)
+from services.portfolio.roster_import.report import ImportReport
+from services.portfolio.roster_import.sync import DEFAULT_BATCH, Row, TableSync
+from services.portfolio.tables import (
+    AcademicSession,
+    ClassEnrollment,
+    Course,
+    Guardian,
+    GuardianLink,
+    SchoolClass,
+    Site,
+    StaffMember,
+    Student,
+)
+from shared.events import EventData
+from shared.messaging.outbox import record_events
+from shared.messaging.unit_of_work import UnitOfWork
+
+R = TypeVar("R")
+
+CONTACT_BATCH = 500
+# (Core tables: an executemany UPDATE through the ORM would try to find each row in the session.)
+CLASS_TABLE: Table = SchoolClass.__table__  # type: ignore[attr-defined]
+GUARDIAN_TABLE: Table = Guardian.__table__  # type: ignore[attr-defined]
+STAFF_KINDS = frozenset({"teacher", "administrator"})
+# 1.2's staff roles without a conference meaning of their own still make someone staff.
+OTHER_STAFF_ROLES = frozenset({"aide", "counselor", "systemAdministrator"})
+
+
+@dataclass(slots=True)
+class _Claim:
+    """A guardian link an export names, from the guardian's row or the student's."""
+
+    relationship: str
+    file: str
+    line: int
+    modified: datetime | None
+    from_guardian: bool
+
+
+class RosterImporter:
+    """One import of one export into one district's roster."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        district: str,
+        default_timezone: str,
+        contacts: ContactHandoff | None = None,
+        batch: int = DEFAULT_BATCH,
+    ) -> None:
+        self._uow = uow
+        self._district = district
+        self._default_timezone = default_timezone
+        self._handoff = contacts
+        self.report = ImportReport()
+        counts = self.report.counts
+
+        def sync(model: Any, entity: str, **options: Any) -> TableSync:
+            return TableSync(
+                uow, model, counts=counts[entity], district=district, batch=batch, **options
+            )
+
+        self.sites = sync(Site, "sites", announce=self._announce_sites)
+        self.sessions = sync(AcademicSession, "sessions")
+        self.courses = sync(Course, "courses")
+        self.students = sync(Student, "students", announce=self._announce_students)
+        self.guardians = sync(Guardian, "guardians")
+        self.staff = sync(StaffMember, "staff")
+        self.links = sync(
+            GuardianLink,
+            "guardian_links",
+            key=("guardian_id", "student_id"),
+            announce=self._announce_links,
+        )
+        self.classes = sync(SchoolClass, "classes", announce=self._note_classes)
+        self.enrollments = sync(ClassEnrollment, "enrollments", announce=self._note_enrollments)
+        self._all = (
+            self.sites,
+            self.sessions,
+            self.courses,
+            self.students,
+            self.guardians,
+            self.staff,
+            self.links,
+            self.classes,
+            self.enrollments,
+        )
+        self._orgs: set[str] = set()  # every org of the export (districts too) and every site
+        self._site_timezones: dict[str, str] = {}
+        self._student_sites: dict[str, str] = {}
+        self._class_sites: dict[str, str] = {}
+        self._claims: dict[tuple[str, str], _Claim] = {}
+        self._delta_guardians: set[str] = set()
+        self._contacts: list[tuple[Contact, int]] = []
+        self._contact_hashes: dict[str, str | None] = {}
+        self._classes_written: set[str] = set()  # version raised (or created) by this import
+        self._classes_touched: set[str] = set()  # membership changed
+
+    async def run(self, export: OneRosterExport) -> ImportReport:
+        started = time.monotonic()
+        self.report.version = export.version
+        self.report.modes = dict(export.modes)
+        await self._load()
+        bulk = {name: mode == "bulk" for name, mode in export.modes.items()}
+        await self._orgs_file(export.orgs())
+        await self._plain("sessions", self.sessions, export.academic_sessions(), _session_row)
+        await self._plain("courses", self.courses, export.courses(), self._course_row)
+        if bulk.get("academicSessions.csv"):
+            await self.sessions.retire_unseen()
+        if bulk.get("courses.csv"):
+            await self.courses.retire_unseen()
+        if "users.csv" in export.modes:
+            await self._users_file(export.users())
+            for table in (self.students, self.guardians, self.staff):
+                await (table.retire_unseen() if bulk["users.csv"] else table.flush())
+            await self._apply_links(bulk=bulk["users.csv"])
+            await self._hand_over_contacts()
+        if "classes.csv" in export.modes:
+            await self._classes_file(export.classes())
+            await (self.classes.retire_unseen() if bulk["classes.csv"] else self.classes.flush())
+        if "enrollments.csv" in export.modes:
+            await self._enrollments_file(export.enrollments())
+            await (
+                self.enrollments.retire_unseen()
+                if bulk["enrollments.csv"]
+                else self.enrollments.flush()
+            )
+        await self._announce_classes()
+        self.report.events = sum(table.events for table in self._all)
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+    # --- What the database holds -------------------------------------------------------------
+
+    async def _load(self) -> None:
+        for table in self._all:
+            await table.load()
+        async with self._uow.read() as session:
+            for site, timezone in await _pairs(
+                session, Site.id, Site.timezone, Site.district, self._district
+            ):
+                self._site_timezones[site] = timezone
+                self._orgs.add(site)
+            self._student_sites.update(
+                await _pairs(session, Student.id, Student.site, Student.district, self._district)
+            )
+            self._class_sites.update(
+                await _pairs(
+                    session, SchoolClass.id, SchoolClass.site, SchoolClass.district, self._district
+                )
+            )
+            if self._handoff is not None:
+                self._contact_hashes.update(
+                    await _pairs(
+                        session,
+                        Guardian.id,
+                        Guardian.contact_hash,
+                        Guardian.district,
+                        self._district,
+                    )
+                )
+
+    # --- Files -------------------------------------------------------------------------------
+
+    async def _orgs_file(self, rows: Iterator[Org | RowRejected]) -> None:
+        seen: set[str] = set()
+        for org in self._good("sites", rows):
+            if org.sourced_id in seen:
+                self.report.reject("sites", _duplicate(org))
+                continue
+            seen.add(org.sourced_id)
+            self._orgs.add(org.sourced_id)
+            if org.type != "school":
+                continue
+            timezone = (
+                org.metadata.get("timezone")
+                or self._site_timezones.get(org.sourced_id)
+                or self._default_timezone
+            )
+            if not _is_timezone(timezone):
+                self.report.reject(
+                    "sites", _rejected(org, f"metadata.timezone {timezone!r} is not an IANA zone")
+                )
+                continue
+            self._site_timezones[org.sourced_id] = timezone
+            # (Schools are never withdrawn by an import: their conferences and history stay.)
+            await self.sites.offer(
+                {"id": org.sourced_id, "name": org.name[:200], "timezone": timezone},
+                modified=org.date_last_modified,
+            )
+        await self.sites.flush()
+
+    async def _plain(self, entity: str, table: TableSync, rows: Iterator[Any], to_row: Any) -> None:
+        for record in self._good(entity, rows):
+            if record.sourced_id in table.seen:
+                self.report.reject(entity, _duplicate(record))
+                continue
+            row = to_row(record)
+            if isinstance(row, RowRejected):
+                self.report.reject(entity, row)
+                continue
+            await table.offer(
+                row, modified=record.date_last_modified, remove=record.status == "tobedeleted"
+            )
+        await table.flush()
+
+    def _course_row(self, course: Any) -> dict[str, Any] | RowRejected:
+        if course.org_sourced_id not in self._orgs:
+            return _rejected(course, f"unknown org {course.org_sourced_id!r}")
+        return {
+            "id": course.sourced_id,
+            "org_id": course.org_sourced_id,
+            "title": course.title,
+            "code": course.course_code,
+        }
+
+    async def _users_file(self, rows: Iterator[User | RowRejected]) -> None:
+        seen: set[str] = set()
+        for user in self._good("students", rows):
+            if user.sourced_id in seen:
+                self.report.reject(_entity_of(user), _duplicate(user))
+                continue
+            seen.add(user.sourced_id)
+            kinds = {role.kind for role in user.roles}
+            roles = {role.role for role in user.roles}
+            handled = False
+            if "student" in kinds:
+                handled = True
+                await self._student(user)
+            if "guardian" in kinds:
+                handled = True
+                await self._guardian(user)
+            if kinds & STAFF_KINDS or roles & OTHER_STAFF_ROLES:
+                handled = True
+                await self._staff(user)
+            if not handled:
+                self.report.ignore(f"users with role {user.role or 'none'!r}")
+
+    async def _student(self, user: User) -> None:
+        removed = user.status == "tobedeleted"
+        site = self._school_of(user)
+        if site is None and not removed:
+            self.report.reject(
+                "students",
+                _rejected(
+                    user,
+                    f"no school on the roster among orgs {', '.join(user.org_sourced_ids) or '(none)'}",
+                ),
+            )
+            return
+        site = site or self._student_sites.get(user.sourced_id, "")
+        self._student_sites[user.sourced_id] = site
+        current = await self.students.offer(
+            {
+                "id": user.sourced_id,
+                "site": site,
+                "given_name": (user.preferred_given_name or user.given_name)[:100],
+                "family_name": user.family_name[:100],
+                "grade": (user.grades[0] if user.grades else "")[:8],
+                "language": user.language,
+            },
+            modified=user.date_last_modified,
+            remove=removed,
+        )
+        if current and not removed:
+            for guardian in user.agent_sourced_ids:
+                self._claim(guardian, user.sourced_id, user, from_guardian=False)
+
+    async def _guardian(self, user: User) -> None:
+        removed = user.status == "tobedeleted"
+        role = next((r.role for r in user.roles if r.kind == "guardian"), "guardian")
+        current = await self.guardians.offer(
+            {
+                "id": user.sourced_id,
+                "given_name": user.given_name[:100],
+                "family_name": user.family_name[:100],
+                "role": role[:16],
+            },
+            modified=user.date_last_modified,
+            remove=removed,
+        )
+        if not current:
+            return  # older than what is held: neither its links nor its contact apply
+        if removed:
+            self._delta_guardians.add(user.sourced_id)
+            return
+        if user.status == "active":
+            self._delta_guardians.add(user.sourced_id)
+        relationship = user.metadata.get("relationship") or role
+        for student in user.agent_sourced_ids:
+            self._claim(
+                user.sourced_id, student, user, from_guardian=True, relationship=relationship
+            )
+        if self._handoff is not None and (user.email or user.sms or user.phone):
+            name = " ".join(part for part in (user.given_name, user.family_name) if part)
+            contact = Contact(
+                guardian_id=user.sourced_id,
+                site="",  # chosen once the links are known
+                display_name=name[:200],
+                email=user.email,
+                phone=user.sms or user.phone,
+                language=user.language,
+            )
+            self._contacts.append((contact, user.line))
+
+    async def _staff(self, user: User) -> None:
+        await self.staff.offer(
+            {
+                "id": user.sourced_id,
+                "given_name": user.given_name[:100],
+                "family_name": user.family_name[:100],
+                "role": (user.role or "teacher")[:32],
+                "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
+            },
+            modified=user.date_last_modified,
+            remove=user.status == "tobedeleted",
+        )
+
+    def _claim(
+        self,
+        guardian: str,
+        student: str,
+        user: User,
+        *,
+        from_guardian: bool,
+        relationship: str = "guardian",
+    ) -> None:
+        held = self._claims.get((guardian, student))
+        if held is not None and held.from_guardian and not from_guardian:
+            return  # the guardian's own row says more (the relationship)
+        self._claims[(guardian, student)] = _Claim(
+            relationship=relationship[:32],
+            file=user.file,
+            line=user.line,
+            modified=user.date_last_modified,
+            from_guardian=from_guardian,
+        )
+
+    async def _apply_links(self, *, bulk: bool) -> None:
+        for (guardian, student), claim in self._claims.items():
+            missing = (
+                f"no student {student!r}"
+                if not self.students.known(student)
+                else f"no guardian {guardian!r}"
+                if not self.guardians.known(guardian)
+                else None
+            )
+            if missing:
+                self.report.reject(
+                    "guardian_links",
+                    RowRejected(
+                        claim.file, claim.line, f"guardian link to nobody: {missing} on the roster"
+                    ),
+                )
+                continue
+            await self.links.offer(
+                {
+                    "guardian_id": guardian,
+                    "student_id": student,
+                    "site": self._student_sites.get(student, ""),
+                    "relationship": claim.relationship,
+                },
+                modified=claim.modified,
+            )
+        if bulk:
+            await self.links.retire_unseen()
+            return
+        # A delta's guardian row names all of their children (and a removed guardian none).
+        for key in list(self.links.held):
+            guardian, _ = key  # type: ignore[misc]
+            if (
+                guardian in self._delta_guardians
+                and key not in self._claims
+                and self.links.active(key)
+            ):
+                await self.links.offer(
+                    {"guardian_id": guardian, "student_id": key[1]},  # type: ignore[index]
+                    modified=None,
+                    remove=True,
+                )
+        await self.links.flush()
+
+    async def _hand_over_contacts(self) -> None:
+        counts = self.report.counts["contacts"]
+        if self._handoff is None:
+            return
+        sites = self._guardian_sites()
+        batch: list[tuple[Contact, int]] = []
+        for contact, line in self._contacts:
+            site = sites.get(contact.guardian_id)
+            if site is None:
+                self.report.ignore("contacts of guardians linked to no student")
+                continue
+            located = Contact(**{**_fields(contact), "site": site})
+            if unchanged(located, self._contact_hashes.get(contact.guardian_id)):
+                counts.unchanged += 1
+                continue
+            batch.append((located, line))
+            if len(batch) >= CONTACT_BATCH:
+                await self._send_contacts(batch)
+                batch = []
+        await self._send_contacts(batch)
+        self._contacts = []
+
+    async def _send_contacts(self, batch: list[tuple[Contact, int]]) -> None:
+        if not batch or self._handoff is None:
+            return
+        counts = self.report.counts["contacts"]
+        refused = await self._handoff.hand_over([contact for contact, _ in batch])
+        accepted = []
+        for contact, line in batch:
+            reason = refused.get(contact.guardian_id)
+            if reason is not None:
+                self.report.reject(
+                    "contacts", RowRejected("users.csv", line, f"contact refused: {reason}")
+                )
+                continue
+            held = self._contact_hashes.get(contact.guardian_id)
+            if held:
+                counts.updated += 1
+            else:
+                counts.created += 1
+            accepted.append({"k_id": contact.guardian_id, "contact_hash": contact_digest(contact)})
+        if accepted:
+            async with self._uow.transaction() as session:
+                await session.exec(  # type: ignore[call-overload]
+                    update(GUARDIAN_TABLE)
+                    .where(GUARDIAN_TABLE.c.id == bindparam("k_id"))
+                    .values(contact_hash=bindparam("contact_hash")),
+                    params=accepted,
+                )
+
+    def _guardian_sites(self) -> dict[str, str]:
+        """Each guardian's home school: the first (by id) of their linked children's sites."""
+        sites: dict[str, str] = {}
+        for guardian, student in self._claims:
+            site = self._student_sites.get(student)
+            if site and (guardian not in sites or site < sites[guardian]):
+                sites[guardian] = site
+        return sites
+
+    async def _classes_file(self, rows: Iterator[Class | RowRejected]) -> None:
+        for school_class in self._good("classes", rows):
+            if school_class.sourced_id in self.classes.seen:
+                self.report.reject("classes", _duplicate(school_class))
+                continue
+            removed = school_class.status == "tobedeleted"
+            site = school_class.school_sourced_id
+            if site not in self._site_timezones and not removed:
+                self.report.reject("classes", _rejected(school_class, f"unknown school {site!r}"))
+                continue
+            self._class_sites[school_class.sourced_id] = site
+            await self.classes.offer(
+                {
+                    "id": school_class.sourced_id,
+                    "site": site,
+                    "title": school_class.title[:200],
+                    "class_code": school_class.class_code,
+                    "course_id": school_class.course_sourced_id or None,
+                    "term_ids": list(school_class.term_sourced_ids),
+                },
+                modified=school_class.date_last_modified,
+                remove=removed,
+            )
+
+    async def _enrollments_file(self, rows: Iterator[Enrollment | RowRejected]) -> None:
+        for enrollment in self._good("enrollments", rows):
+            if enrollment.sourced_id in self.enrollments.seen:
+                self.report.reject("enrollments", _duplicate(enrollment))
+                continue
+            removed = enrollment.status == "tobedeleted"
+            if enrollment.role not in ("student", "teacher"):
+                self.report.ignore(f"enrollments with role {enrollment.role!r}")
+                continue
+            problem = self._enrollment_problem(enrollment)
+            if problem and not removed:
+                self.report.reject("enrollments", _rejected(enrollment, problem))
+                continue
+            await self.enrollments.offer(
+                {
+                    "id": enrollment.sourced_id,
+                    "site": self._class_sites.get(enrollment.class_sourced_id, ""),
+                    "class_id": enrollment.class_sourced_id,
+                    "user_id": enrollment.user_sourced_id,
+                    "role": enrollment.role,
+                    "primary": bool(enrollment.primary),
+                },
+                modified=enrollment.date_last_modified,
+                remove=removed,
+            )
+
+    def _enrollment_problem(self, enrollment: Enrollment) -> str | None:
+        if not self.classes.known(enrollment.class_sourced_id):
+            return f"enrollment in unknown class {enrollment.class_sourced_id!r}"
+        people = self.students if enrollment.role == "student" else self.staff
+        if not people.known(enrollment.user_sourced_id):
+            return f"no {enrollment.role} {enrollment.user_sourced_id!r} on the roster"
+        return None
+
+    # --- Announcing -------------------------------------------------------------------------
+
+    async def _announce_sites(self, session: AsyncSession, rows: Sequence[Row]) -> int:
+        return await self._record(session, ((site_registered(r), r.id, r.id) for r in rows))  # type: ignore[attr-defined]
+
+    async def _announce_students(self, session: AsyncSession, rows: Sequence[Row]) -> int:
+        return await self._record(session, ((student_state(r), r.id, r.site) for r in rows))  # type: ignore[attr-defined]
+
+    async def _announce_links(self, session: AsyncSession, rows: Sequence[Row]) -> int:
+        return await self._record(
+            session,
+            ((link_state(r), r.student_id, r.site) for r in rows),  # type: ignore[attr-defined]
+        )
+
+    async def _note_classes(self, session: AsyncSession, rows: Sequence[Row]) -> int:
+        self._classes_written.update(row.id for row in rows)  # type: ignore[attr-defined]
+        return 0
+
+    async def _note_enrollments(self, session: AsyncSession, rows: Sequence[Row]) -> int:
+        self._classes_touched.update(row.class_id for row in rows)  # type: ignore[attr-defined]
+        return 0
+
+    async def _announce_classes(self) -> None:
+        """Each class whose row or membership changed, announced whole (a membership change
+        alone raises the class's version here)."""
+        changed = sorted(self._classes_written | self._classes_touched)
+        for start in range(0, len(changed), 500):
+            ids = changed[start : start + 500]
+            raise_version = [
+                {"k_id": class_id} for class_id in ids if class_id not in self._classes_written
+            ]
+            async with self._uow.transaction() as session:
+                if raise_version:
+                    await session.exec(  # type: ignore[call-overload]
+                        update(CLASS_TABLE)
+                        .where(CLASS_TABLE.c.id == bindparam("k_id"))
+                        .values(version=CLASS_TABLE.c.version + 1),
+                        params=raise_version,
+                    )
+                classes = (
+                    await session.exec(select(SchoolClass).where(col(SchoolClass.id).in_(ids)))
+                ).all()
+                members = await _members(session, ids)
+                self.enrollments.events += await self._record(
+                    session,
+                    (
+                        (
+                            class_state(
+                                c,
+                                teacher_ids=members.get((c.id, "teacher"), ()),
+                                student_ids=members.get((c.id, "student"), ()),
+                            ),
+                            c.id,
+                            c.site,
+                        )
+                        for c in classes
+                    ),
+                )
+
+    async def _record(
+        self, session: AsyncSession, events: Iterable[tuple[EventData, str, str]]
+    ) -> int:
+        recorded = await record_events(
+            session, [(data, subject, self._district, site) for data, subject, site in events]
+        )
+        return len(recorded)
+
+    # --- Rows --------------------------------------------------------------------------------
+
+    def _good(self, entity: str, rows: Iterator[R | RowRejected]) -> Iterator[R]:
+        for row in rows:
+            if isinstance(row, RowRejected):
+                self.report.reject(entity, row)
+            else:
+                yield row
+
+    def _school_of(self, user: User) -> str | None:
+        if user.primary_org_sourced_id in self._site_timezones:
+            return user.primary_org_sourced_id
+        return next((org for org in user.org_sourced_ids if org in self._site_timezones), None)
+
+
+def _session_row(session: Any) -> dict[str, Any]:
+    return {
+        "id": session.sourced_id,
+        "title": session.title[:200],
+        "type": session.type[:32],
+        "start_date": session.start_date,
+        "end_date": session.end_date,
+        "parent_id": session.parent_sourced_id,
+        "school_year": str(session.school_year),
+    }
+
+
+async def _pairs(
+    session: AsyncSession, key: Any, value: Any, district_column: Any, district: str
+) -> list[tuple[Any, Any]]:
+    return list((await session.exec(select(key, value).where(district_column == district))).all())
+
+
+async def _members(session: AsyncSession, class_ids: list[str]) -> dict[tuple[str, str], list[str]]:
+    rows = (
+        await session.exec(
+            select(ClassEnrollment.class_id, ClassEnrollment.role, ClassEnrollment.user_id).where(
+                col(ClassEnrollment.class_id).in_(class_ids), col(ClassEnrollment.active)
+            )
+        )
+    ).all()
+    members: dict[tuple[str, str], list[str]] = {}
+    for class_id, role, user in rows:
+        members.setdefault((class_id, role), []).append(user)
+    return members
+
+
+def _fields(contact: Contact) -> dict[str, Any]:
+    return {name: getattr(contact, name) for name in Contact.__slots__}  # type: ignore[attr-defined]
+
+
+def _entity_of(user: User) -> str:
+    kinds = {role.kind for role in user.roles}
+    return "students" if "student" in kinds else "guardians" if "guardian" in kinds else "staff"
+
+
+def _rejected(record: Any, reason: str) -> RowRejected:
+    return RowRejected(record.file, record.line, reason)
+
+
+def _duplicate(record: Any) -> RowRejected:
+    return _rejected(record, f"sourcedId {record.sourced_id!r} appears twice; the first is kept")
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+__all__ = ["HandoffFailed", "RosterImporter"]
