@@ -76,8 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         for name in SERVICES:
             key = f"{name.upper()}_DATABASE_URL"
             env[key] = os.environ.get(key) or f"sqlite+aiosqlite:///{var / f'{name}.db'}"
+        ports = {
+            name: int(os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name]))
+            for name in SERVICES
+        }
+        # The roster import hands contact details to notifications' API, not to a stream.
+        env["PORTFOLIO_NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
+        env["PORTFOLIO_ROSTER_UPLOAD_DIR"] = str(var / "roster-uploads")
         for name in SERVICES:
-            port = int(os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name]))
+            port = ports[name]
             own = {**env, "REDIS_URL": user_urls[name]}
             processes.append(ServiceProcess(name, port, own, var / "logs" / f"{name}.log"))
             processes[-1].start()

@@ -1,4 +1,5 @@
-"""The demo district, loaded through the services' own HTTP APIs (never into their databases).
+"""The demo district, loaded through the services' own HTTP APIs (never into their databases):
+its roster through the OneRoster import, as district IT loads a real one.
 
 Names and wording come from two real student-led conference programs: Conway Elementary, where a
 kindergartner named Gio "shared all the shapes and sounds he knew", and a K-8 day school (MJDS)
@@ -7,9 +8,11 @@ where "everyone is working on something". Loading is idempotent: running it agai
 
 from __future__ import annotations
 
+import io
 import time
-from dataclasses import dataclass
+import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -22,38 +25,13 @@ SITES = {"conway": "Conway Elementary", "mjds": "MJDS"}
 TIMEZONE = ZoneInfo("America/Los_Angeles")
 
 
-@dataclass(frozen=True)
-class DemoStudent:
-    id: str
-    site: str
-    given_name: str
-    family_name: str
-    grade: str
+# The demo district's roster, as the district's student information system would export it
+# (OneRoster 1.2): Gio and Ava at Conway with their teacher t-rivera, Noa and Eli at MJDS with
+# t-cohen, their parents (María reads Spanish; Marcus has no contact details on file, so
+# messages to him are recorded as failed deliveries), and Conway's admin.
+ROSTER_EXPORT = Path(__file__).resolve().parent / "demo_roster"
+IMPORT_TIMEOUT_SECONDS = 120.0
 
-
-@dataclass(frozen=True)
-class DemoGuardian:
-    id: str
-    student_id: str
-    relationship: str
-    display_name: str
-    email: str | None
-    language: str
-
-
-STUDENTS = [
-    DemoStudent("s-gio", "conway", "Gio", "Martinez", "KG"),
-    DemoStudent("s-ava", "conway", "Ava", "Chen", "03"),
-    DemoStudent("s-noa", "mjds", "Noa", "Levi", "05"),
-    DemoStudent("s-eli", "mjds", "Eli", "Brooks", "08"),
-]
-GUARDIANS = [
-    DemoGuardian("g-maria", "s-gio", "mother", "María Martínez", "maria@example.org", "es"),
-    DemoGuardian("g-wei", "s-ava", "father", "Wei Chen", "wei@example.org", "en"),
-    DemoGuardian("g-dana", "s-noa", "mother", "Dana Levi", "dana@example.org", "en"),
-    # No contact point on file: messages to him are recorded as failed deliveries.
-    DemoGuardian("g-marcus", "s-eli", "father", "Marcus Brooks", None, "en"),
-]
 TEACHERS = {"t-rivera": "conway", "t-cohen": "mjds"}
 GOALS = {
     "s-gio": ("Know all my letter sounds and shapes", "reading"),
@@ -89,53 +67,52 @@ def load_demo_district(urls: dict[str, str], *, secret: str) -> list[str]:
     """Load (or confirm) the demo district; returns one line per thing created."""
     admin = {"Authorization": f"Bearer {demo_tokens(secret)['DISTRICT_ADMIN_TOKEN']}"}
     created: list[str] = []
-    with httpx.Client(timeout=10, headers=admin) as http:
-        for site, name in SITES.items():
-            _ok(
-                http.put(
-                    f"{urls['portfolio']}/roster/sites/{site}",
-                    json={"name": name, "timezone": TIMEZONE.key},
-                )
-            )
-        for student in STUDENTS:
-            _ok(
-                http.put(
-                    f"{urls['portfolio']}/roster/students/{student.id}",
-                    json={
-                        "site": student.site,
-                        "given_name": student.given_name,
-                        "family_name": student.family_name,
-                        "grade": student.grade,
-                    },
-                )
-            )
-        for guardian in GUARDIANS:
-            _ok(
-                http.put(
-                    f"{urls['portfolio']}/roster/students/{guardian.student_id}/guardians/{guardian.id}",
-                    json={"relationship": guardian.relationship},
-                )
-            )
-        for guardian in GUARDIANS:
-            if guardian.email:
-                # Notifications keeps contact details only for guardians the roster links to a
-                # student: until the link reaches it (an event), it answers 404.
-                _ok(
-                    _once_roster_arrives(
-                        http,
-                        "PUT",
-                        f"{urls['notifications']}/contacts/{guardian.id}",
-                        {
-                            "display_name": guardian.display_name,
-                            "email": guardian.email,
-                            "language": guardian.language,
-                        },
-                        waiting_status=404,
-                    )
-                )
+    with httpx.Client(timeout=30, headers=admin) as http:
+        created += _import_roster(http, urls["portfolio"])
         created += _open_conference_times(http, urls["scheduling"])
         created += _set_first_goals(http, urls)
     return created
+
+
+def roster_zip(directory: Path = ROSTER_EXPORT) -> bytes:
+    """The demo export as the zip a district's system would hand over."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.glob("*.csv")):
+            archive.write(path, path.name)
+    return buffer.getvalue()
+
+
+def _import_roster(http: httpx.Client, portfolio: str) -> list[str]:
+    """Upload the export through the roster import (``POST /roster/imports``, what district IT
+    uses) and wait for its report: the demo proves the import path."""
+    run = _ok(
+        http.post(
+            f"{portfolio}/roster/imports",
+            content=roster_zip(),
+            headers={"Content-Type": "application/zip"},
+            params={"timezone": TIMEZONE.key},
+        )
+    ).json()
+    deadline = time.monotonic() + IMPORT_TIMEOUT_SECONDS
+    while run["status"] in ("queued", "running"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the demo roster import {run['id']} did not finish in time")
+        time.sleep(0.2)
+        run = _ok(http.get(f"{portfolio}/roster/imports/{run['id']}")).json()
+    report = run.get("report") or {}
+    if run["status"] != "done" or report.get("rejected_rows"):
+        raise RuntimeError(
+            f"the demo roster import {run['status']}: {run.get('error') or report.get('rejections')}"
+        )
+    counts = report["counts"]
+    made = {entity: counts[entity]["created"] for entity in counts if counts[entity]["created"]}
+    if not made:
+        return []
+    return [
+        "roster imported from devstack/demo_roster (OneRoster 1.2): "
+        + ", ".join(f"{count} {entity.replace('_', ' ')}" for entity, count in made.items())
+    ]
 
 
 def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:

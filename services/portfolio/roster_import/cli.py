@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -126,38 +127,52 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class ProgressBars:
-    """A bar per file on stderr, with rows read and rows per second."""
+    """A bar per file on stderr, with rows read and rows per second; on a terminal that is not
+    one (a log, CI), a line per file when done and every few seconds meanwhile."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, interactive: bool | None = None, every_seconds: float = 5.0) -> None:
+        self._interactive = sys.stderr.isatty() if interactive is None else interactive
+        self._every = every_seconds
         self._bar: Any = None
         self._file: str | None = None
+        self._started = self._said = 0.0
 
     def __call__(self, progress: Progress) -> None:
         if progress.file != self._file:
             self.close()
             self._file = progress.file
-            self._bar = tqdm(
-                total=progress.total_bytes,
-                desc=f"{progress.file:<22}",
-                unit="B",
-                unit_scale=True,
-                file=sys.stderr,
-                mininterval=0.5,
-                leave=True,
-                bar_format="{desc} {percentage:3.0f}%|{bar:24}| {postfix} [{elapsed}]",
+            self._started = self._said = time.monotonic()
+            if self._interactive:
+                self._bar = tqdm(
+                    total=progress.total_bytes,
+                    desc=f"{progress.file:<22}",
+                    unit="B",
+                    unit_scale=True,
+                    file=sys.stderr,
+                    mininterval=0.5,
+                    bar_format="{desc} {percentage:3.0f}%|{bar:24}| {postfix} [{elapsed}]",
+                )
+        elapsed = time.monotonic() - self._started
+        text = f"{progress.rows:,} rows"
+        if elapsed >= 0.5:  # (a rate over a few milliseconds says nothing)
+            text += f", {progress.rows / elapsed:,.0f} rows/s"
+        if self._bar is not None:
+            self._bar.postfix = text
+            self._bar.update(progress.bytes_read - self._bar.n)
+            return
+        finished = progress.bytes_read >= progress.total_bytes
+        if finished or time.monotonic() - self._said >= self._every:
+            self._said = time.monotonic()
+            share = (
+                100 * progress.bytes_read / progress.total_bytes if progress.total_bytes else 100
             )
-        bar = self._bar
-        elapsed = max(bar.format_dict["elapsed"], 1e-6)
-        bar.set_postfix_str(
-            f"{progress.rows:,} rows, {progress.rows / elapsed:,.0f} rows/s", refresh=False
-        )
-        bar.update(progress.bytes_read - bar.n)
+            print(f"{progress.file}: {share:.0f}%, {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-            self._file = None
+        self._file = None
 
 
 def _refused(message: str) -> int:

@@ -1,0 +1,29 @@
+"""The two ways an export goes wrong: the whole export is refused, or one row is rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ExportRefused(Exception):
+    """The export cannot be read at all (no manifest, wrong headers, not UTF-8, a broken zip).
+
+    Raised before any row is handed out, so nothing from the export has been applied.
+    """
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RowRejected:
+    """A row that is skipped; the rows around it are still read."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
