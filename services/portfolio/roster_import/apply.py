@@ -19,6 +19,7 @@ membership changed, announced whole with its teachers and students.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -134,7 +135,9 @@ class RosterImporter:
         self._student_sites: dict[str, str] = {}
         self._class_sites: dict[str, str] = {}
         self._claims: dict[tuple[str, str], _Claim] = {}
-        self._delta_guardians: set[str] = set()
+        # Users whose delta row lists all of their links (agentSourcedIds not empty, or removed).
+        self._complete_lists: set[str] = set()
+        self._relationships: dict[str, str] = {}  # from guardians' own rows
         self._contacts: list[tuple[Contact, int]] = []
         self._contact_hashes: dict[str, str | None] = {}
         self._classes_written: set[str] = set()  # version raised (or created) by this import
@@ -265,8 +268,11 @@ class RosterImporter:
                 self.report.reject(_entity_of(user), _duplicate(user))
                 continue
             seen.add(user.sourced_id)
-            kinds = {role.kind for role in user.roles}
+            kinds: set[str | None] = {role.kind for role in user.roles}
             roles = {role.role for role in user.roles}
+            if not user.roles:
+                # A delta's roles.csv has only the roles that changed: the rest, as held.
+                kinds = self._held_kinds(user.sourced_id)
             handled = False
             if "student" in kinds:
                 handled = True
@@ -280,9 +286,20 @@ class RosterImporter:
             if not handled:
                 self.report.ignore(f"users with role {user.role or 'none'!r}")
 
+    def _held_kinds(self, user_id: str) -> set[str | None]:
+        kinds: set[str | None] = set()
+        for kind, table in (
+            ("student", self.students),
+            ("guardian", self.guardians),
+            ("teacher", self.staff),
+        ):
+            if table.known(user_id):
+                kinds.add(kind)
+        return kinds
+
     async def _student(self, user: User) -> None:
         removed = user.status == "tobedeleted"
-        site = self._school_of(user)
+        site = self._school_of(user) or self._student_sites.get(user.sourced_id)
         if site is None and not removed:
             self.report.reject(
                 "students",
@@ -306,6 +323,8 @@ class RosterImporter:
             modified=user.date_last_modified,
             remove=removed,
         )
+        if current and user.status == "active" and user.agent_sourced_ids:
+            self._complete_lists.add(user.sourced_id)
         if current and not removed:
             for guardian in user.agent_sourced_ids:
                 self._claim(guardian, user.sourced_id, user, from_guardian=False)
@@ -326,11 +345,12 @@ class RosterImporter:
         if not current:
             return  # older than what is held: neither its links nor its contact apply
         if removed:
-            self._delta_guardians.add(user.sourced_id)
+            self._complete_lists.add(user.sourced_id)
             return
-        if user.status == "active":
-            self._delta_guardians.add(user.sourced_id)
+        if user.status == "active" and user.agent_sourced_ids:
+            self._complete_lists.add(user.sourced_id)
         relationship = user.metadata.get("relationship") or role
+        self._relationships[user.sourced_id] = relationship[:32]
         for student in user.agent_sourced_ids:
             self._claim(
                 user.sourced_id, student, user, from_guardian=True, relationship=relationship
@@ -342,7 +362,7 @@ class RosterImporter:
                 site="",  # chosen once the links are known
                 display_name=name[:200],
                 email=user.email,
-                phone=user.sms or user.phone,
+                phone=_phone(user.sms or user.phone),
                 language=user.language,
             )
             self._contacts.append((contact, user.line))
@@ -386,7 +406,7 @@ class RosterImporter:
                 f"no student {student!r}"
                 if not self.students.known(student)
                 else f"no guardian {guardian!r}"
-                if not self.guardians.known(guardian)
+                if not self.guardians.active(guardian)
                 else None
             )
             if missing:
@@ -397,23 +417,34 @@ class RosterImporter:
                     ),
                 )
                 continue
+            key = (guardian, student)
+            if (
+                guardian not in self._relationships
+                and not claim.from_guardian
+                and self.links.active(key)
+            ):
+                # Named by the child's row only: the relationship held stays as it is.
+                self.links.seen.add(key)
+                self.report.counts["guardian_links"].unchanged += 1
+                continue
             await self.links.offer(
                 {
                     "guardian_id": guardian,
                     "student_id": student,
                     "site": self._student_sites.get(student, ""),
-                    "relationship": claim.relationship,
+                    "relationship": self._relationships.get(guardian, claim.relationship),
                 },
                 modified=claim.modified,
             )
         if bulk:
             await self.links.retire_unseen()
             return
-        # A delta's guardian row names all of their children (and a removed guardian none).
+        # A delta row that names agents names all of them (a removed guardian: none), on
+        # either side; a row with none leaves its links as they are.
         for key in list(self.links.held):
-            guardian, _ = key  # type: ignore[misc]
+            guardian, student = key  # type: ignore[misc]
             if (
-                guardian in self._delta_guardians
+                (guardian in self._complete_lists or student in self._complete_lists)
                 and key not in self._claims
                 and self.links.active(key)
             ):
@@ -427,6 +458,10 @@ class RosterImporter:
     async def _hand_over_contacts(self) -> None:
         counts = self.report.counts["contacts"]
         if self._handoff is None:
+            self.report.notes.append(
+                "contact details were not handed to notifications (no notifications URL or"
+                " credential, or --no-contacts): run the import again with them"
+            )
             return
         sites = self._guardian_sites()
         batch: list[tuple[Contact, int]] = []
@@ -477,7 +512,13 @@ class RosterImporter:
     def _guardian_sites(self) -> dict[str, str]:
         """Each guardian's home school: the first (by id) of their linked children's sites."""
         sites: dict[str, str] = {}
-        for guardian, student in self._claims:
+        linked: list[tuple[str, str]] = [
+            key  # type: ignore[misc]
+            for key in self.links.held
+            if self.links.active(key)
+        ]
+        pairs: list[tuple[str, str]] = [*self._claims, *linked]
+        for guardian, student in pairs:
             site = self._student_sites.get(student)
             if site and (guardian not in sites or site < sites[guardian]):
                 sites[guardian] = site
@@ -621,6 +662,12 @@ class RosterImporter:
         if user.primary_org_sourced_id in self._site_timezones:
             return user.primary_org_sourced_id
         return next((org for org in user.org_sourced_ids if org in self._site_timezones), None)
+
+
+def _phone(number: str | None) -> str | None:
+    """A phone number as notifications takes it (E.164): exports write `+1 555 010 0101`,
+    `+1 (555) 010-0101`."""
+    return re.sub(r"[\s().-]", "", number) if number else None
 
 
 def _session_row(session: Any) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class ImportReport:
     ignored: dict[str, int] = field(default_factory=dict)
     events: int = 0
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def reject(self, entity: str, problem: RowRejected) -> None:
         self.counts[entity].rejected += 1
@@ -70,6 +71,7 @@ class ImportReport:
             "ignored": self.ignored,
             "events": self.events,
             "seconds": round(self.seconds, 3),
+            "notes": self.notes,
         }
 
     def summary(self) -> list[str]:
@@ -82,6 +84,7 @@ class ImportReport:
                 lines.append(f"{entity:16}" + "".join(f"{values[c]:>11}" for c in columns))
         for why, count in sorted(self.ignored.items()):
             lines.append(f"ignored: {count} {why}")
+        lines.extend(f"note: {note}" for note in self.notes)
         lines.append(
             f"{self.events} events recorded; {self.rejected_rows} rows rejected;"
             f" {self.seconds:.1f} s"

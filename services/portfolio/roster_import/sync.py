@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.roster_import.report import Counts
+from shared.database import utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 
 Key = Hashable  # an id, or (guardian_id, student_id)
@@ -199,6 +200,8 @@ class TableSync:
             # Raised in the statement that writes the row, as every roster change does
             # (shared.upsert.update_raising_version).
             values["version"] = table.c.version + 1
+        if "updated_at" in table.c:
+            values["updated_at"] = utcnow()
         return statement.values(values)
 
     async def _stored(self, session: AsyncSession, keys: list[Key]) -> list[Row]:
