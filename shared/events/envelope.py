@@ -113,6 +113,28 @@ def new_event(
     )
 
 
+def wrap_checked(
+    data: EventData, *, subject: str, district: str, site: str, at: datetime | None = None
+) -> CloudEvent[Any]:
+    """``new_event`` for a payload that is already a validated ``EventData``, without
+    validating the envelope again: the same entry on the stream, at a fraction of the cost
+    (what a bulk change that records a million events needs)."""
+    kind = type(data)
+    return CloudEvent.model_construct(
+        specversion=SPEC_VERSION,
+        id=str(uuid.uuid4()),
+        source=kind.source(),
+        type=kind.event_type(),
+        subject=subject,
+        time=at or datetime.now(UTC),
+        datacontenttype=CONTENT_TYPE,
+        dataschema=kind.schema_url(),
+        district=district,
+        site=site,
+        data=data,
+    )
+
+
 def to_stream_fields(event: CloudEvent[Any]) -> dict[str, str]:
     """The flat field/value layout of an event on a Redis stream."""
     fields = event.model_dump(mode="json", exclude={"data"})

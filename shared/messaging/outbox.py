@@ -9,8 +9,16 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.events.envelope import CloudEvent, EventData, new_event, to_stream_fields
+from shared.events.envelope import (
+    CloudEvent,
+    EventData,
+    new_event,
+    to_stream_fields,
+    wrap_checked,
+)
 from shared.messaging.tables import OutboxMessage
+
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 def record_event(
@@ -38,7 +46,7 @@ async def record_events(
     if not events:
         return []
     recorded = [
-        new_event(data, subject=subject, district=district, site=site)
+        wrap_checked(data, subject=subject, district=district, site=site)
         for data, subject, district, site in events
     ]
     rows = [
@@ -50,5 +58,7 @@ async def record_events(
         }
         for event in recorded
     ]
-    await session.exec(insert(OutboxMessage), params=rows)  # type: ignore[call-overload]
+    # (Core, not the ORM's bulk path: nothing of these rows is wanted back in the session.)
+    connection = await session.connection()
+    await connection.execute(insert(OUTBOX), rows)
     return recorded

@@ -34,6 +34,7 @@ from shared.events import (
     new_event,
     to_stream_fields,
 )
+from shared.events.envelope import wrap_checked
 
 EVENT_TYPE = re.compile(r"^slc\.[a-z_]+(\.[a-z_]+)+\.v\d+$")
 CONTACT_WORDS = ("email", "e_mail", "mail", "phone", "mobile", "sms", "address", "contact")
@@ -404,3 +405,16 @@ def test_every_event_is_declared_by_the_service_that_publishes_it() -> None:
     }
     assert set(publishers) == set(ALL_EVENTS)
     assert all(publishers[kind] == kind.source() for kind in ALL_EVENTS)
+
+
+@pytest.mark.parametrize("kind", ALL_EVENTS, ids=lambda kind: kind.__name__)
+def test_an_event_wrapped_without_checking_is_the_same_entry_on_the_stream(
+    kind: type[EventData],
+) -> None:
+    data = EXAMPLES[kind]
+    at = datetime(2026, 12, 2, 17, 30, 5, 123456, tzinfo=UTC)
+    checked = new_event(data, subject="stu-1", district="d-1", site="s-1", at=at)
+    quick = wrap_checked(data, subject="stu-1", district="d-1", site="s-1", at=at)
+    fields = to_stream_fields(quick)
+    assert fields == {**to_stream_fields(checked), "id": quick.id}
+    assert from_stream_fields(fields, kind).data == data

@@ -441,15 +441,15 @@ class RosterImporter:
             return
         # A delta row that names agents names all of them (a removed guardian: none), on
         # either side; a row with none leaves its links as they are.
-        for key in list(self.links.held):
-            guardian, student = key  # type: ignore[misc]
+        for held in list(self.links.held):
+            guardian, student = held  # type: ignore[misc]
             if (
                 (guardian in self._complete_lists or student in self._complete_lists)
-                and key not in self._claims
-                and self.links.active(key)
+                and held not in self._claims
+                and self.links.active(held)
             ):
                 await self.links.offer(
-                    {"guardian_id": guardian, "student_id": key[1]},  # type: ignore[index]
+                    {"guardian_id": guardian, "student_id": student},
                     modified=None,
                     remove=True,
                 )

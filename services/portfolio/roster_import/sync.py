@@ -93,9 +93,11 @@ class TableSync:
         width = len(self._key)
         async with self._uow.read() as session:
             result = await session.stream(statement.execution_options(yield_per=10_000))
-            async for row in result:
-                key = row[0] if width == 1 else tuple(row[:width])
-                self.held[key] = Held(row[width], row[width + 1], row[width + 2])
+            # A partition at a time: one switch into the database driver per 10,000 rows.
+            async for partition in result.partitions():
+                for row in partition:
+                    key = row[0] if width == 1 else tuple(row[:width])
+                    self.held[key] = Held(row[width], row[width + 1], row[width + 2])
 
     def known(self, key: Key) -> bool:
         """Whether the row is in the export so far or in the database, active or not."""
@@ -180,11 +182,13 @@ class TableSync:
         inserts, updates, pending = self._inserts, self._updates, self._pending
         self._inserts, self._updates, self._pending = [], [], {}
         async with self._uow.transaction() as session:
+            # Core executemany, not the ORM's bulk path: nothing is wanted back in the session.
+            connection = await session.connection()
             if inserts:
                 rows = [{**row, "version": 1} for row in inserts] if self._versioned else inserts
-                await session.exec(insert(self._table), params=rows)  # type: ignore[call-overload]
+                await connection.execute(insert(self._table), rows)
             for columns, group in _by_columns(updates).items():
-                await session.exec(self._update_statement(columns), params=group)  # type: ignore[call-overload]
+                await connection.execute(self._update_statement(columns), group)
             if self._announce is not None:
                 stored = await self._stored(session, list(pending))
                 self.events += await self._announce(session, stored)
