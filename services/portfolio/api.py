@@ -10,13 +10,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.classes import class_teachers
+from services.portfolio.access import linked_guardians, visible_student
 from services.portfolio.roster_events import announce
 from services.portfolio.rules import may_manage_roster, may_set_goal
 from services.portfolio.tables import Goal, GuardianLink, Site, Student
 from shared.api_types import Id, IdPath, IsoDate, Text, TimeZone
 from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Principal, Role
 from shared.database import utcnow
 from shared.events import GoalSet
 from shared.messaging.outbox import record_event
@@ -148,7 +147,7 @@ async def withdraw_student(
     """Withdraw a student from the roster (district IT or the site's admin): kept, not erased;
     no new conferences or family messages for them. Enrolling them again brings them back."""
     async with uow.transaction() as session:
-        student = await _visible_student(session, student_id, principal)
+        student = await visible_student(session, student_id, principal)
         if not may_manage_roster(principal, district=student.district, site=student.site):
             raise forbidden(f"you may not manage the roster of site {student.site!r}")
         if student.active:
@@ -171,7 +170,7 @@ async def link_guardian(
 ) -> None:
     """Link a guardian to a student, so they can see the portfolio and book (roster managers)."""
     async with uow.transaction() as session:
-        student = await _visible_student(session, student_id, principal)
+        student = await visible_student(session, student_id, principal)
         if not may_manage_roster(principal, district=student.district, site=student.site):
             raise forbidden(f"you may not manage the roster of site {student.site!r}")
         existing = await _link(session, student_id=student_id, guardian_id=guardian_id)
@@ -201,7 +200,7 @@ async def unlink_guardian(
     """Remove a guardian's link to a student (roster managers): from then on they may not act
     for the student, book for them or hear about them. 404 if they are not linked."""
     async with uow.transaction() as session:
-        student = await _visible_student(session, student_id, principal)
+        student = await visible_student(session, student_id, principal)
         if not may_manage_roster(principal, district=student.district, site=student.site):
             raise forbidden(f"you may not manage the roster of site {student.site!r}")
         # Locked: two removals at once make one change (and one event), the other a 404.
@@ -221,7 +220,7 @@ async def get_student(
 ) -> StudentOut:
     """A student's roster entry (for those who may see the student)."""
     async with uow.read() as session:
-        student = await _visible_student(session, student_id, principal)
+        student = await visible_student(session, student_id, principal)
     return StudentOut.model_validate(student, from_attributes=True)
 
 
@@ -236,7 +235,7 @@ async def set_goal(
 ) -> GoalOut:
     """Set a new goal for a student (the student themself, or their teacher)."""
     async with uow.transaction() as session:
-        student = await _visible_student(session, student_id, principal)
+        student = await visible_student(session, student_id, principal)
         if not may_set_goal(
             principal, district=student.district, site=student.site, student_id=student.id
         ):
@@ -253,7 +252,7 @@ async def set_goal(
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"student {student_id!r} is withdrawn from the roster"
             )
-        guardian_ids = await _linked_guardians(session, student.id)
+        guardian_ids = await linked_guardians(session, student.id)
         record_event(
             session,
             GoalSet(
@@ -278,7 +277,7 @@ async def list_goals(
 ) -> list[GoalOut]:
     """A student's goals, newest first."""
     async with uow.read() as session:
-        await _visible_student(session, student_id, principal)
+        await visible_student(session, student_id, principal)
         goals = (
             await session.exec(
                 select(Goal)
@@ -287,42 +286,6 @@ async def list_goals(
             )
         ).all()
     return [GoalOut.model_validate(goal, from_attributes=True) for goal in goals]
-
-
-async def _visible_student(session: AsyncSession, student_id: str, principal: Principal) -> Student:
-    """The student, or 404 if there is none or the caller may not see them: the same answer,
-    so that an outsider cannot learn which student ids exist. A guardian sees the students the
-    roster links them to, a teacher the students of their classes (the token's claims can only
-    narrow that)."""
-    student = await session.get(Student, student_id)
-    guardians: list[str] = []
-    teachers: set[str] = set()
-    if student is not None and principal.role is Role.GUARDIAN:
-        guardians = await _linked_guardians(session, student_id)
-    if student is not None and principal.role is Role.TEACHER:
-        teachers = await class_teachers(session, student_id)
-    if student is None or not principal.can_see_student(
-        district=student.district,
-        site=student.site,
-        student_id=student.id,
-        guardians=guardians,
-        teachers=teachers,
-    ):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r}")
-    return student
-
-
-async def _linked_guardians(session: AsyncSession, student_id: str) -> list[str]:
-    """The guardians the roster links to the student now."""
-    return sorted(
-        (
-            await session.exec(
-                select(GuardianLink.guardian_id).where(
-                    GuardianLink.student_id == student_id, col(GuardianLink.active)
-                )
-            )
-        ).all()
-    )
 
 
 async def _link(

@@ -214,10 +214,27 @@ class Goal(SQLModel, table=True):
     target_date: date | None = None
     set_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: str = Field(
+        default="active",
+        max_length=12,
+        description="`active`, `achieved`, `revised` (replaced by a newer goal) or `dropped`.",
+    )
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revised_from: str | None = Field(
+        default=None, max_length=36, description="The goal this one revises, if any."
+    )
 
+
+# (Imported last: the capabilities' own tables join the service's one metadata.)
+from services.portfolio.evidence.tables import EVIDENCE_TABLES  # noqa: E402
+from services.portfolio.goals.tables import GOAL_TABLES  # noqa: E402
+from services.portfolio.reflections.tables import REFLECTION_TABLES  # noqa: E402
 
 metadata = metadata_for(
     *RUNTIME_TABLES,
+    *EVIDENCE_TABLES,
+    *REFLECTION_TABLES,
+    *GOAL_TABLES,
     Site,
     Student,
     GuardianLink,

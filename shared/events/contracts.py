@@ -149,6 +149,113 @@ class GoalSet(EventData):
     )
 
 
+GUARDIANS_DESCRIPTION = (
+    "Guardians linked to the student when it happened: who should hear of it (each service still"
+    " checks the links it holds)."
+)
+
+
+class EvidenceAdded(EventData):
+    """A piece of evidence (a work sample) was added to a student's portfolio."""
+
+    event_name = "portfolio.evidence.added"
+
+    evidence_id: str = Field(description="The evidence's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    kind: Literal["text", "link", "file"] = Field(description="What it is.")
+    file_kind: Literal["image", "pdf", "audio", "video"] | None = Field(
+        None, description="For a file: what kind of file."
+    )
+    title: str = Field(description="The caption, in the student's words (written by the student).")
+    learning_area: str | None = Field(None, description="e.g. `reading`, `math`.")
+    tags: list[str] = Field(
+        default_factory=list,
+        description="Codes of the school's skills, core values and standards it shows.",
+    )
+    status: Literal["submitted", "approved"] = Field(
+        description="`approved` at once where the site does not review evidence."
+    )
+    added_by: str = Field(description="sourcedId of who added it (the student or a teacher).")
+
+
+class EvidenceApproved(EventData):
+    """A teacher approved a piece of evidence (or the site needs no approval): families see it."""
+
+    event_name = "portfolio.evidence.approved"
+
+    evidence_id: str = Field(description="The evidence's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    title: str = Field(description="The caption, in the student's words.")
+    approved_by: str = Field(description="sourcedId of the teacher (or of who added it).")
+    guardian_ids: list[str] = Field(default_factory=list, description=GUARDIANS_DESCRIPTION)
+
+
+class ReflectionAdded(EventData):
+    """A student reflected on a piece of evidence or on the term."""
+
+    event_name = "portfolio.reflection.added"
+
+    reflection_id: str = Field(description="The reflection's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    evidence_id: str | None = Field(None, description="The evidence it is about; none: the term.")
+    prompts: list[Literal["glows", "grows", "learned", "hard", "next_steps"]] = Field(
+        description="Which prompts the student answered."
+    )
+    written_by: str = Field(description="sourcedId of who wrote it down.")
+
+
+class GoalProgressed(EventData):
+    """Progress was recorded on a goal."""
+
+    event_name = "portfolio.goal.progressed"
+
+    goal_id: str = Field(description="The goal's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    progress_id: str = Field(description="The progress update's id.")
+    note: str = Field(description="What happened, in the student's (or teacher's) words.")
+    step: str | None = Field(None, description="A step reached, if the goal has steps.")
+    percent: int | None = Field(None, description="How far, 0-100, if measured.")
+    evidence_id: str | None = Field(None, description="Evidence that shows it, if any.")
+    recorded_by: str = Field(description="sourcedId of who recorded it.")
+    guardian_ids: list[str] = Field(default_factory=list, description=GUARDIANS_DESCRIPTION)
+
+
+class GoalAchieved(EventData):
+    """A student reached a goal."""
+
+    event_name = "portfolio.goal.achieved"
+
+    goal_id: str = Field(description="The goal's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    title: str = Field(description="The goal in the student's words.")
+    recorded_by: str = Field(description="sourcedId of who recorded it.")
+    guardian_ids: list[str] = Field(default_factory=list, description=GUARDIANS_DESCRIPTION)
+
+
+class GoalRevised(EventData):
+    """A goal was replaced by a revised one (the old one is kept, `revised`)."""
+
+    event_name = "portfolio.goal.revised"
+
+    goal_id: str = Field(description="The revised goal's new id.")
+    previous_goal_id: str = Field(description="The goal it replaces.")
+    student_id: str = Field(description="The student's sourcedId.")
+    title: str = Field(description="The revised goal in the student's words.")
+    previous_title: str = Field(description="The goal as it was.")
+    recorded_by: str = Field(description="sourcedId of who revised it.")
+
+
+class GoalDropped(EventData):
+    """A student stopped working on a goal."""
+
+    event_name = "portfolio.goal.dropped"
+
+    goal_id: str = Field(description="The goal's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    reason: str | None = Field(None, description="Why, in the student's words, if given.")
+    recorded_by: str = Field(description="sourcedId of who recorded it.")
+
+
 class ConferenceBooked(EventData):
     """A family booked a conference time for a student."""
 
@@ -231,6 +338,13 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     ClassRegistered,
     ClassRemoved,
     GoalSet,
+    GoalProgressed,
+    GoalAchieved,
+    GoalRevised,
+    GoalDropped,
+    EvidenceAdded,
+    EvidenceApproved,
+    ReflectionAdded,
     ConferenceBooked,
     ConferenceCancelled,
     DeliverySent,

@@ -1,0 +1,1 @@
+"""Goals: set, followed with progress updates, achieved, revised or dropped."""
