@@ -8,6 +8,9 @@ from fastapi import FastAPI
 
 from services.portfolio import classes
 from services.portfolio.api import router
+from services.portfolio.evidence import api as evidence_api
+from services.portfolio.goals import api as goals_api
+from services.portfolio.reflections import api as reflections_api
 from services.portfolio.roster_import import uploads as roster_uploads
 from services.portfolio.roster_import.job import jobs
 from services.portfolio.settings import PortfolioSettings
@@ -37,7 +40,14 @@ SPEC = ServiceSpec(
         "Owns the roster and each student's portfolio: evidence, reflections and goals. "
         "Publishes roster and goal events."
     ),
-    routers=[router, classes.router, roster_uploads.router],
+    routers=[
+        router,
+        classes.router,
+        roster_uploads.router,
+        evidence_api.router,
+        reflections_api.router,
+        goals_api.router,
+    ],
     migrations=Path(__file__).parent / "migrations",
     publishes=[
         SiteRegistered,
@@ -57,8 +67,23 @@ SPEC = ServiceSpec(
         ReflectionAdded,
     ],
     jobs=jobs,
-    uploads=lambda settings: {r"/roster/imports": settings.roster_upload_max_bytes},
+    uploads=lambda settings: {
+        r"/roster/imports": settings.roster_upload_max_bytes,
+        # A work sample's file and its form fields.
+        r"/students/[^/]+/evidence/files": evidence_upload_max_bytes(settings),
+    },
 )
+
+
+def evidence_upload_max_bytes(settings: PortfolioSettings) -> int:
+    """The largest file of any kind, and room for the form around it."""
+    largest = max(
+        settings.file_max_image_bytes,
+        settings.file_max_pdf_bytes,
+        settings.file_max_audio_bytes,
+        settings.file_max_video_bytes,
+    )
+    return largest + 1_000_000
 
 
 def build_app(settings: PortfolioSettings | None = None) -> FastAPI:

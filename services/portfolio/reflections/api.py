@@ -1,0 +1,7 @@
+"""Reflections's HTTP routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["reflections"])
