@@ -1,11 +1,12 @@
 # Two commands: `make run` (the whole system, embedded) and `make test` (the whole suite).
-# `make bench` measures the messaging runtime and writes docs/benchmarks.md.
+# `make bench` measures the messaging runtime and writes docs/benchmarks.md;
+# `make bench-roster` the roster import at district scale (same file).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench bench-roster lint install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The OneRoster import at district scale (500,000 students; several minutes).
+bench-roster: $(STAMP)
+	$(BIN)/python -m benchmarks.roster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

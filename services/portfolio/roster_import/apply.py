@@ -19,6 +19,7 @@ membership changed, announced whole with its teachers and students.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -139,6 +140,7 @@ class RosterImporter:
         self._complete_lists: set[str] = set()
         self._relationships: dict[str, str] = {}  # from guardians' own rows
         self._contacts: list[tuple[Contact, int]] = []
+        self._users_read = False
         self._contact_hashes: dict[str, str | None] = {}
         self._classes_written: set[str] = set()  # version raised (or created) by this import
         self._classes_touched: set[str] = set()  # membership changed
@@ -161,7 +163,22 @@ class RosterImporter:
             for table in (self.students, self.guardians, self.staff):
                 await (table.retire_unseen() if bulk["users.csv"] else table.flush())
             await self._apply_links(bulk=bulk["users.csv"])
-            await self._hand_over_contacts()
+        # Contacts go to notifications while classes and enrollments are applied: the two wait
+        # on different things (its HTTP answers, this database).
+        contacts = asyncio.ensure_future(self._hand_over_contacts())
+        try:
+            await self._classes_and_enrollments(export, bulk)
+        except BaseException:
+            contacts.cancel()
+            raise
+        await contacts
+        self.report.events = sum(table.events for table in self._all)
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+    async def _classes_and_enrollments(
+        self, export: OneRosterExport, bulk: dict[str, bool]
+    ) -> None:
         if "classes.csv" in export.modes:
             await self._classes_file(export.classes())
             await (self.classes.retire_unseen() if bulk["classes.csv"] else self.classes.flush())
@@ -173,9 +190,6 @@ class RosterImporter:
                 else self.enrollments.flush()
             )
         await self._announce_classes()
-        self.report.events = sum(table.events for table in self._all)
-        self.report.seconds = time.monotonic() - started
-        return self.report
 
     # --- What the database holds -------------------------------------------------------------
 
@@ -262,6 +276,7 @@ class RosterImporter:
         }
 
     async def _users_file(self, rows: Iterator[User | RowRejected]) -> None:
+        self._users_read = True
         seen: set[str] = set()
         for user in self._good("students", rows):
             if user.sourced_id in seen:
@@ -458,6 +473,8 @@ class RosterImporter:
     async def _hand_over_contacts(self) -> None:
         counts = self.report.counts["contacts"]
         if self._handoff is None:
+            if not self._users_read:
+                return
             self.report.notes.append(
                 "contact details were not handed to notifications (no notifications URL or"
                 " credential, or --no-contacts): run the import again with them"
