@@ -82,3 +82,34 @@ def test_benchmark_writes_a_complete_table(tmp_path: Path) -> None:
         (row,) = [line for label, line in rows.items() if label.startswith(name)]
         assert "met" in row
         assert all(n > 0 for n in _numbers(row.split("|")[2])), row
+
+
+@pytest.mark.timeout(240)
+def test_roster_benchmark_measures_every_figure_of_a_small_district(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nWritten by hand.\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.roster", "--students", "400", "--output", str(doc)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    written = doc.read_text()
+    assert written.startswith("# Benchmarks\n\nWritten by hand.\n")
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in written.splitlines()
+        if line.startswith("| ") and "measure" not in line
+    }
+    assert set(rows) == {
+        "bulk import",
+        "read models caught up",
+        "importer peak memory",
+        "unchanged re-import",
+        "1% delta",
+    }
+    assert "not within" not in rows["read models caught up"]
+    assert "| 0 events recorded |" in rows["unchanged re-import"]
+    assert all(_numbers(row.split("|")[3]) for row in rows.values())
