@@ -8,8 +8,12 @@ from fastapi import FastAPI
 
 from services.portfolio import classes
 from services.portfolio.api import router
+from services.portfolio.cycles import api as cycles_api
 from services.portfolio.evidence import api as evidence_api
+from services.portfolio.feedback import api as feedback_api
+from services.portfolio.feedback.consumers import consumers
 from services.portfolio.goals import api as goals_api
+from services.portfolio.plans import api as plans_api
 from services.portfolio.reflections import api as reflections_api
 from services.portfolio.roster_import import uploads as roster_uploads
 from services.portfolio.roster_import.job import jobs
@@ -19,6 +23,7 @@ from shared.events import (
     ClassRemoved,
     EvidenceAdded,
     EvidenceApproved,
+    FamilyFeedbackReceived,
     GoalAchieved,
     GoalDropped,
     GoalProgressed,
@@ -26,6 +31,7 @@ from shared.events import (
     GoalSet,
     GuardianLinked,
     GuardianUnlinked,
+    PlanReady,
     ReflectionAdded,
     SiteRegistered,
     StudentEnrolled,
@@ -37,8 +43,9 @@ SPEC = ServiceSpec(
     name="portfolio",
     title="Portfolio service",
     description=(
-        "Owns the roster and each student's portfolio: evidence, reflections and goals. "
-        "Publishes roster and goal events."
+        "Owns the roster and each student's portfolio: evidence, reflections, goals, conference"
+        " cycles and plans, and family feedback. Publishes roster and portfolio events; listens"
+        " for completed conferences."
     ),
     routers=[
         router,
@@ -47,7 +54,11 @@ SPEC = ServiceSpec(
         evidence_api.router,
         reflections_api.router,
         goals_api.router,
+        cycles_api.router,
+        plans_api.router,
+        feedback_api.router,
     ],
+    consumers=consumers,
     migrations=Path(__file__).parent / "migrations",
     publishes=[
         SiteRegistered,
@@ -65,6 +76,8 @@ SPEC = ServiceSpec(
         EvidenceAdded,
         EvidenceApproved,
         ReflectionAdded,
+        PlanReady,
+        FamilyFeedbackReceived,
     ],
     jobs=jobs,
     uploads=lambda settings: {

@@ -226,8 +226,11 @@ class Goal(SQLModel, table=True):
 
 
 # (Imported last: the capabilities' own tables join the service's one metadata.)
+from services.portfolio.cycles.tables import CYCLE_TABLES  # noqa: E402
 from services.portfolio.evidence.tables import EVIDENCE_TABLES  # noqa: E402
+from services.portfolio.feedback.tables import FEEDBACK_TABLES  # noqa: E402
 from services.portfolio.goals.tables import GOAL_TABLES  # noqa: E402
+from services.portfolio.plans.tables import PLAN_TABLES  # noqa: E402
 from services.portfolio.reflections.tables import REFLECTION_TABLES  # noqa: E402
 
 metadata = metadata_for(
@@ -235,6 +238,9 @@ metadata = metadata_for(
     *EVIDENCE_TABLES,
     *REFLECTION_TABLES,
     *GOAL_TABLES,
+    *CYCLE_TABLES,
+    *PLAN_TABLES,
+    *FEEDBACK_TABLES,
     Site,
     Student,
     GuardianLink,

@@ -11,7 +11,13 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking import NotFound, book_conference, cancel_booking, student_view
+from services.scheduling.booking import (
+    NotFound,
+    book_conference,
+    cancel_booking,
+    complete_conference,
+    student_view,
+)
 from services.scheduling.rules import Refused, TakenTime, check_no_overlap, check_slot_opening
 from services.scheduling.tables import Booking, RosterSite, RosterStudent, Slot
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Moment, Text
@@ -249,6 +255,22 @@ async def cancel(
     try:
         async with uow.transaction() as session:
             booking = await cancel_booking(session, principal, booking_id=booking_id, reason=reason)
+    except (Refused, NotFound) as error:
+        raise _http(error) from error
+    return BookingOut.model_validate(booking, from_attributes=True)
+
+
+@router.post(
+    "/bookings/{booking_id}/complete", response_model=BookingOut, responses=refusals(403, 404, 409)
+)
+async def complete(
+    booking_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> BookingOut:
+    """Record that a booked conference took place (its teacher, or the school): the family is
+    then asked for feedback."""
+    try:
+        async with uow.transaction() as session:
+            booking = await complete_conference(session, principal, booking_id=booking_id)
     except (Refused, NotFound) as error:
         raise _http(error) from error
     return BookingOut.model_validate(booking, from_attributes=True)

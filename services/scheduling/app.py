@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.scheduling.api import router
 from services.scheduling.consumers import consumers
 from services.scheduling.settings import SchedulingSettings
-from shared.events import ConferenceBooked, ConferenceCancelled
+from shared.events import ConferenceBooked, ConferenceCancelled, ConferenceCompleted
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -22,7 +22,7 @@ SPEC = ServiceSpec(
     routers=[router],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
-    publishes=[ConferenceBooked, ConferenceCancelled],
+    publishes=[ConferenceBooked, ConferenceCancelled, ConferenceCompleted],
 )
 
 

@@ -15,10 +15,11 @@ from services.scheduling.rules import (
     booking_family,
     check_booking,
     check_cancellation,
+    check_completion,
 )
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from shared.auth.principal import Principal
-from shared.events import ConferenceBooked, ConferenceCancelled
+from shared.events import ConferenceBooked, ConferenceCancelled, ConferenceCompleted
 from shared.messaging.outbox import record_event
 from shared.roster import linked_guardians
 from shared.roster_classes import teachers_of
@@ -180,6 +181,48 @@ async def cancel_booking(
             cancelled_by=principal.subject,
             reason=reason,
             timezone=slot.timezone,
+        ),
+        subject=booking.student_id,
+        district=booking.district,
+        site=booking.site,
+    )
+    return booking
+
+
+async def complete_conference(
+    session: AsyncSession, principal: Principal, *, booking_id: str
+) -> Booking:
+    """Record a conference held: the family's feedback opens (``conference.completed``)."""
+    booking = await session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"no booking {booking_id!r}")
+    slot = await session.get(Slot, booking.slot_id)
+    assert slot is not None  # a booking's slot is a foreign key
+    check_completion(
+        principal,
+        student=await student_view(session, booking),
+        booking_id=booking.id,
+        teacher_id=slot.teacher_id,
+        status=booking.status,
+        starts_at=slot.starts_at,
+        now=datetime.now(UTC),
+    )
+    completed = await session.exec(
+        update(Booking)
+        .where(col(Booking.id) == booking_id, col(Booking.status) == "booked")
+        .values(status="completed")
+    )
+    if completed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Refused("this booking changed meanwhile")
+    record_event(
+        session,
+        ConferenceCompleted(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            guardian_id=booking.guardian_id,
+            teacher_id=slot.teacher_id,
+            starts_at=slot.starts_at,
+            completed_by=principal.subject,
         ),
         subject=booking.student_id,
         district=booking.district,

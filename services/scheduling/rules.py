@@ -182,6 +182,36 @@ def check_cancellation(
         raise Refused("this conference has already started; record attendance instead")
 
 
+def check_completion(
+    principal: Principal,
+    *,
+    student: StudentView,
+    booking_id: str,
+    teacher_id: str,
+    status: str,
+    starts_at: datetime,
+    now: datetime,
+) -> None:
+    """The conference's teacher, or an admin of the site, records a booked conference completed
+    once it has begun."""
+    if not principal.can_see_student(
+        district=student.district,
+        site=student.site,
+        student_id=student.id,
+        guardians=student.guardians,
+        teachers=student.teachers,
+    ):
+        raise Hidden(f"no booking {booking_id!r}")
+    if not principal.is_staff or (
+        principal.role is Role.TEACHER and principal.subject != teacher_id
+    ):
+        raise NotAllowed("the conference's teacher or the school records it completed")
+    if status != "booked":
+        raise Refused(f"this booking is {status}")
+    if starts_at > now:
+        raise Refused("this conference has not begun yet")
+
+
 def check_no_overlap(*, teacher_id: str, room: str, clashes: Sequence[TakenTime]) -> None:
     """The same teacher, or the same room, is never in two conferences at once."""
     for other in clashes:

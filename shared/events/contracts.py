@@ -256,6 +256,37 @@ class GoalDropped(EventData):
     recorded_by: str = Field(description="sourcedId of who recorded it.")
 
 
+class PlanReady(EventData):
+    """A teacher marked a student's conference plan ready: the student can lead their conference
+    from it, and their family may see it."""
+
+    event_name = "portfolio.plan.ready"
+
+    plan_id: str = Field(description="The plan's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    cycle_id: str = Field(description="The conference cycle it is for.")
+    items: int = Field(description="How many pieces of evidence, reflections and goals it has.")
+    ready_by: str = Field(description="sourcedId of the teacher who marked it ready.")
+    guardian_ids: list[str] = Field(default_factory=list, description=GUARDIANS_DESCRIPTION)
+
+
+class FamilyFeedbackReceived(EventData):
+    """A guardian gave feedback after their child's conference."""
+
+    event_name = "portfolio.family_feedback.received"
+
+    feedback_id: str = Field(description="The feedback's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian who gave it.")
+    cycle_id: str | None = Field(None, description="The conference cycle, if known.")
+    rating: int = Field(
+        description="How the conference went for them, 1 (poorly) to 5 (very well)."
+    )
+    goal_ids: list[str] = Field(
+        default_factory=list, description="Goals the family said how they will support at home."
+    )
+
+
 class ConferenceBooked(EventData):
     """A family booked a conference time for a student."""
 
@@ -299,6 +330,20 @@ class ConferenceCancelled(EventData):
         description="IANA time zone of the site, to show the time in (absent on events published"
         " before sites carried one).",
     )
+
+
+class ConferenceCompleted(EventData):
+    """A booked conference took place (the teacher recorded it completed): portfolio opens the
+    family's feedback and prompts goal follow-up."""
+
+    event_name = "scheduling.conference.completed"
+
+    booking_id: str = Field(description="The booking's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian the booking was for.")
+    teacher_id: str = Field(description="sourcedId of the guiding teacher.")
+    starts_at: datetime = Field(description="When the conference began (UTC).")
+    completed_by: str = Field(description="sourcedId of who recorded it completed.")
 
 
 class DeliverySent(EventData):
@@ -345,8 +390,11 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     EvidenceAdded,
     EvidenceApproved,
     ReflectionAdded,
+    PlanReady,
+    FamilyFeedbackReceived,
     ConferenceBooked,
     ConferenceCancelled,
+    ConferenceCompleted,
     DeliverySent,
     DeliveryFailed,
 )

@@ -18,6 +18,7 @@ from services.scheduling.rules import (
     booking_family,
     check_booking,
     check_cancellation,
+    check_completion,
     check_no_overlap,
     check_slot_opening,
 )
@@ -397,3 +398,52 @@ def test_guardian_books_as_themself_and_staff_must_name_the_family() -> None:
     with pytest.raises(Invalid, match="guardian_id"):
         booking_family(TEACHER, guardian_id=None)
     assert booking_family(TEACHER, guardian_id="g-7") == "g-7"
+
+
+def complete(
+    caller: Principal,
+    *,
+    student_id: str = "stu-1",
+    teacher_id: str = "t-1",
+    status: str = "booked",
+    starts_at: datetime = NOW - timedelta(minutes=5),
+) -> None:
+    check_completion(
+        caller,
+        student=student(student_id),
+        booking_id="b-1",
+        teacher_id=teacher_id,
+        status=status,
+        starts_at=starts_at,
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize("caller", [TEACHER, SITE_ADMIN, DISTRICT_ADMIN])
+def test_the_conferences_teacher_or_the_school_records_it_completed(caller: Principal) -> None:
+    complete(caller)
+
+
+def test_another_teacher_of_the_student_may_not_record_someone_elses_conference() -> None:
+    with pytest.raises(NotAllowed):
+        complete(TEACHER, teacher_id="t-other")
+
+
+@pytest.mark.parametrize("caller", [GUARDIAN, STUDENT])
+def test_families_and_students_do_not_record_conferences(caller: Principal) -> None:
+    with pytest.raises((NotAllowed, Hidden)):
+        complete(caller)
+
+
+def test_a_conference_is_completed_once_it_has_begun_and_only_once() -> None:
+    with pytest.raises(Refused, match="not begun"):
+        complete(TEACHER, starts_at=NOW + timedelta(minutes=1))
+    with pytest.raises(Refused, match="completed"):
+        complete(TEACHER, status="completed")
+    with pytest.raises(Refused, match="cancelled"):
+        complete(TEACHER, status="cancelled")
+
+
+def test_a_teacher_outside_the_students_classes_learns_nothing_of_the_booking() -> None:
+    with pytest.raises(Hidden):
+        complete(TEACHER, student_id="stu-8")

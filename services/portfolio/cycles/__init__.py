@@ -1,0 +1,1 @@
+"""Conference cycles: a site's SLC rounds ("Fall 2026"), and a student's growth across them."""

@@ -1,0 +1,1 @@
+"""Family feedback: opened when a conference is completed, recorded against the student's goals."""

@@ -1,0 +1,50 @@
+"""Who may build a conference plan and mark it ready. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.auth.principal import Principal, Role
+
+ITEM_TYPES = ("evidence", "reflection", "goal")
+
+
+class PlanRefused(Exception):
+    """Why a plan cannot be changed or marked ready; ``status`` is the HTTP answer."""
+
+    def __init__(self, reason: str, *, status: int) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def check_may_edit(principal: Principal, *, student_id: str) -> None:
+    """The student builds their plan; a teacher may help (they can already see the student)."""
+    if principal.role is Role.GUARDIAN:
+        raise PlanRefused(
+            "families see the plan once it is ready; the student builds it", status=403
+        )
+    if principal.role is Role.STUDENT and principal.subject != student_id:
+        raise PlanRefused("students build their own plan", status=403)
+
+
+def check_may_mark_ready(principal: Principal) -> None:
+    if not principal.is_staff:
+        raise PlanRefused("the teacher marks a plan ready", status=403)
+
+
+def check_ready(*, items: int, evidence_status: Mapping[str, str]) -> None:
+    """A plan is ready with at least one piece of work, reflection or goal, and only evidence
+    families may see (approved)."""
+    if items == 0:
+        raise PlanRefused("the plan has nothing to present yet", status=409)
+    waiting = sorted(eid for eid, state in evidence_status.items() if state != "approved")
+    if waiting:
+        raise PlanRefused(
+            f"evidence {', '.join(waiting)} is not approved yet: approve it or take it out",
+            status=409,
+        )
+
+
+def visible_to(principal: Principal, *, status: str) -> bool:
+    """Families see a plan once it is ready; the student and staff always."""
+    return principal.role is not Role.GUARDIAN or status == "ready"
