@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -69,6 +69,7 @@ def load_demo_district(urls: dict[str, str], *, secret: str) -> list[str]:
     created: list[str] = []
     with httpx.Client(timeout=30, headers=admin) as http:
         created += _import_roster(http, urls["portfolio"])
+        created += _open_cycles(http, urls["portfolio"])
         created += _open_conference_times(http, urls["scheduling"])
         created += _set_first_goals(http, urls)
     return created
@@ -113,6 +114,27 @@ def _import_roster(http: httpx.Client, portfolio: str) -> list[str]:
         "roster imported from devstack/demo_roster (OneRoster 1.2): "
         + ", ".join(f"{count} {entity.replace('_', ' ')}" for entity, count in made.items())
     ]
+
+
+def _open_cycles(http: httpx.Client, portfolio: str) -> list[str]:
+    """This term's conference cycle at each school ("Fall 2026", "Spring 2027")."""
+    today = datetime.now(TIMEZONE).date()
+    if today.month >= 8:
+        name, starts, ends = f"Fall {today.year}", date(today.year, 8, 15), date(today.year, 12, 31)
+    else:
+        name, starts, ends = f"Spring {today.year}", date(today.year, 1, 2), date(today.year, 7, 31)
+    created = []
+    for site, school in SITES.items():
+        if _ok(http.get(f"{portfolio}/sites/{site}/cycles")).json():
+            continue
+        _ok(
+            http.post(
+                f"{portfolio}/sites/{site}/cycles",
+                json={"name": name, "starts_on": starts.isoformat(), "ends_on": ends.isoformat()},
+            )
+        )
+        created.append(f"conference cycle {name} at {school}")
+    return created
 
 
 def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
