@@ -110,7 +110,12 @@ def services(
     }
     apps = {
         "portfolio": build_portfolio(
-            PortfolioSettings(database_url=_sqlite(directory, "portfolio"), **common)
+            PortfolioSettings(
+                database_url=_sqlite(directory, "portfolio"),
+                files_url=f"file:{directory / 'files'}",
+                roster_upload_dir=str(directory / "roster-uploads"),
+                **common,
+            )
         ),
         "scheduling": build_scheduling(
             SchedulingSettings(database_url=_sqlite(directory, "scheduling"), **common)

@@ -1,0 +1,146 @@
+"""Serving a piece's file and its preview, to whoever may see the piece.
+
+The media type is the one decided from the file's content when it was added, never the
+sender's; browsers are told not to guess another (``nosniff``). Photos (cleaned when added) are
+shown in the page; PDFs, recordings and videos keep whatever they carry (a video's location, a
+PDF's scripts: see ``services.portfolio.files.media``), so they are sent as downloads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from services.portfolio.access import visible_student
+from services.portfolio.evidence.queries import evidence_of
+from services.portfolio.evidence.refusing import not_found, unavailable
+from services.portfolio.evidence.schemas import EvidenceIdPath
+from services.portfolio.evidence.stored_files import FileStoreDep
+from services.portfolio.evidence.tables import Evidence
+from services.portfolio.files import FileNotStored, FileStore, FileStoreError
+from services.portfolio.files.thumbnails import THUMBNAIL_MEDIA_TYPE
+from shared.api_types import IdPath
+from shared.auth.http import CurrentPrincipal
+from shared.auth.principal import Principal
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.problems import refusals
+from shared.service import UnitOfWorkDep
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["evidence"])
+
+_NOT_IN_ASCII_NAMES = re.compile(r"[^A-Za-z0-9_-]+")
+_PATH_SEPARATORS = re.compile(r"[/\\]")
+
+
+def _bytes_of(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {kind: {} for kind in media_types}}}
+
+
+@router.get(
+    "/students/{student_id}/evidence/{evidence_id:uuid}/file",
+    response_class=StreamingResponse,
+    responses={
+        **_bytes_of("The file.", "image/*", "application/pdf", "audio/*", "video/*"),
+        **refusals(404, 503),
+    },
+)
+async def get_evidence_file(
+    student_id: IdPath,
+    evidence_id: EvidenceIdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    store: FileStoreDep,
+) -> StreamingResponse:
+    """A piece's file (404 for a text or a link, or a piece the caller may not see)."""
+    evidence = await _visible_piece(uow, student_id, evidence_id, principal)
+    if evidence.file_key is None or evidence.media_type is None:
+        raise not_found(f"evidence {str(evidence_id)!r} has no file")
+    extension = evidence.file_key.rsplit(".", 1)[-1]
+    disposition = "inline" if evidence.file_kind == "image" else "attachment"
+    return await _stream(
+        store,
+        evidence.file_key,
+        media_type=evidence.media_type,
+        disposition=content_disposition(disposition, name=evidence.title, extension=extension),
+    )
+
+
+@router.get(
+    "/students/{student_id}/evidence/{evidence_id:uuid}/thumbnail",
+    response_class=StreamingResponse,
+    responses={**_bytes_of("The preview.", THUMBNAIL_MEDIA_TYPE), **refusals(404, 503)},
+)
+async def get_evidence_thumbnail(
+    student_id: IdPath,
+    evidence_id: EvidenceIdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    store: FileStoreDep,
+) -> StreamingResponse:
+    """A photo's small JPEG preview (404 for other pieces, or one the caller may not see)."""
+    evidence = await _visible_piece(uow, student_id, evidence_id, principal)
+    if evidence.thumbnail_key is None:
+        raise not_found(f"evidence {str(evidence_id)!r} has no preview")
+    return await _stream(
+        store,
+        evidence.thumbnail_key,
+        media_type=THUMBNAIL_MEDIA_TYPE,
+        disposition=content_disposition(
+            "inline", name=f"{evidence.title} (preview)", extension="jpg"
+        ),
+    )
+
+
+def content_disposition(disposition: str, *, name: str, extension: str) -> str:
+    """``inline`` or ``attachment`` with a file name made from ``name``: plain ASCII in
+    ``filename``, the name itself (percent-encoded, no folders) in ``filename*``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = _NOT_IN_ASCII_NAMES.sub("-", ascii_name).strip("-")[:80] or "evidence"
+    full_name = _PATH_SEPARATORS.sub("-", name)[:120]
+    return (
+        f'{disposition}; filename="{ascii_name}.{extension}";'
+        f" filename*=UTF-8''{quote(f'{full_name}.{extension}', safe='')}"
+    )
+
+
+async def _visible_piece(
+    uow: UnitOfWork, student_id: str, evidence_id: UUID, principal: Principal
+) -> Evidence:
+    async with uow.read() as session:
+        student = await visible_student(session, student_id, principal)
+        return await evidence_of(session, student, evidence_id, viewer=principal)
+
+
+async def _stream(
+    store: FileStore, key: str, *, media_type: str, disposition: str
+) -> StreamingResponse:
+    try:
+        stream = await store.open_stream(key)
+    except FileNotStored:
+        log.error("evidence file %s is recorded but not in the file store", key)
+        raise not_found("the file is missing from the file store") from None
+    except FileStoreError as error:
+        log.error("could not read evidence file %s: %s", key, error)
+        raise unavailable("the file could not be read just now; please try again") from error
+    return StreamingResponse(
+        stream.chunks,
+        media_type=media_type,
+        headers={
+            "Content-Length": str(stream.size),
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private",
+        },
+        background=BackgroundTask(stream.aclose),
+    )

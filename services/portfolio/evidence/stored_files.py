@@ -1,0 +1,76 @@
+"""Where the files of evidence are kept: the service's one ``FileStore``, and each piece's keys."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.portfolio.evidence.refusing import unavailable
+from services.portfolio.files import (
+    FileStore,
+    FileStoreError,
+    InspectedFile,
+    file_store_from_settings,
+)
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_SUFFIX = "-thumb.jpg"
+# Ids may hold ':' and '@', which keys may not; the key's evidence id keeps it unique anyway.
+_NOT_IN_KEYS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _file_store(request: Request) -> FileStore:
+    """The store ``PORTFOLIO_FILES_URL`` names, made once per app (an S3 client is not cheap)."""
+    store: FileStore | None = getattr(request.app.state, "evidence_file_store", None)
+    if store is None:
+        store = file_store_from_settings(request.app.state.runtime.settings)
+        request.app.state.evidence_file_store = store
+    return store
+
+
+FileStoreDep = Annotated[FileStore, Depends(_file_store)]
+
+
+def file_key(student_id: str, evidence_id: str, extension: str) -> str:
+    """Where a piece's file is stored, e.g. ``students/s-ava/evidence/<id>.jpg``."""
+    return f"students/{_NOT_IN_KEYS.sub('_', student_id)}/evidence/{evidence_id}.{extension}"
+
+
+def thumbnail_key(student_id: str, evidence_id: str) -> str:
+    """Where a photo's preview is stored, beside the photo."""
+    return f"students/{_NOT_IN_KEYS.sub('_', student_id)}/evidence/{evidence_id}{THUMBNAIL_SUFFIX}"
+
+
+async def forget(store: FileStore, keys: list[str]) -> None:
+    """Delete what was stored for a piece that was not saved after all; a failure is logged (the
+    files are then unreferenced, and harmless), so the original error is the one answered."""
+    for key in keys:
+        try:
+            await store.delete(key)
+        except FileStoreError as error:
+            log.warning("could not delete unreferenced evidence file %s: %s", key, error)
+
+
+async def keep(
+    store: FileStore, inspected: InspectedFile, *, student_id: str, evidence_id: str
+) -> tuple[str, str | None]:
+    """Store an inspected upload and its preview; their keys. All or nothing: 503 if the store
+    fails."""
+    keys = [file_key(student_id, evidence_id, inspected.extension)]
+    if inspected.thumbnail is not None:
+        keys.append(thumbnail_key(student_id, evidence_id))
+    try:
+        await store.put(keys[0], inspected.data, media_type=inspected.media_type)
+        if inspected.thumbnail is not None:
+            await store.put(
+                keys[1], inspected.thumbnail.data, media_type=inspected.thumbnail.media_type
+            )
+    except FileStoreError as error:
+        log.error("could not store evidence %s: %s", evidence_id, error)
+        await forget(store, keys)
+        raise unavailable("the file could not be stored just now; please try again") from error
+    return keys[0], keys[1] if len(keys) > 1 else None

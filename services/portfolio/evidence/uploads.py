@@ -1,0 +1,123 @@
+"""Adding a file to a student's portfolio: a photo, PDF, sound recording or video, typed from
+its content and cleaned (``services.portfolio.files``), kept in the file store, then saved."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+
+from services.portfolio.evidence.adding import save_new_evidence, student_to_add_for
+from services.portfolio.evidence.queries import check_tags
+from services.portfolio.evidence.schemas import EvidenceOut, Tags, evidence_out
+from services.portfolio.evidence.stored_files import FileStoreDep, forget, keep
+from services.portfolio.files import (
+    FileRefused,
+    InspectedFile,
+    MediaLimits,
+    Refusal,
+    inspect_upload,
+    media_limits_from_settings,
+)
+from shared.api_types import IdPath, Text
+from shared.auth.http import CurrentPrincipal
+from shared.database import new_id
+from shared.problems import refusals
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["evidence"])
+
+REFUSAL_STATUS = {
+    Refusal.TOO_LARGE: status.HTTP_413_CONTENT_TOO_LARGE,
+    Refusal.TYPE_NOT_ALLOWED: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    Refusal.UNREADABLE: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+_TAGS = TypeAdapter(Tags)
+
+
+@router.post(
+    "/students/{student_id}/evidence/files",
+    response_model=EvidenceOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409, 413, 415, 422, 503),
+)
+async def add_file_evidence(
+    student_id: IdPath,
+    file: Annotated[
+        UploadFile,
+        File(description="A photo (JPEG, PNG, WebP, GIF), PDF, sound recording or video."),
+    ],
+    title: Annotated[
+        Text, Form(min_length=1, max_length=200, description="The caption, in the student's words.")
+    ],
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    store: FileStoreDep,
+    request: Request,
+    learning_area: Annotated[Text | None, Form(min_length=1, max_length=40)] = None,
+    tags: Annotated[
+        list[str] | None,
+        Form(description="Framework tag codes: the field repeated, or one comma-separated list."),
+    ] = None,
+) -> EvidenceOut:
+    """Add a photo, PDF, sound recording or video to a student's portfolio (the student, or
+    their teacher); photos are kept without their location or other metadata."""
+    codes = _tag_codes(tags or [])
+    # Refused before the file is looked at, which takes a second for a large photo.
+    async with uow.read() as session:
+        await check_tags(session, await student_to_add_for(session, student_id, principal), codes)
+    limits = media_limits_from_settings(request.app.state.runtime.settings)
+    inspected = await _inspect(file, limits=limits)
+    evidence_id = new_id()
+    stored, thumbnail = await keep(store, inspected, student_id=student_id, evidence_id=evidence_id)
+    try:
+        async with uow.transaction() as session:
+            student = await student_to_add_for(session, student_id, principal)
+            evidence = await save_new_evidence(
+                session,
+                student,
+                evidence_id=evidence_id,
+                added_by=principal.subject,
+                kind="file",
+                title=title,
+                learning_area=learning_area,
+                tags=codes,
+                file_key=stored,
+                thumbnail_key=thumbnail,
+                media_type=inspected.media_type,
+                file_kind=inspected.kind.value,
+                size_bytes=inspected.size,
+                width=inspected.width,
+                height=inspected.height,
+                sha256=inspected.sha256,
+            )
+    except BaseException:
+        # Nothing refers to the files unless the piece is saved.
+        await forget(store, [key for key in (stored, thumbnail) if key])
+        raise
+    return evidence_out(evidence, viewer=principal)
+
+
+def _tag_codes(values: list[str]) -> list[str]:
+    """Tag codes from repeated fields and comma-separated lists; 422 for one that is no code."""
+    codes = [code.strip() for value in values for code in value.split(",") if code.strip()]
+    try:
+        return _TAGS.validate_python(codes)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**found, "loc": ("body", "tags", *found["loc"])} for found in error.errors()]
+        ) from None
+
+
+async def _inspect(file: UploadFile, *, limits: MediaLimits) -> InspectedFile:
+    data = await file.read()
+    try:
+        # CPU-bound (a large photo is decoded and encoded again): off the event loop.
+        return await asyncio.to_thread(
+            inspect_upload, data, declared_name=file.filename, limits=limits
+        )
+    except FileRefused as refused:
+        raise HTTPException(REFUSAL_STATUS[refused.refusal], refused.reason) from None
