@@ -10,6 +10,7 @@ from services.portfolio import classes
 from services.portfolio.api import router
 from services.portfolio.cycles import api as cycles_api
 from services.portfolio.evidence import api as evidence_api
+from services.portfolio.export import api as export_api
 from services.portfolio.feedback import api as feedback_api
 from services.portfolio.feedback.consumers import consumers
 from services.portfolio.goals import api as goals_api
@@ -57,6 +58,7 @@ SPEC = ServiceSpec(
         cycles_api.router,
         plans_api.router,
         feedback_api.router,
+        export_api.router,
     ],
     consumers=consumers,
     migrations=Path(__file__).parent / "migrations",

@@ -1,0 +1,1 @@
+"""Take it with you: a student's whole portfolio as a zip that opens offline."""
