@@ -10,15 +10,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.access import linked_guardians, visible_student
+from services.portfolio.access import visible_student
 from services.portfolio.roster_events import announce
-from services.portfolio.rules import may_manage_roster, may_set_goal
-from services.portfolio.tables import Goal, GuardianLink, Site, Student
-from shared.api_types import Id, IdPath, IsoDate, Text, TimeZone
+from services.portfolio.rules import may_manage_roster
+from services.portfolio.tables import GuardianLink, Site, Student
+from shared.api_types import Id, IdPath, Text, TimeZone
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.database import utcnow
-from shared.events import GoalSet
-from shared.messaging.outbox import record_event
 from shared.problems import refusals
 from shared.service import UnitOfWorkDep
 from shared.upsert import update_raising_version
@@ -55,21 +53,6 @@ class StudentOut(StudentIn):
 
 class GuardianLinkIn(BaseModel):
     relationship: Text = Field("guardian", min_length=1, max_length=32)
-
-
-class GoalIn(BaseModel):
-    title: Text = Field(
-        min_length=3, max_length=280, examples=["Read a chapter book on my own by spring"]
-    )
-    area: Text = Field(min_length=1, max_length=40, examples=["reading"])
-    target_date: IsoDate | None = None
-
-
-class GoalOut(GoalIn):
-    id: str
-    student_id: str
-    site: str
-    set_by: str
 
 
 @router.put("/roster/sites/{site_id}", response_model=SiteOut, responses=refusals(403, 409))
@@ -222,70 +205,6 @@ async def get_student(
     async with uow.read() as session:
         student = await visible_student(session, student_id, principal)
     return StudentOut.model_validate(student, from_attributes=True)
-
-
-@router.post(
-    "/students/{student_id}/goals",
-    response_model=GoalOut,
-    status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
-)
-async def set_goal(
-    student_id: IdPath, body: GoalIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
-) -> GoalOut:
-    """Set a new goal for a student (the student themself, or their teacher)."""
-    async with uow.transaction() as session:
-        student = await visible_student(session, student_id, principal)
-        if not may_set_goal(
-            principal, district=student.district, site=student.site, student_id=student.id
-        ):
-            raise forbidden("only the student or their teachers may set the student's goals")
-        goal = Goal(
-            district=student.district,
-            site=student.site,
-            student_id=student.id,
-            set_by=principal.subject,
-            **body.model_dump(),
-        )
-        session.add(goal)
-        if not student.active:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"student {student_id!r} is withdrawn from the roster"
-            )
-        guardian_ids = await linked_guardians(session, student.id)
-        record_event(
-            session,
-            GoalSet(
-                goal_id=goal.id,
-                student_id=student.id,
-                title=goal.title,
-                area=goal.area,
-                target_date=goal.target_date,
-                set_by=goal.set_by,
-                guardian_ids=sorted(guardian_ids),
-            ),
-            subject=student.id,
-            district=student.district,
-            site=student.site,
-        )
-    return GoalOut.model_validate(goal, from_attributes=True)
-
-
-@router.get("/students/{student_id}/goals", response_model=list[GoalOut], responses=refusals(404))
-async def list_goals(
-    student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
-) -> list[GoalOut]:
-    """A student's goals, newest first."""
-    async with uow.read() as session:
-        await visible_student(session, student_id, principal)
-        goals = (
-            await session.exec(
-                select(Goal)
-                .where(Goal.student_id == student_id)
-                .order_by(col(Goal.created_at).desc())
-            )
-        ).all()
-    return [GoalOut.model_validate(goal, from_attributes=True) for goal in goals]
 
 
 async def _link(

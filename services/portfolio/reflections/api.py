@@ -1,7 +1,161 @@
-"""Reflections's HTTP routes."""
+"""Reflections' HTTP routes: a student's reflections (and, from starters_api, sentence starters)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Self
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field, model_validator
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.portfolio.access import visible_student
+from services.portfolio.evidence.tables import Evidence
+from services.portfolio.reflections import starters_api
+from services.portfolio.reflections.rules import (
+    FALLBACK_LANGUAGE,
+    answered_prompts,
+    canonical_language,
+    family_may_see,
+    may_write_reflection,
+    sees_every_reflection,
+)
+from services.portfolio.reflections.tables import Reflection
+from services.portfolio.tables import Student
+from shared.api_types import Id, IdPath, Language, Text
+from shared.auth.http import CurrentPrincipal, forbidden
+from shared.events import ReflectionAdded
+from shared.messaging.outbox import record_event
+from shared.problems import refusals
+from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["reflections"])
+router.include_router(starters_api.router)
+
+Answer = Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class ReflectionIn(BaseModel):
+    evidence_id: Id | None = Field(
+        None, description="The evidence it is about (the student's own); none: the term."
+    )
+    glows: Answer | None = Field(None, description="A strength: “I am proud of …”.")
+    grows: Answer | None = Field(None, description="An area for growth: “I am still working on …”.")
+    learned: Answer | None = Field(None, description="What I learned.")
+    hard: Answer | None = Field(None, description="What was hard.")
+    next_steps: Answer | None = Field(None, description="What I will do next.")
+    language: Language | None = Field(
+        None, description="BCP 47 language it is written in; the student's if not given."
+    )
+
+    @model_validator(mode="after")
+    def _answers_a_prompt(self) -> Self:
+        if not answered_prompts(self.model_dump()):
+            raise ValueError("answer at least one of glows, grows, learned, hard, next_steps")
+        return self
+
+
+class ReflectionOut(BaseModel):
+    id: str
+    student_id: str
+    evidence_id: str | None
+    glows: str | None
+    grows: str | None
+    learned: str | None
+    hard: str | None
+    next_steps: str | None
+    language: str
+    written_by: str
+    created_at: datetime
+
+
+@router.post(
+    "/students/{student_id}/reflections",
+    response_model=ReflectionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409),
+)
+async def add_reflection(
+    student_id: IdPath, body: ReflectionIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> ReflectionOut:
+    """Add a reflection on a piece of evidence or on the term (the student, or staff writing it
+    down for them)."""
+    async with uow.transaction() as session:
+        student = await visible_student(session, student_id, principal)
+        if not may_write_reflection(
+            principal, district=student.district, site=student.site, student_id=student.id
+        ):
+            raise forbidden(
+                "only the student or their teachers may write the student's reflections"
+            )
+        if not student.active:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"student {student_id!r} is withdrawn from the roster"
+            )
+        if body.evidence_id is not None:
+            await _own_evidence(session, student, body.evidence_id)
+        reflection = Reflection(
+            **body.model_dump(exclude={"language"}),
+            district=student.district,
+            site=student.site,
+            student_id=student.id,
+            language=canonical_language(body.language or student.language or FALLBACK_LANGUAGE),
+            written_by=principal.subject,
+        )
+        session.add(reflection)
+        record_event(
+            session,
+            ReflectionAdded(
+                reflection_id=reflection.id,
+                student_id=student.id,
+                evidence_id=reflection.evidence_id,
+                prompts=answered_prompts(body.model_dump()),
+                written_by=reflection.written_by,
+            ),
+            subject=student.id,
+            district=student.district,
+            site=student.site,
+        )
+    return ReflectionOut.model_validate(reflection, from_attributes=True)
+
+
+@router.get(
+    "/students/{student_id}/reflections",
+    response_model=list[ReflectionOut],
+    responses=refusals(404),
+)
+async def list_reflections(
+    student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> list[ReflectionOut]:
+    """A student's reflections, newest first (a family sees those on the term and on approved
+    evidence)."""
+    async with uow.read() as session:
+        await visible_student(session, student_id, principal)
+        rows = (
+            await session.exec(
+                select(Reflection, Evidence.status)
+                .join(Evidence, col(Evidence.id) == Reflection.evidence_id, isouter=True)
+                .where(Reflection.student_id == student_id)
+                .order_by(col(Reflection.created_at).desc())
+            )
+        ).all()
+    everything = sees_every_reflection(principal)
+    return [
+        ReflectionOut.model_validate(reflection, from_attributes=True)
+        for reflection, evidence_status in rows
+        if everything
+        or family_may_see(evidence_id=reflection.evidence_id, evidence_status=evidence_status)
+    ]
+
+
+async def _own_evidence(session: AsyncSession, student: Student, evidence_id: str) -> None:
+    evidence = await session.get(Evidence, evidence_id)
+    if evidence is None or (evidence.district, evidence.student_id) != (
+        student.district,
+        student.id,
+    ):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"evidence {evidence_id!r} is not in student {student.id!r}'s portfolio",
+        )

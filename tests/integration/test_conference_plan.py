@@ -1,0 +1,370 @@
+"""Conference cycles, the plan a student leads, and the family's feedback after the conference:
+Gio, a kindergartner at Conway, from his first piece of work to his mother's feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+from sqlmodel import col, select
+
+from services.portfolio.feedback.tables import FeedbackRequest
+from shared.auth import Role
+from shared.messaging.tables import OutboxMessage
+from tests.integration.conftest import ADMIN, System, enroll
+from tests.support import auth, eventually
+
+GIO = auth("s-gio", Role.STUDENT, sites=("conway",))
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+MARIA = auth("g-maria", Role.GUARDIAN)
+CONWAY_ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+OTHER_TEACHER = auth("t-park", Role.TEACHER, sites=("conway",))
+
+
+async def gio_at_conway(system: System) -> None:
+    await enroll(
+        system,
+        student_id="s-gio",
+        site="conway",
+        given_name="Gio",
+        guardian_id="g-maria",
+        teacher_id="t-rivera",
+    )
+
+
+async def open_cycle(
+    system: System, *, name: str = "Fall 2026", starts: date | None = None, days: int = 60
+) -> str:
+    starts = starts or date.today() - timedelta(days=7)
+    response = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={
+            "name": name,
+            "starts_on": starts.isoformat(),
+            "ends_on": (starts + timedelta(days=days)).isoformat(),
+        },
+        headers=CONWAY_ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def events(system: System, stream_suffix: str) -> list[dict[str, Any]]:
+    async with system.apps["portfolio"].state.runtime.uow.read() as session:
+        rows = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.seq)))).all()
+    return [
+        json.loads(json.loads(row.fields)["data"])
+        for row in rows
+        if row.stream.endswith(stream_suffix)
+    ]
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def test_cycles_of_a_site_never_overlap_and_only_its_admins_open_them(
+    system: System,
+) -> None:
+    await gio_at_conway(system)
+    first = await open_cycle(system, starts=date(2026, 9, 1), days=90)
+    overlapping = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={"name": "Winter 2026", "starts_on": "2026-11-15", "ends_on": "2027-02-01"},
+        headers=CONWAY_ADMIN,
+    )
+    assert overlapping.status_code == 409
+    assert "Fall 2026" in overlapping.json()["detail"]
+    backwards = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={"name": "Spring 2027", "starts_on": "2027-05-01", "ends_on": "2027-03-01"},
+        headers=CONWAY_ADMIN,
+    )
+    assert backwards.status_code == 422
+    by_teacher = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={"name": "Spring 2027", "starts_on": "2027-03-01", "ends_on": "2027-05-01"},
+        headers=TEACHER,
+    )
+    assert by_teacher.status_code == 403
+    listed = ok(await system.portfolio.get("/sites/conway/cycles", headers=MARIA))
+    assert [cycle["id"] for cycle in listed] == [first]
+
+
+async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_feedback(
+    system: System,
+) -> None:
+    await gio_at_conway(system)
+    cycle = await open_cycle(system)
+
+    # Gio's work: a piece of evidence (approved by his teacher), a reflection, a goal.
+    evidence = ok(
+        await system.portfolio.post(
+            "/students/s-gio/evidence",
+            json={
+                "kind": "text",
+                "title": "All the shapes and sounds I know",
+                "text": "circle, square, triangle; /m/ /s/ /t/",
+            },
+            headers=GIO,
+        ),
+        201,
+    )
+    reflection = ok(
+        await system.portfolio.post(
+            "/students/s-gio/reflections",
+            json={"evidence_id": evidence["id"], "glows": "I am proud of my shapes"},
+            headers=GIO,
+        ),
+        201,
+    )
+    goal = ok(
+        await system.portfolio.post(
+            "/students/s-gio/goals",
+            json={"title": "Know all my letter sounds", "area": "reading"},
+            headers=GIO,
+        ),
+        201,
+    )
+    plan_path = f"/students/s-gio/plans/{cycle}"
+    plan = {
+        "opening": "Welcome to my conference!",
+        "items": [
+            {"type": "evidence", "id": evidence["id"], "say": "I can show you my shapes."},
+            {"type": "reflection", "id": reflection["id"]},
+            {"type": "goal", "id": goal["id"], "say": "Next I will learn all my sounds."},
+        ],
+        "questions": ["What are you proud of?"],
+    }
+
+    # Families do not see a draft; the student builds it, not the family.
+    assert (await system.portfolio.get(plan_path, headers=MARIA)).status_code == 404
+    assert (await system.portfolio.put(plan_path, json=plan, headers=MARIA)).status_code == 403
+    saved = ok(await system.portfolio.put(plan_path, json=plan, headers=GIO))
+    assert saved["status"] == "draft"
+
+    # Not ready while the evidence waits for approval; ready once approved.
+    waiting = await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER)
+    assert waiting.status_code == 409
+    assert evidence["id"] in waiting.json()["detail"]
+    assert (await system.portfolio.post(f"{plan_path}/ready", headers=GIO)).status_code == 403
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{evidence['id']}/approve", headers=TEACHER
+        )
+    )
+    ready = ok(await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER))
+    assert (ready["status"], ready["ready_by"]) == ("ready", "t-rivera")
+    announced = await events(system, "portfolio.plan.ready.v1")
+    assert announced == [
+        {
+            "plan_id": ready["id"],
+            "student_id": "s-gio",
+            "cycle_id": cycle,
+            "items": 3,
+            "ready_by": "t-rivera",
+            "guardian_ids": ["g-maria"],
+        }
+    ]
+
+    # The presentation, in order, for leading the conference from a tablet.
+    steps = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=MARIA))["steps"]
+    assert [step["kind"] for step in steps] == [
+        "opening",
+        "evidence",
+        "reflection",
+        "goal",
+        "questions",
+    ]
+    assert steps[1]["content"]["title"] == "All the shapes and sounds I know"
+    assert steps[1]["say"] == "I can show you my shapes."
+    assert steps[2]["content"]["glows"] == "I am proud of my shapes"
+    assert steps[4]["content"]["questions"] == ["What are you proud of?"]
+
+    # The conference takes place; the teacher records it completed.
+    starts_at = datetime.now(UTC) + timedelta(seconds=2)
+
+    async def opening() -> httpx.Response:
+        return await system.scheduling.post(
+            "/slots",
+            json={
+                "site": "conway",
+                "room": "Room 4",
+                "starts_at": starts_at.isoformat(),
+                "duration_minutes": 20,
+                "capacity": 1,
+                "teacher_id": "t-rivera",
+            },
+            headers=ADMIN,
+        )
+
+    slot = ok(await eventually(opening, until=lambda r: r.status_code != 409), 201)
+    booking = ok(
+        await system.scheduling.post(
+            "/bookings", json={"slot_id": slot["id"], "student_id": "s-gio"}, headers=MARIA
+        ),
+        201,
+    )
+    early = await system.scheduling.post(f"/bookings/{booking['id']}/complete", headers=TEACHER)
+    assert early.status_code == 409
+    await asyncio.sleep(max(0.0, (starts_at - datetime.now(UTC)).total_seconds()) + 0.2)
+    not_theirs = await system.scheduling.post(
+        f"/bookings/{booking['id']}/complete", headers=OTHER_TEACHER
+    )
+    assert not_theirs.status_code == 404
+    completed = ok(
+        await system.scheduling.post(f"/bookings/{booking['id']}/complete", headers=TEACHER)
+    )
+    assert completed["status"] == "completed"
+
+    # Portfolio hears of it (scheduling.conference.completed) and asks the family.
+    async def asked() -> list[dict[str, Any]]:
+        return ok(await system.portfolio.get("/students/s-gio/feedback-requests", headers=MARIA))
+
+    requests = await eventually(asked, until=bool, timeout=15)
+    assert [(r["cycle_id"], r["answered"]) for r in requests] == [(cycle, False)]
+    assert [g["id"] for g in requests[0]["goals"]] == [goal["id"]]
+
+    feedback = {
+        "request_id": requests[0]["id"],
+        "rating": 5,
+        "learned": "He knows more sounds than I thought.",
+        "goal_support": {goal["id"]: "We will read a letter book every night."},
+    }
+    assert (
+        await system.portfolio.post("/students/s-gio/feedback", json=feedback, headers=GIO)
+    ).status_code == 403
+    given = ok(
+        await system.portfolio.post("/students/s-gio/feedback", json=feedback, headers=MARIA),
+        201,
+    )
+    again = await system.portfolio.post("/students/s-gio/feedback", json=feedback, headers=MARIA)
+    assert again.status_code == 409
+    assert await events(system, "portfolio.family_feedback.received.v1") == [
+        {
+            "feedback_id": given["id"],
+            "student_id": "s-gio",
+            "guardian_id": "g-maria",
+            "cycle_id": cycle,
+            "rating": 5,
+            "goal_ids": [goal["id"]],
+        }
+    ]
+    seen_by_teacher = ok(await system.portfolio.get("/students/s-gio/feedback", headers=TEACHER))
+    assert [f["goal_support"] for f in seen_by_teacher] == [feedback["goal_support"]]
+    seen_by_gio = ok(await system.portfolio.get("/students/s-gio/feedback", headers=GIO))
+    assert [f["id"] for f in seen_by_gio] == [given["id"]]
+
+    # One completed conference, one request.
+    async with system.apps["portfolio"].state.runtime.uow.read() as session:
+        opened = (await session.exec(select(FeedbackRequest))).all()
+    assert len(opened) == 1
+
+    # Growth across cycles: this cycle's goal, and how it is going.
+    growth = ok(await system.portfolio.get("/students/s-gio/growth", headers=MARIA))
+    assert [(g["cycle"]["id"], [goal_["title"] for goal_ in g["goals"]]) for g in growth] == [
+        (cycle, ["Know all my letter sounds"])
+    ]
+    assert growth[0]["evidence"] == 1
+
+
+async def test_a_plan_holds_only_the_students_own_work(system: System) -> None:
+    await gio_at_conway(system)
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
+    cycle = await open_cycle(system)
+    avas = ok(
+        await system.portfolio.post(
+            "/students/s-ava/evidence",
+            json={"kind": "text", "title": "My chapter book report", "text": "..."},
+            headers=auth("s-ava", Role.STUDENT, sites=("conway",)),
+        ),
+        201,
+    )
+    refused = await system.portfolio.put(
+        f"/students/s-gio/plans/{cycle}",
+        json={"items": [{"type": "evidence", "id": avas["id"]}]},
+        headers=GIO,
+    )
+    assert refused.status_code == 422
+    assert "no evidence" in refused.json()["detail"]
+    empty = ok(await system.portfolio.put(f"/students/s-gio/plans/{cycle}", json={}, headers=GIO))
+    assert empty["items"] == []
+    nothing = await system.portfolio.post(f"/students/s-gio/plans/{cycle}/ready", headers=TEACHER)
+    assert nothing.status_code == 409
+    elsewhere = await system.portfolio.get("/students/s-gio/plans/no-such-cycle", headers=GIO)
+    assert elsewhere.status_code == 404
+
+
+async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
+    system: System, tmp_path: Path
+) -> None:
+    system.apps["portfolio"].state.runtime.settings.files_url = f"file:{tmp_path / 'files'}"
+    await gio_at_conway(system)
+    cycle = await open_cycle(system)
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(picture, format="PNG")
+    photo = ok(
+        await system.portfolio.post(
+            "/students/s-gio/evidence/files",
+            data={"title": "My red square"},
+            files={"file": ("square.png", picture.getvalue(), "image/png")},
+            headers=GIO,
+        ),
+        201,
+    )
+    draft = ok(
+        await system.portfolio.post(
+            "/students/s-gio/evidence",
+            json={"kind": "text", "title": "Not ready yet", "text": "..."},
+            headers=GIO,
+        ),
+        201,
+    )
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{photo['id']}/approve", headers=TEACHER
+        )
+    )
+
+    async def download(headers: dict[str, str]) -> zipfile.ZipFile:
+        response = await system.portfolio.get("/students/s-gio/portfolio.zip", headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/zip"
+        return zipfile.ZipFile(io.BytesIO(response.content))
+
+    family = await download(MARIA)
+    names = set(family.namelist())
+    assert {"index.html", "cycle-1.html", "portfolio.json", f"files/{photo['id']}.png"} <= names
+    page = family.read("cycle-1.html").decode()
+    assert "My red square" in page and "Not ready yet" not in page
+    assert f'src="files/{photo["id"]}.png"' in page
+    assert "http://" not in page and "https://" not in page  # nothing is fetched from elsewhere
+    data = json.loads(family.read("portfolio.json"))
+    assert [piece["id"] for piece in data["evidence"]] == [photo["id"]]
+    assert [c["id"] for c in data["cycles"]] == [cycle]
+    assert Image.open(io.BytesIO(family.read(f"files/{photo['id']}.png"))).size == (64, 48)
+
+    own = await download(GIO)
+    assert {piece["id"] for piece in json.loads(own.read("portfolio.json"))["evidence"]} == {
+        photo["id"],
+        draft["id"],
+    }
+    stranger = await system.portfolio.get(
+        "/students/s-gio/portfolio.zip", headers=auth("g-wei", Role.GUARDIAN)
+    )
+    assert stranger.status_code == 404

@@ -1,0 +1,426 @@
+"""Reflections and sentence starters through portfolio's HTTP API, on SQLite and PostgreSQL:
+who writes and reads them, the rows kept, the events recorded, the starters each child sees."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, func, select
+
+from services.portfolio.evidence.tables import Evidence
+from services.portfolio.reflections.tables import Reflection, SentenceStarter
+from services.portfolio.tables import Student
+from shared.auth import Role
+from shared.events import ReflectionAdded
+from shared.messaging.tables import OutboxMessage
+from shared.messaging.unit_of_work import UnitOfWork
+from tests.integration.conftest import ADMIN, System, enroll, put_in_class
+from tests.support import auth, count
+
+AVA = auth("s-ava", Role.STUDENT)
+GIO = auth("s-gio", Role.STUDENT)
+WEI = auth("g-wei", Role.GUARDIAN)  # Ava's father
+RIVERA = auth("t-rivera", Role.TEACHER, sites=("conway",))  # Ava's and Gio's teacher
+CONWAY_ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+MJDS_ADMIN = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
+REFLECTIONS = "/students/s-ava/reflections"
+
+
+def portfolio(system: System) -> UnitOfWork:
+    return system.apps["portfolio"].state.runtime.uow  # type: ignore[no-any-return]
+
+
+async def ava_and_gio(system: System) -> None:
+    """Ava (grade 3, reads Spanish at home) and Gio (a kindergartner who reads Vietnamese) at
+    Conway, both in Ms Rivera's class."""
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    await enroll(system, student_id="s-gio", site="conway", given_name="Gio", guardian_id="g-maria")
+    kindergarten = {"site": "conway", "given_name": "Gio", "family_name": "Test", "grade": "KG"}
+    response = await system.portfolio.put(
+        "/roster/students/s-gio", json=kindergarten, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+    await put_in_class(
+        system, "room-4", site="conway", teachers=["t-rivera"], students=["s-ava", "s-gio"]
+    )
+    async with portfolio(system).transaction() as session:
+        for student_id, language in (("s-ava", "es-MX"), ("s-gio", "vi")):
+            await session.exec(
+                update(Student).where(col(Student.id) == student_id).values(language=language)
+            )
+
+
+async def add_evidence(system: System, student_id: str, *, status: str = "submitted") -> str:
+    """A work sample in the student's portfolio, as the evidence routes keep it."""
+    evidence = Evidence(
+        district="demo",
+        site="conway",
+        student_id=student_id,
+        kind="text",
+        title="All the shapes I know",
+        text="circle, square, triangle",
+        status=status,
+        added_by=student_id,
+    )
+    async with portfolio(system).transaction() as session:
+        session.add(evidence)
+    return evidence.id
+
+
+async def last_seq(system: System) -> int:
+    async with portfolio(system).read() as session:
+        return int((await session.exec(select(func.max(OutboxMessage.seq)))).one() or 0)
+
+
+async def recorded(system: System, *, after: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """(stream, subject, data) of each event portfolio recorded after ``after``, in order."""
+    async with portfolio(system).read() as session:
+        rows = (
+            await session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.seq) > after)
+                .order_by(col(OutboxMessage.seq))
+            )
+        ).all()
+    found = []
+    for row in rows:
+        fields = json.loads(row.fields)
+        found.append((row.stream, fields["subject"], json.loads(fields["data"])))
+    return found
+
+
+async def test_ava_reflects_on_her_work_and_on_the_term(system: System) -> None:
+    await ava_and_gio(system)
+    evidence_id = await add_evidence(system, "s-ava")
+    seq = await last_seq(system)
+
+    on_work = await system.portfolio.post(
+        REFLECTIONS,
+        json={
+            "evidence_id": evidence_id,
+            "glows": "I am proud of my triangle",
+            "next_steps": "Next I will draw a hexagon",
+        },
+        headers=AVA,
+    )
+    assert on_work.status_code == 201, on_work.text
+    on_term = await system.portfolio.post(
+        REFLECTIONS,
+        json={"grows": "I am still working on my times tables", "language": "en"},
+        headers=AVA,
+    )
+    assert on_term.status_code == 201, on_term.text
+
+    async with portfolio(system).read() as session:
+        rows = {
+            row.id: row
+            for row in (
+                await session.exec(select(Reflection).where(Reflection.student_id == "s-ava"))
+            ).all()
+        }
+    work, term = rows[on_work.json()["id"]], rows[on_term.json()["id"]]
+    assert (work.evidence_id, work.glows, work.next_steps, work.grows) == (
+        evidence_id,
+        "I am proud of my triangle",
+        "Next I will draw a hexagon",
+        None,
+    )
+    assert (work.language, work.written_by, work.site) == ("es-MX", "s-ava", "conway")
+    assert (term.evidence_id, term.language) == (None, "en")
+
+    events = await recorded(system, after=seq)
+    assert events == [
+        (
+            ReflectionAdded.stream(),
+            "s-ava",
+            {
+                "reflection_id": work.id,
+                "student_id": "s-ava",
+                "evidence_id": evidence_id,
+                "prompts": ["glows", "next_steps"],
+                "written_by": "s-ava",
+            },
+        ),
+        (
+            ReflectionAdded.stream(),
+            "s-ava",
+            {
+                "reflection_id": term.id,
+                "student_id": "s-ava",
+                "evidence_id": None,
+                "prompts": ["grows"],
+                "written_by": "s-ava",
+            },
+        ),
+    ]
+
+
+async def test_a_teacher_writes_down_gios_reflection_and_nobody_else_may(
+    system: System,
+) -> None:
+    await ava_and_gio(system)
+    avas_work = await add_evidence(system, "s-ava")
+    path = "/students/s-gio/reflections"
+    said = {"glows": "I am proud of my shapes"}
+
+    written = await system.portfolio.post(path, json=said, headers=RIVERA)
+    assert written.status_code == 201, written.text
+    assert (written.json()["written_by"], written.json()["language"]) == ("t-rivera", "vi")
+
+    refusals = {
+        "guardian": await system.portfolio.post(
+            path, json=said, headers=auth("g-maria", Role.GUARDIAN)
+        ),
+        "another student": await system.portfolio.post(path, json=said, headers=AVA),
+        "another site's admin": await system.portfolio.post(path, json=said, headers=MJDS_ADMIN),
+        "no prompt answered": await system.portfolio.post(path, json={}, headers=GIO),
+        "too long": await system.portfolio.post(path, json={"hard": "a" * 2001}, headers=GIO),
+        "control characters": await system.portfolio.post(
+            path, json={"hard": "Letters\x07"}, headers=GIO
+        ),
+        "Ava's evidence": await system.portfolio.post(
+            path, json={**said, "evidence_id": avas_work}, headers=GIO
+        ),
+        "no such evidence": await system.portfolio.post(
+            path, json={**said, "evidence_id": "e-nothing"}, headers=GIO
+        ),
+    }
+    assert {why: response.status_code for why, response in refusals.items()} == {
+        "guardian": 403,
+        "another student": 404,
+        "another site's admin": 404,
+        "no prompt answered": 422,
+        "too long": 422,
+        "control characters": 422,
+        "Ava's evidence": 422,
+        "no such evidence": 422,
+    }
+    assert "not in student 's-gio'" in refusals["Ava's evidence"].json()["detail"]
+
+    withdrawn = await system.portfolio.delete("/roster/students/s-gio", headers=ADMIN)
+    assert withdrawn.status_code == 200
+    late = await system.portfolio.post(path, json=said, headers=GIO)
+    assert (late.status_code, late.json()["detail"]) == (
+        409,
+        "student 's-gio' is withdrawn from the roster",
+    )
+    assert await count(portfolio(system), Reflection) == 1
+
+
+async def test_a_family_sees_term_reflections_and_those_on_approved_work(system: System) -> None:
+    await ava_and_gio(system)
+    written = []
+    for status in (None, "approved", "submitted", "returned"):
+        evidence_id = await add_evidence(system, "s-ava", status=status) if status else None
+        response = await system.portfolio.post(
+            REFLECTIONS,
+            json={"evidence_id": evidence_id, "learned": f"Reflection on {status or 'the term'}"},
+            headers=AVA,
+        )
+        assert response.status_code == 201, response.text
+        written.append(response.json()["id"])
+
+    newest_first = list(reversed(written))
+    for caller in (AVA, RIVERA, ADMIN):
+        seen = await system.portfolio.get(REFLECTIONS, headers=caller)
+        assert [r["id"] for r in seen.json()] == newest_first
+    family = await system.portfolio.get(REFLECTIONS, headers=WEI)
+    assert family.status_code == 200
+    assert [r["learned"] for r in family.json()] == [
+        "Reflection on approved",
+        "Reflection on the term",
+    ]
+    stranger = await system.portfolio.get(REFLECTIONS, headers=auth("g-maria", Role.GUARDIAN))
+    assert stranger.status_code == 404
+
+
+async def test_each_child_gets_starters_for_their_grade_in_their_language(system: System) -> None:
+    await ava_and_gio(system)
+
+    gio = await system.portfolio.get("/students/s-gio/sentence-starters", headers=GIO)
+    assert gio.status_code == 200, gio.text
+    assert {k: gio.json()[k] for k in ("grade_band", "language", "direction", "source")} == {
+        "grade_band": "K-2",
+        "language": "vi",
+        "direction": "ltr",
+        "source": "built-in",
+    }
+    assert gio.json()["starters"]["glows"][0] == "Em tự hào về …"
+
+    arabic = await system.portfolio.get(
+        "/students/s-gio/sentence-starters", params={"language": "ar"}, headers=RIVERA
+    )
+    assert (arabic.json()["language"], arabic.json()["direction"]) == ("ar", "rtl")
+    # Nobody wrote any in French: the student's own language, then.
+    french = await system.portfolio.get(
+        "/students/s-gio/sentence-starters", params={"language": "fr"}, headers=GIO
+    )
+    assert french.json()["language"] == "vi"
+
+    # Ava reads Spanish (es-MX): the Spanish starters for grades 3-5; her father sees them too.
+    ava = await system.portfolio.get("/students/s-ava/sentence-starters", headers=WEI)
+    assert (ava.json()["grade_band"], ava.json()["language"]) == ("3-5", "es")
+    assert ava.json()["starters"]["grows"][0] == "Todavía estoy trabajando en …"
+    english = await system.portfolio.get(
+        "/students/s-ava/sentence-starters", params={"language": "en-US"}, headers=AVA
+    )
+    assert english.json()["starters"]["glows"][0] == "I am proud of … because …"
+    hidden = await system.portfolio.get("/students/s-ava/sentence-starters", headers=GIO)
+    assert hidden.status_code == 404
+
+
+async def test_a_sites_starters_replace_the_districts_which_replace_the_built_in(
+    system: System,
+) -> None:
+    await ava_and_gio(system)
+    district_set = {"glows": ["I showed kindness when …", "I showed courage when …"]}
+    conway_set = {"glows": ["I was a Conway Star when …"], "next_steps": ["Tomorrow I will …"]}
+
+    async def offered() -> tuple[str, dict[str, list[str]]]:
+        response = await system.portfolio.get(
+            "/students/s-gio/sentence-starters", params={"language": "en"}, headers=GIO
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["source"], response.json()["starters"]
+
+    put = await system.portfolio.put(
+        "/sentence-starters/district/K-2/en", json={"starters": district_set}, headers=ADMIN
+    )
+    assert put.status_code == 200, put.text
+    source, starters = await offered()
+    assert (source, starters["glows"], starters["grows"]) == ("district", district_set["glows"], [])
+
+    put = await system.portfolio.put(
+        "/sentence-starters/conway/K-2/en", json={"starters": conway_set}, headers=CONWAY_ADMIN
+    )
+    assert put.status_code == 200, put.text
+    assert await offered() == (
+        "conway",
+        {
+            "glows": conway_set["glows"],
+            "grows": [],
+            "learned": [],
+            "hard": [],
+            "next_steps": conway_set["next_steps"],
+        },
+    )
+    # Replacing a set leaves only the new one.
+    again = {"glows": ["I was a Conway Star today when …"]}
+    put = await system.portfolio.put(
+        "/sentence-starters/conway/K-2/en", json={"starters": again}, headers=ADMIN
+    )
+    assert put.status_code == 200, put.text
+    assert (await offered())[1]["glows"] == again["glows"]
+    async with portfolio(system).read() as session:
+        rows = (
+            await session.exec(
+                select(
+                    SentenceStarter.scope, SentenceStarter.prompt, SentenceStarter.text
+                ).order_by(col(SentenceStarter.scope), col(SentenceStarter.position))
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("conway", "glows", "I was a Conway Star today when …"),
+        ("district", "glows", "I showed kindness when …"),
+        ("district", "glows", "I showed courage when …"),
+    ]
+
+    listed = await system.portfolio.get(
+        "/sentence-starters/conway", params={"grade_band": "K-2"}, headers=RIVERA
+    )
+    assert listed.status_code == 200, listed.text
+    assert [(s["language"], s["source"]) for s in listed.json()] == [
+        ("en", "conway"),
+        ("es", "built-in"),
+        ("vi", "built-in"),
+        ("zh-Hans", "built-in"),
+        ("ar", "built-in"),
+    ]
+    district_wide = await system.portfolio.get(
+        "/sentence-starters/district", params={"language": "EN"}, headers=ADMIN
+    )
+    assert [(s["grade_band"], s["source"]) for s in district_wide.json()] == [
+        ("K-2", "district"),
+        ("3-5", "built-in"),
+        ("6-8", "built-in"),
+        ("9-12", "built-in"),
+    ]
+
+    removed = await system.portfolio.delete(
+        "/sentence-starters/conway/K-2/en", headers=CONWAY_ADMIN
+    )
+    assert removed.status_code == 204
+    assert (await offered())[0] == "district"
+    removed = await system.portfolio.delete("/sentence-starters/district/K-2/en", headers=ADMIN)
+    assert removed.status_code == 204
+    assert (await offered())[0] == "built-in"
+    again_removed = await system.portfolio.delete(
+        "/sentence-starters/district/K-2/en", headers=ADMIN
+    )
+    assert again_removed.status_code == 404
+    assert await count(portfolio(system), SentenceStarter) == 0
+
+
+async def test_who_may_change_starters_and_what_they_may_say(system: System) -> None:
+    await ava_and_gio(system)
+    good = {"starters": {"glows": ["I am proud of …"]}}
+
+    async def put(path: str, body: Any, headers: dict[str, str]) -> int:
+        return (await system.portfolio.put(path, json=body, headers=headers)).status_code
+
+    assert {
+        "site admin, the district's": await put(
+            "/sentence-starters/district/K-2/en", good, CONWAY_ADMIN
+        ),
+        "site admin, another site's": await put(
+            "/sentence-starters/conway/K-2/en", good, MJDS_ADMIN
+        ),
+        "teacher": await put("/sentence-starters/conway/K-2/en", good, RIVERA),
+        "student": await put("/sentence-starters/conway/K-2/en", good, AVA),
+        "guardian": await put("/sentence-starters/conway/K-2/en", good, WEI),
+        "no such site": await put("/sentence-starters/atlantis/K-2/en", good, ADMIN),
+        "no such band": await put("/sentence-starters/conway/K-3/en", good, ADMIN),
+        "not a language": await put("/sentence-starters/conway/K-2/english!", good, ADMIN),
+        "no such prompt": await put(
+            "/sentence-starters/conway/K-2/en", {"starters": {"wishes": ["I wish …"]}}, ADMIN
+        ),
+        "too long": await put(
+            "/sentence-starters/conway/K-2/en", {"starters": {"glows": ["a" * 201]}}, ADMIN
+        ),
+        "too many": await put(
+            "/sentence-starters/conway/K-2/en",
+            {"starters": {"glows": [f"I can {n} …" for n in range(21)]}},
+            ADMIN,
+        ),
+        "a line break": await put(
+            "/sentence-starters/conway/K-2/en", {"starters": {"glows": ["I can\n…"]}}, ADMIN
+        ),
+        "none at all": await put("/sentence-starters/conway/K-2/en", {"starters": {}}, ADMIN),
+    } == {
+        "site admin, the district's": 403,
+        "site admin, another site's": 403,
+        "teacher": 403,
+        "student": 403,
+        "guardian": 403,
+        "no such site": 404,
+        "no such band": 422,
+        "not a language": 422,
+        "no such prompt": 422,
+        "too long": 422,
+        "too many": 422,
+        "a line break": 422,
+        "none at all": 422,
+    }
+    assert await count(portfolio(system), SentenceStarter) == 0
+    assert (await system.portfolio.get("/sentence-starters/conway", headers=WEI)).status_code == 403
+    assert await put("/sentence-starters/conway/9-12/zh-hans", good, CONWAY_ADMIN) == 200
+    async with portfolio(system).read() as session:
+        kept = (await session.exec(select(SentenceStarter))).one()
+    assert (kept.scope, kept.grade_band, kept.language, kept.text) == (
+        "conway",
+        "9-12",
+        "zh-Hans",
+        "I am proud of …",
+    )
