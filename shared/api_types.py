@@ -10,7 +10,15 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, GetJsonSchemaHandler
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -114,4 +122,35 @@ TimeZone = Annotated[
     Field(min_length=1, max_length=64, examples=["America/Los_Angeles"]),
     AfterValidator(_known_time_zone),
     _Documented({"enum": sorted(_TIME_ZONES)}),
+]
+
+
+# Space separators (Unicode Zs), allowed at either end of a line of a longer text.
+_SPACES = " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+_ONE_LINE: TypeAdapter[str] = TypeAdapter(Text)
+
+
+def _plain_paragraphs(value: str) -> str:
+    """Plain text in lines: each line is ``Text`` (no control characters or invisible
+    formatting), and lines may be blank or indented."""
+    value = value.replace("\r\n", "\n")
+    if not value.strip(_SPACES + "\n"):
+        raise ValueError("must not be blank")
+    for number, line in enumerate(value.split("\n"), start=1):
+        if content := line.strip(_SPACES):
+            try:
+                _ONE_LINE.validate_python(content)
+            except ValidationError as error:
+                reason = error.errors()[0].get("ctx", {}).get("error", "is not plain text")
+                raise ValueError(f"line {number} {reason}") from None
+    return value
+
+
+Paragraphs = Annotated[
+    str,
+    AfterValidator(_plain_paragraphs),
+    Field(
+        description="Plain text that may run over several lines (\\n): no other control"
+        " characters or invisible formatting, not blank."
+    ),
 ]

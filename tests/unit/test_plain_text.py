@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from shared.api_types import TEXT_PATTERN, IsoDate, Text
+from shared.api_types import TEXT_PATTERN, IsoDate, Paragraphs, Text
 
 TEXT = TypeAdapter(Text)
 # The pattern as a JSON Schema validator reads it (ECMA-262 regex semantics).
@@ -67,3 +67,16 @@ def test_a_date_is_written_yyyy_mm_dd(value: object) -> None:
         TypeAdapter(IsoDate).validate_python(value)
     assert TypeAdapter(IsoDate).validate_python("2030-05-01") == date(2030, 5, 1)
     assert TypeAdapter(IsoDate).validate_json('"2030-05-01"') == date(2030, 5, 1)
+
+
+def test_paragraphs_keep_their_lines_and_refuse_what_plain_text_refuses() -> None:
+    paragraphs: TypeAdapter[str] = TypeAdapter(Paragraphs)
+    written = "I am proud of my shapes.\r\n\n  Next I will learn all my sounds."
+    assert paragraphs.validate_python(written) == written.replace("\r\n", "\n")
+    for refused, reason in (
+        (" \n \n", "must not be blank"),
+        ("first line\nsecond \x07 line", "line 2"),
+        ("hidden \u202e text", "line 1"),
+    ):
+        with pytest.raises(ValidationError, match=reason):
+            paragraphs.validate_python(refused)

@@ -7,36 +7,17 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, Field
 
 from services.portfolio.evidence.rules import Status, link_refusal, may_see_feedback
 from services.portfolio.evidence.tables import Evidence
-from shared.api_types import ID_PATTERN, Text
+from shared.api_types import ID_PATTERN, Paragraphs, Text
 from shared.auth.principal import Principal
 
 MAX_TAGS = 20
 # Routes name a piece as `{evidence_id:uuid}`: matched as a UUID when routing, so that
 # `/students/{student_id}/evidence/files` (the upload) is never read as a piece's id.
 EvidenceIdPath = Annotated[UUID, Path(description="The piece's id.")]
-# Space separators (Unicode Zs), allowed at either end of a line of a longer text.
-_SPACES = " \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
-_ONE_LINE = TypeAdapter(Text)
-
-
-def _plain_paragraphs(value: str) -> str:
-    """Plain text in lines: each line is ``Text`` (no control characters or invisible
-    formatting), and lines may be blank or indented."""
-    value = value.replace("\r\n", "\n")
-    if not value.strip(_SPACES + "\n"):
-        raise ValueError("must not be blank")
-    for number, line in enumerate(value.split("\n"), start=1):
-        if content := line.strip(_SPACES):
-            try:
-                _ONE_LINE.validate_python(content)
-            except ValidationError as error:
-                reason = error.errors()[0].get("ctx", {}).get("error", "is not plain text")
-                raise ValueError(f"line {number} {reason}") from None
-    return value
 
 
 def _web_link(value: str) -> str:
@@ -45,14 +26,6 @@ def _web_link(value: str) -> str:
     return value
 
 
-Paragraphs = Annotated[
-    str,
-    AfterValidator(_plain_paragraphs),
-    Field(
-        description="Plain text that may run over several lines (\\n): no other control"
-        " characters or invisible formatting, not blank."
-    ),
-]
 WebLink = Annotated[
     str,
     Field(

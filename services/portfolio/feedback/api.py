@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from services.portfolio.access import visible_student
 from services.portfolio.feedback.tables import FamilyFeedback, FeedbackRequest
 from services.portfolio.tables import Goal
-from shared.api_types import Id, IdPath, Text
+from shared.api_types import Id, IdPath, Paragraphs, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Role
 from shared.events import FamilyFeedbackReceived
@@ -47,13 +47,13 @@ class FeedbackRequestOut(BaseModel):
 class FeedbackIn(BaseModel):
     request_id: Id
     rating: int = Field(ge=1, le=5)
-    learned: Text | None = Field(None, max_length=2000)
+    learned: Paragraphs | None = Field(None, max_length=2000)
     goal_support: dict[Id, Text] = Field(
         default_factory=dict,
         max_length=20,
         description="For a goal's id: how the family will support it at home.",
     )
-    comments: Text | None = Field(None, max_length=2000)
+    comments: Paragraphs | None = Field(None, max_length=2000)
 
 
 class FeedbackOut(FeedbackIn):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from services.portfolio.goals.rules import GoalStatus
 from services.portfolio.goals.tables import GoalProgress
 from services.portfolio.tables import Goal
-from shared.api_types import Id, IsoDate, Text
+from shared.api_types import Id, IsoDate, Paragraphs, Text
 
 GoalTitle = Annotated[
     Text,
@@ -27,7 +27,7 @@ class GoalIn(BaseModel):
 
 
 class ProgressIn(BaseModel):
-    note: Annotated[Text, Field(min_length=1, max_length=2000)] = Field(
+    note: Annotated[Paragraphs, Field(min_length=1, max_length=2000)] = Field(
         description="What happened, in the student's words.",
         examples=["I read the first three chapters by myself"],
     )

@@ -23,7 +23,7 @@ from services.portfolio.plans.rules import (
 from services.portfolio.plans.tables import ConferencePlan
 from services.portfolio.reflections.tables import Reflection
 from services.portfolio.tables import Goal, Student
-from shared.api_types import Id, IdPath, Text
+from shared.api_types import Id, IdPath, Paragraphs, Text
 from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
 from shared.events import PlanReady
@@ -39,13 +39,13 @@ MODELS: dict[str, Any] = {"evidence": Evidence, "reflection": Reflection, "goal"
 class PlanItem(BaseModel):
     type: Literal["evidence", "reflection", "goal"]
     id: Id
-    say: Text | None = Field(
+    say: Paragraphs | None = Field(
         None, max_length=2000, description="What the student will say about it."
     )
 
 
 class PlanIn(BaseModel):
-    opening: Text | None = Field(
+    opening: Paragraphs | None = Field(
         None, max_length=2000, examples=["Welcome! Today I will show you what I learned."]
     )
     items: list[PlanItem] = Field(default_factory=list, max_length=40)

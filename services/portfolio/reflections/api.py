@@ -23,7 +23,7 @@ from services.portfolio.reflections.rules import (
 )
 from services.portfolio.reflections.tables import Reflection
 from services.portfolio.tables import Student
-from shared.api_types import Id, IdPath, Language, Text
+from shared.api_types import Id, IdPath, Language, Paragraphs
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.events import ReflectionAdded
 from shared.messaging.outbox import record_event
@@ -33,7 +33,7 @@ from shared.service import UnitOfWorkDep
 router = APIRouter(tags=["reflections"])
 router.include_router(starters_api.router)
 
-Answer = Annotated[Text, Field(min_length=1, max_length=2000)]
+Answer = Annotated[Paragraphs, Field(min_length=1, max_length=2000)]
 
 
 class ReflectionIn(BaseModel):
