@@ -113,6 +113,11 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert re.search(r'"subject": "Confirmed: Ava\'s conference on \w+day', out)
         # Gio's demo goal was announced to his mother, in Spanish.
         assert '"subject": "Gio se fijó una nueva meta"' in out
+        # Ava's work reaches her father only once her teacher has approved it.
+        assert "before approval: HTTP 404" in out
+        assert "\napproved\n" in out
+        assert '"title": "My book report on Charlotte\'s Web"' in out
+        assert '"glows": "I am proud of my summary"' in out
         check_redis_users(launcher, tmp_path)
     finally:
         assert launcher.stop() == 0
