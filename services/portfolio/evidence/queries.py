@@ -84,3 +84,16 @@ def students_taught_by(teacher_id: str) -> SelectOfScalar[str]:
         ClassEnrollment.role == STUDENT,
         col(ClassEnrollment.active),
     )
+
+
+async def check_own_evidence(session: AsyncSession, student: Student, evidence_id: str) -> None:
+    """A reference to evidence (from a reflection, a goal's progress) names the student's own
+    piece: 422 otherwise."""
+    evidence = await session.get(Evidence, evidence_id)
+    if evidence is None or (evidence.district, evidence.student_id) != (
+        student.district,
+        student.id,
+    ):
+        raise unprocessable(
+            f"evidence {evidence_id!r} is not in student {student.id!r}'s portfolio"
+        )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import linked_guardians, visible_student
-from services.portfolio.evidence.tables import Evidence
+from services.portfolio.evidence.queries import check_own_evidence
 from services.portfolio.goals.queries import goal_of, progress_of
 from services.portfolio.goals.rules import (
     GoalChange,
@@ -60,7 +60,7 @@ async def record_progress(
     async with uow.transaction() as session:
         change = await _change(session, principal, student_id, goal_id, GoalChange.PROGRESS)
         if body.evidence_id is not None:
-            await _own_evidence(session, change.student, body.evidence_id)
+            await check_own_evidence(session, change.student, body.evidence_id)
         progress = GoalProgress(
             **body.model_dump(),
             district=change.student.district,
@@ -222,18 +222,6 @@ async def _change(
     except GoalNotActive as refusal:
         raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
     return _Change(student=student, goal=goal, outcome=outcome)
-
-
-async def _own_evidence(session: AsyncSession, student: Student, evidence_id: str) -> None:
-    evidence = await session.get(Evidence, evidence_id)
-    if evidence is None or (evidence.district, evidence.student_id) != (
-        student.district,
-        student.id,
-    ):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"evidence {evidence_id!r} is not in student {student.id!r}'s portfolio",
-        )
 
 
 def _announce(session: AsyncSession, student: Student, data: EventData) -> None:

@@ -8,9 +8,9 @@ from typing import Annotated, Self
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import visible_student
+from services.portfolio.evidence.queries import check_own_evidence
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.reflections import starters_api
 from services.portfolio.reflections.rules import (
@@ -22,7 +22,6 @@ from services.portfolio.reflections.rules import (
     sees_every_reflection,
 )
 from services.portfolio.reflections.tables import Reflection
-from services.portfolio.tables import Student
 from shared.api_types import Id, IdPath, Language, Paragraphs
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.events import ReflectionAdded
@@ -94,7 +93,7 @@ async def add_reflection(
                 status.HTTP_409_CONFLICT, f"student {student_id!r} is withdrawn from the roster"
             )
         if body.evidence_id is not None:
-            await _own_evidence(session, student, body.evidence_id)
+            await check_own_evidence(session, student, body.evidence_id)
         reflection = Reflection(
             **body.model_dump(exclude={"language"}),
             district=student.district,
@@ -147,15 +146,3 @@ async def list_reflections(
         if everything
         or family_may_see(evidence_id=reflection.evidence_id, evidence_status=evidence_status)
     ]
-
-
-async def _own_evidence(session: AsyncSession, student: Student, evidence_id: str) -> None:
-    evidence = await session.get(Evidence, evidence_id)
-    if evidence is None or (evidence.district, evidence.student_id) != (
-        student.district,
-        student.id,
-    ):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"evidence {evidence_id!r} is not in student {student.id!r}'s portfolio",
-        )
