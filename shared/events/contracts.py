@@ -243,6 +243,7 @@ class GoalRevised(EventData):
     title: str = Field(description="The revised goal in the student's words.")
     previous_title: str = Field(description="The goal as it was.")
     recorded_by: str = Field(description="sourcedId of who revised it.")
+    guardian_ids: list[str] = Field(default_factory=list, description=GUARDIANS_DESCRIPTION)
 
 
 class GoalDropped(EventData):
@@ -254,6 +255,7 @@ class GoalDropped(EventData):
     student_id: str = Field(description="The student's sourcedId.")
     reason: str | None = Field(None, description="Why, in the student's words, if given.")
     recorded_by: str = Field(description="sourcedId of who recorded it.")
+    guardian_ids: list[str] = Field(default_factory=list, description=GUARDIANS_DESCRIPTION)
 
 
 class PlanReady(EventData):

@@ -192,6 +192,7 @@ async def test_a_revised_goal_replaces_the_old_one_which_is_kept(system: System)
                 "title": "Read two chapter books on my own",
                 "previous_title": "Read a chapter book on my own",
                 "recorded_by": "t-rivera",
+                "guardian_ids": ["g-wei"],
             },
         ),
         (
@@ -204,6 +205,7 @@ async def test_a_revised_goal_replaces_the_old_one_which_is_kept(system: System)
                 "title": "Read a series",
                 "previous_title": "Read two chapter books on my own",
                 "recorded_by": "s-ava",
+                "guardian_ids": ["g-wei"],
             },
         ),
     ]
@@ -239,6 +241,7 @@ async def test_only_an_active_goal_changes(system: System) -> None:
                 "student_id": "s-ava",
                 "reason": "I want to focus on math",
                 "recorded_by": "s-ava",
+                "guardian_ids": ["g-wei"],
             },
         )
     ]

@@ -153,6 +153,7 @@ async def revise_goal(
                 title=revised.title,
                 previous_title=old.title,
                 recorded_by=principal.subject,
+                guardian_ids=await linked_guardians(session, change.student.id),
             ),
         )
     return goal_out(revised)
@@ -179,6 +180,7 @@ async def drop_goal(
                 student_id=change.student.id,
                 reason=body.reason if body else None,
                 recorded_by=principal.subject,
+                guardian_ids=await linked_guardians(session, change.student.id),
             ),
         )
         progress = await progress_of(session, student_id=student_id, goal_id=goal_id)
