@@ -63,19 +63,6 @@ class CycleGrowth(BaseModel):
     reflections: int = Field(description="Reflections written (families: those they may read).")
 
 
-async def cycle_on(session: AsyncSession, site: str, day: date) -> ConferenceCycle | None:
-    """The site's cycle that ``day`` falls in, if any."""
-    return (
-        await session.exec(
-            select(ConferenceCycle).where(
-                ConferenceCycle.site == site,
-                col(ConferenceCycle.starts_on) <= day,
-                col(ConferenceCycle.ends_on) >= day,
-            )
-        )
-    ).first()
-
-
 @router.post(
     "/sites/{site_id}/cycles",
     response_model=CycleOut,

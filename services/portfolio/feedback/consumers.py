@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.portfolio.cycles.api import cycle_on
+from services.portfolio.cycles.queries import cycle_on
 from services.portfolio.feedback.tables import FeedbackRequest
 from services.portfolio.tables import Student
 from shared.environment import Environment
