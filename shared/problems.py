@@ -75,17 +75,35 @@ def problem_response(
     *,
     errors: Iterable[InvalidField] = (),
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    """A refusal as a problem document."""
+    """A refusal as a problem document; ``extensions`` are further members (RFC 9457, 3.2) that
+    a route documents with ``problem_with``."""
     problem = Problem(
         title=_title(status), status=status, detail=_encodable(detail), errors=list(errors) or None
     )
     return JSONResponse(
-        problem.model_dump(mode="json", exclude_none=True),
+        {**problem.model_dump(mode="json", exclude_none=True), **(extensions or {})},
         status_code=status,
         headers=headers,
         media_type=PROBLEM_MEDIA_TYPE,
     )
+
+
+# Problem documents with extension members that some route answers (see ``problem_with``).
+_VARIANTS: dict[str, type[Problem]] = {}
+
+
+def problem_with(model: type[Problem], description: str) -> dict[str, Any]:
+    """The OpenAPI response of a refusal whose problem document has extension members, declared
+    as a subclass of ``Problem``."""
+    _VARIANTS[model.__name__] = model
+    return {
+        "description": description,
+        "content": {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+        },
+    }
 
 
 def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -211,7 +229,7 @@ def _framework_refusals(operation: Mapping[str, Any]) -> set[int]:
 
 def _add_problems(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for model in (Problem, InvalidField):
+    for model in (Problem, InvalidField, *_VARIANTS.values()):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

@@ -6,23 +6,54 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.scheduling.api import router
+from services.scheduling.booking import api as booking_api
 from services.scheduling.consumers import consumers
+from services.scheduling.family_links import api as family_links_api
+from services.scheduling.family_links.revocation import refuse_replaced_link
 from services.scheduling.settings import SchedulingSettings
-from shared.events import ConferenceBooked, ConferenceCancelled, ConferenceCompleted
+from services.scheduling.waitlist import api as waitlist_api
+from services.scheduling.windows import api as windows_api
+from shared.events import (
+    ConferenceBooked,
+    ConferenceCancelled,
+    ConferenceCheckedIn,
+    ConferenceCompleted,
+    ConferenceMoved,
+    ConferenceNoShow,
+    FamiliesNudged,
+    FamilyLinkReissued,
+    WindowOpened,
+)
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
     name="scheduling",
     title="Scheduling service",
     description=(
-        "Owns conference times, bookings and attendance. Keeps a local copy of the roster "
-        "from roster events; publishes conference events."
+        "Owns conference windows, teachers' availability, conference times, bookings, the"
+        " waitlist, interpreters and attendance. Keeps a local copy of the roster from roster"
+        " events; publishes conference events."
     ),
-    routers=[router],
+    routers=[
+        windows_api.router,
+        booking_api.router,
+        waitlist_api.router,
+        family_links_api.router,
+    ],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
-    publishes=[ConferenceBooked, ConferenceCancelled, ConferenceCompleted],
+    link_revocation=refuse_replaced_link,
+    publishes=[
+        WindowOpened,
+        ConferenceBooked,
+        ConferenceMoved,
+        ConferenceCancelled,
+        ConferenceCheckedIn,
+        ConferenceCompleted,
+        ConferenceNoShow,
+        FamiliesNudged,
+        FamilyLinkReissued,
+    ],
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
@@ -39,7 +39,8 @@ class RosterStudent(SQLModel, table=True):
 
 
 class Slot(SQLModel, table=True):
-    """A conference time: ``capacity`` families can book it at once."""
+    """A conference time, made from a teacher's availability block: ``capacity`` families can
+    book it at once (1, or several at stations and drop-in tables)."""
 
     __tablename__ = "slot"
     __table_args__ = (
@@ -52,7 +53,7 @@ class Slot(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     district: str = Field(max_length=64)
     site: str = Field(index=True, max_length=64)
-    teacher_id: str = Field(max_length=64)
+    teacher_id: str = Field(index=True, max_length=64)
     room: str = Field(max_length=64)
     timezone: str | None = Field(
         default=None, max_length=64, description="The site's time zone when the slot was opened."
@@ -61,12 +62,36 @@ class Slot(SQLModel, table=True):
     ends_at: datetime = Field(sa_type=UTCDateTime)
     capacity: int = Field(default=1)
     booked: int = Field(default=0)
+    window_id: str | None = Field(
+        default=None, foreign_key="conference_window.id", index=True, max_length=36
+    )
+    block_id: str | None = Field(default=None, foreign_key="availability_block.id", max_length=36)
+    format: str = Field(default="one_family", max_length=16)
+    mode: str = Field(default="in_person", max_length=16)
+    meeting_link: str | None = Field(default=None, max_length=500)
+    status: str = Field(default="open", max_length=16, description="`open` or `cancelled`.")
+
+
+# Statuses of a booking that hold the student's conference in its window.
+HELD = ("booked", "checked_in", "completed")
 
 
 class Booking(SQLModel, table=True):
-    """A family's booking; a cancelled one is kept, and booking again makes a new row."""
+    """A family's booking. Moving it keeps the row (its id is the calendar event's UID) and
+    raises ``sequence``; a cancelled one is kept, and booking again makes a new row."""
 
     __tablename__ = "booking"
+    __table_args__ = (
+        # One conference per student per window, whatever path books it.
+        Index(
+            "uq_booking_student_window_held",
+            "student_id",
+            "window_id",
+            unique=True,
+            sqlite_where=text("status IN ('booked', 'checked_in', 'completed')"),
+            postgresql_where=text("status IN ('booked', 'checked_in', 'completed')"),
+        ),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     district: str = Field(max_length=64)
@@ -75,14 +100,45 @@ class Booking(SQLModel, table=True):
     student_id: str = Field(index=True, max_length=64)
     guardian_id: str = Field(max_length=64, description="The family the booking is for.")
     booked_by: str = Field(max_length=64, description="Who booked: the guardian, or staff.")
-    status: str = Field(default="booked", max_length=16)
+    status: str = Field(
+        default="booked",
+        max_length=16,
+        description="`booked`, `checked_in`, `completed`, `no_show` or `cancelled`.",
+    )
     interpreter_language: str | None = Field(default=None, max_length=35)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    window_id: str | None = Field(default=None, index=True, max_length=36)
+    interpreter_id: str | None = Field(
+        default=None, foreign_key="interpreter.id", index=True, max_length=36
+    )
+    chain_id: str | None = Field(
+        default=None, max_length=36, description="Siblings booked back to back share it."
+    )
+    station: int | None = Field(default=None, description="Seat at a stations slot, from 1.")
+    sequence: int = Field(default=0, description="Raised on each move (iCalendar SEQUENCE).")
+    checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attended_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="When it was recorded completed or no-show."
+    )
 
+
+# (Imported last: the capabilities' own tables join the service's one metadata.)
+from services.scheduling.conference_day.tables import CONFERENCE_DAY_TABLES  # noqa: E402
+from services.scheduling.family_links.tables import FAMILY_LINK_TABLES  # noqa: E402
+from services.scheduling.interpreters.tables import INTERPRETER_TABLES  # noqa: E402
+from services.scheduling.reports.tables import REPORT_TABLES  # noqa: E402
+from services.scheduling.waitlist.tables import WAITLIST_TABLES  # noqa: E402
+from services.scheduling.windows.tables import WINDOW_TABLES  # noqa: E402
 
 metadata = metadata_for(
     *RUNTIME_TABLES,
+    *WINDOW_TABLES,
+    *INTERPRETER_TABLES,
+    *WAITLIST_TABLES,
+    *FAMILY_LINK_TABLES,
+    *CONFERENCE_DAY_TABLES,
+    *REPORT_TABLES,
     RosterGuardianLink,
     RosterClass,
     RosterClassMember,

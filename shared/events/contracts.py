@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.events.envelope import EventData
 
@@ -313,6 +313,33 @@ class ConferenceBooked(EventData):
         description="IANA time zone of the site, e.g. `America/Los_Angeles`, to show the time"
         " in (absent on events published before sites carried one).",
     )
+    window_id: str | None = Field(
+        None, description="The conference window it belongs to (absent on older events)."
+    )
+    sequence: int = Field(
+        0, description="The booking's calendar revision (iCalendar SEQUENCE), raised on moves."
+    )
+    format: Literal["one_family", "stations", "drop_in"] = Field(
+        "one_family",
+        description="One family at a time, several at stations in one room, or a drop-in table.",
+    )
+    mode: Literal["in_person", "virtual"] = Field(
+        "in_person",
+        description="In person, or virtual (the meeting link is in the booking's calendar"
+        " invitation from scheduling's API, never on a stream).",
+    )
+    station: int | None = Field(None, description="The family's station (from 1), at stations.")
+    interpreter_id: str | None = Field(
+        None, description="The interpreter booked with it, when one was asked for."
+    )
+    chain_id: str | None = Field(
+        None, description="Shared by the conferences of siblings booked back to back."
+    )
+    booked_via: Literal["family", "staff", "waitlist"] = Field(
+        "family",
+        description="The family booked, staff booked for them, or the waitlist gave them a seat"
+        " that came free.",
+    )
 
 
 class ConferenceCancelled(EventData):
@@ -332,6 +359,17 @@ class ConferenceCancelled(EventData):
         description="IANA time zone of the site, to show the time in (absent on events published"
         " before sites carried one).",
     )
+    window_id: str | None = Field(None, description="The conference window it belonged to.")
+    teacher_id: str | None = Field(None, description="sourcedId of the guiding teacher.")
+    sequence: int = Field(0, description="The booking's calendar revision when cancelled.")
+    by_school: bool = Field(
+        False, description="The school cancelled it (a moved or cancelled day), not the family."
+    )
+    waitlisted: bool = Field(
+        False,
+        description="The family was put at the front of the teacher's waitlist (when the school"
+        " cancelled).",
+    )
 
 
 class ConferenceCompleted(EventData):
@@ -346,6 +384,121 @@ class ConferenceCompleted(EventData):
     teacher_id: str = Field(description="sourcedId of the guiding teacher.")
     starts_at: datetime = Field(description="When the conference began (UTC).")
     completed_by: str = Field(description="sourcedId of who recorded it completed.")
+    window_id: str | None = Field(None, description="The conference window it belonged to.")
+
+
+class WindowOpened(EventData):
+    """A school opened a conference window: notifications invites every family of the site,
+    each with their own link. Booking itself starts at ``opens_at``."""
+
+    event_name = "scheduling.window.opened"
+
+    window_id: str = Field(description="The window's id.")
+    name: str = Field(description='What the school calls it, e.g. "Fall 2026 SLCs at Conway".')
+    cycle_id: str | None = Field(None, description="The conference cycle it is for, if named.")
+    timezone: str = Field(description="IANA time zone of the site.")
+    first_day: date = Field(description="The first conference day (in the site's time zone).")
+    last_day: date = Field(description="The last conference day.")
+    opens_at: datetime = Field(description="When families may start booking (UTC).")
+    closes_at: datetime = Field(
+        description="When booking closes (UTC); families' links expire then."
+    )
+    early_access_at: datetime | None = Field(
+        None, description="When families with several children may start booking, if earlier."
+    )
+    change_cutoff_minutes: int = Field(
+        description="Families may move or cancel online until this long before a conference."
+    )
+    opened_by: str = Field(description="sourcedId of who opened it.")
+
+
+class ConferenceMoved(EventData):
+    """A booked conference moved to another time (by the family, or by the school moving a
+    time): the booking keeps its id and its calendar event its UID, with ``sequence`` raised."""
+
+    event_name = "scheduling.conference.moved"
+
+    booking_id: str = Field(description="The booking's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian the booking is for.")
+    teacher_id: str = Field(description="sourcedId of the guiding teacher.")
+    slot_id: str = Field(description="The new time slot's id.")
+    starts_at: datetime = Field(description="New start (UTC).")
+    ends_at: datetime = Field(description="New end (UTC).")
+    room: str = Field(description="Where it now takes place.")
+    previous_slot_id: str = Field(description="The slot it left.")
+    previous_starts_at: datetime = Field(description="The start it had (UTC).")
+    sequence: int = Field(description="The booking's calendar revision after the move.")
+    moved_by: str = Field(description="sourcedId of who moved it.")
+    by_school: bool = Field(False, description="The school moved the time, not the family.")
+    reason: str | None = Field(None, description="Why, if given.")
+    timezone: str | None = Field(None, description="IANA time zone of the site.")
+    window_id: str | None = Field(None, description="The conference window.")
+    mode: Literal["in_person", "virtual"] = Field("in_person", description="In person or virtual.")
+    station: int | None = Field(None, description="The family's station, at stations.")
+    interpreter_id: str | None = Field(None, description="The interpreter booked with it.")
+
+
+class ConferenceCheckedIn(EventData):
+    """The family arrived for their conference."""
+
+    event_name = "scheduling.conference.checked_in"
+
+    booking_id: str = Field(description="The booking's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian the booking is for.")
+    teacher_id: str = Field(description="sourcedId of the guiding teacher.")
+    starts_at: datetime = Field(description="When the conference was to begin (UTC).")
+    checked_in_by: str = Field(description="sourcedId of who checked them in.")
+    window_id: str | None = Field(None, description="The conference window.")
+
+
+class ConferenceNoShow(EventData):
+    """The family did not come to their conference: notifications offers them a new time."""
+
+    event_name = "scheduling.conference.no_show"
+
+    booking_id: str = Field(description="The booking's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian the booking was for.")
+    teacher_id: str = Field(description="sourcedId of the guiding teacher.")
+    starts_at: datetime = Field(description="When the conference was to begin (UTC).")
+    recorded_by: str = Field(description="sourcedId of who recorded it.")
+    window_id: str | None = Field(None, description="The conference window.")
+    timezone: str | None = Field(None, description="IANA time zone of the site.")
+
+
+class NudgedFamily(BaseModel):
+    """A student with no conference yet, and the guardians reminded to book."""
+
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_ids: list[str] = Field(description="sourcedIds of the guardians reminded.")
+
+
+class FamiliesNudged(EventData):
+    """The school reminded families who have not booked yet to book (each with their link)."""
+
+    event_name = "scheduling.families.nudged"
+
+    nudge_id: str = Field(description="The nudge's id.")
+    window_id: str = Field(description="The conference window.")
+    nudged_by: str = Field(description="sourcedId of who sent the reminder.")
+    families: list[NudgedFamily] = Field(description="Who was reminded, per student.")
+    closes_at: datetime = Field(description="When booking closes (UTC).")
+
+
+class FamilyLinkReissued(EventData):
+    """The school revoked a family's links (lost phone, forwarded message): every link issued
+    before ``revoked_before`` stops working, and notifications sends the family a new one."""
+
+    event_name = "scheduling.family_link.reissued"
+
+    guardian_id: str = Field(description="sourcedId of the guardian.")
+    revoked_before: datetime = Field(
+        description="Links issued before this (UTC) are refused; a new link is issued after it."
+    )
+    expires_at: datetime = Field(description="When the new link should expire (UTC).")
+    reissued_by: str = Field(description="sourcedId of who reissued it.")
 
 
 class DeliverySent(EventData):
@@ -397,6 +550,12 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     ConferenceBooked,
     ConferenceCancelled,
     ConferenceCompleted,
+    WindowOpened,
+    ConferenceMoved,
+    ConferenceCheckedIn,
+    ConferenceNoShow,
+    FamiliesNudged,
+    FamilyLinkReissued,
     DeliverySent,
     DeliveryFailed,
 )

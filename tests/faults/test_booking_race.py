@@ -83,7 +83,7 @@ async def test_fifty_families_racing_for_one_seat_a_hundred_times_book_it_once_e
         winner = next(r for r in responses if r.status_code == 201)
         assert winner.json()["slot_id"] == slot_id, winner.text
         full = [r for r in responses if r.status_code == 409]
-        assert all(r.json()["detail"] == "that conference time is full" for r in full), [
+        assert all(r.json()["detail"].startswith("that conference time is full") for r in full), [
             r.text for r in full
         ]
 

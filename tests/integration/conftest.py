@@ -18,7 +18,9 @@ from services.portfolio.app import build_app as build_portfolio
 from services.portfolio.settings import PortfolioSettings
 from services.scheduling.app import build_app as build_scheduling
 from services.scheduling.settings import SchedulingSettings
+from services.scheduling.tables import RosterSite
 from shared.auth import Role
+from shared.auth.family_links import generate_key_pair
 from shared.database import create_engine, session_factory
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
@@ -48,13 +50,34 @@ async def serving(app: FastAPI, base_url: str) -> AsyncIterator[httpx.AsyncClien
             yield client
 
 
+@dataclass(frozen=True)
+class FamilyLinkKeys:
+    private_pem: str
+    public_pem: str
+
+
+@pytest.fixture(scope="session")
+def family_link_keys() -> FamilyLinkKeys:
+    """The Ed25519 key pair of the tests' family links: notifications mints with the private
+    key, every service verifies with the public one."""
+    return FamilyLinkKeys(*generate_key_pair())
+
+
 @pytest.fixture(params=BACKENDS)
 async def system(
-    request: pytest.FixtureRequest, redis_url: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    tmp_path: Path,
+    family_link_keys: FamilyLinkKeys,
 ) -> AsyncIterator[System]:
     """Portfolio, scheduling and notifications, each on its own database, sharing one Redis."""
     databases = DatabaseUrls(request.param, tmp_path)
-    common = {"redis_url": redis_url, "consumer_name": "test", "relay_interval_seconds": 0.1}
+    common = {
+        "redis_url": redis_url,
+        "consumer_name": "test",
+        "relay_interval_seconds": 0.1,
+        "family_link_public_key": family_link_keys.public_pem,
+    }
     try:
         apps = {
             "portfolio": build_portfolio(
@@ -64,7 +87,11 @@ async def system(
                 SchedulingSettings(database_url=await databases.new("scheduling"), **common)
             ),
             "notifications": build_notifications(
-                NotificationsSettings(database_url=await databases.new("notifications"), **common)
+                NotificationsSettings(
+                    database_url=await databases.new("notifications"),
+                    family_link_private_key=family_link_keys.private_pem,
+                    **common,
+                )
             ),
         }
         async with AsyncExitStack() as stack:
@@ -84,12 +111,19 @@ SITES = {
 
 
 async def register_site(system: System, site: str) -> None:
-    """Put a school on the district's roster (through portfolio's API); idempotent."""
+    """Put a school on the district's roster (through portfolio's API), and wait until
+    scheduling knows it; idempotent."""
     name, timezone = SITES[site]
     response = await system.portfolio.put(
         f"/roster/sites/{site}", json={"name": name, "timezone": timezone}, headers=ADMIN
     )
     assert response.status_code == 200, response.text
+
+    async def known() -> bool:
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            return await session.get(RosterSite, site) is not None
+
+    await eventually(known, until=bool, timeout=15)
 
 
 async def enroll(

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from shared.auth import Role
 from shared.events import ConferenceBooked, GoalSet
 from tests.integration.conftest import ADMIN, System, add_contact, enroll, register_site
+from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
 AVA = auth("s-ava", Role.STUDENT, sites=("conway",), students=("s-ava",))
@@ -22,37 +23,29 @@ GIO_MOTHER = auth("g-maria", Role.GUARDIAN, sites=("conway",), students=("s-gio"
 
 
 async def mailbox(system: System, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The guardian's messages, but for the invitation the window's opening sent."""
     response = await system.notifications.get("/mailbox", headers=headers)
     assert response.status_code == 200, response.text
-    return list(response.json())
+    return [m for m in response.json() if m["template"] != "conference_invitation"]
 
 
 _OPENED = itertools.count()
 
 
 async def open_slot(system: System, *, site: str = "conway", capacity: int = 1) -> str:
-    """Open a conference time, once scheduling knows the site (from portfolio's roster events);
-    each one an hour after the one before, so that t-rivera is never in two at once."""
+    """Open a conference time (t-rivera's availability), once scheduling knows the site (from
+    portfolio's roster events); each one an hour after the one before."""
     await register_site(system, site)
     starts_at = datetime.now(UTC) + timedelta(days=2, hours=next(_OPENED))
-
-    async def opening() -> httpx.Response:
-        return await system.scheduling.post(
-            "/slots",
-            json={
-                "site": site,
-                "room": "Room 4",
-                "starts_at": starts_at.isoformat(),
-                "duration_minutes": 20,
-                "capacity": capacity,
-                "teacher_id": "t-rivera",
-            },
-            headers=ADMIN,
-        )
-
-    response = await eventually(opening, until=lambda r: r.status_code != 409)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+    times = await open_times(
+        system.scheduling,
+        site=site,
+        starts_at=starts_at,
+        teacher_id="t-rivera",
+        capacity=capacity,
+        format="stations" if capacity > 1 else "one_family",
+    )
+    return str(times[0]["id"])
 
 
 def sent(messages: list[dict[str, Any]], count: int = 1) -> bool:
@@ -112,7 +105,8 @@ async def test_booking_confirms_to_guardian_and_second_booking_of_full_slot_is_4
         lambda: book("s-gio", GIO_MOTHER), until=lambda r: r.status_code != 404
     )
     assert second.status_code == 409
-    assert second.json()["detail"] == "that conference time is full"
+    assert second.json()["detail"].startswith("that conference time is full")
+    assert second.json()["nearest_times"] == []
 
     messages = await eventually(lambda: mailbox(system, AVA_FATHER), until=sent)
     assert messages[0]["subject"].startswith("Confirmed: Ava's conference on ")
@@ -266,7 +260,7 @@ async def test_a_family_holds_one_conference_per_student(system: System) -> None
         "/bookings", json={"slot_id": second_slot, "student_id": "s-ava"}, headers=AVA_FATHER
     )
     assert second.status_code == 409
-    assert "cancel it first" in second.json()["detail"]
+    assert "move it" in second.json()["detail"]
 
 
 async def test_staff_booking_for_a_family_confirms_to_that_family(system: System) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shared.auth.principal import Principal, Role
-
-MIN_SLOT = timedelta(minutes=5)
-MAX_SLOT = timedelta(hours=2)
 
 
 class Refused(Exception):
@@ -37,17 +34,8 @@ class SlotView:
     starts_at: datetime
     capacity: int
     booked: int
-
-
-@dataclass(frozen=True)
-class TakenTime:
-    """A conference time already opened, as a clash with a new one names it."""
-
-    id: str
-    teacher_id: str
-    room: str
-    starts_at: datetime
-    ends_at: datetime
+    teacher_id: str = ""
+    status: str = "open"
 
 
 @dataclass(frozen=True)
@@ -61,31 +49,6 @@ class StudentView:
     active: bool
     guardians: frozenset[str]
     teachers: frozenset[str] = frozenset()
-
-
-def check_slot_opening(
-    principal: Principal,
-    *,
-    district: str,
-    site: str,
-    teacher_id: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    now: datetime,
-) -> None:
-    """Teachers and admins open conference times for their own sites, in the future; a teacher
-    opens their own, an admin may open them for any teacher of the site."""
-    if not (principal.is_staff and principal.can_act_for_site(district, site)):
-        raise NotAllowed(f"you may not open conference times at site {site!r}")
-    if teacher_id != principal.subject and not principal.is_admin:
-        raise NotAllowed(
-            "teachers open their own conference times; ask the site's admin to open them for"
-            f" {teacher_id!r}"
-        )
-    if starts_at <= now:
-        raise Invalid("a conference time must start in the future")
-    if not MIN_SLOT <= ends_at - starts_at <= MAX_SLOT:
-        raise Invalid("a conference lasts between 5 minutes and 2 hours")
 
 
 def booking_family(principal: Principal, *, guardian_id: str | None) -> str:
@@ -142,17 +105,68 @@ def check_booking(
         )
     if not student.active:
         raise Refused(f"student {student.id!r} is withdrawn from the roster")
-    if (slot.district, slot.site) != (student.district, student.site):
-        raise Invalid("that conference time is at another school than the student's")
-    if slot.starts_at <= now:
-        raise Refused("that conference time has already started")
+    check_time_for(slot, student, now=now)
     if upcoming is not None:
         raise Refused(
-            f"student {student.id!r} already has a conference at {upcoming.isoformat()}; "
-            "cancel it first to choose another time"
+            f"student {student.id!r} already has a conference at {upcoming.isoformat()};"
+            " move it to choose another time"
         )
     if slot.booked >= slot.capacity:
-        raise Refused("that conference time is full")
+        raise Full("that conference time is full")
+
+
+def check_time_for(slot: SlotView, student: StudentView, *, now: datetime) -> None:
+    """A time a student's conference may be at: their school, one of their teachers (when the
+    roster names them), open and ahead."""
+    if (slot.district, slot.site) != (student.district, student.site):
+        raise Invalid("that conference time is at another school than the student's")
+    if student.teachers and slot.teacher_id and slot.teacher_id not in student.teachers:
+        raise Invalid(
+            f"teacher {slot.teacher_id!r} does not teach student {student.id!r}; choose a time"
+            " with one of the student's teachers"
+        )
+    if slot.status != "open":
+        raise Refused("that conference time was cancelled by the school")
+    if slot.starts_at <= now:
+        raise Refused("that conference time has already started")
+
+
+class Full(Refused):
+    """The time has no free seat; the caller may be offered the nearest free ones."""
+
+    def __init__(self, reason: str, nearest: Sequence[object] = ()) -> None:
+        super().__init__(reason)
+        self.nearest = list(nearest)
+
+
+def check_move(
+    principal: Principal,
+    *,
+    student: StudentView,
+    booking_id: str,
+    status: str,
+    starts_at: datetime,
+    current_slot: str,
+    new_slot: SlotView,
+    new_slot_id: str,
+    now: datetime,
+) -> None:
+    """The family or the school moves a booked conference that is still ahead to another time
+    at the same school."""
+    check_cancellation(
+        principal,
+        student=student,
+        booking_id=booking_id,
+        status=status,
+        starts_at=starts_at,
+        now=now,
+        doing="move",
+    )
+    if new_slot_id == current_slot:
+        raise Invalid("the conference is already at that time")
+    if new_slot.site != student.site or new_slot.district != student.district:
+        raise Invalid("a conference moves to another time at the same school")
+    check_time_for(new_slot, student, now=now)
 
 
 def check_cancellation(
@@ -163,9 +177,10 @@ def check_cancellation(
     status: str,
     starts_at: datetime,
     now: datetime,
+    doing: str = "cancel",
 ) -> None:
-    """The family (a guardian the roster links to the student) or the school may cancel a
-    booking that is still booked and still ahead."""
+    """The family (a guardian the roster links to the student) or the school may cancel (or
+    move) a booking that is still booked and still ahead."""
     if not principal.can_see_student(
         district=student.district,
         site=student.site,
@@ -175,7 +190,7 @@ def check_cancellation(
     ):
         raise Hidden(f"no booking {booking_id!r}")
     if principal.role is Role.STUDENT:
-        raise NotAllowed("families or the school cancel conferences, not students")
+        raise NotAllowed(f"families or the school {doing} conferences, not students")
     if status != "booked":
         raise Refused(f"this booking is already {status}")
     if starts_at <= now:
@@ -206,17 +221,7 @@ def check_completion(
         principal.role is Role.TEACHER and principal.subject != teacher_id
     ):
         raise NotAllowed("the conference's teacher or the school records it completed")
-    if status != "booked":
+    if status not in ("booked", "checked_in"):
         raise Refused(f"this booking is {status}")
     if starts_at > now:
         raise Refused("this conference has not begun yet")
-
-
-def check_no_overlap(*, teacher_id: str, room: str, clashes: Sequence[TakenTime]) -> None:
-    """The same teacher, or the same room, is never in two conferences at once."""
-    for other in clashes:
-        who = f"teacher {teacher_id!r}" if other.teacher_id == teacher_id else f"room {room!r}"
-        raise Refused(
-            f"{who} already has a conference time from {other.starts_at.isoformat()} to"
-            f" {other.ends_at.isoformat()} (id {other.id})"
-        )

@@ -1,0 +1,243 @@
+"""Scheduling's HTTP routes: conference times and bookings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+
+from services.scheduling.booking.commands import book_conference, cancel_booking, move_booking
+from services.scheduling.booking.rules import Full, Refused
+from services.scheduling.booking.seats import student_view
+from services.scheduling.conference_day.attendance import complete_conference
+from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.tables import Booking, RosterStudent, Slot
+from services.scheduling.windows.slots import SlotOut, slot_out
+from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
+from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Role
+from shared.problems import Problem, problem_response, problem_with, refusals
+from shared.roster import guardian_sites
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["scheduling"])
+
+
+class BookingIn(BaseModel):
+    slot_id: Id
+    student_id: Id
+    guardian_id: Id | None = Field(
+        None, description="The family's guardian: required when staff book, else the caller."
+    )
+    interpreter_language: Language | None = Field(
+        None, description="BCP 47 tag if the family wants an interpreter, e.g. `es`."
+    )
+
+
+class BookingOut(BaseModel):
+    id: str
+    slot_id: str
+    student_id: str
+    guardian_id: str
+    booked_by: str
+    site: str
+    status: str = Field(
+        description="`booked`, `checked_in`, `completed`, `no_show` or `cancelled`."
+    )
+    interpreter_language: str | None
+    interpreter_id: str | None = Field(None, description="The interpreter booked with it.")
+    window_id: str | None = None
+    chain_id: str | None = Field(None, description="Shared by siblings booked back to back.")
+    station: int | None = Field(None, description="The family's station, at stations.")
+    sequence: int = Field(0, description="Raised on each move (the calendar event's SEQUENCE).")
+
+
+class MoveIn(BaseModel):
+    slot_id: Id = Field(description="The new time.")
+    reason: Text | None = Field(None, max_length=200)
+
+
+class BookingRefused(Problem):
+    """A booking refused because the time is full, with the nearest free times to offer."""
+
+    nearest_times: list[SlotOut] = Field(
+        default_factory=list, description="The same teacher's free times nearest to it."
+    )
+
+
+_FULL_DOCUMENT = problem_with(
+    BookingRefused,
+    "The time is full (with `nearest_times` to offer instead), booking has not opened, or the"
+    " state forbids it: the detail says which.",
+)
+
+
+def _refused(error: Refused | NotFound) -> JSONResponse:
+    if not isinstance(error, Full):
+        raised = as_http(error)
+        return problem_response(raised.status_code, str(raised.detail))
+    return problem_response(
+        409,
+        error.reason
+        + (
+            "; the nearest free times are in nearest_times"
+            if error.nearest
+            else "; no other time is free"
+        ),
+        extensions={
+            "nearest_times": [slot_out(slot).model_dump(mode="json") for slot in error.nearest]
+        },
+    )
+    return as_http(error)
+
+
+@router.get("/slots", response_model=list[SlotOut], responses=refusals(403))
+async def list_slots(
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    site: str = Query(
+        max_length=64, pattern=ID_PATTERN, description="The site whose conference times to list."
+    ),
+    available: bool = Query(False, description="Only times with a free seat."),
+) -> list[SlotOut]:
+    """Upcoming conference times at a site: for its staff, and for families with a child there
+    (from the roster)."""
+    async with uow.read() as session:
+        if principal.role is Role.GUARDIAN:
+            may_see = site in await guardian_sites(
+                session, RosterStudent, principal.subject, only=principal.students
+            )
+        else:
+            may_see = principal.can_act_for_site(principal.district, site)
+    if not may_see:
+        raise forbidden(f"you may not see conference times at site {site!r}")
+    query = (
+        select(Slot)
+        .where(Slot.district == principal.district, Slot.site == site)
+        .where(col(Slot.starts_at) > datetime.now(UTC))
+        .order_by(col(Slot.starts_at))
+    )
+    if available:
+        query = query.where(col(Slot.booked) < col(Slot.capacity))
+    async with uow.read() as session:
+        slots = (await session.exec(query)).all()
+    return [slot_out(slot) for slot in slots]
+
+
+@router.post(
+    "/bookings",
+    response_model=BookingOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**refusals(403, 404), 409: _FULL_DOCUMENT},
+)
+async def book(
+    body: BookingIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> BookingOut | JSONResponse:
+    """Book a conference time for a student; 409 when it is full (with the nearest free times),
+    before booking opens, or when the student already has a conference in the window."""
+    try:
+        async with uow.transaction() as session:
+            booking = await book_conference(
+                session,
+                principal,
+                slot_id=body.slot_id,
+                student_id=body.student_id,
+                guardian_id=body.guardian_id,
+                interpreter_language=body.interpreter_language,
+            )
+    except (Refused, NotFound) as error:
+        return _refused(error)
+    return BookingOut.model_validate(booking, from_attributes=True)
+
+
+@router.post(
+    "/bookings/{booking_id}/move",
+    response_model=BookingOut,
+    responses={**refusals(403, 404), 409: _FULL_DOCUMENT},
+)
+async def move(
+    booking_id: IdPath, body: MoveIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> BookingOut | JSONResponse:
+    """Move a booking to another time at the same school, in one step: the new seat is taken
+    and the old one freed, or (the new time full) nothing changes. The calendar event keeps its
+    UID, with its SEQUENCE raised."""
+    try:
+        async with uow.transaction() as session:
+            booking = await move_booking(
+                session,
+                principal,
+                booking_id=booking_id,
+                slot_id=body.slot_id,
+                reason=body.reason,
+                by_school=principal.is_staff,
+            )
+    except (Refused, NotFound) as error:
+        return _refused(error)
+    return BookingOut.model_validate(booking, from_attributes=True)
+
+
+@router.get("/bookings", response_model=list[BookingOut], responses=refusals(404))
+async def list_bookings(
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    student_id: str = Query(max_length=64, pattern=ID_PATTERN, description="Whose bookings."),
+) -> list[BookingOut]:
+    """A student's bookings (for those who may see the student; 404 for others, as for a
+    student who is not on the roster)."""
+    async with uow.read() as session:
+        student = await session.get(RosterStudent, student_id)
+        view = await student_view(session, student) if student is not None else None
+        bookings = (
+            await session.exec(
+                select(Booking)
+                .where(Booking.student_id == student_id, Booking.district == principal.district)
+                .order_by(col(Booking.created_at))
+            )
+        ).all()
+    if view is None or not principal.can_see_student(
+        district=view.district,
+        site=view.site,
+        student_id=view.id,
+        guardians=view.guardians,
+        teachers=view.teachers,
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r} on the roster")
+    return [BookingOut.model_validate(b, from_attributes=True) for b in bookings]
+
+
+@router.delete(
+    "/bookings/{booking_id}", response_model=BookingOut, responses=refusals(403, 404, 409)
+)
+async def cancel(
+    booking_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    reason: Annotated[Text | None, Query(max_length=200)] = None,
+) -> BookingOut:
+    """Cancel a booking; its seat becomes free again."""
+    try:
+        async with uow.transaction() as session:
+            booking = await cancel_booking(session, principal, booking_id=booking_id, reason=reason)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return BookingOut.model_validate(booking, from_attributes=True)
+
+
+@router.post(
+    "/bookings/{booking_id}/complete", response_model=BookingOut, responses=refusals(403, 404, 409)
+)
+async def complete(
+    booking_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> BookingOut:
+    """Record that a booked conference took place (its teacher, or the school): the family is
+    then asked for feedback."""
+    try:
+        async with uow.transaction() as session:
+            booking = await complete_conference(session, principal, booking_id=booking_id)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return BookingOut.model_validate(booking, from_attributes=True)

@@ -1,0 +1,293 @@
+"""Booking, moving and cancelling conferences: the rules, then the seats (booking/seats.py), then
+the events, in the caller's transaction. A freed seat goes to the waitlist at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.rules import (
+    Refused,
+    SlotView,
+    StudentView,
+    booking_family,
+    check_booking,
+    check_cancellation,
+    check_move,
+)
+from services.scheduling.booking.seats import (
+    check_window_open,
+    free_seat,
+    held_in_window,
+    lock_slots,
+    lock_student,
+    seat_family,
+    slot_view,
+    student_view,
+    take_seat,
+    window_of,
+)
+from services.scheduling.interpreters.assignment import take_interpreter
+from services.scheduling.refusals import NotFound
+from services.scheduling.tables import Booking, Slot
+from services.scheduling.waitlist.promotion import promote_from_waitlist
+from services.scheduling.windows.queries import window_plan
+from services.scheduling.windows.rules import check_family_change
+from shared.auth.principal import Principal
+from shared.events import ConferenceCancelled, ConferenceMoved
+from shared.messaging.outbox import record_event
+
+
+async def book_conference(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    slot_id: str,
+    student_id: str,
+    guardian_id: str | None = None,
+    interpreter_language: str | None = None,
+    chain_id: str | None = None,
+) -> Booking:
+    family = booking_family(principal, guardian_id=guardian_id)
+    student = await lock_student(session, student_id)
+    slot = await session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound(f"no conference time {slot_id!r}")
+    now = datetime.now(UTC)
+    check_all_but_seats(
+        principal,
+        slot,
+        await student_view(session, student),
+        family,
+        upcoming=await held_in_window(session, student_id, slot, now=now),
+        now=now,
+    )
+    await check_window_open(session, principal, await window_of(session, slot), family)
+    return await seat_family(
+        session,
+        slot=slot,
+        student_id=student_id,
+        family=family,
+        booked_by=principal.subject,
+        booked_via="staff" if principal.is_staff else "family",
+        interpreter_language=interpreter_language,
+        chain_id=chain_id,
+        now=now,
+    )
+
+
+def check_all_but_seats(
+    principal: Principal,
+    slot: Slot,
+    student: StudentView,
+    family: str,
+    *,
+    upcoming: datetime | None,
+    now: datetime,
+) -> None:
+    """The booking rules as if a seat were free: a full time is found out by taking the seat,
+    which offers the nearest free ones."""
+    view = slot_view(slot)
+    check_booking(
+        principal,
+        slot=SlotView(
+            view.district,
+            view.site,
+            view.starts_at,
+            view.capacity,
+            0,
+            teacher_id=view.teacher_id,
+            status=view.status,
+        ),
+        student=student,
+        family=family,
+        upcoming=upcoming,
+        now=now,
+    )
+
+
+async def move_booking(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    booking_id: str,
+    slot_id: str,
+    reason: str | None = None,
+    by_school: bool = False,
+) -> Booking:
+    """Move a booking to another time in one transaction: the new seat is taken and the old one
+    freed, or (the new time full) nothing changes. The freed seat goes to the waitlist."""
+    booking = await session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"no booking {booking_id!r}")
+    await lock_student(session, booking.student_id)
+    await session.refresh(booking)
+    slots = await lock_slots(session, [booking.slot_id, slot_id])
+    old, new = slots[booking.slot_id], slots[slot_id]
+    now = datetime.now(UTC)
+    view = await student_view(session, booking)
+    check_move(
+        principal,
+        student=view,
+        booking_id=booking.id,
+        status=booking.status,
+        starts_at=old.starts_at,
+        current_slot=old.id,
+        new_slot=slot_view(new),
+        new_slot_id=new.id,
+        now=now,
+    )
+    old_window = await window_of(session, old)
+    check_family_change(
+        window=window_plan(old_window) if old_window else None,
+        starts_at=old.starts_at,
+        now=now,
+        is_staff=principal.is_staff,
+    )
+    if new.window_id != old.window_id:
+        raise Refused("a conference moves within its conference window")
+    await check_window_open(session, principal, old_window, booking.guardian_id)
+    station = await take_seat(session, new, now=now)
+    interpreter_id = booking.interpreter_id
+    if booking.interpreter_language is not None:
+        interpreter_id = await take_interpreter(
+            session,
+            site=new.site,
+            language=booking.interpreter_language,
+            starts_at=new.starts_at,
+            ends_at=new.ends_at,
+            leaving=booking.id,
+        )
+    await free_seat(session, old.id)
+    booking.slot_id = new.id
+    booking.station = station
+    booking.interpreter_id = interpreter_id
+    booking.sequence += 1
+    session.add(booking)
+    await session.flush()
+    record_moved(
+        session,
+        booking,
+        old=old,
+        new=new,
+        moved_by=principal.subject,
+        by_school=by_school,
+        reason=reason,
+    )
+    await promote_from_waitlist(session, old, now=now)
+    return booking
+
+
+def record_moved(
+    session: AsyncSession,
+    booking: Booking,
+    *,
+    old: Slot,
+    new: Slot,
+    moved_by: str,
+    by_school: bool,
+    reason: str | None,
+) -> None:
+    record_event(
+        session,
+        ConferenceMoved(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            guardian_id=booking.guardian_id,
+            teacher_id=new.teacher_id,
+            slot_id=new.id,
+            starts_at=new.starts_at,
+            ends_at=new.ends_at,
+            room=new.room,
+            previous_slot_id=old.id,
+            previous_starts_at=old.starts_at,
+            sequence=booking.sequence,
+            moved_by=moved_by,
+            by_school=by_school,
+            reason=reason,
+            timezone=new.timezone,
+            window_id=new.window_id,
+            mode=new.mode,  # type: ignore[arg-type]
+            station=booking.station,
+            interpreter_id=booking.interpreter_id,
+        ),
+        subject=booking.student_id,
+        district=booking.district,
+        site=booking.site,
+    )
+
+
+async def cancel_booking(
+    session: AsyncSession, principal: Principal, *, booking_id: str, reason: str | None
+) -> Booking:
+    """Cancel a booking: its seat is free again, and goes to the first family waiting for it."""
+    booking = await session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"no booking {booking_id!r}")
+    slot = (await lock_slots(session, [booking.slot_id]))[booking.slot_id]
+    now = datetime.now(UTC)
+    check_cancellation(
+        principal,
+        student=await student_view(session, booking),
+        booking_id=booking.id,
+        status=booking.status,
+        starts_at=slot.starts_at,
+        now=now,
+    )
+    window = await window_of(session, slot)
+    check_family_change(
+        window=window_plan(window) if window else None,
+        starts_at=slot.starts_at,
+        now=now,
+        is_staff=principal.is_staff,
+    )
+    await release(session, booking, slot, cancelled_by=principal.subject, reason=reason, now=now)
+    await promote_from_waitlist(session, slot, now=now)
+    return booking
+
+
+async def release(
+    session: AsyncSession,
+    booking: Booking,
+    slot: Slot,
+    *,
+    cancelled_by: str,
+    reason: str | None,
+    now: datetime,
+    by_school: bool = False,
+    waitlisted: bool = False,
+) -> None:
+    """Cancel the booking and free its seat, with the event."""
+    # (The ORM UPDATE also sets these values on the loaded ``booking``: no refresh needed.)
+    cancelled = await session.exec(
+        update(Booking)
+        .where(col(Booking.id) == booking.id, col(Booking.status) == "booked")
+        .values(status="cancelled", cancelled_at=now)
+    )
+    if cancelled.rowcount != 1:  # type: ignore[attr-defined]
+        raise Refused("this booking was cancelled meanwhile")
+    await free_seat(session, slot.id)
+    record_event(
+        session,
+        ConferenceCancelled(
+            booking_id=booking.id,
+            slot_id=booking.slot_id,
+            student_id=booking.student_id,
+            guardian_id=booking.guardian_id,
+            starts_at=slot.starts_at,
+            cancelled_by=cancelled_by,
+            reason=reason,
+            timezone=slot.timezone,
+            window_id=booking.window_id,
+            teacher_id=slot.teacher_id,
+            sequence=booking.sequence,
+            by_school=by_school,
+            waitlisted=waitlisted,
+        ),
+        subject=booking.student_id,
+        district=booking.district,
+        site=booking.site,
+    )

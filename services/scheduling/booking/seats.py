@@ -1,0 +1,268 @@
+"""Seats: taking and freeing them, the student's conference in a window, and the booking row
+and event every path that books (a family, staff, the waitlist, a sibling chain) shares.
+
+A seat is taken by one conditional UPDATE (``booked < capacity``): under any concurrency, on
+either database, only as many bookers as there are seats see a row updated. One student's
+bookings take turns on the student's row, and a partial unique index holds one conference per
+student per window whatever path books it. Slots are locked in id order, so two transactions
+changing the same two slots never wait on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.rules import Full, SlotView, StudentView
+from services.scheduling.interpreters.assignment import take_interpreter
+from services.scheduling.refusals import NotFound
+from services.scheduling.tables import HELD, Booking, RosterStudent, Slot
+from services.scheduling.windows.queries import window_plan
+from services.scheduling.windows.rules import Format, check_booking_open
+from services.scheduling.windows.tables import ConferenceWindow
+from shared.auth.principal import Principal
+from shared.events import ConferenceBooked
+from shared.messaging.outbox import record_event
+from shared.roster import RosterGuardianLink, linked_guardians
+from shared.roster_classes import teachers_of
+
+BookedVia = Literal["family", "staff", "waitlist"]
+NEAREST = 3
+
+
+async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> StudentView:
+    """The student (or a booking's student) with the guardians the roster links to them now and
+    the teachers of their classes."""
+    if isinstance(of, RosterStudent):
+        student_id, district, site, active = of.id, of.district, of.site, of.active
+    else:
+        known = await session.get(RosterStudent, of.student_id)
+        student_id, district, site = of.student_id, of.district, of.site
+        active = known.active if known is not None else False
+    return StudentView(
+        id=student_id,
+        district=district,
+        site=site,
+        active=active,
+        guardians=frozenset(await linked_guardians(session, student_id)),
+        teachers=frozenset(await teachers_of(session, student_id)),
+    )
+
+
+def slot_view(slot: Slot) -> SlotView:
+    return SlotView(
+        slot.district,
+        slot.site,
+        slot.starts_at,
+        slot.capacity,
+        slot.booked,
+        teacher_id=slot.teacher_id,
+        status=slot.status,
+    )
+
+
+async def lock_student(session: AsyncSession, student_id: str) -> RosterStudent:
+    """The student's row, locked: one student's bookings take turns (PostgreSQL; SQLite writers
+    always do)."""
+    student = (
+        await session.exec(
+            select(RosterStudent).where(RosterStudent.id == student_id).with_for_update()
+        )
+    ).first()
+    if student is None:
+        raise NotFound(f"no student {student_id!r} on the roster")
+    return student
+
+
+async def lock_slots(session: AsyncSession, slot_ids: Sequence[str]) -> dict[str, Slot]:
+    """The slots, locked in id order (so two transactions never wait on each other)."""
+    rows = (
+        await session.exec(
+            select(Slot)
+            .where(col(Slot.id).in_(sorted(set(slot_ids))))
+            .order_by(col(Slot.id))
+            .with_for_update()
+        )
+    ).all()
+    found = {slot.id: slot for slot in rows}
+    for slot_id in slot_ids:
+        if slot_id not in found:
+            raise NotFound(f"no conference time {slot_id!r}")
+    return found
+
+
+async def window_of(session: AsyncSession, slot: Slot) -> ConferenceWindow | None:
+    return await session.get(ConferenceWindow, slot.window_id) if slot.window_id else None
+
+
+async def held_in_window(
+    session: AsyncSession, student_id: str, slot: Slot, *, now: datetime
+) -> datetime | None:
+    """Start of the student's conference held in the slot's window (or, for a time outside any
+    window, their conference still ahead), if any."""
+    query = (
+        select(Slot.starts_at)
+        .join(Booking, col(Booking.slot_id) == col(Slot.id))
+        .where(Booking.student_id == student_id, col(Booking.status).in_(HELD))
+    )
+    if slot.window_id is not None:
+        query = query.where(Booking.window_id == slot.window_id)
+    else:
+        query = query.where(Booking.status == "booked", col(Slot.starts_at) > now)
+    return (await session.exec(query)).first()
+
+
+async def children_of(session: AsyncSession, guardian_id: str) -> int:
+    """How many active students the roster links the guardian to (early access is for families
+    with several)."""
+    return (
+        await session.exec(
+            select(func.count())
+            .select_from(RosterGuardianLink)
+            .join(RosterStudent, col(RosterStudent.id) == col(RosterGuardianLink.student_id))
+            .where(
+                col(RosterGuardianLink.guardian_id) == guardian_id,
+                col(RosterGuardianLink.active),
+                col(RosterStudent.active),
+            )
+        )
+    ).one()
+
+
+async def check_window_open(
+    session: AsyncSession, principal: Principal, window: ConferenceWindow | None, family: str
+) -> None:
+    if window is None:
+        return
+    several = principal.is_staff or await children_of(session, family) > 1
+    check_booking_open(
+        window=window_plan(window),
+        announced=window.announced_at is not None,
+        now=datetime.now(UTC),
+        early_access=several,
+        is_staff=principal.is_staff,
+    )
+
+
+async def nearest_free(session: AsyncSession, slot: Slot, *, now: datetime) -> list[Slot]:
+    """The teacher's free times nearest to ``slot`` in its window, to offer instead."""
+    query = select(Slot).where(
+        Slot.teacher_id == slot.teacher_id,
+        Slot.site == slot.site,
+        Slot.status == "open",
+        col(Slot.booked) < col(Slot.capacity),
+        col(Slot.starts_at) > now,
+        col(Slot.id) != slot.id,
+    )
+    if slot.window_id is not None:
+        query = query.where(Slot.window_id == slot.window_id)
+    free = (await session.exec(query)).all()
+    return sorted(free, key=lambda other: abs((other.starts_at - slot.starts_at).total_seconds()))[
+        :NEAREST
+    ]
+
+
+async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int | None:
+    """Take one seat of ``slot``; ``Full`` (with the nearest free times) when there is none.
+    Returns the family's station at a stations time."""
+    taken = await session.exec(
+        update(Slot)
+        .where(col(Slot.id) == slot.id, col(Slot.booked) < col(Slot.capacity))
+        .values(booked=col(Slot.booked) + 1)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Full("that conference time is full", await nearest_free(session, slot, now=now))
+    if slot.format != Format.STATIONS:
+        return None
+    # The seat's UPDATE holds the slot's row until commit: stations are numbered in turn.
+    used = set(
+        (
+            await session.exec(
+                select(Booking.station).where(
+                    Booking.slot_id == slot.id, col(Booking.status).in_(HELD)
+                )
+            )
+        ).all()
+    )
+    return next(number for number in range(1, slot.capacity + 2) if number not in used)
+
+
+async def free_seat(session: AsyncSession, slot_id: str) -> None:
+    await session.exec(
+        update(Slot)
+        .where(col(Slot.id) == slot_id, col(Slot.booked) > 0)
+        .values(booked=col(Slot.booked) - 1)
+    )
+
+
+async def seat_family(
+    session: AsyncSession,
+    *,
+    slot: Slot,
+    student_id: str,
+    family: str,
+    booked_by: str,
+    booked_via: BookedVia,
+    interpreter_language: str | None,
+    chain_id: str | None = None,
+    now: datetime,
+) -> Booking:
+    """Take a seat (and an interpreter's time, if asked) and record the booking and its event;
+    the caller has applied the rules."""
+    station = await take_seat(session, slot, now=now)
+    interpreter_id = None
+    if interpreter_language is not None:
+        interpreter_id = await take_interpreter(
+            session,
+            site=slot.site,
+            language=interpreter_language,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+        )
+    booking = Booking(
+        district=slot.district,
+        site=slot.site,
+        slot_id=slot.id,
+        student_id=student_id,
+        guardian_id=family,
+        booked_by=booked_by,
+        interpreter_language=interpreter_language,
+        window_id=slot.window_id,
+        interpreter_id=interpreter_id,
+        chain_id=chain_id,
+        station=station,
+    )
+    session.add(booking)
+    await session.flush()
+    record_event(
+        session,
+        ConferenceBooked(
+            booking_id=booking.id,
+            slot_id=slot.id,
+            student_id=student_id,
+            guardian_id=family,
+            booked_by=booked_by,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            room=slot.room,
+            teacher_id=slot.teacher_id,
+            interpreter_language=interpreter_language,
+            timezone=slot.timezone,
+            window_id=slot.window_id,
+            format=slot.format,  # type: ignore[arg-type]
+            mode=slot.mode,  # type: ignore[arg-type]
+            station=station,
+            interpreter_id=interpreter_id,
+            chain_id=chain_id,
+            booked_via=booked_via,
+        ),
+        subject=student_id,
+        district=slot.district,
+        site=slot.site,
+    )
+    return booking

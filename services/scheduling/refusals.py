@@ -1,0 +1,17 @@
+"""How scheduling's refusals reach an HTTP caller."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+
+from services.scheduling.booking.rules import Refused
+
+
+class NotFound(LookupError):
+    """No such record, or the caller may not see it (answered 404)."""
+
+
+def as_http(error: Refused | NotFound) -> HTTPException:
+    if isinstance(error, NotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(error))
+    return HTTPException(error.status, error.reason)

@@ -1,0 +1,273 @@
+"""The waitlist: a family with no time that suits joins it for a teacher and a part of the day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.rules import Hidden, Invalid, NotAllowed, Refused, booking_family
+from services.scheduling.booking.seats import check_window_open, lock_student, student_view
+from services.scheduling.interpreters.assignment import interpreters_for
+from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.tables import HELD, Booking, Slot
+from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
+from services.scheduling.waitlist.tables import WaitlistEntry
+from services.scheduling.windows.queries import visible_window
+from services.scheduling.windows.slots import SlotOut, slot_out
+from shared.api_types import ID_PATTERN, Id, IdPath, IsoDate, Language
+from shared.auth.http import CurrentPrincipal
+from shared.auth.principal import Principal, Role
+from shared.problems import refusals
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["waitlist"])
+
+
+class WaitlistIn(BaseModel):
+    window_id: Id
+    student_id: Id
+    teacher_id: Id | None = Field(
+        None, description="The teacher; defaults to the student's teacher when they have one."
+    )
+    day: IsoDate | None = Field(None, description="A day of the window, or any day.")
+    part_of_day: PartOfDay = Field(
+        PartOfDay.ANY,
+        description="`morning` (before 12:00), `afternoon` (12:00-17:00), `evening` (from"
+        " 17:00) or `any`, on the site's clock.",
+    )
+    interpreter_language: Language | None = None
+    guardian_id: Id | None = Field(None, description="Required when staff add a family.")
+
+
+class WaitlistOut(BaseModel):
+    id: str
+    window_id: str
+    student_id: str
+    guardian_id: str
+    teacher_id: str
+    day: date | None
+    part_of_day: str
+    interpreter_language: str | None
+    status: str = Field(description="`waiting`, `booked` (see booking_id) or `left`.")
+    booking_id: str | None
+    joined_at: datetime
+    position: int | None = Field(description="Place in the teacher's line while waiting (1: next).")
+    fitting_free_times: list[SlotOut] = Field(
+        default_factory=list,
+        description="Free times that already fit the wish: booking one is quicker than waiting.",
+    )
+
+
+@router.post(
+    "/waitlist",
+    response_model=WaitlistOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409),
+)
+async def join_waitlist(
+    body: WaitlistIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> WaitlistOut:
+    """Join the waitlist for a teacher (and a day, a part of the day): when a seat that fits
+    comes free it is booked for the family at once, and they are told."""
+    try:
+        async with uow.transaction() as session:
+            entry, free = await _join(session, principal, body)
+            position = await _position(session, entry)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return _out(entry, position, free)
+
+
+async def _join(
+    session: AsyncSession, principal: Principal, body: WaitlistIn
+) -> tuple[WaitlistEntry, list[Slot]]:
+    family = booking_family(principal, guardian_id=body.guardian_id)
+    window = await visible_window(session, principal, body.window_id)
+    student = await lock_student(session, body.student_id)
+    view = await student_view(session, student)
+    if principal.role is Role.STUDENT:
+        raise NotAllowed("families or staff put a family on the waitlist, not students")
+    if not principal.can_see_student(
+        district=view.district,
+        site=view.site,
+        student_id=view.id,
+        guardians=view.guardians,
+        teachers=view.teachers,
+    ):
+        raise Hidden(f"no student {view.id!r} on the roster")
+    if family not in view.guardians:
+        raise Invalid(f"guardian {family!r} is not linked to student {view.id!r} on the roster")
+    if not view.active:
+        raise Refused(f"student {view.id!r} is withdrawn from the roster")
+    if view.site != window.site:
+        raise Invalid("that conference window is at another school than the student's")
+    teacher_id = body.teacher_id
+    if teacher_id is None:
+        if len(view.teachers) != 1:
+            raise Invalid("name the teacher (teacher_id) whose conference the family waits for")
+        (teacher_id,) = view.teachers
+    if view.teachers and teacher_id not in view.teachers:
+        raise Invalid(f"teacher {teacher_id!r} does not teach student {view.id!r}")
+    if body.day is not None and not window.first_day <= body.day <= window.last_day:
+        raise Invalid(f"{body.day.isoformat()} is not one of the window's days")
+    if body.interpreter_language and not await interpreters_for(
+        session, site=window.site, language=body.interpreter_language
+    ):
+        raise Invalid(f"no interpreter at this school speaks {body.interpreter_language!r}")
+    await check_window_open(session, principal, window, family)
+    held = (
+        await session.exec(
+            select(Booking.id).where(
+                Booking.student_id == view.id,
+                Booking.window_id == window.id,
+                col(Booking.status).in_(HELD),
+            )
+        )
+    ).first()
+    if held is not None:
+        raise Refused(
+            f"student {view.id!r} already has a conference in this window; move it instead"
+        )
+    waiting = (
+        await session.exec(
+            select(WaitlistEntry.id).where(
+                WaitlistEntry.student_id == view.id,
+                WaitlistEntry.window_id == window.id,
+                WaitlistEntry.status == "waiting",
+            )
+        )
+    ).first()
+    if waiting is not None:
+        raise Refused(f"student {view.id!r} is already on this window's waitlist ({waiting})")
+    entry = WaitlistEntry(
+        district=window.district,
+        site=window.site,
+        window_id=window.id,
+        student_id=view.id,
+        guardian_id=family,
+        teacher_id=teacher_id,
+        day=body.day,
+        part_of_day=body.part_of_day.value,
+        interpreter_language=body.interpreter_language,
+        joined_by=principal.subject,
+    )
+    session.add(entry)
+    await session.flush()
+    wish = Wish(teacher_id, body.day, body.part_of_day)
+    free = (
+        await session.exec(
+            select(Slot)
+            .where(
+                Slot.window_id == window.id,
+                Slot.teacher_id == teacher_id,
+                Slot.status == "open",
+                col(Slot.booked) < col(Slot.capacity),
+                col(Slot.starts_at) > datetime.now(UTC),
+            )
+            .order_by(col(Slot.starts_at))
+        )
+    ).all()
+    return entry, [
+        slot
+        for slot in free
+        if fits(
+            wish, teacher_id=slot.teacher_id, starts_at=slot.starts_at, timezone=window.timezone
+        )
+    ]
+
+
+async def _position(session: AsyncSession, entry: WaitlistEntry) -> int | None:
+    if entry.status != "waiting":
+        return None
+    ahead = (
+        await session.exec(
+            select(WaitlistEntry.id)
+            .where(
+                WaitlistEntry.window_id == entry.window_id,
+                WaitlistEntry.teacher_id == entry.teacher_id,
+                WaitlistEntry.status == "waiting",
+            )
+            .order_by(col(WaitlistEntry.priority), col(WaitlistEntry.joined_at))
+        )
+    ).all()
+    return list(ahead).index(entry.id) + 1 if entry.id in ahead else None
+
+
+def _out(entry: WaitlistEntry, position: int | None, free: list[Slot] | None = None) -> WaitlistOut:
+    return WaitlistOut(
+        **entry.model_dump(
+            include=set(WaitlistOut.model_fields) - {"position", "fitting_free_times"}
+        ),
+        position=position,
+        fitting_free_times=[slot_out(slot) for slot in free or []],
+    )
+
+
+@router.get("/waitlist", response_model=list[WaitlistOut], responses=refusals(403, 404))
+async def list_waitlist(
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    window_id: str = Query(max_length=64, pattern=ID_PATTERN),
+    teacher_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+) -> list[WaitlistOut]:
+    """A window's waitlist in order: the site's staff see everyone (a teacher, their own line);
+    a family, their own children's places."""
+    try:
+        async with uow.read() as session:
+            window = await visible_window(session, principal, window_id)
+            query = (
+                select(WaitlistEntry)
+                .where(WaitlistEntry.window_id == window.id)
+                .order_by(
+                    col(WaitlistEntry.teacher_id),
+                    col(WaitlistEntry.priority),
+                    col(WaitlistEntry.joined_at),
+                )
+            )
+            if teacher_id is not None:
+                query = query.where(WaitlistEntry.teacher_id == teacher_id)
+            if principal.role is Role.TEACHER:
+                query = query.where(WaitlistEntry.teacher_id == principal.subject)
+            elif principal.role is Role.GUARDIAN:
+                query = query.where(WaitlistEntry.guardian_id == principal.subject)
+            elif not principal.is_admin:
+                raise NotAllowed("families and staff see the waitlist")
+            entries = (await session.exec(query)).all()
+            return [_out(entry, await _position(session, entry)) for entry in entries]
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+
+
+@router.delete(
+    "/waitlist/{entry_id}", response_model=WaitlistOut, responses=refusals(403, 404, 409)
+)
+async def leave_waitlist(
+    entry_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> WaitlistOut:
+    """Take a family off the waitlist (the family, or the school)."""
+    async with uow.transaction() as session:
+        entry = await session.get(WaitlistEntry, entry_id)
+        if entry is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no waitlist entry {entry_id!r}")
+        view = await student_view(session, await lock_student(session, entry.student_id))
+        if (
+            not principal.can_see_student(
+                district=view.district,
+                site=view.site,
+                student_id=view.id,
+                guardians=view.guardians,
+                teachers=view.teachers,
+            )
+            or principal.role is Role.STUDENT
+        ):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no waitlist entry {entry_id!r}")
+        if entry.status != "waiting":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"this entry is already {entry.status}")
+        entry.status, entry.resolved_at = "left", datetime.now(UTC)
+        session.add(entry)
+    return _out(entry, None)

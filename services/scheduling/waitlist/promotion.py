@@ -1,0 +1,79 @@
+"""A seat that comes free goes to the first waiting family whose wish it fits: booked at once,
+in the transaction that freed it, and told (``conference.booked`` with ``booked_via:
+waitlist``)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.rules import Full, Refused
+from services.scheduling.booking.seats import held_in_window, seat_family
+from services.scheduling.tables import Slot
+from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
+from services.scheduling.waitlist.tables import WaitlistEntry
+
+log = logging.getLogger(__name__)
+
+
+async def promote_from_waitlist(session: AsyncSession, slot: Slot, *, now: datetime) -> int:
+    """Give the slot's free seats to waiting families, first come (school-cancelled first),
+    first served; returns how many were booked."""
+    if slot.window_id is None or slot.status != "open" or slot.starts_at <= now:
+        return 0
+    await session.refresh(slot)
+    booked = 0
+    waiting = (
+        await session.exec(
+            select(WaitlistEntry)
+            .where(
+                WaitlistEntry.window_id == slot.window_id,
+                WaitlistEntry.teacher_id == slot.teacher_id,
+                WaitlistEntry.status == "waiting",
+            )
+            .order_by(col(WaitlistEntry.priority), col(WaitlistEntry.joined_at))
+        )
+    ).all()
+    for entry in waiting:
+        if slot.booked >= slot.capacity:
+            break
+        wish = Wish(entry.teacher_id, entry.day, PartOfDay(entry.part_of_day))
+        if not fits(
+            wish,
+            teacher_id=slot.teacher_id,
+            starts_at=slot.starts_at,
+            timezone=slot.timezone or "UTC",
+        ):
+            continue
+        if await held_in_window(session, entry.student_id, slot, now=now) is not None:
+            # Booked some other way meanwhile: the wish is met.
+            entry.status, entry.resolved_at = "left", datetime.now(UTC)
+            session.add(entry)
+            continue
+        try:
+            async with session.begin_nested():
+                booking = await seat_family(
+                    session,
+                    slot=slot,
+                    student_id=entry.student_id,
+                    family=entry.guardian_id,
+                    booked_by=entry.joined_by,
+                    booked_via="waitlist",
+                    interpreter_language=entry.interpreter_language,
+                    now=now,
+                )
+        except Full:
+            break
+        except (Refused, IntegrityError) as error:
+            # No interpreter free then, or the student was booked by a concurrent request.
+            log.info("waitlist entry %s not promoted to %s: %s", entry.id, slot.id, error)
+            continue
+        entry.status, entry.booking_id, entry.resolved_at = "booked", booking.id, datetime.now(UTC)
+        session.add(entry)
+        booked += 1
+        await session.refresh(slot)
+    return booked

@@ -1,0 +1,420 @@
+"""Setting up conference week: windows, teachers' meeting links, availability blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.rules import Refused
+from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.tables import RosterSite, RosterStudent, Slot
+from services.scheduling.windows import queries
+from services.scheduling.windows.queries import window_plan
+from services.scheduling.windows.rules import (
+    BlockPlan,
+    Format,
+    Mode,
+    Span,
+    check_block,
+    check_window,
+)
+from services.scheduling.windows.slots import SlotOut, open_block_slots, slot_out
+from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow, TeacherProfile
+from shared.api_types import ID_PATTERN, Id, IdPath, IsoDate, Moment, Text
+from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Principal, Role
+from shared.database import lock_for_transaction
+from shared.events import WindowOpened
+from shared.messaging.outbox import record_event
+from shared.problems import refusals
+from shared.roster import guardian_sites
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["conference week"])
+
+
+class WindowIn(BaseModel):
+    site: Id
+    name: Text = Field(max_length=200, examples=["Fall 2026 SLCs at Conway"])
+    cycle_id: Id | None = Field(None, description="The portfolio's conference cycle, if any.")
+    first_day: IsoDate = Field(description="First conference day (the site's calendar).")
+    last_day: IsoDate = Field(description="Last conference day.")
+    slot_minutes: int = Field(20, ge=5, le=120, description="Length of one conference.")
+    buffer_minutes: int = Field(5, ge=0, le=60, description="Time between two conferences.")
+    opens_at: Moment = Field(description="When families may start booking.")
+    closes_at: Moment = Field(description="When booking closes (links expire then).")
+    early_access_at: Moment | None = Field(
+        None, description="When families with several children may start booking."
+    )
+    change_cutoff_minutes: int = Field(
+        120,
+        ge=0,
+        le=14 * 24 * 60,
+        description="Families may move or cancel online until this long before a conference.",
+    )
+
+
+BookingState = Literal["not_announced", "upcoming", "open", "closed"]
+
+
+class WindowOut(BaseModel):
+    id: str
+    site: str
+    name: str
+    cycle_id: str | None
+    timezone: str
+    first_day: date
+    last_day: date
+    slot_minutes: int
+    buffer_minutes: int
+    opens_at: datetime
+    closes_at: datetime
+    early_access_at: datetime | None
+    change_cutoff_minutes: int
+    announced_at: datetime | None = Field(description="When families were invited, if yet.")
+    booking: BookingState = Field(
+        description="Whether families can book now: `not_announced` (invitations not sent),"
+        " `upcoming`, `open` or `closed`."
+    )
+
+
+class ProfileIn(BaseModel):
+    meeting_link_template: str | None = Field(
+        None,
+        max_length=500,
+        pattern=r"^https://[^\s<>\"]+$",
+        description="The link of the teacher's virtual conferences (https); `{slot}` in it is"
+        " replaced by the conference time's id.",
+        examples=["https://meet.example.org/rivera-conferences"],
+    )
+
+
+class ProfileOut(BaseModel):
+    teacher_id: str
+    meeting_link_template: str | None
+
+
+class BreakIn(BaseModel):
+    starts_at: Moment
+    ends_at: Moment
+
+
+class BlockIn(BaseModel):
+    teacher_id: Id | None = Field(None, description="Whose availability; defaults to the caller.")
+    room: Text | None = Field(
+        None, max_length=64, description="Where (required in person).", examples=["Room 12"]
+    )
+    starts_at: Moment
+    ends_at: Moment
+    breaks: list[BreakIn] = Field(default_factory=list, max_length=12)
+    format: Format = Field(
+        Format.ONE_FAMILY,
+        description="`one_family` (one at a time), `stations` (several families in one room"
+        " at once, the teacher moving between them) or `drop_in` (a table families come to"
+        " any time in the block).",
+    )
+    capacity: int = Field(1, ge=1, le=60, description="Families at once (stations, drop-in).")
+    mode: Mode = Field(Mode.IN_PERSON, description="`in_person` or `virtual`.")
+
+
+class BlockOut(BaseModel):
+    id: str
+    window_id: str
+    teacher_id: str
+    room: str
+    starts_at: datetime
+    ends_at: datetime
+    format: str
+    capacity: int
+    mode: str
+    slots: list[SlotOut]
+
+
+VIRTUAL_ROOM = "Online"
+
+
+def window_out(window: ConferenceWindow, *, now: datetime | None = None) -> WindowOut:
+    now = now or datetime.now(UTC)
+    state: BookingState
+    if window.announced_at is None:
+        state = "not_announced"
+    elif now < window.opens_at:
+        state = "upcoming"
+    elif now < window.closes_at:
+        state = "open"
+    else:
+        state = "closed"
+    return WindowOut(
+        **window.model_dump(exclude={"district", "created_by", "created_at"}), booking=state
+    )
+
+
+@router.post(
+    "/windows",
+    response_model=WindowOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409),
+)
+async def create_window(
+    body: WindowIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> WindowOut:
+    """Set a site's conference window (its administrators); families are invited when it is
+    opened (`POST /windows/{id}/open`)."""
+    async with uow.transaction() as session:
+        site = await session.get(RosterSite, body.site)
+        if site is None or site.district != principal.district:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"site {body.site!r} is not on the roster (register it in portfolio; the roster"
+                " reaches scheduling as events)",
+            )
+        window = ConferenceWindow(
+            district=principal.district,
+            site=body.site,
+            name=body.name,
+            cycle_id=body.cycle_id,
+            timezone=site.timezone,
+            first_day=body.first_day,
+            last_day=body.last_day,
+            slot_minutes=body.slot_minutes,
+            buffer_minutes=body.buffer_minutes,
+            opens_at=body.opens_at.astimezone(UTC),
+            closes_at=body.closes_at.astimezone(UTC),
+            early_access_at=body.early_access_at.astimezone(UTC) if body.early_access_at else None,
+            change_cutoff_minutes=body.change_cutoff_minutes,
+            created_by=principal.subject,
+        )
+        try:
+            check_window(
+                principal, window_plan(window), district=principal.district, now=datetime.now(UTC)
+            )
+        except Refused as error:
+            raise as_http(error) from error
+        session.add(window)
+    return window_out(window)
+
+
+@router.get("/windows", response_model=list[WindowOut], responses=refusals(403))
+async def list_windows(
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    site: str = Query(max_length=64, pattern=ID_PATTERN, description="The site's windows."),
+) -> list[WindowOut]:
+    """A site's conference windows: for its staff, and for families with a child there."""
+    async with uow.read() as session:
+        if principal.role is Role.GUARDIAN:
+            may_see = site in await guardian_sites(
+                session, RosterStudent, principal.subject, only=principal.students
+            )
+        else:
+            may_see = principal.can_act_for_site(principal.district, site)
+        if not may_see:
+            raise forbidden(f"you may not see conference windows at site {site!r}")
+        windows = (
+            await session.exec(
+                select(ConferenceWindow)
+                .where(ConferenceWindow.district == principal.district)
+                .where(ConferenceWindow.site == site)
+                .order_by(col(ConferenceWindow.first_day))
+            )
+        ).all()
+    return [window_out(window) for window in windows]
+
+
+@router.get("/windows/{window_id}", response_model=WindowOut, responses=refusals(404))
+async def get_window(
+    window_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> WindowOut:
+    """One conference window."""
+    try:
+        async with uow.read() as session:
+            window = await queries.visible_window(session, principal, window_id)
+    except NotFound as error:
+        raise as_http(error) from error
+    return window_out(window)
+
+
+@router.post(
+    "/windows/{window_id}/open", response_model=WindowOut, responses=refusals(403, 404, 409)
+)
+async def open_window(
+    window_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> WindowOut:
+    """Open the window: every family of the site is invited, each with their own link
+    (`scheduling.window.opened`); they can book from `opens_at`."""
+    try:
+        async with uow.transaction() as session:
+            window = await queries.visible_window(session, principal, window_id, lock=True)
+            return await _announce(session, principal, window)
+    except NotFound as error:
+        raise as_http(error) from error
+
+
+async def _announce(
+    session: AsyncSession, principal: Principal, window: ConferenceWindow
+) -> WindowOut:
+    """Invite the site's families (the event), once."""
+    if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
+        raise forbidden(f"only the administrators of site {window.site!r} open its windows")
+    if window.announced_at is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"this window was opened at {window.announced_at.isoformat()}; families were"
+            " invited then (reissue a family's link to send it again)",
+        )
+    now = datetime.now(UTC)
+    if window.closes_at <= now:
+        raise HTTPException(status.HTTP_409_CONFLICT, "booking for this window has closed")
+    window.announced_at = now
+    session.add(window)
+    record_event(
+        session,
+        WindowOpened(
+            window_id=window.id,
+            name=window.name,
+            cycle_id=window.cycle_id,
+            timezone=window.timezone,
+            first_day=window.first_day,
+            last_day=window.last_day,
+            opens_at=window.opens_at,
+            closes_at=window.closes_at,
+            early_access_at=window.early_access_at,
+            change_cutoff_minutes=window.change_cutoff_minutes,
+            opened_by=principal.subject,
+        ),
+        subject=window.id,
+        district=window.district,
+        site=window.site,
+    )
+    return window_out(window, now=now)
+
+
+@router.put("/teachers/{teacher_id}/profile", response_model=ProfileOut, responses=refusals(403))
+async def set_profile(
+    teacher_id: IdPath, body: ProfileIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> ProfileOut:
+    """A teacher's conference settings: the meeting link of their virtual conferences."""
+    if not principal.is_staff or (teacher_id != principal.subject and not principal.is_admin):
+        raise forbidden("teachers set their own conference settings (or an administrator)")
+    async with uow.transaction() as session:
+        profile = await session.get(TeacherProfile, teacher_id)
+        if profile is None:
+            profile = TeacherProfile(teacher_id=teacher_id, district=principal.district)
+        elif profile.district != principal.district:
+            raise forbidden(f"teacher {teacher_id!r} is not of your district")
+        profile.meeting_link_template = body.meeting_link_template
+        profile.updated_at = datetime.now(UTC)
+        session.add(profile)
+    return ProfileOut(teacher_id=teacher_id, meeting_link_template=profile.meeting_link_template)
+
+
+@router.post(
+    "/windows/{window_id}/blocks",
+    response_model=BlockOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(403, 404, 409),
+)
+async def add_block(
+    window_id: IdPath, body: BlockIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> BlockOut:
+    """Give a teacher's availability on one of the window's days; its conference times are made
+    from it (the window's slot length and buffer, around the breaks). 409 when the teacher or
+    the room is already taken then."""
+    teacher_id = body.teacher_id or principal.subject
+    virtual = body.mode is Mode.VIRTUAL
+    if not virtual and body.room is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "an in-person block needs a room")
+    plan = BlockPlan(
+        teacher_id=teacher_id,
+        room=VIRTUAL_ROOM if virtual and body.room is None else (body.room or VIRTUAL_ROOM),
+        starts_at=body.starts_at.astimezone(UTC),
+        ends_at=body.ends_at.astimezone(UTC),
+        breaks=[Span(b.starts_at.astimezone(UTC), b.ends_at.astimezone(UTC)) for b in body.breaks],
+        format=body.format,
+        capacity=body.capacity,
+        mode=body.mode,
+    )
+    try:
+        async with uow.transaction() as session:
+            # Availability for one teacher, and at one site, takes turns (PostgreSQL; SQLite
+            # writers always do), so two at once cannot miss each other's clash.
+            await lock_for_transaction(session, f"teacher:{teacher_id}")
+            window = await queries.visible_window(session, principal, window_id)
+            await queries.lock_site(session, window.site)
+            profile = await session.get(TeacherProfile, teacher_id)
+            template = profile.meeting_link_template if profile else None
+            check_block(
+                principal,
+                plan,
+                district=window.district,
+                window=window_plan(window),
+                meeting_link_template=template,
+            )
+            await queries.check_free(session, window=window, plan=plan)
+            block = AvailabilityBlock(
+                district=window.district,
+                site=window.site,
+                window_id=window.id,
+                teacher_id=teacher_id,
+                room=plan.room,
+                starts_at=plan.starts_at,
+                ends_at=plan.ends_at,
+                breaks=[
+                    {"starts_at": b.starts_at.isoformat(), "ends_at": b.ends_at.isoformat()}
+                    for b in plan.breaks
+                ],
+                format=plan.format.value,
+                capacity=plan.capacity,
+                mode=plan.mode.value,
+                created_by=principal.subject,
+            )
+            session.add(block)
+            await session.flush()
+            slots = await open_block_slots(
+                session, window=window, block=block, plan=plan, meeting_link_template=template
+            )
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return BlockOut(**block.model_dump(), slots=[slot_out(slot) for slot in slots])
+
+
+@router.get(
+    "/windows/{window_id}/slots", response_model=list[SlotOut], responses=refusals(403, 404)
+)
+async def window_slots(
+    window_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    teacher_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    available: bool = Query(False, description="Only times with a free seat."),
+) -> list[SlotOut]:
+    """The window's conference times that are still ahead, by start."""
+    try:
+        async with uow.read() as session:
+            window = await queries.visible_window(session, principal, window_id)
+            slots = await _ahead(session, window, teacher_id=teacher_id, available=available)
+    except NotFound as error:
+        raise as_http(error) from error
+    return [slot_out(slot) for slot in slots]
+
+
+async def _ahead(
+    session: AsyncSession, window: ConferenceWindow, *, teacher_id: str | None, available: bool
+) -> Sequence[Slot]:
+    query = (
+        select(Slot)
+        .where(Slot.window_id == window.id, Slot.status == "open")
+        .where(col(Slot.starts_at) > datetime.now(UTC))
+        .order_by(col(Slot.starts_at), col(Slot.teacher_id))
+    )
+    if teacher_id is not None:
+        query = query.where(Slot.teacher_id == teacher_id)
+    if available:
+        query = query.where(col(Slot.booked) < col(Slot.capacity))
+    return (await session.exec(query)).all()

@@ -1,0 +1,227 @@
+"""Conference windows and availability: what a school may set up, and the conference times a
+teacher's availability makes. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
+from shared.auth.principal import Principal
+
+MAX_WINDOW_DAYS = 31
+MAX_BLOCK = timedelta(hours=12)
+
+
+class Format(StrEnum):
+    ONE_FAMILY = "one_family"
+    STATIONS = "stations"
+    DROP_IN = "drop_in"
+
+
+class Mode(StrEnum):
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+
+
+CAPACITY = {Format.ONE_FAMILY: (1, 1), Format.STATIONS: (2, 30), Format.DROP_IN: (1, 60)}
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """A window as the school asks for it."""
+
+    site: str
+    timezone: str
+    first_day: date
+    last_day: date
+    slot_minutes: int
+    buffer_minutes: int
+    opens_at: datetime
+    closes_at: datetime
+    early_access_at: datetime | None
+    change_cutoff_minutes: int
+
+
+@dataclass(frozen=True)
+class Span:
+    starts_at: datetime
+    ends_at: datetime
+
+    def overlaps(self, other: Span) -> bool:
+        return self.starts_at < other.ends_at and other.starts_at < self.ends_at
+
+
+def check_window(principal: Principal, plan: WindowPlan, *, district: str, now: datetime) -> None:
+    """A site's administrators set its conference windows: days in order, booking that opens
+    before it closes and closes by the last conference day."""
+    if not (principal.is_admin and principal.can_act_for_site(district, plan.site)):
+        raise NotAllowed(
+            f"only the administrators of site {plan.site!r} set its conference windows"
+        )
+    if plan.last_day < plan.first_day:
+        raise Invalid("the last conference day is before the first")
+    if (plan.last_day - plan.first_day).days >= MAX_WINDOW_DAYS:
+        raise Invalid(f"a conference window spans at most {MAX_WINDOW_DAYS} days")
+    if plan.closes_at <= plan.opens_at:
+        raise Invalid("booking must open before it closes (closes_at is not after opens_at)")
+    if plan.closes_at <= now:
+        raise Invalid("booking for this window would already be closed")
+    last_moment = day_start(plan.last_day + timedelta(days=1), plan.timezone)
+    if plan.closes_at > last_moment:
+        raise Invalid("booking must close by the end of the last conference day")
+    if plan.early_access_at is not None and plan.early_access_at >= plan.opens_at:
+        raise Invalid("early access for families with several children must begin before opens_at")
+
+
+def day_start(day: date, timezone: str) -> datetime:
+    """Midnight at the start of ``day`` in ``timezone``."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone))
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """A teacher's availability on one day, as asked for."""
+
+    teacher_id: str
+    room: str
+    starts_at: datetime
+    ends_at: datetime
+    breaks: Sequence[Span]
+    format: Format
+    capacity: int
+    mode: Mode
+
+
+def check_block(
+    principal: Principal,
+    block: BlockPlan,
+    *,
+    district: str,
+    window: WindowPlan,
+    meeting_link_template: str | None,
+) -> None:
+    """A teacher gives their own availability (an administrator, anyone's) on the window's
+    days, with breaks inside it; the format decides how many families come at once."""
+    if not (principal.is_staff and principal.can_act_for_site(district, window.site)):
+        raise NotAllowed(f"you may not give availability at site {window.site!r}")
+    if block.teacher_id != principal.subject and not principal.is_admin:
+        raise NotAllowed(
+            "teachers give their own availability; ask the site's administrator to give it for"
+            f" {block.teacher_id!r}"
+        )
+    if block.ends_at <= block.starts_at:
+        raise Invalid("availability must end after it starts")
+    if block.ends_at - block.starts_at > MAX_BLOCK:
+        raise Invalid("one availability block lasts at most 12 hours; give each day its own")
+    first, last = (local_day(block.starts_at, window.timezone),) * 2
+    last = local_day(block.ends_at - timedelta(microseconds=1), window.timezone)
+    if first != last:
+        raise Invalid("an availability block is on one day; give each day its own")
+    if not window.first_day <= first <= window.last_day:
+        raise Invalid(
+            f"{first.isoformat()} is outside the window's days ({window.first_day.isoformat()}"
+            f" to {window.last_day.isoformat()})"
+        )
+    whole = Span(block.starts_at, block.ends_at)
+    for number, pause in enumerate(block.breaks, start=1):
+        if pause.ends_at <= pause.starts_at:
+            raise Invalid(f"break {number} must end after it starts")
+        if not (whole.starts_at <= pause.starts_at and pause.ends_at <= whole.ends_at):
+            raise Invalid(f"break {number} is not inside the availability block")
+        for other in block.breaks[number:]:
+            if pause.overlaps(other):
+                raise Invalid(f"break {number} overlaps another break")
+    low, high = CAPACITY[block.format]
+    if not low <= block.capacity <= high:
+        if block.format is Format.ONE_FAMILY:
+            raise Invalid("one family at a time means a capacity of 1; use stations for more")
+        raise Invalid(f"{block.format.value} take between {low} and {high} families at once")
+    if block.mode is Mode.VIRTUAL and not meeting_link_template:
+        raise Invalid(
+            f"teacher {block.teacher_id!r} has no meeting link yet: set it first"
+            f" (PUT /teachers/{block.teacher_id}/profile)"
+        )
+    if not plan_slots(
+        block, slot_minutes=window.slot_minutes, buffer_minutes=window.buffer_minutes
+    ):
+        raise Invalid("this availability is too short for one conference")
+
+
+def plan_slots(block: BlockPlan, *, slot_minutes: int, buffer_minutes: int) -> list[Span]:
+    """The conference times a block makes: one after another with the window's buffer between
+    them, none overlapping a break. A drop-in table is one time per stretch between breaks."""
+    stretches = _stretches(block)
+    if block.format is Format.DROP_IN:
+        return [stretch for stretch in stretches if stretch.ends_at > stretch.starts_at]
+    length, step = timedelta(minutes=slot_minutes), timedelta(minutes=slot_minutes + buffer_minutes)
+    times: list[Span] = []
+    for stretch in stretches:
+        start = stretch.starts_at
+        while start + length <= stretch.ends_at:
+            times.append(Span(start, start + length))
+            start += step
+    return times
+
+
+def _stretches(block: BlockPlan) -> list[Span]:
+    """The block's time between its breaks."""
+    stretches, start = [], block.starts_at
+    for pause in sorted(block.breaks, key=lambda span: span.starts_at):
+        stretches.append(Span(start, pause.starts_at))
+        start = pause.ends_at
+    stretches.append(Span(start, block.ends_at))
+    return stretches
+
+
+def meeting_link(template: str, *, slot_id: str) -> str:
+    """A virtual conference's link from the teacher's template (``{slot}`` is the time's id)."""
+    return template.replace("{slot}", slot_id)
+
+
+def check_booking_open(
+    *, window: WindowPlan, announced: bool, now: datetime, early_access: bool, is_staff: bool
+) -> None:
+    """Families book while the window is open (staff, any time before it closes); families with
+    several children may begin at ``early_access_at``."""
+    if is_staff:
+        return
+    if not announced:
+        raise Refused("booking for these conferences has not opened yet")
+    begins = window.opens_at
+    if early_access and window.early_access_at is not None:
+        begins = window.early_access_at
+    if now < begins:
+        raise Refused(f"booking opens {_local(begins, window.timezone)}")
+    if now >= window.closes_at:
+        raise Refused(
+            f"booking closed {_local(window.closes_at, window.timezone)}; please call the school"
+            " office"
+        )
+
+
+def check_family_change(
+    *, window: WindowPlan | None, starts_at: datetime, now: datetime, is_staff: bool
+) -> None:
+    """Families move or cancel online until the window's cutoff before the conference."""
+    if is_staff or window is None:
+        return
+    cutoff = starts_at - timedelta(minutes=window.change_cutoff_minutes)
+    if now >= cutoff:
+        raise Refused(
+            f"changes online are possible until {_local(cutoff, window.timezone)}; please call"
+            " the school office"
+        )
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    """A moment as the site's clock shows it, e.g. ``2026-12-07 08:00 (America/Los_Angeles)``."""
+    shown = moment.astimezone(ZoneInfo(timezone))
+    return f"{shown:%Y-%m-%d %H:%M} ({timezone})"
