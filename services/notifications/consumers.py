@@ -6,17 +6,38 @@ students' names and what was already delivered are looked up once per batch, not
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
+from services.notifications.family_links import (
+    families_at_sites,
+    issued_after,
+    student_names,
+)
+from services.notifications.messages import Days, Names
 from services.notifications.tables import KnownStudent
-from shared.events import CloudEvent, ConferenceBooked, ConferenceCancelled, GoalSet
+from shared.events import (
+    CloudEvent,
+    ConferenceBooked,
+    ConferenceCancelled,
+    ConferenceMoved,
+    ConferenceNoShow,
+    FamiliesNudged,
+    FamilyLinkReissued,
+    GoalSet,
+    WindowOpened,
+)
 from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.roster import keep_roster_copy
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
+
+# How long the link in a missed conference's message works: long enough to find a new time.
+NO_SHOW_LINK_LIFETIME = timedelta(days=14)
 
 
 keep_roster_copy(consumers, KnownStudent)
@@ -49,14 +70,16 @@ async def confirm_booking_to_guardian(
     context: Context, events: Sequence[CloudEvent[ConferenceBooked]]
 ) -> None:
     """Send the guardian the booking is for a confirmation with time and room, in the site's
-    time zone."""
+    time zone (saying a time opened up, when the waitlist gave them the seat)."""
     await notify_guardians(
         context.session,
         [
             Message(
                 guardian_id=event.data.guardian_id,
                 student_id=event.data.student_id,
-                template="conference_booked",
+                template="conference_booked_from_waitlist"
+                if event.data.booked_via == "waitlist"
+                else "conference_booked",
                 cause=event,
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={
@@ -88,6 +111,188 @@ async def tell_guardian_booking_cancelled(
                 cause=event,
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={"starts_at": event.data.starts_at, "reason": event.data.reason},
+            )
+            for event in events
+        ],
+    )
+
+
+@consumers.handles_batch(ConferenceMoved)
+async def tell_guardian_conference_moved(
+    context: Context, events: Sequence[CloudEvent[ConferenceMoved]]
+) -> None:
+    """Tell the guardian the conference's new time, and why if the school moved it."""
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.data.student_id,
+                template="conference_moved",
+                cause=event,
+                timezone=event.data.timezone or context.env.settings.timezone,
+                values={
+                    "starts_at": event.data.starts_at,
+                    "previous_starts_at": event.data.previous_starts_at,
+                    "minutes": int(
+                        (event.data.ends_at - event.data.starts_at).total_seconds() // 60
+                    ),
+                    "room": event.data.room,
+                    "by_school": event.data.by_school,
+                    "reason": event.data.reason,
+                },
+            )
+            for event in events
+        ],
+    )
+
+
+# --- Messages with the family's link (minted here; never on a stream) ----------------------
+
+
+@consumers.handles_batch(WindowOpened)
+async def invite_families_to_book(
+    context: Context, events: Sequence[CloudEvent[WindowOpened]]
+) -> None:
+    """Invite every family of the window's site, each with their own link (valid until
+    booking closes)."""
+    now = context.env.now()
+    families = await families_at_sites(
+        context.session, {(event.district, event.site) for event in events}
+    )
+    messages = []
+    for event in events:
+        window = event.data
+        at_site = families.get((event.district, event.site), {})
+        for guardian_id, children in sorted(at_site.items()):
+            messages.append(
+                Message(
+                    guardian_id=guardian_id,
+                    student_id=children[0].id,
+                    template="conference_invitation",
+                    cause=event,
+                    timezone=window.timezone,
+                    values={
+                        "children": Names(tuple(child.given_name for child in children)),
+                        "several": len(children) > 1,
+                        "window": window.name,
+                        "days": Days(window.first_day, window.last_day),
+                        "opens_at": window.opens_at,
+                        "closes_at": window.closes_at,
+                        "open_now": window.opens_at <= now,
+                        "link": context.env.family_links.url(
+                            guardian_id=guardian_id,
+                            district=event.district,
+                            expires_at=window.closes_at,
+                            now=now,
+                        ),
+                    },
+                )
+            )
+    await notify_guardians(context.session, messages)
+
+
+@consumers.handles_batch(FamilyLinkReissued)
+async def send_family_their_new_link(
+    context: Context, events: Sequence[CloudEvent[FamilyLinkReissued]]
+) -> None:
+    """Send the family a new link, issued after the revocation that cut off their old ones
+    (about the student the event names, one of theirs)."""
+    now = context.env.now()
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.subject,
+                template="family_link_reissued",
+                cause=event,
+                timezone=context.env.settings.timezone,
+                values={
+                    "expires_at": event.data.expires_at,
+                    "link": context.env.family_links.url(
+                        guardian_id=event.data.guardian_id,
+                        district=event.district,
+                        expires_at=event.data.expires_at,
+                        now=now,
+                        issued_at=issued_after(event.data.revoked_before, now=now),
+                    ),
+                },
+            )
+            for event in events
+        ],
+    )
+
+
+@consumers.handles_batch(FamiliesNudged)
+async def remind_families_to_book(
+    context: Context, events: Sequence[CloudEvent[FamiliesNudged]]
+) -> None:
+    """Remind each guardian the school nudged to book, with their link (one message per
+    guardian, naming each of their children who has no conference yet)."""
+    now = context.env.now()
+    names = await student_names(
+        context.session,
+        {family.student_id for event in events for family in event.data.families},
+    )
+    messages = []
+    for event in events:
+        children: dict[str, list[str]] = defaultdict(list)
+        for family in event.data.families:
+            for guardian_id in family.guardian_ids:
+                if family.student_id not in children[guardian_id]:
+                    children[guardian_id].append(family.student_id)
+        for guardian_id, student_ids in sorted(children.items()):
+            # The message is about a child this service knows, if any (one it does not know
+            # yet makes the event wait for the roster).
+            known = [student for student in student_ids if student in names]
+            messages.append(
+                Message(
+                    guardian_id=guardian_id,
+                    student_id=(known or student_ids)[0],
+                    template="booking_reminder",
+                    cause=event,
+                    # (The event names no time zone: the service's is used.)
+                    timezone=context.env.settings.timezone,
+                    values={
+                        "children": Names(tuple(names[student] for student in known)),
+                        "closes_at": event.data.closes_at,
+                        "link": context.env.family_links.url(
+                            guardian_id=guardian_id,
+                            district=event.district,
+                            expires_at=event.data.closes_at,
+                            now=now,
+                        ),
+                    },
+                )
+            )
+    await notify_guardians(context.session, messages)
+
+
+@consumers.handles_batch(ConferenceNoShow)
+async def offer_new_time_after_no_show(
+    context: Context, events: Sequence[CloudEvent[ConferenceNoShow]]
+) -> None:
+    """Tell the family they were missed, with a link to choose a new time (for 14 days)."""
+    now = context.env.now()
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.data.student_id,
+                template="no_show_new_time",
+                cause=event,
+                timezone=event.data.timezone or context.env.settings.timezone,
+                values={
+                    "starts_at": event.data.starts_at,
+                    "link": context.env.family_links.url(
+                        guardian_id=event.data.guardian_id,
+                        district=event.district,
+                        expires_at=now + NO_SHOW_LINK_LIFETIME,
+                        now=now,
+                    ),
+                },
             )
             for event in events
         ],

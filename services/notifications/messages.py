@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_interval, format_time
+from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -47,6 +48,21 @@ class Message:
     body: str
 
 
+@dataclass(frozen=True)
+class Days:
+    """Days from ``first`` to ``last``, written the family's way, e.g. "8-10 de diciembre de 2026"."""
+
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names written as a list the family's way: "Ana, Leo, and Mia", "Ana, Leo y Mia"."""
+
+    names: tuple[str, ...]
+
+
 def message_language(preferred: str | None) -> str:
     """The best language we have a template for: ``es-MX`` falls back to ``es``, then English."""
     tag = (preferred or FALLBACK_LANGUAGE).replace("_", "-").lower()
@@ -67,6 +83,12 @@ def render(template: str, *, language: str | None, **context: Any) -> Message:
 
 
 def _localize(value: Any, language: str, timezone: ZoneInfo) -> Any:
+    if isinstance(value, Days):
+        if value.first == value.last:
+            return format_date(value.first, "long", locale=language)
+        return format_interval(value.first, value.last, "yMMMMd", locale=language)
+    if isinstance(value, Names):
+        return format_list(list(value.names), locale=language)
     if isinstance(value, datetime):
         local = value.astimezone(timezone)
         day = format_date(local, "full", locale=language)

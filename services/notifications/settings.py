@@ -1,7 +1,8 @@
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.auth.family_links import load_private_key
+from shared.settings import ServiceSettings, pem_text
 
 
 class NotificationsSettings(ServiceSettings):
@@ -17,3 +18,28 @@ class NotificationsSettings(ServiceSettings):
         description="Time zone conference times are shown in when an event does not name its"
         " site's (events published before sites carried one).",
     )
+    family_link_private_key: SecretStr | None = Field(
+        None,
+        description="Ed25519 private key (PEM text, or the path of a PEM file) families' links"
+        " are minted with; only this service holds it. Unset: messages go without a link.",
+    )
+    family_link_url: str = Field(
+        "http://127.0.0.1:8002/family?link={token}",
+        description="The address a family's link opens; `{token}` is replaced by the link's token.",
+    )
+
+    @field_validator("family_link_private_key", mode="after")
+    @classmethod
+    def _read_private_key(cls, value: SecretStr | None) -> SecretStr | None:
+        text = pem_text(value.get_secret_value() if value is not None else None)
+        if text is None:
+            return None
+        load_private_key(text)  # refused at start, naming the setting, if it is not one
+        return SecretStr(text)
+
+    @field_validator("family_link_url", mode="after")
+    @classmethod
+    def _url_takes_the_token(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError("the family link address must contain {token}")
+        return value

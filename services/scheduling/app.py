@@ -7,10 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.scheduling.booking import api as booking_api
+from services.scheduling.calendar import api as calendar_api
+from services.scheduling.conference_day import api as conference_day_api
 from services.scheduling.consumers import consumers
+from services.scheduling.disruptions import api as disruptions_api
+from services.scheduling.family import api as family_api
 from services.scheduling.family_links import api as family_links_api
 from services.scheduling.family_links.revocation import refuse_replaced_link
+from services.scheduling.interpreters import api as interpreters_api
+from services.scheduling.reports import api as reports_api
 from services.scheduling.settings import SchedulingSettings
+from services.scheduling.siblings import api as siblings_api
 from services.scheduling.waitlist import api as waitlist_api
 from services.scheduling.windows import api as windows_api
 from shared.events import (
@@ -38,7 +45,14 @@ SPEC = ServiceSpec(
         windows_api.router,
         booking_api.router,
         waitlist_api.router,
+        disruptions_api.router,
+        siblings_api.router,
+        family_api.router,
         family_links_api.router,
+        conference_day_api.router,
+        reports_api.router,
+        interpreters_api.router,
+        calendar_api.router,
     ],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,

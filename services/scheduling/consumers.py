@@ -1,14 +1,15 @@
 """Events scheduling reacts to: it keeps a local copy of the roster to check bookings against
 (sites and their time zones, students, which guardians are linked to each, and the classes
-whose teachers act for them)."""
+whose teachers act for them), and whose conference plans are ready."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.scheduling.conference_day.consumers import keep_plan_readiness
 from services.scheduling.tables import RosterSite, RosterStudent
 from shared.environment import Environment
-from shared.events import CloudEvent, SiteRegistered
+from shared.events import CloudEvent, PlanReady, SiteRegistered
 from shared.messaging.consumer import EventConsumers, HandlerContext, needs
 from shared.roster import keep_roster_copy
 from shared.roster_classes import keep_class_copy
@@ -39,3 +40,4 @@ async def keep_sites(context: Context, events: Sequence[CloudEvent[SiteRegistere
 
 keep_roster_copy(consumers, RosterStudent)
 keep_class_copy(consumers)
+consumers.handles_batch(PlanReady)(keep_plan_readiness)

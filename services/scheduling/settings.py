@@ -1,6 +1,10 @@
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+# Published, so anyone could compute a feed address with it: production sets its own.
+DEV_CALENDAR_FEED_KEY = "dev-only-calendar-feed-key-change-me-in-production"
 
 
 class SchedulingSettings(ServiceSettings):
@@ -11,3 +15,18 @@ class SchedulingSettings(ServiceSettings):
     service_name: str = "scheduling"
     port: int = 8002
     database_url: str = "sqlite+aiosqlite:///./var/scheduling.db"
+    sibling_travel_minutes: int = Field(
+        20,
+        ge=0,
+        le=120,
+        description="Time allowed between siblings' back-to-back conferences at different"
+        " schools of the district.",
+    )
+    calendar_feed_key: SecretStr = Field(
+        SecretStr(DEV_CALENDAR_FEED_KEY),
+        min_length=32,
+        description="Key of the HMAC that makes teachers' and interpreters' secret calendar"
+        " feed addresses (SCHEDULING_CALENDAR_FEED_KEY). Production must set its own, e.g."
+        " python3 -c 'import secrets; print(secrets.token_urlsafe(32))'; changing it retires"
+        " every feed address at once.",
+    )

@@ -1,17 +1,32 @@
-"""FastAPI dependencies: every API route gets a verified ``Principal`` or answers 401/403."""
+"""FastAPI dependencies: every API route gets a verified ``Principal`` or answers 401/403.
+
+A bearer token is a staff (or student, or guardian) JWT from ``slc-token`` or the district's
+identity provider, or a family link (``shared.auth.family_links``): a link is verified with the
+family link public key and becomes the guardian it names, then the service's revocation check
+(``app.state.link_revocation_check``, if it keeps revocations) may still refuse it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from shared.auth.principal import Principal
+from shared.auth.family_links import FamilyLinkVerifier, is_family_link
+from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenError, TokenVerifier
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT from `slc-token` or the district IdP.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT from `slc-token` or the district IdP, or a family's link token.",
+)
+
+# Given a family link's principal: why the link is refused (revoked), or None.
+LinkRevocationCheck = Callable[[Principal], Awaitable[str | None]]
+LINKS_NOT_CONFIGURED = "family links are not configured on this service"
 
 
 def _unauthorized(reason: str) -> HTTPException:
@@ -29,6 +44,8 @@ async def authenticate(
     """The verified caller of this request."""
     if credentials is None:
         raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    if is_family_link(credentials.credentials):
+        return await _family(request, credentials.credentials)
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
         if verifier.fetches_keys:
@@ -37,6 +54,27 @@ async def authenticate(
         return verifier.verify(credentials.credentials)
     except TokenError as error:
         raise _unauthorized(str(error)) from error
+
+
+async def _family(request: Request, token: str) -> Principal:
+    """The guardian a family link names, unless the link is invalid or revoked."""
+    verifier: FamilyLinkVerifier | None = getattr(request.app.state, "family_link_verifier", None)
+    if verifier is None:
+        raise _unauthorized(LINKS_NOT_CONFIGURED)
+    try:
+        link = verifier.verify(token)
+    except TokenError as error:
+        raise _unauthorized(str(error)) from error
+    principal = Principal(
+        subject=link.guardian_id,
+        role=Role.GUARDIAN,
+        district=link.district,
+        link_issued_at=link.issued_at,
+    )
+    check: LinkRevocationCheck | None = getattr(request.app.state, "link_revocation_check", None)
+    if check is not None and (refusal := await check(principal)) is not None:
+        raise _unauthorized(refusal)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

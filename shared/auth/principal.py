@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +35,17 @@ class Principal(BaseModel):
         description="If present, narrows the students a guardian may act for to these (the"
         " roster's guardian links decide; a token never widens them).",
     )
+    link_issued_at: datetime | None = Field(
+        default=None,
+        description="Set when the caller signed in with a family link: when that link was"
+        " issued (one issued at or before the school last revoked the family's links is"
+        " refused).",
+    )
+
+    @property
+    def via_link(self) -> bool:
+        """Signed in with a family link (``shared.auth.family_links``), not a staff token."""
+        return self.link_issued_at is not None
 
     @property
     def is_staff(self) -> bool:

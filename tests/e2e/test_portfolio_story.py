@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -178,20 +179,35 @@ def test_from_the_roster_to_the_familys_feedback(tmp_path: Path) -> None:
 
         # His mother books a time that is about to begin; it takes place.
         starts = datetime.now(UTC) + timedelta(seconds=6)
-        slot = story.call(
+        today = starts.astimezone(ZoneInfo("America/Los_Angeles")).date()
+        window = story.call(
             "POST",
-            f"{scheduling}/slots",
+            f"{scheduling}/windows",
             tokens["ADMIN"],
             201,
             json={
                 "site": "conway",
-                "room": "Room 4",
-                "starts_at": starts.isoformat(),
-                "duration_minutes": 20,
-                "capacity": 1,
-                "teacher_id": "t-rivera",
+                "name": "Gio's conference today",
+                "first_day": today.isoformat(),
+                "last_day": today.isoformat(),
+                "opens_at": datetime.now(UTC).isoformat(),
+                "closes_at": (starts + timedelta(minutes=10)).isoformat(),
+                "change_cutoff_minutes": 0,
             },
         )
+        story.call("POST", f"{scheduling}/windows/{window['id']}/open", tokens["ADMIN"])
+        (slot,) = story.call(
+            "POST",
+            f"{scheduling}/windows/{window['id']}/blocks",
+            tokens["ADMIN"],
+            201,
+            json={
+                "teacher_id": "t-rivera",
+                "room": "Room 4",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(minutes=20)).isoformat(),
+            },
+        )["slots"]
         booking = story.call(
             "POST",
             f"{scheduling}/bookings",

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,7 +73,7 @@ async def system(
 ) -> AsyncIterator[System]:
     """Portfolio, scheduling and notifications, each on its own database, sharing one Redis."""
     databases = DatabaseUrls(request.param, tmp_path)
-    common = {
+    common: dict[str, Any] = {
         "redis_url": redis_url,
         "consumer_name": "test",
         "relay_interval_seconds": 0.1,

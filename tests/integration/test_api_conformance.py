@@ -55,8 +55,9 @@ SETTINGS = hypothesis.settings(
 ID_PARAMETERS = {
     "students": ["path.student_id", "query.student_id", "body.student_id"],
     "guardians": ["path.guardian_id", "query.recipient_id", "body.guardian_id"],
-    "sites": ["path.site_id", "query.site", "body.site"],
+    "sites": ["path.site_id", "path.site", "query.site", "body.site"],
     "slots": ["body.slot_id"],
+    "windows": ["path.window_id", "query.window_id", "body.window_id"],
     "bookings": ["path.booking_id"],
 }
 
@@ -190,15 +191,34 @@ def _load_roster(clients: dict[str, requests.Session]) -> dict[str, list[str]]:
     ):
         assert response.status_code < 300, response.text
     # The roster reaches scheduling and notifications as events.
+    window = _until(
+        lambda: scheduling.post(
+            "/windows",
+            json={
+                "site": "conway",
+                "name": "Spring 2099 conferences",
+                "first_day": "2099-05-01",
+                "last_day": "2099-05-02",
+                "opens_at": "2026-01-01T00:00:00Z",
+                "closes_at": "2099-05-02T12:00:00Z",
+            },
+            headers=ADMIN,
+        )
+    )
+    _until(lambda: scheduling.post(f"/windows/{window['id']}/open", headers=ADMIN))
     slots = [
         _until(
             partial(
                 scheduling.post,
-                "/slots",
-                json={"site": "conway", "room": "12", "starts_at": f"2099-05-0{day}T16:00:00Z"},
+                f"/windows/{window['id']}/blocks",
+                json={
+                    "room": "12",
+                    "starts_at": f"2099-05-0{day}T16:00:00Z",
+                    "ends_at": f"2099-05-0{day}T16:40:00Z",
+                },
                 headers=TEACHER,
             )
-        )["id"]
+        )["slots"][0]["id"]
         for day in (1, 2)
     ]
     booking = _until(
@@ -219,6 +239,7 @@ def _load_roster(clients: dict[str, requests.Session]) -> dict[str, list[str]]:
         "sites": ["conway"],
         "slots": slots,
         "bookings": [booking["id"]],
+        "windows": [window["id"]],
     }
 
 

@@ -18,7 +18,8 @@ from sqlmodel import col, select
 from services.portfolio.feedback.tables import FeedbackRequest
 from shared.auth import Role
 from shared.messaging.tables import OutboxMessage
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import System, enroll
+from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
 GIO = auth("s-gio", Role.STUDENT, sites=("conway",))
@@ -192,21 +193,9 @@ async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_f
     # The conference takes place; the teacher records it completed.
     starts_at = datetime.now(UTC) + timedelta(seconds=2)
 
-    async def opening() -> httpx.Response:
-        return await system.scheduling.post(
-            "/slots",
-            json={
-                "site": "conway",
-                "room": "Room 4",
-                "starts_at": starts_at.isoformat(),
-                "duration_minutes": 20,
-                "capacity": 1,
-                "teacher_id": "t-rivera",
-            },
-            headers=ADMIN,
-        )
-
-    slot = ok(await eventually(opening, until=lambda r: r.status_code != 409), 201)
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=starts_at, teacher_id="t-rivera"
+    )
     booking = ok(
         await system.scheduling.post(
             "/bookings", json={"slot_id": slot["id"], "student_id": "s-gio"}, headers=MARIA

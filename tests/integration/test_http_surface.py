@@ -125,8 +125,15 @@ async def test_bad_input_is_422_with_the_field_named(system: System) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["loc"] == ["body", "title"]
     naive_time = await system.scheduling.post(
-        "/slots",
-        json={"site": "conway", "room": "4", "starts_at": "2030-01-01T10:00:00"},
+        "/windows",
+        json={
+            "site": "conway",
+            "name": "Fall",
+            "first_day": "2030-01-01",
+            "last_day": "2030-01-02",
+            "opens_at": "2030-01-01T10:00:00",
+            "closes_at": "2030-01-01T12:00:00Z",
+        },
         headers=ADMIN,
     )
     assert naive_time.status_code == 422
@@ -225,9 +232,17 @@ async def test_asyncapi_documents_every_stream_read_and_written(system: System) 
 
 async def test_openapi_names_every_route_and_its_security(system: System) -> None:
     document = (await system.scheduling.get("/openapi.json")).json()
-    assert {"/slots", "/bookings", "/bookings/{booking_id}", "/healthz", "/readyz"} <= set(
-        document["paths"]
-    )
+    assert {
+        "/windows",
+        "/windows/{window_id}/blocks",
+        "/slots",
+        "/bookings",
+        "/bookings/{booking_id}",
+        "/bookings/{booking_id}/move",
+        "/waitlist",
+        "/healthz",
+        "/readyz",
+    } <= set(document["paths"])
     assert "HTTPBearer" in document["components"]["securitySchemes"]
     assert document["paths"]["/bookings"]["post"]["summary"]
 
@@ -263,7 +278,16 @@ async def test_malformed_ids_and_text_are_422_not_500(
 @pytest.mark.parametrize("starts_at", ["9999-12-31T23:59:00Z", "0001-01-01T00:00:00+01:00"])
 async def test_absurd_conference_times_are_422(system: System, starts_at: str) -> None:
     response = await system.scheduling.post(
-        "/slots", json={"site": "conway", "room": "4", "starts_at": starts_at}, headers=ADMIN
+        "/windows",
+        json={
+            "site": "conway",
+            "name": "Fall",
+            "first_day": "2030-01-01",
+            "last_day": "2030-01-02",
+            "opens_at": starts_at,
+            "closes_at": "2030-01-01T12:00:00Z",
+        },
+        headers=ADMIN,
     )
     assert response.status_code == 422
     assert "between the years 2000 and 2100" in response.text

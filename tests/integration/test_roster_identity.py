@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 from sqlmodel import col, select
 
@@ -32,6 +33,7 @@ from tests.integration.conftest import (
     roster_reached,
 )
 from tests.integration.test_slices import mailbox, open_slot, sent
+from tests.scheduling_support import give_availability
 from tests.support import auth, eventually
 
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
@@ -347,45 +349,30 @@ async def test_a_teacher_opens_only_their_own_times_and_never_two_at_once(
     system: System,
 ) -> None:
     """Finding 9: a teacher could open slots for another teacher; the same teacher or room
-    could hold overlapping times."""
+    could hold overlapping times. Availability blocks keep both rules."""
     await open_slot(system)  # scheduling knows Conway from here on
-    starts = "2031-03-03T16:00:00+00:00"
-    others = await system.scheduling.post(
-        "/slots",
-        json={"site": "conway", "room": "Room 9", "starts_at": starts, "teacher_id": "t-cohen"},
-        headers=TEACHER,
-    )
-    assert others.status_code == 403
-    assert "teachers open their own" in others.json()["detail"]
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
 
-    first = await system.scheduling.post(
-        "/slots", json={"site": "conway", "room": "Room 9", "starts_at": starts}, headers=TEACHER
-    )
+    async def give(at: datetime, headers: dict[str, str], **block: Any) -> httpx.Response:
+        return await give_availability(
+            system.scheduling, site="conway", starts_at=at, headers=headers, **block
+        )
+
+    others = await give(starts, TEACHER, room="Room 9", teacher_id="t-cohen")
+    assert others.status_code == 403
+    assert "teachers give their own availability" in others.json()["detail"]
+
+    first = await give(starts, TEACHER, room="Room 9")
     assert first.status_code == 201, first.text
-    same_teacher = await system.scheduling.post(
-        "/slots",
-        json={"site": "conway", "room": "Library", "starts_at": "2031-03-03T16:10:00+00:00"},
-        headers=TEACHER,
-    )
+    same_teacher = await give(starts + timedelta(minutes=10), TEACHER, room="Library")
     assert same_teacher.status_code == 409
-    assert "teacher 't-rivera' already has a conference" in same_teacher.json()["detail"]
-    same_room = await system.scheduling.post(
-        "/slots",
-        json={
-            "site": "conway",
-            "room": "Room 9",
-            "starts_at": "2031-03-03T15:50:00+00:00",
-            "teacher_id": "t-lee",
-        },
-        headers=CONWAY_ADMIN,
+    assert "teacher 't-rivera' already has availability" in same_teacher.json()["detail"]
+    same_room = await give(
+        starts - timedelta(minutes=10), CONWAY_ADMIN, room="Room 9", teacher_id="t-lee"
     )
     assert same_room.status_code == 409
     assert "room 'Room 9'" in same_room.json()["detail"]
-    right_after = await system.scheduling.post(
-        "/slots",
-        json={"site": "conway", "room": "Room 9", "starts_at": "2031-03-03T16:20:00+00:00"},
-        headers=TEACHER,
-    )
+    right_after = await give(starts + timedelta(minutes=20), TEACHER, room="Room 9")
     assert right_after.status_code == 201, right_after.text
 
 
@@ -409,28 +396,26 @@ async def test_a_token_living_longer_than_allowed_is_401(system: System) -> None
 async def test_openings_at_once_for_one_teacher_give_one_time_whatever_the_site(
     system: System,
 ) -> None:
-    """Eight openings of the same time at once: one is opened, seven clash (the teacher's
+    """Eight blocks for the same time at once: one is accepted, seven clash (the teacher's
     lock); the teacher is not in two rooms at once at two sites either."""
     await open_slot(system)
     await open_slot(system, site="mjds")
     both = auth("t-float", Role.TEACHER, sites=("conway", "mjds"))
-    starts = "2031-04-07T16:00:00+00:00"
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=4)
     responses = await asyncio.gather(
         *(
-            system.scheduling.post(
-                "/slots",
-                json={"site": "conway", "room": f"Room {n}", "starts_at": starts},
-                headers=both,
+            give_availability(
+                system.scheduling, site="conway", starts_at=starts, headers=both, room=f"Room {n}"
             )
             for n in range(8)
         )
     )
     assert sorted(r.status_code for r in responses) == [201] + [409] * 7
-    elsewhere = await system.scheduling.post(
-        "/slots", json={"site": "mjds", "room": "Room 1", "starts_at": starts}, headers=both
+    elsewhere = await give_availability(
+        system.scheduling, site="mjds", starts_at=starts, headers=both, room="Room 1"
     )
     assert elsewhere.status_code == 409
-    assert "teacher 't-float' already has a conference" in elsewhere.json()["detail"]
+    assert "teacher 't-float' already has availability" in elsewhere.json()["detail"]
 
 
 async def test_a_narrowed_token_reaches_only_the_children_it_names(system: System) -> None:

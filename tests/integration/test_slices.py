@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import redis.asyncio as aioredis
 
 from shared.auth import Role

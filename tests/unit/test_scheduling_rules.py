@@ -7,21 +7,20 @@ from typing import Any
 
 import pytest
 
-from services.scheduling.rules import (
+from services.scheduling.booking.rules import (
+    Full,
     Hidden,
     Invalid,
     NotAllowed,
     Refused,
     SlotView,
     StudentView,
-    TakenTime,
     booking_family,
     check_booking,
     check_cancellation,
-    check_completion,
-    check_no_overlap,
-    check_slot_opening,
+    check_move,
 )
+from services.scheduling.conference_day.rules import check_completion
 from shared.auth.principal import Principal, Role
 from tests.support import principal
 
@@ -48,26 +47,6 @@ def slot(**overrides: Any) -> SlotView:
     }
     values.update(overrides)
     return SlotView(**values)
-
-
-def open_slot(
-    caller: Principal,
-    *,
-    district: str = "d-1",
-    site: str = "s-1",
-    starts_at: datetime = LATER,
-    length: timedelta = timedelta(minutes=20),
-    teacher_id: str | None = None,
-) -> None:
-    check_slot_opening(
-        caller,
-        district=district,
-        site=site,
-        teacher_id=teacher_id or caller.subject,
-        starts_at=starts_at,
-        ends_at=starts_at + length,
-        now=NOW,
-    )
 
 
 # The teachers of each student's classes (t-1, the caller TEACHER, teaches the rest).
@@ -147,100 +126,6 @@ def test_refusals_share_a_base_and_carry_their_reason() -> None:
 # --- Opening conference times ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("caller", [TEACHER, SITE_ADMIN, DISTRICT_ADMIN])
-def test_staff_open_times_at_their_sites(caller: Principal) -> None:
-    open_slot(caller)
-
-
-def test_teacher_cannot_open_times_at_another_site() -> None:
-    with pytest.raises(NotAllowed) as refused:
-        open_slot(TEACHER, site="s-2")
-    assert refused.value.status == 403
-
-
-def test_teacher_cannot_open_times_in_another_district() -> None:
-    with pytest.raises(NotAllowed):
-        open_slot(TEACHER, district="d-2")
-
-
-def test_district_admin_cannot_open_times_in_another_district() -> None:
-    with pytest.raises(NotAllowed):
-        open_slot(DISTRICT_ADMIN, district="d-2")
-
-
-@pytest.mark.parametrize(
-    "caller",
-    [
-        GUARDIAN,
-        STUDENT,
-        # Families never open times, even with a site on their token.
-        principal(Role.GUARDIAN, sites=frozenset({"s-1"})),
-        principal(Role.STUDENT, sites=frozenset({"s-1"})),
-    ],
-)
-def test_families_cannot_open_times(caller: Principal) -> None:
-    with pytest.raises(NotAllowed):
-        open_slot(caller)
-
-
-@pytest.mark.parametrize("starts_at", [NOW, NOW - timedelta(minutes=1), NOW - timedelta(days=30)])
-def test_slot_in_the_past_is_refused(starts_at: datetime) -> None:
-    with pytest.raises(Invalid) as refused:
-        open_slot(TEACHER, starts_at=starts_at)
-    assert refused.value.status == 422
-
-
-def test_slot_starting_just_after_now_may_be_opened() -> None:
-    open_slot(TEACHER, starts_at=NOW + timedelta(seconds=1))
-
-
-@pytest.mark.parametrize(
-    "length", [timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)]
-)
-def test_slot_length_within_bounds_is_accepted(length: timedelta) -> None:
-    open_slot(TEACHER, length=length)
-
-
-@pytest.mark.parametrize(
-    "length",
-    [
-        timedelta(minutes=5) - timedelta(seconds=1),
-        timedelta(hours=2) + timedelta(seconds=1),
-        timedelta(0),
-        timedelta(minutes=-20),
-    ],
-)
-def test_slot_length_out_of_bounds_is_invalid(length: timedelta) -> None:
-    with pytest.raises(Invalid):
-        open_slot(TEACHER, length=length)
-
-
-def test_a_teacher_opens_only_their_own_times_and_an_admin_any_teachers() -> None:
-    """Finding: a teacher could open slots for another site's teacher."""
-    with pytest.raises(NotAllowed, match="teachers open their own"):
-        open_slot(TEACHER, teacher_id="t-other")
-    open_slot(SITE_ADMIN, teacher_id="t-1")
-    open_slot(DISTRICT_ADMIN, teacher_id="t-1")
-
-
-def test_the_same_teacher_or_room_is_never_in_two_conferences_at_once() -> None:
-    clash = TakenTime("slot-9", "t-1", "Room 4", LATER, LATER + timedelta(minutes=20))
-    with pytest.raises(Refused, match="teacher 't-1' already has a conference") as refused:
-        check_no_overlap(teacher_id="t-1", room="Room 5", clashes=[clash])
-    assert refused.value.status == 409
-    with pytest.raises(Refused, match="room 'Room 4'"):
-        check_no_overlap(teacher_id="t-2", room="Room 4", clashes=[clash])
-    check_no_overlap(teacher_id="t-1", room="Room 4", clashes=[])
-
-
-def test_permission_is_checked_before_the_time() -> None:
-    with pytest.raises(NotAllowed):
-        open_slot(GUARDIAN, starts_at=NOW - timedelta(days=1))
-
-
-# --- Booking ---------------------------------------------------------------------------------
-
-
 def test_guardian_books_for_their_own_child() -> None:
     book(GUARDIAN)
 
@@ -306,8 +191,50 @@ def test_slot_at_another_school_than_the_students_is_invalid(other: SlotView) ->
 def test_full_slot_is_refused() -> None:
     with pytest.raises(Refused) as refused:
         book(GUARDIAN, booked_slot=slot(capacity=2, booked=2))
-    assert type(refused.value) is Refused
+    assert isinstance(refused.value, Full)
     assert refused.value.status == 409
+
+
+def test_a_time_with_a_teacher_who_does_not_teach_the_student_is_invalid() -> None:
+    with pytest.raises(Invalid, match="does not teach"):
+        book(GUARDIAN, booked_slot=slot(teacher_id="t-9"))
+    book(GUARDIAN, booked_slot=slot(teacher_id="t-1"))
+
+
+def test_a_time_the_school_cancelled_cannot_be_booked() -> None:
+    with pytest.raises(Refused, match="cancelled by the school"):
+        book(GUARDIAN, booked_slot=slot(status="cancelled"))
+
+
+def move(
+    caller: Principal, new: SlotView, *, new_id: str = "slot-2", status: str = "booked"
+) -> None:
+    check_move(
+        caller,
+        student=student(),
+        booking_id="b-1",
+        status=status,
+        starts_at=NOW + timedelta(days=1),
+        current_slot="slot-1",
+        new_slot=new,
+        new_slot_id=new_id,
+        now=NOW,
+    )
+
+
+def test_the_family_or_the_school_moves_a_conference_to_another_time_at_its_school() -> None:
+    move(GUARDIAN, slot())
+    move(SITE_ADMIN, slot())
+    with pytest.raises(Invalid, match="same school"):
+        move(GUARDIAN, slot(site="s-2"))
+    with pytest.raises(Invalid, match="already at that time"):
+        move(GUARDIAN, slot(), new_id="slot-1")
+    with pytest.raises(Refused, match="already completed"):
+        move(GUARDIAN, slot(), status="completed")
+    with pytest.raises(NotAllowed):
+        move(STUDENT, slot())
+    with pytest.raises(Hidden):
+        move(principal(Role.GUARDIAN, subject="g-2"), slot())
 
 
 def test_overbooked_slot_is_refused() -> None:

@@ -13,7 +13,6 @@ from sqlmodel import col, select
 from services.scheduling.booking.commands import book_conference, cancel_booking, move_booking
 from services.scheduling.booking.rules import Full, Refused
 from services.scheduling.booking.seats import student_view
-from services.scheduling.conference_day.attendance import complete_conference
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.slots import SlotOut, slot_out
@@ -69,14 +68,14 @@ class BookingRefused(Problem):
     )
 
 
-_FULL_DOCUMENT = problem_with(
+FULL_DOCUMENT = problem_with(
     BookingRefused,
     "The time is full (with `nearest_times` to offer instead), booking has not opened, or the"
     " state forbids it: the detail says which.",
 )
 
 
-def _refused(error: Refused | NotFound) -> JSONResponse:
+def refused(error: Refused | NotFound) -> JSONResponse:
     if not isinstance(error, Full):
         raised = as_http(error)
         return problem_response(raised.status_code, str(raised.detail))
@@ -89,7 +88,7 @@ def _refused(error: Refused | NotFound) -> JSONResponse:
             else "; no other time is free"
         ),
         extensions={
-            "nearest_times": [slot_out(slot).model_dump(mode="json") for slot in error.nearest]
+            "nearest_times": [slot.model_dump(mode="json") for slot in error.nearest]
         },
     )
     return as_http(error)
@@ -132,7 +131,7 @@ async def list_slots(
     "/bookings",
     response_model=BookingOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**refusals(403, 404), 409: _FULL_DOCUMENT},
+    responses={**refusals(403, 404), 409: FULL_DOCUMENT},
 )
 async def book(
     body: BookingIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -150,14 +149,14 @@ async def book(
                 interpreter_language=body.interpreter_language,
             )
     except (Refused, NotFound) as error:
-        return _refused(error)
+        return refused(error)
     return BookingOut.model_validate(booking, from_attributes=True)
 
 
 @router.post(
     "/bookings/{booking_id}/move",
     response_model=BookingOut,
-    responses={**refusals(403, 404), 409: _FULL_DOCUMENT},
+    responses={**refusals(403, 404), 409: FULL_DOCUMENT},
 )
 async def move(
     booking_id: IdPath, body: MoveIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -176,7 +175,7 @@ async def move(
                 by_school=principal.is_staff,
             )
     except (Refused, NotFound) as error:
-        return _refused(error)
+        return refused(error)
     return BookingOut.model_validate(booking, from_attributes=True)
 
 
@@ -222,22 +221,6 @@ async def cancel(
     try:
         async with uow.transaction() as session:
             booking = await cancel_booking(session, principal, booking_id=booking_id, reason=reason)
-    except (Refused, NotFound) as error:
-        raise as_http(error) from error
-    return BookingOut.model_validate(booking, from_attributes=True)
-
-
-@router.post(
-    "/bookings/{booking_id}/complete", response_model=BookingOut, responses=refusals(403, 404, 409)
-)
-async def complete(
-    booking_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
-) -> BookingOut:
-    """Record that a booked conference took place (its teacher, or the school): the family is
-    then asked for feedback."""
-    try:
-        async with uow.transaction() as session:
-            booking = await complete_conference(session, principal, booking_id=booking_id)
     except (Refused, NotFound) as error:
         raise as_http(error) from error
     return BookingOut.model_validate(booking, from_attributes=True)

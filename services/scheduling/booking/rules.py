@@ -195,33 +195,3 @@ def check_cancellation(
         raise Refused(f"this booking is already {status}")
     if starts_at <= now:
         raise Refused("this conference has already started; record attendance instead")
-
-
-def check_completion(
-    principal: Principal,
-    *,
-    student: StudentView,
-    booking_id: str,
-    teacher_id: str,
-    status: str,
-    starts_at: datetime,
-    now: datetime,
-) -> None:
-    """The conference's teacher, or an admin of the site, records a booked conference completed
-    once it has begun."""
-    if not principal.can_see_student(
-        district=student.district,
-        site=student.site,
-        student_id=student.id,
-        guardians=student.guardians,
-        teachers=student.teachers,
-    ):
-        raise Hidden(f"no booking {booking_id!r}")
-    if not principal.is_staff or (
-        principal.role is Role.TEACHER and principal.subject != teacher_id
-    ):
-        raise NotAllowed("the conference's teacher or the school records it completed")
-    if status not in ("booked", "checked_in"):
-        raise Refused(f"this booking is {status}")
-    if starts_at > now:
-        raise Refused("this conference has not begun yet")

@@ -24,6 +24,7 @@ from services.scheduling.refusals import NotFound
 from services.scheduling.tables import HELD, Booking, RosterStudent, Slot
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import Format, check_booking_open
+from services.scheduling.windows.slots import slot_out
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
 from shared.events import ConferenceBooked
@@ -176,7 +177,8 @@ async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int 
         .values(booked=col(Slot.booked) + 1)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise Full("that conference time is full", await nearest_free(session, slot, now=now))
+        nearest = [slot_out(free) for free in await nearest_free(session, slot, now=now)]
+        raise Full("that conference time is full", nearest)
     if slot.format != Format.STATIONS:
         return None
     # The seat's UPDATE holds the slot's row until commit: stations are numbered in turn.

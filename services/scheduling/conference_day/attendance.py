@@ -1,48 +1,153 @@
-"""Conference day: recording who came."""
+"""Conference day: recording who came. Each step is one conditional UPDATE from the status it
+starts from, so two people recording the same conference at once never both succeed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.rules import Refused, check_completion
+from services.scheduling.booking.rules import Refused, StudentView
 from services.scheduling.booking.seats import student_view
+from services.scheduling.conference_day.rules import (
+    check_check_in,
+    check_completion,
+    check_no_show,
+)
 from services.scheduling.refusals import NotFound
-from services.scheduling.tables import Booking, Slot
+from services.scheduling.tables import Booking, RosterSite, Slot
 from shared.auth.principal import Principal
-from shared.events import ConferenceCompleted
+from shared.events import ConferenceCheckedIn, ConferenceCompleted, ConferenceNoShow
 from shared.messaging.outbox import record_event
+
+
+@dataclass(frozen=True)
+class Conference:
+    """A booking with its time and its student, as the attendance rules need them."""
+
+    booking: Booking
+    slot: Slot
+    student: StudentView
+
+
+async def _conference(session: AsyncSession, booking_id: str) -> Conference:
+    booking = await session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"no booking {booking_id!r}")
+    slot = await session.get(Slot, booking.slot_id)
+    assert slot is not None  # a booking's slot is a foreign key
+    return Conference(booking, slot, await student_view(session, booking))
+
+
+async def _change_status(
+    session: AsyncSession, booking: Booking, *, starting: tuple[str, ...], **values: Any
+) -> None:
+    """Set ``values`` if the booking is still in one of the ``starting`` statuses."""
+    changed = await session.exec(
+        update(Booking)
+        .where(col(Booking.id) == booking.id, col(Booking.status).in_(starting))
+        .values(**values)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Refused("this booking changed meanwhile")
+
+
+async def check_in(session: AsyncSession, principal: Principal, *, booking_id: str) -> Booking:
+    """Record that the family arrived (``conference.checked_in``)."""
+    conference = await _conference(session, booking_id)
+    booking, slot = conference.booking, conference.slot
+    now = datetime.now(UTC)
+    check_check_in(
+        principal,
+        student=conference.student,
+        booking_id=booking.id,
+        teacher_id=slot.teacher_id,
+        status=booking.status,
+        starts_at=slot.starts_at,
+        now=now,
+    )
+    await _change_status(
+        session, booking, starting=("booked",), status="checked_in", checked_in_at=now
+    )
+    record_event(
+        session,
+        ConferenceCheckedIn(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            guardian_id=booking.guardian_id,
+            teacher_id=slot.teacher_id,
+            starts_at=slot.starts_at,
+            checked_in_by=principal.subject,
+            window_id=booking.window_id,
+        ),
+        subject=booking.student_id,
+        district=booking.district,
+        site=booking.site,
+    )
+    return booking
+
+
+async def record_no_show(
+    session: AsyncSession, principal: Principal, *, booking_id: str
+) -> Booking:
+    """Record that the family did not come (``conference.no_show``): the time is past, so no
+    seat is freed, but the conference no longer holds the student's place in the window and the
+    family may book another time."""
+    conference = await _conference(session, booking_id)
+    booking, slot = conference.booking, conference.slot
+    now = datetime.now(UTC)
+    check_no_show(
+        principal,
+        student=conference.student,
+        booking_id=booking.id,
+        teacher_id=slot.teacher_id,
+        status=booking.status,
+        starts_at=slot.starts_at,
+        now=now,
+    )
+    await _change_status(session, booking, starting=("booked",), status="no_show", attended_at=now)
+    record_event(
+        session,
+        ConferenceNoShow(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            guardian_id=booking.guardian_id,
+            teacher_id=slot.teacher_id,
+            starts_at=slot.starts_at,
+            recorded_by=principal.subject,
+            window_id=booking.window_id,
+            timezone=slot.timezone or await _site_timezone(session, slot.site),
+        ),
+        subject=booking.student_id,
+        district=booking.district,
+        site=booking.site,
+    )
+    return booking
 
 
 async def complete_conference(
     session: AsyncSession, principal: Principal, *, booking_id: str
 ) -> Booking:
     """Record a conference held: the family's feedback opens (``conference.completed``)."""
-    booking = await session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound(f"no booking {booking_id!r}")
-    slot = await session.get(Slot, booking.slot_id)
-    assert slot is not None  # a booking's slot is a foreign key
+    conference = await _conference(session, booking_id)
+    booking, slot = conference.booking, conference.slot
+    now = datetime.now(UTC)
     check_completion(
         principal,
-        student=await student_view(session, booking),
+        student=conference.student,
         booking_id=booking.id,
         teacher_id=slot.teacher_id,
         status=booking.status,
         starts_at=slot.starts_at,
-        now=datetime.now(UTC),
+        now=now,
     )
-    now = datetime.now(UTC)
-    completed = await session.exec(
-        update(Booking)
-        .where(col(Booking.id) == booking_id, col(Booking.status).in_(("booked", "checked_in")))
-        .values(status="completed", attended_at=now)
+    await _change_status(
+        session, booking, starting=("booked", "checked_in"), status="completed", attended_at=now
     )
-    if completed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Refused("this booking changed meanwhile")
     record_event(
         session,
         ConferenceCompleted(
@@ -59,3 +164,8 @@ async def complete_conference(
         site=booking.site,
     )
     return booking
+
+
+async def _site_timezone(session: AsyncSession, site_id: str) -> str | None:
+    site = await session.get(RosterSite, site_id)
+    return site.timezone if site is not None else None

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.scheduling.booking.rules import Refused
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import RosterSite, RosterStudent, Slot
+from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows import queries
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import (
@@ -379,6 +380,10 @@ async def add_block(
             slots = await open_block_slots(
                 session, window=window, block=block, plan=plan, meeting_link_template=template
             )
+            now = datetime.now(UTC)
+            for slot in slots:
+                # New seats go first to the families waiting for this teacher.
+                await promote_from_waitlist(session, slot, now=now)
     except (Refused, NotFound) as error:
         raise as_http(error) from error
     return BlockOut(**block.model_dump(), slots=[slot_out(slot) for slot in slots])

@@ -1,0 +1,329 @@
+"""Calendars: a booking's .ics for the family, and teachers' and interpreters' feeds.
+
+The feeds are public routes (no bearer token: a calendar app cannot send one); the secret in
+their address is the credential, and a wrong or retired one is answered exactly like an unknown
+teacher or interpreter (404).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.rules import Refused
+from services.scheduling.booking.seats import student_view
+from services.scheduling.calendar.conferences import (
+    booking_conference,
+    interpreter_conferences,
+    teacher_conferences,
+)
+from services.scheduling.calendar.feeds import (
+    FeedOwner,
+    check_teacher_feed_access,
+    feed_token,
+    rotate_interpreter_feed,
+    rotate_teacher_feed,
+    teacher_generation,
+    token_matches,
+)
+from services.scheduling.calendar.ics import booking_calendar, booking_event, feed_calendar
+from services.scheduling.interpreters.rules import (
+    check_manages_interpreters,
+    may_see_interpreters,
+)
+from services.scheduling.interpreters.tables import Interpreter
+from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.settings import SchedulingSettings
+from services.scheduling.tables import Booking, Slot
+from shared.api_types import IdPath
+from shared.auth.http import CurrentPrincipal
+from shared.auth.principal import Principal
+from shared.problems import refusals
+from shared.roster_classes import RosterClass, RosterClassMember
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["calendars"])
+
+# A feed shows conferences from this long ago on.
+FEED_HISTORY = timedelta(days=30)
+# Secret addresses: never kept by a shared cache, never indexed if one leaks into a page.
+_PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
+TokenPath = Annotated[
+    str, Path(max_length=128, description="The feed's secret, as its address gives it.")
+]
+
+
+class CalendarResponse(Response):
+    """An iCalendar document (RFC 5545)."""
+
+    media_type = "text/calendar"
+
+
+class FeedOut(BaseModel):
+    url: str = Field(
+        description="The feed's secret address, for a calendar app to subscribe to: anyone who"
+        " has it sees the conferences (rotate it if it leaks)."
+    )
+
+
+def _settings(request: Request) -> SchedulingSettings:
+    settings: SchedulingSettings = request.app.state.runtime.settings
+    return settings
+
+
+SettingsDep = Annotated[SchedulingSettings, Depends(_settings)]
+
+
+@router.get(
+    "/bookings/{booking_id}/calendar.ics",
+    response_class=CalendarResponse,
+    responses=refusals(404),
+)
+async def booking_ics(
+    booking_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> Response:
+    """The booking as a calendar event (for those who may see its student): `METHOD:REQUEST`
+    while it is held, `METHOD:CANCEL` once cancelled; the same UID whatever time it moves to,
+    its SEQUENCE raised at each move."""
+    async with uow.read() as session:
+        booking = await session.get(Booking, booking_id)
+        if booking is None or not await _may_see(session, principal, booking):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no booking {booking_id!r}")
+        conference = await booking_conference(session, booking)
+    return CalendarResponse(
+        booking_calendar(conference, stamp=datetime.now(UTC)),
+        headers={
+            **_PRIVATE,
+            "Content-Disposition": f'attachment; filename="conference-{booking.id}.ics"',
+        },
+    )
+
+
+@router.get("/teachers/{teacher_id}/calendar-feed", response_model=FeedOut, responses=refusals(403))
+async def teacher_feed(
+    teacher_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+) -> FeedOut:
+    """The secret address of the teacher's conferences feed (the teacher, or an administrator
+    of a site they teach at)."""
+    try:
+        async with uow.read() as session:
+            await _check_teacher_feed_access(session, principal, teacher_id)
+            generation = await teacher_generation(session, teacher_id, district=principal.district)
+    except Refused as error:
+        raise as_http(error) from error
+    return _feed_out(request, settings, "teacher", teacher_id, generation)
+
+
+@router.post(
+    "/teachers/{teacher_id}/calendar-feed/rotate",
+    response_model=FeedOut,
+    responses=refusals(403, 409),
+)
+async def rotate_teacher(
+    teacher_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+) -> FeedOut:
+    """Give the teacher's feed a new secret address; the old one stops working at once."""
+    try:
+        async with uow.transaction() as session:
+            await _check_teacher_feed_access(session, principal, teacher_id)
+            generation = await rotate_teacher_feed(session, teacher_id, district=principal.district)
+    except Refused as error:
+        raise as_http(error) from error
+    return _feed_out(request, settings, "teacher", teacher_id, generation)
+
+
+@router.get(
+    "/interpreters/{interpreter_id}/calendar-feed",
+    response_model=FeedOut,
+    responses=refusals(403, 404),
+)
+async def interpreter_feed(
+    interpreter_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+) -> FeedOut:
+    """The secret address of the interpreter's conferences feed (administrators of their
+    site), to give to the interpreter."""
+    try:
+        async with uow.read() as session:
+            interpreter = await _managed_interpreter(session, principal, interpreter_id)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return _feed_out(request, settings, "interpreter", interpreter.id, interpreter.feed_generation)
+
+
+@router.post(
+    "/interpreters/{interpreter_id}/calendar-feed/rotate",
+    response_model=FeedOut,
+    responses=refusals(403, 404),
+)
+async def rotate_interpreter(
+    interpreter_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+) -> FeedOut:
+    """Give the interpreter's feed a new secret address; the old one stops working at once."""
+    try:
+        async with uow.transaction() as session:
+            interpreter = await _managed_interpreter(session, principal, interpreter_id, lock=True)
+            generation = await rotate_interpreter_feed(session, interpreter)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return _feed_out(request, settings, "interpreter", interpreter.id, generation)
+
+
+@router.get(
+    "/calendars/teachers/{teacher_id}/{token}.ics",
+    name="teacher_calendar",
+    response_class=CalendarResponse,
+    responses=refusals(404),
+)
+async def teacher_calendar(
+    teacher_id: IdPath, token: TokenPath, uow: UnitOfWorkDep, settings: SettingsDep
+) -> Response:
+    """A teacher's conferences from 30 days ago on, for a calendar app to subscribe to (no
+    bearer token: the address is the secret)."""
+    district = settings.district_id
+    async with uow.read() as session:
+        generation = await teacher_generation(session, teacher_id, district=district)
+        _check_token(settings, token, "teacher", teacher_id, generation)
+        conferences = await teacher_conferences(
+            session, teacher_id, district=district, since=datetime.now(UTC) - FEED_HISTORY
+        )
+    stamp = datetime.now(UTC)
+    return CalendarResponse(
+        feed_calendar(
+            f"Conferences: {teacher_id}",
+            (booking_event(conference, stamp=stamp) for conference in conferences),
+        ),
+        headers=_PRIVATE,
+    )
+
+
+@router.get(
+    "/calendars/interpreters/{interpreter_id}/{token}.ics",
+    name="interpreter_calendar",
+    response_class=CalendarResponse,
+    responses=refusals(404),
+)
+async def interpreter_calendar(
+    interpreter_id: IdPath, token: TokenPath, uow: UnitOfWorkDep, settings: SettingsDep
+) -> Response:
+    """An interpreter's conferences from 30 days ago on, for a calendar app to subscribe to
+    (no bearer token: the address is the secret)."""
+    async with uow.read() as session:
+        interpreter = await session.get(Interpreter, interpreter_id)
+        if interpreter is None or interpreter.district != settings.district_id:
+            raise _no_feed()
+        _check_token(settings, token, "interpreter", interpreter.id, interpreter.feed_generation)
+        conferences = await interpreter_conferences(
+            session, interpreter.id, since=datetime.now(UTC) - FEED_HISTORY
+        )
+    stamp = datetime.now(UTC)
+    return CalendarResponse(
+        feed_calendar(
+            f"Interpreting: {interpreter.name}",
+            (booking_event(conference, stamp=stamp) for conference in conferences),
+        ),
+        headers=_PRIVATE,
+    )
+
+
+async def _may_see(session: AsyncSession, principal: Principal, booking: Booking) -> bool:
+    if booking.district != principal.district:
+        return False
+    view = await student_view(session, booking)
+    return principal.can_see_student(
+        district=view.district,
+        site=view.site,
+        student_id=view.id,
+        guardians=view.guardians,
+        teachers=view.teachers,
+    )
+
+
+async def _check_teacher_feed_access(
+    session: AsyncSession, principal: Principal, teacher_id: str
+) -> None:
+    sites: set[str] = set()
+    if principal.is_admin:
+        # Where the teacher teaches (their classes) or meets families (their conference times).
+        classes = await session.exec(
+            select(RosterClass.site)
+            .join(RosterClassMember, col(RosterClassMember.class_id) == col(RosterClass.id))
+            .where(
+                RosterClassMember.person_id == teacher_id,
+                RosterClassMember.role == "teacher",
+                col(RosterClass.active),
+            )
+        )
+        times = await session.exec(
+            select(Slot.site).where(
+                Slot.teacher_id == teacher_id, Slot.district == principal.district
+            )
+        )
+        sites = {*classes.all(), *times.all()}
+    check_teacher_feed_access(principal, teacher_id=teacher_id, teacher_sites=sites)
+
+
+async def _managed_interpreter(
+    session: AsyncSession, principal: Principal, interpreter_id: str, *, lock: bool = False
+) -> Interpreter:
+    query = select(Interpreter).where(Interpreter.id == interpreter_id)
+    if lock:
+        query = query.with_for_update()
+    interpreter = (await session.exec(query)).first()
+    if interpreter is None or not may_see_interpreters(
+        principal, district=interpreter.district, site=interpreter.site
+    ):
+        raise NotFound(f"no interpreter {interpreter_id!r}")
+    check_manages_interpreters(principal, district=interpreter.district, site=interpreter.site)
+    return interpreter
+
+
+def _feed_out(
+    request: Request,
+    settings: SchedulingSettings,
+    owner: FeedOwner,
+    owner_id: str,
+    generation: int,
+) -> FeedOut:
+    token = feed_token(
+        settings.calendar_feed_key.get_secret_value(),
+        owner=owner,
+        owner_id=owner_id,
+        generation=generation,
+    )
+    route, key = ("teacher_calendar", "teacher_id")
+    if owner == "interpreter":
+        route, key = ("interpreter_calendar", "interpreter_id")
+    return FeedOut(url=str(request.url_for(route, **{key: owner_id, "token": token})))
+
+
+def _check_token(
+    settings: SchedulingSettings, token: str, owner: FeedOwner, owner_id: str, generation: int
+) -> None:
+    key = settings.calendar_feed_key.get_secret_value()
+    if not token_matches(key, token, owner=owner, owner_id=owner_id, generation=generation):
+        raise _no_feed()
+
+
+def _no_feed() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "no such calendar feed")

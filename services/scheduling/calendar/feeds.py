@@ -1,0 +1,94 @@
+"""Secret calendar feed addresses, with no secret stored.
+
+A feed's token is an HMAC-SHA256, under the service's ``calendar_feed_key``, of whose feed it is
+and its generation (``teacher:<id>:<generation>``), url-safe base64: the service recomputes it
+to check one, so the database holds no token to leak. Rotating raises the owner's
+``feed_generation``, and the old address stops working at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.rules import NotAllowed
+from services.scheduling.interpreters.tables import Interpreter
+from services.scheduling.windows.tables import TeacherProfile
+from shared.auth.principal import Principal, Role
+
+FeedOwner = Literal["teacher", "interpreter"]
+FIRST_GENERATION = 1
+
+
+def feed_token(key: str, *, owner: FeedOwner, owner_id: str, generation: int) -> str:
+    """The token of the owner's feed address in this generation."""
+    message = f"{owner}:{owner_id}:{generation}".encode()
+    digest = hmac.new(key.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def token_matches(
+    key: str, token: str, *, owner: FeedOwner, owner_id: str, generation: int
+) -> bool:
+    """Whether ``token`` opens the owner's feed now (compared in constant time)."""
+    expected = feed_token(key, owner=owner, owner_id=owner_id, generation=generation)
+    return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
+
+
+def check_teacher_feed_access(
+    principal: Principal, *, teacher_id: str, teacher_sites: Collection[str]
+) -> None:
+    """A teacher has their own feed's address; an administrator has the address of a
+    teacher of their sites (``teacher_sites``: where the teacher teaches or meets families)."""
+    if principal.role is Role.TEACHER and principal.subject == teacher_id:
+        return
+    if principal.role is Role.DISTRICT_ADMIN:
+        return
+    if principal.role is Role.SITE_ADMIN and principal.sites & set(teacher_sites):
+        return
+    raise NotAllowed(
+        "a teacher has their own calendar feed (or an administrator of a site they teach at)"
+    )
+
+
+async def teacher_generation(session: AsyncSession, teacher_id: str, *, district: str) -> int:
+    """The teacher's current feed generation (the first, until they rotate)."""
+    profile = await session.get(TeacherProfile, teacher_id)
+    if profile is None or profile.district != district:
+        return FIRST_GENERATION
+    return profile.feed_generation
+
+
+async def rotate_teacher_feed(session: AsyncSession, teacher_id: str, *, district: str) -> int:
+    """Retire the teacher's feed address: the next generation (their profile is made if they
+    have none yet)."""
+    profile = (
+        await session.exec(
+            select(TeacherProfile).where(TeacherProfile.teacher_id == teacher_id).with_for_update()
+        )
+    ).first()
+    if profile is None:
+        profile = TeacherProfile(teacher_id=teacher_id, district=district)
+    elif profile.district != district:
+        raise NotAllowed(f"teacher {teacher_id!r} is not of your district")
+    # The row is locked (PostgreSQL; SQLite writers always take turns): no rotation is lost.
+    profile.feed_generation += 1
+    profile.updated_at = datetime.now(UTC)
+    session.add(profile)
+    await session.flush()
+    return profile.feed_generation
+
+
+async def rotate_interpreter_feed(session: AsyncSession, interpreter: Interpreter) -> int:
+    """Retire the interpreter's feed address: the next generation (``interpreter`` is locked)."""
+    interpreter.feed_generation += 1
+    session.add(interpreter)
+    await session.flush()
+    return interpreter.feed_generation

@@ -1,0 +1,140 @@
+"""Conferences as iCalendar (RFC 5545) events and calendars. Pure, no I/O.
+
+A booking is one event for its whole life: its UID comes from the booking's id, so a moved
+conference replaces the event a calendar already holds (its SEQUENCE raised) and a cancelled
+one removes it (``METHOD:CANCEL``, same UID). Times are written in UTC (``...Z``): exact
+whatever the site's zone and its daylight-saving changes, and shown in each reader's own zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from icalendar import Calendar, Event, vCalAddress
+
+Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
+PRODUCT = "-//Student-led conferences//Scheduling//EN"
+ONLINE = "Online"
+# How often a subscribed feed is fetched again (RFC 7986, and Outlook's older property).
+FEED_REFRESH = timedelta(hours=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conference:
+    """A booked conference as a calendar shows it: nothing of the family's contact details."""
+
+    booking_id: str
+    district: str
+    site: str
+    school: str = ""
+    sequence: int = 0
+    starts_at: datetime
+    ends_at: datetime
+    given_name: str
+    teacher_id: str
+    room: str
+    virtual: bool = False
+    meeting_link: str | None = None
+    station: int | None = None
+    interpreter_language: str | None = None
+    cancelled: bool = False
+    guardian_id: str | None = None
+
+
+def event_uid(*, booking_id: str, district: str) -> str:
+    """The event's UID: the same for a booking wherever it moves."""
+    return f"booking-{booking_id}@{district}.slc"
+
+
+def booking_event(conference: Conference, *, stamp: datetime) -> Event:
+    """One conference as a VEVENT (``stamp``: when this copy of it was made)."""
+    event = Event()
+    event.add("uid", event_uid(booking_id=conference.booking_id, district=conference.district))
+    event.add("sequence", conference.sequence)
+    event.add("dtstamp", _utc(stamp))
+    event.add("dtstart", _utc(conference.starts_at))
+    event.add("dtend", _utc(conference.ends_at))
+    event.add("summary", f"Student-led conference: {conference.given_name}")
+    event.add("location", ONLINE if conference.virtual else conference.room)
+    if conference.virtual and conference.meeting_link:
+        event.add("url", conference.meeting_link)
+    event.add("description", _description(conference))
+    event.add("status", "CANCELLED" if conference.cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if conference.cancelled else "OPAQUE")
+    event.add("organizer", _organizer(conference))
+    return event
+
+
+def booking_calendar(
+    conference: Conference, *, method: Method | None = None, stamp: datetime
+) -> bytes:
+    """A calendar holding one conference, for the family or the school: ``REQUEST`` (the
+    default while it is held) adds or updates it in the reader's calendar, ``CANCEL`` (the
+    default, and the only method, once it is cancelled) removes it, ``PUBLISH`` just shows it."""
+    method = method or ("CANCEL" if conference.cancelled else "REQUEST")
+    if conference.cancelled != (method == "CANCEL"):
+        raise ValueError("a cancelled conference is sent with METHOD:CANCEL, and only it")
+    event = booking_event(conference, stamp=stamp)
+    if method != "PUBLISH" and conference.guardian_id is not None:
+        # iTIP (RFC 5546) names who is invited: an address only the school can resolve, so
+        # that nothing of the family's contact details is in the file.
+        family = vCalAddress(f"urn:slc:{conference.district}:guardian:{conference.guardian_id}")
+        family.params["role"] = "REQ-PARTICIPANT"
+        family.params["rsvp"] = "FALSE"
+        event.add("attendee", family)
+    return _calendar(method, [event]).to_ical()
+
+
+def feed_calendar(name: str, events: Iterable[Event]) -> bytes:
+    """A subscribed calendar (a teacher's or an interpreter's conferences), fetched again
+    every hour."""
+    calendar = _calendar("PUBLISH", events)
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", FEED_REFRESH)
+    return calendar.to_ical()
+
+
+def _calendar(method: Method, events: Iterable[Event]) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    for event in events:
+        calendar.add_component(event)
+    return calendar
+
+
+def _description(conference: Conference) -> str:
+    lines = [
+        f"{conference.given_name} leads this conference and shows their portfolio.",
+        f"Teacher: {conference.teacher_id}",
+    ]
+    if conference.virtual:
+        if conference.meeting_link:
+            lines.append(f"Join online: {conference.meeting_link}")
+    else:
+        lines.append(f"Room: {conference.room}")
+    if conference.station is not None:
+        lines.append(f"Station: {conference.station}")
+    if conference.interpreter_language:
+        lines.append(f"Interpreter: {conference.interpreter_language}")
+    return "\n".join(lines)
+
+
+def _organizer(conference: Conference) -> vCalAddress:
+    """The school: it organizes every conference (iTIP wants an organizer)."""
+    school = vCalAddress(f"urn:slc:{conference.district}:site:{conference.site}")
+    school.params["cn"] = conference.school or conference.site
+    return school
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("calendar times are moments with a time zone, not wall-clock times")
+    return moment.astimezone(UTC)

@@ -1,0 +1,295 @@
+"""A teacher's conference day as they run it: each time in order, who is booked in it, who has
+arrived, the interpreter, siblings booked back to back, and whose conference plan is ready."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.conference_day.rules import check_day_reader, shows_slot
+from services.scheduling.conference_day.tables import PlanReadiness
+from services.scheduling.interpreters.tables import Interpreter
+from services.scheduling.tables import Booking, RosterSite, RosterStudent, Slot
+from services.scheduling.windows.rules import Format, local_day
+from services.scheduling.windows.tables import ConferenceWindow
+from shared.auth.principal import Principal
+from shared.roster_classes import RosterClass, RosterClassMember
+
+# Bookings the day shows: held ones and those whose attendance was recorded.
+ON_THE_DAY = ("booked", "checked_in", "completed", "no_show")
+
+
+class InterpreterOut(BaseModel):
+    id: str | None = Field(description="The interpreter booked with it (none: not assigned).")
+    name: str | None = Field(None, description="The interpreter's name.")
+    language: str = Field(description="BCP 47 tag of the language the family asked for.")
+
+
+class SiblingOut(BaseModel):
+    """Another conference of the same family booked back to back with this one."""
+
+    booking_id: str
+    student_id: str
+    given_name: str
+    teacher_id: str
+    site: str
+    room: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+
+
+class DayBookingOut(BaseModel):
+    id: str
+    student_id: str
+    given_name: str = Field(description="The name the student goes by.")
+    guardian_id: str
+    status: str = Field(description="`booked`, `checked_in`, `completed` or `no_show`.")
+    station: int | None = Field(None, description="The family's station, at stations.")
+    checked_in_at: datetime | None
+    attended_at: datetime | None = Field(description="When completed or no-show was recorded.")
+    interpreter: InterpreterOut | None
+    siblings: list[SiblingOut] = Field(
+        description="The family's other conferences in the same chain (siblings back to back)."
+    )
+    plan_ready: bool = Field(description="The student's conference plan is marked ready.")
+
+
+class DaySlotOut(BaseModel):
+    id: str
+    site: str
+    window_id: str | None
+    room: str
+    timezone: str | None
+    starts_at: datetime
+    ends_at: datetime
+    format: str = Field(description="`one_family`, `stations` or `drop_in`.")
+    stations: list[int] = Field(description="The station numbers, at stations (else empty).")
+    mode: str = Field(description="`in_person` or `virtual`.")
+    meeting_link: str | None
+    capacity: int
+    booked: int
+    seats_left: int
+    bookings: list[DayBookingOut]
+
+
+class DayOut(BaseModel):
+    teacher_id: str
+    date: date
+    slots: list[DaySlotOut]
+
+
+async def teacher_day(
+    session: AsyncSession, principal: Principal, *, teacher_id: str, day: date
+) -> DayOut:
+    """The teacher's open conference times on ``day`` (each on its site's clock) the caller may
+    see, in time order, with their bookings."""
+    check_day_reader(
+        principal,
+        teacher_id=teacher_id,
+        district=principal.district,
+        teacher_sites=await _teacher_sites(session, principal.district, teacher_id),
+    )
+    slots = [
+        slot
+        for slot in await _slots_around(session, principal.district, teacher_id, day)
+        if shows_slot(principal, teacher_id=teacher_id, district=slot.district, site=slot.site)
+        and local_day(slot.starts_at, await _zone(session, slot)) == day
+    ]
+    bookings = await _bookings(session, [slot.id for slot in slots])
+    siblings = await _chains(session, {b.chain_id for b in bookings if b.chain_id})
+    names = await _given_names(
+        session, {b.student_id for b in bookings} | {b.student_id for b, _ in siblings}
+    )
+    interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
+    ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
+
+    def booking_out(booking: Booking) -> DayBookingOut:
+        interpreter = interpreters.get(booking.interpreter_id or "")
+        return DayBookingOut(
+            **booking.model_dump(
+                include={
+                    "id",
+                    "student_id",
+                    "guardian_id",
+                    "status",
+                    "station",
+                    "checked_in_at",
+                    "attended_at",
+                }
+            ),
+            given_name=names.get(booking.student_id, ""),
+            interpreter=InterpreterOut(
+                id=booking.interpreter_id,
+                name=interpreter.name if interpreter else None,
+                language=booking.interpreter_language,
+            )
+            if booking.interpreter_language
+            else None,
+            siblings=[
+                SiblingOut(
+                    booking_id=other.id,
+                    student_id=other.student_id,
+                    given_name=names.get(other.student_id, ""),
+                    teacher_id=at.teacher_id,
+                    site=at.site,
+                    room=at.room,
+                    starts_at=at.starts_at,
+                    ends_at=at.ends_at,
+                    status=other.status,
+                )
+                for other, at in siblings
+                if booking.chain_id
+                and other.chain_id == booking.chain_id
+                and other.id != booking.id
+            ],
+            plan_ready=booking.id in ready,
+        )
+
+    return DayOut(
+        teacher_id=teacher_id,
+        date=day,
+        slots=[
+            DaySlotOut(
+                **slot.model_dump(exclude={"district", "block_id", "status", "teacher_id"}),
+                stations=list(range(1, slot.capacity + 1))
+                if slot.format == Format.STATIONS
+                else [],
+                seats_left=slot.capacity - slot.booked,
+                bookings=[booking_out(b) for b in bookings if b.slot_id == slot.id],
+            )
+            for slot in slots
+        ],
+    )
+
+
+async def _teacher_sites(session: AsyncSession, district: str, teacher_id: str) -> set[str]:
+    """Where the teacher teaches (the roster's classes) or holds conference times."""
+    taught = await session.exec(
+        select(RosterClass.site)
+        .join(RosterClassMember, col(RosterClassMember.class_id) == col(RosterClass.id))
+        .where(
+            RosterClass.district == district,
+            col(RosterClass.active),
+            RosterClassMember.person_id == teacher_id,
+            RosterClassMember.role == "teacher",
+        )
+        .distinct()
+    )
+    held = await session.exec(
+        select(Slot.site).where(Slot.district == district, Slot.teacher_id == teacher_id).distinct()
+    )
+    return set(taught.all()) | set(held.all())
+
+
+async def _slots_around(
+    session: AsyncSession, district: str, teacher_id: str, day: date
+) -> Sequence[Slot]:
+    """The teacher's open times within a day either side of ``day`` in UTC: every time zone's
+    ``day`` lies within it."""
+    midnight = datetime.combine(day, time(), tzinfo=UTC)
+    return (
+        await session.exec(
+            select(Slot)
+            .where(
+                Slot.district == district,
+                Slot.teacher_id == teacher_id,
+                Slot.status == "open",
+                col(Slot.starts_at) >= midnight - timedelta(days=1),
+                col(Slot.starts_at) < midnight + timedelta(days=2),
+            )
+            .order_by(col(Slot.starts_at), col(Slot.room))
+        )
+    ).all()
+
+
+async def _zone(session: AsyncSession, slot: Slot) -> str:
+    """The slot's site clock: the zone it was opened in, else the site's on the roster."""
+    if slot.timezone:
+        return slot.timezone
+    site = await session.get(RosterSite, slot.site)
+    return site.timezone if site is not None else "UTC"
+
+
+async def _bookings(session: AsyncSession, slot_ids: Collection[str]) -> Sequence[Booking]:
+    if not slot_ids:
+        return []
+    return (
+        await session.exec(
+            select(Booking)
+            .where(col(Booking.slot_id).in_(sorted(slot_ids)), col(Booking.status).in_(ON_THE_DAY))
+            .order_by(col(Booking.station), col(Booking.created_at))
+        )
+    ).all()
+
+
+async def _chains(
+    session: AsyncSession, chain_ids: Collection[str]
+) -> Sequence[tuple[Booking, Slot]]:
+    if not chain_ids:
+        return []
+    rows = await session.exec(
+        select(Booking, Slot)
+        .join(Slot, col(Slot.id) == col(Booking.slot_id))
+        .where(col(Booking.chain_id).in_(sorted(chain_ids)), col(Booking.status).in_(ON_THE_DAY))
+        .order_by(col(Slot.starts_at))
+    )
+    return rows.all()
+
+
+async def _given_names(session: AsyncSession, student_ids: Collection[str]) -> dict[str, str]:
+    if not student_ids:
+        return {}
+    rows = await session.exec(
+        select(RosterStudent.id, RosterStudent.given_name).where(
+            col(RosterStudent.id).in_(sorted(student_ids))
+        )
+    )
+    return dict(rows.all())
+
+
+async def _interpreters(
+    session: AsyncSession, interpreter_ids: Collection[str | None]
+) -> dict[str, Interpreter]:
+    wanted = sorted(one for one in interpreter_ids if one)
+    if not wanted:
+        return {}
+    rows = await session.exec(select(Interpreter).where(col(Interpreter.id).in_(wanted)))
+    return {one.id: one for one in rows.all()}
+
+
+async def _plans_ready(
+    session: AsyncSession, bookings: Sequence[Booking], window_ids: Collection[str | None]
+) -> set[str]:
+    """The bookings whose student's plan is ready: for the window's cycle, or (a window with no
+    cycle, or a time outside any window) for any cycle."""
+    if not bookings:
+        return set()
+    cycles = dict(
+        (
+            await session.exec(
+                select(ConferenceWindow.id, ConferenceWindow.cycle_id).where(
+                    col(ConferenceWindow.id).in_(sorted(one for one in window_ids if one))
+                )
+            )
+        ).all()
+    )
+    rows = await session.exec(
+        select(PlanReadiness.student_id, PlanReadiness.cycle_id).where(
+            col(PlanReadiness.student_id).in_(sorted({b.student_id for b in bookings}))
+        )
+    )
+    ready: dict[str, set[str]] = {}
+    for student_id, cycle_id in rows.all():
+        ready.setdefault(student_id, set()).add(cycle_id)
+    marked = set()
+    for booking in bookings:
+        cycle = cycles.get(booking.window_id) if booking.window_id else None
+        theirs = ready.get(booking.student_id, set())
+        if (cycle in theirs) if cycle else bool(theirs):
+            marked.add(booking.id)
+    return marked

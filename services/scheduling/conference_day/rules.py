@@ -1,0 +1,116 @@
+"""Conference day's rules: who records who came, when, and from which status; who sees a
+teacher's day. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from services.scheduling.booking.rules import Hidden, NotAllowed, Refused, StudentView
+from shared.auth.principal import Principal, Role
+
+# A family may be checked in this long before their conference begins.
+CHECK_IN_OPENS = timedelta(minutes=30)
+
+
+def check_attendance_taker(
+    principal: Principal, *, student: StudentView, booking_id: str, teacher_id: str, doing: str
+) -> None:
+    """The conference's teacher, or an administrator of the student's site, records attendance;
+    anyone who may not see the student learns nothing of the booking."""
+    if not principal.can_see_student(
+        district=student.district,
+        site=student.site,
+        student_id=student.id,
+        guardians=student.guardians,
+        teachers=student.teachers,
+    ):
+        raise Hidden(f"no booking {booking_id!r}")
+    if not principal.is_staff or (
+        principal.role is Role.TEACHER and principal.subject != teacher_id
+    ):
+        raise NotAllowed(f"the conference's teacher or the school records it {doing}")
+
+
+def check_check_in(
+    principal: Principal,
+    *,
+    student: StudentView,
+    booking_id: str,
+    teacher_id: str,
+    status: str,
+    starts_at: datetime,
+    now: datetime,
+) -> None:
+    """A booked family is checked in from half an hour before their conference."""
+    check_attendance_taker(
+        principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="checked in"
+    )
+    if status != "booked":
+        raise Refused(f"this booking is {status}, not booked")
+    if now < starts_at - CHECK_IN_OPENS:
+        minutes = int(CHECK_IN_OPENS.total_seconds() // 60)
+        raise Refused(f"check-in opens {minutes} minutes before the conference")
+
+
+def check_no_show(
+    principal: Principal,
+    *,
+    student: StudentView,
+    booking_id: str,
+    teacher_id: str,
+    status: str,
+    starts_at: datetime,
+    now: datetime,
+) -> None:
+    """A booked family that has not come is recorded a no-show once the conference has begun
+    (a checked-in family came)."""
+    check_attendance_taker(
+        principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="a no-show"
+    )
+    if status != "booked":
+        raise Refused(f"this booking is {status}, not booked")
+    if starts_at > now:
+        raise Refused("this conference has not begun yet")
+
+
+def check_completion(
+    principal: Principal,
+    *,
+    student: StudentView,
+    booking_id: str,
+    teacher_id: str,
+    status: str,
+    starts_at: datetime,
+    now: datetime,
+) -> None:
+    """The conference's teacher, or an admin of the site, records a booked (or checked-in)
+    conference completed once it has begun."""
+    check_attendance_taker(
+        principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="completed"
+    )
+    if status not in ("booked", "checked_in"):
+        raise Refused(f"this booking is {status}")
+    if starts_at > now:
+        raise Refused("this conference has not begun yet")
+
+
+def check_day_reader(
+    principal: Principal, *, teacher_id: str, district: str, teacher_sites: Collection[str]
+) -> None:
+    """A teacher's conference day is for the teacher, and for the administrators of a site
+    where they teach or hold conferences (``teacher_sites``)."""
+    if principal.role is Role.TEACHER and principal.subject == teacher_id:
+        return
+    if not principal.is_admin:
+        raise NotAllowed("a teacher's conference day is for the teacher and the school's admins")
+    if not any(principal.can_act_for_site(district, site) for site in teacher_sites):
+        raise Hidden(f"no teacher {teacher_id!r} at your sites")
+
+
+def shows_slot(principal: Principal, *, teacher_id: str, district: str, site: str) -> bool:
+    """Whether the day view shows a conference time of ``teacher_id`` at ``site``: the teacher
+    sees their own (at the sites their token names, if it names any), an admin their sites'."""
+    if principal.role is Role.TEACHER and principal.subject == teacher_id:
+        return district == principal.district and (not principal.sites or site in principal.sites)
+    return principal.is_admin and principal.can_act_for_site(district, site)

@@ -1,0 +1,269 @@
+"""When the school changes plans: a conference time moved, a whole day cancelled (a snow day).
+Every family on it is told (events); families whose conference is cancelled go to the front of
+their teacher's waitlist."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.commands import record_moved, release
+from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
+from services.scheduling.booking.seats import lock_slots
+from services.scheduling.interpreters.assignment import take_interpreter
+from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.tables import Booking, Slot
+from services.scheduling.waitlist.tables import WaitlistEntry
+from services.scheduling.windows.queries import lock_site, visible_window
+from services.scheduling.windows.rules import day_start, local_day
+from services.scheduling.windows.slots import SlotOut, slot_out
+from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow
+from shared.api_types import IdPath, IsoDate, Moment, Text
+from shared.auth.http import CurrentPrincipal
+from shared.auth.principal import Principal
+from shared.database import lock_for_transaction
+from shared.problems import refusals
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["conference week"])
+
+
+class SlotMoveIn(BaseModel):
+    starts_at: Moment = Field(description="The new start; the length stays.")
+    room: Text | None = Field(None, max_length=64, description="A new room, if it changes.")
+    reason: Text | None = Field(None, max_length=200)
+
+
+class DayCancelIn(BaseModel):
+    reason: Text = Field(max_length=200, examples=["School closed: snow"])
+
+
+class DayCancelled(BaseModel):
+    window_id: str
+    day: date
+    slots_cancelled: int
+    bookings_cancelled: int
+    families_waitlisted: int
+
+
+def check_school_change(principal: Principal, window: ConferenceWindow, teacher_id: str) -> None:
+    """The site's administrators change the school's plans; a teacher, their own times."""
+    if not (principal.is_staff and principal.can_act_for_site(window.district, window.site)):
+        raise NotAllowed(f"you may not change conference times at site {window.site!r}")
+    if not principal.is_admin and principal.subject != teacher_id:
+        raise NotAllowed("teachers move their own conference times")
+
+
+@router.post("/slots/{slot_id}/move", response_model=SlotOut, responses=refusals(403, 404, 409))
+async def move_slot(
+    slot_id: IdPath, body: SlotMoveIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> SlotOut:
+    """Move a conference time (staff): its families keep their seats at the new time, each
+    told (`conference.moved`, the calendar event's SEQUENCE raised); refused when the teacher,
+    the room or a booked interpreter is not free then."""
+    try:
+        async with uow.transaction() as session:
+            slot = await _move(session, principal, slot_id, body)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return slot_out(slot)
+
+
+async def _move(
+    session: AsyncSession, principal: Principal, slot_id: str, body: SlotMoveIn
+) -> Slot:
+    slot = await session.get(Slot, slot_id)
+    if slot is None or slot.window_id is None:
+        raise NotFound(f"no conference time {slot_id!r}")
+    window = await visible_window(session, principal, slot.window_id)
+    check_school_change(principal, window, slot.teacher_id)
+    await lock_for_transaction(session, f"teacher:{slot.teacher_id}")
+    await lock_site(session, window.site)
+    slot = (await lock_slots(session, [slot_id]))[slot_id]
+    if slot.status != "open":
+        raise Refused("this conference time was cancelled")
+    starts_at = body.starts_at.astimezone(UTC)
+    ends_at = starts_at + (slot.ends_at - slot.starts_at)
+    now = datetime.now(UTC)
+    if starts_at <= now:
+        raise Invalid("a conference time moves to a time ahead")
+    if not window.first_day <= local_day(starts_at, window.timezone) <= window.last_day:
+        raise Invalid("that is outside the window's days")
+    room = body.room or slot.room
+    await _check_free_for_move(session, slot, starts_at=starts_at, ends_at=ends_at, room=room)
+    old = Slot.model_validate(slot.model_dump())
+    slot.starts_at, slot.ends_at, slot.room = starts_at, ends_at, room
+    session.add(slot)
+    bookings = (
+        await session.exec(
+            select(Booking).where(
+                Booking.slot_id == slot.id, col(Booking.status).in_(("booked", "checked_in"))
+            )
+        )
+    ).all()
+    for booking in bookings:
+        if booking.interpreter_language is not None:
+            booking.interpreter_id = await take_interpreter(
+                session,
+                site=slot.site,
+                language=booking.interpreter_language,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                leaving=booking.id,
+            )
+        booking.sequence += 1
+        session.add(booking)
+        await session.flush()
+        record_moved(
+            session,
+            booking,
+            old=old,
+            new=slot,
+            moved_by=principal.subject,
+            by_school=True,
+            reason=body.reason,
+        )
+    return slot
+
+
+async def _check_free_for_move(
+    session: AsyncSession, slot: Slot, *, starts_at: datetime, ends_at: datetime, room: str
+) -> None:
+    """The teacher and the room have no other conference time, and no other availability, then."""
+    clashes = (
+        await session.exec(
+            select(Slot).where(
+                col(Slot.id) != slot.id,
+                Slot.status == "open",
+                (col(Slot.teacher_id) == slot.teacher_id)
+                | ((col(Slot.site) == slot.site) & (col(Slot.room) == room)),
+                col(Slot.starts_at) < ends_at,
+                col(Slot.ends_at) > starts_at,
+            )
+        )
+    ).all()
+    for other in clashes:
+        who = (
+            f"teacher {slot.teacher_id!r}"
+            if other.teacher_id == slot.teacher_id
+            else f"room {room!r}"
+        )
+        raise Refused(
+            f"{who} already has a conference time from {other.starts_at.isoformat()} to"
+            f" {other.ends_at.isoformat()} (id {other.id})"
+        )
+    blocks = (
+        await session.exec(
+            select(AvailabilityBlock).where(
+                col(AvailabilityBlock.id) != slot.block_id,
+                (col(AvailabilityBlock.teacher_id) == slot.teacher_id)
+                | (
+                    (col(AvailabilityBlock.site) == slot.site)
+                    & (col(AvailabilityBlock.room) == room)
+                ),
+                col(AvailabilityBlock.starts_at) < ends_at,
+                col(AvailabilityBlock.ends_at) > starts_at,
+            )
+        )
+    ).all()
+    for block in blocks:
+        raise Refused(
+            f"that overlaps availability from {block.starts_at.isoformat()} to"
+            f" {block.ends_at.isoformat()} (block {block.id})"
+        )
+
+
+@router.post(
+    "/windows/{window_id}/days/{day}/cancel",
+    response_model=DayCancelled,
+    status_code=status.HTTP_200_OK,
+    responses=refusals(403, 404, 409),
+)
+async def cancel_day(
+    window_id: IdPath,
+    day: IsoDate,
+    body: DayCancelIn,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+) -> DayCancelled:
+    """Cancel a whole conference day (a snow day; the site's administrators): every booking
+    that day is cancelled and its family told, and put at the front of their teacher's
+    waitlist, so the next seat that frees up is theirs."""
+    try:
+        async with uow.transaction() as session:
+            return await _cancel_day(session, principal, window_id, day, body.reason)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+
+
+async def _cancel_day(
+    session: AsyncSession, principal: Principal, window_id: str, day: date, reason: str
+) -> DayCancelled:
+    window = await visible_window(session, principal, window_id, lock=True)
+    if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
+        raise NotAllowed(f"only the administrators of site {window.site!r} cancel a day")
+    if not window.first_day <= day <= window.last_day:
+        raise Invalid(f"{day.isoformat()} is not one of the window's days")
+    begins = day_start(day, window.timezone)
+    ends = day_start(day + timedelta(days=1), window.timezone)
+    slot_ids = (
+        await session.exec(
+            select(Slot.id).where(
+                Slot.window_id == window.id,
+                Slot.status == "open",
+                col(Slot.starts_at) >= begins,
+                col(Slot.starts_at) < ends,
+            )
+        )
+    ).all()
+    if not slot_ids:
+        raise Refused(f"there are no conference times on {day.isoformat()} to cancel")
+    slots = await lock_slots(session, list(slot_ids))
+    now = datetime.now(UTC)
+    cancelled = waitlisted = 0
+    for slot in slots.values():
+        bookings = (
+            await session.exec(
+                select(Booking).where(Booking.slot_id == slot.id, Booking.status == "booked")
+            )
+        ).all()
+        for booking in bookings:
+            await release(
+                session,
+                booking,
+                slot,
+                cancelled_by=principal.subject,
+                reason=reason,
+                now=now,
+                by_school=True,
+                waitlisted=True,
+            )
+            session.add(
+                WaitlistEntry(
+                    district=window.district,
+                    site=window.site,
+                    window_id=window.id,
+                    student_id=booking.student_id,
+                    guardian_id=booking.guardian_id,
+                    teacher_id=slot.teacher_id,
+                    part_of_day="any",
+                    interpreter_language=booking.interpreter_language,
+                    priority=0,
+                    joined_by=principal.subject,
+                )
+            )
+            cancelled += 1
+            waitlisted += 1
+        slot.status = "cancelled"
+        session.add(slot)
+    return DayCancelled(
+        window_id=window.id,
+        day=day,
+        slots_cancelled=len(slots),
+        bookings_cancelled=cancelled,
+        families_waitlisted=waitlisted,
+    )

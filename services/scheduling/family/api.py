@@ -1,0 +1,265 @@
+"""What a family sees from its link, and what a student sees of their own conference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.booking.seats import student_view
+from services.scheduling.interpreters.assignment import free_times
+from services.scheduling.siblings.api import travel
+from services.scheduling.siblings.rules import ChainTime, find_chains
+from services.scheduling.tables import HELD, Booking, RosterStudent, Slot
+from services.scheduling.waitlist.tables import WaitlistEntry
+from services.scheduling.windows.api import WindowOut, window_out
+from services.scheduling.windows.slots import SlotOut, slot_out
+from services.scheduling.windows.tables import ConferenceWindow
+from shared.api_types import IdPath, Language
+from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Role
+from shared.problems import refusals
+from shared.roster import RosterGuardianLink
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["families"])
+
+
+class ConferenceOut(BaseModel):
+    booking_id: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str | None
+    teacher_id: str
+    room: str
+    mode: str
+    meeting_link: str | None = Field(description="For a virtual conference.")
+    station: int | None
+    interpreter_language: str | None
+    chain_id: str | None
+    calendar: str = Field(description="Path of the conference's .ics.")
+
+
+class WaitingOut(BaseModel):
+    id: str
+    teacher_id: str
+    day: str | None
+    part_of_day: str
+    status: str
+
+
+class ChildOut(BaseModel):
+    student_id: str
+    given_name: str
+    site: str
+    teachers: list[str]
+    windows: list[WindowOut]
+    conferences: list[ConferenceOut]
+    waitlist: list[WaitingOut]
+    free_times: list[SlotOut] = Field(
+        description="Times the family can book now with the child's teachers (with an"
+        " interpreter free, when one is asked for: the times next to the interpreter's other"
+        " conferences first)."
+    )
+
+
+class SiblingTime(BaseModel):
+    student_id: str
+    slot: SlotOut
+
+
+class FamilyOut(BaseModel):
+    guardian_id: str
+    children: list[ChildOut]
+    sibling_options: list[list[SiblingTime]] = Field(
+        description="Back-to-back times for all the children (book with `POST /bookings/chain`)."
+    )
+
+
+@router.get("/family", response_model=FamilyOut, responses=refusals(403))
+async def family_overview(
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    interpreter_language: Language | None = Query(
+        None, description="Only times an interpreter of this language is free for."
+    ),
+) -> FamilyOut:
+    """A family's children, their conferences, places on the waitlist, and the times they can
+    book now (for a guardian, from their link or token)."""
+    if principal.role is not Role.GUARDIAN:
+        raise forbidden("this is a family's page: sign in with the family's link")
+    now = datetime.now(UTC)
+    async with uow.read() as session:
+        children = await _children(session, principal.subject, only=principal.students)
+        out = [
+            await _child(session, student, interpreter_language=interpreter_language, now=now)
+            for student in children
+        ]
+    free = {
+        child.student_id: [
+            ChainTime(child.student_id, slot.site, slot.starts_at, slot.ends_at)
+            for slot in child.free_times
+        ]
+        for child in out
+        if child.free_times and not child.conferences
+    }
+    by_time = {
+        (child.student_id, slot.starts_at): slot for child in out for slot in child.free_times
+    }
+    chains = find_chains(free, travel=travel(request)) if len(free) > 1 else []
+    return FamilyOut(
+        guardian_id=principal.subject,
+        children=out,
+        sibling_options=[
+            [
+                SiblingTime(student_id=t.student_id, slot=by_time[(t.student_id, t.starts_at)])
+                for t in chain
+            ]
+            for chain in chains
+        ],
+    )
+
+
+async def _children(
+    session: AsyncSession, guardian_id: str, *, only: frozenset[str]
+) -> Sequence[RosterStudent]:
+    query = (
+        select(RosterStudent)
+        .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == col(RosterStudent.id))
+        .where(
+            RosterGuardianLink.guardian_id == guardian_id,
+            col(RosterGuardianLink.active),
+            col(RosterStudent.active),
+        )
+        .order_by(col(RosterStudent.given_name))
+    )
+    if only:
+        query = query.where(col(RosterStudent.id).in_(sorted(only)))
+    return (await session.exec(query)).all()
+
+
+async def _child(
+    session: AsyncSession,
+    student: RosterStudent,
+    *,
+    interpreter_language: str | None,
+    now: datetime,
+) -> ChildOut:
+    view = await student_view(session, student)
+    windows = (
+        await session.exec(
+            select(ConferenceWindow)
+            .where(
+                ConferenceWindow.site == student.site,
+                col(ConferenceWindow.announced_at).is_not(None),
+                col(ConferenceWindow.closes_at) > now,
+            )
+            .order_by(col(ConferenceWindow.first_day))
+        )
+    ).all()
+    conferences = await conferences_of(session, student.id)
+    waiting = (
+        await session.exec(
+            select(WaitlistEntry).where(
+                WaitlistEntry.student_id == student.id, WaitlistEntry.status == "waiting"
+            )
+        )
+    ).all()
+    free: list[Slot] = []
+    open_windows = [w.id for w in windows if w.opens_at <= now or w.early_access_at]
+    if open_windows:
+        query = select(Slot).where(
+            col(Slot.window_id).in_(open_windows),
+            Slot.status == "open",
+            col(Slot.booked) < col(Slot.capacity),
+            col(Slot.starts_at) > now,
+        )
+        if view.teachers:
+            query = query.where(col(Slot.teacher_id).in_(sorted(view.teachers)))
+        free = list((await session.exec(query.order_by(col(Slot.starts_at)))).all())
+    if interpreter_language is not None:
+        closeness = await free_times(
+            session, site=student.site, language=interpreter_language, slots=free
+        )
+        free = sorted(
+            (slot for slot in free if slot.id in closeness),
+            key=lambda slot: (closeness[slot.id], slot.starts_at),
+        )
+    return ChildOut(
+        student_id=student.id,
+        given_name=student.given_name,
+        site=student.site,
+        teachers=sorted(view.teachers),
+        windows=[window_out(window, now=now) for window in windows],
+        conferences=conferences,
+        waitlist=[
+            WaitingOut(
+                id=entry.id,
+                teacher_id=entry.teacher_id,
+                day=entry.day.isoformat() if entry.day else None,
+                part_of_day=entry.part_of_day,
+                status=entry.status,
+            )
+            for entry in waiting
+        ],
+        free_times=[slot_out(slot) for slot in free],
+    )
+
+
+async def conferences_of(session: AsyncSession, student_id: str) -> list[ConferenceOut]:
+    """The student's conferences held now (booked, checked in or completed)."""
+    rows = (
+        await session.exec(
+            select(Booking, Slot)
+            .join(Slot, col(Slot.id) == col(Booking.slot_id))
+            .where(Booking.student_id == student_id, col(Booking.status).in_(HELD))
+            .order_by(col(Slot.starts_at))
+        )
+    ).all()
+    return [
+        ConferenceOut(
+            booking_id=booking.id,
+            status=booking.status,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            timezone=slot.timezone,
+            teacher_id=slot.teacher_id,
+            room=slot.room,
+            mode=slot.mode,
+            meeting_link=slot.meeting_link,
+            station=booking.station,
+            interpreter_language=booking.interpreter_language,
+            chain_id=booking.chain_id,
+            calendar=f"/bookings/{booking.id}/calendar.ics",
+        )
+        for booking, slot in rows
+    ]
+
+
+@router.get(
+    "/students/{student_id}/conference",
+    response_model=list[ConferenceOut],
+    responses=refusals(404),
+)
+async def student_conference(
+    student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> list[ConferenceOut]:
+    """The student's own conference time (they lead it); also for their family and teachers."""
+    async with uow.read() as session:
+        student = await session.get(RosterStudent, student_id)
+        view = await student_view(session, student) if student is not None else None
+        if view is None or not principal.can_see_student(
+            district=view.district,
+            site=view.site,
+            student_id=view.id,
+            guardians=view.guardians,
+            teachers=view.teachers,
+        ):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r}")
+        return await conferences_of(session, student_id)

@@ -1,0 +1,120 @@
+"""Sending a family a new link: every link they were given until now stops working, and
+notifications sends them a new one (``scheduling.family_link.reissued``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling.family_links.rules import check_reissuer, new_link_expiry
+from services.scheduling.family_links.tables import FamilyLinkRevocation
+from services.scheduling.tables import RosterStudent
+from services.scheduling.windows.tables import ConferenceWindow
+from shared.auth.principal import Principal
+from shared.events import FamilyLinkReissued
+from shared.messaging.outbox import record_event
+from shared.roster import RosterGuardianLink
+from shared.upsert import insert_or_replace
+
+
+@dataclass(frozen=True)
+class Reissued:
+    guardian_id: str
+    revoked_before: datetime
+    expires_at: datetime
+
+
+async def reissue_link(
+    session: AsyncSession, principal: Principal, *, guardian_id: str, now: datetime
+) -> Reissued:
+    """Revoke the guardian's links issued until ``now`` and ask for a new one, valid until the
+    last open window at their children's sites closes."""
+    children = await _children(session, guardian_id=guardian_id, district=principal.district)
+    check_reissuer(
+        principal,
+        guardian_id=guardian_id,
+        district=principal.district,
+        children_sites={site for _, site in children},
+    )
+    expires_at = new_link_expiry(
+        await _open_windows_close(
+            session, district=principal.district, sites={site for _, site in children}, now=now
+        ),
+        now=now,
+    )
+    await insert_or_replace(
+        session,
+        FamilyLinkRevocation,
+        [
+            {
+                "guardian_id": guardian_id,
+                "district": principal.district,
+                "revoked_before": now,
+                "revoked_by": principal.subject,
+            }
+        ],
+        key=("guardian_id",),
+    )
+    # The event is about one of the family's children at a site the caller acts for:
+    # notifications writes to the family about that child.
+    student_id, site = next(
+        (student, site)
+        for student, site in children
+        if principal.can_act_for_site(principal.district, site)
+    )
+    record_event(
+        session,
+        FamilyLinkReissued(
+            guardian_id=guardian_id,
+            revoked_before=now,
+            expires_at=expires_at,
+            reissued_by=principal.subject,
+        ),
+        subject=student_id,
+        district=principal.district,
+        site=site,
+    )
+    return Reissued(guardian_id=guardian_id, revoked_before=now, expires_at=expires_at)
+
+
+async def _children(
+    session: AsyncSession, *, guardian_id: str, district: str
+) -> list[tuple[str, str]]:
+    """``(student, site)`` of each enrolled student the roster links the guardian to."""
+    rows = (
+        await session.exec(
+            select(RosterStudent.id, RosterStudent.site)
+            .join(RosterGuardianLink, col(RosterGuardianLink.student_id) == col(RosterStudent.id))
+            .where(
+                RosterGuardianLink.guardian_id == guardian_id,
+                col(RosterGuardianLink.active),
+                col(RosterStudent.active),
+                RosterStudent.district == district,
+            )
+            .order_by(col(RosterStudent.id))
+        )
+    ).all()
+    return [(student, site) for student, site in rows]
+
+
+async def _open_windows_close(
+    session: AsyncSession, *, district: str, sites: set[str], now: datetime
+) -> list[datetime]:
+    """When each announced window at ``sites`` that has not closed yet closes."""
+    if not sites:
+        return []
+    return list(
+        (
+            await session.exec(
+                select(ConferenceWindow.closes_at).where(
+                    ConferenceWindow.district == district,
+                    col(ConferenceWindow.site).in_(sorted(sites)),
+                    col(ConferenceWindow.announced_at).is_not(None),
+                    col(ConferenceWindow.closes_at) > now,
+                )
+            )
+        ).all()
+    )

@@ -1,0 +1,366 @@
+"""Conference week as a school runs it, on SQLite and PostgreSQL: a window that opens on time,
+availability made into times, booking, moving, the waitlist, siblings back to back, the school
+moving a time and cancelling a day, and what a family sees."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from shared.auth import Role
+from tests.integration.conftest import System, enroll, put_in_class
+from tests.scheduling_support import conference_window, open_times
+from tests.support import auth, eventually
+
+ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def guardian(name: str) -> dict[str, str]:
+    return auth(name, Role.GUARDIAN)
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def tomorrow_at(hour: int, minute: int = 0) -> datetime:
+    day = datetime.now(LA).date() + timedelta(days=2)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LA).astimezone(UTC)
+
+
+async def family_of(system: System, n: int, *, teacher: str = "t-rivera") -> dict[str, str]:
+    """Student s-<n> at Conway in the teacher's class, with guardian g-<n>; their headers."""
+    await enroll(
+        system,
+        student_id=f"s-{n}",
+        site="conway",
+        given_name=f"Kid{n}",
+        guardian_id=f"g-{n}",
+        teacher_id=teacher,
+    )
+    return guardian(f"g-{n}")
+
+
+async def book(system: System, headers: dict[str, str], slot: str, student: str) -> httpx.Response:
+    return await system.scheduling.post(
+        "/bookings", json={"slot_id": slot, "student_id": student}, headers=headers
+    )
+
+
+async def test_a_window_opens_on_time_and_refuses_nonsense(system: System) -> None:
+    family = await family_of(system, 1)
+    today = datetime.now(LA).date()
+    body = {
+        "site": "conway",
+        "name": "Fall SLCs at Conway",
+        "first_day": (today + timedelta(days=1)).isoformat(),
+        "last_day": (today + timedelta(days=3)).isoformat(),
+        "opens_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        "closes_at": (datetime.now(UTC) + timedelta(minutes=30)).isoformat(),
+    }
+    backwards = await system.scheduling.post("/windows", json=body, headers=ADMIN)
+    assert backwards.status_code == 422
+    assert "open before it closes" in backwards.json()["detail"]
+    assert (await system.scheduling.post("/windows", json=body, headers=TEACHER)).status_code == 403
+
+    body["closes_at"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    teacher_window = await system.scheduling.post("/windows", json=body, headers=TEACHER)
+    assert teacher_window.status_code == 403
+    window = ok(await system.scheduling.post("/windows", json=body, headers=ADMIN), 201)
+    assert window["booking"] == "not_announced"
+
+    (slot,) = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=tomorrow_at(15),
+        teacher_id="t-rivera",
+        window=window,
+    )
+    not_yet = await book(system, family, slot["id"], "s-1")
+    assert not_yet.status_code == 409
+    assert "not opened yet" in not_yet.json()["detail"]
+    opened = ok(await system.scheduling.post(f"/windows/{window['id']}/open", headers=ADMIN))
+    assert opened["booking"] == "upcoming"
+    early = await book(system, family, slot["id"], "s-1")
+    assert early.status_code == 409
+    assert early.json()["detail"].startswith("booking opens ")
+    assert "(America/Los_Angeles)" in early.json()["detail"]
+    again = await system.scheduling.post(f"/windows/{window['id']}/open", headers=ADMIN)
+    assert again.status_code == 409
+
+    outside = await system.scheduling.post(
+        f"/windows/{window['id']}/blocks",
+        json={
+            "room": "Room 4",
+            "starts_at": (tomorrow_at(15) + timedelta(days=5)).isoformat(),
+            "ends_at": (tomorrow_at(16) + timedelta(days=5)).isoformat(),
+        },
+        headers=TEACHER,
+    )
+    assert outside.status_code == 422
+    assert "outside the window's days" in outside.json()["detail"]
+
+
+async def test_a_full_time_offers_the_nearest_and_a_move_is_all_or_nothing(
+    system: System,
+) -> None:
+    first, second = await family_of(system, 1), await family_of(system, 2)
+    times = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=3, teacher_id="t-rivera"
+    )
+    a, b, c = (t["id"] for t in times)
+    booked = ok(await book(system, first, a, "s-1"), 201)
+    full = await book(system, second, a, "s-2")
+    assert full.status_code == 409
+    assert [t["id"] for t in full.json()["nearest_times"]] == [b, c]
+
+    other = ok(await book(system, second, b, "s-2"), 201)
+    blocked = await system.scheduling.post(
+        f"/bookings/{booked['id']}/move", json={"slot_id": b}, headers=first
+    )
+    assert blocked.status_code == 409
+    assert [t["id"] for t in blocked.json()["nearest_times"]] == [c]
+    seats = {t["id"]: t["booked"] for t in await _times(system)}
+    assert seats[a] == 1 and seats[b] == 1 and seats[c] == 0  # nothing changed
+
+    moved = ok(
+        await system.scheduling.post(
+            f"/bookings/{booked['id']}/move", json={"slot_id": c}, headers=first
+        )
+    )
+    assert moved["id"] == booked["id"]
+    assert moved["sequence"] == 1
+    seats = {t["id"]: t["booked"] for t in await _times(system)}
+    assert seats == {a: 0, b: 1, c: 1}
+    elsewhere = await system.scheduling.post(
+        f"/bookings/{other['id']}/move", json={"slot_id": "no-such"}, headers=second
+    )
+    assert elsewhere.status_code == 404
+    not_theirs = await system.scheduling.post(
+        f"/bookings/{other['id']}/move", json={"slot_id": a}, headers=first
+    )
+    assert not_theirs.status_code == 404
+
+
+async def _times(system: System) -> list[dict[str, Any]]:
+    window = await conference_window(system.scheduling, site="conway")
+    return list(ok(await system.scheduling.get(f"/windows/{window['id']}/slots", headers=ADMIN)))
+
+
+async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_fits(
+    system: System,
+) -> None:
+    families = [await family_of(system, n) for n in range(1, 5)]
+    window = await conference_window(system.scheduling, site="conway")
+    (afternoon,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), teacher_id="t-rivera"
+    )
+    holder = ok(await book(system, families[0], afternoon["id"], "s-1"), 201)
+
+    async def wait(n: int, part: str) -> dict[str, Any]:
+        return ok(
+            await system.scheduling.post(
+                "/waitlist",
+                json={"window_id": window["id"], "student_id": f"s-{n}", "part_of_day": part},
+                headers=families[n - 1],
+            ),
+            201,
+        )
+
+    morning_only = await wait(2, "morning")
+    assert morning_only["position"] == 1
+    any_time = await wait(3, "any")
+    assert any_time["position"] == 2
+    assert any_time["teacher_id"] == "t-rivera"  # the student's only teacher
+    twice = await system.scheduling.post(
+        "/waitlist",
+        json={"window_id": window["id"], "student_id": "s-3"},
+        headers=families[2],
+    )
+    assert twice.status_code == 409
+    nobody = await system.scheduling.post(
+        "/waitlist",
+        json={"window_id": window["id"], "student_id": "s-4", "interpreter_language": "tlh"},
+        headers=families[3],
+    )
+    assert nobody.status_code == 422
+    assert "no interpreter" in nobody.json()["detail"]
+
+    ok(await system.scheduling.delete(f"/bookings/{holder['id']}", headers=families[0]))
+    # The afternoon seat skips the morning wish and goes to the next in line, booked at once.
+    bookings = ok(
+        await system.scheduling.get("/bookings", params={"student_id": "s-3"}, headers=families[2])
+    )
+    assert [(b["slot_id"], b["status"]) for b in bookings] == [(afternoon["id"], "booked")]
+    line = ok(
+        await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
+    )
+    assert {(e["student_id"], e["status"], e["position"]) for e in line} == {
+        ("s-2", "waiting", 1),
+        ("s-3", "booked", None),
+    }
+    overview = ok(await system.scheduling.get("/family", headers=families[2]))
+    (child,) = overview["children"]
+    assert child["conferences"][0]["booking_id"] == bookings[0]["id"]
+
+
+async def test_siblings_book_back_to_back_across_schools_or_not_at_all(system: System) -> None:
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
+    await enroll(
+        system,
+        student_id="s-noa",
+        site="mjds",
+        given_name="Noa",
+        guardian_id="g-wei",
+    )
+    await put_in_class(system, "class-noa", site="mjds", teachers=["t-cohen"], students=["s-noa"])
+    await conference_window(system.scheduling, site="mjds")
+    wei = guardian("g-wei")
+    ava_times = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=2, teacher_id="t-rivera"
+    )
+    noa_times = await open_times(
+        system.scheduling,
+        site="mjds",
+        starts_at=tomorrow_at(15, 40),
+        count=3,
+        teacher_id="t-cohen",
+        room="Room 12",
+    )
+    # Ava at 15:00-15:20 in Conway; Noa at 15:40 in MJDS leaves 20 minutes to travel.
+    too_close = await system.scheduling.post(
+        "/bookings/chain",
+        json={
+            "bookings": [
+                {"slot_id": ava_times[1]["id"], "student_id": "s-ava"},
+                {"slot_id": noa_times[0]["id"], "student_id": "s-noa"},
+            ]
+        },
+        headers=wei,
+    )
+    assert too_close.status_code == 422
+    assert "to travel" in too_close.json()["detail"]
+    overview = ok(await system.scheduling.get("/family", headers=wei))
+    assert overview["sibling_options"], overview
+    first_option = overview["sibling_options"][0]
+    assert [t["student_id"] for t in first_option] == ["s-ava", "s-noa"]
+
+    chain = {
+        "bookings": [
+            {"slot_id": ava_times[0]["id"], "student_id": "s-ava"},
+            {"slot_id": noa_times[0]["id"], "student_id": "s-noa"},
+        ]
+    }
+    booked = ok(await system.scheduling.post("/bookings/chain", json=chain, headers=wei), 201)
+    assert len({b["chain_id"] for b in booked["bookings"]}) == 1
+    again = await system.scheduling.post("/bookings/chain", json=chain, headers=wei)
+    assert again.status_code == 409
+    stranger = await system.scheduling.post(
+        "/bookings/chain", json=chain, headers=guardian("g-nobody")
+    )
+    assert stranger.status_code == 404
+
+
+async def test_the_school_moves_a_time_and_cancels_a_snow_day(system: System) -> None:
+    first, second = await family_of(system, 1), await family_of(system, 2)
+    window = await conference_window(system.scheduling, site="conway")
+    times = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=2, teacher_id="t-rivera"
+    )
+    one = ok(await book(system, first, times[0]["id"], "s-1"), 201)
+    ok(await book(system, second, times[1]["id"], "s-2"), 201)
+
+    clash = await system.scheduling.post(
+        f"/slots/{times[0]['id']}/move",
+        json={"starts_at": times[1]["starts_at"]},
+        headers=ADMIN,
+    )
+    assert clash.status_code == 409
+    later = tomorrow_at(18)
+    moved = ok(
+        await system.scheduling.post(
+            f"/slots/{times[0]['id']}/move",
+            json={"starts_at": later.isoformat(), "room": "Library", "reason": "assembly"},
+            headers=ADMIN,
+        )
+    )
+    assert moved["room"] == "Library"
+    bookings = ok(
+        await system.scheduling.get("/bookings", params={"student_id": "s-1"}, headers=first)
+    )
+    assert bookings[0]["id"] == one["id"] and bookings[0]["sequence"] == 1
+
+    day = later.astimezone(LA).date().isoformat()
+    by_teacher = await system.scheduling.post(
+        f"/windows/{window['id']}/days/{day}/cancel", json={"reason": "snow"}, headers=TEACHER
+    )
+    assert by_teacher.status_code == 403
+    snow = ok(
+        await system.scheduling.post(
+            f"/windows/{window['id']}/days/{day}/cancel", json={"reason": "snow"}, headers=ADMIN
+        )
+    )
+    assert snow["bookings_cancelled"] == 2 and snow["families_waitlisted"] == 2
+    line = ok(
+        await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
+    )
+    assert {(e["student_id"], e["position"]) for e in line} == {("s-1", 1), ("s-2", 2)} or {
+        (e["student_id"], e["position"]) for e in line
+    } == {("s-1", 2), ("s-2", 1)}
+    # A new time that day or another: the first family in line gets it at once.
+    (new,) = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=tomorrow_at(15) + timedelta(days=1),
+        teacher_id="t-rivera",
+    )
+
+    async def booked_somewhere() -> int:
+        count = 0
+        for n, headers in ((1, first), (2, second)):
+            held = ok(
+                await system.scheduling.get(
+                    "/bookings", params={"student_id": f"s-{n}"}, headers=headers
+                )
+            )
+            count += sum(1 for b in held if b["status"] == "booked")
+        return count
+
+    assert await eventually(booked_somewhere, until=lambda n: n == 1) == 1
+    assert new["id"]
+
+
+async def test_moves_at_once_never_lose_or_double_a_seat(system: System) -> None:
+    families = [await family_of(system, n) for n in range(1, 7)]
+    times = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(9), count=7, teacher_id="t-rivera"
+    )
+    bookings = [
+        ok(await book(system, families[n], times[n]["id"], f"s-{n + 1}"), 201) for n in range(6)
+    ]
+    last = times[6]["id"]
+    answers = await asyncio.gather(
+        *(
+            system.scheduling.post(
+                f"/bookings/{booking['id']}/move", json={"slot_id": last}, headers=families[n]
+            )
+            for n, booking in enumerate(bookings)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 5
+    seats = {t["id"]: t["booked"] for t in await _times(system)}
+    assert sum(seats.values()) == 6 and seats[last] == 1

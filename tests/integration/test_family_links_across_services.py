@@ -1,0 +1,367 @@
+"""Family links end to end, in this process: notifications mints a link into each family's
+message, scheduling (and every service given the public key) takes it as that guardian, a
+reissued link replaces the old ones at once, and no link is ever on a stream."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import redis.asyncio as aioredis
+
+from services.scheduling.app import build_app as build_scheduling
+from services.scheduling.family_links.rules import NO_OPEN_WINDOW, REPLACED
+from services.scheduling.settings import SchedulingSettings
+from shared.auth import Role
+from shared.auth.family_links import FamilyLinkIssuer
+from shared.auth.http import LINKS_NOT_CONFIGURED
+from shared.events import (
+    ConferenceBooked,
+    ConferenceMoved,
+    ConferenceNoShow,
+    FamiliesNudged,
+    NudgedFamily,
+)
+from shared.events.envelope import EventData
+from shared.messaging.outbox import record_event
+from tests.integration.conftest import (
+    ADMIN,
+    FamilyLinkKeys,
+    System,
+    add_contact,
+    enroll,
+    serving,
+)
+from tests.support import auth, eventually
+
+CONWAY_ADMIN = auth("a-lopez", Role.SITE_ADMIN, sites=("conway",))
+MJDS_ADMIN = auth("a-cohen", Role.SITE_ADMIN, sites=("mjds",))
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+LINK = re.compile(r"[?&]link=([A-Za-z0-9_.-]+)")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def two_families(system: System) -> None:
+    """Ava (Wei's, who reads English) and Ben (Kim's, who reads Spanish), both at Conway."""
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
+    await enroll(system, student_id="s-ben", site="conway", given_name="Ben", guardian_id="g-kim")
+    await add_contact(system, guardian_id="g-wei", site="conway", language="en")
+    await add_contact(system, guardian_id="g-kim", site="conway", language="es")
+
+
+async def open_window(system: System) -> dict[str, Any]:
+    """Conway's conference days, ten days from now; booking open now, closing the evening
+    before the first day. Opening it invites the families."""
+    today = datetime.now(ZoneInfo("America/Los_Angeles")).date()
+    first_day = today + timedelta(days=10)
+    closes_at = datetime(
+        first_day.year, first_day.month, first_day.day, tzinfo=ZoneInfo("America/Los_Angeles")
+    ) - timedelta(hours=6)
+    created = await system.scheduling.post(
+        "/windows",
+        json={
+            "site": "conway",
+            "name": "Fall SLCs at Conway",
+            "first_day": first_day.isoformat(),
+            "last_day": (first_day + timedelta(days=2)).isoformat(),
+            "opens_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+            "closes_at": closes_at.isoformat(),
+        },
+        headers=CONWAY_ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    opened = await system.scheduling.post(
+        f"/windows/{created.json()['id']}/open", headers=CONWAY_ADMIN
+    )
+    assert opened.status_code == 200, opened.text
+    return dict(opened.json())
+
+
+async def messages(system: System, guardian_id: str, template: str) -> list[dict[str, Any]]:
+    response = await system.notifications.get(
+        "/mailbox", params={"recipient_id": guardian_id}, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+    return [message for message in response.json() if message["template"] == template]
+
+
+async def message(system: System, guardian_id: str, template: str) -> dict[str, Any]:
+    """The one message of ``template`` to the guardian, once it is there."""
+
+    async def found() -> list[dict[str, Any]]:
+        return await messages(system, guardian_id, template)
+
+    return (await eventually(found, until=lambda found: len(found) == 1, timeout=15))[0]
+
+
+def link_in(body: str) -> str:
+    match = LINK.search(body)
+    assert match, f"no link in: {body}"
+    return match.group(1)
+
+
+async def stream_text(redis: aioredis.Redis) -> str:
+    """Every entry of every stream in Redis (dead letters included), as one text."""
+    entries = []
+    async for key in redis.scan_iter(_type="STREAM"):
+        for entry_id, fields in await redis.xrange(key) or []:
+            entries.append(f"{key!r} {entry_id!r} {fields!r}")
+    assert entries, "no stream entries at all: the scan found nothing to look in"
+    return "\n".join(entries)
+
+
+async def bookings_of(system: System, student_id: str, token: str) -> httpx.Response:
+    return await system.scheduling.get(
+        "/bookings", params={"student_id": student_id}, headers=bearer(token)
+    )
+
+
+async def test_each_family_is_invited_with_a_link_that_works_for_their_own_children(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    await two_families(system)
+    window = await open_window(system)
+
+    wei = await message(system, "g-wei", "conference_invitation")
+    kim = await message(system, "g-kim", "conference_invitation")
+    assert wei["language"] == "en" and "Ava" in wei["subject"] and "Fall SLCs" in wei["body"]
+    assert kim["language"] == "es" and "Ben" in kim["subject"]
+    wei_link, kim_link = link_in(wei["body"]), link_in(kim["body"])
+    assert wei_link != kim_link
+    assert wei["body"].count("http://127.0.0.1:8002/family?link=") == 1
+
+    # Wei's link is Wei at scheduling: Ava's bookings, not Ben's (404, as for no such student).
+    assert (await bookings_of(system, "s-ava", wei_link)).status_code == 200
+    assert (await bookings_of(system, "s-ben", wei_link)).status_code == 404
+    assert (await bookings_of(system, "s-ben", kim_link)).status_code == 200
+    # ... and at notifications, which verifies with the same public key: Wei's own messages.
+    own = await system.notifications.get("/mailbox", headers=bearer(wei_link))
+    assert own.status_code == 200, own.text
+    assert {item["recipient_id"] for item in own.json()} == {"g-wei"}
+
+    # The link lives in the message only: no stream entry holds it, nor any part of it.
+    on_streams = await stream_text(redis_client)
+    assert "scheduling.window.opened" in on_streams
+    for token in (wei_link, kim_link):
+        assert token not in on_streams
+        assert token.split(".")[2] not in on_streams  # the signature
+    assert window["announced_at"] is not None
+
+
+async def test_a_reissued_link_replaces_the_old_one_at_once(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    await two_families(system)
+    window = await open_window(system)
+    old = link_in((await message(system, "g-wei", "conference_invitation"))["body"])
+    assert (await bookings_of(system, "s-ava", old)).status_code == 200
+
+    response = await system.scheduling.post(
+        "/families/g-wei/link/reissue",
+        json={"reason": "Lost the phone the invitation went to"},
+        headers=CONWAY_ADMIN,
+    )
+    assert response.status_code == 200, response.text
+    reissued = response.json()
+    assert datetime.fromisoformat(reissued["expires_at"]) == datetime.fromisoformat(
+        window["closes_at"]
+    )
+
+    refused = await bookings_of(system, "s-ava", old)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == REPLACED
+
+    sent = await message(system, "g-wei", "family_link_reissued")
+    new = link_in(sent["body"])
+    assert (await bookings_of(system, "s-ava", new)).status_code == 200
+    # Kim's link was not touched.
+    kim = link_in((await message(system, "g-kim", "conference_invitation"))["body"])
+    assert (await bookings_of(system, "s-ben", kim)).status_code == 200
+
+    on_streams = await stream_text(redis_client)
+    assert "scheduling.family_link.reissued" in on_streams
+    assert new not in on_streams and old not in on_streams
+
+
+async def test_who_may_reissue_a_familys_link(system: System) -> None:
+    await two_families(system)
+    await enroll(system, student_id="s-cal", site="mjds", given_name="Cal", guardian_id="g-mo")
+
+    async def reissue(guardian_id: str, headers: dict[str, str]) -> httpx.Response:
+        return await system.scheduling.post(
+            f"/families/{guardian_id}/link/reissue", headers=headers
+        )
+
+    # No window is open yet: there is nothing a link would be for.
+    no_window = await reissue("g-wei", CONWAY_ADMIN)
+    assert no_window.status_code == 409
+    assert no_window.json()["detail"] == NO_OPEN_WINDOW
+    await open_window(system)
+
+    assert (await reissue("g-wei", TEACHER)).status_code == 403
+    assert (await reissue("g-wei", auth("g-wei", Role.GUARDIAN))).status_code == 403
+    assert (await reissue("g-wei", auth("s-ava", Role.STUDENT))).status_code == 403
+    assert (await reissue("g-wei", MJDS_ADMIN)).status_code == 404  # not a family of theirs
+    assert (await reissue("g-nobody", ADMIN)).status_code == 404
+    # Mo's child is at MJDS, whose window is not open: Conway's does not count for them.
+    assert (await reissue("g-mo", ADMIN)).status_code == 409
+    assert (await reissue("g-wei", CONWAY_ADMIN)).status_code == 200
+    assert (await reissue("g-kim", ADMIN)).status_code == 200
+
+
+async def record(system: System, data: EventData, *, subject: str, site: str = "conway") -> None:
+    """Record an event through scheduling's outbox, as its routes do."""
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        record_event(session, data, subject=subject, district="demo", site=site)
+
+
+async def test_reminders_missed_conferences_and_moves_reach_families_in_their_language(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    await two_families(system)
+    now = datetime.now(UTC)
+    starts = now + timedelta(days=3)
+    await record(
+        system,
+        FamiliesNudged(
+            nudge_id="n-1",
+            window_id="w-1",
+            nudged_by="a-lopez",
+            families=[
+                NudgedFamily(student_id="s-ava", guardian_ids=["g-wei"]),
+                NudgedFamily(student_id="s-ben", guardian_ids=["g-kim"]),
+            ],
+            closes_at=now + timedelta(days=5),
+        ),
+        subject="w-1",
+    )
+    for student, guardian in (("s-ava", "g-wei"), ("s-ben", "g-kim")):
+        await record(
+            system,
+            ConferenceNoShow(
+                booking_id=f"b-{student}",
+                student_id=student,
+                guardian_id=guardian,
+                teacher_id="t-rivera",
+                starts_at=now - timedelta(hours=1),
+                recorded_by="t-rivera",
+                timezone="America/Los_Angeles",
+            ),
+            subject=student,
+        )
+        await record(
+            system,
+            ConferenceMoved(
+                booking_id=f"b2-{student}",
+                student_id=student,
+                guardian_id=guardian,
+                teacher_id="t-rivera",
+                slot_id="slot-2",
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=20),
+                room="Room 4",
+                previous_slot_id="slot-1",
+                previous_starts_at=starts - timedelta(hours=1),
+                sequence=1,
+                moved_by="a-lopez",
+                by_school=True,
+                reason="Ms. Rivera is at a training",
+                timezone="America/Los_Angeles",
+            ),
+            subject=student,
+        )
+        await record(
+            system,
+            ConferenceBooked(
+                booking_id=f"b3-{student}",
+                slot_id="slot-3",
+                student_id=student,
+                guardian_id=guardian,
+                booked_by="waitlist",
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=20),
+                room="Room 4",
+                teacher_id="t-rivera",
+                timezone="America/Los_Angeles",
+                booked_via="waitlist",
+            ),
+            subject=student,
+        )
+
+    wording = {
+        ("booking_reminder", "en"): "Reminder: choose a time for Ava's conference",
+        ("booking_reminder", "es"): "Recordatorio: elija un horario para la conferencia de Ben",
+        ("no_show_new_time", "en"): "We missed you: choose a new time for Ava's conference",
+        ("no_show_new_time", "es"): "Elija un nuevo horario para la conferencia de Ben",
+        ("conference_moved", "en"): "The school had to move Ava's student-led conference",
+        ("conference_moved", "es"): "La escuela tuvo que cambiar de horario la conferencia",
+        ("conference_booked_from_waitlist", "en"): "A time opened up: Ava's conference",
+        ("conference_booked_from_waitlist", "es"): "Se liberó un horario: conferencia de Ben",
+    }
+    tokens = []
+    for (template, language), words in wording.items():
+        guardian, student = ("g-wei", "s-ava") if language == "en" else ("g-kim", "s-ben")
+        sent = await message(system, guardian, template)
+        assert sent["language"] == language
+        assert words in sent["subject"] + "\n" + sent["body"], sent
+        if template in ("booking_reminder", "no_show_new_time"):
+            token = link_in(sent["body"])
+            tokens.append(token)
+            assert (await bookings_of(system, student, token)).status_code == 200
+        else:
+            assert not LINK.search(sent["body"])
+        if template == "conference_moved":
+            assert "Ms. Rivera is at a training" in sent["body"]
+    # Nothing was sent as an ordinary confirmation for the waitlist's seats.
+    assert await messages(system, "g-wei", "conference_booked") == []
+
+    on_streams = await stream_text(redis_client)
+    assert not [token for token in tokens if token in on_streams]
+
+
+async def test_a_link_the_service_cannot_verify_is_refused_with_the_reason(
+    redis_url: str, tmp_path: Path, family_link_keys: FamilyLinkKeys
+) -> None:
+    """A service without the public key refuses links (a staff token still works); one with
+    it refuses a link past its expiry saying so."""
+    link = FamilyLinkIssuer(family_link_keys.private_pem).mint(
+        guardian_id="g-wei", district="demo", expires_at=datetime.now(UTC) + timedelta(days=1)
+    )
+    expired = FamilyLinkIssuer(family_link_keys.private_pem).mint(
+        guardian_id="g-wei",
+        district="demo",
+        issued_at=datetime.now(UTC) - timedelta(days=2),
+        expires_at=datetime.now(UTC) - timedelta(days=1),
+    )
+    common: dict[str, Any] = {"redis_url": redis_url, "consumer_name": "test"}
+    without = SchedulingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", **common)
+    with_key = SchedulingSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
+        family_link_public_key=family_link_keys.public_pem,
+        **common,
+    )
+    async with serving(build_scheduling(without), "http://scheduling") as http:
+        refused = await http.get("/slots", params={"site": "conway"}, headers=bearer(link))
+        assert refused.status_code == 401
+        assert refused.json()["detail"] == LINKS_NOT_CONFIGURED
+        staff = await http.get("/slots", params={"site": "conway"}, headers=ADMIN)
+        assert staff.status_code == 200
+    async with serving(build_scheduling(with_key), "http://scheduling") as http:
+        refused = await http.get("/slots", params={"site": "conway"}, headers=bearer(expired))
+        assert refused.status_code == 401
+        assert refused.json()["detail"] == "this link has expired; ask the school for a new one"
+        assert refused.headers["www-authenticate"].startswith("Bearer")

@@ -1,0 +1,66 @@
+"""Secret feed addresses: tokens that the service recomputes, and who may have one."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.scheduling.booking.rules import NotAllowed
+from services.scheduling.calendar.feeds import (
+    check_teacher_feed_access,
+    feed_token,
+    token_matches,
+)
+from shared.auth.principal import Role
+from tests.support import principal
+
+KEY = "a-test-key-that-is-long-enough-for-hmac-sha256"
+
+
+def test_a_token_is_url_safe_and_the_same_each_time() -> None:
+    token = feed_token(KEY, owner="teacher", owner_id="t-1", generation=1)
+    assert token == feed_token(KEY, owner="teacher", owner_id="t-1", generation=1)
+    assert len(token) == 43 and set(token) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
+
+
+def test_a_token_opens_only_its_owners_feed_in_its_generation() -> None:
+    token = feed_token(KEY, owner="teacher", owner_id="t-1", generation=1)
+    assert token_matches(KEY, token, owner="teacher", owner_id="t-1", generation=1)
+    assert not token_matches(KEY, token, owner="teacher", owner_id="t-1", generation=2)
+    assert not token_matches(KEY, token, owner="teacher", owner_id="t-2", generation=1)
+    assert not token_matches(KEY, token, owner="interpreter", owner_id="t-1", generation=1)
+    assert not token_matches("another-key" * 4, token, owner="teacher", owner_id="t-1", generation=1)
+
+
+@pytest.mark.parametrize("token", ["", "x", "ü" * 43, "\ud800" * 43])
+def test_any_text_is_a_wrong_token_not_an_error(token: str) -> None:
+    assert not token_matches(KEY, token, owner="teacher", owner_id="t-1", generation=1)
+
+
+def test_a_teacher_and_the_administrators_of_their_sites_have_their_feed() -> None:
+    check_teacher_feed_access(
+        principal(Role.TEACHER, subject="t-1"), teacher_id="t-1", teacher_sites=()
+    )
+    check_teacher_feed_access(
+        principal(Role.DISTRICT_ADMIN, subject="da"), teacher_id="t-1", teacher_sites=()
+    )
+    check_teacher_feed_access(
+        principal(Role.SITE_ADMIN, subject="a", sites=frozenset({"s-1"})),
+        teacher_id="t-1",
+        teacher_sites={"s-1", "s-2"},
+    )
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        principal(Role.TEACHER, subject="t-2", sites=frozenset({"s-1"})),
+        principal(Role.SITE_ADMIN, subject="a", sites=frozenset({"s-3"})),
+        principal(Role.GUARDIAN, subject="g-1"),
+        principal(Role.STUDENT, subject="stu-1"),
+    ],
+)
+def test_nobody_else_has_it(caller: object) -> None:
+    with pytest.raises(NotAllowed):
+        check_teacher_feed_access(caller, teacher_id="t-1", teacher_sites={"s-1"})  # type: ignore[arg-type]

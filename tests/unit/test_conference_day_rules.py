@@ -1,0 +1,247 @@
+"""Conference day's rules (checking in, no-shows, completion, who sees a teacher's day) and the
+reports' (who is not booked, what the figures count, who may nudge whom and when)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.scheduling.booking.rules import Hidden, NotAllowed, Refused, StudentView
+from services.scheduling.conference_day.rules import (
+    check_check_in,
+    check_day_reader,
+    check_no_show,
+    shows_slot,
+)
+from services.scheduling.reports.rules import check_nudge_time, selection_for
+from services.scheduling.reports.standing import (
+    ClassInfo,
+    Counts,
+    Selection,
+    Standing,
+    count,
+    figures,
+    not_booked,
+)
+from shared.auth.principal import Principal, Role
+from tests.support import principal
+
+NOW = datetime(2026, 12, 8, 16, 0, tzinfo=UTC)
+
+TEACHER = principal(Role.TEACHER, subject="t-1", sites=frozenset({"s-1"}))
+OTHER_TEACHER = principal(Role.TEACHER, subject="t-2", sites=frozenset({"s-1"}))
+SITE_ADMIN = principal(Role.SITE_ADMIN, subject="a-1", sites=frozenset({"s-1"}))
+OTHER_SITE_ADMIN = principal(Role.SITE_ADMIN, subject="a-9", sites=frozenset({"s-9"}))
+DISTRICT_ADMIN = principal(Role.DISTRICT_ADMIN, subject="da-1")
+GUARDIAN = principal(Role.GUARDIAN, subject="g-1")
+STUDENT = principal(Role.STUDENT, subject="stu-1")
+
+# stu-1 is in t-1's and t-2's classes; g-1 is their guardian.
+STU_1 = StudentView(
+    id="stu-1",
+    district="d-1",
+    site="s-1",
+    active=True,
+    guardians=frozenset({"g-1"}),
+    teachers=frozenset({"t-1", "t-2"}),
+)
+
+
+def check_in(
+    caller: Principal,
+    *,
+    status: str = "booked",
+    starts_at: datetime = NOW + timedelta(minutes=10),
+    teacher_id: str = "t-1",
+) -> None:
+    check_check_in(
+        caller,
+        student=STU_1,
+        booking_id="b-1",
+        teacher_id=teacher_id,
+        status=status,
+        starts_at=starts_at,
+        now=NOW,
+    )
+
+
+def no_show(
+    caller: Principal,
+    *,
+    status: str = "booked",
+    starts_at: datetime = NOW - timedelta(minutes=5),
+    teacher_id: str = "t-1",
+) -> None:
+    check_no_show(
+        caller,
+        student=STU_1,
+        booking_id="b-1",
+        teacher_id=teacher_id,
+        status=status,
+        starts_at=starts_at,
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize("caller", [TEACHER, SITE_ADMIN, DISTRICT_ADMIN])
+def test_the_conferences_teacher_or_the_school_checks_a_family_in(caller: Principal) -> None:
+    check_in(caller)
+    no_show(caller)
+
+
+def test_check_in_opens_half_an_hour_before_the_conference_and_stays_open() -> None:
+    check_in(TEACHER, starts_at=NOW + timedelta(minutes=30))
+    with pytest.raises(Refused, match="30 minutes before"):
+        check_in(TEACHER, starts_at=NOW + timedelta(minutes=31))
+    check_in(TEACHER, starts_at=NOW - timedelta(minutes=15))  # a family arriving late
+
+
+@pytest.mark.parametrize("status", ["checked_in", "completed", "no_show", "cancelled"])
+def test_only_a_booked_family_is_checked_in_or_recorded_missing(status: str) -> None:
+    with pytest.raises(Refused, match=status):
+        check_in(TEACHER, status=status)
+    with pytest.raises(Refused, match=status):
+        no_show(TEACHER, status=status)
+
+
+def test_a_no_show_is_recorded_once_the_conference_has_begun() -> None:
+    no_show(TEACHER, starts_at=NOW)
+    with pytest.raises(Refused, match="not begun"):
+        no_show(TEACHER, starts_at=NOW + timedelta(minutes=1))
+
+
+def test_another_teacher_of_the_student_does_not_record_someone_elses_conference() -> None:
+    with pytest.raises(NotAllowed):
+        check_in(OTHER_TEACHER)
+    with pytest.raises(NotAllowed):
+        no_show(OTHER_TEACHER)
+
+
+@pytest.mark.parametrize("caller", [GUARDIAN, STUDENT])
+def test_families_and_students_record_no_attendance(caller: Principal) -> None:
+    with pytest.raises(NotAllowed):
+        check_in(caller)
+    with pytest.raises(NotAllowed):
+        no_show(caller)
+
+
+def test_outsiders_learn_nothing_of_the_booking() -> None:
+    stranger = principal(Role.TEACHER, subject="t-9", sites=frozenset({"s-1"}))
+    for caller in (stranger, OTHER_SITE_ADMIN, principal(Role.GUARDIAN, subject="g-9")):
+        with pytest.raises(Hidden):
+            check_in(caller, teacher_id="t-9")
+        with pytest.raises(Hidden):
+            no_show(caller, teacher_id="t-9")
+
+
+def test_a_teachers_day_is_theirs_and_their_sites_admins() -> None:
+    sites = {"s-1"}
+    for caller in (TEACHER, SITE_ADMIN, DISTRICT_ADMIN):
+        check_day_reader(caller, teacher_id="t-1", district="d-1", teacher_sites=sites)
+    for caller in (OTHER_TEACHER, GUARDIAN, STUDENT):
+        with pytest.raises(NotAllowed):
+            check_day_reader(caller, teacher_id="t-1", district="d-1", teacher_sites=sites)
+    with pytest.raises(Hidden):
+        check_day_reader(OTHER_SITE_ADMIN, teacher_id="t-1", district="d-1", teacher_sites=sites)
+    # A teacher with nothing on the roster yet still sees their own (empty) day.
+    check_day_reader(TEACHER, teacher_id="t-1", district="d-1", teacher_sites=set())
+
+
+def test_the_day_shows_an_admin_only_their_sites_times() -> None:
+    assert shows_slot(SITE_ADMIN, teacher_id="t-1", district="d-1", site="s-1")
+    assert not shows_slot(SITE_ADMIN, teacher_id="t-1", district="d-1", site="s-2")
+    assert shows_slot(TEACHER, teacher_id="t-1", district="d-1", site="s-1")
+    assert not shows_slot(TEACHER, teacher_id="t-1", district="d-1", site="s-2")
+    unnarrowed = principal(Role.TEACHER, subject="t-1")
+    assert shows_slot(unnarrowed, teacher_id="t-1", district="d-1", site="s-2")
+    assert not shows_slot(unnarrowed, teacher_id="t-1", district="d-2", site="s-2")
+    assert not shows_slot(OTHER_TEACHER, teacher_id="t-1", district="d-1", site="s-1")
+
+
+# The reports: Ann and Ben in t-1's class c-1, Cy in t-2's class c-2, Dee in no class, Eve
+# with no guardian (not invited).
+CLASSES = {
+    "c-1": ClassInfo("c-1", "Room 1", frozenset({"t-1"})),
+    "c-2": ClassInfo("c-2", "Room 2", frozenset({"t-2"})),
+}
+
+
+def standing(
+    student_id: str, *classes: str, guardians: tuple[str, ...] = ("g",), **state: object
+) -> Standing:
+    return Standing(
+        student_id=student_id,
+        given_name=student_id.title(),
+        classes=frozenset(classes),
+        teachers=frozenset(t for c in classes for t in CLASSES[c].teachers),
+        guardians=frozenset(guardians),
+        **state,  # type: ignore[arg-type]
+    )
+
+
+ANN = standing("ann", "c-1", held="completed")
+BEN = standing("ben", "c-1", missed=True, waitlisted=True)
+CY = standing("cy", "c-2", held="booked")
+DEE = standing("dee")
+EVE = standing("eve", "c-2", guardians=())
+EVERYONE = [ANN, BEN, CY, DEE, EVE]
+
+
+def test_not_booked_are_the_invited_students_with_no_conference_holding_their_place() -> None:
+    assert not_booked(EVERYONE, Selection()) == [BEN, DEE]
+    assert not_booked(EVERYONE, Selection(teacher_id="t-1")) == [BEN]
+    assert not_booked(EVERYONE, Selection(class_id="c-2")) == []
+    assert not_booked(EVERYONE, Selection(student_ids=frozenset({"dee", "ann"}))) == [DEE]
+    assert not_booked(EVERYONE, Selection(within_classes=frozenset({"c-1"}))) == [BEN]
+
+
+def test_the_figures_add_up() -> None:
+    counted = figures(EVERYONE, CLASSES)
+    assert counted.site == Counts(
+        invited=4, booked=2, attended=1, no_show=1, not_booked=2, waitlisted=1
+    )
+    assert counted.teachers == {
+        "t-1": Counts(invited=2, booked=1, attended=1, no_show=1, not_booked=1, waitlisted=1),
+        "t-2": Counts(invited=1, booked=1, attended=0, no_show=0, not_booked=0, waitlisted=0),
+    }
+    assert counted.classes == {"c-1": counted.teachers["t-1"], "c-2": counted.teachers["t-2"]}
+    for counts in [counted.site, *counted.teachers.values()]:
+        assert counts.invited == counts.booked + counts.not_booked
+
+
+def test_a_no_show_booked_again_counts_as_booked_not_as_a_no_show() -> None:
+    rebooked = standing("ben", "c-1", missed=True, held="booked")
+    assert count([rebooked]) == Counts(
+        invited=1, booked=1, attended=0, no_show=0, not_booked=0, waitlisted=0
+    )
+
+
+def test_a_student_in_two_classes_of_a_teacher_counts_once() -> None:
+    both = {**CLASSES, "c-3": ClassInfo("c-3", "Art", frozenset({"t-1"}))}
+    twice = Standing("fay", "Fay", frozenset({"c-1", "c-3"}), frozenset({"t-1"}), frozenset("g"))
+    counted = figures([twice], both)
+    assert counted.site.invited == counted.teachers["t-1"].invited == 1
+
+
+def test_admins_select_anyone_teachers_only_their_own_classes() -> None:
+    assert selection_for(SITE_ADMIN, classes=CLASSES, class_id="c-2") == Selection(class_id="c-2")
+    own = selection_for(TEACHER, classes=CLASSES)
+    assert own.within_classes == frozenset({"c-1"})
+    assert selection_for(TEACHER, classes=CLASSES, teacher_id="t-1").teacher_id == "t-1"
+    with pytest.raises(NotAllowed, match="c-2"):
+        selection_for(TEACHER, classes=CLASSES, class_id="c-2")
+    with pytest.raises(NotAllowed):
+        selection_for(TEACHER, classes=CLASSES, teacher_id="t-2")
+    for caller in (GUARDIAN, STUDENT):
+        with pytest.raises(NotAllowed):
+            selection_for(caller, classes=CLASSES)
+
+
+def test_families_are_nudged_between_the_invitation_and_the_close_of_booking() -> None:
+    closes = NOW + timedelta(days=3)
+    check_nudge_time(announced_at=NOW - timedelta(days=1), closes_at=closes, now=NOW)
+    with pytest.raises(Refused, match="open it first"):
+        check_nudge_time(announced_at=None, closes_at=closes, now=NOW)
+    with pytest.raises(Refused, match="closed"):
+        check_nudge_time(announced_at=NOW - timedelta(days=9), closes_at=NOW, now=NOW)

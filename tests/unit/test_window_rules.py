@@ -1,0 +1,245 @@
+"""Conference windows, availability blocks and the times they make; the waitlist's wishes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
+from services.scheduling.interpreters.rules import speaks
+from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
+from services.scheduling.windows.rules import (
+    BlockPlan,
+    Format,
+    Mode,
+    Span,
+    WindowPlan,
+    check_block,
+    check_booking_open,
+    check_family_change,
+    check_window,
+    plan_slots,
+)
+from shared.auth.principal import Role
+from tests.support import principal
+
+LA = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+ADMIN = principal(Role.SITE_ADMIN, subject="a-1", sites=frozenset({"conway"}))
+OTHER_ADMIN = principal(Role.SITE_ADMIN, subject="a-2", sites=frozenset({"mjds"}))
+TEACHER = principal(Role.TEACHER, subject="t-1", sites=frozenset({"conway"}))
+GUARDIAN = principal(Role.GUARDIAN, subject="g-1")
+
+WINDOW = WindowPlan(
+    site="conway",
+    timezone="America/Los_Angeles",
+    first_day=date(2026, 12, 8),
+    last_day=date(2026, 12, 10),
+    slot_minutes=20,
+    buffer_minutes=5,
+    opens_at=datetime(2026, 12, 1, 16, 0, tzinfo=UTC),
+    closes_at=datetime(2026, 12, 7, 16, 0, tzinfo=UTC),
+    early_access_at=datetime(2026, 11, 30, 16, 0, tzinfo=UTC),
+    change_cutoff_minutes=120,
+)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=LA).astimezone(UTC)
+
+
+BLOCK = BlockPlan(
+    teacher_id="t-1",
+    room="Room 12",
+    starts_at=at(8, 15),
+    ends_at=at(8, 17),
+    breaks=[Span(at(8, 16), at(8, 16, 15))],
+    format=Format.ONE_FAMILY,
+    capacity=1,
+    mode=Mode.IN_PERSON,
+)
+
+
+def test_a_sites_administrators_set_its_windows() -> None:
+    check_window(ADMIN, WINDOW, district="d-1", now=NOW)
+    with pytest.raises(NotAllowed):
+        check_window(OTHER_ADMIN, WINDOW, district="d-1", now=NOW)
+    with pytest.raises(NotAllowed):
+        check_window(TEACHER, WINDOW, district="d-1", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"closes_at": WINDOW.opens_at}, "open before it closes"),
+        ({"closes_at": WINDOW.opens_at - timedelta(hours=1)}, "open before it closes"),
+        ({"last_day": date(2026, 12, 7)}, "before the first"),
+        ({"last_day": date(2027, 1, 30)}, "at most 31 days"),
+        ({"closes_at": at(11, 0, 1)}, "by the end of the last conference day"),
+        ({"early_access_at": WINDOW.opens_at}, "early access"),
+    ],
+)
+def test_a_window_that_makes_no_sense_is_invalid(change: dict[str, object], reason: str) -> None:
+    with pytest.raises(Invalid, match=reason):
+        check_window(ADMIN, replace(WINDOW, **change), district="d-1", now=NOW)  # type: ignore[arg-type]
+
+
+def test_a_window_already_closed_is_invalid() -> None:
+    with pytest.raises(Invalid, match="already be closed"):
+        check_window(ADMIN, WINDOW, district="d-1", now=WINDOW.closes_at)
+
+
+def test_slots_follow_one_another_with_the_buffer_and_skip_the_break() -> None:
+    times = plan_slots(BLOCK, slot_minutes=20, buffer_minutes=5)
+    starts = [span.starts_at.astimezone(LA).strftime("%H:%M") for span in times]
+    # 15:00, 15:25 (15:50 would run into the 16:00 break), then 16:15, 16:40.
+    assert starts == ["15:00", "15:25", "16:15", "16:40"]
+    assert all(span.ends_at - span.starts_at == timedelta(minutes=20) for span in times)
+
+
+def test_stations_seat_several_families_and_drop_in_is_one_time_per_stretch() -> None:
+    stations = replace(BLOCK, format=Format.STATIONS, capacity=4)
+    check_block(ADMIN, stations, district="d-1", window=WINDOW, meeting_link_template=None)
+    drop_in = replace(BLOCK, format=Format.DROP_IN, capacity=10)
+    assert plan_slots(drop_in, slot_minutes=20, buffer_minutes=5) == [
+        Span(at(8, 15), at(8, 16)),
+        Span(at(8, 16, 15), at(8, 17)),
+    ]
+    with pytest.raises(Invalid, match="capacity of 1"):
+        check_block(
+            ADMIN,
+            replace(BLOCK, capacity=3),
+            district="d-1",
+            window=WINDOW,
+            meeting_link_template=None,
+        )
+    with pytest.raises(Invalid, match="between 2 and 30"):
+        check_block(
+            ADMIN,
+            replace(stations, capacity=1),
+            district="d-1",
+            window=WINDOW,
+            meeting_link_template=None,
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"starts_at": at(7, 15), "ends_at": at(7, 17), "breaks": []}, "outside the window's days"),
+        ({"starts_at": at(8, 23), "ends_at": at(9, 1), "breaks": []}, "one day"),
+        ({"ends_at": at(8, 15)}, "end after it starts"),
+        ({"breaks": [Span(at(8, 14), at(8, 15, 30))]}, "not inside"),
+        (
+            {"breaks": [Span(at(8, 16), at(8, 16, 30)), Span(at(8, 16, 20), at(8, 16, 40))]},
+            "overlaps",
+        ),
+        ({"ends_at": at(8, 15, 10), "breaks": []}, "too short"),
+        ({"mode": Mode.VIRTUAL}, "no meeting link"),
+    ],
+)
+def test_availability_that_makes_no_sense_is_invalid(
+    change: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(Invalid, match=reason):
+        check_block(
+            ADMIN,
+            replace(BLOCK, **change),
+            district="d-1",
+            window=WINDOW,
+            meeting_link_template=None,  # type: ignore[arg-type]
+        )
+
+
+def test_a_teacher_gives_only_their_own_availability() -> None:
+    check_block(TEACHER, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None)
+    with pytest.raises(NotAllowed, match="their own availability"):
+        check_block(
+            TEACHER,
+            replace(BLOCK, teacher_id="t-2"),
+            district="d-1",
+            window=WINDOW,
+            meeting_link_template=None,
+        )
+    with pytest.raises(NotAllowed):
+        check_block(GUARDIAN, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None)
+    virtual = replace(BLOCK, mode=Mode.VIRTUAL)
+    check_block(
+        TEACHER, virtual, district="d-1", window=WINDOW, meeting_link_template="https://m/x"
+    )
+
+
+def test_booking_opens_on_time_with_early_access_for_families_of_several_children() -> None:
+    before = WINDOW.opens_at - timedelta(minutes=1)
+    with pytest.raises(Refused, match=r"booking opens 2026-12-01 08:00 \(America/Los_Angeles\)"):
+        check_booking_open(
+            window=WINDOW, announced=True, now=before, early_access=False, is_staff=False
+        )
+    check_booking_open(window=WINDOW, announced=True, now=before, early_access=True, is_staff=False)
+    with pytest.raises(Refused, match="opens 2026-11-30 08:00"):
+        check_booking_open(
+            window=WINDOW,
+            announced=True,
+            now=WINDOW.early_access_at - timedelta(seconds=1),  # type: ignore[operator]
+            early_access=True,
+            is_staff=False,
+        )
+    check_booking_open(
+        window=WINDOW, announced=True, now=WINDOW.opens_at, early_access=False, is_staff=False
+    )
+    with pytest.raises(Refused, match="booking closed"):
+        check_booking_open(
+            window=WINDOW, announced=True, now=WINDOW.closes_at, early_access=False, is_staff=False
+        )
+    with pytest.raises(Refused, match="has not opened"):
+        check_booking_open(
+            window=WINDOW, announced=False, now=WINDOW.opens_at, early_access=False, is_staff=False
+        )
+    check_booking_open(
+        window=WINDOW, announced=False, now=before, early_access=False, is_staff=True
+    )
+
+
+def test_families_change_online_until_the_cutoff_and_staff_any_time() -> None:
+    starts = at(8, 15)
+    check_family_change(
+        window=WINDOW, starts_at=starts, now=starts - timedelta(hours=3), is_staff=False
+    )
+    with pytest.raises(Refused, match="call the school office"):
+        check_family_change(
+            window=WINDOW, starts_at=starts, now=starts - timedelta(hours=1), is_staff=False
+        )
+    check_family_change(
+        window=WINDOW, starts_at=starts, now=starts - timedelta(hours=1), is_staff=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("wish", "local_start", "expected"),
+    [
+        (Wish("t-1", None, PartOfDay.ANY), at(8, 15), True),
+        (Wish("t-2", None, PartOfDay.ANY), at(8, 15), False),
+        (Wish("t-1", date(2026, 12, 9), PartOfDay.ANY), at(8, 15), False),
+        (Wish("t-1", date(2026, 12, 8), PartOfDay.AFTERNOON), at(8, 15), True),
+        (Wish("t-1", None, PartOfDay.MORNING), at(8, 11, 59), True),
+        (Wish("t-1", None, PartOfDay.MORNING), at(8, 12), False),
+        (Wish("t-1", None, PartOfDay.EVENING), at(8, 17), True),
+        (Wish("t-1", None, PartOfDay.AFTERNOON), at(8, 17), False),
+    ],
+)
+def test_a_free_time_goes_to_a_wish_it_fits_on_the_sites_clock(
+    wish: Wish, local_start: datetime, expected: bool
+) -> None:
+    assert (
+        fits(wish, teacher_id="t-1", starts_at=local_start, timezone="America/Los_Angeles")
+        is expected
+    )
+
+
+def test_an_interpreter_of_a_language_serves_its_regional_variants() -> None:
+    assert speaks(["es"], "es-MX")
+    assert speaks(["ES-mx"], "es")
+    assert not speaks(["vi"], "es")
