@@ -138,29 +138,79 @@ def _open_cycles(http: httpx.Client, portfolio: str) -> list[str]:
 
 
 def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
-    """Twenty-minute conferences a week from now (a weekday), 3:00-5:00 pm at each site."""
+    """Conference week at each school: three weekdays from a week on, booking open from now
+    until noon on the last day; each teacher free 3:00-5:00 pm on each day with a break at 4,
+    which makes 20-minute conferences with 5 minutes between them."""
     created = []
-    day = (datetime.now(TIMEZONE) + timedelta(days=7)).date()
-    while day.weekday() >= 5:  # Saturday, Sunday
-        day += timedelta(days=1)
-    for teacher, site in TEACHERS.items():
-        if _ok(http.get(f"{scheduling}/slots", params={"site": site})).json():
+    days = _weekdays_from(datetime.now(TIMEZONE).date() + timedelta(days=7), count=3)
+    cycle = _cycle_name()
+    for site, school in SITES.items():
+        if _ok(http.get(f"{scheduling}/windows", params={"site": site})).json():
             continue
-        for minutes in range(0, 120, 20):
-            start = datetime(day.year, day.month, day.day, 15, tzinfo=TIMEZONE) + timedelta(
-                minutes=minutes
+        first, last = days[0], days[-1]
+        window = _ok(
+            _once_roster_arrives(
+                http,
+                "POST",
+                f"{scheduling}/windows",
+                {
+                    "site": site,
+                    "name": f"{cycle} student-led conferences at {school}",
+                    "first_day": first.isoformat(),
+                    "last_day": last.isoformat(),
+                    "slot_minutes": 20,
+                    "buffer_minutes": 5,
+                    "opens_at": datetime.now(UTC).isoformat(),
+                    "closes_at": datetime(last.year, last.month, last.day, 12, tzinfo=TIMEZONE)
+                    .astimezone(UTC)
+                    .isoformat(),
+                    "change_cutoff_minutes": 120,
+                },
+                waiting_status=404,
             )
-            slot = {
-                "site": site,
-                "room": f"Room {4 if site == 'conway' else 12}",
-                "starts_at": start.astimezone(UTC).isoformat(),
-                "duration_minutes": 20,
-                "capacity": 1,
-                "teacher_id": teacher,
-            }
-            _ok(_once_roster_arrives(http, "POST", f"{scheduling}/slots", slot, waiting_status=409))
-        created.append(f"6 conference times at {SITES[site]} on {day:%A %d %B}")
+        ).json()
+        zone = ZoneInfo(window["timezone"])
+        for teacher, teacher_site in TEACHERS.items():
+            if teacher_site != site:
+                continue
+            for day in days:
+
+                def at(hour: int, minute: int = 0, day: date = day, zone: ZoneInfo = zone) -> str:
+                    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+                    return local.astimezone(UTC).isoformat()
+
+                _ok(
+                    http.post(
+                        f"{scheduling}/windows/{window['id']}/blocks",
+                        json={
+                            "teacher_id": teacher,
+                            "room": f"Room {4 if site == 'conway' else 12}",
+                            "starts_at": at(15),
+                            "ends_at": at(17),
+                            "breaks": [{"starts_at": at(16), "ends_at": at(16, 15)}],
+                        },
+                    )
+                )
+        _ok(http.post(f"{scheduling}/windows/{window['id']}/open"))
+        created.append(
+            f"conference window {window['name']!r}, {first:%a %d %b}-{last:%a %d %b}: booking open,"
+            " families invited"
+        )
     return created
+
+
+def _weekdays_from(day: date, *, count: int) -> list[date]:
+    days: list[date] = []
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _cycle_name() -> str:
+    today = datetime.now(TIMEZONE).date()
+    return f"Fall {today.year}" if today.month >= 8 else f"Spring {today.year}"
 
 
 def _once_roster_arrives(

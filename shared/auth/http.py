@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -78,6 +78,29 @@ async def _family(request: Request, token: str) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+async def authenticate_link_or_bearer(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    link: Annotated[
+        str | None,
+        Query(
+            max_length=2048,
+            description="A family's link token, as the link in their invitation carries it"
+            " (the page a family opens from a message); otherwise the bearer token.",
+        ),
+    ] = None,
+) -> Principal:
+    """The caller: a family opening their link in a browser, or any bearer token."""
+    if credentials is None and link is not None:
+        if not is_family_link(link):
+            raise _unauthorized("this is not a family's link")
+        return await _family(request, link)
+    return await authenticate(request, credentials)
+
+
+FamilyOrBearerPrincipal = Annotated[Principal, Depends(authenticate_link_or_bearer)]
 
 
 def forbidden(reason: str) -> HTTPException:

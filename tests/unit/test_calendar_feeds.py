@@ -30,7 +30,9 @@ def test_a_token_opens_only_its_owners_feed_in_its_generation() -> None:
     assert not token_matches(KEY, token, owner="teacher", owner_id="t-1", generation=2)
     assert not token_matches(KEY, token, owner="teacher", owner_id="t-2", generation=1)
     assert not token_matches(KEY, token, owner="interpreter", owner_id="t-1", generation=1)
-    assert not token_matches("another-key" * 4, token, owner="teacher", owner_id="t-1", generation=1)
+    assert not token_matches(
+        "another-key" * 4, token, owner="teacher", owner_id="t-1", generation=1
+    )
 
 
 @pytest.mark.parametrize("token", ["", "x", "ü" * 43, "\ud800" * 43])

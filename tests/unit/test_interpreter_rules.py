@@ -92,7 +92,7 @@ def test_hours_next_to_other_hours_are_fine() -> None:
 
 def test_hours_go_only_while_no_conference_falls_in_them() -> None:
     check_hours_removal(0)
-    with pytest.raises(Refused, match="2 conferences .* move or cancel those conferences first"):
+    with pytest.raises(Refused, match=r"2 conferences .* move or cancel those conferences first"):
         check_hours_removal(2)
 
 

@@ -20,7 +20,7 @@ from services.scheduling.windows.api import WindowOut, window_out
 from services.scheduling.windows.slots import SlotOut, slot_out
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.api_types import IdPath, Language
-from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.http import CurrentPrincipal, FamilyOrBearerPrincipal, forbidden
 from shared.auth.principal import Role
 from shared.problems import refusals
 from shared.roster import RosterGuardianLink
@@ -84,7 +84,7 @@ class FamilyOut(BaseModel):
 @router.get("/family", response_model=FamilyOut, responses=refusals(403))
 async def family_overview(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: FamilyOrBearerPrincipal,
     uow: UnitOfWorkDep,
     interpreter_language: Language | None = Query(
         None, description="Only times an interpreter of this language is free for."

@@ -31,8 +31,6 @@ async def nudge_families(
     """Remind the families of the selection's students with no conference yet to book; refused
     when nobody in it is left to remind. (The caller has locked the window: two reminders at
     once take turns.)"""
-    now = datetime.now(UTC)
-    check_nudge_time(announced_at=window.announced_at, closes_at=window.closes_at, now=now)
     standing = await window_standing(session, window)
     selection = selection_for(
         principal,
@@ -41,6 +39,8 @@ async def nudge_families(
         class_id=class_id,
         student_ids=student_ids,
     )
+    now = datetime.now(UTC)
+    check_nudge_time(announced_at=window.announced_at, closes_at=window.closes_at, now=now)
     reminded = sorted(not_booked(standing.standings, selection), key=lambda one: one.student_id)
     if not reminded:
         raise Refused("every family in this selection has booked: nobody is left to remind")

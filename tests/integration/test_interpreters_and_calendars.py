@@ -1,0 +1,324 @@
+"""Interpreters and calendars through scheduling's API, on each database, with a real Redis: a
+school sets up its interpreters, families ask for one when booking, and everyone's calendar
+follows the conference as it moves and is cancelled."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+from icalendar import Calendar
+
+from shared.auth import Role
+from tests.integration.conftest import ADMIN, System, enroll
+from tests.scheduling_support import open_times
+from tests.support import auth
+
+CONWAY = ZoneInfo("America/Los_Angeles")
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+CONWAY_ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+MJDS_ADMIN = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
+AVA_FATHER = auth("g-wei", Role.GUARDIAN, sites=("conway",), students=("s-ava",))
+GIO_MOTHER = auth("g-maria", Role.GUARDIAN, sites=("conway",), students=("s-gio",))
+
+
+def conference_day() -> datetime:
+    """Ten in the morning at Conway, two days from now."""
+    today = datetime.now(CONWAY).date() + timedelta(days=2)
+    return datetime(today.year, today.month, today.day, 10, 0, tzinfo=CONWAY)
+
+
+async def two_families(system: System) -> None:
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
+    await enroll(
+        system,
+        student_id="s-gio",
+        site="conway",
+        given_name="Gio",
+        guardian_id="g-maria",
+        teacher_id="t-rivera",
+    )
+
+
+async def add_interpreter(system: System, languages: list[str]) -> dict[str, Any]:
+    response = await system.scheduling.post(
+        "/sites/conway/interpreters",
+        json={"name": "Ana Flores", "languages": languages},
+        headers=CONWAY_ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def give_hours(
+    system: System, interpreter_id: str, starts_at: datetime, ends_at: datetime
+) -> httpx.Response:
+    return await system.scheduling.post(
+        f"/interpreters/{interpreter_id}/hours",
+        json={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+        headers=CONWAY_ADMIN,
+    )
+
+
+async def ics(system: System, booking_id: str, headers: dict[str, str]) -> Calendar:
+    response = await system.scheduling.get(f"/bookings/{booking_id}/calendar.ics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/calendar")
+    return Calendar.from_ical(response.content)
+
+
+async def test_a_school_manages_its_interpreters_and_their_hours(system: System) -> None:
+    await two_families(system)
+    nine = conference_day() - timedelta(hours=1)
+
+    for bad in (["español"], [], ["es"] * 11):
+        refused = await system.scheduling.post(
+            "/sites/conway/interpreters",
+            json={"name": "Ana Flores", "languages": bad},
+            headers=CONWAY_ADMIN,
+        )
+        assert refused.status_code == 422, bad
+    unknown_site = await system.scheduling.post(
+        "/sites/nowhere/interpreters", json={"name": "X", "languages": ["es"]}, headers=ADMIN
+    )
+    assert unknown_site.status_code == 404
+    for outsider in (MJDS_ADMIN, TEACHER):
+        refused = await system.scheduling.post(
+            "/sites/conway/interpreters",
+            json={"name": "X", "languages": ["es"]},
+            headers=outsider,
+        )
+        assert refused.status_code == 403, refused.text
+
+    ana = await add_interpreter(system, ["es-MX", "vi", "es"])
+    assert ana["languages"] == ["es-MX", "vi"] and ana["active"] is True
+    first = await give_hours(system, ana["id"], nine, nine + timedelta(hours=4))
+    assert first.status_code == 201, first.text
+    later = await give_hours(
+        system, ana["id"], nine + timedelta(hours=4), nine + timedelta(hours=6)
+    )
+    assert later.status_code == 201, later.text
+    overlapping = await give_hours(
+        system, ana["id"], nine + timedelta(hours=3), nine + timedelta(hours=5)
+    )
+    assert overlapping.status_code == 409
+    assert "already has hours" in overlapping.json()["detail"]
+    too_long = await give_hours(system, ana["id"], nine, nine + timedelta(hours=15))
+    assert too_long.status_code == 422 and "14 hours" in too_long.json()["detail"]
+    backwards = await give_hours(system, ana["id"], nine, nine - timedelta(hours=1))
+    assert backwards.status_code == 422
+
+    listed = await system.scheduling.get("/sites/conway/interpreters", headers=ADMIN)
+    assert listed.status_code == 200, listed.text
+    [shown] = listed.json()
+    assert [datetime.fromisoformat(h["starts_at"]) for h in shown["hours"]] == [
+        nine,
+        nine + timedelta(hours=4),
+    ]
+    assert (await system.scheduling.get("/sites/conway/interpreters", headers=TEACHER)).is_success
+    elsewhere = await system.scheduling.get("/sites/conway/interpreters", headers=MJDS_ADMIN)
+    assert elsewhere.status_code == 403
+    hidden = await system.scheduling.patch(
+        f"/interpreters/{ana['id']}", json={"name": "Y"}, headers=MJDS_ADMIN
+    )
+    assert hidden.status_code == 404
+    not_admin = await system.scheduling.patch(
+        f"/interpreters/{ana['id']}", json={"name": "Y"}, headers=TEACHER
+    )
+    assert not_admin.status_code == 403
+
+    languages = await system.scheduling.get(
+        "/sites/conway/interpreter-languages", headers=GIO_MOTHER
+    )
+    assert languages.status_code == 200, languages.text
+    assert languages.json() == {"site": "conway", "languages": ["es", "vi"]}
+    assert (
+        await system.scheduling.get("/sites/conway/interpreter-languages", headers=MJDS_ADMIN)
+    ).status_code == 403
+
+    renamed = await system.scheduling.patch(
+        f"/interpreters/{ana['id']}",
+        json={"name": "Ana Flores-Ruiz", "languages": ["es"]},
+        headers=CONWAY_ADMIN,
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["languages"]) == ("Ana Flores-Ruiz", ["es"])
+    removed = await system.scheduling.delete(
+        f"/interpreters/{ana['id']}/hours/{later.json()['id']}", headers=CONWAY_ADMIN
+    )
+    assert removed.status_code == 204
+    gone = await system.scheduling.delete(
+        f"/interpreters/{ana['id']}/hours/{later.json()['id']}", headers=CONWAY_ADMIN
+    )
+    assert gone.status_code == 404
+
+
+async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
+    system: System,
+) -> None:
+    await two_families(system)
+    ten = conference_day()
+    ana = await add_interpreter(system, ["es"])
+    hours = await give_hours(system, ana["id"], ten - timedelta(hours=1), ten + timedelta(hours=3))
+    assert hours.status_code == 201, hours.text
+    # Stations: two families at once, so two ask for the one interpreter at the same time.
+    times = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=ten,
+        teacher_id="t-rivera",
+        count=3,
+        format="stations",
+        capacity=2,
+    )
+
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": times[0]["id"], "student_id": "s-ava", "interpreter_language": "es-MX"},
+        headers=AVA_FATHER,
+    )
+    assert booked.status_code == 201, booked.text
+    booking = booked.json()
+    assert booking["interpreter_id"] == ana["id"]
+    taken = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": times[0]["id"], "student_id": "s-gio", "interpreter_language": "es"},
+        headers=GIO_MOTHER,
+    )
+    assert taken.status_code == 409, taken.text
+    assert "interpreter is free" in taken.json()["detail"]
+    nobody = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": times[0]["id"], "student_id": "s-gio", "interpreter_language": "so"},
+        headers=GIO_MOTHER,
+    )
+    assert nobody.status_code == 422, nobody.text
+    assert "no interpreter" in nobody.json()["detail"]
+
+    schedule = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/schedule",
+        params={"day": ten.date().isoformat()},
+        headers=TEACHER,
+    )
+    assert schedule.status_code == 200, schedule.text
+    day = schedule.json()
+    assert day["timezone"] == "America/Los_Angeles"
+    [conference] = day["conferences"]
+    assert conference["booking_id"] == booking["id"]
+    assert (conference["student_given_name"], conference["room"]) == ("Ava", "Room 4")
+    assert (conference["teacher_id"], conference["language"]) == ("t-rivera", "es-MX")
+    assert [
+        (datetime.fromisoformat(gap["starts_at"]), datetime.fromisoformat(gap["ends_at"]))
+        for gap in day["gaps"]
+    ] == [
+        (ten - timedelta(hours=1), ten),
+        (ten + timedelta(minutes=20), ten + timedelta(hours=3)),
+    ]
+    other_day = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/schedule",
+        params={"day": (ten.date() + timedelta(days=1)).isoformat()},
+        headers=TEACHER,
+    )
+    assert other_day.json()["conferences"] == [] and other_day.json()["hours"] == []
+
+    # The family's calendar event, before and after a move: one UID, SEQUENCE 0 then 1.
+    before = await ics(system, booking["id"], AVA_FATHER)
+    [event] = before.walk("VEVENT")
+    uid = f"booking-{booking['id']}@demo.slc"
+    assert (str(before["METHOD"]), str(event["UID"]), event["SEQUENCE"]) == ("REQUEST", uid, 0)
+    assert event.decoded("DTSTART") == ten
+    assert str(event["SUMMARY"]) == "Student-led conference: Ava"
+    outsider = await system.scheduling.get(
+        f"/bookings/{booking['id']}/calendar.ics", headers=GIO_MOTHER
+    )
+    assert outsider.status_code == 404
+    assert (await ics(system, booking["id"], TEACHER)).walk("VEVENT")[0]["UID"] == uid
+
+    moved = await system.scheduling.post(
+        f"/bookings/{booking['id']}/move", json={"slot_id": times[1]["id"]}, headers=AVA_FATHER
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["interpreter_id"] == ana["id"]
+    after = await ics(system, booking["id"], AVA_FATHER)
+    [event] = after.walk("VEVENT")
+    assert (str(after["METHOD"]), str(event["UID"]), event["SEQUENCE"]) == ("REQUEST", uid, 1)
+    assert event.decoded("DTSTART") == ten + timedelta(minutes=20)
+
+    # The teacher's feed: no bearer token; a wrong or retired address is 404.
+    feed = await system.scheduling.get("/teachers/t-rivera/calendar-feed", headers=TEACHER)
+    assert feed.status_code == 200, feed.text
+    url = feed.json()["url"]
+    assert url.startswith("http://scheduling/calendars/teachers/t-rivera/") and url.endswith(".ics")
+    published = await system.scheduling.get(url)
+    assert published.status_code == 200, published.text
+    assert published.headers["content-type"].startswith("text/calendar")
+    calendar = Calendar.from_ical(published.content)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == [uid]
+    assert b"g-wei" not in published.content
+    path = urlsplit(url).path
+    wrong = await system.scheduling.get(path.rsplit("/", 1)[0] + "/" + "A" * 43 + ".ics")
+    assert wrong.status_code == 404
+    unknown = await system.scheduling.get(path.replace("t-rivera", "t-nobody"))
+    assert unknown.status_code == 404
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+    not_theirs = await system.scheduling.get(
+        "/teachers/t-rivera/calendar-feed", headers=auth("t-park", Role.TEACHER, sites=("conway",))
+    )
+    assert not_theirs.status_code == 403
+    assert (
+        await system.scheduling.get("/teachers/t-rivera/calendar-feed", headers=CONWAY_ADMIN)
+    ).json()["url"] == url
+    rotated = await system.scheduling.post(
+        "/teachers/t-rivera/calendar-feed/rotate", headers=TEACHER
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["url"] != url
+    assert (await system.scheduling.get(url)).status_code == 404
+    assert (await system.scheduling.get(rotated.json()["url"])).status_code == 200
+
+    # The interpreter's feed, from the school's administrators.
+    assert (
+        await system.scheduling.get(f"/interpreters/{ana['id']}/calendar-feed", headers=TEACHER)
+    ).status_code == 403
+    interpreter_feed = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/calendar-feed", headers=CONWAY_ADMIN
+    )
+    assert interpreter_feed.status_code == 200, interpreter_feed.text
+    theirs = await system.scheduling.get(interpreter_feed.json()["url"])
+    assert theirs.status_code == 200
+    assert [str(e["UID"]) for e in Calendar.from_ical(theirs.content).walk("VEVENT")] == [uid]
+
+    # The interpreter's time stays theirs while the conference needs them.
+    kept = await system.scheduling.delete(
+        f"/interpreters/{ana['id']}/hours/{hours.json()['id']}", headers=CONWAY_ADMIN
+    )
+    assert kept.status_code == 409
+    assert "move or cancel those conferences first" in kept.json()["detail"]
+    inactive = await system.scheduling.patch(
+        f"/interpreters/{ana['id']}", json={"active": False}, headers=CONWAY_ADMIN
+    )
+    assert inactive.status_code == 409
+
+    cancelled = await system.scheduling.delete(f"/bookings/{booking['id']}", headers=AVA_FATHER)
+    assert cancelled.status_code == 200, cancelled.text
+    gone = await ics(system, booking["id"], AVA_FATHER)
+    [event] = gone.walk("VEVENT")
+    assert (str(gone["METHOD"]), str(event["STATUS"])) == ("CANCEL", "CANCELLED")
+    assert (str(event["UID"]), event["SEQUENCE"]) == (uid, 1)
+    emptied = await system.scheduling.get(rotated.json()["url"])
+    assert Calendar.from_ical(emptied.content).walk("VEVENT") == []
+    released = await system.scheduling.delete(
+        f"/interpreters/{ana['id']}/hours/{hours.json()['id']}", headers=CONWAY_ADMIN
+    )
+    assert released.status_code == 204
