@@ -72,6 +72,16 @@ def _may_manage_contact(principal: Principal, *, guardian_id: str, sites: set[st
     )
 
 
+def _not_with_a_link(principal: Principal) -> None:
+    """A family's link books conferences; it does not read or change what notifications keeps:
+    a forwarded or replaced link must not read the family's messages (which hold their newest
+    link) nor send them to another address."""
+    if principal.via_link:
+        raise forbidden(
+            "a family link cannot read or change contact details or messages; ask the school"
+        )
+
+
 def _no_contact(guardian_id: str) -> HTTPException:
     # The same answer whether the guardian is unknown or the caller may not manage them, so
     # that an outsider learns nothing about who is on the roster.
@@ -81,13 +91,14 @@ def _no_contact(guardian_id: str) -> HTTPException:
     )
 
 
-@router.put("/contacts/{guardian_id}", response_model=ContactOut, responses=refusals(404, 409))
+@router.put("/contacts/{guardian_id}", response_model=ContactOut, responses=refusals(403, 404, 409))
 async def save_contact(
     guardian_id: IdPath, body: ContactIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
     """Record how to reach a guardian and in which language: the guardian themself, or an admin
     of a site where one of their children is enrolled. Only for guardians the roster links to a
     student (404 otherwise, as for one you may not manage)."""
+    _not_with_a_link(principal)
     async with uow.transaction() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
@@ -179,12 +190,13 @@ def _first_problem(error: ValidationError) -> str:
     return f"{where}: {problem['msg']}" if where else str(problem["msg"])
 
 
-@router.get("/contacts/{guardian_id}", response_model=ContactOut, responses=refusals(404))
+@router.get("/contacts/{guardian_id}", response_model=ContactOut, responses=refusals(403, 404))
 async def get_contact(
     guardian_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
     """A guardian's contact details (the guardian, or an admin of one of their children's
     sites)."""
+    _not_with_a_link(principal)
     async with uow.read() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         contact = await session.get(ContactPoint, guardian_id)
@@ -203,6 +215,7 @@ async def read_mailbox(
     limit: int = Query(50, ge=1, le=500),
 ) -> list[MailboxMessage]:
     """Messages sent to families, newest first: a guardian sees their own, admins their sites'."""
+    _not_with_a_link(principal)
     query = select(Delivery).where(Delivery.district == principal.district)
     if principal.role is Role.GUARDIAN:
         if recipient_id not in (None, principal.subject):

@@ -81,8 +81,8 @@ async def on_stream(
     has put ``count`` there."""
 
     async def read() -> list[dict[str, Any]]:
-        entries = await redis.xrange(event.stream())
-        return [json.loads(fields[b"data"]) for _, fields in entries]
+        entries = await redis.xrange(event.stream()) or []
+        return [json.loads(fields[b"data"]) for _, fields in entries if fields]
 
     return await eventually(read, until=lambda found: len(found) >= count, timeout=15)
 

@@ -243,7 +243,7 @@ async def test_siblings_book_back_to_back_across_schools_or_not_at_all(system: S
     )
     # Ava at 15:00-15:20 in Conway; Noa at 15:40 in MJDS leaves 20 minutes to travel.
     too_close = await system.scheduling.post(
-        "/bookings/chain",
+        "/sibling-bookings",
         json={
             "bookings": [
                 {"slot_id": ava_times[1]["id"], "student_id": "s-ava"},
@@ -265,12 +265,12 @@ async def test_siblings_book_back_to_back_across_schools_or_not_at_all(system: S
             {"slot_id": noa_times[0]["id"], "student_id": "s-noa"},
         ]
     }
-    booked = ok(await system.scheduling.post("/bookings/chain", json=chain, headers=wei), 201)
+    booked = ok(await system.scheduling.post("/sibling-bookings", json=chain, headers=wei), 201)
     assert len({b["chain_id"] for b in booked["bookings"]}) == 1
-    again = await system.scheduling.post("/bookings/chain", json=chain, headers=wei)
+    again = await system.scheduling.post("/sibling-bookings", json=chain, headers=wei)
     assert again.status_code == 409
     stranger = await system.scheduling.post(
-        "/bookings/chain", json=chain, headers=guardian("g-nobody")
+        "/sibling-bookings", json=chain, headers=guardian("g-nobody")
     )
     assert stranger.status_code == 404
 

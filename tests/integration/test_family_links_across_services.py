@@ -148,10 +148,22 @@ async def test_each_family_is_invited_with_a_link_that_works_for_their_own_child
     assert (await bookings_of(system, "s-ava", wei_link)).status_code == 200
     assert (await bookings_of(system, "s-ben", wei_link)).status_code == 404
     assert (await bookings_of(system, "s-ben", kim_link)).status_code == 200
-    # ... and at notifications, which verifies with the same public key: Wei's own messages.
-    own = await system.notifications.get("/mailbox", headers=bearer(wei_link))
-    assert own.status_code == 200, own.text
-    assert {item["recipient_id"] for item in own.json()} == {"g-wei"}
+    # ... and at portfolio, which verifies with the same public key: Ava's goals, not Ben's.
+    goals = await system.portfolio.get("/students/s-ava/goals", headers=bearer(wei_link))
+    assert goals.status_code == 200, goals.text
+    other = await system.portfolio.get("/students/s-ben/goals", headers=bearer(wei_link))
+    assert other.status_code == 404
+    # A link does not read the family's messages (they hold their newest link) nor change where
+    # they go: a forwarded link must not lead to the next one.
+    for method, path in (("GET", "/mailbox"), ("GET", "/contacts/g-wei")):
+        refused = await system.notifications.request(method, path, headers=bearer(wei_link))
+        assert refused.status_code == 403, refused.text
+    moved = await system.notifications.put(
+        "/contacts/g-wei",
+        json={"site": "conway", "display_name": "Wei", "email": "someone@example.org"},
+        headers=bearer(wei_link),
+    )
+    assert moved.status_code == 403
 
     # The link lives in the message only: no stream entry holds it, nor any part of it.
     on_streams = await stream_text(redis_client)

@@ -77,7 +77,7 @@ class FamilyOut(BaseModel):
     guardian_id: str
     children: list[ChildOut]
     sibling_options: list[list[SiblingTime]] = Field(
-        description="Back-to-back times for all the children (book with `POST /bookings/chain`)."
+        description="Back-to-back times for all the children (book with `POST /sibling-bookings`)."
     )
 
 

@@ -45,7 +45,7 @@ def travel(request: Request) -> timedelta:
 
 
 @router.post(
-    "/bookings/chain",
+    "/sibling-bookings",
     response_model=ChainOut,
     status_code=status.HTTP_201_CREATED,
     responses={**refusals(403, 404), 409: FULL_DOCUMENT},

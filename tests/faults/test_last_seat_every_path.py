@@ -1,0 +1,236 @@
+"""The last seat, hammered through every path that takes one: moving, waitlist promotion,
+sibling chains, an interpreter's time and the school moving a time. Round after round, on SQLite
+and PostgreSQL, exactly the capacity is taken and there is one event per booking."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from services.scheduling.tables import HELD, Booking, Slot
+from shared.auth import Role
+from shared.messaging.tables import OutboxMessage
+from tests.integration import conftest as integration
+from tests.integration.conftest import System, enroll
+from tests.scheduling_support import conference_window, open_times
+from tests.support import auth
+
+system = integration.system
+ROUNDS = 5
+ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+LA = ZoneInfo("America/Los_Angeles")
+_day = iter(range(2, 28))
+
+
+def a_new_day(hour: int = 9) -> datetime:
+    """A fresh afternoon for each round, so rounds never meet."""
+    day = datetime.now(LA).date() + timedelta(days=next(_day))
+    return datetime(day.year, day.month, day.day, hour, tzinfo=LA).astimezone(UTC)
+
+
+async def families(system: System, count: int, *, prefix: str) -> list[str]:
+    students = [f"s-{prefix}{n}" for n in range(count)]
+    for student in students:
+        await enroll(
+            system,
+            student_id=student,
+            site="conway",
+            given_name="Kid",
+            guardian_id=f"g-{student}",
+            teacher_id="t-rivera",
+        )
+    return students
+
+
+def family(student: str) -> dict[str, str]:
+    return auth(f"g-{student}", Role.GUARDIAN)
+
+
+async def invariants(system: System) -> dict[str, int]:
+    """No slot holds more than its capacity or a count other than its held bookings; no student
+    holds two conferences in a window; every booking has exactly one event. Returns the events
+    per type."""
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        slots = (await session.exec(select(Slot))).all()
+        held = (await session.exec(select(Booking).where(col(Booking.status).in_(HELD)))).all()
+        everything = (await session.exec(select(Booking))).all()
+        outbox = (await session.exec(select(OutboxMessage))).all()
+    per_slot = Counter(booking.slot_id for booking in held)
+    for slot in slots:
+        assert slot.booked <= slot.capacity, slot
+        assert slot.booked == per_slot[slot.id], (slot, per_slot[slot.id])
+    per_student = Counter((booking.student_id, booking.window_id) for booking in held)
+    assert max(per_student.values(), default=1) == 1, per_student
+    events = Counter(message.type.split(".")[-2] for message in outbox)
+    booked_events = Counter(
+        json.loads(message.data)["data"]["booking_id"]
+        for message in outbox
+        if message.type.endswith("conference.booked.v1")
+    )
+    assert set(booked_events) == {booking.id for booking in everything}
+    assert set(booked_events.values()) == {1}
+    return dict(events)
+
+
+@pytest.mark.timeout(300)
+async def test_moves_to_the_last_seat(system: System) -> None:
+    students = await families(system, 6, prefix="m")
+    for _ in range(ROUNDS):
+        times = await open_times(
+            system.scheduling, site="conway", starts_at=a_new_day(), count=7, teacher_id="t-rivera"
+        )
+        bookings = []
+        for student, slot in zip(students, times, strict=False):
+            response = await system.scheduling.post(
+                "/bookings",
+                json={"slot_id": slot["id"], "student_id": student},
+                headers=family(student),
+            )
+            assert response.status_code == 201, response.text
+            bookings.append(response.json())
+        last = times[-1]["id"]
+        answers = await asyncio.gather(
+            *(
+                system.scheduling.post(
+                    f"/bookings/{b['id']}/move", json={"slot_id": last}, headers=family(s)
+                )
+                for b, s in zip(bookings, students, strict=True)
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [200] + [409] * 5
+        await invariants(system)
+        for b, s in zip(bookings, students, strict=True):
+            await system.scheduling.delete(f"/bookings/{b['id']}", headers=family(s))
+
+
+@pytest.mark.timeout(300)
+async def test_a_freed_seat_raced_by_bookers_and_the_waitlist(system: System) -> None:
+    holders = await families(system, 2, prefix="h")
+    waiting = await families(system, 3, prefix="w")
+    bookers = await families(system, 3, prefix="b")
+    window = await conference_window(system.scheduling, site="conway")
+    for _ in range(ROUNDS):
+        (slot,) = await open_times(
+            system.scheduling,
+            site="conway",
+            starts_at=a_new_day(),
+            teacher_id="t-rivera",
+            format="stations",
+            capacity=2,
+        )
+        held = [
+            (
+                await system.scheduling.post(
+                    "/bookings", json={"slot_id": slot["id"], "student_id": s}, headers=family(s)
+                )
+            ).json()
+            for s in holders
+        ]
+        for s in waiting:
+            joined = await system.scheduling.post(
+                "/waitlist", json={"window_id": window["id"], "student_id": s}, headers=family(s)
+            )
+            assert joined.status_code in (201, 409), joined.text
+        answers = await asyncio.gather(
+            *(
+                system.scheduling.delete(f"/bookings/{b['id']}", headers=family(s))
+                for b, s in zip(held, holders, strict=True)
+            ),
+            *(
+                system.scheduling.post(
+                    "/bookings", json={"slot_id": slot["id"], "student_id": s}, headers=family(s)
+                )
+                for s in bookers
+            ),
+        )
+        assert all(a.status_code < 500 for a in answers), [a.text for a in answers]
+        await invariants(system)
+        # Everyone lets go for the next round.
+        for s in holders + waiting + bookers:
+            for b in (
+                await system.scheduling.get(
+                    "/bookings", params={"student_id": s}, headers=family(s)
+                )
+            ).json():
+                if b["status"] == "booked":
+                    await system.scheduling.delete(f"/bookings/{b['id']}", headers=family(s))
+            for e in (
+                await system.scheduling.get(
+                    "/waitlist", params={"window_id": window["id"]}, headers=family(s)
+                )
+            ).json():
+                if e["status"] == "waiting":
+                    await system.scheduling.delete(f"/waitlist/{e['id']}", headers=family(s))
+        await invariants(system)
+
+
+@pytest.mark.timeout(300)
+async def test_sibling_chains_racing_for_the_same_times(system: System) -> None:
+    pairs = []
+    for n in range(4):
+        for child in ("a", "b"):
+            await enroll(
+                system,
+                student_id=f"s-c{n}{child}",
+                site="conway",
+                given_name="Kid",
+                guardian_id=f"g-chain{n}",
+                teacher_id="t-rivera",
+            )
+        pairs.append((f"s-c{n}a", f"s-c{n}b", auth(f"g-chain{n}", Role.GUARDIAN)))
+    for _ in range(ROUNDS):
+        first, second = await open_times(
+            system.scheduling, site="conway", starts_at=a_new_day(), count=2, teacher_id="t-rivera"
+        )
+        answers = await asyncio.gather(
+            *(
+                system.scheduling.post(
+                    "/sibling-bookings",
+                    json={
+                        "bookings": [
+                            {"slot_id": first["id"], "student_id": a},
+                            {"slot_id": second["id"], "student_id": b},
+                        ]
+                    },
+                    headers=headers,
+                )
+                for a, b, headers in pairs
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 3, [
+            a.text for a in answers
+        ]
+        await invariants(system)
+        for answer, (_, _, headers) in zip(answers, pairs, strict=True):
+            if answer.status_code == 201:
+                for b in answer.json()["bookings"]:
+                    await system.scheduling.delete(f"/bookings/{b['id']}", headers=headers)
+
+
+@pytest.mark.timeout(300)
+async def test_the_school_moving_times_never_puts_a_teacher_in_two_at_once(
+    system: System,
+) -> None:
+    for _ in range(ROUNDS):
+        start = a_new_day()
+        times = await open_times(
+            system.scheduling, site="conway", starts_at=start, count=4, teacher_id="t-rivera"
+        )
+        target = (start + timedelta(hours=3)).isoformat()
+        answers: list[httpx.Response] = await asyncio.gather(
+            *(
+                system.scheduling.post(
+                    f"/slots/{slot['id']}/move", json={"starts_at": target}, headers=ADMIN
+                )
+                for slot in times
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [200] + [409] * 3
+        await invariants(system)
