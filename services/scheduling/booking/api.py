@@ -87,9 +87,7 @@ def refused(error: Refused | NotFound) -> JSONResponse:
             if error.nearest
             else "; no other time is free"
         ),
-        extensions={
-            "nearest_times": [slot.model_dump(mode="json") for slot in error.nearest]
-        },
+        extensions={"nearest_times": [slot.model_dump(mode="json") for slot in error.nearest]},
     )
     return as_http(error)
 
