@@ -26,6 +26,7 @@ FAMILIES = 50
 ROUNDS = 100
 # The in-process system (three services, real Redis) on SQLite and on PostgreSQL.
 system = integration.system
+family_link_keys = integration.family_link_keys
 
 STAFF = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 

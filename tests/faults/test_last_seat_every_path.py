@@ -5,6 +5,7 @@ and PostgreSQL, exactly the capacity is taken and there is one event per booking
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from sqlmodel import col, select
 
 from services.scheduling.tables import HELD, Booking, Slot
 from shared.auth import Role
+from shared.events import ConferenceBooked
 from shared.messaging.tables import OutboxMessage
 from tests.integration import conftest as integration
 from tests.integration.conftest import System, enroll
@@ -23,10 +25,11 @@ from tests.scheduling_support import conference_window, open_times
 from tests.support import auth
 
 system = integration.system
+family_link_keys = integration.family_link_keys
 ROUNDS = 5
 ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 LA = ZoneInfo("America/Los_Angeles")
-_day = iter(range(2, 28))
+_day = itertools.cycle(range(2, 28))
 
 
 def a_new_day(hour: int = 9) -> datetime:
@@ -68,14 +71,14 @@ async def invariants(system: System) -> dict[str, int]:
         assert slot.booked == per_slot[slot.id], (slot, per_slot[slot.id])
     per_student = Counter((booking.student_id, booking.window_id) for booking in held)
     assert max(per_student.values(), default=1) == 1, per_student
-    events = Counter(message.type.split(".")[-2] for message in outbox)
+    events = Counter(message.stream for message in outbox)
     booked_events = Counter(
-        json.loads(message.data)["data"]["booking_id"]
+        json.loads(json.loads(message.fields)["data"])["booking_id"]
         for message in outbox
-        if message.type.endswith("conference.booked.v1")
+        if message.stream == ConferenceBooked.stream()
     )
     assert set(booked_events) == {booking.id for booking in everything}
-    assert set(booked_events.values()) == {1}
+    assert set(booked_events.values()) <= {1}
     return dict(events)
 
 
@@ -218,6 +221,7 @@ async def test_sibling_chains_racing_for_the_same_times(system: System) -> None:
 async def test_the_school_moving_times_never_puts_a_teacher_in_two_at_once(
     system: System,
 ) -> None:
+    await families(system, 1, prefix="x")  # Conway on the roster
     for _ in range(ROUNDS):
         start = a_new_day()
         times = await open_times(
