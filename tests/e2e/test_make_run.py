@@ -109,7 +109,8 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert '"title":"Read a chapter book on my own by spring"' in out
         assert '"subject": "Ava set a new goal"' in out
         assert '"status":"booked"' in out
-        assert '"status":409,"detail":"that conference time is full"} HTTP 409' in out
+        assert '"status":409,"detail":"that conference time is full; the nearest free' in out
+        assert re.search(r'"nearest_times":\[\{"id":"[^"]+".*\}\]\} HTTP 409', out)
         assert re.search(r'"subject": "Confirmed: Ava\'s conference on \w+day', out)
         # Gio's demo goal was announced to his mother, in Spanish.
         assert '"subject": "Gio se fijó una nueva meta"' in out
