@@ -229,7 +229,8 @@ def _framework_refusals(operation: Mapping[str, Any]) -> set[int]:
 
 def _add_problems(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for model in (Problem, InvalidField, *_VARIANTS.values()):
+    models: tuple[type[BaseModel], ...] = (Problem, InvalidField, *_VARIANTS.values())
+    for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

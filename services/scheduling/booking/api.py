@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from services.scheduling.booking.commands import book_conference, cancel_booking, move_booking
 from services.scheduling.booking.rules import Full, Refused
-from services.scheduling.booking.seats import student_view
+from services.scheduling.booking.seats import visible_student
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.slots import SlotOut, slot_out
@@ -185,24 +185,18 @@ async def list_bookings(
 ) -> list[BookingOut]:
     """A student's bookings (for those who may see the student; 404 for others, as for a
     student who is not on the roster)."""
-    async with uow.read() as session:
-        student = await session.get(RosterStudent, student_id)
-        view = await student_view(session, student) if student is not None else None
-        bookings = (
-            await session.exec(
-                select(Booking)
-                .where(Booking.student_id == student_id, Booking.district == principal.district)
-                .order_by(col(Booking.created_at))
-            )
-        ).all()
-    if view is None or not principal.can_see_student(
-        district=view.district,
-        site=view.site,
-        student_id=view.id,
-        guardians=view.guardians,
-        teachers=view.teachers,
-    ):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r} on the roster")
+    try:
+        async with uow.read() as session:
+            await visible_student(session, principal, student_id)
+            bookings = (
+                await session.exec(
+                    select(Booking)
+                    .where(Booking.student_id == student_id, Booking.district == principal.district)
+                    .order_by(col(Booking.created_at))
+                )
+            ).all()
+    except NotFound as error:
+        raise as_http(error) from error
     return [BookingOut.model_validate(b, from_attributes=True) for b in bookings]
 
 

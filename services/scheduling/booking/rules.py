@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from shared.auth.principal import Principal, Role
 
@@ -50,6 +51,17 @@ class StudentView:
     guardians: frozenset[str]
     teachers: frozenset[str] = frozenset()
 
+    def seen_by(self, principal: Principal) -> bool:
+        """Whether ``principal`` may see this student, as the roster decides (see
+        ``Principal.can_see_student``)."""
+        return principal.can_see_student(
+            district=self.district,
+            site=self.site,
+            student_id=self.id,
+            guardians=self.guardians,
+            teachers=self.teachers,
+        )
+
 
 def booking_family(principal: Principal, *, guardian_id: str | None) -> str:
     """Whose booking it is: a guardian books as themself; staff book for a named guardian."""
@@ -88,23 +100,7 @@ def check_booking(
     student has one conference at a time (cancel it to choose another), so no family can hold
     several times.
     """
-    if principal.role is Role.STUDENT:
-        raise NotAllowed("families or staff book conferences, not students")
-    if not principal.can_see_student(
-        district=student.district,
-        site=student.site,
-        student_id=student.id,
-        guardians=student.guardians,
-        teachers=student.teachers,
-    ):
-        raise Hidden(f"no student {student.id!r} on the roster")
-    if family not in student.guardians:
-        raise Invalid(
-            f"guardian {family!r} is not linked to student {student.id!r} on the roster;"
-            " a booking is for one of the student's guardians"
-        )
-    if not student.active:
-        raise Refused(f"student {student.id!r} is withdrawn from the roster")
+    check_acting_for(principal, student=student, family=family)
     check_time_for(slot, student, now=now)
     if upcoming is not None:
         raise Refused(
@@ -113,6 +109,23 @@ def check_booking(
         )
     if slot.booked >= slot.capacity:
         raise Full("that conference time is full")
+
+
+def check_acting_for(principal: Principal, *, student: StudentView, family: str) -> None:
+    """Who may book, or wait, for a student: a guardian the roster links to them, a teacher of
+    their classes or an admin of their site, for a guardian linked to the student (others
+    learn nothing: 404); never a student; never for a withdrawn student."""
+    if principal.role is Role.STUDENT:
+        raise NotAllowed("families or staff book conferences, not students")
+    if not student.seen_by(principal):
+        raise Hidden(f"no student {student.id!r} on the roster")
+    if family not in student.guardians:
+        raise Invalid(
+            f"guardian {family!r} is not linked to student {student.id!r} on the roster;"
+            " a booking is for one of the student's guardians"
+        )
+    if not student.active:
+        raise Refused(f"student {student.id!r} is withdrawn from the roster")
 
 
 def check_time_for(slot: SlotView, student: StudentView, *, now: datetime) -> None:
@@ -134,7 +147,7 @@ def check_time_for(slot: SlotView, student: StudentView, *, now: datetime) -> No
 class Full(Refused):
     """The time has no free seat; the caller may be offered the nearest free ones."""
 
-    def __init__(self, reason: str, nearest: Sequence[object] = ()) -> None:
+    def __init__(self, reason: str, nearest: Sequence[Any] = ()) -> None:
         super().__init__(reason)
         self.nearest = list(nearest)
 
@@ -181,13 +194,7 @@ def check_cancellation(
 ) -> None:
     """The family (a guardian the roster links to the student) or the school may cancel (or
     move) a booking that is still booked and still ahead."""
-    if not principal.can_see_student(
-        district=student.district,
-        site=student.site,
-        student_id=student.id,
-        guardians=student.guardians,
-        teachers=student.teachers,
-    ):
+    if not student.seen_by(principal):
         raise Hidden(f"no booking {booking_id!r}")
     if principal.role is Role.STUDENT:
         raise NotAllowed(f"families or the school {doing} conferences, not students")

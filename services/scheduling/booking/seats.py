@@ -55,6 +55,18 @@ async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> St
     )
 
 
+async def visible_student(
+    session: AsyncSession, principal: Principal, student_id: str
+) -> StudentView:
+    """The student, if the caller may see them (``NotFound`` otherwise, exactly as for a
+    student who is not on the roster)."""
+    student = await session.get(RosterStudent, student_id)
+    view = await student_view(session, student) if student is not None else None
+    if view is None or not view.seen_by(principal):
+        raise NotFound(f"no student {student_id!r} on the roster")
+    return view
+
+
 def slot_view(slot: Slot) -> SlotView:
     return SlotView(
         slot.district,

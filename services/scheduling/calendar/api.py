@@ -249,14 +249,7 @@ async def interpreter_calendar(
 async def _may_see(session: AsyncSession, principal: Principal, booking: Booking) -> bool:
     if booking.district != principal.district:
         return False
-    view = await student_view(session, booking)
-    return principal.can_see_student(
-        district=view.district,
-        site=view.site,
-        student_id=view.id,
-        guardians=view.guardians,
-        teachers=view.teachers,
-    )
+    return (await student_view(session, booking)).seen_by(principal)
 
 
 async def _check_teacher_feed_access(

@@ -18,13 +18,7 @@ def check_attendance_taker(
 ) -> None:
     """The conference's teacher, or an administrator of the student's site, records attendance;
     anyone who may not see the student learns nothing of the booking."""
-    if not principal.can_see_student(
-        district=student.district,
-        site=student.site,
-        student_id=student.id,
-        guardians=student.guardians,
-        teachers=student.teachers,
-    ):
+    if not student.seen_by(principal):
         raise Hidden(f"no booking {booking_id!r}")
     if not principal.is_staff or (
         principal.role is Role.TEACHER and principal.subject != teacher_id

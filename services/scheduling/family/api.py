@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.seats import student_view
+from services.scheduling.booking.seats import student_view, visible_student
 from services.scheduling.interpreters.assignment import free_times
+from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.siblings.api import travel
 from services.scheduling.siblings.rules import ChainTime, find_chains
 from services.scheduling.tables import HELD, Booking, RosterStudent, Slot
@@ -251,15 +252,9 @@ async def student_conference(
     student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[ConferenceOut]:
     """The student's own conference time (they lead it); also for their family and teachers."""
-    async with uow.read() as session:
-        student = await session.get(RosterStudent, student_id)
-        view = await student_view(session, student) if student is not None else None
-        if view is None or not principal.can_see_student(
-            district=view.district,
-            site=view.site,
-            student_id=view.id,
-            guardians=view.guardians,
-            teachers=view.teachers,
-        ):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no student {student_id!r}")
-        return await conferences_of(session, student_id)
+    try:
+        async with uow.read() as session:
+            await visible_student(session, principal, student_id)
+            return await conferences_of(session, student_id)
+    except NotFound as error:
+        raise as_http(error) from error

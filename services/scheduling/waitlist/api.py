@@ -10,14 +10,14 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.rules import Hidden, Invalid, NotAllowed, Refused, booking_family
+from services.scheduling.booking.rules import NotAllowed, Refused, booking_family
 from services.scheduling.booking.seats import check_window_open, lock_student, student_view
 from services.scheduling.interpreters.assignment import interpreters_for
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import HELD, Booking, Slot
-from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
+from services.scheduling.waitlist.rules import PartOfDay, Wish, check_joining, fits
 from services.scheduling.waitlist.tables import WaitlistEntry
-from services.scheduling.windows.queries import visible_window
+from services.scheduling.windows.queries import visible_window, window_plan
 from services.scheduling.windows.slots import SlotOut, slot_out
 from shared.api_types import ID_PATTERN, Id, IdPath, IsoDate, Language
 from shared.auth.http import CurrentPrincipal
@@ -88,38 +88,7 @@ async def _join(
 ) -> tuple[WaitlistEntry, list[Slot]]:
     family = booking_family(principal, guardian_id=body.guardian_id)
     window = await visible_window(session, principal, body.window_id)
-    student = await lock_student(session, body.student_id)
-    view = await student_view(session, student)
-    if principal.role is Role.STUDENT:
-        raise NotAllowed("families or staff put a family on the waitlist, not students")
-    if not principal.can_see_student(
-        district=view.district,
-        site=view.site,
-        student_id=view.id,
-        guardians=view.guardians,
-        teachers=view.teachers,
-    ):
-        raise Hidden(f"no student {view.id!r} on the roster")
-    if family not in view.guardians:
-        raise Invalid(f"guardian {family!r} is not linked to student {view.id!r} on the roster")
-    if not view.active:
-        raise Refused(f"student {view.id!r} is withdrawn from the roster")
-    if view.site != window.site:
-        raise Invalid("that conference window is at another school than the student's")
-    teacher_id = body.teacher_id
-    if teacher_id is None:
-        if len(view.teachers) != 1:
-            raise Invalid("name the teacher (teacher_id) whose conference the family waits for")
-        (teacher_id,) = view.teachers
-    if view.teachers and teacher_id not in view.teachers:
-        raise Invalid(f"teacher {teacher_id!r} does not teach student {view.id!r}")
-    if body.day is not None and not window.first_day <= body.day <= window.last_day:
-        raise Invalid(f"{body.day.isoformat()} is not one of the window's days")
-    if body.interpreter_language and not await interpreters_for(
-        session, site=window.site, language=body.interpreter_language
-    ):
-        raise Invalid(f"no interpreter at this school speaks {body.interpreter_language!r}")
-    await check_window_open(session, principal, window, family)
+    view = await student_view(session, await lock_student(session, body.student_id))
     held = (
         await session.exec(
             select(Booking.id).where(
@@ -129,10 +98,6 @@ async def _join(
             )
         )
     ).first()
-    if held is not None:
-        raise Refused(
-            f"student {view.id!r} already has a conference in this window; move it instead"
-        )
     waiting = (
         await session.exec(
             select(WaitlistEntry.id).where(
@@ -142,8 +107,23 @@ async def _join(
             )
         )
     ).first()
-    if waiting is not None:
-        raise Refused(f"student {view.id!r} is already on this window's waitlist ({waiting})")
+    spoken = bool(
+        body.interpreter_language
+        and await interpreters_for(session, site=window.site, language=body.interpreter_language)
+    )
+    teacher_id = check_joining(
+        principal,
+        student=view,
+        family=family,
+        window=window_plan(window),
+        teacher_id=body.teacher_id,
+        day=body.day,
+        interpreter_language=body.interpreter_language,
+        interpreter_spoken=spoken,
+        held=held is not None,
+        waiting=waiting,
+    )
+    await check_window_open(session, principal, window, family)
     entry = WaitlistEntry(
         district=window.district,
         site=window.site,
@@ -255,16 +235,7 @@ async def leave_waitlist(
         if entry is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no waitlist entry {entry_id!r}")
         view = await student_view(session, await lock_student(session, entry.student_id))
-        if (
-            not principal.can_see_student(
-                district=view.district,
-                site=view.site,
-                student_id=view.id,
-                guardians=view.guardians,
-                teachers=view.teachers,
-            )
-            or principal.role is Role.STUDENT
-        ):
+        if not view.seen_by(principal) or principal.role is Role.STUDENT:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no waitlist entry {entry_id!r}")
         if entry.status != "waiting":
             raise HTTPException(status.HTTP_409_CONFLICT, f"this entry is already {entry.status}")

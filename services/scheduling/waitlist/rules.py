@@ -7,6 +7,15 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.scheduling.booking.rules import (
+    Invalid,
+    Refused,
+    StudentView,
+    check_acting_for,
+)
+from services.scheduling.windows.rules import WindowPlan
+from shared.auth.principal import Principal
+
 
 class PartOfDay(StrEnum):
     MORNING = "morning"
@@ -41,3 +50,40 @@ def fits(wish: Wish, *, teacher_id: str, starts_at: datetime, timezone: str) -> 
         return True
     begins, ends = PARTS[wish.part_of_day]
     return begins <= local.time() < ends
+
+
+def check_joining(
+    principal: Principal,
+    *,
+    student: StudentView,
+    family: str,
+    window: WindowPlan,
+    teacher_id: str | None,
+    day: date | None,
+    interpreter_language: str | None,
+    interpreter_spoken: bool,
+    held: bool,
+    waiting: str | None,
+) -> str:
+    """Who may put a family on a window's waitlist (as for booking), for which of the
+    student's teachers (their only one, when none is named); returns the teacher."""
+    check_acting_for(principal, student=student, family=family)
+    if student.site != window.site:
+        raise Invalid("that conference window is at another school than the student's")
+    if teacher_id is None:
+        if len(student.teachers) != 1:
+            raise Invalid("name the teacher (teacher_id) whose conference the family waits for")
+        (teacher_id,) = student.teachers
+    if student.teachers and teacher_id not in student.teachers:
+        raise Invalid(f"teacher {teacher_id!r} does not teach student {student.id!r}")
+    if day is not None and not window.first_day <= day <= window.last_day:
+        raise Invalid(f"{day.isoformat()} is not one of the window's days")
+    if interpreter_language and not interpreter_spoken:
+        raise Invalid(f"no interpreter at this school speaks {interpreter_language!r}")
+    if held:
+        raise Refused(
+            f"student {student.id!r} already has a conference in this window; move it instead"
+        )
+    if waiting is not None:
+        raise Refused(f"student {student.id!r} is already on this window's waitlist ({waiting})")
+    return teacher_id
