@@ -14,13 +14,12 @@ from services.scheduling.booking.commands import book_conference, cancel_booking
 from services.scheduling.booking.rules import Full, Refused
 from services.scheduling.booking.seats import visible_student
 from services.scheduling.refusals import NotFound, as_http
-from services.scheduling.tables import Booking, RosterStudent, Slot
+from services.scheduling.tables import Booking, Slot
+from services.scheduling.windows.queries import may_see_site
 from services.scheduling.windows.slots import SlotOut, slot_out
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
 from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Role
 from shared.problems import Problem, problem_response, problem_with, refusals
-from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["scheduling"])
@@ -104,12 +103,7 @@ async def list_slots(
     """Upcoming conference times at a site: for its staff, and for families with a child there
     (from the roster)."""
     async with uow.read() as session:
-        if principal.role is Role.GUARDIAN:
-            may_see = site in await guardian_sites(
-                session, RosterStudent, principal.subject, only=principal.students
-            )
-        else:
-            may_see = principal.can_act_for_site(principal.district, site)
+        may_see = await may_see_site(session, principal, principal.district, site)
     if not may_see:
         raise forbidden(f"you may not see conference times at site {site!r}")
     query = (

@@ -3,6 +3,7 @@ the events, in the caller's transaction. A freed seat goes to the waitlist at on
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import update
@@ -11,7 +12,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import (
     Refused,
-    SlotView,
     StudentView,
     booking_family,
     check_booking,
@@ -90,18 +90,9 @@ def check_all_but_seats(
 ) -> None:
     """The booking rules as if a seat were free: a full time is found out by taking the seat,
     which offers the nearest free ones."""
-    view = slot_view(slot)
     check_booking(
         principal,
-        slot=SlotView(
-            view.district,
-            view.site,
-            view.starts_at,
-            view.capacity,
-            0,
-            teacher_id=view.teacher_id,
-            status=view.status,
-        ),
+        slot=replace(slot_view(slot), booked=0),
         student=student,
         family=family,
         upcoming=upcoming,
@@ -171,7 +162,8 @@ async def move_booking(
     record_moved(
         session,
         booking,
-        old=old,
+        previous_slot_id=old.id,
+        previous_starts_at=old.starts_at,
         new=new,
         moved_by=principal.subject,
         by_school=by_school,
@@ -185,7 +177,8 @@ def record_moved(
     session: AsyncSession,
     booking: Booking,
     *,
-    old: Slot,
+    previous_slot_id: str,
+    previous_starts_at: datetime,
     new: Slot,
     moved_by: str,
     by_school: bool,
@@ -202,8 +195,8 @@ def record_moved(
             starts_at=new.starts_at,
             ends_at=new.ends_at,
             room=new.room,
-            previous_slot_id=old.id,
-            previous_starts_at=old.starts_at,
+            previous_slot_id=previous_slot_id,
+            previous_starts_at=previous_starts_at,
             sequence=booking.sequence,
             moved_by=moved_by,
             by_school=by_school,

@@ -18,10 +18,10 @@ from services.scheduling.interpreters.assignment import take_interpreter
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.tables import WaitlistEntry
-from services.scheduling.windows.queries import lock_site, visible_window
-from services.scheduling.windows.rules import day_start, local_day
+from services.scheduling.windows.queries import check_free, lock_site, visible_window
+from services.scheduling.windows.rules import Mode, day_start, local_day
 from services.scheduling.windows.slots import SlotOut, slot_out
-from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow
+from services.scheduling.windows.tables import ConferenceWindow
 from shared.api_types import IdPath, IsoDate, Moment, Text
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal
@@ -94,8 +94,17 @@ async def _move(
     if not window.first_day <= local_day(starts_at, window.timezone) <= window.last_day:
         raise Invalid("that is outside the window's days")
     room = body.room or slot.room
-    await _check_free_for_move(session, slot, starts_at=starts_at, ends_at=ends_at, room=room)
-    old = Slot.model_validate(slot.model_dump())
+    await check_free(
+        session,
+        site=slot.site,
+        teacher_id=slot.teacher_id,
+        room=room,
+        in_person=slot.mode == Mode.IN_PERSON,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        moving=slot,
+    )
+    previous_starts_at = slot.starts_at
     slot.starts_at, slot.ends_at, slot.room = starts_at, ends_at, room
     session.add(slot)
     bookings = (
@@ -121,60 +130,14 @@ async def _move(
         record_moved(
             session,
             booking,
-            old=old,
+            previous_slot_id=slot.id,
+            previous_starts_at=previous_starts_at,
             new=slot,
             moved_by=principal.subject,
             by_school=True,
             reason=body.reason,
         )
     return slot
-
-
-async def _check_free_for_move(
-    session: AsyncSession, slot: Slot, *, starts_at: datetime, ends_at: datetime, room: str
-) -> None:
-    """The teacher and the room have no other conference time, and no other availability, then."""
-    clashes = (
-        await session.exec(
-            select(Slot).where(
-                col(Slot.id) != slot.id,
-                Slot.status == "open",
-                (col(Slot.teacher_id) == slot.teacher_id)
-                | ((col(Slot.site) == slot.site) & (col(Slot.room) == room)),
-                col(Slot.starts_at) < ends_at,
-                col(Slot.ends_at) > starts_at,
-            )
-        )
-    ).all()
-    for other in clashes:
-        who = (
-            f"teacher {slot.teacher_id!r}"
-            if other.teacher_id == slot.teacher_id
-            else f"room {room!r}"
-        )
-        raise Refused(
-            f"{who} already has a conference time from {other.starts_at.isoformat()} to"
-            f" {other.ends_at.isoformat()} (id {other.id})"
-        )
-    blocks = (
-        await session.exec(
-            select(AvailabilityBlock).where(
-                col(AvailabilityBlock.id) != slot.block_id,
-                (col(AvailabilityBlock.teacher_id) == slot.teacher_id)
-                | (
-                    (col(AvailabilityBlock.site) == slot.site)
-                    & (col(AvailabilityBlock.room) == room)
-                ),
-                col(AvailabilityBlock.starts_at) < ends_at,
-                col(AvailabilityBlock.ends_at) > starts_at,
-            )
-        )
-    ).all()
-    for block in blocks:
-        raise Refused(
-            f"that overlaps availability from {block.starts_at.isoformat()} to"
-            f" {block.ends_at.isoformat()} (block {block.id})"
-        )
 
 
 @router.post(

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused
 from services.scheduling.refusals import NotFound, as_http
-from services.scheduling.tables import RosterSite, RosterStudent, Slot
+from services.scheduling.tables import RosterSite, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows import queries
 from services.scheduling.windows.queries import window_plan
@@ -29,12 +29,11 @@ from services.scheduling.windows.slots import SlotOut, open_block_slots, slot_ou
 from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow, TeacherProfile
 from shared.api_types import ID_PATTERN, Id, IdPath, IsoDate, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Principal, Role
+from shared.auth.principal import Principal
 from shared.database import lock_for_transaction
 from shared.events import WindowOpened
 from shared.messaging.outbox import record_event
 from shared.problems import refusals
-from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["conference week"])
@@ -209,13 +208,7 @@ async def list_windows(
 ) -> list[WindowOut]:
     """A site's conference windows: for its staff, and for families with a child there."""
     async with uow.read() as session:
-        if principal.role is Role.GUARDIAN:
-            may_see = site in await guardian_sites(
-                session, RosterStudent, principal.subject, only=principal.students
-            )
-        else:
-            may_see = principal.can_act_for_site(principal.district, site)
-        if not may_see:
+        if not await queries.may_see_site(session, principal, principal.district, site):
             raise forbidden(f"you may not see conference windows at site {site!r}")
         windows = (
             await session.exec(
@@ -333,7 +326,7 @@ async def add_block(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "an in-person block needs a room")
     plan = BlockPlan(
         teacher_id=teacher_id,
-        room=VIRTUAL_ROOM if virtual and body.room is None else (body.room or VIRTUAL_ROOM),
+        room=body.room or VIRTUAL_ROOM,
         starts_at=body.starts_at.astimezone(UTC),
         ends_at=body.ends_at.astimezone(UTC),
         breaks=[Span(b.starts_at.astimezone(UTC), b.ends_at.astimezone(UTC)) for b in body.breaks],
@@ -357,7 +350,15 @@ async def add_block(
                 window=window_plan(window),
                 meeting_link_template=template,
             )
-            await queries.check_free(session, window=window, plan=plan)
+            await queries.check_free(
+                session,
+                site=window.site,
+                teacher_id=plan.teacher_id,
+                room=plan.room,
+                in_person=plan.mode is Mode.IN_PERSON,
+                starts_at=plan.starts_at,
+                ends_at=plan.ends_at,
+            )
             block = AvailabilityBlock(
                 district=window.district,
                 site=window.site,

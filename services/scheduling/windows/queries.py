@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.scheduling.booking.rules import Refused
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import RosterSite, RosterStudent, Slot
-from services.scheduling.windows.rules import BlockPlan, Mode, WindowPlan
+from services.scheduling.windows.rules import WindowPlan
 from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow
 from shared.auth.principal import Principal, Role
 from shared.roster import guardian_sites
@@ -24,14 +26,16 @@ async def visible_window(
     if lock:
         query = query.with_for_update()
     window = (await session.exec(query)).first()
-    if window is None or not await _may_see_site(session, principal, window.district, window.site):
+    if window is None or not await may_see_site(session, principal, window.district, window.site):
         raise NotFound(f"no conference window {window_id!r}")
     return window
 
 
-async def _may_see_site(
+async def may_see_site(
     session: AsyncSession, principal: Principal, district: str, site: str
 ) -> bool:
+    """A site's conference week is for its staff, families with a child there and its
+    students (from the roster; a token's claims only narrow it)."""
     if district != principal.district:
         return False
     if principal.role is Role.GUARDIAN:
@@ -49,53 +53,48 @@ async def lock_site(session: AsyncSession, site: str) -> None:
     await session.exec(select(RosterSite).where(RosterSite.id == site).with_for_update())
 
 
-async def check_free(session: AsyncSession, *, window: ConferenceWindow, plan: BlockPlan) -> None:
-    """The teacher (at any site) and the room (at this site) have no other availability or
-    conference time overlapping the block."""
-    in_person = plan.mode is Mode.IN_PERSON
-    room_clash = and_(
-        col(AvailabilityBlock.site) == window.site, col(AvailabilityBlock.room) == plan.room
+async def check_free(
+    session: AsyncSession,
+    *,
+    site: str,
+    teacher_id: str,
+    room: str,
+    in_person: bool,
+    starts_at: datetime,
+    ends_at: datetime,
+    moving: Slot | None = None,
+) -> None:
+    """The teacher (at any site) and, in person, the room (at this site) have no other
+    availability or conference time overlapping ``starts_at``-``ends_at`` (``moving``: the time
+    being moved, whose own slot and block do not count)."""
+    block_room = and_(col(AvailabilityBlock.site) == site, col(AvailabilityBlock.room) == room)
+    blocks = select(AvailabilityBlock).where(
+        or_(col(AvailabilityBlock.teacher_id) == teacher_id, block_room)
+        if in_person
+        else col(AvailabilityBlock.teacher_id) == teacher_id,
+        col(AvailabilityBlock.starts_at) < ends_at,
+        col(AvailabilityBlock.ends_at) > starts_at,
     )
-    blocks = (
-        await session.exec(
-            select(AvailabilityBlock).where(
-                or_(col(AvailabilityBlock.teacher_id) == plan.teacher_id, room_clash)
-                if in_person
-                else col(AvailabilityBlock.teacher_id) == plan.teacher_id,
-                col(AvailabilityBlock.starts_at) < plan.ends_at,
-                col(AvailabilityBlock.ends_at) > plan.starts_at,
-            )
-        )
-    ).all()
-    for other in blocks:
-        who = (
-            f"teacher {plan.teacher_id!r}"
-            if other.teacher_id == plan.teacher_id
-            else f"room {plan.room!r}"
-        )
+    slot_room = and_(col(Slot.site) == site, col(Slot.room) == room)
+    slots = select(Slot).where(
+        or_(col(Slot.teacher_id) == teacher_id, slot_room)
+        if in_person
+        else col(Slot.teacher_id) == teacher_id,
+        col(Slot.status) == "open",
+        col(Slot.starts_at) < ends_at,
+        col(Slot.ends_at) > starts_at,
+    )
+    if moving is not None:
+        blocks = blocks.where(col(AvailabilityBlock.id) != moving.block_id)
+        slots = slots.where(col(Slot.id) != moving.id)
+    for block in (await session.exec(blocks)).all():
+        who = f"teacher {teacher_id!r}" if block.teacher_id == teacher_id else f"room {room!r}"
         raise Refused(
-            f"{who} already has availability from {other.starts_at.isoformat()} to"
-            f" {other.ends_at.isoformat()} (block {other.id}): blocks may not overlap"
+            f"{who} already has availability from {block.starts_at.isoformat()} to"
+            f" {block.ends_at.isoformat()} (block {block.id}): blocks may not overlap"
         )
-    slot_room = and_(col(Slot.site) == window.site, col(Slot.room) == plan.room)
-    slots = (
-        await session.exec(
-            select(Slot).where(
-                or_(col(Slot.teacher_id) == plan.teacher_id, slot_room)
-                if in_person
-                else col(Slot.teacher_id) == plan.teacher_id,
-                col(Slot.status) == "open",
-                col(Slot.starts_at) < plan.ends_at,
-                col(Slot.ends_at) > plan.starts_at,
-            )
-        )
-    ).all()
-    for slot in slots:
-        who = (
-            f"teacher {plan.teacher_id!r}"
-            if slot.teacher_id == plan.teacher_id
-            else f"room {plan.room!r}"
-        )
+    for slot in (await session.exec(slots)).all():
+        who = f"teacher {teacher_id!r}" if slot.teacher_id == teacher_id else f"room {room!r}"
         raise Refused(
             f"{who} already has a conference time from {slot.starts_at.isoformat()} to"
             f" {slot.ends_at.isoformat()} (id {slot.id})"
