@@ -17,6 +17,7 @@ from services.scheduling.windows.rules import (
     Mode,
     Span,
     WindowPlan,
+    booking_is_open,
     check_block,
     check_booking_open,
     check_family_change,
@@ -243,3 +244,17 @@ def test_an_interpreter_of_a_language_serves_its_regional_variants() -> None:
     assert speaks(["es"], "es-MX")
     assert speaks(["ES-mx"], "es")
     assert not speaks(["vi"], "es")
+
+
+def test_a_family_sees_times_only_once_it_may_book_them() -> None:
+    during_early_access = WINDOW.opens_at - timedelta(hours=1)
+    assert booking_is_open(
+        window=WINDOW, announced=True, now=during_early_access, early_access=True
+    )
+    assert not booking_is_open(
+        window=WINDOW, announced=True, now=during_early_access, early_access=False
+    )
+    assert not booking_is_open(
+        window=WINDOW, announced=False, now=WINDOW.opens_at, early_access=True
+    )
+    assert booking_is_open(window=WINDOW, announced=True, now=WINDOW.opens_at, early_access=False)

@@ -150,14 +150,22 @@ async def children_of(session: AsyncSession, guardian_id: str) -> int:
 async def check_window_open(
     session: AsyncSession, principal: Principal, window: ConferenceWindow | None, family: str
 ) -> None:
+    """Families book while the window is open (``check_booking_open``); how many children the
+    family has is looked up only while early access is what could let them in."""
     if window is None:
         return
-    several = principal.is_staff or await children_of(session, family) > 1
+    now = datetime.now(UTC)
+    early = (
+        not principal.is_staff
+        and window.early_access_at is not None
+        and now < window.opens_at
+        and await children_of(session, family) > 1
+    )
     check_booking_open(
         window=window_plan(window),
         announced=window.announced_at is not None,
-        now=datetime.now(UTC),
-        early_access=several,
+        now=now,
+        early_access=early,
         is_staff=principal.is_staff,
     )
 

@@ -18,6 +18,8 @@ from services.scheduling.siblings.rules import ChainTime, find_chains
 from services.scheduling.tables import HELD, Booking, RosterStudent, Slot
 from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.api import WindowOut, window_out
+from services.scheduling.windows.queries import window_plan
+from services.scheduling.windows.rules import booking_is_open
 from services.scheduling.windows.slots import SlotOut, slot_out
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.api_types import IdPath, Language
@@ -99,7 +101,13 @@ async def family_overview(
     async with uow.read() as session:
         children = await _children(session, principal.subject, only=principal.students)
         out = [
-            await _child(session, student, interpreter_language=interpreter_language, now=now)
+            await _child(
+                session,
+                student,
+                interpreter_language=interpreter_language,
+                several_children=len(children) > 1,
+                now=now,
+            )
             for student in children
         ]
     free = {
@@ -150,6 +158,7 @@ async def _child(
     student: RosterStudent,
     *,
     interpreter_language: str | None,
+    several_children: bool,
     now: datetime,
 ) -> ChildOut:
     view = await student_view(session, student)
@@ -173,7 +182,13 @@ async def _child(
         )
     ).all()
     free: list[Slot] = []
-    open_windows = [w.id for w in windows if w.opens_at <= now or w.early_access_at]
+    open_windows = [
+        w.id
+        for w in windows
+        if booking_is_open(
+            window=window_plan(w), announced=True, now=now, early_access=several_children
+        )
+    ]
     if open_windows:
         query = select(Slot).where(
             col(Slot.window_id).in_(open_windows),

@@ -207,6 +207,19 @@ def check_booking_open(
         )
 
 
+def booking_is_open(
+    *, window: WindowPlan, announced: bool, now: datetime, early_access: bool
+) -> bool:
+    """Whether a family may book in the window now (``check_booking_open`` says why not)."""
+    try:
+        check_booking_open(
+            window=window, announced=announced, now=now, early_access=early_access, is_staff=False
+        )
+    except Refused:
+        return False
+    return True
+
+
 def check_family_change(
     *, window: WindowPlan | None, starts_at: datetime, now: datetime, is_staff: bool
 ) -> None:
