@@ -13,6 +13,7 @@ from services.scheduling.interpreters.rules import (
     check_hours,
     check_hours_removal,
     check_manages_interpreters,
+    covers,
     distinct_languages,
     gaps,
     languages_offered,
@@ -139,3 +140,15 @@ def test_a_day_without_conferences_is_all_gap_and_a_full_one_has_none() -> None:
     assert gaps([hours(0, 2)], []) == [hours(0, 2)]
     assert gaps([hours(0, 1)], [minutes(0, 20), minutes(20, 40), minutes(40, 60)]) == []
     assert gaps([], [minutes(0, 20)]) == []
+
+
+def test_hours_that_touch_cover_a_conference_across_them() -> None:
+    nine, one, three = (datetime(2026, 12, 8, h, tzinfo=UTC) for h in (9, 13, 15))
+    hours = [Span(one, three), Span(nine, one)]
+    assert covers(hours, Span(one - timedelta(minutes=10), one + timedelta(minutes=10)))
+    assert not covers(hours, Span(three - timedelta(minutes=10), three + timedelta(minutes=10)))
+    assert not covers(
+        [Span(nine, one - timedelta(minutes=5)), Span(one, three)],
+        Span(one - timedelta(minutes=10), one + timedelta(minutes=10)),
+    )
+    assert not covers([], Span(nine, one))

@@ -151,6 +151,7 @@ async def move_booking(
             starts_at=new.starts_at,
             ends_at=new.ends_at,
             leaving=booking.id,
+            prefer=booking.interpreter_id,
         )
     await free_seat(session, old.id)
     booking.slot_id = new.id

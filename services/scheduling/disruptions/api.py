@@ -123,6 +123,7 @@ async def _move(
                 starts_at=starts_at,
                 ends_at=ends_at,
                 leaving=booking.id,
+                prefer=booking.interpreter_id,
             )
         booking.sequence += 1
         session.add(booking)

@@ -7,16 +7,21 @@ once never take the same interpreter's time.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Invalid, Refused
-from services.scheduling.interpreters.rules import speaks
+from services.scheduling.interpreters.rules import covers, speaks
 from services.scheduling.interpreters.tables import Interpreter, InterpreterHours
 from services.scheduling.tables import HELD, Booking, Slot
+from services.scheduling.windows.rules import Span
+
+# Looked at each side of the times asked about: no hours or conference is longer.
+_DAY = timedelta(days=1)
 
 
 async def interpreters_for(
@@ -33,6 +38,60 @@ async def interpreters_for(
     return [one for one in (await session.exec(query)).all() if speaks(one.languages, language)]
 
 
+class Days:
+    """The candidates' hours and held conferences between ``first`` and ``last``."""
+
+    def __init__(self) -> None:
+        self.hours: dict[str, list[Span]] = defaultdict(list)
+        self.taken: dict[str, list[tuple[str, Span]]] = defaultdict(list)
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, ids: Sequence[str], first: datetime, last: datetime
+    ) -> Days:
+        days = cls()
+        hours = await session.exec(
+            select(InterpreterHours).where(
+                col(InterpreterHours.interpreter_id).in_(ids),
+                col(InterpreterHours.starts_at) < last,
+                col(InterpreterHours.ends_at) > first,
+            )
+        )
+        for row in hours.all():
+            days.hours[row.interpreter_id].append(Span(row.starts_at, row.ends_at))
+        taken = await session.exec(
+            select(Booking.id, Booking.interpreter_id, Slot.starts_at, Slot.ends_at)
+            .join(Slot, col(Slot.id) == col(Booking.slot_id))
+            .where(
+                col(Booking.interpreter_id).in_(ids),
+                col(Booking.status).in_(HELD),
+                col(Slot.starts_at) < last,
+                col(Slot.ends_at) > first,
+            )
+        )
+        for booking_id, interpreter_id, starts_at, ends_at in taken.all():
+            days.taken[interpreter_id or ""].append((booking_id, Span(starts_at, ends_at)))
+        return days
+
+    def free(self, interpreter_id: str, span: Span, *, leaving: str | None = None) -> bool:
+        """Within their hours, and in no other conference (``leaving``'s own does not count)."""
+        return covers(self.hours[interpreter_id], span) and not any(
+            other.overlaps(span)
+            for booking_id, other in self.taken[interpreter_id]
+            if booking_id != leaving
+        )
+
+    def closeness(self, interpreter_id: str, span: Span) -> int:
+        """Minutes from ``span`` to the interpreter's nearest other conference (a day if none)."""
+        gaps = [
+            (span.starts_at - other.ends_at).total_seconds()
+            if span.starts_at >= other.ends_at
+            else (other.starts_at - span.ends_at).total_seconds()
+            for _, other in self.taken[interpreter_id]
+        ]
+        return int(min(gaps) // 60) if gaps else 24 * 60
+
+
 async def take_interpreter(
     session: AsyncSession,
     *,
@@ -41,17 +100,20 @@ async def take_interpreter(
     starts_at: datetime,
     ends_at: datetime,
     leaving: str | None = None,
+    prefer: str | None = None,
 ) -> str:
     """An interpreter of ``language`` free from ``starts_at`` to ``ends_at`` (``leaving``: the
-    booking that is moving, whose own time does not count); refused when none is."""
+    booking that is moving, whose own time does not count; ``prefer``: its interpreter, kept if
+    still free); refused when none is."""
     candidates = await interpreters_for(session, site=site, language=language, lock=True)
     if not candidates:
         raise Invalid(f"no interpreter at this school speaks {language!r}")
-    busy = await _busy(session, [one.id for one in candidates], starts_at, ends_at, leaving)
-    available = await _available(session, [one.id for one in candidates], starts_at, ends_at)
-    for interpreter in candidates:
-        if interpreter.id in available and interpreter.id not in busy:
-            return interpreter.id
+    span = Span(starts_at, ends_at)
+    ids = [one.id for one in candidates]
+    days = await Days.load(session, ids, starts_at - _DAY, ends_at + _DAY)
+    for interpreter_id in sorted(ids, key=lambda one: one != prefer):
+        if days.free(interpreter_id, span, leaving=leaving):
+            return interpreter_id
     raise Refused(f"no {language!r} interpreter is free at that time; choose another time")
 
 
@@ -67,79 +129,11 @@ async def free_times(
     ids = [one.id for one in candidates]
     first = min(slot.starts_at for slot in slots)
     last = max(slot.ends_at for slot in slots)
-    hours = (
-        await session.exec(
-            select(InterpreterHours).where(
-                col(InterpreterHours.interpreter_id).in_(ids),
-                col(InterpreterHours.starts_at) < last,
-                col(InterpreterHours.ends_at) > first,
-            )
-        )
-    ).all()
-    taken = (
-        await session.exec(
-            select(Booking.interpreter_id, Slot.starts_at, Slot.ends_at)
-            .join(Slot, col(Slot.id) == col(Booking.slot_id))
-            .where(col(Booking.interpreter_id).in_(ids), col(Booking.status).in_(HELD))
-        )
-    ).all()
+    days = await Days.load(session, ids, first - _DAY, last + _DAY)
     closeness: dict[str, int] = {}
     for slot in slots:
-        for interpreter_id in ids:
-            if not any(
-                h.interpreter_id == interpreter_id
-                and h.starts_at <= slot.starts_at
-                and slot.ends_at <= h.ends_at
-                for h in hours
-            ):
-                continue
-            theirs = [(s, e) for who, s, e in taken if who == interpreter_id]
-            if any(s < slot.ends_at and slot.starts_at < e for s, e in theirs):
-                continue
-            gap = min(
-                (
-                    abs((slot.starts_at - e).total_seconds())
-                    if slot.starts_at >= e
-                    else abs((s - slot.ends_at).total_seconds())
-                    for s, e in theirs
-                ),
-                default=None,
-            )
-            minutes = int(gap // 60) if gap is not None else 24 * 60
-            closeness[slot.id] = min(closeness.get(slot.id, minutes), minutes)
+        span = Span(slot.starts_at, slot.ends_at)
+        near = [days.closeness(one, span) for one in ids if days.free(one, span)]
+        if near:
+            closeness[slot.id] = min(near)
     return closeness
-
-
-async def _busy(
-    session: AsyncSession,
-    ids: list[str],
-    starts_at: datetime,
-    ends_at: datetime,
-    leaving: str | None,
-) -> set[str]:
-    query = (
-        select(Booking.interpreter_id)
-        .join(Slot, col(Slot.id) == col(Booking.slot_id))
-        .where(
-            col(Booking.interpreter_id).in_(ids),
-            col(Booking.status).in_(HELD),
-            col(Slot.starts_at) < ends_at,
-            col(Slot.ends_at) > starts_at,
-        )
-    )
-    if leaving is not None:
-        query = query.where(col(Booking.id) != leaving)
-    return {row for row in (await session.exec(query)).all() if row is not None}
-
-
-async def _available(
-    session: AsyncSession, ids: list[str], starts_at: datetime, ends_at: datetime
-) -> set[str]:
-    rows = await session.exec(
-        select(InterpreterHours.interpreter_id).where(
-            col(InterpreterHours.interpreter_id).in_(ids),
-            col(InterpreterHours.starts_at) <= starts_at,
-            col(InterpreterHours.ends_at) >= ends_at,
-        )
-    )
-    return set(rows.all())

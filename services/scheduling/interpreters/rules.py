@@ -23,6 +23,19 @@ def speaks(languages: Iterable[str], language: str) -> bool:
     return primary(language) in {primary(one) for one in languages}
 
 
+def covers(hours: Iterable[Span], span: Span) -> bool:
+    """Whether the interpreter's hours, taken together (9-13 and 13-15 are one stretch), cover
+    ``span``."""
+    reached = span.starts_at
+    for stretch in sorted(hours, key=lambda one: one.starts_at):
+        if stretch.starts_at > reached:
+            break
+        reached = max(reached, stretch.ends_at)
+        if reached >= span.ends_at:
+            return True
+    return False
+
+
 def may_see_interpreters(principal: Principal, *, district: str, site: str) -> bool:
     """A site's staff see its interpreters and their days."""
     return principal.is_staff and principal.can_act_for_site(district, site)
