@@ -207,7 +207,7 @@ async def send_family_their_new_link(
                 student_id=event.subject,
                 template="family_link_reissued",
                 cause=event,
-                timezone=context.env.settings.timezone,
+                timezone=event.data.timezone or context.env.settings.timezone,
                 values={
                     "expires_at": event.data.expires_at,
                     "link": context.env.family_links.url(
@@ -252,8 +252,7 @@ async def remind_families_to_book(
                     student_id=(known or student_ids)[0],
                     template="booking_reminder",
                     cause=event,
-                    # (The event names no time zone: the service's is used.)
-                    timezone=context.env.settings.timezone,
+                    timezone=event.data.timezone or context.env.settings.timezone,
                     values={
                         "children": Names(tuple(names[student] for student in known)),
                         "closes_at": event.data.closes_at,

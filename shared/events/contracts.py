@@ -485,6 +485,9 @@ class FamiliesNudged(EventData):
     nudged_by: str = Field(description="sourcedId of who sent the reminder.")
     families: list[NudgedFamily] = Field(description="Who was reminded, per student.")
     closes_at: datetime = Field(description="When booking closes (UTC).")
+    timezone: str | None = Field(
+        None, description="IANA time zone of the site, to show the closing time in."
+    )
 
 
 class FamilyLinkReissued(EventData):
@@ -499,6 +502,11 @@ class FamilyLinkReissued(EventData):
     )
     expires_at: datetime = Field(description="When the new link should expire (UTC).")
     reissued_by: str = Field(description="sourcedId of who reissued it.")
+    timezone: str | None = Field(
+        None,
+        description="IANA time zone of the site of the child the event names, to show the"
+        " expiry in.",
+    )
 
 
 class DeliverySent(EventData):

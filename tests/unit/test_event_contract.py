@@ -207,12 +207,14 @@ EXAMPLES: dict[type[EventData], EventData] = {
         nudged_by="a-conway",
         families=[NudgedFamily(student_id="s-ava", guardian_ids=["g-wei"])],
         closes_at=datetime(2026, 12, 7, 20, 0, tzinfo=UTC),
+        timezone="America/Los_Angeles",
     ),
     FamilyLinkReissued: FamilyLinkReissued(
         guardian_id="g-wei",
         revoked_before=datetime(2026, 12, 2, 18, 0, tzinfo=UTC),
         expires_at=datetime(2026, 12, 7, 20, 0, tzinfo=UTC),
         reissued_by="a-conway",
+        timezone="America/Los_Angeles",
     ),
     GoalSet: GoalSet(
         goal_id="goal-1",

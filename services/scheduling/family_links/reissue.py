@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.family_links.rules import check_reissuer, new_link_expiry
 from services.scheduling.family_links.tables import FamilyLinkRevocation
-from services.scheduling.tables import RosterStudent
+from services.scheduling.tables import RosterSite, RosterStudent
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
 from shared.events import FamilyLinkReissued
@@ -65,6 +65,7 @@ async def reissue_link(
         for student, site in children
         if principal.can_act_for_site(principal.district, site)
     )
+    known = await session.get(RosterSite, site)
     record_event(
         session,
         FamilyLinkReissued(
@@ -72,6 +73,7 @@ async def reissue_link(
             revoked_before=now,
             expires_at=expires_at,
             reissued_by=principal.subject,
+            timezone=known.timezone if known else None,
         ),
         subject=student_id,
         district=principal.district,

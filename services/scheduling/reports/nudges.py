@@ -68,6 +68,7 @@ async def nudge_families(
                 for one in reminded
             ],
             closes_at=window.closes_at,
+            timezone=window.timezone,
         ),
         subject=window.id,
         district=window.district,
