@@ -1,17 +1,23 @@
-"""Which cycle a day belongs to: asked by routes and by the consumer of completed conferences."""
+"""Which cycle a moment belongs to, on its site's calendar (the consumer of completed
+conferences asks)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.cycles.tables import ConferenceCycle
+from services.portfolio.tables import Site
 
 
-async def cycle_on(session: AsyncSession, site: str, day: date) -> ConferenceCycle | None:
-    """The site's cycle that ``day`` falls in, if any."""
+async def cycle_at(session: AsyncSession, site: str, moment: datetime) -> ConferenceCycle | None:
+    """The site's cycle that ``moment`` falls in, on the site's calendar (an evening conference
+    in Los Angeles is already the next day in UTC), if any."""
+    known = await session.get(Site, site)
+    day = moment.astimezone(ZoneInfo(known.timezone)).date() if known else moment.date()
     return (
         await session.exec(
             select(ConferenceCycle).where(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.portfolio.cycles.queries import cycle_on
+from services.portfolio.cycles.queries import cycle_at
 from services.portfolio.feedback.tables import FeedbackRequest
 from services.portfolio.tables import Student
 from shared.environment import Environment
@@ -23,7 +23,7 @@ async def open_family_feedback(
     student = await context.session.get(Student, completed.student_id)
     if student is None:
         return  # not on this district's roster: nothing to ask about
-    cycle = await cycle_on(context.session, student.site, completed.starts_at.date())
+    cycle = await cycle_at(context.session, student.site, completed.starts_at)
     table = FeedbackRequest.__table__  # type: ignore[attr-defined]
     statement = (
         dialect_insert(context.session, table)
