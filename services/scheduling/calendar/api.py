@@ -7,6 +7,7 @@ teacher or interpreter (404).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -31,7 +32,12 @@ from services.scheduling.calendar.feeds import (
     teacher_generation,
     token_matches,
 )
-from services.scheduling.calendar.ics import booking_calendar, booking_event, feed_calendar
+from services.scheduling.calendar.ics import (
+    Conference,
+    booking_calendar,
+    booking_event,
+    feed_calendar,
+)
 from services.scheduling.interpreters.rules import (
     check_manages_interpreters,
     may_see_interpreters,
@@ -207,14 +213,7 @@ async def teacher_calendar(
         conferences = await teacher_conferences(
             session, teacher_id, district=district, since=datetime.now(UTC) - FEED_HISTORY
         )
-    stamp = datetime.now(UTC)
-    return CalendarResponse(
-        feed_calendar(
-            f"Conferences: {teacher_id}",
-            (booking_event(conference, stamp=stamp) for conference in conferences),
-        ),
-        headers=_PRIVATE,
-    )
+    return _feed(f"Conferences: {teacher_id}", conferences)
 
 
 @router.get(
@@ -236,12 +235,14 @@ async def interpreter_calendar(
         conferences = await interpreter_conferences(
             session, interpreter.id, since=datetime.now(UTC) - FEED_HISTORY
         )
+    return _feed(f"Interpreting: {interpreter.name}", conferences)
+
+
+def _feed(name: str, conferences: Sequence[Conference]) -> Response:
+    """A subscribable feed of ``conferences`` (never cached by anyone in between)."""
     stamp = datetime.now(UTC)
     return CalendarResponse(
-        feed_calendar(
-            f"Interpreting: {interpreter.name}",
-            (booking_event(conference, stamp=stamp) for conference in conferences),
-        ),
+        feed_calendar(name, (booking_event(one, stamp=stamp) for one in conferences)),
         headers=_PRIVATE,
     )
 
