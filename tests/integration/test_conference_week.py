@@ -273,6 +273,17 @@ async def test_siblings_book_back_to_back_across_schools_or_not_at_all(system: S
         "/sibling-bookings", json=chain, headers=guardian("g-nobody")
     )
     assert stranger.status_code == 404
+    overlapping = {
+        "bookings": [
+            {"slot_id": ava_times[0]["id"], "student_id": "s-ava"},
+            {"slot_id": ava_times[0]["id"], "student_id": "s-noa"},
+        ]
+    }
+    # A stranger learns nothing from the times either: who may book comes first.
+    stranger = await system.scheduling.post(
+        "/sibling-bookings", json=overlapping, headers=guardian("g-nobody")
+    )
+    assert stranger.status_code == 404
 
 
 async def test_the_school_moves_a_time_and_cancels_a_snow_day(system: System) -> None:

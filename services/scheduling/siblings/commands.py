@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.commands import check_all_but_seats
-from services.scheduling.booking.rules import Full, booking_family
+from services.scheduling.booking.rules import Full, booking_family, check_acting_for
 from services.scheduling.booking.seats import (
     check_window_open,
     held_in_window,
@@ -38,9 +38,12 @@ async def book_siblings(
     family = booking_family(principal, guardian_id=guardian_id)
     # Students, then slots, each in id order: two chains never wait on each other.
     students = {
-        student_id: await lock_student(session, student_id)
+        student_id: await student_view(session, await lock_student(session, student_id))
         for student_id in sorted({student for _, student in times})
     }
+    for student in students.values():
+        # Who may book for each child first: a stranger learns nothing from the times.
+        check_acting_for(principal, student=student, family=family)
     slots = await lock_slots(session, [slot_id for slot_id, _ in times])
     chain = check_chain(
         [
@@ -58,7 +61,7 @@ async def book_siblings(
         check_all_but_seats(
             principal,
             slot,
-            await student_view(session, students[link.student_id]),
+            students[link.student_id],
             family,
             upcoming=await held_in_window(session, link.student_id, slot, now=now),
             now=now,
