@@ -1,4 +1,5 @@
-"""FastAPI dependencies: every API route gets a verified ``Principal`` or answers 401/403.
+"""FastAPI dependencies: every API route gets a verified ``Principal`` or answers 401/403 (the
+calendar feeds, whose secret address is the key, take none).
 
 A bearer token is a staff (or student, or guardian) JWT from ``slc-token`` or the district's
 identity provider, or a family link (``shared.auth.family_links``): a link is verified with the
