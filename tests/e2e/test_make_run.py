@@ -140,7 +140,11 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
             f"{tokens['NOTIFICATIONS_URL']}/mailbox",
             headers={"Authorization": f"Bearer {tokens['AVA_GUARDIAN_TOKEN']}"},
         ).json()
-        assert [m["subject"].split(":")[0] for m in mailbox] == ["Confirmed", "Ava set a new goal"]
+        assert [m["subject"].split(":")[0] for m in mailbox] == [
+            "Confirmed",
+            "Ava set a new goal",
+            "Invitation",  # when the demo opened conference week
+        ]
     finally:
         assert launcher.stop() == 0
     assert "demo: already loaded" in launcher.output.read_text()

@@ -12,6 +12,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import redis.asyncio as aioredis
@@ -345,13 +346,20 @@ async def parked_events(system: System) -> list[ParkedEvent]:
         return list((await session.exec(select(ParkedEvent))).all())
 
 
+def at_ten_am(*, days_ahead: int) -> datetime:
+    """10 am at Conway, ``days_ahead`` days from today there."""
+    zone = ZoneInfo("America/Los_Angeles")
+    day = datetime.now(zone).date() + timedelta(days=days_ahead)
+    return datetime(day.year, day.month, day.day, 10, tzinfo=zone).astimezone(UTC)
+
+
 async def test_a_teacher_opens_only_their_own_times_and_never_two_at_once(
     system: System,
 ) -> None:
     """Finding 9: a teacher could open slots for another teacher; the same teacher or room
     could hold overlapping times. Availability blocks keep both rules."""
     await open_slot(system)  # scheduling knows Conway from here on
-    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    starts = at_ten_am(days_ahead=3)  # a block is on one local day
 
     async def give(at: datetime, headers: dict[str, str], **block: Any) -> httpx.Response:
         return await give_availability(
@@ -401,7 +409,7 @@ async def test_openings_at_once_for_one_teacher_give_one_time_whatever_the_site(
     await open_slot(system)
     await open_slot(system, site="mjds")
     both = auth("t-float", Role.TEACHER, sites=("conway", "mjds"))
-    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=4)
+    starts = at_ten_am(days_ahead=4)
     responses = await asyncio.gather(
         *(
             give_availability(

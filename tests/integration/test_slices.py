@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
 from shared.auth import Role
 from shared.events import ConferenceBooked, GoalSet
 from tests.integration.conftest import ADMIN, System, add_contact, enroll, register_site
-from tests.scheduling_support import open_times
+from tests.scheduling_support import SITE_ZONES, open_times
 from tests.support import auth, eventually
 
 AVA = auth("s-ava", Role.STUDENT, sites=("conway",), students=("s-ava",))
@@ -33,9 +34,14 @@ _OPENED = itertools.count()
 
 async def open_slot(system: System, *, site: str = "conway", capacity: int = 1) -> str:
     """Open a conference time (t-rivera's availability), once scheduling knows the site (from
-    portfolio's roster events); each one an hour after the one before."""
+    portfolio's roster events); each one an hour after the one before, between 8 am and 6 pm
+    on the site's clock (an availability block is on one day)."""
     await register_site(system, site)
-    starts_at = datetime.now(UTC) + timedelta(days=2, hours=next(_OPENED))
+    n = next(_OPENED) % 200  # unique within a test; at most 22 days ahead
+    day = datetime.now(ZoneInfo(SITE_ZONES[site])).date() + timedelta(days=2 + n // 10)
+    starts_at = datetime(
+        day.year, day.month, day.day, 8 + n % 10, tzinfo=ZoneInfo(SITE_ZONES[site])
+    )
     times = await open_times(
         system.scheduling,
         site=site,
