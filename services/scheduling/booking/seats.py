@@ -190,13 +190,22 @@ async def nearest_free(session: AsyncSession, slot: Slot, *, now: datetime) -> l
 
 async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int | None:
     """Take one seat of ``slot``; ``Full`` (with the nearest free times) when there is none.
-    Returns the family's station at a stations time."""
-    taken = await session.exec(
-        update(Slot)
-        .where(col(Slot.id) == slot.id, col(Slot.booked) < col(Slot.capacity))
-        .values(booked=col(Slot.booked) + 1)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    Returns the family's station at a stations time.
+
+    A time already full as this transaction read it is refused without the UPDATE (the answer
+    a moment earlier would have been the same); otherwise the UPDATE decides."""
+    taken = (
+        slot.booked < slot.capacity
+        and (
+            await session.exec(
+                update(Slot)
+                .where(col(Slot.id) == slot.id, col(Slot.booked) < col(Slot.capacity))
+                .values(booked=col(Slot.booked) + 1)
+            )
+        ).rowcount
+        == 1
+    )  # type: ignore[attr-defined]
+    if not taken:
         nearest = [slot_out(free) for free in await nearest_free(session, slot, now=now)]
         raise Full("that conference time is full", nearest)
     if slot.format != Format.STATIONS:
