@@ -100,7 +100,9 @@ async def test_sigkill_of_the_consumer_mid_batch_loses_and_repeats_nothing(
                 timeout=30,
             )
             done_before = progress.handled
-            held = await pending(fault_client, current.env["CONSUMER_NAME"])
+            # Kill mid-batch: while it holds read-but-unacknowledged entries (a batch of 50
+            # takes a quarter second; on a busy machine one poll can fall between two).
+            held = await held_entries(fault_client, current.env["CONSUMER_NAME"])
             current.kill()
             killed_at = time.monotonic()
             assert current.process is not None and current.process.returncode == -signal.SIGKILL
@@ -504,3 +506,12 @@ async def test_writes_succeed_while_redis_is_frozen_and_are_relayed_after(
         f" backlog {during['checks']['outbox']['backlog']} during, drained {drained:.1f}s after"
     )
     assert set(goals) <= on_stream and len(goals) > 100
+
+
+async def held_entries(redis: aioredis.Redis, consumer: str, *, within: float = 5.0) -> int:
+    """The consumer's pending entries, polled until it holds some (or ``within`` seconds)."""
+    for _ in range(int(within / 0.005)):
+        if held := await pending(redis, consumer):
+            return held
+        await asyncio.sleep(0.005)
+    return 0
