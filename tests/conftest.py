@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
 from devstack.redis_server import RedisServer
-from tests.support import drop_postgres_database, new_postgres_database, postgres_skip_reason
+from shared.database import create_engine
+from shared.migrations import upgrade_to_head
+from tests.support import (
+    drop_postgres_database,
+    empty_postgres_database,
+    new_postgres_database,
+    postgres_skip_reason,
+)
 
 # Probe once, before any event loop runs; PostgreSQL variants skip with this reason if set.
 postgres_skip_reason()
@@ -42,7 +52,8 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 class DatabaseUrls:
-    """Makes fresh, empty databases on one backend; PostgreSQL ones are dropped afterwards."""
+    """Makes fresh databases on one backend, empty or copies of a migrated template;
+    PostgreSQL ones are dropped afterwards."""
 
     def __init__(self, backend: str, tmp_path: Path) -> None:
         if backend == "postgresql" and postgres_skip_reason():
@@ -51,16 +62,89 @@ class DatabaseUrls:
         self._tmp_path = tmp_path
         self.created: list[str] = []
 
-    async def new(self, name: str) -> str:
+    async def new(self, name: str, *, like: str | None = None) -> str:
+        """A new database: empty, or a copy of the database at URL ``like``."""
         if self.backend == "sqlite":
-            return f"sqlite+aiosqlite:///{self._tmp_path / name}.db"
-        url = await new_postgres_database()
+            path = self._tmp_path / f"{name}.db"
+            if like is not None:
+                shutil.copyfile(sqlite_path(like), path)
+            return f"sqlite+aiosqlite:///{path}"
+        url = await new_postgres_database(template=like)
         self.created.append(url)
         return url
 
     async def drop_all(self) -> None:
         for url in self.created:
             await drop_postgres_database(url)
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite+aiosqlite:///"))
+
+
+class MigratedTemplates:
+    """One database per backend and service, migrated once per test session, that a test's
+    service starts on a copy of (its own migrations then find nothing to do) instead of
+    migrating afresh: about a second less per test of the in-process system.
+
+    On SQLite a copy is a copy of the file. On PostgreSQL, where creating a database takes a
+    third of a second, a test's databases are emptied afterwards (every table but the schema's
+    version truncated, identities restarted) and handed to the next test.
+    """
+
+    def __init__(self, tmp_path: Path) -> None:
+        self._databases: dict[str, DatabaseUrls] = {}
+        self._templates: dict[tuple[str, Path], str] = {}
+        self._spare: dict[Path, list[str]] = {}
+        self._tmp_path = tmp_path
+
+    async def copy(self, databases: DatabaseUrls, name: str, migrations: Path) -> str:
+        """A database at the newest schema, with no rows, for this test alone."""
+        template = await self._template(databases.backend, migrations)
+        if databases.backend == "sqlite":
+            return await databases.new(name, like=template)
+        spare = self._spare.setdefault(migrations, [])
+        if spare:
+            return spare.pop()
+        return await self._databases["postgresql"].new(name, like=template)
+
+    async def give_back(self, url: str, migrations: Path) -> None:
+        """The test is done with the database (a PostgreSQL one is emptied for the next)."""
+        if not url.startswith("postgresql"):
+            return
+        try:
+            await empty_postgres_database(url)
+        except (OSError, asyncpg.PostgresError):
+            await drop_postgres_database(url)  # still in use, or broken: never reused
+        else:
+            self._spare.setdefault(migrations, []).append(url)
+
+    async def _template(self, backend: str, migrations: Path) -> str:
+        key = (backend, migrations)
+        if key not in self._templates:
+            databases = self._databases.setdefault(backend, DatabaseUrls(backend, self._tmp_path))
+            url = await databases.new(f"template-{migrations.parent.name}")
+            engine = create_engine(url)
+            try:
+                await upgrade_to_head(engine, migrations)
+            finally:
+                await engine.dispose()  # on SQLite, folds the write-ahead log into the file
+            self._templates[key] = url
+        return self._templates[key]
+
+    def drop_all(self) -> None:
+        async def drop() -> None:
+            for databases in self._databases.values():
+                await databases.drop_all()
+
+        asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.drop_all()
 
 
 @pytest.fixture(params=BACKENDS)

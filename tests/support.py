@@ -91,12 +91,14 @@ def postgres_skip_reason() -> str | None:
     return None
 
 
-async def new_postgres_database() -> str:
-    """Create an empty PostgreSQL database and return its URL."""
+async def new_postgres_database(template: str | None = None) -> str:
+    """Create a PostgreSQL database, empty or a copy of the database at URL ``template`` (which
+    nobody may be connected to), and return its URL."""
     name = f"slc_test_{uuid.uuid4().hex[:12]}"
+    like = f' TEMPLATE "{make_url(template).database}"' if template is not None else ""
     connection = await _admin_connection()
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"{like}')
     finally:
         await connection.close()
     return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
@@ -106,6 +108,38 @@ async def drop_postgres_database(url: str) -> None:
     connection = await _admin_connection()
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def empty_postgres_database(url: str) -> None:
+    """Delete every row but the schema's version, and restart the identities: the database is
+    as its migrations left it. Refuses (lock timeout) while anything is still connected and
+    holding a table."""
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        database=parsed.database,
+        password=parsed.password,
+        timeout=10,
+    )
+    try:
+        others = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        if others:
+            raise OSError(f"{others} connections to {parsed.database} are still open")
+        tables = await connection.fetch(
+            "SELECT quote_ident(tablename) AS name FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        await connection.execute("SET lock_timeout = '2s'")
+        await connection.execute(
+            f"TRUNCATE {', '.join(t['name'] for t in tables)} RESTART IDENTITY CASCADE"
+        )
     finally:
         await connection.close()
 

@@ -12,11 +12,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.app import build_app as build_notifications
 from services.notifications.settings import NotificationsSettings
 from services.portfolio.app import SPEC as PORTFOLIO
 from services.portfolio.app import build_app as build_portfolio
 from services.portfolio.settings import PortfolioSettings
+from services.scheduling.app import SPEC as SCHEDULING
 from services.scheduling.app import build_app as build_scheduling
 from services.scheduling.settings import SchedulingSettings
 from services.scheduling.tables import RosterSite
@@ -27,7 +29,7 @@ from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.roster import link_states
 from shared.roster_classes import teachers_of
-from tests.conftest import BACKENDS, DatabaseUrls
+from tests.conftest import BACKENDS, DatabaseUrls, MigratedTemplates
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
@@ -70,9 +72,17 @@ async def system(
     redis_url: str,
     tmp_path: Path,
     family_link_keys: FamilyLinkKeys,
+    migrated_templates: MigratedTemplates,
 ) -> AsyncIterator[System]:
     """Portfolio, scheduling and notifications, each on its own database, sharing one Redis."""
     databases = DatabaseUrls(request.param, tmp_path)
+    taken: dict[str, Path] = {}
+
+    async def database(name: str, migrations: Path) -> str:
+        url = await migrated_templates.copy(databases, name, migrations)
+        taken[url] = migrations
+        return url
+
     common: dict[str, Any] = {
         "redis_url": redis_url,
         "consumer_name": "test",
@@ -82,14 +92,18 @@ async def system(
     try:
         apps = {
             "portfolio": build_portfolio(
-                PortfolioSettings(database_url=await databases.new("portfolio"), **common)
+                PortfolioSettings(
+                    database_url=await database("portfolio", PORTFOLIO.migrations), **common
+                )
             ),
             "scheduling": build_scheduling(
-                SchedulingSettings(database_url=await databases.new("scheduling"), **common)
+                SchedulingSettings(
+                    database_url=await database("scheduling", SCHEDULING.migrations), **common
+                )
             ),
             "notifications": build_notifications(
                 NotificationsSettings(
-                    database_url=await databases.new("notifications"),
+                    database_url=await database("notifications", NOTIFICATIONS.migrations),
                     family_link_private_key=family_link_keys.private_pem,
                     **common,
                 )
@@ -102,7 +116,8 @@ async def system(
             }
             yield System(**clients, apps=apps, backend=request.param)
     finally:
-        await databases.drop_all()
+        for url, migrations in taken.items():
+            await migrated_templates.give_back(url, migrations)
 
 
 SITES = {
