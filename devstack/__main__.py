@@ -87,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         env["PORTFOLIO_ROSTER_UPLOAD_DIR"] = str(var / "roster-uploads")
         # Families' links: notifications alone mints them, every service verifies them.
         private_key, env[PUBLIC_VARIABLE] = family_link_keys(var)
+        env["NOTIFICATIONS_FAMILY_LINK_URL"] = os.environ.get(
+            "NOTIFICATIONS_FAMILY_LINK_URL",
+            f"http://127.0.0.1:{ports['scheduling']}/family?link={{token}}",
+        )
         for name in SERVICES:
             port = ports[name]
             own = {**env, "REDIS_URL": user_urls[name]}

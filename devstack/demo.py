@@ -33,6 +33,8 @@ ROSTER_EXPORT = Path(__file__).resolve().parent / "demo_roster"
 IMPORT_TIMEOUT_SECONDS = 120.0
 
 TEACHERS = {"t-rivera": "conway", "t-cohen": "mjds"}
+# Schools whose conference week the demo opens; the others wait for their office.
+OPENED_BY_THE_DEMO = ("mjds",)
 GOALS = {
     "s-gio": ("Know all my letter sounds and shapes", "reading"),
     "s-noa": ("Explain my thinking in math out loud", "math"),
@@ -140,7 +142,8 @@ def _open_cycles(http: httpx.Client, portfolio: str) -> list[str]:
 def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
     """Conference week at each school: three weekdays from a week on, booking open from now
     until noon on the last day; each teacher free 3:00-5:00 pm on each day with a break at 4,
-    which makes 20-minute conferences with 5 minutes between them."""
+    which makes 20-minute conferences with 5 minutes between them. MJDS opens booking (and
+    invites its families); Conway's office opens its own in the README's "Try it"."""
     created = []
     days = _weekdays_from(datetime.now(TIMEZONE).date() + timedelta(days=7), count=3)
     cycle = _cycle_name()
@@ -191,10 +194,13 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
                         },
                     )
                 )
-        _ok(http.post(f"{scheduling}/windows/{window['id']}/open"))
+        if site in OPENED_BY_THE_DEMO:
+            _ok(http.post(f"{scheduling}/windows/{window['id']}/open"))
+            state = "booking open, families invited"
+        else:
+            state = f"ready; its office opens booking (POST /windows/{window['id']}/open)"
         created.append(
-            f"conference window {window['name']!r}, {first:%a %d %b}-{last:%a %d %b}: booking open,"
-            " families invited"
+            f"conference window {window['name']!r}, {first:%a %d %b}-{last:%a %d %b}: {state}"
         )
     return created
 

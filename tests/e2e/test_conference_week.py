@@ -2,7 +2,8 @@
 demo district), with every event checked on its Redis stream as another district system reads
 it.
 
-The demo opens conference week at both schools, and every family is invited with its own link.
+The demo opens conference week at MJDS and Conway's office opens its own; every family is
+invited with its own link.
 Wei books Ava's conference from his link and moves it; María finds that time full and joins the
 waitlist; Wei cancels and María's Gio is booked in his place, which she hears in Spanish. Dana,
 whose Sam joins Conway from the roster import and whose Noa is at MJDS, books both back to back
@@ -135,11 +136,20 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
         conway_office = bearer(env["CONWAY_ADMIN_TOKEN"])
         teacher = bearer(env["TEACHER_TOKEN"])
 
-        # The demo opened conference week at both schools; every family is invited.
+        # The demo opened conference week at MJDS; Conway's office opens its own. Every family
+        # is invited, each with a link of its own.
         windows = {
             site: week.ask("GET", f"{scheduling}/windows", district, params={"site": site})[0]
             for site in ("conway", "mjds")
         }
+        assert (windows["conway"]["booking"], windows["mjds"]["booking"]) == (
+            "not_announced",
+            "open",
+        )
+        windows["conway"] = week.ask(
+            "POST", f"{scheduling}/windows/{windows['conway']['id']}/open", conway_office
+        )
+        assert windows["conway"]["booking"] == "open"
         for window in windows.values():
             opened = week.announced(WINDOW_OPENED, window_id=window["id"])
             assert (opened["first_day"], opened["name"]) == (window["first_day"], window["name"])

@@ -108,12 +108,19 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert result.returncode == 0, result.stderr + out
         assert '"title":"Read a chapter book on my own by spring"' in out
         assert '"subject": "Ava set a new goal"' in out
-        assert '"status":"booked"' in out
+        # Conway's office opened booking; Ava's father booked from his link and moved the time.
+        assert '"booking":"open"' in out
+        assert '"status":"booked"' in out and '"sequence":1' in out
         assert '"status":409,"detail":"that conference time is full; the nearest free' in out
         assert re.search(r'"nearest_times":\[\{"id":"[^"]+".*\}\]\} HTTP 409', out)
-        assert re.search(r'"subject": "Confirmed: Ava\'s conference on \w+day', out)
+        # Gio's mother waited; Ava's cancellation gave Gio the time, and she heard in Spanish.
+        assert "waitlist: waiting position 1" in out
+        assert "Ava: cancelled" in out and "Gio: booked" in out
+        assert re.search(r"sent \| Confirmed: Ava's conference on \w+day", out)
+        assert re.search(r"sent \| New time: Ava's conference on \w+day", out)
+        assert "sent | Se liberó un horario: conferencia de Gio" in out
         # Gio's demo goal was announced to his mother, in Spanish.
-        assert '"subject": "Gio se fijó una nueva meta"' in out
+        assert "sent | Gio se fijó una nueva meta" in out
         # Ava's work reaches her father only once her teacher has approved it.
         assert "before approval: HTTP 404" in out
         assert "\napproved\n" in out
@@ -141,9 +148,11 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
             headers={"Authorization": f"Bearer {tokens['AVA_GUARDIAN_TOKEN']}"},
         ).json()
         assert [m["subject"].split(":")[0] for m in mailbox] == [
+            "Cancelled",
+            "New time",
             "Confirmed",
+            "Invitation",  # when Conway's office opened conference week
             "Ava set a new goal",
-            "Invitation",  # when the demo opened conference week
         ]
     finally:
         assert launcher.stop() == 0
