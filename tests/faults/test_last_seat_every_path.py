@@ -238,3 +238,66 @@ async def test_the_school_moving_times_never_puts_a_teacher_in_two_at_once(
         )
         assert sorted(a.status_code for a in answers) == [200] + [409] * 3
         await invariants(system)
+
+
+@pytest.mark.timeout(300)
+async def test_families_racing_for_the_last_interpreter_never_share_one(system: System) -> None:
+    """Stations with room for five, one Spanish interpreter: of five families asking for one at
+    the same time, one is booked with her and four are refused; the stations stay free for
+    families who need no interpreter."""
+    students = await families(system, 5, prefix="i")
+    added = await system.scheduling.post(
+        "/sites/conway/interpreters",
+        json={"name": "Ana Flores", "languages": ["es"]},
+        headers=ADMIN,
+    )
+    assert added.status_code == 201, added.text
+    interpreter = added.json()["id"]
+    for _ in range(ROUNDS):
+        start = a_new_day()
+        hours = await system.scheduling.post(
+            f"/interpreters/{interpreter}/hours",
+            json={
+                "starts_at": start.isoformat(),
+                "ends_at": (start + timedelta(hours=1)).isoformat(),
+            },
+            headers=ADMIN,
+        )
+        assert hours.status_code == 201, hours.text
+        (slot,) = await open_times(
+            system.scheduling,
+            site="conway",
+            starts_at=start,
+            teacher_id="t-rivera",
+            format="stations",
+            capacity=5,
+        )
+        answers = await asyncio.gather(
+            *(
+                system.scheduling.post(
+                    "/bookings",
+                    json={"slot_id": slot["id"], "student_id": s, "interpreter_language": "es"},
+                    headers=family(s),
+                )
+                for s in students
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 4, [
+            a.text for a in answers
+        ]
+        (winner,) = [a.json() for a in answers if a.status_code == 201]
+        assert winner["interpreter_id"] == interpreter
+        assert all("interpreter" in a.json()["detail"] for a in answers if a.status_code == 409)
+        await invariants(system)
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            with_her = (
+                await session.exec(
+                    select(Booking).where(
+                        Booking.interpreter_id == interpreter, col(Booking.status).in_(HELD)
+                    )
+                )
+            ).all()
+        assert [b.id for b in with_her] == [winner["id"]]
+        await system.scheduling.delete(
+            f"/bookings/{winner['id']}", headers=family(winner["student_id"])
+        )
