@@ -12,6 +12,7 @@ from services.notifications.environment import notifications_environment
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
 from shared.events import DeliveryFailed, DeliverySent
+from shared.link_revocations import refuse_replaced_link
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -24,6 +25,7 @@ SPEC = ServiceSpec(
     routers=[router],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
+    link_revocation=refuse_replaced_link,
     publishes=[DeliverySent, DeliveryFailed],
     environment=notifications_environment,
     jobs=jobs,

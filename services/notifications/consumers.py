@@ -30,6 +30,7 @@ from shared.events import (
     GoalSet,
     WindowOpened,
 )
+from shared.link_revocations import keep_revocations
 from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.roster import keep_roster_copy
 
@@ -197,7 +198,9 @@ async def send_family_their_new_link(
     context: Context, events: Sequence[CloudEvent[FamilyLinkReissued]]
 ) -> None:
     """Send the family a new link, issued after the revocation that cut off their old ones
-    (about the student the event names, one of theirs)."""
+    (about the student the event names, one of theirs). The links it replaced stop working
+    here too."""
+    await keep_revocations(context.session, events)
     now = context.env.now()
     await notify_guardians(
         context.session,

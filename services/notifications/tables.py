@@ -8,6 +8,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
+from shared.link_revocations import FamilyLinkRevocation
 from shared.roster import RosterGuardianLink
 from shared.runtime_tables import RUNTIME_TABLES
 
@@ -64,4 +65,6 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-metadata = metadata_for(*RUNTIME_TABLES, RosterGuardianLink, ContactPoint, KnownStudent, Delivery)
+metadata = metadata_for(
+    *RUNTIME_TABLES, RosterGuardianLink, ContactPoint, KnownStudent, Delivery, FamilyLinkRevocation
+)

@@ -38,7 +38,11 @@ from shared.events import (
     StudentEnrolled,
     StudentWithdrawn,
 )
+from shared.link_revocations import keep_revocation_copy, refuse_replaced_link
 from shared.service import ServiceSpec, create_app
+
+# A link the school replaced stops opening the child's portfolio too.
+keep_revocation_copy(consumers)
 
 SPEC = ServiceSpec(
     name="portfolio",
@@ -61,6 +65,7 @@ SPEC = ServiceSpec(
         export_api.router,
     ],
     consumers=consumers,
+    link_revocation=refuse_replaced_link,
     migrations=Path(__file__).parent / "migrations",
     publishes=[
         SiteRegistered,

@@ -232,6 +232,7 @@ from services.portfolio.feedback.tables import FEEDBACK_TABLES  # noqa: E402
 from services.portfolio.goals.tables import GOAL_TABLES  # noqa: E402
 from services.portfolio.plans.tables import PLAN_TABLES  # noqa: E402
 from services.portfolio.reflections.tables import REFLECTION_TABLES  # noqa: E402
+from shared.link_revocations import FamilyLinkRevocation  # noqa: E402
 
 metadata = metadata_for(
     *RUNTIME_TABLES,
@@ -252,4 +253,5 @@ metadata = metadata_for(
     ClassEnrollment,
     RosterImportRun,
     Goal,
+    FamilyLinkRevocation,
 )

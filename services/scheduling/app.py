@@ -13,7 +13,6 @@ from services.scheduling.consumers import consumers
 from services.scheduling.disruptions import api as disruptions_api
 from services.scheduling.family import api as family_api
 from services.scheduling.family_links import api as family_links_api
-from services.scheduling.family_links.revocation import refuse_replaced_link
 from services.scheduling.interpreters import api as interpreters_api
 from services.scheduling.reports import api as reports_api
 from services.scheduling.settings import SchedulingSettings
@@ -31,6 +30,7 @@ from shared.events import (
     FamilyLinkReissued,
     WindowOpened,
 )
+from shared.link_revocations import refuse_replaced_link
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(

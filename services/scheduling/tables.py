@@ -125,18 +125,18 @@ class Booking(SQLModel, table=True):
 
 # (Imported last: the capabilities' own tables join the service's one metadata.)
 from services.scheduling.conference_day.tables import CONFERENCE_DAY_TABLES  # noqa: E402
-from services.scheduling.family_links.tables import FAMILY_LINK_TABLES  # noqa: E402
 from services.scheduling.interpreters.tables import INTERPRETER_TABLES  # noqa: E402
 from services.scheduling.reports.tables import REPORT_TABLES  # noqa: E402
 from services.scheduling.waitlist.tables import WAITLIST_TABLES  # noqa: E402
 from services.scheduling.windows.tables import WINDOW_TABLES  # noqa: E402
+from shared.link_revocations import FamilyLinkRevocation  # noqa: E402
 
 metadata = metadata_for(
     *RUNTIME_TABLES,
     *WINDOW_TABLES,
     *INTERPRETER_TABLES,
     *WAITLIST_TABLES,
-    *FAMILY_LINK_TABLES,
+    FamilyLinkRevocation,
     *CONFERENCE_DAY_TABLES,
     *REPORT_TABLES,
     RosterGuardianLink,

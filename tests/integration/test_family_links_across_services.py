@@ -14,7 +14,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from services.scheduling.app import build_app as build_scheduling
-from services.scheduling.family_links.rules import NO_OPEN_WINDOW, REPLACED
+from services.scheduling.family_links.rules import NO_OPEN_WINDOW
 from services.scheduling.settings import SchedulingSettings
 from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer
@@ -27,6 +27,7 @@ from shared.events import (
     NudgedFamily,
 )
 from shared.events.envelope import EventData
+from shared.link_revocations import REPLACED
 from shared.messaging.outbox import record_event
 from tests.integration.conftest import (
     ADMIN,
@@ -200,6 +201,19 @@ async def test_a_reissued_link_replaces_the_old_one_at_once(
     sent = await message(system, "g-wei", "family_link_reissued")
     new = link_in(sent["body"])
     assert (await bookings_of(system, "s-ava", new)).status_code == 200
+
+    # Portfolio and notifications learn of it from the event: the old link stops opening Ava's
+    # portfolio; the new one opens it.
+    async def portfolio_answer(link: str) -> httpx.Response:
+        return await system.portfolio.get("/students/s-ava/goals", headers=bearer(link))
+
+    replaced = await eventually(
+        lambda: portfolio_answer(old), until=lambda answer: answer.status_code == 401
+    )
+    assert replaced.json()["detail"] == REPLACED
+    assert (await portfolio_answer(new)).status_code == 200
+    mailbox = await system.notifications.get("/mailbox", headers=bearer(old))
+    assert (mailbox.status_code, mailbox.json()["detail"]) == (401, REPLACED)
     # Kim's link was not touched.
     kim = link_in((await message(system, "g-kim", "conference_invitation"))["body"])
     assert (await bookings_of(system, "s-ben", kim)).status_code == 200

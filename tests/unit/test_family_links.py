@@ -22,7 +22,6 @@ from services.scheduling.booking.rules import Hidden, NotAllowed, Refused
 from services.scheduling.family_links.rules import (
     NO_OPEN_WINDOW,
     check_reissuer,
-    is_replaced,
     new_link_expiry,
 )
 from shared.auth.family_links import (
@@ -37,6 +36,7 @@ from shared.auth.family_links import (
 )
 from shared.auth.principal import Role
 from shared.auth.tokens import TokenError, TokenVerifier, mint_token
+from shared.link_revocations import is_replaced
 from shared.settings import ServiceSettings
 from tests.support import principal
 

@@ -10,14 +10,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.family_links.rules import check_reissuer, new_link_expiry
-from services.scheduling.family_links.tables import FamilyLinkRevocation
 from services.scheduling.tables import RosterSite, RosterStudent
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
 from shared.events import FamilyLinkReissued
+from shared.link_revocations import record_revocations
 from shared.messaging.outbox import record_event
 from shared.roster import RosterGuardianLink
-from shared.upsert import insert_or_replace
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,8 @@ async def reissue_link(
         ),
         now=now,
     )
-    await insert_or_replace(
+    await record_revocations(
         session,
-        FamilyLinkRevocation,
         [
             {
                 "guardian_id": guardian_id,
@@ -56,7 +54,6 @@ async def reissue_link(
                 "revoked_by": principal.subject,
             }
         ],
-        key=("guardian_id",),
     )
     # The event is about one of the family's children at a site the caller acts for:
     # notifications writes to the family about that child.

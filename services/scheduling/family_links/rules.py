@@ -10,15 +10,9 @@ from services.scheduling.booking.rules import Hidden, NotAllowed, Refused
 from shared.auth.family_links import MAX_LIFETIME
 from shared.auth.principal import Principal
 
-REPLACED = "this link was replaced by a newer one; use the latest message from the school"
 NO_OPEN_WINDOW = (
     "no conference window is open for this family's children; links are sent when a window opens"
 )
-
-
-def is_replaced(issued_at: datetime, revoked_before: datetime | None) -> bool:
-    """A link issued at or before the school revoked the family's links no longer works."""
-    return revoked_before is not None and issued_at <= revoked_before
 
 
 def check_reissuer(

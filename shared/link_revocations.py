@@ -1,0 +1,96 @@
+"""Family links the school has replaced, refused by every service that accepts links.
+
+Scheduling records a revocation when a school sends a family a new link
+(``POST /families/{guardian}/link/reissue``) and announces it as
+``scheduling.family_link.reissued``; portfolio and notifications keep a copy from that event.
+Each service's ``ServiceSpec.link_revocation`` is ``refuse_replaced_link``, run on every request
+made with a family link, so a lost phone's link stops opening the child's portfolio as well as
+their bookings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.auth.principal import Principal
+from shared.database import UTCDateTime
+from shared.events import CloudEvent, FamilyLinkReissued
+from shared.messaging.consumer import EventConsumers, HandlerContext
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.upsert import upsert_if_newer
+
+REPLACED = "this link was replaced by a newer one; use the latest message from the school"
+
+
+class FamilyLinkRevocation(SQLModel, table=True):
+    """Every link of this guardian issued at or before ``revoked_before`` no longer works."""
+
+    __tablename__ = "family_link_revocation"
+
+    guardian_id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    revoked_before: datetime = Field(sa_type=UTCDateTime)
+    revoked_by: str = Field(max_length=64)
+
+
+def is_replaced(issued_at: datetime, revoked_before: datetime | None) -> bool:
+    """A link issued at or before the school revoked the family's links no longer works."""
+    return revoked_before is not None and issued_at <= revoked_before
+
+
+async def refuse_replaced_link(uow: UnitOfWork, principal: Principal) -> str | None:
+    """Why the caller's family link is refused (it was issued at or before the school last
+    revoked the family's links), or None."""
+    if principal.link_issued_at is None:
+        return None
+    async with uow.read() as session:
+        revocation = await session.get(FamilyLinkRevocation, principal.subject)
+    if revocation is None or revocation.district != principal.district:
+        return None
+    return REPLACED if is_replaced(principal.link_issued_at, revocation.revoked_before) else None
+
+
+async def record_revocations(session: AsyncSession, revocations: Sequence[dict[str, Any]]) -> None:
+    """Keep the latest revocation per guardian (``guardian_id``, ``district``,
+    ``revoked_before``, ``revoked_by``): an older one arriving late changes nothing."""
+    await upsert_if_newer(
+        session,
+        FamilyLinkRevocation,
+        revocations,
+        key=("guardian_id",),
+        version="revoked_before",
+    )
+
+
+async def keep_revocations(
+    session: AsyncSession, events: Sequence[CloudEvent[FamilyLinkReissued]]
+) -> None:
+    """A reader's copy of the revocations scheduling announced."""
+    await record_revocations(
+        session,
+        [
+            {
+                "guardian_id": event.data.guardian_id,
+                "district": event.district,
+                "revoked_before": event.data.revoked_before,
+                "revoked_by": event.data.reissued_by,
+            }
+            for event in events
+        ],
+    )
+
+
+def keep_revocation_copy(consumers: EventConsumers) -> None:
+    """Subscribe ``consumers`` to the revocations (for a service with no other use for them)."""
+
+    @consumers.handles_batch(FamilyLinkReissued)
+    async def keep_family_link_revocations(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[FamilyLinkReissued]]
+    ) -> None:
+        """Links the school replaced stop working here too."""
+        await keep_revocations(context.session, events)
