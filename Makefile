@@ -1,12 +1,13 @@
 # Two commands: `make run` (the whole system, embedded) and `make test` (the whole suite).
 # `make bench` measures the messaging runtime and writes docs/benchmarks.md;
-# `make bench-roster` the roster import at district scale (same file).
+# `make bench-roster` the roster import at district scale, `make bench-opening` the opening
+# minute of conference week (same file).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-roster lint install clean
+.PHONY: run test bench bench-roster bench-opening lint install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,11 @@ bench: $(STAMP)
 # The OneRoster import at district scale (500,000 students; several minutes).
 bench-roster: $(STAMP)
 	$(BIN)/python -m benchmarks.roster
+
+# The opening minute of conference week: 20,000 families booking over HTTP on PostgreSQL
+# (BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test; a few minutes).
+bench-opening: $(STAMP)
+	$(BIN)/python -m benchmarks.opening_minute
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -49,11 +49,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite files get WAL, a busy timeout and enforced foreign keys."""
+# PostgreSQL connections older than this are closed and replaced when next taken from the pool.
+POOL_RECYCLE_SECONDS = 1800
+
+
+def create_engine(url: str, *, pool_size: int = 5, pool_timeout: float = 30.0) -> AsyncEngine:
+    """An async engine; SQLite files get WAL, a busy timeout and enforced foreign keys.
+
+    On PostgreSQL, ``pool_size`` connections are kept and no more are opened: a transaction
+    beyond them waits up to ``pool_timeout`` seconds for one. Connections are not pinged before
+    each use (that round trip was a quarter of a booking's CPU, docs/benchmarks.md): a request
+    that meets a connection the server dropped (a restart, a failover) fails, SQLAlchemy then
+    discards every connection of the pool made before it, and the caller is answered 503 with
+    ``Retry-After`` (``shared/service.py``); connections are also renewed every 30 minutes.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(
+            url,
+            pool_recycle=POOL_RECYCLE_SECONDS,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

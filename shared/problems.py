@@ -40,6 +40,8 @@ _MEANINGS: Mapping[int, str] = {
     422: "The input is not valid: `errors` names each invalid field, or the detail says which"
     " rule refuses it.",
     500: "The service failed; the detail says nothing of its internals.",
+    503: "The service is busy (no database connection came free in time) or lost its database"
+    " connection: nothing was changed; try again after `Retry-After` seconds.",
 }
 
 
@@ -217,7 +219,7 @@ def _problem_response_document(status: int) -> dict[str, Any]:
 
 def _framework_refusals(operation: Mapping[str, Any]) -> set[int]:
     """What any operation shaped like this one may answer, whatever its route does."""
-    statuses = {500}
+    statuses = {500, 503}
     if operation.get("security"):
         statuses.add(401)
     if operation.get("parameters") or operation.get("requestBody"):

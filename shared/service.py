@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.api_docs import openapi_pages_router, render_asyncapi
@@ -129,7 +130,11 @@ class ServiceRuntime:
         Redis need not be up: the loops wait for it with backoff while the API takes writes.
         """
         spec, settings = self.spec, self.settings
-        self.engine = create_engine(settings.database_url)
+        self.engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
         if settings.migrate_on_start:
             await upgrade_to_head(self.engine, spec.migrations)
         sessions = session_factory(self.engine)
@@ -310,6 +315,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.link_revocation_check = _link_revocation_check(runtime, spec.link_revocation)
     install_problem_handlers(app)
     app.add_exception_handler(IntegrityError, _conflict)
+    app.add_exception_handler(PoolTimeout, _busy)
+    app.add_exception_handler(TimeoutError, _busy)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_middleware(
         RequestBodyLimit, max_bytes=settings.http_max_body_bytes, uploads=spec.uploads(settings)
     )
@@ -383,6 +391,35 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
         return HTMLResponse(render_asyncapi(asyncapi.to_specification().to_jsonable()))
 
     return router
+
+
+async def _busy(request: Request, error: Exception) -> JSONResponse:
+    """No database connection (or, on SQLite, no turn to write) came free in time: the request
+    changed nothing, and trying again shortly is safe."""
+    log.warning("busy on %s %s: %s", request.method, request.url.path, error)
+    return problem_response(
+        503,
+        "the service is busy; nothing was changed, try again in a moment",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """The database connection was lost mid-request (a restart, a failover): the transaction
+    did not commit, the pool has discarded its stale connections, and trying again is safe.
+    Any other database error is a server error, logged with its cause."""
+    assert isinstance(error, DBAPIError)
+    if isinstance(error, IntegrityError):
+        return await _conflict(request, error)
+    if not error.connection_invalidated:
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=error)
+        return problem_response(500, "internal error")
+    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, error)
+    return problem_response(
+        503,
+        "the database connection was lost; nothing was changed, try again in a moment",
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _conflict(request: Request, error: Exception) -> JSONResponse:

@@ -50,6 +50,22 @@ class ServiceSettings(BaseSettings):
         "sqlite+aiosqlite:///./var/service.db",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        le=500,
+        validation_alias="DATABASE_POOL_SIZE",
+        description="PostgreSQL connections each replica keeps open. A request beyond them waits"
+        " for one to come free (DATABASE_POOL_TIMEOUT_SECONDS) instead of opening and closing a"
+        " connection of its own, which under load costs more than the request. Replicas times"
+        " services times this must stay under the server's max_connections.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        validation_alias="DATABASE_POOL_TIMEOUT_SECONDS",
+        description="How long a request waits for a free PostgreSQL connection.",
+    )
     migrate_on_start: bool = Field(
         True, description="Run Alembic migrations to head when the service starts."
     )

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import POSTGRES_URL, postgres_skip_reason
+
 ROOT = Path(__file__).resolve().parent.parent
 
 MEASUREMENTS = (
@@ -113,3 +115,49 @@ def test_roster_benchmark_measures_every_figure_of_a_small_district(tmp_path: Pa
     assert "not within" not in rows["read models caught up"]
     assert "| 0 events recorded |" in rows["unchanged re-import"]
     assert all(_numbers(row.split("|")[3]) for row in rows.values())
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(240)
+def test_opening_minute_benchmark_measures_every_figure_of_a_small_district(
+    tmp_path: Path,
+) -> None:
+    """Every code path of ``make bench-opening`` with a small district: the table comes out with
+    every row, no 5xx and no double booking (checked in the database); never timings."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nWritten by hand.\n")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.opening_minute",
+            "--families=120",
+            "--sites=2",
+            "--concurrency=16",
+            "--rate=20",
+            "--seconds=1",
+            "--replicas=1",
+            f"--postgres={POSTGRES_URL.replace('+asyncpg', '')}",
+            f"--output={doc}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    written = doc.read_text()
+    assert written.startswith("# Benchmarks\n\nWritten by hand.\n")
+    rows = {
+        line.split("|")[1].strip(): line for line in written.splitlines() if line.startswith("| ")
+    }
+    opening = rows["opening minute, HTTP (family links)"]
+    assert _numbers(opening.split("|")[2]) == [120], opening  # every family booked
+    assert _numbers(rows["bare asyncpg: UPDATE + INSERT"].split("|")[2]) == [120]
+    assert _numbers(rows["steady 20/s offered, HTTP"].split("|")[2]) == [20]
+    assert rows["5xx answers"].split("|")[3].strip() == "0"
+    assert rows["double bookings"].split("|")[3].strip() == "0"
+    assert "ms per request" in written
