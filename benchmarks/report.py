@@ -283,14 +283,18 @@ def _targets(results: Results) -> list[tuple[str, str, str, bool]]:
     return targets
 
 
-def write_results(path: Path, block: str) -> None:
-    """Replace what is between the result markers of ``path``, keeping the rest of the file."""
-    text = path.read_text() if path.exists() else ""
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
-    replacement = f"{START}\n{block}\n{END}"
+def write_results(
+    path: Path, block: str, *, start: str = START, end: str = END, heading: str = ""
+) -> None:
+    """Replace what is between the ``start`` and ``end`` markers of ``path``, keeping the rest of
+    the file; with no markers yet, append them (under ``heading``, if given)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    replacement = f"{start}\n{block}\n{end}"
     if pattern.search(text):
         text = pattern.sub(lambda _: replacement, text, count=1)
     else:
-        text = f"{text.rstrip()}\n\n{replacement}\n" if text.strip() else f"{replacement}\n"
+        section = f"{heading}\n\n{replacement}" if heading else replacement
+        text = f"{text.rstrip()}\n\n{section}\n" if text.strip() else f"{section}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.oneroster_district import write_delta, write_district
+from benchmarks.report import write_results
 from devstack.redis_server import RedisServer, free_port
 from devstack.services import SERVICES, ServiceProcess
 
@@ -171,12 +172,9 @@ def render(rows: list[tuple[str, str, str]], *, students: int) -> str:
 
 
 def write(path: Path, table: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    if START not in text:
-        text += f"\n## The roster import at district scale\n\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+    write_results(
+        path, table, start=START, end=END, heading="## The roster import at district scale"
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ _MEANINGS: Mapping[int, str] = {
     422: "The input is not valid: `errors` names each invalid field, or the detail says which"
     " rule refuses it.",
     500: "The service failed; the detail says nothing of its internals.",
-    503: "The service is busy (no database connection came free in time) or lost its database"
-    " connection: nothing was changed; try again after `Retry-After` seconds.",
+    503: "The service is busy (no database connection came free in time) or could not reach its"
+    " database: try again after `Retry-After` seconds (after a lost connection, first check"
+    " whether the change was made).",
 }
 
 

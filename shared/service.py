@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -318,6 +318,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.add_exception_handler(PoolTimeout, _busy)
     app.add_exception_handler(TimeoutError, _busy)
     app.add_exception_handler(DBAPIError, _database_error)
+    # A connection refused or reset while connecting (the database restarting).
+    app.add_exception_handler(ConnectionError, _database_error)
     app.add_middleware(
         RequestBodyLimit, max_bytes=settings.http_max_body_bytes, uploads=spec.uploads(settings)
     )
@@ -394,30 +396,30 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
 
 
 async def _busy(request: Request, error: Exception) -> JSONResponse:
-    """No database connection (or, on SQLite, no turn to write) came free in time: the request
-    changed nothing, and trying again shortly is safe."""
+    """No database connection (or, on SQLite, no turn to write) came free in time."""
     log.warning("busy on %s %s: %s", request.method, request.url.path, error)
     return problem_response(
-        503,
-        "the service is busy; nothing was changed, try again in a moment",
-        headers={"Retry-After": "1"},
+        503, "the service is busy; try again in a moment", headers={"Retry-After": "1"}
     )
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
-    """The database connection was lost mid-request (a restart, a failover): the transaction
-    did not commit, the pool has discarded its stale connections, and trying again is safe.
-    Any other database error is a server error, logged with its cause."""
-    assert isinstance(error, DBAPIError)
+    """The database could not be reached or the connection was lost mid-request (a restart, a
+    failover): the pool discards its stale connections and the caller may try again, after
+    checking whether a change it asked for took effect (a connection lost during COMMIT may
+    have committed first). Any other database error is a server error, logged with its cause."""
     if isinstance(error, IntegrityError):
         return await _conflict(request, error)
-    if not error.connection_invalidated:
+    unreachable = isinstance(error, ConnectionError | OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+    if not unreachable:
         log.error("database error on %s %s", request.method, request.url.path, exc_info=error)
         return problem_response(500, "internal error")
-    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, error)
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, error)
     return problem_response(
         503,
-        "the database connection was lost; nothing was changed, try again in a moment",
+        "the database could not be reached; check whether the change was made, then try again",
         headers={"Retry-After": "1"},
     )
 

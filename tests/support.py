@@ -6,8 +6,10 @@ import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta
 from functools import cache
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy import func
@@ -169,3 +171,13 @@ async def count(uow: UnitOfWork, model: type[SQLModel], *where: object) -> int:
         return int(
             (await session.exec(select(func.count()).select_from(model).where(*where))).one()
         )
+
+
+def wait_for_room_today(minutes: float, zone: str = "America/Los_Angeles") -> float:
+    """Seconds to wait before opening a conference time ``minutes`` long from now: 0, unless
+    fewer than that (and a margin) remain of the day in ``zone``, where a time never crosses
+    midnight; then until just after midnight."""
+    local = datetime.now(ZoneInfo(zone))
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(), ZoneInfo(zone))
+    left = (midnight - local).total_seconds()
+    return 0.0 if left > minutes * 60 + 60 else left + 1

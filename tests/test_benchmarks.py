@@ -88,18 +88,7 @@ def test_benchmark_writes_a_complete_table(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(240)
 def test_roster_benchmark_measures_every_figure_of_a_small_district(tmp_path: Path) -> None:
-    doc = tmp_path / "benchmarks.md"
-    doc.write_text("# Benchmarks\n\nWritten by hand.\n")
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.roster", "--students", "400", "--output", str(doc)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=230,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    written = doc.read_text()
-    assert written.startswith("# Benchmarks\n\nWritten by hand.\n")
+    written = _written_by("benchmarks.roster", "--students=400", tmp_path=tmp_path)
     rows = {
         line.split("|")[1].strip(): line
         for line in written.splitlines()
@@ -127,30 +116,17 @@ def test_opening_minute_benchmark_measures_every_figure_of_a_small_district(
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    doc = tmp_path / "benchmarks.md"
-    doc.write_text("# Benchmarks\n\nWritten by hand.\n")
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.opening_minute",
-            "--families=120",
-            "--sites=2",
-            "--concurrency=16",
-            "--rate=20",
-            "--seconds=1",
-            "--replicas=1",
-            f"--postgres={POSTGRES_URL.replace('+asyncpg', '')}",
-            f"--output={doc}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=230,
+    written = _written_by(
+        "benchmarks.opening_minute",
+        "--families=120",
+        "--sites=2",
+        "--concurrency=16",
+        "--rate=20",
+        "--seconds=1",
+        "--replicas=1",
+        f"--postgres={POSTGRES_URL.replace('+asyncpg', '')}",
+        tmp_path=tmp_path,
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    written = doc.read_text()
-    assert written.startswith("# Benchmarks\n\nWritten by hand.\n")
     rows = {
         line.split("|")[1].strip(): line for line in written.splitlines() if line.startswith("| ")
     }
@@ -161,3 +137,21 @@ def test_opening_minute_benchmark_measures_every_figure_of_a_small_district(
     assert rows["5xx answers"].split("|")[3].strip() == "0"
     assert rows["double bookings"].split("|")[3].strip() == "0"
     assert "ms per request" in written
+
+
+def _written_by(module: str, *arguments: str, tmp_path: Path) -> str:
+    """What ``python -m module arguments`` writes into a benchmarks document (which keeps what
+    was written by hand)."""
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nWritten by hand.\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", module, *arguments, f"--output={doc}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    written = doc.read_text()
+    assert written.startswith("# Benchmarks\n\nWritten by hand.\n")
+    return written

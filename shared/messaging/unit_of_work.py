@@ -44,14 +44,8 @@ class UnitOfWork:
 @asynccontextmanager
 async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session for queries only: on SQLite it never waits for the write lock."""
-    options: dict[str, Any] = {READ_ONLY: True}
-    if not is_sqlite(sessions):
-        # PostgreSQL (READ COMMITTED) gives each statement of a transaction its own snapshot
-        # anyway: reads skip the BEGIN and ROLLBACK around them, two round trips of the three a
-        # one-query read took (a family link's revocation check on every request).
-        options["isolation_level"] = "AUTOCOMMIT"
     async with sessions() as session:
-        await session.connection(execution_options=options)
+        await session.connection(execution_options={READ_ONLY: True})
         yield session
 
 

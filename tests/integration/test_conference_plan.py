@@ -19,8 +19,8 @@ from services.portfolio.feedback.tables import FeedbackRequest
 from shared.auth import Role
 from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import System, enroll
-from tests.scheduling_support import open_times
-from tests.support import auth, eventually
+from tests.scheduling_support import conference_window, open_times
+from tests.support import auth, eventually, wait_for_room_today
 
 GIO = auth("s-gio", Role.STUDENT, sites=("conway",))
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
@@ -190,11 +190,20 @@ async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_f
     assert steps[2]["content"]["glows"] == "I am proud of my shapes"
     assert steps[4]["content"]["questions"] == ["What are you proud of?"]
 
-    # The conference takes place; the teacher records it completed.
+    # The conference takes place; the teacher records it completed. (A five-minute time, on
+    # one day of the school's clock: just before midnight the test waits for the next day.)
+    await asyncio.sleep(wait_for_room_today(5))
     starts_at = datetime.now(UTC) + timedelta(seconds=2)
-
+    today = await conference_window(
+        system.scheduling, site="conway", slot_minutes=5, buffer_minutes=0
+    )
     (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=starts_at, teacher_id="t-rivera"
+        system.scheduling,
+        site="conway",
+        starts_at=starts_at,
+        teacher_id="t-rivera",
+        minutes=5,
+        window=today,
     )
     booking = ok(
         await system.scheduling.post(

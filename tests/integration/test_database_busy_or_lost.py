@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from starlette.requests import Request
 
 from services.scheduling.app import build_app
@@ -59,7 +59,7 @@ async def test_no_free_connection_is_503_with_retry_after(
         busy = await client.get("/windows", params={"site": "conway"}, headers=ADMIN)
     assert busy.status_code == 503, busy.text
     assert busy.headers["retry-after"] == "1"
-    assert busy.json()["detail"].startswith("the service is busy; nothing was changed")
+    assert busy.json()["detail"].startswith("the service is busy; try again")
     assert (
         await client.get("/windows", params={"site": "conway"}, headers=ADMIN)
     ).status_code == 200
@@ -93,21 +93,33 @@ async def test_connections_cut_by_the_server_are_503_then_renewed(
     assert statuses[0] in (200, 503) and statuses[1:] == [200, 200], [a.text for a in answers]
     if statuses[0] == 503:
         assert answers[0].headers["retry-after"] == "1"
-        assert "connection was lost" in answers[0].json()["detail"]
+        assert "could not be reached" in answers[0].json()["detail"]
+
+
+def _lost() -> Exception:
+    error = DBAPIError("COMMIT", None, ConnectionResetError("reset by peer"))
+    error.connection_invalidated = True
+    return error
 
 
 @pytest.mark.parametrize(
-    ("invalidated", "status"), [(True, 503), (False, 500)], ids=["connection lost", "other error"]
+    ("error", "status"),
+    [
+        (_lost(), 503),
+        (OperationalError("SELECT 1", None, Exception("the database system is starting up")), 503),
+        (InterfaceError("SELECT 1", None, Exception("connection is closed")), 503),
+        (ConnectionRefusedError(111, "Connect call failed"), 503),
+        (ProgrammingError("SELECT nothing", None, Exception("syntax error")), 500),
+    ],
+    ids=["lost mid-request", "starting up", "closed", "refused", "a bug"],
 )
-async def test_a_database_error_mid_request_is_503_only_when_the_connection_was_lost(
-    invalidated: bool, status: int
+async def test_a_database_out_of_reach_is_503_and_a_bug_is_500(
+    error: Exception, status: int
 ) -> None:
-    """What a request meets when its connection dies inside the transaction (a failover while it
-    runs): the error SQLAlchemy raises then, answered by the services' handler."""
+    """What a request meets while the database restarts or fails over (the errors SQLAlchemy and
+    the driver raise then), answered by the services' handler; a bad statement stays a 500."""
     request = Request({"type": "http", "method": "POST", "path": "/bookings", "headers": []})
-    error = DBAPIError("COMMIT", None, ConnectionResetError("reset by peer"))
-    error.connection_invalidated = invalidated
     answer = await database_error(request, error)
     assert answer.status_code == status
-    if invalidated:
+    if status == 503:
         assert answer.headers["retry-after"] == "1"

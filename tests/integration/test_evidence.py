@@ -303,6 +303,11 @@ async def test_where_the_site_needs_no_approval_families_see_evidence_at_once(
         assert refused.status_code == 403, refused.text
     unknown = await system.portfolio.get("/sites/nowhere/portfolio-settings", headers=ADMIN)
     assert unknown.status_code == 404, unknown.text
+    for not_a_yes_or_no in (0, 1, "false", None):
+        vague = await system.portfolio.put(
+            settings, json={"requires_approval": not_a_yes_or_no}, headers=CONWAY_ADMIN
+        )
+        assert vague.status_code == 422, vague.text
     changed = await system.portfolio.put(
         settings, json={"requires_approval": False}, headers=CONWAY_ADMIN
     )

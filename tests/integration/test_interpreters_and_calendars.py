@@ -305,6 +305,10 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
     )
     assert kept.status_code == 409
     assert "move or cancel those conferences first" in kept.json()["detail"]
+    vague = await system.scheduling.patch(
+        f"/interpreters/{ana['id']}", json={"active": 0}, headers=CONWAY_ADMIN
+    )
+    assert vague.status_code == 422, vague.text  # true or false, not a number
     inactive = await system.scheduling.patch(
         f"/interpreters/{ana['id']}", json={"active": False}, headers=CONWAY_ADMIN
     )

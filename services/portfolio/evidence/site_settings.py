@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.evidence.refusing import not_found
@@ -23,7 +23,7 @@ router = APIRouter(tags=["evidence"])
 
 
 class PortfolioSettingsIn(BaseModel):
-    requires_approval: bool = Field(
+    requires_approval: StrictBool = Field(
         description="Whether a teacher approves each piece of evidence before families see it."
     )
 

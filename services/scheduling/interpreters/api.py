@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,7 +54,7 @@ class InterpreterIn(BaseModel):
 class InterpreterChange(BaseModel):
     name: Text | None = Field(None, max_length=200)
     languages: Languages | None = None
-    active: bool | None = Field(
+    active: StrictBool | None = Field(
         None, description="False: offered for no new conference (refused while some ahead)."
     )
 

@@ -33,6 +33,7 @@ from shared.auth.tokens import mint_token
 from shared.settings import DEV_JWT_SECRET
 from tests.e2e.test_make_run import Launcher
 from tests.e2e.test_portfolio_story import Story, until
+from tests.support import wait_for_room_today
 
 pytestmark = pytest.mark.e2e
 
@@ -285,6 +286,8 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
 
         # Conference day at Conway: families at stations, Gio checked in and his conference
         # completed; Ava's family does not come.
+        # (Five minutes on one day of the school's clock: just before midnight, it waits.)
+        time.sleep(wait_for_room_today(5))
         starts = datetime.now(UTC) + timedelta(seconds=5)
         today = starts.astimezone(LA).date().isoformat()
         day_window = week.ask(
@@ -300,6 +303,8 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
                 "opens_at": datetime.now(UTC).isoformat(),
                 "closes_at": (starts + timedelta(minutes=10)).isoformat(),
                 "change_cutoff_minutes": 0,
+                "slot_minutes": 5,
+                "buffer_minutes": 0,
             },
         )
         (station,) = week.ask(
@@ -313,7 +318,7 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
                 "format": "stations",
                 "capacity": 2,
                 "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(minutes=20)).isoformat(),
+                "ends_at": (starts + timedelta(minutes=5)).isoformat(),
             },
         )["slots"]
         week.ask("POST", f"{scheduling}/windows/{day_window['id']}/open", conway_office)
