@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,11 +49,17 @@ async def refuse_replaced_link(uow: UnitOfWork, principal: Principal) -> str | N
     revoked the family's links), or None."""
     if principal.link_issued_at is None:
         return None
-    async with uow.read() as session:
-        revocation = await session.get(FamilyLinkRevocation, principal.subject)
-    if revocation is None or revocation.district != principal.district:
-        return None
-    return REPLACED if is_replaced(principal.link_issued_at, revocation.revoked_before) else None
+    table = FamilyLinkRevocation.__table__  # type: ignore[attr-defined]
+    async with uow.lookup() as connection:
+        revoked_before = (
+            await connection.execute(
+                select(table.c.revoked_before).where(
+                    table.c.guardian_id == principal.subject,
+                    table.c.district == principal.district,
+                )
+            )
+        ).scalar()
+    return REPLACED if is_replaced(principal.link_issued_at, revoked_before) else None
 
 
 async def record_revocations(session: AsyncSession, revocations: Sequence[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,17 +91,34 @@ async def link_states(
     return {(g, s): active for g, s, active in rows if (g, s) in wanted}
 
 
+def _linked_now(student: Any) -> ColumnElement[bool]:
+    return and_(col(RosterGuardianLink.student_id) == student, col(RosterGuardianLink.active))
+
+
 async def linked_guardians(session: AsyncSession, student_id: str) -> set[str]:
     """The guardians linked to the student now."""
     return set(
         (
             await session.exec(
-                select(RosterGuardianLink.guardian_id).where(
-                    RosterGuardianLink.student_id == student_id, col(RosterGuardianLink.active)
-                )
+                select(RosterGuardianLink.guardian_id).where(_linked_now(student_id))
             )
         ).all()
     )
+
+
+def linked_guardians_listed(student: Any) -> ScalarSelect[Any]:
+    """``linked_guardians`` as a subquery (correlated when ``student`` is a column), to read with
+    other facts in one statement: the ids comma-separated, or NULL (``ids_listed`` reads it)."""
+    return (
+        select(func.aggregate_strings(col(RosterGuardianLink.guardian_id), ","))
+        .where(_linked_now(student))
+        .scalar_subquery()
+    )
+
+
+def ids_listed(listed: str | None) -> frozenset[str]:
+    """The ids a ``..._listed`` subquery read (ids never hold a comma: ``ID_PATTERN``)."""
+    return frozenset(listed.split(",")) if listed else frozenset()
 
 
 async def guardian_sites(

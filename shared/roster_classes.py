@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, func, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -85,26 +85,37 @@ async def keep_class(
     return True
 
 
-async def teachers_of(session: AsyncSession, student_id: str) -> set[str]:
-    """The teachers of the classes the student is in now."""
+def _teaching(student: Any) -> ColumnElement[bool]:
     taught = (
         select(RosterClassMember.class_id)
         .join(RosterClass, col(RosterClass.id) == col(RosterClassMember.class_id))
         .where(
-            RosterClassMember.person_id == student_id,
+            col(RosterClassMember.person_id) == student,
             RosterClassMember.role == "student",
             col(RosterClass.active),
         )
+        # (Correlated, when ``student`` is a column, to its table however deep it is nested.)
+        .correlate_except(RosterClassMember, RosterClass)
     )
+    return and_(
+        col(RosterClassMember.class_id).in_(taught), col(RosterClassMember.role) == "teacher"
+    )
+
+
+async def teachers_of(session: AsyncSession, student_id: str) -> set[str]:
+    """The teachers of the classes the student is in now."""
     return set(
-        (
-            await session.exec(
-                select(RosterClassMember.person_id).where(
-                    col(RosterClassMember.class_id).in_(taught),
-                    RosterClassMember.role == "teacher",
-                )
-            )
-        ).all()
+        (await session.exec(select(RosterClassMember.person_id).where(_teaching(student_id)))).all()
+    )
+
+
+def teachers_listed(student: Any) -> ScalarSelect[Any]:
+    """``teachers_of`` as a subquery (correlated when ``student`` is a column), read with other
+    facts in one statement: the ids comma-separated, or NULL (``shared.roster.ids_listed``)."""
+    return (
+        select(func.aggregate_strings(col(RosterClassMember.person_id), ","))
+        .where(_teaching(student))
+        .scalar_subquery()
     )
 
 

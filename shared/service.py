@@ -438,7 +438,7 @@ async def _conflict(request: Request, error: Exception) -> JSONResponse:
     return problem_response(409, "a concurrent request changed the same record; retry the request")
 
 
-def _unit_of_work(request: Request) -> UnitOfWork:
+async def _unit_of_work(request: Request) -> UnitOfWork:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime.uow
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import READ_ONLY, SQLITE_WRITE_WAIT_SECONDS, is_sqlite
@@ -39,6 +39,20 @@ class UnitOfWork:
     def read(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session for queries only (on SQLite it does not take the write lock)."""
         return reading(self.sessions)
+
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a single query outside any transaction: on PostgreSQL the statement
+        is its own snapshot, with no BEGIN and ROLLBACK around it (one round trip instead of
+        three, for a check made on every request). Not for several queries that must agree,
+        nor for server-side cursors: those want ``read``."""
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        async with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                await connection.execution_options(**{READ_ONLY: True})
+            yield connection
 
 
 @asynccontextmanager

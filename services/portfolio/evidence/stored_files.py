@@ -23,7 +23,7 @@ THUMBNAIL_SUFFIX = "-thumb.jpg"
 _NOT_IN_KEYS = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def _file_store(request: Request) -> FileStore:
+async def _file_store(request: Request) -> FileStore:
     """The store ``PORTFOLIO_FILES_URL`` names, made once per app (an S3 client is not cheap)."""
     store: FileStore | None = getattr(request.app.state, "evidence_file_store", None)
     if store is None:

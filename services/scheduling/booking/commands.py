@@ -21,10 +21,11 @@ from services.scheduling.booking.rules import (
 from services.scheduling.booking.seats import (
     check_window_open,
     free_seat,
-    held_in_window,
     lock_slots,
     lock_student,
+    lock_student_view,
     seat_family,
+    slot_for_student,
     slot_view,
     student_view,
     take_seat,
@@ -52,20 +53,11 @@ async def book_conference(
     chain_id: str | None = None,
 ) -> Booking:
     family = booking_family(principal, guardian_id=guardian_id)
-    student = await lock_student(session, student_id)
-    slot = await session.get(Slot, slot_id)
-    if slot is None:
-        raise NotFound(f"no conference time {slot_id!r}")
+    student = await lock_student_view(session, student_id)
     now = datetime.now(UTC)
-    check_all_but_seats(
-        principal,
-        slot,
-        await student_view(session, student),
-        family,
-        upcoming=await held_in_window(session, student_id, slot, now=now),
-        now=now,
-    )
-    await check_window_open(session, principal, await window_of(session, slot), family)
+    slot, window, upcoming = await slot_for_student(session, slot_id, student_id, now=now)
+    check_all_but_seats(principal, slot, student, family, upcoming=upcoming, now=now)
+    await check_window_open(session, principal, window, family)
     return await seat_family(
         session,
         slot=slot,
@@ -272,6 +264,8 @@ async def release(
             student_id=booking.student_id,
             guardian_id=booking.guardian_id,
             starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            room=slot.room,
             cancelled_by=cancelled_by,
             reason=reason,
             timezone=slot.timezone,

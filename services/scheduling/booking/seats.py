@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.scheduling.booking.rules import Full, SlotView, StudentView
 from services.scheduling.interpreters.assignment import take_interpreter
@@ -29,8 +31,8 @@ from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
 from shared.events import ConferenceBooked
 from shared.messaging.outbox import record_event
-from shared.roster import RosterGuardianLink, linked_guardians
-from shared.roster_classes import teachers_of
+from shared.roster import RosterGuardianLink, ids_listed, linked_guardians_listed
+from shared.roster_classes import teachers_listed
 
 BookedVia = Literal["family", "staff", "waitlist"]
 NEAREST = 3
@@ -38,20 +40,51 @@ NEAREST = 3
 
 async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> StudentView:
     """The student (or a booking's student) with the guardians the roster links to them now and
-    the teachers of their classes."""
+    the teachers of their classes, read in one statement."""
+    student_id = of.id if isinstance(of, RosterStudent) else of.student_id
+    active = select(RosterStudent.active).where(RosterStudent.id == student_id).scalar_subquery()
+    known, guardians, teachers = (
+        await session.exec(
+            select(active, linked_guardians_listed(student_id), teachers_listed(student_id))
+        )
+    ).one()
     if isinstance(of, RosterStudent):
-        student_id, district, site, active = of.id, of.district, of.site, of.active
+        district, site, known = of.district, of.site, of.active
     else:
-        known = await session.get(RosterStudent, of.student_id)
-        student_id, district, site = of.student_id, of.district, of.site
-        active = known.active if known is not None else False
+        district, site = of.district, of.site
     return StudentView(
         id=student_id,
         district=district,
         site=site,
-        active=active,
-        guardians=frozenset(await linked_guardians(session, student_id)),
-        teachers=frozenset(await teachers_of(session, student_id)),
+        active=bool(known),
+        guardians=ids_listed(guardians),
+        teachers=ids_listed(teachers),
+    )
+
+
+async def lock_student_view(session: AsyncSession, student_id: str) -> StudentView:
+    """``student_view`` of the student whose row this locks (``lock_student``), in one statement."""
+    row = (
+        await session.exec(
+            select(
+                RosterStudent,
+                linked_guardians_listed(col(RosterStudent.id)),
+                teachers_listed(col(RosterStudent.id)),
+            )
+            .where(RosterStudent.id == student_id)
+            .with_for_update(of=RosterStudent)  # type: ignore[arg-type]
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no student {student_id!r} on the roster")
+    student, guardians, teachers = row
+    return StudentView(
+        id=student.id,
+        district=student.district,
+        site=student.site,
+        active=student.active,
+        guardians=ids_listed(guardians),
+        teachers=ids_listed(teachers),
     )
 
 
@@ -113,21 +146,64 @@ async def window_of(session: AsyncSession, slot: Slot) -> ConferenceWindow | Non
     return await session.get(ConferenceWindow, slot.window_id) if slot.window_id else None
 
 
+def _held(student_id: str, held_slot: Any = Slot) -> SelectOfScalar[datetime]:
+    """Starts of the slots (``held_slot``, an alias when correlated) where the student's
+    conference is held."""
+    return (
+        select(held_slot.starts_at)
+        .join(Booking, col(Booking.slot_id) == held_slot.id)
+        .where(col(Booking.student_id) == student_id, col(Booking.status).in_(HELD))
+    )
+
+
 async def held_in_window(
     session: AsyncSession, student_id: str, slot: Slot, *, now: datetime
 ) -> datetime | None:
     """Start of the student's conference held in the slot's window (or, for a time outside any
     window, their conference still ahead), if any."""
-    query = (
-        select(Slot.starts_at)
-        .join(Booking, col(Booking.slot_id) == col(Slot.id))
-        .where(Booking.student_id == student_id, col(Booking.status).in_(HELD))
-    )
+    query = _held(student_id)
     if slot.window_id is not None:
-        query = query.where(Booking.window_id == slot.window_id)
+        query = query.where(col(Booking.window_id) == slot.window_id)
     else:
-        query = query.where(Booking.status == "booked", col(Slot.starts_at) > now)
+        query = query.where(col(Booking.status) == "booked", col(Slot.starts_at) > now)
     return (await session.exec(query)).first()
+
+
+async def slot_for_student(
+    session: AsyncSession, slot_id: str, student_id: str, *, now: datetime
+) -> tuple[Slot, ConferenceWindow | None, datetime | None]:
+    """The slot, its window and ``held_in_window`` for the student, in one statement (read after
+    the student's row is locked, so a booking that just committed is seen)."""
+    held_slot: Any = aliased(Slot)
+    held = (
+        _held(student_id, held_slot)
+        .where(
+            or_(
+                and_(
+                    col(Slot.window_id).is_not(None),
+                    col(Booking.window_id) == col(Slot.window_id),
+                ),
+                and_(
+                    col(Slot.window_id).is_(None),
+                    col(Booking.status) == "booked",
+                    held_slot.starts_at > now,
+                ),
+            )
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = (
+        await session.exec(
+            select(Slot, ConferenceWindow, held)
+            .outerjoin(ConferenceWindow, col(ConferenceWindow.id) == col(Slot.window_id))
+            .where(Slot.id == slot_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no conference time {slot_id!r}")
+    slot, window, upcoming = row
+    return slot, window, upcoming
 
 
 async def children_of(session: AsyncSession, guardian_id: str) -> int:

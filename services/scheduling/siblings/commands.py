@@ -13,9 +13,8 @@ from services.scheduling.booking.seats import (
     check_window_open,
     held_in_window,
     lock_slots,
-    lock_student,
+    lock_student_view,
     seat_family,
-    student_view,
     window_of,
 )
 from services.scheduling.siblings.rules import ChainTime, check_chain
@@ -38,7 +37,7 @@ async def book_siblings(
     family = booking_family(principal, guardian_id=guardian_id)
     # Students, then slots, each in id order: two chains never wait on each other.
     students = {
-        student_id: await student_view(session, await lock_student(session, student_id))
+        student_id: await lock_student_view(session, student_id)
         for student_id in sorted({student for _, student in times})
     }
     for student in students.values():

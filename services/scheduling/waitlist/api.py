@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import NotAllowed, Refused, booking_family
-from services.scheduling.booking.seats import check_window_open, lock_student, student_view
+from services.scheduling.booking.seats import check_window_open, lock_student_view
 from services.scheduling.interpreters.assignment import interpreters_for
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import HELD, Booking, Slot
@@ -88,7 +88,7 @@ async def _join(
 ) -> tuple[WaitlistEntry, list[Slot]]:
     family = booking_family(principal, guardian_id=body.guardian_id)
     window = await visible_window(session, principal, body.window_id)
-    view = await student_view(session, await lock_student(session, body.student_id))
+    view = await lock_student_view(session, body.student_id)
     held = (
         await session.exec(
             select(Booking.id).where(
@@ -234,7 +234,7 @@ async def leave_waitlist(
         entry = await session.get(WaitlistEntry, entry_id)
         if entry is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no waitlist entry {entry_id!r}")
-        view = await student_view(session, await lock_student(session, entry.student_id))
+        view = await lock_student_view(session, entry.student_id)
         if not view.seen_by(principal) or principal.role is Role.STUDENT:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no waitlist entry {entry_id!r}")
         if entry.status != "waiting":
