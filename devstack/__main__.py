@@ -27,6 +27,7 @@ from types import FrameType
 from devstack import redis_users
 from devstack.demo import DISTRICT, SITES, demo_tokens, load_demo_district
 from devstack.family_link_keys import PRIVATE_VARIABLE, PUBLIC_VARIABLE, family_link_keys
+from devstack.mail_server import MailServer
 from devstack.redis_server import (
     RedisServer,
     redis_server_at_least,
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
 
     redis: RedisServer | None = None
+    mail: MailServer | None = None
     processes: list[ServiceProcess] = []
     earlier = _demo_env(var)
     (var / "demo.env").unlink(missing_ok=True)
@@ -91,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
             "NOTIFICATIONS_FAMILY_LINK_URL",
             f"http://127.0.0.1:{ports['scheduling']}/family?link={{token}}",
         )
+        # Email goes over real SMTP to a local server keeping it in var/mail (unless the
+        # environment names a relay).
+        if not os.environ.get("NOTIFICATIONS_SMTP_HOST"):
+            mail = MailServer(var / "mail").start()
+            env["NOTIFICATIONS_SMTP_HOST"] = "127.0.0.1"
+            env["NOTIFICATIONS_SMTP_PORT"] = str(mail.port)
+            _say(f"SMTP  127.0.0.1:{mail.port} (local; keeps every email in {var / 'mail'})")
         for name in SERVICES:
             port = ports[name]
             own = {**env, "REDIS_URL": user_urls[name]}
@@ -128,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             service.stop()
         if redis is not None:
             redis.stop()
+        if mail is not None:
+            mail.stop()
         if processes or redis:
             _say("stopped; data kept in " + str(var))
 

@@ -1,4 +1,5 @@
-"""Conferences as iCalendar (RFC 5545) events and calendars. Pure, no I/O.
+"""Conferences as iCalendar (RFC 5545) events and calendars, for scheduling's downloads and feeds
+and the calendar invitations notifications emails. Pure, no I/O.
 
 A booking is one event for its whole life: its UID comes from the booking's id, so a moved
 conference replaces the event a calendar already holds (its SEQUENCE raised) and a cancelled

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from devstack.redis_server import RedisServer
 from shared.database import create_engine
 from shared.migrations import upgrade_to_head
+from tests.mail_support import LocalMailServer
 from tests.support import (
     drop_postgres_database,
     empty_postgres_database,
@@ -31,6 +32,15 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A private redis-server (the bundled binary) for the whole test session."""
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[LocalMailServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for the whole session: the in-process system
+    sends families' email to it (``tests/mail_support.py``)."""
+    server = LocalMailServer().start()
     yield server
     server.stop()
 

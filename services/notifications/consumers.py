@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
@@ -19,6 +19,7 @@ from services.notifications.family_links import (
 )
 from services.notifications.messages import Days, Names
 from services.notifications.tables import KnownStudent
+from shared.calendar_ics import Conference
 from shared.events import (
     CloudEvent,
     ConferenceBooked,
@@ -91,6 +92,15 @@ async def confirm_booking_to_guardian(
                     "room": event.data.room,
                     "interpreter": event.data.interpreter_language,
                 },
+                calendar=conference_of(
+                    event,
+                    ends_at=event.data.ends_at,
+                    room=event.data.room,
+                    sequence=event.data.sequence,
+                    virtual=event.data.mode == "virtual",
+                    station=event.data.station,
+                    interpreter_language=event.data.interpreter_language,
+                ),
             )
             for event in events
         ],
@@ -112,6 +122,15 @@ async def tell_guardian_booking_cancelled(
                 cause=event,
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={"starts_at": event.data.starts_at, "reason": event.data.reason},
+                calendar=conference_of(
+                    event,
+                    ends_at=event.data.ends_at,
+                    room=event.data.room or "",
+                    sequence=event.data.sequence,
+                    cancelled=True,
+                )
+                if event.data.ends_at is not None
+                else None,
             )
             for event in events
         ],
@@ -142,9 +161,51 @@ async def tell_guardian_conference_moved(
                     "by_school": event.data.by_school,
                     "reason": event.data.reason,
                 },
+                calendar=conference_of(
+                    event,
+                    ends_at=event.data.ends_at,
+                    room=event.data.room,
+                    sequence=event.data.sequence,
+                    virtual=event.data.mode == "virtual",
+                    station=event.data.station,
+                ),
             )
             for event in events
         ],
+    )
+
+
+def conference_of(
+    event: CloudEvent[ConferenceBooked]
+    | CloudEvent[ConferenceMoved]
+    | CloudEvent[ConferenceCancelled],
+    *,
+    ends_at: datetime,
+    room: str,
+    sequence: int,
+    virtual: bool = False,
+    station: int | None = None,
+    interpreter_language: str | None = None,
+    cancelled: bool = False,
+) -> Conference:
+    """The conference as the family's calendar shows it (the student's name is filled in when
+    the message is written): the same UID and SEQUENCE as scheduling's own ``.ics``."""
+    data = event.data
+    return Conference(
+        booking_id=data.booking_id,
+        district=event.district,
+        site=event.site,
+        sequence=sequence,
+        starts_at=data.starts_at,
+        ends_at=ends_at,
+        given_name="",
+        teacher_id=data.teacher_id or "",
+        room=room,
+        virtual=virtual,
+        station=station,
+        interpreter_language=interpreter_language,
+        cancelled=cancelled,
+        guardian_id=data.guardian_id,
     )
 
 

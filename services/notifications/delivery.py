@@ -8,7 +8,7 @@ rolled back and applied again never sends anything twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import col, select
@@ -16,15 +16,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.messages import render
 from services.notifications.tables import ContactPoint, Delivery, KnownStudent
+from shared.calendar_ics import Conference, booking_calendar
+from shared.database import utcnow
 from shared.events import CloudEvent, DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 from shared.roster import link_needed, link_states
 
-# Until real email/SMS providers are wired, every message goes to the development mailbox
-# (GET /mailbox), where a person can read exactly what the family would receive.
-CHANNEL = "mailbox"
+# A guardian with an email address is written to by email (the district's SMTP relay, or in
+# development the mailbox when none is configured); one without, until SMS is wired, only to
+# the development mailbox (GET /mailbox), where a person reads what the family would receive.
+EMAIL = "email"
+MAILBOX = "mailbox"
 DELIVER = "deliver_message"  # the job that hands a queued delivery to its channel
 
 
@@ -58,6 +62,15 @@ class Message:
     cause: CloudEvent[Any]
     timezone: str
     values: dict[str, Any] = field(default_factory=dict)
+    # The conference the message confirms, moves or cancels: its .ics goes with the email.
+    calendar: Conference | None = None
+
+
+def _calendar(conference: Conference | None, student: KnownStudent) -> str | None:
+    if conference is None:
+        return None
+    named = replace(conference, given_name=student.given_name)
+    return booking_calendar(named, stamp=utcnow()).decode()
 
 
 async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -> list[Delivery]:
@@ -141,7 +154,7 @@ def _delivery(
         site=message.cause.site,
         recipient_id=message.guardian_id,
         student_id=message.student_id,
-        channel=CHANNEL if contact else "none",
+        channel=(EMAIL if contact.email else MAILBOX) if contact else "none",
         address=contact.email if contact else None,
         language=rendered.language,
         template=message.template,
@@ -150,6 +163,7 @@ def _delivery(
         status="queued" if contact else "failed",
         error=None if contact else "no contact point on file for this guardian",
         cause_event_id=message.cause.id,
+        calendar=_calendar(message.calendar, student),
     )
     if contact is None:
         record_event(

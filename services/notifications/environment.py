@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from services.notifications.channels import Channel, MailboxChannel
+from services.notifications.email import SmtpChannel, SmtpRelay
 from services.notifications.family_links import FamilyLinks
 from services.notifications.settings import NotificationsSettings
 from shared.environment import Environment
 
 
 def _development_channels() -> dict[str, Channel]:
-    return {"mailbox": MailboxChannel()}
+    return {"mailbox": MailboxChannel(), "email": MailboxChannel()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,10 +26,31 @@ class NotificationsEnvironment(Environment):
     family_links: FamilyLinks = field(default_factory=FamilyLinks)
 
 
+def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel]:
+    """The mailbox always; email through the district's relay when ``NOTIFICATIONS_SMTP_HOST``
+    names one, else into the mailbox too (development: nothing leaves the service)."""
+    channels = _development_channels()
+    if settings.smtp_host:
+        relay = SmtpRelay(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout=settings.smtp_timeout_seconds,
+            verify_certificate=settings.smtp_verify_certificate,
+        )
+        channels["email"] = SmtpChannel(relay, sender=settings.mail_from)
+    return channels
+
+
 @asynccontextmanager
 async def notifications_environment(
     settings: NotificationsSettings,
 ) -> AsyncIterator[NotificationsEnvironment]:
     yield NotificationsEnvironment(
-        settings=settings, family_links=FamilyLinks.from_settings(settings)
+        settings=settings,
+        family_links=FamilyLinks.from_settings(settings),
+        channels=channels_from_settings(settings),
     )

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications.delivery import DELIVER
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.tables import Delivery, KnownStudent
-from shared.events import DeliverySent
+from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure
 from shared.messaging.outbox import record_event
@@ -18,9 +18,16 @@ from shared.roster import link_states
 jobs: JobHandlers[NotificationsEnvironment] = JobHandlers()
 
 
-@jobs.handles(DELIVER, max_attempts=6, retry_backoff_seconds=30.0)
+DELIVER_ATTEMPTS = 6
+
+
+@jobs.handles(DELIVER, max_attempts=DELIVER_ATTEMPTS, retry_backoff_seconds=30.0)
 async def deliver_message(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
-    """Hand one rendered message to its channel, then record it sent (and say so on the stream)."""
+    """Hand one rendered message to its channel, then record it sent (and say so on the stream).
+
+    A temporary failure (an SMTP 4xx, a dropped connection, a timeout) is tried again with
+    backoff; a permanent one (an SMTP 5xx, no address), or the last attempt's failure, records
+    the delivery failed with the reason, and ``delivery.failed`` says so."""
     async with context.uow.read() as session:
         delivery = await session.get(Delivery, job.payload["delivery_id"])
         linked = delivery is not None and await still_linked(session, delivery)
@@ -33,7 +40,16 @@ async def deliver_message(context: JobContext[NotificationsEnvironment], job: Jo
     channel = context.env.channels.get(delivery.channel)
     if channel is None:
         raise PermanentFailure(f"no channel {delivery.channel!r} is configured")
-    await channel.send(delivery, idempotency_key=job.key)
+    try:
+        await channel.send(delivery, idempotency_key=job.key)
+    except PermanentFailure as error:
+        await _failed(context, delivery, channel.name, str(error))
+        return
+    except Exception as error:
+        if job.attempt < DELIVER_ATTEMPTS:
+            raise
+        await _failed(context, delivery, channel.name, f"{type(error).__name__}: {error}")
+        return
     async with context.finish() as session:
         await session.exec(
             update(Delivery)
@@ -71,4 +87,32 @@ async def _withhold(context: JobContext[NotificationsEnvironment], delivery: Del
             update(Delivery)
             .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
             .values(status="withheld", error=reason)
+        )
+
+
+async def _failed(
+    context: JobContext[NotificationsEnvironment], delivery: Delivery, channel: str, reason: str
+) -> None:
+    reason = reason[:500]
+    async with context.finish() as session:
+        failed = await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
+            .values(status="failed", error=reason)
+        )
+        if failed.rowcount != 1:  # type: ignore[attr-defined]
+            return
+        record_event(
+            session,
+            DeliveryFailed(
+                delivery_id=delivery.id,
+                recipient_id=delivery.recipient_id,
+                channel=channel,  # type: ignore[arg-type]
+                template=delivery.template,
+                error=reason,
+                cause_event_id=delivery.cause_event_id,
+            ),
+            subject=delivery.student_id,
+            district=delivery.district,
+            site=delivery.site,
         )

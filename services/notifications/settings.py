@@ -28,6 +28,26 @@ class NotificationsSettings(ServiceSettings):
         description="The address a family's link opens; `{token}` is replaced by the link's token.",
     )
 
+    smtp_host: str | None = Field(
+        None,
+        description="The district's mail relay. Unset: email stays in the development mailbox"
+        " (GET /mailbox) and nothing is sent.",
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="587 with STARTTLS, 465 with TLS.")
+    smtp_starttls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
+    smtp_tls: bool = Field(False, description="Connect with TLS from the start (port 465).")
+    smtp_username: str | None = Field(None, description="SMTP AUTH user, if the relay wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password.")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, description="Per SMTP command.")
+    smtp_verify_certificate: bool = Field(
+        True, description="Check the relay's TLS certificate (turn off only for a test relay)."
+    )
+    mail_from: str = Field(
+        "Student-led conferences <conferences@district.example>",
+        description="The From of every email: a name and an address of the district's domain"
+        " (the domain also ends each Message-ID).",
+    )
+
     @field_validator("family_link_private_key", mode="after")
     @classmethod
     def _read_private_key(cls, value: SecretStr | None) -> SecretStr | None:

@@ -63,6 +63,11 @@ class Delivery(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     cause_event_id: str = Field(max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    calendar: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="The conference's .ics (RFC 5545) sent with the message, if any.",
+    )
 
 
 metadata = metadata_for(

@@ -352,6 +352,10 @@ class ConferenceCancelled(EventData):
     student_id: str = Field(description="The student's sourcedId.")
     guardian_id: str = Field(description="sourcedId of the guardian the booking was for.")
     starts_at: datetime = Field(description="Start of the cancelled conference (UTC).")
+    ends_at: datetime | None = Field(
+        None, description="End of the cancelled conference (UTC); absent in older events."
+    )
+    room: str | None = Field(None, description="Where it was to take place.")
     cancelled_by: str = Field(description="sourcedId of who cancelled.")
     reason: str | None = Field(None, description="Why, if given.")
     timezone: str | None = Field(

@@ -119,6 +119,11 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert re.search(r"sent \| Confirmed: Ava's conference on \w+day", out)
         assert re.search(r"sent \| New time: Ava's conference on \w+day", out)
         assert "sent | Se liberó un horario: conferencia de Gio" in out
+        # The same messages arrived as email at make run's SMTP server, calendars attached.
+        assert re.search(r"Confirmed: Ava's conference .* \| METHOD:REQUEST SEQUENCE:0\n", out)
+        assert re.search(r"New time: Ava's conference .* \| METHOD:REQUEST SEQUENCE:1\n", out)
+        assert re.search(r"Cancelled: Ava's conference .* \| METHOD:CANCEL SEQUENCE:1\n", out)
+        assert re.search(r"Invitation: .* \| no calendar\n", out)
         # Gio's demo goal was announced to his mother, in Spanish.
         assert "sent | Gio se fijó una nueva meta" in out
         # Ava's work reaches her father only once her teacher has approved it.

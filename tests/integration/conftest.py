@@ -30,6 +30,7 @@ from shared.migrations import upgrade_to_head
 from shared.roster import link_states
 from shared.roster_classes import teachers_of
 from tests.conftest import BACKENDS, DatabaseUrls, MigratedTemplates
+from tests.mail_support import LocalMailServer
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
@@ -73,8 +74,10 @@ async def system(
     tmp_path: Path,
     family_link_keys: FamilyLinkKeys,
     migrated_templates: MigratedTemplates,
+    mail_server: LocalMailServer,
 ) -> AsyncIterator[System]:
-    """Portfolio, scheduling and notifications, each on its own database, sharing one Redis."""
+    """Portfolio, scheduling and notifications, each on its own database, sharing one Redis;
+    notifications sends email to the tests' SMTP server."""
     databases = DatabaseUrls(request.param, tmp_path)
     taken: dict[str, Path] = {}
 
@@ -105,6 +108,8 @@ async def system(
                 NotificationsSettings(
                     database_url=await database("notifications", NOTIFICATIONS.migrations),
                     family_link_private_key=family_link_keys.private_pem,
+                    smtp_host="127.0.0.1",
+                    smtp_port=mail_server.port,
                     **common,
                 )
             ),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Event
 
-from services.scheduling.calendar.ics import (
+from shared.calendar_ics import (
     Conference,
     booking_calendar,
     booking_event,

@@ -32,12 +32,6 @@ from services.scheduling.calendar.feeds import (
     teacher_generation,
     token_matches,
 )
-from services.scheduling.calendar.ics import (
-    Conference,
-    booking_calendar,
-    booking_event,
-    feed_calendar,
-)
 from services.scheduling.interpreters.rules import (
     check_manages_interpreters,
     may_see_interpreters,
@@ -49,6 +43,12 @@ from services.scheduling.tables import Booking, Slot
 from shared.api_types import IdPath
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal
+from shared.calendar_ics import (
+    Conference,
+    booking_calendar,
+    booking_event,
+    feed_calendar,
+)
 from shared.problems import refusals
 from shared.roster_classes import RosterClass, RosterClassMember
 from shared.service import UnitOfWorkDep
@@ -77,7 +77,7 @@ class FeedOut(BaseModel):
     )
 
 
-def _settings(request: Request) -> SchedulingSettings:
+async def _settings(request: Request) -> SchedulingSettings:
     settings: SchedulingSettings = request.app.state.runtime.settings
     return settings
 

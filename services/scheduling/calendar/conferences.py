@@ -10,9 +10,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.calendar.ics import Conference
 from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.windows.rules import Mode
+from shared.calendar_ics import Conference
 
 
 async def booking_conference(session: AsyncSession, booking: Booking) -> Conference:

@@ -1,0 +1,224 @@
+"""Families' email over real SMTP (a local aiosmtpd server), on SQLite and PostgreSQL: the MIME a
+family receives (text and HTML, their language, a stable Message-ID, the conference's .ics that
+calendar apps follow through a move and a cancellation), and what the relay's answers do: 4xx is
+tried again, 5xx fails the delivery at once with the reason."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from icalendar import Calendar
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from services.notifications.tables import Delivery
+from shared.auth import Role
+from shared.jobs.tables import Job
+from tests.integration.conftest import System, enroll, register_site
+from tests.integration.test_conference_week import LA, book, guardian, ok
+from tests.mail_support import BUSY_TIMES, LocalMailServer
+from tests.scheduling_support import open_times
+from tests.support import auth, eventually
+
+ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
+
+
+def tomorrow_at(hour: int) -> datetime:
+    day = datetime.now(LA).date() + timedelta(days=2)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=LA).astimezone(UTC)
+
+
+async def family(system: System, *, local: str, language: str) -> tuple[str, str, str]:
+    """A student at Conway in t-rivera's class and their guardian, whose email is
+    ``<local>@example.org``; returns (student, guardian, address)."""
+    tag = uuid.uuid4().hex[:8]
+    student, guardian_id = f"s-{tag}", f"g-{tag}"
+    await enroll(
+        system,
+        student_id=student,
+        site="conway",
+        given_name="Lucía",
+        guardian_id=guardian_id,
+        teacher_id="t-rivera",
+    )
+    address = f"{local}-{tag}@example.org"
+    response = await system.notifications.put(
+        f"/contacts/{guardian_id}",
+        json={
+            "site": "conway",
+            "display_name": "María",
+            "email": address,
+            "language": language,
+        },
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text
+    return student, guardian_id, address
+
+
+def parts(message: EmailMessage) -> dict[str, Any]:
+    return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
+
+
+async def conference_mail(
+    mail_server: LocalMailServer, address: str, count: int = 1
+) -> list[EmailMessage]:
+    """The emails to ``address`` about a conference (not the invitation that came first)."""
+    await eventually(
+        lambda: _async(mail_server.to(address)),
+        until=lambda found: len([m for m in found if "text/calendar" in parts(m)]) >= count,
+        timeout=15,
+    )
+    return [m for m in mail_server.to(address) if "text/calendar" in parts(m)]
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+def calendar_of(message: EmailMessage) -> Calendar:
+    part = parts(message)["text/calendar"]
+    return Calendar.from_ical(part.get_payload(decode=True))
+
+
+async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calendar(
+    system: System, mail_server: LocalMailServer
+) -> None:
+    student, guardian_id, address = await family(system, local="maria", language="es")
+    headers = guardian(guardian_id)
+    first, second = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=2, teacher_id="t-rivera"
+    )
+    booked = ok(await book(system, headers, first["id"], student), 201)
+    (confirmation,) = await conference_mail(mail_server, address)
+
+    assert confirmation["To"] == address
+    assert confirmation["Content-Language"] == "es"
+    assert confirmation["Subject"].startswith("Confirmad")  # written in Spanish
+    found = parts(confirmation)
+    assert {"text/plain", "text/html", "text/calendar"} <= set(found)
+    assert "Lucía" in found["text/plain"].get_content()
+    assert 'lang="es"' in found["text/html"].get_content()
+    assert found["text/calendar"].get_param("method") == "REQUEST"
+    runtime = system.apps["notifications"].state.runtime
+
+    async def confirmed() -> Delivery | None:
+        async with runtime.uow.read() as session:
+            return (
+                await session.exec(
+                    select(Delivery).where(
+                        Delivery.recipient_id == guardian_id,
+                        Delivery.template == "conference_booked",
+                    )
+                )
+            ).first()
+
+    delivery = await eventually(confirmed, until=lambda d: d is not None and d.status == "sent")
+    assert delivery is not None and delivery.channel == "email"
+    assert confirmation["Message-ID"] == f"<delivery-{delivery.id}@district.example>"
+    calendar = calendar_of(confirmation)
+    assert str(calendar["METHOD"]) == "REQUEST"
+    (event,) = calendar.walk("VEVENT")
+    uid = str(event["UID"])
+    assert uid == f"booking-{booked['id']}@demo.slc"
+    assert int(event["SEQUENCE"]) == 0
+    assert event.decoded("DTSTART") == datetime.fromisoformat(first["starts_at"])
+    assert "Lucía" in str(event["SUMMARY"])
+    assert address not in calendar.to_ical().decode()  # no contact detail in the file
+
+    ok(
+        await system.scheduling.post(
+            f"/bookings/{booked['id']}/move", json={"slot_id": second["id"]}, headers=headers
+        )
+    )
+    moved = (await conference_mail(mail_server, address, 2))[1]
+    (event,) = calendar_of(moved).walk("VEVENT")
+    assert (str(event["UID"]), int(event["SEQUENCE"])) == (uid, 1)
+    assert event.decoded("DTSTART") == datetime.fromisoformat(second["starts_at"])
+
+    ok(await system.scheduling.delete(f"/bookings/{booked['id']}", headers=headers))
+    cancelled = (await conference_mail(mail_server, address, 3))[2]
+    calendar = calendar_of(cancelled)
+    assert str(calendar["METHOD"]) == "CANCEL"
+    assert parts(cancelled)["text/calendar"].get_param("method") == "CANCEL"
+    (event,) = calendar.walk("VEVENT")
+    assert (str(event["UID"]), str(event["STATUS"])) == (uid, "CANCELLED")
+    sent = await conference_mail(mail_server, address, 3)
+    assert len({m["Message-ID"] for m in sent}) == 3
+
+
+async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
+    system: System, mail_server: LocalMailServer
+) -> None:
+    # (The window opens first: no invitation is written to the address before the booking.)
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(16), teacher_id="t-rivera"
+    )
+    student, guardian_id, _ = await family(system, local="nobody", language="en")
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+    runtime = system.apps["notifications"].state.runtime
+
+    async def failed() -> Delivery | None:
+        async with runtime.uow.read() as session:
+            return (
+                await session.exec(
+                    select(Delivery).where(
+                        Delivery.recipient_id == guardian_id,
+                        Delivery.template == "conference_booked",
+                        Delivery.status == "failed",
+                    )
+                )
+            ).first()
+
+    delivery = await eventually(failed, until=lambda d: d is not None, timeout=15)
+    assert delivery is not None and "550" in (delivery.error or "")
+    async with runtime.uow.read() as session:
+        job = (await session.exec(select(Job).where(Job.key == delivery.id))).one()
+    assert job.attempts == 1  # not tried again
+
+
+async def test_a_busy_relay_is_tried_again_and_the_message_goes_once(
+    system: System, mail_server: LocalMailServer
+) -> None:
+    # (The window opens first: no invitation is written to the address before the booking.)
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(17), teacher_id="t-rivera"
+    )
+    student, guardian_id, address = await family(system, local="busy", language="en")
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+    runtime = system.apps["notifications"].state.runtime
+
+    async def job() -> Job | None:
+        async with runtime.uow.read() as session:
+            delivery = (
+                await session.exec(
+                    select(Delivery).where(
+                        Delivery.recipient_id == guardian_id,
+                        Delivery.template == "conference_booked",
+                    )
+                )
+            ).first()
+            if delivery is None:
+                return None
+            return (await session.exec(select(Job).where(Job.key == delivery.id))).first()
+
+    for attempt in range(1, BUSY_TIMES + 1):
+        waiting = await eventually(
+            job,
+            until=lambda j, n=attempt: j is not None and j.attempts == n and j.status == "pending",
+        )
+        assert waiting is not None and "451" in (waiting.last_error or "")
+        assert waiting.due_at > datetime.now(UTC) + timedelta(seconds=10)  # backing off
+        async with runtime.uow.transaction() as session:  # the backoff, over at once
+            await session.exec(
+                update(Job).where(col(Job.id) == waiting.id).values(due_at=datetime.now(UTC))
+            )
+    (message,) = await conference_mail(mail_server, address)
+    done = await eventually(job, until=lambda j: j is not None and j.status == "done")
+    assert done is not None and done.attempts == BUSY_TIMES + 1
+    assert await conference_mail(mail_server, address) == [message]
