@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,6 +39,13 @@ class FamilyLinkRevocation(SQLModel, table=True):
     revoked_by: str = Field(max_length=64)
 
 
+# Run on every request made with a family link: built once.
+_TABLE: Any = FamilyLinkRevocation.__table__  # type: ignore[attr-defined]
+_REVOKED_BEFORE = select(_TABLE.c.revoked_before).where(
+    _TABLE.c.guardian_id == bindparam("guardian_id"), _TABLE.c.district == bindparam("district")
+)
+
+
 def is_replaced(issued_at: datetime, revoked_before: datetime | None) -> bool:
     """A link issued at or before the school revoked the family's links no longer works."""
     return revoked_before is not None and issued_at <= revoked_before
@@ -49,14 +56,11 @@ async def refuse_replaced_link(uow: UnitOfWork, principal: Principal) -> str | N
     revoked the family's links), or None."""
     if principal.link_issued_at is None:
         return None
-    table = FamilyLinkRevocation.__table__  # type: ignore[attr-defined]
     async with uow.lookup() as connection:
         revoked_before = (
             await connection.execute(
-                select(table.c.revoked_before).where(
-                    table.c.guardian_id == principal.subject,
-                    table.c.district == principal.district,
-                )
+                _REVOKED_BEFORE,
+                {"guardian_id": principal.subject, "district": principal.district},
             )
         ).scalar()
     return REPLACED if is_replaced(principal.link_issued_at, revoked_before) else None

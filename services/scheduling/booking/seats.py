@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +29,7 @@ from services.scheduling.windows.rules import Format, check_booking_open
 from services.scheduling.windows.slots import slot_out
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
+from shared.database import UTCDateTime
 from shared.events import ConferenceBooked
 from shared.messaging.outbox import record_event
 from shared.roster import RosterGuardianLink, ids_listed, linked_guardians_listed
@@ -62,19 +63,22 @@ async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> St
     )
 
 
+# The booking path's two reads, built once: a statement made anew on each call costs more to
+# build and to look up in SQLAlchemy's compiled cache than it costs PostgreSQL to run.
+_LOCKED_STUDENT_VIEW = (
+    select(
+        RosterStudent,
+        linked_guardians_listed(col(RosterStudent.id)),
+        teachers_listed(col(RosterStudent.id)),
+    )
+    .where(col(RosterStudent.id) == bindparam("student_id"))
+    .with_for_update(of=RosterStudent)  # type: ignore[arg-type]
+)
+
+
 async def lock_student_view(session: AsyncSession, student_id: str) -> StudentView:
     """``student_view`` of the student whose row this locks (``lock_student``), in one statement."""
-    row = (
-        await session.exec(
-            select(
-                RosterStudent,
-                linked_guardians_listed(col(RosterStudent.id)),
-                teachers_listed(col(RosterStudent.id)),
-            )
-            .where(RosterStudent.id == student_id)
-            .with_for_update(of=RosterStudent)  # type: ignore[arg-type]
-        )
-    ).first()
+    row = (await session.exec(_LOCKED_STUDENT_VIEW, params={"student_id": student_id})).first()
     if row is None:
         raise NotFound(f"no student {student_id!r} on the roster")
     student, guardians, teachers = row
@@ -169,14 +173,10 @@ async def held_in_window(
     return (await session.exec(query)).first()
 
 
-async def slot_for_student(
-    session: AsyncSession, slot_id: str, student_id: str, *, now: datetime
-) -> tuple[Slot, ConferenceWindow | None, datetime | None]:
-    """The slot, its window and ``held_in_window`` for the student, in one statement (read after
-    the student's row is locked, so a booking that just committed is seen)."""
+def _slot_for_student() -> Any:
     held_slot: Any = aliased(Slot)
     held = (
-        _held(student_id, held_slot)
+        _held(bindparam("student_id"), held_slot)  # type: ignore[arg-type]
         .where(
             or_(
                 and_(
@@ -186,18 +186,31 @@ async def slot_for_student(
                 and_(
                     col(Slot.window_id).is_(None),
                     col(Booking.status) == "booked",
-                    held_slot.starts_at > now,
+                    held_slot.starts_at > bindparam("now", type_=UTCDateTime),
                 ),
             )
         )
         .limit(1)
         .scalar_subquery()
     )
+    return (
+        select(Slot, ConferenceWindow, held)
+        .outerjoin(ConferenceWindow, col(ConferenceWindow.id) == col(Slot.window_id))
+        .where(col(Slot.id) == bindparam("slot_id"))
+    )
+
+
+_SLOT_FOR_STUDENT = _slot_for_student()
+
+
+async def slot_for_student(
+    session: AsyncSession, slot_id: str, student_id: str, *, now: datetime
+) -> tuple[Slot, ConferenceWindow | None, datetime | None]:
+    """The slot, its window and ``held_in_window`` for the student, in one statement (read after
+    the student's row is locked, so a booking that just committed is seen)."""
     row = (
         await session.exec(
-            select(Slot, ConferenceWindow, held)
-            .outerjoin(ConferenceWindow, col(ConferenceWindow.id) == col(Slot.window_id))
-            .where(Slot.id == slot_id)
+            _SLOT_FOR_STUDENT, params={"slot_id": slot_id, "student_id": student_id, "now": now}
         )
     ).first()
     if row is None:
@@ -246,19 +259,30 @@ async def check_window_open(
     )
 
 
+def _nearest_free(*, in_window: bool) -> Any:
+    query = select(Slot).where(
+        col(Slot.teacher_id) == bindparam("teacher_id"),
+        col(Slot.site) == bindparam("site"),
+        col(Slot.status) == "open",
+        col(Slot.booked) < col(Slot.capacity),
+        col(Slot.starts_at) > bindparam("now", type_=UTCDateTime),
+        col(Slot.id) != bindparam("slot_id"),
+    )
+    return query.where(col(Slot.window_id) == bindparam("window_id")) if in_window else query
+
+
+# (Built once, as the booking path's reads above: a refusal is most requests of an opening.)
+_NEAREST_IN_WINDOW, _NEAREST_AHEAD = _nearest_free(in_window=True), _nearest_free(in_window=False)
+
+
 async def nearest_free(session: AsyncSession, slot: Slot, *, now: datetime) -> list[Slot]:
     """The teacher's free times nearest to ``slot`` in its window, to offer instead."""
-    query = select(Slot).where(
-        Slot.teacher_id == slot.teacher_id,
-        Slot.site == slot.site,
-        Slot.status == "open",
-        col(Slot.booked) < col(Slot.capacity),
-        col(Slot.starts_at) > now,
-        col(Slot.id) != slot.id,
-    )
+    params = {"teacher_id": slot.teacher_id, "site": slot.site, "now": now, "slot_id": slot.id}
     if slot.window_id is not None:
-        query = query.where(Slot.window_id == slot.window_id)
-    free = (await session.exec(query)).all()
+        query, params = _NEAREST_IN_WINDOW, {**params, "window_id": slot.window_id}
+    else:
+        query = _NEAREST_AHEAD
+    free = (await session.exec(query, params=params)).all()
     return sorted(free, key=lambda other: abs((other.starts_at - slot.starts_at).total_seconds()))[
         :NEAREST
     ]
