@@ -35,6 +35,7 @@ from devstack.redis_server import (
     redis_server_version,
 )
 from devstack.services import DEFAULT_PORTS, SERVICES, ServiceProcess
+from devstack.sms_provider import LocalSmsProvider
 from shared.messaging.acl import ADMIN, SELECTORS_SINCE, SUBSCRIBER
 from shared.messaging.redis_streams import url_without_password
 from shared.settings import DEV_JWT_SECRET
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     redis: RedisServer | None = None
     mail: MailServer | None = None
+    sms: LocalSmsProvider | None = None
     processes: list[ServiceProcess] = []
     earlier = _demo_env(var)
     (var / "demo.env").unlink(missing_ok=True)
@@ -100,6 +102,23 @@ def main(argv: list[str] | None = None) -> int:
             env["NOTIFICATIONS_SMTP_HOST"] = "127.0.0.1"
             env["NOTIFICATIONS_SMTP_PORT"] = str(mail.port)
             _say(f"SMTP  127.0.0.1:{mail.port} (local; keeps every email in {var / 'mail'})")
+        # Text messages go to a local stand-in for the district's SMS provider (unless the
+        # environment names a provider); its receipts and the families' replies come back.
+        if not os.environ.get("NOTIFICATIONS_SMS_API_URL"):
+            public = f"http://127.0.0.1:{ports['notifications']}"
+            sms = LocalSmsProvider(
+                inbound_url=f"{public}/sms/inbound", log=var / "sms" / "messages.jsonl"
+            ).start()
+            env.update(
+                {
+                    "NOTIFICATIONS_SMS_API_URL": sms.url,
+                    "NOTIFICATIONS_SMS_ACCOUNT_SID": sms.account_sid,
+                    "NOTIFICATIONS_SMS_AUTH_TOKEN": sms.auth_token,
+                    "NOTIFICATIONS_SMS_FROM": sms.number,
+                    "NOTIFICATIONS_PUBLIC_URL": public,
+                }
+            )
+            _say(f"SMS   {sms.url} (local provider; keeps every text in {var / 'sms'})")
         for name in SERVICES:
             port = ports[name]
             own = {**env, "REDIS_URL": user_urls[name]}
@@ -119,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         redis_vars = {"REDIS_URL": user_urls[ADMIN]}
         if SUBSCRIBER in user_urls:
             redis_vars["SUBSCRIBER_REDIS_URL"] = user_urls[SUBSCRIBER]
+        if sms is not None:  # (where a family's reply is sent from, in the Try it)
+            redis_vars["SMS_PROVIDER_URL"] = sms.url
         _print_welcome(urls, redis_vars=redis_vars, tokens=demo_tokens(secret), var=var)
         while True:
             for service in processes:
@@ -139,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             redis.stop()
         if mail is not None:
             mail.stop()
+        if sms is not None:
+            sms.stop()
         if processes or redis:
             _say("stopped; data kept in " + str(var))
 
@@ -201,6 +224,8 @@ Student-led conferences is running for district {DISTRICT!r} ({", ".join(SITES.v
   Scheduling     {urls["scheduling"]}/docs       events: {urls["scheduling"]}/asyncapi
   Notifications  {urls["notifications"]}/docs       events: {urls["notifications"]}/asyncapi
   Family mailbox {urls["notifications"]}/mailbox  (every message sent to families)
+  Email          {var / "mail"}  (what the local SMTP server received: python -m devstack.mail_server)
+  Text messages  {var / "sms" / "messages.jsonl"}  (what the local SMS provider was asked to send)
 
 The service URLs and demo tokens (valid 12 hours) are in {token_file}; in another terminal:
 

@@ -11,7 +11,8 @@ from services.notifications.consumers import consumers
 from services.notifications.environment import notifications_environment
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
-from shared.events import DeliveryFailed, DeliverySent
+from services.notifications.sms_api import router as sms_router
+from shared.events import DeliveryDelivered, DeliveryFailed, DeliverySent
 from shared.link_revocations import refuse_replaced_link
 from shared.service import ServiceSpec, create_app
 
@@ -22,11 +23,11 @@ SPEC = ServiceSpec(
         "Owns family contact points and language preferences, message templates and "
         "deliveries. Turns scheduling and portfolio events into messages to families."
     ),
-    routers=[router],
+    routers=[router, sms_router],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,
-    publishes=[DeliverySent, DeliveryFailed],
+    publishes=[DeliverySent, DeliveryDelivered, DeliveryFailed],
     environment=notifications_environment,
     jobs=jobs,
 )

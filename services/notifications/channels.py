@@ -3,8 +3,8 @@
 A channel is called by the ``deliver_message`` job, after the commit that rendered the message,
 never inside an event handler's transaction; it is given the job's idempotency key to pass to
 the provider (an email's Message-ID, an SMS provider's idempotency header), so a job run again
-after its worker died is not sent twice. Email (SMTP) and SMS come with the notifications work;
-voice or push are a new class here, not a change to the rules.
+after its worker died is not sent twice. Email (``email.py``) and SMS (``sms.py``)
+are channels; voice or push would be a new class, not a change to the rules.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from services.notifications.tables import Delivery
 class Channel(Protocol):
     name: str
 
-    async def send(self, delivery: Delivery, *, idempotency_key: str) -> None:
-        """Hand the rendered message to the medium; raise if it was not accepted."""
+    async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
+        """Hand the rendered message to the medium; raise if it was not accepted
+        (``PermanentFailure`` when trying again cannot help). Returns the provider's id for the
+        message, when its delivery receipts will name it."""
         ...
 
 
@@ -28,5 +30,5 @@ class MailboxChannel:
 
     name = "mailbox"
 
-    async def send(self, delivery: Delivery, *, idempotency_key: str) -> None:
+    async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
         return None

@@ -24,11 +24,23 @@ from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 from shared.roster import link_needed, link_states
 
-# A guardian with an email address is written to by email (the district's SMTP relay, or in
-# development the mailbox when none is configured); one without, until SMS is wired, only to
-# the development mailbox (GET /mailbox), where a person reads what the family would receive.
+# A guardian with an email address is written to by email, one with only a phone number by
+# text message: through the district's SMTP relay and SMS provider when they are configured,
+# else (development) only into the mailbox (GET /mailbox), where a person reads what the family
+# would receive.
 EMAIL = "email"
+SMS = "sms"
 MAILBOX = "mailbox"
+
+
+def _channel(contact: ContactPoint | None) -> str:
+    if contact is None:
+        return "none"
+    if contact.email:
+        return EMAIL
+    return SMS if contact.phone else MAILBOX
+
+
 DELIVER = "deliver_message"  # the job that hands a queued delivery to its channel
 
 
@@ -154,8 +166,8 @@ def _delivery(
         site=message.cause.site,
         recipient_id=message.guardian_id,
         student_id=message.student_id,
-        channel=(EMAIL if contact.email else MAILBOX) if contact else "none",
-        address=contact.email if contact else None,
+        channel=_channel(contact),
+        address=(contact.email or contact.phone) if contact else None,
         language=rendered.language,
         template=message.template,
         subject=rendered.subject,

@@ -99,7 +99,7 @@ class SmtpChannel:
         self.sender = sender
         self.domain = Address(addr_spec=_address_of(sender)).domain or "localhost"
 
-    async def send(self, delivery: Delivery, *, idempotency_key: str) -> None:
+    async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
         message = build_email(delivery, sender=self.sender, domain=self.domain)
         relay = self.relay
         context = ssl.create_default_context()
@@ -129,6 +129,7 @@ class SmtpChannel:
             if error.code >= 500:
                 raise PermanentFailure(f"the mail server refused the message: {error}") from error
             raise  # 4xx: temporary, the job tries again later
+        return None
 
 
 def _address_of(sender: str) -> str:

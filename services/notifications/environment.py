@@ -11,11 +11,12 @@ from services.notifications.channels import Channel, MailboxChannel
 from services.notifications.email import SmtpChannel, SmtpRelay
 from services.notifications.family_links import FamilyLinks
 from services.notifications.settings import NotificationsSettings
+from services.notifications.sms import SmsChannel, SmsProvider
 from shared.environment import Environment
 
 
 def _development_channels() -> dict[str, Channel]:
-    return {"mailbox": MailboxChannel(), "email": MailboxChannel()}
+    return {"mailbox": MailboxChannel(), "email": MailboxChannel(), "sms": MailboxChannel()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +29,8 @@ class NotificationsEnvironment(Environment):
 
 def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel]:
     """The mailbox always; email through the district's relay when ``NOTIFICATIONS_SMTP_HOST``
-    names one, else into the mailbox too (development: nothing leaves the service)."""
+    names one, else into the mailbox too (development: nothing leaves the service); text
+    messages when ``NOTIFICATIONS_SMS_API_URL`` names a provider."""
     channels = _development_channels()
     if settings.smtp_host:
         relay = SmtpRelay(
@@ -42,6 +44,18 @@ def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel
             verify_certificate=settings.smtp_verify_certificate,
         )
         channels["email"] = SmtpChannel(relay, sender=settings.mail_from)
+    if settings.sms_api_url:
+        assert settings.sms_account_sid and settings.sms_auth_token and settings.sms_from
+        channels["sms"] = SmsChannel(
+            SmsProvider(
+                api_url=settings.sms_api_url,
+                account_sid=settings.sms_account_sid,
+                auth_token=settings.sms_auth_token.get_secret_value(),
+                sender=settings.sms_from,
+                status_callback=f"{settings.public_url.rstrip('/')}/sms/status",
+                max_parts=settings.sms_max_parts,
+            )
+        )
     return channels
 
 

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.delivery import DELIVER
 from services.notifications.environment import NotificationsEnvironment
-from services.notifications.tables import Delivery, KnownStudent
+from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure
@@ -19,6 +19,7 @@ jobs: JobHandlers[NotificationsEnvironment] = JobHandlers()
 
 
 DELIVER_ATTEMPTS = 6
+OPTED_OUT = "not sent: this number replied STOP to the school's text messages"
 
 
 @jobs.handles(DELIVER, max_attempts=DELIVER_ATTEMPTS, retry_backoff_seconds=30.0)
@@ -31,8 +32,17 @@ async def deliver_message(context: JobContext[NotificationsEnvironment], job: Jo
     async with context.uow.read() as session:
         delivery = await session.get(Delivery, job.payload["delivery_id"])
         linked = delivery is not None and await still_linked(session, delivery)
+        stopped = (
+            delivery is not None
+            and delivery.channel == "sms"
+            and delivery.address is not None
+            and await session.get(SmsOptOut, delivery.address) is not None
+        )
     if delivery is None or delivery.status != "queued":
         return  # recorded by an earlier run that finished after all
+    if stopped:
+        await _failed(context, delivery, "sms", OPTED_OUT, status="opted_out")
+        return
     if not linked:
         # Unlinked (or the student withdrawn) between queueing and sending: not sent.
         await _withhold(context, delivery)
@@ -41,7 +51,7 @@ async def deliver_message(context: JobContext[NotificationsEnvironment], job: Jo
     if channel is None:
         raise PermanentFailure(f"no channel {delivery.channel!r} is configured")
     try:
-        await channel.send(delivery, idempotency_key=job.key)
+        provider_id = await channel.send(delivery, idempotency_key=job.key)
     except PermanentFailure as error:
         await _failed(context, delivery, channel.name, str(error))
         return
@@ -54,7 +64,7 @@ async def deliver_message(context: JobContext[NotificationsEnvironment], job: Jo
         await session.exec(
             update(Delivery)
             .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
-            .values(status="sent")
+            .values(status="sent", provider_id=provider_id)
         )
         record_event(
             session,
@@ -91,14 +101,19 @@ async def _withhold(context: JobContext[NotificationsEnvironment], delivery: Del
 
 
 async def _failed(
-    context: JobContext[NotificationsEnvironment], delivery: Delivery, channel: str, reason: str
+    context: JobContext[NotificationsEnvironment],
+    delivery: Delivery,
+    channel: str,
+    reason: str,
+    *,
+    status: str = "failed",
 ) -> None:
     reason = reason[:500]
     async with context.finish() as session:
         failed = await session.exec(
             update(Delivery)
             .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
-            .values(status="failed", error=reason)
+            .values(status=status, error=reason)
         )
         if failed.rowcount != 1:  # type: ignore[attr-defined]
             return

@@ -1,4 +1,6 @@
-from pydantic import Field, SecretStr, field_validator
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.auth.family_links import load_private_key
@@ -42,6 +44,27 @@ class NotificationsSettings(ServiceSettings):
     smtp_verify_certificate: bool = Field(
         True, description="Check the relay's TLS certificate (turn off only for a test relay)."
     )
+    sms_api_url: str | None = Field(
+        None,
+        description="The SMS provider's REST API (Twilio's shape), e.g. `https://api.twilio.com`."
+        " Unset: guardians with only a phone number are written to the mailbox only.",
+    )
+    sms_account_sid: str | None = Field(None, description="The provider account's id.")
+    sms_auth_token: SecretStr | None = Field(
+        None, description="The account's token: API requests, and the callbacks' signatures."
+    )
+    sms_from: str | None = Field(
+        None, description="The sending number (E.164) or messaging service id (`MG...`)."
+    )
+    sms_max_parts: int = Field(
+        3, ge=1, le=10, description="Longest text in parts (153 GSM-7 or 67 UCS-2 characters)."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8003",
+        description="This service's address as the SMS provider reaches it: its delivery"
+        " receipts go to `<public_url>/sms/status`, replies to `<public_url>/sms/inbound` (set"
+        " that one in the provider's console), and their signatures are checked against it.",
+    )
     mail_from: str = Field(
         "Student-led conferences <conferences@district.example>",
         description="The From of every email: a name and an address of the district's domain"
@@ -56,6 +79,19 @@ class NotificationsSettings(ServiceSettings):
             return None
         load_private_key(text)  # refused at start, naming the setting, if it is not one
         return SecretStr(text)
+
+    @model_validator(mode="after")
+    def _sms_settings_go_together(self) -> NotificationsSettings:
+        wanted = {
+            "sms_api_url": self.sms_api_url,
+            "sms_account_sid": self.sms_account_sid,
+            "sms_auth_token": self.sms_auth_token,
+            "sms_from": self.sms_from,
+        }
+        missing = [f"NOTIFICATIONS_{name.upper()}" for name, value in wanted.items() if not value]
+        if self.sms_api_url and missing:
+            raise ValueError(f"with NOTIFICATIONS_SMS_API_URL set, set {', '.join(missing)} too")
+        return self
 
     @field_validator("family_link_url", mode="after")
     @classmethod

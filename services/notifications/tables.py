@@ -63,6 +63,12 @@ class Delivery(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     cause_event_id: str = Field(max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    provider_id: str | None = Field(
+        default=None,
+        index=True,
+        max_length=64,
+        description="The SMS provider's id for the message, which its delivery receipts name.",
+    )
     calendar: str | None = Field(
         default=None,
         sa_column=Column(Text, nullable=True),
@@ -70,6 +76,22 @@ class Delivery(SQLModel, table=True):
     )
 
 
+class SmsOptOut(SQLModel, table=True):
+    """A phone number that replied STOP: nothing is texted to it until it replies START."""
+
+    __tablename__ = "sms_opt_out"
+
+    phone: str = Field(primary_key=True, max_length=32)
+    keyword: str = Field(max_length=16, description="The reply that opted out, e.g. `STOP`.")
+    opted_out_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 metadata = metadata_for(
-    *RUNTIME_TABLES, RosterGuardianLink, ContactPoint, KnownStudent, Delivery, FamilyLinkRevocation
+    *RUNTIME_TABLES,
+    RosterGuardianLink,
+    ContactPoint,
+    KnownStudent,
+    Delivery,
+    SmsOptOut,
+    FamilyLinkRevocation,
 )

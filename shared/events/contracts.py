@@ -541,6 +541,18 @@ class DeliveryFailed(EventData):
     cause_event_id: str = Field(description="id of the event that caused the message.")
 
 
+class DeliveryDelivered(EventData):
+    """The provider confirmed a message reached the family's phone (a delivery receipt)."""
+
+    event_name = "notifications.delivery.delivered"
+
+    delivery_id: str = Field(description="The delivery's id.")
+    recipient_id: str = Field(description="sourcedId of the guardian it reached.")
+    channel: Literal["email", "sms"] = Field(description="How it was delivered.")
+    template: str = Field(description="Which message, e.g. `conference_booked`.")
+    cause_event_id: str = Field(description="id of the event that caused the message.")
+
+
 ALL_EVENTS: tuple[type[EventData], ...] = (
     SiteRegistered,
     StudentEnrolled,
@@ -570,4 +582,5 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     FamilyLinkReissued,
     DeliverySent,
     DeliveryFailed,
+    DeliveryDelivered,
 )

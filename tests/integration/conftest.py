@@ -108,8 +108,11 @@ async def system(
                 NotificationsSettings(
                     database_url=await database("notifications", NOTIFICATIONS.migrations),
                     family_link_private_key=family_link_keys.private_pem,
-                    smtp_host="127.0.0.1",
-                    smtp_port=mail_server.port,
+                    **{
+                        "smtp_host": "127.0.0.1",
+                        "smtp_port": mail_server.port,
+                        **notifications_overrides(request),
+                    },
                     **common,
                 )
             ),
@@ -123,6 +126,12 @@ async def system(
     finally:
         for url, migrations in taken.items():
             await migrated_templates.give_back(url, migrations)
+
+
+def notifications_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings a test gives notifications with ``@pytest.mark.notifications_settings(...)``."""
+    marker = request.node.get_closest_marker("notifications_settings")
+    return dict(marker.kwargs) if marker else {}
 
 
 SITES = {

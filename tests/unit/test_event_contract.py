@@ -24,6 +24,7 @@ from shared.events import (
     ConferenceCompleted,
     ConferenceMoved,
     ConferenceNoShow,
+    DeliveryDelivered,
     DeliveryFailed,
     DeliverySent,
     EventData,
@@ -260,6 +261,13 @@ EXAMPLES: dict[type[EventData], EventData] = {
         channel="none",
         template="goal_set",
         error="no contact point on file for this guardian",
+        cause_event_id="e-1",
+    ),
+    DeliveryDelivered: DeliveryDelivered(
+        delivery_id="dl-1",
+        recipient_id="g-1",
+        channel="sms",
+        template="conference_booked",
         cause_event_id="e-1",
     ),
 }

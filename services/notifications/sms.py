@@ -1,0 +1,120 @@
+"""Text messages through the district's SMS provider, in the REST shape Twilio made common
+(``POST /2010-04-01/Accounts/{account}/Messages.json``, HTTP Basic with the account and its
+token, a form with ``To``, ``From``, ``Body`` and ``StatusCallback``), with the provider's
+signed callbacks: delivery receipts and the family's replies.
+
+What the carriers require of replies is kept here: STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END,
+QUIT) records the number's opt-out at once and confirms it; START (YES, UNSTOP) undoes it; HELP
+(INFO) says who is writing and how to stop. Nothing is ever texted to a number that said STOP,
+whatever the message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from services.notifications.sms_text import fit
+from services.notifications.tables import Delivery
+from shared.jobs.handlers import PermanentFailure
+
+Keyword = Literal["stop", "start", "help"]
+KEYWORDS: dict[str, Keyword] = {
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), "stop"),
+    **dict.fromkeys(("START", "YES", "UNSTOP"), "start"),
+    **dict.fromkeys(("HELP", "INFO"), "help"),
+}
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_URL = re.compile(r"https?://\S+")
+# Provider error codes that say the number itself is wrong: sending again cannot help.
+PERMANENT_CODES = frozenset({21211, 21214, 21408, 21610, 21612, 21614})
+
+
+def keyword_of(body: str) -> Keyword | None:
+    """The carrier keyword a reply is, if it is one (the whole reply, any case)."""
+    return KEYWORDS.get(body.strip().strip(".!").upper())
+
+
+def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    """The ``X-Twilio-Signature`` of a callback: HMAC-SHA1 with the account's token over the
+    full URL followed by each POST parameter's name and value, sorted by name, base64."""
+    payload = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signed_by_provider(auth_token: str, url: str, params: Mapping[str, str], given: str) -> bool:
+    return hmac.compare_digest(signature(auth_token, url, params), given)
+
+
+def sms_text(delivery: Delivery, *, max_parts: int) -> str:
+    """What the text says: the message's first line (its subject) and the link it carries, if
+    any, whole; the line shortened at a word if both do not fit ``max_parts`` parts."""
+    link = _URL.search(delivery.body)
+    return fit(delivery.subject, max_parts, tail=f" {link.group(0)}" if link else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmsProvider:
+    """The district's SMS provider (``NOTIFICATIONS_SMS_*``)."""
+
+    api_url: str
+    account_sid: str
+    auth_token: str
+    sender: str  # an E.164 number, or a messaging service id (``MG...``)
+    status_callback: str | None = None
+    max_parts: int = 3
+    timeout: float = 15.0
+
+
+class SmsChannel:
+    """Text messages through the provider's REST API."""
+
+    name = "sms"
+
+    def __init__(self, provider: SmsProvider) -> None:
+        self.provider = provider
+
+    async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
+        """Hand the text to the provider; returns the provider's id for the message."""
+        provider = self.provider
+        if not delivery.address or not E164.match(delivery.address):
+            raise PermanentFailure(f"not a phone number in E.164 form: {delivery.address!r}")
+        form = {
+            "To": delivery.address,
+            "Body": sms_text(delivery, max_parts=provider.max_parts),
+            ("MessagingServiceSid" if provider.sender.startswith("MG") else "From"): (
+                provider.sender
+            ),
+        }
+        if provider.status_callback:
+            form["StatusCallback"] = provider.status_callback
+        url = f"{provider.api_url.rstrip('/')}/2010-04-01/Accounts/{provider.account_sid}/Messages.json"
+        async with httpx.AsyncClient(timeout=provider.timeout) as client:
+            answer = await client.post(
+                url,
+                data=form,
+                auth=(provider.account_sid, provider.auth_token),
+                headers={"Idempotency-Key": idempotency_key},
+            )
+        if answer.status_code in (200, 201):
+            return str(answer.json()["sid"])
+        reason = _reason(answer)
+        if answer.status_code == 429 or answer.status_code >= 500:
+            raise RuntimeError(f"the SMS provider is unavailable ({reason}); trying again")
+        raise PermanentFailure(f"the SMS provider refused the message: {reason}")
+
+
+def _reason(answer: httpx.Response) -> str:
+    try:
+        body = answer.json()
+        return f"HTTP {answer.status_code}, code {body.get('code')}: {body.get('message')}"
+    except ValueError:
+        return f"HTTP {answer.status_code}"

@@ -1,0 +1,139 @@
+"""The SMS provider's callbacks: delivery receipts (``POST /sms/status``) and the family's replies
+(``POST /sms/inbound``). Each is a form the provider signs with the account's token
+(``X-Twilio-Signature``, over ``NOTIFICATIONS_PUBLIC_URL`` + the path); an unsigned or wrongly
+signed one is refused with 403 and changes nothing."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import delete, update
+from sqlmodel import col, select
+
+from services.notifications.messages import render
+from services.notifications.settings import NotificationsSettings
+from services.notifications.sms import keyword_of, signed_by_provider
+from services.notifications.tables import ContactPoint, Delivery, SmsOptOut
+from shared.database import utcnow
+from shared.events import DeliveryDelivered, DeliveryFailed
+from shared.messaging.outbox import record_event
+from shared.problems import problem_response, refusals
+from shared.service import UnitOfWorkDep
+from shared.upsert import insert_or_replace
+
+router = APIRouter(prefix="/sms", tags=["sms"])
+SIGNATURE = "X-Twilio-Signature"
+TWIML = "application/xml"
+# What the school is called in the replies the carriers require.
+SENDER = "Student-led conferences"
+DELIVERED, UNDELIVERED = frozenset({"delivered"}), frozenset({"undelivered", "failed"})
+
+
+async def _signed_form(request: Request, path: str) -> dict[str, str] | Response:
+    settings: NotificationsSettings = request.app.state.runtime.settings
+    if settings.sms_auth_token is None:
+        return problem_response(404, "text messages are not configured on this service")
+    form = {name: str(value) for name, value in (await request.form()).items()}
+    url = f"{settings.public_url.rstrip('/')}{path}"
+    given = request.headers.get(SIGNATURE, "")
+    if not signed_by_provider(settings.sms_auth_token.get_secret_value(), url, form, given):
+        return problem_response(403, f"missing or wrong {SIGNATURE} for {url}")
+    return form
+
+
+@router.post(
+    "/status",
+    status_code=204,
+    responses=refusals(403, 404, 409),
+    summary="Delivery receipt from the SMS provider",
+)
+async def delivery_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
+    """A message's status as the provider learnt it (``MessageSid``, ``MessageStatus``,
+    ``ErrorCode``): ``delivered`` records the delivery delivered, ``undelivered`` or ``failed``
+    records it failed with the carrier's error; other statuses change nothing. 409 (the provider
+    tries again) for a message whose sending is not recorded yet."""
+    form = await _signed_form(request, "/sms/status")
+    if isinstance(form, Response):
+        return form
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if status not in DELIVERED | UNDELIVERED:
+        return Response(status_code=204)
+    async with uow.transaction() as session:
+        delivery = (await session.exec(select(Delivery).where(Delivery.provider_id == sid))).first()
+        if delivery is None:
+            return problem_response(409, f"no message {sid!r} recorded as sent yet; try again")
+        if delivery.status != "sent":
+            return Response(status_code=204)  # already settled by an earlier receipt
+        error = f"the carrier did not deliver it ({status}, error {form.get('ErrorCode') or '-'})"
+        await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id) == delivery.id)
+            .values(
+                status="delivered" if status in DELIVERED else "failed",
+                error=None if status in DELIVERED else error,
+            )
+        )
+        common = {
+            "delivery_id": delivery.id,
+            "recipient_id": delivery.recipient_id,
+            "channel": "sms",
+            "template": delivery.template,
+            "cause_event_id": delivery.cause_event_id,
+        }
+        record_event(
+            session,
+            DeliveryDelivered(**common)  # type: ignore[arg-type]
+            if status in DELIVERED
+            else DeliveryFailed(**common, error=error),  # type: ignore[arg-type]
+            subject=delivery.student_id,
+            district=delivery.district,
+            site=delivery.site,
+        )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/inbound",
+    response_class=Response,
+    responses={
+        **refusals(403, 404),
+        200: {"content": {TWIML: {}}, "description": "TwiML: the reply to text back, if any."},
+    },
+    summary="A family's reply, from the SMS provider",
+)
+async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
+    """A text a family sent (``From``, ``Body``): STOP (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT)
+    records the number's opt-out at once, START (YES, UNSTOP) removes it, HELP (INFO) answers
+    who is writing; each is confirmed in the family's language, as TwiML the provider texts
+    back. Any other reply is not read by anyone, and the answer says how to get help."""
+    form = await _signed_form(request, "/sms/inbound")
+    if isinstance(form, Response):
+        return form
+    phone, keyword = form.get("From", ""), keyword_of(form.get("Body", ""))
+    async with uow.transaction() as session:
+        contact = (
+            await session.exec(select(ContactPoint).where(ContactPoint.phone == phone))
+        ).first()
+        if keyword == "stop":
+            await insert_or_replace(
+                session,
+                SmsOptOut,
+                [
+                    {
+                        "phone": phone,
+                        "keyword": form.get("Body", "").strip()[:16].upper(),
+                        "opted_out_at": utcnow(),
+                    }
+                ],
+                key=("phone",),
+            )
+        elif keyword == "start":
+            await session.exec(delete(SmsOptOut).where(col(SmsOptOut.phone) == phone))
+    template = {"stop": "sms_stopped", "start": "sms_started"}.get(keyword or "", "sms_help")
+    reply = render(template, language=contact.language if contact else None, sender=SENDER)
+    return Response(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(reply.subject)}'
+        "</Message></Response>",
+        media_type=TWIML,
+    )

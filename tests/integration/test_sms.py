@@ -1,0 +1,213 @@
+"""Text messages through the local SMS provider (a real HTTP peer speaking the provider's API,
+``devstack/sms_provider.py``), on SQLite and PostgreSQL: a family with only a phone hears by
+text, delivery receipts settle each message, STOP is recorded at once and confirmed in the
+family's language and nothing is texted after it until START, HELP answers, a number that
+cannot be reached fails with the carrier's error, and forged callbacks change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlmodel import select
+
+from devstack.redis_server import free_port
+from devstack.sms_provider import LocalSmsProvider
+from services.notifications.tables import Delivery, SmsOptOut
+from shared.auth import Role
+from tests.integration.conftest import System, enroll, register_site
+from tests.integration.test_conference_week import LA, book, guardian, ok
+from tests.scheduling_support import open_times
+from tests.support import auth, eventually
+
+ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
+NOTIFICATIONS_PORT = free_port()
+PUBLIC_URL = f"http://127.0.0.1:{NOTIFICATIONS_PORT}"
+PROVIDER = LocalSmsProvider(inbound_url=f"{PUBLIC_URL}/sms/inbound")
+pytestmark = pytest.mark.notifications_settings(
+    sms_api_url=PROVIDER.url,
+    sms_account_sid=PROVIDER.account_sid,
+    sms_auth_token=PROVIDER.auth_token,
+    sms_from=PROVIDER.number,
+    public_url=PUBLIC_URL,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def provider() -> Iterator[LocalSmsProvider]:
+    PROVIDER.start()
+    yield PROVIDER
+    PROVIDER.stop()
+
+
+@pytest.fixture
+async def reachable(system: System) -> AsyncIterator[System]:
+    """Notifications also served over HTTP on ``PUBLIC_URL``, where the provider calls back."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            system.apps["notifications"],
+            host="127.0.0.1",
+            port=NOTIFICATIONS_PORT,
+            lifespan="off",
+            log_level="warning",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return bool(server.started)
+
+    await eventually(started, until=bool)
+    yield system
+    server.should_exit = True
+    await task
+
+
+def tomorrow_at(hour: int) -> datetime:
+    day = datetime.now(LA).date() + timedelta(days=2)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=LA).astimezone(UTC)
+
+
+async def phone_family(system: System, *, phone: str, language: str) -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    student, guardian_id = f"s-{tag}", f"g-{tag}"
+    await enroll(
+        system,
+        student_id=student,
+        site="conway",
+        given_name="Minh",
+        guardian_id=guardian_id,
+        teacher_id="t-rivera",
+    )
+    response = await system.notifications.put(
+        f"/contacts/{guardian_id}",
+        json={"site": "conway", "display_name": "Lan", "phone": phone, "language": language},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text
+    return student, guardian_id
+
+
+def a_phone(ending: str = "") -> str:
+    digits = f"{uuid.uuid4().int % 10**7:07d}"
+    return f"+1503{digits[: 7 - len(ending)]}{ending}"
+
+
+async def deliveries(system: System, guardian_id: str) -> list[Delivery]:
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        return list(
+            (await session.exec(select(Delivery).where(Delivery.recipient_id == guardian_id))).all()
+        )
+
+
+async def reply(body: str, phone: str) -> list[str]:
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(f"{PROVIDER.url}/dev/reply", data={"From": phone, "Body": body})
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["replies"])
+
+
+async def texts(phone: str, count: int) -> list[dict[str, Any]]:
+    async def sent() -> list[dict[str, Any]]:
+        return [m for m in PROVIDER.sent_to(phone) if not m.get("reply")]
+
+    return await eventually(sent, until=lambda found: len(found) >= count, timeout=15)
+
+
+async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
+    reachable: System,
+) -> None:
+    system, phone = reachable, a_phone()
+    await register_site(system, "conway")
+    first, second = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=2, teacher_id="t-rivera"
+    )
+    student, guardian_id = await phone_family(system, phone=phone, language="es")
+    booked = ok(await book(system, guardian(guardian_id), first["id"], student), 201)
+
+    (text,) = await texts(phone, 1)
+    assert text["from"] == PROVIDER.number
+    assert text["body"].startswith("Confirmad") and "Minh" in text["body"]  # in Spanish
+
+    async def settled() -> list[Delivery]:
+        return await deliveries(system, guardian_id)
+
+    (delivery,) = await eventually(
+        settled, until=lambda found: [d.status for d in found] == ["delivered"], timeout=15
+    )
+    assert (delivery.channel, delivery.address, delivery.provider_id) == ("sms", phone, text["sid"])
+    assert text["idempotency_key"] == delivery.id
+
+    # STOP: recorded at once, confirmed in Spanish; the move that follows is not texted.
+    (confirmation,) = await reply("stop", phone)
+    assert "START" in confirmation and "Ya no recibirá" in confirmation
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        assert await session.get(SmsOptOut, phone) is not None
+    ok(
+        await system.scheduling.post(
+            f"/bookings/{booked['id']}/move",
+            json={"slot_id": second["id"]},
+            headers=guardian(guardian_id),
+        )
+    )
+    moved = await eventually(
+        settled,
+        until=lambda found: any(d.status == "opted_out" for d in found),
+        timeout=15,
+    )
+    (stopped,) = [d for d in moved if d.template == "conference_moved"]
+    assert "STOP" in (stopped.error or "")
+    assert len(await texts(phone, 1)) == 1  # nothing texted after STOP
+
+    (help_text,) = await reply("HELP", phone)
+    assert "STOP" in help_text
+    (started,) = await reply("Start", phone)
+    assert "Volverá" in started
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        assert await session.get(SmsOptOut, phone) is None
+    ok(await system.scheduling.delete(f"/bookings/{booked['id']}", headers=guardian(guardian_id)))
+    cancelled = (await texts(phone, 2))[1]
+    assert "Minh" in cancelled["body"]
+
+
+async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
+    reachable: System,
+) -> None:
+    system, phone = reachable, a_phone(ending="0000")
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(16), teacher_id="t-rivera"
+    )
+    student, guardian_id = await phone_family(system, phone=phone, language="en")
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+
+    async def settled() -> list[Delivery]:
+        return await deliveries(system, guardian_id)
+
+    (delivery,) = await eventually(
+        settled, until=lambda found: [d.status for d in found] == ["failed"], timeout=15
+    )
+    assert "undelivered" in (delivery.error or "") and "30003" in (delivery.error or "")
+
+
+async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: System) -> None:
+    phone = a_phone()
+    async with httpx.AsyncClient() as client:
+        forged = await client.post(
+            f"{PUBLIC_URL}/sms/inbound",
+            data={"From": phone, "Body": "STOP"},
+            headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+        )
+        unsigned = await client.post(
+            f"{PUBLIC_URL}/sms/status", data={"MessageSid": "SMx", "MessageStatus": "delivered"}
+        )
+    assert forged.status_code == 403 and "X-Twilio-Signature" in forged.json()["detail"]
+    assert unsigned.status_code == 403
+    async with reachable.apps["notifications"].state.runtime.uow.read() as session:
+        assert await session.get(SmsOptOut, phone) is None
