@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -11,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlmodel import select
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.app import build_app as build_notifications
 from services.notifications.settings import NotificationsSettings
+from services.notifications.tables import Delivery
 from services.portfolio.app import SPEC as PORTFOLIO
 from services.portfolio.app import build_app as build_portfolio
 from services.portfolio.settings import PortfolioSettings
@@ -237,6 +240,41 @@ async def add_contact(system: System, *, guardian_id: str, site: str, language: 
         headers=ADMIN,
     )
     assert response.status_code == 200, response.text
+
+
+async def family_with_contact(
+    system: System, *, given_name: str, contact: dict[str, str]
+) -> tuple[str, str]:
+    """A new student at Conway in t-rivera's class and their guardian, whose contact point is
+    ``contact`` (``display_name``, ``email`` or ``phone``, ``language``); returns (student,
+    guardian)."""
+    tag = uuid.uuid4().hex[:8]
+    student, guardian_id = f"s-{tag}", f"g-{tag}"
+    await enroll(
+        system,
+        student_id=student,
+        site="conway",
+        given_name=given_name,
+        guardian_id=guardian_id,
+        teacher_id="t-rivera",
+    )
+    response = await system.notifications.put(
+        f"/contacts/{guardian_id}", json={"site": "conway", **contact}, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+    return student, guardian_id
+
+
+async def delivery_of(system: System, guardian_id: str, template: str) -> Delivery | None:
+    """The guardian's message ``template``, as notifications recorded it."""
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        return (
+            await session.exec(
+                select(Delivery).where(
+                    Delivery.recipient_id == guardian_id, Delivery.template == template
+                )
+            )
+        ).first()
 
 
 @pytest.fixture

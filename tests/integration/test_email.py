@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from services.notifications.tables import Delivery
 from shared.auth import Role
 from shared.jobs.tables import Job
-from tests.integration.conftest import System, enroll, register_site
+from tests.integration.conftest import System, delivery_of, family_with_contact, register_site
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.mail_support import BUSY_TIMES, LocalMailServer
 from tests.scheduling_support import open_times
@@ -32,30 +32,14 @@ def tomorrow_at(hour: int) -> datetime:
 
 
 async def family(system: System, *, local: str, language: str) -> tuple[str, str, str]:
-    """A student at Conway in t-rivera's class and their guardian, whose email is
-    ``<local>@example.org``; returns (student, guardian, address)."""
-    tag = uuid.uuid4().hex[:8]
-    student, guardian_id = f"s-{tag}", f"g-{tag}"
-    await enroll(
+    """A family whose guardian's email is ``<local>-<tag>@example.org``; returns (student,
+    guardian, address)."""
+    address = f"{local}-{uuid.uuid4().hex[:8]}@example.org"
+    student, guardian_id = await family_with_contact(
         system,
-        student_id=student,
-        site="conway",
         given_name="Lucía",
-        guardian_id=guardian_id,
-        teacher_id="t-rivera",
+        contact={"display_name": "María", "email": address, "language": language},
     )
-    address = f"{local}-{tag}@example.org"
-    response = await system.notifications.put(
-        f"/contacts/{guardian_id}",
-        json={
-            "site": "conway",
-            "display_name": "María",
-            "email": address,
-            "language": language,
-        },
-        headers=ADMIN,
-    )
-    assert response.status_code == 200, response.text
     return student, guardian_id, address
 
 
@@ -103,18 +87,9 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     assert "Lucía" in found["text/plain"].get_content()
     assert 'lang="es"' in found["text/html"].get_content()
     assert found["text/calendar"].get_param("method") == "REQUEST"
-    runtime = system.apps["notifications"].state.runtime
 
     async def confirmed() -> Delivery | None:
-        async with runtime.uow.read() as session:
-            return (
-                await session.exec(
-                    select(Delivery).where(
-                        Delivery.recipient_id == guardian_id,
-                        Delivery.template == "conference_booked",
-                    )
-                )
-            ).first()
+        return await delivery_of(system, guardian_id, "conference_booked")
 
     delivery = await eventually(confirmed, until=lambda d: d is not None and d.status == "sent")
     assert delivery is not None and delivery.channel == "email"
@@ -163,18 +138,11 @@ async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
     runtime = system.apps["notifications"].state.runtime
 
     async def failed() -> Delivery | None:
-        async with runtime.uow.read() as session:
-            return (
-                await session.exec(
-                    select(Delivery).where(
-                        Delivery.recipient_id == guardian_id,
-                        Delivery.template == "conference_booked",
-                        Delivery.status == "failed",
-                    )
-                )
-            ).first()
+        return await delivery_of(system, guardian_id, "conference_booked")
 
-    delivery = await eventually(failed, until=lambda d: d is not None, timeout=15)
+    delivery = await eventually(
+        failed, until=lambda d: d is not None and d.status == "failed", timeout=15
+    )
     assert delivery is not None and "550" in (delivery.error or "")
     async with runtime.uow.read() as session:
         job = (await session.exec(select(Job).where(Job.key == delivery.id))).one()
@@ -194,17 +162,10 @@ async def test_a_busy_relay_is_tried_again_and_the_message_goes_once(
     runtime = system.apps["notifications"].state.runtime
 
     async def job() -> Job | None:
+        delivery = await delivery_of(system, guardian_id, "conference_booked")
+        if delivery is None:
+            return None
         async with runtime.uow.read() as session:
-            delivery = (
-                await session.exec(
-                    select(Delivery).where(
-                        Delivery.recipient_id == guardian_id,
-                        Delivery.template == "conference_booked",
-                    )
-                )
-            ).first()
-            if delivery is None:
-                return None
             return (await session.exec(select(Job).where(Job.key == delivery.id))).first()
 
     for attempt in range(1, BUSY_TIMES + 1):

@@ -21,7 +21,7 @@ from devstack.redis_server import free_port
 from devstack.sms_provider import LocalSmsProvider
 from services.notifications.tables import Delivery, SmsOptOut
 from shared.auth import Role
-from tests.integration.conftest import System, enroll, register_site
+from tests.integration.conftest import System, family_with_contact, register_site
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
@@ -75,23 +75,11 @@ def tomorrow_at(hour: int) -> datetime:
 
 
 async def phone_family(system: System, *, phone: str, language: str) -> tuple[str, str]:
-    tag = uuid.uuid4().hex[:8]
-    student, guardian_id = f"s-{tag}", f"g-{tag}"
-    await enroll(
+    return await family_with_contact(
         system,
-        student_id=student,
-        site="conway",
         given_name="Minh",
-        guardian_id=guardian_id,
-        teacher_id="t-rivera",
+        contact={"display_name": "Lan", "phone": phone, "language": language},
     )
-    response = await system.notifications.put(
-        f"/contacts/{guardian_id}",
-        json={"site": "conway", "display_name": "Lan", "phone": phone, "language": language},
-        headers=ADMIN,
-    )
-    assert response.status_code == 200, response.text
-    return student, guardian_id
 
 
 def a_phone(ending: str = "") -> str:
