@@ -71,14 +71,16 @@ async def tell_guardians_about_new_goal(
 async def confirm_booking_to_guardian(
     context: Context, events: Sequence[CloudEvent[ConferenceBooked]]
 ) -> None:
-    """Send the guardian the booking is for a confirmation with time and room, in the site's
-    time zone (saying a time opened up, when the waitlist gave them the seat)."""
+    """Send the student's guardians (the one the booking is for, and every other the roster
+    links to the student) a confirmation with time and room, in the site's time zone (saying a
+    time opened up, when the waitlist gave them the seat), each in their own language."""
     await notify_guardians(
         context.session,
         [
             Message(
                 guardian_id=event.data.guardian_id,
                 student_id=event.data.student_id,
+                whole_family=True,
                 template="conference_booked_from_waitlist"
                 if event.data.booked_via == "waitlist"
                 else "conference_booked",
@@ -111,13 +113,14 @@ async def confirm_booking_to_guardian(
 async def tell_guardian_booking_cancelled(
     context: Context, events: Sequence[CloudEvent[ConferenceCancelled]]
 ) -> None:
-    """Tell the guardian who had booked that the conference is cancelled."""
+    """Tell the student's guardians that the conference is cancelled."""
     await notify_guardians(
         context.session,
         [
             Message(
                 guardian_id=event.data.guardian_id,
                 student_id=event.data.student_id,
+                whole_family=True,
                 template="conference_cancelled",
                 cause=event,
                 timezone=event.data.timezone or context.env.settings.timezone,
@@ -141,13 +144,14 @@ async def tell_guardian_booking_cancelled(
 async def tell_guardian_conference_moved(
     context: Context, events: Sequence[CloudEvent[ConferenceMoved]]
 ) -> None:
-    """Tell the guardian the conference's new time, and why if the school moved it."""
+    """Tell the student's guardians the conference's new time, and why if the school moved it."""
     await notify_guardians(
         context.session,
         [
             Message(
                 guardian_id=event.data.guardian_id,
                 student_id=event.data.student_id,
+                whole_family=True,
                 template="conference_moved",
                 cause=event,
                 timezone=event.data.timezone or context.env.settings.timezone,

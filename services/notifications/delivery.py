@@ -22,7 +22,7 @@ from shared.events import CloudEvent, DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
-from shared.roster import link_needed, link_states
+from shared.roster import RosterGuardianLink, link_needed, link_states
 
 # A guardian with an email address is written to by email, one with only a phone number by
 # text message: through the district's SMTP relay and SMS provider when they are configured,
@@ -76,6 +76,9 @@ class Message:
     values: dict[str, Any] = field(default_factory=dict)
     # The conference the message confirms, moves or cancels: its .ics goes with the email.
     calendar: Conference | None = None
+    # Every guardian the roster links to the student hears it too (each in their own language),
+    # not only ``guardian_id``: what a conference's logistics are for.
+    whole_family: bool = False
 
 
 def _calendar(conference: Conference | None, student: KnownStudent) -> str | None:
@@ -89,13 +92,15 @@ async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -
     """Queue each message once per cause, recipient and template, in the guardian's language.
 
     Messages go only to guardians the roster links to the student (others are dropped), and
-    none about a withdrawn student. Whatever the number of messages, four queries find what is
-    already delivered, the students' names, the links and the guardians' contact points. Raises
+    none about a withdrawn student; a ``whole_family`` message goes to each guardian linked to
+    the student. Whatever the number of messages, at most five queries find the families, what
+    is already delivered, the students' names, the links and the guardians' contact points. Raises
     ``StudentNotKnownYet`` if a student's roster entry has not arrived, ``LinkNotKnownYet`` if
     a guardian's link to the student has not.
     """
     if not messages:
         return []
+    messages = await _with_whole_families(session, messages)
     causes = sorted({m.cause.id for m in messages})
     done = set(
         (
@@ -193,6 +198,33 @@ def _delivery(
             site=message.cause.site,
         )
     return delivery
+
+
+async def _with_whole_families(
+    session: AsyncSession, messages: Sequence[Message]
+) -> list[Message]:
+    """Each message, and for a ``whole_family`` one the same message to every other guardian
+    the roster links to the student now."""
+    wanted = sorted({m.student_id for m in messages if m.whole_family})
+    if not wanted:
+        return list(messages)
+    rows = (
+        await session.exec(
+            select(RosterGuardianLink.guardian_id, RosterGuardianLink.student_id).where(
+                col(RosterGuardianLink.student_id).in_(wanted), col(RosterGuardianLink.active)
+            )
+        )
+    ).all()
+    linked: dict[str, set[str]] = {}
+    for guardian_id, student_id in rows:
+        linked.setdefault(student_id, set()).add(guardian_id)
+    expanded: list[Message] = []
+    for message in messages:
+        expanded.append(message)
+        if message.whole_family:
+            others = sorted(linked.get(message.student_id, set()) - {message.guardian_id})
+            expanded.extend(replace(message, guardian_id=other) for other in others)
+    return expanded
 
 
 async def _by_id(session: AsyncSession, model: Any, key: Any, ids: set[str]) -> dict[str, Any]:

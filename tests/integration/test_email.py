@@ -17,7 +17,13 @@ from sqlmodel import col, select
 from services.notifications.tables import Delivery
 from shared.auth import Role
 from shared.jobs.tables import Job
-from tests.integration.conftest import System, delivery_of, family_with_contact, register_site
+from tests.integration.conftest import (
+    System,
+    delivery_of,
+    family_with_contact,
+    register_site,
+    roster_reached,
+)
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.mail_support import BUSY_TIMES, LocalMailServer
 from tests.scheduling_support import open_times
@@ -183,3 +189,40 @@ async def test_a_busy_relay_is_tried_again_and_the_message_goes_once(
     done = await eventually(job, until=lambda j: j is not None and j.status == "done")
     assert done is not None and done.attempts == BUSY_TIMES + 1
     assert await conference_mail(mail_server, address) == [message]
+
+
+async def test_every_guardian_of_the_student_hears_each_in_their_language(
+    system: System, mail_server: LocalMailServer
+) -> None:
+    student, mother, mother_address = await family(system, local="madre", language="es")
+    father = f"g-{uuid.uuid4().hex[:8]}"
+    father_address = f"father-{father}@example.org"
+    linked = await system.portfolio.put(
+        f"/roster/students/{student}/guardians/{father}",
+        json={"relationship": "father"},
+        headers=ADMIN,
+    )
+    assert linked.status_code == 204, linked.text
+    await roster_reached(system, student_id=student, guardian_id=father)
+    contact = await system.notifications.put(
+        f"/contacts/{father}",
+        json={
+            "site": "conway",
+            "display_name": "Tom",
+            "email": father_address,
+            "language": "en",
+        },
+        headers=ADMIN,
+    )
+    assert contact.status_code == 200, contact.text
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(18), teacher_id="t-rivera"
+    )
+    ok(await book(system, guardian(mother), slot["id"], student), 201)
+
+    (to_mother,) = await conference_mail(mail_server, mother_address)
+    (to_father,) = await conference_mail(mail_server, father_address)
+    assert to_mother["Content-Language"] == "es" and to_father["Content-Language"] == "en"
+    assert to_father["Subject"].startswith("Confirmed: Lucía's conference")
+    (event,) = calendar_of(to_father).walk("VEVENT")
+    assert str(event["UID"]) == str(calendar_of(to_mother).walk("VEVENT")[0]["UID"])
