@@ -200,9 +200,7 @@ def _delivery(
     return delivery
 
 
-async def _with_whole_families(
-    session: AsyncSession, messages: Sequence[Message]
-) -> list[Message]:
+async def _with_whole_families(session: AsyncSession, messages: Sequence[Message]) -> list[Message]:
     """Each message, and for a ``whole_family`` one the same message to every other guardian
     the roster links to the student now."""
     wanted = sorted({m.student_id for m in messages if m.whole_family})
