@@ -135,12 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_demo:
             for line in load_demo_district(urls, secret=secret) or ["already loaded"]:
                 _say(f"demo: {line}")
-        redis_vars = {"REDIS_URL": user_urls[ADMIN]}
+        extra_vars = {"REDIS_URL": user_urls[ADMIN]}
         if SUBSCRIBER in user_urls:
-            redis_vars["SUBSCRIBER_REDIS_URL"] = user_urls[SUBSCRIBER]
-        if sms is not None:  # (where a family's reply is sent from, in the Try it)
-            redis_vars["SMS_PROVIDER_URL"] = sms.url
-        _print_welcome(urls, redis_vars=redis_vars, tokens=demo_tokens(secret), var=var)
+            extra_vars["SUBSCRIBER_REDIS_URL"] = user_urls[SUBSCRIBER]
+        if sms is not None:  # (where the Try it sends a family's reply from)
+            extra_vars["SMS_PROVIDER_URL"] = sms.url
+        _print_welcome(urls, extra_vars=extra_vars, tokens=demo_tokens(secret), var=var)
         while True:
             for service in processes:
                 if service.process is not None and service.process.poll() is not None:
@@ -207,11 +207,11 @@ def _demo_env(var: Path) -> dict[str, str]:
 
 
 def _print_welcome(
-    urls: dict[str, str], *, redis_vars: dict[str, str], tokens: dict[str, str], var: Path
+    urls: dict[str, str], *, extra_vars: dict[str, str], tokens: dict[str, str], var: Path
 ) -> None:
     token_file = var / "demo.env"
     shell_vars = {f"{name.upper()}_URL": url for name, url in urls.items()}
-    shell_vars |= redis_vars | tokens
+    shell_vars |= extra_vars | tokens
     # It holds Redis passwords: readable by its owner only.
     redis_users.write_private(
         token_file, "".join(f"export {name}={value}\n" for name, value in shell_vars.items())

@@ -57,17 +57,15 @@ class MailServer:
 
 def received(maildir: Path) -> list[email.message.EmailMessage]:
     """The messages kept so far, oldest first."""
-    box = mailbox.Maildir(maildir, create=True)
-    messages = [
-        (path.stat().st_mtime, path.read_bytes())
+    files = [
+        path
         for sub in ("new", "cur")
+        if (maildir / sub).is_dir()
         for path in (maildir / sub).iterdir()
-        if path.is_file()
     ]
-    del box
     return [
-        email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
-        for _, raw in sorted(messages, key=lambda pair: pair[0])
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for path in sorted(files, key=lambda path: path.stat().st_mtime)
     ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
@@ -94,15 +94,7 @@ async def confirm_booking_to_guardian(
                     "room": event.data.room,
                     "interpreter": event.data.interpreter_language,
                 },
-                calendar=conference_of(
-                    event,
-                    ends_at=event.data.ends_at,
-                    room=event.data.room,
-                    sequence=event.data.sequence,
-                    virtual=event.data.mode == "virtual",
-                    station=event.data.station,
-                    interpreter_language=event.data.interpreter_language,
-                ),
+                calendar=conference_of(event),
             )
             for event in events
         ],
@@ -125,15 +117,7 @@ async def tell_guardian_booking_cancelled(
                 cause=event,
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={"starts_at": event.data.starts_at, "reason": event.data.reason},
-                calendar=conference_of(
-                    event,
-                    ends_at=event.data.ends_at,
-                    room=event.data.room or "",
-                    sequence=event.data.sequence,
-                    cancelled=True,
-                )
-                if event.data.ends_at is not None
-                else None,
+                calendar=conference_of(event),
             )
             for event in events
         ],
@@ -165,14 +149,7 @@ async def tell_guardian_conference_moved(
                     "by_school": event.data.by_school,
                     "reason": event.data.reason,
                 },
-                calendar=conference_of(
-                    event,
-                    ends_at=event.data.ends_at,
-                    room=event.data.room,
-                    sequence=event.data.sequence,
-                    virtual=event.data.mode == "virtual",
-                    station=event.data.station,
-                ),
+                calendar=conference_of(event),
             )
             for event in events
         ],
@@ -183,31 +160,32 @@ def conference_of(
     event: CloudEvent[ConferenceBooked]
     | CloudEvent[ConferenceMoved]
     | CloudEvent[ConferenceCancelled],
-    *,
-    ends_at: datetime,
-    room: str,
-    sequence: int,
-    virtual: bool = False,
-    station: int | None = None,
-    interpreter_language: str | None = None,
-    cancelled: bool = False,
-) -> Conference:
+) -> Conference | None:
     """The conference as the family's calendar shows it (the student's name is filled in when
-    the message is written): the same UID and SEQUENCE as scheduling's own ``.ics``."""
+    the message is written): the same UID and SEQUENCE as scheduling's own ``.ics``. None for a
+    cancellation published before cancellations carried their end."""
     data = event.data
+    if data.ends_at is None:
+        return None
+    cancelled = isinstance(data, ConferenceCancelled)
+    virtual, station = (
+        (False, None)
+        if isinstance(data, ConferenceCancelled)
+        else (data.mode == "virtual", data.station)
+    )
     return Conference(
         booking_id=data.booking_id,
         district=event.district,
         site=event.site,
-        sequence=sequence,
+        sequence=data.sequence,
         starts_at=data.starts_at,
-        ends_at=ends_at,
+        ends_at=data.ends_at,
         given_name="",
         teacher_id=data.teacher_id or "",
-        room=room,
+        room=data.room or "",
         virtual=virtual,
         station=station,
-        interpreter_language=interpreter_language,
+        interpreter_language=getattr(data, "interpreter_language", None),
         cancelled=cancelled,
         guardian_id=data.guardian_id,
     )

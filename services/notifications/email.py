@@ -19,7 +19,7 @@ import ssl
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formatdate, parseaddr
 
 import aiosmtplib
 from icalendar import Calendar
@@ -97,15 +97,16 @@ class SmtpChannel:
     def __init__(self, relay: SmtpRelay, *, sender: str) -> None:
         self.relay = relay
         self.sender = sender
-        self.domain = Address(addr_spec=_address_of(sender)).domain or "localhost"
+        self.domain = Address(addr_spec=parseaddr(sender)[1]).domain or "localhost"
+        # (Made once: loading the system's certificates is not per-message work.)
+        self.tls_context = ssl.create_default_context()
+        if not relay.verify_certificate:
+            self.tls_context.check_hostname = False
+            self.tls_context.verify_mode = ssl.CERT_NONE
 
     async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
         message = build_email(delivery, sender=self.sender, domain=self.domain)
         relay = self.relay
-        context = ssl.create_default_context()
-        if not relay.verify_certificate:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
         try:
             await aiosmtplib.send(
                 message,
@@ -116,7 +117,7 @@ class SmtpChannel:
                 use_tls=relay.tls,
                 start_tls=relay.starttls if not relay.tls else False,
                 timeout=relay.timeout,
-                tls_context=context,
+                tls_context=self.tls_context,
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusals = error.recipients
@@ -130,12 +131,3 @@ class SmtpChannel:
                 raise PermanentFailure(f"the mail server refused the message: {error}") from error
             raise  # 4xx: temporary, the job tries again later
         return None
-
-
-def _address_of(sender: str) -> str:
-    """``"Name <a@b>"`` or ``a@b``: the address."""
-    return sender.rsplit("<", 1)[-1].rstrip(">").strip()
-
-
-def sender_address(name: str, address: str) -> str:
-    return formataddr((name, address))

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from services.notifications.messages import render
 from services.notifications.settings import NotificationsSettings
-from services.notifications.sms import keyword_of, signed_by_provider
+from services.notifications.sms import E164, keyword_of, signed_by_provider
 from services.notifications.tables import ContactPoint, Delivery, SmsOptOut
 from shared.database import utcnow
 from shared.events import DeliveryDelivered, DeliveryFailed
@@ -97,7 +97,7 @@ async def delivery_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
     "/inbound",
     response_class=Response,
     responses={
-        **refusals(403, 404),
+        **refusals(403, 404, 422),
         200: {"content": {TWIML: {}}, "description": "TwiML: the reply to text back, if any."},
     },
     summary="A family's reply, from the SMS provider",
@@ -111,6 +111,8 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
     if isinstance(form, Response):
         return form
     phone, keyword = form.get("From", ""), keyword_of(form.get("Body", ""))
+    if not E164.match(phone):
+        return problem_response(422, f"From {phone[:40]!r} is not a phone number in E.164 form")
     async with uow.transaction() as session:
         contact = (
             await session.exec(select(ContactPoint).where(ContactPoint.phone == phone))

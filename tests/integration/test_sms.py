@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from devstack.redis_server import free_port
 from devstack.sms_provider import LocalSmsProvider
+from services.notifications.sms import signature
 from services.notifications.tables import Delivery, SmsOptOut
 from shared.auth import Role
 from tests.integration.conftest import System, family_with_contact, register_site
@@ -195,6 +196,18 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: Syste
         unsigned = await client.post(
             f"{PUBLIC_URL}/sms/status", data={"MessageSid": "SMx", "MessageStatus": "delivered"}
         )
+        not_a_number = {"From": "x" * 100, "Body": "STOP"}
+        signed_nonsense = await client.post(
+            f"{PUBLIC_URL}/sms/inbound",
+            data=not_a_number,
+            headers={
+                "X-Twilio-Signature": signature(
+                    PROVIDER.auth_token, f"{PUBLIC_URL}/sms/inbound", not_a_number
+                )
+            },
+        )
+    assert signed_nonsense.status_code == 422, signed_nonsense.text
+    assert "E.164" in signed_nonsense.json()["detail"]
     assert forged.status_code == 403 and "X-Twilio-Signature" in forged.json()["detail"]
     assert unsigned.status_code == 403
     async with reachable.apps["notifications"].state.runtime.uow.read() as session:
