@@ -60,7 +60,7 @@ class MailboxMessage(BaseModel):
     created_at: datetime
 
 
-def _may_manage_contact(principal: Principal, *, guardian_id: str, sites: set[str]) -> bool:
+def may_manage_guardian(principal: Principal, *, guardian_id: str, sites: set[str]) -> bool:
     """The guardian themself, or an admin of a site where one of their children is enrolled; and
     only for a guardian the roster knows (``sites`` not empty)."""
     if not sites:
@@ -82,7 +82,7 @@ def _not_with_a_link(principal: Principal) -> None:
         )
 
 
-def _no_contact(guardian_id: str) -> HTTPException:
+def no_guardian(guardian_id: str) -> HTTPException:
     # The same answer whether the guardian is unknown or the caller may not manage them, so
     # that an outsider learns nothing about who is on the roster.
     return HTTPException(
@@ -101,8 +101,8 @@ async def save_contact(
     _not_with_a_link(principal)
     async with uow.transaction() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
-        if not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
-            raise _no_contact(guardian_id)
+        if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
+            raise no_guardian(guardian_id)
         # (The caller's choice among the guardian's sites: an admin does not learn the
         # family's other schools from a refusal.)
         choices = sorted(
@@ -200,8 +200,8 @@ async def get_contact(
     async with uow.read() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         contact = await session.get(ContactPoint, guardian_id)
-    if contact is None or not _may_manage_contact(principal, guardian_id=guardian_id, sites=sites):
-        raise _no_contact(guardian_id)
+    if contact is None or not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
+        raise no_guardian(guardian_id)
     return ContactOut.model_validate(contact, from_attributes=True)
 
 

@@ -9,13 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.messages import render
-from services.notifications.tables import ContactPoint, Delivery, KnownStudent
+from services.notifications.preferences import (
+    NO_PREFERENCES,
+    Kind,
+    Plan,
+    Preferences,
+    kind_of,
+    parse_kinds,
+    plan,
+)
+from services.notifications.tables import (
+    ContactPoint,
+    Delivery,
+    GuardianPreference,
+    KnownStudent,
+)
 from shared.calendar_ics import Conference, booking_calendar
 from shared.database import utcnow
 from shared.events import CloudEvent, DeliveryFailed
@@ -24,21 +39,13 @@ from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 from shared.roster import RosterGuardianLink, link_needed, link_states
 
-# A guardian with an email address is written to by email, one with only a phone number by
-# text message: through the district's SMTP relay and SMS provider when they are configured,
-# else (development) only into the mailbox (GET /mailbox), where a person reads what the family
-# would receive.
+# A guardian is written to on the channels they chose (``preferences.py``); by default email
+# if they gave an address, else a text message: through the district's SMTP relay and SMS
+# provider when they are configured, else (development) only into the mailbox (GET /mailbox),
+# where a person reads what the family would receive.
 EMAIL = "email"
 SMS = "sms"
 MAILBOX = "mailbox"
-
-
-def _channel(contact: ContactPoint | None) -> str:
-    if contact is None:
-        return "none"
-    if contact.email:
-        return EMAIL
-    return SMS if contact.phone else MAILBOX
 
 
 DELIVER = "deliver_message"  # the job that hands a queued delivery to its channel
@@ -79,6 +86,9 @@ class Message:
     # Every guardian the roster links to the student hears it too (each in their own language),
     # not only ``guardian_id``: what a conference's logistics are for.
     whole_family: bool = False
+    # Cannot wait (a conference cancelled or moved on the day): overrides quiet hours and an
+    # opt-out of its kind, never a text-message STOP.
+    critical: bool = False
 
 
 def _calendar(conference: Conference | None, student: KnownStudent) -> str | None:
@@ -88,26 +98,35 @@ def _calendar(conference: Conference | None, student: KnownStudent) -> str | Non
     return booking_calendar(named, stamp=utcnow()).decode()
 
 
-async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -> list[Delivery]:
-    """Queue each message once per cause, recipient and template, in the guardian's language.
+async def notify_guardians(
+    session: AsyncSession, messages: Sequence[Message], *, now: datetime | None = None
+) -> list[Delivery]:
+    """Queue each message once per cause, recipient, template and channel, in the guardian's
+    language, on the channels and at the time their preferences say.
 
     Messages go only to guardians the roster links to the student (others are dropped), and
     none about a withdrawn student; a ``whole_family`` message goes to each guardian linked to
-    the student. Whatever the number of messages, at most five queries find the families, what
-    is already delivered, the students' names, the links and the guardians' contact points. Raises
-    ``StudentNotKnownYet`` if a student's roster entry has not arrived, ``LinkNotKnownYet`` if
-    a guardian's link to the student has not.
+    the student. A message of a kind the guardian opted out of is recorded ``opted_out`` and not
+    sent (unless critical); one that arrives in their quiet hours waits for them to end.
+    Whatever the number of messages, at most five queries find the families, what is already
+    delivered, the students' names, the links, and the guardians' contact points with their
+    preferences. Raises ``StudentNotKnownYet`` if a student's roster entry has not arrived,
+    ``LinkNotKnownYet`` if a guardian's link to the student has not.
     """
     if not messages:
         return []
+    now = now or utcnow()
     messages = await _with_whole_families(session, messages)
     causes = sorted({m.cause.id for m in messages})
     done = set(
         (
             await session.exec(
-                select(Delivery.cause_event_id, Delivery.recipient_id, Delivery.template).where(
-                    col(Delivery.cause_event_id).in_(causes)
-                )
+                select(
+                    Delivery.cause_event_id,
+                    Delivery.recipient_id,
+                    Delivery.template,
+                    Delivery.channel,
+                ).where(col(Delivery.cause_event_id).in_(causes))
             )
         ).all()
     )
@@ -126,25 +145,31 @@ async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -
     messages = [
         m for m in messages if links[m.guardian_id, m.student_id] and students[m.student_id].active
     ]
-    contacts = await _by_id(
-        session, ContactPoint, ContactPoint.guardian_id, {m.guardian_id for m in messages}
+    contacts, preferences = await _contacts_and_preferences(
+        session, {m.guardian_id for m in messages}
     )
     deliveries: list[Delivery] = []
     for message in messages:
-        identity = (message.cause.id, message.guardian_id, message.template)
-        if identity in done:
-            continue
-        done.add(identity)
-        deliveries.append(
-            _delivery(
-                session, message, students[message.student_id], contacts.get(message.guardian_id)
+        contact = contacts.get(message.guardian_id)
+        how = _plan(message, contact, preferences.get(message.guardian_id), now)
+        for channel in how.channels:
+            identity = (message.cause.id, message.guardian_id, message.template, channel)
+            if identity in done:
+                continue
+            done.add(identity)
+            deliveries.append(
+                _delivery(session, message, students[message.student_id], contact, channel, how)
             )
-        )
     session.add_all(deliveries)
     await enqueue_many(
         session,
         [
-            NewJob(kind=DELIVER, key=delivery.id, payload={"delivery_id": delivery.id})
+            NewJob(
+                kind=DELIVER,
+                key=delivery.id,
+                payload={"delivery_id": delivery.id},
+                due_at=delivery.not_before,
+            )
             for delivery in deliveries
             if delivery.status == "queued"
         ],
@@ -152,11 +177,64 @@ async def notify_guardians(session: AsyncSession, messages: Sequence[Message]) -
     return deliveries
 
 
+async def _contacts_and_preferences(
+    session: AsyncSession, guardians: set[str]
+) -> tuple[dict[str, ContactPoint], dict[str, Preferences]]:
+    """The guardians' contact points and, for those who chose any, their preferences: one
+    query."""
+    rows = (
+        await session.exec(
+            select(ContactPoint, GuardianPreference)
+            .outerjoin(
+                GuardianPreference,
+                col(GuardianPreference.guardian_id) == col(ContactPoint.guardian_id),
+            )
+            .where(col(ContactPoint.guardian_id).in_(sorted(guardians)))
+        )
+    ).all()
+    contacts = {contact.guardian_id: contact for contact, _ in rows}
+    chosen = {
+        contact.guardian_id: preferences_from_row(row) for contact, row in rows if row is not None
+    }
+    return contacts, chosen
+
+
+def preferences_from_row(row: GuardianPreference) -> Preferences:
+    return Preferences(
+        channels={Kind(kind): tuple(channels) for kind, channels in (row.channels or {}).items()}
+        if row.channels is not None
+        else None,
+        opted_out=parse_kinds(row.opted_out),
+        quiet_from=row.quiet_from,
+        quiet_until=row.quiet_until,
+        timezone=row.timezone,
+        digest_hour=row.digest_hour,
+    )
+
+
+def _plan(
+    message: Message, contact: ContactPoint | None, chosen: Preferences | None, now: datetime
+) -> Plan:
+    if contact is None:
+        return Plan(channels=("none",))
+    return plan(
+        chosen or NO_PREFERENCES,
+        kind=kind_of(message.template),
+        critical=message.critical,
+        email=contact.email,
+        phone=contact.phone,
+        now=now,
+        site_timezone=message.timezone,
+    )
+
+
 def _delivery(
     session: AsyncSession,
     message: Message,
     student: KnownStudent,
     contact: ContactPoint | None,
+    channel: str,
+    how: Plan,
 ) -> Delivery:
     rendered = render(
         message.template,
@@ -171,16 +249,24 @@ def _delivery(
         site=message.cause.site,
         recipient_id=message.guardian_id,
         student_id=message.student_id,
-        channel=_channel(contact),
-        address=(contact.email or contact.phone) if contact else None,
+        channel=channel,
+        address=_address(contact, channel),
         language=rendered.language,
         template=message.template,
         subject=rendered.subject,
         body=rendered.body,
-        status="queued" if contact else "failed",
-        error=None if contact else "no contact point on file for this guardian",
+        status="failed" if contact is None else "opted_out" if how.opted_out else "queued",
+        error=(
+            "no contact point on file for this guardian"
+            if contact is None
+            else f"not sent: the guardian opted out of {kind_of(message.template)} messages"
+            if how.opted_out
+            else None
+        ),
         cause_event_id=message.cause.id,
         calendar=_calendar(message.calendar, student),
+        not_before=how.not_before,
+        critical=message.critical,
     )
     if contact is None:
         record_event(
@@ -198,6 +284,16 @@ def _delivery(
             site=message.cause.site,
         )
     return delivery
+
+
+def _address(contact: ContactPoint | None, channel: str) -> str | None:
+    if contact is None:
+        return None
+    if channel == EMAIL:
+        return contact.email
+    if channel == SMS:
+        return contact.phone
+    return contact.email or contact.phone
 
 
 async def _with_whole_families(session: AsyncSession, messages: Sequence[Message]) -> list[Message]:

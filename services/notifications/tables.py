@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, Time, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
@@ -45,8 +45,13 @@ class Delivery(SQLModel, table=True):
     """One message to one guardian, rendered in their language."""
 
     __tablename__ = "delivery"
-    # One message per cause, recipient and template, however often the cause is redelivered.
-    __table_args__ = (UniqueConstraint("cause_event_id", "recipient_id", "template"),)
+    # One message per cause, recipient, template and channel, however often the cause is
+    # redelivered: a guardian who chose email and text gets one of each.
+    __table_args__ = (
+        UniqueConstraint(
+            "cause_event_id", "recipient_id", "template", "channel", name="uq_delivery_once"
+        ),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     district: str = Field(max_length=64)
@@ -74,6 +79,19 @@ class Delivery(SQLModel, table=True):
         sa_column=Column(Text, nullable=True),
         description="The conference's .ics (RFC 5545) sent with the message, if any.",
     )
+    not_before: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="Held for the guardian's quiet hours until then.",
+    )
+    critical: bool = Field(
+        default=False, description="Cannot wait: overrides quiet hours and opt-outs of its kind."
+    )
+    escalated_from: str | None = Field(
+        default=None,
+        max_length=36,
+        description="The delivery on another channel that failed, which this one stands in for.",
+    )
 
 
 class SmsOptOut(SQLModel, table=True):
@@ -86,6 +104,68 @@ class SmsOptOut(SQLModel, table=True):
     opted_out_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class GuardianPreference(SQLModel, table=True):
+    """What a guardian wants to hear, by which channels, and when (``preferences.py``)."""
+
+    __tablename__ = "guardian_preference"
+
+    guardian_id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    channels: dict[str, list[str]] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="Per kind (`logistics`, `news`), the channels chosen: `email`, `sms`.",
+    )
+    opted_out: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="Kinds of message the guardian does not want.",
+    )
+    quiet_from: time | None = Field(default=None, sa_column=Column(Time, nullable=True))
+    quiet_until: time | None = Field(default=None, sa_column=Column(Time, nullable=True))
+    timezone: str | None = Field(default=None, max_length=64)
+    digest_hour: int = Field(default=18)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DigestItem(SQLModel, table=True):
+    """A piece of portfolio news waiting for the guardian's daily digest."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (UniqueConstraint("cause_event_id", "guardian_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    district: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    guardian_id: str = Field(index=True, max_length=64)
+    student_id: str = Field(max_length=64)
+    kind: str = Field(
+        max_length=32, description="`goal_set`, `goal_achieved`, `evidence_approved`."
+    )
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    cause_event_id: str = Field(max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    digest_id: str | None = Field(
+        default=None, index=True, max_length=36, description="The digest delivery that carried it."
+    )
+
+
+class CouldNotReach(SQLModel, table=True):
+    """A family every channel failed for: the school office's list, until they are reached."""
+
+    __tablename__ = "could_not_reach"
+
+    delivery_id: str = Field(primary_key=True, max_length=36)
+    district: str = Field(max_length=64)
+    site: str = Field(index=True, max_length=64)
+    guardian_id: str = Field(index=True, max_length=64)
+    student_id: str = Field(max_length=64)
+    template: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 metadata = metadata_for(
     *RUNTIME_TABLES,
     RosterGuardianLink,
@@ -93,5 +173,8 @@ metadata = metadata_for(
     KnownStudent,
     Delivery,
     SmsOptOut,
+    GuardianPreference,
+    DigestItem,
+    CouldNotReach,
     FamilyLinkRevocation,
 )

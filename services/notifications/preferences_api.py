@@ -1,0 +1,202 @@
+"""A guardian's message preferences over HTTP: channels per kind, opt-outs, quiet hours, and the
+hour of the daily portfolio digest.
+
+The guardian sets their own, also from the family's link (the family pages offer it: the link
+lets its holder choose how the family hears, never read or change where messages go); an admin
+of a site where one of their children is enrolled can set them for a family that asks the
+office.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from services.notifications.api import may_manage_guardian, no_guardian
+from services.notifications.delivery import preferences_from_row
+from services.notifications.preferences import (
+    DEFAULT_DIGEST_HOUR,
+    ChannelName,
+    Kind,
+    Preferences,
+)
+from services.notifications.tables import ContactPoint, GuardianPreference, KnownStudent
+from shared.api_types import IdPath
+from shared.auth.http import CurrentPrincipal
+from shared.database import utcnow
+from shared.problems import refusals
+from shared.roster import guardian_sites
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["preferences"])
+
+Channels = Annotated[list[ChannelName], Field(min_length=1, max_length=2)]
+
+
+class QuietHours(BaseModel):
+    from_: time = Field(
+        alias="from", description="When quiet hours begin, local time.", examples=["21:00"]
+    )
+    until: time = Field(description="When they end (may be the next morning).", examples=["07:00"])
+
+    model_config = {"populate_by_name": True}
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.from_ == self.until:
+            raise ValueError("quiet hours must begin and end at different times")
+        if self.from_.tzinfo or self.until.tzinfo:
+            raise ValueError("quiet hours are local times, without a UTC offset")
+        return self
+
+
+class PreferencesBody(BaseModel):
+    channels: dict[Kind, Channels] = Field(
+        default_factory=dict,
+        description="Per kind of message (`logistics`: conference invitations, confirmations,"
+        " moves, cancellations, reminders; `news`: the portfolio digest), the channels to use."
+        " A kind left out goes by email if there is an address, else by text message.",
+        examples=[{"logistics": ["email", "sms"], "news": ["email"]}],
+    )
+    opted_out: list[Kind] = Field(
+        default_factory=list,
+        description="Kinds the guardian does not want. A message that cannot wait (a"
+        " conference cancelled or moved on the day) still comes.",
+        examples=[["news"]],
+    )
+    quiet_hours: QuietHours | None = Field(
+        None,
+        description="Messages arriving in these hours wait until they end (except one that"
+        " cannot wait).",
+    )
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA time zone of the quiet hours and the digest hour (default: the"
+        " school's).",
+        examples=["America/Los_Angeles"],
+    )
+    digest_hour: int = Field(
+        DEFAULT_DIGEST_HOUR,
+        ge=0,
+        le=23,
+        description="Hour of the day (local) the daily portfolio digest goes.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. America/Chicago") from None
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _no_repeats(cls, value: dict[Kind, list[ChannelName]]) -> dict[Kind, list[ChannelName]]:
+        for kind, channels in value.items():
+            if len(set(channels)) != len(channels):
+                raise ValueError(f"{kind.value}: a channel is listed twice")
+        return value
+
+
+class PreferencesOut(PreferencesBody):
+    guardian_id: str
+
+
+@router.get(
+    "/guardians/{guardian_id}/preferences",
+    response_model=PreferencesOut,
+    response_model_by_alias=True,
+    responses=refusals(403, 404),
+)
+async def get_preferences(
+    guardian_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> PreferencesOut:
+    """A guardian's message preferences (the defaults if they chose none)."""
+    async with uow.read() as session:
+        sites = await guardian_sites(session, KnownStudent, guardian_id)
+        if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
+            raise no_guardian(guardian_id)
+        row = await session.get(GuardianPreference, guardian_id)
+    return _out(guardian_id, preferences_from_row(row) if row else Preferences())
+
+
+@router.put(
+    "/guardians/{guardian_id}/preferences",
+    response_model=PreferencesOut,
+    response_model_by_alias=True,
+    responses=refusals(403, 404, 422),
+)
+async def save_preferences(
+    guardian_id: IdPath, body: PreferencesBody, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> PreferencesOut:
+    """Set how a guardian hears from the school: the guardian (also from the family's link), or
+    an admin of a site where one of their children is enrolled. Choosing text messages needs a
+    phone number on file, email an address (422 otherwise, saying which)."""
+    async with uow.transaction() as session:
+        sites = await guardian_sites(session, KnownStudent, guardian_id)
+        if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
+            raise no_guardian(guardian_id)
+        contact = await session.get(ContactPoint, guardian_id)
+        _reachable(body, contact)
+        row = await session.get(GuardianPreference, guardian_id) or GuardianPreference(
+            guardian_id=guardian_id, district=principal.district
+        )
+        row.channels = {
+            kind.value: [c.value for c in chosen] for kind, chosen in body.channels.items()
+        } or None
+        row.opted_out = sorted(kind.value for kind in set(body.opted_out))
+        row.quiet_from = body.quiet_hours.from_ if body.quiet_hours else None
+        row.quiet_until = body.quiet_hours.until if body.quiet_hours else None
+        row.timezone = body.timezone
+        row.digest_hour = body.digest_hour
+        row.updated_at = utcnow()
+        session.add(row)
+        saved = preferences_from_row(row)
+    return _out(guardian_id, saved)
+
+
+def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
+    needs = {channel for chosen in body.channels.values() for channel in chosen}
+    missing = [
+        what
+        for channel, what in (
+            (ChannelName.SMS, "a phone number"),
+            (ChannelName.EMAIL, "an email address"),
+        )
+        if channel in needs
+        and not (contact and (contact.phone if channel is ChannelName.SMS else contact.email))
+    ]
+    if missing:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"no {' or '.join(missing)} on file for this guardian: add it to the contact"
+            " details first (PUT /contacts/{guardian_id})",
+        )
+
+
+def _out(guardian_id: str, preferences: Preferences) -> PreferencesOut:
+    quiet = (
+        QuietHours(from_=preferences.quiet_from, until=preferences.quiet_until)
+        if preferences.quiet_from and preferences.quiet_until
+        else None
+    )
+    return PreferencesOut(
+        guardian_id=guardian_id,
+        channels={
+            kind: [ChannelName(c) for c in chosen]
+            for kind, chosen in (preferences.channels or {}).items()
+        },
+        opted_out=sorted(preferences.opted_out),
+        quiet_hours=quiet,
+        timezone=preferences.timezone,
+        digest_hour=preferences.digest_hour,
+    )
