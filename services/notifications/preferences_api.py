@@ -169,8 +169,8 @@ def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
     missing = [
         what
         for channel, what in (
-            (ChannelName.SMS, "a phone number"),
-            (ChannelName.EMAIL, "an email address"),
+            (ChannelName.SMS, "phone number"),
+            (ChannelName.EMAIL, "email address"),
         )
         if channel in needs
         and not (contact and (contact.phone if channel is ChannelName.SMS else contact.email))
@@ -178,7 +178,7 @@ def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
     if missing:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"no {' or '.join(missing)} on file for this guardian: add it to the contact"
+            f"there is no {' or '.join(missing)} on file for this guardian: add it to the contact"
             " details first (PUT /contacts/{guardian_id})",
         )
 

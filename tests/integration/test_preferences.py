@@ -1,0 +1,156 @@
+"""A guardian's message preferences over HTTP and what they do to real messages, on SQLite and
+PostgreSQL: both channels for conference logistics, an opt-out recorded and obeyed, quiet hours
+that hold a confirmation (queued, due when they end) rather than drop it, and clear refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from services.notifications.tables import Delivery
+from shared.auth import Role
+from shared.jobs.tables import Job
+from tests.integration.conftest import System, family_with_contact, register_site
+from tests.integration.test_conference_week import LA, book, guardian, ok, tomorrow_at
+from tests.scheduling_support import open_times
+from tests.support import auth, eventually
+
+ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
+
+
+async def family(system: System, **contact: str) -> tuple[str, str]:
+    return await family_with_contact(
+        system,
+        given_name="Ana",
+        contact={"display_name": "Rosa", "language": "es", **contact},
+    )
+
+
+async def messages(system: System, guardian_id: str, count: int) -> list[Delivery]:
+    async def recorded() -> list[Delivery]:
+        async with system.apps["notifications"].state.runtime.uow.read() as session:
+            query = select(Delivery).where(Delivery.recipient_id == guardian_id)
+            return list((await session.exec(query)).all())
+
+    return await eventually(recorded, until=lambda found: len(found) >= count, timeout=15)
+
+
+async def put(system: System, guardian_id: str, body: dict[str, Any], headers: Any) -> Any:
+    return await system.notifications.put(
+        f"/guardians/{guardian_id}/preferences", json=body, headers=headers
+    )
+
+
+async def test_preferences_are_saved_read_back_and_checked(system: System) -> None:
+    _, guardian_id = await family(system, email="rosa@example.org")
+    mine = guardian(guardian_id)
+    defaults = ok(
+        await system.notifications.get(f"/guardians/{guardian_id}/preferences", headers=mine)
+    )
+    assert defaults == {
+        "guardian_id": guardian_id,
+        "channels": {},
+        "opted_out": [],
+        "quiet_hours": None,
+        "timezone": None,
+        "digest_hour": 18,
+    }
+    chosen = {
+        "channels": {"logistics": ["email"]},
+        "opted_out": ["news"],
+        "quiet_hours": {"from": "21:00", "until": "07:00"},
+        "timezone": "America/Chicago",
+        "digest_hour": 7,
+    }
+    saved = ok(await put(system, guardian_id, chosen, mine))
+    assert saved == {
+        "guardian_id": guardian_id,
+        **chosen,
+        "quiet_hours": {"from": "21:00:00", "until": "07:00:00"},
+    }
+    assert (
+        ok(await system.notifications.get(f"/guardians/{guardian_id}/preferences", headers=ADMIN))
+        == saved
+    )
+
+    refusals = [
+        ({"channels": {"logistics": ["sms"]}}, "there is no phone number on file"),
+        ({"channels": {"logistics": ["pigeon"]}}, "logistics"),
+        ({"channels": {"logistics": ["email", "email"]}}, "listed twice"),
+        ({"opted_out": ["everything"]}, "opted_out"),
+        ({"timezone": "Mars/Olympus"}, "not an IANA time zone"),
+        ({"quiet_hours": {"from": "21:00", "until": "21:00"}}, "different times"),
+        ({"digest_hour": 24}, "digest_hour"),
+    ]
+    for body, reason in refusals:
+        refused = await put(system, guardian_id, body, mine)
+        assert refused.status_code == 422, (body, refused.text)
+        assert reason in refused.text, (body, refused.text)
+    # Someone else's preferences, or a guardian the roster does not know: the same 404.
+    for other in ("g-nobody", guardian_id):
+        headers = guardian("g-someone-else")
+        assert (await put(system, other, {}, headers)).status_code == 404
+    teacher = auth("t-rivera", Role.TEACHER, sites=["conway"])
+    assert (await put(system, guardian_id, {}, teacher)).status_code == 404
+
+
+async def test_logistics_by_email_and_text_and_news_opted_out(system: System) -> None:
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=1, teacher_id="t-rivera"
+    )
+    student, guardian_id = await family(system, email="rosa@example.org", phone="+15035550188")
+    ok(
+        await put(
+            system,
+            guardian_id,
+            {"channels": {"logistics": ["email", "sms"]}, "opted_out": ["news"]},
+            guardian(guardian_id),
+        )
+    )
+    booked = ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+    both = await messages(system, guardian_id, 2)
+    assert sorted((d.template, d.channel, d.address) for d in both) == [
+        ("conference_booked", "email", "rosa@example.org"),
+        ("conference_booked", "sms", "+15035550188"),
+    ]
+    assert {d.body for d in both} == {both[0].body}  # the same words on both channels
+
+    # Opted out of logistics: recorded, not sent.
+    ok(await put(system, guardian_id, {"opted_out": ["logistics"]}, guardian(guardian_id)))
+    ok(await system.scheduling.delete(f"/bookings/{booked['id']}", headers=guardian(guardian_id)))
+    everything = await messages(system, guardian_id, 3)
+    (cancelled,) = [d for d in everything if d.template == "conference_cancelled"]
+    assert (cancelled.status, cancelled.channel) == ("opted_out", "email")
+    assert cancelled.error == "not sent: the guardian opted out of logistics messages"
+
+
+async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) -> None:
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(16), count=1, teacher_id="t-rivera"
+    )
+    student, guardian_id = await family(system, email="rosa@example.org")
+    now = datetime.now(LA)
+    quiet = {
+        "from": (now - timedelta(hours=1)).strftime("%H:00"),
+        "until": (now + timedelta(hours=2)).strftime("%H:00"),
+    }
+    ok(
+        await put(
+            system,
+            guardian_id,
+            {"quiet_hours": quiet, "timezone": "America/Los_Angeles"},
+            guardian(guardian_id),
+        )
+    )
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+    (held,) = await messages(system, guardian_id, 1)
+    ends = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    assert held.status == "queued"
+    assert held.not_before == ends.astimezone(UTC)
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        job = (await session.exec(select(Job).where(Job.key == held.id))).one()
+    assert job.due_at == held.not_before  # waits in the database, not in memory
