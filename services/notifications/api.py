@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, EmailStr, Field, ValidationError
 from sqlmodel import col, select
 
+from services.notifications.escalation import reached
 from services.notifications.messages import SUPPORTED_LANGUAGES
 from services.notifications.tables import ContactPoint, Delivery, KnownStudent
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
@@ -125,6 +126,7 @@ async def save_contact(
         else:
             contact.sqlmodel_update(values)
         session.add(contact)
+        await reached(session, guardian_id, now=utcnow())  # corrected: off "could not reach"
     return ContactOut.model_validate(contact, from_attributes=True)
 
 

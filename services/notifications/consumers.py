@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
@@ -105,7 +105,9 @@ async def confirm_booking_to_guardian(
 async def tell_guardian_booking_cancelled(
     context: Context, events: Sequence[CloudEvent[ConferenceCancelled]]
 ) -> None:
-    """Tell the student's guardians that the conference is cancelled."""
+    """Tell the student's guardians that the conference is cancelled (critical on the day:
+    past quiet hours and opt-outs)."""
+    now = context.env.now()
     await notify_guardians(
         context.session,
         [
@@ -115,6 +117,7 @@ async def tell_guardian_booking_cancelled(
                 whole_family=True,
                 template="conference_cancelled",
                 cause=event,
+                critical=_soon(context, now, event.data.starts_at),
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={"starts_at": event.data.starts_at, "reason": event.data.reason},
                 calendar=conference_of(event),
@@ -128,7 +131,9 @@ async def tell_guardian_booking_cancelled(
 async def tell_guardian_conference_moved(
     context: Context, events: Sequence[CloudEvent[ConferenceMoved]]
 ) -> None:
-    """Tell the student's guardians the conference's new time, and why if the school moved it."""
+    """Tell the student's guardians the conference's new time, and why if the school moved it
+    (critical when the old or the new time is on the day)."""
+    now = context.env.now()
     await notify_guardians(
         context.session,
         [
@@ -138,6 +143,9 @@ async def tell_guardian_conference_moved(
                 whole_family=True,
                 template="conference_moved",
                 cause=event,
+                critical=_soon(
+                    context, now, min(event.data.starts_at, event.data.previous_starts_at)
+                ),
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={
                     "starts_at": event.data.starts_at,
@@ -154,6 +162,11 @@ async def tell_guardian_conference_moved(
             for event in events
         ],
     )
+
+
+def _soon(context: Context, now: datetime, starts_at: datetime) -> bool:
+    """Whether news of a conference at ``starts_at`` cannot wait (it is on the day)."""
+    return starts_at - now < context.env.settings.critical_within
 
 
 def conference_of(

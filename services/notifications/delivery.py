@@ -27,6 +27,7 @@ from services.notifications.preferences import (
 )
 from services.notifications.tables import (
     ContactPoint,
+    CouldNotReach,
     Delivery,
     GuardianPreference,
     KnownStudent,
@@ -269,6 +270,17 @@ def _delivery(
         critical=message.critical,
     )
     if contact is None:
+        session.add(
+            CouldNotReach(
+                delivery_id=delivery.id,
+                district=delivery.district,
+                site=delivery.site,
+                guardian_id=delivery.recipient_id,
+                student_id=delivery.student_id,
+                template=delivery.template,
+                reason=delivery.error or "",
+            )
+        )
         record_event(
             session,
             DeliveryFailed(

@@ -8,6 +8,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.delivery import DELIVER
 from services.notifications.environment import NotificationsEnvironment
+from services.notifications.escalation import (
+    CONFIRM,
+    confirm_later,
+    escalate_if_unconfirmed,
+    escalate_or_give_up,
+    reached,
+)
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import JobContext
@@ -66,6 +73,9 @@ async def deliver_message(context: JobContext[NotificationsEnvironment], job: Jo
             .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
             .values(status="sent", provider_id=provider_id)
         )
+        now = context.env.now()
+        await reached(session, delivery.recipient_id, now=now)
+        await confirm_later(session, delivery, now=now, after=context.env.settings.escalate_after)
         record_event(
             session,
             DeliverySent(
@@ -117,6 +127,8 @@ async def _failed(
         )
         if failed.rowcount != 1:  # type: ignore[attr-defined]
             return
+        if status != "opted_out":  # a STOP is the family's choice, not a failure to work around
+            await escalate_or_give_up(session, delivery, reason)
         record_event(
             session,
             DeliveryFailed(
@@ -131,3 +143,11 @@ async def _failed(
             district=delivery.district,
             site=delivery.site,
         )
+
+
+@jobs.handles(CONFIRM, max_attempts=DELIVER_ATTEMPTS, retry_backoff_seconds=30.0)
+async def confirm_delivered(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
+    """A critical message not confirmed delivered in time goes by the guardian's other channel
+    too (``escalation.py``)."""
+    async with context.finish() as session:
+        await escalate_if_unconfirmed(session, job.payload["delivery_id"])

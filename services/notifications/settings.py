@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -65,11 +67,32 @@ class NotificationsSettings(ServiceSettings):
         " receipts go to `<public_url>/sms/status`, replies to `<public_url>/sms/inbound` (set"
         " that one in the provider's console), and their signatures are checked against it.",
     )
+    critical_within_hours: float = Field(
+        24.0,
+        ge=0,
+        description="A conference cancelled or moved this close to its time is critical news:"
+        " it overrides quiet hours and opt-outs, and escalates if not confirmed delivered.",
+    )
+    escalate_after_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="A critical message (a conference cancelled or moved on the day) not"
+        " confirmed delivered this long after it was sent goes by the guardian's other channel"
+        " too.",
+    )
     mail_from: str = Field(
         "Student-led conferences <conferences@district.example>",
         description="The From of every email: a name and an address of the district's domain"
         " (the domain also ends each Message-ID).",
     )
+
+    @property
+    def escalate_after(self) -> timedelta:
+        return timedelta(minutes=self.escalate_after_minutes)
+
+    @property
+    def critical_within(self) -> timedelta:
+        return timedelta(hours=self.critical_within_hours)
 
     @field_validator("family_link_private_key", mode="after")
     @classmethod
