@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.notifications import digest  # noqa: F401  (its job registers on sending's)
 from services.notifications.api import router
 from services.notifications.consumers import consumers
 from services.notifications.environment import notifications_environment

@@ -26,8 +26,10 @@ from shared.events import (
     ConferenceCancelled,
     ConferenceMoved,
     ConferenceNoShow,
+    EvidenceApproved,
     FamiliesNudged,
     FamilyLinkReissued,
+    GoalAchieved,
     GoalSet,
     WindowOpened,
 )
@@ -49,21 +51,48 @@ keep_roster_copy(consumers, KnownStudent)
 async def tell_guardians_about_new_goal(
     context: Context, events: Sequence[CloudEvent[GoalSet]]
 ) -> None:
-    """Tell each of the student's guardians, in their language, about the goal just set."""
+    """Keep a goal just set for each guardian's daily portfolio digest."""
+    await _portfolio_news(context, events, "goal_set")
+
+
+@consumers.handles_batch(GoalAchieved)
+async def tell_guardians_about_goal_reached(
+    context: Context, events: Sequence[CloudEvent[GoalAchieved]]
+) -> None:
+    """Keep a goal reached for each guardian's daily portfolio digest."""
+    await _portfolio_news(context, events, "goal_achieved")
+
+
+@consumers.handles_batch(EvidenceApproved)
+async def tell_guardians_about_approved_work(
+    context: Context, events: Sequence[CloudEvent[EvidenceApproved]]
+) -> None:
+    """Keep work a teacher approved for each guardian's daily portfolio digest."""
+    await _portfolio_news(context, events, "evidence_approved")
+
+
+async def _portfolio_news(
+    context: Context,
+    events: Sequence[CloudEvent[GoalSet] | CloudEvent[GoalAchieved] | CloudEvent[EvidenceApproved]],
+    kind: str,
+) -> None:
+    """Portfolio news goes to the guardians the event names (each still checked against the
+    roster), into their digest (``digest.py``), in the words the student wrote."""
     await notify_guardians(
         context.session,
         [
             Message(
                 guardian_id=guardian_id,
                 student_id=event.data.student_id,
-                template="goal_set",
+                template=kind,
                 cause=event,
                 timezone=context.env.settings.timezone,
-                values={"goal": event.data.title, "target_date": event.data.target_date},
+                values={"title": event.data.title},
             )
             for event in events
             for guardian_id in event.data.guardian_ids
         ],
+        now=context.env.now(),
     )
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +22,7 @@ from services.notifications.preferences import (
     Plan,
     Preferences,
     kind_of,
+    next_digest_at,
     parse_kinds,
     plan,
 )
@@ -29,12 +30,13 @@ from services.notifications.tables import (
     ContactPoint,
     CouldNotReach,
     Delivery,
+    DigestItem,
     GuardianPreference,
     KnownStudent,
 )
 from shared.calendar_ics import Conference, booking_calendar
 from shared.database import utcnow
-from shared.events import CloudEvent, DeliveryFailed
+from shared.events import DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
@@ -50,6 +52,10 @@ MAILBOX = "mailbox"
 
 
 DELIVER = "deliver_message"  # the job that hands a queued delivery to its channel
+DIGEST = "send_digest"  # the job that sends a guardian's daily portfolio digest
+# Portfolio news: kept for the guardian's daily digest, never sent one by one. The message's
+# ``values["title"]`` is what the student or teacher wrote.
+DIGESTED = frozenset({"goal_set", "goal_achieved", "evidence_approved"})
 
 
 class StudentNotKnownYet(NotYet):
@@ -72,6 +78,18 @@ class LinkNotKnownYet(NotYet):
         )
 
 
+class Cause(Protocol):
+    """Why a message is written: the event that asked for it (a ``CloudEvent``), or a round of
+    the service's own (a digest, a reminder) with an id of its own."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def district(self) -> str: ...
+    @property
+    def site(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Message:
     """One message to write to one guardian about one student, because of ``cause``."""
@@ -79,7 +97,7 @@ class Message:
     guardian_id: str
     student_id: str
     template: str
-    cause: CloudEvent[Any]
+    cause: Cause
     timezone: str
     values: dict[str, Any] = field(default_factory=dict)
     # The conference the message confirms, moves or cancels: its .ics goes with the email.
@@ -150,9 +168,14 @@ async def notify_guardians(
         session, {m.guardian_id for m in messages}
     )
     deliveries: list[Delivery] = []
+    news: list[tuple[Message, Preferences]] = []
     for message in messages:
         contact = contacts.get(message.guardian_id)
-        how = _plan(message, contact, preferences.get(message.guardian_id), now)
+        chosen = preferences.get(message.guardian_id, NO_PREFERENCES)
+        if message.template in DIGESTED and contact is not None:
+            news.append((message, chosen))
+            continue
+        how = _plan(message, contact, chosen, now)
         for channel in how.channels:
             identity = (message.cause.id, message.guardian_id, message.template, channel)
             if identity in done:
@@ -162,6 +185,7 @@ async def notify_guardians(
                 _delivery(session, message, students[message.student_id], contact, channel, how)
             )
     session.add_all(deliveries)
+    await keep_for_digest(session, news, now=now)
     await enqueue_many(
         session,
         [
@@ -214,12 +238,12 @@ def preferences_from_row(row: GuardianPreference) -> Preferences:
 
 
 def _plan(
-    message: Message, contact: ContactPoint | None, chosen: Preferences | None, now: datetime
+    message: Message, contact: ContactPoint | None, chosen: Preferences, now: datetime
 ) -> Plan:
     if contact is None:
         return Plan(channels=("none",))
     return plan(
-        chosen or NO_PREFERENCES,
+        chosen,
         kind=kind_of(message.template),
         critical=message.critical,
         email=contact.email,
@@ -296,6 +320,56 @@ def _delivery(
             site=message.cause.site,
         )
     return delivery
+
+
+async def keep_for_digest(
+    session: AsyncSession, news: Sequence[tuple[Message, Preferences]], *, now: datetime
+) -> None:
+    """Keep each piece of news (once per cause and guardian) for the guardian's next digest,
+    and make sure that digest is due: at their hour, in their time zone, after quiet hours.
+    A guardian who opted out of news keeps nothing."""
+    wanted = [(m, chosen) for m, chosen in news if Kind.NEWS not in chosen.opted_out]
+    if not wanted:
+        return
+    kept = set(
+        (
+            await session.exec(
+                select(DigestItem.cause_event_id, DigestItem.guardian_id).where(
+                    col(DigestItem.cause_event_id).in_(sorted({m.cause.id for m, _ in wanted}))
+                )
+            )
+        ).all()
+    )
+    jobs: dict[str, NewJob] = {}
+    for message, chosen in wanted:
+        if (message.cause.id, message.guardian_id) in kept:
+            continue
+        kept.add((message.cause.id, message.guardian_id))
+        session.add(
+            DigestItem(
+                district=message.cause.district,
+                site=message.cause.site,
+                guardian_id=message.guardian_id,
+                student_id=message.student_id,
+                kind=message.template,
+                title=str(message.values["title"]),
+                cause_event_id=message.cause.id,
+            )
+        )
+        due = next_digest_at(chosen, now, message.timezone)
+        key = f"{message.guardian_id}@{due.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+        jobs[key] = NewJob(
+            kind=DIGEST,
+            key=key,
+            due_at=due,
+            payload={
+                "guardian_id": message.guardian_id,
+                "district": message.cause.district,
+                "site": message.cause.site,
+                "timezone": message.timezone,
+            },
+        )
+    await enqueue_many(session, list(jobs.values()))
 
 
 def _address(contact: ContactPoint | None, channel: str) -> str | None:

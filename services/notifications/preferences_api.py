@@ -9,25 +9,33 @@ office.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from services.notifications.api import may_manage_guardian, no_guardian
-from services.notifications.delivery import preferences_from_row
+from services.notifications.delivery import DIGEST, preferences_from_row
 from services.notifications.preferences import (
     DEFAULT_DIGEST_HOUR,
     ChannelName,
     Kind,
     Preferences,
 )
-from services.notifications.tables import ContactPoint, GuardianPreference, KnownStudent
+from services.notifications.tables import (
+    ContactPoint,
+    DigestItem,
+    GuardianPreference,
+    KnownStudent,
+)
 from shared.api_types import IdPath
 from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
+from shared.jobs.tables import Job, JobState
 from shared.problems import refusals
 from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
@@ -199,4 +207,57 @@ def _out(guardian_id: str, preferences: Preferences) -> PreferencesOut:
         quiet_hours=quiet,
         timezone=preferences.timezone,
         digest_hour=preferences.digest_hour,
+    )
+
+
+class DigestNews(BaseModel):
+    student_id: str
+    kind: str = Field(description="`goal_set`, `goal_achieved` or `evidence_approved`.")
+    title: str = Field(description="As the student or teacher wrote it.")
+    at: datetime
+
+
+class DigestOut(BaseModel):
+    guardian_id: str
+    next_at: datetime | None = Field(
+        description="When the next digest goes (the guardian's hour, after quiet hours); none"
+        " while no news waits."
+    )
+    news: list[DigestNews] = Field(description="What it will carry, oldest first.")
+
+
+@router.get(
+    "/guardians/{guardian_id}/digest", response_model=DigestOut, responses=refusals(403, 404)
+)
+async def next_digest(
+    guardian_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> DigestOut:
+    """The portfolio news waiting for the guardian's next daily digest, and when it goes."""
+    async with uow.read() as session:
+        sites = await guardian_sites(session, KnownStudent, guardian_id)
+        if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
+            raise no_guardian(guardian_id)
+        waiting = (
+            await session.exec(
+                select(DigestItem)
+                .where(DigestItem.guardian_id == guardian_id, col(DigestItem.digest_id).is_(None))
+                .order_by(col(DigestItem.created_at))
+            )
+        ).all()
+        due = (
+            await session.exec(
+                select(func.min(Job.due_at)).where(
+                    Job.kind == DIGEST,
+                    col(Job.key).startswith(f"{guardian_id}@", autoescape=True),
+                    col(Job.status).in_([JobState.PENDING.value, JobState.RUNNING.value]),
+                )
+            )
+        ).one()
+    return DigestOut(
+        guardian_id=guardian_id,
+        next_at=due if waiting else None,
+        news=[
+            DigestNews(student_id=i.student_id, kind=i.kind, title=i.title, at=i.created_at)
+            for i in waiting
+        ],
     )

@@ -1,0 +1,107 @@
+"""The daily portfolio digest: one message per family with the day's news (goals set and
+reached, work approved), at the hour the guardian chose, instead of a message per event.
+
+News is kept as ``DigestItem`` rows by ``delivery.keep_for_digest``; a ``send_digest`` job,
+due at the guardian's hour, writes the one message from what is waiting and marks it carried.
+The digest's id comes from the job's key, so a job that runs twice sends one digest; news that
+arrives while it is being written waits for the next one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from services.notifications.delivery import DIGEST, Message, notify_guardians
+from services.notifications.environment import NotificationsEnvironment
+from services.notifications.messages import Authored, Names
+from services.notifications.sending import jobs
+from services.notifications.tables import DigestItem, KnownStudent
+from shared.jobs.context import JobContext
+from shared.jobs.handlers import JobRun
+from shared.roster import link_states
+
+_DIGESTS = uuid.UUID("6f1c7a52-1d0b-4d0e-9a57-3c1b7f3f2a10")
+
+
+@dataclass(frozen=True)
+class DigestRound:
+    """The cause of one digest: its id is the same however often its job runs."""
+
+    id: str
+    district: str
+    site: str
+
+
+@jobs.handles(DIGEST, max_attempts=6, retry_backoff_seconds=60.0)
+async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
+    """Write the guardian's digest from the news waiting for it (about students the roster
+    still links them to), and queue it for sending."""
+    guardian_id = job.payload["guardian_id"]
+    async with context.finish() as session:
+        waiting = (
+            await session.exec(
+                select(DigestItem)
+                .where(DigestItem.guardian_id == guardian_id, col(DigestItem.digest_id).is_(None))
+                .order_by(col(DigestItem.created_at))
+            )
+        ).all()
+        links = await link_states(session, {(guardian_id, item.student_id) for item in waiting})
+        students = {
+            student.id: student
+            for student in (
+                await session.exec(
+                    select(KnownStudent).where(
+                        col(KnownStudent.id).in_(sorted({i.student_id for i in waiting}))
+                    )
+                )
+            ).all()
+        }
+        news = [
+            item
+            for item in waiting
+            if links.get((guardian_id, item.student_id))
+            and item.student_id in students
+            and students[item.student_id].active
+        ]
+        if not news:
+            return
+        names = list(dict.fromkeys(students[item.student_id].given_name for item in news))
+        cause = DigestRound(
+            id=str(uuid.uuid5(_DIGESTS, f"{job.kind}:{job.key}")),
+            district=job.payload["district"],
+            site=job.payload["site"],
+        )
+        written = await notify_guardians(
+            session,
+            [
+                Message(
+                    guardian_id=guardian_id,
+                    student_id=news[0].student_id,
+                    template="portfolio_digest",
+                    cause=cause,
+                    timezone=job.payload["timezone"],
+                    values={
+                        "children": Names(tuple(names)),
+                        "items": [
+                            {
+                                "student": students[item.student_id].given_name,
+                                "kind": item.kind,
+                                "title": Authored(item.title),
+                            }
+                            for item in news
+                        ],
+                    },
+                )
+            ],
+            now=context.env.now(),
+        )
+        carried = written[0].id if written else cause.id
+        await session.exec(
+            update(DigestItem)
+            .where(col(DigestItem.id).in_([item.id for item in waiting]))
+            .values(digest_id=carried)
+        )
