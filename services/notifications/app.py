@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.notifications.api import router
 from services.notifications.consumers import consumers
 from services.notifications.environment import notifications_environment
+from services.notifications.reminders_api import router as reminders_router
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
 from services.notifications.sms_api import router as sms_router
@@ -23,7 +24,7 @@ SPEC = ServiceSpec(
         "Owns family contact points and language preferences, message templates and "
         "deliveries. Turns scheduling and portfolio events into messages to families."
     ),
-    routers=[router, sms_router],
+    routers=[router, sms_router, reminders_router],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,
