@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-roster bench-opening lint install clean
+.PHONY: run test bench bench-roster bench-opening lint messages install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,18 @@ bench-roster: $(STAMP)
 # (BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test; a few minutes).
 bench-opening: $(STAMP)
 	$(BIN)/python -m benchmarks.opening_minute
+
+# Family messages' catalogs (docs/translations.md): the English of every message template
+# extracted into messages.pot, and each language's .po brought up to date from it (new text
+# untranslated or marked fuzzy for its translators; text no template has any more dropped).
+NOTIFICATIONS := services/notifications
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F $(NOTIFICATIONS)/babel.cfg --add-comments=Translators: \
+		--project="Student-led conferences" \
+		--copyright-holder="Student-led conferences contributors" \
+		--width=100 -o $(NOTIFICATIONS)/locale/messages.pot $(NOTIFICATIONS)/templates
+	$(BIN)/pybabel update -i $(NOTIFICATIONS)/locale/messages.pot -d $(NOTIFICATIONS)/locale \
+		--width=100 --ignore-obsolete --previous
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from services.notifications.escalation import reached
 from services.notifications.messages import SUPPORTED_LANGUAGES
-from services.notifications.tables import ContactPoint, Delivery, KnownStudent
+from services.notifications.tables import ContactPoint, Delivery, DigestItem, KnownStudent
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
@@ -224,7 +224,17 @@ async def read_mailbox(
             raise forbidden("guardians read only their own messages")
         query = query.where(Delivery.recipient_id == principal.subject)
         if principal.students:  # a token naming some of their children: about those only
-            query = query.where(col(Delivery.student_id).in_(sorted(principal.students)))
+            named = sorted(principal.students)
+            query = query.where(
+                col(Delivery.student_id).in_(named),
+                # (nor a digest that also tells of another of their children)
+                ~select(DigestItem.id)
+                .where(
+                    col(DigestItem.digest_id) == col(Delivery.id),
+                    col(DigestItem.student_id).not_in(named),
+                )
+                .exists(),
+            )
     elif principal.is_admin:
         if principal.role is Role.SITE_ADMIN:
             query = query.where(col(Delivery.site).in_(sorted(principal.sites)))

@@ -11,6 +11,7 @@ from services.notifications.api import router
 from services.notifications.consumers import consumers
 from services.notifications.environment import notifications_environment
 from services.notifications.preferences_api import router as preferences_router
+from services.notifications.reminders_api import router as reminders_router
 from services.notifications.reports_api import router as reports_router
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
@@ -26,7 +27,7 @@ SPEC = ServiceSpec(
         "Owns family contact points and language preferences, message templates and "
         "deliveries. Turns scheduling and portfolio events into messages to families."
     ),
-    routers=[router, sms_router, preferences_router, reports_router],
+    routers=[router, sms_router, preferences_router, reports_router, reminders_router],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,

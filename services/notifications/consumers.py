@@ -18,6 +18,7 @@ from services.notifications.family_links import (
     student_names,
 )
 from services.notifications.messages import Days, Names
+from services.notifications.reminders import follow_conferences
 from services.notifications.tables import KnownStudent
 from shared.calendar_ics import Conference
 from shared.events import (
@@ -102,7 +103,9 @@ async def confirm_booking_to_guardian(
 ) -> None:
     """Send the student's guardians (the one the booking is for, and every other the roster
     links to the student) a confirmation with time and room, in the site's time zone (saying a
-    time opened up, when the waitlist gave them the seat), each in their own language."""
+    time opened up, when the waitlist gave them the seat), each in their own language; and
+    plan the conference's reminders."""
+    await follow_conferences(context, events)
     await notify_guardians(
         context.session,
         [
@@ -135,8 +138,9 @@ async def tell_guardian_booking_cancelled(
     context: Context, events: Sequence[CloudEvent[ConferenceCancelled]]
 ) -> None:
     """Tell the student's guardians that the conference is cancelled (critical on the day:
-    past quiet hours and opt-outs)."""
+    past quiet hours and opt-outs); no reminder of it goes."""
     now = context.env.now()
+    await follow_conferences(context, events)
     await notify_guardians(
         context.session,
         [
@@ -161,8 +165,9 @@ async def tell_guardian_conference_moved(
     context: Context, events: Sequence[CloudEvent[ConferenceMoved]]
 ) -> None:
     """Tell the student's guardians the conference's new time, and why if the school moved it
-    (critical when the old or the new time is on the day)."""
+    (critical when the old or the new time is on the day); its reminders move with it."""
     now = context.env.now()
+    await follow_conferences(context, events)
     await notify_guardians(
         context.session,
         [

@@ -108,6 +108,9 @@ class Message:
     # Cannot wait (a conference cancelled or moved on the day): overrides quiet hours and an
     # opt-out of its kind, never a text-message STOP.
     critical: bool = False
+    # Of no use after this (a reminder, once its conference begins): quiet hours never hold it
+    # that long; it goes at once instead.
+    expires_at: datetime | None = None
 
 
 def _calendar(conference: Conference | None, student: KnownStudent) -> str | None:
@@ -136,18 +139,23 @@ async def notify_guardians(
         return []
     now = now or utcnow()
     messages = await _with_whole_families(session, messages)
-    causes = sorted({m.cause.id for m in messages})
-    done = set(
-        (
-            await session.exec(
-                select(
-                    Delivery.cause_event_id,
-                    Delivery.recipient_id,
-                    Delivery.template,
-                    Delivery.channel,
-                ).where(col(Delivery.cause_event_id).in_(causes))
-            )
-        ).all()
+    # (News is kept for the digest, and what is kept already is looked up there.)
+    causes = sorted({m.cause.id for m in messages if m.template not in DIGESTED})
+    done = (
+        set(
+            (
+                await session.exec(
+                    select(
+                        Delivery.cause_event_id,
+                        Delivery.recipient_id,
+                        Delivery.template,
+                        Delivery.channel,
+                    ).where(col(Delivery.cause_event_id).in_(causes))
+                )
+            ).all()
+        )
+        if causes
+        else set()
     )
     students = await _by_id(
         session, KnownStudent, KnownStudent.id, {m.student_id for m in messages}
@@ -242,7 +250,7 @@ def _plan(
 ) -> Plan:
     if contact is None:
         return Plan(channels=("none",))
-    return plan(
+    how = plan(
         chosen,
         kind=kind_of(message.template),
         critical=message.critical,
@@ -251,6 +259,9 @@ def _plan(
         now=now,
         site_timezone=message.timezone,
     )
+    if how.not_before and message.expires_at and how.not_before >= message.expires_at:
+        return replace(how, not_before=None)
+    return how
 
 
 def _delivery(

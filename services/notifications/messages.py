@@ -1,21 +1,46 @@
-"""Rendering family messages in the family's language. Pure: no I/O beyond reading templates."""
+"""Rendering family messages in the family's language. Pure: no I/O beyond reading the templates
+and catalogs.
+
+Each message is one Jinja template, ``templates/<name>.txt.j2``: its English text in
+``{% trans %}`` blocks, its first line the subject. Other languages are gettext catalogs,
+``locale/<lang>/LC_MESSAGES/messages.po``, read when this module is imported (no compiled
+``.mo`` file is kept); docs/translations.md says how translators work on them. Dates, times and
+lists of names are written the family's way (Babel) in the site's time zone.
+"""
 
 from __future__ import annotations
 
+import gettext
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_interval, format_time
 from babel.lists import format_list
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_environment
 
 TEMPLATES = Path(__file__).parent / "templates"
-SUPPORTED_LANGUAGES = tuple(sorted(path.name for path in TEMPLATES.iterdir() if path.is_dir()))
-FALLBACK_LANGUAGE = "en"
+LOCALE = Path(__file__).parent / "locale"
+FALLBACK_LANGUAGE = "en"  # the templates' own language
+
+# A catalog's folder is its Babel locale (`zh_Hans`); deliveries and Content-Language carry
+# the BCP 47 tag (`zh-Hans`).
+_CATALOGS = {
+    path.parents[1].name.replace("_", "-"): path
+    for path in sorted(LOCALE.glob("*/LC_MESSAGES/messages.po"))
+}
+SUPPORTED_LANGUAGES = tuple(sorted({FALLBACK_LANGUAGE, *_CATALOGS}))
+
+# Chinese with no script named is read in Simplified characters, unless the place writes
+# Traditional ones (there is no Traditional catalog yet: those fall back to English).
+_TRADITIONAL_CHINESE = frozenset({"tw", "hk", "mo"})
 
 # Every character that could start a new line, or reorder or hide text, in what a field holds.
 _BREAKS = re.compile(
@@ -30,15 +55,6 @@ def one_line(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return _BREAKS.sub(" ", str(value)).strip()
-
-
-_environment = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    undefined=StrictUndefined,
-    autoescape=False,  # plain-text messages
-    keep_trailing_newline=True,
-    finalize=one_line,
-)
 
 
 @dataclass(frozen=True)
@@ -63,36 +79,178 @@ class Names:
     names: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Authored:
+    """Words the school or a student wrote (a goal's title, the reason for a change), in
+    ``language`` if known. A message shows them exactly as written, in quotes, never through
+    the catalogs; a ``ContentTranslator`` may add a translation in front of them."""
+
+    text: str
+    language: str | None = None
+
+
+class ContentTranslator(Protocol):
+    """A translation service for ``Authored`` words, called while a message is written (in the
+    event handler's transaction: answer from a cache, or give up quickly). None, or the same
+    text, leaves the words as written; ``source_language`` is None when nobody said."""
+
+    def translate(
+        self, text: str, source_language: str | None, target_language: str
+    ) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """Names as the family reads them, still knowing how many there are (a plural needs it)."""
+
+    text: str
+    count: int
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __len__(self) -> int:
+        return self.count
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """``Authored`` words with the translation, if any, that the message shows before them."""
+
+    text: str
+    translation: str | None = None
+
+
+@pass_environment
+def _as_written(environment: Environment, value: _Shown | str) -> str:
+    """The ``authored`` filter: what the school or a student wrote, quoted the family's way."""
+    shown = value if isinstance(value, _Shown) else _Shown(str(value))
+    template = environment.get_template("_authored.txt.j2")
+    return template.render(text=shown.text, translation=shown.translation).strip()
+
+
+def _translations(language: str) -> gettext.NullTranslations:
+    """The language's catalog as gettext reads it, compiled in memory. Fuzzy entries are left
+    out (English shows instead), as msgfmt would; the catalog tests allow none."""
+    if language not in _CATALOGS:
+        return gettext.NullTranslations()
+    with _CATALOGS[language].open("rb") as po:
+        catalog = read_po(po)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def _environment(language: str) -> Environment:
+    """One environment per language, its catalog installed once: rendering shares nothing
+    that changes, so any number of threads and tasks may render at once."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,  # plain-text messages
+        keep_trailing_newline=True,
+        finalize=one_line,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # A paragraph is one line and one msgid, however the template wraps it. (A trans block's
+    # output, variables included, goes through ``one_line`` as a whole.)
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["authored"] = _as_written
+    return environment
+
+
+_ENVIRONMENTS = {language: _environment(language) for language in SUPPORTED_LANGUAGES}
+
+
 def message_language(preferred: str | None) -> str:
-    """The best language we have a template for: ``es-MX`` falls back to ``es``, then English."""
-    tag = (preferred or FALLBACK_LANGUAGE).replace("_", "-").lower()
-    for candidate in (tag, tag.split("-", 1)[0]):
-        if candidate in SUPPORTED_LANGUAGES:
-            return candidate
+    """The best language we have a catalog for (RFC 4647 lookup): ``es-MX`` is written in
+    ``es``; ``zh``, ``zh-CN`` and ``zh-Hans-CN`` in ``zh-Hans`` (``zh-TW`` looks for
+    ``zh-Hant``); anything else in English."""
+    subtags = [tag for tag in (preferred or "").replace("_", "-").lower().split("-") if tag]
+    if subtags[:1] == ["zh"] and not {"hans", "hant"} & set(subtags):
+        subtags.insert(1, "hant" if _TRADITIONAL_CHINESE & set(subtags) else "hans")
+    supported = {language.lower(): language for language in SUPPORTED_LANGUAGES}
+    for end in range(len(subtags), 0, -1):
+        candidate = "-".join(subtags[:end])
+        if candidate in supported:
+            return supported[candidate]
     return FALLBACK_LANGUAGE
 
 
-def render(template: str, *, language: str | None, **context: Any) -> Message:
-    """Render a message; dates and times in ``context`` are written the family's way."""
+def render(
+    template: str,
+    *,
+    language: str | None,
+    timezone: str = "UTC",
+    translator: ContentTranslator | None = None,
+    **context: Any,
+) -> Message:
+    """Render a message in the family's language (``message_language``): dates and times in
+    ``context`` are written the family's way in ``timezone``; ``Authored`` words are shown as
+    written, after their translation when ``translator`` gives one."""
     chosen = message_language(language)
-    timezone = ZoneInfo(context.pop("timezone", "UTC"))
-    values = {key: _localize(value, chosen, timezone) for key, value in context.items()}
-    text = _environment.get_template(f"{chosen}/{template}.txt.j2").render(**values)
+    localize = _Localizer(Locale.parse(chosen, sep="-"), chosen, ZoneInfo(timezone), translator)
+    values = {key: localize(value) for key, value in context.items()}
+    text = _ENVIRONMENTS[chosen].get_template(f"{template}.txt.j2").render(**values)
     subject, _, body = text.partition("\n")
     return Message(language=chosen, subject=subject.strip(), body=body.lstrip("\n"))
 
 
-def _localize(value: Any, language: str, timezone: ZoneInfo) -> Any:
-    if isinstance(value, Days):
-        if value.first == value.last:
-            return format_date(value.first, "long", locale=language)
-        return format_interval(value.first, value.last, "yMMMMd", locale=language)
-    if isinstance(value, Names):
-        return format_list(list(value.names), locale=language)
-    if isinstance(value, datetime):
-        local = value.astimezone(timezone)
-        day = format_date(local, "full", locale=language)
-        return f"{day}, {format_time(local, 'short', tzinfo=timezone, locale=language)}"
-    if isinstance(value, date):
-        return format_date(value, "long", locale=language)
-    return value
+@dataclass(frozen=True)
+class _Localizer:
+    """Turns a context value into what the family reads, on one line. (Inside a ``{% trans %}``
+    block a value is printed as it is, so dates and lists are written before rendering; the
+    block's output as a whole goes through ``one_line`` too.)"""
+
+    locale: Locale
+    language: str
+    timezone: ZoneInfo
+    translator: ContentTranslator | None
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, Authored):
+            translation = self._translation(value)
+            return _Shown(one_line(value.text), translation and one_line(translation))
+        if isinstance(value, Days):
+            if value.first == value.last:
+                return format_date(value.first, "long", locale=self.locale)
+            return format_interval(value.first, value.last, "yMMMMd", locale=self.locale)
+        if isinstance(value, Names):
+            names = [one_line(name) for name in value.names]
+            return _Listed(format_list(names, locale=self.locale), len(names))
+        if isinstance(value, datetime):
+            return self._moment(value)
+        if isinstance(value, date):
+            return format_date(value, "long", locale=self.locale)
+        if isinstance(value, list | tuple):
+            return [self(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self(item) for key, item in value.items()}
+        return one_line(value)
+
+    def _moment(self, value: datetime) -> str:
+        local = value.astimezone(self.timezone)
+        day = format_date(local, "full", locale=self.locale)
+        time = format_time(local, "short", tzinfo=self.timezone, locale=self.locale)
+        # The locale's own order: "Tuesday, December 8, 2026, 3:30 PM", "15:30 Thứ Ba, ...".
+        pattern = str(self.locale.datetime_formats["medium"]).replace("'", "")
+        return pattern.replace("{1}", day).replace("{0}", time)
+
+    def _translation(self, words: Authored) -> str | None:
+        if self.translator is None or _same_language(words.language, self.language):
+            return None
+        translation = self.translator.translate(words.text, words.language, self.language)
+        if not translation or translation.strip() == words.text.strip():
+            return None
+        return translation
+
+
+def _same_language(written_in: str | None, language: str) -> bool:
+    """Whether words written in ``written_in`` need no translation for a family reading
+    ``language``: `es-MX` for `es`, `zh-CN` for `zh-Hans`; not `fr` (which reads English)."""
+    if written_in is None:
+        return False
+    primary = written_in.replace("_", "-").split("-", 1)[0].lower()
+    return message_language(written_in) == language and primary == language.split("-", 1)[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -32,7 +31,7 @@ from services.notifications.tables import (
     GuardianPreference,
     KnownStudent,
 )
-from shared.api_types import IdPath
+from shared.api_types import IdPath, TimeZone
 from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
 from shared.jobs.tables import Job, JobState
@@ -81,9 +80,8 @@ class PreferencesBody(BaseModel):
         description="Messages arriving in these hours wait until they end (except one that"
         " cannot wait).",
     )
-    timezone: str | None = Field(
+    timezone: TimeZone | None = Field(
         None,
-        max_length=64,
         description="IANA time zone of the quiet hours and the digest hour (default: the"
         " school's).",
         examples=["America/Los_Angeles"],
@@ -94,17 +92,6 @@ class PreferencesBody(BaseModel):
         le=23,
         description="Hour of the day (local) the daily portfolio digest goes.",
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone, e.g. America/Chicago") from None
-        return value
 
     @field_validator("channels")
     @classmethod

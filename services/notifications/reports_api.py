@@ -20,7 +20,7 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 
 from services.notifications.tables import ContactPoint, CouldNotReach, Delivery
-from shared.api_types import ID_PATTERN
+from shared.api_types import ID_PATTERN, Moment
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
 from shared.database import utcnow
@@ -121,8 +121,8 @@ async def delivery_report(
     guardian_id: str | None = Query(
         None, max_length=64, pattern=ID_PATTERN, description="Only the messages to this family."
     ),
-    since: datetime | None = Query(None, description="Messages recorded from then on."),
-    until: datetime | None = Query(None, description="Messages recorded before then."),
+    since: Moment | None = Query(None, description="Messages recorded from then on."),
+    until: Moment | None = Query(None, description="Messages recorded before then."),
 ) -> DeliveryReport:
     """Messages by status, and by channel and message within that: for a site, a campaign, or
     a family (admins of the site; district admins for the whole district)."""

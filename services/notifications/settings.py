@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from services.notifications.reminder_times import (
+    check_reminder_times,
+    parse_duration,
+    parse_reminder_times,
+)
 from shared.auth.family_links import load_private_key
 from shared.settings import ServiceSettings, pem_text
 
@@ -85,6 +91,13 @@ class NotificationsSettings(ServiceSettings):
         description="The From of every email: a name and an address of the district's domain"
         " (the domain also ends each Message-ID).",
     )
+    reminders: Annotated[tuple[timedelta, ...], NoDecode] = Field(
+        (timedelta(days=2), timedelta(hours=2)),
+        description="How long before each conference its families are reminded, unless their"
+        " school chose otherwise (`PUT /sites/{site}/reminders`): ISO 8601 durations,"
+        " comma-separated, e.g. `P2D,PT2H`; empty: no reminders. At most 5, each from 5 minutes"
+        " to 14 days.",
+    )
 
     @property
     def escalate_after(self) -> timedelta:
@@ -122,3 +135,12 @@ class NotificationsSettings(ServiceSettings):
         if "{token}" not in value:
             raise ValueError("the family link address must contain {token}")
         return value
+
+    @field_validator("reminders", mode="before")
+    @classmethod
+    def _reminder_times(cls, value: Any) -> tuple[timedelta, ...]:
+        if isinstance(value, str):
+            return parse_reminder_times(value)
+        return check_reminder_times(
+            time if isinstance(time, timedelta) else parse_duration(str(time)) for time in value
+        )

@@ -166,6 +166,71 @@ class CouldNotReach(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class UpcomingConference(SQLModel, table=True):
+    """A conference as notifications knows it from scheduling's booked, moved and cancelled
+    events: what its reminders follow (``reminders.py``)."""
+
+    __tablename__ = "upcoming_conference"
+
+    id: str = Field(primary_key=True, max_length=64, description="The booking's id.")
+    district: str = Field(max_length=64)
+    # (A change of a school's reminder times looks for its conferences still to come.)
+    site: str = Field(index=True, max_length=64)
+    student_id: str = Field(max_length=64)
+    guardian_id: str = Field(max_length=64, description="The guardian the booking is for.")
+    teacher_id: str | None = Field(default=None, max_length=64)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="Unknown for an old cancellation only."
+    )
+    room: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    interpreter_language: str | None = Field(default=None, max_length=35)
+    sequence: int = Field(description="The booking's calendar SEQUENCE applied last.")
+    status: str = Field(max_length=16, description="`booked`, or `cancelled` (for good).")
+    round: int = Field(
+        default=0, description="How many times its reminders were planned (on each change)."
+    )
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConferenceReminder(SQLModel, table=True):
+    """One reminder of a conference, of one planning round: when it goes and whether it went.
+    Its id is the cause its messages are recorded with (one per guardian, however often its
+    job runs)."""
+
+    __tablename__ = "conference_reminder"
+
+    id: str = Field(primary_key=True, max_length=36)
+    conference_id: str = Field(index=True, max_length=64)
+    district: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    round: int = Field(description="The conference's planning round it belongs to.")
+    before_minutes: int = Field(description="How long before the conference it goes.")
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(
+        max_length=16,
+        description="`pending`, `sent`, `cancelled` (the conference moved or was cancelled, or"
+        " the school changed its reminder times) or `skipped` (its time had passed).",
+    )
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SiteReminderPolicy(SQLModel, table=True):
+    """How long before a conference a school's families are reminded, when the school office
+    chose (else ``NOTIFICATIONS_REMINDERS``)."""
+
+    __tablename__ = "site_reminder_policy"
+
+    site: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    before: str = Field(
+        max_length=100, description="ISO 8601 durations, comma-separated, e.g. `P2D,PT2H`."
+    )
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 metadata = metadata_for(
     *RUNTIME_TABLES,
     RosterGuardianLink,
@@ -177,4 +242,7 @@ metadata = metadata_for(
     DigestItem,
     CouldNotReach,
     FamilyLinkRevocation,
+    UpcomingConference,
+    ConferenceReminder,
+    SiteReminderPolicy,
 )

@@ -69,27 +69,46 @@ async def claim_due(
     now: datetime,
     lease_until: datetime,
     limit: int,
+    reclaim_limit: int,
     max_attempts: Mapping[str, int],
 ) -> tuple[list[Claim], list[Abandoned]]:
     """Claim up to ``limit`` jobs that are ``due``, of the kinds in ``max_attempts`` (each
-    kind's limit on runs started, unless a job sets its own).
+    kind's limit on runs started, unless a job sets its own): first up to ``reclaim_limit``
+    whose worker stopped (longest expired first), then pending ones (soonest due first). The
+    claims come back in that order.
+
+    A claim counts a run for each job it takes, started or not, so a worker that stops leaves
+    the jobs it had claimed charged with a run. Reclaiming no more of them than the worker
+    starts at once (its concurrency) keeps that to one run a job was never given: a job that
+    kills its worker every time is failed after its allowed runs, and the jobs that were
+    claimed beside it are not failed with it.
 
     On PostgreSQL the rows are locked with SKIP LOCKED, so workers claiming at the same moment
     take different jobs; SQLite renders no FOR UPDATE and needs none, its writing transactions
     take turns. A job that has already been started as often as allowed is failed, not claimed.
     """
-    candidates = (
+    kinds = col(Job.kind).in_(list(max_attempts))
+    stopped = (
         await session.exec(
             select(Job)
-            .where(due(kinds=max_attempts, now=now))
+            .where(kinds, col(Job.status) == JobState.RUNNING.value, col(Job.lease_until) < now)
+            .order_by(col(Job.lease_until))
+            .limit(reclaim_limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    pending = (
+        await session.exec(
+            select(Job)
+            .where(kinds, col(Job.status) == JobState.PENDING.value, col(Job.due_at) <= now)
             .order_by(col(Job.due_at))
-            .limit(limit)
+            .limit(max(limit - len(stopped), 0))
             .with_for_update(skip_locked=True)
         )
     ).all()
     claims: list[Claim] = []
     abandoned: list[Abandoned] = []
-    for job in candidates:
+    for job in [*stopped, *pending]:
         allowed = max_attempts[job.kind] if job.max_attempts is None else job.max_attempts
         if job.status == JobState.RUNNING.value and job.attempts >= allowed:
             abandoned.append(Abandoned(job.id, job.kind, job.attempts))

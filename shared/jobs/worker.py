@@ -124,6 +124,7 @@ class JobWorker(Generic[EnvT]):
                     now=now,
                     lease_until=now + timedelta(seconds=self.policy.lease_seconds),
                     limit=self.policy.batch_size,
+                    reclaim_limit=self.policy.concurrency,
                     max_attempts=self._max_attempts,
                 )
             for job in abandoned:

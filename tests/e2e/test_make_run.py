@@ -111,6 +111,11 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         # Conway's office opened booking; Ava's father booked from his link and moved the time.
         assert '"booking":"open"' in out
         assert '"status":"booked"' in out and '"sequence":1' in out
+        # Its reminders were planned, and moved with it: the old time's cancelled.
+        reminders = re.findall(r"reminder (P2D|PT2H) before: (\w+) (\S+)", out)
+        assert [status for _, status, _ in reminders] == ["pending"] * 4 + ["cancelled"] * 2, out
+        booked, moved, old = ([(b, due) for b, _, due in reminders[n : n + 2]] for n in (0, 2, 4))
+        assert old == booked and not set(moved) & set(booked), reminders
         assert '"status":409,"detail":"that conference time is full; the nearest free' in out
         assert re.search(r'"nearest_times":\[\{"id":"[^"]+".*\}\]\} HTTP 409', out)
         # Gio's mother waited; Ava's cancellation gave Gio the time, and she heard in Spanish.

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.app import build_app as build_notifications
+from services.notifications.delivery import DIGEST
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import Delivery
 from services.portfolio.app import SPEC as PORTFOLIO
@@ -27,7 +29,8 @@ from services.scheduling.settings import SchedulingSettings
 from services.scheduling.tables import RosterSite
 from shared.auth import Role
 from shared.auth.family_links import generate_key_pair
-from shared.database import create_engine, session_factory
+from shared.database import create_engine, session_factory, utcnow
+from shared.jobs.tables import Job, JobState
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.roster import link_states
@@ -284,3 +287,22 @@ async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
     await upgrade_to_head(engine, PORTFOLIO.migrations)
     yield UnitOfWork(session_factory(engine))
     await engine.dispose()
+
+
+async def digests_due_now(system: System, *, pending: int = 1) -> None:
+    """The guardians' digest hour comes: every pending digest (at least ``pending`` of them,
+    once their news is in) is due now, and the job worker is told."""
+    runtime = system.apps["notifications"].state.runtime
+
+    async def brought_forward() -> int:
+        async with runtime.uow.transaction() as session:
+            moved = await session.exec(
+                update(Job)
+                .where(col(Job.kind) == DIGEST, col(Job.status) == JobState.PENDING.value)
+                .values(due_at=utcnow())
+            )
+            return int(moved.rowcount)  # type: ignore[attr-defined]
+
+    await eventually(brought_forward, until=lambda moved: moved >= pending)
+    if runtime.jobs is not None:
+        runtime.jobs.nudge()

@@ -13,7 +13,7 @@ from shared.auth import Role
 from shared.events import ALL_EVENTS
 from shared.events.envelope import EventData
 from shared.messaging.tables import OutboxMessage
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import ADMIN, System, digests_due_now, enroll
 from tests.integration.test_slices import mailbox, open_slot, sent
 from tests.support import auth, eventually
 
@@ -52,6 +52,7 @@ async def test_no_published_event_carries_a_familys_email_or_phone(
         f"/bookings/{booking.json()['id']}", params={"reason": "sick"}, headers=father
     )
     assert cancel.status_code == 200, cancel.text
+    await digests_due_now(system)  # the goal goes in the evening's portfolio digest
     messages = await eventually(lambda: mailbox(system, father), until=lambda m: sent(m, 3))
     assert {m["address"] for m in messages} == {EMAIL}  # the contact was used...
 

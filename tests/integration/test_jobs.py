@@ -493,6 +493,57 @@ async def test_a_job_whose_worker_stopped_in_every_run_is_failed_not_run_again(
     assert jobs.outcomes == Counter({("send_message", "failed"): 2})
 
 
+async def test_jobs_claimed_beside_one_that_stops_its_worker_every_time_are_not_failed_with_it(
+    uow: UnitOfWork,
+) -> None:
+    """A claim charges a run to every job it takes. Jobs a stopped worker had claimed but not
+    started are taken back one slot at a time, so each is charged at most one run it never
+    had, and only the job that stops its worker runs out of runs."""
+    handlers = Handlers()
+    ran: list[str] = []
+    poison_started = asyncio.Event()
+
+    @handlers.handles("send_message", max_attempts=2)
+    async def send_message(context: Context, job: JobRun) -> None:
+        if job.key == "poison":
+            poison_started.set()
+            await asyncio.Event().wait()  # it takes its worker down with it, every time
+        ran.append(job.key)
+
+    await add(uow, "send_message", "poison")  # due first: the first run of the first batch
+    innocent = [f"m-{n}" for n in range(5)]
+    for key in innocent:
+        await add(uow, "send_message", key)
+    for replica in range(1, 20):
+        # Each replica starts after the one before it stopped and its leases ran out.
+        jobs = worker(
+            uow,
+            handlers,
+            name=f"replica-{replica}",
+            clock=AheadClock(2.0 * replica),
+            lease_seconds=1.0,
+            batch_size=10,
+            concurrency=1,
+        )
+        poison_started.clear()
+        round_ = asyncio.create_task(jobs.run_due())
+        poisoned = asyncio.create_task(poison_started.wait())
+        await asyncio.wait([round_, poisoned], return_when=asyncio.FIRST_COMPLETED)
+        poisoned.cancel()
+        if not round_.done():
+            round_.cancel()  # the worker dies with the poison
+            with contextlib.suppress(asyncio.CancelledError):
+                await round_
+        elif round_.result() == 0:
+            break
+    assert sorted(ran) == innocent  # each once
+    for key in innocent:
+        done = await job(uow, "send_message", key)
+        assert (done.status, done.attempts) == ("done", 2)  # one charged in the first batch
+    failed = await job(uow, "send_message", "poison")
+    assert (failed.status, failed.attempts) == ("failed", 2)
+
+
 async def test_the_worker_loop_waits_out_a_database_outage_and_wakes_on_a_nudge(
     database_url: str,
 ) -> None:

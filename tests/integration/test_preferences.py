@@ -80,7 +80,7 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
         ({"channels": {"logistics": ["pigeon"]}}, "logistics"),
         ({"channels": {"logistics": ["email", "email"]}}, "listed twice"),
         ({"opted_out": ["everything"]}, "opted_out"),
-        ({"timezone": "Mars/Olympus"}, "not an IANA time zone"),
+        ({"timezone": "Mars/Olympus"}, "must be an IANA time zone"),
         ({"quiet_hours": {"from": "21:00", "until": "21:00"}}, "different times"),
         ({"digest_hour": 24}, "digest_hour"),
     ]

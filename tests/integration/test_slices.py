@@ -13,7 +13,14 @@ import redis.asyncio as aioredis
 
 from shared.auth import Role
 from shared.events import ConferenceBooked, GoalSet
-from tests.integration.conftest import ADMIN, System, add_contact, enroll, register_site
+from tests.integration.conftest import (
+    ADMIN,
+    System,
+    add_contact,
+    digests_due_now,
+    enroll,
+    register_site,
+)
 from tests.scheduling_support import SITE_ZONES, open_times
 from tests.support import auth, eventually
 
@@ -58,7 +65,9 @@ def sent(messages: list[dict[str, Any]], count: int = 1) -> bool:
     return len(messages) == count and all(m["status"] == "sent" for m in messages)
 
 
-async def test_goal_set_by_student_reaches_guardian_in_their_language(system: System) -> None:
+async def test_goal_set_by_student_reaches_guardian_in_their_language_in_the_evening_digest(
+    system: System,
+) -> None:
     await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
     await enroll(system, student_id="s-gio", site="conway", given_name="Gio", guardian_id="g-maria")
     await add_contact(system, guardian_id="g-wei", site="conway", language="en")
@@ -77,15 +86,29 @@ async def test_goal_set_by_student_reaches_guardian_in_their_language(system: Sy
     )
     assert gio_goal.status_code == 201, gio_goal.text
 
+    # Not a message per event: the news waits for the family's digest, at 18:00 their time.
+    async def waiting() -> dict[str, Any]:
+        answer = await system.notifications.get("/guardians/g-wei/digest", headers=AVA_FATHER)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    digest = await eventually(waiting, until=lambda found: len(found["news"]) == 1)
+    assert digest["news"][0]["title"] == "Read a chapter book on my own by spring"
+    evening = datetime.fromisoformat(digest["next_at"]).astimezone(ZoneInfo("America/Los_Angeles"))
+    assert (evening.hour, evening.minute) == (18, 0)
+    assert await mailbox(system, AVA_FATHER) == []
+
+    await digests_due_now(system, pending=2)
     messages = await eventually(lambda: mailbox(system, AVA_FATHER), until=sent)
-    assert messages[0]["subject"] == "Ava set a new goal"
-    assert "Read a chapter book on my own by spring" in messages[0]["body"]
-    assert messages[0]["status"] == "sent"
+    assert messages[0]["subject"] == "News from Ava's portfolio"
+    assert 'Ava set a new goal: "Read a chapter book on my own by spring"' in messages[0]["body"]
     assert messages[0]["language"] == "en"
 
     spanish = await eventually(lambda: mailbox(system, GIO_MOTHER), until=sent)
-    assert spanish[0]["subject"] == "Gio se fijó una nueva meta"
+    assert spanish[0]["subject"] == "Novedades del portafolio de Gio"
+    assert 'Gio se fijó una nueva meta: "Know all my letter sounds"' in spanish[0]["body"]
     assert spanish[0]["language"] == "es"
+    assert (await waiting())["news"] == []
 
 
 async def test_booking_confirms_to_guardian_and_second_booking_of_full_slot_is_409(

@@ -1,4 +1,8 @@
-"""Family messages: language choice, templates, and dates written the family's way."""
+"""Family messages: language choice, every message in every language, dates written the
+family's way in the site's time zone, and what the school or a student wrote left as written."""
+
+# Chinese is written with full-width punctuation (colon, comma, brackets), as the messages are.
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -6,47 +10,130 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from jinja2 import Environment, FileSystemLoader, UndefinedError, meta
+from jinja2 import UndefinedError
 
+from services.notifications.email import build_email
 from services.notifications.messages import (
     FALLBACK_LANGUAGE,
     SUPPORTED_LANGUAGES,
     TEMPLATES,
+    Authored,
+    Days,
+    Names,
     message_language,
     render,
 )
+from services.notifications.tables import Delivery
 
-REQUIRED_TEMPLATES = ("goal_set", "conference_booked", "conference_cancelled")
-OTHER_LANGUAGES = [language for language in SUPPORTED_LANGUAGES if language != "en"]
+LOS_ANGELES = "America/Los_Angeles"
+# 02:30 UTC on Wednesday 9 December 2026 is 18:30 on Tuesday 8 December in Los Angeles (PST).
+TUESDAY_EVENING = datetime(2026, 12, 9, 2, 30, tzinfo=UTC)
+# 16:00 UTC on 1 December 2026 is 8:00 in Los Angeles; 8:00 UTC on 7 December is midnight.
+MONDAY_MORNING = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+BOOKING_CLOSES = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+LINK = "https://slc.example.org/family?link=abc.def.ghi"
 
-# 02:30 UTC on 5 November 2024 is 18:30 on Monday 4 November in Los Angeles (PST, UTC-8).
-EVENING_IN_CALIFORNIA = datetime(2024, 11, 5, 2, 30, tzinfo=UTC)
+TUESDAY = {"en": "Tuesday", "es": "martes", "vi": "Thứ Ba", "zh-Hans": "星期二", "ar": "الثلاثاء"}
+WEDNESDAY = {
+    "en": "Wednesday",
+    "es": "miércoles",
+    "vi": "Thứ Tư",
+    "zh-Hans": "星期三",
+    "ar": "الأربعاء",
+}
+# A place for the time of day in each language's own notation.
+EVENING = {"en": "6:30", "es": "18:30", "vi": "18:30", "zh-Hans": "18:30", "ar": "6:30"}
+QUOTED = {
+    "en": '"{}"',
+    "es": '"{}"',
+    "vi": "\u201c{}\u201d",
+    "zh-Hans": "\u201c{}\u201d",
+    "ar": "\u00ab{}\u00bb",
+}
+
+CONTEXTS: dict[str, dict[str, Any]] = {
+    "booking_reminder": {
+        "children": Names(("Ana",)),
+        "closes_at": TUESDAY_EVENING,
+        "link": LINK,
+    },
+    "conference_booked": {
+        "starts_at": TUESDAY_EVENING,
+        "minutes": 20,
+        "room": "B12",
+        "interpreter": "vi",
+    },
+    "conference_booked_from_waitlist": {
+        "starts_at": TUESDAY_EVENING,
+        "minutes": 20,
+        "room": "B12",
+        "interpreter": None,
+    },
+    "conference_cancelled": {"starts_at": TUESDAY_EVENING, "reason": "Ms. Rivera is ill"},
+    "conference_invitation": {
+        "children": Names(("Ana", "Leo")),
+        "several": True,
+        "window": "Fall 2026 SLCs at Conway",
+        "days": Days(date(2026, 12, 8), date(2026, 12, 10)),
+        "opens_at": MONDAY_MORNING,
+        "closes_at": TUESDAY_EVENING,
+        "open_now": False,
+        "link": LINK,
+    },
+    "conference_moved": {
+        "starts_at": TUESDAY_EVENING,
+        "previous_starts_at": MONDAY_MORNING,
+        "minutes": 20,
+        "room": "B12",
+        "by_school": True,
+        "reason": "Ms. Rivera is at a training",
+    },
+    "conference_reminder": {
+        "starts_at": TUESDAY_EVENING,
+        "minutes": 20,
+        "room": "Library",
+        "interpreter": "ar",
+        "link": LINK,
+    },
+    "family_link_reissued": {"expires_at": TUESDAY_EVENING, "link": LINK},
+    "feedback_requested": {"link": LINK},
+    "goal_set": {"goal": "Read every night", "target_date": date(2026, 12, 8)},
+    "no_show_new_time": {"starts_at": TUESDAY_EVENING, "link": LINK},
+    "portfolio_digest": {
+        "children": Names(("Ana", "Leo")),
+        "items": [
+            {"student": "Ana", "kind": "goal_set", "title": Authored("Read 20 minutes a night")},
+            {"student": "Leo", "kind": "goal_achieved", "title": Authored("Count to 100")},
+            {"student": "Ana", "kind": "evidence_approved", "title": Authored("My volcano")},
+        ],
+    },
+    "sms_help": {"sender": "Conway Elementary"},
+    "sms_started": {"sender": "Conway Elementary"},
+    "sms_stopped": {"sender": "Conway Elementary"},
+}
+DATED = sorted(name for name, context in CONTEXTS.items() if "starts_at" in context)
 
 
-def template_names(language: str) -> set[str]:
-    return {path.name for path in (TEMPLATES / language).iterdir() if path.is_file()}
+def message_names() -> list[str]:
+    return sorted(
+        path.name.removesuffix(".txt.j2")
+        for path in TEMPLATES.glob("*.txt.j2")
+        if not path.name.startswith("_")  # partials
+    )
 
 
-def context_for(template: str) -> dict[str, Any]:
-    common: dict[str, Any] = {"student": "Ana", "guardian": "Rosa"}
-    specific: dict[str, dict[str, Any]] = {
-        "goal_set": {"goal": "Read every night", "target_date": date(2025, 3, 1)},
-        "conference_booked": {
-            "starts_at": EVENING_IN_CALIFORNIA,
-            "minutes": 20,
-            "room": "B12",
-            "interpreter": None,
-        },
-        "conference_cancelled": {"starts_at": EVENING_IN_CALIFORNIA, "reason": None},
-    }
-    return common | specific[template]
+def rendered(template: str, language: str | None, **changes: Any) -> Any:
+    context = {"student": "Ana", "guardian": "Rosa Díaz"} | CONTEXTS[template] | changes
+    if template.startswith("sms_"):
+        context = CONTEXTS[template] | changes
+    return render(template, language=language, timezone=LOS_ANGELES, **context)
 
 
 # --- Choosing the language -------------------------------------------------------------------
 
 
-def test_english_and_spanish_are_supported() -> None:
-    assert {"en", "es"} <= set(SUPPORTED_LANGUAGES)
+def test_five_languages_english_first_among_equals() -> None:
+    assert SUPPORTED_LANGUAGES == ("ar", "en", "es", "vi", "zh-Hans")
     assert FALLBACK_LANGUAGE == "en"
 
 
@@ -58,11 +145,29 @@ def test_english_and_spanish_are_supported() -> None:
         ("es_MX", "es"),
         ("ES-mx", "es"),
         ("es-419", "es"),
+        ("vi", "vi"),
+        ("vi-VN", "vi"),
+        ("ar", "ar"),
+        ("ar-EG", "ar"),
+        ("ar_SA", "ar"),
+        ("zh", "zh-Hans"),
+        ("zh-CN", "zh-Hans"),
+        ("zh-SG", "zh-Hans"),
+        ("zh-Hans", "zh-Hans"),
+        ("zh-hans", "zh-Hans"),
+        ("zh-Hans-CN", "zh-Hans"),
+        ("zh_Hans", "zh-Hans"),
+        ("zh-TW", "en"),  # Traditional Chinese: we have no catalog for it
+        ("zh-Hant", "en"),
+        ("zh-Hant-TW", "en"),
+        ("zh-HK", "en"),
+        ("zh-MO", "en"),
         ("en", "en"),
         ("en-GB", "en"),
         ("fr", "en"),
         ("fr-CA", "en"),
         ("zz", "en"),
+        ("-", "en"),
         ("", "en"),
         (None, "en"),
     ],
@@ -71,168 +176,369 @@ def test_message_language(preferred: str | None, chosen: str) -> None:
     assert message_language(preferred) == chosen
 
 
-# --- Templates -------------------------------------------------------------------------------
+# --- Every message in every language ---------------------------------------------------------
 
 
-def test_required_templates_exist_in_english() -> None:
-    assert {f"{name}.txt.j2" for name in REQUIRED_TEMPLATES} <= template_names("en")
-
-
-@pytest.mark.parametrize("language", OTHER_LANGUAGES)
-def test_every_english_template_has_a_translation(language: str) -> None:
-    missing = template_names("en") - template_names(language)
-    assert not missing, f"{language} lacks {sorted(missing)}"
-
-
-@pytest.mark.parametrize("language", OTHER_LANGUAGES)
-def test_translations_have_no_templates_english_lacks(language: str) -> None:
-    assert template_names(language) <= template_names("en")
-
-
-@pytest.mark.parametrize("language", OTHER_LANGUAGES)
-def test_translations_use_the_same_variables_as_english(language: str) -> None:
-    environment = Environment(loader=FileSystemLoader(TEMPLATES))
-
-    def variables(path: str) -> set[str]:
-        source = environment.loader.get_source(environment, path)[0]  # type: ignore[union-attr]
-        return meta.find_undeclared_variables(environment.parse(source))
-
-    for name in sorted(template_names("en")):
-        assert variables(f"{language}/{name}") == variables(f"en/{name}"), name
+def test_every_message_has_a_render_test() -> None:
+    assert sorted(CONTEXTS) == message_names()
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
-@pytest.mark.parametrize("template", REQUIRED_TEMPLATES)
-def test_every_template_renders_in_every_language(template: str, language: str) -> None:
-    message = render(template, language=language, **context_for(template))
+@pytest.mark.parametrize("template", sorted(CONTEXTS))
+def test_every_message_renders_in_every_language(template: str, language: str) -> None:
+    message = rendered(template, language)
+    text = message.subject + "\n" + message.body
     assert message.language == language
-    assert message.subject
-    assert "\n" not in message.subject
-    assert message.body.strip()
-    assert not message.body.startswith("\n")
-    assert "Ana" in message.subject + message.body
-    for leftover in ("{{", "}}", "{%", "%}"):
-        assert leftover not in message.subject + message.body
+    assert message.subject.strip() and "\n" not in message.subject
+    if template.startswith("sms_"):
+        assert message.body == ""  # a text message is its first line
+        assert "Conway Elementary" in message.subject
+    else:
+        assert "Ana" in message.subject + message.body
+        assert message.body.strip() and not message.body.startswith("\n")
+        assert not message.body.endswith("\n\n")
+    for leftover in ("{{", "}}", "{%", "%}", "%(", "None"):
+        assert leftover not in text, (leftover, text)
+    if "link" in CONTEXTS.get(template, {}):
+        assert LINK in message.body.splitlines()  # on a line of its own
 
 
-def test_missing_value_fails_loudly_instead_of_rendering_blank() -> None:
-    context = context_for("conference_booked")
-    del context["room"]
-    with pytest.raises(UndefinedError):
-        render("conference_booked", language="en", **context)
+@pytest.mark.parametrize("language", sorted(set(SUPPORTED_LANGUAGES) - {"en"}))
+@pytest.mark.parametrize("template", sorted(CONTEXTS))
+def test_no_english_sentence_is_left_in_a_translation(template: str, language: str) -> None:
+    english = rendered(template, "en")
+    translated = rendered(template, language)
+    assert translated.subject != english.subject
+    translated_lines = set(translated.body.splitlines())
+    for line in english.body.splitlines():
+        if len(line) > 20 and line != LINK:
+            assert line not in translated_lines, line
 
 
-# --- What the family reads -------------------------------------------------------------------
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+@pytest.mark.parametrize("template", DATED)
+def test_times_are_written_the_familys_way_in_the_sites_time_zone(
+    template: str, language: str
+) -> None:
+    message = rendered(template, language)
+    assert TUESDAY[language] in message.subject + message.body
+    assert EVENING[language] in message.subject + message.body
+    # Not the UTC day (Wednesday) or time (02:30).
+    assert WEDNESDAY[language] not in message.subject + message.body
+    assert "2:30" not in message.subject + message.body
 
 
-def test_unsupported_language_falls_back_to_english() -> None:
-    message = render("goal_set", language="fr", **context_for("goal_set"))
-    assert message.language == "en"
-    assert message.subject == "Ana set a new goal"
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [
+        ("en", "Reminder: Ana's conference on Tuesday, December 8, 2026, 6:30\u202fPM"),
+        ("es", "Recordatorio: conferencia de Ana el martes, 8 de diciembre de 2026, 18:30"),
+        ("vi", "Nhắc lịch: buổi họp của Ana vào 18:30 Thứ Ba, 8 tháng 12, 2026"),
+        ("zh-Hans", "提醒：Ana的家长会（2026年12月8日星期二 18:30）"),
+        ("ar", "تذكير: لقاء Ana يوم الثلاثاء، 8 ديسمبر 2026، 6:30 م"),
+    ],
+)
+def test_conference_reminder(language: str, subject: str) -> None:
+    message = rendered("conference_reminder", language)
+    assert message.subject == subject
+    assert "Library" in message.body
 
 
-def test_regional_spanish_gets_the_spanish_message() -> None:
-    message = render("goal_set", language="es-MX", **context_for("goal_set"))
-    assert message.language == "es"
-    assert message.subject == "Ana se fijó una nueva meta"
-    assert message.body.startswith("Hola, Rosa:")
-    assert '"Read every night"' in message.body
-    assert "Hello" not in message.body
+def test_conference_reminder_in_english() -> None:
+    message = rendered("conference_reminder", "en")
+    assert "  When:  Tuesday, December 8, 2026, 6:30\u202fPM (about 20 minutes)" in message.body
+    assert "  Where: Library" in message.body
+    assert "  Interpreter: requested (ar)" in message.body
+    assert "change or cancel your time, you can do it here" in message.body
+    without = rendered("conference_reminder", "en", link=None, interpreter=None)
+    assert "please contact the school office" in without.body
+    assert "Interpreter" not in without.body
 
 
-def test_english_message_contains_no_spanish() -> None:
-    message = render("goal_set", language="en", **context_for("goal_set"))
-    assert message.body.startswith("Hello Rosa,")
-    assert "meta" not in message.body
-    assert "Hola" not in message.body
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "Thank you for coming to Ana's conference. How did it go?"),
+        ("es", "Gracias por venir a la conferencia de Ana. ¿Cómo le fue?"),
+        ("vi", "Cảm ơn quý vị đã đến dự buổi họp của Ana."),
+        ("zh-Hans", "感谢您参加Ana的家长会。"),
+        ("ar", "شكرًا لحضوركم لقاء Ana."),
+    ],
+)
+def test_feedback_requested(language: str, words: str) -> None:
+    message = rendered("feedback_requested", language)
+    assert words in message.body
+    without = rendered("feedback_requested", language, link=None)
+    assert "https://" not in without.body
 
 
-def test_date_is_written_in_english() -> None:
-    message = render("goal_set", language="en", **context_for("goal_set"))
-    assert "(aiming for March 1, 2025)" in message.body
-
-
-def test_date_is_written_in_spanish() -> None:
-    message = render("goal_set", language="es", **context_for("goal_set"))
-    assert "(para el 1 de marzo de 2025)" in message.body
-    assert "March" not in message.body
-
-
-def test_goal_without_target_date_leaves_it_out() -> None:
-    context = context_for("goal_set") | {"target_date": None}
-    message = render("goal_set", language="en", **context)
-    assert 'set a new goal: "Read every night".' in message.body
-    assert "aiming" not in message.body
-
-
-def test_conference_time_is_shown_in_the_schools_time_zone_in_english() -> None:
-    message = render(
-        "conference_booked",
-        language="en",
-        timezone="America/Los_Angeles",
-        **context_for("conference_booked"),
+def test_portfolio_digest_has_a_line_for_each_item() -> None:
+    message = rendered("portfolio_digest", "en")
+    assert message.subject == "News from Ana and Leo's portfolios"
+    assert message.body.splitlines()[4:7] == [
+        '- Ana set a new goal: "Read 20 minutes a night"',
+        '- Leo reached a goal: "Count to 100"',
+        '- Ana\'s teacher approved new work: "My volcano"',
+    ]
+    one = rendered(
+        "portfolio_digest",
+        "en",
+        children=Names(("Ana",)),
+        items=CONTEXTS["portfolio_digest"]["items"][:1],
     )
-    assert "Monday, November 4, 2024, 6:30" in message.subject
-    assert "PM" in message.subject
-    assert "Tuesday" not in message.body
-    assert "2:30" not in message.body
+    assert one.subject == "News from Ana's portfolio"
+    assert len([line for line in one.body.splitlines() if line.startswith("- ")]) == 1
 
 
-def test_conference_time_is_shown_in_the_schools_time_zone_in_spanish() -> None:
-    message = render(
-        "conference_booked",
-        language="es-MX",
-        timezone="America/Los_Angeles",
-        **context_for("conference_booked"),
-    )
-    assert message.language == "es"
+@pytest.mark.parametrize(
+    ("language", "lines"),
+    [
+        ("es", ["- Ana se fijó una nueva meta: ", "- Leo alcanzó una meta: "]),
+        ("vi", ["- Ana vừa đặt ra một mục tiêu mới: ", "- Leo đã đạt được một mục tiêu: "]),
+        ("zh-Hans", ["- Ana设定了一个新目标：", "- Leo实现了一个目标："]),
+        ("ar", ["- لدى Ana هدف جديد: ", "- تحقّق أحد أهداف Leo: "]),
+    ],
+)
+def test_portfolio_digest_items_are_translated_by_kind(language: str, lines: list[str]) -> None:
+    body = rendered("portfolio_digest", language).body
+    assert lines[0] + QUOTED[language].format("Read 20 minutes a night") in body
+    assert lines[1] + QUOTED[language].format("Count to 100") in body
+
+
+# --- Plurals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("en", "Invitation: Ana's student-led conference", "Invitation: Ana and Leo's student-"),
+        ("es", "Invitación: conferencia dirigida por Ana", "conferencias dirigidas por Ana y Leo"),
+        ("ar", "دعوة لحضور لقاء Ana", "دعوة لحضور لقاء كلٍّ من Ana وLeo"),
+    ],
+)
+def test_an_invitation_for_several_children_says_so(language: str, one: str, two: str) -> None:
+    single = rendered("conference_invitation", language, children=Names(("Ana",)))
+    several = rendered("conference_invitation", language)
+    assert single.subject.startswith(one) and not several.subject.startswith(one)
+    assert two in several.subject
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [(1, "(نحو دقيقة واحدة)"), (2, "(نحو دقيقتين)"), (5, "(نحو 5 دقائق)"), (20, "(نحو 20 دقيقة)")],
+)
+def test_arabic_counts_minutes_in_all_its_plural_forms(minutes: int, words: str) -> None:
+    message = rendered("conference_booked", "ar", minutes=minutes)
+    assert words in message.body
+
+
+# --- Dates, lists and values -----------------------------------------------------------------
+
+
+def test_days_and_names_are_written_the_familys_way() -> None:
+    assert "Ana and Leo" in rendered("conference_invitation", "en").subject
+    assert "Dec 8\u2009\u2013\u200910, 2026" in rendered("conference_invitation", "en").body
+    spanish = rendered("conference_invitation", "es")
+    assert "Ana y Leo" in spanish.subject and "8\u201310 de diciembre de 2026" in spanish.body
+    assert "Ana和Leo" in rendered("conference_invitation", "zh-Hans").subject
+    assert "Ana và Leo" in rendered("conference_invitation", "vi").subject
+
+
+def test_date_is_written_in_each_language() -> None:
+    assert "(aiming for December 8, 2026)" in rendered("goal_set", "en").body
+    assert "(para el 8 de diciembre de 2026)" in rendered("goal_set", "es").body
+    assert "2026年12月8日" in rendered("goal_set", "zh-Hans").body
+    assert "8 ديسمبر 2026" in rendered("goal_set", "ar").body
+
+
+def test_conference_time_in_spanish_keeps_its_layout() -> None:
+    message = rendered("conference_booked", "es-MX")
     assert (
-        message.subject == "Confirmada: conferencia de Ana el lunes, 4 de noviembre de 2024, 18:30"
+        message.subject == "Confirmada: conferencia de Ana el martes, 8 de diciembre de 2026, 18:30"
     )
-    assert "Cuándo: lunes, 4 de noviembre de 2024, 18:30 (unos 20 minutos)" in message.body
-    assert "Dónde:  B12" in message.body
+    assert "  Cuándo: martes, 8 de diciembre de 2026, 18:30 (unos 20 minutos)" in message.body
+    assert "  Dónde:  B12" in message.body
 
 
 def test_daylight_saving_time_is_applied() -> None:
     # 01:00 UTC on 10 June 2025 is 18:00 on 9 June in Los Angeles (PDT, UTC-7).
-    context = context_for("conference_cancelled") | {
-        "starts_at": datetime(2025, 6, 10, 1, 0, tzinfo=UTC)
-    }
-    message = render(
-        "conference_cancelled", language="es", timezone="America/Los_Angeles", **context
+    message = rendered(
+        "conference_cancelled", "es", starts_at=datetime(2025, 6, 10, 1, 0, tzinfo=UTC)
     )
     assert "lunes, 9 de junio de 2025, 18:00" in message.subject
 
 
 def test_time_zone_defaults_to_utc() -> None:
-    message = render("conference_cancelled", language="es", **context_for("conference_cancelled"))
-    assert "martes, 5 de noviembre de 2024, 2:30" in message.subject
+    message = render(
+        "conference_cancelled",
+        language="es",
+        student="Ana",
+        guardian="Rosa",
+        starts_at=TUESDAY_EVENING,
+        reason=None,
+    )
+    assert "miércoles, 9 de diciembre de 2026, 2:30" in message.subject
+
+
+def test_missing_value_fails_loudly_instead_of_rendering_blank() -> None:
+    context = {"student": "Ana", "guardian": "Rosa"} | CONTEXTS["conference_booked"]
+    del context["room"]
+    for language in SUPPORTED_LANGUAGES:
+        with pytest.raises(UndefinedError):
+            render("conference_booked", language=language, **context)
 
 
 def test_interpreter_line_appears_only_when_requested() -> None:
-    without = render("conference_booked", language="en", **context_for("conference_booked"))
+    without = rendered("conference_booked", "en", interpreter=None)
     assert "Interpreter" not in without.body
-    context = context_for("conference_booked") | {"interpreter": "es"}
-    with_interpreter = render("conference_booked", language="en", **context)
-    assert "Interpreter: requested (es)" in with_interpreter.body
-    in_spanish = render("conference_booked", language="es", **context)
-    assert "Intérprete: solicitado (es)" in in_spanish.body
+    assert "Interpreter: requested (vi)" in rendered("conference_booked", "en").body
+    assert "Intérprete: solicitado (vi)" in rendered("conference_booked", "es").body
 
 
 def test_cancellation_reason_appears_only_when_given() -> None:
-    without = render("conference_cancelled", language="en", **context_for("conference_cancelled"))
+    without = rendered("conference_cancelled", "en", reason=None)
     assert "Reason" not in without.body
-    context = context_for("conference_cancelled") | {"reason": "Teacher is ill"}
-    english = render("conference_cancelled", language="en", **context)
-    assert "Reason: Teacher is ill" in english.body
-    spanish = render("conference_cancelled", language="es", **context)
-    assert "Motivo: Teacher is ill" in spanish.body
+    assert 'Reason: "Ms. Rivera is ill"' in rendered("conference_cancelled", "en").body
+    spanish = rendered("conference_cancelled", "es")
+    assert 'Motivo: "Ms. Rivera is ill"' in spanish.body
     assert spanish.subject.startswith("Cancelada:")
 
 
+def test_a_move_the_family_made_is_confirmed_without_reason_or_apology() -> None:
+    message = rendered("conference_moved", "vi", by_school=False)
+    assert "đã được xác nhận" in message.body
+    assert "xin lỗi" not in message.body and "Lý do" not in message.body
+
+
+def test_english_message_contains_no_spanish() -> None:
+    message = rendered("goal_set", "en")
+    assert message.body.startswith("Hello Rosa Díaz,")
+    assert "meta" not in message.body and "Hola" not in message.body
+
+
+def test_greetings_in_a_schools_register() -> None:
+    assert rendered("goal_set", "es").body.startswith("Hola, Rosa Díaz:")
+    assert rendered("goal_set", "vi").body.startswith("Kính gửi Quý phụ huynh Rosa Díaz,")
+    assert rendered("goal_set", "zh-Hans").body.startswith("尊敬的Rosa Díaz，您好！")
+    assert rendered("goal_set", "ar").body.startswith("مرحبًا Rosa Díaz،")
+
+
+# --- What the school or a student wrote ------------------------------------------------------
+
+
+class Dictionary:
+    """A translation service that knows a few sentences (and records what it was asked)."""
+
+    def __init__(self, known: dict[tuple[str, str], str]) -> None:
+        self.known = known
+        self.asked: list[tuple[str, str | None, str]] = []
+
+    def translate(self, text: str, source_language: str | None, target_language: str) -> str | None:
+        self.asked.append((text, source_language, target_language))
+        return self.known.get((text, target_language))
+
+
+def digest(title: Authored, language: str, **options: Any) -> str:
+    items = [{"student": "Ana", "kind": "goal_set", "title": title}]
+    return rendered(
+        "portfolio_digest", language, children=Names(("Ana",)), items=items, **options
+    ).body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_authored_words_are_shown_as_written_in_quotes(language: str) -> None:
+    body = digest(Authored("Leer 20 minutos cada noche 📚", language="es"), language)
+    assert QUOTED[language].format("Leer 20 minutos cada noche 📚") in body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_gettext_never_translates_authored_words(language: str) -> None:
+    """A student's goal that happens to be text the catalogs translate stays as written."""
+    for words in ("Hello %(guardian)s,", "Where: %(room)s", "Hello {{ guardian }} {% raw %}"):
+        body = digest(Authored(words), language)
+        assert QUOTED[language].format(words) in body
+
+
+def test_a_goal_given_as_plain_text_is_shown_as_written_too() -> None:
+    assert 'Ana set a new goal: "Read every night" (aiming for' in rendered("goal_set", "en").body
+    assert "\u00abRead every night\u00bb" in rendered("goal_set", "ar").body
+    goal = rendered("goal_set", "en", goal=Authored("Read every night", language="en"))
+    assert goal.body == rendered("goal_set", "en").body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_a_line_break_in_authored_words_cannot_start_a_new_line(language: str) -> None:
+    honest = digest(Authored("Read every night"), language)
+    forged = digest(Authored("Read\nSubject: You won\r\n\n- Leo reached a goal"), language)
+    assert forged.count("\n") == honest.count("\n")
+    assert not any(line.startswith(("Subject:", "- Leo")) for line in forged.splitlines())
+
+
+def test_without_a_translator_nothing_is_translated() -> None:
+    body = digest(Authored("Read 20 minutes a night", language="en"), "es")
+    assert '"Read 20 minutes a night"' in body
+    assert "original" not in body
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("es", '"Leer 20 minutos cada noche" (original: "Read 20 minutes a night")'),
+        ("vi", "“Đọc sách 20 phút mỗi tối” (nguyên văn: “Read 20 minutes a night”)"),
+        ("zh-Hans", "“每晚阅读20分钟”（原文：“Read 20 minutes a night”）"),
+        ("ar", "«القراءة 20 دقيقة كل ليلة» (النص الأصلي: «Read 20 minutes a night»)"),
+    ],
+)
+def test_a_translation_is_shown_before_the_original(language: str, shown: str) -> None:
+    translator = Dictionary(
+        {
+            ("Read 20 minutes a night", "es"): "Leer 20 minutos cada noche",
+            ("Read 20 minutes a night", "vi"): "Đọc sách 20 phút mỗi tối",
+            ("Read 20 minutes a night", "zh-Hans"): "每晚阅读20分钟",
+            ("Read 20 minutes a night", "ar"): "القراءة 20 دقيقة كل ليلة",
+        }
+    )
+    body = digest(
+        Authored("Read 20 minutes a night", language="en"), language, translator=translator
+    )
+    assert shown in body
+    assert translator.asked == [("Read 20 minutes a night", "en", language)]
+
+
+def test_the_translator_is_not_asked_for_words_already_in_the_familys_language() -> None:
+    translator = Dictionary({})
+    digest(Authored("Leer cada noche", language="es-MX"), "es", translator=translator)
+    digest(Authored("每晚阅读", language="zh-CN"), "zh-Hans", translator=translator)
+    digest(Authored("Read every night", language="en-US"), "en", translator=translator)
+    assert translator.asked == []
+    digest(Authored("Lire chaque soir", language="fr"), "en", translator=translator)
+    digest(Authored("每晚閱讀", language="zh-TW"), "zh-Hans", translator=translator)
+    digest(Authored("Read every night"), "en", translator=translator)  # language unknown
+    assert translator.asked == [
+        ("Lire chaque soir", "fr", "en"),
+        ("每晚閱讀", "zh-TW", "zh-Hans"),
+        ("Read every night", None, "en"),
+    ]
+
+
+def test_a_translator_without_an_answer_leaves_the_words_as_written() -> None:
+    translator = Dictionary({("Read every night", "es"): "Read every night"})
+    for words in ("Read every night", "Count to 100"):
+        body = digest(Authored(words, language="en"), "es", translator=translator)
+        assert f'"{words}"' in body and "original" not in body
+
+
+def test_a_translation_cannot_break_a_line_either() -> None:
+    translator = Dictionary({("Read", "es"): "Leer\nSubject: forged"})
+    body = digest(Authored("Read", language="en"), "es", translator=translator)
+    assert '"Leer Subject: forged" (original: "Read")' in body
+
+
+# --- Structure -------------------------------------------------------------------------------
+
+
 def test_student_text_is_not_interpreted_as_a_template() -> None:
-    context = context_for("goal_set") | {"goal": "Learn {{ guardian }} and {% raw %}"}
-    message = render("goal_set", language="en", **context)
+    message = rendered("goal_set", "en", goal="Learn {{ guardian }} and {% raw %}")
     assert '"Learn {{ guardian }} and {% raw %}"' in message.body
 
 
@@ -247,30 +553,52 @@ def test_student_text_is_not_interpreted_as_a_template() -> None:
     ],
     ids=["lf", "crlf", "line-separator", "nel", "bidi-override"],
 )
-def test_no_field_can_change_a_messages_structure(name: str) -> None:
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_no_field_can_change_a_messages_structure(name: str, language: str) -> None:
     """Finding: a student's given_name of "Zed\\nBcc: evil@example.com" became the subject
     `Zed`, and the body began `Bcc: evil@example.com`. Only the template makes lines."""
-    honest = render(
-        "conference_cancelled",
-        language="en",
-        timezone="UTC",
-        student="Zed",
-        guardian="Wei Chen",
-        starts_at=datetime(2030, 12, 9, 23, 0, tzinfo=UTC),
-        reason="a\nReason: forged\n\nhttp://evil.example",
-    )
-    forged = render(
-        "conference_cancelled",
-        language="en",
-        timezone="UTC",
-        student=name,
-        guardian="Wei Chen",
-        starts_at=datetime(2030, 12, 9, 23, 0, tzinfo=UTC),
-        reason="a\nReason: forged\n\nhttp://evil.example",
-    )
-    assert forged.subject.startswith("Cancelled: Zed")
+    values: dict[str, Any] = {
+        "guardian": "Wei Chen",
+        "starts_at": datetime(2030, 12, 9, 23, 0, tzinfo=UTC),
+        "reason": "a\nReason: forged\n\nhttp://evil.example",
+    }
+    honest = render("conference_cancelled", language=language, student="Zed", **values)
+    forged = render("conference_cancelled", language=language, student=name, **values)
+    assert "Zed" in forged.subject
     assert "\n" not in forged.subject
     assert forged.body.count("\n") == honest.body.count("\n")
     assert not any(line.startswith(("Bcc:", "Subject:")) for line in forged.body.splitlines())
-    assert "Reason: a Reason: forged http://evil.example" in forged.body
     assert "\u202e" not in forged.subject + forged.body
+    if language == "en":
+        assert forged.subject.startswith("Cancelled: Zed")
+        assert 'Reason: "a Reason: forged http://evil.example"' in forged.body
+
+
+# --- As email --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "direction"), [("ar", "rtl"), ("zh-Hans", "ltr"), ("vi", "ltr"), ("en", "ltr")]
+)
+def test_the_email_is_in_the_familys_language_and_direction(language: str, direction: str) -> None:
+    message = rendered("conference_booked", language)
+    delivery = Delivery(
+        district="d",
+        site="s",
+        recipient_id="g",
+        student_id="s",
+        channel="email",
+        address="rosa@example.org",
+        language=message.language,
+        template="conference_booked",
+        subject=message.subject,
+        body=message.body,
+        status="queued",
+        cause_event_id="e",
+    )
+    email = build_email(delivery, sender="Conway <office@conway.example>", domain="conway.example")
+    assert email["Content-Language"] == language
+    assert email["Subject"] == message.subject
+    html = email.get_body(("html",))
+    assert html is not None
+    assert f'<html lang="{language}" dir="{direction}">' in html.get_content()
