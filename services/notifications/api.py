@@ -126,7 +126,7 @@ async def save_contact(
         else:
             contact.sqlmodel_update(values)
         session.add(contact)
-        await reached(session, guardian_id, now=utcnow())  # corrected: off "could not reach"
+        await reached(session, [guardian_id], now=utcnow())  # corrected: off "could not reach"
     return ContactOut.model_validate(contact, from_attributes=True)
 
 

@@ -1,26 +1,45 @@
 """How a message reaches a family: a channel per medium, behind one small interface.
 
-A channel is called by the ``deliver_message`` job, after the commit that rendered the message,
-never inside an event handler's transaction; it is given the job's idempotency key to pass to
-the provider (an email's Message-ID, an SMS provider's idempotency header), so a job run again
-after its worker died is not sent twice. Email (``email.py``) and SMS (``sms.py``)
-are channels; voice or push would be a new class, not a change to the rules.
+A channel is called by the ``deliver_message`` jobs, a batch at a time, after the commit that
+rendered the messages, never inside an event handler's transaction. It hands each message to
+its medium with the delivery's id as the idempotency key (an email's Message-ID, an SMS
+provider's ``Idempotency-Key`` header), so a message handed over again after its notifier died
+is recognised as the same. It tells the sender each message's outcome as soon as it is known,
+and waits until the sender has recorded an accepted message before handing over the next one
+on the same connection: a notifier that dies can leave at most one message per connection
+handed over and not recorded, hence sent again. Email (``email.py``) and SMS (``sms.py``) are
+channels; voice or push would be a new class, not a change to the rules.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Protocol
 
 from services.notifications.tables import Delivery
 
 
+class Outcomes(Protocol):
+    """Where a channel reports what became of each message (the sender records it)."""
+
+    async def accepted(self, delivery: Delivery, provider_id: str | None) -> None:
+        """The medium took the message (``provider_id``: its id for it, when its delivery
+        receipts will name it). Returns once this is recorded."""
+        ...
+
+    async def refused(self, delivery: Delivery, error: Exception) -> None:
+        """The message was not taken: ``PermanentFailure`` when trying again cannot help, any
+        other error when a later try may succeed."""
+        ...
+
+
 class Channel(Protocol):
     name: str
 
-    async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
-        """Hand the rendered message to the medium; raise if it was not accepted
-        (``PermanentFailure`` when trying again cannot help). Returns the provider's id for the
-        message, when its delivery receipts will name it."""
+    async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
+        """Hand each delivery to the medium, reporting each one's outcome to ``outcomes`` (and
+        waiting for it) before the next message goes over the same connection."""
         ...
 
 
@@ -30,5 +49,6 @@ class MailboxChannel:
 
     name = "mailbox"
 
-    async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
-        return None
+    async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
+        # No connection to wait on: all of them are recorded together.
+        await asyncio.gather(*(outcomes.accepted(delivery, None) for delivery in deliveries))

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications.messages import render
 from services.notifications.preferences import (
     NO_PREFERENCES,
+    ChannelName,
     Kind,
     Plan,
     Preferences,
@@ -234,7 +235,10 @@ async def _contacts_and_preferences(
 
 def preferences_from_row(row: GuardianPreference) -> Preferences:
     return Preferences(
-        channels={Kind(kind): tuple(channels) for kind, channels in (row.channels or {}).items()}
+        channels={
+            Kind(kind): tuple(ChannelName(c) for c in channels)
+            for kind, channels in (row.channels or {}).items()
+        }
         if row.channels is not None
         else None,
         opted_out=parse_kinds(row.opted_out),

@@ -42,6 +42,7 @@ def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             timeout=settings.smtp_timeout_seconds,
             verify_certificate=settings.smtp_verify_certificate,
+            connections=settings.smtp_connections,
         )
         channels["email"] = SmtpChannel(relay, sender=settings.mail_from)
     if settings.sms_api_url:

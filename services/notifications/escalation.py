@@ -17,9 +17,10 @@ A STOP reply is the family's choice, not a failure: it is never escalated around
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -92,21 +93,22 @@ async def escalate(session: AsyncSession, delivery: Delivery) -> Delivery | None
 
 
 async def confirm_later(
-    session: AsyncSession, delivery: Delivery, *, now: datetime, after: timedelta
+    session: AsyncSession, deliveries: Sequence[Delivery], *, now: datetime, after: timedelta
 ) -> None:
-    """For a critical message just sent: check at ``now + after`` that it was delivered."""
-    if delivery.critical:
-        await enqueue_many(
-            session,
-            [
-                NewJob(
-                    kind=CONFIRM,
-                    key=delivery.id,
-                    payload={"delivery_id": delivery.id},
-                    due_at=now + after,
-                )
-            ],
-        )
+    """For the critical messages just sent: check at ``now + after`` that each was delivered."""
+    await enqueue_many(
+        session,
+        [
+            NewJob(
+                kind=CONFIRM,
+                key=delivery.id,
+                payload={"delivery_id": delivery.id},
+                due_at=now + after,
+            )
+            for delivery in deliveries
+            if delivery.critical
+        ],
+    )
 
 
 async def escalate_if_unconfirmed(session: AsyncSession, delivery_id: str) -> Delivery | None:
@@ -118,19 +120,22 @@ async def escalate_if_unconfirmed(session: AsyncSession, delivery_id: str) -> De
     return await escalate(session, delivery)
 
 
-async def reached(session: AsyncSession, guardian_id: str, *, now: datetime) -> None:
-    """A message reached the guardian (or their contact details were corrected): off the list."""
+async def reached(session: AsyncSession, guardian_ids: Collection[str], *, now: datetime) -> None:
+    """A message reached these guardians (or their contact details were corrected): off the
+    list."""
+    if not guardian_ids:
+        return
     await session.exec(
         update(CouldNotReach)
         .where(
-            col(CouldNotReach.guardian_id) == guardian_id,
+            col(CouldNotReach.guardian_id).in_(sorted(guardian_ids)),
             col(CouldNotReach.resolved_at).is_(None),
         )
         .values(resolved_at=now)
     )
 
 
-def _same_message(delivery: Delivery) -> tuple[object, ...]:
+def _same_message(delivery: Delivery) -> tuple[ColumnElement[bool], ...]:
     return (
         col(Delivery.cause_event_id) == delivery.cause_event_id,
         col(Delivery.recipient_id) == delivery.recipient_id,

@@ -67,7 +67,7 @@ class ReminderTimesIn(BaseModel):
 
 
 class SiteReminderTimes(BaseModel):
-    site: str
+    site: str = Field(description="The school (its sourcedId).", examples=["conway"])
     before: list[str] = Field(
         description="How long before each conference its families are reminded (ISO 8601"
         " durations, earliest reminder first).",
@@ -106,8 +106,8 @@ class ReminderOut(BaseModel):
 
 class ConferenceReminders(BaseModel):
     conference_id: str = Field(description="The booking's id.")
-    site: str
-    status: Literal["booked", "cancelled"]
+    site: str = Field(description="The school (its sourcedId).", examples=["conway"])
+    status: Literal["booked", "cancelled"] = Field(description="As scheduling last said.")
     starts_at: datetime = Field(description="When the conference begins (UTC), as last known.")
     reminders: list[ReminderOut] = Field(
         description="Its reminders for its current time first (soonest first), then those"

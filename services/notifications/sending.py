@@ -1,11 +1,32 @@
-"""The jobs that hand queued messages to their channel, after the commit that queued them."""
+"""The jobs that hand queued messages to their channel, after the commit that queued them.
+
+Each delivery has its job (``deliver_message``, its key the delivery's id), and the jobs are
+run in batches: one call takes up to ``DELIVER_BATCH`` of them, reads their deliveries and checks
+in a few queries who may still hear (the roster still links the guardian to the student, who is
+still enrolled; nothing is texted to a number that said STOP), and hands the rest to their
+channels, many messages over each connection. Each message the channel's medium accepts is
+recorded sent, with its ``delivery.sent`` event, in a transaction shared with whatever the other
+connections had handed over meanwhile, and its connection hands over no other message until
+then: a notifier that dies leaves at most one message per connection accepted and not recorded,
+which its job sends again (with the same Message-ID or idempotency key).
+
+A message the medium refuses for a while (an SMTP 4xx, a dropped connection, a timeout) is
+tried again with backoff, alone; one it refuses for good (an SMTP 5xx, no address), or whose
+last attempt failed, is recorded failed with the reason, and ``delivery.failed`` says so. What
+the others of its batch did is kept.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import col
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications.channels import Channel
 from services.notifications.delivery import DELIVER
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.escalation import (
@@ -17,132 +38,278 @@ from services.notifications.escalation import (
 )
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.events import DeliveryFailed, DeliverySent
-from shared.jobs.context import JobContext
+from shared.jobs.context import BatchJobContext, JobContext
 from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure
-from shared.messaging.outbox import record_event
+from shared.messaging.outbox import record_events
 from shared.roster import link_states
 
 jobs: JobHandlers[NotificationsEnvironment] = JobHandlers()
+Context = BatchJobContext[NotificationsEnvironment]
 
 
 DELIVER_ATTEMPTS = 6
+DELIVER_BATCH = 500
 OPTED_OUT = "not sent: this number replied STOP to the school's text messages"
+WITHHELD = "not sent: the guardian is no longer linked to the student (or the student left)"
 
 
-@jobs.handles(DELIVER, max_attempts=DELIVER_ATTEMPTS, retry_backoff_seconds=30.0)
-async def deliver_message(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
-    """Hand one rendered message to its channel, then record it sent (and say so on the stream).
-
-    A temporary failure (an SMTP 4xx, a dropped connection, a timeout) is tried again with
-    backoff; a permanent one (an SMTP 5xx, no address), or the last attempt's failure, records
-    the delivery failed with the reason, and ``delivery.failed`` says so."""
+@jobs.handles_batch(
+    DELIVER,
+    batch_size=DELIVER_BATCH,
+    max_attempts=DELIVER_ATTEMPTS,
+    retry_backoff_seconds=30.0,
+)
+async def deliver_messages(context: Context, runs: Sequence[JobRun]) -> None:
+    """Hand rendered messages to their channels, then record each sent (and say so on the
+    stream); a message that cannot go is tried again later, or recorded failed, alone."""
+    by_delivery = {run.payload["delivery_id"]: run for run in runs}
     async with context.uow.read() as session:
-        delivery = await session.get(Delivery, job.payload["delivery_id"])
-        linked = delivery is not None and await still_linked(session, delivery)
-        stopped = (
-            delivery is not None
-            and delivery.channel == "sms"
-            and delivery.address is not None
-            and await session.get(SmsOptOut, delivery.address) is not None
-        )
-    if delivery is None or delivery.status != "queued":
-        return  # recorded by an earlier run that finished after all
-    if stopped:
-        await _failed(context, delivery, "sms", OPTED_OUT, status="opted_out")
-        return
-    if not linked:
-        # Unlinked (or the student withdrawn) between queueing and sending: not sent.
-        await _withhold(context, delivery)
-        return
-    channel = context.env.channels.get(delivery.channel)
-    if channel is None:
-        raise PermanentFailure(f"no channel {delivery.channel!r} is configured")
-    try:
-        provider_id = await channel.send(delivery, idempotency_key=job.key)
-    except PermanentFailure as error:
-        await _failed(context, delivery, channel.name, str(error))
-        return
-    except Exception as error:
-        if job.attempt < DELIVER_ATTEMPTS:
-            raise
-        await _failed(context, delivery, channel.name, f"{type(error).__name__}: {error}")
-        return
-    async with context.finish() as session:
-        await session.exec(
-            update(Delivery)
-            .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
-            .values(status="sent", provider_id=provider_id)
-        )
-        now = context.env.now()
-        await reached(session, delivery.recipient_id, now=now)
-        await confirm_later(session, delivery, now=now, after=context.env.settings.escalate_after)
-        record_event(
-            session,
-            DeliverySent(
-                delivery_id=delivery.id,
-                recipient_id=delivery.recipient_id,
-                channel=channel.name,  # type: ignore[arg-type]
-                template=delivery.template,
-                language=delivery.language,
-                cause_event_id=delivery.cause_event_id,
-            ),
-            subject=delivery.student_id,
-            district=delivery.district,
-            site=delivery.site,
-        )
+        # Those no longer queued were recorded by an earlier run: their jobs are simply done.
+        deliveries = (
+            await session.exec(
+                select(Delivery).where(
+                    col(Delivery.id).in_(sorted(by_delivery)), col(Delivery.status) == "queued"
+                )
+            )
+        ).all()
+        linked = await still_linked(session, deliveries)
+        stopped = await _opted_out(session, deliveries)
+    withheld: list[tuple[JobRun, Delivery]] = []
+    failures: list[Failure] = []
+    by_channel: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        run = by_delivery[delivery.id]
+        if delivery.id in stopped:
+            failures.append(Failure(run, delivery, "sms", OPTED_OUT, status="opted_out"))
+        elif delivery.id not in linked:
+            # Unlinked (or the student withdrawn) between queueing and sending: not sent.
+            withheld.append((run, delivery))
+        elif delivery.channel not in context.env.channels:
+            context.failed(run, PermanentFailure(f"no channel {delivery.channel!r} is configured"))
+        else:
+            by_channel.setdefault(delivery.channel, []).append(delivery)
+    await _withhold(context, withheld)
+    await _failed(context, failures)
+    async with asyncio.TaskGroup() as sending:
+        for name, queued in by_channel.items():
+            channel = context.env.channels[name]
+            sending.create_task(_send(context, channel, queued, by_delivery))
 
 
-async def still_linked(session: AsyncSession, delivery: Delivery) -> bool:
-    """Whether the roster still links the recipient to the student, who is still enrolled."""
-    states = await link_states(session, [(delivery.recipient_id, delivery.student_id)])
-    student = await session.get(KnownStudent, delivery.student_id)
-    linked = states.get((delivery.recipient_id, delivery.student_id), False)
-    return linked and student is not None and student.active
-
-
-async def _withhold(context: JobContext[NotificationsEnvironment], delivery: Delivery) -> None:
-    reason = "not sent: the guardian is no longer linked to the student (or the student left)"
-    async with context.finish() as session:
-        await session.exec(
-            update(Delivery)
-            .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
-            .values(status="withheld", error=reason)
-        )
-
-
-async def _failed(
-    context: JobContext[NotificationsEnvironment],
-    delivery: Delivery,
-    channel: str,
-    reason: str,
-    *,
-    status: str = "failed",
+async def _send(
+    context: Context,
+    channel: Channel,
+    deliveries: Sequence[Delivery],
+    runs: Mapping[str, JobRun],
 ) -> None:
-    reason = reason[:500]
-    async with context.finish() as session:
-        failed = await session.exec(
+    """One channel's share of the batch: sent, each accepted one recorded as it goes; then
+    the refused ones tried again later or recorded failed."""
+    recorder = SentRecorder(context, runs, channel=channel.name)
+    try:
+        await channel.send_each(deliveries, recorder)
+    finally:
+        await recorder.drained()
+    failures = []
+    for delivery, error in recorder.refusals:
+        run = runs[delivery.id]
+        if isinstance(error, PermanentFailure):
+            failures.append(Failure(run, delivery, channel.name, str(error)))
+        elif run.attempt >= DELIVER_ATTEMPTS:
+            reason = f"{type(error).__name__}: {error}"
+            failures.append(Failure(run, delivery, channel.name, reason))
+        else:
+            context.failed(run, error)
+    await _failed(context, failures)
+
+
+class SentRecorder:
+    """Records the messages a channel hands over as sent (the channel's ``Outcomes``).
+
+    What the channel's connections hand over while one transaction commits goes into the next
+    one, so a transaction records as many messages as there are connections busy; each
+    connection waits for its message's before handing over another."""
+
+    def __init__(self, context: Context, runs: Mapping[str, JobRun], *, channel: str) -> None:
+        self._context = context
+        self._runs = runs
+        self._channel = channel
+        self._handed_over: list[tuple[Delivery, str | None, asyncio.Future[None]]] = []
+        self._recording: asyncio.Task[None] | None = None
+        self.refusals: list[tuple[Delivery, Exception]] = []
+
+    async def accepted(self, delivery: Delivery, provider_id: str | None) -> None:
+        recorded = asyncio.get_running_loop().create_future()
+        self._handed_over.append((delivery, provider_id, recorded))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record())
+        await recorded
+
+    async def refused(self, delivery: Delivery, error: Exception) -> None:
+        self.refusals.append((delivery, error))
+
+    async def drained(self) -> None:
+        """Once every message handed over so far is recorded (or could not be)."""
+        if self._recording is not None:
+            await self._recording
+
+    async def _record(self) -> None:
+        while self._handed_over:
+            group, self._handed_over = self._handed_over, []
+            try:
+                await _record_sent(
+                    self._context,
+                    [(self._runs[d.id], d, provider_id) for d, provider_id, _ in group],
+                    channel=self._channel,
+                )
+            except Exception as error:  # the database, or a lost lease: their runs fail
+                for *_, recorded in group:
+                    if not recorded.done():  # (its connection may have been cancelled)
+                        recorded.set_exception(error)
+            else:
+                for *_, recorded in group:
+                    if not recorded.done():
+                        recorded.set_result(None)
+
+
+async def _record_sent(
+    context: Context, sent: Sequence[tuple[JobRun, Delivery, str | None]], *, channel: str
+) -> None:
+    """The deliveries recorded sent (with the provider's id for each, if it gave one) and
+    announced with ``delivery.sent``, their jobs done: one transaction."""
+    provider_ids = {delivery.id: provider_id for _, delivery, provider_id in sent if provider_id}
+    async with context.finish([run for run, _, _ in sent]) as session:
+        marked = await session.exec(
             update(Delivery)
-            .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
-            .values(status=status, error=reason)
+            .where(
+                col(Delivery.id).in_([delivery.id for _, delivery, _ in sent]),
+                col(Delivery.status) == "queued",
+            )
+            .values(
+                status="sent",
+                provider_id=case(provider_ids, value=col(Delivery.id), else_=None)
+                if provider_ids
+                else None,
+            )
+            .returning(col(Delivery.id))
         )
-        if failed.rowcount != 1:  # type: ignore[attr-defined]
-            return
-        if status != "opted_out":  # a STOP is the family's choice, not a failure to work around
-            await escalate_or_give_up(session, delivery, reason)
-        record_event(
+        recorded = set(marked.scalars())
+        now = context.env.now()
+        reaching = [delivery for _, delivery, _ in sent if delivery.id in recorded]
+        await reached(session, {delivery.recipient_id for delivery in reaching}, now=now)
+        await confirm_later(session, reaching, now=now, after=context.env.settings.escalate_after)
+        await record_events(
             session,
-            DeliveryFailed(
-                delivery_id=delivery.id,
-                recipient_id=delivery.recipient_id,
-                channel=channel,  # type: ignore[arg-type]
-                template=delivery.template,
-                error=reason,
-                cause_event_id=delivery.cause_event_id,
-            ),
-            subject=delivery.student_id,
-            district=delivery.district,
-            site=delivery.site,
+            [
+                (
+                    DeliverySent(
+                        delivery_id=delivery.id,
+                        recipient_id=delivery.recipient_id,
+                        channel=channel,  # type: ignore[arg-type]
+                        template=delivery.template,
+                        language=delivery.language,
+                        cause_event_id=delivery.cause_event_id,
+                    ),
+                    delivery.student_id,
+                    delivery.district,
+                    delivery.site,
+                )
+                for _, delivery, _ in sent
+                if delivery.id in recorded
+            ],
         )
+
+
+async def still_linked(session: AsyncSession, deliveries: Sequence[Delivery]) -> set[str]:
+    """The deliveries whose recipient the roster still links to their student, who is still
+    enrolled (by id)."""
+    states = await link_states(session, {(d.recipient_id, d.student_id) for d in deliveries})
+    students = sorted({delivery.student_id for delivery in deliveries})
+    enrolled = set(
+        (
+            await session.exec(
+                select(KnownStudent.id).where(
+                    col(KnownStudent.id).in_(students), col(KnownStudent.active)
+                )
+            )
+        ).all()
+    )
+    return {
+        d.id
+        for d in deliveries
+        if states.get((d.recipient_id, d.student_id), False) and d.student_id in enrolled
+    }
+
+
+async def _opted_out(session: AsyncSession, deliveries: Sequence[Delivery]) -> set[str]:
+    """The text messages (by delivery id) to numbers that replied STOP."""
+    phones = sorted({d.address for d in deliveries if d.channel == "sms" and d.address})
+    if not phones:
+        return set()
+    stopped = set(
+        (await session.exec(select(SmsOptOut.phone).where(col(SmsOptOut.phone).in_(phones)))).all()
+    )
+    return {d.id for d in deliveries if d.channel == "sms" and d.address in stopped}
+
+
+async def _withhold(context: Context, withheld: Sequence[tuple[JobRun, Delivery]]) -> None:
+    if not withheld:
+        return
+    async with context.finish([run for run, _ in withheld]) as session:
+        await session.exec(
+            update(Delivery)
+            .where(
+                col(Delivery.id).in_([delivery.id for _, delivery in withheld]),
+                col(Delivery.status) == "queued",
+            )
+            .values(status="withheld", error=WITHHELD)
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A delivery that will not be sent, and why."""
+
+    run: JobRun
+    delivery: Delivery
+    channel: str
+    reason: str
+    status: str = "failed"  # or "opted_out"
+
+
+async def _failed(context: Context, failures: Sequence[Failure]) -> None:
+    """Record each delivery failed for good (or opted out) with its reason, and say so with
+    ``delivery.failed``; their jobs are done. Every way a delivery fails for good comes here."""
+    if not failures:
+        return
+    async with context.finish([failure.run for failure in failures]) as session:
+        events = []
+        for failure in failures:
+            delivery, reason = failure.delivery, failure.reason[:500]
+            failed = await session.exec(
+                update(Delivery)
+                .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
+                .values(status=failure.status, error=reason)
+            )
+            if failed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            if failure.status != "opted_out":  # a STOP is the family's choice, not a failure
+                await escalate_or_give_up(session, delivery, reason)
+            events.append(
+                (
+                    DeliveryFailed(
+                        delivery_id=delivery.id,
+                        recipient_id=delivery.recipient_id,
+                        channel=failure.channel,  # type: ignore[arg-type]
+                        template=delivery.template,
+                        error=reason,
+                        cause_event_id=delivery.cause_event_id,
+                    ),
+                    delivery.student_id,
+                    delivery.district,
+                    delivery.site,
+                )
+            )
+        await record_events(session, events)
 
 
 @jobs.handles(CONFIRM, max_attempts=DELIVER_ATTEMPTS, retry_backoff_seconds=30.0)

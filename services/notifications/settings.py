@@ -52,6 +52,15 @@ class NotificationsSettings(ServiceSettings):
     smtp_verify_certificate: bool = Field(
         True, description="Check the relay's TLS certificate (turn off only for a test relay)."
     )
+    smtp_connections: int = Field(
+        8,
+        ge=1,
+        le=100,
+        description="Connections to the relay at once, each carrying one message after another"
+        " (keep it within what the relay allows a client). A notifier that dies may leave one"
+        " message per connection handed over and not recorded: it is sent again, with the same"
+        " Message-ID.",
+    )
     sms_api_url: str | None = Field(
         None,
         description="The SMS provider's REST API (Twilio's shape), e.g. `https://api.twilio.com`."

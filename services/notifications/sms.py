@@ -11,16 +11,19 @@ whatever the message.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import httpx
 
+from services.notifications.channels import Outcomes
 from services.notifications.sms_text import fit
 from services.notifications.tables import Delivery
 from shared.jobs.handlers import PermanentFailure
@@ -72,6 +75,7 @@ class SmsProvider:
     status_callback: str | None = None
     max_parts: int = 3
     timeout: float = 15.0
+    connections: int = 4  # requests at once, per batch of texts
 
 
 class SmsChannel:
@@ -82,8 +86,35 @@ class SmsChannel:
     def __init__(self, provider: SmsProvider) -> None:
         self.provider = provider
 
-    async def send(self, delivery: Delivery, *, idempotency_key: str) -> str | None:
-        """Hand the text to the provider; returns the provider's id for the message."""
+    async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
+        """Hand the texts to the provider, ``provider.connections`` requests at a time over
+        one client's kept-alive connections; each outcome names the provider's id for it."""
+        waiting = deque(deliveries)
+        lanes = min(self.provider.connections, len(waiting))
+        limits = httpx.Limits(max_connections=lanes, max_keepalive_connections=lanes)
+        async with (
+            httpx.AsyncClient(timeout=self.provider.timeout, limits=limits) as client,
+            asyncio.TaskGroup() as running,
+        ):
+            for _ in range(lanes):
+                running.create_task(self._lane(client, waiting, outcomes))
+
+    async def _lane(
+        self, client: httpx.AsyncClient, waiting: deque[Delivery], outcomes: Outcomes
+    ) -> None:
+        while waiting:
+            delivery = waiting.popleft()
+            try:
+                provider_id = await self._post(client, delivery)
+            # (An answer that is not the provider's JSON counts as one it could not give.)
+            except (PermanentFailure, httpx.HTTPError, RuntimeError, ValueError, KeyError) as error:
+                await outcomes.refused(delivery, error)
+            else:
+                await outcomes.accepted(delivery, provider_id)
+
+    async def _post(self, client: httpx.AsyncClient, delivery: Delivery) -> str:
+        """Hand one text to the provider (the delivery's id as its ``Idempotency-Key``);
+        returns the provider's id for the message."""
         provider = self.provider
         if not delivery.address or not E164.match(delivery.address):
             raise PermanentFailure(f"not a phone number in E.164 form: {delivery.address!r}")
@@ -97,13 +128,12 @@ class SmsChannel:
         if provider.status_callback:
             form["StatusCallback"] = provider.status_callback
         url = f"{provider.api_url.rstrip('/')}/2010-04-01/Accounts/{provider.account_sid}/Messages.json"
-        async with httpx.AsyncClient(timeout=provider.timeout) as client:
-            answer = await client.post(
-                url,
-                data=form,
-                auth=(provider.account_sid, provider.auth_token),
-                headers={"Idempotency-Key": idempotency_key},
-            )
+        answer = await client.post(
+            url,
+            data=form,
+            auth=(provider.account_sid, provider.auth_token),
+            headers={"Idempotency-Key": delivery.id},
+        )
         if answer.status_code in (200, 201):
             return str(answer.json()["sid"])
         reason = _reason(answer)

@@ -1,19 +1,32 @@
 """What a job handler is given besides the job: the service's environment, its database, and
-``finish()`` to record the job's result and complete it in one transaction."""
+``finish()`` to record the job's result and complete it in one transaction; and what a batch
+handler is given besides its runs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.environment import Environment
-from shared.jobs.leases import Claim, LeaseLost, complete
+from shared.jobs.leases import Claim, LeaseLost, complete, complete_many
 from shared.messaging.unit_of_work import UnitOfWork
 
 EnvT = TypeVar("EnvT", bound=Environment)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a job, as its handler sees it."""
+
+    id: str
+    kind: str
+    key: str  # the idempotency key: the same on every run, to hand to the outside service
+    payload: dict[str, Any]
+    attempt: int  # 1 on the first run
 
 
 class JobContext(Generic[EnvT]):
@@ -42,3 +55,58 @@ class JobContext(Generic[EnvT]):
                 )
             yield session
         self.finished = True
+
+
+class BatchJobContext(Generic[EnvT]):
+    """What a batch handler is given besides its runs: the service's environment (settings,
+    clock, clients) and database, and the means to settle each run on its own.
+
+    ``finish(runs)`` records some runs' results and completes their jobs in one transaction;
+    a handler may call it as often as it likes, for runs not settled yet (what a sender does as
+    its messages are accepted). ``failed(run, error)`` has one run retried or failed as if a
+    handler of its own had raised ``error``. When the handler returns, the runs it left
+    unsettled are done; if it raises, they fail with what it raised.
+    """
+
+    def __init__(self, *, env: EnvT, uow: UnitOfWork, claims: Sequence[Claim], worker: str) -> None:
+        self.env = env
+        self.uow = uow
+        self._claims = {claim.id: claim for claim in claims}
+        self._worker = worker
+        self.finished: set[str] = set()  # ids of the runs completed with ``finish``
+        self.failures: dict[str, Exception] = {}  # run id -> what it failed with
+
+    @asynccontextmanager
+    async def finish(self, runs: Collection[JobRun]) -> AsyncIterator[AsyncSession]:
+        """A write transaction in which the handler records these runs' results; their jobs
+        are marked done in it too, so the two commit together or not at all.
+
+        Raises ``LeaseLost`` (and writes nothing) if another worker has taken any of the jobs
+        over; ``ValueError`` if a run is not this call's or is already settled.
+        """
+        claims = [self._unsettled(run) for run in runs]
+        async with self.uow.transaction() as session:
+            # First, so that the jobs' rows are held (PostgreSQL) while the results are written.
+            held = await complete_many(session, claims, worker=self._worker, now=self.env.now())
+            if len(held) != len(claims):
+                lost = sorted(claim.id for claim in claims if claim.id not in held)
+                raise LeaseLost(
+                    f"{len(lost)} of the jobs are no longer held by {self._worker}"
+                    f" (e.g. job {lost[0]})"
+                )
+            yield session
+        self.finished.update(claim.id for claim in claims)
+
+    def failed(self, run: JobRun, error: Exception) -> None:
+        """This run failed with ``error``: once the handler returns, its job is retried after
+        its backoff, or failed for good (``PermanentFailure``, or its last allowed run)."""
+        self._unsettled(run)
+        self.failures[run.id] = error
+
+    def _unsettled(self, run: JobRun) -> Claim:
+        claim = self._claims.get(run.id)
+        if claim is None:
+            raise ValueError(f"job {run.id} is not one of this batch's runs")
+        if run.id in self.finished or run.id in self.failures:
+            raise ValueError(f"job {run.id} is already settled")
+        return claim

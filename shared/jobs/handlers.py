@@ -9,15 +9,30 @@
 
 A handler that raises ``PermanentFailure`` fails its job at once; any other exception is
 retried after a backoff (doubling per attempt) until ``max_attempts`` runs have been started.
+
+A kind whose jobs are cheaper together (many messages over one connection, their results in one
+transaction) has a batch handler instead, given up to ``batch_size`` due jobs at once:
+
+    @jobs.handles_batch("send_message", batch_size=500, max_attempts=5)
+    async def send_messages(
+        context: BatchJobContext[NotificationsEnvironment], runs: Sequence[JobRun]
+    ) -> None:
+        \"\"\"Send rendered messages to guardians.\"\"\"
+        ...
+
+It settles each run on its own: ``context.finish(runs)`` records some runs' results and
+completes their jobs in one transaction, ``context.failed(run, error)`` has one run retried or
+failed as if a handler of its own had raised ``error``; the runs it leaves unsettled are done
+when it returns, or fail with what it raised. The rules of retries and failures are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
 
-from shared.jobs.context import EnvT, JobContext
+from shared.jobs.context import BatchJobContext, EnvT, JobContext, JobRun
 from shared.jobs.tables import KIND_MAX_LENGTH
 
 
@@ -25,24 +40,14 @@ class PermanentFailure(Exception):
     """Trying again cannot help (an address that does not exist): the job fails at once."""
 
 
-@dataclass(frozen=True)
-class JobRun:
-    """One run of a job, as its handler sees it."""
-
-    id: str
-    kind: str
-    key: str  # the idempotency key: the same on every run, to hand to the outside service
-    payload: dict[str, Any]
-    attempt: int  # 1 on the first run
-
-
 JobHandler = Callable[[JobContext[EnvT], JobRun], Awaitable[None]]
+BatchJobHandler = Callable[[BatchJobContext[EnvT], Sequence[JobRun]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class RegisteredHandler(Generic[EnvT]):
-    kind: str
-    handler: JobHandler[EnvT]
+class RetryRules:
+    """How the runs of one kind of job are retried, and how long one may take."""
+
     max_attempts: int
     retry_backoff_seconds: float
     max_retry_backoff_seconds: float
@@ -54,16 +59,29 @@ class RegisteredHandler(Generic[EnvT]):
             self.retry_backoff_seconds * 2 ** max(attempt - 1, 0), self.max_retry_backoff_seconds
         )
 
+
+@dataclass(frozen=True)
+class RegisteredHandler(RetryRules, Generic[EnvT]):
+    kind: str
+    handler: JobHandler[EnvT]
+
     @property
     def description(self) -> str:
         return (self.handler.__doc__ or "").strip()
+
+
+@dataclass(frozen=True)
+class RegisteredBatchHandler(RetryRules, Generic[EnvT]):
+    kind: str
+    handler: BatchJobHandler[EnvT]
+    batch_size: int  # due jobs given to one call, at most
 
 
 class JobHandlers(Generic[EnvT]):
     """The kinds of job one service runs, each by one handler."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, RegisteredHandler[EnvT]] = {}
+        self._handlers: dict[str, RegisteredHandler[EnvT] | RegisteredBatchHandler[EnvT]] = {}
 
     def handles(
         self,
@@ -76,33 +94,71 @@ class JobHandlers(Generic[EnvT]):
     ) -> Callable[[JobHandler[EnvT]], JobHandler[EnvT]]:
         """Register the handler of jobs of ``kind``; a run longer than ``timeout_seconds`` is
         cancelled and counts as a failed run (retried like any other)."""
+        rules = self._rules(kind, max_attempts, retry_backoff_seconds, max_retry_backoff_seconds)
+
+        def register(handler: JobHandler[EnvT]) -> JobHandler[EnvT]:
+            self._handlers[kind] = RegisteredHandler(
+                **rules, timeout_seconds=timeout_seconds, kind=kind, handler=handler
+            )
+            return handler
+
+        return register
+
+    def handles_batch(
+        self,
+        kind: str,
+        *,
+        batch_size: int,
+        max_attempts: int = 5,
+        retry_backoff_seconds: float = 30.0,
+        max_retry_backoff_seconds: float = 3600.0,
+        timeout_seconds: float = 300.0,
+    ) -> Callable[[BatchJobHandler[EnvT]], BatchJobHandler[EnvT]]:
+        """Register the batch handler of jobs of ``kind``: each call is given up to
+        ``batch_size`` due jobs; a call longer than ``timeout_seconds`` is cancelled, and the
+        runs it had not settled count as failed runs (retried like any other)."""
+        rules = self._rules(kind, max_attempts, retry_backoff_seconds, max_retry_backoff_seconds)
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+        def register(handler: BatchJobHandler[EnvT]) -> BatchJobHandler[EnvT]:
+            self._handlers[kind] = RegisteredBatchHandler(
+                **rules,
+                timeout_seconds=timeout_seconds,
+                kind=kind,
+                handler=handler,
+                batch_size=batch_size,
+            )
+            return handler
+
+        return register
+
+    def _rules(
+        self,
+        kind: str,
+        max_attempts: int,
+        retry_backoff_seconds: float,
+        max_retry_backoff_seconds: float,
+    ) -> dict[str, Any]:
         if kind in self._handlers:
             raise ValueError(f"jobs of kind {kind!r} already have a handler")
         if not 0 < len(kind) <= KIND_MAX_LENGTH:
             raise ValueError(f"a job kind is 1 to {KIND_MAX_LENGTH} characters: {kind!r}")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        return {
+            "max_attempts": max_attempts,
+            "retry_backoff_seconds": retry_backoff_seconds,
+            "max_retry_backoff_seconds": max_retry_backoff_seconds,
+        }
 
-        def register(handler: JobHandler[EnvT]) -> JobHandler[EnvT]:
-            self._handlers[kind] = RegisteredHandler(
-                kind,
-                handler,
-                max_attempts,
-                retry_backoff_seconds,
-                max_retry_backoff_seconds,
-                timeout_seconds,
-            )
-            return handler
-
-        return register
-
-    def __iter__(self) -> Iterator[RegisteredHandler[EnvT]]:
+    def __iter__(self) -> Iterator[RegisteredHandler[EnvT] | RegisteredBatchHandler[EnvT]]:
         return iter(self._handlers.values())
 
     def __len__(self) -> int:
         return len(self._handlers)
 
-    def for_kind(self, kind: str) -> RegisteredHandler[EnvT]:
+    def for_kind(self, kind: str) -> RegisteredHandler[EnvT] | RegisteredBatchHandler[EnvT]:
         return self._handlers[kind]
 
     def max_attempts(self) -> dict[str, int]:

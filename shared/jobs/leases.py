@@ -39,6 +39,7 @@ class Claim:
     payload: str
     attempt: int
     max_attempts: int
+    reclaimed: bool = False  # taken back from a worker that stopped (its lease had expired)
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,13 @@ async def claim_due(
     abandoned: list[Abandoned] = []
     for job in [*stopped, *pending]:
         allowed = max_attempts[job.kind] if job.max_attempts is None else job.max_attempts
-        if job.status == JobState.RUNNING.value and job.attempts >= allowed:
+        reclaimed = job.status == JobState.RUNNING.value
+        if reclaimed and job.attempts >= allowed:
             abandoned.append(Abandoned(job.id, job.kind, job.attempts))
         else:
-            claims.append(Claim(job.id, job.kind, job.key, job.payload, job.attempts + 1, allowed))
+            claims.append(
+                Claim(job.id, job.kind, job.key, job.payload, job.attempts + 1, allowed, reclaimed)
+            )
     if claims:
         await _update(
             session,
@@ -143,8 +147,7 @@ async def renew(
     """Extend the lease of the jobs still held under ``claims``; returns how many were."""
     if not claims:
         return 0
-    held = or_(*(_held(claim, worker) for claim in claims))
-    return await _update(session, held, lease_until=lease_until)
+    return await _update(session, _all_held(claims, worker), lease_until=lease_until)
 
 
 async def complete(session: AsyncSession, claim: Claim, *, worker: str, now: datetime) -> bool:
@@ -158,6 +161,23 @@ async def complete(session: AsyncSession, claim: Claim, *, worker: str, now: dat
             finished_at=now,
         )
     )
+
+
+async def complete_many(
+    session: AsyncSession, claims: Collection[Claim], *, worker: str, now: datetime
+) -> set[str]:
+    """Mark the jobs done in one statement; returns the ids of those still held (the others'
+    claims were lost to another worker and are left as they are)."""
+    if not claims:
+        return set()
+    statement = (
+        update(Job)
+        .where(_all_held(claims, worker))
+        .values(status=JobState.DONE.value, lease_until=None, finished_at=now)
+        .returning(col(Job.id))
+    )
+    result = await session.exec(statement.execution_options(synchronize_session=False))
+    return set(result.scalars())
 
 
 async def retry_later(
@@ -200,6 +220,23 @@ def _held(claim: Claim, worker: str) -> Any:
         col(Job.status) == JobState.RUNNING.value,
         col(Job.worker) == worker,
         col(Job.attempts) == claim.attempt,
+    )
+
+
+def _all_held(claims: Collection[Claim], worker: str) -> Any:
+    """Every claim's guard in one condition: one ``IN`` list per attempt number."""
+    by_attempt: dict[int, list[str]] = {}
+    for claim in claims:
+        by_attempt.setdefault(claim.attempt, []).append(claim.id)
+    return and_(
+        col(Job.status) == JobState.RUNNING.value,
+        col(Job.worker) == worker,
+        or_(
+            *(
+                and_(col(Job.attempts) == attempt, col(Job.id).in_(ids))
+                for attempt, ids in by_attempt.items()
+            )
+        ),
     )
 
 

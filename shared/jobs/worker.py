@@ -3,7 +3,10 @@
 Each round claims a batch of due jobs in one short transaction, then runs them (up to
 ``concurrency`` at once) with no transaction open while a handler talks to the outside world,
 renewing their leases meanwhile, and settles each in a short transaction of its own: done,
-retried later (after a backoff that doubles per attempt) or failed. A worker that dies leaves
+retried later (after a backoff that doubles per attempt) or failed. A kind with a batch handler
+is claimed up to its own ``batch_size`` a round and given to one call of its handler; those of
+its jobs whose worker stopped are each given to a call of their own, so that a job that kills
+its worker cannot take a whole batch down with it again. A worker that dies leaves
 its jobs running under a lease that expires; another worker then runs them again, with the same
 idempotency key: delivery is at least once, and the key is what lets the outside service
 (or ``JobContext.finish``) make it once in effect.
@@ -21,10 +24,27 @@ from typing import Generic
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.jobs.context import EnvT, JobContext
-from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure, RegisteredHandler
-from shared.jobs.leases import Claim, claim_due, complete, due, fail, renew, retry_later
+from shared.jobs.context import BatchJobContext, EnvT, JobContext, JobRun
+from shared.jobs.handlers import (
+    JobHandlers,
+    PermanentFailure,
+    RegisteredBatchHandler,
+    RegisteredHandler,
+    RetryRules,
+)
+from shared.jobs.leases import (
+    Abandoned,
+    Claim,
+    claim_due,
+    complete,
+    complete_many,
+    due,
+    fail,
+    renew,
+    retry_later,
+)
 from shared.jobs.tables import Job
 from shared.messaging.unit_of_work import UnitOfWork, reading, writing
 from shared.supervision import Heartbeat, wait_for_event
@@ -38,7 +58,7 @@ DONE, RETRIED, FAILED, LEASE_LOST = "done", "retried", "failed", "lease_lost"
 
 @dataclass(frozen=True)
 class JobPolicy:
-    batch_size: int = 20  # jobs claimed per round
+    batch_size: int = 20  # jobs claimed per round (of kinds without a batch handler)
     concurrency: int = 4  # jobs run at once
     poll_seconds: float = 1.0  # how often to look for due jobs when not nudged
     lease_seconds: float = 60.0  # how long a claim lasts unless renewed (every third of it)
@@ -66,6 +86,7 @@ class JobWorker(Generic[EnvT]):
         self.heartbeat = Heartbeat()
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self._max_attempts = handlers.max_attempts()
+        self._claims = _claim_groups(handlers, self.policy.batch_size)
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._held: dict[str, Claim] = {}  # the round's jobs not yet settled: leases to renew
@@ -116,17 +137,7 @@ class JobWorker(Generic[EnvT]):
         with self.heartbeat.working():
             if not await self._anything_due():
                 return 0
-            now = self.env.now()
-            async with writing(self.uow.sessions) as session:
-                claims, abandoned = await claim_due(
-                    session,
-                    worker=self.name,
-                    now=now,
-                    lease_until=now + timedelta(seconds=self.policy.lease_seconds),
-                    limit=self.policy.batch_size,
-                    reclaim_limit=self.policy.concurrency,
-                    max_attempts=self._max_attempts,
-                )
+            claims, abandoned = await self._claim()
             for job in abandoned:
                 log.error(
                     "job %s (%s) failed: its worker stopped in each of its %d runs",
@@ -142,6 +153,28 @@ class JobWorker(Generic[EnvT]):
                     await self._run_all(claims)
             return len(claims) + len(abandoned)
 
+    async def _claim(self) -> tuple[list[Claim], list[Abandoned]]:
+        """One transaction: per group of kinds, its due jobs. Jobs whose worker stopped are
+        taken back no more in all than the worker starts at once (``claim_due`` says why)."""
+        now = self.env.now()
+        claims: list[Claim] = []
+        abandoned: list[Abandoned] = []
+        async with writing(self.uow.sessions) as session:
+            for kinds, limit in self._claims:
+                reclaimed = sum(claim.reclaimed for claim in claims)
+                taken, gone = await claim_due(
+                    session,
+                    worker=self.name,
+                    now=now,
+                    lease_until=now + timedelta(seconds=self.policy.lease_seconds),
+                    limit=limit,
+                    reclaim_limit=max(self.policy.concurrency - reclaimed, 0),
+                    max_attempts=kinds,
+                )
+                claims += taken
+                abandoned += gone
+        return claims, abandoned
+
     async def _anything_due(self) -> bool:
         # A read first: on SQLite an idle worker, nudged on every commit, then never takes the
         # write lock for nothing.
@@ -155,13 +188,17 @@ class JobWorker(Generic[EnvT]):
         renewing = asyncio.create_task(self._renew_leases(until=settled))
         slots = asyncio.Semaphore(self.policy.concurrency)
 
-        async def run_in_slot(claim: Claim) -> None:
+        async def run_in_slot(call: list[Claim]) -> None:
             async with slots:
-                await self._run(claim)
+                handler = self.handlers.for_kind(call[0].kind)
+                if isinstance(handler, RegisteredBatchHandler):
+                    await self._run_batch(handler, call)
+                else:
+                    await self._run(call[0])
 
         try:
             results = await asyncio.gather(
-                *(run_in_slot(claim) for claim in claims), return_exceptions=True
+                *(run_in_slot(call) for call in self._calls(claims)), return_exceptions=True
             )
         finally:
             # Stopped between renewals, not cancelled: a database call cancelled midway can
@@ -173,18 +210,27 @@ class JobWorker(Generic[EnvT]):
         if errors:
             raise errors[0]  # settling failed (the database): the loop backs off
 
+    def _calls(self, claims: list[Claim]) -> list[list[Claim]]:
+        """The handler calls the claims make: the jobs taken back from a stopped worker first
+        (they start at once), each alone; then one per other job, or one per batch kind."""
+        alone = [[claim] for claim in claims if claim.reclaimed]
+        batches: dict[str, list[Claim]] = {}
+        for claim in claims:
+            if claim.reclaimed:
+                continue
+            if isinstance(self.handlers.for_kind(claim.kind), RegisteredBatchHandler):
+                batches.setdefault(claim.kind, []).append(claim)
+            else:
+                alone.append([claim])
+        return alone + list(batches.values())
+
     async def _run(self, claim: Claim) -> None:
         handler = self.handlers.for_kind(claim.kind)
+        assert isinstance(handler, RegisteredHandler)
         context = JobContext(env=self.env, uow=self.uow, claim=claim, worker=self.name)
         try:
             try:
-                job = JobRun(
-                    id=claim.id,
-                    kind=claim.kind,
-                    key=claim.key,
-                    payload=json.loads(claim.payload),
-                    attempt=claim.attempt,
-                )
+                job = _job_run(claim)
                 try:
                     async with asyncio.timeout(handler.timeout_seconds):
                         await handler.handler(context, job)
@@ -221,35 +267,125 @@ class JobWorker(Generic[EnvT]):
         if context.finished:  # raised after its result was recorded: the job is done
             log.warning("job %s (%s) raised after finishing: %r", claim.id, claim.kind, error)
             return DONE
-        description = f"{type(error).__name__}: {error}"
-        now = self.env.now()
-        if isinstance(error, PermanentFailure) or claim.attempt >= claim.max_attempts:
-            async with writing(self.uow.sessions) as session:
-                held = await fail(session, claim, worker=self.name, now=now, error=description)
-            if not held:
-                return self._lost(claim)
+        async with writing(self.uow.sessions) as session:
+            outcome = await self._record_failure(session, claim, handler, error)
+        if outcome == FAILED:
             log.error(
                 "job %s (%s %s) failed on run %d: %s",
-                *(claim.id, claim.kind, claim.key, claim.attempt, description),
+                *(claim.id, claim.kind, claim.key, claim.attempt, _described(error)),
                 exc_info=error,
             )
-            return FAILED
-        delay = handler.backoff(claim.attempt)
-        async with writing(self.uow.sessions) as session:
-            held = await retry_later(
-                session,
-                claim,
-                worker=self.name,
-                due_at=now + timedelta(seconds=delay),
-                error=description,
+        elif outcome == RETRIED:
+            log.warning(
+                "job %s (%s %s) run %d failed, retrying in %.1fs: %s",
+                *(claim.id, claim.kind, claim.key, claim.attempt),
+                *(handler.backoff(claim.attempt), _described(error)),
             )
-        if not held:
-            return self._lost(claim)
-        log.warning(
-            "job %s (%s %s) run %d failed, retrying in %.1fs: %s",
-            *(claim.id, claim.kind, claim.key, claim.attempt, delay, description),
+        return outcome
+
+    async def _record_failure(
+        self, session: AsyncSession, claim: Claim, rules: RetryRules, error: Exception
+    ) -> str:
+        """In ``session``: the job retried after its backoff, or failed for good (a
+        ``PermanentFailure``, or its last allowed run)."""
+        now = self.env.now()
+        if isinstance(error, PermanentFailure) or claim.attempt >= claim.max_attempts:
+            held = await fail(session, claim, worker=self.name, now=now, error=_described(error))
+            return FAILED if held else self._lost(claim)
+        held = await retry_later(
+            session,
+            claim,
+            worker=self.name,
+            due_at=now + timedelta(seconds=rules.backoff(claim.attempt)),
+            error=_described(error),
         )
-        return RETRIED
+        return RETRIED if held else self._lost(claim)
+
+    async def _run_batch(self, handler: RegisteredBatchHandler[EnvT], claims: list[Claim]) -> None:
+        """One call of a batch handler, then each run settled as the handler left it."""
+        context = BatchJobContext(env=self.env, uow=self.uow, claims=claims, worker=self.name)
+        failures: dict[str, Exception] = {}
+        runs = []
+        for claim in claims:
+            try:
+                runs.append(_job_run(claim))
+            except ValueError as undecodable:  # its payload: it fails alone
+                failures[claim.id] = undecodable
+        raised: Exception | None = None
+        try:
+            try:
+                try:
+                    async with asyncio.timeout(handler.timeout_seconds):
+                        if runs:
+                            await handler.handler(context, runs)
+                except TimeoutError as late:
+                    raise TimeoutError(
+                        f"the batch took longer than its {handler.timeout_seconds:g}s"
+                    ) from late
+            except Exception as error:
+                raised = error
+            except asyncio.CancelledError as cancelled:
+                if _being_cancelled():
+                    raise  # the worker is stopping: the leases run out, other runs follow
+                raised = RuntimeError(f"cancelled inside the handler: {cancelled!r}")
+            failures |= context.failures
+            rest = [c for c in claims if c.id not in context.finished and c.id not in failures]
+            if raised is not None:
+                log.warning(
+                    "job batch of %d (%s) raised, its %d unsettled runs failed: %s",
+                    *(len(claims), handler.kind, len(rest), _described(raised)),
+                    exc_info=not isinstance(raised, SQLAlchemyError | OSError | TimeoutError),
+                )
+                failures |= dict.fromkeys((claim.id for claim in rest), raised)
+                rest = []
+            self.outcomes[(handler.kind, DONE)] += len(context.finished)
+            await self._complete_batch(handler.kind, rest)
+            await self._settle_batch_failures(handler, claims, failures)
+        finally:
+            for claim in claims:
+                self._held.pop(claim.id, None)
+
+    async def _complete_batch(self, kind: str, claims: list[Claim]) -> None:
+        if not claims:
+            return
+        async with writing(self.uow.sessions) as session:
+            held = await complete_many(session, claims, worker=self.name, now=self.env.now())
+        for claim in claims:
+            self.outcomes[(kind, DONE if claim.id in held else self._lost(claim))] += 1
+
+    async def _settle_batch_failures(
+        self,
+        handler: RegisteredBatchHandler[EnvT],
+        claims: list[Claim],
+        failures: dict[str, Exception],
+    ) -> None:
+        """The failed runs of a batch, settled in one transaction; logged as single jobs' are,
+        but retries once per error rather than once per run."""
+        if not failures:
+            return
+        failed = [claim for claim in claims if claim.id in failures]
+        async with writing(self.uow.sessions) as session:
+            outcomes = [
+                await self._record_failure(session, claim, handler, failures[claim.id])
+                for claim in failed
+            ]
+        retried: dict[str, list[Claim]] = {}
+        for claim, outcome in zip(failed, outcomes, strict=True):
+            self.outcomes[(handler.kind, outcome)] += 1
+            error = failures[claim.id]
+            if outcome == FAILED:
+                log.error(
+                    "job %s (%s %s) failed on run %d: %s",
+                    *(claim.id, claim.kind, claim.key, claim.attempt, _described(error)),
+                )
+            elif outcome == RETRIED:
+                retried.setdefault(_described(error), []).append(claim)
+        for description, alike in retried.items():
+            log.warning(
+                "%d run(s) of %s failed, retrying in %.1fs or more (e.g. job %s): %s",
+                *(len(alike), handler.kind, handler.backoff(alike[0].attempt), alike[0].id),
+                description,
+            )
 
     def _lost(self, claim: Claim) -> str:
         log.warning(
@@ -272,6 +408,34 @@ class JobWorker(Generic[EnvT]):
                     )
             except (SQLAlchemyError, OSError) as error:  # tried again a third of a lease later
                 log.warning("job worker %s could not renew its leases: %s", self.name, error)
+
+
+def _claim_groups(handlers: JobHandlers[EnvT], batch_size: int) -> list[tuple[dict[str, int], int]]:
+    """What a round claims: the kinds without a batch handler together, up to ``batch_size``;
+    each kind with one, up to its own ``batch_size``. Each with the kinds' limits on runs."""
+    single = {h.kind: h.max_attempts for h in handlers if isinstance(h, RegisteredHandler)}
+    groups = [(single, batch_size)] if single else []
+    groups += [
+        ({h.kind: h.max_attempts}, h.batch_size)
+        for h in handlers
+        if isinstance(h, RegisteredBatchHandler)
+    ]
+    return groups
+
+
+def _job_run(claim: Claim) -> JobRun:
+    """The run a handler is given (raises ``ValueError`` if the payload is not JSON)."""
+    return JobRun(
+        id=claim.id,
+        kind=claim.kind,
+        key=claim.key,
+        payload=json.loads(claim.payload),
+        attempt=claim.attempt,
+    )
+
+
+def _described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def _being_cancelled() -> bool:

@@ -10,8 +10,10 @@ answers ``250``. So the kill always falls after the message was handed over and 
 notifier could record it sent. The test then starts a new notifier under the same name, as a
 replica restarts; it runs the killed run's jobs again once their lease has run out.
 
-The notifier sends over one SMTP connection (``JOB_CONCURRENCY=1``): it never has more than
-one message handed over and not yet recorded, so each kill may cost at most one duplicate.
+The notifier sends its batches over one SMTP connection (``NOTIFICATIONS_SMTP_CONNECTIONS=1``,
+one batch at a time: ``JOB_CONCURRENCY=1``). A connection hands over no message before the one
+before it is recorded, so the notifier never has more than one message handed over and not yet
+recorded, and each kill may cost at most one duplicate.
 """
 
 from __future__ import annotations
@@ -175,6 +177,7 @@ def notifier(
         "CONSUMER_NAME": "notifier-1",
         "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
         "JOB_CONCURRENCY": "1",
+        "NOTIFICATIONS_SMTP_CONNECTIONS": "1",
     }
     process = ServiceProcess(
         "notifier", 0, env, tmp_path / "notifier.log", module="tests.faults.notifier"

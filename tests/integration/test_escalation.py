@@ -20,7 +20,7 @@ from tests.integration.test_family_links_across_services import message, open_wi
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
-OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=["conway"])
+OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
 
 
@@ -87,7 +87,7 @@ async def test_a_family_no_channel_reaches_is_on_the_list_until_corrected(system
     assert report["by_channel"]["email"]["failed"] == 1
 
     # Other schools' offices and families do not read the list.
-    elsewhere = auth("office-mjds", Role.SITE_ADMIN, sites=["mjds"])
+    elsewhere = auth("office-mjds", Role.SITE_ADMIN, sites=("mjds",))
     assert (
         await system.notifications.get("/could-not-reach?site=conway", headers=elsewhere)
     ).status_code == 403
@@ -152,10 +152,10 @@ async def test_an_invitation_round_is_reported_as_a_campaign(system: System) -> 
     site = ok(await system.notifications.get("/reports/deliveries?site=conway", headers=OFFICE))
     assert site["by_template"]["conference_invitation"]["sent"] == 2
     # A teacher, a family, or another school's office: refused with a reason.
-    teacher = auth("t-rivera", Role.TEACHER, sites=["conway"])
+    teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
     refused = await system.notifications.get("/reports/deliveries", headers=teacher)
     assert refused.status_code == 403 and "school office" in refused.text
-    elsewhere = auth("office-mjds", Role.SITE_ADMIN, sites=["mjds"])
+    elsewhere = auth("office-mjds", Role.SITE_ADMIN, sites=("mjds",))
     assert ok(await system.notifications.get("/reports/campaigns", headers=elsewhere)) == []
     refused = await system.notifications.get("/reports/deliveries?site=conway", headers=elsewhere)
     assert refused.status_code == 403

@@ -92,7 +92,7 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
     for other in ("g-nobody", guardian_id):
         headers = guardian("g-someone-else")
         assert (await put(system, other, {}, headers)).status_code == 404
-    teacher = auth("t-rivera", Role.TEACHER, sites=["conway"])
+    teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
     assert (await put(system, guardian_id, {}, teacher)).status_code == 404
 
 

@@ -23,6 +23,7 @@ from services.notifications.messages import (
     message_language,
     render,
 )
+from services.notifications.sms_text import segments
 from services.notifications.tables import Delivery
 
 LOS_ANGELES = "America/Los_Angeles"
@@ -303,6 +304,13 @@ def test_portfolio_digest_items_are_translated_by_kind(language: str, lines: lis
     body = rendered("portfolio_digest", language).body
     assert lines[0] + QUOTED[language].format("Read 20 minutes a night") in body
     assert lines[1] + QUOTED[language].format("Count to 100") in body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+@pytest.mark.parametrize("template", ["sms_help", "sms_started", "sms_stopped"])
+def test_text_message_replies_stay_short(template: str, language: str) -> None:
+    """A carrier sends them as they are: a few parts at most, in any language."""
+    assert segments(rendered(template, language).subject).parts <= 3
 
 
 # --- Plurals ---------------------------------------------------------------------------------

@@ -1,0 +1,200 @@
+"""Notifications' deliveries sent a batch at a time, on SQLite and PostgreSQL, to a real SMTP
+server (``tests/mail_support.py``): in one batch, the messages the relay takes are recorded
+sent with one ``delivery.sent`` each, the one it refuses for good fails alone with the reason,
+the one it asks to wait is tried again later alone until it goes, the one whose guardian was
+unlinked is withheld and the text to a number that said STOP is not sent; every accepted message
+arrives once, with its Message-ID."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+
+from services.notifications.channels import MailboxChannel
+from services.notifications.delivery import DELIVER
+from services.notifications.email import SmtpChannel, SmtpRelay, message_id
+from services.notifications.environment import NotificationsEnvironment
+from services.notifications.sending import OPTED_OUT, WITHHELD, jobs
+from services.notifications.settings import NotificationsSettings
+from services.notifications.tables import Delivery, KnownStudent, SmsOptOut, metadata
+from shared.database import create_engine, session_factory
+from shared.jobs.queue import NewJob, enqueue_many
+from shared.jobs.tables import Job
+from shared.jobs.worker import JobPolicy, JobWorker
+from shared.messaging.tables import OutboxMessage
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.roster import RosterGuardianLink
+from tests.mail_support import BUSY_TIMES, LocalMailServer
+
+SENDER = "Conway Elementary <office@conway.example>"
+OPTED_OUT_PHONE = "+15035550100"
+
+
+@pytest.fixture
+async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
+    engine: AsyncEngine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield UnitOfWork(session_factory(engine))
+    await engine.dispose()
+
+
+async def queue(uow: UnitOfWork, families: dict[str, dict[str, Any]]) -> dict[str, Delivery]:
+    """A queued message, with its job, to each family (by name): ``address`` and ``channel``,
+    and ``linked=False`` for a guardian the roster no longer links to the student."""
+    tag = uuid.uuid4().hex[:8]
+    deliveries = {
+        name: Delivery(
+            district="demo",
+            site="conway",
+            recipient_id=f"g-{name}-{tag}",
+            student_id=f"s-{name}-{tag}",
+            channel=family.get("channel", "email"),
+            address=family["address"].replace("@", f"-{tag}@"),  # (a phone number keeps its own)
+            language="en",
+            template="conference_invitation",
+            subject=f"Invitation: {name}'s student-led conference",
+            body=f"Hello {name},\n\nYou are invited.\n",
+            status="queued",
+            cause_event_id=str(uuid.uuid4()),
+        )
+        for name, family in families.items()
+    }
+    async with uow.transaction() as session:
+        for name, delivery in deliveries.items():
+            session.add(
+                KnownStudent(
+                    id=delivery.student_id,
+                    district="demo",
+                    site="conway",
+                    given_name="Ana",
+                    version=1,
+                )
+            )
+            session.add(
+                RosterGuardianLink(
+                    guardian_id=delivery.recipient_id,
+                    student_id=delivery.student_id,
+                    district="demo",
+                    active=families[name].get("linked", True),
+                    version=1,
+                )
+            )
+        session.add(SmsOptOut(phone=OPTED_OUT_PHONE, keyword="STOP"))
+        session.add_all(deliveries.values())
+        await enqueue_many(
+            session,
+            [
+                NewJob(kind=DELIVER, key=d.id, payload={"delivery_id": d.id})
+                for d in deliveries.values()
+            ],
+        )
+    return deliveries
+
+
+def notifier(uow: UnitOfWork, mail_server: LocalMailServer) -> JobWorker[NotificationsEnvironment]:
+    relay = SmtpRelay(host="127.0.0.1", port=mail_server.port, connections=2)
+    env = NotificationsEnvironment(
+        settings=NotificationsSettings(),
+        channels={
+            "email": SmtpChannel(relay, sender=SENDER),
+            "sms": MailboxChannel(),
+            "mailbox": MailboxChannel(),
+        },
+    )
+    return JobWorker(uow=uow, handlers=jobs, env=env, worker_name="notifier-1", policy=JobPolicy())
+
+
+async def rows(uow: UnitOfWork, deliveries: dict[str, Delivery]) -> dict[str, tuple[str, Any]]:
+    """Each delivery's (status, error) and its job's (status, attempts), by family."""
+    async with uow.read() as session:
+        found = {
+            d.id: d
+            for d in (
+                await session.exec(
+                    select(Delivery).where(
+                        col(Delivery.id).in_([d.id for d in deliveries.values()])
+                    )
+                )
+            ).all()
+        }
+        by_key = {job.key: job for job in (await session.exec(select(Job))).all()}
+    return {
+        name: (found[d.id].status, found[d.id].error, by_key[d.id].status, by_key[d.id].attempts)
+        for name, d in deliveries.items()
+    }
+
+
+async def announced(uow: UnitOfWork) -> Counter[tuple[str, str]]:
+    """(event type, delivery id) of every event in the outbox."""
+    async with uow.read() as session:
+        events = (await session.exec(select(OutboxMessage.stream, OutboxMessage.fields))).all()
+    return Counter(
+        (stream.rsplit(".", 2)[-2], json.loads(json.loads(fields)["data"])["delivery_id"])
+        for stream, fields in events
+    )
+
+
+async def test_one_batch_sends_what_it_can_and_settles_each_message_on_its_own(
+    uow: UnitOfWork, mail_server: LocalMailServer
+) -> None:
+    deliveries = await queue(
+        uow,
+        {
+            "ana": {"address": "ana@example.org"},
+            "ben": {"address": "ben@example.org"},
+            "cai": {"address": "cai@example.org"},
+            "nobody": {"address": "nobody@example.org"},
+            "busy": {"address": "busy@example.org"},
+            "gone": {"address": "gone@example.org", "linked": False},
+            "stop": {"address": OPTED_OUT_PHONE, "channel": "sms"},
+        },
+    )
+    worker = notifier(uow, mail_server)
+
+    assert await worker.run_due() == 7  # one call of the batch handler
+    after = await rows(uow, deliveries)
+    for name in ("ana", "ben", "cai"):
+        assert after[name] == ("sent", None, "done", 1)
+    status, error, job_status, _ = after["nobody"]
+    assert (status, job_status) == ("failed", "done") and error is not None and "550" in error
+    status, error, job_status, _ = after["busy"]
+    assert (status, job_status) == ("queued", "pending")  # 451: tried again later, alone
+    assert after["gone"] == ("withheld", WITHHELD, "done", 1)
+    assert after["stop"] == ("opted_out", OPTED_OUT, "done", 1)
+
+    for attempt in range(2, BUSY_TIMES + 2):  # the backoff, over at once
+        async with uow.transaction() as session:
+            await session.exec(
+                update(Job)
+                .where(col(Job.key) == deliveries["busy"].id)
+                .values(due_at=datetime.now(UTC))
+            )
+        assert await worker.run_due() == 1
+        assert (await rows(uow, deliveries))["busy"][3] == attempt
+    assert (await rows(uow, deliveries))["busy"][:3] == ("sent", None, "done")
+
+    events = await announced(uow)
+    assert events == Counter(
+        {
+            **{("sent", deliveries[name].id): 1 for name in ("ana", "ben", "cai", "busy")},
+            ("failed", deliveries["nobody"].id): 1,
+            ("failed", deliveries["stop"].id): 1,
+        }
+    )
+    for name in ("ana", "ben", "cai", "busy"):
+        delivery = deliveries[name]
+        assert delivery.address is not None
+        (message,) = mail_server.to(delivery.address)  # once
+        assert message["Message-ID"] == message_id(delivery.id, "conway.example")
+        assert message["From"] == SENDER
+    assert mail_server.to(deliveries["gone"].address or "") == []
