@@ -25,6 +25,7 @@ from shared.events import (
     CloudEvent,
     ConferenceBooked,
     ConferenceCancelled,
+    ConferenceCompleted,
     ConferenceMoved,
     ConferenceNoShow,
     EvidenceApproved,
@@ -36,7 +37,7 @@ from shared.events import (
 )
 from shared.link_revocations import keep_revocations
 from shared.messaging.consumer import EventConsumers, HandlerContext
-from shared.roster import keep_roster_copy
+from shared.roster import keep_roster_copy, linked_guardians
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
@@ -389,3 +390,38 @@ async def offer_new_time_after_no_show(
             for event in events
         ],
     )
+
+
+# How long the link in the message after a conference works: time to answer the feedback.
+FEEDBACK_LINK_LIFETIME = timedelta(days=14)
+
+
+@consumers.handles_batch(ConferenceCompleted)
+async def ask_family_for_feedback(
+    context: Context, events: Sequence[CloudEvent[ConferenceCompleted]]
+) -> None:
+    """After the conference, thank the student's guardians and ask how it went (portfolio opens
+    the feedback), each with a link of their own for two weeks."""
+    now = context.env.now()
+    messages = []
+    for event in events:
+        guardians = await linked_guardians(context.session, event.data.student_id)
+        for guardian_id in sorted(guardians | {event.data.guardian_id}):
+            messages.append(
+                Message(
+                    guardian_id=guardian_id,
+                    student_id=event.data.student_id,
+                    template="feedback_requested",
+                    cause=event,
+                    timezone=context.env.settings.timezone,
+                    values={
+                        "link": context.env.family_links.url(
+                            guardian_id=guardian_id,
+                            district=event.district,
+                            expires_at=now + FEEDBACK_LINK_LIFETIME,
+                            now=now,
+                        )
+                    },
+                )
+            )
+    await notify_guardians(context.session, messages, now=now)

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import update
 from sqlmodel import col
 
+from services.notifications.tables import Delivery
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from shared.auth import Role
 from shared.events import (
@@ -26,7 +27,7 @@ from shared.events import (
     EventData,
     FamiliesNudged,
 )
-from tests.integration.conftest import ADMIN, System, enroll, put_in_class
+from tests.integration.conftest import ADMIN, System, add_contact, delivery_of, enroll, put_in_class
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
 
@@ -115,6 +116,7 @@ async def test_a_family_checked_in_then_completed_opens_their_feedback(
     system: System, redis_client: aioredis.Redis
 ) -> None:
     await gio_at_conway(system)
+    await add_contact(system, guardian_id="g-maria", site="conway", language="es")
     await put_in_class(system, "class-park", site="conway", teachers=["t-park"], students=[])
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=tomorrow_at(15), teacher_id="t-rivera"
@@ -187,6 +189,15 @@ async def test_a_family_checked_in_then_completed_opens_their_feedback(
 
     (request,) = await eventually(asked, until=bool, timeout=15)
     assert request["answered"] is False
+
+    # ...and notifications thanks the family and asks how it went, with a link of their own.
+    async def thanked() -> Delivery | None:
+        return await delivery_of(system, "g-maria", "feedback_requested")
+
+    message = await eventually(thanked, until=lambda d: d is not None and d.status == "sent")
+    assert message is not None and message.language == "es"
+    assert message.subject == "¿Cómo le fue en la conferencia de Gio?"
+    assert "/family?link=" in message.body
 
 
 async def test_a_missed_conference_is_recorded_and_the_family_books_again(

@@ -14,6 +14,7 @@ from icalendar import Calendar
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from services.notifications.reminders import SEND_REMINDER
 from services.notifications.tables import Delivery
 from shared.auth import Role
 from shared.jobs.tables import Job
@@ -120,6 +121,20 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     assert (str(event["UID"]), int(event["SEQUENCE"])) == (uid, 1)
     assert event.decoded("DTSTART") == datetime.fromisoformat(second["starts_at"])
 
+    # Two days before, the reminder goes: at the new time, which it names, not the old one.
+    await reminder_due_now(system, booked["id"], "P2D")
+    (reminder,) = await eventually(
+        lambda: _async([m for m in mail_server.to(address) if "Recordatorio" in m["Subject"]]),
+        until=lambda found: len(found) == 1,
+        timeout=15,
+    )
+    new_time = datetime.fromisoformat(second["starts_at"]).astimezone(LA)
+    old_time = datetime.fromisoformat(first["starts_at"]).astimezone(LA)
+    text = parts(reminder)["text/plain"].get_content()
+    assert new_time.strftime("%H:%M") in reminder["Subject"]
+    assert old_time.strftime("%H:%M") not in text
+    assert "text/calendar" not in parts(reminder)
+
     ok(await system.scheduling.delete(f"/bookings/{booked['id']}", headers=headers))
     cancelled = (await conference_mail(mail_server, address, 3))[2]
     calendar = calendar_of(cancelled)
@@ -129,6 +144,40 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     assert (str(event["UID"]), str(event["STATUS"])) == (uid, "CANCELLED")
     sent = await conference_mail(mail_server, address, 3)
     assert len({m["Message-ID"] for m in sent}) == 3
+    # Cancelled: the two hours' reminder will not go.
+    listed = ok(
+        await system.notifications.get(f"/conferences/{booked['id']}/reminders", headers=ADMIN)
+    )
+    statuses = {(r["before"], r["status"]) for r in listed["reminders"]}
+    assert {("P2D", "sent"), ("PT2H", "cancelled")} <= statuses
+    assert "pending" not in {status for _, status in statuses}
+
+
+async def reminder_due_now(system: System, booking_id: str, before: str) -> None:
+    """The conference's pending ``before`` reminder comes due now."""
+    runtime = system.apps["notifications"].state.runtime
+
+    async def brought_forward() -> int:
+        listed = ok(
+            await system.notifications.get(f"/conferences/{booking_id}/reminders", headers=ADMIN)
+        )
+        wanted = [
+            r for r in listed["reminders"] if r["before"] == before and r["status"] == "pending"
+        ]
+        if not wanted:
+            return 0
+        async with runtime.uow.transaction() as session:
+            moved = await session.exec(
+                update(Job)
+                .where(col(Job.kind) == SEND_REMINDER, col(Job.status) == "pending")
+                .where(col(Job.payload).contains(wanted[0]["id"]))
+                .values(due_at=datetime.now(UTC))
+            )
+            return int(moved.rowcount)  # type: ignore[attr-defined]
+
+    await eventually(brought_forward, until=lambda moved: moved == 1)
+    if runtime.jobs is not None:
+        runtime.jobs.nudge()
 
 
 async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
