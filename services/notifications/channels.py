@@ -36,6 +36,7 @@ class Outcomes(Protocol):
 
 class Channel(Protocol):
     name: str
+    connections: int  # messages it hands over at once, at most
 
     async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
         """Hand each delivery to the medium, reporting each one's outcome to ``outcomes`` (and
@@ -48,6 +49,7 @@ class MailboxChannel:
     the family would read it; nothing leaves the service."""
 
     name = "mailbox"
+    connections = 1  # (none: it takes them all at once)
 
     async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
         # No connection to wait on: all of them are recorded together.

@@ -30,7 +30,6 @@ import email.policy
 import html
 import re
 import ssl
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,7 +69,8 @@ def email_bytes(delivery: Delivery, *, sender: str, domain: str) -> bytes:
         )
     content_type, body = _alternative(delivery)
     if delivery.calendar:
-        content_type, body = _multipart("mixed", [(content_type, body), _ics(delivery.calendar)])
+        parts = [(content_type, body), _ics(delivery.calendar)]
+        content_type, body = _multipart("mixed", parts, boundary=f"=_mixed_{delivery.id}")
     headers = [
         _header("Subject", delivery.subject),
         f"From: {_from_header(sender)}",
@@ -99,7 +99,8 @@ Part = tuple[list[str], bytes]  # its headers, its encoded body
 
 def _alternative(delivery: Delivery) -> Part:
     html_text = _html(delivery.body, delivery.language)
-    return _multipart("alternative", [_text("plain", delivery.body), _text("html", html_text)])
+    parts = [_text("plain", delivery.body), _text("html", html_text)]
+    return _multipart("alternative", parts, boundary=f"=_alternative_{delivery.id}")
 
 
 def _text(subtype: str, text: str) -> Part:
@@ -127,9 +128,10 @@ def _ics(calendar: str) -> Part:
     )
 
 
-def _multipart(subtype: str, parts: Sequence[Part]) -> Part:
-    # "=_" can occur neither in quoted-printable nor in base64 text.
-    boundary = f"=_{uuid.uuid4().hex}"
+def _multipart(subtype: str, parts: Sequence[Part], *, boundary: str) -> Part:
+    # The boundaries begin with "=_", which can occur neither in quoted-printable nor in base64
+    # text, and end with the delivery's id: a message handed over again is the same, byte for
+    # byte.
     separator = f"--{boundary}\r\n".encode()
     body = b"".join(
         separator + (CRLF.join(headers) + CRLF + CRLF).encode() + content + b"\r\n"
@@ -149,9 +151,25 @@ def _from_header(sender: str) -> str:
 def _header(name: str, value: str) -> str:
     """``name: value`` on lines of at most 78 characters, RFC 2047-encoded if not ASCII."""
     value = _BREAKS.sub(" ", value)
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    folded = Header(value, charset, header_name=name).encode(linesep=CRLF)
-    return f"{name}: {folded}"
+    if value.isascii():
+        if len(name) + 2 + len(value) <= 78:
+            return f"{name}: {value}"
+        return f"{name}: {Header(value, 'us-ascii', header_name=name).encode(linesep=CRLF)}"
+    return f"{name}: {(CRLF + ' ').join(_encoded_words(value))}"
+
+
+def _encoded_words(text: str) -> list[str]:
+    """``text`` as RFC 2047 encoded words (UTF-8, base64) of at most 42 bytes each (68
+    characters), each word whole characters (a word must decode on its own)."""
+    words, chunk = [], b""
+    for character in text:
+        encoded = character.encode()
+        if len(chunk) + len(encoded) > 42:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words]
 
 
 def _html(body: str, language: str) -> str:
@@ -189,6 +207,7 @@ class SmtpChannel:
 
     def __init__(self, relay: SmtpRelay, *, sender: str) -> None:
         self.relay = relay
+        self.connections = relay.connections
         self.sender = sender
         self.envelope_sender = parseaddr(sender)[1]
         self.domain = Address(addr_spec=self.envelope_sender).domain or "localhost"
@@ -203,7 +222,7 @@ class SmtpChannel:
         taking the next message waiting until none is left."""
         waiting = deque(deliveries)
         async with asyncio.TaskGroup() as lanes:
-            for _ in range(min(self.relay.connections, len(waiting))):
+            for _ in range(min(self.connections, len(waiting))):
                 lanes.create_task(self._lane(waiting, outcomes))
 
     async def _lane(self, waiting: deque[Delivery], outcomes: Outcomes) -> None:

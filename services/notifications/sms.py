@@ -85,12 +85,13 @@ class SmsChannel:
 
     def __init__(self, provider: SmsProvider) -> None:
         self.provider = provider
+        self.connections = provider.connections
 
     async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
         """Hand the texts to the provider, ``provider.connections`` requests at a time over
         one client's kept-alive connections; each outcome names the provider's id for it."""
         waiting = deque(deliveries)
-        lanes = min(self.provider.connections, len(waiting))
+        lanes = min(self.connections, len(waiting))
         limits = httpx.Limits(max_connections=lanes, max_keepalive_connections=lanes)
         async with (
             httpx.AsyncClient(timeout=self.provider.timeout, limits=limits) as client,
