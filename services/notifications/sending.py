@@ -110,7 +110,9 @@ async def _send(
 ) -> None:
     """One channel's share of the batch: sent, each accepted one recorded as it goes; then
     the refused ones tried again later or recorded failed."""
-    recorder = SentRecorder(context.uow, channel=channel.name, connections=channel.connections)
+    recorder = SentRecorder(
+        context.uow, context.env, channel=channel.name, connections=channel.connections
+    )
     try:
         await channel.send_each(deliveries, recorder)
     finally:
@@ -138,8 +140,11 @@ class SentRecorder:
     returns (one statement for all): a delivery recorded sent is never sent again, whatever
     becomes of its job."""
 
-    def __init__(self, uow: UnitOfWork, *, channel: str, connections: int) -> None:
+    def __init__(
+        self, uow: UnitOfWork, env: NotificationsEnvironment, *, channel: str, connections: int
+    ) -> None:
         self._uow = uow
+        self._env = env
         self._channel = channel
         self._connections = connections
         self._handed_over: list[tuple[Delivery, str | None, asyncio.Future[None]]] = []
@@ -171,7 +176,10 @@ class SentRecorder:
             self._all_in.clear()
             try:
                 await _record_sent(
-                    self._uow, [(d, provider_id) for d, provider_id, _ in group], self._channel
+                    self._uow,
+                    self._env,
+                    [(d, provider_id) for d, provider_id, _ in group],
+                    self._channel,
                 )
             except Exception as error:  # the database: their runs fail, to be tried again
                 for *_, recorded in group:
@@ -184,7 +192,10 @@ class SentRecorder:
 
 
 async def _record_sent(
-    uow: UnitOfWork, sent: Sequence[tuple[Delivery, str | None]], channel: str
+    uow: UnitOfWork,
+    env: NotificationsEnvironment,
+    sent: Sequence[tuple[Delivery, str | None]],
+    channel: str,
 ) -> None:
     """The deliveries recorded sent (with the provider's id for each, if it gave one) and
     announced with ``delivery.sent``: one transaction. Only those still queued are: a delivery
@@ -207,10 +218,11 @@ async def _record_sent(
             .returning(DELIVERY.c.id)
         )
         recorded = set(marked.scalars())
-        now = context.env.now()
-        reaching = [delivery for _, delivery, _ in sent if delivery.id in recorded]
+        # Reached: off the could-not-reach list; a critical one is checked on later.
+        now = env.now()
+        reaching = [delivery for delivery, _ in sent if delivery.id in recorded]
         await reached(session, {delivery.recipient_id for delivery in reaching}, now=now)
-        await confirm_later(session, reaching, now=now, after=context.env.settings.escalate_after)
+        await confirm_later(session, reaching, now=now, after=env.settings.escalate_after)
         await record_events(
             session,
             [
