@@ -181,7 +181,7 @@ async def notify_guardians(
     for message in messages:
         contact = contacts.get(message.guardian_id)
         chosen = preferences.get(message.guardian_id, NO_PREFERENCES)
-        if message.template in DIGESTED and contact is not None:
+        if message.template in DIGESTED:  # (written once a day, whether or not we can reach them)
             news.append((message, chosen))
             continue
         how = _plan(message, contact, chosen, now)
@@ -308,7 +308,7 @@ def _delivery(
         not_before=how.not_before,
         critical=message.critical,
     )
-    if contact is None:
+    if contact is None and kind_of(message.template) is Kind.LOGISTICS:
         session.add(
             CouldNotReach(
                 delivery_id=delivery.id,
@@ -320,6 +320,7 @@ def _delivery(
                 reason=delivery.error or "",
             )
         )
+    if contact is None:
         record_event(
             session,
             DeliveryFailed(

@@ -14,7 +14,13 @@ from sqlmodel import select
 
 from services.notifications.tables import Delivery
 from shared.auth import Role
-from tests.integration.conftest import System, family_with_contact, register_site
+from tests.integration.conftest import (
+    System,
+    digests_due_now,
+    enroll,
+    family_with_contact,
+    register_site,
+)
 from tests.integration.test_conference_week import book, guardian, ok, tomorrow_at
 from tests.integration.test_family_links_across_services import message, open_window, two_families
 from tests.scheduling_support import open_times
@@ -159,3 +165,39 @@ async def test_an_invitation_round_is_reported_as_a_campaign(system: System) -> 
     assert ok(await system.notifications.get("/reports/campaigns", headers=elsewhere)) == []
     refused = await system.notifications.get("/reports/deliveries?site=conway", headers=elsewhere)
     assert refused.status_code == 403
+
+
+async def test_a_family_with_no_contact_on_file_is_listed_for_a_conference_not_for_news(
+    system: System,
+) -> None:
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(13), count=1, teacher_id="t-rivera"
+    )
+    tag = uuid.uuid4().hex[:8]
+    student, guardian_id = f"s-{tag}", f"g-{tag}"
+    await enroll(
+        system, student_id=student, site="conway", given_name="Ivy", guardian_id=guardian_id,
+        teacher_id="t-rivera",
+    )  # fmt: skip
+    goal = await system.portfolio.post(
+        f"/students/{student}/goals", json={"title": "Count to 100", "area": "math"}, headers=ADMIN
+    )
+    assert goal.status_code == 201, goal.text
+    await digests_due_now(system)
+    await settled(
+        system, guardian_id, until=lambda f: [d.template for d in f] == ["portfolio_digest"]
+    )
+    assert ok(await system.notifications.get("/could-not-reach", headers=OFFICE)) == []
+
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+    await settled(system, guardian_id, until=lambda f: len(f) == 2)
+    (listed,) = [
+        row
+        for row in ok(await system.notifications.get("/could-not-reach", headers=OFFICE))
+        if row["guardian_id"] == guardian_id
+    ]
+    assert (listed["template"], listed["reason"]) == (
+        "conference_booked",
+        "no contact point on file for this guardian",
+    )
