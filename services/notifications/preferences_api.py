@@ -9,6 +9,7 @@ office.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.api import may_manage_guardian, no_guardian
 from services.notifications.delivery import DIGEST, preferences_from_row
@@ -24,6 +26,7 @@ from services.notifications.preferences import (
     ChannelName,
     Kind,
     Preferences,
+    next_digest_at,
 )
 from services.notifications.tables import (
     ContactPoint,
@@ -34,6 +37,7 @@ from services.notifications.tables import (
 from shared.api_types import IdPath, TimeZone
 from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
+from shared.jobs.queue import reschedule
 from shared.jobs.tables import Job, JobState
 from shared.problems import refusals
 from shared.roster import guardian_sites
@@ -156,7 +160,27 @@ async def save_preferences(
         row.updated_at = utcnow()
         session.add(row)
         saved = preferences_from_row(row)
+        await _move_pending_digest(session, guardian_id, saved)
     return _out(guardian_id, saved)
+
+
+async def _move_pending_digest(
+    session: AsyncSession, guardian_id: str, preferences: Preferences
+) -> None:
+    """A digest already waiting goes at the newly chosen hour (and after the new quiet hours)."""
+    pending = (
+        await session.exec(
+            select(Job).where(
+                Job.kind == DIGEST,
+                col(Job.key).startswith(f"{guardian_id}@", autoescape=True),
+                Job.status == JobState.PENDING.value,
+            )
+        )
+    ).all()
+    for job in pending:
+        site_timezone = json.loads(job.payload)["timezone"]
+        due = next_digest_at(preferences, utcnow(), site_timezone)
+        await reschedule(session, DIGEST, key=job.key, due_at=due)
 
 
 def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:

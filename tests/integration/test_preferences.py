@@ -154,3 +154,26 @@ async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) ->
     async with system.apps["notifications"].state.runtime.uow.read() as session:
         job = (await session.exec(select(Job).where(Job.key == held.id))).one()
     assert job.due_at == held.not_before  # waits in the database, not in memory
+
+
+async def test_a_new_digest_hour_moves_the_digest_already_waiting(system: System) -> None:
+    student, guardian_id = await family(system, email="rosa@example.org")
+    goal = await system.portfolio.post(
+        f"/students/{student}/goals",
+        json={"title": "Tie my shoes", "area": "habits"},
+        headers=ADMIN,
+    )
+    assert goal.status_code == 201, goal.text
+
+    async def digest() -> dict[str, Any]:
+        answer = await system.notifications.get(
+            f"/guardians/{guardian_id}/digest", headers=guardian(guardian_id)
+        )
+        return dict(ok(answer))
+
+    waiting = await eventually(digest, until=lambda found: len(found["news"]) == 1)
+    assert datetime.fromisoformat(waiting["next_at"]).astimezone(LA).hour == 18
+    ok(await put(system, guardian_id, {"digest_hour": 7}, guardian(guardian_id)))
+    moved = datetime.fromisoformat((await digest())["next_at"]).astimezone(LA)
+    assert (moved.hour, moved.minute) == (7, 0)
+    assert moved - datetime.now(LA) <= timedelta(days=1)
