@@ -216,16 +216,19 @@ async def _contacts_and_preferences(
 ) -> tuple[dict[str, ContactPoint], dict[str, Preferences]]:
     """The guardians' contact points and, for those who chose any, their preferences: one
     query."""
-    rows = (
-        await session.exec(
-            select(ContactPoint, GuardianPreference)
-            .outerjoin(
-                GuardianPreference,
-                col(GuardianPreference.guardian_id) == col(ContactPoint.guardian_id),
+    wanted = sorted(guardians)
+    rows: list[tuple[ContactPoint, GuardianPreference | None]] = []
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        rows += (
+            await session.exec(
+                select(ContactPoint, GuardianPreference)
+                .outerjoin(
+                    GuardianPreference,
+                    col(GuardianPreference.guardian_id) == col(ContactPoint.guardian_id),
+                )
+                .where(col(ContactPoint.guardian_id).in_(wanted[start : start + IDS_PER_QUERY]))
             )
-            .where(col(ContactPoint.guardian_id).in_(sorted(guardians)))
-        )
-    ).all()
+        ).all()
     contacts = {contact.guardian_id: contact for contact, _ in rows}
     chosen = {
         contact.guardian_id: preferences_from_row(row) for contact, row in rows if row is not None
@@ -423,6 +426,16 @@ async def _with_whole_families(session: AsyncSession, messages: Sequence[Message
     return expanded
 
 
+# Ids looked up per query: both databases refuse a statement with more than 32,766 parameters,
+# and a window opened at a large school (or many schools' at once) names more families than that.
+IDS_PER_QUERY = 10_000
+
+
 async def _by_id(session: AsyncSession, model: Any, key: Any, ids: set[str]) -> dict[str, Any]:
-    rows = (await session.exec(select(model).where(col(key).in_(sorted(ids))))).all()
-    return {getattr(row, key.key): row for row in rows}
+    wanted = sorted(ids)
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        chunk = wanted[start : start + IDS_PER_QUERY]
+        rows = (await session.exec(select(model).where(col(key).in_(chunk)))).all()
+        found.update({getattr(row, key.key): row for row in rows})
+    return found
