@@ -71,24 +71,34 @@ async def keep_links(
     )
 
 
+STUDENTS_PER_QUERY = 10_000
+
+
 async def link_states(
     session: AsyncSession, pairs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], bool]:
     """For each (guardian, student) the copy knows: whether they are linked now. Pairs it has
     never heard of are absent (their ``roster.guardian.linked`` may still be on its way)."""
     wanted = set(pairs)
-    if not wanted:
-        return {}
-    rows = (
-        await session.exec(
-            select(
-                RosterGuardianLink.guardian_id,
-                RosterGuardianLink.student_id,
-                RosterGuardianLink.active,
-            ).where(col(RosterGuardianLink.student_id).in_(sorted({s for _, s in wanted})))
-        )
-    ).all()
-    return {(g, s): active for g, s, active in rows if (g, s) in wanted}
+    students = sorted({s for _, s in wanted})
+    states: dict[tuple[str, str], bool] = {}
+    # (In chunks: both databases refuse a statement with more than 32,766 parameters.)
+    for start in range(0, len(students), STUDENTS_PER_QUERY):
+        rows = (
+            await session.exec(
+                select(
+                    RosterGuardianLink.guardian_id,
+                    RosterGuardianLink.student_id,
+                    RosterGuardianLink.active,
+                ).where(
+                    col(RosterGuardianLink.student_id).in_(
+                        students[start : start + STUDENTS_PER_QUERY]
+                    )
+                )
+            )
+        ).all()
+        states.update({(g, s): active for g, s, active in rows if (g, s) in wanted})
+    return states
 
 
 def _linked_now(student: Any) -> ColumnElement[bool]:

@@ -225,6 +225,16 @@ async def _with_whole_families(session: AsyncSession, messages: Sequence[Message
     return expanded
 
 
+# Ids looked up per query: both databases refuse a statement with more than 32,766 parameters,
+# and a window opened at a large school (or many schools' at once) names more families than that.
+IDS_PER_QUERY = 10_000
+
+
 async def _by_id(session: AsyncSession, model: Any, key: Any, ids: set[str]) -> dict[str, Any]:
-    rows = (await session.exec(select(model).where(col(key).in_(sorted(ids))))).all()
-    return {getattr(row, key.key): row for row in rows}
+    wanted = sorted(ids)
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        chunk = wanted[start : start + IDS_PER_QUERY]
+        rows = (await session.exec(select(model).where(col(key).in_(chunk)))).all()
+        found.update({getattr(row, key.key): row for row in rows})
+    return found
