@@ -16,8 +16,9 @@ Messages go over a few connections to the relay (``SmtpRelay.connections``), one
 on each, so a batch of a thousand costs a few connections and logins, not a thousand. SMTP
 answers decide what happens next (RFC 5321): a 4xx reply, a dropped connection or a timeout is
 temporary and the message is tried again with backoff; a 5xx reply is permanent and the
-delivery fails with the server's reason. A relay that cannot be reached (or refuses the login)
-leaves every message still waiting to be tried again later.
+delivery fails with the server's reason. A connection the relay refuses (too many, say) leaves
+its share to the others; a relay that cannot be reached at all (or refuses the login) leaves
+every message still waiting to be tried again later.
 """
 
 from __future__ import annotations
@@ -219,16 +220,24 @@ class SmtpChannel:
 
     async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
         """Send the messages over up to ``relay.connections`` connections at once, each
-        taking the next message waiting until none is left."""
+        taking the next message waiting until none is left. A connection that cannot be opened
+        leaves its share to the others; if none can, the relay cannot be reached now, and every
+        message still waiting is refused (to be tried again later, not one connection attempt
+        each now)."""
         waiting = deque(deliveries)
+        unreachable: list[Exception] = []
         async with asyncio.TaskGroup() as lanes:
             for _ in range(min(self.connections, len(waiting))):
-                lanes.create_task(self._lane(waiting, outcomes))
+                lanes.create_task(self._lane(waiting, outcomes, unreachable))
+        while waiting:
+            await outcomes.refused(waiting.popleft(), unreachable[-1])
 
-    async def _lane(self, waiting: deque[Delivery], outcomes: Outcomes) -> None:
+    async def _lane(
+        self, waiting: deque[Delivery], outcomes: Outcomes, unreachable: list[Exception]
+    ) -> None:
         """One connection's share of the messages. A connection lost on the way is opened
-        again for the next message; a relay that cannot be reached refuses every message still
-        waiting (they are tried again later, not one connection attempt each now)."""
+        again for the next message; one that cannot be opened ends the lane (its message goes
+        back to the others, and why to ``unreachable``)."""
         smtp: aiosmtplib.SMTP | None = None
         try:
             while waiting:
@@ -242,10 +251,8 @@ class SmtpChannel:
                     try:
                         smtp = await self._connect()
                     except (aiosmtplib.SMTPException, OSError) as error:
-                        unreachable = [delivery, *waiting]
-                        waiting.clear()
-                        for each in unreachable:
-                            await outcomes.refused(each, error)
+                        waiting.appendleft(delivery)
+                        unreachable.append(error)
                         return
                 await self._hand_over(smtp, delivery, message, outcomes)
         except BaseException:

@@ -54,7 +54,7 @@ DELIVER_ATTEMPTS = 6
 DELIVER_BATCH = 500
 # How long the first message handed over waits for the other connections' before they are
 # recorded together (if they do not all come sooner): fewer, larger transactions.
-LINGER_SECONDS = 0.002
+LINGER_SECONDS = 0.005
 OPTED_OUT = "not sent: this number replied STOP to the school's text messages"
 WITHHELD = "not sent: the guardian is no longer linked to the student (or the student left)"
 
@@ -117,6 +117,11 @@ async def _send(
         await channel.send_each(deliveries, recorder)
     finally:
         await recorder.drained()
+    for delivery in deliveries:
+        if delivery.id not in recorder.told:  # (a channel must tell; not told is not sent)
+            context.failed(
+                runs[delivery.id], RuntimeError(f"{channel.name} neither sent it nor refused it")
+            )
     failures = []
     for delivery, error in recorder.refusals:
         run = runs[delivery.id]
@@ -151,8 +156,10 @@ class SentRecorder:
         self._all_in = asyncio.Event()  # every connection is waiting for its record
         self._recording: asyncio.Task[None] | None = None
         self.refusals: list[tuple[Delivery, Exception]] = []
+        self.told: set[str] = set()  # the deliveries the channel said were accepted or refused
 
     async def accepted(self, delivery: Delivery, provider_id: str | None) -> None:
+        self.told.add(delivery.id)
         recorded = asyncio.get_running_loop().create_future()
         self._handed_over.append((delivery, provider_id, recorded))
         if len(self._handed_over) >= self._connections:
@@ -162,6 +169,7 @@ class SentRecorder:
         await recorded
 
     async def refused(self, delivery: Delivery, error: Exception) -> None:
+        self.told.add(delivery.id)
         self.refusals.append((delivery, error))
 
     async def drained(self) -> None:

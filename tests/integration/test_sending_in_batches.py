@@ -3,7 +3,8 @@ server (``tests/mail_support.py``): in one batch, the messages the relay takes a
 sent with one ``delivery.sent`` each, the one it refuses for good fails alone with the reason,
 the one it asks to wait is tried again later alone until it goes, the one whose guardian was
 unlinked is withheld and the text to a number that said STOP is not sent; every accepted message
-arrives once, with its Message-ID."""
+arrives once, with its Message-ID; and a relay that cannot be reached defers the whole batch,
+failing none of it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
+from devstack.redis_server import free_port
 from services.notifications.channels import MailboxChannel
 from services.notifications.delivery import DELIVER
 from services.notifications.email import SmtpChannel, SmtpRelay, message_id
@@ -198,3 +200,25 @@ async def test_one_batch_sends_what_it_can_and_settles_each_message_on_its_own(
         assert message["Message-ID"] == message_id(delivery.id, "conway.example")
         assert message["From"] == SENDER
     assert mail_server.to(deliveries["gone"].address or "") == []
+
+
+async def test_a_relay_that_cannot_be_reached_defers_the_batch_without_failing_a_message(
+    uow: UnitOfWork,
+) -> None:
+    deliveries = await queue(uow, {f"f{n}": {"address": f"f{n}@example.org"} for n in range(5)})
+    nobody_listens = SmtpRelay(host="127.0.0.1", port=free_port(), connections=3, timeout=5)
+    env = NotificationsEnvironment(
+        settings=NotificationsSettings(),
+        channels={"email": SmtpChannel(nobody_listens, sender=SENDER)},
+    )
+    worker = JobWorker(
+        uow=uow, handlers=jobs, env=env, worker_name="notifier-1", policy=JobPolicy()
+    )
+    assert await worker.run_due() == 5
+    after = await rows(uow, deliveries)
+    assert {(status, job) for status, _, job, _ in after.values()} == {("queued", "pending")}
+    async with uow.read() as session:
+        errors = {job.last_error for job in (await session.exec(select(Job))).all()}
+    (error,) = errors
+    assert error is not None and "Connect" in error, error  # why, for the operator
+    assert await announced(uow) == Counter()
