@@ -1,13 +1,14 @@
 # Two commands: `make run` (the whole system, embedded) and `make test` (the whole suite).
 # `make bench` measures the messaging runtime and writes docs/benchmarks.md;
 # `make bench-roster` the roster import at district scale, `make bench-opening` the opening
-# minute of conference week (same file).
+# minute of conference week, `make bench-invitations` the invitations when a window opens (same
+# file).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-roster bench-opening lint messages install clean
+.PHONY: run test bench bench-roster bench-opening bench-invitations lint messages install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,11 @@ bench-roster: $(STAMP)
 # (BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test; a few minutes).
 bench-opening: $(STAMP)
 	$(BIN)/python -m benchmarks.opening_minute
+
+# Invitations to 50,000 families when a window opens: event in, rendered, sent to a local SMTP
+# server, recorded, on PostgreSQL (BENCH_POSTGRES_URL, as above; a few minutes).
+bench-invitations: $(STAMP)
+	$(BIN)/python -m benchmarks.invitations
 
 # Family messages' catalogs (docs/translations.md): the English of every message template
 # extracted into messages.pot, and each language's .po brought up to date from it (new text

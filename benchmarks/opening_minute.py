@@ -39,8 +39,6 @@ import json
 import math
 import os
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,6 +56,14 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from benchmarks.processes import (
+    cpu_seconds,
+    log,
+    machine,
+    machine_busy,
+    start_profiler,
+    stop_profiler,
+)
 from benchmarks.report import write_results
 from devstack.redis_server import RedisServer, free_port
 from devstack.services import ServiceProcess
@@ -220,11 +226,11 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
             await wait_until(opens_at)
         # The families' browsers: one client per replica (a load balancer's share).
         clients = [KeepAlive(base) for base in bases]
-        sampler = start_profiler(processes) if profile else []
+        sampler = start_profiler(processes, LOGS) if profile else []
         before = cpu_seconds(processes), machine_busy()
         opening = await book_all(clients, families, choices, sizes.concurrency)
         after = cpu_seconds(processes), machine_busy()
-        profiled = stop_profiler(sampler)
+        profiled = stop_profiler(sampler, LAYERS)
         opening.service_cpu = after[0] - before[0]
         opening.machine_busy = (after[1][0] - before[1][0]) / max(after[1][1] - before[1][1], 1)
         log(f"opening: {opening.booked:,} booked in {opening.seconds:.1f} s")
@@ -321,10 +327,6 @@ class KeepAlive:
 def office_client() -> httpx.AsyncClient:
     """The school office's requests (setting up windows): httpx is plenty for those."""
     return httpx.AsyncClient(timeout=60)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 async def seed_roster(dsn: str, sizes: Sizes, issuer: FamilyLinkIssuer) -> list[Family]:
@@ -649,40 +651,6 @@ async def bare_transactions(
     return requests
 
 
-def start_profiler(processes: list[ServiceProcess]) -> list[tuple[Any, Path]]:
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
-        log("py-spy is not installed (pip install py-spy): no profile")
-        return []
-    sampling = []
-    for process in processes:
-        assert process.process is not None
-        out = LOGS / f"profile-{process.process.pid}.txt"
-        sampling.append(
-            (
-                subprocess.Popen(
-                    [
-                        spy,
-                        "record",
-                        "--format",
-                        "raw",
-                        "--rate",
-                        "200",
-                        "--nonblocking",
-                        "-o",
-                        str(out),
-                        "--pid",
-                        str(process.process.pid),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                ),
-                out,
-            )
-        )
-    return sampling
-
-
 # Where a sample's time went: the first of these found in its stack, innermost first.
 LAYERS = (
     ("asyncpg (driver)", ("asyncpg/",)),
@@ -694,60 +662,6 @@ LAYERS = (
     ("scheduling's own code", ("services/scheduling/", "shared/")),
     ("event loop, idle", ("asyncio/", "uvloop/", "selectors.py")),
 )
-
-
-def stop_profiler(sampling: list[tuple[Any, Path]]) -> list[tuple[str, float]]:
-    for process, _ in sampling:
-        process.send_signal(2)  # SIGINT: py-spy writes what it has
-    counts: Counter[str] = Counter()
-    for process, out in sampling:
-        process.wait(30)
-        if not out.exists():
-            continue
-        for line in out.read_text().splitlines():
-            stack, _, samples = line.rpartition(" ")
-            if not samples.isdigit():
-                continue  # a line cut short when the sampler was stopped
-            frames = stack.split(";")[::-1]
-            layer = next(
-                (
-                    name
-                    for frame in frames
-                    for name, marks in LAYERS
-                    if any(mark in frame for mark in marks)
-                ),
-                "other",
-            )
-            counts[layer] += int(samples)
-    total = sum(counts.values())
-    return [(layer, n / total) for layer, n in counts.most_common()] if total else []
-
-
-def cpu_seconds(processes: list[ServiceProcess]) -> float:
-    """CPU time (user + system) the processes have used so far."""
-    total = 0
-    for process in processes:
-        assert process.process is not None
-        fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine so far."""
-    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]
-    return sum(ticks) - idle, sum(ticks)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}"
 
 
 def render(results: Results) -> str:

@@ -139,6 +139,46 @@ def test_opening_minute_benchmark_measures_every_figure_of_a_small_district(
     assert "ms per request" in written
 
 
+@pytest.mark.postgres
+@pytest.mark.timeout(240)
+def test_invitations_benchmark_sends_to_every_family_of_a_small_district_once(
+    tmp_path: Path,
+) -> None:
+    """Every code path of ``make bench-invitations`` with 200 families: every invitation
+    rendered, handed to the SMTP server once and recorded sent once, the naive sender beside
+    it; never timings."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    written = _written_by(
+        "benchmarks.invitations",
+        "--families=200",
+        "--naive-messages=20",
+        f"--postgres={POSTGRES_URL.replace('+asyncpg', '')}",
+        tmp_path=tmp_path,
+    )
+    rows = {
+        line.split("|")[1].strip(): line for line in written.splitlines() if line.startswith("| ")
+    }
+    for measure in (
+        "end to end: window opened -> every invitation recorded sent",
+        "of which: event in -> every message rendered and recorded",
+        "of which: recorded -> every message sent and recorded sent",
+    ):
+        cells = rows[measure].split("|")
+        assert _numbers(cells[2]) == [200], rows[measure]
+        assert _numbers(cells[4])[0] > 0, rows[measure]
+    naive = rows["naive sender: a new SMTP connection and a transaction per message"]
+    assert _numbers(naive.split("|")[2]) == [20], naive
+    once = rows["every message sent, recorded and announced once"]
+    assert once.split("|")[3].strip() == "yes", once
+    assert (
+        "200 of 200 deliveries recorded sent; 200 `delivery.sent` events naming 200 deliveries;"
+        " the SMTP server received 200 messages with 200 distinct Message-IDs" in written
+    )
+    assert all(f"{language} 40" in written for language in ("en", "es", "vi", "zh-Hans", "ar"))
+
+
 def _written_by(module: str, *arguments: str, tmp_path: Path) -> str:
     """What ``python -m module arguments`` writes into a benchmarks document (which keeps what
     was written by hand)."""
