@@ -230,14 +230,24 @@ async def read_mailbox(
                 # (nor a digest that also tells of another of their children)
                 ~select(DigestItem.id)
                 .where(
-                    col(DigestItem.digest_id) == col(Delivery.id),
+                    col(DigestItem.digest_id) == col(Delivery.cause_event_id),
                     col(DigestItem.student_id).not_in(named),
                 )
                 .exists(),
             )
     elif principal.is_admin:
         if principal.role is Role.SITE_ADMIN:
-            query = query.where(col(Delivery.site).in_(sorted(principal.sites)))
+            mine = sorted(principal.sites)
+            query = query.where(
+                col(Delivery.site).in_(mine),
+                # (nor a family's digest that also tells of a child at another school)
+                ~select(DigestItem.id)
+                .where(
+                    col(DigestItem.digest_id) == col(Delivery.cause_event_id),
+                    col(DigestItem.site).not_in(mine),
+                )
+                .exists(),
+            )
         if recipient_id is not None:
             query = query.where(Delivery.recipient_id == recipient_id)
     else:

@@ -37,7 +37,7 @@ from shared.events import (
 )
 from shared.link_revocations import keep_revocations
 from shared.messaging.consumer import EventConsumers, HandlerContext
-from shared.roster import keep_roster_copy, linked_guardians
+from shared.roster import guardians_of, keep_roster_copy
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
@@ -200,8 +200,9 @@ async def tell_guardian_conference_moved(
 
 
 def _soon(context: Context, now: datetime, starts_at: datetime) -> bool:
-    """Whether news of a conference at ``starts_at`` cannot wait (it is on the day)."""
-    return starts_at - now < context.env.settings.critical_within
+    """Whether news of a conference at ``starts_at`` cannot wait (it is on the day, and still
+    to come)."""
+    return timedelta(0) <= starts_at - now < context.env.settings.critical_within
 
 
 def conference_of(
@@ -403,9 +404,10 @@ async def ask_family_for_feedback(
     """After the conference, thank the student's guardians and ask how it went (portfolio opens
     the feedback), each with a link of their own for two weeks."""
     now = context.env.now()
+    families = await guardians_of(context.session, {event.data.student_id for event in events})
     messages = []
     for event in events:
-        guardians = await linked_guardians(context.session, event.data.student_id)
+        guardians = families.get(event.data.student_id, set())
         for guardian_id in sorted(guardians | {event.data.guardian_id}):
             messages.append(
                 Message(

@@ -7,6 +7,7 @@ rolled back and applied again never sends anything twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from services.notifications.tables import (
     DigestItem,
     GuardianPreference,
     KnownStudent,
+    SmsOptOut,
 )
 from shared.calendar_ics import Conference, booking_calendar
 from shared.database import utcnow
@@ -41,7 +43,7 @@ from shared.events import DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
-from shared.roster import RosterGuardianLink, link_needed, link_states
+from shared.roster import guardians_of, link_needed, link_states
 
 # A guardian is written to on the channels they chose (``preferences.py``); by default email
 # if they gave an address, else a text message: through the district's SMTP relay and SMS
@@ -57,6 +59,16 @@ DIGEST = "send_digest"  # the job that sends a guardian's daily portfolio digest
 # Portfolio news: kept for the guardian's daily digest, never sent one by one. The message's
 # ``values["title"]`` is what the student or teacher wrote.
 DIGESTED = frozenset({"goal_set", "goal_achieved", "evidence_approved"})
+
+
+_EMAIL_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
+_PHONE_NUMBER = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+
+
+def without_contact_details(text: str) -> str:
+    """A failure's reason as it may go on a shared stream: a mail server's or a carrier's
+    answer often repeats the address or number it refused, which never leaves this service."""
+    return _PHONE_NUMBER.sub("<number>", _EMAIL_ADDRESS.sub("<address>", text))
 
 
 class StudentNotKnownYet(NotYet):
@@ -173,7 +185,7 @@ async def notify_guardians(
     messages = [
         m for m in messages if links[m.guardian_id, m.student_id] and students[m.student_id].active
     ]
-    contacts, preferences = await _contacts_and_preferences(
+    contacts, preferences, stopped = await _contacts_and_preferences(
         session, {m.guardian_id for m in messages}
     )
     deliveries: list[Delivery] = []
@@ -184,7 +196,7 @@ async def notify_guardians(
         if message.template in DIGESTED:  # (written once a day, whether or not we can reach them)
             news.append((message, chosen))
             continue
-        how = _plan(message, contact, chosen, now)
+        how = _plan(message, contact, chosen, now, texts_stopped=message.guardian_id in stopped)
         for channel in how.channels:
             identity = (message.cause.id, message.guardian_id, message.template, channel)
             if identity in done:
@@ -213,27 +225,31 @@ async def notify_guardians(
 
 async def _contacts_and_preferences(
     session: AsyncSession, guardians: set[str]
-) -> tuple[dict[str, ContactPoint], dict[str, Preferences]]:
-    """The guardians' contact points and, for those who chose any, their preferences: one
-    query."""
+) -> tuple[dict[str, ContactPoint], dict[str, Preferences], set[str]]:
+    """The guardians' contact points, the preferences of those who chose any, and those whose
+    number replied STOP: one query (per ``IDS_PER_QUERY`` guardians)."""
     wanted = sorted(guardians)
-    rows: list[tuple[ContactPoint, GuardianPreference | None]] = []
+    rows: list[tuple[ContactPoint, GuardianPreference | None, str | None]] = []
     for start in range(0, len(wanted), IDS_PER_QUERY):
         rows += (
             await session.exec(
-                select(ContactPoint, GuardianPreference)
+                select(ContactPoint, GuardianPreference, SmsOptOut.phone)
                 .outerjoin(
                     GuardianPreference,
                     col(GuardianPreference.guardian_id) == col(ContactPoint.guardian_id),
                 )
+                .outerjoin(SmsOptOut, col(SmsOptOut.phone) == col(ContactPoint.phone))
                 .where(col(ContactPoint.guardian_id).in_(wanted[start : start + IDS_PER_QUERY]))
             )
         ).all()
-    contacts = {contact.guardian_id: contact for contact, _ in rows}
+    contacts = {contact.guardian_id: contact for contact, _, _ in rows}
     chosen = {
-        contact.guardian_id: preferences_from_row(row) for contact, row in rows if row is not None
+        contact.guardian_id: preferences_from_row(row)
+        for contact, row, _ in rows
+        if row is not None
     }
-    return contacts, chosen
+    stopped = {contact.guardian_id for contact, _, phone in rows if phone is not None}
+    return contacts, chosen, stopped
 
 
 def preferences_from_row(row: GuardianPreference) -> Preferences:
@@ -253,7 +269,12 @@ def preferences_from_row(row: GuardianPreference) -> Preferences:
 
 
 def _plan(
-    message: Message, contact: ContactPoint | None, chosen: Preferences, now: datetime
+    message: Message,
+    contact: ContactPoint | None,
+    chosen: Preferences,
+    now: datetime,
+    *,
+    texts_stopped: bool,
 ) -> Plan:
     if contact is None:
         return Plan(channels=("none",))
@@ -265,6 +286,7 @@ def _plan(
         phone=contact.phone,
         now=now,
         site_timezone=message.timezone,
+        texts_stopped=texts_stopped,
     )
     if how.not_before and message.expires_at and how.not_before >= message.expires_at:
         return replace(how, not_before=None)
@@ -376,7 +398,9 @@ async def keep_for_digest(
             )
         )
         due = next_digest_at(chosen, now, message.timezone)
-        key = f"{message.guardian_id}@{due.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+        # A job per piece of news, each due at the digest's time: the first to run claims all
+        # that waits, the others find nothing (``digest.py``), so no news is left without one.
+        key = digest_job_key(message.guardian_id, due, message.cause.id)
         jobs[key] = NewJob(
             kind=DIGEST,
             key=key,
@@ -389,6 +413,12 @@ async def keep_for_digest(
             },
         )
     await enqueue_many(session, list(jobs.values()))
+
+
+def digest_job_key(guardian_id: str, due: datetime, cause_id: str) -> str:
+    """``<guardian>/<due>/<news>``: a ``/`` is never part of an id, so the guardian's jobs are
+    those whose key starts with ``<guardian>/`` (and whose payload names them)."""
+    return f"{guardian_id}/{due.astimezone(UTC):%Y-%m-%dT%H:%MZ}/{cause_id}"
 
 
 def _address(contact: ContactPoint | None, channel: str) -> str | None:
@@ -404,19 +434,7 @@ def _address(contact: ContactPoint | None, channel: str) -> str | None:
 async def _with_whole_families(session: AsyncSession, messages: Sequence[Message]) -> list[Message]:
     """Each message, and for a ``whole_family`` one the same message to every other guardian
     the roster links to the student now."""
-    wanted = sorted({m.student_id for m in messages if m.whole_family})
-    if not wanted:
-        return list(messages)
-    rows = (
-        await session.exec(
-            select(RosterGuardianLink.guardian_id, RosterGuardianLink.student_id).where(
-                col(RosterGuardianLink.student_id).in_(wanted), col(RosterGuardianLink.active)
-            )
-        )
-    ).all()
-    linked: dict[str, set[str]] = {}
-    for guardian_id, student_id in rows:
-        linked.setdefault(student_id, set()).add(guardian_id)
+    linked = await guardians_of(session, {m.student_id for m in messages if m.whole_family})
     expanded: list[Message] = []
     for message in messages:
         expanded.append(message)

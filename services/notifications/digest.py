@@ -1,10 +1,11 @@
 """The daily portfolio digest: one message per family with the day's news (goals set and
 reached, work approved), at the hour the guardian chose, instead of a message per event.
 
-News is kept as ``DigestItem`` rows by ``delivery.keep_for_digest``; a ``send_digest`` job,
-due at the guardian's hour, writes the one message from what is waiting and marks it carried.
-The digest's id comes from the job's key, so a job that runs twice sends one digest; news that
-arrives while it is being written waits for the next one.
+News is kept as ``DigestItem`` rows by ``delivery.keep_for_digest``, each with a
+``send_digest`` job due at the guardian's hour. The first of the guardian's jobs to run claims
+everything waiting (marking it with the digest's id, which comes from the job's key) and writes
+the one message in the same transaction; the guardian's other jobs then find nothing. A job run
+again writes nothing more, and news that arrives while a digest is written has its own job.
 """
 
 from __future__ import annotations
@@ -41,11 +42,23 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
     """Write the guardian's digest from the news waiting for it (about students the roster
     still links them to), and queue it for sending."""
     guardian_id = job.payload["guardian_id"]
+    cause = DigestRound(
+        id=str(uuid.uuid5(_DIGESTS, f"{job.kind}:{job.key}")),
+        district=job.payload["district"],
+        site=job.payload["site"],
+    )
     async with context.finish() as session:
+        # Claimed first, in this transaction: another job of the guardian's running at the
+        # same time (or on another replica) waits for this one and then finds nothing.
+        await session.exec(
+            update(DigestItem)
+            .where(col(DigestItem.guardian_id) == guardian_id, col(DigestItem.digest_id).is_(None))
+            .values(digest_id=cause.id)
+        )
         waiting = (
             await session.exec(
                 select(DigestItem)
-                .where(DigestItem.guardian_id == guardian_id, col(DigestItem.digest_id).is_(None))
+                .where(DigestItem.guardian_id == guardian_id, DigestItem.digest_id == cause.id)
                 .order_by(col(DigestItem.created_at))
             )
         ).all()
@@ -70,12 +83,7 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
         if not news:
             return
         names = list(dict.fromkeys(students[item.student_id].given_name for item in news))
-        cause = DigestRound(
-            id=str(uuid.uuid5(_DIGESTS, f"{job.kind}:{job.key}")),
-            district=job.payload["district"],
-            site=job.payload["site"],
-        )
-        written = await notify_guardians(
+        await notify_guardians(
             session,
             [
                 Message(
@@ -98,10 +106,4 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
                 )
             ],
             now=context.env.now(),
-        )
-        carried = written[0].id if written else cause.id
-        await session.exec(
-            update(DigestItem)
-            .where(col(DigestItem.id).in_([item.id for item in waiting]))
-            .values(digest_id=carried)
         )

@@ -53,6 +53,10 @@ _METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
 _BREAKS = re.compile(r"[\r\n]+")
 
 
+class Bounced(PermanentFailure):
+    """The family's mail system refused the address (an SMTP 5xx to RCPT TO): a bounce."""
+
+
 def message_id(delivery_id: str, domain: str) -> str:
     """The same for every attempt to send one delivery."""
     return f"<delivery-{delivery_id}@{domain}>"
@@ -274,7 +278,7 @@ class SmtpChannel:
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusals = error.recipients
             if refusals and all(refusal.code >= 500 for refusal in refusals):
-                permanent = PermanentFailure(f"the mail server refused the address: {refusals[0]}")
+                permanent = Bounced(f"the mail server refused the address: {refusals[0]}")
                 await outcomes.refused(delivery, permanent)
             else:
                 await outcomes.refused(delivery, error)

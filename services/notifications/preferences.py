@@ -77,9 +77,13 @@ def plan(
     phone: str | None,
     now: datetime,
     site_timezone: str,
+    texts_stopped: bool = False,
 ) -> Plan:
-    """How a message of ``kind`` reaches a guardian with these addresses, at ``now``."""
-    channels = choose_channels(preferences, kind=kind, email=email, phone=phone)
+    """How a message of ``kind`` reaches a guardian with these addresses, at ``now``
+    (``texts_stopped``: their number replied STOP)."""
+    channels = choose_channels(
+        preferences, kind=kind, email=email, phone=phone, texts_stopped=texts_stopped
+    )
     if kind in preferences.opted_out and not critical:
         return Plan(channels=channels, opted_out=True)
     wait = None if critical else quiet_hours_end(preferences, now, site_timezone)
@@ -87,11 +91,17 @@ def plan(
 
 
 def choose_channels(
-    preferences: Preferences, *, kind: Kind, email: str | None, phone: str | None
+    preferences: Preferences,
+    *,
+    kind: Kind,
+    email: str | None,
+    phone: str | None,
+    texts_stopped: bool = False,
 ) -> tuple[str, ...]:
-    """The channels chosen for ``kind`` that the guardian has an address for; with none chosen
-    (or none usable), email if there is an address, else a text, else the school's mailbox."""
-    reachable = {ChannelName.EMAIL: bool(email), ChannelName.SMS: bool(phone)}
+    """The channels chosen for ``kind`` that the guardian has an address for (texts not to a
+    number that said STOP); with none chosen (or none usable), email if there is an address,
+    else a text (recorded ``opted_out`` if the number said STOP), else the school's mailbox."""
+    reachable = {ChannelName.EMAIL: bool(email), ChannelName.SMS: bool(phone) and not texts_stopped}
     chosen = (preferences.channels or {}).get(kind, ())
     usable = tuple(str(channel) for channel in chosen if reachable[channel])
     if usable:

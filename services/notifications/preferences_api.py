@@ -15,7 +15,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -87,7 +86,7 @@ class PreferencesBody(BaseModel):
     timezone: TimeZone | None = Field(
         None,
         description="IANA time zone of the quiet hours and the digest hour (default: the"
-        " school's).",
+        " school's for conference messages, `NOTIFICATIONS_TIMEZONE` for the digest).",
         examples=["America/Los_Angeles"],
     )
     digest_hour: int = Field(
@@ -168,19 +167,27 @@ async def _move_pending_digest(
     session: AsyncSession, guardian_id: str, preferences: Preferences
 ) -> None:
     """A digest already waiting goes at the newly chosen hour (and after the new quiet hours)."""
-    pending = (
-        await session.exec(
-            select(Job).where(
-                Job.kind == DIGEST,
-                col(Job.key).startswith(f"{guardian_id}@", autoescape=True),
-                Job.status == JobState.PENDING.value,
-            )
-        )
-    ).all()
-    for job in pending:
+    for job in await _digest_jobs(session, guardian_id, [JobState.PENDING]):
         site_timezone = json.loads(job.payload)["timezone"]
         due = next_digest_at(preferences, utcnow(), site_timezone)
         await reschedule(session, DIGEST, key=job.key, due_at=due)
+
+
+async def _digest_jobs(
+    session: AsyncSession, guardian_id: str, states: list[JobState]
+) -> list[Job]:
+    """The guardian's digest jobs in these states (their keys start with ``<guardian>/``)."""
+    found = (
+        await session.exec(
+            select(Job).where(
+                Job.kind == DIGEST,
+                col(Job.key).startswith(f"{guardian_id}/", autoescape=True),
+                col(Job.status).in_([state.value for state in states]),
+            )
+        )
+    ).all()
+    # (LIKE ignores case on SQLite: the payload names the guardian exactly.)
+    return [job for job in found if json.loads(job.payload)["guardian_id"] == guardian_id]
 
 
 def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
@@ -248,25 +255,22 @@ async def next_digest(
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
             raise no_guardian(guardian_id)
-        waiting = (
-            await session.exec(
-                select(DigestItem)
-                .where(DigestItem.guardian_id == guardian_id, col(DigestItem.digest_id).is_(None))
-                .order_by(col(DigestItem.created_at))
-            )
-        ).all()
-        due = (
-            await session.exec(
-                select(func.min(Job.due_at)).where(
-                    Job.kind == DIGEST,
-                    col(Job.key).startswith(f"{guardian_id}@", autoescape=True),
-                    col(Job.status).in_([JobState.PENDING.value, JobState.RUNNING.value]),
+        query = select(DigestItem).where(
+            DigestItem.guardian_id == guardian_id, col(DigestItem.digest_id).is_(None)
+        )
+        if principal.students:  # a token naming some of their children: news of those only
+            query = query.where(col(DigestItem.student_id).in_(sorted(principal.students)))
+        if principal.is_admin:  # an office: news from its own schools
+            query = query.where(
+                col(DigestItem.site).in_(
+                    sorted(s for s in sites if principal.can_act_for_site(principal.district, s))
                 )
             )
-        ).one()
+        waiting = (await session.exec(query.order_by(col(DigestItem.created_at)))).all()
+        jobs = await _digest_jobs(session, guardian_id, [JobState.PENDING, JobState.RUNNING])
     return DigestOut(
         guardian_id=guardian_id,
-        next_at=due if waiting else None,
+        next_at=min((job.due_at for job in jobs), default=None) if waiting else None,
         news=[
             DigestNews(student_id=i.student_id, kind=i.kind, title=i.title, at=i.created_at)
             for i in waiting

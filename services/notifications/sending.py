@@ -27,7 +27,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.channels import Channel
-from services.notifications.delivery import DELIVER
+from services.notifications.delivery import DELIVER, without_contact_details
+from services.notifications.email import Bounced
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.escalation import (
     CONFIRM,
@@ -126,7 +127,8 @@ async def _send(
     for delivery, error in recorder.refusals:
         run = runs[delivery.id]
         if isinstance(error, PermanentFailure):
-            failures.append(Failure(run, delivery, channel.name, str(error)))
+            status = "bounced" if isinstance(error, Bounced) else "failed"
+            failures.append(Failure(run, delivery, channel.name, str(error), status=status))
         elif run.attempt >= DELIVER_ATTEMPTS:
             reason = f"{type(error).__name__}: {error}"
             failures.append(Failure(run, delivery, channel.name, reason))
@@ -307,7 +309,7 @@ class Failure:
     delivery: Delivery
     channel: str
     reason: str
-    status: str = "failed"  # or "opted_out"
+    status: str = "failed"  # or "bounced", "opted_out"
 
 
 async def _failed(context: Context, failures: Sequence[Failure]) -> None:
@@ -335,7 +337,7 @@ async def _failed(context: Context, failures: Sequence[Failure]) -> None:
                         recipient_id=delivery.recipient_id,
                         channel=failure.channel,  # type: ignore[arg-type]
                         template=delivery.template,
-                        error=reason,
+                        error=without_contact_details(reason),
                         cause_event_id=delivery.cause_event_id,
                     ),
                     delivery.student_id,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
+from services.notifications.escalation import escalate_or_give_up
 from services.notifications.messages import render
 from services.notifications.settings import NotificationsSettings
 from services.notifications.sms import E164, keyword_of, signed_by_provider
@@ -74,6 +75,8 @@ async def delivery_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
                 error=None if status in DELIVERED else error,
             )
         )
+        if status not in DELIVERED:  # by email instead, or on the office's list
+            await escalate_or_give_up(session, delivery, error)
         common = {
             "delivery_id": delivery.id,
             "recipient_id": delivery.recipient_id,

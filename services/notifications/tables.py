@@ -146,7 +146,10 @@ class DigestItem(SQLModel, table=True):
     cause_event_id: str = Field(max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     digest_id: str | None = Field(
-        default=None, index=True, max_length=36, description="The digest delivery that carried it."
+        default=None,
+        index=True,
+        max_length=36,
+        description="The digest that carried it: its deliveries' `cause_event_id`.",
     )
 
 

@@ -290,19 +290,17 @@ async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
 
 
 async def digests_due_now(system: System, *, pending: int = 1) -> None:
-    """The guardians' digest hour comes: every pending digest (at least ``pending`` of them,
-    once their news is in) is due now, and the job worker is told."""
+    """The guardians' digest hour comes: once at least ``pending`` digest jobs wait (their news
+    is in), every one of them is due now, and the job worker is told."""
     runtime = system.apps["notifications"].state.runtime
+    waiting = (col(Job.kind) == DIGEST, col(Job.status) == JobState.PENDING.value)
 
-    async def brought_forward() -> int:
-        async with runtime.uow.transaction() as session:
-            moved = await session.exec(
-                update(Job)
-                .where(col(Job.kind) == DIGEST, col(Job.status) == JobState.PENDING.value)
-                .values(due_at=utcnow())
-            )
-            return int(moved.rowcount)  # type: ignore[attr-defined]
+    async def jobs_waiting() -> int:
+        async with runtime.uow.read() as session:
+            return len((await session.exec(select(Job.id).where(*waiting))).all())
 
-    await eventually(brought_forward, until=lambda moved: moved >= pending)
+    await eventually(jobs_waiting, until=lambda found: found >= pending)
+    async with runtime.uow.transaction() as session:
+        await session.exec(update(Job).where(*waiting).values(due_at=utcnow()))
     if runtime.jobs is not None:
         runtime.jobs.nudge()

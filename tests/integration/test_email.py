@@ -196,7 +196,7 @@ async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
         return await delivery_of(system, guardian_id, "conference_booked")
 
     delivery = await eventually(
-        failed, until=lambda d: d is not None and d.status == "failed", timeout=15
+        failed, until=lambda d: d is not None and d.status == "bounced", timeout=15
     )
     assert delivery is not None and "550" in (delivery.error or "")
     async with runtime.uow.read() as session:

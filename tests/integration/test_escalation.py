@@ -64,7 +64,7 @@ async def test_a_bounced_email_goes_by_text_instead(system: System) -> None:
     email, text = await settled(
         system,
         guardian_id,
-        until=lambda found: [d.status for d in found] == ["failed", "sent"],
+        until=lambda found: [d.status for d in found] == ["bounced", "sent"],
     )
     assert email.channel == "email" and "550" in (email.error or "")
     assert (text.channel, text.address, text.escalated_from) == ("sms", "+15035550111", email.id)
@@ -75,7 +75,7 @@ async def test_a_bounced_email_goes_by_text_instead(system: System) -> None:
 
 async def test_a_family_no_channel_reaches_is_on_the_list_until_corrected(system: System) -> None:
     guardian_id, _ = await booked_family(system, 10, email=bouncing())
-    await settled(system, guardian_id, until=lambda f: [d.status for d in f] == ["failed"])
+    await settled(system, guardian_id, until=lambda f: [d.status for d in f] == ["bounced"])
 
     listed = ok(await system.notifications.get("/could-not-reach?site=conway", headers=OFFICE))
     mine = [row for row in listed if row["guardian_id"] == guardian_id]
@@ -89,8 +89,8 @@ async def test_a_family_no_channel_reaches_is_on_the_list_until_corrected(system
             f"/reports/deliveries?guardian_id={guardian_id}", headers=OFFICE
         )
     )
-    assert report["counts"]["total"] == 1 and report["counts"]["failed"] == 1
-    assert report["by_channel"]["email"]["failed"] == 1
+    assert report["counts"]["total"] == 1 and report["counts"]["bounced"] == 1
+    assert report["by_channel"]["email"]["bounced"] == 1
 
     # Other schools' offices and families do not read the list.
     elsewhere = auth("office-mjds", Role.SITE_ADMIN, sites=("mjds",))

@@ -4,6 +4,7 @@ that hold a confirmation (queued, due when they end) rather than drop it, and cl
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,12 @@ from sqlmodel import select
 from services.notifications.tables import Delivery
 from shared.auth import Role
 from shared.jobs.tables import Job
-from tests.integration.conftest import System, family_with_contact, register_site
+from tests.integration.conftest import (
+    System,
+    digests_due_now,
+    family_with_contact,
+    register_site,
+)
 from tests.integration.test_conference_week import LA, book, guardian, ok, tomorrow_at
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
@@ -177,3 +183,18 @@ async def test_a_new_digest_hour_moves_the_digest_already_waiting(system: System
     moved = datetime.fromisoformat((await digest())["next_at"]).astimezone(LA)
     assert (moved.hour, moved.minute) == (7, 0)
     assert moved - datetime.now(LA) <= timedelta(days=1)
+
+
+async def test_two_pieces_of_news_make_one_digest_however_many_jobs_run(system: System) -> None:
+    student, guardian_id = await family(system, email="rosa@example.org")
+    for title in ("Tie my shoes", "Read to my sister"):
+        goal = await system.portfolio.post(
+            f"/students/{student}/goals", json={"title": title, "area": "habits"}, headers=ADMIN
+        )
+        assert goal.status_code == 201, goal.text
+    await digests_due_now(system, pending=2)  # two jobs, due at once: one claims both
+    (digest,) = await messages(system, guardian_id, 1)
+    assert digest.template == "portfolio_digest"
+    assert '"Tie my shoes"' in digest.body and '"Read to my sister"' in digest.body
+    await asyncio.sleep(1)  # the other job has run too, and found nothing
+    assert len(await messages(system, guardian_id, 1)) == 1

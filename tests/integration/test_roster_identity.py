@@ -444,8 +444,19 @@ async def test_a_narrowed_token_reaches_only_the_children_it_names(system: Syste
     narrowed = auth("g-x", Role.GUARDIAN, students=("s-ava",))
     only_noa = auth("g-x", Role.GUARDIAN, students=("s-noa",))
 
+    # What waits for the digest: a token sees only the children it names, an office only news
+    # from its own school.
+    async def waiting(headers: dict[str, str]) -> list[str]:
+        answer = await system.notifications.get("/guardians/g-x/digest", headers=headers)
+        assert answer.status_code == 200, answer.text
+        return sorted(item["student_id"] for item in answer.json()["news"])
+
+    await eventually(lambda: waiting(everything), until=lambda found: len(found) == 2)
+    assert await waiting(narrowed) == ["s-ava"]
+    assert await waiting(CONWAY_ADMIN) == ["s-ava"]
+
     # One evening digest tells of both children: only a token naming both reads it.
-    await digests_due_now(system)
+    await digests_due_now(system, pending=2)
     (digest,) = await eventually(lambda: mailbox(system, everything), until=sent)
     assert "Ava set a new goal" in digest["body"] and "Noa set a new goal" in digest["body"]
     assert await mailbox(system, narrowed) == []

@@ -183,6 +183,46 @@ async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
         settled, until=lambda found: [d.status for d in found] == ["failed"], timeout=15
     )
     assert "undelivered" in (delivery.error or "") and "30003" in (delivery.error or "")
+    # No other channel: the school office is told it could not reach the family.
+    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
+    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
+    (row,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    assert "30003" in row["reason"]
+
+
+async def test_a_text_the_carrier_could_not_deliver_goes_by_email_instead(
+    reachable: System,
+) -> None:
+    system, phone = reachable, a_phone(ending="0000")
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(17), teacher_id="t-rivera"
+    )
+    student, guardian_id = await family_with_contact(
+        system,
+        given_name="Minh",
+        contact={"display_name": "Lan", "phone": phone, "email": f"lan-{phone[-7:]}@example.org"},
+    )
+    ok(
+        await system.notifications.put(
+            f"/guardians/{guardian_id}/preferences",
+            json={"channels": {"logistics": ["sms"]}},
+            headers=guardian(guardian_id),
+        )
+    )
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+
+    async def settled() -> list[Delivery]:
+        return sorted(await deliveries(system, guardian_id), key=lambda d: d.channel)
+
+    email, text = await eventually(
+        settled,
+        until=lambda found: (
+            [(d.channel, d.status) for d in found] == [("email", "sent"), ("sms", "failed")]
+        ),
+        timeout=15,
+    )
+    assert email.escalated_from == text.id and email.body == text.body
 
 
 async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: System) -> None:

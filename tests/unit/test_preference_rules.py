@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from services.notifications.delivery import without_contact_details
 from services.notifications.preferences import (
     NO_PREFERENCES,
     ChannelName,
@@ -127,3 +128,27 @@ def test_the_digest_goes_at_the_chosen_hour_today_or_tomorrow() -> None:
 def test_a_digest_hour_inside_quiet_hours_waits_for_them_to_end() -> None:
     clash = Preferences(digest_hour=22, quiet_from=time(21), quiet_until=time(7))
     assert next_digest_at(clash, utc(2026, 12, 8, 18), SITE) == utc(2026, 12, 9, 15)
+
+
+def test_a_number_that_said_stop_is_passed_over_for_email_but_never_forgotten() -> None:
+    texts = Preferences(channels={Kind.LOGISTICS: (ChannelName.SMS,)})
+    common = {"kind": Kind.LOGISTICS, "now": utc(2026, 12, 7, 20), "site_timezone": SITE}
+    # Chose texts, said STOP, has an email address: the message goes by email.
+    assert plan(
+        texts, critical=True, email=EMAIL, phone=PHONE, texts_stopped=True, **common
+    ).channels == ("email",)
+    # Only a phone that said STOP: still a text, which sending records opted out.
+    assert plan(
+        texts, critical=True, email=None, phone=PHONE, texts_stopped=True, **common
+    ).channels == ("sms",)
+
+
+def test_a_failures_reason_on_the_stream_names_no_address_or_number() -> None:
+    reason = (
+        "the mail server refused the address: {'nobody-1@example.org': (550, b'5.1.1"
+        " <nobody-1@example.org>: no such mailbox')}; also +1 503-555-0144 and 5035550144"
+    )
+    scrubbed = without_contact_details(reason)
+    assert "@" not in scrubbed and "555" not in scrubbed
+    assert "550" in scrubbed and "5.1.1" in scrubbed  # the server's codes stay
+    assert scrubbed.count("<address>") == 2 and scrubbed.count("<number>") == 2
