@@ -14,6 +14,7 @@ import gettext
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Protocol
@@ -191,7 +192,7 @@ def render(
     ``context`` are written the family's way in ``timezone``; ``Authored`` words are shown as
     written, after their translation when ``translator`` gives one."""
     chosen = message_language(language)
-    localize = _Localizer(Locale.parse(chosen, sep="-"), chosen, ZoneInfo(timezone), translator)
+    localize = _Localizer(_locale(chosen), chosen, ZoneInfo(timezone), translator)
     values = {key: localize(value) for key, value in context.items()}
     text = _ENVIRONMENTS[chosen].get_template(f"{template}.txt.j2").render(**values)
     subject, _, body = text.partition("\n")
@@ -214,29 +215,19 @@ class _Localizer:
             translation = self._translation(value)
             return _Shown(one_line(value.text), translation and one_line(translation))
         if isinstance(value, Days):
-            if value.first == value.last:
-                return format_date(value.first, "long", locale=self.locale)
-            return format_interval(value.first, value.last, "yMMMMd", locale=self.locale)
+            return _written_days(value, self.language)
         if isinstance(value, Names):
             names = [one_line(name) for name in value.names]
             return _Listed(format_list(names, locale=self.locale), len(names))
         if isinstance(value, datetime):
-            return self._moment(value)
+            return _written_moment(value, self.language, self.timezone)
         if isinstance(value, date):
-            return format_date(value, "long", locale=self.locale)
+            return _written_date(value, self.language)
         if isinstance(value, list | tuple):
             return [self(item) for item in value]
         if isinstance(value, dict):
             return {key: self(item) for key, item in value.items()}
         return one_line(value)
-
-    def _moment(self, value: datetime) -> str:
-        local = value.astimezone(self.timezone)
-        day = format_date(local, "full", locale=self.locale)
-        time = format_time(local, "short", tzinfo=self.timezone, locale=self.locale)
-        # The locale's own order: "Tuesday, December 8, 2026, 3:30 PM", "15:30 Thứ Ba, ...".
-        pattern = str(self.locale.datetime_formats["medium"]).replace("'", "")
-        return pattern.replace("{1}", day).replace("{0}", time)
 
     def _translation(self, words: Authored) -> str | None:
         if self.translator is None or _same_language(words.language, self.language):
@@ -245,6 +236,38 @@ class _Localizer:
         if not translation or translation.strip() == words.text.strip():
             return None
         return translation
+
+
+# The same dates and times are written for every family of a school in a language (a window's
+# days, its closing time): each once per language and zone, not once per family.
+
+
+@lru_cache(maxsize=16)
+def _locale(language: str) -> Locale:
+    return Locale.parse(language, sep="-")
+
+
+@lru_cache(maxsize=4096)
+def _written_days(days: Days, language: str) -> str:
+    if days.first == days.last:
+        return _written_date(days.first, language)
+    return str(format_interval(days.first, days.last, "yMMMMd", locale=_locale(language)))
+
+
+@lru_cache(maxsize=4096)
+def _written_date(day: date, language: str) -> str:
+    return str(format_date(day, "long", locale=_locale(language)))
+
+
+@lru_cache(maxsize=4096)
+def _written_moment(value: datetime, language: str, timezone: ZoneInfo) -> str:
+    locale = _locale(language)
+    local = value.astimezone(timezone)
+    day = format_date(local, "full", locale=locale)
+    time = format_time(local, "short", tzinfo=timezone, locale=locale)
+    # The locale's own order: "Tuesday, December 8, 2026, 3:30 PM", "15:30 Thứ Ba, ...".
+    pattern = str(locale.datetime_formats["medium"]).replace("'", "")
+    return pattern.replace("{1}", day).replace("{0}", time)
 
 
 def _same_language(written_in: str | None, language: str) -> bool:
