@@ -21,11 +21,62 @@ from shared.events import (
     CloudEvent,
     GuardianLinked,
     GuardianUnlinked,
+    SiteRegistered,
     StudentEnrolled,
     StudentWithdrawn,
 )
 from shared.messaging.consumer import EventConsumers, HandlerContext, needs
 from shared.upsert import upsert_if_newer
+
+
+class RosterSite(SQLModel, table=True):
+    """A reader's copy of the district's schools, kept from ``roster.site.registered`` events."""
+
+    __tablename__ = "roster_site"
+
+    id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+    version: int = Field(description="The owner's version of the site applied last.")
+
+
+def keep_site_copy(consumers: EventConsumers) -> None:
+    """Subscribe ``consumers`` to ``roster.site.registered``: the schools, their names and time
+    zones, in ``RosterSite``."""
+
+    @consumers.handles_batch(
+        SiteRegistered, provides=lambda event: [needs("site", event.data.site_id)]
+    )
+    async def keep_sites(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[SiteRegistered]]
+    ) -> None:
+        """The schools and their time zones, which their times are written in."""
+        await upsert_if_newer(
+            context.session,
+            RosterSite,
+            [
+                {
+                    "id": event.data.site_id,
+                    "district": event.district,
+                    "name": event.data.name,
+                    "timezone": event.data.timezone,
+                    "version": event.data.version,
+                }
+                for event in events
+            ],
+        )
+
+
+async def site_zones(session: AsyncSession, sites: Iterable[str]) -> dict[str, str]:
+    """The time zone of each of these schools the copy knows."""
+    wanted = sorted(set(sites))
+    if not wanted:
+        return {}
+    rows = await session.exec(
+        select(RosterSite.id, RosterSite.timezone).where(col(RosterSite.id).in_(wanted))
+    )
+    return dict(rows.all())
 
 
 class RosterGuardianLink(SQLModel, table=True):

@@ -37,7 +37,7 @@ from shared.events import (
 )
 from shared.link_revocations import keep_revocations
 from shared.messaging.consumer import EventConsumers, HandlerContext
-from shared.roster import guardians_of, keep_roster_copy
+from shared.roster import guardians_of, keep_roster_copy, keep_site_copy, site_zones
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
@@ -46,6 +46,7 @@ Context = HandlerContext[NotificationsEnvironment]
 NO_SHOW_LINK_LIFETIME = timedelta(days=14)
 
 
+keep_site_copy(consumers)
 keep_roster_copy(consumers, KnownStudent)
 
 
@@ -79,7 +80,9 @@ async def _portfolio_news(
     kind: str,
 ) -> None:
     """Portfolio news goes to the guardians the event names (each still checked against the
-    roster), into their digest (``digest.py``), in the words the student wrote."""
+    roster), into their digest (``digest.py``), in the words the student wrote, at the hour
+    of the school's time zone."""
+    zones = await site_zones(context.session, {event.site for event in events})
     await notify_guardians(
         context.session,
         [
@@ -88,7 +91,7 @@ async def _portfolio_news(
                 student_id=event.data.student_id,
                 template=kind,
                 cause=event,
-                timezone=context.env.settings.timezone,
+                timezone=zones.get(event.site, context.env.settings.timezone),
                 values={"title": event.data.title},
             )
             for event in events
@@ -405,6 +408,7 @@ async def ask_family_for_feedback(
     the feedback), each with a link of their own for two weeks."""
     now = context.env.now()
     families = await guardians_of(context.session, {event.data.student_id for event in events})
+    zones = await site_zones(context.session, {event.site for event in events})
     messages = []
     for event in events:
         guardians = families.get(event.data.student_id, set())
@@ -415,7 +419,7 @@ async def ask_family_for_feedback(
                     student_id=event.data.student_id,
                     template="feedback_requested",
                     cause=event,
-                    timezone=context.env.settings.timezone,
+                    timezone=zones.get(event.site, context.env.settings.timezone),
                     values={
                         "link": context.env.family_links.url(
                             guardian_id=guardian_id,

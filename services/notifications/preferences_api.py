@@ -86,7 +86,7 @@ class PreferencesBody(BaseModel):
     timezone: TimeZone | None = Field(
         None,
         description="IANA time zone of the quiet hours and the digest hour (default: the"
-        " school's for conference messages, `NOTIFICATIONS_TIMEZONE` for the digest).",
+        " child's school's).",
         examples=["America/Los_Angeles"],
     )
     digest_hour: int = Field(

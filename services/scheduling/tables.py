@@ -8,21 +8,9 @@ from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
-from shared.roster import RosterGuardianLink
+from shared.roster import RosterGuardianLink, RosterSite
 from shared.roster_classes import RosterClass, RosterClassMember
 from shared.runtime_tables import RUNTIME_TABLES
-
-
-class RosterSite(SQLModel, table=True):
-    """Local read model of the district's schools, kept from ``roster.site.registered`` events."""
-
-    __tablename__ = "roster_site"
-
-    id: str = Field(primary_key=True, max_length=64)
-    district: str = Field(max_length=64)
-    name: str = Field(max_length=200)
-    timezone: str = Field(max_length=64)
-    version: int = Field(description="The owner's version of the site applied last.")
 
 
 class RosterStudent(SQLModel, table=True):

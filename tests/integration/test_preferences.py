@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -15,7 +16,9 @@ from shared.auth import Role
 from shared.jobs.tables import Job
 from tests.integration.conftest import (
     System,
+    add_contact,
     digests_due_now,
+    enroll,
     family_with_contact,
     register_site,
 )
@@ -198,3 +201,21 @@ async def test_two_pieces_of_news_make_one_digest_however_many_jobs_run(system: 
     assert '"Tie my shoes"' in digest.body and '"Read to my sister"' in digest.body
     await asyncio.sleep(1)  # the other job has run too, and found nothing
     assert len(await messages(system, guardian_id, 1)) == 1
+
+
+async def test_the_digest_goes_at_six_in_the_evening_at_the_childs_school(system: System) -> None:
+    await register_site(system, "mjds")  # America/Chicago
+    await enroll(system, student_id="s-eli", site="mjds", given_name="Eli", guardian_id="g-sam")
+    await add_contact(system, guardian_id="g-sam", site="mjds", language="en")
+    goal = await system.portfolio.post(
+        "/students/s-eli/goals", json={"title": "Skip count by 5", "area": "math"}, headers=ADMIN
+    )
+    assert goal.status_code == 201, goal.text
+
+    async def digest() -> dict[str, Any]:
+        answer = await system.notifications.get("/guardians/g-sam/digest", headers=ADMIN)
+        return dict(ok(answer))
+
+    waiting = await eventually(digest, until=lambda found: len(found["news"]) == 1)
+    evening = datetime.fromisoformat(waiting["next_at"]).astimezone(ZoneInfo("America/Chicago"))
+    assert (evening.hour, evening.minute) == (18, 0)
