@@ -25,8 +25,8 @@ class NotificationsSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./var/notifications.db"
     timezone: str = Field(
         "America/Los_Angeles",
-        description="Time zone conference times are shown in when an event does not name its"
-        " site's (events published before sites carried one).",
+        description="Time zone of a message whose school is not known yet (its"
+        " `roster.site.registered` has not arrived, or an event from before sites carried one).",
     )
     family_link_private_key: SecretStr | None = Field(
         None,
