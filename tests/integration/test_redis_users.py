@@ -45,7 +45,7 @@ from shared.messaging.retention import Housekeeper, RetentionPolicy
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.unit_of_work import UnitOfWork
 from tests.conftest import DatabaseUrls
-from tests.integration.conftest import System, add_contact, enroll, serving
+from tests.integration.conftest import System, add_contact, digests_due_now, enroll, serving
 from tests.support import auth, environment, eventually, goal, record_goal
 
 GOALS = GoalSet.stream()
@@ -414,10 +414,11 @@ async def test_the_three_services_run_under_their_own_users(
         response = await system.notifications.get("/mailbox", headers=AVA_FATHER)
         return list(response.json())
 
+    await digests_due_now(system)  # the goal goes in the evening's digest
     [message] = await eventually(
         mailbox, until=lambda messages: [m["status"] for m in messages] == ["sent"]
     )
-    assert "goal" in message["subject"]
+    assert message["subject"] == "News from Ava's portfolio"
     for name in ("portfolio", "scheduling", "notifications"):
         service = getattr(system, name)
         ready = (await service.get("/readyz")).json()
