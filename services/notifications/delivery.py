@@ -143,9 +143,9 @@ async def notify_guardians(
     none about a withdrawn student; a ``whole_family`` message goes to each guardian linked to
     the student. A message of a kind the guardian opted out of is recorded ``opted_out`` and not
     sent (unless critical); one that arrives in their quiet hours waits for them to end.
-    Whatever the number of messages, at most five queries find the families, what is already
-    delivered, the students' names, the links, and the guardians' contact points with their
-    preferences. Raises ``StudentNotKnownYet`` if a student's roster entry has not arrived,
+    Whatever the number of messages, the same few queries (one of each per ``IDS_PER_QUERY``
+    ids) find the families, what is already delivered (or kept for a digest), the students'
+    names, the links, and the guardians' contact points with their preferences and STOPs. Raises ``StudentNotKnownYet`` if a student's roster entry has not arrived,
     ``LinkNotKnownYet`` if a guardian's link to the student has not.
     """
     if not messages:

@@ -112,7 +112,8 @@ async def test_a_batch_of_goals_costs_the_same_queries_for_2_or_200_guardians(
     assert small == [Outcome.HANDLED] and large == [Outcome.HANDLED] * 99
     # 1 goal (2 guardians) or 99 goals (198 guardians): the same statements, each once.
     assert sorted(statements) == sorted(few), (few, statements)
-    assert statements.count("SELECT") <= 5  # inbox, students, links, contacts, digest news
+    # inbox, schools' zones, students, links, contacts, digest news
+    assert statements.count("SELECT") <= 6
 
 
 async def publish(redis: aioredis.Redis, data: EventData, *, site: str = "conway") -> None:
