@@ -228,12 +228,7 @@ async def read_mailbox(
             query = query.where(
                 col(Delivery.student_id).in_(named),
                 # (nor a digest that also tells of another of their children)
-                ~select(DigestItem.id)
-                .where(
-                    col(DigestItem.digest_id) == col(Delivery.cause_event_id),
-                    col(DigestItem.student_id).not_in(named),
-                )
-                .exists(),
+                ~_digest_tells_of(col(DigestItem.student_id).not_in(named)),
             )
     elif principal.is_admin:
         if principal.role is Role.SITE_ADMIN:
@@ -241,12 +236,7 @@ async def read_mailbox(
             query = query.where(
                 col(Delivery.site).in_(mine),
                 # (nor a family's digest that also tells of a child at another school)
-                ~select(DigestItem.id)
-                .where(
-                    col(DigestItem.digest_id) == col(Delivery.cause_event_id),
-                    col(DigestItem.site).not_in(mine),
-                )
-                .exists(),
+                ~_digest_tells_of(col(DigestItem.site).not_in(mine)),
             )
         if recipient_id is not None:
             query = query.where(Delivery.recipient_id == recipient_id)
@@ -256,3 +246,12 @@ async def read_mailbox(
     async with uow.read() as session:
         deliveries = (await session.exec(query)).all()
     return [MailboxMessage.model_validate(d, from_attributes=True) for d in deliveries]
+
+
+def _digest_tells_of(news: Any) -> Any:
+    """Whether a delivery is a digest carrying news that matches ``news``."""
+    return (
+        select(DigestItem.id)
+        .where(col(DigestItem.digest_id) == col(Delivery.cause_event_id), news)
+        .exists()
+    )

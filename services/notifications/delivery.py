@@ -334,17 +334,7 @@ def _delivery(
         critical=message.critical,
     )
     if contact is None and kind_of(message.template) is Kind.LOGISTICS:
-        session.add(
-            CouldNotReach(
-                delivery_id=delivery.id,
-                district=delivery.district,
-                site=delivery.site,
-                guardian_id=delivery.recipient_id,
-                student_id=delivery.student_id,
-                template=delivery.template,
-                reason=delivery.error or "",
-            )
-        )
+        session.add(CouldNotReach.of(delivery, delivery.error or ""))
     if contact is None:
         record_event(
             session,

@@ -41,17 +41,7 @@ async def escalate_or_give_up(session: AsyncSession, delivery: Delivery, reason:
         return
     if await _reached_otherwise(session, delivery):
         return
-    await session.merge(
-        CouldNotReach(
-            delivery_id=delivery.id,
-            district=delivery.district,
-            site=delivery.site,
-            guardian_id=delivery.recipient_id,
-            student_id=delivery.student_id,
-            template=delivery.template,
-            reason=reason[:500],
-        )
-    )
+    await session.merge(CouldNotReach.of(delivery, reason))
 
 
 async def escalate(session: AsyncSession, delivery: Delivery) -> Delivery | None:

@@ -90,14 +90,16 @@ def _status() -> Any:
     )
 
 
-def _scoped(principal: Principal, query: Any, site: str | None) -> Any:
-    query = query.where(col(Delivery.district) == principal.district)
+def _scoped(principal: Principal, query: Any, site: str | None, table: Any = Delivery) -> Any:
+    """``query`` narrowed to the caller's district and to ``site`` (403 for a school they do
+    not act for), or to a site admin's own schools."""
+    query = query.where(col(table.district) == principal.district)
     if site is not None:
         if not principal.can_act_for_site(principal.district, site):
             raise forbidden(f"you do not act for site {site!r}")
-        return query.where(col(Delivery.site) == site)
+        return query.where(col(table.site) == site)
     if principal.role is Role.SITE_ADMIN:
-        query = query.where(col(Delivery.site).in_(sorted(principal.sites)))
+        query = query.where(col(table.site).in_(sorted(principal.sites)))
     return query
 
 
@@ -213,19 +215,11 @@ async def could_not_reach(
     query = (
         select(CouldNotReach, ContactPoint.display_name)
         .outerjoin(ContactPoint, col(ContactPoint.guardian_id) == col(CouldNotReach.guardian_id))
-        .where(
-            col(CouldNotReach.district) == principal.district,
-            col(CouldNotReach.resolved_at).is_(None),
-        )
+        .where(col(CouldNotReach.resolved_at).is_(None))
         .order_by(col(CouldNotReach.at).desc())
         .limit(limit)
     )
-    if site is not None:
-        if not principal.can_act_for_site(principal.district, site):
-            raise forbidden(f"you do not act for site {site!r}")
-        query = query.where(col(CouldNotReach.site) == site)
-    elif principal.role is Role.SITE_ADMIN:
-        query = query.where(col(CouldNotReach.site).in_(sorted(principal.sites)))
+    query = _scoped(principal, query, site, CouldNotReach)
     async with uow.read() as session:
         rows = (await session.exec(query)).all()
     return [

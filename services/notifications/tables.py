@@ -168,6 +168,19 @@ class CouldNotReach(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    @classmethod
+    def of(cls, delivery: Delivery, reason: str) -> CouldNotReach:
+        """The family ``delivery`` was for, listed with why it did not reach them."""
+        return cls(
+            delivery_id=delivery.id,
+            district=delivery.district,
+            site=delivery.site,
+            guardian_id=delivery.recipient_id,
+            student_id=delivery.student_id,
+            template=delivery.template,
+            reason=reason[:500],
+        )
+
 
 class UpcomingConference(SQLModel, table=True):
     """A conference as notifications knows it from scheduling's booked, moved and cancelled
