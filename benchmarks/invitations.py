@@ -9,10 +9,11 @@ database and a private Redis, its mail relay a real SMTP server in a process of 
 
 1. **End to end.** One ``scheduling.window.opened`` event per site is put on its stream, and the
    clock runs until every invitation is recorded ``sent``: the event consumed, each message
-   rendered in its family's language with the family's own link (Ed25519), recorded with its job
-   in the event's transaction, then handed to the SMTP server and recorded sent, with its
-   ``delivery.sent`` event. Reported: messages/s end to end, and its two parts (event in ->
-   every message recorded; recorded -> every message sent), the CPU time of the notifications
+   rendered in its family's language with the family's own link (Ed25519) and recorded with its
+   job, by ``invite_families`` jobs a chunk of families each, then handed to the SMTP server and
+   recorded sent, with its ``delivery.sent`` event (sending begins as soon as the first chunk is
+   recorded). Reported: messages/s end to end, and its two overlapping parts (event in -> every
+   message recorded; the first message sent -> every message sent), the CPU time of the notifications
    processes and of the SMTP server, how busy the machine was, and (``--profile``) where the
    notifications processes' time went.
 2. **Checked** afterwards: every delivery recorded sent, with exactly one ``delivery.sent``
@@ -106,7 +107,8 @@ class Results:
     sizes: Sizes
     end_to_end: Run
     recorded: Run  # event in -> every message rendered and recorded
-    sent: Run  # recorded -> every message handed over and recorded sent
+    sent: Run  # the first message recorded sent -> every message recorded sent
+    first_sent: float  # seconds from the event in to the first message recorded sent
     naive: Run
     service_cpu: float  # CPU seconds of the notifications processes, end to end
     sink_cpu: float  # of the SMTP server
@@ -224,7 +226,7 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         log(f"{sizes.families:,} families at {sizes.sites} site(s) written")
         sampler = start_profiler(processes, LOGS) if profile else []
         before = cpu_seconds(processes), sink.cpu_seconds(), machine_busy()
-        recorded, finished = await open_windows_and_wait(dsn, redis.url, sizes)
+        recorded, first_sent, finished = await open_windows_and_wait(dsn, redis.url, sizes)
         after = cpu_seconds(processes), sink.cpu_seconds(), machine_busy()
         profiled = stop_profiler(sampler, LAYERS)
         log(f"end to end: {sizes.families:,} sent in {finished:.1f} s")
@@ -251,7 +253,8 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         sizes=sizes,
         end_to_end=Run(sizes.families, finished),
         recorded=Run(sizes.families, recorded),
-        sent=Run(sizes.families, finished - recorded),
+        sent=Run(sizes.families, finished - first_sent),
+        first_sent=first_sent,
         naive=naive,
         service_cpu=after[0] - before[0],
         sink_cpu=after[1] - before[1],
@@ -340,10 +343,12 @@ def window_opened(site: str) -> dict[str, str]:
     return to_stream_fields(event)
 
 
-async def open_windows_and_wait(dsn: str, redis_url: str, sizes: Sizes) -> tuple[float, float]:
+async def open_windows_and_wait(
+    dsn: str, redis_url: str, sizes: Sizes
+) -> tuple[float, float, float]:
     """Put each site's ``window.opened`` on its stream, then wait until every invitation is
-    recorded sent; returns the seconds until every one was recorded, and until every one was
-    sent."""
+    recorded sent; returns the seconds until every one was recorded, until the first was sent,
+    and until every one was sent."""
     connection = await asyncpg.connect(dsn)
     redis = Redis.from_url(redis_url)
     try:
@@ -351,6 +356,7 @@ async def open_windows_and_wait(dsn: str, redis_url: str, sizes: Sizes) -> tuple
         for site in range(sizes.sites):
             await redis.xadd(WindowOpened.stream(), window_opened(f"site-{site:02d}"))  # type: ignore[arg-type]
         recorded: float | None = None
+        first_sent: float | None = None
         deadline = started + max(600.0, sizes.families / 20)
         while True:
             queued, sent = await connection.fetchrow(
@@ -360,9 +366,12 @@ async def open_windows_and_wait(dsn: str, redis_url: str, sizes: Sizes) -> tuple
             if recorded is None and queued >= sizes.families:
                 recorded = now - started
                 log(f"recorded: {queued:,} messages after {recorded:.1f} s")
+            if first_sent is None and sent:
+                first_sent = now - started
+                log(f"first sent after {first_sent:.1f} s")
             if sent >= sizes.families:
-                assert recorded is not None
-                return recorded, now - started
+                assert recorded is not None and first_sent is not None
+                return recorded, first_sent, now - started
             if now > deadline:
                 raise TimeoutError(
                     f"{sent:,} of {sizes.families:,} sent after {now - started:.0f} s"
@@ -450,14 +459,17 @@ def render(results: Results) -> str:
     ]
     for name, run in (
         ("end to end: window opened -> every invitation recorded sent", results.end_to_end),
-        ("of which: event in -> every message rendered and recorded", results.recorded),
-        ("of which: recorded -> every message sent and recorded sent", results.sent),
+        ("event in -> every message rendered and recorded", results.recorded),
+        ("sending: the first message sent -> every message recorded sent", results.sent),
         ("naive sender: a new SMTP connection and a transaction per message", results.naive),
     ):
         lines.append(f"| {name} | {run.messages:,} | {run.seconds:.1f} | {run.rate:,.0f} |")
     per_message = results.service_cpu / max(s.families, 1) * 1000
     ratio = results.sent.rate / results.naive.rate if results.naive.rate else 0.0
     lines += [
+        "",
+        f"The first invitation was recorded sent {results.first_sent:.1f} s after the event,"
+        " while the rest were still being written (a chunk of families per job).",
         "",
         f"End to end the notifications process(es) used {results.service_cpu:.1f} CPU seconds "
         f"({per_message:.2f} ms per message), the SMTP server {results.sink_cpu:.1f} "

@@ -12,12 +12,9 @@ from datetime import datetime, timedelta
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
-from services.notifications.family_links import (
-    families_at_sites,
-    issued_after,
-    student_names,
-)
-from services.notifications.messages import Days, Names
+from services.notifications.family_links import guardians_at_sites, issued_after, student_names
+from services.notifications.invitations import invitation_jobs
+from services.notifications.messages import Names
 from services.notifications.reminders import follow_conferences
 from services.notifications.tables import KnownStudent
 from shared.calendar_ics import Conference
@@ -35,6 +32,7 @@ from shared.events import (
     GoalSet,
     WindowOpened,
 )
+from shared.jobs.queue import enqueue_many
 from shared.link_revocations import keep_revocations
 from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.roster import guardians_of, keep_roster_copy, keep_site_copy, site_zones
@@ -251,41 +249,22 @@ async def invite_families_to_book(
     context: Context, events: Sequence[CloudEvent[WindowOpened]]
 ) -> None:
     """Invite every family of the window's site, each with their own link (valid until
-    booking closes)."""
-    now = context.env.now()
-    families = await families_at_sites(
+    booking closes): the invitations are written by jobs, a chunk of families each."""
+    guardians = await guardians_at_sites(
         context.session, {(event.district, event.site) for event in events}
     )
-    messages = []
-    for event in events:
-        window = event.data
-        at_site = families.get((event.district, event.site), {})
-        for guardian_id, children in sorted(at_site.items()):
-            messages.append(
-                Message(
-                    guardian_id=guardian_id,
-                    student_id=children[0].id,
-                    template="conference_invitation",
-                    cause=event,
-                    timezone=window.timezone,
-                    values={
-                        "children": Names(tuple(child.given_name for child in children)),
-                        "several": len(children) > 1,
-                        "window": window.name,
-                        "days": Days(window.first_day, window.last_day),
-                        "opens_at": window.opens_at,
-                        "closes_at": window.closes_at,
-                        "open_now": window.opens_at <= now,
-                        "link": context.env.family_links.url(
-                            guardian_id=guardian_id,
-                            district=event.district,
-                            expires_at=window.closes_at,
-                            now=now,
-                        ),
-                    },
-                )
+    await enqueue_many(
+        context.session,
+        [
+            job
+            for event in events
+            for job in invitation_jobs(
+                event,
+                guardians.get((event.district, event.site), []),
+                per_job=context.env.settings.invitations_per_job,
             )
-    await notify_guardians(context.session, messages)
+        ],
+    )
 
 
 @consumers.handles_batch(FamilyLinkReissued)

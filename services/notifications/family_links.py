@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -76,26 +77,59 @@ def issued_after(revoked_before: datetime, *, now: datetime) -> datetime:
     return max(now, revoked_before + AFTER_REVOCATION)
 
 
-async def families_at_sites(
+def _linked_at(sites: set[tuple[str, str]]) -> tuple[Any, ...]:
+    """Active guardian links to active students at the sites (their districts checked after)."""
+    return (
+        col(KnownStudent.site).in_(sorted({site for _, site in sites})),
+        col(KnownStudent.active),
+        col(RosterGuardianLink.active),
+    )
+
+
+async def guardians_at_sites(
     session: AsyncSession, sites: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], dict[str, list[KnownStudent]]]:
-    """Per ``(district, site)``, each guardian linked to an active student there, with those
-    students (by name), from this service's copy of the roster."""
+) -> dict[tuple[str, str], list[str]]:
+    """Per ``(district, site)``, the ids of the guardians linked to an active student there,
+    in order: what ``families_at_sites`` would give, without the students."""
     wanted = set(sites)
     if not wanted:
         return {}
     rows = (
         await session.exec(
-            select(RosterGuardianLink.guardian_id, KnownStudent)
+            select(KnownStudent.district, KnownStudent.site, RosterGuardianLink.guardian_id)
             .join(KnownStudent, col(KnownStudent.id) == col(RosterGuardianLink.student_id))
-            .where(
-                col(KnownStudent.site).in_(sorted({site for _, site in wanted})),
-                col(KnownStudent.active),
-                col(RosterGuardianLink.active),
-            )
-            .order_by(col(KnownStudent.given_name), col(KnownStudent.id))
+            .where(*_linked_at(wanted))
+            .distinct()
         )
     ).all()
+    guardians: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for district, site, guardian_id in rows:
+        if (district, site) in wanted:
+            guardians[district, site].append(guardian_id)
+    return {place: sorted(ids) for place, ids in guardians.items()}
+
+
+async def families_at_sites(
+    session: AsyncSession,
+    sites: Iterable[tuple[str, str]],
+    *,
+    guardians: Collection[str] | None = None,
+) -> dict[tuple[str, str], dict[str, list[KnownStudent]]]:
+    """Per ``(district, site)``, each guardian linked to an active student there (of
+    ``guardians`` only, if given), with those students (by name), from this service's copy of
+    the roster."""
+    wanted = set(sites)
+    if not wanted or (guardians is not None and not guardians):
+        return {}
+    query = (
+        select(RosterGuardianLink.guardian_id, KnownStudent)
+        .join(KnownStudent, col(KnownStudent.id) == col(RosterGuardianLink.student_id))
+        .where(*_linked_at(wanted))
+        .order_by(col(KnownStudent.given_name), col(KnownStudent.id))
+    )
+    if guardians is not None:
+        query = query.where(col(RosterGuardianLink.guardian_id).in_(sorted(guardians)))
+    rows = (await session.exec(query)).all()
     families: dict[tuple[str, str], dict[str, list[KnownStudent]]] = defaultdict(
         lambda: defaultdict(list)
     )

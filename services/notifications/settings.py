@@ -61,6 +61,14 @@ class NotificationsSettings(ServiceSettings):
         " message per connection handed over and not recorded: it is sent again, with the same"
         " Message-ID.",
     )
+    invitations_per_job: int = Field(
+        500,
+        ge=1,
+        le=10_000,
+        description="Families invited per job when a window opens: the invitations are written"
+        " a chunk at a time, each in a transaction of its own, so the first go out while the"
+        " rest are being written.",
+    )
     sms_api_url: str | None = Field(
         None,
         description="The SMS provider's REST API (Twilio's shape), e.g. `https://api.twilio.com`."

@@ -1,0 +1,100 @@
+"""Invitations to book when a window opens, written a chunk of families at a time.
+
+The ``scheduling.window.opened`` handler only lists the site's guardians and asks for one
+``invite_families`` job per ``invitations_per_job`` of them, in the event's transaction. Each
+job writes its families' invitations (with their links, minted here) and queues them for
+sending in a transaction of its own: a district's largest school is not one transaction of
+tens of thousands of messages, and its first invitations go out while the rest are written.
+The job's key names the event and the chunk, so an event handled twice asks for no more jobs,
+and ``notify_guardians`` writes a family's invitation once however often a job runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.notifications.delivery import Message, notify_guardians
+from services.notifications.environment import NotificationsEnvironment
+from services.notifications.family_links import families_at_sites
+from services.notifications.messages import Days, Names
+from services.notifications.sending import jobs
+from shared.events import CloudEvent, WindowOpened
+from shared.jobs.context import JobContext
+from shared.jobs.handlers import JobRun
+from shared.jobs.queue import NewJob
+
+INVITE = "invite_families"
+
+
+@dataclass(frozen=True)
+class WindowOpening:
+    """The cause of a window's invitations: the ``window.opened`` event, by its id."""
+
+    id: str
+    district: str
+    site: str
+
+
+def invitation_jobs(
+    event: CloudEvent[WindowOpened], guardian_ids: Sequence[str], *, per_job: int
+) -> list[NewJob]:
+    """The jobs that invite these guardians to book in the window the event opened (the window
+    goes in the payload; the links are minted when each job runs, never stored)."""
+    window = event.data.model_dump(mode="json")
+    return [
+        NewJob(
+            kind=INVITE,
+            key=f"{event.id}/{number}",
+            payload={
+                "cause": {"id": event.id, "district": event.district, "site": event.site},
+                "window": window,
+                "guardian_ids": list(guardian_ids[start : start + per_job]),
+            },
+        )
+        for number, start in enumerate(range(0, len(guardian_ids), per_job))
+    ]
+
+
+@jobs.handles(INVITE, max_attempts=6, retry_backoff_seconds=30.0)
+async def invite_families(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
+    """Write the invitations of one chunk of the site's families, each with their own link
+    (valid until booking closes), and queue them for sending."""
+    cause = WindowOpening(**job.payload["cause"])
+    window = WindowOpened.model_validate(job.payload["window"])
+    now = context.env.now()
+    async with context.finish() as session:
+        families = await families_at_sites(
+            session, {(cause.district, cause.site)}, guardians=job.payload["guardian_ids"]
+        )
+        await notify_guardians(
+            session,
+            [
+                Message(
+                    guardian_id=guardian_id,
+                    student_id=children[0].id,
+                    template="conference_invitation",
+                    cause=cause,
+                    timezone=window.timezone,
+                    values={
+                        "children": Names(tuple(child.given_name for child in children)),
+                        "several": len(children) > 1,
+                        "window": window.name,
+                        "days": Days(window.first_day, window.last_day),
+                        "opens_at": window.opens_at,
+                        "closes_at": window.closes_at,
+                        "open_now": window.opens_at <= now,
+                        "link": context.env.family_links.url(
+                            guardian_id=guardian_id,
+                            district=cause.district,
+                            expires_at=window.closes_at,
+                            now=now,
+                        ),
+                    },
+                )
+                for guardian_id, children in sorted(
+                    families.get((cause.district, cause.site), {}).items()
+                )
+            ],
+            now=now,
+        )

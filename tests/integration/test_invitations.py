@@ -1,0 +1,221 @@
+"""Invitations when a window opens, on SQLite and PostgreSQL: the event asks for a job per
+chunk of the site's families, and each job writes its families' invitations (each with its own
+link, minted when the job runs) in a transaction of its own. An event handled twice, or a chunk
+written twice, invites nobody twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+
+from services.notifications.app import SPEC as NOTIFICATIONS
+from services.notifications.consumers import consumers
+from services.notifications.environment import NotificationsEnvironment
+from services.notifications.family_links import FamilyLinks
+from services.notifications.invitations import INVITE, invite_families
+from services.notifications.settings import NotificationsSettings
+from services.notifications.tables import ContactPoint, Delivery
+from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
+from shared.database import create_engine, session_factory
+from shared.events import (
+    EventData,
+    GuardianLinked,
+    StudentEnrolled,
+    StudentWithdrawn,
+    WindowOpened,
+    new_event,
+)
+from shared.events.envelope import CloudEvent
+from shared.jobs.handlers import JobHandlers
+from shared.jobs.queue import NewJob, enqueue_many
+from shared.jobs.tables import Job
+from shared.jobs.worker import JobPolicy, JobWorker
+from shared.messaging.consumer import Delivery as Incoming
+from shared.messaging.consumer import Outcome, handle_batch
+from shared.messaging.unit_of_work import UnitOfWork
+from shared.migrations import upgrade_to_head
+
+LINK_URL = "http://127.0.0.1:8002/family?link={token}"
+# Five guardians at Conway; g-1 has two children there, and g-5's child has left.
+CHILDREN = {
+    "g-1": ("s-ava", "s-max"),
+    "g-2": ("s-ben",),
+    "g-3": ("s-cy",),
+    "g-4": ("s-dee",),
+    "g-5": ("s-eve",),
+}
+LEFT = "s-eve"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine, NOTIFICATIONS.migrations)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def env() -> NotificationsEnvironment:
+    private_key, _ = generate_key_pair()
+    return NotificationsEnvironment(
+        settings=NotificationsSettings(invitations_per_job=2),
+        family_links=FamilyLinks(FamilyLinkIssuer(private_key), LINK_URL),
+    )
+
+
+async def apply(uow: UnitOfWork, env: NotificationsEnvironment, event: CloudEvent[Any]) -> None:
+    subscription = consumers.for_stream(type(event.data).stream())
+    (outcome,) = await handle_batch(
+        uow, group="notifications", batch=[Incoming(subscription, event)], env=env
+    )
+    assert outcome in (Outcome.HANDLED, Outcome.DUPLICATE), outcome
+
+
+def at_conway(data: EventData, subject: str) -> CloudEvent[Any]:
+    return new_event(data, subject=subject, district="demo", site="conway")
+
+
+@pytest.fixture
+async def uow(engine: AsyncEngine, env: NotificationsEnvironment) -> UnitOfWork:
+    """Notifications' database with Conway's five families on the roster."""
+    uow = UnitOfWork(session_factory(engine))
+    for guardian_id, children in CHILDREN.items():
+        for student_id in children:
+            name = student_id.removeprefix("s-").title()
+            await apply(
+                uow,
+                env,
+                at_conway(
+                    StudentEnrolled(
+                        student_id=student_id,
+                        given_name=name,
+                        family_name="Doe",
+                        grade="03",
+                        version=1,
+                    ),
+                    student_id,
+                ),
+            )
+            await apply(
+                uow,
+                env,
+                at_conway(
+                    GuardianLinked(
+                        guardian_id=guardian_id,
+                        student_id=student_id,
+                        relationship="parent",
+                        version=1,
+                    ),
+                    student_id,
+                ),
+            )
+    await apply(uow, env, at_conway(StudentWithdrawn(student_id=LEFT, version=2), LEFT))
+    async with uow.transaction() as session:
+        for guardian_id in CHILDREN:
+            session.add(
+                ContactPoint(
+                    guardian_id=guardian_id,
+                    district="demo",
+                    site="conway",
+                    display_name=guardian_id,
+                    email=f"{guardian_id}@example.org",
+                    language="es" if guardian_id == "g-2" else "en",
+                )
+            )
+    return uow
+
+
+def window_opened() -> CloudEvent[Any]:
+    now = datetime.now(UTC)
+    return at_conway(
+        WindowOpened(
+            window_id="w-fall",
+            name="Fall SLCs at Conway",
+            timezone="America/Los_Angeles",
+            first_day=date.today() + timedelta(days=10),
+            last_day=date.today() + timedelta(days=12),
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(days=9),
+            change_cutoff_minutes=60,
+            opened_by="a-lopez",
+        ),
+        "w-fall",
+    )
+
+
+async def invitation_jobs(uow: UnitOfWork) -> list[Job]:
+    async with uow.read() as session:
+        query = select(Job).where(Job.kind == INVITE).order_by(col(Job.key))
+        return list((await session.exec(query)).all())
+
+
+async def invitations(uow: UnitOfWork) -> list[Delivery]:
+    async with uow.read() as session:
+        query = select(Delivery).where(Delivery.template == "conference_invitation")
+        return list((await session.exec(query)).all())
+
+
+async def run_due(*workers: JobWorker) -> None:
+    while sum(await asyncio.gather(*(worker.run_due() for worker in workers))):
+        pass
+
+
+def worker(uow: UnitOfWork, env: NotificationsEnvironment, name: str) -> JobWorker:
+    policy = JobPolicy(batch_size=5, concurrency=4, poll_seconds=0.01)
+    # Only the invitations: the deliveries stay queued, to be looked at.
+    only_invitations: JobHandlers[NotificationsEnvironment] = JobHandlers()
+    only_invitations.handles(INVITE)(invite_families)
+    return JobWorker(uow=uow, handlers=only_invitations, env=env, worker_name=name, policy=policy)
+
+
+async def test_a_window_opening_invites_each_family_once_a_chunk_per_job(
+    uow: UnitOfWork, env: NotificationsEnvironment
+) -> None:
+    event = window_opened()
+    await apply(uow, env, event)
+    await apply(uow, env, event)  # (handled twice: no more jobs)
+
+    asked = await invitation_jobs(uow)
+    assert [job.key for job in asked] == [f"{event.id}/{n}" for n in range(2)]
+    assert [json.loads(job.payload)["guardian_ids"] for job in asked] == [
+        ["g-1", "g-2"],
+        ["g-3", "g-4"],
+    ], "the guardian of a child who left is not invited"
+    assert not any("link=" in job.payload for job in asked), "a link is never kept in a job"
+    assert await invitations(uow) == [], "nothing is written before the jobs run"
+
+    await run_due(worker(uow, env, "replica-1"), worker(uow, env, "replica-2"))
+    # A chunk written again (a job run twice, after its worker died) writes nothing more.
+    async with uow.transaction() as session:
+        await enqueue_many(
+            session,
+            [
+                NewJob(
+                    kind=INVITE, key=f"{asked[0].key}/again", payload=json.loads(asked[0].payload)
+                )
+            ],
+        )
+    await run_due(worker(uow, env, "replica-1"))
+
+    written = await invitations(uow)
+    assert Counter(d.recipient_id for d in written) == Counter(["g-1", "g-2", "g-3", "g-4"])
+    assert {d.cause_event_id for d in written} == {event.id}, "one campaign: the window's"
+    assert all(d.status == "queued" and "link=" in d.body for d in written)
+    links = {d.recipient_id: d.body.split("link=")[1].split()[0] for d in written}
+    assert len(set(links.values())) == 4, "each family its own link"
+    siblings = next(d for d in written if d.recipient_id == "g-1")
+    assert "Ava" in siblings.subject and "Max" in siblings.subject
+    spanish = next(d for d in written if d.recipient_id == "g-2")
+    assert spanish.language == "es"
+    async with uow.read() as session:
+        deliver_jobs = (await session.exec(select(Job).where(Job.kind == "deliver_message"))).all()
+    assert sorted(job.key for job in deliver_jobs) == sorted(d.id for d in written)
