@@ -20,7 +20,7 @@ from services.notifications.family_links import families_at_sites
 from services.notifications.messages import Days, Names
 from services.notifications.sending import jobs
 from shared.events import CloudEvent, WindowOpened
-from shared.jobs.context import JobContext
+from shared.jobs.context import BatchJobContext
 from shared.jobs.handlers import JobRun
 from shared.jobs.queue import NewJob
 
@@ -56,14 +56,24 @@ def invitation_jobs(
     ]
 
 
-@jobs.handles(INVITE, max_attempts=6, retry_backoff_seconds=30.0)
-async def invite_families(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
+# A batch handler taking one job at a time: a worker's round then claims one chunk of
+# invitations beside its batch of messages to send, so that writing and sending take turns
+# instead of every chunk being written before anything is sent.
+@jobs.handles_batch(INVITE, batch_size=1, max_attempts=6, retry_backoff_seconds=30.0)
+async def invite_families(
+    context: BatchJobContext[NotificationsEnvironment], runs: Sequence[JobRun]
+) -> None:
     """Write the invitations of one chunk of the site's families, each with their own link
     (valid until booking closes), and queue them for sending."""
+    for job in runs:
+        await _invite(context, job)
+
+
+async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRun) -> None:
     cause = WindowOpening(**job.payload["cause"])
     window = WindowOpened.model_validate(job.payload["window"])
     now = context.env.now()
-    async with context.finish() as session:
+    async with context.finish([job]) as session:
         families = await families_at_sites(
             session, {(cause.district, cause.site)}, guardians=job.payload["guardian_ids"]
         )

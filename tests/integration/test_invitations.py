@@ -173,7 +173,7 @@ def worker(uow: UnitOfWork, env: NotificationsEnvironment, name: str) -> JobWork
     policy = JobPolicy(batch_size=5, concurrency=4, poll_seconds=0.01)
     # Only the invitations: the deliveries stay queued, to be looked at.
     only_invitations: JobHandlers[NotificationsEnvironment] = JobHandlers()
-    only_invitations.handles(INVITE)(invite_families)
+    only_invitations.handles_batch(INVITE, batch_size=1)(invite_families)
     return JobWorker(uow=uow, handlers=only_invitations, env=env, worker_name=name, policy=policy)
 
 
