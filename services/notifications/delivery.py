@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Table, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,12 +39,13 @@ from services.notifications.tables import (
     SmsOptOut,
 )
 from shared.calendar_ics import Conference, booking_calendar
-from shared.database import utcnow
+from shared.database import new_id, utcnow
 from shared.events import DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 from shared.roster import guardians_of, link_needed, link_states
+from shared.upsert import chunks
 
 # A guardian is written to on the channels they chose (``preferences.py``); by default email
 # if they gave an address, else a text message: through the district's SMTP relay and SMS
@@ -54,6 +56,7 @@ SMS = "sms"
 MAILBOX = "mailbox"
 
 
+DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
 DELIVER = "deliver_message"  # the job that hands a queued delivery to its channel
 DIGEST = "send_digest"  # the job that sends a guardian's daily portfolio digest
 # Portfolio news: kept for the guardian's daily digest, never sent one by one. The message's
@@ -135,7 +138,7 @@ def _calendar(conference: Conference | None, student: KnownStudent) -> str | Non
 
 async def notify_guardians(
     session: AsyncSession, messages: Sequence[Message], *, now: datetime | None = None
-) -> list[Delivery]:
+) -> int:
     """Queue each message once per cause, recipient, template and channel, in the guardian's
     language, on the channels and at the time their preferences say.
 
@@ -146,10 +149,15 @@ async def notify_guardians(
     Whatever the number of messages, the same few queries (one of each per ``IDS_PER_QUERY``
     ids) find the families, what is already delivered (or kept for a digest), the students'
     names, the links, and the guardians' contact points with their preferences and STOPs. Raises ``StudentNotKnownYet`` if a student's roster entry has not arrived,
-    ``LinkNotKnownYet`` if a guardian's link to the student has not.
+    ``LinkNotKnownYet`` if a guardian's link to the student has not. Returns how many
+    deliveries it wrote.
+
+    The deliveries are inserted as plain rows, a multi-row ``INSERT`` per chunk: a window's
+    invitations are thousands of them, and an ORM object per message cost more than rendering
+    it.
     """
     if not messages:
-        return []
+        return 0
     now = now or utcnow()
     messages = await _with_whole_families(session, messages)
     # (News is kept for the digest, and what is kept already is looked up there.)
@@ -188,7 +196,7 @@ async def notify_guardians(
     contacts, preferences, stopped = await _contacts_and_preferences(
         session, {m.guardian_id for m in messages}
     )
-    deliveries: list[Delivery] = []
+    deliveries: list[dict[str, Any]] = []
     news: list[tuple[Message, Preferences]] = []
     for message in messages:
         contact = contacts.get(message.guardian_id)
@@ -205,22 +213,23 @@ async def notify_guardians(
             deliveries.append(
                 _delivery(session, message, students[message.student_id], contact, channel, how)
             )
-    session.add_all(deliveries)
+    for chunk in chunks(deliveries):
+        await session.exec(insert(DELIVERY).values(chunk))  # type: ignore[call-overload]
     await keep_for_digest(session, news, now=now)
     await enqueue_many(
         session,
         [
             NewJob(
                 kind=DELIVER,
-                key=delivery.id,
-                payload={"delivery_id": delivery.id},
-                due_at=delivery.not_before,
+                key=delivery["id"],
+                payload={"delivery_id": delivery["id"]},
+                due_at=delivery["not_before"],
             )
             for delivery in deliveries
-            if delivery.status == "queued"
+            if delivery["status"] == "queued"
         ],
     )
-    return deliveries
+    return len(deliveries)
 
 
 async def _contacts_and_preferences(
@@ -300,7 +309,8 @@ def _delivery(
     contact: ContactPoint | None,
     channel: str,
     how: Plan,
-) -> Delivery:
+) -> dict[str, Any]:
+    """The delivery's row, with the message rendered in the guardian's language."""
     rendered = render(
         message.template,
         language=contact.language if contact else None,
@@ -309,7 +319,9 @@ def _delivery(
         guardian=contact.display_name if contact else "",
         **message.values,
     )
-    delivery = Delivery(
+    row: dict[str, Any] = dict(
+        id=new_id(),
+        created_at=utcnow(),
         district=message.cause.district,
         site=message.cause.site,
         recipient_id=message.guardian_id,
@@ -332,25 +344,29 @@ def _delivery(
         calendar=_calendar(message.calendar, student),
         not_before=how.not_before,
         critical=message.critical,
+        provider_id=None,
+        escalated_from=None,
     )
-    if contact is None and kind_of(message.template) is Kind.LOGISTICS:
+    if contact is not None:
+        return row
+    delivery = Delivery(**row)
+    if kind_of(message.template) is Kind.LOGISTICS:
         session.add(CouldNotReach.of(delivery, delivery.error or ""))
-    if contact is None:
-        record_event(
-            session,
-            DeliveryFailed(
-                delivery_id=delivery.id,
-                recipient_id=message.guardian_id,
-                channel="none",
-                template=message.template,
-                error=delivery.error or "",
-                cause_event_id=message.cause.id,
-            ),
-            subject=message.student_id,
-            district=message.cause.district,
-            site=message.cause.site,
-        )
-    return delivery
+    record_event(
+        session,
+        DeliveryFailed(
+            delivery_id=delivery.id,
+            recipient_id=message.guardian_id,
+            channel="none",
+            template=message.template,
+            error=delivery.error or "",
+            cause_event_id=message.cause.id,
+        ),
+        subject=message.student_id,
+        district=message.cause.district,
+        site=message.cause.site,
+    )
+    return row
 
 
 async def keep_for_digest(
