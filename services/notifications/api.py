@@ -83,12 +83,12 @@ def _not_with_a_link(principal: Principal) -> None:
         )
 
 
-def no_guardian(guardian_id: str) -> HTTPException:
-    # The same answer whether the guardian is unknown or the caller may not manage them, so
-    # that an outsider learns nothing about who is on the roster.
+def no_guardian(guardian_id: str, what: str = "contact details") -> HTTPException:
+    """Not found: the same answer whether the guardian is unknown or the caller may not manage
+    their ``what``, so that an outsider learns nothing about who is on the roster."""
     return HTTPException(
         status.HTTP_404_NOT_FOUND,
-        f"no guardian {guardian_id!r} on the roster whose contact details you may manage",
+        f"no guardian {guardian_id!r} on the roster whose {what} you may manage",
     )
 
 

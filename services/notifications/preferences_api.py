@@ -122,7 +122,7 @@ async def get_preferences(
     async with uow.read() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
-            raise no_guardian(guardian_id)
+            raise no_guardian(guardian_id, "message preferences")
         row = await session.get(GuardianPreference, guardian_id)
     return _out(guardian_id, preferences_from_row(row) if row else Preferences())
 
@@ -142,7 +142,7 @@ async def save_preferences(
     async with uow.transaction() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
-            raise no_guardian(guardian_id)
+            raise no_guardian(guardian_id, "message preferences")
         contact = await session.get(ContactPoint, guardian_id)
         _reachable(body, contact)
         row = await session.get(GuardianPreference, guardian_id) or GuardianPreference(
@@ -254,7 +254,7 @@ async def next_digest(
     async with uow.read() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
-            raise no_guardian(guardian_id)
+            raise no_guardian(guardian_id, "digest")
         query = select(DigestItem).where(
             DigestItem.guardian_id == guardian_id, col(DigestItem.digest_id).is_(None)
         )

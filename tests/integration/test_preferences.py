@@ -99,10 +99,16 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
         assert reason in refused.text, (body, refused.text)
     # Someone else's preferences, or a guardian the roster does not know: the same 404.
     for other in ("g-nobody", guardian_id):
-        headers = guardian("g-someone-else")
-        assert (await put(system, other, {}, headers)).status_code == 404
+        refused = await put(system, other, {}, guardian("g-someone-else"))
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["detail"] == (
+            f"no guardian {other!r} on the roster whose message preferences you may manage"
+        )
     teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
     assert (await put(system, guardian_id, {}, teacher)).status_code == 404
+    digest = await system.notifications.get(f"/guardians/{guardian_id}/digest", headers=teacher)
+    assert digest.status_code == 404, digest.text
+    assert "whose digest you may manage" in digest.json()["detail"]
 
 
 async def test_logistics_by_email_and_text_and_news_opted_out(system: System) -> None:
