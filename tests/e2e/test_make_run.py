@@ -43,7 +43,7 @@ class Launcher:
             for key, value in os.environ.items()
             if key != "REDIS_URL" and not key.endswith("_DATABASE_URL")
         }
-        for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS"):
+        for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS", "WEB"):
             self.env[f"{name}_PORT"] = str(free_port())
         self.env["PYTHONPATH"] = str(REPO)
         self.process: subprocess.Popen[str] | None = None
