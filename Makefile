@@ -45,16 +45,24 @@ bench-opening: $(STAMP)
 bench-invitations: $(STAMP)
 	$(BIN)/python -m benchmarks.invitations
 
-# Family messages' catalogs (docs/translations.md): the English of every message template
-# extracted into messages.pot, and each language's .po brought up to date from it (new text
-# untranslated or marked fuzzy for its translators; text no template has any more dropped).
+# Family messages' and web pages' catalogs (docs/translations.md): the English of every message
+# template and page template extracted into each one's messages.pot, and each language's .po
+# brought up to date from it (new text untranslated or marked fuzzy for its translators; text no
+# template has any more dropped).
 NOTIFICATIONS := services/notifications
+WEB := services/web
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F $(NOTIFICATIONS)/babel.cfg --add-comments=Translators: \
 		--project="Student-led conferences" \
 		--copyright-holder="Student-led conferences contributors" \
 		--width=100 -o $(NOTIFICATIONS)/locale/messages.pot $(NOTIFICATIONS)/templates
 	$(BIN)/pybabel update -i $(NOTIFICATIONS)/locale/messages.pot -d $(NOTIFICATIONS)/locale \
+		--width=100 --ignore-obsolete --previous
+	$(BIN)/pybabel extract -F $(WEB)/babel.cfg --add-comments=Translators: \
+		--project="Student-led conferences" \
+		--copyright-holder="Student-led conferences contributors" \
+		--width=100 -o $(WEB)/locale/messages.pot $(WEB)/templates
+	$(BIN)/pybabel update -i $(WEB)/locale/messages.pot -d $(WEB)/locale \
 		--width=100 --ignore-obsolete --previous
 
 lint: $(STAMP)

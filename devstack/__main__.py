@@ -1,8 +1,9 @@
 """``python -m devstack`` (what ``make run`` does): the whole system on one machine.
 
 Starts a real Redis server (unless ``REDIS_URL`` is set) with a user per service, the three
-services on SQLite files under ``./var`` (unless their ``*_DATABASE_URL`` is set), loads the demo
-district, prints URLs and tokens, and stops everything cleanly on Ctrl-C: the services first,
+services on SQLite files under ``./var`` (unless their ``*_DATABASE_URL`` is set) and the web
+front in front of them, loads the demo district, prints the web address with a sign-in link per
+demo family, then the services' URLs and tokens, and stops everything cleanly on Ctrl-C: the services first,
 then Redis. Data is kept in ``./var`` between runs, and so is the key pair families' links are
 signed with (``var/family-link-ed25519.pem``: notifications mints, every service verifies).
 
@@ -27,6 +28,7 @@ from types import FrameType
 from devstack import redis_users
 from devstack.demo import DISTRICT, SITES, demo_tokens, load_demo_district
 from devstack.family_link_keys import PRIVATE_VARIABLE, PUBLIC_VARIABLE, family_link_keys
+from devstack.family_sign_in import DemoFamily, family_sign_in_links
 from devstack.mail_server import MailServer
 from devstack.redis_server import (
     RedisServer,
@@ -34,7 +36,7 @@ from devstack.redis_server import (
     redis_server_binary,
     redis_server_version,
 )
-from devstack.services import DEFAULT_PORTS, SERVICES, ServiceProcess
+from devstack.services import DEFAULT_PORTS, SERVICES, WEB, WEB_DEFAULT_PORT, ServiceProcess
 from devstack.sms_provider import LocalSmsProvider
 from shared.messaging.acl import ADMIN, SELECTORS_SINCE, SUBSCRIBER
 from shared.messaging.redis_streams import url_without_password
@@ -86,14 +88,15 @@ def main(argv: list[str] | None = None) -> int:
             name: int(os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name]))
             for name in SERVICES
         }
+        web_port = int(os.environ.get("WEB_PORT", WEB_DEFAULT_PORT))
         # The roster import hands contact details to notifications' API, not to a stream.
         env["PORTFOLIO_NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
         env["PORTFOLIO_ROSTER_UPLOAD_DIR"] = str(var / "roster-uploads")
         # Families' links: notifications alone mints them, every service verifies them.
         private_key, env[PUBLIC_VARIABLE] = family_link_keys(var)
+        # (A family's link opens the web front's sign-in, which keeps it out of the address.)
         env["NOTIFICATIONS_FAMILY_LINK_URL"] = os.environ.get(
-            "NOTIFICATIONS_FAMILY_LINK_URL",
-            f"http://127.0.0.1:{ports['scheduling']}/family?link={{token}}",
+            "NOTIFICATIONS_FAMILY_LINK_URL", f"http://127.0.0.1:{web_port}/f?link={{token}}"
         )
         # Email goes over real SMTP to a local server keeping it in var/mail (unless the
         # environment names a relay).
@@ -126,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
                 own[PRIVATE_VARIABLE] = private_key
             processes.append(ServiceProcess(name, port, own, var / "logs" / f"{name}.log"))
             processes[-1].start()
+        web_env = {
+            f"WEB_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES
+        }
+        processes.append(
+            ServiceProcess(WEB, web_port, web_env, var / "logs" / "web.log", module="services.web")
+        )
+        processes[-1].start()
         for service in processes:
             service.wait_ready()
             _say(f"{service.name:<14} {service.url}  (log: {service.log_path})")
@@ -140,7 +150,18 @@ def main(argv: list[str] | None = None) -> int:
             extra_vars["SUBSCRIBER_REDIS_URL"] = user_urls[SUBSCRIBER]
         if sms is not None:  # (where the Try it sends a family's reply from)
             extra_vars["SMS_PROVIDER_URL"] = sms.url
-        _print_welcome(urls, extra_vars=extra_vars, tokens=demo_tokens(secret), var=var)
+        tokens = demo_tokens(secret)
+        families = (
+            []
+            if args.no_demo
+            else family_sign_in_links(
+                web_url=urls[WEB],
+                scheduling_url=urls["scheduling"],
+                private_key=private_key,
+                admin_token=tokens["DISTRICT_ADMIN_TOKEN"],
+            )
+        )
+        _print_welcome(urls, extra_vars=extra_vars, tokens=tokens, families=families, var=var)
         while True:
             for service in processes:
                 if service.process is not None and service.process.poll() is not None:
@@ -207,7 +228,12 @@ def _demo_env(var: Path) -> dict[str, str]:
 
 
 def _print_welcome(
-    urls: dict[str, str], *, extra_vars: dict[str, str], tokens: dict[str, str], var: Path
+    urls: dict[str, str],
+    *,
+    extra_vars: dict[str, str],
+    tokens: dict[str, str],
+    families: list[tuple[DemoFamily, str]],
+    var: Path,
 ) -> None:
     token_file = var / "demo.env"
     shell_vars = {f"{name.upper()}_URL": url for name, url in urls.items()}
@@ -216,10 +242,15 @@ def _print_welcome(
     redis_users.write_private(
         token_file, "".join(f"export {name}={value}\n" for name, value in shell_vars.items())
     )
+    sign_in = "".join(f"\n  {family.who}:\n    {link}\n" for family, link in families)
     print(
         f"""
 Student-led conferences is running for district {DISTRICT!r} ({", ".join(SITES.values())}).
 
+Open it in a browser: {urls[WEB]}
+Each demo family signs in by opening its link (as from the school's messages; valid until
+booking closes):
+{sign_in}
   Portfolio      {urls["portfolio"]}/docs       events: {urls["portfolio"]}/asyncapi
   Scheduling     {urls["scheduling"]}/docs       events: {urls["scheduling"]}/asyncapi
   Notifications  {urls["notifications"]}/docs       events: {urls["notifications"]}/asyncapi

@@ -14,6 +14,9 @@ import httpx
 
 SERVICES = ("portfolio", "scheduling", "notifications")
 DEFAULT_PORTS = {"portfolio": 8001, "scheduling": 8002, "notifications": 8003}
+# The web front (services/web): the pages people use, in front of the three services.
+WEB = "web"
+WEB_DEFAULT_PORT = 8000
 
 
 @dataclass

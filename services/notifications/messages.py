@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from io import BytesIO
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -23,25 +22,17 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_interval, format_time
 from babel.lists import format_list
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_environment
+
+from shared.translations import best_language, catalog_files, compiled_translations
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOCALE = Path(__file__).parent / "locale"
 FALLBACK_LANGUAGE = "en"  # the templates' own language
 
-# A catalog's folder is its Babel locale (`zh_Hans`); deliveries and Content-Language carry
-# the BCP 47 tag (`zh-Hans`).
-_CATALOGS = {
-    path.parents[1].name.replace("_", "-"): path
-    for path in sorted(LOCALE.glob("*/LC_MESSAGES/messages.po"))
-}
+# Deliveries and Content-Language carry the BCP 47 tag (`zh-Hans`).
+_CATALOGS = catalog_files(LOCALE)
 SUPPORTED_LANGUAGES = tuple(sorted({FALLBACK_LANGUAGE, *_CATALOGS}))
-
-# Chinese with no script named is read in Simplified characters, unless the place writes
-# Traditional ones (there is no Traditional catalog yet: those fall back to English).
-_TRADITIONAL_CHINESE = frozenset({"tw", "hk", "mo"})
 
 # Every character that could start a new line, or reorder or hide text, in what a field holds.
 _BREAKS = re.compile(
@@ -131,16 +122,8 @@ def _as_written(environment: Environment, value: _Shown | str) -> str:
 
 
 def _translations(language: str) -> gettext.NullTranslations:
-    """The language's catalog as gettext reads it, compiled in memory. Fuzzy entries are left
-    out (English shows instead), as msgfmt would; the catalog tests allow none."""
-    if language not in _CATALOGS:
-        return gettext.NullTranslations()
-    with _CATALOGS[language].open("rb") as po:
-        catalog = read_po(po)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    """The language's catalog as gettext reads it, compiled in memory (``shared.translations``)."""
+    return compiled_translations(_CATALOGS.get(language))
 
 
 def _environment(language: str) -> Environment:
@@ -169,15 +152,7 @@ def message_language(preferred: str | None) -> str:
     """The best language we have a catalog for (RFC 4647 lookup): ``es-MX`` is written in
     ``es``; ``zh``, ``zh-CN`` and ``zh-Hans-CN`` in ``zh-Hans`` (``zh-TW`` looks for
     ``zh-Hant``); anything else in English."""
-    subtags = [tag for tag in (preferred or "").replace("_", "-").lower().split("-") if tag]
-    if subtags[:1] == ["zh"] and not {"hans", "hant"} & set(subtags):
-        subtags.insert(1, "hant" if _TRADITIONAL_CHINESE & set(subtags) else "hans")
-    supported = {language.lower(): language for language in SUPPORTED_LANGUAGES}
-    for end in range(len(subtags), 0, -1):
-        candidate = "-".join(subtags[:end])
-        if candidate in supported:
-            return supported[candidate]
-    return FALLBACK_LANGUAGE
+    return best_language(preferred, SUPPORTED_LANGUAGES) or FALLBACK_LANGUAGE
 
 
 def render(

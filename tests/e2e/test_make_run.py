@@ -43,7 +43,7 @@ class Launcher:
             for key, value in os.environ.items()
             if key != "REDIS_URL" and not key.endswith("_DATABASE_URL")
         }
-        for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS"):
+        for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS", "WEB"):
             self.env[f"{name}_PORT"] = str(free_port())
         self.env["PYTHONPATH"] = str(REPO)
         self.process: subprocess.Popen[str] | None = None
@@ -138,8 +138,9 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert "\napproved\n" in out
         assert '"title": "My book report on Charlotte\'s Web"' in out
         assert '"glows": "I am proud of my summary"' in out
-        # Eli's father has only a phone: his invitation was texted; STOP is obeyed and confirmed.
-        assert re.search(r"Invitation: Eli.*http://127\.0\.0\.1:\d+/family\?link=\S+ \| GSM-7", out)
+        # Eli's father has only a phone: his invitation was texted (its link opens the web front's
+        # sign-in); STOP is obeyed and confirmed.
+        assert re.search(r"Invitation: Eli.*http://127\.0\.0\.1:\d+/f\?link=\S+ \| GSM-7", out)
         assert '{"replies":["You will get no more text messages from' in out
         assert "nudged families: " in out
         assert re.search(

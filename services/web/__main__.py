@@ -1,0 +1,22 @@
+"""``python -m services.web`` (or ``slc-web``): run the web front on uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from services.web.app import build_app
+from services.web.settings import WebSettings
+from shared.serve import load_settings
+
+
+def main() -> None:
+    settings = load_settings(WebSettings, prog="slc-web")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s web %(levelname)s %(message)s")
+    # No access log: a family's first request carries its link in the address.
+    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The web front: the pages people use, acting through the services' HTTP APIs.
+
+It owns no data: every page asks the service that owns what it shows, as the signed-in person
+(a family's link is the bearer token of each call), so the services' own rules decide what
+anyone may see and do, exactly as for any other caller of their APIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.web.family import booking, calendar, home, sign_in, waitlist
+from services.web.scheduling_api import SchedulingApi
+from services.web.security import SecurityHeaders
+from services.web.sessions import SessionCookies
+from services.web.settings import WebSettings
+from services.web.troubles import install_trouble_pages
+
+STATIC = Path(__file__).parent / "static"
+
+
+def build_app(
+    settings: WebSettings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> FastAPI:
+    """The web front's app. ``transports`` (by service name) replace the network, in tests."""
+    transports = transports or {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(
+            base_url=settings.scheduling_url,
+            timeout=settings.service_timeout_seconds,
+            transport=transports.get("scheduling"),
+        ) as scheduling:
+            app.state.scheduling = SchedulingApi(scheduling)
+            yield
+
+    app = FastAPI(
+        title="Student-led conferences",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.session_cookies = SessionCookies(
+        settings.session_secret.get_secret_value(),
+        timedelta(hours=settings.session_lifetime_hours),
+    )
+    install_trouble_pages(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (sign_in, home, booking, waitlist, calendar):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        """Alive."""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Ready to serve pages (it keeps no data of its own to wait for)."""
+        return JSONResponse({"status": "ok"})
+
+    return app

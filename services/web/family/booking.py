@@ -1,0 +1,194 @@
+"""Booking a time, moving it, cancelling it: each a form that posts, then goes back to the
+family's page (post/redirect/get); a refusal is shown on the form's page, saying what to do."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.family.choosing import choose_time_page, interpreter_languages
+from services.web.family.signed_in import (
+    FamilyDep,
+    SchedulingDep,
+    accepted,
+    checked_form,
+    child_of_family,
+    child_with_booking,
+    session_of,
+)
+from services.web.family.view import days_of_times
+from services.web.pages import page
+from services.web.refusals import Refusal, refusal_of
+from services.web.scheduling_api import Answer, is_id
+
+router = APIRouter()
+
+
+def _done(what: str) -> Response:
+    return RedirectResponse(f"/family?done={what}", status_code=303)
+
+
+def _status(answer: Answer) -> int:
+    return answer.status if 400 <= answer.status < 500 else 409
+
+
+@router.get("/family/children/{student_id}/book")
+async def choose_time(
+    request: Request, student_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """The free times for a child, to choose one (and an interpreter, if the school has any)."""
+    child = await child_of_family(api, who, student_id)
+    if child.conference is not None:
+        return RedirectResponse(
+            f"/family/bookings/{child.conference.booking_id}/move", status_code=303
+        )
+    return choose_time_page(
+        request,
+        who,
+        child=child,
+        action=f"/family/children/{child.student_id}/book",
+        days=child.free_days,
+        moving=False,
+        languages=await interpreter_languages(api, who, child),
+    )
+
+
+@router.post("/family/children/{student_id}/book")
+async def book_time(
+    request: Request, student_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """Book the chosen time for the child."""
+    fields = await checked_form(request, who)
+    child = await child_of_family(api, who, student_id)
+    languages = await interpreter_languages(api, who, child)
+    slot_id = fields.get("slot_id")
+    interpreter = fields.get("interpreter") or None
+    refusal: Refusal | None = None
+    status = 422
+    days = child.free_days
+    if interpreter is not None and interpreter not in {tag for tag, _ in languages}:
+        refusal, interpreter = Refusal.INVALID, None
+    elif not is_id(slot_id):
+        refusal = Refusal.NOT_CHOSEN
+    else:
+        assert slot_id is not None
+        answer = accepted(
+            await api.book(
+                session_of(who).link,
+                slot_id=slot_id,
+                student_id=child.student_id,
+                interpreter_language=interpreter,
+            )
+        )
+        if answer.ok:
+            return _done("booked")
+        refusal, status = refusal_of(answer), _status(answer)
+        if refusal is Refusal.FULL:
+            days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
+        elif refusal is Refusal.NO_INTERPRETER:
+            with_interpreter = await child_of_family(
+                api, who, student_id, interpreter_language=interpreter
+            )
+            days = with_interpreter.free_days
+        else:
+            days = (await child_of_family(api, who, student_id)).free_days
+    return choose_time_page(
+        request,
+        who,
+        child=child,
+        action=f"/family/children/{child.student_id}/book",
+        days=days,
+        moving=False,
+        languages=languages,
+        interpreter=interpreter,
+        refusal=refusal,
+        status=status,
+    )
+
+
+@router.get("/family/bookings/{booking_id}/move")
+async def choose_new_time(
+    request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """The free times a child's conference can move to."""
+    child = await child_with_booking(api, who, booking_id)
+    return choose_time_page(
+        request,
+        who,
+        child=child,
+        action=f"/family/bookings/{booking_id}/move",
+        days=child.free_days,
+        moving=True,
+    )
+
+
+@router.post("/family/bookings/{booking_id}/move")
+async def move_to_time(
+    request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """Move the conference to the chosen time (the old time is freed only if the new one is
+    taken)."""
+    fields = await checked_form(request, who)
+    child = await child_with_booking(api, who, booking_id)
+    slot_id = fields.get("slot_id")
+    refusal, status, days = Refusal.NOT_CHOSEN, 422, child.free_days
+    if is_id(slot_id):
+        assert slot_id is not None
+        answer = accepted(
+            await api.move(session_of(who).link, booking_id=booking_id, slot_id=slot_id)
+        )
+        if answer.ok:
+            return _done("moved")
+        refusal, status = refusal_of(answer), _status(answer)
+        if refusal is Refusal.FULL:
+            days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
+    return choose_time_page(
+        request,
+        who,
+        child=child,
+        action=f"/family/bookings/{booking_id}/move",
+        days=days,
+        moving=True,
+        refusal=refusal,
+        status=status,
+    )
+
+
+@router.get("/family/bookings/{booking_id}/cancel")
+async def confirm_cancel(
+    request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """Ask the family to confirm they are cancelling the conference."""
+    child = await child_with_booking(api, who, booking_id)
+    return page(
+        request,
+        who,
+        "confirm_cancel.html.j2",
+        child=child,
+        conference=child.conference,
+        refusal=None,
+        error_field="confirm",
+    )
+
+
+@router.post("/family/bookings/{booking_id}/cancel")
+async def cancel_conference(
+    request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """Cancel the conference; its time is free for another family."""
+    await checked_form(request, who)
+    child = await child_with_booking(api, who, booking_id)
+    answer = accepted(await api.cancel(session_of(who).link, booking_id=booking_id))
+    if answer.ok:
+        return _done("cancelled")
+    return page(
+        request,
+        who,
+        "confirm_cancel.html.j2",
+        status=_status(answer),
+        child=child,
+        conference=child.conference,
+        refusal=refusal_of(answer).value,
+        error_field="confirm",
+        days=[],
+    )

@@ -1,0 +1,65 @@
+"""The page where a family chooses a time (to book, or to move to), as first shown and after a
+refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import Request
+from starlette.responses import Response
+
+from services.web.family.signed_in import session_of
+from services.web.family.view import ChildView, DayOfTimes
+from services.web.languages import language_name
+from services.web.pages import Visitor, page
+from services.web.refusals import Refusal
+from services.web.scheduling_api import SchedulingApi
+
+
+async def interpreter_languages(
+    api: SchedulingApi, who: Visitor, child: ChildView
+) -> list[tuple[str, str]]:
+    """The languages the child's school has interpreters for, each named in the page's
+    language."""
+    answer = await api.interpreter_languages(session_of(who).link, site=child.site)
+    languages = answer.body.get("languages", []) if answer.ok and answer.body else []
+    return [
+        (tag, language_name(tag, in_language=who.language))
+        for tag in languages
+        if isinstance(tag, str)
+    ]
+
+
+def choose_time_page(
+    request: Request,
+    who: Visitor,
+    *,
+    child: ChildView,
+    action: str,
+    days: list[DayOfTimes],
+    moving: bool,
+    languages: Sequence[tuple[str, str]] = (),
+    interpreter: str | None = None,
+    refusal: Refusal | None = None,
+    status: int = 200,
+) -> Response:
+    first = next((day.times[0].slot_id for day in days if day.times), None)
+    return page(
+        request,
+        who,
+        "choose_time.html.j2",
+        status=status,
+        child=child,
+        action=action,
+        days=days,
+        moving=moving,
+        interpreter_languages=list(languages),
+        interpreter=interpreter,
+        refusal=refusal.value if refusal else None,
+        error_field=f"time-{first}" if first else "main",
+        waitlist_href=(
+            f"/family/children/{child.student_id}/waitlist"
+            if child.open_windows and not moving
+            else None
+        ),
+    )

@@ -1,0 +1,77 @@
+"""Signing in with the family's link, and out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.family.signed_in import FamilyDep, SchedulingDep, checked_form
+from services.web.languages import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, chosen_from_query
+from services.web.pages import VisitorDep, page
+from services.web.sessions import SessionCookies
+from services.web.troubles import Trouble, TroublePage
+from shared.auth.family_links import EXPIRED, is_family_link
+
+router = APIRouter()
+# Longer than any link notifications mints; shorter than anything that could hurt.
+MAX_LINK_LENGTH = 2048
+
+
+@router.get("/f")
+async def sign_in_with_link(
+    request: Request,
+    who: VisitorDep,
+    api: SchedulingDep,
+    link: Annotated[str | None, Query(max_length=MAX_LINK_LENGTH)] = None,
+) -> Response:
+    """Open a family's link: check it with scheduling, keep it in the session cookie, and go on
+    to an address without it."""
+    if not link or not is_family_link(link):
+        raise TroublePage(Trouble.LINK_MISSING, 400)
+    answer = await api.family(link)
+    if answer.status == 401:
+        expired = answer.detail == EXPIRED
+        raise TroublePage(Trouble.LINK_EXPIRED if expired else Trouble.LINK_REFUSED, 401)
+    if not answer.ok:
+        raise TroublePage(Trouble.LINK_REFUSED, 403)
+    cookies: SessionCookies = request.app.state.session_cookies
+    now = datetime.now(UTC)
+    response = RedirectResponse("/family", status_code=303)
+    cookies.write(response, cookies.start(link, now=now), secure=who.secure, now=now)
+    if (language := chosen_from_query(request)) is not None:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=who.secure,
+        )
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, who: FamilyDep) -> Response:
+    """End the family's sign-in on this browser."""
+    await checked_form(request, who)
+    response = RedirectResponse("/signed-out", status_code=303)
+    SessionCookies.end(response, secure=who.secure)
+    return response
+
+
+@router.get("/signed-out")
+async def signed_out(request: Request, who: VisitorDep) -> Response:
+    """Signed out: how to come back."""
+    return page(request, who, "signed_out.html.j2")
+
+
+@router.get("/")
+async def start(request: Request, who: VisitorDep) -> Response:
+    """The front page: a signed-in family goes to its conferences; anyone else is told to open
+    their link."""
+    if who.session is not None:
+        return RedirectResponse("/family", status_code=303)
+    return page(request, who, "start.html.j2")

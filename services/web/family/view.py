@@ -1,0 +1,153 @@
+"""What scheduling says of a family (``GET /family``), as the family pages show it: days and
+times written in the family's language on the school's clock, languages named in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.web.languages import language_name
+from services.web.written_times import written_date, written_day, written_span
+
+
+@dataclass(frozen=True)
+class TimeChoice:
+    slot_id: str
+    time: str
+    room: str
+    virtual: bool
+    teacher: str
+
+
+@dataclass(frozen=True)
+class DayOfTimes:
+    heading: str
+    times: list[TimeChoice]
+
+
+@dataclass(frozen=True)
+class ConferenceView:
+    booking_id: str
+    status: str
+    date: str
+    time: str
+    room: str
+    virtual: bool
+    meeting_link: str | None
+    teacher: str
+    interpreter: str | None
+    station: int | None
+    slot_id: str = ""
+
+
+@dataclass(frozen=True)
+class WaitingView:
+    teacher: str
+    part_of_day: str
+
+
+@dataclass(frozen=True)
+class WindowView:
+    id: str
+    name: str
+    booking: str
+
+
+@dataclass(frozen=True)
+class ChildView:
+    student_id: str
+    name: str
+    site: str
+    conferences: list[ConferenceView]
+    waiting: list[WaitingView]
+    windows: list[WindowView]
+    free_days: list[DayOfTimes] = field(default_factory=list)
+
+    @property
+    def conference(self) -> ConferenceView | None:
+        """The child's upcoming conference (a family holds one time per child)."""
+        booked = [c for c in self.conferences if c.status == "booked"]
+        return booked[0] if booked else None
+
+    @property
+    def open_windows(self) -> list[WindowView]:
+        return [window for window in self.windows if window.booking == "open"]
+
+
+def children(family: Any, *, language: str) -> list[ChildView]:
+    """Each child of the family, as the pages show them."""
+    if not isinstance(family, dict):
+        return []
+    return [child_view(child, language=language) for child in family.get("children", [])]
+
+
+def child_view(child: dict[str, Any], *, language: str) -> ChildView:
+    return ChildView(
+        student_id=str(child["student_id"]),
+        name=str(child["given_name"]),
+        site=str(child["site"]),
+        conferences=[
+            conference_view(one, language=language) for one in child.get("conferences", [])
+        ],
+        waiting=[
+            WaitingView(teacher=str(one["teacher_id"]), part_of_day=str(one["part_of_day"]))
+            for one in child.get("waitlist", [])
+        ],
+        windows=[
+            WindowView(id=str(one["id"]), name=str(one["name"]), booking=str(one["booking"]))
+            for one in child.get("windows", [])
+        ],
+        free_days=days_of_times(child.get("free_times", []), language=language),
+    )
+
+
+def conference_view(conference: dict[str, Any], *, language: str) -> ConferenceView:
+    starts, ends = _moment(conference["starts_at"]), _moment(conference["ends_at"])
+    timezone = conference.get("timezone")
+    interpreter = conference.get("interpreter_language")
+    return ConferenceView(
+        booking_id=str(conference["booking_id"]),
+        status=str(conference["status"]),
+        date=written_date(starts, timezone=timezone, language=language),
+        time=written_span(starts, ends, timezone=timezone, language=language),
+        room=str(conference["room"]),
+        virtual=conference.get("mode") == "virtual",
+        meeting_link=_https(conference.get("meeting_link")),
+        teacher=str(conference["teacher_id"]),
+        interpreter=language_name(interpreter, in_language=language) if interpreter else None,
+        station=conference.get("station"),
+    )
+
+
+def days_of_times(slots: Iterable[dict[str, Any]], *, language: str) -> list[DayOfTimes]:
+    """Free times grouped by their day on the school's clock, in order."""
+    days: dict[str, list[TimeChoice]] = {}
+    for slot in slots:
+        starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
+        timezone = slot.get("timezone")
+        heading = written_day(starts, timezone=timezone, language=language)
+        days.setdefault(heading, []).append(
+            TimeChoice(
+                slot_id=str(slot["id"]),
+                time=written_span(starts, ends, timezone=timezone, language=language),
+                room=str(slot["room"]),
+                virtual=slot.get("mode") == "virtual",
+                teacher=str(slot["teacher_id"]),
+            )
+        )
+    return [DayOfTimes(heading=heading, times=times) for heading, times in days.items()]
+
+
+def free_slot_ids(days: Iterable[DayOfTimes]) -> set[str]:
+    return {time.slot_id for day in days for time in day.times}
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _https(link: Any) -> str | None:
+    """A meeting link, only if it is an https address (nothing else becomes a link)."""
+    return link if isinstance(link, str) and link.startswith("https://") else None

@@ -1,0 +1,113 @@
+"""Rendering a page: its template in the visitor's language, with what every page shows (the
+language switch, the CSRF token of the visitor's forms)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from services.web.languages import (
+    CATALOGS,
+    LANGUAGE_COOKIE,
+    LANGUAGE_COOKIE_SECONDS,
+    LANGUAGES,
+    chosen_from_query,
+    direction,
+    own_name,
+    page_language,
+)
+from services.web.sessions import FamilySession, SessionCookies
+from shared.translations import compiled_translations
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _environment(language: str) -> Environment:
+    """One environment per language, its catalog installed once."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["j2"], default=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # A sentence is one msgid however the template wraps it (as babel.cfg extracts it).
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_translations(  # type: ignore[attr-defined]
+        compiled_translations(CATALOGS.get(language)), newstyle=True
+    )
+    return environment
+
+
+_ENVIRONMENTS = {language: _environment(language) for language in LANGUAGES}
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is asking, as far as a page needs to know: their language, their sign-in (if any),
+    and whether the request came over https."""
+
+    language: str
+    session: FamilySession | None
+    secure: bool
+    chose_language: bool
+
+
+def visitor(request: Request) -> Visitor:
+    """The request's visitor."""
+    cookies: SessionCookies = request.app.state.session_cookies
+    return Visitor(
+        language=page_language(request),
+        session=cookies.read(request, now=datetime.now(UTC)),
+        secure=request.url.scheme == "https",
+        chose_language=chosen_from_query(request) is not None,
+    )
+
+
+VisitorDep = Annotated[Visitor, Depends(visitor)]
+
+
+def page(
+    request: Request,
+    who: Visitor,
+    template: str,
+    *,
+    status: int = 200,
+    csrf_token: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """The page ``template`` written in the visitor's language."""
+    language = who.language
+    body = (
+        _ENVIRONMENTS[language]
+        .get_template(template)
+        .render(
+            language=language,
+            direction=direction(language),
+            languages=[
+                (other, own_name(other), f"{request.url.path}?lang={other}") for other in LANGUAGES
+            ],
+            csrf_token=csrf_token or (who.session.csrf_token if who.session else ""),
+            signed_in=who.session is not None,
+            **context,
+        )
+    )
+    response = HTMLResponse(body, status_code=status)
+    if who.chose_language:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=who.secure,
+        )
+    return response

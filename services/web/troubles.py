@@ -1,0 +1,82 @@
+"""Pages for what stops a request (no sign-in, a refused link, a stale form, a service down, an
+unknown address), in the visitor's language; never a 500 for what a visitor sends."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from services.web.pages import page, visitor
+from services.web.scheduling_api import ServiceUnavailable
+from services.web.sessions import SessionCookies
+
+log = logging.getLogger(__name__)
+
+
+class Trouble(StrEnum):
+    LINK_MISSING = "link_missing"
+    LINK_REFUSED = "link_refused"
+    LINK_EXPIRED = "link_expired"
+    SIGN_IN_NEEDED = "sign_in_needed"
+    CSRF = "csrf"
+    UNAVAILABLE = "unavailable"
+    NOT_FOUND = "not_found"
+    BAD_REQUEST = "bad_request"
+    ERROR = "error"
+
+
+class TroublePage(Exception):
+    """Stop here and show the trouble page; ``sign_out`` also removes the session cookie (the
+    link is no longer accepted)."""
+
+    def __init__(self, trouble: Trouble, status: int, *, sign_out: bool = False) -> None:
+        super().__init__(trouble.value)
+        self.trouble, self.status, self.sign_out = trouble, status, sign_out
+
+
+def trouble_page(request: Request, trouble: Trouble, status: int, *, sign_out: bool) -> Response:
+    who = visitor(request)
+    response = page(request, who, "trouble.html.j2", status=status, trouble=trouble.value)
+    if sign_out:
+        SessionCookies.end(response, secure=who.secure)
+    return response
+
+
+async def _trouble(request: Request, error: Exception) -> Response:
+    assert isinstance(error, TroublePage)
+    return trouble_page(request, error.trouble, error.status, sign_out=error.sign_out)
+
+
+async def _unavailable(request: Request, error: Exception) -> Response:
+    log.warning("a service did not answer: %s", error)
+    return trouble_page(request, Trouble.UNAVAILABLE, 503, sign_out=False)
+
+
+async def _http(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    trouble = Trouble.NOT_FOUND if error.status_code == 404 else Trouble.BAD_REQUEST
+    response = trouble_page(request, trouble, error.status_code, sign_out=False)
+    response.headers.update(error.headers or {})
+    return response
+
+
+async def _invalid(request: Request, error: Exception) -> Response:
+    return trouble_page(request, Trouble.BAD_REQUEST, 400, sign_out=False)
+
+
+async def _failed(request: Request, error: Exception) -> Response:
+    log.exception("page failed", exc_info=error)
+    return trouble_page(request, Trouble.ERROR, 500, sign_out=False)
+
+
+def install_trouble_pages(app: FastAPI) -> None:
+    app.add_exception_handler(TroublePage, _trouble)
+    app.add_exception_handler(ServiceUnavailable, _unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(Exception, _failed)

@@ -1,0 +1,40 @@
+"""Days and times written the family's way (Babel), on the school's clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_skeleton, format_time
+
+from services.web.languages import locale_of
+
+
+@lru_cache(maxsize=64)
+def zone(name: str | None) -> ZoneInfo:
+    """The school's time zone (UTC if scheduling named none it knows)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def written_day(moment: datetime, *, timezone: str | None, language: str) -> str:
+    """The day, e.g. "Tuesday, December 8" or "martes, 8 de diciembre"."""
+    local = moment.astimezone(zone(timezone))
+    return str(format_skeleton("MMMMEEEEd", local, locale=locale_of(language)))
+
+
+def written_date(moment: datetime, *, timezone: str | None, language: str) -> str:
+    """The whole date, with its year: "Tuesday, December 8, 2026"."""
+    local = moment.astimezone(zone(timezone))
+    return str(format_date(local, "full", locale=locale_of(language)))
+
+
+def written_span(start: datetime, end: datetime, *, timezone: str | None, language: str) -> str:
+    """From one time of day to another: "3:00 PM - 3:20 PM", with an en dash."""
+    tz, locale = zone(timezone), locale_of(language)
+    first = format_time(start.astimezone(tz), "short", tzinfo=tz, locale=locale)
+    last = format_time(end.astimezone(tz), "short", tzinfo=tz, locale=locale)
+    return f"{first} \u2013 {last}"

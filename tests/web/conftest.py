@@ -1,0 +1,129 @@
+"""The web front in this process, in front of the three real services (``system``: real
+Redis, SQLite and PostgreSQL), with families ready to book at Conway."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.web.app import build_app
+from services.web.settings import WebSettings
+from shared.auth.family_links import FamilyLinkIssuer
+from tests.integration import conftest as integration
+from tests.integration.conftest import FamilyLinkKeys, System, enroll, register_site
+from tests.scheduling_support import conference_window, open_times
+
+# The in-process system and its family link keys, as the integration tests make them.
+system = integration.system
+family_link_keys = integration.family_link_keys
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_TIMES = re.compile(r'name="slot_id" value="([^"]+)"')
+
+
+@dataclass
+class Family:
+    """A guardian with one child at Conway, in t-rivera's class, and their link."""
+
+    student_id: str
+    guardian_id: str
+    name: str
+    link: str
+
+
+def csrf_token(page: httpx.Response) -> str:
+    found = _CSRF.search(page.text)
+    assert found, page.text
+    return found[1]
+
+
+def offered_times(page: httpx.Response) -> list[str]:
+    """The ids of the times a page offers as radios, in order."""
+    return _TIMES.findall(page.text)
+
+
+def mint_link(
+    keys: FamilyLinkKeys,
+    guardian_id: str,
+    *,
+    expires_in: timedelta = timedelta(days=7),
+    issued_ago: timedelta = timedelta(0),
+) -> str:
+    now = datetime.now(UTC)
+    return FamilyLinkIssuer(keys.private_pem).mint(
+        guardian_id=guardian_id,
+        district="demo",
+        issued_at=now - issued_ago,
+        expires_at=now - issued_ago + expires_in,
+    )
+
+
+@pytest.fixture
+async def conference_times(system: System) -> list[dict[str, Any]]:
+    """Three free 20-minute times with t-rivera at Conway, the day after tomorrow at 3 pm."""
+    await register_site(system, "conway")
+    await conference_window(system.scheduling, site="conway")
+    day = datetime.now(UTC) + timedelta(days=2)
+    return await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=day.replace(hour=22, minute=0, second=0, microsecond=0),
+        count=3,
+        teacher_id="t-rivera",
+    )
+
+
+NewFamily = Callable[..., Awaitable[Family]]
+
+
+@pytest.fixture
+def new_family(system: System, family_link_keys: FamilyLinkKeys) -> NewFamily:
+    """Makes a family at Conway (a child in t-rivera's class) with a week-long link."""
+
+    async def make(name: str = "Ava") -> Family:
+        tag = uuid.uuid4().hex[:8]
+        student, guardian = f"s-{tag}", f"g-{tag}"
+        await enroll(
+            system,
+            student_id=student,
+            site="conway",
+            given_name=name,
+            guardian_id=guardian,
+            teacher_id="t-rivera",
+        )
+        return Family(student, guardian, name, mint_link(family_link_keys, guardian))
+
+    return make
+
+
+@pytest.fixture
+async def family(new_family: NewFamily, conference_times: list[dict[str, Any]]) -> Family:
+    return await new_family()
+
+
+@pytest.fixture
+async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser's view of the web front, which calls the in-process scheduling."""
+    app = build_app(
+        WebSettings(),
+        transports={"scheduling": httpx.ASGITransport(app=system.apps["scheduling"])},
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
+    ):
+        yield client
+
+
+async def signed_in(web: httpx.AsyncClient, family: Family) -> httpx.Response:
+    """Open the family's link; returns the page it leads to."""
+    opened = await web.get("/f", params={"link": family.link})
+    assert opened.status_code == 303, opened.text
+    return await web.get(opened.headers["location"])

@@ -1,0 +1,299 @@
+"""The family pages against the real services: signing in with a link, booking, moving and
+cancelling through the forms, refusals in words, and the headers that keep the link private."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from shared.auth import Role
+from shared.auth.family_links import generate_key_pair
+from tests.integration.conftest import FamilyLinkKeys, System
+from tests.support import auth
+from tests.web.conftest import (
+    Family,
+    NewFamily,
+    csrf_token,
+    mint_link,
+    offered_times,
+    signed_in,
+)
+
+
+async def bookings_of(system: System, family: Family) -> list[dict[str, Any]]:
+    """The child's bookings, as scheduling keeps them."""
+    response = await system.scheduling.get(
+        "/bookings",
+        params={"student_id": family.student_id},
+        headers=auth("it-admin", Role.DISTRICT_ADMIN),
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def test_signing_in_keeps_the_link_in_an_httponly_cookie_not_the_address(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    opened = await web.get("/f", params={"link": family.link})
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/family"
+    cookie = opened.headers["set-cookie"]
+    assert cookie.startswith("slc_session=")
+    assert "HttpOnly" in cookie
+    assert "samesite=lax" in cookie.lower()
+    assert "Secure" not in cookie  # (plain http here)
+    home = await web.get("/family")
+    assert home.status_code == 200
+    assert "Ava" in home.text
+    assert "Choose a time" in home.text
+    assert family.link not in home.text
+
+
+async def test_over_https_the_cookie_is_secure(system: System, family: Family) -> None:
+    from services.web.app import build_app
+    from services.web.settings import WebSettings
+
+    app = build_app(
+        WebSettings(), transports={"scheduling": httpx.ASGITransport(app=system.apps["scheduling"])}
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://web") as web,
+    ):
+        opened = await web.get("/f", params={"link": family.link})
+    assert opened.status_code == 303
+    assert "Secure" in opened.headers["set-cookie"]
+
+
+async def test_a_bad_or_expired_link_gets_a_page_that_says_what_to_do(
+    web: httpx.AsyncClient, new_family: NewFamily, family_link_keys: FamilyLinkKeys
+) -> None:
+    family = await new_family()
+    expired = mint_link(
+        family_link_keys,
+        family.guardian_id,
+        issued_ago=timedelta(hours=2),
+        expires_in=timedelta(hours=1),
+    )
+    other_school_system = FamilyLinkKeys(*generate_key_pair())
+    forged = mint_link(other_school_system, family.guardian_id)
+    cases = {
+        "": (400, "This link does not work"),
+        "not-a-link": (400, "This link does not work"),
+        forged: (401, "This link does not work"),
+        expired: (401, "This link has expired"),
+    }
+    for link, (status, heading) in cases.items():
+        page = await web.get("/f", params={"link": link})
+        assert page.status_code == status, link
+        assert heading in page.text
+        assert "ask the school" in page.text.lower()
+        assert "set-cookie" not in page.headers
+    assert (await web.get("/family")).status_code == 401
+
+
+async def test_a_family_books_moves_and_cancels_through_the_forms(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    assert choose.status_code == 200
+    times = offered_times(choose)
+    assert len(times) == 3
+    booked = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(choose), "slot_id": times[0]},
+    )
+    assert booked.status_code == 303
+    assert booked.headers["location"] == "/family?done=booked"
+    home = await web.get(booked.headers["location"])
+    assert "The conference is booked" in home.text
+    assert "Room 4" in home.text
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["status"]) == (times[0], "booked")
+
+    calendar = await web.get(f"/family/bookings/{booking['id']}/calendar.ics")
+    assert calendar.status_code == 200
+    assert calendar.headers["content-type"].startswith("text/calendar")
+    assert calendar.text.startswith("BEGIN:VCALENDAR")
+
+    move = await web.get(f"/family/bookings/{booking['id']}/move")
+    assert move.status_code == 200
+    moved = await web.post(
+        f"/family/bookings/{booking['id']}/move",
+        data={"csrf_token": csrf_token(move), "slot_id": times[2]},
+    )
+    assert moved.status_code == 303
+    assert "new time" in (await web.get(moved.headers["location"])).text
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["status"]) == (times[2], "booked")
+
+    confirm = await web.get(f"/family/bookings/{booking['id']}/cancel")
+    assert confirm.status_code == 200
+    assert "Yes, cancel the conference" in confirm.text
+    cancelled = await web.post(
+        f"/family/bookings/{booking['id']}/cancel", data={"csrf_token": csrf_token(confirm)}
+    )
+    assert cancelled.status_code == 303
+    home = await web.get(cancelled.headers["location"])
+    assert "The conference is cancelled" in home.text
+    assert "Choose a time" in home.text
+    [booking] = await bookings_of(system, family)
+    assert booking["status"] == "cancelled"
+
+
+async def test_a_full_time_is_refused_in_words_with_the_nearest_free_times(
+    web: httpx.AsyncClient, system: System, family: Family, new_family: NewFamily
+) -> None:
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    times = offered_times(choose)
+    other = await new_family("Gio")
+    taken = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": times[1], "student_id": other.student_id},
+        headers={"Authorization": f"Bearer {other.link}"},
+    )
+    assert taken.status_code == 201, taken.text
+
+    refused = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(choose), "slot_id": times[1]},
+    )
+    assert refused.status_code == 409
+    assert "There is a problem" in refused.text
+    assert "Someone has just booked that time" in refused.text
+    nearest = offered_times(refused)
+    assert nearest and times[1] not in nearest
+    assert set(nearest) <= {times[0], times[2]}
+    assert await bookings_of(system, family) == []
+
+
+async def test_no_time_chosen_is_asked_again(web: httpx.AsyncClient, family: Family) -> None:
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    again = await web.post(
+        f"/family/children/{family.student_id}/book", data={"csrf_token": csrf_token(choose)}
+    )
+    assert again.status_code == 422
+    assert "Choose a time." in again.text
+    assert len(offered_times(again)) == 3
+
+
+async def test_when_every_time_is_taken_the_family_joins_the_waitlist(
+    web: httpx.AsyncClient, system: System, family: Family, new_family: NewFamily
+) -> None:
+    await signed_in(web, family)
+    times = offered_times(await web.get(f"/family/children/{family.student_id}/book"))
+    for time in times:
+        other = await new_family("Other")
+        taken = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": time, "student_id": other.student_id},
+            headers={"Authorization": f"Bearer {other.link}"},
+        )
+        assert taken.status_code == 201, taken.text
+    home = await web.get("/family")
+    assert "Every time is taken" in home.text
+    form = await web.get(f"/family/children/{family.student_id}/waitlist")
+    assert form.status_code == 200
+    joined = await web.post(
+        f"/family/children/{family.student_id}/waitlist",
+        data={
+            "csrf_token": csrf_token(form),
+            "part_of_day": "afternoon",
+            "window_id": _hidden(form.text, "window_id"),
+        },
+    )
+    assert joined.status_code == 303, joined.text
+    home = await web.get(joined.headers["location"])
+    assert "is on the waitlist" in home.text
+    assert "Afternoon" in home.text
+
+
+def _hidden(html: str, name: str) -> str:
+    marker = f'name="{name}" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+async def test_a_form_without_its_csrf_token_is_refused(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    [first, *_] = offered_times(choose)
+    for data in ({"slot_id": first}, {"slot_id": first, "csrf_token": "guessed"}):
+        refused = await web.post(f"/family/children/{family.student_id}/book", data=data)
+        assert refused.status_code == 403
+        assert "This form has expired" in refused.text
+    assert await bookings_of(system, family) == []
+
+
+async def test_every_response_says_what_the_browser_may_load_and_send(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    responses = [
+        await web.get("/"),
+        await web.get("/f", params={"link": family.link}),
+        await web.get("/family"),
+        await web.get("/static/site.css"),
+        await web.get("/no/such/page"),
+        await web.post("/family/children/x/book"),
+    ]
+    for response in responses:
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        assert "unsafe-inline" not in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    assert "<script" not in responses[2].text
+    assert " style=" not in responses[2].text
+
+
+async def test_the_family_page_with_its_css_weighs_at_most_100_kb(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    page = await signed_in(web, family)
+    css = await web.get("/static/site.css")
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    assert len(page.content) + len(css.content) <= 100_000
+    assert len(choose.content) + len(css.content) <= 100_000
+
+
+async def test_no_input_gets_a_500(web: httpx.AsyncClient, family: Family) -> None:
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    token = csrf_token(choose)
+    student = family.student_id
+    attempts = [
+        ("GET", "/family/children/..%2F..%2Fwindows/book", None),
+        ("GET", "/family/children/" + "x" * 300 + "/book", None),
+        ("GET", "/family/bookings/nope/move", None),
+        ("GET", "/family/bookings/nope/calendar.ics", None),
+        ("GET", "/family?done=%00", None),
+        ("GET", "/?lang=" + "x" * 5000, None),
+        ("GET", "/f?link=" + "a" * 5000, None),
+        ("POST", f"/family/children/{student}/book", {"csrf_token": token, "slot_id": "../x"}),
+        ("POST", f"/family/children/{student}/book", {"csrf_token": token, "slot_id": "\x00"}),
+        (
+            "POST",
+            f"/family/children/{student}/book",
+            {"csrf_token": token, "slot_id": offered_times(choose)[0], "interpreter": "x" * 99},
+        ),
+        ("POST", f"/family/children/{student}/waitlist", {"csrf_token": token, "part_of_day": "x"}),
+        ("POST", "/family/bookings/nope/cancel", {"csrf_token": token}),
+        ("POST", "/family/bookings/nope/move", {"csrf_token": token, "slot_id": "x"}),
+    ]
+    for method, url, data in attempts:
+        response = await web.request(method, url, data=data)
+        assert response.status_code < 500, (url, response.status_code)
+        if not response.is_redirect:
+            assert response.headers["content-type"].startswith("text/html"), url
+    raw = await web.post(
+        f"/family/children/{student}/book",
+        content=b"--x\r\nbroken",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert raw.status_code < 500
