@@ -17,11 +17,17 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from services.web import front
 from services.web.family import booking, calendar, home, sign_in, waitlist
+from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
 from services.web.sessions import SessionCookies
 from services.web.settings import WebSettings
+from services.web.staff import day, dev_sign_in, review
+from services.web.staff import sign_in as staff_sign_in
+from services.web.staff.identity_provider import IdentityProvider
+from services.web.staff.pending import PendingCookie
 from services.web.troubles import install_trouble_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -30,17 +36,26 @@ STATIC = Path(__file__).parent / "static"
 def build_app(
     settings: WebSettings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
-    """The web front's app. ``transports`` (by service name) replace the network, in tests."""
+    """The web front's app. ``transports`` (by service name, and ``oidc`` for the identity
+    provider) replace the network, in tests."""
     transports = transports or {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(
-            base_url=settings.scheduling_url,
-            timeout=settings.service_timeout_seconds,
-            transport=transports.get("scheduling"),
-        ) as scheduling:
+        async with (
+            httpx.AsyncClient(
+                base_url=settings.scheduling_url,
+                timeout=settings.service_timeout_seconds,
+                transport=transports.get("scheduling"),
+            ) as scheduling,
+            httpx.AsyncClient(
+                base_url=settings.portfolio_url,
+                timeout=settings.service_timeout_seconds,
+                transport=transports.get("portfolio"),
+            ) as portfolio,
+        ):
             app.state.scheduling = SchedulingApi(scheduling)
+            app.state.portfolio = PortfolioApi(portfolio)
             yield
 
     app = FastAPI(
@@ -50,14 +65,33 @@ def build_app(
         redoc_url=None,
         openapi_url=None,
     )
+    secret = settings.session_secret.get_secret_value()
+    app.state.settings = settings
     app.state.session_cookies = SessionCookies(
-        settings.session_secret.get_secret_value(),
-        timedelta(hours=settings.session_lifetime_hours),
+        secret, timedelta(hours=settings.session_lifetime_hours)
     )
+    app.state.identity_provider = (
+        IdentityProvider(settings, transport=transports.get("oidc"))
+        if settings.oidc_configured
+        else None
+    )
+    app.state.oidc_pending = PendingCookie(secret, name="slc_sign_in", path="/staff/sign-in")
+    app.state.dev_sign_in_form = PendingCookie(secret, name="slc_dev_sign_in", path="/dev/sign-in")
     install_trouble_pages(app)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (sign_in, home, booking, waitlist, calendar):
+    for module in (
+        front,
+        sign_in,
+        home,
+        booking,
+        waitlist,
+        calendar,
+        staff_sign_in,
+        dev_sign_in,
+        day,
+        review,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

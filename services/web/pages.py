@@ -23,7 +23,7 @@ from services.web.languages import (
     own_name,
     page_language,
 )
-from services.web.sessions import FamilySession, SessionCookies
+from services.web.sessions import SessionCookies, SignIn
 from shared.translations import compiled_translations
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -56,7 +56,7 @@ class Visitor:
     and whether the request came over https."""
 
     language: str
-    session: FamilySession | None
+    session: SignIn | None
     secure: bool
     chose_language: bool
 

@@ -1,51 +1,23 @@
-"""Scheduling's API as the family pages call it: always as the family, with its link as the
-bearer token (scheduling decides what the family may do; the web front decides nothing)."""
+"""Scheduling's API as the pages call it: always as the signed-in person, with their credential
+as the bearer token (scheduling decides what they may do; the web front decides nothing)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from shared.api_types import ID_PATTERN
+from services.web.service_api import Answer, ServiceApi, ServiceUnavailable, bearer, is_id
 
-_ID = re.compile(ID_PATTERN)
-
-
-class ServiceUnavailable(Exception):
-    """A service did not answer (down, or too slow): the page says to try again soon."""
+__all__ = ["Answer", "SchedulingApi", "ServiceUnavailable", "is_id"]
 
 
-def is_id(value: str | None) -> bool:
-    """Whether ``value`` is an id as the services write them (nothing else goes into a path)."""
-    return value is not None and _ID.fullmatch(value) is not None
+class SchedulingApi(ServiceApi):
+    """Calls to scheduling as the signed-in person (a family, a teacher)."""
 
-
-@dataclass(frozen=True)
-class Answer:
-    """A service's answer: its status and its JSON body (a problem document when refused)."""
-
-    status: int
-    body: Any
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def detail(self) -> str:
-        detail = self.body.get("detail") if isinstance(self.body, dict) else None
-        return detail if isinstance(detail, str) else ""
-
-
-class SchedulingApi:
-    """Calls to scheduling on behalf of a family."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    service = "scheduling"
 
     async def family(self, link: str, *, interpreter_language: str | None = None) -> Answer:
         """The family's children, conferences, waitlist places and free times."""
@@ -81,34 +53,21 @@ class SchedulingApi:
         """The booking's .ics, as scheduling serves it."""
         try:
             return await self._client.get(
-                f"/bookings/{quote(booking_id)}/calendar.ics", headers=_bearer(link)
+                f"/bookings/{quote(booking_id)}/calendar.ics", headers=bearer(link)
             )
         except httpx.HTTPError as error:
             raise ServiceUnavailable("scheduling") from error
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        link: str,
-        *,
-        json: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
-    ) -> Answer:
-        try:
-            response = await self._client.request(
-                method, path, headers=_bearer(link), json=json, params=params
-            )
-        except httpx.HTTPError as error:
-            raise ServiceUnavailable("scheduling") from error
-        if response.status_code >= 500:
-            raise ServiceUnavailable("scheduling")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return Answer(response.status_code, body)
+    async def teacher_day(self, token: str, *, teacher_id: str, day: date) -> Answer:
+        """The teacher's conferences of ``day`` (the site's clock)."""
+        return await self._call(
+            "GET", f"/teachers/{quote(teacher_id)}/day", token, params={"date": day.isoformat()}
+        )
 
+    async def windows(self, token: str, *, site: str) -> Answer:
+        """The site's conference windows."""
+        return await self._call("GET", "/windows", token, params={"site": site})
 
-def _bearer(link: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {link}"}
+    async def record_attendance(self, token: str, *, booking_id: str, step: str) -> Answer:
+        """``step`` is ``check-in``, ``complete`` or ``no-show``."""
+        return await self._call("POST", f"/bookings/{quote(booking_id)}/{step}", token)

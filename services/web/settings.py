@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import LOOPBACK_HOSTS
+from shared.auth.principal import Role
+from shared.settings import DEV_JWT_SECRET, LOOPBACK_HOSTS
 
 # Published, so anyone could sign a session cookie with it: beyond loopback, set your own.
 DEV_SESSION_SECRET = "dev-only-web-session-secret-change-me-in-production"
+
+
+class DevPerson(BaseModel):
+    """Someone the development sign-in page offers to sign in as (``WEB_DEV_PEOPLE``)."""
+
+    subject: str = Field(min_length=1, max_length=64, description="Their sourcedId.")
+    role: Role
+    name: str = Field(min_length=1, max_length=200, description="Who they are, for the button.")
+    sites: list[str] = Field(default_factory=list)
+    students: list[str] = Field(default_factory=list)
 
 
 class WebSettings(BaseSettings):
@@ -38,6 +49,47 @@ class WebSettings(BaseSettings):
     service_timeout_seconds: float = Field(
         10, gt=0, le=120, description="How long a page waits for a service's answer."
     )
+
+    oidc_issuer: str | None = Field(
+        None,
+        description="The district identity provider's issuer URL (WEB_OIDC_ISSUER); its"
+        " /.well-known/openid-configuration is read. Unset: no staff or student sign-in.",
+    )
+    oidc_client_id: str | None = Field(None, description="This web front's client id there.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="Its client secret (unset: a public client, PKCE only)."
+    )
+    oidc_scope: str = Field("openid profile", description="Scopes asked for at sign-in.")
+    dev_sign_in: bool = Field(
+        False,
+        description="Development only (WEB_DEV_SIGN_IN): a /dev/sign-in page signs in as any of"
+        " WEB_DEV_PEOPLE with a token signed with AUTH_JWT_SECRET. Only on loopback.",
+    )
+    dev_people: list[DevPerson] = Field(
+        default_factory=list, description="The people /dev/sign-in offers (JSON)."
+    )
+    dev_jwt_secret: SecretStr = Field(
+        SecretStr(DEV_JWT_SECRET),
+        validation_alias="AUTH_JWT_SECRET",
+        description="The services' HS256 secret, which development sign-in signs tokens with.",
+    )
+    district: str = Field(
+        "demo", validation_alias="DISTRICT_ID", description="The district's sourcedId."
+    )
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @model_validator(mode="after")
+    def _sign_in_settings(self) -> WebSettings:
+        if bool(self.oidc_issuer) != bool(self.oidc_client_id):
+            raise ValueError("set WEB_OIDC_ISSUER and WEB_OIDC_CLIENT_ID together")
+        if self.dev_sign_in and self.host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                "WEB_DEV_SIGN_IN signs anyone in as anyone: it is refused beyond loopback"
+            )
+        return self
 
     @model_validator(mode="after")
     def _own_secret_beyond_loopback(self) -> WebSettings:

@@ -1,5 +1,6 @@
-"""Pages for what stops a request (no sign-in, a refused link, a stale form, a service down, an
-unknown address), in the visitor's language; never a 500 for what a visitor sends."""
+"""Pages for what stops a request (no sign-in, a refused link or sign-in, a page not for the
+person, a stale form, a service down, an unknown address), in the visitor's language; never a
+500 for what a visitor sends."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class Trouble(StrEnum):
     LINK_REFUSED = "link_refused"
     LINK_EXPIRED = "link_expired"
     SIGN_IN_NEEDED = "sign_in_needed"
+    STAFF_SIGN_IN_NEEDED = "staff_sign_in_needed"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_IN_ENDED = "sign_in_ended"
+    NOT_YOURS = "not_yours"
     CSRF = "csrf"
     UNAVAILABLE = "unavailable"
     NOT_FOUND = "not_found"

@@ -11,12 +11,12 @@ from services.web.family.signed_in import (
     FamilyDep,
     SchedulingDep,
     accepted,
-    checked_form,
     child_of_family,
     child_with_booking,
     session_of,
 )
 from services.web.family.view import days_of_times
+from services.web.forms import checked_form
 from services.web.pages import page
 from services.web.refusals import Refusal, refusal_of
 from services.web.scheduling_api import Answer, is_id
@@ -74,7 +74,7 @@ async def book_time(
         assert slot_id is not None
         answer = accepted(
             await api.book(
-                session_of(who).link,
+                session_of(who).credential,
                 slot_id=slot_id,
                 student_id=child.student_id,
                 interpreter_language=interpreter,
@@ -135,7 +135,7 @@ async def move_to_time(
     if is_id(slot_id):
         assert slot_id is not None
         answer = accepted(
-            await api.move(session_of(who).link, booking_id=booking_id, slot_id=slot_id)
+            await api.move(session_of(who).credential, booking_id=booking_id, slot_id=slot_id)
         )
         if answer.ok:
             return _done("moved")
@@ -178,7 +178,7 @@ async def cancel_conference(
     """Cancel the conference; its time is free for another family."""
     await checked_form(request, who)
     child = await child_with_booking(api, who, booking_id)
-    answer = accepted(await api.cancel(session_of(who).link, booking_id=booking_id))
+    answer = accepted(await api.cancel(session_of(who).credential, booking_id=booking_id))
     if answer.ok:
         return _done("cancelled")
     return page(

@@ -18,7 +18,7 @@ async def conference_calendar(booking_id: str, who: FamilyDep, api: SchedulingDe
     """The conference as a calendar event (.ics), to add to the family's calendar."""
     if not is_id(booking_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    answer = await api.calendar(session_of(who).link, booking_id=booking_id)
+    answer = await api.calendar(session_of(who).credential, booking_id=booking_id)
     accepted(Answer(answer.status_code, None))
     if answer.status_code != 200:
         raise TroublePage(Trouble.NOT_FOUND, 404)

@@ -21,7 +21,7 @@ async def interpreter_languages(
 ) -> list[tuple[str, str]]:
     """The languages the child's school has interpreters for, each named in the page's
     language."""
-    answer = await api.interpreter_languages(session_of(who).link, site=child.site)
+    answer = await api.interpreter_languages(session_of(who).credential, site=child.site)
     languages = answer.body.get("languages", []) if answer.ok and answer.body else []
     return [
         (tag, language_name(tag, in_language=who.language))

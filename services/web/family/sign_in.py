@@ -1,4 +1,4 @@
-"""Signing in with the family's link, and out."""
+"""Signing in with the family's link."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.family.signed_in import FamilyDep, SchedulingDep, checked_form
+from services.web.family.signed_in import SchedulingDep
 from services.web.languages import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, chosen_from_query
-from services.web.pages import VisitorDep, page
+from services.web.pages import VisitorDep
 from services.web.sessions import SessionCookies
 from services.web.troubles import Trouble, TroublePage
 from shared.auth.family_links import EXPIRED, is_family_link
@@ -51,27 +51,3 @@ async def sign_in_with_link(
             secure=who.secure,
         )
     return response
-
-
-@router.post("/sign-out")
-async def sign_out(request: Request, who: FamilyDep) -> Response:
-    """End the family's sign-in on this browser."""
-    await checked_form(request, who)
-    response = RedirectResponse("/signed-out", status_code=303)
-    SessionCookies.end(response, secure=who.secure)
-    return response
-
-
-@router.get("/signed-out")
-async def signed_out(request: Request, who: VisitorDep) -> Response:
-    """Signed out: how to come back."""
-    return page(request, who, "signed_out.html.j2")
-
-
-@router.get("/")
-async def start(request: Request, who: VisitorDep) -> Response:
-    """The front page: a signed-in family goes to its conferences; anyone else is told to open
-    their link."""
-    if who.session is not None:
-        return RedirectResponse("/family", status_code=303)
-    return page(request, who, "start.html.j2")

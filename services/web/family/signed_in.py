@@ -3,7 +3,6 @@ scheduling."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -11,7 +10,7 @@ from fastapi import Depends, Request
 from services.web.family.view import ChildView, children
 from services.web.pages import Visitor, VisitorDep
 from services.web.scheduling_api import Answer, SchedulingApi, is_id
-from services.web.sessions import FamilySession
+from services.web.sessions import SignIn
 from services.web.troubles import Trouble, TroublePage
 
 
@@ -27,26 +26,17 @@ def signed_in_family(who: VisitorDep) -> Visitor:
     """The visitor, who must be a signed-in family (else the page says to open their link)."""
     if who.session is None:
         raise TroublePage(Trouble.SIGN_IN_NEEDED, 401)
+    if not who.session.is_family:
+        raise TroublePage(Trouble.NOT_YOURS, 403)
     return who
 
 
 FamilyDep = Annotated[Visitor, Depends(signed_in_family)]
 
 
-def session_of(who: Visitor) -> FamilySession:
+def session_of(who: Visitor) -> SignIn:
     assert who.session is not None  # (signed_in_family made sure)
     return who.session
-
-
-async def checked_form(request: Request, who: Visitor) -> dict[str, str]:
-    """The posted form's text fields, once its CSRF token is the family's (else 403)."""
-    # (A body that is not a readable form is a 400 page; one of another type, an empty form.)
-    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
-    fields = {name: value for name, value in form.items() if isinstance(value, str)}
-    sent = fields.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent.encode(), session_of(who).csrf_token.encode()):
-        raise TroublePage(Trouble.CSRF, 403)
-    return fields
 
 
 def accepted(answer: Answer) -> Answer:
@@ -62,7 +52,7 @@ async def family_data(
 ) -> Any:
     """What scheduling says of the family now."""
     answer = accepted(
-        await api.family(session_of(who).link, interpreter_language=interpreter_language)
+        await api.family(session_of(who).credential, interpreter_language=interpreter_language)
     )
     if not answer.ok:
         raise TroublePage(Trouble.LINK_REFUSED, 403, sign_out=True)

@@ -9,11 +9,11 @@ from services.web.family.signed_in import (
     FamilyDep,
     SchedulingDep,
     accepted,
-    checked_form,
     child_of_family,
     session_of,
 )
 from services.web.family.view import ChildView
+from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, refusal_of
 
@@ -69,7 +69,7 @@ async def join_waitlist(
         return _waitlist_page(request, who, child, refusal=refusal, status=422)
     answer = accepted(
         await api.join_waitlist(
-            session_of(who).link,
+            session_of(who).credential,
             window_id=window_id,
             student_id=child.student_id,
             part_of_day=part,

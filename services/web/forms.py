@@ -1,0 +1,23 @@
+"""A posted form, read only once its CSRF token is the signed-in person's."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from services.web.pages import Visitor
+from services.web.troubles import Trouble, TroublePage
+
+
+async def checked_form(request: Request, who: Visitor) -> dict[str, str]:
+    """The posted form's text fields, once its CSRF token is the signed-in person's (else 403,
+    nothing done)."""
+    # (A body that is not a readable form is a 400 page; one of another type, an empty form.)
+    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    sent = fields.get("csrf_token", "")
+    expected = who.session.csrf_token if who.session is not None else ""
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise TroublePage(Trouble.CSRF, 403)
+    return fields

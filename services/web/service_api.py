@@ -1,0 +1,76 @@
+"""Calling a service's HTTP API as the signed-in person (their credential is the bearer token of
+every call): the answer as status and JSON, or ``ServiceUnavailable`` when it does not answer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from shared.api_types import ID_PATTERN
+
+_ID = re.compile(ID_PATTERN)
+
+
+class ServiceUnavailable(Exception):
+    """A service did not answer (down, or too slow): the page says to try again soon."""
+
+
+def is_id(value: str | None) -> bool:
+    """Whether ``value`` is an id as the services write them (nothing else goes into a path)."""
+    return value is not None and _ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A service's answer: its status and its JSON body (a problem document when refused)."""
+
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def detail(self) -> str:
+        detail = self.body.get("detail") if isinstance(self.body, dict) else None
+        return detail if isinstance(detail, str) else ""
+
+
+class ServiceApi:
+    """Calls to one service, each with the caller's credential."""
+
+    service = "a service"
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        credential: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Answer:
+        try:
+            response = await self._client.request(
+                method, path, headers=bearer(credential), json=json, params=params
+            )
+        except httpx.HTTPError as error:
+            raise ServiceUnavailable(self.service) from error
+        if response.status_code >= 500:
+            raise ServiceUnavailable(self.service)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return Answer(response.status_code, body)
+
+
+def bearer(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}

@@ -1,0 +1,119 @@
+"""The teacher's conference day: who comes when, where, with which interpreter and siblings,
+whether the student's plan is ready; and checking families in, recording conferences completed
+or missed (each a form that posts, then goes back to the day: post/redirect/get)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from babel.dates import format_skeleton
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.forms import checked_form
+from services.web.languages import locale_of
+from services.web.pages import Visitor, page
+from services.web.service_api import is_id
+from services.web.staff.day_view import conference_day, conference_days, day_to_show
+from services.web.staff.refusals import StaffRefusal, refused_status, staff_refusal_of
+from services.web.staff.signed_in import (
+    SchedulingDep,
+    TeacherDep,
+    accepted,
+    person_of,
+    token_of,
+)
+from services.web.troubles import Trouble, TroublePage
+from services.web.written_times import zone
+
+router = APIRouter()
+STEPS = {"check-in": "checked_in", "complete": "completed", "no-show": "no_show"}
+DONE = frozenset(STEPS.values())
+
+
+@router.get("/teacher")
+async def teacher_home(who: TeacherDep) -> Response:
+    """A teacher's pages begin with their conference day."""
+    return RedirectResponse("/teacher/day", status_code=303)
+
+
+@router.get("/teacher/day")
+async def teacher_day(
+    request: Request,
+    who: TeacherDep,
+    api: SchedulingDep,
+    day: Annotated[date | None, Query(alias="date")] = None,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The teacher's conferences of a day, in order, with a button for each step of each."""
+    return await _day_page(request, who, api, day=day, done=done if done in DONE else None)
+
+
+@router.post("/teacher/bookings/{booking_id}/{step}")
+async def record_attendance(
+    request: Request, booking_id: str, step: str, who: TeacherDep, api: SchedulingDep
+) -> Response:
+    """Check the family in, or record the conference completed or missed."""
+    fields = await checked_form(request, who)
+    if step not in STEPS or not is_id(booking_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    try:
+        day: date | None = date.fromisoformat(fields.get("date", ""))
+    except ValueError:
+        day = None
+    answer = accepted(await api.record_attendance(token_of(who), booking_id=booking_id, step=step))
+    if answer.ok:
+        back = f"?date={day.isoformat()}&done={STEPS[step]}" if day else f"?done={STEPS[step]}"
+        return RedirectResponse(f"/teacher/day{back}", status_code=303)
+    return await _day_page(
+        request,
+        who,
+        api,
+        day=day,
+        refusal=staff_refusal_of(answer),
+        status=refused_status(answer),
+        error_field=f"booking-{booking_id}",
+    )
+
+
+async def _day_page(
+    request: Request,
+    who: Visitor,
+    api: SchedulingDep,
+    *,
+    day: date | None,
+    done: str | None = None,
+    refusal: StaffRefusal | None = None,
+    status: int = 200,
+    error_field: str = "main",
+) -> Response:
+    person, token = person_of(who), token_of(who)
+    windows: list[dict[str, object]] = []
+    for site in person.sites:
+        answer = accepted(await api.windows(token, site=site))
+        if answer.ok and isinstance(answer.body, list):
+            windows += answer.body
+    days = conference_days(windows)
+    clock = zone(str(windows[0].get("timezone")) if windows else None)
+    shown = day or day_to_show(days, today=datetime.now(UTC).astimezone(clock).date())
+    answer = accepted(await api.teacher_day(token, teacher_id=person.subject, day=shown))
+    if not answer.ok:
+        refusal, status = staff_refusal_of(answer), refused_status(answer)
+    return page(
+        request,
+        who,
+        "teacher_day.html.j2",
+        status=status,
+        day=conference_day(answer.body if answer.ok else {}, day=shown, language=who.language),
+        days=[(other, _day_link(other, who.language)) for other in days],
+        done=done,
+        refusal=refusal.value if refusal else None,
+        error_field=error_field,
+        section="day",
+    )
+
+
+def _day_link(day: date, language: str) -> str:
+    """A conference day as a short link: "Tue, Dec 8"."""
+    return str(format_skeleton("MMMEd", day, locale=locale_of(language)))

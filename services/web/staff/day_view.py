@@ -1,0 +1,143 @@
+"""What scheduling says of a teacher's conference day (``GET /teachers/{id}/day``), as the day
+page shows it: times written in the teacher's language on the school's clock, languages named in
+it, and which attendance buttons each family has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from babel.dates import format_date
+
+from services.web.languages import language_name, locale_of
+from services.web.written_times import written_span
+
+# What can be recorded from each status (scheduling's rules decide; the page offers only these).
+STEPS_FROM = {
+    "booked": ("check-in", "complete", "no-show"),
+    "checked_in": ("complete",),
+}
+
+
+@dataclass(frozen=True)
+class SiblingView:
+    name: str
+    time: str
+    room: str
+    teacher: str
+
+
+@dataclass(frozen=True)
+class FamilyOnTheDay:
+    booking_id: str
+    name: str
+    status: str
+    station: int | None
+    interpreter: str | None
+    interpreter_name: str | None
+    siblings: list[SiblingView]
+    plan_ready: bool
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TimeOnTheDay:
+    time: str
+    room: str
+    virtual: bool
+    meeting_link: str | None
+    seats_left: int
+    families: list[FamilyOnTheDay]
+
+
+@dataclass(frozen=True)
+class ConferenceDay:
+    day: date
+    heading: str
+    times: list[TimeOnTheDay]
+
+
+def conference_day(data: Any, *, day: date, language: str) -> ConferenceDay:
+    """The day as the page shows it."""
+    slots = data.get("slots", []) if isinstance(data, dict) else []
+    timezone = next((slot.get("timezone") for slot in slots if slot.get("timezone")), None)
+    return ConferenceDay(
+        day=day,
+        heading=str(format_date(day, "full", locale=locale_of(language))),
+        times=[_time(slot, language=language, fallback_zone=timezone) for slot in slots],
+    )
+
+
+def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> TimeOnTheDay:
+    zone = slot.get("timezone") or fallback_zone
+    starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
+    return TimeOnTheDay(
+        time=written_span(starts, ends, timezone=zone, language=language),
+        room=str(slot["room"]),
+        virtual=slot.get("mode") == "virtual",
+        meeting_link=_https(slot.get("meeting_link")),
+        seats_left=int(slot.get("seats_left", 0)),
+        families=[
+            _family(booking, language=language, zone=zone) for booking in slot.get("bookings", [])
+        ],
+    )
+
+
+def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> FamilyOnTheDay:
+    interpreter = booking.get("interpreter") or None
+    status = str(booking["status"])
+    return FamilyOnTheDay(
+        booking_id=str(booking["id"]),
+        name=str(booking.get("given_name") or booking["student_id"]),
+        status=status,
+        station=booking.get("station"),
+        interpreter=language_name(str(interpreter["language"]), in_language=language)
+        if interpreter
+        else None,
+        interpreter_name=interpreter.get("name") if interpreter else None,
+        siblings=[
+            SiblingView(
+                name=str(sibling.get("given_name") or sibling["student_id"]),
+                time=written_span(
+                    _moment(sibling["starts_at"]),
+                    _moment(sibling["ends_at"]),
+                    timezone=zone,
+                    language=language,
+                ),
+                room=str(sibling["room"]),
+                teacher=str(sibling["teacher_id"]),
+            )
+            for sibling in booking.get("siblings", [])
+        ],
+        plan_ready=bool(booking.get("plan_ready")),
+        steps=STEPS_FROM.get(status, ()),
+    )
+
+
+def conference_days(windows: Any) -> list[date]:
+    """Every day of the sites' conference windows, in order."""
+    days: set[date] = set()
+    for window in windows if isinstance(windows, list) else []:
+        first, last = (
+            date.fromisoformat(window["first_day"]),
+            date.fromisoformat(window["last_day"]),
+        )
+        # (A window is days or weeks long; one spanning more is shown from its first 60 days.)
+        days.update(first + timedelta(days=n) for n in range(min((last - first).days + 1, 60)))
+    return sorted(days)
+
+
+def day_to_show(days: list[date], *, today: date) -> date:
+    """Today, if it is a conference day or there are none; else the next one (else the last)."""
+    if not days or today in days:
+        return today
+    return next((day for day in days if day > today), days[-1])
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _https(link: Any) -> str | None:
+    return link if isinstance(link, str) and link.startswith("https://") else None

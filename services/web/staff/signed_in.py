@@ -1,0 +1,61 @@
+"""What every teacher page needs: a signed-in teacher (a family, or anyone else, is told the
+page is not theirs), the services' APIs, and the person's token no longer accepted ending the
+sign-in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.web.pages import Visitor, VisitorDep
+from services.web.portfolio_api import PortfolioApi
+from services.web.scheduling_api import SchedulingApi
+from services.web.service_api import Answer
+from services.web.sessions import Person
+from services.web.troubles import Trouble, TroublePage
+
+
+def scheduling(request: Request) -> SchedulingApi:
+    api: SchedulingApi = request.app.state.scheduling
+    return api
+
+
+def portfolio(request: Request) -> PortfolioApi:
+    api: PortfolioApi = request.app.state.portfolio
+    return api
+
+
+SchedulingDep = Annotated[SchedulingApi, Depends(scheduling)]
+PortfolioDep = Annotated[PortfolioApi, Depends(portfolio)]
+
+
+def signed_in_teacher(who: VisitorDep) -> Visitor:
+    """The visitor, who must be a teacher signed in with their school account. (The services
+    still decide what the teacher may see and do; this only keeps others off the pages.)"""
+    if who.session is None:
+        raise TroublePage(Trouble.STAFF_SIGN_IN_NEEDED, 401)
+    if who.session.person is None or who.session.person.role != "teacher":
+        raise TroublePage(Trouble.NOT_YOURS, 403)
+    return who
+
+
+TeacherDep = Annotated[Visitor, Depends(signed_in_teacher)]
+
+
+def person_of(who: Visitor) -> Person:
+    assert who.session is not None and who.session.person is not None  # (signed_in_teacher)
+    return who.session.person
+
+
+def token_of(who: Visitor) -> str:
+    assert who.session is not None
+    return who.session.credential
+
+
+def accepted(answer: Answer) -> Answer:
+    """``answer``, unless the service no longer accepts the person's token (expired, revoked):
+    then they are signed out and told to sign in again."""
+    if answer.status == 401:
+        raise TroublePage(Trouble.SIGN_IN_ENDED, 401, sign_out=True)
+    return answer
