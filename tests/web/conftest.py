@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from services.web.app import build_app
-from services.web.settings import WebSettings
+from services.web.settings import DevPerson, WebSettings
+from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer
 from tests.integration import conftest as integration
 from tests.integration.conftest import FamilyLinkKeys, System, enroll, register_site
@@ -108,13 +109,28 @@ async def family(new_family: NewFamily, conference_times: list[dict[str, Any]]) 
     return await new_family()
 
 
+# The people the tests' development sign-in offers.
+DEV_PEOPLE = [
+    DevPerson(subject="t-rivera", role=Role.TEACHER, name="Ms. Rivera", sites=["conway"]),
+    DevPerson(subject="s-ava", role=Role.STUDENT, name="Ava", sites=["conway"]),
+]
+
+
+def web_settings(**overrides: Any) -> WebSettings:
+    """The web front's settings in the tests: development sign-in on, with ``DEV_PEOPLE``."""
+    return WebSettings(dev_sign_in=True, dev_people=DEV_PEOPLE, **overrides)
+
+
+def service_transports(system: System) -> dict[str, httpx.AsyncBaseTransport]:
+    return {
+        name: httpx.ASGITransport(app=system.apps[name]) for name in ("scheduling", "portfolio")
+    }
+
+
 @pytest.fixture
 async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser's view of the web front, which calls the in-process scheduling."""
-    app = build_app(
-        WebSettings(),
-        transports={"scheduling": httpx.ASGITransport(app=system.apps["scheduling"])},
-    )
+    """A browser's view of the web front, which calls the in-process scheduling and portfolio."""
+    app = build_app(web_settings(), transports=service_transports(system))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
@@ -127,3 +143,15 @@ async def signed_in(web: httpx.AsyncClient, family: Family) -> httpx.Response:
     opened = await web.get("/f", params={"link": family.link})
     assert opened.status_code == 303, opened.text
     return await web.get(opened.headers["location"])
+
+
+async def signed_in_as(web: httpx.AsyncClient, subject: str) -> httpx.Response:
+    """Sign in through the development page as one of ``DEV_PEOPLE``; returns the page it
+    leads to."""
+    form = await web.get("/dev/sign-in")
+    assert form.status_code == 200, form.text
+    signed = await web.post(
+        "/dev/sign-in", data={"csrf_token": csrf_token(form), "subject": subject}
+    )
+    assert signed.status_code == 303, signed.text
+    return await web.get(signed.headers["location"], follow_redirects=True)

@@ -1,0 +1,156 @@
+"""Staff sign in through the district's identity provider: the whole OpenID Connect code flow
+against a local provider (tests/web/identity_provider.py), the teacher's day behind it, and a
+state or nonce that does not match refused with a page saying so."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+import jwt
+import pytest
+
+from services.web.app import build_app
+from shared.auth import Principal, TokenVerifier
+from tests.integration.conftest import System
+from tests.web.conftest import Family, csrf_token, service_transports, signed_in, web_settings
+from tests.web.identity_provider import CLIENT_ID, CLIENT_SECRET, ISSUER, LocalIdentityProvider
+
+
+class ProviderOrTestTokens:
+    """The services' verifier here: the provider's tokens by its public key (as
+    AUTH_JWT_PUBLIC_KEY has them do), and the tests' own HS256 ones that set up the school."""
+
+    fetches_keys = False
+
+    def __init__(self, provider: TokenVerifier, tests: TokenVerifier) -> None:
+        self._provider, self._tests = provider, tests
+
+    def verify(self, token: str) -> Principal:
+        if jwt.get_unverified_header(token).get("alg") == "RS256":
+            return self._provider.verify(token)
+        return self._tests.verify(token)
+
+
+@pytest.fixture
+def provider(system: System) -> LocalIdentityProvider:
+    """The district's identity provider, whose tokens the services accept."""
+    provider = LocalIdentityProvider()
+    from_provider = TokenVerifier(
+        public_key=provider.public_key_pem, issuer=ISSUER, district="demo"
+    )
+    for name in ("scheduling", "portfolio"):
+        state = system.apps[name].state
+        state.token_verifier = ProviderOrTestTokens(from_provider, state.token_verifier)
+    return provider
+
+
+@pytest.fixture
+async def staff_web(
+    system: System, provider: LocalIdentityProvider
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """The web front with OpenID Connect sign-in, and a browser's view of the provider."""
+    idp = httpx.ASGITransport(app=provider.app())
+    app = build_app(
+        web_settings(
+            oidc_issuer=ISSUER, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET
+        ),
+        transports={**service_transports(system), "oidc": idp},
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as web,
+        httpx.AsyncClient(transport=idp, base_url=ISSUER) as browser_at_idp,
+    ):
+        yield web, browser_at_idp
+
+
+async def to_provider_and_back(
+    web: httpx.AsyncClient, browser_at_idp: httpx.AsyncClient
+) -> httpx.URL:
+    """Start signing in; the provider's redirect back to the web front (not followed yet)."""
+    started = await web.get("/staff/sign-in")
+    assert started.status_code == 303, started.text
+    authorize = httpx.URL(started.headers["location"])
+    assert authorize.host == urlsplit(ISSUER).hostname
+    query: dict[str, Any] = dict(authorize.params)
+    assert query["code_challenge_method"] == "S256" and query["nonce"] and query["state"]
+    assert "code_verifier" not in query
+    back = await browser_at_idp.get(str(authorize))
+    assert back.status_code == 302
+    return httpx.URL(back.headers["location"])
+
+
+async def test_a_teacher_signs_in_through_the_identity_provider_and_sees_their_day(
+    staff_web: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    family: Family,
+    system: System,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    web, browser_at_idp = staff_web
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    booked = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(choose), "slot_id": conference_times[0]["id"]},
+    )
+    assert booked.status_code == 303
+    web.cookies.clear()
+
+    back = await to_provider_and_back(web, browser_at_idp)
+    assert back.path == "/staff/sign-in/callback"
+    finished = await web.get(back.path, params=dict(back.params))
+    assert finished.status_code == 303, finished.text
+    assert "HttpOnly" in finished.headers["set-cookie"]
+    day = await web.get(finished.headers["location"], follow_redirects=True)
+    assert day.status_code == 200
+    assert str(day.url).startswith("http://web/teacher/day")
+    assert "Conferences on" in day.text
+    local = datetime.fromisoformat(conference_times[0]["starts_at"]).astimezone(
+        ZoneInfo("America/Los_Angeles")
+    )
+    that_day = await web.get("/teacher/day", params={"date": local.date().isoformat()})
+    assert that_day.status_code == 200, that_day.text
+    assert "Ava" in that_day.text
+    assert "Check in Ava's family" in html.unescape(that_day.text)
+    assert "Sign out" in that_day.text
+
+
+async def test_a_state_that_does_not_match_is_refused_with_a_page(
+    staff_web: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    web, browser_at_idp = staff_web
+    back = await to_provider_and_back(web, browser_at_idp)
+    params = dict(back.params) | {"state": "not-the-state-sent"}
+    refused = await web.get(back.path, params=params)
+    assert refused.status_code == 400
+    assert "Sign-in did not work" in refused.text
+    assert "slc_session" not in refused.headers.get("set-cookie", "")
+    assert (await web.get("/teacher/day")).status_code == 401
+
+
+async def test_an_id_token_with_another_nonce_is_refused_with_a_page(
+    staff_web: tuple[httpx.AsyncClient, httpx.AsyncClient], provider: LocalIdentityProvider
+) -> None:
+    web, browser_at_idp = staff_web
+    provider.nonce_override = "a-nonce-from-another-sign-in"
+    back = await to_provider_and_back(web, browser_at_idp)
+    refused = await web.get(back.path, params=dict(back.params))
+    assert refused.status_code == 400
+    assert "Sign-in did not work" in refused.text
+    assert (await web.get("/teacher/day")).status_code == 401
+
+
+async def test_coming_back_without_having_set_out_is_refused(
+    staff_web: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    web, _ = staff_web
+    for params in ({}, {"code": "x", "state": "y"}, {"error": "access_denied"}):
+        refused = await web.get("/staff/sign-in/callback", params=params)
+        assert refused.status_code == 400
+        assert "Sign-in did not work" in refused.text
