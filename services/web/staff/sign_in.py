@@ -37,7 +37,7 @@ async def start_staff_sign_in(request: Request, who: VisitorDep) -> Response:
     if provider is None:
         settings = request.app.state.settings
         return page(
-            request, who, "staff_sign_in_off.html.j2", status=503, dev_sign_in=settings.dev_sign_in
+            request, who, "staff_sign_in_off.html.j2", status=404, dev_sign_in=settings.dev_sign_in
         )
     url, pending = await provider.authorization_url(redirect_uri=str(request.url_for("finish")))
     response = RedirectResponse(url, status_code=303)

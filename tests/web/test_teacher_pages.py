@@ -1,0 +1,207 @@
+"""The teacher's pages against the real services, signed in through the development page: the
+day view with check-in and completed, the review queue with approve and return, refusals in
+words, and who may not reach them."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from services.scheduling.tables import Slot
+from shared.auth import Role
+from tests.integration.conftest import System
+from tests.support import auth
+from tests.web.conftest import Family, csrf_token, signed_in, signed_in_as
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+async def book(system: System, family: Family, slot_id: str) -> dict[str, Any]:
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": slot_id, "student_id": family.student_id},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    return dict(booked.json())
+
+
+async def begin_now(system: System, slot_id: str) -> datetime:
+    """Make the conference time have begun five minutes ago (directly in scheduling's database,
+    as tests/integration/test_conference_day.py does)."""
+    starts_at = datetime.now(UTC) - timedelta(minutes=5)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        slot = await session.get(Slot, slot_id)
+        assert slot is not None
+        slot.ends_at, slot.starts_at = starts_at + (slot.ends_at - slot.starts_at), starts_at
+        session.add(slot)
+    return starts_at
+
+
+async def test_checking_a_family_in_then_completing_changes_the_day_view(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    booking = await book(system, family, conference_times[0]["id"])
+    day = (await begin_now(system, conference_times[0]["id"])).astimezone(LA).date().isoformat()
+    await signed_in_as(web, "t-rivera")
+    page = await web.get("/teacher/day", params={"date": day})
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "Ava" in text and "Expected" in text and "Not ready yet" in text
+    checked = await web.post(
+        f"/teacher/bookings/{booking['id']}/check-in",
+        data={"csrf_token": csrf_token(page), "date": day},
+    )
+    assert checked.status_code == 303, checked.text
+    after = await web.get(checked.headers["location"])
+    assert "The family is checked in." in after.text
+    assert "Checked in" in after.text
+    completed = await web.post(
+        f"/teacher/bookings/{booking['id']}/complete",
+        data={"csrf_token": csrf_token(after), "date": day},
+    )
+    assert completed.status_code == 303
+    done = html.unescape((await web.get(completed.headers["location"])).text)
+    assert "recorded as completed" in done
+    assert "Completed" in done and "Check in Ava's family" not in done
+
+
+async def test_a_refused_step_is_said_in_words_in_the_teachers_language(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    booking = await book(system, family, conference_times[0]["id"])
+    await signed_in_as(web, "t-rivera")
+    page = await web.get("/teacher/day")
+    too_early = await web.post(
+        f"/teacher/bookings/{booking['id']}/check-in",
+        data={"csrf_token": csrf_token(page)},
+        params={"lang": "es"},
+    )
+    assert too_early.status_code == 409
+    assert too_early.headers["content-type"].startswith("text/html")
+    assert "El registro de llegada se abre 30 minutos antes" in html.unescape(too_early.text)
+    missing = await web.post(
+        "/teacher/bookings/no-such-booking/complete", data={"csrf_token": csrf_token(page)}
+    )
+    assert missing.status_code == 404
+    assert "There is a problem" in missing.text or "No encontramos" in html.unescape(missing.text)
+
+
+async def test_approving_moves_evidence_out_of_the_queue_and_returning_needs_feedback(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    student = auth(family.student_id, Role.STUDENT, students=(family.student_id,))
+    pieces = []
+    for title in ("My volcano model", "My book report"):
+        added = await system.portfolio.post(
+            f"/students/{family.student_id}/evidence",
+            json={"kind": "text", "title": title, "text": "Lava comes out of the top."},
+            headers=student,
+        )
+        assert added.status_code == 201, added.text
+        pieces.append(added.json())
+    await signed_in_as(web, "t-rivera")
+    queue = await web.get("/teacher/review")
+    assert queue.status_code == 200
+    assert "My volcano model" in queue.text and "My book report" in queue.text
+    approve = f"/teacher/review/{family.student_id}/{pieces[0]['id']}/approve"
+    approved = await web.post(approve, data={"csrf_token": csrf_token(queue)})
+    assert approved.status_code == 303
+    queue = await web.get(approved.headers["location"])
+    assert "Approved." in queue.text
+    assert "My volcano model" not in queue.text and "My book report" in queue.text
+
+    again = await web.post(approve, data={"csrf_token": csrf_token(queue)})
+    assert again.status_code == 409
+    assert "already reviewed" in again.text
+
+    give_back = f"/teacher/review/{family.student_id}/{pieces[1]['id']}/return"
+    empty = await web.post(give_back, data={"csrf_token": csrf_token(queue), "feedback": " "})
+    assert empty.status_code == 422
+    assert "Write what the student should improve." in empty.text
+    returned = await web.post(
+        give_back, data={"csrf_token": csrf_token(queue), "feedback": "Label each layer."}
+    )
+    assert returned.status_code == 303
+    queue = await web.get(returned.headers["location"])
+    assert "Returned to the student" in queue.text
+    assert "Nothing is waiting for your review." in queue.text
+
+
+async def test_a_students_parent_cannot_reach_the_teacher_pages(
+    web: httpx.AsyncClient, family: Family, conference_times: list[dict[str, Any]]
+) -> None:
+    assert (await web.get("/teacher/day")).status_code == 401
+    home = await signed_in(web, family)
+    for url in ("/teacher/day", "/teacher/review", "/teacher"):
+        refused = await web.get(url)
+        assert refused.status_code == 403, url
+        assert "This page is not for you" in refused.text
+    posted = await web.post("/teacher/bookings/b-1/check-in", data={"csrf_token": csrf_token(home)})
+    assert posted.status_code == 403
+
+
+async def test_a_student_signed_in_is_not_a_teacher(web: httpx.AsyncClient) -> None:
+    landing = await signed_in_as(web, "s-ava")
+    assert landing.status_code == 200
+    assert "still to come" in landing.text
+    assert (await web.get("/teacher/day")).status_code == 403
+
+
+async def test_a_teacher_form_without_its_csrf_token_is_refused(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    booking = await book(system, family, conference_times[0]["id"])
+    await begin_now(system, conference_times[0]["id"])
+    await signed_in_as(web, "t-rivera")
+    for url in (
+        f"/teacher/bookings/{booking['id']}/check-in",
+        f"/teacher/review/{family.student_id}/x/approve",
+    ):
+        for data in ({}, {"csrf_token": "guessed"}):
+            refused = await web.post(url, data=data)
+            assert refused.status_code == 403, url
+            assert "This form has expired" in refused.text
+    [still] = (
+        await system.scheduling.get(
+            "/bookings",
+            params={"student_id": family.student_id},
+            headers=auth("it-admin", Role.DISTRICT_ADMIN),
+        )
+    ).json()
+    assert still["status"] == "booked"
+
+
+async def test_no_input_on_the_teacher_pages_gets_a_500(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    await signed_in_as(web, "t-rivera")
+    token = csrf_token(await web.get("/teacher/day"))
+    attempts = [
+        ("GET", "/teacher/day?date=not-a-date", None),
+        ("GET", "/teacher/day?date=1900-01-01", None),
+        ("GET", "/teacher/review?done=%00", None),
+        ("POST", "/teacher/bookings/..%2Fx/check-in", {"csrf_token": token}),
+        ("POST", "/teacher/bookings/b/fly", {"csrf_token": token}),
+        ("POST", "/teacher/review/s/e/approve", {"csrf_token": token}),
+        ("POST", "/teacher/review/s/e/return", {"csrf_token": token, "feedback": "x" * 5000}),
+        ("POST", "/teacher/review/s/e/return", {"csrf_token": token, "feedback": "a\x00b"}),
+        ("POST", "/dev/sign-in", {"csrf_token": "x", "subject": "nobody"}),
+        ("GET", "/staff/sign-in", None),
+    ]
+    for method, url, data in attempts:
+        response = await web.request(method, url, data=data)
+        assert response.status_code < 500, (url, response.status_code, response.text[-500:])
