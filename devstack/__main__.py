@@ -18,6 +18,7 @@ is, by every service, and no users are made.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import redis_users
-from devstack.demo import DISTRICT, SITES, demo_tokens, load_demo_district
+from devstack.demo import DEV_PEOPLE, DISTRICT, SITES, demo_tokens, load_demo_district
 from devstack.family_link_keys import PRIVATE_VARIABLE, PUBLIC_VARIABLE, family_link_keys
 from devstack.family_sign_in import DemoFamily, family_sign_in_links
 from devstack.mail_server import MailServer
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             processes[-1].start()
         web_env = {
             f"WEB_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES
-        }
+        } | {"WEB_DEV_SIGN_IN": "true", "WEB_DEV_PEOPLE": json.dumps(DEV_PEOPLE)}
         processes.append(
             ServiceProcess(WEB, web_port, web_env, var / "logs" / "web.log", module="services.web")
         )
@@ -251,6 +252,9 @@ Open it in a browser: {urls[WEB]}
 Each demo family signs in by opening its link (as from the school's messages; valid until
 booking closes):
 {sign_in}
+Staff and students sign in through the district's identity provider (WEB_OIDC_*); here, for
+development, as any demo teacher, office or student from: {urls[WEB]}/dev/sign-in
+
   Portfolio      {urls["portfolio"]}/docs       events: {urls["portfolio"]}/asyncapi
   Scheduling     {urls["scheduling"]}/docs       events: {urls["scheduling"]}/asyncapi
   Notifications  {urls["notifications"]}/docs       events: {urls["notifications"]}/asyncapi

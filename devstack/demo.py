@@ -41,6 +41,38 @@ GOALS = {
 }
 
 
+# Whom the web front's development sign-in page offers (``WEB_DEV_PEOPLE``): the demo's staff
+# and a student, as in the district's identity provider.
+DEV_PEOPLE = (
+    {
+        "subject": "t-rivera",
+        "role": "teacher",
+        "name": "Ana Rivera, teacher at Conway",
+        "sites": ["conway"],
+    },
+    {
+        "subject": "t-cohen",
+        "role": "teacher",
+        "name": "Miriam Cohen, teacher at MJDS",
+        "sites": ["mjds"],
+    },
+    {
+        "subject": "a-conway",
+        "role": "site_admin",
+        "name": "Jordan Ellis, Conway's office",
+        "sites": ["conway"],
+    },
+    {"subject": "it-admin", "role": "district_admin", "name": "District IT"},
+    {
+        "subject": "s-ava",
+        "role": "student",
+        "name": "Ava Chen, 3rd grade at Conway",
+        "sites": ["conway"],
+        "students": ["s-ava"],
+    },
+)
+
+
 def demo_tokens(secret: str, ttl: timedelta = timedelta(hours=12)) -> dict[str, str]:
     """Ready-to-use tokens for the demo people, by environment variable name."""
 

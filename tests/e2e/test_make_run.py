@@ -148,6 +148,7 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         ), out[-1500:]
         assert re.search(r"sms (sent|delivered) \| Invitation: Eli", out)
         check_redis_users(launcher, tmp_path)
+        check_pages_as_printed(launcher.output.read_text())
     finally:
         assert launcher.stop() == 0
     log = launcher.output.read_text()
@@ -213,3 +214,25 @@ def check_redis_users(launcher: Launcher, workdir: Path) -> None:
     assert listed.stdout.strip() == "no dead letters"
     assert "(from var/demo.env, written by make run)" in listed.stderr
     assert operator.password and operator.password not in listed.stderr
+
+
+def check_pages_as_printed(welcome: str) -> None:
+    """The web front, as ``make run`` prints it: a demo family's link signs the family in, and
+    the development sign-in page signs a teacher in to their conference day."""
+    dana = re.search(r"Dana Levi.*:\n\s+(http://127\.0\.0\.1:\d+/f\?link=\S+)", welcome)
+    dev_page = re.search(r"(http://127\.0\.0\.1:\d+/dev/sign-in)", welcome)
+    assert dana and dev_page, welcome[-3000:]
+    with httpx.Client(timeout=10, follow_redirects=True) as browser:
+        family = browser.get(dana.group(1))
+        assert family.status_code == 200 and family.url.path == "/family", family.text[:500]
+        assert "Noa" in family.text and "link=" not in str(family.url)
+    with httpx.Client(timeout=10, follow_redirects=True) as browser:
+        page = browser.get(dev_page.group(1))
+        assert page.status_code == 200 and "Miriam Cohen" in page.text, page.text[:500]
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf, page.text[:1000]
+        day = browser.post(
+            dev_page.group(1), data={"csrf_token": csrf.group(1), "subject": "t-cohen"}
+        )
+        assert day.status_code == 200 and day.url.path == "/teacher/day", day.text[:500]
+        assert "Room 12" in day.text
