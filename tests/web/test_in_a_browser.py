@@ -1,6 +1,8 @@
-"""A family on a phone, in Spanish, in a real Chromium: books, moves and cancels from its link,
+"""In a real Chromium: a family on a phone, in Spanish, books, moves and cancels from its link,
 with JavaScript off; axe-core finds no accessibility violation on any page it sees (each page is
-opened again, in the same sign-in, in a tab with JavaScript on for axe to run in).
+opened again, in the same sign-in, in a tab with JavaScript on for axe to run in). A teacher
+signs in and opens their conference day and review queue, on a desktop and on a phone, and
+axe-core finds nothing there either.
 
 Playwright drives Debian's ``chromium`` (it cannot download a browser of its own here);
 without one the test is skipped, saying how to get it. Screenshots of each page are saved in the
@@ -12,19 +14,23 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import uvicorn
 
 from services.web.app import build_app
-from services.web.settings import WebSettings
+from shared.auth import Role
 from tests.integration.conftest import System
-from tests.web.conftest import Family
+from tests.support import auth
+from tests.web.conftest import Family, service_transports, web_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,10 +45,7 @@ pytestmark = [
 @pytest.fixture
 async def web_address(system: System) -> AsyncIterator[str]:
     """The web front served over HTTP on a free port, in front of the in-process services."""
-    app = build_app(
-        WebSettings(),
-        transports={"scheduling": httpx.ASGITransport(app=system.apps["scheduling"])},
-    )
+    app = build_app(web_settings(), transports=service_transports(system))
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     )
@@ -124,3 +127,66 @@ async def test_a_family_books_moves_and_cancels_on_a_phone_in_spanish(
         finally:
             await browser.close()
     print(f"screenshots: {tmp_path}")
+
+
+@pytest.mark.parametrize("system", ["sqlite"], indirect=True)
+async def test_a_teachers_day_and_review_queue_pass_axe_on_a_desktop_and_a_phone(
+    web_address: str,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import async_playwright
+
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": conference_times[0]["id"], "student_id": family.student_id},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    added = await system.portfolio.post(
+        f"/students/{family.student_id}/evidence",
+        json={"kind": "text", "title": "My volcano model", "text": "Lava comes out of the top."},
+        headers=auth(family.student_id, Role.STUDENT, students=(family.student_id,)),
+    )
+    assert added.status_code == 201, added.text
+    day = conference_times[0]["starts_at"]
+    axe = Axe()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            for screen, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+                context = await browser.new_context(viewport=viewport)
+                page = await context.new_page()
+                await page.goto(f"{web_address}/dev/sign-in")
+                await page.get_by_role("button", name="Sign in as Ms. Rivera").click()
+                await page.goto(f"{web_address}/teacher/day?date={_local_day(day)}")
+                assert "Ava" in await page.inner_text("main")
+                await page.goto(f"{web_address}/teacher/review")
+                assert "My volcano model" in await page.inner_text("main")
+                for path in (f"/teacher/day?date={_local_day(day)}", "/teacher/review"):
+                    await page.goto(f"{web_address}{path}")
+                    name = path.split("?")[0].strip("/").replace("/", "-")
+                    await page.screenshot(path=tmp_path / f"{screen}-{name}.png", full_page=True)
+                    width = await page.evaluate("document.documentElement.scrollWidth")
+                    assert width <= viewport["width"], (screen, path, width)
+                    results = await axe.run(page)
+                    assert results.violations_count == 0, (
+                        f"{screen} {path}:\n{results.generate_report()}"
+                    )
+                await context.close()
+        finally:
+            await browser.close()
+    print(f"screenshots: {tmp_path}")
+
+
+def _local_day(starts_at: str) -> str:
+    """The day, on the school's clock, of a time scheduling gives in UTC."""
+    return (
+        datetime.fromisoformat(starts_at)
+        .astimezone(ZoneInfo("America/Los_Angeles"))
+        .date()
+        .isoformat()
+    )
