@@ -3,6 +3,7 @@ sniffing, no Referer (a family's first address holds its link), not framed, not 
 
 from __future__ import annotations
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -18,6 +19,14 @@ _HEADERS = [
 ]
 # Pages hold a family's children and times: never kept by a shared cache.
 _PRIVATE = (b"cache-control", b"private, no-store")
+
+
+def with_security_headers(response: Response) -> Response:
+    """The headers set on a response made outside the middleware (the page for an unexpected
+    error, which Starlette renders outside every middleware)."""
+    for name, value in [*_HEADERS, _PRIVATE]:
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 class SecurityHeaders:

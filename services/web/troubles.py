@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from services.web.pages import page, visitor
 from services.web.scheduling_api import ServiceUnavailable
+from services.web.security import with_security_headers
 from services.web.sessions import SessionCookies
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ async def _invalid(request: Request, error: Exception) -> Response:
 
 async def _failed(request: Request, error: Exception) -> Response:
     log.exception("page failed", exc_info=error)
-    return trouble_page(request, Trouble.ERROR, 500, sign_out=False)
+    return with_security_headers(trouble_page(request, Trouble.ERROR, 500, sign_out=False))
 
 
 def install_trouble_pages(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from services.web.app import build_app
 from shared.auth import Role
 from shared.auth.family_links import generate_key_pair
 from tests.integration.conftest import FamilyLinkKeys, System
@@ -19,6 +20,7 @@ from tests.web.conftest import (
     mint_link,
     offered_times,
     signed_in,
+    web_settings,
 )
 
 
@@ -297,3 +299,28 @@ async def test_no_input_gets_a_500(web: httpx.AsyncClient, family: Family) -> No
         headers={"Content-Type": "multipart/form-data; boundary=x"},
     )
     assert raw.status_code < 500
+
+
+async def test_the_page_for_an_unexpected_error_keeps_the_security_headers() -> None:
+    """A bug behind a page (here scheduling's client failing in a way nobody planned for) shows
+    the "something went wrong" page, a 500, with the same headers as every other page."""
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("a bug")
+
+    app = build_app(web_settings(), transports={"scheduling": httpx.MockTransport(broken)})
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+            base_url="http://web",
+        ) as browser,
+    ):
+        link = mint_link(FamilyLinkKeys(*generate_key_pair()), "g-wei")
+        response = await browser.get("/f", params={"link": link})
+    assert response.status_code == 500, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "private, no-store"
+    assert "a bug" not in response.text
