@@ -18,7 +18,15 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.web import front
-from services.web.family import booking, calendar, home, portfolio, sign_in, waitlist
+from services.web.family import (
+    booking,
+    calendar,
+    feedback,
+    home,
+    portfolio,
+    sign_in,
+    waitlist,
+)
 from services.web.notifications_api import NotificationsApi
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
@@ -95,6 +103,7 @@ def build_app(
         waitlist,
         calendar,
         portfolio,
+        feedback,
         staff_sign_in,
         dev_sign_in,
         day,
