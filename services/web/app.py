@@ -24,6 +24,7 @@ from services.web.family import (
     feedback,
     home,
     portfolio,
+    preferences,
     sign_in,
     waitlist,
 )
@@ -104,6 +105,7 @@ def build_app(
         calendar,
         portfolio,
         feedback,
+        preferences,
         staff_sign_in,
         dev_sign_in,
         day,
