@@ -9,10 +9,13 @@ from typing import Any
 
 import httpx
 
+from services.web.languages import LANGUAGES, LOCALE
 from shared.auth import Role
+from tests.catalog_checks import po_path, read_catalog
 from tests.integration.conftest import System
 from tests.support import auth, eventually
 from tests.web.conftest import Family, csrf_token, signed_in
+from tests.web.test_languages import english_left
 from tests.web.test_teacher_pages import begin_now, book
 
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
@@ -129,3 +132,23 @@ async def test_feedback_without_csrf_or_with_odd_input_is_refused_in_words(
     elsewhere = await web.get(f"/family/children/{family.student_id}/feedback/no-such-request")
     assert elsewhere.status_code == 404
     assert await feedback_given(system, family) == []
+
+
+async def test_the_feedback_form_is_written_wholly_in_each_language(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    _, request_id = await held_conference(system, family, conference_times)
+    await signed_in(web, family)
+    address = f"/family/children/{family.student_id}/feedback/{request_id}"
+    for language in LANGUAGES:
+        form = await web.get(address, params={"lang": language})
+        refused = await web.post(address, data={"csrf_token": csrf_token(form)})
+        home = await web.get("/family")
+        for page in (form, refused, home):
+            assert f'<html lang="{language}"' in page.text
+            if language != "en":
+                catalog = read_catalog(po_path(LOCALE, language))
+                assert english_left(page.text, catalog) == [], (language, page.url)

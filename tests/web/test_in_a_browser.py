@@ -2,7 +2,8 @@
 with JavaScript off; axe-core finds no accessibility violation on any page it sees (each page is
 opened again, in the same sign-in, in a tab with JavaScript on for axe to run in). The same
 family opens their child's portfolio and their message preferences (a refusal, then saved),
-and axe-core finds nothing there either. A teacher
+and gives feedback after the conference (a refusal, then sent); axe-core finds nothing there
+either. A teacher
 signs in and opens their conference day and review queue, on a desktop and on a phone, and
 axe-core finds nothing there either.
 
@@ -196,13 +197,20 @@ async def test_a_teachers_day_and_review_queue_pass_axe_on_a_desktop_and_a_phone
 
 
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
-async def test_a_familys_portfolio_and_preferences_pass_axe_on_a_phone_in_spanish(
-    web_address: str, system: System, family: Family, tmp_path: Path
+async def test_a_familys_portfolio_feedback_and_preferences_pass_axe_on_a_phone_in_spanish(
+    web_address: str,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+    tmp_path: Path,
 ) -> None:
     from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import async_playwright
 
+    from tests.web.test_family_feedback import held_conference
+
     await _portfolio_with_a_ready_plan(system, family)
+    await held_conference(system, family, conference_times)
     await add_contact(system, guardian_id=family.guardian_id, site="conway", language="es")
     axe = Axe()
     shots: list[Path] = []
@@ -237,6 +245,16 @@ async def test_a_familys_portfolio_and_preferences_pass_axe_on_a_phone_in_spanis
             await page.get_by_role("button", name="Guardar sus opciones").click()
             await page.get_by_role("status").get_by_text("Se guardaron sus preferencias").wait_for()
             await check(page, "preferences-saved")
+
+            await page.get_by_role("link", name="Cuéntenos cómo fue la conferencia de Ava").click()
+            await check(page, "feedback")
+            await page.get_by_role("button", name="Enviar sus comentarios").click()
+            await page.get_by_text("Elija cómo le fue la conferencia.").first.wait_for()
+            await check(page, "feedback-refused")
+            await page.get_by_label("Muy bien", exact=True).check()
+            await page.get_by_role("button", name="Enviar sus comentarios").click()
+            await page.get_by_role("status").get_by_text("Gracias por sus comentarios").wait_for()
+            await check(page, "feedback-sent")
         finally:
             await browser.close()
     print(f"screenshots: {tmp_path}")
