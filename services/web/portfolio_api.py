@@ -37,6 +37,10 @@ class PortfolioApi(ServiceApi):
         path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}/return"
         return await self._call("POST", path, token, json={"feedback": feedback})
 
+    async def sites(self, token: str) -> Answer:
+        """The district's schools, each with its time zone."""
+        return await self._call("GET", "/roster/sites", token)
+
     async def goals(self, token: str, *, student_id: str) -> Answer:
         """The student's goals, newest first, each with its progress."""
         return await self._call("GET", f"/students/{quote(student_id)}/goals", token)

@@ -5,9 +5,12 @@ posts once, redirects and thanks; refusals in words; CSRF."""
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+from babel.dates import format_date
 
 from services.web.languages import LANGUAGES, LOCALE
 from shared.auth import Role
@@ -75,6 +78,8 @@ async def test_after_the_conference_the_family_gives_feedback_once_and_is_thanke
     text = html.unescape(form.text)
     assert "How did Ava's conference go?" in text
     assert "Read a chapter book on my own" in text
+    held_on = (datetime.now(UTC) - timedelta(minutes=5)).astimezone(ZoneInfo("America/Los_Angeles"))
+    assert f"Your conference on {format_date(held_on, 'full', locale='en')}" in text
     token = csrf_token(form)
 
     no_rating = await web.post(address, data={"csrf_token": token, "learned": "She reads"})

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.family.portfolio import visible_child
+from services.web.family.portfolio import school_timezone, visible_child
 from services.web.family.signed_in import FamilyDep, PortfolioDep, accepted, session_of
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
@@ -50,15 +50,16 @@ class FeedbackAsked:
     answered: bool
 
 
-def asked_of(body: Any, *, language: str) -> list[FeedbackAsked]:
-    """Portfolio's feedback requests for a child, as the pages show them."""
+def asked_of(body: Any, *, language: str, timezone: str | None = None) -> list[FeedbackAsked]:
+    """Portfolio's feedback requests for a child, as the pages show them (the conference's date
+    on the school's clock)."""
     if not isinstance(body, list):
         return []
     return [
         FeedbackAsked(
             request_id=str(one["id"]),
             conference_on=written_date(
-                datetime.fromisoformat(one["conference_at"]), timezone=None, language=language
+                datetime.fromisoformat(one["conference_at"]), timezone=timezone, language=language
             ),
             goals=[GoalAsked(str(goal["id"]), str(goal["title"])) for goal in one["goals"]],
             answered=bool(one.get("answered")),
@@ -102,7 +103,9 @@ async def _asked(
     if not is_id(request_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     answer = accepted(await api.feedback_requests(credential, student_id=student_id))
-    for asked in asked_of(answer.body if answer.ok else None, language=who.language):
+    timezone = await school_timezone(api, credential, str(child["site"]))
+    body = answer.body if answer.ok else None
+    for asked in asked_of(body, language=who.language, timezone=timezone):
         if asked.request_id == request_id:
             return str(child.get("given_name", "")), asked
     raise TroublePage(Trouble.NOT_FOUND, 404)

@@ -41,6 +41,16 @@ async def visible_child(api: PortfolioApi, credential: str, student_id: str) -> 
     return answer.body
 
 
+async def school_timezone(api: PortfolioApi, credential: str, site: str) -> str | None:
+    """The child's school's time zone, for dates on its clock (none if portfolio does not say:
+    then UTC)."""
+    answer = accepted(await api.sites(credential))
+    if not answer.ok or not isinstance(answer.body, list):
+        return None
+    zone = next((one.get("timezone") for one in answer.body if one.get("id") == site), None)
+    return zone if isinstance(zone, str) else None
+
+
 async def ready_plan(
     api: PortfolioApi, credential: str, *, student_id: str, site: str
 ) -> PlanView | None:
@@ -69,17 +79,21 @@ async def child_portfolio(
     pieces = accepted(await api.evidence(credential, student_id=student_id))
     reflections = accepted(await api.reflections(credential, student_id=student_id))
     plan = await ready_plan(api, credential, student_id=student_id, site=str(child["site"]))
+    timezone = await school_timezone(api, credential, str(child["site"]))
     return page(
         request,
         who,
         "child_portfolio.html.j2",
         name=str(child.get("given_name", "")),
         student_id=student_id,
-        goals=goal_views(goals.body if goals.ok else None, language=who.language),
+        goals=goal_views(
+            goals.body if goals.ok else None, language=who.language, timezone=timezone
+        ),
         pieces=evidence_views(
             pieces.body if pieces.ok else None,
             reflections.body if reflections.ok else None,
             language=who.language,
+            timezone=timezone,
         ),
         term_reflections=term_reflections(reflections.body if reflections.ok else None),
         plan=plan,

@@ -70,7 +70,7 @@ class PlanView:
     steps: list[PlanStep]
 
 
-def goal_views(goals: Any, *, language: str) -> list[GoalView]:
+def goal_views(goals: Any, *, language: str, timezone: str | None) -> list[GoalView]:
     """The child's active and achieved goals, each with its latest progress first."""
     if not isinstance(goals, list):
         return []
@@ -83,7 +83,7 @@ def goal_views(goals: Any, *, language: str) -> list[GoalView]:
                 note=str(step["note"]),
                 percent=step.get("percent"),
                 step=step.get("step"),
-                recorded=_written(step["created_at"], language=language),
+                recorded=_written(step["created_at"], language=language, timezone=timezone),
             )
             for step in goal.get("progress", [])
         ]
@@ -108,7 +108,9 @@ def reflection_view(reflection: dict[str, Any]) -> ReflectionView:
     )
 
 
-def evidence_views(pieces: Any, reflections: Any, *, language: str) -> list[EvidenceView]:
+def evidence_views(
+    pieces: Any, reflections: Any, *, language: str, timezone: str | None
+) -> list[EvidenceView]:
     """The pieces the family may see (portfolio gives a family approved ones only), newest
     first, each with what the student reflected on it."""
     if not isinstance(pieces, list):
@@ -130,7 +132,7 @@ def evidence_views(pieces: Any, reflections: Any, *, language: str) -> list[Evid
             has_file=bool(piece.get("file_path")),
             has_preview=bool(piece.get("thumbnail_path")),
             learning_area=piece.get("learning_area"),
-            added=_written(piece["added_at"], language=language),
+            added=_written(piece["added_at"], language=language, timezone=timezone),
             reflections=on_piece.get(str(piece["id"]), []),
         )
         for piece in pieces
@@ -166,8 +168,9 @@ def plan_view(presentation: Any, *, cycle_name: str) -> PlanView | None:
     return PlanView(cycle_name=cycle_name, steps=steps)
 
 
-def _written(moment: str, *, language: str) -> str:
-    return written_date(datetime.fromisoformat(moment), timezone=None, language=language)
+def _written(moment: str, *, language: str, timezone: str | None) -> str:
+    """The date on the school's clock."""
+    return written_date(datetime.fromisoformat(moment), timezone=timezone, language=language)
 
 
 def _web_address(url: Any) -> str | None:
