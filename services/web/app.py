@@ -18,7 +18,17 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.web import front
-from services.web.family import booking, calendar, home, sign_in, waitlist
+from services.web.family import (
+    booking,
+    calendar,
+    feedback,
+    home,
+    portfolio,
+    preferences,
+    sign_in,
+    waitlist,
+)
+from services.web.notifications_api import NotificationsApi
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
@@ -53,9 +63,15 @@ def build_app(
                 timeout=settings.service_timeout_seconds,
                 transport=transports.get("portfolio"),
             ) as portfolio,
+            httpx.AsyncClient(
+                base_url=settings.notifications_url,
+                timeout=settings.service_timeout_seconds,
+                transport=transports.get("notifications"),
+            ) as notifications,
         ):
             app.state.scheduling = SchedulingApi(scheduling)
             app.state.portfolio = PortfolioApi(portfolio)
+            app.state.notifications = NotificationsApi(notifications)
             yield
 
     app = FastAPI(
@@ -87,6 +103,9 @@ def build_app(
         booking,
         waitlist,
         calendar,
+        portfolio,
+        feedback,
+        preferences,
         staff_sign_in,
         dev_sign_in,
         day,

@@ -14,7 +14,8 @@ async def checked_form(request: Request, who: Visitor) -> dict[str, str]:
     """The posted form's text fields, once its CSRF token is the signed-in person's (else 403,
     nothing done)."""
     # (A body that is not a readable form is a 400 page; one of another type, an empty form.)
-    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    # (The feedback form has a field per goal: portfolio asks about at most 20.)
+    form = await request.form(max_files=0, max_fields=40, max_part_size=64 * 1024)
     fields = {name: value for name, value in form.items() if isinstance(value, str)}
     sent = fields.get("csrf_token", "")
     expected = who.session.csrf_token if who.session is not None else ""

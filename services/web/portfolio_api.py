@@ -1,11 +1,15 @@
-"""Portfolio's API as the teacher pages call it: always as the signed-in person, with their
-token as the bearer (portfolio decides whose evidence they may review)."""
+"""Portfolio's API as the pages call it: always as the signed-in person, with their credential
+as the bearer (portfolio decides whose evidence a teacher may review, and what a family may
+see of their child's portfolio)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
-from services.web.service_api import Answer, ServiceApi
+import httpx
+
+from services.web.service_api import Answer, ServiceApi, ServiceUnavailable, bearer
 
 
 class PortfolioApi(ServiceApi):
@@ -32,3 +36,53 @@ class PortfolioApi(ServiceApi):
         """Return a piece to the student with what to improve."""
         path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}/return"
         return await self._call("POST", path, token, json={"feedback": feedback})
+
+    async def sites(self, token: str) -> Answer:
+        """The district's schools, each with its time zone."""
+        return await self._call("GET", "/roster/sites", token)
+
+    async def goals(self, token: str, *, student_id: str) -> Answer:
+        """The student's goals, newest first, each with its progress."""
+        return await self._call("GET", f"/students/{quote(student_id)}/goals", token)
+
+    async def evidence(self, token: str, *, student_id: str) -> Answer:
+        """The student's evidence the caller may see (a family: what a teacher approved)."""
+        return await self._call("GET", f"/students/{quote(student_id)}/evidence", token)
+
+    async def reflections(self, token: str, *, student_id: str) -> Answer:
+        """The student's reflections the caller may read, newest first."""
+        return await self._call("GET", f"/students/{quote(student_id)}/reflections", token)
+
+    async def cycles(self, token: str, *, site: str) -> Answer:
+        """The site's conference cycles, oldest first."""
+        return await self._call("GET", f"/sites/{quote(site)}/cycles", token)
+
+    async def presentation(self, token: str, *, student_id: str, cycle_id: str) -> Answer:
+        """The conference plan of a cycle, step by step (a family: 404 until it is ready)."""
+        path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}/presentation"
+        return await self._call("GET", path, token)
+
+    async def feedback_requests(self, token: str, *, student_id: str) -> Answer:
+        """The feedback the family is asked for after each completed conference, newest
+        first."""
+        return await self._call("GET", f"/students/{quote(student_id)}/feedback-requests", token)
+
+    async def give_feedback(
+        self, token: str, *, student_id: str, feedback: dict[str, Any]
+    ) -> Answer:
+        """The family's feedback after the conference (once per guardian and conference)."""
+        path = f"/students/{quote(student_id)}/feedback"
+        return await self._call("POST", path, token, json=feedback)
+
+    async def evidence_file(
+        self, token: str, *, student_id: str, evidence_id: str, preview: bool
+    ) -> httpx.Response:
+        """A piece's file (or a photo's preview) as portfolio streams it; the caller closes
+        it."""
+        which = "thumbnail" if preview else "file"
+        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}/{which}"
+        request = self._client.build_request("GET", path, headers=bearer(token))
+        try:
+            return await self._client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise ServiceUnavailable(self.service) from error

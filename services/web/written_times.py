@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,3 +38,8 @@ def written_span(start: datetime, end: datetime, *, timezone: str | None, langua
     first = format_time(start.astimezone(tz), "short", tzinfo=tz, locale=locale)
     last = format_time(end.astimezone(tz), "short", tzinfo=tz, locale=locale)
     return f"{first} \u2013 {last}"
+
+
+def written_time_of_day(hour: int, minute: int, *, language: str) -> str:
+    """A time of day on any clock, e.g. "9:00 PM" or "21:00"."""
+    return str(format_time(time(hour, minute), "short", locale=locale_of(language)))

@@ -123,13 +123,14 @@ def web_settings(**overrides: Any) -> WebSettings:
 
 def service_transports(system: System) -> dict[str, httpx.AsyncBaseTransport]:
     return {
-        name: httpx.ASGITransport(app=system.apps[name]) for name in ("scheduling", "portfolio")
+        name: httpx.ASGITransport(app=system.apps[name])
+        for name in ("scheduling", "portfolio", "notifications")
     }
 
 
 @pytest.fixture
 async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser's view of the web front, which calls the in-process scheduling and portfolio."""
+    """A browser's view of the web front, which calls the in-process services."""
     app = build_app(web_settings(), transports=service_transports(system))
     async with (
         app.router.lifespan_context(app),

@@ -1,6 +1,9 @@
 """In a real Chromium: a family on a phone, in Spanish, books, moves and cancels from its link,
 with JavaScript off; axe-core finds no accessibility violation on any page it sees (each page is
-opened again, in the same sign-in, in a tab with JavaScript on for axe to run in). A teacher
+opened again, in the same sign-in, in a tab with JavaScript on for axe to run in). The same
+family opens their child's portfolio and their message preferences (a refusal, then saved),
+and gives feedback after the conference (a refusal, then sent); axe-core finds nothing there
+either. A teacher
 signs in and opens their conference day and review queue, on a desktop and on a phone, and
 axe-core finds nothing there either.
 
@@ -14,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,9 +27,13 @@ import uvicorn
 
 from services.web.app import build_app
 from shared.auth import Role
-from tests.integration.conftest import System
+from tests.integration.conftest import ADMIN, System, add_contact
 from tests.support import auth
 from tests.web.conftest import Family, service_transports, web_settings
+
+if TYPE_CHECKING:
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import Page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = {"width": 360, "height": 740}
@@ -60,29 +67,36 @@ async def web_address(system: System) -> AsyncIterator[str]:
     await serving
 
 
+async def passes_axe_in_spanish_on_a_phone(
+    page: Page, axe: Axe, *, name: str, screenshot: Path
+) -> None:
+    """The page is in Spanish and fits the phone; axe-core finds nothing (in a tab of the same
+    sign-in with JavaScript on, for axe to run in); a screenshot is kept."""
+    assert await page.get_attribute("html", "lang") == "es"
+    await page.screenshot(path=screenshot, full_page=True)
+    audit = await page.context.browser.new_context(viewport=PHONE, locale="es-MX")  # type: ignore[union-attr]
+    await audit.add_cookies(await page.context.cookies())  # type: ignore[arg-type]
+    audited = await audit.new_page()
+    await audited.goto(page.url)
+    assert await audited.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    results = await axe.run(audited)
+    await audit.close()
+    assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
+
+
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
 async def test_a_family_books_moves_and_cancels_on_a_phone_in_spanish(
     web_address: str, family: Family, tmp_path: Path
 ) -> None:
     from axe_playwright_python.async_playwright import Axe
-    from playwright.async_api import Page, async_playwright
+    from playwright.async_api import async_playwright
 
     axe = Axe()
     shots: list[Path] = []
 
     async def check(page: Page, name: str) -> None:
-        """The page is in Spanish and fits the phone; axe-core finds nothing; screenshot."""
-        assert await page.get_attribute("html", "lang") == "es"
         shots.append(tmp_path / f"{len(shots) + 1:02d}-{name}.png")
-        await page.screenshot(path=shots[-1], full_page=True)
-        audit = await page.context.browser.new_context(viewport=PHONE, locale="es-MX")  # type: ignore[union-attr]
-        await audit.add_cookies(await page.context.cookies())  # type: ignore[arg-type]
-        audited = await audit.new_page()
-        await audited.goto(page.url)
-        assert await audited.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        results = await axe.run(audited)
-        await audit.close()
-        assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
+        await passes_axe_in_spanish_on_a_phone(page, axe, name=name, screenshot=shots[-1])
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -180,6 +194,120 @@ async def test_a_teachers_day_and_review_queue_pass_axe_on_a_desktop_and_a_phone
         finally:
             await browser.close()
     print(f"screenshots: {tmp_path}")
+
+
+@pytest.mark.parametrize("system", ["sqlite"], indirect=True)
+async def test_a_familys_portfolio_feedback_and_preferences_pass_axe_on_a_phone_in_spanish(
+    web_address: str,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import async_playwright
+
+    from tests.web.test_family_feedback import held_conference
+
+    await _portfolio_with_a_ready_plan(system, family)
+    await held_conference(system, family, conference_times)
+    await add_contact(system, guardian_id=family.guardian_id, site="conway", language="es")
+    axe = Axe()
+    shots: list[Path] = []
+
+    async def check(page: Page, name: str) -> None:
+        shots.append(tmp_path / f"{len(shots) + 1:02d}-{name}.png")
+        await passes_axe_in_spanish_on_a_phone(page, axe, name=name, screenshot=shots[-1])
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(
+                viewport=PHONE, locale="es-MX", java_script_enabled=False
+            )
+            page = await context.new_page()
+            await page.goto(f"{web_address}/f?link={family.link}")
+            await page.get_by_role("link", name="Ver las metas y los trabajos de Ava").click()
+            main = await page.inner_text("main")
+            assert "My volcano model" in main and "Lava comes out of the top." in main
+            assert "Welcome to my conference!" in main and "60" in main
+            await check(page, "portfolio")
+
+            await page.goto(f"{web_address}/family")
+            await page.get_by_role("link", name="Elija cómo le envía mensajes la escuela").click()
+            await check(page, "preferences")
+            await page.get_by_label("Mensaje de texto", exact=True).first.check()
+            await page.get_by_role("button", name="Guardar sus opciones").click()
+            await page.get_by_text("no tiene un número de teléfono móvil").first.wait_for()
+            await check(page, "preferences-refused")
+            await page.get_by_label("Correo electrónico", exact=True).first.check()
+            await page.get_by_label("Retener los mensajes durante las horas de silencio").check()
+            await page.get_by_role("button", name="Guardar sus opciones").click()
+            await page.get_by_role("status").get_by_text("Se guardaron sus preferencias").wait_for()
+            await check(page, "preferences-saved")
+
+            await page.get_by_role("link", name="Cuéntenos cómo fue la conferencia de Ava").click()
+            await check(page, "feedback")
+            await page.get_by_role("button", name="Enviar sus comentarios").click()
+            await page.get_by_text("Elija cómo le fue la conferencia.").first.wait_for()
+            await check(page, "feedback-refused")
+            await page.get_by_label("Muy bien", exact=True).check()
+            await page.get_by_role("button", name="Enviar sus comentarios").click()
+            await page.get_by_role("status").get_by_text("Gracias por sus comentarios").wait_for()
+            await check(page, "feedback-sent")
+        finally:
+            await browser.close()
+    print(f"screenshots: {tmp_path}")
+
+
+async def _portfolio_with_a_ready_plan(system: System, family: Family) -> None:
+    """Ava's approved piece with her reflection, a goal 60% of the way, and a ready plan."""
+    student = auth(family.student_id, Role.STUDENT, students=(family.student_id,))
+    teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
+    base = f"/students/{family.student_id}"
+    piece = await system.portfolio.post(
+        f"{base}/evidence",
+        json={"kind": "text", "title": "My volcano model", "text": "Lava comes out of the top."},
+        headers=student,
+    )
+    assert piece.status_code == 201, piece.text
+    piece_id = piece.json()["id"]
+    await system.portfolio.post(f"{base}/evidence/{piece_id}/approve", headers=teacher)
+    await system.portfolio.post(
+        f"{base}/reflections",
+        json={"evidence_id": piece_id, "glows": "I made the lava flow"},
+        headers=student,
+    )
+    goal = await system.portfolio.post(
+        f"{base}/goals", json={"title": "Read a chapter book", "area": "reading"}, headers=student
+    )
+    await system.portfolio.post(
+        f"{base}/goals/{goal.json()['id']}/progress",
+        json={"note": "I read three chapters", "percent": 60},
+        headers=student,
+    )
+    today = datetime.now(UTC).date()
+    cycle = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={
+            "name": "Fall 2026",
+            "starts_on": (today - timedelta(days=30)).isoformat(),
+            "ends_on": (today + timedelta(days=30)).isoformat(),
+        },
+        headers=ADMIN,
+    )
+    cycle_id = cycle.json()["id"]
+    await system.portfolio.put(
+        f"{base}/plans/{cycle_id}",
+        json={
+            "opening": "Welcome to my conference!",
+            "items": [{"type": "evidence", "id": piece_id, "say": "This is my best work"}],
+            "questions": ["What are you proud of?"],
+        },
+        headers=student,
+    )
+    ready = await system.portfolio.post(f"{base}/plans/{cycle_id}/ready", headers=teacher)
+    assert ready.status_code == 200, ready.text
 
 
 def _local_day(starts_at: str) -> str:

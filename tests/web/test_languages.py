@@ -48,6 +48,8 @@ async def pages_of_a_family(web: httpx.AsyncClient, system: System, family: Fami
         "/family",
         f"/family/bookings/{booking['id']}/move",
         f"/family/bookings/{booking['id']}/cancel",
+        f"/family/children/{family.student_id}/portfolio",
+        "/family/preferences",
     ]
 
 

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from services.web.family.signed_in import FamilyDep, SchedulingDep, family_data
+from services.web.family.feedback import feedback_waiting
+from services.web.family.signed_in import FamilyDep, PortfolioDep, SchedulingDep, family_data
 from services.web.family.view import children
 from services.web.pages import page
 
 router = APIRouter()
-DONE = frozenset({"booked", "moved", "cancelled", "waitlisted"})
+DONE = frozenset({"booked", "moved", "cancelled", "waitlisted", "feedback", "preferences"})
 
 
 @router.get("/family")
@@ -20,14 +21,22 @@ async def family_home(
     request: Request,
     who: FamilyDep,
     api: SchedulingDep,
+    portfolio: PortfolioDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    """Each child's conference (time, place, teacher, interpreter), or the times to choose from."""
+    """Each child's conference (time, place, teacher, interpreter), or the times to choose from;
+    the feedback the school asks for after a conference; the way to each child's portfolio."""
     data = await family_data(api, who)
+    family = children(data, language=who.language)
+    waiting = {
+        child.student_id: await feedback_waiting(portfolio, who, child.student_id)
+        for child in family
+    }
     return page(
         request,
         who,
         "family_home.html.j2",
-        children=children(data, language=who.language),
+        children=family,
+        feedback_waiting=waiting,
         done=done if done in DONE else None,
     )

@@ -1,0 +1,178 @@
+"""What portfolio says of a child (goals, approved evidence, reflections, the ready plan), as
+the family's portfolio page shows it. What the student wrote is kept as they wrote it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.web.written_times import written_date
+
+# The prompts of a reflection, in the order the page asks them.
+PROMPTS = ("glows", "grows", "learned", "hard", "next_steps")
+# Goals a family follows; a revised goal lives on in its revision, a dropped one is over.
+SHOWN_GOALS = ("active", "achieved")
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    note: str
+    percent: int | None
+    step: str | None
+    recorded: str
+
+
+@dataclass(frozen=True)
+class GoalView:
+    goal_id: str
+    title: str
+    area: str
+    status: str
+    target_date: str | None
+    percent: int | None
+    progress: list[ProgressView]
+
+
+@dataclass(frozen=True)
+class ReflectionView:
+    language: str
+    answers: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    evidence_id: str
+    title: str
+    kind: str
+    file_kind: str | None
+    text: str | None
+    url: str | None
+    has_file: bool
+    has_preview: bool
+    learning_area: str | None
+    added: str
+    reflections: list[ReflectionView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    kind: str
+    say: str | None
+    title: str | None
+    answers: list[tuple[str, str]]
+    questions: list[str]
+
+
+@dataclass(frozen=True)
+class PlanView:
+    cycle_name: str
+    steps: list[PlanStep]
+
+
+def goal_views(goals: Any, *, language: str, timezone: str | None) -> list[GoalView]:
+    """The child's active and achieved goals, each with its latest progress first."""
+    if not isinstance(goals, list):
+        return []
+    shown = []
+    for goal in goals:
+        if goal.get("status") not in SHOWN_GOALS:
+            continue
+        progress = [
+            ProgressView(
+                note=str(step["note"]),
+                percent=step.get("percent"),
+                step=step.get("step"),
+                recorded=_written(step["created_at"], language=language, timezone=timezone),
+            )
+            for step in goal.get("progress", [])
+        ]
+        shown.append(
+            GoalView(
+                goal_id=str(goal["id"]),
+                title=str(goal["title"]),
+                area=str(goal["area"]),
+                status=str(goal["status"]),
+                target_date=goal.get("target_date"),
+                percent=next((p.percent for p in progress if p.percent is not None), None),
+                progress=progress,
+            )
+        )
+    return shown
+
+
+def reflection_view(reflection: dict[str, Any]) -> ReflectionView:
+    return ReflectionView(
+        language=str(reflection.get("language") or ""),
+        answers=[(prompt, str(reflection[prompt])) for prompt in PROMPTS if reflection.get(prompt)],
+    )
+
+
+def evidence_views(
+    pieces: Any, reflections: Any, *, language: str, timezone: str | None
+) -> list[EvidenceView]:
+    """The pieces the family may see (portfolio gives a family approved ones only), newest
+    first, each with what the student reflected on it."""
+    if not isinstance(pieces, list):
+        return []
+    on_piece: dict[str, list[ReflectionView]] = {}
+    for reflection in reflections if isinstance(reflections, list) else []:
+        if reflection.get("evidence_id"):
+            on_piece.setdefault(str(reflection["evidence_id"]), []).append(
+                reflection_view(reflection)
+            )
+    return [
+        EvidenceView(
+            evidence_id=str(piece["id"]),
+            title=str(piece["title"]),
+            kind=str(piece["kind"]),
+            file_kind=piece.get("file_kind"),
+            text=piece.get("text"),
+            url=_web_address(piece.get("url")),
+            has_file=bool(piece.get("file_path")),
+            has_preview=bool(piece.get("thumbnail_path")),
+            learning_area=piece.get("learning_area"),
+            added=_written(piece["added_at"], language=language, timezone=timezone),
+            reflections=on_piece.get(str(piece["id"]), []),
+        )
+        for piece in pieces
+        if piece.get("status") == "approved"
+    ]
+
+
+def term_reflections(reflections: Any) -> list[ReflectionView]:
+    """Reflections on the term as a whole (not on one piece)."""
+    if not isinstance(reflections, list):
+        return []
+    return [reflection_view(one) for one in reflections if not one.get("evidence_id")]
+
+
+def plan_view(presentation: Any, *, cycle_name: str) -> PlanView | None:
+    """The ready plan, step by step, as the student will lead it."""
+    if not isinstance(presentation, dict) or presentation.get("status") != "ready":
+        return None
+    steps = []
+    for step in presentation.get("steps", []):
+        content = step.get("content") or {}
+        steps.append(
+            PlanStep(
+                kind=str(step["kind"]),
+                say=step.get("say"),
+                title=content.get("title"),
+                answers=[
+                    (prompt, str(content[prompt])) for prompt in PROMPTS if content.get(prompt)
+                ],
+                questions=[str(q) for q in content.get("questions", [])],
+            )
+        )
+    return PlanView(cycle_name=cycle_name, steps=steps)
+
+
+def _written(moment: str, *, language: str, timezone: str | None) -> str:
+    """The date on the school's clock."""
+    return written_date(datetime.fromisoformat(moment), timezone=timezone, language=language)
+
+
+def _web_address(url: Any) -> str | None:
+    """A link only if it is a web address (portfolio accepts nothing else)."""
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None

@@ -1,0 +1,159 @@
+"""The feedback form after the conference, against the real services: once scheduling records
+the conference completed, portfolio asks the family and the family page offers the form; it
+posts once, redirects and thanks; refusals in words; CSRF."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from babel.dates import format_date
+
+from services.web.languages import LANGUAGES, LOCALE
+from shared.auth import Role
+from tests.catalog_checks import po_path, read_catalog
+from tests.integration.conftest import System
+from tests.support import auth, eventually
+from tests.web.conftest import Family, csrf_token, signed_in
+from tests.web.test_languages import english_left
+from tests.web.test_teacher_pages import begin_now, book
+
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+
+
+async def held_conference(
+    system: System, family: Family, conference_times: list[dict[str, Any]]
+) -> tuple[str, str]:
+    """Ava sets a goal, her family's conference is held and recorded completed; returns the
+    goal's id and the feedback request portfolio opened."""
+    goal = await system.portfolio.post(
+        f"/students/{family.student_id}/goals",
+        json={"title": "Read a chapter book on my own", "area": "reading"},
+        headers=auth(family.student_id, Role.STUDENT, students=(family.student_id,)),
+    )
+    assert goal.status_code == 201, goal.text
+    booking = await book(system, family, conference_times[0]["id"])
+    await begin_now(system, conference_times[0]["id"])
+    completed = await system.scheduling.post(f"/bookings/{booking['id']}/complete", headers=TEACHER)
+    assert completed.status_code == 200, completed.text
+
+    async def asked() -> list[dict[str, Any]]:
+        response = await system.portfolio.get(
+            f"/students/{family.student_id}/feedback-requests",
+            headers={"Authorization": f"Bearer {family.link}"},
+        )
+        return list(response.json()) if response.status_code == 200 else []
+
+    [request] = await eventually(asked, until=bool, timeout=15)
+    return str(goal.json()["id"]), str(request["id"])
+
+
+async def feedback_given(system: System, family: Family) -> list[dict[str, Any]]:
+    response = await system.portfolio.get(
+        f"/students/{family.student_id}/feedback", headers=TEACHER
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def test_after_the_conference_the_family_gives_feedback_once_and_is_thanked(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    home = await signed_in(web, family)
+    assert "conference went" not in html.unescape(home.text)
+    goal_id, request_id = await held_conference(system, family, conference_times)
+    home = await web.get("/family")
+    address = f"/family/children/{family.student_id}/feedback/{request_id}"
+    assert "Tell us how Ava's conference went" in html.unescape(home.text)
+    assert address in home.text
+
+    form = await web.get(address)
+    assert form.status_code == 200
+    text = html.unescape(form.text)
+    assert "How did Ava's conference go?" in text
+    assert "Read a chapter book on my own" in text
+    held_on = (datetime.now(UTC) - timedelta(minutes=5)).astimezone(ZoneInfo("America/Los_Angeles"))
+    assert f"Your conference on {format_date(held_on, 'full', locale='en')}" in text
+    token = csrf_token(form)
+
+    no_rating = await web.post(address, data={"csrf_token": token, "learned": "She reads"})
+    assert no_rating.status_code == 422
+    assert "Choose how the conference went for you." in html.unescape(no_rating.text)
+    assert "She reads" in no_rating.text  # (what they wrote is kept)
+
+    sent = await web.post(
+        address,
+        data={
+            "csrf_token": token,
+            "rating": "5",
+            f"goal-{goal_id}": "  We will read together at bedtime  ",
+            "learned": "She loves volcanoes.\r\nAnd maps.",
+        },
+    )
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"] == "/family?done=feedback"
+    thanks = html.unescape((await web.get(sent.headers["location"])).text)
+    assert "Thank you for your feedback" in thanks
+    assert "Tell us how Ava's conference went" not in thanks
+    [given] = await feedback_given(system, family)
+    assert given["rating"] == 5
+    assert given["goal_support"] == {goal_id: "We will read together at bedtime"}
+    assert given["learned"] == "She loves volcanoes.\nAnd maps."
+
+    again = await web.post(address, data={"csrf_token": token, "rating": "4"})
+    assert again.status_code == 409
+    assert "You have already given your feedback" in html.unescape(again.text)
+    assert (await web.get(address)).status_code == 409
+    assert len(await feedback_given(system, family)) == 1
+
+
+async def test_feedback_without_csrf_or_with_odd_input_is_refused_in_words(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    _, request_id = await held_conference(system, family, conference_times)
+    await signed_in(web, family)
+    address = f"/family/children/{family.student_id}/feedback/{request_id}"
+    form = await web.get(address)
+    forged = await web.post(address, data={"rating": "5"})
+    assert forged.status_code == 403
+    cases = [
+        {"rating": "six"},
+        {"rating": "5", "learned": "x" * 2001},
+        {"rating": "5", "comments": "a bell \x07 rings"},
+    ]
+    for data in cases:
+        refused = await web.post(address, data={"csrf_token": csrf_token(form), **data})
+        assert 400 <= refused.status_code < 500, (data, refused.text)
+        assert "There is a problem" in refused.text
+    elsewhere = await web.get(f"/family/children/{family.student_id}/feedback/no-such-request")
+    assert elsewhere.status_code == 404
+    assert await feedback_given(system, family) == []
+
+
+async def test_the_feedback_form_is_written_wholly_in_each_language(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    _, request_id = await held_conference(system, family, conference_times)
+    await signed_in(web, family)
+    address = f"/family/children/{family.student_id}/feedback/{request_id}"
+    for language in LANGUAGES:
+        form = await web.get(address, params={"lang": language})
+        refused = await web.post(address, data={"csrf_token": csrf_token(form)})
+        home = await web.get("/family")
+        for page in (form, refused, home):
+            assert f'<html lang="{language}"' in page.text
+            if language != "en":
+                catalog = read_catalog(po_path(LOCALE, language))
+                assert english_left(page.text, catalog) == [], (language, page.url)
