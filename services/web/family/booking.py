@@ -9,7 +9,6 @@ from starlette.responses import RedirectResponse, Response
 from services.web.family.choosing import choose_time_page, interpreter_languages
 from services.web.family.signed_in import (
     FamilyDep,
-    SchedulingDep,
     accepted,
     child_of_family,
     child_with_booking,
@@ -20,6 +19,7 @@ from services.web.forms import checked_form
 from services.web.pages import page
 from services.web.refusals import Refusal, refusal_of
 from services.web.scheduling_api import Answer, is_id
+from services.web.service_clients import SchedulingDep
 
 router = APIRouter()
 

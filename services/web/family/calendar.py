@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from services.web.family.signed_in import FamilyDep, SchedulingDep, accepted, session_of
+from services.web.family.signed_in import FamilyDep, accepted, session_of
 from services.web.scheduling_api import Answer, is_id
+from services.web.service_clients import SchedulingDep
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()

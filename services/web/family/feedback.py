@@ -12,11 +12,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.portfolio import school_timezone, visible_child
-from services.web.family.signed_in import FamilyDep, PortfolioDep, accepted, session_of
+from services.web.family.signed_in import FamilyDep, accepted, session_of
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import Answer, ServiceUnavailable, is_id
+from services.web.service_clients import PortfolioDep
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_date
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from services.web.family.feedback import feedback_waiting
-from services.web.family.signed_in import FamilyDep, PortfolioDep, SchedulingDep, family_data
+from services.web.family.signed_in import FamilyDep, family_data
 from services.web.family.view import children
 from services.web.pages import page
+from services.web.service_clients import PortfolioDep, SchedulingDep
 
 router = APIRouter()
 DONE = frozenset({"booked", "moved", "cancelled", "waitlisted", "feedback", "preferences"})

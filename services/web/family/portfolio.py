@@ -17,10 +17,11 @@ from services.web.family.portfolio_view import (
     plan_view,
     term_reflections,
 )
-from services.web.family.signed_in import FamilyDep, PortfolioDep, accepted, session_of
+from services.web.family.signed_in import FamilyDep, accepted, session_of
 from services.web.pages import page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
+from services.web.service_clients import PortfolioDep
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()

@@ -21,19 +21,13 @@ from services.web.family.preferences_view import (
     refusal_of_preferences,
     times_offered,
 )
-from services.web.family.signed_in import (
-    FamilyDep,
-    NotificationsDep,
-    SchedulingDep,
-    accepted,
-    family_data,
-    session_of,
-)
+from services.web.family.signed_in import FamilyDep, accepted, family_data, session_of
 from services.web.forms import checked_form
 from services.web.notifications_api import NotificationsApi
 from services.web.pages import Visitor, page
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import is_id
+from services.web.service_clients import NotificationsDep, SchedulingDep
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_time_of_day
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.family.signed_in import SchedulingDep
 from services.web.languages import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, chosen_from_query
 from services.web.pages import VisitorDep
+from services.web.service_clients import SchedulingDep
 from services.web.sessions import SessionCookies
 from services.web.troubles import Trouble, TroublePage
 from shared.auth.family_links import EXPIRED, is_family_link

@@ -5,35 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.web.family.view import ChildView, children
-from services.web.notifications_api import NotificationsApi
 from services.web.pages import Visitor, VisitorDep
-from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import Answer, SchedulingApi, is_id
 from services.web.sessions import SignIn
 from services.web.troubles import Trouble, TroublePage
-
-
-def scheduling(request: Request) -> SchedulingApi:
-    api: SchedulingApi = request.app.state.scheduling
-    return api
-
-
-def portfolio(request: Request) -> PortfolioApi:
-    api: PortfolioApi = request.app.state.portfolio
-    return api
-
-
-def notifications(request: Request) -> NotificationsApi:
-    api: NotificationsApi = request.app.state.notifications
-    return api
-
-
-SchedulingDep = Annotated[SchedulingApi, Depends(scheduling)]
-PortfolioDep = Annotated[PortfolioApi, Depends(portfolio)]
-NotificationsDep = Annotated[NotificationsApi, Depends(notifications)]
 
 
 def signed_in_family(who: VisitorDep) -> Visitor:

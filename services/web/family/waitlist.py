@@ -5,17 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.family.signed_in import (
-    FamilyDep,
-    SchedulingDep,
-    accepted,
-    child_of_family,
-    session_of,
-)
+from services.web.family.signed_in import FamilyDep, accepted, child_of_family, session_of
 from services.web.family.view import ChildView
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, refusal_of
+from services.web.service_clients import SchedulingDep
 
 router = APIRouter()
 PARTS_OF_DAY = ("any", "morning", "afternoon", "evening")

@@ -15,15 +15,10 @@ from services.web.forms import checked_form
 from services.web.languages import locale_of
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
+from services.web.service_clients import SchedulingDep
 from services.web.staff.day_view import conference_day, conference_days, day_to_show
 from services.web.staff.refusals import StaffRefusal, refused_status, staff_refusal_of
-from services.web.staff.signed_in import (
-    SchedulingDep,
-    TeacherDep,
-    accepted,
-    person_of,
-    token_of,
-)
+from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import zone
 

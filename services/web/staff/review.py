@@ -13,9 +13,10 @@ from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import Answer, is_id
+from services.web.service_clients import PortfolioDep
 from services.web.staff.refusals import StaffRefusal, refused_status, staff_refusal_of
 from services.web.staff.review_view import pieces_to_review
-from services.web.staff.signed_in import PortfolioDep, TeacherDep, accepted, person_of, token_of
+from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()

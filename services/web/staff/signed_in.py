@@ -6,28 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.web.pages import Visitor, VisitorDep
-from services.web.portfolio_api import PortfolioApi
-from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import Answer
 from services.web.sessions import Person
 from services.web.troubles import Trouble, TroublePage
-
-
-def scheduling(request: Request) -> SchedulingApi:
-    api: SchedulingApi = request.app.state.scheduling
-    return api
-
-
-def portfolio(request: Request) -> PortfolioApi:
-    api: PortfolioApi = request.app.state.portfolio
-    return api
-
-
-SchedulingDep = Annotated[SchedulingApi, Depends(scheduling)]
-PortfolioDep = Annotated[PortfolioApi, Depends(portfolio)]
 
 
 def signed_in_teacher(who: VisitorDep) -> Visitor:
