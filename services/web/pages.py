@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from services.web.languages import (
     CATALOGS,
@@ -102,12 +102,17 @@ def page(
     )
     response = HTMLResponse(body, status_code=status)
     if who.chose_language:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            language,
-            max_age=LANGUAGE_COOKIE_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=who.secure,
-        )
+        keep_language(response, language, secure=who.secure)
     return response
+
+
+def keep_language(response: Response, language: str, *, secure: bool) -> None:
+    """Remember the language the visitor chose (``?lang=``) for their next pages."""
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.languages import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, chosen_from_query
-from services.web.pages import VisitorDep
+from services.web.languages import chosen_from_query
+from services.web.pages import VisitorDep, keep_language
 from services.web.service_clients import SchedulingDep
 from services.web.sessions import SessionCookies
 from services.web.troubles import Trouble, TroublePage
@@ -42,12 +42,5 @@ async def sign_in_with_link(
     response = RedirectResponse("/family", status_code=303)
     cookies.write(response, cookies.start(link, now=now), secure=who.secure, now=now)
     if (language := chosen_from_query(request)) is not None:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            language,
-            max_age=LANGUAGE_COOKIE_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=who.secure,
-        )
+        keep_language(response, language, secure=who.secure)
     return response
