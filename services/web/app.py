@@ -39,8 +39,10 @@ from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
 from services.web.troubles import install_trouble_pages
+from shared.body_limit import RequestBodyLimit
 
 STATIC = Path(__file__).parent / "static"
+MAX_FORM_BYTES = 256 * 1024
 
 
 def build_app(
@@ -94,6 +96,8 @@ def build_app(
     app.state.oidc_pending = PendingCookie(secret, name="slc_sign_in", path="/staff/sign-in")
     app.state.dev_sign_in_form = PendingCookie(secret, name="slc_dev_sign_in", path="/dev/sign-in")
     install_trouble_pages(app)
+    # A page's form is a few kilobytes: anything far larger is refused before it is read.
+    app.add_middleware(RequestBodyLimit, max_bytes=MAX_FORM_BYTES)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (

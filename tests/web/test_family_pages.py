@@ -3,6 +3,7 @@ cancelling through the forms, refusals in words, and the headers that keep the l
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -324,3 +325,33 @@ async def test_the_page_for_an_unexpected_error_keeps_the_security_headers() -> 
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "private, no-store"
     assert "a bug" not in response.text
+
+
+async def test_a_huge_form_is_refused_before_it_is_read(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """A body far larger than any page's form is refused: declared, with a 413 before it is
+    read; streamed without a length, by the form's limit on a field (a 400 page) or the body's
+    (413), whichever comes first. Nothing is booked."""
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    form = {"csrf_token": csrf_token(choose), "slot_id": offered_times(choose)[0]}
+    declared = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={**form, "filler": "x" * (1024 * 1024)},
+    )
+    assert declared.status_code == 413, declared.text[:300]
+
+    async def streamed() -> AsyncIterator[bytes]:
+        yield f"csrf_token={form['csrf_token']}&slot_id={form['slot_id']}&filler=".encode()
+        for _ in range(16):
+            yield b"x" * 65536
+
+    chunked = await web.post(
+        f"/family/children/{family.student_id}/book",
+        content=streamed(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert chunked.status_code in (400, 413), chunked.text[:300]
+    assert chunked.headers["content-type"].startswith("text/html")
+    assert await bookings_of(system, family) == []
