@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         private_key, env[PUBLIC_VARIABLE] = family_link_keys(var)
         # (A family's link opens the web front's sign-in, which keeps it out of the address.)
         env["NOTIFICATIONS_FAMILY_LINK_URL"] = os.environ.get(
-            "NOTIFICATIONS_FAMILY_LINK_URL", f"http://127.0.0.1:{web_port}/f?link={{token}}"
+            "NOTIFICATIONS_FAMILY_LINK_URL",
+            f"http://127.0.0.1:{web_port}/f?link={{token}}&lang={{language}}",
         )
         # Email goes over real SMTP to a local server keeping it in var/mail (unless the
         # environment names a relay).

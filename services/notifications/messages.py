@@ -148,6 +148,10 @@ def _environment(language: str) -> Environment:
 _ENVIRONMENTS = {language: _environment(language) for language in SUPPORTED_LANGUAGES}
 
 
+# In NOTIFICATIONS_FAMILY_LINK_URL: replaced by the language each family's message is written in.
+LANGUAGE_PLACEHOLDER = "{language}"
+
+
 def message_language(preferred: str | None) -> str:
     """The best language we have a catalog for (RFC 4647 lookup): ``es-MX`` is written in
     ``es``; ``zh``, ``zh-CN`` and ``zh-Hans-CN`` in ``zh-Hans`` (``zh-TW`` looks for
@@ -169,6 +173,9 @@ def render(
     chosen = message_language(language)
     localize = _Localizer(_locale(chosen), chosen, ZoneInfo(timezone), translator)
     values = {key: localize(value) for key, value in context.items()}
+    if isinstance(link := values.get("link"), str):
+        # The family's link opens its pages in the language it reads its messages in.
+        values["link"] = link.replace(LANGUAGE_PLACEHOLDER, chosen)
     text = _ENVIRONMENTS[chosen].get_template(f"{template}.txt.j2").render(**values)
     subject, _, body = text.partition("\n")
     return Message(language=chosen, subject=subject.strip(), body=body.lstrip("\n"))

@@ -35,7 +35,9 @@ class NotificationsSettings(ServiceSettings):
     )
     family_link_url: str = Field(
         "http://127.0.0.1:8002/family?link={token}",
-        description="The address a family's link opens; `{token}` is replaced by the link's token.",
+        description="The address a family's link opens; `{token}` is replaced by the link's token"
+        " and `{language}`, if there, by the language of the message it is in (so the pages"
+        " open in the family's language).",
     )
 
     smtp_host: str | None = Field(

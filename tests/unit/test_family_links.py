@@ -523,3 +523,19 @@ def test_a_move_the_family_made_is_confirmed_without_an_apology(language: str) -
     )
     assert ("confirmed" if language == "en" else "confirmado") in message.body
     assert ("sorry" if language == "en" else "Lamentamos") not in message.body
+
+
+@pytest.mark.parametrize(("language", "written_in"), [("es-MX", "es"), ("vi", "vi"), ("fr", "en")])
+def test_a_link_opens_the_pages_in_the_language_of_its_message(
+    language: str, written_in: str
+) -> None:
+    message = render(
+        "no_show_new_time",
+        language=language,
+        timezone="America/Los_Angeles",
+        student="Ana",
+        guardian="Rosa",
+        **{**MESSAGES["no_show_new_time"], "link": f"{LINK}&lang={{language}}"},
+    )
+    assert f"{LINK}&lang={written_in}" in message.body.splitlines()
+    assert "{language}" not in message.body
