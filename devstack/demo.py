@@ -70,6 +70,13 @@ DEV_PEOPLE = (
         "sites": ["conway"],
         "students": ["s-ava"],
     },
+    {
+        "subject": "s-gio",
+        "role": "student",
+        "name": "Gio Martínez, kindergarten at Conway",
+        "sites": ["conway"],
+        "students": ["s-gio"],
+    },
 )
 
 
