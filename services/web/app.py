@@ -26,6 +26,7 @@ from services.web.family import (
     portfolio,
     preferences,
     sign_in,
+    together,
     waitlist,
 )
 from services.web.notifications_api import NotificationsApi
@@ -105,6 +106,7 @@ def build_app(
         sign_in,
         home,
         booking,
+        together,
         waitlist,
         calendar,
         portfolio,

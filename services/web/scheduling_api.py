@@ -35,6 +35,11 @@ class SchedulingApi(ServiceApi):
             body["interpreter_language"] = interpreter_language
         return await self._call("POST", "/bookings", link, json=body)
 
+    async def book_together(self, link: str, *, times: list[tuple[str, str]]) -> Answer:
+        """Book ``(slot_id, student_id)`` for several children back to back: all, or none."""
+        body = {"bookings": [{"slot_id": slot, "student_id": student} for slot, student in times]}
+        return await self._call("POST", "/sibling-bookings", link, json=body)
+
     async def move(self, link: str, *, booking_id: str, slot_id: str) -> Answer:
         return await self._call(
             "POST", f"/bookings/{quote(booking_id)}/move", link, json={"slot_id": slot_id}

@@ -9,12 +9,14 @@ from starlette.responses import Response
 
 from services.web.family.feedback import feedback_waiting
 from services.web.family.signed_in import FamilyDep, family_data
-from services.web.family.view import children
+from services.web.family.view import chain_choices, children
 from services.web.pages import page
 from services.web.service_clients import PortfolioDep, SchedulingDep
 
 router = APIRouter()
-DONE = frozenset({"booked", "moved", "cancelled", "waitlisted", "feedback", "preferences"})
+DONE = frozenset(
+    {"booked", "booked_together", "moved", "cancelled", "waitlisted", "feedback", "preferences"}
+)
 
 
 @router.get("/family")
@@ -38,6 +40,7 @@ async def family_home(
         who,
         "family_home.html.j2",
         children=family,
+        together=bool(chain_choices(data, language=who.language)),
         feedback_waiting=waiting,
         done=done if done in DONE else None,
     )

@@ -140,6 +140,52 @@ def days_of_times(slots: Iterable[dict[str, Any]], *, language: str) -> list[Day
     return [DayOfTimes(heading=heading, times=times) for heading, times in days.items()]
 
 
+@dataclass(frozen=True)
+class ChainPart:
+    name: str
+    day: str
+    time: str
+    room: str
+    virtual: bool
+
+
+@dataclass(frozen=True)
+class ChainChoice:
+    """Times for all the children one after another: ``value`` names them for the form
+    (``slot:student`` pairs), ``parts`` say them in the family's language."""
+
+    value: str
+    parts: list[ChainPart]
+
+
+def chain_choices(family: Any, *, language: str) -> list[ChainChoice]:
+    """The back-to-back times scheduling offers for all the family's children at once."""
+    if not isinstance(family, dict):
+        return []
+    names = {
+        str(child["student_id"]): str(child["given_name"]) for child in family.get("children", [])
+    }
+    choices = []
+    for option in family.get("sibling_options", []):
+        parts, pairs = [], []
+        for one in option:
+            slot = one["slot"]
+            starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
+            timezone = slot.get("timezone")
+            pairs.append(f"{slot['id']}:{one['student_id']}")
+            parts.append(
+                ChainPart(
+                    name=names.get(str(one["student_id"]), str(one["student_id"])),
+                    day=written_day(starts, timezone=timezone, language=language),
+                    time=written_span(starts, ends, timezone=timezone, language=language),
+                    room=str(slot["room"]),
+                    virtual=slot.get("mode") == "virtual",
+                )
+            )
+        choices.append(ChainChoice(value=",".join(pairs), parts=parts))
+    return choices
+
+
 def free_slot_ids(days: Iterable[DayOfTimes]) -> set[str]:
     return {time.slot_id for day in days for time in day.times}
 

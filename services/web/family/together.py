@@ -1,0 +1,71 @@
+"""Siblings back to back: a family with several children chooses times for all of them one after
+another (so they come once), booked in one request: all of them, or none."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.family.signed_in import FamilyDep, accepted, family_data, session_of
+from services.web.family.view import ChainChoice, chain_choices
+from services.web.forms import checked_form
+from services.web.pages import Visitor, page
+from services.web.refusals import Refusal, refusal_of
+from services.web.scheduling_api import is_id
+from services.web.service_clients import SchedulingDep
+
+router = APIRouter()
+# More than any chain scheduling offers (it books at most 6 children at once).
+_MOST_CHILDREN = 6
+
+
+@router.get("/family/together")
+async def choose_times_together(request: Request, who: FamilyDep, api: SchedulingDep) -> Response:
+    """Back-to-back times for all the children, to choose one."""
+    choices = chain_choices(await family_data(api, who), language=who.language)
+    return _page(request, who, choices)
+
+
+@router.post("/family/together")
+async def book_times_together(request: Request, who: FamilyDep, api: SchedulingDep) -> Response:
+    """Book the chosen back-to-back times."""
+    fields = await checked_form(request, who)
+    times = _times(fields.get("chain", ""))
+    if times is None:
+        choices = chain_choices(await family_data(api, who), language=who.language)
+        return _page(request, who, choices, refusal=Refusal.NOT_CHOSEN, status=422)
+    answer = accepted(await api.book_together(session_of(who).credential, times=times))
+    if answer.ok:
+        return RedirectResponse("/family?done=booked_together", status_code=303)
+    # (A time taken meanwhile: the times still free are offered again.)
+    choices = chain_choices(await family_data(api, who), language=who.language)
+    status = answer.status if 400 <= answer.status < 500 else 409
+    return _page(request, who, choices, refusal=refusal_of(answer), status=status)
+
+
+def _times(value: str) -> list[tuple[str, str]] | None:
+    """The ``slot:student`` pairs of a chosen chain, or None if it is not one."""
+    pairs = [pair.partition(":") for pair in value.split(",")[: _MOST_CHILDREN + 1]]
+    times = [(slot, student) for slot, _, student in pairs if is_id(slot) and is_id(student)]
+    if len(times) != len(pairs) or not 2 <= len(times) <= _MOST_CHILDREN:
+        return None
+    return times
+
+
+def _page(
+    request: Request,
+    who: Visitor,
+    choices: list[ChainChoice],
+    *,
+    refusal: Refusal | None = None,
+    status: int = 200,
+) -> Response:
+    return page(
+        request,
+        who,
+        "choose_times_together.html.j2",
+        status=status,
+        choices=choices,
+        refusal=refusal.value if refusal else None,
+        error_field="chain-1" if choices else "main",
+    )

@@ -1,0 +1,99 @@
+"""Siblings back to back from the family's page: a family with two children books both
+conferences one after the other in one form, all or nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+
+from shared.auth import Role
+from tests.integration.conftest import FamilyLinkKeys, System, enroll
+from tests.support import auth
+from tests.web.conftest import Family, csrf_token, mint_link, signed_in
+
+
+async def _two_children(system: System, keys: FamilyLinkKeys) -> tuple[Family, str]:
+    """A guardian with two children in t-rivera's classes; returns the family (for the first
+    child) and the second child's id."""
+    tag = uuid.uuid4().hex[:8]
+    guardian = f"g-{tag}"
+    for n, name in enumerate(("Lia", "Max")):
+        await enroll(
+            system,
+            student_id=f"s-{tag}-{n}",
+            site="conway",
+            given_name=name,
+            guardian_id=guardian,
+            teacher_id="t-rivera",
+        )
+    family = Family(f"s-{tag}-0", guardian, "Lia", mint_link(keys, guardian))
+    return family, f"s-{tag}-1"
+
+
+async def _bookings(system: System, student_id: str) -> list[dict[str, Any]]:
+    response = await system.scheduling.get(
+        "/bookings",
+        params={"student_id": student_id},
+        headers=auth("it-admin", Role.DISTRICT_ADMIN),
+    )
+    assert response.status_code == 200, response.text
+    return [b for b in response.json() if b["status"] == "booked"]
+
+
+async def test_a_family_books_two_children_one_after_the_other(
+    web: httpx.AsyncClient,
+    system: System,
+    family_link_keys: FamilyLinkKeys,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    family, second = await _two_children(system, family_link_keys)
+    home = await signed_in(web, family)
+    assert "Come to school once" in home.text
+    choose = await web.get("/family/together")
+    assert choose.status_code == 200
+    assert "Lia:" in choose.text and "Max:" in choose.text
+    chains = re.findall(r'name="chain" value="([^"]+)"', choose.text)
+    assert chains, choose.text
+
+    # Nothing chosen, or something that is not one of the offers: asked again, nothing booked.
+    for chain in ("", "not a chain", f"{conference_times[0]['id']}:{family.student_id}"):
+        refused = await web.post(
+            "/family/together", data={"csrf_token": csrf_token(choose), "chain": chain}
+        )
+        assert refused.status_code == 422, chain
+        assert "There is a problem" in refused.text
+    assert await _bookings(system, family.student_id) == []
+
+    booked = await web.post(
+        "/family/together", data={"csrf_token": csrf_token(choose), "chain": chains[0]}
+    )
+    assert booked.status_code == 303
+    assert booked.headers["location"] == "/family?done=booked_together"
+    assert "booked, one after another" in (await web.get(booked.headers["location"])).text
+    [first] = await _bookings(system, family.student_id)
+    [then] = await _bookings(system, second)
+    assert first["chain_id"] and first["chain_id"] == then["chain_id"]
+    assert {f"{first['slot_id']}:{family.student_id}", f"{then['slot_id']}:{second}"} == set(
+        chains[0].split(",")
+    )
+
+    # Booked: the page no longer offers times together, and the same chain again is refused.
+    again = await web.post(
+        "/family/together", data={"csrf_token": csrf_token(choose), "chain": chains[0]}
+    )
+    assert again.status_code == 409, again.text
+    assert "There is a problem" in again.text
+    assert "Come to school once" not in (await web.get("/family")).text
+
+
+async def test_one_child_is_not_offered_times_together(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    home = await signed_in(web, family)
+    assert "Come to school once" not in home.text
+    page = await web.get("/family/together")
+    assert page.status_code == 200
+    assert "no times one after another" in page.text
