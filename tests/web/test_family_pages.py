@@ -355,3 +355,43 @@ async def test_a_huge_form_is_refused_before_it_is_read(
     assert chunked.status_code in (400, 413), chunked.text[:300]
     assert chunked.headers["content-type"].startswith("text/html")
     assert await bookings_of(system, family) == []
+
+
+async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    office = auth("a-conway", Role.SITE_ADMIN, sites=["conway"])
+    added = await system.scheduling.post(
+        "/sites/conway/interpreters",
+        json={"name": "Ana Flores", "languages": ["vi"]},
+        headers=office,
+    )
+    assert added.status_code == 201, added.text
+    first = conference_times[0]
+    hours = await system.scheduling.post(
+        f"/interpreters/{added.json()['id']}/hours",
+        json={"starts_at": first["starts_at"], "ends_at": first["ends_at"]},
+        headers=office,
+    )
+    assert hours.status_code == 201, hours.text
+    await signed_in(web, family)
+
+    every = await web.get(f"/family/children/{family.student_id}/book")
+    assert len(offered_times(every)) == 3
+    assert f'href="/family/children/{family.student_id}/book?interpreter=vi"' in every.text
+    with_one = await web.get(
+        f"/family/children/{family.student_id}/book", params={"interpreter": "vi"}
+    )
+    assert with_one.status_code == 200
+    assert offered_times(with_one) == [first["id"]]
+    assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in with_one.text
+    assert "Show every time" in with_one.text
+    # A language the school has no interpreter for shows every time, none chosen.
+    unknown = await web.get(
+        f"/family/children/{family.student_id}/book", params={"interpreter": "xx"}
+    )
+    assert unknown.status_code == 200 and len(offered_times(unknown)) == 3
+    assert 'id="interpreter-none" name="interpreter" value="" checked' in unknown.text

@@ -3,7 +3,9 @@ family's page (post/redirect/get); a refusal is shown on the form's page, saying
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import choose_time_page, interpreter_languages
@@ -34,14 +36,25 @@ def _status(answer: Answer) -> int:
 
 @router.get("/family/children/{student_id}/book")
 async def choose_time(
-    request: Request, student_id: str, who: FamilyDep, api: SchedulingDep
+    request: Request,
+    student_id: str,
+    who: FamilyDep,
+    api: SchedulingDep,
+    interpreter: Annotated[str | None, Query(max_length=35)] = None,
 ) -> Response:
-    """The free times for a child, to choose one (and an interpreter, if the school has any)."""
+    """The free times for a child, to choose one (and an interpreter, if the school has any);
+    with ``interpreter``, only the times an interpreter in that language is free for (the
+    times next to the interpreter's other conferences first)."""
     child = await child_of_family(api, who, student_id)
     if child.conference is not None:
         return RedirectResponse(
             f"/family/bookings/{child.conference.booking_id}/move", status_code=303
         )
+    languages = await interpreter_languages(api, who, child)
+    if interpreter not in {tag for tag, _ in languages}:
+        interpreter = None
+    elif interpreter is not None:
+        child = await child_of_family(api, who, student_id, interpreter_language=interpreter)
     return choose_time_page(
         request,
         who,
@@ -49,7 +62,8 @@ async def choose_time(
         action=f"/family/children/{child.student_id}/book",
         days=child.free_days,
         moving=False,
-        languages=await interpreter_languages(api, who, child),
+        languages=languages,
+        interpreter=interpreter,
     )
 
 

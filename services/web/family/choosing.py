@@ -44,6 +44,7 @@ def choose_time_page(
     status: int = 200,
 ) -> Response:
     first = next((day.times[0].slot_id for day in days if day.times), None)
+    interpreter_name = dict(languages).get(interpreter or "")
     return page(
         request,
         who,
@@ -55,6 +56,7 @@ def choose_time_page(
         moving=moving,
         interpreter_languages=list(languages),
         interpreter=interpreter,
+        interpreter_name=interpreter_name,
         refusal=refusal.value if refusal else None,
         error_field=f"time-{first}" if first else "main",
         waitlist_href=(
