@@ -8,7 +8,7 @@ newer, whatever order they arrive in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, func, insert
@@ -41,6 +41,9 @@ class RosterClassMember(SQLModel, table=True):
     class_id: str = Field(primary_key=True, max_length=64)
     person_id: str = Field(primary_key=True, index=True, max_length=64)
     role: str = Field(primary_key=True, max_length=16, description="`teacher` or `student`.")
+    name: str | None = Field(
+        default=None, max_length=200, description="A teacher's name, as families see it."
+    )
 
 
 async def keep_class(
@@ -70,7 +73,12 @@ async def keep_class(
     )
     members = (
         [
-            {"class_id": registered.class_id, "person_id": person, "role": role}
+            {
+                "class_id": registered.class_id,
+                "person_id": person,
+                "role": role,
+                "name": registered.teacher_names.get(person) if role == "teacher" else None,
+            }
             for role, people in (
                 ("teacher", registered.teacher_ids),
                 ("student", registered.student_ids),
@@ -107,6 +115,21 @@ async def teachers_of(session: AsyncSession, student_id: str) -> set[str]:
     return set(
         (await session.exec(select(RosterClassMember.person_id).where(_teaching(student_id)))).all()
     )
+
+
+async def teacher_names(session: AsyncSession, teacher_ids: Iterable[str]) -> dict[str, str]:
+    """The names the classes' events gave these teachers (those it gave none are left out)."""
+    wanted = sorted(set(teacher_ids))
+    if not wanted:
+        return {}
+    rows = await session.exec(
+        select(RosterClassMember.person_id, RosterClassMember.name).where(
+            col(RosterClassMember.person_id).in_(wanted),
+            RosterClassMember.role == "teacher",
+            col(RosterClassMember.name).is_not(None),
+        )
+    )
+    return {person: name for person, name in rows.all() if name}
 
 
 def teachers_listed(student: Any) -> ScalarSelect[Any]:

@@ -109,7 +109,7 @@ async def register_class(
             )
             session.add(school_class)
             await _set_members(session, school_class, teachers=teachers, students=students)
-            announce_class(session, school_class, teacher_ids=teachers, student_ids=students)
+            await announce_class(session, school_class, teacher_ids=teachers, student_ids=students)
         elif (
             (school_class.site, school_class.title, school_class.active)
             != (body.site, body.title, True)
@@ -127,7 +127,7 @@ async def register_class(
             )
             await session.refresh(school_class)
             await _set_members(session, school_class, teachers=teachers, students=students)
-            announce_class(session, school_class, teacher_ids=teachers, student_ids=students)
+            await announce_class(session, school_class, teacher_ids=teachers, student_ids=students)
     return _class_out(school_class, teachers, students)
 
 
@@ -149,7 +149,7 @@ async def remove_class(
                 session, SchoolClass, key={"id": class_id}, values={"active": False}
             )
             await session.refresh(school_class)
-            announce_class(session, school_class, teacher_ids=(), student_ids=())
+            await announce_class(session, school_class, teacher_ids=(), student_ids=())
     return _class_out(school_class, teachers, students)
 
 

@@ -3,12 +3,13 @@ announce them (when they change, and when the roster is announced again)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.tables import GuardianLink, SchoolClass, Site, Student
+from services.portfolio.tables import GuardianLink, SchoolClass, Site, StaffMember, Student
 from shared.events import (
     ClassRegistered,
     ClassRemoved,
@@ -126,33 +127,56 @@ def announce(session: AsyncSession, row: Site | Student | GuardianLink) -> Cloud
 
 
 def class_state(
-    school_class: ClassState, *, teacher_ids: Iterable[str], student_ids: Iterable[str]
+    school_class: ClassState,
+    *,
+    teacher_ids: Iterable[str],
+    student_ids: Iterable[str],
+    names: Mapping[str, str],
 ) -> EventData:
-    """Registered (with who teaches it and who is in it) while active, removed otherwise: one
-    version orders both."""
+    """Registered (with who teaches it, their names, and who is in it) while active, removed
+    otherwise: one version orders both."""
     if not school_class.active:
         return ClassRemoved(class_id=school_class.id, version=school_class.version)
+    teachers = sorted(set(teacher_ids))
     return ClassRegistered(
         class_id=school_class.id,
         title=school_class.title,
-        teacher_ids=sorted(set(teacher_ids)),
+        teacher_ids=teachers,
+        teacher_names={teacher: names[teacher] for teacher in teachers if teacher in names},
         student_ids=sorted(set(student_ids)),
         term_ids=list(school_class.term_ids),
         version=school_class.version,
     )
 
 
-def announce_class(
+async def staff_names(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
+    """The names of the staff members among ``ids``, as families and students see them."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.exec(
+        select(StaffMember.id, StaffMember.given_name, StaffMember.family_name).where(
+            col(StaffMember.id).in_(wanted)
+        )
+    )
+    named = ((id_, f"{given} {family}".strip()) for id_, given, family in rows.all())
+    return {id_: name for id_, name in named if name}
+
+
+async def announce_class(
     session: AsyncSession,
     school_class: SchoolClass,
     *,
     teacher_ids: Iterable[str],
     student_ids: Iterable[str],
 ) -> CloudEvent[Any]:
-    """Record the event announcing the class, its teachers and its students, as they now are."""
+    """Record the event announcing the class, its teachers (with their names) and its
+    students, as they now are."""
+    teachers = list(teacher_ids)
+    names = await staff_names(session, teachers)
     return record_event(
         session,
-        class_state(school_class, teacher_ids=teacher_ids, student_ids=student_ids),
+        class_state(school_class, teacher_ids=teachers, student_ids=student_ids, names=names),
         subject=school_class.id,
         district=school_class.district,
         site=school_class.site,

@@ -111,6 +111,11 @@ class ClassRegistered(EventData):
     teacher_ids: list[str] = Field(
         default_factory=list, description="sourcedIds of the class's teachers, sorted."
     )
+    teacher_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="The teachers' names as families and students see them (`Ana Rivera`), by"
+        " sourcedId (a teacher the roster has no name for is left out).",
+    )
     student_ids: list[str] = Field(
         default_factory=list, description="sourcedIds of the students in the class, sorted."
     )

@@ -133,6 +133,7 @@ def test_conference_week_in_a_browser_from_booking_to_feedback(story: Story) -> 
     maria.locator("input[name=slot_id]").last.check()
     maria.get_by_role("button", name="Reservar esta hora").click()
     maria.get_by_role("status").get_by_text("La conferencia está reservada").wait_for()
+    assert maria.get_by_text("Ana Rivera").count() == 1  # their teacher, by name
     story.seen(maria, "family-booked")
     maria.get_by_role("link", name="Cambiar la hora").click()
     maria.locator("input[name=slot_id]").first.check()

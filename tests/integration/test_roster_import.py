@@ -52,7 +52,7 @@ from shared.events import (
 from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
-from shared.roster_classes import teachers_of
+from shared.roster_classes import teacher_names, teachers_of
 from tests.integration.conftest import ADMIN, System
 from tests.support import auth, count, eventually
 
@@ -136,6 +136,7 @@ RELATIONSHIPS = {
 # Links the guardian's own row names (agentSourcedIds); g-rosa's and g-wei's are named only by
 # their child's row.
 NAMED_BY_GUARDIAN = {key for key in LINKS if key not in {("g-rosa", "s-gio"), ("g-wei", "s-ava")}}
+TEACHER_NAMES = {"t-rivera": "Ana Rivera", "t-cohen": "Miriam Cohen"}
 CLASSES = {  # id: (site, title, teachers, students)
     "cls-conway-kg": ("conway", "Kindergarten, Room 4", ["t-rivera"], ["s-gio", "s-lucia"]),
     "cls-conway-03": ("conway", "Grade 3, Room 12", ["t-rivera"], ["s-ava", "s-minh"]),
@@ -258,6 +259,7 @@ def class_registered(class_id: str, *, students: list[str], version: int) -> dic
         "class_id": class_id,
         "title": title,
         "teacher_ids": teachers,
+        "teacher_names": {teacher: TEACHER_NAMES[teacher] for teacher in teachers},
         "student_ids": students,
         "term_ids": ["fall-2026"],
         "version": version,
@@ -965,6 +967,9 @@ async def test_district_it_uploads_an_export_and_the_other_services_learn_the_ro
             return {student: await teachers_of(session, student) for student in teachers}
 
     await eventually(teachers_known, until=lambda known: known == teachers, timeout=15)
+    async with scheduling.read() as session:
+        # Families see their child's teacher by name.
+        assert await teacher_names(session, ["t-rivera", "t-cohen", "t-nobody"]) == TEACHER_NAMES
     for service in ("scheduling", "notifications"):
         reader = system.apps[service].state.runtime.uow
 

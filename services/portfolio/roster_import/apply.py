@@ -35,7 +35,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.portfolio.oneroster.problems import RowRejected
 from services.portfolio.oneroster.reader import OneRosterExport
 from services.portfolio.oneroster.records import Class, Enrollment, Org, User
-from services.portfolio.roster_events import class_state, link_state, site_registered, student_state
+from services.portfolio.roster_events import (
+    class_state,
+    link_state,
+    site_registered,
+    staff_names,
+    student_state,
+)
 from services.portfolio.roster_import.contacts import (
     Contact,
     ContactHandoff,
@@ -642,6 +648,10 @@ class RosterImporter:
                     await session.exec(select(SchoolClass).where(col(SchoolClass.id).in_(ids)))
                 ).all()
                 members = await _members(session, ids)
+                names = await staff_names(
+                    session,
+                    (m for (_, role), ms in members.items() if role == "teacher" for m in ms),
+                )
                 self.enrollments.events += await self._record(
                     session,
                     (
@@ -650,6 +660,7 @@ class RosterImporter:
                                 c,
                                 teacher_ids=members.get((c.id, "teacher"), ()),
                                 student_ids=members.get((c.id, "student"), ()),
+                                names=names,
                             ),
                             c.id,
                             c.site,

@@ -27,6 +27,7 @@ from shared.auth.http import CurrentPrincipal, FamilyOrBearerPrincipal, forbidde
 from shared.auth.principal import Role
 from shared.problems import refusals
 from shared.roster import RosterGuardianLink
+from shared.roster_classes import teacher_names
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["families"])
@@ -61,6 +62,10 @@ class ChildOut(BaseModel):
     given_name: str
     site: str
     teachers: list[str]
+    teacher_names: dict[str, str] = Field(
+        description="The names of the child's teachers, and of the teachers of its conferences"
+        " and waitlist places, by sourcedId (as the roster's classes give them)."
+    )
     windows: list[WindowOut]
     conferences: list[ConferenceOut]
     waitlist: list[WaitingOut]
@@ -207,11 +212,16 @@ async def _child(
             (slot for slot in free if slot.id in closeness),
             key=lambda slot: (closeness[slot.id], slot.starts_at),
         )
+    named = await teacher_names(
+        session,
+        {*view.teachers, *(c.teacher_id for c in conferences), *(w.teacher_id for w in waiting)},
+    )
     return ChildOut(
         student_id=student.id,
         given_name=student.given_name,
         site=student.site,
         teachers=sorted(view.teachers),
+        teacher_names=named,
         windows=[window_out(window, now=now) for window in windows],
         conferences=conferences,
         waitlist=[

@@ -84,15 +84,20 @@ def children(family: Any, *, language: str) -> list[ChildView]:
 
 
 def child_view(child: dict[str, Any], *, language: str) -> ChildView:
+    names = child.get("teacher_names") or {}
     return ChildView(
         student_id=str(child["student_id"]),
         name=str(child["given_name"]),
         site=str(child["site"]),
         conferences=[
-            conference_view(one, language=language) for one in child.get("conferences", [])
+            conference_view(one, language=language, names=names)
+            for one in child.get("conferences", [])
         ],
         waiting=[
-            WaitingView(teacher=str(one["teacher_id"]), part_of_day=str(one["part_of_day"]))
+            WaitingView(
+                teacher=str(names.get(one["teacher_id"], one["teacher_id"])),
+                part_of_day=str(one["part_of_day"]),
+            )
             for one in child.get("waitlist", [])
         ],
         windows=[
@@ -103,7 +108,10 @@ def child_view(child: dict[str, Any], *, language: str) -> ChildView:
     )
 
 
-def conference_view(conference: dict[str, Any], *, language: str) -> ConferenceView:
+def conference_view(
+    conference: dict[str, Any], *, language: str, names: dict[str, str] | None = None
+) -> ConferenceView:
+    """A conference as the family reads it (its teacher named, when the roster gives a name)."""
     starts, ends = _moment(conference["starts_at"]), _moment(conference["ends_at"])
     timezone = conference.get("timezone")
     interpreter = conference.get("interpreter_language")
@@ -115,7 +123,7 @@ def conference_view(conference: dict[str, Any], *, language: str) -> ConferenceV
         room=str(conference["room"]),
         virtual=conference.get("mode") == "virtual",
         meeting_link=_https(conference.get("meeting_link")),
-        teacher=str(conference["teacher_id"]),
+        teacher=str((names or {}).get(conference["teacher_id"], conference["teacher_id"])),
         interpreter=language_name(interpreter, in_language=language) if interpreter else None,
         station=conference.get("station"),
     )
