@@ -19,7 +19,7 @@ from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 # Where each role's pages begin (the others' are still to come).
-HOME_OF_ROLE = {"teacher": "/teacher/day"}
+HOME_OF_ROLE = {"teacher": "/teacher/day", "district_admin": "/district"}
 
 
 def signed_in(who: VisitorDep) -> Visitor:
