@@ -294,3 +294,40 @@ async def test_a_running_import_shows_its_progress_and_follows_itself(
     assert '<progress id="progress" max="1000" value="500"></progress>' in text
     assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in text
     assert 'id="import-run" data-running' in text
+
+
+async def test_a_service_not_ready_or_not_answering_is_said_so(system: System) -> None:
+    """Scheduling does not answer at all; notifications answers that its database does not;
+    the pages say so of each, and still show the others."""
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    def database_down(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/readyz":
+            checks = {"database": "error: connection refused", "redis": "ok", "loops": {}}
+            return httpx.Response(503, json={"status": "not ready", "checks": checks})
+        return httpx.Response(503, json={"detail": "the database could not be reached"})
+
+    transports = {
+        **service_transports(system),
+        "scheduling": httpx.MockTransport(unreachable),
+        "notifications": httpx.MockTransport(database_down),
+    }
+    app = build_app(web_settings(), transports=transports)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as web,
+    ):
+        await signed_in_as(web, "it-admin")
+        status = html.unescape((await web.get("/district/status")).text)
+        letters = html.unescape((await web.get("/district/dead-letters")).text)
+    assert '<a href="#service-portfolio">portfolio</a>: Ready' in status
+    assert '<a href="#service-scheduling">scheduling</a>: Not answering' in status
+    assert (
+        '<a href="#service-notifications">notifications</a>: Not ready: its database does not'
+        " answer" in status
+    )
+    assert "error: connection refused" in status
+    assert letters.count("It did not answer.") == 2
+    assert letters.count("No dead letters.") == 1
