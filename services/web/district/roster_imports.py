@@ -36,7 +36,6 @@ class ImportRefusal(StrEnum):
     NOT_A_ZIP = "not_a_zip"
     TOO_LARGE = "too_large"
     NOT_ALLOWED = "not_allowed"
-    NOT_FOUND = "not_found"
     REFUSED = "refused"
 
 
