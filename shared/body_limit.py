@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,21 +14,34 @@ from shared.problems import problem_response
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+def problem_refusal(limit: int) -> ASGIApp:
+    """The services' answer to a body declared too large: a problem document."""
+    return problem_response(413, BodyTooLarge(limit).detail)
 
 
 class RequestBodyLimit:
     """ASGI middleware: a body declared (``Content-Length``) or streamed past ``max_bytes`` is 413.
 
-    A declared length over the limit is refused before the app runs. Any body, chunked or not,
-    is also counted as it arrives: the read that passes the limit raises ``BodyTooLarge``, which
-    the app's handlers answer with a problem document; nothing past the limit is buffered.
+    A declared length over the limit is refused before the app runs, with ``refusal(limit)``
+    (a problem document, unless the app answers in its own way: the web front with a page). Any
+    body, chunked or not, is also counted as it arrives: the read that passes the limit raises
+    ``BodyTooLarge``, which the app's handlers answer; nothing past the limit is buffered.
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, uploads: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        uploads: Mapping[str, int] | None = None,
+        refusal: Callable[[int], ASGIApp] = problem_refusal,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.refusal = refusal
         # Upload routes (a path pattern matched whole) take larger bodies, which they stream.
         self.uploads = [(re.compile(path), limit) for path, limit in (uploads or {}).items()]
 
@@ -45,7 +58,7 @@ class RequestBodyLimit:
         max_bytes = self.limit_for(scope["path"])
         declared = _declared_length(scope)
         if declared is not None and declared > max_bytes:
-            await problem_response(413, BodyTooLarge(max_bytes).detail)(scope, receive, send)
+            await self.refusal(max_bytes)(scope, receive, send)
             return
         received = 0
 

@@ -38,6 +38,7 @@ from shared.jobs.handlers import JobHandlers
 from shared.jobs.monitoring import job_status
 from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.consumer import EventConsumers
+from shared.messaging.dead_letters_api import dead_letters_router
 from shared.messaging.monitoring import (
     RuntimeCollector,
     StreamStatus,
@@ -392,6 +393,7 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
         """The AsyncAPI document, rendered for people."""
         return HTMLResponse(render_asyncapi(asyncapi.to_specification().to_jsonable()))
 
+    router.include_router(dead_letters_router(runtime))
     return router
 
 

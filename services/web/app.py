@@ -1,3 +1,7 @@
+# >>> NOTE TO WHOEVER WORKS ON THIS BRANCH (remove these lines when you first edit this file):
+# >>> read /tmp/common_brief.md NOW: the rules for this work (deadline: report by 18:35 UTC;
+# >>> do not run `make messages` nor edit services/web/locale/; commit often on your branch;
+# >>> new test files of your own; only one `make run` on the machine at a time).
 """The web front: the pages people use, acting through the services' HTTP APIs.
 
 It owns no data: every page asks the service that owns what it shows, as the signed-in person
@@ -18,6 +22,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.web import front
+from services.web.district import dead_letters, roster_imports, status
+from services.web.district.operations_api import OperationsApi
+from services.web.district.roster_api import RosterImportsApi
 from services.web.family import (
     booking,
     calendar,
@@ -39,11 +46,22 @@ from services.web.staff import day, dev_sign_in, review
 from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
-from services.web.troubles import install_trouble_pages
+from services.web.troubles import install_trouble_pages, too_large_refusal
 from shared.body_limit import RequestBodyLimit
 
 STATIC = Path(__file__).parent / "static"
+# A page's form is a few kilobytes: anything far larger is refused before it is read.
 MAX_FORM_BYTES = 256 * 1024
+
+
+def upload_limits(settings: WebSettings) -> dict[str, int]:
+    """The pages that take a file, each with the largest body it takes: a path pattern (matched
+    whole, as the services' ``ServiceSpec.uploads``) and its limit, that of the service the file
+    goes on to (a larger one would only be refused there, after the whole upload). Their form
+    parser spools files to disk; a page adding an upload adds its line here."""
+    return {
+        roster_imports.IMPORTS: settings.roster_upload_max_bytes,
+    }
 
 
 def build_app(
@@ -75,6 +93,15 @@ def build_app(
             app.state.scheduling = SchedulingApi(scheduling)
             app.state.portfolio = PortfolioApi(portfolio)
             app.state.notifications = NotificationsApi(notifications)
+            app.state.roster_imports = RosterImportsApi(portfolio)
+            app.state.operations = {
+                name: OperationsApi(client, service=name)
+                for name, client in (
+                    ("portfolio", portfolio),
+                    ("scheduling", scheduling),
+                    ("notifications", notifications),
+                )
+            }
             yield
 
     app = FastAPI(
@@ -97,8 +124,13 @@ def build_app(
     app.state.oidc_pending = PendingCookie(secret, name="slc_sign_in", path="/staff/sign-in")
     app.state.dev_sign_in_form = PendingCookie(secret, name="slc_dev_sign_in", path="/dev/sign-in")
     install_trouble_pages(app)
-    # A page's form is a few kilobytes: anything far larger is refused before it is read.
-    app.add_middleware(RequestBodyLimit, max_bytes=MAX_FORM_BYTES)
+    # Refused with a page in the visitor's language, as a body found too large while read is.
+    app.add_middleware(
+        RequestBodyLimit,
+        max_bytes=MAX_FORM_BYTES,
+        uploads=upload_limits(settings),
+        refusal=too_large_refusal,
+    )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
@@ -116,6 +148,9 @@ def build_app(
         dev_sign_in,
         day,
         review,
+        status,
+        roster_imports,
+        dead_letters,
     ):
         app.include_router(module.router)
 

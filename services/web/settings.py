@@ -49,6 +49,13 @@ class WebSettings(BaseSettings):
     service_timeout_seconds: float = Field(
         10, gt=0, le=120, description="How long a page waits for a service's answer."
     )
+    roster_upload_max_bytes: int = Field(
+        2_000_000_000,
+        ge=1,
+        description="Largest roster export district IT may upload through its page: set it as"
+        " portfolio's PORTFOLIO_ROSTER_UPLOAD_MAX_BYTES (the same default), which it is sent on"
+        " to.",
+    )
 
     oidc_issuer: str | None = Field(
         None,

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from typing import Any
 
+from babel.units import format_unit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.web.languages import locale_of
 from services.web.pages import page, visitor
 from services.web.scheduling_api import ServiceUnavailable
 from services.web.security import with_security_headers
 from services.web.sessions import SessionCookies
+from shared.body_limit import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,7 @@ class Trouble(StrEnum):
     UNAVAILABLE = "unavailable"
     NOT_FOUND = "not_found"
     BAD_REQUEST = "bad_request"
+    TOO_LARGE = "too_large"
     ERROR = "error"
 
 
@@ -45,9 +51,13 @@ class TroublePage(Exception):
         self.trouble, self.status, self.sign_out = trouble, status, sign_out
 
 
-def trouble_page(request: Request, trouble: Trouble, status: int, *, sign_out: bool) -> Response:
+def trouble_page(
+    request: Request, trouble: Trouble, status: int, *, sign_out: bool, **context: Any
+) -> Response:
     who = visitor(request)
-    response = page(request, who, "trouble.html.j2", status=status, trouble=trouble.value)
+    response = page(
+        request, who, "trouble.html.j2", status=status, trouble=trouble.value, **context
+    )
     if sign_out:
         SessionCookies.end(response, secure=who.secure)
     return response
@@ -71,6 +81,50 @@ async def _http(request: Request, error: Exception) -> Response:
     return response
 
 
+async def _too_large(request: Request, error: Exception) -> Response:
+    """A body that grew past its limit as it came (``RequestBodyLimit``)."""
+    assert isinstance(error, BodyTooLarge)
+    return too_large_page(request, error.limit)
+
+
+def too_large_page(request: Request, limit: int) -> Response:
+    """What was sent is larger than this address takes: the largest it takes, in the visitor's
+    words, and the way back to the page (an upload's form is at the address it posts to)."""
+    language = visitor(request).language
+    return trouble_page(
+        request,
+        Trouble.TOO_LARGE,
+        413,
+        sign_out=False,
+        largest=written_size(limit, language=language),
+        back=request.url.path,
+    )
+
+
+def too_large_refusal(limit: int) -> ASGIApp:
+    """``RequestBodyLimit``'s answer to a body declared too large: the page, not JSON."""
+
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        await too_large_page(Request(scope, receive), limit)(scope, receive, send)
+
+    return refuse
+
+
+def written_size(size: int, *, language: str) -> str:
+    """A size in bytes as people read it: "2 GB", "256 kB"."""
+    units = (("gigabyte", 10**9), ("megabyte", 10**6), ("kilobyte", 10**3))
+    unit, bytes_in_one = next((u for u in units if size >= u[1]), units[-1])
+    return str(
+        format_unit(
+            size / bytes_in_one,
+            f"digital-{unit}",
+            length="short",
+            format="#,##0.#",
+            locale=locale_of(language),
+        )
+    )
+
+
 async def _invalid(request: Request, error: Exception) -> Response:
     return trouble_page(request, Trouble.BAD_REQUEST, 400, sign_out=False)
 
@@ -84,5 +138,6 @@ def install_trouble_pages(app: FastAPI) -> None:
     app.add_exception_handler(TroublePage, _trouble)
     app.add_exception_handler(ServiceUnavailable, _unavailable)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Exception, _failed)

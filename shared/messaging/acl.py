@@ -8,8 +8,9 @@ connects as its own user, whose rules come from its ``ServiceSpec``:
 - on the streams it consumes, and its group's replay streams beside them: the consumer group
   commands (``XGROUP CREATE``, ``XREADGROUP``, ``XACK``, ``XCLAIM``, ``XAUTOCLAIM``,
   ``XPENDING``, ``XINFO GROUPS``) and ``XRANGE``/``XLEN``, never ``XADD``;
-- on its group's own keys (``shared.messaging.group_keys``): append to its dead-letter streams,
-  delete what it applied from its replay streams, keep its attempt counts (a hash);
+- on its group's own keys (``shared.messaging.group_keys``): append to, read and delete from
+  its dead-letter streams, append to (a replay) and delete from (once applied) its replay
+  streams, keep its attempt counts (a hash);
 - nothing else: no other key, no administrative or dangerous command.
 
 Redis confines keys and commands, not consumer-group names: a user allowed ``XACK`` on a stream
@@ -127,9 +128,14 @@ def service_user(
             CONSUME,
             tuple(key for stream in consumed for key in (stream, replay_stream(stream, group))),
         ),
-        # Replayed entries are deleted once applied (only this group reads its replay stream).
-        Selector(("xdel",), tuple(replay_stream(stream, group) for stream in consumed)),
-        Selector(("xadd", "xlen"), tuple(dlq_stream(stream, group) for stream in consumed)),
+        # Replayed entries are deleted once applied (only this group reads its replay stream);
+        # the service's dead-letter API (district IT) hands its own dead letters back there.
+        Selector(("xadd", "xdel"), tuple(replay_stream(stream, group) for stream in consumed)),
+        # Dead-lettered by the consumer; listed, and removed once replayed, by that API.
+        Selector(
+            ("xadd", "xlen", "xrange", "xdel"),
+            tuple(dlq_stream(stream, group) for stream in consumed),
+        ),
         Selector(("hmget", "hset", "hdel"), tuple(attempts_key(s, group) for s in consumed)),
     ]
     return RedisUser(name, tuple(selector for selector in selectors if selector.keys))

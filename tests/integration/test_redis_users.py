@@ -322,10 +322,12 @@ async def test_relay_consumer_dead_letters_replay_and_monitoring_work_under_the_
     status = await stream_status(clients.notifications, GOALS, "notifications")
     assert (status.pending, status.dead_letters, status.lag) == (0, 2, 0)
 
-    # An operator replays (admin); the group applies it from its replay stream and deletes it.
+    # An operator replays one (admin), the service's dead-letter API the other (its own user);
+    # the group applies them from its replay stream and deletes them.
     notifications.failing, notifications.waiting = set(), set()
-    for letter in await list_dead_letters(admin, dlq):
-        await replay(admin, letter)
+    first, second = await list_dead_letters(clients.notifications, dlq)
+    await replay(admin, first)
+    await replay(clients.notifications, second)
     await notifications.step_until(
         lambda: _empty(admin.xlen(replay_stream(GOALS, "notifications")))
     )

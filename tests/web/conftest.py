@@ -113,6 +113,7 @@ async def family(new_family: NewFamily, conference_times: list[dict[str, Any]]) 
 DEV_PEOPLE = [
     DevPerson(subject="t-rivera", role=Role.TEACHER, name="Ms. Rivera", sites=["conway"]),
     DevPerson(subject="s-ava", role=Role.STUDENT, name="Ava", sites=["conway"]),
+    DevPerson(subject="it-admin", role=Role.DISTRICT_ADMIN, name="District IT"),
 ]
 
 

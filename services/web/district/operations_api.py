@@ -1,0 +1,51 @@
+"""What each service says of itself (``GET /readyz``, no credential needed) and its consumer
+group's dead letters (``/dead-letters``, as district IT), as the district pages call them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from services.web.service_api import Answer, ServiceApi
+
+SERVICES = ("portfolio", "scheduling", "notifications")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """A service's ``/readyz``: ``None`` if it did not answer (down, too slow, or an answer
+    that is not its report)."""
+
+    status: str | None
+    checks: dict[str, Any]
+
+
+class OperationsApi(ServiceApi):
+    """Calls to one service's operations routes."""
+
+    def __init__(self, client: httpx.AsyncClient, *, service: str) -> None:
+        super().__init__(client)
+        self.service = service
+
+    async def readiness(self) -> Readiness:
+        """Its state; 503 (not ready) comes with its report too."""
+        try:
+            response = await self._client.get("/readyz")
+            body = response.json()
+        except (httpx.HTTPError, ValueError):
+            return Readiness(None, {})
+        if not isinstance(body, dict) or not isinstance(body.get("checks"), dict):
+            return Readiness(None, {})
+        return Readiness(str(body.get("status", "")), body["checks"])
+
+    async def dead_letters(self, token: str) -> Answer:
+        """Its consumer group's dead letters, oldest first."""
+        return await self._call("GET", "/dead-letters", token)
+
+    async def replay(self, token: str, *, stream: str, letter_id: str) -> Answer:
+        """Hand a dead letter back to its group."""
+        path = f"/dead-letters/{quote(stream)}/{quote(letter_id)}/replay"
+        return await self._call("POST", path, token)
