@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 WIDTH = 400
-LEGEND = 28  # the legend's strip at the top
-LABEL = 20  # a row's name, above its bars
-BAR = 12
+LEGEND = 48  # the legend at the top: two keys a line
+LABEL = 22  # a row's name, above its bars
+BAR = 14
 GAP = 4
 ROW_GAP = 12
 # Room right of the longest bar for its number.
@@ -38,6 +38,7 @@ class Row:
 class LegendKey:
     measure: str
     x: int
+    y: int
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def bar_chart(
 ) -> BarChart:
     """One group of bars per row (a teacher, a class), a bar per measure, all on one scale (the
     largest number fills the width)."""
-    longest = max([row[measure] for _, row in rows for measure in measures] + [1])
+    longest = max([int(row.get(measure, 0)) for _, row in rows for measure in measures] + [1])
     room = WIDTH - NUMBER_ROOM
     drawn, top = [], LEGEND
     for label, numbers in rows:
@@ -66,11 +67,14 @@ def bar_chart(
             bars.append(Bar(measure, value, y, width, number_x=width + 6, number_y=y + BAR - 1))
         drawn.append(Row(label, label_y=top + LABEL - 6, bars=bars))
         top += LABEL + len(measures) * (BAR + GAP) + ROW_GAP
-    step = WIDTH // max(len(measures), 1)
+    step = WIDTH // 2
     return BarChart(
         id=chart_id,
         width=WIDTH,
         height=top,
         rows=drawn,
-        legend=[LegendKey(measure, x=index * step) for index, measure in enumerate(measures)],
+        legend=[
+            LegendKey(measure, x=index % 2 * step, y=4 + index // 2 * 20)
+            for index, measure in enumerate(measures)
+        ],
     )
