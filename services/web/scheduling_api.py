@@ -143,3 +143,14 @@ class SchedulingApi(ServiceApi):
     ) -> Answer:
         path = f"/interpreters/{quote(interpreter_id)}/hours/{quote(hours_id)}"
         return await self._call("DELETE", path, token)
+
+    async def window_slots(self, token: str, *, window_id: str) -> Answer:
+        """The window's conference times still ahead, by start."""
+        return await self._call("GET", f"/windows/{quote(window_id)}/slots", token)
+
+    async def give_availability(
+        self, token: str, *, window_id: str, block: dict[str, Any]
+    ) -> Answer:
+        """A teacher's time on one of the window's days; its conference times are made from
+        it (409 when the teacher or the room is taken then)."""
+        return await self._call("POST", f"/windows/{quote(window_id)}/blocks", token, json=block)

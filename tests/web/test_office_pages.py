@@ -131,6 +131,27 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     closes = datetime.fromisoformat(stored["closes_at"]).astimezone(LA)
     assert (closes.hour, closes.minute) == (12, 0)
 
+    times = f"/office/windows/{window_id}/times"
+    first = (today + timedelta(days=10)).isoformat()
+    block = {"csrf_token": token, "teacher": "t-rivera", "day": first, "capacity": "1"}
+    block |= {"from": "15:00", "until": "17:00", "break_from": "16:00", "break_until": "16:15"}
+    no_room = await web.post(times, data=block)
+    assert no_room.status_code == 422
+    assert "Enter the room of conferences in person." in no_room.text
+    elsewhen = await web.post(times, data=block | {"room": "Room 7", "day": today.isoformat()})
+    assert elsewhen.status_code == 422
+    assert "That day is not one of the window's conference days." in text_of(elsewhen)
+    stations = block | {"room": "Room 7", "format": "stations", "capacity": "3"}
+    given = await web.post(times, data=stations)
+    assert given.status_code == 303, given.text
+    with_times = text_of(await web.get(given.headers["location"]))
+    assert "The conference times are given." in with_times
+    assert "Stations: several families in one room at once" in with_times
+    assert re.search(r"<td>Room 7</td>.*<td>4</td><td>12</td>", with_times)
+    clash = await web.post(times, data=stations)
+    assert clash.status_code == 409
+    assert "already has conference times then" in text_of(clash)
+
     opened = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
     assert opened.status_code == 303
     after = text_of(await web.get(opened.headers["location"]))

@@ -36,6 +36,13 @@ class OfficeRefusal(StrEnum):
     HOURS_TOO_LONG = "hours_too_long"
     HOURS_OVERLAP = "hours_overlap"
     HOURS_BOOKED = "hours_booked"
+    TIMES_OUTSIDE_DAYS = "times_outside_days"
+    TIMES_SHAPE = "times_shape"
+    TIMES_TOO_SHORT = "times_too_short"
+    CAPACITY = "capacity"
+    NO_MEETING_LINK = "no_meeting_link"
+    TIMES_CLASH = "times_clash"
+    ROOM_MISSING = "room_missing"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
     INVALID = "invalid"
@@ -58,6 +65,18 @@ _REASONS = (
     ("stretch of hours lasts at most", OfficeRefusal.HOURS_TOO_LONG),
     ("already has hours", OfficeRefusal.HOURS_OVERLAP),
     ("fall in these hours", OfficeRefusal.HOURS_BOOKED),
+    ("outside the window's days", OfficeRefusal.TIMES_OUTSIDE_DAYS),
+    ("too short for one conference", OfficeRefusal.TIMES_TOO_SHORT),
+    ("availability must end after", OfficeRefusal.TIMES_SHAPE),
+    ("lasts at most 12 hours", OfficeRefusal.TIMES_SHAPE),
+    ("is on one day", OfficeRefusal.TIMES_SHAPE),
+    ("break", OfficeRefusal.TIMES_SHAPE),
+    ("capacity", OfficeRefusal.CAPACITY),
+    ("families at once", OfficeRefusal.CAPACITY),
+    ("no meeting link", OfficeRefusal.NO_MEETING_LINK),
+    ("already has availability", OfficeRefusal.TIMES_CLASH),
+    ("already has a conference time", OfficeRefusal.TIMES_CLASH),
+    ("needs a room", OfficeRefusal.ROOM_MISSING),
 )
 
 

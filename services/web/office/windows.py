@@ -12,6 +12,14 @@ from starlette.responses import RedirectResponse, Response
 from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of, refused_status
 from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.times_form import (
+    FORMATS,
+    MODES,
+    TimesForm,
+    availability_body,
+    empty_times_form,
+    teachers_days,
+)
 from services.web.office.window_form import WindowForm, empty_form, window_body
 from services.web.office.windows_view import window_view
 from services.web.pages import Visitor, page
@@ -23,7 +31,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-DONE = frozenset({"created", "opened"})
+DONE = frozenset({"created", "opened", "times"})
 
 
 async def windows_of(api: SchedulingApi, who: Visitor, sites: list[str]) -> list[dict[str, Any]]:
@@ -121,6 +129,34 @@ async def open_window(
     )
 
 
+@router.post("/office/windows/{window_id}/times")
+async def give_times(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
+) -> Response:
+    """Give a teacher's conference times on one of the window's days."""
+    fields = await checked_form(request, who)
+    window = await _window(api, who, window_id)
+    form, block = availability_body(fields, timezone=window.get("timezone"))
+    if block is None:
+        return await _window_page(request, who, api, window_id, times=form, status=422)
+    answer = accepted(await api.give_availability(token_of(who), window_id=window_id, block=block))
+    if answer.ok:
+        return RedirectResponse(f"/office/windows/{window_id}?done=times", status_code=303)
+    form.errors["times"] = office_refusal_of(answer)
+    return await _window_page(
+        request, who, api, window_id, times=form, status=refused_status(answer)
+    )
+
+
+async def _window(api: SchedulingApi, who: Visitor, window_id: str) -> dict[str, Any]:
+    if not is_id(window_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    answer = accepted(await api.window(token_of(who), window_id=window_id))
+    if not answer.ok or not isinstance(answer.body, dict):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    return answer.body
+
+
 async def _window_page(
     request: Request,
     who: Visitor,
@@ -129,19 +165,33 @@ async def _window_page(
     *,
     done: str | None = None,
     refusal: OfficeRefusal | None = None,
+    times: TimesForm | None = None,
     status: int = 200,
 ) -> Response:
-    if not is_id(window_id):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    answer = accepted(await api.window(token_of(who), window_id=window_id))
-    if not answer.ok or not isinstance(answer.body, dict):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
+    window = await _window(api, who, window_id)
+    token = token_of(who)
+    slots = accepted(await api.window_slots(token, window_id=window_id))
+    figures = accepted(await api.figures(token, window_id=window_id))
+    teachers = (
+        [str(one["teacher_id"]) for one in figures.body.get("teachers", [])]
+        if figures.ok and isinstance(figures.body, dict)
+        else []
+    )
+    times = times or empty_times_form()
     return page(
         request,
         who,
         "office_window.html.j2",
         status=status,
-        window=window_view(answer.body, language=who.language),
+        window=window_view(window, language=who.language),
+        days=teachers_days(slots.body if slots.ok else [], language=who.language),
+        teachers=teachers,
+        times=times,
+        times_errors={
+            name if name == "times" else f"times-{name}": why for name, why in times.errors.items()
+        },
+        formats=FORMATS,
+        modes=MODES,
         done=done,
         refusal=refusal.value if refusal else None,
         error_field="open",
