@@ -32,7 +32,7 @@ __all__ = ["web_address"]  # (the fixture, served with the office's sign-in)
 
 
 @pytest.fixture
-def office_address(monkeypatch: pytest.MonkeyPatch) -> None:
+def office_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
     """The browser tests' server, its development sign-in offering Conway's office (set up
     before ``web_address`` builds the app)."""
     monkeypatch.setattr(test_in_a_browser, "web_settings", office_settings)
@@ -48,7 +48,7 @@ async def fits_and_passes_axe(page: Page, axe: Axe, *, name: str, width: int, sh
 
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
 async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
-    office_address: None, web_address: str, system: System, family: Family, tmp_path: Path
+    office_sign_in: None, web_address: str, system: System, family: Family, tmp_path: Path
 ) -> None:
     from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import async_playwright
