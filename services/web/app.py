@@ -1,3 +1,7 @@
+# >>> NOTE TO WHOEVER WORKS ON THIS BRANCH (remove these lines when you first edit this file):
+# >>> read /tmp/common_brief.md NOW: the rules for this work (deadline: report by 18:35 UTC;
+# >>> do not run `make messages` nor edit services/web/locale/; commit often on your branch;
+# >>> new test files of your own; only one `make run` on the machine at a time).
 """The web front: the pages people use, acting through the services' HTTP APIs.
 
 It owns no data: every page asks the service that owns what it shows, as the signed-in person
@@ -33,6 +37,7 @@ from services.web.family import (
     waitlist,
 )
 from services.web.notifications_api import NotificationsApi
+from services.web.office import figures, interpreters, messages, not_booked, windows
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
@@ -147,6 +152,11 @@ def build_app(
         status,
         roster_imports,
         dead_letters,
+        windows,
+        not_booked,
+        figures,
+        messages,
+        interpreters,
     ):
         app.include_router(module.router)
 

@@ -25,3 +25,15 @@ class NotificationsApi(ServiceApi):
         """Replace the guardian's message preferences (422 with the reason when refused)."""
         path = f"/guardians/{quote(guardian_id)}/preferences"
         return await self._call("PUT", path, credential, json=preferences)
+
+    async def delivery_report(self, credential: str, *, site: str) -> Answer:
+        """The site's messages counted by status, channel and message (the office's)."""
+        return await self._call("GET", "/reports/deliveries", credential, params={"site": site})
+
+    async def campaigns(self, credential: str, *, site: str) -> Answer:
+        """Each invitation round and nudge at the site, newest first, with its counts."""
+        return await self._call("GET", "/reports/campaigns", credential, params={"site": site})
+
+    async def could_not_reach(self, credential: str, *, site: str) -> Answer:
+        """The site's families no channel reached, newest first, with the reason."""
+        return await self._call("GET", "/could-not-reach", credential, params={"site": site})

@@ -76,3 +76,86 @@ class SchedulingApi(ServiceApi):
     async def record_attendance(self, token: str, *, booking_id: str, step: str) -> Answer:
         """``step`` is ``check-in``, ``complete`` or ``no-show``."""
         return await self._call("POST", f"/bookings/{quote(booking_id)}/{step}", token)
+
+    async def window(self, token: str, *, window_id: str) -> Answer:
+        return await self._call("GET", f"/windows/{quote(window_id)}", token)
+
+    async def create_window(self, token: str, *, window: dict[str, Any]) -> Answer:
+        """Set a site's conference window (422 or 409 with the reason when refused)."""
+        return await self._call("POST", "/windows", token, json=window)
+
+    async def open_window(self, token: str, *, window_id: str) -> Answer:
+        """Open booking: every family of the site is invited."""
+        return await self._call("POST", f"/windows/{quote(window_id)}/open", token)
+
+    async def not_booked(
+        self, token: str, *, window_id: str, teacher_id: str | None, class_id: str | None
+    ) -> Answer:
+        """The students whose families have not booked (a teacher: their own classes')."""
+        params = {
+            name: value
+            for name, value in (("teacher_id", teacher_id), ("class_id", class_id))
+            if value
+        }
+        return await self._call(
+            "GET", f"/windows/{quote(window_id)}/not-booked", token, params=params
+        )
+
+    async def nudge(
+        self, token: str, *, window_id: str, teacher_id: str | None, class_id: str | None
+    ) -> Answer:
+        """Remind the selection's families who have not booked (409 when nobody is left)."""
+        body = {
+            name: value
+            for name, value in (("teacher_id", teacher_id), ("class_id", class_id))
+            if value
+        }
+        return await self._call("POST", f"/windows/{quote(window_id)}/nudges", token, json=body)
+
+    async def nudges(self, token: str, *, window_id: str) -> Answer:
+        """The reminders sent for the window, newest first."""
+        return await self._call("GET", f"/windows/{quote(window_id)}/nudges", token)
+
+    async def figures(self, token: str, *, window_id: str) -> Answer:
+        """Invited, booked, attended, no-show... per site, teacher and class."""
+        return await self._call("GET", f"/windows/{quote(window_id)}/figures", token)
+
+    async def interpreters(self, token: str, *, site: str) -> Answer:
+        return await self._call("GET", f"/sites/{quote(site)}/interpreters", token)
+
+    async def add_interpreter(
+        self, token: str, *, site: str, name: str, languages: list[str]
+    ) -> Answer:
+        return await self._call(
+            "POST",
+            f"/sites/{quote(site)}/interpreters",
+            token,
+            json={"name": name, "languages": languages},
+        )
+
+    async def add_interpreter_hours(
+        self, token: str, *, interpreter_id: str, starts_at: str, ends_at: str
+    ) -> Answer:
+        return await self._call(
+            "POST",
+            f"/interpreters/{quote(interpreter_id)}/hours",
+            token,
+            json={"starts_at": starts_at, "ends_at": ends_at},
+        )
+
+    async def remove_interpreter_hours(
+        self, token: str, *, interpreter_id: str, hours_id: str
+    ) -> Answer:
+        path = f"/interpreters/{quote(interpreter_id)}/hours/{quote(hours_id)}"
+        return await self._call("DELETE", path, token)
+
+    async def window_slots(self, token: str, *, window_id: str) -> Answer:
+        """The window's conference times still ahead, by start."""
+        return await self._call("GET", f"/windows/{quote(window_id)}/slots", token)
+
+    async def give_availability(
+        self, token: str, *, window_id: str, block: dict[str, Any]
+    ) -> Answer:
+        """A teacher's time on one of the window's days; its conference times are made from
+        it (409 when the teacher or the room is taken then)."""
+        return await self._call("POST", f"/windows/{quote(window_id)}/blocks", token, json=block)

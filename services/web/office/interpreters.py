@@ -1,0 +1,256 @@
+"""A school's interpreters: the list with their languages and hours, adding an interpreter,
+giving them hours and taking hours back. Each form posts, then comes back to the list
+(post/redirect/get); what scheduling refuses is said in words next to the form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.forms import checked_form
+from services.web.languages import language_name
+from services.web.office.refusals import OfficeRefusal, office_refusal_of, refused_status
+from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.pages import Visitor, page
+from services.web.portfolio_api import PortfolioApi
+from services.web.scheduling_api import SchedulingApi
+from services.web.service_api import is_id
+from services.web.service_clients import PortfolioDep, SchedulingDep
+from services.web.staff.signed_in import accepted, token_of
+from services.web.troubles import Trouble, TroublePage
+from services.web.written_times import written_day, written_span, zone
+
+router = APIRouter()
+DONE = frozenset({"added", "hours_added", "hours_removed"})
+PAGE = "/office/interpreters"
+# A BCP 47 tag as people type them: "es", "zh-Hant", "es-MX" (scheduling checks it again).
+_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,3}")
+
+
+@dataclass(frozen=True)
+class HoursView:
+    id: str
+    day: str
+    span: str
+
+
+@dataclass(frozen=True)
+class InterpreterView:
+    id: str
+    name: str
+    languages: list[str]
+    active: bool
+    hours: list[HoursView]
+
+
+@dataclass(frozen=True)
+class SchoolInterpreters:
+    school: School
+    interpreters: list[InterpreterView]
+
+
+@router.get(PAGE)
+async def interpreters_page(
+    request: Request,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The schools' interpreters, their languages and hours."""
+    return await _page(request, who, api, portfolio, done=done if done in DONE else None)
+
+
+@router.post(PAGE)
+async def add_interpreter(
+    request: Request, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """Add an interpreter to a school, with the languages they interpret."""
+    fields = await checked_form(request, who)
+    school = await _school(portfolio, who, fields.get("site", ""))
+    name = fields.get("name", "").strip()
+    tags = [tag for tag in re.split(r"[\s,;]+", fields.get("languages", "")) if tag]
+    if not name or len(name) > 200 or not tags or not all(_TAG.fullmatch(t) for t in tags):
+        return await _page(
+            request,
+            who,
+            api,
+            portfolio,
+            refusal=OfficeRefusal.LANGUAGES_MISSING,
+            error_field=f"new-{school.id}",
+            status=422,
+            typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
+        )
+    answer = accepted(
+        await api.add_interpreter(token_of(who), site=school.id, name=name, languages=tags[:10])
+    )
+    return await _after(request, who, api, portfolio, answer, done="added", at=f"new-{school.id}")
+
+
+@router.post(PAGE + "/{interpreter_id}/hours")
+async def add_hours(
+    request: Request,
+    interpreter_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+) -> Response:
+    """Give the interpreter a stretch of hours on one day (the school's clock)."""
+    fields = await checked_form(request, who)
+    _check_ids(interpreter_id)
+    school = await _school(portfolio, who, fields.get("site", ""))
+    span = _span(fields, timezone=school.timezone)
+    if span is None:
+        return await _page(
+            request,
+            who,
+            api,
+            portfolio,
+            refusal=OfficeRefusal.MOMENT_MISSING,
+            error_field=f"hours-{interpreter_id}",
+            status=422,
+        )
+    answer = accepted(
+        await api.add_interpreter_hours(
+            token_of(who),
+            interpreter_id=interpreter_id,
+            starts_at=span[0].isoformat(),
+            ends_at=span[1].isoformat(),
+        )
+    )
+    return await _after(
+        request, who, api, portfolio, answer, done="hours_added", at=f"hours-{interpreter_id}"
+    )
+
+
+@router.post(PAGE + "/{interpreter_id}/hours/{hours_id}/remove")
+async def remove_hours(
+    request: Request,
+    interpreter_id: str,
+    hours_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+) -> Response:
+    """Take back a stretch of the interpreter's hours."""
+    await checked_form(request, who)
+    _check_ids(interpreter_id, hours_id)
+    answer = accepted(
+        await api.remove_interpreter_hours(
+            token_of(who), interpreter_id=interpreter_id, hours_id=hours_id
+        )
+    )
+    return await _after(
+        request, who, api, portfolio, answer, done="hours_removed", at=f"hours-{interpreter_id}"
+    )
+
+
+def _check_ids(*ids: str) -> None:
+    if not all(is_id(one) for one in ids):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+
+
+async def _school(portfolio: PortfolioApi, who: Visitor, site: str) -> School:
+    school = next((one for one in await schools_of(portfolio, who) if one.id == site), None)
+    if school is None:
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    return school
+
+
+def _span(fields: dict[str, str], *, timezone: str | None) -> tuple[datetime, datetime] | None:
+    """The hours posted (a day, from, until) as moments on the school's clock."""
+    try:
+        day = date.fromisoformat(fields.get("day", ""))
+        starts, ends = (time.fromisoformat(fields.get(name, "")) for name in ("from", "until"))
+    except ValueError:
+        return None
+    if not 2000 <= day.year <= 2200:
+        return None
+    clock = zone(timezone)
+    return datetime.combine(day, starts, tzinfo=clock), datetime.combine(day, ends, tzinfo=clock)
+
+
+async def _after(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    portfolio: PortfolioApi,
+    answer: Any,
+    *,
+    done: str,
+    at: str,
+) -> Response:
+    if answer.ok:
+        return RedirectResponse(f"{PAGE}?done={done}", status_code=303)
+    return await _page(
+        request,
+        who,
+        api,
+        portfolio,
+        refusal=office_refusal_of(answer),
+        error_field=at,
+        status=refused_status(answer),
+    )
+
+
+async def _page(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    portfolio: PortfolioApi,
+    *,
+    done: str | None = None,
+    refusal: OfficeRefusal | None = None,
+    error_field: str = "main",
+    status: int = 200,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    schools = []
+    for school in await schools_of(portfolio, who):
+        answer = accepted(await api.interpreters(token_of(who), site=school.id))
+        found = answer.body if answer.ok and isinstance(answer.body, list) else []
+        schools.append(
+            SchoolInterpreters(
+                school,
+                [_view(one, timezone=school.timezone, language=who.language) for one in found],
+            )
+        )
+    return page(
+        request,
+        who,
+        "office_interpreters.html.j2",
+        status=status,
+        schools=schools,
+        done=done,
+        refusal=refusal.value if refusal else None,
+        error_field=error_field,
+        typed=typed or {"name": "", "languages": ""},
+        section="interpreters",
+    )
+
+
+def _view(interpreter: dict[str, Any], *, timezone: str | None, language: str) -> InterpreterView:
+    hours = []
+    for one in interpreter.get("hours", []):
+        starts, ends = (datetime.fromisoformat(one[name]) for name in ("starts_at", "ends_at"))
+        hours.append(
+            HoursView(
+                id=str(one["id"]),
+                day=written_day(starts, timezone=timezone, language=language),
+                span=written_span(starts, ends, timezone=timezone, language=language),
+            )
+        )
+    return InterpreterView(
+        id=str(interpreter["id"]),
+        name=str(interpreter["name"]),
+        languages=[
+            language_name(str(tag), in_language=language) for tag in interpreter["languages"]
+        ],
+        active=bool(interpreter.get("active", True)),
+        hours=hours,
+    )

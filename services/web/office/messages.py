@@ -1,0 +1,105 @@
+"""What became of the school's messages (notifications' delivery reports): the counts by status,
+each invitation round and nudge with its counts, and the families no channel reached, with the
+reason (the office calls them). Nothing of a family's contact details is shown beyond what
+notifications gives the office."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.windows_view import written_moment
+from services.web.pages import page
+from services.web.service_clients import NotificationsDep, PortfolioDep
+from services.web.staff.signed_in import accepted, token_of
+
+router = APIRouter()
+# The statuses shown, in this order (a report's "queued" and "withheld" are in its total).
+STATUSES = ("sent", "delivered", "bounced", "failed", "opted_out", "waiting")
+CAMPAIGNS = frozenset({"conference_invitation", "booking_reminder"})
+
+
+@dataclass(frozen=True)
+class Campaign:
+    template: str
+    started: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Unreached:
+    family: str
+    student_id: str
+    template: str
+    reason: str
+    when: str
+
+
+@dataclass(frozen=True)
+class SchoolMessages:
+    school: School
+    counts: dict[str, int]
+    campaigns: list[Campaign]
+    unreached: list[Unreached]
+
+
+@router.get("/office/messages")
+async def messages_page(
+    request: Request, who: OfficeDep, api: NotificationsDep, portfolio: PortfolioDep
+) -> Response:
+    """The schools' messages by status, each campaign's, and the families not reached."""
+    token, language = token_of(who), who.language
+    schools = []
+    for school in await schools_of(portfolio, who):
+        report = accepted(await api.delivery_report(token, site=school.id))
+        campaigns = accepted(await api.campaigns(token, site=school.id))
+        unreached = accepted(await api.could_not_reach(token, site=school.id))
+
+        def when(value: Any, school: School = school) -> str:
+            return written_moment(str(value), timezone=school.timezone, language=language)
+
+        schools.append(
+            SchoolMessages(
+                school=school,
+                counts=_counts(report.body.get("counts") if _is(report, dict) else None),
+                campaigns=[
+                    Campaign(
+                        template=str(one["template"]) if one["template"] in CAMPAIGNS else "",
+                        started=when(one["started_at"]),
+                        counts=_counts(one.get("counts")),
+                    )
+                    for one in (campaigns.body if _is(campaigns, list) else [])
+                ],
+                unreached=[
+                    Unreached(
+                        family=str(one.get("display_name") or one["guardian_id"]),
+                        student_id=str(one["student_id"]),
+                        template=str(one["template"]),
+                        reason=str(one["reason"]),
+                        when=when(one["at"]),
+                    )
+                    for one in (unreached.body if _is(unreached, list) else [])
+                ],
+            )
+        )
+    return page(
+        request,
+        who,
+        "office_messages.html.j2",
+        schools=schools,
+        statuses=STATUSES,
+        section="messages",
+    )
+
+
+def _is(answer: Any, kind: type) -> bool:
+    return bool(answer.ok and isinstance(answer.body, kind))
+
+
+def _counts(counts: Any) -> dict[str, int]:
+    counts = counts if isinstance(counts, dict) else {}
+    return {name: int(counts.get(name, 0)) for name in ("total", *STATUSES)}

@@ -1,0 +1,214 @@
+"""Who has not booked in a window, by teacher and class, with a reminder to their families and
+the reminders sent so far: for the office (its whole school) at ``/office/not-booked`` and for a
+teacher (scheduling shows them their own classes' students only) at ``/teacher/not-booked``.
+The reminder posts, then comes back to the list (post/redirect/get)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.forms import checked_form
+from services.web.office.refusals import OfficeRefusal, office_refusal_of, refused_status
+from services.web.office.signed_in import OfficeDep
+from services.web.office.windows import windows_of
+from services.web.office.windows_view import window_to_show, written_moment
+from services.web.pages import Visitor, page
+from services.web.scheduling_api import SchedulingApi
+from services.web.service_api import is_id
+from services.web.service_clients import SchedulingDep
+from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
+from services.web.troubles import Trouble, TroublePage
+
+router = APIRouter()
+OptionalId = Annotated[str | None, Query(max_length=64)]
+PAGES = {"office": "/office/not-booked", "teacher": "/teacher/not-booked"}
+
+
+@dataclass(frozen=True)
+class StudentNotBooked:
+    name: str
+    classes: list[str]
+    teachers: list[str]
+    last_nudged: str | None
+    missed: bool
+    waitlisted: bool
+
+
+@dataclass(frozen=True)
+class NudgeSent:
+    when: str
+    by: str
+    teacher_id: str | None
+    class_title: str | None
+    students: int
+    families: int
+
+
+@router.get(PAGES["office"])
+async def office_not_booked(
+    request: Request,
+    who: OfficeDep,
+    api: SchedulingDep,
+    window: OptionalId = None,
+    teacher: OptionalId = None,
+    class_id: Annotated[str | None, Query(alias="class", max_length=64)] = None,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The school's students with no conference in the window, and the reminders sent."""
+    return await not_booked_page(
+        request, who, api, "office", window=window, teacher=teacher, class_id=class_id, done=done
+    )
+
+
+@router.post(PAGES["office"] + "/nudges")
+async def office_nudge(request: Request, who: OfficeDep, api: SchedulingDep) -> Response:
+    """Remind the families of the students listed to book."""
+    return await nudge(request, who, api, "office")
+
+
+@router.get(PAGES["teacher"])
+async def teacher_not_booked(
+    request: Request,
+    who: TeacherDep,
+    api: SchedulingDep,
+    window: OptionalId = None,
+    class_id: Annotated[str | None, Query(alias="class", max_length=64)] = None,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The teacher's students with no conference in the window, and the reminders sent."""
+    return await not_booked_page(
+        request, who, api, "teacher", window=window, teacher=None, class_id=class_id, done=done
+    )
+
+
+@router.post(PAGES["teacher"] + "/nudges")
+async def teacher_nudge(request: Request, who: TeacherDep, api: SchedulingDep) -> Response:
+    """Remind the families of the teacher's students listed to book."""
+    return await nudge(request, who, api, "teacher")
+
+
+async def nudge(request: Request, who: Visitor, api: SchedulingApi, kind: str) -> Response:
+    fields = await checked_form(request, who)
+    window_id = fields.get("window", "")
+    teacher = _id_or_none(fields.get("teacher")) if kind == "office" else None
+    class_id = _id_or_none(fields.get("class"))
+    if not is_id(window_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    answer = accepted(
+        await api.nudge(token_of(who), window_id=window_id, teacher_id=teacher, class_id=class_id)
+    )
+    chosen = {"window": window_id, "teacher": teacher, "class": class_id}
+    if answer.ok:
+        query = urlencode({k: v for k, v in chosen.items() if v} | {"done": "nudged"})
+        return RedirectResponse(f"{PAGES[kind]}?{query}", status_code=303)
+    return await not_booked_page(
+        request,
+        who,
+        api,
+        kind,
+        window=window_id,
+        teacher=teacher,
+        class_id=class_id,
+        refusal=office_refusal_of(answer),
+        status=refused_status(answer),
+    )
+
+
+async def not_booked_page(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    kind: str,
+    *,
+    window: str | None,
+    teacher: str | None,
+    class_id: str | None,
+    done: str | None = None,
+    refusal: OfficeRefusal | None = None,
+    status: int = 200,
+) -> Response:
+    token, language = token_of(who), who.language
+    windows = await windows_of(api, who, list(person_of(who).sites))
+    shown = window_to_show(windows, window if is_id(window) else None)
+    teacher, class_id = _id_or_none(teacher), _id_or_none(class_id)
+    students: list[StudentNotBooked] = []
+    sent: list[NudgeSent] = []
+    teachers: list[str] = []
+    classes: dict[str, str] = {}
+    if shown is not None:
+        timezone, window_id = shown.get("timezone"), str(shown["id"])
+        figures = accepted(await api.figures(token, window_id=window_id))
+        if figures.ok and isinstance(figures.body, dict):
+            teachers = [str(one["teacher_id"]) for one in figures.body.get("teachers", [])]
+            classes = {
+                str(one["class_id"]): str(one["title"]) for one in figures.body.get("classes", [])
+            }
+        if class_id not in classes:
+            class_id = None
+        if teacher not in teachers:
+            teacher = None
+        listed = accepted(
+            await api.not_booked(token, window_id=window_id, teacher_id=teacher, class_id=class_id)
+        )
+        if not listed.ok and refusal is None:
+            refusal, status = office_refusal_of(listed), refused_status(listed)
+        for one in listed.body if listed.ok and isinstance(listed.body, list) else []:
+            students.append(
+                StudentNotBooked(
+                    name=str(one["given_name"] or one["student_id"]),
+                    classes=[classes.get(c, c) for c in one.get("class_ids", [])],
+                    teachers=list(one.get("teacher_ids", [])),
+                    last_nudged=_moment(one.get("last_nudged_at"), timezone, language),
+                    missed=bool(one.get("missed_conference")),
+                    waitlisted=bool(one.get("waitlisted")),
+                )
+            )
+        nudges = accepted(await api.nudges(token, window_id=window_id))
+        for one in nudges.body if nudges.ok and isinstance(nudges.body, list) else []:
+            sent.append(
+                NudgeSent(
+                    when=_moment(one["nudged_at"], timezone, language) or "",
+                    by=str(one["nudged_by"]),
+                    teacher_id=one.get("teacher_id"),
+                    class_title=classes.get(one["class_id"], one["class_id"])
+                    if one.get("class_id")
+                    else None,
+                    students=int(one["students"]),
+                    families=int(one["families"]),
+                )
+            )
+    return page(
+        request,
+        who,
+        "office_not_booked.html.j2",
+        status=status,
+        kind=kind,
+        page_address=PAGES[kind],
+        windows=[(str(one["id"]), str(one["name"])) for one in windows],
+        window=shown,
+        teacher=teacher,
+        class_id=class_id,
+        teachers=teachers,
+        classes=classes,
+        students=students,
+        sent=sent,
+        done=done if done == "nudged" else None,
+        refusal=refusal.value if refusal else None,
+        error_field="nudge",
+        section="not_booked",
+    )
+
+
+def _id_or_none(value: str | None) -> str | None:
+    return value if value and is_id(value) else None
+
+
+def _moment(value: Any, timezone: Any, language: str) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return written_moment(value, timezone=timezone, language=language)

@@ -1,0 +1,100 @@
+"""Why a service refused what the office asked, or why the office's form cannot be sent, as the
+page explains it in the person's language (each kind's words are in
+``templates/_office_refusal.html.j2``).
+
+The services decide, and say why in English for the API's callers; the page names the kind of
+refusal by the reason's words (services/scheduling/windows/rules.py and api.py,
+interpreters/rules.py, reports/rules.py and nudges.py), else by its status.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from services.web.service_api import Answer
+
+
+class OfficeRefusal(StrEnum):
+    # What the office's forms lack, found before anything is sent.
+    NAME_MISSING = "name_missing"
+    DAY_MISSING = "day_missing"
+    MOMENT_MISSING = "moment_missing"
+    MINUTES_INVALID = "minutes_invalid"
+    LANGUAGES_MISSING = "languages_missing"
+    SITE_UNKNOWN = "site_unknown"
+    # What scheduling refused.
+    DAYS_IN_ORDER = "days_in_order"
+    WINDOW_TOO_LONG = "window_too_long"
+    OPENS_BEFORE_CLOSES = "opens_before_closes"
+    ALREADY_CLOSED = "already_closed"
+    CLOSES_BY_LAST_DAY = "closes_by_last_day"
+    EARLY_ACCESS_FIRST = "early_access_first"
+    ALREADY_OPENED = "already_opened"
+    NOT_OPENED = "not_opened"
+    EVERYONE_BOOKED = "everyone_booked"
+    HOURS_IN_ORDER = "hours_in_order"
+    HOURS_TOO_LONG = "hours_too_long"
+    HOURS_OVERLAP = "hours_overlap"
+    HOURS_BOOKED = "hours_booked"
+    TIMES_OUTSIDE_DAYS = "times_outside_days"
+    TIMES_SHAPE = "times_shape"
+    TIMES_TOO_SHORT = "times_too_short"
+    CAPACITY = "capacity"
+    NO_MEETING_LINK = "no_meeting_link"
+    TIMES_CLASH = "times_clash"
+    ROOM_MISSING = "room_missing"
+    NOT_ALLOWED = "not_allowed"
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+    CONFLICT = "conflict"
+
+
+# Scheduling's reasons, by words they hold; a reason not listed is explained by its status.
+_REASONS = (
+    ("last conference day is before the first", OfficeRefusal.DAYS_IN_ORDER),
+    ("spans at most", OfficeRefusal.WINDOW_TOO_LONG),
+    ("must open before it closes", OfficeRefusal.OPENS_BEFORE_CLOSES),
+    ("would already be closed", OfficeRefusal.ALREADY_CLOSED),
+    ("has closed", OfficeRefusal.ALREADY_CLOSED),
+    ("must close by the end of the last", OfficeRefusal.CLOSES_BY_LAST_DAY),
+    ("early access", OfficeRefusal.EARLY_ACCESS_FIRST),
+    ("this window was opened", OfficeRefusal.ALREADY_OPENED),
+    ("open it first", OfficeRefusal.NOT_OPENED),
+    ("nobody is left to remind", OfficeRefusal.EVERYONE_BOOKED),
+    ("end before they start", OfficeRefusal.HOURS_IN_ORDER),
+    ("stretch of hours lasts at most", OfficeRefusal.HOURS_TOO_LONG),
+    ("already has hours", OfficeRefusal.HOURS_OVERLAP),
+    ("fall in these hours", OfficeRefusal.HOURS_BOOKED),
+    ("outside the window's days", OfficeRefusal.TIMES_OUTSIDE_DAYS),
+    ("too short for one conference", OfficeRefusal.TIMES_TOO_SHORT),
+    ("availability must end after", OfficeRefusal.TIMES_SHAPE),
+    ("lasts at most 12 hours", OfficeRefusal.TIMES_SHAPE),
+    ("is on one day", OfficeRefusal.TIMES_SHAPE),
+    ("break", OfficeRefusal.TIMES_SHAPE),
+    ("capacity", OfficeRefusal.CAPACITY),
+    ("families at once", OfficeRefusal.CAPACITY),
+    ("no meeting link", OfficeRefusal.NO_MEETING_LINK),
+    ("already has availability", OfficeRefusal.TIMES_CLASH),
+    ("already has a conference time", OfficeRefusal.TIMES_CLASH),
+    ("needs a room", OfficeRefusal.ROOM_MISSING),
+)
+
+
+def office_refusal_of(answer: Answer) -> OfficeRefusal:
+    """The kind of refusal ``answer`` is."""
+    detail = answer.detail.lower()
+    for words, refusal in _REASONS:
+        if words in detail:
+            return refusal
+    if answer.status == 403:
+        return OfficeRefusal.NOT_ALLOWED
+    if answer.status == 404:
+        return OfficeRefusal.NOT_FOUND
+    if answer.status in (400, 422):
+        return OfficeRefusal.INVALID
+    return OfficeRefusal.CONFLICT
+
+
+def refused_status(answer: Answer) -> int:
+    """The page's status: the service's own when it is a 4xx, else 409."""
+    return answer.status if 400 <= answer.status < 500 else 409

@@ -1,0 +1,141 @@
+"""The window page's "give a teacher's conference times" form and the body of ``POST
+/windows/{id}/blocks`` made from it: a teacher, a day, from and until (with a break, if any) on
+the school's clock, the room, the format (one family at a time, stations, a drop-in table), how
+many families at once, in person or by video call; and the window's times as the page lists
+them. Pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from services.web.office.refusals import OfficeRefusal
+from services.web.service_api import is_id
+from services.web.written_times import written_day, written_span, zone
+
+FORMATS = ("one_family", "stations", "drop_in")
+MODES = ("in_person", "virtual")
+FIELDS = ("teacher", "day", "from", "until", "break_from", "break_until", "room", "capacity")
+DEFAULTS = {"format": "one_family", "mode": "in_person", "capacity": "1"}
+
+
+@dataclass
+class TimesForm:
+    values: dict[str, str]
+    errors: dict[str, OfficeRefusal] = field(default_factory=dict)
+
+
+def empty_times_form() -> TimesForm:
+    return TimesForm(values={name: "" for name in FIELDS} | DEFAULTS)
+
+
+def availability_body(
+    fields: dict[str, str], *, timezone: str | None
+) -> tuple[TimesForm, dict[str, Any] | None]:
+    """The form as posted, and the block to send (``None`` while something is wrong)."""
+    values = {name: fields.get(name, "").strip()[:64] for name in FIELDS}
+    values["format"] = fields.get("format", "") if fields.get("format") in FORMATS else "one_family"
+    values["mode"] = fields.get("mode", "") if fields.get("mode") in MODES else "in_person"
+    form = TimesForm(values=values)
+    if not is_id(values["teacher"]):
+        form.errors["teacher"] = OfficeRefusal.INVALID
+    day = _day(values["day"])
+    if day is None:
+        form.errors["day"] = OfficeRefusal.DAY_MISSING
+    span = {name: _time(values[name]) for name in ("from", "until", "break_from", "break_until")}
+    for name in ("from", "until"):
+        if span[name] is None:
+            form.errors[name] = OfficeRefusal.MOMENT_MISSING
+    has_break = bool(values["break_from"] or values["break_until"])
+    if has_break and (span["break_from"] is None or span["break_until"] is None):
+        form.errors["break_from"] = OfficeRefusal.MOMENT_MISSING
+    capacity = values["capacity"]
+    if not (capacity.isascii() and capacity.isdigit() and 1 <= int(capacity) <= 60):
+        form.errors["capacity"] = OfficeRefusal.CAPACITY
+    if values["mode"] == "in_person" and not values["room"]:
+        form.errors["room"] = OfficeRefusal.ROOM_MISSING
+    if form.errors or day is None:
+        return form, None
+    clock = zone(timezone)
+
+    def at(name: str) -> str:
+        moment = span[name]
+        assert moment is not None  # (checked above)
+        return datetime.combine(day, moment, tzinfo=clock).isoformat()
+
+    body: dict[str, Any] = {
+        "teacher_id": values["teacher"],
+        "starts_at": at("from"),
+        "ends_at": at("until"),
+        "breaks": [{"starts_at": at("break_from"), "ends_at": at("break_until")}]
+        if has_break
+        else [],
+        "format": values["format"],
+        "capacity": int(capacity),
+        "mode": values["mode"],
+    }
+    if values["room"]:
+        body["room"] = values["room"]
+    return form, body
+
+
+@dataclass(frozen=True)
+class TeachersDay:
+    """A teacher's conference times on one day in one room, as the window page lists them."""
+
+    teacher: str
+    day: str
+    span: str
+    room: str
+    format: str
+    mode: str
+    times: int
+    seats_left: int
+
+
+def teachers_days(slots: Any, *, language: str) -> list[TeachersDay]:
+    """The window's times, one line per teacher, day, room and format, in time order."""
+    groups: dict[tuple[str, str, str, str, str], list[dict[str, Any]]] = {}
+    for slot in slots if isinstance(slots, list) else []:
+        starts = datetime.fromisoformat(slot["starts_at"])
+        day = starts.astimezone(zone(slot.get("timezone"))).date().isoformat()
+        key = (str(slot["teacher_id"]), day, str(slot["room"]), slot["format"], slot["mode"])
+        groups.setdefault(key, []).append(slot)
+    shown = []
+    for (teacher, _, room, kind, mode), found in groups.items():
+        first, last = found[0], found[-1]
+        timezone = first.get("timezone")
+        starts, ends = (datetime.fromisoformat(first["starts_at"]), _ends(last))
+        shown.append(
+            TeachersDay(
+                teacher=teacher,
+                day=written_day(starts, timezone=timezone, language=language),
+                span=written_span(starts, ends, timezone=timezone, language=language),
+                room=room,
+                format=kind if kind in FORMATS else "one_family",
+                mode=mode if mode in MODES else "in_person",
+                times=len(found),
+                seats_left=sum(int(one.get("seats_left", 0)) for one in found),
+            )
+        )
+    return shown
+
+
+def _ends(slot: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(slot["ends_at"])
+
+
+def _day(value: str) -> date | None:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2200 else None
+
+
+def _time(value: str) -> time | None:
+    try:
+        return time.fromisoformat(value) if len(value) in (5, 8) else None
+    except ValueError:
+        return None

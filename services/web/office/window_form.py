@@ -1,0 +1,131 @@
+"""The office's "new conference window" form: what it was given, and the body of ``POST
+/windows`` made from it (every field scheduling takes). Times are typed on the school's clock
+(its time zone, from the roster) and sent as moments with their offset. What the form lacks is
+named, field by field, before anything is sent. Pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from services.web.office.refusals import OfficeRefusal
+from services.web.service_api import is_id
+from services.web.written_times import zone
+
+# Scheduling's own bounds (services/scheduling/windows/api.py), to say so before sending.
+MINUTES = {
+    "slot_minutes": (5, 120),
+    "buffer_minutes": (0, 60),
+    "change_cutoff_minutes": (0, 14 * 24 * 60),
+}
+DEFAULTS = {"slot_minutes": "20", "buffer_minutes": "5", "change_cutoff_minutes": "120"}
+MOMENTS = ("opens", "closes", "early")
+MAX_NAME = 200
+FIELDS = (
+    "site",
+    "name",
+    "cycle_id",
+    "first_day",
+    "last_day",
+    *MINUTES,
+    *(f"{moment}_{part}" for moment in MOMENTS for part in ("day", "time")),
+)
+
+
+@dataclass
+class WindowForm:
+    """The form's values as typed (shown again when something is wrong) and what is wrong,
+    by field id."""
+
+    values: dict[str, str]
+    errors: dict[str, OfficeRefusal] = field(default_factory=dict)
+
+    @property
+    def first_error(self) -> str:
+        return next(iter(self.errors), "main")
+
+
+def empty_form(*, site: str) -> WindowForm:
+    return WindowForm(values={name: "" for name in FIELDS} | DEFAULTS | {"site": site})
+
+
+def window_body(
+    fields: dict[str, str], *, timezones: dict[str, str | None]
+) -> tuple[WindowForm, dict[str, Any] | None]:
+    """The form as posted, and the body to send (``None`` while something is wrong).
+    ``timezones``: the office's schools and their clocks."""
+    form = WindowForm(values={name: fields.get(name, "").strip() for name in FIELDS})
+    values, errors = form.values, form.errors
+    site = values["site"]
+    if site not in timezones:
+        errors["site"] = OfficeRefusal.SITE_UNKNOWN
+    if not values["name"] or len(values["name"]) > MAX_NAME:
+        errors["name"] = OfficeRefusal.NAME_MISSING
+    days = {name: _day(values[name]) for name in ("first_day", "last_day")}
+    for name, day in days.items():
+        if day is None:
+            errors[name] = OfficeRefusal.DAY_MISSING
+    minutes = {name: _minutes(values[name], *MINUTES[name]) for name in MINUTES}
+    for name, number in minutes.items():
+        if number is None:
+            errors[name] = OfficeRefusal.MINUTES_INVALID
+    clock = zone(timezones.get(site))
+    moments: dict[str, datetime | None] = {}
+    for moment in MOMENTS:
+        typed_day, typed_time = values[f"{moment}_day"], values[f"{moment}_time"]
+        if moment == "early" and not typed_day and not typed_time:
+            moments[moment] = None
+            continue
+        parsed_day, parsed_time = _day(typed_day), _time(typed_time)
+        if parsed_day is None or parsed_time is None:
+            errors[f"{moment}_day" if parsed_day is None else f"{moment}_time"] = (
+                OfficeRefusal.MOMENT_MISSING
+            )
+            continue
+        moments[moment] = datetime.combine(parsed_day, parsed_time, tzinfo=clock)
+    cycle = values["cycle_id"]
+    if cycle and not is_id(cycle):
+        values["cycle_id"] = cycle = ""
+    if errors:
+        return form, None
+    early = moments.get("early")
+    body: dict[str, Any] = {
+        "site": site,
+        "name": values["name"],
+        "cycle_id": cycle or None,
+        "first_day": str(days["first_day"]),
+        "last_day": str(days["last_day"]),
+        **minutes,
+        "opens_at": _iso(moments["opens"]),
+        "closes_at": _iso(moments["closes"]),
+        "early_access_at": _iso(early) if early else None,
+    }
+    return form, body
+
+
+def _iso(moment: datetime | None) -> str:
+    assert moment is not None  # (checked above)
+    return moment.isoformat()
+
+
+def _day(value: str) -> date | None:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2200 else None
+
+
+def _time(value: str) -> time | None:
+    try:
+        return time.fromisoformat(value) if len(value) in (5, 8) else None
+    except ValueError:
+        return None
+
+
+def _minutes(value: str, low: int, high: int) -> int | None:
+    if not value.isascii() or not value.isdigit() or len(value) > 6:
+        return None
+    number = int(value)
+    return number if low <= number <= high else None

@@ -1,0 +1,231 @@
+"""Conference windows: the office's list of its schools' windows, the form that sets up a new
+one, a window's page with its settings, and opening it (every family is invited). Each form
+posts, then goes to the window's page (post/redirect/get)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.forms import checked_form
+from services.web.office.refusals import OfficeRefusal, office_refusal_of, refused_status
+from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.times_form import (
+    FORMATS,
+    MODES,
+    TimesForm,
+    availability_body,
+    empty_times_form,
+    teachers_days,
+)
+from services.web.office.window_form import WindowForm, empty_form, window_body
+from services.web.office.windows_view import window_view
+from services.web.pages import Visitor, page
+from services.web.portfolio_api import PortfolioApi
+from services.web.scheduling_api import SchedulingApi
+from services.web.service_api import is_id
+from services.web.service_clients import PortfolioDep, SchedulingDep
+from services.web.staff.signed_in import accepted, token_of
+from services.web.troubles import Trouble, TroublePage
+
+router = APIRouter()
+DONE = frozenset({"created", "opened", "times"})
+
+
+async def windows_of(api: SchedulingApi, who: Visitor, sites: list[str]) -> list[dict[str, Any]]:
+    """The windows of the office's schools, each school's by first day."""
+    found: list[dict[str, Any]] = []
+    for site in sites:
+        answer = accepted(await api.windows(token_of(who), site=site))
+        if answer.ok and isinstance(answer.body, list):
+            found += [one for one in answer.body if isinstance(one, dict)]
+    return found
+
+
+@router.get("/office")
+async def office_home(who: OfficeDep) -> Response:
+    """The office's pages begin with its conference windows."""
+    return RedirectResponse("/office/windows", status_code=303)
+
+
+@router.get("/office/windows")
+async def windows_page(
+    request: Request, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """The schools' conference windows, and a link to set up a new one."""
+    schools = await schools_of(portfolio, who)
+    windows = await windows_of(api, who, [school.id for school in schools])
+    return page(
+        request,
+        who,
+        "office_windows.html.j2",
+        windows=[window_view(one, language=who.language) for one in windows],
+        schools={school.id: school.name for school in schools},
+        section="windows",
+    )
+
+
+@router.get("/office/windows/new")
+async def new_window_page(request: Request, who: OfficeDep, portfolio: PortfolioDep) -> Response:
+    """The form that sets up a conference window."""
+    schools = await schools_of(portfolio, who)
+    form = empty_form(site=schools[0].id if schools else "")
+    return await _form_page(request, who, portfolio, schools, form)
+
+
+@router.post("/office/windows")
+async def create_window(
+    request: Request, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """Set up the window with scheduling; its page follows (families are invited only once it
+    is opened)."""
+    fields = await checked_form(request, who)
+    schools = await schools_of(portfolio, who)
+    form, body = window_body(fields, timezones={school.id: school.timezone for school in schools})
+    if body is None:
+        return await _form_page(request, who, portfolio, schools, form, status=422)
+    answer = accepted(await api.create_window(token_of(who), window=body))
+    if answer.ok and isinstance(answer.body, dict):
+        return RedirectResponse(f"/office/windows/{answer.body['id']}?done=created", 303)
+    refusal = office_refusal_of(answer)
+    form.errors["main"] = refusal
+    return await _form_page(
+        request, who, portfolio, schools, form, status=refused_status(answer), refusal=refusal
+    )
+
+
+@router.get("/office/windows/{window_id}")
+async def window_page(
+    request: Request,
+    window_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """A window's settings, with the button that opens it."""
+    return await _window_page(request, who, api, window_id, done=done if done in DONE else None)
+
+
+@router.post("/office/windows/{window_id}/open")
+async def open_window(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
+) -> Response:
+    """Open booking: scheduling invites every family of the school."""
+    await checked_form(request, who)
+    if not is_id(window_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    answer = accepted(await api.open_window(token_of(who), window_id=window_id))
+    if answer.ok:
+        return RedirectResponse(f"/office/windows/{window_id}?done=opened", status_code=303)
+    return await _window_page(
+        request,
+        who,
+        api,
+        window_id,
+        refusal=office_refusal_of(answer),
+        status=refused_status(answer),
+    )
+
+
+@router.post("/office/windows/{window_id}/times")
+async def give_times(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
+) -> Response:
+    """Give a teacher's conference times on one of the window's days."""
+    fields = await checked_form(request, who)
+    window = await _window(api, who, window_id)
+    form, block = availability_body(fields, timezone=window.get("timezone"))
+    if block is None:
+        return await _window_page(request, who, api, window_id, times=form, status=422)
+    answer = accepted(await api.give_availability(token_of(who), window_id=window_id, block=block))
+    if answer.ok:
+        return RedirectResponse(f"/office/windows/{window_id}?done=times", status_code=303)
+    form.errors["times"] = office_refusal_of(answer)
+    return await _window_page(
+        request, who, api, window_id, times=form, status=refused_status(answer)
+    )
+
+
+async def _window(api: SchedulingApi, who: Visitor, window_id: str) -> dict[str, Any]:
+    if not is_id(window_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    answer = accepted(await api.window(token_of(who), window_id=window_id))
+    if not answer.ok or not isinstance(answer.body, dict):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    return answer.body
+
+
+async def _window_page(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    window_id: str,
+    *,
+    done: str | None = None,
+    refusal: OfficeRefusal | None = None,
+    times: TimesForm | None = None,
+    status: int = 200,
+) -> Response:
+    window = await _window(api, who, window_id)
+    token = token_of(who)
+    slots = accepted(await api.window_slots(token, window_id=window_id))
+    figures = accepted(await api.figures(token, window_id=window_id))
+    teachers = (
+        [str(one["teacher_id"]) for one in figures.body.get("teachers", [])]
+        if figures.ok and isinstance(figures.body, dict)
+        else []
+    )
+    times = times or empty_times_form()
+    return page(
+        request,
+        who,
+        "office_window.html.j2",
+        status=status,
+        window=window_view(window, language=who.language),
+        days=teachers_days(slots.body if slots.ok else [], language=who.language),
+        teachers=teachers,
+        times=times,
+        times_errors={
+            name if name == "times" else f"times-{name}": why for name, why in times.errors.items()
+        },
+        formats=FORMATS,
+        modes=MODES,
+        done=done,
+        refusal=refusal.value if refusal else None,
+        error_field="open",
+        section="windows",
+    )
+
+
+async def _form_page(
+    request: Request,
+    who: Visitor,
+    portfolio: PortfolioApi,
+    schools: list[School],
+    form: WindowForm,
+    *,
+    status: int = 200,
+    refusal: OfficeRefusal | None = None,
+) -> Response:
+    cycles: dict[str, list[tuple[str, str]]] = {}
+    for school in schools:
+        answer = accepted(await portfolio.cycles(token_of(who), site=school.id))
+        if answer.ok and isinstance(answer.body, list):
+            cycles[school.id] = [
+                (str(cycle["id"]), str(cycle["name"]))
+                for cycle in answer.body
+                if isinstance(cycle, dict) and "id" in cycle
+            ]
+    return page(
+        request,
+        who,
+        "office_new_window.html.j2",
+        status=status,
+        form=form,
+        schools=schools,
+        cycles=cycles,
+        refusal=refusal.value if refusal else None,
+        section="windows",
+    )

@@ -1,0 +1,83 @@
+"""Scheduling's conference windows (``GET /windows``) as the office's pages show them: days and
+moments written in the person's language on the school's clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date, format_time
+
+from services.web.languages import locale_of
+from services.web.written_times import zone
+
+BOOKING_STATES = ("not_announced", "upcoming", "open", "closed")
+
+
+@dataclass(frozen=True)
+class WindowView:
+    id: str
+    site: str
+    name: str
+    timezone: str
+    first_day: str
+    last_day: str
+    slot_minutes: int
+    buffer_minutes: int
+    opens_at: str
+    closes_at: str
+    early_access_at: str | None
+    change_cutoff_minutes: int
+    cycle_id: str | None
+    announced_at: str | None
+    booking: str
+
+
+def window_view(window: dict[str, Any], *, language: str) -> WindowView:
+    timezone = str(window.get("timezone") or "UTC")
+
+    def moment(value: Any) -> str | None:
+        return written_moment(value, timezone=timezone, language=language) if value else None
+
+    booking = str(window.get("booking"))
+    return WindowView(
+        id=str(window["id"]),
+        site=str(window["site"]),
+        name=str(window["name"]),
+        timezone=timezone,
+        first_day=_day(window["first_day"], language),
+        last_day=_day(window["last_day"], language),
+        slot_minutes=int(window["slot_minutes"]),
+        buffer_minutes=int(window["buffer_minutes"]),
+        opens_at=moment(window["opens_at"]) or "",
+        closes_at=moment(window["closes_at"]) or "",
+        early_access_at=moment(window.get("early_access_at")),
+        change_cutoff_minutes=int(window["change_cutoff_minutes"]),
+        cycle_id=window.get("cycle_id"),
+        announced_at=moment(window.get("announced_at")),
+        booking=booking if booking in BOOKING_STATES else "closed",
+    )
+
+
+def written_moment(value: str, *, timezone: str | None, language: str) -> str:
+    """A moment on the school's clock: "Tuesday, December 8, 2026, 3:00 PM"."""
+    clock, locale = zone(timezone), locale_of(language)
+    local = datetime.fromisoformat(value).astimezone(clock)
+    when = format_date(local, "full", locale=locale)
+    return f"{when}, {format_time(local, 'short', tzinfo=clock, locale=locale)}"
+
+
+def _day(value: str, language: str) -> str:
+    return str(format_date(date.fromisoformat(value), "full", locale=locale_of(language)))
+
+
+def window_to_show(windows: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
+    """The window asked for, else the one families are booking in now, else the latest."""
+    if not windows:
+        return None
+    chosen = next((one for one in windows if one.get("id") == wanted), None)
+    if chosen is not None:
+        return chosen
+    open_now = [one for one in windows if one.get("booking") in ("open", "upcoming")]
+    return (open_now or windows)[-1]

@@ -1,0 +1,146 @@
+"""In a real Chromium: Conway's office signs in and goes through its pages (windows, a window,
+the new-window form refused then shown again, who has not booked with a nudge, the figures'
+charts, the messages sent, the interpreters) on a desktop and on a 360 px phone; every page fits
+the screen and axe-core finds no accessibility violation. A teacher's own "not booked" page too.
+
+The server and the browser are those of tests/web/test_in_a_browser.py (skipped, saying why,
+without a ``chromium`` on PATH); its development sign-in offers Conway's office here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.integration.conftest import ADMIN, System
+from tests.web import test_in_a_browser
+from tests.web.conftest import Family
+from tests.web.test_in_a_browser import CHROMIUM, DESKTOP, PHONE, web_address
+from tests.web.test_office_pages import office_settings
+
+if TYPE_CHECKING:
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import Page
+
+pytestmark = test_in_a_browser.pytestmark
+__all__ = ["web_address"]  # (the fixture, served with the office's sign-in)
+
+
+@pytest.fixture
+def office_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser tests' server, its development sign-in offering Conway's office (set up
+    before ``web_address`` builds the app)."""
+    monkeypatch.setattr(test_in_a_browser, "web_settings", office_settings)
+
+
+async def fits_and_passes_axe(page: Page, axe: Axe, *, name: str, width: int, shot: Path) -> None:
+    await page.screenshot(path=shot, full_page=True)
+    scrolled = await page.evaluate("document.documentElement.scrollWidth")
+    assert scrolled <= width, (name, scrolled)
+    results = await axe.run(page)
+    assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
+
+
+@pytest.mark.parametrize("system", ["sqlite"], indirect=True)
+async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
+    office_sign_in: None, web_address: str, system: System, family: Family, tmp_path: Path
+) -> None:
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import async_playwright
+
+    interpreter = await system.scheduling.post(
+        "/sites/conway/interpreters",
+        json={"name": "Ana Flores", "languages": ["es"]},
+        headers=ADMIN,
+    )
+    assert interpreter.status_code == 201, interpreter.text
+    starts = datetime.now(ZoneInfo("America/Los_Angeles")).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    ) + timedelta(days=3)
+    hours = await system.scheduling.post(
+        f"/interpreters/{interpreter.json()['id']}/hours",
+        json={
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=6)).isoformat(),
+        },
+        headers=ADMIN,
+    )
+    assert hours.status_code == 201, hours.text
+    axe = Axe()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            for screen, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+                context = await browser.new_context(viewport=viewport, java_script_enabled=True)
+                page = await context.new_page()
+
+                async def check(
+                    name: str,
+                    page: Page = page,
+                    screen: str = screen,
+                    width: int = viewport["width"],
+                ) -> None:
+                    await fits_and_passes_axe(
+                        page,
+                        axe,
+                        name=f"{screen} {name}",
+                        width=width,
+                        shot=tmp_path / f"{screen}-{name}.png",
+                    )
+
+                await page.goto(f"{web_address}/dev/sign-in")
+                await page.get_by_role("button", name="Sign in as Conway's office").click()
+                await page.get_by_role("heading", name="Conference windows").wait_for()
+                await check("windows")
+                await page.get_by_role("link", name="Conferences at conway", exact=True).click()
+                await check("window")
+                await page.goto(f"{web_address}/office/windows/new")
+                await check("new-window")
+                await page.get_by_role("button", name="Set up the window").click()
+                await page.get_by_role("alert").get_by_text("Enter a name").first.wait_for()
+                await check("new-window-refused")
+                await page.get_by_role("link", name="Not booked").click()
+                assert "Ava" in await page.inner_text("main")
+                if screen == "phone":
+                    await page.get_by_role("button", name=re.compile("^Nudge the famil")).click()
+                    await (
+                        page.get_by_role("status")
+                        .get_by_text("The families were nudged")
+                        .wait_for()
+                    )
+                await check("not-booked")
+                await page.get_by_role("link", name="Figures").first.click()
+                await page.get_by_role(
+                    "img", name="Chart: invited, booked, attended and did not come, by teacher"
+                ).wait_for()
+                await check("figures")
+                await page.get_by_role("link", name="Messages sent").click()
+                await check("messages")
+                await page.get_by_role("link", name="Interpreters").click()
+                assert "Ana Flores" in await page.inner_text("main")
+                await check("interpreters")
+                await context.close()
+
+            context = await browser.new_context(viewport=PHONE)
+            page = await context.new_page()
+            await page.goto(f"{web_address}/dev/sign-in")
+            await page.get_by_role("button", name="Sign in as Ms. Rivera").click()
+            await page.get_by_role("link", name="Not booked").click()
+            main = await page.inner_text("main")
+            assert "Ava" in main and "a-conway" in main
+            await fits_and_passes_axe(
+                page,
+                axe,
+                name="teacher not-booked",
+                width=PHONE["width"],
+                shot=tmp_path / "teacher.png",
+            )
+            await context.close()
+        finally:
+            await browser.close()
+    print(f"screenshots: {tmp_path}")

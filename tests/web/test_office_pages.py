@@ -1,0 +1,360 @@
+"""The school office's pages against the real services, signed in through the development page
+as Conway's office: setting up and opening a window, who has not booked and a nudge to them,
+the figures as charts with their numbers, the messages' delivery report with the families not
+reached, the interpreters; refusals in words; and who may not reach the pages. Also the
+teacher's own "not booked" page with its nudge."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from services.web.app import build_app
+from services.web.settings import DevPerson, WebSettings
+from shared.auth import Role
+from tests.integration.conftest import System, register_site
+from tests.support import eventually
+from tests.web.conftest import (
+    DEV_PEOPLE,
+    Family,
+    csrf_token,
+    service_transports,
+    signed_in,
+    signed_in_as,
+)
+
+LA = ZoneInfo("America/Los_Angeles")
+OFFICE = DevPerson(
+    subject="a-conway", role=Role.SITE_ADMIN, name="Conway's office", sites=["conway"]
+)
+OFFICE_PAGES = (
+    "/office/windows",
+    "/office/windows/new",
+    "/office/not-booked",
+    "/office/figures",
+    "/office/messages",
+    "/office/interpreters",
+)
+
+
+def office_settings() -> WebSettings:
+    return WebSettings(dev_sign_in=True, dev_people=[*DEV_PEOPLE, OFFICE])
+
+
+@pytest.fixture
+async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    """The web front (its development sign-in offering Conway's office too)."""
+    app = build_app(office_settings(), transports=service_transports(system))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
+    ):
+        yield client
+
+
+def text_of(page: httpx.Response) -> str:
+    return html.unescape(page.text)
+
+
+def window_form(token: str, **changes: str) -> dict[str, str]:
+    """A whole, valid "new window" form: conferences in ten days, booking open from now."""
+    today = datetime.now(LA).date()
+    first, last = today + timedelta(days=10), today + timedelta(days=12)
+    return {
+        "csrf_token": token,
+        "site": "conway",
+        "name": "Spring conferences",
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
+        "slot_minutes": "20",
+        "buffer_minutes": "5",
+        "change_cutoff_minutes": "120",
+        "opens_day": today.isoformat(),
+        "opens_time": "00:00",
+        "closes_day": last.isoformat(),
+        "closes_time": "12:00",
+        "early_day": "",
+        "early_time": "",
+    } | changes
+
+
+async def test_the_office_sets_up_a_window_and_opens_it(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    await register_site(system, "conway")
+    landing = await signed_in_as(web, "a-conway")
+    assert landing.url.path == "/office/windows"
+    assert "Your school has no conference window yet." in landing.text
+    form = await web.get("/office/windows/new")
+    assert form.status_code == 200
+    assert "America/Los_Angeles" in form.text
+    token = csrf_token(form)
+
+    missing = await web.post("/office/windows", data=window_form(token, name=" ", first_day="x"))
+    assert missing.status_code == 422
+    assert "Enter a name of up to 200 characters." in missing.text
+    assert 'href="#first_day"' in missing.text and 'id="first_day-error"' in missing.text
+    today = datetime.now(LA).date()
+    backwards = await web.post(
+        "/office/windows",
+        data=window_form(
+            token, closes_day=today.isoformat(), opens_day=(today + timedelta(days=1)).isoformat()
+        ),
+    )
+    assert backwards.status_code == 422
+    assert "Booking must open before it closes." in backwards.text
+    assert 'value="Spring conferences"' in backwards.text  # (what was typed is kept)
+
+    created = await web.post(
+        "/office/windows", data=window_form(token, early_day="", early_time="")
+    )
+    assert created.status_code == 303, created.text
+    window = await web.get(created.headers["location"])
+    text = text_of(window)
+    assert "The conference window is set up." in text
+    assert "Not open yet: families have not been invited" in text
+    assert re.search(r"12:00\WPM", text) and "20 minutes" in text and "120 minutes before" in text
+    window_id = created.headers["location"].split("/")[-1].split("?")[0]
+    [stored] = (
+        await system.scheduling.get(
+            "/windows", params={"site": "conway"}, headers=_as(Role.SITE_ADMIN)
+        )
+    ).json()
+    assert stored["name"] == "Spring conferences" and stored["buffer_minutes"] == 5
+    closes = datetime.fromisoformat(stored["closes_at"]).astimezone(LA)
+    assert (closes.hour, closes.minute) == (12, 0)
+
+    times = f"/office/windows/{window_id}/times"
+    first = (today + timedelta(days=10)).isoformat()
+    block = {"csrf_token": token, "teacher": "t-rivera", "day": first, "capacity": "1"}
+    block |= {"from": "15:00", "until": "17:00", "break_from": "16:00", "break_until": "16:15"}
+    no_room = await web.post(times, data=block)
+    assert no_room.status_code == 422
+    assert "Enter the room of conferences in person." in no_room.text
+    elsewhen = await web.post(times, data=block | {"room": "Room 7", "day": today.isoformat()})
+    assert elsewhen.status_code == 422
+    assert "That day is not one of the window's conference days." in text_of(elsewhen)
+    stations = block | {"room": "Room 7", "format": "stations", "capacity": "3"}
+    given = await web.post(times, data=stations)
+    assert given.status_code == 303, given.text
+    with_times = text_of(await web.get(given.headers["location"]))
+    assert "The conference times are given." in with_times
+    assert "Stations: several families in one room at once" in with_times
+    assert re.search(r"<td>Room 7</td>.*<td>4</td><td>12</td>", with_times)
+    clash = await web.post(times, data=stations)
+    assert clash.status_code == 409
+    assert "already has conference times then" in text_of(clash)
+
+    opened = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
+    assert opened.status_code == 303
+    after = text_of(await web.get(opened.headers["location"]))
+    assert "Booking is open." in after and "Open booking and invite families" not in after
+    again = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
+    assert again.status_code == 409
+    assert "This window is already open" in again.text
+    listed = text_of(await web.get("/office/windows"))
+    assert "Spring conferences" in listed and "Open: families are booking" in listed
+
+
+async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_report(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    await signed_in_as(web, "a-conway")
+    page = await web.get("/office/not-booked")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Ava" in text and "t-rivera" in text and f"class-{family.student_id}" in text
+    assert "No nudges have been sent for this window yet." in text
+
+    nudged = await web.post(
+        "/office/not-booked/nudges",
+        data={"csrf_token": csrf_token(page), "window": _window_of(page), "teacher": "t-rivera"},
+    )
+    assert nudged.status_code == 303
+    assert "done=nudged" in nudged.headers["location"]
+    after = text_of(await web.get(nudged.headers["location"]))
+    assert "The families were nudged" in after
+    assert "a-conway" in after and "Students of t-rivera" in after
+
+    figures = await web.get("/office/figures")
+    assert figures.status_code == 200
+    svg = re.search(
+        r'<svg class="chart" role="img" aria-labelledby="teachers-chart-title"', figures.text
+    )
+    assert svg, figures.text
+    assert "style=" not in figures.text
+    assert re.search(r"<th scope=\"row\">t-rivera</th><td>1</td><td>0</td>", figures.text)
+    assert re.search(r'<rect class="bar bar-invited" x="0" y="\d+" width="352"', figures.text)
+
+    # The nudge went to a family with no contact details: it is a campaign in the report, and
+    # the family is one the office could not reach.
+    async def report() -> str:
+        return text_of(await web.get("/office/messages"))
+
+    messages = await eventually(
+        report,
+        until=lambda text: "Reminder to book (nudge)" in text and family.guardian_id in text,
+        timeout=20,
+    )
+    assert "Families we could not reach" in messages
+
+
+async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
+    web: httpx.AsyncClient, system: System, family: Family, new_family: Any
+) -> None:
+    other = await new_family("Noor")
+    await _move_to_another_teacher(system, other)
+    await signed_in_as(web, "t-rivera")
+    day = await web.get("/teacher/day")
+    assert 'href="/teacher/not-booked"' in day.text
+    page = await web.get("/teacher/not-booked")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Ava" in text and "Noor" not in text
+    nudged = await web.post(
+        "/teacher/not-booked/nudges",
+        data={"csrf_token": csrf_token(page), "window": _window_of(page)},
+    )
+    assert nudged.status_code == 303
+    assert nudged.headers["location"].startswith("/teacher/not-booked?")
+    after = text_of(await web.get(nudged.headers["location"]))
+    assert "The families were nudged" in after and "t-rivera" in after
+    again = await web.post(
+        "/teacher/not-booked/nudges",
+        data={"csrf_token": csrf_token(page), "window": _window_of(page), "class": "other"},
+    )
+    assert again.status_code == 403  # (scheduling's rule: their own classes only)
+    assert "Your account does not allow this." in again.text
+    assert (await web.get("/office/windows")).status_code == 403
+
+
+async def test_the_office_adds_an_interpreter_and_their_hours(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    await register_site(system, "conway")
+    await signed_in_as(web, "a-conway")
+    page = await web.get("/office/interpreters")
+    assert "No interpreters yet." in page.text
+    token = csrf_token(page)
+    bad = await web.post(
+        "/office/interpreters",
+        data={"csrf_token": token, "site": "conway", "name": "Ana Flores", "languages": "!!"},
+    )
+    assert bad.status_code == 422
+    assert "at least one language code" in bad.text and 'value="Ana Flores"' in bad.text
+    added = await web.post(
+        "/office/interpreters",
+        data={"csrf_token": token, "site": "conway", "name": "Ana Flores", "languages": "es, vi"},
+    )
+    assert added.status_code == 303
+    page = await web.get(added.headers["location"])
+    assert "Ana Flores" in page.text and "Spanish" in page.text and "Vietnamese" in page.text
+    interpreter = re.search(r'action="/office/interpreters/([^/"]+)/hours"', page.text)
+    assert interpreter
+    day = (datetime.now(LA).date() + timedelta(days=5)).isoformat()
+    hours = f"/office/interpreters/{interpreter[1]}/hours"
+    backwards = await web.post(
+        hours,
+        data={"csrf_token": token, "site": "conway", "day": day, "from": "15:00", "until": "09:00"},
+    )
+    assert backwards.status_code == 422
+    assert "The hours must end after they start." in backwards.text
+    given = await web.post(
+        hours,
+        data={"csrf_token": token, "site": "conway", "day": day, "from": "09:00", "until": "15:00"},
+    )
+    assert given.status_code == 303
+    page = await web.get(given.headers["location"])
+    assert "The hours are added." in page.text and re.search(r"9:00\WAM", text_of(page))
+    removal = re.search(r'action="(/office/interpreters/[^"]+/remove)"', page.text)
+    assert removal
+    removed = await web.post(removal[1], data={"csrf_token": token})
+    assert removed.status_code == 303
+    assert "No hours yet." in (await web.get(removed.headers["location"])).text
+
+
+async def test_the_office_pages_are_for_the_office_only(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    for url in OFFICE_PAGES:
+        assert (await web.get(url)).status_code == 401, url
+    await signed_in_as(web, "t-rivera")
+    for url in OFFICE_PAGES:
+        refused = await web.get(url)
+        assert refused.status_code == 403, url
+        assert "This page is not for you" in refused.text
+    web.cookies.clear()
+    home = await signed_in(web, family)
+    for url in (*OFFICE_PAGES, "/teacher/not-booked"):
+        assert (await web.get(url)).status_code == 403, url
+    posted = await web.post("/office/not-booked/nudges", data={"csrf_token": csrf_token(home)})
+    assert posted.status_code == 403
+
+
+async def test_no_input_on_the_office_pages_gets_a_500(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    await signed_in_as(web, "a-conway")
+    page = await web.get("/office/not-booked")
+    token = csrf_token(page)
+    window = _window_of(page)
+    attempts = [
+        ("GET", "/office/windows/..%2Fx", None),
+        ("GET", "/office/windows/no-such-window", None),
+        ("GET", "/office/not-booked?window=%00&teacher=x&class=../y", None),
+        ("GET", "/office/figures?window=nope", None),
+        ("POST", "/office/windows", {"csrf_token": token}),
+        ("POST", "/office/windows", window_form(token, slot_minutes="1e9", site="mjds")),
+        ("POST", "/office/windows", window_form(token, opens_time="25:99", name="x" * 300)),
+        ("POST", "/office/windows/nope/open", {"csrf_token": token}),
+        ("POST", "/office/not-booked/nudges", {"csrf_token": token, "window": "../x"}),
+        (
+            "POST",
+            "/office/not-booked/nudges",
+            {"csrf_token": token, "window": window, "class": "a\x00"},
+        ),
+        ("POST", "/office/interpreters", {"csrf_token": token, "site": "elsewhere"}),
+        (
+            "POST",
+            "/office/interpreters/x/hours",
+            {"csrf_token": token, "site": "conway", "day": "99999-01-01"},
+        ),
+        ("POST", "/office/interpreters/x/hours/y/remove", {"csrf_token": token}),
+    ]
+    for method, url, data in attempts:
+        response = await web.request(method, url, data=data)
+        assert response.status_code < 500, (url, response.status_code, response.text[-500:])
+    for url in ("/office/windows", "/office/not-booked/nudges", "/office/interpreters"):
+        refused = await web.post(url, data={"csrf_token": "guessed"})
+        assert refused.status_code == 403 and "This form has expired" in refused.text
+
+
+def _window_of(page: httpx.Response) -> str:
+    found = re.search(r'name="window" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found[1]
+
+
+def _as(role: Role) -> dict[str, str]:
+    from tests.support import auth
+
+    return auth("a-conway", role, sites=("conway",))
+
+
+async def _move_to_another_teacher(system: System, family: Family) -> None:
+    from tests.integration.conftest import put_in_class
+
+    await put_in_class(
+        system,
+        f"class-{family.student_id}",
+        site="conway",
+        teachers=["t-other"],
+        students=[family.student_id],
+    )
