@@ -71,3 +71,45 @@ class SchedulingApi(ServiceApi):
     async def record_attendance(self, token: str, *, booking_id: str, step: str) -> Answer:
         """``step`` is ``check-in``, ``complete`` or ``no-show``."""
         return await self._call("POST", f"/bookings/{quote(booking_id)}/{step}", token)
+
+    async def not_booked(self, token: str, *, window_id: str) -> Answer:
+        """The students (a teacher's: of their classes) whose families have not booked in the
+        window."""
+        return await self._call("GET", f"/windows/{quote(window_id)}/not-booked", token)
+
+    async def blocks(self, token: str, *, window_id: str, teacher_id: str) -> Answer:
+        """The teacher's availability in the window, each block with its conference times."""
+        return await self._call(
+            "GET",
+            f"/windows/{quote(window_id)}/blocks",
+            token,
+            params={"teacher_id": teacher_id},
+        )
+
+    async def add_block(self, token: str, *, window_id: str, block: dict[str, Any]) -> Answer:
+        """Give availability on one of the window's days; its conference times are made from
+        it."""
+        return await self._call("POST", f"/windows/{quote(window_id)}/blocks", token, json=block)
+
+    async def teacher_profile(self, token: str, *, teacher_id: str) -> Answer:
+        """The teacher's conference settings (their video call link)."""
+        return await self._call("GET", f"/teachers/{quote(teacher_id)}/profile", token)
+
+    async def set_teacher_profile(
+        self, token: str, *, teacher_id: str, meeting_link_template: str | None
+    ) -> Answer:
+        return await self._call(
+            "PUT",
+            f"/teachers/{quote(teacher_id)}/profile",
+            token,
+            json={"meeting_link_template": meeting_link_template},
+        )
+
+    async def calendar_feed(self, token: str, *, teacher_id: str) -> Answer:
+        """The secret address of the teacher's conferences feed."""
+        return await self._call("GET", f"/teachers/{quote(teacher_id)}/calendar-feed", token)
+
+    async def rotate_calendar_feed(self, token: str, *, teacher_id: str) -> Answer:
+        """A new secret address for the teacher's feed; the old one stops working."""
+        path = f"/teachers/{quote(teacher_id)}/calendar-feed/rotate"
+        return await self._call("POST", path, token)
