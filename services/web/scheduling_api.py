@@ -113,3 +113,7 @@ class SchedulingApi(ServiceApi):
         """A new secret address for the teacher's feed; the old one stops working."""
         path = f"/teachers/{quote(teacher_id)}/calendar-feed/rotate"
         return await self._call("POST", path, token)
+
+    async def window(self, token: str, *, window_id: str) -> Answer:
+        """One conference window (its days and the site's time zone)."""
+        return await self._call("GET", f"/windows/{quote(window_id)}", token)
