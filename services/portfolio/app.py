@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.portfolio import classes
 from services.portfolio.api import router
+from services.portfolio.class_overview import api as class_overview_api
 from services.portfolio.cycles import api as cycles_api
 from services.portfolio.evidence import api as evidence_api
 from services.portfolio.export import api as export_api
@@ -55,6 +56,7 @@ SPEC = ServiceSpec(
     routers=[
         router,
         classes.router,
+        class_overview_api.router,
         roster_uploads.router,
         evidence_api.router,
         reflections_api.router,

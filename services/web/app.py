@@ -43,7 +43,7 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
 from services.web.sessions import SessionCookies
 from services.web.settings import WebSettings
-from services.web.staff import day, dev_sign_in, review
+from services.web.staff import availability, classes, day, dev_sign_in, review
 from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
@@ -157,6 +157,8 @@ def build_app(
         figures,
         messages,
         interpreters,
+        classes,
+        availability,
     ):
         app.include_router(module.router)
 

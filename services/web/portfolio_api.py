@@ -37,6 +37,15 @@ class PortfolioApi(ServiceApi):
         path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}/return"
         return await self._call("POST", path, token, json={"feedback": feedback})
 
+    async def teacher_classes(self, token: str, *, teacher_id: str) -> Answer:
+        """The classes the teacher teaches now, by title."""
+        return await self._call("GET", f"/teachers/{quote(teacher_id)}/classes", token)
+
+    async def class_overview(self, token: str, *, class_id: str) -> Answer:
+        """Each student of the class with their evidence, reflections, goals and plan (404 for
+        a class that is not the caller's)."""
+        return await self._call("GET", f"/classes/{quote(class_id)}/overview", token)
+
     async def sites(self, token: str) -> Answer:
         """The district's schools, each with its time zone."""
         return await self._call("GET", "/roster/sites", token)

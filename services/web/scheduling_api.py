@@ -89,7 +89,12 @@ class SchedulingApi(ServiceApi):
         return await self._call("POST", f"/windows/{quote(window_id)}/open", token)
 
     async def not_booked(
-        self, token: str, *, window_id: str, teacher_id: str | None, class_id: str | None
+        self,
+        token: str,
+        *,
+        window_id: str,
+        teacher_id: str | None = None,
+        class_id: str | None = None,
     ) -> Answer:
         """The students whose families have not booked (a teacher: their own classes')."""
         params = {
@@ -159,3 +164,35 @@ class SchedulingApi(ServiceApi):
         """A teacher's time on one of the window's days; its conference times are made from
         it (409 when the teacher or the room is taken then)."""
         return await self._call("POST", f"/windows/{quote(window_id)}/blocks", token, json=block)
+
+    async def blocks(self, token: str, *, window_id: str, teacher_id: str) -> Answer:
+        """The teacher's availability in the window, each block with its conference times."""
+        return await self._call(
+            "GET",
+            f"/windows/{quote(window_id)}/blocks",
+            token,
+            params={"teacher_id": teacher_id},
+        )
+
+    async def teacher_profile(self, token: str, *, teacher_id: str) -> Answer:
+        """The teacher's conference settings (their video call link)."""
+        return await self._call("GET", f"/teachers/{quote(teacher_id)}/profile", token)
+
+    async def set_teacher_profile(
+        self, token: str, *, teacher_id: str, meeting_link_template: str | None
+    ) -> Answer:
+        return await self._call(
+            "PUT",
+            f"/teachers/{quote(teacher_id)}/profile",
+            token,
+            json={"meeting_link_template": meeting_link_template},
+        )
+
+    async def calendar_feed(self, token: str, *, teacher_id: str) -> Answer:
+        """The secret address of the teacher's conferences feed."""
+        return await self._call("GET", f"/teachers/{quote(teacher_id)}/calendar-feed", token)
+
+    async def rotate_calendar_feed(self, token: str, *, teacher_id: str) -> Answer:
+        """A new secret address for the teacher's feed; the old one stops working."""
+        path = f"/teachers/{quote(teacher_id)}/calendar-feed/rotate"
+        return await self._call("POST", path, token)

@@ -123,6 +123,11 @@ class BlockIn(BaseModel):
     mode: Mode = Field(Mode.IN_PERSON, description="`in_person` or `virtual`.")
 
 
+class BreakOut(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+
+
 class BlockOut(BaseModel):
     id: str
     window_id: str
@@ -130,10 +135,11 @@ class BlockOut(BaseModel):
     room: str
     starts_at: datetime
     ends_at: datetime
+    breaks: list[BreakOut] = Field(default_factory=list)
     format: str
     capacity: int
     mode: str
-    slots: list[SlotOut]
+    slots: list[SlotOut] = Field(description="The conference times made from it, by start.")
 
 
 VIRTUAL_ROOM = "Online"
@@ -308,6 +314,23 @@ async def set_profile(
     return ProfileOut(teacher_id=teacher_id, meeting_link_template=profile.meeting_link_template)
 
 
+@router.get("/teachers/{teacher_id}/profile", response_model=ProfileOut, responses=refusals(403))
+async def get_profile(
+    teacher_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> ProfileOut:
+    """A teacher's conference settings (the teacher, or an administrator), as they set them."""
+    if not principal.is_staff or (teacher_id != principal.subject and not principal.is_admin):
+        raise forbidden("teachers see their own conference settings (or an administrator)")
+    async with uow.read() as session:
+        profile = await session.get(TeacherProfile, teacher_id)
+    if profile is not None and profile.district != principal.district:
+        raise forbidden(f"teacher {teacher_id!r} is not of your district")
+    return ProfileOut(
+        teacher_id=teacher_id,
+        meeting_link_template=profile.meeting_link_template if profile else None,
+    )
+
+
 @router.post(
     "/windows/{window_id}/blocks",
     response_model=BlockOut,
@@ -387,7 +410,40 @@ async def add_block(
                 await promote_from_waitlist(session, slot, now=now)
     except (Refused, NotFound) as error:
         raise as_http(error) from error
-    return BlockOut(**block.model_dump(), slots=[slot_out(slot) for slot in slots])
+    return _block_out(block, slots)
+
+
+@router.get(
+    "/windows/{window_id}/blocks", response_model=list[BlockOut], responses=refusals(403, 404)
+)
+async def list_blocks(
+    window_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    teacher_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+) -> list[BlockOut]:
+    """The availability given in the window (a teacher's, with `teacher_id`), by start, each
+    with the conference times made from it (the school's staff)."""
+    try:
+        async with uow.read() as session:
+            window = await queries.visible_window(session, principal, window_id)
+            if not principal.is_staff:
+                raise forbidden("availability is for the school's staff")
+            blocks = await queries.blocks_of(session, window, teacher_id=teacher_id)
+            slots = await queries.slots_of_blocks(session, [block.id for block in blocks])
+    except NotFound as error:
+        raise as_http(error) from error
+    return [
+        _block_out(block, [slot for slot in slots if slot.block_id == block.id]) for block in blocks
+    ]
+
+
+def _block_out(block: AvailabilityBlock, slots: Sequence[Slot]) -> BlockOut:
+    return BlockOut(
+        **block.model_dump(exclude={"breaks"}),
+        breaks=[BreakOut.model_validate(pause) for pause in block.breaks],
+        slots=[slot_out(slot) for slot in slots],
+    )
 
 
 @router.get(

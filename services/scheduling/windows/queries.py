@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, or_
@@ -99,6 +100,34 @@ async def check_free(
             f"{who} already has a conference time from {slot.starts_at.isoformat()} to"
             f" {slot.ends_at.isoformat()} (id {slot.id})"
         )
+
+
+async def blocks_of(
+    session: AsyncSession, window: ConferenceWindow, *, teacher_id: str | None
+) -> Sequence[AvailabilityBlock]:
+    """The window's availability blocks (one teacher's, if named), by start."""
+    query = select(AvailabilityBlock).where(AvailabilityBlock.window_id == window.id)
+    if teacher_id is not None:
+        query = query.where(AvailabilityBlock.teacher_id == teacher_id)
+    return (
+        await session.exec(
+            query.order_by(col(AvailabilityBlock.starts_at), col(AvailabilityBlock.room))
+        )
+    ).all()
+
+
+async def slots_of_blocks(session: AsyncSession, block_ids: Collection[str]) -> Sequence[Slot]:
+    """The conference times made from these blocks (the school's cancelled ones too), by
+    start."""
+    if not block_ids:
+        return []
+    return (
+        await session.exec(
+            select(Slot)
+            .where(col(Slot.block_id).in_(sorted(block_ids)))
+            .order_by(col(Slot.starts_at), col(Slot.id))
+        )
+    ).all()
 
 
 def window_plan(window: ConferenceWindow) -> WindowPlan:

@@ -1,0 +1,82 @@
+"""Reading back what a teacher set up for conference week in scheduling: their availability
+blocks with the times made from them (``GET /windows/{id}/blocks``), and their video call link
+(``GET /teachers/{id}/profile``); the school's staff only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from shared.auth import Role
+from tests.integration.conftest import System, register_site
+from tests.scheduling_support import conference_window, give_availability
+from tests.support import auth
+
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+
+
+async def test_a_teachers_blocks_come_back_with_their_times_and_breaks(system: System) -> None:
+    await register_site(system, "conway")
+    window = await conference_window(system.scheduling, site="conway")
+    day = datetime.now(ZoneInfo("America/Los_Angeles")).date() + timedelta(days=2)
+    starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    given = await give_availability(
+        system.scheduling,
+        site="conway",
+        starts_at=starts,
+        count=4,
+        headers=TEACHER,
+        breaks=[
+            {
+                "starts_at": (starts + timedelta(minutes=40)).isoformat(),
+                "ends_at": (starts + timedelta(minutes=60)).isoformat(),
+            }
+        ],
+    )
+    assert given.status_code == 201, given.text
+    other = await give_availability(
+        system.scheduling,
+        site="conway",
+        starts_at=starts,
+        room="Room 9",
+        teacher_id="t-lee",
+    )
+    assert other.status_code == 201, other.text
+
+    listed = await system.scheduling.get(
+        f"/windows/{window['id']}/blocks", params={"teacher_id": "t-rivera"}, headers=TEACHER
+    )
+    assert listed.status_code == 200, listed.text
+    [block] = listed.json()
+    assert block["id"] == given.json()["id"] and block["room"] == "Room 4"
+    assert len(block["breaks"]) == 1
+    assert [slot["starts_at"] for slot in block["slots"]] == [
+        slot["starts_at"] for slot in given.json()["slots"]
+    ]
+    assert len(block["slots"]) == 3  # 15:00, 15:20, then the break, then 16:00
+    everyone = await system.scheduling.get(f"/windows/{window['id']}/blocks", headers=TEACHER)
+    assert {one["teacher_id"] for one in everyone.json()} == {"t-rivera", "t-lee"}
+    family = auth("g-x", Role.GUARDIAN)
+    refused = await system.scheduling.get(f"/windows/{window['id']}/blocks", headers=family)
+    assert refused.status_code == 404
+    elsewhere = auth("t-cohen", Role.TEACHER, sites=("mjds",))
+    refused = await system.scheduling.get(f"/windows/{window['id']}/blocks", headers=elsewhere)
+    assert refused.status_code == 404
+
+
+async def test_a_teacher_reads_back_their_own_video_call_link_only(system: System) -> None:
+    profile = "/teachers/t-rivera/profile"
+    first = await system.scheduling.get(profile, headers=TEACHER)
+    assert first.status_code == 200 and first.json()["meeting_link_template"] is None
+    link = "https://meet.example.org/rivera"
+    saved = await system.scheduling.put(
+        profile, json={"meeting_link_template": link}, headers=TEACHER
+    )
+    assert saved.status_code == 200, saved.text
+    assert (await system.scheduling.get(profile, headers=TEACHER)).json()[
+        "meeting_link_template"
+    ] == link
+    other = auth("t-lee", Role.TEACHER, sites=("conway",))
+    assert (await system.scheduling.get(profile, headers=other)).status_code == 403
+    admin = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+    assert (await system.scheduling.get(profile, headers=admin)).status_code == 200
