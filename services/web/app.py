@@ -1,3 +1,7 @@
+# >>> NOTE TO WHOEVER WORKS ON THIS BRANCH (remove these lines when you first edit this file):
+# >>> read /tmp/common_brief.md NOW: the rules for this work (deadline: report by 18:35 UTC;
+# >>> do not run `make messages` nor edit services/web/locale/; commit often on your branch;
+# >>> new test files of your own; only one `make run` on the machine at a time).
 """The web front: the pages people use, acting through the services' HTTP APIs.
 
 It owns no data: every page asks the service that owns what it shows, as the signed-in person
@@ -16,8 +20,11 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
+from starlette.responses import Response
 
 from services.web import front
+from services.web.body_limit import PageBodyLimit
 from services.web.family import (
     booking,
     calendar,
@@ -29,6 +36,7 @@ from services.web.family import (
     waitlist,
 )
 from services.web.notifications_api import NotificationsApi
+from services.web.pages import visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
@@ -38,8 +46,9 @@ from services.web.staff import day, dev_sign_in, review
 from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
+from services.web.student import conference, goals, plan, reflect, work
+from services.web.student import home as student_home
 from services.web.troubles import install_trouble_pages
-from shared.body_limit import RequestBodyLimit
 
 STATIC = Path(__file__).parent / "static"
 MAX_FORM_BYTES = 256 * 1024
@@ -96,8 +105,15 @@ def build_app(
     app.state.oidc_pending = PendingCookie(secret, name="slc_sign_in", path="/staff/sign-in")
     app.state.dev_sign_in_form = PendingCookie(secret, name="slc_dev_sign_in", path="/dev/sign-in")
     install_trouble_pages(app)
-    # A page's form is a few kilobytes: anything far larger is refused before it is read.
-    app.add_middleware(RequestBodyLimit, max_bytes=MAX_FORM_BYTES)
+    # A page's form is a few kilobytes: anything far larger is refused before it is read. A
+    # student's work is a photo or a recording: its page takes what portfolio takes (which
+    # then refuses a file too large for its kind), refused with the page it was sent from.
+    app.add_middleware(
+        PageBodyLimit,
+        max_bytes=MAX_FORM_BYTES,
+        uploads={work.UPLOAD_PATH: settings.evidence_upload_max_bytes},
+        pages={work.UPLOAD_PATH: _student_work_too_big},
+    )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
@@ -114,6 +130,12 @@ def build_app(
         dev_sign_in,
         day,
         review,
+        student_home,
+        work,
+        reflect,
+        goals,
+        plan,
+        conference,
     ):
         app.include_router(module.router)
 
@@ -128,3 +150,7 @@ def build_app(
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def _student_work_too_big(request: Request) -> Response:
+    return work.too_big_page(request, visitor(request))

@@ -1,3 +1,7 @@
+# >>> NOTE TO WHOEVER WORKS ON THIS BRANCH (remove these lines when you first edit this file):
+# >>> read /tmp/common_brief.md NOW: the rules for this work (deadline: report by 18:35 UTC;
+# >>> do not run `make messages` nor edit services/web/locale/; commit often on your branch;
+# >>> new test files of your own; only one `make run` on the machine at a time).
 """The front page, and signing out: for everyone, whoever they signed in as."""
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 # Where each role's pages begin (the others' are still to come).
-HOME_OF_ROLE = {"teacher": "/teacher/day"}
+HOME_OF_ROLE = {"teacher": "/teacher/day", "student": "/student"}
 
 
 def signed_in(who: VisitorDep) -> Visitor:

@@ -71,3 +71,7 @@ class SchedulingApi(ServiceApi):
     async def record_attendance(self, token: str, *, booking_id: str, step: str) -> Answer:
         """``step`` is ``check-in``, ``complete`` or ``no-show``."""
         return await self._call("POST", f"/bookings/{quote(booking_id)}/{step}", token)
+
+    async def student_conference(self, token: str, *, student_id: str) -> Answer:
+        """The student's own conference times (booked, checked in or completed)."""
+        return await self._call("GET", f"/students/{quote(student_id)}/conference", token)
