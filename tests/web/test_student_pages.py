@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from babel.dates import format_skeleton
 from PIL import Image
 
 from services.web.app import build_app
@@ -418,6 +420,25 @@ async def test_another_students_work_is_never_reachable(
         assert "Gio" not in (await web.get(address)).text
     gio_goal = await system.portfolio.get(f"/students/{gio.student_id}/goals", headers=gio_token)
     assert gio_goal.json()[0]["progress"] == []
+
+
+async def test_the_home_page_shows_avas_own_conference_time(
+    web: httpx.AsyncClient, system: System, ava: str, conference_times: list[dict[str, Any]]
+) -> None:
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": conference_times[1]["id"], "student_id": AVA, "guardian_id": "g-wei"},
+        headers=ADMIN,
+    )
+    assert booked.status_code == 201, booked.text
+    home = text_of(await signed_in_as(web, AVA))
+    starts = datetime.fromisoformat(conference_times[1]["starts_at"])
+    day = format_skeleton(
+        "MMMMEEEEd", starts.astimezone(ZoneInfo("America/Los_Angeles")), locale="en"
+    )
+    assert "My conference" in home and day in home
+    assert str(conference_times[1]["room"]) in home
+    assert "not booked yet" not in home
 
 
 async def test_only_a_signed_in_student_reaches_the_student_pages(
