@@ -4,7 +4,7 @@ choices, and the conference one step at a time. What the student wrote stays as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -56,6 +56,7 @@ class PlanChoice:
     chosen: bool
     say: str
     approved: bool
+    follow_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ class ConferenceStep:
     say: str | None
     title: str | None
     text: str | None
+    url: str | None
     evidence_id: str | None
+    has_file: bool
     image: str | None
     answers: list[tuple[str, str]]
     questions: list[str]
@@ -167,6 +170,9 @@ def plan_choices(
             found["goal", str(goal["id"])] = _choice(
                 in_plan, "goal", goal, str(goal["title"]), True
             )
+    for goal_id in plan.get("follow_up_goals") or []:
+        if (key := ("goal", str(goal_id))) in found:
+            found[key] = replace(found[key], follow_up=True)
     first = [found.pop(key) for key in in_plan if key in found]
     return first + list(found.values())
 
@@ -202,10 +208,17 @@ def conference_steps(presentation: Any) -> list[ConferenceStep]:
                 say=step.get("say"),
                 title=content.get("title"),
                 text=content.get("text"),
+                url=_web_address(content.get("url")),
                 evidence_id=evidence_id,
+                has_file=bool(evidence_id and content.get("file")),
                 image="file" if photo else None,
                 answers=[(p, str(content[p])) for p in PROMPTS if content.get(p)],
                 questions=[str(q) for q in content.get("questions") or []],
             )
         )
     return steps
+
+
+def _web_address(url: Any) -> str | None:
+    """A link only if it is a web address (portfolio accepts nothing else)."""
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None

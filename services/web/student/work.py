@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.background import BackgroundTask
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from services.web.forms import checked_form_data
@@ -77,6 +77,13 @@ async def send_work(request: Request, who: StudentDep, api: PortfolioDep) -> Res
         form = await checked_form_data(request, who, max_fields=5, max_files=1)
     except BodyTooLarge:
         return too_big_page(request, who)
+    try:
+        return await _send(request, who, api, form)
+    finally:
+        await form.close()  # (the file, spooled to disk past 1 MB)
+
+
+async def _send(request: Request, who: Visitor, api: PortfolioApi, form: FormData) -> Response:
     way = form.get("way")
     way = way if isinstance(way, str) and way in WAYS else "file"
     title = form.get("title")
