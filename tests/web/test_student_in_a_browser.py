@@ -1,5 +1,5 @@
 """In a real Chromium: Ava adds a photo with the file chooser (Playwright's ``set_input_files``,
-as a tablet's camera hands one over), builds her conference plan, and leads her conference
+as a tablet's camera hands one over) and records her voice (Chromium's fake microphone), builds her conference plan, and leads her conference
 step by step with the Next links; then every student page, on a tablet and on a 360 px phone,
 fits the screen and axe-core finds no accessibility violation. Skipped without a ``chromium``
 (as tests/web/test_in_a_browser.py, whose server fixture it uses)."""
@@ -52,9 +52,16 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
     cycle_id = await open_cycle(system)
     axe = Axe()
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+            ],
+        )
         try:
-            context = await browser.new_context(viewport=TABLET)
+            context = await browser.new_context(viewport=TABLET, permissions=["microphone"])
             page = await context.new_page()
             await page.goto(f"{web_address}/dev/sign-in")
             await page.get_by_role("button", name="Sign in as Ava").click()
@@ -69,8 +76,20 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             await page.get_by_role("status").get_by_text("Your work is saved").wait_for()
             assert "Waiting for your teacher" in await page.inner_text("main")
 
+            await page.goto(f"{web_address}/student/work/add/voice")
+            await page.get_by_role("button", name="Record", exact=True).click()
+            await page.get_by_text("Recording…").wait_for()
+            await page.wait_for_timeout(1500)  # (a second and a half of the fake microphone)
+            await page.get_by_role("button", name="Stop", exact=True).click()
+            await page.get_by_text("Got it! Now press Save.").wait_for()
+            await page.get_by_label("What is it?").fill("My song")
+            await page.get_by_role("button", name="Save").click()
+            await page.get_by_role("status").get_by_text("Your work is saved").wait_for()
+
             pieces = await system.portfolio.get(f"/students/{AVA}/evidence", headers=TEACHER)
-            [piece] = pieces.json()
+            kinds = {one["title"]: one["file_kind"] for one in pieces.json()}
+            assert kinds == {"My robot": "image", "My song": "audio"}
+            [piece] = [one for one in pieces.json() if one["title"] == "My robot"]
             base = f"/students/{AVA}"
             await system.portfolio.post(f"{base}/evidence/{piece['id']}/approve", headers=TEACHER)
             await system.portfolio.post(
@@ -81,7 +100,7 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             await page.goto(f"{web_address}/student/plan")
             await page.get_by_label("How I will start").fill("Welcome to my conference!")
             await page.get_by_role("checkbox", name="My robot").check()
-            await page.get_by_label("What I will say").first.fill("I built a robot")
+            await page.locator(f"#say-evidence-{piece['id']}").fill("I built a robot")
             await page.get_by_label("Question 1").fill("What are you proud of?")
             await page.get_by_role("button", name="Save my plan").click()
             await page.get_by_role("status").get_by_text("Your plan is saved").wait_for()
