@@ -25,6 +25,7 @@ PAGES = (
     "/student/work/add/voice",
     "/student/work/add/file",
     "/student/reflect",
+    "/student/reflect?prompt=glows",
     "/student/goals",
     "/student/plan",
     "/student/conference/1",

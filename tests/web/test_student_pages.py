@@ -142,7 +142,9 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     assert approved.status_code == 200, approved.text
     assert "Your teacher says yes!" in (await web.get("/student/work")).text
 
-    reflect = await web.get("/student/reflect", params={"evidence": robot["id"]})
+    chooser = await web.get("/student/reflect", params={"evidence": robot["id"]})
+    assert f'href="/student/reflect?prompt=glows&amp;evidence={robot["id"]}"' in chooser.text
+    reflect = await web.get("/student/reflect", params={"evidence": robot["id"], "prompt": "glows"})
     assert reflect.status_code == 200
     page = text_of(reflect)
     assert "I am proud of … because …" in page  # (the 3-5 band's starters)
@@ -275,7 +277,7 @@ async def test_what_cannot_be_done_is_said_in_words_with_a_4xx(
         ("/student/goals/no-such-goal/progress", {"note": "I ran"}, 404, "We could not find that."),
         ("/student/goals/g/progress", {"note": " "}, 422, "Write what you did."),
         ("/student/goals/g/progress", {"note": "x", "percent": "7"}, 422, "That did not work."),
-        ("/student/reflect", {"about": "term"}, 422, "Write something in one of the boxes"),
+        ("/student/reflect", {"about": "term", "hard": " "}, 422, "Write something first."),
         ("/student/reflect", {"about": "no-such-piece", "glows": "x"}, 422, "could not find"),
         ("/student/reflect", {"about": "../x", "glows": "x"}, 422, "That did not work."),
         ("/student/plan", {"item": "evil:x"}, 422, "That did not work."),

@@ -1,5 +1,6 @@
-"""Reflecting, with sentence starters: on a piece of their work or on the term, in the starters
-of their grade band and language (each can be read aloud), answering one prompt or more."""
+"""Reflecting, with sentence starters: first which prompt (I am proud of, I am still working
+on, ...), each a big button; then that prompt alone, with its starters of the student's grade
+band in their language (each can be read aloud), on a piece of their work or on the term."""
 
 from __future__ import annotations
 
@@ -30,11 +31,18 @@ async def reflect_page(
     who: StudentDep,
     api: PortfolioDep,
     evidence: Annotated[str | None, Query(max_length=64)] = None,
+    prompt: Annotated[str | None, Query(max_length=20)] = None,
     done: Annotated[str | None, Query(max_length=5)] = None,
 ) -> Response:
-    """The starters, a box for each prompt, and which piece it is about."""
+    """The prompts to choose from, or one prompt with its starters and which piece it is
+    about."""
     return await _reflect_page(
-        request, who, api, about=evidence if is_id(evidence) else None, done=done == "1"
+        request,
+        who,
+        api,
+        about=evidence if is_id(evidence) else None,
+        prompt=prompt if prompt in PROMPTS else None,
+        done=done == "1",
     )
 
 
@@ -44,6 +52,7 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
     fields = await checked_form(request, who)
     about = fields.get("about", TERM)
     answers = {prompt: fields.get(prompt, "").strip() for prompt in PROMPTS}
+    shown = next((prompt for prompt in PROMPTS if prompt in fields), PROMPTS[0])
     refusal = None
     if about != TERM and not is_id(about):
         refusal = StudentRefusal.INVALID
@@ -53,7 +62,14 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
         refusal = StudentRefusal.INVALID
     if refusal is not None:
         return await _reflect_page(
-            request, who, api, about=about, answers=answers, refusal=refusal, status=422
+            request,
+            who,
+            api,
+            about=about,
+            prompt=shown,
+            answers=answers,
+            refusal=refusal,
+            status=422,
         )
     reflection: dict[str, str | None] = {
         "evidence_id": None if about == TERM else about,
@@ -72,6 +88,7 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
         who,
         api,
         about=about,
+        prompt=shown,
         answers=answers,
         refusal=student_refusal_of(answer),
         status=refused_status(answer),
@@ -84,12 +101,24 @@ async def _reflect_page(
     api: PortfolioApi,
     *,
     about: str | None,
+    prompt: str | None,
     done: bool = False,
     answers: dict[str, str] | None = None,
     refusal: StudentRefusal | None = None,
     status: int = 200,
 ) -> Response:
     token, student_id = token_of(who), student_id_of(who)
+    if prompt is None:
+        return page(
+            request,
+            who,
+            "student_reflect.html.j2",
+            prompt=None,
+            prompts=PROMPTS,
+            about=about,
+            done=done,
+            refusal=None,
+        )
     starters = accepted(
         await api.sentence_starters(token, student_id=student_id, language=who.language)
     )
@@ -100,6 +129,7 @@ async def _reflect_page(
         "student_reflect.html.j2",
         status=status,
         starters=starters_view(starters.body if starters.ok else None),
+        prompt=prompt,
         prompts=PROMPTS,
         pieces=work_views(pieces.body if pieces.ok else None, language=who.language, timezone=None),
         about=about or TERM,
