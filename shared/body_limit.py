@@ -56,7 +56,7 @@ class RequestBodyLimit:
             await self.app(scope, receive, send)
             return
         max_bytes = self.limit_for(scope["path"])
-        declared = _declared_length(scope)
+        declared = declared_length(scope)
         if declared is not None and declared > max_bytes:
             await self.refusal(max_bytes)(scope, receive, send)
             return
@@ -74,7 +74,7 @@ class RequestBodyLimit:
         await self.app(scope, limited_receive, send)
 
 
-def _declared_length(scope: Scope) -> int | None:
+def declared_length(scope: Scope) -> int | None:
     """The largest length the headers declare; none (the body is counted as it comes) if none
     is a number (the HTTP server refuses such requests before they get here anyway)."""
     lengths = [

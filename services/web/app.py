@@ -20,6 +20,9 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.web import front
 from services.web.district import dead_letters, roster_imports, status
@@ -38,6 +41,7 @@ from services.web.family import (
 )
 from services.web.notifications_api import NotificationsApi
 from services.web.office import figures, interpreters, messages, not_booked, windows
+from services.web.pages import visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
@@ -47,7 +51,9 @@ from services.web.staff import availability, classes, day, dev_sign_in, review
 from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
-from services.web.troubles import install_trouble_pages, too_large_refusal
+from services.web.student import conference, goals, plan, reflect, work
+from services.web.student import home as student_home
+from services.web.troubles import install_trouble_pages, too_large_page
 from shared.body_limit import RequestBodyLimit
 
 STATIC = Path(__file__).parent / "static"
@@ -62,6 +68,7 @@ def upload_limits(settings: WebSettings) -> dict[str, int]:
     parser spools files to disk; a page adding an upload adds its line here."""
     return {
         roster_imports.IMPORTS: settings.roster_upload_max_bytes,
+        work.UPLOAD_PATH: settings.evidence_upload_max_bytes,
     }
 
 
@@ -125,12 +132,13 @@ def build_app(
     app.state.oidc_pending = PendingCookie(secret, name="slc_sign_in", path="/staff/sign-in")
     app.state.dev_sign_in_form = PendingCookie(secret, name="slc_dev_sign_in", path="/dev/sign-in")
     install_trouble_pages(app)
-    # Refused with a page in the visitor's language, as a body found too large while read is.
+    # Refused with a page in the visitor's language, as a body found too large while read is
+    # (a student's work, with its own page).
     app.add_middleware(
         RequestBodyLimit,
         max_bytes=MAX_FORM_BYTES,
         uploads=upload_limits(settings),
-        refusal=too_large_refusal,
+        refusal=_too_large,
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -159,6 +167,12 @@ def build_app(
         interpreters,
         classes,
         availability,
+        student_home,
+        work,
+        reflect,
+        goals,
+        plan,
+        conference,
     ):
         app.include_router(module.router)
 
@@ -173,3 +187,19 @@ def build_app(
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def _too_large(limit: int) -> ASGIApp:
+    """``RequestBodyLimit``'s answer to a body declared too large: a page, not JSON (a
+    student's work, the page it was sent from)."""
+
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response: Response = (
+            work.too_big_page(request, visitor(request))
+            if request.url.path == work.UPLOAD_PATH
+            else too_large_page(request, limit)
+        )
+        await response(scope, receive, send)
+
+    return refuse

@@ -21,6 +21,7 @@ router = APIRouter()
 # Where each role's pages begin (the others' are still to come).
 HOME_OF_ROLE = {
     "teacher": "/teacher/day",
+    "student": "/student",
     "site_admin": "/office",
     "district_admin": "/district",
 }

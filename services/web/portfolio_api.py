@@ -4,7 +4,7 @@ see of their child's portfolio)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import httpx
@@ -95,3 +95,68 @@ class PortfolioApi(ServiceApi):
             return await self._client.send(request, stream=True)
         except httpx.HTTPError as error:
             raise ServiceUnavailable(self.service) from error
+
+    async def add_file_evidence(
+        self,
+        token: str,
+        *,
+        student_id: str,
+        title: str,
+        file_name: str,
+        file: IO[bytes],
+        media_type: str,
+    ) -> Answer:
+        """Add a photo, PDF, recording or video (portfolio decides its type from its content,
+        and refuses a file too large for its kind)."""
+        path = f"/students/{quote(student_id)}/evidence/files"
+        try:
+            response = await self._client.post(
+                path,
+                headers=bearer(token),
+                data={"title": title},
+                files={"file": (file_name, file, media_type)},
+            )
+        except httpx.HTTPError as error:
+            raise ServiceUnavailable(self.service) from error
+        if response.status_code >= 500:
+            raise ServiceUnavailable(self.service)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return Answer(response.status_code, body)
+
+    async def sentence_starters(self, token: str, *, student_id: str, language: str) -> Answer:
+        """The starters for the student's grade band, in ``language`` if there are some."""
+        path = f"/students/{quote(student_id)}/sentence-starters"
+        return await self._call("GET", path, token, params={"language": language})
+
+    async def add_reflection(
+        self, token: str, *, student_id: str, reflection: dict[str, Any]
+    ) -> Answer:
+        """A reflection on a piece of evidence or on the term."""
+        path = f"/students/{quote(student_id)}/reflections"
+        return await self._call("POST", path, token, json=reflection)
+
+    async def set_goal(self, token: str, *, student_id: str, goal: dict[str, Any]) -> Answer:
+        """A new goal."""
+        return await self._call("POST", f"/students/{quote(student_id)}/goals", token, json=goal)
+
+    async def record_progress(
+        self, token: str, *, student_id: str, goal_id: str, progress: dict[str, Any]
+    ) -> Answer:
+        """A step along an active goal."""
+        path = f"/students/{quote(student_id)}/goals/{quote(goal_id)}/progress"
+        return await self._call("POST", path, token, json=progress)
+
+    async def plan(self, token: str, *, student_id: str, cycle_id: str) -> Answer:
+        """The student's conference plan of a cycle (an empty draft if not begun)."""
+        path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}"
+        return await self._call("GET", path, token)
+
+    async def save_plan(
+        self, token: str, *, student_id: str, cycle_id: str, plan: dict[str, Any]
+    ) -> Answer:
+        """Save the plan (a ready plan changed is a draft again)."""
+        path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}"
+        return await self._call("PUT", path, token, json=plan)

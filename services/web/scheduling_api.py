@@ -196,3 +196,7 @@ class SchedulingApi(ServiceApi):
         """A new secret address for the teacher's feed; the old one stops working."""
         path = f"/teachers/{quote(teacher_id)}/calendar-feed/rotate"
         return await self._call("POST", path, token)
+
+    async def student_conference(self, token: str, *, student_id: str) -> Answer:
+        """The student's own conference times (booked, checked in or completed)."""
+        return await self._call("GET", f"/students/{quote(student_id)}/conference", token)

@@ -57,6 +57,13 @@ class WebSettings(BaseSettings):
         " to.",
     )
 
+    evidence_upload_max_bytes: int = Field(
+        26_000_000,
+        ge=1,
+        description="Largest body of a student's upload of their work (a photo or a recording"
+        " and its form), in bytes; portfolio still refuses a file too large for its kind"
+        " (PORTFOLIO_FILE_MAX_*_BYTES). Every other form is refused past 256 KB.",
+    )
     oidc_issuer: str | None = Field(
         None,
         description="The district identity provider's issuer URL (WEB_OIDC_ISSUER); its"

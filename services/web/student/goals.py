@@ -1,0 +1,156 @@
+"""The student's goals: set one (a few words, and what it is about, chosen by its picture),
+record a step along it, and see how far each has come (each form posts, then back:
+post/redirect/get)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.family.portfolio_view import goal_views
+from services.web.forms import checked_form
+from services.web.pages import Visitor, page
+from services.web.portfolio_api import PortfolioApi
+from services.web.service_api import is_id
+from services.web.service_clients import PortfolioDep
+from services.web.staff.signed_in import accepted, token_of
+from services.web.student.refusals import StudentRefusal, refused_status, student_refusal_of
+from services.web.student.signed_in import StudentDep, student_id_of
+from services.web.student.view import GOAL_AREAS
+from services.web.troubles import Trouble, TroublePage
+
+router = APIRouter()
+DONE = frozenset({"set", "progress"})
+# Portfolio's bounds on a goal's title and a progress note.
+MIN_TITLE, MAX_TITLE, MAX_NOTE = 3, 280, 2000
+PERCENTS = (25, 50, 75, 100)
+
+
+@router.get("/student/goals")
+async def goals_page(
+    request: Request,
+    who: StudentDep,
+    api: PortfolioDep,
+    done: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    """The student's goals, and a form to set a new one."""
+    return await _goals_page(request, who, api, done=done if done in DONE else None)
+
+
+@router.post("/student/goals")
+async def set_goal(request: Request, who: StudentDep, api: PortfolioDep) -> Response:
+    """Set a new goal."""
+    fields = await checked_form(request, who)
+    title, area = fields.get("title", "").strip(), fields.get("area", "")
+    refusal = None
+    if len(title) < MIN_TITLE:
+        refusal = StudentRefusal.GOAL_TOO_SHORT
+    elif len(title) > MAX_TITLE:
+        refusal = StudentRefusal.INVALID
+    elif area not in GOAL_AREAS:
+        refusal = StudentRefusal.AREA_MISSING
+    if refusal is not None:
+        return await _goals_page(
+            request,
+            who,
+            api,
+            refusal=refusal,
+            status=422,
+            error_field="goal-title",
+            sent={"title": title[:MAX_TITLE], "area": area},
+        )
+    answer = accepted(
+        await api.set_goal(
+            token_of(who), student_id=student_id_of(who), goal={"title": title, "area": area}
+        )
+    )
+    if answer.ok:
+        return RedirectResponse("/student/goals?done=set", status_code=303)
+    return await _goals_page(
+        request,
+        who,
+        api,
+        refusal=student_refusal_of(answer),
+        status=refused_status(answer),
+        error_field="goal-title",
+        sent={"title": title, "area": area},
+    )
+
+
+@router.post("/student/goals/{goal_id}/progress")
+async def record_progress(
+    request: Request, goal_id: str, who: StudentDep, api: PortfolioDep
+) -> Response:
+    """Record a step along one of the student's goals."""
+    fields = await checked_form(request, who)
+    if not is_id(goal_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    note, percent = fields.get("note", "").strip(), fields.get("percent", "")
+    refusal = None
+    if not note:
+        refusal = StudentRefusal.NOTE_MISSING
+    elif len(note) > MAX_NOTE or (percent and percent not in map(str, PERCENTS)):
+        refusal = StudentRefusal.INVALID
+    if refusal is not None:
+        return await _goals_page(
+            request,
+            who,
+            api,
+            refusal=refusal,
+            status=422,
+            error_field=f"note-{goal_id}",
+            sent={"note": note[:MAX_NOTE], "goal": goal_id},
+        )
+    progress: dict[str, Any] = {"note": note}
+    if percent:
+        progress["percent"] = int(percent)
+    answer = accepted(
+        await api.record_progress(
+            token_of(who), student_id=student_id_of(who), goal_id=goal_id, progress=progress
+        )
+    )
+    if answer.ok:
+        return RedirectResponse("/student/goals?done=progress", status_code=303)
+    return await _goals_page(
+        request,
+        who,
+        api,
+        refusal=student_refusal_of(answer),
+        status=refused_status(answer),
+        error_field=f"note-{goal_id}",
+        sent={"note": note, "goal": goal_id},
+    )
+
+
+async def _goals_page(
+    request: Request,
+    who: Visitor,
+    api: PortfolioApi,
+    *,
+    done: str | None = None,
+    refusal: StudentRefusal | None = None,
+    status: int = 200,
+    error_field: str = "main",
+    sent: dict[str, str] | None = None,
+) -> Response:
+    answer = accepted(await api.goals(token_of(who), student_id=student_id_of(who)))
+    goals = goal_views(answer.body if answer.ok else None, language=who.language, timezone=None)
+    if error_field.startswith("note-") and not any(
+        error_field == f"note-{goal.goal_id}" and goal.status == "active" for goal in goals
+    ):
+        error_field = "main"  # (not one of the student's active goals)
+    return page(
+        request,
+        who,
+        "student_goals.html.j2",
+        status=status,
+        goals=goals,
+        areas=GOAL_AREAS,
+        percents=PERCENTS,
+        done=done,
+        refusal=refusal.value if refusal else None,
+        error_field=error_field,
+        sent=sent or {},
+    )

@@ -1,0 +1,37 @@
+"""The student's first page: a big picture button for each thing they can do, and their own
+conference time."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.web.pages import page
+from services.web.service_clients import PortfolioDep, SchedulingDep
+from services.web.staff.signed_in import accepted, token_of
+from services.web.student.school import own_entry, school_timezone
+from services.web.student.signed_in import StudentDep, student_id_of
+from services.web.student.view import conference_times
+
+router = APIRouter()
+
+
+@router.get("/student")
+async def student_home(
+    request: Request, who: StudentDep, portfolio: PortfolioDep, scheduling: SchedulingDep
+) -> Response:
+    """What the student can do, and when their conference is."""
+    me = await own_entry(portfolio, who)
+    conferences = accepted(
+        await scheduling.student_conference(token_of(who), student_id=student_id_of(who))
+    )
+    timezone = await school_timezone(portfolio, who, site=str(me["site"]))
+    return page(
+        request,
+        who,
+        "student_home.html.j2",
+        name=str(me.get("given_name", "")),
+        conferences=conference_times(
+            conferences.body if conferences.ok else None, language=who.language, timezone=timezone
+        ),
+    )

@@ -1,0 +1,60 @@
+"""Why something a student asked for was not done, as their page says it in a few short words
+in their language (each kind's words are in ``templates/_student_refusal.html.j2``).
+
+Portfolio decides, and says why in English for the API's callers; the page names the kind of
+refusal by its status, and by the reason's words where a status has several."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from services.web.service_api import Answer
+
+
+class StudentRefusal(StrEnum):
+    TOO_BIG = "too_big"
+    NOT_A_KIND_WE_KEEP = "not_a_kind_we_keep"
+    UNREADABLE = "unreadable"
+    NO_FILE = "no_file"
+    NAME_MISSING = "name_missing"
+    NOTHING_WRITTEN = "nothing_written"
+    GOAL_TOO_SHORT = "goal_too_short"
+    AREA_MISSING = "area_missing"
+    NOTE_MISSING = "note_missing"
+    RETURNED_WORK = "returned_work"
+    GOAL_DONE = "goal_done"
+    NO_CYCLE = "no_cycle"
+    NO_PLAN = "no_plan"
+    NOT_ALLOWED = "not_allowed"
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+    CONFLICT = "conflict"
+
+
+def student_refusal_of(answer: Answer, *, a_file: bool = False) -> StudentRefusal:
+    """The kind of refusal ``answer`` is (``a_file``: the answer to an upload)."""
+    detail = answer.detail.lower()
+    if answer.status == 413:
+        return StudentRefusal.TOO_BIG
+    if answer.status == 415:
+        return StudentRefusal.NOT_A_KIND_WE_KEEP
+    if answer.status == 403:
+        return StudentRefusal.NOT_ALLOWED
+    if answer.status == 404:
+        return StudentRefusal.NOT_FOUND
+    if answer.status == 422:
+        if "returned for improvement" in detail:
+            return StudentRefusal.RETURNED_WORK
+        if "portfolio" in detail:
+            return StudentRefusal.NOT_FOUND  # (not one of the student's own pieces or goals)
+        if a_file and not (isinstance(answer.body, dict) and answer.body.get("errors")):
+            return StudentRefusal.UNREADABLE  # (the file, not a field of the form)
+        return StudentRefusal.INVALID
+    if "only an active goal" in detail:
+        return StudentRefusal.GOAL_DONE
+    return StudentRefusal.CONFLICT
+
+
+def refused_status(answer: Answer) -> int:
+    """The page's status: the service's own when it is a 4xx, else 409."""
+    return answer.status if 400 <= answer.status < 500 else 409

@@ -1,0 +1,224 @@
+"""What portfolio and scheduling say of a student, as the student's pages show it: their work
+with its review, their sentence starters, the conference cycle they plan for, their plan's
+choices, and the conference one step at a time. What the student wrote stays as they wrote it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from services.web.family.portfolio_view import PROMPTS
+from services.web.written_times import written_date, written_day, written_span
+
+# What a goal can be about: the page's pictures, and the words portfolio keeps (its `area`).
+GOAL_AREAS = ("reading", "writing", "math", "science", "art", "friends")
+
+
+@dataclass(frozen=True)
+class WorkView:
+    evidence_id: str
+    title: str
+    file_kind: str | None
+    text: str | None
+    status: str
+    feedback: str | None
+    has_preview: bool
+    added: str
+
+
+@dataclass(frozen=True)
+class StarterGroup:
+    prompt: str
+    starters: list[str]
+
+
+@dataclass(frozen=True)
+class Starters:
+    language: str
+    direction: str
+    groups: list[StarterGroup]
+
+
+@dataclass(frozen=True)
+class ConferenceTime:
+    day: str
+    time: str
+    room: str
+    virtual: bool
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    kind: str
+    item_id: str
+    title: str
+    chosen: bool
+    say: str
+    approved: bool
+    follow_up: bool = False
+
+
+@dataclass(frozen=True)
+class ConferenceStep:
+    number: int
+    kind: str
+    say: str | None
+    title: str | None
+    text: str | None
+    url: str | None
+    evidence_id: str | None
+    has_file: bool
+    image: str | None
+    answers: list[tuple[str, str]]
+    questions: list[str]
+
+
+def work_views(pieces: Any, *, language: str, timezone: str | None) -> list[WorkView]:
+    """The student's pieces, newest first, each with where its review stands."""
+    if not isinstance(pieces, list):
+        return []
+    return [
+        WorkView(
+            evidence_id=str(piece["id"]),
+            title=str(piece["title"]),
+            file_kind=piece.get("file_kind"),
+            text=piece.get("text"),
+            status=str(piece.get("status", "")),
+            feedback=piece.get("feedback"),
+            has_preview=bool(piece.get("thumbnail_path")),
+            added=written_date(
+                datetime.fromisoformat(piece["added_at"]), timezone=timezone, language=language
+            ),
+        )
+        for piece in pieces
+    ]
+
+
+def starters_view(starters: Any) -> Starters | None:
+    """The starters, prompt by prompt (none if portfolio gave none)."""
+    if not isinstance(starters, dict) or not isinstance(starters.get("starters"), dict):
+        return None
+    groups = [
+        StarterGroup(prompt, [str(one) for one in starters["starters"].get(prompt) or []])
+        for prompt in PROMPTS
+    ]
+    return Starters(
+        language=str(starters.get("language") or ""),
+        direction="rtl" if starters.get("direction") == "rtl" else "ltr",
+        groups=[group for group in groups if group.starters],
+    )
+
+
+def conference_times(
+    conferences: Any, *, language: str, timezone: str | None
+) -> list[ConferenceTime]:
+    """The student's conferences still to come or under way, soonest first."""
+    if not isinstance(conferences, list):
+        return []
+    shown = []
+    for conference in conferences:
+        if conference.get("status") not in ("booked", "checked_in"):
+            continue
+        starts = datetime.fromisoformat(conference["starts_at"])
+        ends = datetime.fromisoformat(conference["ends_at"])
+        zone = conference.get("timezone") or timezone
+        shown.append(
+            ConferenceTime(
+                day=written_day(starts, timezone=zone, language=language),
+                time=written_span(starts, ends, timezone=zone, language=language),
+                room=str(conference.get("room") or ""),
+                virtual=conference.get("mode") == "virtual",
+            )
+        )
+    return shown
+
+
+def current_cycle(cycles: Any, *, today: date) -> dict[str, Any] | None:
+    """The cycle the student plans for: the one under way today, else the next to begin, else
+    the last one."""
+    if not isinstance(cycles, list) or not cycles:
+        return None
+    by_start = sorted(cycles, key=lambda cycle: str(cycle["starts_on"]))
+    for cycle in by_start:
+        if str(cycle["starts_on"]) <= today.isoformat() <= str(cycle["ends_on"]):
+            return dict(cycle)
+    coming = [cycle for cycle in by_start if str(cycle["starts_on"]) > today.isoformat()]
+    return dict(coming[0] if coming else by_start[-1])
+
+
+def plan_choices(
+    plan: dict[str, Any], *, pieces: Any, reflections: Any, goals: Any
+) -> list[PlanChoice]:
+    """Everything the student can put in their plan, what is in it first (in its order), each
+    with what they will say. Work returned for improvement cannot be shown; goals reached or
+    still active can."""
+    in_plan = {(item["type"], item["id"]): item for item in plan.get("items") or []}
+    found: dict[tuple[str, str], PlanChoice] = {}
+    for piece in pieces if isinstance(pieces, list) else []:
+        if piece.get("status") != "returned":
+            found["evidence", str(piece["id"])] = _choice(
+                in_plan, "evidence", piece, str(piece["title"]), piece.get("status") == "approved"
+            )
+    for reflection in reflections if isinstance(reflections, list) else []:
+        words = next((str(reflection[p]) for p in PROMPTS if reflection.get(p)), "")
+        found["reflection", str(reflection["id"])] = _choice(
+            in_plan, "reflection", reflection, words, True
+        )
+    for goal in goals if isinstance(goals, list) else []:
+        if goal.get("status") in ("active", "achieved"):
+            found["goal", str(goal["id"])] = _choice(
+                in_plan, "goal", goal, str(goal["title"]), True
+            )
+    for goal_id in plan.get("follow_up_goals") or []:
+        if (key := ("goal", str(goal_id))) in found:
+            found[key] = replace(found[key], follow_up=True)
+    first = [found.pop(key) for key in in_plan if key in found]
+    return first + list(found.values())
+
+
+def _choice(
+    in_plan: dict[tuple[str, str], Any], kind: str, row: dict[str, Any], title: str, ok: bool
+) -> PlanChoice:
+    item = in_plan.get((kind, str(row["id"])))
+    return PlanChoice(
+        kind=kind,
+        item_id=str(row["id"]),
+        title=title,
+        chosen=item is not None,
+        say=str((item or {}).get("say") or ""),
+        approved=ok,
+    )
+
+
+def conference_steps(presentation: Any) -> list[ConferenceStep]:
+    """The plan step by step, as the student leads it."""
+    if not isinstance(presentation, dict):
+        return []
+    steps = []
+    for number, step in enumerate(presentation.get("steps") or [], start=1):
+        content = step.get("content") or {}
+        evidence_id = str(content["id"]) if step.get("kind") == "evidence" else None
+        # A photo is shown whole on the tablet (portfolio cleaned it when it was added).
+        photo = evidence_id and content.get("file_kind") == "image" and content.get("file")
+        steps.append(
+            ConferenceStep(
+                number=number,
+                kind=str(step.get("kind")),
+                say=step.get("say"),
+                title=content.get("title"),
+                text=content.get("text"),
+                url=_web_address(content.get("url")),
+                evidence_id=evidence_id,
+                has_file=bool(evidence_id and content.get("file")),
+                image="file" if photo else None,
+                answers=[(p, str(content[p])) for p in PROMPTS if content.get(p)],
+                questions=[str(q) for q in content.get("questions") or []],
+            )
+        )
+    return steps
+
+
+def _web_address(url: Any) -> str | None:
+    """A link only if it is a web address (portfolio accepts nothing else)."""
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None

@@ -1,0 +1,145 @@
+"""In a real Chromium: Ava adds a photo with the file chooser (Playwright's ``set_input_files``,
+as a tablet's camera hands one over) and records her voice (Chromium's fake microphone), builds her conference plan, and leads her conference
+step by step with the Next links; then every student page, on a tablet and on a 360 px phone,
+fits the screen and axe-core finds no accessibility violation. Skipped without a ``chromium``
+(as tests/web/test_in_a_browser.py, whose server fixture it uses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.auth import Role
+from tests.integration.conftest import System
+from tests.support import auth
+from tests.web.test_in_a_browser import CHROMIUM, PHONE, web_address
+from tests.web.test_student_pages import AVA, TEACHER, ava, files_root, open_cycle, photo
+
+TABLET = {"width": 768, "height": 1024}
+PAGES = (
+    "/student",
+    "/student/work",
+    "/student/work/add",
+    "/student/work/add/photo",
+    "/student/work/add/voice",
+    "/student/work/add/file",
+    "/student/reflect",
+    "/student/reflect?prompt=glows",
+    "/student/goals",
+    "/student/plan",
+    "/student/conference/1",
+    "/student/conference/2",
+)
+__all__ = ["ava", "files_root", "web_address"]  # (fixtures used here)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium found on PATH: install Debian's (apt-get install -y chromium);"
+        " .ci/run does",
+    ),
+]
+
+
+@pytest.mark.parametrize("system", ["sqlite"], indirect=True)
+async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone(
+    web_address: str, system: System, ava: str, tmp_path: Path
+) -> None:
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import async_playwright
+
+    cycle_id = await open_cycle(system)
+    axe = Axe()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+            ],
+        )
+        try:
+            context = await browser.new_context(viewport=TABLET, permissions=["microphone"])
+            page = await context.new_page()
+            await page.goto(f"{web_address}/dev/sign-in")
+            await page.get_by_role("button", name="Sign in as Ava").click()
+            await page.get_by_role("heading", name="Hi, Ava!").wait_for()
+            await page.get_by_role("link", name="Add my work").click()
+            await page.get_by_role("link", name="Take a photo").click()
+            await page.locator("#work-file").set_input_files(
+                {"name": "robot.png", "mimeType": "image/png", "buffer": photo("teal")}
+            )
+            await page.get_by_label("What is it?").fill("My robot")
+            await page.get_by_role("button", name="Save").click()
+            await page.get_by_role("status").get_by_text("Your work is saved").wait_for()
+            assert "Waiting for your teacher" in await page.inner_text("main")
+
+            await page.goto(f"{web_address}/student/work/add/voice")
+            await page.get_by_role("button", name="Record", exact=True).click()
+            await page.get_by_text("Recording…").wait_for()
+            await page.wait_for_timeout(1500)  # (a second and a half of the fake microphone)
+            await page.get_by_role("button", name="Stop", exact=True).click()
+            await page.get_by_text("Got it! Now press Save.").wait_for()
+            await page.get_by_label("What is it?").fill("My song")
+            await page.get_by_role("button", name="Save").click()
+            await page.get_by_role("status").get_by_text("Your work is saved").wait_for()
+
+            pieces = await system.portfolio.get(f"/students/{AVA}/evidence", headers=TEACHER)
+            kinds = {one["title"]: one["file_kind"] for one in pieces.json()}
+            assert kinds == {"My robot": "image", "My song": "audio"}
+            [piece] = [one for one in pieces.json() if one["title"] == "My robot"]
+            base = f"/students/{AVA}"
+            await system.portfolio.post(f"{base}/evidence/{piece['id']}/approve", headers=TEACHER)
+            await system.portfolio.post(
+                f"{base}/goals",
+                json={"title": "Read a chapter book", "area": "reading"},
+                headers=auth(AVA, Role.STUDENT, students=(AVA,)),
+            )
+            await page.goto(f"{web_address}/student/plan")
+            await page.get_by_label("How I will start").fill("Welcome to my conference!")
+            await page.get_by_role("checkbox", name="My robot").check()
+            await page.locator(f"#say-evidence-{piece['id']}").fill("I built a robot")
+            await page.get_by_label("Question 1").fill("What are you proud of?")
+            await page.get_by_role("button", name="Save my plan").click()
+            await page.get_by_role("status").get_by_text("Your plan is saved").wait_for()
+            ready = await system.portfolio.post(f"{base}/plans/{cycle_id}/ready", headers=TEACHER)
+            assert ready.status_code == 200, ready.text
+
+            await page.goto(f"{web_address}/student")
+            await page.get_by_role("link", name="Lead my conference").click()
+            await page.get_by_text("Welcome to my conference!", exact=True).wait_for()
+            await page.get_by_role("link", name="Next").click()
+            await page.get_by_text("I built a robot", exact=True).wait_for()
+            loaded = await page.locator("img.step-image").evaluate("image => image.naturalWidth")
+            assert loaded == 40  # (the photo, through the web front)
+            await page.get_by_role("link", name="Next").click()
+            await page.get_by_text("What are you proud of?", exact=True).wait_for()
+            await page.get_by_role("link", name="Back").click()
+            await page.get_by_text("I built a robot", exact=True).wait_for()
+            assert await page.get_by_role("button", name="Full screen").is_visible()
+            await context.close()
+
+            for screen, viewport in (("tablet", TABLET), ("phone", PHONE)):
+                context = await browser.new_context(viewport=viewport)
+                page = await context.new_page()
+                await page.goto(f"{web_address}/dev/sign-in")
+                await page.get_by_role("button", name="Sign in as Ava").click()
+                await page.get_by_role("heading", name="Hi, Ava!").wait_for()
+                for path in PAGES:
+                    response = await page.goto(f"{web_address}{path}")
+                    assert response is not None and response.status == 200, path
+                    name = path.strip("/").replace("/", "-")
+                    await page.screenshot(path=tmp_path / f"{screen}-{name}.png", full_page=True)
+                    width = await page.evaluate("document.documentElement.scrollWidth")
+                    assert width <= viewport["width"], (screen, path, width)
+                    results = await axe.run(page)
+                    assert results.violations_count == 0, (
+                        f"{screen} {path}:\n{results.generate_report()}"
+                    )
+                await context.close()
+        finally:
+            await browser.close()
+    print(f"screenshots: {tmp_path}")

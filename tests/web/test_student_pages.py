@@ -1,0 +1,462 @@
+"""The student's pages against the real services, signed in as Ava through the development
+page: adding a photo (and seeing its review), reflecting with sentence starters, a goal and its
+progress, the conference plan (readied by the teacher) and conference mode step by step;
+refusals as pages in words (4xx), an oversize file refused with a page, another student's work
+never reachable, and no one but a student let in."""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from babel.dates import format_skeleton
+from PIL import Image
+
+from services.web.app import build_app
+from shared.auth import Role
+from tests.integration.conftest import ADMIN, System, enroll
+from tests.support import auth
+from tests.web.conftest import (
+    Family,
+    NewFamily,
+    csrf_token,
+    service_transports,
+    signed_in,
+    signed_in_as,
+    web_settings,
+)
+
+AVA = "s-ava"
+AVA_TOKEN = auth(AVA, Role.STUDENT, students=(AVA,))
+TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+
+
+@pytest.fixture(autouse=True)
+def files_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Portfolio's files on a local disk of the test's own (set before ``system`` starts)."""
+    root = tmp_path / "files"
+    monkeypatch.setenv("PORTFOLIO_FILES_URL", f"file:{root}")
+    return root
+
+
+@pytest.fixture
+async def ava(system: System) -> str:
+    """Ava, a third grader at Conway in t-rivera's class (the development page's student)."""
+    await enroll(
+        system,
+        student_id=AVA,
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
+    return AVA
+
+
+def photo(colour: str = "orange", size: tuple[int, int] = (40, 30)) -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", size, colour).save(image, "PNG")
+    return image.getvalue()
+
+
+async def send_photo(
+    web: httpx.AsyncClient, content: bytes, *, title: str = "All the shapes I know"
+) -> httpx.Response:
+    form = await web.get("/student/work/add/photo")
+    assert form.status_code == 200, form.text
+    return await web.post(
+        "/student/work",
+        data={"csrf_token": csrf_token(form), "way": "photo", "title": title},
+        files={"file": ("drawing.png", content, "image/png")},
+    )
+
+
+async def ava_pieces(system: System) -> list[dict[str, Any]]:
+    listed = await system.portfolio.get(f"/students/{AVA}/evidence", headers=TEACHER)
+    assert listed.status_code == 200, listed.text
+    return list(listed.json())
+
+
+async def open_cycle(system: System) -> str:
+    today = datetime.now(UTC).date()
+    cycle = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={
+            "name": "Fall 2026",
+            "starts_on": (today - timedelta(days=30)).isoformat(),
+            "ends_on": (today + timedelta(days=30)).isoformat(),
+        },
+        headers=ADMIN,
+    )
+    assert cycle.status_code == 201, cycle.text
+    return str(cycle.json()["id"])
+
+
+def text_of(page: httpx.Response) -> str:
+    return html.unescape(page.text)
+
+
+async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    landing = await signed_in_as(web, AVA)
+    assert landing.url.path == "/student"
+    home = text_of(landing)
+    assert "Hi, Ava!" in home and "Your conference time is not booked yet." in home
+    for address in ("/student/work/add", "/student/reflect", "/student/goals", "/student/plan"):
+        assert f'href="{address}"' in landing.text
+
+    sent = await send_photo(web, photo())
+    assert sent.status_code == 303, sent.text
+    work = await web.get(sent.headers["location"])
+    [piece] = await ava_pieces(system)
+    assert piece["title"] == "All the shapes I know" and piece["file_kind"] == "image"
+    assert "Your work is saved" in work.text and "Waiting for your teacher" in work.text
+    preview = await web.get(f"/student/work/{piece['id']}/preview")
+    assert preview.status_code == 200 and preview.headers["content-type"].startswith("image/")
+    Image.open(io.BytesIO(preview.content)).verify()
+
+    returned = await system.portfolio.post(
+        f"/students/{AVA}/evidence/{piece['id']}/return",
+        json={"feedback": "Label each shape."},
+        headers=TEACHER,
+    )
+    assert returned.status_code == 200, returned.text
+    work = text_of(await web.get("/student/work"))
+    assert "Your teacher wants you to fix it." in work and "Label each shape." in work
+
+    await send_photo(web, photo("teal"), title="My robot")
+    robot = next(p for p in await ava_pieces(system) if p["title"] == "My robot")
+    approved = await system.portfolio.post(
+        f"/students/{AVA}/evidence/{robot['id']}/approve", headers=TEACHER
+    )
+    assert approved.status_code == 200, approved.text
+    assert "Your teacher says yes!" in (await web.get("/student/work")).text
+
+    chooser = await web.get("/student/reflect", params={"evidence": robot["id"]})
+    assert f'href="/student/reflect?prompt=glows&amp;evidence={robot["id"]}"' in chooser.text
+    reflect = await web.get("/student/reflect", params={"evidence": robot["id"], "prompt": "glows"})
+    assert reflect.status_code == 200
+    page = text_of(reflect)
+    assert "I am proud of … because …" in page  # (the 3-5 band's starters)
+    assert 'data-speak="starter-glows-1" hidden' in reflect.text
+    assert f'<option value="{robot["id"]}" selected>' in reflect.text
+    reflected = await web.post(
+        "/student/reflect",
+        data={
+            "csrf_token": csrf_token(reflect),
+            "about": robot["id"],
+            "glows": "I am proud of my robot because it moves",
+        },
+    )
+    assert reflected.status_code == 303, reflected.text
+    assert "Your thinking is saved" in (await web.get(reflected.headers["location"])).text
+    [reflection] = (
+        await system.portfolio.get(f"/students/{AVA}/reflections", headers=TEACHER)
+    ).json()
+    assert reflection["evidence_id"] == robot["id"]
+    assert reflection["glows"] == "I am proud of my robot because it moves"
+
+    goals = await web.get("/student/goals")
+    set_goal = await web.post(
+        "/student/goals",
+        data={"csrf_token": csrf_token(goals), "title": "Read a chapter book", "area": "reading"},
+    )
+    assert set_goal.status_code == 303, set_goal.text
+    goals = await web.get(set_goal.headers["location"])
+    assert "Your new goal is saved!" in goals.text and "Read a chapter book" in goals.text
+    [goal] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
+    progressed = await web.post(
+        f"/student/goals/{goal['id']}/progress",
+        data={"csrf_token": csrf_token(goals), "note": "I read two chapters", "percent": "50"},
+    )
+    assert progressed.status_code == 303, progressed.text
+    goals_page = text_of(await web.get(progressed.headers["location"]))
+    assert "I read two chapters" in goals_page and "50% of the way" in goals_page
+
+
+async def test_ava_builds_her_plan_and_leads_her_conference_step_by_step(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    await signed_in_as(web, AVA)
+    nothing_yet = await web.get("/student/conference/1")
+    assert nothing_yet.status_code == 404
+    assert "There is no conference to plan yet" in text_of(await web.get("/student/plan"))
+
+    cycle_id = await open_cycle(system)
+    assert "Your plan is empty" in text_of(
+        await web.get("/student/conference", follow_redirects=True)
+    )
+    await send_photo(web, photo(), title="My robot")
+    [piece] = await ava_pieces(system)
+    goal = await system.portfolio.post(
+        f"/students/{AVA}/goals",
+        json={"title": "Read a chapter book", "area": "reading"},
+        headers=AVA_TOKEN,
+    )
+    plan = await web.get("/student/plan")
+    assert plan.status_code == 200
+    assert "Fall 2026" in plan.text and "has not said yes to this work yet" in plan.text
+    saved = await web.post(
+        "/student/plan",
+        data={
+            "csrf_token": csrf_token(plan),
+            "opening": "Welcome to my conference!",
+            "item": [f"evidence:{piece['id']}", f"goal:{goal.json()['id']}"],
+            f"say-evidence-{piece['id']}": "I built a robot that moves",
+            f"say-goal-{goal.json()['id']}": "I want to read on my own",
+            "question": ["What are you proud of?", "", ""],
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    plan = await web.get(saved.headers["location"])
+    assert "Your plan is saved" in plan.text and "will check your plan" in plan.text
+    stored = (
+        await system.portfolio.get(f"/students/{AVA}/plans/{cycle_id}", headers=TEACHER)
+    ).json()
+    assert [item["type"] for item in stored["items"]] == ["evidence", "goal"]
+    assert stored["questions"] == ["What are you proud of?"]
+
+    not_yet = await system.portfolio.post(
+        f"/students/{AVA}/plans/{cycle_id}/ready", headers=TEACHER
+    )
+    assert not_yet.status_code == 409  # (the photo is not approved yet)
+    for step in ("approve", "ready"):
+        path = (
+            f"/students/{AVA}/evidence/{piece['id']}/approve"
+            if step == "approve"
+            else f"/students/{AVA}/plans/{cycle_id}/ready"
+        )
+        assert (await system.portfolio.post(path, headers=TEACHER)).status_code == 200
+    assert "Your teacher says your plan is ready!" in (await web.get("/student/plan")).text
+
+    first = await web.get("/student/conference")
+    assert first.status_code == 303 and first.headers["location"] == "/student/conference/1"
+    steps = [await web.get(f"/student/conference/{number}") for number in range(1, 5)]
+    assert all(step.status_code == 200 for step in steps)
+    opening, work, goal_step, questions = (text_of(step) for step in steps)
+    assert "Step 1 of 4" in opening and "Welcome to my conference!" in opening
+    assert 'href="/student/conference/2" rel="next"' in steps[0].text
+    assert 'rel="prev"' not in steps[0].text
+    assert "My robot" in work and "I built a robot that moves" in work
+    assert 'href="/student/conference/1" rel="prev"' in steps[1].text
+    image = re.search(r'<img class="step-image" src="([^"]+)"', steps[1].text)
+    assert image and image[1] == f"/student/work/{piece['id']}/file"
+    served = await web.get(image[1])
+    assert served.status_code == 200 and served.headers["content-type"].startswith("image/")
+    assert "Read a chapter book" in goal_step and "I want to read on my own" in goal_step
+    assert "What are you proud of?" in questions and "The end. Thank you!" in questions
+    assert 'class="button button-secondary fullscreen-button" type="button" hidden' in steps[0].text
+    assert (await web.get("/student/conference/5")).status_code == 404
+
+
+async def test_what_cannot_be_done_is_said_in_words_with_a_4xx(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    await signed_in_as(web, AVA)
+    goals = await web.get("/student/goals")
+    token = csrf_token(goals)
+    cases = [
+        (
+            "/student/goals",
+            {"title": " ", "area": "reading"},
+            422,
+            "Write your goal in a few words.",
+        ),
+        ("/student/goals", {"title": "Run fast"}, 422, "Choose what your goal is about."),
+        ("/student/goals", {"title": "Run\x00fast", "area": "art"}, 422, "That did not work."),
+        ("/student/goals/no-such-goal/progress", {"note": "I ran"}, 404, "We could not find that."),
+        ("/student/goals/g/progress", {"note": " "}, 422, "Write what you did."),
+        ("/student/goals/g/progress", {"note": "x", "percent": "7"}, 422, "That did not work."),
+        ("/student/reflect", {"about": "term", "hard": " "}, 422, "Write something first."),
+        ("/student/reflect", {"about": "no-such-piece", "glows": "x"}, 422, "could not find"),
+        ("/student/reflect", {"about": "../x", "glows": "x"}, 422, "That did not work."),
+        ("/student/plan", {"item": "evil:x"}, 422, "That did not work."),
+        ("/student/plan", {"item": "goal:nope"}, 409, "There is no conference to plan yet."),
+    ]
+    for address, data, status, words in cases:
+        refused = await web.post(address, data={"csrf_token": token, **data})
+        assert refused.status_code == status, (address, data, refused.text[-400:])
+        assert refused.headers["content-type"].startswith("text/html")
+        assert words in text_of(refused), (address, data)
+    await open_cycle(system)
+    missing = await web.post("/student/plan", data={"csrf_token": token, "item": "goal:nope"})
+    assert missing.status_code == 422 and "We could not find that." in missing.text
+
+    form = await web.get("/student/work/add/file")
+    upload = {"csrf_token": csrf_token(form), "way": "file", "title": "My song"}
+    no_file = await web.post("/student/work", data=upload, files={"file": ("", b"", "audio/webm")})
+    assert no_file.status_code == 422 and "Choose a photo or a recording first." in no_file.text
+    no_name = await web.post(
+        "/student/work", data={**upload, "title": " "}, files={"file": ("a.png", photo())}
+    )
+    assert no_name.status_code == 422 and "Give your work a name." in no_name.text
+    not_work = await web.post(
+        "/student/work", data=upload, files={"file": ("song.exe", b"MZ\x90\x00" * 100)}
+    )
+    assert not_work.status_code in (415, 422), not_work.text[-300:]
+    assert "this kind of file" in not_work.text or "could not open this file" in not_work.text
+    settings = system.apps["portfolio"].state.runtime.settings
+    settings.file_max_image_bytes = 2_000
+    too_big = await send_photo(web, photo(size=(300, 300)) + os.urandom(4000))
+    assert too_big.status_code == 413, too_big.text[-300:]
+    assert "This is too big." in text_of(too_big)
+    assert await ava_pieces(system) == []
+
+    for address in (
+        "/student/work/add/video",
+        "/student/work/..%2Fx/file",
+        "/student/work/x/elsewhere",
+        "/student/conference/0",
+        "/student/conference/two",
+        "/student/conference/99999999999999999999",
+    ):
+        response = await web.get(address)
+        assert 400 <= response.status_code < 500, (address, response.status_code)
+    for address in ("/student/reflect?evidence=%00", "/student/goals?done=%00&lang=%00"):
+        assert (await web.get(address)).status_code == 200, address  # (ignored)
+    for data in ({}, {"csrf_token": "guessed", "title": "Read", "area": "math"}):
+        refused = await web.post("/student/goals", data=data)
+        assert refused.status_code == 403 and "This form has expired" in refused.text
+    assert (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json() == []
+
+
+@pytest.fixture
+async def small_web(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    """The web front taking at most 50 KB of a student's work."""
+    app = build_app(
+        web_settings(evidence_upload_max_bytes=50_000), transports=service_transports(system)
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
+    ):
+        yield client
+
+
+async def test_work_larger_than_the_web_front_takes_gets_a_page_not_a_500(
+    small_web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    """Declared, it is refused before it is read; streamed without a length, as soon as it
+    passes the limit. Either way the student's page says it is too big (413), nothing kept; a
+    form elsewhere still stops at 256 KB, and work within the limit is taken."""
+    await signed_in_as(small_web, AVA)
+    declared = await send_photo(small_web, os.urandom(60_000))
+    assert declared.status_code == 413
+    assert declared.headers["content-type"].startswith("text/html")
+    assert "This is too big." in text_of(declared)
+    form = await small_web.get("/student/work/add/photo")
+    token = csrf_token(form)
+    boundary = "x-boundary"
+
+    async def streamed() -> AsyncIterator[bytes]:
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nBig\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        for _ in range(8):
+            yield os.urandom(16_384)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    chunked = await small_web.post(
+        "/student/work",
+        content=streamed(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert chunked.status_code == 413, chunked.text[-300:]
+    assert "This is too big." in text_of(chunked)
+    assert await ava_pieces(system) == []
+    goals = await small_web.post(
+        "/student/goals", data={"csrf_token": token, "title": "x" * 300_000, "area": "art"}
+    )
+    assert goals.status_code == 413
+    taken = await send_photo(small_web, photo())
+    assert taken.status_code == 303, taken.text
+
+
+async def test_another_students_work_is_never_reachable(
+    web: httpx.AsyncClient, system: System, ava: str, new_family: NewFamily
+) -> None:
+    gio: Family = await new_family("Gio")
+    gio_token = auth(gio.student_id, Role.STUDENT, students=(gio.student_id,))
+    poem = await system.portfolio.post(
+        f"/students/{gio.student_id}/evidence",
+        json={"kind": "text", "title": "Gio's poem", "text": "Roses are red."},
+        headers=gio_token,
+    )
+    goal = await system.portfolio.post(
+        f"/students/{gio.student_id}/goals",
+        json={"title": "Gio's secret goal", "area": "math"},
+        headers=gio_token,
+    )
+    poem_id, goal_id = poem.json()["id"], goal.json()["id"]
+    await open_cycle(system)
+    await signed_in_as(web, AVA)
+    token = csrf_token(await web.get("/student/goals"))
+    attempts = [
+        await web.get(f"/student/work/{poem_id}/file"),
+        await web.get(f"/student/work/{poem_id}/preview"),
+        await web.post(
+            f"/student/goals/{goal_id}/progress", data={"csrf_token": token, "note": "Mine now"}
+        ),
+        await web.post(
+            "/student/reflect", data={"csrf_token": token, "about": poem_id, "glows": "Nice"}
+        ),
+        await web.post("/student/plan", data={"csrf_token": token, "item": f"evidence:{poem_id}"}),
+    ]
+    for response in attempts:
+        assert 400 <= response.status_code < 500, response.url
+        assert "Gio" not in response.text and "Roses" not in response.text
+    for address in ("/student/work", "/student/goals", "/student/reflect", "/student/plan"):
+        assert "Gio" not in (await web.get(address)).text
+    gio_goal = await system.portfolio.get(f"/students/{gio.student_id}/goals", headers=gio_token)
+    assert gio_goal.json()[0]["progress"] == []
+
+
+async def test_the_home_page_shows_avas_own_conference_time(
+    web: httpx.AsyncClient, system: System, ava: str, conference_times: list[dict[str, Any]]
+) -> None:
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": conference_times[1]["id"], "student_id": AVA, "guardian_id": "g-wei"},
+        headers=ADMIN,
+    )
+    assert booked.status_code == 201, booked.text
+    home = text_of(await signed_in_as(web, AVA))
+    starts = datetime.fromisoformat(conference_times[1]["starts_at"])
+    day = format_skeleton(
+        "MMMMEEEEd", starts.astimezone(ZoneInfo("America/Los_Angeles")), locale="en"
+    )
+    assert "My conference" in home and day in home
+    assert str(conference_times[1]["room"]) in home
+    assert "not booked yet" not in home
+
+
+async def test_only_a_signed_in_student_reaches_the_student_pages(
+    web: httpx.AsyncClient, system: System, ava: str, family: Family
+) -> None:
+    for address in ("/student", "/student/work", "/student/conference/1"):
+        assert (await web.get(address)).status_code == 401
+    home = await signed_in(web, family)
+    for address in ("/student", "/student/goals", "/student/plan", "/student/conference/1"):
+        refused = await web.get(address)
+        assert refused.status_code == 403 and "This page is not for you" in refused.text
+    posted = await web.post(
+        "/student/goals", data={"csrf_token": csrf_token(home), "title": "Read", "area": "math"}
+    )
+    assert posted.status_code == 403
+    web.cookies.clear()
+    await signed_in_as(web, "t-rivera")
+    assert (await web.get("/student")).status_code == 403
+    assert (await web.get("/student/work/add/photo")).status_code == 403
