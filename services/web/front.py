@@ -18,7 +18,7 @@ from services.web.settings import WebSettings
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-# Where each role's pages begin (the others' are still to come).
+# Where each role's pages begin.
 HOME_OF_ROLE = {
     "teacher": "/teacher/day",
     "student": "/student",
