@@ -47,7 +47,7 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
 from services.web.sessions import SessionCookies
 from services.web.settings import WebSettings
-from services.web.staff import availability, classes, day, dev_sign_in, review
+from services.web.staff import availability, classes, day, dev_sign_in, plans, review
 from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
@@ -166,6 +166,7 @@ def build_app(
         messages,
         interpreters,
         classes,
+        plans,
         availability,
         student_home,
         work,

@@ -71,6 +71,11 @@ class PortfolioApi(ServiceApi):
         path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}/presentation"
         return await self._call("GET", path, token)
 
+    async def mark_plan_ready(self, token: str, *, student_id: str, cycle_id: str) -> Answer:
+        """A teacher says the plan is ready: the student leads with it, the family sees it."""
+        path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}/ready"
+        return await self._call("POST", path, token)
+
     async def feedback_requests(self, token: str, *, student_id: str) -> Answer:
         """The feedback the family is asked for after each completed conference, newest
         first."""

@@ -43,6 +43,7 @@ class ClassView:
     id: str
     title: str
     cycle: str | None
+    cycle_id: str | None
     window: str | None
     invited: bool
     students: list[StudentRow]
@@ -67,6 +68,7 @@ def class_view(overview: dict[str, Any], *, bookings: Bookings | None) -> ClassV
         id=str(overview["id"]),
         title=str(overview["title"]),
         cycle=str(cycle["name"]) if cycle else None,
+        cycle_id=str(cycle["id"]) if cycle else None,
         window=bookings.window_name if bookings else None,
         invited=bookings.invited if bookings else False,
         students=[

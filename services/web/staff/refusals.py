@@ -22,10 +22,14 @@ class StaffRefusal(StrEnum):
     NOT_FOUND = "not_found"
     INVALID = "invalid"
     FEEDBACK_MISSING = "feedback_missing"
+    PLAN_EMPTY = "plan_empty"
+    PLAN_NOT_APPROVED = "plan_not_approved"
     CONFLICT = "conflict"
 
 
 _REASONS = (
+    ("nothing to present", StaffRefusal.PLAN_EMPTY),
+    ("is not approved yet", StaffRefusal.PLAN_NOT_APPROVED),
     ("check-in opens", StaffRefusal.CHECK_IN_NOT_OPEN),
     ("has not begun", StaffRefusal.NOT_BEGUN),
     ("this booking is", StaffRefusal.ALREADY_RECORDED),

@@ -1,0 +1,97 @@
+"""A student's conference plan, as their teacher checks it: the steps the student will lead,
+and "the plan is ready" (then the student leads with it and the family sees it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.forms import checked_form
+from services.web.pages import Visitor, page
+from services.web.service_api import is_id
+from services.web.service_clients import PortfolioDep
+from services.web.staff.refusals import StaffRefusal, refused_status, staff_refusal_of
+from services.web.staff.signed_in import TeacherDep, accepted, token_of
+from services.web.student.view import conference_steps
+from services.web.troubles import Trouble, TroublePage
+
+router = APIRouter()
+
+
+@router.get("/teacher/students/{student_id}/plans/{cycle_id}")
+async def student_plan(
+    request: Request,
+    student_id: str,
+    cycle_id: str,
+    who: TeacherDep,
+    api: PortfolioDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The plan step by step, with the button that says it is ready."""
+    return await _plan_page(request, who, api, student_id, cycle_id, done=done == "ready")
+
+
+@router.post("/teacher/students/{student_id}/plans/{cycle_id}/ready")
+async def plan_ready(
+    request: Request, student_id: str, cycle_id: str, who: TeacherDep, api: PortfolioDep
+) -> Response:
+    """Mark the plan ready (portfolio refuses an empty one, or one with work not approved)."""
+    await checked_form(request, who)
+    _check_ids(student_id, cycle_id)
+    answer = accepted(
+        await api.mark_plan_ready(token_of(who), student_id=student_id, cycle_id=cycle_id)
+    )
+    if answer.ok:
+        return RedirectResponse(
+            f"/teacher/students/{student_id}/plans/{cycle_id}?done=ready", status_code=303
+        )
+    return await _plan_page(
+        request,
+        who,
+        api,
+        student_id,
+        cycle_id,
+        refusal=staff_refusal_of(answer),
+        status=refused_status(answer),
+    )
+
+
+def _check_ids(student_id: str, cycle_id: str) -> None:
+    if not (is_id(student_id) and is_id(cycle_id)):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+
+
+async def _plan_page(
+    request: Request,
+    who: Visitor,
+    api: PortfolioDep,
+    student_id: str,
+    cycle_id: str,
+    *,
+    done: bool = False,
+    refusal: StaffRefusal | None = None,
+    status: int = 200,
+) -> Response:
+    _check_ids(student_id, cycle_id)
+    token = token_of(who)
+    student = accepted(await api.student(token, student_id=student_id))
+    presentation = accepted(await api.presentation(token, student_id=student_id, cycle_id=cycle_id))
+    if not (student.ok and presentation.ok):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    return page(
+        request,
+        who,
+        "teacher_plan.html.j2",
+        status=status,
+        name=str(student.body.get("given_name", "")),
+        student_id=student_id,
+        cycle_id=cycle_id,
+        ready=presentation.body.get("status") == "ready",
+        steps=conference_steps(presentation.body),
+        done=done,
+        refusal=refusal.value if refusal else None,
+        error_field="ready",
+        section="classes",
+    )

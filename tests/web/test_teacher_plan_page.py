@@ -1,0 +1,89 @@
+"""A teacher checks a student's conference plan from the class overview and says it is ready:
+refused in words while it shows work not yet approved, then ready (the student leads with it)."""
+
+from __future__ import annotations
+
+import html
+
+import httpx
+
+from tests.integration.conftest import System
+from tests.web.conftest import csrf_token, signed_in_as
+from tests.web.test_student_pages import (
+    AVA,
+    AVA_TOKEN,
+    TEACHER,
+    ava,
+    files_root,
+    open_cycle,
+    photo,
+    send_photo,
+)
+
+__all__ = ["ava", "files_root"]  # (fixtures used here)
+
+
+async def test_a_teacher_checks_a_plan_and_says_it_is_ready(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    cycle_id = await open_cycle(system)
+    await signed_in_as(web, AVA)
+    await send_photo(web, photo(), title="My robot")
+    [piece] = (await system.portfolio.get(f"/students/{AVA}/evidence", headers=TEACHER)).json()
+    saved = await system.portfolio.put(
+        f"/students/{AVA}/plans/{cycle_id}",
+        json={
+            "opening": "Welcome to my conference!",
+            "items": [{"type": "evidence", "id": piece["id"], "say": "I built a robot"}],
+            "questions": ["What are you proud of?"],
+        },
+        headers=AVA_TOKEN,
+    )
+    assert saved.status_code == 200, saved.text
+    await web.post("/sign-out", data={"csrf_token": csrf_token(await web.get("/student"))})
+
+    await signed_in_as(web, "t-rivera")
+    overview = await web.get(f"/teacher/classes/class-{AVA}")
+    address = f"/teacher/students/{AVA}/plans/{cycle_id}"
+    assert f'href="{address}"' in overview.text
+    plan = await web.get(address)
+    assert plan.status_code == 200
+    text = html.unescape(plan.text)
+    assert "Ava's conference plan" in text and "A draft" in text
+    assert "My robot" in text and "I built a robot" in text and "What are you proud of?" in text
+
+    # The photo is not approved yet: refused in words, nothing changed.
+    refused = await web.post(f"{address}/ready", data={"csrf_token": csrf_token(plan)})
+    assert refused.status_code == 409
+    assert "work you have not approved yet" in html.unescape(refused.text)
+    stored = await system.portfolio.get(f"/students/{AVA}/plans/{cycle_id}", headers=TEACHER)
+    assert stored.json()["status"] == "draft"
+
+    approved = await system.portfolio.post(
+        f"/students/{AVA}/evidence/{piece['id']}/approve", headers=TEACHER
+    )
+    assert approved.status_code == 200
+    ready = await web.post(f"{address}/ready", data={"csrf_token": csrf_token(plan)})
+    assert ready.status_code == 303 and ready.headers["location"] == f"{address}?done=ready"
+    shown = html.unescape((await web.get(ready.headers["location"])).text)
+    assert "Ava's plan is ready" in shown and "The plan is ready</button>" not in shown
+    stored = await system.portfolio.get(f"/students/{AVA}/plans/{cycle_id}", headers=TEACHER)
+    assert (stored.json()["status"], stored.json()["ready_by"]) == ("ready", "t-rivera")
+
+
+async def test_a_plan_page_that_is_not_there_is_a_404_and_others_are_kept_out(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    cycle_id = await open_cycle(system)
+    assert (await web.get(f"/teacher/students/{AVA}/plans/{cycle_id}")).status_code == 401
+    await signed_in_as(web, AVA)
+    assert (await web.get(f"/teacher/students/{AVA}/plans/{cycle_id}")).status_code == 403
+    await web.post("/sign-out", data={"csrf_token": csrf_token(await web.get("/student"))})
+    await signed_in_as(web, "t-rivera")
+    for address in (
+        f"/teacher/students/s-nobody/plans/{cycle_id}",
+        f"/teacher/students/{AVA}/plans/no-such-cycle",
+        f"/teacher/students/{AVA}/plans/{'x' * 300}",
+        f"/teacher/students/%00/plans/{cycle_id}",
+    ):
+        assert (await web.get(address)).status_code == 404, address
