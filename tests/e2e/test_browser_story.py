@@ -6,8 +6,10 @@ Conway's office holds make-up conferences today, starting in a minute and a half
 booking: every Conway family is invited by email. Gio's mother, María, whose messages come in
 Spanish, opens the link in her invitation on a phone, and her pages are in Spanish: she books
 the later time, moves to the earlier one, and the confirmation and the new time reach her
-email. Their teacher checks the family in and, once the conference has begun, records it
-completed. María then tells the school how it went.
+email. Gio, in kindergarten, adds a photo of his drawing on a tablet, says what he is proud of,
+and builds his conference plan. His teacher approves the photo, says the plan is ready, checks
+the family in and, once the conference has begun, records it completed. María tells the school
+how it went, and the office sees the conference in its figures.
 
 Every page on the way is saved as a screenshot under ``build/browser-story/`` (the path is
 printed), and axe-core is run on each.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import re
 import shutil
 import time
@@ -113,7 +116,7 @@ def story(tmp_path: Path) -> Iterator[Story]:
 
 def test_conference_week_in_a_browser_from_booking_to_feedback(story: Story) -> None:
     env = story.launcher.demo_env()
-    starts = _make_up_conferences_today(env)
+    window_id, starts = _make_up_conferences_today(env)
 
     # María opens the link in her invitation, on her phone: her pages are in Spanish.
     maria_mail = "maria@example.org"
@@ -147,10 +150,61 @@ def test_conference_week_in_a_browser_from_booking_to_feedback(story: Story) -> 
     assert any(s.startswith("Confirmada: conferencia de Gio") for s in subjects), subjects
     assert any(s.startswith("Nuevo horario: conferencia de Gio") for s in subjects), subjects
 
-    # Their teacher checks the family in, and records the conference once it has begun.
+    # Gio, on a tablet: a photo of his drawing, what he is proud of, and his plan.
+    gio = story.person(TABLET)
+    story.sign_in_as(gio, "Gio Martínez, kindergarten at Conway")
+    gio.get_by_role("heading", name="Hi, Gio!").wait_for()
+    story.seen(gio, "student-home")
+    gio.get_by_role("link", name="Add my work").click()
+    gio.get_by_role("link", name="Take a photo").click()
+    gio.locator("#work-file").set_input_files(
+        {"name": "drawing.png", "mimeType": "image/png", "buffer": _drawing()}
+    )
+    gio.get_by_label("What is it?").fill("My family")
+    story.seen(gio, "student-add-a-photo")
+    gio.get_by_role("button", name="Save").click()
+    gio.get_by_role("status").get_by_text("Your work is saved").wait_for()
+    story.seen(gio, "student-work")
+    gio.goto(f"{story.web}/student/reflect")
+    gio.get_by_role("link", name="I am proud of").click()
+    gio.get_by_label("What are you thinking about?").select_option(label="My family")
+    gio.get_by_label("My words").fill("I drew my whole family")
+    story.seen(gio, "student-reflect")
+    gio.get_by_role("button", name="Save").click()
+    gio.get_by_text("Your thinking is saved").wait_for()
+    gio.goto(f"{story.web}/student/plan")
+    gio.get_by_label("How I will start").fill("Welcome to my conference!")
+    gio.get_by_role("checkbox", name="My family").check()
+    gio.get_by_label("What I will say").first.fill("This is my family")
+    gio.get_by_role("button", name="Save my plan").click()
+    gio.get_by_role("status").get_by_text("Your plan is saved").wait_for()
+    story.seen(gio, "student-plan")
+
+    # Their teacher approves the photo and says the plan is ready.
     teacher = story.person(DESKTOP)
     story.sign_in_as(teacher, "Ana Rivera, teacher at Conway")
     teacher.wait_for_url(f"{story.web}/teacher/day")
+    teacher.get_by_role("link", name="Review queue").click()
+    story.seen(teacher, "teacher-review-queue")
+    teacher.get_by_role("button", name="Approve “My family”").click()
+    teacher.get_by_role("status").wait_for()
+    teacher.get_by_role("link", name="Your classes").click()
+    story.seen(teacher, "teacher-classes")
+    teacher.get_by_role("link", name="Draft (see Gio Martinez's plan)").click()
+    story.seen(teacher, "teacher-plan")
+    teacher.get_by_role("button", name="The plan is ready").click()
+    teacher.get_by_role("status").get_by_text("Gio's plan is ready").wait_for()
+
+    # Gio can lead his conference with it, one step at a time.
+    gio.goto(f"{story.web}/student")
+    gio.get_by_role("link", name="Lead my conference").click()
+    gio.get_by_text("Welcome to my conference!", exact=True).wait_for()
+    gio.get_by_role("link", name="Next").click()
+    gio.get_by_text("This is my family", exact=True).wait_for()
+    story.seen(gio, "student-conference-mode")
+
+    # The teacher checks the family in, and records the conference once it has begun.
+    teacher.goto(f"{story.web}/teacher/day")
     teacher.get_by_role("button", name="Check in Gio's family").click()
     teacher.get_by_role("status").wait_for()
     story.seen(teacher, "teacher-day-checked-in")
@@ -175,10 +229,19 @@ def test_conference_week_in_a_browser_from_booking_to_feedback(story: Story) -> 
     maria.get_by_text("Gracias por sus comentarios").wait_for()
     story.seen(maria, "family-feedback-sent")
 
+    # The office sees the conference held in the day's figures.
+    office = story.person(DESKTOP)
+    story.sign_in_as(office, "Jordan Ellis, Conway's office")
+    office.goto(f"{story.web}/office/figures?window={window_id}")
+    attended = office.locator("dl.summary div", has_text="Attended").locator("dd")
+    assert attended.inner_text() == "1"
+    story.seen(office, "office-figures")
 
-def _make_up_conferences_today(env: dict[str, str]) -> datetime:
-    """Conway's office sets up two five-minute conferences with Ava's teacher today, the
-    first in a minute and a half, and opens booking; returns when the first begins."""
+
+def _make_up_conferences_today(env: dict[str, str]) -> tuple[str, datetime]:
+    """Conway's office sets up two five-minute conferences with Gio's teacher today, the
+    first in a minute and a half, and opens booking; returns the window and when the first
+    conference begins."""
     time.sleep(wait_for_room_today(15))
     starts = (datetime.now(UTC) + LEAD).replace(microsecond=0)
     office = {"Authorization": f"Bearer {env['CONWAY_ADMIN_TOKEN']}"}
@@ -213,7 +276,18 @@ def _make_up_conferences_today(env: dict[str, str]) -> datetime:
         assert block.status_code == 201, block.text
         opened = http.post(f"{scheduling}/windows/{window_id}/open")
         assert opened.status_code == 200, opened.text
-    return starts
+    return window_id, starts
+
+
+def _drawing() -> bytes:
+    """A small picture, as a tablet's camera would hand one over."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (160, 120), "white")
+    ImageDraw.Draw(image).ellipse((50, 20, 110, 80), outline="teal", width=6)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def _zone() -> Any:
