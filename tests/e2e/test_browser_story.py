@@ -9,7 +9,8 @@ the later time, moves to the earlier one, and the confirmation and the new time 
 email. Gio, in kindergarten, adds a photo of his drawing on a tablet, says what he is proud of,
 and builds his conference plan. His teacher approves the photo, says the plan is ready, checks
 the family in and, once the conference has begun, records it completed. María tells the school
-how it went, and the office sees the conference in its figures.
+how it went, the office sees the conference in its figures, and district IT sees every
+service's state.
 
 Every page on the way is saved as a screenshot under ``build/browser-story/`` (the path is
 printed), and axe-core is run on each.
@@ -235,7 +236,15 @@ def test_conference_week_in_a_browser_from_booking_to_feedback(story: Story) -> 
     office.goto(f"{story.web}/office/figures?window={window_id}")
     attended = office.locator("dl.summary div", has_text="Attended").locator("dd")
     assert attended.inner_text() == "1"
+    assert "Ana Rivera" in office.inner_text("main")  # the teacher's bars, by name
     story.seen(office, "office-figures")
+
+    # District IT sees every service ready, nothing left behind.
+    it = story.person(DESKTOP)
+    story.sign_in_as(it, "District IT")
+    it.wait_for_url(f"{story.web}/district/status")
+    assert it.locator("li.state-ready").count() == 3, it.inner_text("main")
+    story.seen(it, "district-status")
 
 
 def _make_up_conferences_today(env: dict[str, str]) -> tuple[str, datetime]:

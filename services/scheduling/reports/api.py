@@ -20,6 +20,7 @@ from shared.api_types import ID_PATTERN, Id, IdPath
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Role
 from shared.problems import refusals
+from shared.roster_classes import teacher_names
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["reports"])
@@ -69,6 +70,9 @@ class CountsOut(BaseModel):
 
 class TeacherFiguresOut(CountsOut):
     teacher_id: str
+    teacher_name: str | None = Field(
+        None, description="As the roster's classes name the teacher (`teacher_names`)."
+    )
 
 
 class ClassFiguresOut(CountsOut):
@@ -199,6 +203,9 @@ async def window_figures(
         async with uow.read() as session:
             window = await visible_window(session, principal, window_id)
             standing = await window_standing(session, window)
+            names = await teacher_names(
+                session, {t for one in standing.classes.values() for t in one.teachers}
+            )
         selection_for(principal, classes=standing.classes)
     except (Refused, NotFound) as error:
         raise as_http(error) from error
@@ -210,7 +217,9 @@ async def window_figures(
         site=window.site,
         totals=CountsOut(**_counts(counted.site)) if teacher is None else None,
         teachers=[
-            TeacherFiguresOut(teacher_id=teacher_id, **_counts(counts))
+            TeacherFiguresOut(
+                teacher_id=teacher_id, teacher_name=names.get(teacher_id), **_counts(counts)
+            )
             for teacher_id, counts in counted.teachers.items()
             if teacher is None or teacher_id == teacher
         ],

@@ -37,7 +37,10 @@ async def figures_page(
     if shown is not None:
         answer = accepted(await api.figures(token_of(who), window_id=str(shown["id"])))
         figures = answer.body if answer.ok and isinstance(answer.body, dict) else {}
-    teachers = [(str(one["teacher_id"]), _counts(one)) for one in figures.get("teachers", [])]
+    teachers = [
+        (str(one.get("teacher_name") or one["teacher_id"]), _counts(one))
+        for one in figures.get("teachers", [])
+    ]
     classes = [(str(one["title"]), _counts(one)) for one in figures.get("classes", [])]
     totals = figures.get("totals")
     return page(
