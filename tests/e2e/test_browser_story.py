@@ -289,11 +289,20 @@ def _make_up_conferences_today(env: dict[str, str]) -> tuple[str, datetime]:
 
 
 def _drawing() -> bytes:
-    """A small picture, as a tablet's camera would hand one over."""
+    """A child's drawing of their family, as a tablet's camera would hand one over."""
     from PIL import Image, ImageDraw
 
-    image = Image.new("RGB", (160, 120), "white")
-    ImageDraw.Draw(image).ellipse((50, 20, 110, 80), outline="teal", width=6)
+    image = Image.new("RGB", (320, 220), "#fffdf5")
+    pen = ImageDraw.Draw(image)
+    pen.ellipse((250, 12, 300, 62), fill="#ffd23f")  # the sun
+    pen.rectangle((0, 190, 320, 220), fill="#6cc551")  # grass
+    for x, height, colour in ((60, 120, "#1d70b8"), (130, 110, "#d4351c"), (200, 70, "#00703c")):
+        top = 190 - height
+        pen.ellipse((x - 16, top, x + 16, top + 32), outline="#0b0c0c", width=4)
+        pen.line((x, top + 32, x, 160), fill=colour, width=8)
+        pen.line((x - 24, top + 50, x + 24, top + 50), fill=colour, width=6)
+        pen.line((x, 160, x - 16, 188), fill="#0b0c0c", width=5)
+        pen.line((x, 160, x + 16, 188), fill="#0b0c0c", width=5)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
