@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from shared.auth import Role
 from tests.integration.conftest import FamilyLinkKeys, System, enroll
 from tests.support import auth
 from tests.web.conftest import Family, csrf_token, mint_link, signed_in
+from tests.web.test_in_a_browser import (
+    CHROMIUM,
+    PHONE,
+    passes_axe_in_spanish_on_a_phone,
+    web_address,
+)
+
+__all__ = ["web_address"]  # (a fixture used here)
 
 
 async def _two_children(system: System, keys: FamilyLinkKeys) -> tuple[Family, str]:
@@ -97,3 +107,42 @@ async def test_one_child_is_not_offered_times_together(
     page = await web.get("/family/together")
     assert page.status_code == 200
     assert "no times one after another" in page.text
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found on PATH: apt-get install chromium")
+@pytest.mark.parametrize("system", ["sqlite"], indirect=True)
+async def test_times_together_pass_axe_on_a_phone_in_spanish(
+    web_address: str,
+    system: System,
+    family_link_keys: FamilyLinkKeys,
+    conference_times: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import async_playwright
+
+    family, _ = await _two_children(system, family_link_keys)
+    axe = Axe()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(
+                viewport=PHONE, locale="es-MX", java_script_enabled=False
+            )
+            page = await context.new_page()
+            await page.goto(f"{web_address}/f?link={family.link}")
+            await page.get_by_role("link", name="Elegir horas seguidas").click()
+            await passes_axe_in_spanish_on_a_phone(
+                page, axe, name="together", screenshot=tmp_path / "together.png"
+            )
+            await page.get_by_role("button", name="Reservar estas horas").click()
+            await page.get_by_text("Hay un problema").first.wait_for()
+            await passes_axe_in_spanish_on_a_phone(
+                page, axe, name="together-refused", screenshot=tmp_path / "refused.png"
+            )
+            await page.locator("input[name=chain]").first.check()
+            await page.get_by_role("button", name="Reservar estas horas").click()
+            await page.get_by_role("status").get_by_text("una después de la otra").wait_for()
+        finally:
+            await browser.close()
