@@ -254,7 +254,7 @@ Each demo family signs in by opening its link (as from the school's messages; va
 booking closes):
 {sign_in}
 Staff and students sign in through the district's identity provider (WEB_OIDC_*); here, for
-development, as any demo teacher, office or student from: {urls[WEB]}/dev/sign-in
+development, as any demo teacher, student, school office or district IT from: {urls[WEB]}/dev/sign-in
 
   Portfolio      {urls["portfolio"]}/docs       events: {urls["portfolio"]}/asyncapi
   Scheduling     {urls["scheduling"]}/docs       events: {urls["scheduling"]}/asyncapi

@@ -64,7 +64,8 @@ async def test_the_class_overview_counts_each_students_work_and_booking(
     page = await web.get("/teacher/classes/c-rivera")
     assert page.status_code == 200, page.text
     # Student, evidence, waiting, reflections, active goals, achieved, plan, conference.
-    assert cells(page, ava.student_id) == ["Ava Test", "1", "0", "1", "1", "0", "Ready", "Booked"]
+    ready = "Ready (see Ava Test's plan)"  # (a link to the plan, named for screen readers)
+    assert cells(page, ava.student_id) == ["Ava Test", "1", "0", "1", "1", "0", ready, "Booked"]
     assert cells(page, gio.student_id) == [
         "Gio Test",
         "1",
