@@ -19,23 +19,15 @@ from tests.web.test_in_a_browser import (
     CHROMIUM,
     DESKTOP,
     PHONE,
+    fits_and_passes_axe,
     web_address,  # noqa: F401  (the fixture)
 )
 from tests.web.test_in_a_browser import pytestmark as browser_marks
 
 if TYPE_CHECKING:
-    from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import Page
 
 pytestmark = browser_marks
-
-
-async def fits_and_passes_axe(page: Page, axe: Axe, *, width: int, screenshot: Path) -> None:
-    await page.screenshot(path=screenshot, full_page=True)
-    scrolled = await page.evaluate("document.documentElement.scrollWidth")
-    assert scrolled <= width, (screenshot.name, scrolled)
-    results = await axe.run(page)
-    assert results.violations_count == 0, f"{screenshot.name}:\n{results.generate_report()}"
 
 
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
@@ -81,7 +73,7 @@ async def test_district_it_imports_watches_and_replays_on_a_desktop_and_a_phone(
                     width: int = viewport["width"],
                 ) -> None:
                     shot = tmp_path / f"{screen}-{name}.png"
-                    await fits_and_passes_axe(page, axe, width=width, screenshot=shot)
+                    await fits_and_passes_axe(page, axe, screenshot=shot)
 
                 await page.goto(f"{web_address}/dev/sign-in")
                 await page.get_by_role("button", name="Sign in as District IT").click()

@@ -67,6 +67,17 @@ async def web_address(system: System) -> AsyncIterator[str]:
     await serving
 
 
+async def fits_and_passes_axe(page: Page, axe: Axe, *, screenshot: Path) -> None:
+    """The page fits its screen (nothing to scroll sideways), axe-core finds no violation, and
+    a screenshot of it is kept (named for the page in any failure)."""
+    await page.screenshot(path=screenshot, full_page=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    scrolled = await page.evaluate("document.documentElement.scrollWidth")
+    assert scrolled <= width, (screenshot.name, scrolled)
+    results = await axe.run(page)
+    assert results.violations_count == 0, f"{screenshot.name}:\n{results.generate_report()}"
+
+
 async def passes_axe_in_spanish_on_a_phone(
     page: Page, axe: Axe, *, name: str, screenshot: Path
 ) -> None:
@@ -183,12 +194,8 @@ async def test_a_teachers_day_and_review_queue_pass_axe_on_a_desktop_and_a_phone
                 for path in (f"/teacher/day?date={_local_day(day)}", "/teacher/review"):
                     await page.goto(f"{web_address}{path}")
                     name = path.split("?")[0].strip("/").replace("/", "-")
-                    await page.screenshot(path=tmp_path / f"{screen}-{name}.png", full_page=True)
-                    width = await page.evaluate("document.documentElement.scrollWidth")
-                    assert width <= viewport["width"], (screen, path, width)
-                    results = await axe.run(page)
-                    assert results.violations_count == 0, (
-                        f"{screen} {path}:\n{results.generate_report()}"
+                    await fits_and_passes_axe(
+                        page, axe, screenshot=tmp_path / f"{screen}-{name}.png"
                     )
                 await context.close()
         finally:

@@ -20,11 +20,10 @@ import pytest
 from tests.integration.conftest import ADMIN, System
 from tests.web import test_in_a_browser
 from tests.web.conftest import Family
-from tests.web.test_in_a_browser import CHROMIUM, DESKTOP, PHONE, web_address
+from tests.web.test_in_a_browser import CHROMIUM, DESKTOP, PHONE, fits_and_passes_axe, web_address
 from tests.web.test_office_pages import office_settings
 
 if TYPE_CHECKING:
-    from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import Page
 
 pytestmark = test_in_a_browser.pytestmark
@@ -36,14 +35,6 @@ def office_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
     """The browser tests' server, its development sign-in offering Conway's office (set up
     before ``web_address`` builds the app)."""
     monkeypatch.setattr(test_in_a_browser, "web_settings", office_settings)
-
-
-async def fits_and_passes_axe(page: Page, axe: Axe, *, name: str, width: int, shot: Path) -> None:
-    await page.screenshot(path=shot, full_page=True)
-    scrolled = await page.evaluate("document.documentElement.scrollWidth")
-    assert scrolled <= width, (name, scrolled)
-    results = await axe.run(page)
-    assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
 
 
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
@@ -86,11 +77,7 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                     width: int = viewport["width"],
                 ) -> None:
                     await fits_and_passes_axe(
-                        page,
-                        axe,
-                        name=f"{screen} {name}",
-                        width=width,
-                        shot=tmp_path / f"{screen}-{name}.png",
+                        page, axe, screenshot=tmp_path / f"{screen}-{name}.png"
                     )
 
                 await page.goto(f"{web_address}/dev/sign-in")
@@ -133,13 +120,7 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
             await page.get_by_role("link", name="Not booked").click()
             main = await page.inner_text("main")
             assert "Ava" in main and "a-conway" in main
-            await fits_and_passes_axe(
-                page,
-                axe,
-                name="teacher not-booked",
-                width=PHONE["width"],
-                shot=tmp_path / "teacher.png",
-            )
+            await fits_and_passes_axe(page, axe, screenshot=tmp_path / "teacher-not-booked.png")
             await context.close()
         finally:
             await browser.close()

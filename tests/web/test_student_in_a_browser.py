@@ -13,7 +13,7 @@ import pytest
 from shared.auth import Role
 from tests.integration.conftest import System
 from tests.support import auth
-from tests.web.test_in_a_browser import CHROMIUM, PHONE, web_address
+from tests.web.test_in_a_browser import CHROMIUM, PHONE, fits_and_passes_axe, web_address
 from tests.web.test_student_pages import AVA, TEACHER, ava, files_root, open_cycle, photo
 
 TABLET = {"width": 768, "height": 1024}
@@ -131,13 +131,9 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
                 for path in PAGES:
                     response = await page.goto(f"{web_address}{path}")
                     assert response is not None and response.status == 200, path
-                    name = path.strip("/").replace("/", "-")
-                    await page.screenshot(path=tmp_path / f"{screen}-{name}.png", full_page=True)
-                    width = await page.evaluate("document.documentElement.scrollWidth")
-                    assert width <= viewport["width"], (screen, path, width)
-                    results = await axe.run(page)
-                    assert results.violations_count == 0, (
-                        f"{screen} {path}:\n{results.generate_report()}"
+                    name = path.strip("/").replace("/", "-").replace("?", "-")
+                    await fits_and_passes_axe(
+                        page, axe, screenshot=tmp_path / f"{screen}-{name}.png"
                     )
                 await context.close()
         finally:

@@ -19,6 +19,7 @@ from tests.web.test_in_a_browser import (
     DESKTOP,
     PHONE,
     _portfolio_with_a_ready_plan,
+    fits_and_passes_axe,
     web_address,
 )
 
@@ -67,7 +68,7 @@ async def test_the_class_overview_and_availability_pass_axe_on_a_desktop_and_a_p
                 await page.goto(f"{web_address}/teacher/classes")
                 await page.get_by_role("link", name="c-rivera").click()
                 assert "Ava Test" in await page.inner_text("main")
-                await _check(page, axe, viewport, tmp_path / f"{screen}-class.png")
+                await fits_and_passes_axe(page, axe, screenshot=tmp_path / f"{screen}-class.png")
 
                 await page.get_by_role("link", name="Availability and times").click()
                 form = page.locator("form[action$='/blocks']").first
@@ -83,7 +84,9 @@ async def test_the_class_overview_and_availability_pass_axe_on_a_desktop_and_a_p
                 await (
                     page.get_by_role("status").get_by_text("Your availability is added").wait_for()
                 )
-                await _check(page, axe, viewport, tmp_path / f"{screen}-availability.png")
+                await fits_and_passes_axe(
+                    page, axe, screenshot=tmp_path / f"{screen}-availability.png"
+                )
 
                 # The same again overlaps it: refused, in words, on an accessible page.
                 form = page.locator("form[action$='/blocks']").first
@@ -97,17 +100,8 @@ async def test_the_class_overview_and_availability_pass_axe_on_a_desktop_and_a_p
                     .get_by_text("You already have availability")
                     .wait_for()
                 )
-                await _check(page, axe, viewport, tmp_path / f"{screen}-refused.png")
+                await fits_and_passes_axe(page, axe, screenshot=tmp_path / f"{screen}-refused.png")
                 await context.close()
         finally:
             await browser.close()
     print(f"screenshots: {tmp_path}")
-
-
-async def _check(page: Any, axe: Any, viewport: dict[str, int], screenshot: Path) -> None:
-    """The page fits the screen, axe-core finds nothing, and a screenshot is kept."""
-    await page.screenshot(path=screenshot, full_page=True)
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], (screenshot.name, width)
-    results = await axe.run(page)
-    assert results.violations_count == 0, f"{screenshot.name}:\n{results.generate_report()}"
