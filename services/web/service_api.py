@@ -35,6 +35,12 @@ class Answer:
         return 200 <= self.status < 300
 
     @property
+    def refused_status(self) -> int:
+        """A page's status for this refusal: the service's own when it is a 4xx, else 409 (a
+        service's 5xx is not the person's doing, but the page still says what happened)."""
+        return self.status if 400 <= self.status < 500 else 409
+
+    @property
     def detail(self) -> str:
         detail = self.body.get("detail") if isinstance(self.body, dict) else None
         return detail if isinstance(detail, str) else ""

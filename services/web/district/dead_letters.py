@@ -73,7 +73,7 @@ async def replay_letter(
     if answer.ok:
         return RedirectResponse(f"{PAGE}?done=replayed#service-{service}", status_code=303)
     refusal = {403: "not_allowed", 404: "gone"}.get(answer.status, "refused")
-    status = answer.status if 400 <= answer.status < 500 else 409
+    status = answer.refused_status
     return await _letters_page(request, who, apis, refusal=refusal, status=status)
 
 

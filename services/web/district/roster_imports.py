@@ -64,7 +64,7 @@ async def upload_roster(request: Request, who: DistrictDep, api: RosterImportsDe
     if answer.ok and isinstance(answer.body, dict) and is_id(str(answer.body.get("id"))):
         return RedirectResponse(f"{IMPORTS}/{answer.body['id']}", status_code=303)
     return await _imports_page(
-        request, who, api, refusal=_refusal_of_answer(answer), status=_status_of(answer)
+        request, who, api, refusal=_refusal_of_answer(answer), status=answer.refused_status
     )
 
 
@@ -81,7 +81,7 @@ async def roster_import(
     if answer.status == 403:
         raise TroublePage(Trouble.NOT_YOURS, 403)
     if not answer.ok or not isinstance(answer.body, dict):
-        raise TroublePage(Trouble.BAD_REQUEST, _status_of(answer))
+        raise TroublePage(Trouble.BAD_REQUEST, answer.refused_status)
     return page(
         request,
         who,
@@ -111,10 +111,6 @@ def _refusal_of_answer(answer: Answer) -> ImportRefusal:
     if answer.status == 422 and "empty" in answer.detail:
         return ImportRefusal.EMPTY
     return ImportRefusal.REFUSED
-
-
-def _status_of(answer: Answer) -> int:
-    return answer.status if 400 <= answer.status < 500 else 409
 
 
 async def _imports_page(

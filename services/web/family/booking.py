@@ -20,7 +20,7 @@ from services.web.family.view import days_of_times
 from services.web.forms import checked_form
 from services.web.pages import page
 from services.web.refusals import Refusal, refusal_of
-from services.web.scheduling_api import Answer, is_id
+from services.web.scheduling_api import is_id
 from services.web.service_clients import SchedulingDep
 
 router = APIRouter()
@@ -28,10 +28,6 @@ router = APIRouter()
 
 def _done(what: str) -> Response:
     return RedirectResponse(f"/family?done={what}", status_code=303)
-
-
-def _status(answer: Answer) -> int:
-    return answer.status if 400 <= answer.status < 500 else 409
 
 
 @router.get("/family/children/{student_id}/book")
@@ -96,7 +92,7 @@ async def book_time(
         )
         if answer.ok:
             return _done("booked")
-        refusal, status = refusal_of(answer), _status(answer)
+        refusal, status = refusal_of(answer), answer.refused_status
         if refusal is Refusal.FULL:
             days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
         elif refusal is Refusal.NO_INTERPRETER:
@@ -153,7 +149,7 @@ async def move_to_time(
         )
         if answer.ok:
             return _done("moved")
-        refusal, status = refusal_of(answer), _status(answer)
+        refusal, status = refusal_of(answer), answer.refused_status
         if refusal is Refusal.FULL:
             days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
     return choose_time_page(
@@ -199,7 +195,7 @@ async def cancel_conference(
         request,
         who,
         "confirm_cancel.html.j2",
-        status=_status(answer),
+        status=answer.refused_status,
         child=child,
         conference=child.conference,
         refusal=refusal_of(answer).value,

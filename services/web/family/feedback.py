@@ -218,7 +218,7 @@ async def give_feedback(
     )
     if answer.ok:
         return RedirectResponse("/family?done=feedback", status_code=303)
-    status = answer.status if 400 <= answer.status < 500 else 409
+    status = answer.refused_status
     return _form_page(
         request,
         who,

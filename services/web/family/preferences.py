@@ -121,7 +121,7 @@ async def save_preferences(
     if answer.ok:
         return RedirectResponse("/family?done=preferences", status_code=303)
     refusal = refusal_of_preferences(answer)
-    status = answer.status if 400 <= answer.status < 500 else 409
+    status = answer.refused_status
     return _preferences_page(
         request,
         who,

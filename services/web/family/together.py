@@ -39,7 +39,7 @@ async def book_times_together(request: Request, who: FamilyDep, api: SchedulingD
         return RedirectResponse("/family?done=booked_together", status_code=303)
     # (A time taken meanwhile: the times still free are offered again.)
     choices = chain_choices(await family_data(api, who), language=who.language)
-    status = answer.status if 400 <= answer.status < 500 else 409
+    status = answer.refused_status
     return _page(request, who, choices, refusal=refusal_of(answer), status=status)
 
 

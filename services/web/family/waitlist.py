@@ -72,5 +72,5 @@ async def join_waitlist(
     )
     if answer.ok:
         return RedirectResponse("/family?done=waitlisted", status_code=303)
-    status = answer.status if 400 <= answer.status < 500 else 409
+    status = answer.refused_status
     return _waitlist_page(request, who, child, refusal=refusal_of(answer), status=status)

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
 from services.web.languages import language_name
-from services.web.office.refusals import OfficeRefusal, office_refusal_of, refused_status
+from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -194,7 +194,7 @@ async def _after(
         portfolio,
         refusal=office_refusal_of(answer),
         error_field=at,
-        status=refused_status(answer),
+        status=answer.refused_status,
     )
 
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
-from services.web.office.refusals import OfficeRefusal, office_refusal_of, refused_status
+from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep
 from services.web.office.windows import windows_of
 from services.web.office.windows_view import window_to_show, written_moment
@@ -115,7 +115,7 @@ async def nudge(request: Request, who: Visitor, api: SchedulingApi, kind: str) -
         teacher=teacher,
         class_id=class_id,
         refusal=office_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
     )
 
 
@@ -156,7 +156,7 @@ async def not_booked_page(
             await api.not_booked(token, window_id=window_id, teacher_id=teacher, class_id=class_id)
         )
         if not listed.ok and refusal is None:
-            refusal, status = office_refusal_of(listed), refused_status(listed)
+            refusal, status = office_refusal_of(listed), listed.refused_status
         for one in listed.body if listed.ok and isinstance(listed.body, list) else []:
             students.append(
                 StudentNotBooked(

@@ -93,8 +93,3 @@ def office_refusal_of(answer: Answer) -> OfficeRefusal:
     if answer.status in (400, 422):
         return OfficeRefusal.INVALID
     return OfficeRefusal.CONFLICT
-
-
-def refused_status(answer: Answer) -> int:
-    """The page's status: the service's own when it is a 4xx, else 409."""
-    return answer.status if 400 <= answer.status < 500 else 409

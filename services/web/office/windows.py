@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
-from services.web.office.refusals import OfficeRefusal, office_refusal_of, refused_status
+from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.office.times_form import (
     FORMATS,
@@ -92,7 +92,7 @@ async def create_window(
     refusal = office_refusal_of(answer)
     form.errors["main"] = refusal
     return await _form_page(
-        request, who, portfolio, schools, form, status=refused_status(answer), refusal=refusal
+        request, who, portfolio, schools, form, status=answer.refused_status, refusal=refusal
     )
 
 
@@ -125,7 +125,7 @@ async def open_window(
         api,
         window_id,
         refusal=office_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
     )
 
 
@@ -144,7 +144,7 @@ async def give_times(
         return RedirectResponse(f"/office/windows/{window_id}?done=times", status_code=303)
     form.errors["times"] = office_refusal_of(answer)
     return await _window_page(
-        request, who, api, window_id, times=form, status=refused_status(answer)
+        request, who, api, window_id, times=form, status=answer.refused_status
     )
 
 

@@ -23,7 +23,6 @@ from services.web.staff.availability_refusals import (
     block_refusal_of,
     form_refusal,
     link_refusal_of,
-    refused_status,
 )
 from services.web.staff.availability_view import (
     BlockForm,
@@ -86,7 +85,7 @@ async def add_block(
         who,
         api,
         refusal=block_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
         window_id=window_id,
         form=form,
     )
@@ -114,7 +113,7 @@ async def set_video_call_link(request: Request, who: TeacherDep, api: Scheduling
     if answer.ok:
         return RedirectResponse(f"{PAGE}?done=link#video-call", status_code=303)
     return await _page(
-        request, who, api, refusal=link_refusal_of(answer), status=refused_status(answer), link=link
+        request, who, api, refusal=link_refusal_of(answer), status=answer.refused_status, link=link
     )
 
 
@@ -128,7 +127,7 @@ async def new_calendar_address(request: Request, who: TeacherDep, api: Schedulin
     if answer.ok:
         return RedirectResponse(f"{PAGE}?done=feed#calendar", status_code=303)
     refusal = AvailabilityRefusal.NOT_ALLOWED if answer.status == 403 else AvailabilityRefusal.OTHER
-    return await _page(request, who, api, refusal=refusal, status=refused_status(answer))
+    return await _page(request, who, api, refusal=refusal, status=answer.refused_status)
 
 
 async def _page(

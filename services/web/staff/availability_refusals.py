@@ -111,8 +111,3 @@ def _invalid_fields(answer: Answer) -> set[str]:
         if isinstance(error, dict)
         for part in error.get("loc", [])
     }
-
-
-def refused_status(answer: Answer) -> int:
-    """The page's status: the service's own when it is a 4xx, else 409."""
-    return answer.status if 400 <= answer.status < 500 else 409

@@ -17,7 +17,7 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.classes_view import Bookings, ClassView, class_view, window_to_show
-from services.web.staff.refusals import refused_status, staff_refusal_of
+from services.web.staff.refusals import staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
 from services.web.troubles import Trouble, TroublePage
 
@@ -34,7 +34,7 @@ async def teacher_classes(
     token, person = token_of(who), person_of(who)
     answer = accepted(await portfolio.teacher_classes(token, teacher_id=person.subject))
     if not answer.ok:
-        return _refused(request, who, staff_refusal_of(answer).value, refused_status(answer))
+        return _refused(request, who, staff_refusal_of(answer).value, answer.refused_status)
     classes: list[dict[str, Any]] = answer.body if isinstance(answer.body, list) else []
     shown = classes if len(classes) <= MOST_CLASSES_ON_ONE_PAGE else []
     overviews = [await _overview(portfolio, token, str(one["id"])) for one in shown]
@@ -66,7 +66,7 @@ async def teacher_class(
     answer = accepted(await portfolio.class_overview(token, class_id=class_id))
     if not answer.ok or not isinstance(answer.body, dict):
         refusal = "not_your_class" if answer.status in (403, 404) else "conflict"
-        return _refused(request, who, refusal, refused_status(answer) if not answer.ok else 502)
+        return _refused(request, who, refusal, answer.refused_status if not answer.ok else 502)
     views = await _with_bookings(scheduling, token, [answer.body])
     return page(
         request,

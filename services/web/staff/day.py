@@ -17,7 +17,7 @@ from services.web.pages import Visitor, page
 from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
 from services.web.staff.day_view import conference_day, conference_days, day_to_show
-from services.web.staff.refusals import StaffRefusal, refused_status, staff_refusal_of
+from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import zone
@@ -67,7 +67,7 @@ async def record_attendance(
         api,
         day=day,
         refusal=staff_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
         error_field=f"booking-{booking_id}",
     )
 
@@ -94,7 +94,7 @@ async def _day_page(
     shown = day or day_to_show(days, today=datetime.now(UTC).astimezone(clock).date())
     answer = accepted(await api.teacher_day(token, teacher_id=person.subject, day=shown))
     if not answer.ok:
-        refusal, status = staff_refusal_of(answer), refused_status(answer)
+        refusal, status = staff_refusal_of(answer), answer.refused_status
     return page(
         request,
         who,

@@ -12,7 +12,7 @@ from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
-from services.web.staff.refusals import StaffRefusal, refused_status, staff_refusal_of
+from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, token_of
 from services.web.student.view import conference_steps
 from services.web.troubles import Trouble, TroublePage
@@ -54,7 +54,7 @@ async def plan_ready(
         student_id,
         cycle_id,
         refusal=staff_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
     )
 
 

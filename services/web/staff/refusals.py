@@ -53,8 +53,3 @@ def staff_refusal_of(answer: Answer) -> StaffRefusal:
         if words in detail:
             return refusal
     return StaffRefusal.CONFLICT
-
-
-def refused_status(answer: Answer) -> int:
-    """The page's status: the service's own when it is a 4xx, else 409."""
-    return answer.status if 400 <= answer.status < 500 else 409

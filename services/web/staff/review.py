@@ -14,7 +14,7 @@ from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep
-from services.web.staff.refusals import StaffRefusal, refused_status, staff_refusal_of
+from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.review_view import pieces_to_review
 from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
 from services.web.troubles import Trouble, TroublePage
@@ -99,7 +99,7 @@ async def _after(
         who,
         api,
         refusal=staff_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
         error_field=f"piece-{evidence_id}",
         feedback={evidence_id: feedback},
     )

@@ -16,7 +16,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
-from services.web.student.refusals import StudentRefusal, refused_status, student_refusal_of
+from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.signed_in import StudentDep, student_id_of
 from services.web.student.view import GOAL_AREAS
 from services.web.troubles import Trouble, TroublePage
@@ -73,7 +73,7 @@ async def set_goal(request: Request, who: StudentDep, api: PortfolioDep) -> Resp
         who,
         api,
         refusal=student_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
         error_field="goal-title",
         sent={"title": title, "area": area},
     )
@@ -118,7 +118,7 @@ async def record_progress(
         who,
         api,
         refusal=student_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
         error_field=f"note-{goal_id}",
         sent={"note": note, "goal": goal_id},
     )

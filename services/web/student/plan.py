@@ -16,7 +16,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
-from services.web.student.refusals import StudentRefusal, refused_status, student_refusal_of
+from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.school import cycle_to_plan_for
 from services.web.student.signed_in import StudentDep, student_id_of
 from services.web.student.view import plan_choices
@@ -80,7 +80,7 @@ async def save_plan(request: Request, who: StudentDep, api: PortfolioDep) -> Res
     if answer.ok:
         return RedirectResponse("/student/plan?saved=1", status_code=303)
     return await _plan_page(
-        request, who, api, refusal=student_refusal_of(answer), status=refused_status(answer)
+        request, who, api, refusal=student_refusal_of(answer), status=answer.refused_status
     )
 
 

@@ -16,7 +16,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
-from services.web.student.refusals import StudentRefusal, refused_status, student_refusal_of
+from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.signed_in import StudentDep, student_id_of
 from services.web.student.view import starters_view, work_views
 
@@ -91,7 +91,7 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
         prompt=shown,
         answers=answers,
         refusal=student_refusal_of(answer),
-        status=refused_status(answer),
+        status=answer.refused_status,
     )
 
 

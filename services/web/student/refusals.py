@@ -53,8 +53,3 @@ def student_refusal_of(answer: Answer, *, a_file: bool = False) -> StudentRefusa
     if "only an active goal" in detail:
         return StudentRefusal.GOAL_DONE
     return StudentRefusal.CONFLICT
-
-
-def refused_status(answer: Answer) -> int:
-    """The page's status: the service's own when it is a 4xx, else 409."""
-    return answer.status if 400 <= answer.status < 500 else 409

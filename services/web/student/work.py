@@ -18,7 +18,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
-from services.web.student.refusals import StudentRefusal, refused_status, student_refusal_of
+from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.school import own_entry, school_timezone
 from services.web.student.signed_in import StudentDep, student_id_of
 from services.web.student.view import work_views
@@ -112,7 +112,7 @@ async def _send(request: Request, who: Visitor, api: PortfolioApi, form: FormDat
         way=way,
         title=title,
         refusal=student_refusal_of(answer, a_file=True),
-        status=refused_status(answer),
+        status=answer.refused_status,
     )
 
 
