@@ -5,6 +5,7 @@ words, and who may not reach them."""
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,15 @@ async def test_checking_a_family_in_then_completing_changes_the_day_view(
     assert page.status_code == 200
     text = html.unescape(page.text)
     assert "Ava" in text and "Expected" in text and "Not ready yet" in text
+    # The days offered are those the teacher has times on, not every day of the window.
+    nav = re.search(r'<nav class="days".*?</nav>', page.text, re.S)
+    assert nav, page.text
+    with_times = {day} | {
+        datetime.fromisoformat(t["starts_at"]).astimezone(LA).date().isoformat()
+        for t in conference_times[1:]
+    }
+    offered = set(re.findall(r"date=(\d{4}-\d\d-\d\d)", nav[0])) | {day}
+    assert offered == with_times and nav[0].count("<li>") == len(with_times), nav[0]
     checked = await web.post(
         f"/teacher/bookings/{booking['id']}/check-in",
         data={"csrf_token": csrf_token(page), "date": day},

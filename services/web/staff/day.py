@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from fastapi import APIRouter, Query, Request
@@ -89,8 +90,8 @@ async def _day_page(
         answer = accepted(await api.windows(token, site=site))
         if answer.ok and isinstance(answer.body, list):
             windows += answer.body
-    days = conference_days(windows)
     clock = zone(str(windows[0].get("timezone")) if windows else None)
+    days = await _days_with_times(api, token, windows, teacher_id=person.subject, clock=clock)
     shown = day or day_to_show(days, today=datetime.now(UTC).astimezone(clock).date())
     answer = accepted(await api.teacher_day(token, teacher_id=person.subject, day=shown))
     if not answer.ok:
@@ -107,6 +108,30 @@ async def _day_page(
         error_field=error_field,
         section="day",
     )
+
+
+async def _days_with_times(
+    api: SchedulingDep,
+    token: str,
+    windows: list[dict[str, object]],
+    *,
+    teacher_id: str,
+    clock: ZoneInfo,
+) -> list[date]:
+    """The days the teacher has conference times on, in the windows (on the school's clock; a
+    time moved to another day counts there); every day of the windows if scheduling does not
+    say, or the teacher has none yet."""
+    days: set[date] = set()
+    for window in windows:
+        answer = await api.blocks(token, window_id=str(window["id"]), teacher_id=teacher_id)
+        if not (answer.ok and isinstance(answer.body, list)):
+            return conference_days(windows)
+        days.update(
+            datetime.fromisoformat(str(time["starts_at"])).astimezone(clock).date()
+            for block in answer.body
+            for time in block.get("slots") or ()
+        )
+    return sorted(days) or conference_days(windows)
 
 
 def _day_link(day: date, language: str) -> str:
