@@ -346,7 +346,9 @@ async def add_block(
     teacher_id = body.teacher_id or principal.subject
     virtual = body.mode is Mode.VIRTUAL
     if not virtual and body.room is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "an in-person block needs a room")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "an in-person block needs a room"
+        )
     plan = BlockPlan(
         teacher_id=teacher_id,
         room=body.room or VIRTUAL_ROOM,
