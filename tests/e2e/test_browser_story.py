@@ -238,6 +238,9 @@ def test_conference_week_in_a_browser_from_booking_to_feedback(story: Story) -> 
     assert attended.inner_text() == "1"
     assert "Ana Rivera" in office.inner_text("main")  # the teacher's bars, by name
     story.seen(office, "office-figures")
+    office.goto(f"{story.web}/office/not-booked?window={window_id}")
+    assert office.get_by_label("Teacher").locator("option", has_text="Ana Rivera").count() == 1
+    story.seen(office, "office-not-booked")
 
     # District IT sees every service ready, nothing left behind.
     it = story.person(DESKTOP)

@@ -16,7 +16,7 @@ from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep
 from services.web.office.windows import windows_of
-from services.web.office.windows_view import window_to_show, written_moment
+from services.web.office.windows_view import teacher_names, window_to_show, written_moment
 from services.web.pages import Visitor, page
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import is_id
@@ -139,12 +139,14 @@ async def not_booked_page(
     students: list[StudentNotBooked] = []
     sent: list[NudgeSent] = []
     teachers: list[str] = []
+    names: dict[str, str] = {}
     classes: dict[str, str] = {}
     if shown is not None:
         timezone, window_id = shown.get("timezone"), str(shown["id"])
         figures = accepted(await api.figures(token, window_id=window_id))
         if figures.ok and isinstance(figures.body, dict):
             teachers = [str(one["teacher_id"]) for one in figures.body.get("teachers", [])]
+            names = teacher_names(figures.body)
             classes = {
                 str(one["class_id"]): str(one["title"]) for one in figures.body.get("classes", [])
             }
@@ -162,7 +164,7 @@ async def not_booked_page(
                 StudentNotBooked(
                     name=str(one["given_name"] or one["student_id"]),
                     classes=[classes.get(c, c) for c in one.get("class_ids", [])],
-                    teachers=list(one.get("teacher_ids", [])),
+                    teachers=[names.get(t, t) for t in one.get("teacher_ids", [])],
                     last_nudged=_moment(one.get("last_nudged_at"), timezone, language),
                     missed=bool(one.get("missed_conference")),
                     waitlisted=bool(one.get("waitlisted")),
@@ -194,6 +196,7 @@ async def not_booked_page(
         teacher=teacher,
         class_id=class_id,
         teachers=teachers,
+        teacher_names=names,
         classes=classes,
         students=students,
         sent=sent,

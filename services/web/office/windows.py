@@ -21,7 +21,7 @@ from services.web.office.times_form import (
     teachers_days,
 )
 from services.web.office.window_form import WindowForm, empty_form, window_body
-from services.web.office.windows_view import window_view
+from services.web.office.windows_view import teacher_names, window_view
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
@@ -186,6 +186,7 @@ async def _window_page(
         window=window_view(window, language=who.language),
         days=teachers_days(slots.body if slots.ok else [], language=who.language),
         teachers=teachers,
+        teacher_names=teacher_names(figures.body if figures.ok else None),
         times=times,
         times_errors={
             name if name == "times" else f"times-{name}": why for name, why in times.errors.items()

@@ -81,3 +81,13 @@ def window_to_show(windows: list[dict[str, Any]], wanted: str | None) -> dict[st
         return chosen
     open_now = [one for one in windows if one.get("booking") in ("open", "upcoming")]
     return (open_now or windows)[-1]
+
+
+def teacher_names(figures: object) -> dict[str, str]:
+    """The teachers' names scheduling's figures give (``teacher_name``), by id."""
+    rows = figures.get("teachers", []) if isinstance(figures, dict) else []
+    return {
+        str(one["teacher_id"]): str(one["teacher_name"])
+        for one in rows
+        if isinstance(one, dict) and one.get("teacher_name")
+    }
