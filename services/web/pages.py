@@ -71,7 +71,9 @@ def visitor(request: Request) -> Visitor:
     return Visitor(
         language=page_language(request),
         session=cookies.read(request, now=datetime.now(UTC)),
-        secure=request.url.scheme == "https",
+        # (Behind a proxy that ends TLS, the request is http but people use https.)
+        secure=request.url.scheme == "https"
+        or (request.app.state.settings.public_url or "").startswith("https://"),
         chose_language=chosen_from_query(request) is not None,
     )
 

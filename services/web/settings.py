@@ -64,6 +64,14 @@ class WebSettings(BaseSettings):
         " and its form), in bytes; portfolio still refuses a file too large for its kind"
         " (PORTFOLIO_FILE_MAX_*_BYTES). Every other form is refused past 256 KB.",
     )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The address people reach the web front at when it runs behind a proxy"
+        " (WEB_PUBLIC_URL, e.g. https://slc.district.org): the identity provider sends the"
+        " browser back to it, and cookies are Secure when it is https. Unset: the address each"
+        " request came to.",
+    )
     oidc_issuer: str | None = Field(
         None,
         description="The district identity provider's issuer URL (WEB_OIDC_ISSUER); its"

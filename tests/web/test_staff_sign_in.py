@@ -154,3 +154,38 @@ async def test_coming_back_without_having_set_out_is_refused(
         refused = await web.get("/staff/sign-in/callback", params=params)
         assert refused.status_code == 400
         assert "Sign-in did not work" in refused.text
+
+
+async def test_behind_a_proxy_the_provider_sends_people_back_to_the_public_address(
+    system: System, provider: LocalIdentityProvider
+) -> None:
+    idp = httpx.ASGITransport(app=provider.app())
+    app = build_app(
+        web_settings(
+            oidc_issuer=ISSUER,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+            public_url="https://slc.district.example/",
+        ),
+        transports={**service_transports(system), "oidc": idp},
+    )
+    async with (
+        app.router.lifespan_context(app),
+        # (The proxy ends TLS: the web front itself is reached over http.)
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as web,
+    ):
+        started = await web.get("/staff/sign-in")
+    assert started.status_code == 303, started.text
+    authorize = httpx.URL(started.headers["location"])
+    assert authorize.params["redirect_uri"] == (
+        "https://slc.district.example/staff/sign-in/callback"
+    )
+    assert "secure" in started.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize(
+    "public_url", ["slc.district.example", "https://x.example/?a=b", "ftp://x"]
+)
+def test_a_public_address_that_is_not_one_is_refused(public_url: str) -> None:
+    with pytest.raises(ValueError, match="public_url"):
+        web_settings(public_url=public_url)

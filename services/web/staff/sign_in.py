@@ -25,6 +25,15 @@ SIGNS_IN_HERE = frozenset({"teacher", "student", "site_admin", "district_admin"}
 _PARAMETER = Query(max_length=2048)
 
 
+def _callback(request: Request) -> str:
+    """Where the identity provider sends the browser back: on the web front's public address
+    when it runs behind a proxy (``WEB_PUBLIC_URL``), else the address this request came to."""
+    public_url = request.app.state.settings.public_url
+    if public_url:
+        return public_url.rstrip("/") + CALLBACK
+    return str(request.url_for("finish"))
+
+
 def _pending_cookie(request: Request) -> PendingCookie:
     cookie: PendingCookie = request.app.state.oidc_pending
     return cookie
@@ -39,7 +48,7 @@ async def start_staff_sign_in(request: Request, who: VisitorDep) -> Response:
         return page(
             request, who, "staff_sign_in_off.html.j2", status=404, dev_sign_in=settings.dev_sign_in
         )
-    url, pending = await provider.authorization_url(redirect_uri=str(request.url_for("finish")))
+    url, pending = await provider.authorization_url(redirect_uri=_callback(request))
     response = RedirectResponse(url, status_code=303)
     _pending_cookie(request).write(
         response,
@@ -69,7 +78,7 @@ async def finish_staff_sign_in(
             code=code,
             state=state,
             pending=PendingSignIn(pending["state"], pending["nonce"], pending["verifier"]),
-            redirect_uri=str(request.url_for("finish")),
+            redirect_uri=_callback(request),
         )
     except (SignInRefused, KeyError) as refused:
         log.info("staff sign-in refused: %s", refused)
