@@ -409,3 +409,63 @@ def test_k8s_service_selects_the_deployment_and_targets_its_port(service: str) -
     for entry in k8s_service["spec"]["ports"]:
         target = entry.get("targetPort", entry["port"])
         assert port_names.get(target, target) in port_names.values()
+
+
+# --- the web front ---------------------------------------------------------------------------
+
+
+def test_compose_runs_the_web_front_in_front_of_the_services(compose: dict[str, Any]) -> None:
+    """Its console script, only environment its settings read, the services at their compose
+    names, behind the district's proxy at WEB_PUBLIC_URL, sign-in through the district's
+    identity provider, two replicas once the services are healthy, /readyz probed."""
+    from services.web.settings import WebSettings
+
+    web = compose_service(compose, "web")
+    assert command_words(web.get("command")) == ["slc-web"]
+    assert "slc-web" in console_scripts()
+    environment = compose_environment(web)
+    unknown = set(environment) - accepted_env_names(WebSettings)
+    assert not unknown, f"web sets environment its settings do not read: {sorted(unknown)}"
+    for service, port in (("portfolio", 8001), ("scheduling", 8002), ("notifications", 8003)):
+        assert environment[f"WEB_{service.upper()}_URL"] == f"http://{service}:{port}"
+        assert web["depends_on"][service]["condition"] == "service_healthy"
+    for required in (
+        "WEB_PUBLIC_URL",
+        "WEB_SESSION_SECRET",
+        "WEB_OIDC_ISSUER",
+        "WEB_OIDC_CLIENT_ID",
+        "WEB_OIDC_CLIENT_SECRET",
+        "DISTRICT_ID",
+    ):
+        assert re.fullmatch(rf"\$\{{{required}:\?[^}}]*\}}", environment[required] or ""), required
+    assert environment["WEB_HOST"] == "0.0.0.0" and "WEB_DEV_SIGN_IN" not in environment
+    assert web.get("deploy", {}).get("replicas") == 2 and not web.get("ports")
+    port = environment["WEB_PORT"]
+    test = " ".join(command_words(web.get("healthcheck", {}).get("test")))
+    assert f":{port}/readyz" in test, test
+
+
+def test_a_familys_link_opens_the_web_front_in_its_messages_language(
+    compose: dict[str, Any],
+) -> None:
+    environment = compose_environment(compose_service(compose, "notifications"))
+    link = environment["NOTIFICATIONS_FAMILY_LINK_URL"] or ""
+    assert re.fullmatch(r"\$\{WEB_PUBLIC_URL:\?[^}]*\}/f\?link=\{token\}&lang=\{language\}", link)
+
+
+def test_k8s_runs_the_web_front_with_only_environment_its_settings_read() -> None:
+    from services.web.settings import WebSettings
+
+    container = k8s_container("web")
+    assert container["command"] == ["slc-web"]
+    environment = k8s_env(container)
+    assert set(environment) <= accepted_env_names(WebSettings)
+    for secret in ("WEB_SESSION_SECRET", "WEB_OIDC_CLIENT_SECRET"):
+        assert environment[secret]["valueFrom"]["secretKeyRef"]["name"] == "slc-secrets"
+    assert environment["WEB_SCHEDULING_URL"]["value"] == "http://scheduling:8002"
+    service = k8s_object("Service", "web")
+    assert service["spec"]["ports"][0]["port"] == 8000
+    configmap = yaml.safe_load((K8S_DIR / "configmap.yaml").read_text())["data"]
+    link = configmap["NOTIFICATIONS_FAMILY_LINK_URL"]
+    assert link == f"{configmap['WEB_PUBLIC_URL']}/f?link={{token}}&lang={{language}}"
+    assert "NOTIFICATIONS_FAMILY_LINK_URL" in k8s_env(k8s_container("notifications"))
