@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date, time
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
@@ -56,3 +57,22 @@ async def checked_upload(
         yield fields, {name: value for name, value in form.items() if isinstance(value, UploadFile)}
     finally:
         await form.close()
+
+
+def typed_day(value: str) -> date | None:
+    """A day typed in a form (``<input type="date">``: ``2026-12-08``), or None if it is not
+    one (or is not within two centuries of now)."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2200 else None
+
+
+def typed_time(value: str) -> time | None:
+    """A time of day typed in a form (``<input type="time">``: ``15:00`` or ``15:00:00``), or
+    None if it is not one."""
+    try:
+        return time.fromisoformat(value) if len(value) in (5, 8) else None
+    except ValueError:
+        return None

@@ -8,25 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from services.web.pages import Visitor, VisitorDep
+from services.web.pages import Visitor
 from services.web.portfolio_api import PortfolioApi
-from services.web.staff.signed_in import accepted, person_of, token_of
-from services.web.troubles import Trouble, TroublePage
+from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
 
 OFFICE_ROLE = "site_admin"
 
 
-def signed_in_office(who: VisitorDep) -> Visitor:
-    """The visitor, who must be a site admin signed in with their school account. (The
-    services still decide what they may see and do; this only keeps others off the pages.)"""
-    if who.session is None:
-        raise TroublePage(Trouble.STAFF_SIGN_IN_NEEDED, 401)
-    if who.session.person is None or who.session.person.role != OFFICE_ROLE:
-        raise TroublePage(Trouble.NOT_YOURS, 403)
-    return who
-
-
-OfficeDep = Annotated[Visitor, Depends(signed_in_office)]
+OfficeDep = Annotated[Visitor, Depends(signed_in_as(OFFICE_ROLE))]
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ them. Pure, no I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
+from services.web.forms import typed_day, typed_time
 from services.web.office.refusals import OfficeRefusal
 from services.web.service_api import is_id
 from services.web.written_times import written_day, written_span, zone
@@ -40,10 +41,12 @@ def availability_body(
     form = TimesForm(values=values)
     if not is_id(values["teacher"]):
         form.errors["teacher"] = OfficeRefusal.INVALID
-    day = _day(values["day"])
+    day = typed_day(values["day"])
     if day is None:
         form.errors["day"] = OfficeRefusal.DAY_MISSING
-    span = {name: _time(values[name]) for name in ("from", "until", "break_from", "break_until")}
+    span = {
+        name: typed_time(values[name]) for name in ("from", "until", "break_from", "break_until")
+    }
     for name in ("from", "until"):
         if span[name] is None:
             form.errors[name] = OfficeRefusal.MOMENT_MISSING
@@ -124,18 +127,3 @@ def teachers_days(slots: Any, *, language: str) -> list[TeachersDay]:
 
 def _ends(slot: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(slot["ends_at"])
-
-
-def _day(value: str) -> date | None:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return day if 2000 <= day.year <= 2200 else None
-
-
-def _time(value: str) -> time | None:
-    try:
-        return time.fromisoformat(value) if len(value) in (5, 8) else None
-    except ValueError:
-        return None

@@ -6,9 +6,10 @@ named, field by field, before anything is sent. Pure, no I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
+from services.web.forms import typed_day, typed_time
 from services.web.office.refusals import OfficeRefusal
 from services.web.service_api import is_id
 from services.web.written_times import zone
@@ -62,7 +63,7 @@ def window_body(
         errors["site"] = OfficeRefusal.SITE_UNKNOWN
     if not values["name"] or len(values["name"]) > MAX_NAME:
         errors["name"] = OfficeRefusal.NAME_MISSING
-    days = {name: _day(values[name]) for name in ("first_day", "last_day")}
+    days = {name: typed_day(values[name]) for name in ("first_day", "last_day")}
     for name, day in days.items():
         if day is None:
             errors[name] = OfficeRefusal.DAY_MISSING
@@ -73,11 +74,11 @@ def window_body(
     clock = zone(timezones.get(site))
     moments: dict[str, datetime | None] = {}
     for moment in MOMENTS:
-        typed_day, typed_time = values[f"{moment}_day"], values[f"{moment}_time"]
-        if moment == "early" and not typed_day and not typed_time:
+        day_typed, time_typed = values[f"{moment}_day"], values[f"{moment}_time"]
+        if moment == "early" and not day_typed and not time_typed:
             moments[moment] = None
             continue
-        parsed_day, parsed_time = _day(typed_day), _time(typed_time)
+        parsed_day, parsed_time = typed_day(day_typed), typed_time(time_typed)
         if parsed_day is None or parsed_time is None:
             errors[f"{moment}_day" if parsed_day is None else f"{moment}_time"] = (
                 OfficeRefusal.MOMENT_MISSING
@@ -107,21 +108,6 @@ def window_body(
 def _iso(moment: datetime | None) -> str:
     assert moment is not None  # (checked above)
     return moment.isoformat()
-
-
-def _day(value: str) -> date | None:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return day if 2000 <= day.year <= 2200 else None
-
-
-def _time(value: str) -> time | None:
-    try:
-        return time.fromisoformat(value) if len(value) in (5, 8) else None
-    except ValueError:
-        return None
 
 
 def _minutes(value: str, low: int, high: int) -> int | None:

@@ -4,6 +4,7 @@ sign-in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -14,21 +15,26 @@ from services.web.sessions import Person
 from services.web.troubles import Trouble, TroublePage
 
 
-def signed_in_teacher(who: VisitorDep) -> Visitor:
-    """The visitor, who must be a teacher signed in with their school account. (The services
-    still decide what the teacher may see and do; this only keeps others off the pages.)"""
-    if who.session is None:
-        raise TroublePage(Trouble.STAFF_SIGN_IN_NEEDED, 401)
-    if who.session.person is None or who.session.person.role != "teacher":
-        raise TroublePage(Trouble.NOT_YOURS, 403)
-    return who
+def signed_in_as(role: str) -> Callable[[Visitor], Visitor]:
+    """A dependency: the visitor, who must be signed in with their school account in ``role``
+    (a family, or anyone else, is told the page is not theirs). The services still decide what
+    they may see and do; this only keeps others off the pages."""
+
+    def signed_in(who: VisitorDep) -> Visitor:
+        if who.session is None:
+            raise TroublePage(Trouble.STAFF_SIGN_IN_NEEDED, 401)
+        if who.session.person is None or who.session.person.role != role:
+            raise TroublePage(Trouble.NOT_YOURS, 403)
+        return who
+
+    return signed_in
 
 
-TeacherDep = Annotated[Visitor, Depends(signed_in_teacher)]
+TeacherDep = Annotated[Visitor, Depends(signed_in_as("teacher"))]
 
 
 def person_of(who: Visitor) -> Person:
-    assert who.session is not None and who.session.person is not None  # (signed_in_teacher)
+    assert who.session is not None and who.session.person is not None  # (signed_in_as)
     return who.session.person
 
 

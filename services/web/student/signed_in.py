@@ -8,23 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from services.web.pages import Visitor, VisitorDep
-from services.web.troubles import Trouble, TroublePage
+from services.web.pages import Visitor
+from services.web.staff.signed_in import signed_in_as
 
-
-def signed_in_student(who: VisitorDep) -> Visitor:
-    """The visitor, who must be a student signed in with their school account."""
-    if who.session is None:
-        raise TroublePage(Trouble.STAFF_SIGN_IN_NEEDED, 401)
-    if who.session.person is None or who.session.person.role != "student":
-        raise TroublePage(Trouble.NOT_YOURS, 403)
-    return who
-
-
-StudentDep = Annotated[Visitor, Depends(signed_in_student)]
+StudentDep = Annotated[Visitor, Depends(signed_in_as("student"))]
 
 
 def student_id_of(who: Visitor) -> str:
     """The student's own id: their token's subject (as portfolio reads it)."""
-    assert who.session is not None and who.session.person is not None  # (signed_in_student)
+    assert who.session is not None and who.session.person is not None  # (signed_in_as)
     return who.session.person.subject
