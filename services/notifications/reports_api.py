@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, func
 from sqlmodel import col, select
 
-from services.notifications.tables import ContactPoint, CouldNotReach, Delivery
+from services.notifications.tables import ContactPoint, CouldNotReach, Delivery, KnownStudent
 from shared.api_types import ID_PATTERN, Moment
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
@@ -68,6 +68,9 @@ class Unreached(BaseModel):
     guardian_id: str
     display_name: str | None
     student_id: str
+    student_name: str | None = Field(
+        None, description="The student's given name, as the roster names them."
+    )
     site: str
     template: str = Field(description="The message that could not be delivered.")
     reason: str
@@ -213,8 +216,9 @@ async def could_not_reach(
     details are corrected."""
     _may_read_reports(principal)
     query = (
-        select(CouldNotReach, ContactPoint.display_name)
+        select(CouldNotReach, ContactPoint.display_name, KnownStudent.given_name)
         .outerjoin(ContactPoint, col(ContactPoint.guardian_id) == col(CouldNotReach.guardian_id))
+        .outerjoin(KnownStudent, col(KnownStudent.id) == col(CouldNotReach.student_id))
         .where(col(CouldNotReach.resolved_at).is_(None))
         .order_by(col(CouldNotReach.at).desc())
         .limit(limit)
@@ -227,10 +231,11 @@ async def could_not_reach(
             guardian_id=row.guardian_id,
             display_name=name,
             student_id=row.student_id,
+            student_name=student_name or None,
             site=row.site,
             template=row.template,
             reason=row.reason,
             at=row.at,
         )
-        for row, name in rows
+        for row, name, student_name in rows
     ]

@@ -81,6 +81,7 @@ async def test_a_family_no_channel_reaches_is_on_the_list_until_corrected(system
     mine = [row for row in listed if row["guardian_id"] == guardian_id]
     assert len(mine) == 1
     assert mine[0]["display_name"] == "Sam"
+    assert mine[0]["student_name"] == "Leo"
     assert mine[0]["template"] == "conference_booked"
     assert "550" in mine[0]["reason"]
 

@@ -204,6 +204,9 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
         timeout=20,
     )
     assert "Families we could not reach" in messages
+    # The student is named, as the roster names them, not by their id.
+    listed = (await web.get("/office/messages")).text
+    assert re.search(rf"<th scope=\"row\">[^<]*</th><td>{family.name}</td>", listed), listed
 
 
 async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(

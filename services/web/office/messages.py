@@ -33,7 +33,7 @@ class Campaign:
 @dataclass(frozen=True)
 class Unreached:
     family: str
-    student_id: str
+    student: str
     template: str
     reason: str
     when: str
@@ -77,7 +77,7 @@ async def messages_page(
                 unreached=[
                     Unreached(
                         family=str(one.get("display_name") or one["guardian_id"]),
-                        student_id=str(one["student_id"]),
+                        student=str(one.get("student_name") or one["student_id"]),
                         template=str(one["template"]),
                         reason=str(one["reason"]),
                         when=when(one["at"]),
