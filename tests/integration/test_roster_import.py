@@ -664,6 +664,37 @@ async def test_a_delta_changing_a_guardians_email_keeps_the_link_their_childs_ro
     assert await outbox(uow, after=seq) == []
 
 
+async def test_a_teacher_renamed_in_a_delta_is_named_anew_in_each_of_their_classes(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    await import_export(uow, BULK)
+    delta = delta_changing(
+        tmp_path, "t-rivera", modified="2026-10-05T08:00:00.000Z", changes={"givenName": "Anna"}
+    )
+    seq = await last_seq(uow)
+
+    report = await import_export(uow, delta)
+
+    assert report.counts["staff"].updated == 1
+    renamed = {
+        e.data["class_id"]: e.data
+        for e in await outbox(uow, after=seq)
+        if e.stream == CLASS_REGISTERED
+    }
+    # Her two classes at Conway, each announced whole with its version raised; not Ms. Cohen's.
+    assert renamed == {
+        class_id: {
+            **class_registered(class_id, students=CLASSES[class_id][3], version=2),
+            "teacher_names": {"t-rivera": "Anna Rivera"},
+        }
+        for class_id in ("cls-conway-kg", "cls-conway-03")
+    }
+    # The same delta again changes nothing.
+    seq = await last_seq(uow)
+    await import_export(uow, delta)
+    assert await outbox(uow, after=seq) == []
+
+
 # --- OneRoster 1.1, a zip ------------------------------------------------------------------------
 
 

@@ -117,7 +117,7 @@ class RosterImporter:
         self.courses = sync(Course, "courses")
         self.students = sync(Student, "students", announce=self._announce_students)
         self.guardians = sync(Guardian, "guardians")
-        self.staff = sync(StaffMember, "staff")
+        self.staff = sync(StaffMember, "staff", announce=self._note_staff)
         self.links = sync(
             GuardianLink,
             "guardian_links",
@@ -150,6 +150,7 @@ class RosterImporter:
         self._contact_hashes: dict[str, str | None] = {}
         self._classes_written: set[str] = set()  # version raised (or created) by this import
         self._classes_touched: set[str] = set()  # membership changed
+        self._staff_written: set[str] = set()  # a teacher renamed: their classes name them anew
 
     async def run(self, export: OneRosterExport) -> ImportReport:
         started = time.monotonic()
@@ -627,9 +628,15 @@ class RosterImporter:
         self._classes_touched.update(row.class_id for row in rows)  # type: ignore[attr-defined]
         return 0
 
+    async def _note_staff(self, session: AsyncSession, rows: Sequence[Row]) -> int:
+        self._staff_written.update(row.id for row in rows)  # type: ignore[attr-defined]
+        return 0
+
     async def _announce_classes(self) -> None:
-        """Each class whose row or membership changed, announced whole (a membership change
-        alone raises the class's version here)."""
+        """Each class whose row or membership changed, or whose teacher's row did (a new name),
+        announced whole (a change of membership or of a teacher alone raises the class's
+        version here)."""
+        self._classes_touched.update(await self._classes_taught_by(sorted(self._staff_written)))
         changed = sorted(self._classes_written | self._classes_touched)
         for start in range(0, len(changed), 500):
             ids = changed[start : start + 500]
@@ -668,6 +675,23 @@ class RosterImporter:
                         for c in classes
                     ),
                 )
+
+    async def _classes_taught_by(self, staff_ids: list[str]) -> set[str]:
+        taught: set[str] = set()
+        for start in range(0, len(staff_ids), 500):
+            async with self._uow.read() as session:
+                taught.update(
+                    (
+                        await session.exec(
+                            select(ClassEnrollment.class_id).where(
+                                col(ClassEnrollment.user_id).in_(staff_ids[start : start + 500]),
+                                col(ClassEnrollment.role) == "teacher",
+                                col(ClassEnrollment.active),
+                            )
+                        )
+                    ).all()
+                )
+        return taught
 
     async def _record(
         self, session: AsyncSession, events: Iterable[tuple[EventData, str, str]]
