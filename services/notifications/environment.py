@@ -29,17 +29,25 @@ class NotificationsEnvironment(Environment):
 
 def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel]:
     """The mailbox always; email through the district's relay when ``NOTIFICATIONS_SMTP_HOST``
-    names one, else into the mailbox too (development: nothing leaves the service); text
-    messages when ``NOTIFICATIONS_SMS_API_URL`` names a provider."""
-    channels = _development_channels()
+    names one, text messages when ``NOTIFICATIONS_SMS_API_URL`` names a provider. Without them,
+    in development (on this machine, or ``NOTIFICATIONS_MAILBOX_ONLY``) they go into the
+    mailbox too and nothing leaves the service; beyond it, a channel with nowhere to go is not
+    there, so its messages fail, escalate, and land on the could-not-reach list, never
+    recorded sent."""
+    if settings.sends_nothing or settings.mailbox_only:
+        channels = _development_channels()
+    else:
+        channels = {"mailbox": MailboxChannel()}
     if settings.smtp_host:
         relay = SmtpRelay(
             host=settings.smtp_host,
             port=settings.smtp_port,
             starttls=settings.smtp_starttls,
             tls=settings.smtp_tls,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            username=settings.smtp_username or None,
+            password=(settings.smtp_password.get_secret_value() or None)
+            if settings.smtp_password is not None
+            else None,
             timeout=settings.smtp_timeout_seconds,
             verify_certificate=settings.smtp_verify_certificate,
             connections=settings.smtp_connections,

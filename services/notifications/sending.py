@@ -92,7 +92,8 @@ async def deliver_messages(context: Context, runs: Sequence[JobRun]) -> None:
             # Unlinked (or the student withdrawn) between queueing and sending: not sent.
             withheld.append((run, delivery))
         elif delivery.channel not in context.env.channels:
-            context.failed(run, PermanentFailure(f"no channel {delivery.channel!r} is configured"))
+            reason = f"the school system has no {delivery.channel} service configured"
+            failures.append(Failure(run, delivery, delivery.channel, reason))
         else:
             by_channel.setdefault(delivery.channel, []).append(delivery)
     await _withhold(context, withheld)

@@ -12,7 +12,7 @@ from services.notifications.reminder_times import (
     parse_reminder_times,
 )
 from shared.auth.family_links import load_private_key
-from shared.settings import ServiceSettings, pem_text
+from shared.settings import LOOPBACK_HOSTS, ServiceSettings, pem_text
 
 
 class NotificationsSettings(ServiceSettings):
@@ -42,8 +42,17 @@ class NotificationsSettings(ServiceSettings):
 
     smtp_host: str | None = Field(
         None,
-        description="The district's mail relay. Unset: email stays in the development mailbox"
-        " (GET /mailbox) and nothing is sent.",
+        description="The district's mail relay; required when the service listens beyond this"
+        " machine (unless `NOTIFICATIONS_MAILBOX_ONLY`). Unset on this machine: email stays in"
+        " the development mailbox (GET /mailbox) and nothing is sent.",
+    )
+    mailbox_only: bool = Field(
+        False,
+        description="Keep email and text messages in the development mailbox even when the"
+        " service listens beyond this machine (a demonstration or training deployment that must"
+        " reach nobody). Off, a service beyond this machine refuses to start without"
+        " `NOTIFICATIONS_SMTP_HOST`, and without an SMS provider it sends no text messages: a"
+        " family only a text could reach is on the office's could-not-reach list.",
     )
     smtp_port: int = Field(25, ge=1, le=65535, description="587 with STARTTLS, 465 with TLS.")
     smtp_starttls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
@@ -74,7 +83,8 @@ class NotificationsSettings(ServiceSettings):
     sms_api_url: str | None = Field(
         None,
         description="The SMS provider's REST API (Twilio's shape), e.g. `https://api.twilio.com`."
-        " Unset: guardians with only a phone number are written to the mailbox only.",
+        " Unset: no text messages are sent (on this machine, and with"
+        " `NOTIFICATIONS_MAILBOX_ONLY`, they are kept in the development mailbox).",
     )
     sms_account_sid: str | None = Field(None, description="The provider account's id.")
     sms_auth_token: SecretStr | None = Field(
@@ -147,6 +157,23 @@ class NotificationsSettings(ServiceSettings):
         if self.sms_api_url and missing:
             raise ValueError(f"with NOTIFICATIONS_SMS_API_URL set, set {', '.join(missing)} too")
         return self
+
+    @model_validator(mode="after")
+    def _a_relay_beyond_this_machine(self) -> NotificationsSettings:
+        """A deployment without a mail relay would record every email sent and reach nobody."""
+        if self.smtp_host or self.mailbox_only or self.sends_nothing:
+            return self
+        raise ValueError(
+            f"refusing to listen on {self.host} without a mail relay: set"
+            " NOTIFICATIONS_SMTP_HOST to the district's relay (or NOTIFICATIONS_MAILBOX_ONLY=true"
+            " for a deployment that must send nothing)"
+        )
+
+    @property
+    def sends_nothing(self) -> bool:
+        """On this machine (development): email and texts with nowhere to go stay in the
+        mailbox."""
+        return self.host in LOOPBACK_HOSTS
 
     @field_validator("family_link_url", mode="after")
     @classmethod

@@ -24,10 +24,16 @@ from devstack.redis_server import free_port
 from services.notifications.channels import MailboxChannel
 from services.notifications.delivery import DELIVER
 from services.notifications.email import SmtpChannel, SmtpRelay, message_id
-from services.notifications.environment import NotificationsEnvironment
+from services.notifications.environment import NotificationsEnvironment, channels_from_settings
 from services.notifications.sending import OPTED_OUT, WITHHELD, jobs
 from services.notifications.settings import NotificationsSettings
-from services.notifications.tables import Delivery, KnownStudent, SmsOptOut, metadata
+from services.notifications.tables import (
+    CouldNotReach,
+    Delivery,
+    KnownStudent,
+    SmsOptOut,
+    metadata,
+)
 from shared.database import create_engine, session_factory
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job
@@ -224,3 +230,42 @@ async def test_a_relay_that_cannot_be_reached_defers_the_batch_without_failing_a
     (error,) = errors
     assert error is not None and "Connect" in error, error  # why, for the operator
     assert await announced(uow) == Counter()
+
+
+async def test_a_text_with_no_sms_provider_fails_and_the_family_is_on_the_list(
+    uow: UnitOfWork, mail_server: LocalMailServer
+) -> None:
+    # A deployment with a mail relay and no SMS provider: a family only a text reaches.
+    deliveries = await queue(
+        uow,
+        {
+            "ana": {"address": "ana@example.org"},
+            "ben": {"address": "+15035550199", "channel": "sms"},
+        },
+    )
+    relay = SmtpRelay(host="127.0.0.1", port=mail_server.port, connections=2)
+    settings = NotificationsSettings(
+        host="0.0.0.0", jwt_secret="a-real-secret-" + "x" * 32, smtp_host="127.0.0.1"
+    )
+    assert "sms" not in channels_from_settings(settings)
+    env = NotificationsEnvironment(
+        settings=settings, channels={"email": SmtpChannel(relay, sender=SENDER)}
+    )
+    worker = JobWorker(
+        uow=uow, handlers=jobs, env=env, worker_name="notifier-1", policy=JobPolicy()
+    )
+    assert await worker.run_due() == 2
+
+    after = await rows(uow, deliveries)
+    assert after["ana"][0] == "sent"
+    status, error, job, _ = after["ben"]
+    assert (status, job) == ("failed", "done")
+    assert error == "the school system has no sms service configured"
+    async with uow.read() as session:
+        listed = (await session.exec(select(CouldNotReach))).all()
+    assert [(row.guardian_id, row.reason) for row in listed] == [
+        (deliveries["ben"].recipient_id, error)
+    ]
+    assert await announced(uow) == Counter(
+        {("sent", deliveries["ana"].id): 1, ("failed", deliveries["ben"].id): 1}
+    )

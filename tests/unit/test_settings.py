@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from services.notifications.channels import MailboxChannel
+from services.notifications.email import SmtpChannel
+from services.notifications.environment import channels_from_settings
+from services.notifications.settings import NotificationsSettings
 from services.portfolio.settings import PortfolioSettings
 from shared.settings import DEV_JWT_SECRET
 
@@ -31,6 +35,26 @@ def test_real_secret_or_public_key_may_listen_anywhere() -> None:
     assert PortfolioSettings(host="0.0.0.0", jwt_secret="a-real-secret-" + "x" * 32).port == 8001
     assert PortfolioSettings(host="0.0.0.0", jwks_url="http://127.0.0.1/jwks").host == "0.0.0.0"
     assert PortfolioSettings().jwt_secret == DEV_JWT_SECRET  # on loopback, the default is fine
+
+
+def test_notifications_beyond_this_machine_needs_a_mail_relay_or_says_it_sends_nothing() -> None:
+    secret = "a-real-secret-" + "x" * 32
+    with pytest.raises(
+        ValidationError, match=r"refusing to listen on 0\.0\.0\.0 without a mail relay"
+    ):
+        NotificationsSettings(host="0.0.0.0", jwt_secret=secret)
+    relayed = NotificationsSettings(host="0.0.0.0", jwt_secret=secret, smtp_host="smtp.example")
+    channels = channels_from_settings(relayed)
+    assert isinstance(channels["email"], SmtpChannel)
+    assert "sms" not in channels  # no provider: a text fails, it is not recorded sent
+    demo = NotificationsSettings(host="0.0.0.0", jwt_secret=secret, mailbox_only=True)
+    assert {name: type(channel) for name, channel in channels_from_settings(demo).items()} == {
+        "mailbox": MailboxChannel,
+        "email": MailboxChannel,
+        "sms": MailboxChannel,
+    }
+    # On this machine (development), nothing leaves: the mailbox keeps it.
+    assert isinstance(channels_from_settings(NotificationsSettings())["sms"], MailboxChannel)
 
 
 def test_settings_come_from_the_documented_environment(monkeypatch: pytest.MonkeyPatch) -> None:
