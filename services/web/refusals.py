@@ -7,9 +7,13 @@ offers what scheduling offers (the nearest free times when a time is full).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.web.scheduling_api import Answer
+from services.web.written_times import written_moment_of
 
 
 class Refusal(StrEnum):
@@ -17,6 +21,8 @@ class Refusal(StrEnum):
     NO_INTERPRETER = "no_interpreter"
     ALREADY_BOOKED = "already_booked"
     NOT_OPEN = "not_open"
+    CLOSED = "closed"
+    TOO_LATE = "too_late"
     STARTED = "started"
     ALREADY_CHANGED = "already_changed"
     ALREADY_WAITING = "already_waiting"
@@ -36,6 +42,8 @@ _REASONS = (
     ("booking for", Refusal.NOT_OPEN),
     ("booking opens", Refusal.NOT_OPEN),
     ("has closed", Refusal.NOT_OPEN),
+    ("booking closed", Refusal.CLOSED),
+    ("changes online are possible until", Refusal.TOO_LATE),
     ("already started", Refusal.STARTED),
     ("this booking is already", Refusal.ALREADY_CHANGED),
     ("cancelled meanwhile", Refusal.ALREADY_CHANGED),
@@ -58,3 +66,22 @@ def refusal_of(answer: Answer) -> Refusal:
         if words in detail:
             return refusal
     return Refusal.CONFLICT
+
+
+# The moment a refusal names, as scheduling writes it on the school's clock
+# ("booking opens 2026-12-07 08:00 (America/Los_Angeles)": windows/rules.py, ``_local``).
+_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) \(([A-Za-z0-9_+\-/]+)\)")
+
+
+def moment_of_refusal(answer: Answer, *, language: str) -> str | None:
+    """When booking opens or closed, or until when changes were possible, written in the
+    family's language on the school's clock; None if the refusal names no moment."""
+    found = _MOMENT.search(answer.detail)
+    if found is None:
+        return None
+    try:
+        clock = ZoneInfo(found[2])
+        moment = datetime.strptime(found[1], "%Y-%m-%d %H:%M").replace(tzinfo=clock)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return written_moment_of(moment, timezone=found[2], language=language)

@@ -32,6 +32,14 @@ def written_date(moment: datetime, *, timezone: str | None, language: str) -> st
     return str(format_date(local, "full", locale=locale_of(language)))
 
 
+def written_moment_of(moment: datetime, *, timezone: str | None, language: str) -> str:
+    """A day and a time: "Tuesday, December 8, 2026, 3:00 PM"."""
+    tz = zone(timezone)
+    local = moment.astimezone(tz)
+    when = written_date(local, timezone=timezone, language=language)
+    return f"{when}, {format_time(local, 'short', tzinfo=tz, locale=locale_of(language))}"
+
+
 def written_span(start: datetime, end: datetime, *, timezone: str | None, language: str) -> str:
     """From one time of day to another: "3:00 PM - 3:20 PM", with an en dash."""
     tz, locale = zone(timezone), locale_of(language)

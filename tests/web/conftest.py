@@ -3,6 +3,7 @@ Redis, SQLite and PostgreSQL), with families ready to book at Conway."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -138,6 +139,11 @@ async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
     ):
         yield client
+
+
+def text_of(page: httpx.Response) -> str:
+    """A page's text with its entities written out, to look for what a person reads."""
+    return html.unescape(page.text)
 
 
 async def signed_in(web: httpx.AsyncClient, family: Family) -> httpx.Response:

@@ -6,7 +6,6 @@ teacher's own "not booked" page with its nudge."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from tests.web.conftest import (
     service_transports,
     signed_in,
     signed_in_as,
+    text_of,
 )
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -57,10 +57,6 @@ async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
     ):
         yield client
-
-
-def text_of(page: httpx.Response) -> str:
-    return html.unescape(page.text)
 
 
 def window_form(token: str, **changes: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ never reachable, and no one but a student let in."""
 
 from __future__ import annotations
 
-import html
 import io
 import os
 import re
@@ -32,6 +31,7 @@ from tests.web.conftest import (
     service_transports,
     signed_in,
     signed_in_as,
+    text_of,
     web_settings,
 )
 
@@ -99,10 +99,6 @@ async def open_cycle(system: System) -> str:
     )
     assert cycle.status_code == 201, cycle.text
     return str(cycle.json()["id"])
-
-
-def text_of(page: httpx.Response) -> str:
-    return html.unescape(page.text)
 
 
 async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(

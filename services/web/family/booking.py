@@ -19,7 +19,7 @@ from services.web.family.signed_in import (
 from services.web.family.view import days_of_times
 from services.web.forms import checked_form
 from services.web.pages import page
-from services.web.refusals import Refusal, refusal_of
+from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.scheduling_api import is_id
 from services.web.service_clients import SchedulingDep
 
@@ -74,6 +74,7 @@ async def book_time(
     slot_id = fields.get("slot_id")
     interpreter = fields.get("interpreter") or None
     refusal: Refusal | None = None
+    refusal_when: str | None = None
     status = 422
     days = child.free_days
     if interpreter is not None and interpreter not in {tag for tag, _ in languages}:
@@ -93,6 +94,7 @@ async def book_time(
         if answer.ok:
             return _done("booked")
         refusal, status = refusal_of(answer), answer.refused_status
+        refusal_when = moment_of_refusal(answer, language=who.language)
         if refusal is Refusal.FULL:
             days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
         elif refusal is Refusal.NO_INTERPRETER:
@@ -112,6 +114,7 @@ async def book_time(
         languages=languages,
         interpreter=interpreter,
         refusal=refusal,
+        refusal_when=refusal_when,
         status=status,
     )
 
@@ -142,6 +145,7 @@ async def move_to_time(
     child = await child_with_booking(api, who, booking_id)
     slot_id = fields.get("slot_id")
     refusal, status, days = Refusal.NOT_CHOSEN, 422, child.free_days
+    refusal_when: str | None = None
     if is_id(slot_id):
         assert slot_id is not None
         answer = accepted(
@@ -150,6 +154,7 @@ async def move_to_time(
         if answer.ok:
             return _done("moved")
         refusal, status = refusal_of(answer), answer.refused_status
+        refusal_when = moment_of_refusal(answer, language=who.language)
         if refusal is Refusal.FULL:
             days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
     return choose_time_page(
@@ -160,6 +165,7 @@ async def move_to_time(
         days=days,
         moving=True,
         refusal=refusal,
+        refusal_when=refusal_when,
         status=status,
     )
 
@@ -199,6 +205,7 @@ async def cancel_conference(
         child=child,
         conference=child.conference,
         refusal=refusal_of(answer).value,
+        refusal_when=moment_of_refusal(answer, language=who.language),
         error_field="confirm",
         days=[],
     )

@@ -41,6 +41,7 @@ def choose_time_page(
     languages: Sequence[tuple[str, str]] = (),
     interpreter: str | None = None,
     refusal: Refusal | None = None,
+    refusal_when: str | None = None,
     status: int = 200,
 ) -> Response:
     first = next((day.times[0].slot_id for day in days if day.times), None)
@@ -58,6 +59,7 @@ def choose_time_page(
         interpreter=interpreter,
         interpreter_name=interpreter_name,
         refusal=refusal.value if refusal else None,
+        refusal_when=refusal_when,
         error_field=f"time-{first}" if first else "main",
         waitlist_href=(
             f"/family/children/{child.student_id}/waitlist"

@@ -9,7 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from services.web.languages import language_name
-from services.web.written_times import written_date, written_day, written_span
+from services.web.written_times import (
+    written_date,
+    written_day,
+    written_moment_of,
+    written_span,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class WindowView:
     id: str
     name: str
     booking: str
+    opens: str = ""  # when this family may begin to book, written on the school's clock
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,11 @@ def children(family: Any, *, language: str) -> list[ChildView]:
     """Each child of the family, as the pages show them."""
     if not isinstance(family, dict):
         return []
-    return [child_view(child, language=language) for child in family.get("children", [])]
+    listed = family.get("children", [])
+    return [child_view(child, language=language, several=len(listed) > 1) for child in listed]
 
 
-def child_view(child: dict[str, Any], *, language: str) -> ChildView:
+def child_view(child: dict[str, Any], *, language: str, several: bool = False) -> ChildView:
     names = child.get("teacher_names") or {}
     return ChildView(
         student_id=str(child["student_id"]),
@@ -101,10 +108,29 @@ def child_view(child: dict[str, Any], *, language: str) -> ChildView:
             for one in child.get("waitlist", [])
         ],
         windows=[
-            WindowView(id=str(one["id"]), name=str(one["name"]), booking=str(one["booking"]))
-            for one in child.get("windows", [])
+            window_view(one, language=language, several=several) for one in child.get("windows", [])
         ],
         free_days=days_of_times(child.get("free_times", []), language=language),
+    )
+
+
+def window_view(window: dict[str, Any], *, language: str, several: bool) -> WindowView:
+    """A window a child's school invited the family to; a family with several children may
+    begin at the window's early access."""
+    starts = [
+        _moment(value)
+        for value in (window.get("opens_at"), several and window.get("early_access_at"))
+        if isinstance(value, str)
+    ]
+    return WindowView(
+        id=str(window["id"]),
+        name=str(window["name"]),
+        booking=str(window["booking"]),
+        opens=(
+            written_moment_of(min(starts), timezone=window.get("timezone"), language=language)
+            if starts
+            else ""
+        ),
     )
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 
 from services.web.languages import locale_of
-from services.web.written_times import zone
+from services.web.written_times import written_moment_of
 
 BOOKING_STATES = ("not_announced", "upcoming", "open", "closed")
 
@@ -62,10 +62,7 @@ def window_view(window: dict[str, Any], *, language: str) -> WindowView:
 
 def written_moment(value: str, *, timezone: str | None, language: str) -> str:
     """A moment on the school's clock: "Tuesday, December 8, 2026, 3:00 PM"."""
-    clock, locale = zone(timezone), locale_of(language)
-    local = datetime.fromisoformat(value).astimezone(clock)
-    when = format_date(local, "full", locale=locale)
-    return f"{when}, {format_time(local, 'short', tzinfo=clock, locale=locale)}"
+    return written_moment_of(datetime.fromisoformat(value), timezone=timezone, language=language)
 
 
 def _day(value: str, language: str) -> str:
