@@ -203,6 +203,11 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     # The student is named, as the roster names them, not by their id.
     listed = (await web.get("/office/messages")).text
     assert re.search(rf"<th scope=\"row\">[^<]*</th><td>{family.name}</td>", listed), listed
+    # Why, in words; notifications' own words beside them for district IT.
+    assert "The school has no email address or phone number for this family." in listed
+    assert "no contact point on file for this guardian" in listed
+    # Every status the report counts has its column, so they add up to the total.
+    assert "About to go" in listed and "Not sent: no longer linked to the student" in listed
 
 
 async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(

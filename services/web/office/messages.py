@@ -18,8 +18,8 @@ from services.web.service_clients import NotificationsDep, PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
 
 router = APIRouter()
-# The statuses shown, in this order (a report's "queued" and "withheld" are in its total).
-STATUSES = ("sent", "delivered", "bounced", "failed", "opted_out", "waiting")
+# The statuses shown, in this order: every one a report counts, so they add up to its total.
+STATUSES = ("sent", "delivered", "bounced", "failed", "opted_out", "waiting", "queued", "withheld")
 CAMPAIGNS = frozenset({"conference_invitation", "booking_reminder"})
 
 
@@ -35,7 +35,8 @@ class Unreached:
     family: str
     student: str
     template: str
-    reason: str
+    why: str  # the kind of reason, said in words by the page (``reason_kind``)
+    reason: str  # notifications' own words, for district IT
     when: str
 
 
@@ -45,6 +46,27 @@ class SchoolMessages:
     counts: dict[str, int]
     campaigns: list[Campaign]
     unreached: list[Unreached]
+    answered: bool = True  # False: notifications did not answer, nothing above is known
+
+
+# Why a family was not reached, by what notifications' reason holds (services/notifications:
+# delivery.py, email.py, sms.py, sms_api.py, sending.py); any other reason is "other".
+_REASONS = (
+    ("no contact point", "no_contact"),
+    ("no email address on file", "no_contact"),
+    ("refused the address", "address_refused"),
+    ("not an address", "address_refused"),
+    ("not a phone number", "number_refused"),
+    ("carrier did not deliver", "not_delivered"),
+    ("refused the message", "message_refused"),
+    ("service configured", "no_channel"),
+)
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a could-not-reach reason, which the page says in the office's language."""
+    lowered = reason.lower()
+    return next((kind for words, kind in _REASONS if words in lowered), "other")
 
 
 @router.get("/office/messages")
@@ -79,11 +101,13 @@ async def messages_page(
                         family=str(one.get("display_name") or one["guardian_id"]),
                         student=str(one.get("student_name") or one["student_id"]),
                         template=str(one["template"]),
+                        why=reason_kind(str(one["reason"])),
                         reason=str(one["reason"]),
                         when=when(one["at"]),
                     )
                     for one in (unreached.body if _is(unreached, list) else [])
                 ],
+                answered=_is(report, dict) and _is(campaigns, list) and _is(unreached, list),
             )
         )
     return page(

@@ -1,0 +1,28 @@
+"""Each reason notifications gives for a family it could not reach is said in words on the
+office's page: the reasons as the sending code writes them, by kind."""
+
+import pytest
+
+from services.web.office.messages import reason_kind
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("no contact point on file for this guardian", "no_contact"),
+        ("no email address on file for this guardian", "no_contact"),
+        ("the mail server refused the address: 550 5.1.1 no such user", "address_refused"),
+        (
+            "not an address this relay can take: it needs SMTPUTF8 or is not one address",
+            "address_refused",
+        ),
+        ("not a phone number in E.164 form: '555-0100'", "number_refused"),
+        ("the carrier did not deliver it (undelivered, error 30003)", "not_delivered"),
+        ("the SMS provider refused the message: 21610", "message_refused"),
+        ("the mail server refused the message: 554 spam", "message_refused"),
+        ("the school system has no sms service configured", "no_channel"),
+        ("TimeoutError: the relay did not answer", "other"),
+    ],
+)
+def test_each_reason_has_its_kind(reason: str, kind: str) -> None:
+    assert reason_kind(reason) == kind
