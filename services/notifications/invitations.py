@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
@@ -86,21 +88,17 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                     template="conference_invitation",
                     cause=cause,
                     timezone=window.timezone,
-                    values={
-                        "children": Names(tuple(child.given_name for child in children)),
-                        "several": len(children) > 1,
-                        "window": window.name,
-                        "days": Days(window.first_day, window.last_day),
-                        "opens_at": window.opens_at,
-                        "closes_at": window.closes_at,
-                        "open_now": window.opens_at <= now,
-                        "link": context.env.family_links.url(
+                    values=_invitation(
+                        window,
+                        children=tuple(child.given_name for child in children),
+                        now=now,
+                        link=context.env.family_links.url(
                             guardian_id=guardian_id,
                             district=cause.district,
                             expires_at=window.closes_at,
                             now=now,
                         ),
-                    },
+                    ),
                 )
                 for guardian_id, children in sorted(
                     families.get((cause.district, cause.site), {}).items()
@@ -108,3 +106,24 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
             ],
             now=now,
         )
+
+
+def _invitation(
+    window: WindowOpened, *, children: tuple[str, ...], now: datetime, link: str | None
+) -> dict[str, Any]:
+    """What a family's invitation says: a family with several children is told when its early
+    access begins, if before everyone else's."""
+    early = window.early_access_at
+    if len(children) < 2 or early is None or early >= window.opens_at:
+        early = None
+    return {
+        "children": Names(children),
+        "several": len(children) > 1,
+        "window": window.name,
+        "days": Days(window.first_day, window.last_day),
+        "opens_at": window.opens_at,
+        "closes_at": window.closes_at,
+        "early_access_at": early,
+        "open_now": (early or window.opens_at) <= now,
+        "link": link,
+    }

@@ -134,22 +134,20 @@ async def uow(engine: AsyncEngine, env: NotificationsEnvironment) -> UnitOfWork:
     return uow
 
 
-def window_opened() -> CloudEvent[Any]:
+def window_opened(**changes: Any) -> CloudEvent[Any]:
     now = datetime.now(UTC)
-    return at_conway(
-        WindowOpened(
-            window_id="w-fall",
-            name="Fall SLCs at Conway",
-            timezone="America/Los_Angeles",
-            first_day=date.today() + timedelta(days=10),
-            last_day=date.today() + timedelta(days=12),
-            opens_at=now - timedelta(minutes=1),
-            closes_at=now + timedelta(days=9),
-            change_cutoff_minutes=60,
-            opened_by="a-lopez",
-        ),
-        "w-fall",
-    )
+    fields: dict[str, Any] = {
+        "window_id": "w-fall",
+        "name": "Fall SLCs at Conway",
+        "timezone": "America/Los_Angeles",
+        "first_day": date.today() + timedelta(days=10),
+        "last_day": date.today() + timedelta(days=12),
+        "opens_at": now - timedelta(minutes=1),
+        "closes_at": now + timedelta(days=9),
+        "change_cutoff_minutes": 60,
+        "opened_by": "a-lopez",
+    }
+    return at_conway(WindowOpened(**{**fields, **changes}), "w-fall")
 
 
 async def invitation_jobs(uow: UnitOfWork) -> list[Job]:
@@ -219,3 +217,17 @@ async def test_a_window_opening_invites_each_family_once_a_chunk_per_job(
     async with uow.read() as session:
         deliver_jobs = (await session.exec(select(Job).where(Job.kind == "deliver_message"))).all()
     assert sorted(job.key for job in deliver_jobs) == sorted(d.id for d in written)
+
+
+async def test_a_family_with_several_children_is_invited_to_book_early(
+    uow: UnitOfWork, env: NotificationsEnvironment
+) -> None:
+    now = datetime.now(UTC)
+    event = window_opened(opens_at=now + timedelta(days=2), early_access_at=now + timedelta(days=1))
+    await apply(uow, env, event)
+    await run_due(worker(uow, env, "replica-1"))
+
+    written = {d.recipient_id: d.body for d in await invitations(uow)}
+    early = "Because you have more than one child at our schools, you may book from"
+    assert early in written["g-1"], written["g-1"]  # Ava and Max's family
+    assert early not in written["g-3"] and "Booking opens" in written["g-3"]

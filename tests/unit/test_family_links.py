@@ -433,6 +433,7 @@ MESSAGES: dict[str, dict[str, Any]] = {
         "days": Days(date(2026, 12, 8), date(2026, 12, 10)),
         "opens_at": MONDAY_MORNING,
         "closes_at": BOOKING_CLOSES,
+        "early_access_at": None,
         "open_now": False,
         "link": LINK,
     },

@@ -6,7 +6,7 @@ family's way in the site's time zone, and what the school or a student wrote lef
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -78,6 +78,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "days": Days(date(2026, 12, 8), date(2026, 12, 10)),
         "opens_at": MONDAY_MORNING,
         "closes_at": TUESDAY_EVENING,
+        "early_access_at": None,
         "open_now": False,
         "link": LINK,
     },
@@ -329,6 +330,26 @@ def test_an_invitation_for_several_children_says_so(language: str, one: str, two
     several = rendered("conference_invitation", language)
     assert single.subject.startswith(one) and not several.subject.startswith(one)
     assert two in several.subject
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "Because you have more than one child at our schools, you may book from"),
+        ("es", "Como tiene más de un hijo/a en nuestras escuelas, puede reservar desde el"),
+        ("vi", "Vì quý vị có nhiều hơn một con"),
+        ("zh-Hans", "由于您有不止一个孩子在我们学校就读"),
+        ("ar", "لأن لديكم أكثر من طفل في مدارسنا"),
+    ],
+)
+def test_a_family_with_several_children_is_told_when_its_early_access_begins(
+    language: str, words: str
+) -> None:
+    early = rendered(
+        "conference_invitation", language, early_access_at=MONDAY_MORNING - timedelta(days=1)
+    )
+    assert words in early.body
+    assert words not in rendered("conference_invitation", language).body
 
 
 @pytest.mark.parametrize(
