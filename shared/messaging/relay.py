@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import BigInteger, ColumnElement, Integer, bindparam, func, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import is_sqlite
+from shared.database import UTCDateTime, is_sqlite
 from shared.messaging.tables import OutboxMessage, utcnow
 from shared.messaging.unit_of_work import reading, writing
 from shared.supervision import Heartbeat
@@ -30,6 +30,27 @@ Unsent = tuple[int, str, str]
 
 # Each service has its own database, so one key serves every service's relay.
 RELAY_LOCK_KEY = 0x5C_0A7B0C
+
+
+# PostgreSQL: the relays' turn (a transaction-scoped advisory lock, or no rows if another
+# replica holds it) and the oldest unsent rows, marked sent and returned, in one round trip.
+_CLAIM_BATCH = text(
+    """
+    WITH turn AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(:key) AS ours),
+    batch AS (
+        SELECT seq FROM outbox
+        WHERE sent_at IS NULL AND (SELECT ours FROM turn)
+        ORDER BY seq
+        LIMIT :batch
+    )
+    UPDATE outbox SET sent_at = :now FROM batch WHERE outbox.seq = batch.seq
+    RETURNING outbox.seq, outbox.stream, outbox.fields
+    """
+).bindparams(
+    bindparam("key", type_=BigInteger),
+    bindparam("batch", type_=Integer),
+    bindparam("now", type_=UTCDateTime),
+)
 
 
 @dataclass(frozen=True)
@@ -95,14 +116,17 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
         if self._take_turns:
-            async with self._sessions() as session, session.begin():
-                turn = await session.exec(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))
-                if not turn.one():
-                    return 0  # another replica is relaying
-                rows = await self._unsent(session)
-                await self._publish(rows)
-                await self._mark_sent(session, [seq for seq, _, _ in rows])
-            return len(rows)
+            # One statement takes the turn, and marks the batch sent and returns it; the mark
+            # commits only once the batch is on its streams (a failed XADD rolls it back).
+            engine: AsyncEngine = self._sessions.kw["bind"]
+            async with engine.begin() as connection:
+                claimed = await connection.execute(
+                    _CLAIM_BATCH,
+                    {"key": RELAY_LOCK_KEY, "batch": self._batch_size, "now": utcnow()},
+                )
+                batch = sorted((seq, stream, fields) for seq, stream, fields in claimed)
+                await self._publish(batch)
+            return len(batch)
 
         if len(self._unmarked) >= self._batch_size:
             # Marking failed last time: publish nothing more until it succeeds, so what is
