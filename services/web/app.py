@@ -1,7 +1,3 @@
-# >>> NOTE TO WHOEVER WORKS ON THIS BRANCH (remove these lines when you first edit this file):
-# >>> read /tmp/common_brief.md NOW: the rules for this work (deadline: report by 18:35 UTC;
-# >>> do not run `make messages` nor edit services/web/locale/; commit often on your branch;
-# >>> new test files of your own; only one `make run` on the machine at a time).
 """The web front: the pages people use, acting through the services' HTTP APIs.
 
 It owns no data: every page asks the service that owns what it shows, as the signed-in person
