@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -31,7 +32,7 @@ from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
 from shared.database import UTCDateTime
 from shared.events import ConferenceBooked
-from shared.messaging.outbox import record_event
+from shared.messaging.outbox import record_events
 from shared.roster import RosterGuardianLink, ids_listed, linked_guardians_listed
 from shared.roster_classes import teachers_listed
 
@@ -294,17 +295,7 @@ async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int 
 
     A time already full as this transaction read it is refused without the UPDATE (the answer
     a moment earlier would have been the same); otherwise the UPDATE decides."""
-    taken = (
-        slot.booked < slot.capacity
-        and (
-            await session.exec(
-                update(Slot)
-                .where(col(Slot.id) == slot.id, col(Slot.booked) < col(Slot.capacity))
-                .values(booked=col(Slot.booked) + 1)
-            )
-        ).rowcount
-        == 1
-    )  # type: ignore[attr-defined]
+    taken = slot.booked < slot.capacity and await _took_seat(session, slot)
     if not taken:
         nearest = [slot_out(free) for free in await nearest_free(session, slot, now=now)]
         raise Full("that conference time is full", nearest)
@@ -321,6 +312,26 @@ async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int 
         ).all()
     )
     return next(number for number in range(1, slot.capacity + 2) if number not in used)
+
+
+# The seat's conditional UPDATE, on the session's connection (not through the ORM: nothing of
+# the session needs synchronising but the slot's own count, kept in step below).
+_SLOTS: Any = Slot.__table__  # type: ignore[attr-defined]
+_BOOKINGS: Any = Booking.__table__  # type: ignore[attr-defined]
+_COLUMNS = tuple(_BOOKINGS.columns)
+_TAKE_SEAT = (
+    update(_SLOTS)
+    .where(_SLOTS.c.id == bindparam("seat_of"), _SLOTS.c.booked < _SLOTS.c.capacity)
+    .values(booked=_SLOTS.c.booked + 1)
+)
+
+
+async def _took_seat(session: AsyncSession, slot: Slot) -> bool:
+    connection = await session.connection()
+    if (await connection.execute(_TAKE_SEAT, {"seat_of": slot.id})).rowcount != 1:
+        return False
+    set_committed_value(slot, "booked", slot.booked + 1)
+    return True
 
 
 async def free_seat(session: AsyncSession, slot_id: str) -> None:
@@ -368,32 +379,32 @@ async def seat_family(
         chain_id=chain_id,
         station=station,
     )
-    session.add(booking)
-    await session.flush()
-    record_event(
-        session,
-        ConferenceBooked(
-            booking_id=booking.id,
-            slot_id=slot.id,
-            student_id=student_id,
-            guardian_id=family,
-            booked_by=booked_by,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            room=slot.room,
-            teacher_id=slot.teacher_id,
-            interpreter_language=interpreter_language,
-            timezone=slot.timezone,
-            window_id=slot.window_id,
-            format=slot.format,  # type: ignore[arg-type]
-            mode=slot.mode,  # type: ignore[arg-type]
-            station=station,
-            interpreter_id=interpreter_id,
-            chain_id=chain_id,
-            booked_via=booked_via,
-        ),
-        subject=student_id,
-        district=slot.district,
-        site=slot.site,
+    # The booking and its event as two plain INSERTs on the session's connection, not through
+    # the ORM's unit of work (the caller wants the booking's values, not a row to keep in step).
+    # A second conference for the student in the window fails here (IntegrityError).
+    connection = await session.connection()
+    await connection.execute(
+        insert(_BOOKINGS), [{column.key: getattr(booking, column.key) for column in _COLUMNS}]
     )
+    booked = ConferenceBooked(
+        booking_id=booking.id,
+        slot_id=slot.id,
+        student_id=student_id,
+        guardian_id=family,
+        booked_by=booked_by,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        room=slot.room,
+        teacher_id=slot.teacher_id,
+        interpreter_language=interpreter_language,
+        timezone=slot.timezone,
+        window_id=slot.window_id,
+        format=slot.format,  # type: ignore[arg-type]
+        mode=slot.mode,  # type: ignore[arg-type]
+        station=station,
+        interpreter_id=interpreter_id,
+        chain_id=chain_id,
+        booked_via=booked_via,
+    )
+    await record_events(session, [(booked, student_id, slot.district, slot.site)])
     return booking
