@@ -165,14 +165,21 @@ class SchedulingApi(ServiceApi):
         it (409 when the teacher or the room is taken then)."""
         return await self._call("POST", f"/windows/{quote(window_id)}/blocks", token, json=block)
 
-    async def blocks(self, token: str, *, window_id: str, teacher_id: str) -> Answer:
-        """The teacher's availability in the window, each block with its conference times."""
+    async def blocks(self, token: str, *, window_id: str, teacher_id: str | None = None) -> Answer:
+        """The availability in the window (the teacher's, if named), each block with its
+        conference times."""
         return await self._call(
             "GET",
             f"/windows/{quote(window_id)}/blocks",
             token,
-            params={"teacher_id": teacher_id},
+            params={"teacher_id": teacher_id} if teacher_id is not None else None,
         )
+
+    async def remove_block(self, token: str, *, window_id: str, block_id: str) -> Answer:
+        """Take back a block of availability: its times are cancelled (409 while families are
+        booked in it)."""
+        path = f"/windows/{quote(window_id)}/blocks/{quote(block_id)}"
+        return await self._call("DELETE", path, token)
 
     async def teacher_profile(self, token: str, *, teacher_id: str) -> Answer:
         """The teacher's conference settings (their video call link)."""

@@ -18,7 +18,9 @@ from services.scheduling.windows.rules import (
     Span,
     WindowPlan,
     booking_is_open,
+    check_availability_of,
     check_block,
+    check_block_removal,
     check_booking_open,
     check_family_change,
     check_window,
@@ -258,3 +260,18 @@ def test_a_family_sees_times_only_once_it_may_book_them() -> None:
         window=WINDOW, announced=False, now=WINDOW.opens_at, early_access=True
     )
     assert booking_is_open(window=WINDOW, announced=True, now=WINDOW.opens_at, early_access=False)
+
+
+def test_who_gives_availability_takes_it_back_and_not_while_families_are_booked() -> None:
+    check_availability_of(TEACHER, teacher_id="t-1", district="d-1", site="conway")
+    check_availability_of(ADMIN, teacher_id="t-9", district="d-1", site="conway")
+    for who, teacher in ((TEACHER, "t-9"), (OTHER_ADMIN, "t-1"), (GUARDIAN, "g-1")):
+        with pytest.raises(NotAllowed):
+            check_availability_of(who, teacher_id=teacher, district="d-1", site="conway")
+    check_block_removal(removed_at=None, booked=0)
+    with pytest.raises(Refused, match=r"^1 conference is booked .*move or cancel it first"):
+        check_block_removal(removed_at=None, booked=1)
+    with pytest.raises(Refused, match=r"^3 conferences are booked .*move or cancel them first"):
+        check_block_removal(removed_at=None, booked=3)
+    with pytest.raises(Refused, match="already removed"):
+        check_block_removal(removed_at=NOW, booked=0)

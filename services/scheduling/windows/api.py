@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused
+from services.scheduling.booking.seats import lock_slots
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import RosterSite, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
@@ -22,7 +23,9 @@ from services.scheduling.windows.rules import (
     Format,
     Mode,
     Span,
+    check_availability_of,
     check_block,
+    check_block_removal,
     check_window,
 )
 from services.scheduling.windows.slots import SlotOut, open_block_slots, slot_out
@@ -140,6 +143,10 @@ class BlockOut(BaseModel):
     capacity: int
     mode: str
     slots: list[SlotOut] = Field(description="The conference times made from it, by start.")
+    removed_at: datetime | None = Field(
+        None,
+        description="When it was taken back (its times then cancelled); listed ones have none.",
+    )
 
 
 VIRTUAL_ROOM = "Online"
@@ -413,6 +420,46 @@ async def add_block(
     except (Refused, NotFound) as error:
         raise as_http(error) from error
     return _block_out(block, slots)
+
+
+@router.delete(
+    "/windows/{window_id}/blocks/{block_id}",
+    response_model=BlockOut,
+    responses=refusals(403, 404, 409),
+)
+async def remove_block(
+    window_id: IdPath, block_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> BlockOut:
+    """Take back availability given by mistake (wrong day, wrong room; whoever may give it):
+    its conference times are cancelled, so no family is offered them, and it no longer counts,
+    so the teacher and the room are free then for the right availability. 409 while families
+    hold conferences in it: move or cancel those first (each family is told then). The block
+    and its times are kept, removed, for the bookings that ever referred to them."""
+    try:
+        async with uow.transaction() as session:
+            window = await queries.visible_window(session, principal, window_id)
+            block = await queries.block_in(session, window, block_id)
+            check_availability_of(
+                principal, teacher_id=block.teacher_id, district=window.district, site=window.site
+            )
+            # Takes turns with the teacher's other availability, and with bookings of its
+            # times (locked), so a family cannot book one while it goes.
+            await lock_for_transaction(session, f"teacher:{block.teacher_id}")
+            await queries.lock_site(session, window.site)
+            slots = await queries.slots_of_blocks(session, [block.id])
+            locked = await lock_slots(session, [slot.id for slot in slots])
+            await session.refresh(block)
+            check_block_removal(
+                removed_at=block.removed_at, booked=await queries.held_in(session, locked)
+            )
+            for slot in locked.values():
+                slot.status = "cancelled"
+                session.add(slot)
+            block.removed_at, block.removed_by = datetime.now(UTC), principal.subject
+            session.add(block)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+    return _block_out(block, [locked[slot.id] for slot in slots])
 
 
 @router.get(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused
 from services.scheduling.refusals import NotFound
-from services.scheduling.tables import RosterSite, RosterStudent, Slot
+from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.windows.rules import WindowPlan
 from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow
 from shared.auth.principal import Principal, Role
@@ -67,12 +67,14 @@ async def check_free(
 ) -> None:
     """The teacher (at any site) and, in person, the room (at this site) have no other
     availability or conference time overlapping ``starts_at``-``ends_at`` (``moving``: the time
-    being moved, whose own slot and block do not count)."""
+    being moved, whose own slot and block do not count; availability taken back does not
+    either)."""
     block_room = and_(col(AvailabilityBlock.site) == site, col(AvailabilityBlock.room) == room)
     blocks = select(AvailabilityBlock).where(
         or_(col(AvailabilityBlock.teacher_id) == teacher_id, block_room)
         if in_person
         else col(AvailabilityBlock.teacher_id) == teacher_id,
+        col(AvailabilityBlock.removed_at).is_(None),
         col(AvailabilityBlock.starts_at) < ends_at,
         col(AvailabilityBlock.ends_at) > starts_at,
     )
@@ -105,8 +107,10 @@ async def check_free(
 async def blocks_of(
     session: AsyncSession, window: ConferenceWindow, *, teacher_id: str | None
 ) -> Sequence[AvailabilityBlock]:
-    """The window's availability blocks (one teacher's, if named), by start."""
-    query = select(AvailabilityBlock).where(AvailabilityBlock.window_id == window.id)
+    """The window's availability blocks still given (one teacher's, if named), by start."""
+    query = select(AvailabilityBlock).where(
+        AvailabilityBlock.window_id == window.id, col(AvailabilityBlock.removed_at).is_(None)
+    )
     if teacher_id is not None:
         query = query.where(AvailabilityBlock.teacher_id == teacher_id)
     return (
@@ -128,6 +132,29 @@ async def slots_of_blocks(session: AsyncSession, block_ids: Collection[str]) -> 
             .order_by(col(Slot.starts_at), col(Slot.id))
         )
     ).all()
+
+
+async def block_in(
+    session: AsyncSession, window: ConferenceWindow, block_id: str
+) -> AvailabilityBlock:
+    """One of the window's availability blocks (``NotFound`` if it is not the window's)."""
+    block = await session.get(AvailabilityBlock, block_id)
+    if block is None or block.window_id != window.id:
+        raise NotFound(f"conference window {window.id!r} has no availability block {block_id!r}")
+    return block
+
+
+async def held_in(session: AsyncSession, slot_ids: Collection[str]) -> int:
+    """How many bookings hold a conference in these times (booked, checked in, completed)."""
+    if not slot_ids:
+        return 0
+    return (
+        await session.exec(
+            select(func.count())
+            .select_from(Booking)
+            .where(col(Booking.slot_id).in_(sorted(slot_ids)), col(Booking.status).in_(HELD))
+        )
+    ).one()
 
 
 def window_plan(window: ConferenceWindow) -> WindowPlan:

@@ -100,6 +100,35 @@ class BlockPlan:
     mode: Mode
 
 
+def check_availability_of(
+    principal: Principal, *, teacher_id: str, district: str, site: str
+) -> None:
+    """Who gives, or takes back, a teacher's availability at a site: the teacher, for
+    themselves; the site's administrators (and the district's), for any of its teachers."""
+    if not (principal.is_staff and principal.can_act_for_site(district, site)):
+        raise NotAllowed(f"you may not give availability at site {site!r}")
+    if teacher_id != principal.subject and not principal.is_admin:
+        raise NotAllowed(
+            "teachers give their own availability; ask the site's administrator to give it for"
+            f" {teacher_id!r}"
+        )
+
+
+def check_block_removal(*, removed_at: datetime | None, booked: int) -> None:
+    """Availability is taken back only while no family holds a conference in it (their
+    conferences are moved or cancelled first, so each family is told), and only once."""
+    if removed_at is not None:
+        raise Refused(f"this availability was already removed at {removed_at.isoformat()}")
+    if booked:
+        conferences, them = (
+            ("1 conference is", "it") if booked == 1 else (f"{booked} conferences are", "them")
+        )
+        raise Refused(
+            f"{conferences} booked in this availability: move or cancel {them} first (POST"
+            " /slots/{id}/move, DELETE /bookings/{id}, or cancel the day), then remove it"
+        )
+
+
 def check_block(
     principal: Principal,
     block: BlockPlan,
@@ -110,13 +139,9 @@ def check_block(
 ) -> None:
     """A teacher gives their own availability (an administrator, anyone's) on the window's
     days, with breaks inside it; the format decides how many families come at once."""
-    if not (principal.is_staff and principal.can_act_for_site(district, window.site)):
-        raise NotAllowed(f"you may not give availability at site {window.site!r}")
-    if block.teacher_id != principal.subject and not principal.is_admin:
-        raise NotAllowed(
-            "teachers give their own availability; ask the site's administrator to give it for"
-            f" {block.teacher_id!r}"
-        )
+    check_availability_of(
+        principal, teacher_id=block.teacher_id, district=district, site=window.site
+    )
     if block.ends_at <= block.starts_at:
         raise Invalid("availability must end after it starts")
     if block.ends_at - block.starts_at > MAX_BLOCK:

@@ -46,7 +46,7 @@ class ConferenceWindow(SQLModel, table=True):
 
 class AvailabilityBlock(SQLModel, table=True):
     """A teacher's time in a room on one conference day, with breaks; its conference times are
-    made from it."""
+    made from it. Taken back, it stays (``removed_at``) with its cancelled times."""
 
     __tablename__ = "availability_block"
     __table_args__ = (CheckConstraint("ends_at > starts_at", name="ck_block_ends_after_start"),)
@@ -69,6 +69,12 @@ class AvailabilityBlock(SQLModel, table=True):
     mode: str = Field(max_length=16, description="`in_person` or `virtual`.")
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="When it was taken back (its times cancelled); kept for the bookings' sake.",
+    )
+    removed_by: str | None = Field(default=None, max_length=64)
 
 
 class TeacherProfile(SQLModel, table=True):

@@ -1,8 +1,8 @@
 """The window page's "give a teacher's conference times" form and the body of ``POST
 /windows/{id}/blocks`` made from it: a teacher, a day, from and until (with a break, if any) on
 the school's clock, the room, the format (one family at a time, stations, a drop-in table), how
-many families at once, in person or by video call; and the window's times as the page lists
-them. Pure, no I/O."""
+many families at once, in person or by video call; and the window's availability as the page
+lists it. Pure, no I/O."""
 
 from __future__ import annotations
 
@@ -85,8 +85,10 @@ def availability_body(
 
 @dataclass(frozen=True)
 class TeachersDay:
-    """A teacher's conference times on one day in one room, as the window page lists them."""
+    """A block of a teacher's conference times (one day, one room), as the window page lists
+    it, with the times still ahead."""
 
+    block_id: str
     teacher: str
     day: str
     span: str
@@ -97,29 +99,32 @@ class TeachersDay:
     seats_left: int
 
 
-def teachers_days(slots: Any, *, language: str) -> list[TeachersDay]:
-    """The window's times, one line per teacher, day, room and format, in time order."""
-    groups: dict[tuple[str, str, str, str, str], list[dict[str, Any]]] = {}
-    for slot in slots if isinstance(slots, list) else []:
-        starts = datetime.fromisoformat(slot["starts_at"])
-        day = starts.astimezone(zone(slot.get("timezone"))).date().isoformat()
-        key = (str(slot["teacher_id"]), day, str(slot["room"]), slot["format"], slot["mode"])
-        groups.setdefault(key, []).append(slot)
+def teachers_days(blocks: Any, *, now: datetime, language: str) -> list[TeachersDay]:
+    """The window's availability (``GET /windows/{id}/blocks``, by start), one line per block
+    with open times still ahead."""
     shown = []
-    for (teacher, _, room, kind, mode), found in groups.items():
-        first, last = found[0], found[-1]
+    for block in blocks if isinstance(blocks, list) else []:
+        ahead = [
+            slot
+            for slot in block.get("slots", [])
+            if slot.get("status") == "open" and datetime.fromisoformat(slot["starts_at"]) > now
+        ]
+        if not ahead:
+            continue
+        first, last = ahead[0], ahead[-1]
         timezone = first.get("timezone")
         starts, ends = (datetime.fromisoformat(first["starts_at"]), _ends(last))
         shown.append(
             TeachersDay(
-                teacher=teacher,
+                block_id=str(block["id"]),
+                teacher=str(block["teacher_id"]),
                 day=written_day(starts, timezone=timezone, language=language),
                 span=written_span(starts, ends, timezone=timezone, language=language),
-                room=room,
-                format=kind if kind in FORMATS else "one_family",
-                mode=mode if mode in MODES else "in_person",
-                times=len(found),
-                seats_left=sum(int(one.get("seats_left", 0)) for one in found),
+                room=str(block["room"]),
+                format=block["format"] if block.get("format") in FORMATS else "one_family",
+                mode=block["mode"] if block.get("mode") in MODES else "in_person",
+                times=len(ahead),
+                seats_left=sum(int(one.get("seats_left", 0)) for one in ahead),
             )
         )
     return shown

@@ -1,9 +1,12 @@
 """Conference windows: the office's list of its schools' windows, the form that sets up a new
-one, a window's page with its settings, and opening it (every family is invited). Each form
-posts, then goes to the window's page (post/redirect/get)."""
+one, a window's page with its settings and its teachers' conference times, opening it (every
+family is invited), giving a teacher's times and taking back ones given by mistake
+(``staff/block_removal``). Each form posts, then goes to the window's page
+(post/redirect/get)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -27,11 +30,12 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
+from services.web.staff.block_removal import RemovalPages, confirm_page, remove
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-DONE = frozenset({"created", "opened", "times"})
+DONE = frozenset({"created", "opened", "times", "removed"})
 
 
 async def windows_of(api: SchedulingApi, who: Visitor, sites: list[str]) -> list[dict[str, Any]]:
@@ -148,6 +152,37 @@ async def give_times(
     )
 
 
+@router.get("/office/windows/{window_id}/blocks/{block_id}/remove")
+async def confirm_removal(
+    request: Request, window_id: str, block_id: str, who: OfficeDep, api: SchedulingDep
+) -> Response:
+    """Before a teacher's availability given by mistake is taken back: the block, a button."""
+    pages = await _removal(api, who, window_id)
+    return await confirm_page(request, who, api, pages, window_id=window_id, block_id=block_id)
+
+
+@router.post("/office/windows/{window_id}/blocks/{block_id}/remove")
+async def remove_block(
+    request: Request, window_id: str, block_id: str, who: OfficeDep, api: SchedulingDep
+) -> Response:
+    """Take back a teacher's block: its conference times are no longer offered."""
+    pages = await _removal(api, who, window_id)
+    return await remove(request, who, api, pages, window_id=window_id, block_id=block_id)
+
+
+async def _removal(api: SchedulingApi, who: Visitor, window_id: str) -> RemovalPages:
+    """Removal from the window's page, which names the teachers."""
+    if not is_id(window_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    figures = accepted(await api.figures(token_of(who), window_id=window_id))
+    return RemovalPages(
+        back=f"/office/windows/{window_id}#times-heading",
+        nav="_office_nav.html.j2",
+        section="windows",
+        teacher_names=teacher_names(figures.body if figures.ok else None),
+    )
+
+
 async def _window(api: SchedulingApi, who: Visitor, window_id: str) -> dict[str, Any]:
     if not is_id(window_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
@@ -170,7 +205,7 @@ async def _window_page(
 ) -> Response:
     window = await _window(api, who, window_id)
     token = token_of(who)
-    slots = accepted(await api.window_slots(token, window_id=window_id))
+    blocks = accepted(await api.blocks(token, window_id=window_id))
     figures = accepted(await api.figures(token, window_id=window_id))
     teachers = (
         [str(one["teacher_id"]) for one in figures.body.get("teachers", [])]
@@ -184,7 +219,9 @@ async def _window_page(
         "office_window.html.j2",
         status=status,
         window=window_view(window, language=who.language),
-        days=teachers_days(slots.body if slots.ok else [], language=who.language),
+        days=teachers_days(
+            blocks.body if blocks.ok else [], now=datetime.now(UTC), language=who.language
+        ),
         teachers=teachers,
         teacher_names=teacher_names(figures.body if figures.ok else None),
         times=times,

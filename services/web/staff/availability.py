@@ -1,8 +1,9 @@
 """The teacher's availability and conference times: for each conference window of their
 schools, the availability they gave and the times made from it, a form to give more (scheduling
-makes the times and judges the rules: no overlap, the window's days, a free room), their video
-call link, and the secret address of their calendar feed with a way to replace it. Each form
-posts, then comes back here (post/redirect/get); a refusal is said in words next to the form."""
+makes the times and judges the rules: no overlap, the window's days, a free room), a way to take
+a block given by mistake back (``block_removal``), their video call link, and the secret address
+of their calendar feed with a way to replace it. Each form posts, then comes back here
+(post/redirect/get); a refusal is said in words next to the form."""
 
 from __future__ import annotations
 
@@ -32,11 +33,12 @@ from services.web.staff.availability_view import (
     today_at,
     window_view,
 )
+from services.web.staff.block_removal import RemovalPages, confirm_page, remove
 from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-DONE = frozenset({"block", "link", "feed"})
+DONE = frozenset({"block", "link", "feed", "removed"})
 PAGE = "/teacher/availability"
 MAX_LINK = 500
 
@@ -88,6 +90,35 @@ async def add_block(
         status=answer.refused_status,
         window_id=window_id,
         form=form,
+    )
+
+
+@router.get(PAGE + "/{window_id}/blocks/{block_id}/remove")
+async def confirm_removal(
+    request: Request, window_id: str, block_id: str, who: TeacherDep, api: SchedulingDep
+) -> Response:
+    """Before availability given by mistake is taken back: the block, and a button."""
+    return await confirm_page(
+        request, who, api, _removal(who, window_id), window_id=window_id, block_id=block_id
+    )
+
+
+@router.post(PAGE + "/{window_id}/blocks/{block_id}/remove")
+async def remove_block(
+    request: Request, window_id: str, block_id: str, who: TeacherDep, api: SchedulingDep
+) -> Response:
+    """Take back the teacher's block: its conference times are no longer offered."""
+    return await remove(
+        request, who, api, _removal(who, window_id), window_id=window_id, block_id=block_id
+    )
+
+
+def _removal(who: Visitor, window_id: str) -> RemovalPages:
+    return RemovalPages(
+        back=f"{PAGE}#window-{window_id}",
+        nav="_teacher_nav.html.j2",
+        section="availability",
+        teacher_id=person_of(who).subject,
     )
 
 

@@ -39,6 +39,8 @@ class TimeView:
 
 @dataclass(frozen=True)
 class BlockView:
+    id: str
+    teacher_id: str
     day: str
     span: str
     room: str
@@ -47,6 +49,11 @@ class BlockView:
     capacity: int
     breaks: list[str]
     times: list[TimeView]
+
+    @property
+    def booked(self) -> int:
+        """Families booked in its times (the school's cancelled ones hold none)."""
+        return sum(time.booked for time in self.times if not time.cancelled)
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,13 @@ def window_view(
         days_to_choose=[
             (day.isoformat(), _written_date(day, language)) for day in days if day >= today
         ],
-        blocks=[_block(block, timezone=timezone, language=language) for block in blocks],
+        blocks=[block_view(block, timezone=timezone, language=language) for block in blocks],
     )
 
 
-def _block(block: dict[str, Any], *, timezone: str, language: str) -> BlockView:
+def block_view(block: dict[str, Any], *, timezone: str, language: str) -> BlockView:
+    """A block of availability (``GET /windows/{id}/blocks``) written on the school's clock."""
+
     def span(one: dict[str, Any]) -> str:
         return written_span(
             datetime.fromisoformat(one["starts_at"]),
@@ -104,6 +113,8 @@ def _block(block: dict[str, Any], *, timezone: str, language: str) -> BlockView:
         )
 
     return BlockView(
+        id=str(block["id"]),
+        teacher_id=str(block["teacher_id"]),
         day=written_day(
             datetime.fromisoformat(block["starts_at"]), timezone=timezone, language=language
         ),

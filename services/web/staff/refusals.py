@@ -3,7 +3,7 @@ language (each kind's words are in ``templates/_staff_refusal.html.j2``).
 
 The services decide, and say why in English for the API's callers; the page names the kind of
 refusal, by the reason's words where it has several (services/scheduling/conference_day/rules.py,
-services/portfolio/evidence/rules.py), else by its status.
+services/scheduling/windows/rules.py, services/portfolio/evidence/rules.py), else by its status.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ class StaffRefusal(StrEnum):
     FEEDBACK_MISSING = "feedback_missing"
     PLAN_EMPTY = "plan_empty"
     PLAN_NOT_APPROVED = "plan_not_approved"
+    BLOCK_BOOKED = "block_booked"
     CONFLICT = "conflict"
 
 
 _REASONS = (
+    ("booked in this availability", StaffRefusal.BLOCK_BOOKED),
+    ("already removed", StaffRefusal.NOT_FOUND),
     ("nothing to present", StaffRefusal.PLAN_EMPTY),
     ("is not approved yet", StaffRefusal.PLAN_NOT_APPROVED),
     ("check-in opens", StaffRefusal.CHECK_IN_NOT_OPEN),
