@@ -36,7 +36,7 @@ from services.web.family import (
     waitlist,
 )
 from services.web.notifications_api import NotificationsApi
-from services.web.office import figures, interpreters, messages, not_booked, windows
+from services.web.office import figures, interpreters, messages, not_booked, reminders, windows
 from services.web.pages import visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
@@ -161,6 +161,7 @@ def build_app(
         figures,
         messages,
         interpreters,
+        reminders,
         classes,
         plans,
         availability,

@@ -37,3 +37,17 @@ class NotificationsApi(ServiceApi):
     async def could_not_reach(self, credential: str, *, site: str) -> Answer:
         """The site's families no channel reached, newest first, with the reason."""
         return await self._call("GET", "/could-not-reach", credential, params={"site": site})
+
+    async def site_reminders(self, credential: str, *, site: str) -> Answer:
+        """How long before each conference the site's families are reminded, and whether its
+        school chose those times (else they are the district's default)."""
+        return await self._call("GET", f"/sites/{quote(site, safe='')}/reminders", credential)
+
+    async def choose_site_reminders(
+        self, credential: str, *, site: str, before: list[str]
+    ) -> Answer:
+        """Replace the site's reminder times (ISO 8601 durations; none: no reminders). The
+        reminders not yet sent of conferences already booked follow them; the answer says how
+        many conferences that changed (422 with the reason when refused)."""
+        path = f"/sites/{quote(site, safe='')}/reminders"
+        return await self._call("PUT", path, credential, json={"before": before})

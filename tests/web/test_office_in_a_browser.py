@@ -1,7 +1,8 @@
 """In a real Chromium: Conway's office signs in and goes through its pages (windows, a window,
 the new-window form refused then shown again, who has not booked with a nudge, the figures'
-charts, the messages sent, the interpreters) on a desktop and on a 360 px phone; every page fits
-the screen and axe-core finds no accessibility violation. A teacher's own "not booked" page too.
+charts, the messages sent, the interpreters, the reminder times and their form refused) on a
+desktop and on a 360 px phone; every page fits the screen and axe-core finds no accessibility
+violation. A teacher's own "not booked" page too.
 
 The server and the browser are those of tests/web/test_in_a_browser.py (skipped, saying why,
 without a ``chromium`` on PATH); its development sign-in offers Conway's office here.
@@ -111,6 +112,15 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                 await page.get_by_role("link", name="Interpreters").click()
                 assert "Ana Flores" in await page.inner_text("main")
                 await check("interpreters")
+                await page.get_by_role("link", name="Reminders").click()
+                await page.get_by_role("heading", name="Reminders before conferences").wait_for()
+                await check("reminders")
+                if screen == "phone":
+                    for name in ("1 week before", "3 days before", "1 day before", "1 hour before"):
+                        await page.get_by_label(name, exact=True).check()
+                    await page.get_by_role("button", name="Save the reminder times").click()
+                    await page.get_by_role("alert").get_by_text("Choose at most 5").wait_for()
+                    await check("reminders-refused")
                 await context.close()
 
             context = await browser.new_context(viewport=PHONE)

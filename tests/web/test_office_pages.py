@@ -1,8 +1,9 @@
 """The school office's pages against the real services, signed in through the development page
 as Conway's office: setting up and opening a window, who has not booked and a nudge to them,
 the figures as charts with their numbers, the messages' delivery report with the families not
-reached, the interpreters; refusals in words; and who may not reach the pages. Also the
-teacher's own "not booked" page with its nudge."""
+reached, the interpreters; refusals in words; and who may not reach the pages (the reminder
+times' page too; its own tests are in test_office_reminders.py). Also the teacher's own "not
+booked" page with its nudge."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ OFFICE_PAGES = (
     "/office/figures",
     "/office/messages",
     "/office/interpreters",
+    "/office/reminders",
 )
 
 
@@ -289,17 +291,21 @@ async def test_the_office_pages_are_for_the_office_only(
 ) -> None:
     for url in OFFICE_PAGES:
         assert (await web.get(url)).status_code == 401, url
-    await signed_in_as(web, "t-rivera")
+    teacher = await signed_in_as(web, "t-rivera")
     for url in OFFICE_PAGES:
         refused = await web.get(url)
         assert refused.status_code == 403, url
         assert "This page is not for you" in refused.text
+    chosen = {"csrf_token": csrf_token(teacher), "site": "conway", "before": "P1D"}
+    refused = await web.post("/office/reminders", data=chosen)
+    assert refused.status_code == 403 and "This page is not for you" in refused.text
     web.cookies.clear()
     home = await signed_in(web, family)
     for url in (*OFFICE_PAGES, "/teacher/not-booked"):
         assert (await web.get(url)).status_code == 403, url
-    posted = await web.post("/office/not-booked/nudges", data={"csrf_token": csrf_token(home)})
-    assert posted.status_code == 403
+    for url in ("/office/not-booked/nudges", "/office/reminders"):
+        posted = await web.post(url, data={"csrf_token": csrf_token(home), "site": "conway"})
+        assert posted.status_code == 403, url
 
 
 async def test_no_input_on_the_office_pages_gets_a_500(

@@ -4,7 +4,8 @@ page explains it in the person's language (each kind's words are in
 
 The services decide, and say why in English for the API's callers; the page names the kind of
 refusal by the reason's words (services/scheduling/windows/rules.py and api.py,
-interpreters/rules.py, reports/rules.py and nudges.py), else by its status.
+interpreters/rules.py, reports/rules.py and nudges.py; services/notifications/reminder_times.py),
+else by its status.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ class OfficeRefusal(StrEnum):
     MINUTES_INVALID = "minutes_invalid"
     LANGUAGES_MISSING = "languages_missing"
     SITE_UNKNOWN = "site_unknown"
+    REMINDERS_MISSING = "reminders_missing"
+    REMINDERS_BOTH = "reminders_both"
+    # (Notifications refuses these too.)
+    REMINDERS_TOO_MANY = "reminders_too_many"
+    REMINDERS_RANGE = "reminders_range"
     # What scheduling refused.
     DAYS_IN_ORDER = "days_in_order"
     WINDOW_TOO_LONG = "window_too_long"
@@ -77,6 +83,10 @@ _REASONS = (
     ("already has availability", OfficeRefusal.TIMES_CLASH),
     ("already has a conference time", OfficeRefusal.TIMES_CLASH),
     ("needs a room", OfficeRefusal.ROOM_MISSING),
+    # Notifications' reasons (services/notifications/reminder_times.py and reminders_api.py).
+    ("at most 5 reminders", OfficeRefusal.REMINDERS_TOO_MANY),
+    ("before: list should have at most", OfficeRefusal.REMINDERS_TOO_MANY),
+    ("before the conference is not between", OfficeRefusal.REMINDERS_RANGE),
 )
 
 
