@@ -10,7 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
+from services.scheduling.booking.rules import Full
+from services.scheduling.booking.seats import take_seat
+from services.scheduling.tables import Slot
 from shared.auth import Role
 from tests.integration.conftest import System, enroll, register_site
 from tests.scheduling_support import conference_window, give_availability
@@ -180,3 +184,34 @@ async def test_only_who_may_give_a_block_takes_it_back(system: System) -> None:
     ]
     by_office = ok(await system.scheduling.delete(f"{blocks}/{block['id']}", headers=ADMIN))
     assert by_office["removed_at"] is not None
+
+
+async def test_a_booking_that_read_a_time_before_it_was_taken_back_does_not_take_it(
+    system: System,
+) -> None:
+    if system.backend == "sqlite":
+        pytest.skip(
+            "on SQLite the booking's transaction holds the write lock: no one cancels meanwhile"
+        )
+    await register_site(system, "conway")
+    window = await conference_window(system.scheduling, site="conway")
+    block = ok(
+        await give_availability(
+            system.scheduling, site="conway", starts_at=in_two_days_at(16), headers=TEACHER
+        ),
+        201,
+    )
+    (slot_id,) = [slot["id"] for slot in block["slots"]]
+    uow = system.apps["scheduling"].state.runtime.uow
+    async with uow.transaction() as session:
+        slot = await session.get(Slot, slot_id)
+        assert slot is not None and slot.status == "open"
+        # The school takes the time back while this booking is on its way.
+        removed = await system.scheduling.delete(
+            f"/windows/{window['id']}/blocks/{block['id']}", headers=ADMIN
+        )
+        assert removed.status_code == 200, removed.text
+        with pytest.raises(Full):
+            await take_seat(session, slot, now=datetime.now(UTC))
+    async with uow.read() as session:
+        assert (await session.get(Slot, slot_id)).booked == 0  # type: ignore[union-attr]

@@ -315,13 +315,18 @@ async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int 
 
 
 # The seat's conditional UPDATE, on the session's connection (not through the ORM: nothing of
-# the session needs synchronising but the slot's own count, kept in step below).
+# the session needs synchronising but the slot's own count, kept in step below). A time the
+# school cancelled (a day, availability taken back) after this transaction read it takes no one.
 _SLOTS: Any = Slot.__table__  # type: ignore[attr-defined]
 _BOOKINGS: Any = Booking.__table__  # type: ignore[attr-defined]
 _COLUMNS = tuple(_BOOKINGS.columns)
 _TAKE_SEAT = (
     update(_SLOTS)
-    .where(_SLOTS.c.id == bindparam("seat_of"), _SLOTS.c.booked < _SLOTS.c.capacity)
+    .where(
+        _SLOTS.c.id == bindparam("seat_of"),
+        _SLOTS.c.booked < _SLOTS.c.capacity,
+        _SLOTS.c.status == "open",
+    )
     .values(booked=_SLOTS.c.booked + 1)
 )
 
