@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ ALGORITHM = "EdDSA"
 MAX_LIFETIME = timedelta(days=180)
 
 EXPIRED = "this link has expired; ask the school for a new one"
+VERIFIED_KEPT = 10_000  # links kept verified per process (about a kilobyte each)
 
 
 @dataclass(frozen=True)
@@ -158,13 +160,34 @@ class FamilyLinkIssuer:
 
 
 class FamilyLinkVerifier:
-    """Turns a family link into a ``FamilyLink``, or raises ``TokenError`` saying why not."""
+    """Turns a family link into a ``FamilyLink``, or raises ``TokenError`` saying why not.
+
+    A link verified once is kept (the last ``VERIFIED_KEPT``), so the next request made with it
+    skips the signature check and the decoding (a family's page makes several, and a refused
+    booking is followed at once by another); whether it has expired is asked every time. A
+    token that differs in any character is a different key, verified in full."""
 
     def __init__(self, public_key_pem: str, district: str | None) -> None:
         self._key = load_public_key(public_key_pem)
         self._district = district
+        self._verified: OrderedDict[str, FamilyLink] = OrderedDict()
 
     def verify(self, token: str) -> FamilyLink:
+        link = self._verified.get(token)
+        if link is None:
+            link = self._verify(token)
+            self._verified[token] = link
+            if len(self._verified) > VERIFIED_KEPT:
+                self._verified.popitem(last=False)
+        else:
+            self._verified.move_to_end(token)
+        # (As the JWT check decides it: valid while now is before ``exp``.)
+        if time.time() >= link.expires_at.timestamp():
+            self._verified.pop(token, None)
+            raise TokenError(EXPIRED)
+        return link
+
+    def _verify(self, token: str) -> FamilyLink:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != TOKEN_TYPE:

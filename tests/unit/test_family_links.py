@@ -24,6 +24,7 @@ from services.scheduling.family_links.rules import (
     check_reissuer,
     new_link_expiry,
 )
+from shared.auth import family_links
 from shared.auth.family_links import (
     AUDIENCE,
     EXPIRED,
@@ -119,6 +120,41 @@ def test_the_header_names_a_family_link() -> None:
 def test_an_expired_link_is_refused_with_a_reason_a_family_understands() -> None:
     token = mint(issued_at=NOW - timedelta(days=10), expires_at=NOW - timedelta(seconds=1))
     assert refusal(token) == EXPIRED == "this link has expired; ask the school for a new one"
+
+
+def test_a_link_verified_once_is_kept_and_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    checker = verifier()
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    token = mint(expires_at=expires)
+    first = checker.verify(token)
+
+    def no_second_check(_: str) -> None:
+        raise AssertionError("verified again")
+
+    monkeypatch.setattr(checker, "_verify", no_second_check)
+    assert checker.verify(token) is first  # kept: no signature check the second time
+    # Its expiry is asked every time, kept or not.
+    later = expires.replace(microsecond=0).timestamp()
+    monkeypatch.setattr(family_links.time, "time", lambda: later)
+    assert refusal(token, checker) == EXPIRED
+
+
+def test_a_kept_link_changed_in_one_character_is_verified_in_full() -> None:
+    checker = verifier()
+    token = mint()
+    checker.verify(token)
+    header, payload, signature = token.split(".")
+    changed = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    assert "signature is not valid" in refusal(f"{header}.{payload}.{changed}", checker)
+
+
+def test_the_links_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(family_links, "VERIFIED_KEPT", 3)
+    checker = verifier()
+    tokens = [mint(guardian_id=f"g-{n}") for n in range(5)]
+    for token in tokens:
+        checker.verify(token)
+    assert list(checker._verified) == tokens[2:]  # the least recently used go first
 
 
 def test_a_link_signed_with_another_key_is_refused() -> None:
