@@ -34,6 +34,9 @@ RELAY_LOCK_KEY = 0x5C_0A7B0C
 
 # PostgreSQL: the relays' turn (a transaction-scoped advisory lock, or no rows if another
 # replica holds it) and the oldest unsent rows, marked sent and returned, in one round trip.
+# The statement's snapshot is taken before the lock: a replica that got the turn the moment
+# another committed its round may read rows that round sent as unsent. The UPDATE re-checks
+# each row it meets (READ COMMITTED re-reads a row changed meanwhile), so those are skipped.
 _CLAIM_BATCH = text(
     """
     WITH turn AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(:key) AS ours),
@@ -43,7 +46,8 @@ _CLAIM_BATCH = text(
         ORDER BY seq
         LIMIT :batch
     )
-    UPDATE outbox SET sent_at = :now FROM batch WHERE outbox.seq = batch.seq
+    UPDATE outbox SET sent_at = :now FROM batch
+    WHERE outbox.seq = batch.seq AND outbox.sent_at IS NULL
     RETURNING outbox.seq, outbox.stream, outbox.fields
     """
 ).bindparams(

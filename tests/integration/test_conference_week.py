@@ -211,6 +211,54 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
     assert child["conferences"][0]["booking_id"] == bookings[0]["id"]
 
 
+async def test_a_family_waiting_for_an_interpreter_none_is_free_for_does_not_keep_the_seat(
+    system: System,
+) -> None:
+    families = [await family_of(system, n) for n in range(21, 24)]
+    window = await conference_window(system.scheduling, site="conway")
+    (afternoon,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(16), teacher_id="t-rivera"
+    )
+    # Someone at Conway speaks Vietnamese, but has given no hours: never free.
+    ok(
+        await system.scheduling.post(
+            "/sites/conway/interpreters",
+            json={"name": "Lan Tran", "languages": ["vi"]},
+            headers=ADMIN,
+        ),
+        201,
+    )
+    holder = ok(await book(system, families[0], afternoon["id"], "s-21"), 201)
+    for n, interpreter in ((22, "vi"), (23, None)):
+        ok(
+            await system.scheduling.post(
+                "/waitlist",
+                json={
+                    "window_id": window["id"],
+                    "student_id": f"s-{n}",
+                    "interpreter_language": interpreter,
+                },
+                headers=families[n - 21],
+            ),
+            201,
+        )
+
+    ok(await system.scheduling.delete(f"/bookings/{holder['id']}", headers=families[0]))
+
+    # The first in line cannot have it (no interpreter free then): it goes to the next.
+    bookings = ok(
+        await system.scheduling.get("/bookings", params={"student_id": "s-23"}, headers=families[2])
+    )
+    assert [(b["slot_id"], b["status"]) for b in bookings] == [(afternoon["id"], "booked")]
+    line = ok(
+        await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
+    )
+    assert {(e["student_id"], e["status"]) for e in line} >= {
+        ("s-22", "waiting"),
+        ("s-23", "booked"),
+    }
+
+
 async def test_siblings_book_back_to_back_across_schools_or_not_at_all(system: System) -> None:
     await enroll(
         system,

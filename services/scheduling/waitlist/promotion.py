@@ -69,8 +69,10 @@ async def promote_from_waitlist(session: AsyncSession, slot: Slot, *, now: datet
         except Full:
             break
         except (Refused, IntegrityError) as error:
-            # No interpreter free then, or the student was booked by a concurrent request.
+            # No interpreter free then, or the student was booked by a concurrent request. The
+            # seat taken in the savepoint is free again: the slot's count is read anew.
             log.info("waitlist entry %s not promoted to %s: %s", entry.id, slot.id, error)
+            await session.refresh(slot)
             continue
         entry.status, entry.booking_id, entry.resolved_at = "booked", booking.id, datetime.now(UTC)
         session.add(entry)
