@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.web.languages import language_name
@@ -122,14 +122,15 @@ def window_view(window: dict[str, Any], *, language: str, several: bool) -> Wind
         for value in (window.get("opens_at"), several and window.get("early_access_at"))
         if isinstance(value, str)
     ]
+    begins = min(starts) if starts else None
     return WindowView(
         id=str(window["id"]),
         name=str(window["name"]),
         booking=str(window["booking"]),
         opens=(
-            written_moment_of(min(starts), timezone=window.get("timezone"), language=language)
-            if starts
-            else ""
+            written_moment_of(begins, timezone=window.get("timezone"), language=language)
+            if begins is not None and begins > datetime.now(UTC)
+            else ""  # (unknown, or already begun: nothing to wait for)
         ),
     )
 
