@@ -30,9 +30,6 @@ from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 PAGE = "/office/reminders"
-# Notifications' own bounds (services/notifications/reminder_times.py), to say so before sending.
-MOST_REMINDERS = 5
-SHORTEST, LONGEST = timedelta(minutes=5), timedelta(days=14)
 # The times offered, earliest reminder first, as notifications writes them (ISO 8601).
 CHOICES = ("P7D", "P3D", "P2D", "P1D", "PT4H", "PT2H", "PT1H", "PT30M")
 # What notifications writes (days, hours, minutes; weeks as it reads them), digits bounded.
@@ -96,20 +93,19 @@ def written_duration(time: timedelta, *, language: str) -> str:
 
 def chosen_times(values: Iterable[str], *, none: bool) -> tuple[list[str], OfficeRefusal | None]:
     """The times to send (earliest reminder first, each once), or why the form cannot be sent:
-    nothing chosen, times and "No reminders" both, more than ``MOST_REMINDERS``, or a value
-    that is no reminder time notifications takes."""
+    nothing chosen, times and "No reminders" both, or a value that is no duration. How many
+    times and how long before are notifications' rules (reminder_times.py): it refuses in its
+    answer, which the page says in words."""
     times: dict[timedelta, str] = {}
     for value in values:
         time = duration_of(value)
-        if time is None or not SHORTEST <= time <= LONGEST:
+        if time is None:
             return [], OfficeRefusal.REMINDERS_RANGE
         times.setdefault(time, value)
     if none and times:
         return [], OfficeRefusal.REMINDERS_BOTH
     if not none and not times:
         return [], OfficeRefusal.REMINDERS_MISSING
-    if len(times) > MOST_REMINDERS:
-        return [], OfficeRefusal.REMINDERS_TOO_MANY
     return [times[time] for time in sorted(times, reverse=True)], None
 
 

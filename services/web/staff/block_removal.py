@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_api import Answer, is_id
+from services.web.service_api import is_id
 from services.web.staff.availability_view import BlockView, block_view
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import accepted, token_of
@@ -43,7 +43,6 @@ async def confirm_page(
     window_id: str,
     block_id: str,
     refusal: StaffRefusal | None = None,
-    booked: int | None = None,
     status: int = 200,
 ) -> Response:
     """The block as it stands, and the button that removes it (posted to this page's own
@@ -64,7 +63,8 @@ async def confirm_page(
         nav=pages.nav,
         section=pages.section,
         refusal=refusal.value if refusal else None,
-        booked=booked if booked is not None or block is None else block.booked,
+        # (A refusal for booked conferences leaves the block as it was: its count says how many.)
+        booked=block.booked if block is not None else 0,
         error_field="confirm",
     )
 
@@ -94,7 +94,6 @@ async def remove(
         window_id=window_id,
         block_id=block_id,
         refusal=staff_refusal_of(answer),
-        booked=_booked(answer),
         status=answer.refused_status,
     )
 
@@ -131,10 +130,3 @@ def _done(back: str) -> str:
     path, _, anchor = back.partition("#")
     joined = "&" if "?" in path else "?"
     return f"{path}{joined}done=removed" + (f"#{anchor}" if anchor else "")
-
-
-def _booked(answer: Answer) -> int | None:
-    """How many conferences scheduling found booked in the block (its reason begins with the
-    number), if it said."""
-    first = answer.detail.split(" ", 1)[0]
-    return int(first) if answer.status == 409 and first.isdigit() else None
