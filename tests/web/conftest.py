@@ -7,6 +7,7 @@ import html
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,14 +131,21 @@ def service_transports(system: System) -> dict[str, httpx.AsyncBaseTransport]:
     }
 
 
-@pytest.fixture
-async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser's view of the web front, which calls the in-process services."""
-    app = build_app(web_settings(), transports=service_transports(system))
+@asynccontextmanager
+async def web_front(system: System, settings: WebSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser's view of a web front with ``settings``, which calls the in-process services."""
+    app = build_app(settings, transports=service_transports(system))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser's view of the web front, which calls the in-process services."""
+    async with web_front(system, web_settings()) as client:
         yield client
 
 

@@ -14,10 +14,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from services.web.app import build_app
 from tests.integration.conftest import ADMIN, System
 from tests.scheduling_support import give_availability
-from tests.web.conftest import Family, csrf_token, service_transports, signed_in_as, text_of
+from tests.web.conftest import (
+    Family,
+    csrf_token,
+    signed_in_as,
+    text_of,
+    web_front,
+)
 from tests.web.test_office_pages import office_settings
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -26,11 +31,7 @@ LA = ZoneInfo("America/Los_Angeles")
 @pytest.fixture
 async def office_web(system: System) -> AsyncIterator[httpx.AsyncClient]:
     """The web front, its development sign-in offering Conway's office too."""
-    app = build_app(office_settings(), transports=service_transports(system))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
-    ):
+    async with web_front(system, office_settings()) as client:
         yield client
 
 

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from services.web.app import build_app
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from tests.integration.conftest import System, register_site
@@ -25,10 +24,10 @@ from tests.web.conftest import (
     DEV_PEOPLE,
     Family,
     csrf_token,
-    service_transports,
     signed_in,
     signed_in_as,
     text_of,
+    web_front,
 )
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -53,11 +52,7 @@ def office_settings() -> WebSettings:
 @pytest.fixture
 async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
     """The web front (its development sign-in offering Conway's office too)."""
-    app = build_app(office_settings(), transports=service_transports(system))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
-    ):
+    async with web_front(system, office_settings()) as client:
         yield client
 
 

@@ -14,14 +14,19 @@ from typing import Any
 import httpx
 import pytest
 
-from services.web.app import build_app
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.reminders import chosen_times, duration_of, written_duration
 from services.web.service_api import Answer
 from shared.auth import Role
 from tests.integration.conftest import System, register_site
 from tests.support import auth
-from tests.web.conftest import Family, csrf_token, service_transports, signed_in_as, text_of
+from tests.web.conftest import (
+    Family,
+    csrf_token,
+    signed_in_as,
+    text_of,
+    web_front,
+)
 from tests.web.test_office_pages import office_settings
 
 PAGE = "/office/reminders"
@@ -31,11 +36,7 @@ CONWAY_OFFICE = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 @pytest.fixture
 async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
     """The web front (its development sign-in offering Conway's office too)."""
-    app = build_app(office_settings(), transports=service_transports(system))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client,
-    ):
+    async with web_front(system, office_settings()) as client:
         yield client
 
 
