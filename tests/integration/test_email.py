@@ -33,8 +33,9 @@ from tests.support import auth, eventually
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
 
 
-def tomorrow_at(hour: int) -> datetime:
-    day = datetime.now(LA).date() + timedelta(days=2)
+def in_three_days_at(hour: int) -> datetime:
+    """Three days ahead, so a conference's two-day reminder is still to come whatever the hour."""
+    day = datetime.now(LA).date() + timedelta(days=3)
     return datetime(day.year, day.month, day.day, hour, tzinfo=LA).astimezone(UTC)
 
 
@@ -81,7 +82,11 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     student, guardian_id, address = await family(system, local="maria", language="es")
     headers = guardian(guardian_id)
     first, second = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=2, teacher_id="t-rivera"
+        system.scheduling,
+        site="conway",
+        starts_at=in_three_days_at(15),
+        count=2,
+        teacher_id="t-rivera",
     )
     booked = ok(await book(system, headers, first["id"], student), 201)
     (confirmation,) = await conference_mail(mail_server, address)
@@ -186,7 +191,7 @@ async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
     # (The window opens first: no invitation is written to the address before the booking.)
     await register_site(system, "conway")
     (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(16), teacher_id="t-rivera"
+        system.scheduling, site="conway", starts_at=in_three_days_at(16), teacher_id="t-rivera"
     )
     student, guardian_id, _ = await family(system, local="nobody", language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
@@ -210,7 +215,7 @@ async def test_a_busy_relay_is_tried_again_and_the_message_goes_once(
     # (The window opens first: no invitation is written to the address before the booking.)
     await register_site(system, "conway")
     (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(17), teacher_id="t-rivera"
+        system.scheduling, site="conway", starts_at=in_three_days_at(17), teacher_id="t-rivera"
     )
     student, guardian_id, address = await family(system, local="busy", language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
@@ -265,7 +270,7 @@ async def test_every_guardian_of_the_student_hears_each_in_their_language(
     )
     assert contact.status_code == 200, contact.text
     (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(18), teacher_id="t-rivera"
+        system.scheduling, site="conway", starts_at=in_three_days_at(18), teacher_id="t-rivera"
     )
     ok(await book(system, guardian(mother), slot["id"], student), 201)
 
