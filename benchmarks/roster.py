@@ -31,7 +31,7 @@ from pathlib import Path
 
 from benchmarks.oneroster_district import write_delta, write_district
 from benchmarks.report import write_results
-from devstack.redis_server import RedisServer, free_port
+from devstack.redis_server import RedisServer, free_ports
 from devstack.services import SERVICES, ServiceProcess
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -80,7 +80,7 @@ def measure(scratch: Path, *, students: int) -> list[tuple[str, str, str]]:
         "REDIS_URL": redis.url,
         **{f"{n.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{p}" for n, p in databases.items()},
     }
-    ports = {name: free_port() for name in SERVICES}
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     env["PORTFOLIO_NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
     processes = [
         ServiceProcess(name, ports[name], env, scratch / "logs" / f"{name}.log").start()

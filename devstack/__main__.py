@@ -33,6 +33,7 @@ from devstack.family_sign_in import DemoFamily, family_sign_in_links
 from devstack.mail_server import MailServer
 from devstack.redis_server import (
     RedisServer,
+    free_port,
     redis_server_at_least,
     redis_server_binary,
     redis_server_version,
@@ -68,13 +69,19 @@ def main(argv: list[str] | None = None) -> int:
     processes: list[ServiceProcess] = []
     earlier = _demo_env(var)
     (var / "demo.env").unlink(missing_ok=True)
+    ports = {
+        name: int(os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name])) for name in SERVICES
+    }
+    web_port = int(os.environ.get("WEB_PORT", WEB_DEFAULT_PORT))
+    # The servers started here take ports of their own, never one the services are to bind.
+    promised = {*ports.values(), web_port}
     try:
         redis_url = os.environ.get("REDIS_URL")
         if redis_url and redis_url == earlier.get("REDIS_URL"):
             # A shell that sourced the demo.env of an earlier run: not a Redis the user chose.
             redis_url = None
         if not redis_url:
-            redis, user_urls = _redis_with_users(var)
+            redis, user_urls = _redis_with_users(var, free_port(promised))
             redis.start()  # (known to the finally below first: stopped whatever happens)
             _say_which_redis(redis, var)
         else:
@@ -85,11 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         for name in SERVICES:
             key = f"{name.upper()}_DATABASE_URL"
             env[key] = os.environ.get(key) or f"sqlite+aiosqlite:///{var / f'{name}.db'}"
-        ports = {
-            name: int(os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name]))
-            for name in SERVICES
-        }
-        web_port = int(os.environ.get("WEB_PORT", WEB_DEFAULT_PORT))
         # The roster import hands contact details to notifications' API, not to a stream.
         env["PORTFOLIO_NOTIFICATIONS_URL"] = f"http://127.0.0.1:{ports['notifications']}"
         env["PORTFOLIO_ROSTER_UPLOAD_DIR"] = str(var / "roster-uploads")
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         # Email goes over real SMTP to a local server keeping it in var/mail (unless the
         # environment names a relay).
         if not os.environ.get("NOTIFICATIONS_SMTP_HOST"):
-            mail = MailServer(var / "mail").start()
+            mail = MailServer(var / "mail", port=free_port(promised)).start()
             env["NOTIFICATIONS_SMTP_HOST"] = "127.0.0.1"
             env["NOTIFICATIONS_SMTP_PORT"] = str(mail.port)
             _say(f"SMTP  127.0.0.1:{mail.port} (local; keeps every email in {var / 'mail'})")
@@ -112,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         if not os.environ.get("NOTIFICATIONS_SMS_API_URL"):
             public = f"http://127.0.0.1:{ports['notifications']}"
             sms = LocalSmsProvider(
-                inbound_url=f"{public}/sms/inbound", log=var / "sms" / "messages.jsonl"
+                inbound_url=f"{public}/sms/inbound",
+                log=var / "sms" / "messages.jsonl",
+                port=free_port(promised),
             ).start()
             env.update(
                 {
@@ -189,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             _say("stopped; data kept in " + str(var))
 
 
-def _redis_with_users(var: Path) -> tuple[RedisServer, dict[str, str]]:
+def _redis_with_users(var: Path, port: int) -> tuple[RedisServer, dict[str, str]]:
     """The bundled Redis (not started yet) with the system's users' ACL file written; each
     user's URL (with its password)."""
     binary = redis_server_at_least(SELECTORS_SINCE) or redis_server_binary()
@@ -198,7 +202,9 @@ def _redis_with_users(var: Path) -> tuple[RedisServer, dict[str, str]]:
     acl = redis_users.write_acl_file(
         var / "redis" / "users.acl", users, passwords, redis_version=redis_server_version(binary)
     )
-    redis = RedisServer(var / "redis", binary=binary, acl_file=acl, admin=(ADMIN, passwords[ADMIN]))
+    redis = RedisServer(
+        var / "redis", port, binary=binary, acl_file=acl, admin=(ADMIN, passwords[ADMIN])
+    )
     return redis, {name: redis.url_for(name, password) for name, password in passwords.items()}
 
 

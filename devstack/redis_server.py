@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,10 +51,23 @@ def redis_server_at_least(version: tuple[int, int]) -> str | None:
     return next((b for b in redis_server_binaries() if redis_server_version(b) >= version), None)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_port(avoid: Collection[int] = ()) -> int:
+    """A port free on 127.0.0.1 now, other than those in ``avoid`` (ports already promised to
+    processes that have not bound them yet: the kernel would hand them out again)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 now."""
+    ports: list[int] = []
+    while len(ports) < count:
+        ports.append(free_port(avoid=ports))
+    return ports
 
 
 @dataclass

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import redis
 
-from devstack.redis_server import free_port
+from devstack.redis_server import free_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +43,9 @@ class Launcher:
             for key, value in os.environ.items()
             if key != "REDIS_URL" and not key.endswith("_DATABASE_URL")
         }
-        for name in ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS", "WEB"):
-            self.env[f"{name}_PORT"] = str(free_port())
+        names = ("PORTFOLIO", "SCHEDULING", "NOTIFICATIONS", "WEB")
+        for name, port in zip(names, free_ports(len(names)), strict=True):
+            self.env[f"{name}_PORT"] = str(port)
         self.env["PYTHONPATH"] = str(REPO)
         self.process: subprocess.Popen[str] | None = None
         self.output = workdir / "launcher.log"

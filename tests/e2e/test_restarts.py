@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis
 
-from devstack.redis_server import RedisServer, free_port
+from devstack.redis_server import RedisServer, free_ports
 from devstack.services import SERVICES, ServiceProcess
 from shared.auth import Role
 from shared.events import GoalSet
@@ -38,8 +38,8 @@ class Stack:
         for name, path in self.database_files.items():
             env[f"{name.upper()}_DATABASE_URL"] = f"sqlite+aiosqlite:///{path}"
         self.services = {
-            name: ServiceProcess(name, free_port(), env, tmp_path / f"{name}.log")
-            for name in SERVICES
+            name: ServiceProcess(name, port, env, tmp_path / f"{name}.log")
+            for name, port in zip(SERVICES, free_ports(len(SERVICES)), strict=True)
         }
         for service in self.services.values():
             service.start()
