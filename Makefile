@@ -26,7 +26,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -ra --durations=25
+	$(BIN)/python -m pytest -n auto -ra --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
