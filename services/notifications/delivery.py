@@ -45,7 +45,6 @@ from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 from shared.roster import guardians_of, link_needed, link_states
-from shared.upsert import chunks
 
 # A guardian is written to on the channels they chose (``preferences.py``); by default email
 # if they gave an address, else a text message: through the district's SMTP relay and SMS
@@ -152,9 +151,8 @@ async def notify_guardians(
     ``LinkNotKnownYet`` if a guardian's link to the student has not. Returns how many
     deliveries it wrote.
 
-    The deliveries are inserted as plain rows, a multi-row ``INSERT`` per chunk: a window's
-    invitations are thousands of them, and an ORM object per message cost more than rendering
-    it.
+    The deliveries are inserted as plain rows, one statement for all: a window's invitations
+    are thousands of them, and an ORM object per message cost more than rendering it.
     """
     if not messages:
         return 0
@@ -213,8 +211,8 @@ async def notify_guardians(
             deliveries.append(
                 _delivery(session, message, students[message.student_id], contact, channel, how)
             )
-    for chunk in chunks(deliveries):
-        await session.exec(insert(DELIVERY).values(chunk))  # type: ignore[call-overload]
+    if deliveries:  # (one statement compiled once, the rows sent together)
+        await (await session.connection()).execute(insert(DELIVERY), deliveries)
     await keep_for_digest(session, news, now=now)
     await enqueue_many(
         session,

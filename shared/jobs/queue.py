@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import new_id, utcnow
 from shared.jobs.tables import KEY_MAX_LENGTH, Job, JobState
-from shared.upsert import chunks, dialect_insert
+from shared.upsert import dialect_insert
 
 JOB: Table = Job.__table__  # type: ignore[attr-defined]
 
@@ -57,16 +57,16 @@ async def enqueue_many(session: AsyncSession, jobs: Sequence[NewJob]) -> int:
     if not jobs:
         return 0
     now = utcnow()
-    rows = [_row(job, now=now) for job in jobs]
-    inserted = 0
-    for chunk in chunks(rows):
-        statement = (
-            dialect_insert(session, JOB)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["kind", "key"])
-        )
-        inserted += (await session.exec(statement)).rowcount
-    return inserted
+    # One statement compiled once, its rows sent as multi-row VALUES (SQLAlchemy's
+    # "insertmanyvalues"); those returned are the new ones (a reliable count on both databases).
+    statement = (
+        dialect_insert(session, JOB)
+        .on_conflict_do_nothing(index_elements=["kind", "key"])
+        .returning(JOB.c.id)
+    )
+    connection = await session.connection()
+    result = await connection.execute(statement, [_row(job, now=now) for job in jobs])
+    return len(result.all())
 
 
 async def reschedule(session: AsyncSession, kind: str, *, key: str, due_at: datetime) -> bool:
