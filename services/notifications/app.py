@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.notifications import digest  # noqa: F401  (its job registers on sending's)
 from services.notifications.api import router
 from services.notifications.consumers import consumers
+from services.notifications.email_api import router as email_router
 from services.notifications.environment import notifications_environment
 from services.notifications.preferences_api import router as preferences_router
 from services.notifications.reminders_api import router as reminders_router
@@ -27,7 +28,14 @@ SPEC = ServiceSpec(
         "Owns family contact points and language preferences, message templates and "
         "deliveries. Turns scheduling and portfolio events into messages to families."
     ),
-    routers=[router, sms_router, preferences_router, reports_router, reminders_router],
+    routers=[
+        router,
+        email_router,
+        sms_router,
+        preferences_router,
+        reports_router,
+        reminders_router,
+    ],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,

@@ -210,12 +210,13 @@ class SmtpChannel:
 
     name = "email"
 
-    def __init__(self, relay: SmtpRelay, *, sender: str) -> None:
+    def __init__(self, relay: SmtpRelay, *, sender: str, bounces_to: str | None = None) -> None:
         self.relay = relay
         self.connections = relay.connections
         self.sender = sender
-        self.envelope_sender = parseaddr(sender)[1]
-        self.domain = Address(addr_spec=self.envelope_sender).domain or "localhost"
+        from_address = parseaddr(sender)[1]
+        self.envelope_sender = parseaddr(bounces_to)[1] if bounces_to else from_address
+        self.domain = Address(addr_spec=from_address).domain or "localhost"
         # (Made once: loading the system's certificates is not per-message work.)
         self.tls_context = ssl.create_default_context()
         if not relay.verify_certificate:
@@ -273,8 +274,21 @@ class SmtpChannel:
         self, smtp: aiosmtplib.SMTP, delivery: Delivery, message: bytes, outcomes: Outcomes
     ) -> None:
         assert delivery.address is not None
+        mail_options: list[str] = []
+        rcpt_options: list[str] = []
+        if smtp.supports_extension("dsn"):
+            # A report back when it is delivered or fails for good (RFC 3461), naming the
+            # delivery; its headers only, not the family's message.
+            mail_options = ["RET=HDRS", f"ENVID=delivery-{delivery.id}"]
+            rcpt_options = ["NOTIFY=SUCCESS,FAILURE"]
         try:
-            await smtp.sendmail(self.envelope_sender, [delivery.address], message)
+            await smtp.sendmail(
+                self.envelope_sender,
+                [delivery.address],
+                message,
+                mail_options=mail_options,
+                rcpt_options=rcpt_options,
+            )
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusals = error.recipients
             if refusals and all(refusal.code >= 500 for refusal in refusals):
@@ -309,4 +323,9 @@ class SmtpChannel:
             tls_context=self.tls_context,
         )
         await smtp.connect()
+        if smtp.is_ehlo_or_helo_needed:  # (now: whether the relay speaks DSN is read from it)
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
         return smtp

@@ -52,7 +52,9 @@ def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel
             verify_certificate=settings.smtp_verify_certificate,
             connections=settings.smtp_connections,
         )
-        channels["email"] = SmtpChannel(relay, sender=settings.mail_from)
+        channels["email"] = SmtpChannel(
+            relay, sender=settings.mail_from, bounces_to=settings.bounce_address
+        )
     if settings.sms_api_url:
         assert settings.sms_account_sid and settings.sms_auth_token and settings.sms_from
         channels["sms"] = SmsChannel(

@@ -120,6 +120,12 @@ class NotificationsSettings(ServiceSettings):
         description="The From of every email: a name and an address of the district's domain"
         " (the domain also ends each Message-ID).",
     )
+    bounce_address: str | None = Field(
+        None,
+        description="The envelope sender of every email: where mail servers send bounces and"
+        " delivery reports, for the district's mail system to hand to `POST /email/reports`."
+        " Default: the address of `NOTIFICATIONS_MAIL_FROM`.",
+    )
     reminders: Annotated[tuple[timedelta, ...], NoDecode] = Field(
         (timedelta(days=2), timedelta(hours=2)),
         description="How long before each conference its families are reminded, unless their"

@@ -8,17 +8,15 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import col, select
 
-from services.notifications.escalation import escalate_or_give_up
 from services.notifications.messages import render
+from services.notifications.receipts import settle
 from services.notifications.settings import NotificationsSettings
 from services.notifications.sms import E164, keyword_of, signed_by_provider
 from services.notifications.tables import ContactPoint, Delivery, SmsOptOut
 from shared.database import utcnow
-from shared.events import DeliveryDelivered, DeliveryFailed
-from shared.messaging.outbox import record_event
 from shared.problems import problem_response, refusals
 from shared.service import UnitOfWorkDep
 from shared.upsert import insert_or_replace
@@ -64,35 +62,9 @@ async def delivery_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
         delivery = (await session.exec(select(Delivery).where(Delivery.provider_id == sid))).first()
         if delivery is None:
             return problem_response(409, f"no message {sid!r} recorded as sent yet; try again")
-        if delivery.status != "sent":
-            return Response(status_code=204)  # already settled by an earlier receipt
         error = f"the carrier did not deliver it ({status}, error {form.get('ErrorCode') or '-'})"
-        await session.exec(
-            update(Delivery)
-            .where(col(Delivery.id) == delivery.id)
-            .values(
-                status="delivered" if status in DELIVERED else "failed",
-                error=None if status in DELIVERED else error,
-            )
-        )
-        if status not in DELIVERED:  # by email instead, or on the office's list
-            await escalate_or_give_up(session, delivery, error)
-        common = {
-            "delivery_id": delivery.id,
-            "recipient_id": delivery.recipient_id,
-            "channel": "sms",
-            "template": delivery.template,
-            "cause_event_id": delivery.cause_event_id,
-        }
-        record_event(
-            session,
-            DeliveryDelivered(**common)  # type: ignore[arg-type]
-            if status in DELIVERED
-            else DeliveryFailed(**common, error=error),  # type: ignore[arg-type]
-            subject=delivery.student_id,
-            district=delivery.district,
-            site=delivery.site,
-        )
+        # (Already settled by an earlier receipt: nothing changes.)
+        await settle(session, delivery, delivered=status in DELIVERED, reason=error)
     return Response(status_code=204)
 
 

@@ -547,7 +547,8 @@ class DeliveryFailed(EventData):
 
 
 class DeliveryDelivered(EventData):
-    """The provider confirmed a message reached the family's phone (a delivery receipt)."""
+    """A message reached the family: the SMS provider's delivery receipt, or the report of the
+    family's mail server (`POST /email/reports`)."""
 
     event_name = "notifications.delivery.delivered"
 

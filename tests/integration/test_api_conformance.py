@@ -62,9 +62,10 @@ ID_PARAMETERS = {
 }
 
 
-@schemathesis.serializer("application/zip")
-def _zip_body(context: Any, value: Any) -> bytes:
-    """A roster upload's body: whatever bytes were generated (the import refuses a non-zip)."""
+@schemathesis.serializer("application/zip", "message/rfc822")
+def _raw_body(context: Any, value: Any) -> bytes:
+    """A roster upload's or a mail report's body: whatever bytes were generated (the import
+    refuses a non-zip, the reports a message that is not a delivery status notification)."""
     return value if isinstance(value, bytes) else str(value).encode()
 
 

@@ -1,0 +1,88 @@
+"""Reports from the district's mail system about email already handed to it:
+``POST /email/reports`` takes a delivery status notification (RFC 3464) as the relay sent it
+back (``receipts.py`` says what it records)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from services.notifications.receipts import NotAReport, read_report, settle
+from services.notifications.tables import Delivery
+from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Role
+from shared.problems import problem_response, refusals
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(prefix="/email", tags=["email"])
+
+
+class ReportRecorded(BaseModel):
+    """What the report changed."""
+
+    delivery_id: str
+    status: str = Field(description="The delivery's status now: delivered, bounced or as it was.")
+    changed: bool = Field(
+        description="False when the report changed nothing: it only said delayed or relayed,"
+        " or an earlier report had already settled the message."
+    )
+    action: Literal["delivered", "failed", "other"] = Field(
+        description="What the report said: delivered, failed, or only delayed/relayed/expanded."
+    )
+
+
+@router.post(
+    "/reports",
+    response_model=ReportRecorded,
+    responses=refusals(401, 403, 409, 422),
+    summary="A mail server's delivery status notification (a bounce, or delivered)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The whole report message as received (multipart/report;"
+            " report-type=delivery-status).",
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def email_report(
+    request: Request, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> ReportRecorded | JSONResponse:
+    """The district's mail system hands over each report the relay sent back to the envelope
+    sender (`NOTIFICATIONS_BOUNCE_ADDRESS`), with a district IT token. The message is found by
+    the envelope id notifications gave the relay or the returned message's `Message-ID`.
+    **failed** records it bounced with the remote server's reason, announces
+    `delivery.failed`, and sends it by the guardian's other channel or puts the family on the
+    could-not-reach list; **delivered** records it delivered and announces
+    `delivery.delivered`; delayed, relayed or expanded change nothing. 409 (try again) for a
+    message not yet recorded as sent; 422 for a body that is not a report, or one about a
+    message this service did not send in the caller's district."""
+    if principal.via_link or principal.role is not Role.DISTRICT_ADMIN:
+        raise forbidden("delivery reports come from the district's mail system (district IT)")
+    try:
+        report = read_report(await request.body())
+    except NotAReport as error:
+        return problem_response(422, str(error))
+    action: Literal["delivered", "failed", "other"] = (
+        "other" if report.delivered is None else "delivered" if report.delivered else "failed"
+    )
+    async with uow.transaction() as session:
+        delivery = await session.get(Delivery, report.delivery_id)
+        if (
+            delivery is None
+            or delivery.district != principal.district
+            or delivery.channel != "email"
+        ):
+            return problem_response(
+                422, f"no email {report.delivery_id!r} was sent by this service in your district"
+            )
+        if delivery.status == "queued":
+            return problem_response(409, "that message is not recorded as sent yet; try again")
+        changed = report.delivered is not None and await settle(
+            session, delivery, delivered=report.delivered, reason=report.reason, failed_as="bounced"
+        )
+        status = delivery.status if not changed else "delivered" if report.delivered else "bounced"
+    return ReportRecorded(delivery_id=delivery.id, status=status, changed=changed, action=action)

@@ -1,0 +1,235 @@
+"""An email the relay accepted and the family's mail server returned later, on SQLite and
+PostgreSQL: the relay asks for delivery reports (DSN) naming the delivery, the district's mail
+system hands the report it gets back to ``POST /email/reports``, and notifications records the
+message bounced (then sends it by text, or lists the family as not reached) or delivered, and
+says so on the stream, with no address in the event."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from services.notifications.email import SmtpChannel, SmtpRelay
+from services.notifications.receipts import NotAReport, read_report
+from shared.auth import Role
+from shared.auth.tokens import mint_token
+from shared.events import DeliveryDelivered, DeliveryFailed
+from shared.settings import DEV_JWT_SECRET
+from tests.integration.conftest import System
+from tests.integration.test_conference_week import guardian
+from tests.integration.test_escalation import booked_family, settled
+from tests.mail_support import LocalMailServer
+from tests.support import auth, eventually
+
+IT = auth("it-admin", Role.DISTRICT_ADMIN)
+OTHER_DISTRICT = {
+    "Authorization": "Bearer "
+    + mint_token(
+        secret=DEV_JWT_SECRET, subject="it-elsewhere", role=Role.DISTRICT_ADMIN, district="other"
+    )
+}
+OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
+REPORT = {"Content-Type": "message/rfc822"}
+
+
+def dsn(
+    *,
+    message_id: str = "",
+    envelope_id: str = "",
+    action: str = "failed",
+    status: str = "5.1.1",
+    diagnostic: str = "smtp; 550 5.1.1 <maria@example.org>: Recipient address rejected",
+) -> bytes:
+    """A delivery status notification as Postfix writes one (RFC 3464): the human part, the
+    machine-readable status, and the returned message's headers."""
+    envelope = f"Original-Envelope-Id: {envelope_id}\n" if envelope_id else ""
+    return f"""\
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: conferences@district.example
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+I'm sorry to have to inform you that your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+{envelope}
+Final-Recipient: rfc822; maria@example.org
+Action: {action}
+Status: {status}
+Diagnostic-Code: {diagnostic}
+
+--B
+Content-Type: text/rfc822-headers
+
+From: Conferences <conferences@district.example>
+Message-ID: {message_id}
+Subject: Confirmed
+
+--B--
+""".replace("\n", "\r\n").encode()
+
+
+async def events_on(redis_client: aioredis.Redis, stream: str) -> list[dict[str, Any]]:
+    return [
+        {key.decode(): value.decode() for key, value in fields.items()}
+        for _, fields in await redis_client.xrange(stream)
+    ]
+
+
+async def test_a_bounce_after_the_relay_accepted_goes_by_text_and_is_announced(
+    system: System, mail_server: LocalMailServer, redis_client: aioredis.Redis
+) -> None:
+    address = f"maria-{uuid.uuid4().hex[:8]}@example.org"
+    guardian_id, _ = await booked_family(system, 10, email=address, phone="+15035550142")
+    (sent,) = await settled(system, guardian_id, until=lambda d: [x.status for x in d] == ["sent"])
+    # The relay was asked for a report naming the delivery, when delivered or failed for good.
+    (received,) = mail_server.envelopes_to(address)
+    assert f"ENVID=DELIVERY-{sent.id.upper()}" in received.mail_options
+    assert "RET=HDRS" in received.mail_options
+    assert received.rcpt_options == ["NOTIFY=SUCCESS,FAILURE"]
+
+    bounce = dsn(message_id=received.message["Message-ID"])
+    answer = await system.notifications.post(
+        "/email/reports", content=bounce, headers={**IT, **REPORT}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "delivery_id": sent.id,
+        "status": "bounced",
+        "changed": True,
+        "action": "failed",
+    }
+    email, text = await settled(
+        system, guardian_id, until=lambda d: [x.status for x in d] == ["bounced", "sent"]
+    )
+    assert "5.1.1" in (email.error or "") and "Recipient address rejected" in (email.error or "")
+    assert (text.channel, text.escalated_from) == ("sms", email.id)
+
+    async def announced() -> list[dict[str, Any]]:
+        return await events_on(redis_client, DeliveryFailed.stream())
+
+    (event,) = await eventually(
+        announced, until=lambda found: any(sent.id in e["data"] for e in found)
+    )
+    data = json.loads(event["data"])
+    assert (data["delivery_id"], data["channel"]) == (sent.id, "email")
+    assert "5.1.1" in data["error"] and "example.org" not in json.dumps(event)
+
+    # The same report again (mail systems retry) changes nothing.
+    again = await system.notifications.post(
+        "/email/reports", content=bounce, headers={**IT, **REPORT}
+    )
+    assert again.json()["changed"] is False and again.json()["status"] == "bounced"
+
+
+async def test_a_delivered_report_by_envelope_id_records_it_delivered(
+    system: System, mail_server: LocalMailServer, redis_client: aioredis.Redis
+) -> None:
+    guardian_id, _ = await booked_family(
+        system, 11, email=f"ana-{uuid.uuid4().hex[:8]}@example.org"
+    )
+    (sent,) = await settled(system, guardian_id, until=lambda d: [x.status for x in d] == ["sent"])
+    delayed = dsn(envelope_id=f"delivery-{sent.id}", action="delayed", status="4.4.1")
+    answer = await system.notifications.post(
+        "/email/reports", content=delayed, headers={**IT, **REPORT}
+    )
+    assert answer.json() == {
+        "delivery_id": sent.id,
+        "status": "sent",
+        "changed": False,
+        "action": "other",
+    }
+    delivered = dsn(envelope_id=f"delivery-{sent.id}", action="delivered", status="2.0.0")
+    answer = await system.notifications.post(
+        "/email/reports", content=delivered, headers={**IT, **REPORT}
+    )
+    assert answer.json()["status"] == "delivered", answer.text
+    (recorded,) = await settled(
+        system, guardian_id, until=lambda d: [x.status for x in d] == ["delivered"]
+    )
+    assert recorded.error is None
+
+    async def announced() -> list[dict[str, Any]]:
+        return await events_on(redis_client, DeliveryDelivered.stream())
+
+    await eventually(announced, until=lambda found: any(sent.id in e["data"] for e in found))
+    # A bounce after it was delivered (out of order) does not undo it.
+    late = dsn(envelope_id=f"delivery-{sent.id}")
+    answer = await system.notifications.post(
+        "/email/reports", content=late, headers={**IT, **REPORT}
+    )
+    assert (answer.json()["status"], answer.json()["changed"]) == ("delivered", False)
+
+
+async def test_reports_are_checked_and_only_district_it_may_send_them(
+    system: System, mail_server: LocalMailServer
+) -> None:
+    guardian_id, _ = await booked_family(system, 12, email=f"li-{uuid.uuid4().hex[:8]}@example.org")
+    (sent,) = await settled(system, guardian_id, until=lambda d: [x.status for x in d] == ["sent"])
+    report = dsn(envelope_id=f"delivery-{sent.id}")
+
+    async def post(body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        answer = await system.notifications.post(
+            "/email/reports", content=body, headers={**headers, **REPORT}
+        )
+        return answer.status_code, answer.text
+
+    assert (await post(report, {}))[0] == 401
+    for someone in (OFFICE, guardian(guardian_id)):
+        status, text = await post(report, someone)
+        assert status == 403 and "district IT" in text
+    # (A token of another district is not one this deployment accepts at all.)
+    assert (await post(report, OTHER_DISTRICT))[0] == 401
+    status, text = await post(b"Subject: hello\n\nnot a report", IT)
+    assert status == 422 and "not a delivery status notification" in text
+    status, text = await post(b"", IT)
+    assert status == 422 and "empty" in text
+    status, text = await post(dsn(message_id="<somebody-else@example.org>"), IT)
+    assert status == 422 and "names no message this service sent" in text
+    status, text = await post(dsn(envelope_id="delivery-not-a-real-one"), IT)
+    assert status == 422 and "'not-a-real-one'" in text
+    # None of that touched the message.
+    (still,) = await settled(system, guardian_id, until=lambda d: len(d) == 1)
+    assert still.status == "sent"
+
+
+def test_a_report_is_read_from_its_returned_headers_or_its_envelope_id() -> None:
+    by_headers = read_report(dsn(message_id="<delivery-abc123@district.example>"))
+    assert (by_headers.delivery_id, by_headers.delivered, by_headers.status) == (
+        "abc123",
+        False,
+        "5.1.1",
+    )
+    assert by_headers.reason.startswith("the family's mail server returned it (5.1.1): smtp; 550")
+    by_envelope = read_report(dsn(envelope_id="delivery-xyz", action="delivered", status="2.0.0"))
+    assert (by_envelope.delivery_id, by_envelope.delivered) == ("xyz", True)
+    assert read_report(dsn(envelope_id="delivery-q", action="relayed")).delivered is None
+    for garbage in (b"", b"\x00\xff" * 50, b"Content-Type: multipart/report\n\n--x--"):
+        try:
+            read_report(garbage)
+        except NotAReport:
+            continue
+        raise AssertionError(f"{garbage!r} was read as a report")
+
+
+def test_reports_go_to_the_bounce_address_and_message_ids_keep_the_from_domain() -> None:
+    relay = SmtpRelay(host="127.0.0.1", port=25)
+    sender = "Conferences <conferences@district.example>"
+    bounces = SmtpChannel(relay, sender=sender, bounces_to="SLC bounces <slc-bounces@mx.example>")
+    assert (bounces.envelope_sender, bounces.domain) == (
+        "slc-bounces@mx.example",
+        "district.example",
+    )
+    for unset in (None, ""):
+        channel = SmtpChannel(relay, sender=sender, bounces_to=unset)
+        assert channel.envelope_sender == "conferences@district.example"
