@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -109,6 +109,15 @@ def problem_with(model: type[Problem], description: str) -> dict[str, Any]:
     }
 
 
+class ProblemException(HTTPException):
+    """A refusal whose problem document carries further members (RFC 9457, 3.2), e.g. a code a
+    caller can act on without reading the detail."""
+
+    def __init__(self, status: int, detail: str, extensions: Mapping[str, Any]) -> None:
+        super().__init__(status, detail)
+        self.extensions = dict(extensions)
+
+
 def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the refusals a route's own rules answer, e.g. 403, 404, 409."""
     return {status: _problem_response_document(status) for status in statuses}
@@ -145,7 +154,8 @@ async def _http_refusal(request: Request, error: Exception) -> Response:
     if status == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
     detail = error.detail if isinstance(error.detail, str) and error.detail else _title(status)
-    return problem_response(status, detail, headers=headers)
+    extensions = error.extensions if isinstance(error, ProblemException) else None
+    return problem_response(status, detail, headers=headers, extensions=extensions)
 
 
 async def _invalid_request(request: Request, error: Exception) -> Response:

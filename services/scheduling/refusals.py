@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException, status
 
 from services.scheduling.booking.rules import Refused
+from shared.problems import ProblemException
 
 
 class NotFound(LookupError):
@@ -14,4 +15,4 @@ class NotFound(LookupError):
 def as_http(error: Refused | NotFound) -> HTTPException:
     if isinstance(error, NotFound):
         return HTTPException(status.HTTP_404_NOT_FOUND, str(error))
-    return HTTPException(error.status, error.reason)
+    return ProblemException(error.status, error.reason, error.extensions)

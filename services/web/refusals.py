@@ -7,7 +7,6 @@ offers what scheduling offers (the nearest free times when a time is full).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,55 +32,48 @@ class Refusal(StrEnum):
     NOT_CHOSEN = "not_chosen"
 
 
-# Scheduling's reasons, by what they begin with or hold (services/scheduling/*/rules.py); a
-# reason not listed is still explained, by its status alone.
-_REASONS = (
-    ("interpreter", Refusal.NO_INTERPRETER),
-    ("already has a conference", Refusal.ALREADY_BOOKED),
-    ("already on this window's waitlist", Refusal.ALREADY_WAITING),
-    ("booking for", Refusal.NOT_OPEN),
-    ("booking opens", Refusal.NOT_OPEN),
-    ("has closed", Refusal.NOT_OPEN),
-    ("booking closed", Refusal.CLOSED),
-    ("changes online are possible until", Refusal.TOO_LATE),
-    ("already started", Refusal.STARTED),
-    ("this booking is already", Refusal.ALREADY_CHANGED),
-    ("cancelled meanwhile", Refusal.ALREADY_CHANGED),
-    ("cancelled by the school", Refusal.ALREADY_CHANGED),
-)
+# Scheduling names the kind of refusal in its problem document's ``refusal`` member
+# (services/scheduling/booking/rules.py, ``REFUSAL_CODES``); one it does not name is explained
+# by its status alone.
+_KINDS = {
+    "full": Refusal.FULL,
+    "no_interpreter": Refusal.NO_INTERPRETER,
+    "already_booked": Refusal.ALREADY_BOOKED,
+    "already_waiting": Refusal.ALREADY_WAITING,
+    "not_open": Refusal.NOT_OPEN,
+    "closed": Refusal.CLOSED,
+    "too_late": Refusal.TOO_LATE,
+    "started": Refusal.STARTED,
+    "time_cancelled": Refusal.ALREADY_CHANGED,
+    "booking_changed": Refusal.ALREADY_CHANGED,
+}
 
 
 def refusal_of(answer: Answer) -> Refusal:
     """The kind of refusal ``answer`` is."""
-    if isinstance(answer.body, dict) and "nearest_times" in answer.body:
-        return Refusal.FULL
+    body = answer.body if isinstance(answer.body, dict) else {}
+    named = _KINDS.get(str(body.get("refusal")))
+    if named is not None:
+        return named
     if answer.status == 403:
         return Refusal.NOT_ALLOWED
     if answer.status == 404:
         return Refusal.NOT_FOUND
     if answer.status == 422:
         return Refusal.INVALID
-    detail = answer.detail.lower()
-    for words, refusal in _REASONS:
-        if words in detail:
-            return refusal
     return Refusal.CONFLICT
-
-
-# The moment a refusal names, as scheduling writes it on the school's clock
-# ("booking opens 2026-12-07 08:00 (America/Los_Angeles)": windows/rules.py, ``_local``).
-_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) \(([A-Za-z0-9_+\-/]+)\)")
 
 
 def moment_of_refusal(answer: Answer, *, language: str) -> str | None:
     """When booking opens or closed, or until when changes were possible, written in the
-    family's language on the school's clock; None if the refusal names no moment."""
-    found = _MOMENT.search(answer.detail)
-    if found is None:
+    family's language on the school's clock (scheduling's ``at``, with the school's offset,
+    and the school's zone); None if the refusal names no moment."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    at, zone = body.get("at"), body.get("timezone")
+    if not isinstance(at, str) or not isinstance(zone, str):
         return None
     try:
-        clock = ZoneInfo(found[2])
-        moment = datetime.strptime(found[1], "%Y-%m-%d %H:%M").replace(tzinfo=clock)
+        moment = datetime.fromisoformat(at).astimezone(ZoneInfo(zone))
     except (ValueError, ZoneInfoNotFoundError):
         return None
-    return written_moment_of(moment, timezone=found[2], language=language)
+    return written_moment_of(moment, timezone=zone, language=language)

@@ -92,6 +92,11 @@ async def test_a_window_opens_on_time_and_refuses_nonsense(system: System) -> No
     assert early.status_code == 409
     assert early.json()["detail"].startswith("booking opens ")
     assert "(America/Los_Angeles)" in early.json()["detail"]
+    assert (early.json()["refusal"], early.json()["timezone"]) == (
+        "not_open",
+        "America/Los_Angeles",
+    )
+    assert datetime.fromisoformat(early.json()["at"]) == datetime.fromisoformat(window["opens_at"])
     again = await system.scheduling.post(f"/windows/{window['id']}/open", headers=ADMIN)
     assert again.status_code == 409
 

@@ -177,10 +177,18 @@ def test_a_teacher_gives_only_their_own_availability() -> None:
 
 def test_booking_opens_on_time_with_early_access_for_families_of_several_children() -> None:
     before = WINDOW.opens_at - timedelta(minutes=1)
-    with pytest.raises(Refused, match=r"booking opens 2026-12-01 08:00 \(America/Los_Angeles\)"):
+    with pytest.raises(
+        Refused, match=r"booking opens 2026-12-01 08:00 \(America/Los_Angeles\)"
+    ) as refused:
         check_booking_open(
             window=WINDOW, announced=True, now=before, early_access=False, is_staff=False
         )
+    # The same, for a caller that does not read English: the kind and the moment.
+    assert refused.value.extensions == {
+        "refusal": "not_open",
+        "at": "2026-12-01T08:00:00-08:00",
+        "timezone": "America/Los_Angeles",
+    }
     check_booking_open(window=WINDOW, announced=True, now=before, early_access=True, is_staff=False)
     with pytest.raises(Refused, match="opens 2026-11-30 08:00"):
         check_booking_open(
@@ -193,14 +201,16 @@ def test_booking_opens_on_time_with_early_access_for_families_of_several_childre
     check_booking_open(
         window=WINDOW, announced=True, now=WINDOW.opens_at, early_access=False, is_staff=False
     )
-    with pytest.raises(Refused, match="booking closed"):
+    with pytest.raises(Refused, match="booking closed") as refused:
         check_booking_open(
             window=WINDOW, announced=True, now=WINDOW.closes_at, early_access=False, is_staff=False
         )
-    with pytest.raises(Refused, match="has not opened"):
+    assert refused.value.code == "closed" and refused.value.at == WINDOW.closes_at
+    with pytest.raises(Refused, match="has not opened") as refused:
         check_booking_open(
             window=WINDOW, announced=False, now=WINDOW.opens_at, early_access=False, is_staff=False
         )
+    assert refused.value.extensions == {"refusal": "not_open"}  # (no moment to name yet)
     check_booking_open(
         window=WINDOW, announced=False, now=before, early_access=False, is_staff=True
     )
@@ -211,10 +221,12 @@ def test_families_change_online_until_the_cutoff_and_staff_any_time() -> None:
     check_family_change(
         window=WINDOW, starts_at=starts, now=starts - timedelta(hours=3), is_staff=False
     )
-    with pytest.raises(Refused, match="call the school office"):
+    with pytest.raises(Refused, match="call the school office") as refused:
         check_family_change(
             window=WINDOW, starts_at=starts, now=starts - timedelta(hours=1), is_staff=False
         )
+    cutoff = starts - timedelta(minutes=WINDOW.change_cutoff_minutes)
+    assert (refused.value.code, refused.value.at) == ("too_late", cutoff)
     check_family_change(
         window=WINDOW, starts_at=starts, now=starts - timedelta(hours=1), is_staff=True
     )

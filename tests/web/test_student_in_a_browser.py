@@ -119,7 +119,8 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             await page.get_by_text("What are you proud of?", exact=True).wait_for()
             await page.get_by_role("link", name="Back").click()
             await page.get_by_text("I built a robot", exact=True).wait_for()
-            assert await page.get_by_role("button", name="Full screen").is_visible()
+            # (Shown by the page's script once it runs: waited for, not sampled.)
+            await page.get_by_role("button", name="Full screen").wait_for(state="visible")
             await context.close()
 
             for screen, viewport in (("tablet", TABLET), ("phone", PHONE)):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from services.scheduling.booking.commands import book_conference, cancel_booking, move_booking
-from services.scheduling.booking.rules import Full, Refused
+from services.scheduling.booking.rules import REFUSAL_CODES, Full, Refused
 from services.scheduling.booking.seats import visible_student
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import Booking, Slot
@@ -60,8 +60,21 @@ class MoveIn(BaseModel):
 
 
 class BookingRefused(Problem):
-    """A booking refused because the time is full, with the nearest free times to offer."""
+    """A booking refused: the kind of refusal, the moment it names, and when the time is full
+    the nearest free times to offer."""
 
+    refusal: str | None = Field(
+        None,
+        description="The kind of refusal, to act on without reading the detail: "
+        + "; ".join(f"`{code}`, {meaning}" for code, meaning in REFUSAL_CODES.items())
+        + ". Absent for other refusals.",
+    )
+    at: datetime | None = Field(
+        None,
+        description="The moment the refusal names, on the school's clock (with its offset):"
+        " when booking opens or closed, or until when changes online were possible.",
+    )
+    timezone: str | None = Field(None, description="The school's time zone, with `at`.")
     nearest_times: list[SlotOut] = Field(
         default_factory=list, description="The same teacher's free times nearest to it."
     )
@@ -77,7 +90,9 @@ FULL_DOCUMENT = problem_with(
 def refused(error: Refused | NotFound) -> JSONResponse:
     if not isinstance(error, Full):
         raised = as_http(error)
-        return problem_response(raised.status_code, str(raised.detail))
+        return problem_response(
+            raised.status_code, str(raised.detail), extensions=getattr(raised, "extensions", None)
+        )
     return problem_response(
         409,
         error.reason
@@ -86,7 +101,10 @@ def refused(error: Refused | NotFound) -> JSONResponse:
             if error.nearest
             else "; no other time is free"
         ),
-        extensions={"nearest_times": [slot.model_dump(mode="json") for slot in error.nearest]},
+        extensions={
+            **error.extensions,
+            "nearest_times": [slot.model_dump(mode="json") for slot in error.nearest],
+        },
     )
     return as_http(error)
 

@@ -254,7 +254,7 @@ async def release(
         .values(status="cancelled", cancelled_at=now)
     )
     if cancelled.rowcount != 1:  # type: ignore[attr-defined]
-        raise Refused("this booking was cancelled meanwhile")
+        raise Refused("this booking was cancelled meanwhile", code="booking_changed")
     await free_seat(session, slot.id)
     record_event(
         session,

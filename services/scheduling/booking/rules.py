@@ -11,13 +11,47 @@ from shared.auth.principal import Principal, Role
 
 
 class Refused(Exception):
-    """A request the rules refuse; ``status`` is the HTTP status that says why."""
+    """A request the rules refuse; ``status`` is the HTTP status that says why, ``reason`` says
+    it in words, and for the refusals a family's page explains, ``code`` names the kind (one of
+    ``REFUSAL_CODES``) and ``at`` the moment it names (booking opens, closed, or changes online
+    ended), on the school's clock."""
 
     status = 409
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, code: str | None = None, at: datetime | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        assert code is None or code in REFUSAL_CODES, code
+        self.code = code
+        self.at = at
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        """The problem document's members beyond the detail: ``refusal``, and ``at`` with the
+        school's ``timezone`` (the zone of ``at``, when it is one)."""
+        members = {"refusal": self.code} if self.code else {}
+        if self.at is not None:
+            members["at"] = self.at.isoformat()
+            zone = getattr(self.at.tzinfo, "key", None)
+            if zone:
+                members["timezone"] = zone
+        return members
+
+
+# The kinds of refusal a caller can tell apart without reading the detail (the problem
+# document's ``refusal`` member).
+REFUSAL_CODES = {
+    "full": "the time has no free seat (nearest_times lists others)",
+    "already_booked": "the student already has a conference: move it instead",
+    "already_waiting": "the student is already on the window's waitlist",
+    "not_open": "booking has not opened yet (at: when it opens, if known)",
+    "closed": "booking has closed (at: when it closed)",
+    "too_late": "the conference is too near to change online (at: until when it was possible)",
+    "started": "the conference time has already started",
+    "time_cancelled": "the school cancelled that conference time",
+    "booking_changed": "the booking was cancelled or changed meanwhile",
+    "no_interpreter": "no interpreter of the language is free at that time",
+}
 
 
 class NotAllowed(Refused):
@@ -105,7 +139,8 @@ def check_booking(
     if upcoming is not None:
         raise Refused(
             f"student {student.id!r} already has a conference at {upcoming.isoformat()};"
-            " move it to choose another time"
+            " move it to choose another time",
+            code="already_booked",
         )
     if slot.booked >= slot.capacity:
         raise Full("that conference time is full")
@@ -139,16 +174,16 @@ def check_time_for(slot: SlotView, student: StudentView, *, now: datetime) -> No
             " with one of the student's teachers"
         )
     if slot.status != "open":
-        raise Refused("that conference time was cancelled by the school")
+        raise Refused("that conference time was cancelled by the school", code="time_cancelled")
     if slot.starts_at <= now:
-        raise Refused("that conference time has already started")
+        raise Refused("that conference time has already started", code="started")
 
 
 class Full(Refused):
     """The time has no free seat; the caller may be offered the nearest free ones."""
 
     def __init__(self, reason: str, nearest: Sequence[Any] = ()) -> None:
-        super().__init__(reason)
+        super().__init__(reason, code="full")
         self.nearest = list(nearest)
 
 
@@ -199,6 +234,8 @@ def check_cancellation(
     if principal.role is Role.STUDENT:
         raise NotAllowed(f"families or the school {doing} conferences, not students")
     if status != "booked":
-        raise Refused(f"this booking is already {status}")
+        raise Refused(f"this booking is already {status}", code="booking_changed")
     if starts_at <= now:
-        raise Refused("this conference has already started; record attendance instead")
+        raise Refused(
+            "this conference has already started; record attendance instead", code="started"
+        )

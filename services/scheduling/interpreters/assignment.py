@@ -114,7 +114,10 @@ async def take_interpreter(
     for interpreter_id in sorted(ids, key=lambda one: one != prefer):
         if days.free(interpreter_id, span, leaving=leaving):
             return interpreter_id
-    raise Refused(f"no {language!r} interpreter is free at that time; choose another time")
+    raise Refused(
+        f"no {language!r} interpreter is free at that time; choose another time",
+        code="no_interpreter",
+    )
 
 
 async def free_times(

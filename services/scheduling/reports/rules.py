@@ -47,4 +47,4 @@ def check_nudge_time(*, announced_at: datetime | None, closes_at: datetime, now:
     if announced_at is None:
         raise Refused("families have not been invited to this window yet: open it first")
     if now >= closes_at:
-        raise Refused("booking for this window has closed")
+        raise Refused("booking for this window has closed", code="closed", at=closes_at)

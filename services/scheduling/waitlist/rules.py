@@ -82,8 +82,12 @@ def check_joining(
         raise Invalid(f"no interpreter at this school speaks {interpreter_language!r}")
     if held:
         raise Refused(
-            f"student {student.id!r} already has a conference in this window; move it instead"
+            f"student {student.id!r} already has a conference in this window; move it instead",
+            code="already_booked",
         )
     if waiting is not None:
-        raise Refused(f"student {student.id!r} is already on this window's waitlist ({waiting})")
+        raise Refused(
+            f"student {student.id!r} is already on this window's waitlist ({waiting})",
+            code="already_waiting",
+        )
     return teacher_id

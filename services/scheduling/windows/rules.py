@@ -219,16 +219,22 @@ def check_booking_open(
     if is_staff:
         return
     if not announced:
-        raise Refused("booking for these conferences has not opened yet")
+        raise Refused("booking for these conferences has not opened yet", code="not_open")
     begins = window.opens_at
     if early_access and window.early_access_at is not None:
         begins = window.early_access_at
     if now < begins:
-        raise Refused(f"booking opens {_local(begins, window.timezone)}")
+        raise Refused(
+            f"booking opens {_local(begins, window.timezone)}",
+            code="not_open",
+            at=begins.astimezone(ZoneInfo(window.timezone)),
+        )
     if now >= window.closes_at:
         raise Refused(
             f"booking closed {_local(window.closes_at, window.timezone)}; please call the school"
-            " office"
+            " office",
+            code="closed",
+            at=window.closes_at.astimezone(ZoneInfo(window.timezone)),
         )
 
 
@@ -255,7 +261,9 @@ def check_family_change(
     if now >= cutoff:
         raise Refused(
             f"changes online are possible until {_local(cutoff, window.timezone)}; please call"
-            " the school office"
+            " the school office",
+            code="too_late",
+            at=cutoff.astimezone(ZoneInfo(window.timezone)),
         )
 
 
