@@ -55,6 +55,7 @@ async def test_preferences_are_saved_and_read_back(
             "quiet_from": "21:30",
             "quiet_until": "07:00",
             "digest_hour": "19",
+            "timezone": "America/Chicago",
         },
     )
     assert saved.status_code == 303, saved.text
@@ -65,12 +66,23 @@ async def test_preferences_are_saved_and_read_back(
     assert kept["opted_out"] == ["news"]
     assert kept["quiet_hours"] == {"from": "21:30:00", "until": "07:00:00"}
     assert kept["digest_hour"] == 19
+    assert kept["timezone"] == "America/Chicago"
 
     again = await web.get("/family/preferences", params={"lang": "es"})
     assert checked(again, "logistics-email") and checked(again, "news-none")
     assert checked(again, "quiet")
     assert selected(again, "21:30") and selected(again, "07:00") and selected(again, "19")
     assert "Cómo le envía mensajes la escuela" in html.unescape(again.text)
+    # The zone, named by its place in the family's language (the school's is the first choice).
+    assert '<option value="America/Chicago" selected>hora de Estados Unidos (Chicago)</option>' in (
+        html.unescape(again.text)
+    )
+    back = await web.post(
+        "/family/preferences",
+        data={"csrf_token": csrf_token(again), "digest_hour": "19", "timezone": ""},
+    )
+    assert back.status_code == 303, back.text
+    assert (await preferences_of(system, family))["timezone"] is None
 
 
 async def test_a_refusal_from_notifications_is_said_next_to_the_field_in_the_familys_language(
@@ -119,6 +131,8 @@ async def test_without_csrf_or_with_odd_input_nothing_changes(
         {"digest_hour": "-1"},
         {"quiet": "on", "quiet_from": "25:00"},
         {"quiet": "on", "quiet_until": "7 o'clock"},
+        {"timezone": "Mars/Olympus_Mons"},
+        {"timezone": "Etc/GMT+5"},
     ):
         refused = await web.post(
             "/family/preferences", data={"csrf_token": csrf_token(form), **data}

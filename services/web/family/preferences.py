@@ -20,6 +20,8 @@ from services.web.family.preferences_view import (
     preferences_body,
     refusal_of_preferences,
     times_offered,
+    zone_named,
+    zones_offered,
 )
 from services.web.family.signed_in import FamilyDep, accepted, family_data, session_of
 from services.web.forms import checked_form
@@ -76,6 +78,7 @@ def _preferences_page(
         digest_hours=[
             (hour, written_time_of_day(int(hour), 0, language=language)) for hour in DIGEST_HOURS
         ],
+        zones=_zones(form, language),
         refusal=refusal.value if refusal else None,
         error_at=error_at,
         error_field={
@@ -84,6 +87,14 @@ def _preferences_page(
             "quiet": "quiet_from",
         }.get(error_at, "main"),
     )
+
+
+def _zones(form: PreferencesForm, language: str) -> list[tuple[str, str]]:
+    """The zones to choose from, with the guardian's own first if the list has no name for it."""
+    zones = list(zones_offered(language))
+    if form.timezone and form.timezone not in dict(zones):
+        zones.insert(0, (form.timezone, zone_named(form.timezone, language)))
+    return zones
 
 
 @router.get("/family/preferences")
@@ -108,14 +119,9 @@ async def save_preferences(
         return _preferences_page(
             request, who, form_of(saved), refusal=PreferencesRefusal.INVALID, status=422
         )
-    timezone = saved.get("timezone")
     answer = accepted(
         await api.save_preferences(
-            session_of(who).credential,
-            guardian_id=guardian_id,
-            preferences=preferences_body(
-                form, timezone=timezone if isinstance(timezone, str) else None
-            ),
+            session_of(who).credential, guardian_id=guardian_id, preferences=preferences_body(form)
         )
     )
     if answer.ok:

@@ -1,14 +1,20 @@
 """A guardian's message preferences as notifications keeps them (``GET``/``PUT
 /guardians/{id}/preferences``) and as the preferences form shows them: per kind of message one
-choice (the school's usual way, email, text, both, or none), quiet hours, the digest's hour.
-Why notifications refused a change, named so the page can say it in the family's language."""
+choice (the school's usual way, email, text, both, or none), quiet hours, the digest's hour,
+the time zone those follow (the school's, unless the guardian chose their own). Why
+notifications refused a change, named so the page can say it in the family's language."""
 
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import get_timezone_location
 
 from services.web.service_api import Answer
 
@@ -40,6 +46,7 @@ class PreferencesForm:
     quiet_from: str
     quiet_until: str
     digest_hour: str
+    timezone: str = ""  # "": the school's
 
 
 def form_of(preferences: dict[str, Any]) -> PreferencesForm:
@@ -64,6 +71,7 @@ def form_of(preferences: dict[str, Any]) -> PreferencesForm:
         quiet_from=_hh_mm(quiet.get("from")) if isinstance(quiet, dict) else DEFAULT_QUIET[0],
         quiet_until=_hh_mm(quiet.get("until")) if isinstance(quiet, dict) else DEFAULT_QUIET[1],
         digest_hour=str(preferences.get("digest_hour", 18)),
+        timezone=str(preferences.get("timezone") or ""),
     )
 
 
@@ -76,7 +84,10 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
         quiet_from=fields.get("quiet_from", DEFAULT_QUIET[0]),
         quiet_until=fields.get("quiet_until", DEFAULT_QUIET[1]),
         digest_hour=fields.get("digest_hour", "18"),
+        timezone=fields.get("timezone", ""),
     )
+    if form.timezone and form.timezone not in _ZONES:
+        return None
     if any(choice not in CHOICES for choice in choices.values()):
         return None
     if not all(_TIME_OF_DAY.fullmatch(t) for t in (form.quiet_from, form.quiet_until)):
@@ -86,8 +97,8 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
     return form
 
 
-def preferences_body(form: PreferencesForm, *, timezone: str | None) -> dict[str, Any]:
-    """The form as notifications takes it (the guardian's time zone kept as it was)."""
+def preferences_body(form: PreferencesForm) -> dict[str, Any]:
+    """The form as notifications takes it."""
     return {
         "channels": {
             kind: _CHANNELS_OF_CHOICE[choice]
@@ -98,7 +109,7 @@ def preferences_body(form: PreferencesForm, *, timezone: str | None) -> dict[str
         "quiet_hours": (
             {"from": form.quiet_from, "until": form.quiet_until} if form.quiet else None
         ),
-        "timezone": timezone,
+        "timezone": form.timezone or None,
         "digest_hour": int(form.digest_hour),
     }
 
@@ -142,6 +153,41 @@ def field_of_refusal(refusal: PreferencesRefusal, form: PreferencesForm) -> str:
 def times_offered(form: PreferencesForm) -> list[str]:
     """The half hours, and the guardian's own quiet hours if they are not on one."""
     return sorted(set(HALF_HOURS) | {form.quiet_from, form.quiet_until})
+
+
+# The zones a guardian may choose: each place once (no aliases, no "Etc/GMT+5").
+_ZONES = frozenset(
+    zone
+    for zone in zoneinfo.available_timezones()
+    if "/" in zone
+    and not zone.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
+    and zone.split("/")[0] not in ("Brazil", "Canada", "Chile", "Mexico")
+)
+
+
+@cache
+def zones_offered(language: str) -> tuple[tuple[str, str], ...]:
+    """The time zones to choose from, each named in ``language`` by its place (Babel, from
+    the CLDR: "hora de Vietnam"), in that language's alphabetical order; one zone per name."""
+    try:
+        locale = Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        locale = Locale("en")
+    named: dict[str, str] = {}
+    for zone in sorted(_ZONES):
+        named.setdefault(get_timezone_location(zone, locale=locale), zone)
+    return tuple((zone, name) for name, zone in sorted(named.items()))
+
+
+def zone_named(zone: str, language: str) -> str:
+    """A guardian's saved zone with its name, even if the list names its place otherwise."""
+    offered = dict(zones_offered(language))
+    if zone in offered:
+        return offered[zone]
+    try:
+        return get_timezone_location(zone, locale=Locale.parse(language.replace("-", "_")))
+    except (LookupError, UnknownLocaleError, ValueError):
+        return zone
 
 
 def _hh_mm(value: Any) -> str:
