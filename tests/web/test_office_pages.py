@@ -200,6 +200,8 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     # The student is named, as the roster names them, not by their id.
     listed = (await web.get("/office/messages")).text
     assert re.search(rf"<th scope=\"row\">[^<]*</th><td>{family.name}</td>", listed), listed
+    # With no contact details there is no name on file either: the page says so with the id.
+    assert f"Guardian {family.guardian_id} (no name on file)" in listed
     # Why, in words; notifications' own words beside them for district IT.
     assert "The school has no email address or phone number for this family." in listed
     assert "no contact point on file for this guardian" in listed

@@ -32,7 +32,8 @@ class Campaign:
 
 @dataclass(frozen=True)
 class Unreached:
-    family: str
+    family: str | None  # the guardian's name, if notifications has one
+    guardian_id: str
     student: str
     template: str
     why: str  # the kind of reason, said in words by the page (``reason_kind``)
@@ -98,7 +99,8 @@ async def messages_page(
                 ],
                 unreached=[
                     Unreached(
-                        family=str(one.get("display_name") or one["guardian_id"]),
+                        family=str(one["display_name"]) if one.get("display_name") else None,
+                        guardian_id=str(one["guardian_id"]),
                         student=str(one.get("student_name") or one["student_id"]),
                         template=str(one["template"]),
                         why=reason_kind(str(one["reason"])),
