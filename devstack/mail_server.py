@@ -13,6 +13,7 @@ import argparse
 import email
 import email.policy
 import mailbox
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,54 @@ def received(maildir: Path) -> list[email.message.EmailMessage]:
     ]
 
 
+def delivery_report(
+    *,
+    recipient: str = "family@example.org",
+    message_id: str = "",
+    envelope_id: str = "",
+    action: str = "failed",
+    status: str = "5.1.1",
+    diagnostic: str = "smtp; 550 5.1.1 Recipient address rejected: no such mailbox",
+) -> bytes:
+    """A delivery status notification (RFC 3464) as a mail server such as Postfix returns it:
+    words for a person, the machine-readable status, and the returned message's headers. What
+    a relay sends back when a message it accepted is refused later (``action`` failed) or
+    delivered; notifications reads it at ``POST /email/reports``."""
+    envelope = f"Original-Envelope-Id: {envelope_id}\n" if envelope_id else ""
+    text = f"""\
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: conferences@district.example
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="report"
+
+--report
+Content-Type: text/plain
+
+This is the mail system at host mx.example.org. Your message to {recipient} was {action}.
+
+--report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+{envelope}
+Final-Recipient: rfc822; {recipient}
+Action: {action}
+Status: {status}
+Diagnostic-Code: {diagnostic}
+
+--report
+Content-Type: text/rfc822-headers
+
+From: Conferences <conferences@district.example>
+To: {recipient}
+Message-ID: {message_id}
+
+--report--
+"""
+    return text.replace("\n", "\r\n").encode()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack.mail_server", description="What the local SMTP server kept."
@@ -78,16 +127,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--show", type=int, metavar="N", help="print message N of the list (1: oldest) whole"
     )
+    parser.add_argument(
+        "--bounce",
+        type=int,
+        metavar="N",
+        help="print the report a family's mail server would send back for message N (no such"
+        " mailbox; -1: the newest), to hand to notifications' POST /email/reports",
+    )
     args = parser.parse_args(argv)
     messages = [
         message
         for message in received(args.maildir)
         if args.to is None or args.to.lower() in str(message["To"]).lower()
     ]
-    if args.show is not None:
-        if not 1 <= args.show <= len(messages):
+    for chosen in (args.show, args.bounce):
+        if chosen is not None and not (1 <= chosen <= len(messages) or (chosen == -1 and messages)):
             parser.error(f"there are {len(messages)} messages")
-        print(messages[args.show - 1].as_string())
+    if args.show is not None:
+        print(messages[args.show - 1 if args.show > 0 else -1].as_string())
+        return 0
+    if args.bounce is not None:
+        returned = messages[args.bounce - 1 if args.bounce > 0 else -1]
+        report = delivery_report(
+            recipient=str(returned["To"]), message_id=str(returned["Message-ID"])
+        )
+        sys.stdout.buffer.write(report)
         return 0
     for number, message in enumerate(messages, 1):
         parts = [part.get_content_type() for part in message.walk() if not part.is_multipart()]

@@ -12,6 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from devstack.mail_server import delivery_report
 from services.notifications.email import SmtpChannel, SmtpRelay
 from services.notifications.receipts import NotAReport, read_report
 from shared.auth import Role
@@ -35,48 +36,9 @@ OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
 REPORT = {"Content-Type": "message/rfc822"}
 
 
-def dsn(
-    *,
-    message_id: str = "",
-    envelope_id: str = "",
-    action: str = "failed",
-    status: str = "5.1.1",
-    diagnostic: str = "smtp; 550 5.1.1 <maria@example.org>: Recipient address rejected",
-) -> bytes:
-    """A delivery status notification as Postfix writes one (RFC 3464): the human part, the
-    machine-readable status, and the returned message's headers."""
-    envelope = f"Original-Envelope-Id: {envelope_id}\n" if envelope_id else ""
-    return f"""\
-From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
-To: conferences@district.example
-Subject: Undelivered Mail Returned to Sender
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B"
-
---B
-Content-Type: text/plain
-
-I'm sorry to have to inform you that your message could not be delivered.
-
---B
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.org
-{envelope}
-Final-Recipient: rfc822; maria@example.org
-Action: {action}
-Status: {status}
-Diagnostic-Code: {diagnostic}
-
---B
-Content-Type: text/rfc822-headers
-
-From: Conferences <conferences@district.example>
-Message-ID: {message_id}
-Subject: Confirmed
-
---B--
-""".replace("\n", "\r\n").encode()
+def dsn(**report: str) -> bytes:
+    """A delivery status notification as Postfix writes one (``make run`` prints the same)."""
+    return delivery_report(recipient="maria@example.org", **report)
 
 
 async def events_on(redis_client: aioredis.Redis, stream: str) -> list[dict[str, Any]]:
@@ -98,7 +60,11 @@ async def test_a_bounce_after_the_relay_accepted_goes_by_text_and_is_announced(
     assert "RET=HDRS" in received.mail_options
     assert received.rcpt_options == ["NOTIFY=SUCCESS,FAILURE"]
 
-    bounce = dsn(message_id=received.message["Message-ID"])
+    # (The remote server repeats the address in its words: it must not reach the stream.)
+    bounce = dsn(
+        message_id=received.message["Message-ID"],
+        diagnostic=f"smtp; 550 5.1.1 <{address}>: Recipient address rejected",
+    )
     answer = await system.notifications.post(
         "/email/reports", content=bounce, headers={**IT, **REPORT}
     )

@@ -3,6 +3,7 @@ office's page: the reasons as the sending code writes them, by kind."""
 
 import pytest
 
+from services.notifications.receipts import Report
 from services.web.office.messages import reason_kind
 
 
@@ -21,6 +22,7 @@ from services.web.office.messages import reason_kind
         ("the SMS provider refused the message: 21610", "message_refused"),
         ("the mail server refused the message: 554 spam", "message_refused"),
         ("the school system has no sms service configured", "no_channel"),
+        (Report("d-1", False, "5.2.2", "smtp; 552 5.2.2 mailbox full").reason, "returned"),
         ("TimeoutError: the relay did not answer", "other"),
     ],
 )

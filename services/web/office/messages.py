@@ -61,6 +61,7 @@ _REASONS = (
     ("carrier did not deliver", "not_delivered"),
     ("refused the message", "message_refused"),
     ("service configured", "no_channel"),
+    ("mail server returned it", "returned"),  # (receipts.py: a bounce after the relay took it)
 )
 
 
