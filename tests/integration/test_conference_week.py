@@ -379,18 +379,19 @@ async def test_the_school_moves_a_time_and_cancels_a_snow_day(system: System) ->
         )
     )
     assert snow["bookings_cancelled"] == 2 and snow["families_waitlisted"] == 2
+    assert snow["availability_removed"] == 1
+    blocks = ok(await system.scheduling.get(f"/windows/{window['id']}/blocks", headers=ADMIN))
+    assert blocks == []  # (taken back: no longer listed as the window's availability)
     line = ok(
         await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
     )
     assert {(e["student_id"], e["position"]) for e in line} == {("s-1", 1), ("s-2", 2)} or {
         (e["student_id"], e["position"]) for e in line
     } == {("s-1", 2), ("s-2", 1)}
-    # A new time that day or another: the first family in line gets it at once.
+    # The weather clears: the teacher and the room are free that day again, and a new time
+    # (that day, at the very hour cancelled) goes to the first family in line at once.
     (new,) = await open_times(
-        system.scheduling,
-        site="conway",
-        starts_at=tomorrow_at(15) + timedelta(days=1),
-        teacher_id="t-rivera",
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), teacher_id="t-rivera"
     )
 
     async def booked_somewhere() -> int:

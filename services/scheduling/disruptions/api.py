@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +22,7 @@ from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.queries import check_free, lock_site, visible_window
 from services.scheduling.windows.rules import Mode, day_start, local_day
 from services.scheduling.windows.slots import SlotOut, slot_out
-from services.scheduling.windows.tables import ConferenceWindow
+from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow
 from shared.api_types import IdPath, IsoDate, Moment, Text
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal
@@ -48,6 +49,10 @@ class DayCancelled(BaseModel):
     slots_cancelled: int
     bookings_cancelled: int
     families_waitlisted: int
+    availability_removed: int = Field(
+        description="The day's availability blocks, taken back with their times: the teachers"
+        " and rooms are free that day again, for new availability if the day is rescheduled."
+    )
 
 
 def check_school_change(principal: Principal, window: ConferenceWindow, teacher_id: str) -> None:
@@ -156,7 +161,8 @@ async def cancel_day(
 ) -> DayCancelled:
     """Cancel a whole conference day (a snow day; the site's administrators): every booking
     that day is cancelled and its family told, and put at the front of their teacher's
-    waitlist, so the next seat that frees up is theirs."""
+    waitlist, so the next seat that frees up is theirs. The day's availability is taken back
+    with its times (kept, removed), so its teachers and rooms are free that day again."""
     try:
         async with uow.transaction() as session:
             return await _cancel_day(session, principal, window_id, day, body.reason)
@@ -224,10 +230,21 @@ async def _cancel_day(
             waitlisted += 1
         slot.status = "cancelled"
         session.add(slot)
+    removed = await session.exec(
+        update(AvailabilityBlock)
+        .where(
+            col(AvailabilityBlock.window_id) == window.id,
+            col(AvailabilityBlock.removed_at).is_(None),
+            col(AvailabilityBlock.starts_at) >= begins,
+            col(AvailabilityBlock.starts_at) < ends,
+        )
+        .values(removed_at=now, removed_by=principal.subject)
+    )
     return DayCancelled(
         window_id=window.id,
         day=day,
         slots_cancelled=len(slots),
         bookings_cancelled=cancelled,
         families_waitlisted=waitlisted,
+        availability_removed=removed.rowcount,  # type: ignore[attr-defined]
     )
