@@ -64,6 +64,37 @@ class CampaignReport(BaseModel):
     counts: Counts
 
 
+# Why a family was not reached, by the words the sending code writes (delivery.py, email.py,
+# sms.py, sms_api.py, receipts.py, sending.py); any other reason is `other`.
+REASON_KINDS = {
+    "no_contact": "no email address or phone number on file",
+    "address_refused": "the relay refused the email address",
+    "returned": "the family's mail server sent the email back after the relay took it",
+    "number_refused": "the phone number cannot take text messages as written",
+    "not_delivered": "the carrier did not deliver the text message",
+    "message_refused": "the relay or the SMS provider refused the message itself",
+    "no_channel": "no email or SMS service is configured for this kind of message",
+    "other": "anything else (the reason says what)",
+}
+_REASON_WORDS = (
+    ("no contact point", "no_contact"),
+    ("no email address on file", "no_contact"),
+    ("refused the address", "address_refused"),
+    ("not an address", "address_refused"),
+    ("not a phone number", "number_refused"),
+    ("carrier did not deliver", "not_delivered"),
+    ("refused the message", "message_refused"),
+    ("service configured", "no_channel"),
+    ("mail server returned it", "returned"),
+)
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a could-not-reach reason (one of ``REASON_KINDS``)."""
+    lowered = reason.lower()
+    return next((kind for words, kind in _REASON_WORDS if words in lowered), "other")
+
+
 class Unreached(BaseModel):
     guardian_id: str
     display_name: str | None
@@ -74,6 +105,11 @@ class Unreached(BaseModel):
     site: str
     template: str = Field(description="The message that could not be delivered.")
     reason: str
+    reason_kind: str = Field(
+        description="The kind of reason, to act on or say in words without reading `reason`: "
+        + "; ".join(f"`{kind}`, {meaning}" for kind, meaning in REASON_KINDS.items())
+        + "."
+    )
     at: datetime
 
 
@@ -235,6 +271,7 @@ async def could_not_reach(
             site=row.site,
             template=row.template,
             reason=row.reason,
+            reason_kind=reason_kind(row.reason),
             at=row.at,
         )
         for row, name, student_name in rows

@@ -1,10 +1,13 @@
-"""Each reason notifications gives for a family it could not reach is said in words on the
-office's page: the reasons as the sending code writes them, by kind."""
+"""Each reason notifications gives for a family it could not reach has its kind (the
+could-not-reach list's `reason_kind`, which the office's page says in words): the reasons as the
+sending code writes them, by kind."""
+
+from pathlib import Path
 
 import pytest
 
 from services.notifications.receipts import Report
-from services.web.office.messages import reason_kind
+from services.notifications.reports_api import REASON_KINDS, reason_kind
 
 
 @pytest.mark.parametrize(
@@ -28,3 +31,9 @@ from services.web.office.messages import reason_kind
 )
 def test_each_reason_has_its_kind(reason: str, kind: str) -> None:
     assert reason_kind(reason) == kind
+
+
+def test_the_office_page_has_words_for_every_kind() -> None:
+    page = Path("services/web/templates/_unreached_reason.html.j2").read_text()
+    said = {kind for kind in REASON_KINDS if f'one.why == "{kind}"' in page}
+    assert said == set(REASON_KINDS)  # ("other": notifications' own words alone)

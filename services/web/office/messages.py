@@ -36,7 +36,7 @@ class Unreached:
     guardian_id: str
     student: str
     template: str
-    why: str  # the kind of reason, said in words by the page (``reason_kind``)
+    why: str  # notifications' kind of reason, said in words by the page
     reason: str  # notifications' own words, for district IT
     when: str
 
@@ -48,27 +48,6 @@ class SchoolMessages:
     campaigns: list[Campaign]
     unreached: list[Unreached]
     answered: bool = True  # False: notifications did not answer, nothing above is known
-
-
-# Why a family was not reached, by what notifications' reason holds (services/notifications:
-# delivery.py, email.py, sms.py, sms_api.py, sending.py); any other reason is "other".
-_REASONS = (
-    ("no contact point", "no_contact"),
-    ("no email address on file", "no_contact"),
-    ("refused the address", "address_refused"),
-    ("not an address", "address_refused"),
-    ("not a phone number", "number_refused"),
-    ("carrier did not deliver", "not_delivered"),
-    ("refused the message", "message_refused"),
-    ("service configured", "no_channel"),
-    ("mail server returned it", "returned"),  # (receipts.py: a bounce after the relay took it)
-)
-
-
-def reason_kind(reason: str) -> str:
-    """The kind of a could-not-reach reason, which the page says in the office's language."""
-    lowered = reason.lower()
-    return next((kind for words, kind in _REASONS if words in lowered), "other")
 
 
 @router.get("/office/messages")
@@ -104,7 +83,7 @@ async def messages_page(
                         guardian_id=str(one["guardian_id"]),
                         student=str(one.get("student_name") or one["student_id"]),
                         template=str(one["template"]),
-                        why=reason_kind(str(one["reason"])),
+                        why=str(one.get("reason_kind") or "other"),
                         reason=str(one["reason"]),
                         when=when(one["at"]),
                     )
