@@ -24,6 +24,7 @@ class Refusal(StrEnum):
     TOO_LATE = "too_late"
     STARTED = "started"
     ALREADY_CHANGED = "already_changed"
+    TIME_CANCELLED = "time_cancelled"
     ALREADY_WAITING = "already_waiting"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
@@ -44,7 +45,7 @@ _KINDS = {
     "closed": Refusal.CLOSED,
     "too_late": Refusal.TOO_LATE,
     "started": Refusal.STARTED,
-    "time_cancelled": Refusal.ALREADY_CHANGED,
+    "time_cancelled": Refusal.TIME_CANCELLED,
     "booking_changed": Refusal.ALREADY_CHANGED,
 }
 

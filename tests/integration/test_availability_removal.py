@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from services.scheduling.booking.rules import Full
+from services.scheduling.booking.rules import Full, Refused
 from services.scheduling.booking.seats import take_seat
 from services.scheduling.tables import Slot
 from shared.auth import Role
@@ -211,7 +211,10 @@ async def test_a_booking_that_read_a_time_before_it_was_taken_back_does_not_take
             f"/windows/{window['id']}/blocks/{block['id']}", headers=ADMIN
         )
         assert removed.status_code == 200, removed.text
-        with pytest.raises(Full):
+        with pytest.raises(Refused) as refused:
             await take_seat(session, slot, now=datetime.now(UTC))
+        # Said as it is (the family is offered other times), not as a full time.
+        assert not isinstance(refused.value, Full)
+        assert refused.value.code == "time_cancelled"
     async with uow.read() as session:
         assert (await session.get(Slot, slot_id)).booked == 0  # type: ignore[union-attr]

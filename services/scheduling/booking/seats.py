@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from services.scheduling.booking.rules import Full, SlotView, StudentView
+from services.scheduling.booking.rules import Full, Refused, SlotView, StudentView
 from services.scheduling.interpreters.assignment import take_interpreter
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import HELD, Booking, RosterStudent, Slot
@@ -297,6 +297,8 @@ async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int 
     a moment earlier would have been the same); otherwise the UPDATE decides."""
     taken = slot.booked < slot.capacity and await _took_seat(session, slot)
     if not taken:
+        if slot.booked < slot.capacity and await _cancelled_meanwhile(session, slot.id):
+            raise Refused("that conference time was cancelled by the school", code="time_cancelled")
         nearest = [slot_out(free) for free in await nearest_free(session, slot, now=now)]
         raise Full("that conference time is full", nearest)
     if slot.format != Format.STATIONS:
@@ -337,6 +339,14 @@ async def _took_seat(session: AsyncSession, slot: Slot) -> bool:
         return False
     set_committed_value(slot, "booked", slot.booked + 1)
     return True
+
+
+async def _cancelled_meanwhile(session: AsyncSession, slot_id: str) -> bool:
+    """Whether the school cancelled the time since this transaction read it (why the seat's
+    UPDATE took no one, rather than the last seat going to another family)."""
+    connection = await session.connection()
+    found = await connection.execute(select(_SLOTS.c.status).where(_SLOTS.c.id == slot_id))
+    return found.scalar_one_or_none() != "open"
 
 
 async def free_seat(session: AsyncSession, slot_id: str) -> None:

@@ -1,0 +1,41 @@
+"""Every kind of refusal scheduling names (its problem document's ``refusal``) is one the family
+pages explain in their own words; one it does not name is explained by its status."""
+
+from pathlib import Path
+
+import pytest
+
+from services.scheduling.booking.rules import REFUSAL_CODES
+from services.web.refusals import Refusal, moment_of_refusal, refusal_of
+from services.web.service_api import Answer
+
+PAGE = Path("services/web/templates/_refusal.html.j2").read_text()
+
+
+@pytest.mark.parametrize("code", sorted(REFUSAL_CODES))
+def test_each_kind_scheduling_names_has_the_pages_words(code: str) -> None:
+    kind = refusal_of(Answer(409, {"detail": "whatever the words", "refusal": code}))
+    assert kind is not Refusal.CONFLICT
+    assert f'refusal == "{kind.value}"' in PAGE
+
+
+def test_a_refusal_without_a_kind_is_explained_by_its_status() -> None:
+    assert refusal_of(Answer(403, {"detail": "no"})) is Refusal.NOT_ALLOWED
+    assert refusal_of(Answer(404, {"detail": "no"})) is Refusal.NOT_FOUND
+    assert refusal_of(Answer(422, {"detail": "no"})) is Refusal.INVALID
+    assert refusal_of(Answer(409, {"detail": "booking opens tomorrow"})) is Refusal.CONFLICT
+    assert refusal_of(Answer(409, {"refusal": "something new"})) is Refusal.CONFLICT
+    assert refusal_of(Answer(502, "not json")) is Refusal.CONFLICT
+
+
+def test_the_moment_is_written_on_the_schools_clock_or_not_at_all() -> None:
+    said = {"at": "2026-12-07T08:00:00-08:00", "timezone": "America/Los_Angeles"}
+    written = moment_of_refusal(Answer(409, said), language="en")
+    assert written is not None and "December 7" in written and "8:00" in written
+    for odd in (
+        {"at": "2026-12-07T08:00:00-08:00"},
+        {"at": "soon", "timezone": "America/Los_Angeles"},
+        {"at": "2026-12-07T08:00:00-08:00", "timezone": "Mars/Olympus"},
+        {"at": 5, "timezone": "UTC"},
+    ):
+        assert moment_of_refusal(Answer(409, odd), language="en") is None
