@@ -216,6 +216,8 @@ class SmtpChannel:
         self.sender = sender
         from_address = parseaddr(sender)[1]
         self.envelope_sender = parseaddr(bounces_to)[1] if bounces_to else from_address
+        # Reports are asked for only when someone receives them (the bounce address is set).
+        self.asks_for_reports = bool(bounces_to)
         self.domain = Address(addr_spec=from_address).domain or "localhost"
         # (Made once: loading the system's certificates is not per-message work.)
         self.tls_context = ssl.create_default_context()
@@ -276,11 +278,12 @@ class SmtpChannel:
         assert delivery.address is not None
         mail_options: list[str] = []
         rcpt_options: list[str] = []
-        if smtp.supports_extension("dsn"):
-            # A report back when it is delivered or fails for good (RFC 3461), naming the
-            # delivery; its headers only, not the family's message.
+        if self.asks_for_reports and smtp.supports_extension("dsn"):
+            # A report back when it fails for good (RFC 3461), and for a critical message when
+            # it is delivered too (else it goes by text as well), naming the delivery; its
+            # headers only, not the family's message.
             mail_options = ["RET=HDRS", f"ENVID=delivery-{delivery.id}"]
-            rcpt_options = ["NOTIFY=SUCCESS,FAILURE"]
+            rcpt_options = ["NOTIFY=SUCCESS,FAILURE" if delivery.critical else "NOTIFY=FAILURE"]
         try:
             await smtp.sendmail(
                 self.envelope_sender,

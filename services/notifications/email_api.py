@@ -9,6 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlmodel import select
 
 from services.notifications.receipts import NotAReport, read_report, settle
 from services.notifications.tables import Delivery
@@ -82,7 +83,15 @@ async def email_report(
         if delivery.status == "queued":
             return problem_response(409, "that message is not recorded as sent yet; try again")
         changed = report.delivered is not None and await settle(
-            session, delivery, delivered=report.delivered, reason=report.reason, failed_as="bounced"
+            session,
+            delivery,
+            delivered=report.delivered,
+            reason=report.reason,
+            announced=report.announced_reason,
+            failed_as="bounced",
         )
-        status = delivery.status if not changed else "delivered" if report.delivered else "bounced"
+        # (As the database holds it now: another report may have settled it meanwhile.)
+        status = (
+            await session.exec(select(Delivery.status).where(Delivery.id == delivery.id))
+        ).one()
     return ReportRecorded(delivery_id=delivery.id, status=status, changed=changed, action=action)

@@ -30,7 +30,10 @@ from services.notifications.tables import Delivery
 from shared.events import DeliveryDelivered, DeliveryFailed
 from shared.messaging.outbox import record_event
 
-_MESSAGE_ID = re.compile(r"<delivery-([A-Za-z0-9_-]{1,64})@[^>]*>")
+_ID = r"[A-Za-z0-9_-]{1,64}"
+_MESSAGE_ID = re.compile(rf"<delivery-({_ID})@[^>]*>")
+_ENVELOPE_ID = re.compile(rf"delivery-({_ID})")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 _DECISIVE = ("failed", "delivered")  # (delayed, relayed and expanded change nothing)
 
 
@@ -49,8 +52,15 @@ class Report:
 
     @property
     def reason(self) -> str:
+        """Why, for the school office: the status and the remote server's own words."""
         said = f": {self.diagnostic}" if self.diagnostic else ""
-        return f"the family's mail server returned it ({self.status}){said}"[:500]
+        return f"{self.announced_reason}{said}"[:500]
+
+    @property
+    def announced_reason(self) -> str:
+        """Why, for the shared stream: the status alone (the remote server's words may repeat
+        the address)."""
+        return f"the family's mail server returned it ({self.status})"
 
 
 def read_report(raw: bytes) -> Report:
@@ -65,16 +75,17 @@ def read_report(raw: bytes) -> Report:
             "not a delivery status notification: expected multipart/report;"
             f" report-type=delivery-status, got {message.get_content_type()}"
         )
+    parts = message.get_payload()
+    top = [part for part in parts if isinstance(part, Message)] if isinstance(parts, list) else []
     status = next(
-        (part for part in message.walk() if part.get_content_type() == "message/delivery-status"),
-        None,
+        (part for part in top if part.get_content_type() == "message/delivery-status"), None
     )
     payload = status.get_payload() if status is not None else None
     blocks = [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
     if len(blocks) < 2:
         raise NotAReport("the report has no per-recipient delivery status")
     per_message, recipients = blocks[0], blocks[1:]
-    delivery_id = _from_envelope_id(per_message) or _from_returned_message(message)
+    delivery_id = _from_envelope_id(per_message) or _from_returned_message(top)
     if delivery_id is None:
         raise NotAReport(
             "the report names no message this service sent (no Original-Envelope-Id, and no"
@@ -86,19 +97,26 @@ def read_report(raw: bytes) -> Report:
     return Report(
         delivery_id=delivery_id,
         delivered=None if action not in _DECISIVE else action == "delivered",
-        status=str(block.get("Status", "")).strip()[:20] or "no status",
-        diagnostic=" ".join(str(block.get("Diagnostic-Code", "")).split())[:300],
+        status=_printable(block.get("Status", ""))[:20] or "no status",
+        diagnostic=_printable(block.get("Diagnostic-Code", ""))[:300],
     )
 
 
+def _printable(value: object) -> str:
+    """A header's words on one line, without control characters (a NUL no database keeps)."""
+    return " ".join(_UNPRINTABLE.sub(" ", str(value)).split())
+
+
 def _from_envelope_id(per_message: Message) -> str | None:
-    envelope_id = str(per_message.get("Original-Envelope-Id", "")).strip()
-    return envelope_id[: len("delivery-") + 64].removeprefix("delivery-") or None
+    """The delivery id in the envelope id notifications gave the relay (``delivery-<id>``)."""
+    found = _ENVELOPE_ID.fullmatch(str(per_message.get("Original-Envelope-Id", "")).strip())
+    return found.group(1) if found else None
 
 
-def _from_returned_message(report: Message) -> str | None:
-    """The delivery id in the returned message's (or its headers') ``Message-ID``."""
-    for part in report.walk():
+def _from_returned_message(parts: list[Message]) -> str | None:
+    """The delivery id in the ``Message-ID`` of the returned message (or of its headers): a
+    part of the report itself, never one nested in what it returns."""
+    for part in parts:
         kind = part.get_content_type()
         headers: Message | None = None
         if kind == "text/rfc822-headers":
@@ -121,15 +139,18 @@ async def settle(
     *,
     delivered: bool,
     reason: str,
+    announced: str | None = None,
     failed_as: str = "failed",
 ) -> bool:
     """Record a sent message ``delivered``, or failed (``failed_as``) with ``reason`` and sent by
-    the guardian's other channel or put on the could-not-reach list; announced either way.
-    False (nothing changes) when it is no longer just ``sent``: an earlier report settled it."""
+    the guardian's other channel or put on the could-not-reach list; announced either way (the
+    failure with ``announced``, default ``reason``, without contact details). False (nothing
+    changes) when it is no longer just ``sent``: an earlier report settled it."""
     settled = await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "sent")
         .values(status="delivered" if delivered else failed_as, error=None if delivered else reason)
+        .execution_options(synchronize_session=False)
     )
     if settled.rowcount != 1:  # type: ignore[attr-defined]
         return False
@@ -146,7 +167,7 @@ async def settle(
         session,
         DeliveryDelivered(**common)  # type: ignore[arg-type]
         if delivered
-        else DeliveryFailed(**common, error=without_contact_details(reason)),  # type: ignore[arg-type]
+        else DeliveryFailed(**common, error=without_contact_details(announced or reason)),  # type: ignore[arg-type]
         subject=delivery.student_id,
         district=delivery.district,
         site=delivery.site,

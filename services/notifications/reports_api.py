@@ -77,6 +77,8 @@ REASON_KINDS = {
     "other": "anything else (the reason says what)",
 }
 _REASON_WORDS = (
+    # (First: the remote server's own words follow, and may hold any of the others.)
+    ("mail server returned it", "returned"),
     ("no contact point", "no_contact"),
     ("no email address on file", "no_contact"),
     ("refused the address", "address_refused"),
@@ -85,7 +87,6 @@ _REASON_WORDS = (
     ("carrier did not deliver", "not_delivered"),
     ("refused the message", "message_refused"),
     ("service configured", "no_channel"),
-    ("mail server returned it", "returned"),
 )
 
 

@@ -132,6 +132,9 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert re.search(r"New time: Ava's conference .* \| METHOD:REQUEST SEQUENCE:1\n", out)
         assert re.search(r"Cancelled: Ava's conference .* \| METHOD:CANCEL SEQUENCE:1\n", out)
         assert re.search(r"Invitation: .* \| no calendar\n", out)
+        # María's newest email came back: recorded bounced, and her family is on the list.
+        assert '"status":"bounced","changed":true,"action":"failed"' in out
+        assert re.search(r"not reached: María Martínez \| the family's mail server returned", out)
         # Gio's demo goal waits for his mother's digest: no message of its own.
         assert "Gio se fijó una nueva meta" not in out
         # Ava's work reaches her father only once her teacher has approved it.

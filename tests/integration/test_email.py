@@ -92,6 +92,8 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     (confirmation,) = await conference_mail(mail_server, address)
 
     assert confirmation["To"] == address
+    # No bounce address set: no delivery reports asked for (nobody would receive them).
+    assert not [o for o in mail_server.envelopes_to(address)[0].mail_options if "ENVID" in o]
     assert confirmation["Content-Language"] == "es"
     assert confirmation["Subject"].startswith("Confirmad")  # written in Spanish
     found = parts(confirmation)

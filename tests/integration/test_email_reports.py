@@ -10,11 +10,15 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
+from sqlalchemy import update
+from sqlmodel import col
 
 from devstack.mail_server import delivery_report
 from services.notifications.email import SmtpChannel, SmtpRelay
 from services.notifications.receipts import NotAReport, read_report
+from services.notifications.tables import Delivery
 from shared.auth import Role
 from shared.auth.tokens import mint_token
 from shared.events import DeliveryDelivered, DeliveryFailed
@@ -25,6 +29,8 @@ from tests.integration.test_escalation import booked_family, settled
 from tests.mail_support import LocalMailServer
 from tests.support import auth, eventually
 
+# Reports come back to a bounce address of their own (and are asked for only then).
+pytestmark = pytest.mark.notifications_settings(bounce_address="slc-bounces@district.example")
 IT = auth("it-admin", Role.DISTRICT_ADMIN)
 OTHER_DISTRICT = {
     "Authorization": "Bearer "
@@ -58,7 +64,7 @@ async def test_a_bounce_after_the_relay_accepted_goes_by_text_and_is_announced(
     (received,) = mail_server.envelopes_to(address)
     assert f"ENVID=DELIVERY-{sent.id.upper()}" in received.mail_options
     assert "RET=HDRS" in received.mail_options
-    assert received.rcpt_options == ["NOTIFY=SUCCESS,FAILURE"]
+    assert received.rcpt_options == ["NOTIFY=FAILURE"]  # (a success report: critical ones only)
 
     # (The remote server repeats the address in its words: it must not reach the stream.)
     bounce = dsn(
@@ -164,9 +170,75 @@ async def test_reports_are_checked_and_only_district_it_may_send_them(
     assert status == 422 and "names no message this service sent" in text
     status, text = await post(dsn(envelope_id="delivery-not-a-real-one"), IT)
     assert status == 422 and "'not-a-real-one'" in text
+    status, text = await post(dsn(envelope_id="delivery-a\x00b"), IT)  # (no NUL reaches a query)
+    assert status == 422 and "names no message this service sent" in text
+    # A report about a message of another district is not this caller's to record.
+    runtime = system.apps["notifications"].state.runtime
+
+    async def move_to(district: str) -> None:
+        async with runtime.uow.transaction() as session:
+            await session.exec(
+                update(Delivery).where(col(Delivery.id) == sent.id).values(district=district)
+            )
+
+    await move_to("elsewhere")
+    status, text = await post(report, IT)
+    assert status == 422 and "in your district" in text
+    await move_to(sent.district)
     # None of that touched the message.
     (still,) = await settled(system, guardian_id, until=lambda d: len(d) == 1)
     assert still.status == "sent"
+    # A remote server's words with control characters (a NUL no database keeps) are recorded
+    # without them.
+    odd = dsn(envelope_id=f"delivery-{sent.id}", diagnostic="smtp; 550 no\x00such\x07 mailbox")
+    status, text = await post(odd, IT)
+    assert status == 200, text
+    (bounced, *_) = await settled(system, guardian_id, until=lambda d: d[0].status == "bounced")
+    assert "550 no such mailbox" in (bounced.error or "")
+
+
+NESTED = b"""\
+From: MAILER-DAEMON@mx.example.org
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="r"
+
+--r
+Content-Type: text/plain
+
+Returned.
+
+--r
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; someone@example.org
+Action: failed
+Status: 5.1.1
+
+--r
+Content-Type: message/rfc822
+
+From: someone-else@example.org
+Message-ID: <theirs@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="m"
+
+--m
+Content-Type: text/plain
+
+Forwarding this.
+
+--m
+Content-Type: message/rfc822
+
+Message-ID: <delivery-abc123@district.example>
+Subject: Confirmed
+
+--m--
+
+--r--
+"""
 
 
 def test_a_report_is_read_from_its_returned_headers_or_its_envelope_id() -> None:
@@ -180,7 +252,15 @@ def test_a_report_is_read_from_its_returned_headers_or_its_envelope_id() -> None
     by_envelope = read_report(dsn(envelope_id="delivery-xyz", action="delivered", status="2.0.0"))
     assert (by_envelope.delivery_id, by_envelope.delivered) == ("xyz", True)
     assert read_report(dsn(envelope_id="delivery-q", action="relayed")).delivered is None
-    for garbage in (b"", b"\x00\xff" * 50, b"Content-Type: multipart/report\n\n--x--"):
+    # Our Message-ID inside someone else's returned message (an attachment of it) is not ours.
+    nested = NESTED.replace(b"\n", b"\r\n")
+    for garbage in (
+        b"",
+        b"\x00\xff" * 50,
+        b"Content-Type: multipart/report\n\n--x--",
+        dsn(envelope_id="not-ours-123"),
+        nested,
+    ):
         try:
             read_report(garbage)
         except NotAReport:

@@ -86,7 +86,7 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
         digest_hour=fields.get("digest_hour", "18"),
         timezone=fields.get("timezone", ""),
     )
-    if form.timezone and form.timezone not in _ZONES:
+    if form.timezone and form.timezone not in _ANY_ZONE:  # (one saved elsewhere, e.g. "UTC")
         return None
     if any(choice not in CHOICES for choice in choices.values()):
         return None
@@ -155,10 +155,11 @@ def times_offered(form: PreferencesForm) -> list[str]:
     return sorted(set(HALF_HOURS) | {form.quiet_from, form.quiet_until})
 
 
-# The zones a guardian may choose: each place once (no aliases, no "Etc/GMT+5").
+_ANY_ZONE = frozenset(zoneinfo.available_timezones())
+# The zones the list offers: each place once (no aliases, no "Etc/GMT+5").
 _ZONES = frozenset(
     zone
-    for zone in zoneinfo.available_timezones()
+    for zone in _ANY_ZONE
     if "/" in zone
     and not zone.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
     and zone.split("/")[0] not in ("Brazil", "Canada", "Chile", "Mexico")
