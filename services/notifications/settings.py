@@ -124,7 +124,15 @@ class NotificationsSettings(ServiceSettings):
         None,
         description="The envelope sender of every email: where mail servers send bounces and"
         " delivery reports, for the district's mail system to hand to `POST /email/reports`."
-        " Default: the address of `NOTIFICATIONS_MAIL_FROM`.",
+        " Default: the address of `NOTIFICATIONS_MAIL_FROM`. Set, notifications also asks a relay"
+        " that speaks DSN for those reports.",
+    )
+    mail_reports_token: SecretStr | None = Field(
+        None,
+        min_length=32,
+        description="A secret the district's mail system presents (`Authorization: Bearer`) to"
+        " hand over delivery reports at `POST /email/reports`, and nothing else: at least 32"
+        " random characters. Unset, only a district IT token may.",
     )
     reminders: Annotated[tuple[timedelta, ...], NoDecode] = Field(
         (timedelta(days=2), timedelta(hours=2)),
@@ -180,6 +188,12 @@ class NotificationsSettings(ServiceSettings):
         """On this machine (development): email and texts with nowhere to go stay in the
         mailbox."""
         return self.host in LOOPBACK_HOSTS
+
+    @field_validator("mail_reports_token", "bounce_address", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """An empty variable (compose passes `${MAIL_REPORTS_TOKEN:-}`) is no value."""
+        return None if value == "" else value
 
     @field_validator("family_link_url", mode="after")
     @classmethod

@@ -279,3 +279,28 @@ def test_reports_go_to_the_bounce_address_and_message_ids_keep_the_from_domain()
     for unset in (None, ""):
         channel = SmtpChannel(relay, sender=sender, bounces_to=unset)
         assert channel.envelope_sender == "conferences@district.example"
+
+
+MAIL_SYSTEM_SECRET = "s3cret-of-the-district-mail-system-0123456789"
+
+
+@pytest.mark.notifications_settings(
+    bounce_address="slc-bounces@district.example", mail_reports_token=MAIL_SYSTEM_SECRET
+)
+async def test_the_mail_system_hands_reports_over_with_its_own_secret_which_allows_nothing_else(
+    system: System, mail_server: LocalMailServer
+) -> None:
+    guardian_id, _ = await booked_family(system, 13, email=f"ky-{uuid.uuid4().hex[:8]}@example.org")
+    (sent,) = await settled(system, guardian_id, until=lambda d: [x.status for x in d] == ["sent"])
+    secret = {"Authorization": f"Bearer {MAIL_SYSTEM_SECRET}", **REPORT}
+    wrong = {"Authorization": f"Bearer {MAIL_SYSTEM_SECRET[:-1]}x", **REPORT}
+    report = dsn(envelope_id=f"delivery-{sent.id}")
+    refused = await system.notifications.post("/email/reports", content=report, headers=wrong)
+    assert refused.status_code == 401
+    answer = await system.notifications.post("/email/reports", content=report, headers=secret)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "bounced"
+    # The secret is no token: it opens nothing else.
+    for path in ("/could-not-reach", f"/guardians/{guardian_id}/preferences", "/mailbox"):
+        elsewhere = await system.notifications.get(path, headers=secret)
+        assert elsewhere.status_code == 401, (path, elsewhere.text)

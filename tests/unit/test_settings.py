@@ -134,3 +134,14 @@ def test_invalid_settings_are_one_line_each_naming_the_variable_never_a_secret()
         " (make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
     ]
     assert SECRET_TOKEN_KEY not in short.stderr
+
+
+def test_the_mail_reports_secret_is_long_or_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (Compose passes an unset variable as empty: that is no secret, and no bounce address.)
+    monkeypatch.setenv("NOTIFICATIONS_MAIL_REPORTS_TOKEN", "")
+    monkeypatch.setenv("NOTIFICATIONS_BOUNCE_ADDRESS", "")
+    unset = NotificationsSettings()
+    assert (unset.mail_reports_token, unset.bounce_address) == (None, None)
+    monkeypatch.setenv("NOTIFICATIONS_MAIL_REPORTS_TOKEN", "too-short")
+    with pytest.raises(ValidationError, match="at least 32"):
+        NotificationsSettings()
