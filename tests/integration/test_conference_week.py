@@ -429,3 +429,30 @@ async def test_moves_at_once_never_lose_or_double_a_seat(system: System) -> None
     assert sorted(a.status_code for a in answers) == [200] + [409] * 5
     seats = {t["id"]: t["booked"] for t in await _times(system)}
     assert sum(seats.values()) == 6 and seats[last] == 1
+
+
+async def test_a_snow_day_keeps_the_availability_of_a_time_moved_to_another_day(
+    system: System,
+) -> None:
+    await family_of(system, 1)  # (the roster brings Conway to scheduling)
+    window = await conference_window(system.scheduling, site="conway")
+    stays, leaves = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(9), count=2, teacher_id="t-rivera"
+    )
+    next_day = tomorrow_at(11) + timedelta(days=1)
+    ok(
+        await system.scheduling.post(
+            f"/slots/{leaves['id']}/move", json={"starts_at": next_day.isoformat()}, headers=ADMIN
+        )
+    )
+    day = tomorrow_at(9).astimezone(LA).date().isoformat()
+    snow = ok(
+        await system.scheduling.post(
+            f"/windows/{window['id']}/days/{day}/cancel", json={"reason": "snow"}, headers=ADMIN
+        )
+    )
+    # Its block still holds the time moved to the next day: it is not taken back.
+    assert (snow["slots_cancelled"], snow["availability_removed"]) == (1, 0)
+    (block,) = ok(await system.scheduling.get(f"/windows/{window['id']}/blocks", headers=ADMIN))
+    statuses = {slot["id"]: slot["status"] for slot in block["slots"]}
+    assert statuses == {stays["id"]: "cancelled", leaves["id"]: "open"}

@@ -176,6 +176,8 @@ async def _cancel_day(
     window = await visible_window(session, principal, window_id, lock=True)
     if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
         raise NotAllowed(f"only the administrators of site {window.site!r} cancel a day")
+    # Takes turns with availability given or taken back at the site meanwhile.
+    await lock_site(session, window.site)
     if not window.first_day <= day <= window.last_day:
         raise Invalid(f"{day.isoformat()} is not one of the window's days")
     begins = day_start(day, window.timezone)
@@ -230,15 +232,22 @@ async def _cancel_day(
             waitlisted += 1
         slot.status = "cancelled"
         session.add(slot)
+    # The blocks those times came from, once none of their times is open any more (a time
+    # moved to another day keeps its block: that block stays).
+    await session.flush()
+    blocks = sorted({slot.block_id for slot in slots.values() if slot.block_id})
+    still_open = select(Slot.id).where(
+        col(Slot.block_id) == col(AvailabilityBlock.id), col(Slot.status) == "open"
+    )
     removed = await session.exec(
         update(AvailabilityBlock)
         .where(
-            col(AvailabilityBlock.window_id) == window.id,
+            col(AvailabilityBlock.id).in_(blocks),
             col(AvailabilityBlock.removed_at).is_(None),
-            col(AvailabilityBlock.starts_at) >= begins,
-            col(AvailabilityBlock.starts_at) < ends,
+            ~still_open.exists(),
         )
         .values(removed_at=now, removed_by=principal.subject)
+        .execution_options(synchronize_session=False)
     )
     return DayCancelled(
         window_id=window.id,
