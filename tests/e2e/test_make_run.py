@@ -47,6 +47,10 @@ class Launcher:
         for name, port in zip(names, free_ports(len(names)), strict=True):
             self.env[f"{name}_PORT"] = str(port)
         self.env["PYTHONPATH"] = str(REPO)
+        # The folder stands for the repository's, where the README's commands find `.venv`.
+        venv = workdir / ".venv"
+        if not venv.exists():
+            venv.symlink_to(REPO / ".venv")
         self.process: subprocess.Popen[str] | None = None
         self.output = workdir / "launcher.log"
 
@@ -99,7 +103,7 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
     launcher.start()
     try:
         result = subprocess.run(
-            ["bash", "-c", "set -e\n" + try_it_commands()],
+            ["bash", "-c", "set -e -o pipefail\n" + try_it_commands()],
             cwd=tmp_path,
             capture_output=True,
             text=True,
