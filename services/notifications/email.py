@@ -57,9 +57,15 @@ class Bounced(PermanentFailure):
     """The family's mail system refused the address (an SMTP 5xx to RCPT TO): a bounce."""
 
 
+def envelope_id(delivery_id: str) -> str:
+    """How an email names its delivery to mail servers: the local part of its ``Message-ID``
+    and its DSN envelope id (``receipts.py`` reads the delivery back from either)."""
+    return f"delivery-{delivery_id}"
+
+
 def message_id(delivery_id: str, domain: str) -> str:
     """The same for every attempt to send one delivery."""
-    return f"<delivery-{delivery_id}@{domain}>"
+    return f"<{envelope_id(delivery_id)}@{domain}>"
 
 
 def email_bytes(delivery: Delivery, *, sender: str, domain: str) -> bytes:
@@ -282,7 +288,7 @@ class SmtpChannel:
             # A report back when it fails for good (RFC 3461), and for a critical message when
             # it is delivered too (else it goes by text as well), naming the delivery; its
             # headers only, not the family's message.
-            mail_options = ["RET=HDRS", f"ENVID=delivery-{delivery.id}"]
+            mail_options = ["RET=HDRS", f"ENVID={envelope_id(delivery.id)}"]
             rcpt_options = ["NOTIFY=SUCCESS,FAILURE" if delivery.critical else "NOTIFY=FAILURE"]
         try:
             await smtp.sendmail(

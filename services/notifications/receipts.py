@@ -25,14 +25,15 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.delivery import without_contact_details
+from services.notifications.email import envelope_id
 from services.notifications.escalation import escalate_or_give_up
 from services.notifications.tables import Delivery
 from shared.events import DeliveryDelivered, DeliveryFailed
 from shared.messaging.outbox import record_event
 
 _ID = r"[A-Za-z0-9_-]{1,64}"
-_MESSAGE_ID = re.compile(rf"<delivery-({_ID})@[^>]*>")
-_ENVELOPE_ID = re.compile(rf"delivery-({_ID})")
+_ENVELOPE_ID = re.compile(envelope_id(f"({_ID})"))  # (as email.py names a delivery)
+_MESSAGE_ID = re.compile(rf"<{_ENVELOPE_ID.pattern}@[^>]*>")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 _DECISIVE = ("failed", "delivered")  # (delayed, relayed and expanded change nothing)
 

@@ -106,7 +106,6 @@ def refused(error: Refused | NotFound) -> JSONResponse:
             "nearest_times": [slot.model_dump(mode="json") for slot in error.nearest],
         },
     )
-    return as_http(error)
 
 
 @router.get("/slots", response_model=list[SlotOut], responses=refusals(403))
