@@ -86,8 +86,6 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
         digest_hour=fields.get("digest_hour", "18"),
         timezone=fields.get("timezone", ""),
     )
-    if form.timezone and form.timezone not in _ANY_ZONE:  # (one saved elsewhere, e.g. "UTC")
-        return None
     if any(choice not in CHOICES for choice in choices.values()):
         return None
     if not all(_TIME_OF_DAY.fullmatch(t) for t in (form.quiet_from, form.quiet_until)):
@@ -155,11 +153,11 @@ def times_offered(form: PreferencesForm) -> list[str]:
     return sorted(set(HALF_HOURS) | {form.quiet_from, form.quiet_until})
 
 
-_ANY_ZONE = frozenset(zoneinfo.available_timezones())
-# The zones the list offers: each place once (no aliases, no "Etc/GMT+5").
+# The zones the list offers: each place once (no aliases, no "Etc/GMT+5"); which zones a
+# guardian may keep is notifications' to decide (any IANA zone).
 _ZONES = frozenset(
     zone
-    for zone in _ANY_ZONE
+    for zone in zoneinfo.available_timezones()
     if "/" in zone
     and not zone.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
     and zone.split("/")[0] not in ("Brazil", "Canada", "Chile", "Mexico")
