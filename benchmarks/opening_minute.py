@@ -44,7 +44,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -140,6 +140,7 @@ class Results:
     sizes: Sizes
     opening: Requests
     bare: Requests
+    bare_http: Requests  # the bare transaction behind the same web stack (benchmarks.bare_http)
     steady: Requests
     double_bookings: list[str]
     profile: list[tuple[str, float]]
@@ -237,6 +238,8 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         double = await double_bookings(dsn)
         bare = await bare_transactions(dsn, families, times, choices, sizes.concurrency)
         log(f"bare asyncpg: {bare.booked:,} booked in {bare.seconds:.1f} s")
+        bare_http = await bare_behind_http(dsn, env, families, times, choices, sizes)
+        log(f"bare behind HTTP: {bare_http.booked:,} booked in {bare_http.seconds:.1f} s")
         async with office_client() as client:
             steady_times = await set_up_windows(
                 client,
@@ -256,7 +259,7 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         redis.stop()
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
-    return Results(sizes, opening, bare, steady, double, profiled, machine())
+    return Results(sizes, opening, bare, bare_http, steady, double, profiled, machine())
 
 
 class KeepAlive:
@@ -592,14 +595,10 @@ async def bare_transactions(
         columns=["id", "capacity", "booked"],
     )
     await setup.close()
-    following = {s: own[i + 1 :] + own[:i] for own in times.values() for i, s in enumerate(own)}
     # As many connections as the service's replicas keep (DATABASE_POOL_SIZE, 20 each), at most
     # 40: the server's 100 are shared with the replicas, still running.
     connections = min(concurrency, BARE_CONNECTIONS)
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
-    requests = Requests()
-    queue = list(range(len(families)))
-    queue.reverse()
 
     async def attempt(slot: str, family: Family) -> bool:
         async with pool.acquire() as connection, connection.transaction():
@@ -618,9 +617,78 @@ async def bare_transactions(
             )
             return True
 
-    # Which times are full, known exactly here (every booking goes through this client): a
-    # refused family picks one of the next three free times, as the service offers the nearest
-    # free ones.
+    try:
+        return await bare_families(attempt, families, times, choices, concurrency)
+    finally:
+        await pool.close()
+
+
+async def bare_behind_http(
+    dsn: str,
+    env: dict[str, str],
+    families: list[Family],
+    times: dict[str, list[str]],
+    choices: list[str],
+    sizes: Sizes,
+) -> Requests:
+    """The bare transaction again, each attempt a request to ``benchmarks.bare_http`` (the same
+    web stack, as many processes as scheduling's replicas, the same client): what the stack and
+    the client leave of the bare rate here."""
+    setup = await asyncpg.connect(dsn)
+    await setup.execute("UPDATE bare_slot SET booked = 0; TRUNCATE bare_booking")
+    await setup.close()
+    # (Scheduling's replicas still hold their connections: 20 each, 100 on the server.)
+    pool_size = max(1, BARE_CONNECTIONS // sizes.replicas)
+    processes = [
+        ServiceProcess(
+            "bare",
+            free_port(),
+            {**env, "BARE_DSN": dsn, "BARE_POOL_SIZE": str(pool_size)},
+            LOGS / f"bare-http-{n}.log",
+            module="benchmarks.bare_http",
+        )
+        for n in range(sizes.replicas)
+    ]
+    try:
+        for process in processes:
+            process.start().wait_ready()
+        clients = [KeepAlive(process.url) for process in processes]
+        turn = 0
+
+        async def attempt(slot: str, family: Family) -> bool:
+            nonlocal turn
+            turn += 1
+            status, body = await clients[turn % len(clients)].post(
+                "/bare/bookings", {"slot_id": slot, "student_id": family.student}, "-"
+            )
+            if status not in (201, 409):
+                raise RuntimeError(f"bare HTTP: {status} {body[:300]!r}")
+            return status == 201
+
+        requests = await bare_families(attempt, families, times, choices, sizes.concurrency)
+        for client in clients:
+            client.close()
+        return requests
+    finally:
+        for process in processes:
+            process.stop()
+
+
+async def bare_families(
+    attempt: Callable[[str, Family], Awaitable[bool]],
+    families: list[Family],
+    times: dict[str, list[str]],
+    choices: list[str],
+    concurrency: int,
+) -> Requests:
+    """Every family books its first choice with ``attempt``, ``concurrency`` at a time. Which
+    times are full is known exactly here (every booking goes through this client): a refused
+    family picks one of the next three free times, as the service offers the nearest free
+    ones."""
+    following = {s: own[i + 1 :] + own[:i] for own in times.values() for i, s in enumerate(own)}
+    requests = Requests()
+    queue = list(range(len(families)))
+    queue.reverse()
     booked: Counter[str] = Counter()
     picks = random.Random(PICKS_SEED)
 
@@ -647,7 +715,6 @@ async def bare_transactions(
     started = time.perf_counter()
     await asyncio.gather(*(family_after_family() for _ in range(concurrency)))
     requests.seconds = time.perf_counter() - started
-    await pool.close()
     return requests
 
 
@@ -669,6 +736,8 @@ def render(results: Results) -> str:
     rate = opening.booked / opening.seconds if opening.seconds else 0.0
     bare_rate = bare.booked / bare.seconds if bare.seconds else 0.0
     share = rate / bare_rate if bare_rate else 0.0
+    http = results.bare_http
+    ceiling = http.booked / http.seconds / bare_rate if bare_rate and http.seconds else 0.0
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {results.machine}; "
         f"{s.families:,} families at {s.sites} sites, {s.replicas} scheduling process(es), "
@@ -681,6 +750,7 @@ def render(results: Results) -> str:
     for name, r in (
         ("opening minute, HTTP (family links)", opening),
         ("bare asyncpg: UPDATE + INSERT", bare),
+        ("the same behind FastAPI, HTTP (no rules)", results.bare_http),
         (f"steady {s.rate:g}/s offered, HTTP", steady),
     ):
         lines.append(
@@ -710,6 +780,11 @@ def render(results: Results) -> str:
         f"{'met' if not opening.server_errors + steady.server_errors else '**not met**'} |",
         f"| double bookings | 0 | {len(results.double_bookings)} | "
         f"{'met' if not results.double_bookings else '**not met**'} |",
+        "",
+        f"The bare transaction behind the same web stack and client (FastAPI on uvicorn, "
+        f"{s.replicas} process(es), nothing else) reached {ceiling:.1%} of the bare rate: the "
+        f"ceiling of this stack on this machine, of which scheduling reached "
+        f"{share / ceiling if ceiling else 0.0:.0%}.",
         "",
         f"Refused as full and retried at a nearest time during the opening: "
         f"{opening.statuses[409]:,} requests; families left without a time: "
