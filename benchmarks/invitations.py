@@ -22,6 +22,10 @@ database and a private Redis, its mail relay a real SMTP server in a process of 
    same messages (2,000), queued again, each read, handed to a new SMTP connection and recorded
    in a transaction of its own, four at a time, to an SMTP server of its own. The sending part
    of (1) is compared with it.
+4. **The bare sender** (``benchmarks/bare_smtp.py``): every message again, its MIME built
+   before the clock starts, handed to an SMTP server of its own by aiosmtplib over as many kept
+   connections as notifications had, and nothing else (no database, no event): the ceiling of
+   this client and this SMTP server on this machine, which end to end is measured against.
 
 The roster read model (students, guardian links) and the contact points are written straight
 into notifications' tables before the run, as the roster events and the importer would leave
@@ -50,6 +54,7 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
+from benchmarks.bare_smtp import bare_send, built_messages
 from benchmarks.naive_sender import naive_send
 from benchmarks.processes import (
     Layer,
@@ -65,6 +70,7 @@ from benchmarks.report import write_results
 from devstack.redis_server import RedisServer, free_port
 from devstack.services import ServiceProcess
 from services.notifications.messages import message_language
+from services.notifications.settings import NotificationsSettings
 from shared.auth.family_links import generate_key_pair
 from shared.events import DeliverySent, WindowOpened
 from shared.events.envelope import new_event, to_stream_fields
@@ -110,6 +116,9 @@ class Results:
     sent: Run  # the first message recorded sent -> every message recorded sent
     first_sent: float  # seconds from the event in to the first message recorded sent
     naive: Run
+    bare: Run  # the same messages, built beforehand, handed to the SMTP server and nothing else
+    bare_cpu: tuple[float, float]  # CPU seconds of the bare sender and of its SMTP server
+    connections: int  # connections to the SMTP server, all processes together
     service_cpu: float  # CPU seconds of the notifications processes, end to end
     sink_cpu: float  # of the SMTP server
     machine_busy: float  # share of the machine's CPU time busy, end to end
@@ -206,6 +215,9 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         "NOTIFICATIONS_FAMILY_LINK_PRIVATE_KEY": private_pem,
         "LOG_LEVEL": "warning",
     }
+    # As notifications reads it (NOTIFICATIONS_SMTP_CONNECTIONS), in each process.
+    default = NotificationsSettings.model_fields["smtp_connections"].default
+    connections = int(os.environ.get("NOTIFICATIONS_SMTP_CONNECTIONS", default)) * sizes.replicas
     LOGS.mkdir(parents=True, exist_ok=True)
     for old in LOGS.glob("*"):
         old.unlink()
@@ -240,6 +252,8 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         received = sink.stop()
         naive = await naive_run(scratch, dsn, service_url, sizes)
         log(f"naive sender: {naive.messages:,} sent in {naive.seconds:.1f} s")
+        bare, bare_cpu = await bare_run(scratch, service_url, sizes, connections)
+        log(f"bare SMTP: {bare.messages:,} sent in {bare.seconds:.1f} s")
     finally:
         for process in processes:
             process.stop()
@@ -256,6 +270,9 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         sent=Run(sizes.families, finished - first_sent),
         first_sent=first_sent,
         naive=naive,
+        bare=bare,
+        bare_cpu=bare_cpu,
+        connections=connections,
         service_cpu=after[0] - before[0],
         sink_cpu=after[1] - before[1],
         machine_busy=busy / max(total, 1),
@@ -427,6 +444,28 @@ async def naive_run(scratch: Path, dsn: str, service_url: str, sizes: Sizes) -> 
     return Run(len(ids), seconds)
 
 
+async def bare_run(
+    scratch: Path, service_url: str, sizes: Sizes, connections: int
+) -> tuple[Run, tuple[float, float]]:
+    """Every message again, built before the clock starts, handed to an SMTP server of its own
+    over as many kept connections as notifications had, with nothing else done."""
+    messages = await built_messages(
+        service_url, sizes.families, sender=MAIL_FROM, domain=MAIL_DOMAIN
+    )
+    sink = SmtpSink(scratch, "bare-sink")
+    try:
+        sink_cpu = sink.cpu_seconds()
+        seconds, client_cpu = await bare_send(
+            messages, port=sink.port, sender=MAIL_FROM, connections=connections
+        )
+        sink_cpu = sink.cpu_seconds() - sink_cpu
+    finally:
+        received = sink.stop()
+    if received != {"messages": len(messages), "distinct": len(messages)}:
+        raise RuntimeError(f"the bare sender's SMTP server received {received}")
+    return Run(len(messages), seconds), (client_cpu, sink_cpu)
+
+
 # Where a sample's time went: the first of these found in its stack, innermost first.
 LAYERS: tuple[Layer, ...] = (
     ("asyncpg (driver)", ("asyncpg/",)),
@@ -462,6 +501,11 @@ def render(results: Results) -> str:
         ("event in -> every message rendered and recorded", results.recorded),
         ("sending: the first message sent -> every message recorded sent", results.sent),
         ("naive sender: a new SMTP connection and a transaction per message", results.naive),
+        (
+            f"bare: the same messages, built beforehand, over {results.connections} kept "
+            "connections, nothing else",
+            results.bare,
+        ),
     ):
         lines.append(f"| {name} | {run.messages:,} | {run.seconds:.1f} | {run.rate:,.0f} |")
     per_message = results.service_cpu / max(s.families, 1) * 1000
@@ -476,6 +520,15 @@ def render(results: Results) -> str:
         f"({results.sink_cpu / max(s.families, 1) * 1000:.2f} ms per message); the machine's "
         f"{os.cpu_count()} cores were {results.machine_busy:.0%} busy (notifications, the SMTP "
         "server, PostgreSQL and Redis together).",
+        "",
+        f"The bare sender (one process, aiosmtplib) used {results.bare_cpu[0]:.1f} CPU seconds "
+        f"({results.bare_cpu[0] / max(results.bare.messages, 1) * 1000:.2f} ms per message), "
+        f"its SMTP server {results.bare_cpu[1]:.1f} "
+        f"({results.bare_cpu[1] / max(results.bare.messages, 1) * 1000:.2f} ms per message): "
+        f"handing messages to this SMTP server alone reaches {results.bare.rate:,.0f}/s on this "
+        f"machine, of which notifications reached "
+        f"{results.end_to_end.rate / results.bare.rate if results.bare.rate else 0.0:.0%} end "
+        "to end.",
         "",
         f"Checked: {s.families - results.unsent:,} of {s.families:,} deliveries recorded sent; "
         f"{results.announced[0]:,} `delivery.sent` events naming {results.announced[1]:,} "
