@@ -469,3 +469,15 @@ def test_k8s_runs_the_web_front_with_only_environment_its_settings_read() -> Non
     link = configmap["NOTIFICATIONS_FAMILY_LINK_URL"]
     assert link == f"{configmap['WEB_PUBLIC_URL']}/f?link={{token}}&lang={{language}}"
     assert "NOTIFICATIONS_FAMILY_LINK_URL" in k8s_env(k8s_container("notifications"))
+
+
+def test_k8s_notifications_takes_bounce_address_and_reports_secret_when_the_district_sets_them() -> (
+    None
+):
+    env = k8s_env(k8s_container("notifications"))
+    bounce = env["NOTIFICATIONS_BOUNCE_ADDRESS"]["valueFrom"]["configMapKeyRef"]
+    assert bounce == {"name": "slc-config", "key": "BOUNCE_ADDRESS", "optional": True}
+    token = env["NOTIFICATIONS_MAIL_REPORTS_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert token == {"name": "slc-secrets", "key": "MAIL_REPORTS_TOKEN", "optional": True}
+    configmap = (K8S_DIR / "configmap.yaml").read_text()
+    assert "# BOUNCE_ADDRESS: " in configmap  # documented there, unset by default
