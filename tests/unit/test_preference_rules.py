@@ -152,3 +152,26 @@ def test_a_failures_reason_on_the_stream_names_no_address_or_number() -> None:
     assert "@" not in scrubbed and "555" not in scrubbed
     assert "550" in scrubbed and "5.1.1" in scrubbed  # the server's codes stay
     assert scrubbed.count("<address>") == 2 and scrubbed.count("<number>") == 2
+
+
+@pytest.mark.parametrize(
+    ("reason", "scrubbed"),
+    [
+        # The server's codes and times stay readable; an address, even quoted, does not.
+        (
+            '550 5.1.1 <"jo doe"@example.org>: Recipient address rejected',
+            "550 5.1.1 <<address>>: Recipient address rejected",
+        ),
+        ("550 5.1.1 User unknown", "550 5.1.1 User unknown"),
+        ("4.4.7 Delivery time expired", "4.4.7 Delivery time expired"),
+        (
+            "Error 30003 at 2026-12-04 10:00:00 for +1 (555) 010-9999",
+            "Error 30003 at 2026-12-04 10:00:00 for <number>",
+        ),
+        ("21211 invalid To: 555 0100", "21211 invalid To: <number>"),
+    ],
+)
+def test_a_reason_keeps_the_servers_codes_and_hides_quoted_addresses(
+    reason: str, scrubbed: str
+) -> None:
+    assert without_contact_details(reason) == scrubbed
