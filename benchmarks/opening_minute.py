@@ -69,7 +69,7 @@ from devstack.redis_server import RedisServer, free_port
 from devstack.services import ServiceProcess
 from shared.auth import Role, mint_token
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
-from shared.settings import DEV_JWT_SECRET
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- opening-results:start -->", "<!-- opening-results:end -->"
@@ -79,6 +79,7 @@ DISTRICT = "demo"
 ZONE = ZoneInfo("America/Los_Angeles")
 HOMEROOM = 25
 BARE_CONNECTIONS = 40
+SERVICE_POOL_SIZE: int = ServiceSettings.model_fields["database_pool_size"].default
 SLOT_MINUTES = 15
 # Each window: three days, 2 pm to 5 pm, twelve 15-minute times a day per teacher.
 DAYS, FIRST_HOUR, HOURS = 3, 14, 3
@@ -637,8 +638,9 @@ async def bare_behind_http(
     setup = await asyncpg.connect(dsn)
     await setup.execute("UPDATE bare_slot SET booked = 0; TRUNCATE bare_booking")
     await setup.close()
-    # (Scheduling's replicas still hold their connections: 20 each, 100 on the server.)
-    pool_size = max(1, BARE_CONNECTIONS // sizes.replicas)
+    # As many connections per process as scheduling keeps (DATABASE_POOL_SIZE, 20), at most 40
+    # in all: scheduling's replicas still hold theirs, of the server's 100.
+    pool_size = max(1, min(SERVICE_POOL_SIZE, BARE_CONNECTIONS // sizes.replicas))
     processes = [
         ServiceProcess(
             "bare",

@@ -133,6 +133,8 @@ def test_opening_minute_benchmark_measures_every_figure_of_a_small_district(
     opening = rows["opening minute, HTTP (family links)"]
     assert _numbers(opening.split("|")[2]) == [120], opening  # every family booked
     assert _numbers(rows["bare asyncpg: UPDATE + INSERT"].split("|")[2]) == [120]
+    assert _numbers(rows["the same behind FastAPI, HTTP (no rules)"].split("|")[2]) == [120]
+    assert "of the bare rate: the ceiling of this stack on this machine" in written
     assert _numbers(rows["steady 20/s offered, HTTP"].split("|")[2]) == [20]
     assert rows["5xx answers"].split("|")[3].strip() == "0"
     assert rows["double bookings"].split("|")[3].strip() == "0"
@@ -170,6 +172,9 @@ def test_invitations_benchmark_sends_to_every_family_of_a_small_district_once(
         assert _numbers(cells[4])[0] > 0, rows[measure]
     naive = rows["naive sender: a new SMTP connection and a transaction per message"]
     assert _numbers(naive.split("|")[2]) == [20], naive
+    bare = rows["bare: the same messages, built beforehand, over 16 kept connections, nothing else"]
+    assert _numbers(bare.split("|")[2]) == [200], bare  # every message, once (checked there)
+    assert "handing messages to this SMTP server alone reaches" in written
     once = rows["every message sent, recorded and announced once"]
     assert once.split("|")[3].strip() == "yes", once
     assert (
