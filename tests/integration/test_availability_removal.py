@@ -94,6 +94,7 @@ async def test_a_block_given_by_mistake_is_taken_back_and_given_again(system: Sy
     ]
     twice = await system.scheduling.delete(f"{blocks}/{wrong['id']}", headers=TEACHER)
     assert twice.status_code == 409 and "already removed" in twice.json()["detail"]
+    assert twice.json()["refusal"] == "already_removed"
 
 
 async def test_a_block_with_a_booked_conference_stays_until_it_is_moved(system: System) -> None:
@@ -124,6 +125,7 @@ async def test_a_block_with_a_booked_conference_stays_until_it_is_moved(system: 
     assert refused.json()["detail"].startswith(
         "1 conference is booked in this availability: move or cancel it first"
     )
+    assert refused.json()["refusal"] == "availability_booked"
     [kept] = ok(
         await system.scheduling.get(
             f"/windows/{window['id']}/blocks", params={"teacher_id": "t-rivera"}, headers=ADMIN

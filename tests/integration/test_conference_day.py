@@ -127,6 +127,7 @@ async def test_a_family_checked_in_then_completed_opens_their_feedback(
     too_early = await system.scheduling.post(f"{path}/check-in", headers=RIVERA)
     assert too_early.status_code == 409
     assert "30 minutes before" in too_early.json()["detail"]
+    assert too_early.json()["refusal"] == "check_in_not_open"  # a kind to act on, not words
 
     # The family arrives ten minutes early.
     starts_at = datetime.now(UTC) + timedelta(minutes=10)
@@ -137,9 +138,10 @@ async def test_a_family_checked_in_then_completed_opens_their_feedback(
     assert by_family.status_code == 403
     checked_in = ok(await system.scheduling.post(f"{path}/check-in", headers=RIVERA))
     assert checked_in["status"] == "checked_in" and checked_in["checked_in_at"]
-    assert (await system.scheduling.post(f"{path}/check-in", headers=RIVERA)).status_code == 409
+    twice = await system.scheduling.post(f"{path}/check-in", headers=RIVERA)
+    assert (twice.status_code, twice.json()["refusal"]) == (409, "not_booked")
     not_begun = await system.scheduling.post(f"{path}/complete", headers=RIVERA)
-    assert not_begun.status_code == 409
+    assert (not_begun.status_code, not_begun.json()["refusal"]) == (409, "not_begun")
 
     day = ok(
         await system.scheduling.get(

@@ -92,23 +92,27 @@ def test_the_conferences_teacher_or_the_school_checks_a_family_in(caller: Princi
 
 def test_check_in_opens_half_an_hour_before_the_conference_and_stays_open() -> None:
     check_in(TEACHER, starts_at=NOW + timedelta(minutes=30))
-    with pytest.raises(Refused, match="30 minutes before"):
+    with pytest.raises(Refused, match="30 minutes before") as early:
         check_in(TEACHER, starts_at=NOW + timedelta(minutes=31))
+    assert early.value.code == "check_in_not_open"
     check_in(TEACHER, starts_at=NOW - timedelta(minutes=15))  # a family arriving late
 
 
 @pytest.mark.parametrize("status", ["checked_in", "completed", "no_show", "cancelled"])
 def test_only_a_booked_family_is_checked_in_or_recorded_missing(status: str) -> None:
-    with pytest.raises(Refused, match=status):
+    with pytest.raises(Refused, match=status) as refused:
         check_in(TEACHER, status=status)
-    with pytest.raises(Refused, match=status):
+    assert refused.value.code == "not_booked"
+    with pytest.raises(Refused, match=status) as refused:
         no_show(TEACHER, status=status)
+    assert refused.value.code == "not_booked"
 
 
 def test_a_no_show_is_recorded_once_the_conference_has_begun() -> None:
     no_show(TEACHER, starts_at=NOW)
-    with pytest.raises(Refused, match="not begun"):
+    with pytest.raises(Refused, match="not begun") as refused:
         no_show(TEACHER, starts_at=NOW + timedelta(minutes=1))
+    assert refused.value.code == "not_begun"
 
 
 def test_another_teacher_of_the_student_does_not_record_someone_elses_conference() -> None:

@@ -1,13 +1,15 @@
 """Every kind of refusal scheduling names (its problem document's ``refusal``) is one the family
-pages explain in their own words; one it does not name is explained by its status."""
+pages (or, for the school's own actions, the staff pages) explain in their own words; one it does
+not name is explained by its status."""
 
 from pathlib import Path
 
 import pytest
 
-from services.scheduling.booking.rules import REFUSAL_CODES
+from services.scheduling.booking.rules import REFUSAL_CODES, STAFF_REFUSAL_CODES
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.service_api import Answer
+from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 
 PAGE = Path("services/web/templates/_refusal.html.j2").read_text()
 
@@ -39,3 +41,13 @@ def test_the_moment_is_written_on_the_schools_clock_or_not_at_all() -> None:
         {"at": 5, "timezone": "UTC"},
     ):
         assert moment_of_refusal(Answer(409, odd), language="en") is None
+
+
+STAFF_PAGE = Path("services/web/templates/_staff_refusal.html.j2").read_text()
+
+
+@pytest.mark.parametrize("code", sorted(STAFF_REFUSAL_CODES))
+def test_each_kind_of_the_schools_own_refusals_has_the_staff_pages_words(code: str) -> None:
+    kind = staff_refusal_of(Answer(409, {"detail": "whatever the words", "refusal": code}))
+    assert kind is not StaffRefusal.CONFLICT
+    assert f'refusal == "{kind.value}"' in STAFF_PAGE

@@ -21,7 +21,7 @@ class Refused(Exception):
     def __init__(self, reason: str, *, code: str | None = None, at: datetime | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        assert code is None or code in REFUSAL_CODES, code
+        assert code is None or code in REFUSAL_CODES or code in STAFF_REFUSAL_CODES, code
         self.code = code
         self.at = at
 
@@ -51,6 +51,17 @@ REFUSAL_CODES = {
     "time_cancelled": "the school cancelled that conference time",
     "booking_changed": "the booking was cancelled or changed meanwhile",
     "no_interpreter": "no interpreter of the language is free at that time",
+}
+# The kinds of the school's own refusals: conference day (check-in, no-show, completion) and
+# taking availability back.
+STAFF_REFUSAL_CODES = {
+    "not_booked": "the booking is no longer booked: already checked in, completed, a no-show"
+    " or cancelled",
+    "check_in_not_open": "check-in has not opened yet: it opens shortly before the conference",
+    "not_begun": "the conference has not begun yet",
+    "availability_booked": "families are booked in the availability: move or cancel their"
+    " conferences first",
+    "already_removed": "the availability was already removed",
 }
 
 

@@ -18,7 +18,7 @@ from services.scheduling.conference_day.attendance import (
     record_no_show,
 )
 from services.scheduling.conference_day.day import DayOut, teacher_day
-from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.refusals import STAFF_REFUSED, NotFound, as_http
 from services.scheduling.tables import Booking
 from shared.api_types import IdPath, IsoDate
 from shared.auth.http import CurrentPrincipal
@@ -61,7 +61,7 @@ async def _record(
 @router.post(
     "/bookings/{booking_id}/check-in",
     response_model=AttendanceOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: STAFF_REFUSED},
 )
 async def check_family_in(
     booking_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -74,7 +74,7 @@ async def check_family_in(
 @router.post(
     "/bookings/{booking_id}/no-show",
     response_model=AttendanceOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: STAFF_REFUSED},
 )
 async def record_family_missed(
     booking_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -87,7 +87,7 @@ async def record_family_missed(
 @router.post(
     "/bookings/{booking_id}/complete",
     response_model=AttendanceOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: STAFF_REFUSED},
 )
 async def complete(
     booking_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep

@@ -53,7 +53,7 @@ async def _change_status(
         .values(**values)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Refused("this booking changed meanwhile")
+        raise Refused("this booking changed meanwhile", code="booking_changed")
 
 
 async def check_in(session: AsyncSession, principal: Principal, *, booking_id: str) -> Booking:

@@ -41,10 +41,12 @@ def check_check_in(
         principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="checked in"
     )
     if status != "booked":
-        raise Refused(f"this booking is {status}, not booked")
+        raise Refused(f"this booking is {status}, not booked", code="not_booked")
     if now < starts_at - CHECK_IN_OPENS:
         minutes = int(CHECK_IN_OPENS.total_seconds() // 60)
-        raise Refused(f"check-in opens {minutes} minutes before the conference")
+        raise Refused(
+            f"check-in opens {minutes} minutes before the conference", code="check_in_not_open"
+        )
 
 
 def check_no_show(
@@ -63,9 +65,9 @@ def check_no_show(
         principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="a no-show"
     )
     if status != "booked":
-        raise Refused(f"this booking is {status}, not booked")
+        raise Refused(f"this booking is {status}, not booked", code="not_booked")
     if starts_at > now:
-        raise Refused("this conference has not begun yet")
+        raise Refused("this conference has not begun yet", code="not_begun")
 
 
 def check_completion(
@@ -84,9 +86,9 @@ def check_completion(
         principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="completed"
     )
     if status not in ("booked", "checked_in"):
-        raise Refused(f"this booking is {status}")
+        raise Refused(f"this booking is {status}", code="not_booked")
     if starts_at > now:
-        raise Refused("this conference has not begun yet")
+        raise Refused("this conference has not begun yet", code="not_begun")
 
 
 def check_day_reader(

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused
 from services.scheduling.booking.seats import lock_slots
-from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.refusals import STAFF_REFUSED, NotFound, as_http
 from services.scheduling.tables import RosterSite, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows import queries
@@ -425,7 +425,7 @@ async def add_block(
 @router.delete(
     "/windows/{window_id}/blocks/{block_id}",
     response_model=BlockOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: STAFF_REFUSED},
 )
 async def remove_block(
     window_id: IdPath, block_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep

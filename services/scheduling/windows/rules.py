@@ -118,14 +118,18 @@ def check_block_removal(*, removed_at: datetime | None, booked: int) -> None:
     """Availability is taken back only while no family holds a conference in it (their
     conferences are moved or cancelled first, so each family is told), and only once."""
     if removed_at is not None:
-        raise Refused(f"this availability was already removed at {removed_at.isoformat()}")
+        raise Refused(
+            f"this availability was already removed at {removed_at.isoformat()}",
+            code="already_removed",
+        )
     if booked:
         conferences, them = (
             ("1 conference is", "it") if booked == 1 else (f"{booked} conferences are", "them")
         )
         raise Refused(
             f"{conferences} booked in this availability: move or cancel {them} first (POST"
-            " /slots/{id}/move, DELETE /bookings/{id}, or cancel the day), then remove it"
+            " /slots/{id}/move, DELETE /bookings/{id}, or cancel the day), then remove it",
+            code="availability_booked",
         )
 
 

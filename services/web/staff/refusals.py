@@ -1,9 +1,10 @@
 """Why a service refused what a teacher asked, as the page explains it in the teacher's
 language (each kind's words are in ``templates/_staff_refusal.html.j2``).
 
-The services decide, and say why in English for the API's callers; the page names the kind of
-refusal, by the reason's words where it has several (services/scheduling/conference_day/rules.py,
-services/scheduling/windows/rules.py, services/portfolio/evidence/rules.py), else by its status.
+Scheduling names the kind of refusal in its problem document's ``refusal`` member
+(services/scheduling/booking/rules.py, ``REFUSAL_CODES``). Portfolio says why in English for the
+API's callers, and the page names its kind by the reason's words where it has several
+(services/portfolio/evidence/rules.py, plans), else by its status.
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ class StaffRefusal(StrEnum):
     CONFLICT = "conflict"
 
 
+_CODES = {
+    "availability_booked": StaffRefusal.BLOCK_BOOKED,
+    "already_removed": StaffRefusal.NOT_FOUND,
+    "check_in_not_open": StaffRefusal.CHECK_IN_NOT_OPEN,
+    "not_begun": StaffRefusal.NOT_BEGUN,
+    "not_booked": StaffRefusal.ALREADY_RECORDED,
+    "booking_changed": StaffRefusal.ALREADY_RECORDED,
+}
+# Portfolio's refusals, by their words.
 _REASONS = (
-    ("booked in this availability", StaffRefusal.BLOCK_BOOKED),
-    ("already removed", StaffRefusal.NOT_FOUND),
     ("nothing to present", StaffRefusal.PLAN_EMPTY),
     ("is not approved yet", StaffRefusal.PLAN_NOT_APPROVED),
-    ("check-in opens", StaffRefusal.CHECK_IN_NOT_OPEN),
-    ("has not begun", StaffRefusal.NOT_BEGUN),
-    ("this booking is", StaffRefusal.ALREADY_RECORDED),
-    ("changed meanwhile", StaffRefusal.ALREADY_RECORDED),
     ("evidence", StaffRefusal.ALREADY_REVIEWED),
     ("approved", StaffRefusal.ALREADY_REVIEWED),
     ("returned", StaffRefusal.ALREADY_REVIEWED),
@@ -45,6 +49,10 @@ _REASONS = (
 
 def staff_refusal_of(answer: Answer) -> StaffRefusal:
     """The kind of refusal ``answer`` is."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    named = _CODES.get(str(body.get("refusal")))
+    if named is not None:
+        return named
     if answer.status == 403:
         return StaffRefusal.NOT_ALLOWED
     if answer.status == 404:
