@@ -62,6 +62,7 @@ from benchmarks.processes import (
     log,
     machine,
     machine_busy,
+    named_processes_cpu_seconds,
     process_cpu_seconds,
     start_profiler,
     stop_profiler,
@@ -121,6 +122,8 @@ class Results:
     connections: int  # connections to the SMTP server, all processes together
     service_cpu: float  # CPU seconds of the notifications processes, end to end
     sink_cpu: float  # of the SMTP server
+    postgres_cpu: float  # of the PostgreSQL server's processes (all of its databases)
+    redis_cpu: float  # of the private Redis
     machine_busy: float  # share of the machine's CPU time busy, end to end
     languages: Counter[str]  # deliveries per language written in
     received: dict[str, int]  # what the SMTP server received: messages, distinct Message-IDs
@@ -237,9 +240,9 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         await seed(dsn, sizes)
         log(f"{sizes.families:,} families at {sizes.sites} site(s) written")
         sampler = start_profiler(processes, LOGS) if profile else []
-        before = cpu_seconds(processes), sink.cpu_seconds(), machine_busy()
+        before = cpu_seconds(processes), sink.cpu_seconds(), machine_busy(), stores_cpu(redis)
         recorded, first_sent, finished = await open_windows_and_wait(dsn, redis.url, sizes)
-        after = cpu_seconds(processes), sink.cpu_seconds(), machine_busy()
+        after = cpu_seconds(processes), sink.cpu_seconds(), machine_busy(), stores_cpu(redis)
         profiled = stop_profiler(sampler, LAYERS)
         log(f"end to end: {sizes.families:,} sent in {finished:.1f} s")
         connection = await asyncpg.connect(dsn)
@@ -275,6 +278,8 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         connections=connections,
         service_cpu=after[0] - before[0],
         sink_cpu=after[1] - before[1],
+        postgres_cpu=after[3][0] - before[3][0],
+        redis_cpu=after[3][1] - before[3][1],
         machine_busy=busy / max(total, 1),
         languages=languages,
         received=received,
@@ -444,6 +449,13 @@ async def naive_run(scratch: Path, dsn: str, service_url: str, sizes: Sizes) -> 
     return Run(len(ids), seconds)
 
 
+def stores_cpu(redis: RedisServer) -> tuple[float, float]:
+    """CPU seconds used so far by the PostgreSQL server (every process called ``postgres``) and
+    by the private Redis."""
+    assert redis.process is not None
+    return named_processes_cpu_seconds("postgres"), process_cpu_seconds(redis.process.pid)
+
+
 async def bare_run(
     scratch: Path, service_url: str, sizes: Sizes, connections: int
 ) -> tuple[Run, tuple[float, float]]:
@@ -519,7 +531,10 @@ def render(results: Results) -> str:
         f"({per_message:.2f} ms per message), the SMTP server {results.sink_cpu:.1f} "
         f"({results.sink_cpu / max(s.families, 1) * 1000:.2f} ms per message); the machine's "
         f"{os.cpu_count()} cores were {results.machine_busy:.0%} busy (notifications, the SMTP "
-        "server, PostgreSQL and Redis together).",
+        "server, PostgreSQL and Redis together). PostgreSQL used "
+        f"{results.postgres_cpu:.1f} CPU seconds ({results.postgres_cpu / max(s.families, 1) * 1000:.2f}"
+        f" ms per message; the whole server, the machine's other databases included), Redis "
+        f"{results.redis_cpu:.1f} ({results.redis_cpu / max(s.families, 1) * 1000:.2f} ms).",
         "",
         f"The bare sender (one process, aiosmtplib) used {results.bare_cpu[0]:.1f} CPU seconds "
         f"({results.bare_cpu[0] / max(results.bare.messages, 1) * 1000:.2f} ms per message), "

@@ -99,6 +99,23 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def named_processes_cpu_seconds(name: str) -> float:
+    """CPU time (user + system, with that of their children that have exited) the machine's
+    processes called ``name`` (e.g. ``postgres``: the server and its backends) have used."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # it exited meanwhile
+            continue
+        command, _, rest = text.partition(" (")[2].rpartition(")")
+        if command != name:
+            continue
+        fields = rest.split()
+        ticks += sum(int(n) for n in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def machine_busy() -> tuple[int, int]:
     """(busy, total) CPU ticks of the whole machine so far."""
     ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
