@@ -240,6 +240,15 @@ def _framework_refusals(operation: Mapping[str, Any]) -> set[int]:
     return statuses
 
 
+def _declares_variant(response: Any) -> bool:
+    """Whether a route declared this response as one of the problem document's variants (whose
+    members say more than the framework's own document for that status would)."""
+    if not isinstance(response, dict):
+        return False
+    schema = response.get("content", {}).get(PROBLEM_MEDIA_TYPE, {}).get("schema", {})
+    return str(schema.get("$ref", "")).rpartition("/")[2] in _VARIANTS
+
+
 def _add_problems(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     models: tuple[type[BaseModel], ...] = (Problem, InvalidField, *_VARIANTS.values())
@@ -253,7 +262,8 @@ def _add_problems(document: dict[str, Any]) -> None:
                 continue
             responses = operation.setdefault("responses", {})
             for status in _framework_refusals(operation):
-                responses[str(status)] = _problem_response_document(status)
+                if not _declares_variant(responses.get(str(status))):
+                    responses[str(status)] = _problem_response_document(status)
             operation["responses"] = dict(sorted(responses.items()))
     # FastAPI's own 422 shape is replaced everywhere.
     for name in ("HTTPValidationError", "ValidationError"):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import HTTPException, status
 from pydantic import Field
 
-from services.scheduling.booking.rules import STAFF_REFUSAL_CODES, Refused
+from services.scheduling.booking.rules import (
+    AVAILABILITY_REFUSAL_CODES,
+    STAFF_REFUSAL_CODES,
+    Refused,
+)
 from shared.problems import Problem, ProblemException, problem_with
 
 
@@ -19,17 +25,37 @@ def as_http(error: Refused | NotFound) -> HTTPException:
     return ProblemException(error.status, error.reason, error.extensions)
 
 
-class StaffRefused(Problem):
-    """A school's own action refused (conference day, taking availability back), with its kind."""
-
-    refusal: str | None = Field(
+def _refusal(codes: dict[str, str]) -> Any:
+    """The ``refusal`` member of a problem document naming one of ``codes``."""
+    return Field(
         None,
         description="The kind of refusal, to act on without reading the detail: "
-        + "; ".join(f"`{code}`, {meaning}" for code, meaning in STAFF_REFUSAL_CODES.items())
+        + "; ".join(f"`{code}`, {meaning}" for code, meaning in codes.items())
         + ".",
     )
 
 
+class StaffRefused(Problem):
+    """A school's own action refused (conference day, taking availability back), with its kind."""
+
+    refusal: str | None = _refusal(STAFF_REFUSAL_CODES)
+
+
+class AvailabilityRefused(Problem):
+    """Availability refused, with its kind."""
+
+    refusal: str | None = _refusal(AVAILABILITY_REFUSAL_CODES)
+
+
 STAFF_REFUSED = problem_with(
     StaffRefused, "The booking's or the availability's state forbids it: `refusal` says which."
+)
+AVAILABILITY_CLASH = problem_with(
+    AvailabilityRefused,
+    "The teacher (`overlap`) or the room (`room_taken`) is already taken then.",
+)
+AVAILABILITY_INVALID = problem_with(
+    AvailabilityRefused,
+    "The availability cannot be given as asked: `refusal` says why (a request that fails"
+    " validation has `errors` instead).",
 )

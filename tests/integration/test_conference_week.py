@@ -111,6 +111,13 @@ async def test_a_window_opens_on_time_and_refuses_nonsense(system: System) -> No
     )
     assert outside.status_code == 422
     assert "outside the window's days" in outside.json()["detail"]
+    assert outside.json()["refusal"] == "outside_days"
+    roomless = await system.scheduling.post(
+        f"/windows/{window['id']}/blocks",
+        json={"starts_at": tomorrow_at(15).isoformat(), "ends_at": tomorrow_at(16).isoformat()},
+        headers=TEACHER,
+    )
+    assert (roomless.status_code, roomless.json()["refusal"]) == (422, "room_needed")
 
 
 async def test_a_full_time_offers_the_nearest_and_a_move_is_all_or_nothing(

@@ -350,6 +350,16 @@ def test_every_operation_documents_its_refusals_as_problems(
     assert {"403", "404", "409"} <= set(booking)
     full = booking["409"]["content"][PROBLEM]["schema"]["$ref"]
     assert full == "#/components/schemas/BookingRefused"
+    # A route's own problem variant for a status the framework also answers (422) is kept.
+    scheduling = documents["scheduling"]
+    block = scheduling["paths"]["/windows/{window_id}/blocks"]["post"]["responses"]
+    for status in ("409", "422"):
+        reference = block[status]["content"][PROBLEM]["schema"]["$ref"]
+        assert reference == "#/components/schemas/AvailabilityRefused", status
+    kinds = scheduling["components"]["schemas"]["AvailabilityRefused"]["properties"]["refusal"]
+    assert "`room_needed`" in kinds["description"]
+    check_in = scheduling["paths"]["/bookings/{booking_id}/check-in"]["post"]["responses"]["409"]
+    assert check_in["content"][PROBLEM]["schema"]["$ref"] == "#/components/schemas/StaffRefused"
 
 
 def test_the_rules_on_fields_are_in_their_schemas(documents: dict[str, dict[str, Any]]) -> None:

@@ -377,11 +377,13 @@ async def test_a_teacher_opens_only_their_own_times_and_never_two_at_once(
     same_teacher = await give(starts + timedelta(minutes=10), TEACHER, room="Library")
     assert same_teacher.status_code == 409
     assert "teacher 't-rivera' already has availability" in same_teacher.json()["detail"]
+    assert same_teacher.json()["refusal"] == "overlap"
     same_room = await give(
         starts - timedelta(minutes=10), CONWAY_ADMIN, room="Room 9", teacher_id="t-lee"
     )
     assert same_room.status_code == 409
     assert "room 'Room 9'" in same_room.json()["detail"]
+    assert same_room.json()["refusal"] == "room_taken"
     right_after = await give(starts + timedelta(minutes=20), TEACHER, room="Room 9")
     assert right_after.status_code == 201, right_after.text
 

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from services.scheduling.booking.rules import REFUSAL_CODES, STAFF_REFUSAL_CODES
+from services.scheduling.booking.rules import (
+    AVAILABILITY_REFUSAL_CODES,
+    REFUSAL_CODES,
+    STAFF_REFUSAL_CODES,
+)
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.service_api import Answer
+from services.web.staff.availability_refusals import AvailabilityRefusal, block_refusal_of
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 
 PAGE = Path("services/web/templates/_refusal.html.j2").read_text()
@@ -51,3 +56,20 @@ def test_each_kind_of_the_schools_own_refusals_has_the_staff_pages_words(code: s
     kind = staff_refusal_of(Answer(409, {"detail": "whatever the words", "refusal": code}))
     assert kind is not StaffRefusal.CONFLICT
     assert f'refusal == "{kind.value}"' in STAFF_PAGE
+
+
+AVAILABILITY_PAGE = Path("services/web/templates/_availability_refusal.html.j2").read_text()
+
+
+@pytest.mark.parametrize("code", sorted(AVAILABILITY_REFUSAL_CODES))
+def test_each_kind_of_availability_refusal_has_the_availability_pages_words(code: str) -> None:
+    kind = block_refusal_of(Answer(422, {"detail": "whatever the words", "refusal": code}))
+    assert kind.value == code
+    assert f'refusal == "{kind.value}"' in AVAILABILITY_PAGE
+
+
+def test_an_availability_refusal_without_a_kind_is_named_by_its_field_or_not_at_all() -> None:
+    invalid = {"detail": "no", "errors": [{"loc": ["body", "capacity"], "msg": "too big"}]}
+    assert block_refusal_of(Answer(422, invalid)) is AvailabilityRefusal.CAPACITY
+    assert block_refusal_of(Answer(409, {"detail": "no"})) is AvailabilityRefusal.OTHER
+    assert block_refusal_of(Answer(409, {"refusal": "full"})) is AvailabilityRefusal.OTHER

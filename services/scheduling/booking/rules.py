@@ -21,7 +21,7 @@ class Refused(Exception):
     def __init__(self, reason: str, *, code: str | None = None, at: datetime | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        assert code is None or code in REFUSAL_CODES or code in STAFF_REFUSAL_CODES, code
+        assert code is None or any(code in codes for codes in ALL_REFUSAL_CODES), code
         self.code = code
         self.at = at
 
@@ -63,6 +63,20 @@ STAFF_REFUSAL_CODES = {
     " conferences first",
     "already_removed": "the availability was already removed",
 }
+# The kinds of refusal of availability a teacher or the office gives (and of a time moved).
+AVAILABILITY_REFUSAL_CODES = {
+    "ends_before_start": "the availability ends before it starts",
+    "one_day": "a block of availability is on one day and lasts at most 12 hours",
+    "outside_days": "the day is not one of the window's days",
+    "break": "a break ends before it starts, is not inside the block, or overlaps another",
+    "capacity": "the format does not take that many families at once",
+    "no_meeting_link": "a virtual block needs the teacher's meeting link first",
+    "too_short": "the availability is too short for one conference",
+    "room_needed": "an in-person block needs a room",
+    "overlap": "the teacher already has availability or a conference time then",
+    "room_taken": "the room is already taken then",
+}
+ALL_REFUSAL_CODES = (REFUSAL_CODES, STAFF_REFUSAL_CODES, AVAILABILITY_REFUSAL_CODES)
 
 
 class NotAllowed(Refused):

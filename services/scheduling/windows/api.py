@@ -13,7 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused
 from services.scheduling.booking.seats import lock_slots
-from services.scheduling.refusals import STAFF_REFUSED, NotFound, as_http
+from services.scheduling.refusals import (
+    AVAILABILITY_CLASH,
+    AVAILABILITY_INVALID,
+    STAFF_REFUSED,
+    NotFound,
+    as_http,
+)
 from services.scheduling.tables import RosterSite, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows import queries
@@ -36,7 +42,7 @@ from shared.auth.principal import Principal
 from shared.database import lock_for_transaction
 from shared.events import WindowOpened
 from shared.messaging.outbox import record_event
-from shared.problems import refusals
+from shared.problems import ProblemException, refusals
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["conference week"])
@@ -342,7 +348,7 @@ async def get_profile(
     "/windows/{window_id}/blocks",
     response_model=BlockOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: AVAILABILITY_CLASH, 422: AVAILABILITY_INVALID},
 )
 async def add_block(
     window_id: IdPath, body: BlockIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -353,8 +359,10 @@ async def add_block(
     teacher_id = body.teacher_id or principal.subject
     virtual = body.mode is Mode.VIRTUAL
     if not virtual and body.room is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "an in-person block needs a room"
+        raise ProblemException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "an in-person block needs a room",
+            {"refusal": "room_needed"},
         )
     plan = BlockPlan(
         teacher_id=teacher_id,

@@ -94,13 +94,15 @@ async def check_free(
         who = f"teacher {teacher_id!r}" if block.teacher_id == teacher_id else f"room {room!r}"
         raise Refused(
             f"{who} already has availability from {block.starts_at.isoformat()} to"
-            f" {block.ends_at.isoformat()} (block {block.id}): blocks may not overlap"
+            f" {block.ends_at.isoformat()} (block {block.id}): blocks may not overlap",
+            code="overlap" if block.teacher_id == teacher_id else "room_taken",
         )
     for slot in (await session.exec(slots)).all():
         who = f"teacher {teacher_id!r}" if slot.teacher_id == teacher_id else f"room {room!r}"
         raise Refused(
             f"{who} already has a conference time from {slot.starts_at.isoformat()} to"
-            f" {slot.ends_at.isoformat()} (id {slot.id})"
+            f" {slot.ends_at.isoformat()} (id {slot.id})",
+            code="overlap" if slot.teacher_id == teacher_id else "room_taken",
         )
 
 

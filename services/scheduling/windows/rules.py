@@ -147,41 +147,51 @@ def check_block(
         principal, teacher_id=block.teacher_id, district=district, site=window.site
     )
     if block.ends_at <= block.starts_at:
-        raise Invalid("availability must end after it starts")
+        raise Invalid("availability must end after it starts", code="ends_before_start")
     if block.ends_at - block.starts_at > MAX_BLOCK:
-        raise Invalid("one availability block lasts at most 12 hours; give each day its own")
+        raise Invalid(
+            "one availability block lasts at most 12 hours; give each day its own", code="one_day"
+        )
     first, last = (local_day(block.starts_at, window.timezone),) * 2
     last = local_day(block.ends_at - timedelta(microseconds=1), window.timezone)
     if first != last:
-        raise Invalid("an availability block is on one day; give each day its own")
+        raise Invalid("an availability block is on one day; give each day its own", code="one_day")
     if not window.first_day <= first <= window.last_day:
         raise Invalid(
             f"{first.isoformat()} is outside the window's days ({window.first_day.isoformat()}"
-            f" to {window.last_day.isoformat()})"
+            f" to {window.last_day.isoformat()})",
+            code="outside_days",
         )
     whole = Span(block.starts_at, block.ends_at)
     for number, pause in enumerate(block.breaks, start=1):
         if pause.ends_at <= pause.starts_at:
-            raise Invalid(f"break {number} must end after it starts")
+            raise Invalid(f"break {number} must end after it starts", code="break")
         if not (whole.starts_at <= pause.starts_at and pause.ends_at <= whole.ends_at):
-            raise Invalid(f"break {number} is not inside the availability block")
+            raise Invalid(f"break {number} is not inside the availability block", code="break")
         for other in block.breaks[number:]:
             if pause.overlaps(other):
-                raise Invalid(f"break {number} overlaps another break")
+                raise Invalid(f"break {number} overlaps another break", code="break")
     low, high = CAPACITY[block.format]
     if not low <= block.capacity <= high:
         if block.format is Format.ONE_FAMILY:
-            raise Invalid("one family at a time means a capacity of 1; use stations for more")
-        raise Invalid(f"{block.format.value} take between {low} and {high} families at once")
+            raise Invalid(
+                "one family at a time means a capacity of 1; use stations for more",
+                code="capacity",
+            )
+        raise Invalid(
+            f"{block.format.value} take between {low} and {high} families at once",
+            code="capacity",
+        )
     if block.mode is Mode.VIRTUAL and not meeting_link_template:
         raise Invalid(
             f"teacher {block.teacher_id!r} has no meeting link yet: set it first"
-            f" (PUT /teachers/{block.teacher_id}/profile)"
+            f" (PUT /teachers/{block.teacher_id}/profile)",
+            code="no_meeting_link",
         )
     if not plan_slots(
         block, slot_minutes=window.slot_minutes, buffer_minutes=window.buffer_minutes
     ):
-        raise Invalid("this availability is too short for one conference")
+        raise Invalid("this availability is too short for one conference", code="too_short")
 
 
 def plan_slots(block: BlockPlan, *, slot_minutes: int, buffer_minutes: int) -> list[Span]:

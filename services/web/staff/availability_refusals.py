@@ -2,8 +2,9 @@
 page explains it in the teacher's language (each kind's words are in
 ``templates/_availability_refusal.html.j2``), and which field it is about.
 
-Scheduling decides and says why in English (services/scheduling/windows/rules.py and
-queries.py); the page names the kind of refusal by the reason's words.
+Scheduling decides, and names the kind of refusal in its problem document's ``refusal`` member
+(``AVAILABILITY_REFUSAL_CODES`` in services/scheduling/booking/rules.py, the same names as
+here); a request that fails validation is named by its invalid field.
 """
 
 from __future__ import annotations
@@ -53,17 +54,20 @@ FIELD = {
     AvailabilityRefusal.ROOM_NEEDED: "room",
 }
 
-_REASONS = (
-    ("needs a room", AvailabilityRefusal.ROOM_NEEDED),
-    ("outside the window's days", AvailabilityRefusal.OUTSIDE_DAYS),
-    ("break ", AvailabilityRefusal.BREAK),
-    ("must end after it starts", AvailabilityRefusal.ENDS_BEFORE_START),
-    ("at most 12 hours", AvailabilityRefusal.ONE_DAY),
-    ("is on one day", AvailabilityRefusal.ONE_DAY),
-    ("capacity", AvailabilityRefusal.CAPACITY),
-    ("families at once", AvailabilityRefusal.CAPACITY),
-    ("no meeting link", AvailabilityRefusal.NO_MEETING_LINK),
-    ("too short", AvailabilityRefusal.TOO_SHORT),
+# The kinds scheduling names (its refusal codes are these kinds' values).
+_NAMED = frozenset(
+    {
+        AvailabilityRefusal.ENDS_BEFORE_START,
+        AvailabilityRefusal.ONE_DAY,
+        AvailabilityRefusal.OUTSIDE_DAYS,
+        AvailabilityRefusal.BREAK,
+        AvailabilityRefusal.CAPACITY,
+        AvailabilityRefusal.NO_MEETING_LINK,
+        AvailabilityRefusal.TOO_SHORT,
+        AvailabilityRefusal.ROOM_NEEDED,
+        AvailabilityRefusal.OVERLAP,
+        AvailabilityRefusal.ROOM_TAKEN,
+    }
 )
 
 
@@ -77,16 +81,10 @@ def block_refusal_of(answer: Answer) -> AvailabilityRefusal:
         return AvailabilityRefusal.NOT_ALLOWED
     if answer.status == 404:
         return AvailabilityRefusal.NOT_FOUND
-    detail = answer.detail.lower()
-    if "already has" in detail:
-        return (
-            AvailabilityRefusal.ROOM_TAKEN
-            if detail.startswith("room ")
-            else AvailabilityRefusal.OVERLAP
-        )
-    for words, refusal in _REASONS:
-        if words in detail:
-            return refusal
+    body = answer.body if isinstance(answer.body, dict) else {}
+    named = str(body.get("refusal"))
+    if named in _NAMED:
+        return AvailabilityRefusal(named)
     for field, refusal in (
         ("capacity", AvailabilityRefusal.CAPACITY),
         ("room", AvailabilityRefusal.ROOM_NEEDED),
