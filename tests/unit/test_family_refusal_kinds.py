@@ -11,6 +11,7 @@ from services.scheduling.booking.rules import (
     REFUSAL_CODES,
     STAFF_REFUSAL_CODES,
 )
+from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.service_api import Answer
 from services.web.staff.availability_refusals import AvailabilityRefusal, block_refusal_of
@@ -73,3 +74,13 @@ def test_an_availability_refusal_without_a_kind_is_named_by_its_field_or_not_at_
     assert block_refusal_of(Answer(422, invalid)) is AvailabilityRefusal.CAPACITY
     assert block_refusal_of(Answer(409, {"detail": "no"})) is AvailabilityRefusal.OTHER
     assert block_refusal_of(Answer(409, {"refusal": "full"})) is AvailabilityRefusal.OTHER
+
+
+OFFICE_PAGE = Path("services/web/templates/_office_refusal.html.j2").read_text()
+
+
+@pytest.mark.parametrize("code", sorted(AVAILABILITY_REFUSAL_CODES))
+def test_the_office_page_words_each_kind_of_availability_refusal(code: str) -> None:
+    kind = office_refusal_of(Answer(409, {"detail": "whatever the words", "refusal": code}))
+    assert kind not in (OfficeRefusal.CONFLICT, OfficeRefusal.INVALID)
+    assert f'refusal == "{kind.value}"' in OFFICE_PAGE

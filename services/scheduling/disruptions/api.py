@@ -97,7 +97,7 @@ async def _move(
     if starts_at <= now:
         raise Invalid("a conference time moves to a time ahead")
     if not window.first_day <= local_day(starts_at, window.timezone) <= window.last_day:
-        raise Invalid("that is outside the window's days")
+        raise Invalid("that is outside the window's days", code="outside_days")
     room = body.room or slot.room
     await check_free(
         session,

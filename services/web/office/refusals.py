@@ -2,10 +2,11 @@
 page explains it in the person's language (each kind's words are in
 ``templates/_office_refusal.html.j2``).
 
-The services decide, and say why in English for the API's callers; the page names the kind of
-refusal by the reason's words (services/scheduling/windows/rules.py and api.py,
-interpreters/rules.py, reports/rules.py and nudges.py; services/notifications/reminder_times.py),
-else by its status.
+The services decide, and say why in English for the API's callers. Where scheduling names the
+kind of refusal (its problem document's ``refusal``: the availability given, in
+services/scheduling/booking/rules.py) the page reads it; otherwise it names the kind by the
+reason's words (services/scheduling/windows/rules.py and api.py, interpreters/rules.py,
+reports/rules.py and nudges.py; services/notifications/reminder_times.py), else by its status.
 """
 
 from __future__ import annotations
@@ -55,7 +56,20 @@ class OfficeRefusal(StrEnum):
     CONFLICT = "conflict"
 
 
-# Scheduling's reasons, by words they hold; a reason not listed is explained by its status.
+# The kinds scheduling names, as the office's page words them.
+_CODES = {
+    "overlap": OfficeRefusal.TIMES_CLASH,
+    "room_taken": OfficeRefusal.TIMES_CLASH,
+    "outside_days": OfficeRefusal.TIMES_OUTSIDE_DAYS,
+    "too_short": OfficeRefusal.TIMES_TOO_SHORT,
+    "ends_before_start": OfficeRefusal.TIMES_SHAPE,
+    "one_day": OfficeRefusal.TIMES_SHAPE,
+    "break": OfficeRefusal.TIMES_SHAPE,
+    "capacity": OfficeRefusal.CAPACITY,
+    "no_meeting_link": OfficeRefusal.NO_MEETING_LINK,
+    "room_needed": OfficeRefusal.ROOM_MISSING,
+}
+# Scheduling's other reasons, by words they hold; a reason not listed is explained by its status.
 _REASONS = (
     ("last conference day is before the first", OfficeRefusal.DAYS_IN_ORDER),
     ("spans at most", OfficeRefusal.WINDOW_TOO_LONG),
@@ -71,18 +85,6 @@ _REASONS = (
     ("stretch of hours lasts at most", OfficeRefusal.HOURS_TOO_LONG),
     ("already has hours", OfficeRefusal.HOURS_OVERLAP),
     ("fall in these hours", OfficeRefusal.HOURS_BOOKED),
-    ("outside the window's days", OfficeRefusal.TIMES_OUTSIDE_DAYS),
-    ("too short for one conference", OfficeRefusal.TIMES_TOO_SHORT),
-    ("availability must end after", OfficeRefusal.TIMES_SHAPE),
-    ("lasts at most 12 hours", OfficeRefusal.TIMES_SHAPE),
-    ("is on one day", OfficeRefusal.TIMES_SHAPE),
-    ("break", OfficeRefusal.TIMES_SHAPE),
-    ("capacity", OfficeRefusal.CAPACITY),
-    ("families at once", OfficeRefusal.CAPACITY),
-    ("no meeting link", OfficeRefusal.NO_MEETING_LINK),
-    ("already has availability", OfficeRefusal.TIMES_CLASH),
-    ("already has a conference time", OfficeRefusal.TIMES_CLASH),
-    ("needs a room", OfficeRefusal.ROOM_MISSING),
     # Notifications' reasons (services/notifications/reminder_times.py and reminders_api.py).
     ("at most 5 reminders", OfficeRefusal.REMINDERS_TOO_MANY),
     ("before: list should have at most", OfficeRefusal.REMINDERS_TOO_MANY),
@@ -92,6 +94,10 @@ _REASONS = (
 
 def office_refusal_of(answer: Answer) -> OfficeRefusal:
     """The kind of refusal ``answer`` is."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    named = _CODES.get(str(body.get("refusal")))
+    if named is not None:
+        return named
     detail = answer.detail.lower()
     for words, refusal in _REASONS:
         if words in detail:
