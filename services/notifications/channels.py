@@ -18,6 +18,34 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from services.notifications.tables import Delivery
+from shared.jobs.handlers import PermanentFailure
+
+# Why a family could not be reached, by kind (the could-not-reach list's ``reason_kind``, which
+# the office's page says in words); the reason itself says it in English, with the details.
+REASON_KINDS = {
+    "no_contact": "no email address or phone number on file",
+    "address_refused": "the relay refused the email address",
+    "returned": "the family's mail server sent the email back after the relay took it",
+    "number_refused": "the phone number cannot take text messages as written",
+    "not_delivered": "the carrier did not deliver the text message",
+    "message_refused": "the relay or the SMS provider refused the message itself",
+    "no_channel": "no email or SMS service is configured for this kind of message",
+    "other": "anything else (the reason says what)",
+}
+
+
+class Undeliverable(PermanentFailure):
+    """A message its channel cannot deliver, trying again or not, with the kind of reason."""
+
+    def __init__(self, reason: str, *, kind: str) -> None:
+        super().__init__(reason)
+        assert kind in REASON_KINDS, kind
+        self.kind = kind
+
+
+def kind_of_failure(error: Exception) -> str:
+    """The kind of reason a channel's permanent failure gives (``REASON_KINDS``)."""
+    return error.kind if isinstance(error, Undeliverable) else "other"
 
 
 class Outcomes(Protocol):

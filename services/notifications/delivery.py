@@ -362,7 +362,7 @@ def _delivery(
         return row
     delivery = Delivery(**row)
     if kind_of(message.template) is Kind.LOGISTICS:
-        session.add(CouldNotReach.of(delivery, delivery.error or ""))
+        session.add(CouldNotReach.of(delivery, delivery.error or "", "no_contact"))
     record_event(
         session,
         DeliveryFailed(

@@ -43,9 +43,8 @@ from functools import cache
 
 import aiosmtplib
 
-from services.notifications.channels import Outcomes
+from services.notifications.channels import Outcomes, Undeliverable
 from services.notifications.tables import Delivery
-from shared.jobs.handlers import PermanentFailure
 
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur"})
 CRLF = "\r\n"
@@ -53,8 +52,11 @@ _METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
 _BREAKS = re.compile(r"[\r\n]+")
 
 
-class Bounced(PermanentFailure):
+class Bounced(Undeliverable):
     """The family's mail system refused the address (an SMTP 5xx to RCPT TO): a bounce."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, kind="address_refused")
 
 
 def envelope_id(delivery_id: str) -> str:
@@ -73,10 +75,11 @@ def email_bytes(delivery: Delivery, *, sender: str, domain: str) -> bytes:
     family's email; ``sender`` the From, e.g. ``Conway <office@conway.example>``)."""
     address = delivery.address
     if not address:
-        raise PermanentFailure("no email address on file for this guardian")
+        raise Undeliverable("no email address on file for this guardian", kind="no_contact")
     if not address.isascii() or _BREAKS.search(address):
-        raise PermanentFailure(
-            "not an address this relay can take: it needs SMTPUTF8 or is not one address"
+        raise Undeliverable(
+            "not an address this relay can take: it needs SMTPUTF8 or is not one address",
+            kind="address_refused",
         )
     content_type, body = _alternative(delivery)
     if delivery.calendar:
@@ -257,7 +260,7 @@ class SmtpChannel:
                 delivery = waiting.popleft()
                 try:
                     message = email_bytes(delivery, sender=self.sender, domain=self.domain)
-                except PermanentFailure as error:
+                except Undeliverable as error:
                     await outcomes.refused(delivery, error)
                     continue
                 if smtp is None or not smtp.is_connected:
@@ -307,7 +310,9 @@ class SmtpChannel:
                 await outcomes.refused(delivery, error)
         except aiosmtplib.SMTPResponseException as error:
             if error.code >= 500:
-                refused = PermanentFailure(f"the mail server refused the message: {error}")
+                refused = Undeliverable(
+                    f"the mail server refused the message: {error}", kind="message_refused"
+                )
                 await outcomes.refused(delivery, refused)
             else:
                 await outcomes.refused(delivery, error)  # 4xx: tried again later

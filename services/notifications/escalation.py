@@ -33,15 +33,17 @@ CONFIRM = "confirm_delivered"  # the job that escalates a critical message not c
 _REACHED = ("sent", "delivered", "queued")
 
 
-async def escalate_or_give_up(session: AsyncSession, delivery: Delivery, reason: str) -> None:
+async def escalate_or_give_up(
+    session: AsyncSession, delivery: Delivery, reason: str, kind: str
+) -> None:
     """In the transaction that records ``delivery`` failed: queue the same message on the
     guardian's next untried channel, or, if none is left and no channel carried the message,
-    put the family on the "could not reach" list."""
+    put the family on the "could not reach" list with the reason and its ``kind``."""
     if await escalate(session, delivery) is not None:
         return
     if await _reached_otherwise(session, delivery):
         return
-    await session.merge(CouldNotReach.of(delivery, reason))
+    await session.merge(CouldNotReach.of(delivery, reason, kind))
 
 
 async def escalate(session: AsyncSession, delivery: Delivery) -> Delivery | None:

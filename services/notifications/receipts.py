@@ -156,7 +156,9 @@ async def settle(
     if settled.rowcount != 1:  # type: ignore[attr-defined]
         return False
     if not delivered:  # by the other channel instead, or on the office's list
-        await escalate_or_give_up(session, delivery, reason)
+        # (The medium took it, and the family's mail server or the carrier then did not.)
+        kind = "returned" if delivery.channel == "email" else "not_delivered"
+        await escalate_or_give_up(session, delivery, reason, kind)
     common = {
         "delivery_id": delivery.id,
         "recipient_id": delivery.recipient_id,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, func
 from sqlmodel import col, select
 
+from services.notifications.channels import REASON_KINDS
 from services.notifications.tables import ContactPoint, CouldNotReach, Delivery, KnownStudent
 from shared.api_types import ID_PATTERN, Moment
 from shared.auth.http import CurrentPrincipal, forbidden
@@ -62,38 +63,6 @@ class CampaignReport(BaseModel):
     site: str
     started_at: datetime
     counts: Counts
-
-
-# Why a family was not reached, by the words the sending code writes (delivery.py, email.py,
-# sms.py, sms_api.py, receipts.py, sending.py); any other reason is `other`.
-REASON_KINDS = {
-    "no_contact": "no email address or phone number on file",
-    "address_refused": "the relay refused the email address",
-    "returned": "the family's mail server sent the email back after the relay took it",
-    "number_refused": "the phone number cannot take text messages as written",
-    "not_delivered": "the carrier did not deliver the text message",
-    "message_refused": "the relay or the SMS provider refused the message itself",
-    "no_channel": "no email or SMS service is configured for this kind of message",
-    "other": "anything else (the reason says what)",
-}
-_REASON_WORDS = (
-    # (First: the remote server's own words follow, and may hold any of the others.)
-    ("mail server returned it", "returned"),
-    ("no contact point", "no_contact"),
-    ("no email address on file", "no_contact"),
-    ("refused the address", "address_refused"),
-    ("not an address", "address_refused"),
-    ("not a phone number", "number_refused"),
-    ("carrier did not deliver", "not_delivered"),
-    ("refused the message", "message_refused"),
-    ("service configured", "no_channel"),
-)
-
-
-def reason_kind(reason: str) -> str:
-    """The kind of a could-not-reach reason (one of ``REASON_KINDS``)."""
-    lowered = reason.lower()
-    return next((kind for words, kind in _REASON_WORDS if words in lowered), "other")
 
 
 class Unreached(BaseModel):
@@ -272,7 +241,7 @@ async def could_not_reach(
             site=row.site,
             template=row.template,
             reason=row.reason,
-            reason_kind=reason_kind(row.reason),
+            reason_kind=row.reason_kind,
             at=row.at,
         )
         for row, name, student_name in rows

@@ -26,7 +26,7 @@ from sqlalchemy import Table, case, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.channels import Channel
+from services.notifications.channels import Channel, kind_of_failure
 from services.notifications.delivery import DELIVER, without_contact_details
 from services.notifications.email import Bounced
 from services.notifications.environment import NotificationsEnvironment
@@ -93,7 +93,7 @@ async def deliver_messages(context: Context, runs: Sequence[JobRun]) -> None:
             withheld.append((run, delivery))
         elif delivery.channel not in context.env.channels:
             reason = f"the school system has no {delivery.channel} service configured"
-            failures.append(Failure(run, delivery, delivery.channel, reason))
+            failures.append(Failure(run, delivery, delivery.channel, reason, kind="no_channel"))
         else:
             by_channel.setdefault(delivery.channel, []).append(delivery)
     await _withhold(context, withheld)
@@ -129,7 +129,16 @@ async def _send(
         run = runs[delivery.id]
         if isinstance(error, PermanentFailure):
             status = "bounced" if isinstance(error, Bounced) else "failed"
-            failures.append(Failure(run, delivery, channel.name, str(error), status=status))
+            failures.append(
+                Failure(
+                    run,
+                    delivery,
+                    channel.name,
+                    str(error),
+                    status=status,
+                    kind=kind_of_failure(error),
+                )
+            )
         elif run.attempt >= DELIVER_ATTEMPTS:
             reason = f"{type(error).__name__}: {error}"
             failures.append(Failure(run, delivery, channel.name, reason))
@@ -311,6 +320,7 @@ class Failure:
     channel: str
     reason: str
     status: str = "failed"  # or "bounced", "opted_out"
+    kind: str = "other"  # the kind of reason, on the could-not-reach list (REASON_KINDS)
 
 
 async def _failed(context: Context, failures: Sequence[Failure]) -> None:
@@ -330,7 +340,7 @@ async def _failed(context: Context, failures: Sequence[Failure]) -> None:
             if failed.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             if failure.status != "opted_out":  # a STOP is the family's choice, not a failure
-                await escalate_or_give_up(session, delivery, reason)
+                await escalate_or_give_up(session, delivery, reason, failure.kind)
             events.append(
                 (
                     DeliveryFailed(

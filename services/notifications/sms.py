@@ -23,7 +23,7 @@ from typing import Literal
 
 import httpx
 
-from services.notifications.channels import Outcomes
+from services.notifications.channels import Outcomes, Undeliverable
 from services.notifications.sms_text import fit
 from services.notifications.tables import Delivery
 from shared.jobs.handlers import PermanentFailure
@@ -118,7 +118,9 @@ class SmsChannel:
         returns the provider's id for the message."""
         provider = self.provider
         if not delivery.address or not E164.match(delivery.address):
-            raise PermanentFailure(f"not a phone number in E.164 form: {delivery.address!r}")
+            raise Undeliverable(
+                f"not a phone number in E.164 form: {delivery.address!r}", kind="number_refused"
+            )
         form = {
             "To": delivery.address,
             "Body": sms_text(delivery, max_parts=provider.max_parts),
@@ -140,7 +142,9 @@ class SmsChannel:
         reason = _reason(answer)
         if answer.status_code == 429 or answer.status_code >= 500:
             raise RuntimeError(f"the SMS provider is unavailable ({reason}); trying again")
-        raise PermanentFailure(f"the SMS provider refused the message: {reason}")
+        raise Undeliverable(
+            f"the SMS provider refused the message: {reason}", kind="message_refused"
+        )
 
 
 def _reason(answer: httpx.Response) -> str:

@@ -165,12 +165,16 @@ class CouldNotReach(SQLModel, table=True):
     student_id: str = Field(max_length=64)
     template: str = Field(max_length=64)
     reason: str = Field(max_length=500)
+    reason_kind: str = Field(
+        default="other", max_length=32, description="The kind of reason (``REASON_KINDS``)."
+    )
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @classmethod
-    def of(cls, delivery: Delivery, reason: str) -> CouldNotReach:
-        """The family ``delivery`` was for, listed with why it did not reach them."""
+    def of(cls, delivery: Delivery, reason: str, kind: str) -> CouldNotReach:
+        """The family ``delivery`` was for, listed with why it did not reach them (``kind``:
+        one of ``channels.REASON_KINDS``)."""
         return cls(
             delivery_id=delivery.id,
             district=delivery.district,
@@ -179,6 +183,7 @@ class CouldNotReach(SQLModel, table=True):
             student_id=delivery.student_id,
             template=delivery.template,
             reason=reason[:500],
+            reason_kind=kind,
         )
 
 

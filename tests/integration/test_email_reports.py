@@ -300,6 +300,11 @@ async def test_the_mail_system_hands_reports_over_with_its_own_secret_which_allo
     answer = await system.notifications.post("/email/reports", content=report, headers=secret)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "bounced"
+    # No phone on file: the office's list has the family, with the kind of reason.
+    office = {"Authorization": IT["Authorization"]}
+    listed = await system.notifications.get("/could-not-reach", headers=office)
+    (row,) = [r for r in listed.json() if r["guardian_id"] == guardian_id]
+    assert row["reason_kind"] == "returned" and "returned it" in row["reason"]
     # The secret is no token: it opens nothing else.
     for path in ("/could-not-reach", f"/guardians/{guardian_id}/preferences", "/mailbox"):
         elsewhere = await system.notifications.get(path, headers=secret)

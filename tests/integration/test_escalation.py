@@ -84,6 +84,7 @@ async def test_a_family_no_channel_reaches_is_on_the_list_until_corrected(system
     assert mine[0]["student_name"] == "Leo"
     assert mine[0]["template"] == "conference_booked"
     assert "550" in mine[0]["reason"]
+    assert mine[0]["reason_kind"] == "address_refused"  # as the SMTP channel named it
 
     report = ok(
         await system.notifications.get(

@@ -97,3 +97,56 @@ def test_services_leave_the_runtime_tables_to_the_runtime_branch(service: str) -
                 f"{revision.name} creates the runtime table {table!r}: that is the runtime "
                 "branch's (shared/messaging/migrations)"
             )
+
+
+async def test_families_listed_before_keep_the_kind_of_their_reason(database_url: str) -> None:
+    """The could-not-reach rows written before the kind was kept get it from their reason's
+    words when the database is upgraded; a reason of no known kind is `other`."""
+    spec, metadata = SERVICES["notifications"]
+    reasons = {
+        "d-1": ("no contact point on file for this guardian", "no_contact"),
+        "d-2": ("the mail server refused the address: 550 5.1.1 no such user", "address_refused"),
+        "d-3": (
+            "the family's mail server returned it (5.2.2): smtp; 552 mailbox full; refused the"
+            " message",
+            "returned",
+        ),
+        "d-4": ("not a phone number in E.164 form: '555-0100'", "number_refused"),
+        "d-5": ("the carrier did not deliver it (undelivered, error 30003)", "not_delivered"),
+        "d-6": ("the SMS provider refused the message: 21610", "message_refused"),
+        "d-7": ("the school system has no sms service configured", "no_channel"),
+        "d-8": ("TimeoutError: the relay did not answer 100%_", "other"),
+    }
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgraded_to, spec.migrations, "0010")
+            for delivery_id, (reason, _) in reasons.items():
+                await connection.execute(
+                    text(
+                        "INSERT INTO could_not_reach (delivery_id, district, site, guardian_id,"
+                        " student_id, template, reason, at) VALUES (:id, 'demo', 'conway',"
+                        " 'g-1', 's-1', 'conference_booked', :reason, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": delivery_id, "reason": reason},
+                )
+        await upgrade_to_head(engine, spec.migrations)
+        async with engine.connect() as connection:
+            kinds = dict(
+                (
+                    await connection.execute(
+                        text("SELECT delivery_id, reason_kind FROM could_not_reach")
+                    )
+                ).all()
+            )
+            differences = await connection.run_sync(_differences, metadata)
+        assert kinds == {delivery_id: kind for delivery_id, (_, kind) in reasons.items()}
+        assert differences == []
+    finally:
+        await engine.dispose()
+
+
+def _upgraded_to(connection: Connection, migrations: Path, revision: str) -> None:
+    config = alembic_config(migrations)
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)

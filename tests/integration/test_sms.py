@@ -187,7 +187,7 @@ async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
     office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
     listed = ok(await system.notifications.get("/could-not-reach", headers=office))
     (row,) = [r for r in listed if r["guardian_id"] == guardian_id]
-    assert "30003" in row["reason"]
+    assert "30003" in row["reason"] and row["reason_kind"] == "not_delivered"
 
 
 async def test_a_text_the_carrier_could_not_deliver_goes_by_email_instead(

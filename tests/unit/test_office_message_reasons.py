@@ -1,36 +1,51 @@
-"""Each reason notifications gives for a family it could not reach has its kind (the
-could-not-reach list's `reason_kind`, which the office's page says in words): the reasons as the
-sending code writes them, by kind."""
+"""Each way a message fails names the kind of its reason (the could-not-reach list's
+`reason_kind`, which the office's page says in words), where it fails: never read back from the
+reason's English words."""
 
 from pathlib import Path
 
 import pytest
 
-from services.notifications.receipts import Report
-from services.notifications.reports_api import REASON_KINDS, reason_kind
+from services.notifications.channels import REASON_KINDS, Undeliverable, kind_of_failure
+from services.notifications.email import Bounced, email_bytes
+from services.notifications.tables import Delivery
+from shared.jobs.handlers import PermanentFailure
+
+
+def delivery(address: str | None) -> Delivery:
+    return Delivery(
+        district="d",
+        site="s",
+        recipient_id="g",
+        student_id="s",
+        channel="email",
+        address=address,
+        language="en",
+        template="conference_booked",
+        subject="Booked",
+        body="Your conference is booked.",
+        status="queued",
+        cause_event_id="e",
+    )
 
 
 @pytest.mark.parametrize(
-    ("reason", "kind"),
-    [
-        ("no contact point on file for this guardian", "no_contact"),
-        ("no email address on file for this guardian", "no_contact"),
-        ("the mail server refused the address: 550 5.1.1 no such user", "address_refused"),
-        (
-            "not an address this relay can take: it needs SMTPUTF8 or is not one address",
-            "address_refused",
-        ),
-        ("not a phone number in E.164 form: '555-0100'", "number_refused"),
-        ("the carrier did not deliver it (undelivered, error 30003)", "not_delivered"),
-        ("the SMS provider refused the message: 21610", "message_refused"),
-        ("the mail server refused the message: 554 spam", "message_refused"),
-        ("the school system has no sms service configured", "no_channel"),
-        (Report("d-1", False, "5.2.2", "smtp; 552 5.2.2 mailbox full").reason, "returned"),
-        ("TimeoutError: the relay did not answer", "other"),
-    ],
+    ("address", "kind"), [(None, "no_contact"), ("rosa@exämple.org", "address_refused")]
 )
-def test_each_reason_has_its_kind(reason: str, kind: str) -> None:
-    assert reason_kind(reason) == kind
+def test_an_email_that_cannot_be_written_names_its_kind(address: str | None, kind: str) -> None:
+    with pytest.raises(Undeliverable) as refused:
+        email_bytes(delivery(address), sender="Conway <office@conway.example>", domain="c.example")
+    assert kind_of_failure(refused.value) == kind
+
+
+def test_a_failures_kind_is_what_its_channel_named_whatever_its_words() -> None:
+    assert kind_of_failure(Bounced("the mail server refused the message")) == "address_refused"
+    assert kind_of_failure(Undeliverable("no contact point", kind="message_refused")) == (
+        "message_refused"
+    )
+    assert kind_of_failure(PermanentFailure("not a phone number")) == "other"
+    with pytest.raises(AssertionError):
+        Undeliverable("whatever", kind="a kind nobody knows")
 
 
 def test_the_office_page_has_words_for_every_kind() -> None:
