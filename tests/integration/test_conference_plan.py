@@ -156,6 +156,7 @@ async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_f
     waiting = await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER)
     assert waiting.status_code == 409
     assert evidence["id"] in waiting.json()["detail"]
+    assert waiting.json()["refusal"] == "plan_not_approved"
     assert (await system.portfolio.post(f"{plan_path}/ready", headers=GIO)).status_code == 403
     ok(
         await system.portfolio.post(
@@ -300,10 +301,11 @@ async def test_a_plan_holds_only_the_students_own_work(system: System) -> None:
     )
     assert refused.status_code == 422
     assert "no evidence" in refused.json()["detail"]
+    assert refused.json()["refusal"] == "not_in_portfolio"
     empty = ok(await system.portfolio.put(f"/students/s-gio/plans/{cycle}", json={}, headers=GIO))
     assert empty["items"] == []
     nothing = await system.portfolio.post(f"/students/s-gio/plans/{cycle}/ready", headers=TEACHER)
-    assert nothing.status_code == 409
+    assert (nothing.status_code, nothing.json()["refusal"]) == (409, "plan_empty")
     elsewhere = await system.portfolio.get("/students/s-gio/plans/no-such-cycle", headers=GIO)
     assert elsewhere.status_code == 404
 

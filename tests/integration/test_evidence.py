@@ -267,6 +267,7 @@ async def test_a_returned_piece_is_improved_then_approved_and_families_see_it(
     twice = await system.portfolio.post(f"{path}/approve", headers=RIVERA)
     assert twice.status_code == 409, twice.text
     assert "the evidence is approved" in twice.json()["detail"]
+    assert twice.json()["refusal"] == "evidence_status"
     frozen = await system.portfolio.patch(path, json={"title": "Changed"}, headers=AVA)
     assert frozen.status_code == 409, frozen.text
 

@@ -231,6 +231,7 @@ async def test_only_an_active_goal_changes(system: System) -> None:
         refused = await system.portfolio.post(f"{GOALS}/{goal_id}/{change}", json=body, headers=AVA)
         assert refused.status_code == 409, (change, refused.text)
         assert refused.json()["detail"].startswith("the goal is dropped: only an active goal can")
+        assert refused.json()["refusal"] == "goal_not_active"
 
     assert await recorded(system, after=seq) == [
         (

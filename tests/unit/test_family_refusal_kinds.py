@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.portfolio.refusals import REFUSAL_CODES as PORTFOLIO_REFUSAL_CODES
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
     REFUSAL_CODES,
@@ -16,6 +17,7 @@ from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.service_api import Answer
 from services.web.staff.availability_refusals import AvailabilityRefusal, block_refusal_of
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
+from services.web.student.refusals import student_refusal_of
 
 PAGE = Path("services/web/templates/_refusal.html.j2").read_text()
 
@@ -84,3 +86,20 @@ def test_the_office_page_words_each_kind_of_availability_refusal(code: str) -> N
     kind = office_refusal_of(Answer(409, {"detail": "whatever the words", "refusal": code}))
     assert kind not in (OfficeRefusal.CONFLICT, OfficeRefusal.INVALID)
     assert f'refusal == "{kind.value}"' in OFFICE_PAGE
+
+
+STUDENT_PAGE = Path("services/web/templates/_student_refusal.html.j2").read_text()
+
+
+@pytest.mark.parametrize("code", sorted(PORTFOLIO_REFUSAL_CODES))
+def test_each_kind_portfolio_names_is_worded_on_the_staff_or_the_students_pages(code: str) -> None:
+    answer = Answer(409, {"detail": "whatever the words", "refusal": code})
+    worded = [
+        kind.value
+        for kind, page in (
+            (staff_refusal_of(answer), STAFF_PAGE),
+            (student_refusal_of(answer), STUDENT_PAGE),
+        )
+        if kind.value != "conflict" and f'refusal == "{kind.value}"' in page
+    ]
+    assert worded, code

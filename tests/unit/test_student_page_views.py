@@ -48,7 +48,7 @@ def test_the_plans_items_come_first_and_returned_work_cannot_be_chosen() -> None
     assert not choices[2].approved and choices[3].title == "Maps have keys"
 
 
-def test_a_refusal_is_named_by_its_status_and_words() -> None:
+def test_a_refusal_is_named_by_its_kind_or_its_status() -> None:
     def named(status: int, detail: str = "", **body: Any) -> StudentRefusal:
         return student_refusal_of(Answer(status, {"detail": detail, **body}), a_file=True)
 
@@ -56,12 +56,12 @@ def test_a_refusal_is_named_by_its_status_and_words() -> None:
     assert named(415) is StudentRefusal.NOT_A_KIND_WE_KEEP
     assert named(422, "not a photo we can read") is StudentRefusal.UNREADABLE
     assert named(422, "invalid", errors=[{"loc": ["body", "title"]}]) is StudentRefusal.INVALID
-    assert named(422, "evidence 'x' was returned for improvement") is StudentRefusal.RETURNED_WORK
-    assert named(422, "evidence 'x' is not in student 's-ava''s portfolio") is (
-        StudentRefusal.NOT_FOUND
-    )
+    assert named(422, "whatever", refusal="returned_work") is StudentRefusal.RETURNED_WORK
+    assert named(422, "whatever", refusal="not_in_portfolio") is StudentRefusal.NOT_FOUND
+    assert named(409, "whatever", refusal="goal_not_active") is StudentRefusal.GOAL_DONE
+    # The words alone name nothing.
     assert named(409, "the goal is achieved: only an active goal can progress") is (
-        StudentRefusal.GOAL_DONE
+        StudentRefusal.CONFLICT
     )
     assert named(409, "student 's-ava' is withdrawn") is StudentRefusal.CONFLICT
     assert named(403) is StudentRefusal.NOT_ALLOWED

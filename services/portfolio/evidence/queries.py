@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
+from fastapi import status
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -14,6 +15,7 @@ from services.portfolio.classes import STUDENT, TEACHER
 from services.portfolio.evidence.refusing import not_found, unprocessable
 from services.portfolio.evidence.rules import DISTRICT_SCOPE, unknown_tags, visible_statuses
 from services.portfolio.evidence.tables import Evidence, FrameworkTag, SitePortfolioSettings
+from services.portfolio.refusals import refused
 from services.portfolio.tables import ClassEnrollment, SchoolClass, Student
 from shared.auth.principal import Principal
 
@@ -94,6 +96,8 @@ async def check_own_evidence(session: AsyncSession, student: Student, evidence_i
         student.district,
         student.id,
     ):
-        raise unprocessable(
-            f"evidence {evidence_id!r} is not in student {student.id!r}'s portfolio"
+        raise refused(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"evidence {evidence_id!r} is not in student {student.id!r}'s portfolio",
+            "not_in_portfolio",
         )

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from fastapi import HTTPException, status
 
 from services.portfolio.evidence.rules import StatusConflict
+from services.portfolio.refusals import refused
 from services.portfolio.tables import Student
 
 
@@ -39,5 +40,5 @@ def status_conflict_as_409() -> Iterator[None]:
     """A status change the piece's status does not allow is a 409 saying the status."""
     try:
         yield
-    except StatusConflict as refused:
-        raise conflict(refused.reason) from None
+    except StatusConflict as refusal:
+        raise refused(status.HTTP_409_CONFLICT, refusal.reason, "evidence_status") from None

@@ -27,6 +27,7 @@ from services.portfolio.evidence.rules import (
 )
 from services.portfolio.evidence.schemas import EvidenceIdPath, EvidenceOut, ReturnIn, evidence_out
 from services.portfolio.evidence.tables import Evidence
+from services.portfolio.refusals import REFUSED_409
 from services.portfolio.tables import Site, Student
 from shared.api_types import IdPath
 from shared.auth.http import CurrentPrincipal, forbidden
@@ -41,7 +42,7 @@ router = APIRouter(tags=["evidence"])
 @router.post(
     "/students/{student_id}/evidence/{evidence_id:uuid}/approve",
     response_model=EvidenceOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: REFUSED_409},
 )
 async def approve_evidence(
     student_id: IdPath, evidence_id: EvidenceIdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -61,7 +62,7 @@ async def approve_evidence(
 @router.post(
     "/students/{student_id}/evidence/{evidence_id:uuid}/return",
     response_model=EvidenceOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: REFUSED_409},
 )
 async def return_evidence(
     student_id: IdPath,

@@ -27,6 +27,7 @@ from services.portfolio.goals.schemas import (
     goal_out,
 )
 from services.portfolio.goals.tables import GoalProgress
+from services.portfolio.refusals import REFUSED_409, conflict
 from services.portfolio.tables import Goal, Student
 from shared.api_types import IdPath
 from shared.auth.http import CurrentPrincipal, forbidden
@@ -46,7 +47,7 @@ GOAL = "/students/{student_id}/goals/{goal_id}"
     f"{GOAL}/progress",
     response_model=ProgressOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: REFUSED_409},
 )
 async def record_progress(
     student_id: IdPath,
@@ -88,7 +89,9 @@ async def record_progress(
     return ProgressOut.model_validate(progress, from_attributes=True)
 
 
-@router.post(f"{GOAL}/achieve", response_model=GoalOut, responses=refusals(403, 404, 409))
+@router.post(
+    f"{GOAL}/achieve", response_model=GoalOut, responses={**refusals(403, 404), 409: REFUSED_409}
+)
 async def achieve_goal(
     student_id: IdPath, goal_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> GoalOut:
@@ -115,7 +118,7 @@ async def achieve_goal(
     f"{GOAL}/revise",
     response_model=GoalOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: REFUSED_409},
 )
 async def revise_goal(
     student_id: IdPath,
@@ -159,7 +162,9 @@ async def revise_goal(
     return goal_out(revised)
 
 
-@router.post(f"{GOAL}/drop", response_model=GoalOut, responses=refusals(403, 404, 409))
+@router.post(
+    f"{GOAL}/drop", response_model=GoalOut, responses={**refusals(403, 404), 409: REFUSED_409}
+)
 async def drop_goal(
     student_id: IdPath,
     goal_id: IdPath,
@@ -222,7 +227,7 @@ async def _change(
     try:
         outcome = status_after(goal.status, change)
     except GoalNotActive as refusal:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+        raise conflict(str(refusal), "goal_not_active") from None
     return _Change(student=student, goal=goal, outcome=outcome)
 
 

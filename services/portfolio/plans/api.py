@@ -22,6 +22,7 @@ from services.portfolio.plans.rules import (
 )
 from services.portfolio.plans.tables import ConferencePlan
 from services.portfolio.reflections.tables import Reflection
+from services.portfolio.refusals import REFUSED_409, REFUSED_422, refused, unprocessable
 from services.portfolio.tables import Goal, Student
 from shared.api_types import Id, IdPath, Paragraphs, Text
 from shared.auth.http import CurrentPrincipal
@@ -104,7 +105,7 @@ async def get_plan(
 @router.put(
     "/students/{student_id}/plans/{cycle_id}",
     response_model=PlanOut,
-    responses=refusals(403, 404, 422),
+    responses={**refusals(403, 404), 422: REFUSED_422},
 )
 async def save_plan(
     student_id: IdPath,
@@ -150,7 +151,7 @@ async def save_plan(
 @router.post(
     "/students/{student_id}/plans/{cycle_id}/ready",
     response_model=PlanOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: REFUSED_409},
 )
 async def mark_ready(
     student_id: IdPath, cycle_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -236,8 +237,10 @@ async def present(
 def _refuse(check: Any) -> None:
     try:
         check()
-    except PlanRefused as refused:
-        raise HTTPException(refused.status, str(refused)) from refused
+    except PlanRefused as error:
+        if error.code is not None:
+            raise refused(error.status, str(error), error.code) from error
+        raise HTTPException(error.status, str(error)) from error
 
 
 async def _cycle(session: AsyncSession, student: Student, cycle_id: str) -> ConferenceCycle:
@@ -271,14 +274,13 @@ async def _check_items(session: AsyncSession, student_id: str, items: list[PlanI
         seen.add(key)
         row = found.get(key)
         if row is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"no {item.type} {item.id!r} in this student's portfolio",
+            raise unprocessable(
+                f"no {item.type} {item.id!r} in this student's portfolio", "not_in_portfolio"
             )
         if item.type == "evidence" and row.status == "returned":
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
+            raise unprocessable(
                 f"evidence {item.id!r} was returned for improvement: improve it first",
+                "returned_work",
             )
 
 

@@ -12,9 +12,10 @@ ITEM_TYPES = ("evidence", "reflection", "goal")
 class PlanRefused(Exception):
     """Why a plan cannot be changed or marked ready; ``status`` is the HTTP answer."""
 
-    def __init__(self, reason: str, *, status: int) -> None:
+    def __init__(self, reason: str, *, status: int, code: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
+        self.code = code  # its kind (``services.portfolio.refusals.REFUSAL_CODES``), if any
 
 
 def check_may_edit(principal: Principal, *, student_id: str) -> None:
@@ -36,12 +37,13 @@ def check_ready(*, items: int, evidence_status: Mapping[str, str]) -> None:
     """A plan is ready with at least one piece of work, reflection or goal, and only evidence
     families may see (approved)."""
     if items == 0:
-        raise PlanRefused("the plan has nothing to present yet", status=409)
+        raise PlanRefused("the plan has nothing to present yet", status=409, code="plan_empty")
     waiting = sorted(eid for eid, state in evidence_status.items() if state != "approved")
     if waiting:
         raise PlanRefused(
             f"evidence {', '.join(waiting)} is not approved yet: approve it or take it out",
             status=409,
+            code="plan_not_approved",
         )
 
 

@@ -1,10 +1,9 @@
 """Why a service refused what a teacher asked, as the page explains it in the teacher's
 language (each kind's words are in ``templates/_staff_refusal.html.j2``).
 
-Scheduling names the kind of refusal in its problem document's ``refusal`` member
-(services/scheduling/booking/rules.py, ``REFUSAL_CODES``). Portfolio says why in English for the
-API's callers, and the page names its kind by the reason's words where it has several
-(services/portfolio/evidence/rules.py, plans), else by its status.
+Scheduling and portfolio name the kind of refusal in their problem document's ``refusal``
+member (``REFUSAL_CODES`` in services/scheduling/booking/rules.py and
+services/portfolio/refusals.py); a refusal they do not name is explained by its status.
 """
 
 from __future__ import annotations
@@ -36,15 +35,11 @@ _CODES = {
     "not_begun": StaffRefusal.NOT_BEGUN,
     "not_booked": StaffRefusal.ALREADY_RECORDED,
     "booking_changed": StaffRefusal.ALREADY_RECORDED,
+    # portfolio's
+    "plan_empty": StaffRefusal.PLAN_EMPTY,
+    "plan_not_approved": StaffRefusal.PLAN_NOT_APPROVED,
+    "evidence_status": StaffRefusal.ALREADY_REVIEWED,
 }
-# Portfolio's refusals, by their words.
-_REASONS = (
-    ("nothing to present", StaffRefusal.PLAN_EMPTY),
-    ("is not approved yet", StaffRefusal.PLAN_NOT_APPROVED),
-    ("evidence", StaffRefusal.ALREADY_REVIEWED),
-    ("approved", StaffRefusal.ALREADY_REVIEWED),
-    ("returned", StaffRefusal.ALREADY_REVIEWED),
-)
 
 
 def staff_refusal_of(answer: Answer) -> StaffRefusal:
@@ -59,8 +54,4 @@ def staff_refusal_of(answer: Answer) -> StaffRefusal:
         return StaffRefusal.NOT_FOUND
     if answer.status in (400, 422):
         return StaffRefusal.INVALID
-    detail = answer.detail.lower()
-    for words, refusal in _REASONS:
-        if words in detail:
-            return refusal
     return StaffRefusal.CONFLICT

@@ -1,8 +1,9 @@
 """Why something a student asked for was not done, as their page says it in a few short words
 in their language (each kind's words are in ``templates/_student_refusal.html.j2``).
 
-Portfolio decides, and says why in English for the API's callers; the page names the kind of
-refusal by its status, and by the reason's words where a status has several."""
+Portfolio decides, says why in English for the API's callers and names the kind of refusal in
+its problem document's ``refusal`` (services/portfolio/refusals.py); the page names the kind by
+that, else by its status."""
 
 from __future__ import annotations
 
@@ -31,9 +32,20 @@ class StudentRefusal(StrEnum):
     CONFLICT = "conflict"
 
 
+# The kinds portfolio names, as the student's pages word them.
+_CODES = {
+    "returned_work": StudentRefusal.RETURNED_WORK,
+    "not_in_portfolio": StudentRefusal.NOT_FOUND,  # (not one of the student's own pieces or goals)
+    "goal_not_active": StudentRefusal.GOAL_DONE,
+}
+
+
 def student_refusal_of(answer: Answer, *, a_file: bool = False) -> StudentRefusal:
     """The kind of refusal ``answer`` is (``a_file``: the answer to an upload)."""
-    detail = answer.detail.lower()
+    body = answer.body if isinstance(answer.body, dict) else {}
+    named = _CODES.get(str(body.get("refusal")))
+    if named is not None:
+        return named
     if answer.status == 413:
         return StudentRefusal.TOO_BIG
     if answer.status == 415:
@@ -43,13 +55,7 @@ def student_refusal_of(answer: Answer, *, a_file: bool = False) -> StudentRefusa
     if answer.status == 404:
         return StudentRefusal.NOT_FOUND
     if answer.status == 422:
-        if "returned for improvement" in detail:
-            return StudentRefusal.RETURNED_WORK
-        if "portfolio" in detail:
-            return StudentRefusal.NOT_FOUND  # (not one of the student's own pieces or goals)
         if a_file and not (isinstance(answer.body, dict) and answer.body.get("errors")):
             return StudentRefusal.UNREADABLE  # (the file, not a field of the form)
         return StudentRefusal.INVALID
-    if "only an active goal" in detail:
-        return StudentRefusal.GOAL_DONE
     return StudentRefusal.CONFLICT

@@ -1,0 +1,53 @@
+"""The kinds of portfolio's refusals a caller can tell apart without reading the detail (the
+problem document's ``refusal`` member), and their documents in the OpenAPI."""
+
+from __future__ import annotations
+
+from fastapi import status
+from pydantic import Field
+
+from shared.problems import Problem, ProblemException, problem_with
+
+REFUSAL_CODES = {
+    "plan_empty": "the conference plan has nothing to present yet",
+    "plan_not_approved": "the plan shows evidence not approved yet: approve it or take it out",
+    "not_in_portfolio": "what it names is not in the student's portfolio",
+    "returned_work": "the evidence was returned for improvement: the student improves it first",
+    "evidence_status": "the evidence's status does not allow it (reviewed, or changed, meanwhile)",
+    "goal_not_active": "the goal is achieved, revised or dropped: only an active goal changes",
+}
+
+
+def refused(status_code: int, reason: str, code: str) -> ProblemException:
+    """A refusal naming its kind (one of ``REFUSAL_CODES``)."""
+    assert code in REFUSAL_CODES, code
+    return ProblemException(status_code, reason, {"refusal": code})
+
+
+def unprocessable(reason: str, code: str) -> ProblemException:
+    return refused(status.HTTP_422_UNPROCESSABLE_CONTENT, reason, code)
+
+
+def conflict(reason: str, code: str) -> ProblemException:
+    return refused(status.HTTP_409_CONFLICT, reason, code)
+
+
+class PortfolioRefused(Problem):
+    """A refusal of portfolio's, with its kind."""
+
+    refusal: str | None = Field(
+        None,
+        description="The kind of refusal, to act on without reading the detail: "
+        + "; ".join(f"`{code}`, {meaning}" for code, meaning in REFUSAL_CODES.items())
+        + ". Absent for other refusals.",
+    )
+
+
+REFUSED_409 = problem_with(
+    PortfolioRefused, "The state forbids it (`refusal` says which, when it is one of its kinds)."
+)
+REFUSED_422 = problem_with(
+    PortfolioRefused,
+    "Not valid: `errors` names each invalid field, or the detail (and `refusal`, when it is one"
+    " of its kinds) says which rule refuses it.",
+)
