@@ -9,6 +9,7 @@ from pydantic import Field
 
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
+    OFFICE_REFUSAL_CODES,
     STAFF_REFUSAL_CODES,
     Refused,
 )
@@ -47,6 +48,16 @@ class AvailabilityRefused(Problem):
     refusal: str | None = _refusal(AVAILABILITY_REFUSAL_CODES)
 
 
+class OfficeRefused(Problem):
+    """A school office's window, interpreter's hours or nudge refused, with its kind."""
+
+    refusal: str | None = _refusal(OFFICE_REFUSAL_CODES)
+
+
+OFFICE_REFUSED = problem_with(
+    OfficeRefused,
+    "Refused as asked: `refusal` says why (a request that fails validation has `errors` instead).",
+)
 STAFF_REFUSED = problem_with(
     StaffRefused, "The booking's or the availability's state forbids it: `refusal` says which."
 )

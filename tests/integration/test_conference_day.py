@@ -602,3 +602,4 @@ async def test_families_are_not_nudged_before_they_are_invited(system: System) -
     )
     assert early.status_code == 409
     assert "open it first" in early.json()["detail"]
+    assert early.json()["refusal"] == "not_opened"

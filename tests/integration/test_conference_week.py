@@ -98,7 +98,7 @@ async def test_a_window_opens_on_time_and_refuses_nonsense(system: System) -> No
     )
     assert datetime.fromisoformat(early.json()["at"]) == datetime.fromisoformat(window["opens_at"])
     again = await system.scheduling.post(f"/windows/{window['id']}/open", headers=ADMIN)
-    assert again.status_code == 409
+    assert (again.status_code, again.json()["refusal"]) == (409, "already_opened")
 
     outside = await system.scheduling.post(
         f"/windows/{window['id']}/blocks",

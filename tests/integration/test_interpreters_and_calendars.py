@@ -113,6 +113,7 @@ async def test_a_school_manages_its_interpreters_and_their_hours(system: System)
     )
     assert overlapping.status_code == 409
     assert "already has hours" in overlapping.json()["detail"]
+    assert overlapping.json()["refusal"] == "hours_overlap"
     too_long = await give_hours(system, ana["id"], nine, nine + timedelta(hours=15))
     assert too_long.status_code == 422 and "14 hours" in too_long.json()["detail"]
     backwards = await give_hours(system, ana["id"], nine, nine - timedelta(hours=1))

@@ -9,6 +9,7 @@ import pytest
 from services.portfolio.refusals import REFUSAL_CODES as PORTFOLIO_REFUSAL_CODES
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
+    OFFICE_REFUSAL_CODES,
     REFUSAL_CODES,
     STAFF_REFUSAL_CODES,
 )
@@ -103,3 +104,10 @@ def test_each_kind_portfolio_names_is_worded_on_the_staff_or_the_students_pages(
         if kind.value != "conflict" and f'refusal == "{kind.value}"' in page
     ]
     assert worded, code
+
+
+@pytest.mark.parametrize("code", sorted(OFFICE_REFUSAL_CODES))
+def test_the_office_page_words_each_kind_of_its_own_refusals(code: str) -> None:
+    kind = office_refusal_of(Answer(409, {"detail": "whatever the words", "refusal": code}))
+    assert kind.value == code
+    assert f'refusal == "{kind.value}"' in OFFICE_PAGE

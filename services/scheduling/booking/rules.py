@@ -76,7 +76,28 @@ AVAILABILITY_REFUSAL_CODES = {
     "overlap": "the teacher already has availability or a conference time then",
     "room_taken": "the room is already taken then",
 }
-ALL_REFUSAL_CODES = (REFUSAL_CODES, STAFF_REFUSAL_CODES, AVAILABILITY_REFUSAL_CODES)
+# The kinds of refusal of the school office's windows, interpreters' hours and nudges.
+OFFICE_REFUSAL_CODES = {
+    "days_in_order": "the last conference day is before the first",
+    "window_too_long": "a conference window spans too many days",
+    "opens_before_closes": "booking must open before it closes",
+    "already_closed": "booking for the window is (or would already be) closed",
+    "closes_by_last_day": "booking must close by the end of the last conference day",
+    "early_access_first": "early access must begin before booking opens for everyone",
+    "already_opened": "the window was opened already: families were invited then",
+    "not_opened": "families have not been invited to the window yet: open it first",
+    "everyone_booked": "every family of the selection has booked: nobody is left to remind",
+    "hours_in_order": "the interpreter's hours end before they start",
+    "hours_too_long": "one stretch of an interpreter's hours is too long",
+    "hours_overlap": "the interpreter already has hours then",
+    "hours_booked": "conferences with the interpreter fall in these hours: move them first",
+}
+ALL_REFUSAL_CODES = (
+    REFUSAL_CODES,
+    STAFF_REFUSAL_CODES,
+    AVAILABILITY_REFUSAL_CODES,
+    OFFICE_REFUSAL_CODES,
+)
 
 
 class NotAllowed(Refused):

@@ -24,7 +24,7 @@ from services.scheduling.interpreters.rules import (
     may_see_interpreters,
 )
 from services.scheduling.interpreters.tables import Interpreter, InterpreterHours
-from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
 from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.windows.rules import Span, day_start
 from shared.api_types import IdPath, IsoDate, Language, Moment, Text
@@ -207,7 +207,7 @@ async def change_interpreter(
     "/interpreters/{interpreter_id}/hours",
     response_model=HoursOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: OFFICE_REFUSED, 422: OFFICE_REFUSED},
 )
 async def add_hours(
     interpreter_id: IdPath, body: HoursIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -233,7 +233,7 @@ async def add_hours(
     "/interpreters/{interpreter_id}/hours/{hours_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: OFFICE_REFUSED},
 )
 async def remove_hours(
     interpreter_id: IdPath, hours_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep

@@ -67,14 +67,21 @@ def check_hours(hours: Span, *, others: Sequence[Span]) -> None:
     if hours.starts_at.tzinfo is None or hours.ends_at.tzinfo is None:
         raise Invalid("hours are moments with a time zone offset, e.g. 2030-05-01T08:00:00-07:00")
     if hours.ends_at <= hours.starts_at:
-        raise Invalid("the hours end before they start (ends_at is not after starts_at)")
+        raise Invalid(
+            "the hours end before they start (ends_at is not after starts_at)",
+            code="hours_in_order",
+        )
     if hours.ends_at - hours.starts_at > LONGEST_HOURS:
-        raise Invalid(f"one stretch of hours lasts at most {LONGEST_HOURS.seconds // 3600} hours")
+        raise Invalid(
+            f"one stretch of hours lasts at most {LONGEST_HOURS.seconds // 3600} hours",
+            code="hours_too_long",
+        )
     clash = next((other for other in others if other.overlaps(hours)), None)
     if clash is not None:
         raise Refused(
             f"the interpreter already has hours from {clash.starts_at.isoformat()} to"
-            f" {clash.ends_at.isoformat()}; change those instead"
+            f" {clash.ends_at.isoformat()}; change those instead",
+            code="hours_overlap",
         )
 
 
@@ -82,7 +89,8 @@ def check_hours_removal(conferences: int) -> None:
     """Hours go only while no conference booked with the interpreter falls in them."""
     if conferences:
         raise Refused(
-            f"{_conferences(conferences)} with this interpreter fall in these hours; {MOVE_THEM_FIRST}"
+            f"{_conferences(conferences)} with this interpreter fall in these hours; {MOVE_THEM_FIRST}",
+            code="hours_booked",
         )
 
 

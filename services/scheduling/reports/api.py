@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from services.scheduling.booking.rules import Refused
-from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
 from services.scheduling.reports.nudges import nudge_families
 from services.scheduling.reports.queries import nudges_of, window_standing
 from services.scheduling.reports.rules import selection_for, taught_by
@@ -145,7 +145,7 @@ async def list_not_booked(
     "/windows/{window_id}/nudges",
     response_model=NudgeOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: OFFICE_REFUSED},
 )
 async def nudge(
     window_id: IdPath, body: NudgeIn, principal: CurrentPrincipal, uow: UnitOfWorkDep

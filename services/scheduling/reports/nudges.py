@@ -43,7 +43,10 @@ async def nudge_families(
     check_nudge_time(announced_at=window.announced_at, closes_at=window.closes_at, now=now)
     reminded = sorted(not_booked(standing.standings, selection), key=lambda one: one.student_id)
     if not reminded:
-        raise Refused("every family in this selection has booked: nobody is left to remind")
+        raise Refused(
+            "every family in this selection has booked: nobody is left to remind",
+            code="everyone_booked",
+        )
     nudge = Nudge(
         district=window.district,
         site=window.site,

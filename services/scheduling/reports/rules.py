@@ -45,6 +45,8 @@ def selection_for(
 def check_nudge_time(*, announced_at: datetime | None, closes_at: datetime, now: datetime) -> None:
     """Families are reminded to book while the window is announced and booking has not closed."""
     if announced_at is None:
-        raise Refused("families have not been invited to this window yet: open it first")
+        raise Refused(
+            "families have not been invited to this window yet: open it first", code="not_opened"
+        )
     if now >= closes_at:
         raise Refused("booking for this window has closed", code="closed", at=closes_at)

@@ -16,6 +16,7 @@ from services.scheduling.booking.seats import lock_slots
 from services.scheduling.refusals import (
     AVAILABILITY_CLASH,
     AVAILABILITY_INVALID,
+    OFFICE_REFUSED,
     STAFF_REFUSED,
     NotFound,
     as_http,
@@ -178,7 +179,7 @@ def window_out(window: ConferenceWindow, *, now: datetime | None = None) -> Wind
     "/windows",
     response_model=WindowOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404, 409), 422: OFFICE_REFUSED},
 )
 async def create_window(
     body: WindowIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -254,7 +255,9 @@ async def get_window(
 
 
 @router.post(
-    "/windows/{window_id}/open", response_model=WindowOut, responses=refusals(403, 404, 409)
+    "/windows/{window_id}/open",
+    response_model=WindowOut,
+    responses={**refusals(403, 404), 409: OFFICE_REFUSED},
 )
 async def open_window(
     window_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -276,14 +279,19 @@ async def _announce(
     if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
         raise forbidden(f"only the administrators of site {window.site!r} open its windows")
     if window.announced_at is not None:
-        raise HTTPException(
+        raise ProblemException(
             status.HTTP_409_CONFLICT,
             f"this window was opened at {window.announced_at.isoformat()}; families were"
             " invited then (reissue a family's link to send it again)",
+            {"refusal": "already_opened"},
         )
     now = datetime.now(UTC)
     if window.closes_at <= now:
-        raise HTTPException(status.HTTP_409_CONFLICT, "booking for this window has closed")
+        raise ProblemException(
+            status.HTTP_409_CONFLICT,
+            "booking for this window has closed",
+            {"refusal": "already_closed"},
+        )
     window.announced_at = now
     session.add(window)
     record_event(

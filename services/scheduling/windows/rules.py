@@ -63,18 +63,28 @@ def check_window(principal: Principal, plan: WindowPlan, *, district: str, now: 
             f"only the administrators of site {plan.site!r} set its conference windows"
         )
     if plan.last_day < plan.first_day:
-        raise Invalid("the last conference day is before the first")
+        raise Invalid("the last conference day is before the first", code="days_in_order")
     if (plan.last_day - plan.first_day).days >= MAX_WINDOW_DAYS:
-        raise Invalid(f"a conference window spans at most {MAX_WINDOW_DAYS} days")
+        raise Invalid(
+            f"a conference window spans at most {MAX_WINDOW_DAYS} days", code="window_too_long"
+        )
     if plan.closes_at <= plan.opens_at:
-        raise Invalid("booking must open before it closes (closes_at is not after opens_at)")
+        raise Invalid(
+            "booking must open before it closes (closes_at is not after opens_at)",
+            code="opens_before_closes",
+        )
     if plan.closes_at <= now:
-        raise Invalid("booking for this window would already be closed")
+        raise Invalid("booking for this window would already be closed", code="already_closed")
     last_moment = day_start(plan.last_day + timedelta(days=1), plan.timezone)
     if plan.closes_at > last_moment:
-        raise Invalid("booking must close by the end of the last conference day")
+        raise Invalid(
+            "booking must close by the end of the last conference day", code="closes_by_last_day"
+        )
     if plan.early_access_at is not None and plan.early_access_at >= plan.opens_at:
-        raise Invalid("early access for families with several children must begin before opens_at")
+        raise Invalid(
+            "early access for families with several children must begin before opens_at",
+            code="early_access_first",
+        )
 
 
 def day_start(day: date, timezone: str) -> datetime:

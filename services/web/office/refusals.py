@@ -2,11 +2,10 @@
 page explains it in the person's language (each kind's words are in
 ``templates/_office_refusal.html.j2``).
 
-The services decide, and say why in English for the API's callers. Where scheduling names the
-kind of refusal (its problem document's ``refusal``: the availability given, in
-services/scheduling/booking/rules.py) the page reads it; otherwise it names the kind by the
-reason's words (services/scheduling/windows/rules.py and api.py, interpreters/rules.py,
-reports/rules.py and nudges.py; services/notifications/reminder_times.py), else by its status.
+The services decide, and say why in English for the API's callers. Scheduling names the kind of
+refusal in its problem document's ``refusal`` (services/scheduling/booking/rules.py), which the
+page reads; notifications' refusals of reminder times are named by their words
+(services/notifications/reminder_times.py); any other by its status.
 """
 
 from __future__ import annotations
@@ -56,7 +55,8 @@ class OfficeRefusal(StrEnum):
     CONFLICT = "conflict"
 
 
-# The kinds scheduling names, as the office's page words them.
+# The kinds scheduling names, as the office's page words them (the office's own kinds have the
+# same names as scheduling's codes for them).
 _CODES = {
     "overlap": OfficeRefusal.TIMES_CLASH,
     "room_taken": OfficeRefusal.TIMES_CLASH,
@@ -68,24 +68,29 @@ _CODES = {
     "capacity": OfficeRefusal.CAPACITY,
     "no_meeting_link": OfficeRefusal.NO_MEETING_LINK,
     "room_needed": OfficeRefusal.ROOM_MISSING,
+    "closed": OfficeRefusal.ALREADY_CLOSED,
+    **{
+        kind.value: kind
+        for kind in (
+            OfficeRefusal.DAYS_IN_ORDER,
+            OfficeRefusal.WINDOW_TOO_LONG,
+            OfficeRefusal.OPENS_BEFORE_CLOSES,
+            OfficeRefusal.ALREADY_CLOSED,
+            OfficeRefusal.CLOSES_BY_LAST_DAY,
+            OfficeRefusal.EARLY_ACCESS_FIRST,
+            OfficeRefusal.ALREADY_OPENED,
+            OfficeRefusal.NOT_OPENED,
+            OfficeRefusal.EVERYONE_BOOKED,
+            OfficeRefusal.HOURS_IN_ORDER,
+            OfficeRefusal.HOURS_TOO_LONG,
+            OfficeRefusal.HOURS_OVERLAP,
+            OfficeRefusal.HOURS_BOOKED,
+        )
+    },
 }
-# Scheduling's other reasons, by words they hold; a reason not listed is explained by its status.
+# Notifications' reasons for reminder times, by words they hold (services/notifications/
+# reminder_times.py, in a 422's field errors); a reason not listed is explained by its status.
 _REASONS = (
-    ("last conference day is before the first", OfficeRefusal.DAYS_IN_ORDER),
-    ("spans at most", OfficeRefusal.WINDOW_TOO_LONG),
-    ("must open before it closes", OfficeRefusal.OPENS_BEFORE_CLOSES),
-    ("would already be closed", OfficeRefusal.ALREADY_CLOSED),
-    ("has closed", OfficeRefusal.ALREADY_CLOSED),
-    ("must close by the end of the last", OfficeRefusal.CLOSES_BY_LAST_DAY),
-    ("early access", OfficeRefusal.EARLY_ACCESS_FIRST),
-    ("this window was opened", OfficeRefusal.ALREADY_OPENED),
-    ("open it first", OfficeRefusal.NOT_OPENED),
-    ("nobody is left to remind", OfficeRefusal.EVERYONE_BOOKED),
-    ("end before they start", OfficeRefusal.HOURS_IN_ORDER),
-    ("stretch of hours lasts at most", OfficeRefusal.HOURS_TOO_LONG),
-    ("already has hours", OfficeRefusal.HOURS_OVERLAP),
-    ("fall in these hours", OfficeRefusal.HOURS_BOOKED),
-    # Notifications' reasons (services/notifications/reminder_times.py and reminders_api.py).
     ("at most 5 reminders", OfficeRefusal.REMINDERS_TOO_MANY),
     ("before: list should have at most", OfficeRefusal.REMINDERS_TOO_MANY),
     ("before the conference is not between", OfficeRefusal.REMINDERS_RANGE),
