@@ -45,24 +45,42 @@ def iso_duration(before: timedelta) -> str:
     return text if text != "P" else "PT0M"
 
 
+class ReminderTimesRefused(ValueError):
+    """Why reminder times cannot be kept, with its ``kind``: ``reminders_too_many``,
+    ``reminders_range``, ``reminders_whole_minutes`` or ``reminders_twice`` (the ``type`` of the
+    field's error in a 422)."""
+
+    def __init__(self, reason: str, *, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
 def check_reminder_times(before: Iterable[timedelta]) -> tuple[timedelta, ...]:
-    """The reminder times, earliest reminder first; ValueError, saying why, for more than
-    ``MOST_REMINDERS``, one under 5 minutes or over 14 days before the conference, one that is
-    not whole minutes, or the same time twice."""
+    """The reminder times, earliest reminder first; ``ReminderTimesRefused``, saying why, for
+    more than ``MOST_REMINDERS``, one under 5 minutes or over 14 days before the conference, one
+    that is not whole minutes, or the same time twice."""
     times = list(before)
     if len(times) > MOST_REMINDERS:
-        raise ValueError(f"at most {MOST_REMINDERS} reminders, not {len(times)}")
+        raise ReminderTimesRefused(
+            f"at most {MOST_REMINDERS} reminders, not {len(times)}", kind="reminders_too_many"
+        )
     for time in times:
         if not SHORTEST <= time <= LONGEST:
-            raise ValueError(
+            raise ReminderTimesRefused(
                 f"{iso_duration(time)} before the conference is not between"
-                f" {iso_duration(SHORTEST)} (5 minutes) and {iso_duration(LONGEST)} (14 days)"
+                f" {iso_duration(SHORTEST)} (5 minutes) and {iso_duration(LONGEST)} (14 days)",
+                kind="reminders_range",
             )
         if time % timedelta(minutes=1):
-            raise ValueError("reminder times are whole minutes")
+            raise ReminderTimesRefused(
+                "reminder times are whole minutes", kind="reminders_whole_minutes"
+            )
     repeated = sorted({iso_duration(t) for t in times if times.count(t) > 1})
     if repeated:
-        raise ValueError(f"{', '.join(repeated)} is given twice (P1D and PT24H are the same)")
+        raise ReminderTimesRefused(
+            f"{', '.join(repeated)} is given twice (P1D and PT24H are the same)",
+            kind="reminders_twice",
+        )
     return tuple(sorted(times, reverse=True))
 
 

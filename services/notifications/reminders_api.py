@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +16,7 @@ from services.notifications.environment import NotificationsEnvironment
 from services.notifications.reminder_times import (
     DURATION_PATTERN,
     MOST_REMINDERS,
+    ReminderTimesRefused,
     check_reminder_times,
     iso_duration,
     parse_duration,
@@ -59,7 +61,11 @@ class ReminderTimesIn(BaseModel):
     @field_validator("before")
     @classmethod
     def _within_limits(cls, value: list[str]) -> list[str]:
-        check_reminder_times(parse_duration(text) for text in value)
+        try:
+            check_reminder_times(parse_duration(text) for text in value)
+        except ReminderTimesRefused as refused:
+            # (The error's type names the kind: a caller acts on it without reading the words.)
+            raise PydanticCustomError(refused.kind, str(refused)) from None
         return value
 
     def times(self) -> tuple[timedelta, ...]:

@@ -547,7 +547,9 @@ async def test_reminder_times_beyond_the_limits_are_422_with_the_reason(system: 
         (["P1D", "P2D", "P3D", "P4D", "P5D", "P6D"], "at most 5"),
         (["PT4M"], "PT4M before the conference is not between PT5M (5 minutes) and P14D"),
         (["P15D"], "P15D before the conference is not between"),
+        (["P15D"], '"type":"reminders_range"'),  # (the kind, for callers to act on)
         (["P1D", "PT24H"], "P1D is given twice"),
+        (["P1D", "PT24H"], '"type":"reminders_twice"'),
         (["P1M"], "string_pattern_mismatch"),
         (["PT"], "is not an ISO 8601 duration"),
         ("P2D", "list_type"),

@@ -165,24 +165,18 @@ async def test_a_school_notifications_knows_no_student_at_is_said_so(
     assert 'name="before"' not in page.text
 
 
-def test_notifications_refusals_are_named() -> None:
-    for detail, refusal in [
-        (
-            "invalid request: body.before: Value error, at most 5 reminders, not 6",
-            OfficeRefusal.REMINDERS_TOO_MANY,
-        ),
-        (
-            "invalid request: body.before: List should have at most 5 items after validation,"
-            " not 6",
-            OfficeRefusal.REMINDERS_TOO_MANY,
-        ),
-        (
-            "invalid request: body.before: Value error, P15D before the conference is not"
-            " between PT5M (5 minutes) and P14D (14 days)",
-            OfficeRefusal.REMINDERS_RANGE,
-        ),
+def test_notifications_refusals_are_named_by_their_field_errors_type() -> None:
+    for kind, refusal in [
+        ("reminders_too_many", OfficeRefusal.REMINDERS_TOO_MANY),
+        ("too_long", OfficeRefusal.REMINDERS_TOO_MANY),
+        ("reminders_range", OfficeRefusal.REMINDERS_RANGE),
+        ("reminders_twice", OfficeRefusal.INVALID),
     ]:
-        assert office_refusal_of(Answer(422, {"detail": detail})) is refusal
+        errors = [{"loc": ["body", "before"], "msg": "whatever the words", "type": kind}]
+        assert office_refusal_of(Answer(422, {"detail": "x", "errors": errors})) is refusal
+    # The words alone name nothing.
+    said = {"detail": "invalid request: body.before: Value error, at most 5 reminders, not 6"}
+    assert office_refusal_of(Answer(422, said)) is OfficeRefusal.INVALID
 
 
 def test_reminder_times_in_words_and_as_chosen() -> None:

@@ -3,9 +3,10 @@ page explains it in the person's language (each kind's words are in
 ``templates/_office_refusal.html.j2``).
 
 The services decide, and say why in English for the API's callers. Scheduling names the kind of
-refusal in its problem document's ``refusal`` (services/scheduling/booking/rules.py), which the
-page reads; notifications' refusals of reminder times are named by their words
-(services/notifications/reminder_times.py); any other by its status.
+refusal in its problem document's ``refusal`` (services/scheduling/booking/rules.py), and
+notifications the kind of a refusal of reminder times in the type of the field's error
+(services/notifications/reminder_times.py): the page reads those; any other refusal is named by
+its status.
 """
 
 from __future__ import annotations
@@ -88,13 +89,13 @@ _CODES = {
         )
     },
 }
-# Notifications' reasons for reminder times, by words they hold (services/notifications/
-# reminder_times.py, in a 422's field errors); a reason not listed is explained by its status.
-_REASONS = (
-    ("at most 5 reminders", OfficeRefusal.REMINDERS_TOO_MANY),
-    ("before: list should have at most", OfficeRefusal.REMINDERS_TOO_MANY),
-    ("before the conference is not between", OfficeRefusal.REMINDERS_RANGE),
-)
+# Notifications' refusals of reminder times: the type of the field's error in its 422
+# (services/notifications/reminder_times.py; ``too_long``: more than the list takes).
+_FIELD_ERRORS = {
+    "reminders_too_many": OfficeRefusal.REMINDERS_TOO_MANY,
+    "too_long": OfficeRefusal.REMINDERS_TOO_MANY,
+    "reminders_range": OfficeRefusal.REMINDERS_RANGE,
+}
 
 
 def office_refusal_of(answer: Answer) -> OfficeRefusal:
@@ -103,10 +104,11 @@ def office_refusal_of(answer: Answer) -> OfficeRefusal:
     named = _CODES.get(str(body.get("refusal")))
     if named is not None:
         return named
-    detail = answer.detail.lower()
-    for words, refusal in _REASONS:
-        if words in detail:
-            return refusal
+    for error in body.get("errors") or []:
+        if isinstance(error, dict) and "before" in error.get("loc", []):
+            named = _FIELD_ERRORS.get(str(error.get("type")))
+            if named is not None:
+                return named
     if answer.status == 403:
         return OfficeRefusal.NOT_ALLOWED
     if answer.status == 404:
