@@ -13,8 +13,9 @@ import json
 from datetime import datetime, time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,7 +39,7 @@ from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
 from shared.jobs.queue import reschedule
 from shared.jobs.tables import Job, JobState
-from shared.problems import refusals
+from shared.problems import ProblemException, refusals
 from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
 
@@ -58,7 +59,9 @@ class QuietHours(BaseModel):
     @model_validator(mode="after")
     def _not_empty(self) -> QuietHours:
         if self.from_ == self.until:
-            raise ValueError("quiet hours must begin and end at different times")
+            raise PydanticCustomError(
+                "quiet_hours_same", "quiet hours must begin and end at different times"
+            )
         if self.from_.tzinfo or self.until.tzinfo:
             raise ValueError("quiet hours are local times, without a UTC offset")
         return self
@@ -202,10 +205,13 @@ def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
         and not (contact and (contact.phone if channel is ChannelName.SMS else contact.email))
     ]
     if missing:
-        raise HTTPException(
+        only = {"phone number": "no_phone", "email address": "no_email"}
+        kind = only[missing[0]] if len(missing) == 1 else "no_contact"
+        raise ProblemException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"there is no {' or '.join(missing)} on file for this guardian: add it to the contact"
             " details first (PUT /contacts/{guardian_id})",
+            {"refusal": kind},
         )
 
 

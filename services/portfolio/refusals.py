@@ -15,6 +15,7 @@ REFUSAL_CODES = {
     "returned_work": "the evidence was returned for improvement: the student improves it first",
     "evidence_status": "the evidence's status does not allow it (reviewed, or changed, meanwhile)",
     "goal_not_active": "the goal is achieved, revised or dropped: only an active goal changes",
+    "empty_upload": "the roster export uploaded is empty",
 }
 
 

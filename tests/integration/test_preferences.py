@@ -86,11 +86,13 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
 
     refusals = [
         ({"channels": {"logistics": ["sms"]}}, "there is no phone number on file"),
+        ({"channels": {"logistics": ["sms"]}}, '"refusal":"no_phone"'),
         ({"channels": {"logistics": ["pigeon"]}}, "logistics"),
         ({"channels": {"logistics": ["email", "email"]}}, "listed twice"),
         ({"opted_out": ["everything"]}, "opted_out"),
         ({"timezone": "Mars/Olympus"}, "must be an IANA time zone"),
         ({"quiet_hours": {"from": "21:00", "until": "21:00"}}, "different times"),
+        ({"quiet_hours": {"from": "21:00", "until": "21:00"}}, '"type":"quiet_hours_same"'),
         ({"digest_hour": 24}, "digest_hour"),
     ]
     for body, reason in refusals:

@@ -1059,6 +1059,10 @@ async def test_only_district_it_imports_a_zip_and_an_unknown_import_is_not_found
         headers={**ADMIN, "Content-Type": "text/csv"},
     )
     assert not_a_zip.status_code == 415, not_a_zip.text
+    empty = await system.portfolio.post(
+        "/roster/imports", content=b"", headers={**ADMIN, "Content-Type": "application/zip"}
+    )
+    assert (empty.status_code, empty.json()["refusal"]) == (422, "empty_upload"), empty.text
     missing = await system.portfolio.get("/roster/imports/no-such", headers=ADMIN)
     assert missing.status_code == 404, missing.text
 

@@ -13,6 +13,8 @@ from services.scheduling.booking.rules import (
     REFUSAL_CODES,
     STAFF_REFUSAL_CODES,
 )
+from services.web.district.roster_imports import import_refusal_of
+from services.web.family.preferences_view import PreferencesRefusal, refusal_of_preferences
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.service_api import Answer
@@ -90,6 +92,7 @@ def test_the_office_page_words_each_kind_of_availability_refusal(code: str) -> N
 
 
 STUDENT_PAGE = Path("services/web/templates/_student_refusal.html.j2").read_text()
+DISTRICT_PAGE = Path("services/web/templates/_district_refusal.html.j2").read_text()
 
 
 @pytest.mark.parametrize("code", sorted(PORTFOLIO_REFUSAL_CODES))
@@ -100,8 +103,9 @@ def test_each_kind_portfolio_names_is_worded_on_the_staff_or_the_students_pages(
         for kind, page in (
             (staff_refusal_of(answer), STAFF_PAGE),
             (student_refusal_of(answer), STUDENT_PAGE),
+            (import_refusal_of(answer), DISTRICT_PAGE),
         )
-        if kind.value != "conflict" and f'refusal == "{kind.value}"' in page
+        if kind.value not in ("conflict", "refused") and f'refusal == "{kind.value}"' in page
     ]
     assert worded, code
 
@@ -111,3 +115,13 @@ def test_the_office_page_words_each_kind_of_its_own_refusals(code: str) -> None:
     kind = office_refusal_of(Answer(409, {"detail": "whatever the words", "refusal": code}))
     assert kind.value == code
     assert f'refusal == "{kind.value}"' in OFFICE_PAGE
+
+
+def test_the_preferences_page_names_notifications_refusals_by_kind_not_words() -> None:
+    for refusal in ("no_phone", "no_email", "no_contact"):
+        named = refusal_of_preferences(Answer(422, {"detail": "x", "refusal": refusal}))
+        assert named is PreferencesRefusal(refusal)
+    same = {"detail": "x", "errors": [{"loc": ["body"], "msg": "x", "type": "quiet_hours_same"}]}
+    assert refusal_of_preferences(Answer(422, same)) is PreferencesRefusal.QUIET_SAME
+    words = {"detail": "there is no phone number on file for this guardian"}
+    assert refusal_of_preferences(Answer(422, words)) is PreferencesRefusal.INVALID

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from services.portfolio.refusals import unprocessable
 from services.portfolio.roster_import.job import ROSTER_IMPORT, upload_path
 from services.portfolio.settings import PortfolioSettings
 from services.portfolio.tables import RosterImportRun
@@ -98,7 +99,7 @@ async def upload_roster(
     run.size_bytes = await _receive(request, path)
     if run.size_bytes == 0:
         path.unlink(missing_ok=True)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the upload is empty")
+        raise unprocessable("the upload is empty", "empty_upload")
     try:
         async with uow.transaction() as session:
             session.add(run)

@@ -64,7 +64,7 @@ async def upload_roster(request: Request, who: DistrictDep, api: RosterImportsDe
     if answer.ok and isinstance(answer.body, dict) and is_id(str(answer.body.get("id"))):
         return RedirectResponse(f"{IMPORTS}/{answer.body['id']}", status_code=303)
     return await _imports_page(
-        request, who, api, refusal=_refusal_of_answer(answer), status=answer.refused_status
+        request, who, api, refusal=import_refusal_of(answer), status=answer.refused_status
     )
 
 
@@ -103,12 +103,12 @@ async def _refusal_of(export: UploadFile | None) -> ImportRefusal | None:
     return None
 
 
-def _refusal_of_answer(answer: Answer) -> ImportRefusal:
+def import_refusal_of(answer: Answer) -> ImportRefusal:
     if answer.status == 403:
         return ImportRefusal.NOT_ALLOWED
     if answer.status == 413:
         return ImportRefusal.TOO_LARGE
-    if answer.status == 422 and "empty" in answer.detail:
+    if isinstance(answer.body, dict) and answer.body.get("refusal") == "empty_upload":
         return ImportRefusal.EMPTY
     return ImportRefusal.REFUSED
 

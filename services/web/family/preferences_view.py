@@ -112,26 +112,25 @@ def preferences_body(form: PreferencesForm) -> dict[str, Any]:
     }
 
 
-# Notifications' reasons (services/notifications/preferences_api.py), by words they hold; a
-# reason not listed is explained by a general message.
-_REASONS = (
-    ("phone number or email address", PreferencesRefusal.NO_CONTACT),
-    ("no phone number", PreferencesRefusal.NO_PHONE),
-    ("no email address", PreferencesRefusal.NO_EMAIL),
-    ("different times", PreferencesRefusal.QUIET_SAME),
-)
-
-
 def refusal_of_preferences(answer: Answer) -> PreferencesRefusal:
-    """The kind of refusal notifications' answer is."""
-    said = [answer.detail]
-    if isinstance(answer.body, dict) and isinstance(answer.body.get("errors"), list):
-        said += [str(error.get("msg", "")) for error in answer.body["errors"]]
-    reasons = " ".join(said).lower()
-    for words, refusal in _REASONS:
-        if words in reasons:
-            return refusal
+    """The kind of refusal notifications' answer is: its ``refusal`` (no phone, no email, or
+    neither on file), or a field error's type (quiet hours that begin and end together)
+    (services/notifications/preferences_api.py); any other is a general message."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    kinds = [str(body.get("refusal"))] + [
+        str(error.get("type")) for error in body.get("errors") or [] if isinstance(error, dict)
+    ]
+    for kind in kinds:
+        if kind in _NAMED:
+            return PreferencesRefusal(kind)
+        if kind == "quiet_hours_same":
+            return PreferencesRefusal.QUIET_SAME
     return PreferencesRefusal.INVALID
+
+
+_NAMED = frozenset(
+    {PreferencesRefusal.NO_PHONE, PreferencesRefusal.NO_EMAIL, PreferencesRefusal.NO_CONTACT}
+)
 
 
 def field_of_refusal(refusal: PreferencesRefusal, form: PreferencesForm) -> str:
