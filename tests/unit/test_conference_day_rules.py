@@ -245,7 +245,9 @@ def test_admins_select_anyone_teachers_only_their_own_classes() -> None:
 def test_families_are_nudged_between_the_invitation_and_the_close_of_booking() -> None:
     closes = NOW + timedelta(days=3)
     check_nudge_time(announced_at=NOW - timedelta(days=1), closes_at=closes, now=NOW)
-    with pytest.raises(Refused, match="open it first"):
+    with pytest.raises(Refused, match="open it first") as refused:
         check_nudge_time(announced_at=None, closes_at=closes, now=NOW)
-    with pytest.raises(Refused, match="closed"):
+    assert refused.value.code == "not_opened"
+    with pytest.raises(Refused, match="closed") as refused:
         check_nudge_time(announced_at=NOW - timedelta(days=9), closes_at=NOW, now=NOW)
+    assert (refused.value.code, refused.value.at) == ("already_closed", NOW)

@@ -49,4 +49,4 @@ def check_nudge_time(*, announced_at: datetime | None, closes_at: datetime, now:
             "families have not been invited to this window yet: open it first", code="not_opened"
         )
     if now >= closes_at:
-        raise Refused("booking for this window has closed", code="closed", at=closes_at)
+        raise Refused("booking for this window has closed", code="already_closed", at=closes_at)
