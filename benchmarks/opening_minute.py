@@ -651,6 +651,7 @@ async def bare_behind_http(
         )
         for n in range(sizes.replicas)
     ]
+    clients: list[KeepAlive] = []
     try:
         for process in processes:
             process.start().wait_ready()
@@ -667,11 +668,10 @@ async def bare_behind_http(
                 raise RuntimeError(f"bare HTTP: {status} {body[:300]!r}")
             return status == 201
 
-        requests = await bare_families(attempt, families, times, choices, sizes.concurrency)
+        return await bare_families(attempt, families, times, choices, sizes.concurrency)
+    finally:
         for client in clients:
             client.close()
-        return requests
-    finally:
         for process in processes:
             process.stop()
 

@@ -65,25 +65,28 @@ DIGESTED = frozenset({"goal_set", "goal_achieved", "evidence_approved"})
 
 # An address, its local part plain or quoted (``"jo doe"@example.org``).
 _EMAIL_ADDRESS = re.compile(r"(?:\"[^\"\r\n]*\"|[^\s<>()\[\]\"',;:]+)@[^\s<>()\[\]\"',;:]+")
-# What may be a phone number: digits with spaces, dots, dashes or brackets between them, not
-# inside a longer word or number. Kept as written when it has fewer than 7 digits (a mail
-# server's "550 5.1.1", a carrier's error 30003) or holds a date.
-_PHONE_NUMBER = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{4,}\d")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A date (and time), kept as written; else what may be a phone number: digits with spaces,
+# dots, dashes or brackets between them, not inside a longer number. A number is kept as written
+# when it has fewer than 7 digits (a mail server's "550 5.1.1", a carrier's error 30003).
+_DATE_OR_NUMBER = re.compile(
+    r"(?P<date>(?<!\d)\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?(?!\d))"
+    r"|(?<!\d)\+?\d[\d\s().-]{4,}\d"
+)
 PHONE_DIGITS = 7  # the fewest digits of a number a family is texted at, with no country code
 
 
 def _number_hidden(found: re.Match[str]) -> str:
     text = found.group()
-    digits = sum(character.isdigit() for character in text)
-    return text if digits < PHONE_DIGITS or _DATE.search(text) else "<number>"
+    if found.group("date") or sum(character.isdigit() for character in text) < PHONE_DIGITS:
+        return text
+    return "<number>"
 
 
 def without_contact_details(text: str) -> str:
     """A failure's reason as it may go on a shared stream: a mail server's or a carrier's
     answer often repeats the address or number it refused, which never leaves this service.
     The answer's codes stay, for the reader to act on."""
-    return _PHONE_NUMBER.sub(_number_hidden, _EMAIL_ADDRESS.sub("<address>", text))
+    return _DATE_OR_NUMBER.sub(_number_hidden, _EMAIL_ADDRESS.sub("<address>", text))
 
 
 class StudentNotKnownYet(NotYet):

@@ -39,9 +39,34 @@ from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
 from shared.jobs.queue import reschedule
 from shared.jobs.tables import Job, JobState
-from shared.problems import ProblemException, refusals
+from shared.problems import Problem, ProblemException, problem_with, refusals
 from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
+
+# The kinds of refusal of preferences (the problem document's ``refusal``); quiet hours that
+# begin and end together are the field error type ``quiet_hours_same`` instead.
+REFUSAL_CODES = {
+    "no_phone": "texts are chosen, and no phone number is on file for the guardian",
+    "no_email": "email is chosen, and no email address is on file for the guardian",
+    "no_contact": "texts and email are chosen, and neither is on file for the guardian",
+}
+
+
+class PreferencesRefused(Problem):
+    """Preferences refused, with the kind of refusal."""
+
+    refusal: str | None = Field(
+        None,
+        description="The kind of refusal, to act on without reading the detail: "
+        + "; ".join(f"`{code}`, {meaning}" for code, meaning in REFUSAL_CODES.items())
+        + ". A field's error names its kind in its `type` (e.g. `quiet_hours_same`).",
+    )
+
+
+PREFERENCES_INVALID = problem_with(
+    PreferencesRefused,
+    "Not valid: `errors` names each invalid field, or `refusal` says which rule refuses it.",
+)
 
 router = APIRouter(tags=["preferences"])
 
@@ -134,7 +159,7 @@ async def get_preferences(
     "/guardians/{guardian_id}/preferences",
     response_model=PreferencesOut,
     response_model_by_alias=True,
-    responses=refusals(403, 404, 422),
+    responses={**refusals(403, 404), 422: PREFERENCES_INVALID},
 )
 async def save_preferences(
     guardian_id: IdPath, body: PreferencesBody, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -207,6 +232,7 @@ def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
     if missing:
         only = {"phone number": "no_phone", "email address": "no_email"}
         kind = only[missing[0]] if len(missing) == 1 else "no_contact"
+        assert kind in REFUSAL_CODES, kind
         raise ProblemException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"there is no {' or '.join(missing)} on file for this guardian: add it to the contact"

@@ -169,6 +169,12 @@ def test_a_failures_reason_on_the_stream_names_no_address_or_number() -> None:
             "Error 30003 at 2026-12-04 10:00:00 for <number>",
         ),
         ("21211 invalid To: 555 0100", "21211 invalid To: <number>"),
+        # A number beside a date, stuck to a word, or shaped like a date is still hidden.
+        ("at 2026-12-04 15551234567", "at 2026-12-04 <number>"),
+        ("2026-12-04 (555) 123-4567 failed", "2026-12-04 (<number> failed"),
+        ("tel15551234567 No.5551234567 x_15551234567", "tel<number> No.<number> x_<number>"),
+        ("to 0120-12-3456", "to <number>"),
+        ("at 2026-12-04T10:00:00Z", "at 2026-12-04T10:00:00Z"),
     ],
 )
 def test_a_reason_keeps_the_servers_codes_and_hides_quoted_addresses(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.notifications.preferences_api import REFUSAL_CODES as PREFERENCES_REFUSAL_CODES
 from services.portfolio.refusals import REFUSAL_CODES as PORTFOLIO_REFUSAL_CODES
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
@@ -35,6 +36,7 @@ AVAILABILITY: tuple[Reader, str] = (block_refusal_of, "_availability_refusal.htm
 OFFICE: tuple[Reader, str] = (office_refusal_of, "_office_refusal.html.j2")
 STUDENT: tuple[Reader, str] = (student_refusal_of, "_student_refusal.html.j2")
 DISTRICT: tuple[Reader, str] = (import_refusal_of, "_district_refusal.html.j2")
+PREFERENCES: tuple[Reader, str] = (refusal_of_preferences, "_preferences_refusal.html.j2")
 # Each service's kinds, and the pages of which one at least explains each (availability is
 # given on the teacher's page and the office's: both do).
 WHERE: list[tuple[Mapping[str, str], tuple[tuple[Reader, str], ...]]] = [
@@ -44,6 +46,7 @@ WHERE: list[tuple[Mapping[str, str], tuple[tuple[Reader, str], ...]]] = [
     (AVAILABILITY_REFUSAL_CODES, (OFFICE,)),
     (OFFICE_REFUSAL_CODES, (OFFICE,)),
     (PORTFOLIO_REFUSAL_CODES, (STAFF, STUDENT, DISTRICT)),
+    (PREFERENCES_REFUSAL_CODES, (PREFERENCES,)),
 ]
 
 

@@ -27,7 +27,7 @@ from services.portfolio.goals.schemas import (
     goal_out,
 )
 from services.portfolio.goals.tables import GoalProgress
-from services.portfolio.refusals import REFUSED_409, conflict
+from services.portfolio.refusals import REFUSED_409, REFUSED_422, conflict
 from services.portfolio.tables import Goal, Student
 from shared.api_types import IdPath
 from shared.auth.http import CurrentPrincipal, forbidden
@@ -47,7 +47,7 @@ GOAL = "/students/{student_id}/goals/{goal_id}"
     f"{GOAL}/progress",
     response_model=ProgressOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**refusals(403, 404), 409: REFUSED_409},
+    responses={**refusals(403, 404), 409: REFUSED_409, 422: REFUSED_422},
 )
 async def record_progress(
     student_id: IdPath,

@@ -22,6 +22,7 @@ from services.portfolio.reflections.rules import (
     sees_every_reflection,
 )
 from services.portfolio.reflections.tables import Reflection
+from services.portfolio.refusals import REFUSED_422
 from shared.api_types import Id, IdPath, Language, Paragraphs
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.events import ReflectionAdded
@@ -73,7 +74,7 @@ class ReflectionOut(BaseModel):
     "/students/{student_id}/reflections",
     response_model=ReflectionOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404, 409), 422: REFUSED_422},
 )
 async def add_reflection(
     student_id: IdPath, body: ReflectionIn, principal: CurrentPrincipal, uow: UnitOfWorkDep

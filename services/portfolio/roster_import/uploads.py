@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from services.portfolio.refusals import unprocessable
+from services.portfolio.refusals import REFUSED_422, unprocessable
 from services.portfolio.roster_import.job import ROSTER_IMPORT, upload_path
 from services.portfolio.settings import PortfolioSettings
 from services.portfolio.tables import RosterImportRun
@@ -60,7 +60,7 @@ def _district_it(principal: Principal) -> None:
     "/roster/imports",
     response_model=ImportRunOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=refusals(403, 413, 415, 422),
+    responses={**refusals(403, 413, 415), 422: REFUSED_422},
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -55,6 +55,7 @@ REFUSAL_CODES = {
 # The kinds of the school's own refusals: conference day (check-in, no-show, completion) and
 # taking availability back.
 STAFF_REFUSAL_CODES = {
+    "booking_changed": "the booking was cancelled or changed meanwhile",
     "not_booked": "the booking is no longer booked: already checked in, completed, a no-show"
     " or cancelled",
     "check_in_not_open": "check-in has not opened yet: it opens shortly before the conference",

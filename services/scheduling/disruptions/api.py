@@ -16,7 +16,12 @@ from services.scheduling.booking.commands import record_moved, release
 from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
 from services.scheduling.booking.seats import lock_slots
 from services.scheduling.interpreters.assignment import take_interpreter
-from services.scheduling.refusals import NotFound, as_http
+from services.scheduling.refusals import (
+    AVAILABILITY_CLASH,
+    AVAILABILITY_INVALID,
+    NotFound,
+    as_http,
+)
 from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.queries import check_free, lock_site, visible_window
@@ -63,7 +68,11 @@ def check_school_change(principal: Principal, window: ConferenceWindow, teacher_
         raise NotAllowed("teachers move their own conference times")
 
 
-@router.post("/slots/{slot_id}/move", response_model=SlotOut, responses=refusals(403, 404, 409))
+@router.post(
+    "/slots/{slot_id}/move",
+    response_model=SlotOut,
+    responses={**refusals(403, 404), 409: AVAILABILITY_CLASH, 422: AVAILABILITY_INVALID},
+)
 async def move_slot(
     slot_id: IdPath, body: SlotMoveIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> SlotOut:

@@ -1,6 +1,9 @@
 """the kind of reason a family could not be reached is kept with it (``reason_kind``), as the
 sending code names it, instead of being read back from the reason's English words
 
+Rows written after this migration by replicas still running the code before it get `other`:
+upgrade every notifications replica together (as a release does).
+
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-04 09:00:00
@@ -57,4 +60,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_column("could_not_reach", "reason_kind")
+    with op.batch_alter_table("could_not_reach") as table:
+        table.drop_column("reason_kind")
