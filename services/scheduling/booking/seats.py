@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -65,31 +66,37 @@ async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> St
 
 
 # The booking path's two reads, built once: a statement made anew on each call costs more to
-# build and to look up in SQLAlchemy's compiled cache than it costs PostgreSQL to run.
+# build and to look up in SQLAlchemy's compiled cache than it costs PostgreSQL to run. The
+# student's view is read as plain columns on the session's connection: nothing of it is an object
+# the session keeps (it became a ``StudentView`` at once).
+_STUDENTS: Any = RosterStudent.__table__  # type: ignore[attr-defined]
 _LOCKED_STUDENT_VIEW = (
-    select(
-        RosterStudent,
-        linked_guardians_listed(col(RosterStudent.id)),
-        teachers_listed(col(RosterStudent.id)),
+    sa_select(
+        _STUDENTS.c.id,
+        _STUDENTS.c.district,
+        _STUDENTS.c.site,
+        _STUDENTS.c.active,
+        linked_guardians_listed(_STUDENTS.c.id).label("guardians"),
+        teachers_listed(_STUDENTS.c.id).label("teachers"),
     )
-    .where(col(RosterStudent.id) == bindparam("student_id"))
-    .with_for_update(of=RosterStudent)  # type: ignore[arg-type]
+    .where(_STUDENTS.c.id == bindparam("student_id"))
+    .with_for_update(of=_STUDENTS)
 )
 
 
 async def lock_student_view(session: AsyncSession, student_id: str) -> StudentView:
     """``student_view`` of the student whose row this locks (``lock_student``), in one statement."""
-    row = (await session.exec(_LOCKED_STUDENT_VIEW, params={"student_id": student_id})).first()
+    connection = await session.connection()
+    row = (await connection.execute(_LOCKED_STUDENT_VIEW, {"student_id": student_id})).first()
     if row is None:
         raise NotFound(f"no student {student_id!r} on the roster")
-    student, guardians, teachers = row
     return StudentView(
-        id=student.id,
-        district=student.district,
-        site=student.site,
-        active=student.active,
-        guardians=ids_listed(guardians),
-        teachers=ids_listed(teachers),
+        id=row.id,
+        district=row.district,
+        site=row.site,
+        active=row.active,
+        guardians=ids_listed(row.guardians),
+        teachers=ids_listed(row.teachers),
     )
 
 
