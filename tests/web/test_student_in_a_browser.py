@@ -113,7 +113,13 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             await page.get_by_text("Welcome to my conference!", exact=True).wait_for()
             await page.get_by_role("link", name="Next").click()
             await page.get_by_text("I built a robot", exact=True).wait_for()
-            loaded = await page.locator("img.step-image").evaluate("image => image.naturalWidth")
+            # (Once the browser has it: the text can show before the photo has arrived.)
+            loaded = await page.locator("img.step-image").evaluate(
+                """image => image.complete ? image.naturalWidth : new Promise(done => {
+                    image.addEventListener("load", () => done(image.naturalWidth));
+                    image.addEventListener("error", () => done(0));
+                })"""
+            )
             assert loaded == 40  # (the photo, through the web front)
             await page.get_by_role("link", name="Next").click()
             await page.get_by_text("What are you proud of?", exact=True).wait_for()
