@@ -118,6 +118,25 @@ class ProblemException(HTTPException):
         self.extensions = dict(extensions)
 
 
+def refused_as(status: int, detail: str, kind: str, kinds: Mapping[str, str]) -> ProblemException:
+    """A refusal naming its kind in the problem document's ``refusal`` member (one of
+    ``kinds``, the service's catalog of them), for callers to act on without reading ``detail``."""
+    assert kind in kinds, kind
+    return ProblemException(status, detail, {"refusal": kind})
+
+
+def refusal_member(kinds: Mapping[str, str], *, then: str = "") -> Any:
+    """The ``refusal`` member of a problem document variant (a ``Problem`` subclass): one of
+    ``kinds``, each documented with its meaning; ``then`` says more."""
+    return Field(
+        None,
+        description="The kind of refusal, to act on without reading the detail: "
+        + "; ".join(f"`{kind}`, {meaning}" for kind, meaning in kinds.items())
+        + "."
+        + (f" {then}" if then else ""),
+    )
+
+
 def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the refusals a route's own rules answer, e.g. 403, 404, 409."""
     return {status: _problem_response_document(status) for status in statuses}

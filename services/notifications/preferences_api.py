@@ -39,7 +39,7 @@ from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
 from shared.jobs.queue import reschedule
 from shared.jobs.tables import Job, JobState
-from shared.problems import Problem, ProblemException, problem_with, refusals
+from shared.problems import Problem, problem_with, refusal_member, refusals, refused_as
 from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
 
@@ -55,11 +55,9 @@ REFUSAL_CODES = {
 class PreferencesRefused(Problem):
     """Preferences refused, with the kind of refusal."""
 
-    refusal: str | None = Field(
-        None,
-        description="The kind of refusal, to act on without reading the detail: "
-        + "; ".join(f"`{code}`, {meaning}" for code, meaning in REFUSAL_CODES.items())
-        + ". A field's error names its kind in its `type` (e.g. `quiet_hours_same`).",
+    refusal: str | None = refusal_member(
+        REFUSAL_CODES,
+        then="A field's error names its kind in its `type` (e.g. `quiet_hours_same`).",
     )
 
 
@@ -232,12 +230,12 @@ def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
     if missing:
         only = {"phone number": "no_phone", "email address": "no_email"}
         kind = only[missing[0]] if len(missing) == 1 else "no_contact"
-        assert kind in REFUSAL_CODES, kind
-        raise ProblemException(
+        raise refused_as(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"there is no {' or '.join(missing)} on file for this guardian: add it to the contact"
             " details first (PUT /contacts/{guardian_id})",
-            {"refusal": kind},
+            kind,
+            REFUSAL_CODES,
         )
 
 

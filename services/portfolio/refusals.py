@@ -4,9 +4,8 @@ problem document's ``refusal`` member), and their documents in the OpenAPI."""
 from __future__ import annotations
 
 from fastapi import status
-from pydantic import Field
 
-from shared.problems import Problem, ProblemException, problem_with
+from shared.problems import Problem, ProblemException, problem_with, refusal_member, refused_as
 
 REFUSAL_CODES = {
     "plan_empty": "the conference plan has nothing to present yet",
@@ -21,8 +20,7 @@ REFUSAL_CODES = {
 
 def refused(status_code: int, reason: str, code: str) -> ProblemException:
     """A refusal naming its kind (one of ``REFUSAL_CODES``)."""
-    assert code in REFUSAL_CODES, code
-    return ProblemException(status_code, reason, {"refusal": code})
+    return refused_as(status_code, reason, code, REFUSAL_CODES)
 
 
 def unprocessable(reason: str, code: str) -> ProblemException:
@@ -36,12 +34,7 @@ def conflict(reason: str, code: str) -> ProblemException:
 class PortfolioRefused(Problem):
     """A refusal of portfolio's, with its kind."""
 
-    refusal: str | None = Field(
-        None,
-        description="The kind of refusal, to act on without reading the detail: "
-        + "; ".join(f"`{code}`, {meaning}" for code, meaning in REFUSAL_CODES.items())
-        + ". Absent for other refusals.",
-    )
+    refusal: str | None = refusal_member(REFUSAL_CODES, then="Absent for other refusals.")
 
 
 REFUSED_409 = problem_with(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import HTTPException, status
-from pydantic import Field
 
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
@@ -13,7 +10,7 @@ from services.scheduling.booking.rules import (
     STAFF_REFUSAL_CODES,
     Refused,
 )
-from shared.problems import Problem, ProblemException, problem_with
+from shared.problems import Problem, ProblemException, problem_with, refusal_member
 
 
 class NotFound(LookupError):
@@ -26,32 +23,22 @@ def as_http(error: Refused | NotFound) -> HTTPException:
     return ProblemException(error.status, error.reason, error.extensions)
 
 
-def _refusal(codes: dict[str, str]) -> Any:
-    """The ``refusal`` member of a problem document naming one of ``codes``."""
-    return Field(
-        None,
-        description="The kind of refusal, to act on without reading the detail: "
-        + "; ".join(f"`{code}`, {meaning}" for code, meaning in codes.items())
-        + ".",
-    )
-
-
 class StaffRefused(Problem):
     """A school's own action refused (conference day, taking availability back), with its kind."""
 
-    refusal: str | None = _refusal(STAFF_REFUSAL_CODES)
+    refusal: str | None = refusal_member(STAFF_REFUSAL_CODES)
 
 
 class AvailabilityRefused(Problem):
     """Availability refused, with its kind."""
 
-    refusal: str | None = _refusal(AVAILABILITY_REFUSAL_CODES)
+    refusal: str | None = refusal_member(AVAILABILITY_REFUSAL_CODES)
 
 
 class OfficeRefused(Problem):
     """A school office's window, interpreter's hours or nudge refused, with its kind."""
 
-    refusal: str | None = _refusal(OFFICE_REFUSAL_CODES)
+    refusal: str | None = refusal_member(OFFICE_REFUSAL_CODES)
 
 
 OFFICE_REFUSED = problem_with(

@@ -19,7 +19,7 @@ from services.scheduling.windows.queries import may_see_site
 from services.scheduling.windows.slots import SlotOut, slot_out
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
 from shared.auth.http import CurrentPrincipal, forbidden
-from shared.problems import Problem, problem_response, problem_with, refusals
+from shared.problems import Problem, problem_response, problem_with, refusal_member, refusals
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["scheduling"])
@@ -63,12 +63,7 @@ class BookingRefused(Problem):
     """A booking refused: the kind of refusal, the moment it names, and when the time is full
     the nearest free times to offer."""
 
-    refusal: str | None = Field(
-        None,
-        description="The kind of refusal, to act on without reading the detail: "
-        + "; ".join(f"`{code}`, {meaning}" for code, meaning in REFUSAL_CODES.items())
-        + ". Absent for other refusals.",
-    )
+    refusal: str | None = refusal_member(REFUSAL_CODES, then="Absent for other refusals.")
     at: datetime | None = Field(
         None,
         description="The moment the refusal names, on the school's clock (with its offset):"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.rules import Refused
+from services.scheduling.booking.rules import Invalid, Refused
 from services.scheduling.booking.seats import lock_slots
 from services.scheduling.refusals import (
     AVAILABILITY_CLASH,
@@ -43,7 +43,7 @@ from shared.auth.principal import Principal
 from shared.database import lock_for_transaction
 from shared.events import WindowOpened
 from shared.messaging.outbox import record_event
-from shared.problems import ProblemException, refusals
+from shared.problems import refusals
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["conference week"])
@@ -279,19 +279,16 @@ async def _announce(
     if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
         raise forbidden(f"only the administrators of site {window.site!r} open its windows")
     if window.announced_at is not None:
-        raise ProblemException(
-            status.HTTP_409_CONFLICT,
-            f"this window was opened at {window.announced_at.isoformat()}; families were"
-            " invited then (reissue a family's link to send it again)",
-            {"refusal": "already_opened"},
+        raise as_http(
+            Refused(
+                f"this window was opened at {window.announced_at.isoformat()}; families were"
+                " invited then (reissue a family's link to send it again)",
+                code="already_opened",
+            )
         )
     now = datetime.now(UTC)
     if window.closes_at <= now:
-        raise ProblemException(
-            status.HTTP_409_CONFLICT,
-            "booking for this window has closed",
-            {"refusal": "already_closed"},
-        )
+        raise as_http(Refused("booking for this window has closed", code="already_closed"))
     window.announced_at = now
     session.add(window)
     record_event(
@@ -367,11 +364,7 @@ async def add_block(
     teacher_id = body.teacher_id or principal.subject
     virtual = body.mode is Mode.VIRTUAL
     if not virtual and body.room is None:
-        raise ProblemException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "an in-person block needs a room",
-            {"refusal": "room_needed"},
-        )
+        raise as_http(Invalid("an in-person block needs a room", code="room_needed"))
     plan = BlockPlan(
         teacher_id=teacher_id,
         room=body.room or VIRTUAL_ROOM,
