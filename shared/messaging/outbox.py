@@ -49,16 +49,18 @@ async def record_events(
         wrap_checked(data, subject=subject, district=district, site=site)
         for data, subject, district, site in events
     ]
-    rows = [
-        {
-            "event_id": event.id,
-            "stream": type(event.data).stream(),
-            "fields": json.dumps(to_stream_fields(event)),
-            "created_at": event.time,
-        }
-        for event in recorded
-    ]
     # (Core, not the ORM's bulk path: nothing of these rows is wanted back in the session.)
     connection = await session.connection()
-    await connection.execute(insert(OUTBOX), rows)
+    await connection.execute(insert(OUTBOX), [outbox_row(event) for event in recorded])
     return recorded
+
+
+def outbox_row(event: CloudEvent[Any]) -> dict[str, Any]:
+    """The outbox row of an event ``wrap_checked`` made, for a statement that records it with
+    other rows (published only if the transaction commits)."""
+    return {
+        "event_id": event.id,
+        "stream": type(event.data).stream(),
+        "fields": json.dumps(to_stream_fields(event)),
+        "created_at": event.time,
+    }

@@ -114,6 +114,40 @@ async def test_moves_to_the_last_seat(system: System) -> None:
 
 
 @pytest.mark.timeout(300)
+async def test_a_family_clicking_several_times_at_once_holds_one_conference(
+    system: System,
+) -> None:
+    """The rules read the student's conference in the window as the student's row is locked; a
+    booking committed meanwhile is refused by the unique index, in the same words."""
+    (student,) = await families(system, 1, prefix="click")
+    for _ in range(ROUNDS):
+        times = await open_times(
+            system.scheduling, site="conway", starts_at=a_new_day(), count=6, teacher_id="t-rivera"
+        )
+        answers = await asyncio.gather(
+            *(
+                system.scheduling.post(
+                    "/bookings",
+                    json={"slot_id": slot["id"], "student_id": student},
+                    headers=family(student),
+                )
+                for slot in times
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 5, [
+            a.text for a in answers
+        ]
+        refused = [a.json() for a in answers if a.status_code == 409]
+        assert {r.get("refusal") for r in refused} == {"already_booked"}, refused
+        await invariants(system)
+        (booked,) = (a.json() for a in answers if a.status_code == 201)
+        cancelled = await system.scheduling.delete(
+            f"/bookings/{booked['id']}", headers=family(student)
+        )
+        assert cancelled.status_code == 200, cancelled.text
+
+
+@pytest.mark.timeout(300)
 async def test_a_freed_seat_raced_by_bookers_and_the_waitlist(system: System) -> None:
     holders = await families(system, 2, prefix="h")
     waiting = await families(system, 3, prefix="w")

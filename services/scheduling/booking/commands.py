@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,9 +24,8 @@ from services.scheduling.booking.seats import (
     free_seat,
     lock_slots,
     lock_student,
-    lock_student_view,
+    lock_student_with_slot,
     seat_family,
-    slot_for_student,
     slot_view,
     student_view,
     take_seat,
@@ -38,6 +38,7 @@ from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import check_family_change
 from shared.auth.principal import Principal
+from shared.database import is_unique_violation
 from shared.events import ConferenceCancelled, ConferenceMoved
 from shared.messaging.outbox import record_event
 
@@ -53,22 +54,34 @@ async def book_conference(
     chain_id: str | None = None,
 ) -> Booking:
     family = booking_family(principal, guardian_id=guardian_id)
-    student = await lock_student_view(session, student_id)
     now = datetime.now(UTC)
-    slot, window, upcoming = await slot_for_student(session, slot_id, student_id, now=now)
+    student, slot, window, upcoming = await lock_student_with_slot(
+        session, student_id, slot_id, now=now
+    )
     check_all_but_seats(principal, slot, student, family, upcoming=upcoming, now=now)
     await check_window_open(session, principal, window, family)
-    return await seat_family(
-        session,
-        slot=slot,
-        student_id=student_id,
-        family=family,
-        booked_by=principal.subject,
-        booked_via="staff" if principal.is_staff else "family",
-        interpreter_language=interpreter_language,
-        chain_id=chain_id,
-        now=now,
-    )
+    try:
+        return await seat_family(
+            session,
+            slot=slot,
+            student_id=student_id,
+            family=family,
+            booked_by=principal.subject,
+            booked_via="staff" if principal.is_staff else "family",
+            interpreter_language=interpreter_language,
+            chain_id=chain_id,
+            now=now,
+        )
+    except IntegrityError as error:
+        # Another booking of the student's, committed while this one waited for the student's
+        # row (see ``lock_student_with_slot``): the transaction is spent, the refusal stands.
+        if not is_unique_violation(error):
+            raise
+        raise Refused(
+            f"student {student_id!r} already has a conference in this window;"
+            " move it to choose another time",
+            code="already_booked",
+        ) from error
 
 
 def check_all_but_seats(
