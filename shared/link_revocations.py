@@ -15,9 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth.http import unauthorized
 from shared.auth.principal import Principal
 from shared.database import UTCDateTime
 from shared.events import CloudEvent, FamilyLinkReissued
@@ -46,6 +49,28 @@ _REVOKED_BEFORE = select(_TABLE.c.revoked_before).where(
 )
 
 
+def revoked_before_of(guardian_id: Any, district: Any) -> ScalarSelect[Any]:
+    """When the guardian's links were last revoked, as a subquery to read with what a route
+    reads anyway (``refuse_if_replaced`` takes it)."""
+    return (
+        select(_TABLE.c.revoked_before)
+        .where(_TABLE.c.guardian_id == guardian_id, _TABLE.c.district == district)
+        .scalar_subquery()
+    )
+
+
+def refuse_if_replaced(principal: Principal, revoked_before: datetime | None) -> None:
+    """For a route taking ``authenticate_revocation_in_transaction``'s principal: 401 if its
+    family link was replaced (``revoked_before`` read in the route's transaction), before the
+    route acts."""
+    if (
+        principal.revocation_pending
+        and principal.link_issued_at is not None
+        and is_replaced(principal.link_issued_at, revoked_before)
+    ):
+        raise unauthorized(REPLACED)
+
+
 def is_replaced(issued_at: datetime, revoked_before: datetime | None) -> bool:
     """A link issued at or before the school revoked the family's links no longer works."""
     return revoked_before is not None and issued_at <= revoked_before
@@ -57,13 +82,16 @@ async def refuse_replaced_link(uow: UnitOfWork, principal: Principal) -> str | N
     if principal.link_issued_at is None:
         return None
     async with uow.lookup() as connection:
-        revoked_before = (
-            await connection.execute(
-                _REVOKED_BEFORE,
-                {"guardian_id": principal.subject, "district": principal.district},
-            )
-        ).scalar()
-    return REPLACED if is_replaced(principal.link_issued_at, revoked_before) else None
+        revoked = await revoked_before(connection, principal)
+    return REPLACED if is_replaced(principal.link_issued_at, revoked) else None
+
+
+async def revoked_before(connection: AsyncConnection, principal: Principal) -> datetime | None:
+    """When the school last revoked the caller's family's links, if it has."""
+    found = await connection.execute(
+        _REVOKED_BEFORE, {"guardian_id": principal.subject, "district": principal.district}
+    )
+    return found.scalar()
 
 
 async def record_revocations(session: AsyncSession, revocations: Sequence[dict[str, Any]]) -> None:

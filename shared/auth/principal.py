@@ -42,6 +42,14 @@ class Principal(BaseModel):
         " refused).",
     )
 
+    revocation_pending: bool = Field(
+        default=False,
+        exclude=True,
+        description="Set when the route reads the family link's revocation in its own"
+        " transaction and must refuse a replaced link itself"
+        " (``shared.auth.http.authenticate_revocation_in_transaction``).",
+    )
+
     @property
     def via_link(self) -> bool:
         """Signed in with a family link (``shared.auth.family_links``), not a staff token."""

@@ -5,7 +5,7 @@ reissued link replaces the old ones at once, and no link is ever on a stream."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from tests.integration.conftest import (
     enroll,
     serving,
 )
+from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
 CONWAY_ADMIN = auth("a-lopez", Role.SITE_ADMIN, sites=("conway",))
@@ -197,10 +198,36 @@ async def test_a_reissued_link_replaces_the_old_one_at_once(
     refused = await bookings_of(system, "s-ava", old)
     assert refused.status_code == 401
     assert refused.json()["detail"] == REPLACED
+    # Booking reads the revocation in its own transaction: the same refusal, nothing booked,
+    # and nothing learnt of which times or students exist.
+    first_day = date.fromisoformat(window["first_day"])
+    (time,) = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=datetime(
+            first_day.year, first_day.month, first_day.day, 15, tzinfo=ZoneInfo(window["timezone"])
+        ),
+        window=window,
+        teacher_id="t-rivera",
+        headers=CONWAY_ADMIN,
+    )
+    for slot_id, student_id in (
+        (time["id"], "s-ava"),
+        ("no-such-time", "s-ava"),
+        (time["id"], "s-nobody"),
+    ):
+        booking = await system.scheduling.post(
+            "/bookings", json={"slot_id": slot_id, "student_id": student_id}, headers=bearer(old)
+        )
+        assert (booking.status_code, booking.json()["detail"]) == (401, REPLACED), booking.text
 
     sent = await message(system, "g-wei", "family_link_reissued")
     new = link_in(sent["body"])
     assert (await bookings_of(system, "s-ava", new)).status_code == 200
+    booked = await system.scheduling.post(
+        "/bookings", json={"slot_id": time["id"], "student_id": "s-ava"}, headers=bearer(new)
+    )
+    assert booked.status_code == 201, booked.text
 
     # Portfolio and notifications learn of it from the event: the old link stops opening Ava's
     # portfolio; the new one opens it.

@@ -12,7 +12,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
+from services.notifications.app import SPEC as NOTIFICATIONS
+from services.portfolio.app import SPEC as PORTFOLIO
+from services.scheduling.app import SPEC as SCHEDULING
+from shared.auth.http import authenticate, authenticate_revocation_in_transaction
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenError, TokenVerifier, mint_token
 from tests.support import principal
@@ -376,3 +382,28 @@ def test_a_token_of_another_district_is_refused_with_the_reason() -> None:
 def test_an_iat_that_is_not_a_time_is_a_401_reason_not_a_crash(iat: Any) -> None:
     with pytest.raises(TokenError):
         TokenVerifier(secret=SECRET).verify(hs256(iat=iat))
+
+
+def _routes_with(dependency: Any) -> set[tuple[str, str]]:
+    """Every route of the three services whose dependencies (at any depth) include
+    ``dependency``, as (method, path)."""
+
+    def uses(dependant: Dependant) -> bool:
+        return dependant.call is dependency or any(uses(d) for d in dependant.dependencies)
+
+    found = set()
+    for spec in (PORTFOLIO, SCHEDULING, NOTIFICATIONS):
+        for router in spec.routers:
+            for route in router.routes:
+                if isinstance(route, APIRoute) and uses(route.dependant):
+                    found |= {(method, route.path) for method in route.methods}
+    return found
+
+
+def test_only_the_listed_routes_leave_a_family_links_revocation_to_their_transaction() -> None:
+    """A route taking ``authenticate_revocation_in_transaction`` must refuse a replaced link
+    itself (``refuse_if_replaced``), tested in ``tests/integration/
+    test_family_links_across_services.py``: a route added here without that would let a
+    replaced link in."""
+    assert _routes_with(authenticate_revocation_in_transaction) == {("POST", "/bookings")}
+    assert ("GET", "/bookings") in _routes_with(authenticate)  # (the walk finds routes)

@@ -18,7 +18,7 @@ from services.scheduling.tables import Booking, Slot
 from services.scheduling.windows.queries import may_see_site
 from services.scheduling.windows.slots import SlotOut, slot_out
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
-from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.http import CurrentPrincipal, PrincipalRevocationInTransaction, forbidden
 from shared.problems import Problem, problem_response, problem_with, refusal_member, refusals
 from shared.service import UnitOfWorkDep
 
@@ -138,7 +138,7 @@ async def list_slots(
     responses={**refusals(403, 404), 409: FULL_DOCUMENT},
 )
 async def book(
-    body: BookingIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    body: BookingIn, principal: PrincipalRevocationInTransaction, uow: UnitOfWorkDep
 ) -> BookingOut | JSONResponse:
     """Book a conference time for a student; 409 when it is full (with the nearest free times),
     before booking opens, or when the student already has a conference in the window."""

@@ -56,7 +56,7 @@ async def book_conference(
     family = booking_family(principal, guardian_id=guardian_id)
     now = datetime.now(UTC)
     student, slot, window, upcoming = await lock_student_with_slot(
-        session, student_id, slot_id, now=now
+        session, principal, student_id, slot_id, now=now
     )
     check_all_but_seats(principal, slot, student, family, upcoming=upcoming, now=now)
     await check_window_open(session, principal, window, family)

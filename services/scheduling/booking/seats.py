@@ -34,6 +34,7 @@ from shared.auth.principal import Principal
 from shared.database import UTCDateTime
 from shared.events import ConferenceBooked
 from shared.events.envelope import wrap_checked
+from shared.link_revocations import refuse_if_replaced, revoked_before, revoked_before_of
 from shared.messaging.outbox import OUTBOX, outbox_row
 from shared.roster import RosterGuardianLink, ids_listed, linked_guardians_listed
 from shared.roster_classes import teachers_listed
@@ -212,6 +213,7 @@ def _slot_for_student() -> Any:
             _STUDENTS.c.active,
             linked_guardians_listed(_STUDENTS.c.id),
             teachers_listed(_STUDENTS.c.id),
+            revoked_before_of(bindparam("guardian_id"), bindparam("district")),
         )
         .select_from(_STUDENTS)
         .join(Slot, col(Slot.id) == bindparam("slot_id"))
@@ -225,10 +227,11 @@ _SLOT_FOR_STUDENT = _slot_for_student()
 
 
 async def lock_student_with_slot(
-    session: AsyncSession, student_id: str, slot_id: str, *, now: datetime
+    session: AsyncSession, principal: Principal, student_id: str, slot_id: str, *, now: datetime
 ) -> tuple[StudentView, Slot, ConferenceWindow | None, datetime | None]:
     """``lock_student_view``, the slot, its window and ``held_in_window`` for the student, in one
-    statement: what a booking's rules read.
+    statement: what a booking's rules read. A caller whose family link's revocation is left to
+    this transaction (``revocation_pending``) is refused here if the link was replaced.
 
     The student's conference in the window is read in the statement that waits for the
     student's row, so a booking of theirs committed meanwhile may not be seen: the unique index
@@ -237,14 +240,26 @@ async def lock_student_with_slot(
     locked."""
     row = (
         await session.exec(
-            _SLOT_FOR_STUDENT, params={"slot_id": slot_id, "student_id": student_id, "now": now}
+            _SLOT_FOR_STUDENT,
+            params={
+                "slot_id": slot_id,
+                "student_id": student_id,
+                "now": now,
+                "guardian_id": principal.subject,
+                "district": principal.district,
+            },
         )
     ).first()
     if row is None:
+        if principal.revocation_pending:
+            refuse_if_replaced(
+                principal, await revoked_before(await session.connection(), principal)
+            )
         if await session.get(RosterStudent, student_id) is None:
             raise NotFound(f"no student {student_id!r} on the roster")
         raise NotFound(f"no conference time {slot_id!r}")
-    slot, window, upcoming, district, site, active, guardians, teachers = row
+    slot, window, upcoming, district, site, active, guardians, teachers, revoked = row
+    refuse_if_replaced(principal, revoked)
     student = StudentView(
         id=student_id,
         district=district,
