@@ -45,13 +45,22 @@ def iso_duration(before: timedelta) -> str:
     return text if text != "P" else "PT0M"
 
 
+# The kinds of reminder times refused (the ``type`` of the field's error in a 422), each with
+# its meaning (the OpenAPI description of the field says them).
+REFUSAL_KINDS = {
+    "reminders_too_many": f"more than {MOST_REMINDERS} reminders",
+    "reminders_range": "a reminder under 5 minutes or over 14 days before the conference",
+    "reminders_whole_minutes": "a reminder time that is not whole minutes",
+    "reminders_twice": "the same time twice (`P1D` and `PT24H` are the same)",
+}
+
+
 class ReminderTimesRefused(ValueError):
-    """Why reminder times cannot be kept, with its ``kind``: ``reminders_too_many``,
-    ``reminders_range``, ``reminders_whole_minutes`` or ``reminders_twice`` (the ``type`` of the
-    field's error in a 422)."""
+    """Why reminder times cannot be kept, with its ``kind`` (one of ``REFUSAL_KINDS``)."""
 
     def __init__(self, reason: str, *, kind: str) -> None:
         super().__init__(reason)
+        assert kind in REFUSAL_KINDS, kind
         self.kind = kind
 
 

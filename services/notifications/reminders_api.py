@@ -16,6 +16,7 @@ from services.notifications.environment import NotificationsEnvironment
 from services.notifications.reminder_times import (
     DURATION_PATTERN,
     MOST_REMINDERS,
+    REFUSAL_KINDS,
     ReminderTimesRefused,
     check_reminder_times,
     iso_duration,
@@ -54,7 +55,10 @@ class ReminderTimesIn(BaseModel):
         max_length=MOST_REMINDERS,
         description=f"How long before each conference its families are reminded: at most"
         f" {MOST_REMINDERS}, each from 5 minutes (`PT5M`) to 14 days (`P14D`), none twice (an"
-        " empty list: no reminders).",
+        " empty list: no reminders). Times refused answer 422, the field error's `type` naming"
+        " why: "
+        + "; ".join(f"`{kind}`, {meaning}" for kind, meaning in REFUSAL_KINDS.items())
+        + ".",
         examples=[["P2D", "PT2H"]],
     )
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from services.notifications.preferences_api import REFUSAL_CODES as PREFERENCES_REFUSAL_CODES
+from services.notifications.reminder_times import REFUSAL_KINDS as REMINDER_REFUSAL_KINDS
+from services.notifications.reminders_api import ReminderTimesIn
 from services.portfolio.refusals import REFUSAL_CODES as PORTFOLIO_REFUSAL_CODES
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
@@ -114,3 +116,9 @@ def test_the_moment_is_written_on_the_schools_clock_or_not_at_all() -> None:
         {"at": 5, "timezone": "UTC"},
     ):
         assert moment_of_refusal(Answer(409, odd), language="en") is None
+
+
+def test_the_kinds_of_reminder_times_refused_are_in_the_api_description() -> None:
+    described = ReminderTimesIn.model_json_schema()["properties"]["before"]["description"]
+    for kind in REMINDER_REFUSAL_KINDS:
+        assert f"`{kind}`" in described, kind
