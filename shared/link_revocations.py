@@ -20,7 +20,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.auth.http import unauthorized
+from shared.auth.http import REPLACED_KIND, unauthorized
 from shared.auth.principal import Principal
 from shared.database import UTCDateTime
 from shared.events import CloudEvent, FamilyLinkReissued
@@ -68,7 +68,7 @@ def refuse_if_replaced(principal: Principal, revoked_before: datetime | None) ->
         and principal.link_issued_at is not None
         and is_replaced(principal.link_issued_at, revoked_before)
     ):
-        raise unauthorized(REPLACED)
+        raise unauthorized(REPLACED, REPLACED_KIND)
 
 
 def is_replaced(issued_at: datetime, revoked_before: datetime | None) -> bool:

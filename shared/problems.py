@@ -113,16 +113,28 @@ class ProblemException(HTTPException):
     """A refusal whose problem document carries further members (RFC 9457, 3.2), e.g. a code a
     caller can act on without reading the detail."""
 
-    def __init__(self, status: int, detail: str, extensions: Mapping[str, Any]) -> None:
-        super().__init__(status, detail)
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        extensions: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, detail, dict(headers) if headers else None)
         self.extensions = dict(extensions)
 
 
-def refused_as(status: int, detail: str, kind: str, kinds: Mapping[str, str]) -> ProblemException:
+def refused_as(
+    status: int,
+    detail: str,
+    kind: str,
+    kinds: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+) -> ProblemException:
     """A refusal naming its kind in the problem document's ``refusal`` member (one of
     ``kinds``, the service's catalog of them), for callers to act on without reading ``detail``."""
     assert kind in kinds, kind
-    return ProblemException(status, detail, {"refusal": kind})
+    return ProblemException(status, detail, {"refusal": kind}, headers)
 
 
 def refusal_member(kinds: Mapping[str, str], *, then: str = "") -> Any:
@@ -134,6 +146,23 @@ def refusal_member(kinds: Mapping[str, str], *, then: str = "") -> Any:
         + "; ".join(f"`{kind}`, {meaning}" for kind, meaning in kinds.items())
         + "."
         + (f" {then}" if then else ""),
+    )
+
+
+# The kinds of refused credentials a page acts on (a 401's ``refusal``; other 401s name none).
+CREDENTIAL_REFUSAL_KINDS = {
+    "link_expired": "the family's link has expired (the school sends a new one)",
+    "link_replaced": "the school replaced the family's link with a newer one",
+}
+
+
+class Unauthorized(Problem):
+    """Credentials refused (401): the kind, when it is one a page acts on."""
+
+    refusal: str | None = refusal_member(
+        CREDENTIAL_REFUSAL_KINDS,
+        then="Absent for other refusals: a token missing, malformed, not made by this system,"
+        " or a staff token expired.",
     )
 
 
@@ -241,9 +270,10 @@ def _probe(request: Request, method: str) -> dict[str, Any]:
 
 
 def _problem_response_document(status: int) -> dict[str, Any]:
+    schema = f"#/components/schemas/{Unauthorized.__name__}" if status == 401 else _PROBLEM_REF
     return {
         "description": _MEANINGS.get(status, _title(status)),
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}},
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": schema}}},
     }
 
 
@@ -270,7 +300,12 @@ def _declares_variant(response: Any) -> bool:
 
 def _add_problems(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    models: tuple[type[BaseModel], ...] = (Problem, InvalidField, *_VARIANTS.values())
+    models: tuple[type[BaseModel], ...] = (
+        Problem,
+        InvalidField,
+        Unauthorized,
+        *_VARIANTS.values(),
+    )
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))

@@ -184,7 +184,7 @@ class FamilyLinkVerifier:
         # (As the JWT check decides it: valid while now is before ``exp``.)
         if time.time() >= link.expires_at.timestamp():
             self._verified.pop(token, None)
-            raise TokenError(EXPIRED)
+            raise TokenError(EXPIRED, kind="link_expired")
         return link
 
     def _verify(self, token: str) -> FamilyLink:
@@ -204,7 +204,7 @@ class FamilyLinkVerifier:
                 },
             )
         except jwt.ExpiredSignatureError as error:
-            raise TokenError(EXPIRED) from error
+            raise TokenError(EXPIRED, kind="link_expired") from error
         except jwt.InvalidAudienceError as error:
             raise TokenError("this token is not a family link (wrong audience)") from error
         except jwt.InvalidSignatureError as error:

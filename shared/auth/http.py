@@ -19,24 +19,26 @@ from starlette.concurrency import run_in_threadpool
 from shared.auth.family_links import FamilyLinkVerifier, is_family_link
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import TokenError, TokenVerifier
+from shared.problems import CREDENTIAL_REFUSAL_KINDS, refused_as
 
 _bearer = HTTPBearer(
     auto_error=False,
     description="A JWT from `slc-token` or the district IdP, or a family's link token.",
 )
 
-# Given a family link's principal: why the link is refused (revoked), or None.
+# Given a family link's principal: why the link is refused (replaced by a newer one), or None.
 LinkRevocationCheck = Callable[[Principal], Awaitable[str | None]]
 LINKS_NOT_CONFIGURED = "family links are not configured on this service"
+REPLACED_KIND = "link_replaced"
 
 
-def unauthorized(reason: str) -> HTTPException:
-    """A 401 saying why the caller's credentials are refused."""
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=reason,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-    )
+def unauthorized(reason: str, kind: str | None = None) -> HTTPException:
+    """A 401 saying why the caller's credentials are refused, naming the ``kind`` when it is one
+    a page acts on (``CREDENTIAL_REFUSAL_KINDS``)."""
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    if kind is not None:
+        return refused_as(401, reason, kind, CREDENTIAL_REFUSAL_KINDS, headers)
+    return HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail=reason, headers=headers)
 
 
 async def authenticate(
@@ -93,7 +95,7 @@ async def _family(
     try:
         link = verifier.verify(token)
     except TokenError as error:
-        raise unauthorized(str(error)) from error
+        raise unauthorized(str(error), error.kind) from error
     check: LinkRevocationCheck | None = getattr(request.app.state, "link_revocation_check", None)
     principal = Principal(
         subject=link.guardian_id,
@@ -107,7 +109,7 @@ async def _family(
         and not revocation_in_transaction
         and (refusal := await check(principal)) is not None
     ):
-        raise unauthorized(refusal)
+        raise unauthorized(refusal, REPLACED_KIND)
     return principal
 
 

@@ -23,7 +23,12 @@ LATEST_TIMESTAMP = 253402300800  # 10000-01-01: past it (or NaN) no claim is a t
 
 
 class TokenError(ValueError):
-    """The token is missing, malformed, expired, or not for this system; the message says which."""
+    """The token is missing, malformed, expired, or not for this system; the message says which,
+    and ``kind`` names it when a page acts on it (``shared.problems.CREDENTIAL_REFUSAL_KINDS``)."""
+
+    def __init__(self, reason: str, *, kind: str | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 class TokenVerifier:

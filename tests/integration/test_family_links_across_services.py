@@ -197,7 +197,7 @@ async def test_a_reissued_link_replaces_the_old_one_at_once(
 
     refused = await bookings_of(system, "s-ava", old)
     assert refused.status_code == 401
-    assert refused.json()["detail"] == REPLACED
+    assert (refused.json()["detail"], refused.json()["refusal"]) == (REPLACED, "link_replaced")
     # Booking reads the revocation in its own transaction: the same refusal, nothing booked,
     # and nothing learnt of which times or students exist.
     first_day = date.fromisoformat(window["first_day"])
@@ -220,6 +220,8 @@ async def test_a_reissued_link_replaces_the_old_one_at_once(
             "/bookings", json={"slot_id": slot_id, "student_id": student_id}, headers=bearer(old)
         )
         assert (booking.status_code, booking.json()["detail"]) == (401, REPLACED), booking.text
+        assert booking.json()["refusal"] == "link_replaced"
+        assert booking.headers["www-authenticate"].startswith("Bearer")
 
     sent = await message(system, "g-wei", "family_link_reissued")
     new = link_in(sent["body"])
@@ -237,7 +239,7 @@ async def test_a_reissued_link_replaces_the_old_one_at_once(
     replaced = await eventually(
         lambda: portfolio_answer(old), until=lambda answer: answer.status_code == 401
     )
-    assert replaced.json()["detail"] == REPLACED
+    assert (replaced.json()["detail"], replaced.json()["refusal"]) == (REPLACED, "link_replaced")
     assert (await portfolio_answer(new)).status_code == 200
     mailbox = await system.notifications.get("/mailbox", headers=bearer(old))
     assert (mailbox.status_code, mailbox.json()["detail"]) == (401, REPLACED)
@@ -417,4 +419,10 @@ async def test_a_link_the_service_cannot_verify_is_refused_with_the_reason(
         refused = await http.get("/slots", params={"site": "conway"}, headers=bearer(expired))
         assert refused.status_code == 401
         assert refused.json()["detail"] == "this link has expired; ask the school for a new one"
+        assert refused.json()["refusal"] == "link_expired"
         assert refused.headers["www-authenticate"].startswith("Bearer")
+        # A booking leaves the revocation to its transaction, never the expiry.
+        booking = await http.post(
+            "/bookings", json={"slot_id": "x", "student_id": "s-ava"}, headers=bearer(expired)
+        )
+        assert (booking.status_code, booking.json()["refusal"]) == (401, "link_expired")

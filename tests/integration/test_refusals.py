@@ -360,6 +360,13 @@ def test_every_operation_documents_its_refusals_as_problems(
     assert "`room_needed`" in kinds["description"]
     check_in = scheduling["paths"]["/bookings/{booking_id}/check-in"]["post"]["responses"]["409"]
     assert check_in["content"][PROBLEM]["schema"]["$ref"] == "#/components/schemas/StaffRefused"
+    # Refused credentials name the kinds a page acts on, on every service.
+    for name, document in documents.items():
+        described = document["components"]["schemas"]["Unauthorized"]["properties"]["refusal"]
+        for kind in ("`link_expired`", "`link_replaced`"):
+            assert kind in described["description"], (name, kind)
+    unauthorized = booking["401"]["content"][PROBLEM]["schema"]["$ref"]
+    assert unauthorized == "#/components/schemas/Unauthorized"
 
 
 def test_the_rules_on_fields_are_in_their_schemas(documents: dict[str, dict[str, Any]]) -> None:
