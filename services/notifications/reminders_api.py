@@ -4,7 +4,7 @@ as staff see them (``/conferences/{conference_id}/reminders``); ``reminders.py``
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, field_validator
@@ -50,17 +50,35 @@ Duration = Annotated[
 ]
 
 
+# The kinds of refused reminder times this API answers (a duration its pattern admits is whole
+# minutes; one it does not is the field error ``string_pattern_mismatch``).
+ANSWERED_KINDS = {
+    kind: REFUSAL_KINDS[kind]
+    for kind in ("reminders_too_many", "reminders_range", "reminders_twice")
+}
+
+
 class ReminderTimesIn(BaseModel):
     before: list[Duration] = Field(
-        max_length=MOST_REMINDERS,
         description=f"How long before each conference its families are reminded: at most"
         f" {MOST_REMINDERS}, each from 5 minutes (`PT5M`) to 14 days (`P14D`), none twice (an"
         " empty list: no reminders). Times refused answer 422, the field error's `type` naming"
         " why: "
-        + "; ".join(f"`{kind}`, {meaning}" for kind, meaning in REFUSAL_KINDS.items())
-        + ".",
+        + "; ".join(f"`{kind}`, {meaning}" for kind, meaning in ANSWERED_KINDS.items())
+        + "; `string_pattern_mismatch`, a time that is not such a duration.",
         examples=[["P2D", "PT2H"]],
+        json_schema_extra={"maxItems": MOST_REMINDERS},
     )
+
+    @field_validator("before", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: Any) -> Any:
+        # (Before the items are read, and under its own kind rather than pydantic's too_long.)
+        if isinstance(value, list) and len(value) > MOST_REMINDERS:
+            raise PydanticCustomError(
+                "reminders_too_many", f"at most {MOST_REMINDERS} reminders, not {len(value)}"
+            )
+        return value
 
     @field_validator("before")
     @classmethod

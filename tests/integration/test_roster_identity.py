@@ -488,6 +488,33 @@ async def test_a_student_learns_nothing_of_other_students_bookings(system: Syste
     assert (await system.scheduling.delete(booking, headers=ava)).status_code == 403
 
 
+async def test_booking_a_time_that_does_not_exist_tells_a_stranger_nothing_of_the_student(
+    system: System,
+) -> None:
+    """Whether the student or the time is missing, a stranger hears of the student only; their
+    guardian hears it is the time."""
+    await conway_families(system)
+    stranger = auth("g-stranger", Role.GUARDIAN)
+    hidden = await system.scheduling.post(
+        "/bookings", json={"slot_id": "t-none", "student_id": "s-ava"}, headers=stranger
+    )
+    missing = await system.scheduling.post(
+        "/bookings", json={"slot_id": "t-none", "student_id": "s-nobody"}, headers=stranger
+    )
+    own = await system.scheduling.post(
+        "/bookings", json={"slot_id": "t-none", "student_id": "s-ava"}, headers=WEI
+    )
+    assert (hidden.status_code, hidden.json()["detail"]) == (
+        404,
+        "no student 's-ava' on the roster",
+    )
+    assert (missing.status_code, missing.json()["detail"]) == (
+        404,
+        "no student 's-nobody' on the roster",
+    )
+    assert (own.status_code, own.json()["detail"]) == (404, "no conference time 't-none'")
+
+
 async def test_another_sites_admin_learns_only_that_a_student_id_is_taken(
     system: System,
 ) -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from services.notifications.preferences_api import REFUSAL_CODES as PREFERENCES_REFUSAL_CODES
 from services.notifications.reminder_times import REFUSAL_KINDS as REMINDER_REFUSAL_KINDS
-from services.notifications.reminders_api import ReminderTimesIn
+from services.notifications.reminders_api import ANSWERED_KINDS, ReminderTimesIn
 from services.portfolio.refusals import REFUSAL_CODES as PORTFOLIO_REFUSAL_CODES
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
@@ -118,7 +119,22 @@ def test_the_moment_is_written_on_the_schools_clock_or_not_at_all() -> None:
         assert moment_of_refusal(Answer(409, odd), language="en") is None
 
 
-def test_the_kinds_of_reminder_times_refused_are_in_the_api_description() -> None:
+@pytest.mark.parametrize(
+    ("before", "kind"),
+    [
+        (["P1D", "P2D", "P3D", "PT1H", "PT2H", "PT3H"], "reminders_too_many"),
+        (["PT1M"], "reminders_range"),
+        (["P15D"], "reminders_range"),
+        (["P1D", "PT24H"], "reminders_twice"),
+        (["2 days"], "string_pattern_mismatch"),
+    ],
+)
+def test_reminder_times_refused_answer_a_kind_the_api_description_names(
+    before: list[str], kind: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        ReminderTimesIn(before=before)
+    assert [error["type"] for error in refused.value.errors()] == [kind]
     described = ReminderTimesIn.model_json_schema()["properties"]["before"]["description"]
-    for kind in REMINDER_REFUSAL_KINDS:
-        assert f"`{kind}`" in described, kind
+    assert f"`{kind}`" in described
+    assert set(ANSWERED_KINDS) <= set(REMINDER_REFUSAL_KINDS)

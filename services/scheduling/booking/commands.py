@@ -53,11 +53,11 @@ async def book_conference(
     interpreter_language: str | None = None,
     chain_id: str | None = None,
 ) -> Booking:
-    family = booking_family(principal, guardian_id=guardian_id)
     now = datetime.now(UTC)
     student, slot, window, upcoming = await lock_student_with_slot(
         session, principal, student_id, slot_id, now=now
     )
+    family = booking_family(principal, guardian_id=guardian_id)
     check_all_but_seats(principal, slot, student, family, upcoming=upcoming, now=now)
     await check_window_open(session, principal, window, family)
     try:
@@ -75,7 +75,7 @@ async def book_conference(
     except IntegrityError as error:
         # Another booking of the student's, committed while this one waited for the student's
         # row (see ``lock_student_with_slot``): the transaction is spent, the refusal stands.
-        if not is_unique_violation(error):
+        if not _second_conference(error):
             raise
         raise Refused(
             f"student {student_id!r} already has a conference in this window;"
@@ -291,4 +291,13 @@ async def release(
         subject=booking.student_id,
         district=booking.district,
         site=booking.site,
+    )
+
+
+def _second_conference(error: IntegrityError) -> bool:
+    """Whether the booking was refused by the index of one conference per student per window
+    (named on PostgreSQL; by its columns on SQLite)."""
+    said = str(error.orig)
+    return is_unique_violation(error) and (
+        "uq_booking_student_window_held" in said or "booking.student_id, booking.window_id" in said
     )

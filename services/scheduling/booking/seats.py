@@ -255,8 +255,8 @@ async def lock_student_with_slot(
             refuse_if_replaced(
                 principal, await revoked_before(await session.connection(), principal)
             )
-        if await session.get(RosterStudent, student_id) is None:
-            raise NotFound(f"no student {student_id!r} on the roster")
+        # (Only those who may see the student learn that it is the time that does not exist.)
+        await visible_student(session, principal, student_id)
         raise NotFound(f"no conference time {slot_id!r}")
     slot, window, upcoming, district, site, active, guardians, teachers, revoked = row
     refuse_if_replaced(principal, revoked)
