@@ -120,6 +120,20 @@ async def test_a_window_opens_on_time_and_refuses_nonsense(system: System) -> No
     assert (roomless.status_code, roomless.json()["refusal"]) == (422, "room_needed")
 
 
+async def test_a_full_time_among_many_offers_the_three_nearest_earlier_first_on_a_tie(
+    system: System,
+) -> None:
+    first, second = await family_of(system, 1), await family_of(system, 2)
+    times = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(14), count=9, teacher_id="t-rivera"
+    )
+    ids = [t["id"] for t in times]
+    ok(await book(system, first, ids[4], "s-1"), 201)
+    full = await book(system, second, ids[4], "s-2")
+    assert full.status_code == 409
+    assert [t["id"] for t in full.json()["nearest_times"]] == [ids[3], ids[5], ids[2]]
+
+
 async def test_a_full_time_offers_the_nearest_and_a_move_is_all_or_nothing(
     system: System,
 ) -> None:

@@ -330,16 +330,21 @@ _NEAREST_IN_WINDOW, _NEAREST_AHEAD = _nearest_free(in_window=True), _nearest_fre
 
 
 async def nearest_free(session: AsyncSession, slot: Slot, *, now: datetime) -> list[Slot]:
-    """The teacher's free times nearest to ``slot`` in its window, to offer instead."""
+    """The teacher's free times nearest to ``slot`` in its window, to offer instead (of two as
+    near, the earlier first)."""
     params = {"teacher_id": slot.teacher_id, "site": slot.site, "now": now, "slot_id": slot.id}
     if slot.window_id is not None:
         query, params = _NEAREST_IN_WINDOW, {**params, "window_id": slot.window_id}
     else:
         query = _NEAREST_AHEAD
     free = (await session.exec(query, params=params)).all()
-    return sorted(free, key=lambda other: abs((other.starts_at - slot.starts_at).total_seconds()))[
-        :NEAREST
-    ]
+    return sorted(
+        free,
+        key=lambda other: (
+            abs((other.starts_at - slot.starts_at).total_seconds()),
+            other.starts_at,
+        ),
+    )[:NEAREST]
 
 
 async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int | None:
