@@ -48,6 +48,7 @@ ALGORITHM = "EdDSA"
 MAX_LIFETIME = timedelta(days=180)
 
 EXPIRED = "this link has expired; ask the school for a new one"
+EXPIRED_KIND = "link_expired"  # its kind in a 401 (shared.problems.CREDENTIAL_REFUSAL_KINDS)
 VERIFIED_KEPT = 10_000  # links kept verified per process (about a kilobyte each)
 
 
@@ -184,7 +185,7 @@ class FamilyLinkVerifier:
         # (As the JWT check decides it: valid while now is before ``exp``.)
         if time.time() >= link.expires_at.timestamp():
             self._verified.pop(token, None)
-            raise TokenError(EXPIRED, kind="link_expired")
+            raise TokenError(EXPIRED, kind=EXPIRED_KIND)
         return link
 
     def _verify(self, token: str) -> FamilyLink:
@@ -204,7 +205,7 @@ class FamilyLinkVerifier:
                 },
             )
         except jwt.ExpiredSignatureError as error:
-            raise TokenError(EXPIRED, kind="link_expired") from error
+            raise TokenError(EXPIRED, kind=EXPIRED_KIND) from error
         except jwt.InvalidAudienceError as error:
             raise TokenError("this token is not a family link (wrong audience)") from error
         except jwt.InvalidSignatureError as error:

@@ -13,7 +13,7 @@ from services.web.pages import VisitorDep, keep_language
 from services.web.service_clients import SchedulingDep
 from services.web.sessions import SessionCookies
 from services.web.troubles import Trouble, TroublePage
-from shared.auth.family_links import is_family_link
+from shared.auth.family_links import EXPIRED_KIND, is_family_link
 
 router = APIRouter()
 # Longer than any link notifications mints; shorter than anything that could hurt.
@@ -33,7 +33,7 @@ async def sign_in_with_link(
         raise TroublePage(Trouble.LINK_MISSING, 400)
     answer = await api.family(link)
     if answer.status == 401:
-        expired = isinstance(answer.body, dict) and answer.body.get("refusal") == "link_expired"
+        expired = isinstance(answer.body, dict) and answer.body.get("refusal") == EXPIRED_KIND
         raise TroublePage(Trouble.LINK_EXPIRED if expired else Trouble.LINK_REFUSED, 401)
     if not answer.ok:
         raise TroublePage(Trouble.LINK_REFUSED, 403)
