@@ -8,7 +8,7 @@ rolled back and applied again never sends anything twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -57,6 +57,11 @@ MAILBOX = "mailbox"
 
 DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
 DELIVER = "deliver_message"  # the job that hands a queued delivery to its channel
+# The job that hands a chunk of deliveries written together (a window's invitations) to their
+# channels: one job row for many messages. Whatever its first run leaves queued goes on as one
+# ``deliver_message`` job per delivery (``sending.py``).
+DELIVER_CHUNK = "deliver_chunk"
+DELIVERIES_PER_JOB = 500  # in a chunk, and in a batch of ``deliver_message`` jobs
 DIGEST = "send_digest"  # the job that sends a guardian's daily portfolio digest
 # Portfolio news: kept for the guardian's daily digest, never sent one by one. The message's
 # ``values["title"]`` is what the student or teacher wrote.
@@ -230,20 +235,29 @@ async def notify_guardians(
     if deliveries:  # (one statement compiled once, the rows sent together)
         await (await session.connection()).execute(insert(DELIVERY), deliveries)
     await keep_for_digest(session, news, now=now)
-    await enqueue_many(
-        session,
-        [
-            NewJob(
-                kind=DELIVER,
-                key=delivery["id"],
-                payload={"delivery_id": delivery["id"]},
-                due_at=delivery["not_before"],
-            )
-            for delivery in deliveries
-            if delivery["status"] == "queued"
-        ],
-    )
+    await enqueue_many(session, delivery_jobs([d for d in deliveries if d["status"] == "queued"]))
     return len(deliveries)
+
+
+def delivery_jobs(
+    deliveries: Sequence[Mapping[str, Any]], *, per_job: int = DELIVERIES_PER_JOB
+) -> list[NewJob]:
+    """The jobs that send these queued deliveries (rows with their ``id`` and ``not_before``):
+    one ``deliver_chunk`` per ``per_job`` of them due at the same time, and one
+    ``deliver_message`` for a delivery due alone. The chunk's key is its first delivery's id."""
+    due_together: dict[datetime | None, list[str]] = {}
+    for delivery in deliveries:
+        due_together.setdefault(delivery["not_before"], []).append(delivery["id"])
+    jobs = []
+    for due_at, ids in due_together.items():
+        for start in range(0, len(ids), per_job):
+            chunk = ids[start : start + per_job]
+            if len(chunk) == 1:
+                job = NewJob(kind=DELIVER, key=chunk[0], payload={"delivery_id": chunk[0]})
+            else:
+                job = NewJob(kind=DELIVER_CHUNK, key=chunk[0], payload={"delivery_ids": chunk})
+            jobs.append(replace(job, due_at=due_at))
+    return jobs
 
 
 async def _contacts_and_preferences(

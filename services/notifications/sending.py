@@ -1,33 +1,45 @@
 """The jobs that hand queued messages to their channel, after the commit that queued them.
 
-Each delivery has its job (``deliver_message``, its key the delivery's id), and the jobs are
-run in batches: one call takes up to ``DELIVER_BATCH`` of them, reads their deliveries and checks
-in a few queries who may still hear (the roster still links the guardian to the student, who is
-still enrolled; nothing is texted to a number that said STOP), and hands the rest to their
-channels, many messages over each connection. Each message the channel's medium accepts is
-recorded sent, with its ``delivery.sent`` event, in a transaction shared with whatever the other
-connections had handed over meanwhile, and its connection hands over no other message until
-then: a notifier that dies leaves at most one message per connection accepted and not recorded,
-which its job sends again (with the same Message-ID or idempotency key).
+A delivery written alone has its job (``deliver_message``, its key the delivery's id), and those
+jobs are run in batches: one call takes up to ``DELIVERIES_PER_JOB`` of them. Deliveries written
+together and due together (a window's invitations) share a job per chunk of that many
+(``deliver_chunk``): one job row for 500 messages instead of 500. Either way one call reads its
+deliveries and checks in a few queries who may still hear (the roster still links the guardian
+to the student, who is still enrolled; nothing is texted to a number that said STOP), and hands
+the rest to their channels, many messages over each connection. Each message the channel's
+medium accepts is recorded sent, with its ``delivery.sent`` event, in a transaction shared with
+whatever the other connections had handed over meanwhile, and its connection hands over no
+other message until then: a notifier that dies leaves at most one message per connection
+accepted and not recorded, which is sent again (with the same Message-ID or idempotency key).
 
 A message the medium refuses for a while (an SMTP 4xx, a dropped connection, a timeout) is
 tried again with backoff, alone; one it refuses for good (an SMTP 5xx, no address), or whose
 last attempt failed, is recorded failed with the reason, and ``delivery.failed`` says so. What
-the others of its batch did is kept.
+the others of its batch did is kept. A chunk's run is the first attempt of each of its
+deliveries: those it leaves queued (asked to wait, or the run stopped midway) go on as a
+``deliver_message`` job each, with the attempts left, so one family's trouble never holds the
+other 499 back and every delivery has the same number of attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Table, case, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.channels import Channel, kind_of_failure
-from services.notifications.delivery import DELIVER, without_contact_details
+from services.notifications.delivery import (
+    DELIVER,
+    DELIVER_CHUNK,
+    DELIVERIES_PER_JOB,
+    without_contact_details,
+)
 from services.notifications.email import Bounced
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.escalation import (
@@ -41,18 +53,20 @@ from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import BatchJobContext, JobContext
 from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure
+from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.outbox import record_events
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
 from shared.supervision import wait_for_event
 
+log = logging.getLogger(__name__)
 jobs: JobHandlers[NotificationsEnvironment] = JobHandlers()
 Context = BatchJobContext[NotificationsEnvironment]
 DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
 
 
 DELIVER_ATTEMPTS = 6
-DELIVER_BATCH = 500
+RETRY_BACKOFF_SECONDS = 30.0
 # How long the first message handed over waits for the other connections' before they are
 # recorded together (if they do not all come sooner): fewer, larger transactions.
 LINGER_SECONDS = 0.005
@@ -62,14 +76,72 @@ WITHHELD = "not sent: the guardian is no longer linked to the student (or the st
 
 @jobs.handles_batch(
     DELIVER,
-    batch_size=DELIVER_BATCH,
+    batch_size=DELIVERIES_PER_JOB,
     max_attempts=DELIVER_ATTEMPTS,
-    retry_backoff_seconds=30.0,
+    retry_backoff_seconds=RETRY_BACKOFF_SECONDS,
 )
 async def deliver_messages(context: Context, runs: Sequence[JobRun]) -> None:
     """Hand rendered messages to their channels, then record each sent (and say so on the
     stream); a message that cannot go is tried again later, or recorded failed, alone."""
-    by_delivery = {run.payload["delivery_id"]: run for run in runs}
+    await _deliver(context, {run.payload["delivery_id"]: run for run in runs})
+
+
+@jobs.handles_batch(
+    DELIVER_CHUNK,
+    batch_size=1,
+    max_attempts=DELIVER_ATTEMPTS,
+    retry_backoff_seconds=RETRY_BACKOFF_SECONDS,
+)
+async def deliver_chunk(context: Context, runs: Sequence[JobRun]) -> None:
+    """Hand a chunk of messages written together (a window's invitations) to their channels,
+    as ``deliver_message`` jobs do; those its first run leaves queued (asked to wait, or the run
+    stopped midway) go on as one ``deliver_message`` job each, with the attempts left."""
+    for run in runs:
+        if run.attempt == 1:
+            await _deliver(context, dict.fromkeys(run.payload["delivery_ids"], run))
+            continue
+        async with context.finish([run]) as session:
+            still = await session.exec(
+                select(Delivery.id).where(
+                    col(Delivery.id).in_(run.payload["delivery_ids"]),
+                    col(Delivery.status) == "queued",
+                )
+            )
+            await _one_job_each(session, still.all(), attempts_before=1, due_at=context.env.now())
+
+
+async def _one_job_each(
+    session: AsyncSession, delivery_ids: Sequence[str], *, attempts_before: int, due_at: datetime
+) -> None:
+    """A ``deliver_message`` job for each of a chunk's deliveries, allowed the attempts the
+    chunk's run left (a delivery that has one already keeps it)."""
+    await enqueue_many(
+        session,
+        [
+            NewJob(
+                kind=DELIVER,
+                key=delivery_id,
+                payload={"delivery_id": delivery_id, "attempts_before": attempts_before},
+                due_at=due_at,
+                max_attempts=DELIVER_ATTEMPTS - attempts_before,
+            )
+            for delivery_id in delivery_ids
+        ],
+    )
+
+
+def _attempt(run: JobRun) -> int:
+    """The delivery's attempt: a chunk's run counts as the first of each of its deliveries."""
+    return run.attempt + int(run.payload.get("attempts_before", 0))
+
+
+def _alone(runs: Iterable[JobRun]) -> list[JobRun]:
+    """The runs of ``deliver_message`` jobs (one delivery each), settled with their delivery;
+    a chunk's run is settled when the handler returns."""
+    return [run for run in runs if run.kind == DELIVER]
+
+
+async def _deliver(context: Context, by_delivery: Mapping[str, JobRun]) -> None:
     async with context.uow.read() as session:
         # Those no longer queued were recorded by an earlier run: their jobs are simply done.
         deliveries = (
@@ -119,10 +191,13 @@ async def _send(
         await channel.send_each(deliveries, recorder)
     finally:
         await recorder.drained()
+    later = _Later(context)
     for delivery in deliveries:
         if delivery.id not in recorder.told:  # (a channel must tell; not told is not sent)
-            context.failed(
-                runs[delivery.id], RuntimeError(f"{channel.name} neither sent it nor refused it")
+            later.add(
+                runs[delivery.id],
+                delivery,
+                RuntimeError(f"{channel.name} neither sent it nor refused it"),
             )
     failures = []
     for delivery, error in recorder.refusals:
@@ -139,12 +214,44 @@ async def _send(
                     kind=kind_of_failure(error),
                 )
             )
-        elif run.attempt >= DELIVER_ATTEMPTS:
+        elif _attempt(run) >= DELIVER_ATTEMPTS:
             reason = f"{type(error).__name__}: {error}"
             failures.append(Failure(run, delivery, channel.name, reason))
         else:
-            context.failed(run, error)
+            later.add(run, delivery, error)
     await _failed(context, failures)
+    await later.settle()
+
+
+class _Later:
+    """The messages to try again after the backoff: a ``deliver_message`` run is retried by the
+    worker; a chunk's deliveries get a job each, due after the chunk's first backoff."""
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self._chunked: dict[str, tuple[JobRun, list[str], Exception]] = {}
+
+    def add(self, run: JobRun, delivery: Delivery, error: Exception) -> None:
+        if run.kind == DELIVER:
+            self._context.failed(run, error)
+            return
+        _, ids, _ = self._chunked.setdefault(run.id, (run, [], error))
+        ids.append(delivery.id)
+
+    async def settle(self) -> None:
+        for run, ids, error in self._chunked.values():
+            backoff = jobs.for_kind(DELIVER_CHUNK).backoff(run.attempt)
+            log.warning(
+                "%d message(s) of job %s (%s %s) tried again alone in %.0fs: %s",
+                *(len(ids), run.id, run.kind, run.key, backoff, f"{type(error).__name__}: {error}"),
+            )
+            async with self._context.uow.transaction() as session:
+                await _one_job_each(
+                    session,
+                    ids,
+                    attempts_before=run.attempt,
+                    due_at=self._context.env.now() + timedelta(seconds=backoff),
+                )
 
 
 class SentRecorder:
@@ -300,7 +407,7 @@ async def _opted_out(session: AsyncSession, deliveries: Sequence[Delivery]) -> s
 async def _withhold(context: Context, withheld: Sequence[tuple[JobRun, Delivery]]) -> None:
     if not withheld:
         return
-    async with context.finish([run for run, _ in withheld]) as session:
+    async with context.finish(_alone(run for run, _ in withheld)) as session:
         await session.exec(
             update(Delivery)
             .where(
@@ -328,7 +435,7 @@ async def _failed(context: Context, failures: Sequence[Failure]) -> None:
     ``delivery.failed``; their jobs are done. Every way a delivery fails for good comes here."""
     if not failures:
         return
-    async with context.finish([failure.run for failure in failures]) as session:
+    async with context.finish(_alone(failure.run for failure in failures)) as session:
         events = []
         for failure in failures:
             delivery, reason = failure.delivery, failure.reason[:500]

@@ -10,7 +10,9 @@ answers ``250``. So the kill always falls after the message was handed over and 
 notifier could record it sent. The test then starts a new notifier under the same name, as a
 replica restarts; it runs the killed run's jobs again once their lease has run out.
 
-The notifier sends its batches over one SMTP connection (``NOTIFICATIONS_SMTP_CONNECTIONS=1``,
+The deliveries are queued with a job each (as a confirmation is), or a job per chunk of eight
+(as a window's invitations are: a chunk's run killed midway leaves what it had not recorded to a
+job each, with the attempts left). The notifier sends its batches over one SMTP connection (``NOTIFICATIONS_SMTP_CONNECTIONS=1``,
 one batch at a time: ``JOB_CONCURRENCY=1``). A connection hands over no message before the one
 before it is recorded, so the notifier never has more than one message handed over and not yet
 recorded, and each kill may cost at most one duplicate.
@@ -41,12 +43,12 @@ from sqlmodel import col, select
 
 from devstack.redis_server import free_port
 from devstack.services import ServiceProcess
-from services.notifications.delivery import DELIVER
+from services.notifications.delivery import DELIVER_CHUNK, delivery_jobs
 from services.notifications.email import message_id
 from services.notifications.tables import Delivery, KnownStudent, metadata
 from shared.database import create_engine, session_factory
 from shared.events import DeliverySent
-from shared.jobs.queue import NewJob, enqueue_many
+from shared.jobs.queue import enqueue_many
 from shared.jobs.tables import Job
 from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
@@ -115,9 +117,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def queue_invitations(uow: UnitOfWork) -> list[Delivery]:
-    """``DELIVERIES`` invitations to families linked to their (enrolled) child, each queued
-    with its job, as ``notify_guardians`` leaves them."""
+async def queue_invitations(uow: UnitOfWork, per_job: int) -> list[Delivery]:
+    """``DELIVERIES`` invitations to families linked to their (enrolled) child, queued with
+    a job per ``per_job`` of them, as ``notify_guardians`` leaves them."""
     cause = str(uuid.uuid4())
     deliveries = [
         Delivery(
@@ -159,10 +161,7 @@ async def queue_invitations(uow: UnitOfWork) -> list[Delivery]:
         session.add_all(deliveries)
         await enqueue_many(
             session,
-            [
-                NewJob(kind=DELIVER, key=delivery.id, payload={"delivery_id": delivery.id})
-                for delivery in deliveries
-            ],
+            delivery_jobs([{"id": d.id, "not_before": None} for d in deliveries], per_job=per_job),
         )
     return deliveries
 
@@ -186,11 +185,18 @@ def notifier(
     return process.start()
 
 
+# A job per message (what a confirmation gets), or per chunk of them (a window's invitations:
+# a chunk's run killed midway leaves the rest to a job each).
+@pytest.mark.parametrize("per_job", [1, 8], ids=["a-job-each", "chunks-of-8"])
 async def test_a_notifier_killed_between_send_and_record_loses_nothing_and_records_each_once(
-    tmp_path: Path, database_url: str, engine: AsyncEngine, processes: list[ServiceProcess]
+    tmp_path: Path,
+    database_url: str,
+    engine: AsyncEngine,
+    processes: list[ServiceProcess],
+    per_job: int,
 ) -> None:
     uow = UnitOfWork(session_factory(engine))
-    deliveries = await queue_invitations(uow)
+    deliveries = await queue_invitations(uow, per_job)
     server = KillingMailServer().start()
     try:
         while server.kills < KILLS:
@@ -226,10 +232,12 @@ async def test_a_notifier_killed_between_send_and_record_loses_nothing_and_recor
                 )
             )
         ).all()
-        jobs = Counter((await session.exec(select(Job.status))).all())
+        jobs = Counter((await session.exec(select(Job.kind, Job.status))).all())
     announced = Counter(json.loads(json.loads(fields)["data"])["delivery_id"] for fields in events)
     assert announced == {delivery.id: 1 for delivery in deliveries}  # one delivery.sent each
-    assert jobs == {"done": DELIVERIES}
+    assert {status for _, status in jobs} == {"done"}
+    chunks = DELIVERIES // per_job if per_job > 1 else 0
+    assert jobs[DELIVER_CHUNK, "done"] == chunks
 
     by_address = {delivery.address: delivery for delivery in deliveries}
     received = Counter(to for to, _ in server.received)

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.consumers import consumers
+from services.notifications.delivery import DELIVER_CHUNK
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import FamilyLinks
 from services.notifications.invitations import INVITE, invite_families
@@ -215,8 +216,15 @@ async def test_a_window_opening_invites_each_family_once_a_chunk_per_job(
     spanish = next(d for d in written if d.recipient_id == "g-2")
     assert spanish.language == "es"
     async with uow.read() as session:
-        deliver_jobs = (await session.exec(select(Job).where(Job.kind == "deliver_message"))).all()
-    assert sorted(job.key for job in deliver_jobs) == sorted(d.id for d in written)
+        deliver_jobs = (await session.exec(select(Job).where(Job.kind != INVITE))).all()
+    # One job per chunk of families, each naming the deliveries it wrote, every one once.
+    assert sorted(
+        sorted(json.loads(job.payload)["delivery_ids"]) for job in deliver_jobs
+    ) == sorted(
+        sorted(d.id for d in written if d.recipient_id in chunk)
+        for chunk in (("g-1", "g-2"), ("g-3", "g-4"))
+    )
+    assert {job.kind for job in deliver_jobs} == {DELIVER_CHUNK}
 
 
 async def test_a_family_with_several_children_is_invited_to_book_early(

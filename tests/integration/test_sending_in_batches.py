@@ -12,7 +12,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,10 +22,10 @@ from sqlmodel import col, select
 
 from devstack.redis_server import free_port
 from services.notifications.channels import MailboxChannel
-from services.notifications.delivery import DELIVER
+from services.notifications.delivery import DELIVER, DELIVER_CHUNK, delivery_jobs
 from services.notifications.email import SmtpChannel, SmtpRelay, message_id
 from services.notifications.environment import NotificationsEnvironment, channels_from_settings
-from services.notifications.sending import OPTED_OUT, WITHHELD, jobs
+from services.notifications.sending import DELIVER_ATTEMPTS, OPTED_OUT, WITHHELD, jobs
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import (
     CouldNotReach,
@@ -35,7 +35,7 @@ from services.notifications.tables import (
     metadata,
 )
 from shared.database import create_engine, session_factory
-from shared.jobs.queue import NewJob, enqueue_many
+from shared.jobs.queue import enqueue_many
 from shared.jobs.tables import Job
 from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.tables import OutboxMessage
@@ -56,9 +56,12 @@ async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
     await engine.dispose()
 
 
-async def queue(uow: UnitOfWork, families: dict[str, dict[str, Any]]) -> dict[str, Delivery]:
-    """A queued message, with its job, to each family (by name): ``address`` and ``channel``,
-    and ``linked=False`` for a guardian the roster no longer links to the student."""
+async def queue(
+    uow: UnitOfWork, families: dict[str, dict[str, Any]], *, per_job: int = 1
+) -> dict[str, Delivery]:
+    """A queued message to each family (by name): ``address`` and ``channel``, and
+    ``linked=False`` for a guardian the roster no longer links to the student; with a job each,
+    or a job per ``per_job`` of them (``deliver_chunk``), as ``notify_guardians`` leaves them."""
     tag = uuid.uuid4().hex[:8]
     deliveries = {
         name: Delivery(
@@ -99,13 +102,8 @@ async def queue(uow: UnitOfWork, families: dict[str, dict[str, Any]]) -> dict[st
             )
         session.add(SmsOptOut(phone=OPTED_OUT_PHONE, keyword="STOP"))
         session.add_all(deliveries.values())
-        await enqueue_many(
-            session,
-            [
-                NewJob(kind=DELIVER, key=d.id, payload={"delivery_id": d.id})
-                for d in deliveries.values()
-            ],
-        )
+        rows = [{"id": d.id, "not_before": None} for d in deliveries.values()]
+        await enqueue_many(session, delivery_jobs(rows, per_job=per_job))
     return deliveries
 
 
@@ -136,8 +134,13 @@ async def rows(uow: UnitOfWork, deliveries: dict[str, Delivery]) -> dict[str, tu
             ).all()
         }
         by_key = {job.key: job for job in (await session.exec(select(Job))).all()}
+    jobs = {name: by_key.get(d.id) for name, d in deliveries.items()}  # (none in a chunk's)
     return {
-        name: (found[d.id].status, found[d.id].error, by_key[d.id].status, by_key[d.id].attempts)
+        name: (
+            found[d.id].status,
+            found[d.id].error,
+            *((job.status, job.attempts) if (job := jobs[name]) else (None, None)),
+        )
         for name, d in deliveries.items()
     }
 
@@ -152,21 +155,21 @@ async def announced(uow: UnitOfWork) -> Counter[tuple[str, str]]:
     )
 
 
+FAMILIES: dict[str, dict[str, Any]] = {
+    "ana": {"address": "ana@example.org"},
+    "ben": {"address": "ben@example.org"},
+    "cai": {"address": "cai@example.org"},
+    "nobody": {"address": "nobody@example.org"},
+    "busy": {"address": "busy@example.org"},
+    "gone": {"address": "gone@example.org", "linked": False},
+    "stop": {"address": OPTED_OUT_PHONE, "channel": "sms"},
+}
+
+
 async def test_one_batch_sends_what_it_can_and_settles_each_message_on_its_own(
     uow: UnitOfWork, mail_server: LocalMailServer
 ) -> None:
-    deliveries = await queue(
-        uow,
-        {
-            "ana": {"address": "ana@example.org"},
-            "ben": {"address": "ben@example.org"},
-            "cai": {"address": "cai@example.org"},
-            "nobody": {"address": "nobody@example.org"},
-            "busy": {"address": "busy@example.org"},
-            "gone": {"address": "gone@example.org", "linked": False},
-            "stop": {"address": OPTED_OUT_PHONE, "channel": "sms"},
-        },
-    )
+    deliveries = await queue(uow, FAMILIES)
     worker = notifier(uow, mail_server)
 
     assert await worker.run_due() == 7  # one call of the batch handler
@@ -193,6 +196,14 @@ async def test_one_batch_sends_what_it_can_and_settles_each_message_on_its_own(
         assert (await rows(uow, deliveries))["busy"][3] == attempt
     assert (await rows(uow, deliveries))["busy"][:3] == ("sent", None, "done")
 
+    await each_told_once(uow, mail_server, deliveries)
+
+
+async def each_told_once(
+    uow: UnitOfWork, mail_server: LocalMailServer, deliveries: dict[str, Delivery]
+) -> None:
+    """Those of ``FAMILIES`` the relay takes (at once, or after asking to wait) received their
+    message once, and each delivery was announced once, sent or failed."""
     events = await announced(uow)
     assert events == Counter(
         {
@@ -208,6 +219,84 @@ async def test_one_batch_sends_what_it_can_and_settles_each_message_on_its_own(
         assert message["Message-ID"] == message_id(delivery.id, "conway.example")
         assert message["From"] == SENDER
     assert mail_server.to(deliveries["gone"].address or "") == []
+
+
+async def jobs_by_kind(uow: UnitOfWork) -> dict[str, list[Job]]:
+    async with uow.read() as session:
+        found = (await session.exec(select(Job).order_by(col(Job.created_at)))).all()
+    by_kind: dict[str, list[Job]] = {}
+    for job in found:
+        by_kind.setdefault(job.kind, []).append(job)
+    return by_kind
+
+
+async def due_now(uow: UnitOfWork) -> None:
+    """The backoff, over at once."""
+    async with uow.transaction() as session:
+        await session.exec(update(Job).values(due_at=datetime.now(UTC)))
+
+
+async def test_a_chunk_of_messages_is_their_first_attempt_and_what_must_wait_goes_on_alone(
+    uow: UnitOfWork, mail_server: LocalMailServer
+) -> None:
+    deliveries = await queue(uow, FAMILIES, per_job=len(FAMILIES))
+    (chunk,) = (await jobs_by_kind(uow))[DELIVER_CHUNK]
+    worker = notifier(uow, mail_server)
+
+    assert await worker.run_due() == 1  # the one job of the seven messages
+    status = {
+        name: (status, error) for name, (status, error, *_) in (await rows(uow, deliveries)).items()
+    }
+    assert [status[name] for name in ("ana", "ben", "cai")] == [("sent", None)] * 3
+    assert status["gone"] == ("withheld", WITHHELD)
+    assert status["stop"] == ("opted_out", OPTED_OUT)
+    assert status["nobody"][0] not in ("queued", "sent") and "550" in (status["nobody"][1] or "")
+    assert status["busy"] == ("queued", None)  # 451: tried again later, alone
+    jobs = await jobs_by_kind(uow)
+    (done,) = jobs[DELIVER_CHUNK]
+    assert (done.id, done.status, done.attempts) == (chunk.id, "done", 1)
+    (alone,) = jobs[DELIVER]  # busy's, with the attempts the chunk left
+    assert alone.key == deliveries["busy"].id and alone.status == "pending"
+    assert json.loads(alone.payload) == {
+        "delivery_id": deliveries["busy"].id,
+        "attempts_before": 1,
+    }
+    assert alone.max_attempts == DELIVER_ATTEMPTS - 1
+    assert alone.due_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(seconds=20)
+
+    for attempt in range(1, BUSY_TIMES + 1):  # asked to wait twice in all: once more alone
+        await due_now(uow)
+        assert await worker.run_due() == 1
+        (alone,) = (await jobs_by_kind(uow))[DELIVER]
+        assert alone.attempts == attempt
+    assert (alone.status, (await rows(uow, deliveries))["busy"][0]) == ("done", "sent")
+    await each_told_once(uow, mail_server, deliveries)
+
+
+async def test_a_chunk_whose_run_stopped_midway_leaves_the_rest_to_a_job_each(
+    uow: UnitOfWork, mail_server: LocalMailServer
+) -> None:
+    deliveries = await queue(uow, FAMILIES, per_job=len(FAMILIES))
+    # Its first run recorded Ana's message, then its worker died: the lease ran out.
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Delivery).where(col(Delivery.id) == deliveries["ana"].id).values(status="sent")
+        )
+        await session.exec(update(Job).values(attempts=1))
+    worker = notifier(uow, mail_server)
+
+    assert await worker.run_due() == 1  # the chunk's second run sends nothing itself
+    jobs = await jobs_by_kind(uow)
+    assert [(job.status, job.attempts) for job in jobs[DELIVER_CHUNK]] == [("done", 2)]
+    others = {d.id for name, d in deliveries.items() if name != "ana"}
+    assert {job.key for job in jobs[DELIVER]} == others
+    assert {json.loads(job.payload)["attempts_before"] for job in jobs[DELIVER]} == {1}
+    assert not any(mail_server.to(d.address or "") for d in deliveries.values())
+
+    assert await worker.run_due() == len(others)  # one batch of their jobs
+    after = {name: status for name, (status, *_) in (await rows(uow, deliveries)).items()}
+    assert [after[name] for name in ("ana", "ben", "cai")] == ["sent"] * 3
+    assert mail_server.to(deliveries["ana"].address or "") == []  # recorded: not sent again
 
 
 async def test_a_relay_that_cannot_be_reached_defers_the_batch_without_failing_a_message(
