@@ -8,11 +8,11 @@ database and a private Redis, its mail relay a real SMTP server in a process of 
 (aiosmtpd, ``benchmarks/smtp_sink.py``). Measured in one run:
 
 1. **End to end.** One ``scheduling.window.opened`` event per site is put on its stream, and the
-   clock runs until every invitation is recorded ``sent``: the event consumed, each message
+   clock runs until every invitation's ``delivery.sent`` is on its stream: the event consumed, each message
    rendered in its family's language with the family's own link (Ed25519) and recorded with its
    job, by ``invite_families`` jobs a chunk of families each, then handed to the SMTP server and
-   recorded sent, with its ``delivery.sent`` event (sending begins as soon as the first chunk is
-   recorded). Reported: messages/s end to end, and its two overlapping parts (event in -> every
+   recorded sent, with its ``delivery.sent`` event, which the relay publishes (sending begins as
+   soon as the first chunk is recorded). Reported: messages/s end to end, and its two overlapping parts (event in -> every
    message recorded; the first message sent -> every message sent), the CPU time of the notifications
    processes and of the SMTP server, how busy the machine was, and (``--profile``) where the
    notifications processes' time went.
@@ -70,6 +70,7 @@ from benchmarks.processes import (
 from benchmarks.report import write_results
 from devstack.redis_server import RedisServer, free_port
 from devstack.services import ServiceProcess
+from services.notifications.invitations import INVITE
 from services.notifications.messages import message_language
 from services.notifications.settings import NotificationsSettings
 from shared.auth.family_links import generate_key_pair
@@ -381,13 +382,21 @@ async def open_windows_and_wait(
         first_sent: float | None = None
         deadline = started + max(600.0, sizes.families / 20)
         while True:
-            queued, sent = await connection.fetchrow(
-                "SELECT count(*), count(*) FILTER (WHERE status = 'sent') FROM delivery"
+            # Cheap to ask, so that watching takes nothing from the run: every message is
+            # written once each site's event is handled and no invitation job is left; each
+            # is recorded sent once its ``delivery.sent`` is on the stream. (Counting the
+            # delivery table's rows cost PostgreSQL about 11 ms a poll at 50,000 rows.)
+            handled, writing = await connection.fetchrow(
+                "SELECT (SELECT count(*) FROM inbox WHERE event_type = $1),"
+                " (SELECT count(*) FROM job WHERE kind = $2 AND status <> 'done')",
+                WindowOpened.event_type(),
+                INVITE,
             )
+            sent = await redis.xlen(DeliverySent.stream())
             now = time.perf_counter()
-            if recorded is None and queued >= sizes.families:
+            if recorded is None and handled >= sizes.sites and not writing:
                 recorded = now - started
-                log(f"recorded: {queued:,} messages after {recorded:.1f} s")
+                log(f"recorded: every message after {recorded:.1f} s")
             if first_sent is None and sent:
                 first_sent = now - started
                 log(f"first sent after {first_sent:.1f} s")
@@ -509,9 +518,9 @@ def render(results: Results) -> str:
         "|---|--:|--:|--:|",
     ]
     for name, run in (
-        ("end to end: window opened -> every invitation recorded sent", results.end_to_end),
+        ("end to end: window opened -> every invitation sent and announced", results.end_to_end),
         ("event in -> every message rendered and recorded", results.recorded),
-        ("sending: the first message sent -> every message recorded sent", results.sent),
+        ("sending: the first message sent -> every message sent and announced", results.sent),
         ("naive sender: a new SMTP connection and a transaction per message", results.naive),
         (
             f"bare: the same messages, built beforehand, over {results.connections} kept "
