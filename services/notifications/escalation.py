@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Table, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +28,7 @@ from services.notifications.delivery import DELIVER, EMAIL, SMS
 from services.notifications.tables import ContactPoint, CouldNotReach, Delivery, SmsOptOut
 from shared.jobs.queue import NewJob, enqueue_many
 
+COULD_NOT_REACH: Table = CouldNotReach.__table__  # type: ignore[attr-defined]
 CONFIRM = "confirm_delivered"  # the job that escalates a critical message not confirmed delivered
 # Statuses of a delivery that did (or may still) reach the family.
 _REACHED = ("sent", "delivered", "queued")
@@ -117,11 +118,13 @@ async def reached(session: AsyncSession, guardian_ids: Collection[str], *, now: 
     list."""
     if not guardian_ids:
         return
-    await session.exec(
-        update(CouldNotReach)
+    # (Core: recorded with every group of messages sent, and the ORM's bulk update, which
+    # looks for the rows among the session's objects, cost more than the statement.)
+    await (await session.connection()).execute(
+        update(COULD_NOT_REACH)
         .where(
-            col(CouldNotReach.guardian_id).in_(sorted(guardian_ids)),
-            col(CouldNotReach.resolved_at).is_(None),
+            COULD_NOT_REACH.c.guardian_id.in_(sorted(guardian_ids)),
+            COULD_NOT_REACH.c.resolved_at.is_(None),
         )
         .values(resolved_at=now)
     )
