@@ -146,13 +146,15 @@ async def test_readiness_does_not_wait_for_a_writer_on_sqlite(system: System) ->
         pytest.skip("SQLite's write lock")
     runtime = system.apps["portfolio"].state.runtime
     path = runtime.engine.url.database
-    writer = sqlite3.connect(path, isolation_level=None, timeout=30)
+    # The lock is taken off the event loop: the service's own loops (in this process) may hold
+    # it for a moment, and a wait on this thread would keep them from letting it go.
+    writer = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    await asyncio.to_thread(writer.execute, "BEGIN IMMEDIATE")
     try:
-        writer.execute("BEGIN IMMEDIATE")
         ready = await asyncio.wait_for(system.portfolio.get("/readyz"), timeout=5)
         assert ready.json()["checks"]["database"] == "ok"
     finally:
-        writer.execute("ROLLBACK")
+        await asyncio.to_thread(writer.execute, "ROLLBACK")
         writer.close()
 
 
