@@ -148,6 +148,59 @@ async def test_a_family_clicking_several_times_at_once_holds_one_conference(
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("interpreter", [False, True], ids=["one-seat", "stations-interpreter"])
+async def test_a_family_clicking_one_time_three_times_is_told_it_holds_it(
+    system: System, interpreter: bool
+) -> None:
+    """Three clicks on the same time at once: one booking, and the other two told the student
+    already has a conference, not that the time is full (its one seat) or that no interpreter is
+    free (the only one, at stations: the same family's booking took her)."""
+    (student,) = await families(system, 1, prefix=f"twice-{interpreter}")
+    body: dict[str, str] = {"student_id": student}
+    if interpreter:
+        added = await system.scheduling.post(
+            "/sites/conway/interpreters",
+            json={"name": "Bao Tran", "languages": ["vi"]},
+            headers=ADMIN,
+        )
+        assert added.status_code == 201, added.text
+        body["interpreter_language"] = "vi"
+    for _ in range(ROUNDS):
+        start = a_new_day()
+        if interpreter:
+            hours = await system.scheduling.post(
+                f"/interpreters/{added.json()['id']}/hours",
+                json={
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(hours=1)).isoformat(),
+                },
+                headers=ADMIN,
+            )
+            assert hours.status_code == 201, hours.text
+        shape = {"format": "stations", "capacity": 3} if interpreter else {}
+        (slot,) = await open_times(
+            system.scheduling, site="conway", starts_at=start, teacher_id="t-rivera", **shape
+        )
+        answers = await asyncio.gather(
+            *(
+                system.scheduling.post(
+                    "/bookings", json={**body, "slot_id": slot["id"]}, headers=family(student)
+                )
+                for _ in range(3)
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [201, 409, 409], [a.text for a in answers]
+        refused = [a.json() for a in answers if a.status_code == 409]
+        assert {r.get("refusal") for r in refused} == {"already_booked"}, refused
+        await invariants(system)
+        (booked,) = (a.json() for a in answers if a.status_code == 201)
+        cancelled = await system.scheduling.delete(
+            f"/bookings/{booked['id']}", headers=family(student)
+        )
+        assert cancelled.status_code == 200, cancelled.text
+
+
+@pytest.mark.timeout(300)
 async def test_a_freed_seat_raced_by_bookers_and_the_waitlist(system: System) -> None:
     holders = await families(system, 2, prefix="h")
     waiting = await families(system, 3, prefix="w")

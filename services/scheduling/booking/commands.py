@@ -20,6 +20,7 @@ from services.scheduling.booking.rules import (
     check_move,
 )
 from services.scheduling.booking.seats import (
+    already_booked,
     check_window_open,
     free_seat,
     lock_slots,
@@ -77,11 +78,7 @@ async def book_conference(
         # row (see ``lock_student_with_slot``): the transaction is spent, the refusal stands.
         if not _second_conference(error):
             raise
-        raise Refused(
-            f"student {student_id!r} already has a conference in this window;"
-            " move it to choose another time",
-            code="already_booked",
-        ) from error
+        raise already_booked(student_id) from error
 
 
 def check_all_but_seats(

@@ -347,14 +347,17 @@ async def nearest_free(session: AsyncSession, slot: Slot, *, now: datetime) -> l
     )[:NEAREST]
 
 
-async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int | None:
+async def take_seat(
+    session: AsyncSession, slot: Slot, *, now: datetime, student_id: str | None = None
+) -> int | None:
     """Take one seat of ``slot``; ``Full`` (with the nearest free times) when there is none.
-    Returns the family's station at a stations time.
+    Returns the family's station at a stations time. ``student_id``: the student being booked
+    (``refuse_seat``).
 
     A time already full as this transaction read it is refused without the UPDATE (the answer
     a moment earlier would have been the same); otherwise the UPDATE decides."""
     if not (slot.booked < slot.capacity and await _took_seat(session, slot)):
-        await refuse_seat(session, slot, now=now)
+        await refuse_seat(session, slot, now=now, student_id=student_id)
     if slot.format != Format.STATIONS:
         return None
     # The seat's UPDATE holds the slot's row until commit: stations are numbered in turn.
@@ -370,11 +373,22 @@ async def take_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> int 
     return next(number for number in range(1, slot.capacity + 2) if number not in used)
 
 
-async def refuse_seat(session: AsyncSession, slot: Slot, *, now: datetime) -> NoReturn:
-    """Why no seat of ``slot`` was taken: the school cancelled the time meanwhile, or it is
-    ``Full`` (with the nearest free times to offer)."""
-    if slot.booked < slot.capacity and await _cancelled_meanwhile(session, slot.id):
-        raise Refused("that conference time was cancelled by the school", code="time_cancelled")
+async def refuse_seat(
+    session: AsyncSession, slot: Slot, *, now: datetime, student_id: str | None = None
+) -> NoReturn:
+    """Why no seat of ``slot`` was taken though the transaction's read saw one: the student's
+    own booking took it meanwhile (a second click; ``student_id``, when booking), or the school
+    cancelled the time; otherwise it is ``Full`` (with the nearest free times to offer)."""
+    if slot.booked < slot.capacity:
+        connection = await session.connection()
+        found = await connection.execute(
+            _SINCE_READ, {"slot_id": slot.id, "student_id": student_id}
+        )
+        status, held = found.one_or_none() or (None, False)
+        if held and student_id is not None:
+            raise already_booked(student_id)
+        if status != "open":
+            raise Refused("that conference time was cancelled by the school", code="time_cancelled")
     nearest = [slot_out(free) for free in await nearest_free(session, slot, now=now)]
     raise Full("that conference time is full", nearest)
 
@@ -404,12 +418,32 @@ async def _took_seat(session: AsyncSession, slot: Slot) -> bool:
     return True
 
 
-async def _cancelled_meanwhile(session: AsyncSession, slot_id: str) -> bool:
-    """Whether the school cancelled the time since this transaction read it (why the seat's
-    UPDATE took no one, rather than the last seat going to another family)."""
-    connection = await session.connection()
-    found = await connection.execute(select(_SLOTS.c.status).where(_SLOTS.c.id == slot_id))
-    return found.scalar_one_or_none() != "open"
+def _since_read() -> Any:
+    """The time's status now, and whether the student (if named) holds a conference in its
+    window now: one statement, for when the seat's UPDATE took no seat that the read saw."""
+    held = (
+        sa_select(_BOOKINGS.c.id)
+        .where(
+            _BOOKINGS.c.student_id == bindparam("student_id"),
+            _BOOKINGS.c.window_id == _SLOTS.c.window_id,
+            _BOOKINGS.c.status.in_(HELD),
+        )
+        .exists()
+    )
+    return sa_select(_SLOTS.c.status, held).where(_SLOTS.c.id == bindparam("slot_id"))
+
+
+_SINCE_READ = _since_read()
+
+
+def already_booked(student_id: str) -> Refused:
+    """A second conference for the student in the window, committed while this booking waited
+    for the student's row (a second click): the rules' answer, which they could not give."""
+    return Refused(
+        f"student {student_id!r} already has a conference in this window;"
+        " move it to choose another time",
+        code="already_booked",
+    )
 
 
 async def free_seat(session: AsyncSession, slot_id: str) -> None:
@@ -438,15 +472,24 @@ async def seat_family(
     at_once = _books_at_once(session, slot, interpreter_language)
     station = interpreter_id = None
     if not at_once:
-        station = await take_seat(session, slot, now=now)
+        station = await take_seat(session, slot, now=now, student_id=student_id)
         if interpreter_language is not None:
-            interpreter_id = await take_interpreter(
-                session,
-                site=slot.site,
-                language=interpreter_language,
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-            )
+            try:
+                interpreter_id = await take_interpreter(
+                    session,
+                    site=slot.site,
+                    language=interpreter_language,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
+                )
+            except Refused as refused:
+                # The interpreter may be busy with this student's own booking, committed
+                # while this one waited for the student's row (a second click).
+                if refused.code == "no_interpreter" and await held_in_window(
+                    session, student_id, slot, now=now
+                ):
+                    raise already_booked(student_id) from refused
+                raise
     booking = Booking(
         district=slot.district,
         site=slot.site,
@@ -503,7 +546,7 @@ async def seat_family(
             is not None
         )
         if not taken:
-            await refuse_seat(session, slot, now=now)
+            await refuse_seat(session, slot, now=now, student_id=student_id)
         set_committed_value(slot, "booked", slot.booked + 1)
         return booking
     # The booking and its event as two plain INSERTs on the session's connection, not through
