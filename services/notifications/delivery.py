@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,6 +45,7 @@ from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 from shared.roster import guardians_of, link_needed, link_states
+from shared.upsert import dialect_insert
 
 # A guardian is written to on the channels they chose (``preferences.py``); by default email
 # if they gave an address, else a text message: through the district's SMTP relay and SMS
@@ -167,36 +168,20 @@ async def notify_guardians(
     the student. A message of a kind the guardian opted out of is recorded ``opted_out`` and not
     sent (unless critical); one that arrives in their quiet hours waits for them to end.
     Whatever the number of messages, the same few queries (one of each per ``IDS_PER_QUERY``
-    ids) find the families, what is already delivered (or kept for a digest), the students'
-    names, the links, and the guardians' contact points with their preferences and STOPs. Raises ``StudentNotKnownYet`` if a student's roster entry has not arrived,
-    ``LinkNotKnownYet`` if a guardian's link to the student has not. Returns how many
-    deliveries it wrote.
+    ids) find the families, what is kept for a digest already, the students' names, the links,
+    and the guardians' contact points with their preferences and STOPs. Raises
+    ``StudentNotKnownYet`` if a student's roster entry has not arrived, ``LinkNotKnownYet`` if a
+    guardian's link to the student has not. Returns how many deliveries it wrote.
 
-    The deliveries are inserted as plain rows, one statement for all: a window's invitations
-    are thousands of them, and an ORM object per message cost more than rendering it.
+    The deliveries are inserted as plain rows, one statement for all, and those written before
+    are left out by the unique index (``_write_new``): a window's invitations are thousands of
+    them, an ORM object per message cost more than rendering it, and reading the cause's
+    deliveries first cost a chunk of families a read of every invitation written before it.
     """
     if not messages:
         return 0
     now = now or utcnow()
     messages = await _with_whole_families(session, messages)
-    # (News is kept for the digest, and what is kept already is looked up there.)
-    causes = sorted({m.cause.id for m in messages if m.template not in DIGESTED})
-    done = (
-        set(
-            (
-                await session.exec(
-                    select(
-                        Delivery.cause_event_id,
-                        Delivery.recipient_id,
-                        Delivery.template,
-                        Delivery.channel,
-                    ).where(col(Delivery.cause_event_id).in_(causes))
-                )
-            ).all()
-        )
-        if causes
-        else set()
-    )
     students = await _by_id(
         session, KnownStudent, KnownStudent.id, {m.student_id for m in messages}
     )
@@ -215,8 +200,9 @@ async def notify_guardians(
     contacts, preferences, stopped = await _contacts_and_preferences(
         session, {m.guardian_id for m in messages}
     )
-    deliveries: list[dict[str, Any]] = []
+    deliveries: list[tuple[dict[str, Any], Message]] = []
     news: list[tuple[Message, Preferences]] = []
+    planned: set[tuple[str, str, str, str]] = set()
     for message in messages:
         contact = contacts.get(message.guardian_id)
         chosen = preferences.get(message.guardian_id, NO_PREFERENCES)
@@ -226,17 +212,38 @@ async def notify_guardians(
         how = _plan(message, contact, chosen, now, texts_stopped=message.guardian_id in stopped)
         for channel in how.channels:
             identity = (message.cause.id, message.guardian_id, message.template, channel)
-            if identity in done:
+            if identity in planned:
                 continue
-            done.add(identity)
-            deliveries.append(
-                _delivery(session, message, students[message.student_id], contact, channel, how)
-            )
-    if deliveries:  # (one statement compiled once, the rows sent together)
-        await (await session.connection()).execute(insert(DELIVERY), deliveries)
+            planned.add(identity)
+            row = _delivery(message, students[message.student_id], contact, channel, how)
+            deliveries.append((row, message))
+    written = await _write_new(session, [row for row, _ in deliveries])
+    for row, message in deliveries:
+        if row["id"] in written and row["status"] == "failed":  # (no contact point)
+            _unreachable(session, Delivery(**row), message)
     await keep_for_digest(session, news, now=now)
-    await enqueue_many(session, delivery_jobs([d for d in deliveries if d["status"] == "queued"]))
-    return len(deliveries)
+    queued = [row for row, _ in deliveries if row["id"] in written and row["status"] == "queued"]
+    await enqueue_many(session, delivery_jobs(queued))
+    return len(written)
+
+
+async def _write_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert the deliveries not written before (one per cause, recipient, template and
+    channel: a cause handled again, or a chunk of a window's invitations written again, writes
+    nothing more); returns the ids of those inserted. One statement compiled once, its rows sent
+    together; the unique index answers whether each was written, not a read of the cause's
+    deliveries beforehand."""
+    if not rows:
+        return set()
+    statement = (
+        dialect_insert(session, DELIVERY)
+        .on_conflict_do_nothing(
+            index_elements=["cause_event_id", "recipient_id", "template", "channel"]
+        )
+        .returning(DELIVERY.c.id)
+    )
+    inserted = await (await session.connection()).execute(statement, list(rows))
+    return set(inserted.scalars())
 
 
 def delivery_jobs(
@@ -331,7 +338,6 @@ def _plan(
 
 
 def _delivery(
-    session: AsyncSession,
     message: Message,
     student: KnownStudent,
     contact: ContactPoint | None,
@@ -375,9 +381,12 @@ def _delivery(
         provider_id=None,
         escalated_from=None,
     )
-    if contact is not None:
-        return row
-    delivery = Delivery(**row)
+    return row
+
+
+def _unreachable(session: AsyncSession, delivery: Delivery, message: Message) -> None:
+    """A delivery written failed, for want of any contact point: the office's could-not-reach
+    list (for conference logistics) and ``delivery.failed``."""
     if kind_of(message.template) is Kind.LOGISTICS:
         session.add(CouldNotReach.of(delivery, delivery.error or "", "no_contact"))
     record_event(
@@ -394,7 +403,6 @@ def _delivery(
         district=message.cause.district,
         site=message.cause.site,
     )
-    return row
 
 
 async def keep_for_digest(

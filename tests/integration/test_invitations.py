@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.consumers import consumers
@@ -23,10 +23,11 @@ from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import FamilyLinks
 from services.notifications.invitations import INVITE, invite_families
 from services.notifications.settings import NotificationsSettings
-from services.notifications.tables import ContactPoint, Delivery
+from services.notifications.tables import ContactPoint, CouldNotReach, Delivery
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from shared.database import create_engine, session_factory
 from shared.events import (
+    DeliveryFailed,
     EventData,
     GuardianLinked,
     StudentEnrolled,
@@ -41,6 +42,7 @@ from shared.jobs.tables import Job
 from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.consumer import Delivery as Incoming
 from shared.messaging.consumer import Outcome, handle_batch
+from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 
@@ -225,6 +227,49 @@ async def test_a_window_opening_invites_each_family_once_a_chunk_per_job(
         for chunk in (("g-1", "g-2"), ("g-3", "g-4"))
     )
     assert {job.kind for job in deliver_jobs} == {DELIVER_CHUNK}
+
+
+async def test_a_chunk_written_again_tells_a_family_out_of_reach_once(
+    uow: UnitOfWork, env: NotificationsEnvironment
+) -> None:
+    # g-4 has no contact point: its invitation is written failed, the office's list says so,
+    # and delivery.failed is said, each once however often its chunk is written.
+    async with uow.transaction() as session:
+        await session.exec(delete(ContactPoint).where(col(ContactPoint.guardian_id) == "g-4"))
+    event = window_opened()
+    await apply(uow, env, event)
+    await run_due(worker(uow, env, "replica-1"))
+    asked = await invitation_jobs(uow)
+    async with uow.transaction() as session:
+        await enqueue_many(
+            session,
+            [
+                NewJob(kind=INVITE, key=f"{job.key}/again", payload=json.loads(job.payload))
+                for job in asked
+            ],
+        )
+    await run_due(worker(uow, env, "replica-1"))
+
+    written = await invitations(uow)
+    assert Counter(d.recipient_id for d in written) == Counter(["g-1", "g-2", "g-3", "g-4"])
+    (unreached,) = [d for d in written if d.recipient_id == "g-4"]
+    assert (
+        unreached.status == "failed"
+        and unreached.error == "no contact point on file for this guardian"
+    )
+    async with uow.read() as session:
+        listed = (await session.exec(select(CouldNotReach))).all()
+        failed = (
+            await session.exec(
+                select(OutboxMessage.fields).where(
+                    col(OutboxMessage.stream) == DeliveryFailed.stream()
+                )
+            )
+        ).all()
+    assert [row.guardian_id for row in listed] == ["g-4"]
+    assert [json.loads(json.loads(fields)["data"])["delivery_id"] for fields in failed] == [
+        unreached.id
+    ]
 
 
 async def test_a_family_with_several_children_is_invited_to_book_early(
