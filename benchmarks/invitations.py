@@ -115,7 +115,7 @@ class Results:
     sizes: Sizes
     end_to_end: Run
     recorded: Run  # event in -> every message rendered and recorded
-    sent: Run  # the first message recorded sent -> every message recorded sent
+    sent: Run  # the first message sent -> every message sent and announced
     first_sent: float  # seconds from the event in to the first message recorded sent
     naive: Run
     bare: Run  # the same messages, built beforehand, handed to the SMTP server and nothing else
