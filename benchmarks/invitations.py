@@ -386,12 +386,17 @@ async def open_windows_and_wait(
             # written once each site's event is handled and no invitation job is left; each
             # is recorded sent once its ``delivery.sent`` is on the stream. (Counting the
             # delivery table's rows cost PostgreSQL about 11 ms a poll at 50,000 rows.)
-            handled, writing = await connection.fetchrow(
+            handled, writing, failed = await connection.fetchrow(
                 "SELECT (SELECT count(*) FROM inbox WHERE event_type = $1),"
-                " (SELECT count(*) FROM job WHERE kind = $2 AND status <> 'done')",
+                " (SELECT count(*) FROM job WHERE kind = $2 AND status <> 'done'),"
+                " (SELECT count(*) FROM job WHERE status IN ('failed', 'cancelled'))",
                 WindowOpened.event_type(),
                 INVITE,
             )
+            if failed:
+                raise RuntimeError(
+                    f"{failed} job(s) of the service failed: see the notifications logs in {LOGS}"
+                )
             sent = await redis.xlen(DeliverySent.stream())
             now = time.perf_counter()
             if recorded is None and handled >= sizes.sites and not writing:

@@ -63,6 +63,10 @@ DELIVER = "deliver_message"  # the job that hands a queued delivery to its chann
 # ``deliver_message`` job per delivery (``sending.py``).
 DELIVER_CHUNK = "deliver_chunk"
 DELIVERIES_PER_JOB = 500  # in a chunk, and in a batch of ``deliver_message`` jobs
+# Fewer deliveries due together than this get a job each: a worker runs one chunk a round, and
+# a round of ``deliver_message`` jobs takes up to 500 (two guardians' confirmations are not a
+# chunk).
+CHUNK_AT_LEAST = 50
 DIGEST = "send_digest"  # the job that sends a guardian's daily portfolio digest
 # Portfolio news: kept for the guardian's daily digest, never sent one by one. The message's
 # ``values["title"]`` is what the student or teacher wrote.
@@ -247,11 +251,15 @@ async def _write_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> s
 
 
 def delivery_jobs(
-    deliveries: Sequence[Mapping[str, Any]], *, per_job: int = DELIVERIES_PER_JOB
+    deliveries: Sequence[Mapping[str, Any]],
+    *,
+    per_job: int = DELIVERIES_PER_JOB,
+    at_least: int = CHUNK_AT_LEAST,
 ) -> list[NewJob]:
     """The jobs that send these queued deliveries (rows with their ``id`` and ``not_before``):
-    one ``deliver_chunk`` per ``per_job`` of them due at the same time, and one
-    ``deliver_message`` for a delivery due alone. The chunk's key is its first delivery's id."""
+    one ``deliver_chunk`` per ``per_job`` of them due at the same time, and a
+    ``deliver_message`` each for those in a chunk smaller than ``at_least``. A chunk's key is
+    its first delivery's id."""
     due_together: dict[datetime | None, list[str]] = {}
     for delivery in deliveries:
         due_together.setdefault(delivery["not_before"], []).append(delivery["id"])
@@ -259,11 +267,20 @@ def delivery_jobs(
     for due_at, ids in due_together.items():
         for start in range(0, len(ids), per_job):
             chunk = ids[start : start + per_job]
-            if len(chunk) == 1:
-                job = NewJob(kind=DELIVER, key=chunk[0], payload={"delivery_id": chunk[0]})
+            if len(chunk) >= max(at_least, 2):
+                jobs.append(
+                    NewJob(
+                        kind=DELIVER_CHUNK,
+                        key=chunk[0],
+                        payload={"delivery_ids": chunk},
+                        due_at=due_at,
+                    )
+                )
             else:
-                job = NewJob(kind=DELIVER_CHUNK, key=chunk[0], payload={"delivery_ids": chunk})
-            jobs.append(replace(job, due_at=due_at))
+                jobs += [
+                    NewJob(kind=DELIVER, key=one, payload={"delivery_id": one}, due_at=due_at)
+                    for one in chunk
+                ]
     return jobs
 
 

@@ -86,10 +86,16 @@ async def deliver_messages(context: Context, runs: Sequence[JobRun]) -> None:
     await _deliver(context, {run.payload["delivery_id"]: run for run in runs})
 
 
+# A chunk's runs after its first only hand what is left on (cheap, and safe to repeat): it is
+# allowed more of them than a message's attempts, so that a worker dying again and again on a
+# chunk leaves no 500 messages without a job.
+CHUNK_ATTEMPTS = 2 * DELIVER_ATTEMPTS
+
+
 @jobs.handles_batch(
     DELIVER_CHUNK,
     batch_size=1,
-    max_attempts=DELIVER_ATTEMPTS,
+    max_attempts=CHUNK_ATTEMPTS,
     retry_backoff_seconds=RETRY_BACKOFF_SECONDS,
 )
 async def deliver_chunk(context: Context, runs: Sequence[JobRun]) -> None:
@@ -100,6 +106,9 @@ async def deliver_chunk(context: Context, runs: Sequence[JobRun]) -> None:
         if run.attempt == 1:
             await _deliver(context, dict.fromkeys(run.payload["delivery_ids"], run))
             continue
+        # An earlier run stopped midway: what it left goes on alone, now (as a message's own
+        # job would be taken back), counting the runs that stopped.
+        attempts = min(run.attempt - 1, DELIVER_ATTEMPTS - 1)
         async with context.finish([run]) as session:
             still = await session.exec(
                 select(Delivery.id).where(
@@ -107,32 +116,33 @@ async def deliver_chunk(context: Context, runs: Sequence[JobRun]) -> None:
                     col(Delivery.status) == "queued",
                 )
             )
-            await _one_job_each(session, still.all(), attempts_before=1, due_at=context.env.now())
+            await _one_job_each(session, still.all(), attempts=attempts, due_at=context.env.now())
 
 
 async def _one_job_each(
-    session: AsyncSession, delivery_ids: Sequence[str], *, attempts_before: int, due_at: datetime
+    session: AsyncSession, delivery_ids: Sequence[str], *, attempts: int, due_at: datetime
 ) -> None:
-    """A ``deliver_message`` job for each of a chunk's deliveries, allowed the attempts the
-    chunk's run left (a delivery that has one already keeps it)."""
+    """A ``deliver_message`` job for each of a chunk's deliveries, its ``attempts`` already
+    counted, so that it is backed off and given up as a message queued alone would be (a
+    delivery that has a job already keeps it)."""
     await enqueue_many(
         session,
         [
             NewJob(
                 kind=DELIVER,
                 key=delivery_id,
-                payload={"delivery_id": delivery_id, "attempts_before": attempts_before},
+                payload={"delivery_id": delivery_id},
                 due_at=due_at,
-                max_attempts=DELIVER_ATTEMPTS - attempts_before,
+                attempts=attempts,
             )
             for delivery_id in delivery_ids
         ],
     )
 
 
-def _attempt(run: JobRun) -> int:
-    """The delivery's attempt: a chunk's run counts as the first of each of its deliveries."""
-    return run.attempt + int(run.payload.get("attempts_before", 0))
+def _after_backoff(context: Context, attempts: int) -> datetime:
+    """When a message that failed its ``attempts``-th attempt is tried again."""
+    return context.env.now() + timedelta(seconds=jobs.for_kind(DELIVER).backoff(attempts))
 
 
 def _alone(runs: Iterable[JobRun]) -> list[JobRun]:
@@ -214,7 +224,7 @@ async def _send(
                     kind=kind_of_failure(error),
                 )
             )
-        elif _attempt(run) >= DELIVER_ATTEMPTS:
+        elif run.attempt >= DELIVER_ATTEMPTS:
             reason = f"{type(error).__name__}: {error}"
             failures.append(Failure(run, delivery, channel.name, reason))
         else:
@@ -240,18 +250,14 @@ class _Later:
 
     async def settle(self) -> None:
         for run, ids, error in self._chunked.values():
-            backoff = jobs.for_kind(DELIVER_CHUNK).backoff(run.attempt)
+            due_at = _after_backoff(self._context, run.attempt)
             log.warning(
-                "%d message(s) of job %s (%s %s) tried again alone in %.0fs: %s",
-                *(len(ids), run.id, run.kind, run.key, backoff, f"{type(error).__name__}: {error}"),
+                "%d message(s) of job %s (%s %s) tried again alone at %s: %s",
+                *(len(ids), run.id, run.kind, run.key, due_at.isoformat(timespec="seconds")),
+                f"{type(error).__name__}: {error}",
             )
             async with self._context.uow.transaction() as session:
-                await _one_job_each(
-                    session,
-                    ids,
-                    attempts_before=run.attempt,
-                    due_at=self._context.env.now() + timedelta(seconds=backoff),
-                )
+                await _one_job_each(session, ids, attempts=run.attempt, due_at=due_at)
 
 
 class SentRecorder:

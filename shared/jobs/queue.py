@@ -32,6 +32,9 @@ class NewJob:
     payload: Mapping[str, Any] = field(default_factory=dict)
     due_at: datetime | None = None
     max_attempts: int | None = None
+    # Runs already counted against it: a job taking over what another already tried (its
+    # first run is then attempt ``attempts + 1``, backed off and limited as such).
+    attempts: int = 0
 
 
 async def enqueue(
@@ -105,6 +108,8 @@ def _row(job: NewJob, *, now: datetime) -> dict[str, Any]:
         raise ValueError(f"job key longer than {KEY_MAX_LENGTH} characters: {job.key[:40]}...")
     if job.max_attempts is not None and job.max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
+    if job.attempts < 0 or (job.max_attempts is not None and job.attempts >= job.max_attempts):
+        raise ValueError("attempts must be at least 0 and fewer than max_attempts")
     return {
         "id": new_id(),
         "kind": job.kind,
@@ -112,7 +117,7 @@ def _row(job: NewJob, *, now: datetime) -> dict[str, Any]:
         "payload": json.dumps(dict(job.payload)),
         "status": JobState.PENDING.value,
         "due_at": job.due_at or now,
-        "attempts": 0,
+        "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "created_at": now,
     }

@@ -161,7 +161,9 @@ async def queue_invitations(uow: UnitOfWork, per_job: int) -> list[Delivery]:
         session.add_all(deliveries)
         await enqueue_many(
             session,
-            delivery_jobs([{"id": d.id, "not_before": None} for d in deliveries], per_job=per_job),
+            delivery_jobs(
+                [{"id": d.id, "not_before": None} for d in deliveries], per_job=per_job, at_least=2
+            ),
         )
     return deliveries
 

@@ -25,7 +25,7 @@ from services.notifications.channels import MailboxChannel
 from services.notifications.delivery import DELIVER, DELIVER_CHUNK, delivery_jobs
 from services.notifications.email import SmtpChannel, SmtpRelay, message_id
 from services.notifications.environment import NotificationsEnvironment, channels_from_settings
-from services.notifications.sending import DELIVER_ATTEMPTS, OPTED_OUT, WITHHELD, jobs
+from services.notifications.sending import OPTED_OUT, WITHHELD, jobs
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import (
     CouldNotReach,
@@ -103,7 +103,7 @@ async def queue(
         session.add(SmsOptOut(phone=OPTED_OUT_PHONE, keyword="STOP"))
         session.add_all(deliveries.values())
         rows = [{"id": d.id, "not_before": None} for d in deliveries.values()]
-        await enqueue_many(session, delivery_jobs(rows, per_job=per_job))
+        await enqueue_many(session, delivery_jobs(rows, per_job=per_job, at_least=2))
     return deliveries
 
 
@@ -255,21 +255,23 @@ async def test_a_chunk_of_messages_is_their_first_attempt_and_what_must_wait_goe
     jobs = await jobs_by_kind(uow)
     (done,) = jobs[DELIVER_CHUNK]
     assert (done.id, done.status, done.attempts) == (chunk.id, "done", 1)
-    (alone,) = jobs[DELIVER]  # busy's, with the attempts the chunk left
-    assert alone.key == deliveries["busy"].id and alone.status == "pending"
-    assert json.loads(alone.payload) == {
-        "delivery_id": deliveries["busy"].id,
-        "attempts_before": 1,
-    }
-    assert alone.max_attempts == DELIVER_ATTEMPTS - 1
+    (alone,) = jobs[DELIVER]  # busy's, the chunk's run counted as its first attempt
+    assert (alone.key, alone.status, alone.attempts) == (deliveries["busy"].id, "pending", 1)
+    assert json.loads(alone.payload) == {"delivery_id": deliveries["busy"].id}
+    assert alone.max_attempts is None  # (the kind's: DELIVER_ATTEMPTS in all)
     assert alone.due_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(seconds=20)
 
-    for attempt in range(1, BUSY_TIMES + 1):  # asked to wait twice in all: once more alone
-        await due_now(uow)
-        assert await worker.run_due() == 1
-        (alone,) = (await jobs_by_kind(uow))[DELIVER]
-        assert alone.attempts == attempt
-    assert (alone.status, (await rows(uow, deliveries))["busy"][0]) == ("done", "sent")
+    await due_now(uow)
+    assert await worker.run_due() == 1  # asked to wait a second time: attempt 2 of 6
+    (alone,) = (await jobs_by_kind(uow))[DELIVER]
+    assert (alone.status, alone.attempts) == ("pending", 2)
+    # Backed off as a message queued alone: 60 s after its second attempt, not 30.
+    assert alone.due_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(seconds=50)
+    await due_now(uow)
+    assert await worker.run_due() == 1
+    (alone,) = (await jobs_by_kind(uow))[DELIVER]
+    assert (alone.status, alone.attempts) == ("done", 3)
+    assert (await rows(uow, deliveries))["busy"][0] == "sent"
     await each_told_once(uow, mail_server, deliveries)
 
 
@@ -290,7 +292,7 @@ async def test_a_chunk_whose_run_stopped_midway_leaves_the_rest_to_a_job_each(
     assert [(job.status, job.attempts) for job in jobs[DELIVER_CHUNK]] == [("done", 2)]
     others = {d.id for name, d in deliveries.items() if name != "ana"}
     assert {job.key for job in jobs[DELIVER]} == others
-    assert {json.loads(job.payload)["attempts_before"] for job in jobs[DELIVER]} == {1}
+    assert {job.attempts for job in jobs[DELIVER]} == {1}  # the run that stopped counts
     assert not any(mail_server.to(d.address or "") for d in deliveries.values())
 
     assert await worker.run_due() == len(others)  # one batch of their jobs
