@@ -93,5 +93,39 @@ async def open_times(
     return list(response.json()["slots"])
 
 
+async def add_interpreter(
+    scheduling: httpx.AsyncClient,
+    *,
+    site: str,
+    name: str,
+    languages: list[str],
+    headers: dict[str, str] = DISTRICT_ADMIN,
+) -> str:
+    """A new interpreter of the site (which must be accepted); returns their id."""
+    response = await scheduling.post(
+        f"/sites/{site}/interpreters",
+        json={"name": name, "languages": languages},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def give_interpreter_hours(
+    scheduling: httpx.AsyncClient,
+    interpreter_id: str,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    headers: dict[str, str] = DISTRICT_ADMIN,
+) -> httpx.Response:
+    """POST the hours an interpreter is free."""
+    return await scheduling.post(
+        f"/interpreters/{interpreter_id}/hours",
+        json={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+        headers=headers,
+    )
+
+
 def day_of(moment: datetime, site: str) -> date:
     return moment.astimezone(ZoneInfo(SITE_ZONES.get(site, "UTC"))).date()

@@ -145,10 +145,15 @@ def _after_backoff(context: Context, attempts: int) -> datetime:
     return context.env.now() + timedelta(seconds=jobs.for_kind(DELIVER).backoff(attempts))
 
 
+def _of_one(run: JobRun) -> bool:
+    """Whether the run is a ``deliver_message`` job's (one delivery, settled with it); a chunk's
+    run is settled when the handler returns."""
+    return run.kind == DELIVER
+
+
 def _alone(runs: Iterable[JobRun]) -> list[JobRun]:
-    """The runs of ``deliver_message`` jobs (one delivery each), settled with their delivery;
-    a chunk's run is settled when the handler returns."""
-    return [run for run in runs if run.kind == DELIVER]
+    """The runs settled with their delivery (``_of_one``)."""
+    return [run for run in runs if _of_one(run)]
 
 
 async def _deliver(context: Context, by_delivery: Mapping[str, JobRun]) -> None:
@@ -235,14 +240,15 @@ async def _send(
 
 class _Later:
     """The messages to try again after the backoff: a ``deliver_message`` run is retried by the
-    worker; a chunk's deliveries get a job each, due after the chunk's first backoff."""
+    worker; a chunk's deliveries get a job each, due after the backoff of the chunk's attempt
+    and counting it."""
 
     def __init__(self, context: Context) -> None:
         self._context = context
         self._chunked: dict[str, tuple[JobRun, list[str], Exception]] = {}
 
     def add(self, run: JobRun, delivery: Delivery, error: Exception) -> None:
-        if run.kind == DELIVER:
+        if _of_one(run):
             self._context.failed(run, error)
             return
         _, ids, _ = self._chunked.setdefault(run.id, (run, [], error))

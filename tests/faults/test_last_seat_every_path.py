@@ -21,7 +21,12 @@ from shared.events import ConferenceBooked
 from shared.messaging.tables import OutboxMessage
 from tests.integration import conftest as integration
 from tests.integration.conftest import System, enroll
-from tests.scheduling_support import conference_window, open_times
+from tests.scheduling_support import (
+    add_interpreter,
+    conference_window,
+    give_interpreter_hours,
+    open_times,
+)
 from tests.support import auth
 
 system = integration.system
@@ -158,22 +163,18 @@ async def test_a_family_clicking_one_time_three_times_is_told_it_holds_it(
     (student,) = await families(system, 1, prefix=f"twice-{interpreter}")
     body: dict[str, str] = {"student_id": student}
     if interpreter:
-        added = await system.scheduling.post(
-            "/sites/conway/interpreters",
-            json={"name": "Bao Tran", "languages": ["vi"]},
-            headers=ADMIN,
+        bao = await add_interpreter(
+            system.scheduling, site="conway", name="Bao Tran", languages=["vi"], headers=ADMIN
         )
-        assert added.status_code == 201, added.text
         body["interpreter_language"] = "vi"
     for _ in range(ROUNDS):
         start = a_new_day()
         if interpreter:
-            hours = await system.scheduling.post(
-                f"/interpreters/{added.json()['id']}/hours",
-                json={
-                    "starts_at": start.isoformat(),
-                    "ends_at": (start + timedelta(hours=1)).isoformat(),
-                },
+            hours = await give_interpreter_hours(
+                system.scheduling,
+                bao,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
                 headers=ADMIN,
             )
             assert hours.status_code == 201, hours.text
@@ -333,21 +334,16 @@ async def test_families_racing_for_the_last_interpreter_never_share_one(system: 
     the same time, one is booked with her and four are refused; the stations stay free for
     families who need no interpreter."""
     students = await families(system, 5, prefix="i")
-    added = await system.scheduling.post(
-        "/sites/conway/interpreters",
-        json={"name": "Ana Flores", "languages": ["es"]},
-        headers=ADMIN,
+    interpreter = await add_interpreter(
+        system.scheduling, site="conway", name="Ana Flores", languages=["es"], headers=ADMIN
     )
-    assert added.status_code == 201, added.text
-    interpreter = added.json()["id"]
     for _ in range(ROUNDS):
         start = a_new_day()
-        hours = await system.scheduling.post(
-            f"/interpreters/{interpreter}/hours",
-            json={
-                "starts_at": start.isoformat(),
-                "ends_at": (start + timedelta(hours=1)).isoformat(),
-            },
+        hours = await give_interpreter_hours(
+            system.scheduling,
+            interpreter,
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
             headers=ADMIN,
         )
         assert hours.status_code == 201, hours.text

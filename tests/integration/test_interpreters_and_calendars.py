@@ -14,7 +14,7 @@ from icalendar import Calendar
 
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, enroll
-from tests.scheduling_support import open_times
+from tests.scheduling_support import give_interpreter_hours, open_times
 from tests.support import auth
 
 CONWAY = ZoneInfo("America/Los_Angeles")
@@ -63,9 +63,11 @@ async def add_interpreter(system: System, languages: list[str]) -> dict[str, Any
 async def give_hours(
     system: System, interpreter_id: str, starts_at: datetime, ends_at: datetime
 ) -> httpx.Response:
-    return await system.scheduling.post(
-        f"/interpreters/{interpreter_id}/hours",
-        json={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+    return await give_interpreter_hours(
+        system.scheduling,
+        interpreter_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
         headers=CONWAY_ADMIN,
     )
 

@@ -421,13 +421,10 @@ async def _took_seat(session: AsyncSession, slot: Slot) -> bool:
 def _since_read() -> Any:
     """The time's status now, and whether the student (if named) holds a conference in its
     window now: one statement, for when the seat's UPDATE took no seat that the read saw."""
+    held_slot: Any = aliased(Slot)
     held = (
-        sa_select(_BOOKINGS.c.id)
-        .where(
-            _BOOKINGS.c.student_id == bindparam("student_id"),
-            _BOOKINGS.c.window_id == _SLOTS.c.window_id,
-            _BOOKINGS.c.status.in_(HELD),
-        )
+        _held(bindparam("student_id"), held_slot)  # type: ignore[arg-type]
+        .where(col(Booking.window_id) == _SLOTS.c.window_id)
         .exists()
     )
     return sa_select(_SLOTS.c.status, held).where(_SLOTS.c.id == bindparam("slot_id"))
