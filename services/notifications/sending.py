@@ -18,7 +18,9 @@ last attempt failed, is recorded failed with the reason, and ``delivery.failed``
 the others of its batch did is kept. A chunk's run is the first attempt of each of its
 deliveries: those it leaves queued (asked to wait, or the run stopped midway) go on as a
 ``deliver_message`` job each, with the attempts left, so one family's trouble never holds the
-other 499 back and every delivery has the same number of attempts.
+other 499 back and every delivery has the same number of attempts. A job given up (its worker
+died in each of its runs, or its last run raised) fails what it left queued, with why
+(``not_sent``): no message stays queued with nothing left to send it.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ from services.notifications.escalation import (
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import BatchJobContext, JobContext
-from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure
+from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
 from shared.jobs.queue import NewJob, enqueue_many
+from shared.jobs.tables import Job, JobState
 from shared.messaging.outbox import record_events
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
@@ -434,7 +437,7 @@ async def _withhold(context: Context, withheld: Sequence[tuple[JobRun, Delivery]
 class Failure:
     """A delivery that will not be sent, and why."""
 
-    run: JobRun
+    run: JobRun | None  # (none: its job was given up, ``not_sent``)
     delivery: Delivery
     channel: str
     reason: str
@@ -443,39 +446,72 @@ class Failure:
 
 
 async def _failed(context: Context, failures: Sequence[Failure]) -> None:
-    """Record each delivery failed for good (or opted out) with its reason, and say so with
-    ``delivery.failed``; their jobs are done. Every way a delivery fails for good comes here."""
+    """Record each delivery failed for good (or opted out) with its reason; their jobs are
+    done. Every way a delivery fails for good while its job runs comes here."""
     if not failures:
         return
-    async with context.finish(_alone(failure.run for failure in failures)) as session:
-        events = []
-        for failure in failures:
-            delivery, reason = failure.delivery, failure.reason[:500]
-            failed = await session.exec(
-                update(Delivery)
-                .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
-                .values(status=failure.status, error=reason)
+    runs = [failure.run for failure in failures if failure.run is not None]
+    async with context.finish(_alone(runs)) as session:
+        await _record_failures(session, failures)
+
+
+@jobs.gives_up(DELIVER, DELIVER_CHUNK)
+async def not_sent(session: AsyncSession, env: NotificationsEnvironment, job: GivenUp) -> None:
+    """A message's job given up (its worker stopped each time it began, or its last run
+    failed) leaves no message queued with nothing left to send it: each of its deliveries still
+    queued, and with no other job of its own, fails for good with why, as a bounce does."""
+    ids = job.payload.get("delivery_ids") or [job.payload["delivery_id"]]
+    own_job = (
+        select(Job.id)
+        .where(
+            col(Job.kind) == DELIVER,
+            col(Job.key) == Delivery.id,
+            col(Job.status).in_([JobState.PENDING.value, JobState.RUNNING.value]),
+        )
+        .exists()
+    )
+    left = (
+        await session.exec(
+            select(Delivery).where(
+                col(Delivery.id).in_(ids), col(Delivery.status) == "queued", ~own_job
             )
-            if failed.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            if failure.status != "opted_out":  # a STOP is the family's choice, not a failure
-                await escalate_or_give_up(session, delivery, reason, failure.kind)
-            events.append(
-                (
-                    DeliveryFailed(
-                        delivery_id=delivery.id,
-                        recipient_id=delivery.recipient_id,
-                        channel=failure.channel,  # type: ignore[arg-type]
-                        template=delivery.template,
-                        error=without_contact_details(reason),
-                        cause_event_id=delivery.cause_event_id,
-                    ),
-                    delivery.student_id,
-                    delivery.district,
-                    delivery.site,
-                )
+        )
+    ).all()
+    reason = f"not sent: the notifier gave it up ({job.error})"
+    await _record_failures(session, [Failure(None, d, d.channel, reason) for d in left])
+
+
+async def _record_failures(session: AsyncSession, failures: Sequence[Failure]) -> None:
+    """Each delivery still queued recorded failed (or opted out) with its reason, the family
+    escalated or put on the could-not-reach list, and ``delivery.failed`` said."""
+    events = []
+    for failure in failures:
+        delivery, reason = failure.delivery, failure.reason[:500]
+        failed = await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "queued")
+            .values(status=failure.status, error=reason)
+        )
+        if failed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        if failure.status != "opted_out":  # a STOP is the family's choice, not a failure
+            await escalate_or_give_up(session, delivery, reason, failure.kind)
+        events.append(
+            (
+                DeliveryFailed(
+                    delivery_id=delivery.id,
+                    recipient_id=delivery.recipient_id,
+                    channel=failure.channel,  # type: ignore[arg-type]
+                    template=delivery.template,
+                    error=without_contact_details(reason),
+                    cause_event_id=delivery.cause_event_id,
+                ),
+                delivery.student_id,
+                delivery.district,
+                delivery.site,
             )
-        await record_events(session, events)
+        )
+    await record_events(session, events)
 
 
 @jobs.handles(CONFIRM, max_attempts=DELIVER_ATTEMPTS, retry_backoff_seconds=30.0)

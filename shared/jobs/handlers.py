@@ -24,6 +24,17 @@ It settles each run on its own: ``context.finish(runs)`` records some runs' resu
 completes their jobs in one transaction, ``context.failed(run, error)`` has one run retried or
 failed as if a handler of its own had raised ``error``; the runs it leaves unsettled are done
 when it returns, or fail with what it raised. The rules of retries and failures are the same.
+
+A kind whose work must not silently stop undone when its job does (a message still to send)
+registers what to record instead, in the transaction that fails the job:
+
+    @jobs.gives_up("send_message")
+    async def not_sent(session: AsyncSession, env: NotificationsEnvironment, job: GivenUp) -> None:
+        \"\"\"Record the message failed, with why, where the office sees it.\"\"\"
+        ...
+
+It is called once per job given up: its last allowed run failed, it failed for good, or its
+worker stopped each time it started it.
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.jobs.context import BatchJobContext, EnvT, JobContext, JobRun
 from shared.jobs.tables import KIND_MAX_LENGTH
@@ -42,6 +55,22 @@ class PermanentFailure(Exception):
 
 JobHandler = Callable[[JobContext[EnvT], JobRun], Awaitable[None]]
 BatchJobHandler = Callable[[BatchJobContext[EnvT], Sequence[JobRun]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class GivenUp:
+    """A job that will not run again unless an operator retries it, as its kind's
+    ``gives_up`` handler sees it."""
+
+    id: str
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int  # runs started
+    error: str  # why it was given up, as ``last_error`` keeps it
+
+
+GiveUpHandler = Callable[[AsyncSession, EnvT, GivenUp], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +111,7 @@ class JobHandlers(Generic[EnvT]):
 
     def __init__(self) -> None:
         self._handlers: dict[str, RegisteredHandler[EnvT] | RegisteredBatchHandler[EnvT]] = {}
+        self._give_up: dict[str, GiveUpHandler[EnvT]] = {}
 
     def handles(
         self,
@@ -132,6 +162,24 @@ class JobHandlers(Generic[EnvT]):
             return handler
 
         return register
+
+    def gives_up(self, *kinds: str) -> Callable[[GiveUpHandler[EnvT]], GiveUpHandler[EnvT]]:
+        """Register what to record when a job of one of ``kinds`` is given up, in the
+        transaction that fails it (``GivenUp``); if it raises, the job is failed all the same
+        and the error logged."""
+
+        def register(handler: GiveUpHandler[EnvT]) -> GiveUpHandler[EnvT]:
+            for kind in kinds:
+                if kind in self._give_up:
+                    raise ValueError(f"jobs of kind {kind!r} already have a give-up handler")
+                self._give_up[kind] = handler
+            return handler
+
+        return register
+
+    def give_up_handler(self, kind: str) -> GiveUpHandler[EnvT] | None:
+        """What records a given-up job of ``kind`` (``gives_up``), if anything does."""
+        return self._give_up.get(kind)
 
     def _rules(
         self,

@@ -48,7 +48,13 @@ class Abandoned:
 
     id: str
     kind: str
+    key: str
+    payload: str
     attempts: int
+
+    @property
+    def error(self) -> str:
+        return f"started {self.attempts} times without finishing: its worker stopped each time"
 
 
 def due(*, kinds: Collection[str], now: datetime) -> Any:
@@ -113,7 +119,7 @@ async def claim_due(
         allowed = max_attempts[job.kind] if job.max_attempts is None else job.max_attempts
         reclaimed = job.status == JobState.RUNNING.value
         if reclaimed and job.attempts >= allowed:
-            abandoned.append(Abandoned(job.id, job.kind, job.attempts))
+            abandoned.append(Abandoned(job.id, job.kind, job.key, job.payload, job.attempts))
         else:
             claims.append(
                 Claim(job.id, job.kind, job.key, job.payload, job.attempts + 1, allowed, reclaimed)
@@ -134,9 +140,7 @@ async def claim_due(
             status=JobState.FAILED.value,
             lease_until=None,
             finished_at=now,
-            last_error=(
-                f"started {gone.attempts} times without finishing: its worker stopped each time"
-            ),
+            last_error=gone.error,
         )
     return claims, abandoned
 

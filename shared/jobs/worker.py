@@ -6,7 +6,9 @@ renewing their leases meanwhile, and settles each in a short transaction of its 
 retried later (after a backoff that doubles per attempt) or failed. A kind with a batch handler
 is claimed up to its own ``batch_size`` a round and given to one call of its handler; those of
 its jobs whose worker stopped are each given to a call of their own, so that a job that kills
-its worker cannot take a whole batch down with it again. A worker that dies leaves
+its worker cannot take a whole batch down with it again. A job given up (failed for good, its
+last run failed, or its worker stopped each time) is handed to its kind's ``gives_up`` handler
+in the transaction that fails it. A worker that dies leaves
 its jobs running under a lease that expires; another worker then runs them again, with the same
 idempotency key: delivery is at least once, and the key is what lets the outside service
 (or ``JobContext.finish``) make it once in effect.
@@ -28,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.jobs.context import BatchJobContext, EnvT, JobContext, JobRun
 from shared.jobs.handlers import (
+    GivenUp,
     JobHandlers,
     PermanentFailure,
     RegisteredBatchHandler,
@@ -173,7 +176,23 @@ class JobWorker(Generic[EnvT]):
                 )
                 claims += taken
                 abandoned += gone
+                for job in gone:
+                    await self._given_up(session, job, job.error)
         return claims, abandoned
+
+    async def _given_up(self, session: AsyncSession, job: Claim | Abandoned, error: str) -> None:
+        """In the transaction that fails the job: its kind's ``gives_up`` handler, if any, in a
+        savepoint, so that a handler that raises leaves the job failed all the same."""
+        handler = self.handlers.give_up_handler(job.kind)
+        if handler is None:
+            return
+        attempts = job.attempt if isinstance(job, Claim) else job.attempts
+        try:
+            given_up = GivenUp(job.id, job.kind, job.key, json.loads(job.payload), attempts, error)
+            async with session.begin_nested():
+                await handler(session, self.env, given_up)
+        except Exception:
+            log.exception("job %s (%s %s): recording it given up failed", job.id, job.kind, job.key)
 
     async def _anything_due(self) -> bool:
         # A read first: on SQLite an idle worker, nudged on every commit, then never takes the
@@ -291,7 +310,10 @@ class JobWorker(Generic[EnvT]):
         now = self.env.now()
         if isinstance(error, PermanentFailure) or claim.attempt >= claim.max_attempts:
             held = await fail(session, claim, worker=self.name, now=now, error=_described(error))
-            return FAILED if held else self._lost(claim)
+            if not held:
+                return self._lost(claim)
+            await self._given_up(session, claim, _described(error))
+            return FAILED
         held = await retry_later(
             session,
             claim,

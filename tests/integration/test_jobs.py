@@ -20,13 +20,14 @@ from prometheus_client.core import Metric
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.app import SPEC as PORTFOLIO
 from shared.database import create_engine, session_factory, utcnow
 from shared.environment import Clock, Environment, SystemClock
 from shared.jobs.cli import main
 from shared.jobs.context import JobContext
-from shared.jobs.handlers import JobHandlers, JobRun, PermanentFailure
+from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
 from shared.jobs.leases import LeaseLost
 from shared.jobs.monitoring import job_metric_families, job_status
 from shared.jobs.queue import NewJob, cancel, enqueue, enqueue_many, reschedule
@@ -491,6 +492,58 @@ async def test_a_job_whose_worker_stopped_in_every_run_is_failed_not_run_again(
             f"started {attempts} times without finishing: its worker stopped each time"
         )
     assert jobs.outcomes == Counter({("send_message", "failed"): 2})
+
+
+async def test_a_job_given_up_is_handed_to_its_kinds_give_up_handler_as_it_fails(
+    uow: UnitOfWork, effects: AsyncEngine
+) -> None:
+    """Whatever way a job is given up (its last run failed, it failed for good, its worker
+    stopped each time), its kind's ``gives_up`` handler records what it must in the transaction
+    that fails it; one that raises leaves the job failed all the same, and a job retried later
+    or done is not given up."""
+    handlers = Handlers()
+    given_up: list[GivenUp] = []
+
+    @handlers.handles("send_message", max_attempts=2, retry_backoff_seconds=0.0)
+    async def send_message(context: Context, job: JobRun) -> None:
+        if job.payload["to"] == "bounces":
+            raise PermanentFailure("550 no such mailbox")
+        if job.payload["to"] != "fine":
+            raise ConnectionError("the relay refused the connection")
+
+    @handlers.gives_up("send_message")
+    async def not_sent(session: AsyncSession, env: Environment, job: GivenUp) -> None:
+        given_up.append(job)
+        await session.exec(insert(effect).values(key=job.key, attempt=job.attempts))
+        if job.key == "breaks":
+            raise RuntimeError("the give-up handler itself failed")
+
+    for key in ("fine", "down", "bounces", "breaks", "died"):
+        await add(uow, "send_message", key)
+    expired = utcnow() - timedelta(seconds=1)
+    died = (await job(uow, "send_message", "died")).id
+    await change(uow, died, status="running", worker="gone", attempts=2, lease_until=expired)
+    jobs = worker(uow, handlers)
+
+    assert await jobs.run_due() == 5  # died given up; fine done; bounces failed; 2 retried
+    assert await jobs.run_due() == 2  # down and breaks: their last runs
+    keys = ("fine", "down", "bounces", "breaks", "died")
+    statuses = [(await job(uow, "send_message", key)).status for key in keys]
+    assert statuses == ["done", "failed", "failed", "failed", "failed"]
+    # Recorded with the failure: the handler that raised wrote nothing (its savepoint).
+    assert sorted(await effect_rows(uow)) == [("bounces", 1), ("died", 2), ("down", 2)]
+    why = {job.key: (job.payload, job.attempts, job.error) for job in given_up}
+    assert why == {
+        "died": (
+            {"to": "died"},
+            2,
+            "started 2 times without finishing: its worker stopped each time",
+        ),
+        "bounces": ({"to": "bounces"}, 1, "PermanentFailure: 550 no such mailbox"),
+        "down": ({"to": "down"}, 2, "ConnectionError: the relay refused the connection"),
+        "breaks": ({"to": "breaks"}, 2, "ConnectionError: the relay refused the connection"),
+    }
+    assert [job.key for job in given_up].count("down") == 1  # not on its retried first run
 
 
 async def test_jobs_claimed_beside_one_that_stops_its_worker_every_time_are_not_failed_with_it(

@@ -25,7 +25,13 @@ from services.notifications.channels import MailboxChannel
 from services.notifications.delivery import DELIVER, DELIVER_CHUNK, delivery_jobs
 from services.notifications.email import SmtpChannel, SmtpRelay, message_id
 from services.notifications.environment import NotificationsEnvironment, channels_from_settings
-from services.notifications.sending import OPTED_OUT, WITHHELD, jobs
+from services.notifications.sending import (
+    CHUNK_ATTEMPTS,
+    DELIVER_ATTEMPTS,
+    OPTED_OUT,
+    WITHHELD,
+    jobs,
+)
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import (
     CouldNotReach,
@@ -35,7 +41,7 @@ from services.notifications.tables import (
     metadata,
 )
 from shared.database import create_engine, session_factory
-from shared.jobs.queue import enqueue_many
+from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job
 from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.tables import OutboxMessage
@@ -100,7 +106,7 @@ async def queue(
                     version=1,
                 )
             )
-        session.add(SmsOptOut(phone=OPTED_OUT_PHONE, keyword="STOP"))
+        await session.merge(SmsOptOut(phone=OPTED_OUT_PHONE, keyword="STOP"))
         session.add_all(deliveries.values())
         rows = [{"id": d.id, "not_before": None} for d in deliveries.values()]
         await enqueue_many(session, delivery_jobs(rows, per_job=per_job, at_least=2))
@@ -299,6 +305,60 @@ async def test_a_chunk_whose_run_stopped_midway_leaves_the_rest_to_a_job_each(
     after = {name: status for name, (status, *_) in (await rows(uow, deliveries)).items()}
     assert [after[name] for name in ("ana", "ben", "cai")] == ["sent"] * 3
     assert mail_server.to(deliveries["ana"].address or "") == []  # recorded: not sent again
+
+
+async def test_a_delivery_job_given_up_fails_what_it_left_queued_and_lists_the_family(
+    uow: UnitOfWork, mail_server: LocalMailServer
+) -> None:
+    """A chunk whose worker died in each of its runs, and a message's job likewise: no message
+    is left queued with no job to send it. Each still queued fails with why, is announced, and
+    its family is on the could-not-reach list; one recorded sent, or handed on to a job of its
+    own, is left as it is."""
+    chunked = await queue(
+        uow, {name: {"address": f"{name}@example.org"} for name in ("ana", "ben", "cai")}, per_job=3
+    )
+    alone = await queue(uow, {"dan": {"address": "dan@example.org"}})
+    ana, ben, cai, dan = (*chunked.values(), alone["dan"])
+    expired = datetime.now(UTC) - timedelta(seconds=1)
+    async with uow.transaction() as session:
+        # Ana's message was recorded sent and Ben's handed on to a job of its own (due later)
+        # before the chunk's worker died; the chunk and Dan's job then died in every run.
+        await session.exec(update(Delivery).where(col(Delivery.id) == ana.id).values(status="sent"))
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        await enqueue_many(
+            session,
+            [NewJob(kind=DELIVER, key=ben.id, payload={"delivery_id": ben.id}, due_at=later)],
+        )
+        for kind, attempts in ((DELIVER_CHUNK, CHUNK_ATTEMPTS), (DELIVER, DELIVER_ATTEMPTS)):
+            await session.exec(
+                update(Job)
+                .where(col(Job.kind) == kind, col(Job.key) != ben.id)
+                .values(status="running", worker="gone", attempts=attempts, lease_until=expired)
+            )
+    worker = notifier(uow, mail_server)
+
+    assert await worker.run_due() == 2  # both given up, neither run
+    jobs = await jobs_by_kind(uow)
+    assert [job.status for job in jobs[DELIVER_CHUNK]] == ["failed"]
+    assert {job.key: job.status for job in jobs[DELIVER]} == {dan.id: "failed", ben.id: "pending"}
+    found = await rows(uow, {"ana": ana, "ben": ben, "cai": cai, "dan": dan})
+    after = {name: (status, error) for name, (status, error, *_) in found.items()}
+    assert after["ana"] == ("sent", None)
+    assert after["ben"] == ("queued", None)  # its own job sends it
+    for name, runs in (("cai", CHUNK_ATTEMPTS), ("dan", DELIVER_ATTEMPTS)):
+        status, error = after[name]
+        assert status == "failed"
+        assert error == (
+            f"not sent: the notifier gave it up (started {runs} times without finishing:"
+            " its worker stopped each time)"
+        )
+    async with uow.read() as session:
+        listed = {
+            row.guardian_id: row.reason for row in (await session.exec(select(CouldNotReach)))
+        }
+    assert listed == {cai.recipient_id: after["cai"][1], dan.recipient_id: after["dan"][1]}
+    assert await announced(uow) == Counter({("failed", cai.id): 1, ("failed", dan.id): 1})
+    assert not any(mail_server.to(d.address or "") for d in (ana, ben, cai, dan))
 
 
 async def test_a_relay_that_cannot_be_reached_defers_the_batch_without_failing_a_message(
