@@ -31,7 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, case, update
+from sqlalchemy import DateTime, String, Table, bindparam, case, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,12 +53,14 @@ from services.notifications.escalation import (
     reached,
 )
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
+from shared.database import UTCDateTime, is_sqlite
 from shared.events import DeliveryFailed, DeliverySent
+from shared.events.envelope import wrap_checked
 from shared.jobs.context import BatchJobContext, JobContext
 from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job, JobState
-from shared.messaging.outbox import record_events
+from shared.messaging.outbox import outbox_row, record_events
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
 from shared.supervision import wait_for_event
@@ -333,6 +336,37 @@ class SentRecorder:
                         recorded.set_result(None)
 
 
+# PostgreSQL: a group of messages handed over recorded sent, their families taken off the
+# could-not-reach list and their ``delivery.sent`` events queued, in one statement that is its
+# own transaction: one round trip instead of six (BEGIN, three statements, COMMIT). Only a
+# delivery still queued is marked, and only a delivery marked is announced.
+_RECORD_SENT = text(
+    """
+    WITH marked AS (
+        UPDATE delivery SET status = 'sent', provider_id = handed.provider_id
+        FROM unnest(:ids, :provider_ids) AS handed(id, provider_id)
+        WHERE delivery.id = handed.id AND delivery.status = 'queued'
+        RETURNING delivery.id, delivery.recipient_id
+    ),
+    resolved AS (
+        UPDATE could_not_reach SET resolved_at = :now
+        WHERE resolved_at IS NULL AND guardian_id IN (SELECT recipient_id FROM marked)
+    )
+    INSERT INTO outbox (event_id, stream, fields, created_at)
+    SELECT event.event_id, event.stream, event.fields, event.created_at
+    FROM unnest(:delivery_ids, :event_ids, :streams, :fields, :times) WITH ORDINALITY
+        AS event(delivery_id, event_id, stream, fields, created_at, n)
+    JOIN marked ON marked.id = event.delivery_id
+    ORDER BY event.n
+    """
+).bindparams(
+    *(bindparam(name, type_=ARRAY(String)) for name in ("ids", "provider_ids", "delivery_ids")),
+    *(bindparam(name, type_=ARRAY(String)) for name in ("event_ids", "streams", "fields")),
+    bindparam("times", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("now", type_=UTCDateTime),
+)
+
+
 async def _record_sent(
     uow: UnitOfWork,
     env: NotificationsEnvironment,
@@ -342,6 +376,10 @@ async def _record_sent(
     """The deliveries recorded sent (with the provider's id for each, if it gave one) and
     announced with ``delivery.sent``: one transaction. Only those still queued are: a delivery
     is announced once, however often it was handed over."""
+    if not is_sqlite(uow.sessions) and not any(delivery.critical for delivery, _ in sent):
+        # (A critical message is also checked on later, by a job: ``confirm_later`` below.)
+        await _record_sent_in_one_statement(uow, env, sent, channel)
+        return
     provider_ids = {delivery.id: provider_id for delivery, provider_id in sent if provider_id}
     async with uow.transaction() as session:
         connection = await session.connection()
@@ -367,24 +405,53 @@ async def _record_sent(
         await confirm_later(session, reaching, now=now, after=env.settings.escalate_after)
         await record_events(
             session,
-            [
-                (
-                    DeliverySent(
-                        delivery_id=delivery.id,
-                        recipient_id=delivery.recipient_id,
-                        channel=channel,  # type: ignore[arg-type]
-                        template=delivery.template,
-                        language=delivery.language,
-                        cause_event_id=delivery.cause_event_id,
-                    ),
-                    delivery.student_id,
-                    delivery.district,
-                    delivery.site,
-                )
-                for delivery, _ in sent
-                if delivery.id in recorded
-            ],
+            [_sent(delivery, channel) for delivery, _ in sent if delivery.id in recorded],
         )
+
+
+async def _record_sent_in_one_statement(
+    uow: UnitOfWork,
+    env: NotificationsEnvironment,
+    sent: Sequence[tuple[Delivery, str | None]],
+    channel: str,
+) -> None:
+    """``_record_sent`` on PostgreSQL, for messages none of which is critical: ``_RECORD_SENT``."""
+    events = []
+    for delivery, _ in sent:
+        data, subject, district, site = _sent(delivery, channel)
+        event = wrap_checked(data, subject=subject, district=district, site=site)
+        events.append(outbox_row(event) | {"delivery_id": delivery.id})
+    async with uow.statement() as connection:
+        await connection.execute(
+            _RECORD_SENT,
+            {
+                "ids": [delivery.id for delivery, _ in sent],
+                "provider_ids": [provider_id for _, provider_id in sent],
+                "now": env.now(),
+                "delivery_ids": [event["delivery_id"] for event in events],
+                "event_ids": [event["event_id"] for event in events],
+                "streams": [event["stream"] for event in events],
+                "fields": [event["fields"] for event in events],
+                "times": [event["created_at"] for event in events],
+            },
+        )
+
+
+def _sent(delivery: Delivery, channel: str) -> tuple[DeliverySent, str, str, str]:
+    """The ``delivery.sent`` event of a delivery handed over, as ``record_events`` takes it."""
+    return (
+        DeliverySent(
+            delivery_id=delivery.id,
+            recipient_id=delivery.recipient_id,
+            channel=channel,  # type: ignore[arg-type]
+            template=delivery.template,
+            language=delivery.language,
+            cause_event_id=delivery.cause_event_id,
+        ),
+        delivery.student_id,
+        delivery.district,
+        delivery.site,
+    )
 
 
 async def still_linked(session: AsyncSession, deliveries: Sequence[Delivery]) -> set[str]:

@@ -63,12 +63,13 @@ async def uow(database_url: str) -> AsyncIterator[UnitOfWork]:
 
 
 async def queue(
-    uow: UnitOfWork, families: dict[str, dict[str, Any]], *, per_job: int = 1
+    uow: UnitOfWork, families: dict[str, dict[str, Any]], *, per_job: int = 1, tag: str = ""
 ) -> dict[str, Delivery]:
     """A queued message to each family (by name): ``address`` and ``channel``, and
     ``linked=False`` for a guardian the roster no longer links to the student; with a job each,
-    or a job per ``per_job`` of them (``deliver_chunk``), as ``notify_guardians`` leaves them."""
-    tag = uuid.uuid4().hex[:8]
+    or a job per ``per_job`` of them (``deliver_chunk``), as ``notify_guardians`` leaves them.
+    The families are new ones, or those of an earlier call's ``tag`` (a later message)."""
+    tag = tag or uuid.uuid4().hex[:8]
     deliveries = {
         name: Delivery(
             district="demo",
@@ -88,7 +89,7 @@ async def queue(
     }
     async with uow.transaction() as session:
         for name, delivery in deliveries.items():
-            session.add(
+            await session.merge(
                 KnownStudent(
                     id=delivery.student_id,
                     district="demo",
@@ -97,7 +98,7 @@ async def queue(
                     version=1,
                 )
             )
-            session.add(
+            await session.merge(
                 RosterGuardianLink(
                     guardian_id=delivery.recipient_id,
                     student_id=delivery.student_id,
@@ -359,6 +360,32 @@ async def test_a_delivery_job_given_up_fails_what_it_left_queued_and_lists_the_f
     assert listed == {cai.recipient_id: after["cai"][1], dan.recipient_id: after["dan"][1]}
     assert await announced(uow) == Counter({("failed", cai.id): 1, ("failed", dan.id): 1})
     assert not any(mail_server.to(d.address or "") for d in (ana, ben, cai, dan))
+
+
+async def test_a_family_on_the_list_is_taken_off_once_a_later_message_reaches_them(
+    uow: UnitOfWork, mail_server: LocalMailServer
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    refused = await queue(uow, {"ana": {"address": "nobody@example.org"}}, tag=tag)
+    worker = notifier(uow, mail_server)
+    assert await worker.run_due() == 1  # 550: failed, and no other channel
+
+    async def listed() -> dict[str, Any]:
+        async with uow.read() as session:
+            rows = (await session.exec(select(CouldNotReach))).all()
+        return {row.guardian_id: row.resolved_at for row in rows}
+
+    guardian_id = refused["ana"].recipient_id
+    assert await listed() == {guardian_id: None}
+
+    later = await queue(uow, {"ana": {"address": "ana@example.org"}}, tag=tag)
+    assert later["ana"].recipient_id == guardian_id
+    assert await worker.run_due() == 1
+    assert (await rows(uow, later))["ana"][0] == "sent"
+    assert (await listed())[guardian_id] is not None  # reached: off the list
+    assert await announced(uow) == Counter(
+        {("failed", refused["ana"].id): 1, ("sent", later["ana"].id): 1}
+    )
 
 
 async def test_a_relay_that_cannot_be_reached_defers_the_batch_without_failing_a_message(
