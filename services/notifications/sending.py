@@ -8,7 +8,8 @@ deliveries and checks in a few queries who may still hear (the roster still link
 to the student, who is still enrolled; nothing is texted to a number that said STOP), and hands
 the rest to their channels, many messages over each connection. Each message the channel's
 medium accepts is recorded sent, with its ``delivery.sent`` event, in a transaction shared with
-whatever the other connections had handed over meanwhile, and its connection hands over no
+whatever the other connections had handed over meanwhile (on PostgreSQL one statement,
+``_RECORD_SENT``), and its connection hands over no
 other message until then: a notifier that dies leaves at most one message per connection
 accepted and not recorded, which is sent again (with the same Message-ID or idempotency key).
 
