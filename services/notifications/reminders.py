@@ -55,7 +55,7 @@ from shared.events import (
     new_event,
 )
 from shared.jobs.context import JobContext
-from shared.jobs.handlers import JobRun
+from shared.jobs.handlers import GivenUp, JobRun
 from shared.jobs.queue import NewJob, cancel, enqueue_many
 from shared.messaging.consumer import HandlerContext
 from shared.roster import linked_guardians
@@ -66,7 +66,7 @@ TEMPLATE = "conference_reminder"
 # A conference is booked, or cancelled for good.
 BOOKED, CANCELLED = "booked", "cancelled"
 # A reminder is pending until it is sent, cancelled (its round was replaced) or skipped.
-PENDING, SENT, SKIPPED = "pending", "sent", "skipped"
+PENDING, SENT, SKIPPED, FAILED = "pending", "sent", "skipped", "failed"
 
 ConferenceEvent = (
     CloudEvent[ConferenceBooked] | CloudEvent[ConferenceMoved] | CloudEvent[ConferenceCancelled]
@@ -503,6 +503,24 @@ async def send_reminder(context: JobContext[NotificationsEnvironment], job: JobR
         if settled.rowcount != 1 or outcome != SENT or conference is None:
             return
         await notify_guardians(session, await _messages(context.env, session, reminder, conference))
+
+
+@jobs.gives_up(SEND_REMINDER)
+async def reminder_not_sent(
+    session: AsyncSession, env: NotificationsEnvironment, job: GivenUp
+) -> None:
+    """A reminder whose job was given up (its last run failed, or its worker stopped each time)
+    is recorded ``failed``, where staff see it with the conference's reminders, instead of
+    waiting as ``pending`` for ever. A move of the conference plans it again."""
+    await session.exec(
+        update(ConferenceReminder)
+        .where(
+            col(ConferenceReminder.id) == job.payload["reminder_id"],
+            col(ConferenceReminder.status) == PENDING,
+        )
+        .values(status=FAILED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _messages(

@@ -121,12 +121,14 @@ class SiteReminderTimesSaved(SiteReminderTimes):
 class ReminderOut(BaseModel):
     before: str = Field(description="How long before the conference (ISO 8601).", examples=["PT2H"])
     due_at: datetime = Field(description="When it goes (UTC).")
-    status: Literal["pending", "sent", "cancelled", "skipped"] = Field(
+    status: Literal["pending", "sent", "cancelled", "skipped", "failed"] = Field(
         description="`pending` until it goes; `sent` (its messages are in the mailbox, by"
         " `cause_event_id`: this reminder's id); `cancelled` when the conference moved or was"
         " cancelled, or the school changed its reminder times, before it went; `skipped` when"
         " its time had passed as it was planned (a conference booked or moved at short notice),"
-        " or came only once the conference had begun."
+        " or came only once the conference had begun; `failed` when writing it failed in each"
+        " of its attempts (the `send_reminder` job's error says why, `slc-jobs show`): nothing"
+        " was sent."
     )
     sent_at: datetime | None = Field(description="When it was sent.")
     id: str = Field(description="The reminder's id: its messages' `cause_event_id`.")

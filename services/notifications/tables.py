@@ -232,7 +232,8 @@ class ConferenceReminder(SQLModel, table=True):
     status: str = Field(
         max_length=16,
         description="`pending`, `sent`, `cancelled` (the conference moved or was cancelled, or"
-        " the school changed its reminder times) or `skipped` (its time had passed).",
+        " the school changed its reminder times), `skipped` (its time had passed) or `failed`"
+        " (its job was given up: nothing was sent).",
     )
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

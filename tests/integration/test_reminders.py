@@ -373,6 +373,33 @@ async def test_a_reminder_that_comes_due_after_the_conference_began_is_skipped(
     assert {r.status for r in await reminders(uow)} == {"skipped"}
 
 
+async def test_a_reminder_whose_job_is_given_up_is_failed_not_pending_for_ever(
+    uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
+) -> None:
+    starts = in_a_week(clock)
+    await apply(uow, env, booked(starts))
+    early, late = await reminders(uow)
+    # The two days' reminder killed its worker in each of its runs.
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Job)
+            .where(col(Job.id) == (await reminder_jobs(uow))[early.id].id)
+            .values(status="running", worker="gone", attempts=5, lease_until=clock.now())
+        )
+    clock.at = starts - TWO_DAYS + timedelta(minutes=1)
+    await run_due(worker(uow, env))
+    assert {r.id: r.status for r in await reminders(uow)} == {
+        early.id: "failed",
+        late.id: "pending",
+    }
+    assert await reminded(uow) == []
+
+    clock.at = starts - TWO_HOURS
+    await run_due(worker(uow, env))
+    assert {r.id: r.status for r in await reminders(uow)} == {early.id: "failed", late.id: "sent"}
+    assert len(await reminded(uow)) == 2  # each guardian, the later one only
+
+
 async def test_reminders_wait_in_the_database_for_a_replica_started_later(
     database_url: str, uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
 ) -> None:
