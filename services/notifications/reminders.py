@@ -486,15 +486,16 @@ async def send_reminder(context: JobContext[NotificationsEnvironment], job: JobR
     now = context.env.now()
     async with context.finish() as session:
         reminder = await session.get(ConferenceReminder, job.payload["reminder_id"])
-        if reminder is None or reminder.status != PENDING:
-            return  # cancelled with its round, or settled by an earlier run
+        if reminder is None or reminder.status not in (PENDING, FAILED):
+            return  # cancelled with its round, or settled by an earlier run (a failed one is
+            # run again by an operator: ``slc-jobs retry``)
         conference = await session.get(UpcomingConference, reminder.conference_id)
         outcome = outcome_when_due(reminder_round=reminder.round, conference=conference, now=now)
         settled = await session.exec(
             update(ConferenceReminder)
             .where(
                 col(ConferenceReminder.id) == reminder.id,
-                col(ConferenceReminder.status) == PENDING,
+                col(ConferenceReminder.status).in_((PENDING, FAILED)),
             )
             .values(status=outcome, sent_at=now if outcome == SENT else None)
             .execution_options(synchronize_session=False)
@@ -511,7 +512,8 @@ async def reminder_not_sent(
 ) -> None:
     """A reminder whose job was given up (its last run failed, or its worker stopped each time)
     is recorded ``failed``, where staff see it with the conference's reminders, instead of
-    waiting as ``pending`` for ever. A move of the conference plans it again."""
+    waiting as ``pending`` for ever. A move of the conference plans it again; an operator's
+    ``slc-jobs retry`` of its job sends it (if its conference has not moved or begun)."""
     await session.exec(
         update(ConferenceReminder)
         .where(

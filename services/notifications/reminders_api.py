@@ -127,8 +127,8 @@ class ReminderOut(BaseModel):
         " cancelled, or the school changed its reminder times, before it went; `skipped` when"
         " its time had passed as it was planned (a conference booked or moved at short notice),"
         " or came only once the conference had begun; `failed` when writing it failed in each"
-        " of its attempts (the `send_reminder` job's error says why, `slc-jobs show`): nothing"
-        " was sent."
+        " of its attempts, or the notifier died each time it began (the `send_reminder` job's"
+        " error says why, `slc-jobs show`; `slc-jobs retry` runs it again): nothing was sent."
     )
     sent_at: datetime | None = Field(description="When it was sent.")
     id: str = Field(description="The reminder's id: its messages' `cause_event_id`.")

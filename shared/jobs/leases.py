@@ -92,7 +92,9 @@ async def claim_due(
 
     On PostgreSQL the rows are locked with SKIP LOCKED, so workers claiming at the same moment
     take different jobs; SQLite renders no FOR UPDATE and needs none, its writing transactions
-    take turns. A job that has already been started as often as allowed is failed, not claimed.
+    take turns. A job whose worker stopped and that has already been started as often as
+    allowed is not claimed: it comes back as ``Abandoned``, for ``give_up`` to fail it in a
+    transaction of its own (with whatever its kind records then), so that this one stays short.
     """
     kinds = col(Job.kind).in_(list(max_attempts))
     stopped = (
@@ -133,16 +135,27 @@ async def claim_due(
             lease_until=lease_until,
             attempts=col(Job.attempts) + 1,
         )
-    for gone in abandoned:
+    return claims, abandoned
+
+
+async def give_up(session: AsyncSession, job: Abandoned, *, now: datetime) -> bool:
+    """Fail an abandoned job; False if it is no longer as it was found (another worker gave it
+    up first, or an operator changed it)."""
+    return bool(
         await _update(
             session,
-            col(Job.id) == gone.id,
+            and_(
+                col(Job.id) == job.id,
+                col(Job.status) == JobState.RUNNING.value,
+                col(Job.attempts) == job.attempts,
+                col(Job.lease_until) < now,
+            ),
             status=JobState.FAILED.value,
             lease_until=None,
             finished_at=now,
-            last_error=gone.error,
+            last_error=job.error,
         )
-    return claims, abandoned
+    )
 
 
 async def renew(

@@ -38,6 +38,7 @@ from shared.jobs.handlers import (
     RetryRules,
 )
 from shared.jobs.leases import (
+    ERROR_MAX_LENGTH,
     Abandoned,
     Claim,
     claim_due,
@@ -45,6 +46,7 @@ from shared.jobs.leases import (
     complete_many,
     due,
     fail,
+    give_up,
     renew,
     retry_later,
 )
@@ -142,13 +144,7 @@ class JobWorker(Generic[EnvT]):
                 return 0
             claims, abandoned = await self._claim()
             for job in abandoned:
-                log.error(
-                    "job %s (%s) failed: its worker stopped in each of its %d runs",
-                    job.id,
-                    job.kind,
-                    job.attempts,
-                )
-                self.outcomes[(job.kind, FAILED)] += 1
+                await self._give_up(job)
             if claims:
                 # Running jobs is not one long operation of the loop: each run is bounded by
                 # its kind's timeout, and a slow one must not mark the worker stuck.
@@ -176,9 +172,21 @@ class JobWorker(Generic[EnvT]):
                 )
                 claims += taken
                 abandoned += gone
-                for job in gone:
-                    await self._given_up(session, job, job.error)
         return claims, abandoned
+
+    async def _give_up(self, job: Abandoned) -> None:
+        """Fail a job whose worker stopped in each of its runs, and record what its kind
+        records then, in one transaction of its own (a worker that dies meanwhile leaves it to
+        be found abandoned again)."""
+        async with writing(self.uow.sessions) as session:
+            if not await give_up(session, job, now=self.env.now()):
+                return
+            await self._given_up(session, job, job.error)
+        log.error(
+            "job %s (%s) failed: its worker stopped in each of its %d runs",
+            *(job.id, job.kind, job.attempts),
+        )
+        self.outcomes[(job.kind, FAILED)] += 1
 
     async def _given_up(self, session: AsyncSession, job: Claim | Abandoned, error: str) -> None:
         """In the transaction that fails the job: its kind's ``gives_up`` handler, if any, in a
@@ -188,7 +196,14 @@ class JobWorker(Generic[EnvT]):
             return
         attempts = job.attempt if isinstance(job, Claim) else job.attempts
         try:
-            given_up = GivenUp(job.id, job.kind, job.key, json.loads(job.payload), attempts, error)
+            given_up = GivenUp(
+                job.id,
+                job.kind,
+                job.key,
+                json.loads(job.payload),
+                attempts,
+                error[:ERROR_MAX_LENGTH],
+            )
             async with session.begin_nested():
                 await handler(session, self.env, given_up)
         except Exception:

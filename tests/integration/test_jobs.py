@@ -508,6 +508,8 @@ async def test_a_job_given_up_is_handed_to_its_kinds_give_up_handler_as_it_fails
     async def send_message(context: Context, job: JobRun) -> None:
         if job.payload["to"] == "bounces":
             raise PermanentFailure("550 no such mailbox")
+        if job.payload["to"] == "taken":  # its lease ran out and another worker took it
+            await change(uow, job.id, worker="worker-2")
         if job.payload["to"] != "fine":
             raise ConnectionError("the relay refused the connection")
 
@@ -520,16 +522,18 @@ async def test_a_job_given_up_is_handed_to_its_kinds_give_up_handler_as_it_fails
 
     for key in ("fine", "down", "bounces", "breaks", "died"):
         await add(uow, "send_message", key)
+    await add(uow, "send_message", "taken", max_attempts=1)  # (its last run)
     expired = utcnow() - timedelta(seconds=1)
     died = (await job(uow, "send_message", "died")).id
     await change(uow, died, status="running", worker="gone", attempts=2, lease_until=expired)
     jobs = worker(uow, handlers)
 
-    assert await jobs.run_due() == 5  # died given up; fine done; bounces failed; 2 retried
+    assert await jobs.run_due() == 6  # died given up; fine done; bounces failed; 2 retried
     assert await jobs.run_due() == 2  # down and breaks: their last runs
-    keys = ("fine", "down", "bounces", "breaks", "died")
+    keys = ("fine", "down", "bounces", "breaks", "died", "taken")
     statuses = [(await job(uow, "send_message", key)).status for key in keys]
-    assert statuses == ["done", "failed", "failed", "failed", "failed"]
+    assert statuses == ["done", "failed", "failed", "failed", "failed", "running"]
+    assert jobs.outcomes[("send_message", "lease_lost")] == 1  # taken: not given up
     # Recorded with the failure: the handler that raised wrote nothing (its savepoint).
     assert sorted(await effect_rows(uow)) == [("bounces", 1), ("died", 2), ("down", 2)]
     why = {job.key: (job.payload, job.attempts, job.error) for job in given_up}

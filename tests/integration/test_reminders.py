@@ -399,6 +399,17 @@ async def test_a_reminder_whose_job_is_given_up_is_failed_not_pending_for_ever(
     assert {r.id: r.status for r in await reminders(uow)} == {early.id: "failed", late.id: "sent"}
     assert len(await reminded(uow)) == 2  # each guardian, the later one only
 
+    # An operator runs the failed job again (`slc-jobs retry`): the reminder goes after all.
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Job)
+            .where(col(Job.id) == (await reminder_jobs(uow))[early.id].id)
+            .values(status="pending", attempts=0, due_at=clock.now(), finished_at=None)
+        )
+    await run_due(worker(uow, env))
+    assert {r.id: r.status for r in await reminders(uow)} == {early.id: "sent", late.id: "sent"}
+    assert len(await reminded(uow)) == 4
+
 
 async def test_reminders_wait_in_the_database_for_a_replica_started_later(
     database_url: str, uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
