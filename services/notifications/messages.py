@@ -136,6 +136,8 @@ def _environment(language: str) -> Environment:
         keep_trailing_newline=True,
         finalize=one_line,
         extensions=["jinja2.ext.i18n"],
+        # Read once, as the catalogs are: no look at each template file's time per message.
+        auto_reload=False,
     )
     # A paragraph is one line and one msgid, however the template wraps it. (A trans block's
     # output, variables included, goes through ``one_line`` as a whole.)
