@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn
 
-from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -166,8 +166,13 @@ def _held(student_id: str, held_slot: Any = Slot) -> SelectOfScalar[datetime]:
     return (
         select(held_slot.starts_at)
         .join(Booking, col(Booking.slot_id) == held_slot.id)
-        .where(col(Booking.student_id) == student_id, col(Booking.status).in_(HELD))
+        .where(col(Booking.student_id) == student_id, _HELD_STATUS)
     )
+
+
+# The statuses of a held conference written into the statement (constants of the code), not
+# an expanding parameter that SQLAlchemy renders into its SQL again at each execution.
+_HELD_STATUS = col(Booking.status).in_([literal_column(f"'{status}'") for status in HELD])
 
 
 async def held_in_window(
