@@ -11,22 +11,28 @@ and ``notify_guardians`` writes a family's invitation once however often a job r
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import families_at_sites
 from services.notifications.messages import Days, Names
 from services.notifications.sending import jobs
+from services.notifications.tables import CouldNotReach, Delivery
 from shared.events import CloudEvent, WindowOpened
 from shared.jobs.context import BatchJobContext
-from shared.jobs.handlers import JobRun
+from shared.jobs.handlers import GivenUp, JobRun
 from shared.jobs.queue import NewJob
 
 INVITE = "invite_families"
+TEMPLATE = "conference_invitation"
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                 Message(
                     guardian_id=guardian_id,
                     student_id=children[0].id,
-                    template="conference_invitation",
+                    template=TEMPLATE,
                     cause=cause,
                     timezone=window.timezone,
                     values=_invitation(
@@ -105,6 +111,51 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                 )
             ],
             now=now,
+        )
+
+
+# The could-not-reach entry of a family whose invitation was never written has no delivery to
+# be named by: its id is derived from the window's event and the guardian instead, so a
+# give-up recorded again lists the family once.
+_NOT_WRITTEN = uuid.UUID("0b6a7f0e-5d43-4c1e-9a52-2f1c3e8d7a10")
+
+
+@jobs.gives_up(INVITE)
+async def invitations_not_written(
+    session: AsyncSession, env: NotificationsEnvironment, job: GivenUp
+) -> None:
+    """A chunk's invitations given up (writing them failed in each attempt, or the notifier died
+    each time it began): each of its families not invited yet goes on the office's
+    could-not-reach list with why, until a later message reaches them (``slc-jobs retry`` of the
+    job writes and sends the invitations, which takes them off)."""
+    cause = WindowOpening(**job.payload["cause"])
+    families = await families_at_sites(
+        session, {(cause.district, cause.site)}, guardians=job.payload["guardian_ids"]
+    )
+    invited = set(
+        (
+            await session.exec(
+                select(Delivery.recipient_id).where(
+                    col(Delivery.cause_event_id) == cause.id,
+                    col(Delivery.template) == TEMPLATE,
+                )
+            )
+        ).all()
+    )
+    for guardian_id, children in sorted(families.get((cause.district, cause.site), {}).items()):
+        if guardian_id in invited:
+            continue
+        await session.merge(
+            CouldNotReach(
+                delivery_id=str(uuid.uuid5(_NOT_WRITTEN, f"{cause.id}/{guardian_id}")),
+                district=cause.district,
+                site=cause.site,
+                guardian_id=guardian_id,
+                student_id=children[0].id,
+                template=TEMPLATE,
+                reason=f"the invitation to book could not be written ({job.error})"[:500],
+                reason_kind="other",
+            )
         )
 
 

@@ -217,9 +217,9 @@ async def could_not_reach(
     site: str | None = SiteQuery,
     limit: int = Query(200, ge=1, le=1000),
 ) -> list[Unreached]:
-    """Families every channel failed for, newest first, with the reason: the school office
-    calls them. A family leaves the list once a later message reaches them or their contact
-    details are corrected."""
+    """Families every channel failed for (or whose invitation could not be written), newest
+    first, with the reason: the school office calls them. A family leaves the list once a later
+    message reaches them or their contact details are corrected."""
     _may_read_reports(principal)
     query = (
         select(CouldNotReach, ContactPoint.display_name, KnownStudent.given_name)

@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.consumers import consumers
 from services.notifications.delivery import DELIVER
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import FamilyLinks
-from services.notifications.invitations import INVITE, invite_families
+from services.notifications.invitations import INVITE, invitations_not_written, invite_families
+from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import ContactPoint, CouldNotReach, Delivery
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
@@ -170,11 +171,17 @@ async def run_due(*workers: JobWorker) -> None:
         pass
 
 
+INVITE_ATTEMPTS = jobs.for_kind(INVITE).max_attempts
+
+
 def worker(uow: UnitOfWork, env: NotificationsEnvironment, name: str) -> JobWorker:
     policy = JobPolicy(batch_size=5, concurrency=4, poll_seconds=0.01)
     # Only the invitations: the deliveries stay queued, to be looked at.
     only_invitations: JobHandlers[NotificationsEnvironment] = JobHandlers()
-    only_invitations.handles_batch(INVITE, batch_size=1)(invite_families)
+    only_invitations.handles_batch(INVITE, batch_size=1, max_attempts=INVITE_ATTEMPTS)(
+        invite_families
+    )
+    only_invitations.gives_up(INVITE)(invitations_not_written)
     return JobWorker(uow=uow, handlers=only_invitations, env=env, worker_name=name, policy=policy)
 
 
@@ -266,6 +273,48 @@ async def test_a_chunk_written_again_tells_a_family_out_of_reach_once(
     assert [json.loads(json.loads(fields)["data"])["delivery_id"] for fields in failed] == [
         unreached.id
     ]
+
+
+async def test_families_of_a_chunk_given_up_are_on_the_list_and_a_retry_invites_them(
+    uow: UnitOfWork, env: NotificationsEnvironment
+) -> None:
+    event = window_opened()
+    await apply(uow, env, event)
+    first, _ = await invitation_jobs(uow)
+    # The first chunk's job (g-1 and g-2) killed its worker in each of its runs.
+    expired = datetime.now(UTC) - timedelta(seconds=1)
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Job)
+            .where(col(Job.id) == first.id)
+            .values(status="running", worker="gone", attempts=INVITE_ATTEMPTS, lease_until=expired)
+        )
+    await run_due(worker(uow, env, "replica-1"))
+
+    assert [job.status for job in await invitation_jobs(uow)] == ["failed", "done"]
+    assert sorted(d.recipient_id for d in await invitations(uow)) == ["g-3", "g-4"]
+
+    async def listed() -> list[tuple[str, str, str, str | None]]:
+        async with uow.read() as session:
+            rows = (await session.exec(select(CouldNotReach))).all()
+        return sorted((r.guardian_id, r.student_id, r.reason, r.template) for r in rows)
+
+    reason = (
+        "the invitation to book could not be written (started"
+        f" {INVITE_ATTEMPTS} times without finishing: its worker stopped each time)"
+    )
+    assert await listed() == [
+        ("g-1", CHILDREN["g-1"][0], reason, "conference_invitation"),
+        ("g-2", CHILDREN["g-2"][0], reason, "conference_invitation"),
+    ]
+
+    # An operator runs the job again (`slc-jobs retry`): the invitations are written.
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Job).where(col(Job.id) == first.id).values(status="pending", attempts=0)
+        )
+    await run_due(worker(uow, env, "replica-1"))
+    assert sorted(d.recipient_id for d in await invitations(uow)) == ["g-1", "g-2", "g-3", "g-4"]
 
 
 async def test_a_family_with_several_children_is_invited_to_book_early(
