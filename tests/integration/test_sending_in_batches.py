@@ -30,6 +30,7 @@ from services.notifications.sending import (
     DELIVER_ATTEMPTS,
     OPTED_OUT,
     WITHHELD,
+    _record_sent,
     jobs,
 )
 from services.notifications.settings import NotificationsSettings
@@ -386,6 +387,27 @@ async def test_a_family_on_the_list_is_taken_off_once_a_later_message_reaches_th
     assert await announced(uow) == Counter(
         {("failed", refused["ana"].id): 1, ("sent", later["ana"].id): 1}
     )
+
+
+async def test_a_message_recorded_sent_twice_is_marked_and_announced_once(
+    uow: UnitOfWork, mail_server: LocalMailServer
+) -> None:
+    """Two runs that both handed the same messages over (a lost lease): the second recording
+    changes nothing and announces nothing (on PostgreSQL, the one statement of a group)."""
+    deliveries = await queue(uow, {n: {"address": f"{n}@example.org"} for n in ("ana", "ben")})
+    ana, ben = deliveries["ana"], deliveries["ben"]
+    env = notifier(uow, mail_server).env
+    await _record_sent(uow, env, [(ana, "first-ana")], "email")
+    await _record_sent(uow, env, [(ben, None), (ana, "second-ana")], "email")
+
+    async with uow.read() as session:
+        found = {
+            d.id: (d.status, d.provider_id)
+            for d in (await session.exec(select(Delivery))).all()
+            if d.id in (ana.id, ben.id)
+        }
+    assert found == {ana.id: ("sent", "first-ana"), ben.id: ("sent", None)}
+    assert await announced(uow) == Counter({("sent", ana.id): 1, ("sent", ben.id): 1})
 
 
 async def test_a_relay_that_cannot_be_reached_defers_the_batch_without_failing_a_message(
