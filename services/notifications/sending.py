@@ -57,12 +57,11 @@ from services.notifications.escalation import (
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.database import UTCDateTime, is_sqlite
 from shared.events import DeliveryFailed, DeliverySent
-from shared.events.envelope import wrap_checked
 from shared.jobs.context import BatchJobContext, JobContext
 from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job, JobState
-from shared.messaging.outbox import outbox_row, record_events
+from shared.messaging.outbox import checked_events, outbox_row, record_events
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
 from shared.supervision import wait_for_event
@@ -352,7 +351,7 @@ _RECORD_SENT = text(
         WHERE delivery.id = handed.id AND delivery.status = 'queued'
         RETURNING delivery.id, delivery.recipient_id
     ),
-    resolved AS (
+    resolved AS (  -- (``escalation.reached``, in this statement)
         UPDATE could_not_reach SET resolved_at = :now
         WHERE resolved_at IS NULL AND guardian_id IN (SELECT recipient_id FROM marked)
     )
@@ -420,11 +419,11 @@ async def _record_sent_in_one_statement(
     channel: str,
 ) -> None:
     """``_record_sent`` on PostgreSQL, for messages none of which is critical: ``_RECORD_SENT``."""
-    events = []
-    for delivery, _ in sent:
-        data, subject, district, site = _sent(delivery, channel)
-        event = wrap_checked(data, subject=subject, district=district, site=site)
-        events.append(outbox_row(event) | {"delivery_id": delivery.id})
+    checked = checked_events([_sent(delivery, channel) for delivery, _ in sent])
+    events = [
+        outbox_row(event) | {"delivery_id": delivery.id}
+        for (delivery, _), event in zip(sent, checked, strict=True)
+    ]
     handed = sorted((delivery.id, provider_id or None) for delivery, provider_id in sent)
     async with uow.statement() as connection:
         await connection.execute(
@@ -532,7 +531,7 @@ async def not_sent(session: AsyncSession, env: NotificationsEnvironment, job: Gi
     """A message's job given up (its worker stopped each time it began, or its last run
     failed) leaves no message queued with nothing left to send it: each of its deliveries still
     queued, and with no other job of its own, fails for good with why, as a bounce does."""
-    ids = job.payload.get("delivery_ids") or [job.payload["delivery_id"]]
+    ids = job.payload["delivery_ids"] if job.kind == DELIVER_CHUNK else [job.payload["delivery_id"]]
     own_job = (
         select(Job.id)
         .where(

@@ -45,14 +45,21 @@ async def record_events(
     commits."""
     if not events:
         return []
-    recorded = [
-        wrap_checked(data, subject=subject, district=district, site=site)
-        for data, subject, district, site in events
-    ]
+    recorded = checked_events(events)
     # (Core, not the ORM's bulk path: nothing of these rows is wanted back in the session.)
     connection = await session.connection()
     await connection.execute(insert(OUTBOX), [outbox_row(event) for event in recorded])
     return recorded
+
+
+def checked_events(events: Sequence[tuple[EventData, str, str, str]]) -> list[CloudEvent[Any]]:
+    """Each ``(data, subject, district, site)`` as the event ``record_events`` would record
+    (checked against its contract), for a statement that writes their outbox rows itself
+    (``outbox_row``)."""
+    return [
+        wrap_checked(data, subject=subject, district=district, site=site)
+        for data, subject, district, site in events
+    ]
 
 
 def outbox_row(event: CloudEvent[Any]) -> dict[str, Any]:
