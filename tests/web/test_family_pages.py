@@ -4,7 +4,7 @@ cancelling through the forms, refusals in words, and the headers that keep the l
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ from services.web.app import build_app
 from shared.auth import Role
 from shared.auth.family_links import generate_key_pair
 from tests.integration.conftest import FamilyLinkKeys, System
+from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth
 from tests.web.conftest import (
     Family,
@@ -364,16 +365,15 @@ async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
     conference_times: list[dict[str, Any]],
 ) -> None:
     office = auth("a-conway", Role.SITE_ADMIN, sites=["conway"])
-    added = await system.scheduling.post(
-        "/sites/conway/interpreters",
-        json={"name": "Ana Flores", "languages": ["vi"]},
-        headers=office,
+    ana = await add_interpreter(
+        system.scheduling, site="conway", name="Ana Flores", languages=["vi"], headers=office
     )
-    assert added.status_code == 201, added.text
     first = conference_times[0]
-    hours = await system.scheduling.post(
-        f"/interpreters/{added.json()['id']}/hours",
-        json={"starts_at": first["starts_at"], "ends_at": first["ends_at"]},
+    hours = await give_interpreter_hours(
+        system.scheduling,
+        ana,
+        starts_at=datetime.fromisoformat(first["starts_at"]),
+        ends_at=datetime.fromisoformat(first["ends_at"]),
         headers=office,
     )
     assert hours.status_code == 201, hours.text

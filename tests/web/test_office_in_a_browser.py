@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.integration.conftest import ADMIN, System
+from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.web import test_in_a_browser
 from tests.web.conftest import Family
 from tests.web.test_in_a_browser import CHROMIUM, DESKTOP, PHONE, fits_and_passes_axe, web_address
@@ -45,21 +46,17 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
     from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import async_playwright
 
-    interpreter = await system.scheduling.post(
-        "/sites/conway/interpreters",
-        json={"name": "Ana Flores", "languages": ["es"]},
-        headers=ADMIN,
+    interpreter = await add_interpreter(
+        system.scheduling, site="conway", name="Ana Flores", languages=["es"], headers=ADMIN
     )
-    assert interpreter.status_code == 201, interpreter.text
     starts = datetime.now(ZoneInfo("America/Los_Angeles")).replace(
         hour=9, minute=0, second=0, microsecond=0
     ) + timedelta(days=3)
-    hours = await system.scheduling.post(
-        f"/interpreters/{interpreter.json()['id']}/hours",
-        json={
-            "starts_at": starts.isoformat(),
-            "ends_at": (starts + timedelta(hours=6)).isoformat(),
-        },
+    hours = await give_interpreter_hours(
+        system.scheduling,
+        interpreter,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=6),
         headers=ADMIN,
     )
     assert hours.status_code == 201, hours.text
