@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import cache
 from typing import Any, TypeVar
@@ -21,6 +24,7 @@ from shared.auth import Role, mint_token
 from shared.auth.principal import Principal
 from shared.environment import Environment
 from shared.events import CloudEvent, GoalSet
+from shared.jobs.cli import main as slc_jobs_main
 from shared.messaging.outbox import record_event
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
@@ -181,3 +185,22 @@ def wait_for_room_today(minutes: float, zone: str = "America/Los_Angeles") -> fl
     midnight = datetime.combine(local.date() + timedelta(days=1), time(), ZoneInfo(zone))
     left = (midnight - local).total_seconds()
     return 0.0 if left > minutes * 60 + 60 else left + 1
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+async def slc_jobs(database_url: str, *args: str) -> Ran:
+    """Run ``slc-jobs`` in this process (off the event loop: it runs its own)."""
+
+    def run() -> Ran:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = slc_jobs_main(["--database-url", database_url, *args])
+        return Ran(code, out.getvalue(), err.getvalue())
+
+    return await asyncio.to_thread(run)

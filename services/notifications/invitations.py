@@ -121,9 +121,7 @@ _NOT_WRITTEN = uuid.UUID("0b6a7f0e-5d43-4c1e-9a52-2f1c3e8d7a10")
 
 
 @jobs.gives_up(INVITE)
-async def invitations_not_written(
-    session: AsyncSession, env: NotificationsEnvironment, job: GivenUp
-) -> None:
+async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
     """A chunk's invitations given up (writing them failed in each attempt, or the notifier died
     each time it began): each of its families not invited yet goes on the office's
     could-not-reach list with why, until a later message reaches them (``slc-jobs retry`` of the
@@ -153,7 +151,11 @@ async def invitations_not_written(
                 guardian_id=guardian_id,
                 student_id=children[0].id,
                 template=TEMPLATE,
-                reason=f"the invitation to book could not be written ({job.error})"[:500],
+                reason=(
+                    "the invitation to book was not written: an operator cancelled its job"
+                    if job.cancelled
+                    else f"the invitation to book could not be written ({job.error})"[:500]
+                ),
                 reason_kind="other",
             )
         )

@@ -57,6 +57,7 @@ from shared.events import (
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import GivenUp, JobRun
 from shared.jobs.queue import NewJob, cancel, enqueue_many
+from shared.jobs.tables import Job, JobState
 from shared.messaging.consumer import HandlerContext
 from shared.roster import linked_guardians
 from shared.upsert import insert_or_replace
@@ -65,8 +66,12 @@ SEND_REMINDER = "send_reminder"
 TEMPLATE = "conference_reminder"
 # A conference is booked, or cancelled for good.
 BOOKED, CANCELLED = "booked", "cancelled"
-# A reminder is pending until it is sent, cancelled (its round was replaced) or skipped.
+# A reminder is pending until it is sent, cancelled (its round was replaced, or an operator
+# cancelled its job) or skipped; failed if its job was given up.
 PENDING, SENT, SKIPPED, FAILED = "pending", "sent", "skipped", "failed"
+# What its job, when it runs (again, if an operator retries it), may still send: whether it does
+# is the conference's round and status's to say (``outcome_when_due``).
+UNSENT = (PENDING, FAILED, CANCELLED)
 
 ConferenceEvent = (
     CloudEvent[ConferenceBooked] | CloudEvent[ConferenceMoved] | CloudEvent[ConferenceCancelled]
@@ -276,7 +281,12 @@ async def plan_anew(
             current, status=conference.status, starts_at=conference.starts_at, before=before
         ):
             continue
-        stale += [reminder for reminder in mine if reminder.status == PENDING]
+        # (and those an operator put back to be sent after all, ``put_back``)
+        stale += [
+            r
+            for r in mine
+            if r.status == PENDING or (r.round == conference.round and r.status in UNSENT)
+        ]
         planned_anew += 1
         conference.round += 1
         conference.updated_at = now
@@ -388,8 +398,9 @@ async def _reminders(session: AsyncSession, conference_ids: list[str]) -> list[C
 
 
 async def _cancel(session: AsyncSession, reminders: Sequence[ConferenceReminder]) -> None:
-    """Cancel pending reminders and their jobs. A job already running finds its reminder
-    cancelled (the UPDATE waits for, or wins over, the job's own) and sends nothing."""
+    """Cancel reminders and their jobs (a failed one stays ``failed``). A job already running
+    finds its reminder cancelled (the UPDATE waits for, or wins over, the job's own) and sends
+    nothing."""
     if not reminders:
         return
     await session.exec(
@@ -486,16 +497,16 @@ async def send_reminder(context: JobContext[NotificationsEnvironment], job: JobR
     now = context.env.now()
     async with context.finish() as session:
         reminder = await session.get(ConferenceReminder, job.payload["reminder_id"])
-        if reminder is None or reminder.status not in (PENDING, FAILED):
-            return  # cancelled with its round, or settled by an earlier run (a failed one is
-            # run again by an operator: ``slc-jobs retry``)
+        if reminder is None or reminder.status not in UNSENT:
+            return  # settled by an earlier run (a failed or cancelled one is run again by an
+            # operator: ``slc-jobs retry``; if its round was replaced it stays cancelled)
         conference = await session.get(UpcomingConference, reminder.conference_id)
         outcome = outcome_when_due(reminder_round=reminder.round, conference=conference, now=now)
         settled = await session.exec(
             update(ConferenceReminder)
             .where(
                 col(ConferenceReminder.id) == reminder.id,
-                col(ConferenceReminder.status).in_((PENDING, FAILED)),
+                col(ConferenceReminder.status).in_(UNSENT),
             )
             .values(status=outcome, sent_at=now if outcome == SENT else None)
             .execution_options(synchronize_session=False)
@@ -506,21 +517,43 @@ async def send_reminder(context: JobContext[NotificationsEnvironment], job: JobR
         await notify_guardians(session, await _messages(context.env, session, reminder, conference))
 
 
+async def put_back(
+    session: AsyncSession, conference: UpcomingConference, reminders: Sequence[ConferenceReminder]
+) -> set[str]:
+    """Those of the conference's current ``reminders`` recorded ``failed`` or ``cancelled``
+    whose job an operator has put back (``slc-jobs retry``): they wait for it again, as
+    ``pending`` ones do. (A move plans them anew, cancelling their jobs.)"""
+    keys = {
+        _job_key(r): r.id
+        for r in reminders
+        if r.status in (FAILED, CANCELLED) and r.round == conference.round
+    }
+    if not keys:
+        return set()
+    waiting = await session.exec(
+        select(Job.key).where(
+            col(Job.kind) == SEND_REMINDER,
+            col(Job.key).in_(sorted(keys)),
+            col(Job.status).in_([JobState.PENDING.value, JobState.RUNNING.value]),
+        )
+    )
+    return {keys[key] for key in waiting.all()}
+
+
 @jobs.gives_up(SEND_REMINDER)
-async def reminder_not_sent(
-    session: AsyncSession, env: NotificationsEnvironment, job: GivenUp
-) -> None:
+async def reminder_not_sent(session: AsyncSession, job: GivenUp) -> None:
     """A reminder whose job was given up (its last run failed, or its worker stopped each time)
-    is recorded ``failed``, where staff see it with the conference's reminders, instead of
-    waiting as ``pending`` for ever. A move of the conference plans it again; an operator's
-    ``slc-jobs retry`` of its job sends it (if its conference has not moved or begun)."""
+    is recorded ``failed`` (``cancelled`` if an operator cancelled the job), where staff see it
+    with the conference's reminders, instead of waiting as ``pending`` for ever. A move of the
+    conference plans it again; an operator's ``slc-jobs retry`` of its job sends it (if its
+    conference has not moved or begun), at its time if that is still to come."""
     await session.exec(
         update(ConferenceReminder)
         .where(
             col(ConferenceReminder.id) == job.payload["reminder_id"],
             col(ConferenceReminder.status) == PENDING,
         )
-        .values(status=FAILED)
+        .values(status=CANCELLED if job.cancelled else FAILED)
         .execution_options(synchronize_session=False)
     )
 

@@ -23,7 +23,7 @@ from services.notifications.reminder_times import (
     parse_duration,
     parse_reminder_times,
 )
-from services.notifications.reminders import change_site_reminders
+from services.notifications.reminders import PENDING, change_site_reminders, put_back
 from services.notifications.tables import (
     ConferenceReminder,
     KnownStudent,
@@ -122,13 +122,16 @@ class ReminderOut(BaseModel):
     before: str = Field(description="How long before the conference (ISO 8601).", examples=["PT2H"])
     due_at: datetime = Field(description="When it goes (UTC).")
     status: Literal["pending", "sent", "cancelled", "skipped", "failed"] = Field(
-        description="`pending` until it goes; `sent` (its messages are in the mailbox, by"
-        " `cause_event_id`: this reminder's id); `cancelled` when the conference moved or was"
-        " cancelled, or the school changed its reminder times, before it went; `skipped` when"
-        " its time had passed as it was planned (a conference booked or moved at short notice),"
-        " or came only once the conference had begun; `failed` when writing it failed in each"
-        " of its attempts, or the notifier died each time it began (the `send_reminder` job's"
-        " error says why, `slc-jobs show`; `slc-jobs retry` runs it again): nothing was sent."
+        description="`pending` until it goes; `sent` (its messages are in the mailbox, by "
+        "`cause_event_id`: this reminder's id); `cancelled` when the conference moved or was "
+        "cancelled, or the school changed its reminder times, before it went, or an operator "
+        "cancelled its job (`slc-jobs cancel`); `skipped` when its time had passed as it was "
+        "planned (a conference booked or moved at short notice), or came only once the "
+        "conference had begun; `failed` when writing it failed in each of its attempts, or "
+        "the notifier died each time it began (the `send_reminder` job's error says why, "
+        "`slc-jobs show`): nothing was sent. A failed or cancelled reminder whose job an "
+        "operator puts back (`slc-jobs retry`) is `pending` again, for its time (at once if "
+        "that has passed)."
     )
     sent_at: datetime | None = Field(description="When it was sent.")
     id: str = Field(description="The reminder's id: its messages' `cause_event_id`.")
@@ -261,6 +264,7 @@ async def list_conference_reminders(
                 .order_by(col(ConferenceReminder.round).desc(), col(ConferenceReminder.due_at))
             )
         ).all()
+        again = await put_back(session, conference, reminders)
     return ConferenceReminders(
         conference_id=conference.id,
         site=conference.site,
@@ -271,7 +275,7 @@ async def list_conference_reminders(
                 id=reminder.id,
                 before=iso_duration(timedelta(minutes=reminder.before_minutes)),
                 due_at=reminder.due_at,
-                status=reminder.status,  # type: ignore[arg-type]
+                status=PENDING if reminder.id in again else reminder.status,  # type: ignore[arg-type]
                 sent_at=reminder.sent_at,
             )
             for reminder in reminders

@@ -527,10 +527,11 @@ async def _failed(context: Context, failures: Sequence[Failure]) -> None:
 
 
 @jobs.gives_up(DELIVER, DELIVER_CHUNK)
-async def not_sent(session: AsyncSession, env: NotificationsEnvironment, job: GivenUp) -> None:
-    """A message's job given up (its worker stopped each time it began, or its last run
-    failed) leaves no message queued with nothing left to send it: each of its deliveries still
-    queued, and with no other job of its own, fails for good with why, as a bounce does."""
+async def not_sent(session: AsyncSession, job: GivenUp) -> None:
+    """A message's job given up (its worker stopped each time it began, its last run failed, or
+    an operator cancelled it) leaves no message queued with nothing left to send it: each of its
+    deliveries still queued, and with no other job of its own, fails for good with why, as a
+    bounce does."""
     ids = job.payload["delivery_ids"] if job.kind == DELIVER_CHUNK else [job.payload["delivery_id"]]
     own_job = (
         select(Job.id)
@@ -548,7 +549,11 @@ async def not_sent(session: AsyncSession, env: NotificationsEnvironment, job: Gi
             )
         )
     ).all()
-    reason = f"not sent: the notifier gave it up ({job.error})"
+    reason = (
+        "not sent: an operator cancelled it"
+        if job.cancelled
+        else f"not sent: the notifier gave it up ({job.error})"
+    )
     await _record_failures(session, [Failure(None, d, d.channel, reason) for d in left])
 
 

@@ -1,5 +1,10 @@
 """What an operator does to a service's jobs (through ``slc-jobs``): list them, look at one, run
-failed ones again, cancel one."""
+failed ones again, cancel one.
+
+Cancelling a pending job gives it up: its kind's ``gives_up`` handler records, in the same
+transaction, what the job leaves undone (a message never sent), as when a worker gives one up.
+A retried job runs now, or at its due time if that is still to come (a cancelled reminder put
+back waits for its hour)."""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import col, select
 
 from shared.database import utcnow
+from shared.jobs.handlers import GivenUp, JobHandlers
 from shared.jobs.tables import Job, JobState
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -46,7 +52,8 @@ async def get_job(uow: UnitOfWork, job_id: str) -> Job:
 
 
 async def retry_job(uow: UnitOfWork, job_id: str) -> Job:
-    """Put a failed (or cancelled) job back to run now, its attempts and error cleared."""
+    """Put a failed (or cancelled) job back to run now (or when due, if later), its attempts and
+    error cleared."""
     async with uow.transaction() as session:
         result = await session.exec(
             update(Job)
@@ -82,18 +89,51 @@ async def retry_failed(uow: UnitOfWork, *, kind: str | None = None) -> AsyncIter
         yield len(ids)
 
 
-async def cancel_job(uow: UnitOfWork, job_id: str) -> Job:
-    """Cancel a pending job, or a failed one nobody will retry."""
+CANCELLED_BY_OPERATOR = "cancelled by an operator"
+
+
+async def cancel_job(
+    uow: UnitOfWork, job_id: str, *, handlers: JobHandlers[Any] | None = None
+) -> Job:
+    """Cancel a pending job, or a failed one nobody will retry. A pending one is given up to its
+    kind's ``gives_up`` handler in ``handlers`` (if any) in the same transaction: if that
+    raises, nothing is cancelled. (A failed job was given up when it failed.)"""
     async with uow.transaction() as session:
-        result = await session.exec(
-            update(Job)
-            .where(col(Job.id) == job_id, col(Job.status).in_(CANCELLABLE))
-            .values(status=JobState.CANCELLED.value, lease_until=None, finished_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-    if not result.rowcount:
+        job = await session.get(Job, job_id, with_for_update=True)
+        cancelled = job is not None and job.status in CANCELLABLE
+        if job is not None and cancelled:
+            give_up = handlers.give_up_handler(job.kind) if handlers is not None else None
+            was_pending = job.status == JobState.PENDING.value
+            job.status, job.lease_until, job.finished_at = JobState.CANCELLED.value, None, utcnow()
+            session.add(job)
+            await session.flush()  # (the handler sees the job no longer pending)
+            if was_pending and give_up is not None:
+                try:
+                    await give_up(session, _given_up(job))
+                except Exception as error:
+                    raise JobRefused(
+                        f"job {job_id} was not cancelled: recording what it leaves undone "
+                        f"failed ({type(error).__name__}: {error})"
+                    ) from error
+    if not cancelled:
         await _refuse(uow, job_id, "cancelled", allowed=CANCELLABLE)
     return await get_job(uow, job_id)
+
+
+def _given_up(job: Job) -> GivenUp:
+    try:
+        payload = json.loads(job.payload)
+    except ValueError as error:
+        raise JobRefused(f"job {job.id} has a payload that is not JSON: {error}") from None
+    return GivenUp(
+        job.id,
+        job.kind,
+        job.key,
+        payload,
+        job.attempts,
+        CANCELLED_BY_OPERATOR,
+        cancelled=True,
+    )
 
 
 # The order an operator reads a job in.
@@ -123,9 +163,10 @@ def job_as_dict(job: Job) -> dict[str, Any]:
 
 
 def _again() -> dict[str, Any]:
+    now = utcnow()
     return {
         "status": JobState.PENDING.value,
-        "due_at": utcnow(),
+        "due_at": case((col(Job.due_at) > now, col(Job.due_at)), else_=now),
         "attempts": 0,
         "last_error": None,
         "worker": None,

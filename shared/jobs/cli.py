@@ -8,8 +8,10 @@
 
 The database is ``--database-url`` or, for ``--service NAME``, ``$NAME_DATABASE_URL`` or else the
 service's default ``sqlite+aiosqlite:///./var/NAME.db``. A retried job runs again from its first
-attempt, as soon as a worker of the service looks (within a second or so). Anything refused is
-one line on stderr and exit code 2.
+attempt, as soon as a worker of the service looks (within a second or so), or at its due time if
+that is still to come. ``cancel`` needs ``--service``: the service's ``gives_up`` handler records
+what a cancelled pending job leaves undone (its messages recorded not sent, and the families on
+the could-not-reach list). Anything refused is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -37,6 +40,7 @@ from shared.jobs.admin import (
     retry_failed,
     retry_job,
 )
+from shared.jobs.handlers import JobHandlers
 from shared.jobs.tables import Job, JobState
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -62,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("id", nargs="?", help="the job's id (or --all-failed)")
     again.add_argument("--all-failed", action="store_true", help="every failed job")
     again.add_argument("--kind", help="with --all-failed: only failed jobs of this kind")
-    cancel = commands.add_parser("cancel", help="cancel a pending or failed job")
+    cancel = commands.add_parser(
+        "cancel", help="cancel a pending or failed job (with --service: it records what is undone)"
+    )
     cancel.add_argument("id")
     return parser
 
@@ -75,6 +81,20 @@ def database_url(args: argparse.Namespace) -> str:
         raise JobRefused("give --service NAME or --database-url URL")
     variable = f"{args.service.upper().replace('-', '_')}_DATABASE_URL"
     return os.environ.get(variable) or f"sqlite+aiosqlite:///./var/{args.service}.db"
+
+
+def service_jobs(name: str | None) -> JobHandlers[Any]:
+    """The job handlers of the service called ``name`` (its ``ServiceSpec.jobs``)."""
+    from shared.messaging.acl_cli import service_specs  # (imports every service: only here)
+
+    if not name:
+        raise JobRefused(
+            "cancel needs --service NAME: the service records what a cancelled job leaves undone"
+        )
+    specs = {spec.name: spec for spec in service_specs()}
+    if name not in specs:
+        raise JobRefused(f"no service {name!r} (services: {', '.join(sorted(specs))})")
+    return specs[name].jobs
 
 
 async def _run(args: argparse.Namespace, url: str) -> int:
@@ -94,7 +114,7 @@ async def _run(args: argparse.Namespace, url: str) -> int:
         elif args.command == "retry":
             await _retry(uow, args)
         else:
-            job = await cancel_job(uow, args.id)
+            job = await cancel_job(uow, args.id, handlers=service_jobs(args.service))
             print(
                 json.dumps(job_as_dict(job), indent=2) if args.json else f"cancelled {_name(job)}"
             )

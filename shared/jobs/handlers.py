@@ -29,12 +29,12 @@ A kind whose work must not silently stop undone when its job does (a message sti
 registers what to record instead, in the transaction that fails the job:
 
     @jobs.gives_up("send_message")
-    async def not_sent(session: AsyncSession, env: NotificationsEnvironment, job: GivenUp) -> None:
+    async def not_sent(session: AsyncSession, job: GivenUp) -> None:
         \"\"\"Record the message failed, with why, where the office sees it.\"\"\"
         ...
 
-It is called once per job given up: its last allowed run failed, it failed for good, or its
-worker stopped each time it started it.
+It is called once per job given up: its last allowed run failed, it failed for good, its worker
+stopped each time it started it, or an operator cancelled it before it ran (``slc-jobs cancel``).
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ class GivenUp:
     payload: dict[str, Any]
     attempts: int  # runs started
     error: str  # why it was given up, as ``last_error`` keeps it
+    cancelled: bool = False  # by an operator, before it ran again (else it failed)
 
 
-GiveUpHandler = Callable[[AsyncSession, EnvT, GivenUp], Awaitable[None]]
+GiveUpHandler = Callable[[AsyncSession, GivenUp], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class JobHandlers(Generic[EnvT]):
 
     def __init__(self) -> None:
         self._handlers: dict[str, RegisteredHandler[EnvT] | RegisteredBatchHandler[EnvT]] = {}
-        self._give_up: dict[str, GiveUpHandler[EnvT]] = {}
+        self._give_up: dict[str, GiveUpHandler] = {}
 
     def handles(
         self,
@@ -163,12 +164,12 @@ class JobHandlers(Generic[EnvT]):
 
         return register
 
-    def gives_up(self, *kinds: str) -> Callable[[GiveUpHandler[EnvT]], GiveUpHandler[EnvT]]:
+    def gives_up(self, *kinds: str) -> Callable[[GiveUpHandler], GiveUpHandler]:
         """Register what to record when a job of one of ``kinds`` is given up, in the
-        transaction that fails it (``GivenUp``); if it raises, the job is failed all the same
-        and the error logged."""
+        transaction that fails (or cancels) it (``GivenUp``). If it raises, a job its worker
+        gives up is failed all the same and the error logged; an operator's cancel is refused."""
 
-        def register(handler: GiveUpHandler[EnvT]) -> GiveUpHandler[EnvT]:
+        def register(handler: GiveUpHandler) -> GiveUpHandler:
             for kind in kinds:
                 if kind in self._give_up:
                     raise ValueError(f"jobs of kind {kind!r} already have a give-up handler")
@@ -177,7 +178,7 @@ class JobHandlers(Generic[EnvT]):
 
         return register
 
-    def give_up_handler(self, kind: str) -> GiveUpHandler[EnvT] | None:
+    def give_up_handler(self, kind: str) -> GiveUpHandler | None:
         """What records a given-up job of ``kind`` (``gives_up``), if anything does."""
         return self._give_up.get(kind)
 

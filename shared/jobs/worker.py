@@ -205,7 +205,7 @@ class JobWorker(Generic[EnvT]):
                 error[:ERROR_MAX_LENGTH],
             )
             async with session.begin_nested():
-                await handler(session, self.env, given_up)
+                await handler(session, given_up)
         except Exception:
             log.exception("job %s (%s %s): recording it given up failed", job.id, job.kind, job.key)
 

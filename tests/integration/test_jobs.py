@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -25,7 +24,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.portfolio.app import SPEC as PORTFOLIO
 from shared.database import create_engine, session_factory, utcnow
 from shared.environment import Clock, Environment, SystemClock
-from shared.jobs.cli import main
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
 from shared.jobs.leases import LeaseLost
@@ -37,7 +35,7 @@ from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
-from tests.support import count, eventually
+from tests.support import count, eventually, slc_jobs
 
 Handlers = JobHandlers[Environment]
 Context = JobContext[Environment]
@@ -123,25 +121,6 @@ async def effect_rows(uow: UnitOfWork) -> list[tuple[str, int]]:
     async with uow.read() as session:
         rows = await session.exec(select(effect.c.key, effect.c.attempt))
         return [(key, attempt) for key, attempt in rows.all()]
-
-
-@dataclass(frozen=True)
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
-async def slc_jobs(database_url: str, *args: str) -> Ran:
-    """Run ``slc-jobs`` in this process (off the event loop: it runs its own)."""
-
-    def run() -> Ran:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--database-url", database_url, *args])
-        return Ran(code, out.getvalue(), err.getvalue())
-
-    return await asyncio.to_thread(run)
 
 
 # --- enqueuing ---------------------------------------------------------------------------------
@@ -514,7 +493,7 @@ async def test_a_job_given_up_is_handed_to_its_kinds_give_up_handler_as_it_fails
             raise ConnectionError("the relay refused the connection")
 
     @handlers.gives_up("send_message")
-    async def not_sent(session: AsyncSession, env: Environment, job: GivenUp) -> None:
+    async def not_sent(session: AsyncSession, job: GivenUp) -> None:
         given_up.append(job)
         await session.exec(insert(effect).values(key=job.key, attempt=job.attempts))
         if job.key == "breaks":
@@ -705,7 +684,14 @@ async def test_slc_jobs_lists_shows_retries_all_failed_and_cancels(
     )
     assert json.loads(none_left.out) == {"retried": 0}
 
-    cancelled = await slc_jobs(database_url, "cancel", pending)
+    # Cancelling names the service, whose give-up handlers record what a job leaves undone
+    # (notifications has none for this kind).
+    unnamed = await slc_jobs(database_url, "cancel", pending)
+    assert unnamed.code == 2 and "cancel needs --service NAME" in unnamed.err, unnamed
+    unknown = await slc_jobs(database_url, "--service", "payroll", "cancel", pending)
+    assert unknown.code == 2 and "no service 'payroll' (services: " in unknown.err, unknown
+    assert (await job(uow, "send_message", "m-pending")).status == "pending"
+    cancelled = await slc_jobs(database_url, "--service", "notifications", "cancel", pending)
     assert (cancelled.code, cancelled.err) == (0, "")
     assert (await job(uow, "send_message", "m-pending")).status == "cancelled"
 
@@ -713,7 +699,10 @@ async def test_slc_jobs_lists_shows_retries_all_failed_and_cancels(
     for args, message in [
         (["show", "no-such-id"], "no job no-such-id"),
         (["retry", "no-such-id"], "no job no-such-id"),
-        (["cancel", pending], f"job {pending} is cancelled: only pending or failed jobs"),
+        (
+            ["--service", "notifications", "cancel", pending],
+            f"job {pending} is cancelled: only pending or failed jobs",
+        ),
         (["retry", failed_ids[0], "--all-failed"], "not both"),
     ]:
         refused = await slc_jobs(database_url, *args)
@@ -730,7 +719,13 @@ async def test_slc_jobs_lists_shows_retries_all_failed_and_cancels(
 
     revived = await slc_jobs(database_url, "retry", pending)  # cancelled: back it comes
     assert revived.code == 0, revived.err
-    assert (await job(uow, "send_message", "m-pending")).status == "pending"
+    back = await job(uow, "send_message", "m-pending")
+    assert back.status == "pending"
+    # At the time it was due, still to come (a failed job's time has passed: it runs now).
+    assert back.due_at > utcnow() + timedelta(minutes=50)
+    failed_again = await job(uow, "send_digest", "d-1")
+    assert (await slc_jobs(database_url, "retry", failed_again.id)).code == 0
+    assert (await job(uow, "send_digest", "d-1")).due_at <= utcnow()
 
 
 async def test_job_status_and_metrics_show_what_waits_and_how_runs_ended(

@@ -23,10 +23,15 @@ from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.consumers import consumers
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import FamilyLinks
-from services.notifications.reminders import SEND_REMINDER, TEMPLATE
+from services.notifications.reminders import SEND_REMINDER, TEMPLATE, put_back
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
-from services.notifications.tables import ConferenceReminder, ContactPoint, Delivery
+from services.notifications.tables import (
+    ConferenceReminder,
+    ContactPoint,
+    Delivery,
+    UpcomingConference,
+)
 from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from shared.database import create_engine, session_factory
@@ -40,6 +45,7 @@ from shared.events import (
     new_event,
 )
 from shared.events.envelope import CloudEvent
+from shared.jobs.admin import cancel_job, retry_job
 from shared.jobs.tables import Job
 from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.consumer import Delivery as Incoming
@@ -411,6 +417,44 @@ async def test_a_reminder_whose_job_is_given_up_is_failed_not_pending_for_ever(
     assert len(await reminded(uow)) == 4
 
 
+async def test_a_reminder_whose_job_an_operator_cancels_is_cancelled_and_put_back_for_its_time(
+    uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
+) -> None:
+    """``slc-jobs cancel`` of a reminder's job records the reminder ``cancelled``; ``slc-jobs
+    retry`` puts it back for its own time (not at once), shown ``pending`` meanwhile, and it
+    goes then."""
+    starts = in_a_week(clock)
+    await apply(uow, env, booked(starts))
+    early, late = await reminders(uow)
+    late_job = (await reminder_jobs(uow))[late.id]
+
+    await cancel_job(uow, late_job.id, handlers=jobs)
+    assert {r.id: r.status for r in await reminders(uow)} == {
+        early.id: "pending",
+        late.id: "cancelled",
+    }
+    async with uow.read() as session:
+        conference = await session.get(UpcomingConference, "b-1")
+        assert conference is not None
+        assert await put_back(session, conference, await reminders(uow)) == set()
+
+    again = await retry_job(uow, late_job.id)
+    assert (again.status, again.due_at) == ("pending", late_job.due_at)  # its time, not now
+    async with uow.read() as session:
+        assert await put_back(session, conference, await reminders(uow)) == {late.id}
+
+    clock.at = starts - TWO_DAYS + timedelta(minutes=1)
+    await run_due(worker(uow, env))
+    assert {r.id: r.status for r in await reminders(uow)} == {
+        early.id: "sent",
+        late.id: "cancelled",  # (its job waits for its time)
+    }
+    clock.at = starts - TWO_HOURS
+    await run_due(worker(uow, env))
+    assert {r.id: r.status for r in await reminders(uow)} == {early.id: "sent", late.id: "sent"}
+    assert len(await reminded(uow)) == 4
+
+
 async def test_reminders_wait_in_the_database_for_a_replica_started_later(
     database_url: str, uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
 ) -> None:
@@ -559,6 +603,20 @@ async def test_the_office_chooses_reminder_times_and_staff_see_them_follow_the_c
         ("PT3H", due(second, timedelta(hours=3)), "pending")
     ]
     assert {s for _, _, s in found[1:]} == {"cancelled"}
+
+    # An operator cancels its job (``slc-jobs cancel``), then puts it back: it is shown
+    # cancelled, then pending for its time again.
+    uow = system.apps["notifications"].state.runtime.uow
+    async with uow.read() as session:
+        (three_hours,) = (
+            await session.exec(
+                select(Job).where(Job.kind == SEND_REMINDER, Job.status == "pending")
+            )
+        ).all()
+    await cancel_job(uow, three_hours.id, handlers=jobs)
+    assert [s for _, _, s in (await listed())[:1]] == ["cancelled"]
+    await retry_job(uow, three_hours.id)
+    assert (await listed())[:1] == found[:1]
 
     ok(await system.scheduling.delete(f"/bookings/{booking['id']}", headers=guardian(guardian_id)))
     await eventually(listed, until=lambda found: {s for _, _, s in found} == {"cancelled"})

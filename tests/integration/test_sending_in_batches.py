@@ -49,6 +49,7 @@ from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import RosterGuardianLink
 from tests.mail_support import BUSY_TIMES, LocalMailServer
+from tests.support import slc_jobs
 
 SENDER = "Conway Elementary <office@conway.example>"
 OPTED_OUT_PHONE = "+15035550100"
@@ -361,6 +362,42 @@ async def test_a_delivery_job_given_up_fails_what_it_left_queued_and_lists_the_f
     assert listed == {cai.recipient_id: after["cai"][1], dan.recipient_id: after["dan"][1]}
     assert await announced(uow) == Counter({("failed", cai.id): 1, ("failed", dan.id): 1})
     assert not any(mail_server.to(d.address or "") for d in (ana, ben, cai, dan))
+
+
+async def test_a_delivery_job_an_operator_cancels_fails_what_it_left_queued_with_why(
+    uow: UnitOfWork, database_url: str, mail_server: LocalMailServer
+) -> None:
+    """``slc-jobs --service notifications cancel`` of a pending chunk gives it up in the same
+    transaction: its messages still queued fail with the operator's cancel as the reason, are
+    announced, and their families are on the could-not-reach list; one handed on to a job of
+    its own is left to it. Nothing is sent, and a second cancel is refused."""
+    chunked = await queue(
+        uow, {name: {"address": f"{name}@example.org"} for name in ("ana", "ben")}, per_job=2
+    )
+    ana, ben = chunked.values()
+    async with uow.transaction() as session:
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        await enqueue_many(
+            session,
+            [NewJob(kind=DELIVER, key=ben.id, payload={"delivery_id": ben.id}, due_at=later)],
+        )
+    chunk = (await jobs_by_kind(uow))[DELIVER_CHUNK][0]
+
+    cancelled = await slc_jobs(database_url, "--service", "notifications", "cancel", chunk.id)
+    assert (cancelled.code, cancelled.err) == (0, ""), cancelled
+    again = await slc_jobs(database_url, "--service", "notifications", "cancel", chunk.id)
+    assert again.code == 2 and "is cancelled: only pending or failed" in again.err, again
+
+    found = await rows(uow, chunked)
+    reason = "not sent: an operator cancelled it"
+    assert found["ana"][:2] == ("failed", reason)
+    assert found["ben"][:2] == ("queued", None)  # its own job sends it
+    async with uow.read() as session:
+        listed = {row.guardian_id: row.reason for row in await session.exec(select(CouldNotReach))}
+    assert listed == {ana.recipient_id: reason}
+    assert await announced(uow) == Counter({("failed", ana.id): 1})
+    assert await notifier(uow, mail_server).run_due() == 0  # the chunk is not run
+    assert not mail_server.to(ana.address or "")
 
 
 async def test_a_family_on_the_list_is_taken_off_once_a_later_message_reaches_them(
