@@ -156,7 +156,8 @@ async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
                     if job.cancelled
                     else f"the invitation to book could not be written ({job.error})"[:500]
                 ),
-                reason_kind="other",
+                reason_kind="not_written",
+                cause_event_id=cause.id,
             )
         )
 

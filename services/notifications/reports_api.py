@@ -16,7 +16,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import case, func
+from sqlalchemy import case, func, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.notifications.channels import REASON_KINDS
@@ -63,6 +64,12 @@ class CampaignReport(BaseModel):
     site: str
     started_at: datetime
     counts: Counts
+    not_written: int = Field(
+        0,
+        description="Families of the round whose message could not be written (its job was"
+        " given up or cancelled), so have no message to count: each is on the could-not-reach"
+        " list until `slc-jobs retry` of the job writes and sends it.",
+    )
 
 
 class Unreached(BaseModel):
@@ -172,18 +179,36 @@ async def campaign_reports(
     site: str | None = SiteQuery,
     limit: int = Query(20, ge=1, le=200),
 ) -> list[CampaignReport]:
-    """Each invitation round and nudge, newest first, with what became of its messages."""
+    """Each invitation round and nudge, newest first, with what became of its messages, and
+    how many of its families it could not write one for."""
     _may_read_reports(principal)
     status = _status().label("status")
-    started = func.min(Delivery.created_at).label("started_at")
+    written: Any = sa_select(
+        col(Delivery.cause_event_id).label("cause"),
+        col(Delivery.template).label("template"),
+        col(Delivery.site).label("site"),
+        col(Delivery.district).label("district"),
+        col(Delivery.created_at).label("at"),
+    ).where(col(Delivery.template).in_(CAMPAIGN_TEMPLATES))
+    unwritten = _not_written(
+        sa_select(
+            col(CouldNotReach.cause_event_id),
+            col(CouldNotReach.template),
+            col(CouldNotReach.site),
+            col(CouldNotReach.district),
+            col(CouldNotReach.at),
+        ).where(col(CouldNotReach.template).in_(CAMPAIGN_TEMPLATES))
+    )
+    rounds = union_all(written, unwritten).subquery()
+    started = func.min(rounds.c.at).label("started_at")
     campaigns = _scoped(
         principal,
-        select(Delivery.cause_event_id, Delivery.template, Delivery.site, started)
-        .where(col(Delivery.template).in_(CAMPAIGN_TEMPLATES))
-        .group_by(col(Delivery.cause_event_id), col(Delivery.template), col(Delivery.site))
+        select(rounds.c.cause, rounds.c.template, rounds.c.site, started)
+        .group_by(rounds.c.cause, rounds.c.template, rounds.c.site)
         .order_by(started.desc())
         .limit(limit),
         site,
+        rounds.c,
     )
     async with uow.read() as session:
         found = (await session.exec(campaigns)).all()
@@ -195,9 +220,19 @@ async def campaign_reports(
                 .group_by(col(Delivery.cause_event_id), col(Delivery.site), status)
             )
         ).all()
+        unwritten_counts = (
+            await session.exec(
+                _not_written(
+                    select(CouldNotReach.cause_event_id, CouldNotReach.site, func.count())
+                    .where(col(CouldNotReach.cause_event_id).in_(ids))
+                    .group_by(col(CouldNotReach.cause_event_id), col(CouldNotReach.site))
+                )
+            )
+        ).all()
     tallies: dict[tuple[str, str], list[tuple[str, int]]] = {}
     for cause, at_site, state, number in counted:
         tallies.setdefault((cause, at_site), []).append((state, number))
+    not_written = {(cause, at_site): number for cause, at_site, number in unwritten_counts}
     return [
         CampaignReport(
             campaign=cause,
@@ -205,9 +240,30 @@ async def campaign_reports(
             site=at_site,
             started_at=started_at,
             counts=_count(tallies.get((cause, at_site), [])),
+            not_written=not_written.get((cause, at_site), 0),
         )
         for cause, template, at_site, started_at in found
     ]
+
+
+def _not_written(query: Any) -> Any:
+    """``query`` narrowed to the families listed because their message was never written (an
+    invitation job given up or cancelled), and still without it (a retry writes it)."""
+    written = (
+        sa_select(col(Delivery.id))
+        .where(
+            col(Delivery.cause_event_id) == col(CouldNotReach.cause_event_id),
+            col(Delivery.recipient_id) == col(CouldNotReach.guardian_id),
+            col(Delivery.template) == col(CouldNotReach.template),
+        )
+        .exists()
+    )
+    return query.where(
+        col(CouldNotReach.reason_kind) == "not_written",
+        col(CouldNotReach.cause_event_id).is_not(None),
+        col(CouldNotReach.resolved_at).is_(None),
+        ~written,
+    )
 
 
 @router.get("/could-not-reach", response_model=list[Unreached], responses=refusals(403))

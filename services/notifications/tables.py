@@ -170,6 +170,9 @@ class CouldNotReach(SQLModel, table=True):
     )
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The event the message answered (its campaign, for an invitation round); none on rows
+    # listed before it was kept.
+    cause_event_id: str | None = Field(default=None, max_length=36)
 
     @classmethod
     def of(cls, delivery: Delivery, reason: str, kind: str) -> CouldNotReach:
@@ -184,6 +187,7 @@ class CouldNotReach(SQLModel, table=True):
             template=delivery.template,
             reason=reason[:500],
             reason_kind=kind,
+            cause_event_id=delivery.cause_event_id,
         )
 
 

@@ -22,9 +22,11 @@ from services.notifications.delivery import DELIVER
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import FamilyLinks
 from services.notifications.invitations import INVITE, invitations_not_written, invite_families
+from services.notifications.reports_api import campaign_reports
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import ContactPoint, CouldNotReach, Delivery
+from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from shared.database import create_engine, session_factory
 from shared.events import (
@@ -37,6 +39,7 @@ from shared.events import (
     new_event,
 )
 from shared.events.envelope import CloudEvent
+from shared.jobs.admin import cancel_job
 from shared.jobs.handlers import JobHandlers
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job
@@ -46,6 +49,7 @@ from shared.messaging.consumer import Outcome, handle_batch
 from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
+from tests.support import principal
 
 LINK_URL = "http://127.0.0.1:8002/family?link={token}"
 # Five guardians at Conway; g-1 has two children there, and g-5's child has left.
@@ -308,6 +312,14 @@ async def test_families_of_a_chunk_given_up_are_on_the_list_and_a_retry_invites_
         ("g-2", CHILDREN["g-2"][0], reason, "conference_invitation"),
     ]
 
+    async def campaign() -> tuple[str, int, int]:
+        office = principal(Role.DISTRICT_ADMIN, district="demo")
+        (round_,) = await campaign_reports(office, uow, site="conway", limit=20)
+        return round_.campaign, round_.counts.total, round_.not_written
+
+    # The window's campaign counts the two invitations written and the two families without.
+    assert await campaign() == (event.id, 2, 2)
+
     # An operator runs the job again (`slc-jobs retry`): the invitations are written.
     async with uow.transaction() as session:
         await session.exec(
@@ -315,6 +327,33 @@ async def test_families_of_a_chunk_given_up_are_on_the_list_and_a_retry_invites_
         )
     await run_due(worker(uow, env, "replica-1"))
     assert sorted(d.recipient_id for d in await invitations(uow)) == ["g-1", "g-2", "g-3", "g-4"]
+    assert await campaign() == (event.id, 4, 0)
+
+
+async def test_a_round_whose_every_chunk_an_operator_cancels_is_reported_with_no_message(
+    uow: UnitOfWork, env: NotificationsEnvironment
+) -> None:
+    """``slc-jobs cancel`` of every invitation job: the families are listed, the round is a
+    campaign with no message written and four families without one."""
+    event = window_opened()
+    await apply(uow, env, event)
+    for job in await invitation_jobs(uow):
+        await cancel_job(uow, job.id, handlers=jobs)
+    assert await invitations(uow) == []
+    async with uow.read() as session:
+        rows = (await session.exec(select(CouldNotReach))).all()
+    assert {(r.reason_kind, r.cause_event_id) for r in rows} == {("not_written", event.id)}
+    assert {r.reason for r in rows} == {
+        "the invitation to book was not written: an operator cancelled its job"
+    }
+    office = principal(Role.SITE_ADMIN, district="demo", sites=frozenset({"conway"}))
+    (round_,) = await campaign_reports(office, uow, site=None, limit=20)
+    assert (round_.campaign, round_.template, round_.counts.total, round_.not_written) == (
+        event.id,
+        "conference_invitation",
+        0,
+        4,
+    )
 
 
 async def test_a_family_with_several_children_is_invited_to_book_early(

@@ -146,6 +146,56 @@ async def test_families_listed_before_keep_the_kind_of_their_reason(database_url
         await engine.dispose()
 
 
+async def test_families_listed_before_keep_the_cause_of_their_message(database_url: str) -> None:
+    """Upgraded, a could-not-reach row gets its delivery's cause (its campaign); one of an
+    invitation never written gets the kind ``not_written`` and no cause (none was kept)."""
+    spec, metadata = SERVICES["notifications"]
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgraded_to, spec.migrations, "0011")
+            await connection.execute(
+                text(
+                    "INSERT INTO delivery (id, district, site, recipient_id, student_id, channel,"
+                    " language, template, subject, body, status, cause_event_id, created_at,"
+                    " critical) VALUES ('d-1', 'demo', 'conway', 'g-1', 's-1', 'email', 'en',"
+                    " 'conference_invitation', 'Invitation', 'Hello', 'failed', 'window-1',"
+                    " CURRENT_TIMESTAMP, false)"
+                )
+            )
+            for delivery_id, reason in (
+                ("d-1", "the mail server refused the address: 550 no such user"),
+                ("u-2", "the invitation to book could not be written (ValueError: no)"),
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO could_not_reach (delivery_id, district, site, guardian_id,"
+                        " student_id, template, reason, reason_kind, at) VALUES (:id, 'demo',"
+                        " 'conway', 'g-1', 's-1', 'conference_invitation', :reason, 'other',"
+                        " CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": delivery_id, "reason": reason},
+                )
+        await upgrade_to_head(engine, spec.migrations)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT delivery_id, reason_kind, cause_event_id FROM could_not_reach"
+                        " ORDER BY delivery_id"
+                    )
+                )
+            ).all()
+            differences = await connection.run_sync(_differences, metadata)
+        assert [tuple(row) for row in rows] == [
+            ("d-1", "other", "window-1"),
+            ("u-2", "not_written", None),
+        ]
+        assert differences == []
+    finally:
+        await engine.dispose()
+
+
 def _upgraded_to(connection: Connection, migrations: Path, revision: str) -> None:
     config = alembic_config(migrations)
     config.attributes["connection"] = connection

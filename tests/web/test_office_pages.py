@@ -207,6 +207,9 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     assert "no contact point on file for this guardian" in listed
     # Every status the report counts has its column, so they add up to the total.
     assert "About to go" in listed and "Not sent: no longer linked to the student" in listed
+    # And each round, its families with no message written (none here: the nudge was written).
+    assert "No message written" in listed
+    assert re.search(r"Reminder to book \(nudge\)</th>(<td>[^<]*</td>)+<td>0</td></tr>", listed)
 
 
 async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(

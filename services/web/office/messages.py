@@ -28,6 +28,7 @@ class Campaign:
     template: str
     started: str
     counts: dict[str, int]
+    not_written: int  # families of the round with no message: theirs could not be written
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ async def messages_page(
                         template=str(one["template"]) if one["template"] in CAMPAIGNS else "",
                         started=when(one["started_at"]),
                         counts=_counts(one.get("counts")),
+                        not_written=_number(one.get("not_written")),
                     )
                     for one in (campaigns.body if _is(campaigns, list) else [])
                 ],
@@ -109,3 +111,7 @@ def _is(answer: Any, kind: type) -> bool:
 def _counts(counts: Any) -> dict[str, int]:
     counts = counts if isinstance(counts, dict) else {}
     return {name: int(counts.get(name, 0)) for name in ("total", *STATUSES)}
+
+
+def _number(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
