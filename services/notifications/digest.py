@@ -6,6 +6,8 @@ News is kept as ``DigestItem`` rows by ``delivery.keep_for_digest``, each with a
 everything waiting (marking it with the digest's id, which comes from the job's key) and writes
 the one message in the same transaction; the guardian's other jobs then find nothing. A job run
 again writes nothing more, and news that arrives while a digest is written has its own job.
+A digest job given up (or cancelled by an operator) leaves no news waiting for news that may
+never come: ``digest_not_sent`` plans the guardian's next day's digest for it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,25 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.delivery import DIGEST, Message, notify_guardians
+from services.notifications.delivery import (
+    DIGEST,
+    Message,
+    digest_job_key,
+    notify_guardians,
+    preferences_from_row,
+)
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.messages import Authored, Names
+from services.notifications.preferences import NO_PREFERENCES, next_digest_at
 from services.notifications.sending import jobs
-from services.notifications.tables import DigestItem, KnownStudent
+from services.notifications.tables import DigestItem, GuardianPreference, KnownStudent
+from shared.database import utcnow
 from shared.jobs.context import JobContext
-from shared.jobs.handlers import JobRun
+from shared.jobs.handlers import GivenUp, JobRun
+from shared.jobs.queue import NewJob, enqueue_many
+from shared.jobs.tables import Job, JobState
 from shared.roster import link_states
 
 _DIGESTS = uuid.UUID("6f1c7a52-1d0b-4d0e-9a57-3c1b7f3f2a10")
@@ -107,3 +120,41 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
             ],
             now=context.env.now(),
         )
+
+
+@jobs.gives_up(DIGEST)
+async def digest_not_sent(session: AsyncSession, job: GivenUp) -> None:
+    """A digest given up (writing it failed in each attempt, or an operator cancelled it) leaves
+    the guardian's news waiting: unless another of their digest jobs is still to run, one is
+    planned at their digest hour after this one's, so the news goes a day late instead of
+    waiting for news that may never come."""
+    guardian_id = job.payload["guardian_id"]
+    waiting = select(DigestItem.id).where(
+        col(DigestItem.guardian_id) == guardian_id, col(DigestItem.digest_id).is_(None)
+    )
+    to_run = select(Job.id).where(
+        col(Job.kind) == DIGEST,
+        col(Job.key).startswith(f"{guardian_id}/", autoescape=True),
+        col(Job.status).in_([JobState.PENDING.value, JobState.RUNNING.value]),
+        col(Job.id) != job.id,
+    )
+    if (await session.exec(waiting.limit(1))).first() is None:
+        return
+    if (await session.exec(to_run.limit(1))).first() is not None:
+        return
+    row = await session.get(GuardianPreference, guardian_id)
+    chosen = preferences_from_row(row) if row is not None else NO_PREFERENCES
+    given_up = await session.get(Job, job.id)
+    after = max(utcnow(), given_up.due_at) if given_up is not None else utcnow()
+    due = next_digest_at(chosen, after, job.payload["timezone"])
+    await enqueue_many(
+        session,
+        [
+            NewJob(
+                kind=DIGEST,
+                key=digest_job_key(guardian_id, due, job.id),
+                due_at=due,
+                payload=job.payload,
+            )
+        ],
+    )

@@ -11,8 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from services.notifications.delivery import DIGEST
+from services.notifications.sending import jobs
 from services.notifications.tables import Delivery
 from shared.auth import Role
+from shared.jobs.admin import cancel_job
 from shared.jobs.tables import Job
 from tests.integration.conftest import (
     System,
@@ -209,6 +212,42 @@ async def test_two_pieces_of_news_make_one_digest_however_many_jobs_run(system: 
     assert '"Tie my shoes"' in digest.body and '"Read to my sister"' in digest.body
     await asyncio.sleep(1)  # the other job has run too, and found nothing
     assert len(await messages(system, guardian_id, 1)) == 1
+
+
+async def test_news_of_a_digest_an_operator_cancels_goes_in_the_next_days_digest(
+    system: System,
+) -> None:
+    """``slc-jobs cancel`` of the guardian's only digest job does not leave the news waiting
+    for news that may never come: the next day's digest is planned for it, and sends it."""
+    student, guardian_id = await family(system, email="rosa@example.org")
+    goal = await system.portfolio.post(
+        f"/students/{student}/goals",
+        json={"title": "Tie my shoes", "area": "habits"},
+        headers=ADMIN,
+    )
+    assert goal.status_code == 201, goal.text
+
+    async def digest() -> dict[str, Any]:
+        answer = await system.notifications.get(
+            f"/guardians/{guardian_id}/digest", headers=guardian(guardian_id)
+        )
+        return dict(ok(answer))
+
+    waiting = await eventually(digest, until=lambda found: len(found["news"]) == 1)
+    today = datetime.fromisoformat(waiting["next_at"])
+    uow = system.apps["notifications"].state.runtime.uow
+    async with uow.read() as session:
+        (only,) = (await session.exec(select(Job).where(Job.kind == DIGEST))).all()
+    await cancel_job(uow, only.id, handlers=jobs)
+
+    after = await digest()
+    assert [item["title"] for item in after["news"]] == ["Tie my shoes"]
+    tomorrow = datetime.fromisoformat(after["next_at"]).astimezone(LA)
+    assert tomorrow.date() - today.astimezone(LA).date() == timedelta(days=1)
+    assert (tomorrow.hour, tomorrow.minute) == (18, 0)  # the school's evening, a day later
+    await digests_due_now(system)
+    (sent,) = await messages(system, guardian_id, 1)
+    assert sent.template == "portfolio_digest" and '"Tie my shoes"' in sent.body
 
 
 async def test_the_digest_goes_at_six_in_the_evening_at_the_childs_school(system: System) -> None:
