@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.portfolio.app import SPEC as PORTFOLIO
 from shared.database import create_engine, session_factory, utcnow
 from shared.environment import Clock, Environment, SystemClock
+from shared.jobs.admin import JobRefused, cancel_job
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
 from shared.jobs.leases import LeaseLost
@@ -527,6 +528,38 @@ async def test_a_job_given_up_is_handed_to_its_kinds_give_up_handler_as_it_fails
         "breaks": ({"to": "breaks"}, 2, "ConnectionError: the relay refused the connection"),
     }
     assert [job.key for job in given_up].count("down") == 1  # not on its retried first run
+
+
+async def test_an_operators_cancel_gives_a_pending_job_up_in_its_own_transaction(
+    uow: UnitOfWork, effects: AsyncEngine
+) -> None:
+    """``cancel_job`` hands a pending job to its kind's ``gives_up`` handler, marked cancelled,
+    in the transaction that cancels it: a handler that raises leaves the job pending and says
+    why; a failed job (given up when it failed) is cancelled without it."""
+    handlers = Handlers()
+    given_up: list[GivenUp] = []
+
+    @handlers.gives_up("send_message")
+    async def not_sent(session: AsyncSession, job: GivenUp) -> None:
+        given_up.append(job)
+        await session.exec(insert(effect).values(key=job.key, attempt=job.attempts))
+        if job.key == "breaks":
+            raise RuntimeError("the give-up handler itself failed")
+
+    fine, breaks, failed = [await add(uow, "send_message", key) for key in ("fine", "breaks", "x")]
+    await change(uow, failed, status="failed", attempts=5, last_error="Boom")
+
+    assert (await cancel_job(uow, fine, handlers=handlers)).status == "cancelled"
+    with pytest.raises(JobRefused, match="was not cancelled: recording what it leaves undone"):
+        await cancel_job(uow, breaks, handlers=handlers)
+    assert (await cancel_job(uow, failed, handlers=handlers)).status == "cancelled"
+
+    assert (await job(uow, "send_message", "breaks")).status == "pending"
+    assert await effect_rows(uow) == [("fine", 0)]  # (the one that raised wrote nothing)
+    assert [(j.key, j.cancelled, j.error) for j in given_up] == [
+        ("fine", True, "cancelled by an operator"),
+        ("breaks", True, "cancelled by an operator"),
+    ]
 
 
 async def test_jobs_claimed_beside_one_that_stops_its_worker_every_time_are_not_failed_with_it(

@@ -5,6 +5,7 @@ that hold a confirmation (queued, due when they end) rather than drop it, and cl
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -176,7 +177,9 @@ async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) ->
     assert job.due_at == held.not_before  # waits in the database, not in memory
 
 
-async def test_a_new_digest_hour_moves_the_digest_already_waiting(system: System) -> None:
+async def news_waiting(system: System) -> tuple[str, Callable[[], Awaitable[dict[str, Any]]]]:
+    """A guardian with a goal of their child's waiting for their digest, and what
+    ``GET /guardians/{id}/digest`` says of it."""
     student, guardian_id = await family(system, email="rosa@example.org")
     goal = await system.portfolio.post(
         f"/students/{student}/goals",
@@ -191,6 +194,11 @@ async def test_a_new_digest_hour_moves_the_digest_already_waiting(system: System
         )
         return dict(ok(answer))
 
+    return guardian_id, digest
+
+
+async def test_a_new_digest_hour_moves_the_digest_already_waiting(system: System) -> None:
+    guardian_id, digest = await news_waiting(system)
     waiting = await eventually(digest, until=lambda found: len(found["news"]) == 1)
     assert datetime.fromisoformat(waiting["next_at"]).astimezone(LA).hour == 18
     ok(await put(system, guardian_id, {"digest_hour": 7}, guardian(guardian_id)))
@@ -219,20 +227,7 @@ async def test_news_of_a_digest_an_operator_cancels_goes_in_the_next_days_digest
 ) -> None:
     """``slc-jobs cancel`` of the guardian's only digest job does not leave the news waiting
     for news that may never come: the next day's digest is planned for it, and sends it."""
-    student, guardian_id = await family(system, email="rosa@example.org")
-    goal = await system.portfolio.post(
-        f"/students/{student}/goals",
-        json={"title": "Tie my shoes", "area": "habits"},
-        headers=ADMIN,
-    )
-    assert goal.status_code == 201, goal.text
-
-    async def digest() -> dict[str, Any]:
-        answer = await system.notifications.get(
-            f"/guardians/{guardian_id}/digest", headers=guardian(guardian_id)
-        )
-        return dict(ok(answer))
-
+    guardian_id, digest = await news_waiting(system)
     waiting = await eventually(digest, until=lambda found: len(found["news"]) == 1)
     today = datetime.fromisoformat(waiting["next_at"])
     uow = system.apps["notifications"].state.runtime.uow
