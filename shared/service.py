@@ -34,6 +34,7 @@ from shared.body_limit import RequestBodyLimit
 from shared.database import create_engine, is_unique_violation, session_factory
 from shared.environment import Environment, plain_environment
 from shared.events.envelope import EventData
+from shared.jobs.api import jobs_router
 from shared.jobs.handlers import JobHandlers
 from shared.jobs.monitoring import job_status
 from shared.jobs.worker import JobPolicy, JobWorker
@@ -394,6 +395,7 @@ def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter
         return HTMLResponse(render_asyncapi(asyncapi.to_specification().to_jsonable()))
 
     router.include_router(dead_letters_router(runtime))
+    router.include_router(jobs_router(runtime))
     return router
 
 

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.web import front
-from services.web.district import dead_letters, roster_imports, status
+from services.web.district import dead_letters, jobs, roster_imports, status
 from services.web.district.operations_api import OperationsApi
 from services.web.district.roster_api import RosterImportsApi
 from services.web.family import (
@@ -156,6 +156,7 @@ def build_app(
         status,
         roster_imports,
         dead_letters,
+        jobs,
         windows,
         not_booked,
         figures,

@@ -30,6 +30,10 @@ class JobRefused(Exception):
     """The job does not exist, or its status does not allow what was asked."""
 
 
+class NoSuchJob(JobRefused):
+    """No job has that id."""
+
+
 async def list_jobs(
     uow: UnitOfWork, *, status: str | None = None, kind: str | None = None, limit: int = 50
 ) -> Sequence[Job]:
@@ -47,7 +51,7 @@ async def get_job(uow: UnitOfWork, job_id: str) -> Job:
     async with uow.read() as session:
         job = await session.get(Job, job_id)
     if job is None:
-        raise JobRefused(f"no job {job_id}")
+        raise NoSuchJob(f"no job {job_id}")
     return job
 
 

@@ -1,6 +1,6 @@
 """In a real Chromium, on a desktop and on a 360 px phone: district IT uploads a roster export
 and its page follows the import until its report shows (the page's script, without reloading),
-sees the services' state, and replays a dead letter; axe-core finds no accessibility violation
+sees the services' state, replays a dead letter and runs a failed job again; axe-core finds no accessibility violation
 on any of these pages, and none is wider than the screen. Screenshots are saved in the test's
 temporary directory (printed at the end)."""
 
@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlmodel import col, update
 
+from shared.jobs.tables import Job
 from tests.integration.conftest import ADMIN, System, register_site
 from tests.integration.test_dead_letters_api import break_handler
+from tests.integration.test_jobs_api import a_message_waiting_for_tomorrow
 from tests.integration.test_roster_import import MESSY, zip_export
 from tests.support import eventually
 from tests.web.test_in_a_browser import (
@@ -28,6 +31,17 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 pytestmark = browser_marks
+
+
+async def failed_job(system: System) -> None:
+    """A message whose job failed for good (the relay was down), to run again from the page."""
+    _, job = await a_message_waiting_for_tomorrow(system)
+    async with system.apps["notifications"].state.runtime.uow.transaction() as session:
+        await session.exec(
+            update(Job)
+            .where(col(Job.id) == job.id)
+            .values(status="failed", attempts=6, last_error="SMTPServerDisconnected: gone")
+        )
 
 
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
@@ -95,6 +109,12 @@ async def test_district_it_imports_watches_and_replays_on_a_desktop_and_a_phone(
                 await page.get_by_role("button", name="Replay to scheduling").first.click()
                 await page.get_by_role("status").get_by_text("Replayed.").wait_for()
                 await check("dead-letters-replayed")
+
+                await failed_job(system)
+                await page.get_by_role("link", name="Failed jobs").click()
+                await page.get_by_role("button", name="Run again").first.click()
+                await page.get_by_role("status").get_by_text("Put back.").wait_for()
+                await check("jobs-run-again")
                 await context.close()
         finally:
             await browser.close()

@@ -16,11 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import col, update
 
 from services.portfolio.tables import RosterImportRun
 from services.web.app import MAX_FORM_BYTES, build_app
+from shared.jobs.tables import Job
 from tests.integration.conftest import ADMIN, System, register_site
 from tests.integration.test_dead_letters_api import ENROLLED, break_handler, student_known
+from tests.integration.test_jobs_api import a_message_waiting_for_tomorrow
 from tests.integration.test_roster_import import MESSY, zip_export
 from tests.support import eventually
 from tests.web.conftest import (
@@ -226,10 +229,62 @@ async def test_a_dead_letter_is_listed_and_replayed_through_the_page(
     assert forged.status_code == 403
 
 
+async def test_a_failed_job_is_listed_run_again_and_cancelled_through_the_page(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    message, job = await a_message_waiting_for_tomorrow(system)
+    uow = system.apps["notifications"].state.runtime.uow
+
+    async def failed() -> None:
+        async with uow.transaction() as session:
+            await session.exec(
+                update(Job)
+                .where(col(Job.id) == job.id)
+                .values(status="failed", attempts=6, last_error="SMTPServerDisconnected: gone")
+            )
+
+    await failed()
+    await signed_in_as(web, "it-admin")
+    status = html.unescape((await web.get("/district/status")).text)
+    assert '<a href="/district/jobs#service-notifications">failed</a>: 1' in status
+    page = await web.get("/district/jobs")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "deliver_message" in text and message.id in text
+    assert "SMTPServerDisconnected: gone" in text and "after 6 runs" in text
+    assert text.count("No failed jobs.") == 2  # portfolio's and scheduling's
+    retry = f"/district/jobs/notifications/{job.id}/retry"
+    cancel = f"/district/jobs/notifications/{job.id}/cancel"
+    assert f'action="{retry}"' in text and f'action="{cancel}"' in text
+
+    retried = await web.post(retry, data={"csrf_token": csrf_token(page)})
+    assert retried.status_code == 303, retried.text
+    after = html.unescape((await web.get(retried.headers["location"])).text)
+    assert "Put back." in after and message.id not in after  # pending, for tomorrow
+    stale = await web.post(retry, data={"csrf_token": csrf_token(page)})
+    assert stale.status_code == 409
+    assert "That job is not failed any more" in html.unescape(stale.text)
+
+    await failed()
+    cancelled = await web.post(cancel, data={"csrf_token": csrf_token(page)})
+    assert cancelled.status_code == 303, cancelled.text
+    assert (
+        "Cancelled. It will not run again." in (await web.get(cancelled.headers["location"])).text
+    )
+    forged = await web.post(retry, data={"csrf_token": "guessed"})
+    assert forged.status_code == 403
+
+
 async def test_teachers_families_and_strangers_cannot_reach_the_district_pages(
     web: httpx.AsyncClient, family: Family
 ) -> None:
-    pages = ("/district", "/district/status", "/district/roster/imports", "/district/dead-letters")
+    pages = (
+        "/district",
+        "/district/status",
+        "/district/roster/imports",
+        "/district/dead-letters",
+        "/district/jobs",
+    )
     for url in pages:
         assert (await web.get(url)).status_code == 401, url
     await signed_in(web, family)
@@ -245,6 +300,7 @@ async def test_teachers_families_and_strangers_cannot_reach_the_district_pages(
     posts: list[tuple[str, dict[str, Any]]] = [
         ("/district/roster/imports", {"files": {"export": ("r.zip", b"PK", ZIP)}}),
         ("/district/dead-letters/scheduling/slc.x.v1/1-0/replay", {}),
+        ("/district/jobs/notifications/0b6c3d0e-0000-0000-0000-000000000000/retry", {}),
     ]
     for url, extra in posts:
         refused = await web.post(url, data={"csrf_token": token}, **extra)
@@ -265,12 +321,18 @@ async def test_no_input_on_the_district_pages_gets_a_500(web: httpx.AsyncClient)
             {"csrf_token": token},
         ),
         ("POST", "/district/roster/imports", {"csrf_token": token, "export": "not a file"}),
+        ("POST", "/district/jobs/nowhere/0b6c3d0e/retry", {"csrf_token": token}),
+        ("POST", "/district/jobs/notifications/not%20an%20id/retry", {"csrf_token": token}),
+        ("POST", "/district/jobs/notifications/0b6c3d0e/explode", {"csrf_token": token}),
+        ("POST", "/district/jobs/notifications/0b6c3d0e/cancel", {"csrf_token": token}),
     ]
     for method, url, data in attempts:
         response = await web.request(method, url, data=data)
         assert 400 <= response.status_code < 500, (url, response.status_code, response.text[-500:])
     ignored = await web.get("/district/dead-letters", params={"done": "\x00"})
     assert ignored.status_code == 200 and "Replayed." not in ignored.text
+    ignored = await web.get("/district/jobs", params={"done": "exploded"})
+    assert ignored.status_code == 200 and "Put back." not in ignored.text
 
 
 async def test_a_running_import_shows_its_progress_and_follows_itself(

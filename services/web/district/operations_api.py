@@ -1,5 +1,6 @@
-"""What each service says of itself (``GET /readyz``, no credential needed) and its consumer
-group's dead letters (``/dead-letters``, as district IT), as the district pages call them."""
+"""What each service says of itself (``GET /readyz``, no credential needed), its consumer
+group's dead letters (``/dead-letters``) and its failed jobs (``/jobs``), as district IT, as the
+district pages call them."""
 
 from __future__ import annotations
 
@@ -49,3 +50,15 @@ class OperationsApi(ServiceApi):
         """Hand a dead letter back to its group."""
         path = f"/dead-letters/{quote(stream)}/{quote(letter_id)}/replay"
         return await self._call("POST", path, token)
+
+    async def failed_jobs(self, token: str) -> Answer:
+        """Its failed jobs, soonest due first."""
+        return await self._call("GET", "/jobs", token, params={"status": "failed"})
+
+    async def retry_job(self, token: str, *, job_id: str) -> Answer:
+        """Put a failed job back to run from its first attempt."""
+        return await self._call("POST", f"/jobs/{quote(job_id)}/retry", token)
+
+    async def cancel_job(self, token: str, *, job_id: str) -> Answer:
+        """Cancel a failed job for good."""
+        return await self._call("POST", f"/jobs/{quote(job_id)}/cancel", token)
