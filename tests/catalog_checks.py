@@ -23,6 +23,29 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 COUNT = "count"
 
 
+# A ``{% trans a=..., b=... %}...{% pluralize [name] %}...{% endtrans %}`` block of a template.
+_TRANS_BLOCK = re.compile(
+    r"\{%-?\s*trans\b(?P<args>[^%]*?)-?%\}(?P<body>.*?)\{%-?\s*endtrans\s*-?%\}", re.DOTALL
+)
+_PLURALIZE = re.compile(r"\{%-?\s*pluralize\b\s*(?P<name>\w*)\s*-?%\}")
+
+
+def plurals_not_by_count(templates: Path) -> Iterator[str]:
+    """Each plural of ``templates`` chosen by another number than ``count``. Jinja chooses a
+    ``{% pluralize %}`` without a name by the block's *first* variable: with ``{% trans
+    when=..., count=... %}`` that is the moment, and a translated page fails on it."""
+    for path in sorted(templates.rglob("*.j2")):
+        for block in _TRANS_BLOCK.finditer(path.read_text(encoding="utf-8")):
+            pluralize = _PLURALIZE.search(block["body"])
+            if pluralize is None:
+                continue
+            first = block["args"].split("=", 1)[0].strip()
+            chosen_by = pluralize["name"] or first
+            if chosen_by != COUNT:
+                line = path.read_text(encoding="utf-8")[: block.start()].count("\n") + 1
+                yield f"{path.name}:{line}: the plural is chosen by {chosen_by!r}, not {COUNT!r}"
+
+
 def read_catalog(path: Path) -> Catalog:
     with path.open("rb") as file:
         return read_po(file)

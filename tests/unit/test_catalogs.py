@@ -118,3 +118,7 @@ def test_only_a_form_for_one_number_may_write_the_number_as_a_word() -> None:
     forms[3] = forms[1]  # "few" (3-10 minutes) without the number: wrong
     plural.string = tuple(forms)
     assert [p for p in problems(catalog, read_catalog(POT)) if "left out ['count']" in p]
+
+
+def test_every_plural_of_the_messages_is_chosen_by_its_count() -> None:
+    assert list(catalog_checks.plurals_not_by_count(TEMPLATES)) == []

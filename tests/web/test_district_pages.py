@@ -213,6 +213,9 @@ async def test_a_dead_letter_is_listed_and_replayed_through_the_page(
     assert "scheduling cannot keep students today" in text
     assert "Lou" not in text
     [replay] = re.findall(r'action="(/district/dead-letters/scheduling/[^"]+/replay)"', text)
+    vietnamese = await web.get("/district/dead-letters", params={"lang": "vi"})
+    assert vietnamese.status_code == 200 and "sau 1 lần thử" in html.unescape(vietnamese.text)
+    page = await web.get("/district/dead-letters", params={"lang": "en"})
     status = html.unescape((await web.get("/district/status")).text)
     assert '<a href="/district/dead-letters#service-scheduling">1 event given up on</a>' in status
 
@@ -252,6 +255,12 @@ async def test_a_failed_job_is_listed_run_again_and_cancelled_through_the_page(
     text = html.unescape(page.text)
     assert "deliver_message" in text and message.id in text
     assert "SMTPServerDisconnected: gone" in text and "after 6 runs" in text
+    # In a language whose plurals differ from English's, chosen by the number of runs.
+    spanish = await web.get("/district/jobs", params={"lang": "es"})
+    assert spanish.status_code == 200 and "tras 6 ejecuciones" in html.unescape(spanish.text)
+    arabic = await web.get("/district/jobs", params={"lang": "ar"})
+    assert arabic.status_code == 200 and "بعد 6 مرات تشغيل" in html.unescape(arabic.text)
+    page = await web.get("/district/jobs", params={"lang": "en"})
     assert text.count("No failed jobs.") == 2  # portfolio's and scheduling's
     retry = f"/district/jobs/notifications/{job.id}/retry"
     cancel = f"/district/jobs/notifications/{job.id}/cancel"

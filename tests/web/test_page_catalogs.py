@@ -11,7 +11,14 @@ import pytest
 
 from services.web.languages import LANGUAGES, LOCALE
 from services.web.pages import TEMPLATES
-from tests.catalog_checks import extracted_msgids, msgids, po_path, problems, read_catalog
+from tests.catalog_checks import (
+    extracted_msgids,
+    msgids,
+    plurals_not_by_count,
+    po_path,
+    problems,
+    read_catalog,
+)
 
 BABEL_CFG = TEMPLATES.parent / "babel.cfg"
 POT = LOCALE / "messages.pot"
@@ -34,3 +41,7 @@ def test_a_catalog_for_each_language_of_the_family_messages() -> None:
 def test_every_catalog_translates_every_page_string(language: str) -> None:
     found = list(problems(read_catalog(po_path(LOCALE, language)), read_catalog(POT)))
     assert found == [], "\n".join(found)
+
+
+def test_every_plural_of_the_pages_is_chosen_by_its_count() -> None:
+    assert list(plurals_not_by_count(TEMPLATES)) == []
