@@ -300,6 +300,8 @@ async def plan_anew(
             already_sent=[r.due_at for r in mine if r.status == SENT],
         )
         new += [_reminder_row(conference, planned_one) for planned_one in planned]
+    await session.flush()  # the conferences' new rounds first: their rows are locked before
+    # their reminders' (``send_reminder`` locks in the same order)
     await _cancel(session, stale)
     session.add_all(new)
     await enqueue_many(
@@ -398,9 +400,9 @@ async def _reminders(session: AsyncSession, conference_ids: list[str]) -> list[C
 
 
 async def _cancel(session: AsyncSession, reminders: Sequence[ConferenceReminder]) -> None:
-    """Cancel reminders and their jobs (a failed one stays ``failed``). A job already running
-    finds its reminder cancelled (the UPDATE waits for, or wins over, the job's own) and sends
-    nothing."""
+    """Cancel reminders and their jobs (a failed one stays ``failed``), in the transaction that
+    moved the conference to its next round: a job already running waits for it on the
+    conference's row (``send_reminder``), then finds the round changed and sends nothing."""
     if not reminders:
         return
     await session.exec(
@@ -500,7 +502,12 @@ async def send_reminder(context: JobContext[NotificationsEnvironment], job: JobR
         if reminder is None or reminder.status not in UNSENT:
             return  # settled by an earlier run (a failed or cancelled one is run again by an
             # operator: ``slc-jobs retry``; if its round was replaced it stays cancelled)
-        conference = await session.get(UpcomingConference, reminder.conference_id)
+        # The conference locked, as a move or a cancellation locks it before it cancels its
+        # reminders (``plan_anew``): one committed meanwhile is read here, and its round
+        # decides, not the reminder's status (an operator's cancel may be put back).
+        conference = await session.get(
+            UpcomingConference, reminder.conference_id, with_for_update=True
+        )
         outcome = outcome_when_due(reminder_round=reminder.round, conference=conference, now=now)
         settled = await session.exec(
             update(ConferenceReminder)
@@ -511,7 +518,7 @@ async def send_reminder(context: JobContext[NotificationsEnvironment], job: JobR
             .values(status=outcome, sent_at=now if outcome == SENT else None)
             .execution_options(synchronize_session=False)
         )
-        # (A move committed meanwhile has cancelled it: then nothing is written.)
+        # (Settled by another run meanwhile: then nothing is written.)
         if settled.rowcount != 1 or outcome != SENT or conference is None:
             return
         await notify_guardians(session, await _messages(context.env, session, reminder, conference))
@@ -546,12 +553,19 @@ async def reminder_not_sent(session: AsyncSession, job: GivenUp) -> None:
     is recorded ``failed`` (``cancelled`` if an operator cancelled the job), where staff see it
     with the conference's reminders, instead of waiting as ``pending`` for ever. A move of the
     conference plans it again; an operator's ``slc-jobs retry`` of its job sends it (if its
-    conference has not moved or begun), at its time if that is still to come."""
+    conference has not moved or begun), at its time if that is still to come. (One put back
+    and given up again is recorded anew; one of a round replaced meanwhile stays as it is.)"""
+    current_round = (
+        select(UpcomingConference.round)
+        .where(col(UpcomingConference.id) == col(ConferenceReminder.conference_id))
+        .scalar_subquery()
+    )
     await session.exec(
         update(ConferenceReminder)
         .where(
             col(ConferenceReminder.id) == job.payload["reminder_id"],
-            col(ConferenceReminder.status) == PENDING,
+            col(ConferenceReminder.status).in_(UNSENT),
+            col(ConferenceReminder.round) == current_round,
         )
         .values(status=CANCELLED if job.cancelled else FAILED)
         .execution_options(synchronize_session=False)

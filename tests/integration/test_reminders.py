@@ -23,7 +23,13 @@ from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.consumers import consumers
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import FamilyLinks
-from services.notifications.reminders import SEND_REMINDER, TEMPLATE, put_back
+from services.notifications.reminders import (
+    SEND_REMINDER,
+    TEMPLATE,
+    change_site_reminders,
+    put_back,
+    send_reminder,
+)
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import (
@@ -46,6 +52,8 @@ from shared.events import (
 )
 from shared.events.envelope import CloudEvent
 from shared.jobs.admin import cancel_job, retry_job
+from shared.jobs.context import JobContext
+from shared.jobs.handlers import JobHandlers, JobRun
 from shared.jobs.tables import Job
 from shared.jobs.worker import JobPolicy, JobWorker
 from shared.messaging.consumer import Delivery as Incoming
@@ -455,6 +463,32 @@ async def test_a_reminder_whose_job_an_operator_cancels_is_cancelled_and_put_bac
     assert len(await reminded(uow)) == 4
 
 
+async def test_a_reminder_put_back_then_given_up_or_cancelled_again_says_so(
+    uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
+) -> None:
+    """Each time its job is given up, the reminder of the conference's current round says how:
+    cancelled by an operator, put back, then failed when its worker died in every run."""
+    starts = in_a_week(clock)
+    await apply(uow, env, booked(starts))
+    _, late = await reminders(uow)
+    late_job = (await reminder_jobs(uow))[late.id]
+
+    await cancel_job(uow, late_job.id, handlers=jobs)
+    await retry_job(uow, late_job.id)
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Job)
+            .where(col(Job.id) == late_job.id)
+            .values(status="running", worker="gone", attempts=5, lease_until=clock.now())
+        )
+    clock.at = starts - TWO_HOURS + timedelta(minutes=1)
+    await run_due(worker(uow, env))
+    assert {r.id: r.status for r in await reminders(uow)}[late.id] == "failed"
+    await retry_job(uow, late_job.id)
+    await cancel_job(uow, late_job.id, handlers=jobs)
+    assert {r.id: r.status for r in await reminders(uow)}[late.id] == "cancelled"
+
+
 async def test_reminders_wait_in_the_database_for_a_replica_started_later(
     database_url: str, uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
 ) -> None:
@@ -529,6 +563,45 @@ async def test_a_move_racing_its_reminder_either_sends_it_or_cancels_it(
     finally:
         await engine.dispose()
     assert sum(outcomes.values()) == 8, outcomes
+
+
+async def test_a_reminder_running_while_its_school_changes_its_times_is_not_sent(
+    uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
+) -> None:
+    """A reminder's job already running when the school's change of reminder times takes its
+    conference (a move or a cancellation takes it the same way): the job waits for the change
+    on the conference's row, then finds the round replaced and sends nothing, though a
+    cancelled reminder can be put back (``UNSENT``)."""
+    starts = in_a_week(clock)
+    await apply(uow, env, booked(starts))
+    clock.at = starts - TWO_HOURS + timedelta(minutes=1)  # both reminders are due
+    go = asyncio.Event()
+    held: JobHandlers[NotificationsEnvironment] = JobHandlers()
+
+    @held.handles(SEND_REMINDER, max_attempts=5)
+    async def when_told(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
+        await go.wait()  # claimed, running: the school's change comes now
+        await send_reminder(context, job)
+
+    policy = JobPolicy(batch_size=5, concurrency=4, poll_seconds=0.01)
+    replica = JobWorker(uow=uow, handlers=held, env=env, worker_name="replica-1", policy=policy)
+    running = asyncio.create_task(replica.run_due())
+    await asyncio.sleep(0.3)
+    async with uow.transaction() as session:
+        await change_site_reminders(
+            session,
+            district="demo",
+            site="conway",
+            before=(timedelta(hours=3),),
+            changed_by="a-conway",
+            now=clock.now(),
+        )
+        go.set()
+        await asyncio.sleep(0.5)
+        assert not running.done()  # the jobs wait for the school's change
+    assert await running == 2
+    assert {r.status for r in await reminders(uow) if r.round == 1} == {"cancelled"}
+    assert await reminded(uow) == []
 
 
 # --- Over HTTP -------------------------------------------------------------------------------
