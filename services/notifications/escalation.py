@@ -35,12 +35,13 @@ _REACHED = ("sent", "delivered", "queued")
 
 
 async def escalate_or_give_up(
-    session: AsyncSession, delivery: Delivery, reason: str, kind: str
+    session: AsyncSession, delivery: Delivery, reason: str, kind: str, *, escalating: bool = True
 ) -> None:
     """In the transaction that records ``delivery`` failed: queue the same message on the
-    guardian's next untried channel, or, if none is left and no channel carried the message,
-    put the family on the "could not reach" list with the reason and its ``kind``."""
-    if await escalate(session, delivery) is not None:
+    guardian's next untried channel, or, if none is left (or not ``escalating``: an operator
+    cancelled it) and no channel carried the message, put the family on the "could not reach"
+    list with the reason and its ``kind``."""
+    if escalating and await escalate(session, delivery) is not None:
         return
     if await _reached_otherwise(session, delivery):
         return

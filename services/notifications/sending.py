@@ -554,12 +554,17 @@ async def not_sent(session: AsyncSession, job: GivenUp) -> None:
         if job.cancelled
         else f"not sent: the notifier gave it up ({job.error})"
     )
-    await _record_failures(session, [Failure(None, d, d.channel, reason) for d in left])
+    failures = [Failure(None, d, d.channel, reason) for d in left]
+    # (A message an operator cancelled is not sent by the family's other channel either.)
+    await _record_failures(session, failures, escalating=not job.cancelled)
 
 
-async def _record_failures(session: AsyncSession, failures: Sequence[Failure]) -> None:
+async def _record_failures(
+    session: AsyncSession, failures: Sequence[Failure], *, escalating: bool = True
+) -> None:
     """Each delivery still queued recorded failed (or opted out) with its reason, the family
-    escalated or put on the could-not-reach list, and ``delivery.failed`` said."""
+    escalated (if ``escalating``) or put on the could-not-reach list, and ``delivery.failed``
+    said."""
     events = []
     for failure in failures:
         delivery, reason = failure.delivery, failure.reason[:500]
@@ -571,7 +576,9 @@ async def _record_failures(session: AsyncSession, failures: Sequence[Failure]) -
         if failed.rowcount != 1:  # type: ignore[attr-defined]
             continue
         if failure.status != "opted_out":  # a STOP is the family's choice, not a failure
-            await escalate_or_give_up(session, delivery, reason, failure.kind)
+            await escalate_or_give_up(
+                session, delivery, reason, failure.kind, escalating=escalating
+            )
         events.append(
             (
                 DeliveryFailed(

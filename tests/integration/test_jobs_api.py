@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import col, select, update
 
 from services.notifications.delivery import DELIVER
-from services.notifications.tables import CouldNotReach, Delivery
+from services.notifications.tables import ContactPoint, CouldNotReach, Delivery
 from shared.auth import Role
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job
@@ -41,6 +41,15 @@ async def a_message_waiting_for_tomorrow(system: System) -> tuple[Delivery, Job]
         not_before=datetime.now(UTC) + timedelta(days=1),
     )
     async with uow.transaction() as session:
+        contact = ContactPoint(
+            guardian_id="g-wei",
+            district="demo",
+            site="conway",
+            display_name="Wei Chen",
+            email="wei@example.org",
+            phone="+15035550142",
+        )
+        await session.merge(contact)  # (texts too: an SMS could stand in for the email)
         session.add(message)
         job = NewJob(
             kind=DELIVER,
@@ -99,6 +108,11 @@ async def test_district_it_lists_retries_and_cancels_a_services_jobs(system: Sys
     assert [(row.guardian_id, row.reason) for row in listed] == [
         ("g-wei", "not sent: an operator cancelled it")
     ]
+    async with uow.read() as session:
+        to_wei = (
+            await session.exec(select(Delivery).where(Delivery.recipient_id == "g-wei"))
+        ).all()
+    assert [d.id for d in to_wei] == [message.id]  # not sent by text instead
     again = await http.post(f"/jobs/{job.id}/cancel", headers=ADMIN)
     assert again.status_code == 409 and "is cancelled" in again.json()["detail"]
 
