@@ -248,7 +248,8 @@ async def campaign_reports(
 
 def _not_written(query: Any) -> Any:
     """``query`` narrowed to the families listed because their message was never written (an
-    invitation job given up or cancelled), and still without it (a retry writes it)."""
+    invitation job given up or cancelled), and still without it (a retry writes it), whether
+    or not a later message (a nudge) has taken them off the could-not-reach list since."""
     written = (
         sa_select(col(Delivery.id))
         .where(
@@ -261,7 +262,6 @@ def _not_written(query: Any) -> Any:
     return query.where(
         col(CouldNotReach.reason_kind) == "not_written",
         col(CouldNotReach.cause_event_id).is_not(None),
-        col(CouldNotReach.resolved_at).is_(None),
         ~written,
     )
 

@@ -319,6 +319,14 @@ async def test_families_of_a_chunk_given_up_are_on_the_list_and_a_retry_invites_
 
     # The window's campaign counts the two invitations written and the two families without.
     assert await campaign() == (event.id, 2, 2)
+    # A nudge reaches one of them (off the could-not-reach list): still not invited.
+    async with uow.transaction() as session:
+        await session.exec(
+            update(CouldNotReach)
+            .where(col(CouldNotReach.guardian_id) == "g-1")
+            .values(resolved_at=datetime.now(UTC))
+        )
+    assert await campaign() == (event.id, 2, 2)
 
     # An operator runs the job again (`slc-jobs retry`): the invitations are written.
     async with uow.transaction() as session:
