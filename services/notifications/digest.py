@@ -35,7 +35,7 @@ from shared.database import utcnow
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import GivenUp, JobRun
 from shared.jobs.queue import NewJob, enqueue_many
-from shared.jobs.tables import Job, JobState
+from shared.jobs.tables import Job
 from shared.roster import link_states
 
 _DIGESTS = uuid.UUID("6f1c7a52-1d0b-4d0e-9a57-3c1b7f3f2a10")
@@ -125,22 +125,15 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
 @jobs.gives_up(DIGEST)
 async def digest_not_sent(session: AsyncSession, job: GivenUp) -> None:
     """A digest given up (writing it failed in each attempt, or an operator cancelled it) leaves
-    the guardian's news waiting: unless another of their digest jobs is still to run, one is
-    planned at their digest hour after this one's, so the news goes a day late instead of
-    waiting for news that may never come."""
+    the guardian's news waiting: a digest is planned at their digest hour after this one's, so
+    the news goes a day late instead of waiting for news that may never come. Its key is the
+    guardian's and that hour's alone, so the guardian's jobs given up together (they share
+    their hour, and fail alike) plan it once; one that finds nothing waiting writes nothing."""
     guardian_id = job.payload["guardian_id"]
     waiting = select(DigestItem.id).where(
         col(DigestItem.guardian_id) == guardian_id, col(DigestItem.digest_id).is_(None)
     )
-    to_run = select(Job.id).where(
-        col(Job.kind) == DIGEST,
-        col(Job.key).startswith(f"{guardian_id}/", autoescape=True),
-        col(Job.status).in_([JobState.PENDING.value, JobState.RUNNING.value]),
-        col(Job.id) != job.id,
-    )
     if (await session.exec(waiting.limit(1))).first() is None:
-        return
-    if (await session.exec(to_run.limit(1))).first() is not None:
         return
     row = await session.get(GuardianPreference, guardian_id)
     chosen = preferences_from_row(row) if row is not None else NO_PREFERENCES
@@ -152,9 +145,14 @@ async def digest_not_sent(session: AsyncSession, job: GivenUp) -> None:
         [
             NewJob(
                 kind=DIGEST,
-                key=digest_job_key(guardian_id, due, job.id),
+                key=digest_job_key(guardian_id, due, AGAIN),
                 due_at=due,
                 payload=job.payload,
             )
         ],
     )
+
+
+# What a digest planned again for news a given-up digest left waiting is keyed by, in place of
+# a piece of news (``digest_job_key``).
+AGAIN = "again"

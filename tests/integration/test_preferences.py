@@ -177,9 +177,11 @@ async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) ->
     assert job.due_at == held.not_before  # waits in the database, not in memory
 
 
-async def news_waiting(system: System) -> tuple[str, Callable[[], Awaitable[dict[str, Any]]]]:
-    """A guardian with a goal of their child's waiting for their digest, and what
-    ``GET /guardians/{id}/digest`` says of it."""
+async def news_waiting(
+    system: System,
+) -> tuple[str, str, Callable[[], Awaitable[dict[str, Any]]]]:
+    """A student and their guardian, with a goal of the student's waiting for the guardian's
+    digest, and what ``GET /guardians/{id}/digest`` says of it."""
     student, guardian_id = await family(system, email="rosa@example.org")
     goal = await system.portfolio.post(
         f"/students/{student}/goals",
@@ -194,11 +196,11 @@ async def news_waiting(system: System) -> tuple[str, Callable[[], Awaitable[dict
         )
         return dict(ok(answer))
 
-    return guardian_id, digest
+    return student, guardian_id, digest
 
 
 async def test_a_new_digest_hour_moves_the_digest_already_waiting(system: System) -> None:
-    guardian_id, digest = await news_waiting(system)
+    _, guardian_id, digest = await news_waiting(system)
     waiting = await eventually(digest, until=lambda found: len(found["news"]) == 1)
     assert datetime.fromisoformat(waiting["next_at"]).astimezone(LA).hour == 18
     ok(await put(system, guardian_id, {"digest_hour": 7}, guardian(guardian_id)))
@@ -227,7 +229,7 @@ async def test_news_of_a_digest_an_operator_cancels_goes_in_the_next_days_digest
 ) -> None:
     """``slc-jobs cancel`` of the guardian's only digest job does not leave the news waiting
     for news that may never come: the next day's digest is planned for it, and sends it."""
-    guardian_id, digest = await news_waiting(system)
+    _, guardian_id, digest = await news_waiting(system)
     waiting = await eventually(digest, until=lambda found: len(found["news"]) == 1)
     today = datetime.fromisoformat(waiting["next_at"])
     uow = system.apps["notifications"].state.runtime.uow
@@ -243,6 +245,36 @@ async def test_news_of_a_digest_an_operator_cancels_goes_in_the_next_days_digest
     await digests_due_now(system)
     (sent,) = await messages(system, guardian_id, 1)
     assert sent.template == "portfolio_digest" and '"Tie my shoes"' in sent.body
+
+
+async def test_the_news_of_digests_given_up_together_is_planned_for_the_next_day_once(
+    system: System,
+) -> None:
+    """Two pieces of news, a digest job each, both given up (they share their hour, and fail
+    alike): one digest is planned for the next day, not two, nor none."""
+    student, _, digest = await news_waiting(system)
+    goal = await system.portfolio.post(
+        f"/students/{student}/goals",
+        json={"title": "Read to my sister", "area": "habits"},
+        headers=ADMIN,
+    )
+    assert goal.status_code == 201, goal.text
+    waiting = await eventually(digest, until=lambda found: len(found["news"]) == 2)
+    uow = system.apps["notifications"].state.runtime.uow
+
+    async def digest_jobs() -> list[Job]:
+        async with uow.read() as session:
+            return list((await session.exec(select(Job).where(Job.kind == DIGEST))).all())
+
+    both = await eventually(digest_jobs, until=lambda found: len(found) == 2)
+    # Given up at the same moment, each in its own transaction (as two workers' give-ups).
+    await asyncio.gather(*(cancel_job(uow, job.id, handlers=jobs) for job in both))
+    planned = [job for job in await digest_jobs() if job.status == "pending"]
+    assert len(planned) == 1
+    after = await digest()
+    today = datetime.fromisoformat(waiting["next_at"]).astimezone(LA)
+    assert datetime.fromisoformat(after["next_at"]).astimezone(LA).date() > today.date()
+    assert len(after["news"]) == 2
 
 
 async def test_the_digest_goes_at_six_in_the_evening_at_the_childs_school(system: System) -> None:
