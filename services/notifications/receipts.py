@@ -24,10 +24,10 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.delivery import without_contact_details
 from services.notifications.email import envelope_id
 from services.notifications.escalation import escalate_or_give_up
 from services.notifications.tables import Delivery
+from shared.contact_details import without_contact_details
 from shared.events import DeliveryDelivered, DeliveryFailed
 from shared.messaging.outbox import record_event
 

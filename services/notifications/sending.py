@@ -43,7 +43,6 @@ from services.notifications.delivery import (
     DELIVER,
     DELIVER_CHUNK,
     DELIVERIES_PER_JOB,
-    without_contact_details,
 )
 from services.notifications.email import Bounced
 from services.notifications.environment import NotificationsEnvironment
@@ -55,6 +54,7 @@ from services.notifications.escalation import (
     reached,
 )
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
+from shared.contact_details import without_contact_details
 from shared.database import UTCDateTime, is_sqlite
 from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import BatchJobContext, JobContext

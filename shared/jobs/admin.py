@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import case, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from shared.database import utcnow
@@ -97,14 +98,21 @@ CANCELLED_BY_OPERATOR = "cancelled by an operator"
 
 
 async def cancel_job(
-    uow: UnitOfWork, job_id: str, *, handlers: JobHandlers[Any] | None = None
+    uow: UnitOfWork,
+    job_id: str,
+    *,
+    handlers: JobHandlers[Any] | None = None,
+    only: Sequence[str] = CANCELLABLE,
 ) -> Job:
-    """Cancel a pending job, or a failed one nobody will retry. A pending one is given up to its
-    kind's ``gives_up`` handler in ``handlers`` (if any) in the same transaction: if that
-    raises, nothing is cancelled. (A failed job was given up when it failed.)"""
+    """Cancel a pending job, or a failed one nobody will retry (``only`` those in some of these
+    statuses: a page listing failed jobs does not cancel one put back meanwhile). A pending one
+    is given up to its kind's ``gives_up`` handler in ``handlers`` (if any) in the same
+    transaction: if that raises, nothing is cancelled. (A failed job was given up when it
+    failed.)"""
+    allowed = [state for state in only if state in CANCELLABLE]
     async with uow.transaction() as session:
         job = await session.get(Job, job_id, with_for_update=True)
-        cancelled = job is not None and job.status in CANCELLABLE
+        cancelled = job is not None and job.status in allowed
         if job is not None and cancelled:
             give_up = handlers.give_up_handler(job.kind) if handlers is not None else None
             was_pending = job.status == JobState.PENDING.value
@@ -114,13 +122,15 @@ async def cancel_job(
             if was_pending and give_up is not None:
                 try:
                     await give_up(session, _given_up(job))
+                except SQLAlchemyError:
+                    raise  # (the database's trouble, not the job's: said as such)
                 except Exception as error:
                     raise JobRefused(
                         f"job {job_id} was not cancelled: recording what it leaves undone "
                         f"failed ({type(error).__name__}: {error})"
                     ) from error
     if not cancelled:
-        await _refuse(uow, job_id, "cancelled", allowed=CANCELLABLE)
+        await _refuse(uow, job_id, "cancelled", allowed=allowed)
     return await get_job(uow, job_id)
 
 

@@ -2,8 +2,10 @@
 failed one again, cancel one (``GET /jobs``, ``POST /jobs/{id}/retry``, ``POST
 /jobs/{id}/cancel``), as ``slc-jobs`` does with the service's database.
 
-What is shown is what ``slc-jobs list`` prints, never a job's payload: it names the service's
-own rows, and the operator with database access reads it with ``slc-jobs show``. A cancel gives
+What is shown is what ``slc-jobs list`` prints, never a job's payload (it names the service's
+own rows), and a job's error with any email address or phone number in it hidden (a relay's
+refusal repeats the address): the operator with database access reads both with ``slc-jobs
+show``. A cancel gives
 a pending job up to its kind's ``gives_up`` handler in the same transaction, as ``slc-jobs
 cancel`` does (a message never sent is recorded failed, its family listed as not reached).
 """
@@ -12,14 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
+from shared.contact_details import without_contact_details
 from shared.jobs.admin import (
+    CANCELLABLE,
     JobRefused,
     NoSuchJob,
     cancel_job,
@@ -50,7 +54,10 @@ class JobOut(BaseModel):
     due_at: datetime = Field(description="When it runs (again).")
     created_at: datetime
     finished_at: datetime | None = Field(description="When it was done, failed or cancelled.")
-    last_error: str | None = Field(description="Why its latest run failed.")
+    last_error: str | None = Field(
+        description="Why its latest run failed, with any email address or phone number in it"
+        " hidden (`slc-jobs show` has it whole)."
+    )
     description: str = Field(description="What jobs of its kind do, as the service says.")
 
 
@@ -77,7 +84,7 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
             due_at=job.due_at,
             created_at=job.created_at,
             finished_at=job.finished_at,
-            last_error=job.last_error,
+            last_error=without_contact_details(job.last_error) if job.last_error else None,
             description=_first_line(handler.handler.__doc__ if handler else None),
         )
 
@@ -87,7 +94,9 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
         except NoSuchJob as error:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
         except JobRefused as error:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, without_contact_details(str(error))
+            ) from None
         return shown(job)
 
     @router.get(
@@ -130,12 +139,20 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
         summary="Cancel a pending or failed job",
         responses=refusals(403, 404, 409),
     )
-    async def cancel_service_job(job_id: JobPath, principal: CurrentPrincipal) -> JobOut:
+    async def cancel_service_job(
+        job_id: JobPath,
+        principal: CurrentPrincipal,
+        only_if: Annotated[
+            Literal["pending", "failed"] | None,
+            Query(description="Only if the job is (still) in this state; else 409."),
+        ] = None,
+    ) -> JobOut:
         """Cancel a pending or failed job; what a pending one leaves undone is recorded as if
         it had been given up (its messages recorded not sent, and their families listed as not
         reached) (district IT)."""
         _district_it(principal)
-        return await changed(cancel_job(runtime.uow, job_id, handlers=runtime.spec.jobs))
+        only = (only_if,) if only_if is not None else CANCELLABLE
+        return await changed(cancel_job(runtime.uow, job_id, handlers=runtime.spec.jobs, only=only))
 
     return router
 

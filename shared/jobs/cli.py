@@ -114,13 +114,28 @@ async def _run(args: argparse.Namespace, url: str) -> int:
         elif args.command == "retry":
             await _retry(uow, args)
         else:
-            job = await cancel_job(uow, args.id, handlers=service_jobs(args.service))
+            handlers = service_jobs(args.service)
+            await _refuse_another_services_job(uow, args.id, args.service, handlers)
+            job = await cancel_job(uow, args.id, handlers=handlers)
             print(
                 json.dumps(job_as_dict(job), indent=2) if args.json else f"cancelled {_name(job)}"
             )
         return 0
     finally:
         await engine.dispose()
+
+
+async def _refuse_another_services_job(
+    uow: UnitOfWork, job_id: str, service: str, handlers: JobHandlers[Any]
+) -> None:
+    """A pending job of a kind ``service`` does not run is in another service's database: what
+    it leaves undone would go unrecorded (``--service`` and ``--database-url`` disagree)."""
+    job = await get_job(uow, job_id)
+    if job.status == JobState.PENDING.value and job.kind not in handlers.max_attempts():
+        raise JobRefused(
+            f"job {job_id} is a {job.kind} job, which {service} does not run: name the service"
+            " whose database this is (--service)"
+        )
 
 
 async def _retry(uow: UnitOfWork, args: argparse.Namespace) -> None:

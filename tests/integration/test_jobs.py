@@ -688,7 +688,9 @@ async def test_slc_jobs_lists_shows_retries_all_failed_and_cancels(
 ) -> None:
     failed_ids = [await add(uow, "send_message", f"m-{n}") for n in range(3)]
     other = await add(uow, "send_digest", "d-1")
-    pending = await add(uow, "send_message", "m-pending", due_at=utcnow() + timedelta(hours=1))
+    # (A kind notifications runs, with nothing to record when it is given up.)
+    pending = await add(uow, "confirm_delivered", "m-pending", due_at=utcnow() + timedelta(hours=1))
+    foreign = await add(uow, "send_message", "m-foreign", due_at=utcnow() + timedelta(hours=1))
     for job_id in [*failed_ids, other]:
         await change(uow, job_id, status="failed", attempts=5, last_error="Boom: no\nmore")
 
@@ -723,10 +725,17 @@ async def test_slc_jobs_lists_shows_retries_all_failed_and_cancels(
     assert unnamed.code == 2 and "cancel needs --service NAME" in unnamed.err, unnamed
     unknown = await slc_jobs(database_url, "--service", "payroll", "cancel", pending)
     assert unknown.code == 2 and "no service 'payroll' (services: " in unknown.err, unknown
-    assert (await job(uow, "send_message", "m-pending")).status == "pending"
+    assert (await job(uow, "confirm_delivered", "m-pending")).status == "pending"
     cancelled = await slc_jobs(database_url, "--service", "notifications", "cancel", pending)
     assert (cancelled.code, cancelled.err) == (0, "")
-    assert (await job(uow, "send_message", "m-pending")).status == "cancelled"
+    assert (await job(uow, "confirm_delivered", "m-pending")).status == "cancelled"
+    # A pending job of a kind the named service does not run: another service's database.
+    elsewhere = await slc_jobs(database_url, "--service", "notifications", "cancel", foreign)
+    assert elsewhere.code == 2, elsewhere
+    assert f"job {foreign} is a send_message job, which notifications does not run" in (
+        elsewhere.err
+    )
+    assert (await job(uow, "send_message", "m-foreign")).status == "pending"
 
     # Refusals: one line on stderr, exit code 2, no traceback.
     for args, message in [
@@ -752,7 +761,7 @@ async def test_slc_jobs_lists_shows_retries_all_failed_and_cancels(
 
     revived = await slc_jobs(database_url, "retry", pending)  # cancelled: back it comes
     assert revived.code == 0, revived.err
-    back = await job(uow, "send_message", "m-pending")
+    back = await job(uow, "confirm_delivered", "m-pending")
     assert back.status == "pending"
     # At the time it was due, still to come (a failed job's time has passed: it runs now).
     assert back.due_at > utcnow() + timedelta(minutes=50)

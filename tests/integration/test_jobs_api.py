@@ -71,7 +71,11 @@ async def test_district_it_lists_retries_and_cancels_a_services_jobs(system: Sys
         await session.exec(
             update(Job)
             .where(col(Job.id) == job.id)
-            .values(status="failed", attempts=6, last_error="ConnectionError: the relay is down")
+            .values(
+                status="failed",
+                attempts=6,
+                last_error="SMTPRecipientsRefused: {'wei@example.org': (450, '4.2.1 try later')}",
+            )
         )
 
     (failed,) = ok(await http.get("/jobs", headers=ADMIN))
@@ -82,7 +86,8 @@ async def test_district_it_lists_retries_and_cancels_a_services_jobs(system: Sys
         "status": "failed",
         "attempts": 6,
     }
-    assert failed["last_error"] == "ConnectionError: the relay is down"
+    # The relay's refusal repeated the address: it is not shown.
+    assert failed["last_error"] == "SMTPRecipientsRefused: {'<address>': (450, '4.2.1 try later')}"
     assert failed["max_attempts"] == 6 and failed["description"].startswith(
         "Hand rendered messages to their channels"
     )
@@ -97,6 +102,13 @@ async def test_district_it_lists_retries_and_cancels_a_services_jobs(system: Sys
     assert refused.status_code == 409
     assert "only failed or cancelled jobs can be retried" in refused.json()["detail"]
 
+    # Cancelled only if still failed (as the page lists it): refused, it was put back.
+    put_back = await http.post(f"/jobs/{job.id}/cancel?only_if=failed", headers=ADMIN)
+    assert put_back.status_code == 409
+    assert "is pending: only failed jobs can be cancelled" in put_back.json()["detail"]
+    assert (
+        await http.post(f"/jobs/{job.id}/cancel?only_if=done", headers=ADMIN)
+    ).status_code == 422
     # Cancelled while pending: its message is recorded not sent, its family not reached.
     cancelled = ok(await http.post(f"/jobs/{job.id}/cancel", headers=ADMIN))
     assert cancelled["status"] == "cancelled"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from services.notifications.delivery import without_contact_details
 from services.notifications.preferences import (
     NO_PREFERENCES,
     ChannelName,
@@ -18,6 +17,7 @@ from services.notifications.preferences import (
     plan,
     quiet_hours_end,
 )
+from shared.contact_details import without_contact_details
 
 SITE = "America/Los_Angeles"  # UTC-8 in December, UTC-7 in summer
 EMAIL = "ana@example.org"

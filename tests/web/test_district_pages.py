@@ -273,6 +273,12 @@ async def test_a_failed_job_is_listed_run_again_and_cancelled_through_the_page(
     stale = await web.post(retry, data={"csrf_token": csrf_token(page)})
     assert stale.status_code == 409
     assert "That job is not failed any more" in html.unescape(stale.text)
+    # Cancelled from the list as it was: not the job put back meanwhile.
+    stale = await web.post(cancel, data={"csrf_token": csrf_token(page)})
+    assert stale.status_code == 409
+    assert "That job is not failed any more" in html.unescape(stale.text)
+    async with uow.read() as session:
+        assert (await session.get(Job, job.id)).status == "pending"  # type: ignore[union-attr]
 
     await failed()
     cancelled = await web.post(cancel, data={"csrf_token": csrf_token(page)})

@@ -60,5 +60,6 @@ class OperationsApi(ServiceApi):
         return await self._call("POST", f"/jobs/{quote(job_id)}/retry", token)
 
     async def cancel_job(self, token: str, *, job_id: str) -> Answer:
-        """Cancel a failed job for good."""
-        return await self._call("POST", f"/jobs/{quote(job_id)}/cancel", token)
+        """Cancel a failed job for good (not one put back meanwhile)."""
+        path = f"/jobs/{quote(job_id)}/cancel"
+        return await self._call("POST", path, token, params={"only_if": "failed"})
