@@ -17,6 +17,7 @@ from sqlalchemy import case, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
+from shared.contact_details import without_contact_details
 from shared.database import utcnow
 from shared.jobs.handlers import GivenUp, JobHandlers
 from shared.jobs.tables import Job, JobState
@@ -125,9 +126,10 @@ async def cancel_job(
                 except SQLAlchemyError:
                     raise  # (the database's trouble, not the job's: said as such)
                 except Exception as error:
+                    why = without_contact_details(f"{type(error).__name__}: {error}")
                     raise JobRefused(
                         f"job {job_id} was not cancelled: recording what it leaves undone "
-                        f"failed ({type(error).__name__}: {error})"
+                        f"failed ({why})"
                     ) from error
     if not cancelled:
         await _refuse(uow, job_id, "cancelled", allowed=allowed)

@@ -93,10 +93,8 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
             job = await change
         except NoSuchJob as error:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
-        except JobRefused as error:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, without_contact_details(str(error))
-            ) from None
+        except JobRefused as error:  # (its words name the job, and hide contact details)
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
         return shown(job)
 
     @router.get(
