@@ -126,26 +126,35 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
 async def digest_not_sent(session: AsyncSession, job: GivenUp) -> None:
     """A digest given up (writing it failed in each attempt, or an operator cancelled it) leaves
     the guardian's news waiting: a digest is planned at their digest hour after this one's, so
-    the news goes a day late instead of waiting for news that may never come. Its key is the
-    guardian's and that hour's alone, so the guardian's jobs given up together (they share
-    their hour, and fail alike) plan it once; one that finds nothing waiting writes nothing."""
+    the news goes a day late instead of waiting for news that may never come. Its key is that
+    hour's and the oldest news waiting's, so the guardian's jobs given up together (they share
+    their hour, and fail alike, with the same news waiting) plan it once, and a digest that
+    has since claimed that news leaves the next give-up a key of its own."""
     guardian_id = job.payload["guardian_id"]
-    waiting = select(DigestItem.id).where(
-        col(DigestItem.guardian_id) == guardian_id, col(DigestItem.digest_id).is_(None)
-    )
-    if (await session.exec(waiting.limit(1))).first() is None:
+    oldest = (
+        await session.exec(
+            select(DigestItem.id)
+            .where(col(DigestItem.guardian_id) == guardian_id, col(DigestItem.digest_id).is_(None))
+            .order_by(col(DigestItem.created_at), col(DigestItem.id))
+            .limit(1)
+        )
+    ).first()
+    if oldest is None:
         return
     row = await session.get(GuardianPreference, guardian_id)
     chosen = preferences_from_row(row) if row is not None else NO_PREFERENCES
     given_up = await session.get(Job, job.id)
     after = max(utcnow(), given_up.due_at) if given_up is not None else utcnow()
     due = next_digest_at(chosen, after, job.payload["timezone"])
+    key = digest_job_key(guardian_id, due, f"{AGAIN}-{oldest}")
+    if key == job.key:  # (itself planned so, then moved earlier by a new digest hour)
+        key = digest_job_key(guardian_id, due, f"{AGAIN}-{job.id}")
     await enqueue_many(
         session,
         [
             NewJob(
                 kind=DIGEST,
-                key=digest_job_key(guardian_id, due, AGAIN),
+                key=key,
                 due_at=due,
                 payload=job.payload,
             )
@@ -153,6 +162,6 @@ async def digest_not_sent(session: AsyncSession, job: GivenUp) -> None:
     )
 
 
-# What a digest planned again for news a given-up digest left waiting is keyed by, in place of
-# a piece of news (``digest_job_key``).
+# What a digest planned again for news a given-up digest left waiting is keyed by, with the
+# oldest news waiting, in place of a piece of news (``digest_job_key``).
 AGAIN = "again"

@@ -369,7 +369,8 @@ async def change_site_reminders(
                 UpcomingConference.status == BOOKED,
                 col(UpcomingConference.starts_at) > now,
             )
-            .order_by(col(UpcomingConference.id))  # locked in one order by every writer
+            .order_by(col(UpcomingConference.id))  # (in id order; a consumer's batch may lock
+            # its conferences in another: PostgreSQL then aborts one, and it is tried again)
             .with_for_update()
         )
     ).all()
@@ -405,6 +406,10 @@ async def _cancel(session: AsyncSession, reminders: Sequence[ConferenceReminder]
     conference's row (``send_reminder``), then finds the round changed and sends nothing."""
     if not reminders:
         return
+    # The jobs first, then the reminders: the order an operator's cancel and a give-up take
+    # them in (a job, then its reminder), so that neither waits on the other in a cycle.
+    for reminder in sorted(reminders, key=_job_key):
+        await cancel(session, SEND_REMINDER, key=_job_key(reminder))
     await session.exec(
         update(ConferenceReminder)
         .where(
@@ -414,8 +419,6 @@ async def _cancel(session: AsyncSession, reminders: Sequence[ConferenceReminder]
         .values(status=CANCELLED)
         .execution_options(synchronize_session=False)
     )
-    for reminder in reminders:
-        await cancel(session, SEND_REMINDER, key=_job_key(reminder))
 
 
 def _job_key(reminder: ConferenceReminder) -> str:
@@ -555,18 +558,30 @@ async def reminder_not_sent(session: AsyncSession, job: GivenUp) -> None:
     conference plans it again; an operator's ``slc-jobs retry`` of its job sends it (if its
     conference has not moved or begun), at its time if that is still to come. (One put back
     and given up again is recorded anew; one of a round replaced meanwhile stays as it is.)"""
+    # The reminder locked first (after its job, as every writer takes them), then its
+    # conference's round read in a statement of its own: a move committed meanwhile is seen.
+    reminder = (
+        await session.exec(
+            select(ConferenceReminder)
+            .where(col(ConferenceReminder.id) == job.payload["reminder_id"])
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if reminder is None or reminder.status not in UNSENT:
+        return
     current_round = (
-        select(UpcomingConference.round)
-        .where(col(UpcomingConference.id) == col(ConferenceReminder.conference_id))
-        .scalar_subquery()
-    )
+        await session.exec(
+            select(UpcomingConference.round).where(
+                col(UpcomingConference.id) == reminder.conference_id
+            )
+        )
+    ).first()
+    if current_round != reminder.round:
+        return
     await session.exec(
         update(ConferenceReminder)
-        .where(
-            col(ConferenceReminder.id) == job.payload["reminder_id"],
-            col(ConferenceReminder.status).in_(UNSENT),
-            col(ConferenceReminder.round) == current_round,
-        )
+        .where(col(ConferenceReminder.id) == reminder.id)
         .values(status=CANCELLED if job.cancelled else FAILED)
         .execution_options(synchronize_session=False)
     )

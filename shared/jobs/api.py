@@ -135,7 +135,7 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
         "/jobs/{job_id}/cancel",
         response_model=JobOut,
         summary="Cancel a pending or failed job",
-        responses=refusals(403, 404, 409),
+        responses=refusals(403, 404, 409, 503),
     )
     async def cancel_service_job(
         job_id: JobPath,

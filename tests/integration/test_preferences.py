@@ -5,18 +5,22 @@ that hold a confirmation (queued, due when they end) rather than drop it, and cl
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import col, select, update
 
-from services.notifications.delivery import DIGEST
+from services.notifications.delivery import DIGEST, digest_job_key
+from services.notifications.digest import AGAIN
+from services.notifications.preferences import NO_PREFERENCES, next_digest_at
 from services.notifications.sending import jobs
-from services.notifications.tables import Delivery
+from services.notifications.tables import Delivery, DigestItem
 from shared.auth import Role
 from shared.jobs.admin import cancel_job
+from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job
 from tests.integration.conftest import (
     System,
@@ -275,6 +279,39 @@ async def test_the_news_of_digests_given_up_together_is_planned_for_the_next_day
     today = datetime.fromisoformat(waiting["next_at"]).astimezone(LA)
     assert datetime.fromisoformat(after["next_at"]).astimezone(LA).date() > today.date()
     assert len(after["news"]) == 2
+
+
+async def test_a_digest_planned_again_then_given_up_again_plans_the_next_one(
+    system: System,
+) -> None:
+    """A digest planned for news a given-up one left (keyed by its hour and that news), moved
+    earlier by a new digest hour, and given up in its turn: the next digest lands on its own
+    key's hour, and is planned all the same (under a key of its own)."""
+    _, guardian_id, digest = await news_waiting(system)
+    await eventually(digest, until=lambda found: len(found["news"]) == 1)
+    uow = system.apps["notifications"].state.runtime.uow
+    async with uow.transaction() as session:
+        (news,) = (await session.exec(select(DigestItem))).all()
+        (first,) = (await session.exec(select(Job).where(Job.kind == DIGEST))).all()
+        await session.exec(update(Job).where(col(Job.id) == first.id).values(status="done"))
+        due = next_digest_at(NO_PREFERENCES, datetime.now(UTC), "America/Los_Angeles")
+        again = NewJob(
+            kind=DIGEST,
+            key=digest_job_key(guardian_id, due, f"{AGAIN}-{news.id}"),
+            payload=json.loads(first.payload),
+            due_at=datetime.now(UTC) - timedelta(minutes=1),  # moved earlier
+        )
+        await enqueue_many(session, [again])
+        (planned,) = (await session.exec(select(Job).where(Job.key == again.key))).all()
+
+    await cancel_job(uow, planned.id, handlers=jobs)
+    async with uow.read() as session:
+        waiting = (
+            await session.exec(select(Job).where(Job.kind == DIGEST, Job.status == "pending"))
+        ).all()
+    assert [job.key for job in waiting] == [
+        digest_job_key(guardian_id, due, f"{AGAIN}-{planned.id}")
+    ]
 
 
 async def test_the_digest_goes_at_six_in_the_evening_at_the_childs_school(system: System) -> None:

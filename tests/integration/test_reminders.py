@@ -220,6 +220,13 @@ async def reminder_jobs(uow: UnitOfWork) -> dict[str, Job]:
         return {json.loads(job.payload)["reminder_id"]: job for job in found.all()}
 
 
+async def job_of(uow: UnitOfWork, job_id: str) -> Job:
+    async with uow.read() as session:
+        found = await session.get(Job, job_id)
+    assert found is not None
+    return found
+
+
 async def reminded(uow: UnitOfWork) -> list[Delivery]:
     """The reminders written to the family."""
     async with uow.read() as session:
@@ -486,6 +493,30 @@ async def test_a_reminder_put_back_then_given_up_or_cancelled_again_says_so(
     assert {r.id: r.status for r in await reminders(uow)}[late.id] == "failed"
     await retry_job(uow, late_job.id)
     await cancel_job(uow, late_job.id, handlers=jobs)
+    assert {r.id: r.status for r in await reminders(uow)}[late.id] == "cancelled"
+
+
+async def test_a_replaced_rounds_reminder_whose_job_is_given_up_stays_cancelled(
+    uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
+) -> None:
+    """The conference moved (round 2): the first round's reminders were cancelled with their
+    jobs. One of those jobs put back by an operator and given up again leaves its reminder as
+    the move left it, not ``failed``: it was never to be sent."""
+    starts = in_a_week(clock)
+    await apply(uow, env, booked(starts))
+    _, late = await reminders(uow)
+    late_job = (await reminder_jobs(uow))[late.id]
+    await apply(uow, env, moved(starts + timedelta(days=1), sequence=1))
+    await retry_job(uow, late_job.id)
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Job)
+            .where(col(Job.id) == late_job.id)
+            .values(status="running", worker="gone", attempts=5, lease_until=clock.now())
+        )
+    clock.at = starts - TWO_HOURS + timedelta(minutes=1)
+    await run_due(worker(uow, env))
+    assert (await job_of(uow, late_job.id)).status == "failed"
     assert {r.id: r.status for r in await reminders(uow)}[late.id] == "cancelled"
 
 
