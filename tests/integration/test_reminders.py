@@ -220,6 +220,16 @@ async def reminder_jobs(uow: UnitOfWork) -> dict[str, Job]:
         return {json.loads(job.payload)["reminder_id"]: job for job in found.all()}
 
 
+async def dies_in_every_run(uow: UnitOfWork, job_id: str, clock: ManualClock) -> None:
+    """The job's worker stopped in each of its 5 runs: the next worker to look gives it up."""
+    async with uow.transaction() as session:
+        await session.exec(
+            update(Job)
+            .where(col(Job.id) == job_id)
+            .values(status="running", worker="gone", attempts=5, lease_until=clock.now())
+        )
+
+
 async def job_of(uow: UnitOfWork, job_id: str) -> Job:
     async with uow.read() as session:
         found = await session.get(Job, job_id)
@@ -401,12 +411,7 @@ async def test_a_reminder_whose_job_is_given_up_is_failed_not_pending_for_ever(
     await apply(uow, env, booked(starts))
     early, late = await reminders(uow)
     # The two days' reminder killed its worker in each of its runs.
-    async with uow.transaction() as session:
-        await session.exec(
-            update(Job)
-            .where(col(Job.id) == (await reminder_jobs(uow))[early.id].id)
-            .values(status="running", worker="gone", attempts=5, lease_until=clock.now())
-        )
+    await dies_in_every_run(uow, (await reminder_jobs(uow))[early.id].id, clock)
     clock.at = starts - TWO_DAYS + timedelta(minutes=1)
     await run_due(worker(uow, env))
     assert {r.id: r.status for r in await reminders(uow)} == {
@@ -482,12 +487,7 @@ async def test_a_reminder_put_back_then_given_up_or_cancelled_again_says_so(
 
     await cancel_job(uow, late_job.id, handlers=jobs)
     await retry_job(uow, late_job.id)
-    async with uow.transaction() as session:
-        await session.exec(
-            update(Job)
-            .where(col(Job.id) == late_job.id)
-            .values(status="running", worker="gone", attempts=5, lease_until=clock.now())
-        )
+    await dies_in_every_run(uow, late_job.id, clock)
     clock.at = starts - TWO_HOURS + timedelta(minutes=1)
     await run_due(worker(uow, env))
     assert {r.id: r.status for r in await reminders(uow)}[late.id] == "failed"
@@ -508,12 +508,7 @@ async def test_a_replaced_rounds_reminder_whose_job_is_given_up_stays_cancelled(
     late_job = (await reminder_jobs(uow))[late.id]
     await apply(uow, env, moved(starts + timedelta(days=1), sequence=1))
     await retry_job(uow, late_job.id)
-    async with uow.transaction() as session:
-        await session.exec(
-            update(Job)
-            .where(col(Job.id) == late_job.id)
-            .values(status="running", worker="gone", attempts=5, lease_until=clock.now())
-        )
+    await dies_in_every_run(uow, late_job.id, clock)
     clock.at = starts - TWO_HOURS + timedelta(minutes=1)
     await run_due(worker(uow, env))
     assert (await job_of(uow, late_job.id)).status == "failed"

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.district.operations_api import SERVICES, OperationsApi
+from services.web.district.operations_api import SERVICES, OperationsApi, listed
 from services.web.district.roster_imports_view import written_moment
 from services.web.district.signed_in import DistrictDep, OperationsDep
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
-from services.web.service_api import ServiceUnavailable
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 
@@ -106,13 +105,7 @@ async def _letters_of(
     name: str, api: OperationsApi, token: str, *, language: str
 ) -> ServiceLetters:
     """A service's letters; one that does not answer is said so, the others still shown."""
-    try:
-        answer = accepted(await api.dead_letters(token))
-    except ServiceUnavailable:
-        return ServiceLetters(name, answered=False, letters=[])
-    if answer.status == 403:
-        raise TroublePage(Trouble.NOT_YOURS, 403)
-    body: Any = answer.body if answer.ok and isinstance(answer.body, list) else None
+    body = await listed(api.dead_letters(token))
     if body is None:
         return ServiceLetters(name, answered=False, letters=[])
     return ServiceLetters(

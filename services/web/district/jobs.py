@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.district.operations_api import SERVICES, OperationsApi
+from services.web.district.operations_api import SERVICES, OperationsApi, listed
 from services.web.district.roster_imports_view import written_moment
 from services.web.district.signed_in import DistrictDep, OperationsDep
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
-from services.web.service_api import ServiceUnavailable
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 
@@ -108,13 +107,7 @@ async def _jobs_page(
 
 async def _jobs_of(name: str, api: OperationsApi, token: str, *, language: str) -> ServiceJobs:
     """A service's failed jobs; one that does not answer is said so, the others still shown."""
-    try:
-        answer = accepted(await api.failed_jobs(token))
-    except ServiceUnavailable:
-        return ServiceJobs(name, answered=False, jobs=[])
-    if answer.status == 403:
-        raise TroublePage(Trouble.NOT_YOURS, 403)
-    body: Any = answer.body if answer.ok and isinstance(answer.body, list) else None
+    body = await listed(api.failed_jobs(token))
     if body is None:
         return ServiceJobs(name, answered=False, jobs=[])
     return ServiceJobs(

@@ -4,13 +4,16 @@ district pages call them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from services.web.service_api import Answer, ServiceApi
+from services.web.service_api import Answer, ServiceApi, ServiceUnavailable
+from services.web.staff.signed_in import accepted
+from services.web.troubles import Trouble, TroublePage
 
 SERVICES = ("portfolio", "scheduling", "notifications")
 
@@ -63,3 +66,15 @@ class OperationsApi(ServiceApi):
         """Cancel a failed job for good (not one put back meanwhile)."""
         path = f"/jobs/{quote(job_id)}/cancel"
         return await self._call("POST", path, token, params={"only_if": "failed"})
+
+
+async def listed(call: Awaitable[Answer]) -> list[Any] | None:
+    """What a service's list route answered, or None if it did not answer (or not with a list):
+    a district page says so of that service and still shows the others."""
+    try:
+        answer = accepted(await call)
+    except ServiceUnavailable:
+        return None
+    if answer.status == 403:
+        raise TroublePage(Trouble.NOT_YOURS, 403)
+    return answer.body if answer.ok and isinstance(answer.body, list) else None
