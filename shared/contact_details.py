@@ -13,6 +13,8 @@ _EMAIL_ADDRESS = re.compile(r"(?:\"[^\"\r\n]*\"|[^\s<>()\[\]\"',;:]+)@[^\s<>()\[
 # when it has fewer than 7 digits (a mail server's "550 5.1.1", a carrier's error 30003).
 _DATE_OR_NUMBER = re.compile(
     r"(?P<date>(?<!\d)\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?(?!\d))"
+    # An id (a UUID: a job's, a delivery's), kept whole: its digits are no one's number.
+    r"|(?P<id>(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f-]))"
     r"|(?<!\d)\+?\d[\d\s().-]{4,}\d"
 )
 PHONE_DIGITS = 7  # the fewest digits of a number a family is texted at, with no country code
@@ -20,7 +22,11 @@ PHONE_DIGITS = 7  # the fewest digits of a number a family is texted at, with no
 
 def _number_hidden(found: re.Match[str]) -> str:
     text = found.group()
-    if found.group("date") or sum(character.isdigit() for character in text) < PHONE_DIGITS:
+    if (
+        found.group("date")
+        or found.group("id")
+        or sum(character.isdigit() for character in text) < PHONE_DIGITS
+    ):
         return text
     return "<number>"
 

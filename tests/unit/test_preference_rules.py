@@ -175,6 +175,11 @@ def test_a_failures_reason_on_the_stream_names_no_address_or_number() -> None:
         ("tel15551234567 No.5551234567 x_15551234567", "tel<number> No.<number> x_<number>"),
         ("to 0120-12-3456", "to <number>"),
         ("at 2026-12-04T10:00:00Z", "at 2026-12-04T10:00:00Z"),
+        # An id is kept whole, however many digits it holds.
+        (
+            "job 920866f1-d9c3-4eb8-1234-567890123456 for 5035550144",
+            "job 920866f1-d9c3-4eb8-1234-567890123456 for <number>",
+        ),
     ],
 )
 def test_a_reason_keeps_the_servers_codes_and_hides_quoted_addresses(
