@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import case, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.contact_details import without_contact_details
 from shared.database import utcnow
-from shared.jobs.handlers import GivenUp, JobHandlers
+from shared.jobs.handlers import GivenUp, GiveUpHandler, JobHandlers
 from shared.jobs.tables import Job, JobState
 from shared.messaging.unit_of_work import UnitOfWork
 
@@ -115,41 +116,39 @@ async def cancel_job(
         job = await session.get(Job, job_id, with_for_update=True)
         cancelled = job is not None and job.status in allowed
         if job is not None and cancelled:
-            give_up = handlers.give_up_handler(job.kind) if handlers is not None else None
             was_pending = job.status == JobState.PENDING.value
             job.status, job.lease_until, job.finished_at = JobState.CANCELLED.value, None, utcnow()
             session.add(job)
             await session.flush()  # (the handler sees the job no longer pending)
+            give_up = handlers.give_up_handler(job.kind) if handlers is not None else None
             if was_pending and give_up is not None:
-                try:
-                    await give_up(session, _given_up(job))
-                except SQLAlchemyError:
-                    raise  # (the database's trouble, not the job's: said as such)
-                except Exception as error:
-                    why = without_contact_details(f"{type(error).__name__}: {error}")
-                    raise JobRefused(
-                        f"job {job_id} was not cancelled: recording what it leaves undone "
-                        f"failed ({why})"
-                    ) from error
+                await _record_undone(session, job, give_up)
     if not cancelled:
         await _refuse(uow, job_id, "cancelled", allowed=allowed)
     return await get_job(uow, job_id)
 
 
+async def _record_undone(session: AsyncSession, job: Job, give_up: GiveUpHandler) -> None:
+    """``give_up`` of the job an operator cancels; what it raises refuses the cancel (the
+    database's own trouble is said as such)."""
+    try:
+        await give_up(session, _given_up(job))
+    except (SQLAlchemyError, JobRefused):
+        raise
+    except Exception as error:
+        why = without_contact_details(f"{type(error).__name__}: {error}")
+        raise JobRefused(
+            f"job {job.id} was not cancelled: recording what it leaves undone failed ({why})"
+        ) from error
+
+
 def _given_up(job: Job) -> GivenUp:
     try:
-        payload = json.loads(job.payload)
+        return GivenUp.of_row(
+            job, attempts=job.attempts, error=CANCELLED_BY_OPERATOR, cancelled=True
+        )
     except ValueError as error:
         raise JobRefused(f"job {job.id} has a payload that is not JSON: {error}") from None
-    return GivenUp(
-        job.id,
-        job.kind,
-        job.key,
-        payload,
-        job.attempts,
-        CANCELLED_BY_OPERATOR,
-        cancelled=True,
-    )
 
 
 # The order an operator reads a job in.

@@ -5,9 +5,9 @@ failed one again, cancel one (``GET /jobs``, ``POST /jobs/{id}/retry``, ``POST
 What is shown is what ``slc-jobs list`` prints, never a job's payload (it names the service's
 own rows), and a job's error with any email address or phone number in it hidden (a relay's
 refusal repeats the address): the operator with database access reads both with ``slc-jobs
-show``. A cancel gives
-a pending job up to its kind's ``gives_up`` handler in the same transaction, as ``slc-jobs
-cancel`` does (a message never sent is recorded failed, its family listed as not reached).
+show``. A cancel gives a pending job up to its kind's ``gives_up`` handler in the same
+transaction, as ``slc-jobs cancel`` does (a message never sent is recorded failed, its family
+listed as not reached).
 """
 
 from __future__ import annotations
@@ -71,9 +71,7 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     def shown(job: Job) -> JobOut:
-        handlers = runtime.spec.jobs
-        known = job.kind in handlers.max_attempts()
-        handler = handlers.for_kind(job.kind) if known else None
+        handler = runtime.spec.jobs.get(job.kind)
         return JobOut(
             id=job.id,
             kind=job.kind,
@@ -85,7 +83,7 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
             created_at=job.created_at,
             finished_at=job.finished_at,
             last_error=without_contact_details(job.last_error) if job.last_error else None,
-            description=_first_line(handler.handler.__doc__ if handler else None),
+            description=handler.description if handler else "",
         )
 
     async def changed(change: Awaitable[Job]) -> JobOut:
@@ -153,9 +151,3 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
         return await changed(cancel_job(runtime.uow, job_id, handlers=runtime.spec.jobs, only=only))
 
     return router
-
-
-def _first_line(text: str | None) -> str:
-    """A docstring's first sentence-line, unwrapped: ``"Send one..."``."""
-    paragraph = (text or "").strip().split("\n\n")[0]
-    return " ".join(line.strip() for line in paragraph.splitlines())

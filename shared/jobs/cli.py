@@ -131,7 +131,7 @@ async def _refuse_another_services_job(
     """A pending job of a kind ``service`` does not run is in another service's database: what
     it leaves undone would go unrecorded (``--service`` and ``--database-url`` disagree)."""
     job = await get_job(uow, job_id)
-    if job.status == JobState.PENDING.value and job.kind not in handlers.max_attempts():
+    if job.status == JobState.PENDING.value and handlers.get(job.kind) is None:
         raise JobRefused(
             f"job {job_id} is a {job.kind} job, which {service} does not run: name the service"
             " whose database this is (--service)"

@@ -39,6 +39,7 @@ stopped each time it started it, or an operator cancelled it before it ran (``sl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic
@@ -46,6 +47,7 @@ from typing import Any, Generic
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.jobs.context import BatchJobContext, EnvT, JobContext, JobRun
+from shared.jobs.leases import ERROR_MAX_LENGTH
 from shared.jobs.tables import KIND_MAX_LENGTH
 
 
@@ -69,6 +71,27 @@ class GivenUp:
     attempts: int  # runs started
     error: str  # why it was given up, as ``last_error`` keeps it
     cancelled: bool = False  # by an operator, before it ran again (else it failed)
+
+    @classmethod
+    def of_row(
+        cls,
+        row: Any,
+        *,
+        attempts: int,
+        error: str,
+        cancelled: bool = False,
+    ) -> GivenUp:
+        """The job as its row (or claim) holds it: ``id``, ``kind``, ``key`` and its JSON
+        ``payload`` (``ValueError`` if that is not JSON), given up with ``error``."""
+        return cls(
+            row.id,
+            row.kind,
+            row.key,
+            json.loads(row.payload),
+            attempts,
+            error[:ERROR_MAX_LENGTH],
+            cancelled,
+        )
 
 
 GiveUpHandler = Callable[[AsyncSession, GivenUp], Awaitable[None]]
@@ -97,7 +120,7 @@ class RegisteredHandler(RetryRules, Generic[EnvT]):
 
     @property
     def description(self) -> str:
-        return (self.handler.__doc__ or "").strip()
+        return _described(self.handler)
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,16 @@ class RegisteredBatchHandler(RetryRules, Generic[EnvT]):
     kind: str
     handler: BatchJobHandler[EnvT]
     batch_size: int  # due jobs given to one call, at most
+
+    @property
+    def description(self) -> str:
+        return _described(self.handler)
+
+
+def _described(handler: Callable[..., Any]) -> str:
+    """What a handler's docstring says first (its first paragraph, unwrapped)."""
+    paragraph = (handler.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
 
 
 class JobHandlers(Generic[EnvT]):
@@ -209,6 +242,10 @@ class JobHandlers(Generic[EnvT]):
 
     def for_kind(self, kind: str) -> RegisteredHandler[EnvT] | RegisteredBatchHandler[EnvT]:
         return self._handlers[kind]
+
+    def get(self, kind: str) -> RegisteredHandler[EnvT] | RegisteredBatchHandler[EnvT] | None:
+        """The handler of ``kind``, if this service runs jobs of that kind."""
+        return self._handlers.get(kind)
 
     def max_attempts(self) -> dict[str, int]:
         """Each kind's limit on runs started (a job may set its own)."""

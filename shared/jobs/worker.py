@@ -38,7 +38,6 @@ from shared.jobs.handlers import (
     RetryRules,
 )
 from shared.jobs.leases import (
-    ERROR_MAX_LENGTH,
     Abandoned,
     Claim,
     claim_due,
@@ -196,14 +195,7 @@ class JobWorker(Generic[EnvT]):
             return
         attempts = job.attempt if isinstance(job, Claim) else job.attempts
         try:
-            given_up = GivenUp(
-                job.id,
-                job.kind,
-                job.key,
-                json.loads(job.payload),
-                attempts,
-                error[:ERROR_MAX_LENGTH],
-            )
+            given_up = GivenUp.of_row(job, attempts=attempts, error=error)
             async with session.begin_nested():
                 await handler(session, given_up)
         except Exception:

@@ -110,7 +110,7 @@ def _is(answer: Any, kind: type) -> bool:
 
 def _counts(counts: Any) -> dict[str, int]:
     counts = counts if isinstance(counts, dict) else {}
-    return {name: int(counts.get(name, 0)) for name in ("total", *STATUSES)}
+    return {name: _number(counts.get(name)) for name in ("total", *STATUSES)}
 
 
 def _number(value: Any) -> int:
