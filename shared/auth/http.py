@@ -145,3 +145,9 @@ FamilyOrBearerPrincipal = Annotated[Principal, Depends(authenticate_link_or_bear
 
 def forbidden(reason: str) -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, reason)
+
+
+def district_it_only(principal: Principal, does: str) -> None:
+    """403 for anyone but district IT, saying what only it does (e.g. "imports the roster")."""
+    if principal.role is not Role.DISTRICT_ADMIN:
+        raise forbidden(f"only district IT {does}")

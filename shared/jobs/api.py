@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
-from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Principal, Role
+from shared.auth.http import CurrentPrincipal, district_it_only
 from shared.contact_details import without_contact_details
 from shared.jobs.admin import (
     CANCELLABLE,
@@ -59,11 +58,6 @@ class JobOut(BaseModel):
         " hidden (`slc-jobs show` has it whole)."
     )
     description: str = Field(description="What jobs of its kind do, as the service says.")
-
-
-def _district_it(principal: Principal) -> None:
-    if principal.role is not Role.DISTRICT_ADMIN:
-        raise forbidden("only district IT handles a service's jobs")
 
 
 def jobs_router(runtime: ServiceRuntime) -> APIRouter:
@@ -113,7 +107,7 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
     ) -> list[JobOut]:
         """The service's jobs in one state (the failed ones unless asked), soonest due first:
         what each does, how many runs it had, and why its latest failed (district IT)."""
-        _district_it(principal)
+        district_it_only(principal, "handles a service's jobs")
         found = await list_jobs(runtime.uow, status=state.value, kind=kind, limit=limit)
         return [shown(job) for job in found]
 
@@ -126,7 +120,7 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
     async def retry_service_job(job_id: JobPath, principal: CurrentPrincipal) -> JobOut:
         """Put a failed (or cancelled) job back to run from its first attempt: at once, or at
         its own time if that is still to come (district IT). Fix what made it fail first."""
-        _district_it(principal)
+        district_it_only(principal, "handles a service's jobs")
         return await changed(retry_job(runtime.uow, job_id))
 
     @router.post(
@@ -146,7 +140,7 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
         """Cancel a pending or failed job; what a pending one leaves undone is recorded as if
         it had been given up (its messages recorded not sent, and their families listed as not
         reached) (district IT)."""
-        _district_it(principal)
+        district_it_only(principal, "handles a service's jobs")
         only = (only_if,) if only_if is not None else CANCELLABLE
         return await changed(cancel_job(runtime.uow, job_id, handlers=runtime.spec.jobs, only=only))
 

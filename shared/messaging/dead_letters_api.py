@@ -22,8 +22,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Principal, Role
+from shared.auth.http import CurrentPrincipal, district_it_only
 from shared.messaging.deadletters import (
     DeadLetter,
     get_dead_letter,
@@ -92,11 +91,6 @@ class ReplayedOut(BaseModel):
     new_entry_id: str = Field(description="Its entry id there.")
 
 
-def _district_it(principal: Principal) -> None:
-    if principal.role is not Role.DISTRICT_ADMIN:
-        raise forbidden("only district IT handles dead letters")
-
-
 def dead_letters_router(runtime: ServiceRuntime) -> APIRouter:
     """The routes, on ``runtime``'s Redis and consumer group."""
     router = APIRouter(tags=["operations"])
@@ -136,7 +130,7 @@ def dead_letters_router(runtime: ServiceRuntime) -> APIRouter:
     ) -> list[DeadLetterOut]:
         """The events this service's consumer group gave up on, oldest first, per stream it
         reads: why, after how many attempts, and when (district IT)."""
-        _district_it(principal)
+        district_it_only(principal, "handles dead letters")
         group = runtime.spec.consumers.group
         letters: list[DeadLetter] = []
         for stream in streams():
@@ -156,7 +150,7 @@ def dead_letters_router(runtime: ServiceRuntime) -> APIRouter:
     ) -> DeadLetterDetail:
         """One dead letter, with its original entry's CloudEvents attributes; the payload
         (`data`) is left out (district IT)."""
-        _district_it(principal)
+        district_it_only(principal, "handles dead letters")
         letter = await letter_of(stream, letter_id)
         attributes = {
             key.decode(errors="replace"): value.decode(errors="replace")
@@ -181,7 +175,7 @@ def dead_letters_router(runtime: ServiceRuntime) -> APIRouter:
         """Hand the event back to this service's consumer group alone (on
         `<stream>:replay:<group>`) and remove the letter, at once; nothing is published again on
         the shared stream. Fix the cause first (district IT)."""
-        _district_it(principal)
+        district_it_only(principal, "handles dead letters")
         letter = await letter_of(stream, letter_id)
         try:
             new_id = await _asking_redis(partial(replay, redis(), letter))

@@ -18,8 +18,7 @@ from services.portfolio.roster_import.job import ROSTER_IMPORT, upload_path
 from services.portfolio.settings import PortfolioSettings
 from services.portfolio.tables import RosterImportRun
 from shared.api_types import IdPath, TimeZone
-from shared.auth.http import CurrentPrincipal, forbidden
-from shared.auth.principal import Principal, Role
+from shared.auth.http import CurrentPrincipal, district_it_only
 from shared.jobs.queue import enqueue
 from shared.problems import refusals
 from shared.service import UnitOfWorkDep
@@ -51,11 +50,6 @@ class ImportRunOut(BaseModel):
     finished_at: datetime | None
 
 
-def _district_it(principal: Principal) -> None:
-    if principal.role is not Role.DISTRICT_ADMIN:
-        raise forbidden("only district IT imports the roster")
-
-
 @router.post(
     "/roster/imports",
     response_model=ImportRunOut,
@@ -81,7 +75,7 @@ async def upload_roster(
     """Import the district's roster from a OneRoster 1.1 or 1.2 CSV export (a zip, sent as the
     request body with `Content-Type: application/zip`). Answers at once with the import's job;
     follow it at the `Location` given."""
-    _district_it(principal)
+    district_it_only(principal, "imports the roster")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in ZIP_TYPES:
         raise HTTPException(
@@ -133,7 +127,7 @@ async def get_import(
     run_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ImportRunOut:
     """An import: its progress while it runs, its report when done."""
-    _district_it(principal)
+    district_it_only(principal, "imports the roster")
     async with uow.read() as session:
         run = await session.get(RosterImportRun, run_id)
     if run is None or run.district != principal.district:
@@ -148,7 +142,7 @@ async def list_imports(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[ImportRunOut]:
     """The district's latest roster imports, newest first."""
-    _district_it(principal)
+    district_it_only(principal, "imports the roster")
     async with uow.read() as session:
         runs = (
             await session.exec(
