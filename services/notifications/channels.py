@@ -50,7 +50,14 @@ def kind_of_failure(error: Exception) -> str:
 
 
 class Outcomes(Protocol):
-    """Where a channel reports what became of each message (the sender records it)."""
+    """Where a channel reports what became of each message (the sender records it), and asks
+    whether each is still its to hand over."""
+
+    def may_hand_over(self, delivery: Delivery) -> bool:
+        """Asked just before the message is handed over: False when the sender can no longer be
+        sure it is the only one sending it (its job may be passing to another worker). The
+        channel then neither hands it over nor reports on it; it is tried again later."""
+        ...
 
     async def accepted(self, delivery: Delivery, provider_id: str | None) -> None:
         """The medium took the message (``provider_id``: its id for it, when its delivery
@@ -82,4 +89,5 @@ class MailboxChannel:
 
     async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
         # No connection to wait on: all of them are recorded together.
-        await asyncio.gather(*(outcomes.accepted(delivery, None) for delivery in deliveries))
+        taken = [delivery for delivery in deliveries if outcomes.may_hand_over(delivery)]
+        await asyncio.gather(*(outcomes.accepted(delivery, None) for delivery in taken))

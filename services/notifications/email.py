@@ -270,7 +270,8 @@ class SmtpChannel:
                         waiting.appendleft(delivery)
                         unreachable.append(error)
                         return
-                await self._hand_over(smtp, delivery, message, outcomes)
+                if outcomes.may_hand_over(delivery):
+                    await self._hand_over(smtp, delivery, message, outcomes)
         except BaseException:
             if smtp is not None:
                 smtp.close()

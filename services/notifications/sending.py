@@ -12,6 +12,9 @@ whatever the other connections had handed over meanwhile (on PostgreSQL one stat
 ``_RECORD_SENT``), and its connection hands over no
 other message until then: a notifier that dies leaves at most one message per connection
 accepted and not recorded, which is sent again (with the same Message-ID or idempotency key).
+A worker hands a message over only while it surely still holds its job (``surely_held``): one
+frozen past its lease holds the rest back, for the backoff, rather than send what another
+worker may have taken over, or given up on and recorded failed.
 
 A message the medium refuses for a while (an SMTP 4xx, a dropped connection, a timeout) is
 tried again with backoff, alone; one it refuses for good (an SMTP 5xx, no address), or whose
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -207,7 +210,11 @@ async def _send(
     """One channel's share of the batch: sent, each accepted one recorded as it goes; then
     the refused ones tried again later or recorded failed."""
     recorder = SentRecorder(
-        context.uow, context.env, channel=channel.name, connections=channel.connections
+        context.uow,
+        context.env,
+        channel=channel.name,
+        connections=channel.connections,
+        ours=lambda delivery: context.surely_held(runs[delivery.id]),
     )
     try:
         await channel.send_each(deliveries, recorder)
@@ -215,7 +222,9 @@ async def _send(
         await recorder.drained()
     later = _Later(context)
     for delivery in deliveries:
-        if delivery.id not in recorder.told:  # (a channel must tell; not told is not sent)
+        if delivery.id in recorder.held_back:
+            later.add(runs[delivery.id], delivery, NotHandedOver())
+        elif delivery.id not in recorder.told:  # (a channel must tell; not told is not sent)
             later.add(
                 runs[delivery.id],
                 delivery,
@@ -273,8 +282,23 @@ class _Later:
                 await _one_job_each(session, ids, attempts=run.attempt, due_at=due_at)
 
 
+class NotHandedOver(Exception):
+    """A message held back because its job may be passing to another worker."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "not handed over: this worker could not be sure it still held the message's job"
+            " (its lease was not renewed in time), so another worker may be sending it"
+        )
+
+
 class SentRecorder:
     """Records the messages a channel hands over as sent (the channel's ``Outcomes``).
+
+    A message is handed over only while ``ours`` says its job is surely still this worker's
+    (``JobContext.surely_held``): a worker whose lease ran short (its event loop blocked, or
+    the database out of reach while renewing) holds the rest back rather than send what
+    another worker may be sending too, or may have given up on and recorded failed.
 
     A group commit: the messages the channel's connections hand over while one transaction
     commits, or within ``LINGER_SECONDS`` of the first (until every connection has handed one
@@ -284,17 +308,31 @@ class SentRecorder:
     becomes of its job."""
 
     def __init__(
-        self, uow: UnitOfWork, env: NotificationsEnvironment, *, channel: str, connections: int
+        self,
+        uow: UnitOfWork,
+        env: NotificationsEnvironment,
+        *,
+        channel: str,
+        connections: int,
+        ours: Callable[[Delivery], bool],
     ) -> None:
         self._uow = uow
         self._env = env
         self._channel = channel
         self._connections = connections
+        self._ours = ours
         self._handed_over: list[tuple[Delivery, str | None, asyncio.Future[None]]] = []
         self._all_in = asyncio.Event()  # every connection is waiting for its record
         self._recording: asyncio.Task[None] | None = None
         self.refusals: list[tuple[Delivery, Exception]] = []
         self.told: set[str] = set()  # the deliveries the channel said were accepted or refused
+        self.held_back: set[str] = set()  # those not handed over (``may_hand_over``)
+
+    def may_hand_over(self, delivery: Delivery) -> bool:
+        if self._ours(delivery):
+            return True
+        self.held_back.add(delivery.id)
+        return False
 
     async def accepted(self, delivery: Delivery, provider_id: str | None) -> None:
         self.told.add(delivery.id)

@@ -105,6 +105,8 @@ class SmsChannel:
     ) -> None:
         while waiting:
             delivery = waiting.popleft()
+            if not outcomes.may_hand_over(delivery):
+                continue
             try:
                 provider_id = await self._post(client, delivery)
             # (An answer that is not the provider's JSON counts as one it could not give.)

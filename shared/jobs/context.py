@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.environment import Environment
-from shared.jobs.leases import Claim, LeaseLost, complete, complete_many
+from shared.jobs.leases import Claim, KnownLeases, LeaseLost, complete, complete_many
 from shared.messaging.unit_of_work import UnitOfWork
 
 EnvT = TypeVar("EnvT", bound=Environment)
@@ -32,12 +32,21 @@ class JobRun:
 class JobContext(Generic[EnvT]):
     """The environment (settings, clock, clients) and database of the service running a job."""
 
-    def __init__(self, *, env: EnvT, uow: UnitOfWork, claim: Claim, worker: str) -> None:
+    def __init__(
+        self, *, env: EnvT, uow: UnitOfWork, claim: Claim, worker: str, leases: KnownLeases
+    ) -> None:
         self.env = env
         self.uow = uow
         self._claim = claim
         self._worker = worker
+        self._leases = leases
         self.finished = False
+
+    def surely_held(self) -> bool:
+        """Whether this worker surely still holds the job, for long enough to begin something
+        that must not be done twice (``KnownLeases.surely_held``): False once its lease may have
+        run out, or soon could, because renewing it failed or came late."""
+        return self._leases.surely_held(self._claim.id)
 
     @asynccontextmanager
     async def finish(self) -> AsyncIterator[AsyncSession]:
@@ -68,11 +77,20 @@ class BatchJobContext(Generic[EnvT]):
     unsettled are done; if it raises, they fail with what it raised.
     """
 
-    def __init__(self, *, env: EnvT, uow: UnitOfWork, claims: Sequence[Claim], worker: str) -> None:
+    def __init__(
+        self,
+        *,
+        env: EnvT,
+        uow: UnitOfWork,
+        claims: Sequence[Claim],
+        worker: str,
+        leases: KnownLeases,
+    ) -> None:
         self.env = env
         self.uow = uow
         self._claims = {claim.id: claim for claim in claims}
         self._worker = worker
+        self._leases = leases
         self.finished: set[str] = set()  # ids of the runs completed with ``finish``
         self.failures: dict[str, Exception] = {}  # run id -> what it failed with
 
@@ -96,6 +114,11 @@ class BatchJobContext(Generic[EnvT]):
                 )
             yield session
         self.finished.update(claim.id for claim in claims)
+
+    def surely_held(self, run: JobRun) -> bool:
+        """Whether this worker surely still holds the run's job, for long enough to begin
+        something that must not be done twice (``JobContext.surely_held``)."""
+        return self._leases.surely_held(run.id)
 
     def failed(self, run: JobRun, error: Exception) -> None:
         """This run failed with ``error``: once the handler returns, its job is retried after

@@ -9,6 +9,7 @@ job instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,41 @@ class Claim:
     attempt: int
     max_attempts: int
     reclaimed: bool = False  # taken back from a worker that stopped (its lease had expired)
+
+
+class KnownLeases:
+    """How long this worker is sure to hold each job it runs: until its lease, as claimed or
+    last renewed, runs out, counted on this process's monotonic clock from just before the
+    statement that set it (so never later than the row's ``lease_until``). Another worker may
+    take a job over only once its lease has run out; a worker that cannot renew (its event loop
+    blocked, the database out of reach) sees its time run short first."""
+
+    def __init__(self, lease_seconds: float) -> None:
+        self.lease_seconds = lease_seconds
+        self._until: dict[str, float] = {}
+
+    def set(self, ids: Collection[str], *, since: float) -> None:
+        """These jobs' leases were set (claimed or renewed) by a statement begun at ``since``."""
+        for job_id in ids:
+            self._until[job_id] = since + self.lease_seconds
+
+    def lost(self, ids: Collection[str]) -> None:
+        """These jobs are no longer held (another worker took them over)."""
+        for job_id in ids:
+            self._until[job_id] = float("-inf")
+
+    def forget(self, job_id: str) -> None:
+        self._until.pop(job_id, None)
+
+    def left(self, job_id: str) -> float:
+        """Seconds until the job's lease may run out (0 or less: it may have)."""
+        return self._until.get(job_id, float("-inf")) - time.monotonic()
+
+    def surely_held(self, job_id: str) -> bool:
+        """Whether more than a third of the job's lease is left: leases are renewed every
+        third, so a worker running as it should always has that much, and an act begun now
+        (a message handed over) has that long to end before another worker could begin it."""
+        return self.left(job_id) > self.lease_seconds / 3
 
 
 @dataclass(frozen=True)
@@ -160,11 +196,18 @@ async def give_up(session: AsyncSession, job: Abandoned, *, now: datetime) -> bo
 
 async def renew(
     session: AsyncSession, claims: Collection[Claim], *, worker: str, lease_until: datetime
-) -> int:
-    """Extend the lease of the jobs still held under ``claims``; returns how many were."""
+) -> set[str]:
+    """Extend the lease of the jobs still held under ``claims``; returns their ids."""
     if not claims:
-        return 0
-    return await _update(session, _all_held(claims, worker), lease_until=lease_until)
+        return set()
+    statement = (
+        update(Job)
+        .where(_all_held(claims, worker))
+        .values(lease_until=lease_until)
+        .returning(col(Job.id))
+    )
+    result = await session.exec(statement.execution_options(synchronize_session=False))
+    return set(result.scalars())
 
 
 async def complete(session: AsyncSession, claim: Claim, *, worker: str, now: datetime) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,7 @@ from shared.jobs.handlers import (
 from shared.jobs.leases import (
     Abandoned,
     Claim,
+    KnownLeases,
     claim_due,
     complete,
     complete_many,
@@ -94,6 +96,7 @@ class JobWorker(Generic[EnvT]):
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._held: dict[str, Claim] = {}  # the round's jobs not yet settled: leases to renew
+        self._leases = KnownLeases(self.policy.lease_seconds)  # how long each is surely held
 
     def nudge(self) -> None:
         """Something was just committed: look for due jobs now instead of at the next poll."""
@@ -154,7 +157,7 @@ class JobWorker(Generic[EnvT]):
     async def _claim(self) -> tuple[list[Claim], list[Abandoned]]:
         """One transaction: per group of kinds, its due jobs. Jobs whose worker stopped are
         taken back no more in all than the worker starts at once (``claim_due`` says why)."""
-        now = self.env.now()
+        since, now = time.monotonic(), self.env.now()
         claims: list[Claim] = []
         abandoned: list[Abandoned] = []
         async with writing(self.uow.sessions) as session:
@@ -171,6 +174,7 @@ class JobWorker(Generic[EnvT]):
                 )
                 claims += taken
                 abandoned += gone
+        self._leases.set([claim.id for claim in claims], since=since)
         return claims, abandoned
 
     async def _give_up(self, job: Abandoned) -> None:
@@ -253,7 +257,9 @@ class JobWorker(Generic[EnvT]):
     async def _run(self, claim: Claim) -> None:
         handler = self.handlers.for_kind(claim.kind)
         assert isinstance(handler, RegisteredHandler)
-        context = JobContext(env=self.env, uow=self.uow, claim=claim, worker=self.name)
+        context = JobContext(
+            env=self.env, uow=self.uow, claim=claim, worker=self.name, leases=self._leases
+        )
         try:
             try:
                 job = _job_run(claim)
@@ -275,7 +281,7 @@ class JobWorker(Generic[EnvT]):
             else:
                 outcome = DONE if context.finished else await self._complete(claim)
         finally:
-            self._held.pop(claim.id, None)
+            self._let_go(claim)
         self.outcomes[(claim.kind, outcome)] += 1
 
     async def _complete(self, claim: Claim) -> str:
@@ -332,7 +338,9 @@ class JobWorker(Generic[EnvT]):
 
     async def _run_batch(self, handler: RegisteredBatchHandler[EnvT], claims: list[Claim]) -> None:
         """One call of a batch handler, then each run settled as the handler left it."""
-        context = BatchJobContext(env=self.env, uow=self.uow, claims=claims, worker=self.name)
+        context = BatchJobContext(
+            env=self.env, uow=self.uow, claims=claims, worker=self.name, leases=self._leases
+        )
         failures: dict[str, Exception] = {}
         runs = []
         for claim in claims:
@@ -372,7 +380,7 @@ class JobWorker(Generic[EnvT]):
             await self._settle_batch_failures(handler, claims, failures)
         finally:
             for claim in claims:
-                self._held.pop(claim.id, None)
+                self._let_go(claim)
 
     async def _complete_batch(self, kind: str, claims: list[Claim]) -> None:
         if not claims:
@@ -416,6 +424,11 @@ class JobWorker(Generic[EnvT]):
                 description,
             )
 
+    def _let_go(self, claim: Claim) -> None:
+        """The job is settled (or the worker is stopping): its lease is renewed no more."""
+        self._held.pop(claim.id, None)
+        self._leases.forget(claim.id)
+
     def _lost(self, claim: Claim) -> str:
         log.warning(
             "job %s (%s %s): run %d lost its lease to another worker (is the lease too short?)",
@@ -426,17 +439,18 @@ class JobWorker(Generic[EnvT]):
     async def _renew_leases(self, *, until: asyncio.Event) -> None:
         """Extend the leases of the round's jobs still running, every third of a lease."""
         while not await wait_for_event(until, timeout=self.policy.lease_seconds / 3):
+            since = time.monotonic()
             lease_until = self.env.now() + timedelta(seconds=self.policy.lease_seconds)
+            claims = list(self._held.values())
             try:
                 async with writing(self.uow.sessions) as session:
-                    await renew(
-                        session,
-                        list(self._held.values()),
-                        worker=self.name,
-                        lease_until=lease_until,
-                    )
+                    held = await renew(session, claims, worker=self.name, lease_until=lease_until)
             except (SQLAlchemyError, OSError) as error:  # tried again a third of a lease later
                 log.warning("job worker %s could not renew its leases: %s", self.name, error)
+                continue
+            self._leases.set(held, since=since)
+            # (Or settled meanwhile: then no longer asked about.)
+            self._leases.lost([claim.id for claim in claims if claim.id not in held])
 
 
 def _claim_groups(handlers: JobHandlers[EnvT], batch_size: int) -> list[tuple[dict[str, int], int]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -344,6 +345,43 @@ async def test_finish_after_the_lease_was_lost_raises_and_writes_nothing(
         2,
     )
     assert jobs.outcomes == Counter({("record_delivery", "lease_lost"): 1})
+
+
+async def test_a_job_is_surely_held_while_its_lease_is_renewed_and_not_once_taken_over(
+    uow: UnitOfWork,
+) -> None:
+    """``surely_held`` stays true over many leases' time while renewals come; it turns false
+    once a renewal finds the job taken over, and when the worker's loop was frozen past the
+    lease (it cannot know whether it still holds the job)."""
+    handlers = Handlers()
+    seen: dict[str, list[bool]] = {}
+    lease = 2.0
+
+    @handlers.handles("long_run")
+    async def long_run(context: Context, job: JobRun) -> None:
+        held = seen.setdefault(job.key, [])
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + 1.5 * lease  # (renewed every third of it)
+        while loop.time() < ends:
+            held.append(context.surely_held())
+            await asyncio.sleep(0.05)
+        if job.key == "taken-over":
+            await change(uow, job.id, worker="worker-2", attempts=Job.attempts + 1)
+            for _ in range(int(lease / 0.05)):  # a renewal finds it gone
+                if not context.surely_held():
+                    break
+                await asyncio.sleep(0.05)
+            held.append(context.surely_held())
+        elif job.key == "frozen":
+            time.sleep(lease + 0.1)  # noqa: ASYNC251  (the loop frozen past the lease)
+            held.append(context.surely_held())
+
+    for key in ("renewed", "taken-over", "frozen"):
+        await add(uow, "long_run", key)
+        assert await worker(uow, handlers, lease_seconds=lease).run_due() == 1
+    assert all(seen["renewed"]) and len(seen["renewed"]) > 20
+    assert all(seen["taken-over"][:-1]) and seen["taken-over"][-1] is False
+    assert all(seen["frozen"][:-1]) and seen["frozen"][-1] is False
 
 
 # --- workers racing, dying ---------------------------------------------------------------------

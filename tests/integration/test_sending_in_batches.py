@@ -9,6 +9,7 @@ failing none of it."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -445,6 +446,73 @@ async def test_a_message_recorded_sent_twice_is_marked_and_announced_once(
         }
     assert found == {ana.id: ("sent", "first-ana"), ben.id: ("sent", None)}
     assert await announced(uow) == Counter({("sent", ana.id): 1, ("sent", ben.id): 1})
+
+
+class StallingSmtpChannel(SmtpChannel):
+    """An SMTP channel whose process freezes right after handing over its first message (its
+    event loop blocked longer than a job's lease: no lease is renewed meanwhile)."""
+
+    def __init__(self, *args: Any, stall_seconds: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stall_seconds = stall_seconds
+        self.stalled = False
+
+    async def _hand_over(self, *args: Any, **kwargs: Any) -> None:
+        await super()._hand_over(*args, **kwargs)
+        if not self.stalled:
+            self.stalled = True
+            time.sleep(self.stall_seconds)  # noqa: ASYNC251  (the freeze itself)
+
+
+@pytest.mark.parametrize("per_job", [1, 4], ids=["a-job-each", "a-chunk"])
+async def test_a_worker_whose_lease_ran_short_hands_nothing_more_over_and_each_goes_once(
+    uow: UnitOfWork, mail_server: LocalMailServer, per_job: int
+) -> None:
+    """A worker frozen past its jobs' lease could find them taken over (or given up and their
+    messages recorded failed) by another worker: once it runs again it hands none of the rest
+    over. They are tried again later, as a message the relay asked to wait is, and each family
+    receives its message once."""
+    names = ("ana", "ben", "cai", "dan")
+    deliveries = await queue(
+        uow, {name: {"address": f"{name}@example.org"} for name in names}, per_job=per_job
+    )
+    lease = 3.0
+    relay = SmtpRelay(host="127.0.0.1", port=mail_server.port, connections=1)
+    stalling = StallingSmtpChannel(relay, sender=SENDER, stall_seconds=lease + 0.2)
+    env = NotificationsEnvironment(settings=NotificationsSettings(), channels={"email": stalling})
+    worker = JobWorker(
+        uow=uow,
+        handlers=jobs,
+        env=env,
+        worker_name="notifier-1",
+        policy=JobPolicy(lease_seconds=lease),
+    )
+
+    assert await worker.run_due() == len(names) // per_job
+    assert stalling.stalled
+    after = await rows(uow, deliveries)
+    sent = [name for name in names if after[name][0] == "sent"]
+    assert len(sent) == 1, after  # the one handed over before the freeze
+    assert all(after[name][0] == "queued" for name in names if name not in sent), after
+    async with uow.read() as session:
+        waiting = (await session.exec(select(Job).where(col(Job.kind) == DELIVER))).all()
+    # Each held back has its job, to run after the backoff: its own, retried, or one of its
+    # own for a chunk's message; this run counted as an attempt.
+    held_back = {deliveries[name].id for name in names if name not in sent}
+    assert {job.key for job in waiting if job.status == "pending"} == held_back
+    assert {job.attempts for job in waiting if job.key in held_back} == {1}
+    if per_job == 1:
+        assert all(
+            "not handed over" in (job.last_error or "") for job in waiting if job.key in held_back
+        )
+
+    await due_now(uow)
+    assert await worker.run_due() == len(held_back)
+    after = await rows(uow, deliveries)
+    assert {status for status, *_ in after.values()} == {"sent"}
+    for delivery in deliveries.values():
+        assert len(mail_server.to(delivery.address or "")) == 1
+    assert await announced(uow) == Counter({("sent", d.id): 1 for d in deliveries.values()})
 
 
 async def test_a_relay_that_cannot_be_reached_defers_the_batch_without_failing_a_message(
