@@ -263,6 +263,8 @@ class SmtpChannel:
                 except Undeliverable as error:
                     await outcomes.refused(delivery, error)
                     continue
+                if not outcomes.may_hand_over(delivery):
+                    continue  # (no connection opened for it)
                 if smtp is None or not smtp.is_connected:
                     try:
                         smtp = await self._connect()

@@ -13,8 +13,8 @@ whatever the other connections had handed over meanwhile (on PostgreSQL one stat
 other message until then: a notifier that dies leaves at most one message per connection
 accepted and not recorded, which is sent again (with the same Message-ID or idempotency key).
 A worker hands a message over only while it surely still holds its job (``surely_held``): one
-frozen past its lease holds the rest back, for the backoff, rather than send what another
-worker may have taken over, or given up on and recorded failed.
+frozen past its lease holds the rest back rather than send what another worker may have taken
+over, or given up on and recorded failed; they are tried again soon, that run not counted.
 
 A message the medium refuses for a while (an SMTP 4xx, a dropped connection, a timeout) is
 tried again with backoff, alone; one it refuses for good (an SMTP 5xx, no address), or whose
@@ -61,7 +61,7 @@ from shared.contact_details import without_contact_details
 from shared.database import UTCDateTime, is_sqlite
 from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import BatchJobContext, JobContext
-from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
+from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, NotRun, PermanentFailure
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job, JobState
 from shared.messaging.outbox import checked_events, outbox_row, record_events
@@ -257,38 +257,49 @@ async def _send(
 class _Later:
     """The messages to try again after the backoff: a ``deliver_message`` run is retried by the
     worker; a chunk's deliveries get a job each, due after the backoff of the chunk's attempt
-    and counting it."""
+    and counting it. A message held back (``NotRun``) is tried again soon, its run not counted."""
 
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._chunked: dict[str, tuple[JobRun, list[str], Exception]] = {}
+        self._chunked: dict[tuple[str, bool], tuple[JobRun, list[str], Exception]] = {}
 
     def add(self, run: JobRun, delivery: Delivery, error: Exception) -> None:
         if _of_one(run):
             self._context.failed(run, error)
             return
-        _, ids, _ = self._chunked.setdefault(run.id, (run, [], error))
+        group = (run.id, isinstance(error, NotRun))
+        _, ids, _ = self._chunked.setdefault(group, (run, [], error))
         ids.append(delivery.id)
 
     async def settle(self) -> None:
         for run, ids, error in self._chunked.values():
-            due_at = _after_backoff(self._context, run.attempt)
+            if isinstance(error, NotRun):
+                attempts = run.attempt - 1
+                due_at = self._context.env.now() + timedelta(seconds=error.retry_after_seconds)
+            else:
+                attempts, due_at = run.attempt, _after_backoff(self._context, run.attempt)
             log.warning(
                 "%d message(s) of job %s (%s %s) tried again alone at %s: %s",
                 *(len(ids), run.id, run.kind, run.key, due_at.isoformat(timespec="seconds")),
                 f"{type(error).__name__}: {error}",
             )
             async with self._context.uow.transaction() as session:
-                await _one_job_each(session, ids, attempts=run.attempt, due_at=due_at)
+                await _one_job_each(session, ids, attempts=attempts, due_at=due_at)
 
 
-class NotHandedOver(Exception):
-    """A message held back because its job may be passing to another worker."""
+# How soon a message held back (``NotHandedOver``) is tried again.
+HELD_BACK_SECONDS = 5.0
+
+
+class NotHandedOver(NotRun):
+    """A message held back because its job may be passing to another worker: not an attempt,
+    tried again soon (by whichever worker holds its job then)."""
 
     def __init__(self) -> None:
         super().__init__(
             "not handed over: this worker could not be sure it still held the message's job"
-            " (its lease was not renewed in time), so another worker may be sending it"
+            " (its lease was not renewed in time), so another worker may be sending it",
+            retry_after_seconds=HELD_BACK_SECONDS,
         )
 
 

@@ -55,6 +55,16 @@ class PermanentFailure(Exception):
     """Trying again cannot help (an address that does not exist): the job fails at once."""
 
 
+class NotRun(Exception):
+    """The run did nothing and must not count as one (it held back because it could not be sure
+    it still held its job: ``surely_held``): the job waits ``retry_after_seconds`` and runs
+    again, its runs as they were before this one."""
+
+    def __init__(self, reason: str, *, retry_after_seconds: float) -> None:
+        super().__init__(reason)
+        self.retry_after_seconds = retry_after_seconds
+
+
 JobHandler = Callable[[JobContext[EnvT], JobRun], Awaitable[None]]
 BatchJobHandler = Callable[[BatchJobContext[EnvT], Sequence[JobRun]], Awaitable[None]]
 

@@ -241,9 +241,17 @@ async def complete_many(
 
 
 async def retry_later(
-    session: AsyncSession, claim: Claim, *, worker: str, due_at: datetime, error: str
+    session: AsyncSession,
+    claim: Claim,
+    *,
+    worker: str,
+    due_at: datetime,
+    error: str,
+    counted: bool = True,
 ) -> bool:
-    """Put the job back to wait until ``due_at``; False if the claim was lost."""
+    """Put the job back to wait until ``due_at`` (``counted=False``: this run not counted among
+    its runs); False if the claim was lost."""
+    uncounted = {} if counted else {"attempts": claim.attempt - 1}
     return bool(
         await _update(
             session,
@@ -253,6 +261,7 @@ async def retry_later(
             lease_until=None,
             worker=None,
             last_error=error[:ERROR_MAX_LENGTH],
+            **uncounted,
         )
     )
 

@@ -22,7 +22,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Generic
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +33,7 @@ from shared.jobs.context import BatchJobContext, EnvT, JobContext, JobRun
 from shared.jobs.handlers import (
     GivenUp,
     JobHandlers,
+    NotRun,
     PermanentFailure,
     RegisteredBatchHandler,
     RegisteredHandler,
@@ -235,6 +236,8 @@ class JobWorker(Generic[EnvT]):
             # leave its connection unusable.
             settled.set()
             await renewing
+            for claim in claims:  # (a run never started, its worker stopping, included)
+                self._leases.forget(claim.id)
             self._held = {}
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
@@ -319,20 +322,37 @@ class JobWorker(Generic[EnvT]):
         self, session: AsyncSession, claim: Claim, rules: RetryRules, error: Exception
     ) -> str:
         """In ``session``: the job retried after its backoff, or failed for good (a
-        ``PermanentFailure``, or its last allowed run)."""
+        ``PermanentFailure``, or its last allowed run); a run that did nothing (``NotRun``) put
+        back uncounted."""
         now = self.env.now()
+        if isinstance(error, NotRun):
+            due_at = now + timedelta(seconds=error.retry_after_seconds)
+            return await self._put_back(session, claim, due_at=due_at, error=error, counted=False)
         if isinstance(error, PermanentFailure) or claim.attempt >= claim.max_attempts:
             held = await fail(session, claim, worker=self.name, now=now, error=_described(error))
             if not held:
                 return self._lost(claim)
             await self._given_up(session, claim, _described(error))
             return FAILED
+        due_at = now + timedelta(seconds=rules.backoff(claim.attempt))
+        return await self._put_back(session, claim, due_at=due_at, error=error)
+
+    async def _put_back(
+        self,
+        session: AsyncSession,
+        claim: Claim,
+        *,
+        due_at: datetime,
+        error: Exception,
+        counted: bool = True,
+    ) -> str:
         held = await retry_later(
             session,
             claim,
             worker=self.name,
-            due_at=now + timedelta(seconds=rules.backoff(claim.attempt)),
+            due_at=due_at,
             error=_described(error),
+            counted=counted,
         )
         return RETRIED if held else self._lost(claim)
 
@@ -448,9 +468,10 @@ class JobWorker(Generic[EnvT]):
             except (SQLAlchemyError, OSError) as error:  # tried again a third of a lease later
                 log.warning("job worker %s could not renew its leases: %s", self.name, error)
                 continue
-            self._leases.set(held, since=since)
-            # (Or settled meanwhile: then no longer asked about.)
-            self._leases.lost([claim.id for claim in claims if claim.id not in held])
+            # Those settled meanwhile are forgotten already, and stay so.
+            still = [claim.id for claim in claims if claim.id in self._held]
+            self._leases.set([job_id for job_id in still if job_id in held], since=since)
+            self._leases.lost([job_id for job_id in still if job_id not in held])
 
 
 def _claim_groups(handlers: JobHandlers[EnvT], batch_size: int) -> list[tuple[dict[str, int], int]]:

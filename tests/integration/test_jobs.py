@@ -27,7 +27,7 @@ from shared.database import create_engine, session_factory, utcnow
 from shared.environment import Clock, Environment, SystemClock
 from shared.jobs.admin import JobRefused, cancel_job
 from shared.jobs.context import JobContext
-from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, PermanentFailure
+from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, NotRun, PermanentFailure
 from shared.jobs.leases import LeaseLost
 from shared.jobs.monitoring import job_metric_families, job_status
 from shared.jobs.queue import NewJob, cancel, enqueue, enqueue_many, reschedule
@@ -260,6 +260,33 @@ async def test_a_permanent_failure_fails_the_job_at_once(uow: UnitOfWork) -> Non
     await asyncio.sleep(0.05)
     assert await jobs.run_due() == 0
     assert jobs.outcomes == Counter({("send_message", "failed"): 1})
+
+
+async def test_a_run_that_did_nothing_is_put_back_uncounted_even_on_its_last_allowed_run(
+    uow: UnitOfWork,
+) -> None:
+    handlers = Handlers()
+    attempts: list[int] = []
+
+    @handlers.handles("send_message", max_attempts=2, retry_backoff_seconds=3600)
+    async def send_message(context: Context, job: JobRun) -> None:
+        attempts.append(job.attempt)
+        if len(attempts) <= 3:
+            raise NotRun("held back", retry_after_seconds=0.0)
+        raise RuntimeError("the relay is down")
+
+    await add(uow, "send_message", "m-1")
+    jobs = worker(uow, handlers)
+    for _ in range(3):
+        assert await jobs.run_due() == 1
+        put_back = await job(uow, "send_message", "m-1")
+        assert (put_back.status, put_back.attempts) == ("pending", 0)
+        assert put_back.last_error == "NotRun: held back"
+    assert await jobs.run_due() == 1  # a real failure: counted, and backed off
+    failed_once = await job(uow, "send_message", "m-1")
+    assert (failed_once.status, failed_once.attempts) == ("pending", 1)
+    assert attempts == [1, 1, 1, 1]
+    assert jobs.outcomes == Counter({("send_message", "retried"): 4})
 
 
 async def test_a_handler_cancelled_from_within_is_retried_and_the_worker_goes_on(

@@ -29,6 +29,7 @@ from services.notifications.environment import NotificationsEnvironment, channel
 from services.notifications.sending import (
     CHUNK_ATTEMPTS,
     DELIVER_ATTEMPTS,
+    HELD_BACK_SECONDS,
     OPTED_OUT,
     WITHHELD,
     _record_sent,
@@ -496,11 +497,13 @@ async def test_a_worker_whose_lease_ran_short_hands_nothing_more_over_and_each_g
     assert all(after[name][0] == "queued" for name in names if name not in sent), after
     async with uow.read() as session:
         waiting = (await session.exec(select(Job).where(col(Job.kind) == DELIVER))).all()
-    # Each held back has its job, to run after the backoff: its own, retried, or one of its
-    # own for a chunk's message; this run counted as an attempt.
+    # Each held back has its job, to run again soon: its own, put back, or one of its own for
+    # a chunk's message; this run not counted as an attempt (it tried nothing).
     held_back = {deliveries[name].id for name in names if name not in sent}
     assert {job.key for job in waiting if job.status == "pending"} == held_back
-    assert {job.attempts for job in waiting if job.key in held_back} == {1}
+    assert {job.attempts for job in waiting if job.key in held_back} == {0}
+    soon = datetime.now(UTC) + timedelta(seconds=HELD_BACK_SECONDS + 1)
+    assert all(job.due_at.replace(tzinfo=UTC) < soon for job in waiting if job.key in held_back)
     if per_job == 1:
         assert all(
             "not handed over" in (job.last_error or "") for job in waiting if job.key in held_back
