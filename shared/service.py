@@ -300,7 +300,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.token_verifier = TokenVerifier(
-        secret=None if (settings.jwt_public_key or settings.jwks_url) else settings.jwt_secret,
+        secret=settings.service_token_secret,
         public_key=settings.jwt_public_key,
         jwks_url=settings.jwks_url,
         audience=settings.jwt_audience,

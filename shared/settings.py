@@ -217,7 +217,10 @@ class ServiceSettings(BaseSettings):
     jwt_secret: str = Field(
         DEV_JWT_SECRET,
         validation_alias="AUTH_JWT_SECRET",
-        description="HS256 shared secret (development). Unset it when using a public key.",
+        description="HS256 secret of the deployment's own tokens (slc-token, the roster"
+        " import's hand-over of contact details; every token in development). Accepted beside"
+        " the identity provider's tokens when AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL is set too,"
+        " unless empty or, beyond loopback, the development one.",
     )
     jwt_public_key: str | None = Field(
         None, validation_alias="AUTH_JWT_PUBLIC_KEY", description="PEM public key (RS256/ES256)."
@@ -245,12 +248,26 @@ class ServiceSettings(BaseSettings):
             load_public_key(text)  # refused at start, naming the setting, if it is not one
         return text
 
+    @property
+    def service_token_secret(self) -> str | None:
+        """The secret HS256 tokens are verified (and the deployment's own minted) with, or None
+        if none are: unset (empty), or, beyond loopback beside an identity provider's key, left
+        at the published development one."""
+        if not self.jwt_secret:
+            return None
+        asymmetric = self.jwt_public_key or self.jwks_url
+        if asymmetric and self.jwt_secret == DEV_JWT_SECRET and self.host not in LOOPBACK_HOSTS:
+            return None
+        return self.jwt_secret
+
     @model_validator(mode="after")
     def _no_development_secret_beyond_this_machine(self) -> ServiceSettings:
         """Anyone can mint tokens with the published development secret, and a short secret can
         be guessed offline from one token: beyond loopback, neither is accepted."""
-        if self.jwt_public_key or self.jwks_url or self.host in LOOPBACK_HOSTS:
+        if self.host in LOOPBACK_HOSTS:
             return self
+        if self.service_token_secret is None and (self.jwt_public_key or self.jwks_url):
+            return self  # the identity provider's tokens only
         if self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError(
                 f"refusing to listen on {self.host} with the built-in development token secret:"

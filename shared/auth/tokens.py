@@ -110,11 +110,22 @@ class TokenVerifier:
             )
 
     def _key_for(self, token: str) -> tuple[Any, list[str]]:
+        """The key by the token's algorithm: the shared secret for HS256 (the deployment's own
+        tokens), only ever the identity provider's keys for the others, so a token can never
+        be verified with a key of the other kind (an HS256 token "signed" with the provider's
+        public key is refused)."""
+        if jwt.get_unverified_header(token).get("alg") == "HS256":
+            if not self._secret:
+                raise TokenError(
+                    "invalid token: HS256 tokens are not accepted here (only the identity"
+                    " provider's; set AUTH_JWT_SECRET for the deployment's own)"
+                )
+            return self._secret, ["HS256"]
         if self._jwks is not None:
             return self._jwks.get_signing_key_from_jwt(token).key, ASYMMETRIC_ALGORITHMS
         if self._public_key:
             return self._public_key, ASYMMETRIC_ALGORITHMS
-        return self._secret, ["HS256"]
+        raise TokenError("invalid token: only HS256 tokens are accepted here")
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -152,7 +163,8 @@ def mint_token(
     audience: str = "slc",
     issuer: str | None = None,
 ) -> str:
-    """An HS256 token for development, demos and tests."""
+    """An HS256 token: the deployment's own (slc-token, the roster import's hand-over of contact
+    details), and every token in development, demos and tests."""
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": subject,

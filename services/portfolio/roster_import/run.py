@@ -33,7 +33,7 @@ def contact_token(settings: PortfolioSettings, *, token: str | None) -> Callable
     for a few minutes from the deployment's shared secret for each batch."""
     if token:
         return lambda: token
-    secret = settings.jwt_secret
+    secret = settings.service_token_secret
     if not secret:
         raise NoContactCredential(
             "handing contact details to notifications needs a district administrator's token"
