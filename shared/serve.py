@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
 import sys
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import uvicorn
@@ -27,6 +29,41 @@ def load_settings(settings_class: type[SettingsT], *, prog: str) -> SettingsT:
         for problem in settings_problems(settings_class, error):
             print(f"{prog}: {problem}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def parse_arguments(
+    settings_class: type[BaseSettings], *, prog: str, description: str, argv: Sequence[str] | None
+) -> None:
+    """A server configured only through its environment: ``--help`` lists every setting it
+    reads (``settings_help``); any other argument is refused (exit 2)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=settings_help(settings_class),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
+
+
+def settings_help(settings_class: type[BaseSettings]) -> str:
+    """Every setting the class reads from the environment: its variable, its default (never a
+    secret's) and what it does, wrapped for a terminal."""
+    lines = ["Settings, from the environment:"]
+    for name, field in settings_class.model_fields.items():
+        if name == "service_name":
+            continue
+        default = field.get_default(call_default_factory=True)
+        secret = any(word in name for word in ("secret", "key", "password", "token"))
+        if default is None:
+            shown = "unset"
+        elif secret or hasattr(default, "get_secret_value"):
+            shown = "a development value"
+        else:
+            shown = repr(default)
+        what = f": {field.description}" if field.description else ""
+        line = f"{setting_variable(settings_class, (name,))} (default {shown}){what}"
+        lines.append(textwrap.fill(line, width=96, initial_indent="  ", subsequent_indent="      "))
+    return "\n".join(lines)
 
 
 def settings_problems(settings_class: type[BaseSettings], error: ValidationError) -> list[str]:

@@ -42,7 +42,7 @@ from services.portfolio.settings import PortfolioSettings
 from shared.database import create_engine, session_factory
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
-from shared.serve import load_settings, serve, settings_problems
+from shared.serve import load_settings, serve, settings_help, settings_problems
 
 PROG = "slc-portfolio"
 
@@ -56,7 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG, description="Run the portfolio service, or announce its roster again."
     )
     commands = parser.add_subparsers(dest="command", metavar="{serve,reannounce}")
-    commands.add_parser("serve", help="run the service (the default)")
+    commands.add_parser(
+        "serve",
+        help="run the service (the default)",
+        description="Run the portfolio service: the roster, students' work, goals and plans.",
+        epilog=settings_help(PortfolioSettings),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     again = commands.add_parser(
         "reannounce",
         help="record the events announcing every site, student and guardian link again",

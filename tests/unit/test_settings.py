@@ -1,6 +1,7 @@
 """Settings refuse what would be unsafe, and read the documented environment names; a service
 started with a setting it refuses says so in one line per setting, without the values."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from services.notifications.email import SmtpChannel
 from services.notifications.environment import channels_from_settings
 from services.notifications.settings import NotificationsSettings
 from services.portfolio.settings import PortfolioSettings
+from services.scheduling.settings import SchedulingSettings
 from shared.settings import DEV_JWT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +147,37 @@ def test_the_mail_reports_secret_is_long_or_unset(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NOTIFICATIONS_MAIL_REPORTS_TOKEN", "too-short")
     with pytest.raises(ValidationError, match="at least 32"):
         NotificationsSettings()
+
+
+def test_scheduling_beyond_loopback_needs_a_calendar_feed_key_of_its_own() -> None:
+    secret = "a-real-secret-" + "x" * 32
+    with pytest.raises(ValidationError, match="development calendar feed key"):
+        SchedulingSettings(host="0.0.0.0", jwt_secret=secret)
+    own = SchedulingSettings(host="0.0.0.0", jwt_secret=secret, calendar_feed_key="k" * 32)
+    assert own.calendar_feed_key.get_secret_value() == "k" * 32
+    assert SchedulingSettings().host == "127.0.0.1"  # on loopback, the default is fine
+
+
+@pytest.mark.parametrize(
+    ("main", "variable"),
+    [
+        ("services.scheduling.__main__", "SCHEDULING_CALENDAR_FEED_KEY"),
+        ("services.notifications.__main__", "NOTIFICATIONS_SMTP_HOST"),
+        ("services.web.__main__", "WEB_OIDC_ISSUER"),
+        ("services.portfolio.__main__", "PORTFOLIO_NOTIFICATIONS_URL"),
+    ],
+)
+def test_a_servers_help_lists_its_settings_and_an_argument_is_refused_without_starting(
+    main: str, variable: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = importlib.import_module(main).main
+    with pytest.raises(SystemExit) as helped:
+        entry(["serve", "--help"] if "portfolio" in main else ["--help"])
+    assert helped.value.code == 0
+    shown = capsys.readouterr().out
+    assert variable in shown and "AUTH_JWT_SECRET (default a development value)" in shown
+    assert DEV_JWT_SECRET not in shown
+    with pytest.raises(SystemExit) as refused:
+        entry(["serve", "--port", "9000"] if "portfolio" in main else ["--port", "9000"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --port 9000" in capsys.readouterr().err
