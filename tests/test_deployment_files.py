@@ -434,10 +434,11 @@ def test_compose_runs_the_web_front_in_front_of_the_services(compose: dict[str, 
         "WEB_SESSION_SECRET",
         "WEB_OIDC_ISSUER",
         "WEB_OIDC_CLIENT_ID",
-        "WEB_OIDC_CLIENT_SECRET",
         "DISTRICT_ID",
     ):
         assert re.fullmatch(rf"\$\{{{required}:\?[^}}]*\}}", environment[required] or ""), required
+    # A public client (PKCE only) has no secret.
+    assert environment["WEB_OIDC_CLIENT_SECRET"] == "${WEB_OIDC_CLIENT_SECRET:-}"
     assert environment["WEB_HOST"] == "0.0.0.0" and "WEB_DEV_SIGN_IN" not in environment
     assert web.get("deploy", {}).get("replicas") == 2 and not web.get("ports")
     port = environment["WEB_PORT"]
@@ -481,3 +482,72 @@ def test_k8s_notifications_takes_bounce_address_and_reports_secret_when_the_dist
     assert token == {"name": "slc-secrets", "key": "MAIL_REPORTS_TOKEN", "optional": True}
     configmap = (K8S_DIR / "configmap.yaml").read_text()
     assert "# BOUNCE_ADDRESS: " in configmap  # documented there, unset by default
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_services_accept_the_identity_providers_tokens_the_pages_call_them_with(
+    compose: dict[str, Any], service: str
+) -> None:
+    """The web front signs staff and students in with the identity provider and calls the
+    services with its access tokens: each service verifies them with the provider's keys and
+    issuer (the pages' own), in compose and in Kubernetes, and keeps the deployment's secret
+    for its own tokens beside them."""
+    settings = SETTINGS[service]
+    environment = compose_environment(compose_service(compose, service))
+    web = compose_environment(compose_service(compose, "web"))
+    jwks, issuer = env_name(settings, "jwks_url"), env_name(settings, "jwt_issuer")
+    assert re.fullmatch(r"\$\{AUTH_JWKS_URL:\?[^}]*\}", environment[jwks] or "")
+    assert re.fullmatch(r"\$\{WEB_OIDC_ISSUER:\?[^}]*\}", environment[issuer] or "")
+    assert re.fullmatch(r"\$\{WEB_OIDC_ISSUER:\?[^}]*\}", web["WEB_OIDC_ISSUER"] or "")
+    env = k8s_env(k8s_container(service))
+    configmap = yaml.safe_load((K8S_DIR / "configmap.yaml").read_text())["data"]
+    for name, key in ((jwks, "AUTH_JWKS_URL"), (issuer, "WEB_OIDC_ISSUER")):
+        assert env[name]["valueFrom"]["configMapKeyRef"] == {"name": "slc-config", "key": key}
+        assert configmap[key].startswith("https://")
+    assert (
+        k8s_env(k8s_container("web"))["WEB_OIDC_ISSUER"]["valueFrom"]["configMapKeyRef"]["key"]
+        == "WEB_OIDC_ISSUER"
+    )
+
+
+def test_portfolio_reaches_notifications_and_its_replicas_share_files_and_uploads(
+    compose: dict[str, Any],
+) -> None:
+    """A roster import hands contact details to notifications at its in-network address, and
+    may run on the replica the export was not uploaded to: the uploads' directory, and the
+    work samples' files, are volumes both replicas mount (compose), or a bucket and a
+    ReadWriteMany claim (Kubernetes, whose containers' file systems are read-only)."""
+    portfolio = compose_service(compose, "portfolio")
+    environment = compose_environment(portfolio)
+    notifications_port = compose_environment(compose_service(compose, "notifications"))[
+        "NOTIFICATIONS_PORT"
+    ]
+    assert (
+        environment["PORTFOLIO_NOTIFICATIONS_URL"] == f"http://notifications:{notifications_port}"
+    )
+    defaults = PortfolioSettings()
+    workdir = re.findall(r"^WORKDIR (\S+)$", DOCKERFILE.read_text(), re.MULTILINE)[-1]
+    files_dir = str(Path(workdir) / defaults.files_url.removeprefix("file:"))
+    uploads_dir = str(Path(workdir) / defaults.roster_upload_dir)
+    assert "PORTFOLIO_FILES_URL" not in environment  # (the default: file:./var/portfolio-files)
+    mounts = dict(reversed(volume.split(":")[:2]) for volume in portfolio.get("volumes", []))
+    made = re.findall(r"mkdir -p ([^&\n]+)", DOCKERFILE.read_text())
+    for directory in (files_dir, uploads_dir):
+        assert mounts.get(directory) in compose["volumes"], (directory, mounts)
+        assert any(directory in line.split() for line in made), f"the image makes no {directory}"
+
+    env = k8s_env(k8s_container("portfolio"))
+    assert env["PORTFOLIO_NOTIFICATIONS_URL"]["value"] == "http://notifications:8003"
+    configmap = yaml.safe_load((K8S_DIR / "configmap.yaml").read_text())["data"]
+    assert configmap[env["PORTFOLIO_FILES_URL"]["valueFrom"]["configMapKeyRef"]["key"]].startswith(
+        "s3://"
+    )
+    pod = k8s_object("Deployment", "portfolio")["spec"]["template"]["spec"]
+    (mount,) = [
+        m
+        for m in k8s_container("portfolio")["volumeMounts"]
+        if m["mountPath"] == env["PORTFOLIO_ROSTER_UPLOAD_DIR"]["value"]
+    ]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    claim = k8s_object("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
