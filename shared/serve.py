@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import socket
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from shared.settings import ServiceSettings
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
@@ -53,10 +54,11 @@ def settings_help(settings_class: type[BaseSettings]) -> str:
         if name == "service_name":
             continue
         default = field.get_default(call_default_factory=True)
-        secret = any(word in name for word in ("secret", "key", "password", "token"))
-        if default is None:
+        if field.default_factory is socket.gethostname:
+            shown = "this host's name"
+        elif default is None:
             shown = "unset"
-        elif secret or hasattr(default, "get_secret_value"):
+        elif hasattr(default, "get_secret_value") or default == DEV_JWT_SECRET:
             shown = "a development value"
         else:
             shown = repr(default)

@@ -251,12 +251,11 @@ class ServiceSettings(BaseSettings):
     @property
     def service_token_secret(self) -> str | None:
         """The secret HS256 tokens are verified (and the deployment's own minted) with, or None
-        if none are: unset (empty), or, beyond loopback beside an identity provider's key, left
-        at the published development one."""
+        if none are: unset (empty), or, beside an identity provider's key, left at the published
+        development one (a service on loopback may still be behind a proxy)."""
         if not self.jwt_secret:
             return None
-        asymmetric = self.jwt_public_key or self.jwks_url
-        if asymmetric and self.jwt_secret == DEV_JWT_SECRET and self.host not in LOOPBACK_HOSTS:
+        if (self.jwt_public_key or self.jwks_url) and self.jwt_secret == DEV_JWT_SECRET:
             return None
         return self.jwt_secret
 

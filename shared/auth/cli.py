@@ -1,4 +1,4 @@
-"""``slc-token``: mint a development bearer token.
+"""``slc-token``: mint a bearer token: the deployment's own (HS256, AUTH_JWT_SECRET).
 
 slc-token --role guardian --sub g-wei --district demo
 slc-token --role teacher --sub t-rivera --district demo --sites conway
@@ -40,6 +40,17 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="HS256 secret (default: $AUTH_JWT_SECRET, else the development secret)",
     )
+    parser.add_argument(
+        "--issuer",
+        default=os.environ.get("AUTH_JWT_ISSUER") or None,
+        help="its iss, which the services require when AUTH_JWT_ISSUER is set (default:"
+        " $AUTH_JWT_ISSUER, else none)",
+    )
+    parser.add_argument(
+        "--audience",
+        default=os.environ.get("AUTH_JWT_AUDIENCE") or "slc",
+        help="its aud (default: $AUTH_JWT_AUDIENCE, else slc)",
+    )
     args = parser.parse_args(argv)
 
     secret = args.secret or os.environ.get("AUTH_JWT_SECRET") or DEV_JWT_SECRET
@@ -52,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
             sites=args.sites,
             students=args.students,
             ttl=timedelta(hours=args.hours),
+            audience=args.audience,
+            issuer=args.issuer,
         )
     )
 

@@ -144,6 +144,8 @@ def test_beyond_loopback_the_development_secret_beside_a_provider_accepts_no_hs2
     )
     own = PortfolioSettings(host="0.0.0.0", jwks_url=jwks, jwt_secret=SECRET)
     assert own.service_token_secret == SECRET
-    assert PortfolioSettings(jwks_url=jwks).service_token_secret == DEV_JWT_SECRET  # loopback
+    # On loopback too (a service behind a proxy on its machine), and without one, as before.
+    assert PortfolioSettings(jwks_url=jwks).service_token_secret is None
+    assert PortfolioSettings().service_token_secret == DEV_JWT_SECRET
     with pytest.raises(ValidationError, match="AUTH_JWT_SECRET is shorter than 32 bytes"):
         PortfolioSettings(host="0.0.0.0", jwks_url=jwks, jwt_secret="short")

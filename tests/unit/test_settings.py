@@ -177,6 +177,8 @@ def test_a_servers_help_lists_its_settings_and_an_argument_is_refused_without_st
     shown = capsys.readouterr().out
     assert variable in shown and "AUTH_JWT_SECRET (default a development value)" in shown
     assert DEV_JWT_SECRET not in shown
+    if "web" not in main:  # (a setting whose name says token, and is no secret)
+        assert "AUTH_MAX_TOKEN_LIFETIME_HOURS (default 12.0)" in shown
     with pytest.raises(SystemExit) as refused:
         entry(["serve", "--port", "9000"] if "portfolio" in main else ["--port", "9000"])
     assert refused.value.code == 2

@@ -36,3 +36,18 @@ def test_slc_token_refuses_an_unknown_role(capsys: pytest.CaptureFixture[str]) -
         main(["--role", "principal", "--sub", "x", "--district", "demo"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'principal'" in capsys.readouterr().err
+
+
+def test_slc_token_names_the_issuer_and_audience_the_services_require(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside an identity provider the services require its issuer on every token, the
+    deployment's own too: slc-token takes it (and the audience) from their settings."""
+    secret = "the-deployments-own-secret-" + "x" * 32
+    monkeypatch.setenv("AUTH_JWT_SECRET", secret)
+    monkeypatch.setenv("AUTH_JWT_ISSUER", "https://login.demo.k12")
+    monkeypatch.setenv("AUTH_JWT_AUDIENCE", "slc-demo")
+    main(["--role", "district_admin", "--sub", "it-admin", "--district", "demo"])
+    token = capsys.readouterr().out.strip()
+    verifier = TokenVerifier(secret=secret, issuer="https://login.demo.k12", audience="slc-demo")
+    assert verifier.verify(token).role is Role.DISTRICT_ADMIN
