@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -216,7 +217,8 @@ async def read_mailbox(
     ),
     limit: int = Query(50, ge=1, le=500),
 ) -> list[MailboxMessage]:
-    """Messages sent to families, newest first: a guardian sees their own, admins their sites'."""
+    """Messages sent to families, newest first: a guardian sees their own, admins their sites',
+    without the family's personal link (it acts for the family: the school may reissue it)."""
     _not_with_a_link(principal)
     query = select(Delivery).where(Delivery.district == principal.district)
     if principal.role is Role.GUARDIAN:
@@ -245,7 +247,22 @@ async def read_mailbox(
     query = query.order_by(col(Delivery.created_at).desc()).limit(limit)
     async with uow.read() as session:
         deliveries = (await session.exec(query)).all()
-    return [MailboxMessage.model_validate(d, from_attributes=True) for d in deliveries]
+    messages = [MailboxMessage.model_validate(d, from_attributes=True) for d in deliveries]
+    if principal.role is Role.GUARDIAN:
+        return messages
+    # A family's link acts for the family: the school reads the message without it.
+    return [m.model_copy(update={"body": without_family_links(m.body)}) for m in messages]
+
+
+# A family link's token as messages carry it (a JWT: three base64url parts, the first a JSON
+# header, so "eyJ"). The school reads each message without it.
+_FAMILY_LINK = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+HIDDEN_LINK = "[the family's own link, not shown]"
+
+
+def without_family_links(body: str) -> str:
+    """The message as its family reads it, its personal link hidden."""
+    return _FAMILY_LINK.sub(HIDDEN_LINK, body)
 
 
 def _digest_tells_of(news: Any) -> Any:

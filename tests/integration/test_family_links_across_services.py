@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import redis.asyncio as aioredis
 
+from services.notifications.api import HIDDEN_LINK
 from services.scheduling.app import build_app as build_scheduling
 from services.scheduling.family_links.rules import NO_OPEN_WINDOW
 from services.scheduling.settings import SchedulingSettings
@@ -94,9 +95,9 @@ async def open_window(system: System) -> dict[str, Any]:
 
 
 async def messages(system: System, guardian_id: str, template: str) -> list[dict[str, Any]]:
-    response = await system.notifications.get(
-        "/mailbox", params={"recipient_id": guardian_id}, headers=ADMIN
-    )
+    """The guardian's messages of ``template``, as the guardian reads them (the school reads
+    them without the family's link)."""
+    response = await system.notifications.get("/mailbox", headers=auth(guardian_id, Role.GUARDIAN))
     assert response.status_code == 200, response.text
     return [message for message in response.json() if message["template"] == template]
 
@@ -145,6 +146,14 @@ async def test_each_family_is_invited_with_a_link_that_works_for_their_own_child
     wei_link, kim_link = link_in(wei["body"]), link_in(kim["body"])
     assert wei_link != kim_link
     assert wei["body"].count("http://127.0.0.1:8002/family?link=") == 1
+    # The school reads the same message without the link, which acts for the family.
+    for admin in (ADMIN, CONWAY_ADMIN):
+        read = await system.notifications.get(
+            "/mailbox", params={"recipient_id": "g-wei"}, headers=admin
+        )
+        (as_the_school,) = [m for m in read.json() if m["id"] == wei["id"]]
+        assert wei_link not in as_the_school["body"]
+        assert as_the_school["body"] == wei["body"].replace(wei_link, HIDDEN_LINK)
 
     # Wei's link is Wei at scheduling: Ava's bookings, not Ben's (404, as for no such student).
     assert (await bookings_of(system, "s-ava", wei_link)).status_code == 200
