@@ -78,5 +78,37 @@ async def test_a_teacher_reads_back_their_own_video_call_link_only(system: Syste
     ] == link
     other = auth("t-lee", Role.TEACHER, sites=("conway",))
     assert (await system.scheduling.get(profile, headers=other)).status_code == 403
-    admin = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
-    assert (await system.scheduling.get(profile, headers=admin)).status_code == 200
+
+
+async def test_a_teachers_video_call_link_is_for_the_offices_of_all_their_schools(
+    system: System,
+) -> None:
+    """An office sets or reads a teacher's link only if it is the office of every school the
+    teacher meets families at: the link serves their conferences at all of them."""
+    profile = "/teachers/t-rivera/profile"
+    conway = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+    mjds = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
+    both = auth("a-both", Role.SITE_ADMIN, sites=("conway", "mjds"))
+    assert (await system.scheduling.get(profile, headers=conway)).status_code == 403  # unknown
+    day = datetime.now(ZoneInfo("America/Los_Angeles")).date() + timedelta(days=2)
+    starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    for site in ("conway", "mjds"):
+        await register_site(system, site)
+        await conference_window(system.scheduling, site=site)
+    given = await give_availability(
+        system.scheduling, site="conway", starts_at=starts, count=2, teacher_id="t-rivera"
+    )
+    assert given.status_code == 201, given.text
+    assert (await system.scheduling.get(profile, headers=conway)).status_code == 200
+    assert (await system.scheduling.get(profile, headers=mjds)).status_code == 403
+    # Now also at MJDS (its office gave the time): Conway's office alone may no longer.
+    later = starts + timedelta(hours=2)
+    given = await give_availability(
+        system.scheduling, site="mjds", starts_at=later, count=2, teacher_id="t-rivera"
+    )
+    assert given.status_code == 201, given.text
+    link = {"meeting_link_template": "https://evil.example/{slot}"}
+    for office in (conway, mjds):
+        assert (await system.scheduling.put(profile, json=link, headers=office)).status_code == 403
+    saved = await system.scheduling.put(profile, json=link, headers=both)
+    assert saved.status_code == 200, saved.text

@@ -6,7 +6,7 @@ import pytest
 
 from services.scheduling.booking.rules import NotAllowed
 from services.scheduling.calendar.feeds import (
-    check_teacher_feed_access,
+    check_acts_for_teacher,
     feed_token,
     token_matches,
 )
@@ -40,18 +40,37 @@ def test_any_text_is_a_wrong_token_not_an_error(token: str) -> None:
     assert not token_matches(KEY, token, owner="teacher", owner_id="t-1", generation=1)
 
 
-def test_a_teacher_and_the_administrators_of_their_sites_have_their_feed() -> None:
-    check_teacher_feed_access(
+def test_a_teacher_and_the_administrators_of_all_their_sites_have_their_feed() -> None:
+    check_acts_for_teacher(
         principal(Role.TEACHER, subject="t-1"), teacher_id="t-1", teacher_sites=()
     )
-    check_teacher_feed_access(
+    check_acts_for_teacher(
         principal(Role.DISTRICT_ADMIN, subject="da"), teacher_id="t-1", teacher_sites=()
     )
-    check_teacher_feed_access(
-        principal(Role.SITE_ADMIN, subject="a", sites=frozenset({"s-1"})),
+    check_acts_for_teacher(
+        principal(Role.SITE_ADMIN, subject="a", sites=frozenset({"s-1", "s-2"})),
         teacher_id="t-1",
         teacher_sites={"s-1", "s-2"},
     )
+
+
+@pytest.mark.parametrize(
+    ("admin_of", "teacher_sites"),
+    [
+        ({"s-1"}, {"s-1", "s-2"}),  # the feed lists the teacher's conferences at s-2 too
+        ({"s-1"}, set()),  # a teacher no school of theirs knows
+        ({"s-3"}, {"s-1"}),
+    ],
+)
+def test_an_administrator_of_only_some_of_their_sites_has_it_not(
+    admin_of: set[str], teacher_sites: set[str]
+) -> None:
+    with pytest.raises(NotAllowed):
+        check_acts_for_teacher(
+            principal(Role.SITE_ADMIN, subject="a", sites=frozenset(admin_of)),
+            teacher_id="t-1",
+            teacher_sites=teacher_sites,
+        )
 
 
 @pytest.mark.parametrize(
@@ -65,4 +84,4 @@ def test_a_teacher_and_the_administrators_of_their_sites_have_their_feed() -> No
 )
 def test_nobody_else_has_it(caller: object) -> None:
     with pytest.raises(NotAllowed):
-        check_teacher_feed_access(caller, teacher_id="t-1", teacher_sites={"s-1"})  # type: ignore[arg-type]
+        check_acts_for_teacher(caller, teacher_id="t-1", teacher_sites={"s-1"})  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused
@@ -25,7 +25,7 @@ from services.scheduling.calendar.conferences import (
 )
 from services.scheduling.calendar.feeds import (
     FeedOwner,
-    check_teacher_feed_access,
+    acts_for_teacher,
     feed_token,
     rotate_interpreter_feed,
     rotate_teacher_feed,
@@ -39,7 +39,7 @@ from services.scheduling.interpreters.rules import (
 from services.scheduling.interpreters.tables import Interpreter
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.settings import SchedulingSettings
-from services.scheduling.tables import Booking, Slot
+from services.scheduling.tables import Booking
 from shared.api_types import IdPath
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal
@@ -50,7 +50,6 @@ from shared.calendar_ics import (
     feed_calendar,
 )
 from shared.problems import refusals
-from shared.roster_classes import RosterClass, RosterClassMember
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["calendars"])
@@ -118,11 +117,11 @@ async def teacher_feed(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
 ) -> FeedOut:
-    """The secret address of the teacher's conferences feed (the teacher, or an administrator
-    of a site they teach at)."""
+    """The secret address of the teacher's conferences feed (the teacher, a district
+    administrator, or an administrator of every school the teacher works at)."""
     try:
         async with uow.read() as session:
-            await _check_teacher_feed_access(session, principal, teacher_id)
+            await acts_for_teacher(session, principal, teacher_id)
             generation = await teacher_generation(session, teacher_id, district=principal.district)
     except Refused as error:
         raise as_http(error) from error
@@ -144,7 +143,7 @@ async def rotate_teacher(
     """Give the teacher's feed a new secret address; the old one stops working at once."""
     try:
         async with uow.transaction() as session:
-            await _check_teacher_feed_access(session, principal, teacher_id)
+            await acts_for_teacher(session, principal, teacher_id)
             generation = await rotate_teacher_feed(session, teacher_id, district=principal.district)
     except Refused as error:
         raise as_http(error) from error
@@ -251,30 +250,6 @@ async def _may_see(session: AsyncSession, principal: Principal, booking: Booking
     if booking.district != principal.district:
         return False
     return (await student_view(session, booking)).seen_by(principal)
-
-
-async def _check_teacher_feed_access(
-    session: AsyncSession, principal: Principal, teacher_id: str
-) -> None:
-    sites: set[str] = set()
-    if principal.is_admin:
-        # Where the teacher teaches (their classes) or meets families (their conference times).
-        classes = await session.exec(
-            select(RosterClass.site)
-            .join(RosterClassMember, col(RosterClassMember.class_id) == col(RosterClass.id))
-            .where(
-                RosterClassMember.person_id == teacher_id,
-                RosterClassMember.role == "teacher",
-                col(RosterClass.active),
-            )
-        )
-        times = await session.exec(
-            select(Slot.site).where(
-                Slot.teacher_id == teacher_id, Slot.district == principal.district
-            )
-        )
-        sites = {*classes.all(), *times.all()}
-    check_teacher_feed_access(principal, teacher_id=teacher_id, teacher_sites=sites)
 
 
 async def _managed_interpreter(

@@ -15,13 +15,15 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import NotAllowed
 from services.scheduling.interpreters.tables import Interpreter
+from services.scheduling.tables import Slot
 from services.scheduling.windows.tables import TeacherProfile
 from shared.auth.principal import Principal, Role
+from shared.roster_classes import RosterClass, RosterClassMember
 
 FeedOwner = Literal["teacher", "interpreter"]
 FIRST_GENERATION = 1
@@ -42,20 +44,45 @@ def token_matches(
     return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
 
 
-def check_teacher_feed_access(
+def check_acts_for_teacher(
     principal: Principal, *, teacher_id: str, teacher_sites: Collection[str]
 ) -> None:
-    """A teacher has their own feed's address; an administrator has the address of a
-    teacher of their sites (``teacher_sites``: where the teacher teaches or meets families)."""
+    """Who has a teacher's own things (their feed's address, their meeting link): the teacher,
+    a district administrator, or an administrator of every site the teacher works at
+    (``teacher_sites``: where they teach or meet families). Not one of only some: a teacher's
+    feed lists their conferences at all their schools, and their meeting link serves them all."""
     if principal.role is Role.TEACHER and principal.subject == teacher_id:
         return
     if principal.role is Role.DISTRICT_ADMIN:
         return
-    if principal.role is Role.SITE_ADMIN and principal.sites & set(teacher_sites):
+    if principal.role is Role.SITE_ADMIN and teacher_sites and set(teacher_sites) <= principal.sites:
         return
     raise NotAllowed(
-        "a teacher has their own calendar feed (or an administrator of a site they teach at)"
+        "only the teacher, or an administrator of every school they work at, may do this"
     )
+
+
+async def acts_for_teacher(session: AsyncSession, principal: Principal, teacher_id: str) -> None:
+    """``check_acts_for_teacher``, with the sites the teacher works at read from the roster's
+    classes and the conference times they have (raises ``NotAllowed``)."""
+    sites: set[str] = set()
+    if principal.role is Role.SITE_ADMIN:
+        classes = await session.exec(
+            select(RosterClass.site)
+            .join(RosterClassMember, col(RosterClassMember.class_id) == col(RosterClass.id))
+            .where(
+                RosterClassMember.person_id == teacher_id,
+                RosterClassMember.role == "teacher",
+                col(RosterClass.active),
+            )
+        )
+        times = await session.exec(
+            select(Slot.site).where(
+                Slot.teacher_id == teacher_id, Slot.district == principal.district
+            )
+        )
+        sites = {*classes.all(), *times.all()}
+    check_acts_for_teacher(principal, teacher_id=teacher_id, teacher_sites=sites)
 
 
 async def teacher_generation(session: AsyncSession, teacher_id: str, *, district: str) -> int:

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.rules import Invalid, Refused
+from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
 from services.scheduling.booking.seats import lock_slots
+from services.scheduling.calendar.feeds import acts_for_teacher
 from services.scheduling.refusals import (
     AVAILABILITY_CLASH,
     AVAILABILITY_INVALID,
@@ -313,14 +314,21 @@ async def _announce(
     return window_out(window, now=now)
 
 
+async def _acts_for_teacher(session: AsyncSession, principal: Principal, teacher_id: str) -> None:
+    try:
+        await acts_for_teacher(session, principal, teacher_id)
+    except NotAllowed as error:
+        raise as_http(error) from error
+
+
 @router.put("/teachers/{teacher_id}/profile", response_model=ProfileOut, responses=refusals(403))
 async def set_profile(
     teacher_id: IdPath, body: ProfileIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ProfileOut:
-    """A teacher's conference settings: the meeting link of their virtual conferences."""
-    if not principal.is_staff or (teacher_id != principal.subject and not principal.is_admin):
-        raise forbidden("teachers set their own conference settings (or an administrator)")
+    """A teacher's conference settings: the meeting link of their virtual conferences (the
+    teacher, a district administrator, or an administrator of every school they work at)."""
     async with uow.transaction() as session:
+        await _acts_for_teacher(session, principal, teacher_id)
         profile = await session.get(TeacherProfile, teacher_id)
         if profile is None:
             profile = TeacherProfile(teacher_id=teacher_id, district=principal.district)
@@ -336,10 +344,9 @@ async def set_profile(
 async def get_profile(
     teacher_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ProfileOut:
-    """A teacher's conference settings (the teacher, or an administrator), as they set them."""
-    if not principal.is_staff or (teacher_id != principal.subject and not principal.is_admin):
-        raise forbidden("teachers see their own conference settings (or an administrator)")
+    """A teacher's conference settings, as they set them (who may set them)."""
     async with uow.read() as session:
+        await _acts_for_teacher(session, principal, teacher_id)
         profile = await session.get(TeacherProfile, teacher_id)
     if profile is not None and profile.district != principal.district:
         raise forbidden(f"teacher {teacher_id!r} is not of your district")
