@@ -335,6 +335,14 @@ async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
         ),
         201,
     )
+    note = "Label the square's sides next time, Gio."
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{photo['id']}/return",
+            json={"feedback": note},
+            headers=TEACHER,
+        )
+    )
     ok(
         await system.portfolio.post(
             f"/students/s-gio/evidence/{photo['id']}/approve", headers=TEACHER
@@ -358,12 +366,14 @@ async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
     assert [piece["id"] for piece in data["evidence"]] == [photo["id"]]
     assert [c["id"] for c in data["cycles"]] == [cycle]
     assert Image.open(io.BytesIO(family.read(f"files/{photo['id']}.png"))).size == (64, 48)
+    # The teacher's feedback is for the student, not the family: in no file of theirs.
+    assert data["evidence"][0]["feedback"] is None
+    assert not any(note.encode() in family.read(name) for name in family.namelist())
 
     own = await download(GIO)
-    assert {piece["id"] for piece in json.loads(own.read("portfolio.json"))["evidence"]} == {
-        photo["id"],
-        draft["id"],
-    }
+    pieces = json.loads(own.read("portfolio.json"))["evidence"]
+    assert {piece["id"] for piece in pieces} == {photo["id"], draft["id"]}
+    assert [piece["feedback"] for piece in pieces if piece["id"] == photo["id"]] == [note]
     stranger = await system.portfolio.get(
         "/students/s-gio/portfolio.zip", headers=auth("g-wei", Role.GUARDIAN)
     )

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import visible_student
 from services.portfolio.cycles.tables import ConferenceCycle
+from services.portfolio.evidence.rules import may_see_feedback
 from services.portfolio.evidence.stored_files import FileStoreDep
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.export.build import Portfolio, write_zip
@@ -82,6 +83,8 @@ async def _gather(session: AsyncSession, student: Student, principal: Principal)
         .where(Evidence.student_id == sid, *([Evidence.status == "approved"] if family else []))
         .order_by(col(Evidence.added_at)),
     )
+    if not may_see_feedback(principal):  # (a teacher's feedback is for the student and staff)
+        evidence = [{**piece, "feedback": None} for piece in evidence]
     shown = {piece["id"] for piece in evidence}
     reflections = [
         r

@@ -55,7 +55,11 @@ def check_acts_for_teacher(
         return
     if principal.role is Role.DISTRICT_ADMIN:
         return
-    if principal.role is Role.SITE_ADMIN and teacher_sites and set(teacher_sites) <= principal.sites:
+    if (
+        principal.role is Role.SITE_ADMIN
+        and teacher_sites
+        and set(teacher_sites) <= principal.sites
+    ):
         return
     raise NotAllowed(
         "only the teacher, or an administrator of every school they work at, may do this"
