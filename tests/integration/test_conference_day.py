@@ -575,6 +575,25 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
     reminded = {one["student_id"]: one["last_nudged_at"] for one in await not_booked()}
     assert reminded["s-cy"] == reminded["s-dee"] == by_office["nudged_at"]
     assert reminded["s-ben"] == by_rivera["nudged_at"]
+    # The office reminds families of both teachers' classes: Rivera sees it, naming only hers.
+    both = ok(
+        await system.scheduling.post(
+            f"{base}/nudges", json={"student_ids": ["s-ben", "s-cy"]}, headers=CONWAY_ADMIN
+        ),
+        201,
+    )
+    (seen,) = [
+        n
+        for n in ok(await system.scheduling.get(f"{base}/nudges", headers=RIVERA))
+        if n["id"] == both["id"]
+    ]
+    assert (seen["student_ids"], seen["students"]) == (["s-ben"], 2)
+    (whole,) = [
+        n
+        for n in ok(await system.scheduling.get(f"{base}/nudges", headers=CONWAY_ADMIN))
+        if n["id"] == both["id"]
+    ]
+    assert sorted(whole["student_ids"]) == ["s-ben", "s-cy"]
 
     # The figures add up: per site, per teacher, per class.
     figures = ok(await system.scheduling.get(f"{base}/figures", headers=CONWAY_ADMIN))

@@ -54,7 +54,10 @@ class NudgeOut(BaseModel):
     nudged_at: datetime
     teacher_id: str | None = Field(description="The selection: a teacher's classes, if named.")
     class_id: str | None = Field(description="The selection: a class, if named.")
-    student_ids: list[str] = Field(description="The students whose families were reminded.")
+    student_ids: list[str] = Field(
+        description="The students whose families were reminded (for a teacher, those of their"
+        " own classes)."
+    )
     students: int = Field(description="How many students.")
     families: int = Field(description="How many guardians were reminded.")
 
@@ -97,10 +100,15 @@ def _counts(counts: Counts) -> dict[str, int]:
     return {name: getattr(counts, name) for name in CountsOut.model_fields}
 
 
-def _nudge_out(nudge: Nudge) -> NudgeOut:
-    return NudgeOut(
+def _nudge_out(nudge: Nudge, *, only: set[str] | None = None) -> NudgeOut:
+    """The nudge as a reader sees it: with ``only``, the students named are those of them (a
+    teacher's own classes), though the counts say how many the nudge reached in all."""
+    out = NudgeOut(
         **nudge.model_dump(exclude={"district", "site"}), students=len(nudge.student_ids)
     )
+    if only is not None:
+        out.student_ids = [student for student in out.student_ids if student in only]
+    return out
 
 
 @router.get(
@@ -186,10 +194,12 @@ async def list_nudges(
     except (Refused, NotFound) as error:
         raise as_http(error) from error
     theirs = {one.student_id for one in standing.standings if selection.includes(one)}
+    if principal.is_admin:
+        return [_nudge_out(one) for one in sent]
     return [
-        _nudge_out(one)
+        _nudge_out(one, only=theirs)
         for one in sent
-        if principal.is_admin or one.nudged_by == principal.subject or theirs & set(one.student_ids)
+        if one.nudged_by == principal.subject or theirs & set(one.student_ids)
     ]
 
 
