@@ -76,7 +76,9 @@ class Channel(Protocol):
 
     async def send_each(self, deliveries: Sequence[Delivery], outcomes: Outcomes) -> None:
         """Hand each delivery to the medium, reporting each one's outcome to ``outcomes`` (and
-        waiting for it) before the next message goes over the same connection."""
+        waiting for it) before the next message goes over the same connection. Ask
+        ``outcomes.may_hand_over`` just before each: one it says no to is neither handed over
+        nor reported (its job may be passing to another worker)."""
         ...
 
 

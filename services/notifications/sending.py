@@ -257,34 +257,32 @@ async def _send(
 class _Later:
     """The messages to try again after the backoff: a ``deliver_message`` run is retried by the
     worker; a chunk's deliveries get a job each, due after the backoff of the chunk's attempt
-    and counting it. A message held back (``NotRun``) is tried again soon, its run not counted."""
+    and counting it. Messages held back (``NotRun``: the worker may no longer hold the job)
+    are left to their job, put back uncounted by the worker only if it still holds it: a
+    chunk's run is then run again whole, sending what is still queued."""
 
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._chunked: dict[tuple[str, bool], tuple[JobRun, list[str], Exception]] = {}
+        self._chunked: dict[str, tuple[JobRun, list[str], Exception]] = {}
 
     def add(self, run: JobRun, delivery: Delivery, error: Exception) -> None:
-        if _of_one(run):
-            self._context.failed(run, error)
+        if _of_one(run) or isinstance(error, NotRun):
+            if run.id not in self._context.failures:  # (a chunk's run: once, for all of them)
+                self._context.failed(run, error)
             return
-        group = (run.id, isinstance(error, NotRun))
-        _, ids, _ = self._chunked.setdefault(group, (run, [], error))
+        _, ids, _ = self._chunked.setdefault(run.id, (run, [], error))
         ids.append(delivery.id)
 
     async def settle(self) -> None:
         for run, ids, error in self._chunked.values():
-            if isinstance(error, NotRun):
-                attempts = run.attempt - 1
-                due_at = self._context.env.now() + timedelta(seconds=error.retry_after_seconds)
-            else:
-                attempts, due_at = run.attempt, _after_backoff(self._context, run.attempt)
+            due_at = _after_backoff(self._context, run.attempt)
             log.warning(
                 "%d message(s) of job %s (%s %s) tried again alone at %s: %s",
                 *(len(ids), run.id, run.kind, run.key, due_at.isoformat(timespec="seconds")),
                 f"{type(error).__name__}: {error}",
             )
             async with self._context.uow.transaction() as session:
-                await _one_job_each(session, ids, attempts=attempts, due_at=due_at)
+                await _one_job_each(session, ids, attempts=run.attempt, due_at=due_at)
 
 
 # How soon a message held back (``NotHandedOver``) is tried again.

@@ -312,9 +312,9 @@ class JobWorker(Generic[EnvT]):
             )
         elif outcome == RETRIED:
             log.warning(
-                "job %s (%s %s) run %d failed, retrying in %.1fs: %s",
-                *(claim.id, claim.kind, claim.key, claim.attempt),
-                *(handler.backoff(claim.attempt), _described(error)),
+                "job %s (%s %s) run %d %s in %.1fs: %s",
+                *(claim.id, claim.kind, claim.key, claim.attempt, *_retried(handler, claim, error)),
+                _described(error),
             )
         return outcome
 
@@ -438,9 +438,10 @@ class JobWorker(Generic[EnvT]):
             elif outcome == RETRIED:
                 retried.setdefault(_described(error), []).append(claim)
         for description, alike in retried.items():
+            what, seconds = _retried(handler, alike[0], failures[alike[0].id])
             log.warning(
-                "%d run(s) of %s failed, retrying in %.1fs or more (e.g. job %s): %s",
-                *(len(alike), handler.kind, handler.backoff(alike[0].attempt), alike[0].id),
+                "%d run(s) of %s %s in %.1fs or more (e.g. job %s): %s",
+                *(len(alike), handler.kind, what, seconds, alike[0].id),
                 description,
             )
 
@@ -496,6 +497,14 @@ def _job_run(claim: Claim) -> JobRun:
         payload=json.loads(claim.payload),
         attempt=claim.attempt,
     )
+
+
+def _retried(rules: RetryRules, claim: Claim, error: Exception) -> tuple[str, float]:
+    """How a run put back is told in the log: failed and retried after its backoff, or (a
+    ``NotRun``) put back uncounted after the time it asked for."""
+    if isinstance(error, NotRun):
+        return "did nothing, put back uncounted, due again", error.retry_after_seconds
+    return "failed, retrying", rules.backoff(claim.attempt)
 
 
 def _described(error: BaseException) -> str:

@@ -289,6 +289,29 @@ async def test_a_run_that_did_nothing_is_put_back_uncounted_even_on_its_last_all
     assert jobs.outcomes == Counter({("send_message", "retried"): 4})
 
 
+async def test_a_run_that_did_nothing_leaves_a_job_taken_over_meanwhile_to_its_new_worker(
+    uow: UnitOfWork,
+) -> None:
+    handlers = Handlers()
+
+    @handlers.handles("send_message")
+    async def send_message(context: Context, job: JobRun) -> None:
+        # Its lease ran out while it was frozen, and another worker took the job over.
+        await change(uow, job.id, worker="worker-2", attempts=Job.attempts + 1)
+        raise NotRun("held back", retry_after_seconds=0.0)
+
+    await add(uow, "send_message", "m-1")
+    jobs = worker(uow, handlers)
+    assert await jobs.run_due() == 1
+    taken_over = await job(uow, "send_message", "m-1")
+    assert (taken_over.status, taken_over.worker, taken_over.attempts) == (
+        "running",
+        "worker-2",
+        2,
+    )
+    assert jobs.outcomes == Counter({("send_message", "lease_lost"): 1})
+
+
 async def test_a_handler_cancelled_from_within_is_retried_and_the_worker_goes_on(
     uow: UnitOfWork,
 ) -> None:

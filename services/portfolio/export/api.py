@@ -47,7 +47,8 @@ async def download_portfolio(
 ) -> StreamingResponse:
     """The whole portfolio as a zip: an HTML page per conference cycle that opens offline,
     the work's files, and everything as JSON (`portfolio.json`). A family gets what families
-    see: approved work, ready plans, their own feedback."""
+    see: approved work (without the teacher's feedback on it), ready plans, their own
+    feedback."""
     async with uow.read() as session:
         student = await visible_student(session, student_id, principal)
         portfolio = await _gather(session, student, principal)

@@ -8,7 +8,7 @@ teacher or interpreter (404).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
@@ -24,6 +24,7 @@ from services.scheduling.calendar.conferences import (
     teacher_conferences,
 )
 from services.scheduling.calendar.feeds import (
+    FEED_HISTORY,
     FeedOwner,
     acts_for_teacher,
     feed_token,
@@ -54,8 +55,6 @@ from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["calendars"])
 
-# A feed shows conferences from this long ago on.
-FEED_HISTORY = timedelta(days=30)
 # Secret addresses: never kept by a shared cache, never indexed if one leaks into a page.
 _PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
 TokenPath = Annotated[

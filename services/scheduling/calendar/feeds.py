@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlmodel import col, select
@@ -27,6 +27,8 @@ from shared.roster_classes import RosterClass, RosterClassMember
 
 FeedOwner = Literal["teacher", "interpreter"]
 FIRST_GENERATION = 1
+# How far back a feed lists conferences (and the schools of those count as the teacher's).
+FEED_HISTORY = timedelta(days=30)
 
 
 def feed_token(key: str, *, owner: FeedOwner, owner_id: str, generation: int) -> str:
@@ -68,7 +70,9 @@ def check_acts_for_teacher(
 
 async def acts_for_teacher(session: AsyncSession, principal: Principal, teacher_id: str) -> None:
     """``check_acts_for_teacher``, with the sites the teacher works at read from the roster's
-    classes and the conference times they have (raises ``NotAllowed``)."""
+    classes they teach and the conference times their feed lists (those ending within
+    ``FEED_HISTORY`` or later; raises ``NotAllowed``). A teacher no school knows yet: the
+    teacher themself, or a district administrator."""
     sites: set[str] = set()
     if principal.role is Role.SITE_ADMIN:
         classes = await session.exec(
@@ -78,11 +82,14 @@ async def acts_for_teacher(session: AsyncSession, principal: Principal, teacher_
                 RosterClassMember.person_id == teacher_id,
                 RosterClassMember.role == "teacher",
                 col(RosterClass.active),
+                RosterClass.district == principal.district,
             )
         )
         times = await session.exec(
             select(Slot.site).where(
-                Slot.teacher_id == teacher_id, Slot.district == principal.district
+                Slot.teacher_id == teacher_id,
+                Slot.district == principal.district,
+                col(Slot.ends_at) > datetime.now(UTC) - FEED_HISTORY,
             )
         )
         sites = {*classes.all(), *times.all()}
