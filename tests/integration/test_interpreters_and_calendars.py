@@ -227,6 +227,20 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
         (ten - timedelta(hours=1), ten),
         (ten + timedelta(minutes=20), ten + timedelta(hours=3)),
     ]
+    # Another teacher of the school sees Ana busy then, not whose conference it is.
+    colleague = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/schedule",
+        params={"day": ten.date().isoformat()},
+        headers=auth("t-lee", Role.TEACHER, sites=("conway",)),
+    )
+    [theirs] = colleague.json()["conferences"]
+    assert (theirs["student_given_name"], theirs["teacher_id"]) == ("", "t-rivera")
+    office = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/schedule",
+        params={"day": ten.date().isoformat()},
+        headers=CONWAY_ADMIN,
+    )
+    assert office.json()["conferences"][0]["student_given_name"] == "Ava"
     other_day = await system.scheduling.get(
         f"/interpreters/{ana['id']}/schedule",
         params={"day": (ten.date() + timedelta(days=1)).isoformat()},

@@ -91,7 +91,9 @@ class ConferenceOnSchedule(BaseModel):
     teacher_id: str
     room: str
     mode: str = Field(description="`in_person` or `virtual`.")
-    student_given_name: str
+    student_given_name: str = Field(
+        description="Empty for a teacher reading another teacher's conference."
+    )
     language: str | None = Field(description="The language the family asked for.")
     status: str = Field(description="`booked`, `checked_in` or `completed`.")
 
@@ -269,7 +271,8 @@ async def interpreter_schedule(
     day: Annotated[IsoDate, Query(description="The day, in the site's calendar.")],
 ) -> ScheduleOut:
     """An interpreter's day (the site's staff): their hours, their conferences and the free
-    time between them, in time order."""
+    time between them, in time order. A teacher sees the student's name only at their own
+    conferences (a teacher sees their classes)."""
     try:
         async with uow.read() as session:
             interpreter = await _visible(session, principal, interpreter_id)
@@ -291,6 +294,13 @@ async def interpreter_schedule(
         ],
         [Span(one.starts_at, one.ends_at) for one in conferences],
     )
+    if not principal.is_admin:
+        conferences = [
+            one
+            if one.teacher_id == principal.subject
+            else one.model_copy(update={"student_given_name": ""})
+            for one in conferences
+        ]
     return ScheduleOut(
         interpreter_id=interpreter.id,
         name=interpreter.name,
