@@ -14,7 +14,7 @@ from services.notifications.escalation import reached
 from services.notifications.messages import SUPPORTED_LANGUAGES
 from services.notifications.tables import ContactPoint, Delivery, DigestItem, KnownStudent
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
-from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.http import CurrentPrincipal, district_it_only, forbidden
 from shared.auth.principal import Principal, Role
 from shared.database import utcnow
 from shared.problems import refusals
@@ -161,8 +161,7 @@ async def save_contacts(
     """Record many guardians' contact details at once (district IT; the roster import hands
     them over this way, never on a shared stream). A guardian the roster has not linked yet is
     accepted: messages still go only to guardians linked to a student."""
-    if principal.role is not Role.DISTRICT_ADMIN:
-        raise forbidden("only district IT records contact details in bulk")
+    district_it_only(principal, "records contact details in bulk")
     refused: list[RefusedContact] = []
     rows: dict[str, dict[str, Any]] = {}
     for item in body.contacts:

@@ -263,9 +263,9 @@ class SmtpChannel:
                 except Undeliverable as error:
                     await outcomes.refused(delivery, error)
                     continue
-                if not outcomes.may_hand_over(delivery):
-                    continue  # (no connection opened for it)
                 if smtp is None or not smtp.is_connected:
+                    if not outcomes.may_hand_over(delivery):
+                        continue  # (no connection opened for it)
                     try:
                         smtp = await self._connect()
                     except (aiosmtplib.SMTPException, OSError) as error:

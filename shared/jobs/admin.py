@@ -114,18 +114,18 @@ async def cancel_job(
     allowed = [state for state in only if state in CANCELLABLE]
     async with uow.transaction() as session:
         job = await session.get(Job, job_id, with_for_update=True)
-        cancelled = job is not None and job.status in allowed
-        if job is not None and cancelled:
-            was_pending = job.status == JobState.PENDING.value
-            job.status, job.lease_until, job.finished_at = JobState.CANCELLED.value, None, utcnow()
-            session.add(job)
-            await session.flush()  # (the handler sees the job no longer pending)
-            give_up = handlers.give_up_handler(job.kind) if handlers is not None else None
-            if was_pending and give_up is not None:
-                await _record_undone(session, job, give_up)
-    if not cancelled:
-        await _refuse(uow, job_id, "cancelled", allowed=allowed)
-    return await get_job(uow, job_id)
+        if job is None:
+            raise NoSuchJob(f"no job {job_id}")
+        if job.status not in allowed:
+            raise _refused(job, "cancelled", allowed=allowed)
+        was_pending = job.status == JobState.PENDING.value
+        job.status, job.lease_until, job.finished_at = JobState.CANCELLED.value, None, utcnow()
+        session.add(job)
+        await session.flush()  # (the handler sees the job no longer pending)
+        give_up = handlers.give_up_handler(job.kind) if handlers is not None else None
+        if was_pending and give_up is not None:
+            await _record_undone(session, job, give_up)
+    return job  # (as committed: the session keeps its objects after the commit)
 
 
 async def _record_undone(session: AsyncSession, job: Job, give_up: GiveUpHandler) -> None:
@@ -191,7 +191,10 @@ def _again() -> dict[str, Any]:
 
 
 async def _refuse(uow: UnitOfWork, job_id: str, done: str, *, allowed: Sequence[str]) -> None:
-    job = await get_job(uow, job_id)  # raises if there is no such job
-    raise JobRefused(
-        f"job {job_id} is {job.status}: only {' or '.join(allowed)} jobs can be {done}"
+    raise _refused(await get_job(uow, job_id), done, allowed=allowed)  # (NoSuchJob if none)
+
+
+def _refused(job: Job, done: str, *, allowed: Sequence[str]) -> JobRefused:
+    return JobRefused(
+        f"job {job.id} is {job.status}: only {' or '.join(allowed)} jobs can be {done}"
     )

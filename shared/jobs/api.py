@@ -29,7 +29,7 @@ from shared.jobs.admin import (
     list_jobs,
     retry_job,
 )
-from shared.jobs.tables import KIND_MAX_LENGTH, Job, JobState
+from shared.jobs.tables import JOB_ID_PATTERN, KIND_MAX_LENGTH, Job, JobState
 from shared.problems import refusals
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 JobPath = Annotated[
     str,
-    Path(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$", description="The job's id."),
+    Path(min_length=1, max_length=36, pattern=JOB_ID_PATTERN, description="The job's id."),
 ]
 
 

@@ -12,6 +12,8 @@ from shared.database import UTCDateTime, new_id, utcnow
 
 KIND_MAX_LENGTH = 100
 KEY_MAX_LENGTH = 200
+# A job's id as operators name it (in paths: nothing else may go there).
+JOB_ID_PATTERN = r"^[A-Za-z0-9-]{1,36}$"
 
 
 class JobState(enum.StrEnum):

@@ -4,7 +4,6 @@ job records its message not sent and its family not reached, as ``slc-jobs cance
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job
 from tests.integration.conftest import ADMIN, System
 from tests.integration.test_conference_week import ok
+from tests.notifications_support import queued_message
 from tests.support import auth
 
 OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
@@ -25,21 +25,7 @@ OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
 async def a_message_waiting_for_tomorrow(system: System) -> tuple[Delivery, Job]:
     """A queued message whose job is due tomorrow (held for the family's quiet hours)."""
     uow = system.apps["notifications"].state.runtime.uow
-    message = Delivery(
-        district="demo",
-        site="conway",
-        recipient_id="g-wei",
-        student_id="s-ava",
-        channel="email",
-        address="wei@example.org",
-        language="en",
-        template="conference_booked",
-        subject="Ava's conference is booked",
-        body="Hello",
-        status="queued",
-        cause_event_id=str(uuid.uuid4()),
-        not_before=datetime.now(UTC) + timedelta(days=1),
-    )
+    message = queued_message(not_before=datetime.now(UTC) + timedelta(days=1))
     async with uow.transaction() as session:
         contact = ContactPoint(
             guardian_id="g-wei",

@@ -35,6 +35,7 @@ from tests.integration.conftest import (
     roster_reached,
 )
 from tests.integration.test_slices import mailbox, open_slot, sent
+from tests.notifications_support import queued_message
 from tests.scheduling_support import give_availability
 from tests.support import auth, eventually
 
@@ -539,18 +540,12 @@ async def test_a_message_queued_before_an_unlink_is_withheld_and_nothing_about_a
     assert unlinked.status_code == 204
     await roster_reached(system, student_id="s-ava", guardian_id="g-wei", linked=False)
     async with runtime.uow.transaction() as session:
-        delivery = Delivery(
-            district="demo",
-            site="conway",
-            recipient_id="g-wei",
-            student_id="s-ava",
+        delivery = queued_message(
             channel="mailbox",
             address="g-wei@example.org",
-            language="en",
             template="goal_set",
             subject="New goal",
             body="Ava set a goal.",
-            status="queued",
             cause_event_id="e-before-unlink",
         )
         session.add(delivery)

@@ -24,7 +24,7 @@ from services.notifications.messages import (
     render,
 )
 from services.notifications.sms_text import segments
-from services.notifications.tables import Delivery
+from tests.notifications_support import queued_message
 
 LOS_ANGELES = "America/Los_Angeles"
 # 02:30 UTC on Wednesday 9 December 2026 is 18:30 on Tuesday 8 December in Los Angeles (PST).
@@ -611,19 +611,11 @@ def test_no_field_can_change_a_messages_structure(name: str, language: str) -> N
 )
 def test_the_email_is_in_the_familys_language_and_direction(language: str, direction: str) -> None:
     message = rendered("conference_booked", language)
-    delivery = Delivery(
-        district="d",
-        site="s",
-        recipient_id="g",
-        student_id="s",
-        channel="email",
+    delivery = queued_message(
         address="rosa@example.org",
         language=message.language,
-        template="conference_booked",
         subject=message.subject,
         body=message.body,
-        status="queued",
-        cause_event_id="e",
     )
     email = build_email(delivery, sender="Conway <office@conway.example>", domain="conway.example")
     assert email["Content-Language"] == language

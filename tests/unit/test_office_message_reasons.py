@@ -10,23 +10,11 @@ from services.notifications.channels import REASON_KINDS, Undeliverable, kind_of
 from services.notifications.email import Bounced, email_bytes
 from services.notifications.tables import Delivery
 from shared.jobs.handlers import PermanentFailure
+from tests.notifications_support import queued_message
 
 
 def delivery(address: str | None) -> Delivery:
-    return Delivery(
-        district="d",
-        site="s",
-        recipient_id="g",
-        student_id="s",
-        channel="email",
-        address=address,
-        language="en",
-        template="conference_booked",
-        subject="Booked",
-        body="Your conference is booked.",
-        status="queued",
-        cause_event_id="e",
-    )
+    return queued_message(address=address, subject="Booked", body="Your conference is booked.")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 
 from services.notifications.sms import keyword_of, signature, signed_by_provider, sms_text
 from services.notifications.sms_text import fit, is_gsm7, segments
-from services.notifications.tables import Delivery
+from tests.notifications_support import queued_message
 
 VIETNAMESE = (
     "Nhắc lịch: buổi họp phụ huynh do học sinh dẫn dắt của Minh vào thứ Năm, 10 tháng 12, lúc"
@@ -81,18 +81,13 @@ def test_signatures_match_the_providers_published_example() -> None:
 
 
 def test_a_text_is_the_messages_first_line_and_its_link() -> None:
-    delivery = Delivery(
-        district="d",
-        site="s",
-        recipient_id="g",
-        student_id="s",
+    delivery = queued_message(
         channel="sms",
+        address=None,
         language="vi",
         template="conference_invitation",
         subject=VIETNAMESE,
         body="Xin chào,\n\nChọn giờ tại đây:\nhttps://slc.example.org/family?link=abc.def.ghi\n",
-        status="queued",
-        cause_event_id="e",
     )
     text = sms_text(delivery, max_parts=1)
     assert text.endswith("… https://slc.example.org/family?link=abc.def.ghi")

@@ -22,6 +22,7 @@ from services.scheduling.interpreters.rules import (
     gaps,
     languages_offered,
     may_see_interpreters,
+    sees_student_at,
 )
 from services.scheduling.interpreters.tables import Interpreter, InterpreterHours
 from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
@@ -294,13 +295,12 @@ async def interpreter_schedule(
         ],
         [Span(one.starts_at, one.ends_at) for one in conferences],
     )
-    if not principal.is_admin:
-        conferences = [
-            one
-            if one.teacher_id == principal.subject
-            else one.model_copy(update={"student_given_name": ""})
-            for one in conferences
-        ]
+    conferences = [
+        one
+        if sees_student_at(principal, teacher_id=one.teacher_id)
+        else one.model_copy(update={"student_given_name": ""})
+        for one in conferences
+    ]
     return ScheduleOut(
         interpreter_id=interpreter.id,
         name=interpreter.name,

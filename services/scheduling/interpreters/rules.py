@@ -41,6 +41,13 @@ def may_see_interpreters(principal: Principal, *, district: str, site: str) -> b
     return principal.is_staff and principal.can_act_for_site(district, site)
 
 
+def sees_student_at(principal: Principal, *, teacher_id: str) -> bool:
+    """Whether an interpreter's schedule names the student of a conference with ``teacher_id``
+    to this reader: the site's administrators see every name, a teacher only at their own
+    conferences (a teacher sees their classes)."""
+    return principal.is_admin or principal.subject == teacher_id
+
+
 def check_manages_interpreters(principal: Principal, *, district: str, site: str) -> None:
     """A site's administrators (and the district's) add interpreters and set their hours."""
     if not (principal.is_admin and principal.can_act_for_site(district, site)):

@@ -4,6 +4,7 @@ up on (why, after how many attempts, when), each with a button that replays it t
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Annotated
@@ -85,10 +86,9 @@ async def _letters_page(
     refusal: str | None = None,
     status: int = 200,
 ) -> Response:
-    services = [
-        await _letters_of(name, apis[name], token_of(who), language=who.language)
-        for name in SERVICES
-    ]
+    services = await asyncio.gather(  # (asked at once: one slow to answer holds up no other)
+        *(_letters_of(name, apis[name], token_of(who), language=who.language) for name in SERVICES)
+    )
     return page(
         request,
         who,

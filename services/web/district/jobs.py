@@ -5,9 +5,10 @@ post/redirect/get)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -19,12 +20,11 @@ from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
+from shared.jobs.tables import JOB_ID_PATTERN
 
 router = APIRouter()
 PAGE = "/district/jobs"
-# As the services name them (shared/jobs/api.py): nothing else goes in a path.
-_JOB = re.compile(r"[A-Za-z0-9-]{1,36}")
-Action = Literal["retry", "cancel"]
+_JOB = re.compile(JOB_ID_PATTERN)  # (nothing else goes in a path)
 _DONE = {"retry": "retried", "cancel": "cancelled"}
 
 
@@ -90,9 +90,9 @@ async def _jobs_page(
     refusal: str | None = None,
     status: int = 200,
 ) -> Response:
-    services = [
-        await _jobs_of(name, apis[name], token_of(who), language=who.language) for name in SERVICES
-    ]
+    services = await asyncio.gather(  # (asked at once: one slow to answer holds up no other)
+        *(_jobs_of(name, apis[name], token_of(who), language=who.language) for name in SERVICES)
+    )
     return page(
         request,
         who,
