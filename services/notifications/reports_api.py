@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import case, func, union_all
+from sqlalchemy import case, func, literal_column, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -189,6 +189,7 @@ async def campaign_reports(
         col(Delivery.site).label("site"),
         col(Delivery.district).label("district"),
         col(Delivery.created_at).label("at"),
+        literal_column("0").label("unwritten"),
     ).where(col(Delivery.template).in_(CAMPAIGN_TEMPLATES))
     unwritten = _not_written(
         sa_select(
@@ -197,13 +198,15 @@ async def campaign_reports(
             col(CouldNotReach.site),
             col(CouldNotReach.district),
             col(CouldNotReach.at),
+            literal_column("1"),
         ).where(col(CouldNotReach.template).in_(CAMPAIGN_TEMPLATES))
     )
     rounds = union_all(written, unwritten).subquery()
     started = func.min(rounds.c.at).label("started_at")
+    not_written = func.sum(rounds.c.unwritten).label("not_written")
     campaigns = _scoped(
         principal,
-        select(rounds.c.cause, rounds.c.template, rounds.c.site, started)
+        sa_select(rounds.c.cause, rounds.c.template, rounds.c.site, started, not_written)
         .group_by(rounds.c.cause, rounds.c.template, rounds.c.site)
         .order_by(started.desc())
         .limit(limit),
@@ -220,19 +223,9 @@ async def campaign_reports(
                 .group_by(col(Delivery.cause_event_id), col(Delivery.site), status)
             )
         ).all()
-        unwritten_counts = (
-            await session.exec(
-                _not_written(
-                    select(CouldNotReach.cause_event_id, CouldNotReach.site, func.count())
-                    .where(col(CouldNotReach.cause_event_id).in_(ids))
-                    .group_by(col(CouldNotReach.cause_event_id), col(CouldNotReach.site))
-                )
-            )
-        ).all()
     tallies: dict[tuple[str, str], list[tuple[str, int]]] = {}
     for cause, at_site, state, number in counted:
         tallies.setdefault((cause, at_site), []).append((state, number))
-    not_written = {(cause, at_site): number for cause, at_site, number in unwritten_counts}
     return [
         CampaignReport(
             campaign=cause,
@@ -240,9 +233,9 @@ async def campaign_reports(
             site=at_site,
             started_at=started_at,
             counts=_count(tallies.get((cause, at_site), [])),
-            not_written=not_written.get((cause, at_site), 0),
+            not_written=int(unwritten or 0),
         )
-        for cause, template, at_site, started_at in found
+        for cause, template, at_site, started_at, unwritten in found
     ]
 
 
