@@ -194,6 +194,12 @@ async def give_up(session: AsyncSession, job: Abandoned, *, now: datetime) -> bo
     )
 
 
+async def note_on_failed(session: AsyncSession, job_id: str, error: str) -> None:
+    """Say on a failed job why recording it given up failed too (the failed jobs' list shows
+    it; retrying the job runs what it left undone again)."""
+    await _update(session, col(Job.id) == job_id, last_error=error[:ERROR_MAX_LENGTH])
+
+
 async def renew(
     session: AsyncSession, claims: Collection[Claim], *, worker: str, lease_until: datetime
 ) -> set[str]:

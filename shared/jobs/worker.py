@@ -49,6 +49,7 @@ from shared.jobs.leases import (
     due,
     fail,
     give_up,
+    note_on_failed,
     renew,
     retry_later,
 )
@@ -194,7 +195,8 @@ class JobWorker(Generic[EnvT]):
 
     async def _given_up(self, session: AsyncSession, job: Claim | Abandoned, error: str) -> None:
         """In the transaction that fails the job: its kind's ``gives_up`` handler, if any, in a
-        savepoint, so that a handler that raises leaves the job failed all the same."""
+        savepoint, so that a handler that raises leaves the job failed all the same, its error
+        saying that what the handler records was not recorded."""
         handler = self.handlers.give_up_handler(job.kind)
         if handler is None:
             return
@@ -203,8 +205,14 @@ class JobWorker(Generic[EnvT]):
             given_up = GivenUp.of_row(job, attempts=attempts, error=error)
             async with session.begin_nested():
                 await handler(session, given_up)
-        except Exception:
+        except Exception as failure:
             log.exception("job %s (%s %s): recording it given up failed", job.id, job.kind, job.key)
+            # Not silently: the failed job says so, for district IT to retry it.
+            await note_on_failed(
+                session,
+                job.id,
+                f"{error}; then recording it given up failed: {_described(failure)}",
+            )
 
     async def _anything_due(self) -> bool:
         # A read first: on SQLite an idle worker, nudged on every commit, then never takes the

@@ -616,6 +616,14 @@ async def test_a_job_given_up_is_handed_to_its_kinds_give_up_handler_as_it_fails
         "breaks": ({"to": "breaks"}, 2, "ConnectionError: the relay refused the connection"),
     }
     assert [job.key for job in given_up].count("down") == 1  # not on its retried first run
+    # The job whose handler raised says so, for district IT to see and retry it.
+    assert (await job(uow, "send_message", "breaks")).last_error == (
+        "ConnectionError: the relay refused the connection; then recording it given up failed:"
+        " RuntimeError: the give-up handler itself failed"
+    )
+    assert (await job(uow, "send_message", "down")).last_error == (
+        "ConnectionError: the relay refused the connection"
+    )
 
 
 async def test_an_operators_cancel_gives_a_pending_job_up_in_its_own_transaction(
