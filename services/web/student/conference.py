@@ -48,7 +48,6 @@ async def conference_step(
             request,
             who,
             "student_conference.html.j2",
-            status=404,
             step=None,
             refusal=StudentRefusal.NO_PLAN.value,
         )
