@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, func, insert
+from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, delete, func, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events import ClassRegistered, ClassRemoved, CloudEvent
 from shared.messaging.consumer import EventConsumers, HandlerContext
+from shared.messaging.unit_of_work import UnitOfWork
 from shared.upsert import upsert_if_newer
 
 
@@ -115,6 +117,32 @@ async def teachers_of(session: AsyncSession, student_id: str) -> set[str]:
     return set(
         (await session.exec(select(RosterClassMember.person_id).where(_teaching(student_id)))).all()
     )
+
+
+_CLASSES: Any = RosterClass.__table__  # type: ignore[attr-defined]
+_MEMBERS: Any = RosterClassMember.__table__  # type: ignore[attr-defined]
+# Built once: it is read on every request of a teacher.
+_SITES_TAUGHT = (
+    sa_select(_CLASSES.c.site)
+    .join(_MEMBERS, _MEMBERS.c.class_id == _CLASSES.c.id)
+    .where(
+        _MEMBERS.c.person_id == bindparam("teacher_id"),
+        _MEMBERS.c.role == "teacher",
+        _CLASSES.c.active,
+        _CLASSES.c.district == bindparam("district"),
+    )
+    .distinct()
+)
+
+
+async def sites_taught(uow: UnitOfWork, district: str, teacher_id: str) -> frozenset[str]:
+    """The sites of the teacher's active classes: where the roster says they teach (a service's
+    ``teacher_sites``, ``shared.auth.http``)."""
+    async with uow.lookup() as connection:
+        found = await connection.execute(
+            _SITES_TAUGHT, {"teacher_id": teacher_id, "district": district}
+        )
+        return frozenset(found.scalars())
 
 
 async def teacher_names(session: AsyncSession, teacher_ids: Iterable[str]) -> dict[str, str]:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.api_docs import openapi_pages_router, render_asyncapi
 from shared.auth.family_links import FamilyLinkVerifier
-from shared.auth.http import LinkRevocationCheck
+from shared.auth.http import LinkRevocationCheck, TeacherSitesCheck
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
 from shared.body_limit import RequestBodyLimit
@@ -70,6 +70,9 @@ EnvironmentFactory = Callable[[Any], AbstractAsyncContextManager[Environment]]
 # Given the service's unit of work and a family link's principal: why the link is refused
 # (the family's links were revoked after it was issued), or None.
 LinkRevocation = Callable[[UnitOfWork, Principal], Awaitable[str | None]]
+# Given the service's unit of work, a district and a teacher's id: the sites where the roster
+# says the teacher teaches (the sites of their active classes).
+TeacherSites = Callable[[UnitOfWork, str, str], Awaitable[frozenset[str]]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ class ServiceSpec:
     # How a service that keeps revoked family links refuses them (``shared.auth.http``);
     # None: a verified link is accepted until it expires.
     link_revocation: LinkRevocation | None = None
+    # Where a teacher acts, for a service that keeps the roster's classes (``shared.auth.http``
+    # narrows a teacher's ``sites`` to these); None: as the token names them.
+    teacher_sites: TeacherSites | None = None
     version: str = "0.1.0"
 
 
@@ -315,6 +321,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     if spec.link_revocation is not None:
         app.state.link_revocation_check = _link_revocation_check(runtime, spec.link_revocation)
+    if spec.teacher_sites is not None:
+        app.state.teacher_sites = _teacher_sites(runtime, spec.teacher_sites)
     install_problem_handlers(app)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(PoolTimeout, _busy)
@@ -339,6 +347,15 @@ def _link_revocation_check(
 
     async def check(principal: Principal) -> str | None:
         return await revocation(runtime.uow, principal)
+
+    return check
+
+
+def _teacher_sites(runtime: ServiceRuntime, sites: TeacherSites) -> TeacherSitesCheck:
+    """The service's roster read of a teacher's sites, on its unit of work."""
+
+    async def check(district: str, teacher_id: str) -> frozenset[str]:
+        return await sites(runtime.uow, district, teacher_id)
 
     return check
 

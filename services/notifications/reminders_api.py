@@ -234,7 +234,7 @@ def _may_see(principal: Principal, conference: UpcomingConference) -> bool:
     site."""
     if principal.role is Role.TEACHER and principal.subject == conference.teacher_id:
         return conference.district == principal.district and (
-            not principal.sites or conference.site in principal.sites
+            not principal.narrowed_out(conference.site)
         )
     return principal.is_admin and principal.can_act_for_site(conference.district, conference.site)
 

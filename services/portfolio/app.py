@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.portfolio import classes
 from services.portfolio.api import router
 from services.portfolio.class_overview import api as class_overview_api
+from services.portfolio.classes import sites_taught
 from services.portfolio.cycles import api as cycles_api
 from services.portfolio.evidence import api as evidence_api
 from services.portfolio.export import api as export_api
@@ -68,6 +69,7 @@ SPEC = ServiceSpec(
     ],
     consumers=consumers,
     link_revocation=refuse_replaced_link,
+    teacher_sites=sites_taught,
     migrations=Path(__file__).parent / "migrations",
     publishes=[
         SiteRegistered,

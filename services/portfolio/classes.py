@@ -8,10 +8,12 @@ teachers and students (``roster.class.registered``), whenever it or its membersh
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +23,7 @@ from services.portfolio.tables import ClassEnrollment, SchoolClass, Site, StaffM
 from shared.api_types import Id, IdPath, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.database import utcnow
+from shared.messaging.unit_of_work import UnitOfWork
 from shared.problems import refusals
 from shared.service import UnitOfWorkDep
 from shared.upsert import update_raising_version
@@ -66,6 +69,33 @@ async def class_teachers(session: AsyncSession, student_id: str) -> set[str]:
             )
         ).all()
     )
+
+
+_CLASSES: Any = SchoolClass.__table__  # type: ignore[attr-defined]
+_ENROLLMENTS: Any = ClassEnrollment.__table__  # type: ignore[attr-defined]
+# Built once: it is read on every request of a teacher.
+_SITES_TAUGHT = (
+    sa_select(_CLASSES.c.site)
+    .join(_ENROLLMENTS, _ENROLLMENTS.c.class_id == _CLASSES.c.id)
+    .where(
+        _ENROLLMENTS.c.user_id == bindparam("teacher_id"),
+        _ENROLLMENTS.c.role == TEACHER,
+        _ENROLLMENTS.c.active,
+        _CLASSES.c.active,
+        _CLASSES.c.district == bindparam("district"),
+    )
+    .distinct()
+)
+
+
+async def sites_taught(uow: UnitOfWork, district: str, teacher_id: str) -> frozenset[str]:
+    """The sites of the teacher's active classes: where the roster says they teach (the
+    service's ``teacher_sites``, ``shared.auth.http``)."""
+    async with uow.lookup() as connection:
+        found = await connection.execute(
+            _SITES_TAUGHT, {"teacher_id": teacher_id, "district": district}
+        )
+        return frozenset(found.scalars())
 
 
 async def class_members(session: AsyncSession, class_id: str) -> tuple[list[str], list[str]]:

@@ -31,6 +31,7 @@ from shared.events import (
     WindowOpened,
 )
 from shared.link_revocations import refuse_replaced_link
+from shared.roster_classes import sites_taught
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -57,6 +58,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,
+    teacher_sites=sites_taught,
     publishes=[
         WindowOpened,
         ConferenceBooked,

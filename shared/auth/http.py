@@ -5,6 +5,10 @@ A bearer token is a staff (or student, or guardian) JWT from ``slc-token`` or th
 identity provider, or a family link (``shared.auth.family_links``): a link is verified with the
 family link public key and becomes the guardian it names, then the service's revocation check
 (``app.state.link_revocation_check``, if it keeps revocations) may still refuse it.
+
+A teacher acts where the roster says they teach, not wherever their token says: in a service
+that keeps the roster's classes (``app.state.teacher_sites``), a teacher's ``sites`` are the
+sites of their classes, narrowed by the token's ``sites`` claim when it names any.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ _bearer = HTTPBearer(
 
 # Given a family link's principal: why the link is refused (replaced by a newer one), or None.
 LinkRevocationCheck = Callable[[Principal], Awaitable[str | None]]
+# Given a district and a teacher's id: the sites of the teacher's classes on the roster.
+TeacherSitesCheck = Callable[[str, str], Awaitable[frozenset[str]]]
 LINKS_NOT_CONFIGURED = "family links are not configured on this service"
 REPLACED_KIND = "link_replaced"
 
@@ -78,10 +84,23 @@ async def _caller(
     try:
         if verifier.fetches_keys:
             # Fetching the identity provider's keys is blocking I/O (cached after the first).
-            return await run_in_threadpool(verifier.verify, credentials.credentials)
-        return verifier.verify(credentials.credentials)
+            principal = await run_in_threadpool(verifier.verify, credentials.credentials)
+        else:
+            principal = verifier.verify(credentials.credentials)
     except TokenError as error:
         raise unauthorized(str(error)) from error
+    return await _where_teaching(request, principal)
+
+
+async def _where_teaching(request: Request, principal: Principal) -> Principal:
+    """A teacher with the sites the roster gives them (narrowed by their token's, if it names
+    any); anyone else as verified."""
+    roster: TeacherSitesCheck | None = getattr(request.app.state, "teacher_sites", None)
+    if principal.role is not Role.TEACHER or roster is None:
+        return principal
+    taught = await roster(principal.district, principal.subject)
+    sites = taught & principal.sites if principal.sites else taught
+    return principal.model_copy(update={"sites": sites, "sites_from_roster": True})
 
 
 async def _family(

@@ -42,6 +42,13 @@ class Principal(BaseModel):
         " refused).",
     )
 
+    sites_from_roster: bool = Field(
+        default=False,
+        exclude=True,
+        description="Set when the service replaced a teacher's sites with those of their classes"
+        " on the roster (narrowed by the token's): then they are exactly where the teacher acts,"
+        " none meaning nowhere (``shared.auth.http``).",
+    )
     revocation_pending: bool = Field(
         default=False,
         exclude=True,
@@ -63,6 +70,13 @@ class Principal(BaseModel):
     def is_admin(self) -> bool:
         """A site or district administrator."""
         return self.role in ADMINS
+
+    def narrowed_out(self, site: str) -> bool:
+        """Whether the caller's sites leave ``site`` out: a token naming none narrows nothing,
+        while sites from the roster are exact (none: nowhere)."""
+        if self.sites_from_roster:
+            return site not in self.sites
+        return bool(self.sites) and site not in self.sites
 
     def can_act_for_site(self, district: str, site: str) -> bool:
         """A district admin acts for every site of their district; others for their own sites."""
@@ -95,6 +109,5 @@ class Principal(BaseModel):
             narrowed = bool(self.students) and student_id not in self.students
             return self.subject in guardians and not narrowed
         if self.role is Role.TEACHER:
-            narrowed = bool(self.sites) and site not in self.sites
-            return self.subject in teachers and not narrowed
+            return self.subject in teachers and not self.narrowed_out(site)
         return self.can_act_for_site(district, site)

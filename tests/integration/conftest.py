@@ -214,6 +214,28 @@ async def put_in_class(
     await eventually(known, until=bool, timeout=15)
 
 
+async def teaching_at(system: System, teacher_id: str, *sites: str) -> None:
+    """Give ``teacher_id`` a class at each of ``sites`` (a teacher acts where the roster says
+    they teach), and wait until scheduling and portfolio know it."""
+    for site in sites:
+        await register_site(system, site)
+        response = await system.portfolio.put(
+            f"/roster/classes/class-{teacher_id}-{site}",
+            json={"site": site, "title": f"{teacher_id} at {site}", "teacher_ids": [teacher_id]},
+            headers=ADMIN,
+        )
+        assert response.status_code == 200, response.text
+
+    async def known() -> bool:
+        for name in ("scheduling", "portfolio"):
+            taught = system.apps[name].state.teacher_sites
+            if not set(sites) <= await taught("demo", teacher_id):
+                return False
+        return True
+
+    await eventually(known, until=bool, timeout=15)
+
+
 async def roster_reached(
     system: System, *, student_id: str, guardian_id: str, linked: bool = True
 ) -> None:

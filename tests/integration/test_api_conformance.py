@@ -197,6 +197,17 @@ def _load_roster(clients: dict[str, requests.Session]) -> dict[str, list[str]]:
         portfolio.put(
             "/roster/students/s-ava/guardians/g-wei", json={"relationship": "father"}, headers=ADMIN
         ),
+        # Ms. Rivera teaches Ava's class: Conway is her school (the roster says so).
+        portfolio.put(
+            "/roster/classes/c-ava",
+            json={
+                "site": "conway",
+                "title": "Room 4",
+                "teacher_ids": ["t-rivera"],
+                "student_ids": ["s-ava"],
+            },
+            headers=ADMIN,
+        ),
     ):
         assert response.status_code < 300, response.text
     # The roster reaches scheduling and notifications as events.

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.auth import Role
-from tests.integration.conftest import System, register_site
+from tests.integration.conftest import System, register_site, teaching_at
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth
 
@@ -16,7 +16,7 @@ TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
 
 
 async def test_a_teachers_blocks_come_back_with_their_times_and_breaks(system: System) -> None:
-    await register_site(system, "conway")
+    await teaching_at(system, "t-rivera", "conway")
     window = await conference_window(system.scheduling, site="conway")
     day = datetime.now(ZoneInfo("America/Los_Angeles")).date() + timedelta(days=2)
     starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=ZoneInfo("America/Los_Angeles"))

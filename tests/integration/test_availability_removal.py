@@ -16,7 +16,7 @@ from services.scheduling.booking.rules import Full, Refused
 from services.scheduling.booking.seats import take_seat
 from services.scheduling.tables import Slot
 from shared.auth import Role
-from tests.integration.conftest import System, enroll, register_site
+from tests.integration.conftest import System, enroll, teaching_at
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth
 
@@ -154,7 +154,8 @@ async def test_a_block_with_a_booked_conference_stays_until_it_is_moved(system: 
 
 
 async def test_only_who_may_give_a_block_takes_it_back(system: System) -> None:
-    await register_site(system, "conway")
+    await teaching_at(system, "t-rivera", "conway")
+    await teaching_at(system, "t-lee", "conway")
     window = await conference_window(system.scheduling, site="conway")
     blocks = f"/windows/{window['id']}/blocks"
     block = ok(
@@ -195,7 +196,7 @@ async def test_a_booking_that_read_a_time_before_it_was_taken_back_does_not_take
         pytest.skip(
             "on SQLite the booking's transaction holds the write lock: no one cancels meanwhile"
         )
-    await register_site(system, "conway")
+    await teaching_at(system, "t-rivera", "conway")
     window = await conference_window(system.scheduling, site="conway")
     block = ok(
         await give_availability(

@@ -228,6 +228,14 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
         (ten + timedelta(minutes=20), ten + timedelta(hours=3)),
     ]
     # Another teacher of the school sees Ana busy then, not whose conference it is.
+    await enroll(
+        system,
+        student_id="s-kai",
+        site="conway",
+        given_name="Kai",
+        guardian_id="g-kai",
+        teacher_id="t-lee",
+    )
     colleague = await system.scheduling.get(
         f"/interpreters/{ana['id']}/schedule",
         params={"day": ten.date().isoformat()},

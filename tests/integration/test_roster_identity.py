@@ -33,6 +33,7 @@ from tests.integration.conftest import (
     digests_due_now,
     enroll,
     roster_reached,
+    teaching_at,
 )
 from tests.integration.test_slices import mailbox, open_slot, sent
 from tests.notifications_support import queued_message
@@ -362,6 +363,7 @@ async def test_a_teacher_opens_only_their_own_times_and_never_two_at_once(
     """Finding 9: a teacher could open slots for another teacher; the same teacher or room
     could hold overlapping times. Availability blocks keep both rules."""
     await open_slot(system)  # scheduling knows Conway from here on
+    await teaching_at(system, "t-rivera", "conway")
     starts = at_ten_am(days_ahead=3)  # a block is on one local day
 
     async def give(at: datetime, headers: dict[str, str], **block: Any) -> httpx.Response:
@@ -414,6 +416,7 @@ async def test_openings_at_once_for_one_teacher_give_one_time_whatever_the_site(
     await open_slot(system)
     await open_slot(system, site="mjds")
     both = auth("t-float", Role.TEACHER, sites=("conway", "mjds"))
+    await teaching_at(system, "t-float", "conway", "mjds")
     starts = at_ten_am(days_ahead=4)
     responses = await asyncio.gather(
         *(

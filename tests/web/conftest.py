@@ -20,7 +20,7 @@ from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer
 from tests.integration import conftest as integration
-from tests.integration.conftest import FamilyLinkKeys, System, enroll, register_site
+from tests.integration.conftest import FamilyLinkKeys, System, enroll, teaching_at
 from tests.scheduling_support import conference_window, open_times
 
 # The in-process system and its family link keys, as the integration tests make them.
@@ -70,8 +70,9 @@ def mint_link(
 
 @pytest.fixture
 async def conference_times(system: System) -> list[dict[str, Any]]:
-    """Three free 20-minute times with t-rivera at Conway, the day after tomorrow at 3 pm."""
-    await register_site(system, "conway")
+    """Three free 20-minute times with t-rivera at Conway (where she teaches a class), the day
+    after tomorrow at 3 pm."""
+    await teaching_at(system, "t-rivera", "conway")
     await conference_window(system.scheduling, site="conway")
     day = datetime.now(UTC) + timedelta(days=2)
     return await open_times(

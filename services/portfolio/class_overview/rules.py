@@ -18,8 +18,7 @@ def may_see_class(
     if district != principal.district:
         return False
     if principal.role is Role.TEACHER:
-        narrowed = bool(principal.sites) and site not in principal.sites
-        return principal.subject in teachers and not narrowed
+        return principal.subject in teachers and not principal.narrowed_out(site)
     return principal.is_admin and principal.can_act_for_site(district, site)
 
 

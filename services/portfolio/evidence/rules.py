@@ -87,7 +87,7 @@ def may_see_review_queue(principal: Principal, *, district: str, site: str) -> b
     """A teacher sees the queue of their own students at a site (their token may narrow the
     sites); an administrator the whole queue of a site they act for."""
     if principal.role is Role.TEACHER:
-        return principal.district == district and (not principal.sites or site in principal.sites)
+        return principal.district == district and not principal.narrowed_out(site)
     return principal.is_admin and principal.can_act_for_site(district, site)
 
 

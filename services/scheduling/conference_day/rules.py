@@ -108,5 +108,5 @@ def shows_slot(principal: Principal, *, teacher_id: str, district: str, site: st
     """Whether the day view shows a conference time of ``teacher_id`` at ``site``: the teacher
     sees their own (at the sites their token names, if it names any), an admin their sites'."""
     if principal.role is Role.TEACHER and principal.subject == teacher_id:
-        return district == principal.district and (not principal.sites or site in principal.sites)
+        return district == principal.district and not principal.narrowed_out(site)
     return principal.is_admin and principal.can_act_for_site(district, site)
