@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -95,7 +96,7 @@ def page(
             language=language,
             direction=direction(language),
             languages=[
-                (other, own_name(other), f"{request.url.path}?lang={other}") for other in LANGUAGES
+                (other, own_name(other), in_language(request, other)) for other in LANGUAGES
             ],
             csrf_token=csrf_token or (who.session.csrf_token if who.session else ""),
             signed_in=who.session is not None,
@@ -106,6 +107,13 @@ def page(
     if who.chose_language:
         keep_language(response, language, secure=who.secure)
     return response
+
+
+def in_language(request: Request, language: str) -> str:
+    """This page's address in ``language``: the same page (a day, a family's link), ``lang``
+    set to it."""
+    kept = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
+    return f"{request.url.path}?{urlencode([*kept, ('lang', language)])}"
 
 
 def keep_language(response: Response, language: str, *, secure: bool) -> None:

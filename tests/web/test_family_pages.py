@@ -3,6 +3,7 @@ cancelling through the forms, refusals in words, and the headers that keep the l
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from tests.web.conftest import (
     mint_link,
     offered_times,
     signed_in,
+    signed_in_as,
     web_settings,
 )
 
@@ -395,3 +397,45 @@ async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
     )
     assert unknown.status_code == 200 and len(offered_times(unknown)) == 3
     assert 'id="interpreter-none" name="interpreter" value="" checked' in unknown.text
+
+
+async def test_a_link_opened_in_a_browser_signed_in_as_someone_else_asks_first(
+    web: httpx.AsyncClient, new_family: NewFamily, family_link_keys: FamilyLinkKeys
+) -> None:
+    """A stranger's link must not quietly sign a parent (or a teacher) in as the stranger's
+    family: the browser asks, and only the signed-in person's own form switches it. A newer link
+    of the same family replaces the sign-in without asking."""
+    ava, leo = await new_family("Ava"), await new_family("Leo")
+    await signed_in(web, ava)
+    newer = mint_link(family_link_keys, ava.guardian_id)
+    again = await web.get("/f", params={"link": newer})
+    assert again.status_code == 303 and "set-cookie" in again.headers
+
+    asked = await web.get("/f", params={"link": leo.link, "lang": "es"})
+    assert asked.status_code == 200
+    assert "slc_session" not in asked.headers.get("set-cookie", "")
+    text = html.unescape(asked.text)
+    assert "otra familia" in text
+    # The language switch keeps the link (Arabic, then the question again).
+    assert f"/f?link={leo.link}&amp;lang=ar" in asked.text
+    assert "Ava" in (await web.get("/family")).text  # nothing changed yet
+    refused = await web.post("/f", data={"link": leo.link, "csrf_token": "forged"})
+    assert refused.status_code == 403
+    assert "Ava" in (await web.get("/family")).text
+    switched = await web.post("/f", data={"link": leo.link, "csrf_token": csrf_token(asked)})
+    assert switched.status_code == 303 and switched.headers["location"] == "/family"
+    home = await web.get("/family")
+    assert "Leo" in home.text and "Ava" not in home.text
+    assert (
+        await web.post("/f", data={"link": "nonsense", "csrf_token": csrf_token(home)})
+    ).status_code == 400
+
+
+async def test_a_teacher_opening_a_family_link_is_asked_first(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    await signed_in_as(web, "t-rivera")
+    asked = await web.get("/f", params={"link": family.link})
+    assert asked.status_code == 200
+    assert "t-rivera" in html.unescape(asked.text) and "school account" in asked.text
+    assert (await web.get("/teacher/day")).status_code == 200  # still the teacher

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.scheduling.booking.seats import student_view
 from services.scheduling.conference_day.rules import check_day_reader, shows_slot
 from services.scheduling.conference_day.tables import PlanReadiness
 from services.scheduling.interpreters.tables import Interpreter
@@ -30,14 +31,16 @@ class InterpreterOut(BaseModel):
 
 
 class SiblingOut(BaseModel):
-    """Another conference of the same family booked back to back with this one."""
+    """Another conference of the same family booked back to back with this one. Who it is for,
+    with whom and in which room is shown only to a reader who may see that child (the family's
+    other child at another school, say, is only a time and a site)."""
 
     booking_id: str
-    student_id: str
-    given_name: str
-    teacher_id: str
+    student_id: str | None = Field(description="The child (none: one the reader may not see).")
+    given_name: str | None
+    teacher_id: str | None
     site: str
-    room: str
+    room: str | None
     starts_at: datetime
     ends_at: datetime
     status: str
@@ -102,9 +105,12 @@ async def teacher_day(
     ]
     bookings = await _bookings(session, [slot.id for slot in slots])
     siblings = await _chains(session, {b.chain_id for b in bookings if b.chain_id})
-    names = await _given_names(
-        session, {b.student_id for b in bookings} | {b.student_id for b, _ in siblings}
-    )
+    seen = {
+        other.student_id
+        for other, _ in siblings
+        if (await student_view(session, other)).seen_by(principal)
+    }
+    names = await _given_names(session, {b.student_id for b in bookings} | seen)
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
     ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
 
@@ -131,17 +137,7 @@ async def teacher_day(
             if booking.interpreter_language
             else None,
             siblings=[
-                SiblingOut(
-                    booking_id=other.id,
-                    student_id=other.student_id,
-                    given_name=names.get(other.student_id, ""),
-                    teacher_id=at.teacher_id,
-                    site=at.site,
-                    room=at.room,
-                    starts_at=at.starts_at,
-                    ends_at=at.ends_at,
-                    status=other.status,
-                )
+                _sibling_out(other, at, seen=other.student_id in seen, names=names)
                 for other, at in siblings
                 if booking.chain_id
                 and other.chain_id == booking.chain_id
@@ -164,6 +160,34 @@ async def teacher_day(
             )
             for slot in slots
         ],
+    )
+
+
+def _sibling_out(booking: Booking, slot: Slot, *, seen: bool, names: dict[str, str]) -> SiblingOut:
+    """A sibling's conference: when and at which school, and for a reader who may see the child,
+    who with whom and where."""
+    if not seen:
+        return SiblingOut(
+            booking_id=booking.id,
+            student_id=None,
+            given_name=None,
+            teacher_id=None,
+            site=slot.site,
+            room=None,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            status=booking.status,
+        )
+    return SiblingOut(
+        booking_id=booking.id,
+        student_id=booking.student_id,
+        given_name=names.get(booking.student_id, ""),
+        teacher_id=slot.teacher_id,
+        site=slot.site,
+        room=slot.room,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        status=booking.status,
     )
 
 

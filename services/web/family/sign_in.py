@@ -1,17 +1,25 @@
-"""Signing in with the family's link."""
+"""Signing in with the family's link.
+
+Opening a link in a browser already signed in as someone else (a member of staff, or another
+family) asks first: a link sent by a stranger must not quietly sign a parent, or a teacher, in
+as the stranger's family. The question is a form of the current sign-in (its CSRF token).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
+import jwt
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from services.web.forms import checked_form
 from services.web.languages import chosen_from_query
-from services.web.pages import VisitorDep, keep_language
+from services.web.pages import Visitor, VisitorDep, keep_language, page
+from services.web.scheduling_api import SchedulingApi
 from services.web.service_clients import SchedulingDep
-from services.web.sessions import SessionCookies
+from services.web.sessions import SessionCookies, SignIn
 from services.web.troubles import Trouble, TroublePage
 from shared.auth.family_links import EXPIRED_KIND, is_family_link
 
@@ -28,8 +36,30 @@ async def sign_in_with_link(
     link: Annotated[str | None, Query(max_length=MAX_LINK_LENGTH)] = None,
 ) -> Response:
     """Open a family's link: check it with scheduling, keep it in the session cookie, and go on
-    to an address without it."""
-    if not link or not is_family_link(link):
+    to an address without it; in a browser signed in as someone else, ask first."""
+    link = await _accepted(api, link)
+    if who.session is not None and not _same_family(who.session, link):
+        return page(
+            request,
+            who,
+            "switch_sign_in.html.j2",
+            link=link,
+            staff=who.session.person.subject if who.session.person else None,
+        )
+    return _signed_in(request, who, link)
+
+
+@router.post("/f")
+async def switch_to_link(request: Request, who: VisitorDep, api: SchedulingDep) -> Response:
+    """The person signed in chose to open the link instead (the question's form)."""
+    form = await checked_form(request, who)
+    link = form.get("link", "")
+    return _signed_in(request, who, await _accepted(api, link[: MAX_LINK_LENGTH + 1]))
+
+
+async def _accepted(api: SchedulingApi, link: str | None) -> str:
+    """The link, once scheduling accepts it (else the page saying what to do)."""
+    if not link or len(link) > MAX_LINK_LENGTH or not is_family_link(link):
         raise TroublePage(Trouble.LINK_MISSING, 400)
     answer = await api.family(link)
     if answer.status == 401:
@@ -37,6 +67,10 @@ async def sign_in_with_link(
         raise TroublePage(Trouble.LINK_EXPIRED if expired else Trouble.LINK_REFUSED, 401)
     if not answer.ok:
         raise TroublePage(Trouble.LINK_REFUSED, 403)
+    return link
+
+
+def _signed_in(request: Request, who: Visitor, link: str) -> Response:
     cookies: SessionCookies = request.app.state.session_cookies
     now = datetime.now(UTC)
     response = RedirectResponse("/family", status_code=303)
@@ -44,3 +78,20 @@ async def sign_in_with_link(
     if (language := chosen_from_query(request)) is not None:
         keep_language(response, language, secure=who.secure)
     return response
+
+
+def _same_family(session: SignIn, link: str) -> bool:
+    """Whether the sign-in is a link of the same guardian (a newer link replaces it quietly).
+    Both were accepted by scheduling; the guardian is only read here, to compare."""
+    if not session.is_family:
+        return False
+    guardian = _guardian(link)
+    return guardian is not None and _guardian(session.credential) == guardian
+
+
+def _guardian(link: str) -> str | None:
+    try:
+        subject = jwt.decode(link, options={"verify_signature": False}).get("sub")
+    except jwt.PyJWTError:
+        return None
+    return subject if isinstance(subject, str) else None

@@ -22,10 +22,12 @@ STEPS_FROM = {
 
 @dataclass(frozen=True)
 class SiblingView:
-    name: str
+    """A sibling's conference; a child the reader may not see is only a time (``name`` None)."""
+
+    name: str | None
     time: str
-    room: str
-    teacher: str
+    room: str | None
+    teacher: str | None
 
 
 @dataclass(frozen=True)
@@ -98,21 +100,25 @@ def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> Fami
         interpreter_name=interpreter.get("name") if interpreter else None,
         siblings=[
             SiblingView(
-                name=str(sibling.get("given_name") or sibling["student_id"]),
+                name=_text(sibling.get("given_name") or sibling.get("student_id")),
                 time=written_span(
                     _moment(sibling["starts_at"]),
                     _moment(sibling["ends_at"]),
                     timezone=zone,
                     language=language,
                 ),
-                room=str(sibling["room"]),
-                teacher=str(sibling["teacher_id"]),
+                room=_text(sibling.get("room")),
+                teacher=_text(sibling.get("teacher_id")),
             )
             for sibling in booking.get("siblings", [])
         ],
         plan_ready=bool(booking.get("plan_ready")),
         steps=STEPS_FROM.get(status, ()),
     )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def conference_days(windows: Any) -> list[date]:
