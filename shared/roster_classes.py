@@ -8,7 +8,7 @@ newer, whatever order they arrive in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, delete, func, insert
@@ -121,7 +121,6 @@ async def teachers_of(session: AsyncSession, student_id: str) -> set[str]:
 
 _CLASSES: Any = RosterClass.__table__  # type: ignore[attr-defined]
 _MEMBERS: Any = RosterClassMember.__table__  # type: ignore[attr-defined]
-# Built once: it is read on every request of a teacher.
 _SITES_TAUGHT = (
     sa_select(_CLASSES.c.site)
     .join(_MEMBERS, _MEMBERS.c.class_id == _CLASSES.c.id)
@@ -135,14 +134,23 @@ _SITES_TAUGHT = (
 )
 
 
-async def sites_taught(uow: UnitOfWork, district: str, teacher_id: str) -> frozenset[str]:
-    """The sites of the teacher's active classes: where the roster says they teach (a service's
-    ``teacher_sites``, ``shared.auth.http``)."""
-    async with uow.lookup() as connection:
-        found = await connection.execute(
-            _SITES_TAUGHT, {"teacher_id": teacher_id, "district": district}
-        )
-        return frozenset(found.scalars())
+def sites_taught_reader(query: Any) -> Callable[[UnitOfWork, str, str], Awaitable[frozenset[str]]]:
+    """A service's ``teacher_sites`` (``shared.auth.http``) read by ``query``: the sites of a
+    teacher's active classes, given ``teacher_id`` and ``district``; a statement built once, as
+    it is read on every request of a teacher."""
+
+    async def sites_taught(uow: UnitOfWork, district: str, teacher_id: str) -> frozenset[str]:
+        async with uow.lookup() as connection:
+            found = await connection.execute(
+                query, {"teacher_id": teacher_id, "district": district}
+            )
+            return frozenset(found.scalars())
+
+    return sites_taught
+
+
+# Where the roster says a teacher teaches, in a reader's copy of the classes.
+sites_taught = sites_taught_reader(_SITES_TAUGHT)
 
 
 async def teacher_names(session: AsyncSession, teacher_ids: Iterable[str]) -> dict[str, str]:

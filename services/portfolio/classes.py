@@ -23,8 +23,8 @@ from services.portfolio.tables import ClassEnrollment, SchoolClass, Site, StaffM
 from shared.api_types import Id, IdPath, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.database import utcnow
-from shared.messaging.unit_of_work import UnitOfWork
 from shared.problems import refusals
+from shared.roster_classes import sites_taught_reader
 from shared.service import UnitOfWorkDep
 from shared.upsert import update_raising_version
 
@@ -73,7 +73,6 @@ async def class_teachers(session: AsyncSession, student_id: str) -> set[str]:
 
 _CLASSES: Any = SchoolClass.__table__  # type: ignore[attr-defined]
 _ENROLLMENTS: Any = ClassEnrollment.__table__  # type: ignore[attr-defined]
-# Built once: it is read on every request of a teacher.
 _SITES_TAUGHT = (
     sa_select(_CLASSES.c.site)
     .join(_ENROLLMENTS, _ENROLLMENTS.c.class_id == _CLASSES.c.id)
@@ -88,14 +87,8 @@ _SITES_TAUGHT = (
 )
 
 
-async def sites_taught(uow: UnitOfWork, district: str, teacher_id: str) -> frozenset[str]:
-    """The sites of the teacher's active classes: where the roster says they teach (the
-    service's ``teacher_sites``, ``shared.auth.http``)."""
-    async with uow.lookup() as connection:
-        found = await connection.execute(
-            _SITES_TAUGHT, {"teacher_id": teacher_id, "district": district}
-        )
-        return frozenset(found.scalars())
+# Where the roster says a teacher teaches (portfolio's ``teacher_sites``).
+sites_taught = sites_taught_reader(_SITES_TAUGHT)
 
 
 async def class_members(session: AsyncSession, class_id: str) -> tuple[list[str], list[str]]:
