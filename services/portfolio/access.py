@@ -46,3 +46,33 @@ async def linked_guardians(session: AsyncSession, student_id: str) -> list[str]:
             )
         ).all()
     )
+
+
+async def sees_site(session: AsyncSession, principal: Principal, site: str) -> bool:
+    """Whether the caller belongs to ``site``: its staff (a teacher where the roster says they
+    teach), its students, and the families of its students (from the roster's links; a token's
+    ``students`` claim narrows them)."""
+    if principal.role is Role.GUARDIAN:
+        query = (
+            select(Student.id)
+            .join(GuardianLink, col(GuardianLink.student_id) == col(Student.id))
+            .where(
+                GuardianLink.guardian_id == principal.subject,
+                col(GuardianLink.active),
+                col(Student.active),
+                Student.site == site,
+                Student.district == principal.district,
+            )
+        )
+        if principal.students:
+            query = query.where(col(Student.id).in_(sorted(principal.students)))
+        return (await session.exec(query.limit(1))).first() is not None
+    if principal.role is Role.STUDENT:
+        student = await session.get(Student, principal.subject)
+        return (
+            student is not None
+            and student.active
+            and student.site == site
+            and student.district == principal.district
+        )
+    return principal.can_act_for_site(principal.district, site)

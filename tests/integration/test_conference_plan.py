@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from services.portfolio.feedback.tables import FeedbackRequest
 from shared.auth import Role
 from shared.messaging.tables import OutboxMessage
-from tests.integration.conftest import System, enroll
+from tests.integration.conftest import System, enroll, register_site
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually, wait_for_room_today
 
@@ -96,8 +96,22 @@ async def test_cycles_of_a_site_never_overlap_and_only_its_admins_open_them(
         headers=TEACHER,
     )
     assert by_teacher.status_code == 403
-    listed = ok(await system.portfolio.get("/sites/conway/cycles", headers=MARIA))
-    assert [cycle["id"] for cycle in listed] == [first]
+    # The school's families, students and staff see its cycles; no one else does.
+    for reader in (MARIA, GIO, TEACHER, CONWAY_ADMIN):
+        listed = ok(await system.portfolio.get("/sites/conway/cycles", headers=reader))
+        assert [cycle["id"] for cycle in listed] == [first]
+    await register_site(system, "mjds")
+    strangers = (
+        auth("g-stranger", Role.GUARDIAN),
+        auth("g-maria", Role.GUARDIAN, students=("s-someone-else",)),  # (narrowed away)
+        auth("s-elsewhere", Role.STUDENT),
+        OTHER_TEACHER,  # (no class at Conway, whatever the token says)
+        auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",)),
+    )
+    for stranger in strangers:
+        refused = await system.portfolio.get("/sites/conway/cycles", headers=stranger)
+        assert refused.status_code == 404, (stranger, refused.text)
+    assert ok(await system.portfolio.get("/sites/mjds/cycles", headers=strangers[-1])) == []
 
 
 async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_feedback(

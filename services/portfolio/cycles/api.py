@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.access import visible_student
+from services.portfolio.access import sees_site, visible_student
 from services.portfolio.cycles.tables import ConferenceCycle
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.goals.tables import GoalProgress
@@ -102,12 +102,15 @@ async def open_cycle(
     return CycleOut.model_validate(cycle, from_attributes=True)
 
 
-@router.get("/sites/{site_id}/cycles", response_model=list[CycleOut])
+@router.get("/sites/{site_id}/cycles", response_model=list[CycleOut], responses=refusals(404))
 async def list_cycles(
     site_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[CycleOut]:
-    """A site's conference cycles, oldest first."""
+    """A site's conference cycles, oldest first: for the school's staff, students and families
+    (404 for anyone else, as for a school that does not exist)."""
     async with uow.read() as session:
+        if not await sees_site(session, principal, site_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site_id!r} of yours")
         cycles = (
             await session.exec(
                 select(ConferenceCycle)
