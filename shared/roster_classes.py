@@ -121,7 +121,8 @@ async def teachers_of(session: AsyncSession, student_id: str) -> set[str]:
 
 _CLASSES: Any = RosterClass.__table__  # type: ignore[attr-defined]
 _MEMBERS: Any = RosterClassMember.__table__  # type: ignore[attr-defined]
-_SITES_TAUGHT = (
+# The sites of a teacher's active classes in a reader's copy (``teacher_id``, ``district``).
+SITES_TAUGHT = (
     sa_select(_CLASSES.c.site)
     .join(_MEMBERS, _MEMBERS.c.class_id == _CLASSES.c.id)
     .where(
@@ -147,10 +148,6 @@ def sites_taught_reader(query: Any) -> Callable[[UnitOfWork, str, str], Awaitabl
             return frozenset(found.scalars())
 
     return sites_taught
-
-
-# Where the roster says a teacher teaches, in a reader's copy of the classes.
-sites_taught = sites_taught_reader(_SITES_TAUGHT)
 
 
 async def teacher_names(session: AsyncSession, teacher_ids: Iterable[str]) -> dict[str, str]:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.api_docs import openapi_pages_router, render_asyncapi
 from shared.auth.family_links import FamilyLinkVerifier
-from shared.auth.http import LinkRevocationCheck, TeacherSitesCheck
+from shared.auth.http import CurrentPrincipal, LinkRevocationCheck, TeacherSitesCheck
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
 from shared.body_limit import RequestBodyLimit
@@ -59,7 +59,7 @@ from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.tables import utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
-from shared.problems import install_problem_handlers, problem_response
+from shared.problems import install_problem_handlers, problem_response, refusals
 from shared.settings import ServiceSettings
 from shared.supervision import Supervisor
 
@@ -334,6 +334,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         RequestBodyLimit, max_bytes=settings.http_max_body_bytes, uploads=spec.uploads(settings)
     )
     app.include_router(_operations_router(runtime, asyncapi))
+    app.include_router(_caller_router())
     app.include_router(openapi_pages_router(title=spec.title, openapi_url=app.openapi_url or ""))
     for router in spec.routers:
         app.include_router(router)
@@ -358,6 +359,19 @@ def _teacher_sites(runtime: ServiceRuntime, sites: TeacherSites) -> TeacherSites
         return await sites(runtime.uow, district, teacher_id)
 
     return check
+
+
+def _caller_router() -> APIRouter:
+    router = APIRouter(tags=["identity"])
+
+    @router.get("/me", response_model=Principal, responses=refusals(401))
+    async def me(principal: CurrentPrincipal) -> Principal:
+        """The caller as this service sees them: who, their role, and the sites they act at
+        (a teacher: where the roster says they work here, narrowed by their token's claim),
+        for a page to choose what to show; what they may do is still decided by each call."""
+        return principal
+
+    return router
 
 
 def _operations_router(runtime: ServiceRuntime, asyncapi: AsyncAPI) -> APIRouter:

@@ -11,7 +11,17 @@ def may_manage_roster(principal: Principal, *, district: str, site: str) -> bool
 
 
 def may_set_goal(principal: Principal, *, district: str, site: str, student_id: str) -> bool:
-    """A student sets their own goals; a teacher may record one with them. Families may not."""
+    """A student sets their own goals; a teacher may record one with them. Families may not.
+    Asked once the caller is known to see the student (``services.portfolio.access``)."""
     if principal.role is Role.STUDENT:
         return principal.district == district and principal.subject == student_id
-    return principal.is_staff and principal.can_act_for_site(district, site)
+    return staff_writes_for(principal, district=district, site=site)
+
+
+def staff_writes_for(principal: Principal, *, district: str, site: str) -> bool:
+    """Whether staff who see a student (``services.portfolio.access``) write in their portfolio
+    for them: a teacher for the students of their classes, wherever enrolled (the token's
+    ``sites`` claim may narrow that); an administrator at the sites they act for."""
+    if principal.role is Role.TEACHER:
+        return principal.district == district and not principal.narrowed_out(site)
+    return principal.is_admin and principal.can_act_for_site(district, site)

@@ -17,6 +17,7 @@ from services.scheduling.interpreters import api as interpreters_api
 from services.scheduling.reports import api as reports_api
 from services.scheduling.settings import SchedulingSettings
 from services.scheduling.siblings import api as siblings_api
+from services.scheduling.teacher_sites import teacher_sites
 from services.scheduling.waitlist import api as waitlist_api
 from services.scheduling.windows import api as windows_api
 from shared.events import (
@@ -31,7 +32,6 @@ from shared.events import (
     WindowOpened,
 )
 from shared.link_revocations import refuse_replaced_link
-from shared.roster_classes import sites_taught
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -58,7 +58,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,
-    teacher_sites=sites_taught,
+    teacher_sites=teacher_sites,
     publishes=[
         WindowOpened,
         ConferenceBooked,

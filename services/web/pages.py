@@ -110,10 +110,10 @@ def page(
 
 
 def in_language(request: Request, language: str) -> str:
-    """This page's address in ``language``: the same page (a day, a family's link), ``lang``
-    set to it."""
+    """This page in ``language``: the same address (a day, a family's link), ``lang`` set to
+    it; relative, so that it never leads off the site whatever the path."""
     kept = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
-    return f"{request.url.path}?{urlencode([*kept, ('lang', language)])}"
+    return f"?{urlencode([*kept, ('lang', language)])}"
 
 
 def keep_language(response: Response, language: str, *, secure: bool) -> None:

@@ -54,6 +54,10 @@ class ServiceApi:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
 
+    async def me(self, credential: str) -> Answer:
+        """The caller as the service sees them (``GET /me``: role, and the sites they act at)."""
+        return await self._call("GET", "/me", credential)
+
     async def _call(
         self,
         method: str,

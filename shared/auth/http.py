@@ -100,7 +100,7 @@ async def _where_teaching(request: Request, principal: Principal) -> Principal:
         return principal
     taught = await roster(principal.district, principal.subject)
     sites = taught & principal.sites if principal.sites else taught
-    return principal.model_copy(update={"sites": sites, "sites_from_roster": True})
+    return principal.model_copy(update={"sites": sites, "claimed_sites": principal.sites})
 
 
 async def _family(

@@ -42,12 +42,12 @@ class Principal(BaseModel):
         " refused).",
     )
 
-    sites_from_roster: bool = Field(
-        default=False,
+    claimed_sites: frozenset[str] | None = Field(
+        default=None,
         exclude=True,
-        description="Set when the service replaced a teacher's sites with those of their classes"
-        " on the roster (narrowed by the token's): then they are exactly where the teacher acts,"
-        " none meaning nowhere (``shared.auth.http``).",
+        description="The token's own ``sites`` claim, kept when the service put the sites of a"
+        " teacher's classes on the roster in ``sites`` (narrowed by the claim; then exact, none"
+        " meaning nowhere: ``shared.auth.http``).",
     )
     revocation_pending: bool = Field(
         default=False,
@@ -72,11 +72,12 @@ class Principal(BaseModel):
         return self.role in ADMINS
 
     def narrowed_out(self, site: str) -> bool:
-        """Whether the caller's sites leave ``site`` out: a token naming none narrows nothing,
-        while sites from the roster are exact (none: nowhere)."""
-        if self.sites_from_roster:
-            return site not in self.sites
-        return bool(self.sites) and site not in self.sites
+        """Whether the token's ``sites`` claim leaves ``site`` out (a claim naming none narrows
+        nothing). For what the roster already ties to the caller (a teacher's own students and
+        conference times), which a token narrows, never widens; whether a teacher acts at a
+        site at all is ``can_act_for_site``, from the roster."""
+        claim = self.sites if self.claimed_sites is None else self.claimed_sites
+        return bool(claim) and site not in claim
 
     def can_act_for_site(self, district: str, site: str) -> bool:
         """A district admin acts for every site of their district; others for their own sites."""

@@ -194,10 +194,16 @@ async def give_up(session: AsyncSession, job: Abandoned, *, now: datetime) -> bo
     )
 
 
-async def note_on_failed(session: AsyncSession, job_id: str, error: str) -> None:
-    """Say on a failed job why recording it given up failed too (the failed jobs' list shows
-    it; retrying the job runs what it left undone again)."""
-    await _update(session, col(Job.id) == job_id, last_error=error[:ERROR_MAX_LENGTH])
+async def note_on_failed(session: AsyncSession, job_id: str, error: str, note: str) -> None:
+    """Say on a failed job, after its ``error``, why recording it given up failed too (the
+    failed jobs' list shows it; retrying the job runs what it left undone again): the note is
+    kept whole, the error cut to leave room for it."""
+    note = note[: ERROR_MAX_LENGTH // 4]
+    await _update(
+        session,
+        col(Job.id) == job_id,
+        last_error=f"{error[: ERROR_MAX_LENGTH - len(note) - 2]}; {note}",
+    )
 
 
 async def renew(

@@ -211,7 +211,8 @@ class JobWorker(Generic[EnvT]):
             await note_on_failed(
                 session,
                 job.id,
-                f"{error}; then recording it given up failed: {_described(failure)}",
+                error,
+                f"then recording it given up failed: {_described(failure)}",
             )
 
     async def _anything_due(self) -> bool:

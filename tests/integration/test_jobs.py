@@ -28,7 +28,7 @@ from shared.environment import Clock, Environment, SystemClock
 from shared.jobs.admin import JobRefused, cancel_job
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, NotRun, PermanentFailure
-from shared.jobs.leases import LeaseLost
+from shared.jobs.leases import ERROR_MAX_LENGTH, LeaseLost
 from shared.jobs.monitoring import job_metric_families, job_status
 from shared.jobs.queue import NewJob, cancel, enqueue, enqueue_many, reschedule
 from shared.jobs.retention import prune_jobs
@@ -624,6 +624,30 @@ async def test_a_job_given_up_is_handed_to_its_kinds_give_up_handler_as_it_fails
     assert (await job(uow, "send_message", "down")).last_error == (
         "ConnectionError: the relay refused the connection"
     )
+
+
+async def test_a_long_error_leaves_room_for_saying_the_give_up_handler_failed(
+    uow: UnitOfWork,
+) -> None:
+    handlers = Handlers()
+
+    @handlers.handles("send_message", max_attempts=1)
+    async def send_message(context: Context, job: JobRun) -> None:
+        raise PermanentFailure("550 " + "x" * 3000)
+
+    @handlers.gives_up("send_message")
+    async def not_sent(session: AsyncSession, job: GivenUp) -> None:
+        raise RuntimeError("the give-up handler itself failed")
+
+    await add(uow, "send_message", "long")
+    assert await worker(uow, handlers).run_due() == 1
+    failed = await job(uow, "send_message", "long")
+    assert failed.status == "failed" and failed.last_error is not None
+    assert failed.last_error.startswith("PermanentFailure: 550 xxx")
+    assert failed.last_error.endswith(
+        "; then recording it given up failed: RuntimeError: the give-up handler itself failed"
+    )
+    assert len(failed.last_error) <= ERROR_MAX_LENGTH
 
 
 async def test_an_operators_cancel_gives_a_pending_job_up_in_its_own_transaction(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.auth import Role
-from tests.integration.conftest import ADMIN, System, enroll, register_site
+from tests.integration.conftest import ADMIN, System, enroll, register_site, teaching_at
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth, eventually
 
@@ -59,8 +59,11 @@ async def test_a_teacher_acts_only_where_the_roster_says_they_teach(system: Syst
     assert (
         await scheduling.get("/sites/conway/interpreters", headers=RIVERA_EVERYWHERE)
     ).status_code == 200
+    # At MJDS her queue holds only her own students there: none.
     queue = await portfolio.get("/sites/mjds/review-queue", headers=RIVERA_EVERYWHERE)
-    assert queue.status_code == 403, queue.text
+    assert queue.status_code == 200 and queue.json() == [], queue.text
+    cycles = await portfolio.get("/sites/mjds/cycles", headers=RIVERA_EVERYWHERE)
+    assert cycles.status_code == 404, cycles.text
     assert (
         await portfolio.get("/sites/conway/review-queue", headers=RIVERA_EVERYWHERE)
     ).status_code == 200
@@ -73,19 +76,91 @@ async def test_a_teacher_acts_only_where_the_roster_says_they_teach(system: Syst
         await portfolio.get("/sites/conway/review-queue", headers=RIVERA_ONLY_MJDS)
     ).status_code == 403
 
-    # Once her class is removed from the roster, Conway is no longer hers either.
+    # Her class removed from the roster, Conway stays hers in scheduling while she holds
+    # conference times there (she runs them); portfolio, which keeps no times, no longer
+    # counts her among the school's staff.
+    assert (
+        await portfolio.get("/sites/conway/cycles", headers=RIVERA_EVERYWHERE)
+    ).status_code == 200
     removed = await portfolio.delete("/roster/classes/class-s-ava", headers=ADMIN)
     assert removed.status_code == 200, removed.text
 
-    async def refused() -> int:
-        answer = await give_availability(
-            scheduling,
-            site="conway",
-            starts_at=conway_at_four + timedelta(hours=1),
-            headers=RIVERA_EVERYWHERE,
-        )
+    async def cycles_refused() -> int:
+        answer = await portfolio.get("/sites/conway/cycles", headers=RIVERA_EVERYWHERE)
         return answer.status_code
 
-    assert await eventually(refused, until=lambda status: status != 201, timeout=15) in (403, 404)
-    queue = await portfolio.get("/sites/conway/review-queue", headers=RIVERA_EVERYWHERE)
-    assert queue.status_code == 403, queue.text
+    assert await eventually(cycles_refused, until=lambda status: status == 404, timeout=15)
+    still = await give_availability(
+        scheduling,
+        site="conway",
+        starts_at=conway_at_four + timedelta(hours=1),
+        headers=RIVERA_EVERYWHERE,
+    )
+    assert still.status_code == 201, still.text
+
+
+async def test_a_school_that_gives_a_teacher_times_makes_them_one_of_its_teachers(
+    system: System,
+) -> None:
+    """MJDS's office gives Ms. Rivera (who teaches at Conway) conference times: she sees them
+    on her day and her blocks there, and gives more herself; a teacher whose last class at a
+    school is removed, with no times there, no longer acts there."""
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+    )
+    await register_site(system, "mjds")
+    scheduling = system.scheduling
+    mjds_window = await conference_window(scheduling, site="mjds")
+    at_four = tomorrow_at_four("America/Chicago")
+    refused = await give_availability(
+        scheduling, site="mjds", starts_at=at_four, headers=RIVERA_EVERYWHERE, window=mjds_window
+    )
+    assert refused.status_code == 404, refused.text
+    mjds_office = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
+    given = await give_availability(
+        scheduling,
+        site="mjds",
+        starts_at=at_four,
+        headers=mjds_office,
+        window=mjds_window,
+        teacher_id="t-rivera",
+    )
+    assert given.status_code == 201, given.text
+    day = await scheduling.get(
+        "/teachers/t-rivera/day",
+        params={"date": at_four.date().isoformat()},
+        headers=RIVERA_EVERYWHERE,
+    )
+    assert [slot["site"] for slot in day.json()["slots"]] == ["mjds"], day.text
+    blocks = await scheduling.get(
+        f"/windows/{mjds_window['id']}/blocks",
+        params={"teacher_id": "t-rivera"},
+        headers=RIVERA_EVERYWHERE,
+    )
+    assert [block["id"] for block in blocks.json()] == [given.json()["id"]], blocks.text
+    more = await give_availability(
+        scheduling,
+        site="mjds",
+        starts_at=at_four + timedelta(hours=1),
+        headers=RIVERA_EVERYWHERE,
+        window=mjds_window,
+    )
+    assert more.status_code == 201, more.text
+
+    # Mr. Lee's only class at Conway is removed, and he has no times there: not his any more.
+    await teaching_at(system, "t-lee", "conway")
+    lee = auth("t-lee", Role.TEACHER)
+    interpreters = await scheduling.get("/sites/conway/interpreters", headers=lee)
+    assert interpreters.status_code == 200, interpreters.text
+    removed = await system.portfolio.delete("/roster/classes/class-t-lee-conway", headers=ADMIN)
+    assert removed.status_code == 200, removed.text
+
+    async def refused_now() -> int:
+        return (await scheduling.get("/sites/conway/interpreters", headers=lee)).status_code
+
+    assert await eventually(refused_now, until=lambda status: status == 403, timeout=15)

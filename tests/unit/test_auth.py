@@ -159,15 +159,17 @@ def test_a_teachers_token_sites_narrow_their_classes() -> None:
 
 def test_a_teachers_sites_from_the_roster_are_exact_none_meaning_nowhere() -> None:
     """Once a service has put the sites of the teacher's classes in place of the token's
-    (``shared.auth.http``), no sites is no school, not every school."""
-    nowhere = principal(Role.TEACHER).model_copy(update={"sites_from_roster": True})
+    (``shared.auth.http``), no sites is no school, not every school; what the roster ties to
+    the teacher (their own students) is narrowed by the token's claim only."""
+    nowhere = principal(Role.TEACHER).model_copy(update={"claimed_sites": frozenset()})
     conway = nowhere.model_copy(update={"sites": frozenset({"s-1"})})
-    student = {"district": "d-1", "site": "s-1", "student_id": "st-1", "teachers": {"u-1"}}
-    assert nowhere.narrowed_out("s-1") and not nowhere.can_see_student(**student)  # type: ignore[arg-type]
-    assert not nowhere.can_act_for_site("d-1", "s-1")
-    assert not conway.narrowed_out("s-1") and conway.narrowed_out("s-2")
-    assert conway.can_see_student(**student) and conway.can_act_for_site("d-1", "s-1")  # type: ignore[arg-type]
-    assert not principal(Role.TEACHER).narrowed_out("s-2")  # (a token naming none: unnarrowed)
+    claimed = conway.model_copy(update={"claimed_sites": frozenset({"s-1"})})
+    student = {"district": "d-1", "site": "s-2", "student_id": "st-1", "teachers": {"u-1"}}
+    assert not nowhere.can_act_for_site("d-1", "s-1") and not nowhere.narrowed_out("s-1")
+    assert conway.can_act_for_site("d-1", "s-1") and not conway.can_act_for_site("d-1", "s-2")
+    # Their student enrolled at another school, in their class: theirs, unless the claim says no.
+    assert conway.can_see_student(**student)  # type: ignore[arg-type]
+    assert not claimed.can_see_student(**student) and claimed.narrowed_out("s-2")  # type: ignore[arg-type]
 
 
 def test_district_admin_sees_every_student_of_their_district() -> None:

@@ -71,6 +71,16 @@ def test_teacher_cannot_record_a_goal_at_another_site() -> None:
     assert not may_set_goal(TEACHER, district="d-2", site="s-1", student_id="stu-7")
 
 
+def test_a_teacher_records_a_goal_for_their_student_enrolled_at_another_school() -> None:
+    """Once the roster gave the teacher their sites (the schools of their classes) and they
+    see the student (a student of their class), the student's own school does not matter;
+    only the token's claim narrows."""
+    from_roster = TEACHER.model_copy(update={"claimed_sites": frozenset()})
+    assert may_set_goal(from_roster, district="d-1", site="s-2", student_id="stu-7")
+    claimed = TEACHER.model_copy(update={"claimed_sites": frozenset({"s-1"})})
+    assert not may_set_goal(claimed, district="d-1", site="s-2", student_id="stu-7")
+
+
 @pytest.mark.parametrize("caller", [SITE_ADMIN, DISTRICT_ADMIN], ids=["site", "district"])
 def test_admins_may_record_goals_in_their_scope(caller: Principal) -> None:
     assert may_set_goal(caller, district="d-1", site="s-1", student_id="stu-7")

@@ -136,5 +136,11 @@ async def test_the_language_is_the_one_chosen_else_the_browsers_else_english(
     assert await language_of(**{"Accept-Language": "es"}) == "ar"
     switch = re.findall(r'href="([^"]*\?lang=[^"]+)"', chosen.text)
     assert sorted(switch) == sorted(
-        f"/?lang={language}" for language in LANGUAGES if language != "ar"
+        f"?lang={language}" for language in LANGUAGES if language != "ar"
     )
+    # The switch keeps the page's address, and never leads off the site.
+    day = await web.get("/nothing-here", params={"date": "2026-12-08"})
+    assert 'href="?date=2026-12-08&amp;lang=es"' in day.text
+    # (a path that begins with two slashes: sent as it is, to this site)
+    offsite = await web.get(web.base_url.copy_with(raw_path=b"//evil.example/x"))
+    assert "evil.example" not in "".join(re.findall(r'href="([^"]*)"', offsite.text))

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, put_in_class
 from tests.support import auth
-from tests.web.conftest import Family, NewFamily, csrf_token, signed_in_as
+from tests.web.conftest import Family, NewFamily, csrf_token, signed_in_as, web_front
 from tests.web.test_in_a_browser import _portfolio_with_a_ready_plan
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -221,3 +222,27 @@ async def test_no_input_on_these_pages_gets_a_500(web: httpx.AsyncClient, family
     for method, url, data in attempts:
         response = await web.request(method, url, data=data)
         assert response.status_code < 500, (url, response.status_code, response.text[-500:])
+
+
+async def test_a_teacher_whose_token_names_no_school_sees_the_schools_the_roster_gives_her(
+    system: System, conference_times: list[dict[str, Any]]
+) -> None:
+    """An identity provider that puts no ``sites`` in its tokens: the pages ask the services
+    where the teacher works (``GET /me``: the schools of her classes) instead of the token."""
+    no_claim = auth("t-rivera", Role.TEACHER)
+    for service in (system.scheduling, system.portfolio):
+        me = await service.get("/me", headers=no_claim)
+        assert me.status_code == 200, me.text
+        assert (me.json()["role"], me.json()["sites"]) == ("teacher", ["conway"])
+    assert (await system.scheduling.get("/me")).status_code == 401
+    settings = WebSettings(
+        dev_sign_in=True,
+        dev_people=[DevPerson(subject="t-rivera", role=Role.TEACHER, name="Ms. Rivera")],
+    )
+    async with web_front(system, settings) as web:
+        await signed_in_as(web, "t-rivera")
+        page = await web.get("/teacher/availability")
+        assert page.status_code == 200, page.text
+        assert re.search(r'action="/teacher/availability/([^/"]+)/blocks"', page.text), page.text
+        day = await web.get("/teacher/day")
+        assert "Room 4" in day.text, day.text

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from services.portfolio.rules import staff_writes_for
 from shared.auth.principal import Principal, Role
 
 Prompt = Literal["glows", "grows", "learned", "hard", "next_steps"]
@@ -39,7 +40,7 @@ def may_write_reflection(
     student (``services.portfolio.access``)."""
     if principal.role is Role.STUDENT:
         return principal.district == district and principal.subject == student_id
-    return principal.is_staff and principal.can_act_for_site(district, site)
+    return staff_writes_for(principal, district=district, site=site)
 
 
 def family_may_see(*, evidence_id: str | None, evidence_status: str | None) -> bool:

@@ -12,23 +12,22 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import NotAllowed
 from services.scheduling.interpreters.tables import Interpreter
-from services.scheduling.tables import Slot
+from services.scheduling.teacher_sites import RECENT, sites_of
 from services.scheduling.windows.tables import TeacherProfile
 from shared.auth.principal import Principal, Role
-from shared.roster_classes import RosterClass, RosterClassMember
 
 FeedOwner = Literal["teacher", "interpreter"]
 FIRST_GENERATION = 1
-# How far back a feed lists conferences (and the schools of those count as the teacher's).
-FEED_HISTORY = timedelta(days=30)
+# How far back a feed lists conferences (the schools of those count as the teacher's).
+FEED_HISTORY = RECENT
 
 
 def feed_token(key: str, *, owner: FeedOwner, owner_id: str, generation: int) -> str:
@@ -69,30 +68,13 @@ def check_acts_for_teacher(
 
 
 async def acts_for_teacher(session: AsyncSession, principal: Principal, teacher_id: str) -> None:
-    """``check_acts_for_teacher``, with the sites the teacher works at read from the roster's
-    classes they teach and the conference times their feed lists (those ending within
-    ``FEED_HISTORY`` or later; raises ``NotAllowed``). A teacher no school knows yet: the
-    teacher themself, or a district administrator."""
-    sites: set[str] = set()
+    """``check_acts_for_teacher``, with the sites the teacher works at (``sites_of``: the
+    roster's classes they teach and the conference times their feed lists; raises
+    ``NotAllowed``). A teacher no school knows yet: the teacher themself, or a district
+    administrator."""
+    sites: frozenset[str] = frozenset()
     if principal.role is Role.SITE_ADMIN:
-        classes = await session.exec(
-            select(RosterClass.site)
-            .join(RosterClassMember, col(RosterClassMember.class_id) == col(RosterClass.id))
-            .where(
-                RosterClassMember.person_id == teacher_id,
-                RosterClassMember.role == "teacher",
-                col(RosterClass.active),
-                RosterClass.district == principal.district,
-            )
-        )
-        times = await session.exec(
-            select(Slot.site).where(
-                Slot.teacher_id == teacher_id,
-                Slot.district == principal.district,
-                col(Slot.ends_at) > datetime.now(UTC) - FEED_HISTORY,
-            )
-        )
-        sites = {*classes.all(), *times.all()}
+        sites = await sites_of(await session.connection(), principal.district, teacher_id)
     check_acts_for_teacher(principal, teacher_id=teacher_id, teacher_sites=sites)
 
 

@@ -10,15 +10,15 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.seats import student_view
+from services.scheduling.booking.seats import student_views
 from services.scheduling.conference_day.rules import check_day_reader, shows_slot
 from services.scheduling.conference_day.tables import PlanReadiness
 from services.scheduling.interpreters.tables import Interpreter
 from services.scheduling.tables import Booking, RosterSite, RosterStudent, Slot
+from services.scheduling.teacher_sites import sites_of
 from services.scheduling.windows.rules import Format, local_day
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
-from shared.roster_classes import RosterClass, RosterClassMember
 
 # Bookings the day shows: held ones and those whose attendance was recorded.
 ON_THE_DAY = ("booked", "checked_in", "completed", "no_show")
@@ -95,7 +95,7 @@ async def teacher_day(
         principal,
         teacher_id=teacher_id,
         district=principal.district,
-        teacher_sites=await _teacher_sites(session, principal.district, teacher_id),
+        teacher_sites=await sites_of(await session.connection(), principal.district, teacher_id),
     )
     slots = [
         slot
@@ -105,12 +105,16 @@ async def teacher_day(
     ]
     bookings = await _bookings(session, [slot.id for slot in slots])
     siblings = await _chains(session, {b.chain_id for b in bookings if b.chain_id})
-    seen = {
-        other.student_id
-        for other, _ in siblings
-        if (await student_view(session, other)).seen_by(principal)
+    # A sibling is named to a reader who may see them, or whose own day has them too.
+    on_the_day = {booking.student_id for booking in bookings}
+    seen = on_the_day | {
+        student.id
+        for student in await student_views(
+            session, {other.student_id for other, _ in siblings} - on_the_day
+        )
+        if student.seen_by(principal)
     }
-    names = await _given_names(session, {b.student_id for b in bookings} | seen)
+    names = await _given_names(session, seen)
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
     ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
 
@@ -189,25 +193,6 @@ def _sibling_out(booking: Booking, slot: Slot, *, seen: bool, names: dict[str, s
         ends_at=slot.ends_at,
         status=booking.status,
     )
-
-
-async def _teacher_sites(session: AsyncSession, district: str, teacher_id: str) -> set[str]:
-    """Where the teacher teaches (the roster's classes) or holds conference times."""
-    taught = await session.exec(
-        select(RosterClass.site)
-        .join(RosterClassMember, col(RosterClassMember.class_id) == col(RosterClass.id))
-        .where(
-            RosterClass.district == district,
-            col(RosterClass.active),
-            RosterClassMember.person_id == teacher_id,
-            RosterClassMember.role == "teacher",
-        )
-        .distinct()
-    )
-    held = await session.exec(
-        select(Slot.site).where(Slot.district == district, Slot.teacher_id == teacher_id).distinct()
-    )
-    return set(taught.all()) | set(held.all())
 
 
 async def _slots_around(

@@ -34,7 +34,7 @@ from services.web.staff.availability_view import (
     window_view,
 )
 from services.web.staff.block_removal import RemovalPages, confirm_page, remove
-from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
+from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of, working_sites
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -176,7 +176,7 @@ async def _page(
     person, token = person_of(who), token_of(who)
     now = datetime.now(UTC)
     windows = []
-    for window in await _windows(api, token, sites=person.sites):
+    for window in await _windows(api, token, sites=await working_sites(api, who)):
         blocks = accepted(
             await api.blocks(token, window_id=str(window["id"]), teacher_id=person.subject)
         )

@@ -19,7 +19,7 @@ from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
 from services.web.staff.day_view import conference_day, conference_days, day_to_show
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
-from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
+from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of, working_sites
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import zone
 
@@ -86,7 +86,7 @@ async def _day_page(
 ) -> Response:
     person, token = person_of(who), token_of(who)
     windows: list[dict[str, object]] = []
-    for site in person.sites:
+    for site in await working_sites(api, who):
         answer = accepted(await api.windows(token, site=site))
         if answer.ok and isinstance(answer.body, list):
             windows += answer.body

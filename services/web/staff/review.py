@@ -16,7 +16,7 @@ from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.review_view import pieces_to_review
-from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
+from services.web.staff.signed_in import TeacherDep, accepted, token_of, working_sites
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -118,7 +118,7 @@ async def _queue_page(
 ) -> Response:
     token = token_of(who)
     queue: list[dict[str, Any]] = []
-    for site in person_of(who).sites:
+    for site in await working_sites(api, who):
         answer = accepted(await api.review_queue(token, site=site))
         if answer.ok and isinstance(answer.body, list):
             queue += answer.body

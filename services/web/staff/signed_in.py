@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.web.pages import Visitor, VisitorDep
-from services.web.service_api import Answer
+from services.web.service_api import Answer, ServiceApi
 from services.web.sessions import Person
 from services.web.troubles import Trouble, TroublePage
 
@@ -49,3 +49,13 @@ def accepted(answer: Answer) -> Answer:
     if answer.status == 401:
         raise TroublePage(Trouble.SIGN_IN_ENDED, 401, sign_out=True)
     return answer
+
+
+async def working_sites(api: ServiceApi, who: Visitor) -> tuple[str, ...]:
+    """The schools the signed-in teacher works at, as the service sees them (where the roster
+    says they teach, narrowed by their token's claim); their token's own if it cannot say."""
+    answer = accepted(await api.me(token_of(who)))
+    sites = answer.body.get("sites") if answer.ok and isinstance(answer.body, dict) else None
+    if isinstance(sites, list):
+        return tuple(sorted(str(site) for site in sites))
+    return person_of(who).sites
