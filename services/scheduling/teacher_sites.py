@@ -1,8 +1,9 @@
 """Where a teacher works, as scheduling knows it: the schools of their classes on the roster,
-and those where they hold conference times (given by the school's office, or by them while
-they taught there) ending within ``RECENT`` or later. A teacher acts at these schools
-(``shared.auth.http`` puts them in a teacher's ``sites``), and a site's administrators act for
-the teachers who work there."""
+and those whose office gave them availability (a visiting teacher, a specialist) that is not
+taken back and ends within ``RECENT`` or later. Availability a teacher gave themself does not
+count: once their last class at a school is removed, only its office can keep them on. A
+teacher acts at these schools (``shared.auth.http`` puts them in a teacher's ``sites``), and a
+site's administrators act for the teachers who work there."""
 
 from __future__ import annotations
 
@@ -13,21 +14,23 @@ from sqlalchemy import bindparam, union
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.scheduling.tables import Slot
+from services.scheduling.windows.tables import AvailabilityBlock
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster_classes import SITES_TAUGHT
 
 # How far back a teacher's conference times make a school theirs (and their feed lists them).
 RECENT = timedelta(days=30)
 
-_SLOTS: Any = Slot.__table__  # type: ignore[attr-defined]
+_BLOCKS: Any = AvailabilityBlock.__table__  # type: ignore[attr-defined]
 # Built once: it is read on every request of a teacher.
 _WHERE_THEY_WORK = union(
     SITES_TAUGHT,
-    sa_select(_SLOTS.c.site).where(
-        _SLOTS.c.teacher_id == bindparam("teacher_id"),
-        _SLOTS.c.district == bindparam("district"),
-        _SLOTS.c.ends_at > bindparam("since"),
+    sa_select(_BLOCKS.c.site).where(
+        _BLOCKS.c.teacher_id == bindparam("teacher_id"),
+        _BLOCKS.c.district == bindparam("district"),
+        _BLOCKS.c.created_by != bindparam("teacher_id"),
+        _BLOCKS.c.removed_at.is_(None),
+        _BLOCKS.c.ends_at > bindparam("since"),
     ),
 )
 

@@ -111,7 +111,10 @@ def page(
 
 def in_language(request: Request, language: str) -> str:
     """This page in ``language``: the same address (a day, a family's link), ``lang`` set to
-    it; relative, so that it never leads off the site whatever the path."""
+    it; relative, so that it never leads off the site whatever the path. A page that answers a
+    form (a refusal) has no address of its own to ask again: the visitor's home page, then."""
+    if request.method != "GET":
+        return f"/?{urlencode([('lang', language)])}"
     kept = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
     return f"?{urlencode([*kept, ('lang', language)])}"
 

@@ -97,7 +97,7 @@ def too_large_page(request: Request, limit: int) -> Response:
         413,
         sign_out=False,
         largest=written_size(limit, language=language),
-        back=request.url.path,
+        back="/" + request.url.path.lstrip("/"),  # (on this site, whatever the path)
     )
 
 

@@ -151,6 +151,31 @@ async def test_a_school_that_gives_a_teacher_times_makes_them_one_of_its_teacher
         window=mjds_window,
     )
     assert more.status_code == 201, more.text
+    # MJDS's office takes its availability back: what she gave herself does not keep her on.
+    taken_back = await scheduling.delete(
+        f"/windows/{mjds_window['id']}/blocks/{given.json()['id']}", headers=mjds_office
+    )
+    assert taken_back.status_code == 200, taken_back.text
+    again = await give_availability(
+        scheduling,
+        site="mjds",
+        starts_at=at_four + timedelta(hours=2),
+        headers=RIVERA_EVERYWHERE,
+        window=mjds_window,
+    )
+    assert again.status_code == 404, again.text
+    # Her own times there still show on her day (they are hers), and her school's office sees
+    # that day; MJDS's too, for the times it holds.
+    day = await scheduling.get(
+        "/teachers/t-rivera/day",
+        params={"date": at_four.date().isoformat()},
+        headers=RIVERA_EVERYWHERE,
+    )
+    assert len(day.json()["slots"]) == 1, day.text
+    mjds_view = await scheduling.get(
+        "/teachers/t-rivera/day", params={"date": at_four.date().isoformat()}, headers=mjds_office
+    )
+    assert mjds_view.status_code == 200 and len(mjds_view.json()["slots"]) == 1, mjds_view.text
 
     # Mr. Lee's only class at Conway is removed, and he has no times there: not his any more.
     await teaching_at(system, "t-lee", "conway")

@@ -115,7 +115,7 @@ def test_roster_grades_fall_in_their_band(grade: str, band: str) -> None:
     assert grade_band_of(grade) == band
 
 
-@pytest.mark.parametrize("grade", ["", "UG", "Other", "?"])
+@pytest.mark.parametrize("grade", ["", "UG", "Other", "?", "³", "٣"])
 def test_ungraded_or_unknown_grades_get_the_simplest_starters(grade: str) -> None:
     assert grade_band_of(grade) == "K-2"
 

@@ -14,6 +14,7 @@ import httpx
 from babel.dates import format_date
 from babel.messages.catalog import Catalog
 
+from services.web.app import MAX_FORM_BYTES
 from services.web.languages import LANGUAGE_COOKIE, LANGUAGES, LOCALE
 from tests.catalog_checks import po_path, read_catalog
 from tests.integration.conftest import System
@@ -143,4 +144,12 @@ async def test_the_language_is_the_one_chosen_else_the_browsers_else_english(
     assert 'href="?date=2026-12-08&amp;lang=es"' in day.text
     # (a path that begins with two slashes: sent as it is, to this site)
     offsite = await web.get(web.base_url.copy_with(raw_path=b"//evil.example/x"))
-    assert "evil.example" not in "".join(re.findall(r'href="([^"]*)"', offsite.text))
+    assert "//evil" not in "".join(re.findall(r'href="([^"]*)"', offsite.text))
+    too_large = await web.post(
+        web.base_url.copy_with(raw_path=b"//evil.example/x"), content=b"x" * (MAX_FORM_BYTES + 1)
+    )
+    assert too_large.status_code == 413
+    assert "//evil" not in "".join(re.findall(r'href="([^"]*)"', too_large.text))
+    # A page answering a form has no address to ask again: the switch goes home.
+    refused = await web.post("/f", data={"link": "x", "csrf_token": "forged"})
+    assert refused.status_code == 403 and 'href="/?lang=es"' in refused.text

@@ -253,6 +253,7 @@ async def test_ava_builds_her_plan_and_leads_her_conference_step_by_step(
     assert "What are you proud of?" in questions and "The end. Thank you!" in questions
     assert 'class="button button-secondary fullscreen-button" type="button" hidden' in steps[0].text
     assert (await web.get("/student/conference/5")).status_code == 404
+    assert (await web.get("/student/conference/³")).status_code == 404  # (a digit to Python)
 
 
 async def test_what_cannot_be_done_is_said_in_words_with_a_4xx(

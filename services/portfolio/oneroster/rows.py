@@ -123,7 +123,7 @@ def academic_session_builder(layout: FileLayout) -> Builder[AcademicSession]:
     def build(cells: list[str], line: int) -> AcademicSession:
         sourced_id, status, modified = read_head(cells)
         year = required(cells[8], "schoolYear")
-        if len(year) != 4 or not year.isdigit():
+        if len(year) != 4 or not (year.isascii() and year.isdigit()):
             raise RowProblem(f"schoolYear '{year}' is not a year like 2027")
         return AcademicSession(
             sourced_id,

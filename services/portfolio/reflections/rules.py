@@ -68,7 +68,7 @@ def grade_band_of(grade: str) -> GradeBand:
         return "K-2"
     if code in _POSTSECONDARY:
         return "9-12"
-    if not code.isdigit():
+    if not (code.isascii() and code.isdigit()):  # ("³" is a digit to Python, not to int())
         return "K-2"
     number = int(code)
     if number <= 2:

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlmodel import select
@@ -20,14 +20,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import NotAllowed
 from services.scheduling.interpreters.tables import Interpreter
-from services.scheduling.teacher_sites import RECENT, sites_of
+from services.scheduling.teacher_sites import sites_of
 from services.scheduling.windows.tables import TeacherProfile
 from shared.auth.principal import Principal, Role
 
 FeedOwner = Literal["teacher", "interpreter"]
 FIRST_GENERATION = 1
-# How far back a feed lists conferences (the schools of those count as the teacher's).
-FEED_HISTORY = RECENT
+# How far back a feed lists conferences.
+FEED_HISTORY = timedelta(days=30)
 
 
 def feed_token(key: str, *, owner: FeedOwner, owner_id: str, generation: int) -> str:
@@ -69,7 +69,7 @@ def check_acts_for_teacher(
 
 async def acts_for_teacher(session: AsyncSession, principal: Principal, teacher_id: str) -> None:
     """``check_acts_for_teacher``, with the sites the teacher works at (``sites_of``: the
-    roster's classes they teach and the conference times their feed lists; raises
+    roster's classes they teach, and the availability schools' offices gave them; raises
     ``NotAllowed``). A teacher no school knows yet: the teacher themself, or a district
     administrator."""
     sites: frozenset[str] = frozenset()

@@ -4,6 +4,7 @@ arrived, the interpreter, siblings booked back to back, and whose conference pla
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
@@ -91,28 +92,39 @@ async def teacher_day(
 ) -> DayOut:
     """The teacher's open conference times on ``day`` (each on its site's clock) the caller may
     see, in time order, with their bookings."""
+    around = await _slots_around(session, principal.district, teacher_id, day)
+    # (Where they work now, and where they held times around that day: an old day too.)
+    works_at = await sites_of(await session.connection(), principal.district, teacher_id)
     check_day_reader(
         principal,
         teacher_id=teacher_id,
         district=principal.district,
-        teacher_sites=await sites_of(await session.connection(), principal.district, teacher_id),
+        teacher_sites=works_at | {slot.site for slot in around},
     )
     slots = [
         slot
-        for slot in await _slots_around(session, principal.district, teacher_id, day)
+        for slot in around
         if shows_slot(principal, teacher_id=teacher_id, district=slot.district, site=slot.site)
         and local_day(slot.starts_at, await _zone(session, slot)) == day
     ]
     bookings = await _bookings(session, [slot.id for slot in slots])
     siblings = await _chains(session, {b.chain_id for b in bookings if b.chain_id})
-    # A sibling is named to a reader who may see them, or whose own day has them too.
+    # A sibling is named to a reader who may see them at the school of that conference (as
+    # the booking's calendar is shown), or whose own day has them too.
     on_the_day = {booking.student_id for booking in bookings}
-    seen = on_the_day | {
-        student.id
-        for student in await student_views(
+    roster = {
+        view.id: view
+        for view in await student_views(
             session, {other.student_id for other, _ in siblings} - on_the_day
         )
-        if student.seen_by(principal)
+    }
+    seen = on_the_day | {
+        other.student_id
+        for other, _ in siblings
+        if other.student_id in roster
+        and replace(roster[other.student_id], district=other.district, site=other.site).seen_by(
+            principal
+        )
     }
     names = await _given_names(session, seen)
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})

@@ -187,7 +187,7 @@ def block_request(form: BlockForm, *, timezone: str) -> dict[str, Any] | FormPro
         )
     capacity = 1
     if form.format != "one_family":
-        if not form.capacity.isdigit():
+        if not (form.capacity.isascii() and form.capacity.isdigit()):
             return FormProblem.CAPACITY_NOT_A_NUMBER
         capacity = int(form.capacity)
     request: dict[str, Any] = {

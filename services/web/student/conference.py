@@ -31,7 +31,7 @@ async def conference_step(
     request: Request, step: str, who: StudentDep, api: PortfolioDep
 ) -> Response:
     """One step of the student's plan, with the way to the next and the one before."""
-    if not step.isdigit() or not 1 <= int(step) <= MAX_STEPS:
+    if not (step.isascii() and step.isdigit()) or not 1 <= int(step) <= MAX_STEPS:
         raise TroublePage(Trouble.NOT_FOUND, 404)
     cycle = await cycle_to_plan_for(api, who)
     presentation = None

@@ -1,9 +1,11 @@
-"""The teacher's day page's pure part: a sibling the teacher may not see is only a time."""
+"""The teacher pages' pure parts: a sibling the teacher may not see is only a time on the day
+view; a capacity that is not a number is said so on the availability form."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from services.web.staff.availability_view import FormProblem, block_request, read_block_form
 from services.web.staff.day_view import SiblingView, conference_day
 
 SLOT = {
@@ -39,3 +41,13 @@ def test_a_sibling_is_named_only_when_scheduling_names_them() -> None:
     assert seen == SiblingView(name="Leo", time=seen.time, room="Room 7", teacher="t-park")
     assert hidden == SiblingView(name=None, time=seen.time, room=None, teacher=None)
     assert "4:20" in seen.time and "4:40" in seen.time
+
+
+def test_a_capacity_that_python_calls_a_digit_but_is_no_number_is_refused_in_words() -> None:
+    fields = {"day": "2026-12-09", "starts": "15:00", "ends": "16:00", "room": "Gym"}
+    for capacity in ("³", "x", ""):
+        form = read_block_form(fields | {"format": "stations", "capacity": capacity})
+        problem = block_request(form, timezone="America/Los_Angeles")
+        assert problem == FormProblem.CAPACITY_NOT_A_NUMBER, capacity
+    form = read_block_form(fields | {"format": "stations", "capacity": "4"})
+    assert isinstance(block_request(form, timezone="America/Los_Angeles"), dict)
