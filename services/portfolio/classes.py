@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, union, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,8 +87,31 @@ _SITES_TAUGHT = (
 )
 
 
-# Where the roster says a teacher teaches (portfolio's ``teacher_sites``).
-sites_taught = sites_taught_reader(_SITES_TAUGHT)
+_STUDENTS: Any = Student.__table__  # type: ignore[attr-defined]
+_STUDENT_ENROLLMENTS = _ENROLLMENTS.alias("student_enrollment")
+# The schools of the students of their classes (a class may take students of other schools).
+_THEIR_STUDENTS_SITES = (
+    sa_select(_STUDENTS.c.site)
+    .join(_STUDENT_ENROLLMENTS, _STUDENT_ENROLLMENTS.c.user_id == _STUDENTS.c.id)
+    .join(_CLASSES, _CLASSES.c.id == _STUDENT_ENROLLMENTS.c.class_id)
+    .where(
+        _STUDENT_ENROLLMENTS.c.role == STUDENT,
+        _STUDENT_ENROLLMENTS.c.active,
+        _STUDENT_ENROLLMENTS.c.class_id.in_(
+            sa_select(_ENROLLMENTS.c.class_id).where(
+                _ENROLLMENTS.c.user_id == bindparam("teacher_id"),
+                _ENROLLMENTS.c.role == TEACHER,
+                _ENROLLMENTS.c.active,
+            )
+        ),
+        _CLASSES.c.active,
+        _STUDENTS.c.active,
+        _STUDENTS.c.district == bindparam("district"),
+    )
+)
+# Where the roster says a teacher works (portfolio's ``teacher_sites``): the schools of their
+# classes and of the students in them.
+sites_taught = sites_taught_reader(union(_SITES_TAUGHT, _THEIR_STUDENTS_SITES))
 
 
 async def class_members(session: AsyncSession, class_id: str) -> tuple[list[str], list[str]]:

@@ -1,5 +1,5 @@
-"""Where a teacher works, as scheduling knows it: the schools of their classes on the roster,
-and those whose office gave them availability (a visiting teacher, a specialist) that is not
+"""Where a teacher works, as scheduling knows it: the schools of their classes on the roster
+and of the students in them, and those whose office gave them availability (a visiting teacher, a specialist) that is not
 taken back and ends within ``RECENT`` or later. Availability a teacher gave themself does not
 count: once their last class at a school is removed, only its office can keep them on. A
 teacher acts at these schools (``shared.auth.http`` puts them in a teacher's ``sites``), and a
@@ -14,17 +14,40 @@ from sqlalchemy import bindparam, union
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.scheduling.tables import RosterStudent
 from services.scheduling.windows.tables import AvailabilityBlock
 from shared.messaging.unit_of_work import UnitOfWork
-from shared.roster_classes import SITES_TAUGHT
+from shared.roster_classes import SITES_TAUGHT, RosterClass, RosterClassMember
 
 # How far back a teacher's conference times make a school theirs (and their feed lists them).
 RECENT = timedelta(days=30)
 
 _BLOCKS: Any = AvailabilityBlock.__table__  # type: ignore[attr-defined]
+_CLASSES: Any = RosterClass.__table__  # type: ignore[attr-defined]
+_MEMBERS: Any = RosterClassMember.__table__  # type: ignore[attr-defined]
+_STUDENTS: Any = RosterStudent.__table__  # type: ignore[attr-defined]
+_THEIR_CLASSES = sa_select(_MEMBERS.c.class_id).where(
+    _MEMBERS.c.person_id == bindparam("teacher_id"), _MEMBERS.c.role == "teacher"
+)
+_STUDENT_MEMBERS = _MEMBERS.alias("student_member")
+# The schools of the students of their classes (a class may take students of other schools,
+# whose conferences are at their own school).
+_THEIR_STUDENTS_SITES = (
+    sa_select(_STUDENTS.c.site)
+    .join(_STUDENT_MEMBERS, _STUDENT_MEMBERS.c.person_id == _STUDENTS.c.id)
+    .join(_CLASSES, _CLASSES.c.id == _STUDENT_MEMBERS.c.class_id)
+    .where(
+        _STUDENT_MEMBERS.c.role == "student",
+        _STUDENT_MEMBERS.c.class_id.in_(_THEIR_CLASSES),
+        _CLASSES.c.active,
+        _STUDENTS.c.active,
+        _STUDENTS.c.district == bindparam("district"),
+    )
+)
 # Built once: it is read on every request of a teacher.
 _WHERE_THEY_WORK = union(
     SITES_TAUGHT,
+    _THEIR_STUDENTS_SITES,
     sa_select(_BLOCKS.c.site).where(
         _BLOCKS.c.teacher_id == bindparam("teacher_id"),
         _BLOCKS.c.district == bindparam("district"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from starlette.requests import Request
 
 from shared.translations import best_language, catalog_files
@@ -76,7 +76,7 @@ def language_name(tag: str, *, in_language: str) -> str:
     """A language's name written in ``in_language`` ("espagnol"), or the tag if Babel has none."""
     try:
         name = Locale.parse(tag.replace("_", "-"), sep="-").get_display_name(locale_of(in_language))
-    except (ValueError, LookupError):
+    except (ValueError, LookupError, UnknownLocaleError):  # (Hmong, "hmn": no CLDR locale)
         return tag
     return name or tag
 

@@ -7,8 +7,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from shared.auth import Role
-from tests.integration.conftest import ADMIN, System, enroll, register_site, teaching_at
+from tests.integration.conftest import (
+    ADMIN,
+    System,
+    enroll,
+    put_in_class,
+    register_site,
+    teaching_at,
+)
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth, eventually
 
@@ -189,3 +198,39 @@ async def test_a_school_that_gives_a_teacher_times_makes_them_one_of_its_teacher
         return (await scheduling.get("/sites/conway/interpreters", headers=lee)).status_code
 
     assert await eventually(refused_now, until=lambda status: status == 403, timeout=15)
+
+
+async def test_a_class_that_takes_students_of_another_school_makes_that_school_hers_too(
+    system: System,
+) -> None:
+    """Mia is in Ms. Rivera's class at Conway and moves to MJDS mid-year, staying in the class
+    (a roster import can also bring such classes): her conference is at MJDS, so Ms. Rivera
+    works there too (her windows, her queue), as the roster says."""
+    await enroll(system, student_id="s-mia", site="conway", given_name="Mia", guardian_id="g-mia")
+    await register_site(system, "mjds")
+    await put_in_class(system, "c-magnet", site="conway", teachers=["t-rivera"], students=["s-mia"])
+    me = await system.scheduling.get("/me", headers=RIVERA_NO_SITES)
+    assert me.json()["sites"] == ["conway"], me.text
+    moved = await system.portfolio.put(
+        "/roster/students/s-mia",
+        json={"site": "mjds", "given_name": "Mia", "family_name": "Test", "grade": "03"},
+        headers=ADMIN,
+    )
+    assert moved.status_code == 200, moved.text
+    for service in (system.scheduling, system.portfolio):
+
+        async def sites(service: httpx.AsyncClient = service) -> list[str]:
+            return list((await service.get("/me", headers=RIVERA_NO_SITES)).json()["sites"])
+
+        assert await eventually(sites, until=lambda found: found == ["conway", "mjds"])
+    window = await conference_window(system.scheduling, site="mjds")
+    given = await give_availability(
+        system.scheduling,
+        site="mjds",
+        starts_at=tomorrow_at_four("America/Chicago"),
+        headers=RIVERA_NO_SITES,
+        window=window,
+    )
+    assert given.status_code == 201, given.text
+    queue = await system.portfolio.get("/sites/mjds/review-queue", headers=RIVERA_NO_SITES)
+    assert queue.status_code == 200, queue.text

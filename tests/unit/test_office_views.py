@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services.web.languages import language_name
 from services.web.office.charts import WIDTH, bar_chart
 from services.web.office.refusals import OfficeRefusal
 from services.web.office.window_form import window_body
@@ -85,3 +86,10 @@ def test_what_the_form_lacks_is_named_by_field_and_nothing_is_sent() -> None:
         "early_time": OfficeRefusal.MOMENT_MISSING,
     }
     assert form.values["last_day"] == "10/12/2026"  # (shown again as typed)
+
+
+def test_a_language_babel_cannot_name_is_shown_as_its_tag() -> None:
+    """Hmong, Marshallese, Chuukese: families' languages that CLDR has no locale for."""
+    for tag in ("hmn", "mh", "chk"):
+        assert language_name(tag, in_language="es") == tag
+    assert language_name("so", in_language="es") == "somalí"

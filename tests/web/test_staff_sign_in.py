@@ -5,6 +5,7 @@ state or nonce that does not match refused with a page saying so."""
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -147,13 +148,19 @@ async def test_an_id_token_with_another_nonce_is_refused_with_a_page(
 
 
 async def test_coming_back_without_having_set_out_is_refused(
-    staff_web: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    staff_web: tuple[httpx.AsyncClient, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     web, _ = staff_web
     for params in ({}, {"code": "x", "state": "y"}, {"error": "access_denied"}):
         refused = await web.get("/staff/sign-in/callback", params=params)
         assert refused.status_code == 400
         assert "Sign-in did not work" in refused.text
+    # What the address says is logged on one line: no line of the log's own can be forged.
+    with caplog.at_level(logging.INFO, logger="services.web.staff.sign_in"):
+        forged = "x\n2026-12-05 12:00:00 web INFO staff sign-in ok: it-admin"
+        await web.get("/staff/sign-in/callback", params={"error": forged})
+    [logged] = [r.getMessage() for r in caplog.records if "sign-in refused" in r.getMessage()]
+    assert "\n" not in logged and "\\n2026" in logged
 
 
 async def test_behind_a_proxy_the_provider_sends_people_back_to_the_public_address(

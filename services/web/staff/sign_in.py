@@ -71,7 +71,8 @@ async def finish_staff_sign_in(
     provider: IdentityProvider | None = request.app.state.identity_provider
     pending = _pending_cookie(request).read(request)
     if provider is None or pending is None or error or not code or not state:
-        log.info("staff sign-in refused: %s", error or "no pending sign-in, code or state")
+        # (%r: what the address says is written as one line, never a line of the log's own)
+        log.info("staff sign-in refused: %r", error or "no pending sign-in, code or state")
         raise TroublePage(Trouble.SIGN_IN_FAILED, 400)
     try:
         signed_in = await provider.finish(
@@ -81,7 +82,7 @@ async def finish_staff_sign_in(
             redirect_uri=_callback(request),
         )
     except (SignInRefused, KeyError) as refused:
-        log.info("staff sign-in refused: %s", refused)
+        log.info("staff sign-in refused: %r", str(refused))
         raise TroublePage(Trouble.SIGN_IN_FAILED, 400) from refused
     person = person_of_token(signed_in.claims)
     if person is None or person.role not in SIGNS_IN_HERE:
