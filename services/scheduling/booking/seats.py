@@ -67,60 +67,25 @@ async def student_view(session: AsyncSession, of: RosterStudent | Booking) -> St
     )
 
 
-async def student_views(session: AsyncSession, student_ids: Iterable[str]) -> list[StudentView]:
-    """``student_view`` of each of these students the roster knows, in one statement."""
-    wanted = sorted(set(student_ids))
-    if not wanted:
-        return []
-    connection = await session.connection()
-    rows = await connection.execute(
-        sa_select(
-            _STUDENTS.c.id,
-            _STUDENTS.c.district,
-            _STUDENTS.c.site,
-            _STUDENTS.c.active,
-            linked_guardians_listed(_STUDENTS.c.id).label("guardians"),
-            teachers_listed(_STUDENTS.c.id).label("teachers"),
-        ).where(_STUDENTS.c.id.in_(wanted))
-    )
-    return [
-        StudentView(
-            id=row.id,
-            district=row.district,
-            site=row.site,
-            active=row.active,
-            guardians=ids_listed(row.guardians),
-            teachers=ids_listed(row.teachers),
-        )
-        for row in rows
-    ]
-
-
 # The booking path's two reads, built once: a statement made anew on each call costs more to
 # build and to look up in SQLAlchemy's compiled cache than it costs PostgreSQL to run. The
 # student's view is read as plain columns on the session's connection: nothing of it is an object
 # the session keeps (it became a ``StudentView`` at once).
 _STUDENTS: Any = RosterStudent.__table__  # type: ignore[attr-defined]
-_LOCKED_STUDENT_VIEW = (
-    sa_select(
-        _STUDENTS.c.id,
-        _STUDENTS.c.district,
-        _STUDENTS.c.site,
-        _STUDENTS.c.active,
-        linked_guardians_listed(_STUDENTS.c.id).label("guardians"),
-        teachers_listed(_STUDENTS.c.id).label("teachers"),
-    )
-    .where(_STUDENTS.c.id == bindparam("student_id"))
-    .with_for_update(of=_STUDENTS)
+_STUDENT_VIEW = sa_select(
+    _STUDENTS.c.id,
+    _STUDENTS.c.district,
+    _STUDENTS.c.site,
+    _STUDENTS.c.active,
+    linked_guardians_listed(_STUDENTS.c.id).label("guardians"),
+    teachers_listed(_STUDENTS.c.id).label("teachers"),
 )
+_LOCKED_STUDENT_VIEW = _STUDENT_VIEW.where(
+    _STUDENTS.c.id == bindparam("student_id")
+).with_for_update(of=_STUDENTS)
 
 
-async def lock_student_view(session: AsyncSession, student_id: str) -> StudentView:
-    """``student_view`` of the student whose row this locks (``lock_student``), in one statement."""
-    connection = await session.connection()
-    row = (await connection.execute(_LOCKED_STUDENT_VIEW, {"student_id": student_id})).first()
-    if row is None:
-        raise NotFound(f"no student {student_id!r} on the roster")
+def _view_of(row: Any) -> StudentView:
     return StudentView(
         id=row.id,
         district=row.district,
@@ -129,6 +94,25 @@ async def lock_student_view(session: AsyncSession, student_id: str) -> StudentVi
         guardians=ids_listed(row.guardians),
         teachers=ids_listed(row.teachers),
     )
+
+
+async def lock_student_view(session: AsyncSession, student_id: str) -> StudentView:
+    """``student_view`` of the student whose row this locks (``lock_student``), in one statement."""
+    connection = await session.connection()
+    row = (await connection.execute(_LOCKED_STUDENT_VIEW, {"student_id": student_id})).first()
+    if row is None:
+        raise NotFound(f"no student {student_id!r} on the roster")
+    return _view_of(row)
+
+
+async def student_views(session: AsyncSession, student_ids: Iterable[str]) -> list[StudentView]:
+    """``student_view`` of each of these students the roster knows, in one statement."""
+    wanted = sorted(set(student_ids))
+    if not wanted:
+        return []
+    connection = await session.connection()
+    rows = await connection.execute(_STUDENT_VIEW.where(_STUDENTS.c.id.in_(wanted)))
+    return [_view_of(row) for row in rows]
 
 
 async def visible_student(
