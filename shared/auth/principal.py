@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 
 class Role(StrEnum):
@@ -56,6 +56,11 @@ class Principal(BaseModel):
         " transaction and must refuse a replaced link itself"
         " (``shared.auth.http.authenticate_revocation_in_transaction``).",
     )
+
+    @field_serializer("sites", "students", when_used="json")
+    def _in_order(self, ids: frozenset[str]) -> list[str]:
+        """In JSON (``GET /me``), the same order every time."""
+        return sorted(ids)
 
     @property
     def via_link(self) -> bool:
