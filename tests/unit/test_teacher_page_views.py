@@ -1,11 +1,13 @@
 """The teacher pages' pure parts: a sibling the teacher may not see is only a time on the day
-view; a capacity that is not a number is said so on the availability form."""
+view; a capacity that is not a number is said so on the availability form; a student of
+another school stands on the classes page as their own school's window says."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from services.web.staff.availability_view import FormProblem, block_request, read_block_form
+from services.web.staff.classes_view import Bookings, class_view
 from services.web.staff.day_view import SiblingView, conference_day
 
 SLOT = {
@@ -51,3 +53,36 @@ def test_a_capacity_that_python_calls_a_digit_but_is_no_number_is_refused_in_wor
         assert problem == FormProblem.CAPACITY_NOT_A_NUMBER, capacity
     form = read_block_form(fields | {"format": "stations", "capacity": "4"})
     assert isinstance(block_request(form, timezone="America/Los_Angeles"), dict)
+
+
+def test_a_student_of_another_school_stands_as_their_own_schools_window_says() -> None:
+    """Mia is in a Conway class but enrolled at MJDS, where her conference is: not on Conway's
+    not-booked list does not make her booked; MJDS's list says she has not booked."""
+
+    def student(student_id: str, site: str) -> dict[str, object]:
+        return {
+            "student_id": student_id,
+            "given_name": student_id,
+            "family_name": "Test",
+            "site": site,
+            "guardians": 1,
+            "evidence": {"total": 0, "submitted": 0},
+            "reflections": 0,
+            "goals": {"active": 0, "achieved": 0},
+            "plan": "none",
+        }
+
+    overview = {
+        "id": "c-1",
+        "title": "Room 4",
+        "site": "conway",
+        "cycle": None,
+        "students": [student("s-ava", "conway"), student("s-mia", "mjds")],
+    }
+    conway = Bookings(window_name="Fall at Conway", invited=True, not_booked={})
+    mjds = Bookings(window_name="Fall at MJDS", invited=True, not_booked={"s-mia": {}})
+    view = class_view(overview, bookings={"conway": conway, "mjds": mjds})
+    assert [row.conference for row in view.students] == ["booked", "not_booked"]
+    assert view.window == "Fall at Conway"
+    alone = class_view(overview, bookings={"conway": conway})
+    assert [row.conference for row in alone.students] == ["booked", "no_window"]

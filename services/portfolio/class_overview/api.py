@@ -61,6 +61,10 @@ class StudentOverviewOut(BaseModel):
     given_name: str
     family_name: str
     grade: str
+    site: str = Field(
+        description="The school the student is enrolled at, where their conference is (a class"
+        " may take students of other schools)."
+    )
     guardians: int = Field(description="Guardians the roster links to the student now.")
     evidence: EvidenceCounts
     reflections: int
@@ -159,6 +163,7 @@ async def class_overview(
                 student_id=student.id,
                 given_name=student.given_name,
                 family_name=student.family_name,
+                site=student.site,
                 grade=student.grade,
                 guardians=guardians.get(student.id, 0),
                 evidence=_evidence_counts(evidence.get(student.id, {})),

@@ -103,17 +103,22 @@ async def _overview(api: PortfolioApi, token: str, class_id: str) -> dict[str, A
 async def _with_bookings(
     api: SchedulingApi, token: str, overviews: list[dict[str, Any]]
 ) -> list[ClassView]:
-    """The classes, each beside where its families stand in its site's conference window (one
-    look per site)."""
+    """The classes, each student beside where their family stands in the conference window of
+    the school they are enrolled at (one look per site: the class's cycle's window at its own
+    school, the current one at another)."""
     by_site: dict[str, Bookings | None] = {}
     for overview in overviews:
-        site = str(overview["site"])
+        site, cycle = str(overview["site"]), overview.get("cycle")
         if site not in by_site:
-            cycle = overview.get("cycle")
             by_site[site] = await _bookings(
                 api, token, site=site, cycle_id=str(cycle["id"]) if cycle else None
             )
-    return [class_view(one, bookings=by_site[str(one["site"])]) for one in overviews]
+    for overview in overviews:
+        for student in overview.get("students", []):
+            elsewhere = str(student.get("site") or overview["site"])
+            if elsewhere not in by_site:
+                by_site[elsewhere] = await _bookings(api, token, site=elsewhere, cycle_id=None)
+    return [class_view(one, bookings=by_site) for one in overviews]
 
 
 async def _bookings(

@@ -5,6 +5,7 @@ on that list has booked)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -61,18 +62,26 @@ class ClassView:
         return sum(row.waiting for row in self.students)
 
 
-def class_view(overview: dict[str, Any], *, bookings: Bookings | None) -> ClassView:
-    """The class as the page shows it."""
+def class_view(overview: dict[str, Any], *, bookings: Mapping[str, Bookings | None]) -> ClassView:
+    """The class as the page shows it, each student beside where their family stands at the
+    school they are enrolled at (``bookings`` by site; a class may take students of other
+    schools, whose conferences are at their own)."""
     cycle = overview.get("cycle")
+    site = str(overview["site"])
+    at_the_class = bookings.get(site)
     return ClassView(
         id=str(overview["id"]),
         title=str(overview["title"]),
         cycle=str(cycle["name"]) if cycle else None,
         cycle_id=str(cycle["id"]) if cycle else None,
-        window=bookings.window_name if bookings else None,
-        invited=bookings.invited if bookings else False,
+        window=at_the_class.window_name if at_the_class else None,
+        invited=at_the_class.invited if at_the_class else False,
         students=[
-            _row(student, has_cycle=cycle is not None, bookings=bookings)
+            _row(
+                student,
+                has_cycle=cycle is not None,
+                bookings=bookings.get(str(student.get("site") or site)),
+            )
             for student in overview.get("students", [])
         ],
     )
