@@ -8,7 +8,7 @@ newer, whatever order they arrive in.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, delete, func, insert
@@ -18,7 +18,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events import ClassRegistered, ClassRemoved, CloudEvent
 from shared.messaging.consumer import EventConsumers, HandlerContext
-from shared.messaging.unit_of_work import UnitOfWork
 from shared.upsert import upsert_if_newer
 
 
@@ -133,21 +132,6 @@ SITES_TAUGHT = (
     )
     .distinct()
 )
-
-
-def sites_taught_reader(query: Any) -> Callable[[UnitOfWork, str, str], Awaitable[frozenset[str]]]:
-    """A service's ``teacher_sites`` (``shared.auth.http``) read by ``query``: the sites of a
-    teacher's active classes, given ``teacher_id`` and ``district``; a statement built once, as
-    it is read on every request of a teacher."""
-
-    async def sites_taught(uow: UnitOfWork, district: str, teacher_id: str) -> frozenset[str]:
-        async with uow.lookup() as connection:
-            found = await connection.execute(
-                query, {"teacher_id": teacher_id, "district": district}
-            )
-            return frozenset(found.scalars())
-
-    return sites_taught
 
 
 async def teacher_names(session: AsyncSession, teacher_ids: Iterable[str]) -> dict[str, str]:

@@ -23,8 +23,8 @@ from services.portfolio.tables import ClassEnrollment, SchoolClass, Site, StaffM
 from shared.api_types import Id, IdPath, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.database import utcnow
+from shared.messaging.unit_of_work import UnitOfWork
 from shared.problems import refusals
-from shared.roster_classes import sites_taught_reader
 from shared.service import UnitOfWorkDep
 from shared.upsert import update_raising_version
 
@@ -109,9 +109,18 @@ _THEIR_STUDENTS_SITES = (
         _STUDENTS.c.district == bindparam("district"),
     )
 )
-# Where the roster says a teacher works (portfolio's ``teacher_sites``): the schools of their
-# classes and of the students in them.
-sites_taught = sites_taught_reader(union(_SITES_TAUGHT, _THEIR_STUDENTS_SITES))
+_WHERE_THEY_WORK = union(_SITES_TAUGHT, _THEIR_STUDENTS_SITES)
+
+
+async def sites_taught(uow: UnitOfWork, district: str, teacher_id: str) -> frozenset[str]:
+    """Where the roster says a teacher works (portfolio's ``teacher_sites``,
+    ``shared.auth.http``): the schools of their classes and of the students in them, in one
+    statement built once, as it is read on every request of a teacher."""
+    async with uow.lookup() as connection:
+        found = await connection.execute(
+            _WHERE_THEY_WORK, {"teacher_id": teacher_id, "district": district}
+        )
+        return frozenset(found.scalars())
 
 
 async def class_members(session: AsyncSession, class_id: str) -> tuple[list[str], list[str]]:
