@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import col, select
 
 from services.scheduling.tables import HELD, Booking, Slot
+from services.scheduling.waitlist.tables import WaitlistEntry
 from shared.auth import Role
 from shared.events import ConferenceBooked
 from shared.messaging.tables import OutboxMessage
@@ -384,3 +385,60 @@ async def test_families_racing_for_the_last_interpreter_never_share_one(system: 
         await system.scheduling.delete(
             f"/bookings/{winner['id']}", headers=family(winner["student_id"])
         )
+
+
+@pytest.mark.timeout(300)
+async def test_a_booking_cancelled_while_it_moves_frees_the_seat_it_holds(
+    system: System,
+) -> None:
+    """A family moving its conference while the office cancels it (or cancels its day): one of
+    them wins, and the seat freed is the one the booking held, so every time's count stays its
+    bookings' (a cancellation that read the booking before the move freed the old time and left
+    the new one taken by nobody)."""
+    students = await families(system, 1, prefix="c")
+    window = await conference_window(system.scheduling, site="conway")
+    for round_ in range(ROUNDS * 2):
+        start = a_new_day()
+        times = await open_times(
+            system.scheduling, site="conway", starts_at=start, count=2, teacher_id="t-rivera"
+        )
+        later = await open_times(
+            system.scheduling,
+            site="conway",
+            starts_at=start + timedelta(days=1, hours=6),
+            count=1,
+            teacher_id="t-rivera",
+        )
+        booked = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": times[0]["id"], "student_id": students[0]},
+            headers=family(students[0]),
+        )
+        assert booked.status_code == 201, booked.text
+        booking = booked.json()["id"]
+        target = times[1]["id"] if round_ % 2 else later[0]["id"]
+        day = start.astimezone(LA).date().isoformat()
+        cancel = (
+            system.scheduling.delete(f"/bookings/{booking}", headers=ADMIN)
+            if round_ % 2
+            else system.scheduling.post(
+                f"/windows/{window['id']}/days/{day}/cancel",
+                json={"reason": "School closed: snow"},
+                headers=ADMIN,
+            )
+        )
+        answers: list[httpx.Response] = await asyncio.gather(
+            system.scheduling.post(
+                f"/bookings/{booking}/move",
+                json={"slot_id": target},
+                headers=family(students[0]),
+            ),
+            cancel,
+        )
+        assert all(a.status_code < 500 for a in answers), [a.text for a in answers]
+        await invariants(system)
+        await system.scheduling.delete(f"/bookings/{booking}", headers=ADMIN)
+        async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+            await session.exec(  # type: ignore[call-overload]
+                WaitlistEntry.__table__.delete()  # type: ignore[attr-defined]
+            )

@@ -116,9 +116,12 @@ async def move_booking(
     booking = await session.get(Booking, booking_id)
     if booking is None:
         raise NotFound(f"no booking {booking_id!r}")
+    # A booking's time changes only under its student's lock; its status may also change under
+    # its time's lock (a day cancelled): read again once both are held.
     await lock_student(session, booking.student_id)
     await session.refresh(booking)
     slots = await lock_slots(session, [booking.slot_id, slot_id])
+    await session.refresh(booking)
     old, new = slots[booking.slot_id], slots[slot_id]
     now = datetime.now(UTC)
     view = await student_view(session, booking)
@@ -223,7 +226,12 @@ async def cancel_booking(
     booking = await session.get(Booking, booking_id)
     if booking is None:
         raise NotFound(f"no booking {booking_id!r}")
+    # As ``move_booking``: the student's lock keeps the booking at its time, the time's lock
+    # keeps its status; the booking is read again once both are held.
+    await lock_student(session, booking.student_id)
+    await session.refresh(booking)
     slot = (await lock_slots(session, [booking.slot_id]))[booking.slot_id]
+    await session.refresh(booking)
     now = datetime.now(UTC)
     check_cancellation(
         principal,
@@ -260,11 +268,16 @@ async def release(
     # (The ORM UPDATE also sets these values on the loaded ``booking``: no refresh needed.)
     cancelled = await session.exec(
         update(Booking)
-        .where(col(Booking.id) == booking.id, col(Booking.status) == "booked")
+        .where(
+            col(Booking.id) == booking.id,
+            col(Booking.status) == "booked",
+            col(Booking.slot_id) == slot.id,
+        )
         .values(status="cancelled", cancelled_at=now)
     )
     if cancelled.rowcount != 1:  # type: ignore[attr-defined]
-        raise Refused("this booking was cancelled meanwhile", code="booking_changed")
+        # (Callers hold the time's lock: the seat freed below is surely this booking's.)
+        raise Refused("this booking was cancelled or moved meanwhile", code="booking_changed")
     await free_seat(session, slot.id)
     record_event(
         session,
