@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from shared.auth import Role
-from tests.integration.conftest import System, enroll, put_in_class
+from services.scheduling.tables import RosterStudent
+from tests.integration.conftest import System, enroll, put_in_class, roster_reached
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
 
@@ -235,6 +236,56 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
     overview = ok(await system.scheduling.get("/family", headers=families[2]))
     (child,) = overview["children"]
     assert child["conferences"][0]["booking_id"] == bookings[0]["id"]
+
+
+async def test_a_freed_seat_skips_families_the_roster_no_longer_lets_book(
+    system: System,
+) -> None:
+    """A guardian unlinked from the child, or a child withdrawn, after joining the waitlist: the
+    seat that frees up is not booked for them (as they could not book it themselves now); they
+    leave the waitlist and the next family in line has it."""
+    families = [await family_of(system, n) for n in range(31, 35)]
+    window = await conference_window(system.scheduling, site="conway")
+    (afternoon,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(17), teacher_id="t-rivera"
+    )
+    holder = ok(await book(system, families[0], afternoon["id"], "s-31"), 201)
+    for n in (32, 33, 34):
+        ok(
+            await system.scheduling.post(
+                "/waitlist",
+                json={"window_id": window["id"], "student_id": f"s-{n}"},
+                headers=families[n - 31],
+            ),
+            201,
+        )
+    district_admin = auth("it-admin", Role.DISTRICT_ADMIN)
+    unlinked = await system.portfolio.delete(
+        "/roster/students/s-32/guardians/g-32", headers=district_admin
+    )
+    assert unlinked.status_code == 204, unlinked.text
+    withdrawn = await system.portfolio.delete("/roster/students/s-33", headers=district_admin)
+    assert withdrawn.status_code == 200, withdrawn.text
+    await roster_reached(system, student_id="s-32", guardian_id="g-32", linked=False)
+
+    async def withdrawn_known() -> bool:
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            student = await session.get(RosterStudent, "s-33")
+            return student is not None and not student.active
+
+    await eventually(withdrawn_known, until=bool, timeout=15)
+
+    ok(await system.scheduling.delete(f"/bookings/{holder['id']}", headers=families[0]))
+    line = ok(
+        await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
+    )
+    assert {(e["student_id"], e["status"]) for e in line} == {
+        ("s-32", "left"),
+        ("s-33", "left"),
+        ("s-34", "booked"),
+    }
+    (booked,) = [s for s in await _times(system) if s["id"] == afternoon["id"]]
+    assert booked["booked"] == 1
 
 
 async def test_a_family_waiting_for_an_interpreter_none_is_free_for_does_not_keep_the_seat(

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.rules import Full, Refused
-from services.scheduling.booking.seats import held_in_window, seat_family
+from services.scheduling.booking.rules import Full, Refused, StudentView
+from services.scheduling.booking.seats import held_in_window, seat_family, student_views
 from services.scheduling.tables import Slot
 from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
 from services.scheduling.waitlist.tables import WaitlistEntry
@@ -54,6 +54,14 @@ async def promote_from_waitlist(session: AsyncSession, slot: Slot, *, now: datet
             entry.status, entry.resolved_at = "left", datetime.now(UTC)
             session.add(entry)
             continue
+        gone = no_longer_waiting(await student_views(session, [entry.student_id]), entry)
+        if gone is not None:
+            # The roster changed since the family joined: as a booking asked now would be,
+            # refused, and the entry with it.
+            log.info("waitlist entry %s leaves the waitlist: %s", entry.id, gone)
+            entry.status, entry.resolved_at = "left", datetime.now(UTC)
+            session.add(entry)
+            continue
         try:
             async with session.begin_nested():
                 booking = await seat_family(
@@ -79,3 +87,21 @@ async def promote_from_waitlist(session: AsyncSession, slot: Slot, *, now: datet
         booked += 1
         await session.refresh(slot)
     return booked
+
+
+def no_longer_waiting(found: list[StudentView], entry: WaitlistEntry) -> str | None:
+    """Why the entry's family may no longer be booked from the waitlist, if so: the student is
+    off the roster or withdrawn, the guardian no longer linked to them, or the teacher no longer
+    theirs (the roster decides, as for a booking asked by the family)."""
+    if not found:
+        return f"student {entry.student_id!r} is no longer on the roster"
+    (student,) = found
+    if not student.active:
+        return f"student {entry.student_id!r} is withdrawn from the roster"
+    if entry.guardian_id not in student.guardians:
+        return f"guardian {entry.guardian_id!r} is no longer linked to the student"
+    if student.site != entry.site:
+        return f"student {entry.student_id!r} now attends another school"
+    if student.teachers and entry.teacher_id not in student.teachers:
+        return f"teacher {entry.teacher_id!r} no longer teaches the student"
+    return None
