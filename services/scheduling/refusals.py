@@ -7,6 +7,7 @@ from fastapi import HTTPException, status
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
     OFFICE_REFUSAL_CODES,
+    REFUSAL_CODES,
     STAFF_REFUSAL_CODES,
     Refused,
 )
@@ -51,6 +52,22 @@ STAFF_REFUSED = problem_with(
 AVAILABILITY_CLASH = problem_with(
     AvailabilityRefused,
     "The teacher (`overlap`) or the room (`room_taken`) is already taken then.",
+)
+
+
+class SlotMoveRefused(Problem):
+    """A conference time the school moves, refused, with its kind."""
+
+    refusal: str | None = refusal_member(
+        {**AVAILABILITY_REFUSAL_CODES, "started": REFUSAL_CODES["started"]}
+    )
+
+
+SLOT_MOVE_CLASH = problem_with(
+    SlotMoveRefused,
+    "The teacher (`overlap`) or the room (`room_taken`) is already taken at the new time, or"
+    " the time has already begun (`started`: its conferences keep their record) or was"
+    " cancelled.",
 )
 AVAILABILITY_INVALID = problem_with(
     AvailabilityRefused,

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import update
 from sqlmodel import col
@@ -633,3 +634,102 @@ async def test_families_are_not_nudged_before_they_are_invited(system: System) -
     assert early.status_code == 409
     assert "open it first" in early.json()["detail"]
     assert early.json()["refusal"] == "not_opened"
+
+
+async def test_a_day_cancelled_once_under_way_keeps_the_conferences_that_have_begun(
+    system: System,
+) -> None:
+    """The school closes at noon: the times still ahead are cancelled (their families told and
+    first on the waitlist, a family already waiting served first with its own wish, not listed
+    twice), the times that have begun keep their families and their attendance."""
+    for n in (1, 2, 3):
+        await enroll(
+            system,
+            student_id=f"s-d{n}",
+            site="conway",
+            given_name=f"Kid{n}",
+            guardian_id=f"g-d{n}",
+            teacher_id="t-rivera",
+        )
+    window = await conference_window(system.scheduling, site="conway")
+    now = datetime.now(UTC)
+    today = conway_day(now)
+    begun_at = datetime(today.year, today.month, today.day, 0, 1, tzinfo=LA).astimezone(UTC)
+    ahead_at = datetime(today.year, today.month, today.day, 23, 20, tzinfo=LA).astimezone(UTC)
+    if not begun_at + timedelta(minutes=30) < now < ahead_at - timedelta(minutes=5):
+        pytest.skip("too near midnight at Conway for a time begun and one ahead on one day")
+    begun, ahead, other = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=3, teacher_id="t-rivera"
+    )
+    held = await book(system, begun["id"], "s-d1", "g-d1")
+    leaving = await book(system, ahead["id"], "s-d2", "g-d2")
+    # A family that joined the waitlist, then booked another time directly.
+    ok(
+        await system.scheduling.post(
+            "/waitlist",
+            json={"window_id": window["id"], "student_id": "s-d3", "part_of_day": "morning"},
+            headers=guardian("g-d3"),
+        ),
+        201,
+    )
+    await book(system, other["id"], "s-d3", "g-d3")
+    await retime(system, begun["id"], begun_at)
+    await retime(system, ahead["id"], ahead_at)
+    await retime(system, other["id"], ahead_at + timedelta(minutes=20))
+
+    snow = ok(
+        await system.scheduling.post(
+            f"/windows/{window['id']}/days/{today.isoformat()}/cancel",
+            json={"reason": "School closed at noon: snow"},
+            headers=CONWAY_ADMIN,
+        )
+    )
+    assert (snow["slots_cancelled"], snow["slots_begun"], snow["bookings_cancelled"]) == (2, 1, 2)
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        statuses = {
+            booking_id: (await session.get(Booking, booking_id)).status  # type: ignore[union-attr]
+            for booking_id in (held["id"], leaving["id"])
+        }
+        kept = await session.get(Slot, begun["id"])
+    assert statuses == {held["id"]: "booked", leaving["id"]: "cancelled"}
+    assert kept is not None and (kept.status, kept.booked) == ("open", 1)
+    line = ok(
+        await system.scheduling.get(
+            "/waitlist", params={"window_id": window["id"]}, headers=CONWAY_ADMIN
+        )
+    )
+    waiting = sorted((e["student_id"], e["part_of_day"]) for e in line if e["status"] == "waiting")
+    assert waiting == [("s-d2", "any"), ("s-d3", "morning")]
+    # The time that began is still the teacher's to record.
+    missed = ok(await system.scheduling.post(f"/bookings/{held['id']}/no-show", headers=RIVERA))
+    assert missed["status"] == "no_show"
+
+    again = await system.scheduling.post(
+        f"/windows/{window['id']}/days/{today.isoformat()}/cancel",
+        json={"reason": "snow"},
+        headers=CONWAY_ADMIN,
+    )
+    assert again.status_code == 409 and "already begun" in again.json()["detail"]
+
+
+async def test_a_time_that_has_begun_is_not_moved(system: System) -> None:
+    """Its conferences were held, missed or are under way: moving it would carry their record to
+    a new time and leave a seat nobody can book."""
+    await gio_at_conway(system)
+    (time,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), teacher_id="t-rivera"
+    )
+    booking = await book(system, time["id"], "s-gio", "g-maria")
+    await retime(system, time["id"], datetime.now(UTC) - timedelta(minutes=15))
+    ok(await system.scheduling.post(f"/bookings/{booking['id']}/no-show", headers=RIVERA))
+    moved = await system.scheduling.post(
+        f"/slots/{time['id']}/move",
+        json={"starts_at": tomorrow_at(18).isoformat()},
+        headers=CONWAY_ADMIN,
+    )
+    assert (moved.status_code, moved.json()["refusal"]) == (409, "started")
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        slot = await session.get(Slot, time["id"])
+        missed = await session.get(Booking, booking["id"])
+    assert slot is not None and slot.starts_at < datetime.now(UTC)
+    assert missed is not None and (missed.status, missed.sequence) == ("no_show", 0)

@@ -270,7 +270,8 @@ async def release(
         update(Booking)
         .where(
             col(Booking.id) == booking.id,
-            col(Booking.status) == "booked",
+            # (checked in: a family at school early when the school cancels its day)
+            col(Booking.status).in_(("booked", "checked_in")),
             col(Booking.slot_id) == slot.id,
         )
         .values(status="cancelled", cancelled_at=now)

@@ -17,8 +17,8 @@ from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
 from services.scheduling.booking.seats import lock_slots
 from services.scheduling.interpreters.assignment import take_interpreter
 from services.scheduling.refusals import (
-    AVAILABILITY_CLASH,
     AVAILABILITY_INVALID,
+    SLOT_MOVE_CLASH,
     NotFound,
     as_http,
 )
@@ -54,6 +54,11 @@ class DayCancelled(BaseModel):
     slots_cancelled: int
     bookings_cancelled: int
     families_waitlisted: int
+    slots_begun: int = Field(
+        0,
+        description="The day's times that had already begun (a day cancelled once under way):"
+        " they stay as they are, their families' attendance still recorded.",
+    )
     availability_removed: int = Field(
         description="The day's availability blocks, taken back with their times: the teachers"
         " and rooms are free that day again, for new availability if the day is rescheduled."
@@ -71,7 +76,7 @@ def check_school_change(principal: Principal, window: ConferenceWindow, teacher_
 @router.post(
     "/slots/{slot_id}/move",
     response_model=SlotOut,
-    responses={**refusals(403, 404), 409: AVAILABILITY_CLASH, 422: AVAILABILITY_INVALID},
+    responses={**refusals(403, 404), 409: SLOT_MOVE_CLASH, 422: AVAILABILITY_INVALID},
 )
 async def move_slot(
     slot_id: IdPath, body: SlotMoveIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -100,9 +105,14 @@ async def _move(
     slot = (await lock_slots(session, [slot_id]))[slot_id]
     if slot.status != "open":
         raise Refused("this conference time was cancelled")
+    now = datetime.now(UTC)
+    if slot.starts_at <= now:
+        # (Its conferences were held, missed or are under way: their record stays at its time.)
+        raise Refused(
+            "this conference time has already begun; give a new time instead", code="started"
+        )
     starts_at = body.starts_at.astimezone(UTC)
     ends_at = starts_at + (slot.ends_at - slot.starts_at)
-    now = datetime.now(UTC)
     if starts_at <= now:
         raise Invalid("a conference time moves to a time ahead")
     if not window.first_day <= local_day(starts_at, window.timezone) <= window.last_day:
@@ -191,9 +201,10 @@ async def _cancel_day(
         raise Invalid(f"{day.isoformat()} is not one of the window's days")
     begins = day_start(day, window.timezone)
     ends = day_start(day + timedelta(days=1), window.timezone)
-    slot_ids = (
+    now = datetime.now(UTC)
+    day_times = (
         await session.exec(
-            select(Slot.id).where(
+            select(Slot.id, Slot.starts_at).where(
                 Slot.window_id == window.id,
                 Slot.status == "open",
                 col(Slot.starts_at) >= begins,
@@ -201,15 +212,24 @@ async def _cancel_day(
             )
         )
     ).all()
+    # A day cancelled once under way (the school closing at noon): the times that have begun
+    # keep their conferences, held or done, and only those still ahead are cancelled.
+    slot_ids = [slot_id for slot_id, starts_at in day_times if starts_at > now]
     if not slot_ids:
+        if day_times:
+            raise Refused(
+                f"every conference time on {day.isoformat()} has already begun: record their"
+                " attendance instead"
+            )
         raise Refused(f"there are no conference times on {day.isoformat()} to cancel")
-    slots = await lock_slots(session, list(slot_ids))
-    now = datetime.now(UTC)
+    slots = await lock_slots(session, slot_ids)
     cancelled = waitlisted = 0
     for slot in slots.values():
         bookings = (
             await session.exec(
-                select(Booking).where(Booking.slot_id == slot.id, Booking.status == "booked")
+                select(Booking).where(
+                    Booking.slot_id == slot.id, col(Booking.status).in_(("booked", "checked_in"))
+                )
             )
         ).all()
         for booking in bookings:
@@ -223,20 +243,7 @@ async def _cancel_day(
                 by_school=True,
                 waitlisted=True,
             )
-            session.add(
-                WaitlistEntry(
-                    district=window.district,
-                    site=window.site,
-                    window_id=window.id,
-                    student_id=booking.student_id,
-                    guardian_id=booking.guardian_id,
-                    teacher_id=slot.teacher_id,
-                    part_of_day="any",
-                    interpreter_language=booking.interpreter_language,
-                    priority=0,
-                    joined_by=principal.subject,
-                )
-            )
+            await _to_the_front(session, principal, window, slot, booking)
             cancelled += 1
             waitlisted += 1
         slot.status = "cancelled"
@@ -264,5 +271,44 @@ async def _cancel_day(
         slots_cancelled=len(slots),
         bookings_cancelled=cancelled,
         families_waitlisted=waitlisted,
+        slots_begun=len(day_times) - len(slot_ids),
         availability_removed=removed.rowcount,  # type: ignore[attr-defined]
+    )
+
+
+async def _to_the_front(
+    session: AsyncSession,
+    principal: Principal,
+    window: ConferenceWindow,
+    slot: Slot,
+    booking: Booking,
+) -> None:
+    """The family of a conference the school cancelled, at the front of its teacher's waitlist
+    (or, already waiting in the window with a wish of its own, served first with that wish)."""
+    waiting = (
+        await session.exec(
+            select(WaitlistEntry).where(
+                WaitlistEntry.window_id == window.id,
+                WaitlistEntry.student_id == booking.student_id,
+                WaitlistEntry.status == "waiting",
+            )
+        )
+    ).first()
+    if waiting is not None:
+        waiting.priority = 0
+        session.add(waiting)
+        return
+    session.add(
+        WaitlistEntry(
+            district=window.district,
+            site=window.site,
+            window_id=window.id,
+            student_id=booking.student_id,
+            guardian_id=booking.guardian_id,
+            teacher_id=slot.teacher_id,
+            part_of_day="any",
+            interpreter_language=booking.interpreter_language,
+            priority=0,
+            joined_by=principal.subject,
+        )
     )
