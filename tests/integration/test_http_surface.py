@@ -295,6 +295,36 @@ async def test_absurd_conference_times_are_422(system: System, starts_at: str) -
     assert "between the years 2000 and 2100" in response.text
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+async def test_absurd_days_are_422(system: System, day: str) -> None:
+    """Days at the ends of the calendar, where the day after (or a time on it, in UTC) is
+    worked out: a window's days, an interpreter's schedule, a goal's target date."""
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
+    window = await system.scheduling.post(
+        "/windows",
+        json={
+            "site": "conway",
+            "name": "Fall",
+            "first_day": day,
+            "last_day": day,
+            "opens_at": "2030-01-01T08:00:00Z",
+            "closes_at": "2030-01-01T12:00:00Z",
+        },
+        headers=ADMIN,
+    )
+    schedule = await system.scheduling.get(
+        "/interpreters/i-nobody/schedule", params={"day": day}, headers=ADMIN
+    )
+    goal = await system.portfolio.post(
+        "/students/s-ava/goals",
+        json={"title": "Read a chapter book", "area": "reading", "target_date": day},
+        headers=ADMIN,
+    )
+    for response in (window, schedule, goal):
+        assert response.status_code == 422, response.text
+        assert "between the years 2000 and 2100" in response.text
+
+
 async def test_a_site_admin_cannot_take_over_another_sites_family_contact(system: System) -> None:
     await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
     conway = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))

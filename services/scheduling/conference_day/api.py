@@ -4,11 +4,11 @@ the teacher's day."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from services.scheduling.booking.api import BookingOut
 from services.scheduling.booking.rules import Refused
@@ -37,13 +37,6 @@ class AttendanceOut(BookingOut):
     )
 
 
-def _plausible_day(value: date) -> date:
-    if not date(2000, 1, 1) <= value < date(2100, 1, 1):
-        raise ValueError("must be between the years 2000 and 2100")
-    return value
-
-
-ConferenceDate = Annotated[IsoDate, AfterValidator(_plausible_day)]
 Recording = Callable[..., Awaitable[Booking]]
 
 
@@ -103,7 +96,7 @@ async def conference_day(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     day: Annotated[
-        ConferenceDate,
+        IsoDate,
         Query(alias="date", description="The day, YYYY-MM-DD, on the site's clock."),
     ],
 ) -> DayOut:
