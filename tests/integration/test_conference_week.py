@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from shared.auth import Role
-from services.scheduling.tables import RosterStudent
+from services.scheduling.tables import Booking, RosterStudent, Slot
+from services.scheduling.windows.tables import ConferenceWindow
 from tests.integration.conftest import System, enroll, put_in_class, roster_reached
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
@@ -336,6 +337,54 @@ async def test_a_family_waiting_for_an_interpreter_none_is_free_for_does_not_kee
     }
 
 
+async def attended_last_term(system: System, *, student_id: str, guardian_id: str) -> None:
+    """A conference of an earlier window at Conway, completed (written directly)."""
+    last_term = datetime.now(UTC) - timedelta(days=90)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        window = ConferenceWindow(
+            district="demo",
+            site="conway",
+            name="Spring SLCs at Conway",
+            timezone="America/Los_Angeles",
+            first_day=last_term.date(),
+            last_day=last_term.date(),
+            slot_minutes=20,
+            buffer_minutes=0,
+            change_cutoff_minutes=0,
+            opens_at=last_term - timedelta(days=14),
+            closes_at=last_term - timedelta(hours=1),
+            announced_at=last_term - timedelta(days=14),
+            created_by="a-conway",
+        )
+        session.add(window)
+        await session.flush()
+        slot = Slot(
+            district="demo",
+            site="conway",
+            teacher_id="t-rivera",
+            room="Room 4",
+            timezone="America/Los_Angeles",
+            starts_at=last_term,
+            ends_at=last_term + timedelta(minutes=20),
+            booked=1,
+            window_id=window.id,
+        )
+        session.add(slot)
+        await session.flush()
+        session.add(
+            Booking(
+                district="demo",
+                site="conway",
+                slot_id=slot.id,
+                student_id=student_id,
+                guardian_id=guardian_id,
+                booked_by=guardian_id,
+                status="completed",
+                window_id=window.id,
+            )
+        )
+
+
 async def test_siblings_book_back_to_back_across_schools_or_not_at_all(system: System) -> None:
     await enroll(
         system,
@@ -379,6 +428,8 @@ async def test_siblings_book_back_to_back_across_schools_or_not_at_all(system: S
     )
     assert too_close.status_code == 422
     assert "to travel" in too_close.json()["detail"]
+    # Ava's conference of last term, attended, takes nothing from this term's times.
+    await attended_last_term(system, student_id="s-ava", guardian_id="g-wei")
     overview = ok(await system.scheduling.get("/family", headers=wei))
     assert overview["sibling_options"], overview
     first_option = overview["sibling_options"][0]

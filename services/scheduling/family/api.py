@@ -47,6 +47,7 @@ class ConferenceOut(BaseModel):
     interpreter_language: str | None
     chain_id: str | None
     calendar: str = Field(description="Path of the conference's .ics.")
+    window_id: str | None = Field(None, description="The conference window it is in.")
 
 
 class WaitingOut(BaseModel):
@@ -115,13 +116,18 @@ async def family_overview(
             )
             for student in children
         ]
+    # Back-to-back times for the children with no conference yet in the window of the time (a
+    # conference of an earlier window, attended last term, takes none of this one's).
     free = {
-        child.student_id: [
-            ChainTime(child.student_id, slot.site, slot.starts_at, slot.ends_at)
-            for slot in child.free_times
-        ]
+        child.student_id: times
         for child in out
-        if child.free_times and not child.conferences
+        if (
+            times := [
+                ChainTime(child.student_id, slot.site, slot.starts_at, slot.ends_at)
+                for slot in child.free_times
+                if slot.window_id not in {c.window_id for c in child.conferences}
+            ]
+        )
     }
     by_time = {
         (child.student_id, slot.starts_at): slot for child in out for slot in child.free_times
@@ -263,6 +269,7 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
             interpreter_language=booking.interpreter_language,
             chain_id=booking.chain_id,
             calendar=f"/bookings/{booking.id}/calendar.ics",
+            window_id=booking.window_id,
         )
         for booking, slot in rows
     ]
