@@ -54,7 +54,10 @@ def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
 
 
 def signed_by_provider(auth_token: str, url: str, params: Mapping[str, str], given: str) -> bool:
-    return hmac.compare_digest(signature(auth_token, url, params), given)
+    # (As bytes: a header of other than ASCII characters is a wrong signature, not an error.)
+    return hmac.compare_digest(
+        signature(auth_token, url, params).encode(), given.encode("utf-8", "replace")
+    )
 
 
 def sms_text(delivery: Delivery, *, max_parts: int) -> str:

@@ -236,6 +236,11 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: Syste
         unsigned = await client.post(
             f"{PUBLIC_URL}/sms/status", data={"MessageSid": "SMx", "MessageStatus": "delivered"}
         )
+        not_ascii = await client.post(
+            f"{PUBLIC_URL}/sms/status",
+            data={"MessageSid": "SMx", "MessageStatus": "delivered"},
+            headers={"X-Twilio-Signature": b"\xe9t\xe9"},
+        )
         not_a_number = {"From": "x" * 100, "Body": "STOP"}
         signed_nonsense = await client.post(
             f"{PUBLIC_URL}/sms/inbound",
@@ -250,5 +255,6 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: Syste
     assert "E.164" in signed_nonsense.json()["detail"]
     assert forged.status_code == 403 and "X-Twilio-Signature" in forged.json()["detail"]
     assert unsigned.status_code == 403
+    assert not_ascii.status_code == 403, not_ascii.text
     async with reachable.apps["notifications"].state.runtime.uow.read() as session:
         assert await session.get(SmsOptOut, phone) is None

@@ -78,6 +78,7 @@ def test_signatures_match_the_providers_published_example() -> None:
         "12345", url, {**params, "Digits": "9"}, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
     )
     assert not signed_by_provider("other", url, params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    assert not signed_by_provider("12345", url, params, "\u00e9t\u00e9")
 
 
 def test_a_text_is_the_messages_first_line_and_its_link() -> None:
