@@ -107,7 +107,7 @@ async def confirm_booking_to_guardian(
     links to the student) a confirmation with time and room, in the site's time zone (saying a
     time opened up, when the waitlist gave them the seat), each in their own language; and
     plan the conference's reminders."""
-    await follow_conferences(context, events)
+    events = await follow_conferences(context, events)
     await notify_guardians(
         context.session,
         [
@@ -142,7 +142,7 @@ async def tell_guardian_booking_cancelled(
     """Tell the student's guardians that the conference is cancelled (critical on the day:
     past quiet hours and opt-outs); no reminder of it goes."""
     now = context.env.now()
-    await follow_conferences(context, events)
+    events = await follow_conferences(context, events)
     await notify_guardians(
         context.session,
         [
@@ -169,7 +169,7 @@ async def tell_guardian_conference_moved(
     """Tell the student's guardians the conference's new time, and why if the school moved it
     (critical when the old or the new time is on the day); its reminders move with it."""
     now = context.env.now()
-    await follow_conferences(context, events)
+    events = await follow_conferences(context, events)
     await notify_guardians(
         context.session,
         [
@@ -179,9 +179,8 @@ async def tell_guardian_conference_moved(
                 whole_family=True,
                 template="conference_moved",
                 cause=event,
-                critical=_soon(
-                    context, now, min(event.data.starts_at, event.data.previous_starts_at)
-                ),
+                critical=_soon(context, now, event.data.starts_at)
+                or _soon(context, now, event.data.previous_starts_at),
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={
                     "starts_at": event.data.starts_at,

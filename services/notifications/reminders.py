@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field
 from sqlalchemy import update
@@ -76,6 +76,7 @@ UNSENT = (PENDING, FAILED, CANCELLED)
 ConferenceEvent = (
     CloudEvent[ConferenceBooked] | CloudEvent[ConferenceMoved] | CloudEvent[ConferenceCancelled]
 )
+T = TypeVar("T", bound=ConferenceEvent)
 
 
 # --- What is known of a conference (pure) ----------------------------------------------------
@@ -229,27 +230,34 @@ def outcome_when_due(
 Context = HandlerContext[NotificationsEnvironment]
 
 
-async def follow_conferences(context: Context, events: Sequence[ConferenceEvent]) -> None:
+async def follow_conferences(context: Context, events: Sequence[T]) -> list[T]:
     """Keep what this service knows of each conference the events are about, the newest
-    change winning, and plan anew the reminders of each conference that changed."""
+    change winning, and plan anew the reminders of each conference that changed. Returns the
+    events that were news when they came, in order: not those an event handled before them
+    had overtaken (a move arriving after the cancellation, or after a later move; a booking
+    after its first move), which the family must not be told of."""
     session, now = context.session, context.env.now()
     changes = [facts_of(event) for event in events]
     rows = await _conferences(session, {change.conference_id for change in changes})
     changed: dict[str, UpcomingConference] = {}
-    for change in changes:
+    news: list[T] = []
+    for event, change in zip(events, changes, strict=True):
         row = rows.get(change.conference_id)
         known = _facts_of_row(row) if row is not None else None
+        if known is None or supersedes(change, known):
+            news.append(event)
         newest = follow(known, change)
         if newest == known:
             continue
         rows[change.conference_id] = changed[change.conference_id] = _written(row, newest, now)
     session.add_all(changed.values())
     if not changed:
-        return
+        return news
     times = await reminder_times(
         session, {row.site for row in changed.values()}, default=context.env.settings.reminders
     )
     await plan_anew(session, list(changed.values()), times=times, now=now)
+    return news
 
 
 async def plan_anew(

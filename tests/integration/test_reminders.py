@@ -371,6 +371,53 @@ async def test_events_twice_or_out_of_order_leave_the_reminders_of_the_newest(
     assert await reminders(uow, "b-9") == []
 
 
+async def written(uow: UnitOfWork, template: str) -> list[Delivery]:
+    async with uow.read() as session:
+        found = await session.exec(
+            select(Delivery).where(Delivery.template == template).order_by(col(Delivery.id))
+        )
+        return list(found.all())
+
+
+async def test_the_family_is_told_only_of_news_whatever_order_the_events_come_in(
+    uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
+) -> None:
+    """A move overtaken by a later one, a booking by its first move, a move by the
+    cancellation: the family is told of none of them (an older time told last, or "new time"
+    after "cancelled", would mislead it)."""
+    first = in_a_week(clock)
+    second, third = first + timedelta(days=1), first + timedelta(days=2)
+    (move_2,) = await apply(uow, env, moved(third, sequence=2))
+    await apply(uow, env, booked(first), moved(second, sequence=1))
+    told_moved = await written(uow, "conference_moved")
+    assert {(m.recipient_id, m.cause_event_id) for m in told_moved} == {
+        ("g-wei", move_2.id),
+        ("g-lin", move_2.id),
+    }
+    assert await written(uow, "conference_booked") == []
+
+    (cancellation,) = await apply(uow, env, cancelled(third, sequence=2))
+    await apply(uow, env, moved(first + timedelta(days=3), sequence=3))
+    assert len(await written(uow, "conference_moved")) == 2
+    told_cancelled = await written(uow, "conference_cancelled")
+    assert {m.cause_event_id for m in told_cancelled} == {cancellation.id}
+
+
+async def test_a_move_handled_after_its_old_time_passed_is_critical_if_the_new_one_is_near(
+    uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
+) -> None:
+    """Handled late (a redelivery): the old time has passed, the new one is within the hour;
+    the message cannot wait for quiet hours."""
+    soon = (clock.now() + timedelta(minutes=40)).replace(microsecond=0)
+    await apply(uow, env, booked(clock.now() + timedelta(days=7)))
+    late = moved(soon, sequence=1).model_copy(
+        update={"previous_starts_at": clock.now() - timedelta(minutes=5)}
+    )
+    await apply(uow, env, late)
+    told = await written(uow, "conference_moved")
+    assert told and all(m.critical for m in told)
+
+
 async def test_a_reminder_job_run_again_writes_nothing_more(
     uow: UnitOfWork, env: NotificationsEnvironment, clock: ManualClock
 ) -> None:
