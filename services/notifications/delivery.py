@@ -53,6 +53,7 @@ from shared.upsert import dialect_insert
 EMAIL = "email"
 SMS = "sms"
 MAILBOX = "mailbox"
+NO_CHANNEL = "none"  # a guardian with no address: the delivery is written failed, not sent
 
 
 DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -196,7 +197,7 @@ async def notify_guardians(
             deliveries.append((row, message))
     written = await _write_new(session, [row for row, _ in deliveries])
     for row, message in deliveries:
-        if row["id"] in written and row["status"] == "failed":  # (no contact point)
+        if row["id"] in written and row["status"] == "failed":  # (no address to send to)
             _unreachable(session, Delivery(**row), message)
     await keep_for_digest(session, news, now=now)
     queued = [row for row, _ in deliveries if row["id"] in written and row["status"] == "queued"]
@@ -310,8 +311,8 @@ def _plan(
     *,
     texts_stopped: bool,
 ) -> Plan:
-    if contact is None:
-        return Plan(channels=("none",))
+    if contact is None or not (contact.email or contact.phone):
+        return Plan(channels=(NO_CHANNEL,))
     how = plan(
         chosen,
         kind=kind_of(message.template),
@@ -356,10 +357,12 @@ def _delivery(
         template=message.template,
         subject=rendered.subject,
         body=rendered.body,
-        status="failed" if contact is None else "opted_out" if how.opted_out else "queued",
+        status="failed" if channel == NO_CHANNEL else "opted_out" if how.opted_out else "queued",
         error=(
             "no contact point on file for this guardian"
             if contact is None
+            else "no email address or phone number on file for this guardian"
+            if channel == NO_CHANNEL
             else f"not sent: the guardian opted out of {kind_of(message.template)} messages"
             if how.opted_out
             else None

@@ -100,7 +100,8 @@ def choose_channels(
 ) -> tuple[str, ...]:
     """The channels chosen for ``kind`` that the guardian has an address for (texts not to a
     number that said STOP); with none chosen (or none usable), email if there is an address,
-    else a text (recorded ``opted_out`` if the number said STOP), else the school's mailbox."""
+    else a text (recorded ``opted_out`` if the number said STOP), else none: the guardian can
+    be reached by no channel (the office's could-not-reach list says so)."""
     reachable = {ChannelName.EMAIL: bool(email), ChannelName.SMS: bool(phone) and not texts_stopped}
     chosen = (preferences.channels or {}).get(kind, ())
     usable = tuple(str(channel) for channel in chosen if reachable[channel])
@@ -108,7 +109,7 @@ def choose_channels(
         return usable
     if email:
         return (ChannelName.EMAIL.value,)
-    return (ChannelName.SMS.value,) if phone else ("mailbox",)
+    return (ChannelName.SMS.value,) if phone else ()
 
 
 def quiet_hours_end(preferences: Preferences, now: datetime, site_timezone: str) -> datetime | None:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from shared.auth import Role
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.tables import ConferenceWindow
+from shared.auth import Role
 from tests.integration.conftest import System, enroll, put_in_class, roster_reached
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually

@@ -203,3 +203,31 @@ async def test_a_family_with_no_contact_on_file_is_listed_for_a_conference_not_f
         "conference_booked",
         "no contact point on file for this guardian",
     )
+
+
+async def test_a_family_whose_contact_has_no_address_is_listed_not_recorded_sent(
+    system: System,
+) -> None:
+    """A contact point with a name and a language but neither an email address nor a phone
+    number: the confirmation is written failed and the family is on the could-not-reach list,
+    never recorded sent to nobody."""
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(14), count=1, teacher_id="t-rivera"
+    )
+    student, guardian_id = await family_with_contact(
+        system, given_name="Ivy", contact={"display_name": "Rosa Ortiz", "language": "es"}
+    )
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+    (written,) = await settled(system, guardian_id, until=lambda f: len(f) == 1)
+    assert (written.channel, written.status, written.language) == ("none", "failed", "es")
+    (listed,) = [
+        row
+        for row in ok(await system.notifications.get("/could-not-reach", headers=OFFICE))
+        if row["guardian_id"] == guardian_id
+    ]
+    assert (listed["template"], listed["reason"], listed["reason_kind"]) == (
+        "conference_booked",
+        "no email address or phone number on file for this guardian",
+        "no_contact",
+    )

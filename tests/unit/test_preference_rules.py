@@ -41,7 +41,7 @@ def test_kinds_of_messages() -> None:
     [
         (None, EMAIL, PHONE, ("email",)),  # nothing chosen: email first
         (None, None, PHONE, ("sms",)),
-        (None, None, None, ("mailbox",)),
+        (None, None, None, ()),  # no address at all: no channel (could not reach)
         ((ChannelName.SMS,), EMAIL, PHONE, ("sms",)),
         ((ChannelName.EMAIL, ChannelName.SMS), EMAIL, PHONE, ("email", "sms")),
         # A chosen channel without its address is passed over, never a message lost.
