@@ -24,9 +24,18 @@ from sqlalchemy import ColumnElement, Table, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.delivery import DELIVER, EMAIL, SMS
-from services.notifications.tables import ContactPoint, CouldNotReach, Delivery, SmsOptOut
+from services.notifications.delivery import DELIVER, EMAIL, SMS, preferences_from_row
+from services.notifications.preferences import quiet_hours_end
+from services.notifications.tables import (
+    ContactPoint,
+    CouldNotReach,
+    Delivery,
+    GuardianPreference,
+    SmsOptOut,
+)
+from shared.database import utcnow
 from shared.jobs.queue import NewJob, enqueue_many
+from shared.roster import site_zones
 
 COULD_NOT_REACH: Table = CouldNotReach.__table__  # type: ignore[attr-defined]
 CONFIRM = "confirm_delivered"  # the job that escalates a critical message not confirmed delivered
@@ -48,8 +57,12 @@ async def escalate_or_give_up(
     await session.merge(CouldNotReach.of(delivery, reason, kind))
 
 
-async def escalate(session: AsyncSession, delivery: Delivery) -> Delivery | None:
-    """Queue the same message on the guardian's other channel, if there is one to try."""
+async def escalate(
+    session: AsyncSession, delivery: Delivery, *, now: datetime | None = None
+) -> Delivery | None:
+    """Queue the same message on the guardian's other channel, if there is one to try: a
+    message that can wait waits for the end of the guardian's quiet hours, as the first one did
+    (a bounce or a carrier's receipt may come at any hour)."""
     tried = set(
         (await session.exec(select(Delivery.channel).where(*_same_message(delivery)))).all()
     )
@@ -61,6 +74,7 @@ async def escalate(session: AsyncSession, delivery: Delivery) -> Delivery | None
             continue
         if channel == SMS and await session.get(SmsOptOut, address) is not None:
             continue
+        waits = None if delivery.critical else await _after_quiet_hours(session, delivery, now)
         stand_in = Delivery(
             district=delivery.district,
             site=delivery.site,
@@ -77,13 +91,36 @@ async def escalate(session: AsyncSession, delivery: Delivery) -> Delivery | None
             calendar=delivery.calendar,
             critical=delivery.critical,
             escalated_from=delivery.id,
+            not_before=waits,
         )
         session.add(stand_in)
         await enqueue_many(
-            session, [NewJob(kind=DELIVER, key=stand_in.id, payload={"delivery_id": stand_in.id})]
+            session,
+            [
+                NewJob(
+                    kind=DELIVER,
+                    key=stand_in.id,
+                    payload={"delivery_id": stand_in.id},
+                    due_at=waits,
+                )
+            ],
         )
         return stand_in
     return None
+
+
+async def _after_quiet_hours(
+    session: AsyncSession, delivery: Delivery, now: datetime | None
+) -> datetime | None:
+    """When the guardian's quiet hours around ``now`` end (in their time zone, else the
+    school's), or None if it is not in them."""
+    chosen = await session.get(GuardianPreference, delivery.recipient_id)
+    if chosen is None:
+        return None
+    zones = await site_zones(session, [delivery.site])
+    return quiet_hours_end(
+        preferences_from_row(chosen), now or utcnow(), zones.get(delivery.site, "UTC")
+    )
 
 
 async def confirm_later(

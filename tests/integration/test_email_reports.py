@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from devstack.mail_server import delivery_report
 from services.notifications.email import SmtpChannel, SmtpRelay
@@ -22,6 +24,7 @@ from services.notifications.tables import Delivery
 from shared.auth import Role
 from shared.auth.tokens import mint_token
 from shared.events import DeliveryDelivered, DeliveryFailed
+from shared.jobs.tables import Job
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.conftest import System
 from tests.integration.test_conference_week import guardian
@@ -40,6 +43,7 @@ OTHER_DISTRICT = {
 }
 OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
 REPORT = {"Content-Type": "message/rfc822"}
+LA = ZoneInfo("America/Los_Angeles")
 
 
 def dsn(**report: str) -> bytes:
@@ -102,6 +106,42 @@ async def test_a_bounce_after_the_relay_accepted_goes_by_text_and_is_announced(
         "/email/reports", content=bounce, headers={**IT, **REPORT}
     )
     assert again.json()["changed"] is False and again.json()["status"] == "bounced"
+
+
+async def test_a_bounce_in_the_familys_quiet_hours_waits_for_them_to_end_by_text(
+    system: System, mail_server: LocalMailServer
+) -> None:
+    """Reports come back at any hour: the text standing in for a returned confirmation waits for
+    the end of the family's quiet hours, as the email would have."""
+    address = f"rosa-{uuid.uuid4().hex[:8]}@example.org"
+    guardian_id, _ = await booked_family(system, 12, email=address, phone="+15035550143")
+    await settled(system, guardian_id, until=lambda d: [x.status for x in d] == ["sent"])
+    now = datetime.now(LA)
+    quiet = {
+        "from": (now - timedelta(hours=1)).strftime("%H:00"),
+        "until": (now + timedelta(hours=2)).strftime("%H:00"),
+    }
+    saved = await system.notifications.put(
+        f"/guardians/{guardian_id}/preferences",
+        json={"quiet_hours": quiet, "timezone": "America/Los_Angeles"},
+        headers=guardian(guardian_id),
+    )
+    assert saved.status_code == 200, saved.text
+    (received,) = mail_server.envelopes_to(address)
+    bounce = dsn(
+        message_id=received.message["Message-ID"], diagnostic="smtp; 550 5.1.1 no such mailbox"
+    )
+    answer = await system.notifications.post(
+        "/email/reports", content=bounce, headers={**IT, **REPORT}
+    )
+    assert answer.status_code == 200, answer.text
+    email, text = await settled(system, guardian_id, until=lambda d: len(d) == 2)
+    ends = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    assert (email.status, text.channel, text.status) == ("bounced", "sms", "queued")
+    assert text.not_before == ends.astimezone(UTC)
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        job = (await session.exec(select(Job).where(Job.key == text.id))).one()
+    assert job.due_at == text.not_before
 
 
 async def test_a_delivered_report_by_envelope_id_records_it_delivered(
