@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             "NOTIFICATIONS_FAMILY_LINK_URL",
             f"http://127.0.0.1:{web_port}/f?link={{token}}&lang={{language}}",
         )
+        # A text message carries a short address for it, which the web front opens.
+        env["NOTIFICATIONS_SMS_LINK_URL"] = os.environ.get(
+            "NOTIFICATIONS_SMS_LINK_URL", f"http://127.0.0.1:{web_port}/l/{{code}}"
+        )
         # Email goes over real SMTP to a local server keeping it in var/mail (unless the
         # environment names a relay).
         if not os.environ.get("NOTIFICATIONS_SMTP_HOST"):

@@ -16,6 +16,7 @@ from services.notifications.reminders_api import router as reminders_router
 from services.notifications.reports_api import router as reports_router
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
+from services.notifications.short_links_api import router as short_links_router
 from services.notifications.sms_api import router as sms_router
 from shared.events import DeliveryDelivered, DeliveryFailed, DeliverySent
 from shared.link_revocations import refuse_replaced_link
@@ -35,6 +36,7 @@ SPEC = ServiceSpec(
         preferences_router,
         reports_router,
         reminders_router,
+        short_links_router,
     ],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,

@@ -27,7 +27,9 @@ class NotificationsEnvironment(Environment):
     family_links: FamilyLinks = field(default_factory=FamilyLinks)
 
 
-def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel]:
+def channels_from_settings(
+    settings: NotificationsSettings, family_links: FamilyLinks | None = None
+) -> dict[str, Channel]:
     """The mailbox always; email through the district's relay when ``NOTIFICATIONS_SMTP_HOST``
     names one, text messages when ``NOTIFICATIONS_SMS_API_URL`` names a provider. Without them,
     in development (on this machine, or ``NOTIFICATIONS_MAILBOX_ONLY``) they go into the
@@ -65,6 +67,7 @@ def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel
                 sender=settings.sms_from,
                 status_callback=f"{settings.public_url.rstrip('/')}/sms/status",
                 max_parts=settings.sms_max_parts,
+                short_url=family_links.short_url if family_links is not None else None,
             )
         )
     return channels
@@ -74,8 +77,9 @@ def channels_from_settings(settings: NotificationsSettings) -> dict[str, Channel
 async def notifications_environment(
     settings: NotificationsSettings,
 ) -> AsyncIterator[NotificationsEnvironment]:
+    family_links = FamilyLinks.from_settings(settings)
     yield NotificationsEnvironment(
         settings=settings,
-        family_links=FamilyLinks.from_settings(settings),
-        channels=channels_from_settings(settings),
+        family_links=family_links,
+        channels=channels_from_settings(settings, family_links),
     )

@@ -8,11 +8,17 @@ the family is told to ask the school; this is logged once, at start.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
+import re
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlmodel import col, select
@@ -28,6 +34,9 @@ log = logging.getLogger(__name__)
 # A new link must be newer than the revocation it replaces the old ones after (scheduling
 # refuses links issued at or before ``revoked_before``).
 AFTER_REVOCATION = timedelta(milliseconds=1)
+_TAG_BYTES = 10  # 80 bits: a code cannot be guessed by trying
+# A delivery's id (16 bytes) and its tag, base64url without padding: 35 characters.
+_CODE = re.compile(r"[A-Za-z0-9_-]{35}")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,8 @@ class FamilyLinks:
 
     issuer: FamilyLinkIssuer | None = None
     url_template: str = "{token}"
+    # The short address a text message's link goes by (``{code}``: ``short_url``), if any.
+    short_url_template: str | None = None
 
     @classmethod
     def from_settings(cls, settings: NotificationsSettings) -> FamilyLinks:
@@ -46,7 +57,50 @@ class FamilyLinks:
                 " are sent without the family's link"
             )
             return cls()
-        return cls(FamilyLinkIssuer(key.get_secret_value()), settings.family_link_url)
+        return cls(
+            FamilyLinkIssuer(key.get_secret_value()),
+            settings.family_link_url,
+            settings.sms_link_url,
+        )
+
+    # --- Short addresses, for text messages ------------------------------------------------
+    # A family's link is some 300 characters: a text in Vietnamese, Chinese or Arabic (UCS-2,
+    # 67 characters a part) could not carry it in three parts with any words. A text carries a
+    # short address instead, ``short_url_template`` with the message's code: its delivery's id
+    # and a tag only this service can make (HMAC, with a key derived from the private key), so
+    # codes cannot be guessed or made from the delivery ids events carry. Opening it, the web
+    # front asks this service for the link in that message (``GET /family-links/{code}``):
+    # nothing more is stored, and a code opens no more than its message's own link did.
+
+    @cached_property
+    def _short_key(self) -> bytes | None:
+        return self.issuer.derived_key("short-link") if self.issuer is not None else None
+
+    def short_url(self, delivery_id: str) -> str | None:
+        """The short address of the link in the delivery's message; None without a template
+        (or a key)."""
+        if self.short_url_template is None or self._short_key is None:
+            return None
+        try:
+            raw = uuid.UUID(delivery_id).bytes
+        except ValueError:
+            return None
+        code = base64.urlsafe_b64encode(raw + self._tag(raw)).rstrip(b"=").decode()
+        return self.short_url_template.replace("{code}", code)
+
+    def delivery_of(self, code: str) -> str | None:
+        """The delivery whose short address has ``code``, if this service made it."""
+        if self._short_key is None or not _CODE.fullmatch(code):
+            return None
+        data = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4))
+        raw, tag = data[:16], data[16:]
+        if not hmac.compare_digest(tag, self._tag(raw)):
+            return None
+        return str(uuid.UUID(bytes=raw))
+
+    def _tag(self, raw: bytes) -> bytes:
+        assert self._short_key is not None
+        return hmac.new(self._short_key, raw, hashlib.sha256).digest()[:_TAG_BYTES]
 
     def url(
         self,

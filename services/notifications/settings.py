@@ -93,6 +93,14 @@ class NotificationsSettings(ServiceSettings):
     sms_from: str | None = Field(
         None, description="The sending number (E.164) or messaging service id (`MG...`)."
     )
+    sms_link_url: str | None = Field(
+        None,
+        description="The short address a text message carries instead of the family's link"
+        " (some 300 characters, more than a text in Vietnamese, Chinese or Arabic has room"
+        " for); `{code}` is replaced by the message's code. The web front answers it at"
+        " `/l/{code}`, e.g. `https://slc.district.example/l/{code}`. Unset: texts carry the"
+        " whole link.",
+    )
     sms_max_parts: int = Field(
         3, ge=1, le=10, description="Longest text in parts (153 GSM-7 or 67 UCS-2 characters)."
     )
@@ -189,7 +197,7 @@ class NotificationsSettings(ServiceSettings):
         mailbox."""
         return self.host in LOOPBACK_HOSTS
 
-    @field_validator("mail_reports_token", "bounce_address", mode="before")
+    @field_validator("mail_reports_token", "bounce_address", "sms_link_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """An empty variable (compose passes `${MAIL_REPORTS_TOKEN:-}`) is no value."""
@@ -200,6 +208,13 @@ class NotificationsSettings(ServiceSettings):
     def _url_takes_the_token(cls, value: str) -> str:
         if "{token}" not in value:
             raise ValueError("the family link address must contain {token}")
+        return value
+
+    @field_validator("sms_link_url", mode="after")
+    @classmethod
+    def _short_url_takes_the_code(cls, value: str | None) -> str | None:
+        if value is not None and "{code}" not in value:
+            raise ValueError("the text messages' link address must contain {code}")
         return value
 
     @field_validator("reminders", mode="before")

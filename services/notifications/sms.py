@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import re
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +26,7 @@ import httpx
 from services.notifications.channels import Outcomes, Undeliverable
 from services.notifications.sms_text import fit
 from services.notifications.tables import Delivery
+from shared.auth.family_links import is_family_link
 from shared.jobs.handlers import PermanentFailure
 
 Keyword = Literal["stop", "start", "help"]
@@ -36,6 +37,9 @@ KEYWORDS: dict[str, Keyword] = {
 }
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _URL = re.compile(r"https?://\S+")
+_TOKEN = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")  # a JWT, as a link carries it
+# Spaces a carrier's alphabet lacks, written as a plain space in a text.
+_PLAIN_SPACES = str.maketrans(dict.fromkeys("\u00a0\u2007\u2009\u202f", " "))
 # Provider error codes that say the number itself is wrong: sending again cannot help.
 PERMANENT_CODES = frozenset({21211, 21214, 21408, 21610, 21612, 21614})
 
@@ -60,11 +64,25 @@ def signed_by_provider(auth_token: str, url: str, params: Mapping[str, str], giv
     )
 
 
-def sms_text(delivery: Delivery, *, max_parts: int) -> str:
+def sms_text(
+    delivery: Delivery, *, max_parts: int, short_url: Callable[[str], str | None] | None = None
+) -> str:
     """What the text says: the message's first line (its subject) and the link it carries, if
-    any, whole; the line shortened at a word if both do not fit ``max_parts`` parts."""
-    link = _URL.search(delivery.body)
-    return fit(delivery.subject, max_parts, tail=f" {link.group(0)}" if link else "")
+    any, whole (the family's link by its short address, ``short_url`` of the delivery's id, when
+    there is one); the line shortened at a word if both do not fit ``max_parts`` parts. Babel's
+    narrow and no-break spaces (``3:30\u202fPM``) are written as spaces: one of them alone
+    would make an English text UCS-2, under half as long a part."""
+    found = _URL.search(delivery.body)
+    link = found.group(0) if found else None
+    if link is not None and short_url is not None and family_link_in(link) is not None:
+        link = short_url(delivery.id) or link
+    subject = delivery.subject.translate(_PLAIN_SPACES)
+    return fit(subject, max_parts, tail=f" {link}" if link else "")
+
+
+def family_link_in(text: str) -> str | None:
+    """The first family link (its token) in ``text``, if any."""
+    return next((token for token in _TOKEN.findall(text) if is_family_link(token)), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +95,8 @@ class SmsProvider:
     sender: str  # an E.164 number, or a messaging service id (``MG...``)
     status_callback: str | None = None
     max_parts: int = 3
+    # The short address of a text's family link, by the delivery's id (``FamilyLinks``).
+    short_url: Callable[[str], str | None] | None = None
     timeout: float = 15.0
     connections: int = 4  # requests at once, per batch of texts
 
@@ -128,7 +148,7 @@ class SmsChannel:
             )
         form = {
             "To": delivery.address,
-            "Body": sms_text(delivery, max_parts=provider.max_parts),
+            "Body": sms_text(delivery, max_parts=provider.max_parts, short_url=provider.short_url),
             ("MessagingServiceSid" if provider.sender.startswith("MG") else "From"): (
                 provider.sender
             ),

@@ -48,10 +48,13 @@ def segments(text: str) -> Segments:
 def fit(text: str, max_parts: int, *, tail: str = "") -> str:
     """``text + tail`` if it goes in ``max_parts`` parts; else as many whole words of ``text``
     as fit, an ellipsis ("..." in a GSM-7 text, "…" in a UCS-2 one), and ``tail`` whole (a link
-    must not be cut)."""
+    must not be cut). A ``tail`` too long to fit even alone leaves the words whole: the text
+    goes longer than ``max_parts`` rather than with nothing but the tail."""
     if segments(text + tail).parts <= max_parts:
         return text + tail
     ellipsis = "..." if is_gsm7(text + tail) else "…"  # (the one-character one is not GSM-7)
+    if segments(ellipsis + tail).parts > max_parts:
+        return text + tail  # (the tail alone is too long: cutting the words would gain nothing)
     words = text.split(" ")
 
     def fits(count: int) -> bool:

@@ -15,6 +15,11 @@ class NotificationsApi(ServiceApi):
 
     service = "notifications"
 
+    async def family_link(self, code: str) -> Answer:
+        """The family's link behind a text message's short address (the code is the only
+        credential; 404 for one notifications did not make)."""
+        return await self._call("GET", f"/family-links/{quote(code, safe='')}", None)
+
     async def preferences(self, credential: str, *, guardian_id: str) -> Answer:
         """The guardian's message preferences (the defaults if they chose none)."""
         return await self._call("GET", f"/guardians/{quote(guardian_id)}/preferences", credential)

@@ -62,14 +62,18 @@ class ServiceApi:
         self,
         method: str,
         path: str,
-        credential: str,
+        credential: str | None,
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
     ) -> Answer:
         try:
             response = await self._client.request(
-                method, path, headers=bearer(credential), json=json, params=params
+                method,
+                path,
+                headers=bearer(credential) if credential is not None else None,
+                json=json,
+                params=params,
             )
         except httpx.HTTPError as error:
             raise ServiceUnavailable(self.service) from error

@@ -27,6 +27,8 @@ comes from the roster's guardian links, never from the link.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import secrets
 import time
@@ -158,6 +160,16 @@ class FamilyLinkIssuer:
             "jti": secrets.token_urlsafe(16),
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE})
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A secret of 32 bytes for another use (``purpose`` names it), derived from the private
+        key: whoever can mint links has it, and nobody else."""
+        raw = self._key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return hmac.new(raw, f"slc/{purpose}".encode(), hashlib.sha256).digest()
 
 
 class FamilyLinkVerifier:

@@ -20,10 +20,12 @@ from sqlmodel import select
 from devstack.redis_server import free_port
 from devstack.sms_provider import LocalSmsProvider
 from services.notifications.sms import signature
+from services.notifications.sms_text import segments
 from services.notifications.tables import Delivery, SmsOptOut
 from shared.auth import Role
 from tests.integration.conftest import System, family_with_contact, register_site
 from tests.integration.test_conference_week import LA, book, guardian, ok
+from tests.integration.test_family_links_across_services import open_window
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.notifications_settings(
     sms_auth_token=PROVIDER.auth_token,
     sms_from=PROVIDER.number,
     public_url=PUBLIC_URL,
+    sms_link_url="https://slc.district.example/l/{code}",
 )
 
 
@@ -258,3 +261,35 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: Syste
     assert not_ascii.status_code == 403, not_ascii.text
     async with reachable.apps["notifications"].state.runtime.uow.read() as session:
         assert await session.get(SmsOptOut, phone) is None
+
+
+async def test_an_invitation_by_text_carries_a_short_address_for_the_familys_link(
+    reachable: System,
+) -> None:
+    """In Vietnamese (67 characters a part), the invitation's words and its link fit three
+    parts: the link goes by a short address, which the web front opens through notifications
+    (``GET /family-links/{code}``), and the link it gives is the family's own."""
+    phone = a_phone()
+    _, guardian_id = await phone_family(reachable, phone=phone, language="vi")
+    await open_window(reachable)
+    (text,) = await texts(phone, 1)
+    body = text["body"]
+    assert segments(body).parts <= 3, body
+    words, address = body.rsplit(" ", 1)
+    assert address.startswith("https://slc.district.example/l/") and "Minh" not in address
+    assert words and not words.endswith("…")  # (nothing of the subject cut for the link)
+    code = address.rsplit("/", 1)[1]
+
+    async with httpx.AsyncClient() as client:
+        opened = await client.get(f"{PUBLIC_URL}/family-links/{code}")
+        flipped = code[:-1] + ("A" if code[-1] != "A" else "B")
+        tampered = await client.get(f"{PUBLIC_URL}/family-links/{flipped}")
+        made_up = await client.get(f"{PUBLIC_URL}/family-links/{'x' * 35}")
+    assert opened.status_code == 200, opened.text
+    assert opened.headers["cache-control"] == "no-store"
+    assert opened.json()["language"] == "vi"
+    family = await reachable.scheduling.get(
+        "/family", headers={"Authorization": f"Bearer {opened.json()['link']}"}
+    )
+    assert family.status_code == 200 and family.json()["guardian_id"] == guardian_id
+    assert {tampered.status_code, made_up.status_code} == {404}

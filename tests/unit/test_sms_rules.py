@@ -3,10 +3,17 @@ provider's callback signatures. Pure."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from services.notifications.family_links import FamilyLinks
+from services.notifications.messages import render
 from services.notifications.sms import keyword_of, signature, signed_by_provider, sms_text
 from services.notifications.sms_text import fit, is_gsm7, segments
+from services.notifications.tables import Delivery
+from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from tests.notifications_support import queued_message
 
 VIETNAMESE = (
@@ -93,3 +100,80 @@ def test_a_text_is_the_messages_first_line_and_its_link() -> None:
     text = sms_text(delivery, max_parts=1)
     assert text.endswith("… https://slc.example.org/family?link=abc.def.ghi")
     assert segments(text).parts == 1
+
+
+PRIVATE, _PUBLIC = generate_key_pair()
+LINKS = FamilyLinks(
+    FamilyLinkIssuer(PRIVATE),
+    "https://slc.district.example/f?link={token}&lang={language}",
+    "https://slc.district.example/l/{code}",
+)
+
+
+def reminder_text(language: str, links: FamilyLinks, *, short: bool) -> tuple[str, Delivery]:
+    """A conference reminder with a real family link (some 300 characters), as a text."""
+    now = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
+    link = links.url(
+        guardian_id="g-wei", district="demo", expires_at=now + timedelta(days=30), now=now
+    )
+    message = render(
+        "conference_reminder",
+        language=language,
+        timezone="America/Los_Angeles",
+        student="Minh",
+        guardian="Lan",
+        starts_at=datetime(2026, 12, 10, 23, 30, tzinfo=UTC),
+        minutes=20,
+        room="Room 4",
+        interpreter=None,
+        link=link,
+    )
+    delivery = queued_message(
+        channel="sms", language=language, subject=message.subject, body=message.body
+    )
+    text = sms_text(delivery, max_parts=3, short_url=links.short_url if short else None)
+    return text, delivery
+
+
+@pytest.mark.parametrize("language", ["en", "es", "vi", "zh-Hans", "ar"])
+def test_a_reminder_with_its_link_fits_three_parts_with_its_words_in_every_language(
+    language: str,
+) -> None:
+    """The family's link goes by its short address: the whole subject (when and what) and the
+    link fit three parts, in Vietnamese, Chinese and Arabic too."""
+    text, delivery = reminder_text(language, LINKS, short=True)
+    assert segments(text).parts <= 3, (text, segments(text))
+    short = LINKS.short_url(delivery.id)
+    assert short is not None and text.endswith(" " + short)
+    words = text.removesuffix(" " + short)
+    assert words == delivery.subject.translate(str.maketrans("\u202f\u00a0", "  "))
+    assert "Minh" in words
+
+
+def test_an_english_text_is_gsm7_though_babel_writes_a_narrow_space_in_times() -> None:
+    text, delivery = reminder_text("en", LINKS, short=True)
+    assert "\u202f" in delivery.subject  # (3:30\u202fPM)
+    assert is_gsm7(text) and segments(text).encoding == "GSM-7"
+
+
+def test_without_short_addresses_a_text_keeps_its_words_and_its_whole_link() -> None:
+    """A link too long for the parts alone: the words are not cut to nothing for it."""
+    text, delivery = reminder_text("vi", LINKS, short=False)
+    assert "Minh" in text and "f?link=eyJ" in text
+    assert text.startswith(delivery.subject)
+
+
+def test_a_short_address_names_its_delivery_only_to_this_service() -> None:
+    delivery_id = str(uuid.uuid4())
+    address = LINKS.short_url(delivery_id)
+    assert address is not None
+    code = address.rsplit("/", 1)[1]
+    assert len(code) == 35 and LINKS.delivery_of(code) == delivery_id
+    # Another service's key, a code changed in one character, or one made up: nothing.
+    other = FamilyLinks(FamilyLinkIssuer(generate_key_pair()[0]), "{token}", "/l/{code}")
+    assert other.delivery_of(code) is None
+    flipped = code[:-1] + ("A" if code[-1] != "A" else "B")
+    assert LINKS.delivery_of(flipped) is None
+    assert LINKS.delivery_of("x" * 35) is None and LINKS.delivery_of("short") is None
+    assert LINKS.delivery_of(delivery_id) is None  # (the delivery's id, which events carry)
+    assert FamilyLinks().short_url(delivery_id) is None  # no key: no short address

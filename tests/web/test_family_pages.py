@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 
+from services.notifications.family_links import FamilyLinks
 from services.web.app import build_app
 from shared.auth import Role
-from shared.auth.family_links import generate_key_pair
+from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from tests.integration.conftest import FamilyLinkKeys, System
+from tests.notifications_support import queued_message
 from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth
 from tests.web.conftest import (
@@ -24,6 +26,7 @@ from tests.web.conftest import (
     offered_times,
     signed_in,
     signed_in_as,
+    text_of,
     web_settings,
 )
 
@@ -55,6 +58,42 @@ async def test_signing_in_keeps_the_link_in_an_httponly_cookie_not_the_address(
     assert "Ava" in home.text
     assert "Choose a time" in home.text
     assert family.link not in home.text
+
+
+async def test_a_text_messages_short_address_signs_the_family_in_in_its_language(
+    system: System, web: httpx.AsyncClient, family: Family, family_link_keys: FamilyLinkKeys
+) -> None:
+    """The short address a text carries (``/l/{code}``): the web front asks notifications for
+    the link in that message and opens it as from an email, in the message's language; a code
+    notifications did not make is a page saying the link does not work."""
+    delivery = queued_message(
+        channel="sms",
+        address="+15035550100",
+        language="vi",
+        recipient_id=family.guardian_id,
+        student_id=family.student_id,
+        subject="Nhắc lịch",
+        body=f"Chọn giờ tại đây:\nhttps://slc.district.example/f?link={family.link}&lang=vi\n",
+    )
+    async with system.apps["notifications"].state.runtime.uow.transaction() as session:
+        session.add(delivery)
+    links = FamilyLinks(FamilyLinkIssuer(family_link_keys.private_pem), "{token}", "/l/{code}")
+    address = links.short_url(delivery.id)
+    assert address is not None
+
+    opened = await web.get(address)
+    assert opened.status_code == 303, opened.text
+    assert opened.headers["location"] == "/family"
+    cookies = opened.headers.get_list("set-cookie")
+    assert any(c.startswith("slc_session=") for c in cookies)
+    assert any(c.startswith("slc_lang=vi") for c in cookies), cookies
+    home = await web.get("/family")
+    assert home.status_code == 200 and family.name in home.text
+
+    web.cookies.clear()
+    unknown = await web.get("/l/" + "x" * 35)
+    assert unknown.status_code == 404
+    assert "This link does not work" in text_of(unknown)
 
 
 async def test_over_https_the_cookie_is_secure(system: System, family: Family) -> None:

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import jwt
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
-from services.web.languages import chosen_from_query
+from services.web.languages import chosen_from_query, supported
 from services.web.pages import Visitor, VisitorDep, keep_language, page
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_clients import SchedulingDep
+from services.web.service_clients import NotificationsDep, SchedulingDep
 from services.web.sessions import SessionCookies, SignIn
 from services.web.troubles import Trouble, TroublePage
 from shared.auth.family_links import EXPIRED_KIND, is_family_link
@@ -37,7 +37,35 @@ async def sign_in_with_link(
 ) -> Response:
     """Open a family's link: check it with scheduling, keep it in the session cookie, and go on
     to an address without it; in a browser signed in as someone else, ask first."""
-    link = await _accepted(api, link)
+    return _open(request, who, await _accepted(api, link), chosen_from_query(request))
+
+
+@router.get("/l/{code}")
+async def sign_in_with_short_link(
+    request: Request,
+    who: VisitorDep,
+    api: SchedulingDep,
+    notifications: NotificationsDep,
+    code: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """Open the short address a text message carries: notifications gives the family's link it
+    stands for, which opens as from an email (in the message's language)."""
+    answer = await notifications.family_link(code)
+    body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
+    link = body.get("link")
+    if not isinstance(link, str):
+        raise TroublePage(Trouble.LINK_REFUSED, 404)
+    language = body.get("language")
+    return _open(
+        request,
+        who,
+        await _accepted(api, link),
+        supported(language if isinstance(language, str) else None),
+    )
+
+
+def _open(request: Request, who: Visitor, link: str, language: str | None) -> Response:
+    """Sign in with the accepted link; in a browser signed in as someone else, ask first."""
     if who.session is not None and not _same_family(who.session, link):
         return page(
             request,
@@ -46,7 +74,7 @@ async def sign_in_with_link(
             link=link,
             staff=who.session.person.subject if who.session.person else None,
         )
-    return _signed_in(request, who, link)
+    return _signed_in(request, who, link, language)
 
 
 @router.post("/f")
@@ -54,7 +82,9 @@ async def switch_to_link(request: Request, who: VisitorDep, api: SchedulingDep) 
     """The person signed in chose to open the link instead (the question's form)."""
     form = await checked_form(request, who)
     link = form.get("link", "")
-    return _signed_in(request, who, await _accepted(api, link[: MAX_LINK_LENGTH + 1]))
+    return _signed_in(
+        request, who, await _accepted(api, link[: MAX_LINK_LENGTH + 1]), chosen_from_query(request)
+    )
 
 
 async def _accepted(api: SchedulingApi, link: str | None) -> str:
@@ -70,12 +100,12 @@ async def _accepted(api: SchedulingApi, link: str | None) -> str:
     return link
 
 
-def _signed_in(request: Request, who: Visitor, link: str) -> Response:
+def _signed_in(request: Request, who: Visitor, link: str, language: str | None) -> Response:
     cookies: SessionCookies = request.app.state.session_cookies
     now = datetime.now(UTC)
     response = RedirectResponse("/family", status_code=303)
     cookies.write(response, cookies.start(link, now=now), secure=who.secure, now=now)
-    if (language := chosen_from_query(request)) is not None:
+    if language is not None:
         keep_language(response, language, secure=who.secure)
     return response
 
