@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.messages import render
 from services.notifications.receipts import settle
@@ -89,9 +90,7 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
     if not E164.match(phone):
         return problem_response(422, f"From {phone[:40]!r} is not a phone number in E.164 form")
     async with uow.transaction() as session:
-        contact = (
-            await session.exec(select(ContactPoint).where(ContactPoint.phone == phone))
-        ).first()
+        language = await _language_at(session, phone)
         if keyword == "stop":
             await insert_or_replace(
                 session,
@@ -108,9 +107,37 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
         elif keyword == "start":
             await session.exec(delete(SmsOptOut).where(col(SmsOptOut.phone) == phone))
     template = {"stop": "sms_stopped", "start": "sms_started"}.get(keyword or "", "sms_help")
-    reply = render(template, language=contact.language if contact else None, sender=SENDER)
+    reply = render(template, language=language, sender=SENDER)
     return Response(
         f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(reply.subject)}'
         "</Message></Response>",
         media_type=TWIML,
     )
+
+
+async def _language_at(session: AsyncSession, phone: str) -> str | None:
+    """The language to answer a reply from ``phone`` in: that of the last text sent to it (what
+    the family is replying to; two guardians sharing a number may read different languages),
+    else of the first guardian with that number, else none (English)."""
+    guardians = (
+        await session.exec(
+            select(ContactPoint.guardian_id, ContactPoint.language)
+            .where(ContactPoint.phone == phone)
+            .order_by(col(ContactPoint.guardian_id))
+        )
+    ).all()
+    if not guardians:
+        return None
+    last_text = (
+        await session.exec(
+            select(Delivery.language)
+            .where(
+                col(Delivery.recipient_id).in_([guardian for guardian, _ in guardians]),
+                Delivery.channel == "sms",
+                Delivery.address == phone,
+            )
+            .order_by(col(Delivery.created_at).desc())
+            .limit(1)
+        )
+    ).first()
+    return last_text if last_text is not None else guardians[0][1]

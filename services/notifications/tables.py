@@ -23,7 +23,8 @@ class ContactPoint(SQLModel, table=True):
     site: str = Field(index=True, max_length=64)
     display_name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=32)
+    # (indexed: a family's text reply, a STOP, finds its guardians by number)
+    phone: str | None = Field(default=None, index=True, max_length=32)
     language: str = Field(default="en", max_length=35)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -168,6 +168,28 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     assert "Minh" in cancelled["body"]
 
 
+async def test_a_reply_from_a_shared_number_is_answered_in_the_language_of_its_last_text(
+    reachable: System,
+) -> None:
+    """Two guardians share a phone, one reading Spanish and one Vietnamese: a reply is answered
+    in the language of the last text the number was sent (what the family is replying to)."""
+    system, phone = reachable, a_phone()
+    await register_site(system, "conway")
+    first, second = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(17), count=2, teacher_id="t-rivera"
+    )
+    spanish = await phone_family(system, phone=phone, language="es")
+    vietnamese = await phone_family(system, phone=phone, language="vi")
+    ok(await book(system, guardian(spanish[1]), first["id"], spanish[0]), 201)
+    await texts(phone, 1)
+    (in_spanish,) = await reply("HELP", phone)
+    assert "Responda STOP" in in_spanish
+    ok(await book(system, guardian(vietnamese[1]), second["id"], vietnamese[0]), 201)
+    await texts(phone, 2)
+    (in_vietnamese,) = await reply("HELP", phone)
+    assert "Trả lời STOP" in in_vietnamese
+
+
 async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
     reachable: System,
 ) -> None:
