@@ -15,6 +15,7 @@ import httpx
 from PIL import Image
 from sqlmodel import col, select
 
+from services.portfolio.evidence.tables import Evidence
 from services.portfolio.feedback.tables import FeedbackRequest
 from shared.auth import Role
 from shared.messaging.tables import OutboxMessage
@@ -392,3 +393,64 @@ async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
         "/students/s-gio/portfolio.zip", headers=auth("g-wei", Role.GUARDIAN)
     )
     assert stranger.status_code == 404
+
+
+async def test_a_family_never_sees_a_reflection_on_work_not_approved_through_the_plan(
+    system: System,
+) -> None:
+    """A reflection on work the teacher returned stays between the student and the teacher, in
+    the plan too: it keeps the plan from being made ready, as the work itself would; and work
+    no longer approved after the plan was made ready leaves the family's presentation, with
+    its reflection, while the student still leads from all of it."""
+    await gio_at_conway(system)
+    cycle = await open_cycle(system)
+    work = ok(
+        await system.portfolio.post(
+            "/students/s-gio/evidence",
+            json={"kind": "text", "title": "My story", "text": "Once upon a time"},
+            headers=GIO,
+        ),
+        201,
+    )
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{work['id']}/return",
+            json={"feedback": "Add an ending, then show me again"},
+            headers=TEACHER,
+        )
+    )
+    thought = ok(
+        await system.portfolio.post(
+            "/students/s-gio/reflections",
+            json={"evidence_id": work["id"], "hard": "My teacher wants an ending"},
+            headers=GIO,
+        ),
+        201,
+    )
+    plan_path = f"/students/s-gio/plans/{cycle}"
+    ok(
+        await system.portfolio.put(
+            plan_path, json={"items": [{"type": "reflection", "id": thought["id"]}]}, headers=GIO
+        )
+    )
+    refused = await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER)
+    assert (refused.status_code, refused.json()["refusal"]) == (409, "plan_not_approved")
+    assert work["id"] in refused.json()["detail"]
+
+    # Approved, the plan is made ready; then the approval is taken back (written directly: the
+    # presentation checks what a family may see whatever the work's state when it was ready).
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{work['id']}/approve", headers=TEACHER
+        )
+    )
+    ok(await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER))
+    async with system.apps["portfolio"].state.runtime.uow.transaction() as session:
+        returned = await session.get(Evidence, work["id"])
+        assert returned is not None
+        returned.status = "returned"
+        session.add(returned)
+    for_maria = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=MARIA))
+    assert [step["kind"] for step in for_maria["steps"]] == []
+    for_gio = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=GIO))
+    assert [step["kind"] for step in for_gio["steps"]] == ["reflection"]
