@@ -90,7 +90,7 @@ async def list_sites(principal: CurrentPrincipal, uow: UnitOfWorkDep) -> list[Si
 
 
 @router.put(
-    "/roster/students/{student_id}", response_model=StudentOut, responses=refusals(403, 409)
+    "/roster/students/{student_id}", response_model=StudentOut, responses=refusals(403, 409, 422)
 )
 async def enroll_student(
     student_id: IdPath, body: StudentIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -99,6 +99,14 @@ async def enroll_student(
     if not may_manage_roster(principal, district=principal.district, site=body.site):
         raise forbidden(f"you may not manage the roster of site {body.site!r}")
     async with uow.transaction() as session:
+        if (site := await session.get(Site, body.site)) is None or (
+            site.district != principal.district
+        ):
+            # (A student of a school nobody has would be announced to every service.)
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"no site {body.site!r} on the roster: add the school first (PUT /roster/sites)",
+            )
         student = await session.get(Student, student_id)
         if student is not None and not may_manage_roster(
             principal, district=student.district, site=student.site

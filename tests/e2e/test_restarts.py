@@ -102,6 +102,8 @@ def set_goal(stack: Stack, title: str) -> str:
 
 def test_no_committed_event_is_lost_when_services_are_killed(stack: Stack) -> None:
     portfolio, notifications = stack.url("portfolio"), stack.url("notifications")
+    school = {"name": "Conway Elementary", "timezone": "America/Los_Angeles"}
+    ok(httpx.put(f"{portfolio}/roster/sites/conway", json=school, headers=ADMIN))
     ok(
         httpx.put(
             f"{portfolio}/roster/students/s-ava",

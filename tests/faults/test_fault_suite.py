@@ -459,6 +459,12 @@ async def test_writes_succeed_while_redis_is_frozen_and_are_relayed_after(
     ava = auth("s-ava", Role.STUDENT, sites=("conway",), students=("s-ava",))
     redis_pid = fault_redis.process.pid if fault_redis.process else 0
     async with httpx.AsyncClient(base_url=portfolio.url, timeout=10) as http:
+        school = await http.put(
+            "/roster/sites/conway",
+            json={"name": "Conway Elementary", "timezone": "America/Los_Angeles"},
+            headers=admin,
+        )
+        assert school.status_code == 200, school.text
         enrolled = await http.put(
             "/roster/students/s-ava",
             json={"site": "conway", "given_name": "Ava", "family_name": "Chen", "grade": "03"},

@@ -91,6 +91,14 @@ async def test_cycles_of_a_site_never_overlap_and_only_its_admins_open_them(
         headers=CONWAY_ADMIN,
     )
     assert backwards.status_code == 422
+    # A name the site already used, a year later: a 409 naming it, not a retry for ever.
+    same_name = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={"name": "Fall 2026", "starts_on": "2027-09-01", "ends_on": "2027-11-01"},
+        headers=CONWAY_ADMIN,
+    )
+    assert same_name.status_code == 409
+    assert "already has a cycle named 'Fall 2026'" in same_name.json()["detail"]
     by_teacher = await system.portfolio.post(
         "/sites/conway/cycles",
         json={"name": "Spring 2027", "starts_on": "2027-03-01", "ends_on": "2027-05-01"},

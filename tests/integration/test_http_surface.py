@@ -14,7 +14,7 @@ from services.portfolio.app import SPEC as PORTFOLIO
 from services.scheduling.app import SPEC as SCHEDULING
 from shared.auth import Role, mint_token
 from shared.settings import DEV_JWT_SECRET
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import ADMIN, System, enroll, register_site
 from tests.support import auth
 
 SPECS = {"portfolio": PORTFOLIO, "scheduling": SCHEDULING, "notifications": NOTIFICATIONS}
@@ -343,6 +343,7 @@ async def test_a_site_admin_cannot_take_over_another_sites_family_contact(system
 
 
 async def test_concurrent_identical_roster_updates_never_500(system: System) -> None:
+    await register_site(system, "conway")
     body = {"site": "conway", "given_name": "New", "family_name": "Kid", "grade": "02"}
     responses = await asyncio.gather(
         *(

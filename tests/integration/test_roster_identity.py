@@ -32,6 +32,7 @@ from tests.integration.conftest import (
     add_contact,
     digests_due_now,
     enroll,
+    register_site,
     roster_reached,
     teaching_at,
 )
@@ -523,12 +524,17 @@ async def test_another_sites_admin_learns_only_that_a_student_id_is_taken(
     system: System,
 ) -> None:
     await enroll(system, student_id="s-eli", site="mjds", given_name="Eli", guardian_id="g-marcus")
+    await register_site(system, "conway")
     body = {"site": "conway", "given_name": "Eli", "family_name": "B", "grade": "08"}
     taken = await system.portfolio.put("/roster/students/s-eli", json=body, headers=CONWAY_ADMIN)
     assert taken.status_code == 409
     assert "mjds" not in taken.text
     moved = await system.portfolio.put("/roster/students/s-eli", json=body, headers=ADMIN)
     assert (moved.status_code, moved.json()["site"]) == (200, "conway")
+    # A school nobody added: refused with the reason, and nothing announced.
+    typo = {**body, "site": "conwya"}
+    nowhere = await system.portfolio.put("/roster/students/s-eli", json=typo, headers=ADMIN)
+    assert nowhere.status_code == 422 and "no site 'conwya'" in nowhere.json()["detail"]
 
 
 async def test_a_message_queued_before_an_unlink_is_withheld_and_nothing_about_a_withdrawn_student(

@@ -95,6 +95,19 @@ async def open_cycle(
                 f"it overlaps {overlapping.name!r} ({overlapping.starts_on} to"
                 f" {overlapping.ends_on})",
             )
+        named = (
+            await session.exec(
+                select(ConferenceCycle).where(
+                    ConferenceCycle.site == site_id, ConferenceCycle.name == body.name
+                )
+            )
+        ).first()
+        if named is not None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"the site already has a cycle named {named.name!r} ({named.starts_on} to"
+                f" {named.ends_on}): give this one another name, e.g. with its year",
+            )
         cycle = ConferenceCycle(
             district=site.district, site=site_id, created_by=principal.subject, **body.model_dump()
         )
