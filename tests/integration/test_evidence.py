@@ -234,9 +234,9 @@ async def test_a_returned_piece_is_improved_then_approved_and_families_see_it(
         refused = await system.portfolio.post(f"{path}/approve", headers=caller)
         assert refused.status_code == 403, refused.text
     returned = await system.portfolio.post(
-        f"{path}/return", json={"feedback": "Add how it ends."}, headers=RIVERA
+        f"{path}/return", json={"feedback": "Good start.\nAdd how it ends."}, headers=RIVERA
     )
-    assert returned.status_code == 200, returned.text
+    assert returned.status_code == 200, returned.text  # (over two lines, as the page allows)
     assert (returned.json()["status"], returned.json()["reviewed_by"]) == ("returned", "t-rivera")
     again = await system.portfolio.post(
         f"{path}/return", json={"feedback": "More."}, headers=RIVERA
@@ -245,7 +245,8 @@ async def test_a_returned_piece_is_improved_then_approved_and_families_see_it(
     assert "the evidence is returned" in again.json()["detail"]
     no_feedback = await system.portfolio.post(f"{path}/return", json={}, headers=RIVERA)
     assert no_feedback.status_code == 422, no_feedback.text
-    assert (await system.portfolio.get(path, headers=AVA)).json()["feedback"] == "Add how it ends."
+    feedback = (await system.portfolio.get(path, headers=AVA)).json()["feedback"]
+    assert feedback == "Good start.\nAdd how it ends."
 
     for caller in (RIVERA, WEI):
         refused = await system.portfolio.patch(path, json={"title": "Mine"}, headers=caller)

@@ -9,6 +9,7 @@ from datetime import date
 from services.web.staff.availability_view import FormProblem, block_request, read_block_form
 from services.web.staff.classes_view import Bookings, class_view
 from services.web.staff.day_view import SiblingView, conference_day
+from services.web.staff.review_view import pieces_to_review
 
 SLOT = {
     "timezone": "America/Los_Angeles",
@@ -86,3 +87,31 @@ def test_a_student_of_another_school_stands_as_their_own_schools_window_says() -
     assert view.window == "Fall at Conway"
     alone = class_view(overview, bookings={"conway": conway})
     assert [row.conference for row in alone.students] == ["booked", "no_window"]
+
+
+def review_piece(added_at: str, site: str = "conway") -> dict[str, object]:
+    return {
+        "id": "e-1",
+        "student_id": "s-ava",
+        "site": site,
+        "title": "My volcano",
+        "kind": "text",
+        "text": "It erupts.",
+        "added_at": added_at,
+    }
+
+
+def test_a_piece_added_in_the_evening_is_dated_by_its_schools_day_not_utcs() -> None:
+    # 8:30 pm on Friday, December 4 in Los Angeles is already Saturday in UTC.
+    evening = review_piece("2026-12-05T04:30:00+00:00")
+    (shown,) = pieces_to_review(
+        [evening],
+        names={"s-ava": "Ava"},
+        zones={"conway": "America/Los_Angeles"},
+        language="en",
+    )
+    assert shown.added == "Friday, December 4, 2026"
+    (unknown,) = pieces_to_review(
+        [review_piece("2026-12-05T04:30:00+00:00", "mjds")], names={}, language="en"
+    )
+    assert unknown.added == "Saturday, December 5, 2026"  # (no zone known: UTC)

@@ -330,7 +330,10 @@ async def test_no_input_gets_a_500(web: httpx.AsyncClient, family: Family) -> No
         ("POST", f"/family/children/{student}/waitlist", {"csrf_token": token, "part_of_day": "x"}),
         ("POST", "/family/bookings/nope/cancel", {"csrf_token": token}),
         ("POST", "/family/bookings/nope/move", {"csrf_token": token, "slot_id": "x"}),
+        ("GET", "/l/" + "é" * 40, None),
+        ("POST", "/dev/sign-in", {"csrf_token": "été", "subject": "t-rivera"}),
     ]
+    await web.get("/dev/sign-in")  # (its form's cookie: the token is then compared)
     for method, url, data in attempts:
         response = await web.request(method, url, data=data)
         assert response.status_code < 500, (url, response.status_code)

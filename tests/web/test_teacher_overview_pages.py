@@ -94,6 +94,7 @@ async def test_another_teachers_class_is_refused(
     refused = await web.get("/teacher/classes/c-lee")
     assert refused.status_code == 404
     assert "This class is not one of yours" in html.unescape(refused.text)
+    assert "<h1>Your classes</h1>" in refused.text  # (a page always has its heading)
     assert family.student_id not in refused.text
     assert (await web.get("/teacher/classes/..%2Fx")).status_code == 404
 

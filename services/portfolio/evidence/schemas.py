@@ -50,8 +50,10 @@ Title = Annotated[Text, Field(min_length=1, max_length=200, examples=["My volcan
 LearningArea = Annotated[Text, Field(min_length=1, max_length=40, examples=["science"])]
 Tags = Annotated[list[TagCode], Field(max_length=MAX_TAGS)]
 EvidenceText = Annotated[Paragraphs, Field(min_length=1, max_length=20_000)]
+# (Over several lines, as the teacher's page lets them write it.)
 Feedback = Annotated[
-    Text, Field(min_length=1, max_length=2000, examples=["Add a label to each layer."])
+    Paragraphs,
+    Field(min_length=1, max_length=2000, examples=["Good start.\nAdd a label to each layer."]),
 ]
 
 

@@ -53,7 +53,11 @@ async def dev_sign_in(request: Request, who: VisitorDep) -> Response:
     form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
     sent = form.get("csrf_token")
     expected = (_form_cookie(request).read(request) or {}).get("csrf", "")
-    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+    if (
+        not isinstance(sent, str)
+        or not expected
+        or not hmac.compare_digest(sent.encode(), str(expected).encode())
+    ):
         raise TroublePage(Trouble.CSRF, 403)
     chosen = next((p for p in settings.dev_people if p.subject == form.get("subject")), None)
     if chosen is None:

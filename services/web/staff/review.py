@@ -121,13 +121,20 @@ async def _queue_page(
     for site in await working_sites(api, who):
         answer = accepted(await api.review_queue(token, site=site))
         if answer.ok and isinstance(answer.body, list):
-            queue += answer.body
+            queue += [{**piece, "site": site} for piece in answer.body]
+    # (Each piece's day on its school's clock.)
+    sites = accepted(await api.sites(token)) if queue else None
+    zones = {
+        str(one.get("id")): one.get("timezone")
+        for one in (sites.body if sites is not None and isinstance(sites.body, list) else [])
+        if isinstance(one, dict)
+    }
     names: dict[str, str] = {}
     for student_id in dict.fromkeys(str(piece["student_id"]) for piece in queue):
         student = accepted(await api.student(token, student_id=student_id))
         if student.ok and isinstance(student.body, dict):
             names[student_id] = str(student.body.get("given_name", student_id))
-    pieces = pieces_to_review(queue, names=names, language=who.language)
+    pieces = pieces_to_review(queue, names=names, zones=zones, language=who.language)
     if not any(error_field.endswith(piece.evidence_id) for piece in pieces):
         error_field = "main"  # (the piece has left the queue meanwhile)
     return page(

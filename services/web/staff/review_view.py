@@ -29,9 +29,14 @@ class PieceToReview:
 
 
 def pieces_to_review(
-    queue: list[dict[str, Any]], *, names: dict[str, str], language: str
+    queue: list[dict[str, Any]],
+    *,
+    names: dict[str, str],
+    language: str,
+    zones: dict[str, Any] | None = None,
 ) -> list[PieceToReview]:
-    """The pieces, oldest first, as the page shows them."""
+    """The pieces, oldest first, as the page shows them: when each was added, on its school's
+    clock (``zones``, by the piece's ``site``; UTC if unknown)."""
     return [
         PieceToReview(
             evidence_id=str(piece["id"]),
@@ -44,7 +49,9 @@ def pieces_to_review(
             url=_web_address(piece.get("url")),
             learning_area=piece.get("learning_area"),
             added=written_date(
-                datetime.fromisoformat(piece["added_at"]), timezone=None, language=language
+                datetime.fromisoformat(piece["added_at"]),
+                timezone=_zone((zones or {}).get(str(piece.get("site")))),
+                language=language,
             ),
         )
         for piece in queue
@@ -60,3 +67,7 @@ def _shortened(text: Any) -> str | None:
 def _web_address(url: Any) -> str | None:
     """A link only if it is a web address (portfolio accepts nothing else)."""
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def _zone(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

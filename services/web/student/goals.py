@@ -17,6 +17,7 @@ from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
+from services.web.student.school import own_entry, school_timezone
 from services.web.student.signed_in import StudentDep, student_id_of
 from services.web.student.view import GOAL_AREAS
 from services.web.troubles import Trouble, TroublePage
@@ -136,7 +137,9 @@ async def _goals_page(
     sent: dict[str, str] | None = None,
 ) -> Response:
     answer = accepted(await api.goals(token_of(who), student_id=student_id_of(who)))
-    goals = goal_views(answer.body if answer.ok else None, language=who.language, timezone=None)
+    me = await own_entry(api, who)
+    timezone = await school_timezone(api, who, site=str(me["site"]))
+    goals = goal_views(answer.body if answer.ok else None, language=who.language, timezone=timezone)
     if error_field.startswith("note-") and not any(
         error_field == f"note-{goal.goal_id}" and goal.status == "active" for goal in goals
     ):
