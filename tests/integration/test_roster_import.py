@@ -645,6 +645,65 @@ async def test_a_guardian_the_bulk_export_no_longer_has_is_unlinked(
     assert [e.stream for e in await outbox(uow, after=seq)] == [UNLINKED]
 
 
+async def test_an_older_bulk_export_imported_again_keeps_the_links_of_its_older_rows(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """Ava's row was changed by a delta after the bulk; the same bulk imported again is older
+    for her (left alone), and so are her links: her father stays linked."""
+    await import_export(uow, BULK)
+    await import_export(
+        uow,
+        delta_changing(
+            tmp_path, "s-ava", modified="2026-10-02T08:00:00.000Z", changes={"givenName": "Avi"}
+        ),
+    )
+    seq = await last_seq(uow)
+
+    report = await import_export(uow, BULK)
+
+    assert report.counts["students"].older == 1
+    assert (await links(uow))[("g-wei", "s-ava")][1] is True
+    assert [e for e in await outbox(uow, after=seq) if e.stream == UNLINKED] == []
+
+
+async def test_a_delta_guardian_naming_a_child_enrolled_and_withdrawn_since_is_a_rejected_link(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """Between two nightly deltas a child was enrolled and withdrawn: the delta names them as
+    tobedeleted, and their mother's row still names them. The link is rejected with its line,
+    the rest of the delta applied (it failed on the database's foreign key)."""
+    await import_export(uow, BULK)
+    delta = delta_changing(
+        tmp_path,
+        "g-dana",
+        modified="2026-10-03T08:00:00.000Z",
+        changes={"agentSourcedIds": "s-noa,s-new"},
+    )
+
+    def with_s_new(rows: list[list[str]], id_column: str) -> list[list[str]]:
+        header = rows[0]
+        copied = list(next(row for row in rows[1:] if row[header.index(id_column)] == "g-dana"))
+        copied[header.index(id_column)] = "s-new"
+        copied[header.index("status")] = "tobedeleted"
+        if "role" in header:
+            copied[header.index("sourcedId")] = "r-s-new"
+            copied[header.index("role")] = "student"
+        else:
+            copied[header.index("agentSourcedIds")] = ""
+        return [*rows, copied]
+
+    rewrite(delta / "users.csv", lambda rows: with_s_new(rows, "sourcedId"))
+    rewrite(delta / "roles.csv", lambda rows: with_s_new(rows, "userSourcedId"))
+
+    report = await import_export(uow, delta)
+
+    (rejected,) = report.rejections
+    assert "users.csv" in rejected and "guardian link to nobody: no student 's-new'" in rejected
+    assert ("g-dana", "s-new") not in await links(uow)
+    assert (await links(uow))[("g-dana", "s-noa")][1] is True
+    assert "s-new" not in await students(uow)
+
+
 async def test_a_delta_changing_a_guardians_email_keeps_the_link_their_childs_row_made(
     uow: UnitOfWork, tmp_path: Path
 ) -> None:
@@ -778,6 +837,32 @@ async def test_a_messy_export_rejects_each_bad_row_by_line_and_imports_the_rest(
     assert [e.stream for e in events] == (
         [SITE_REGISTERED] + [ENROLLED] * 3 + [LINKED] * 3 + [CLASS_REGISTERED] * 2
     )
+
+
+async def test_values_longer_than_the_roster_keeps_are_cut_and_ids_the_api_refuses_rejected(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """A course title of 250 characters and a class code of 80 are kept cut to their columns (on
+    PostgreSQL the import failed); a person whose sourcedId no service would take (a space in
+    it) is rejected with their line, and the rest imported."""
+    export = copy_export(BULK, tmp_path)
+    set_cell(export / "courses.csv", sourced_id="crs-conway-03", column="title", value="G" * 250)
+    set_cell(export / "classes.csv", sourced_id="cls-conway-03", column="classCode", value="C" * 80)
+    set_cell(export / "users.csv", sourced_id="s-lucia", column="sourcedId", value="s lucia")
+    set_cell(export / "roles.csv", sourced_id="r-s-lucia", column="userSourcedId", value="s lucia")
+
+    report = await import_export(uow, export)
+
+    async with uow.read() as session:
+        course = await session.get(Course, "crs-conway-03")
+        school_class = await session.get(SchoolClass, "cls-conway-03")
+    assert course is not None and course.title == "G" * 200
+    assert school_class is not None and school_class.class_code == "C" * 64
+    assert any(
+        "users.csv" in rejected and "'s lucia' is not an id" in rejected
+        for rejected in report.rejections
+    ), report.rejections
+    assert "s lucia" not in await students(uow) and "s-ava" in await students(uow)
 
 
 async def test_an_export_with_bad_headers_is_refused_and_changes_nothing(

@@ -25,6 +25,7 @@ from services.portfolio.oneroster import (
     User,
     open_export,
 )
+from services.portfolio.oneroster.cells import RowProblem, moment
 
 R = TypeVar("R", bound=Sourced)
 
@@ -594,3 +595,13 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
     assert students_of == {"t-rivera": {"s-gio", "s-ava"}, "t-cohen": {"s-noa", "s-eli"}}
     terms = [s for s in of_type(records, AcademicSession).values() if s.title == "Fall 2026"]
     assert len(terms) == 1
+
+
+@pytest.mark.parametrize(
+    "cell", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00", "1970-01-01T00:00:00Z"]
+)
+def test_a_moment_at_the_ends_of_the_calendar_is_a_rejected_cell(cell: str) -> None:
+    """It made the whole import fail (no UTC moment for year 1 east of UTC); now its row is
+    rejected with the reason, as any bad cell is."""
+    with pytest.raises(RowProblem, match="between the years 2000 and 2100"):
+        moment(cell, "dateLastModified")

@@ -12,10 +12,13 @@ from typing import Final, cast
 
 from services.portfolio.oneroster import spec
 from services.portfolio.oneroster.records import Status
+from shared.api_types import ID_PATTERN
 
 # BCP 47 in the shape districts use: a 2-3 letter language, then script/region/variant subtags.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_SOURCED_ID = re.compile(ID_PATTERN)
 _CACHE_LIMIT: Final = 4096
+MAX_LANGUAGE_TAG: Final = 35  # (as the services keep them)
 
 
 class RowProblem(Exception):
@@ -27,6 +30,16 @@ class RowProblem(Exception):
 def required(cell: str, column: str) -> str:
     if not cell or cell.isspace():
         raise RowProblem(f"{column} is empty")
+    return cell
+
+
+def sourced_id(cell: str, column: str = "sourcedId") -> str:
+    """A row's own id, as every service takes ids: at most 64 letters, digits and . _ : @ -
+    (one the API would refuse would make the person unreachable by it)."""
+    if not _SOURCED_ID.fullmatch(required(cell, column)):
+        raise RowProblem(
+            f"{column} '{cell[:80]}' is not an id of at most 64 letters, digits and . _ : @ -"
+        )
     return cell
 
 
@@ -43,6 +56,7 @@ def id_list(cell: str) -> tuple[str, ...]:
 
 
 _moments: dict[str, datetime] = {}
+_EARLIEST, _LATEST = 2000, 2100  # (as the API's times)
 
 
 def moment(cell: str, column: str) -> datetime:
@@ -61,6 +75,12 @@ def moment(cell: str, column: str) -> datetime:
         raise problem from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    try:
+        in_utc = parsed.astimezone(UTC)  # (year 1 east of UTC has no UTC moment)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not _EARLIEST <= in_utc.year <= _LATEST:
+        raise RowProblem(f"{column} '{cell}' is not between the years 2000 and 2100")
     if len(_moments) >= _CACHE_LIMIT:
         _moments.clear()
     _moments[cell] = parsed
@@ -141,6 +161,6 @@ def status_of(cell: str) -> Status:
 
 
 def language_tag(cell: str, column: str) -> str:
-    if not _LANGUAGE_TAG.fullmatch(cell):
+    if len(cell) > MAX_LANGUAGE_TAG or not _LANGUAGE_TAG.fullmatch(cell):
         raise RowProblem(f"{column} '{cell}' is not a BCP 47 language tag (e.g. es, vi, zh-Hans)")
     return cell

@@ -29,6 +29,7 @@ from services.portfolio.oneroster.cells import (
     required,
     status_of,
 )
+from services.portfolio.oneroster.cells import sourced_id as checked_id
 from services.portfolio.oneroster.records import (
     KIND_OF_ROLE,
     AcademicSession,
@@ -70,7 +71,7 @@ def head(layout: FileLayout) -> Callable[[list[str]], tuple[str, Status | None, 
     delta = layout.mode == "delta"
 
     def read(cells: list[str]) -> tuple[str, Status | None, datetime | None]:
-        sourced_id = required(cells[0], "sourcedId")
+        sourced_id = checked_id(cells[0])
         status_cell, modified_cell = cells[1], cells[2]
         if delta:
             if not status_cell:

@@ -144,6 +144,8 @@ class RosterImporter:
         self._claims: dict[tuple[str, str], _Claim] = {}
         # Users whose delta row lists all of their links (agentSourcedIds not empty, or removed).
         self._complete_lists: set[str] = set()
+        # Users whose row was older than what is held (their links are kept as they are).
+        self._older_rows: set[str] = set()
         self._relationships: dict[str, str] = {}  # from guardians' own rows
         self._contacts: list[tuple[Contact, int]] = []
         self._users_read = False
@@ -278,8 +280,8 @@ class RosterImporter:
         return {
             "id": course.sourced_id,
             "org_id": course.org_sourced_id,
-            "title": course.title,
-            "code": course.course_code,
+            "title": course.title[:200],
+            "code": course.course_code[:64] if course.course_code else course.course_code,
         }
 
     async def _users_file(self, rows: Iterator[User | RowRejected]) -> None:
@@ -345,6 +347,8 @@ class RosterImporter:
             modified=user.date_last_modified,
             remove=removed,
         )
+        if not current:
+            self._older_rows.add(user.sourced_id)
         if current and user.status == "active" and user.agent_sourced_ids:
             self._complete_lists.add(user.sourced_id)
         if current and not removed:
@@ -365,7 +369,10 @@ class RosterImporter:
             remove=removed,
         )
         if not current:
-            return  # older than what is held: neither its links nor its contact apply
+            # Older than what is held: neither its links nor its contact apply, and the links
+            # held stay (``_keep_links_of_older_rows``).
+            self._older_rows.add(user.sourced_id)
+            return
         if removed:
             self._complete_lists.add(user.sourced_id)
             return
@@ -459,6 +466,7 @@ class RosterImporter:
                 modified=claim.modified,
             )
         if bulk:
+            self._keep_links_of_older_rows()
             await self.links.retire_unseen()
             return
         # A delta row that names agents names all of them (a removed guardian: none), on
@@ -476,6 +484,16 @@ class RosterImporter:
                     remove=True,
                 )
         await self.links.flush()
+
+    def _keep_links_of_older_rows(self) -> None:
+        """A bulk export's row older than what is held (an old export imported again after a
+        newer delta) does not speak for its person's links: those held stay, rather than be
+        retired as unnamed."""
+        if not self._older_rows:
+            return
+        for held in self.links.held:
+            if isinstance(held, tuple) and not self._older_rows.isdisjoint(held):
+                self.links.seen.add(held)
 
     async def _hand_over_contacts(self) -> None:
         counts = self.report.counts["contacts"]
@@ -564,7 +582,8 @@ class RosterImporter:
                     "id": school_class.sourced_id,
                     "site": site,
                     "title": school_class.title[:200],
-                    "class_code": school_class.class_code,
+                    "class_code": (school_class.class_code or None)
+                    and school_class.class_code[:64],
                     "course_id": school_class.course_sourced_id or None,
                     "term_ids": list(school_class.term_sourced_ids),
                 },

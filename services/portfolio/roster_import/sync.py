@@ -117,13 +117,19 @@ class TableSync:
         (``remove``, a delta's ``tobedeleted``). False if it is older than what is held, and
         so not applied."""
         key = self._key_of(row)
-        self.seen.add(key)
         held = self._pending.get(key) or self.held.get(key)
+        if remove and held is None:
+            # (A row removed that was never held, e.g. enrolled and withdrawn between two
+            # deltas: still not on the roster, so nothing may refer to it.)
+            self._counts.unchanged += 1
+            return True
+        self.seen.add(key)
         if held is not None and _older(modified, held.modified):
             self._counts.older += 1
             return False
         if remove:
-            if held is None or not held.active:
+            assert held is not None  # (a removal of a row never held returned above)
+            if not held.active:
                 self._counts.unchanged += 1
                 return True
             await self._update(key, {"active": False, "source_modified": modified}, held)
