@@ -202,6 +202,21 @@ async def test_ava_builds_her_plan_and_leads_her_conference_step_by_step(
     plan = await web.get("/student/plan")
     assert plan.status_code == 200
     assert "Fall 2026" in plan.text and "has not said yes to this work yet" in plan.text
+    # Refused (an invisible character pasted in), the plan comes back as she wrote it.
+    refused = await web.post(
+        "/student/plan",
+        data={
+            "csrf_token": csrf_token(plan),
+            "opening": "Welcome to my conference!",
+            "item": [f"goal:{goal.json()['id']}"],
+            f"say-goal-{goal.json()['id']}": "I want to read\u200b on my own",
+            "question": ["What are you proud of?", "", ""],
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    kept = text_of(refused)
+    assert "Welcome to my conference!" in kept and "What are you proud of?" in kept
+    assert "I want to read\u200b on my own" in kept
     saved = await web.post(
         "/student/plan",
         data={

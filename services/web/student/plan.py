@@ -46,10 +46,12 @@ async def save_plan(request: Request, who: StudentDep, api: PortfolioDep) -> Res
     fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
     chosen = [value for value in form.getlist("item") if isinstance(value, str)]
     items: list[dict[str, Any]] = []
+    unreadable = False
     for value in dict.fromkeys(chosen):
         kind, _, item_id = value.partition(":")
         if kind not in KINDS or not is_id(item_id):
-            return await _plan_page(request, who, api, refusal=StudentRefusal.INVALID, status=422)
+            unreadable = True
+            continue
         say = fields.get(f"say-{kind}-{item_id}", "").strip()
         items.append({"type": kind, "id": item_id, "say": say or None})
     opening = fields.get("opening", "").strip()
@@ -58,14 +60,19 @@ async def save_plan(request: Request, who: StudentDep, api: PortfolioDep) -> Res
         for question in form.getlist("question")
         if isinstance(question, str) and question.strip()
     ]
+    # A refused plan is shown again as the student wrote it, not as last saved.
+    sent = {"opening": opening, "items": items, "questions": questions}
     if (
-        len(items) > MAX_ITEMS
+        unreadable
+        or len(items) > MAX_ITEMS
         or len(questions) > MAX_QUESTIONS
         or len(opening) > MAX_WORDS
         or any(len(item["say"] or "") > MAX_WORDS for item in items)
         or any(len(question) > MAX_QUESTION for question in questions)
     ):
-        return await _plan_page(request, who, api, refusal=StudentRefusal.INVALID, status=422)
+        return await _plan_page(
+            request, who, api, refusal=StudentRefusal.INVALID, status=422, sent=sent
+        )
     cycle = await cycle_to_plan_for(api, who)
     if cycle is None:
         return await _plan_page(request, who, api, refusal=StudentRefusal.NO_CYCLE, status=409)
@@ -80,7 +87,12 @@ async def save_plan(request: Request, who: StudentDep, api: PortfolioDep) -> Res
     if answer.ok:
         return RedirectResponse("/student/plan?saved=1", status_code=303)
     return await _plan_page(
-        request, who, api, refusal=student_refusal_of(answer), status=answer.refused_status
+        request,
+        who,
+        api,
+        refusal=student_refusal_of(answer),
+        status=answer.refused_status,
+        sent=sent,
     )
 
 
@@ -92,6 +104,7 @@ async def _plan_page(
     saved: bool = False,
     refusal: StudentRefusal | None = None,
     status: int = 200,
+    sent: dict[str, Any] | None = None,
 ) -> Response:
     cycle = await cycle_to_plan_for(api, who)
     if cycle is None:
@@ -111,17 +124,18 @@ async def _plan_page(
     pieces = accepted(await api.evidence(token, student_id=student_id))
     reflections = accepted(await api.reflections(token, student_id=student_id))
     goals = accepted(await api.goals(token, student_id=student_id))
-    questions = [str(q) for q in plan.body.get("questions") or []]
+    shown = {**plan.body, **sent} if sent is not None else plan.body
+    questions = [str(q) for q in shown.get("questions") or []]
     return page(
         request,
         who,
         "student_plan.html.j2",
         status=status,
         cycle=cycle,
-        opening=str(plan.body.get("opening") or ""),
+        opening=str(shown.get("opening") or ""),
         ready=plan.body.get("status") == "ready",
         choices=plan_choices(
-            plan.body,
+            shown,
             pieces=pieces.body if pieces.ok else None,
             reflections=reflections.body if reflections.ok else None,
             goals=goals.body if goals.ok else None,
