@@ -272,6 +272,10 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     )
     assert backwards.status_code == 422
     assert "The hours must end after they start." in backwards.text
+    # What the office typed stays in the form, tied to the message.
+    assert f'name="day" value="{day}" aria-describedby="hours-error-' in backwards.text
+    assert 'name="from" value="15:00"' in backwards.text
+    assert 'name="until" value="09:00"' in backwards.text
     given = await web.post(
         hours,
         data={"csrf_token": token, "site": "conway", "day": day, "from": "09:00", "until": "15:00"},

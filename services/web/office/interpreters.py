@@ -89,7 +89,16 @@ async def add_interpreter(
     answer = accepted(
         await api.add_interpreter(token_of(who), site=school.id, name=name, languages=tags[:10])
     )
-    return await _after(request, who, api, portfolio, answer, done="added", at=f"new-{school.id}")
+    return await _after(
+        request,
+        who,
+        api,
+        portfolio,
+        answer,
+        done="added",
+        at=f"new-{school.id}",
+        typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
+    )
 
 
 @router.post(PAGE + "/{interpreter_id}/hours")
@@ -105,6 +114,8 @@ async def add_hours(
     _check_ids(interpreter_id)
     school = await _school(portfolio, who, fields.get("site", ""))
     span = _span(fields, timezone=school.timezone)
+    # (What was typed comes back with a refusal, as the browser's own fields would keep it.)
+    typed = {name: fields.get(name, "")[:10] for name in ("day", "from", "until")}
     if span is None:
         return await _page(
             request,
@@ -114,6 +125,7 @@ async def add_hours(
             refusal=OfficeRefusal.MOMENT_MISSING,
             error_field=f"hours-{interpreter_id}",
             status=422,
+            typed=typed,
         )
     answer = accepted(
         await api.add_interpreter_hours(
@@ -124,7 +136,14 @@ async def add_hours(
         )
     )
     return await _after(
-        request, who, api, portfolio, answer, done="hours_added", at=f"hours-{interpreter_id}"
+        request,
+        who,
+        api,
+        portfolio,
+        answer,
+        done="hours_added",
+        at=f"hours-{interpreter_id}",
+        typed=typed,
     )
 
 
@@ -184,6 +203,7 @@ async def _after(
     *,
     done: str,
     at: str,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     if answer.ok:
         return RedirectResponse(f"{PAGE}?done={done}", status_code=303)
@@ -195,6 +215,7 @@ async def _after(
         refusal=office_refusal_of(answer),
         error_field=at,
         status=answer.refused_status,
+        typed=typed,
     )
 
 
