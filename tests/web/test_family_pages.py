@@ -433,6 +433,13 @@ async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
     assert offered_times(with_one) == [first["id"]]
     assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in with_one.text
     assert "Show every time" in with_one.text
+    # Sent without a time chosen: asked again, still only the times an interpreter is free.
+    unchosen = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(with_one), "interpreter": "vi"},
+    )
+    assert unchosen.status_code == 422
+    assert offered_times(unchosen) == [first["id"]]
     # A language the school has no interpreter for shows every time, none chosen.
     unknown = await web.get(
         f"/family/children/{family.student_id}/book", params={"interpreter": "xx"}

@@ -81,6 +81,10 @@ async def book_time(
         refusal, interpreter = Refusal.INVALID, None
     elif not is_id(slot_id):
         refusal = Refusal.NOT_CHOSEN
+        if interpreter is not None:  # (the times the page says it shows)
+            days = (
+                await child_of_family(api, who, student_id, interpreter_language=interpreter)
+            ).free_days
     else:
         assert slot_id is not None
         answer = accepted(
@@ -97,13 +101,10 @@ async def book_time(
         refusal_when = moment_of_refusal(answer, language=who.language)
         if refusal is Refusal.FULL:
             days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
-        elif refusal is Refusal.NO_INTERPRETER:
-            with_interpreter = await child_of_family(
-                api, who, student_id, interpreter_language=interpreter
-            )
-            days = with_interpreter.free_days
-        else:
-            days = (await child_of_family(api, who, student_id)).free_days
+        else:  # (with an interpreter: only the times one is free for, as the page says)
+            days = (
+                await child_of_family(api, who, student_id, interpreter_language=interpreter)
+            ).free_days
     return choose_time_page(
         request,
         who,
