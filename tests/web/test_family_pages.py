@@ -256,6 +256,17 @@ async def test_when_every_time_is_taken_the_family_joins_the_waitlist(
     home = await web.get(joined.headers["location"])
     assert "is on the waitlist" in home.text
     assert "Afternoon" in home.text
+    # Asked a second time, refused (already waiting): the part of the day chosen stays chosen.
+    twice = await web.post(
+        f"/family/children/{family.student_id}/waitlist",
+        data={
+            "csrf_token": csrf_token(form),
+            "part_of_day": "evening",
+            "window_id": _hidden(form.text, "window_id"),
+        },
+    )
+    assert twice.status_code == 409, twice.text
+    assert 'value="evening" checked' in twice.text and 'value="any" checked' not in twice.text
 
 
 def _hidden(html: str, name: str) -> str:

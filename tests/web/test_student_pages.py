@@ -171,6 +171,13 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     goals = await web.get(set_goal.headers["location"])
     assert "Your new goal is saved!" in goals.text and "Read a chapter book" in goals.text
     [goal] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
+    # Sent without saying what she did: asked for it, the percent she chose still chosen.
+    no_note = await web.post(
+        f"/student/goals/{goal['id']}/progress",
+        data={"csrf_token": csrf_token(goals), "note": " ", "percent": "50"},
+    )
+    assert no_note.status_code == 422
+    assert '<option value="50" selected>' in no_note.text
     progressed = await web.post(
         f"/student/goals/{goal['id']}/progress",
         data={"csrf_token": csrf_token(goals), "note": "I read two chapters", "percent": "50"},

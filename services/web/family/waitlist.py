@@ -23,6 +23,7 @@ def _waitlist_page(
     *,
     refusal: Refusal | None = None,
     status: int = 200,
+    part: str = "any",
 ) -> Response:
     windows = child.open_windows
     return page(
@@ -35,6 +36,7 @@ def _waitlist_page(
         refusal=refusal.value if refusal else None,
         error_field="part-any",
         days=[],
+        chosen_part=part if part in PARTS_OF_DAY else "any",
     )
 
 
@@ -73,4 +75,4 @@ async def join_waitlist(
     if answer.ok:
         return RedirectResponse("/family?done=waitlisted", status_code=303)
     status = answer.refused_status
-    return _waitlist_page(request, who, child, refusal=refusal_of(answer), status=status)
+    return _waitlist_page(request, who, child, refusal=refusal_of(answer), status=status, part=part)

@@ -102,7 +102,7 @@ async def record_progress(
             refusal=refusal,
             status=422,
             error_field=f"note-{goal_id}",
-            sent={"note": note[:MAX_NOTE], "goal": goal_id},
+            sent={"note": note[:MAX_NOTE], "goal": goal_id, "percent": percent[:3]},
         )
     progress: dict[str, Any] = {"note": note}
     if percent:
@@ -121,7 +121,7 @@ async def record_progress(
         refusal=student_refusal_of(answer),
         status=answer.refused_status,
         error_field=f"note-{goal_id}",
-        sent={"note": note, "goal": goal_id},
+        sent={"note": note, "goal": goal_id, "percent": percent},
     )
 
 
