@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.feedback.tables import FeedbackRequest
+from services.portfolio.tables import Goal
 from shared.auth import Role
 from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import System, enroll, register_site
@@ -462,3 +463,31 @@ async def test_a_family_never_sees_a_reflection_on_work_not_approved_through_the
     assert [step["kind"] for step in for_maria["steps"]] == []
     for_gio = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=GIO))
     assert [step["kind"] for step in for_gio["steps"]] == ["reflection"]
+
+
+async def test_a_goal_set_on_the_evening_before_a_cycle_belongs_to_the_one_before_it(
+    system: System,
+) -> None:
+    """Set at 6 pm in Los Angeles on August 31 (already September 1 in UTC): on the school's
+    calendar it was set before the cycle beginning September 1, so the plan follows it up and
+    the cycle's growth does not count it as set during it."""
+    await gio_at_conway(system)
+    cycle = await open_cycle(system, starts=date(2026, 9, 1), days=90)
+    goal = ok(
+        await system.portfolio.post(
+            "/students/s-gio/goals",
+            json={"title": "Count to 100", "area": "math"},
+            headers=GIO,
+        ),
+        201,
+    )
+    evening = datetime(2026, 9, 1, 1, 0, tzinfo=UTC)  # (Aug 31, 18:00 in Los Angeles)
+    async with system.apps["portfolio"].state.runtime.uow.transaction() as session:
+        stored = await session.get(Goal, goal["id"])
+        assert stored is not None
+        stored.created_at = evening
+        session.add(stored)
+    plan = ok(await system.portfolio.get(f"/students/s-gio/plans/{cycle}", headers=GIO))
+    assert goal["id"] in plan["follow_up_goals"]
+    growth = ok(await system.portfolio.get("/students/s-gio/growth", headers=TEACHER))
+    assert [g["goals"] for g in growth if g["cycle"]["id"] == cycle] == [[]]

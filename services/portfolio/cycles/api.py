@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import sees_site, visible_student
+from services.portfolio.cycles.queries import school_day, site_zone
 from services.portfolio.cycles.tables import ConferenceCycle
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.goals.tables import GoalProgress
@@ -157,6 +158,7 @@ async def growth(
         ).all()
         goals = (await session.exec(select(Goal).where(Goal.student_id == student_id))).all()
         progress = await _progress(session, student_id)
+        zone = await site_zone(session, student.site)
         evidence_days = await _days(
             session,
             Evidence.added_at,
@@ -174,7 +176,7 @@ async def growth(
     for cycle in cycles:
 
         def within(moment: datetime, cycle: ConferenceCycle = cycle) -> bool:
-            return cycle.starts_on <= moment.date() <= cycle.ends_on
+            return cycle.starts_on <= school_day(moment, zone) <= cycle.ends_on
 
         result.append(
             CycleGrowth(
@@ -185,7 +187,7 @@ async def growth(
                         title=goal.title,
                         area=goal.area,
                         status=goal.status,
-                        set_on=goal.created_at.date(),
+                        set_on=school_day(goal.created_at, zone),
                         progress_updates=progress.get(goal.id, (0, None))[0],
                         latest_percent=progress.get(goal.id, (0, None))[1],
                     )

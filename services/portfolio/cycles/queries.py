@@ -3,7 +3,7 @@ conferences asks)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -13,11 +13,21 @@ from services.portfolio.cycles.tables import ConferenceCycle
 from services.portfolio.tables import Site
 
 
-async def cycle_at(session: AsyncSession, site: str, moment: datetime) -> ConferenceCycle | None:
-    """The site's cycle that ``moment`` falls in, on the site's calendar (an evening conference
-    in Los Angeles is already the next day in UTC), if any."""
+async def site_zone(session: AsyncSession, site: str) -> ZoneInfo:
+    """The site's time zone (UTC for a site the roster does not have)."""
     known = await session.get(Site, site)
-    day = moment.astimezone(ZoneInfo(known.timezone)).date() if known else moment.date()
+    return ZoneInfo(known.timezone) if known else ZoneInfo("UTC")
+
+
+def school_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The day ``moment`` is on the school's calendar (an evening in Los Angeles is already the
+    next day in UTC): what a cycle's days are counted in."""
+    return moment.astimezone(zone).date()
+
+
+async def cycle_at(session: AsyncSession, site: str, moment: datetime) -> ConferenceCycle | None:
+    """The site's cycle that ``moment`` falls in, on the site's calendar, if any."""
+    day = school_day(moment, await site_zone(session, site))
     return (
         await session.exec(
             select(ConferenceCycle).where(

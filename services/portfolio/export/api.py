@@ -14,6 +14,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import visible_student
+from services.portfolio.cycles.queries import site_zone
 from services.portfolio.cycles.tables import ConferenceCycle
 from services.portfolio.evidence.rules import may_see_feedback
 from services.portfolio.evidence.stored_files import FileStoreDep
@@ -121,6 +122,8 @@ async def _gather(session: AsyncSession, student: Student, principal: Principal)
             "grade": student.grade,
             "site": student.site,
             "language": student.language,
+            # (Dates in the export, and which cycle each thing belongs to, on its calendar.)
+            "timezone": (await site_zone(session, student.site)).key,
         },
         cycles=await _rows(
             session,

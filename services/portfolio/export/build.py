@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from services.portfolio.cycles.queries import school_day
 
 _pages = Environment(
     loader=PackageLoader("services.portfolio.export", "templates"),
@@ -85,8 +88,13 @@ def _dated(portfolio: Portfolio) -> list[dict[str, Any]]:
     ]
 
 
+def _day(portfolio: Portfolio, moment: datetime) -> date:
+    """The day of ``moment`` on the student's school's calendar."""
+    return school_day(moment, ZoneInfo(portfolio.student.get("timezone") or "UTC"))
+
+
 def _cycle_of(portfolio: Portfolio, moment: datetime) -> dict[str, Any] | None:
-    day = moment.date()
+    day = _day(portfolio, moment)
     for cycle in portfolio.cycles:
         if cycle["starts_on"] <= day <= cycle["ends_on"]:
             return cycle
@@ -140,9 +148,13 @@ def _render(
         goals=[
             {
                 **goal,
-                "set_on": goal["created_at"].date(),
+                "set_on": _day(portfolio, goal["created_at"]),
                 "progress": [
-                    {"on": p["created_at"].date(), "note": p["note"], "percent": p["percent"]}
+                    {
+                        "on": _day(portfolio, p["created_at"]),
+                        "note": p["note"],
+                        "percent": p["percent"],
+                    }
                     for p in portfolio.progress
                     if p["goal_id"] == goal["id"]
                 ],
@@ -153,7 +165,7 @@ def _render(
         evidence=[
             {
                 **piece,
-                "added_on": piece["added_at"].date(),
+                "added_on": _day(portfolio, piece["added_at"]),
                 "image": names.get(piece["id"]) if piece.get("file_kind") == "image" else None,
                 "file": names.get(piece["id"]),
                 "reflections": by_evidence.get(piece["id"], []),

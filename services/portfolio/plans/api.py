@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import linked_guardians, visible_student
+from services.portfolio.cycles.queries import school_day, site_zone
 from services.portfolio.cycles.tables import ConferenceCycle
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.plans.rules import (
@@ -355,7 +356,8 @@ async def _follow_up(session: AsyncSession, student_id: str, cycle: ConferenceCy
             .order_by(col(Goal.created_at))
         )
     ).all()
-    return [goal_id for goal_id, created in rows if created.date() < cycle.starts_on]
+    zone = await site_zone(session, cycle.site)
+    return [goal_id for goal_id, created in rows if school_day(created, zone) < cycle.starts_on]
 
 
 def _content(kind: str, row: Any, student_id: str) -> dict[str, Any]:
