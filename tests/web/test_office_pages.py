@@ -131,6 +131,7 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     no_room = await web.post(times, data=block)
     assert no_room.status_code == 422
     assert "Enter the room of conferences in person." in no_room.text
+    assert 'name="room" maxlength="64" value="" aria-describedby="times-room-error"' in no_room.text
     elsewhen = await web.post(times, data=block | {"room": "Room 7", "day": today.isoformat()})
     assert elsewhen.status_code == 422
     assert "That day is not one of the window's conference days." in text_of(elsewhen)

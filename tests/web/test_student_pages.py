@@ -178,6 +178,7 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     )
     assert no_note.status_code == 422
     assert '<option value="50" selected>' in no_note.text
+    assert 'dir="auto" aria-describedby="error-message" aria-invalid="true">' in no_note.text
     progressed = await web.post(
         f"/student/goals/{goal['id']}/progress",
         data={"csrf_token": csrf_token(goals), "note": "I read two chapters", "percent": "50"},

@@ -166,6 +166,10 @@ async def test_availability_makes_times_shown_on_the_page_and_a_bad_block_is_exp
     missing = await web.post(action, data={**block, "starts": ""})
     assert missing.status_code == 422
     assert "Enter the start and end times" in missing.text
+    # The message is tied to the field it is about.
+    assert re.search(
+        r'name="starts" step="300" value="" aria-describedby="error-[^"]+"', missing.text
+    )
     # What was written is kept in the form.
     assert 'value="Room 12"' in missing.text
 
