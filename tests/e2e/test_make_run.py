@@ -146,9 +146,11 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert "\napproved\n" in out
         assert '"title": "My book report on Charlotte\'s Web"' in out
         assert '"glows": "I am proud of my summary"' in out
-        # Eli's father has only a phone: his invitation was texted (its link opens the web front's
-        # sign-in); STOP is obeyed and confirmed.
-        assert re.search(r"Invitation: Eli.*http://127\.0\.0\.1:\d+/f\?link=\S+ \| GSM-7", out)
+        # Eli's father has only a phone: his invitation was texted, in one GSM-7 part (its link by
+        # its short address, which opens the web front's sign-in); STOP is obeyed and confirmed.
+        assert re.search(
+            r"Invitation: Eli.*http://127\.0\.0\.1:\d+/l/[\w-]{35} \| GSM-7 1 part", out
+        )
         assert '{"replies":["You will get no more text messages from' in out
         assert "nudged families: " in out
         assert re.search(
