@@ -115,13 +115,16 @@ Text = Annotated[
 
 
 def _plausible_day(value: date) -> date:
-    # (A day near the ends of the calendar made a 500 where a day after it is worked out.)
     if not date(2000, 1, 1) <= value < date(2100, 1, 1):
         raise ValueError("must be between the years 2000 and 2100")
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_string), AfterValidator(_plausible_day)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
+# A day asked for (a conference day, a schedule's): the day after it, or a time on it in UTC, is
+# worked out, so one at the ends of the calendar is refused (422), not a 500. For input only: a
+# model that is also an answer keeps ``IsoDate``, so what was stored before is still answered.
+ConferenceDay = Annotated[IsoDate, AfterValidator(_plausible_day)]
 Language = Annotated[
     str, Field(min_length=2, max_length=35, pattern=LANGUAGE_PATTERN, examples=["es-MX"])
 ]

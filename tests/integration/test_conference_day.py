@@ -667,7 +667,12 @@ async def test_a_day_cancelled_once_under_way_keeps_the_conferences_that_have_be
     ok(
         await system.scheduling.post(
             "/waitlist",
-            json={"window_id": window["id"], "student_id": "s-d3", "part_of_day": "morning"},
+            json={
+                "window_id": window["id"],
+                "student_id": "s-d3",
+                "part_of_day": "morning",
+                "day": today.isoformat(),
+            },
             headers=guardian("g-d3"),
         ),
         201,
@@ -698,8 +703,11 @@ async def test_a_day_cancelled_once_under_way_keeps_the_conferences_that_have_be
             "/waitlist", params={"window_id": window["id"]}, headers=CONWAY_ADMIN
         )
     )
-    waiting = sorted((e["student_id"], e["part_of_day"]) for e in line if e["status"] == "waiting")
-    assert waiting == [("s-d2", "any"), ("s-d3", "morning")]
+    waiting = sorted(
+        (e["student_id"], e["part_of_day"], e["day"]) for e in line if e["status"] == "waiting"
+    )
+    # (s-d3's wish for the day cancelled is now for any day: it could never be met.)
+    assert waiting == [("s-d2", "any", None), ("s-d3", "morning", None)]
     # The time that began is still the teacher's to record.
     missed = ok(await system.scheduling.post(f"/bookings/{held['id']}/no-show", headers=RIVERA))
     assert missed["status"] == "no_show"

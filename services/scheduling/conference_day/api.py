@@ -20,7 +20,7 @@ from services.scheduling.conference_day.attendance import (
 from services.scheduling.conference_day.day import DayOut, teacher_day
 from services.scheduling.refusals import STAFF_REFUSED, NotFound, as_http
 from services.scheduling.tables import Booking
-from shared.api_types import IdPath, IsoDate
+from shared.api_types import ConferenceDay, IdPath
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal
 from shared.messaging.unit_of_work import UnitOfWork
@@ -96,7 +96,7 @@ async def conference_day(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     day: Annotated[
-        IsoDate,
+        ConferenceDay,
         Query(alias="date", description="The day, YYYY-MM-DD, on the site's clock."),
     ],
 ) -> DayOut:

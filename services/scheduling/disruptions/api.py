@@ -28,7 +28,7 @@ from services.scheduling.windows.queries import check_free, lock_site, visible_w
 from services.scheduling.windows.rules import Mode, day_start, local_day
 from services.scheduling.windows.slots import SlotOut, slot_out
 from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow
-from shared.api_types import IdPath, IsoDate, Moment, Text
+from shared.api_types import ConferenceDay, IdPath, Moment, Text
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal
 from shared.database import lock_for_transaction
@@ -173,7 +173,7 @@ async def _move(
 )
 async def cancel_day(
     window_id: IdPath,
-    day: IsoDate,
+    day: ConferenceDay,
     body: DayCancelIn,
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
@@ -296,6 +296,8 @@ async def _to_the_front(
     ).first()
     if waiting is not None:
         waiting.priority = 0
+        if waiting.day == local_day(slot.starts_at, window.timezone):
+            waiting.day = None  # (a wish for the day cancelled could never be met)
         session.add(waiting)
         return
     session.add(

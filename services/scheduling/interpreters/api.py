@@ -28,7 +28,7 @@ from services.scheduling.interpreters.tables import Interpreter, InterpreterHour
 from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
 from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.windows.rules import Span, day_start
-from shared.api_types import IdPath, IsoDate, Language, Moment, Text
+from shared.api_types import ConferenceDay, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
 from shared.problems import refusals
@@ -269,7 +269,7 @@ async def interpreter_schedule(
     interpreter_id: IdPath,
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
-    day: Annotated[IsoDate, Query(description="The day, in the site's calendar.")],
+    day: Annotated[ConferenceDay, Query(description="The day, in the site's calendar.")],
 ) -> ScheduleOut:
     """An interpreter's day (the site's staff): their hours, their conferences and the free
     time between them, in time order. A teacher sees the student's name only at their own

@@ -19,7 +19,7 @@ from services.scheduling.waitlist.rules import PartOfDay, Wish, check_joining, f
 from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.queries import visible_window, window_plan
 from services.scheduling.windows.slots import SlotOut, slot_out
-from shared.api_types import ID_PATTERN, Id, IdPath, IsoDate, Language
+from shared.api_types import ID_PATTERN, ConferenceDay, Id, IdPath, Language
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal, Role
 from shared.problems import refusals
@@ -34,7 +34,7 @@ class WaitlistIn(BaseModel):
     teacher_id: Id | None = Field(
         None, description="The teacher; defaults to the student's teacher when they have one."
     )
-    day: IsoDate | None = Field(None, description="A day of the window, or any day.")
+    day: ConferenceDay | None = Field(None, description="A day of the window, or any day.")
     part_of_day: PartOfDay = Field(
         PartOfDay.ANY,
         description="`morning` (before 12:00), `afternoon` (12:00-17:00), `evening` (from"

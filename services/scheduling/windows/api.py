@@ -38,7 +38,7 @@ from services.scheduling.windows.rules import (
 )
 from services.scheduling.windows.slots import SlotOut, open_block_slots, slot_out
 from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow, TeacherProfile
-from shared.api_types import ID_PATTERN, Id, IdPath, IsoDate, Moment, Text
+from shared.api_types import ID_PATTERN, ConferenceDay, Id, IdPath, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal
 from shared.database import lock_for_transaction
@@ -54,8 +54,8 @@ class WindowIn(BaseModel):
     site: Id
     name: Text = Field(max_length=200, examples=["Fall 2026 SLCs at Conway"])
     cycle_id: Id | None = Field(None, description="The portfolio's conference cycle, if any.")
-    first_day: IsoDate = Field(description="First conference day (the site's calendar).")
-    last_day: IsoDate = Field(description="Last conference day.")
+    first_day: ConferenceDay = Field(description="First conference day (the site's calendar).")
+    last_day: ConferenceDay = Field(description="Last conference day.")
     slot_minutes: int = Field(20, ge=5, le=120, description="Length of one conference.")
     buffer_minutes: int = Field(5, ge=0, le=60, description="Time between two conferences.")
     opens_at: Moment = Field(description="When families may start booking.")
