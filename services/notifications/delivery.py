@@ -370,6 +370,7 @@ def _delivery(
         cause_event_id=message.cause.id,
         calendar=_calendar(message.calendar, student),
         not_before=how.not_before,
+        expires_at=message.expires_at,
         critical=message.critical,
         provider_id=None,
         escalated_from=None,

@@ -75,6 +75,8 @@ async def escalate(
         if channel == SMS and await session.get(SmsOptOut, address) is not None:
             continue
         waits = None if delivery.critical else await _after_quiet_hours(session, delivery, now)
+        if waits is not None and delivery.expires_at is not None and waits >= delivery.expires_at:
+            waits = None  # (held that long it would be of no use: it goes at once)
         stand_in = Delivery(
             district=delivery.district,
             site=delivery.site,
@@ -92,6 +94,7 @@ async def escalate(
             critical=delivery.critical,
             escalated_from=delivery.id,
             not_before=waits,
+            expires_at=delivery.expires_at,
         )
         session.add(stand_in)
         await enqueue_many(

@@ -92,9 +92,10 @@ class FamilyLinks:
         """The delivery whose short address has ``code``, if this service made it."""
         if self._short_key is None or not _CODE.fullmatch(code):
             return None
-        data = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4))
-        raw, tag = data[:16], data[16:]
-        if not hmac.compare_digest(tag, self._tag(raw)):
+        raw = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4))[:16]
+        # (Exactly the code made: the last character's spare bits may not differ either.)
+        made = base64.urlsafe_b64encode(raw + self._tag(raw)).rstrip(b"=").decode()
+        if not hmac.compare_digest(made.encode(), code.encode()):
             return None
         return str(uuid.UUID(bytes=raw))
 

@@ -85,6 +85,12 @@ class Delivery(SQLModel, table=True):
         sa_type=UTCDateTime,
         description="Held for the guardian's quiet hours until then.",
     )
+    expires_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="Of no use after this (a reminder, once its conference begins): quiet hours"
+        " never hold it, or the message sent instead of it, that long.",
+    )
     critical: bool = Field(
         default=False, description="Cannot wait: overrides quiet hours and opt-outs of its kind."
     )

@@ -7,12 +7,14 @@ the other channel too; the delivery reports count all of it."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from services.notifications.tables import Delivery
+from services.notifications.escalation import escalate
+from services.notifications.tables import ContactPoint, Delivery, GuardianPreference
 from shared.auth import Role
 from tests.integration.conftest import (
     System,
@@ -23,6 +25,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.test_conference_week import book, guardian, ok, tomorrow_at
 from tests.integration.test_family_links_across_services import message, open_window, two_families
+from tests.notifications_support import queued_message
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
@@ -231,3 +234,55 @@ async def test_a_family_whose_contact_has_no_address_is_listed_not_recorded_sent
         "no email address or phone number on file for this guardian",
         "no_contact",
     )
+
+
+async def test_a_message_of_no_use_after_the_quiet_hours_goes_by_text_at_once(
+    system: System,
+) -> None:
+    """A reminder emailed at 06:30 for an 08:00 conference bounces; the family's quiet hours last
+    until 09:00. Held for them the text would come after the conference: it goes at once. A
+    message with no such end waits for them (as the email would have)."""
+    now = datetime(2026, 12, 8, 14, 30, tzinfo=UTC)  # 06:30 in Los Angeles
+    tag = uuid.uuid4().hex[:8]
+    guardian_id = f"g-{tag}"
+    runtime = system.apps["notifications"].state.runtime
+    async with runtime.uow.transaction() as session:
+        session.add(
+            ContactPoint(
+                guardian_id=guardian_id,
+                district="demo",
+                site="conway",
+                display_name="Lan",
+                email=f"lan-{tag}@example.org",
+                phone="+15035550177",
+                language="vi",
+            )
+        )
+        session.add(
+            GuardianPreference(
+                guardian_id=guardian_id,
+                district="demo",
+                quiet_from=time(21, 0),
+                quiet_until=time(9, 0),
+                timezone="America/Los_Angeles",
+            )
+        )
+    stand_ins = {}
+    for name, expires_at in (("reminder", now + timedelta(minutes=90)), ("confirmation", None)):
+        async with runtime.uow.transaction() as session:
+            bounced = queued_message(
+                recipient_id=guardian_id,
+                student_id=f"s-{tag}",
+                address=f"lan-{tag}@example.org",
+                language="vi",
+                template="conference_reminder" if name == "reminder" else "conference_booked",
+                status="bounced",
+                expires_at=expires_at,
+            )
+            session.add(bounced)
+            await session.flush()
+            stand_ins[name] = await escalate(session, bounced, now=now)
+    reminder, confirmation = stand_ins["reminder"], stand_ins["confirmation"]
+    assert reminder is not None and (reminder.channel, reminder.not_before) == ("sms", None)
+    nine = datetime(2026, 12, 8, 17, 0, tzinfo=UTC)  # 09:00 in Los Angeles
+    assert confirmation is not None and confirmation.not_before == nine

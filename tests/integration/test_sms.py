@@ -304,7 +304,7 @@ async def test_an_invitation_by_text_carries_a_short_address_for_the_familys_lin
 
     async with httpx.AsyncClient() as client:
         opened = await client.get(f"{PUBLIC_URL}/family-links/{code}")
-        flipped = code[:-1] + ("A" if code[-1] != "A" else "B")
+        flipped = code[:20] + ("A" if code[20] != "A" else "B") + code[21:]
         tampered = await client.get(f"{PUBLIC_URL}/family-links/{flipped}")
         made_up = await client.get(f"{PUBLIC_URL}/family-links/{'x' * 35}")
     assert opened.status_code == 200, opened.text

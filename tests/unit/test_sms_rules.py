@@ -3,6 +3,7 @@ provider's callback signatures. Pure."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -172,8 +173,14 @@ def test_a_short_address_names_its_delivery_only_to_this_service() -> None:
     # Another service's key, a code changed in one character, or one made up: nothing.
     other = FamilyLinks(FamilyLinkIssuer(generate_key_pair()[0]), "{token}", "/l/{code}")
     assert other.delivery_of(code) is None
-    flipped = code[:-1] + ("A" if code[-1] != "A" else "B")
-    assert LINKS.delivery_of(flipped) is None
+    for at in (0, 17, 30, 34):  # (a character of the id, of the tag, and the last one)
+        for other_character in "AaBQgw_-":
+            if other_character != code[at]:
+                changed = code[:at] + other_character + code[at + 1 :]
+                assert LINKS.delivery_of(changed) is None, changed
     assert LINKS.delivery_of("x" * 35) is None and LINKS.delivery_of("short") is None
-    assert LINKS.delivery_of(delivery_id) is None  # (the delivery's id, which events carry)
+    # The delivery's id (which events carry) with any tag but its own: nothing.
+    raw = uuid.UUID(delivery_id).bytes
+    guessed = base64.urlsafe_b64encode(raw + bytes(10)).rstrip(b"=").decode()
+    assert len(guessed) == 35 and LINKS.delivery_of(guessed) is None
     assert FamilyLinks().short_url(delivery_id) is None  # no key: no short address
