@@ -666,6 +666,25 @@ async def test_an_older_bulk_export_imported_again_keeps_the_links_of_its_older_
     assert [e for e in await outbox(uow, after=seq) if e.stream == UNLINKED] == []
 
 
+async def test_a_bulk_rows_typo_rejects_the_row_and_withdraws_nobody(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """Ava's row in tonight's bulk export has lost her given name: the row is rejected with its
+    line, and Ava, already on the roster, stays enrolled with her father linked, rather than be
+    withdrawn as no longer named."""
+    await import_export(uow, BULK)
+    export = copy_export(BULK, tmp_path)
+    set_cell(export / "users.csv", sourced_id="s-ava", column="givenName", value="")
+    seq = await last_seq(uow)
+
+    report = await import_export(uow, export)
+
+    assert any("givenName is empty" in rejected for rejected in report.rejections)
+    assert (await students(uow))["s-ava"][4] is True
+    assert (await links(uow))[("g-wei", "s-ava")][1] is True
+    assert [e for e in await outbox(uow, after=seq) if e.subject == "s-ava"] == []
+
+
 async def test_a_delta_guardian_naming_a_child_enrolled_and_withdrawn_since_is_a_rejected_link(
     uow: UnitOfWork, tmp_path: Path
 ) -> None:

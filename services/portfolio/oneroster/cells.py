@@ -56,7 +56,6 @@ def id_list(cell: str) -> tuple[str, ...]:
 
 
 _moments: dict[str, datetime] = {}
-_EARLIEST, _LATEST = 2000, 2100  # (as the API's times)
 
 
 def moment(cell: str, column: str) -> datetime:
@@ -76,11 +75,9 @@ def moment(cell: str, column: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:
-        in_utc = parsed.astimezone(UTC)  # (year 1 east of UTC has no UTC moment)
+        parsed.astimezone(UTC)  # (the first moments of year 1 east of UTC have none)
     except OverflowError:
-        in_utc = None
-    if in_utc is None or not _EARLIEST <= in_utc.year <= _LATEST:
-        raise RowProblem(f"{column} '{cell}' is not between the years 2000 and 2100")
+        raise RowProblem(f"{column} '{cell}' has no moment in UTC") from None
     if len(_moments) >= _CACHE_LIMIT:
         _moments.clear()
     _moments[cell] = parsed

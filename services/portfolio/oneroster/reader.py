@@ -312,13 +312,13 @@ class OneRosterExport:
                 item: T | RowRejected
                 if len(cells) != width:
                     item = RowRejected(
-                        name, line, f"has {len(cells)} cells; the header has {width}"
+                        name, line, f"has {len(cells)} cells; the header has {width}", cells[0]
                     )
                 else:
                     try:
                         item = build(cells, line)
                     except RowProblem as problem:
-                        item = RowRejected(name, line, problem.reason)
+                        item = RowRejected(name, line, problem.reason, cells[0])
                 if on_rejected is not None and isinstance(item, RowRejected):
                     on_rejected(cells)
                 yield item

@@ -144,7 +144,8 @@ class RosterImporter:
         self._claims: dict[tuple[str, str], _Claim] = {}
         # Users whose delta row lists all of their links (agentSourcedIds not empty, or removed).
         self._complete_lists: set[str] = set()
-        # Users whose row was older than what is held (their links are kept as they are).
+        # Users whose row was older than what is held, or could not be read: their links are
+        # kept as they are.
         self._older_rows: set[str] = set()
         self._relationships: dict[str, str] = {}  # from guardians' own rows
         self._contacts: list[tuple[Contact, int]] = []
@@ -726,8 +727,21 @@ class RosterImporter:
         for row in rows:
             if isinstance(row, RowRejected):
                 self.report.reject(entity, row)
+                self._keep_rejected(entity, row.sourced_id)
             else:
                 yield row
+
+    def _keep_rejected(self, entity: str, key: str | None) -> None:
+        """A bulk file's row that cannot be read (a typo in one cell) does not withdraw the
+        person or class it names, nor unlink their guardians: what is held stays as it is."""
+        tables = {
+            "students": (self.students, self.guardians, self.staff),  # (users.csv)
+            "classes": (self.classes,),
+        }.get(entity, ())
+        for table in tables:
+            if key is not None and key in table.held:
+                table.seen.add(key)
+                self._older_rows.add(key)
 
     def _school_of(self, user: User) -> str | None:
         if user.primary_org_sourced_id in self._site_timezones:
