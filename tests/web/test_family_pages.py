@@ -482,8 +482,13 @@ async def test_a_link_opened_in_a_browser_signed_in_as_someone_else_asks_first(
     refused = await web.post("/f", data={"link": leo.link, "csrf_token": "forged"})
     assert refused.status_code == 403
     assert "Ava" in (await web.get("/family")).text
-    switched = await web.post("/f", data={"link": leo.link, "csrf_token": csrf_token(asked)})
+    switched = await web.post(
+        "/f", data={"link": leo.link, "csrf_token": csrf_token(asked), "lang": "es"}
+    )
     assert switched.status_code == 303 and switched.headers["location"] == "/family"
+    # (In the language the link was opened in, which the question carried.)
+    assert 'name="lang" value="es"' in asked.text
+    assert any(c.startswith("slc_lang=es") for c in switched.headers.get_list("set-cookie"))
     home = await web.get("/family")
     assert "Leo" in home.text and "Ava" not in home.text
     assert (

@@ -72,6 +72,7 @@ def _open(request: Request, who: Visitor, link: str, language: str | None) -> Re
             who,
             "switch_sign_in.html.j2",
             link=link,
+            link_language=language,
             staff=who.session.person.subject if who.session.person else None,
         )
     return _signed_in(request, who, link, language)
@@ -82,9 +83,9 @@ async def switch_to_link(request: Request, who: VisitorDep, api: SchedulingDep) 
     """The person signed in chose to open the link instead (the question's form)."""
     form = await checked_form(request, who)
     link = form.get("link", "")
-    return _signed_in(
-        request, who, await _accepted(api, link[: MAX_LINK_LENGTH + 1]), chosen_from_query(request)
-    )
+    # (The language the link's message was written in, which the question carried.)
+    language = chosen_from_query(request) or supported(form.get("lang"))
+    return _signed_in(request, who, await _accepted(api, link[: MAX_LINK_LENGTH + 1]), language)
 
 
 async def _accepted(api: SchedulingApi, link: str | None) -> str:
