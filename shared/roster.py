@@ -11,7 +11,7 @@ first; enrolling them again raises the version once more.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func
 from sqlmodel import Field, SQLModel, col, select
@@ -258,10 +258,25 @@ async def withdraw(
     )
 
 
-def keep_roster_copy(consumers: EventConsumers, students: type[SQLModel]) -> None:
+class RosterRemovals(Protocol):
+    """What a service does once the roster copy has withdrawn students or removed links."""
+
+    async def __call__(
+        self, session: AsyncSession, *, students: set[str], links: set[tuple[str, str]]
+    ) -> None: ...
+
+
+def keep_roster_copy(
+    consumers: EventConsumers,
+    students: type[SQLModel],
+    *,
+    after_removals: RosterRemovals | None = None,
+) -> None:
     """Subscribe ``consumers`` to the roster events a reader's copy is kept from: students
     enrolled and withdrawn (in ``students``: ``id``, ``district``, ``site``, ``given_name``,
-    ``active``, ``version``), and guardian links and their removal."""
+    ``active``, ``version``), and guardian links and their removal. ``after_removals`` is
+    called, in the same transaction, with the students the events withdrew and the (guardian,
+    student) links they removed, once the copy says so (an older event changes nothing)."""
 
     @consumers.handles_batch(
         StudentEnrolled, provides=lambda event: [needs("student", event.data.student_id)]
@@ -292,6 +307,10 @@ def keep_roster_copy(consumers: EventConsumers, students: type[SQLModel]) -> Non
     ) -> None:
         """A withdrawn student is not booked for and nobody hears about them."""
         await withdraw(context.session, students, events)
+        if after_removals is not None:
+            await after_removals(
+                context.session, students={event.data.student_id for event in events}, links=set()
+            )
 
     @consumers.handles_batch(GuardianLinked, provides=link_provided)
     async def keep_guardian_links(
@@ -306,3 +325,11 @@ def keep_roster_copy(consumers: EventConsumers, students: type[SQLModel]) -> Non
     ) -> None:
         """An unlinked guardian no longer acts for the student nor hears about them."""
         await keep_links(context.session, events)
+        if after_removals is not None:
+            pairs = {(event.data.guardian_id, event.data.student_id) for event in events}
+            states = await link_states(context.session, pairs)
+            await after_removals(
+                context.session,
+                students=set(),
+                links={pair for pair in pairs if states.get(pair) is False},
+            )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from services.scheduling.conference_day.consumers import keep_plan_readiness
 from services.scheduling.tables import RosterStudent
+from services.scheduling.waitlist.promotion import leave_waitlists_of_removed
 from shared.environment import Environment
 from shared.events import PlanReady
 from shared.messaging.consumer import EventConsumers, HandlerContext
@@ -17,6 +18,6 @@ Context = HandlerContext[Environment]
 
 
 keep_site_copy(consumers)
-keep_roster_copy(consumers, RosterStudent)
+keep_roster_copy(consumers, RosterStudent, after_removals=leave_waitlists_of_removed)
 keep_class_copy(consumers)
 consumers.handles_batch(PlanReady)(keep_plan_readiness)

@@ -275,6 +275,15 @@ async def test_a_freed_seat_skips_families_the_roster_no_longer_lets_book(
             return student is not None and not student.active
 
     await eventually(withdrawn_known, until=bool, timeout=15)
+    # They leave the waitlist as soon as scheduling learns it: the family behind is first.
+    line = ok(
+        await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
+    )
+    assert {(e["student_id"], e["status"], e["position"]) for e in line} == {
+        ("s-32", "left", None),
+        ("s-33", "left", None),
+        ("s-34", "waiting", 1),
+    }
 
     ok(await system.scheduling.delete(f"/bookings/{holder['id']}", headers=families[0]))
     line = ok(

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Full, Refused, StudentView
 from services.scheduling.booking.seats import held_in_window, seat_family, student_views
-from services.scheduling.tables import Slot
+from services.scheduling.tables import RosterStudent, Slot
 from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
 from services.scheduling.waitlist.tables import WaitlistEntry
 
@@ -105,3 +105,39 @@ def no_longer_waiting(found: list[StudentView], entry: WaitlistEntry) -> str | N
     if student.teachers and entry.teacher_id not in student.teachers:
         return f"teacher {entry.teacher_id!r} no longer teaches the student"
     return None
+
+
+async def leave_waitlists_of_removed(
+    session: AsyncSession, *, students: set[str], links: set[tuple[str, str]]
+) -> None:
+    """The roster withdrew students or unlinked guardians: their waiting entries leave the
+    waitlist now (a seat would not be booked for them: ``no_longer_waiting``), so the office's
+    list and the positions of the families behind them are right at once."""
+    withdrawn = (
+        set(
+            (
+                await session.exec(
+                    select(RosterStudent.id).where(
+                        col(RosterStudent.id).in_(sorted(students)), ~col(RosterStudent.active)
+                    )
+                )
+            ).all()
+        )
+        if students
+        else set()
+    )
+    involved = withdrawn | {student for _, student in links}
+    if not involved:
+        return
+    waiting = (
+        await session.exec(
+            select(WaitlistEntry).where(
+                col(WaitlistEntry.student_id).in_(sorted(involved)),
+                WaitlistEntry.status == "waiting",
+            )
+        )
+    ).all()
+    for entry in waiting:
+        if entry.student_id in withdrawn or (entry.guardian_id, entry.student_id) in links:
+            entry.status, entry.resolved_at = "left", datetime.now(UTC)
+            session.add(entry)
