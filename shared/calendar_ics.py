@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vDuration
 
 Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
 PRODUCT = "-//Student-led conferences//Scheduling//EN"
@@ -96,7 +96,8 @@ def feed_calendar(name: str, events: Iterable[Event]) -> bytes:
     calendar.add("name", name)
     calendar.add("x-wr-calname", name)
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", FEED_REFRESH)
+    # (An X- property icalendar does not know would be written as text, "1:00:00".)
+    calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
     return calendar.to_ical()
 
 

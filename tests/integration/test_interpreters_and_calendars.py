@@ -289,6 +289,9 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
     assert published.headers["content-type"].startswith("text/calendar")
     calendar = Calendar.from_ical(published.content)
     assert str(calendar["METHOD"]) == "PUBLISH"
+    # Fetched again every hour, as the standard says and as Outlook reads it (an X- property).
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in published.content
+    assert b"X-PUBLISHED-TTL:PT1H" in published.content
     assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == [uid]
     assert b"g-wei" not in published.content
     path = urlsplit(url).path

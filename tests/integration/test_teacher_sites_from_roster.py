@@ -234,3 +234,45 @@ async def test_a_class_that_takes_students_of_another_school_makes_that_school_h
     assert given.status_code == 201, given.text
     queue = await system.portfolio.get("/sites/mjds/review-queue", headers=RIVERA_NO_SITES)
     assert queue.status_code == 200, queue.text
+
+
+async def test_a_teachers_feed_is_for_offices_of_every_school_it_lists_conferences_at(
+    system: System,
+) -> None:
+    """Ms. Rivera's class at MJDS is removed, but a family there is still booked with her: her
+    calendar feed lists that MJDS conference, so Conway's office alone may not have its secret
+    address (nor rotate it); an administrator of both schools may."""
+    await enroll(system, student_id="s-bo", site="mjds", given_name="Bo", guardian_id="g-bo")
+    await teaching_at(system, "t-rivera", "conway", "mjds")
+    await conference_window(system.scheduling, site="mjds")
+    day = datetime.now(ZoneInfo("America/Chicago")).date() + timedelta(days=3)
+    given = await give_availability(
+        system.scheduling,
+        site="mjds",
+        starts_at=datetime(day.year, day.month, day.day, 15, tzinfo=ZoneInfo("America/Chicago")),
+        headers=RIVERA_EVERYWHERE,
+        teacher_id="t-rivera",
+        room="Room 9",
+    )
+    assert given.status_code == 201, given.text
+    (slot,) = given.json()["slots"]
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": slot["id"], "student_id": "s-bo", "guardian_id": "g-bo"},
+        headers=auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",)),
+    )
+    assert booked.status_code == 201, booked.text
+    removed = await system.portfolio.delete("/roster/classes/class-t-rivera-mjds", headers=ADMIN)
+    assert removed.status_code == 200, removed.text
+
+    async def rivera_sites() -> frozenset[str]:
+        return frozenset(await system.apps["scheduling"].state.teacher_sites("demo", "t-rivera"))
+
+    await eventually(rivera_sites, until=lambda sites: sites == {"conway"}, timeout=15)
+    conway_office = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+    feed = "/teachers/t-rivera/calendar-feed"
+    assert (await system.scheduling.get(feed, headers=conway_office)).status_code == 403
+    rotate = await system.scheduling.post(f"{feed}/rotate", headers=conway_office)
+    assert rotate.status_code == 403
+    both = auth("a-both", Role.SITE_ADMIN, sites=("conway", "mjds"))
+    assert (await system.scheduling.get(feed, headers=both)).status_code == 200

@@ -19,6 +19,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import NotAllowed
+from services.scheduling.calendar.conferences import teacher_conferences
 from services.scheduling.interpreters.tables import Interpreter
 from services.scheduling.teacher_sites import sites_of
 from services.scheduling.windows.tables import TeacherProfile
@@ -69,12 +70,20 @@ def check_acts_for_teacher(
 
 async def acts_for_teacher(session: AsyncSession, principal: Principal, teacher_id: str) -> None:
     """``check_acts_for_teacher``, with the sites the teacher works at (``sites_of``: the
-    roster's classes they teach, and the availability schools' offices gave them; raises
-    ``NotAllowed``). A teacher no school knows yet: the teacher themself, or a district
-    administrator."""
+    roster's classes they teach, and the availability schools' offices gave them) and those of
+    the conferences their feed lists (held, ending within ``FEED_HISTORY`` or later: a school
+    whose class they no longer teach may still have them booked there); raises ``NotAllowed``.
+    A teacher no school knows yet: the teacher themself, or a district administrator."""
     sites: frozenset[str] = frozenset()
     if principal.role is Role.SITE_ADMIN:
         sites = await sites_of(await session.connection(), principal.district, teacher_id)
+        listed = await teacher_conferences(
+            session,
+            teacher_id,
+            district=principal.district,
+            since=datetime.now(UTC) - FEED_HISTORY,
+        )
+        sites |= {conference.site for conference in listed}
     check_acts_for_teacher(principal, teacher_id=teacher_id, teacher_sites=sites)
 
 
