@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Full, Refused, StudentView
 from services.scheduling.booking.seats import held_in_window, seat_family, student_views
-from services.scheduling.tables import RosterStudent, Slot
+from services.scheduling.tables import Slot
 from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
 from services.scheduling.waitlist.tables import WaitlistEntry
 
@@ -110,34 +110,22 @@ def no_longer_waiting(found: list[StudentView], entry: WaitlistEntry) -> str | N
 async def leave_waitlists_of_removed(
     session: AsyncSession, *, students: set[str], links: set[tuple[str, str]]
 ) -> None:
-    """The roster withdrew students or unlinked guardians: their waiting entries leave the
-    waitlist now (a seat would not be booked for them: ``no_longer_waiting``), so the office's
-    list and the positions of the families behind them are right at once."""
-    withdrawn = (
-        set(
-            (
-                await session.exec(
-                    select(RosterStudent.id).where(
-                        col(RosterStudent.id).in_(sorted(students)), ~col(RosterStudent.active)
-                    )
-                )
-            ).all()
-        )
-        if students
-        else set()
-    )
-    involved = withdrawn | {student for _, student in links}
+    """The roster withdrew students or unlinked guardians: their waiting entries the roster no
+    longer lets book leave the waitlist now (``no_longer_waiting``, the rule promotion applies),
+    so the office's list and the positions of the families behind them are right at once."""
+    involved = sorted(students | {student for _, student in links})
     if not involved:
         return
     waiting = (
         await session.exec(
             select(WaitlistEntry).where(
-                col(WaitlistEntry.student_id).in_(sorted(involved)),
-                WaitlistEntry.status == "waiting",
+                col(WaitlistEntry.student_id).in_(involved), WaitlistEntry.status == "waiting"
             )
         )
     ).all()
+    views = {view.id: view for view in await student_views(session, involved)} if waiting else {}
     for entry in waiting:
-        if entry.student_id in withdrawn or (entry.guardian_id, entry.student_id) in links:
+        found = [views[entry.student_id]] if entry.student_id in views else []
+        if no_longer_waiting(found, entry) is not None:
             entry.status, entry.resolved_at = "left", datetime.now(UTC)
             session.add(entry)
