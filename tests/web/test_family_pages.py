@@ -342,6 +342,7 @@ async def test_no_input_gets_a_500(web: httpx.AsyncClient, family: Family) -> No
         ("POST", "/family/bookings/nope/cancel", {"csrf_token": token}),
         ("POST", "/family/bookings/nope/move", {"csrf_token": token, "slot_id": "x"}),
         ("GET", "/l/" + "é" * 40, None),
+        ("GET", "/l/" + "x" * 500, None),
         ("POST", "/dev/sign-in", {"csrf_token": "été", "subject": "t-rivera"}),
     ]
     await web.get("/dev/sign-in")  # (its form's cookie: the token is then compared)
