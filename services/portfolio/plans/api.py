@@ -19,16 +19,16 @@ from services.portfolio.plans.rules import (
     check_may_edit,
     check_may_mark_ready,
     check_ready,
+    evidence_shown,
+    shown_to,
     visible_to,
 )
 from services.portfolio.plans.tables import ConferencePlan
-from services.portfolio.reflections.rules import family_may_see
 from services.portfolio.reflections.tables import Reflection
 from services.portfolio.refusals import REFUSED_409, REFUSED_422, refused, unprocessable
 from services.portfolio.tables import Goal, Student
 from shared.api_types import Id, IdPath, Paragraphs, Text
 from shared.auth.http import CurrentPrincipal
-from shared.auth.principal import Role
 from shared.database import utcnow
 from shared.events import PlanReady
 from shared.messaging.outbox import record_event
@@ -170,7 +170,7 @@ async def mark_ready(
             raise HTTPException(status.HTTP_409_CONFLICT, "the student has not begun a plan")
         # The evidence in it, and the evidence its reflections are about: a family sees both.
         found = await _rows(session, student_id, plan.items)
-        shown = _evidence_shown(plan.items, found)
+        shown = evidence_shown(plan.items, found)
         states = await _evidence_status(session, student_id, sorted(shown))
         _refuse(lambda: check_ready(items=len(plan.items), evidence_status=states))
         if plan.status != "ready":
@@ -215,16 +215,14 @@ async def present(
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no conference plan ready yet")
         found = await _rows(session, student_id, plan.items)
         states = await _evidence_status(
-            session, student_id, sorted(_evidence_shown(plan.items, found))
+            session, student_id, sorted(evidence_shown(plan.items, found))
         )
     steps: list[Step] = []
     if plan.opening:
         steps.append(Step(number=1, kind="opening", say=plan.opening, content={}))
     for item in plan.items:
         row = found.get((item["type"], item["id"]))
-        if row is not None and not (
-            principal.role is Role.GUARDIAN and not _family_may_see(item["type"], row, states)
-        ):
+        if row is not None and shown_to(principal, item["type"], row, states):
             steps.append(
                 Step(
                     number=len(steps) + 1,
@@ -308,28 +306,6 @@ async def _rows(
             ).all()
             found.update({(kind, row.id): row for row in rows})
     return found
-
-
-def _evidence_shown(items: list[dict[str, Any]], found: dict[tuple[str, str], Any]) -> set[str]:
-    """The evidence a plan's steps show: its evidence, and what its reflections are about."""
-    shown = {item["id"] for item in items if item["type"] == "evidence"}
-    for item in items:
-        row = found.get(("reflection", item["id"])) if item["type"] == "reflection" else None
-        if row is not None and row.evidence_id is not None:
-            shown.add(row.evidence_id)
-    return shown
-
-
-def _family_may_see(kind: str, row: Any, states: dict[str, str]) -> bool:
-    """Whether a family reading the plan may see this step (evidence approved since it was
-    made ready may have been returned meanwhile): as the portfolio's own pages decide."""
-    if kind == "evidence":
-        return states.get(row.id) == "approved"
-    if kind == "reflection":
-        return family_may_see(
-            evidence_id=row.evidence_id, evidence_status=states.get(row.evidence_id or "")
-        )
-    return True
 
 
 async def _evidence_status(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from services.portfolio.reflections.rules import family_may_see
 from shared.auth.principal import Principal, Role
 
 ITEM_TYPES = ("evidence", "reflection", "goal")
@@ -50,3 +52,29 @@ def check_ready(*, items: int, evidence_status: Mapping[str, str]) -> None:
 def visible_to(principal: Principal, *, status: str) -> bool:
     """Families see a plan once it is ready; the student and staff always."""
     return principal.role is not Role.GUARDIAN or status == "ready"
+
+
+def evidence_shown(items: list[dict[str, Any]], found: Mapping[tuple[str, str], Any]) -> set[str]:
+    """The evidence a plan's steps show (``found``: its items' rows by type and id): its
+    evidence, and what its reflections are about."""
+    shown = {item["id"] for item in items if item["type"] == "evidence"}
+    for item in items:
+        row = found.get(("reflection", item["id"])) if item["type"] == "reflection" else None
+        if row is not None and row.evidence_id is not None:
+            shown.add(row.evidence_id)
+    return shown
+
+
+def shown_to(principal: Principal, kind: str, row: Any, states: Mapping[str, str]) -> bool:
+    """Whether the reader sees this step of the plan: the student and staff every step; a
+    family only what the portfolio's own pages show it (work approved, and reflections on the
+    term or on approved work), whatever the work's state when the plan was made ready."""
+    if principal.role is not Role.GUARDIAN:
+        return True
+    if kind == "evidence":
+        return states.get(row.id) == "approved"
+    if kind == "reflection":
+        return family_may_see(
+            evidence_id=row.evidence_id, evidence_status=states.get(row.evidence_id or "")
+        )
+    return True
