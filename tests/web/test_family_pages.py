@@ -147,6 +147,8 @@ async def test_a_family_books_moves_and_cancels_through_the_forms(
     assert choose.status_code == 200
     times = offered_times(choose)
     assert len(times) == 3
+    # Each time names its teacher (a child may have several; the roster gave no name here).
+    assert choose.text.count("With t-rivera, Room 4") == 3
     booked = await web.post(
         f"/family/children/{family.student_id}/book",
         data={"csrf_token": csrf_token(choose), "slot_id": times[0]},

@@ -100,7 +100,11 @@ async def book_time(
         refusal, status = refusal_of(answer), answer.refused_status
         refusal_when = moment_of_refusal(answer, language=who.language)
         if refusal is Refusal.FULL:
-            days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
+            days = days_of_times(
+                answer.body.get("nearest_times", []),
+                language=who.language,
+                names=child.teacher_names,
+            )
         else:  # (with an interpreter: only the times one is free for, as the page says)
             days = (
                 await child_of_family(api, who, student_id, interpreter_language=interpreter)
@@ -157,7 +161,11 @@ async def move_to_time(
         refusal, status = refusal_of(answer), answer.refused_status
         refusal_when = moment_of_refusal(answer, language=who.language)
         if refusal is Refusal.FULL:
-            days = days_of_times(answer.body.get("nearest_times", []), language=who.language)
+            days = days_of_times(
+                answer.body.get("nearest_times", []),
+                language=who.language,
+                names=child.teacher_names,
+            )
     return choose_time_page(
         request,
         who,

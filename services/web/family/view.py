@@ -70,6 +70,7 @@ class ChildView:
     waiting: list[WaitingView]
     windows: list[WindowView]
     free_days: list[DayOfTimes] = field(default_factory=list)
+    teacher_names: dict[str, str] = field(default_factory=dict)  # (by the roster's ids)
 
     @property
     def conference(self) -> ConferenceView | None:
@@ -110,7 +111,8 @@ def child_view(child: dict[str, Any], *, language: str, several: bool = False) -
         windows=[
             window_view(one, language=language, several=several) for one in child.get("windows", [])
         ],
-        free_days=days_of_times(child.get("free_times", []), language=language),
+        free_days=days_of_times(child.get("free_times", []), language=language, names=names),
+        teacher_names=dict(names),
     )
 
 
@@ -156,8 +158,11 @@ def conference_view(
     )
 
 
-def days_of_times(slots: Iterable[dict[str, Any]], *, language: str) -> list[DayOfTimes]:
-    """Free times grouped by their day on the school's clock, in order."""
+def days_of_times(
+    slots: Iterable[dict[str, Any]], *, language: str, names: dict[str, str] | None = None
+) -> list[DayOfTimes]:
+    """Free times grouped by their day on the school's clock, in order, each with its teacher
+    named (when the roster gives a name)."""
     days: dict[str, list[TimeChoice]] = {}
     for slot in slots:
         starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
@@ -169,7 +174,7 @@ def days_of_times(slots: Iterable[dict[str, Any]], *, language: str) -> list[Day
                 time=written_span(starts, ends, timezone=timezone, language=language),
                 room=str(slot["room"]),
                 virtual=slot.get("mode") == "virtual",
-                teacher=str(slot["teacher_id"]),
+                teacher=str((names or {}).get(slot["teacher_id"], slot["teacher_id"])),
             )
         )
     return [DayOfTimes(heading=heading, times=times) for heading, times in days.items()]
