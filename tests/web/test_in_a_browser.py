@@ -74,6 +74,12 @@ async def fits_and_passes_axe(page: Page, axe: Axe, *, screenshot: Path) -> None
     width = page.viewport_size["width"] if page.viewport_size else 0
     scrolled = await page.evaluate("document.documentElement.scrollWidth")
     assert scrolled <= width, (screenshot.name, scrolled)
+    # The header, the page and the footer begin at the same edge (a wide page widens all).
+    edges = await page.evaluate(
+        "[...document.querySelectorAll('.site-header .width, main, .site-footer .width')]"
+        ".map(element => Math.round(element.getBoundingClientRect().left))"
+    )
+    assert len(set(edges)) == 1, (screenshot.name, edges)
     results = await axe.run(page)
     assert results.violations_count == 0, f"{screenshot.name}:\n{results.generate_report()}"
 
