@@ -207,11 +207,16 @@ def test_a_time_the_school_cancelled_cannot_be_booked() -> None:
 
 
 def move(
-    caller: Principal, new: SlotView, *, new_id: str = "slot-2", status: str = "booked"
+    caller: Principal,
+    new: SlotView,
+    *,
+    new_id: str = "slot-2",
+    status: str = "booked",
+    active: bool = True,
 ) -> None:
     check_move(
         caller,
-        student=student(),
+        student=student(active=active),
         booking_id="b-1",
         status=status,
         starts_at=NOW + timedelta(days=1),
@@ -235,6 +240,21 @@ def test_the_family_or_the_school_moves_a_conference_to_another_time_at_its_scho
         move(STUDENT, slot())
     with pytest.raises(Hidden):
         move(principal(Role.GUARDIAN, subject="g-2"), slot())
+
+
+def test_a_withdrawn_students_conference_is_not_moved_to_another_seat() -> None:
+    for caller in (GUARDIAN, SITE_ADMIN):
+        with pytest.raises(Refused, match="withdrawn"):
+            move(caller, slot(), active=False)
+    # (cancelling it still frees the seat)
+    check_cancellation(
+        GUARDIAN,
+        student=student(active=False),
+        booking_id="b-1",
+        status="booked",
+        starts_at=NOW + timedelta(days=1),
+        now=NOW,
+    )
 
 
 def test_overbooked_slot_is_refused() -> None:

@@ -257,6 +257,8 @@ def check_move(
         now=now,
         doing="move",
     )
+    if not student.active:  # (cancelling is still open to the family: it frees the seat)
+        raise Refused(f"student {student.id!r} is withdrawn from the roster")
     if new_slot_id == current_slot:
         raise Invalid("the conference is already at that time")
     if new_slot.site != student.site or new_slot.district != student.district:
