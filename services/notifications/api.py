@@ -74,6 +74,16 @@ def may_manage_guardian(principal: Principal, *, guardian_id: str, sites: set[st
     )
 
 
+def may_redirect_guardian(principal: Principal, *, sites: set[str]) -> bool:
+    """Changing where a guardian's messages go (their email address or phone number) is for the
+    guardian themself, district IT, or an office that serves every one of the family's schools:
+    the family's link, which the messages carry, acts for all their children, so the office of
+    one school must not be able to send it, for a child at another, to an address of its own."""
+    if principal.role is Role.GUARDIAN or not principal.is_admin:
+        return True  # (``may_manage_guardian`` decided)
+    return all(principal.can_act_for_site(principal.district, site) for site in sites)
+
+
 def _not_with_a_link(principal: Principal) -> None:
     """A family's link books conferences; it does not read or change what notifications keeps:
     a forwarded or replaced link must not read the family's messages (which hold their newest
@@ -97,14 +107,20 @@ def no_guardian(guardian_id: str, what: str = "contact details") -> HTTPExceptio
 async def save_contact(
     guardian_id: IdPath, body: ContactIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
-    """Record how to reach a guardian and in which language: the guardian themself, or an admin
-    of a site where one of their children is enrolled. Only for guardians the roster links to a
-    student (404 otherwise, as for one you may not manage)."""
+    """Record how to reach a guardian and in which language: the guardian themself, district IT,
+    or an admin of the sites where their children are enrolled (of every one of them: 403 when
+    the family also has a child at a school the caller does not serve). Only for guardians the
+    roster links to a student (404 otherwise, as for one you may not manage)."""
     _not_with_a_link(principal)
     async with uow.transaction() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
             raise no_guardian(guardian_id)
+        if not may_redirect_guardian(principal, sites=sites):
+            raise forbidden(
+                f"guardian {guardian_id!r} also has children at another school: their contact"
+                " details are changed by district IT, or by the family itself"
+            )
         # (The caller's choice among the guardian's sites: an admin does not learn the
         # family's other schools from a refusal.)
         choices = sorted(

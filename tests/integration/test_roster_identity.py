@@ -135,6 +135,37 @@ async def test_a_site_admin_cannot_claim_the_contact_of_another_sites_family(
     ).status_code == 404
 
 
+async def test_one_schools_office_cannot_redirect_a_family_that_has_a_child_at_another(
+    system: System,
+) -> None:
+    """The family's link acts for all its children: had Conway's office been able to put an
+    address of its own on a family with a child at MJDS, then send the family a new link, it
+    would have held a link to the MJDS child. Changing a family's address needs an office of
+    every one of its schools, district IT, or the family."""
+    await enroll(system, student_id="s-eli", site="mjds", given_name="Eli", guardian_id="g-marcus")
+    own = {"display_name": "Marcus Brooks", "email": "marcus@example.org"}
+    saved = await system.notifications.put("/contacts/g-marcus", json=own, headers=MJDS_ADMIN)
+    assert saved.status_code == 200, saved.text
+    # Conway links him to a child of its own (a real sibling, or one made up).
+    await enroll(
+        system, student_id="s-lia", site="conway", given_name="Lia", guardian_id="g-marcus"
+    )
+
+    claim = {**own, "email": "a-conway@example.org"}
+    refused = await system.notifications.put("/contacts/g-marcus", json=claim, headers=CONWAY_ADMIN)
+    assert refused.status_code == 403, refused.text
+    assert "another school" in refused.json()["detail"]
+    # Conway still reads how to reach the family, which stays as it was.
+    read = await system.notifications.get("/contacts/g-marcus", headers=CONWAY_ADMIN)
+    assert read.status_code == 200, read.text
+    assert read.json()["email"] == "marcus@example.org"
+    # Those who may: an office of both schools, district IT, the family itself.
+    both = auth("a-both", Role.SITE_ADMIN, sites=("conway", "mjds"))
+    for who in (both, ADMIN, auth("g-marcus", Role.GUARDIAN)):
+        changed = await system.notifications.put("/contacts/g-marcus", json=own, headers=who)
+        assert changed.status_code == 200, changed.text
+
+
 async def test_no_contact_for_a_guardian_the_roster_does_not_know(system: System) -> None:
     """Finding 3 (first come, first served): a guardian token created contact g-newdad before
     the district linked him, and the district's messages for him then went to it."""
