@@ -13,6 +13,7 @@ never come: ``digest_not_sent`` plans the guardian's next day's digest for it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -50,6 +51,26 @@ class DigestRound:
     site: str
 
 
+async def still_theirs(
+    session: AsyncSession, guardian_id: str, waiting: Sequence[DigestItem]
+) -> tuple[list[DigestItem], dict[str, KnownStudent]]:
+    """The news about students the roster still links the guardian to and still enrolls (what
+    a digest may tell them), and those students by id."""
+    links = await link_states(session, {(guardian_id, item.student_id) for item in waiting})
+    students = {
+        student.id: student
+        for student in (
+            await session.exec(
+                select(KnownStudent).where(
+                    col(KnownStudent.id).in_(sorted({item.student_id for item in waiting}))
+                )
+            )
+        ).all()
+        if student.active and links.get((guardian_id, student.id))
+    }
+    return [item for item in waiting if item.student_id in students], students
+
+
 @jobs.handles(DIGEST, max_attempts=6, retry_backoff_seconds=60.0)
 async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun) -> None:
     """Write the guardian's digest from the news waiting for it (about students the roster
@@ -75,24 +96,7 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
                 .order_by(col(DigestItem.created_at))
             )
         ).all()
-        links = await link_states(session, {(guardian_id, item.student_id) for item in waiting})
-        students = {
-            student.id: student
-            for student in (
-                await session.exec(
-                    select(KnownStudent).where(
-                        col(KnownStudent.id).in_(sorted({i.student_id for i in waiting}))
-                    )
-                )
-            ).all()
-        }
-        news = [
-            item
-            for item in waiting
-            if links.get((guardian_id, item.student_id))
-            and item.student_id in students
-            and students[item.student_id].active
-        ]
+        news, students = await still_theirs(session, guardian_id, waiting)
         if not news:
             return
         names = list(dict.fromkeys(students[item.student_id].given_name for item in news))

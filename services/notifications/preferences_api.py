@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.api import may_manage_guardian, no_guardian
 from services.notifications.delivery import DIGEST, preferences_from_row
+from services.notifications.digest import still_theirs
 from services.notifications.preferences import (
     DEFAULT_DIGEST_HOUR,
     ChannelName,
@@ -280,7 +281,8 @@ class DigestOut(BaseModel):
 async def next_digest(
     guardian_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> DigestOut:
-    """The portfolio news waiting for the guardian's next daily digest, and when it goes."""
+    """The portfolio news waiting for the guardian's next daily digest, and when it goes: only
+    about children the roster still links them to and still enrolls, as the digest itself."""
     async with uow.read() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
@@ -296,7 +298,11 @@ async def next_digest(
                     sorted(s for s in sites if principal.can_act_for_site(principal.district, s))
                 )
             )
-        waiting = (await session.exec(query.order_by(col(DigestItem.created_at)))).all()
+        waiting, _ = await still_theirs(
+            session,
+            guardian_id,
+            (await session.exec(query.order_by(col(DigestItem.created_at)))).all(),
+        )
         jobs = await _digest_jobs(session, guardian_id, [JobState.PENDING, JobState.RUNNING])
     return DigestOut(
         guardian_id=guardian_id,

@@ -25,6 +25,7 @@ from shared.auth import Role, mint_token
 from shared.events import GoalSet, new_event, to_stream_fields
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.tables import InboxEntry, OutboxMessage, ParkedEvent
+from shared.roster import link_states
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.conftest import (
     ADMIN,
@@ -507,6 +508,44 @@ async def test_a_narrowed_token_reaches_only_the_children_it_names(system: Syste
     ).status_code == 404
     assert (await system.portfolio.get("/students/s-noa", headers=narrowed)).status_code == 404
     assert (await system.portfolio.get("/students/s-noa", headers=everything)).status_code == 200
+
+
+async def test_what_waits_for_the_digest_is_only_about_children_still_theirs(
+    system: System,
+) -> None:
+    """Unlinked from one child, withdrawn another: a guardian's waiting digest no longer shows
+    their news (the digest itself would not carry it)."""
+    for student_id, name in (("s-ava", "Ava"), ("s-noa", "Noa"), ("s-ben", "Ben")):
+        await enroll(
+            system, student_id=student_id, site="conway", given_name=name, guardian_id="g-x"
+        )
+        goal = await system.portfolio.post(
+            f"/students/{student_id}/goals",
+            json={"title": f"{name}'s own goal", "area": "reading"},
+            headers=ADMIN,
+        )
+        assert goal.status_code == 201, goal.text
+    guardian = auth("g-x", Role.GUARDIAN)
+
+    async def waiting() -> list[str]:
+        answer = await system.notifications.get("/guardians/g-x/digest", headers=guardian)
+        assert answer.status_code == 200, answer.text
+        return sorted(item["title"] for item in answer.json()["news"])
+
+    await eventually(waiting, until=lambda found: len(found) == 3)
+    unlinked = await system.portfolio.delete("/roster/students/s-noa/guardians/g-x", headers=ADMIN)
+    assert unlinked.status_code == 204, unlinked.text
+    withdrawn = await system.portfolio.delete("/roster/students/s-ben", headers=ADMIN)
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    async def roster_followed() -> bool:
+        async with system.apps["notifications"].state.runtime.uow.read() as session:
+            ben = await session.get(KnownStudent, "s-ben")
+            links = await link_states(session, {("g-x", "s-noa")})
+        return ben is not None and not ben.active and not links.get(("g-x", "s-noa"))
+
+    await eventually(roster_followed, until=bool, timeout=15)
+    assert await waiting() == ["Ava's own goal"]
 
 
 async def test_a_student_learns_nothing_of_other_students_bookings(system: System) -> None:
