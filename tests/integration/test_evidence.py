@@ -25,7 +25,7 @@ from services.portfolio.files import LocalDiskStore
 from shared.auth import Role
 from shared.events import EvidenceAdded, EvidenceApproved
 from shared.messaging.tables import OutboxMessage
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import ADMIN, System, enroll, register_site
 from tests.support import auth
 
 AVA = auth("s-ava", Role.STUDENT)
@@ -385,6 +385,30 @@ async def test_a_teachers_review_queue_holds_their_own_students_oldest_first(
     assert {gios["id"], second["id"]} == {
         piece["id"] for piece in (await system.portfolio.get(queue, headers=ADMIN)).json()
     }
+
+
+async def test_a_student_who_changes_school_has_their_work_reviewed_at_the_new_one(
+    system: System,
+) -> None:
+    """The queue follows the student's school on the roster, not the school where the piece
+    was added: Conway's office no longer reads it, MJDS's has it to review."""
+    await conway_students(system)
+    await added(system, AVA, title="My essay")
+    await register_site(system, "mjds")
+    moved = await system.portfolio.put(
+        "/roster/students/s-ava",
+        json={"site": "mjds", "given_name": "Ava", "family_name": "Test", "grade": "03"},
+        headers=ADMIN,
+    )
+    assert moved.status_code == 200, moved.text
+
+    async def titles(site: str, headers: dict[str, str]) -> list[str]:
+        response = await system.portfolio.get(f"/sites/{site}/review-queue", headers=headers)
+        assert response.status_code == 200, response.text
+        return [piece["title"] for piece in response.json()]
+
+    assert await titles("conway", CONWAY_ADMIN) == []
+    assert await titles("mjds", MJDS_ADMIN) == ["My essay"]
 
 
 # --- The framework -----------------------------------------------------------------------------

@@ -107,7 +107,7 @@ async def review_queue(
             .join(Student, col(Student.id) == col(Evidence.student_id))
             .where(
                 Evidence.district == site.district,
-                Evidence.site == site.id,
+                Student.site == site.id,  # (the student's school now, wherever it was added)
                 Evidence.status == Status.SUBMITTED,
                 col(Student.active),
             )
