@@ -73,7 +73,11 @@ class CloudEvent(BaseModel, Generic[DataT]):
     model_config = ConfigDict(frozen=True)
 
     specversion: str = Field(SPEC_VERSION, description="CloudEvents spec version.")
-    id: str = Field(description="Unique event id (a UUID); the same on every redelivery.")
+    id: str = Field(
+        min_length=1,
+        max_length=36,
+        description="Unique event id (a UUID); the same on every redelivery.",
+    )
     source: str = Field(description="The publishing service, e.g. `portfolio`.")
     type: str = Field(
         description="Event type with version suffix, e.g. `slc.portfolio.goal.set.v1`."
@@ -154,7 +158,9 @@ def from_stream_fields(fields: Mapping[Any, Any], data_type: type[DataT]) -> Clo
         return CloudEvent[data_type].model_validate(  # type: ignore[valid-type]
             text, context={_READING: True}
         )
-    except (json.JSONDecodeError, ValidationError, TypeError) as error:
+    except (ValueError, TypeError, RecursionError) as error:
+        # (ValueError: JSON that is not, a number too long for ``int``, a model's refusal;
+        # RecursionError: JSON nested too deep. Each is the entry's own, never worth retrying.)
         raise UndecodableEvent(f"{data_type.event_type()}: {error}") from error
 
 

@@ -514,6 +514,29 @@ def test_broken_json_in_data_is_undecodable(broken: str) -> None:
         from_stream_fields(as_redis_returns(goal_fields(data=broken)), GoalSet)
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [
+        '{"goal_id": "g-1", "extra": ' + "1" * 5000 + "}",  # too long for int(): ValueError
+        '{"goal_id": ' + "[" * 100_000 + "]" * 100_000 + "}",  # too deep: RecursionError
+    ],
+    ids=["a-number-of-5000-digits", "nested-100000-deep"],
+)
+def test_json_python_cannot_read_is_undecodable_not_an_error_of_the_reader(broken: str) -> None:
+    """Such an entry must go to the dead letters at once: an exception of another kind would
+    escape the consumer's loop, and the entry and those read with it would be tried forever."""
+    with pytest.raises(UndecodableEvent, match=re.escape("slc.portfolio.goal.set.v1")):
+        from_stream_fields(as_redis_returns(goal_fields(data=broken)), GoalSet)
+
+
+@pytest.mark.parametrize("event_id", ["", "x" * 37])
+def test_an_id_the_inbox_cannot_keep_is_undecodable(event_id: str) -> None:
+    """The inbox and the parked events keep an event's id in 36 characters (a UUID): a longer
+    one would be refused by PostgreSQL inside the batch's transaction."""
+    with pytest.raises(UndecodableEvent, match="id"):
+        from_stream_fields(as_redis_returns(goal_fields(id=event_id)), GoalSet)
+
+
 def test_entry_without_data_is_undecodable() -> None:
     fields = goal_fields()
     del fields["data"]
