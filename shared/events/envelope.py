@@ -158,10 +158,21 @@ def from_stream_fields(fields: Mapping[Any, Any], data_type: type[DataT]) -> Clo
         return CloudEvent[data_type].model_validate(  # type: ignore[valid-type]
             text, context={_READING: True}
         )
+    except ValidationError as error:
+        raise UndecodableEvent(f"{data_type.event_type()}: {_problems(error)}") from error
     except (ValueError, TypeError, RecursionError) as error:
-        # (ValueError: JSON that is not, a number too long for ``int``, a model's refusal;
-        # RecursionError: JSON nested too deep. Each is the entry's own, never worth retrying.)
+        # (ValueError: JSON that is not, a number too long for ``int``; RecursionError: JSON
+        # nested too deep. Each is the entry's own, never worth retrying.)
         raise UndecodableEvent(f"{data_type.event_type()}: {error}") from error
+
+
+def _problems(error: ValidationError) -> str:
+    """What the model refused, field by field, without the values: a dead letter's error is
+    read by operators and over HTTP, and must not carry the event's data."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'event'}: {problem['msg']}"
+        for problem in error.errors(include_input=False, include_url=False)
+    )
 
 
 def entry_text(fields: Mapping[Any, Any]) -> dict[str, str]:

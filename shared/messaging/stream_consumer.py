@@ -434,6 +434,10 @@ class StreamConsumer:
             except UndecodableEvent as error:
                 dead.append((entry, f"undecodable: {error}"))
                 continue
+            except Exception as error:  # (a reader's bug: never the whole read held up by it)
+                log.exception("%s: could not decode entry %s", entry.stream, entry.id)
+                dead.append((entry, f"undecodable: {type(error).__name__}"))
+                continue
             batch.append((entry, Delivery(subscription, event, entry.id, entry.fields)))
 
         by_event = {delivery.event.id: entry for entry, delivery in batch}

@@ -529,6 +529,17 @@ def test_json_python_cannot_read_is_undecodable_not_an_error_of_the_reader(broke
         from_stream_fields(as_redis_returns(goal_fields(data=broken)), GoalSet)
 
 
+def test_an_undecodable_events_reason_names_the_fields_not_their_values() -> None:
+    """The reason goes to the dead letters, which operators and ``GET /dead-letters`` read:
+    never the event's data."""
+    data = json.dumps({"goal_id": "g-1", "student_id": "maria@example.org", "title": 7})
+    with pytest.raises(UndecodableEvent) as refused:
+        from_stream_fields(as_redis_returns(goal_fields(data=data)), GoalSet)
+    reason = str(refused.value)
+    assert "data.title" in reason
+    assert "maria@example.org" not in reason and "input" not in reason
+
+
 @pytest.mark.parametrize("event_id", ["", "x" * 37])
 def test_an_id_the_inbox_cannot_keep_is_undecodable(event_id: str) -> None:
     """The inbox and the parked events keep an event's id in 36 characters (a UUID): a longer
