@@ -205,12 +205,23 @@ BatchResult = list[Outcome | Exception]
 AttemptHook = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
+# SQLSTATE classes of a value the database refuses, the events' own fault: data
+# exceptions (22: too long, out of range, a NUL byte) and integrity violations (23).
+EVENTS_OWN_SQLSTATE_CLASSES = frozenset({"22", "23"})
+
+
 def infrastructure_failed(error: BaseException) -> bool:
     """Whether ``error`` says the database, Redis or the network failed, not the events: the
     batch is then kept and retried as it is, with nothing counted against its events. A refused
-    value (``IntegrityError``, ``DataError``) or an error in code is the events' own outcome."""
+    value (``IntegrityError``, ``DataError``, or on PostgreSQL any error of SQLSTATE class 22
+    or 23, which the asyncpg driver reports as a plain ``DBAPIError``) or an error in code is
+    the events' own outcome."""
     if isinstance(error, IntegrityError | DataError):
         return False
+    if isinstance(error, DBAPIError) and not error.connection_invalidated:
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in EVENTS_OWN_SQLSTATE_CLASSES:
+            return False
     return isinstance(error, DBAPIError | RedisError | OSError | TimeoutError)
 
 

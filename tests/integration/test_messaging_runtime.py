@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devstack.redis_server import RedisServer
+from shared.database import create_engine
 from shared.environment import Environment
 from shared.events import CloudEvent, GoalSet
 from shared.messaging.consumer import (
@@ -25,6 +27,7 @@ from shared.messaging.consumer import (
     HandlerContext,
     Outcome,
     handle_batch,
+    infrastructure_failed,
 )
 from shared.messaging.group_keys import replay_stream
 from shared.messaging.redis_streams import ensure_groups
@@ -360,6 +363,36 @@ async def test_restarted_replica_handles_what_it_had_read_but_not_acknowledged(
     [(_, letter)] = await redis_client.xrange(GoalSet.stream() + ":dlq:test-group")
     assert letter[b"error"].startswith(b"undecodable")
     assert letter[b"original.data"] == b"{not json"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_a_refused_value_is_the_events_fault_not_an_outage(
+    uow: UnitOfWork,
+) -> None:
+    """asyncpg's errors reach SQLAlchemy as a plain ``DBAPIError`` unless they are integrity
+    violations: a value too long, or text that is not a number, must still count against the
+    events (and lead them to the dead letters), not hold the batch back as if the database
+    were down; a database that cannot be reached must."""
+    refused: list[BaseException] = []
+    for statement in (
+        "SELECT CAST('not a number' AS integer)",
+        "INSERT INTO inbox (consumer, event_id, event_type, handled_at)"
+        " VALUES ('g', repeat('x', 40), 't', now())",
+    ):
+        with pytest.raises(DBAPIError) as error:
+            async with uow.transaction() as session:
+                await session.exec(text(statement))  # type: ignore[call-overload]
+        refused.append(error.value)
+    assert [infrastructure_failed(error) for error in refused] == [False, False]
+
+    unreachable = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/test")
+    try:
+        with pytest.raises(Exception) as down:
+            async with unreachable.connect():
+                pass
+    finally:
+        await unreachable.dispose()
+    assert infrastructure_failed(down.value)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
