@@ -57,6 +57,22 @@ _CLAIM_BATCH = text(
 )
 
 
+class RowsRefused(RedisError):
+    """Redis refused some outbox rows' XADD. They stay unsent and are tried again with the
+    relay's backoff, each time on its own (those after them were published): a refused row
+    does not hold up the others, nor make them go out again."""
+
+
+def _complain(refused: dict[int, RedisError]) -> None:
+    """After the round is recorded: the refused rows make the round a failure (the relay backs
+    off, and its heartbeat says why)."""
+    if refused:
+        seq, reply = min(refused.items())
+        raise RowsRefused(
+            f"Redis refused {len(refused)} outbox row(s), the first (seq {seq}) with: {reply}"
+        )
+
+
 @dataclass(frozen=True)
 class OutboxStatus:
     backlog: int
@@ -129,8 +145,15 @@ class OutboxRelay:
                     {"key": RELAY_LOCK_KEY, "batch": self._batch_size, "now": utcnow()},
                 )
                 batch = sorted((seq, stream, fields) for seq, stream, fields in claimed)
-                await self._publish(batch)
-            return len(batch)
+                refused = await self._publish(batch)
+                if refused:  # (those stay unsent, to be tried again; the rest are sent)
+                    await connection.execute(
+                        update(OutboxMessage)
+                        .where(col(OutboxMessage.seq).in_(sorted(refused)))
+                        .values(sent_at=None)
+                    )
+            _complain(refused)
+            return len(batch) - len(refused)
 
         if len(self._unmarked) >= self._batch_size:
             # Marking failed last time: publish nothing more until it succeeds, so what is
@@ -138,17 +161,18 @@ class OutboxRelay:
             await self.mark_published()
         async with reading(self._sessions) as session:
             rows = await self._unsent(session, published=self._unmarked)
-        await self._publish(rows)
+        refused = await self._publish(rows)
         if rows and not self._unmarked:
             self._unmarked_since = time.monotonic()
-        self._unmarked.extend(seq for seq, _, _ in rows)
+        self._unmarked.extend(seq for seq, _, _ in rows if seq not in refused)
         if self._unmarked and (
             not rows
             or len(self._unmarked) >= self._batch_size
             or time.monotonic() - self._unmarked_since >= self._mark_interval
         ):
             await self.mark_published()
-        return len(rows)
+        _complain(refused)
+        return len(rows) - len(refused)
 
     async def mark_published(self) -> None:
         """Mark the rows this relay has published as sent (SQLite; see the class docstring)."""
@@ -229,14 +253,23 @@ class OutboxRelay:
             conditions.append(col(OutboxMessage.seq).not_in(published))
         return conditions
 
-    async def _publish(self, rows: Sequence[Unsent]) -> None:
+    async def _publish(self, rows: Sequence[Unsent]) -> dict[int, RedisError]:
+        """XADD the rows, pipelined; returns those Redis refused (by seq, with its reply: a
+        stream its user may not write, a key of another type), which the others do not wait
+        for. A connection that fails raises: then none is known to be on its stream."""
         if not rows:
-            return
+            return {}
         async with self._redis.pipeline(transaction=False) as pipe:
             for _, stream, fields in rows:
                 pipe.xadd(stream, json.loads(fields))
-            await pipe.execute()
-        self.published += len(rows)
+            replies = await pipe.execute(raise_on_error=False)
+        refused = {
+            seq: reply
+            for (seq, _, _), reply in zip(rows, replies, strict=True)
+            if isinstance(reply, RedisError)
+        }
+        self.published += len(rows) - len(refused)
+        return refused
 
     @staticmethod
     async def _mark_sent(session: AsyncSession, seqs: Sequence[int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from shared.messaging.consumer import (
 )
 from shared.messaging.group_keys import replay_stream
 from shared.messaging.redis_streams import ensure_groups
-from shared.messaging.relay import OutboxRelay
+from shared.messaging.relay import OutboxRelay, RowsRefused
 from shared.messaging.stream_consumer import StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
@@ -71,12 +72,12 @@ async def test_a_commit_during_a_relay_round_is_relayed_at_once_not_at_the_next_
     publish = relay._publish
     committed: list[str] = []
 
-    async def publish_while_another_commits(rows: Sequence[Any]) -> None:
+    async def publish_while_another_commits(rows: Sequence[Any]) -> dict[int, Any]:
         if not committed:  # the first round: another transaction commits after its SELECT
             async with producer.transaction() as session:
                 event = record_goal(session, 2)
             committed.append(event.id)
-        await publish(rows)
+        return await publish(rows)
 
     monkeypatch.setattr(relay, "_publish", publish_while_another_commits)
     (first,) = await record_goals(producer, 1)
@@ -110,6 +111,37 @@ async def test_on_sqlite_published_rows_are_marked_sent_a_batch_at_a_time_never_
     assert await relay.relay_once() == 0  # nothing new: now it marks
     entries = await redis_client.xrange(GoalSet.stream())
     assert [fields[b"id"].decode() for _, fields in entries] == first + second
+    assert await unsent(uow) == 0
+
+
+async def test_a_row_redis_refuses_waits_alone_and_the_others_go_out_once(
+    uow: UnitOfWork, redis_client: aioredis.Redis
+) -> None:
+    """A stream Redis will not take (here a key of another type; in production a stream its
+    ACL does not allow yet): the rows around it go out once, in order; it stays unsent, the
+    round fails (the relay backs off, its heartbeat says why), and once Redis takes it, it
+    goes out too. Before, the whole batch was published again every round."""
+    async with uow.transaction() as session:
+        first = record_goal(session, 1).id
+        session.add(
+            OutboxMessage(event_id=str(uuid.uuid4()), stream="test.probe", fields='{"a": "b"}')
+        )
+        second = record_goal(session, 2).id
+    await redis_client.set("test.probe", "not a stream")
+    relay = OutboxRelay(sessions=uow.sessions, redis=redis_client, mark_interval_seconds=0)
+    for _ in range(3):
+        with pytest.raises(RowsRefused, match="WRONGTYPE"):
+            await relay.relay_once()
+    entries = await redis_client.xrange(GoalSet.stream())
+    assert [fields[b"id"].decode() for _, fields in entries] == [first, second]
+    assert await unsent(uow) == 1
+    assert (await relay.status()).backlog == 1
+
+    await redis_client.delete("test.probe")
+    assert await relay.relay_once() == 1
+    await relay.mark_published()
+    assert await redis_client.xlen("test.probe") == 1
+    assert await redis_client.xlen(GoalSet.stream()) == 2
     assert await unsent(uow) == 0
 
 
