@@ -276,9 +276,11 @@ class JobWorker(Generic[EnvT]):
             try:
                 job = _job_run(claim)
                 try:
-                    async with asyncio.timeout(handler.timeout_seconds):
+                    async with asyncio.timeout(handler.timeout_seconds) as limit:
                         await handler.handler(context, job)
                 except TimeoutError as late:
+                    if not limit.expired():
+                        raise  # (the handler's own: a server that did not answer, say)
                     raise TimeoutError(
                         f"the run took longer than its {handler.timeout_seconds:g}s"
                     ) from late
@@ -381,10 +383,12 @@ class JobWorker(Generic[EnvT]):
         try:
             try:
                 try:
-                    async with asyncio.timeout(handler.timeout_seconds):
+                    async with asyncio.timeout(handler.timeout_seconds) as limit:
                         if runs:
                             await handler.handler(context, runs)
                 except TimeoutError as late:
+                    if not limit.expired():
+                        raise  # (the handler's own)
                     raise TimeoutError(
                         f"the batch took longer than its {handler.timeout_seconds:g}s"
                     ) from late

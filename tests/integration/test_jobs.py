@@ -984,3 +984,20 @@ async def test_a_run_longer_than_its_kinds_timeout_is_cut_short_and_retried(
     assert await jobs.run_due() == 1
     assert runs == [1, 2]
     assert (await job(uow, "send_message", "m-1")).status == JobState.DONE.value
+
+
+async def test_a_handlers_own_timeout_is_recorded_as_itself_not_as_the_run_running_late(
+    uow: UnitOfWork,
+) -> None:
+    """An SMTP or HTTP client's timeout is a ``TimeoutError`` too: the failed jobs page must
+    say what timed out, not that the run took longer than its kind allows."""
+    handlers = Handlers()
+
+    @handlers.handles("send_message", timeout_seconds=300, retry_backoff_seconds=60)
+    async def send_message(context: Context, job: JobRun) -> None:
+        raise TimeoutError("the SMTP server did not answer within 30s")
+
+    await add(uow, "send_message", "m-1")
+    assert await worker(uow, handlers).run_due() == 1
+    waiting = await job(uow, "send_message", "m-1")
+    assert waiting.last_error == "TimeoutError: the SMTP server did not answer within 30s"
