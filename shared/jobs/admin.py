@@ -86,14 +86,16 @@ async def retry_failed(uow: UnitOfWork, *, kind: str | None = None) -> AsyncIter
             ids = (await session.exec(ids_query.order_by(col(Job.id)).limit(RETRY_CHUNK))).all()
             if not ids:
                 return
-            await session.exec(
+            # (Still failed: one another operator put back meanwhile, and a worker may be
+            # running now, or one cancelled, is left as it is.)
+            put_back = await session.exec(
                 update(Job)
-                .where(col(Job.id).in_(ids))
+                .where(col(Job.id).in_(ids), col(Job.status) == JobState.FAILED.value)
                 .values(**_again())
                 .execution_options(synchronize_session=False)
             )
         after = ids[-1]
-        yield len(ids)
+        yield put_back.rowcount
 
 
 CANCELLED_BY_OPERATOR = "cancelled by an operator"

@@ -10,6 +10,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.portfolio.app import SPEC as PORTFOLIO
 from shared.database import create_engine, session_factory, utcnow
 from shared.environment import Clock, Environment, SystemClock
-from shared.jobs.admin import JobRefused, cancel_job
+from shared.jobs.admin import JobRefused, cancel_job, retry_failed
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, NotRun, PermanentFailure
 from shared.jobs.leases import ERROR_MAX_LENGTH, LeaseLost
@@ -1001,3 +1002,38 @@ async def test_a_handlers_own_timeout_is_recorded_as_itself_not_as_the_run_runni
     assert await worker(uow, handlers).run_due() == 1
     waiting = await job(uow, "send_message", "m-1")
     assert waiting.last_error == "TimeoutError: the SMTP server did not answer within 30s"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_retrying_every_failed_job_leaves_one_put_back_and_running_meanwhile(
+    uow: UnitOfWork,
+) -> None:
+    """Between ``retry --all-failed`` reading the failed jobs and putting them back, another
+    operator put one back and a worker began it: it must not be made pending again (a second
+    worker would run it at the same time)."""
+    failed = [await add(uow, "send_message", f"m-{n}") for n in range(3)]
+    for job_id in failed:
+        await change(uow, job_id, status=JobState.FAILED.value, last_error="boom")
+    taken = failed[1]
+
+    class Interleaved(UnitOfWork):
+        @asynccontextmanager
+        async def transaction(self) -> AsyncIterator[AsyncSession]:
+            async with super().transaction() as session:
+                read = session.exec
+
+                async def read_then_another_runs_it(statement: Any, *args: Any, **kw: Any) -> Any:
+                    result = await read(statement, *args, **kw)
+                    session.exec = read  # type: ignore[method-assign]
+                    await change(uow, taken, status=JobState.RUNNING.value, worker="worker-2")
+                    return result
+
+                session.exec = read_then_another_runs_it  # type: ignore[method-assign]
+                yield session
+
+    put_back = [n async for n in retry_failed(Interleaved(uow.sessions))]
+    assert put_back == [2]
+    running = await job(uow, "send_message", "m-1")
+    assert (running.status, running.worker) == (JobState.RUNNING.value, "worker-2")
+    for key in ("m-0", "m-2"):
+        assert (await job(uow, "send_message", key)).status == JobState.PENDING.value
