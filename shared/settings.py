@@ -26,16 +26,48 @@ def pem_text(value: str | None) -> str | None:
         return None
     if value.lstrip().startswith("-----BEGIN"):
         return value
+    # (Never the value in a refusal: it may be the key itself, without its BEGIN line.)
     path = Path(value).expanduser()
     try:
         text = path.read_text()
-    except OSError as error:
+    except (OSError, ValueError) as error:
         raise ValueError(
-            f"expected PEM text or the path of a PEM file; cannot read {str(path)!r}: {error}"
-        ) from error
+            "neither PEM text (beginning -----BEGIN) nor the path of a file this process can"
+            f" read ({type(error).__name__})"
+        ) from None
     if "-----BEGIN" not in text:
-        raise ValueError(f"{str(path)!r} holds no PEM key")
+        raise ValueError("the file it names holds no PEM key")
     return text
+
+
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def database_url(value: str) -> str:
+    """A database URL the services can use (SQLAlchemy's async drivers), or a clear refusal."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        driver = make_url(value).drivername
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL; expected sqlite+aiosqlite:///path or postgresql+asyncpg://..."
+        ) from None
+    if driver not in DATABASE_DRIVERS:
+        raise ValueError(
+            f"the driver {driver!r} is not one the services use: {' or '.join(DATABASE_DRIVERS)}"
+        )
+    return value
+
+
+def redis_url(value: str) -> str:
+    """A Redis URL (redis://, rediss:// or unix://), or a clear refusal."""
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in REDIS_SCHEMES:
+        raise ValueError("not a Redis URL; expected redis://host:port/db, rediss://... or unix://")
+    return value
 
 
 class ServiceSettings(BaseSettings):
@@ -90,11 +122,15 @@ class ServiceSettings(BaseSettings):
     )
     relay_interval_seconds: float = Field(
         0.5,
+        gt=0,
         validation_alias="OUTBOX_RELAY_INTERVAL_SECONDS",
         description="How often the outbox relay looks for rows committed by other replicas.",
     )
     relay_batch_size: int = Field(
-        200, validation_alias="OUTBOX_RELAY_BATCH_SIZE", description="Rows relayed per round."
+        200,
+        gt=0,
+        validation_alias="OUTBOX_RELAY_BATCH_SIZE",
+        description="Rows relayed per round.",
     )
     relay_linger_seconds: float = Field(
         0.005,
@@ -239,6 +275,49 @@ class ServiceSettings(BaseSettings):
         " links are verified with (notifications mints them with the private key). Unset:"
         " family links are refused.",
     )
+
+    @field_validator("port", mode="after")
+    @classmethod
+    def _a_port(cls, value: int) -> int:
+        # (A validator, not a bound on the field: the services set their own defaults.)
+        if not 1 <= value <= 65535:
+            raise ValueError("a port is between 1 and 65535")
+        return value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        return database_url(value)
+
+    @field_validator("redis_url", mode="after")
+    @classmethod
+    def _usable_redis_url(cls, value: str) -> str:
+        return redis_url(value)
+
+    @field_validator("jwt_public_key", mode="after")
+    @classmethod
+    def _identity_providers_key(cls, value: str | None) -> str | None:
+        """Refused at start unless it is an RSA or EC public key in PEM (else every provider's
+        token would be refused, one request at a time)."""
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        if value is None or not value.strip():
+            return None
+        try:
+            key = load_pem_public_key(value.encode())
+        except (ValueError, TypeError):
+            raise ValueError("not a PEM public key (-----BEGIN PUBLIC KEY-----)") from None
+        if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+            raise ValueError("an RSA or EC public key is needed (RS256, ES256)")
+        return value
+
+    @field_validator("jwks_url", mode="after")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("not a web address (https://...)")
+        return value
 
     @field_validator("family_link_public_key", mode="after")
     @classmethod

@@ -12,6 +12,10 @@ from shared.settings import DEV_JWT_SECRET, LOOPBACK_HOSTS
 DEV_SESSION_SECRET = "dev-only-web-session-secret-change-me-in-production"
 
 
+# An http(s) address with no query or fragment.
+_WEB_ADDRESS = r"^https?://[^/?#\s]+(/[^?#\s]*)?$"
+
+
 class DevPerson(BaseModel):
     """Someone the development sign-in page offers to sign in as (``WEB_DEV_PEOPLE``)."""
 
@@ -29,10 +33,16 @@ class WebSettings(BaseSettings):
 
     service_name: str = "web"
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds.")
-    port: int = Field(8000, description="HTTP port.")
-    portfolio_url: str = Field("http://127.0.0.1:8001", description="Portfolio's API.")
-    scheduling_url: str = Field("http://127.0.0.1:8002", description="Scheduling's API.")
-    notifications_url: str = Field("http://127.0.0.1:8003", description="Notifications' API.")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
+    portfolio_url: str = Field(
+        "http://127.0.0.1:8001", pattern=_WEB_ADDRESS, description="Portfolio's API."
+    )
+    scheduling_url: str = Field(
+        "http://127.0.0.1:8002", pattern=_WEB_ADDRESS, description="Scheduling's API."
+    )
+    notifications_url: str = Field(
+        "http://127.0.0.1:8003", pattern=_WEB_ADDRESS, description="Notifications' API."
+    )
     session_secret: SecretStr = Field(
         SecretStr(DEV_SESSION_SECRET),
         min_length=32,
@@ -66,7 +76,7 @@ class WebSettings(BaseSettings):
     )
     public_url: str | None = Field(
         None,
-        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        pattern=_WEB_ADDRESS,
         description="The address people reach the web front at when it runs behind a proxy"
         " (WEB_PUBLIC_URL, e.g. https://slc.district.org): the identity provider sends the"
         " browser back to it, and cookies are Secure when it is https. Unset: the address each"
@@ -110,6 +120,12 @@ class WebSettings(BaseSettings):
         if self.dev_sign_in and self.host not in LOOPBACK_HOSTS:
             raise ValueError(
                 "WEB_DEV_SIGN_IN signs anyone in as anyone: it is refused beyond loopback"
+            )
+        if self.dev_sign_in and (self.public_url or "").startswith("https://"):
+            # (On loopback behind a TLS proxy: a deployment, reached from everywhere.)
+            raise ValueError(
+                "WEB_DEV_SIGN_IN signs anyone in as anyone: it is refused behind an https"
+                " WEB_PUBLIC_URL"
             )
         return self
 

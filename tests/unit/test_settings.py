@@ -138,6 +138,45 @@ def test_invalid_settings_are_one_line_each_naming_the_variable_never_a_secret()
     assert SECRET_TOKEN_KEY not in short.stderr
 
 
+def test_addresses_ports_and_keys_that_cannot_work_are_refused_at_start() -> None:
+    """Each would otherwise start, and fail later, far from its cause: a traceback at the
+    first connection, a port the system picks itself, a relay that never publishes, every
+    identity provider's token refused one request at a time."""
+    key_body = "MC4CAQAwBQYDK2VwBCIEIKey"  # (a private key pasted without its BEGIN line)
+    refused = start_refused(
+        {
+            "REDIS_URL": "garbage",
+            "SCHEDULING_DATABASE_URL": "postgresql://somewhere/db",
+            "SCHEDULING_PORT": "99999",
+            "OUTBOX_RELAY_BATCH_SIZE": "0",
+            "OUTBOX_RELAY_INTERVAL_SECONDS": "-1",
+            "AUTH_JWT_PUBLIC_KEY": "garbage",
+            "AUTH_JWKS_URL": "idp.example/jwks",
+            "FAMILY_LINK_PUBLIC_KEY": key_body,
+        }
+    )
+    assert refused.returncode == 2, refused.stderr
+    named = sorted(line.split(": ")[1] for line in refused.stderr.splitlines())
+    assert named == [
+        f"invalid setting {name}"
+        for name in sorted(
+            [
+                "AUTH_JWKS_URL",
+                "AUTH_JWT_PUBLIC_KEY",
+                "FAMILY_LINK_PUBLIC_KEY",
+                "OUTBOX_RELAY_BATCH_SIZE",
+                "OUTBOX_RELAY_INTERVAL_SECONDS",
+                "REDIS_URL",
+                "SCHEDULING_DATABASE_URL",
+                "SCHEDULING_PORT",
+            ]
+        )
+    ], refused.stderr
+    assert "the driver 'postgresql' is not one the services use" in refused.stderr
+    assert key_body not in refused.stderr + refused.stdout
+    assert "Traceback" not in refused.stderr
+
+
 def test_the_mail_reports_secret_is_long_or_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     # (Compose passes an unset variable as empty: that is no secret, and no bounce address.)
     monkeypatch.setenv("NOTIFICATIONS_MAIL_REPORTS_TOKEN", "")

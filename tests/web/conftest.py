@@ -122,7 +122,7 @@ DEV_PEOPLE = [
 
 def web_settings(**overrides: Any) -> WebSettings:
     """The web front's settings in the tests: development sign-in on, with ``DEV_PEOPLE``."""
-    return WebSettings(dev_sign_in=True, dev_people=DEV_PEOPLE, **overrides)
+    return WebSettings(**{"dev_sign_in": True, "dev_people": DEV_PEOPLE, **overrides})
 
 
 def service_transports(system: System) -> dict[str, httpx.AsyncBaseTransport]:

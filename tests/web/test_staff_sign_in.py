@@ -173,6 +173,7 @@ async def test_behind_a_proxy_the_provider_sends_people_back_to_the_public_addre
             oidc_client_id=CLIENT_ID,
             oidc_client_secret=CLIENT_SECRET,
             public_url="https://slc.district.example/",
+            dev_sign_in=False,  # (refused behind an https address)
         ),
         transports={**service_transports(system), "oidc": idp},
     )
@@ -196,3 +197,17 @@ async def test_behind_a_proxy_the_provider_sends_people_back_to_the_public_addre
 def test_a_public_address_that_is_not_one_is_refused(public_url: str) -> None:
     with pytest.raises(ValueError, match="public_url"):
         web_settings(public_url=public_url)
+
+
+def test_development_sign_in_is_refused_behind_an_https_address() -> None:
+    """On loopback behind a TLS proxy the web front is a deployment, reached from anywhere:
+    /dev/sign-in would sign anyone in as anyone."""
+    with pytest.raises(ValueError, match="WEB_DEV_SIGN_IN"):
+        web_settings(public_url="https://slc.district.example")
+    web_settings(public_url="http://127.0.0.1:8000")  # (a developer's own proxy: allowed)
+
+
+@pytest.mark.parametrize("setting", ["portfolio_url", "scheduling_url", "notifications_url"])
+def test_a_services_address_without_its_scheme_is_refused_at_start(setting: str) -> None:
+    with pytest.raises(ValueError, match=setting):
+        web_settings(**{setting: "notifications:8003"})
