@@ -103,6 +103,22 @@ def create_engine(url: str, *, pool_size: int = 5, pool_timeout: float = 30.0) -
     return engine
 
 
+def existing_database(url: str, *, setting: str) -> str:
+    """For a command-line tool: ``url`` as a password-free text, once it names a database the
+    services use and, on SQLite, a file that exists (connecting would create an empty one,
+    from the wrong directory say). ``ValueError`` says what is wrong, naming ``setting``."""
+    from shared.settings import database_url
+
+    try:
+        database_url(url)
+    except ValueError as error:
+        raise ValueError(f"{setting}: {error}") from None
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise ValueError(f"no database at {parsed.database or ':memory:'} (see {setting})")
+    return parsed.render_as_string(hide_password=True)
+
+
 def is_sqlite(sessions: async_sessionmaker[AsyncSession]) -> bool:
     """Whether the sessions are on SQLite (one writer at a time, one relay per file)."""
     engine = sessions.kw.get("bind")

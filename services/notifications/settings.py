@@ -11,6 +11,7 @@ from services.notifications.reminder_times import (
     parse_duration,
     parse_reminder_times,
 )
+from shared.api_types import TimeZone
 from shared.auth.family_links import load_private_key
 from shared.settings import LOOPBACK_HOSTS, ServiceSettings, pem_text
 
@@ -23,7 +24,7 @@ class NotificationsSettings(ServiceSettings):
     service_name: str = "notifications"
     port: int = 8003
     database_url: str = "sqlite+aiosqlite:///./var/notifications.db"
-    timezone: str = Field(
+    timezone: TimeZone = Field(
         "America/Los_Angeles",
         description="Time zone of a message whose school is not known yet (its"
         " `roster.site.registered` has not arrived, or an event from before sites carried one).",
@@ -202,6 +203,29 @@ class NotificationsSettings(ServiceSettings):
     def _empty_is_unset(cls, value: Any) -> Any:
         """An empty variable (compose passes `${MAIL_REPORTS_TOKEN:-}`) is no value."""
         return None if value == "" else value
+
+    @field_validator("mail_from", "bounce_address", mode="after")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        """A From such as ``Name <address@domain>`` (or a bare address), checked at start: a
+        malformed one would stop every email at the relay, or the service mid-start."""
+        if value is None:
+            return None
+        from email.headerregistry import Address
+        from email.utils import parseaddr
+
+        name, address = parseaddr(value)
+        try:
+            parsed = Address(addr_spec=address)
+        except (ValueError, IndexError, TypeError):
+            parsed = None
+        if not address or parsed is None or not parsed.domain or not parsed.username:
+            raise ValueError(
+                "not an email address, with its name if any (Name <someone@district.org>)"
+            )
+        if name == "" and " " in value.strip():
+            raise ValueError("write the name and the address as Name <someone@district.org>")
+        return value
 
     @field_validator("family_link_url", mode="after")
     @classmethod

@@ -21,13 +21,11 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.portfolio.app import SPEC, build_app
 from services.portfolio.reannounce import (
@@ -39,7 +37,7 @@ from services.portfolio.reannounce import (
     reannounce,
 )
 from services.portfolio.settings import PortfolioSettings
-from shared.database import create_engine, session_factory
+from shared.database import create_engine, existing_database, session_factory
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.serve import load_settings, serve, settings_help, settings_problems
@@ -98,12 +96,11 @@ def _reannounce(*, only: str, batch_size: int) -> int:
         if batch_size < 1:
             raise Refused(f"--batch must be at least 1, not {batch_size}")
         settings = PortfolioSettings()
-        shown = _shown(settings.database_url)
-        _refuse_missing_file(settings.database_url)
-    except Refused as error:
-        return _refused(str(error))
-    except ValidationError as error:
+        shown = existing_database(settings.database_url, setting="PORTFOLIO_DATABASE_URL")
+    except ValidationError as error:  # (a ValueError: first)
         return _refused(settings_problems(PortfolioSettings, error)[0])
+    except (Refused, ValueError) as error:
+        return _refused(str(error))
     try:
         counts = asyncio.run(_run(settings, shown, entities=entities, batch_size=batch_size))
     except Refused as error:
@@ -190,22 +187,6 @@ def _entities(only: str) -> list[str]:
         return in_order([name.strip() for name in only.split(",") if name.strip()])
     except ValueError as error:
         raise Refused(f"--only: {error}") from None
-
-
-def _shown(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        raise Refused(f"PORTFOLIO_DATABASE_URL is not a database URL: {url!r}") from None
-
-
-def _refuse_missing_file(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        # (Connecting would create an empty one, with nothing to announce.)
-        raise Refused(
-            f"no database at {parsed.database or ':memory:'} (set PORTFOLIO_DATABASE_URL)"
-        )
 
 
 def _refused(message: str) -> int:

@@ -1,6 +1,7 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.api_types import TimeZone
 from shared.settings import ServiceSettings
 
 
@@ -55,7 +56,7 @@ class PortfolioSettings(ServiceSettings):
         description="Notifications' API: the roster import hands guardians' contact details"
         " to it (never on a shared stream).",
     )
-    site_timezone: str = Field(
+    site_timezone: TimeZone = Field(
         "America/New_York",
         description="IANA time zone of a school the roster export gives none for (an org's"
         " `metadata.timezone` column).",

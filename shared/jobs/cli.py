@@ -23,14 +23,12 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from shared.database import create_engine, session_factory
+from shared.database import create_engine, existing_database, session_factory
 from shared.jobs.admin import (
     JobRefused,
     cancel_job,
@@ -59,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="jobs, soonest due first")
     listing.add_argument("--status", choices=[state.value for state in JobState])
     listing.add_argument("--kind", help="only jobs of this kind")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument(
+        "--limit", type=_positive, default=50, help="at most this many (default 50)"
+    )
     show = commands.add_parser("show", help="one job, with its payload and last error")
     show.add_argument("id")
     again = commands.add_parser("retry", help="run failed jobs again, from their first attempt")
@@ -71,6 +71,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     cancel.add_argument("id")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of 1 or more, not {text!r}")
+    return number
+
+
+def _url_setting(args: argparse.Namespace) -> str:
+    """Where the database URL came from, to name it in a refusal."""
+    if args.database_url or not args.service:
+        return "--database-url"
+    return f"{args.service.upper().replace('-', '_')}_DATABASE_URL"
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -97,13 +114,13 @@ def service_jobs(name: str | None) -> JobHandlers[Any]:
     return specs[name].jobs
 
 
-async def _run(args: argparse.Namespace, url: str) -> int:
+async def _run(args: argparse.Namespace, url: str, shown: str) -> int:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
             has_jobs = await connection.run_sync(lambda sync: inspect(sync).has_table("job"))
         if not has_jobs:
-            raise JobRefused(f"{_shown(url)} has no job table (have its migrations run?)")
+            raise JobRefused(f"{shown} has no job table (have its migrations run?)")
         uow = UnitOfWork(session_factory(engine))
         if args.command == "list":
             jobs = await list_jobs(uow, status=args.status, kind=args.kind, limit=args.limit)
@@ -198,34 +215,20 @@ def _time(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="seconds")
 
 
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         url = database_url(args)
-        shown = _shown(url)
-        _refuse_missing_file(url)
-    except JobRefused as error:
+        shown = existing_database(url, setting=_url_setting(args))
+    except (JobRefused, ValueError) as error:
         return _refused(str(error))
-    except ArgumentError:
-        return _refused(f"not a database URL: {args.database_url}")
     try:
-        return asyncio.run(_run(args, url))
+        return asyncio.run(_run(args, url, shown))
     except JobRefused as error:
         return _refused(str(error))
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         return _refused(f"cannot use the database at {shown}: {reason}")
-
-
-def _refuse_missing_file(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        # (Connecting would create an empty one.)
-        raise JobRefused(f"no database at {parsed.database} (see --database-url)")
 
 
 def _refused(message: str) -> int:

@@ -53,7 +53,7 @@ def passwords_from(environment: Mapping[str, str], users: Sequence[RedisUser]) -
         password_variable(u.name) for u in users if not environment.get(password_variable(u.name))
     ]
     if missing:
-        raise SystemExit(f"slc-redis-acl: set {', '.join(missing)}")
+        raise ValueError(f"set {', '.join(missing)}")
     return {user.name: environment[password_variable(user.name)] for user in users}
 
 
@@ -85,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text)
+        try:
+            args.output.write_text(text)
+        except OSError as error:
+            print(f"slc-redis-acl: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+            return 2
         print(f"slc-redis-acl: wrote {len(users)} users to {args.output}", file=sys.stderr)
     return 0
 

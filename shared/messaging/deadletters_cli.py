@@ -136,9 +136,16 @@ async def _replay(redis: Redis, args: argparse.Namespace) -> int:
         letters = await list_dead_letters(redis, args.dlq, count=1_000_000)
     else:
         letters = [await _letter(redis, args.dlq, args.id)]
-    replayed = []
+    replayed, skipped = [], 0
     for letter in letters:
-        new_id = await replay(redis, letter)
+        try:
+            new_id = await replay(redis, letter)
+        except ValueError as cannot:  # (nothing to replay in it: the others still go)
+            if not args.all:
+                raise
+            print(f"slc-deadletters: skipped: {cannot}", file=sys.stderr)
+            skipped += 1
+            continue
         target = replay_stream(letter.stream, letter.group)
         replayed.append({"id": letter.id, "replay_stream": target, "new_entry_id": new_id})
         if not args.json:
@@ -147,7 +154,7 @@ async def _replay(redis: Redis, args: argparse.Namespace) -> int:
         print(json.dumps(replayed, indent=2))
     elif not replayed:
         print("no dead letters to replay")
-    return 0
+    return 1 if skipped else 0
 
 
 async def _letter(redis: Redis, dlq: str, entry_id: str) -> DeadLetter:
@@ -184,6 +191,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown = url_without_password(args.redis_url)
         print(f"slc-deadletters: cannot reach Redis at {shown}: {error}", file=sys.stderr)
         return 2
+    except ValueError as error:  # a URL that is not Redis's, a letter with nothing to replay
+        print(f"slc-deadletters: {_first_line(error)}", file=sys.stderr)
+        return 2
+
+
+def _first_line(error: Exception) -> str:
+    """The error's reason, without a URL that may hold a password."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return "not a Redis URL (redis://, rediss:// or unix://)" if "Redis URL" in text else text
 
 
 if __name__ == "__main__":

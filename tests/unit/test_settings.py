@@ -177,6 +177,22 @@ def test_addresses_ports_and_keys_that_cannot_work_are_refused_at_start() -> Non
     assert "Traceback" not in refused.stderr
 
 
+def test_time_zones_and_mail_addresses_are_checked_at_start() -> None:
+    """A zone nobody knows would fail the first message of a school not yet known (or every
+    school row of a roster import); a From without its angle brackets the service's start."""
+    with pytest.raises(ValidationError, match="timezone"):
+        NotificationsSettings(timezone="Mars/Base")
+    with pytest.raises(ValidationError, match="site_timezone"):
+        PortfolioSettings(site_timezone="America/NewYork")
+    for wrong in ("Conferences conferences@district.org", "Office <office@>", "<nobody>"):
+        with pytest.raises(ValidationError, match="mail_from"):
+            NotificationsSettings(mail_from=wrong)
+    with pytest.raises(ValidationError, match="bounce_address"):
+        NotificationsSettings(bounce_address="bounces at district.org")
+    for right in ("Student-led conferences <conferences@district.org>", "office@district.org"):
+        assert NotificationsSettings(mail_from=right).mail_from == right
+
+
 def test_the_mail_reports_secret_is_long_or_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     # (Compose passes an unset variable as empty: that is no secret, and no bounce address.)
     monkeypatch.setenv("NOTIFICATIONS_MAIL_REPORTS_TOKEN", "")

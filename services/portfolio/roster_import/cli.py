@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
@@ -34,6 +34,7 @@ from services.portfolio.oneroster.reader import Progress
 from services.portfolio.roster_import.contacts import HandoffFailed
 from services.portfolio.roster_import.run import NoContactCredential, contact_token, import_roster
 from services.portfolio.settings import PortfolioSettings
+from shared.api_types import TimeZone
 from shared.serve import settings_problems
 
 PROG = "slc-roster"
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("path", type=Path, help="the export: a directory or a .zip file")
     run.add_argument(
         "--timezone",
+        type=_time_zone,
         default=os.environ.get("PORTFOLIO_SITE_TIMEZONE", "America/New_York"),
         help="IANA time zone of schools the export gives none for (an org's"
         " metadata.timezone column); default PORTFOLIO_SITE_TIMEZONE or America/New_York",
@@ -73,12 +75,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _time_zone(text: str) -> str:
+    try:
+        return _ZONES.validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IANA time zone (e.g. America/Chicago)"
+        ) from None
+
+
+_ZONES: TypeAdapter[str] = TypeAdapter(TimeZone)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = PortfolioSettings()
     except ValidationError as error:
         return _refused(settings_problems(PortfolioSettings, error)[0])
+    if args.report is not None and not args.report.parent.is_dir():
+        # (Found out before the import, not after it.)
+        return _refused(f"--report: no directory {str(args.report.parent)!r} to write it in")
     try:
         token = (
             None if args.no_contacts else contact_token(settings, token=os.environ.get("SLC_TOKEN"))
@@ -122,7 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         more = report.rejected_rows - SHOWN_REJECTIONS
         print(f"... and {more} more rejected rows" + ("" if args.report else " (see --report)"))
     if args.report:
-        args.report.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        try:
+            args.report.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            return _refused(
+                f"imported, but the report could not be written to {str(args.report)!r}:"
+                f" {error.strerror or error}"
+            )
     return 1 if report.rejected_rows else 0
 
 
