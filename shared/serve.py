@@ -14,7 +14,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsError
 
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
@@ -30,6 +30,22 @@ def load_settings(settings_class: type[SettingsT], *, prog: str) -> SettingsT:
         for problem in settings_problems(settings_class, error):
             print(f"{prog}: {problem}", file=sys.stderr)
         raise SystemExit(2) from None
+    except SettingsError as error:  # a list or an object setting that is not JSON
+        prefix = str(settings_class.model_config.get("env_prefix") or "")
+        print(f"{prog}: {_unreadable(error, prefix)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _unreadable(error: SettingsError, prefix: str) -> str:
+    """pydantic-settings says 'error parsing value for field "dev_people" from source ...':
+    the setting, not its value."""
+    text = str(error)
+    if '"' in text:
+        field = text.split('"')[1]
+        return (
+            f"invalid setting {prefix}{field.upper()}: not JSON (a list or an object is expected)"
+        )
+    return "invalid setting: a value is not JSON"
 
 
 def parse_arguments(

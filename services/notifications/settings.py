@@ -12,7 +12,7 @@ from services.notifications.reminder_times import (
     parse_reminder_times,
 )
 from shared.api_types import TimeZone
-from shared.auth.family_links import load_private_key
+from shared.auth.family_links import load_private_key, load_public_key
 from shared.settings import LOOPBACK_HOSTS, ServiceSettings, pem_text
 
 
@@ -167,6 +167,21 @@ class NotificationsSettings(ServiceSettings):
             return None
         load_private_key(text)  # refused at start, naming the setting, if it is not one
         return SecretStr(text)
+
+    @model_validator(mode="after")
+    def _one_key_pair(self) -> NotificationsSettings:
+        """The links this service mints must pass its own check (and every other service's):
+        a private key and a FAMILY_LINK_PUBLIC_KEY of two pairs would make every link fail."""
+        if self.family_link_private_key is None or self.family_link_public_key is None:
+            return self
+        mints = load_private_key(self.family_link_private_key.get_secret_value()).public_key()
+        checks = load_public_key(self.family_link_public_key)
+        if mints.public_bytes_raw() != checks.public_bytes_raw():
+            raise ValueError(
+                "NOTIFICATIONS_FAMILY_LINK_PRIVATE_KEY and FAMILY_LINK_PUBLIC_KEY are not one key"
+                " pair: every family link would be refused"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sms_settings_go_together(self) -> NotificationsSettings:

@@ -8,6 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from pydantic import ValidationError
 
 from services.notifications.channels import MailboxChannel
@@ -191,6 +198,38 @@ def test_time_zones_and_mail_addresses_are_checked_at_start() -> None:
         NotificationsSettings(bounce_address="bounces at district.org")
     for right in ("Student-led conferences <conferences@district.org>", "office@district.org"):
         assert NotificationsSettings(mail_from=right).mail_from == right
+
+
+def test_a_private_key_and_a_public_key_of_two_pairs_are_refused() -> None:
+    """Every link notifications minted would then be refused by every service."""
+    mine, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    private = mine.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+    def public(key: Ed25519PrivateKey) -> str:
+        return (
+            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+        )
+
+    with pytest.raises(ValidationError, match="not one key pair"):
+        NotificationsSettings(family_link_private_key=private, family_link_public_key=public(other))
+    assert NotificationsSettings(
+        family_link_private_key=private, family_link_public_key=public(mine)
+    ).family_link_public_key
+
+
+def test_a_list_setting_that_is_not_json_stops_the_web_front_with_one_line() -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "services.web"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "WEB_DEV_PEOPLE": "[{not json"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "slc-web: invalid setting WEB_DEV_PEOPLE: not JSON (a list or an object is expected)"
+    ]
 
 
 def test_the_mail_reports_secret_is_long_or_unset(monkeypatch: pytest.MonkeyPatch) -> None:
