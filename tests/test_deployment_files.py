@@ -205,6 +205,24 @@ def test_every_deployment_names_its_district(compose: dict[str, Any], service: s
     assert configmap["data"][name]
 
 
+def test_both_services_that_need_the_districts_time_zone_read_the_same_one(
+    compose: dict[str, Any],
+) -> None:
+    """A school the roster gives no time zone: portfolio and notifications must agree on its
+    clock (their own defaults differ), so both come from one DISTRICT_TIMEZONE."""
+    configmap = yaml.safe_load((K8S_DIR / "configmap.yaml").read_text())["data"]
+    assert configmap["DISTRICT_TIMEZONE"]
+    for service, field in (("portfolio", "site_timezone"), ("notifications", "timezone")):
+        name = env_name(SETTINGS[service], field)
+        setting = compose_environment(compose_service(compose, service)).get(name) or ""
+        assert setting.startswith("${DISTRICT_TIMEZONE"), (service, setting)
+        entry = k8s_env(k8s_container(service))[name]
+        assert entry["valueFrom"]["configMapKeyRef"] == {
+            "name": "slc-config",
+            "key": "DISTRICT_TIMEZONE",
+        }
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_compose_runs_two_replicas_that_wait_for_healthy_redis_and_postgres(
     compose: dict[str, Any], service: str
