@@ -61,7 +61,7 @@ from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.problems import install_problem_handlers, problem_response, refusals
 from shared.settings import ServiceSettings
-from shared.supervision import Supervisor
+from shared.supervision import Supervisor, error_summary
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ class ServiceRuntime:
                 self.metrics.job_status = await job_status(self.uow)
                 checks["jobs"] = asdict(self.metrics.job_status)
         except Exception as error:  # readiness reports any failure rather than raising it
-            checks["database"] = f"error: {error}"
+            checks["database"] = f"error: {error_summary(error)}"
         try:
             assert self.redis is not None
             redis = self.redis

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shared.contact_details import without_contact_details
+
 log = logging.getLogger(__name__)
 
 
@@ -86,7 +88,7 @@ class Heartbeat:
         """Remember an error the loop handled itself (it retries), and when it happened: the
         loop is failing until one of its operations ends without an error."""
         self.failures += 1
-        self.last_error = f"{type(error).__name__}: {error}"
+        self.last_error = error_summary(error)
         self.last_error_at = time.monotonic()
         if self.failing_since is None:
             self.failing_since = self.last_error_at
@@ -94,6 +96,15 @@ class Heartbeat:
     def last_error_age(self) -> float | None:
         """Seconds since the last error (None if there was none)."""
         return None if self.last_error_at is None else time.monotonic() - self.last_error_at
+
+
+def error_summary(error: BaseException) -> str:
+    """An error as ``/readyz`` (open to probes) shows it: its kind and the first line of its
+    reason, without the SQL and its parameters SQLAlchemy adds, and without an email address or
+    phone number the reason repeats (the full error is in the service's log)."""
+    cause = getattr(error, "orig", None) or error  # (a DBAPIError's driver error: no SQL)
+    lines = str(cause).strip().splitlines()
+    return without_contact_details(f"{type(error).__name__}: {lines[0] if lines else ''}")
 
 
 class Loop(Protocol):
@@ -195,7 +206,7 @@ class Supervisor:
             except Exception as error:
                 if time.monotonic() - started > self._longest:
                     delay = self._first  # it had been running well: a fresh failure
-                state.crashed = f"{type(error).__name__}: {error}"
+                state.crashed = error_summary(error)
                 state.restarts += 1
                 log.exception(
                     "%s %s crashed (restart %d), restarting in %.1fs",

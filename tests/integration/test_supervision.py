@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from services.portfolio.app import SPEC as PORTFOLIO
 from shared.environment import Environment
@@ -22,7 +24,7 @@ from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
-from shared.supervision import Heartbeat, LoopState, Supervisor
+from shared.supervision import Heartbeat, LoopState, Supervisor, error_summary
 from tests.integration.conftest import serving
 from tests.support import environment, eventually, goal
 
@@ -192,6 +194,26 @@ def test_a_loop_whose_operations_keep_failing_shows_as_failing_until_one_succeed
     assert supervisor.report()["failing"]["state"] == "running"
     assert supervisor.report()["failing"]["last_error"] == (
         "RuntimeError: NOPERM this user has no permissions"
+    )
+
+
+async def test_an_error_readyz_shows_carries_no_sql_parameters_nor_contact_details(
+    uow: UnitOfWork,
+) -> None:
+    """``/readyz`` is open to probes: a loop's last error is its kind and the first line of the
+    driver's reason, not SQLAlchemy's statement and parameters (a family's address, say)."""
+    with pytest.raises(DBAPIError) as refused:
+        async with uow.transaction() as session:
+            statement = text("SELECT * FROM no_such_table WHERE address = :address")
+            await session.exec(statement.bindparams(address="maria@example.org"))  # type: ignore[call-overload]
+    heartbeat = Heartbeat()
+    heartbeat.failed(refused.value)
+    shown = heartbeat.last_error or ""
+    assert shown.startswith(type(refused.value).__name__ + ": ")
+    assert "no_such_table" in shown
+    assert "maria@example.org" not in shown and "[SQL" not in shown and "\n" not in shown
+    assert error_summary(RuntimeError("no answer from +1 503 555 0142")) == (
+        "RuntimeError: no answer from <number>"
     )
 
 
