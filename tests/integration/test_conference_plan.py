@@ -373,6 +373,15 @@ async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
         )
     )
 
+    # Gio's plan for the conference, ready: the zip carries it too.
+    plan = {
+        "opening": "Welcome to my conference!",
+        "items": [{"type": "evidence", "id": photo["id"], "say": "I drew it myself."}],
+        "questions": ["What are you proud of?"],
+    }
+    ok(await system.portfolio.put(f"/students/s-gio/plans/{cycle}", json=plan, headers=GIO))
+    ok(await system.portfolio.post(f"/students/s-gio/plans/{cycle}/ready", headers=TEACHER))
+
     async def download(headers: dict[str, str]) -> zipfile.ZipFile:
         response = await system.portfolio.get("/students/s-gio/portfolio.zip", headers=headers)
         assert response.status_code == 200, response.text
@@ -384,6 +393,7 @@ async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
     assert {"index.html", "cycle-1.html", "portfolio.json", f"files/{photo['id']}.png"} <= names
     page = family.read("cycle-1.html").decode()
     assert "My red square" in page and "Not ready yet" not in page
+    assert "Welcome to my conference!" in page and "I drew it myself." in page
     assert f'src="files/{photo["id"]}.png"' in page
     assert "http://" not in page and "https://" not in page  # nothing is fetched from elsewhere
     data = json.loads(family.read("portfolio.json"))
