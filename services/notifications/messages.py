@@ -180,7 +180,23 @@ def render(
         values["link"] = link.replace(LANGUAGE_PLACEHOLDER, chosen)
     text = _ENVIRONMENTS[chosen].get_template(f"{template}.txt.j2").render(**values)
     subject, _, body = text.partition("\n")
-    return Message(language=chosen, subject=subject.strip(), body=body.lstrip("\n"))
+    return Message(language=chosen, subject=shortened(subject.strip()), body=body.lstrip("\n"))
+
+
+SUBJECT_MAX_LENGTH = 300  # (the delivery's column; a mail client shows far less)
+
+
+def shortened(subject: str, limit: int = SUBJECT_MAX_LENGTH) -> str:
+    """A subject that fits ``limit`` characters: cut at a space when there is one in its last
+    fifth, with an ellipsis (the children's names of a large family can run long: the message
+    must still be written, its body says everything)."""
+    if len(subject) <= limit:
+        return subject
+    cut = subject[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit * 4 // 5:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 @dataclass(frozen=True)

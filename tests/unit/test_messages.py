@@ -24,6 +24,7 @@ from services.notifications.messages import (
     render,
 )
 from services.notifications.sms_text import segments
+from services.notifications.tables import Delivery
 from tests.notifications_support import queued_message
 
 LOS_ANGELES = "America/Los_Angeles"
@@ -315,6 +316,22 @@ def test_text_message_replies_stay_short(template: str, language: str) -> None:
 
 
 # --- Plurals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+@pytest.mark.parametrize("template", ["conference_invitation", "portfolio_digest"])
+def test_the_subject_of_a_large_family_with_long_names_fits_and_is_cut_at_a_word(
+    template: str, language: str
+) -> None:
+    """Three children of 100-character names: on PostgreSQL a longer subject than the column
+    holds failed the whole chunk of invitations, other families' too."""
+    names = tuple(f"{first} " + "Abcdefghij " * 9 for first in ("Ana", "Leo", "Mia"))
+    message = rendered(template, language, children=Names(tuple(n.strip() for n in names)))
+    limit = Delivery.model_fields["subject"].metadata[0].max_length
+    assert len(message.subject) <= limit
+    if len(message.subject) == limit:
+        assert message.subject.endswith("…") and not message.subject.endswith(" …")
+    assert "Ana" in message.subject
 
 
 @pytest.mark.parametrize(
