@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event, func, select
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -129,6 +129,18 @@ def is_sqlite(sessions: async_sessionmaker[AsyncSession]) -> bool:
 _UNIQUE_VIOLATIONS = frozenset(
     {"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 )
+
+
+def is_refused_value(error: BaseException) -> bool:
+    """Whether the database refused a value itself (too long, out of range, a NUL byte in text:
+    SQLSTATE class 22, which the asyncpg driver reports as a plain ``DBAPIError``), not failed
+    or became unreachable: the input's fault, never worth retrying as it is."""
+    if isinstance(error, DataError):
+        return True
+    if not isinstance(error, DBAPIError) or error.connection_invalidated:
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
 def is_unique_violation(error: IntegrityError) -> bool:

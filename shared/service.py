@@ -31,7 +31,12 @@ from shared.auth.http import CurrentPrincipal, LinkRevocationCheck, TeacherSites
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
 from shared.body_limit import RequestBodyLimit
-from shared.database import create_engine, is_unique_violation, session_factory
+from shared.database import (
+    create_engine,
+    is_refused_value,
+    is_unique_violation,
+    session_factory,
+)
 from shared.environment import Environment, plain_environment
 from shared.events.envelope import EventData
 from shared.jobs.api import jobs_router
@@ -445,6 +450,13 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     have committed first). Any other database error is a server error, logged with its cause."""
     if isinstance(error, IntegrityError):
         return await _conflict(request, error)
+    if is_refused_value(error):  # (a value no rule of ours refused first: say so, and log it)
+        log.warning(
+            "database refused a value on %s %s: %s", request.method, request.url.path, error
+        )
+        return problem_response(
+            422, f"a value in the request cannot be stored or compared: {_driver_reason(error)}"
+        )
     unreachable = isinstance(error, ConnectionError | OperationalError | InterfaceError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     )
@@ -457,6 +469,13 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
         "the database could not be reached; check whether the change was made, then try again",
         headers={"Retry-After": "1"},
     )
+
+
+def _driver_reason(error: Exception) -> str:
+    """The database's own reason, first line, without SQLAlchemy's statement and parameters."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    reason = lines[0] if lines else "refused"
+    return reason.split(": ", 1)[-1] if reason.startswith("<class") else reason
 
 
 async def _conflict(request: Request, error: Exception) -> JSONResponse:

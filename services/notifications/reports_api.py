@@ -134,7 +134,10 @@ async def delivery_report(
     uow: UnitOfWorkDep,
     site: str | None = SiteQuery,
     campaign: str | None = Query(
-        None, max_length=36, description="Only the messages of this campaign (its event's id)."
+        None,
+        max_length=36,
+        pattern=ID_PATTERN,
+        description="Only the messages of this campaign (its event's id).",
     ),
     guardian_id: str | None = Query(
         None, max_length=64, pattern=ID_PATTERN, description="Only the messages to this family."

@@ -101,7 +101,12 @@ def jobs_router(runtime: ServiceRuntime) -> APIRouter:
             JobState, Query(alias="status", description="Only jobs in this state.")
         ] = JobState.FAILED,
         kind: Annotated[
-            str | None, Query(max_length=KIND_MAX_LENGTH, description="Only jobs of this kind.")
+            str | None,
+            Query(
+                max_length=KIND_MAX_LENGTH,
+                pattern=r"^[a-z0-9_.:-]+$",
+                description="Only jobs of this kind.",
+            ),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 100,
     ) -> list[JobOut]:

@@ -48,10 +48,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 from redis.exceptions import RedisError
 from sqlalchemy import Table, insert
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.database import is_refused_value
 from shared.environment import Environment
 from shared.events.envelope import CloudEvent, EventData
 from shared.messaging import parking
@@ -205,23 +206,14 @@ BatchResult = list[Outcome | Exception]
 AttemptHook = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
-# SQLSTATE classes of a value the database refuses, the events' own fault: data
-# exceptions (22: too long, out of range, a NUL byte) and integrity violations (23).
-EVENTS_OWN_SQLSTATE_CLASSES = frozenset({"22", "23"})
-
-
 def infrastructure_failed(error: BaseException) -> bool:
     """Whether ``error`` says the database, Redis or the network failed, not the events: the
     batch is then kept and retried as it is, with nothing counted against its events. A refused
-    value (``IntegrityError``, ``DataError``, or on PostgreSQL any error of SQLSTATE class 22
-    or 23, which the asyncpg driver reports as a plain ``DBAPIError``) or an error in code is
-    the events' own outcome."""
-    if isinstance(error, IntegrityError | DataError):
+    value (``IntegrityError``; ``is_refused_value``: too long, out of range, a NUL byte, which on
+    PostgreSQL reach SQLAlchemy as a plain ``DBAPIError``) or an error in code is the events'
+    own outcome."""
+    if isinstance(error, IntegrityError) or is_refused_value(error):
         return False
-    if isinstance(error, DBAPIError) and not error.connection_invalidated:
-        sqlstate = getattr(error.orig, "sqlstate", None)
-        if isinstance(sqlstate, str) and sqlstate[:2] in EVENTS_OWN_SQLSTATE_CLASSES:
-            return False
     return isinstance(error, DBAPIError | RedisError | OSError | TimeoutError)
 
 

@@ -8,11 +8,15 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from starlette.requests import Request
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.portfolio.app import SPEC as PORTFOLIO
 from services.scheduling.app import SPEC as SCHEDULING
 from shared.auth import Role, mint_token
+from shared.service import _database_error
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.conftest import ADMIN, System, enroll, register_site
 from tests.support import auth
@@ -275,6 +279,43 @@ async def test_malformed_ids_and_text_are_422_not_500(
         path, **({"json": body} if body is not None else {}), headers=ADMIN
     )
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("portfolio", "/jobs?kind=%00"),
+        ("scheduling", "/jobs?kind=send%00"),
+        ("notifications", "/reports/deliveries?campaign=%00"),
+    ],
+)
+async def test_a_nul_byte_in_a_query_is_422_on_either_database(
+    system: System, service: str, path: str
+) -> None:
+    """PostgreSQL refuses a NUL in text it is asked to compare; SQLite does not."""
+    response = await getattr(system, service).get(path, headers=ADMIN)
+    assert response.status_code == 422, response.text
+
+
+async def test_a_value_the_database_refuses_is_422_with_its_reason_not_500(
+    system: System,
+) -> None:
+    """The last net, when no rule of ours refused a value first: PostgreSQL's own refusal
+    (a data exception) is the request's fault, said with the database's reason and without the
+    statement; SQLite takes what PostgreSQL refuses, so there the request goes through."""
+    uow = system.apps["portfolio"].state.runtime.uow
+    try:
+        async with uow.transaction() as session:
+            await session.exec(text("SELECT CAST(:v AS integer)").bindparams(v="x\x00"))  # type: ignore[call-overload]
+    except DBAPIError as refused:
+        answer = await _database_error(
+            Request({"type": "http", "method": "GET", "path": "/x", "headers": []}), refused
+        )
+        assert answer.status_code == 422
+        body = answer.body.decode()
+        assert "cannot be stored or compared" in body and "SELECT" not in body
+    else:
+        assert uow.sessions.kw["bind"].dialect.name == "sqlite"
 
 
 @pytest.mark.parametrize("starts_at", ["9999-12-31T23:59:00Z", "0001-01-01T00:00:00+01:00"])
