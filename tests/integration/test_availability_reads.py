@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from shared.auth import Role
 from tests.integration.conftest import System, register_site, teaching_at
 from tests.scheduling_support import conference_window, give_availability
@@ -78,6 +80,30 @@ async def test_a_teacher_reads_back_their_own_video_call_link_only(system: Syste
     ] == link
     other = auth("t-lee", Role.TEACHER, sites=("conway",))
     assert (await system.scheduling.get(profile, headers=other)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("link", "says"),
+    [
+        ("https://meet.example.org/a\u0000b", "control characters"),  # (PostgreSQL: a 500)
+        ("https://meet.example.org/a\u202eb/{slot}", "invisible formatting"),
+        ("https://m.example/" + "{slot}" * 80, "once"),
+        ("https://m.example/" + "x" * 470 + "{slot}", "longer than 500"),
+        ("https://rivera:secret@meet.example.org/x", "user name or password"),
+    ],
+)
+async def test_a_video_call_link_every_conference_can_carry_or_a_422_saying_why(
+    system: System, link: str, says: str
+) -> None:
+    """Each conference time gets the link with its id in place of ``{slot}``: a link that
+    would not fit its column, or one a family's page cannot show, is refused when given."""
+    refused = await system.scheduling.put(
+        "/teachers/t-rivera/profile", json={"meeting_link_template": link}, headers=TEACHER
+    )
+    assert refused.status_code == 422, refused.text
+    assert says in refused.text
+    kept = await system.scheduling.get("/teachers/t-rivera/profile", headers=TEACHER)
+    assert kept.json()["meeting_link_template"] is None
 
 
 async def test_a_teachers_video_call_link_is_for_the_offices_of_all_their_schools(

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 from shared.auth.principal import Principal, Role
 
 DISTRICT_SCOPE = "district"
-LINK_SCHEMES = frozenset({"http", "https"})
 
 
 class Status(StrEnum):
@@ -145,22 +143,3 @@ def unknown_tags(requested: Iterable[str], known: Iterable[str]) -> list[str]:
     """The requested tag codes that are not among the known (active) ones, in request order."""
     available = set(known)
     return [code for code in dict.fromkeys(requested) if code not in available]
-
-
-def link_refusal(url: str) -> str | None:
-    """Why ``url`` cannot be a piece of evidence, or None: an http(s) address of a host, with no
-    user name or password in it (which would be shown to everyone who sees the piece)."""
-    if any(character.isspace() or not character.isprintable() for character in url):
-        return "a link has no spaces, control characters or invisible formatting"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (reading it checks it)
-    except ValueError:
-        return "the link is not a valid web address"
-    if parts.scheme.lower() not in LINK_SCHEMES:
-        return "a link starts with http:// or https://"
-    if parts.username is not None or parts.password is not None:
-        return "a link may not carry a user name or password"
-    if not parts.hostname:
-        return "a link names a web site, e.g. https://example.org/my-work"
-    return None

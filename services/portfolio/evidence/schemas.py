@@ -9,10 +9,11 @@ from uuid import UUID
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field
 
-from services.portfolio.evidence.rules import Status, link_refusal, may_see_feedback
+from services.portfolio.evidence.rules import Status, may_see_feedback
 from services.portfolio.evidence.tables import Evidence
 from shared.api_types import ID_PATTERN, Paragraphs, Text
 from shared.auth.principal import Principal
+from shared.web_links import link_refusal
 
 MAX_TAGS = 20
 # Routes name a piece as `{evidence_id:uuid}`: matched as a UUID when routing, so that

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +28,8 @@ from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows import queries
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import (
+    MEETING_LINK_MAX_LENGTH,
+    SLOT_PLACEHOLDER,
     BlockPlan,
     Format,
     Mode,
@@ -35,6 +38,7 @@ from services.scheduling.windows.rules import (
     check_block,
     check_block_removal,
     check_window,
+    meeting_link,
 )
 from services.scheduling.windows.slots import SlotOut, open_block_slots, slot_out
 from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow, TeacherProfile
@@ -46,6 +50,7 @@ from shared.events import WindowOpened
 from shared.messaging.outbox import record_event
 from shared.problems import refusals
 from shared.service import UnitOfWorkDep
+from shared.web_links import link_refusal
 
 router = APIRouter(tags=["conference week"])
 
@@ -100,10 +105,28 @@ class ProfileIn(BaseModel):
         None,
         max_length=500,
         pattern=r"^https://[^\s<>\"]+$",
-        description="The link of the teacher's virtual conferences (https); `{slot}` in it is"
-        " replaced by the conference time's id.",
+        description="The link of the teacher's virtual conferences (https); `{slot}` in it, at"
+        " most once, is replaced by the conference time's id. At most 500 characters once it"
+        " is.",
         examples=["https://meet.example.org/rivera-conferences"],
     )
+
+    @field_validator("meeting_link_template", mode="after")
+    @classmethod
+    def _a_link_for_every_time(cls, value: str | None) -> str | None:
+        """The link each conference time gets must be one a family's page can open, and fit."""
+        if value is None:
+            return None
+        if (refusal := link_refusal(value, schemes=frozenset({"https"}))) is not None:
+            raise ValueError(refusal)
+        if value.count(SLOT_PLACEHOLDER) > 1:
+            raise ValueError(f"{SLOT_PLACEHOLDER} may appear once in the link")
+        if len(meeting_link(value, slot_id=str(uuid.UUID(int=0)))) > MEETING_LINK_MAX_LENGTH:
+            raise ValueError(
+                f"with a conference time's id in place of {SLOT_PLACEHOLDER} the link is longer"
+                f" than {MEETING_LINK_MAX_LENGTH} characters"
+            )
+        return value
 
 
 class ProfileOut(BaseModel):

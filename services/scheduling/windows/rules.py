@@ -230,9 +230,13 @@ def _stretches(block: BlockPlan) -> list[Span]:
     return stretches
 
 
+SLOT_PLACEHOLDER = "{slot}"
+MEETING_LINK_MAX_LENGTH = 500  # (a conference time's ``meeting_link`` column)
+
+
 def meeting_link(template: str, *, slot_id: str) -> str:
     """A virtual conference's link from the teacher's template (``{slot}`` is the time's id)."""
-    return template.replace("{slot}", slot_id)
+    return template.replace(SLOT_PLACEHOLDER, slot_id)
 
 
 def check_booking_open(
