@@ -322,7 +322,7 @@ def test_the_public_key_is_taken_as_pem_text_or_a_path(tmp_path: Path) -> None:
 
 
 def test_a_public_key_setting_that_is_not_a_key_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(ValueError, match="nor the path of a file this process can read"):
         ServiceSettings(family_link_public_key=str(tmp_path / "missing.pem"))
     with pytest.raises(ValueError, match="not a readable PEM public key"):
         ServiceSettings(family_link_public_key=PRIVATE)  # the private key, by mistake
