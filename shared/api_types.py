@@ -72,6 +72,16 @@ def _plain_text(value: str) -> str:
     raise ValueError("must not begin or end with a space")
 
 
+def text_problem(value: str) -> str | None:
+    """What makes ``value`` not ``Text`` (in the words of its refusal), or None: for input that
+    does not come through a model, a roster export's cells say."""
+    try:
+        _plain_text(value)
+    except ValueError as problem:
+        return str(problem)
+    return None
+
+
 def _iso_date_string(value: object) -> object:
     """A date arrives as `YYYY-MM-DD`, never as a number of seconds since 1970."""
     if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):

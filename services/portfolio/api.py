@@ -31,9 +31,12 @@ class SiteIn(BaseModel):
     )
 
 
-class SiteOut(SiteIn):
+class SiteOut(BaseModel):
+    # (Plain types, not the input's checks: whatever is stored is always answered.)
     id: str
     district: str
+    name: str
+    timezone: str = Field(description="IANA time zone of the school.")
     version: int
 
 
@@ -44,9 +47,14 @@ class StudentIn(BaseModel):
     grade: Text = Field(min_length=1, max_length=8, examples=["KG", "03"])
 
 
-class StudentOut(StudentIn):
+class StudentOut(BaseModel):
+    # (Plain types, not the input's checks: whatever is stored is always answered.)
     id: str
     district: str
+    site: str = Field(description="The student's school (site) id.")
+    given_name: str
+    family_name: str
+    grade: str = Field(description="Empty when the roster export gave none.")
     active: bool = Field(description="False once withdrawn from the roster.")
     version: int
 

@@ -40,8 +40,13 @@ class ClassIn(BaseModel):
     student_ids: list[Id] = Field(default_factory=list, max_length=2000)
 
 
-class ClassOut(ClassIn):
+class ClassOut(BaseModel):
+    # (Plain types, not the input's checks: whatever is stored is always answered.)
     id: str
+    site: str
+    title: str
+    teacher_ids: list[str]
+    student_ids: list[str]
     active: bool
     version: int
 

@@ -20,8 +20,9 @@ from sqlalchemy import Table, func
 from sqlmodel import SQLModel, col, select
 
 from services.notifications.tables import ContactPoint
+from services.portfolio.api import StudentOut
 from services.portfolio.oneroster import ExportRefused, open_export
-from services.portfolio.roster_import.apply import RosterImporter
+from services.portfolio.roster_import.apply import RosterImporter, _is_timezone
 from services.portfolio.roster_import.cli import main as slc_roster
 from services.portfolio.roster_import.contacts import Contact, ContactHandoff, HandoffFailed
 from services.portfolio.roster_import.report import ImportReport
@@ -683,6 +684,31 @@ async def test_a_bulk_rows_typo_rejects_the_row_and_withdraws_nobody(
     assert (await students(uow))["s-ava"][4] is True
     assert (await links(uow))[("g-wei", "s-ava")][1] is True
     assert [e for e in await outbox(uow, after=seq) if e.subject == "s-ava"] == []
+
+
+async def test_names_are_kept_as_the_api_keeps_text_and_a_row_they_would_break_is_rejected(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """A name with a control character or invisible formatting would be refused by the API,
+    and once stored it broke every page showing it: its row is rejected, with its line. Spaces
+    around a name are dropped, and a student the export gives no grade is read back."""
+    export = copy_export(BULK, tmp_path)
+    users = export / "users.csv"
+    set_cell(users, sourced_id="s-gio", column="givenName", value="Gio\u202eoiG")
+    set_cell(users, sourced_id="s-lucia", column="familyName", value="  Ortega ")
+    set_cell(users, sourced_id="s-lucia", column="grades", value="")
+    set_cell(export / "orgs.csv", sourced_id="mjds", column="name", value="MJDS\tSchool")
+
+    report = await import_export(uow, export)
+
+    assert "users.csv:2: givenName must be plain text" in "\n".join(report.rejections)
+    assert any(r.startswith("orgs.csv:4: name must be plain text") for r in report.rejections)
+    assert "s-gio" not in await students(uow)
+    async with uow.read() as session:
+        lucia = await session.get(Student, "s-lucia")
+    assert lucia is not None and (lucia.family_name, lucia.grade) == ("Ortega", "")
+    assert StudentOut.model_validate(lucia, from_attributes=True).grade == ""
+    assert not _is_timezone("posixrules") and _is_timezone("America/Chicago")
 
 
 async def test_a_delta_guardian_naming_a_child_enrolled_and_withdrawn_since_is_a_rejected_link(

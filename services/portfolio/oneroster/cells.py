@@ -12,7 +12,7 @@ from typing import Final, cast
 
 from services.portfolio.oneroster import spec
 from services.portfolio.oneroster.records import Status
-from shared.api_types import ID_PATTERN
+from shared.api_types import ID_PATTERN, text_problem
 
 # BCP 47 in the shape districts use: a 2-3 letter language, then script/region/variant subtags.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
@@ -31,6 +31,20 @@ def required(cell: str, column: str) -> str:
     if not cell or cell.isspace():
         raise RowProblem(f"{column} is empty")
     return cell
+
+
+def text(cell: str, column: str) -> str:
+    """A name or a title, as every service keeps text: without spaces at either end, and with
+    no control character, line break or invisible formatting (the pages and the API would not
+    show one the import let in)."""
+    value = required(cell, column).strip()
+    if (problem := text_problem(value)) is not None:
+        raise RowProblem(f"{column} {problem}")
+    return value
+
+
+def optional_text(cell: str, column: str) -> str | None:
+    return text(cell, column) if optional(cell) is not None else None
 
 
 def sourced_id(cell: str, column: str = "sourcedId") -> str:

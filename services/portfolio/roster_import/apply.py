@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Table, bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,6 +62,7 @@ from services.portfolio.tables import (
     StaffMember,
     Student,
 )
+from shared.api_types import TimeZone
 from shared.events import EventData
 from shared.messaging.outbox import record_events
 from shared.messaging.unit_of_work import UnitOfWork
@@ -256,7 +257,7 @@ class RosterImporter:
             self._site_timezones[org.sourced_id] = timezone
             # (Schools are never withdrawn by an import: their conferences and history stay.)
             await self.sites.offer(
-                {"id": org.sourced_id, "name": org.name[:200], "timezone": timezone},
+                {"id": org.sourced_id, "name": org.name[:200].rstrip(), "timezone": timezone},
                 modified=org.date_last_modified,
             )
         await self.sites.flush()
@@ -281,7 +282,7 @@ class RosterImporter:
         return {
             "id": course.sourced_id,
             "org_id": course.org_sourced_id,
-            "title": course.title[:200],
+            "title": course.title[:200].rstrip(),
             "code": course.course_code[:64] if course.course_code else course.course_code,
         }
 
@@ -340,8 +341,8 @@ class RosterImporter:
             {
                 "id": user.sourced_id,
                 "site": site,
-                "given_name": (user.preferred_given_name or user.given_name)[:100],
-                "family_name": user.family_name[:100],
+                "given_name": (user.preferred_given_name or user.given_name)[:100].rstrip(),
+                "family_name": user.family_name[:100].rstrip(),
                 "grade": (user.grades[0] if user.grades else "")[:8],
                 "language": user.language,
             },
@@ -362,8 +363,8 @@ class RosterImporter:
         current = await self.guardians.offer(
             {
                 "id": user.sourced_id,
-                "given_name": user.given_name[:100],
-                "family_name": user.family_name[:100],
+                "given_name": user.given_name[:100].rstrip(),
+                "family_name": user.family_name[:100].rstrip(),
                 "role": role[:16],
             },
             modified=user.date_last_modified,
@@ -390,7 +391,7 @@ class RosterImporter:
             contact = Contact(
                 guardian_id=user.sourced_id,
                 site="",  # chosen once the links are known
-                display_name=name[:200],
+                display_name=name[:200].rstrip(),
                 email=user.email,
                 phone=_phone(user.sms or user.phone),
                 language=user.language,
@@ -401,8 +402,8 @@ class RosterImporter:
         await self.staff.offer(
             {
                 "id": user.sourced_id,
-                "given_name": user.given_name[:100],
-                "family_name": user.family_name[:100],
+                "given_name": user.given_name[:100].rstrip(),
+                "family_name": user.family_name[:100].rstrip(),
                 "role": (user.role or "teacher")[:32],
                 "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
             },
@@ -582,7 +583,7 @@ class RosterImporter:
                 {
                     "id": school_class.sourced_id,
                     "site": site,
-                    "title": school_class.title[:200],
+                    "title": school_class.title[:200].rstrip(),
                     "class_code": (school_class.class_code or None)
                     and school_class.class_code[:64],
                     "course_id": school_class.course_sourced_id or None,
@@ -758,7 +759,7 @@ def _phone(number: str | None) -> str | None:
 def _session_row(session: Any) -> dict[str, Any]:
     return {
         "id": session.sourced_id,
-        "title": session.title[:200],
+        "title": session.title[:200].rstrip(),
         "type": session.type[:32],
         "start_date": session.start_date,
         "end_date": session.end_date,
@@ -805,11 +806,16 @@ def _duplicate(record: Any) -> RowRejected:
 
 
 def _is_timezone(name: str) -> bool:
+    """A zone as the services take one (``TimeZone``): not only one ``ZoneInfo`` can load
+    (``posixrules``, ``right/...``), which the sites' answers would then refuse."""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        _ZONES.validate_python(name)
+    except ValidationError:
         return False
     return True
+
+
+_ZONES: TypeAdapter[str] = TypeAdapter(TimeZone)
 
 
 __all__ = ["HandoffFailed", "RosterImporter"]
