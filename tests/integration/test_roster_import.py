@@ -711,6 +711,24 @@ async def test_names_are_kept_as_the_api_keeps_text_and_a_row_they_would_break_i
     assert not _is_timezone("posixrules") and _is_timezone("America/Chicago")
 
 
+async def test_a_cell_longer_than_the_csv_modules_limit_is_a_row_like_another(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """The csv module stops at 128 KiB a cell, with an error that ended the import half done."""
+    export = copy_export(BULK, tmp_path)
+    users = export / "users.csv"
+    text = users.read_text(encoding="utf-8")
+    text = text.replace(",Gio,Martinez,", "," + "G" * 200_000 + ",Martinez,", 1)
+    users.write_text(text.replace("{SIS:10232}", "x" * 200_000, 1), encoding="utf-8")
+    csv.field_size_limit(131_072)  # (the module's default, whatever ran before in this process)
+
+    report = await import_export(uow, export)
+
+    assert report.rejected_rows == 0, report.rejections
+    known = await students(uow)
+    assert known["s-gio"][1] == "G" * 100 and "s-lucia" in known
+
+
 async def test_a_delta_guardian_naming_a_child_enrolled_and_withdrawn_since_is_a_rejected_link(
     uow: UnitOfWork, tmp_path: Path
 ) -> None:

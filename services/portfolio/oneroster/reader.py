@@ -300,6 +300,9 @@ class OneRosterExport:
         name, width, report = layout.file, layout.width, self._on_progress
         total = self._files.size(name)
         rows = 0
+        # A cell may be as long as its file (the csv module's default stops at 128 KiB, with an
+        # error mid-import): an absurd one is then a row like another, rejected or cut short.
+        csv.field_size_limit(max(csv.field_size_limit(), total + 1))
         with self._files.open(name) as raw:
             reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
             next(reader, None)
