@@ -24,6 +24,7 @@ from shared.database import utcnow
 from shared.environment import Environment
 from shared.jobs.context import JobContext
 from shared.jobs.handlers import JobHandlers, JobRun
+from shared.supervision import error_summary
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ async def import_uploaded_roster(context: JobContext[Environment], job: JobRun) 
         outcome = {"status": "failed", "error": str(error)[:2000]}
     except Exception as error:  # reported on the run; the job itself is settled
         log.exception("roster import %s failed", run_id)
-        outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}"[:2000]}
+        # (Its kind and first line: not the SQL and the other rows' values; the log has it all.)
+        outcome = {"status": "failed", "error": error_summary(error)[:2000]}
     path.unlink(missing_ok=True)
     async with context.finish() as session:
         await session.exec(
