@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -38,8 +39,10 @@ async def trim_boundary(redis: Redis, stream: str, *, max_age: timedelta) -> str
     cutoff = (int((time.time() - max_age.total_seconds()) * 1000), 0)
     try:
         groups = await redis.xinfo_groups(stream)
-    except ResponseError:  # no such stream
-        return None
+    except ResponseError as error:
+        if "no such key" in str(error).lower():
+            return None  # (nothing published to it yet)
+        raise  # (a user not allowed on it, say: the housekeeper says so)
     boundary = cutoff
     for group in groups:
         # The group has read up to and including its last-delivered entry.
@@ -107,14 +110,29 @@ class Housekeeper:
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> dict[str, int]:
+        """Trim each stream and prune each table, each step on its own: one that fails (a
+        stream Redis will not let this user read) does not keep the others from being done;
+        the first failure is raised once all were tried."""
         done = {"trimmed": 0, "outbox_pruned": 0, "inbox_pruned": 0, "jobs_pruned": 0}
+        failures: list[Exception] = []
+
+        async def step(count: str, work: Callable[[], Awaitable[int]]) -> None:
+            try:
+                done[count] += await work()
+            except (RedisError, OSError, SQLAlchemyError) as error:
+                log.warning("housekeeping: %s failed: %s", count, error)
+                failures.append(error)
+
+        policy = self.policy
         for stream in self.streams:
-            done["trimmed"] += await trim_stream(self.redis, stream, max_age=self.policy.streams)
-        done["outbox_pruned"] = await prune_outbox(self.uow, older_than=self.policy.outbox)
-        done["inbox_pruned"] = await prune_inbox(self.uow, older_than=self.policy.inbox)
-        done["jobs_pruned"] = await prune_jobs(self.uow, older_than=self.policy.jobs)
+            await step("trimmed", partial(trim_stream, self.redis, stream, max_age=policy.streams))
+        await step("outbox_pruned", lambda: prune_outbox(self.uow, older_than=policy.outbox))
+        await step("inbox_pruned", lambda: prune_inbox(self.uow, older_than=policy.inbox))
+        await step("jobs_pruned", lambda: prune_jobs(self.uow, older_than=policy.jobs))
         if any(done.values()):
             log.info("housekeeping: %s", done)
+        if failures:
+            raise failures[0]
         return done
 
     def stop(self) -> None:

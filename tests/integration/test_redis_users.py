@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import AuthenticationError, NoPermissionError
+from sqlalchemy import update
+from sqlmodel import select
 
 from devstack.redis_server import (
     RedisServer,
@@ -43,6 +45,7 @@ from shared.messaging.redis_streams import ensure_groups
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.retention import Housekeeper, RetentionPolicy
 from shared.messaging.stream_consumer import ConsumerPolicy, StreamConsumer
+from shared.messaging.tables import OutboxMessage, utcnow
 from shared.messaging.unit_of_work import UnitOfWork
 from tests.conftest import DatabaseUrls
 from tests.integration.conftest import System, add_contact, digests_due_now, enroll, serving
@@ -366,6 +369,31 @@ async def test_the_housekeeper_trims_its_streams_under_its_user(
     await admin.xack(GOALS, "notifications", first_id)
     assert (await housekeeper.run_once())["trimmed"] == 1
     assert await refused_commands(admin) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_stream_the_housekeeper_may_not_read_is_said_and_the_rest_is_still_done(
+    users_redis: UsersRedis, clients: Clients, admin: aioredis.Redis, uow: UnitOfWork
+) -> None:
+    """Trimming a stream its user is not allowed on (an ACL file older than a new stream)
+    used to pass for "no such stream", silently; and one failing step stopped the tables'
+    pruning too. Now each step is done on its own and the failure is raised, for the loop's
+    heartbeat (``/readyz``) to say."""
+    async with uow.transaction() as session:
+        record_goal(session, 1)
+    async with uow.transaction() as session:
+        await session.exec(update(OutboxMessage).values(sent_at=utcnow() - timedelta(hours=1)))
+    await admin.xadd("slc.scheduling.conference.booked.v1", event_fields(1))
+    housekeeper = Housekeeper(
+        redis=clients.portfolio,
+        uow=uow,
+        published_streams=["slc.scheduling.conference.booked.v1", GOALS],
+        policy=RetentionPolicy(streams=timedelta(0), outbox=timedelta(0)),
+    )
+    with pytest.raises(NoPermissionError):
+        await housekeeper.run_once()
+    async with uow.read() as session:
+        assert (await session.exec(select(OutboxMessage))).all() == []  # pruned all the same
 
 
 @pytest.fixture
