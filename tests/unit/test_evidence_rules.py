@@ -10,7 +10,6 @@ from services.portfolio.evidence.rules import (
     StatusConflict,
     approve,
     hand_in_again,
-    link_refusal,
     may_add_evidence,
     may_comment,
     may_edit_evidence,
@@ -25,6 +24,7 @@ from services.portfolio.evidence.rules import (
     visible_statuses,
 )
 from shared.auth.principal import Principal, Role
+from shared.web_links import link_refusal
 from tests.support import principal
 
 STUDENT = principal(Role.STUDENT, subject="stu-1")
