@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import BigInteger, ColumnElement, Integer, bindparam, func, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
@@ -42,7 +43,7 @@ _CLAIM_BATCH = text(
     WITH turn AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(:key) AS ours),
     batch AS (
         SELECT seq FROM outbox
-        WHERE sent_at IS NULL AND (SELECT ours FROM turn)
+        WHERE sent_at IS NULL AND (SELECT ours FROM turn) AND NOT (seq = ANY(:held))
         ORDER BY seq
         LIMIT :batch
     )
@@ -53,24 +54,14 @@ _CLAIM_BATCH = text(
 ).bindparams(
     bindparam("key", type_=BigInteger),
     bindparam("batch", type_=Integer),
+    bindparam("held", type_=ARRAY(BigInteger)),
     bindparam("now", type_=UTCDateTime),
 )
 
 
 class RowsRefused(RedisError):
-    """Redis refused some outbox rows' XADD. They stay unsent and are tried again with the
-    relay's backoff, each time on its own (those after them were published): a refused row
-    does not hold up the others, nor make them go out again."""
-
-
-def _complain(refused: dict[int, RedisError]) -> None:
-    """After the round is recorded: the refused rows make the round a failure (the relay backs
-    off, and its heartbeat says why)."""
-    if refused:
-        seq, reply = min(refused.items())
-        raise RowsRefused(
-            f"Redis refused {len(refused)} outbox row(s), the first (seq {seq}) with: {reply}"
-        )
+    """Redis refused some outbox rows' XADD (a stream the ACL does not allow yet, a key of
+    another type): what the relay's heartbeat says while such rows wait."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +119,10 @@ class OutboxRelay:
         # SQLite: rows published and not yet marked sent (by seq), and since when.
         self._unmarked: list[int] = []
         self._unmarked_since = 0.0
+        # Rows Redis refused (by seq): held back until then (monotonic), so that they neither
+        # fill every round nor make the relay back off for the rows behind them.
+        self._refused: dict[int, float] = {}
+        self._refusal: RowsRefused | None = None
 
     def nudge(self) -> None:
         """Something was just committed: relay now instead of at the next interval."""
@@ -137,12 +132,18 @@ class OutboxRelay:
         """Publish one batch of unsent rows; returns how many were published."""
         if self._take_turns:
             # One statement takes the turn, and marks the batch sent and returns it; the mark
-            # commits only once the batch is on its streams (a failed XADD rolls it back).
+            # commits only once the batch is on its streams (a connection lost during the
+            # XADDs rolls it back; a row Redis refuses is unmarked alone).
             engine: AsyncEngine = self._sessions.kw["bind"]
             async with engine.begin() as connection:
                 claimed = await connection.execute(
                     _CLAIM_BATCH,
-                    {"key": RELAY_LOCK_KEY, "batch": self._batch_size, "now": utcnow()},
+                    {
+                        "key": RELAY_LOCK_KEY,
+                        "batch": self._batch_size,
+                        "now": utcnow(),
+                        "held": self._held_back(),
+                    },
                 )
                 batch = sorted((seq, stream, fields) for seq, stream, fields in claimed)
                 refused = await self._publish(batch)
@@ -152,7 +153,7 @@ class OutboxRelay:
                         .where(col(OutboxMessage.seq).in_(sorted(refused)))
                         .values(sent_at=None)
                     )
-            _complain(refused)
+            self._note_refusals(batch, refused)
             return len(batch) - len(refused)
 
         if len(self._unmarked) >= self._batch_size:
@@ -160,7 +161,7 @@ class OutboxRelay:
             # published but unmarked (and would go out again after a restart) stays bounded.
             await self.mark_published()
         async with reading(self._sessions) as session:
-            rows = await self._unsent(session, published=self._unmarked)
+            rows = await self._unsent(session, published=[*self._unmarked, *self._held_back()])
         refused = await self._publish(rows)
         if rows and not self._unmarked:
             self._unmarked_since = time.monotonic()
@@ -171,8 +172,32 @@ class OutboxRelay:
             or time.monotonic() - self._unmarked_since >= self._mark_interval
         ):
             await self.mark_published()
-        _complain(refused)
+        self._note_refusals(rows, refused)
         return len(rows) - len(refused)
+
+    def _held_back(self) -> list[int]:
+        """Refused rows whose next try has not come: left out of the round."""
+        now = time.monotonic()
+        return sorted(seq for seq, again_at in self._refused.items() if again_at > now)
+
+    def _note_refusals(self, rows: Sequence[Unsent], refused: dict[int, RedisError]) -> None:
+        """Refused rows are tried again after ``max_backoff_seconds``, alone in that they hold
+        nothing up; while any waits, the relay's heartbeat is failing with Redis's reply."""
+        for seq, _, _ in rows:
+            if seq not in refused:
+                self._refused.pop(seq, None)
+        if refused:
+            again_at = time.monotonic() + self._max_backoff
+            self._refused.update(dict.fromkeys(refused, again_at))
+            seq, reply = min(refused.items())
+            self._refusal = RowsRefused(
+                f"Redis refused {len(refused)} outbox row(s), the first (seq {seq}) with: {reply}"
+            )
+            log.warning("outbox relay: %s; trying again in %.0fs", self._refusal, self._max_backoff)
+        if self._refused and self._refusal is not None:
+            self.heartbeat.failed(self._refusal)
+        elif not self._refused:
+            self._refusal = None
 
     async def mark_published(self) -> None:
         """Mark the rows this relay has published as sent (SQLite; see the class docstring)."""

@@ -32,7 +32,7 @@ from shared.messaging.consumer import (
 )
 from shared.messaging.group_keys import replay_stream
 from shared.messaging.redis_streams import ensure_groups
-from shared.messaging.relay import OutboxRelay, RowsRefused
+from shared.messaging.relay import OutboxRelay
 from shared.messaging.stream_consumer import StreamConsumer
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
@@ -114,35 +114,49 @@ async def test_on_sqlite_published_rows_are_marked_sent_a_batch_at_a_time_never_
     assert await unsent(uow) == 0
 
 
-async def test_a_row_redis_refuses_waits_alone_and_the_others_go_out_once(
+async def test_rows_redis_refuses_wait_alone_and_the_others_go_out_once(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
     """A stream Redis will not take (here a key of another type; in production a stream its
-    ACL does not allow yet): the rows around it go out once, in order; it stays unsent, the
-    round fails (the relay backs off, its heartbeat says why), and once Redis takes it, it
-    goes out too. Before, the whole batch was published again every round."""
+    ACL does not allow yet), as many of its rows as a round holds: the rows after them still
+    go out, once, without the relay backing off; the refused rows stay unsent, the relay's
+    heartbeat says why, and once Redis takes them they go out too. Before, the whole batch was
+    published again every round, and such rows filled every round."""
     async with uow.transaction() as session:
         first = record_goal(session, 1).id
-        session.add(
-            OutboxMessage(event_id=str(uuid.uuid4()), stream="test.probe", fields='{"a": "b"}')
-        )
+        for _ in range(2):
+            session.add(
+                OutboxMessage(event_id=str(uuid.uuid4()), stream="test.probe", fields='{"a": "b"}')
+            )
+    async with uow.transaction() as session:
         second = record_goal(session, 2).id
     await redis_client.set("test.probe", "not a stream")
-    relay = OutboxRelay(sessions=uow.sessions, redis=redis_client, mark_interval_seconds=0)
-    for _ in range(3):
-        with pytest.raises(RowsRefused, match="WRONGTYPE"):
-            await relay.relay_once()
+    relay = OutboxRelay(
+        sessions=uow.sessions,
+        redis=redis_client,
+        batch_size=2,
+        mark_interval_seconds=0,
+        max_backoff_seconds=0.3,
+    )
+    for _ in range(4):
+        await relay.relay_once()
+    await relay.mark_published()
     entries = await redis_client.xrange(GoalSet.stream())
     assert [fields[b"id"].decode() for _, fields in entries] == [first, second]
-    assert await unsent(uow) == 1
-    assert (await relay.status()).backlog == 1
+    assert await unsent(uow) == 2
+    assert "WRONGTYPE" in (relay.heartbeat.last_error or "")
+    assert relay.heartbeat.failing_since is not None
 
     await redis_client.delete("test.probe")
-    assert await relay.relay_once() == 1
+    await asyncio.sleep(0.35)  # (their next try)
+    assert await relay.relay_once() == 2
     await relay.mark_published()
-    assert await redis_client.xlen("test.probe") == 1
+    assert await redis_client.xlen("test.probe") == 2
     assert await redis_client.xlen(GoalSet.stream()) == 2
     assert await unsent(uow) == 0
+    with relay.heartbeat.working():
+        await relay.relay_once()
+    assert relay.heartbeat.failing_since is None
 
 
 async def test_on_sqlite_a_restarted_relay_publishes_again_what_was_not_yet_marked(
