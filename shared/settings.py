@@ -297,19 +297,26 @@ class ServiceSettings(BaseSettings):
     @field_validator("jwt_public_key", mode="after")
     @classmethod
     def _identity_providers_key(cls, value: str | None) -> str | None:
-        """Refused at start unless it is an RSA or EC public key in PEM (else every provider's
-        token would be refused, one request at a time)."""
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        """Refused at start unless it is a public key the verifier takes (RSA, EC or Ed25519,
+        as PEM or OpenSSH): else every provider's token would be refused, one at a time."""
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+        from cryptography.hazmat.primitives.serialization import (
+            load_pem_public_key,
+            load_ssh_public_key,
+        )
 
         if value is None or not value.strip():
             return None
+        load = load_ssh_public_key if value.lstrip().startswith("ssh-") else load_pem_public_key
         try:
-            key = load_pem_public_key(value.encode())
-        except (ValueError, TypeError):
+            key = load(value.encode())
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             raise ValueError("not a PEM public key (-----BEGIN PUBLIC KEY-----)") from None
-        if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-            raise ValueError("an RSA or EC public key is needed (RS256, ES256)")
+        if not isinstance(
+            key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+        ):
+            raise ValueError("an RSA, EC or Ed25519 public key is needed (RS256, ES256, EdDSA)")
         return value
 
     @field_validator("jwks_url", mode="after")

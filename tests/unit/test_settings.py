@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -198,6 +199,17 @@ def test_time_zones_and_mail_addresses_are_checked_at_start() -> None:
         NotificationsSettings(bounce_address="bounces at district.org")
     for right in ("Student-led conferences <conferences@district.org>", "office@district.org"):
         assert NotificationsSettings(mail_from=right).mail_from == right
+
+
+def test_every_kind_of_identity_provider_key_the_verifier_takes_is_accepted() -> None:
+    """RS256, ES256 and EdDSA tokens are verified (shared/auth/tokens.py): their keys start."""
+    keys = [
+        Ed25519PrivateKey.generate().public_key(),
+        ec.generate_private_key(ec.SECP256R1()).public_key(),
+    ]
+    for key in keys:
+        pem = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+        assert SchedulingSettings(jwt_public_key=pem).jwt_public_key == pem
 
 
 def test_a_private_key_and_a_public_key_of_two_pairs_are_refused() -> None:
