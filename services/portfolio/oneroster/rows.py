@@ -343,7 +343,7 @@ def user_builder(
             required(cells[username], "username"),
             text(cells[given], "givenName"),
             text(cells[family], "familyName"),
-            optional_text(cells[middle], "middleName"),
+            optional(cells[middle]),  # (never stored nor shown: not checked)
             optional_text(cells[preferred_at], "preferredGivenName") if version_1_2 else None,
             optional(cells[identifier]),
             optional(cells[email]),
