@@ -409,6 +409,18 @@ async def test_a_student_who_changes_school_has_their_work_reviewed_at_the_new_o
 
     assert await titles("conway", CONWAY_ADMIN) == []
     assert await titles("mjds", MJDS_ADMIN) == ["My essay"]
+    # Approved there, the news is the new school's (its families' digests, its clock).
+    [piece] = (await system.portfolio.get("/sites/mjds/review-queue", headers=MJDS_ADMIN)).json()
+    approved = await system.portfolio.post(
+        f"/students/s-ava/evidence/{piece['id']}/approve", headers=MJDS_ADMIN
+    )
+    assert approved.status_code == 200, approved.text
+    async with system.apps["portfolio"].state.runtime.uow.read() as session:
+        rows = (await session.exec(select(OutboxMessage))).all()
+    [announced] = [
+        json.loads(row.fields) for row in rows if row.stream == EvidenceApproved.stream()
+    ]
+    assert announced["site"] == "mjds"
 
 
 # --- The framework -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.portfolio.access import linked_guardians
 from services.portfolio.evidence.rules import Status
 from services.portfolio.evidence.tables import Evidence
+from services.portfolio.tables import Student
 from shared.events import EvidenceAdded, EvidenceApproved
 from shared.messaging.outbox import record_event
 
@@ -43,7 +44,10 @@ async def announce_added(session: AsyncSession, evidence: Evidence) -> None:
 
 
 async def announce_approved(session: AsyncSession, evidence: Evidence, *, approved_by: str) -> None:
-    """``portfolio.evidence.approved``, naming the guardians who should hear of it."""
+    """``portfolio.evidence.approved``, naming the guardians who should hear of it, at the
+    student's school now (where the piece was added, if they have moved since, is not where
+    their family's news is kept)."""
+    student = await session.get(Student, evidence.student_id)
     record_event(
         session,
         EvidenceApproved(
@@ -55,5 +59,5 @@ async def announce_approved(session: AsyncSession, evidence: Evidence, *, approv
         ),
         subject=evidence.student_id,
         district=evidence.district,
-        site=evidence.site,
+        site=student.site if student is not None else evidence.site,
     )
