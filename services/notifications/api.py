@@ -108,18 +108,22 @@ async def save_contact(
     guardian_id: IdPath, body: ContactIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ContactOut:
     """Record how to reach a guardian and in which language: the guardian themself, district IT,
-    or an admin of the sites where their children are enrolled (of every one of them: 403 when
-    the family also has a child at a school the caller does not serve). Only for guardians the
-    roster links to a student (404 otherwise, as for one you may not manage)."""
+    or an admin of a site where one of their children is enrolled; a new email address or phone
+    number only an admin of every such site (403 otherwise). Only for guardians the roster links
+    to a student (404 otherwise, as for one you may not manage)."""
     _not_with_a_link(principal)
     async with uow.transaction() as session:
         sites = await guardian_sites(session, KnownStudent, guardian_id)
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
             raise no_guardian(guardian_id)
-        if not may_redirect_guardian(principal, sites=sites):
+        current = await session.get(ContactPoint, guardian_id)
+        redirects = current is None or (body.email, body.phone) != (current.email, current.phone)
+        if redirects and not may_redirect_guardian(principal, sites=sites):
+            # (Their name and language are the office's to correct; where messages go is not.)
             raise forbidden(
-                f"guardian {guardian_id!r} also has children at another school: their contact"
-                " details are changed by district IT, or by the family itself"
+                f"guardian {guardian_id!r}'s email address and phone number are changed by"
+                " district IT, by the family itself, or by an office of every one of the"
+                " family's schools"
             )
         # (The caller's choice among the guardian's sites: an admin does not learn the
         # family's other schools from a refusal.)
@@ -129,15 +133,16 @@ async def save_contact(
             if principal.role is Role.GUARDIAN
             or principal.can_act_for_site(principal.district, site)
         )
-        site = body.site or choices[0]
-        if site not in choices:
+        kept = current.site if current is not None and current.site in sites else None
+        site = body.site or kept or choices[0]  # (unsaid: the home school stays)
+        if site not in choices and site != kept:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 f"site {site!r} is not the school of a student linked to {guardian_id!r}"
                 f" (choose from {', '.join(choices)})",
             )
         values = {**body.model_dump(), "site": site, "updated_at": utcnow()}
-        contact = await session.get(ContactPoint, guardian_id)
+        contact = current
         if contact is None:
             contact = ContactPoint(guardian_id=guardian_id, district=principal.district, **values)
         else:

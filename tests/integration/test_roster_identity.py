@@ -155,7 +155,14 @@ async def test_one_schools_office_cannot_redirect_a_family_that_has_a_child_at_a
     claim = {**own, "email": "a-conway@example.org"}
     refused = await system.notifications.put("/contacts/g-marcus", json=claim, headers=CONWAY_ADMIN)
     assert refused.status_code == 403, refused.text
-    assert "another school" in refused.json()["detail"]
+    assert "every one of the family's schools" in refused.json()["detail"]
+    # His name and language are still Conway's to correct; where messages go stays.
+    corrected = {**own, "display_name": "Marcus A. Brooks", "language": "es"}
+    fixed = await system.notifications.put(
+        "/contacts/g-marcus", json=corrected, headers=CONWAY_ADMIN
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["site"] == "mjds"  # (his home school, unsaid, stays)
     # Conway still reads how to reach the family, which stays as it was.
     read = await system.notifications.get("/contacts/g-marcus", headers=CONWAY_ADMIN)
     assert read.status_code == 200, read.text
