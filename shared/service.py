@@ -277,7 +277,7 @@ class ServiceRuntime:
             checks["redis"] = "ok"
             checks["streams"] = statuses_as_dict(self.metrics.streams)
         except Exception as error:
-            checks["redis"] = f"error: {error!r}"
+            checks["redis"] = f"error: {error_summary(error)}"
         checks["loops"] = self.supervisor.report()
         return checks
 
