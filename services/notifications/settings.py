@@ -227,8 +227,10 @@ class NotificationsSettings(ServiceSettings):
         if value is None:
             return None
         from email.headerregistry import Address
-        from email.utils import parseaddr
+        from email.utils import getaddresses, parseaddr
 
+        if len(getaddresses([value])) != 1:
+            raise ValueError("one address, with its name if any (Name <someone@district.org>)")
         name, address = parseaddr(value)
         try:
             parsed = Address(addr_spec=address)

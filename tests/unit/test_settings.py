@@ -192,7 +192,12 @@ def test_time_zones_and_mail_addresses_are_checked_at_start() -> None:
         NotificationsSettings(timezone="Mars/Base")
     with pytest.raises(ValidationError, match="site_timezone"):
         PortfolioSettings(site_timezone="America/NewYork")
-    for wrong in ("Conferences conferences@district.org", "Office <office@>", "<nobody>"):
+    for wrong in (
+        "Conferences conferences@district.org",
+        "Office <office@>",
+        "<nobody>",
+        "Office <office@district.org>, Other <other@district.org>",
+    ):
         with pytest.raises(ValidationError, match="mail_from"):
             NotificationsSettings(mail_from=wrong)
     with pytest.raises(ValidationError, match="bounce_address"):
