@@ -17,6 +17,17 @@ from shared.auth.tokens import mint_token
 from shared.settings import DEV_JWT_SECRET
 
 
+def _lifetime(text: str) -> float:
+    """Hours a token lives: more than none (an expired token is no use to anyone)."""
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = 0.0
+    if not hours > 0:  # (NaN too)
+        raise argparse.ArgumentTypeError(f"a number of hours above 0, not {text!r}")
+    return hours
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="slc-token", description=__doc__.splitlines()[0])
     parser.add_argument("--role", required=True, choices=[role.value for role in Role])
@@ -31,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--hours",
-        type=float,
+        type=_lifetime,
         default=12.0,
         help="lifetime (default 12; services refuse more than AUTH_MAX_TOKEN_LIFETIME_HOURS)",
     )

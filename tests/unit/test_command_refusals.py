@@ -54,6 +54,11 @@ def run(command: list[str], **environment: str) -> subprocess.CompletedProcess[s
         (["slc-redis-acl", "--output", "/no/such/dir/users.acl"], PASSWORDS, "cannot write"),
         (["slc-redis-acl"], {}, "set REDIS_ADMIN_PASSWORD"),
         (
+            ["slc-token", "--role", "teacher", "--sub", "t-1", "--district", "d", "--hours", "-5"],
+            {},
+            "a number of hours above 0",
+        ),
+        (
             ["slc-roster", "import", "devstack/demo_roster", "--timezone", "America/NewYork"],
             {},
             "not an IANA time zone",
