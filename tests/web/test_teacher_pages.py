@@ -50,8 +50,12 @@ async def test_checking_a_family_in_then_completing_changes_the_day_view(
     conference_times: list[dict[str, Any]],
 ) -> None:
     booking = await book(system, family, conference_times[0]["id"])
-    day = (await begin_now(system, conference_times[0]["id"])).astimezone(LA).date().isoformat()
     await signed_in_as(web, "t-rivera")
+    ahead = datetime.fromisoformat(conference_times[0]["starts_at"]).astimezone(LA).date()
+    before = html.unescape((await web.get("/teacher/day", params={"date": str(ahead)})).text)
+    assert "Check in Ava's family" not in before  # (days ahead: nothing to record yet)
+    assert "Check-in opens 30 minutes before the conference." in before
+    day = (await begin_now(system, conference_times[0]["id"])).astimezone(LA).date().isoformat()
     page = await web.get("/teacher/day", params={"date": day})
     assert page.status_code == 200
     text = html.unescape(page.text)

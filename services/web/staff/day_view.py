@@ -5,7 +5,7 @@ it, and which attendance buttons each family has."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
@@ -18,6 +18,10 @@ STEPS_FROM = {
     "booked": ("check-in", "complete", "no-show"),
     "checked_in": ("complete",),
 }
+# When: a family is checked in from this long before their conference, and a conference is
+# recorded completed or missed once it has begun (scheduling's rules, conference_day/rules.py:
+# a button offered earlier would only be refused).
+CHECK_IN_OPENS = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class FamilyOnTheDay:
     siblings: list[SiblingView]
     plan_ready: bool
     steps: tuple[str, ...]
+    check_in_later: bool = False  # (booked, and check-in has not opened yet)
 
 
 @dataclass(frozen=True)
@@ -60,18 +65,34 @@ class ConferenceDay:
     times: list[TimeOnTheDay]
 
 
-def conference_day(data: Any, *, day: date, language: str) -> ConferenceDay:
-    """The day as the page shows it."""
+def conference_day(
+    data: Any, *, day: date, language: str, now: datetime | None = None
+) -> ConferenceDay:
+    """The day as the page shows it, with the buttons that apply ``now``."""
     slots = data.get("slots", []) if isinstance(data, dict) else []
     timezone = next((slot.get("timezone") for slot in slots if slot.get("timezone")), None)
+    moment = now or datetime.now(UTC)
     return ConferenceDay(
         day=day,
         heading=str(format_date(day, "full", locale=locale_of(language))),
-        times=[_time(slot, language=language, fallback_zone=timezone) for slot in slots],
+        times=[
+            _time(slot, language=language, fallback_zone=timezone, now=moment) for slot in slots
+        ],
     )
 
 
-def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> TimeOnTheDay:
+def steps_now(status: str, *, starts: datetime, now: datetime) -> tuple[str, ...]:
+    """The attendance buttons a family's conference has at ``now``."""
+    return tuple(
+        step
+        for step in STEPS_FROM.get(status, ())
+        if now >= (starts - CHECK_IN_OPENS if step == "check-in" else starts)
+    )
+
+
+def _time(
+    slot: dict[str, Any], *, language: str, fallback_zone: str | None, now: datetime
+) -> TimeOnTheDay:
     zone = slot.get("timezone") or fallback_zone
     starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
     return TimeOnTheDay(
@@ -81,12 +102,15 @@ def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> 
         meeting_link=_https(slot.get("meeting_link")),
         seats_left=int(slot.get("seats_left", 0)),
         families=[
-            _family(booking, language=language, zone=zone) for booking in slot.get("bookings", [])
+            _family(booking, language=language, zone=zone, starts=starts, now=now)
+            for booking in slot.get("bookings", [])
         ],
     )
 
 
-def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> FamilyOnTheDay:
+def _family(
+    booking: dict[str, Any], *, language: str, zone: str | None, starts: datetime, now: datetime
+) -> FamilyOnTheDay:
     interpreter = booking.get("interpreter") or None
     status = str(booking["status"])
     return FamilyOnTheDay(
@@ -113,7 +137,8 @@ def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> Fami
             for sibling in booking.get("siblings", [])
         ],
         plan_ready=bool(booking.get("plan_ready")),
-        steps=STEPS_FROM.get(status, ()),
+        steps=steps_now(status, starts=starts, now=now),
+        check_in_later=status == "booked" and now < starts - CHECK_IN_OPENS,
     )
 
 
