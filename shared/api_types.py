@@ -89,8 +89,14 @@ def _iso_date_string(value: object) -> object:
     raise ValueError("must be a date written YYYY-MM-DD, e.g. 2030-05-01")
 
 
+def is_time_zone(value: str) -> bool:
+    """Whether ``value`` is a zone the services take (``TimeZone``): an IANA name of
+    ``zoneinfo.available_timezones()``, not every file ``ZoneInfo`` loads (``posixrules``)."""
+    return value in _TIME_ZONES
+
+
 def _known_time_zone(value: str) -> str:
-    if value not in _TIME_ZONES:
+    if not is_time_zone(value):
         raise ValueError("must be an IANA time zone, e.g. America/Los_Angeles")
     return value
 

@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, col, select
 from services.notifications.tables import ContactPoint
 from services.portfolio.api import StudentOut
 from services.portfolio.oneroster import ExportRefused, open_export
-from services.portfolio.roster_import.apply import RosterImporter, _is_timezone
+from services.portfolio.roster_import.apply import RosterImporter
 from services.portfolio.roster_import.cli import main as slc_roster
 from services.portfolio.roster_import.contacts import Contact, ContactHandoff, HandoffFailed
 from services.portfolio.roster_import.report import ImportReport
@@ -40,6 +40,7 @@ from services.portfolio.tables import (
     StaffMember,
     Student,
 )
+from shared.api_types import is_time_zone
 from shared.auth import Role
 from shared.database import create_engine, session_factory
 from shared.events import (
@@ -708,7 +709,7 @@ async def test_names_are_kept_as_the_api_keeps_text_and_a_row_they_would_break_i
         lucia = await session.get(Student, "s-lucia")
     assert lucia is not None and (lucia.family_name, lucia.grade) == ("Ortega", "")
     assert StudentOut.model_validate(lucia, from_attributes=True).grade == ""
-    assert not _is_timezone("posixrules") and _is_timezone("America/Chicago")
+    assert not is_time_zone("posixrules") and is_time_zone("America/Chicago")
 
 
 async def test_a_cell_longer_than_the_csv_modules_limit_is_a_row_like_another(

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Table, bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,7 +61,7 @@ from services.portfolio.tables import (
     StaffMember,
     Student,
 )
-from shared.api_types import TimeZone
+from shared.api_types import is_time_zone
 from shared.events import EventData
 from shared.messaging.outbox import record_events
 from shared.messaging.unit_of_work import UnitOfWork
@@ -249,7 +248,7 @@ class RosterImporter:
                 or self._site_timezones.get(org.sourced_id)
                 or self._default_timezone
             )
-            if not _is_timezone(timezone):
+            if not is_time_zone(timezone):
                 self.report.reject(
                     "sites", _rejected(org, f"metadata.timezone {timezone!r} is not an IANA zone")
                 )
@@ -803,19 +802,6 @@ def _rejected(record: Any, reason: str) -> RowRejected:
 
 def _duplicate(record: Any) -> RowRejected:
     return _rejected(record, f"sourcedId {record.sourced_id!r} appears twice; the first is kept")
-
-
-def _is_timezone(name: str) -> bool:
-    """A zone as the services take one (``TimeZone``): not only one ``ZoneInfo`` can load
-    (``posixrules``, ``right/...``), which the sites' answers would then refuse."""
-    try:
-        _ZONES.validate_python(name)
-    except ValidationError:
-        return False
-    return True
-
-
-_ZONES: TypeAdapter[str] = TypeAdapter(TimeZone)
 
 
 __all__ = ["HandoffFailed", "RosterImporter"]

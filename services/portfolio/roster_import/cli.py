@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
@@ -34,7 +34,7 @@ from services.portfolio.oneroster.reader import Progress
 from services.portfolio.roster_import.contacts import HandoffFailed
 from services.portfolio.roster_import.run import NoContactCredential, contact_token, import_roster
 from services.portfolio.settings import PortfolioSettings
-from shared.api_types import TimeZone
+from shared.api_types import is_time_zone
 from shared.serve import settings_problems
 
 PROG = "slc-roster"
@@ -76,15 +76,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _time_zone(text: str) -> str:
-    try:
-        return _ZONES.validate_python(text)
-    except ValidationError:
+    if not is_time_zone(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an IANA time zone (e.g. America/Chicago)"
-        ) from None
-
-
-_ZONES: TypeAdapter[str] = TypeAdapter(TimeZone)
+        )
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
