@@ -66,7 +66,7 @@ from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.problems import install_problem_handlers, problem_response, refusals
 from shared.settings import ServiceSettings
-from shared.supervision import Supervisor, error_summary
+from shared.supervision import Supervisor, driver_reason, error_summary
 
 log = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
             "database refused a value on %s %s: %s", request.method, request.url.path, error
         )
         return problem_response(
-            422, f"a value in the request cannot be stored or compared: {_driver_reason(error)}"
+            422, f"a value in the request cannot be stored or compared: {driver_reason(error)}"
         )
     unreachable = isinstance(error, ConnectionError | OperationalError | InterfaceError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
@@ -469,13 +469,6 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
         "the database could not be reached; check whether the change was made, then try again",
         headers={"Retry-After": "1"},
     )
-
-
-def _driver_reason(error: Exception) -> str:
-    """The database's own reason, first line, without SQLAlchemy's statement and parameters."""
-    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
-    reason = lines[0] if lines else "refused"
-    return reason.split(": ", 1)[-1] if reason.startswith("<class") else reason
 
 
 async def _conflict(request: Request, error: Exception) -> JSONResponse:

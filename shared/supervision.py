@@ -102,9 +102,16 @@ def error_summary(error: BaseException) -> str:
     """An error as ``/readyz`` (open to probes) shows it: its kind and the first line of its
     reason, without the SQL and its parameters SQLAlchemy adds, and without an email address or
     phone number the reason repeats (the full error is in the service's log)."""
-    cause = getattr(error, "orig", None) or error  # (a DBAPIError's driver error: no SQL)
+    return without_contact_details(f"{type(error).__name__}: {driver_reason(error)}")
+
+
+def driver_reason(error: BaseException) -> str:
+    """The first line of a database error's own reason: a DBAPIError's driver error, without
+    the statement and parameters SQLAlchemy adds, or the ``<class ...>:`` asyncpg's begin with."""
+    cause = getattr(error, "orig", None) or error
     lines = str(cause).strip().splitlines()
-    return without_contact_details(f"{type(error).__name__}: {lines[0] if lines else ''}")
+    reason = lines[0] if lines else ""
+    return reason.split(": ", 1)[-1] if reason.startswith("<class") else reason
 
 
 class Loop(Protocol):
