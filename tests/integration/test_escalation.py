@@ -16,6 +16,8 @@ from sqlmodel import select
 from services.notifications.escalation import escalate
 from services.notifications.tables import ContactPoint, Delivery, GuardianPreference
 from shared.auth import Role
+from shared.events.contracts import WindowOpened
+from shared.messaging.tables import InboxEntry
 from tests.integration.conftest import (
     System,
     digests_due_now,
@@ -46,7 +48,10 @@ async def settled(system: System, guardian_id: str, until: Any) -> list[Delivery
     return await eventually(recorded, until=until, timeout=20)
 
 
-async def booked_family(system: System, hour: int, **contact: str) -> tuple[str, dict[str, Any]]:
+async def a_time_before_any_family(system: System, hour: int) -> dict[str, Any]:
+    """One conference time with Ms. Rivera tomorrow at ``hour``, in Conway's window, whose
+    opening notifications has handled: a family enrolled after that is not invited (so each
+    test knows every message its family gets)."""
     await register_site(system, "conway")
     (slot,) = await open_times(
         system.scheduling,
@@ -55,6 +60,18 @@ async def booked_family(system: System, hour: int, **contact: str) -> tuple[str,
         count=1,
         teacher_id="t-rivera",
     )
+
+    async def opening_handled() -> bool:
+        async with system.apps["notifications"].state.runtime.uow.read() as session:
+            query = select(InboxEntry).where(InboxEntry.event_type == WindowOpened.event_type())
+            return (await session.exec(query)).first() is not None
+
+    await eventually(opening_handled, until=bool)
+    return dict(slot)
+
+
+async def booked_family(system: System, hour: int, **contact: str) -> tuple[str, dict[str, Any]]:
+    slot = await a_time_before_any_family(system, hour)
     student, guardian_id = await family_with_contact(
         system, given_name="Leo", contact={"display_name": "Sam", "language": "en", **contact}
     )
@@ -175,10 +192,7 @@ async def test_an_invitation_round_is_reported_as_a_campaign(system: System) -> 
 async def test_a_family_with_no_contact_on_file_is_listed_for_a_conference_not_for_news(
     system: System,
 ) -> None:
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(13), count=1, teacher_id="t-rivera"
-    )
+    slot = await a_time_before_any_family(system, 13)
     tag = uuid.uuid4().hex[:8]
     student, guardian_id = f"s-{tag}", f"g-{tag}"
     await enroll(
@@ -214,10 +228,7 @@ async def test_a_family_whose_contact_has_no_address_is_listed_not_recorded_sent
     """A contact point with a name and a language but neither an email address nor a phone
     number: the confirmation is written failed and the family is on the could-not-reach list,
     never recorded sent to nobody."""
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(14), count=1, teacher_id="t-rivera"
-    )
+    slot = await a_time_before_any_family(system, 14)
     student, guardian_id = await family_with_contact(
         system, given_name="Ivy", contact={"display_name": "Rosa Ortiz", "language": "es"}
     )
