@@ -30,7 +30,9 @@ from services.scheduling.tables import RosterSite
 from shared.auth import Role
 from shared.auth.family_links import generate_key_pair
 from shared.database import create_engine, session_factory, utcnow
+from shared.events.contracts import WindowOpened
 from shared.jobs.tables import Job, JobState
+from shared.messaging.tables import InboxEntry
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.roster import link_states
@@ -144,6 +146,20 @@ SITES = {
     "conway": ("Conway Elementary", "America/Los_Angeles"),
     "mjds": ("MJDS", "America/Chicago"),
 }
+
+
+async def window_opening_handled(system: System) -> None:
+    """Until notifications has handled a window's opening: it invites the families its roster
+    knows then, and no family enrolled later. A test that counts a family's messages opens the
+    window (``open_times``) and waits for this before enrolling them, or the family may be
+    invited too, depending on which event arrived first."""
+
+    async def handled() -> bool:
+        async with system.apps["notifications"].state.runtime.uow.read() as session:
+            query = select(InboxEntry).where(InboxEntry.event_type == WindowOpened.event_type())
+            return (await session.exec(query)).first() is not None
+
+    await eventually(handled, until=bool)
 
 
 async def register_site(system: System, site: str) -> None:

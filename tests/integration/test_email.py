@@ -24,6 +24,7 @@ from tests.integration.conftest import (
     family_with_contact,
     register_site,
     roster_reached,
+    window_opening_handled,
 )
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.mail_support import BUSY_TIMES, LocalMailServer
@@ -190,7 +191,7 @@ async def reminder_due_now(system: System, booking_id: str, before: str) -> None
 async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
     system: System, mail_server: LocalMailServer
 ) -> None:
-    # (The window opens first: no invitation is written to the address before the booking.)
+    # (The window's opening handled first: no invitation is written to the address.)
     await register_site(system, "conway")
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=in_three_days_at(16), teacher_id="t-rivera"
@@ -214,11 +215,12 @@ async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
 async def test_a_busy_relay_is_tried_again_and_the_message_goes_once(
     system: System, mail_server: LocalMailServer
 ) -> None:
-    # (The window opens first: no invitation is written to the address before the booking.)
+    # (The window's opening handled first: no invitation is written to the address.)
     await register_site(system, "conway")
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=in_three_days_at(17), teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     student, guardian_id, address = await family(system, local="busy", language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
     runtime = system.apps["notifications"].state.runtime

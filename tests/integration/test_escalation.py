@@ -16,14 +16,13 @@ from sqlmodel import select
 from services.notifications.escalation import escalate
 from services.notifications.tables import ContactPoint, Delivery, GuardianPreference
 from shared.auth import Role
-from shared.events.contracts import WindowOpened
-from shared.messaging.tables import InboxEntry
 from tests.integration.conftest import (
     System,
     digests_due_now,
     enroll,
     family_with_contact,
     register_site,
+    window_opening_handled,
 )
 from tests.integration.test_conference_week import book, guardian, ok, tomorrow_at
 from tests.integration.test_family_links_across_services import message, open_window, two_families
@@ -61,12 +60,7 @@ async def a_time_before_any_family(system: System, hour: int) -> dict[str, Any]:
         teacher_id="t-rivera",
     )
 
-    async def opening_handled() -> bool:
-        async with system.apps["notifications"].state.runtime.uow.read() as session:
-            query = select(InboxEntry).where(InboxEntry.event_type == WindowOpened.event_type())
-            return (await session.exec(query)).first() is not None
-
-    await eventually(opening_handled, until=bool)
+    await window_opening_handled(system)
     return dict(slot)
 
 

@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     enroll,
     family_with_contact,
     register_site,
+    window_opening_handled,
 )
 from tests.integration.test_conference_week import LA, book, guardian, ok, tomorrow_at
 from tests.scheduling_support import open_times
@@ -126,6 +127,7 @@ async def test_logistics_by_email_and_text_and_news_opted_out(system: System) ->
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=tomorrow_at(15), count=1, teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     student, guardian_id = await family(system, email="rosa@example.org", phone="+15035550188")
     ok(
         await put(
@@ -157,6 +159,7 @@ async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) ->
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=tomorrow_at(16), count=1, teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     student, guardian_id = await family(system, email="rosa@example.org")
     now = datetime.now(LA)
     quiet = {

@@ -23,7 +23,12 @@ from services.notifications.sms import signature
 from services.notifications.sms_text import segments
 from services.notifications.tables import Delivery, SmsOptOut
 from shared.auth import Role
-from tests.integration.conftest import System, family_with_contact, register_site
+from tests.integration.conftest import (
+    System,
+    family_with_contact,
+    register_site,
+    window_opening_handled,
+)
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.integration.test_family_links_across_services import open_window
 from tests.scheduling_support import open_times
@@ -120,6 +125,7 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     first, second = await open_times(
         system.scheduling, site="conway", starts_at=tomorrow_at(15), count=2, teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     student, guardian_id = await phone_family(system, phone=phone, language="es")
     booked = ok(await book(system, guardian(guardian_id), first["id"], student), 201)
 
@@ -178,6 +184,7 @@ async def test_a_reply_from_a_shared_number_is_answered_in_the_language_of_its_l
     first, second = await open_times(
         system.scheduling, site="conway", starts_at=tomorrow_at(17), count=2, teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     spanish = await phone_family(system, phone=phone, language="es")
     vietnamese = await phone_family(system, phone=phone, language="vi")
     ok(await book(system, guardian(spanish[1]), first["id"], spanish[0]), 201)
@@ -198,6 +205,7 @@ async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=tomorrow_at(16), teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     student, guardian_id = await phone_family(system, phone=phone, language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
 
@@ -223,6 +231,7 @@ async def test_a_text_the_carrier_could_not_deliver_goes_by_email_instead(
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=tomorrow_at(17), teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     student, guardian_id = await family_with_contact(
         system,
         given_name="Minh",
