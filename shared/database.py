@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import uuid
 from collections.abc import Callable
@@ -9,13 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, event, func, select
+from sqlalchemy import DateTime, MetaData, event, func, select, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.supervision import driver_reason
 
 # Execution option marking a session that only reads (see ``UnitOfWork.read``).
 READ_ONLY = "slc_read_only"
@@ -189,3 +192,39 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def wait_for_database(
+    url: str, *, seconds: float, waiting: Callable[[str, float], None]
+) -> str | None:
+    """Until the database at ``url`` answers a query, for up to ``seconds``: None once it does,
+    else why it did not (the driver's reason, one line). Each failed try is told to ``waiting``
+    (the reason, and the seconds until the next try). A SQLite file needs its directory, which
+    waiting does not bring: a missing one is said at once."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        folder = Path(parsed.database or ".").parent
+        if parsed.database not in (None, "", ":memory:") and not folder.is_dir():
+            return f"no directory {str(folder)!r} for the database file {parsed.database!r}"
+        return None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    pause = 0.5
+    while True:
+        engine = create_engine(url)
+        try:
+            async with asyncio.timeout(max(min(deadline - loop.time(), 10.0), 1.0)):
+                async with engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+            return None
+        except TimeoutError:
+            reason = "no answer within 10 seconds"
+        except (SQLAlchemyError, OSError) as error:
+            reason = driver_reason(error) or type(error).__name__
+        finally:
+            await engine.dispose()
+        if loop.time() + pause > deadline:
+            return reason
+        waiting(reason, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)

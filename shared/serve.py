@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
 import socket
@@ -15,7 +16,9 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsError
+from sqlalchemy.engine import make_url
 
+from shared.database import wait_for_database
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -109,10 +112,39 @@ def setting_variable(settings_class: type[BaseSettings], location: tuple[int | s
 
 
 def serve(build_app: Callable[[], FastAPI], settings: ServiceSettings) -> None:
-    """Serve until SIGINT/SIGTERM; shutdown stops consuming, lets in-flight handlers finish."""
+    """Serve until SIGINT/SIGTERM; shutdown stops consuming, lets in-flight handlers finish.
+
+    First, a PostgreSQL server that does not answer yet is waited for, up to
+    ``DATABASE_WAIT_SECONDS``, a line in the log each try; then the process exits 1 with the
+    reason in one line on stderr (never a traceback)."""
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {settings.service_name} %(levelname)s %(message)s"
     )
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    log = logging.getLogger(settings.service_name)
+
+    def waiting(reason: str, pause: float) -> None:
+        log.warning(
+            "the database at %s does not answer yet (%s); trying again in %.1f s",
+            shown,
+            reason,
+            pause,
+        )
+
+    try:
+        reason = asyncio.run(
+            wait_for_database(
+                settings.database_url, seconds=settings.database_wait_seconds, waiting=waiting
+            )
+        )
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    if reason is not None:
+        print(
+            f"slc-{settings.service_name}: cannot use the database at {shown}: {reason}",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
     app = build_app()
     # What exists by now (modules, the app, its schemas and table metadata) lives as long as the
     # process. Moved out of the collector's generations, it is not walked again on every full

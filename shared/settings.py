@@ -101,6 +101,14 @@ class ServiceSettings(BaseSettings):
     migrate_on_start: bool = Field(
         True, description="Run Alembic migrations to head when the service starts."
     )
+    database_wait_seconds: float = Field(
+        60.0,
+        ge=0,
+        validation_alias="DATABASE_WAIT_SECONDS",
+        description="At start, how long to wait for a PostgreSQL server that does not answer yet"
+        " (started beside the service, say), saying so every few seconds, before giving up with"
+        " the reason.",
+    )
     http_max_body_bytes: int = Field(
         1_048_576,
         ge=1,
