@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.notifications.reminder_times import (
@@ -26,8 +26,10 @@ class NotificationsSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///./var/notifications.db"
     timezone: TimeZone = Field(
         "America/Los_Angeles",
+        validation_alias=AliasChoices("NOTIFICATIONS_TIMEZONE", "DISTRICT_TIMEZONE"),
         description="Time zone of a message whose school is not known yet (its"
-        " `roster.site.registered` has not arrived, or an event from before sites carried one).",
+        " `roster.site.registered` has not arrived, or an event from before sites carried one);"
+        " unset, the district's (`DISTRICT_TIMEZONE`).",
     )
     family_link_private_key: SecretStr | None = Field(
         None,

@@ -1,4 +1,4 @@
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.api_types import TimeZone
@@ -57,9 +57,10 @@ class PortfolioSettings(ServiceSettings):
         " to it (never on a shared stream).",
     )
     site_timezone: TimeZone = Field(
-        "America/New_York",
+        "America/Los_Angeles",
+        validation_alias=AliasChoices("PORTFOLIO_SITE_TIMEZONE", "DISTRICT_TIMEZONE"),
         description="IANA time zone of a school the roster export gives none for (an org's"
-        " `metadata.timezone` column).",
+        " `metadata.timezone` column); unset, the district's (`DISTRICT_TIMEZONE`).",
     )
     roster_upload_dir: str = Field(
         "./var/roster-uploads",

@@ -81,6 +81,24 @@ def test_settings_come_from_the_documented_environment(monkeypatch: pytest.Monke
     )
 
 
+def test_one_district_time_zone_serves_both_services_unless_one_is_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("DISTRICT_TIMEZONE", "PORTFOLIO_SITE_TIMEZONE", "NOTIFICATIONS_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    # Unset, both fall back to the same zone.
+    assert PortfolioSettings().site_timezone == NotificationsSettings().timezone
+    monkeypatch.setenv("DISTRICT_TIMEZONE", "America/Chicago")
+    assert PortfolioSettings().site_timezone == "America/Chicago"
+    assert NotificationsSettings().timezone == "America/Chicago"
+    monkeypatch.setenv("NOTIFICATIONS_TIMEZONE", "America/Denver")
+    assert NotificationsSettings().timezone == "America/Denver"
+    assert PortfolioSettings().site_timezone == "America/Chicago"
+    monkeypatch.setenv("DISTRICT_TIMEZONE", "America/NewYork")
+    with pytest.raises(ValidationError, match="IANA time zone"):
+        PortfolioSettings()
+
+
 SECRET_PASSWORD = "not-to-be-printed-" + "p" * 20
 SECRET_TOKEN_KEY = "short-and-secret"
 

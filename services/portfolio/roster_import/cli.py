@@ -56,9 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--timezone",
         type=_time_zone,
-        default=os.environ.get("PORTFOLIO_SITE_TIMEZONE", "America/New_York"),
+        default=None,
         help="IANA time zone of schools the export gives none for (an org's"
-        " metadata.timezone column); default PORTFOLIO_SITE_TIMEZONE or America/New_York",
+        " metadata.timezone column); default PORTFOLIO_SITE_TIMEZONE, else DISTRICT_TIMEZONE,"
+        " else America/Los_Angeles",
     )
     run.add_argument(
         "--notifications-url",
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import_roster(
                 settings,
                 args.path,
-                default_timezone=args.timezone,
+                default_timezone=args.timezone or settings.site_timezone,
                 notifications_url=None if args.no_contacts else args.notifications_url,
                 token=token,
                 on_progress=bars,
