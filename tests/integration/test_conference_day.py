@@ -560,10 +560,14 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
         2,
     )
     assert before <= datetime.fromisoformat(by_office["nudged_at"]) <= datetime.now(UTC)
-    nobody = await system.scheduling.post(
+    booked = await system.scheduling.post(
         f"{base}/nudges", json={"student_ids": ["s-ann"]}, headers=CONWAY_ADMIN
     )
-    assert nobody.status_code == 409
+    assert (booked.status_code, booked.json()["refusal"]) == (409, "everyone_booked")
+    # A selection with no invited student is not "everyone has booked".
+    for empty in ({"student_ids": ["s-nobody"]}, {"teacher_id": "t-nobody"}):
+        nobody = await system.scheduling.post(f"{base}/nudges", json=empty, headers=CONWAY_ADMIN)
+        assert (nobody.status_code, nobody.json()["refusal"]) == (409, "nobody_selected")
 
     events = await on_stream(redis_client, FamiliesNudged, count=2)
     assert len(events) == 2

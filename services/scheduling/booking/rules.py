@@ -88,6 +88,7 @@ OFFICE_REFUSAL_CODES = {
     "already_opened": "the window was opened already: families were invited then",
     "not_opened": "families have not been invited to the window yet: open it first",
     "everyone_booked": "every family of the selection has booked: nobody is left to remind",
+    "nobody_selected": "nobody in the selection was invited to book in the window",
     "hours_in_order": "the interpreter's hours end before they start",
     "hours_too_long": "one stretch of an interpreter's hours is too long",
     "hours_overlap": "the interpreter already has hours then",

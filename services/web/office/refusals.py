@@ -39,6 +39,7 @@ class OfficeRefusal(StrEnum):
     ALREADY_OPENED = "already_opened"
     NOT_OPENED = "not_opened"
     EVERYONE_BOOKED = "everyone_booked"
+    NOBODY_SELECTED = "nobody_selected"
     HOURS_IN_ORDER = "hours_in_order"
     HOURS_TOO_LONG = "hours_too_long"
     HOURS_OVERLAP = "hours_overlap"
@@ -82,6 +83,7 @@ _CODES = {
             OfficeRefusal.ALREADY_OPENED,
             OfficeRefusal.NOT_OPENED,
             OfficeRefusal.EVERYONE_BOOKED,
+            OfficeRefusal.NOBODY_SELECTED,
             OfficeRefusal.HOURS_IN_ORDER,
             OfficeRefusal.HOURS_TOO_LONG,
             OfficeRefusal.HOURS_OVERLAP,
