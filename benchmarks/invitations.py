@@ -5,7 +5,8 @@ an email address, in five languages in turn (en, es, vi, zh-Hans, ar; a language
 catalog yet is written in English, and the table says so). Notifications runs as
 ``--replicas`` (2) real processes (uvicorn, as ``make run`` starts it) on a fresh PostgreSQL
 database and a private Redis, its mail relay a real SMTP server in a process of its own
-(aiosmtpd, ``benchmarks/smtp_sink.py``). Measured in one run:
+(aiosmtpd, ``benchmarks/smtp_sink.py``; or, with ``--smtp-server postfix``, Postfix's
+``smtp-sink``, in C, as a district's relay is not in Python). Measured in one run:
 
 1. **End to end.** One ``scheduling.window.opened`` event per site is put on its stream, and the
    clock runs until every invitation's ``delivery.sent`` is on its stream: the event consumed, each message
@@ -38,7 +39,10 @@ import argparse
 import asyncio
 import json
 import os
+import pwd
 import random
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -68,6 +72,7 @@ from benchmarks.processes import (
     stop_profiler,
 )
 from benchmarks.report import write_results
+from benchmarks.smtp_sink import MESSAGE_ID
 from devstack.redis_server import RedisServer, free_port
 from devstack.services import ServiceProcess
 from services.notifications.invitations import INVITE
@@ -130,6 +135,7 @@ class Results:
     received: dict[str, int]  # what the SMTP server received: messages, distinct Message-IDs
     announced: tuple[int, int]  # delivery.sent events, deliveries they name
     unsent: int  # deliveries not recorded sent
+    server: Server = field(default_factory=lambda: Server())
     profile: list[tuple[str, float]] = field(default_factory=list)
     machine: str = ""
 
@@ -145,6 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
         help="a PostgreSQL server to make the benchmark's database on (it is dropped afterwards)",
     )
+    parser.add_argument(
+        "--smtp-server",
+        choices=("aiosmtpd", "postfix"),
+        default="aiosmtpd",
+        help="the SMTP server messages are handed to: aiosmtpd (Python) or Postfix's smtp-sink (C)",
+    )
+    parser.add_argument(
+        "--smtp-sink",
+        default="smtp-sink",
+        help="where Postfix's smtp-sink is, for --smtp-server postfix (default: on PATH, in"
+        f" /usr/sbin or {UNPACKED_POSTFIX})",
+    )
     parser.add_argument("--profile", action="store_true", help="sample the service with py-spy")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--output", type=Path, default=DOC)
@@ -155,8 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         replicas=args.replicas,
         naive_messages=min(args.naive_messages, args.families),
     )
+    server = Server(args.smtp_server, args.smtp_sink)
+    if server.kind == "postfix":
+        postfix_smtp_sink(server.smtp_sink)  # refused before any work if it is not there
     with tempfile.TemporaryDirectory(prefix="slc-invitations-") as scratch:
-        results = asyncio.run(measure(Path(scratch), sizes, args.postgres, profile=args.profile))
+        results = asyncio.run(
+            measure(Path(scratch), sizes, args.postgres, server, profile=args.profile)
+        )
     table = render(results)
     print(table)
     if not args.no_write:
@@ -175,12 +198,44 @@ def complete(results: Results) -> bool:
     )
 
 
-class SmtpSink:
-    """The SMTP server (``benchmarks/smtp_sink.py``) as a process of its own."""
+@dataclass(frozen=True)
+class Server:
+    """Which SMTP server the run hands its messages to: ``aiosmtpd`` (Python, in a process of its
+    own: ``benchmarks/smtp_sink.py``) or ``postfix``, Postfix's ``smtp-sink`` (C), at
+    ``smtp_sink``."""
 
-    def __init__(self, scratch: Path, name: str) -> None:
+    kind: str = "aiosmtpd"
+    smtp_sink: str = "smtp-sink"
+
+    def describe(self) -> str:
+        if self.kind == "postfix":
+            return "the SMTP server Postfix's smtp-sink (C), in a process of its own"
+        return "the SMTP server aiosmtpd, in a process of its own"
+
+
+class SmtpSink:
+    """The SMTP server as a process of its own, which keeps what it receives so that the run can
+    count each Message-ID: aiosmtpd reports it when stopped; Postfix's smtp-sink appends every
+    message to a dump file, which is read when it stops."""
+
+    def __init__(self, scratch: Path, name: str, server: Server) -> None:
         self.port = free_port()
         self.report = scratch / f"{name}.json"
+        self.dump: Path | None = None
+        if server.kind == "postfix":
+            self.dump = scratch / f"{name}.dump"
+            self.process = subprocess.Popen(
+                [
+                    *postfix_smtp_sink(server.smtp_sink),
+                    *("-u", pwd.getpwuid(os.getuid()).pw_name),  # it insists, even as root
+                    *("-S", "\\001", "-D", str(self.dump)),  # each message after a \x01
+                    f"127.0.0.1:{self.port}",
+                    "256",
+                ],
+                env=postfix_environment(server.smtp_sink),
+            )
+            wait_for_port(self.port, self.process)
+            return
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.smtp_sink", str(self.port), str(self.report)],
             stdout=subprocess.PIPE,
@@ -196,11 +251,74 @@ class SmtpSink:
         """Stop it; what it received."""
         self.process.terminate()
         self.process.wait(30)
+        if self.dump is not None:
+            return received_in(self.dump)
         received: dict[str, int] = json.loads(self.report.read_text())
         return received
 
 
-async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) -> Results:
+# Where the documentation unpacks Postfix's package when Postfix is not installed.
+UNPACKED_POSTFIX = "/opt/postfix/usr/sbin"
+
+
+def find_smtp_sink(path: str) -> str | None:
+    """Postfix's smtp-sink at ``path``: a path, or a name looked up on PATH, in /usr/sbin and
+    where the documentation unpacks Postfix's package."""
+    return shutil.which(path) or shutil.which(path, path=f"/usr/sbin:{UNPACKED_POSTFIX}")
+
+
+def postfix_smtp_sink(path: str) -> list[str]:
+    """The command of Postfix's smtp-sink at ``path`` (``find_smtp_sink``), or a one-line
+    refusal saying where to get it."""
+    found = find_smtp_sink(path)
+    if found is None:
+        raise SystemExit(
+            f"--smtp-server postfix: no smtp-sink at {path!r}. It comes with Postfix (Debian:"
+            " apt-get install postfix, or apt-get download postfix && dpkg-deb -x postfix_*.deb"
+            " /opt/postfix, where it is looked for)."
+        )
+    return [found]
+
+
+def postfix_environment(path: str) -> dict[str, str]:
+    """smtp-sink unpacked from Postfix's package (not installed) finds Postfix's libraries in
+    the same tree."""
+    found = Path(find_smtp_sink(path) or path)
+    libraries = found.resolve().parent.parent / "lib" / "postfix"
+    if not libraries.is_dir():
+        return dict(os.environ)
+    return {**os.environ, "LD_LIBRARY_PATH": str(libraries)}
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 10.0) -> None:
+    """Until a server listens on 127.0.0.1:``port``; a refusal if ``process`` ends first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the SMTP server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the SMTP server did not listen on port {port} within {seconds:.0f} s")
+
+
+def received_in(dump: Path) -> dict[str, int]:
+    """The messages in smtp-sink's dump file and their distinct Message-IDs (each message's
+    own headers: those after the lines smtp-sink adds, up to the first empty line)."""
+    ids: Counter[bytes] = Counter()
+    content = dump.read_bytes() if dump.exists() else b""
+    for message in content.split(b"\x01")[1:]:
+        headers = message.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+        found = MESSAGE_ID.search(headers)
+        ids[found.group(1) if found else b""] += 1
+    return {"messages": sum(ids.values()), "distinct": len(ids)}
+
+
+async def measure(
+    scratch: Path, sizes: Sizes, postgres: str, server: Server, *, profile: bool
+) -> Results:
     database = f"slc_invitations_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(postgres)
     await admin.execute(f'CREATE DATABASE "{database}"')
@@ -208,7 +326,7 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
     dsn = url.render_as_string(hide_password=False)
     service_url = url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     redis = RedisServer(scratch / "redis").start()
-    sink = SmtpSink(scratch, "sink")
+    sink = SmtpSink(scratch, "sink", server)
     private_pem, _ = generate_key_pair()
     env = {
         "REDIS_URL": redis.url,
@@ -254,9 +372,9 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         for process in processes:
             process.stop()
         received = sink.stop()
-        naive = await naive_run(scratch, dsn, service_url, sizes)
+        naive = await naive_run(scratch, dsn, service_url, sizes, server)
         log(f"naive sender: {naive.messages:,} sent in {naive.seconds:.1f} s")
-        bare, bare_cpu = await bare_run(scratch, service_url, sizes, connections)
+        bare, bare_cpu = await bare_run(scratch, service_url, sizes, connections, server)
         log(f"bare SMTP: {bare.messages:,} sent in {bare.seconds:.1f} s")
     finally:
         for process in processes:
@@ -286,6 +404,7 @@ async def measure(scratch: Path, sizes: Sizes, postgres: str, *, profile: bool) 
         received=received,
         announced=announced,
         unsent=unsent,
+        server=server,
         profile=profiled,
         machine=machine(),
     )
@@ -438,7 +557,7 @@ async def check(connection: asyncpg.Connection) -> tuple[int, Counter[str], tupl
     return int(unsent), languages, (int(events), int(named))
 
 
-async def naive_run(scratch: Path, dsn: str, service_url: str, sizes: Sizes) -> Run:
+async def naive_run(scratch: Path, dsn: str, service_url: str, sizes: Sizes, server: Server) -> Run:
     """The naive sender on a sample of the same messages, queued again."""
     connection = await asyncpg.connect(dsn)
     try:
@@ -451,7 +570,7 @@ async def naive_run(scratch: Path, dsn: str, service_url: str, sizes: Sizes) -> 
         await connection.execute("UPDATE delivery SET status = 'queued' WHERE id = ANY($1)", ids)
     finally:
         await connection.close()
-    sink = SmtpSink(scratch, "naive-sink")
+    sink = SmtpSink(scratch, "naive-sink", server)
     try:
         seconds = await naive_send(
             service_url, ids, smtp_port=sink.port, sender=MAIL_FROM, domain=MAIL_DOMAIN
@@ -471,14 +590,14 @@ def stores_cpu(redis: RedisServer) -> tuple[float, float]:
 
 
 async def bare_run(
-    scratch: Path, service_url: str, sizes: Sizes, connections: int
+    scratch: Path, service_url: str, sizes: Sizes, connections: int, server: Server
 ) -> tuple[Run, tuple[float, float]]:
     """Every message again, built before the clock starts, handed to an SMTP server of its own
     over as many kept connections as notifications had, with nothing else done."""
     messages = await built_messages(
         service_url, sizes.families, sender=MAIL_FROM, domain=MAIL_DOMAIN
     )
-    sink = SmtpSink(scratch, "bare-sink")
+    sink = SmtpSink(scratch, "bare-sink", server)
     try:
         sink_cpu = sink.cpu_seconds()
         seconds, client_cpu = await bare_send(
@@ -514,7 +633,7 @@ def render(results: Results) -> str:
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {results.machine}; "
         f"{s.families:,} families at {s.sites} site(s); notifications as {s.replicas} "
-        "process(es) on PostgreSQL; the SMTP server aiosmtpd, in a process of its own; one run.",
+        f"process(es) on PostgreSQL; {results.server.describe()}; one run.",
         "",
         f"Messages written in: {languages}"
         + (f" ({', '.join(fell_back)} have no catalog yet: English)." if fell_back else "."),

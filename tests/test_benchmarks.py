@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.invitations import UNPACKED_POSTFIX, find_smtp_sink
 from tests.support import POSTGRES_URL, postgres_skip_reason
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,22 +144,27 @@ def test_opening_minute_benchmark_measures_every_figure_of_a_small_district(
 
 @pytest.mark.postgres
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("server", ["aiosmtpd", "postfix"])
 def test_invitations_benchmark_sends_to_every_family_of_a_small_district_once(
-    tmp_path: Path,
+    tmp_path: Path, server: str
 ) -> None:
-    """Every code path of ``make bench-invitations`` with 200 families: every invitation
-    rendered, handed to the SMTP server once and recorded sent once, the naive sender beside
-    it; never timings."""
+    """Every code path of ``make bench-invitations`` with 200 families, to either SMTP server:
+    every invitation rendered, handed to the SMTP server once and recorded sent once, the naive
+    sender beside it; never timings."""
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
+    if server == "postfix" and find_smtp_sink("smtp-sink") is None:
+        pytest.skip(f"no Postfix smtp-sink on PATH, in /usr/sbin or in {UNPACKED_POSTFIX}")
     written = _written_by(
         "benchmarks.invitations",
         "--families=200",
         "--naive-messages=20",
         f"--postgres={POSTGRES_URL.replace('+asyncpg', '')}",
+        f"--smtp-server={server}",
         tmp_path=tmp_path,
     )
+    assert ("Postfix's smtp-sink (C)" in written) == (server == "postfix")
     rows = {
         line.split("|")[1].strip(): line for line in written.splitlines() if line.startswith("| ")
     }
