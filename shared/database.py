@@ -197,30 +197,31 @@ class UTCDateTime(TypeDecorator[datetime]):
 async def wait_for_database(
     url: str, *, seconds: float, waiting: Callable[[str, float], None]
 ) -> str | None:
-    """Until the database at ``url`` answers a query, for up to ``seconds``: None once it does,
-    else why it did not (the driver's reason, one line). Each failed try is told to ``waiting``
-    (the reason, and the seconds until the next try). A SQLite file needs its directory, which
-    waiting does not bring: a missing one is said at once."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        folder = Path(parsed.database or ".").parent
-        if parsed.database not in (None, "", ":memory:") and not folder.is_dir():
-            return f"no directory {str(folder)!r} for the database file {parsed.database!r}"
+    """Until the PostgreSQL server at ``url`` answers a query, for up to ``seconds``: None once
+    it does, else why it did not (the driver's reason, one line). Each failed try is told to
+    ``waiting`` (the reason, and the seconds until the next try). What waiting cannot mend ends
+    it at once: a user or password refused (SQLSTATE class 28), no such database (3D000).
+    SQLite has no server to wait for (its file, and its directory, are made when first used)."""
+    if make_url(url).get_backend_name() == "sqlite":
         return None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     pause = 0.5
     while True:
         engine = create_engine(url)
+        limit = max(min(deadline - loop.time(), 10.0), 1.0)
         try:
-            async with asyncio.timeout(max(min(deadline - loop.time(), 10.0), 1.0)):
+            async with asyncio.timeout(limit):
                 async with engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
             return None
         except TimeoutError:
-            reason = "no answer within 10 seconds"
+            reason = f"no answer within {limit:.0f} s"
         except (SQLAlchemyError, OSError) as error:
             reason = driver_reason(error) or type(error).__name__
+            sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+            if isinstance(sqlstate, str) and (sqlstate.startswith("28") or sqlstate == "3D000"):
+                return reason
         finally:
             await engine.dispose()
         if loop.time() + pause > deadline:

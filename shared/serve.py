@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import socket
 import sys
 import textwrap
@@ -14,7 +15,7 @@ from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 from pydantic_settings import BaseSettings, SettingsError
 from sqlalchemy.engine import make_url
 
@@ -104,10 +105,26 @@ def setting_variable(settings_class: type[BaseSettings], location: tuple[int | s
     """The environment variable a setting is read from, e.g. ``PORTFOLIO_MIGRATE_ON_START``."""
     name = str(location[0])
     field = settings_class.model_fields.get(name)
-    if field is None:  # already the variable's name (settings shared by all services)
-        return name
+    if field is None:
+        # Already a variable's name: of a setting shared by all services, or one of several
+        # a setting may be read from.
+        field = next(
+            (
+                one
+                for one in settings_class.model_fields.values()
+                if isinstance(one.validation_alias, AliasChoices)
+                and name in one.validation_alias.choices
+            ),
+            None,
+        )
+        if field is None:
+            return name
     if isinstance(field.validation_alias, str):
         return field.validation_alias
+    if isinstance(field.validation_alias, AliasChoices):
+        # (Read from the first of its variables that is set: the one to name.)
+        names = [one for one in field.validation_alias.choices if isinstance(one, str)]
+        return next((one for one in names if one in os.environ), names[0])
     return f"{settings_class.model_config.get('env_prefix', '')}{name}".upper()
 
 

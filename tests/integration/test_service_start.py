@@ -1,7 +1,7 @@
 """A service started before its database answers (a PostgreSQL server starting beside it, a
 failover) waits for it, a line in the log each try, and starts once it answers; one whose
-database never answers, or whose SQLite file has no directory, exits 1 with the reason in one
-line: never a traceback, never the password."""
+database never answers, or refuses its user, exits 1 with the reason in one line: never a
+traceback, never the password."""
 
 from __future__ import annotations
 
@@ -66,17 +66,25 @@ def test_a_database_that_never_answers_stops_the_service_with_one_line() -> None
     assert time.monotonic() - started < 30
 
 
-def test_a_sqlite_file_without_its_directory_stops_the_service_at_once(tmp_path: Path) -> None:
-    missing = tmp_path / "no" / "such" / "scheduling.db"
-    process = scheduling({"SCHEDULING_DATABASE_URL": f"sqlite+aiosqlite:///{missing}"})
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 1, stderr
-    assert stderr.splitlines()[-1] == (
-        f"slc-scheduling: cannot use the database at sqlite+aiosqlite:///{missing}:"
-        f" no directory {str(missing.parent)!r} for the database file {str(missing)!r}"
+def test_a_user_the_database_refuses_stops_the_service_at_once(postgres_database: str) -> None:
+    """Waiting does not mend a user (or password, or database) the server refuses: no minute
+    of retries, the server's reason at once."""
+    refused = make_url(postgres_database).set(
+        drivername="postgresql+asyncpg", username="no_such_user", password=PASSWORD
     )
-    assert "Traceback" not in stderr
-    assert not missing.parent.exists()
+    started = time.monotonic()
+    process = scheduling(
+        {
+            "SCHEDULING_DATABASE_URL": refused.render_as_string(hide_password=False),
+            "DATABASE_WAIT_SECONDS": "120",
+        }
+    )
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "does not answer yet" not in stderr
+    assert stderr.splitlines()[-1].endswith('role "no_such_user" does not exist'), stderr
+    assert "Traceback" not in stderr and PASSWORD not in stderr + stdout
+    assert time.monotonic() - started < 30
 
 
 class LateProxy:

@@ -24,6 +24,7 @@ from services.notifications.environment import channels_from_settings
 from services.notifications.settings import NotificationsSettings
 from services.portfolio.settings import PortfolioSettings
 from services.scheduling.settings import SchedulingSettings
+from shared.serve import settings_problems
 from shared.settings import DEV_JWT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,8 +96,11 @@ def test_one_district_time_zone_serves_both_services_unless_one_is_told_otherwis
     assert NotificationsSettings().timezone == "America/Denver"
     assert PortfolioSettings().site_timezone == "America/Chicago"
     monkeypatch.setenv("DISTRICT_TIMEZONE", "America/NewYork")
-    with pytest.raises(ValidationError, match="IANA time zone"):
+    with pytest.raises(ValidationError, match="IANA time zone") as refused:
         PortfolioSettings()
+    # Named as the operator set it.
+    (problem,) = settings_problems(PortfolioSettings, refused.value)
+    assert problem.startswith("invalid setting DISTRICT_TIMEZONE: "), problem
 
 
 SECRET_PASSWORD = "not-to-be-printed-" + "p" * 20
