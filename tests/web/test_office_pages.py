@@ -240,6 +240,16 @@ async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
     assert again.status_code == 403  # (scheduling's rule: their own classes only)
     assert "Your account does not allow this." in again.text
     assert (await web.get("/office/windows")).status_code == 403
+    # Once her class is another teacher's, nobody in her list was invited: the page says so,
+    # not that every family has booked.
+    await _move_to_another_teacher(system, family)
+
+    async def listed() -> str:
+        return text_of(await web.get("/teacher/not-booked"))
+
+    emptied = await eventually(listed, until=lambda text: "not booked</caption>" not in text)
+    assert "No student in this list was invited to book." in emptied
+    assert "Every family in this list has booked." not in emptied
 
 
 async def test_the_office_adds_an_interpreter_and_their_hours(

@@ -29,8 +29,8 @@ async def nudge_families(
     student_ids: Collection[str] | None = None,
 ) -> Nudge:
     """Remind the families of the selection's students with no conference yet to book; refused
-    when the selection has no invited student, or when every one of them has booked. (The caller has locked the window: two reminders at
-    once take turns.)"""
+    when the selection has no invited student, or when every one of them has booked. (The
+    caller has locked the window: two reminders at once take turns.)"""
     standing = await window_standing(session, window)
     selection = selection_for(
         principal,
@@ -43,8 +43,8 @@ async def nudge_families(
     check_nudge_time(announced_at=window.announced_at, closes_at=window.closes_at, now=now)
     if not any(one.invited and selection.includes(one) for one in standing.standings):
         raise Refused(
-            "nobody in this selection was invited to book in this window: no student of it is"
-            " on the school's roster for it",
+            "nobody in this selection was invited to book in this window: no student of it has"
+            " a family on the roster",
             code="nobody_selected",
         )
     reminded = sorted(not_booked(standing.standings, selection), key=lambda one: one.student_id)

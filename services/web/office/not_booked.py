@@ -141,6 +141,7 @@ async def not_booked_page(
     teachers: list[str] = []
     names: dict[str, str] = {}
     classes: dict[str, str] = {}
+    invited: int | None = None
     if shown is not None:
         timezone, window_id = shown.get("timezone"), str(shown["id"])
         figures = accepted(await api.figures(token, window_id=window_id))
@@ -154,6 +155,8 @@ async def not_booked_page(
             class_id = None
         if teacher not in teachers:
             teacher = None
+        if figures.ok and isinstance(figures.body, dict):
+            invited = _invited(figures.body, teacher=teacher, class_id=class_id)
         listed = accepted(
             await api.not_booked(token, window_id=window_id, teacher_id=teacher, class_id=class_id)
         )
@@ -199,12 +202,27 @@ async def not_booked_page(
         teacher_names=names,
         classes=classes,
         students=students,
+        nobody_invited=invited == 0,
         sent=sent,
         done=done if done == "nudged" else None,
         refusal=refusal.value if refusal else None,
         error_field="nudge",
         section="not_booked",
     )
+
+
+def _invited(figures: dict[str, Any], *, teacher: str | None, class_id: str | None) -> int:
+    """How many students of the selection were invited (have a family to remind), from the
+    window's figures: the class's, the teacher's, the school's, or a teacher's own."""
+    if class_id is not None:
+        rows = [one for one in figures.get("classes", []) if one.get("class_id") == class_id]
+    elif teacher is not None:
+        rows = [one for one in figures.get("teachers", []) if one.get("teacher_id") == teacher]
+    elif isinstance(figures.get("totals"), dict):
+        rows = [figures["totals"]]
+    else:
+        rows = list(figures.get("teachers", []))
+    return sum(int(one.get("invited") or 0) for one in rows)
 
 
 def _id_or_none(value: str | None) -> str | None:
