@@ -228,7 +228,7 @@ class SmtpSink:
                 [
                     *postfix_smtp_sink(server.smtp_sink),
                     *("-u", pwd.getpwuid(os.getuid()).pw_name),  # it insists, even as root
-                    *("-S", "\\001", "-D", str(self.dump)),  # each message after a \x01
+                    *("-S", SMTP_SINK_MARK, "-D", str(self.dump)),  # a line before each
                     f"127.0.0.1:{self.port}",
                     "256",
                 ],
@@ -304,15 +304,32 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 
     raise RuntimeError(f"the SMTP server did not listen on port {port} within {seconds:.0f} s")
 
 
+# What smtp-sink writes before each message in its dump file (-S: \001 is its escape for
+# the byte 0x01, which no message of the run holds at the start of a line).
+SMTP_SINK_MARK = "\\001slc-smtp-sink-message\\n"
+_MARK_LINE = b"\x01slc-smtp-sink-message\n"
+
+
 def received_in(dump: Path) -> dict[str, int]:
-    """The messages in smtp-sink's dump file and their distinct Message-IDs (each message's
-    own headers: those after the lines smtp-sink adds, up to the first empty line)."""
+    """The messages in smtp-sink's dump file and their distinct Message-IDs: each message
+    starts at a mark line, and its Message-ID is in its headers (those smtp-sink adds, then the
+    message's own, up to the first empty line). Read a line at a time: the file holds every
+    message of the run."""
     ids: Counter[bytes] = Counter()
-    content = dump.read_bytes() if dump.exists() else b""
-    for message in content.split(b"\x01")[1:]:
-        headers = message.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
-        found = MESSAGE_ID.search(headers)
-        ids[found.group(1) if found else b""] += 1
+    started, in_headers, found = False, False, b""
+    with dump.open("rb") if dump.exists() else open(os.devnull, "rb") as lines:
+        for line in lines:
+            if line == _MARK_LINE:
+                if started:
+                    ids[found] += 1
+                started, in_headers, found = True, True, b""
+            elif in_headers:
+                if line in (b"\n", b"\r\n"):
+                    in_headers = False
+                elif not found and (header := MESSAGE_ID.match(line)):
+                    found = header.group(1)
+    if started:
+        ids[found] += 1
     return {"messages": sum(ids.values()), "distinct": len(ids)}
 
 

@@ -209,7 +209,7 @@ def test_both_services_that_need_the_districts_time_zone_read_the_same_one(
     compose: dict[str, Any],
 ) -> None:
     """A school the roster gives no time zone: portfolio and notifications must agree on its
-    clock (their own defaults differ), so both come from one DISTRICT_TIMEZONE."""
+    clock, so both come from one DISTRICT_TIMEZONE."""
     configmap = yaml.safe_load((K8S_DIR / "configmap.yaml").read_text())["data"]
     assert configmap["DISTRICT_TIMEZONE"]
     for service, field in (("portfolio", "site_timezone"), ("notifications", "timezone")):

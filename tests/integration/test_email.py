@@ -196,6 +196,7 @@ async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
     (slot,) = await open_times(
         system.scheduling, site="conway", starts_at=in_three_days_at(16), teacher_id="t-rivera"
     )
+    await window_opening_handled(system)
     student, guardian_id, _ = await family(system, local="nobody", language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
     runtime = system.apps["notifications"].state.runtime
