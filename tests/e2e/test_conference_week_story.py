@@ -286,9 +286,10 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
 
         # Conference day at Conway: families at stations, Gio checked in and his conference
         # completed; Ava's family does not come.
-        # (Five minutes on one day of the school's clock: just before midnight, it waits.)
-        time.sleep(wait_for_room_today(5))
-        starts = datetime.now(UTC) + timedelta(seconds=5)
+        # (Booking closes ten minutes after it begins, on one day of the school's clock: just
+        # before midnight, it waits. It begins far enough ahead for a busy machine to book it.)
+        time.sleep(wait_for_room_today(11))
+        starts = datetime.now(UTC) + timedelta(seconds=15)
         today = starts.astimezone(LA).date().isoformat()
         day_window = week.ask(
             "POST",

@@ -179,9 +179,10 @@ def test_from_the_roster_to_the_familys_feedback(tmp_path: Path) -> None:
         )
 
         # His mother books a time that is about to begin; it takes place.
-        # (Five minutes on one day of the school's clock: just before midnight, it waits.)
-        time.sleep(wait_for_room_today(5))
-        starts = datetime.now(UTC) + timedelta(seconds=6)
+        # (Booking closes ten minutes after it begins, on one day of the school's clock: just
+        # before midnight, it waits. It begins far enough ahead for a busy machine to book it.)
+        time.sleep(wait_for_room_today(11))
+        starts = datetime.now(UTC) + timedelta(seconds=15)
         today = starts.astimezone(ZoneInfo("America/Los_Angeles")).date()
         window = story.call(
             "POST",

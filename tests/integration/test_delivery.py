@@ -159,7 +159,7 @@ async def create_group(redis: aioredis.Redis) -> None:
 async def test_another_replica_claims_entries_once_they_have_been_idle_long_enough(
     uow: UnitOfWork, redis_client: aioredis.Redis
 ) -> None:
-    policy = replace(FAST, claim_idle_seconds=0.5)
+    policy = replace(FAST, claim_idle_seconds=2.0)  # (a busy machine may stall a second)
     handler = goal_handler()
     await create_group(redis_client)
     published = [await publish(redis_client, n) for n in range(3)]
@@ -174,7 +174,7 @@ async def test_another_replica_claims_entries_once_they_have_been_idle_long_enou
     assert await pending(redis_client) == {entry_id: ("a", 1) for entry_id, _ in published}
     assert handler.calls == []
 
-    await asyncio.sleep(policy.claim_idle_seconds - 0.1)
+    await asyncio.sleep(policy.claim_idle_seconds)
     assert await b.reclaim() == 3
 
     assert await pending(redis_client) == {}

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -68,17 +69,22 @@ def mint_link(
     )
 
 
+CONWAY = ZoneInfo("America/Los_Angeles")
+
+
 @pytest.fixture
 async def conference_times(system: System) -> list[dict[str, Any]]:
     """Three free 20-minute times with t-rivera at Conway (where she teaches a class), the day
     after tomorrow at 3 pm."""
     await teaching_at(system, "t-rivera", "conway")
     await conference_window(system.scheduling, site="conway")
-    day = datetime.now(UTC) + timedelta(days=2)
+    # (At 3 pm on Conway's clock: 22:00 UTC was 3 pm only in summer, and two days ahead in
+    # UTC is three on Conway's clock in its evening, the day tests give other times on.)
+    day = datetime.now(CONWAY).date() + timedelta(days=2)
     return await open_times(
         system.scheduling,
         site="conway",
-        starts_at=day.replace(hour=22, minute=0, second=0, microsecond=0),
+        starts_at=datetime(day.year, day.month, day.day, 15, tzinfo=CONWAY),
         count=3,
         teacher_id="t-rivera",
     )
