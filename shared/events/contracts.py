@@ -370,7 +370,11 @@ class ConferenceCancelled(EventData):
     )
     window_id: str | None = Field(None, description="The conference window it belonged to.")
     teacher_id: str | None = Field(None, description="sourcedId of the guiding teacher.")
-    sequence: int = Field(0, description="The booking's calendar revision when cancelled.")
+    sequence: int = Field(
+        0,
+        description="The booking's calendar revision of its cancellation: one above its booking's"
+        " or last move's (events published before 2026-12-05 repeat the last one's).",
+    )
     by_school: bool = Field(
         False, description="The school cancelled it (a moved or cancelled day), not the family."
     )

@@ -150,6 +150,8 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     assert parts(cancelled)["text/calendar"].get_param("method") == "CANCEL"
     (event,) = calendar.walk("VEVENT")
     assert (str(event["UID"]), str(event["STATUS"])) == (uid, "CANCELLED")
+    # Newer than the move's invitation, should that one reach the calendar after it.
+    assert int(event["SEQUENCE"]) == 2
     sent = await conference_mail(mail_server, address, 3)
     assert len({m["Message-ID"] for m in sent}) == 3
     # Cancelled: the two hours' reminder will not go.

@@ -264,8 +264,11 @@ async def release(
     by_school: bool = False,
     waitlisted: bool = False,
 ) -> None:
-    """Cancel the booking and free its seat, with the event."""
-    # (The ORM UPDATE also sets these values on the loaded ``booking``: no refresh needed.)
+    """Cancel the booking and free its seat, with the event. Its calendar revision is raised,
+    as for a move: a cancellation is a change the family's calendar must see as newer than the
+    last invitation (RFC 5546, 2.1.4), even if that invitation reaches it later."""
+    # (The ORM UPDATE also sets these values on the loaded ``booking``: no refresh needed.
+    # Callers hold the time's lock, and a move changes the slot: the revision read is current.)
     cancelled = await session.exec(
         update(Booking)
         .where(
@@ -274,7 +277,7 @@ async def release(
             col(Booking.status).in_(("booked", "checked_in")),
             col(Booking.slot_id) == slot.id,
         )
-        .values(status="cancelled", cancelled_at=now)
+        .values(status="cancelled", cancelled_at=now, sequence=booking.sequence + 1)
     )
     if cancelled.rowcount != 1:  # type: ignore[attr-defined]
         # (Callers hold the time's lock: the seat freed below is surely this booking's.)
