@@ -23,6 +23,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
+_ID = re.compile(ID_PATTERN)
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 # Free text is plain text: no control characters (C0, DEL, C1), no invisible formatting that can
 # hide or reorder what a reader sees (bidi overrides and isolates, zero-width space, word joiner
@@ -117,6 +118,13 @@ Id = Annotated[
     ),
 ]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+
+
+def is_id(value: str | None) -> bool:
+    """Whether ``value`` is an id as the services write them (``ID_PATTERN``)."""
+    return value is not None and _ID.fullmatch(value) is not None
+
+
 Text = Annotated[
     str,
     AfterValidator(_plain_text),

@@ -3,24 +3,16 @@ every call): the answer as status and JSON, or ``ServiceUnavailable`` when it do
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from shared.api_types import ID_PATTERN
-
-_ID = re.compile(ID_PATTERN)
+from shared.api_types import is_id as is_id  # (the web front's modules take it from here)
 
 
 class ServiceUnavailable(Exception):
     """A service did not answer (down, or too slow): the page says to try again soon."""
-
-
-def is_id(value: str | None) -> bool:
-    """Whether ``value`` is an id as the services write them (nothing else goes into a path)."""
-    return value is not None and _ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from services.scheduling.interpreters.tables import Interpreter
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.settings import SchedulingSettings
 from services.scheduling.tables import Booking
-from shared.api_types import IdPath
+from shared.api_types import IdPath, is_id
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal
 from shared.calendar_ics import (
@@ -57,9 +57,11 @@ router = APIRouter(tags=["calendars"])
 
 # Secret addresses: never kept by a shared cache, never indexed if one leaks into a page.
 _PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
-TokenPath = Annotated[
-    str, Path(max_length=128, description="The feed's secret, as its address gives it.")
-]
+# A feed's address is checked by its handler, not by its declared shape: a malformed one is the
+# same 404 as a wrong one, saying nothing of what an address looks like.
+TokenPath = Annotated[str, Path(description="The feed's secret, as its address gives it.")]
+OwnerPath = Annotated[str, Path(description="The teacher's or interpreter's id.")]
+LONGEST_TOKEN = 128
 
 
 class CalendarResponse(Response):
@@ -193,17 +195,19 @@ async def rotate_interpreter(
     return _feed_out(request, settings, "interpreter", interpreter.id, generation)
 
 
-@router.get(
+@router.api_route(
     "/calendars/teachers/{teacher_id}/{token}.ics",
+    methods=["GET", "HEAD"],
     name="teacher_calendar",
     response_class=CalendarResponse,
     responses=refusals(404),
 )
 async def teacher_calendar(
-    teacher_id: IdPath, token: TokenPath, uow: UnitOfWorkDep, settings: SettingsDep
+    teacher_id: OwnerPath, token: TokenPath, uow: UnitOfWorkDep, settings: SettingsDep
 ) -> Response:
     """A teacher's conferences from 30 days ago on, for a calendar app to subscribe to (no
     bearer token: the address is the secret)."""
+    _well_formed(teacher_id, token)
     district = settings.district_id
     async with uow.read() as session:
         generation = await teacher_generation(session, teacher_id, district=district)
@@ -214,17 +218,19 @@ async def teacher_calendar(
     return _feed(f"Conferences: {teacher_id}", conferences)
 
 
-@router.get(
+@router.api_route(
     "/calendars/interpreters/{interpreter_id}/{token}.ics",
+    methods=["GET", "HEAD"],
     name="interpreter_calendar",
     response_class=CalendarResponse,
     responses=refusals(404),
 )
 async def interpreter_calendar(
-    interpreter_id: IdPath, token: TokenPath, uow: UnitOfWorkDep, settings: SettingsDep
+    interpreter_id: OwnerPath, token: TokenPath, uow: UnitOfWorkDep, settings: SettingsDep
 ) -> Response:
     """An interpreter's conferences from 30 days ago on, for a calendar app to subscribe to
     (no bearer token: the address is the secret)."""
+    _well_formed(interpreter_id, token)
     async with uow.read() as session:
         interpreter = await session.get(Interpreter, interpreter_id)
         if interpreter is None or interpreter.district != settings.district_id:
@@ -290,6 +296,12 @@ def _check_token(
 ) -> None:
     key = settings.calendar_feed_key.get_secret_value()
     if not token_matches(key, token, owner=owner, owner_id=owner_id, generation=generation):
+        raise _no_feed()
+
+
+def _well_formed(owner_id: str, token: str) -> None:
+    """A feed address of a shape the service makes, else the 404 of any wrong address."""
+    if not is_id(owner_id) or not token or len(token) > LONGEST_TOKEN:
         raise _no_feed()
 
 
