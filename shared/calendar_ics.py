@@ -89,6 +89,27 @@ def booking_calendar(
     return _calendar(method, [event]).to_ical()
 
 
+def addressed_by_email(calendar: bytes, *, organizer: str, attendee: str) -> bytes:
+    """A booking's calendar as an email carries it (iMIP, RFC 6047): the organizer and the
+    attendee as ``mailto:`` addresses (RFC 5545 3.3.3), the school's sending address and the
+    recipient's own, so that mail programs show it as an invitation to add, update or remove.
+    The file kept and downloaded names them by id, with no address at all (``booking_calendar``);
+    an email's holds only the address it was sent to and the one it came from."""
+    parsed = Calendar.from_ical(calendar)
+    for event in parsed.walk("VEVENT"):
+        school = event.pop("organizer", None)
+        address = vCalAddress(f"mailto:{organizer}")
+        if school is not None and "cn" in school.params:
+            address.params["cn"] = school.params["cn"]
+        event.add("organizer", address)
+        if event.pop("attendee", None) is not None:
+            family = vCalAddress(f"mailto:{attendee}")
+            family.params["role"] = "REQ-PARTICIPANT"
+            family.params["rsvp"] = "FALSE"
+            event.add("attendee", family)
+    return parsed.to_ical()
+
+
 def feed_calendar(name: str, events: Iterable[Event]) -> bytes:
     """A subscribed calendar (a teacher's or an interpreter's conferences), fetched again
     every hour."""

@@ -43,7 +43,7 @@ from shared.events import DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
-from shared.roster import guardians_of, link_needed, link_states
+from shared.roster import RosterSite, guardians_of, link_needed, link_states
 from shared.upsert import dialect_insert
 
 # A guardian is written to on the channels they chose (``preferences.py``); by default email
@@ -128,10 +128,18 @@ class Message:
     expires_at: datetime | None = None
 
 
-def _calendar(conference: Conference | None, student: KnownStudent) -> str | None:
+def _calendar(
+    conference: Conference | None, student: KnownStudent, school: RosterSite | None
+) -> str | None:
+    """The conference's calendar, with the student's name and the school's (the organizer, as
+    scheduling's own file names it)."""
     if conference is None:
         return None
-    named = replace(conference, given_name=student.given_name)
+    named = replace(
+        conference,
+        given_name=student.given_name,
+        school=school.name if school is not None else conference.school,
+    )
     return booking_calendar(named, stamp=utcnow()).decode()
 
 
@@ -178,6 +186,9 @@ async def notify_guardians(
     contacts, preferences, stopped = await _contacts_and_preferences(
         session, {m.guardian_id for m in messages}
     )
+    schools = await _by_id(
+        session, RosterSite, RosterSite.id, {m.cause.site for m in messages if m.calendar}
+    )
     deliveries: list[tuple[dict[str, Any], Message]] = []
     news: list[tuple[Message, Preferences]] = []
     planned: set[tuple[str, str, str, str]] = set()
@@ -193,7 +204,8 @@ async def notify_guardians(
             if identity in planned:
                 continue
             planned.add(identity)
-            row = _delivery(message, students[message.student_id], contact, channel, how)
+            student, school = students[message.student_id], schools.get(message.cause.site)
+            row = _delivery(message, student, school, contact, channel, how)
             deliveries.append((row, message))
     written = await _write_new(session, [row for row, _ in deliveries])
     for row, message in deliveries:
@@ -331,6 +343,7 @@ def _plan(
 def _delivery(
     message: Message,
     student: KnownStudent,
+    school: RosterSite | None,
     contact: ContactPoint | None,
     channel: str,
     how: Plan,
@@ -368,7 +381,7 @@ def _delivery(
             else None
         ),
         cause_event_id=message.cause.id,
-        calendar=_calendar(message.calendar, student),
+        calendar=_calendar(message.calendar, student, school),
         not_before=how.not_before,
         expires_at=message.expires_at,
         critical=message.critical,

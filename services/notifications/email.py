@@ -45,6 +45,7 @@ import aiosmtplib
 
 from services.notifications.channels import Outcomes, Undeliverable
 from services.notifications.tables import Delivery
+from shared.calendar_ics import addressed_by_email
 
 RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur"})
 CRLF = "\r\n"
@@ -81,10 +82,17 @@ def email_bytes(delivery: Delivery, *, sender: str, domain: str) -> bytes:
             "not an address this relay can take: it needs SMTPUTF8 or is not one address",
             kind="address_refused",
         )
-    content_type, body = _alternative(delivery)
     if delivery.calendar:
-        parts = [(content_type, body), _ics(delivery.calendar)]
+        # As calendar programs send invitations (and Outlook looks for them): the calendar is
+        # an alternative of the text, and a file attached too for the programs that want one.
+        calendar = addressed_by_email(
+            delivery.calendar.encode(), organizer=parseaddr(sender)[1], attendee=address
+        )
+        alternative = _alternative(delivery, _ics(calendar))
+        parts = [alternative, _ics_file(calendar)]
         content_type, body = _multipart("mixed", parts, boundary=f"=_mixed_{delivery.id}")
+    else:
+        content_type, body = _alternative(delivery)
     headers = [
         _header("Subject", delivery.subject),
         f"From: {_from_header(sender)}",
@@ -111,9 +119,9 @@ def build_email(delivery: Delivery, *, sender: str, domain: str) -> EmailMessage
 Part = tuple[list[str], bytes]  # its headers, its encoded body
 
 
-def _alternative(delivery: Delivery) -> Part:
+def _alternative(delivery: Delivery, *more: Part) -> Part:
     html_text = _html(delivery.body, delivery.language)
-    parts = [_text("plain", delivery.body), _text("html", html_text)]
+    parts = [_text("plain", delivery.body), _text("html", html_text), *more]
     return _multipart("alternative", parts, boundary=f"=_alternative_{delivery.id}")
 
 
@@ -128,18 +136,33 @@ def _text(subtype: str, text: str) -> Part:
     )
 
 
-def _ics(calendar: str) -> Part:
-    found = _METHOD.search(calendar)
-    method = found.group(1).upper() if found else "REQUEST"
-    filename = "cancelled.ics" if method == "CANCEL" else "conference.ics"
+def _ics(calendar: bytes) -> Part:
+    """The invitation itself: ``text/calendar`` with its iTIP method (RFC 6047)."""
     return (
         [
-            f'Content-Type: text/calendar; charset="utf-8"; method="{method}"',
+            f'Content-Type: text/calendar; charset="utf-8"; method="{_method(calendar)}"',
+            "Content-Transfer-Encoding: base64",
+        ],
+        base64.encodebytes(calendar).replace(b"\n", b"\r\n"),
+    )
+
+
+def _ics_file(calendar: bytes) -> Part:
+    """The same calendar as a file to open or save."""
+    filename = "cancelled.ics" if _method(calendar) == "CANCEL" else "conference.ics"
+    return (
+        [
+            f'Content-Type: application/ics; name="{filename}"',
             "Content-Transfer-Encoding: base64",
             f'Content-Disposition: attachment; filename="{filename}"',
         ],
-        base64.encodebytes(calendar.encode()).replace(b"\n", b"\r\n"),
+        base64.encodebytes(calendar).replace(b"\n", b"\r\n"),
     )
+
+
+def _method(calendar: bytes) -> str:
+    found = _METHOD.search(calendar.decode())
+    return found.group(1).upper() if found else "REQUEST"
 
 
 def _multipart(subtype: str, parts: Sequence[Part], *, boundary: str) -> Part:

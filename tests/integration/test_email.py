@@ -117,7 +117,23 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     assert int(event["SEQUENCE"]) == 0
     assert event.decoded("DTSTART") == datetime.fromisoformat(first["starts_at"])
     assert "Lucía" in str(event["SUMMARY"])
-    assert address not in calendar.to_ical().decode()  # no contact detail in the file
+    # As an invitation by email: from the school's sending address to this family's own (and
+    # no one else's, nor the guardian's id), beside the text where Outlook looks for it, and
+    # attached as a file too.
+    assert str(event["ORGANIZER"]) == "mailto:conferences@district.example"
+    assert event["ORGANIZER"].params["CN"] == "Conway Elementary"
+    assert str(event["ATTENDEE"]) == f"mailto:{address}"
+    assert guardian_id not in calendar.to_ical().decode()
+    (invitation,) = [
+        part for part in confirmation.walk() if part.get_content_type() == "text/calendar"
+    ]
+    assert invitation.get_content_disposition() is None
+    (alternative,) = [
+        part for part in confirmation.walk() if part.get_content_type() == "multipart/alternative"
+    ]
+    assert invitation in alternative.get_payload()
+    (attached,) = [part for part in confirmation.walk() if part.get_filename() == "conference.ics"]
+    assert Calendar.from_ical(attached.get_payload(decode=True)) == calendar
 
     ok(
         await system.scheduling.post(
