@@ -36,6 +36,7 @@ class Conference:
     ends_at: datetime
     given_name: str
     teacher_id: str
+    teacher_name: str | None = None  # as the roster's classes name them; else the id is shown
     room: str
     virtual: bool = False
     meeting_link: str | None = None
@@ -136,7 +137,7 @@ def _calendar(method: Method, events: Iterable[Event]) -> Calendar:
 def _description(conference: Conference) -> str:
     lines = [
         f"{conference.given_name} leads this conference and shows their portfolio.",
-        f"Teacher: {conference.teacher_id}",
+        f"Teacher: {conference.teacher_name or conference.teacher_id}",
     ]
     if conference.virtual:
         if conference.meeting_link:

@@ -53,6 +53,9 @@ def test_a_held_conference_is_a_request_with_the_bookings_uid() -> None:
     assert str(event["ATTENDEE"]) == "urn:slc:demo:guardian:g-wei"
     description = str(event["DESCRIPTION"])
     assert "Teacher: t-rivera" in description and "Room: Room 4" in description
+    # Named as the roster's classes name the teacher, once they do.
+    _, named = parsed(booking_calendar(replace(CONFERENCE, teacher_name="Ms. Rivera"), stamp=STAMP))
+    assert "Teacher: Ms. Rivera" in str(named["DESCRIPTION"])
 
 
 def test_a_moved_conference_keeps_its_uid_with_its_sequence_raised() -> None:

@@ -51,6 +51,7 @@ from shared.calendar_ics import (
     feed_calendar,
 )
 from shared.problems import refusals
+from shared.roster_classes import teacher_names
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["calendars"])
@@ -215,7 +216,8 @@ async def teacher_calendar(
         conferences = await teacher_conferences(
             session, teacher_id, district=district, since=datetime.now(UTC) - FEED_HISTORY
         )
-    return _feed(f"Conferences: {teacher_id}", conferences)
+        name = (await teacher_names(session, [teacher_id])).get(teacher_id, teacher_id)
+    return _feed(f"Conferences: {name}", conferences)
 
 
 @router.api_route(

@@ -3,7 +3,7 @@ an interpreter's from some day on."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.windows.rules import Mode
 from shared.calendar_ics import Conference
+from shared.roster_classes import teacher_names
 
 
 async def booking_conference(session: AsyncSession, booking: Booking) -> Conference:
@@ -21,8 +22,14 @@ async def booking_conference(session: AsyncSession, booking: Booking) -> Confere
     student = await session.get(RosterStudent, booking.student_id)
     site = await session.get(RosterSite, booking.site)
     assert slot is not None  # a booking's slot is a foreign key
+    names = await teacher_names(session, [slot.teacher_id])
     return _conference(
-        booking, slot, student.given_name if student else "", site, family=booking.guardian_id
+        booking,
+        slot,
+        student.given_name if student else "",
+        site,
+        names,
+        family=booking.guardian_id,
     )
 
 
@@ -57,8 +64,9 @@ async def _held(
             .order_by(col(Slot.starts_at), col(Booking.id))
         )
     ).all()
+    names = await teacher_names(session, {slot.teacher_id for _, slot, _, _ in rows})
     return [
-        _conference(booking, slot, given_name or "", site)
+        _conference(booking, slot, given_name or "", site, names)
         for booking, slot, given_name, site in rows
     ]
 
@@ -68,6 +76,7 @@ def _conference(
     slot: Slot,
     given_name: str,
     site: RosterSite | None,
+    teachers: Mapping[str, str],
     *,
     family: str | None = None,
 ) -> Conference:
@@ -83,6 +92,7 @@ def _conference(
         ends_at=slot.ends_at,
         given_name=given_name,
         teacher_id=slot.teacher_id,
+        teacher_name=teachers.get(slot.teacher_id),
         room=slot.room,
         virtual=slot.mode == Mode.VIRTUAL,
         meeting_link=slot.meeting_link,
