@@ -49,12 +49,23 @@ def scheduling(environment: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def ended(process: subprocess.Popen[str], seconds: float = 60) -> tuple[str, str]:
+    """What the process wrote once it ended by itself; if it is still running after
+    ``seconds`` it is ended here, and the test fails."""
+    try:
+        return process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"the service was still running after {seconds:.0f} s") from None
+
+
 def test_a_database_that_never_answers_stops_the_service_with_one_line() -> None:
     port = free_port()  # nothing listens there
     url = f"postgresql+asyncpg://slc:{PASSWORD}@127.0.0.1:{port}/slc"
     started = time.monotonic()
     process = scheduling({"SCHEDULING_DATABASE_URL": url, "DATABASE_WAIT_SECONDS": "2"})
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = ended(process)
     assert process.returncode == 1, stderr
     lines = stderr.splitlines()
     assert any("does not answer yet" in line for line in lines), stderr  # it did wait
@@ -79,7 +90,7 @@ def test_a_user_the_database_refuses_stops_the_service_at_once(postgres_database
             "DATABASE_WAIT_SECONDS": "120",
         }
     )
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = ended(process)
     assert process.returncode == 1, stderr
     assert "does not answer yet" not in stderr
     assert stderr.splitlines()[-1].endswith('role "no_such_user" does not exist'), stderr
