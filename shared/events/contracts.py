@@ -450,6 +450,11 @@ class ConferenceMoved(EventData):
     mode: Literal["in_person", "virtual"] = Field("in_person", description="In person or virtual.")
     station: int | None = Field(None, description="The family's station, at stations.")
     interpreter_id: str | None = Field(None, description="The interpreter booked with it.")
+    interpreter_language: str | None = Field(
+        None,
+        description="BCP 47 language the interpreter is booked for, if any (absent on events"
+        " published before 2026-12-05).",
+    )
 
 
 class ConferenceCheckedIn(EventData):

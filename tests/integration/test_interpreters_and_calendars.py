@@ -10,10 +10,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
+import redis.asyncio as aioredis
 from icalendar import Calendar
 
 from shared.auth import Role
+from shared.events import ConferenceMoved
 from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.test_conference_day import on_stream
 from tests.scheduling_support import give_interpreter_hours, open_times
 from tests.support import auth
 
@@ -167,7 +170,7 @@ async def test_a_school_manages_its_interpreters_and_their_hours(system: System)
 
 
 async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
-    system: System,
+    system: System, redis_client: aioredis.Redis
 ) -> None:
     await two_families(system)
     ten = conference_day()
@@ -274,6 +277,10 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["interpreter_id"] == ana["id"]
+    # The move's event says which language, as the booking's did: the family's emailed calendar
+    # keeps saying an interpreter comes.
+    (announced,) = await on_stream(redis_client, ConferenceMoved)
+    assert (announced["interpreter_id"], announced["interpreter_language"]) == (ana["id"], "es-MX")
     after = await ics(system, booking["id"], AVA_FATHER)
     [event] = after.walk("VEVENT")
     assert (str(after["METHOD"]), str(event["UID"]), event["SEQUENCE"]) == ("REQUEST", uid, 1)

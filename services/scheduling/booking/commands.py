@@ -212,6 +212,7 @@ def record_moved(
             mode=new.mode,  # type: ignore[arg-type]
             station=booking.station,
             interpreter_id=booking.interpreter_id,
+            interpreter_language=booking.interpreter_language,
         ),
         subject=booking.student_id,
         district=booking.district,
