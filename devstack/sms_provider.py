@@ -4,13 +4,17 @@ phone; it keeps what it is asked to send and plays the provider's side of the co
 
 - ``POST /2010-04-01/Accounts/{account}/Messages.json`` (HTTP Basic: the account and its token;
   a form with ``To``, ``From`` or ``MessagingServiceSid``, ``Body``, ``StatusCallback``): 201
-  with the message's ``sid``; 400 (code 21211) for a ``To`` that is not an E.164 number; the
-  same ``Idempotency-Key`` twice gives the first message back instead of a second one.
+  with the message's ``sid``; 400 (code 21211) for a ``To`` that is not an E.164 number, (code
+  21614) for a number ending in ``9999`` (a landline), (code 21610) for a number that replied
+  STOP; the same ``Idempotency-Key`` twice gives the first message back instead of a second one.
 - Then its delivery receipts, signed (``X-Twilio-Signature``), to the ``StatusCallback``:
   ``sent``, then ``delivered``, or ``undelivered`` with error 30003 for a number ending in
-  ``0000`` (a phone that is off). A receipt answered 409 (not recorded yet) is sent again.
+  ``0000`` (a phone that is off). A receipt answered 5xx, 408, 425 or 429 is sent again (as
+  Twilio does; any other answer is final).
 - ``POST /dev/reply`` (``From``, ``Body``): a family's reply, handed to the inbound webhook
   (``--inbound-url``) signed as the provider would; answers what the webhook said to text back.
+  Like Twilio, the provider keeps its own record of STOP (STOP, STOPALL, UNSUBSCRIBE, CANCEL,
+  END, QUIT, OPTOUT, REVOKE; START, YES or UNSTOP undoes it).
 - ``GET /dev/messages``: what was sent, replies included (also appended to ``messages.jsonl``).
 """
 
@@ -39,6 +43,13 @@ from services.notifications.sms_text import segments
 
 API = "/2010-04-01/Accounts/{account}/Messages.json"
 UNREACHABLE = re.compile(r"0000$")
+LANDLINE = re.compile(r"9999$")
+# The provider's own opt-out words (the whole reply, any case), as Twilio's defaults.
+PROVIDER_STOP = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+)
+PROVIDER_START = frozenset({"START", "YES", "UNSTOP"})
+RETRIED = frozenset({408, 425, 429})  # and every 5xx
 RECEIPT_DELAY_SECONDS = 0.2
 
 
@@ -54,6 +65,7 @@ class LocalSmsProvider:
     port: int = field(default_factory=free_port)
     messages: list[dict[str, Any]] = field(default_factory=list)
     _by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unsubscribed: set[str] = field(default_factory=set)  # numbers that replied STOP to it
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
@@ -111,6 +123,12 @@ class LocalSmsProvider:
             to, body = form.get("To", ""), form.get("Body", "")
             if not E164.match(to):
                 return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+            if LANDLINE.search(to):
+                return _error(400, 21614, f"'To' number {to} is not a valid mobile number")
+            with self._lock:
+                unsubscribed = to in self.unsubscribed
+            if unsubscribed:
+                return _error(400, 21610, "Attempt to send to unsubscribed recipient")
             if not body:
                 return _error(400, 21602, "Message body is required.")
             key = request.headers.get("Idempotency-Key")
@@ -160,6 +178,12 @@ class LocalSmsProvider:
                 "Body": form.get("Body", ""),
             }
             self._keep({"direction": "in", "to": self.number, **params})
+            word = params["Body"].strip().upper()
+            with self._lock:
+                if word in PROVIDER_STOP:
+                    self.unsubscribed.add(params["From"])
+                elif word in PROVIDER_START:
+                    self.unsubscribed.discard(params["From"])
             async with httpx.AsyncClient(timeout=10) as client:
                 answer = await client.post(
                     self.inbound_url, data=params, headers=self._signed(self.inbound_url, params)
@@ -194,7 +218,7 @@ class LocalSmsProvider:
             }
             if status == "undelivered":
                 params["ErrorCode"] = "30003"
-            for _ in range(20):  # a 409 (the send is not recorded yet) is tried again
+            for _ in range(20):  # (the send not recorded yet: 503, tried again)
                 try:
                     async with httpx.AsyncClient(timeout=10) as client:
                         answer = await client.post(
@@ -202,7 +226,9 @@ class LocalSmsProvider:
                         )
                 except httpx.HTTPError:
                     answer = None
-                if answer is not None and answer.status_code != 409:
+                if answer is not None and not (
+                    answer.status_code >= 500 or answer.status_code in RETRIED
+                ):
                     break
                 await asyncio.sleep(0.25)
             with self._lock:

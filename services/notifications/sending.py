@@ -56,9 +56,10 @@ from services.notifications.escalation import (
     escalate_or_give_up,
     reached,
 )
+from services.notifications.sms import NumberOptedOut
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.contact_details import without_contact_details
-from shared.database import UTCDateTime, is_sqlite
+from shared.database import UTCDateTime, is_sqlite, utcnow
 from shared.events import DeliveryFailed, DeliverySent
 from shared.jobs.context import BatchJobContext, JobContext
 from shared.jobs.handlers import GivenUp, JobHandlers, JobRun, NotRun, PermanentFailure
@@ -68,6 +69,7 @@ from shared.messaging.outbox import checked_events, outbox_row, record_events
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
 from shared.supervision import wait_for_event
+from shared.upsert import insert_or_replace
 
 log = logging.getLogger(__name__)
 jobs: JobHandlers[NotificationsEnvironment] = JobHandlers()
@@ -234,7 +236,13 @@ async def _send(
     for delivery, error in recorder.refusals:
         run = runs[delivery.id]
         if isinstance(error, PermanentFailure):
-            status = "bounced" if isinstance(error, Bounced) else "failed"
+            status = (
+                "bounced"
+                if isinstance(error, Bounced)
+                else "opted_out"
+                if isinstance(error, NumberOptedOut)
+                else "failed"
+            )
             failures.append(
                 Failure(
                     run,
@@ -622,6 +630,15 @@ async def _record_failures(
         )
         if failed.rowcount != 1:  # type: ignore[attr-defined]
             continue
+        if failure.status == "opted_out" and failure.channel == "sms" and delivery.address:
+            # The provider knows of a STOP this service had not recorded: recorded now, as if
+            # the family had sent it here (START undoes it, here and at the provider).
+            await insert_or_replace(
+                session,
+                SmsOptOut,
+                [{"phone": delivery.address, "keyword": "PROVIDER", "opted_out_at": utcnow()}],
+                key=("phone",),
+            )
         if failure.status != "opted_out":  # a STOP is the family's choice, not a failure
             await escalate_or_give_up(
                 session, delivery, reason, failure.kind, escalating=escalating

@@ -4,9 +4,9 @@ token, a form with ``To``, ``From``, ``Body`` and ``StatusCallback``), with the 
 signed callbacks: delivery receipts and the family's replies.
 
 What the carriers require of replies is kept here: STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END,
-QUIT) records the number's opt-out at once and confirms it; START (YES, UNSTOP) undoes it; HELP
-(INFO) says who is writing and how to stop. Nothing is ever texted to a number that said STOP,
-whatever the message.
+QUIT, OPTOUT, REVOKE) records the number's opt-out at once and confirms it; START (YES, UNSTOP)
+undoes it; HELP (INFO) says who is writing and how to stop. Nothing is ever texted to a number
+that said STOP, whatever the message, nor an answer to a later reply but to its keywords.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from shared.jobs.handlers import PermanentFailure
 
 Keyword = Literal["stop", "start", "help"]
 KEYWORDS: dict[str, Keyword] = {
-    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), "stop"),
+    **dict.fromkeys(
+        ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"), "stop"
+    ),
     **dict.fromkeys(("START", "YES", "UNSTOP"), "start"),
     **dict.fromkeys(("HELP", "INFO"), "help"),
 }
@@ -40,13 +42,28 @@ _URL = re.compile(r"https?://\S+")
 _TOKEN = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")  # a JWT, as a link carries it
 # Spaces a carrier's alphabet lacks, written as a plain space in a text.
 _PLAIN_SPACES = str.maketrans(dict.fromkeys("\u00a0\u2007\u2009\u202f", " "))
-# Provider error codes that say the number itself is wrong: sending again cannot help.
-PERMANENT_CODES = frozenset({21211, 21214, 21408, 21610, 21612, 21614})
+# Provider error codes that say the number itself cannot take the text (invalid, not a mobile,
+# not reachable from here): sending again cannot help, and the office should correct it.
+NUMBER_CODES = frozenset({21211, 21214, 21408, 21612, 21614})
+# The provider's own record that the number replied STOP to this sender.
+UNSUBSCRIBED_CODE = 21610
+# Around a keyword, what a reply may carry that is not part of it ("Stop.", "'STOP'", "stop?").
+_AROUND_KEYWORD = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+class NumberOptedOut(Undeliverable):
+    """The provider refused the text: the number replied STOP to this sender (as the carriers
+    have it, perhaps in a word this service did not take for one). Recorded as the family's
+    STOP: nothing more is texted to it until START."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, kind="number_refused")
 
 
 def keyword_of(body: str) -> Keyword | None:
-    """The carrier keyword a reply is, if it is one (the whole reply, any case)."""
-    return KEYWORDS.get(body.strip().strip(".!").upper())
+    """The carrier keyword a reply is, if it is one (the whole reply, any case, with any
+    punctuation or quotes around it)."""
+    return KEYWORDS.get(_AROUND_KEYWORD.sub("", body.strip()).upper())
 
 
 def signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
@@ -164,17 +181,34 @@ class SmsChannel:
         )
         if answer.status_code in (200, 201):
             return str(answer.json()["sid"])
-        reason = _reason(answer)
+        code, reason = _reason(answer)
         if answer.status_code == 429 or answer.status_code >= 500:
             raise RuntimeError(f"the SMS provider is unavailable ({reason}); trying again")
+        if answer.status_code in (401, 403):
+            # Our account, not the message: once its credentials are mended, it goes.
+            raise RuntimeError(
+                f"the SMS provider refused this service's account ({reason}): check"
+                " NOTIFICATIONS_SMS_ACCOUNT_SID and NOTIFICATIONS_SMS_AUTH_TOKEN; trying again"
+            )
+        if code == UNSUBSCRIBED_CODE:
+            raise NumberOptedOut(f"the number replied STOP to the school's texts ({reason})")
+        if code in NUMBER_CODES:
+            raise Undeliverable(
+                f"the SMS provider cannot text this number: {reason}", kind="number_refused"
+            )
         raise Undeliverable(
             f"the SMS provider refused the message: {reason}", kind="message_refused"
         )
 
 
-def _reason(answer: httpx.Response) -> str:
+def _reason(answer: httpx.Response) -> tuple[int | None, str]:
+    """The provider's error code, if it gave one, and its answer in words."""
     try:
         body = answer.json()
-        return f"HTTP {answer.status_code}, code {body.get('code')}: {body.get('message')}"
     except ValueError:
-        return f"HTTP {answer.status_code}"
+        return None, f"HTTP {answer.status_code}"
+    if not isinstance(body, dict):
+        return None, f"HTTP {answer.status_code}"
+    code = body.get("code")
+    words = f"HTTP {answer.status_code}, code {code}: {body.get('message')}"
+    return (code if isinstance(code, int) else None), words

@@ -45,14 +45,15 @@ async def _signed_form(request: Request, path: str) -> dict[str, str] | Response
 @router.post(
     "/status",
     status_code=204,
-    responses=refusals(403, 404, 409),
+    responses=refusals(403, 404, 503),
     summary="Delivery receipt from the SMS provider",
 )
 async def delivery_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
     """A message's status as the provider learnt it (``MessageSid``, ``MessageStatus``,
     ``ErrorCode``): ``delivered`` records the delivery delivered, ``undelivered`` or ``failed``
-    records it failed with the carrier's error; other statuses change nothing. 409 (the provider
-    tries again) for a message whose sending is not recorded yet."""
+    records it failed with the carrier's error; other statuses change nothing. 503 with
+    ``Retry-After`` for a message whose sending is not recorded yet (a status the provider
+    sends again: Twilio retries 5xx, never a 409)."""
     form = await _signed_form(request, "/sms/status")
     if isinstance(form, Response):
         return form
@@ -62,7 +63,11 @@ async def delivery_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
     async with uow.transaction() as session:
         delivery = (await session.exec(select(Delivery).where(Delivery.provider_id == sid))).first()
         if delivery is None:
-            return problem_response(409, f"no message {sid!r} recorded as sent yet; try again")
+            return problem_response(
+                503,
+                f"no message {sid[:64]!r} recorded as sent yet; try again",
+                headers={"Retry-After": "5"},
+            )
         error = f"the carrier did not deliver it ({status}, error {form.get('ErrorCode') or '-'})"
         # (Already settled by an earlier receipt: nothing changes.)
         await settle(session, delivery, delivered=status in DELIVERED, reason=error)
@@ -79,10 +84,12 @@ async def delivery_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
     summary="A family's reply, from the SMS provider",
 )
 async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
-    """A text a family sent (``From``, ``Body``): STOP (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT)
-    records the number's opt-out at once, START (YES, UNSTOP) removes it, HELP (INFO) answers
-    who is writing; each is confirmed in the family's language, as TwiML the provider texts
-    back. Any other reply is not read by anyone, and the answer says how to get help."""
+    """A text a family sent (``From``, ``Body``): STOP (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT,
+    OPTOUT, REVOKE) records the number's opt-out at once, START (YES, UNSTOP) removes it, HELP
+    (INFO) answers who is writing; each is confirmed in the family's language, as TwiML the
+    provider texts back. Any other reply is not read by anyone, and the answer says how to get
+    help; from a number that said STOP, only the keywords are answered (an empty TwiML
+    otherwise: nothing else is texted to it)."""
     form = await _signed_form(request, "/sms/inbound")
     if isinstance(form, Response):
         return form
@@ -91,6 +98,12 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
         return problem_response(422, f"From {phone[:40]!r} is not a phone number in E.164 form")
     async with uow.transaction() as session:
         language = await _language_at(session, phone)
+        if keyword is None and await session.get(SmsOptOut, phone) is not None:
+            # A number that said STOP is sent nothing more until START: only its keywords are
+            # answered (HELP too, as the carriers require).
+            return Response(
+                '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type=TWIML
+            )
         if keyword == "stop":
             await insert_or_replace(
                 session,

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from devstack.redis_server import free_port
 from devstack.sms_provider import LocalSmsProvider
-from services.notifications.sms import signature
+from services.notifications.sms import SmsChannel, SmsProvider, signature
 from services.notifications.sms_text import segments
 from services.notifications.tables import Delivery, SmsOptOut
 from shared.auth import Role
@@ -163,6 +163,9 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     assert "STOP" in (stopped.error or "")
     assert len(await texts(phone, 1)) == 1  # nothing texted after STOP
 
+    # Stopped, a reply that is no keyword gets no answer (nothing is texted to the number);
+    # HELP still does, as the carriers require.
+    assert await reply("Thanks!", phone) == []
     (help_text,) = await reply("HELP", phone)
     assert "STOP" in help_text
     (started,) = await reply("Start", phone)
@@ -223,6 +226,68 @@ async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
     assert "30003" in row["reason"] and row["reason_kind"] == "not_delivered"
 
 
+async def test_a_landline_the_provider_cannot_text_is_listed_as_a_number_to_correct(
+    reachable: System,
+) -> None:
+    system, phone = reachable, a_phone(ending="9999")  # (the provider's landline: code 21614)
+    await register_site(system, "conway")
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(18), teacher_id="t-rivera"
+    )
+    await window_opening_handled(system)
+    student, guardian_id = await phone_family(system, phone=phone, language="en")
+    ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
+
+    async def settled() -> list[Delivery]:
+        return await deliveries(system, guardian_id)
+
+    (delivery,) = await eventually(
+        settled, until=lambda found: [d.status for d in found] == ["failed"], timeout=15
+    )
+    assert "21614" in (delivery.error or "")
+    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
+    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
+    (row,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    assert row["reason_kind"] == "number_refused"  # (the office corrects the number)
+
+
+async def test_a_stop_only_the_provider_knows_of_is_recorded_when_it_refuses_a_text(
+    reachable: System,
+) -> None:
+    """The provider keeps its own record of STOP (as Twilio does). Should this service not have
+    it (its reply lost, a database restored from before), the provider refuses the next text
+    (code 21610): the delivery is recorded opted out, the STOP recorded here, and nothing is
+    escalated or listed (it is the family's choice)."""
+    system, phone = reachable, a_phone()
+    await register_site(system, "conway")
+    (first,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(19), teacher_id="t-rivera"
+    )
+    await window_opening_handled(system)
+    student, guardian_id = await phone_family(system, phone=phone, language="en")
+    await reply("STOP", phone)
+    async with system.apps["notifications"].state.runtime.uow.transaction() as session:
+        forgotten = await session.get(SmsOptOut, phone)
+        assert forgotten is not None
+        await session.delete(forgotten)
+    ok(await book(system, guardian(guardian_id), first["id"], student), 201)
+
+    async def settled() -> list[Delivery]:
+        return await deliveries(system, guardian_id)
+
+    (delivery,) = await eventually(
+        settled, until=lambda found: [d.status for d in found] == ["opted_out"], timeout=15
+    )
+    assert "21610" in (delivery.error or "") and delivery.channel == "sms"
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        recorded = await session.get(SmsOptOut, phone)
+    assert recorded is not None and recorded.keyword == "PROVIDER"
+    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
+    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
+    assert [r for r in listed if r["guardian_id"] == guardian_id] == []
+    assert PROVIDER.sent_to(phone) == [m for m in PROVIDER.sent_to(phone) if m.get("reply")]
+
+
 async def test_a_text_the_carrier_could_not_deliver_goes_by_email_instead(
     reachable: System,
 ) -> None:
@@ -275,6 +340,18 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: Syste
             data={"MessageSid": "SMx", "MessageStatus": "delivered"},
             headers={"X-Twilio-Signature": b"\xe9t\xe9"},
         )
+        # A receipt for a message whose sending is not recorded yet: 503, which the provider
+        # sends again (Twilio retries 5xx, and no 4xx).
+        early = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"}
+        unknown_yet = await client.post(
+            f"{PUBLIC_URL}/sms/status",
+            data=early,
+            headers={
+                "X-Twilio-Signature": signature(
+                    PROVIDER.auth_token, f"{PUBLIC_URL}/sms/status", early
+                )
+            },
+        )
         not_a_number = {"From": "x" * 100, "Body": "STOP"}
         signed_nonsense = await client.post(
             f"{PUBLIC_URL}/sms/inbound",
@@ -285,6 +362,7 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: Syste
                 )
             },
         )
+    assert unknown_yet.status_code == 503 and unknown_yet.headers["Retry-After"] == "5"
     assert signed_nonsense.status_code == 422, signed_nonsense.text
     assert "E.164" in signed_nonsense.json()["detail"]
     assert forged.status_code == 403 and "X-Twilio-Signature" in forged.json()["detail"]
@@ -324,3 +402,34 @@ async def test_an_invitation_by_text_carries_a_short_address_for_the_familys_lin
     )
     assert family.status_code == 200 and family.json()["guardian_id"] == guardian_id
     assert {tampered.status_code, made_up.status_code} == {404}
+
+
+async def test_the_providers_refusal_of_this_services_account_is_tried_again_not_given_up() -> None:
+    """A wrong or rotated auth token is this service's fault, not the message's: the text is
+    tried again (a job's retries) once the token is mended, never failed for good."""
+    delivery = Delivery(
+        id=str(uuid.uuid4()),
+        district="demo",
+        site="conway",
+        recipient_id="g-1",
+        student_id="s-1",
+        channel="sms",
+        address=a_phone(),
+        language="en",
+        template="conference_booked",
+        subject="Confirmed: Minh's conference",
+        body="Confirmed.",
+        cause_event_id=str(uuid.uuid4()),
+    )
+    wrong = SmsChannel(
+        SmsProvider(
+            api_url=PROVIDER.url,
+            account_sid=PROVIDER.account_sid,
+            auth_token="not-the-token",
+            sender=PROVIDER.number,
+        )
+    )
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(RuntimeError, match=r"refused this service's account.*trying again"):
+            await wrong._post(client, delivery)
+    assert PROVIDER.sent_to(delivery.address or "") == []

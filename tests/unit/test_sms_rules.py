@@ -63,8 +63,14 @@ def test_a_gsm7_text_is_shortened_with_a_gsm7_ellipsis() -> None:
         ("UNSTOP", "start"),
         ("help", "help"),
         ("INFO", "help"),
+        ("OPTOUT", "stop"),
+        ("Revoke", "stop"),
+        ("Stop,", "stop"),
+        ('"STOP"', "stop"),
+        ("stop?", "stop"),
         ("please stop texting", None),
         ("Thanks!", None),
+        ("!!!", None),
     ],
 )
 def test_carrier_keywords(body: str, keyword: str | None) -> None:
