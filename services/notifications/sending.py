@@ -56,6 +56,7 @@ from services.notifications.escalation import (
     escalate_or_give_up,
     reached,
 )
+from services.notifications.preferences import Kind, kind_of
 from services.notifications.sms import NumberOptedOut
 from services.notifications.tables import Delivery, KnownStudent, SmsOptOut
 from shared.contact_details import without_contact_details
@@ -639,9 +640,16 @@ async def _record_failures(
                 [{"phone": delivery.address, "keyword": "PROVIDER", "opted_out_at": utcnow()}],
                 key=("phone",),
             )
-        if failure.status != "opted_out":  # a STOP is the family's choice, not a failure
+        if failure.status != "opted_out":
             await escalate_or_give_up(
                 session, delivery, reason, failure.kind, escalating=escalating
+            )
+        elif kind_of(delivery.template) is Kind.LOGISTICS:
+            # A STOP is the family's choice about texts, not about their conference: the
+            # message goes by email if they have an address, else the office learns they will
+            # not hear of it. (News just waits for them to send START.)
+            await escalate_or_give_up(
+                session, delivery, reason, "texts_stopped", escalating=escalating
             )
         events.append(
             (

@@ -162,6 +162,14 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     (stopped,) = [d for d in moved if d.template == "conference_moved"]
     assert "STOP" in (stopped.error or "")
     assert len(await texts(phone, 1)) == 1  # nothing texted after STOP
+    # With no email either, the school office learns the family will not hear of the move.
+    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
+    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
+    (unreached,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    assert (unreached["template"], unreached["reason_kind"]) == (
+        "conference_moved",
+        "texts_stopped",
+    )
 
     # Stopped, a reply that is no keyword gets no answer (nothing is texted to the number);
     # HELP still does, as the carriers require.
@@ -175,6 +183,13 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     ok(await system.scheduling.delete(f"/bookings/{booked['id']}", headers=guardian(guardian_id)))
     cancelled = (await texts(phone, 2))[1]
     assert "Minh" in cancelled["body"]
+
+    # Reached again by text: off the list.
+    async def unreached_now() -> list[dict[str, Any]]:
+        listed = ok(await system.notifications.get("/could-not-reach", headers=office))
+        return [r for r in listed if r["guardian_id"] == guardian_id]
+
+    await eventually(unreached_now, until=lambda found: found == [], timeout=15)
 
 
 async def test_a_reply_from_a_shared_number_is_answered_in_the_language_of_its_last_text(
@@ -256,8 +271,8 @@ async def test_a_stop_only_the_provider_knows_of_is_recorded_when_it_refuses_a_t
 ) -> None:
     """The provider keeps its own record of STOP (as Twilio does). Should this service not have
     it (its reply lost, a database restored from before), the provider refuses the next text
-    (code 21610): the delivery is recorded opted out, the STOP recorded here, and nothing is
-    escalated or listed (it is the family's choice)."""
+    (code 21610): the delivery is recorded opted out and the STOP recorded here; with no email
+    to send it by instead, the office learns the family will not hear of their conference."""
     system, phone = reachable, a_phone()
     await register_site(system, "conway")
     (first,) = await open_times(
@@ -284,7 +299,8 @@ async def test_a_stop_only_the_provider_knows_of_is_recorded_when_it_refuses_a_t
     assert recorded is not None and recorded.keyword == "PROVIDER"
     office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
     listed = ok(await system.notifications.get("/could-not-reach", headers=office))
-    assert [r for r in listed if r["guardian_id"] == guardian_id] == []
+    (unreached,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    assert unreached["reason_kind"] == "texts_stopped"  # (no email to send it by instead)
     assert PROVIDER.sent_to(phone) == [m for m in PROVIDER.sent_to(phone) if m.get("reply")]
 
 
