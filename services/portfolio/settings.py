@@ -62,6 +62,12 @@ class PortfolioSettings(ServiceSettings):
         description="IANA time zone of a school the roster export gives none for (an org's"
         " `metadata.timezone` column); unset, the district's (`DISTRICT_TIMEZONE`).",
     )
+    phone_region: str = Field(
+        "US",
+        pattern=r"^[A-Z]{2}$",
+        description="The country (ISO 3166 code) a roster export's phone numbers are in when they"
+        " are written without a country code, e.g. `(503) 555-0111`.",
+    )
     roster_upload_dir: str = Field(
         "./var/roster-uploads",
         description="Where an uploaded roster export waits for its import (deleted after it).",

@@ -1060,6 +1060,29 @@ async def test_contacts_of_linked_guardians_are_handed_over_once_and_again_when_
     assert changes(fourth)["guardians"] == {"unchanged": 7}  # contacts are not guardian rows
 
 
+async def test_phones_as_exports_write_them_are_read_and_one_that_is_no_number_drops_alone(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """A number written the way a school writes it, "(503) 555-0111" or with an extension, is
+    read in the district's country (``PORTFOLIO_PHONE_REGION``); one that is no phone number
+    at all is left out of the contact, which still goes with its email, and the row is
+    reported with its line."""
+    export = copy_export(BULK, tmp_path)
+    set_cell(export / "users.csv", sourced_id="g-rosa", column="sms", value="(503) 555-0111 x12")
+    set_cell(export / "users.csv", sourced_id="g-wei", column="sms", value="call the office")
+    notifications = NotificationsStandIn()
+
+    report = await import_export(uow, export, contacts=notifications)
+
+    handed = {c.guardian_id: c for c in notifications.handed}
+    assert handed["g-rosa"].phone == "+15035550111"
+    assert (handed["g-wei"].email, handed["g-wei"].phone) == ("wei@example.org", None)
+    (rejected,) = report.rejections
+    assert rejected.startswith("users.csv:") and "'call the office' is not a number" in rejected
+    # (Wei's contact created without the phone; the phone is the rejected cell.)
+    assert changes(report)["contacts"] == {"created": 7, "rejected": 1}
+
+
 async def test_a_guardians_new_email_in_a_delta_is_handed_over(
     uow: UnitOfWork, tmp_path: Path
 ) -> None:

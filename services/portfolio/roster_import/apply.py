@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import phonenumbers
 from sqlalchemy import Table, bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -97,12 +98,14 @@ class RosterImporter:
         *,
         district: str,
         default_timezone: str,
+        phone_region: str = "US",
         contacts: ContactHandoff | None = None,
         batch: int = DEFAULT_BATCH,
     ) -> None:
         self._uow = uow
         self._district = district
         self._default_timezone = default_timezone
+        self._phone_region = phone_region
         self._handoff = contacts
         self.report = ImportReport()
         counts = self.report.counts
@@ -387,15 +390,30 @@ class RosterImporter:
             )
         if self._handoff is not None and (user.email or user.sms or user.phone):
             name = " ".join(part for part in (user.given_name, user.family_name) if part)
-            contact = Contact(
-                guardian_id=user.sourced_id,
-                site="",  # chosen once the links are known
-                display_name=name[:200].rstrip(),
-                email=user.email,
-                phone=_phone(user.sms or user.phone),
-                language=user.language,
-            )
-            self._contacts.append((contact, user.line))
+            written = user.sms or user.phone
+            phone = _phone(written, self._phone_region)
+            if written and phone is None:
+                # The rest of the contact still goes: the family is reached by email, and the
+                # report says which number to correct.
+                self.report.reject(
+                    "contacts",
+                    _rejected(
+                        user,
+                        f"phone {written[:40]!r} is not a number texts can reach (kept the rest"
+                        " of the contact without it; write it as +15035550111, or set"
+                        " PORTFOLIO_PHONE_REGION for numbers without a country code)",
+                    ),
+                )
+            if user.email or phone:
+                contact = Contact(
+                    guardian_id=user.sourced_id,
+                    site="",  # chosen once the links are known
+                    display_name=name[:200].rstrip(),
+                    email=user.email,
+                    phone=phone,
+                    language=user.language,
+                )
+                self._contacts.append((contact, user.line))
 
     async def _staff(self, user: User) -> None:
         await self.staff.offer(
@@ -749,10 +767,25 @@ class RosterImporter:
         return next((org for org in user.org_sourced_ids if org in self._site_timezones), None)
 
 
-def _phone(number: str | None) -> str | None:
-    """A phone number as notifications takes it (E.164): exports write `+1 555 010 0101`,
-    `+1 (555) 010-0101`."""
-    return re.sub(r"[\s().-]", "", number) if number else None
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def _phone(number: str | None, region: str) -> str | None:
+    """A phone number as notifications takes it (E.164), from what an export writes
+    (`+1 555 010 0101`, `(503) 555-0111` in ``region``, `503-555-0111 x12`: the extension
+    dropped, texts cannot reach one); None if it cannot be a phone number."""
+    if not number:
+        return None
+    written = re.sub(r"[\s().-]", "", number)
+    if _E164.fullmatch(written):  # (as notifications checks it; a number of any country)
+        return written
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _session_row(session: Any) -> dict[str, Any]:

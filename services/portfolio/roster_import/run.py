@@ -84,6 +84,7 @@ async def import_roster(
                 uow,
                 district=settings.district_id,
                 default_timezone=default_timezone,
+                phone_region=settings.phone_region,
                 contacts=contacts,
             )
             return await importer.run(export)
