@@ -196,9 +196,8 @@ async def rotate_interpreter(
     return _feed_out(request, settings, "interpreter", interpreter.id, generation)
 
 
-@router.api_route(
+@router.get(
     "/calendars/teachers/{teacher_id}/{token}.ics",
-    methods=["GET", "HEAD"],
     name="teacher_calendar",
     response_class=CalendarResponse,
     responses=refusals(404),
@@ -220,9 +219,8 @@ async def teacher_calendar(
     return _feed(f"Conferences: {name}", conferences)
 
 
-@router.api_route(
+@router.get(
     "/calendars/interpreters/{interpreter_id}/{token}.ics",
-    methods=["GET", "HEAD"],
     name="interpreter_calendar",
     response_class=CalendarResponse,
     responses=refusals(404),
@@ -242,6 +240,21 @@ async def interpreter_calendar(
             session, interpreter.id, since=datetime.now(UTC) - FEED_HISTORY
         )
     return _feed(f"Interpreting: {interpreter.name}", conferences)
+
+
+# Subscription checkers may ask with HEAD first: the same answer, left out of the OpenAPI
+# document (one operation per route there).
+for _path, _handler in (
+    ("/calendars/teachers/{teacher_id}/{token}.ics", teacher_calendar),
+    ("/calendars/interpreters/{interpreter_id}/{token}.ics", interpreter_calendar),
+):
+    router.add_api_route(
+        _path,
+        _handler,
+        methods=["HEAD"],
+        response_class=CalendarResponse,
+        include_in_schema=False,
+    )
 
 
 def _feed(name: str, conferences: Sequence[Conference]) -> Response:
