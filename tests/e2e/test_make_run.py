@@ -157,6 +157,7 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
             r"sms opted_out \| Reminder: .* \| not sent: this number replied STOP", out
         ), out[-1500:]
         assert re.search(r"sms (sent|delivered) \| Invitation: Eli", out)
+        assert re.search(r"not reached: Marcus Brooks \| texts_stopped \| booking_reminder", out)
         check_redis_users(launcher, tmp_path)
         check_pages_as_printed(launcher.output.read_text())
     finally:
