@@ -77,12 +77,14 @@ async def test_a_batch_that_takes_longer_than_the_claim_idle_time_is_not_taken_o
     @consumers.handles(Probe)
     async def slowly(context: HandlerContext[Environment], event: CloudEvent[Any]) -> None:
         calls.append((context.env.settings.consumer_name, event.id))
-        await asyncio.sleep(0.4)  # three of them: four times the claim idle time in all
+        await asyncio.sleep(0.8)  # three of them: over twice the claim idle time in all
 
     await groups_for(redis_client, consumers)
     published = [await publish(redis_client, Probe(n=n)) for n in range(3)]
-    a = consumer(redis_client, consumers, uow, "a")
-    b = consumer(redis_client, consumers, uow, "b")
+    # (Claims renewed every third of a second: a busy machine's stall of a few hundred
+    # milliseconds between renewals does not pass for a consumer that died.)
+    a = consumer(redis_client, consumers, uow, "a", claim_idle_seconds=1.0)
+    b = consumer(redis_client, consumers, uow, "b", claim_idle_seconds=1.0)
 
     applying = asyncio.create_task(a.step())
     taken_over = 0
