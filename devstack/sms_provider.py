@@ -44,7 +44,8 @@ from services.notifications.sms_text import segments
 API = "/2010-04-01/Accounts/{account}/Messages.json"
 UNREACHABLE = re.compile(r"0000$")
 LANDLINE = re.compile(r"9999$")
-# The provider's own opt-out words (the whole reply, any case), as Twilio's defaults.
+# The provider's own opt-out words (the whole reply, any case, punctuation around it aside), as
+# Twilio's defaults.
 PROVIDER_STOP = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
 )
@@ -178,7 +179,7 @@ class LocalSmsProvider:
                 "Body": form.get("Body", ""),
             }
             self._keep({"direction": "in", "to": self.number, **params})
-            word = params["Body"].strip().upper()
+            word = re.sub(r"^[\W_]+|[\W_]+$", "", params["Body"].strip()).upper()
             with self._lock:
                 if word in PROVIDER_STOP:
                     self.unsubscribed.add(params["From"])

@@ -29,7 +29,7 @@ REASON_KINDS = {
     "number_refused": "the phone number cannot take text messages as written",
     "not_delivered": "the carrier did not deliver the text message",
     "message_refused": "the relay or the SMS provider refused the message itself",
-    "texts_stopped": "the family's number replied STOP and no other channel reaches them",
+    "texts_stopped": "the family's number replied STOP and no email reached them either",
     "no_channel": "no email or SMS service is configured for this kind of message",
     "not_written": "the message could not be written (`slc-jobs retry` of its job writes it)",
     "other": "anything else (the reason says what)",

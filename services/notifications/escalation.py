@@ -12,7 +12,9 @@ when every channel has failed, the family goes on the school office's "could not
   (``GET /could-not-reach``) with the reason. It leaves the list when a later message reaches
   them or the school corrects their contact details.
 
-A STOP reply is the family's choice, not a failure: it is never escalated around.
+A STOP reply is the family's choice about texts: a text to that number is never sent, nor
+tried again by text; a conference message then goes by email if the family has an address,
+else the family is on the list (``texts_stopped``). Portfolio news to it is not sent.
 """
 
 from __future__ import annotations

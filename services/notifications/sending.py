@@ -70,7 +70,6 @@ from shared.messaging.outbox import checked_events, outbox_row, record_events
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
 from shared.supervision import wait_for_event
-from shared.upsert import insert_or_replace
 
 log = logging.getLogger(__name__)
 jobs: JobHandlers[NotificationsEnvironment] = JobHandlers()
@@ -252,6 +251,7 @@ async def _send(
                     str(error),
                     status=status,
                     kind=kind_of_failure(error),
+                    provider_stop=isinstance(error, NumberOptedOut),
                 )
             )
         elif run.attempt >= DELIVER_ATTEMPTS:
@@ -570,6 +570,7 @@ class Failure:
     reason: str
     status: str = "failed"  # or "bounced", "opted_out"
     kind: str = "other"  # the kind of reason, on the could-not-reach list (REASON_KINDS)
+    provider_stop: bool = False  # the provider refused it: the number replied STOP to it
 
 
 async def _failed(context: Context, failures: Sequence[Failure]) -> None:
@@ -631,14 +632,16 @@ async def _record_failures(
         )
         if failed.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        if failure.status == "opted_out" and failure.channel == "sms" and delivery.address:
-            # The provider knows of a STOP this service had not recorded: recorded now, as if
-            # the family had sent it here (START undoes it, here and at the provider).
-            await insert_or_replace(
-                session,
-                SmsOptOut,
-                [{"phone": delivery.address, "keyword": "PROVIDER", "opted_out_at": utcnow()}],
-                key=("phone",),
+        # The provider knows of a STOP this service had not recorded: recorded now, as if the
+        # family had sent it here (START undoes it, here and at the provider). One recorded
+        # meanwhile is kept as it is.
+        if (
+            failure.provider_stop
+            and delivery.address
+            and await session.get(SmsOptOut, delivery.address) is None
+        ):
+            session.add(
+                SmsOptOut(phone=delivery.address, keyword="PROVIDER", opted_out_at=utcnow())
             )
         if failure.status != "opted_out":
             await escalate_or_give_up(
@@ -646,8 +649,8 @@ async def _record_failures(
             )
         elif kind_of(delivery.template) is Kind.LOGISTICS:
             # A STOP is the family's choice about texts, not about their conference: the
-            # message goes by email if they have an address, else the office learns they will
-            # not hear of it. (News just waits for them to send START.)
+            # message goes by email if they have an address (and no email was tried), else the
+            # office learns they will not hear of it. News to the number is not sent.
             await escalate_or_give_up(
                 session, delivery, reason, "texts_stopped", escalating=escalating
             )

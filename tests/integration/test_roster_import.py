@@ -1070,6 +1070,9 @@ async def test_phones_as_exports_write_them_are_read_and_one_that_is_no_number_d
     export = copy_export(BULK, tmp_path)
     set_cell(export / "users.csv", sourced_id="g-rosa", column="sms", value="(503) 555-0111 x12")
     set_cell(export / "users.csv", sourced_id="g-wei", column="sms", value="call the office")
+    # A mobile cell that is no number, beside a phone cell that is one: the phone is used.
+    set_cell(export / "users.csv", sourced_id="g-maria", column="sms", value="555-0111")
+    set_cell(export / "users.csv", sourced_id="g-maria", column="phone", value="503.555.0122")
     notifications = NotificationsStandIn()
 
     report = await import_export(uow, export, contacts=notifications)
@@ -1077,8 +1080,10 @@ async def test_phones_as_exports_write_them_are_read_and_one_that_is_no_number_d
     handed = {c.guardian_id: c for c in notifications.handed}
     assert handed["g-rosa"].phone == "+15035550111"
     assert (handed["g-wei"].email, handed["g-wei"].phone) == ("wei@example.org", None)
+    assert handed["g-maria"].phone == "+15035550122"
     (rejected,) = report.rejections
-    assert rejected.startswith("users.csv:") and "'call the office' is not a number" in rejected
+    assert rejected.startswith("users.csv:") and "sms/phone cell is not a number" in rejected
+    assert "call the office" not in rejected  # (the report is kept: no contact detail in it)
     # (Wei's contact created without the phone; the phone is the rejected cell.)
     assert changes(report)["contacts"] == {"created": 7, "rejected": 1}
 

@@ -162,6 +162,9 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     (stopped,) = [d for d in moved if d.template == "conference_moved"]
     assert "STOP" in (stopped.error or "")
     assert len(await texts(phone, 1)) == 1  # nothing texted after STOP
+    async with system.apps["notifications"].state.runtime.uow.read() as session:
+        kept = await session.get(SmsOptOut, phone)
+    assert kept is not None and kept.keyword == "STOP"  # (the family's own, kept as it was)
     # With no email either, the school office learns the family will not hear of the move.
     office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
     listed = ok(await system.notifications.get("/could-not-reach", headers=office))

@@ -390,17 +390,17 @@ class RosterImporter:
             )
         if self._handoff is not None and (user.email or user.sms or user.phone):
             name = " ".join(part for part in (user.given_name, user.family_name) if part)
-            written = user.sms or user.phone
-            phone = _phone(written, self._phone_region)
-            if written and phone is None:
+            # The mobile (sms) if it is a number, else the phone cell.
+            phone = _phone(user.sms, self._phone_region) or _phone(user.phone, self._phone_region)
+            if (user.sms or user.phone) and phone is None:
                 # The rest of the contact still goes: the family is reached by email, and the
-                # report says which number to correct.
+                # report says which row to correct (not the number: the report is kept).
                 self.report.reject(
                     "contacts",
                     _rejected(
                         user,
-                        f"phone {written[:40]!r} is not a number texts can reach (kept the rest"
-                        " of the contact without it; write it as +15035550111, or set"
+                        "the sms/phone cell is not a number texts can reach (the rest of the"
+                        " contact was kept without it; write it as +15035550111, or set"
                         " PORTFOLIO_PHONE_REGION for numbers without a country code)",
                     ),
                 )
@@ -783,7 +783,9 @@ def _phone(number: str | None, region: str) -> str | None:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(parsed):
+    # (Not a local-only number, "555-0111", which no text reaches from elsewhere.)
+    possible = phonenumbers.is_possible_number_with_reason(parsed)
+    if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
