@@ -10,6 +10,7 @@ of parts at a word boundary, so a reminder in Vietnamese is not cut mid-word.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 GSM7_BASIC = frozenset(
@@ -67,9 +68,34 @@ def fit(text: str, max_parts: int, *, tail: str = "") -> str:
             low = middle
         else:
             high = middle - 1
-    if low == 0:  # not one whole word fits: cut the first word itself
-        cut = words[0]
-        while cut and segments(cut + ellipsis + tail).parts > max_parts:
-            cut = cut[:-1]
-        return cut + ellipsis + tail
+    if low == 0:  # not one whole word fits: cut the first word itself, between characters
+        word = words[0]
+        for end in reversed(_character_ends(word)):
+            if segments(word[:end] + ellipsis + tail).parts <= max_parts:
+                return word[:end] + ellipsis + tail
+        return ellipsis + tail
     return " ".join(words[:low]).rstrip() + ellipsis + tail
+
+
+# What belongs to the character before it: combining marks (a decomposed Vietnamese "ễ"), the
+# zero-width joiner and what it joins (a family emoji), variation selectors, skin tones.
+_ZWJ = "\u200d"
+
+
+def _joins_previous(char: str) -> bool:
+    return (
+        unicodedata.category(char) in ("Mn", "Mc", "Me")
+        or char == _ZWJ
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U0001f3fb" <= char <= "\U0001f3ff"
+    )
+
+
+def _character_ends(word: str) -> list[int]:
+    """Where ``word`` may be cut without splitting what a reader sees as one character: after
+    each such character (never before a mark that belongs to it, nor after a joiner)."""
+    return [
+        end
+        for end in range(1, len(word) + 1)
+        if end == len(word) or not (_joins_previous(word[end]) or word[end - 1] == _ZWJ)
+    ]

@@ -190,3 +190,20 @@ def test_a_short_address_names_its_delivery_only_to_this_service() -> None:
     guessed = base64.urlsafe_b64encode(raw + bytes(10)).rstrip(b"=").decode()
     assert len(guessed) == 35 and LINKS.delivery_of(guessed) is None
     assert FamilyLinks().short_url(delivery_id) is None  # no key: no short address
+
+
+@pytest.mark.parametrize(
+    "character",
+    [
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family: three emoji joined by ZWJs
+        "e\u0302\u0303",  # Vietnamese "ễ", decomposed: a letter and two marks
+        "\U0001f44b\U0001f3fd",  # a waving hand with a skin tone
+        "\u2764\ufe0f",  # a heart with its emoji presentation selector
+    ],
+)
+def test_a_word_too_long_for_its_parts_is_cut_between_whole_characters(character: str) -> None:
+    word = character * 200  # (no space: the word itself must be cut)
+    cut = fit(word, 1)
+    assert segments(cut).parts == 1
+    kept = cut.removesuffix("…").removesuffix("...")
+    assert 0 < len(kept) < len(word) and len(kept) % len(character) == 0, repr(kept[-6:])
