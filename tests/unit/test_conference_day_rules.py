@@ -9,7 +9,9 @@ import pytest
 
 from services.scheduling.booking.rules import Hidden, NotAllowed, Refused, StudentView
 from services.scheduling.conference_day.rules import (
+    attendance_steps,
     check_check_in,
+    check_completion,
     check_day_reader,
     check_no_show,
     shows_slot,
@@ -251,3 +253,44 @@ def test_families_are_nudged_between_the_invitation_and_the_close_of_booking() -
     with pytest.raises(Refused, match="closed") as refused:
         check_nudge_time(announced_at=NOW - timedelta(days=9), closes_at=NOW, now=NOW)
     assert (refused.value.code, refused.value.at) == ("already_closed", NOW)
+
+
+STARTS = datetime(2026, 12, 11, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("status", "minutes_before", "steps"),
+    [
+        ("booked", 60 * 24 * 6, []),  # days ahead: nothing to record yet
+        ("booked", 31, []),
+        ("booked", 30, ["check_in"]),  # check-in opens half an hour before
+        ("booked", 0, ["check_in", "complete", "no_show"]),
+        ("booked", -15, ["check_in", "complete", "no_show"]),
+        ("checked_in", 10, []),
+        ("checked_in", -1, ["complete"]),
+        ("completed", -30, []),
+    ],
+)
+def test_the_steps_a_day_offers_are_those_the_checks_take_now(
+    status: str, minutes_before: int, steps: list[str]
+) -> None:
+    now = STARTS - timedelta(minutes=minutes_before)
+    assert attendance_steps(status, starts_at=STARTS, now=now) == steps
+    # The same rule as the checks that record them (for the conference's own teacher).
+    checks = {"check_in": check_check_in, "complete": check_completion, "no_show": check_no_show}
+    for step, check in checks.items():
+        try:
+            check(
+                TEACHER,
+                student=STU_1,
+                booking_id="b-1",
+                teacher_id="t-1",
+                status=status,
+                starts_at=STARTS,
+                now=now,
+            )
+        except Refused:
+            taken = False
+        else:
+            taken = True
+        assert taken == (step in steps), (step, status, minutes_before)

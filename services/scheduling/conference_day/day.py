@@ -12,7 +12,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.seats import student_views
-from services.scheduling.conference_day.rules import check_day_reader, shows_slot
+from services.scheduling.conference_day.rules import (
+    Step,
+    attendance_steps,
+    check_day_reader,
+    shows_slot,
+)
 from services.scheduling.conference_day.tables import PlanReadiness
 from services.scheduling.interpreters.tables import Interpreter
 from services.scheduling.tables import Booking, RosterSite, RosterStudent, Slot
@@ -61,6 +66,10 @@ class DayBookingOut(BaseModel):
         description="The family's other conferences in the same chain (siblings back to back)."
     )
     plan_ready: bool = Field(description="The student's conference plan is marked ready.")
+    steps: list[Step] = Field(
+        description="What may be recorded of it now: `check_in` (from 30 minutes before it"
+        " begins), `complete` and `no_show` (once it has begun); the rest would be refused."
+    )
 
 
 class DaySlotOut(BaseModel):
@@ -129,6 +138,7 @@ async def teacher_day(
     names = await _given_names(session, seen)
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
     ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
+    starts, now = {slot.id: slot.starts_at for slot in slots}, datetime.now(UTC)
 
     def booking_out(booking: Booking) -> DayBookingOut:
         interpreter = interpreters.get(booking.interpreter_id or "")
@@ -160,6 +170,7 @@ async def teacher_day(
                 and other.id != booking.id
             ],
             plan_ready=booking.id in ready,
+            steps=attendance_steps(booking.status, starts_at=starts[booking.slot_id], now=now),
         )
 
     return DayOut(

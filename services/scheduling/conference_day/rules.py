@@ -5,12 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Literal
 
 from services.scheduling.booking.rules import Hidden, NotAllowed, Refused, StudentView
 from shared.auth.principal import Principal, Role
 
 # A family may be checked in this long before their conference begins.
 CHECK_IN_OPENS = timedelta(minutes=30)
+
+Step = Literal["check_in", "complete", "no_show"]
+
+
+def attendance_steps(status: str, *, starts_at: datetime, now: datetime) -> list[Step]:
+    """What may be recorded of a conference at ``now``, as the checks below take it: a booked
+    family checked in from ``CHECK_IN_OPENS`` before it begins; a booked or checked-in
+    conference completed, and a booked one missed, once it has begun."""
+    steps: list[Step] = []
+    if status == "booked" and now >= starts_at - CHECK_IN_OPENS:
+        steps.append("check_in")
+    if status in ("booked", "checked_in") and now >= starts_at:
+        steps.append("complete")
+    if status == "booked" and now >= starts_at:
+        steps.append("no_show")
+    return steps
 
 
 def check_attendance_taker(

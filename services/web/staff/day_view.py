@@ -5,7 +5,7 @@ it, and which attendance buttons each family has."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
@@ -13,15 +13,9 @@ from babel.dates import format_date
 from services.web.languages import language_name, locale_of
 from services.web.written_times import written_span
 
-# What can be recorded from each status (scheduling's rules decide; the page offers only these).
-STEPS_FROM = {
-    "booked": ("check-in", "complete", "no-show"),
-    "checked_in": ("complete",),
-}
-# When: a family is checked in from this long before their conference, and a conference is
-# recorded completed or missed once it has begun (scheduling's rules, conference_day/rules.py:
-# a button offered earlier would only be refused).
-CHECK_IN_OPENS = timedelta(minutes=30)
+# Scheduling says what may be recorded of each conference now (its rules decide when); the
+# page's buttons post to these addresses.
+PAGE_STEPS = {"check_in": "check-in", "complete": "complete", "no_show": "no-show"}
 
 
 @dataclass(frozen=True)
@@ -65,34 +59,18 @@ class ConferenceDay:
     times: list[TimeOnTheDay]
 
 
-def conference_day(
-    data: Any, *, day: date, language: str, now: datetime | None = None
-) -> ConferenceDay:
-    """The day as the page shows it, with the buttons that apply ``now``."""
+def conference_day(data: Any, *, day: date, language: str) -> ConferenceDay:
+    """The day as the page shows it."""
     slots = data.get("slots", []) if isinstance(data, dict) else []
     timezone = next((slot.get("timezone") for slot in slots if slot.get("timezone")), None)
-    moment = now or datetime.now(UTC)
     return ConferenceDay(
         day=day,
         heading=str(format_date(day, "full", locale=locale_of(language))),
-        times=[
-            _time(slot, language=language, fallback_zone=timezone, now=moment) for slot in slots
-        ],
+        times=[_time(slot, language=language, fallback_zone=timezone) for slot in slots],
     )
 
 
-def steps_now(status: str, *, starts: datetime, now: datetime) -> tuple[str, ...]:
-    """The attendance buttons a family's conference has at ``now``."""
-    return tuple(
-        step
-        for step in STEPS_FROM.get(status, ())
-        if now >= (starts - CHECK_IN_OPENS if step == "check-in" else starts)
-    )
-
-
-def _time(
-    slot: dict[str, Any], *, language: str, fallback_zone: str | None, now: datetime
-) -> TimeOnTheDay:
+def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> TimeOnTheDay:
     zone = slot.get("timezone") or fallback_zone
     starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
     return TimeOnTheDay(
@@ -102,17 +80,15 @@ def _time(
         meeting_link=_https(slot.get("meeting_link")),
         seats_left=int(slot.get("seats_left", 0)),
         families=[
-            _family(booking, language=language, zone=zone, starts=starts, now=now)
-            for booking in slot.get("bookings", [])
+            _family(booking, language=language, zone=zone) for booking in slot.get("bookings", [])
         ],
     )
 
 
-def _family(
-    booking: dict[str, Any], *, language: str, zone: str | None, starts: datetime, now: datetime
-) -> FamilyOnTheDay:
+def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> FamilyOnTheDay:
     interpreter = booking.get("interpreter") or None
     status = str(booking["status"])
+    steps = tuple(PAGE_STEPS[step] for step in booking.get("steps", []) if step in PAGE_STEPS)
     return FamilyOnTheDay(
         booking_id=str(booking["id"]),
         name=str(booking.get("given_name") or booking["student_id"]),
@@ -137,8 +113,9 @@ def _family(
             for sibling in booking.get("siblings", [])
         ],
         plan_ready=bool(booking.get("plan_ready")),
-        steps=steps_now(status, starts=starts, now=now),
-        check_in_later=status == "booked" and now < starts - CHECK_IN_OPENS,
+        steps=steps,
+        # (Booked and not yet open for check-in: the page says when it opens.)
+        check_in_later=status == "booked" and "check-in" not in steps,
     )
 
 
