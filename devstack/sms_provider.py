@@ -38,8 +38,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic
 
 from devstack.redis_server import free_port
-from services.notifications.sms import E164, signature
+from services.notifications.sms import signature
 from services.notifications.sms_text import segments
+from shared.contact_details import E164
 
 API = "/2010-04-01/Accounts/{account}/Messages.json"
 UNREACHABLE = re.compile(r"0000$")

@@ -18,6 +18,9 @@ _DATE_OR_NUMBER = re.compile(
     r"|(?<!\d)\+?\d[\d\s().-]{4,}\d"
 )
 PHONE_DIGITS = 7  # the fewest digits of a number a family is texted at, with no country code
+# A phone number as the services keep one (E.164): "+", a country code, 7 to 15 digits in all.
+E164_PATTERN = r"^\+[1-9]\d{6,14}$"
+E164 = re.compile(E164_PATTERN)
 
 
 def _number_hidden(found: re.Match[str]) -> str:

@@ -16,6 +16,7 @@ from services.notifications.tables import ContactPoint, Delivery, DigestItem, Kn
 from shared.api_types import ID_PATTERN, Id, IdPath, Language, Text
 from shared.auth.http import CurrentPrincipal, district_it_only, forbidden
 from shared.auth.principal import Principal, Role
+from shared.contact_details import E164_PATTERN
 from shared.database import utcnow
 from shared.problems import refusals
 from shared.roster import guardian_sites
@@ -33,7 +34,7 @@ class ContactIn(BaseModel):
     )
     display_name: Text = Field(min_length=1, max_length=200, examples=["Ana Rivera"])
     email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=32, pattern=r"^\+[1-9]\d{6,14}$")
+    phone: str | None = Field(None, max_length=32, pattern=E164_PATTERN)
     language: Language = Field(
         "en",
         description=f"BCP 47 tag; messages are written in {', '.join(SUPPORTED_LANGUAGES)} "

@@ -27,6 +27,7 @@ from services.notifications.channels import Outcomes, Undeliverable
 from services.notifications.sms_text import fit
 from services.notifications.tables import Delivery
 from shared.auth.family_links import is_family_link
+from shared.contact_details import E164
 from shared.jobs.handlers import PermanentFailure
 
 Keyword = Literal["stop", "start", "help"]
@@ -37,7 +38,6 @@ KEYWORDS: dict[str, Keyword] = {
     **dict.fromkeys(("START", "YES", "UNSTOP"), "start"),
     **dict.fromkeys(("HELP", "INFO"), "help"),
 }
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _URL = re.compile(r"https?://\S+")
 _TOKEN = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")  # a JWT, as a link carries it
 # Spaces a carrier's alphabet lacks, written as a plain space in a text.
@@ -55,6 +55,8 @@ class NumberOptedOut(Undeliverable):
     """The provider refused the text: the number replied STOP to this sender (as the carriers
     have it, perhaps in a word this service did not take for one). Recorded as the family's
     STOP: nothing more is texted to it until START."""
+
+    status = "opted_out"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, kind="number_refused")

@@ -63,6 +63,7 @@ from services.portfolio.tables import (
     Student,
 )
 from shared.api_types import is_time_zone
+from shared.contact_details import E164
 from shared.events import EventData
 from shared.messaging.outbox import record_events
 from shared.messaging.unit_of_work import UnitOfWork
@@ -767,9 +768,6 @@ class RosterImporter:
         return next((org for org in user.org_sourced_ids if org in self._site_timezones), None)
 
 
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
-
-
 def _phone(number: str | None, region: str) -> str | None:
     """A phone number as notifications takes it (E.164), from what an export writes
     (`+1 555 010 0101`, `(503) 555-0111` in ``region``, `503-555-0111 x12`: the extension
@@ -777,7 +775,7 @@ def _phone(number: str | None, region: str) -> str | None:
     if not number:
         return None
     written = re.sub(r"[\s().-]", "", number)
-    if _E164.fullmatch(written):  # (as notifications checks it; a number of any country)
+    if E164.match(written):  # (as notifications checks it; a number of any country)
         return written
     try:
         parsed = phonenumbers.parse(number, region)
