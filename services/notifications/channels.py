@@ -39,6 +39,8 @@ REASON_KINDS = {
 class Undeliverable(PermanentFailure):
     """A message its channel cannot deliver, trying again or not, with the kind of reason."""
 
+    status = "failed"  # as its delivery is recorded
+
     def __init__(self, reason: str, *, kind: str) -> None:
         super().__init__(reason)
         assert kind in REASON_KINDS, kind

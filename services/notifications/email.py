@@ -56,6 +56,8 @@ _BREAKS = re.compile(r"[\r\n]+")
 class Bounced(Undeliverable):
     """The family's mail system refused the address (an SMTP 5xx to RCPT TO): a bounce."""
 
+    status = "bounced"
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason, kind="address_refused")
 
@@ -88,8 +90,9 @@ def email_bytes(delivery: Delivery, *, sender: str, domain: str) -> bytes:
         calendar = addressed_by_email(
             delivery.calendar.encode(), organizer=parseaddr(sender)[1], attendee=address
         )
-        alternative = _alternative(delivery, _ics(calendar))
-        parts = [alternative, _ics_file(calendar)]
+        found = _METHOD.search(calendar.decode())
+        method = found.group(1).upper() if found else "REQUEST"
+        parts = [_alternative(delivery, _ics(calendar, method)), _ics_file(calendar, method)]
         content_type, body = _multipart("mixed", parts, boundary=f"=_mixed_{delivery.id}")
     else:
         content_type, body = _alternative(delivery)
@@ -136,20 +139,20 @@ def _text(subtype: str, text: str) -> Part:
     )
 
 
-def _ics(calendar: bytes) -> Part:
+def _ics(calendar: bytes, method: str) -> Part:
     """The invitation itself: ``text/calendar`` with its iTIP method (RFC 6047)."""
     return (
         [
-            f'Content-Type: text/calendar; charset="utf-8"; method="{_method(calendar)}"',
+            f'Content-Type: text/calendar; charset="utf-8"; method="{method}"',
             "Content-Transfer-Encoding: base64",
         ],
         base64.encodebytes(calendar).replace(b"\n", b"\r\n"),
     )
 
 
-def _ics_file(calendar: bytes) -> Part:
+def _ics_file(calendar: bytes, method: str) -> Part:
     """The same calendar as a file to open or save."""
-    filename = "cancelled.ics" if _method(calendar) == "CANCEL" else "conference.ics"
+    filename = "cancelled.ics" if method == "CANCEL" else "conference.ics"
     return (
         [
             f'Content-Type: application/ics; name="{filename}"',
@@ -158,11 +161,6 @@ def _ics_file(calendar: bytes) -> Part:
         ],
         base64.encodebytes(calendar).replace(b"\n", b"\r\n"),
     )
-
-
-def _method(calendar: bytes) -> str:
-    found = _METHOD.search(calendar.decode())
-    return found.group(1).upper() if found else "REQUEST"
 
 
 def _multipart(subtype: str, parts: Sequence[Part], *, boundary: str) -> Part:

@@ -41,13 +41,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.channels import Channel, kind_of_failure
+from services.notifications.channels import Channel, Undeliverable, kind_of_failure
 from services.notifications.delivery import (
     DELIVER,
     DELIVER_CHUNK,
     DELIVERIES_PER_JOB,
 )
-from services.notifications.email import Bounced
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.escalation import (
     CONFIRM,
@@ -236,13 +235,7 @@ async def _send(
     for delivery, error in recorder.refusals:
         run = runs[delivery.id]
         if isinstance(error, PermanentFailure):
-            status = (
-                "bounced"
-                if isinstance(error, Bounced)
-                else "opted_out"
-                if isinstance(error, NumberOptedOut)
-                else "failed"
-            )
+            status = error.status if isinstance(error, Undeliverable) else "failed"
             failures.append(
                 Failure(
                     run,

@@ -15,8 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications.messages import render
 from services.notifications.receipts import settle
 from services.notifications.settings import NotificationsSettings
-from services.notifications.sms import E164, keyword_of, signed_by_provider
+from services.notifications.sms import keyword_of, signed_by_provider
 from services.notifications.tables import ContactPoint, Delivery, SmsOptOut
+from shared.contact_details import E164
 from shared.database import utcnow
 from shared.problems import problem_response, refusals
 from shared.service import UnitOfWorkDep
@@ -97,13 +98,11 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
     if not E164.match(phone):
         return problem_response(422, f"From {phone[:40]!r} is not a phone number in E.164 form")
     async with uow.transaction() as session:
-        language = await _language_at(session, phone)
         if keyword is None and await session.get(SmsOptOut, phone) is not None:
             # A number that said STOP is sent nothing more until START: only its keywords are
             # answered (HELP too, as the carriers require).
-            return Response(
-                '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type=TWIML
-            )
+            return _twiml(None)
+        language = await _language_at(session, phone)
         if keyword == "stop":
             await insert_or_replace(
                 session,
@@ -120,11 +119,14 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
         elif keyword == "start":
             await session.exec(delete(SmsOptOut).where(col(SmsOptOut.phone) == phone))
     template = {"stop": "sms_stopped", "start": "sms_started"}.get(keyword or "", "sms_help")
-    reply = render(template, language=language, sender=SENDER)
+    return _twiml(render(template, language=language, sender=SENDER).subject)
+
+
+def _twiml(reply: str | None) -> Response:
+    """The answer the provider reads: the text to send back, if any (TwiML)."""
+    message = f"<Message>{escape(reply)}</Message>" if reply is not None else ""
     return Response(
-        f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(reply.subject)}'
-        "</Message></Response>",
-        media_type=TWIML,
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{message}</Response>', media_type=TWIML
     )
 
 
