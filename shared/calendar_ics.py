@@ -83,10 +83,10 @@ def booking_calendar(
     if method != "PUBLISH" and conference.guardian_id is not None:
         # iTIP (RFC 5546) names who is invited: an address only the school can resolve, so
         # that nothing of the family's contact details is in the file.
-        family = vCalAddress(f"urn:slc:{conference.district}:guardian:{conference.guardian_id}")
-        family.params["role"] = "REQ-PARTICIPANT"
-        family.params["rsvp"] = "FALSE"
-        event.add("attendee", family)
+        event.add(
+            "attendee",
+            _attendee(f"urn:slc:{conference.district}:guardian:{conference.guardian_id}"),
+        )
     return _calendar(method, [event]).to_ical()
 
 
@@ -104,11 +104,16 @@ def addressed_by_email(calendar: bytes, *, organizer: str, attendee: str) -> byt
             address.params["cn"] = school.params["cn"]
         event.add("organizer", address)
         if event.pop("attendee", None) is not None:
-            family = vCalAddress(f"mailto:{attendee}")
-            family.params["role"] = "REQ-PARTICIPANT"
-            family.params["rsvp"] = "FALSE"
-            event.add("attendee", family)
+            event.add("attendee", _attendee(f"mailto:{attendee}"))
     return parsed.to_ical()
+
+
+def _attendee(address: str) -> vCalAddress:
+    """The family, invited (no answer asked for: the booking is theirs already)."""
+    family = vCalAddress(address)
+    family.params["role"] = "REQ-PARTICIPANT"
+    family.params["rsvp"] = "FALSE"
+    return family
 
 
 def feed_calendar(name: str, events: Iterable[Event]) -> bytes:

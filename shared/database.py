@@ -142,8 +142,8 @@ def is_refused_value(error: BaseException) -> bool:
         return True
     if not isinstance(error, DBAPIError) or error.connection_invalidated:
         return False
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+    state = _sqlstate(error)
+    return state is not None and state.startswith("22")
 
 
 def is_unique_violation(error: IntegrityError) -> bool:
@@ -207,25 +207,31 @@ async def wait_for_database(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     pause = 0.5
-    while True:
-        engine = create_engine(url)
-        limit = max(min(deadline - loop.time(), 10.0), 1.0)
-        try:
-            async with asyncio.timeout(limit):
-                async with engine.connect() as connection:
+    engine = create_engine(url)
+    try:
+        while True:
+            limit = max(min(deadline - loop.time(), 10.0), 1.0)
+            try:
+                async with asyncio.timeout(limit), engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
-            return None
-        except TimeoutError:
-            reason = f"no answer within {limit:.0f} s"
-        except (SQLAlchemyError, OSError) as error:
-            reason = driver_reason(error) or type(error).__name__
-            sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-            if isinstance(sqlstate, str) and (sqlstate.startswith("28") or sqlstate == "3D000"):
+                return None
+            except TimeoutError:
+                reason = f"no answer within {limit:.0f} s"
+            except (SQLAlchemyError, OSError) as error:
+                reason = driver_reason(error) or type(error).__name__
+                state = _sqlstate(error)
+                if state is not None and (state.startswith("28") or state == "3D000"):
+                    return reason
+            if loop.time() + pause > deadline:
                 return reason
-        finally:
-            await engine.dispose()
-        if loop.time() + pause > deadline:
-            return reason
-        waiting(reason, pause)
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 5.0)
+            waiting(reason, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+    finally:
+        await engine.dispose()
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a database error the driver reported (PostgreSQL's), if any."""
+    state = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return state if isinstance(state, str) else None

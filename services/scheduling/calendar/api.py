@@ -215,8 +215,13 @@ async def teacher_calendar(
         conferences = await teacher_conferences(
             session, teacher_id, district=district, since=datetime.now(UTC) - FEED_HISTORY
         )
-        name = (await teacher_names(session, [teacher_id])).get(teacher_id, teacher_id)
-    return _feed(f"Conferences: {name}", conferences)
+        # (Named as each conference names the teacher; looked up only when there is none.)
+        name = (
+            conferences[0].teacher_name
+            if conferences
+            else (await teacher_names(session, [teacher_id])).get(teacher_id)
+        )
+    return _feed(f"Conferences: {name or teacher_id}", conferences)
 
 
 @router.get(
