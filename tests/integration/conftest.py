@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from shared.roster import link_states
 from shared.roster_classes import teachers_of
 from tests.conftest import BACKENDS, DatabaseUrls, MigratedTemplates
 from tests.mail_support import LocalMailServer
+from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
@@ -160,6 +162,20 @@ async def window_opening_handled(system: System) -> None:
             return (await session.exec(query)).first() is not None
 
     await eventually(handled, until=bool)
+
+
+async def times_before_any_family(
+    system: System, *, starts_at: datetime, count: int = 1
+) -> list[dict[str, Any]]:
+    """Ms. Rivera's ``count`` conference times at Conway from ``starts_at``, in Conway's window,
+    whose opening notifications has handled (``window_opening_handled``): a family enrolled
+    after this is not invited, so a test knows every message its family gets."""
+    await register_site(system, "conway")
+    slots = await open_times(
+        system.scheduling, site="conway", starts_at=starts_at, count=count, teacher_id="t-rivera"
+    )
+    await window_opening_handled(system)
+    return slots
 
 
 async def register_site(system: System, site: str) -> None:

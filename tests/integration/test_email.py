@@ -22,9 +22,8 @@ from tests.integration.conftest import (
     System,
     delivery_of,
     family_with_contact,
-    register_site,
     roster_reached,
-    window_opening_handled,
+    times_before_any_family,
 )
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.mail_support import BUSY_TIMES, LocalMailServer
@@ -210,11 +209,7 @@ async def test_an_address_the_relay_refuses_fails_at_once_with_its_reason(
     system: System, mail_server: LocalMailServer
 ) -> None:
     # (The window's opening handled first: no invitation is written to the address.)
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=in_three_days_at(16), teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(16))
     student, guardian_id, _ = await family(system, local="nobody", language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
     runtime = system.apps["notifications"].state.runtime
@@ -235,11 +230,7 @@ async def test_a_busy_relay_is_tried_again_and_the_message_goes_once(
     system: System, mail_server: LocalMailServer
 ) -> None:
     # (The window's opening handled first: no invitation is written to the address.)
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=in_three_days_at(17), teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(17))
     student, guardian_id, address = await family(system, local="busy", language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
     runtime = system.apps["notifications"].state.runtime

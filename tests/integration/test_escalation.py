@@ -21,13 +21,11 @@ from tests.integration.conftest import (
     digests_due_now,
     enroll,
     family_with_contact,
-    register_site,
-    window_opening_handled,
+    times_before_any_family,
 )
 from tests.integration.test_conference_week import book, guardian, ok, tomorrow_at
 from tests.integration.test_family_links_across_services import message, open_window, two_families
 from tests.notifications_support import queued_message
-from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
 OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
@@ -48,20 +46,9 @@ async def settled(system: System, guardian_id: str, until: Any) -> list[Delivery
 
 
 async def a_time_before_any_family(system: System, hour: int) -> dict[str, Any]:
-    """One conference time with Ms. Rivera tomorrow at ``hour``, in Conway's window, whose
-    opening notifications has handled: a family enrolled after that is not invited (so each
-    test knows every message its family gets)."""
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling,
-        site="conway",
-        starts_at=tomorrow_at(hour),
-        count=1,
-        teacher_id="t-rivera",
-    )
-
-    await window_opening_handled(system)
-    return dict(slot)
+    """One conference time with Ms. Rivera tomorrow at ``hour`` (``times_before_any_family``)."""
+    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(hour))
+    return slot
 
 
 async def booked_family(system: System, hour: int, **contact: str) -> tuple[str, dict[str, Any]]:

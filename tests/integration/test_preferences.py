@@ -29,10 +29,9 @@ from tests.integration.conftest import (
     enroll,
     family_with_contact,
     register_site,
-    window_opening_handled,
+    times_before_any_family,
 )
 from tests.integration.test_conference_week import LA, book, guardian, ok, tomorrow_at
-from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
@@ -123,11 +122,7 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
 
 
 async def test_logistics_by_email_and_text_and_news_opted_out(system: System) -> None:
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=1, teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(15))
     student, guardian_id = await family(system, email="rosa@example.org", phone="+15035550188")
     ok(
         await put(
@@ -155,11 +150,7 @@ async def test_logistics_by_email_and_text_and_news_opted_out(system: System) ->
 
 
 async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) -> None:
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(16), count=1, teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(16))
     student, guardian_id = await family(system, email="rosa@example.org")
     now = datetime.now(LA)
     quiet = {

@@ -26,12 +26,10 @@ from shared.auth import Role
 from tests.integration.conftest import (
     System,
     family_with_contact,
-    register_site,
-    window_opening_handled,
+    times_before_any_family,
 )
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.integration.test_family_links_across_services import open_window
-from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
@@ -103,6 +101,24 @@ async def deliveries(system: System, guardian_id: str) -> list[Delivery]:
         )
 
 
+async def settled_as(system: System, guardian_id: str, statuses: list[str]) -> list[Delivery]:
+    """The guardian's deliveries, once their statuses are ``statuses``."""
+
+    async def recorded() -> list[Delivery]:
+        return await deliveries(system, guardian_id)
+
+    return await eventually(
+        recorded, until=lambda found: [d.status for d in found] == statuses, timeout=15
+    )
+
+
+async def unreached_rows(system: System, guardian_id: str) -> list[dict[str, Any]]:
+    """The guardian's rows on Conway's office's could-not-reach list."""
+    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
+    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
+    return [row for row in listed if row["guardian_id"] == guardian_id]
+
+
 async def reply(body: str, phone: str) -> list[str]:
     async with httpx.AsyncClient() as client:
         answer = await client.post(f"{PROVIDER.url}/dev/reply", data={"From": phone, "Body": body})
@@ -121,11 +137,7 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone()
-    await register_site(system, "conway")
-    first, second = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(15), count=2, teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    first, second = await times_before_any_family(system, starts_at=tomorrow_at(15), count=2)
     student, guardian_id = await phone_family(system, phone=phone, language="es")
     booked = ok(await book(system, guardian(guardian_id), first["id"], student), 201)
 
@@ -133,12 +145,7 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     assert text["from"] == PROVIDER.number
     assert text["body"].startswith("Confirmad") and "Minh" in text["body"]  # in Spanish
 
-    async def settled() -> list[Delivery]:
-        return await deliveries(system, guardian_id)
-
-    (delivery,) = await eventually(
-        settled, until=lambda found: [d.status for d in found] == ["delivered"], timeout=15
-    )
+    (delivery,) = await settled_as(system, guardian_id, ["delivered"])
     assert (delivery.channel, delivery.address, delivery.provider_id) == ("sms", phone, text["sid"])
     assert text["idempotency_key"] == delivery.id
 
@@ -155,7 +162,7 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
         )
     )
     moved = await eventually(
-        settled,
+        lambda: deliveries(system, guardian_id),
         until=lambda found: any(d.status == "opted_out" for d in found),
         timeout=15,
     )
@@ -166,9 +173,7 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
         kept = await session.get(SmsOptOut, phone)
     assert kept is not None and kept.keyword == "STOP"  # (the family's own, kept as it was)
     # With no email either, the school office learns the family will not hear of the move.
-    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
-    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
-    (unreached,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    (unreached,) = await unreached_rows(system, guardian_id)
     assert (unreached["template"], unreached["reason_kind"]) == (
         "conference_moved",
         "texts_stopped",
@@ -188,11 +193,9 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     assert "Minh" in cancelled["body"]
 
     # Reached again by text: off the list.
-    async def unreached_now() -> list[dict[str, Any]]:
-        listed = ok(await system.notifications.get("/could-not-reach", headers=office))
-        return [r for r in listed if r["guardian_id"] == guardian_id]
-
-    await eventually(unreached_now, until=lambda found: found == [], timeout=15)
+    await eventually(
+        lambda: unreached_rows(system, guardian_id), until=lambda found: found == [], timeout=15
+    )
 
 
 async def test_a_reply_from_a_shared_number_is_answered_in_the_language_of_its_last_text(
@@ -201,11 +204,7 @@ async def test_a_reply_from_a_shared_number_is_answered_in_the_language_of_its_l
     """Two guardians share a phone, one reading Spanish and one Vietnamese: a reply is answered
     in the language of the last text the number was sent (what the family is replying to)."""
     system, phone = reachable, a_phone()
-    await register_site(system, "conway")
-    first, second = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(17), count=2, teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    first, second = await times_before_any_family(system, starts_at=tomorrow_at(17), count=2)
     spanish = await phone_family(system, phone=phone, language="es")
     vietnamese = await phone_family(system, phone=phone, language="vi")
     ok(await book(system, guardian(spanish[1]), first["id"], spanish[0]), 201)
@@ -222,25 +221,14 @@ async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone(ending="0000")
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(16), teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(16))
     student, guardian_id = await phone_family(system, phone=phone, language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
 
-    async def settled() -> list[Delivery]:
-        return await deliveries(system, guardian_id)
-
-    (delivery,) = await eventually(
-        settled, until=lambda found: [d.status for d in found] == ["failed"], timeout=15
-    )
+    (delivery,) = await settled_as(system, guardian_id, ["failed"])
     assert "undelivered" in (delivery.error or "") and "30003" in (delivery.error or "")
     # No other channel: the school office is told it could not reach the family.
-    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
-    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
-    (row,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    (row,) = await unreached_rows(system, guardian_id)
     assert "30003" in row["reason"] and row["reason_kind"] == "not_delivered"
 
 
@@ -248,24 +236,13 @@ async def test_a_landline_the_provider_cannot_text_is_listed_as_a_number_to_corr
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone(ending="9999")  # (the provider's landline: code 21614)
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(18), teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(18))
     student, guardian_id = await phone_family(system, phone=phone, language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
 
-    async def settled() -> list[Delivery]:
-        return await deliveries(system, guardian_id)
-
-    (delivery,) = await eventually(
-        settled, until=lambda found: [d.status for d in found] == ["failed"], timeout=15
-    )
+    (delivery,) = await settled_as(system, guardian_id, ["failed"])
     assert "21614" in (delivery.error or "")
-    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
-    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
-    (row,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    (row,) = await unreached_rows(system, guardian_id)
     assert row["reason_kind"] == "number_refused"  # (the office corrects the number)
 
 
@@ -277,11 +254,7 @@ async def test_a_stop_only_the_provider_knows_of_is_recorded_when_it_refuses_a_t
     (code 21610): the delivery is recorded opted out and the STOP recorded here; with no email
     to send it by instead, the office learns the family will not hear of their conference."""
     system, phone = reachable, a_phone()
-    await register_site(system, "conway")
-    (first,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(19), teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (first,) = await times_before_any_family(system, starts_at=tomorrow_at(19))
     student, guardian_id = await phone_family(system, phone=phone, language="en")
     await reply("STOP", phone)
     async with system.apps["notifications"].state.runtime.uow.transaction() as session:
@@ -290,19 +263,12 @@ async def test_a_stop_only_the_provider_knows_of_is_recorded_when_it_refuses_a_t
         await session.delete(forgotten)
     ok(await book(system, guardian(guardian_id), first["id"], student), 201)
 
-    async def settled() -> list[Delivery]:
-        return await deliveries(system, guardian_id)
-
-    (delivery,) = await eventually(
-        settled, until=lambda found: [d.status for d in found] == ["opted_out"], timeout=15
-    )
+    (delivery,) = await settled_as(system, guardian_id, ["opted_out"])
     assert "21610" in (delivery.error or "") and delivery.channel == "sms"
     async with system.apps["notifications"].state.runtime.uow.read() as session:
         recorded = await session.get(SmsOptOut, phone)
     assert recorded is not None and recorded.keyword == "PROVIDER"
-    office = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
-    listed = ok(await system.notifications.get("/could-not-reach", headers=office))
-    (unreached,) = [r for r in listed if r["guardian_id"] == guardian_id]
+    (unreached,) = await unreached_rows(system, guardian_id)
     assert unreached["reason_kind"] == "texts_stopped"  # (no email to send it by instead)
     assert PROVIDER.sent_to(phone) == [m for m in PROVIDER.sent_to(phone) if m.get("reply")]
 
@@ -311,11 +277,7 @@ async def test_a_text_the_carrier_could_not_deliver_goes_by_email_instead(
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone(ending="0000")
-    await register_site(system, "conway")
-    (slot,) = await open_times(
-        system.scheduling, site="conway", starts_at=tomorrow_at(17), teacher_id="t-rivera"
-    )
-    await window_opening_handled(system)
+    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(17))
     student, guardian_id = await family_with_contact(
         system,
         given_name="Minh",
@@ -343,6 +305,13 @@ async def test_a_text_the_carrier_could_not_deliver_goes_by_email_instead(
     assert email.escalated_from == text.id and email.body == text.body
 
 
+async def signed_post(client: httpx.AsyncClient, path: str, form: dict[str, str]) -> httpx.Response:
+    """A callback to notifications at ``path``, signed as the provider signs one."""
+    url = f"{PUBLIC_URL}{path}"
+    signed = {"X-Twilio-Signature": signature(PROVIDER.auth_token, url, form)}
+    return await client.post(url, data=form, headers=signed)
+
+
 async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: System) -> None:
     phone = a_phone()
     async with httpx.AsyncClient() as client:
@@ -362,24 +331,9 @@ async def test_a_forged_callback_is_refused_and_changes_nothing(reachable: Syste
         # A receipt for a message whose sending is not recorded yet: 503, which the provider
         # sends again (Twilio retries 5xx, and no 4xx).
         early = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"}
-        unknown_yet = await client.post(
-            f"{PUBLIC_URL}/sms/status",
-            data=early,
-            headers={
-                "X-Twilio-Signature": signature(
-                    PROVIDER.auth_token, f"{PUBLIC_URL}/sms/status", early
-                )
-            },
-        )
-        not_a_number = {"From": "x" * 100, "Body": "STOP"}
-        signed_nonsense = await client.post(
-            f"{PUBLIC_URL}/sms/inbound",
-            data=not_a_number,
-            headers={
-                "X-Twilio-Signature": signature(
-                    PROVIDER.auth_token, f"{PUBLIC_URL}/sms/inbound", not_a_number
-                )
-            },
+        unknown_yet = await signed_post(client, "/sms/status", early)
+        signed_nonsense = await signed_post(
+            client, "/sms/inbound", {"From": "x" * 100, "Body": "STOP"}
         )
     assert unknown_yet.status_code == 503 and unknown_yet.headers["Retry-After"] == "5"
     assert signed_nonsense.status_code == 422, signed_nonsense.text
