@@ -1,4 +1,5 @@
-from pydantic import AliasChoices, Field, SecretStr
+import phonenumbers
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.api_types import TimeZone
@@ -64,10 +65,18 @@ class PortfolioSettings(ServiceSettings):
     )
     phone_region: str = Field(
         "US",
-        pattern=r"^[A-Z]{2}$",
         description="The country (ISO 3166 code) a roster export's phone numbers are in when they"
         " are written without a country code, e.g. `(503) 555-0111`.",
     )
+
+    @field_validator("phone_region", mode="after")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        # (A region the phone number library does not know would read no number at all.)
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a country code phone numbers are read in, e.g. US or CA")
+        return value
+
     roster_upload_dir: str = Field(
         "./var/roster-uploads",
         description="Where an uploaded roster export waits for its import (deleted after it).",

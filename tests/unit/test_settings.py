@@ -103,6 +103,17 @@ def test_one_district_time_zone_serves_both_services_unless_one_is_told_otherwis
     assert problem.startswith("invalid setting DISTRICT_TIMEZONE: "), problem
 
 
+def test_the_phone_region_is_one_phone_numbers_are_read_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PORTFOLIO_PHONE_REGION", "CA")
+    assert PortfolioSettings().phone_region == "CA"
+    for unknown in ("ZZ", "us", "USA", ""):
+        monkeypatch.setenv("PORTFOLIO_PHONE_REGION", unknown)
+        with pytest.raises(ValidationError, match="country code phone numbers are read in"):
+            PortfolioSettings()
+
+
 SECRET_PASSWORD = "not-to-be-printed-" + "p" * 20
 SECRET_TOKEN_KEY = "short-and-secret"
 
