@@ -961,7 +961,7 @@ async def test_the_command_exits_0_1_or_2_and_writes_its_report(
     monkeypatch.setenv("PORTFOLIO_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'roster.db'}")
     report_file = tmp_path / "report.json"
 
-    assert await run_slc_roster("import", str(BULK), "--no-contacts") == 0
+    assert await run_slc_roster("import", str(BULK), "--no-contacts", "--new-database") == 0
     assert "21 events recorded; 0 rows rejected" in capsys.readouterr().out
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'roster.db'}")
     roster = UnitOfWork(session_factory(engine))
@@ -975,7 +975,9 @@ async def test_the_command_exits_0_1_or_2_and_writes_its_report(
 
     monkeypatch.setenv("PORTFOLIO_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'messy.db'}")
     assert (
-        await run_slc_roster("import", str(MESSY), "--no-contacts", "--report", str(report_file))
+        await run_slc_roster(
+            "import", str(MESSY), "--no-contacts", "--new-database", "--report", str(report_file)
+        )
         == 1
     )
     out = capsys.readouterr().out
@@ -993,6 +995,22 @@ async def test_the_command_exits_0_1_or_2_and_writes_its_report(
         "older": 0,
         "rejected": 1,
     }
+
+
+async def test_the_command_refuses_a_sqlite_database_that_is_not_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped path, or the command run from another directory than the service (the
+    default is ``./var/portfolio.db``), would fill a database the service never reads."""
+    mistyped = tmp_path / "var" / "portfolo.db"
+    monkeypatch.setenv("PORTFOLIO_DATABASE_URL", f"sqlite+aiosqlite:///{mistyped}")
+
+    assert await run_slc_roster("import", str(BULK), "--no-contacts") == 2
+
+    refusal = capsys.readouterr().err
+    assert f"slc-roster: no portfolio database at '{mistyped}'" in refusal
+    assert "--new-database" in refusal
+    assert not mistyped.exists() and not mistyped.parent.exists()
 
 
 # --- Contacts handed to notifications ------------------------------------------------------------

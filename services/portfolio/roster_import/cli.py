@@ -1,6 +1,7 @@
 """``slc-roster import PATH``: load the district's roster from a OneRoster CSV export.
 
     slc-roster import ./oneroster-export.zip [--timezone America/Chicago] [--report out.json]
+        [--new-database]
 
 PATH is a directory or a ``.zip`` of OneRoster 1.1 or 1.2 CSV files. The database is
 portfolio's (``PORTFOLIO_DATABASE_URL``), the district ``DISTRICT_ID``; guardians' contact
@@ -9,8 +10,9 @@ details go to notifications (``PORTFOLIO_NOTIFICATIONS_URL``) as a district admi
 
 Progress goes to stderr (a bar per file with rows per second), the summary to stdout. Exit
 codes: 0 imported; 1 imported, but some rows were rejected (each listed as ``file:line:
-reason``); 2 refused (a file with wrong headers, a setting, notifications unreachable): with
-wrong headers nothing was changed.
+reason``); 2 refused (a file with wrong headers, a setting, notifications unreachable, a SQLite
+database that does not exist without ``--new-database``): with wrong headers nothing was
+changed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
@@ -73,7 +76,23 @@ def _parser() -> argparse.ArgumentParser:
         help="do not hand guardians' contact details to notifications",
     )
     run.add_argument("--report", type=Path, help="also write the full report here, as JSON")
+    run.add_argument(
+        "--new-database",
+        action="store_true",
+        help="create portfolio's SQLite database if there is none at PORTFOLIO_DATABASE_URL"
+        " (without it, a missing file is refused: a mistyped path or another directory would"
+        " otherwise fill a database the service never reads)",
+    )
     return parser
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The absolute path of a SQLite database ``url`` names that does not exist, else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).resolve()
+    return None if path.exists() else path
 
 
 def _time_zone(text: str) -> str:
@@ -90,6 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = PortfolioSettings()
     except ValidationError as error:
         return _refused(settings_problems(PortfolioSettings, error)[0])
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing is not None and not args.new_database:
+        return _refused(
+            f"no portfolio database at {str(missing)!r} (PORTFOLIO_DATABASE_URL, read from"
+            f" {os.getcwd()!r}): set PORTFOLIO_DATABASE_URL to the database portfolio runs on,"
+            " or pass --new-database to create this one"
+        )
     if args.report is not None and not args.report.parent.is_dir():
         # (Found out before the import, not after it.)
         return _refused(f"--report: no directory {str(args.report.parent)!r} to write it in")
