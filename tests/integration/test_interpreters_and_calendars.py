@@ -4,7 +4,7 @@ follows the conference as it moves and is cancelled."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -13,10 +13,11 @@ import httpx
 import redis.asyncio as aioredis
 from icalendar import Calendar
 
+from services.scheduling.interpreters.tables import InterpreterHours
 from shared.auth import Role
 from shared.events import ConferenceMoved
 from tests.integration.conftest import ADMIN, System, enroll
-from tests.integration.test_conference_day import on_stream
+from tests.integration.test_conference_day import on_stream, retime
 from tests.scheduling_support import give_interpreter_hours, open_times
 from tests.support import auth
 
@@ -167,6 +168,43 @@ async def test_a_school_manages_its_interpreters_and_their_hours(system: System)
         f"/interpreters/{ana['id']}/hours/{later.json()['id']}", headers=CONWAY_ADMIN
     )
     assert gone.status_code == 404
+
+
+async def test_hours_whose_conferences_are_over_can_be_taken_back(system: System) -> None:
+    """Conferences that have ended cannot be moved or cancelled any more: they do not keep an
+    interpreter's hours (a school tidying last week's hours is not told to move them)."""
+    await two_families(system)
+    ten = conference_day()
+    ana = await add_interpreter(system, ["es"])
+    hours = await give_hours(system, ana["id"], ten - timedelta(hours=1), ten + timedelta(hours=3))
+    assert hours.status_code == 201, hours.text
+    [time] = await open_times(
+        system.scheduling, site="conway", starts_at=ten, teacher_id="t-rivera", count=1
+    )
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": time["id"], "student_id": "s-ava", "interpreter_language": "es"},
+        headers=AVA_FATHER,
+    )
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["interpreter_id"] == ana["id"]
+    path = f"/interpreters/{ana['id']}/hours/{hours.json()['id']}"
+    ahead = await system.scheduling.delete(path, headers=CONWAY_ADMIN)
+    assert ahead.status_code == 409, ahead.text
+
+    # A week later: the conference (still booked: nobody marked it) and the hours are over.
+    week = timedelta(days=7) + (ten - datetime.now(UTC))
+    await retime(system, time["id"], ten - week)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        given = await session.get(InterpreterHours, hours.json()["id"])
+        assert given is not None
+        given.starts_at, given.ends_at = given.starts_at - week, given.ends_at - week
+        session.add(given)
+
+    over = await system.scheduling.delete(path, headers=CONWAY_ADMIN)
+    assert over.status_code == 204, over.text
+    listed = await system.scheduling.get("/sites/conway/interpreters", headers=CONWAY_ADMIN)
+    assert [one["hours"] for one in listed.json()] == [[]]
 
 
 async def test_families_book_an_interpreter_and_calendars_follow_the_conference(

@@ -242,7 +242,8 @@ async def remove_hours(
     interpreter_id: IdPath, hours_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> Response:
     """Take back a stretch of the interpreter's hours (409 while conferences booked with them
-    fall in it: move or cancel those first)."""
+    that have not ended fall in it: move or cancel those first; conferences already over do
+    not keep hours)."""
     try:
         async with uow.transaction() as session:
             interpreter = await _managed(session, principal, interpreter_id)
@@ -399,6 +400,8 @@ async def _hours_of(
 async def _held_between(
     session: AsyncSession, interpreter_id: str, starts_at: datetime, ends_at: datetime
 ) -> int:
+    """Conferences held with the interpreter between these moments that have not ended (one
+    that is over can no longer be moved or cancelled, so it does not keep the hours)."""
     return (
         await session.exec(
             select(func.count())
@@ -408,7 +411,7 @@ async def _held_between(
                 Booking.interpreter_id == interpreter_id,
                 col(Booking.status).in_(HELD),
                 col(Slot.starts_at) < ends_at,
-                col(Slot.ends_at) > starts_at,
+                col(Slot.ends_at) > max(starts_at, datetime.now(UTC)),
             )
         )
     ).one()

@@ -93,7 +93,8 @@ def check_hours(hours: Span, *, others: Sequence[Span]) -> None:
 
 
 def check_hours_removal(conferences: int) -> None:
-    """Hours go only while no conference booked with the interpreter falls in them."""
+    """Hours go only while no conference booked with the interpreter that has not ended falls
+    in them (``conferences``: how many do)."""
     if conferences:
         raise Refused(
             f"{_conferences(conferences)} with this interpreter fall in these hours; {MOVE_THEM_FIRST}",
