@@ -117,8 +117,12 @@ def existing_database(url: str, *, setting: str) -> str:
     except ValueError as error:
         raise ValueError(f"{setting}: {error}") from None
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        raise ValueError(f"no database at {parsed.database or ':memory:'} (see {setting})")
+    path = Path(parsed.database or "")
+    if parsed.get_backend_name() == "sqlite" and not path.is_file():
+        where = parsed.database or ":memory:"
+        if parsed.database and not path.is_absolute():
+            where += f", that is {path.resolve()}"  # (read from this directory)
+        raise ValueError(f"no database at {where} (see {setting})")
     return parsed.render_as_string(hide_password=True)
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func
+from sqlalchemy import JSON, Column, ColumnElement, ScalarSelect, and_, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events import (
+    AdministratorRegistered,
     CloudEvent,
     GuardianLinked,
     GuardianUnlinked,
@@ -26,6 +27,7 @@ from shared.events import (
     StudentWithdrawn,
 )
 from shared.messaging.consumer import EventConsumers, HandlerContext, needs
+from shared.messaging.unit_of_work import UnitOfWork
 from shared.upsert import upsert_if_newer
 
 
@@ -77,6 +79,54 @@ async def site_zones(session: AsyncSession, sites: Iterable[str]) -> dict[str, s
         select(RosterSite.id, RosterSite.timezone).where(col(RosterSite.id).in_(wanted))
     )
     return dict(rows.all())
+
+
+class RosterAdministrator(SQLModel, table=True):
+    """A reader's copy of where each school administrator acts, kept from
+    ``roster.administrator.registered``: a site administrator acts only at these schools."""
+
+    __tablename__ = "roster_administrator"
+
+    id: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    site_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    version: int = Field(description="The owner's version of the administrator applied last.")
+
+
+def keep_administrator_copy(consumers: EventConsumers) -> None:
+    """Subscribe ``consumers`` to ``roster.administrator.registered``, in
+    ``RosterAdministrator``."""
+
+    @consumers.handles_batch(AdministratorRegistered)
+    async def keep_administrators(
+        context: HandlerContext[Any], events: Sequence[CloudEvent[AdministratorRegistered]]
+    ) -> None:
+        """Where each school administrator acts (their token's ``sites`` only narrow it)."""
+        await upsert_if_newer(
+            context.session,
+            RosterAdministrator,
+            [
+                {
+                    "id": event.data.administrator_id,
+                    "district": event.district,
+                    "site_ids": sorted(set(event.data.site_ids)),
+                    "version": event.data.version,
+                }
+                for event in events
+            ],
+        )
+
+
+async def administered_sites(
+    uow: UnitOfWork, district: str, administrator_id: str
+) -> frozenset[str]:
+    """The schools the roster makes ``administrator_id`` an administrator of (none: the roster
+    does not know them as one), from a reader's copy."""
+    async with uow.read() as session:
+        held = await session.get(RosterAdministrator, administrator_id)
+    if held is None or held.district != district:
+        return frozenset()
+    return frozenset(held.site_ids)
 
 
 class RosterGuardianLink(SQLModel, table=True):

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.api_docs import openapi_pages_router, render_asyncapi
 from shared.auth.family_links import FamilyLinkVerifier
-from shared.auth.http import CurrentPrincipal, LinkRevocationCheck, TeacherSitesCheck
+from shared.auth.http import CurrentPrincipal, LinkRevocationCheck, RosterSitesCheck
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenVerifier
 from shared.body_limit import RequestBodyLimit
@@ -75,9 +75,10 @@ EnvironmentFactory = Callable[[Any], AbstractAsyncContextManager[Environment]]
 # Given the service's unit of work and a family link's principal: why the link is refused
 # (the family's links were revoked after it was issued), or None.
 LinkRevocation = Callable[[UnitOfWork, Principal], Awaitable[str | None]]
-# Given the service's unit of work, a district and a teacher's id: the sites where the roster
-# says the teacher teaches (the sites of their active classes).
-TeacherSites = Callable[[UnitOfWork, str, str], Awaitable[frozenset[str]]]
+# Given the service's unit of work, a district and a staff member's id: the sites where the
+# roster says they work (a teacher: where they teach; an administrator: the schools they
+# administer).
+RosterSites = Callable[[UnitOfWork, str, str], Awaitable[frozenset[str]]]
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ class ServiceSpec:
     link_revocation: LinkRevocation | None = None
     # Where a teacher acts, for a service that keeps the roster's classes (``shared.auth.http``
     # narrows a teacher's ``sites`` to these); None: as the token names them.
-    teacher_sites: TeacherSites | None = None
+    teacher_sites: RosterSites | None = None
+    # Where a site administrator acts, from the roster (``shared.auth.http`` narrows their
+    # ``sites`` to these). Every service that acts for a school's office keeps it.
+    administrator_sites: RosterSites | None = None
     version: str = "0.1.0"
 
 
@@ -327,7 +331,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     if spec.link_revocation is not None:
         app.state.link_revocation_check = _link_revocation_check(runtime, spec.link_revocation)
     if spec.teacher_sites is not None:
-        app.state.teacher_sites = _teacher_sites(runtime, spec.teacher_sites)
+        app.state.teacher_sites = _roster_sites(runtime, spec.teacher_sites)
+    if spec.administrator_sites is not None:
+        app.state.administrator_sites = _roster_sites(runtime, spec.administrator_sites)
     install_problem_handlers(app)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(PoolTimeout, _busy)
@@ -357,8 +363,8 @@ def _link_revocation_check(
     return check
 
 
-def _teacher_sites(runtime: ServiceRuntime, sites: TeacherSites) -> TeacherSitesCheck:
-    """The service's roster read of a teacher's sites, on its unit of work."""
+def _roster_sites(runtime: ServiceRuntime, sites: RosterSites) -> RosterSitesCheck:
+    """The service's roster read of a staff member's sites, on its unit of work."""
 
     async def check(district: str, teacher_id: str) -> frozenset[str]:
         return await sites(runtime.uow, district, teacher_id)

@@ -20,6 +20,7 @@ from services.notifications.short_links_api import router as short_links_router
 from services.notifications.sms_api import router as sms_router
 from shared.events import DeliveryDelivered, DeliveryFailed, DeliverySent
 from shared.link_revocations import refuse_replaced_link
+from shared.roster import administered_sites
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -41,6 +42,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,
+    administrator_sites=administered_sites,
     publishes=[DeliverySent, DeliveryDelivered, DeliveryFailed],
     environment=notifications_environment,
     jobs=jobs,

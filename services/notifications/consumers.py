@@ -35,7 +35,13 @@ from shared.events import (
 from shared.jobs.queue import enqueue_many
 from shared.link_revocations import keep_revocations
 from shared.messaging.consumer import EventConsumers, HandlerContext
-from shared.roster import guardians_of, keep_roster_copy, keep_site_copy, site_zones
+from shared.roster import (
+    guardians_of,
+    keep_administrator_copy,
+    keep_roster_copy,
+    keep_site_copy,
+    site_zones,
+)
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
@@ -45,6 +51,7 @@ NO_SHOW_LINK_LIFETIME = timedelta(days=14)
 
 
 keep_site_copy(consumers)
+keep_administrator_copy(consumers)
 keep_roster_copy(consumers, KnownStudent)
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
 from shared.link_revocations import FamilyLinkRevocation
-from shared.roster import RosterGuardianLink, RosterSite
+from shared.roster import RosterAdministrator, RosterGuardianLink, RosterSite
 from shared.runtime_tables import RUNTIME_TABLES
 
 
@@ -266,6 +266,7 @@ class SiteReminderPolicy(SQLModel, table=True):
 
 metadata = metadata_for(
     *RUNTIME_TABLES,
+    RosterAdministrator,
     RosterGuardianLink,
     RosterSite,
     ContactPoint,

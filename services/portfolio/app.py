@@ -6,7 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.portfolio import classes
+from services.portfolio import administrators, classes
+from services.portfolio.administrators import sites_administered
 from services.portfolio.api import router
 from services.portfolio.class_overview import api as class_overview_api
 from services.portfolio.classes import sites_taught
@@ -22,6 +23,7 @@ from services.portfolio.roster_import import uploads as roster_uploads
 from services.portfolio.roster_import.job import jobs
 from services.portfolio.settings import PortfolioSettings
 from shared.events import (
+    AdministratorRegistered,
     ClassRegistered,
     ClassRemoved,
     EvidenceAdded,
@@ -57,6 +59,7 @@ SPEC = ServiceSpec(
     routers=[
         router,
         classes.router,
+        administrators.router,
         class_overview_api.router,
         roster_uploads.router,
         evidence_api.router,
@@ -70,6 +73,7 @@ SPEC = ServiceSpec(
     consumers=consumers,
     link_revocation=refuse_replaced_link,
     teacher_sites=sites_taught,
+    administrator_sites=sites_administered,
     migrations=Path(__file__).parent / "migrations",
     publishes=[
         SiteRegistered,
@@ -79,6 +83,7 @@ SPEC = ServiceSpec(
         GuardianUnlinked,
         ClassRegistered,
         ClassRemoved,
+        AdministratorRegistered,
         GoalSet,
         GoalProgressed,
         GoalAchieved,

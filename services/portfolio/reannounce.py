@@ -1,4 +1,5 @@
-"""Announcing the roster again: the event for every site, student and guardian link as it is now.
+"""Announcing the roster again: the event for every site, student, guardian link and school
+administrator as it is now.
 
 Streams keep about a week of events (``STREAM_RETENTION_HOURS``), so a reader that starts later
 (a new service, a rebuilt read model, a district system) never sees the roster being built.
@@ -24,16 +25,18 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.roster_events import announce
-from services.portfolio.tables import GuardianLink, Site, Student
+from services.portfolio.tables import GuardianLink, Site, StaffMember, Student
 from shared.messaging.unit_of_work import UnitOfWork
 
-Announced = TypeVar("Announced", bound=Site | Student | GuardianLink)
+Announced = TypeVar("Announced", bound=Site | Student | GuardianLink | StaffMember)
 
 # In this order: a reader may need a site before its students, and a student before its links.
-OWNED: dict[str, type[Site] | type[Student] | type[GuardianLink]] = {
+# Of the staff, those who administer a school (their office's scope).
+OWNED: dict[str, type[Site] | type[Student] | type[GuardianLink] | type[StaffMember]] = {
     "sites": Site,
     "students": Student,
     "guardians": GuardianLink,
+    "administrators": StaffMember,
 }
 ENTITIES: tuple[str, ...] = tuple(OWNED)
 
@@ -42,7 +45,8 @@ DEFAULT_BATCH_SIZE = 1000
 
 @dataclass(frozen=True)
 class Progress:
-    """Rows of one entity announced so far (committed), of those there were when it began."""
+    """Rows of one entity gone through so far (committed), of those there were when it began
+    (every row is announced, but of the staff only those who administer a school)."""
 
     entity: str
     done: int
@@ -98,7 +102,7 @@ async def _announce_every_row(
     started = time.monotonic()
     async with uow.read() as session:
         total = (await session.exec(select(func.count()).select_from(model))).one()
-    done = 0
+    done = announced = 0
     after: str | int | None = None
     while True:
         # One transaction per page, read and recorded together: the outbox never holds more
@@ -106,13 +110,21 @@ async def _announce_every_row(
         async with uow.transaction() as session:
             rows = await _page(session, model, after=after, limit=batch_size)
             for row in rows:
-                announce(session, row)
+                if _announced(row):
+                    announce(session, row)
+                    announced += 1
         if rows:
             done += len(rows)
             after = rows[-1].id
             progress(Progress(entity, done, total, time.monotonic() - started))
         if len(rows) < batch_size:
-            return done
+            return announced
+
+
+def _announced(row: Site | Student | GuardianLink | StaffMember) -> bool:
+    """Every row, but of the staff only those who administer a school (a teacher's scope comes
+    from the classes, which are announced with each change)."""
+    return not isinstance(row, StaffMember) or bool(row.administers)
 
 
 async def _page(

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.tables import GuardianLink, SchoolClass, Site, StaffMember, Student
 from shared.events import (
+    AdministratorRegistered,
     ClassRegistered,
     ClassRemoved,
     CloudEvent,
@@ -78,6 +79,34 @@ class ClassState(Protocol):
     def version(self) -> int: ...
 
 
+class AdministratorState(Protocol):
+    """A staff member as stored: a ``StaffMember``, or a row read back by the roster import."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def administers(self) -> list[str]: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def version(self) -> int: ...
+
+
+def administrator_state(staff: AdministratorState) -> AdministratorRegistered:
+    """The schools they administer while on the roster; none once they have left it."""
+    return AdministratorRegistered(
+        administrator_id=staff.id,
+        site_ids=sorted(set(staff.administers)) if staff.active else [],
+        version=staff.version,
+    )
+
+
+def administrator_announced(staff: AdministratorState) -> tuple[EventData, str, str]:
+    """``administrator_state`` with its subject and site (the first of the schools, or none)."""
+    data = administrator_state(staff)
+    return data, staff.id, data.site_ids[0] if data.site_ids else ""
+
+
 def site_registered(site: SiteState) -> SiteRegistered:
     return SiteRegistered(
         site_id=site.id, name=site.name, timezone=site.timezone, version=site.version
@@ -111,8 +140,14 @@ def link_state(link: LinkState) -> EventData:
     )
 
 
-def announce(session: AsyncSession, row: Site | Student | GuardianLink) -> CloudEvent[Any]:
-    """Record the event announcing ``row`` as it now is, in the outbox of this transaction."""
+def announce(
+    session: AsyncSession, row: Site | Student | GuardianLink | StaffMember
+) -> CloudEvent[Any]:
+    """Record the event announcing ``row`` as it now is, in the outbox of this transaction (a
+    staff member: where they are an administrator)."""
+    if isinstance(row, StaffMember):
+        data, subject, site = administrator_announced(row)
+        return record_event(session, data, subject=subject, district=row.district, site=site)
     if isinstance(row, Site):
         return record_event(
             session, site_registered(row), subject=row.id, district=row.district, site=row.id

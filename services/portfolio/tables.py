@@ -109,7 +109,13 @@ class StaffMember(SQLModel, table=True):
     family_name: str = Field(max_length=100)
     role: str = Field(max_length=32, description="teacher, administrator, aide, counselor...")
     sites: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The schools whose office they act for: a site administrator's token acts only there
+    # (announced as ``roster.administrator.registered``).
+    administers: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     active: bool = Field(default=True)
+    version: int = Field(default=1)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     source_hash: str | None = _source_hash()
     source_modified: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -32,6 +32,7 @@ from shared.events import (
     WindowOpened,
 )
 from shared.link_revocations import refuse_replaced_link
+from shared.roster import administered_sites
 from shared.service import ServiceSpec, create_app
 
 SPEC = ServiceSpec(
@@ -58,6 +59,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
     link_revocation=refuse_replaced_link,
+    administrator_sites=administered_sites,
     teacher_sites=teacher_sites,
     publishes=[
         WindowOpened,

@@ -10,7 +10,7 @@ from services.scheduling.waitlist.promotion import leave_waitlists_of_removed
 from shared.environment import Environment
 from shared.events import PlanReady
 from shared.messaging.consumer import EventConsumers, HandlerContext
-from shared.roster import keep_roster_copy, keep_site_copy
+from shared.roster import keep_administrator_copy, keep_roster_copy, keep_site_copy
 from shared.roster_classes import keep_class_copy
 
 consumers = EventConsumers(group="scheduling")
@@ -18,6 +18,7 @@ Context = HandlerContext[Environment]
 
 
 keep_site_copy(consumers)
+keep_administrator_copy(consumers)
 keep_roster_copy(consumers, RosterStudent, after_removals=leave_waitlists_of_removed)
 keep_class_copy(consumers)
 consumers.handles_batch(PlanReady)(keep_plan_readiness)

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
-from shared.roster import RosterGuardianLink, RosterSite
+from shared.roster import RosterAdministrator, RosterGuardianLink, RosterSite
 from shared.roster_classes import RosterClass, RosterClassMember
 from shared.runtime_tables import RUNTIME_TABLES
 
@@ -121,6 +121,7 @@ from shared.link_revocations import FamilyLinkRevocation  # noqa: E402
 
 metadata = metadata_for(
     *RUNTIME_TABLES,
+    RosterAdministrator,
     *WINDOW_TABLES,
     *INTERPRETER_TABLES,
     *WAITLIST_TABLES,

@@ -8,7 +8,10 @@ family link public key and becomes the guardian it names, then the service's rev
 
 A teacher acts where the roster says they teach, not wherever their token says: in a service
 that keeps the roster's classes (``app.state.teacher_sites``), a teacher's ``sites`` are the
-sites of their classes, narrowed by the token's ``sites`` claim when it names any.
+sites of their classes, narrowed by the token's ``sites`` claim when it names any. A site
+administrator, likewise, acts at the schools the roster says they administer
+(``app.state.administrator_sites``), narrowed by the claim; one the roster does not know acts
+nowhere.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ _bearer = HTTPBearer(
 
 # Given a family link's principal: why the link is refused (replaced by a newer one), or None.
 LinkRevocationCheck = Callable[[Principal], Awaitable[str | None]]
-# Given a district and a teacher's id: the sites of the teacher's classes on the roster.
-TeacherSitesCheck = Callable[[str, str], Awaitable[frozenset[str]]]
+# Given a district and a staff member's id: where the roster says they work (a teacher's
+# classes; the schools an administrator administers).
+RosterSitesCheck = Callable[[str, str], Awaitable[frozenset[str]]]
 LINKS_NOT_CONFIGURED = "family links are not configured on this service"
 REPLACED_KIND = "link_replaced"
 
@@ -89,17 +93,22 @@ async def _caller(
             principal = verifier.verify(credentials.credentials)
     except TokenError as error:
         raise unauthorized(str(error)) from error
-    return await _where_teaching(request, principal)
+    return await _where_working(request, principal)
 
 
-async def _where_teaching(request: Request, principal: Principal) -> Principal:
-    """A teacher with the sites the roster gives them (narrowed by their token's, if it names
-    any); anyone else as verified."""
-    roster: TeacherSitesCheck | None = getattr(request.app.state, "teacher_sites", None)
-    if principal.role is not Role.TEACHER or roster is None:
+# Where the roster says each staff role works, as the service keeps it (``app.state``).
+_ROSTER_SITES = {Role.TEACHER: "teacher_sites", Role.SITE_ADMIN: "administrator_sites"}
+
+
+async def _where_working(request: Request, principal: Principal) -> Principal:
+    """A teacher or a site administrator with the sites the roster gives them (narrowed by
+    their token's, if it names any); anyone else as verified."""
+    state = _ROSTER_SITES.get(principal.role)
+    roster: RosterSitesCheck | None = getattr(request.app.state, state, None) if state else None
+    if roster is None:
         return principal
-    taught = await roster(principal.district, principal.subject)
-    sites = taught & principal.sites if principal.sites else taught
+    working = await roster(principal.district, principal.subject)
+    sites = working & principal.sites if principal.sites else working
     return principal.model_copy(update={"sites": sites, "claimed_sites": principal.sites})
 
 

@@ -2,6 +2,7 @@
 
 from shared.events.contracts import (
     ALL_EVENTS,
+    AdministratorRegistered,
     ClassRegistered,
     ClassRemoved,
     ConferenceBooked,
@@ -44,6 +45,7 @@ from shared.events.envelope import (
 
 __all__ = [
     "ALL_EVENTS",
+    "AdministratorRegistered",
     "ClassRegistered",
     "ClassRemoved",
     "CloudEvent",

@@ -137,6 +137,27 @@ class ClassRemoved(EventData):
     )
 
 
+class AdministratorRegistered(EventData):
+    """Where someone is a school administrator on the roster, whole: the schools whose office
+    they act for (their students' portfolios, conferences, families and messages). Announced
+    when it changes; an administrator the roster no longer has, or who no longer administers
+    any school, is announced with no schools. A site administrator's token acts only at these
+    schools (its `sites` claim can narrow them, never widen them)."""
+
+    event_name = "roster.administrator.registered"
+    publisher = "portfolio"  # the service that owns the roster
+
+    administrator_id: str = Field(
+        description="The administrator's sourcedId (same as the envelope subject)."
+    )
+    site_ids: list[str] = Field(
+        default_factory=list,
+        description="sourcedIds of the schools they administer, sorted; empty: none. The"
+        " envelope's `site` is the first of them (empty when there is none).",
+    )
+    version: int = Field(0, description=VERSION_DESCRIPTION)
+
+
 class GoalSet(EventData):
     """A student set a new goal in their portfolio."""
 
@@ -576,6 +597,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     StudentWithdrawn,
     ClassRegistered,
     ClassRemoved,
+    AdministratorRegistered,
     GoalSet,
     GoalProgressed,
     GoalAchieved,

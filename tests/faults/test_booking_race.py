@@ -22,6 +22,9 @@ from tests.integration.conftest import System, enroll
 from tests.integration.test_slices import open_slot
 from tests.support import auth, eventually
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 FAMILIES = 50
 # PostgreSQL runs the bookings side by side, so that is where a race could hide: a hundred rounds.
 # SQLite writers in one process take turns (shared/messaging/unit_of_work.py), so every round
@@ -30,6 +33,7 @@ ROUNDS = {"postgresql": 100, "sqlite": 40}
 # The in-process system (three services, real Redis) on SQLite and on PostgreSQL.
 system = integration.system
 family_link_keys = integration.family_link_keys
+offices = integration.offices
 
 STAFF = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 

@@ -30,8 +30,12 @@ from tests.scheduling_support import (
 )
 from tests.support import auth
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 system = integration.system
 family_link_keys = integration.family_link_keys
+offices = integration.offices
 ROUNDS = 5
 ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 LA = ZoneInfo("America/Los_Angeles")

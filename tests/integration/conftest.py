@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -266,6 +266,51 @@ async def teaching_at(system: System, teacher_id: str, *sites: str) -> None:
         return True
 
     await eventually(known, until=bool, timeout=15)
+
+
+async def administering(system: System, offices: Mapping[str, Sequence[str]]) -> None:
+    """Make each administrator of ``offices`` the administrator of exactly its schools on the
+    roster (a site administrator acts where the roster says, whatever their token claims), and
+    wait until every service knows it."""
+    for site in sorted({site for sites in offices.values() for site in sites}):
+        await register_site(system, site)
+    for administrator, sites in offices.items():
+        response = await system.portfolio.put(
+            f"/roster/administrators/{administrator}",
+            json={"given_name": "Office", "family_name": administrator, "site_ids": list(sites)},
+            headers=ADMIN,
+        )
+        assert response.status_code == 200, response.text
+
+    async def known() -> bool:
+        for name in ("portfolio", "scheduling", "notifications"):
+            administered = system.apps[name].state.administrator_sites
+            for administrator, sites in offices.items():
+                if await administered("demo", administrator) != frozenset(sites):
+                    return False
+        return True
+
+    await eventually(known, until=bool, timeout=15)
+
+
+# The school offices the tests sign in as, with the schools the roster makes them administer
+# (``auth(..., Role.SITE_ADMIN, sites=...)`` names the same ones in the token).
+OFFICES: dict[str, tuple[str, ...]] = {
+    "a-conway": ("conway",),
+    "a-mjds": ("mjds",),
+    "a-both": ("conway", "mjds"),
+    "office-conway": ("conway",),
+    "office-mjds": ("mjds",),
+    "a-lopez": ("conway",),
+    "a-cohen": ("mjds",),
+}
+
+
+@pytest.fixture
+async def offices(system: System) -> None:
+    """The tests' school offices on the roster (``OFFICES``): a module whose tests sign in as
+    one uses it (``pytestmark = pytest.mark.usefixtures("offices")``)."""
+    await administering(system, OFFICES)
 
 
 async def roster_reached(

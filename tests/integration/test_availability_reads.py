@@ -14,6 +14,9 @@ from tests.integration.conftest import System, register_site, teaching_at
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
 
 

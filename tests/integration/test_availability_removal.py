@@ -20,6 +20,9 @@ from tests.integration.conftest import System, enroll, teaching_at
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
 LA = ZoneInfo("America/Los_Angeles")

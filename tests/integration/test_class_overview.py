@@ -8,11 +8,15 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event as sqlalchemy_event
 
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, put_in_class, register_site
 from tests.support import auth
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 BACKGROUND = re.compile(r"\b(outbox|inbox|job|parked_event|family_link_revocation)\b")
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))

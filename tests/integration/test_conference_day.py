@@ -32,6 +32,9 @@ from tests.integration.conftest import ADMIN, System, add_contact, delivery_of, 
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 LA = ZoneInfo("America/Los_Angeles")
 CONWAY_ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 MJDS_ADMIN = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 from sqlmodel import col, select
 
@@ -23,6 +24,9 @@ from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import System, enroll, register_site
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually, wait_for_room_today
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 GIO = auth("s-gio", Role.STUDENT, sites=("conway",))
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.tables import ConferenceWindow
@@ -17,6 +18,9 @@ from shared.auth import Role
 from tests.integration.conftest import System, enroll, put_in_class, roster_reached
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))

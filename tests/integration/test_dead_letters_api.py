@@ -16,6 +16,9 @@ from shared.events import StudentEnrolled
 from tests.integration.conftest import ADMIN, System, register_site
 from tests.support import auth, eventually
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 ENROLLED = StudentEnrolled.stream()
 
 

@@ -33,7 +33,10 @@ from tests.mail_support import LocalMailServer
 from tests.support import auth, eventually
 
 # Reports come back to a bounce address of their own (and are asked for only then).
-pytestmark = pytest.mark.notifications_settings(bounce_address="slc-bounces@district.example")
+pytestmark = [
+    pytest.mark.notifications_settings(bounce_address="slc-bounces@district.example"),
+    pytest.mark.usefixtures("offices"),
+]
 IT = auth("it-admin", Role.DISTRICT_ADMIN)
 OTHER_DISTRICT = {
     "Authorization": "Bearer "

@@ -28,6 +28,9 @@ from tests.integration.test_family_links_across_services import message, open_wi
 from tests.notifications_support import queued_message
 from tests.support import auth, eventually
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
 

@@ -28,6 +28,9 @@ from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import ADMIN, System, enroll, register_site
 from tests.support import auth
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 AVA = auth("s-ava", Role.STUDENT)
 GIO = auth("s-gio", Role.STUDENT)
 WEI = auth("g-wei", Role.GUARDIAN)  # Ava's father

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 
 from services.notifications.api import HIDDEN_LINK
@@ -40,6 +41,9 @@ from tests.integration.conftest import (
 )
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 CONWAY_ADMIN = auth("a-lopez", Role.SITE_ADMIN, sites=("conway",))
 MJDS_ADMIN = auth("a-cohen", Role.SITE_ADMIN, sites=("mjds",))

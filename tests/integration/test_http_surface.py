@@ -370,6 +370,7 @@ async def test_absurd_days_are_422(system: System, day: str) -> None:
     assert listed.status_code == 200 and listed.json()[0]["target_date"] == "1999-06-01"
 
 
+@pytest.mark.usefixtures("offices")
 async def test_a_site_admin_cannot_take_over_another_sites_family_contact(system: System) -> None:
     await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-wei")
     conway = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 from icalendar import Calendar
 
@@ -20,6 +21,9 @@ from tests.integration.conftest import ADMIN, System, enroll
 from tests.integration.test_conference_day import on_stream, retime
 from tests.scheduling_support import give_interpreter_hours, open_times
 from tests.support import auth
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 CONWAY = ZoneInfo("America/Los_Angeles")
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select, update
 
 from services.notifications.delivery import DELIVER
@@ -18,6 +19,9 @@ from tests.integration.conftest import ADMIN, System
 from tests.integration.test_conference_week import ok
 from tests.notifications_support import queued_message
 from tests.support import auth
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 OFFICE = auth("office-conway", Role.SITE_ADMIN, sites=("conway",))
 

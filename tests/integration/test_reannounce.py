@@ -26,9 +26,10 @@ from services.notifications.tables import KnownStudent
 from services.portfolio import __main__ as command
 from services.portfolio.reannounce import ENTITIES, Progress, reannounce
 from services.portfolio.settings import PortfolioSettings
-from services.portfolio.tables import GuardianLink, Site, Student
+from services.portfolio.tables import GuardianLink, Site, StaffMember, Student
 from services.scheduling.tables import RosterSite, RosterStudent
 from shared.events import (
+    AdministratorRegistered,
     GuardianLinked,
     GuardianUnlinked,
     SiteRegistered,
@@ -37,13 +38,15 @@ from shared.events import (
 )
 from shared.messaging.tables import InboxEntry, OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
-from tests.integration.conftest import ADMIN, System, enroll
+from shared.roster import RosterAdministrator
+from tests.integration.conftest import ADMIN, System, administering, enroll
 from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SITE, STUDENT, GUARDIAN = (
-    t.event_type() for t in (SiteRegistered, StudentEnrolled, GuardianLinked)
+SITE, STUDENT, GUARDIAN, OFFICE = (
+    t.event_type()
+    for t in (SiteRegistered, StudentEnrolled, GuardianLinked, AdministratorRegistered)
 )
 
 
@@ -101,7 +104,8 @@ async def handled(uow: UnitOfWork, *, group: str, event_ids: list[str]) -> int:
 
 
 async def put_roster(uow: UnitOfWork, *, students: int) -> None:
-    """One site, ``students`` students each with a guardian: rows written directly (no events)."""
+    """One site, ``students`` students each with a guardian, its administrator and a teacher:
+    rows written directly (no events)."""
     async with uow.transaction() as session:
         session.add(Site(id="conway", district="demo", name="Conway", timezone="America/Chicago"))
     async with uow.transaction() as session:
@@ -115,6 +119,22 @@ async def put_roster(uow: UnitOfWork, *, students: int) -> None:
                     family_name="Test",
                     grade="03",
                     version=n + 1,
+                )
+            )
+    async with uow.transaction() as session:
+        # Of the staff, the administrator is announced (where their office acts), the teacher
+        # not (a teacher's schools come with their classes).
+        for id_, administers in (("a-conway", ["conway"]), ("t-rivera", [])):
+            session.add(
+                StaffMember(
+                    id=id_,
+                    district="demo",
+                    given_name="Staff",
+                    family_name="Test",
+                    role="teacher" if not administers else "siteAdministrator",
+                    sites=["conway"],
+                    administers=administers,
+                    version=4,
                 )
             )
     async with uow.transaction() as session:
@@ -152,6 +172,7 @@ async def test_a_reader_that_lost_the_roster_gets_it_back_and_one_up_to_date_cha
             system, student_id=student_id, site=site, given_name=name, guardian_id=f"g-{name}"
         )
     await rename(system, "s-ben", site="conway", given_name="Benjamin")
+    await administering(system, {"a-conway": ("conway",)})
     portfolio = system.apps["portfolio"].state.runtime.uow
     scheduling = system.apps["scheduling"].state.runtime.uow
     notifications = system.apps["notifications"].state.runtime.uow
@@ -173,16 +194,22 @@ async def test_a_reader_that_lost_the_roster_gets_it_back_and_one_up_to_date_cha
     async with scheduling.transaction() as session:
         await session.exec(delete(RosterStudent))  # type: ignore[call-overload]
         await session.exec(delete(RosterSite))  # type: ignore[call-overload]
+        await session.exec(delete(RosterAdministrator))  # type: ignore[call-overload]
     assert await scheduling_roster(scheduling) == (set(), set())
+    offices = system.apps["scheduling"].state.administrator_sites
+    assert await offices("demo", "a-conway") == frozenset()
     before = await last_seq(portfolio)
 
     counts = await reannounce(portfolio, only=ENTITIES, batch_size=2)
 
-    assert counts == {"sites": 2, "students": 3, "guardians": 3}
+    assert counts == {"sites": 2, "students": 3, "guardians": 3, "administrators": 1}
     await eventually(lambda: scheduling_roster(scheduling), until=lambda held: held == roster)
+    await eventually(lambda: offices("demo", "a-conway"), until=lambda held: held == {"conway"})
     # Notifications held every student already: it handles the events and keeps what it had.
     again = await outbox(portfolio, after=before)
-    assert [event["type"] for event in again] == [SITE] * 2 + [STUDENT] * 3 + [GUARDIAN] * 3
+    assert [event["type"] for event in again] == (
+        [SITE] * 2 + [STUDENT] * 3 + [GUARDIAN] * 3 + [OFFICE]
+    )
     student_events = [event["id"] for event in again if event["type"] == STUDENT]
     await eventually(
         lambda: handled(notifications, group="notifications", event_ids=student_events),
@@ -243,7 +270,7 @@ async def test_rows_are_announced_a_batch_per_transaction_sites_then_students_th
 
     counts = await reannounce(watched, only=ENTITIES, batch_size=2, progress=told.append)
 
-    assert counts == {"sites": 1, "students": 5, "guardians": 5}
+    assert counts == {"sites": 1, "students": 5, "guardians": 5, "administrators": 1}
     assert [(p.entity, p.done, p.total) for p in told] == [
         ("sites", 1, 1),
         ("students", 2, 5),
@@ -252,12 +279,20 @@ async def test_rows_are_announced_a_batch_per_transaction_sites_then_students_th
         ("guardians", 2, 5),
         ("guardians", 4, 5),
         ("guardians", 5, 5),
+        ("administrators", 2, 2),
     ]
     sizes = [after - before for before, after in pairwise([0, *watched.outbox_at_commits])]
     assert max(sizes) == 2
-    assert sum(sizes) == 11
+    assert sum(sizes) == 12
     events = await outbox(uow)
-    assert [event["type"] for event in events] == [SITE] + [STUDENT] * 5 + [GUARDIAN] * 5
+    assert [event["type"] for event in events] == (
+        [SITE] + [STUDENT] * 5 + [GUARDIAN] * 5 + [OFFICE]
+    )
+    assert (events[-1]["subject"], events[-1]["site"], events[-1]["data"]) == (
+        "a-conway",
+        "conway",
+        {"administrator_id": "a-conway", "site_ids": ["conway"], "version": 4},
+    )
     students = [(e["subject"], e["data"]["version"]) for e in events if e["type"] == STUDENT]
     assert students == [(f"s-{n}", n + 1) for n in range(5)]
 
@@ -358,7 +393,8 @@ async def test_an_unknown_entity_is_refused_in_one_line(
 
     assert ran.code == 2
     assert ran.err.splitlines() == [
-        "slc-portfolio: --only: unknown entity 'teachers' (choose from sites, students, guardians)"
+        "slc-portfolio: --only: unknown entity 'teachers' (choose from sites, students,"
+        " guardians, administrators)"
     ]
     assert ran.out == ""
     assert await outbox(uow) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
@@ -18,6 +19,9 @@ from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from tests.integration.conftest import ADMIN, System, enroll, put_in_class
 from tests.support import auth, count
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 AVA = auth("s-ava", Role.STUDENT)
 GIO = auth("s-gio", Role.STUDENT)

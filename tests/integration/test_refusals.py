@@ -25,6 +25,9 @@ from shared.settings import ServiceSettings
 from tests.integration.conftest import ADMIN, serving
 from tests.support import auth
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 PROBLEM = "application/problem+json"
 STUDENT = {"site": "conway", "given_name": "Ava", "family_name": "Chen", "grade": "03"}
 GOAL = {"title": "Read a chapter book on my own by spring", "area": "reading"}

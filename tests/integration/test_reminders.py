@@ -66,6 +66,9 @@ from tests.integration.test_jobs import ManualClock
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 LA = ZoneInfo("America/Los_Angeles")
 TWO_DAYS, TWO_HOURS = timedelta(days=2), timedelta(hours=2)
 GUARDIANS = ("g-wei", "g-lin")  # Ava's father (English) and mother (Spanish)

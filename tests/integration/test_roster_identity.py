@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 from sqlmodel import col, select
 
@@ -41,6 +42,9 @@ from tests.integration.test_slices import mailbox, open_slot, sent
 from tests.notifications_support import queued_message
 from tests.scheduling_support import give_availability
 from tests.support import auth, eventually
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
 CONWAY_ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))

@@ -44,6 +44,7 @@ from shared.api_types import is_time_zone
 from shared.auth import Role
 from shared.database import create_engine, session_factory
 from shared.events import (
+    AdministratorRegistered,
     ClassRegistered,
     GuardianLinked,
     GuardianUnlinked,
@@ -68,6 +69,7 @@ SITE_REGISTERED = SiteRegistered.stream()
 ENROLLED, WITHDRAWN = StudentEnrolled.stream(), StudentWithdrawn.stream()
 LINKED, UNLINKED = GuardianLinked.stream(), GuardianUnlinked.stream()
 CLASS_REGISTERED = ClassRegistered.stream()
+ADMINISTRATOR = AdministratorRegistered.stream()
 
 ROSTER_TABLES: tuple[type[SQLModel], ...] = (
     Site,
@@ -370,7 +372,7 @@ async def test_a_bulk_export_puts_the_roster_in_place_and_announces_it(uow: Unit
 
     assert changes(report) == BULK_CREATES
     assert report.rejections == []
-    assert (report.version, report.events) == ("1.2", 21)
+    assert (report.version, report.events) == ("1.2", 23)
     assert await students(uow) == {
         student: (*values, True, 1) for student, values in STUDENTS.items()
     }
@@ -387,12 +389,13 @@ async def test_a_bulk_export_puts_the_roster_in_place_and_announces_it(uow: Unit
         key: RELATIONSHIPS[key[0]] for key in NAMED_BY_GUARDIAN
     }
     staff = await rows_of(uow, StaffMember)
-    assert {s.id: (s.role, s.sites, s.active) for s in staff} == {
-        "t-rivera": ("teacher", ["conway"], True),
-        "t-cohen": ("teacher", ["mjds"], True),
-        "a-conway": ("siteAdministrator", ["conway"], True),
-        "a-mjds": ("siteAdministrator", ["mjds"], True),
-        "d-admin": ("districtAdministrator", [], True),
+    assert {s.id: (s.role, s.sites, s.administers, s.active) for s in staff} == {
+        "t-rivera": ("teacher", ["conway"], [], True),
+        "t-cohen": ("teacher", ["mjds"], [], True),
+        "a-conway": ("siteAdministrator", ["conway"], ["conway"], True),
+        "a-mjds": ("siteAdministrator", ["mjds"], ["mjds"], True),
+        # (A district administrator administers the district, which is not a school.)
+        "d-admin": ("districtAdministrator", [], [], True),
     }
     classes = await rows_of(uow, SchoolClass)
     assert {c.id: (c.site, c.title, c.term_ids, c.active, c.version) for c in classes} == {
@@ -403,8 +406,17 @@ async def test_a_bulk_export_puts_the_roster_in_place_and_announces_it(uow: Unit
 
     events = await outbox(uow)
     assert [event.stream for event in events] == (
-        [SITE_REGISTERED] * 2 + [ENROLLED] * 7 + [LINKED] * 8 + [CLASS_REGISTERED] * 4
+        [SITE_REGISTERED] * 2
+        + [ENROLLED] * 7
+        + [ADMINISTRATOR] * 2
+        + [LINKED] * 8
+        + [CLASS_REGISTERED] * 4
     )
+    assert {e.subject: (e.site, e.data) for e in events[9:11]} == {
+        admin: (site, {"administrator_id": admin, "site_ids": [site], "version": 1})
+        for admin, site in (("a-conway", "conway"), ("a-mjds", "mjds"))
+    }
+    events = events[:9] + events[11:]
     assert {e.subject: (e.site, e.data) for e in events[:2]} == {
         site: (site, {"site_id": site, "name": name, "timezone": TIMEZONE, "version": 1})
         for site, name in (("conway", "Conway Elementary"), ("mjds", "MJDS"))
@@ -962,7 +974,7 @@ async def test_the_command_exits_0_1_or_2_and_writes_its_report(
     report_file = tmp_path / "report.json"
 
     assert await run_slc_roster("import", str(BULK), "--no-contacts", "--new-database") == 0
-    assert "21 events recorded; 0 rows rejected" in capsys.readouterr().out
+    assert "23 events recorded; 0 rows rejected" in capsys.readouterr().out
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'roster.db'}")
     roster = UnitOfWork(session_factory(engine))
     before = await roster_snapshot(roster)
@@ -1008,7 +1020,7 @@ async def test_the_command_refuses_a_sqlite_database_that_is_not_there(
     assert await run_slc_roster("import", str(BULK), "--no-contacts") == 2
 
     refusal = capsys.readouterr().err
-    assert f"slc-roster: no portfolio database at '{mistyped}'" in refusal
+    assert f"slc-roster: no database at {mistyped} (see PORTFOLIO_DATABASE_URL)" in refusal
     assert "--new-database" in refusal
     assert not mistyped.exists() and not mistyped.parent.exists()
 
@@ -1177,7 +1189,7 @@ async def test_district_it_uploads_an_export_and_the_other_services_learn_the_ro
         for entity, counts in report["counts"].items()
         if any(counts.values())
     } == BULK_CREATES
-    assert (report["rejected_rows"], report["events"]) == (0, 21)
+    assert (report["rejected_rows"], report["events"]) == (0, 23)
     assert (run["progress"]["file"], run["progress"]["rows"]) == ("enrollments.csv", 11)
     assert list((tmp_path / "uploads").iterdir()) == []  # the upload held contact details
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import redis.asyncio as aioredis
 
 from shared.auth import Role
@@ -23,6 +24,9 @@ from tests.integration.conftest import (
 )
 from tests.scheduling_support import SITE_ZONES, open_times
 from tests.support import auth, eventually
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 AVA = auth("s-ava", Role.STUDENT, sites=("conway",), students=("s-ava",))
 AVA_FATHER = auth("g-wei", Role.GUARDIAN, sites=("conway",), students=("s-ava",))

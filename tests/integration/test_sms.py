@@ -36,14 +36,17 @@ ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
 NOTIFICATIONS_PORT = free_port()
 PUBLIC_URL = f"http://127.0.0.1:{NOTIFICATIONS_PORT}"
 PROVIDER = LocalSmsProvider(inbound_url=f"{PUBLIC_URL}/sms/inbound")
-pytestmark = pytest.mark.notifications_settings(
-    sms_api_url=PROVIDER.url,
-    sms_account_sid=PROVIDER.account_sid,
-    sms_auth_token=PROVIDER.auth_token,
-    sms_from=PROVIDER.number,
-    public_url=PUBLIC_URL,
-    sms_link_url="https://slc.district.example/l/{code}",
-)
+pytestmark = [
+    pytest.mark.notifications_settings(
+        sms_api_url=PROVIDER.url,
+        sms_account_sid=PROVIDER.account_sid,
+        sms_auth_token=PROVIDER.auth_token,
+        sms_from=PROVIDER.number,
+        public_url=PUBLIC_URL,
+        sms_link_url="https://slc.district.example/l/{code}",
+    ),
+    pytest.mark.usefixtures("offices"),
+]
 
 
 @pytest.fixture(scope="module", autouse=True)

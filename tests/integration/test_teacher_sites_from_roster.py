@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from shared.auth import Role
 from tests.integration.conftest import (
@@ -20,6 +21,9 @@ from tests.integration.conftest import (
 )
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth, eventually
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 # Ms. Rivera teaches at Conway only; her token (a careless identity provider's) names MJDS too.
 RIVERA_EVERYWHERE = auth("t-rivera", Role.TEACHER, sites=("conway", "mjds"))

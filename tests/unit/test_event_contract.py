@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from shared.events import (
     ALL_EVENTS,
+    AdministratorRegistered,
     ClassRegistered,
     ClassRemoved,
     CloudEvent,
@@ -70,6 +71,9 @@ EXAMPLES: dict[type[EventData], EventData] = {
     ),
     GuardianUnlinked: GuardianUnlinked(guardian_id="g-1", student_id="stu-1", version=2),
     StudentWithdrawn: StudentWithdrawn(student_id="stu-1", version=3),
+    AdministratorRegistered: AdministratorRegistered(
+        administrator_id="a-1", site_ids=["conway", "mjds"], version=2
+    ),
     ClassRegistered: ClassRegistered(
         class_id="c-k4",
         title="Kindergarten - Room 4",

@@ -27,6 +27,7 @@ from tests.scheduling_support import conference_window, open_times
 # The in-process system and its family link keys, as the integration tests make them.
 system = integration.system
 family_link_keys = integration.family_link_keys
+offices = integration.offices
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _TIMES = re.compile(r'name="slot_id" value="([^"]+)"')

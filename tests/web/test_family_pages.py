@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from services.notifications.family_links import FamilyLinks
 from services.web.app import build_app
@@ -29,6 +30,9 @@ from tests.web.conftest import (
     text_of,
     web_settings,
 )
+
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 
 async def bookings_of(system: System, family: Family) -> list[dict[str, Any]]:

@@ -30,6 +30,9 @@ from tests.web.conftest import (
     web_front,
 )
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 LA = ZoneInfo("America/Los_Angeles")
 OFFICE = DevPerson(
     subject="a-conway", role=Role.SITE_ADMIN, name="Conway's office", sites=["conway"]

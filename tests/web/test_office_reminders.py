@@ -29,6 +29,9 @@ from tests.web.conftest import (
 )
 from tests.web.test_office_pages import office_settings
 
+# The school offices these tests sign in as are on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
+
 PAGE = "/office/reminders"
 CONWAY_OFFICE = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 

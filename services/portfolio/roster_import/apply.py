@@ -36,6 +36,7 @@ from services.portfolio.oneroster.problems import RowRejected
 from services.portfolio.oneroster.reader import OneRosterExport
 from services.portfolio.oneroster.records import Class, Enrollment, Org, User
 from services.portfolio.roster_events import (
+    administrator_announced,
     class_state,
     link_state,
     site_registered,
@@ -158,6 +159,11 @@ class RosterImporter:
         self._classes_written: set[str] = set()  # version raised (or created) by this import
         self._classes_touched: set[str] = set()  # membership changed
         self._staff_written: set[str] = set()  # a teacher renamed: their classes name them anew
+        # The schools each staff member administers, as held before this import (``_administered``
+        # whatever their state, ``_administering`` while on the roster): a change of the latter is
+        # announced (``roster.administrator.registered``), with no school once they have none.
+        self._administered: dict[str, list[str]] = {}
+        self._administering: dict[str, list[str]] = {}
 
     async def run(self, export: OneRosterExport) -> ImportReport:
         started = time.monotonic()
@@ -224,6 +230,15 @@ class RosterImporter:
                     session, SchoolClass.id, SchoolClass.site, SchoolClass.district, self._district
                 )
             )
+            for staff, schools, active in await session.exec(
+                select(StaffMember.id, StaffMember.administers, StaffMember.active).where(
+                    StaffMember.district == self._district
+                )
+            ):
+                if schools:
+                    self._administered[staff] = list(schools)
+                    if active:
+                        self._administering[staff] = sorted(set(schools))
             if self._handoff is not None:
                 self._contact_hashes.update(
                     await _pairs(
@@ -424,9 +439,25 @@ class RosterImporter:
                 "family_name": user.family_name[:100].rstrip(),
                 "role": (user.role or "teacher")[:32],
                 "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
+                "administers": self._administers(user),
             },
             modified=user.date_last_modified,
             remove=user.status == "tobedeleted",
+        )
+
+    def _administers(self, user: User) -> list[str]:
+        """The schools of the user's administrator roles; in a delta that gives none of the
+        user's roles (only changed roles are in its roles.csv), those held."""
+        if not user.roles:
+            return self._administered.get(user.sourced_id, [])
+        return sorted(
+            {
+                role.org_sourced_id
+                for role in user.roles
+                if role.kind == "administrator"
+                and role.status != "tobedeleted"
+                and role.org_sourced_id in self._site_timezones
+            }
         )
 
     def _claim(
@@ -668,8 +699,16 @@ class RosterImporter:
         return 0
 
     async def _note_staff(self, session: AsyncSession, rows: Sequence[Row]) -> int:
+        """Note the staff written (their classes are announced again, with their names), and
+        announce where the administrators among them act now."""
         self._staff_written.update(row.id for row in rows)  # type: ignore[attr-defined]
-        return 0
+        changed = []
+        for row in rows:
+            now = sorted(set(row.administers)) if row.active else []
+            if now != self._administering.get(row.id, []):
+                changed.append(row)
+                self._administering[row.id] = now
+        return await self._record(session, map(administrator_announced, changed))
 
     async def _announce_classes(self) -> None:
         """Each class whose row or membership changed, or whose teacher's row did (a new name),

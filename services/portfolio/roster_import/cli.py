@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
@@ -38,6 +37,7 @@ from services.portfolio.roster_import.contacts import HandoffFailed
 from services.portfolio.roster_import.run import NoContactCredential, contact_token, import_roster
 from services.portfolio.settings import PortfolioSettings
 from shared.api_types import is_time_zone
+from shared.database import existing_database
 from shared.serve import settings_problems
 
 PROG = "slc-roster"
@@ -86,15 +86,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _missing_sqlite_file(url: str) -> Path | None:
-    """The absolute path of a SQLite database ``url`` names that does not exist, else None."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database).resolve()
-    return None if path.exists() else path
-
-
 def _time_zone(text: str) -> str:
     if not is_time_zone(text):
         raise argparse.ArgumentTypeError(
@@ -109,16 +100,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = PortfolioSettings()
     except ValidationError as error:
         return _refused(settings_problems(PortfolioSettings, error)[0])
-    missing = _missing_sqlite_file(settings.database_url)
-    if missing is not None and not args.new_database:
-        return _refused(
-            f"no portfolio database at {str(missing)!r} (PORTFOLIO_DATABASE_URL, read from"
-            f" {os.getcwd()!r}): set PORTFOLIO_DATABASE_URL to the database portfolio runs on,"
-            " or pass --new-database to create this one"
-        )
     if args.report is not None and not args.report.parent.is_dir():
         # (Found out before the import, not after it.)
         return _refused(f"--report: no directory {str(args.report.parent)!r} to write it in")
+    if not args.new_database:
+        # (A mistyped path, or the default's ./var read from another directory, would fill a
+        # new database the service never reads.)
+        try:
+            existing_database(settings.database_url, setting="PORTFOLIO_DATABASE_URL")
+        except ValueError as error:
+            return _refused(
+                f"{error}: point it at the database portfolio runs on, or pass --new-database"
+                " to create this one"
+            )
     try:
         token = (
             None if args.no_contacts else contact_token(settings, token=os.environ.get("SLC_TOKEN"))
