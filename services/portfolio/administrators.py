@@ -5,7 +5,8 @@ A site administrator's token acts only at the schools the roster says they admin
 roster (``sites_administered``), scheduling and notifications their copy of
 ``roster.administrator.registered``. The OneRoster import keeps them from the export's
 administrator roles; these routes let district IT do the same by hand (a district without an
-export, or a test).
+export, or a test). Where the roster is imported, the export decides: the next import puts an
+administrator back as it has them, and a bulk export withdraws one it does not have.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ async def sites_administered(uow: UnitOfWork, district: str, staff_id: str) -> f
     return frozenset(staff.administers)
 
 
-@router.get("/roster/administrators", response_model=list[AdministratorOut])
+@router.get(
+    "/roster/administrators", response_model=list[AdministratorOut], responses=refusals(403)
+)
 async def list_administrators(
     principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[AdministratorOut]:
@@ -125,6 +128,8 @@ async def name_administrator(
                     "administers": schools,
                     "active": True,
                     "updated_at": utcnow(),
+                    # (The next import writes the row as its export has it again.)
+                    "source_hash": None,
                 },
             )
             await session.refresh(staff)
@@ -152,7 +157,7 @@ async def remove_administrator(
             session,
             StaffMember,
             key={"id": staff.id},
-            values={"administers": [], "updated_at": utcnow()},
+            values={"administers": [], "updated_at": utcnow(), "source_hash": None},
         )
         await session.refresh(staff)
         announce(session, staff)

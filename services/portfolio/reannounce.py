@@ -31,7 +31,8 @@ from shared.messaging.unit_of_work import UnitOfWork
 Announced = TypeVar("Announced", bound=Site | Student | GuardianLink | StaffMember)
 
 # In this order: a reader may need a site before its students, and a student before its links.
-# Of the staff, those who administer a school (their office's scope).
+# Every staff member is announced with the schools they administer, none included (a reader
+# that missed the event taking a school back learns it).
 OWNED: dict[str, type[Site] | type[Student] | type[GuardianLink] | type[StaffMember]] = {
     "sites": Site,
     "students": Student,
@@ -45,8 +46,7 @@ DEFAULT_BATCH_SIZE = 1000
 
 @dataclass(frozen=True)
 class Progress:
-    """Rows of one entity gone through so far (committed), of those there were when it began
-    (every row is announced, but of the staff only those who administer a school)."""
+    """Rows of one entity announced so far (committed), of those there were when it began."""
 
     entity: str
     done: int
@@ -102,7 +102,7 @@ async def _announce_every_row(
     started = time.monotonic()
     async with uow.read() as session:
         total = (await session.exec(select(func.count()).select_from(model))).one()
-    done = announced = 0
+    done = 0
     after: str | int | None = None
     while True:
         # One transaction per page, read and recorded together: the outbox never holds more
@@ -110,21 +110,13 @@ async def _announce_every_row(
         async with uow.transaction() as session:
             rows = await _page(session, model, after=after, limit=batch_size)
             for row in rows:
-                if _announced(row):
-                    announce(session, row)
-                    announced += 1
+                announce(session, row)
         if rows:
             done += len(rows)
             after = rows[-1].id
             progress(Progress(entity, done, total, time.monotonic() - started))
         if len(rows) < batch_size:
-            return announced
-
-
-def _announced(row: Site | Student | GuardianLink | StaffMember) -> bool:
-    """Every row, but of the staff only those who administer a school (a teacher's scope comes
-    from the classes, which are announced with each change)."""
-    return not isinstance(row, StaffMember) or bool(row.administers)
+            return done
 
 
 async def _page(

@@ -83,7 +83,8 @@ class CloudEvent(BaseModel, Generic[DataT]):
         description="Event type with version suffix, e.g. `slc.portfolio.goal.set.v1`."
     )
     subject: str = Field(
-        description="The student's sourcedId this event is about (a site's, for a site event)."
+        description="The sourcedId of what the event is about: the student's; for roster"
+        " events about a site, a class or an administrator, theirs."
     )
     time: datetime = Field(description="When the change happened (UTC, RFC 3339).")
     datacontenttype: str = Field(CONTENT_TYPE, description="Always `application/json`.")
@@ -91,7 +92,11 @@ class CloudEvent(BaseModel, Generic[DataT]):
         description="URN naming the JSON schema of `data` (the AsyncAPI document carries it)."
     )
     district: str = Field(description="Extension attribute: the district the event belongs to.")
-    site: str = Field(description="Extension attribute: the school (site) the event belongs to.")
+    site: str = Field(
+        description="Extension attribute: the school (site) the event belongs to; for"
+        " `roster.administrator.registered`, the first of the administrator's schools (all are"
+        " in `site_ids`), empty when they have none."
+    )
     data: DataT = Field(description="The event payload.")
 
 

@@ -1025,6 +1025,40 @@ async def test_the_command_refuses_a_sqlite_database_that_is_not_there(
     assert not mistyped.exists() and not mistyped.parent.exists()
 
 
+async def test_a_delta_changes_only_the_administrator_roles_it_names(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """A 1.2 delta's roles.csv holds only the roles that changed: Jordan Ellis (Conway's
+    administrator) becomes MJDS's too, then Conway's role is deleted."""
+    await import_export(uow, BULK)
+    header = (
+        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,"
+        "orgSourcedId,userProfileSourcedId\n"
+    )
+
+    async def delta(name: str, modified: str, role: str) -> list[list[str]]:
+        folder = tmp_path / name
+        folder.mkdir()
+        path = delta_changing(folder, "a-conway", modified=modified, changes={})
+        (path / "roles.csv").write_text(header + role.format(modified=modified), "utf-8")
+        seq = await last_seq(uow)
+        report = await import_export(uow, path)
+        assert report.rejections == []
+        [jordan] = [staff for staff in await rows_of(uow, StaffMember) if staff.id == "a-conway"]
+        announced = [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR]
+        return [jordan.administers, *(e.data["site_ids"] for e in announced)]
+
+    added = "r-a-conway-mjds,active,{modified},a-conway,secondary,siteAdministrator,,,mjds,\n"
+    assert await delta("added", "2026-09-01T08:00:00.000Z", added) == [
+        ["conway", "mjds"],
+        ["conway", "mjds"],
+    ]
+    deleted = "r-a-conway,tobedeleted,{modified},a-conway,primary,siteAdministrator,,,conway,\n"
+    assert await delta("deleted", "2026-10-01T08:00:00.000Z", deleted) == [["mjds"], ["mjds"]]
+    # A delta with her row and none of her roles keeps her schools, and announces nothing.
+    assert await delta("renamed", "2026-11-01T08:00:00.000Z", "") == [["mjds"]]
+
+
 # --- Contacts handed to notifications ------------------------------------------------------------
 
 

@@ -26,6 +26,8 @@ from tests.web.conftest import (
 from tests.web.test_office_pages import office_settings
 
 LA = ZoneInfo("America/Los_Angeles")
+# The school office these tests sign in as is on the roster.
+pytestmark = pytest.mark.usefixtures("offices")
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ from tests.web.test_office_pages import office_settings
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-pytestmark = test_in_a_browser.pytestmark
+# (Conway's office on the roster too.)
+pytestmark = [*test_in_a_browser.pytestmark, pytest.mark.usefixtures("offices")]
 __all__ = ["web_address"]  # (the fixture, served with the office's sign-in)
 
 

@@ -164,11 +164,13 @@ class RosterImporter:
         # announced (``roster.administrator.registered``), with no school once they have none.
         self._administered: dict[str, list[str]] = {}
         self._administering: dict[str, list[str]] = {}
+        self._roles_delta = False  # a 1.2 delta's roles.csv: only the roles that changed
 
     async def run(self, export: OneRosterExport) -> ImportReport:
         started = time.monotonic()
         self.report.version = export.version
         self.report.modes = dict(export.modes)
+        self._roles_delta = export.modes.get("roles.csv") == "delta"
         await self._load()
         bulk = {name: mode == "bulk" for name, mode in export.modes.items()}
         await self._orgs_file(export.orgs())
@@ -446,19 +448,22 @@ class RosterImporter:
         )
 
     def _administers(self, user: User) -> list[str]:
-        """The schools of the user's administrator roles; in a delta that gives none of the
-        user's roles (only changed roles are in its roles.csv), those held."""
+        """The schools of the user's administrator roles. A delta's roles.csv holds only the
+        roles that changed: then the schools held, with those its administrator roles add or
+        delete (``tobedeleted``); a role changed in place from administrator to another is
+        taken back by the next bulk export)."""
+        held = self._administered.get(user.sourced_id, [])
         if not user.roles:
-            return self._administered.get(user.sourced_id, [])
-        return sorted(
-            {
-                role.org_sourced_id
-                for role in user.roles
-                if role.kind == "administrator"
-                and role.status != "tobedeleted"
-                and role.org_sourced_id in self._site_timezones
-            }
-        )
+            return held
+        schools = set(held) if self._roles_delta else set()
+        for role in user.roles:
+            if role.kind != "administrator" or role.org_sourced_id not in self._site_timezones:
+                continue
+            if role.status == "tobedeleted":
+                schools.discard(role.org_sourced_id)
+            else:
+                schools.add(role.org_sourced_id)
+        return sorted(schools)
 
     def _claim(
         self,

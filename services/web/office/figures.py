@@ -16,7 +16,7 @@ from services.web.office.windows_view import window_to_show
 from services.web.pages import page
 from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
-from services.web.staff.signed_in import accepted, person_of, token_of
+from services.web.staff.signed_in import accepted, token_of, working_sites
 
 router = APIRouter()
 CHARTED = ("invited", "booked", "attended", "no_show")
@@ -31,7 +31,7 @@ async def figures_page(
     window: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """How the window stands, per teacher and per class, as charts and tables."""
-    windows = await windows_of(api, who, list(person_of(who).sites))
+    windows = await windows_of(api, who, list(await working_sites(api, who)))
     shown = window_to_show(windows, window if is_id(window) else None)
     figures: dict[str, Any] = {}
     if shown is not None:

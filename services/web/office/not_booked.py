@@ -21,7 +21,7 @@ from services.web.pages import Visitor, page
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
-from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of
+from services.web.staff.signed_in import TeacherDep, accepted, token_of, working_sites
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -133,7 +133,7 @@ async def not_booked_page(
     status: int = 200,
 ) -> Response:
     token, language = token_of(who), who.language
-    windows = await windows_of(api, who, list(person_of(who).sites))
+    windows = await windows_of(api, who, list(await working_sites(api, who)))
     shown = window_to_show(windows, window if is_id(window) else None)
     teacher, class_id = _id_or_none(teacher), _id_or_none(class_id)
     students: list[StudentNotBooked] = []

@@ -10,7 +10,12 @@ from fastapi import Depends
 
 from services.web.pages import Visitor
 from services.web.portfolio_api import PortfolioApi
-from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
+from services.web.staff.signed_in import (
+    accepted,
+    signed_in_as,
+    token_of,
+    working_sites,
+)
 
 OFFICE_ROLE = "site_admin"
 
@@ -28,7 +33,8 @@ class School:
 
 
 async def schools_of(api: PortfolioApi, who: Visitor) -> list[School]:
-    """The schools the signed-in person acts for, in their token's order."""
+    """The schools the signed-in person acts for (where the roster makes them an
+    administrator, narrowed by their token), in order."""
     answer = accepted(await api.sites(token_of(who)))
     known: dict[str, Any] = {}
     if answer.ok and isinstance(answer.body, list):
@@ -39,5 +45,5 @@ async def schools_of(api: PortfolioApi, who: Visitor) -> list[School]:
             name=str(known.get(site, {}).get("name") or site),
             timezone=known.get(site, {}).get("timezone") or None,
         )
-        for site in person_of(who).sites
+        for site in await working_sites(api, who)
     ]

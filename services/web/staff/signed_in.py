@@ -52,8 +52,9 @@ def accepted(answer: Answer) -> Answer:
 
 
 async def working_sites(api: ServiceApi, who: Visitor) -> tuple[str, ...]:
-    """The schools the signed-in teacher works at, as the service sees them (where the roster
-    says they teach, narrowed by their token's claim); their token's own if it cannot say."""
+    """The schools the signed-in teacher or office works at, as the service sees them (where the
+    roster says they teach or administer, narrowed by their token's claim); their token's own
+    if it cannot say."""
     answer = accepted(await api.me(token_of(who)))
     sites = answer.body.get("sites") if answer.ok and isinstance(answer.body, dict) else None
     if isinstance(sites, list):
