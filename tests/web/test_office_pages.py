@@ -160,6 +160,26 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     assert "Spring conferences" in listed and "Open: families are booking" in listed
 
 
+async def test_the_office_is_offered_the_schools_the_roster_gives_it_not_its_tokens(
+    system: System,
+) -> None:
+    """Conway's office signs in with a token naming MJDS too (a careless identity provider):
+    the pages offer Conway only, where the roster makes it the administrator."""
+    await register_site(system, "mjds")
+    wide = DevPerson(
+        subject="a-conway", role=Role.SITE_ADMIN, name="Conway's office", sites=["conway", "mjds"]
+    )
+    settings = WebSettings(dev_sign_in=True, dev_people=[*DEV_PEOPLE, wide])
+    async with web_front(system, settings) as web:
+        await signed_in_as(web, "a-conway")
+        form = await web.get("/office/windows/new")
+        assert form.status_code == 200, form.text
+        assert "America/Los_Angeles" in form.text
+        assert "America/Chicago" not in form.text and 'value="mjds"' not in form.text
+        reminders = await web.get("/office/reminders")
+        assert reminders.status_code == 200 and "MJDS" not in reminders.text
+
+
 async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_report(
     web: httpx.AsyncClient, system: System, family: Family
 ) -> None:
