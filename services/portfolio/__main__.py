@@ -2,11 +2,12 @@
 its roster again.
 
     slc-portfolio [serve]
-    slc-portfolio reannounce [--only sites,students,guardians,administrators] [--batch 1000]
+    slc-portfolio reannounce [--only sites,students,guardians,staff] [--batch 1000]
 
 ``reannounce`` records in the outbox of the district database (``PORTFOLIO_DATABASE_URL``) the
-event announcing every site, then every student, then every guardian link, then every school
-administrator's schools as they are now, with their current version, ``--batch`` rows per transaction (after migrating the database if
+event announcing every site, then every student, then every guardian link, then the schools
+every staff member administers (none included), as they are now, with their current version,
+``--batch`` rows per transaction (after migrating the database if
 ``PORTFOLIO_MIGRATE_ON_START`` is true, as the service does). It publishes nothing itself: the
 running portfolio service's relay does; if none is running, the events wait in the outbox and
 go out when it starts. Readers ignore what they already hold, so it is safe to run at any time,
@@ -63,11 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     again = commands.add_parser(
         "reannounce",
-        help="record the events announcing every site, student, guardian link and school"
-        " administrator again",
+        help="record the events announcing every site, student, guardian link and the schools"
+        " each staff member administers again",
         description="Record, in the outbox, the event announcing every site, student, guardian"
-        " link and school administrator as it is now; the running portfolio service publishes"
-        " them.",
+        " link and the schools each staff member administers as they are now; the running"
+        " portfolio service publishes them.",
     )
     again.add_argument(
         "--only",

@@ -37,7 +37,7 @@ OWNED: dict[str, type[Site] | type[Student] | type[GuardianLink] | type[StaffMem
     "sites": Site,
     "students": Student,
     "guardians": GuardianLink,
-    "administrators": StaffMember,
+    "staff": StaffMember,
 }
 ENTITIES: tuple[str, ...] = tuple(OWNED)
 

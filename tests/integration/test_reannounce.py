@@ -201,7 +201,7 @@ async def test_a_reader_that_lost_the_roster_gets_it_back_and_one_up_to_date_cha
 
     counts = await reannounce(portfolio, only=ENTITIES, batch_size=2)
 
-    assert counts == {"sites": 2, "students": 3, "guardians": 3, "administrators": 1}
+    assert counts == {"sites": 2, "students": 3, "guardians": 3, "staff": 1}
     await eventually(lambda: scheduling_roster(scheduling), until=lambda held: held == roster)
     await eventually(lambda: offices("demo", "a-conway"), until=lambda held: held == {"conway"})
     # Notifications held every student already: it handles the events and keeps what it had.
@@ -269,7 +269,7 @@ async def test_rows_are_announced_a_batch_per_transaction_sites_then_students_th
 
     counts = await reannounce(watched, only=ENTITIES, batch_size=2, progress=told.append)
 
-    assert counts == {"sites": 1, "students": 5, "guardians": 5, "administrators": 2}
+    assert counts == {"sites": 1, "students": 5, "guardians": 5, "staff": 2}
     assert [(p.entity, p.done, p.total) for p in told] == [
         ("sites", 1, 1),
         ("students", 2, 5),
@@ -278,7 +278,7 @@ async def test_rows_are_announced_a_batch_per_transaction_sites_then_students_th
         ("guardians", 2, 5),
         ("guardians", 4, 5),
         ("guardians", 5, 5),
-        ("administrators", 2, 2),
+        ("staff", 2, 2),
     ]
     sizes = [after - before for before, after in pairwise([0, *watched.outbox_at_commits])]
     assert max(sizes) == 2
@@ -397,7 +397,7 @@ async def test_an_unknown_entity_is_refused_in_one_line(
     assert ran.code == 2
     assert ran.err.splitlines() == [
         "slc-portfolio: --only: unknown entity 'teachers' (choose from sites, students,"
-        " guardians, administrators)"
+        " guardians, staff)"
     ]
     assert ran.out == ""
     assert await outbox(uow) == []
