@@ -1057,6 +1057,11 @@ async def test_a_delta_changes_only_the_administrator_roles_it_names(
     assert await delta("deleted", "2026-10-01T08:00:00.000Z", deleted) == [["mjds"], ["mjds"]]
     # A delta with her row and none of her roles keeps her schools, and announces nothing.
     assert await delta("renamed", "2026-11-01T08:00:00.000Z", "") == [["mjds"]]
+    # A role that has ended (its endDate passed) is no longer hers.
+    ended = (
+        "r-a-conway-mjds,active,{modified},a-conway,secondary,siteAdministrator,,2026-11-30,mjds,\n"
+    )
+    assert await delta("ended", "2026-12-01T08:00:00.000Z", ended) == [[], []]
 
 
 # --- Contacts handed to notifications ------------------------------------------------------------

@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import phonenumbers
@@ -448,18 +448,24 @@ class RosterImporter:
         )
 
     def _administers(self, user: User) -> list[str]:
-        """The schools of the user's administrator roles. A delta's roles.csv holds only the
-        roles that changed: then the schools held, with those its administrator roles add or
-        delete (``tobedeleted``); a role changed in place from administrator to another is
-        taken back by the next bulk export)."""
+        """The schools of the user's administrator roles held today (not deleted, and within
+        their ``beginDate`` and ``endDate`` if the export gives them). A delta's roles.csv holds
+        only the roles that changed: then the schools held, with those its administrator roles
+        add or take back; a role changed in place from administrator to another is taken back
+        by the next bulk export."""
         held = self._administered.get(user.sourced_id, [])
         if not user.roles:
             return held
+        today = datetime.now(UTC).date()
         schools = set(held) if self._roles_delta else set()
         for role in user.roles:
             if role.kind != "administrator" or role.org_sourced_id not in self._site_timezones:
                 continue
-            if role.status == "tobedeleted":
+            if (
+                role.status == "tobedeleted"
+                or (role.begin_date is not None and role.begin_date > today)
+                or (role.end_date is not None and role.end_date < today)
+            ):
                 schools.discard(role.org_sourced_id)
             else:
                 schools.add(role.org_sourced_id)
