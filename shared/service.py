@@ -378,8 +378,9 @@ def _caller_router() -> APIRouter:
     @router.get("/me", response_model=Principal, responses=refusals(401))
     async def me(principal: CurrentPrincipal) -> Principal:
         """The caller as this service sees them: who, their role, and the sites they act at
-        (a teacher: where the roster says they work here, narrowed by their token's claim),
-        for a page to choose what to show; what they may do is still decided by each call."""
+        (a teacher or a site admin: where the roster says they work here, narrowed by their
+        token's claim), for a page to choose what to show; what they may do is still decided
+        by each call."""
         return principal
 
     return router
