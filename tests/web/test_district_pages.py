@@ -21,7 +21,7 @@ from sqlmodel import col, update
 from services.portfolio.tables import RosterImportRun
 from services.web.app import MAX_FORM_BYTES, build_app
 from shared.jobs.tables import Job
-from tests.integration.conftest import ADMIN, System, register_site
+from tests.integration.conftest import ADMIN, System, administering, register_site
 from tests.integration.test_dead_letters_api import ENROLLED, break_handler, student_known
 from tests.integration.test_jobs_api import a_message_waiting_for_tomorrow
 from tests.integration.test_roster_import import MESSY, zip_export
@@ -76,6 +76,7 @@ async def test_an_uploaded_export_is_followed_then_reported_with_each_rejected_r
     imports = await web.get("/district/roster/imports")
     assert imports.status_code == 200
     assert "No roster has been imported here yet." in imports.text
+    assert "No school administrator is on the roster yet." in imports.text
 
     started = await upload(web, imports, zip_export(MESSY, tmp_path / "messy.zip").read_bytes())
 
@@ -96,6 +97,22 @@ async def test_an_uploaded_export_is_followed_then_reported_with_each_rejected_r
     listed = html.unescape((await web.get("/district/roster/imports")).text)
     assert f'href="{address}"' in listed and "7 rows rejected" in listed
     assert (await web.get("/static/import_progress.js")).status_code == 200
+
+
+async def test_district_it_sees_who_runs_each_schools_office(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    await administering(system, {"a-jordan": ("conway", "mjds"), "a-ruth": ("mjds",)})
+    await signed_in_as(web, "it-admin")
+
+    imports = html.unescape((await web.get("/district/roster/imports")).text)
+
+    assert "School administrators" in imports
+    assert (
+        'Office a-jordan <span class="hint">(a-jordan)</span>: Conway Elementary, MJDS' in imports
+    )
+    assert 'Office a-ruth <span class="hint">(a-ruth)</span>: MJDS' in imports
+    assert "No school administrator is on the roster yet." not in imports
 
 
 async def test_an_upload_that_is_no_export_is_refused_in_words(

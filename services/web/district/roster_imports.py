@@ -9,6 +9,7 @@ the upload limit of this address (``app.upload_limits``), which matches portfoli
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -103,6 +104,39 @@ async def _refusal_of(export: UploadFile | None) -> ImportRefusal | None:
     return None
 
 
+@dataclass(frozen=True)
+class Administrator:
+    """A school administrator as the page lists them: a site administrator's sign-in acts for
+    these schools only."""
+
+    id: str
+    name: str
+    schools: list[str]
+
+
+async def _administrators(api: RosterImportsDep, who: Visitor) -> list[Administrator]:
+    """The roster's school administrators, each with their schools' names."""
+    token = token_of(who)
+    answer = accepted(await api.administrators(token))
+    if not answer.ok or not isinstance(answer.body, list):
+        return []
+    sites = accepted(await api.sites(token))
+    names = {
+        str(site.get("id")): str(site.get("name") or site.get("id"))
+        for site in (sites.body if sites.ok and isinstance(sites.body, list) else [])
+        if isinstance(site, dict)
+    }
+    return [
+        Administrator(
+            id=str(one["id"]),
+            name=f"{one.get('given_name') or ''} {one.get('family_name') or ''}".strip(),
+            schools=[names.get(str(site), str(site)) for site in one.get("site_ids") or []],
+        )
+        for one in answer.body
+        if isinstance(one, dict) and one.get("id")
+    ]
+
+
 def import_refusal_of(answer: Answer) -> ImportRefusal:
     if answer.status == 403:
         return ImportRefusal.NOT_ALLOWED
@@ -135,6 +169,7 @@ async def _imports_page(
         "district_roster_imports.html.j2",
         status=status,
         runs=runs,
+        administrators=await _administrators(api, who),
         refusal=refusal.value if refusal else None,
         largest=written_size(settings.roster_upload_max_bytes, language=who.language),
         section="imports",
