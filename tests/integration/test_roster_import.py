@@ -22,6 +22,7 @@ from sqlmodel import SQLModel, col, select
 from services.notifications.tables import ContactPoint
 from services.portfolio.api import StudentOut
 from services.portfolio.oneroster import ExportRefused, open_export
+from services.portfolio.roster_events import announce
 from services.portfolio.roster_import.apply import RosterImporter
 from services.portfolio.roster_import.cli import main as slc_roster
 from services.portfolio.roster_import.contacts import Contact, ContactHandoff, HandoffFailed
@@ -56,6 +57,7 @@ from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.roster import link_states
 from shared.roster_classes import teacher_names, teachers_of
+from shared.upsert import update_raising_version
 from tests.integration.conftest import ADMIN, System
 from tests.support import auth, count, eventually
 
@@ -1062,6 +1064,43 @@ async def test_a_delta_changes_only_the_administrator_roles_it_names(
         "r-a-conway-mjds,active,{modified},a-conway,secondary,siteAdministrator,,2026-11-30,mjds,\n"
     )
     assert await delta("ended", "2026-12-01T08:00:00.000Z", ended) == [[], []]
+
+
+async def test_an_administrator_changed_by_hand_during_an_import_is_announced_as_imported(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """District IT names Jordan Ellis MJDS's administrator too (by hand, announced) while an
+    import that renames her, as Conway's only administrator, is under way: the import's write
+    is announced, or the other services would keep MJDS for her."""
+    await import_export(uow, BULK)
+    renamed = tmp_path / "renamed"
+    shutil.copytree(BULK, renamed)
+    set_cell(renamed / "users.csv", sourced_id="a-conway", column="givenName", value="Jordana")
+
+    class Meanwhile(RosterImporter):
+        async def _load(self) -> None:
+            await super()._load()
+            async with uow.transaction() as session:
+                jordan = await session.get(StaffMember, "a-conway")
+                assert jordan is not None
+                await update_raising_version(
+                    session,
+                    StaffMember,
+                    key={"id": "a-conway"},
+                    values={"administers": ["conway", "mjds"], "source_hash": None},
+                )
+                await session.refresh(jordan)
+                announce(session, jordan)
+
+    seq = await last_seq(uow)
+    with open_export(renamed) as export:
+        await Meanwhile(uow, district=DISTRICT, default_timezone=TIMEZONE).run(export)
+
+    announced = [e.data for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR]
+    assert announced == [
+        {"administrator_id": "a-conway", "site_ids": ["conway", "mjds"], "version": 2},
+        {"administrator_id": "a-conway", "site_ids": ["conway"], "version": 3},
+    ]
 
 
 # --- Contacts handed to notifications ------------------------------------------------------------

@@ -165,6 +165,9 @@ class RosterImporter:
         self._administered: dict[str, list[str]] = {}
         self._administering: dict[str, list[str]] = {}
         self._roles_delta = False  # a 1.2 delta's roles.csv: only the roles that changed
+        # Each staff row's version as read: a row this import writes is one above it, unless
+        # someone changed it meanwhile (district IT naming an administrator by hand).
+        self._staff_versions: dict[str, int] = {}
 
     async def run(self, export: OneRosterExport) -> ImportReport:
         started = time.monotonic()
@@ -232,11 +235,15 @@ class RosterImporter:
                     session, SchoolClass.id, SchoolClass.site, SchoolClass.district, self._district
                 )
             )
-            for staff, schools, active in await session.exec(
-                select(StaffMember.id, StaffMember.administers, StaffMember.active).where(
-                    StaffMember.district == self._district
-                )
+            for staff, schools, active, version in await session.exec(
+                select(
+                    StaffMember.id,
+                    StaffMember.administers,
+                    StaffMember.active,
+                    StaffMember.version,
+                ).where(StaffMember.district == self._district)
             ):
+                self._staff_versions[staff] = version
                 if schools:
                     self._administered[staff] = list(schools)
                     if active:
@@ -716,9 +723,11 @@ class RosterImporter:
         changed = []
         for row in rows:
             now = sorted(set(row.administers)) if row.active else []
-            if now != self._administering.get(row.id, []):
+            written_meanwhile = row.version != self._staff_versions.get(row.id, 0) + 1
+            if now != self._administering.get(row.id, []) or written_meanwhile:
                 changed.append(row)
-                self._administering[row.id] = now
+            self._administering[row.id] = now
+            self._staff_versions[row.id] = row.version
         return await self._record(session, map(administrator_announced, changed))
 
     async def _announce_classes(self) -> None:
