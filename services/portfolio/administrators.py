@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
+from sqlalchemy import String, cast
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,7 +77,12 @@ async def list_administrators(
         staff = (
             await session.exec(
                 select(StaffMember)
-                .where(StaffMember.district == principal.district, col(StaffMember.active))
+                .where(
+                    StaffMember.district == principal.district,
+                    col(StaffMember.active),
+                    # (JSON has no equality on PostgreSQL; its text does, on both databases.)
+                    cast(col(StaffMember.administers), String) != "[]",
+                )
                 .order_by(col(StaffMember.id))
             )
         ).all()

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from shared.auth import Role
 from shared.events import AdministratorRegistered
-from tests.integration.conftest import ADMIN, System, administering, register_site
+from tests.integration.conftest import ADMIN, System, administering, put_in_class, register_site
 from tests.integration.test_roster_import import BULK, zip_export
 from tests.support import auth, eventually
 
@@ -154,6 +154,13 @@ async def test_district_it_names_a_schools_administrators(
         assert says in answer.text
     unknown = await system.portfolio.delete("/roster/administrators/a-nobody", headers=ADMIN)
     assert unknown.status_code == 404
+
+    # Listed while they administer a school; a teacher on the roster never is.
+    await put_in_class(system, "c-1", site="conway", teachers=["t-rivera"], students=[])
+    removed = await system.portfolio.delete("/roster/administrators/a-jordan", headers=ADMIN)
+    assert removed.status_code == 200, removed.text
+    listed = await system.portfolio.get("/roster/administrators", headers=ADMIN)
+    assert [(one["id"], one["site_ids"]) for one in listed.json()] == [("a-conway", ["conway"])]
 
 
 async def test_an_administrator_the_export_no_longer_has_acts_nowhere(
