@@ -15,6 +15,17 @@ from tests.support import auth
 DISTRICT_ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
 SITE_ZONES = {"conway": "America/Los_Angeles", "mjds": "America/Chicago"}
 
+
+def in_three_days_at(hour: int, minute: int = 0, *, site: str = "conway") -> datetime:
+    """``hour`` on the site's clock three days from now: a conference whose reminders (two
+    days and two hours before, the defaults) come due hours away from any test, whatever the
+    hour it runs at (two days ahead, the two-day reminder of a conference at this hour would
+    come due today at this hour, and could go in the middle of a test counting messages)."""
+    zone = ZoneInfo(SITE_ZONES[site])
+    day = datetime.now(zone).date() + timedelta(days=3)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(UTC)
+
+
 # The window each test's scheduling client has opened per site.
 _windows: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, dict[str, Any]]] = (
     weakref.WeakKeyDictionary()

@@ -204,3 +204,23 @@ async def slc_jobs(database_url: str, *args: str) -> Ran:
         return Ran(code, out.getvalue(), err.getvalue())
 
     return await asyncio.to_thread(run)
+
+
+# The daily digest goes at this hour on each family's clock, their school's by default (Conway:
+# Los Angeles; MJDS: Chicago).
+DIGEST_HOUR_ZONES = ("America/Los_Angeles", "America/Chicago")
+
+
+def until_digest_hour_passed(margin: timedelta, *, at: datetime | None = None) -> float:
+    """Seconds to wait so that the daily digest's hour on the schools' clocks is not less than
+    ``margin`` ahead: a test that counts a family's messages would otherwise see the day's
+    digest go in the middle of it. 0 almost always."""
+    from services.notifications.preferences import DEFAULT_DIGEST_HOUR
+
+    now = at or datetime.now(ZoneInfo("UTC"))
+    for zone in DIGEST_HOUR_ZONES:
+        local = now.astimezone(ZoneInfo(zone))
+        digest = local.replace(hour=DEFAULT_DIGEST_HOUR, minute=0, second=0, microsecond=0)
+        if timedelta(0) <= digest - local < margin:
+            return (digest - local).total_seconds() + 1
+    return 0.0

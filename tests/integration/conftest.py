@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from shared.roster_classes import teachers_of
 from tests.conftest import BACKENDS, DatabaseUrls, MigratedTemplates
 from tests.mail_support import LocalMailServer
 from tests.scheduling_support import open_times
-from tests.support import auth, eventually
+from tests.support import auth, eventually, until_digest_hour_passed
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
 
@@ -132,6 +133,8 @@ async def system(
                 name: await stack.enter_async_context(serving(app, f"http://{name}"))
                 for name, app in apps.items()
             }
+            # (Not within two minutes of the schools' digest hour: see the helper.)
+            await asyncio.sleep(until_digest_hour_passed(timedelta(minutes=2)))
             yield System(**clients, apps=apps, backend=request.param)
     finally:
         for url, migrations in taken.items():

@@ -27,16 +27,10 @@ from tests.integration.conftest import (
 )
 from tests.integration.test_conference_week import LA, book, guardian, ok
 from tests.mail_support import BUSY_TIMES, LocalMailServer
-from tests.scheduling_support import open_times
+from tests.scheduling_support import in_three_days_at, open_times
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
-
-
-def in_three_days_at(hour: int) -> datetime:
-    """Three days ahead, so a conference's two-day reminder is still to come whatever the hour."""
-    day = datetime.now(LA).date() + timedelta(days=3)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=LA).astimezone(UTC)
 
 
 async def family(system: System, *, local: str, language: str) -> tuple[str, str, str]:

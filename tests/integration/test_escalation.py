@@ -23,9 +23,10 @@ from tests.integration.conftest import (
     family_with_contact,
     times_before_any_family,
 )
-from tests.integration.test_conference_week import book, guardian, ok, tomorrow_at
+from tests.integration.test_conference_week import book, guardian, ok
 from tests.integration.test_family_links_across_services import message, open_window, two_families
 from tests.notifications_support import queued_message
+from tests.scheduling_support import in_three_days_at
 from tests.support import auth, eventually
 
 # The school offices these tests sign in as are on the roster.
@@ -50,7 +51,7 @@ async def settled(system: System, guardian_id: str, until: Any) -> list[Delivery
 
 async def a_time_before_any_family(system: System, hour: int) -> dict[str, Any]:
     """One conference time with Ms. Rivera tomorrow at ``hour`` (``times_before_any_family``)."""
-    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(hour))
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(hour))
     return slot
 
 

@@ -31,7 +31,8 @@ from tests.integration.conftest import (
     register_site,
     times_before_any_family,
 )
-from tests.integration.test_conference_week import LA, book, guardian, ok, tomorrow_at
+from tests.integration.test_conference_week import LA, book, guardian, ok
+from tests.scheduling_support import in_three_days_at
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
@@ -122,7 +123,7 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
 
 
 async def test_logistics_by_email_and_text_and_news_opted_out(system: System) -> None:
-    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(15))
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(15))
     student, guardian_id = await family(system, email="rosa@example.org", phone="+15035550188")
     ok(
         await put(
@@ -150,7 +151,7 @@ async def test_logistics_by_email_and_text_and_news_opted_out(system: System) ->
 
 
 async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) -> None:
-    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(16))
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(16))
     student, guardian_id = await family(system, email="rosa@example.org")
     now = datetime.now(LA)
     quiet = {

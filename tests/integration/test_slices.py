@@ -49,7 +49,9 @@ async def open_slot(system: System, *, site: str = "conway", capacity: int = 1) 
     on the site's clock (an availability block is on one day)."""
     await register_site(system, site)
     n = next(_OPENED) % 200  # unique within a test; at most 22 days ahead
-    day = datetime.now(ZoneInfo(SITE_ZONES[site])).date() + timedelta(days=2 + n // 10)
+    # (Three days ahead at least: two days ahead, a time's two-day reminder would come due
+    # today at its hour, maybe in the middle of a test.)
+    day = datetime.now(ZoneInfo(SITE_ZONES[site])).date() + timedelta(days=3 + n // 10)
     starts_at = datetime(
         day.year, day.month, day.day, 8 + n % 10, tzinfo=ZoneInfo(SITE_ZONES[site])
     )

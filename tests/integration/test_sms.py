@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,8 +27,9 @@ from tests.integration.conftest import (
     family_with_contact,
     times_before_any_family,
 )
-from tests.integration.test_conference_week import LA, book, guardian, ok
+from tests.integration.test_conference_week import book, guardian, ok
 from tests.integration.test_family_links_across_services import open_window
+from tests.scheduling_support import in_three_days_at
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
@@ -77,11 +77,6 @@ async def reachable(system: System) -> AsyncIterator[System]:
     yield system
     server.should_exit = True
     await task
-
-
-def tomorrow_at(hour: int) -> datetime:
-    day = datetime.now(LA).date() + timedelta(days=2)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=LA).astimezone(UTC)
 
 
 async def phone_family(system: System, *, phone: str, language: str) -> tuple[str, str]:
@@ -140,7 +135,7 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone()
-    first, second = await times_before_any_family(system, starts_at=tomorrow_at(15), count=2)
+    first, second = await times_before_any_family(system, starts_at=in_three_days_at(15), count=2)
     student, guardian_id = await phone_family(system, phone=phone, language="es")
     booked = ok(await book(system, guardian(guardian_id), first["id"], student), 201)
 
@@ -207,7 +202,7 @@ async def test_a_reply_from_a_shared_number_is_answered_in_the_language_of_its_l
     """Two guardians share a phone, one reading Spanish and one Vietnamese: a reply is answered
     in the language of the last text the number was sent (what the family is replying to)."""
     system, phone = reachable, a_phone()
-    first, second = await times_before_any_family(system, starts_at=tomorrow_at(17), count=2)
+    first, second = await times_before_any_family(system, starts_at=in_three_days_at(17), count=2)
     spanish = await phone_family(system, phone=phone, language="es")
     vietnamese = await phone_family(system, phone=phone, language="vi")
     ok(await book(system, guardian(spanish[1]), first["id"], spanish[0]), 201)
@@ -224,7 +219,7 @@ async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone(ending="0000")
-    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(16))
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(16))
     student, guardian_id = await phone_family(system, phone=phone, language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
 
@@ -239,7 +234,7 @@ async def test_a_landline_the_provider_cannot_text_is_listed_as_a_number_to_corr
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone(ending="9999")  # (the provider's landline: code 21614)
-    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(18))
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(18))
     student, guardian_id = await phone_family(system, phone=phone, language="en")
     ok(await book(system, guardian(guardian_id), slot["id"], student), 201)
 
@@ -257,7 +252,7 @@ async def test_a_stop_only_the_provider_knows_of_is_recorded_when_it_refuses_a_t
     (code 21610): the delivery is recorded opted out and the STOP recorded here; with no email
     to send it by instead, the office learns the family will not hear of their conference."""
     system, phone = reachable, a_phone()
-    (first,) = await times_before_any_family(system, starts_at=tomorrow_at(19))
+    (first,) = await times_before_any_family(system, starts_at=in_three_days_at(19))
     student, guardian_id = await phone_family(system, phone=phone, language="en")
     await reply("STOP", phone)
     async with system.apps["notifications"].state.runtime.uow.transaction() as session:
@@ -280,7 +275,7 @@ async def test_a_text_the_carrier_could_not_deliver_goes_by_email_instead(
     reachable: System,
 ) -> None:
     system, phone = reachable, a_phone(ending="0000")
-    (slot,) = await times_before_any_family(system, starts_at=tomorrow_at(17))
+    (slot,) = await times_before_any_family(system, starts_at=in_three_days_at(17))
     student, guardian_id = await family_with_contact(
         system,
         given_name="Minh",
