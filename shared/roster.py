@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, ColumnElement, ScalarSelect, and_, func
+from sqlalchemy import JSON, Column, ColumnElement, ScalarSelect, and_, bindparam, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -117,16 +117,24 @@ def keep_administrator_copy(consumers: EventConsumers) -> None:
         )
 
 
+_ADMINISTRATORS: Any = RosterAdministrator.__table__  # type: ignore[attr-defined]
+# Read on every request of a site administrator.
+_ADMINISTERED = select(_ADMINISTRATORS.c.site_ids).where(
+    _ADMINISTRATORS.c.id == bindparam("administrator_id"),
+    _ADMINISTRATORS.c.district == bindparam("district"),
+)
+
+
 async def administered_sites(
     uow: UnitOfWork, district: str, administrator_id: str
 ) -> frozenset[str]:
     """The schools the roster makes ``administrator_id`` an administrator of (none: the roster
     does not know them as one), from a reader's copy."""
-    async with uow.read() as session:
-        held = await session.get(RosterAdministrator, administrator_id)
-    if held is None or held.district != district:
-        return frozenset()
-    return frozenset(held.site_ids)
+    async with uow.lookup() as connection:
+        held = await connection.execute(
+            _ADMINISTERED, {"administrator_id": administrator_id, "district": district}
+        )
+        return frozenset(held.scalar_one_or_none() or ())
 
 
 class RosterGuardianLink(SQLModel, table=True):

@@ -366,8 +366,8 @@ def _link_revocation_check(
 def _roster_sites(runtime: ServiceRuntime, sites: RosterSites) -> RosterSitesCheck:
     """The service's roster read of a staff member's sites, on its unit of work."""
 
-    async def check(district: str, teacher_id: str) -> frozenset[str]:
-        return await sites(runtime.uow, district, teacher_id)
+    async def check(district: str, staff_id: str) -> frozenset[str]:
+        return await sites(runtime.uow, district, staff_id)
 
     return check
 

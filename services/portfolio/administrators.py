@@ -11,13 +11,15 @@ administrator back as it has them, and a bulk export withdraws one it does not h
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlalchemy import String, cast
+from sqlalchemy import String, bindparam, cast
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.roster_events import announce
+from services.portfolio.roster_events import administering, announce
 from services.portfolio.tables import Site, StaffMember
 from shared.api_types import Id, IdPath, Text
 from shared.auth.http import CurrentPrincipal, district_it_only, forbidden
@@ -54,15 +56,22 @@ class AdministratorOut(BaseModel):
     version: int
 
 
+_STAFF: Any = StaffMember.__table__  # type: ignore[attr-defined]
+# Read on every request of a site administrator.
+_ADMINISTERS = select(_STAFF.c.administers, _STAFF.c.active).where(
+    _STAFF.c.id == bindparam("staff_id"), _STAFF.c.district == bindparam("district")
+)
+
+
 async def sites_administered(uow: UnitOfWork, district: str, staff_id: str) -> frozenset[str]:
     """Where the roster says a site administrator acts (portfolio's ``administrator_sites``,
     ``shared.auth.http``): the schools they administer while on the roster; none for anyone
     the roster does not know as one."""
-    async with uow.read() as session:
-        staff = await session.get(StaffMember, staff_id)
-    if staff is None or staff.district != district or not staff.active:
-        return frozenset()
-    return frozenset(staff.administers)
+    async with uow.lookup() as connection:
+        staff = (
+            await connection.execute(_ADMINISTERS, {"staff_id": staff_id, "district": district})
+        ).first()
+    return frozenset(administering(staff)) if staff is not None else frozenset()
 
 
 @router.get(
@@ -86,7 +95,7 @@ async def list_administrators(
                 .order_by(col(StaffMember.id))
             )
         ).all()
-    return [_out(member) for member in staff if member.administers]
+    return [_out(member) for member in staff]
 
 
 @router.put(
@@ -116,7 +125,6 @@ async def name_administrator(
                 administers=schools,
             )
             session.add(staff)
-            await session.flush()
             announce(session, staff)
         elif (
             staff.administers != schools
@@ -199,6 +207,6 @@ def _out(staff: StaffMember) -> AdministratorOut:
         id=staff.id,
         given_name=staff.given_name,
         family_name=staff.family_name,
-        site_ids=sorted(staff.administers) if staff.active else [],
+        site_ids=administering(staff),
         version=staff.version,
     )

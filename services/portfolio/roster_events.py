@@ -92,12 +92,15 @@ class AdministratorState(Protocol):
     def version(self) -> int: ...
 
 
+def administering(staff: AdministratorState) -> list[str]:
+    """The schools a staff member administers now: those of the roster while they are on it;
+    none once they have left it."""
+    return sorted(set(staff.administers)) if staff.active else []
+
+
 def administrator_state(staff: AdministratorState) -> AdministratorRegistered:
-    """The schools they administer while on the roster; none once they have left it."""
     return AdministratorRegistered(
-        administrator_id=staff.id,
-        site_ids=sorted(set(staff.administers)) if staff.active else [],
-        version=staff.version,
+        administrator_id=staff.id, site_ids=administering(staff), version=staff.version
     )
 
 

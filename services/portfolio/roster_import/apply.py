@@ -36,6 +36,7 @@ from services.portfolio.oneroster.problems import RowRejected
 from services.portfolio.oneroster.reader import OneRosterExport
 from services.portfolio.oneroster.records import Class, Enrollment, Org, User
 from services.portfolio.roster_events import (
+    administering,
     administrator_announced,
     class_state,
     link_state,
@@ -159,15 +160,12 @@ class RosterImporter:
         self._classes_written: set[str] = set()  # version raised (or created) by this import
         self._classes_touched: set[str] = set()  # membership changed
         self._staff_written: set[str] = set()  # a teacher renamed: their classes name them anew
-        # The schools each staff member administers, as held before this import (``_administered``
-        # whatever their state, ``_administering`` while on the roster): a change of the latter is
-        # announced (``roster.administrator.registered``), with no school once they have none.
-        self._administered: dict[str, list[str]] = {}
-        self._administering: dict[str, list[str]] = {}
+        # Each staff member as last read or written (``administers``, ``active``, ``version``): a
+        # change of the schools they administer is announced (``roster.administrator.registered``,
+        # none once they have none), and so is a row someone else wrote meanwhile (district IT
+        # by hand: its version is then not one above the one read).
+        self._staff_held: dict[str, Row] = {}
         self._roles_delta = False  # a 1.2 delta's roles.csv: only the roles that changed
-        # Each staff row's version as read: a row this import writes is one above it, unless
-        # someone changed it meanwhile (district IT naming an administrator by hand).
-        self._staff_versions: dict[str, int] = {}
 
     async def run(self, export: OneRosterExport) -> ImportReport:
         started = time.monotonic()
@@ -235,7 +233,7 @@ class RosterImporter:
                     session, SchoolClass.id, SchoolClass.site, SchoolClass.district, self._district
                 )
             )
-            for staff, schools, active, version in await session.exec(
+            for staff in await session.exec(
                 select(
                     StaffMember.id,
                     StaffMember.administers,
@@ -243,11 +241,7 @@ class RosterImporter:
                     StaffMember.version,
                 ).where(StaffMember.district == self._district)
             ):
-                self._staff_versions[staff] = version
-                if schools:
-                    self._administered[staff] = list(schools)
-                    if active:
-                        self._administering[staff] = sorted(set(schools))
+                self._staff_held[staff[0]] = staff  # (a row: its columns are attributes)
             if self._handoff is not None:
                 self._contact_hashes.update(
                     await _pairs(
@@ -460,7 +454,8 @@ class RosterImporter:
         only the roles that changed: then the schools held, with those its administrator roles
         add or take back; a role changed in place from administrator to another is taken back
         by the next bulk export."""
-        held = self._administered.get(user.sourced_id, [])
+        before = self._staff_held.get(user.sourced_id)
+        held = list(before.administers) if before is not None else []
         if not user.roles:
             return held
         today = datetime.now(UTC).date()
@@ -722,12 +717,11 @@ class RosterImporter:
         self._staff_written.update(row.id for row in rows)  # type: ignore[attr-defined]
         changed = []
         for row in rows:
-            now = sorted(set(row.administers)) if row.active else []
-            written_meanwhile = row.version != self._staff_versions.get(row.id, 0) + 1
-            if now != self._administering.get(row.id, []) or written_meanwhile:
+            before = self._staff_held.get(row.id)
+            was, expected = (administering(before), before.version + 1) if before else ([], 1)
+            if administering(row) != was or row.version != expected:
                 changed.append(row)
-            self._administering[row.id] = now
-            self._staff_versions[row.id] = row.version
+            self._staff_held[row.id] = row
         return await self._record(session, map(administrator_announced, changed))
 
     async def _announce_classes(self) -> None:
