@@ -19,6 +19,7 @@ from sqlalchemy import String, bindparam, cast
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.portfolio.refusals import no_site_on_roster
 from services.portfolio.roster_events import administering, announce
 from services.portfolio.tables import Site, StaffMember
 from shared.api_types import Id, IdPath, Text
@@ -196,10 +197,7 @@ async def _check_sites(session: AsyncSession, principal: Principal, schools: lis
         ).all()
     )
     if missing := [school for school in schools if school not in found]:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"no site {missing[0]!r} on the roster: add the school first (PUT /roster/sites)",
-        )
+        raise no_site_on_roster(missing[0])
 
 
 def _out(staff: StaffMember) -> AdministratorOut:

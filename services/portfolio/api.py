@@ -11,6 +11,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import visible_student
+from services.portfolio.refusals import no_site_on_roster
 from services.portfolio.roster_events import announce
 from services.portfolio.rules import may_manage_roster
 from services.portfolio.tables import GuardianLink, Site, Student
@@ -111,10 +112,7 @@ async def enroll_student(
             site.district != principal.district
         ):
             # (A student of a school nobody has would be announced to every service.)
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"no site {body.site!r} on the roster: add the school first (PUT /roster/sites)",
-            )
+            raise no_site_on_roster(body.site)
         student = await session.get(Student, student_id)
         if student is not None and not may_manage_roster(
             principal, district=student.district, site=student.site

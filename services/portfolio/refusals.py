@@ -3,7 +3,7 @@ problem document's ``refusal`` member), and their documents in the OpenAPI."""
 
 from __future__ import annotations
 
-from fastapi import status
+from fastapi import HTTPException, status
 
 from shared.problems import Problem, ProblemException, problem_with, refusal_member, refused_as
 
@@ -25,6 +25,14 @@ def refused(status_code: int, reason: str, code: str) -> ProblemException:
 
 def unprocessable(reason: str, code: str) -> ProblemException:
     return refused(status.HTTP_422_UNPROCESSABLE_CONTENT, reason, code)
+
+
+def no_site_on_roster(site_id: str) -> HTTPException:
+    """422: something names a school the district's roster does not have."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        f"no site {site_id!r} on the roster: add the school first (PUT /roster/sites)",
+    )
 
 
 def conflict(reason: str, code: str) -> ProblemException:

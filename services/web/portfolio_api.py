@@ -50,6 +50,10 @@ class PortfolioApi(ServiceApi):
         """The district's schools, each with its time zone."""
         return await self._call("GET", "/roster/sites", token)
 
+    async def administrators(self, token: str) -> Answer:
+        """The school administrators the roster has, with their schools (district IT)."""
+        return await self._call("GET", "/roster/administrators", token)
+
     async def goals(self, token: str, *, student_id: str) -> Answer:
         """The student's goals, newest first, each with its progress."""
         return await self._call("GET", f"/students/{quote(student_id)}/goals", token)

@@ -49,11 +49,3 @@ class RosterImportsApi(ServiceApi):
     async def run(self, token: str, *, run_id: str) -> Answer:
         """One import: its progress while it runs, its report when done."""
         return await self._call("GET", f"/roster/imports/{quote(run_id)}", token)
-
-    async def administrators(self, token: str) -> Answer:
-        """The school administrators the roster has, with their schools."""
-        return await self._call("GET", "/roster/administrators", token)
-
-    async def sites(self, token: str) -> Answer:
-        """The district's schools (their names)."""
-        return await self._call("GET", "/roster/sites", token)

@@ -18,12 +18,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
+from services.web.district.roster_api import RosterImportsApi
 from services.web.district.roster_imports_view import ImportRun, import_run
 from services.web.district.signed_in import DistrictDep, RosterImportsDep
 from services.web.forms import checked_upload
 from services.web.pages import Visitor, page
+from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import Answer, is_id
-from services.web.staff.signed_in import accepted, token_of
+from services.web.service_clients import PortfolioDep
+from services.web.staff.signed_in import accepted, schools_by_id, token_of
 from services.web.troubles import Trouble, TroublePage, written_size
 
 router = APIRouter()
@@ -47,25 +50,35 @@ async def district_home(who: DistrictDep) -> Response:
 
 
 @router.get(IMPORTS)
-async def roster_imports(request: Request, who: DistrictDep, api: RosterImportsDep) -> Response:
-    """The form to upload an export, and the imports so far, newest first."""
-    return await _imports_page(request, who, api)
+async def roster_imports(
+    request: Request, who: DistrictDep, api: RosterImportsDep, portfolio: PortfolioDep
+) -> Response:
+    """The form to upload an export, the imports so far, newest first, and the school
+    administrators the roster has."""
+    return await _imports_page(request, who, api, portfolio)
 
 
 @router.post(IMPORTS)
-async def upload_roster(request: Request, who: DistrictDep, api: RosterImportsDep) -> Response:
+async def upload_roster(
+    request: Request, who: DistrictDep, api: RosterImportsDep, portfolio: PortfolioDep
+) -> Response:
     """Start an import of the uploaded export, then follow it on its page."""
     async with checked_upload(request, who) as (_, files):
         export = files.get(FILE_FIELD)
         refusal = await _refusal_of(export)
         if refusal is not None:
-            return await _imports_page(request, who, api, refusal=refusal, status=422)
+            return await _imports_page(request, who, api, portfolio, refusal=refusal, status=422)
         assert export is not None
         answer = accepted(await api.upload(token_of(who), export=export))
     if answer.ok and isinstance(answer.body, dict) and is_id(str(answer.body.get("id"))):
         return RedirectResponse(f"{IMPORTS}/{answer.body['id']}", status_code=303)
     return await _imports_page(
-        request, who, api, refusal=import_refusal_of(answer), status=answer.refused_status
+        request,
+        who,
+        api,
+        portfolio,
+        refusal=import_refusal_of(answer),
+        status=answer.refused_status,
     )
 
 
@@ -114,23 +127,20 @@ class Administrator:
     schools: list[str]
 
 
-async def _administrators(api: RosterImportsDep, who: Visitor) -> list[Administrator]:
+async def _administrators(portfolio: PortfolioApi, who: Visitor) -> list[Administrator]:
     """The roster's school administrators, each with their schools' names."""
-    token = token_of(who)
-    answer = accepted(await api.administrators(token))
+    answer = accepted(await portfolio.administrators(token_of(who)))
     if not answer.ok or not isinstance(answer.body, list):
         return []
-    sites = accepted(await api.sites(token))
-    names = {
-        str(site.get("id")): str(site.get("name") or site.get("id"))
-        for site in (sites.body if sites.ok and isinstance(sites.body, list) else [])
-        if isinstance(site, dict)
-    }
+    schools = await schools_by_id(portfolio, who)
     return [
         Administrator(
             id=str(one["id"]),
             name=f"{one.get('given_name') or ''} {one.get('family_name') or ''}".strip(),
-            schools=[names.get(str(site), str(site)) for site in one.get("site_ids") or []],
+            schools=[
+                str(schools.get(str(site), {}).get("name") or site)
+                for site in one.get("site_ids") or []
+            ],
         )
         for one in answer.body
         if isinstance(one, dict) and one.get("id")
@@ -150,7 +160,8 @@ def import_refusal_of(answer: Answer) -> ImportRefusal:
 async def _imports_page(
     request: Request,
     who: Visitor,
-    api: RosterImportsDep,
+    api: RosterImportsApi,
+    portfolio: PortfolioApi,
     *,
     refusal: ImportRefusal | None = None,
     status: int = 200,
@@ -169,7 +180,7 @@ async def _imports_page(
         "district_roster_imports.html.j2",
         status=status,
         runs=runs,
-        administrators=await _administrators(api, who),
+        administrators=await _administrators(portfolio, who),
         refusal=refusal.value if refusal else None,
         largest=written_size(settings.roster_upload_max_bytes, language=who.language),
         section="imports",

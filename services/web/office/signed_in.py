@@ -4,18 +4,13 @@ told the page is not theirs), and the schools they act for with their names and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 
 from services.web.pages import Visitor
 from services.web.portfolio_api import PortfolioApi
-from services.web.staff.signed_in import (
-    accepted,
-    signed_in_as,
-    token_of,
-    working_sites,
-)
+from services.web.staff.signed_in import schools_by_id, signed_in_as, working_sites
 
 OFFICE_ROLE = "site_admin"
 
@@ -35,10 +30,7 @@ class School:
 async def schools_of(api: PortfolioApi, who: Visitor) -> list[School]:
     """The schools the signed-in person acts for (where the roster makes them an
     administrator, narrowed by their token), in order."""
-    answer = accepted(await api.sites(token_of(who)))
-    known: dict[str, Any] = {}
-    if answer.ok and isinstance(answer.body, list):
-        known = {str(site.get("id")): site for site in answer.body if isinstance(site, dict)}
+    known = await schools_by_id(api, who)
     return [
         School(
             id=site,

@@ -5,11 +5,12 @@ sign-in."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 
 from services.web.pages import Visitor, VisitorDep
+from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import Answer, ServiceApi
 from services.web.sessions import Person
 from services.web.troubles import Trouble, TroublePage
@@ -60,3 +61,12 @@ async def working_sites(api: ServiceApi, who: Visitor) -> tuple[str, ...]:
     if isinstance(sites, list):
         return tuple(sorted(str(site) for site in sites))
     return person_of(who).sites
+
+
+async def schools_by_id(api: PortfolioApi, who: Visitor) -> dict[str, dict[str, Any]]:
+    """The district's schools as portfolio has them (name, time zone), by id; none if it
+    cannot say."""
+    answer = accepted(await api.sites(token_of(who)))
+    if not answer.ok or not isinstance(answer.body, list):
+        return {}
+    return {str(site.get("id")): site for site in answer.body if isinstance(site, dict)}
