@@ -180,6 +180,25 @@ async def test_the_office_is_offered_the_schools_the_roster_gives_it_not_its_tok
         assert reminders.status_code == 200 and "MJDS" not in reminders.text
 
 
+async def test_an_office_the_roster_does_not_name_is_told_what_to_ask_for(
+    system: System,
+) -> None:
+    """Signed in with a site administrator's token the roster does not back (not yet loaded,
+    or never named): the page says so and offers nothing to set up."""
+    await register_site(system, "conway")
+    stranger = DevPerson(
+        subject="a-newcomer", role=Role.SITE_ADMIN, name="A new office", sites=["conway"]
+    )
+    settings = WebSettings(dev_sign_in=True, dev_people=[*DEV_PEOPLE, stranger])
+    async with web_front(system, settings) as web:
+        landing = await signed_in_as(web, "a-newcomer")
+        assert landing.url.path == "/office/windows"
+        text = re.sub(r"\s+", " ", landing.text)
+        assert "The roster does not name you the administrator of any school yet" in text
+        assert "Your school has no conference window yet." not in text
+        assert 'href="/office/windows/new"' not in text
+
+
 async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_report(
     web: httpx.AsyncClient, system: System, family: Family
 ) -> None:
