@@ -49,10 +49,21 @@ class SchedulingApi(ServiceApi):
         return await self._call("DELETE", f"/bookings/{quote(booking_id)}", link)
 
     async def join_waitlist(
-        self, link: str, *, window_id: str, student_id: str, part_of_day: str
+        self,
+        link: str,
+        *,
+        window_id: str,
+        student_id: str,
+        part_of_day: str,
+        interpreter_language: str | None = None,
     ) -> Answer:
         body = {"window_id": window_id, "student_id": student_id, "part_of_day": part_of_day}
+        if interpreter_language:
+            body["interpreter_language"] = interpreter_language
         return await self._call("POST", "/waitlist", link, json=body)
+
+    async def leave_waitlist(self, link: str, *, entry_id: str) -> Answer:
+        return await self._call("DELETE", f"/waitlist/{quote(entry_id)}", link)
 
     async def calendar(self, link: str, *, booking_id: str) -> httpx.Response:
         """The booking's .ics, as scheduling serves it."""

@@ -37,6 +37,7 @@ class Trouble(StrEnum):
     CSRF = "csrf"
     UNAVAILABLE = "unavailable"
     NOT_FOUND = "not_found"
+    CONFERENCE_GONE = "conference_gone"
     BAD_REQUEST = "bad_request"
     TOO_LARGE = "too_large"
     ERROR = "error"

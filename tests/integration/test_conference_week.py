@@ -208,8 +208,11 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
 
     morning_only = await wait(2, "morning")
     assert morning_only["position"] == 1
+    # No morning time yet: the family learns that only one the school adds can come to them.
+    assert (morning_only["times_that_fit"], morning_only["fitting_free_times"]) == (0, [])
     any_time = await wait(3, "any")
     assert any_time["position"] == 2
+    assert (any_time["times_that_fit"], any_time["fitting_free_times"]) == (1, [])  # (full)
     assert any_time["teacher_id"] == "t-rivera"  # the student's only teacher
     twice = await system.scheduling.post(
         "/waitlist",

@@ -193,6 +193,33 @@ async def test_a_family_books_moves_and_cancels_through_the_forms(
     assert "Choose a time" in home.text
     [booking] = await bookings_of(system, family)
     assert booking["status"] == "cancelled"
+    # Back in the browser's history: the cancelled conference's pages say so, not "not found".
+    for page_of_it in ("move", "cancel"):
+        gone = await web.get(f"/family/bookings/{booking['id']}/{page_of_it}")
+        assert gone.status_code == 404
+        assert "This conference can no longer be changed" in gone.text
+        assert "It was cancelled, or it has already taken place" in gone.text
+
+
+async def test_a_form_from_an_old_tab_for_a_child_booked_since_offers_to_change_the_time(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    await signed_in(web, family)
+    old_tab = await web.get(f"/family/children/{family.student_id}/book")
+    times = offered_times(old_tab)
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": times[0], "student_id": family.student_id},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    again = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(old_tab), "slot_id": times[1]},
+    )
+    assert again.status_code == 409
+    assert "already has a conference" in again.text
+    assert f'href="/family/bookings/{booked.json()["id"]}/move"' in again.text
 
 
 async def test_a_full_time_is_refused_in_words_with_the_nearest_free_times(
@@ -273,6 +300,56 @@ async def test_when_every_time_is_taken_the_family_joins_the_waitlist(
     )
     assert twice.status_code == 409, twice.text
     assert 'value="evening" checked' in twice.text and 'value="any" checked' not in twice.text
+    # Waiting already, the waitlist page is the family's page, where the child can leave it.
+    again = await web.get(f"/family/children/{family.student_id}/waitlist")
+    assert (again.status_code, again.headers["location"]) == (303, "/family")
+    [entry] = await _waitlist(system, family)
+    assert f'action="/family/waitlist/{entry["id"]}/leave"' in home.text
+    left = await web.post(
+        f"/family/waitlist/{entry['id']}/leave", data={"csrf_token": csrf_token(home)}
+    )
+    assert (left.status_code, left.headers["location"]) == (303, "/family?done=left_waitlist")
+    home = await web.get(left.headers["location"])
+    assert (
+        "You are no longer on the waitlist" in home.text and "Leave the waitlist" not in home.text
+    )
+    assert [one["status"] for one in await _waitlist(system, family)] == ["left"]
+    # Leaving again (a second click, an old tab) changes nothing and says nothing wrong.
+    twice_left = await web.post(
+        f"/family/waitlist/{entry['id']}/leave", data={"csrf_token": csrf_token(home)}
+    )
+    assert (twice_left.status_code, twice_left.headers["location"]) == (303, "/family")
+    # A part of the day the teacher has no times in: waiting, and told only a new time can come.
+    form = await web.get(f"/family/children/{family.student_id}/waitlist")
+    morning = await web.post(
+        f"/family/children/{family.student_id}/waitlist",
+        data={
+            "csrf_token": csrf_token(form),
+            "part_of_day": "morning",
+            "window_id": _hidden(form.text, "window_id"),
+        },
+    )
+    assert morning.headers["location"] == "/family?done=waitlisted_none_fit"
+    home = await web.get(morning.headers["location"])
+    assert "There are no conference times at that part of the day yet" in home.text
+
+
+async def _waitlist(system: System, family: Family) -> list[dict[str, Any]]:
+    """The child's places on the waitlist, as scheduling keeps them (the family sees its own)."""
+    window = (await system.scheduling.get("/family", headers=family_bearer(family))).json()
+    [child] = window["children"]
+    entries = []
+    for window_id in {one["id"] for one in child["windows"]}:
+        response = await system.scheduling.get(
+            "/waitlist", params={"window_id": window_id}, headers=family_bearer(family)
+        )
+        assert response.status_code == 200, response.text
+        entries += [one for one in response.json() if one["student_id"] == family.student_id]
+    return entries
+
+
+def family_bearer(family: Family) -> dict[str, str]:
+    return {"Authorization": f"Bearer {family.link}"}
 
 
 def _hidden(html: str, name: str) -> str:
@@ -464,6 +541,107 @@ async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
     )
     assert unknown.status_code == 200 and len(offered_times(unknown)) == 3
     assert 'id="interpreter-none" name="interpreter" value="" checked' in unknown.text
+
+
+async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_keeps_one_free(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """An interpreter with no hours could be booked with nobody: their language is not offered.
+    A conference booked with an interpreter moves only to times one is free for, and the page
+    says so (a move keeps the interpreter); the waitlist asks for one too."""
+    office = auth("a-conway", Role.SITE_ADMIN, sites=["conway"])
+    await add_interpreter(
+        system.scheduling, site="conway", name="Rosa Díaz", languages=["es"], headers=office
+    )
+    ana = await add_interpreter(
+        system.scheduling, site="conway", name="Ana Flores", languages=["vi"], headers=office
+    )
+    first, second, third = conference_times
+    hours_at = {}
+    for time in (first, third):
+        hours = await give_interpreter_hours(
+            system.scheduling,
+            ana,
+            starts_at=datetime.fromisoformat(time["starts_at"]),
+            ends_at=datetime.fromisoformat(time["ends_at"]),
+            headers=office,
+        )
+        assert hours.status_code == 201, hours.text
+        hours_at[time["id"]] = hours.json()["id"]
+    languages = await system.scheduling.get(
+        "/sites/conway/interpreter-languages", headers=family_bearer(family)
+    )
+    assert languages.json()["languages"] == ["vi"]  # (Rosa has no hours)
+    await signed_in(web, family)
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    assert "?interpreter=vi" in choose.text and "?interpreter=es" not in choose.text
+    assert 'value="es"' not in choose.text
+
+    with_one = await web.get(
+        f"/family/children/{family.student_id}/book", params={"interpreter": "vi"}
+    )
+    assert offered_times(with_one) == [first["id"], third["id"]]
+    assert f"/family/children/{family.student_id}/waitlist?interpreter=vi" in with_one.text
+    booked = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(with_one), "slot_id": first["id"], "interpreter": "vi"},
+    )
+    assert booked.status_code == 303, booked.text
+    [booking] = await bookings_of(system, family)
+
+    move = await web.get(f"/family/bookings/{booking['id']}/move")
+    assert offered_times(move) == [third["id"]]  # (not the second: Ana has no hours then)
+    assert "Showing the times when an interpreter in Vietnamese is free" in move.text
+    refused = await web.post(  # (a form from before the hours changed, say)
+        f"/family/bookings/{booking['id']}/move",
+        data={"csrf_token": csrf_token(move), "slot_id": second["id"]},
+    )
+    assert refused.status_code == 409
+    assert "The times below have one free: choose one of them." in refused.text
+    assert "or choose no interpreter" not in refused.text
+    assert offered_times(refused) == [third["id"]]
+    moved = await web.post(
+        f"/family/bookings/{booking['id']}/move",
+        data={"csrf_token": csrf_token(move), "slot_id": third["id"]},
+    )
+    assert moved.status_code == 303, moved.text
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["interpreter_id"]) == (third["id"], ana)
+    # Ana's hours at the first time taken back: nothing is left to move to.
+    taken_back = await system.scheduling.delete(
+        f"/interpreters/{ana}/hours/{hours_at[first['id']]}", headers=office
+    )
+    assert taken_back.status_code == 204, taken_back.text
+    nowhere = await web.get(f"/family/bookings/{booking['id']}/move")
+    assert offered_times(nowhere) == []
+    assert "No interpreter in Vietnamese is free at any of the times left." in nowhere.text
+    assert "cancel this conference and choose a time again" in nowhere.text
+
+    ok_cancel = await system.scheduling.delete(
+        f"/bookings/{booking['id']}", headers=family_bearer(family)
+    )
+    assert ok_cancel.status_code == 200, ok_cancel.text
+    form = await web.get(
+        f"/family/children/{family.student_id}/waitlist", params={"interpreter": "vi"}
+    )
+    assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in form.text
+    joined = await web.post(
+        f"/family/children/{family.student_id}/waitlist",
+        data={
+            "csrf_token": csrf_token(form),
+            "part_of_day": "any",
+            "interpreter": "vi",
+            "window_id": _hidden(form.text, "window_id"),
+        },
+    )
+    assert joined.status_code == 303, joined.text
+    [entry] = await _waitlist(system, family)
+    assert (entry["status"], entry["interpreter_language"]) == ("waiting", "vi")
+    home = await web.get("/family")
+    assert "an interpreter in Vietnamese" in home.text
 
 
 async def test_a_link_opened_in_a_browser_signed_in_as_someone_else_asks_first(

@@ -55,6 +55,7 @@ class WaitingOut(BaseModel):
     teacher_id: str
     day: str | None
     part_of_day: str
+    interpreter_language: str | None = Field(None, description="The interpreter asked for.")
     status: str
 
 
@@ -236,6 +237,7 @@ async def _child(
                 teacher_id=entry.teacher_id,
                 day=entry.day.isoformat() if entry.day else None,
                 part_of_day=entry.part_of_day,
+                interpreter_language=entry.interpreter_language,
                 status=entry.status,
             )
             for entry in waiting

@@ -323,7 +323,8 @@ async def interpreter_languages(
     site_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> SiteLanguages:
     """The languages a family at the site can ask an interpreter for (its families and
-    staff)."""
+    staff): those of its active interpreters with hours still ahead (an interpreter without
+    hours could not be booked)."""
     try:
         async with uow.read() as session:
             site = await _site(session, principal, site_id)
@@ -335,6 +336,12 @@ async def interpreter_languages(
                         Interpreter.district == site.district,
                         Interpreter.site == site.id,
                         col(Interpreter.active),
+                        select(InterpreterHours.id)
+                        .where(
+                            col(InterpreterHours.interpreter_id) == col(Interpreter.id),
+                            col(InterpreterHours.ends_at) > datetime.now(UTC),
+                        )
+                        .exists(),
                     )
                 )
             ).all()

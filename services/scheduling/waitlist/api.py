@@ -61,6 +61,13 @@ class WaitlistOut(BaseModel):
         default_factory=list,
         description="Free times that already fit the wish: booking one is quicker than waiting.",
     )
+    times_that_fit: int | None = Field(
+        None,
+        description="On joining: how many of the teacher's conference times in the window that"
+        " have not begun fit the wish, full or free. 0: no seat can come free for it until the"
+        " school adds times that fit (a new block of availability books the families waiting"
+        " first), so the family may rather choose another part of the day.",
+    )
 
 
 @router.post(
@@ -76,11 +83,11 @@ async def join_waitlist(
     comes free it is booked for the family at once, and they are told."""
     try:
         async with uow.transaction() as session:
-            entry, free = await _join(session, principal, body)
+            entry, fitting = await _join(session, principal, body)
             position = await _position(session, entry)
     except (Refused, NotFound) as error:
         raise as_http(error) from error
-    return _out(entry, position, free)
+    return _out(entry, position, fitting)
 
 
 async def _join(
@@ -124,6 +131,26 @@ async def _join(
         waiting=waiting,
     )
     await check_window_open(session, principal, window, family)
+    wish = Wish(teacher_id, body.day, body.part_of_day)
+    upcoming = (
+        await session.exec(
+            select(Slot)
+            .where(
+                Slot.window_id == window.id,
+                Slot.teacher_id == teacher_id,
+                Slot.status == "open",
+                col(Slot.starts_at) > datetime.now(UTC),
+            )
+            .order_by(col(Slot.starts_at))
+        )
+    ).all()
+    fitting = [
+        slot
+        for slot in upcoming
+        if fits(
+            wish, teacher_id=slot.teacher_id, starts_at=slot.starts_at, timezone=window.timezone
+        )
+    ]
     entry = WaitlistEntry(
         district=window.district,
         site=window.site,
@@ -138,27 +165,7 @@ async def _join(
     )
     session.add(entry)
     await session.flush()
-    wish = Wish(teacher_id, body.day, body.part_of_day)
-    free = (
-        await session.exec(
-            select(Slot)
-            .where(
-                Slot.window_id == window.id,
-                Slot.teacher_id == teacher_id,
-                Slot.status == "open",
-                col(Slot.booked) < col(Slot.capacity),
-                col(Slot.starts_at) > datetime.now(UTC),
-            )
-            .order_by(col(Slot.starts_at))
-        )
-    ).all()
-    return entry, [
-        slot
-        for slot in free
-        if fits(
-            wish, teacher_id=slot.teacher_id, starts_at=slot.starts_at, timezone=window.timezone
-        )
-    ]
+    return entry, fitting
 
 
 async def _position(session: AsyncSession, entry: WaitlistEntry) -> int | None:
@@ -178,13 +185,21 @@ async def _position(session: AsyncSession, entry: WaitlistEntry) -> int | None:
     return list(ahead).index(entry.id) + 1 if entry.id in ahead else None
 
 
-def _out(entry: WaitlistEntry, position: int | None, free: list[Slot] | None = None) -> WaitlistOut:
+def _out(
+    entry: WaitlistEntry, position: int | None, fitting: list[Slot] | None = None
+) -> WaitlistOut:
+    """The entry; on joining (``fitting``: the times that fit its wish) with those free now and
+    how many there are."""
     return WaitlistOut(
         **entry.model_dump(
-            include=set(WaitlistOut.model_fields) - {"position", "fitting_free_times"}
+            include=set(WaitlistOut.model_fields)
+            - {"position", "fitting_free_times", "times_that_fit"}
         ),
         position=position,
-        fitting_free_times=[slot_out(slot) for slot in free or []],
+        fitting_free_times=[
+            slot_out(slot) for slot in fitting or [] if slot.booked < slot.capacity
+        ],
+        times_that_fit=len(fitting) if fitting is not None else None,
     )
 
 

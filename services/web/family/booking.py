@@ -75,6 +75,7 @@ async def book_time(
     interpreter = fields.get("interpreter") or None
     refusal: Refusal | None = None
     refusal_when: str | None = None
+    change_href: str | None = None
     status = 422
     days = child.free_days
     if interpreter is not None and interpreter not in {tag for tag, _ in languages}:
@@ -99,16 +100,18 @@ async def book_time(
             return _done("booked")
         refusal, status = refusal_of(answer), answer.refused_status
         refusal_when = moment_of_refusal(answer, language=who.language)
-        if refusal is Refusal.FULL:
+        if refusal is Refusal.FULL and interpreter is None:
             days = days_of_times(
                 answer.body.get("nearest_times", []),
                 language=who.language,
                 names=child.teacher_names,
             )
         else:  # (with an interpreter: only the times one is free for, as the page says)
-            days = (
-                await child_of_family(api, who, student_id, interpreter_language=interpreter)
-            ).free_days
+            now = await child_of_family(api, who, student_id, interpreter_language=interpreter)
+            days = now.free_days
+            if refusal is Refusal.ALREADY_BOOKED and now.conference is not None:
+                # (Booked meanwhile, from another tab or by another guardian: change it there.)
+                change_href = f"/family/bookings/{now.conference.booking_id}/move"
     return choose_time_page(
         request,
         who,
@@ -121,6 +124,7 @@ async def book_time(
         refusal=refusal,
         refusal_when=refusal_when,
         status=status,
+        change_href=change_href,
     )
 
 
@@ -128,7 +132,8 @@ async def book_time(
 async def choose_new_time(
     request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
 ) -> Response:
-    """The free times a child's conference can move to."""
+    """The free times a child's conference can move to (with its interpreter free, when it
+    has one)."""
     child = await child_with_booking(api, who, booking_id)
     return choose_time_page(
         request,
@@ -160,12 +165,16 @@ async def move_to_time(
             return _done("moved")
         refusal, status = refusal_of(answer), answer.refused_status
         refusal_when = moment_of_refusal(answer, language=who.language)
-        if refusal is Refusal.FULL:
+        conference = child.conference
+        if refusal is Refusal.FULL and conference and conference.interpreter_language is None:
             days = days_of_times(
                 answer.body.get("nearest_times", []),
                 language=who.language,
                 names=child.teacher_names,
             )
+        elif refusal in (Refusal.FULL, Refusal.NO_INTERPRETER):
+            # (The times its interpreter is free for, as they are now.)
+            days = (await child_with_booking(api, who, booking_id)).free_days
     return choose_time_page(
         request,
         who,

@@ -43,9 +43,20 @@ def choose_time_page(
     refusal: Refusal | None = None,
     refusal_when: str | None = None,
     status: int = 200,
+    change_href: str | None = None,
 ) -> Response:
+    """The times to choose from; ``interpreter``: the language they are shown for (the
+    booking's own when moving, which keeps its interpreter)."""
     first = next((day.times[0].slot_id for day in days if day.times), None)
-    interpreter_name = dict(languages).get(interpreter or "")
+    conference = child.conference
+    interpreter_name = dict(languages).get(interpreter or "") or (
+        conference.interpreter if moving and conference is not None else None
+    )
+    waitlist_href = None
+    if child.open_windows and not moving and not child.waiting:
+        waitlist_href = f"/family/children/{child.student_id}/waitlist" + (
+            f"?interpreter={interpreter}" if interpreter else ""
+        )
     return page(
         request,
         who,
@@ -61,9 +72,6 @@ def choose_time_page(
         refusal=refusal.value if refusal else None,
         refusal_when=refusal_when,
         error_field=f"time-{first}" if first else "main",
-        waitlist_href=(
-            f"/family/children/{child.student_id}/waitlist"
-            if child.open_windows and not moving
-            else None
-        ),
+        waitlist_href=waitlist_href,
+        change_href=change_href,
     )

@@ -15,7 +15,17 @@ from services.web.service_clients import PortfolioDep, SchedulingDep
 
 router = APIRouter()
 DONE = frozenset(
-    {"booked", "booked_together", "moved", "cancelled", "waitlisted", "feedback", "preferences"}
+    {
+        "booked",
+        "booked_together",
+        "moved",
+        "cancelled",
+        "waitlisted",
+        "waitlisted_none_fit",
+        "left_waitlist",
+        "feedback",
+        "preferences",
+    }
 )
 
 

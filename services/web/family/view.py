@@ -45,12 +45,15 @@ class ConferenceView:
     interpreter: str | None
     station: int | None
     slot_id: str = ""
+    interpreter_language: str | None = None  # (the tag the interpreter was asked in)
 
 
 @dataclass(frozen=True)
 class WaitingView:
+    id: str
     teacher: str
     part_of_day: str
+    interpreter: str | None = None  # (the language asked for, named in the page's language)
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,14 @@ def child_view(child: dict[str, Any], *, language: str, several: bool = False) -
         ],
         waiting=[
             WaitingView(
+                id=str(one["id"]),
                 teacher=str(names.get(one["teacher_id"], one["teacher_id"])),
                 part_of_day=str(one["part_of_day"]),
+                interpreter=(
+                    language_name(one["interpreter_language"], in_language=language)
+                    if one.get("interpreter_language")
+                    else None
+                ),
             )
             for one in child.get("waitlist", [])
         ],
@@ -155,6 +164,7 @@ def conference_view(
         teacher=str((names or {}).get(conference["teacher_id"], conference["teacher_id"])),
         interpreter=language_name(interpreter, in_language=language) if interpreter else None,
         station=conference.get("station"),
+        interpreter_language=interpreter or None,
     )
 
 

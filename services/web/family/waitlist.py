@@ -1,16 +1,28 @@
-"""Joining the waitlist when no time suits: scheduling books a time that comes free."""
+"""Joining the waitlist when no time suits (with an interpreter, if the family needs one), and
+leaving it: scheduling books a time that comes free."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.family.signed_in import FamilyDep, accepted, child_of_family, session_of
-from services.web.family.view import ChildView
+from services.web.family.choosing import interpreter_languages
+from services.web.family.signed_in import (
+    FamilyDep,
+    accepted,
+    child_of_family,
+    family_data,
+    session_of,
+)
+from services.web.family.view import ChildView, children
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, refusal_of
+from services.web.scheduling_api import is_id
 from services.web.service_clients import SchedulingDep
+from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 PARTS_OF_DAY = ("any", "morning", "afternoon", "evening")
@@ -21,6 +33,8 @@ def _waitlist_page(
     who: Visitor,
     child: ChildView,
     *,
+    languages: list[tuple[str, str]],
+    interpreter: str | None = None,
     refusal: Refusal | None = None,
     status: int = 200,
     part: str = "any",
@@ -37,18 +51,30 @@ def _waitlist_page(
         error_field="part-any",
         days=[],
         chosen_part=part if part in PARTS_OF_DAY else "any",
+        interpreter_languages=languages,
+        interpreter=interpreter if interpreter in {tag for tag, _ in languages} else None,
     )
 
 
 @router.get("/family/children/{student_id}/waitlist")
 async def waitlist_form(
-    request: Request, student_id: str, who: FamilyDep, api: SchedulingDep
+    request: Request,
+    student_id: str,
+    who: FamilyDep,
+    api: SchedulingDep,
+    interpreter: Annotated[str | None, Query(max_length=35)] = None,
 ) -> Response:
-    """Ask when would suit the family, to wait for such a time."""
+    """Ask when would suit the family (and whether they need an interpreter), to wait for such
+    a time. A child already waiting is shown on the family's page, with the way to leave."""
     child = await child_of_family(api, who, student_id)
+    if child.waiting:
+        return RedirectResponse("/family", status_code=303)
+    languages = await interpreter_languages(api, who, child)
     if not child.open_windows:
-        return _waitlist_page(request, who, child, refusal=Refusal.NOT_OPEN, status=409)
-    return _waitlist_page(request, who, child)
+        return _waitlist_page(
+            request, who, child, languages=languages, refusal=Refusal.NOT_OPEN, status=409
+        )
+    return _waitlist_page(request, who, child, languages=languages, interpreter=interpreter)
 
 
 @router.post("/family/children/{student_id}/waitlist")
@@ -58,21 +84,61 @@ async def join_waitlist(
     """Put the child on the waitlist of their teacher for the part of the day chosen."""
     fields = await checked_form(request, who)
     child = await child_of_family(api, who, student_id)
+    languages = await interpreter_languages(api, who, child)
     part = fields.get("part_of_day", "any")
+    interpreter = fields.get("interpreter") or None
     window_ids = {window.id for window in child.open_windows}
     window_id = fields.get("window_id", "")
-    if part not in PARTS_OF_DAY or window_id not in window_ids:
+    if (
+        part not in PARTS_OF_DAY
+        or window_id not in window_ids
+        or (interpreter is not None and interpreter not in {tag for tag, _ in languages})
+    ):
         refusal = Refusal.NOT_OPEN if not window_ids else Refusal.INVALID
-        return _waitlist_page(request, who, child, refusal=refusal, status=422)
+        return _waitlist_page(
+            request, who, child, languages=languages, refusal=refusal, status=422, part=part
+        )
     answer = accepted(
         await api.join_waitlist(
             session_of(who).credential,
             window_id=window_id,
             student_id=child.student_id,
             part_of_day=part,
+            interpreter_language=interpreter,
         )
     )
     if answer.ok:
-        return RedirectResponse("/family?done=waitlisted", status_code=303)
-    status = answer.refused_status
-    return _waitlist_page(request, who, child, refusal=refusal_of(answer), status=status, part=part)
+        # (No time of that part of the day yet: only one the school adds can come to them.)
+        none_fit = isinstance(answer.body, dict) and answer.body.get("times_that_fit") == 0
+        done = "waitlisted_none_fit" if none_fit else "waitlisted"
+        return RedirectResponse(f"/family?done={done}", status_code=303)
+    return _waitlist_page(
+        request,
+        who,
+        child,
+        languages=languages,
+        interpreter=interpreter,
+        refusal=refusal_of(answer),
+        status=answer.refused_status,
+        part=part,
+    )
+
+
+@router.post("/family/waitlist/{entry_id}/leave")
+async def leave_waitlist(
+    request: Request, entry_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """Take the child off the waitlist (to wait for another part of the day, or not at all)."""
+    await checked_form(request, who)
+    family = children(await family_data(api, who), language=who.language)
+    if not is_id(entry_id) or not any(
+        one.id == entry_id for child in family for one in child.waiting
+    ):
+        # (Left already, booked from it meanwhile, or not the family's.)
+        return RedirectResponse("/family", status_code=303)
+    answer = accepted(await api.leave_waitlist(session_of(who).credential, entry_id=entry_id))
+    if answer.status == 409:  # (booked from it, or left, meanwhile: the page shows which)
+        return RedirectResponse("/family", status_code=303)
+    if not answer.ok:
+        raise TroublePage(Trouble.ERROR, answer.refused_status)
+    return RedirectResponse("/family?done=left_waitlist", status_code=303)
