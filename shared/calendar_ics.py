@@ -16,6 +16,8 @@ from typing import Literal
 
 from icalendar import Calendar, Event, vCalAddress, vDuration
 
+from shared.translations import language_name
+
 Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
 PRODUCT = "-//Student-led conferences//Scheduling//EN"
 ONLINE = "Online"
@@ -152,7 +154,9 @@ def _description(conference: Conference) -> str:
     if conference.station is not None:
         lines.append(f"Station: {conference.station}")
     if conference.interpreter_language:
-        lines.append(f"Interpreter: {conference.interpreter_language}")
+        lines.append(
+            f"Interpreter: {language_name(conference.interpreter_language, in_language='en')}"
+        )
     return "\n".join(lines)
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Iterable
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -55,3 +57,15 @@ def best_language(preferred: str | None, supported: Iterable[str]) -> str | None
         if candidate in by_lowercase:
             return by_lowercase[candidate]
     return None
+
+
+@lru_cache(maxsize=512)
+def language_name(tag: str, *, in_language: str) -> str:
+    """A language's name written in ``in_language`` ("espagnol" for ``es`` in French; an
+    interpreter's language, a family's), or the tag if the CLDR has no name for it."""
+    try:
+        reader = Locale.parse(in_language.replace("_", "-"), sep="-")
+        name = Locale.parse(tag.replace("_", "-"), sep="-").get_display_name(reader)
+    except (ValueError, LookupError, UnknownLocaleError):  # (Hmong, "hmn": no CLDR locale)
+        return tag
+    return name or tag

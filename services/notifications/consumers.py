@@ -14,7 +14,7 @@ from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import guardians_at_sites, issued_after, student_names
 from services.notifications.invitations import invitation_jobs
-from services.notifications.messages import Names
+from services.notifications.messages import Names, named_language
 from services.notifications.reminders import follow_conferences
 from services.notifications.tables import KnownStudent
 from shared.calendar_ics import Conference
@@ -133,7 +133,7 @@ async def confirm_booking_to_guardian(
                         (event.data.ends_at - event.data.starts_at).total_seconds() // 60
                     ),
                     "room": event.data.room,
-                    "interpreter": event.data.interpreter_language,
+                    "interpreter": named_language(event.data.interpreter_language),
                 },
                 calendar=conference_of(event),
             )

@@ -24,7 +24,12 @@ from babel.dates import format_date, format_interval, format_time
 from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_environment
 
-from shared.translations import best_language, catalog_files, compiled_translations
+from shared.translations import (
+    best_language,
+    catalog_files,
+    compiled_translations,
+    language_name,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOCALE = Path(__file__).parent / "locale"
@@ -69,6 +74,19 @@ class Names:
     """Names written as a list the family's way: "Ana, Leo, and Mia", "Ana, Leo y Mia"."""
 
     names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LanguageName:
+    """A language (a BCP 47 tag: the interpreter asked for), named in the family's language:
+    "árabe" for ``ar`` in a Spanish message."""
+
+    tag: str
+
+
+def named_language(tag: str | None) -> LanguageName | None:
+    """``tag`` to be named in the family's language, if there is one."""
+    return LanguageName(tag) if tag else None
 
 
 @dataclass(frozen=True)
@@ -216,6 +234,8 @@ class _Localizer:
             return _Shown(one_line(value.text), translation and one_line(translation))
         if isinstance(value, Days):
             return _written_days(value, self.language)
+        if isinstance(value, LanguageName):
+            return language_name(value.tag, in_language=self.language)
         if isinstance(value, Names):
             names = [one_line(name) for name in value.names]
             return _Listed(format_list(names, locale=self.locale), len(names))

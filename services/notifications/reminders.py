@@ -35,6 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
+from services.notifications.messages import named_language
 from services.notifications.reminder_times import (
     format_reminder_times,
     iso_duration,
@@ -628,7 +629,7 @@ async def _messages(
                 "starts_at": conference.starts_at,
                 "minutes": int((ends_at - conference.starts_at).total_seconds() // 60),
                 "room": conference.room or "",
-                "interpreter": conference.interpreter_language,
+                "interpreter": named_language(conference.interpreter_language),
                 "link": env.family_links.url(
                     guardian_id=guardian_id,
                     district=conference.district,

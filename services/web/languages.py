@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from starlette.requests import Request
 
-from shared.translations import best_language, catalog_files
+from shared.translations import best_language, catalog_files, language_name
 
 LOCALE = Path(__file__).parent / "locale"
 FALLBACK_LANGUAGE = "en"  # the templates' own language
@@ -69,16 +69,6 @@ def direction(language: str) -> str:
 @lru_cache(maxsize=64)
 def locale_of(language: str) -> Locale:
     return Locale.parse(language, sep="-")
-
-
-@lru_cache(maxsize=256)
-def language_name(tag: str, *, in_language: str) -> str:
-    """A language's name written in ``in_language`` ("espagnol"), or the tag if Babel has none."""
-    try:
-        name = Locale.parse(tag.replace("_", "-"), sep="-").get_display_name(locale_of(in_language))
-    except (ValueError, LookupError, UnknownLocaleError):  # (Hmong, "hmn": no CLDR locale)
-        return tag
-    return name or tag
 
 
 @lru_cache(maxsize=16)

@@ -137,7 +137,7 @@ def test_station_and_interpreter_are_in_the_description() -> None:
     _, event = parsed(booking_calendar(conference, stamp=STAMP))
     description = str(event["DESCRIPTION"])
     assert "Station: 3" in description
-    assert "Interpreter: es-MX" in description
+    assert "Interpreter: Spanish (Mexico)" in description
 
 
 def test_commas_semicolons_backslashes_and_newlines_are_escaped() -> None:

@@ -19,6 +19,7 @@ from services.notifications.messages import (
     TEMPLATES,
     Authored,
     Days,
+    LanguageName,
     Names,
     message_language,
     render,
@@ -63,7 +64,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "starts_at": TUESDAY_EVENING,
         "minutes": 20,
         "room": "B12",
-        "interpreter": "vi",
+        "interpreter": LanguageName("vi"),
     },
     "conference_booked_from_waitlist": {
         "starts_at": TUESDAY_EVENING,
@@ -95,7 +96,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "starts_at": TUESDAY_EVENING,
         "minutes": 20,
         "room": "Library",
-        "interpreter": "ar",
+        "interpreter": LanguageName("ar"),
         "link": LINK,
     },
     "family_link_reissued": {"expires_at": TUESDAY_EVENING, "link": LINK},
@@ -251,7 +252,7 @@ def test_conference_reminder_in_english() -> None:
     message = rendered("conference_reminder", "en")
     assert "  When:  Tuesday, December 8, 2026, 6:30\u202fPM (about 20 minutes)" in message.body
     assert "  Where: Library" in message.body
-    assert "  Interpreter: requested (ar)" in message.body
+    assert "  Interpreter: requested (Arabic)" in message.body
     assert "change or cancel your time, you can do it here" in message.body
     without = rendered("conference_reminder", "en", link=None, interpreter=None)
     assert "please contact the school office" in without.body
@@ -437,8 +438,13 @@ def test_missing_value_fails_loudly_instead_of_rendering_blank() -> None:
 def test_interpreter_line_appears_only_when_requested() -> None:
     without = rendered("conference_booked", "en", interpreter=None)
     assert "Interpreter" not in without.body
-    assert "Interpreter: requested (vi)" in rendered("conference_booked", "en").body
-    assert "Intérprete: solicitado (vi)" in rendered("conference_booked", "es").body
+    # The language asked for is named in the family's language, not by its code.
+    assert "Interpreter: requested (Vietnamese)" in rendered("conference_booked", "en").body
+    assert "Intérprete: solicitado (vietnamita)" in rendered("conference_booked", "es").body
+    assert "(العربية)" in rendered("conference_reminder", "ar").body
+    # A language the CLDR has no name for is shown by its tag.
+    hmong = rendered("conference_booked", "en", interpreter=LanguageName("hmn"))
+    assert "Interpreter: requested (hmn)" in hmong.body
 
 
 def test_cancellation_reason_appears_only_when_given() -> None:

@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from services.web.family.signed_in import session_of
 from services.web.family.view import ChildView, DayOfTimes
-from services.web.languages import language_name
 from services.web.pages import Visitor, page
 from services.web.refusals import Refusal
 from services.web.scheduling_api import SchedulingApi
+from shared.translations import language_name
 
 
 async def interpreter_languages(

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from services.web.languages import language_name
 from services.web.written_times import (
     written_date,
     written_day,
     written_moment_of,
     written_span,
 )
+from shared.translations import language_name
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
-from services.web.languages import language_name
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.pages import Visitor, page
@@ -24,6 +23,7 @@ from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_day, written_span, zone
+from shared.translations import language_name
 
 router = APIRouter()
 DONE = frozenset({"added", "hours_added", "hours_removed"})

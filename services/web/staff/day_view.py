@@ -10,8 +10,9 @@ from typing import Any
 
 from babel.dates import format_date
 
-from services.web.languages import language_name, locale_of
+from services.web.languages import locale_of
 from services.web.written_times import written_span
+from shared.translations import language_name
 
 # Scheduling says what may be recorded of each conference now (its rules decide when); the
 # page's buttons post to these addresses.
