@@ -6,9 +6,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
+import pycountry
 from fastapi import Path
 from pydantic import (
     AfterValidator,
@@ -96,6 +98,25 @@ def is_time_zone(value: str) -> bool:
     return value in _TIME_ZONES
 
 
+@lru_cache(maxsize=1024)
+def is_known_language(tag: str) -> bool:
+    """Whether the tag's language (its first subtag) is one of ISO 639's (639-1's two letters,
+    639-3's three: the CLDR names too few of the languages families speak, Mam or Dari)."""
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    if len(primary) == 2:
+        return pycountry.languages.get(alpha_2=primary) is not None
+    return len(primary) == 3 and pycountry.languages.get(alpha_3=primary) is not None
+
+
+def _known_language(value: str) -> str:
+    if not is_known_language(value):
+        raise ValueError(
+            f"must be a BCP 47 tag of a language ISO 639 names, e.g. es, es-MX, zh-Hant, mam"
+            f" ({value.split('-')[0].split('_')[0]!r} is none)"
+        )
+    return value
+
+
 def _known_time_zone(value: str) -> str:
     if not is_time_zone(value):
         raise ValueError("must be an IANA time zone, e.g. America/Los_Angeles")
@@ -150,7 +171,9 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
 # model that is also an answer keeps ``IsoDate``, so what was stored before is still answered.
 ConferenceDay = Annotated[IsoDate, AfterValidator(_plausible_day)]
 Language = Annotated[
-    str, Field(min_length=2, max_length=35, pattern=LANGUAGE_PATTERN, examples=["es-MX"])
+    str,
+    Field(min_length=2, max_length=35, pattern=LANGUAGE_PATTERN, examples=["es-MX"]),
+    AfterValidator(_known_language),
 ]
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
 TimeZone = Annotated[

@@ -307,7 +307,19 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
         data={"csrf_token": token, "site": "conway", "name": "Ana Flores", "languages": "!!"},
     )
     assert bad.status_code == 422
-    assert "at least one language code" in bad.text and 'value="Ana Flores"' in bad.text
+    assert "each by its code" in bad.text and 'value="Ana Flores"' in bad.text
+    # A code no language has, or more languages than an interpreter holds: refused whole, with
+    # what was typed kept (never some of them kept silently).
+    eleven = "es, fr, de, it, pt, ru, ja, ko, zh, vi, ar"
+    for languages in ("es, xx-invalid-tag", eleven):
+        refused = await web.post(
+            "/office/interpreters",
+            data={"csrf_token": token, "site": "conway", "name": "Ana", "languages": languages},
+        )
+        assert refused.status_code == 422, languages
+        assert "Enter at most 10 languages, each by its code" in refused.text
+        assert f'value="{languages}"' in refused.text
+    assert "No interpreters yet." in (await web.get("/office/interpreters")).text
     added = await web.post(
         "/office/interpreters",
         data={"csrf_token": token, "site": "conway", "name": "Ana Flores", "languages": "es, vi"},

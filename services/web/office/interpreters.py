@@ -23,12 +23,14 @@ from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_day, written_span, zone
+from shared.api_types import is_known_language
 from shared.translations import language_name
 
 router = APIRouter()
 DONE = frozenset({"added", "hours_added", "hours_removed"})
 PAGE = "/office/interpreters"
 # A BCP 47 tag as people type them: "es", "zh-Hant", "es-MX" (scheduling checks it again).
+MOST_LANGUAGES = 10  # (as scheduling takes them)
 _TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,3}")
 
 
@@ -75,19 +77,27 @@ async def add_interpreter(
     school = await _school(portfolio, who, fields.get("site", ""))
     name = fields.get("name", "").strip()
     tags = [tag for tag in re.split(r"[\s,;]+", fields.get("languages", "")) if tag]
-    if not name or len(name) > 200 or not tags or not all(_TAG.fullmatch(t) for t in tags):
+    refusal = None
+    if not name or len(name) > 200 or not tags:
+        refusal = OfficeRefusal.LANGUAGES_MISSING
+    elif len(tags) > MOST_LANGUAGES or not all(
+        _TAG.fullmatch(tag) and is_known_language(tag) for tag in tags
+    ):
+        # (Never some of them silently: the office would not know which were kept.)
+        refusal = OfficeRefusal.LANGUAGES_INVALID
+    if refusal is not None:
         return await _page(
             request,
             who,
             api,
             portfolio,
-            refusal=OfficeRefusal.LANGUAGES_MISSING,
+            refusal=refusal,
             error_field=f"new-{school.id}",
             status=422,
             typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
         )
     answer = accepted(
-        await api.add_interpreter(token_of(who), site=school.id, name=name, languages=tags[:10])
+        await api.add_interpreter(token_of(who), site=school.id, name=name, languages=tags)
     )
     return await _after(
         request,

@@ -23,6 +23,7 @@ class OfficeRefusal(StrEnum):
     MOMENT_MISSING = "moment_missing"
     MINUTES_INVALID = "minutes_invalid"
     LANGUAGES_MISSING = "languages_missing"
+    LANGUAGES_INVALID = "languages_invalid"
     SITE_UNKNOWN = "site_unknown"
     REMINDERS_MISSING = "reminders_missing"
     REMINDERS_BOTH = "reminders_both"
