@@ -176,8 +176,15 @@ async def test_only_who_may_give_a_block_takes_it_back(system: System) -> None:
     assert hidden.status_code == 404
     unknown = await system.scheduling.delete(f"{blocks}/no-such-block", headers=TEACHER)
     assert unknown.status_code == 404
+    later = datetime.now(UTC).date() + timedelta(days=40)  # (after the first window's days)
     other_window = await conference_window(
-        system.scheduling, site="conway", name="Another window", announce=False
+        system.scheduling,
+        site="conway",
+        name="Another window",
+        announce=False,
+        first_day=later.isoformat(),
+        last_day=later.isoformat(),
+        closes_at=datetime(later.year, later.month, later.day, 12, tzinfo=UTC).isoformat(),
     )
     misplaced = await system.scheduling.delete(
         f"/windows/{other_window['id']}/blocks/{block['id']}", headers=TEACHER

@@ -16,7 +16,7 @@ from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth import Role
 from tests.integration.conftest import System, enroll, put_in_class, roster_reached
-from tests.scheduling_support import conference_window, open_times
+from tests.scheduling_support import conference_window, give_availability, open_times
 from tests.support import auth, eventually
 
 # The school offices these tests sign in as are on the roster.
@@ -80,6 +80,16 @@ async def test_a_window_opens_on_time_and_refuses_nonsense(system: System) -> No
     teacher_window = await system.scheduling.post("/windows", json=body, headers=TEACHER)
     assert teacher_window.status_code == 403
     window = ok(await system.scheduling.post("/windows", json=body, headers=ADMIN), 201)
+    # A school has one window on a day: the same again, or one overlapping it, is refused
+    # (every family would be invited twice, and a student could be booked in each).
+    overlapping = {**body, "name": "Duplicate", "first_day": body["last_day"]}
+    for again in (body, overlapping):
+        twice = await system.scheduling.post("/windows", json=again, headers=ADMIN)
+        assert twice.status_code == 409, twice.text
+        assert twice.json()["refusal"] == "window_overlap"
+        assert "Fall SLCs at Conway" in twice.json()["detail"]
+    windows = ok(await system.scheduling.get("/windows", params={"site": "conway"}, headers=ADMIN))
+    assert [one["id"] for one in windows] == [window["id"]]
     assert window["booking"] == "not_announced"
 
     (slot,) = await open_times(
@@ -595,3 +605,30 @@ async def test_a_snow_day_keeps_the_availability_of_a_time_moved_to_another_day(
     (block,) = ok(await system.scheduling.get(f"/windows/{window['id']}/blocks", headers=ADMIN))
     statuses = {slot["id"]: slot["status"] for slot in block["slots"]}
     assert statuses == {stays["id"]: "cancelled", leaves["id"]: "open"}
+
+
+async def test_availability_that_is_over_is_refused(system: System) -> None:
+    """Times given for a day of the window that has passed could never be booked: 422, said
+    as such (not accepted and listed as free)."""
+    chicago = ZoneInfo("America/Chicago")
+    today = datetime.now(chicago).date()
+    window = await conference_window(
+        system.scheduling,
+        site="mjds",
+        first_day=(today - timedelta(days=1)).isoformat(),
+        last_day=(today + timedelta(days=5)).isoformat(),
+        closes_at=datetime.combine(today + timedelta(days=5), datetime.min.time(), chicago)
+        .replace(hour=20)
+        .isoformat(),
+    )
+    yesterday = datetime.combine(today - timedelta(days=1), datetime.min.time(), chicago)
+    refused = await give_availability(
+        system.scheduling, site="mjds", starts_at=yesterday.replace(hour=15), window=window
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["refusal"] == "in_the_past"
+    assert "ended already" in refused.json()["detail"]
+    slots = await system.scheduling.get(
+        f"/windows/{window['id']}/slots", headers=auth("it-admin", Role.DISTRICT_ADMIN)
+    )
+    assert slots.json() == []

@@ -105,7 +105,7 @@ def test_slots_follow_one_another_with_the_buffer_and_skip_the_break() -> None:
 
 def test_stations_seat_several_families_and_drop_in_is_one_time_per_stretch() -> None:
     stations = replace(BLOCK, format=Format.STATIONS, capacity=4)
-    check_block(ADMIN, stations, district="d-1", window=WINDOW, meeting_link_template=None)
+    check_block(ADMIN, stations, district="d-1", window=WINDOW, meeting_link_template=None, now=NOW)
     drop_in = replace(BLOCK, format=Format.DROP_IN, capacity=10)
     assert plan_slots(drop_in, slot_minutes=20, buffer_minutes=5) == [
         Span(at(8, 15), at(8, 16)),
@@ -118,6 +118,7 @@ def test_stations_seat_several_families_and_drop_in_is_one_time_per_stretch() ->
             district="d-1",
             window=WINDOW,
             meeting_link_template=None,
+            now=NOW,
         )
     with pytest.raises(Invalid, match="between 2 and 30"):
         check_block(
@@ -126,6 +127,7 @@ def test_stations_seat_several_families_and_drop_in_is_one_time_per_stretch() ->
             district="d-1",
             window=WINDOW,
             meeting_link_template=None,
+            now=NOW,
         )
 
 
@@ -154,11 +156,12 @@ def test_availability_that_makes_no_sense_is_invalid(
             district="d-1",
             window=WINDOW,
             meeting_link_template=None,  # type: ignore[arg-type]
+            now=NOW,
         )
 
 
 def test_a_teacher_gives_only_their_own_availability() -> None:
-    check_block(TEACHER, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None)
+    check_block(TEACHER, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None, now=NOW)
     with pytest.raises(NotAllowed, match="their own availability"):
         check_block(
             TEACHER,
@@ -166,12 +169,20 @@ def test_a_teacher_gives_only_their_own_availability() -> None:
             district="d-1",
             window=WINDOW,
             meeting_link_template=None,
+            now=NOW,
         )
     with pytest.raises(NotAllowed):
-        check_block(GUARDIAN, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None)
+        check_block(
+            GUARDIAN, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None, now=NOW
+        )
     virtual = replace(BLOCK, mode=Mode.VIRTUAL)
     check_block(
-        TEACHER, virtual, district="d-1", window=WINDOW, meeting_link_template="https://m/x"
+        TEACHER,
+        virtual,
+        district="d-1",
+        window=WINDOW,
+        meeting_link_template="https://m/x",
+        now=NOW,
     )
 
 
@@ -287,3 +298,18 @@ def test_who_gives_availability_takes_it_back_and_not_while_families_are_booked(
         check_block_removal(removed_at=None, booked=3)
     with pytest.raises(Refused, match="already removed"):
         check_block_removal(removed_at=NOW, booked=0)
+
+
+def test_availability_that_is_over_is_refused() -> None:
+    """A block on one of the window's days that ended already (set up late, or a day typed
+    wrong) is refused with its own code: its times could never be booked."""
+    after_it = at(8, 17, 30)
+    with pytest.raises(Invalid) as refused:
+        check_block(
+            TEACHER, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None, now=after_it
+        )
+    assert refused.value.code == "in_the_past"
+    # Under way, with times still ahead: taken.
+    check_block(
+        TEACHER, BLOCK, district="d-1", window=WINDOW, meeting_link_template=None, now=at(8, 15)
+    )

@@ -118,6 +118,10 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     assert "Not open yet: families have not been invited" in text
     assert re.search(r"12:00\WPM", text) and "20 minutes" in text and "120 minutes before" in text
     window_id = created.headers["location"].split("/")[-1].split("?")[0]
+    # The form sent again (the back button, a second click): refused, nothing set up twice.
+    again = await web.post("/office/windows", data=window_form(token, early_day="", early_time=""))
+    assert again.status_code == 409
+    assert "already has a conference window on some of those days" in again.text
     [stored] = (
         await system.scheduling.get(
             "/windows", params={"site": "conway"}, headers=_as(Role.SITE_ADMIN)

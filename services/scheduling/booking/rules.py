@@ -69,6 +69,7 @@ AVAILABILITY_REFUSAL_CODES = {
     "ends_before_start": "the availability ends before it starts",
     "one_day": "a block of availability is on one day and lasts at most 12 hours",
     "outside_days": "the day is not one of the window's days",
+    "in_the_past": "the availability is over already: give times still ahead",
     "break": "a break ends before it starts, is not inside the block, or overlaps another",
     "capacity": "the format does not take that many families at once",
     "no_meeting_link": "a virtual block needs the teacher's meeting link first",
@@ -80,6 +81,7 @@ AVAILABILITY_REFUSAL_CODES = {
 # The kinds of refusal of the school office's windows, interpreters' hours and nudges.
 OFFICE_REFUSAL_CODES = {
     "days_in_order": "the last conference day is before the first",
+    "window_overlap": "the school already has a conference window on some of those days",
     "window_too_long": "a conference window spans too many days",
     "opens_before_closes": "booking must open before it closes",
     "already_closed": "booking for the window is (or would already be) closed",

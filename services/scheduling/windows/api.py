@@ -211,7 +211,13 @@ async def create_window(
     """Set a site's conference window (its administrators); families are invited when it is
     opened (`POST /windows/{id}/open`)."""
     async with uow.transaction() as session:
-        site = await session.get(RosterSite, body.site)
+        # (The site's row locked: two windows set up at once for the same days take turns, so
+        # the second sees the first.)
+        site = (
+            await session.exec(
+                select(RosterSite).where(RosterSite.id == body.site).with_for_update()
+            )
+        ).first()
         if site is None or site.district != principal.district:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
@@ -238,10 +244,37 @@ async def create_window(
             check_window(
                 principal, window_plan(window), district=principal.district, now=datetime.now(UTC)
             )
+            await _check_no_overlap(session, window)
         except Refused as error:
             raise as_http(error) from error
         session.add(window)
     return window_out(window)
+
+
+async def _check_no_overlap(session: AsyncSession, window: ConferenceWindow) -> None:
+    """A school has one conference window on a day: every family of the school is invited to
+    each window and a student has a conference per window, so a second window on the same days
+    (a form sent twice, say) would invite every family again and let a student be booked
+    twice."""
+    other = (
+        await session.exec(
+            select(ConferenceWindow)
+            .where(
+                ConferenceWindow.site == window.site,
+                ConferenceWindow.district == window.district,
+                col(ConferenceWindow.first_day) <= window.last_day,
+                col(ConferenceWindow.last_day) >= window.first_day,
+            )
+            .order_by(col(ConferenceWindow.first_day))
+        )
+    ).first()
+    if other is not None:
+        raise Refused(
+            f"site {window.site!r} already has a conference window on some of those days:"
+            f" {other.name!r} ({other.first_day.isoformat()} to {other.last_day.isoformat()},"
+            f" id {other.id}); add times to it, or choose other days",
+            code="window_overlap",
+        )
 
 
 @router.get("/windows", response_model=list[WindowOut], responses=refusals(403))
@@ -420,6 +453,7 @@ async def add_block(
                 district=window.district,
                 window=window_plan(window),
                 meeting_link_template=template,
+                now=datetime.now(UTC),
             )
             await queries.check_free(
                 session,

@@ -150,9 +150,11 @@ def check_block(
     district: str,
     window: WindowPlan,
     meeting_link_template: str | None,
+    now: datetime,
 ) -> None:
     """A teacher gives their own availability (an administrator, anyone's) on the window's
-    days, with breaks inside it; the format decides how many families come at once."""
+    days, not yet over, with breaks inside it; the format decides how many families come at
+    once."""
     check_availability_of(
         principal, teacher_id=block.teacher_id, district=district, site=window.site
     )
@@ -171,6 +173,12 @@ def check_block(
             f"{first.isoformat()} is outside the window's days ({window.first_day.isoformat()}"
             f" to {window.last_day.isoformat()})",
             code="outside_days",
+        )
+    if block.ends_at <= now:
+        raise Invalid(
+            f"that availability ended already ({block.ends_at.isoformat()}): give times still"
+            " ahead",
+            code="in_the_past",
         )
     whole = Span(block.starts_at, block.ends_at)
     for number, pause in enumerate(block.breaks, start=1):

@@ -32,6 +32,7 @@ class OfficeRefusal(StrEnum):
     REMINDERS_RANGE = "reminders_range"
     # What scheduling refused.
     DAYS_IN_ORDER = "days_in_order"
+    WINDOW_OVERLAP = "window_overlap"
     WINDOW_TOO_LONG = "window_too_long"
     OPENS_BEFORE_CLOSES = "opens_before_closes"
     ALREADY_CLOSED = "already_closed"
@@ -46,6 +47,7 @@ class OfficeRefusal(StrEnum):
     HOURS_OVERLAP = "hours_overlap"
     HOURS_BOOKED = "hours_booked"
     TIMES_OUTSIDE_DAYS = "times_outside_days"
+    TIMES_PAST = "times_past"
     TIMES_SHAPE = "times_shape"
     TIMES_TOO_SHORT = "times_too_short"
     CAPACITY = "capacity"
@@ -64,6 +66,7 @@ _CODES = {
     "overlap": OfficeRefusal.TIMES_CLASH,
     "room_taken": OfficeRefusal.TIMES_CLASH,
     "outside_days": OfficeRefusal.TIMES_OUTSIDE_DAYS,
+    "in_the_past": OfficeRefusal.TIMES_PAST,
     "too_short": OfficeRefusal.TIMES_TOO_SHORT,
     "ends_before_start": OfficeRefusal.TIMES_SHAPE,
     "one_day": OfficeRefusal.TIMES_SHAPE,
@@ -76,6 +79,7 @@ _CODES = {
         kind.value: kind
         for kind in (
             OfficeRefusal.DAYS_IN_ORDER,
+            OfficeRefusal.WINDOW_OVERLAP,
             OfficeRefusal.WINDOW_TOO_LONG,
             OfficeRefusal.OPENS_BEFORE_CLOSES,
             OfficeRefusal.ALREADY_CLOSED,

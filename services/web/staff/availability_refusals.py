@@ -23,6 +23,7 @@ class AvailabilityRefusal(StrEnum):
     OVERLAP = "overlap"
     ROOM_TAKEN = "room_taken"
     OUTSIDE_DAYS = "outside_days"
+    IN_THE_PAST = "in_the_past"
     ENDS_BEFORE_START = "ends_before_start"
     ONE_DAY = "one_day"
     BREAK = "break"
@@ -45,6 +46,7 @@ FIELD = {
     AvailabilityRefusal.OVERLAP: "starts",
     AvailabilityRefusal.ROOM_TAKEN: "room",
     AvailabilityRefusal.OUTSIDE_DAYS: "day",
+    AvailabilityRefusal.IN_THE_PAST: "day",
     AvailabilityRefusal.ENDS_BEFORE_START: "ends",
     AvailabilityRefusal.ONE_DAY: "ends",
     AvailabilityRefusal.BREAK: "break-1-starts",
@@ -60,6 +62,7 @@ _NAMED = frozenset(
         AvailabilityRefusal.ENDS_BEFORE_START,
         AvailabilityRefusal.ONE_DAY,
         AvailabilityRefusal.OUTSIDE_DAYS,
+        AvailabilityRefusal.IN_THE_PAST,
         AvailabilityRefusal.BREAK,
         AvailabilityRefusal.CAPACITY,
         AvailabilityRefusal.NO_MEETING_LINK,
