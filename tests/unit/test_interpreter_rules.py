@@ -95,11 +95,13 @@ def test_hours_go_only_while_no_conference_falls_in_them() -> None:
     check_hours_removal(0)
     with pytest.raises(Refused, match=r"2 conferences .* move or cancel those conferences first"):
         check_hours_removal(2)
+    with pytest.raises(Refused, match=r"^1 conference with this interpreter falls in these hours"):
+        check_hours_removal(1)
 
 
 def test_an_interpreter_with_conferences_ahead_stays_active() -> None:
     check_change(active=False, languages=["es"], upcoming=[])
-    with pytest.raises(Refused, match="1 conference ahead"):
+    with pytest.raises(Refused, match="^1 conference ahead is booked with this interpreter"):
         check_change(active=False, languages=["es"], upcoming=["es"])
 
 

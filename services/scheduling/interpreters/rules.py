@@ -97,7 +97,8 @@ def check_hours_removal(conferences: int) -> None:
     in them (``conferences``: how many do)."""
     if conferences:
         raise Refused(
-            f"{_conferences(conferences)} with this interpreter fall in these hours; {MOVE_THEM_FIRST}",
+            f"{_conferences(conferences)} with this interpreter"
+            f" {'falls' if conferences == 1 else 'fall'} in these hours; {MOVE_THEM_FIRST}",
             code="hours_booked",
         )
 
@@ -109,7 +110,8 @@ def check_change(*, active: bool, languages: Sequence[str], upcoming: Sequence[s
         return
     if not active:
         raise Refused(
-            f"{_conferences(len(upcoming))} ahead are booked with this interpreter;"
+            f"{_conferences(len(upcoming))} ahead {'is' if len(upcoming) == 1 else 'are'} booked"
+            " with this interpreter;"
             f" {MOVE_THEM_FIRST}"
         )
     dropped = sorted({one for one in upcoming if one and not speaks(languages, one)})
