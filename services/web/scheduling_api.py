@@ -95,6 +95,10 @@ class SchedulingApi(ServiceApi):
         """Set a site's conference window (422 or 409 with the reason when refused)."""
         return await self._call("POST", "/windows", token, json=window)
 
+    async def remove_window(self, token: str, *, window_id: str) -> Answer:
+        """Remove a window set up by mistake (before it is opened, with nothing in it)."""
+        return await self._call("DELETE", f"/windows/{quote(window_id)}", token)
+
     async def open_window(self, token: str, *, window_id: str) -> Answer:
         """Open booking: every family of the site is invited."""
         return await self._call("POST", f"/windows/{quote(window_id)}/open", token)

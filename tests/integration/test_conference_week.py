@@ -632,3 +632,56 @@ async def test_availability_that_is_over_is_refused(system: System) -> None:
         f"/windows/{window['id']}/slots", headers=auth("it-admin", Role.DISTRICT_ADMIN)
     )
     assert slots.json() == []
+
+
+async def test_a_window_set_up_by_mistake_is_removed_before_anything_is_in_it(
+    system: System,
+) -> None:
+    """The office removes a window nobody was invited to and nothing is in yet (the wrong days:
+    then it sets up the right one); one with times, or opened, stays."""
+    today = datetime.now(LA).date()
+
+    def window_on(first: int, last: int, name: str) -> dict[str, Any]:
+        closes = datetime.combine(today + timedelta(days=last), datetime.min.time(), LA)
+        return {
+            "site": "conway",
+            "name": name,
+            "first_day": (today + timedelta(days=first)).isoformat(),
+            "last_day": (today + timedelta(days=last)).isoformat(),
+            "opens_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            "closes_at": closes.replace(hour=12).isoformat(),
+        }
+
+    wrong = ok(
+        await system.scheduling.post("/windows", json=window_on(5, 7, "Wrong"), headers=ADMIN), 201
+    )
+    right = window_on(6, 8, "Right")
+    assert (await system.scheduling.post("/windows", json=right, headers=ADMIN)).status_code == 409
+    teacher = await system.scheduling.delete(f"/windows/{wrong['id']}", headers=TEACHER)
+    assert teacher.status_code in (403, 404)
+    elsewhere = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
+    assert (
+        await system.scheduling.delete(f"/windows/{wrong['id']}", headers=elsewhere)
+    ).status_code == 404
+    removed = await system.scheduling.delete(f"/windows/{wrong['id']}", headers=ADMIN)
+    assert removed.status_code == 204, removed.text
+    assert (
+        await system.scheduling.get(f"/windows/{wrong['id']}", headers=ADMIN)
+    ).status_code == 404
+    kept = ok(await system.scheduling.post("/windows", json=right, headers=ADMIN), 201)
+
+    # With times in it (even taken back), or opened: it stays.
+    ok(await system.scheduling.post(f"/windows/{kept['id']}/open", headers=ADMIN))
+    opened = await system.scheduling.delete(f"/windows/{kept['id']}", headers=ADMIN)
+    assert opened.status_code == 409 and opened.json()["refusal"] == "already_opened"
+    with_times = ok(
+        await system.scheduling.post("/windows", json=window_on(10, 11, "Later"), headers=ADMIN),
+        201,
+    )
+    start = datetime.combine(today + timedelta(days=10), datetime.min.time(), LA).replace(hour=15)
+    await open_times(
+        system.scheduling, site="conway", starts_at=start, window=with_times, teacher_id="t-rivera"
+    )
+    in_use = await system.scheduling.delete(f"/windows/{with_times['id']}", headers=ADMIN)
+    assert in_use.status_code == 409 and in_use.json()["refusal"] == "window_in_use"
+    assert (await system.scheduling.get(f"/windows/{with_times['id']}", headers=ADMIN)).is_success

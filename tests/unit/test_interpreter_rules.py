@@ -101,7 +101,7 @@ def test_hours_go_only_while_no_conference_falls_in_them() -> None:
 
 def test_an_interpreter_with_conferences_ahead_stays_active() -> None:
     check_change(active=False, languages=["es"], upcoming=[])
-    with pytest.raises(Refused, match="^1 conference ahead is booked with this interpreter"):
+    with pytest.raises(Refused, match=r"^1 conference ahead is booked with this interpreter"):
         check_change(active=False, languages=["es"], upcoming=["es"])
 
 

@@ -81,6 +81,33 @@ def window_form(token: str, **changes: str) -> dict[str, str]:
     } | changes
 
 
+async def test_the_office_removes_a_window_set_up_by_mistake(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    await register_site(system, "conway")
+    await signed_in_as(web, "a-conway")
+    form = await web.get("/office/windows/new")
+    created = await web.post("/office/windows", data=window_form(csrf_token(form)))
+    assert created.status_code == 303, created.text
+    page = await web.get(created.headers["location"])
+    window_id = created.headers["location"].split("/")[-1].split("?")[0]
+    assert f'action="/office/windows/{window_id}/remove"' in page.text
+    assert "Remove this window" in page.text
+    removed = await web.post(
+        f"/office/windows/{window_id}/remove", data={"csrf_token": csrf_token(page)}
+    )
+    assert removed.status_code == 303
+    assert removed.headers["location"] == "/office/windows?done=window_removed"
+    listed = await web.get(removed.headers["location"])
+    assert "The conference window is removed." in listed.text
+    assert "Spring conferences" not in listed.text
+    # Removed already (a second click): said, nothing else changes.
+    again = await web.post(
+        f"/office/windows/{window_id}/remove", data={"csrf_token": csrf_token(page)}
+    )
+    assert again.status_code == 404
+
+
 async def test_the_office_sets_up_a_window_and_opens_it(
     web: httpx.AsyncClient, system: System
 ) -> None:

@@ -88,6 +88,7 @@ OFFICE_REFUSAL_CODES = {
     "closes_by_last_day": "booking must close by the end of the last conference day",
     "early_access_first": "early access must begin before booking opens for everyone",
     "already_opened": "the window was opened already: families were invited then",
+    "window_in_use": "the window has conference times, bookings, a waitlist or nudges: it stays",
     "not_opened": "families have not been invited to the window yet: open it first",
     "everyone_booked": "every family of the selection has booked: nobody is left to remind",
     "nobody_selected": "nobody in the selection was invited to book in the window",

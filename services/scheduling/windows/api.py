@@ -23,8 +23,10 @@ from services.scheduling.refusals import (
     NotFound,
     as_http,
 )
-from services.scheduling.tables import RosterSite, Slot
+from services.scheduling.reports.tables import Nudge
+from services.scheduling.tables import Booking, RosterSite, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
+from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows import queries
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import (
@@ -309,6 +311,48 @@ async def get_window(
     except NotFound as error:
         raise as_http(error) from error
     return window_out(window)
+
+
+@router.delete(
+    "/windows/{window_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**refusals(403, 404), 409: OFFICE_REFUSED},
+)
+async def remove_window(window_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep) -> None:
+    """Remove a window set up by mistake (a second one, wrong days), before it is opened and
+    before anything is in it: no teacher's times (even taken back), booking, waitlist place or
+    nudge. Nobody was told of it, so nothing is announced. Otherwise 409 ``already_opened`` or
+    ``window_in_use``: what people did in it stays."""
+    try:
+        async with uow.transaction() as session:
+            window = await queries.visible_window(session, principal, window_id, lock=True)
+            if not (
+                principal.is_admin and principal.can_act_for_site(window.district, window.site)
+            ):
+                raise forbidden(
+                    f"only the administrators of site {window.site!r} remove its windows"
+                )
+            if window.announced_at is not None:
+                raise Refused(
+                    "this window was opened: families were invited to it, so it stays (cancel"
+                    " its days instead)",
+                    code="already_opened",
+                )
+            for table in (AvailabilityBlock, Slot, Booking, WaitlistEntry, Nudge):
+                used = (
+                    await session.exec(
+                        select(table.id).where(col(table.window_id) == window.id).limit(1)
+                    )
+                ).first()
+                if used is not None:
+                    raise Refused(
+                        "this window has conference times (given or taken back), bookings, a"
+                        " waitlist or nudges: it stays",
+                        code="window_in_use",
+                    )
+            await session.delete(window)
+    except (NotFound, Refused) as error:
+        raise as_http(error) from error
 
 
 @router.post(

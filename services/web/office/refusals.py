@@ -33,6 +33,7 @@ class OfficeRefusal(StrEnum):
     # What scheduling refused.
     DAYS_IN_ORDER = "days_in_order"
     WINDOW_OVERLAP = "window_overlap"
+    WINDOW_IN_USE = "window_in_use"
     WINDOW_TOO_LONG = "window_too_long"
     OPENS_BEFORE_CLOSES = "opens_before_closes"
     ALREADY_CLOSED = "already_closed"
@@ -86,6 +87,7 @@ _CODES = {
             OfficeRefusal.CLOSES_BY_LAST_DAY,
             OfficeRefusal.EARLY_ACCESS_FIRST,
             OfficeRefusal.ALREADY_OPENED,
+            OfficeRefusal.WINDOW_IN_USE,
             OfficeRefusal.NOT_OPENED,
             OfficeRefusal.EVERYONE_BOOKED,
             OfficeRefusal.NOBODY_SELECTED,

@@ -56,7 +56,11 @@ async def office_home(who: OfficeDep) -> Response:
 
 @router.get("/office/windows")
 async def windows_page(
-    request: Request, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+    request: Request,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """The schools' conference windows, and a link to set up a new one."""
     schools = await schools_of(portfolio, who)
@@ -68,6 +72,7 @@ async def windows_page(
         windows=[window_view(one, language=who.language) for one in windows],
         schools={school.id: school.name for school in schools},
         section="windows",
+        done=done if done == "window_removed" else None,
     )
 
 
@@ -123,6 +128,27 @@ async def open_window(
     answer = accepted(await api.open_window(token_of(who), window_id=window_id))
     if answer.ok:
         return RedirectResponse(f"/office/windows/{window_id}?done=opened", status_code=303)
+    return await _window_page(
+        request,
+        who,
+        api,
+        window_id,
+        refusal=office_refusal_of(answer),
+        status=answer.refused_status,
+    )
+
+
+@router.post("/office/windows/{window_id}/remove")
+async def remove_window(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
+) -> Response:
+    """Remove a window set up by mistake, before it is opened and before any times are in it."""
+    await checked_form(request, who)
+    if not is_id(window_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    answer = accepted(await api.remove_window(token_of(who), window_id=window_id))
+    if answer.ok:
+        return RedirectResponse("/office/windows?done=window_removed", status_code=303)
     return await _window_page(
         request,
         who,
