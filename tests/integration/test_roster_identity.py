@@ -433,6 +433,12 @@ async def test_a_teacher_opens_only_their_own_times_and_never_two_at_once(
     assert same_room.status_code == 409
     assert "room 'Room 9'" in same_room.json()["detail"]
     assert same_room.json()["refusal"] == "room_taken"
+    # The same room typed in another case is the same place.
+    other_case = await give(
+        starts - timedelta(minutes=10), CONWAY_ADMIN, room="ROOM 9", teacher_id="t-lee"
+    )
+    assert other_case.status_code == 409, other_case.text
+    assert other_case.json()["refusal"] == "room_taken"
     right_after = await give(starts + timedelta(minutes=20), TEACHER, room="Room 9")
     assert right_after.status_code == 201, right_after.text
 

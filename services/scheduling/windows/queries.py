@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, literal, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -65,11 +65,15 @@ async def check_free(
     ends_at: datetime,
     moving: Slot | None = None,
 ) -> None:
-    """The teacher (at any site) and, in person, the room (at this site) have no other
+    """The teacher (at any site) and, in person, the room (at this site, in any case) have no other
     availability or conference time overlapping ``starts_at``-``ends_at`` (``moving``: the time
     being moved, whose own slot and block do not count; availability taken back does not
     either)."""
-    block_room = and_(col(AvailabilityBlock.site) == site, col(AvailabilityBlock.room) == room)
+    # (One room whatever its case: "Library" and "library" are the same place.)
+    same_room = func.lower(literal(room))
+    block_room = and_(
+        col(AvailabilityBlock.site) == site, func.lower(col(AvailabilityBlock.room)) == same_room
+    )
     blocks = select(AvailabilityBlock).where(
         or_(col(AvailabilityBlock.teacher_id) == teacher_id, block_room)
         if in_person
@@ -78,7 +82,7 @@ async def check_free(
         col(AvailabilityBlock.starts_at) < ends_at,
         col(AvailabilityBlock.ends_at) > starts_at,
     )
-    slot_room = and_(col(Slot.site) == site, col(Slot.room) == room)
+    slot_room = and_(col(Slot.site) == site, func.lower(col(Slot.room)) == same_room)
     slots = select(Slot).where(
         or_(col(Slot.teacher_id) == teacher_id, slot_room)
         if in_person
