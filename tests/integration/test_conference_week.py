@@ -503,6 +503,14 @@ async def test_the_school_moves_a_time_and_cancels_a_snow_day(system: System) ->
         headers=ADMIN,
     )
     assert clash.status_code == 409
+    # Moved to 23:50 it would end after midnight, on another day: refused.
+    past_midnight = await system.scheduling.post(
+        f"/slots/{times[0]['id']}/move",
+        json={"starts_at": tomorrow_at(23, 50).isoformat()},
+        headers=ADMIN,
+    )
+    assert past_midnight.status_code == 422, past_midnight.text
+    assert past_midnight.json()["refusal"] == "one_day"
     later = tomorrow_at(18)
     moved = ok(
         await system.scheduling.post(

@@ -115,8 +115,12 @@ async def _move(
     ends_at = starts_at + (slot.ends_at - slot.starts_at)
     if starts_at <= now:
         raise Invalid("a conference time moves to a time ahead")
-    if not window.first_day <= local_day(starts_at, window.timezone) <= window.last_day:
+    day = local_day(starts_at, window.timezone)
+    if not window.first_day <= day <= window.last_day:
         raise Invalid("that is outside the window's days", code="outside_days")
+    if local_day(ends_at - timedelta(microseconds=1), window.timezone) != day:
+        # (Past midnight it would end on another day, perhaps after the window's last.)
+        raise Invalid("a conference time starts and ends on one day", code="one_day")
     room = body.room or slot.room
     await check_free(
         session,
