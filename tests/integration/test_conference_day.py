@@ -16,9 +16,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from services.notifications.tables import Delivery
+from services.scheduling.reports.tables import Nudge
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from shared.auth import Role
 from shared.events import (
@@ -69,6 +70,14 @@ async def retime(system: System, slot_id: str, starts_at: datetime) -> None:
         assert slot is not None
         slot.ends_at, slot.starts_at = starts_at + (slot.ends_at - slot.starts_at), starts_at
         session.add(slot)
+
+
+async def nudged_hours_ago(system: System, hours: int) -> None:
+    """Every reminder sent so far, as if sent ``hours`` earlier (directly in the database)."""
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        for nudge in (await session.exec(select(Nudge))).all():
+            nudge.nudged_at -= timedelta(hours=hours)
+            session.add(nudge)
 
 
 async def chain(system: System, *booking_ids: str) -> None:
@@ -594,6 +603,17 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
     reminded = {one["student_id"]: one["last_nudged_at"] for one in await not_booked()}
     assert reminded["s-cy"] == reminded["s-dee"] == by_office["nudged_at"]
     assert reminded["s-ben"] == by_rivera["nudged_at"]
+    # Sent again at once (a second click, or the office after the teacher): nobody is reminded
+    # twice within the hour; said, with when they may be.
+    again = await system.scheduling.post(
+        f"{base}/nudges", json={"student_ids": ["s-ben", "s-cy"]}, headers=CONWAY_ADMIN
+    )
+    assert (again.status_code, again.json()["refusal"]) == (409, "just_nudged")
+    assert datetime.fromisoformat(again.json()["at"]) == datetime.fromisoformat(
+        by_office["nudged_at"]
+    ) + timedelta(hours=1)
+    assert len(ok(await system.scheduling.get(f"{base}/nudges", headers=CONWAY_ADMIN))) == 2
+    await nudged_hours_ago(system, 2)
     # The office reminds families of both teachers' classes: Rivera sees it, naming only hers.
     both = ok(
         await system.scheduling.post(

@@ -3,6 +3,7 @@ reports' (who is not booked, what the figures count, who may nudge whom and when
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,12 @@ from services.scheduling.conference_day.rules import (
     check_no_show,
     shows_slot,
 )
-from services.scheduling.reports.rules import check_nudge_time, selection_for
+from services.scheduling.reports.rules import (
+    NUDGE_AGAIN_AFTER,
+    check_nudge_time,
+    not_just_reminded,
+    selection_for,
+)
 from services.scheduling.reports.standing import (
     ClassInfo,
     Counts,
@@ -294,3 +300,15 @@ def test_the_steps_a_day_offers_are_those_the_checks_take_now(
         else:
             taken = True
         assert taken == (step in steps), (step, status, minutes_before)
+
+
+def test_a_family_is_reminded_at_most_once_an_hour() -> None:
+    never = Standing("s-1", "Ann", frozenset({"c-1"}), frozenset({"t-1"}), frozenset({"g-1"}))
+    recently = replace(never, student_id="s-2", last_nudged_at=NOW - timedelta(minutes=5))
+    long_ago = replace(never, student_id="s-3", last_nudged_at=NOW - NUDGE_AGAIN_AFTER)
+    due = not_just_reminded([never, recently, long_ago], now=NOW)
+    assert [one.student_id for one in due] == ["s-1", "s-3"]
+    with pytest.raises(Refused) as refused:
+        not_just_reminded([recently], now=NOW)
+    assert refused.value.code == "just_nudged"
+    assert refused.value.at == NOW - timedelta(minutes=5) + NUDGE_AGAIN_AFTER

@@ -249,6 +249,13 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     after = text_of(await web.get(nudged.headers["location"]))
     assert "The families were nudged" in after
     assert "a-conway" in after and "Students of t-rivera" in after
+    # The form sent twice: nobody is reminded again within the hour, and the page says so.
+    twice = await web.post(
+        "/office/not-booked/nudges",
+        data={"csrf_token": csrf_token(page), "window": _window_of(page), "teacher": "t-rivera"},
+    )
+    assert twice.status_code == 409
+    assert "These families were reminded less than an hour ago" in twice.text
 
     figures = await web.get("/office/figures")
     assert figures.status_code == 200

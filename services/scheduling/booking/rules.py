@@ -91,6 +91,8 @@ OFFICE_REFUSAL_CODES = {
     "window_in_use": "the window has conference times, bookings, a waitlist or nudges: it stays",
     "not_opened": "families have not been invited to the window yet: open it first",
     "everyone_booked": "every family of the selection has booked: nobody is left to remind",
+    "just_nudged": "every family of the selection not booked was reminded within the hour"
+    " (at: when they may be reminded again)",
     "nobody_selected": "nobody in the selection was invited to book in the window",
     "hours_in_order": "the interpreter's hours end before they start",
     "hours_too_long": "one stretch of an interpreter's hours is too long",

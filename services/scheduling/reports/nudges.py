@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused
 from services.scheduling.reports.queries import window_standing
-from services.scheduling.reports.rules import check_nudge_time, selection_for
+from services.scheduling.reports.rules import check_nudge_time, not_just_reminded, selection_for
 from services.scheduling.reports.standing import not_booked
 from services.scheduling.reports.tables import Nudge
 from services.scheduling.windows.tables import ConferenceWindow
@@ -53,6 +53,7 @@ async def nudge_families(
             "every family in this selection has booked: nobody is left to remind",
             code="everyone_booked",
         )
+    reminded = not_just_reminded(reminded, now=now)
     nudge = Nudge(
         district=window.district,
         site=window.site,

@@ -3,11 +3,11 @@ Pure, no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from services.scheduling.booking.rules import NotAllowed, Refused
-from services.scheduling.reports.standing import ClassInfo, Selection
+from services.scheduling.reports.standing import ClassInfo, Selection, Standing
 from shared.auth.principal import Principal, Role
 
 
@@ -50,3 +50,28 @@ def check_nudge_time(*, announced_at: datetime | None, closes_at: datetime, now:
         )
     if now >= closes_at:
         raise Refused("booking for this window has closed", code="already_closed", at=closes_at)
+
+
+# A family is reminded at most once in this long: the same list sent twice (a second click, the
+# office and a teacher at once) reminds nobody twice.
+NUDGE_AGAIN_AFTER = timedelta(hours=1)
+
+
+def not_just_reminded(reminded: Sequence[Standing], *, now: datetime) -> list[Standing]:
+    """Of the students whose families are to be reminded, those not reminded within
+    ``NUDGE_AGAIN_AFTER``; refused when that is none of them (``at``: when they may be)."""
+    due = [
+        one
+        for one in reminded
+        if one.last_nudged_at is None or one.last_nudged_at <= now - NUDGE_AGAIN_AFTER
+    ]
+    if reminded and not due:
+        last = max(one.last_nudged_at for one in reminded if one.last_nudged_at is not None)
+        raise Refused(
+            "every family in this selection who has not booked was reminded within the last"
+            f" hour (last at {last.isoformat()}): remind them again from"
+            f" {(last + NUDGE_AGAIN_AFTER).isoformat()}",
+            code="just_nudged",
+            at=last + NUDGE_AGAIN_AFTER,
+        )
+    return due

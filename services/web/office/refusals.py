@@ -42,6 +42,7 @@ class OfficeRefusal(StrEnum):
     ALREADY_OPENED = "already_opened"
     NOT_OPENED = "not_opened"
     EVERYONE_BOOKED = "everyone_booked"
+    JUST_NUDGED = "just_nudged"
     NOBODY_SELECTED = "nobody_selected"
     HOURS_IN_ORDER = "hours_in_order"
     HOURS_TOO_LONG = "hours_too_long"
@@ -90,6 +91,7 @@ _CODES = {
             OfficeRefusal.WINDOW_IN_USE,
             OfficeRefusal.NOT_OPENED,
             OfficeRefusal.EVERYONE_BOOKED,
+            OfficeRefusal.JUST_NUDGED,
             OfficeRefusal.NOBODY_SELECTED,
             OfficeRefusal.HOURS_IN_ORDER,
             OfficeRefusal.HOURS_TOO_LONG,
