@@ -6,6 +6,7 @@ family is invited), giving a teacher's times and taking back ones given by mista
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,7 +29,7 @@ from services.web.office.windows_view import teacher_names, window_view
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_api import is_id
+from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.block_removal import RemovalPages, confirm_page, remove
 from services.web.staff.signed_in import accepted, token_of
@@ -122,19 +123,13 @@ async def open_window(
     request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
 ) -> Response:
     """Open booking: scheduling invites every family of the school."""
-    await checked_form(request, who)
-    if not is_id(window_id):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    answer = accepted(await api.open_window(token_of(who), window_id=window_id))
-    if answer.ok:
-        return RedirectResponse(f"/office/windows/{window_id}?done=opened", status_code=303)
-    return await _window_page(
+    return await _act_on_window(
         request,
         who,
         api,
         window_id,
-        refusal=office_refusal_of(answer),
-        status=answer.refused_status,
+        api.open_window,
+        then=f"/office/windows/{window_id}?done=opened",
     )
 
 
@@ -143,12 +138,27 @@ async def remove_window(
     request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
 ) -> Response:
     """Remove a window set up by mistake, before it is opened and before any times are in it."""
+    return await _act_on_window(
+        request, who, api, window_id, api.remove_window, then="/office/windows?done=window_removed"
+    )
+
+
+async def _act_on_window(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    window_id: str,
+    act: Callable[..., Awaitable[Answer]],
+    *,
+    then: str,
+) -> Response:
+    """A button of the window's page: done, go to ``then``; refused, the page says why."""
     await checked_form(request, who)
     if not is_id(window_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    answer = accepted(await api.remove_window(token_of(who), window_id=window_id))
+    answer = accepted(await act(token_of(who), window_id=window_id))
     if answer.ok:
-        return RedirectResponse("/office/windows?done=window_removed", status_code=303)
+        return RedirectResponse(then, status_code=303)
     return await _window_page(
         request,
         who,
