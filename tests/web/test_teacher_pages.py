@@ -87,6 +87,56 @@ async def test_checking_a_family_in_then_completing_changes_the_day_view(
     assert "Completed" in done and "Check in Ava's family" not in done
 
 
+async def test_a_family_that_did_not_come_is_recorded_only_once_the_teacher_confirms(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """ "Did not come" cannot be undone and writes to the family at once: a tap asks first."""
+    booking = await book(system, family, conference_times[0]["id"])
+    await signed_in_as(web, "t-rivera")
+    day = (await begin_now(system, conference_times[0]["id"])).astimezone(LA).date().isoformat()
+    page = await web.get("/teacher/day", params={"date": day})
+    asked = await web.post(
+        f"/teacher/bookings/{booking['id']}/no-show",
+        data={"csrf_token": csrf_token(page), "date": day},
+    )
+    assert asked.status_code == 200
+    text = html.unescape(asked.text)
+    assert "Did Ava's family not come?" in text and "This cannot be undone." in text
+    assert 'name="confirm" value="yes"' in text
+    assert f'href="/teacher/day?date={day}"' in text
+    [still] = (
+        await system.scheduling.get(
+            "/bookings",
+            params={"student_id": family.student_id},
+            headers={"Authorization": f"Bearer {family.link}"},
+        )
+    ).json()
+    assert still["status"] == "booked"  # (nothing recorded yet)
+    confirmed = await web.post(
+        f"/teacher/bookings/{booking['id']}/no-show",
+        data={"csrf_token": csrf_token(asked), "date": day, "confirm": "yes"},
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    assert "done=no_show" in confirmed.headers["location"]
+    [missed] = (
+        await system.scheduling.get(
+            "/bookings",
+            params={"student_id": family.student_id},
+            headers={"Authorization": f"Bearer {family.link}"},
+        )
+    ).json()
+    assert missed["status"] == "no_show"
+    # Someone else's booking, or one not on the day: not found.
+    elsewhere = await web.post(
+        "/teacher/bookings/no-such-booking/no-show",
+        data={"csrf_token": csrf_token(asked), "date": day},
+    )
+    assert elsewhere.status_code == 404
+
+
 async def test_a_refused_step_is_said_in_words_in_the_teachers_language(
     web: httpx.AsyncClient,
     system: System,

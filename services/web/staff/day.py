@@ -58,6 +58,9 @@ async def record_attendance(
         day: date | None = date.fromisoformat(fields.get("date", ""))
     except ValueError:
         day = None
+    if step == "no-show" and fields.get("confirm") != "yes":
+        # (It cannot be undone, and the family is written to at once: asked first.)
+        return await _confirm_no_show(request, who, api, booking_id=booking_id, day=day)
     answer = accepted(await api.record_attendance(token_of(who), booking_id=booking_id, step=step))
     if answer.ok:
         back = f"?date={day.isoformat()}&done={STEPS[step]}" if day else f"?done={STEPS[step]}"
@@ -71,6 +74,34 @@ async def record_attendance(
         status=answer.refused_status,
         error_field=f"booking-{booking_id}",
     )
+
+
+async def _confirm_no_show(
+    request: Request, who: Visitor, api: SchedulingDep, *, booking_id: str, day: date | None
+) -> Response:
+    """Before a family is recorded as not having come: who, when, and a button."""
+    answer = accepted(
+        await api.teacher_day(
+            token_of(who), teacher_id=person_of(who).subject, day=day or datetime.now(UTC).date()
+        )
+    )
+    shown = conference_day(
+        answer.body if answer.ok else {}, day=day or datetime.now(UTC).date(), language=who.language
+    )
+    for time in shown.times:
+        for family in time.families:
+            if family.booking_id == booking_id:
+                return page(
+                    request,
+                    who,
+                    "teacher_confirm_no_show.html.j2",
+                    family=family,
+                    time=time,
+                    day=shown,
+                    error_field="confirm",
+                    section="day",
+                )
+    raise TroublePage(Trouble.NOT_FOUND, 404)
 
 
 async def _day_page(
