@@ -98,14 +98,29 @@ def is_time_zone(value: str) -> bool:
     return value in _TIME_ZONES
 
 
+# ISO 639 codes that name no language a person speaks: undetermined, uncoded, several, none.
+_NOT_A_LANGUAGE = frozenset({"und", "mis", "mul", "zxx"})
+# The two-letter codes ISO 639 withdrew that systems still send (Hebrew, Indonesian, Yiddish,
+# Moldovan, Javanese).
+_WITHDRAWN = frozenset({"iw", "in", "ji", "mo", "jw"})
+
+
 @lru_cache(maxsize=1024)
 def is_known_language(tag: str) -> bool:
-    """Whether the tag's language (its first subtag) is one of ISO 639's (639-1's two letters,
-    639-3's three: the CLDR names too few of the languages families speak, Mam or Dari)."""
+    """Whether the tag's language (its first subtag) is one ISO 639 names: 639-1's two letters
+    (and the withdrawn ones still sent), 639-3's three (Mam, Dari: the CLDR names too few of the
+    languages families speak), 639-2's bibliographic codes (``chi``) and 639-5's groups
+    (``sgn`` sign languages, ``nah`` Nahuatl, ``kar`` Karen); not ``und``, ``mul``..."""
     primary = tag.replace("_", "-").split("-")[0].lower()
     if len(primary) == 2:
-        return pycountry.languages.get(alpha_2=primary) is not None
-    return len(primary) == 3 and pycountry.languages.get(alpha_3=primary) is not None
+        return primary in _WITHDRAWN or pycountry.languages.get(alpha_2=primary) is not None
+    if len(primary) != 3 or primary in _NOT_A_LANGUAGE:
+        return False
+    return (
+        pycountry.languages.get(alpha_3=primary) is not None
+        or pycountry.languages.get(bibliographic=primary) is not None
+        or pycountry.language_families.get(alpha_3=primary) is not None
+    )
 
 
 def _known_language(value: str) -> str:

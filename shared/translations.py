@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
+import pycountry
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -62,10 +64,37 @@ def best_language(preferred: str | None, supported: Iterable[str]) -> str | None
 @lru_cache(maxsize=512)
 def language_name(tag: str, *, in_language: str) -> str:
     """A language's name written in ``in_language`` ("espagnol" for ``es`` in French; an
-    interpreter's language, a family's), or the tag if the CLDR has no name for it."""
+    interpreter's language, a family's): the CLDR's, with the tag's region or script ("Spanish
+    (Mexico)"); for a language the CLDR has no locale for, its name of the language ("Hmong");
+    else ISO 639's, translated where the iso-codes project has it ("Mam", "苗语"); else the
+    tag."""
     try:
         reader = Locale.parse(in_language.replace("_", "-"), sep="-")
+    except (ValueError, LookupError, UnknownLocaleError):
+        reader = Locale("en")
+    try:
         name = Locale.parse(tag.replace("_", "-"), sep="-").get_display_name(reader)
     except (ValueError, LookupError, UnknownLocaleError):  # (Hmong, "hmn": no CLDR locale)
-        return tag
-    return name or tag
+        name = None
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    return name or reader.languages.get(primary) or _iso_639_name(primary, reader) or tag
+
+
+def _iso_639_name(code: str, reader: Locale) -> str | None:
+    """ISO 639's name of a language or group of languages (pycountry), in the reader's
+    language when the iso-codes project translates it."""
+    found: Any = (
+        (pycountry.languages.get(alpha_2=code) if len(code) == 2 else None)
+        or pycountry.languages.get(alpha_3=code)
+        or pycountry.languages.get(bibliographic=code)
+    )
+    domain = "iso639-3"
+    if found is None:
+        found, domain = pycountry.language_families.get(alpha_3=code), "iso639-5"
+    if found is None:
+        return None
+    folder = str(reader) if reader.territory or reader.language != "zh" else "zh_CN"
+    translations = gettext.translation(
+        domain, pycountry.LOCALES_DIR, languages=[folder, reader.language], fallback=True
+    )
+    return str(translations.gettext(found.name))

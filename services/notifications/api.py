@@ -45,6 +45,8 @@ class ContactIn(BaseModel):
 class ContactOut(ContactIn):
     guardian_id: str
     site: str
+    # (What is stored is answered as it is: a tag kept before a rule about tags changed too.)
+    language: str = "en"  # type: ignore[assignment]
 
 
 class MailboxMessage(BaseModel):

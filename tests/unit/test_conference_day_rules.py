@@ -308,7 +308,8 @@ def test_a_family_is_reminded_at_most_once_an_hour() -> None:
     long_ago = replace(never, student_id="s-3", last_nudged_at=NOW - NUDGE_AGAIN_AFTER)
     due = not_just_reminded([never, recently, long_ago], now=NOW)
     assert [one.student_id for one in due] == ["s-1", "s-3"]
+    earlier = replace(recently, student_id="s-4", last_nudged_at=NOW - timedelta(minutes=40))
     with pytest.raises(Refused) as refused:
-        not_just_reminded([recently], now=NOW)
+        not_just_reminded([recently, earlier], now=NOW)
     assert refused.value.code == "just_nudged"
-    assert refused.value.at == NOW - timedelta(minutes=5) + NUDGE_AGAIN_AFTER
+    assert refused.value.at == NOW - timedelta(minutes=40) + NUDGE_AGAIN_AFTER  # (the first due)

@@ -442,9 +442,13 @@ def test_interpreter_line_appears_only_when_requested() -> None:
     assert "Interpreter: requested (Vietnamese)" in rendered("conference_booked", "en").body
     assert "Intérprete: solicitado (vietnamita)" in rendered("conference_booked", "es").body
     assert "(العربية)" in rendered("conference_reminder", "ar").body
-    # A language the CLDR has no name for is shown by its tag.
-    hmong = rendered("conference_booked", "en", interpreter=LanguageName("hmn"))
-    assert "Interpreter: requested (hmn)" in hmong.body
+    # Languages the CLDR has no locale for are named too (Hmong by the CLDR, Mam by ISO 639);
+    # a code nobody names is shown as it is.
+    hmong = rendered("conference_booked", "es", interpreter=LanguageName("hmn"))
+    assert "Intérprete: solicitado (hmong)" in hmong.body
+    mam = rendered("conference_booked", "en", interpreter=LanguageName("mam"))
+    assert "Interpreter: requested (Mam)" in mam.body
+    assert "(qq)" in rendered("conference_booked", "en", interpreter=LanguageName("qq")).body
 
 
 def test_cancellation_reason_appears_only_when_given() -> None:

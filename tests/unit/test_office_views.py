@@ -88,8 +88,15 @@ def test_what_the_form_lacks_is_named_by_field_and_nothing_is_sent() -> None:
     assert form.values["last_day"] == "10/12/2026"  # (shown again as typed)
 
 
-def test_a_language_babel_cannot_name_is_shown_as_its_tag() -> None:
-    """Hmong, Marshallese, Chuukese: families' languages that CLDR has no locale for."""
-    for tag in ("hmn", "mh", "chk"):
-        assert language_name(tag, in_language="es") == tag
+def test_a_language_the_cldr_has_no_locale_for_is_still_named() -> None:
+    """Hmong, Marshallese, Chuukese, Mam: families' languages that the CLDR has no locale for
+    are named by its names of languages, else ISO 639's; only a code nobody names is shown as
+    it is."""
+    assert [language_name(tag, in_language="es") for tag in ("hmn", "mh", "chk", "mam")] == [
+        "hmong",
+        "marshalés",
+        "trukés",
+        "Mam",
+    ]
     assert language_name("so", in_language="es") == "somalí"
+    assert language_name("qq", in_language="es") == "qq"

@@ -547,6 +547,7 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     web: httpx.AsyncClient,
     system: System,
     family: Family,
+    new_family: NewFamily,
     conference_times: list[dict[str, Any]],
 ) -> None:
     """An interpreter with no hours could be booked with nobody: their language is not offered.
@@ -642,6 +643,25 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     assert (entry["status"], entry["interpreter_language"]) == ("waiting", "vi")
     home = await web.get("/family")
     assert "an interpreter in Vietnamese" in home.text
+    # Of the three times, only the third has an interpreter free: the one a seat can come in.
+    other = await new_family("Noor")
+    waiting = await system.scheduling.post(
+        "/waitlist",
+        json={
+            "window_id": entry["window_id"],
+            "student_id": other.student_id,
+            "interpreter_language": "vi",
+        },
+        headers=family_bearer(other),
+    )
+    assert waiting.status_code == 201, waiting.text
+    assert waiting.json()["times_that_fit"] == 1
+    assert [t["id"] for t in waiting.json()["fitting_free_times"]] == [third["id"]]
+    # A tag a booking could hold from before a rule about tags changed filters, not refuses.
+    old_tag = await system.scheduling.get(
+        "/family", params={"interpreter_language": "xx"}, headers=family_bearer(family)
+    )
+    assert old_tag.status_code == 200, old_tag.text
 
 
 async def test_a_link_opened_in_a_browser_signed_in_as_someone_else_asks_first(

@@ -22,7 +22,7 @@ from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import booking_is_open
 from services.scheduling.windows.slots import SlotOut, slot_out
 from services.scheduling.windows.tables import ConferenceWindow
-from shared.api_types import IdPath, Language
+from shared.api_types import LANGUAGE_PATTERN, IdPath
 from shared.auth.http import CurrentPrincipal, FamilyOrBearerPrincipal, forbidden
 from shared.auth.principal import Role
 from shared.problems import refusals
@@ -96,8 +96,13 @@ async def family_overview(
     request: Request,
     principal: FamilyOrBearerPrincipal,
     uow: UnitOfWorkDep,
-    interpreter_language: Language | None = Query(
-        None, description="Only times an interpreter of this language is free for."
+    interpreter_language: str | None = Query(
+        None,
+        min_length=2,
+        max_length=35,
+        pattern=LANGUAGE_PATTERN,
+        description="Only times an interpreter of this language is free for (any tag a booking"
+        " holds: a filter refuses none it could have stored).",
     ),
 ) -> FamilyOut:
     """A family's children, their conferences, places on the waitlist, and the times they can
@@ -186,10 +191,13 @@ async def _child(
         )
     ).all()
     conferences = await conferences_of(session, student.id)
+    # (Places in windows whose booking has closed are over: no seat can come to them.)
     waiting = (
         await session.exec(
             select(WaitlistEntry).where(
-                WaitlistEntry.student_id == student.id, WaitlistEntry.status == "waiting"
+                WaitlistEntry.student_id == student.id,
+                WaitlistEntry.status == "waiting",
+                col(WaitlistEntry.window_id).in_([window.id for window in windows]),
             )
         )
     ).all()

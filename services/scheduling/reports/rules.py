@@ -66,12 +66,13 @@ def not_just_reminded(reminded: Sequence[Standing], *, now: datetime) -> list[St
         if one.last_nudged_at is None or one.last_nudged_at <= now - NUDGE_AGAIN_AFTER
     ]
     if reminded and not due:
-        last = max(one.last_nudged_at for one in reminded if one.last_nudged_at is not None)
+        # (When the first of them may be reminded again.)
+        first = min(one.last_nudged_at for one in reminded if one.last_nudged_at is not None)
         raise Refused(
             "every family in this selection who has not booked was reminded within the last"
-            f" hour (last at {last.isoformat()}): remind them again from"
-            f" {(last + NUDGE_AGAIN_AFTER).isoformat()}",
+            f" hour: the first may be reminded again from"
+            f" {(first + NUDGE_AGAIN_AFTER).isoformat()}",
             code="just_nudged",
-            at=last + NUDGE_AGAIN_AFTER,
+            at=first + NUDGE_AGAIN_AFTER,
         )
     return due

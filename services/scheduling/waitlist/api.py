@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import NotAllowed, Refused, booking_family
 from services.scheduling.booking.seats import check_window_open, lock_student_view
-from services.scheduling.interpreters.assignment import interpreters_for
+from services.scheduling.interpreters.assignment import free_times, interpreters_for
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.tables import HELD, Booking, Slot
 from services.scheduling.waitlist.rules import PartOfDay, Wish, check_joining, fits
@@ -64,7 +64,8 @@ class WaitlistOut(BaseModel):
     times_that_fit: int | None = Field(
         None,
         description="On joining: how many of the teacher's conference times in the window that"
-        " have not begun fit the wish, full or free. 0: no seat can come free for it until the"
+        " have not begun fit the wish, full or free (with an interpreter asked for: those an"
+        " interpreter of the language is free at). 0: no seat can come free for it until the"
         " school adds times that fit (a new block of availability books the families waiting"
         " first), so the family may rather choose another part of the day.",
     )
@@ -151,6 +152,12 @@ async def _join(
             wish, teacher_id=slot.teacher_id, starts_at=slot.starts_at, timezone=window.timezone
         )
     ]
+    if body.interpreter_language:
+        # (A seat comes to the family only with an interpreter free then, as promotion asks.)
+        with_one = await free_times(
+            session, site=window.site, language=body.interpreter_language, slots=fitting
+        )
+        fitting = [slot for slot in fitting if slot.id in with_one]
     entry = WaitlistEntry(
         district=window.district,
         site=window.site,

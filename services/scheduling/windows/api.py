@@ -325,13 +325,17 @@ async def remove_window(window_id: IdPath, principal: CurrentPrincipal, uow: Uni
     ``window_in_use``: what people did in it stays."""
     try:
         async with uow.transaction() as session:
-            window = await queries.visible_window(session, principal, window_id, lock=True)
+            window = await queries.visible_window(session, principal, window_id)
             if not (
                 principal.is_admin and principal.can_act_for_site(window.district, window.site)
             ):
                 raise forbidden(
                     f"only the administrators of site {window.site!r} remove its windows"
                 )
+            # (The site's lock first, as adding times takes it, then the window's: one being
+            # added now is seen, or waits; an opening meanwhile is seen.)
+            await queries.lock_site(session, window.site)
+            window = await queries.visible_window(session, principal, window_id, lock=True)
             if window.announced_at is not None:
                 raise Refused(
                     "this window was opened: families were invited to it, so it stays (cancel"
@@ -489,6 +493,13 @@ async def add_block(
             await lock_for_transaction(session, f"teacher:{teacher_id}")
             window = await queries.visible_window(session, principal, window_id)
             await queries.lock_site(session, window.site)
+            # (A window removed while this waited for the site is gone: nothing to add to.)
+            if (
+                await session.exec(
+                    select(ConferenceWindow.id).where(ConferenceWindow.id == window.id)
+                )
+            ).first() is None:
+                raise NotFound(f"no conference window {window.id!r}")
             profile = await session.get(TeacherProfile, teacher_id)
             template = profile.meeting_link_template if profile else None
             check_block(

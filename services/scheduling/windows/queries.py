@@ -24,8 +24,8 @@ async def visible_window(
     """The window, if the caller may see it: its site's staff, families with a child there, its
     students. Others learn nothing (``NotFound``)."""
     query = select(ConferenceWindow).where(ConferenceWindow.id == window_id)
-    if lock:
-        query = query.with_for_update()
+    if lock:  # (read again as it is once locked, not as this session held it)
+        query = query.with_for_update().execution_options(populate_existing=True)
     window = (await session.exec(query)).first()
     if window is None or not await may_see_site(session, principal, window.district, window.site):
         raise NotFound(f"no conference window {window_id!r}")

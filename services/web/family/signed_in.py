@@ -46,8 +46,10 @@ async def family_data(
     answer = accepted(
         await api.family(session_of(who).credential, interpreter_language=interpreter_language)
     )
-    if not answer.ok:
+    if answer.status == 403:  # (the link no longer lets them in: signed out, and told)
         raise TroublePage(Trouble.LINK_REFUSED, 403, sign_out=True)
+    if not answer.ok:
+        raise TroublePage(Trouble.ERROR, answer.refused_status)
     return answer.body
 
 
