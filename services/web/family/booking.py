@@ -15,6 +15,7 @@ from services.web.family.signed_in import (
     child_of_family,
     child_with_booking,
     session_of,
+    with_times_to_move_to,
 )
 from services.web.family.view import days_of_times
 from services.web.forms import checked_form
@@ -134,7 +135,7 @@ async def choose_new_time(
 ) -> Response:
     """The free times a child's conference can move to (with its interpreter free, when it
     has one)."""
-    child = await child_with_booking(api, who, booking_id)
+    child = await with_times_to_move_to(api, who, await child_with_booking(api, who, booking_id))
     return choose_time_page(
         request,
         who,
@@ -152,7 +153,7 @@ async def move_to_time(
     """Move the conference to the chosen time (the old time is freed only if the new one is
     taken)."""
     fields = await checked_form(request, who)
-    child = await child_with_booking(api, who, booking_id)
+    child = await with_times_to_move_to(api, who, await child_with_booking(api, who, booking_id))
     slot_id = fields.get("slot_id")
     refusal, status, days = Refusal.NOT_CHOSEN, 422, child.free_days
     refusal_when: str | None = None
@@ -174,7 +175,8 @@ async def move_to_time(
             )
         elif refusal in (Refusal.FULL, Refusal.NO_INTERPRETER):
             # (The times its interpreter is free for, as they are now.)
-            days = (await child_with_booking(api, who, booking_id)).free_days
+            now = await child_with_booking(api, who, booking_id)
+            days = (await with_times_to_move_to(api, who, now)).free_days
     return choose_time_page(
         request,
         who,

@@ -67,19 +67,22 @@ async def child_of_family(
 
 
 async def child_with_booking(api: SchedulingApi, who: Visitor, booking_id: str) -> ChildView:
-    """The child whose upcoming conference ``booking_id`` is (404 for any other), with the free
-    times it can move to: those an interpreter is free for, when one was asked for (a move
-    keeps the interpreter)."""
+    """The child whose upcoming conference ``booking_id`` is (any other, most often the family's
+    own cancelled one reached again with the back button: "can no longer be changed")."""
     if not is_id(booking_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     for child in children(await family_data(api, who), language=who.language):
-        conference = child.conference
-        if conference is not None and conference.booking_id == booking_id:
-            if conference.interpreter_language is None:
-                return child
-            return await child_of_family(
-                api, who, child.student_id, interpreter_language=conference.interpreter_language
-            )
-    # (Said of any booking that is not one of the family's upcoming conferences: most often
-    # their own, cancelled, reached again with the browser's back button.)
+        if child.conference is not None and child.conference.booking_id == booking_id:
+            return child
     raise TroublePage(Trouble.CONFERENCE_GONE, 404)
+
+
+async def with_times_to_move_to(api: SchedulingApi, who: Visitor, child: ChildView) -> ChildView:
+    """``child`` with the free times its conference can move to: those an interpreter is free
+    for, when one was asked for (a move keeps the interpreter)."""
+    conference = child.conference
+    if conference is None or conference.interpreter_language is None:
+        return child
+    return await child_of_family(
+        api, who, child.student_id, interpreter_language=conference.interpreter_language
+    )

@@ -13,10 +13,9 @@ from services.web.family.signed_in import (
     FamilyDep,
     accepted,
     child_of_family,
-    family_data,
     session_of,
 )
-from services.web.family.view import ChildView, children
+from services.web.family.view import ChildView
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, refusal_of
@@ -130,14 +129,12 @@ async def leave_waitlist(
 ) -> Response:
     """Take the child off the waitlist (to wait for another part of the day, or not at all)."""
     await checked_form(request, who)
-    family = children(await family_data(api, who), language=who.language)
-    if not is_id(entry_id) or not any(
-        one.id == entry_id for child in family for one in child.waiting
-    ):
-        # (Left already, booked from it meanwhile, or not the family's.)
+    if not is_id(entry_id):
         return RedirectResponse("/family", status_code=303)
     answer = accepted(await api.leave_waitlist(session_of(who).credential, entry_id=entry_id))
-    if answer.status == 409:  # (booked from it, or left, meanwhile: the page shows which)
+    if answer.status in (404, 409):
+        # (Left already, booked from it meanwhile, or not the family's: scheduling decides;
+        # the family's page shows where the child stands.)
         return RedirectResponse("/family", status_code=303)
     if not answer.ok:
         raise TroublePage(Trouble.ERROR, answer.refused_status)

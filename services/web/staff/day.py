@@ -80,14 +80,11 @@ async def _confirm_no_show(
     request: Request, who: Visitor, api: SchedulingDep, *, booking_id: str, day: date | None
 ) -> Response:
     """Before a family is recorded as not having come: who, when, and a button."""
+    day = day or datetime.now(UTC).date()
     answer = accepted(
-        await api.teacher_day(
-            token_of(who), teacher_id=person_of(who).subject, day=day or datetime.now(UTC).date()
-        )
+        await api.teacher_day(token_of(who), teacher_id=person_of(who).subject, day=day)
     )
-    shown = conference_day(
-        answer.body if answer.ok else {}, day=day or datetime.now(UTC).date(), language=who.language
-    )
+    shown = conference_day(answer.body if answer.ok else {}, day=day, language=who.language)
     for time in shown.times:
         for family in time.families:
             if family.booking_id == booking_id:
