@@ -656,6 +656,15 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     )
     assert waiting.status_code == 201, waiting.text
     assert waiting.json()["times_that_fit"] == 1
+    # Another family's place is not this family's to leave: nothing changes.
+    not_theirs = await web.post(
+        f"/family/waitlist/{waiting.json()['id']}/leave", data={"csrf_token": csrf_token(home)}
+    )
+    assert (not_theirs.status_code, not_theirs.headers["location"]) == (303, "/family")
+    noors = await system.scheduling.get(
+        "/waitlist", params={"window_id": entry["window_id"]}, headers=family_bearer(other)
+    )
+    assert [one["status"] for one in noors.json()] == ["waiting"]
     assert [t["id"] for t in waiting.json()["fitting_free_times"]] == [third["id"]]
     # A tag a booking could hold from before a rule about tags changed filters, not refuses.
     old_tag = await system.scheduling.get(
