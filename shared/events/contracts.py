@@ -419,6 +419,11 @@ class ConferenceCompleted(EventData):
     starts_at: datetime = Field(description="When the conference began (UTC).")
     completed_by: str = Field(description="sourcedId of who recorded it completed.")
     window_id: str | None = Field(None, description="The conference window it belonged to.")
+    corrects_no_show: bool = Field(
+        False,
+        description="The conference had been recorded as missed (`conference.no_show`) and took"
+        " place after all: this corrects it.",
+    )
 
 
 class WindowOpened(EventData):
@@ -490,6 +495,11 @@ class ConferenceCheckedIn(EventData):
     starts_at: datetime = Field(description="When the conference was to begin (UTC).")
     checked_in_by: str = Field(description="sourcedId of who checked them in.")
     window_id: str | None = Field(None, description="The conference window.")
+    corrects_no_show: bool = Field(
+        False,
+        description="The family had been recorded as not coming (`conference.no_show`) and came"
+        " after all: this corrects it.",
+    )
 
 
 class ConferenceNoShow(EventData):

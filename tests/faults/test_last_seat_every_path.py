@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,6 +62,11 @@ async def families(system: System, count: int, *, prefix: str) -> list[str]:
             teacher_id="t-rivera",
         )
     return students
+
+
+async def later(seconds: float, request: Awaitable[httpx.Response]) -> httpx.Response:
+    await asyncio.sleep(seconds)
+    return await request
 
 
 def family(student: str) -> dict[str, str]:
@@ -446,3 +453,76 @@ async def test_a_booking_cancelled_while_it_moves_frees_the_seat_it_holds(
             await session.exec(  # type: ignore[call-overload]
                 WaitlistEntry.__table__.delete()  # type: ignore[attr-defined]
             )
+
+
+@pytest.mark.timeout(300)
+async def test_a_family_recorded_missing_books_again_as_the_teacher_checks_them_in(
+    system: System,
+) -> None:
+    """Recorded as not having come, the family books another time from its message just as it
+    walks in and the teacher checks it in after all (each clicking twice): the student holds
+    one conference in the window whichever wins, never two."""
+    students = await families(system, ROUNDS * 2, prefix="late")
+    won: Counter[str] = Counter()
+    for student in students:
+        missed, again = await open_times(
+            system.scheduling, site="conway", starts_at=a_new_day(), count=2, teacher_id="t-rivera"
+        )
+        booked = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": missed["id"], "student_id": student},
+            headers=family(student),
+        )
+        assert booked.status_code == 201, booked.text
+        booking = booked.json()["id"]
+        async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+            slot = await session.get(Slot, missed["id"])
+            assert slot is not None
+            slot.starts_at = datetime.now(UTC) - timedelta(minutes=10)
+            slot.ends_at = slot.starts_at + timedelta(minutes=20)
+            session.add(slot)
+        no_show = await system.scheduling.post(f"/bookings/{booking}/no-show", headers=ADMIN)
+        assert no_show.status_code == 200, no_show.text
+        # (Each click a few milliseconds apart, in a different order each round.)
+        pause = random.Random(student)
+        answers: list[httpx.Response] = await asyncio.gather(
+            *(
+                later(
+                    pause.uniform(0, 0.03),
+                    system.scheduling.post(
+                        "/bookings",
+                        json={"slot_id": again["id"], "student_id": student},
+                        headers=family(student),
+                    ),
+                )
+                for _ in range(2)
+            ),
+            *(
+                later(
+                    pause.uniform(0, 0.03),
+                    system.scheduling.post(f"/bookings/{booking}/check-in", headers=ADMIN),
+                )
+                for _ in range(2)
+            ),
+        )
+        taken = [a for a in answers if a.status_code in (200, 201)]
+        assert len(taken) == 1, [a.text for a in answers]
+        won["booked again" if taken[0].status_code == 201 else "checked in"] += 1
+        refused = [a for a in answers if a not in taken]
+        assert {a.status_code for a in refused} == {409}, [a.text for a in refused]
+        assert {a.json().get("refusal") for a in refused} <= {
+            "already_booked",
+            "booked_again",
+            "booking_changed",
+            "not_booked",
+        }, [a.text for a in refused]
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            held = (
+                await session.exec(
+                    select(Booking).where(
+                        Booking.student_id == student, col(Booking.status).in_(HELD)
+                    )
+                )
+            ).all()
+        assert len(held) == 1, held
+    assert sum(won.values()) == ROUNDS * 2, won

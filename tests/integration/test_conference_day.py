@@ -175,6 +175,7 @@ async def test_a_family_checked_in_then_completed_opens_their_feedback(
         "teacher_id": "t-rivera",
         "checked_in_by": "t-rivera",
         "window_id": slot["window_id"],
+        "corrects_no_show": False,
     }
 
     # The conference begins; the school records it held.
@@ -233,14 +234,14 @@ async def test_a_missed_conference_is_recorded_and_the_family_books_again(
     )
     assert again.status_code == 409
 
-    await retime(system, first["id"], datetime.now(UTC) - timedelta(minutes=15))
+    began = datetime.now(UTC) - timedelta(minutes=15)
+    await retime(system, first["id"], began)
     assert (
         await system.scheduling.post(f"{path}/no-show", headers=guardian("g-maria"))
     ).status_code == 403
     missed = ok(await system.scheduling.post(f"{path}/no-show", headers=RIVERA))
     assert missed["status"] == "no_show" and missed["attended_at"]
-    assert (await system.scheduling.post(f"{path}/complete", headers=RIVERA)).status_code == 409
-    assert (await system.scheduling.post(f"{path}/check-in", headers=RIVERA)).status_code == 409
+    assert (await system.scheduling.post(f"{path}/no-show", headers=RIVERA)).status_code == 409
 
     (event,) = await on_stream(redis_client, ConferenceNoShow)
     assert {key: event[key] for key in ("booking_id", "recorded_by", "timezone", "window_id")} == {
@@ -256,6 +257,105 @@ async def test_a_missed_conference_is_recorded_and_the_family_books_again(
     async with system.apps["scheduling"].state.runtime.uow.read() as session:
         missed_slot = await session.get(Slot, first["id"])
         assert missed_slot is not None and missed_slot.booked == 1
+
+    # That time now holds Gio's place: the missed one is no longer corrected (cancel it first).
+    for step in ("check-in", "complete"):
+        refused = await system.scheduling.post(f"{path}/{step}", headers=RIVERA)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["refusal"] == "booked_again"
+        assert datetime.fromisoformat(refused.json()["at"]) == datetime.fromisoformat(
+            second["starts_at"]
+        )
+    day = ok(
+        await system.scheduling.get(
+            "/teachers/t-rivera/day",
+            params={"date": conway_day(began).isoformat()},
+            headers=RIVERA,
+        )
+    )
+    (shown,) = (b for s in day["slots"] for b in s["bookings"] if b["id"] == booking["id"])
+    assert (shown["status"], shown["steps"]) == ("no_show", [])
+
+
+async def test_a_family_recorded_as_missing_who_comes_late_is_checked_in_after_all(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    """Marked "did not come" ten minutes in, the family walks in: the teacher checks them in
+    (or records the conference held). The conference holds the student's place again, so the
+    waitlist place the family took meanwhile is over and booking another time is refused."""
+    await gio_at_conway(system)
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), teacher_id="t-rivera"
+    )
+    booking = await book(system, slot["id"], "s-gio", "g-maria")
+    path = f"/bookings/{booking['id']}"
+    began = datetime.now(UTC) - timedelta(minutes=10)
+    await retime(system, slot["id"], began)
+    ok(await system.scheduling.post(f"{path}/no-show", headers=RIVERA))
+    waiting = ok(
+        await system.scheduling.post(
+            "/waitlist",
+            json={"window_id": slot["window_id"], "student_id": "s-gio"},
+            headers=guardian("g-maria"),
+        ),
+        201,
+    )
+    day = ok(
+        await system.scheduling.get(
+            "/teachers/t-rivera/day",
+            params={"date": conway_day(began).isoformat()},
+            headers=RIVERA,
+        )
+    )
+    (shown,) = (b for s in day["slots"] for b in s["bookings"] if b["id"] == booking["id"])
+    assert (shown["status"], shown["steps"]) == ("no_show", ["check_in", "complete"])
+
+    came = ok(await system.scheduling.post(f"{path}/check-in", headers=RIVERA))
+    assert came["status"] == "checked_in" and came["checked_in_at"]
+    assert came["attended_at"] is None
+    (event,) = await on_stream(redis_client, ConferenceCheckedIn)
+    assert (event["booking_id"], event["corrects_no_show"]) == (booking["id"], True)
+
+    # The conference is Gio's again: the waitlist place is over, another time is refused.
+    (place,) = ok(
+        await system.scheduling.get(
+            "/waitlist", params={"window_id": slot["window_id"]}, headers=CONWAY_ADMIN
+        )
+    )
+    assert (place["id"], place["status"]) == (waiting["id"], "left")
+    (later,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(16), teacher_id="t-rivera"
+    )
+    again = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": later["id"], "student_id": "s-gio"},
+        headers=guardian("g-maria"),
+    )
+    assert again.status_code == 409 and again.json()["refusal"] == "already_booked"
+
+    held = ok(await system.scheduling.post(f"{path}/complete", headers=RIVERA))
+    assert held["status"] == "completed"
+    (completed,) = await on_stream(redis_client, ConferenceCompleted)
+    assert completed["corrects_no_show"] is False  # (it was checked in by then)
+
+
+async def test_a_conference_recorded_missed_by_mistake_is_recorded_held(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    await gio_at_conway(system)
+    (slot,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), teacher_id="t-rivera"
+    )
+    booking = await book(system, slot["id"], "s-gio", "g-maria")
+    path = f"/bookings/{booking['id']}"
+    await retime(system, slot["id"], datetime.now(UTC) - timedelta(minutes=25))
+    ok(await system.scheduling.post(f"{path}/no-show", headers=CONWAY_ADMIN))
+    # (Park does not teach Gio: he learns nothing of the booking.)
+    assert (await system.scheduling.post(f"{path}/complete", headers=PARK)).status_code == 404
+    held = ok(await system.scheduling.post(f"{path}/complete", headers=CONWAY_ADMIN))
+    assert held["status"] == "completed" and held["checked_in_at"] is None
+    (event,) = await on_stream(redis_client, ConferenceCompleted)
+    assert (event["booking_id"], event["corrects_no_show"]) == (booking["id"], True)
 
 
 async def open_cycle(system: System) -> str:

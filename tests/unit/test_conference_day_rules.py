@@ -106,7 +106,7 @@ def test_check_in_opens_half_an_hour_before_the_conference_and_stays_open() -> N
     check_in(TEACHER, starts_at=NOW - timedelta(minutes=15))  # a family arriving late
 
 
-@pytest.mark.parametrize("status", ["checked_in", "completed", "no_show", "cancelled"])
+@pytest.mark.parametrize("status", ["checked_in", "completed", "cancelled"])
 def test_only_a_booked_family_is_checked_in_or_recorded_missing(status: str) -> None:
     with pytest.raises(Refused, match=status) as refused:
         check_in(TEACHER, status=status)
@@ -114,6 +114,54 @@ def test_only_a_booked_family_is_checked_in_or_recorded_missing(status: str) -> 
     with pytest.raises(Refused, match=status) as refused:
         no_show(TEACHER, status=status)
     assert refused.value.code == "not_booked"
+
+
+def test_a_family_recorded_missing_who_came_after_all_is_checked_in_or_their_conference_held() -> (
+    None
+):
+    started = NOW - timedelta(minutes=12)
+    for caller in (TEACHER, SITE_ADMIN):
+        check_in(caller, status="no_show", starts_at=started)
+        check_completion(
+            caller,
+            student=STU_1,
+            booking_id="b-1",
+            teacher_id="t-1",
+            status="no_show",
+            starts_at=started,
+            now=NOW,
+        )
+    with pytest.raises(Refused, match="no_show, not booked") as refused:
+        no_show(TEACHER, status="no_show", starts_at=started)
+    assert refused.value.code == "not_booked"
+    # Still only the conference's teacher or the school.
+    with pytest.raises(NotAllowed):
+        check_in(OTHER_TEACHER, status="no_show", starts_at=started)
+    with pytest.raises(NotAllowed):
+        check_in(GUARDIAN, status="no_show", starts_at=started)
+
+
+def test_a_family_recorded_missing_who_booked_again_is_told_to_cancel_that_time_first() -> None:
+    again = NOW + timedelta(days=1)
+    for check in (check_check_in, check_completion):
+        with pytest.raises(Refused, match="cancel that one first") as refused:
+            check(
+                TEACHER,
+                student=STU_1,
+                booking_id="b-1",
+                teacher_id="t-1",
+                status="no_show",
+                starts_at=NOW - timedelta(minutes=12),
+                now=NOW,
+                booked_again=again,
+            )
+        assert (refused.value.code, refused.value.at) == ("booked_again", again)
+    assert (
+        attendance_steps(
+            "no_show", starts_at=NOW - timedelta(minutes=12), now=NOW, booked_again=True
+        )
+        == []
+    )
 
 
 def test_a_no_show_is_recorded_once_the_conference_has_begun() -> None:
@@ -275,6 +323,8 @@ STARTS = datetime(2026, 12, 11, 23, 0, tzinfo=UTC)
         ("checked_in", 10, []),
         ("checked_in", -1, ["complete"]),
         ("completed", -30, []),
+        ("no_show", -12, ["check_in", "complete"]),  # they came after all
+        ("cancelled", -12, []),
     ],
 )
 def test_the_steps_a_day_offers_are_those_the_checks_take_now(

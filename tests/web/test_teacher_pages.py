@@ -93,7 +93,9 @@ async def test_a_family_that_did_not_come_is_recorded_only_once_the_teacher_conf
     family: Family,
     conference_times: list[dict[str, Any]],
 ) -> None:
-    """ "Did not come" cannot be undone and writes to the family at once: a tap asks first."""
+    """ "Did not come" writes to the family at once: a tap asks first. A family that walks in
+    after all is then checked in from the day; once it has booked another time, the teacher is
+    told why not."""
     booking = await book(system, family, conference_times[0]["id"])
     await signed_in_as(web, "t-rivera")
     day = (await begin_now(system, conference_times[0]["id"])).astimezone(LA).date().isoformat()
@@ -104,7 +106,7 @@ async def test_a_family_that_did_not_come_is_recorded_only_once_the_teacher_conf
     )
     assert asked.status_code == 200
     text = html.unescape(asked.text)
-    assert "Did Ava's family not come?" in text and "This cannot be undone." in text
+    assert "Did Ava's family not come?" in text and "you can still check them in" in text
     assert 'name="confirm" value="yes"' in text
     assert f'href="/teacher/day?date={day}"' in text
     [still] = (
@@ -135,6 +137,45 @@ async def test_a_family_that_did_not_come_is_recorded_only_once_the_teacher_conf
         data={"csrf_token": csrf_token(asked), "date": day},
     )
     assert elsewhere.status_code == 404
+
+    # The family walks in after all: the day offers to check them in (or record it held).
+    recorded = await web.get(confirmed.headers["location"])
+    text = html.unescape(recorded.text)
+    assert "If the family came after all" in text
+    assert f'action="/teacher/bookings/{booking["id"]}/check-in"' in text
+    assert f'action="/teacher/bookings/{booking["id"]}/complete"' in text
+    assert f'action="/teacher/bookings/{booking["id"]}/no-show"' not in text
+    checked = await web.post(
+        f"/teacher/bookings/{booking['id']}/check-in",
+        data={"csrf_token": csrf_token(recorded), "date": day},
+    )
+    assert checked.status_code == 303, checked.text
+    assert "The family is checked in." in (await web.get(checked.headers["location"])).text
+
+
+async def test_a_family_recorded_missing_who_booked_again_is_not_checked_in_and_told_why(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    booking = await book(system, family, conference_times[0]["id"])
+    await signed_in_as(web, "t-rivera")
+    day = (await begin_now(system, conference_times[0]["id"])).astimezone(LA).date().isoformat()
+    missed = await system.scheduling.post(
+        f"/bookings/{booking['id']}/no-show", headers=auth("t-rivera", Role.TEACHER)
+    )
+    assert missed.status_code == 200, missed.text
+    page = await web.get("/teacher/day", params={"date": day})  # (an old tab: offers check-in)
+    await book(system, family, conference_times[1]["id"])
+    refused = await web.post(
+        f"/teacher/bookings/{booking['id']}/check-in",
+        data={"csrf_token": csrf_token(page), "date": day},
+    )
+    assert refused.status_code == 409
+    text = html.unescape(refused.text)
+    assert "The family has booked another conference time since" in text
+    assert "If the family came after all" not in text  # (the day no longer offers it)
 
 
 async def test_a_refused_step_is_said_in_words_in_the_teachers_language(

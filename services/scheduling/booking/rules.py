@@ -60,6 +60,8 @@ STAFF_REFUSAL_CODES = {
     " or cancelled",
     "check_in_not_open": "check-in has not opened yet: it opens shortly before the conference",
     "not_begun": "the conference has not begun yet",
+    "booked_again": "the family recorded as missing has booked another time in the window"
+    " since (at: when it begins): cancel it first",
     "availability_booked": "families are booked in the availability: move or cancel their"
     " conferences first",
     "already_removed": "the availability was already removed",

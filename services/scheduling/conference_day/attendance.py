@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling.booking.rules import Refused, StudentView
-from services.scheduling.booking.seats import student_view
+from services.scheduling.booking.seats import held_in_window, student_view
 from services.scheduling.conference_day.rules import (
     check_check_in,
     check_completion,
@@ -20,6 +21,7 @@ from services.scheduling.conference_day.rules import (
 )
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import Booking, RosterSite, Slot
+from services.scheduling.waitlist.tables import WaitlistEntry
 from shared.auth.principal import Principal
 from shared.events import ConferenceCheckedIn, ConferenceCompleted, ConferenceNoShow
 from shared.messaging.outbox import record_event
@@ -43,35 +45,79 @@ async def _conference(session: AsyncSession, booking_id: str) -> Conference:
     return Conference(booking, slot, await student_view(session, booking))
 
 
+async def _booked_again(
+    session: AsyncSession, conference: Conference, *, now: datetime
+) -> datetime | None:
+    """For a conference recorded as missed, when the student's conference booked since in the
+    same window begins, if there is one (it then holds their place)."""
+    if conference.booking.status != "no_show":
+        return None
+    return await held_in_window(session, conference.booking.student_id, conference.slot, now=now)
+
+
 async def _change_status(
     session: AsyncSession, booking: Booking, *, starting: tuple[str, ...], **values: Any
 ) -> None:
-    """Set ``values`` if the booking is still in one of the ``starting`` statuses."""
-    changed = await session.exec(
+    """Set ``values`` if the booking is still in one of the ``starting`` statuses. A no-show
+    corrected takes the student's place in the window back: the family's waitlist places in
+    the window are over, and if the family booked another time meanwhile (a request racing this
+    one), the one-conference index refuses it."""
+    corrected = booking.status == "no_show"
+    change = (
         update(Booking)
         .where(col(Booking.id) == booking.id, col(Booking.status).in_(starting))
         .values(**values)
     )
+    if not corrected:
+        changed = await session.exec(change)
+    else:
+        try:
+            async with session.begin_nested():
+                changed = await session.exec(change)
+        except IntegrityError as error:
+            raise Refused(
+                "the family has booked another conference in this window meanwhile: cancel"
+                " that one first",
+                code="booked_again",
+            ) from error
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused("this booking changed meanwhile", code="booking_changed")
+    if corrected and booking.window_id is not None:
+        await session.exec(
+            update(WaitlistEntry)
+            .where(
+                col(WaitlistEntry.student_id) == booking.student_id,
+                col(WaitlistEntry.window_id) == booking.window_id,
+                col(WaitlistEntry.status) == "waiting",
+            )
+            .values(status="left", resolved_at=datetime.now(UTC))
+        )
 
 
 async def check_in(session: AsyncSession, principal: Principal, *, booking_id: str) -> Booking:
-    """Record that the family arrived (``conference.checked_in``)."""
+    """Record that the family arrived (``conference.checked_in``): on time, or late after being
+    recorded as missing (``corrects_no_show``)."""
     conference = await _conference(session, booking_id)
     booking, slot = conference.booking, conference.slot
     now = datetime.now(UTC)
+    was = booking.status
     check_check_in(
         principal,
         student=conference.student,
         booking_id=booking.id,
         teacher_id=slot.teacher_id,
-        status=booking.status,
+        status=was,
         starts_at=slot.starts_at,
         now=now,
+        booked_again=await _booked_again(session, conference, now=now),
     )
     await _change_status(
-        session, booking, starting=("booked",), status="checked_in", checked_in_at=now
+        session,
+        booking,
+        starting=(was,),
+        status="checked_in",
+        checked_in_at=now,
+        attended_at=None,
     )
     record_event(
         session,
@@ -83,6 +129,7 @@ async def check_in(session: AsyncSession, principal: Principal, *, booking_id: s
             starts_at=slot.starts_at,
             checked_in_by=principal.subject,
             window_id=booking.window_id,
+            corrects_no_show=was == "no_show",
         ),
         subject=booking.student_id,
         district=booking.district,
@@ -132,22 +179,24 @@ async def record_no_show(
 async def complete_conference(
     session: AsyncSession, principal: Principal, *, booking_id: str
 ) -> Booking:
-    """Record a conference held: the family's feedback opens (``conference.completed``)."""
+    """Record a conference held: the family's feedback opens (``conference.completed``). One
+    recorded as missed may be completed after all (``corrects_no_show``)."""
     conference = await _conference(session, booking_id)
     booking, slot = conference.booking, conference.slot
     now = datetime.now(UTC)
+    was = booking.status
     check_completion(
         principal,
         student=conference.student,
         booking_id=booking.id,
         teacher_id=slot.teacher_id,
-        status=booking.status,
+        status=was,
         starts_at=slot.starts_at,
         now=now,
+        booked_again=await _booked_again(session, conference, now=now),
     )
-    await _change_status(
-        session, booking, starting=("booked", "checked_in"), status="completed", attended_at=now
-    )
+    starting = (was,) if was == "no_show" else ("booked", "checked_in")
+    await _change_status(session, booking, starting=starting, status="completed", attended_at=now)
     record_event(
         session,
         ConferenceCompleted(
@@ -158,6 +207,7 @@ async def complete_conference(
             starts_at=slot.starts_at,
             completed_by=principal.subject,
             window_id=booking.window_id,
+            corrects_no_show=was == "no_show",
         ),
         subject=booking.student_id,
         district=booking.district,

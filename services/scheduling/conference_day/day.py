@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.seats import student_views
+from services.scheduling.booking.seats import held_in_window, student_views
 from services.scheduling.conference_day.rules import (
     Step,
     attendance_steps,
@@ -68,7 +68,9 @@ class DayBookingOut(BaseModel):
     plan_ready: bool = Field(description="The student's conference plan is marked ready.")
     steps: list[Step] = Field(
         description="What may be recorded of it now: `check_in` (from 30 minutes before it"
-        " begins), `complete` and `no_show` (once it has begun); the rest would be refused."
+        " begins), `complete` and `no_show` (once it has begun); of a `no_show`, `check_in` and"
+        " `complete` (the family came after all) unless the student has booked another time in"
+        " the window since. The rest would be refused."
     )
 
 
@@ -138,7 +140,14 @@ async def teacher_day(
     names = await _given_names(session, seen)
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
     ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
-    starts, now = {slot.id: slot.starts_at for slot in slots}, datetime.now(UTC)
+    by_id, now = {slot.id: slot for slot in slots}, datetime.now(UTC)
+    # (A family recorded as missing who has booked again since can no longer be checked in.)
+    booked_again = {
+        booking.id
+        for booking in bookings
+        if booking.status == "no_show"
+        and await held_in_window(session, booking.student_id, by_id[booking.slot_id], now=now)
+    }
 
     def booking_out(booking: Booking) -> DayBookingOut:
         interpreter = interpreters.get(booking.interpreter_id or "")
@@ -170,7 +179,12 @@ async def teacher_day(
                 and other.id != booking.id
             ],
             plan_ready=booking.id in ready,
-            steps=attendance_steps(booking.status, starts_at=starts[booking.slot_id], now=now),
+            steps=attendance_steps(
+                booking.status,
+                starts_at=by_id[booking.slot_id].starts_at,
+                now=now,
+                booked_again=booking.id in booked_again,
+            ),
         )
 
     return DayOut(

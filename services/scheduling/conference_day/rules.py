@@ -16,10 +16,14 @@ CHECK_IN_OPENS = timedelta(minutes=30)
 Step = Literal["check_in", "complete", "no_show"]
 
 
-def attendance_steps(status: str, *, starts_at: datetime, now: datetime) -> list[Step]:
+def attendance_steps(
+    status: str, *, starts_at: datetime, now: datetime, booked_again: bool = False
+) -> list[Step]:
     """What may be recorded of a conference at ``now``, as the checks below take it: a booked
     family checked in from ``CHECK_IN_OPENS`` before it begins; a booked or checked-in
-    conference completed, and a booked one missed, once it has begun."""
+    conference completed, and a booked one missed, once it has begun. A family recorded as
+    missing may still be checked in, or the conference completed (they came late, or it was
+    recorded by mistake), unless the student has been ``booked_again`` in the window since."""
     steps: list[Step] = []
     if status == "booked" and now >= starts_at - CHECK_IN_OPENS:
         steps.append("check_in")
@@ -27,6 +31,8 @@ def attendance_steps(status: str, *, starts_at: datetime, now: datetime) -> list
         steps.append("complete")
     if status == "booked" and now >= starts_at:
         steps.append("no_show")
+    if status == "no_show" and not booked_again:
+        steps += ["check_in", "complete"]
     return steps
 
 
@@ -52,11 +58,16 @@ def check_check_in(
     status: str,
     starts_at: datetime,
     now: datetime,
+    booked_again: datetime | None = None,
 ) -> None:
-    """A booked family is checked in from half an hour before their conference."""
+    """A booked family is checked in from half an hour before their conference; one recorded
+    as missing, if they came after all (see ``check_no_show_corrected``)."""
     check_attendance_taker(
         principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="checked in"
     )
+    if status == "no_show":
+        check_no_show_corrected(booked_again)
+        return
     if status != "booked":
         raise Refused(f"this booking is {status}, not booked", code="not_booked")
     if now < starts_at - CHECK_IN_OPENS:
@@ -96,16 +107,35 @@ def check_completion(
     status: str,
     starts_at: datetime,
     now: datetime,
+    booked_again: datetime | None = None,
 ) -> None:
     """The conference's teacher, or an admin of the site, records a booked (or checked-in)
-    conference completed once it has begun."""
+    conference completed once it has begun; one recorded as missed, if it took place after all
+    (see ``check_no_show_corrected``)."""
     check_attendance_taker(
         principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="completed"
     )
+    if status == "no_show":
+        check_no_show_corrected(booked_again)
+        return
     if status not in ("booked", "checked_in"):
         raise Refused(f"this booking is {status}", code="not_booked")
     if starts_at > now:
         raise Refused("this conference has not begun yet", code="not_begun")
+
+
+def check_no_show_corrected(booked_again: datetime | None) -> None:
+    """A conference recorded as missed may be corrected (the family came late, or it was a
+    mistake) while it is still the student's only one in the window: once the family has
+    booked another time (``booked_again``: when it begins), that one holds their place, and
+    is cancelled first if the family came after all."""
+    if booked_again is not None:
+        raise Refused(
+            "the family has booked another conference in this window since it was recorded as"
+            " missed: cancel that one first",
+            code="booked_again",
+            at=booked_again,
+        )
 
 
 def check_day_reader(

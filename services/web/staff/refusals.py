@@ -17,6 +17,7 @@ class StaffRefusal(StrEnum):
     CHECK_IN_NOT_OPEN = "check_in_not_open"
     NOT_BEGUN = "not_begun"
     ALREADY_RECORDED = "already_recorded"
+    BOOKED_AGAIN = "booked_again"
     ALREADY_REVIEWED = "already_reviewed"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
@@ -35,6 +36,7 @@ _CODES = {
     "not_begun": StaffRefusal.NOT_BEGUN,
     "not_booked": StaffRefusal.ALREADY_RECORDED,
     "booking_changed": StaffRefusal.ALREADY_RECORDED,
+    "booked_again": StaffRefusal.BOOKED_AGAIN,
     # portfolio's
     "plan_empty": StaffRefusal.PLAN_EMPTY,
     "plan_not_approved": StaffRefusal.PLAN_NOT_APPROVED,
