@@ -342,7 +342,7 @@ async def remind_families_to_book(
                         "link": context.env.family_links.url(
                             guardian_id=guardian_id,
                             district=event.district,
-                            expires_at=event.data.closes_at,
+                            expires_at=event.data.links_until or event.data.closes_at,
                             now=now,
                         ),
                     },

@@ -26,6 +26,7 @@ from services.notifications.family_links import families_at_sites
 from services.notifications.messages import Days, Names
 from services.notifications.sending import jobs
 from services.notifications.tables import CouldNotReach, Delivery
+from shared.auth.family_links import window_links_until
 from shared.events import CloudEvent, WindowOpened
 from shared.jobs.context import BatchJobContext
 from shared.jobs.handlers import GivenUp, JobRun
@@ -101,7 +102,7 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                         link=context.env.family_links.url(
                             guardian_id=guardian_id,
                             district=cause.district,
-                            expires_at=window.closes_at,
+                            expires_at=window_links_until(window.last_day, window.timezone),
                             now=now,
                         ),
                     ),

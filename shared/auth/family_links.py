@@ -15,7 +15,9 @@ Who holds which key:
   accepts a verified link as the guardian it names (``shared.auth.http``). A public key cannot
   sign: a compromise of scheduling or portfolio cannot mint links for anyone.
 
-A link lives at most 180 days, usually until the conference window closes. It cannot be called
+A link lives at most 180 days; one sent for a conference window works until the end of its last
+conference day (``window_links_until``), so it still shows the family their conference once
+booking has closed, and booking kept open longer needs no new links. It cannot be called
 back once sent; a school that must cut one off (a lost phone, a forwarded message) revokes every
 link the guardian was given until now, and scheduling refuses any issued at or before that time
 (``services/scheduling/family_links/``), while notifications sends the family a new one.
@@ -34,8 +36,9 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -52,6 +55,14 @@ MAX_LIFETIME = timedelta(days=180)
 EXPIRED = "this link has expired; ask the school for a new one"
 EXPIRED_KIND = "link_expired"  # its kind in a 401 (shared.problems.CREDENTIAL_REFUSAL_KINDS)
 VERIFIED_KEPT = 10_000  # links kept verified per process (about a kilobyte each)
+
+
+def window_links_until(last_day: date, timezone: str) -> datetime:
+    """Until when a link sent for a conference window works: the end of its last conference day
+    on the school's clock (booking closes by then)."""
+    following = last_day + timedelta(days=1)
+    midnight = datetime(following.year, following.month, following.day, tzinfo=ZoneInfo(timezone))
+    return midnight.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from shared.events.contracts import (
     SiteRegistered,
     StudentEnrolled,
     StudentWithdrawn,
+    WindowChanged,
     WindowOpened,
 )
 from shared.events.envelope import (
@@ -78,6 +79,7 @@ __all__ = [
     "StudentEnrolled",
     "StudentWithdrawn",
     "UndecodableEvent",
+    "WindowChanged",
     "WindowOpened",
     "from_stream_fields",
     "new_event",

@@ -440,7 +440,8 @@ class WindowOpened(EventData):
     last_day: date = Field(description="The last conference day.")
     opens_at: datetime = Field(description="When families may start booking (UTC).")
     closes_at: datetime = Field(
-        description="When booking closes (UTC); families' links expire then."
+        description="When booking closes (UTC); it may later move later, never earlier"
+        " (`window.changed`). Families' links work until the end of the last day."
     )
     early_access_at: datetime | None = Field(
         None, description="When families with several children may start booking, if earlier."
@@ -449,6 +450,34 @@ class WindowOpened(EventData):
         description="Families may move or cancel online until this long before a conference."
     )
     opened_by: str = Field(description="sourcedId of who opened it.")
+
+
+class WindowChanged(EventData):
+    """The school changed an opened window: its name, a later close of booking, or how late
+    families may change online (its days and opening stay as families were told). The window as
+    it now is; ``changed`` names what changed."""
+
+    event_name = "scheduling.window.changed"
+
+    window_id: str = Field(description="The window's id.")
+    name: str = Field(description="What the school calls it.")
+    cycle_id: str | None = Field(None, description="The conference cycle it is for, if named.")
+    timezone: str = Field(description="IANA time zone of the site.")
+    first_day: date = Field(description="The first conference day (in the site's time zone).")
+    last_day: date = Field(description="The last conference day.")
+    opens_at: datetime = Field(description="When families may start booking (UTC).")
+    closes_at: datetime = Field(description="When booking closes (UTC).")
+    early_access_at: datetime | None = Field(
+        None, description="When families with several children may start booking, if earlier."
+    )
+    change_cutoff_minutes: int = Field(
+        description="Families may move or cancel online until this long before a conference."
+    )
+    changed: list[str] = Field(
+        description="The fields that changed: `name`, `cycle_id`, `closes_at`,"
+        " `change_cutoff_minutes`."
+    )
+    changed_by: str = Field(description="sourcedId of who changed it.")
 
 
 class ConferenceMoved(EventData):
@@ -537,6 +566,11 @@ class FamiliesNudged(EventData):
     timezone: str | None = Field(
         None, description="IANA time zone of the site, to show the closing time in."
     )
+    links_until: datetime | None = Field(
+        None,
+        description="Until when the families' links work (UTC): the end of the window's last"
+        " day (absent on events before 2026-12-05: until `closes_at`).",
+    )
 
 
 class FamilyLinkReissued(EventData):
@@ -622,6 +656,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     ConferenceCancelled,
     ConferenceCompleted,
     WindowOpened,
+    WindowChanged,
     ConferenceMoved,
     ConferenceCheckedIn,
     ConferenceNoShow,

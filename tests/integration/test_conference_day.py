@@ -691,6 +691,11 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
     ]
     assert (parks["nudged_by"], parks["window_id"]) == ("a-conway", window["id"])
     assert datetime.fromisoformat(parks["closes_at"]) == datetime.fromisoformat(window["closes_at"])
+    # The reminders' links work until the end of the window's last day, as the invitation's.
+    after = date.fromisoformat(window["last_day"]) + timedelta(days=1)
+    assert datetime.fromisoformat(parks["links_until"]) == datetime(
+        after.year, after.month, after.day, tzinfo=LA
+    )
 
     history = ok(await system.scheduling.get(f"{base}/nudges", headers=CONWAY_ADMIN))
     assert [(n["id"], n["nudged_by"], n["students"]) for n in history] == [

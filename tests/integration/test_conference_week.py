@@ -5,16 +5,21 @@ moving a time and cancelling a day, and what a family sees."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
+from sqlmodel import select
 
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth import Role
+from shared.events import WindowChanged
+from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import System, enroll, put_in_class, roster_reached
 from tests.scheduling_support import conference_window, give_availability, open_times
 from tests.support import auth, eventually
@@ -134,6 +139,129 @@ async def test_a_window_opens_on_time_and_refuses_nonsense(system: System) -> No
         headers=TEACHER,
     )
     assert (roomless.status_code, roomless.json()["refusal"]) == (422, "room_needed")
+
+
+async def test_the_office_changes_a_window_and_once_it_is_opened_keeps_what_families_were_told(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    family = await family_of(system, 1)
+    today = datetime.now(LA).date()
+    body = {
+        "site": "conway",
+        "name": "Fall SLCs at Conwya",
+        "first_day": (today + timedelta(days=3)).isoformat(),
+        "last_day": (today + timedelta(days=5)).isoformat(),
+        "opens_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        "closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+    window = ok(await system.scheduling.post("/windows", json=body, headers=ADMIN), 201)
+    path = f"/windows/{window['id']}"
+    # Before it is opened: anything, with the sense a new window has.
+    assert (
+        await system.scheduling.patch(path, json={"name": "X"}, headers=TEACHER)
+    ).status_code == 403
+    longer = ok(
+        await system.scheduling.patch(
+            path,
+            json={
+                "name": "Fall SLCs at Conway",
+                "last_day": (today + timedelta(days=6)).isoformat(),
+            },
+            headers=ADMIN,
+        )
+    )
+    assert (longer["name"], longer["last_day"]) == (
+        "Fall SLCs at Conway",
+        (today + timedelta(days=6)).isoformat(),
+    )
+    backwards = await system.scheduling.patch(
+        path, json={"closes_at": body["opens_at"]}, headers=ADMIN
+    )
+    assert (backwards.status_code, backwards.json()["refusal"]) == (422, "opens_before_closes")
+    removed = await system.scheduling.patch(path, json={"closes_at": None}, headers=ADMIN)
+    assert removed.status_code == 422 and "cannot be removed" in removed.json()["detail"]
+    # Another window on its days, and then this one moved onto them: refused.
+    later = ok(
+        await system.scheduling.post(
+            "/windows",
+            json={
+                **body,
+                "name": "Spring",
+                "first_day": (today + timedelta(days=20)).isoformat(),
+                "last_day": (today + timedelta(days=21)).isoformat(),
+            },
+            headers=ADMIN,
+        ),
+        201,
+    )
+    onto = await system.scheduling.patch(
+        path, json={"last_day": (today + timedelta(days=20)).isoformat()}, headers=ADMIN
+    )
+    assert (onto.status_code, onto.json()["refusal"]) == (409, "window_overlap")
+    assert "Spring" in onto.json()["detail"]
+    # Times given: the days must keep them, and their length stays.
+    sixth = today + timedelta(days=6)
+    (slot,) = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=datetime(sixth.year, sixth.month, sixth.day, 15, tzinfo=LA).astimezone(UTC),
+        teacher_id="t-rivera",
+        window=longer,
+    )
+    shorter = await system.scheduling.patch(
+        path, json={"last_day": (today + timedelta(days=5)).isoformat()}, headers=ADMIN
+    )
+    assert (shorter.status_code, shorter.json()["refusal"]) == (409, "window_in_use")
+    recut = await system.scheduling.patch(path, json={"slot_minutes": 15}, headers=ADMIN)
+    assert (recut.status_code, recut.json()["refusal"]) == (409, "window_in_use")
+
+    # Opened: families were told its days and when booking opens; it may close later only.
+    ok(await system.scheduling.post(f"{path}/open", headers=ADMIN))
+    told = await system.scheduling.patch(
+        path, json={"first_day": (today + timedelta(days=4)).isoformat()}, headers=ADMIN
+    )
+    assert (told.status_code, told.json()["refusal"]) == (409, "already_opened")
+    earlier = await system.scheduling.patch(
+        path,
+        json={"closes_at": (datetime.now(UTC) + timedelta(hours=20)).isoformat()},
+        headers=ADMIN,
+    )
+    assert (earlier.status_code, earlier.json()["refusal"]) == (409, "already_opened")
+    extended_to = datetime.now(UTC) + timedelta(days=2)
+    extended = ok(
+        await system.scheduling.patch(
+            path,
+            json={"closes_at": extended_to.isoformat(), "change_cutoff_minutes": 60},
+            headers=ADMIN,
+        )
+    )
+    assert datetime.fromisoformat(extended["closes_at"]) == extended_to
+    assert extended["change_cutoff_minutes"] == 60
+    # The same again changes nothing and tells nobody.
+    ok(await system.scheduling.patch(path, json={"change_cutoff_minutes": 60}, headers=ADMIN))
+    assert ok(await book(system, family, slot["id"], "s-1"), 201)["status"] == "booked"
+
+    async def changes() -> list[dict[str, Any]]:
+        entries = await redis_client.xrange(WindowChanged.stream()) or []
+        return [json.loads(fields[b"data"]) for _, fields in entries]
+
+    (event,) = await eventually(changes, until=bool, timeout=15)
+    assert (event["window_id"], event["changed"], event["changed_by"]) == (
+        window["id"],
+        ["closes_at", "change_cutoff_minutes"],
+        "a-conway",
+    )
+    assert datetime.fromisoformat(event["closes_at"]) == datetime.fromisoformat(
+        extended["closes_at"]
+    )
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        recorded = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.stream == WindowChanged.stream())
+            )
+        ).all()
+    assert len(recorded) == 1  # (the change that changed nothing told nobody)
+    assert later["id"] != window["id"]
 
 
 async def test_a_full_time_among_many_offers_the_three_nearest_earlier_first_on_a_tie(

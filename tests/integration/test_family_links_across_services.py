@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import jwt
 import pytest
 import redis.asyncio as aioredis
 
@@ -98,6 +99,12 @@ async def open_window(system: System) -> dict[str, Any]:
     return dict(opened.json())
 
 
+def window_ends(window: dict[str, Any]) -> datetime:
+    """Midnight after the window's last day, on Conway's clock."""
+    after = date.fromisoformat(window["last_day"]) + timedelta(days=1)
+    return datetime(after.year, after.month, after.day, tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
 async def messages(system: System, guardian_id: str, template: str) -> list[dict[str, Any]]:
     """The guardian's messages of ``template``, as the guardian reads them (the school reads
     them without the family's link)."""
@@ -149,6 +156,12 @@ async def test_each_family_is_invited_with_a_link_that_works_for_their_own_child
     assert kim["language"] == "es" and "Ben" in kim["subject"]
     wei_link, kim_link = link_in(wei["body"]), link_in(kim["body"])
     assert wei_link != kim_link
+    # Each works until the end of the window's last day: after booking closes the family still
+    # sees its conference, and booking kept open longer needs no new link.
+    for token in (wei_link, kim_link):
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert datetime.fromtimestamp(claims["exp"], UTC) == window_ends(window)
+        assert window_ends(window) > datetime.fromisoformat(window["closes_at"])
     assert wei["body"].count("http://127.0.0.1:8002/family?link=") == 1
     # The school reads the same message without the link, which acts for the family.
     for admin in (ADMIN, CONWAY_ADMIN):
@@ -204,9 +217,8 @@ async def test_a_reissued_link_replaces_the_old_one_at_once(
     )
     assert response.status_code == 200, response.text
     reissued = response.json()
-    assert datetime.fromisoformat(reissued["expires_at"]) == datetime.fromisoformat(
-        window["closes_at"]
-    )
+    # (Until the end of the window's last day, as the invitation's link.)
+    assert datetime.fromisoformat(reissued["expires_at"]) == window_ends(window)
 
     refused = await bookings_of(system, "s-ava", old)
     assert refused.status_code == 401

@@ -34,6 +34,7 @@ from shared.auth.family_links import (
     FamilyLinkVerifier,
     generate_key_pair,
     is_family_link,
+    window_links_until,
 )
 from shared.auth.principal import Role
 from shared.auth.tokens import TokenError, TokenVerifier, mint_token
@@ -442,10 +443,22 @@ def test_a_district_admin_reissues_for_any_family_of_the_district() -> None:
         check_reissuer(admin, guardian_id="g-wei", district="d-2", children_sites={"mjds"})
 
 
-def test_a_new_link_works_until_the_last_open_window_closes() -> None:
-    closes = [NOW + timedelta(days=3), NOW + timedelta(days=9), NOW - timedelta(days=1)]
-    assert new_link_expiry(closes, now=NOW) == NOW + timedelta(days=9)
+def test_a_new_link_works_until_the_last_open_window_ends() -> None:
+    ends = [NOW + timedelta(days=3), NOW + timedelta(days=9), NOW - timedelta(days=1)]
+    assert new_link_expiry(ends, now=NOW) == NOW + timedelta(days=9)
     assert new_link_expiry([NOW + timedelta(days=900)], now=NOW) == NOW + MAX_LIFETIME
+
+
+def test_a_link_sent_for_a_window_works_until_the_end_of_its_last_day_on_the_schools_clock() -> (
+    None
+):
+    # Midnight after Dec 10 in Los Angeles is 08:00 UTC; in Chicago 06:00 UTC.
+    assert window_links_until(date(2026, 12, 10), "America/Los_Angeles") == datetime(
+        2026, 12, 11, 8, 0, tzinfo=UTC
+    )
+    assert window_links_until(date(2026, 12, 10), "America/Chicago") == datetime(
+        2026, 12, 11, 6, 0, tzinfo=UTC
+    )
 
 
 def test_no_new_link_without_an_open_window() -> None:

@@ -24,6 +24,7 @@ from services.scheduling.windows.rules import (
     check_booking_open,
     check_family_change,
     check_window,
+    check_window_change,
     plan_slots,
 )
 from shared.auth.principal import Role
@@ -93,6 +94,83 @@ def test_a_window_that_makes_no_sense_is_invalid(change: dict[str, object], reas
 def test_a_window_already_closed_is_invalid() -> None:
     with pytest.raises(Invalid, match="already be closed"):
         check_window(ADMIN, WINDOW, district="d-1", now=WINDOW.closes_at)
+
+
+def change(
+    after: WindowPlan,
+    *,
+    announced: bool = False,
+    has_times: bool = False,
+    outside: int = 0,
+    now: datetime = NOW,
+) -> list[str]:
+    return check_window_change(
+        ADMIN,
+        WINDOW,
+        after,
+        district="d-1",
+        announced=announced,
+        has_times=has_times,
+        times_outside_days=outside,
+        now=now,
+    )
+
+
+def test_a_window_not_opened_yet_changes_in_anything_its_times_allow() -> None:
+    later_days = replace(WINDOW, first_day=date(2026, 12, 9), last_day=date(2026, 12, 11))
+    assert change(later_days) == ["first_day", "last_day"]
+    assert change(replace(WINDOW, slot_minutes=15, buffer_minutes=0)) == [
+        "slot_minutes",
+        "buffer_minutes",
+    ]
+    assert change(WINDOW) == []
+    # Times already made: not how they are cut, nor days that leave some out.
+    with pytest.raises(Refused, match="take them back") as refused:
+        change(replace(WINDOW, slot_minutes=15), has_times=True)
+    assert refused.value.code == "window_in_use"
+    assert change(later_days, has_times=True) == ["first_day", "last_day"]
+    with pytest.raises(Refused, match="leave 3 conference times outside") as refused:
+        change(later_days, has_times=True, outside=3)
+    assert refused.value.code == "window_in_use"
+    # The same sense as a new window.
+    with pytest.raises(Invalid, match="open before it closes"):
+        change(replace(WINDOW, closes_at=WINDOW.opens_at))
+    with pytest.raises(NotAllowed):
+        check_window_change(
+            OTHER_ADMIN,
+            WINDOW,
+            WINDOW,
+            district="d-1",
+            announced=False,
+            has_times=False,
+            times_outside_days=0,
+            now=NOW,
+        )
+
+
+def test_an_opened_window_keeps_what_families_were_told_and_closes_later_not_earlier() -> None:
+    later = replace(WINDOW, closes_at=WINDOW.closes_at + timedelta(days=1))
+    assert change(later, announced=True) == ["closes_at"]
+    assert change(replace(WINDOW, change_cutoff_minutes=60), announced=True) == [
+        "change_cutoff_minutes"
+    ]
+    for told in (
+        {"first_day": date(2026, 12, 9)},
+        {"opens_at": WINDOW.opens_at + timedelta(hours=1)},
+        {"early_access_at": None},
+        {"slot_minutes": 15},
+    ):
+        with pytest.raises(Refused, match="families were invited") as refused:
+            change(replace(WINDOW, **told), announced=True)  # type: ignore[arg-type]
+        assert refused.value.code == "already_opened"
+    with pytest.raises(Refused, match="close later, not earlier") as refused:
+        change(replace(WINDOW, closes_at=WINDOW.closes_at - timedelta(hours=1)), announced=True)
+    assert refused.value.code == "already_opened"
+    # Its booking closed, the window is still renamed (nothing of its plan changes), but it
+    # does not reopen in the past.
+    assert change(WINDOW, announced=True, now=WINDOW.closes_at + timedelta(days=1)) == []
+    with pytest.raises(Invalid, match="already be closed"):
+        change(later, announced=True, now=later.closes_at + timedelta(hours=1))
 
 
 def test_slots_follow_one_another_with_the_buffer_and_skip_the_break() -> None:

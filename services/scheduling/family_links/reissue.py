@@ -4,7 +4,7 @@ notifications sends them a new one (``scheduling.family_link.reissued``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.scheduling.family_links.rules import check_reissuer, new_link_expiry
 from services.scheduling.tables import RosterSite, RosterStudent
 from services.scheduling.windows.tables import ConferenceWindow
+from shared.auth.family_links import window_links_until
 from shared.auth.principal import Principal
 from shared.events import FamilyLinkReissued
 from shared.link_revocations import record_revocations
@@ -30,7 +31,7 @@ async def reissue_link(
     session: AsyncSession, principal: Principal, *, guardian_id: str, now: datetime
 ) -> Reissued:
     """Revoke the guardian's links issued until ``now`` and ask for a new one, valid until the
-    last open window at their children's sites closes."""
+    last opened window at their children's sites ends (its last day)."""
     children = await _children(session, guardian_id=guardian_id, district=principal.district)
     check_reissuer(
         principal,
@@ -39,7 +40,7 @@ async def reissue_link(
         children_sites={site for _, site in children},
     )
     expires_at = new_link_expiry(
-        await _open_windows_close(
+        await _open_windows_end(
             session, district=principal.district, sites={site for _, site in children}, now=now
         ),
         now=now,
@@ -99,21 +100,18 @@ async def _children(
     return [(student, site) for student, site in rows]
 
 
-async def _open_windows_close(
+async def _open_windows_end(
     session: AsyncSession, *, district: str, sites: set[str], now: datetime
 ) -> list[datetime]:
-    """When each announced window at ``sites`` that has not closed yet closes."""
+    """When each opened window at ``sites`` ends (its links work until then)."""
     if not sites:
         return []
-    return list(
-        (
-            await session.exec(
-                select(ConferenceWindow.closes_at).where(
-                    ConferenceWindow.district == district,
-                    col(ConferenceWindow.site).in_(sorted(sites)),
-                    col(ConferenceWindow.announced_at).is_not(None),
-                    col(ConferenceWindow.closes_at) > now,
-                )
-            )
-        ).all()
+    rows = await session.exec(
+        select(col(ConferenceWindow.last_day), col(ConferenceWindow.timezone)).where(
+            ConferenceWindow.district == district,
+            col(ConferenceWindow.site).in_(sorted(sites)),
+            col(ConferenceWindow.announced_at).is_not(None),
+            col(ConferenceWindow.last_day) >= (now - timedelta(days=2)).date(),
+        )
     )
+    return [window_links_until(last_day, timezone) for last_day, timezone in rows.all()]

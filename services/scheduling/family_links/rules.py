@@ -26,12 +26,13 @@ def check_reissuer(
         raise Hidden(f"no guardian {guardian_id!r} on the roster whose link you may reissue")
 
 
-def new_link_expiry(open_windows_close: Iterable[datetime], *, now: datetime) -> datetime:
-    """A new link works until the last of the family's open windows closes (at most 180 days).
+def new_link_expiry(open_windows_end: Iterable[datetime], *, now: datetime) -> datetime:
+    """A new link works until the last of the family's opened windows ends (at most 180 days).
 
-    ``open_windows_close``: when the announced windows at the family's children's sites close.
+    ``open_windows_end``: when the opened windows at the family's children's sites end (the
+    end of their last day, as the links sent for them).
     """
-    closing = [closes_at for closes_at in open_windows_close if closes_at > now]
-    if not closing:
+    ending = [ends_at for ends_at in open_windows_end if ends_at > now]
+    if not ending:
         raise Refused(NO_OPEN_WINDOW)
-    return min(max(closing), now + MAX_LIFETIME)
+    return min(max(ending), now + MAX_LIFETIME)

@@ -14,6 +14,7 @@ from services.scheduling.reports.rules import check_nudge_time, not_just_reminde
 from services.scheduling.reports.standing import not_booked
 from services.scheduling.reports.tables import Nudge
 from services.scheduling.windows.tables import ConferenceWindow
+from shared.auth.family_links import window_links_until
 from shared.auth.principal import Principal
 from shared.events import FamiliesNudged, NudgedFamily
 from shared.messaging.outbox import record_event
@@ -79,6 +80,7 @@ async def nudge_families(
             ],
             closes_at=window.closes_at,
             timezone=window.timezone,
+            links_until=window_links_until(window.last_day, window.timezone),
         ),
         subject=window.id,
         district=window.district,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, field_validator
@@ -36,10 +37,13 @@ from services.scheduling.windows.rules import (
     Format,
     Mode,
     Span,
+    WindowPlan,
     check_availability_of,
     check_block,
     check_block_removal,
     check_window,
+    check_window_change,
+    local_day,
     meeting_link,
 )
 from services.scheduling.windows.slots import SlotOut, open_block_slots, slot_out
@@ -48,7 +52,7 @@ from shared.api_types import ID_PATTERN, ConferenceDay, Id, IdPath, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal
 from shared.database import lock_for_transaction
-from shared.events import WindowOpened
+from shared.events import WindowChanged, WindowOpened
 from shared.messaging.outbox import record_event
 from shared.problems import refusals
 from shared.service import UnitOfWorkDep
@@ -76,6 +80,24 @@ class WindowIn(BaseModel):
         le=14 * 24 * 60,
         description="Families may move or cancel online until this long before a conference.",
     )
+
+
+class WindowChangeIn(BaseModel):
+    """What changes; a field left out stays as it is. Before the window is opened anything may
+    change (not how times are cut once some are made, nor days that would leave times outside
+    them); once opened, only ``name``, ``cycle_id``, a later ``closes_at`` and
+    ``change_cutoff_minutes``: families were told its days and when booking opens."""
+
+    name: Text | None = Field(None, max_length=200)
+    cycle_id: Id | None = None
+    first_day: ConferenceDay | None = None
+    last_day: ConferenceDay | None = None
+    slot_minutes: int | None = Field(None, ge=5, le=120)
+    buffer_minutes: int | None = Field(None, ge=0, le=60)
+    opens_at: Moment | None = None
+    closes_at: Moment | None = None
+    early_access_at: Moment | None = Field(None, description="`null` removes early access.")
+    change_cutoff_minutes: int | None = Field(None, ge=0, le=14 * 24 * 60)
 
 
 BookingState = Literal["not_announced", "upcoming", "open", "closed"]
@@ -253,7 +275,9 @@ async def create_window(
     return window_out(window)
 
 
-async def _check_no_overlap(session: AsyncSession, window: ConferenceWindow) -> None:
+async def _check_no_overlap(
+    session: AsyncSession, window: ConferenceWindow, *, other_than: str | None = None
+) -> None:
     """A school has one conference window on a day: every family of the school is invited to
     each window and a student has a conference per window, so a second window on the same days
     (a form sent twice, say) would invite every family again and let a student be booked
@@ -266,6 +290,7 @@ async def _check_no_overlap(session: AsyncSession, window: ConferenceWindow) -> 
                 ConferenceWindow.district == window.district,
                 col(ConferenceWindow.first_day) <= window.last_day,
                 col(ConferenceWindow.last_day) >= window.first_day,
+                col(ConferenceWindow.id) != (other_than or ""),
             )
             .order_by(col(ConferenceWindow.first_day))
         )
@@ -357,6 +382,123 @@ async def remove_window(window_id: IdPath, principal: CurrentPrincipal, uow: Uni
             await session.delete(window)
     except (NotFound, Refused) as error:
         raise as_http(error) from error
+
+
+@router.patch(
+    "/windows/{window_id}",
+    response_model=WindowOut,
+    responses={**refusals(403, 404), 409: OFFICE_REFUSED, 422: OFFICE_REFUSED},
+)
+async def change_window(
+    window_id: IdPath, body: WindowChangeIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> WindowOut:
+    """Change a window (its site's administrators): a name with a typo, booking kept open two
+    days longer, a later cutoff for changes online. Once it is opened, its days and when
+    booking opens stay as families were told (409 ``already_opened``), booking closes later,
+    never earlier, and other district systems hear of the change (``scheduling.window.changed``;
+    families' links already work until the end of the last day)."""
+    given = body.model_dump(exclude_unset=True)
+    removed = [name for name, value in given.items() if value is None and name not in OPTIONAL]
+    try:
+        if removed:
+            raise Invalid(f"{', '.join(removed)} cannot be removed, only changed")
+        async with uow.transaction() as session:
+            window = await queries.visible_window(session, principal, window_id)
+            if not (
+                principal.is_admin and principal.can_act_for_site(window.district, window.site)
+            ):
+                raise forbidden(
+                    f"only the administrators of site {window.site!r} change its windows"
+                )
+            # (The site's lock first, as adding times and setting up windows take it: the
+            # times and windows checked below stay as read.)
+            await queries.lock_site(session, window.site)
+            window = await queries.visible_window(session, principal, window_id, lock=True)
+            named = [
+                name
+                for name in ("name", "cycle_id")
+                if name in given and given[name] != getattr(window, name)
+            ]
+            moments = {
+                name: value.astimezone(UTC) if isinstance(value, datetime) else value
+                for name, value in given.items()
+            }
+            before = window_plan(window)
+            planned: dict[str, Any] = {
+                name: value for name, value in moments.items() if hasattr(before, name)
+            }
+            after = replace(before, **planned)
+            new_days = (before.first_day, before.last_day) != (after.first_day, after.last_day)
+            changed = named + check_window_change(
+                principal,
+                before,
+                after,
+                district=window.district,
+                announced=window.announced_at is not None,
+                has_times=await _has_times(session, window.id),
+                times_outside_days=await _times_outside(session, window.id, after)
+                if new_days
+                else 0,
+                now=datetime.now(UTC),
+            )
+            for name, value in moments.items():
+                setattr(window, name, value)
+            if new_days:
+                await _check_no_overlap(session, window, other_than=window.id)
+            session.add(window)
+            if window.announced_at is not None and changed:
+                _record_change(session, principal, window, changed)
+            return window_out(window)
+    except (NotFound, Refused) as error:
+        raise as_http(error) from error
+
+
+# (What a change may take away: early access, and the cycle.)
+OPTIONAL = ("cycle_id", "early_access_at")
+
+
+async def _has_times(session: AsyncSession, window_id: str) -> bool:
+    """Whether teachers' conference times are made in the window."""
+    found = await session.exec(
+        select(Slot.id).where(Slot.window_id == window_id, Slot.status == "open").limit(1)
+    )
+    return found.first() is not None
+
+
+async def _times_outside(session: AsyncSession, window_id: str, plan: WindowPlan) -> int:
+    """How many of the window's conference times fall outside the days of ``plan``."""
+    starts = await session.exec(
+        select(Slot.starts_at).where(Slot.window_id == window_id, Slot.status == "open")
+    )
+    return sum(
+        not plan.first_day <= local_day(moment, plan.timezone) <= plan.last_day
+        for moment in starts.all()
+    )
+
+
+def _record_change(
+    session: AsyncSession, principal: Principal, window: ConferenceWindow, changed: list[str]
+) -> None:
+    record_event(
+        session,
+        WindowChanged(
+            window_id=window.id,
+            name=window.name,
+            cycle_id=window.cycle_id,
+            timezone=window.timezone,
+            first_day=window.first_day,
+            last_day=window.last_day,
+            opens_at=window.opens_at,
+            closes_at=window.closes_at,
+            early_access_at=window.early_access_at,
+            change_cutoff_minutes=window.change_cutoff_minutes,
+            changed=changed,
+            changed_by=principal.subject,
+        ),
+        subject=window.id,
+        district=window.district,
+        site=window.site,
+    )
 
 
 @router.post(

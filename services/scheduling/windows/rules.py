@@ -10,6 +10,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
+from shared.auth.family_links import window_links_until
 from shared.auth.principal import Principal
 
 MAX_WINDOW_DAYS = 31
@@ -55,9 +56,17 @@ class Span:
         return self.starts_at < other.ends_at and other.starts_at < self.ends_at
 
 
-def check_window(principal: Principal, plan: WindowPlan, *, district: str, now: datetime) -> None:
+def check_window(
+    principal: Principal,
+    plan: WindowPlan,
+    *,
+    district: str,
+    now: datetime,
+    closing_set: bool = True,
+) -> None:
     """A site's administrators set its conference windows: days in order, booking that opens
-    before it closes and closes by the last conference day."""
+    before it closes and closes by the last conference day (and, when ``closing_set``, not in
+    the past: a window whose booking has closed may still be renamed)."""
     if not (principal.is_admin and principal.can_act_for_site(district, plan.site)):
         raise NotAllowed(
             f"only the administrators of site {plan.site!r} set its conference windows"
@@ -73,10 +82,9 @@ def check_window(principal: Principal, plan: WindowPlan, *, district: str, now: 
             "booking must open before it closes (closes_at is not after opens_at)",
             code="opens_before_closes",
         )
-    if plan.closes_at <= now:
+    if closing_set and plan.closes_at <= now:
         raise Invalid("booking for this window would already be closed", code="already_closed")
-    last_moment = day_start(plan.last_day + timedelta(days=1), plan.timezone)
-    if plan.closes_at > last_moment:
+    if plan.closes_at > window_ends(plan.last_day, plan.timezone):
         raise Invalid(
             "booking must close by the end of the last conference day", code="closes_by_last_day"
         )
@@ -87,6 +95,80 @@ def check_window(principal: Principal, plan: WindowPlan, *, district: str, now: 
         )
 
 
+# What families were told when the window was opened, and may not change after: its days, when
+# booking opens (and early access), and how its times are cut.
+TOLD_AT_OPENING = (
+    "first_day",
+    "last_day",
+    "opens_at",
+    "early_access_at",
+    "slot_minutes",
+    "buffer_minutes",
+)
+# What cuts the teachers' times already made from availability.
+CUTS_TIMES = ("slot_minutes", "buffer_minutes")
+
+
+def check_window_change(
+    principal: Principal,
+    before: WindowPlan,
+    after: WindowPlan,
+    *,
+    district: str,
+    announced: bool,
+    has_times: bool,
+    times_outside_days: int,
+    now: datetime,
+) -> list[str]:
+    """A window changed by its site's administrators, as ``check_window`` takes a new one.
+    Before it is opened anything may change, except how times are cut once some are made and
+    days that would leave times outside them (``times_outside_days``: how many). Once opened,
+    families were told its days and when booking opens: only its name, a later close of booking
+    and how late families may change online. Returns the fields changed."""
+    changed = [
+        name
+        for name in WindowPlan.__dataclass_fields__
+        if getattr(before, name) != getattr(after, name)
+    ]
+    check_window(
+        principal,
+        after,
+        district=district,
+        now=now,
+        closing_set="closes_at" in changed,
+    )
+    if announced:
+        told = [name for name in changed if name in TOLD_AT_OPENING]
+        if told:
+            raise Refused(
+                "families were invited with this window's days and when booking opens, so "
+                + ", ".join(told)
+                + " no longer change: only its name, when booking closes (later) and how late"
+                " families may change online",
+                code="already_opened",
+            )
+        if after.closes_at < before.closes_at:
+            raise Refused(
+                f"families were told booking is open until {_local(before.closes_at, before.timezone)}:"
+                " it may close later, not earlier",
+                code="already_opened",
+            )
+    if has_times and any(name in CUTS_TIMES for name in changed):
+        raise Refused(
+            "teachers' conference times are already made with this length and buffer: take them"
+            " back first",
+            code="window_in_use",
+        )
+    if times_outside_days:
+        raise Refused(
+            f"the new days leave {times_outside_days} conference"
+            f" time{'' if times_outside_days == 1 else 's'} outside them: take"
+            f" {'it' if times_outside_days == 1 else 'them'} back first, or keep the days",
+            code="window_in_use",
+        )
+    return changed
+
+
 def day_start(day: date, timezone: str) -> datetime:
     """Midnight at the start of ``day`` in ``timezone``."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone))
@@ -94,6 +176,12 @@ def day_start(day: date, timezone: str) -> datetime:
 
 def local_day(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def window_ends(last_day: date, timezone: str) -> datetime:
+    """The end of a window's last conference day: booking closes by then, and families' links
+    work until then (``window_links_until``)."""
+    return window_links_until(last_day, timezone)
 
 
 @dataclass(frozen=True)
