@@ -29,6 +29,7 @@ from shared.events import (
     ConferenceNoShow,
     FamiliesNudged,
     FamilyLinkReissued,
+    WindowChanged,
     WindowOpened,
 )
 from shared.link_revocations import refuse_replaced_link
@@ -63,6 +64,7 @@ SPEC = ServiceSpec(
     teacher_sites=teacher_sites,
     publishes=[
         WindowOpened,
+        WindowChanged,
         ConferenceBooked,
         ConferenceMoved,
         ConferenceCancelled,

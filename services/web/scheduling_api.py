@@ -95,6 +95,11 @@ class SchedulingApi(ServiceApi):
         """Set a site's conference window (422 or 409 with the reason when refused)."""
         return await self._call("POST", "/windows", token, json=window)
 
+    async def change_window(self, token: str, *, window_id: str, changes: dict[str, Any]) -> Answer:
+        """Change a window (before it is opened, anything its times allow; after, its name, a
+        later close of booking and the cutoff for changes online)."""
+        return await self._call("PATCH", f"/windows/{quote(window_id)}", token, json=changes)
+
     async def remove_window(self, token: str, *, window_id: str) -> Answer:
         """Remove a window set up by mistake (before it is opened, with nothing in it)."""
         return await self._call("DELETE", f"/windows/{quote(window_id)}", token)

@@ -108,6 +108,84 @@ async def test_the_office_removes_a_window_set_up_by_mistake(
     assert again.status_code == 404
 
 
+async def test_the_office_changes_a_window_and_once_opened_only_what_families_were_not_told(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    await register_site(system, "conway")
+    await signed_in_as(web, "a-conway")
+    form = await web.get("/office/windows/new")
+    created = await web.post(
+        "/office/windows", data=window_form(csrf_token(form), name="Sprng conferences")
+    )
+    assert created.status_code == 303, created.text
+    window_id = created.headers["location"].split("/")[-1].split("?")[0]
+    page = await web.get(created.headers["location"])
+    assert f'href="/office/windows/{window_id}/change"' in page.text
+
+    # Before it is opened: the form shows the window as it is, every field may change.
+    change = await web.get(f"/office/windows/{window_id}/change")
+    assert change.status_code == 200
+    assert 'value="Sprng conferences"' in change.text and "readonly" not in change.text
+    typed = window_form(csrf_token(change), name="Sprng conferences")
+    assert 'value="{}"'.format(typed["first_day"]) in change.text
+    assert 'value="12:00"' in change.text  # (booking closes, on the school's clock)
+    today = datetime.now(LA).date()
+    renamed = await web.post(
+        f"/office/windows/{window_id}/change",
+        data=typed | {"name": "Spring conferences", "buffer_minutes": "10"},
+    )
+    assert renamed.status_code == 303, renamed.text
+    assert renamed.headers["location"] == f"/office/windows/{window_id}?done=changed"
+    shown = text_of(await web.get(renamed.headers["location"]))
+    assert "The conference window is changed." in shown
+    assert "Spring conferences" in shown and "10 minutes" in shown
+    wrong = await web.post(
+        f"/office/windows/{window_id}/change",
+        data=typed
+        | {"closes_day": today.isoformat(), "opens_day": (today + timedelta(days=1)).isoformat()},
+    )
+    assert wrong.status_code == 422
+    assert "Booking must open before it closes." in wrong.text
+
+    # Opened: the days and the opening are shown, not changed; booking may close later only.
+    opened = await web.post(
+        f"/office/windows/{window_id}/open", data={"csrf_token": csrf_token(change)}
+    )
+    assert opened.status_code == 303
+    change = await web.get(f"/office/windows/{window_id}/change")
+    text = text_of(change)
+    assert "Families were invited with this window's days" in text
+    assert re.search(r'id="first_day"[^>]*readonly', change.text)
+    assert not re.search(r'id="closes_day"[^>]*readonly', change.text)
+    typed = window_form(csrf_token(change), name="Spring conferences", buffer_minutes="10")
+    moved = await web.post(
+        f"/office/windows/{window_id}/change",
+        data=typed | {"first_day": (today + timedelta(days=11)).isoformat()},
+    )
+    assert moved.status_code == 409
+    assert "so those stay as they are" in text_of(moved)
+    earlier = await web.post(
+        f"/office/windows/{window_id}/change", data=typed | {"closes_time": "11:00"}
+    )
+    assert earlier.status_code == 409 and "Nothing was changed." in text_of(earlier)
+    later = await web.post(
+        f"/office/windows/{window_id}/change", data=typed | {"closes_time": "18:00"}
+    )
+    assert later.status_code == 303, later.text
+    [stored] = (
+        await system.scheduling.get(
+            "/windows", params={"site": "conway"}, headers=_as(Role.SITE_ADMIN)
+        )
+    ).json()
+    closes = datetime.fromisoformat(stored["closes_at"]).astimezone(LA)
+    assert (stored["name"], closes.hour, stored["buffer_minutes"]) == ("Spring conferences", 18, 10)
+    # Nothing changed: back to the window, nothing sent.
+    same = await web.post(
+        f"/office/windows/{window_id}/change", data=typed | {"closes_time": "18:00"}
+    )
+    assert (same.status_code, same.headers["location"]) == (303, f"/office/windows/{window_id}")
+
+
 async def test_the_office_sets_up_a_window_and_opens_it(
     web: httpx.AsyncClient, system: System
 ) -> None:

@@ -40,6 +40,9 @@ class OfficeRefusal(StrEnum):
     CLOSES_BY_LAST_DAY = "closes_by_last_day"
     EARLY_ACCESS_FIRST = "early_access_first"
     ALREADY_OPENED = "already_opened"
+    # (A window changed: what families were told at its opening, the times already given.)
+    CHANGE_TOLD = "change_told"
+    CHANGE_TIMES = "change_times"
     NOT_OPENED = "not_opened"
     EVERYONE_BOOKED = "everyone_booked"
     JUST_NUDGED = "just_nudged"

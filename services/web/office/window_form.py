@@ -115,3 +115,68 @@ def _minutes(value: str, low: int, high: int) -> int | None:
         return None
     number = int(value)
     return number if low <= number <= high else None
+
+
+# The form's fields of each of the body's members (the moments are typed as a day and a time).
+_FIELDS_OF = {
+    "opens_at": ("opens_day", "opens_time"),
+    "closes_at": ("closes_day", "closes_time"),
+    "early_access_at": ("early_day", "early_time"),
+}
+# What families were told when the window was opened: shown, not changed, once it is.
+TOLD_AT_OPENING = frozenset(
+    {
+        "first_day",
+        "last_day",
+        "slot_minutes",
+        "buffer_minutes",
+        "opens_day",
+        "opens_time",
+        "early_day",
+        "early_time",
+    }
+)
+
+
+def form_of_window(window: dict[str, Any]) -> WindowForm:
+    """The change form, filled in with the window as it is (its moments on the school's
+    clock)."""
+    clock = zone(str(window.get("timezone") or "UTC"))
+    values = {name: "" for name in FIELDS} | {
+        "site": str(window["site"]),
+        "name": str(window["name"]),
+        "cycle_id": str(window.get("cycle_id") or ""),
+        "first_day": str(window["first_day"]),
+        "last_day": str(window["last_day"]),
+        **{name: str(window[name]) for name in MINUTES},
+    }
+    for member, (day, time) in _FIELDS_OF.items():
+        if window.get(member):
+            local = datetime.fromisoformat(str(window[member])).astimezone(clock)
+            values[day], values[time] = local.date().isoformat(), f"{local:%H:%M}"
+    return WindowForm(values=values)
+
+
+def window_changes(
+    fields: dict[str, str], window: dict[str, Any]
+) -> tuple[WindowForm, dict[str, Any] | None]:
+    """The change form as posted, and the body of ``PATCH /windows/{id}``: only what the person
+    changed from the window as the form showed it (``None`` while something is wrong)."""
+    shown = form_of_window(window)
+    site = shown.values["site"]
+    # (A field the page did not show, such as the cycle of a school with none, is unchanged.)
+    form, body = window_body(
+        {**shown.values, **fields, "site": site},
+        timezones={site: str(window.get("timezone") or "UTC")},
+    )
+    if body is None:
+        return form, None
+    changed = {
+        member: value
+        for member, value in body.items()
+        if member != "site"
+        and any(
+            form.values[name] != shown.values[name] for name in _FIELDS_OF.get(member, (member,))
+        )
+    }
+    return form, changed

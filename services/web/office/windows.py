@@ -24,7 +24,14 @@ from services.web.office.times_form import (
     empty_times_form,
     teachers_days,
 )
-from services.web.office.window_form import WindowForm, empty_form, window_body
+from services.web.office.window_form import (
+    TOLD_AT_OPENING,
+    WindowForm,
+    empty_form,
+    form_of_window,
+    window_body,
+    window_changes,
+)
 from services.web.office.windows_view import teacher_names, window_view
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -36,7 +43,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-DONE = frozenset({"created", "opened", "times", "removed"})
+DONE = frozenset({"created", "opened", "times", "removed", "changed"})
 
 
 async def windows_of(api: SchedulingApi, who: Visitor, sites: list[str]) -> list[dict[str, Any]]:
@@ -116,6 +123,52 @@ async def window_page(
 ) -> Response:
     """A window's settings, with the button that opens it."""
     return await _window_page(request, who, api, window_id, done=done if done in DONE else None)
+
+
+@router.get("/office/windows/{window_id}/change")
+async def change_window_page(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """The window's settings in a form, to change (once it is opened, only what families were
+    not told)."""
+    window = await _window(api, who, window_id)
+    schools = await schools_of(portfolio, who)
+    return await _form_page(request, who, portfolio, schools, form_of_window(window), window=window)
+
+
+@router.post("/office/windows/{window_id}/change")
+async def change_window(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """Send scheduling what changed; the window's page follows."""
+    fields = await checked_form(request, who)
+    window = await _window(api, who, window_id)
+    schools = await schools_of(portfolio, who)
+    form, changes = window_changes(fields, window)
+    if changes is None:
+        return await _form_page(request, who, portfolio, schools, form, status=422, window=window)
+    if not changes:
+        return RedirectResponse(f"/office/windows/{window_id}", status_code=303)
+    answer = accepted(await api.change_window(token_of(who), window_id=window_id, changes=changes))
+    if answer.ok:
+        return RedirectResponse(f"/office/windows/{window_id}?done=changed", status_code=303)
+    # (The same kinds as setting one up, and two of their own: what families were told, and
+    # the times already given.)
+    refusal = {
+        OfficeRefusal.ALREADY_OPENED: OfficeRefusal.CHANGE_TOLD,
+        OfficeRefusal.WINDOW_IN_USE: OfficeRefusal.CHANGE_TIMES,
+    }.get(office_refusal_of(answer), office_refusal_of(answer))
+    form.errors["main"] = refusal
+    return await _form_page(
+        request,
+        who,
+        portfolio,
+        schools,
+        form,
+        status=answer.refused_status,
+        refusal=refusal,
+        window=window,
+    )
 
 
 @router.post("/office/windows/{window_id}/open")
@@ -282,7 +335,9 @@ async def _form_page(
     *,
     status: int = 200,
     refusal: OfficeRefusal | None = None,
+    window: dict[str, Any] | None = None,
 ) -> Response:
+    """The form that sets up a window, or (``window``) changes one."""
     cycles: dict[str, list[tuple[str, str]]] = {}
     for school in schools:
         answer = accepted(await portfolio.cycles(token_of(who), site=school.id))
@@ -302,4 +357,6 @@ async def _form_page(
         cycles=cycles,
         refusal=refusal.value if refusal else None,
         section="windows",
+        change=window_view(window, language=who.language) if window else None,
+        locked=TOLD_AT_OPENING if window and window.get("announced_at") else frozenset(),
     )
