@@ -461,9 +461,9 @@ async def test_a_family_recorded_missing_books_again_as_the_teacher_checks_them_
 ) -> None:
     """Recorded as not having come, the family books another time from its message just as it
     walks in and the teacher checks it in after all (each clicking twice): the student holds
-    one conference in the window whichever wins, never two."""
+    one conference in the window whichever wins, never two. (On PostgreSQL the requests run
+    at once and the one-conference index decides; SQLite's writers take turns.)"""
     students = await families(system, ROUNDS * 2, prefix="late")
-    won: Counter[str] = Counter()
     for student in students:
         missed, again = await open_times(
             system.scheduling, site="conway", starts_at=a_new_day(), count=2, teacher_id="t-rivera"
@@ -507,7 +507,6 @@ async def test_a_family_recorded_missing_books_again_as_the_teacher_checks_them_
         )
         taken = [a for a in answers if a.status_code in (200, 201)]
         assert len(taken) == 1, [a.text for a in answers]
-        won["booked again" if taken[0].status_code == 201 else "checked in"] += 1
         refused = [a for a in answers if a not in taken]
         assert {a.status_code for a in refused} == {409}, [a.text for a in refused]
         assert {a.json().get("refusal") for a in refused} <= {
@@ -525,4 +524,3 @@ async def test_a_family_recorded_missing_books_again_as_the_teacher_checks_them_
                 )
             ).all()
         assert len(held) == 1, held
-    assert sum(won.values()) == ROUNDS * 2, won

@@ -181,7 +181,7 @@ async def test_the_office_changes_a_window_and_once_it_is_opened_keeps_what_fami
     removed = await system.scheduling.patch(path, json={"closes_at": None}, headers=ADMIN)
     assert removed.status_code == 422 and "cannot be removed" in removed.json()["detail"]
     # Another window on its days, and then this one moved onto them: refused.
-    later = ok(
+    ok(
         await system.scheduling.post(
             "/windows",
             json={
@@ -261,7 +261,6 @@ async def test_the_office_changes_a_window_and_once_it_is_opened_keeps_what_fami
             )
         ).all()
     assert len(recorded) == 1  # (the change that changed nothing told nobody)
-    assert later["id"] != window["id"]
 
 
 async def test_a_full_time_among_many_offers_the_three_nearest_earlier_first_on_a_tie(

@@ -162,6 +162,19 @@ def test_a_family_recorded_missing_who_booked_again_is_told_to_cancel_that_time_
         )
         == []
     )
+    # A time the school has cancelled since (taken back, a day cancelled) holds no conference.
+    with pytest.raises(Refused, match="cancelled this conference time") as refused:
+        check_check_in(
+            TEACHER,
+            student=STU_1,
+            booking_id="b-1",
+            teacher_id="t-1",
+            status="no_show",
+            starts_at=NOW - timedelta(minutes=12),
+            now=NOW,
+            time_cancelled=True,
+        )
+    assert refused.value.code == "time_cancelled"
 
 
 def test_a_no_show_is_recorded_once_the_conference_has_begun() -> None:

@@ -166,8 +166,8 @@ def test_an_opened_window_keeps_what_families_were_told_and_closes_later_not_ear
     with pytest.raises(Refused, match="close later, not earlier") as refused:
         change(replace(WINDOW, closes_at=WINDOW.closes_at - timedelta(hours=1)), announced=True)
     assert refused.value.code == "already_opened"
-    # Its booking closed, the window is still renamed (nothing of its plan changes), but it
-    # does not reopen in the past.
+    # Its booking closed, a change that leaves its plan as it is (a new name, say) is taken,
+    # but booking does not close again in the past.
     assert change(WINDOW, announced=True, now=WINDOW.closes_at + timedelta(days=1)) == []
     with pytest.raises(Invalid, match="already be closed"):
         change(later, announced=True, now=later.closes_at + timedelta(hours=1))

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from services.notifications.family_links import FamilyLinks
+from services.scheduling.windows.tables import ConferenceWindow
 from services.web.app import build_app
 from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
@@ -199,6 +201,40 @@ async def test_a_family_books_moves_and_cancels_through_the_forms(
         assert gone.status_code == 404
         assert "This conference can no longer be changed" in gone.text
         assert "It was cancelled, or it has already taken place" in gone.text
+
+
+async def test_once_booking_closes_the_family_still_sees_its_conference_and_whom_to_call(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    new_family: NewFamily,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """Links work until the window's last day ends: after booking closes a family sees its
+    conference (not "change the time", which booking closed refuses), and a child with none is
+    told to call the office, not that booking has not opened."""
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": conference_times[0]["id"], "student_id": family.student_id},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    ben = await new_family("Ben")
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        for window in (await session.exec(select(ConferenceWindow))).all():
+            window.closes_at = datetime.now(UTC) - timedelta(minutes=1)
+            session.add(window)
+
+    await signed_in(web, family)
+    home = html.unescape((await web.get("/family")).text)
+    assert "Room 4" in home and "Cancel the conference" in home
+    assert "Change the time" not in home
+    assert "Booking has closed, so the time cannot be changed here." in home
+    web.cookies.clear()  # (another family's browser)
+    await signed_in(web, ben)
+    home = html.unescape((await web.get("/family")).text)
+    assert "Booking has closed, and Ben has no conference time." in home
+    assert "Booking is not open yet" not in home and "Choose a time" not in home
 
 
 async def test_a_form_from_an_old_tab_for_a_child_booked_since_offers_to_change_the_time(

@@ -139,6 +139,37 @@ async def test_the_office_changes_a_window_and_once_opened_only_what_families_we
     shown = text_of(await web.get(renamed.headers["location"]))
     assert "The conference window is changed." in shown
     assert "Spring conferences" in shown and "10 minutes" in shown
+    # Two of the office open the form; the second's save keeps the first's change it did not
+    # touch (the form compares with the window as it showed it).
+    first_tab = await web.get(f"/office/windows/{window_id}/change")
+    second_tab = await web.get(f"/office/windows/{window_id}/change")
+    as_shown = dict(re.findall(r'name="(shown_[a-z_]+)" value="([^"]*)"', second_tab.text))
+    assert as_shown["shown_name"] == "Spring conferences"
+    saved = await web.post(
+        f"/office/windows/{window_id}/change",
+        data=typed
+        | {"name": "Spring SLCs", "buffer_minutes": "10", "csrf_token": csrf_token(first_tab)},
+    )
+    assert saved.status_code == 303, saved.text
+    stale = await web.post(
+        f"/office/windows/{window_id}/change",
+        data=typed
+        | as_shown
+        | {
+            "name": "Spring conferences",
+            "buffer_minutes": "10",
+            "change_cutoff_minutes": "60",
+            "csrf_token": csrf_token(second_tab),
+        },
+    )
+    assert stale.status_code == 303, stale.text
+    [stored] = (
+        await system.scheduling.get(
+            "/windows", params={"site": "conway"}, headers=_as(Role.SITE_ADMIN)
+        )
+    ).json()
+    assert (stored["name"], stored["change_cutoff_minutes"]) == ("Spring SLCs", 60)
+    typed = typed | {"name": "Spring SLCs", "change_cutoff_minutes": "60"}
     wrong = await web.post(
         f"/office/windows/{window_id}/change",
         data=typed
@@ -157,7 +188,9 @@ async def test_the_office_changes_a_window_and_once_opened_only_what_families_we
     assert "Families were invited with this window's days" in text
     assert re.search(r'id="first_day"[^>]*readonly', change.text)
     assert not re.search(r'id="closes_day"[^>]*readonly', change.text)
-    typed = window_form(csrf_token(change), name="Spring conferences", buffer_minutes="10")
+    typed = window_form(
+        csrf_token(change), name="Spring SLCs", buffer_minutes="10", change_cutoff_minutes="60"
+    )
     moved = await web.post(
         f"/office/windows/{window_id}/change",
         data=typed | {"first_day": (today + timedelta(days=11)).isoformat()},
@@ -178,7 +211,7 @@ async def test_the_office_changes_a_window_and_once_opened_only_what_families_we
         )
     ).json()
     closes = datetime.fromisoformat(stored["closes_at"]).astimezone(LA)
-    assert (stored["name"], closes.hour, stored["buffer_minutes"]) == ("Spring conferences", 18, 10)
+    assert (stored["name"], closes.hour, stored["buffer_minutes"]) == ("Spring SLCs", 18, 10)
     # Nothing changed: back to the window, nothing sent.
     same = await web.post(
         f"/office/windows/{window_id}/change", data=typed | {"closes_time": "18:00"}

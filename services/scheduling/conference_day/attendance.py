@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -45,14 +46,19 @@ async def _conference(session: AsyncSession, booking_id: str) -> Conference:
     return Conference(booking, slot, await student_view(session, booking))
 
 
-async def _booked_again(
-    session: AsyncSession, conference: Conference, *, now: datetime
+async def booked_again(
+    session: AsyncSession, booking: Booking, slot: Slot, *, now: datetime
 ) -> datetime | None:
-    """For a conference recorded as missed, when the student's conference booked since in the
-    same window begins, if there is one (it then holds their place)."""
-    if conference.booking.status != "no_show":
+    """For a conference recorded as missed in a window, when the student's conference booked
+    since in that window begins, if there is one (it then holds their place), on the school's
+    clock. A time outside any window holds no place, so nothing stands in its way."""
+    if booking.status != "no_show" or booking.window_id is None:
         return None
-    return await held_in_window(session, conference.booking.student_id, conference.slot, now=now)
+    again = await held_in_window(session, booking.student_id, slot, now=now)
+    if again is None:
+        return None
+    zone = slot.timezone or await _site_timezone(session, slot.site)
+    return again.astimezone(ZoneInfo(zone)) if zone else again
 
 
 async def _change_status(
@@ -109,7 +115,8 @@ async def check_in(session: AsyncSession, principal: Principal, *, booking_id: s
         status=was,
         starts_at=slot.starts_at,
         now=now,
-        booked_again=await _booked_again(session, conference, now=now),
+        booked_again=await booked_again(session, booking, slot, now=now),
+        time_cancelled=slot.status != "open",
     )
     await _change_status(
         session,
@@ -193,7 +200,8 @@ async def complete_conference(
         status=was,
         starts_at=slot.starts_at,
         now=now,
-        booked_again=await _booked_again(session, conference, now=now),
+        booked_again=await booked_again(session, booking, slot, now=now),
+        time_cancelled=slot.status != "open",
     )
     starting = (was,) if was == "no_show" else ("booked", "checked_in")
     await _change_status(session, booking, starting=starting, status="completed", attended_at=now)

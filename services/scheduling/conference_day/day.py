@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.seats import held_in_window, student_views
+from services.scheduling.booking.seats import student_views
+from services.scheduling.conference_day.attendance import booked_again
 from services.scheduling.conference_day.rules import (
     Step,
     attendance_steps,
@@ -142,11 +143,10 @@ async def teacher_day(
     ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
     by_id, now = {slot.id: slot for slot in slots}, datetime.now(UTC)
     # (A family recorded as missing who has booked again since can no longer be checked in.)
-    booked_again = {
+    booked_since = {
         booking.id
         for booking in bookings
-        if booking.status == "no_show"
-        and await held_in_window(session, booking.student_id, by_id[booking.slot_id], now=now)
+        if await booked_again(session, booking, by_id[booking.slot_id], now=now)
     }
 
     def booking_out(booking: Booking) -> DayBookingOut:
@@ -183,7 +183,7 @@ async def teacher_day(
                 booking.status,
                 starts_at=by_id[booking.slot_id].starts_at,
                 now=now,
-                booked_again=booking.id in booked_again,
+                booked_again=booking.id in booked_since,
             ),
         )
 

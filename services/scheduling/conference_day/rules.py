@@ -32,7 +32,7 @@ def attendance_steps(
     if status == "booked" and now >= starts_at:
         steps.append("no_show")
     if status == "no_show" and not booked_again:
-        steps += ["check_in", "complete"]
+        steps += ["check_in", "complete"]  # (the day shows open times only)
     return steps
 
 
@@ -59,6 +59,7 @@ def check_check_in(
     starts_at: datetime,
     now: datetime,
     booked_again: datetime | None = None,
+    time_cancelled: bool = False,
 ) -> None:
     """A booked family is checked in from half an hour before their conference; one recorded
     as missing, if they came after all (see ``check_no_show_corrected``)."""
@@ -66,7 +67,7 @@ def check_check_in(
         principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="checked in"
     )
     if status == "no_show":
-        check_no_show_corrected(booked_again)
+        check_no_show_corrected(booked_again, time_cancelled=time_cancelled)
         return
     if status != "booked":
         raise Refused(f"this booking is {status}, not booked", code="not_booked")
@@ -108,6 +109,7 @@ def check_completion(
     starts_at: datetime,
     now: datetime,
     booked_again: datetime | None = None,
+    time_cancelled: bool = False,
 ) -> None:
     """The conference's teacher, or an admin of the site, records a booked (or checked-in)
     conference completed once it has begun; one recorded as missed, if it took place after all
@@ -116,7 +118,7 @@ def check_completion(
         principal, student=student, booking_id=booking_id, teacher_id=teacher_id, doing="completed"
     )
     if status == "no_show":
-        check_no_show_corrected(booked_again)
+        check_no_show_corrected(booked_again, time_cancelled=time_cancelled)
         return
     if status not in ("booked", "checked_in"):
         raise Refused(f"this booking is {status}", code="not_booked")
@@ -124,11 +126,14 @@ def check_completion(
         raise Refused("this conference has not begun yet", code="not_begun")
 
 
-def check_no_show_corrected(booked_again: datetime | None) -> None:
+def check_no_show_corrected(booked_again: datetime | None, *, time_cancelled: bool = False) -> None:
     """A conference recorded as missed may be corrected (the family came late, or it was a
     mistake) while it is still the student's only one in the window: once the family has
     booked another time (``booked_again``: when it begins), that one holds their place, and
-    is cancelled first if the family came after all."""
+    is cancelled first if the family came after all. A time the school has since cancelled
+    (taken back, a day cancelled) holds no conference any more."""
+    if time_cancelled:
+        raise Refused("the school has cancelled this conference time since", code="time_cancelled")
     if booked_again is not None:
         raise Refused(
             "the family has booked another conference in this window since it was recorded as"

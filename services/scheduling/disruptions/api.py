@@ -102,6 +102,8 @@ async def _move(
     check_school_change(principal, window, slot.teacher_id)
     await lock_for_transaction(session, f"teacher:{slot.teacher_id}")
     await lock_site(session, window.site)
+    # (Read again as it is now: its days may have changed while this waited for the site.)
+    window = await visible_window(session, principal, slot.window_id, lock=True)
     slot = (await lock_slots(session, [slot_id]))[slot_id]
     if slot.status != "open":
         raise Refused("this conference time was cancelled")
@@ -196,11 +198,13 @@ async def cancel_day(
 async def _cancel_day(
     session: AsyncSession, principal: Principal, window_id: str, day: date, reason: str
 ) -> DayCancelled:
-    window = await visible_window(session, principal, window_id, lock=True)
+    window = await visible_window(session, principal, window_id)
     if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
         raise NotAllowed(f"only the administrators of site {window.site!r} cancel a day")
-    # Takes turns with availability given or taken back at the site meanwhile.
+    # Takes turns with availability given or taken back at the site meanwhile, and with the
+    # window changed: the site's lock first, then the window's (the order every writer takes).
     await lock_site(session, window.site)
+    window = await visible_window(session, principal, window_id, lock=True)
     if not window.first_day <= day <= window.last_day:
         raise Invalid(f"{day.isoformat()} is not one of the window's days")
     begins = day_start(day, window.timezone)

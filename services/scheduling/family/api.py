@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ from services.scheduling.windows.rules import booking_is_open
 from services.scheduling.windows.slots import SlotOut, slot_out
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.api_types import LANGUAGE_PATTERN, IdPath
+from shared.auth.family_links import window_links_until
 from shared.auth.http import CurrentPrincipal, FamilyOrBearerPrincipal, forbidden
 from shared.auth.principal import Role
 from shared.problems import refusals
@@ -68,7 +69,10 @@ class ChildOut(BaseModel):
         description="The names of the child's teachers, and of the teachers of its conferences"
         " and waitlist places, by sourcedId (as the roster's classes give them)."
     )
-    windows: list[WindowOut]
+    windows: list[WindowOut] = Field(
+        description="The opened windows of the child's school not over yet, booking open,"
+        " upcoming or closed (`booking`)."
+    )
     conferences: list[ConferenceOut]
     waitlist: list[WaitingOut]
     free_times: list[SlotOut] = Field(
@@ -185,11 +189,16 @@ async def _child(
             .where(
                 ConferenceWindow.site == student.site,
                 col(ConferenceWindow.announced_at).is_not(None),
-                col(ConferenceWindow.closes_at) > now,
+                # (Not over yet: one whose booking has closed is shown as closed, its days
+                # still ahead; the family's link works until its last day ends.)
+                col(ConferenceWindow.last_day) >= (now - timedelta(days=1)).date(),
             )
             .order_by(col(ConferenceWindow.first_day))
         )
     ).all()
+    windows = [
+        window for window in windows if window_links_until(window.last_day, window.timezone) > now
+    ]
     conferences = await conferences_of(session, student.id)
     # (Places in windows whose booking has closed are over: no seat can come to them.)
     waiting = (
@@ -197,7 +206,9 @@ async def _child(
             select(WaitlistEntry).where(
                 WaitlistEntry.student_id == student.id,
                 WaitlistEntry.status == "waiting",
-                col(WaitlistEntry.window_id).in_([window.id for window in windows]),
+                col(WaitlistEntry.window_id).in_(
+                    [window.id for window in windows if window.closes_at > now]
+                ),
             )
         )
     ).all()

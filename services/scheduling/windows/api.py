@@ -70,7 +70,10 @@ class WindowIn(BaseModel):
     slot_minutes: int = Field(20, ge=5, le=120, description="Length of one conference.")
     buffer_minutes: int = Field(5, ge=0, le=60, description="Time between two conferences.")
     opens_at: Moment = Field(description="When families may start booking.")
-    closes_at: Moment = Field(description="When booking closes (links expire then).")
+    closes_at: Moment = Field(
+        description="When booking closes, by the end of the last day (families' links work"
+        " until the end of the last day)."
+    )
     early_access_at: Moment | None = Field(
         None, description="When families with several children may start booking."
     )
@@ -635,13 +638,9 @@ async def add_block(
             await lock_for_transaction(session, f"teacher:{teacher_id}")
             window = await queries.visible_window(session, principal, window_id)
             await queries.lock_site(session, window.site)
-            # (A window removed while this waited for the site is gone: nothing to add to.)
-            if (
-                await session.exec(
-                    select(ConferenceWindow.id).where(ConferenceWindow.id == window.id)
-                )
-            ).first() is None:
-                raise NotFound(f"no conference window {window.id!r}")
+            # (Read again once the site is this request's: a window removed while this waited
+            # is gone, nothing to add to; one changed is read as it is now.)
+            window = await queries.visible_window(session, principal, window_id, lock=True)
             profile = await session.get(TeacherProfile, teacher_id)
             template = profile.meeting_link_template if profile else None
             check_block(

@@ -46,6 +46,7 @@ class ConferenceView:
     station: int | None
     slot_id: str = ""
     interpreter_language: str | None = None  # (the tag the interpreter was asked in)
+    window_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,19 @@ class ChildView:
     @property
     def open_windows(self) -> list[WindowView]:
         return [window for window in self.windows if window.booking == "open"]
+
+    @property
+    def booking_closed(self) -> bool:
+        """Booking has closed in the child's windows, none other to come (the days may still be
+        ahead: the family is shown its conference, and to call the office for a change)."""
+        return bool(self.windows) and all(window.booking == "closed" for window in self.windows)
+
+    @property
+    def conference_movable(self) -> bool:
+        """Whether the child's conference may move online: not once its window's booking has
+        closed (a move takes a time as booking does)."""
+        closed = {window.id for window in self.windows if window.booking == "closed"}
+        return self.conference is not None and self.conference.window_id not in closed
 
 
 def children(family: Any, *, language: str) -> list[ChildView]:
@@ -165,6 +179,7 @@ def conference_view(
         interpreter=language_name(interpreter, in_language=language) if interpreter else None,
         station=conference.get("station"),
         interpreter_language=interpreter or None,
+        window_id=conference.get("window_id"),
     )
 
 

@@ -41,6 +41,8 @@ class WindowForm:
 
     values: dict[str, str]
     errors: dict[str, OfficeRefusal] = field(default_factory=dict)
+    # (A change form: the window as it was first shown, carried along to compare with.)
+    shown: dict[str, str] = field(default_factory=dict)
 
     @property
     def first_error(self) -> str:
@@ -162,21 +164,23 @@ def window_changes(
 ) -> tuple[WindowForm, dict[str, Any] | None]:
     """The change form as posted, and the body of ``PATCH /windows/{id}``: only what the person
     changed from the window as the form showed it (``None`` while something is wrong)."""
-    shown = form_of_window(window)
-    site = shown.values["site"]
+    # (Compared with the window as the form showed it, carried in its ``shown_`` fields: a
+    # change someone else made since is not undone by fields this person did not touch.)
+    now_is = form_of_window(window)
+    shown = {name: fields.get(f"shown_{name}", now_is.values[name]) for name in FIELDS}
+    site = now_is.values["site"]
     # (A field the page did not show, such as the cycle of a school with none, is unchanged.)
     form, body = window_body(
-        {**shown.values, **fields, "site": site},
+        {**now_is.values, **fields, "site": site},
         timezones={site: str(window.get("timezone") or "UTC")},
     )
+    form.shown = shown
     if body is None:
         return form, None
     changed = {
         member: value
         for member, value in body.items()
         if member != "site"
-        and any(
-            form.values[name] != shown.values[name] for name in _FIELDS_OF.get(member, (member,))
-        )
+        and any(form.values[name] != shown[name] for name in _FIELDS_OF.get(member, (member,)))
     }
     return form, changed

@@ -37,6 +37,8 @@ _CODES = {
     "not_booked": StaffRefusal.ALREADY_RECORDED,
     "booking_changed": StaffRefusal.ALREADY_RECORDED,
     "booked_again": StaffRefusal.BOOKED_AGAIN,
+    # (A no-show on a time the school has cancelled since: the day no longer shows it.)
+    "time_cancelled": StaffRefusal.NOT_FOUND,
     # portfolio's
     "plan_empty": StaffRefusal.PLAN_EMPTY,
     "plan_not_approved": StaffRefusal.PLAN_NOT_APPROVED,
