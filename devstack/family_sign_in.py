@@ -5,12 +5,12 @@ closes at their school, as the links in the school's messages are."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
 from devstack.demo import DISTRICT
-from shared.auth.family_links import MAX_LIFETIME, FamilyLinkIssuer
+from shared.auth.family_links import MAX_LIFETIME, FamilyLinkIssuer, window_links_until
 from shared.settings import pem_text
 
 # Until the demo's windows are known (or if there are none): long enough for a try.
@@ -42,7 +42,7 @@ def family_sign_in_links(
     issuer = FamilyLinkIssuer(key)
     now = datetime.now(UTC)
     expires = min(
-        _booking_closes(scheduling_url, admin_token) or now + FALLBACK_LIFETIME, now + MAX_LIFETIME
+        _windows_end(scheduling_url, admin_token) or now + FALLBACK_LIFETIME, now + MAX_LIFETIME
     )
     links = []
     for family in DEMO_FAMILIES:
@@ -52,16 +52,20 @@ def family_sign_in_links(
     return links
 
 
-def _booking_closes(scheduling_url: str, admin_token: str) -> datetime | None:
-    """When booking closes in the demo's last window to close, if scheduling says."""
-    closes: list[datetime] = []
+def _windows_end(scheduling_url: str, admin_token: str) -> datetime | None:
+    """When the demo's last window ends (a link sent for a window works until then), if
+    scheduling says."""
+    ends: list[datetime] = []
     try:
         with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {admin_token}"}) as http:
             for site in ("conway", "mjds"):
                 response = http.get(f"{scheduling_url}/windows", params={"site": site})
                 if response.is_success:
-                    closes += [datetime.fromisoformat(w["closes_at"]) for w in response.json()]
+                    ends += [
+                        window_links_until(date.fromisoformat(w["last_day"]), w["timezone"])
+                        for w in response.json()
+                    ]
     except httpx.HTTPError:
         return None
-    future = [moment for moment in closes if moment > datetime.now(UTC)]
+    future = [moment for moment in ends if moment > datetime.now(UTC)]
     return max(future) if future else None
