@@ -85,6 +85,12 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                 await check("windows")
                 await page.get_by_role("link", name="Conferences at conway", exact=True).click()
                 await check("window")
+                # (Opened: its days and opening are shown read-only.)
+                await page.get_by_role("link", name="Change this window").click()
+                await page.get_by_role("button", name="Save the changes").wait_for()
+                assert await page.locator("#first_day[readonly]").count() == 1
+                await check("change-window")
+                await page.get_by_role("link", name="Back to the window, changing nothing").click()
                 await page.goto(f"{web_address}/office/windows/new")
                 await check("new-window")
                 await page.get_by_role("button", name="Set up the window").click()
