@@ -357,9 +357,11 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     )
     assert nudged.status_code == 303
     assert "done=nudged" in nudged.headers["location"]
-    after = text_of(await web.get(nudged.headers["location"]))
+    after_page = await web.get(nudged.headers["location"])
+    after = text_of(after_page)
     assert "The families were nudged" in after
-    assert "a-conway" in after and "Students of t-rivera" in after
+    assert "Students of t-rivera" in after
+    assert re.search(r"<td>[^<]*</td>\s*<td>You</td>", after_page.text)
     # The form sent twice: nobody is reminded again within the hour, and the page says so.
     twice = await web.post(
         "/office/not-booked/nudges",
@@ -422,8 +424,11 @@ async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
     )
     assert nudged.status_code == 303
     assert nudged.headers["location"].startswith("/teacher/not-booked?")
-    after = text_of(await web.get(nudged.headers["location"]))
-    assert "The families were nudged" in after and "t-rivera" in after
+    after_page = await web.get(nudged.headers["location"])
+    after = text_of(after_page)
+    assert "The families were nudged" in after
+    # The nudges sent name their sender: the reader as "You" (not their id).
+    assert re.search(r"<td>[^<]*</td>\s*<td>You</td>", after_page.text), after_page.text
     again = await web.post(
         "/teacher/not-booked/nudges",
         data={"csrf_token": csrf_token(page), "window": _window_of(page), "class": "other"},

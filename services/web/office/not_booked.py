@@ -21,7 +21,13 @@ from services.web.pages import Visitor, page
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
-from services.web.staff.signed_in import TeacherDep, accepted, token_of, working_sites
+from services.web.staff.signed_in import (
+    TeacherDep,
+    accepted,
+    person_of,
+    token_of,
+    working_sites,
+)
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -42,7 +48,8 @@ class StudentNotBooked:
 @dataclass(frozen=True)
 class NudgeSent:
     when: str
-    by: str
+    by: str  # (a teacher by name, when the roster's classes give one; the reader: "you")
+    by_reader: bool
     teacher_id: str | None
     class_title: str | None
     students: int
@@ -178,7 +185,8 @@ async def not_booked_page(
             sent.append(
                 NudgeSent(
                     when=_moment(one["nudged_at"], timezone, language) or "",
-                    by=str(one["nudged_by"]),
+                    by=names.get(str(one["nudged_by"]), str(one["nudged_by"])),
+                    by_reader=one["nudged_by"] == person_of(who).subject,
                     teacher_id=one.get("teacher_id"),
                     class_title=classes.get(one["class_id"], one["class_id"])
                     if one.get("class_id")
