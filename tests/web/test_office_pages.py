@@ -205,6 +205,10 @@ async def test_the_office_changes_a_window_and_once_opened_only_what_families_we
         f"/office/windows/{window_id}/change", data=typed | {"closes_time": "18:00"}
     )
     assert later.status_code == 303, later.text
+    # Families are not written to: the page offers to remind those who have not booked.
+    told = await web.get(later.headers["location"])
+    assert "Families are not written to about it." in text_of(told)
+    assert f'href="/office/not-booked?window={window_id}"' in told.text
     [stored] = (
         await system.scheduling.get(
             "/windows", params={"site": "conway"}, headers=_as(Role.SITE_ADMIN)
