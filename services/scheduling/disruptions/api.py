@@ -24,7 +24,12 @@ from services.scheduling.refusals import (
 )
 from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.tables import WaitlistEntry
-from services.scheduling.windows.queries import check_free, lock_site, visible_window
+from services.scheduling.windows.queries import (
+    check_free,
+    lock_site,
+    visible_window,
+    window_for_office,
+)
 from services.scheduling.windows.rules import Mode, day_start, local_day
 from services.scheduling.windows.slots import SlotOut, slot_out
 from services.scheduling.windows.tables import AvailabilityBlock, ConferenceWindow
@@ -198,13 +203,8 @@ async def cancel_day(
 async def _cancel_day(
     session: AsyncSession, principal: Principal, window_id: str, day: date, reason: str
 ) -> DayCancelled:
-    window = await visible_window(session, principal, window_id)
-    if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
-        raise NotAllowed(f"only the administrators of site {window.site!r} cancel a day")
-    # Takes turns with availability given or taken back at the site meanwhile, and with the
-    # window changed: the site's lock first, then the window's (the order every writer takes).
-    await lock_site(session, window.site)
-    window = await visible_window(session, principal, window_id, lock=True)
+    # (Takes turns with availability given or taken back at the site, and the window changed.)
+    window = await window_for_office(session, principal, window_id, doing="cancel a day")
     if not window.first_day <= day <= window.last_day:
         raise Invalid(f"{day.isoformat()} is not one of the window's days")
     begins = day_start(day, window.timezone)

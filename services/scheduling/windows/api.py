@@ -103,6 +103,9 @@ class WindowChangeIn(BaseModel):
     change_cutoff_minutes: int | None = Field(None, ge=0, le=14 * 24 * 60)
 
 
+# (What a change may take away: early access, and the cycle.)
+OPTIONAL = ("cycle_id", "early_access_at")
+
 BookingState = Literal["not_announced", "upcoming", "open", "closed"]
 
 
@@ -353,17 +356,9 @@ async def remove_window(window_id: IdPath, principal: CurrentPrincipal, uow: Uni
     ``window_in_use``: what people did in it stays."""
     try:
         async with uow.transaction() as session:
-            window = await queries.visible_window(session, principal, window_id)
-            if not (
-                principal.is_admin and principal.can_act_for_site(window.district, window.site)
-            ):
-                raise forbidden(
-                    f"only the administrators of site {window.site!r} remove its windows"
-                )
-            # (The site's lock first, as adding times takes it, then the window's: one being
-            # added now is seen, or waits; an opening meanwhile is seen.)
-            await queries.lock_site(session, window.site)
-            window = await queries.visible_window(session, principal, window_id, lock=True)
+            window = await queries.window_for_office(
+                session, principal, window_id, doing="remove its windows"
+            )
             if window.announced_at is not None:
                 raise Refused(
                     "this window was opened: families were invited to it, so it stays (cancel"
@@ -406,17 +401,9 @@ async def change_window(
         if removed:
             raise Invalid(f"{', '.join(removed)} cannot be removed, only changed")
         async with uow.transaction() as session:
-            window = await queries.visible_window(session, principal, window_id)
-            if not (
-                principal.is_admin and principal.can_act_for_site(window.district, window.site)
-            ):
-                raise forbidden(
-                    f"only the administrators of site {window.site!r} change its windows"
-                )
-            # (The site's lock first, as adding times and setting up windows take it: the
-            # times and windows checked below stay as read.)
-            await queries.lock_site(session, window.site)
-            window = await queries.visible_window(session, principal, window_id, lock=True)
+            window = await queries.window_for_office(
+                session, principal, window_id, doing="change its windows"
+            )
             named = [
                 name
                 for name in ("name", "cycle_id")
@@ -454,10 +441,6 @@ async def change_window(
             return window_out(window)
     except (NotFound, Refused) as error:
         raise as_http(error) from error
-
-
-# (What a change may take away: early access, and the cycle.)
-OPTIONAL = ("cycle_id", "early_access_at")
 
 
 async def _has_times(session: AsyncSession, window_id: str) -> bool:

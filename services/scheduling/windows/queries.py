@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, literal, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.rules import Refused
+from services.scheduling.booking.rules import NotAllowed, Refused
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.windows.rules import WindowPlan
@@ -52,6 +52,20 @@ async def may_see_site(
 async def lock_site(session: AsyncSession, site: str) -> None:
     """Openings at one site take turns on its row (PostgreSQL; SQLite writers always do)."""
     await session.exec(select(RosterSite).where(RosterSite.id == site).with_for_update())
+
+
+async def window_for_office(
+    session: AsyncSession, principal: Principal, window_id: str, *, doing: str
+) -> ConferenceWindow:
+    """The window, for its site's administrators to change (``doing``: what, in a refusal),
+    read as it is once locked: the site's lock first, then the window's, the order every writer
+    of a site's windows and times takes (adding times takes the site's), so a change made
+    meanwhile is seen and none deadlocks."""
+    window = await visible_window(session, principal, window_id)
+    if not (principal.is_admin and principal.can_act_for_site(window.district, window.site)):
+        raise NotAllowed(f"only the administrators of site {window.site!r} {doing}")
+    await lock_site(session, window.site)
+    return await visible_window(session, principal, window_id, lock=True)
 
 
 async def check_free(
