@@ -26,9 +26,10 @@ TIMEZONE = ZoneInfo("America/Los_Angeles")
 
 
 # The demo district's roster, as the district's student information system would export it
-# (OneRoster 1.2): Gio and Ava at Conway with their teacher t-rivera, Noa and Eli at MJDS with
-# t-cohen, their parents (María reads Spanish; Marcus has no contact details on file, so
-# messages to him are recorded as failed deliveries), and Conway's admin.
+# (OneRoster 1.2): Gio, Ava and Sam at Conway with their teacher t-rivera, Noa and Eli at MJDS
+# with t-cohen, their parents (María reads Spanish; Dana is the mother of Noa and Sam, so she
+# can book both back to back; Marcus has no contact details on file, so messages to him are
+# recorded as failed deliveries), and Conway's admin.
 ROSTER_EXPORT = Path(__file__).resolve().parent / "demo_roster"
 IMPORT_TIMEOUT_SECONDS = 120.0
 
@@ -101,6 +102,9 @@ def demo_tokens(secret: str, ttl: timedelta = timedelta(hours=12)) -> dict[str, 
         "AVA_TOKEN": token("s-ava", Role.STUDENT, ["conway"], ("s-ava",)),
         "AVA_GUARDIAN_TOKEN": token("g-wei", Role.GUARDIAN, ["conway"], ("s-ava",)),
         "GIO_GUARDIAN_TOKEN": token("g-maria", Role.GUARDIAN, ["conway"], ("s-gio",)),
+        "NOA_SAM_GUARDIAN_TOKEN": token(
+            "g-dana", Role.GUARDIAN, ["mjds", "conway"], ("s-noa", "s-sam")
+        ),
     }
 
 

@@ -25,7 +25,7 @@ class DemoFamily:
 
 
 DEMO_FAMILIES = (
-    DemoFamily("g-dana", "Dana Levi, Noa's mother (MJDS: booking open)"),
+    DemoFamily("g-dana", "Dana Levi, mother of Noa (MJDS: booking open) and Sam (Conway)"),
     DemoFamily("g-maria", "María Martínez, Gio's mother (Conway; in Spanish)", "es"),
     DemoFamily("g-wei", "Wei Chen, Ava's father (Conway)"),
     DemoFamily("g-marcus", "Marcus Brooks, Eli's father (MJDS)"),

@@ -6,20 +6,15 @@ The demo opens conference week at MJDS and Conway's office opens its own; every 
 invited with its own link.
 Wei books Ava's conference from his link and moves it; María finds that time full and joins the
 waitlist; Wei cancels and María's Gio is booked in his place, which she hears in Spanish. Dana,
-whose Sam joins Conway from the roster import and whose Noa is at MJDS, books both back to back
-in one request. Snow closes MJDS on the last day: Marcus's conference is cancelled and he goes to
+whose Noa is at MJDS and Sam at Conway, books both back to back in one request. Snow closes MJDS on the last day: Marcus's conference is cancelled and he goes to
 the front of the waitlist. On a conference day at Conway, Gio is checked in and his conference
 completed, and Ava's family does not come.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import shutil
 import time
-import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from devstack.demo import ROSTER_EXPORT
 from shared.auth.principal import Role
 from shared.auth.tokens import mint_token
 from shared.settings import DEV_JWT_SECRET
@@ -86,43 +80,6 @@ def guardian_token(guardian: str) -> str:
         district="demo",
         ttl=timedelta(hours=1),
     )
-
-
-def roster_with_sam(directory: Path) -> bytes:
-    """The demo export, with Sam: Dana's second child, in Ms. Rivera's third grade at Conway."""
-    shutil.copytree(ROSTER_EXPORT, directory)
-    users = list(csv.DictReader((directory / "users.csv").open(encoding="utf-8")))
-    dana = next(user for user in users if user["sourcedId"] == "g-dana")
-    dana["agentSourcedIds"] = "s-noa,s-sam"
-    noa = next(user for user in users if user["sourcedId"] == "s-noa")
-    users.append(
-        {
-            **noa,
-            "sourcedId": "s-sam",
-            "username": "sam.levi",
-            "userIds": "{SIS:10402}",
-            "givenName": "Sam",
-            "identifier": "10402",
-            "grades": "03",
-            "primaryOrgSourcedId": "conway",
-        }
-    )
-    with (directory / "users.csv").open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(users[0]))
-        writer.writeheader()
-        writer.writerows(users)
-    with (directory / "roles.csv").open("a", encoding="utf-8", newline="") as out:
-        out.write("r-s-sam,active,2026-08-01T08:00:00.000Z,s-sam,primary,student,,,conway,\n")
-    with (directory / "enrollments.csv").open("a", encoding="utf-8", newline="") as out:
-        out.write(
-            "enr-conway-03-s-sam,active,2026-08-01T08:00:00.000Z,cls-conway-03,conway,s-sam,"
-            "student,,2026-08-17,\n"
-        )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(directory.glob("*.csv")):
-            archive.write(path, path.name)
-    return buffer.getvalue()
 
 
 @pytest.mark.timeout(300)
@@ -212,20 +169,7 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
         )
         assert spanish, week.mailbox("g-maria")
 
-        # Sam joins Conway in the roster; Dana books Sam and Noa back to back in one request.
-        upload = week.ask(
-            "POST",
-            f"{portfolio}/roster/imports",
-            {**district, "Content-Type": "application/zip"},
-            202,
-            content=roster_with_sam(tmp_path / "roster"),
-            params={"timezone": "America/Los_Angeles"},
-        )
-        done = until(
-            lambda: week.ask("GET", f"{portfolio}/roster/imports/{upload['id']}", district),
-            lambda run: run["status"] not in ("queued", "running"),
-        )
-        assert done["status"] == "done", done
+        # Dana, whose Noa is at MJDS and Sam at Conway, books both back to back in one request.
         family = until(
             lambda: week.ask("GET", f"{scheduling}/family", dana),
             lambda page: len(page["children"]) == 2 and page["sibling_options"],

@@ -145,6 +145,10 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert re.search(r"not reached: María Martínez \| the family's mail server returned", out)
         # Gio's demo goal waits for his mother's digest: no message of its own.
         assert "Gio se fijó una nueva meta" not in out
+        # Dana booked Noa (MJDS) and Sam (Conway) back to back, in one request.
+        assert re.search(r"s-noa at mjds \w{3} \d\d:\d\d to \d\d:\d\d\n", out), out
+        assert re.search(r"s-sam at conway \w{3} \d\d:\d\d to \d\d:\d\d\n", out), out
+        assert "s-noa booked\n" in out and "s-sam booked\n" in out
         # Ava's work reaches her father only once her teacher has approved it.
         assert "before approval: HTTP 404" in out
         assert "\napproved\n" in out

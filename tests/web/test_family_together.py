@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import httpx
 import pytest
 
 from shared.auth import Role
-from tests.integration.conftest import FamilyLinkKeys, System, enroll
+from tests.integration.conftest import FamilyLinkKeys, System, enroll, teaching_at
+from tests.scheduling_support import conference_window, open_times
 from tests.support import auth
 from tests.web.conftest import Family, csrf_token, mint_link, signed_in
 from tests.web.test_in_a_browser import (
@@ -65,6 +67,7 @@ async def test_a_family_books_two_children_one_after_the_other(
     choose = await web.get("/family/together")
     assert choose.status_code == 200
     assert "Lia:" in choose.text and "Max:" in choose.text
+    assert "Conway Elementary" not in choose.text  # one school: not named on every line
     chains = re.findall(r'name="chain" value="([^"]+)"', choose.text)
     assert chains, choose.text
 
@@ -97,6 +100,71 @@ async def test_a_family_books_two_children_one_after_the_other(
     assert again.status_code == 409, again.text
     assert "There is a problem" in again.text
     assert "Come to school once" not in (await web.get("/family")).text
+
+
+async def test_times_together_at_two_schools_name_each_school_and_teacher(
+    web: httpx.AsyncClient,
+    system: System,
+    family_link_keys: FamilyLinkKeys,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    # Lia at Conway (t-rivera's times from 3 pm), Max at MJDS with t-cohen: a chain crosses
+    # town, so the family must see which school each conference is at.
+    tag = uuid.uuid4().hex[:8]
+    guardian = f"g-{tag}"
+    await enroll(
+        system,
+        student_id=f"s-{tag}-0",
+        site="conway",
+        given_name="Lia",
+        guardian_id=guardian,
+        teacher_id="t-rivera",
+    )
+    await enroll(
+        system,
+        student_id=f"s-{tag}-1",
+        site="mjds",
+        given_name="Max",
+        guardian_id=guardian,
+        teacher_id="t-cohen",
+    )
+    await teaching_at(system, "t-cohen", "mjds")
+    await conference_window(system.scheduling, site="mjds")
+    last_at_conway = datetime.fromisoformat(conference_times[-1]["ends_at"])
+    await open_times(
+        system.scheduling,
+        site="mjds",
+        starts_at=last_at_conway + timedelta(minutes=20),
+        count=1,
+        teacher_id="t-cohen",
+        room="Room 12",
+    )
+    await signed_in(
+        web, Family(f"s-{tag}-0", guardian, "Lia", mint_link(family_link_keys, guardian))
+    )
+    choose = await web.get("/family/together")
+    assert choose.status_code == 200
+    options = re.findall(r'<div class="radio">(.*?)</div>', choose.text, re.S)
+    assert options, choose.text
+    for option in options:
+        lia, max_ = option.split('<span class="chain-part">')[1:]
+        assert "Lia:" in lia and "Conway Elementary" in lia and "MJDS" not in lia, option
+        assert "Max:" in max_ and "MJDS" in max_ and "Room 12" in max_, option
+        assert re.search(r"With [\w -]+, Room 12", max_), option
+
+    # Booked: the family's page says at which school each conference is.
+    chain = re.findall(r'name="chain" value="([^"]+)"', choose.text)[0]
+    booked = await web.post(
+        "/family/together", data={"csrf_token": csrf_token(choose), "chain": chain}
+    )
+    assert booked.status_code == 303, booked.text
+    home = (await web.get("/family")).text
+    wheres = re.findall(r"<dt>Where</dt>\s*<dd>(.*?)</dd>", home, re.S)
+    assert len(wheres) == 2, home
+    assert {" ".join(where.split()) for where in wheres} == {
+        f"{conference_times[0]['room']}<br>Conway Elementary",
+        "Room 12<br>MJDS",
+    }, wheres
 
 
 async def test_one_child_is_not_offered_times_together(

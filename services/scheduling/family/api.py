@@ -15,7 +15,7 @@ from services.scheduling.interpreters.assignment import free_times
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.siblings.api import travel
 from services.scheduling.siblings.rules import ChainTime, find_chains
-from services.scheduling.tables import HELD, Booking, RosterStudent, Slot
+from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.api import WindowOut, window_out
 from services.scheduling.windows.queries import window_plan
@@ -64,6 +64,7 @@ class ChildOut(BaseModel):
     student_id: str
     given_name: str
     site: str
+    school: str = Field(description="The name of the child's school, as the roster gives it.")
     teachers: list[str]
     teacher_names: dict[str, str] = Field(
         description="The names of the child's teachers, and of the teachers of its conferences"
@@ -242,10 +243,12 @@ async def _child(
         session,
         {*view.teachers, *(c.teacher_id for c in conferences), *(w.teacher_id for w in waiting)},
     )
+    school = await session.get(RosterSite, student.site)
     return ChildOut(
         student_id=student.id,
         given_name=student.given_name,
         site=student.site,
+        school=school.name if school is not None else student.site,
         teachers=sorted(view.teachers),
         teacher_names=named,
         windows=[window_out(window, now=now) for window in windows],

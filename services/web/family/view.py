@@ -4,7 +4,7 @@ times written in the family's language on the school's clock, languages named in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ class ConferenceView:
     slot_id: str = ""
     interpreter_language: str | None = None  # (the tag the interpreter was asked in)
     window_id: str | None = None
+    school: str | None = None  # named when the family's children are at more than one school
 
 
 @dataclass(frozen=True)
@@ -105,17 +106,26 @@ def children(family: Any, *, language: str) -> list[ChildView]:
     if not isinstance(family, dict):
         return []
     listed = family.get("children", [])
-    return [child_view(child, language=language, several=len(listed) > 1) for child in listed]
+    schools = len({child["site"] for child in listed}) > 1
+    return [
+        child_view(child, language=language, several=len(listed) > 1, schools=schools)
+        for child in listed
+    ]
 
 
-def child_view(child: dict[str, Any], *, language: str, several: bool = False) -> ChildView:
+def child_view(
+    child: dict[str, Any], *, language: str, several: bool = False, schools: bool = False
+) -> ChildView:
+    """One child as the pages show them; ``schools``: the family's children are at more than
+    one school, so their conferences name theirs."""
     names = child.get("teacher_names") or {}
+    school = str(child.get("school") or child["site"]) if schools else None
     return ChildView(
         student_id=str(child["student_id"]),
         name=str(child["given_name"]),
         site=str(child["site"]),
         conferences=[
-            conference_view(one, language=language, names=names)
+            replace(conference_view(one, language=language, names=names), school=school)
             for one in child.get("conferences", [])
         ],
         waiting=[
@@ -212,6 +222,8 @@ class ChainPart:
     time: str
     room: str
     virtual: bool
+    teacher: str
+    school: str | None  # named when the family's children are at more than one school
 
 
 @dataclass(frozen=True)
@@ -227,12 +239,16 @@ def chain_choices(family: Any, *, language: str) -> list[ChainChoice]:
     """The back-to-back times scheduling offers for all the family's children at once."""
     if not isinstance(family, dict):
         return []
-    names = {
-        str(child["student_id"]): str(child["given_name"]) for child in family.get("children", [])
+    kids = family.get("children", [])
+    names = {str(child["student_id"]): str(child["given_name"]) for child in kids}
+    teachers = {
+        name: str(one) for child in kids for name, one in (child.get("teacher_names") or {}).items()
     }
+    schools = {str(child["site"]): str(child.get("school") or child["site"]) for child in kids}
     choices = []
     for option in family.get("sibling_options", []):
         parts, pairs = [], []
+        several_schools = len({one["slot"]["site"] for one in option}) > 1
         for one in option:
             slot = one["slot"]
             starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
@@ -245,6 +261,10 @@ def chain_choices(family: Any, *, language: str) -> list[ChainChoice]:
                     time=written_span(starts, ends, timezone=timezone, language=language),
                     room=str(slot["room"]),
                     virtual=slot.get("mode") == "virtual",
+                    teacher=teachers.get(str(slot["teacher_id"]), str(slot["teacher_id"])),
+                    school=schools.get(str(slot["site"]), str(slot["site"]))
+                    if several_schools
+                    else None,
                 )
             )
         choices.append(ChainChoice(value=",".join(pairs), parts=parts))
