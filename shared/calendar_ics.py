@@ -62,7 +62,7 @@ def booking_event(conference: Conference, *, stamp: datetime) -> Event:
     event.add("dtstart", _utc(conference.starts_at))
     event.add("dtend", _utc(conference.ends_at))
     event.add("summary", f"Student-led conference: {conference.given_name}")
-    event.add("location", ONLINE if conference.virtual else conference.room)
+    event.add("location", _location(conference))
     if conference.virtual and conference.meeting_link:
         event.add("url", conference.meeting_link)
     event.add("description", _description(conference))
@@ -158,6 +158,14 @@ def _description(conference: Conference) -> str:
             f"Interpreter: {language_name(conference.interpreter_language, in_language='en')}"
         )
     return "\n".join(lines)
+
+
+def _location(conference: Conference) -> str:
+    """Where to go, as a calendar app shows it (and may look it up on a map): the room at the
+    school, when the school's name is known."""
+    if conference.virtual:
+        return ONLINE
+    return f"{conference.room}, {conference.school}" if conference.school else conference.room
 
 
 def _organizer(conference: Conference) -> vCalAddress:

@@ -47,7 +47,7 @@ def test_a_held_conference_is_a_request_with_the_bookings_uid() -> None:
     assert event["SEQUENCE"] == 0
     assert str(event["STATUS"]) == "CONFIRMED"
     assert str(event["SUMMARY"]) == "Student-led conference: Ava"
-    assert str(event["LOCATION"]) == "Room 4"
+    assert str(event["LOCATION"]) == "Room 4, Conway Elementary"
     assert event.decoded("DTSTAMP") == STAMP
     assert str(event["ORGANIZER"].params["CN"]) == "Conway Elementary"
     assert str(event["ATTENDEE"]) == "urn:slc:demo:guardian:g-wei"
@@ -71,7 +71,10 @@ def test_a_moved_conference_keeps_its_uid_with_its_sequence_raised() -> None:
     assert str(after["UID"]) == str(before["UID"])
     assert (before["SEQUENCE"], after["SEQUENCE"]) == (0, 1)
     assert after.decoded("DTSTART") == datetime(2026, 10, 21, 0, 0, tzinfo=UTC)
-    assert str(after["LOCATION"]) == "Room 9"
+    assert str(after["LOCATION"]) == "Room 9, Conway Elementary"
+    # (A school whose name is not known yet: the room alone.)
+    _, unnamed = parsed(booking_calendar(replace(moved, school=""), stamp=STAMP))
+    assert str(unnamed["LOCATION"]) == "Room 9"
 
 
 def test_a_cancelled_conference_is_a_cancel_with_the_same_uid_and_sequence() -> None:
@@ -154,7 +157,7 @@ def test_commas_semicolons_backslashes_and_newlines_are_escaped() -> None:
     assert sum(line.startswith(b"DTSTART") for line in unfolded) == 1
     _, event = parsed(ics)
     assert str(event["SUMMARY"]) == f"Student-led conference: {name}"
-    assert str(event["LOCATION"]) == room
+    assert str(event["LOCATION"]) == f"{room}, Conway Elementary"
     assert event.decoded("DTSTART") == datetime(2026, 10, 20, 23, 0, tzinfo=UTC)
 
 
