@@ -42,6 +42,7 @@ from shared.roster import (
     keep_site_copy,
     site_zones,
 )
+from shared.roster_classes import keep_class_copy
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
@@ -53,6 +54,8 @@ NO_SHOW_LINK_LIFETIME = timedelta(days=14)
 keep_site_copy(consumers)
 keep_administrator_copy(consumers)
 keep_roster_copy(consumers, KnownStudent)
+# (The teachers' names, which conference messages and their calendars give.)
+keep_class_copy(consumers)
 
 
 @consumers.handles_batch(GoalSet)

@@ -44,6 +44,7 @@ from shared.jobs.queue import NewJob, enqueue_many
 from shared.messaging.consumer import NotYet, needs
 from shared.messaging.outbox import record_event
 from shared.roster import RosterSite, guardians_of, link_needed, link_states
+from shared.roster_classes import teacher_names
 from shared.upsert import dialect_insert
 
 # A guardian is written to on the channels they chose (``preferences.py``); by default email
@@ -120,6 +121,8 @@ class Message:
     # Every guardian the roster links to the student hears it too (each in their own language),
     # not only ``guardian_id``: what a conference's logistics are for.
     whole_family: bool = False
+    # The conference's teacher, named in the message (that of ``calendar`` if not given).
+    teacher_id: str | None = None
     # Cannot wait (a conference cancelled or moved on the day): overrides quiet hours and an
     # opt-out of its kind, never a text-message STOP.
     critical: bool = False
@@ -128,17 +131,27 @@ class Message:
     expires_at: datetime | None = None
 
 
+def _teacher_of(message: Message) -> str | None:
+    if message.teacher_id:
+        return message.teacher_id
+    return message.calendar.teacher_id if message.calendar is not None else None
+
+
 def _calendar(
-    conference: Conference | None, student: KnownStudent, school: RosterSite | None
+    conference: Conference | None,
+    student: KnownStudent,
+    school: RosterSite | None,
+    teacher: str | None,
 ) -> str | None:
-    """The conference's calendar, with the student's name and the school's (the organizer, as
-    scheduling's own file names it)."""
+    """The conference's calendar, with the student's name, the school's (the organizer, as
+    scheduling's own file names it) and the teacher's."""
     if conference is None:
         return None
     named = replace(
         conference,
         given_name=student.given_name,
         school=school.name if school is not None else conference.school,
+        teacher_name=teacher or conference.teacher_name,
     )
     return booking_calendar(named, stamp=utcnow()).decode()
 
@@ -186,9 +199,14 @@ async def notify_guardians(
     contacts, preferences, stopped = await _contacts_and_preferences(
         session, {m.guardian_id for m in messages}
     )
+    # A conference's school and teacher, by name: in the message and in its calendar.
     schools = await _by_id(
-        session, RosterSite, RosterSite.id, {m.cause.site for m in messages if m.calendar}
+        session,
+        RosterSite,
+        RosterSite.id,
+        {m.cause.site for m in messages if m.calendar or m.values.get("room")},
     )
+    teachers = await teacher_names(session, {t for m in messages if (t := _teacher_of(m))})
     deliveries: list[tuple[dict[str, Any], Message]] = []
     news: list[tuple[Message, Preferences]] = []
     planned: set[tuple[str, str, str, str]] = set()
@@ -205,7 +223,8 @@ async def notify_guardians(
                 continue
             planned.add(identity)
             student, school = students[message.student_id], schools.get(message.cause.site)
-            row = _delivery(message, student, school, contact, channel, how)
+            teacher = teachers.get(_teacher_of(message) or "")
+            row = _delivery(message, student, school, teacher, contact, channel, how)
             deliveries.append((row, message))
     written = await _write_new(session, [row for row, _ in deliveries])
     for row, message in deliveries:
@@ -344,18 +363,26 @@ def _delivery(
     message: Message,
     student: KnownStudent,
     school: RosterSite | None,
+    teacher: str | None,
     contact: ContactPoint | None,
     channel: str,
     how: Plan,
 ) -> dict[str, Any]:
-    """The delivery's row, with the message rendered in the guardian's language."""
+    """The delivery's row, with the message rendered in the guardian's language: a
+    conference's room with its school (a family may have children at two), and its teacher by
+    the name the roster's classes give, once they give one."""
+    values = dict(message.values)
+    virtual = message.calendar is not None and message.calendar.virtual
+    if values.get("room") and school is not None and not virtual:
+        values["room"] = f"{values['room']}, {school.name}"
     rendered = render(
         message.template,
         language=contact.language if contact else None,
         timezone=message.timezone,
         student=student.given_name,
         guardian=contact.display_name if contact else "",
-        **message.values,
+        teacher=teacher,
+        **values,
     )
     row: dict[str, Any] = dict(
         id=new_id(),
@@ -381,7 +408,7 @@ def _delivery(
             else None
         ),
         cause_event_id=message.cause.id,
-        calendar=_calendar(message.calendar, student, school),
+        calendar=_calendar(message.calendar, student, school, teacher),
         not_before=how.not_before,
         expires_at=message.expires_at,
         critical=message.critical,

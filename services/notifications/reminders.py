@@ -624,6 +624,7 @@ async def _messages(
             template=TEMPLATE,
             cause=cause,
             expires_at=conference.starts_at,
+            teacher_id=conference.teacher_id,
             timezone=conference.timezone or env.settings.timezone,
             values={
                 "starts_at": conference.starts_at,

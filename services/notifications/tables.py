@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 from shared.database import UTCDateTime, metadata_for, new_id, utcnow
 from shared.link_revocations import FamilyLinkRevocation
 from shared.roster import RosterAdministrator, RosterGuardianLink, RosterSite
+from shared.roster_classes import RosterClass, RosterClassMember
 from shared.runtime_tables import RUNTIME_TABLES
 
 
@@ -267,6 +268,8 @@ class SiteReminderPolicy(SQLModel, table=True):
 metadata = metadata_for(
     *RUNTIME_TABLES,
     RosterAdministrator,
+    RosterClass,
+    RosterClassMember,
     RosterGuardianLink,
     RosterSite,
     ContactPoint,

@@ -2,11 +2,12 @@
 its roster again.
 
     slc-portfolio [serve]
-    slc-portfolio reannounce [--only sites,students,guardians,staff] [--batch 1000]
+    slc-portfolio reannounce [--only sites,students,guardians,staff,classes] [--batch 1000]
 
 ``reannounce`` records in the outbox of the district database (``PORTFOLIO_DATABASE_URL``) the
 event announcing every site, then every student, then every guardian link, then the schools
-every staff member administers (none included), as they are now, with their current version,
+every staff member administers (none included), then every class (its teachers, with their
+names, and its students; or removed), as they are now, with their current version,
 ``--batch`` rows per transaction (after migrating the database if
 ``PORTFOLIO_MIGRATE_ON_START`` is true, as the service does). It publishes nothing itself: the
 running portfolio service's relay does; if none is running, the events wait in the outbox and
@@ -64,11 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     again = commands.add_parser(
         "reannounce",
-        help="record the events announcing every site, student, guardian link and the schools"
-        " each staff member administers again",
+        help="record the events announcing every site, student, guardian link, class and the"
+        " schools each staff member administers again",
         description="Record, in the outbox, the event announcing every site, student, guardian"
-        " link and the schools each staff member administers as they are now; the running"
-        " portfolio service publishes them.",
+        " link, class and the schools each staff member administers as they are now; the"
+        " running portfolio service publishes them.",
     )
     again.add_argument(
         "--only",

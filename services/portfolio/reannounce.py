@@ -1,5 +1,5 @@
-"""Announcing the roster again: the event for every site, student, guardian link and school
-administrator as it is now.
+"""Announcing the roster again: the event for every site, student, guardian link, school
+administrator and class as it is now.
 
 Streams keep about a week of events (``STREAM_RETENTION_HOURS``), so a reader that starts later
 (a new service, a rebuilt read model, a district system) never sees the roster being built.
@@ -24,20 +24,25 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.roster_events import announce
-from services.portfolio.tables import GuardianLink, Site, StaffMember, Student
+from services.portfolio.classes import class_members
+from services.portfolio.roster_events import announce, announce_class
+from services.portfolio.tables import GuardianLink, SchoolClass, Site, StaffMember, Student
 from shared.messaging.unit_of_work import UnitOfWork
 
-Announced = TypeVar("Announced", bound=Site | Student | GuardianLink | StaffMember)
+Announced = TypeVar("Announced", bound=Site | Student | GuardianLink | StaffMember | SchoolClass)
 
 # In this order: a reader may need a site before its students, and a student before its links.
 # Every staff member is announced with the schools they administer, none included (a reader
-# that missed the event taking a school back learns it).
-OWNED: dict[str, type[Site] | type[Student] | type[GuardianLink] | type[StaffMember]] = {
+# that missed the event taking a school back learns it); every class whole, with its teachers
+# (and their names) and students, or as removed.
+OWNED: dict[
+    str, type[Site] | type[Student] | type[GuardianLink] | type[StaffMember] | type[SchoolClass]
+] = {
     "sites": Site,
     "students": Student,
     "guardians": GuardianLink,
     "staff": StaffMember,
+    "classes": SchoolClass,
 }
 ENTITIES: tuple[str, ...] = tuple(OWNED)
 
@@ -110,7 +115,13 @@ async def _announce_every_row(
         async with uow.transaction() as session:
             rows = await _page(session, model, after=after, limit=batch_size)
             for row in rows:
-                announce(session, row)
+                if isinstance(row, SchoolClass):
+                    teachers, students = (
+                        await class_members(session, row.id) if row.active else ([], [])
+                    )
+                    await announce_class(session, row, teacher_ids=teachers, student_ids=students)
+                else:
+                    announce(session, row)
         if rows:
             done += len(rows)
             after = rows[-1].id

@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from icalendar import Calendar
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.app import build_app
@@ -20,14 +22,23 @@ from services.notifications.consumers import consumers
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.settings import NotificationsSettings
 from services.notifications.tables import ContactPoint, KnownStudent
+from services.notifications.tables import Delivery as SentMessage
 from shared.auth import Role
 from shared.database import create_engine, session_factory
-from shared.events import ConferenceBooked, GoalSet, GuardianLinked, StudentEnrolled
+from shared.events import (
+    ClassRegistered,
+    ConferenceBooked,
+    GoalSet,
+    GuardianLinked,
+    SiteRegistered,
+    StudentEnrolled,
+)
 from shared.events.envelope import EventData, new_event, to_stream_fields
 from shared.messaging.consumer import Delivery, Outcome, handle_batch
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.roster import RosterGuardianLink
+from shared.roster_classes import teacher_names
 from tests.integration.conftest import serving
 from tests.support import auth, eventually
 
@@ -185,3 +196,99 @@ async def test_a_service_built_with_other_settings_renders_with_them(
     # 23:00 UTC is 8:00 the next morning in Tokyo, 6:00 pm the same day in New York.
     assert any("Tuesday, December 10, 2030, 8:00" in body for body in bodies), bodies
     assert any("Monday, December 9, 2030, 6:00" in body for body in bodies), bodies
+
+
+async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its_calendar(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """The roster's classes name the teacher (``roster.class.registered``): the confirmation
+    says where (the room at which school: a family may have children at two) and with whom,
+    and its calendar invitation names the teacher, not their id."""
+    settings = NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+    )
+    starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
+    admin = auth("it-admin", Role.DISTRICT_ADMIN)
+    app = build_app(settings)
+    async with serving(app, "http://notifications") as http:
+        await publish(
+            redis_client,
+            SiteRegistered(
+                site_id="conway",
+                name="Conway Elementary",
+                timezone="America/Los_Angeles",
+                version=1,
+            ),
+        )
+        await publish(
+            redis_client,
+            StudentEnrolled(
+                student_id="s-ava", given_name="Ava", family_name="Chen", grade="03", version=1
+            ),
+        )
+        await publish(
+            redis_client,
+            GuardianLinked(
+                guardian_id="g-wei", student_id="s-ava", relationship="father", version=1
+            ),
+        )
+        await publish(
+            redis_client,
+            ClassRegistered(
+                class_id="cls-conway-03",
+                title="Grade 3, Room 12",
+                teacher_ids=["t-rivera"],
+                teacher_names={"t-rivera": "Ana Rivera"},
+                student_ids=["s-ava"],
+                version=1,
+            ),
+        )
+
+        async def contact_saved() -> httpx.Response:
+            return await http.put(
+                "/contacts/g-wei",
+                json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
+                headers=admin,
+            )
+
+        contact = await eventually(contact_saved, until=lambda r: r.status_code != 404)
+        assert contact.status_code == 200, contact.text
+        runtime = app.state.runtime
+
+        async def named() -> dict[str, str]:
+            async with runtime.uow.read() as session:
+                return await teacher_names(session, ["t-rivera"])
+
+        await eventually(named, until=bool)
+        await publish(
+            redis_client,
+            ConferenceBooked(
+                booking_id="b-1",
+                slot_id="slot-1",
+                student_id="s-ava",
+                guardian_id="g-wei",
+                booked_by="g-wei",
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=20),
+                room="Room 4",
+                teacher_id="t-rivera",
+                timezone="America/Los_Angeles",
+            ),
+        )
+
+        async def mailbox() -> list[dict[str, Any]]:
+            return list((await http.get("/mailbox", headers=admin)).json())
+
+        (message,) = await eventually(mailbox, until=lambda found: len(found) == 1)
+        async with runtime.uow.read() as session:
+            delivery = (
+                await session.exec(select(SentMessage).where(SentMessage.recipient_id == "g-wei"))
+            ).one()
+    assert "  Where: Room 4, Conway Elementary\n" in message["body"], message["body"]
+    assert "  Teacher: Ana Rivera\n" in message["body"], message["body"]
+    (event,) = Calendar.from_ical(delivery.calendar).walk("VEVENT")
+    assert "Teacher: Ana Rivera" in str(event["DESCRIPTION"])
+    assert "t-rivera" not in str(event["DESCRIPTION"])
+    assert str(event["LOCATION"]) == "Room 4, Conway Elementary"

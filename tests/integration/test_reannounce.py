@@ -26,10 +26,19 @@ from services.notifications.tables import KnownStudent
 from services.portfolio import __main__ as command
 from services.portfolio.reannounce import ENTITIES, Progress, reannounce
 from services.portfolio.settings import PortfolioSettings
-from services.portfolio.tables import GuardianLink, Site, StaffMember, Student
+from services.portfolio.tables import (
+    ClassEnrollment,
+    GuardianLink,
+    SchoolClass,
+    Site,
+    StaffMember,
+    Student,
+)
 from services.scheduling.tables import RosterSite, RosterStudent
 from shared.events import (
     AdministratorRegistered,
+    ClassRegistered,
+    ClassRemoved,
     GuardianLinked,
     GuardianUnlinked,
     SiteRegistered,
@@ -44,9 +53,16 @@ from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SITE, STUDENT, GUARDIAN, OFFICE = (
+SITE, STUDENT, GUARDIAN, OFFICE, CLASS, CLASS_REMOVED = (
     t.event_type()
-    for t in (SiteRegistered, StudentEnrolled, GuardianLinked, AdministratorRegistered)
+    for t in (
+        SiteRegistered,
+        StudentEnrolled,
+        GuardianLinked,
+        AdministratorRegistered,
+        ClassRegistered,
+        ClassRemoved,
+    )
 )
 
 
@@ -147,6 +163,29 @@ async def put_roster(uow: UnitOfWork, *, students: int) -> None:
                     relationship="mother",
                 )
             )
+    async with uow.transaction() as session:
+        # Ms. Rivera's class of every student, and a class removed since.
+        session.add(
+            SchoolClass(id="c-3", district="demo", site="conway", title="Grade 3", version=5)
+        )
+        session.add(
+            SchoolClass(
+                id="c-old", district="demo", site="conway", title="Old", active=False, version=2
+            )
+        )
+        for user, role in [("t-rivera", "teacher")] + [
+            (f"s-{n}", "student") for n in range(students)
+        ]:
+            session.add(
+                ClassEnrollment(
+                    id=f"e-{user}",
+                    district="demo",
+                    site="conway",
+                    class_id="c-3",
+                    user_id=user,
+                    role=role,
+                )
+            )
 
 
 async def rename(system: System, student_id: str, *, site: str, given_name: str) -> None:
@@ -201,7 +240,7 @@ async def test_a_reader_that_lost_the_roster_gets_it_back_and_one_up_to_date_cha
 
     counts = await reannounce(portfolio, only=ENTITIES, batch_size=2)
 
-    assert counts == {"sites": 2, "students": 3, "guardians": 3, "staff": 1}
+    assert counts == {"sites": 2, "students": 3, "guardians": 3, "staff": 1, "classes": 0}
     await eventually(lambda: scheduling_roster(scheduling), until=lambda held: held == roster)
     await eventually(lambda: offices("demo", "a-conway"), until=lambda held: held == {"conway"})
     # Notifications held every student already: it handles the events and keeps what it had.
@@ -269,7 +308,7 @@ async def test_rows_are_announced_a_batch_per_transaction_sites_then_students_th
 
     counts = await reannounce(watched, only=ENTITIES, batch_size=2, progress=told.append)
 
-    assert counts == {"sites": 1, "students": 5, "guardians": 5, "staff": 2}
+    assert counts == {"sites": 1, "students": 5, "guardians": 5, "staff": 2, "classes": 2}
     assert [(p.entity, p.done, p.total) for p in told] == [
         ("sites", 1, 1),
         ("students", 2, 5),
@@ -279,14 +318,33 @@ async def test_rows_are_announced_a_batch_per_transaction_sites_then_students_th
         ("guardians", 4, 5),
         ("guardians", 5, 5),
         ("staff", 2, 2),
+        ("classes", 2, 2),
     ]
     sizes = [after - before for before, after in pairwise([0, *watched.outbox_at_commits])]
     assert max(sizes) == 2
-    assert sum(sizes) == 13
+    assert sum(sizes) == 15
     events = await outbox(uow)
     assert [event["type"] for event in events] == (
-        [SITE] + [STUDENT] * 5 + [GUARDIAN] * 5 + [OFFICE] * 2
+        [SITE] + [STUDENT] * 5 + [GUARDIAN] * 5 + [OFFICE] * 2 + [CLASS, CLASS_REMOVED]
     )
+    # Each class whole, with its teacher's name (families see it); a removed one as removed.
+    assert [(e["subject"], e["site"], e["data"]) for e in events[-2:]] == [
+        (
+            "c-3",
+            "conway",
+            {
+                "class_id": "c-3",
+                "title": "Grade 3",
+                "teacher_ids": ["t-rivera"],
+                "teacher_names": {"t-rivera": "Staff Test"},
+                "student_ids": [f"s-{n}" for n in range(5)],
+                "term_ids": [],
+                "version": 5,
+            },
+        ),
+        ("c-old", "conway", {"class_id": "c-old", "version": 2}),
+    ]
+    events = events[:-2]
     # The teacher too, with no school: a reader that missed the event taking one back learns it.
     assert [(e["subject"], e["site"], e["data"]) for e in events[-2:]] == [
         (
@@ -397,7 +455,7 @@ async def test_an_unknown_entity_is_refused_in_one_line(
     assert ran.code == 2
     assert ran.err.splitlines() == [
         "slc-portfolio: --only: unknown entity 'teachers' (choose from sites, students,"
-        " guardians, staff)"
+        " guardians, staff, classes)"
     ]
     assert ran.out == ""
     assert await outbox(uow) == []

@@ -33,7 +33,7 @@ from services.scheduling.app import build_app as build_scheduling
 from services.scheduling.settings import SchedulingSettings
 from shared.auth import Role
 from shared.environment import Environment
-from shared.events import ClassRegistered, CloudEvent, ConferenceBooked, GoalSet, StudentEnrolled
+from shared.events import CloudEvent, ConferenceBooked, GoalSet, PlanReady, StudentEnrolled
 from shared.events.envelope import new_event, to_stream_fields
 from shared.messaging.acl import ADMIN, SELECTORS_SINCE, SUBSCRIBER, acl_file, system_users
 from shared.messaging.acl_cli import service_specs
@@ -203,9 +203,9 @@ async def test_a_service_touches_no_key_nor_command_beyond_its_streams(
     await assert_refused(clients.scheduling.hset(attempts_key(GOALS, "notifications"), "1-0", 1))
     # Nor read in a group a stream it does not consume (on Redis 6.2, without selectors, a
     # service that consumes anything may read its own published streams too).
-    classes = ClassRegistered.stream()  # scheduling's to read, not notifications'
-    await admin.xgroup_create(classes, "district-sis", id="0", mkstream=True)
-    await assert_refused(clients.notifications.xreadgroup("district-sis", "n", {classes: ">"}))
+    plans = PlanReady.stream()  # scheduling's to read, not notifications'
+    await admin.xgroup_create(plans, "district-sis", id="0", mkstream=True)
+    await assert_refused(clients.notifications.xreadgroup("district-sis", "n", {plans: ">"}))
     if users_redis.selectors:
         await assert_refused(clients.portfolio.xreadgroup("district-sis", "p", {GOALS: ">"}))
 
