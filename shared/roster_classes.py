@@ -8,7 +8,7 @@ newer, whatever order they arrive in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, delete, func, insert
@@ -19,6 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.events import ClassRegistered, ClassRemoved, CloudEvent
 from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.upsert import upsert_if_newer
+
+ROLES = ("teacher", "student")
 
 
 class RosterClass(SQLModel, table=True):
@@ -48,9 +50,14 @@ class RosterClassMember(SQLModel, table=True):
 
 
 async def keep_class(
-    session: AsyncSession, event: CloudEvent[ClassRegistered] | CloudEvent[ClassRemoved]
+    session: AsyncSession,
+    event: CloudEvent[ClassRegistered] | CloudEvent[ClassRemoved],
+    *,
+    roles: Collection[str] = ROLES,
 ) -> bool:
-    """Apply one class event if it is newer than the copy; returns whether it was."""
+    """Apply one class event if it is newer than the copy, keeping the members of ``roles``
+    (a reader that only names teachers keeps no student's enrollment); returns whether it
+    was."""
     registered = event.data if isinstance(event.data, ClassRegistered) else None
     newer = await upsert_if_newer(
         session,
@@ -84,6 +91,7 @@ async def keep_class(
                 ("teacher", registered.teacher_ids),
                 ("student", registered.student_ids),
             )
+            if role in roles
             for person in sorted(set(people))
         ]
         if registered
@@ -159,8 +167,9 @@ def teachers_listed(student: Any) -> ScalarSelect[Any]:
     )
 
 
-def keep_class_copy(consumers: EventConsumers) -> None:
-    """Subscribe ``consumers`` to the class events a reader's copy is kept from."""
+def keep_class_copy(consumers: EventConsumers, *, roles: Collection[str] = ROLES) -> None:
+    """Subscribe ``consumers`` to the class events a reader's copy is kept from (of each class,
+    the members of ``roles``)."""
 
     @consumers.handles_batch(ClassRegistered)
     async def keep_classes(
@@ -168,7 +177,7 @@ def keep_class_copy(consumers: EventConsumers) -> None:
     ) -> None:
         """Which teachers act for which students: the teachers of a student's classes."""
         for event in events:
-            await keep_class(context.session, event)
+            await keep_class(context.session, event, roles=roles)
 
     @consumers.handles_batch(ClassRemoved)
     async def keep_class_removals(
@@ -176,4 +185,4 @@ def keep_class_copy(consumers: EventConsumers) -> None:
     ) -> None:
         """A removed class no longer makes its teachers act for its students."""
         for event in events:
-            await keep_class(context.session, event)
+            await keep_class(context.session, event, roles=roles)

@@ -54,8 +54,8 @@ NO_SHOW_LINK_LIFETIME = timedelta(days=14)
 keep_site_copy(consumers)
 keep_administrator_copy(consumers)
 keep_roster_copy(consumers, KnownStudent)
-# (The teachers' names, which conference messages and their calendars give.)
-keep_class_copy(consumers)
+# (The teachers' names, which conference messages and their calendars give: no student's.)
+keep_class_copy(consumers, roles=("teacher",))
 
 
 @consumers.handles_batch(GoalSet)
@@ -227,11 +227,7 @@ def conference_of(
     if data.ends_at is None:
         return None
     cancelled = isinstance(data, ConferenceCancelled)
-    virtual, station = (
-        (False, None)
-        if isinstance(data, ConferenceCancelled)
-        else (data.mode == "virtual", data.station)
-    )
+    station = None if isinstance(data, ConferenceCancelled) else data.station
     return Conference(
         booking_id=data.booking_id,
         district=event.district,
@@ -242,7 +238,7 @@ def conference_of(
         given_name="",
         teacher_id=data.teacher_id or "",
         room=data.room or "",
-        virtual=virtual,
+        virtual=data.mode == "virtual",
         station=station,
         interpreter_language=getattr(data, "interpreter_language", None),
         cancelled=cancelled,

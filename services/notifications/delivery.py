@@ -123,6 +123,8 @@ class Message:
     whole_family: bool = False
     # The conference's teacher, named in the message (that of ``calendar`` if not given).
     teacher_id: str | None = None
+    # A video call (or ``calendar``'s is): its room is not at the school, so no school is named.
+    virtual: bool = False
     # Cannot wait (a conference cancelled or moved on the day): overrides quiet hours and an
     # opt-out of its kind, never a text-message STOP.
     critical: bool = False
@@ -168,7 +170,8 @@ async def notify_guardians(
     sent (unless critical); one that arrives in their quiet hours waits for them to end.
     Whatever the number of messages, the same few queries (one of each per ``IDS_PER_QUERY``
     ids) find the families, what is kept for a digest already, the students' names, the links,
-    and the guardians' contact points with their preferences and STOPs. Raises
+    the guardians' contact points with their preferences and STOPs, and for conference messages
+    their schools and teachers' names. Raises
     ``StudentNotKnownYet`` if a student's roster entry has not arrived, ``LinkNotKnownYet`` if a
     guardian's link to the student has not. Returns how many deliveries it wrote.
 
@@ -372,7 +375,7 @@ def _delivery(
     conference's room with its school (a family may have children at two), and its teacher by
     the name the roster's classes give, once they give one."""
     values = dict(message.values)
-    virtual = message.calendar is not None and message.calendar.virtual
+    virtual = message.virtual or (message.calendar is not None and message.calendar.virtual)
     if values.get("room") and school is not None and not virtual:
         values["room"] = f"{values['room']}, {school.name}"
     rendered = render(

@@ -100,6 +100,7 @@ class ConferenceFacts:
     room: str | None
     timezone: str | None
     interpreter_language: str | None
+    mode: str | None = None  # `in_person` or `virtual` (unknown for older events and rows)
     # Only a booking names the interpreter asked for (a move or a cancellation keeps it).
     names_interpreter: bool = field(default=False, compare=False)
 
@@ -122,6 +123,7 @@ def facts_of(event: ConferenceEvent) -> ConferenceFacts:
         room=data.room,
         timezone=data.timezone,
         interpreter_language=interpreter,
+        mode=data.mode,
         names_interpreter=isinstance(data, ConferenceBooked),
     )
 
@@ -148,6 +150,7 @@ def follow(known: ConferenceFacts | None, change: ConferenceFacts) -> Conference
         ends_at=newest.ends_at or other.ends_at,
         room=newest.room or other.room,
         timezone=newest.timezone or other.timezone,
+        mode=newest.mode or other.mode,
         interpreter_language=(
             change.interpreter_language if change.names_interpreter else known.interpreter_language
         ),
@@ -450,6 +453,7 @@ def _facts_of_row(row: UpcomingConference) -> ConferenceFacts:
         room=row.room,
         timezone=row.timezone,
         interpreter_language=row.interpreter_language,
+        mode=row.mode,
     )
 
 
@@ -469,6 +473,7 @@ def _written(
         "room": facts.room,
         "timezone": facts.timezone,
         "interpreter_language": facts.interpreter_language,
+        "mode": facts.mode,
         "updated_at": now,
     }
     if row is None:
@@ -625,6 +630,7 @@ async def _messages(
             cause=cause,
             expires_at=conference.starts_at,
             teacher_id=conference.teacher_id,
+            virtual=conference.mode == "virtual",
             timezone=conference.timezone or env.settings.timezone,
             values={
                 "starts_at": conference.starts_at,

@@ -219,6 +219,9 @@ class UpcomingConference(SQLModel, table=True):
     room: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     interpreter_language: str | None = Field(default=None, max_length=35)
+    mode: str | None = Field(
+        default=None, max_length=16, description="`in_person` or `virtual`, once an event said."
+    )
     sequence: int = Field(description="The booking's calendar SEQUENCE applied last.")
     status: str = Field(max_length=16, description="`booked`, or `cancelled` (for good).")
     round: int = Field(

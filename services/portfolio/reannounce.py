@@ -24,9 +24,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.classes import class_members
-from services.portfolio.roster_events import announce, announce_class
+from services.portfolio.roster_events import announce, class_members_of, class_state, staff_names
 from services.portfolio.tables import GuardianLink, SchoolClass, Site, StaffMember, Student
+from shared.messaging.outbox import record_event
 from shared.messaging.unit_of_work import UnitOfWork
 
 Announced = TypeVar("Announced", bound=Site | Student | GuardianLink | StaffMember | SchoolClass)
@@ -114,13 +114,11 @@ async def _announce_every_row(
         # than a page's worth of one transaction, and no transaction holds a lock for long.
         async with uow.transaction() as session:
             rows = await _page(session, model, after=after, limit=batch_size)
+            classes = [row for row in rows if isinstance(row, SchoolClass)]
+            if classes:
+                await _announce_classes(session, classes)
             for row in rows:
-                if isinstance(row, SchoolClass):
-                    teachers, students = (
-                        await class_members(session, row.id) if row.active else ([], [])
-                    )
-                    await announce_class(session, row, teacher_ids=teachers, student_ids=students)
-                else:
+                if not isinstance(row, SchoolClass):
                     announce(session, row)
         if rows:
             done += len(rows)
@@ -128,6 +126,28 @@ async def _announce_every_row(
             progress(Progress(entity, done, total, time.monotonic() - started))
         if len(rows) < batch_size:
             return done
+
+
+async def _announce_classes(session: AsyncSession, classes: Sequence[SchoolClass]) -> None:
+    """A page of classes, each whole: their members and their teachers' names read once for
+    the page, not per class."""
+    members = await class_members_of(session, [c.id for c in classes if c.active])
+    names = await staff_names(
+        session, (t for (_, role), ids in members.items() if role == "teacher" for t in ids)
+    )
+    for school_class in classes:
+        record_event(
+            session,
+            class_state(
+                school_class,
+                teacher_ids=members.get((school_class.id, "teacher"), ()),
+                student_ids=members.get((school_class.id, "student"), ()),
+                names=names,
+            ),
+            subject=school_class.id,
+            district=school_class.district,
+            site=school_class.site,
+        )
 
 
 async def _page(

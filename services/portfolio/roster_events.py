@@ -9,7 +9,14 @@ from typing import Any, Protocol
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.tables import GuardianLink, SchoolClass, Site, StaffMember, Student
+from services.portfolio.tables import (
+    ClassEnrollment,
+    GuardianLink,
+    SchoolClass,
+    Site,
+    StaffMember,
+    Student,
+)
 from shared.events import (
     AdministratorRegistered,
     ClassRegistered,
@@ -199,6 +206,24 @@ async def staff_names(session: AsyncSession, ids: Iterable[str]) -> dict[str, st
     )
     named = ((id_, f"{given} {family}".strip()) for id_, given, family in rows.all())
     return {id_: name for id_, name in named if name}
+
+
+async def class_members_of(
+    session: AsyncSession, class_ids: Iterable[str]
+) -> dict[tuple[str, str], list[str]]:
+    """The active members of these classes, by class and role (``teacher``, ``student``)."""
+    rows = (
+        await session.exec(
+            select(ClassEnrollment.class_id, ClassEnrollment.role, ClassEnrollment.user_id).where(
+                col(ClassEnrollment.class_id).in_(sorted(set(class_ids))),
+                col(ClassEnrollment.active),
+            )
+        )
+    ).all()
+    members: dict[tuple[str, str], list[str]] = {}
+    for class_id, role, user in rows:
+        members.setdefault((class_id, role), []).append(user)
+    return members
 
 
 async def announce_class(

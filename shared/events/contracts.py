@@ -391,6 +391,10 @@ class ConferenceCancelled(EventData):
     )
     window_id: str | None = Field(None, description="The conference window it belonged to.")
     teacher_id: str | None = Field(None, description="sourcedId of the guiding teacher.")
+    mode: Literal["in_person", "virtual"] | None = Field(
+        None,
+        description="In person or virtual (absent on events published before 2026-12-05).",
+    )
     sequence: int = Field(
         0,
         description="The booking's calendar revision of its cancellation: one above its booking's"

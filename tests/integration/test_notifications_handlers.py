@@ -20,14 +20,22 @@ from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.app import build_app
 from services.notifications.consumers import consumers
 from services.notifications.environment import NotificationsEnvironment
+from services.notifications.reminders import _messages as reminder_messages
 from services.notifications.settings import NotificationsSettings
-from services.notifications.tables import ContactPoint, KnownStudent
+from services.notifications.tables import (
+    ConferenceReminder,
+    ContactPoint,
+    KnownStudent,
+    UpcomingConference,
+)
 from services.notifications.tables import Delivery as SentMessage
 from shared.auth import Role
 from shared.database import create_engine, session_factory
 from shared.events import (
     ClassRegistered,
     ConferenceBooked,
+    ConferenceCancelled,
+    ConferenceMoved,
     GoalSet,
     GuardianLinked,
     SiteRegistered,
@@ -37,8 +45,8 @@ from shared.events.envelope import EventData, new_event, to_stream_fields
 from shared.messaging.consumer import Delivery, Outcome, handle_batch
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
-from shared.roster import RosterGuardianLink
-from shared.roster_classes import teacher_names
+from shared.roster import RosterGuardianLink, RosterSite
+from shared.roster_classes import RosterClassMember, teacher_names
 from tests.integration.conftest import serving
 from tests.support import auth, eventually
 
@@ -262,6 +270,12 @@ async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its
                 return await teacher_names(session, ["t-rivera"])
 
         await eventually(named, until=bool)
+        async with runtime.uow.read() as session:
+            kept = (await session.exec(select(RosterClassMember))).all()
+        # Only the teachers: notifications has no use for who is in which class.
+        assert [(m.person_id, m.role, m.name) for m in kept] == [
+            ("t-rivera", "teacher", "Ana Rivera")
+        ]
         await publish(
             redis_client,
             ConferenceBooked(
@@ -282,9 +296,35 @@ async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its
             return list((await http.get("/mailbox", headers=admin)).json())
 
         (message,) = await eventually(mailbox, until=lambda found: len(found) == 1)
+        await publish(
+            redis_client,
+            ConferenceMoved(
+                booking_id="b-1",
+                student_id="s-ava",
+                guardian_id="g-wei",
+                slot_id="slot-2",
+                previous_slot_id="slot-1",
+                starts_at=starts + timedelta(hours=1),
+                ends_at=starts + timedelta(hours=1, minutes=20),
+                previous_starts_at=starts,
+                room="Room 9",
+                teacher_id="t-rivera",
+                timezone="America/Los_Angeles",
+                moved_by="g-wei",
+                sequence=1,
+            ),
+        )
+        await eventually(mailbox, until=lambda found: len(found) == 2)
+        moved = next(m for m in await mailbox() if m["subject"].startswith("New time"))
+        assert "  Where: Room 9, Conway Elementary\n  Teacher: Ana Rivera\n" in moved["body"]
         async with runtime.uow.read() as session:
             delivery = (
-                await session.exec(select(SentMessage).where(SentMessage.recipient_id == "g-wei"))
+                await session.exec(
+                    select(SentMessage).where(
+                        SentMessage.recipient_id == "g-wei",
+                        SentMessage.template == "conference_booked",
+                    )
+                )
             ).one()
     assert "  Where: Room 4, Conway Elementary\n" in message["body"], message["body"]
     assert "  Teacher: Ana Rivera\n" in message["body"], message["body"]
@@ -292,3 +332,108 @@ async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its
     assert "Teacher: Ana Rivera" in str(event["DESCRIPTION"])
     assert "t-rivera" not in str(event["DESCRIPTION"])
     assert str(event["LOCATION"]) == "Room 4, Conway Elementary"
+
+
+async def test_a_video_call_names_no_school_in_its_messages_reminders_or_cancellation(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """A video call's room ("Online") is not at the school: neither its confirmation, nor its
+    reminders, nor its cancellation's calendar name the school as where to go."""
+    settings = NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+    )
+    starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
+    admin = auth("it-admin", Role.DISTRICT_ADMIN)
+    app = build_app(settings)
+    async with serving(app, "http://notifications") as http:
+        await publish(
+            redis_client,
+            SiteRegistered(
+                site_id="conway",
+                name="Conway Elementary",
+                timezone="America/Los_Angeles",
+                version=1,
+            ),
+        )
+        await publish(
+            redis_client,
+            StudentEnrolled(
+                student_id="s-ava", given_name="Ava", family_name="Chen", grade="03", version=1
+            ),
+        )
+        await publish(
+            redis_client,
+            GuardianLinked(
+                guardian_id="g-wei", student_id="s-ava", relationship="father", version=1
+            ),
+        )
+
+        async def contact_saved() -> httpx.Response:
+            return await http.put(
+                "/contacts/g-wei",
+                json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
+                headers=admin,
+            )
+
+        contact = await eventually(contact_saved, until=lambda r: r.status_code != 404)
+        assert contact.status_code == 200, contact.text
+        runtime = app.state.runtime
+
+        async def known_site() -> bool:
+            async with runtime.uow.read() as session:
+                return await session.get(RosterSite, "conway") is not None
+
+        await eventually(known_site, until=bool)
+        call = {
+            "booking_id": "b-video",
+            "slot_id": "slot-1",
+            "student_id": "s-ava",
+            "guardian_id": "g-wei",
+            "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=20),
+            "room": "Online",
+            "teacher_id": "t-rivera",
+            "timezone": "America/Los_Angeles",
+        }
+        await publish(redis_client, ConferenceBooked(**call, booked_by="g-wei", mode="virtual"))
+
+        async def written() -> list[SentMessage]:
+            async with runtime.uow.read() as session:
+                return list(
+                    (
+                        await session.exec(
+                            select(SentMessage).where(SentMessage.recipient_id == "g-wei")
+                        )
+                    ).all()
+                )
+
+        (booked,) = await eventually(written, until=lambda found: len(found) == 1)
+        assert "  Where: Online\n" in booked.body, booked.body
+        async with runtime.uow.read() as session:
+            conference = await session.get(UpcomingConference, "b-video")
+            assert conference is not None and conference.mode == "virtual"
+            reminder = (
+                await session.exec(
+                    select(ConferenceReminder).where(ConferenceReminder.conference_id == "b-video")
+                )
+            ).first()
+            assert reminder is not None
+            assert runtime.env is not None
+            reminders = await reminder_messages(runtime.env, session, reminder, conference)
+        assert reminders and all(message.virtual for message in reminders)
+
+        await publish(
+            redis_client,
+            ConferenceCancelled(
+                **{k: v for k, v in call.items() if k != "timezone"},
+                cancelled_by="g-wei",
+                mode="virtual",
+                sequence=1,
+            ),
+        )
+        found = await eventually(written, until=lambda found: len(found) == 2)
+        (cancelled,) = [m for m in found if m.template == "conference_cancelled"]
+    (event,) = Calendar.from_ical(cancelled.calendar).walk("VEVENT")
+    assert str(event["LOCATION"]) == "Online"

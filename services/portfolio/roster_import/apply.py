@@ -38,6 +38,7 @@ from services.portfolio.oneroster.records import Class, Enrollment, Org, User
 from services.portfolio.roster_events import (
     administering,
     administrator_announced,
+    class_members_of,
     class_state,
     link_state,
     site_registered,
@@ -746,7 +747,7 @@ class RosterImporter:
                 classes = (
                     await session.exec(select(SchoolClass).where(col(SchoolClass.id).in_(ids)))
                 ).all()
-                members = await _members(session, ids)
+                members = await class_members_of(session, ids)
                 names = await staff_names(
                     session,
                     (m for (_, role), ms in members.items() if role == "teacher" for m in ms),
@@ -857,20 +858,6 @@ async def _pairs(
     session: AsyncSession, key: Any, value: Any, district_column: Any, district: str
 ) -> list[tuple[Any, Any]]:
     return list((await session.exec(select(key, value).where(district_column == district))).all())
-
-
-async def _members(session: AsyncSession, class_ids: list[str]) -> dict[tuple[str, str], list[str]]:
-    rows = (
-        await session.exec(
-            select(ClassEnrollment.class_id, ClassEnrollment.role, ClassEnrollment.user_id).where(
-                col(ClassEnrollment.class_id).in_(class_ids), col(ClassEnrollment.active)
-            )
-        )
-    ).all()
-    members: dict[tuple[str, str], list[str]] = {}
-    for class_id, role, user in rows:
-        members.setdefault((class_id, role), []).append(user)
-    return members
 
 
 def _fields(contact: Contact) -> dict[str, Any]:

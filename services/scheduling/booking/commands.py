@@ -299,6 +299,7 @@ async def release(
             timezone=slot.timezone,
             window_id=booking.window_id,
             teacher_id=slot.teacher_id,
+            mode=slot.mode,
             sequence=booking.sequence,
             by_school=by_school,
             waitlisted=waitlisted,

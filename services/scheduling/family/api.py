@@ -64,7 +64,9 @@ class ChildOut(BaseModel):
     student_id: str
     given_name: str
     site: str
-    school: str = Field(description="The name of the child's school, as the roster gives it.")
+    school: str = Field(
+        description="The name of the child's school, as the roster gives it (its id until then)."
+    )
     teachers: list[str]
     teacher_names: dict[str, str] = Field(
         description="The names of the child's teachers, and of the teachers of its conferences"
