@@ -46,6 +46,10 @@ class Conference:
     interpreter_language: str | None = None
     cancelled: bool = False
     guardian_id: str | None = None
+    # Written in the reader's language by who sends it (notifications, for each family); the
+    # English of ``booking_event`` otherwise.
+    summary: str | None = None
+    description: str | None = None
 
 
 def event_uid(*, booking_id: str, district: str) -> str:
@@ -61,11 +65,11 @@ def booking_event(conference: Conference, *, stamp: datetime) -> Event:
     event.add("dtstamp", _utc(stamp))
     event.add("dtstart", _utc(conference.starts_at))
     event.add("dtend", _utc(conference.ends_at))
-    event.add("summary", f"Student-led conference: {conference.given_name}")
+    event.add("summary", conference.summary or f"Student-led conference: {conference.given_name}")
     event.add("location", _location(conference))
     if conference.virtual and conference.meeting_link:
         event.add("url", conference.meeting_link)
-    event.add("description", _description(conference))
+    event.add("description", conference.description or _description(conference))
     event.add("status", "CANCELLED" if conference.cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if conference.cancelled else "OPAQUE")
     event.add("organizer", _organizer(conference))

@@ -16,7 +16,7 @@ from sqlalchemy import Table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.notifications.messages import render
+from services.notifications.messages import named_language, render
 from services.notifications.preferences import (
     NO_PREFERENCES,
     ChannelName,
@@ -144,16 +144,31 @@ def _calendar(
     student: KnownStudent,
     school: RosterSite | None,
     teacher: str | None,
+    *,
+    language: str | None,
 ) -> str | None:
     """The conference's calendar, with the student's name, the school's (the organizer, as
-    scheduling's own file names it) and the teacher's."""
+    scheduling's own file names it) and the teacher's, its title and description in the
+    family's language (``conference_calendar``: the calendar app shows them as written)."""
     if conference is None:
         return None
+    at_school = school is not None and not conference.virtual and conference.room
+    words = render(
+        "conference_calendar",
+        language=language,
+        student=student.given_name,
+        teacher=teacher or conference.teacher_name or conference.teacher_id,
+        room=f"{conference.room}, {school.name}" if at_school and school else conference.room,
+        station=conference.station,
+        interpreter=named_language(conference.interpreter_language),
+    )
     named = replace(
         conference,
         given_name=student.given_name,
         school=school.name if school is not None else conference.school,
         teacher_name=teacher or conference.teacher_name,
+        summary=words.subject,
+        description=words.body.strip(),
     )
     return booking_calendar(named, stamp=utcnow()).decode()
 
@@ -411,7 +426,13 @@ def _delivery(
             else None
         ),
         cause_event_id=message.cause.id,
-        calendar=_calendar(message.calendar, student, school, teacher),
+        calendar=_calendar(
+            message.calendar,
+            student,
+            school,
+            teacher,
+            language=contact.language if contact else None,
+        ),
         not_before=how.not_before,
         expires_at=message.expires_at,
         critical=message.critical,

@@ -109,7 +109,12 @@ async def test_a_booking_moved_and_cancelled_reaches_the_family_with_its_calenda
     assert uid == f"booking-{booked['id']}@demo.slc"
     assert int(event["SEQUENCE"]) == 0
     assert event.decoded("DTSTART") == datetime.fromisoformat(first["starts_at"])
-    assert "Lucía" in str(event["SUMMARY"])
+    # Its title and description in the family's language, as the message is.
+    assert str(event["SUMMARY"]) == "Conferencia dirigida por Lucía"
+    description = str(event["DESCRIPTION"])
+    assert description.startswith("Lucía dirige esta conferencia y muestra su portafolio.")
+    assert f"\nDónde:  {first['room']}, Conway Elementary" in description, description
+    assert "\nMaestro/a: " in description, description
     # As an invitation by email: from the school's sending address to this family's own (and
     # no one else's, nor the guardian's id), beside the text where Outlook looks for it, and
     # attached as a file too.

@@ -58,6 +58,18 @@ def test_a_held_conference_is_a_request_with_the_bookings_uid() -> None:
     assert "Teacher: Ms. Rivera" in str(named["DESCRIPTION"])
 
 
+def test_a_title_and_description_written_for_the_reader_are_used_as_written() -> None:
+    # (notifications writes them in the family's language)
+    spanish = replace(
+        CONFERENCE,
+        summary="Conferencia dirigida por Ava",
+        description="Ava dirige esta conferencia.\nMaestro/a: Ana Rivera",
+    )
+    _, event = parsed(booking_calendar(spanish, stamp=STAMP))
+    assert str(event["SUMMARY"]) == "Conferencia dirigida por Ava"
+    assert str(event["DESCRIPTION"]) == "Ava dirige esta conferencia.\nMaestro/a: Ana Rivera"
+
+
 def test_a_moved_conference_keeps_its_uid_with_its_sequence_raised() -> None:
     moved = replace(
         CONFERENCE,

@@ -60,6 +60,14 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "closes_at": TUESDAY_EVENING,
         "link": LINK,
     },
+    # (The title and description of a conference's calendar invitation: not a message, but
+    # written in the family's language as one.)
+    "conference_calendar": {
+        "teacher": "Ms. Rivera",
+        "room": "B12, Conway Elementary",
+        "station": 2,
+        "interpreter": LanguageName("vi"),
+    },
     "conference_booked": {
         "starts_at": TUESDAY_EVENING,
         "minutes": 20,
