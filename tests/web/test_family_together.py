@@ -152,11 +152,15 @@ async def test_times_together_at_two_schools_name_each_school_and_teacher(
         teacher_id=teacher,
         room="Room 12",
     )
-    await signed_in(
+    home = await signed_in(
         web, Family(f"s-{tag}-0", guardian, "Lia", mint_link(family_link_keys, guardian))
     )
+    # Not "come to school once": two schools, with time to get from one to the other.
+    assert "Come to school once" not in home.text
+    assert "with time to get from one school to the other." in home.text
     choose = await web.get("/family/together")
     assert choose.status_code == 200
+    assert "from one school to the other. Times are each school" in choose.text
     options = re.findall(r'<div class="radio">(.*?)</div>', choose.text, re.S)
     assert options, choose.text
     for option in options:

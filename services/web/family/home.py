@@ -51,6 +51,7 @@ async def family_home(
         "family_home.html.j2",
         children=family,
         together=bool(chain_choices(data, language=who.language)),
+        several_schools=len({child.site for child in family}) > 1,
         feedback_waiting=waiting,
         done=done if done in DONE else None,
     )

@@ -66,6 +66,8 @@ def _page(
         "choose_times_together.html.j2",
         status=status,
         choices=choices,
+        # (Children at two schools: the family comes to each, with time to get between them.)
+        several_schools=any(part.school for choice in choices for part in choice.parts),
         refusal=refusal.value if refusal else None,
         error_field="chain-1" if choices else "main",
     )
