@@ -206,6 +206,40 @@ async def test_a_service_built_with_other_settings_renders_with_them(
     assert any("Monday, December 9, 2030, 6:00" in body for body in bodies), bodies
 
 
+async def ava_at_conway(redis: aioredis.Redis) -> None:
+    """Conway (named) on the roster, Ava a student there, and her father Wei linked to her."""
+    await publish(
+        redis,
+        SiteRegistered(
+            site_id="conway", name="Conway Elementary", timezone="America/Los_Angeles", version=1
+        ),
+    )
+    await publish(
+        redis,
+        StudentEnrolled(
+            student_id="s-ava", given_name="Ava", family_name="Chen", grade="03", version=1
+        ),
+    )
+    await publish(
+        redis,
+        GuardianLinked(guardian_id="g-wei", student_id="s-ava", relationship="father", version=1),
+    )
+
+
+async def wei_can_be_written_to(http: httpx.AsyncClient) -> None:
+    """Wei's email on file, once notifications knows him from the roster (404 until then)."""
+
+    async def contact_saved() -> httpx.Response:
+        return await http.put(
+            "/contacts/g-wei",
+            json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
+            headers=auth("it-admin", Role.DISTRICT_ADMIN),
+        )
+
+    contact = await eventually(contact_saved, until=lambda r: r.status_code != 404)
+    assert contact.status_code == 200, contact.text
+
+
 async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its_calendar(
     redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
@@ -221,27 +255,7 @@ async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its
     admin = auth("it-admin", Role.DISTRICT_ADMIN)
     app = build_app(settings)
     async with serving(app, "http://notifications") as http:
-        await publish(
-            redis_client,
-            SiteRegistered(
-                site_id="conway",
-                name="Conway Elementary",
-                timezone="America/Los_Angeles",
-                version=1,
-            ),
-        )
-        await publish(
-            redis_client,
-            StudentEnrolled(
-                student_id="s-ava", given_name="Ava", family_name="Chen", grade="03", version=1
-            ),
-        )
-        await publish(
-            redis_client,
-            GuardianLinked(
-                guardian_id="g-wei", student_id="s-ava", relationship="father", version=1
-            ),
-        )
+        await ava_at_conway(redis_client)
         await publish(
             redis_client,
             ClassRegistered(
@@ -253,16 +267,7 @@ async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its
                 version=1,
             ),
         )
-
-        async def contact_saved() -> httpx.Response:
-            return await http.put(
-                "/contacts/g-wei",
-                json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
-                headers=admin,
-            )
-
-        contact = await eventually(contact_saved, until=lambda r: r.status_code != 404)
-        assert contact.status_code == 200, contact.text
+        await wei_can_be_written_to(http)
         runtime = app.state.runtime
 
         async def named() -> dict[str, str]:
@@ -345,40 +350,10 @@ async def test_a_video_call_names_no_school_in_its_messages_reminders_or_cancell
         consumer_name="r1",
     )
     starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
-    admin = auth("it-admin", Role.DISTRICT_ADMIN)
     app = build_app(settings)
     async with serving(app, "http://notifications") as http:
-        await publish(
-            redis_client,
-            SiteRegistered(
-                site_id="conway",
-                name="Conway Elementary",
-                timezone="America/Los_Angeles",
-                version=1,
-            ),
-        )
-        await publish(
-            redis_client,
-            StudentEnrolled(
-                student_id="s-ava", given_name="Ava", family_name="Chen", grade="03", version=1
-            ),
-        )
-        await publish(
-            redis_client,
-            GuardianLinked(
-                guardian_id="g-wei", student_id="s-ava", relationship="father", version=1
-            ),
-        )
-
-        async def contact_saved() -> httpx.Response:
-            return await http.put(
-                "/contacts/g-wei",
-                json={"site": "conway", "display_name": "Wei Chen", "email": "wei@example.org"},
-                headers=admin,
-            )
-
-        contact = await eventually(contact_saved, until=lambda r: r.status_code != 404)
-        assert contact.status_code == 200, contact.text
+        await ava_at_conway(redis_client)
+        await wei_can_be_written_to(http)
         runtime = app.state.runtime
 
         async def known_site() -> bool:
