@@ -515,6 +515,11 @@ async def test_a_family_recorded_missing_books_again_as_the_teacher_checks_them_
             "booking_changed",
             "not_booked",
         }, [a.text for a in refused]
+        # Whether the rules saw the other booking or the one-conference index refused the
+        # correction, the family's time that holds the place is named.
+        assert all(
+            a.json().get("at") for a in refused if a.json().get("refusal") == "booked_again"
+        ), [a.text for a in refused]
         async with system.apps["scheduling"].state.runtime.uow.read() as session:
             held = (
                 await session.exec(

@@ -62,12 +62,18 @@ async def booked_again(
 
 
 async def _change_status(
-    session: AsyncSession, booking: Booking, *, starting: tuple[str, ...], **values: Any
+    session: AsyncSession,
+    booking: Booking,
+    slot: Slot,
+    *,
+    starting: tuple[str, ...],
+    **values: Any,
 ) -> None:
     """Set ``values`` if the booking is still in one of the ``starting`` statuses. A no-show
     corrected takes the student's place in the window back: the family's waitlist places in
     the window are over, and if the family booked another time meanwhile (a request racing this
-    one), the one-conference index refuses it."""
+    one), the one-conference index refuses it (saying when that time begins, as the rules
+    would have)."""
     corrected = booking.status == "no_show"
     change = (
         update(Booking)
@@ -85,6 +91,7 @@ async def _change_status(
                 "the family has booked another conference in this window meanwhile: cancel"
                 " that one first",
                 code="booked_again",
+                at=await booked_again(session, booking, slot, now=datetime.now(UTC)),
             ) from error
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused("this booking changed meanwhile", code="booking_changed")
@@ -121,6 +128,7 @@ async def check_in(session: AsyncSession, principal: Principal, *, booking_id: s
     await _change_status(
         session,
         booking,
+        slot,
         starting=(was,),
         status="checked_in",
         checked_in_at=now,
@@ -163,7 +171,9 @@ async def record_no_show(
         starts_at=slot.starts_at,
         now=now,
     )
-    await _change_status(session, booking, starting=("booked",), status="no_show", attended_at=now)
+    await _change_status(
+        session, booking, slot, starting=("booked",), status="no_show", attended_at=now
+    )
     record_event(
         session,
         ConferenceNoShow(
@@ -204,7 +214,9 @@ async def complete_conference(
         time_cancelled=slot.status != "open",
     )
     starting = (was,) if was == "no_show" else ("booked", "checked_in")
-    await _change_status(session, booking, starting=starting, status="completed", attended_at=now)
+    await _change_status(
+        session, booking, slot, starting=starting, status="completed", attended_at=now
+    )
     record_event(
         session,
         ConferenceCompleted(
