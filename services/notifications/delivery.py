@@ -133,6 +133,12 @@ class Message:
     expires_at: datetime | None = None
 
 
+def _where(room: str, school: RosterSite | None, *, virtual: bool) -> str:
+    """Where a conference is, as the family reads it: the room and its school (a family may
+    have children at two), or the room alone for a video call or a school not known yet."""
+    return f"{room}, {school.name}" if room and school is not None and not virtual else room
+
+
 def _teacher_of(message: Message) -> str | None:
     if message.teacher_id:
         return message.teacher_id
@@ -152,13 +158,12 @@ def _calendar(
     family's language (``conference_calendar``: the calendar app shows them as written)."""
     if conference is None:
         return None
-    at_school = school is not None and not conference.virtual and conference.room
     words = render(
         "conference_calendar",
         language=language,
         student=student.given_name,
         teacher=teacher or conference.teacher_name or conference.teacher_id,
-        room=f"{conference.room}, {school.name}" if at_school and school else conference.room,
+        room=_where(conference.room, school, virtual=conference.virtual),
         station=conference.station,
         interpreter=named_language(conference.interpreter_language),
     )
@@ -390,9 +395,9 @@ def _delivery(
     conference's room with its school (a family may have children at two), and its teacher by
     the name the roster's classes give, once they give one."""
     values = dict(message.values)
-    virtual = message.virtual or (message.calendar is not None and message.calendar.virtual)
-    if values.get("room") and school is not None and not virtual:
-        values["room"] = f"{values['room']}, {school.name}"
+    if values.get("room"):
+        virtual = message.virtual or (message.calendar is not None and message.calendar.virtual)
+        values["room"] = _where(values["room"], school, virtual=virtual)
     rendered = render(
         message.template,
         language=contact.language if contact else None,
