@@ -13,10 +13,17 @@ import httpx
 import pytest
 
 from services.portfolio.tables import StaffMember
+from services.scheduling.tables import RosterStudent
 from shared.auth import Role
-from tests.integration.conftest import FamilyLinkKeys, System, enroll, teaching_at
+from tests.integration.conftest import (
+    FamilyLinkKeys,
+    System,
+    enroll,
+    register_site,
+    teaching_at,
+)
 from tests.scheduling_support import conference_window, open_times
-from tests.support import auth
+from tests.support import auth, eventually
 from tests.web.conftest import Family, csrf_token, mint_link, signed_in
 from tests.web.test_in_a_browser import (
     CHROMIUM,
@@ -182,6 +189,47 @@ async def test_times_together_at_two_schools_name_each_school_and_teacher(
         f"{conference_times[0]['room']}<br>Conway Elementary",
         "Room 12<br>MJDS",
     }, wheres
+
+
+async def test_a_conference_names_its_own_school_once_the_child_has_changed_school(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    # Booked at Conway, then the child moves to MJDS: the conference is still at Conway, and
+    # the page must not send the family to the new school.
+    await signed_in(web, family)
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": conference_times[0]["id"], "student_id": family.student_id},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    await register_site(system, "mjds")
+    moved = await system.portfolio.put(
+        f"/roster/students/{family.student_id}",
+        json={"site": "mjds", "given_name": family.name, "family_name": "Test", "grade": "03"},
+        headers=auth("it-admin", Role.DISTRICT_ADMIN),
+    )
+    assert moved.status_code == 200, moved.text
+
+    async def at_mjds() -> bool:
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            student = await session.get(RosterStudent, family.student_id)
+            return student is not None and student.site == "mjds"
+
+    await eventually(at_mjds, until=bool, timeout=15)
+    overview = await system.scheduling.get(
+        "/family", headers={"Authorization": f"Bearer {family.link}"}
+    )
+    (child,) = overview.json()["children"]
+    assert child["school"] == "MJDS"
+    (conference,) = child["conferences"]
+    assert (conference["site"], conference["school"]) == ("conway", "Conway Elementary")
+    home = (await web.get("/family")).text
+    (where,) = re.findall(r"<dt>Where</dt>\s*<dd>(.*?)</dd>", home, re.S)
+    assert " ".join(where.split()) == f"{conference_times[0]['room']}<br>Conway Elementary"
 
 
 async def test_one_child_is_not_offered_times_together(

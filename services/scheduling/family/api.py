@@ -41,6 +41,10 @@ class ConferenceOut(BaseModel):
     ends_at: datetime
     timezone: str | None
     teacher_id: str
+    site: str = Field(description="The school the conference is at (its time's).")
+    school: str = Field(
+        description="The name of that school, as the roster gives it (its id until then)."
+    )
     room: str
     mode: str
     meeting_link: str | None = Field(description="For a virtual conference.")
@@ -274,8 +278,9 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
     """The student's conferences held now (booked, checked in or completed)."""
     rows = (
         await session.exec(
-            select(Booking, Slot)
+            select(Booking, Slot, RosterSite.name)
             .join(Slot, col(Slot.id) == col(Booking.slot_id))
+            .outerjoin(RosterSite, col(RosterSite.id) == col(Slot.site))
             .where(Booking.student_id == student_id, col(Booking.status).in_(HELD))
             .order_by(col(Slot.starts_at))
         )
@@ -288,6 +293,8 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
             ends_at=slot.ends_at,
             timezone=slot.timezone,
             teacher_id=slot.teacher_id,
+            site=slot.site,
+            school=school or slot.site,
             room=slot.room,
             mode=slot.mode,
             meeting_link=slot.meeting_link,
@@ -297,7 +304,7 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
             calendar=f"/bookings/{booking.id}/calendar.ics",
             window_id=booking.window_id,
         )
-        for booking, slot in rows
+        for booking, slot, school in rows
     ]
 
 

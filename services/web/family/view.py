@@ -106,7 +106,10 @@ def children(family: Any, *, language: str) -> list[ChildView]:
     if not isinstance(family, dict):
         return []
     listed = family.get("children", [])
-    schools = len({child["site"] for child in listed}) > 1
+    sites = {child["site"] for child in listed} | {
+        one["site"] for child in listed for one in child.get("conferences", []) if "site" in one
+    }
+    schools = len(sites) > 1
     return [
         child_view(child, language=language, several=len(listed) > 1, schools=schools)
         for child in listed
@@ -116,16 +119,20 @@ def children(family: Any, *, language: str) -> list[ChildView]:
 def child_view(
     child: dict[str, Any], *, language: str, several: bool = False, schools: bool = False
 ) -> ChildView:
-    """One child as the pages show them; ``schools``: the family's children are at more than
-    one school, so their conferences name theirs."""
+    """One child as the pages show them; ``schools``: the family's conferences are at more than
+    one school, so each names its own (the school of its time, which is the child's unless the
+    child changed school since)."""
     names = child.get("teacher_names") or {}
-    school = str(child.get("school") or child["site"]) if schools else None
+    school = str(child.get("school") or child["site"])
     return ChildView(
         student_id=str(child["student_id"]),
         name=str(child["given_name"]),
         site=str(child["site"]),
         conferences=[
-            replace(conference_view(one, language=language, names=names), school=school)
+            replace(
+                conference_view(one, language=language, names=names),
+                school=str(one.get("school") or school) if schools else None,
+            )
             for one in child.get("conferences", [])
         ],
         waiting=[
