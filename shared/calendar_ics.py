@@ -114,6 +114,18 @@ def addressed_by_email(calendar: bytes, *, organizer: str, attendee: str) -> byt
     return parsed.to_ical()
 
 
+def worded(calendar: bytes, *, summary: str, description: str) -> bytes:
+    """A conference's calendar with its title and description written anew (in the reader's
+    language, by who hands it to them); its UID, SEQUENCE, times and place are left as they are,
+    so that it still updates the same event in the reader's calendar."""
+    parsed = Calendar.from_ical(calendar)
+    for event in parsed.walk("VEVENT"):
+        for name, value in (("summary", summary), ("description", description)):
+            event.pop(name, None)
+            event.add(name, value)
+    return parsed.to_ical()
+
+
 def _attendee(address: str) -> vCalAddress:
     """The family, invited (no answer asked for: the booking is theirs already)."""
     family = vCalAddress(address)
@@ -164,12 +176,18 @@ def _description(conference: Conference) -> str:
     return "\n".join(lines)
 
 
+def where(room: str, school: str | None, *, virtual: bool = False) -> str:
+    """Where a conference is, as a family reads it (a message, a calendar entry): the room at its
+    school, "Room 4, Conway Elementary" (a family may have children at two schools), or the room
+    alone for a video call or while the school's name is not known."""
+    return f"{room}, {school}" if room and school and not virtual else room
+
+
 def _location(conference: Conference) -> str:
-    """Where to go, as a calendar app shows it (and may look it up on a map): the room at the
-    school, when the school's name is known."""
+    """Where to go, as a calendar app shows it (and may look it up on a map)."""
     if conference.virtual:
         return ONLINE
-    return f"{conference.room}, {conference.school}" if conference.school else conference.room
+    return where(conference.room, conference.school)
 
 
 def _organizer(conference: Conference) -> vCalAddress:

@@ -37,7 +37,7 @@ from services.notifications.tables import (
     KnownStudent,
     SmsOptOut,
 )
-from shared.calendar_ics import Conference, booking_calendar
+from shared.calendar_ics import Conference, booking_calendar, where
 from shared.database import new_id, utcnow
 from shared.events import DeliveryFailed
 from shared.jobs.queue import NewJob, enqueue_many
@@ -134,9 +134,8 @@ class Message:
 
 
 def _where(room: str, school: RosterSite | None, *, virtual: bool) -> str:
-    """Where a conference is, as the family reads it: the room and its school (a family may
-    have children at two), or the room alone for a video call or a school not known yet."""
-    return f"{room}, {school.name}" if room and school is not None and not virtual else room
+    """Where a conference is, as the family reads it (``shared.calendar_ics.where``)."""
+    return where(room, school.name if school is not None else None, virtual=virtual)
 
 
 def _teacher_of(message: Message) -> str | None:

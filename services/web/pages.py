@@ -34,7 +34,8 @@ def _environment(language: str) -> Environment:
     """One environment per language, its catalog installed once."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["j2"], default=True),
+        # (Pages are HTML; a text template, ``*.txt.j2``, is written as it is.)
+        autoescape=select_autoescape(["html.j2"], disabled_extensions=["txt.j2"], default=True),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -107,6 +108,11 @@ def page(
     if who.chose_language:
         keep_language(response, language, secure=who.secure)
     return response
+
+
+def text(template: str, *, language: str, **context: Any) -> str:
+    """The text template ``template`` (``*.txt.j2``, not escaped) written in ``language``."""
+    return _ENVIRONMENTS[language].get_template(template).render(language=language, **context)
 
 
 def in_language(request: Request, language: str) -> str:

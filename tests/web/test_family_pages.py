@@ -10,11 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from icalendar import Calendar
 from sqlmodel import select
 
 from services.notifications.family_links import FamilyLinks
 from services.scheduling.windows.tables import ConferenceWindow
 from services.web.app import build_app
+from services.web.family.view import ConferenceView
+from services.web.pages import text
 from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from tests.integration.conftest import FamilyLinkKeys, System
@@ -201,6 +204,69 @@ async def test_a_family_books_moves_and_cancels_through_the_forms(
         assert gone.status_code == 404
         assert "This conference can no longer be changed" in gone.text
         assert "It was cancelled, or it has already taken place" in gone.text
+
+
+async def test_the_calendar_file_is_in_the_familys_language_and_updates_the_same_event(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    await signed_in(web, family)
+    assert (await web.get("/family", params={"lang": "es"})).status_code == 200
+    choose = await web.get(f"/family/children/{family.student_id}/book")
+    booked = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(choose), "slot_id": offered_times(choose)[0]},
+    )
+    assert booked.status_code == 303
+    [booking] = await bookings_of(system, family)
+    downloaded = await web.get(f"/family/bookings/{booking['id']}/calendar.ics")
+    assert downloaded.status_code == 200
+    ours = Calendar.from_ical(downloaded.content).walk("VEVENT")[0]
+    kept = await system.scheduling.get(
+        f"/bookings/{booking['id']}/calendar.ics",
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    theirs = Calendar.from_ical(kept.content).walk("VEVENT")[0]
+    # The same event as scheduling's file (a calendar app updates the one it holds) ...
+    for name in ("UID", "SEQUENCE", "DTSTART", "DTEND", "LOCATION", "ORGANIZER"):
+        assert ours[name].to_ical() == theirs[name].to_ical(), name
+    # ... worded for a family who reads Spanish.
+    assert str(theirs["SUMMARY"]) == f"Student-led conference: {family.name}"
+    assert str(ours["SUMMARY"]) == f"Conferencia dirigida por {family.name}"
+    assert str(ours["DESCRIPTION"]).splitlines() == [
+        f"{family.name} dirige esta conferencia y muestra su portafolio.",
+        "Maestro/a: t-rivera",
+        "Dónde: Room 4, Conway Elementary",
+    ]
+
+
+def test_a_calendar_entry_says_how_to_join_a_video_call_the_station_and_the_interpreter() -> None:
+    conference = ConferenceView(
+        booking_id="b-1",
+        status="booked",
+        date="",
+        time="",
+        room="Online",
+        virtual=True,
+        meeting_link="https://meet.example.org/rivera",
+        teacher="Ana Rivera",
+        interpreter="tiếng Việt",
+        station=2,
+    )
+    written = text(
+        "conference_calendar.txt.j2",
+        language="vi",
+        student="Gio & Mai",
+        conference=conference,
+        where="Online",
+    )
+    assert written.splitlines() == [
+        "Buổi họp phụ huynh do Gio & Mai dẫn dắt",
+        "Gio & Mai dẫn dắt buổi họp này và giới thiệu hồ sơ học tập của mình.",
+        "Giáo viên: Ana Rivera",
+        "Tham gia trực tuyến: https://meet.example.org/rivera",
+        "Bàn số: 2",
+        "Thông dịch viên: đã yêu cầu (tiếng Việt)",
+    ]
 
 
 async def test_once_booking_closes_the_family_still_sees_its_conference_and_whom_to_call(
