@@ -42,11 +42,13 @@ from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from shared.database import create_engine, session_factory
 from shared.events import (
+    ClassRegistered,
     ConferenceBooked,
     ConferenceCancelled,
     ConferenceMoved,
     EventData,
     GuardianLinked,
+    SiteRegistered,
     StudentEnrolled,
     new_event,
 )
@@ -292,7 +294,36 @@ async def test_a_moved_conference_is_reminded_at_its_new_time_with_its_new_time(
 ) -> None:
     first = in_a_week(clock)
     later = first + timedelta(days=1, hours=1)
-    await apply(uow, env, booked(first), moved(later, sequence=1, room="Library"))
+    await apply(
+        uow,
+        env,
+        new_event(
+            SiteRegistered(
+                site_id="conway",
+                name="Conway Elementary",
+                timezone="America/Los_Angeles",
+                version=1,
+            ),
+            subject="conway",
+            district="demo",
+            site="conway",
+        ),
+        new_event(
+            ClassRegistered(
+                class_id="cls-conway-03",
+                title="Grade 3",
+                teacher_ids=["t-rivera"],
+                teacher_names={"t-rivera": "Ana Rivera"},
+                student_ids=["s-ava"],
+                version=1,
+            ),
+            subject="cls-conway-03",
+            district="demo",
+            site="conway",
+        ),
+        booked(first),
+        moved(later, sequence=1, room="Library"),
+    )
     replica = worker(uow, env)
 
     # The old time's reminders are cancelled with their jobs; nothing goes then, even from a
@@ -321,8 +352,12 @@ async def test_a_moved_conference_is_reminded_at_its_new_time_with_its_new_time(
     assert day(later) in father.subject + father.body
     assert day(later, "es") in mother.subject + mother.body
     assert day(first) not in father.body
+    # Where (the room at its school) and with whom (the teacher the roster's class names).
+    assert "Where: Library, Conway Elementary\n" in father.body, father.body
+    assert "Teacher: Ana Rivera\n" in father.body, father.body
+    assert "Maestro/a: Ana Rivera" in mother.body, mother.body
     # The interpreter asked for, named in each guardian's language.
-    assert "Library" in father.body and "requested (Chinese)" in father.body
+    assert "requested (Chinese)" in father.body
     assert "(chino)" in mother.body
     links = [m.body.split("link=")[1].split()[0] for m in (father, mother)]
     assert len(set(links)) == 2  # a link is one guardian's
