@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from services.web.family.signed_in import FamilyDep, accepted, family_data, session_of
-from services.web.family.view import conference_view
+from services.web.family.view import conference_view, school_name
 from services.web.pages import Visitor, text
 from services.web.scheduling_api import Answer, is_id
 from services.web.service_clients import SchedulingDep
@@ -59,7 +59,7 @@ def _words(family: Any, booking_id: str, who: Visitor) -> tuple[str, str] | None
                 language=who.language,
                 student=child["given_name"],
                 conference=conference,
-                where=where(conference.room, one.get("school") or child.get("school")),
+                where=where(conference.room, school_name(one)),
             ).partition("\n")
             return title.strip(), description.strip()
     return None

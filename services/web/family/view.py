@@ -116,6 +116,12 @@ def children(family: Any, *, language: str) -> list[ChildView]:
     ]
 
 
+def school_name(entry: dict[str, Any]) -> str:
+    """The school of a child or a conference of ``GET /family``: its name, or its id until the
+    roster names it."""
+    return str(entry.get("school") or entry["site"])
+
+
 def child_view(
     child: dict[str, Any], *, language: str, several: bool = False, schools: bool = False
 ) -> ChildView:
@@ -123,7 +129,6 @@ def child_view(
     one school, so each names its own (the school of its time, which is the child's unless the
     child changed school since)."""
     names = child.get("teacher_names") or {}
-    school = str(child.get("school") or child["site"])
     return ChildView(
         student_id=str(child["student_id"]),
         name=str(child["given_name"]),
@@ -131,7 +136,7 @@ def child_view(
         conferences=[
             replace(
                 conference_view(one, language=language, names=names),
-                school=str(one.get("school") or school) if schools else None,
+                school=school_name(one) if schools else None,
             )
             for one in child.get("conferences", [])
         ],
@@ -251,7 +256,7 @@ def chain_choices(family: Any, *, language: str) -> list[ChainChoice]:
     teachers = {
         name: str(one) for child in kids for name, one in (child.get("teacher_names") or {}).items()
     }
-    schools = {str(child["site"]): str(child.get("school") or child["site"]) for child in kids}
+    schools = {str(child["site"]): school_name(child) for child in kids}
     choices = []
     for option in family.get("sibling_options", []):
         parts, pairs = [], []
