@@ -295,8 +295,13 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     assert clash.status_code == 409
     assert "already has conference times then" in text_of(clash)
 
+    not_yet = "Families have not been invited to this window yet"
+    figures = f"/office/figures?window={window_id}"
+    assert not_yet in text_of(await web.get(figures))
+
     opened = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
     assert opened.status_code == 303
+    assert not_yet not in text_of(await web.get(figures))
     after = text_of(await web.get(opened.headers["location"]))
     assert "Booking is open." in after and "Open booking and invite families" not in after
     again = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
