@@ -462,22 +462,29 @@ async def _times_outside(session: AsyncSession, window_id: str, plan: WindowPlan
     )
 
 
+def _as_announced(window: ConferenceWindow) -> dict[str, Any]:
+    """What ``scheduling.window.opened`` and ``scheduling.window.changed`` say of the window."""
+    return {
+        "window_id": window.id,
+        "name": window.name,
+        "cycle_id": window.cycle_id,
+        "timezone": window.timezone,
+        "first_day": window.first_day,
+        "last_day": window.last_day,
+        "opens_at": window.opens_at,
+        "closes_at": window.closes_at,
+        "early_access_at": window.early_access_at,
+        "change_cutoff_minutes": window.change_cutoff_minutes,
+    }
+
+
 def _record_change(
     session: AsyncSession, principal: Principal, window: ConferenceWindow, changed: list[str]
 ) -> None:
     record_event(
         session,
         WindowChanged(
-            window_id=window.id,
-            name=window.name,
-            cycle_id=window.cycle_id,
-            timezone=window.timezone,
-            first_day=window.first_day,
-            last_day=window.last_day,
-            opens_at=window.opens_at,
-            closes_at=window.closes_at,
-            early_access_at=window.early_access_at,
-            change_cutoff_minutes=window.change_cutoff_minutes,
+            **_as_announced(window),
             changed=changed,
             changed_by=principal.subject,
         ),
@@ -527,16 +534,7 @@ async def _announce(
     record_event(
         session,
         WindowOpened(
-            window_id=window.id,
-            name=window.name,
-            cycle_id=window.cycle_id,
-            timezone=window.timezone,
-            first_day=window.first_day,
-            last_day=window.last_day,
-            opens_at=window.opens_at,
-            closes_at=window.closes_at,
-            early_access_at=window.early_access_at,
-            change_cutoff_minutes=window.change_cutoff_minutes,
+            **_as_announced(window),
             opened_by=principal.subject,
         ),
         subject=window.id,
