@@ -355,7 +355,9 @@ async def test_a_moved_conference_is_reminded_at_its_new_time_with_its_new_time(
     # Where (the room at its school) and with whom (the teacher the roster's class names).
     assert "Where: Library, Conway Elementary\n" in father.body, father.body
     assert "Teacher: Ana Rivera\n" in father.body, father.body
-    assert "Maestro/a: Ana Rivera" in mother.body, mother.body
+    # (In Spanish "Dónde:" is padded to line up with "Cuándo:" above it.)
+    assert "Dónde:  Library, Conway Elementary\n" in mother.body, mother.body
+    assert "Maestro/a: Ana Rivera\n" in mother.body, mother.body
     # The interpreter asked for, named in each guardian's language.
     assert "requested (Chinese)" in father.body
     assert "(chino)" in mother.body

@@ -14,6 +14,8 @@ from shared.calendar_ics import (
     booking_calendar,
     booking_event,
     feed_calendar,
+    where,
+    worded,
 )
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -68,6 +70,36 @@ def test_a_title_and_description_written_for_the_reader_are_used_as_written() ->
     _, event = parsed(booking_calendar(spanish, stamp=STAMP))
     assert str(event["SUMMARY"]) == "Conferencia dirigida por Ava"
     assert str(event["DESCRIPTION"]) == "Ava dirige esta conferencia.\nMaestro/a: Ana Rivera"
+
+
+def test_a_file_worded_again_keeps_the_event_it_updates() -> None:
+    moved = replace(CONFERENCE, sequence=2)
+    original = booking_calendar(moved, stamp=STAMP)
+    _, before = parsed(original)
+    _, after = parsed(
+        worded(original, summary="Lãnh đạo: Ava; 1, 2", description="Dòng một\nDòng hai, ba")
+    )
+    assert str(after["SUMMARY"]) == "Lãnh đạo: Ava; 1, 2"
+    assert str(after["DESCRIPTION"]) == "Dòng một\nDòng hai, ba"
+    for name in ("UID", "SEQUENCE", "DTSTAMP", "DTSTART", "DTEND", "LOCATION", "ATTENDEE"):
+        assert after[name].to_ical() == before[name].to_ical(), name
+    assert b"SUMMARY:L\xc3\xa3nh \xc4\x91\xe1\xba\xa1o: Ava\\; 1\\, 2" in worded(
+        original, summary="Lãnh đạo: Ava; 1, 2", description=""
+    )
+
+
+@pytest.mark.parametrize(
+    ("room", "school", "virtual", "written"),
+    [
+        ("Room 4", "Conway Elementary", False, "Room 4, Conway Elementary"),
+        ("Room 4", None, False, "Room 4"),  # the school's name not known yet
+        ("Room 4", "", False, "Room 4"),
+        ("Online", "Conway Elementary", True, "Online"),  # a video call is at no school
+        ("", "Conway Elementary", False, ""),
+    ],
+)
+def test_where_a_conference_is(room: str, school: str | None, virtual: bool, written: str) -> None:
+    assert where(room, school, virtual=virtual) == written
 
 
 def test_a_moved_conference_keeps_its_uid_with_its_sequence_raised() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.web.family.view import child_view
+from services.web.family.view import child_view, children
 
 
 def _slot(slot_id: str, teacher: str, hour: int) -> dict[str, object]:
@@ -36,3 +36,38 @@ def test_each_free_time_names_its_teacher_as_the_roster_names_them() -> None:
         ("two", "t-cohen"),
     ]
     assert child.teacher_names == {"t-rivera": "Ana Rivera"}
+
+
+def test_a_conference_names_the_school_of_its_time_when_the_family_has_two() -> None:
+    conference = {
+        "booking_id": "b-1",
+        "status": "booked",
+        "starts_at": "2026-12-11T23:00:00+00:00",
+        "ends_at": "2026-12-11T23:20:00+00:00",
+        "timezone": "America/Los_Angeles",
+        "teacher_id": "t-rivera",
+        "room": "Room 4",
+        "mode": "in_person",
+    }
+    family = {
+        "children": [
+            {
+                "student_id": "s-ava",
+                "given_name": "Ava",
+                "site": "mjds",
+                "school": "MJDS",
+                # Booked at Conway before Ava moved to MJDS.
+                "conferences": [conference | {"site": "conway", "school": "Conway Elementary"}],
+            },
+            {
+                "student_id": "s-max",
+                "given_name": "Max",
+                "site": "conway",
+                # (An answer naming no site for its conference: the child's school, not a 500.)
+                "conferences": [conference | {"booking_id": "b-2"}],
+            },
+        ]
+    }
+    ava, max_ = children(family, language="en")
+    assert [c.school for c in ava.conferences] == ["Conway Elementary"]
+    assert [c.school for c in max_.conferences] == ["conway"]

@@ -4,15 +4,14 @@ the family's language."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from services.web.family.signed_in import FamilyDep, accepted, family_data, session_of
+from services.web.family.signed_in import FamilyDep, accepted, session_of
 from services.web.family.view import conference_view, school_name
 from services.web.pages import Visitor, text
-from services.web.scheduling_api import Answer, is_id
+from services.web.scheduling_api import Answer, SchedulingApi, is_id
+from services.web.service_api import ServiceUnavailable
 from services.web.service_clients import SchedulingDep
 from services.web.troubles import Trouble, TroublePage
 from shared.calendar_ics import where, worded
@@ -30,7 +29,7 @@ async def conference_calendar(booking_id: str, who: FamilyDep, api: SchedulingDe
     if answer.status_code != 200:
         raise TroublePage(Trouble.NOT_FOUND, 404)
     calendar = answer.content
-    words = _words(await family_data(api, who), booking_id, who)
+    words = await _words(api, who, booking_id)
     if words is not None:
         summary, description = words
         calendar = worded(calendar, summary=summary, description=description)
@@ -44,12 +43,19 @@ async def conference_calendar(booking_id: str, who: FamilyDep, api: SchedulingDe
     )
 
 
-def _words(family: Any, booking_id: str, who: Visitor) -> tuple[str, str] | None:
-    """The conference's title and description in the family's language; None for a conference
-    the family no longer holds (cancelled: its file removes it, its words do not matter)."""
-    for child in family.get("children", []) if isinstance(family, dict) else []:
+async def _words(api: SchedulingApi, who: Visitor, booking_id: str) -> tuple[str, str] | None:
+    """The conference's title and description in the family's language. None, and the file is
+    given as scheduling wrote it (in English), for a conference the family no longer holds (a
+    cancelled one's file removes it: its words do not matter) or while the family's conferences
+    cannot be read."""
+    try:
+        family = await api.family(session_of(who).credential)
+    except ServiceUnavailable:
+        return None
+    listed = family.body.get("children", []) if family.ok and isinstance(family.body, dict) else []
+    for child in listed:
         for one in child.get("conferences", []):
-            if one["booking_id"] != booking_id:
+            if one.get("booking_id") != booking_id:
                 continue
             conference = conference_view(
                 one, language=who.language, names=child.get("teacher_names") or {}
@@ -57,9 +63,9 @@ def _words(family: Any, booking_id: str, who: Visitor) -> tuple[str, str] | None
             title, _, description = text(
                 "conference_calendar.txt.j2",
                 language=who.language,
-                student=child["given_name"],
+                student=str(child.get("given_name") or ""),
                 conference=conference,
-                where=where(conference.room, school_name(one)),
+                where=where(conference.room, school_name(one, otherwise=school_name(child))),
             ).partition("\n")
             return title.strip(), description.strip()
     return None

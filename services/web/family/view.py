@@ -47,7 +47,9 @@ class ConferenceView:
     slot_id: str = ""
     interpreter_language: str | None = None  # (the tag the interpreter was asked in)
     window_id: str | None = None
-    school: str | None = None  # named when the family's children are at more than one school
+    # The school of the conference's time, named when the family's children or their
+    # conferences are at more than one school.
+    school: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def children(family: Any, *, language: str) -> list[ChildView]:
         return []
     listed = family.get("children", [])
     sites = {child["site"] for child in listed} | {
-        one["site"] for child in listed for one in child.get("conferences", []) if "site" in one
+        one.get("site") or child["site"] for child in listed for one in child.get("conferences", [])
     }
     schools = len(sites) > 1
     return [
@@ -116,19 +118,20 @@ def children(family: Any, *, language: str) -> list[ChildView]:
     ]
 
 
-def school_name(entry: dict[str, Any]) -> str:
+def school_name(entry: dict[str, Any], *, otherwise: str = "") -> str:
     """The school of a child or a conference of ``GET /family``: its name, or its id until the
-    roster names it."""
-    return str(entry.get("school") or entry["site"])
+    roster names it (``otherwise`` if the entry names none)."""
+    return str(entry.get("school") or entry.get("site") or otherwise)
 
 
 def child_view(
     child: dict[str, Any], *, language: str, several: bool = False, schools: bool = False
 ) -> ChildView:
-    """One child as the pages show them; ``schools``: the family's conferences are at more than
-    one school, so each names its own (the school of its time, which is the child's unless the
-    child changed school since)."""
+    """One child as the pages show them; ``schools``: the family's children or their
+    conferences are at more than one school, so each conference names its own (the school of its
+    time, which is the child's unless the child changed school since)."""
     names = child.get("teacher_names") or {}
+    school = school_name(child)
     return ChildView(
         student_id=str(child["student_id"]),
         name=str(child["given_name"]),
@@ -136,7 +139,7 @@ def child_view(
         conferences=[
             replace(
                 conference_view(one, language=language, names=names),
-                school=school_name(one) if schools else None,
+                school=school_name(one, otherwise=school) if schools else None,
             )
             for one in child.get("conferences", [])
         ],
@@ -235,7 +238,7 @@ class ChainPart:
     room: str
     virtual: bool
     teacher: str
-    school: str | None  # named when the family's children are at more than one school
+    school: str | None  # named when the chain's times are at more than one school
 
 
 @dataclass(frozen=True)
