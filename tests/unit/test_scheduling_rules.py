@@ -50,7 +50,7 @@ def slot(**overrides: Any) -> SlotView:
 
 
 # The teachers of each student's classes (t-1, the caller TEACHER, teaches the rest).
-CLASSES = {"stu-8": frozenset({"t-2"})}
+CLASSES = {"stu-1": frozenset({"t-1", "t-2"}), "stu-8": frozenset({"t-2"})}
 
 
 def student(
@@ -95,6 +95,7 @@ def cancel(
     student_id: str = "stu-1",
     status: str = "booked",
     starts_at: datetime = NOW + timedelta(days=1),
+    teacher_id: str = "t-1",
 ) -> None:
     check_cancellation(
         caller,
@@ -102,6 +103,7 @@ def cancel(
         booking_id="b-1",
         status=status,
         starts_at=starts_at,
+        teacher_id=teacher_id,
         now=NOW,
     )
 
@@ -220,6 +222,7 @@ def move(
         booking_id="b-1",
         status=status,
         starts_at=NOW + timedelta(days=1),
+        teacher_id="t-1",
         current_slot="slot-1",
         new_slot=new,
         new_slot_id=new_id,
@@ -253,6 +256,7 @@ def test_a_withdrawn_students_conference_is_not_moved_to_another_seat() -> None:
         booking_id="b-1",
         status="booked",
         starts_at=NOW + timedelta(days=1),
+        teacher_id="t-1",
         now=NOW,
     )
 
@@ -290,6 +294,22 @@ def test_permission_is_checked_before_seats() -> None:
 @pytest.mark.parametrize("caller", [GUARDIAN, TEACHER, SITE_ADMIN, DISTRICT_ADMIN])
 def test_family_or_school_may_cancel(caller: Principal) -> None:
     cancel(caller)
+
+
+def test_a_teacher_cancels_or_moves_only_a_conference_with_them() -> None:
+    # stu-1 is in t-1's class and in t-2's: t-2 sees t-1's conference with the family, and
+    # neither cancels nor moves it (the family is told "the school" did); the office may.
+    other = principal(Role.TEACHER, subject="t-2", sites=frozenset({"s-1"}))
+    with pytest.raises(NotAllowed, match="with 't-1'"):
+        cancel(other)
+    cancel(SITE_ADMIN)
+    with pytest.raises(NotAllowed, match="with 't-1'"):
+        move(other, slot(teacher_id="t-2"))
+    # Their own conference, to another of their own times; not to a colleague's.
+    move(TEACHER, slot(teacher_id="t-1"))
+    with pytest.raises(NotAllowed, match="that time is with 't-2'"):
+        move(TEACHER, slot(teacher_id="t-2"))
+    move(SITE_ADMIN, slot(teacher_id="t-2"))
 
 
 def test_student_cannot_cancel() -> None:

@@ -131,6 +131,7 @@ async def move_booking(
         booking_id=booking.id,
         status=booking.status,
         starts_at=old.starts_at,
+        teacher_id=old.teacher_id,
         current_slot=old.id,
         new_slot=slot_view(new),
         new_slot_id=new.id,
@@ -240,6 +241,7 @@ async def cancel_booking(
         booking_id=booking.id,
         status=booking.status,
         starts_at=slot.starts_at,
+        teacher_id=slot.teacher_id,
         now=now,
     )
     window = await window_of(session, slot)

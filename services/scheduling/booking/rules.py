@@ -249,22 +249,29 @@ def check_move(
     booking_id: str,
     status: str,
     starts_at: datetime,
+    teacher_id: str,
     current_slot: str,
     new_slot: SlotView,
     new_slot_id: str,
     now: datetime,
 ) -> None:
     """The family or the school moves a booked conference that is still ahead to another time
-    at the same school."""
+    at the same school (a teacher, their own conference to another of their own times)."""
     check_cancellation(
         principal,
         student=student,
         booking_id=booking_id,
         status=status,
         starts_at=starts_at,
+        teacher_id=teacher_id,
         now=now,
         doing="move",
     )
+    if principal.role is Role.TEACHER and new_slot.teacher_id != principal.subject:
+        raise NotAllowed(
+            f"teachers move their conferences to their own times; that time is with"
+            f" {new_slot.teacher_id!r}: ask the school office"
+        )
     if not student.active:  # (cancelling is still open to the family: it frees the seat)
         raise Refused(f"student {student.id!r} is withdrawn from the roster")
     if new_slot_id == current_slot:
@@ -281,15 +288,22 @@ def check_cancellation(
     booking_id: str,
     status: str,
     starts_at: datetime,
+    teacher_id: str,
     now: datetime,
     doing: str = "cancel",
 ) -> None:
     """The family (a guardian the roster links to the student) or the school may cancel (or
-    move) a booking that is still booked and still ahead."""
+    move) a booking that is still booked and still ahead: the site's administrators any, a
+    teacher only a conference with them (another teacher of the student sees it, no more)."""
     if not student.seen_by(principal):
         raise Hidden(f"no booking {booking_id!r}")
     if principal.role is Role.STUDENT:
         raise NotAllowed(f"families or the school {doing} conferences, not students")
+    if principal.role is Role.TEACHER and teacher_id != principal.subject:
+        raise NotAllowed(
+            f"teachers {doing} their own conferences; this one is with {teacher_id!r}: ask them"
+            " or the school office"
+        )
     if status != "booked":
         raise Refused(f"this booking is already {status}", code="booking_changed")
     if starts_at <= now:
