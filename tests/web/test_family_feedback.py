@@ -51,6 +51,31 @@ async def held_conference(
     return str(goal.json()["id"]), str(request["id"])
 
 
+async def test_on_conference_day_the_family_page_keeps_the_conference_once_it_has_begun(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    await signed_in(web, family)
+    booking = await book(system, family, conference_times[0]["id"])
+    await begin_now(system, conference_times[0]["id"])
+    room = conference_times[0]["room"]
+    for step, said in (
+        ("check-in", "You are checked in for Ava's conference."),
+        ("complete", "Ava's conference has taken place. Thank you for coming."),
+    ):
+        done = await system.scheduling.post(f"/bookings/{booking['id']}/{step}", headers=TEACHER)
+        assert done.status_code == 200, done.text
+        home = html.unescape((await web.get("/family")).text)
+        assert said in home, home
+        assert room in home
+        # Not offered a time as if it had none, nor a change of a conference under way.
+        for wrong in ("has no conference time", "Choose a time", "Join the waitlist"):
+            assert wrong not in home, wrong
+        assert "Change the time" not in home and "Cancel the conference" not in home
+
+
 async def feedback_given(system: System, family: Family) -> list[dict[str, Any]]:
     response = await system.portfolio.get(
         f"/students/{family.student_id}/feedback", headers=TEACHER

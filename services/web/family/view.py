@@ -86,6 +86,18 @@ class ChildView:
         return booked[0] if booked else None
 
     @property
+    def held(self) -> ConferenceView | None:
+        """The child's conference of one of its windows that has begun: checked in, or held
+        (completed). It is shown, not changed, and no other time is offered in its window."""
+        current = {window.id for window in self.windows}
+        begun = [
+            c
+            for c in self.conferences
+            if c.status in ("checked_in", "completed") and c.window_id in current
+        ]
+        return begun[-1] if begun else None
+
+    @property
     def open_windows(self) -> list[WindowView]:
         return [window for window in self.windows if window.booking == "open"]
 
