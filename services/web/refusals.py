@@ -31,6 +31,7 @@ class Refusal(StrEnum):
     INVALID = "invalid"
     CONFLICT = "conflict"
     NOT_CHOSEN = "not_chosen"
+    TEACHER_NOT_CHOSEN = "teacher_not_chosen"
 
 
 # Scheduling names the kind of refusal in its problem document's ``refusal`` member

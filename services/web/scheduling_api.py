@@ -56,10 +56,13 @@ class SchedulingApi(ServiceApi):
         student_id: str,
         part_of_day: str,
         interpreter_language: str | None = None,
+        teacher_id: str | None = None,
     ) -> Answer:
         body = {"window_id": window_id, "student_id": student_id, "part_of_day": part_of_day}
         if interpreter_language:
             body["interpreter_language"] = interpreter_language
+        if teacher_id:
+            body["teacher_id"] = teacher_id
         return await self._call("POST", "/waitlist", link, json=body)
 
     async def leave_waitlist(self, link: str, *, entry_id: str) -> Answer:

@@ -20,7 +20,7 @@ from services.web.family.view import ConferenceView
 from services.web.pages import text
 from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
-from tests.integration.conftest import FamilyLinkKeys, System
+from tests.integration.conftest import FamilyLinkKeys, System, put_in_class
 from tests.notifications_support import queued_message
 from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth
@@ -360,6 +360,44 @@ async def test_no_time_chosen_is_asked_again(web: httpx.AsyncClient, family: Fam
     assert again.status_code == 422
     assert "Choose a time." in again.text
     assert len(offered_times(again)) == 3
+
+
+async def test_a_child_with_several_teachers_waits_for_the_teacher_the_family_chooses(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    # Ava is in Ms. Rivera's class and in Mr. Park's: the family says whose conference it waits
+    # for (scheduling cannot guess it).
+    await put_in_class(
+        system,
+        f"art-{family.student_id}",
+        site="conway",
+        teachers=["t-park"],
+        students=[family.student_id],
+    )
+    await signed_in(web, family)
+    path = f"/family/children/{family.student_id}/waitlist"
+    form = await web.get(path)
+    assert form.status_code == 200
+    assert "Whose conference? Ava has several teachers." in html.unescape(form.text)
+    assert 'name="teacher_id" value="t-rivera"' in form.text
+    assert 'name="teacher_id" value="t-park"' in form.text
+    asked = {
+        "csrf_token": csrf_token(form),
+        "part_of_day": "afternoon",
+        "window_id": _hidden(form.text, "window_id"),
+    }
+    unchosen = await web.post(path, data=asked)
+    assert unchosen.status_code == 422
+    assert "Choose the teacher whose conference you want to wait for." in unchosen.text
+    assert 'href="#teacher-t-park"' in unchosen.text  # (the first named)
+    assert 'value="afternoon" checked' in unchosen.text  # (what was chosen stays chosen)
+    stranger = await web.post(path, data=asked | {"teacher_id": "t-cohen"})
+    assert stranger.status_code == 422
+    assert await _waitlist(system, family) == []
+    joined = await web.post(path, data=asked | {"teacher_id": "t-park"})
+    assert joined.status_code == 303, joined.text
+    [entry] = await _waitlist(system, family)
+    assert (entry["teacher_id"], entry["part_of_day"]) == ("t-park", "afternoon")
 
 
 async def test_when_every_time_is_taken_the_family_joins_the_waitlist(

@@ -78,6 +78,7 @@ class ChildView:
     windows: list[WindowView]
     free_days: list[DayOfTimes] = field(default_factory=list)
     teacher_names: dict[str, str] = field(default_factory=dict)  # (by the roster's ids)
+    teachers: list[str] = field(default_factory=list)  # the teachers of the child's classes
 
     @property
     def conference(self) -> ConferenceView | None:
@@ -173,6 +174,7 @@ def child_view(
         ],
         free_days=days_of_times(child.get("free_times", []), language=language, names=names),
         teacher_names=dict(names),
+        teachers=[str(one) for one in child.get("teachers", [])],
     )
 
 

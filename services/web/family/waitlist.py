@@ -37,8 +37,10 @@ def _waitlist_page(
     refusal: Refusal | None = None,
     status: int = 200,
     part: str = "any",
+    teacher: str | None = None,
 ) -> Response:
     windows = child.open_windows
+    teachers = _teachers_to_choose(child)
     return page(
         request,
         who,
@@ -47,11 +49,26 @@ def _waitlist_page(
         child=child,
         window_id=windows[0].id if windows else "",
         refusal=refusal.value if refusal else None,
-        error_field="part-any",
+        error_field=f"teacher-{teachers[0][0]}"
+        if refusal is Refusal.TEACHER_NOT_CHOSEN and teachers
+        else "part-any",
+        teachers=teachers,
+        chosen_teacher=teacher,
         days=[],
         chosen_part=part if part in PARTS_OF_DAY else "any",
         interpreter_languages=languages,
         interpreter=interpreter if interpreter in {tag for tag, _ in languages} else None,
+    )
+
+
+def _teachers_to_choose(child: ChildView) -> list[tuple[str, str]]:
+    """The child's teachers, by id and name, when the family must say whose conference it waits
+    for (a child in several teachers' classes); none when there is only one to wait for."""
+    if len(child.teachers) < 2:
+        return []
+    return sorted(
+        ((one, child.teacher_names.get(one, one)) for one in child.teachers),
+        key=lambda teacher: teacher[1],
     )
 
 
@@ -88,14 +105,28 @@ async def join_waitlist(
     interpreter = fields.get("interpreter") or None
     window_ids = {window.id for window in child.open_windows}
     window_id = fields.get("window_id", "")
+    teachers = {one for one, _ in _teachers_to_choose(child)}
+    teacher = fields.get("teacher_id") or None
     if (
         part not in PARTS_OF_DAY
         or window_id not in window_ids
         or (interpreter is not None and interpreter not in {tag for tag, _ in languages})
+        or (teacher is not None and teacher not in teachers)
     ):
         refusal = Refusal.NOT_OPEN if not window_ids else Refusal.INVALID
         return _waitlist_page(
             request, who, child, languages=languages, refusal=refusal, status=422, part=part
+        )
+    if teachers and teacher is None:
+        return _waitlist_page(
+            request,
+            who,
+            child,
+            languages=languages,
+            interpreter=interpreter,
+            refusal=Refusal.TEACHER_NOT_CHOSEN,
+            status=422,
+            part=part,
         )
     answer = accepted(
         await api.join_waitlist(
@@ -104,6 +135,7 @@ async def join_waitlist(
             student_id=child.student_id,
             part_of_day=part,
             interpreter_language=interpreter,
+            teacher_id=teacher,
         )
     )
     if answer.ok:
@@ -120,6 +152,7 @@ async def join_waitlist(
         refusal=refusal_of(answer),
         status=answer.refused_status,
         part=part,
+        teacher=teacher,
     )
 
 
