@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 
 from services.portfolio.tables import StaffMember
 from services.scheduling.tables import RosterStudent
+from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth import Role
 from tests.integration.conftest import (
     FamilyLinkKeys,
@@ -230,6 +231,55 @@ async def test_a_conference_names_its_own_school_once_the_child_has_changed_scho
     home = (await web.get("/family")).text
     (where,) = re.findall(r"<dt>Where</dt>\s*<dd>(.*?)</dd>", home, re.S)
     assert " ".join(where.split()) == f"{conference_times[0]['room']}<br>Conway Elementary"
+
+
+async def test_early_access_opens_booking_and_the_waitlist_for_a_family_with_several_children(
+    web: httpx.AsyncClient,
+    system: System,
+    family_link_keys: FamilyLinkKeys,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    # Booking opens for everyone tomorrow; families with several children may book from now.
+    window_id = conference_times[0]["window_id"]
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        window = await session.get(ConferenceWindow, window_id)
+        assert window is not None
+        window.opens_at = datetime.now(UTC) + timedelta(days=1)
+        window.early_access_at = datetime.now(UTC) - timedelta(hours=1)
+        session.add(window)
+    family, _ = await _two_children(system, family_link_keys)
+    overview = await system.scheduling.get(
+        "/family", headers={"Authorization": f"Bearer {family.link}"}
+    )
+    assert {w["booking"] for c in overview.json()["children"] for w in c["windows"]} == {"open"}
+    home = await signed_in(web, family)
+    assert "Choose a time" in home.text
+    assert "None of the times suit you? Join the waitlist" in home.text
+    path = f"/family/children/{family.student_id}/waitlist"
+    form = await web.get(path)
+    assert form.status_code == 200, form.text
+    window_field = re.search(r'name="window_id" value="([^"]+)"', form.text)
+    assert window_field is not None and window_field.group(1) == window_id
+    joined = await web.post(
+        path,
+        data={"csrf_token": csrf_token(form), "part_of_day": "any", "window_id": window_id},
+    )
+    assert joined.status_code == 303, joined.text
+    # A family with one child waits for tomorrow.
+    tag = uuid.uuid4().hex[:8]
+    await enroll(
+        system,
+        student_id=f"s-{tag}",
+        site="conway",
+        given_name="Una",
+        guardian_id=f"g-{tag}",
+        teacher_id="t-rivera",
+    )
+    web.cookies.clear()
+    one = await signed_in(
+        web, Family(f"s-{tag}", f"g-{tag}", "Una", mint_link(family_link_keys, f"g-{tag}"))
+    )
+    assert "Booking opens on" in one.text and "Choose a time" not in one.text
 
 
 async def test_one_child_is_not_offered_times_together(

@@ -257,7 +257,7 @@ async def _child(
         school=school.name if school is not None else student.site,
         teachers=sorted(view.teachers),
         teacher_names=named,
-        windows=[window_out(window, now=now) for window in windows],
+        windows=[window_out(window, now=now, early_access=several_children) for window in windows],
         conferences=conferences,
         waitlist=[
             WaitingOut(

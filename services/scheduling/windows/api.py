@@ -126,7 +126,8 @@ class WindowOut(BaseModel):
     announced_at: datetime | None = Field(description="When families were invited, if yet.")
     booking: BookingState = Field(
         description="Whether families can book now: `not_announced` (invitations not sent),"
-        " `upcoming`, `open` or `closed`."
+        " `upcoming`, `open` or `closed` (in `GET /family`, for that family: `open` from"
+        " `early_access_at` for a family with several children)."
     )
 
 
@@ -213,12 +214,19 @@ class BlockOut(BaseModel):
 VIRTUAL_ROOM = "Online"
 
 
-def window_out(window: ConferenceWindow, *, now: datetime | None = None) -> WindowOut:
+def window_out(
+    window: ConferenceWindow, *, now: datetime | None = None, early_access: bool = False
+) -> WindowOut:
+    """The window as the API gives it; ``early_access``: for a family that has it (several
+    children), booking is open from the window's ``early_access_at``."""
     now = now or datetime.now(UTC)
+    opens_at = window.opens_at
+    if early_access and window.early_access_at is not None:
+        opens_at = min(opens_at, window.early_access_at)
     state: BookingState
     if window.announced_at is None:
         state = "not_announced"
-    elif now < window.opens_at:
+    elif now < opens_at:
         state = "upcoming"
     elif now < window.closes_at:
         state = "open"
