@@ -43,7 +43,15 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.security import SecurityHeaders
 from services.web.sessions import SessionCookies
 from services.web.settings import WebSettings
-from services.web.staff import availability, classes, day, dev_sign_in, plans, review
+from services.web.staff import (
+    availability,
+    calendar_feeds,
+    classes,
+    day,
+    dev_sign_in,
+    plans,
+    review,
+)
 from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
@@ -166,6 +174,7 @@ def build_app(
         classes,
         plans,
         availability,
+        calendar_feeds,
         student_home,
         work,
         reflect,

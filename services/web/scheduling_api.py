@@ -77,6 +77,16 @@ class SchedulingApi(ServiceApi):
         except httpx.HTTPError as error:
             raise ServiceUnavailable("scheduling") from error
 
+    async def feed(self, owner: str, *, owner_id: str, token: str) -> httpx.Response:
+        """A teacher's or an interpreter's calendar feed (``owner``: ``teachers`` or
+        ``interpreters``), as scheduling serves it to whoever holds its secret address."""
+        try:
+            return await self._client.get(
+                f"/calendars/{quote(owner)}/{quote(owner_id)}/{quote(token)}.ics"
+            )
+        except httpx.HTTPError as error:
+            raise ServiceUnavailable("scheduling") from error
+
     async def teacher_day(self, token: str, *, teacher_id: str, day: date) -> Answer:
         """The teacher's conferences of ``day`` (the site's clock)."""
         return await self._call(

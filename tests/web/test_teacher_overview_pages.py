@@ -17,7 +17,14 @@ from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, put_in_class
 from tests.support import auth
-from tests.web.conftest import Family, NewFamily, csrf_token, signed_in_as, web_front
+from tests.web.conftest import (
+    Family,
+    NewFamily,
+    csrf_token,
+    signed_in_as,
+    web_front,
+    web_settings,
+)
 from tests.web.test_in_a_browser import _portfolio_with_a_ready_plan
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -180,7 +187,18 @@ async def test_the_video_call_link_and_the_calendar_address(
     await signed_in_as(web, "t-rivera")
     page = await web.get("/teacher/availability")
     first_feed = re.search(r'id="feed-address" readonly value="([^"]+)"', page.text)
-    assert first_feed and "/calendars/teachers/t-rivera/" in first_feed[1]
+    # On the web front's address (scheduling is not reached from outside), which serves it to
+    # a calendar app with no sign-in.
+    assert first_feed and first_feed[1].startswith("http://web/calendars/teachers/t-rivera/")
+    async with web_front(system, web_settings()) as calendar_app:
+        subscribed = await calendar_app.get(first_feed[1])
+        assert subscribed.status_code == 200, subscribed.text
+        assert subscribed.headers["content-type"].startswith("text/calendar")
+        assert subscribed.text.startswith("BEGIN:VCALENDAR")
+        wrong = first_feed[1].replace("/t-rivera/", "/t-park/")
+        assert (await calendar_app.get(wrong)).status_code == 404
+        for odd in ("/calendars/teachers/t-rivera/x%2F..%2F.ics", "/calendars/people/x/y.ics"):
+            assert (await calendar_app.get(odd)).status_code in (400, 404), odd
     bad = await web.post(
         "/teacher/availability/video-call-link",
         data={"csrf_token": csrf_token(page), "meeting_link": "http://meet.example.org/x"},
@@ -202,6 +220,16 @@ async def test_the_video_call_link_and_the_calendar_address(
     assert "Your calendar has a new address." in new.text
     new_feed = re.search(r'id="feed-address" readonly value="([^"]+)"', new.text)
     assert new_feed and new_feed[1] != first_feed[1]
+    assert (await web.get(first_feed[1])).status_code == 404  # (the old address is retired)
+    assert (await web.get(new_feed[1])).status_code == 200
+    # Behind a proxy, on the address people reach the web front at.
+    public = web_settings(public_url="http://slc.example.org")
+    async with web_front(system, public) as proxied:
+        await signed_in_as(proxied, "t-rivera")
+        behind = await proxied.get("/teacher/availability")
+        assert 'readonly value="http://slc.example.org/calendars/teachers/t-rivera/' in (
+            behind.text
+        )
     for url in (
         "/teacher/availability/calendar-feed",
         "/teacher/availability/video-call-link",

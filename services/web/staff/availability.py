@@ -34,6 +34,7 @@ from services.web.staff.availability_view import (
     window_view,
 )
 from services.web.staff.block_removal import RemovalPages, confirm_page, remove
+from services.web.staff.calendar_feeds import public_feed_address
 from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of, working_sites
 from services.web.troubles import Trouble, TroublePage
 
@@ -213,7 +214,9 @@ async def _page(
         form=form or BlockForm(),
         blank=BlockForm(),
         link=link or "",
-        feed=feed.body.get("url") if feed.ok and isinstance(feed.body, dict) else None,
+        feed=public_feed_address(request, str(feed.body["url"]))
+        if feed.ok and isinstance(feed.body, dict) and feed.body.get("url")
+        else None,
         section="availability",
     )
 
