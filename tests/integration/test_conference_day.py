@@ -505,8 +505,10 @@ async def test_the_teachers_day_shows_each_time_and_family_as_they_run_it(
         "student_id": None,
         "given_name": None,
         "teacher_id": None,
+        "teacher_name": None,
         "site": "conway",
         "room": None,
+        "mode": None,
         "status": "booked",
     }
 
@@ -524,9 +526,22 @@ async def test_the_teachers_day_shows_each_time_and_family_as_they_run_it(
     offices = ok(await day(CONWAY_ADMIN))
     (leos,) = offices["slots"][2]["bookings"][0].pop("siblings")
     assert ok(await day())["slots"][2]["bookings"][0].pop("siblings") == [
-        {**leos, "student_id": None, "given_name": None, "teacher_id": None, "room": None}
+        {
+            **leos,
+            "student_id": None,
+            "given_name": None,
+            "teacher_id": None,
+            "teacher_name": None,
+            "room": None,
+            "mode": None,
+        }
     ]
-    assert (leos["given_name"], leos["teacher_id"], leos["room"]) == ("Leo", "t-park", "Room 7")
+    assert (leos["given_name"], leos["teacher_id"], leos["room"], leos["mode"]) == (
+        "Leo",
+        "t-park",
+        "Room 7",
+        "in_person",
+    )
     theirs = ok(await day())
     theirs["slots"][2]["bookings"][0].pop("siblings")
     assert offices == theirs

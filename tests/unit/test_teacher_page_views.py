@@ -46,6 +46,17 @@ def test_a_sibling_is_named_only_when_scheduling_names_them() -> None:
     assert "4:20" in seen.time and "4:40" in seen.time
 
 
+def test_a_sibling_is_with_the_teacher_the_roster_names_and_a_video_call_says_so() -> None:
+    named = LEO | {"teacher_name": "Sam Park", "mode": "virtual", "room": "Online"}
+    day = conference_day(
+        {"slots": [SLOT | {"bookings": [BOOKING | {"siblings": [named]}]}]},
+        day=date(2026, 12, 8),
+        language="es",
+    )
+    (sibling,) = day.times[0].families[0].siblings
+    assert (sibling.teacher, sibling.virtual) == ("Sam Park", True)
+
+
 def test_a_capacity_that_python_calls_a_digit_but_is_no_number_is_refused_in_words() -> None:
     fields = {"day": "2026-12-09", "starts": "15:00", "ends": "16:00", "room": "Gym"}
     for capacity in ("³", "x", ""):

@@ -26,6 +26,7 @@ from services.scheduling.teacher_sites import sites_of
 from services.scheduling.windows.rules import Format, local_day
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.principal import Principal
+from shared.roster_classes import teacher_names
 
 # Bookings the day shows: held ones and those whose attendance was recorded.
 ON_THE_DAY = ("booked", "checked_in", "completed", "no_show")
@@ -46,8 +47,12 @@ class SiblingOut(BaseModel):
     student_id: str | None = Field(description="The child (none: one the reader may not see).")
     given_name: str | None
     teacher_id: str | None
+    teacher_name: str | None = Field(
+        None, description="The teacher's name, as the roster's classes give it (if they do)."
+    )
     site: str
     room: str | None
+    mode: str | None = Field(None, description="`in_person` or `virtual` (with `room`).")
     starts_at: datetime
     ends_at: datetime
     status: str
@@ -139,6 +144,9 @@ async def teacher_day(
         )
     }
     names = await _given_names(session, seen)
+    teachers = await teacher_names(
+        session, {at.teacher_id for other, at in siblings if other.student_id in seen}
+    )
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
     ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
     by_id, now = {slot.id: slot for slot in slots}, datetime.now(UTC)
@@ -172,7 +180,9 @@ async def teacher_day(
             if booking.interpreter_language
             else None,
             siblings=[
-                _sibling_out(other, at, seen=other.student_id in seen, names=names)
+                _sibling_out(
+                    other, at, seen=other.student_id in seen, names=names, teachers=teachers
+                )
                 for other, at in siblings
                 if booking.chain_id
                 and other.chain_id == booking.chain_id
@@ -204,7 +214,14 @@ async def teacher_day(
     )
 
 
-def _sibling_out(booking: Booking, slot: Slot, *, seen: bool, names: dict[str, str]) -> SiblingOut:
+def _sibling_out(
+    booking: Booking,
+    slot: Slot,
+    *,
+    seen: bool,
+    names: dict[str, str],
+    teachers: dict[str, str],
+) -> SiblingOut:
     """A sibling's conference: when and at which school, and for a reader who may see the child,
     who with whom and where."""
     if not seen:
@@ -224,8 +241,10 @@ def _sibling_out(booking: Booking, slot: Slot, *, seen: bool, names: dict[str, s
         student_id=booking.student_id,
         given_name=names.get(booking.student_id, ""),
         teacher_id=slot.teacher_id,
+        teacher_name=teachers.get(slot.teacher_id),
         site=slot.site,
         room=slot.room,
+        mode=slot.mode,
         starts_at=slot.starts_at,
         ends_at=slot.ends_at,
         status=booking.status,

@@ -27,6 +27,7 @@ class SiblingView:
     time: str
     room: str | None
     teacher: str | None
+    virtual: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> Fami
                     language=language,
                 ),
                 room=_text(sibling.get("room")),
-                teacher=_text(sibling.get("teacher_id")),
+                teacher=_text(sibling.get("teacher_name") or sibling.get("teacher_id")),
+                virtual=sibling.get("mode") == "virtual",
             )
             for sibling in booking.get("siblings", [])
         ],
