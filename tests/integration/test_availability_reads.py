@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.scheduling.tables import Slot
 from shared.auth import Role
 from tests.integration.conftest import System, register_site, teaching_at
 from tests.scheduling_support import conference_window, give_availability
@@ -141,3 +142,46 @@ async def test_a_teachers_video_call_link_is_for_the_offices_of_all_their_school
         assert (await system.scheduling.put(profile, json=link, headers=office)).status_code == 403
     saved = await system.scheduling.put(profile, json=link, headers=both)
     assert saved.status_code == 200, saved.text
+
+
+async def test_a_new_video_call_link_reaches_the_conferences_already_set_up(
+    system: System,
+) -> None:
+    """The teacher's times by video call still ahead, booked or not, take the new link (the
+    family's page and calendar files name it); the link is not removed while they need one."""
+    await teaching_at(system, "t-rivera", "conway")
+    profile = "/teachers/t-rivera/profile"
+    old = {"meeting_link_template": "https://meet.example.org/old/{slot}"}
+    assert (await system.scheduling.put(profile, json=old, headers=TEACHER)).status_code == 200
+    day = datetime.now(ZoneInfo("America/Los_Angeles")).date() + timedelta(days=2)
+    starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    given = await give_availability(
+        system.scheduling,
+        site="conway",
+        starts_at=starts,
+        count=2,
+        teacher_id="t-rivera",
+        mode="virtual",
+        room=None,
+    )
+    assert given.status_code == 201, given.text
+    ids = [one["id"] for one in given.json()["slots"]]
+
+    async def links() -> set[str | None]:
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            slots = [await session.get(Slot, one) for one in ids]
+        return {slot.meeting_link if slot else None for slot in slots}
+
+    assert await links() == {f"https://meet.example.org/old/{one}" for one in ids}
+
+    removed = await system.scheduling.put(
+        profile, json={"meeting_link_template": None}, headers=TEACHER
+    )
+    assert removed.status_code == 409, removed.text
+    assert removed.json()["refusal"] == "link_in_use" and "2 video call" in removed.text
+
+    new = {"meeting_link_template": "https://meet.example.org/new/{slot}"}
+    saved = await system.scheduling.put(profile, json=new, headers=TEACHER)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["times_relinked"] == 2
+    assert await links() == {f"https://meet.example.org/new/{one}" for one in ids}

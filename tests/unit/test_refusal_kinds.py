@@ -17,6 +17,7 @@ from services.portfolio.refusals import REFUSAL_CODES as PORTFOLIO_REFUSAL_CODES
 from services.scheduling.booking.rules import (
     AVAILABILITY_REFUSAL_CODES,
     OFFICE_REFUSAL_CODES,
+    PROFILE_REFUSAL_CODES,
     REFUSAL_CODES,
     STAFF_REFUSAL_CODES,
 )
@@ -25,7 +26,11 @@ from services.web.family.preferences_view import PreferencesRefusal, refusal_of_
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.service_api import Answer
-from services.web.staff.availability_refusals import AvailabilityRefusal, block_refusal_of
+from services.web.staff.availability_refusals import (
+    AvailabilityRefusal,
+    block_refusal_of,
+    link_refusal_of,
+)
 from services.web.staff.refusals import staff_refusal_of
 from services.web.student.refusals import student_refusal_of
 
@@ -36,6 +41,7 @@ Reader = Callable[[Answer], Any]
 FAMILY: tuple[Reader, str] = (refusal_of, "_refusal.html.j2")
 STAFF: tuple[Reader, str] = (staff_refusal_of, "_staff_refusal.html.j2")
 AVAILABILITY: tuple[Reader, str] = (block_refusal_of, "_availability_refusal.html.j2")
+VIDEO_CALL_LINK: tuple[Reader, str] = (link_refusal_of, "_availability_refusal.html.j2")
 OFFICE: tuple[Reader, str] = (office_refusal_of, "_office_refusal.html.j2")
 STUDENT: tuple[Reader, str] = (student_refusal_of, "_student_refusal.html.j2")
 DISTRICT: tuple[Reader, str] = (import_refusal_of, "_district_refusal.html.j2")
@@ -48,6 +54,7 @@ WHERE: list[tuple[Mapping[str, str], tuple[tuple[Reader, str], ...]]] = [
     (AVAILABILITY_REFUSAL_CODES, (AVAILABILITY,)),
     (AVAILABILITY_REFUSAL_CODES, (OFFICE,)),
     (OFFICE_REFUSAL_CODES, (OFFICE,)),
+    (PROFILE_REFUSAL_CODES, (VIDEO_CALL_LINK,)),
     (PORTFOLIO_REFUSAL_CODES, (STAFF, STUDENT, DISTRICT)),
     (PREFERENCES_REFUSAL_CODES, (PREFERENCES,)),
 ]

@@ -80,6 +80,11 @@ AVAILABILITY_REFUSAL_CODES = {
     "overlap": "the teacher already has availability or a conference time then",
     "room_taken": "the room is already taken then",
 }
+# The kinds of refusal of a teacher's conference settings (their video call link).
+PROFILE_REFUSAL_CODES = {
+    "link_in_use": "video call times still ahead are joined with the teacher's link: give a new"
+    " link instead of removing it",
+}
 # The kinds of refusal of the school office's windows, interpreters' hours and nudges.
 OFFICE_REFUSAL_CODES = {
     "days_in_order": "the last conference day is before the first",
@@ -106,6 +111,7 @@ ALL_REFUSAL_CODES = (
     STAFF_REFUSAL_CODES,
     AVAILABILITY_REFUSAL_CODES,
     OFFICE_REFUSAL_CODES,
+    PROFILE_REFUSAL_CODES,
 )
 
 

@@ -163,6 +163,11 @@ class ProfileIn(BaseModel):
 class ProfileOut(BaseModel):
     teacher_id: str
     meeting_link_template: str | None
+    times_relinked: int = Field(
+        0,
+        description="The teacher's video call times still ahead given the new link (booked or"
+        " not: the family's page, the calendar files and the feeds name it from now on).",
+    )
 
 
 class BreakIn(BaseModel):
@@ -559,7 +564,9 @@ async def _acts_for_teacher(session: AsyncSession, principal: Principal, teacher
         raise as_http(error) from error
 
 
-@router.put("/teachers/{teacher_id}/profile", response_model=ProfileOut, responses=refusals(403))
+@router.put(
+    "/teachers/{teacher_id}/profile", response_model=ProfileOut, responses=refusals(403, 409)
+)
 async def set_profile(
     teacher_id: IdPath, body: ProfileIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ProfileOut:
@@ -567,15 +574,45 @@ async def set_profile(
     teacher, a district administrator, or an administrator of every school they work at)."""
     async with uow.transaction() as session:
         await _acts_for_teacher(session, principal, teacher_id)
+        # (Takes turns with the teacher's availability, whose new times copy the link.)
+        await lock_for_transaction(session, f"teacher:{teacher_id}")
         profile = await session.get(TeacherProfile, teacher_id)
         if profile is None:
             profile = TeacherProfile(teacher_id=teacher_id, district=principal.district)
         elif profile.district != principal.district:
             raise forbidden(f"teacher {teacher_id!r} is not of your district")
-        profile.meeting_link_template = body.meeting_link_template
-        profile.updated_at = datetime.now(UTC)
+        now = datetime.now(UTC)
+        ahead = (
+            await session.exec(
+                select(Slot).where(
+                    Slot.teacher_id == teacher_id,
+                    Slot.district == principal.district,
+                    Slot.mode == Mode.VIRTUAL.value,
+                    Slot.status == "open",
+                    col(Slot.starts_at) > now,
+                )
+            )
+        ).all()
+        template = body.meeting_link_template
+        if template is None and ahead:
+            raise as_http(
+                Refused(
+                    f"{len(ahead)} video call time(s) ahead are joined with this link: give the"
+                    " new link instead of removing it, or remove that availability first",
+                    code="link_in_use",
+                )
+            )
+        for slot in ahead:
+            slot.meeting_link = meeting_link(template, slot_id=slot.id) if template else None
+            session.add(slot)
+        profile.meeting_link_template = template
+        profile.updated_at = now
         session.add(profile)
-    return ProfileOut(teacher_id=teacher_id, meeting_link_template=profile.meeting_link_template)
+    return ProfileOut(
+        teacher_id=teacher_id,
+        meeting_link_template=profile.meeting_link_template,
+        times_relinked=len(ahead),
+    )
 
 
 @router.get("/teachers/{teacher_id}/profile", response_model=ProfileOut, responses=refusals(403))

@@ -197,7 +197,7 @@ async def _page(
         window_id = None
     if refusal in FIELD and window_id is not None:
         error_field = f"{FIELD[refusal]}-{window_id}"
-    elif refusal is AvailabilityRefusal.LINK_INVALID:
+    elif refusal in (AvailabilityRefusal.LINK_INVALID, AvailabilityRefusal.LINK_IN_USE):
         error_field = "meeting-link"
     else:
         error_field = "main"

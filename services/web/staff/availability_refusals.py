@@ -32,6 +32,7 @@ class AvailabilityRefusal(StrEnum):
     TOO_SHORT = "too_short"
     ROOM_NEEDED = "room_needed"
     LINK_INVALID = "link_invalid"
+    LINK_IN_USE = "link_in_use"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
     OTHER = "other"
@@ -101,6 +102,8 @@ def link_refusal_of(answer: Answer) -> AvailabilityRefusal:
     """The kind of refusal of a video call link."""
     if answer.status == 403:
         return AvailabilityRefusal.NOT_ALLOWED
+    if isinstance(answer.body, dict) and answer.body.get("refusal") == "link_in_use":
+        return AvailabilityRefusal.LINK_IN_USE
     return AvailabilityRefusal.LINK_INVALID if answer.status == 422 else AvailabilityRefusal.OTHER
 
 
