@@ -303,6 +303,51 @@ async def test_once_booking_closes_the_family_still_sees_its_conference_and_whom
     assert "Booking is not open yet" not in home and "Choose a time" not in home
 
 
+async def test_a_family_waiting_when_booking_closes_still_sees_its_place_and_gets_a_freed_seat(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    new_family: NewFamily,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    others = [await new_family("Other") for _ in conference_times]
+    bookings = []
+    for other, time in zip(others, conference_times, strict=True):
+        taken = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": time["id"], "student_id": other.student_id},
+            headers=family_bearer(other),
+        )
+        assert taken.status_code == 201, taken.text
+        bookings.append(taken.json())
+    joined = await system.scheduling.post(
+        "/waitlist",
+        json={"window_id": conference_times[0]["window_id"], "student_id": family.student_id},
+        headers=family_bearer(family),
+    )
+    assert joined.status_code == 201, joined.text
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        for window in (await session.exec(select(ConferenceWindow))).all():
+            window.closes_at = datetime.now(UTC) - timedelta(minutes=1)
+            session.add(window)
+
+    # Booking has closed: the family still sees it is waiting (and may leave), not "call the
+    # office, you have no time".
+    await signed_in(web, family)
+    home = html.unescape((await web.get("/family")).text)
+    assert "Ava is on the waitlist" in home and "Leave the waitlist" in home
+    assert "has no conference time" not in home
+    # The office cancels one family's conference: the seat goes to the family waiting.
+    cancelled = await system.scheduling.delete(
+        f"/bookings/{bookings[1]['id']}", headers=auth("it-admin", Role.DISTRICT_ADMIN)
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    [booking] = [b for b in await bookings_of(system, family) if b["status"] == "booked"]
+    assert booking["slot_id"] == conference_times[1]["id"]
+    home = html.unescape((await web.get("/family")).text)
+    assert "is on the waitlist" not in home and conference_times[1]["room"] in home
+
+
 async def test_a_form_from_an_old_tab_for_a_child_booked_since_offers_to_change_the_time(
     web: httpx.AsyncClient, system: System, family: Family
 ) -> None:

@@ -207,15 +207,14 @@ async def _child(
         window for window in windows if window_links_until(window.last_day, window.timezone) > now
     ]
     conferences = await conferences_of(session, student.id)
-    # (Places in windows whose booking has closed are over: no seat can come to them.)
+    # (Places in windows whose booking has closed are kept until the days are over: a seat the
+    # school frees or adds, a snow day's make-up time, still goes to the first family waiting.)
     waiting = (
         await session.exec(
             select(WaitlistEntry).where(
                 WaitlistEntry.student_id == student.id,
                 WaitlistEntry.status == "waiting",
-                col(WaitlistEntry.window_id).in_(
-                    [window.id for window in windows if window.closes_at > now]
-                ),
+                col(WaitlistEntry.window_id).in_([window.id for window in windows]),
             )
         )
     ).all()
