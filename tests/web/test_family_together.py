@@ -231,6 +231,9 @@ async def test_a_conference_names_its_own_school_once_the_child_has_changed_scho
     home = (await web.get("/family")).text
     (where,) = re.findall(r"<dt>Where</dt>\s*<dd>(.*?)</dd>", home, re.S)
     assert " ".join(where.split()) == f"{conference_times[0]['room']}<br>Conway Elementary"
+    # Conway's times are not the child's to move to now: the office moves it.
+    assert "Change the time" not in home
+    assert "To change this time, call the school office." in home
 
 
 async def test_early_access_opens_booking_and_the_waitlist_for_a_family_with_several_children(

@@ -110,10 +110,17 @@ class ChildView:
 
     @property
     def conference_movable(self) -> bool:
-        """Whether the child's conference may move online: not once its window's booking has
-        closed (a move takes a time as booking does)."""
+        """Whether the child's conference may move online: while its window's booking is open
+        (a move takes a time as booking does), and only in a window of the child's school (a
+        child who changed school since keeps the time, and the office moves it)."""
+        open_now = {window.id for window in self.open_windows}
+        return self.conference is not None and self.conference.window_id in open_now
+
+    @property
+    def conference_window_closed(self) -> bool:
+        """Whether the child's conference is in a window of its school whose booking closed."""
         closed = {window.id for window in self.windows if window.booking == "closed"}
-        return self.conference is not None and self.conference.window_id not in closed
+        return self.conference is not None and self.conference.window_id in closed
 
 
 def children(family: Any, *, language: str) -> list[ChildView]:
