@@ -238,6 +238,20 @@ async def test_a_class_that_takes_students_of_another_school_makes_that_school_h
     assert given.status_code == 201, given.text
     queue = await system.portfolio.get("/sites/mjds/review-queue", headers=RIVERA_NO_SITES)
     assert queue.status_code == 200, queue.text
+    # MJDS's window counts Mia in her Conway class: Ms. Rivera sees that Mia's family has not
+    # booked (not that it has, as when only MJDS's classes were read), and MJDS's office sees
+    # the class in the window's figures.
+    listed = await system.scheduling.get(
+        f"/windows/{window['id']}/not-booked", headers=RIVERA_NO_SITES
+    )
+    assert listed.status_code == 200, listed.text
+    assert [(one["student_id"], one["class_ids"]) for one in listed.json()] == [
+        ("s-mia", ["c-magnet"])
+    ]
+    figures = await system.scheduling.get(f"/windows/{window['id']}/figures", headers=ADMIN)
+    assert figures.status_code == 200, figures.text
+    by_class = {one["class_id"]: one for one in figures.json()["classes"]}
+    assert (by_class["c-magnet"]["invited"], by_class["c-magnet"]["booked"]) == (1, 0)
 
 
 async def test_a_teachers_feed_is_for_offices_of_every_school_it_lists_conferences_at(

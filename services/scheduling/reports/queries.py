@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,10 +49,14 @@ async def window_standing(session: AsyncSession, window: ConferenceWindow) -> Wi
             col(RosterGuardianLink.active),
         ),
     )
-    classes = await _classes(session, district, site)
+    # Each student's classes, wherever the class is (a class may take students of another
+    # school, whose conferences are at their own): a teacher stands for those students too.
     enrolled: dict[str, set[str]] = {}
-    for class_id, student_id in await _members(session, district, site, role="student"):
+    for class_id, student_id in await _enrolled(session, district, site):
         enrolled.setdefault(student_id, set()).add(class_id)
+    classes = await _classes(
+        session, district, site, also={c for theirs in enrolled.values() for c in theirs}
+    )
     statuses = await _pairs(
         session,
         select(Booking.student_id, Booking.status).where(
@@ -96,17 +101,26 @@ async def _pairs(session: AsyncSession, query: object) -> dict[str, set[str]]:
     return grouped
 
 
-async def _classes(session: AsyncSession, district: str, site: str) -> dict[str, ClassInfo]:
-    """The site's classes on the roster now, with their teachers."""
+async def _classes(
+    session: AsyncSession, district: str, site: str, *, also: set[str]
+) -> dict[str, ClassInfo]:
+    """The site's classes on the roster now, and the classes ``also`` (of other schools, with
+    students of this one), with their teachers."""
+    on_the_roster = (
+        col(RosterClass.district) == district,
+        col(RosterClass.active),
+        or_(col(RosterClass.site) == site, col(RosterClass.id).in_(sorted(also))),
+    )
     titles = (
-        await session.exec(
-            select(RosterClass.id, RosterClass.title).where(
-                RosterClass.district == district, RosterClass.site == site, col(RosterClass.active)
-            )
-        )
+        await session.exec(select(RosterClass.id, RosterClass.title).where(*on_the_roster))
     ).all()
     teachers: dict[str, set[str]] = {}
-    for class_id, teacher_id in await _members(session, district, site, role="teacher"):
+    rows = await session.exec(
+        select(RosterClassMember.class_id, RosterClassMember.person_id)
+        .join(RosterClass, col(RosterClass.id) == col(RosterClassMember.class_id))
+        .where(*on_the_roster, RosterClassMember.role == "teacher")
+    )
+    for class_id, teacher_id in rows.all():
         teachers.setdefault(class_id, set()).add(teacher_id)
     return {
         class_id: ClassInfo(class_id, title, frozenset(teachers.get(class_id, ())))
@@ -114,17 +128,19 @@ async def _classes(session: AsyncSession, district: str, site: str) -> dict[str,
     }
 
 
-async def _members(
-    session: AsyncSession, district: str, site: str, *, role: str
-) -> list[tuple[str, str]]:
+async def _enrolled(session: AsyncSession, district: str, site: str) -> list[tuple[str, str]]:
+    """``(class, student)`` for the site's active students in active classes of any school."""
     rows = await session.exec(
         select(RosterClassMember.class_id, RosterClassMember.person_id)
         .join(RosterClass, col(RosterClass.id) == col(RosterClassMember.class_id))
+        .join(RosterStudent, col(RosterStudent.id) == col(RosterClassMember.person_id))
         .where(
+            RosterStudent.district == district,
+            RosterStudent.site == site,
+            col(RosterStudent.active),
             RosterClass.district == district,
-            RosterClass.site == site,
             col(RosterClass.active),
-            RosterClassMember.role == role,
+            RosterClassMember.role == "student",
         )
     )
     return [(class_id, person) for class_id, person in rows.all()]
