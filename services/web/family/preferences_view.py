@@ -92,6 +92,8 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
         return None
     if form.digest_hour not in DIGEST_HOURS:
         return None
+    if form.timezone and form.timezone not in zoneinfo.available_timezones():
+        return None  # (no form offers it: any IANA zone is one the list could have held)
     return form
 
 
@@ -184,8 +186,8 @@ def zone_named(zone: str, language: str) -> str:
         return offered[zone]
     try:
         return get_timezone_location(zone, locale=Locale.parse(language.replace("-", "_")))
-    except (LookupError, UnknownLocaleError, ValueError):
-        return zone
+    except (LookupError, UnknownLocaleError, ValueError, OSError):
+        return zone  # (OSError: a name no file could have, too long for the file system)
 
 
 def _hh_mm(value: Any) -> str:
