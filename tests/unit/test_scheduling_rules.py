@@ -310,6 +310,11 @@ def test_a_teacher_cancels_or_moves_only_a_conference_with_them() -> None:
     with pytest.raises(NotAllowed, match="that time is with 't-2'"):
         move(TEACHER, slot(teacher_id="t-2"))
     move(SITE_ADMIN, slot(teacher_id="t-2"))
+    # Nor book a family into a colleague's time (and then be unable to undo it).
+    with pytest.raises(NotAllowed, match="that time is with 't-2'"):
+        book(TEACHER, booked_slot=slot(teacher_id="t-2"))
+    book(TEACHER, booked_slot=slot(teacher_id="t-1"))
+    book(SITE_ADMIN, booked_slot=slot(teacher_id="t-2"))
 
 
 def test_student_cannot_cancel() -> None:

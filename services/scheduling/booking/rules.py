@@ -197,6 +197,7 @@ def check_booking(
     """
     check_acting_for(principal, student=student, family=family)
     check_time_for(slot, student, now=now)
+    check_teachers_own(principal, slot.teacher_id, doing="book")
     if upcoming is not None:
         raise Refused(
             f"student {student.id!r} already has a conference at {upcoming.isoformat()};"
@@ -205,6 +206,17 @@ def check_booking(
         )
     if slot.booked >= slot.capacity:
         raise Full("that conference time is full")
+
+
+def check_teachers_own(principal: Principal, teacher_id: str, *, doing: str) -> None:
+    """Among the staff, a teacher books, moves, cancels or puts on a waitlist only for their own
+    conference times (another teacher of the student sees them, no more); the site's
+    administrators do it for any teacher."""
+    if principal.role is Role.TEACHER and teacher_id and teacher_id != principal.subject:
+        raise NotAllowed(
+            f"teachers act on their own conferences only; that time is with {teacher_id!r}: ask"
+            f" them or the school office to {doing} it"
+        )
 
 
 def check_acting_for(principal: Principal, *, student: StudentView, family: str) -> None:
@@ -273,11 +285,7 @@ def check_move(
         now=now,
         doing="move",
     )
-    if principal.role is Role.TEACHER and new_slot.teacher_id != principal.subject:
-        raise NotAllowed(
-            f"teachers move their conferences to their own times; that time is with"
-            f" {new_slot.teacher_id!r}: ask the school office"
-        )
+    check_teachers_own(principal, new_slot.teacher_id, doing="move")
     if not student.active:  # (cancelling is still open to the family: it frees the seat)
         raise Refused(f"student {student.id!r} is withdrawn from the roster")
     if new_slot_id == current_slot:
@@ -305,11 +313,7 @@ def check_cancellation(
         raise Hidden(f"no booking {booking_id!r}")
     if principal.role is Role.STUDENT:
         raise NotAllowed(f"families or the school {doing} conferences, not students")
-    if principal.role is Role.TEACHER and teacher_id != principal.subject:
-        raise NotAllowed(
-            f"teachers {doing} their own conferences; this one is with {teacher_id!r}: ask them"
-            " or the school office"
-        )
+    check_teachers_own(principal, teacher_id, doing=doing)
     if status != "booked":
         raise Refused(f"this booking is already {status}", code="booking_changed")
     if starts_at <= now:

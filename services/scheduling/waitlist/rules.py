@@ -12,6 +12,7 @@ from services.scheduling.booking.rules import (
     Refused,
     StudentView,
     check_acting_for,
+    check_teachers_own,
 )
 from services.scheduling.windows.rules import WindowPlan
 from shared.auth.principal import Principal
@@ -76,6 +77,7 @@ def check_joining(
         (teacher_id,) = student.teachers
     if student.teachers and teacher_id not in student.teachers:
         raise Invalid(f"teacher {teacher_id!r} does not teach student {student.id!r}")
+    check_teachers_own(principal, teacher_id, doing="put the family on the waitlist for")
     if day is not None and not window.first_day <= day <= window.last_day:
         raise Invalid(f"{day.isoformat()} is not one of the window's days")
     if interpreter_language and not interpreter_spoken:
