@@ -232,6 +232,11 @@ class SchedulingApi(ServiceApi):
         """The secret address of the teacher's conferences feed."""
         return await self._call("GET", f"/teachers/{quote(teacher_id)}/calendar-feed", token)
 
+    async def interpreter_calendar_feed(self, token: str, interpreter_id: str) -> Answer:
+        """The secret address of the interpreter's conferences feed."""
+        path = f"/interpreters/{quote(interpreter_id)}/calendar-feed"
+        return await self._call("GET", path, token)
+
     async def rotate_calendar_feed(self, token: str, *, teacher_id: str) -> Answer:
         """A new secret address for the teacher's feed; the old one stops working."""
         path = f"/teachers/{quote(teacher_id)}/calendar-feed/rotate"

@@ -492,6 +492,13 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     assert "Ana Flores" in page.text and "Spanish" in page.text and "Vietnamese" in page.text
     interpreter = re.search(r'action="/office/interpreters/([^/"]+)/hours"', page.text)
     assert interpreter
+    # The office gives Ana her calendar's address, on the web front's address, which serves it.
+    feed = re.search(rf'id="feed-{interpreter[1]}" readonly value="([^"]+)"', page.text)
+    assert feed and feed[1].startswith(f"http://web/calendars/interpreters/{interpreter[1]}/")
+    subscribed = await web.get(feed[1])
+    assert subscribed.status_code == 200 and "X-WR-CALNAME:Interpreting: Ana Flores" in (
+        subscribed.text
+    )
     day = (datetime.now(LA).date() + timedelta(days=5)).isoformat()
     hours = f"/office/interpreters/{interpreter[1]}/hours"
     backwards = await web.post(

@@ -5,7 +5,7 @@ giving them hours and taking hours back. Each form posts, then comes back to the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
+from services.web.staff.calendar_feeds import public_feed_address
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_day, written_span, zone
@@ -48,6 +49,7 @@ class InterpreterView:
     languages: list[str]
     active: bool
     hours: list[HoursView]
+    feed: str | None = None  # the secret address of their calendar, to give them
 
 
 @dataclass(frozen=True)
@@ -245,12 +247,15 @@ async def _page(
     for school in await schools_of(portfolio, who):
         answer = accepted(await api.interpreters(token_of(who), site=school.id))
         found = answer.body if answer.ok and isinstance(answer.body, list) else []
-        schools.append(
-            SchoolInterpreters(
-                school,
-                [_view(one, timezone=school.timezone, language=who.language) for one in found],
+        views = []
+        for one in found:
+            view = _view(one, timezone=school.timezone, language=who.language)
+            feed = accepted(await api.interpreter_calendar_feed(token_of(who), view.id))
+            url = feed.body.get("url") if feed.ok and isinstance(feed.body, dict) else None
+            views.append(
+                replace(view, feed=public_feed_address(request, str(url)) if url else None)
             )
-        )
+        schools.append(SchoolInterpreters(school, views))
     return page(
         request,
         who,
