@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,9 +55,7 @@ async def window_standing(session: AsyncSession, window: ConferenceWindow) -> Wi
     enrolled: dict[str, set[str]] = {}
     for class_id, student_id in await _enrolled(session, district, site):
         enrolled.setdefault(student_id, set()).add(class_id)
-    classes = await _classes(
-        session, district, site, also={c for theirs in enrolled.values() for c in theirs}
-    )
+    classes = await _classes(session, district, site)
     statuses = await _pairs(
         session,
         select(Booking.student_id, Booking.status).where(
@@ -82,7 +81,8 @@ async def window_standing(session: AsyncSession, window: ConferenceWindow) -> Wi
                 student_id=student_id,
                 given_name=given_name,
                 classes=theirs,
-                teachers=frozenset(t for c in theirs for t in classes[c].teachers),
+                # (A class removed between the two reads teaches nobody now.)
+                teachers=frozenset(t for c in theirs if c in classes for t in classes[c].teachers),
                 guardians=frozenset(guardians.get(student_id, ())),
                 held=held[0] if held else None,
                 missed="no_show" in statuses.get(student_id, ()),
@@ -101,24 +101,26 @@ async def _pairs(session: AsyncSession, query: object) -> dict[str, set[str]]:
     return grouped
 
 
-async def _classes(
-    session: AsyncSession, district: str, site: str, *, also: set[str]
-) -> dict[str, ClassInfo]:
-    """The site's classes on the roster now, and the classes ``also`` (of other schools, with
-    students of this one), with their teachers."""
+async def _classes(session: AsyncSession, district: str, site: str) -> dict[str, ClassInfo]:
+    """The site's classes on the roster now, and those of other schools with students of this
+    one, with their teachers."""
     on_the_roster = (
         col(RosterClass.district) == district,
         col(RosterClass.active),
-        or_(col(RosterClass.site) == site, col(RosterClass.id).in_(sorted(also))),
+        or_(col(RosterClass.site) == site, col(RosterClass.id).in_(_CLASSES_OF_ITS_STUDENTS)),
     )
+    params = {"district": district, "site": site}
     titles = (
-        await session.exec(select(RosterClass.id, RosterClass.title).where(*on_the_roster))
+        await session.exec(
+            select(RosterClass.id, RosterClass.title).where(*on_the_roster), params=params
+        )
     ).all()
     teachers: dict[str, set[str]] = {}
     rows = await session.exec(
         select(RosterClassMember.class_id, RosterClassMember.person_id)
         .join(RosterClass, col(RosterClass.id) == col(RosterClassMember.class_id))
-        .where(*on_the_roster, RosterClassMember.role == "teacher")
+        .where(*on_the_roster, RosterClassMember.role == "teacher"),
+        params=params,
     )
     for class_id, teacher_id in rows.all():
         teachers.setdefault(class_id, set()).add(teacher_id)
@@ -128,21 +130,32 @@ async def _classes(
     }
 
 
-async def _enrolled(session: AsyncSession, district: str, site: str) -> list[tuple[str, str]]:
-    """``(class, student)`` for the site's active students in active classes of any school."""
-    rows = await session.exec(
+def _students_classes() -> Any:
+    """``(class, student)`` for a site's active students (``:district``, ``:site``) in active
+    classes of any school."""
+    return (
         select(RosterClassMember.class_id, RosterClassMember.person_id)
         .join(RosterClass, col(RosterClass.id) == col(RosterClassMember.class_id))
         .join(RosterStudent, col(RosterStudent.id) == col(RosterClassMember.person_id))
         .where(
-            RosterStudent.district == district,
-            RosterStudent.site == site,
+            RosterStudent.district == bindparam("district"),
+            RosterStudent.site == bindparam("site"),
             col(RosterStudent.active),
-            RosterClass.district == district,
+            RosterClass.district == bindparam("district"),
             col(RosterClass.active),
             RosterClassMember.role == "student",
         )
     )
+
+
+_STUDENTS_CLASSES = _students_classes()
+# (The classes only, as a subquery: a large school's students are in hundreds of classes.)
+_CLASSES_OF_ITS_STUDENTS = select(_STUDENTS_CLASSES.subquery().c.class_id)
+
+
+async def _enrolled(session: AsyncSession, district: str, site: str) -> list[tuple[str, str]]:
+    """``(class, student)`` for the site's active students in active classes of any school."""
+    rows = await session.exec(_STUDENTS_CLASSES, params={"district": district, "site": site})
     return [(class_id, person) for class_id, person in rows.all()]
 
 

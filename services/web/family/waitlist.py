@@ -115,7 +115,15 @@ async def join_waitlist(
     ):
         refusal = Refusal.NOT_OPEN if not window_ids else Refusal.INVALID
         return _waitlist_page(
-            request, who, child, languages=languages, refusal=refusal, status=422, part=part
+            request,
+            who,
+            child,
+            languages=languages,
+            interpreter=interpreter,
+            refusal=refusal,
+            status=422,
+            part=part,
+            teacher=teacher,
         )
     if teachers and teacher is None:
         return _waitlist_page(
