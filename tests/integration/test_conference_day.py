@@ -29,6 +29,7 @@ from shared.events import (
     EventData,
     FamiliesNudged,
 )
+from shared.roster_classes import RosterClassMember
 from tests.integration.conftest import ADMIN, System, add_contact, delivery_of, enroll, put_in_class
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
@@ -521,8 +522,14 @@ async def test_the_teachers_day_shows_each_time_and_family_as_they_run_it(
     await eventually(gio_ready, until=bool, timeout=15)
     assert ok(await day())["slots"][2]["bookings"][0]["plan_ready"] is False
 
-    # The school sees the same day, and who Ava's brother's conference is with; nobody else
-    # sees the day.
+    # The school sees the same day, and who Ava's brother's conference is with (by name, as
+    # the roster's classes name Mr. Park); nobody else sees the day.
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        await session.exec(
+            update(RosterClassMember)
+            .where(col(RosterClassMember.person_id) == "t-park")
+            .values(name="Sam Park")
+        )
     offices = ok(await day(CONWAY_ADMIN))
     (leos,) = offices["slots"][2]["bookings"][0].pop("siblings")
     assert ok(await day())["slots"][2]["bookings"][0].pop("siblings") == [
@@ -542,6 +549,7 @@ async def test_the_teachers_day_shows_each_time_and_family_as_they_run_it(
         "Room 7",
         "in_person",
     )
+    assert leos["teacher_name"] == "Sam Park", leos
     theirs = ok(await day())
     theirs["slots"][2]["bookings"][0].pop("siblings")
     assert offices == theirs

@@ -16,6 +16,7 @@ import httpx
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, put_in_class
+from tests.scheduling_support import give_availability
 from tests.support import auth
 from tests.web.conftest import (
     Family,
@@ -217,6 +218,34 @@ async def test_the_video_call_link_and_the_calendar_address(
     assert saved.status_code == 303
     after = await web.get(saved.headers["location"])
     assert 'value="https://meet.example.org/rivera"' in after.text
+    # Taken back: said so (no conference by video call needs it yet) ...
+    removed = await web.post(
+        "/teacher/availability/video-call-link",
+        data={"csrf_token": csrf_token(page), "meeting_link": ""},
+    )
+    assert removed.status_code == 303
+    assert "Your video call link is removed." in (await web.get(removed.headers["location"])).text
+    # ... but not while a video call time ahead needs it: the page says why.
+    saved = await web.post(
+        "/teacher/availability/video-call-link",
+        data={"csrf_token": csrf_token(page), "meeting_link": "https://meet.example.org/rivera"},
+    )
+    first = datetime.fromisoformat(conference_times[-1]["ends_at"]) + timedelta(hours=1)
+    virtual = await give_availability(
+        system.scheduling,
+        site="conway",
+        starts_at=first,
+        teacher_id="t-rivera",
+        mode="virtual",
+        room=None,
+    )
+    assert virtual.status_code == 201, virtual.text
+    in_use = await web.post(
+        "/teacher/availability/video-call-link",
+        data={"csrf_token": csrf_token(page), "meeting_link": ""},
+    )
+    assert in_use.status_code == 409
+    assert "Give the new link instead of removing it." in html.unescape(in_use.text)
     rotated = await web.post(
         "/teacher/availability/calendar-feed", data={"csrf_token": csrf_token(after)}
     )

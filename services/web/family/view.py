@@ -89,7 +89,8 @@ class ChildView:
     @property
     def held(self) -> ConferenceView | None:
         """The child's conference of one of its windows that has begun: checked in, or held
-        (completed). It is shown, not changed, and no other time is offered in its window."""
+        (completed). It is shown, not changed, and the page offers no other time while it is
+        (a child has one conference in a window, and a school one window open at a time)."""
         current = {window.id for window in self.windows}
         begun = [
             c

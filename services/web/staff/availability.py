@@ -39,7 +39,7 @@ from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-DONE = frozenset({"block", "link", "feed", "removed"})
+DONE = frozenset({"block", "link", "link_removed", "feed", "removed"})
 PAGE = "/teacher/availability"
 MAX_LINK = 500
 
@@ -143,7 +143,8 @@ async def set_video_call_link(request: Request, who: TeacherDep, api: Scheduling
         )
     )
     if answer.ok:
-        return RedirectResponse(f"{PAGE}?done=link#video-call", status_code=303)
+        done = "link" if link else "link_removed"
+        return RedirectResponse(f"{PAGE}?done={done}#video-call", status_code=303)
     return await _page(
         request, who, api, refusal=link_refusal_of(answer), status=answer.refused_status, link=link
     )
