@@ -20,7 +20,13 @@ async def checked_form(request: Request, who: Visitor) -> dict[str, str]:
     # (A body that is not a readable form is a 400 page; one of another type, an empty form.)
     # (The feedback form has a field per goal: portfolio asks about at most 20.)
     form = await checked_form_data(request, who, max_fields=40)
-    return {name: value for name, value in form.items() if isinstance(value, str)}
+    return {name: as_typed(value) for name, value in form.items() if isinstance(value, str)}
+
+
+def as_typed(value: str) -> str:
+    """A posted text as the person typed it: browsers send each line break of a text area as
+    CRLF, which would count twice against a length the text area itself allowed."""
+    return value.replace("\r\n", "\n")
 
 
 async def checked_form_data(
@@ -53,7 +59,7 @@ async def checked_upload(
     spools the rest to disk."""
     form = await checked_form_data(request, who, max_fields=10, max_files=max_files)
     try:
-        fields = {name: value for name, value in form.items() if isinstance(value, str)}
+        fields = {name: as_typed(value) for name, value in form.items() if isinstance(value, str)}
         yield fields, {name: value for name, value in form.items() if isinstance(value, UploadFile)}
     finally:
         await form.close()

@@ -311,6 +311,13 @@ async def test_what_cannot_be_done_is_said_in_words_with_a_4xx(
     await open_cycle(system)
     missing = await web.post("/student/plan", data={"csrf_token": token, "item": "goal:nope"})
     assert missing.status_code == 422 and "We could not find that." in missing.text
+    # A portfolio of years: the page posts what the student will say for each of its 400
+    # choices, ticked or not, and the form is read (a 400 page lost what was typed).
+    years = {f"say-evidence-e{n}": "" for n in range(400)}
+    saved = await web.post(
+        "/student/plan", data={"csrf_token": token, "opening": "Hello!\r\nI am Ava.", **years}
+    )
+    assert saved.status_code == 303, saved.text[-400:]
 
     form = await web.get("/student/work/add/file")
     upload = {"csrf_token": csrf_token(form), "way": "file", "title": "My song"}

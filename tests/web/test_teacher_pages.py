@@ -234,10 +234,12 @@ async def test_approving_moves_evidence_out_of_the_queue_and_returning_needs_fee
     empty = await web.post(give_back, data={"csrf_token": csrf_token(queue), "feedback": " "})
     assert empty.status_code == 422
     assert "Write what the student should improve." in empty.text
-    returned = await web.post(
-        give_back, data={"csrf_token": csrf_token(queue), "feedback": "Label each layer."}
-    )
-    assert returned.status_code == 303
+    # 2,000 characters as a text area allows them, each line break sent as CRLF: not refused
+    # as too long, and kept with its line breaks.
+    lines = "Label each layer.\r\n" + "\r\n".join(["x" * 99] * 19) + "\r\n" + "y" * 82
+    assert len(lines.replace("\r\n", "\n")) == 2000 and len(lines) > 2000
+    returned = await web.post(give_back, data={"csrf_token": csrf_token(queue), "feedback": lines})
+    assert returned.status_code == 303, returned.text
     queue = await web.get(returned.headers["location"])
     assert "Returned to the student" in queue.text
     assert "Nothing is waiting for your review." in queue.text

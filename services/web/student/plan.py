@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.forms import checked_form_data
+from services.web.forms import as_typed, checked_form_data
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
@@ -26,6 +26,7 @@ router = APIRouter()
 KINDS = ("evidence", "reflection", "goal")
 # Portfolio's bounds on a plan.
 MAX_ITEMS, MAX_QUESTIONS, MAX_WORDS, MAX_QUESTION = 40, 3, 2000, 200
+MAX_PLAN_FIELDS = 5000
 
 
 @router.get("/student/plan")
@@ -42,8 +43,10 @@ async def plan_page(
 @router.post("/student/plan")
 async def save_plan(request: Request, who: StudentDep, api: PortfolioDep) -> Response:
     """Save the plan."""
-    form = await checked_form_data(request, who, max_fields=4 * MAX_ITEMS + 20)
-    fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+    # Each choice of the page posts what the student will say about it, ticked or not, and a
+    # portfolio grows for years: the body's size bounds the form, not a count of its fields.
+    form = await checked_form_data(request, who, max_fields=MAX_PLAN_FIELDS)
+    fields = {name: as_typed(value) for name, value in form.multi_items() if isinstance(value, str)}
     chosen = [value for value in form.getlist("item") if isinstance(value, str)]
     items: list[dict[str, Any]] = []
     unreadable = False
@@ -56,7 +59,7 @@ async def save_plan(request: Request, who: StudentDep, api: PortfolioDep) -> Res
         items.append({"type": kind, "id": item_id, "say": say or None})
     opening = fields.get("opening", "").strip()
     questions = [
-        question.strip()
+        as_typed(question).strip()
         for question in form.getlist("question")
         if isinstance(question, str) and question.strip()
     ]
