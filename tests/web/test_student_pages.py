@@ -129,6 +129,12 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     assert returned.status_code == 200, returned.text
     work = text_of(await web.get("/student/work"))
     assert "Your teacher wants you to fix it." in work and "Label each shape." in work
+    # Reflecting on the returned piece is about that piece (not "this term", which the family
+    # reads: the school kept the piece from them).
+    about_it = await web.get(
+        "/student/reflect", params={"evidence": piece["id"], "prompt": "grows"}
+    )
+    assert f'<option value="{piece["id"]}" selected>' in about_it.text
 
     await send_photo(web, photo("teal"), title="My robot")
     robot = next(p for p in await ava_pieces(system) if p["title"] == "My robot")
