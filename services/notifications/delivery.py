@@ -163,6 +163,7 @@ def _calendar(
         student=student.given_name,
         teacher=teacher or conference.teacher_name or conference.teacher_id,
         room=_where(conference.room, school, virtual=conference.virtual),
+        virtual=conference.virtual,
         station=conference.station,
         interpreter=named_language(conference.interpreter_language),
     )
@@ -397,6 +398,7 @@ def _delivery(
     if values.get("room"):
         virtual = message.virtual or (message.calendar is not None and message.calendar.virtual)
         values["room"] = _where(values["room"], school, virtual=virtual)
+        values["virtual"] = virtual  # (said as a video call in the family's language)
     rendered = render(
         message.template,
         language=contact.language if contact else None,

@@ -385,7 +385,10 @@ async def test_a_video_call_names_no_school_in_its_messages_reminders_or_cancell
                 )
 
         (booked,) = await eventually(written, until=lambda found: len(found) == 1)
-        assert "  Where: Online\n" in booked.body, booked.body
+        assert "  Where: a video call (join it from your family's page)\n" in booked.body, (
+            booked.body
+        )
+        assert "Online" not in booked.body  # (scheduling's placeholder room, in English)
         async with runtime.uow.read() as session:
             conference = await session.get(UpcomingConference, "b-video")
             assert conference is not None and conference.mode == "virtual"
