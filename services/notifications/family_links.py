@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -192,6 +193,29 @@ async def families_at_sites(
         if (student.district, student.site) in wanted:
             families[student.district, student.site][guardian_id].append(student)
     return families
+
+
+async def children_counted(
+    session: AsyncSession, district: str, guardians: Collection[str]
+) -> dict[str, int]:
+    """How many active students of the district the roster links each guardian to, at any of
+    its schools (as scheduling counts them for early access: a family with several)."""
+    if not guardians:
+        return {}
+    rows = (
+        await session.exec(
+            select(RosterGuardianLink.guardian_id, func.count())
+            .join(KnownStudent, col(KnownStudent.id) == col(RosterGuardianLink.student_id))
+            .where(
+                col(RosterGuardianLink.guardian_id).in_(sorted(guardians)),
+                col(RosterGuardianLink.active),
+                col(KnownStudent.active),
+                col(KnownStudent.district) == district,
+            )
+            .group_by(col(RosterGuardianLink.guardian_id))
+        )
+    ).all()
+    return dict(rows)
 
 
 async def student_names(session: AsyncSession, student_ids: Iterable[str]) -> dict[str, str]:

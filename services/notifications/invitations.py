@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
-from services.notifications.family_links import families_at_sites
+from services.notifications.family_links import children_counted, families_at_sites
 from services.notifications.messages import Days, Names
 from services.notifications.sending import jobs
 from services.notifications.tables import CouldNotReach, Delivery
@@ -86,6 +86,8 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
         families = await families_at_sites(
             session, {(cause.district, cause.site)}, guardians=job.payload["guardian_ids"]
         )
+        here = families.get((cause.district, cause.site), {})
+        counted = await children_counted(session, cause.district, list(here))
         await notify_guardians(
             session,
             [
@@ -98,6 +100,7 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                     values=_invitation(
                         window,
                         children=tuple(child.given_name for child in children),
+                        in_the_district=counted.get(guardian_id, len(children)),
                         now=now,
                         link=context.env.family_links.url(
                             guardian_id=guardian_id,
@@ -107,9 +110,7 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                         ),
                     ),
                 )
-                for guardian_id, children in sorted(
-                    families.get((cause.district, cause.site), {}).items()
-                )
+                for guardian_id, children in sorted(here.items())
             ],
             now=now,
         )
@@ -164,12 +165,18 @@ async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
 
 
 def _invitation(
-    window: WindowOpened, *, children: tuple[str, ...], now: datetime, link: str | None
+    window: WindowOpened,
+    *,
+    children: tuple[str, ...],
+    in_the_district: int,
+    now: datetime,
+    link: str | None,
 ) -> dict[str, Any]:
-    """What a family's invitation says: a family with several children is told when its early
-    access begins, if before everyone else's."""
+    """What a family's invitation says: a family with several children (``in_the_district``:
+    at any of its schools, as scheduling counts them) is told when its early access begins, if
+    before everyone else's."""
     early = window.early_access_at
-    if len(children) < 2 or early is None or early >= window.opens_at:
+    if max(in_the_district, len(children)) < 2 or early is None or early >= window.opens_at:
         early = None
     return {
         "children": Names(children),

@@ -369,10 +369,21 @@ async def test_a_family_with_several_children_is_invited_to_book_early(
 ) -> None:
     now = datetime.now(UTC)
     event = window_opened(opens_at=now + timedelta(days=2), early_access_at=now + timedelta(days=1))
+    # Dee's brother is at MJDS: her family has several children at the district's schools, as
+    # scheduling counts them for early access.
+    for data in (
+        StudentEnrolled(
+            student_id="s-dan", given_name="Dan", family_name="Doe", grade="07", version=1
+        ),
+        GuardianLinked(guardian_id="g-4", student_id="s-dan", relationship="parent", version=1),
+    ):
+        await apply(uow, env, new_event(data, subject="s-dan", district="demo", site="mjds"))
     await apply(uow, env, event)
     await run_due(worker(uow, env, "replica-1"))
 
     written = {d.recipient_id: d.body for d in await invitations(uow)}
     early = "Because you have more than one child at our schools, you may book from"
     assert early in written["g-1"], written["g-1"]  # Ava and Max's family
+    assert early in written["g-4"], written["g-4"]  # Dee's, her brother at MJDS
+    assert "Dan" not in written["g-4"]  # (invited to Conway's conferences: Dee's)
     assert early not in written["g-3"] and "Booking opens" in written["g-3"]
