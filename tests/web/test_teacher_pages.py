@@ -17,6 +17,7 @@ from shared.auth import Role
 from tests.integration.conftest import System
 from tests.support import auth
 from tests.web.conftest import Family, csrf_token, signed_in, signed_in_as
+from tests.web.test_student_pages import photo
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -243,6 +244,44 @@ async def test_approving_moves_evidence_out_of_the_queue_and_returning_needs_fee
     queue = await web.get(returned.headers["location"])
     assert "Returned to the student" in queue.text
     assert "Nothing is waiting for your review." in queue.text
+
+
+async def test_the_teacher_sees_a_photo_and_all_of_a_long_text_before_approving(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    student = auth(family.student_id, Role.STUDENT, students=(family.student_id,))
+    drawing = photo("teal")
+    added = await system.portfolio.post(
+        f"/students/{family.student_id}/evidence/files",
+        data={"title": "My robot"},
+        files={"file": ("robot.png", drawing, "image/png")},
+        headers=student,
+    )
+    assert added.status_code == 201, added.text
+    robot = added.json()["id"]
+    story = "Once upon a time. " * 80 + "THE END"
+    written = await system.portfolio.post(
+        f"/students/{family.student_id}/evidence",
+        json={"kind": "text", "title": "My story", "text": story},
+        headers=student,
+    )
+    assert written.status_code == 201, written.text
+    await signed_in_as(web, "t-rivera")
+    queue = await web.get("/teacher/review")
+    base = f"/teacher/review/{family.student_id}/{robot}"
+    assert f'<img class="preview" src="{base}/preview" alt="My robot">' in queue.text
+    preview = await web.get(f"{base}/preview")
+    assert preview.status_code == 200 and preview.headers["content-type"].startswith("image/")
+    whole = await web.get(f"{base}/file")
+    assert whole.status_code == 200 and whole.content == drawing
+    # All of the story, the rest a click away.
+    assert "Read the rest" in queue.text and "THE END" in queue.text
+    # Not another's: portfolio answers the student's teachers only.
+    await signed_in_as(web, "it-admin")
+    assert (await web.get(f"{base}/file")).status_code in (403, 404)
+    await signed_in_as(web, "t-rivera")
+    for odd in (f"{base}/thumbnail", f"/teacher/review/{family.student_id}/x%00/file"):
+        assert (await web.get(odd)).status_code == 404, odd
 
 
 async def test_a_students_parent_cannot_reach_the_teacher_pages(

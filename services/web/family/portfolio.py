@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.background import BackgroundTask
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from services.web.evidence_files import evidence_file_response
 from services.web.family.portfolio_view import (
     PlanView,
     evidence_views,
@@ -28,7 +28,6 @@ router = APIRouter()
 # The newest cycles whose plan the page looks for (a plan belongs to one cycle).
 CYCLES_LOOKED_AT = 3
 # The headers of a file that go on to the browser (portfolio decided them from its content).
-_FILE_HEADERS = ("content-type", "content-length", "content-disposition", "content-encoding")
 
 
 async def visible_child(api: PortfolioApi, credential: str, student_id: str) -> dict[str, Any]:
@@ -109,20 +108,11 @@ async def evidence_file(
     address)."""
     if which not in ("file", "preview") or not is_id(student_id) or not is_id(evidence_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    served = await api.evidence_file(
+    return await evidence_file_response(
+        api,
         session_of(who).credential,
         student_id=student_id,
         evidence_id=evidence_id,
         preview=which == "preview",
-    )
-    if served.status_code != 200:
-        await served.aclose()
-        if served.status_code == 401:
-            raise TroublePage(Trouble.LINK_REFUSED, 401, sign_out=True)
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    headers = {name: served.headers[name] for name in _FILE_HEADERS if name in served.headers}
-    return StreamingResponse(
-        served.aiter_raw(),
-        headers={**headers, "Cache-Control": "private, no-store"},
-        background=BackgroundTask(served.aclose),
+        refused=Trouble.LINK_REFUSED,
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from services.web.evidence_files import WHICH, evidence_file_response
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -33,6 +34,24 @@ async def review_queue(
 ) -> Response:
     """Evidence waiting for the teacher's review, oldest first."""
     return await _queue_page(request, who, api, done=done if done in DONE else None)
+
+
+@router.get("/teacher/review/{student_id}/{evidence_id}/{which}")
+async def piece_file(
+    student_id: str, evidence_id: str, which: str, who: TeacherDep, api: PortfolioDep
+) -> Response:
+    """A piece's file or a photo's preview, to see before approving it (portfolio gives it to
+    the student's teachers only: 404 for anyone else)."""
+    if which not in WHICH:
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    _check_ids(student_id, evidence_id)
+    return await evidence_file_response(
+        api,
+        token_of(who),
+        student_id=student_id,
+        evidence_id=evidence_id,
+        preview=which == "preview",
+    )
 
 
 @router.post("/teacher/review/{student_id}/{evidence_id}/approve")

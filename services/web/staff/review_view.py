@@ -10,7 +10,7 @@ from typing import Any
 
 from services.web.written_times import written_date
 
-# A long piece is shown in part; the student's whole text is in their portfolio.
+# A long piece is shown in part, the rest a click away.
 SHOWN_CHARACTERS = 1200
 
 
@@ -22,7 +22,9 @@ class PieceToReview:
     title: str
     kind: str
     file_kind: str | None
+    has_preview: bool
     text: str | None
+    rest: str | None  # the rest of a long text, shown on request
     url: str | None
     learning_area: str | None
     added: str
@@ -45,7 +47,9 @@ def pieces_to_review(
             title=str(piece["title"]),
             kind=str(piece["kind"]),
             file_kind=piece.get("file_kind"),
+            has_preview=bool(piece.get("thumbnail_path")),
             text=_shortened(piece.get("text")),
+            rest=_rest(piece.get("text")),
             url=_web_address(piece.get("url")),
             learning_area=piece.get("learning_area"),
             added=written_date(
@@ -62,6 +66,13 @@ def _shortened(text: Any) -> str | None:
     if not isinstance(text, str):
         return None
     return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS].rstrip() + "\u2026"
+
+
+def _rest(text: Any) -> str | None:
+    """What ``_shortened`` left out (the teacher reads all of it before approving)."""
+    if not isinstance(text, str) or len(text) <= SHOWN_CHARACTERS:
+        return None
+    return text[SHOWN_CHARACTERS:]
 
 
 def _web_address(url: Any) -> str | None:

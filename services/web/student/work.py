@@ -5,13 +5,13 @@ too large for it; the page says so in a few words."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 
+from services.web.evidence_files import evidence_file_response
 from services.web.forms import checked_form_data
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -30,7 +30,6 @@ router = APIRouter()
 UPLOAD_PATH = "/student/work"
 WAYS = ("photo", "voice", "file")
 MAX_TITLE = 200
-_FILE_HEADERS = ("content-type", "content-length", "content-disposition", "content-encoding")
 
 
 @router.get("/student/work")
@@ -153,19 +152,10 @@ async def work_file(evidence_id: str, which: str, who: StudentDep, api: Portfoli
 async def served_file(
     api: PortfolioApi, who: Visitor, *, evidence_id: str, preview: bool
 ) -> Response:
-    served = await api.evidence_file(
-        token_of(who), student_id=student_id_of(who), evidence_id=evidence_id, preview=preview
-    )
-    if served.status_code != 200:
-        await served.aclose()
-        if served.status_code == 401:
-            raise TroublePage(Trouble.SIGN_IN_ENDED, 401, sign_out=True)
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    headers: dict[str, Any] = {
-        name: served.headers[name] for name in _FILE_HEADERS if name in served.headers
-    }
-    return StreamingResponse(
-        served.aiter_raw(),
-        headers={**headers, "Cache-Control": "private, no-store"},
-        background=BackgroundTask(served.aclose),
+    return await evidence_file_response(
+        api,
+        token_of(who),
+        student_id=student_id_of(who),
+        evidence_id=evidence_id,
+        preview=preview,
     )

@@ -1,0 +1,45 @@
+"""A piece of evidence's file (or a photo's preview), streamed from portfolio to whoever the
+page is for (the student, the family, their teacher): portfolio decides who may have it, and
+answers 404 to anyone else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from services.web.portfolio_api import PortfolioApi
+from services.web.troubles import Trouble, TroublePage
+
+WHICH = ("file", "preview")
+_FILE_HEADERS = ("content-type", "content-length", "content-disposition", "content-encoding")
+
+
+async def evidence_file_response(
+    api: PortfolioApi,
+    credential: str,
+    *,
+    student_id: str,
+    evidence_id: str,
+    preview: bool,
+    refused: Trouble = Trouble.SIGN_IN_ENDED,
+) -> Response:
+    """The file as portfolio streams it, never kept by a browser cache; 404 when portfolio
+    refuses it, and ``refused`` (signed out) when it no longer accepts the credential."""
+    served = await api.evidence_file(
+        credential, student_id=student_id, evidence_id=evidence_id, preview=preview
+    )
+    if served.status_code != 200:
+        await served.aclose()
+        if served.status_code == 401:
+            raise TroublePage(refused, 401, sign_out=True)
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    headers: dict[str, Any] = {
+        name: served.headers[name] for name in _FILE_HEADERS if name in served.headers
+    }
+    return StreamingResponse(
+        served.aiter_raw(),
+        headers={**headers, "Cache-Control": "private, no-store"},
+        background=BackgroundTask(served.aclose),
+    )
