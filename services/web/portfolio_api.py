@@ -158,6 +158,11 @@ class PortfolioApi(ServiceApi):
         path = f"/students/{quote(student_id)}/goals/{quote(goal_id)}/progress"
         return await self._call("POST", path, token, json=progress)
 
+    async def achieve_goal(self, token: str, *, student_id: str, goal_id: str) -> Answer:
+        """Mark an active goal reached."""
+        path = f"/students/{quote(student_id)}/goals/{quote(goal_id)}/achieve"
+        return await self._call("POST", path, token)
+
     async def plan(self, token: str, *, student_id: str, cycle_id: str) -> Answer:
         """The student's conference plan of a cycle (an empty draft if not begun)."""
         path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}"

@@ -192,6 +192,21 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     assert progressed.status_code == 303, progressed.text
     goals_page = text_of(await web.get(progressed.headers["location"]))
     assert "I read two chapters" in goals_page and "50% of the way" in goals_page
+    # She reached it: "I did it!" for her, and reached for her family and teacher.
+    assert "I reached my goal: Read a chapter book" in goals_page
+    reached = await web.post(
+        f"/student/goals/{goal['id']}/achieve", data={"csrf_token": csrf_token(goals)}
+    )
+    assert reached.status_code == 303, reached.text
+    goals_page = text_of(await web.get(reached.headers["location"]))
+    assert "You did it! Your family and your teacher will see it." in goals_page
+    assert "I did it!" in goals_page and "I reached my goal" not in goals_page
+    [goal] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
+    assert goal["status"] == "achieved"
+    again = await web.post(
+        f"/student/goals/{goal['id']}/achieve", data={"csrf_token": csrf_token(goals)}
+    )
+    assert again.status_code == 409 and again.headers["content-type"].startswith("text/html")
 
 
 async def test_ava_builds_her_plan_and_leads_her_conference_step_by_step(

@@ -23,7 +23,7 @@ from services.web.student.view import GOAL_AREAS
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-DONE = frozenset({"set", "progress"})
+DONE = frozenset({"set", "progress", "achieved"})
 # Portfolio's bounds on a goal's title and a progress note.
 MIN_TITLE, MAX_TITLE, MAX_NOTE = 3, 280, 2000
 PERCENTS = (25, 50, 75, 100)
@@ -122,6 +122,29 @@ async def record_progress(
         status=answer.refused_status,
         error_field=f"note-{goal_id}",
         sent={"note": note, "goal": goal_id, "percent": percent},
+    )
+
+
+@router.post("/student/goals/{goal_id}/achieve")
+async def achieve_goal(
+    request: Request, goal_id: str, who: StudentDep, api: PortfolioDep
+) -> Response:
+    """Mark one of the student's goals reached: their family and their teacher see it."""
+    await checked_form(request, who)
+    if not is_id(goal_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    answer = accepted(
+        await api.achieve_goal(token_of(who), student_id=student_id_of(who), goal_id=goal_id)
+    )
+    if answer.ok:
+        return RedirectResponse(f"/student/goals?done=achieved#goal-{goal_id}", status_code=303)
+    return await _goals_page(
+        request,
+        who,
+        api,
+        refusal=student_refusal_of(answer),
+        status=answer.refused_status,
+        error_field=f"note-{goal_id}",
     )
 
 
