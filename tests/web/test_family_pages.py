@@ -269,6 +269,14 @@ def test_a_calendar_entry_says_how_to_join_a_video_call_the_station_and_the_inte
     ]
 
 
+async def close_booking(system: System) -> None:
+    """Close booking in every window, a minute ago (directly in scheduling's database)."""
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        for window in (await session.exec(select(ConferenceWindow))).all():
+            window.closes_at = datetime.now(UTC) - timedelta(minutes=1)
+            session.add(window)
+
+
 async def test_once_booking_closes_the_family_still_sees_its_conference_and_whom_to_call(
     web: httpx.AsyncClient,
     system: System,
@@ -286,10 +294,7 @@ async def test_once_booking_closes_the_family_still_sees_its_conference_and_whom
     )
     assert booked.status_code == 201, booked.text
     ben = await new_family("Ben")
-    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
-        for window in (await session.exec(select(ConferenceWindow))).all():
-            window.closes_at = datetime.now(UTC) - timedelta(minutes=1)
-            session.add(window)
+    await close_booking(system)
 
     await signed_in(web, family)
     home = html.unescape((await web.get("/family")).text)
@@ -326,10 +331,7 @@ async def test_a_family_waiting_when_booking_closes_still_sees_its_place_and_get
         headers=family_bearer(family),
     )
     assert joined.status_code == 201, joined.text
-    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
-        for window in (await session.exec(select(ConferenceWindow))).all():
-            window.closes_at = datetime.now(UTC) - timedelta(minutes=1)
-            session.add(window)
+    await close_booking(system)
 
     # Booking has closed: the family still sees it is waiting (and may leave), not "call the
     # office, you have no time".
