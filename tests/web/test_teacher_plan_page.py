@@ -51,6 +51,11 @@ async def test_a_teacher_checks_a_plan_and_says_it_is_ready(
     text = html.unescape(plan.text)
     assert "Ava's conference plan" in text and "A draft" in text
     assert "My robot" in text and "I built a robot" in text and "What are you proud of?" in text
+    # The step says which work is not approved yet, and shows the photo.
+    assert "This work is not approved yet: approve it in the review queue" in text
+    photo_of = f"/teacher/review/{AVA}/{piece['id']}"
+    assert f'<img class="preview" src="{photo_of}/preview" alt="My robot">' in plan.text
+    assert (await web.get(f"{photo_of}/preview")).status_code == 200
 
     # The photo is not approved yet: refused in words, nothing changed.
     refused = await web.post(f"{address}/ready", data={"csrf_token": csrf_token(plan)})
@@ -67,6 +72,7 @@ async def test_a_teacher_checks_a_plan_and_says_it_is_ready(
     assert ready.status_code == 303 and ready.headers["location"] == f"{address}?done=ready"
     shown = html.unescape((await web.get(ready.headers["location"])).text)
     assert "Ava's plan is ready" in shown and "The plan is ready</button>" not in shown
+    assert "not approved yet" not in shown
     stored = await system.portfolio.get(f"/students/{AVA}/plans/{cycle_id}", headers=TEACHER)
     assert (stored.json()["status"], stored.json()["ready_by"]) == ("ready", "t-rivera")
 
@@ -87,3 +93,38 @@ async def test_a_plan_page_that_is_not_there_is_a_404_and_others_are_kept_out(
         f"/teacher/students/%00/plans/{cycle_id}",
     ):
         assert (await web.get(address)).status_code == 404, address
+
+
+async def test_a_plan_step_about_returned_work_says_the_student_takes_it_out(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    cycle_id = await open_cycle(system)
+    await signed_in_as(web, AVA)
+    await send_photo(web, photo(), title="My robot")
+    [piece] = (await system.portfolio.get(f"/students/{AVA}/evidence", headers=TEACHER)).json()
+    reflection = await system.portfolio.post(
+        f"/students/{AVA}/reflections",
+        json={"evidence_id": piece["id"], "glows": "The wheels turn"},
+        headers=AVA_TOKEN,
+    )
+    assert reflection.status_code == 201, reflection.text
+    saved = await system.portfolio.put(
+        f"/students/{AVA}/plans/{cycle_id}",
+        json={"items": [{"type": "reflection", "id": reflection.json()["id"]}]},
+        headers=AVA_TOKEN,
+    )
+    assert saved.status_code == 200, saved.text
+    returned = await system.portfolio.post(
+        f"/students/{AVA}/evidence/{piece['id']}/return",
+        json={"feedback": "Show how it moves."},
+        headers=TEACHER,
+    )
+    assert returned.status_code == 200, returned.text
+    await web.post("/sign-out", data={"csrf_token": csrf_token(await web.get("/student"))})
+    await signed_in_as(web, "t-rivera")
+    plan = html.unescape((await web.get(f"/teacher/students/{AVA}/plans/{cycle_id}")).text)
+    assert "The wheels turn" in plan
+    assert (
+        "You returned the work this reflection is about: the student takes the step out of the"
+        " plan." in plan
+    )

@@ -3,6 +3,7 @@ and "the plan is ready" (then the student leads with it and the family sees it).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -80,6 +81,17 @@ async def _plan_page(
     presentation = accepted(await api.presentation(token, student_id=student_id, cycle_id=cycle_id))
     if not (student.ok and presentation.ok):
         raise TroublePage(Trouble.NOT_FOUND, 404)
+    # Where each piece's review stands: a step showing work not approved keeps the plan from
+    # being ready, and the page says which and why.
+    pieces = accepted(await api.evidence(token, student_id=student_id))
+    reviews = {
+        str(piece["id"]): str(piece.get("status"))
+        for piece in (pieces.body if pieces.ok and isinstance(pieces.body, list) else [])
+    }
+    steps = [
+        replace(step, work_status=reviews.get(step.about_evidence)) if step.about_evidence else step
+        for step in conference_steps(presentation.body)
+    ]
     return page(
         request,
         who,
@@ -89,7 +101,7 @@ async def _plan_page(
         student_id=student_id,
         cycle_id=cycle_id,
         ready=presentation.body.get("status") == "ready",
-        steps=conference_steps(presentation.body),
+        steps=steps,
         done=done,
         refusal=refusal.value if refusal else None,
         error_field="ready",

@@ -72,6 +72,9 @@ class ConferenceStep:
     image: str | None
     answers: list[tuple[str, str]]
     questions: list[str]
+    # The work the step shows, or its reflection is about (a teacher checks it is approved).
+    about_evidence: str | None = None
+    work_status: str | None = None  # that work's review, where the page knows it
 
 
 def work_views(pieces: Any, *, language: str, timezone: str | None) -> list[WorkView]:
@@ -214,6 +217,8 @@ def conference_steps(presentation: Any) -> list[ConferenceStep]:
                 image="file" if photo else None,
                 answers=[(p, str(content[p])) for p in PROMPTS if content.get(p)],
                 questions=[str(q) for q in content.get("questions") or []],
+                about_evidence=evidence_id
+                or (str(content["evidence_id"]) if content.get("evidence_id") else None),
             )
         )
     return steps
