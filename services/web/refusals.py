@@ -32,6 +32,7 @@ class Refusal(StrEnum):
     CONFLICT = "conflict"
     NOT_CHOSEN = "not_chosen"
     TEACHER_NOT_CHOSEN = "teacher_not_chosen"
+    NO_TEACHER = "no_teacher"
 
 
 # Scheduling names the kind of refusal in its problem document's ``refusal`` member

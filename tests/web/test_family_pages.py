@@ -20,7 +20,7 @@ from services.web.family.view import ConferenceView
 from services.web.pages import text
 from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
-from tests.integration.conftest import FamilyLinkKeys, System, put_in_class
+from tests.integration.conftest import FamilyLinkKeys, System, enroll, put_in_class
 from tests.notifications_support import queued_message
 from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth
@@ -445,6 +445,36 @@ async def test_a_child_with_several_teachers_waits_for_the_teacher_the_family_ch
     assert joined.status_code == 303, joined.text
     [entry] = await _waitlist(system, family)
     assert (entry["teacher_id"], entry["part_of_day"]) == ("t-park", "afternoon")
+
+
+async def test_a_child_in_no_class_is_sent_to_the_office_to_wait_for_a_time(
+    web: httpx.AsyncClient,
+    system: System,
+    family_link_keys: FamilyLinkKeys,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    # The roster puts Zoe in no class yet: every time at her school is offered, but there is no
+    # teacher whose conference she could wait for (scheduling would ask which).
+    await enroll(system, student_id="s-zoe", site="conway", given_name="Zoe", guardian_id="g-zoe")
+    zoe = Family("s-zoe", "g-zoe", "Zoe", mint_link(family_link_keys, "g-zoe"))
+    home = text_of(await signed_in(web, zoe))
+    assert "Choose a time" in home
+    assert "Join the waitlist" not in home
+    path = f"/family/children/{zoe.student_id}/waitlist"
+    for answer in (
+        await web.get(path),
+        await web.post(
+            path,
+            data={
+                "csrf_token": csrf_token(await web.get("/family")),
+                "part_of_day": "any",
+                "window_id": conference_times[0]["window_id"],
+            },
+        ),
+    ):
+        assert answer.status_code == 409
+        assert "the waitlist cannot be used" in text_of(answer)
+        assert "call the school office" in text_of(answer)
 
 
 async def test_when_every_time_is_taken_the_family_joins_the_waitlist(

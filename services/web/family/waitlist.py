@@ -90,6 +90,10 @@ async def waitlist_form(
         return _waitlist_page(
             request, who, child, languages=languages, refusal=Refusal.NOT_OPEN, status=409
         )
+    if not child.teachers:
+        return _waitlist_page(
+            request, who, child, languages=languages, refusal=Refusal.NO_TEACHER, status=409
+        )
     return _waitlist_page(request, who, child, languages=languages, interpreter=interpreter)
 
 
@@ -124,6 +128,10 @@ async def join_waitlist(
             status=422,
             part=part,
             teacher=teacher,
+        )
+    if not child.teachers:
+        return _waitlist_page(
+            request, who, child, languages=languages, refusal=Refusal.NO_TEACHER, status=409
         )
     if teachers and teacher is None:
         return _waitlist_page(
