@@ -10,6 +10,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from services.web.portfolio_api import PortfolioApi
+from services.web.service_api import ServiceUnavailable
 from services.web.troubles import Trouble, TroublePage
 
 WHICH = ("file", "preview")
@@ -32,6 +33,8 @@ async def evidence_file_response(
     )
     if served.status_code != 200:
         await served.aclose()
+        if served.status_code >= 500:
+            raise ServiceUnavailable("portfolio")
         if served.status_code == 401:
             raise TroublePage(refused, 401, sign_out=True)
         raise TroublePage(Trouble.NOT_FOUND, 404)

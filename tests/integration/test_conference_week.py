@@ -345,6 +345,24 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
 
     morning_only = await wait(2, "morning")
     assert morning_only["position"] == 1
+    # Mr. Park teaches s-2 too: he sees Ms. Rivera's waitlist place, and neither takes the
+    # family off it nor puts the family on it for her (the office, or she, may).
+    await put_in_class(system, "c-art-2", site="conway", teachers=["t-park"], students=["s-2"])
+    park = auth("t-park", Role.TEACHER, sites=("conway",))
+    taken_off = await system.scheduling.delete(f"/waitlist/{morning_only['id']}", headers=park)
+    assert taken_off.status_code == 403, taken_off.text
+    assert "that time is with 't-rivera'" in taken_off.json()["detail"]
+    put_on = await system.scheduling.post(
+        "/waitlist",
+        json={
+            "window_id": window["id"],
+            "student_id": "s-2",
+            "teacher_id": "t-rivera",
+            "guardian_id": "g-2",
+        },
+        headers=park,
+    )
+    assert put_on.status_code == 403, put_on.text
     # No morning time yet: the family learns that only one the school adds can come to them.
     assert (morning_only["times_that_fit"], morning_only["fitting_free_times"]) == (0, [])
     any_time = await wait(3, "any")

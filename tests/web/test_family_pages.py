@@ -460,6 +460,8 @@ async def test_a_child_in_no_class_is_sent_to_the_office_to_wait_for_a_time(
     home = text_of(await signed_in(web, zoe))
     assert "Choose a time" in home
     assert "Join the waitlist" not in home
+    choose = await web.get(f"/family/children/{zoe.student_id}/book")
+    assert choose.status_code == 200 and "Join the waitlist" not in text_of(choose)
     path = f"/family/children/{zoe.student_id}/waitlist"
     for answer in (
         await web.get(path),

@@ -276,9 +276,10 @@ async def test_the_teacher_sees_a_photo_and_all_of_a_long_text_before_approving(
     assert whole.status_code == 200 and whole.content == drawing
     # All of the story, the rest a click away.
     assert "Read the rest" in queue.text and "THE END" in queue.text
-    # Not another's: portfolio answers the student's teachers only.
+    # The teacher pages are for teachers (portfolio itself gives a piece's file to the
+    # student's teachers and the school's administrators only).
     await signed_in_as(web, "it-admin")
-    assert (await web.get(f"{base}/file")).status_code in (403, 404)
+    assert (await web.get(f"{base}/file")).status_code == 403
     await signed_in_as(web, "t-rivera")
     for odd in (f"{base}/thumbnail", f"/teacher/review/{family.student_id}/x%00/file"):
         assert (await web.get(odd)).status_code == 404, odd

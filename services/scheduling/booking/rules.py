@@ -188,8 +188,8 @@ def check_booking(
     now: datetime,
 ) -> None:
     """A guardian books for a child the roster links them to, a teacher for a student of their
-    classes and an admin for a student of their site, for a guardian linked to the student;
-    seats permitting.
+    classes at one of their own times (siblings back to back: every time theirs) and an admin
+    for a student of their site, for a guardian linked to the student; seats permitting.
 
     ``upcoming`` is the start of the student's other upcoming conference, if they have one: a
     student has one conference at a time (cancel it to choose another), so no family can hold

@@ -10,7 +10,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.rules import NotAllowed, Refused, booking_family
+from services.scheduling.booking.rules import (
+    NotAllowed,
+    Refused,
+    booking_family,
+    check_teachers_own,
+)
 from services.scheduling.booking.seats import check_window_open, lock_student_view
 from services.scheduling.interpreters.assignment import free_times, interpreters_for
 from services.scheduling.refusals import NotFound, as_http
@@ -259,6 +264,12 @@ async def leave_waitlist(
         view = await lock_student_view(session, entry.student_id)
         if not view.seen_by(principal) or principal.role is Role.STUDENT:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no waitlist entry {entry_id!r}")
+        try:
+            check_teachers_own(
+                principal, entry.teacher_id, doing="take the family off the waitlist of"
+            )
+        except NotAllowed as error:
+            raise as_http(error) from error
         if entry.status != "waiting":
             raise HTTPException(status.HTTP_409_CONFLICT, f"this entry is already {entry.status}")
         entry.status, entry.resolved_at = "left", datetime.now(UTC)

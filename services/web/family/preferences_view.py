@@ -17,6 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import get_timezone_location
 
 from services.web.service_api import Answer
+from shared.api_types import is_time_zone
 
 KINDS = ("logistics", "news")
 CHOICES = ("usual", "email", "sms", "both", "none")
@@ -92,7 +93,7 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
         return None
     if form.digest_hour not in DIGEST_HOURS:
         return None
-    if form.timezone and form.timezone not in zoneinfo.available_timezones():
+    if form.timezone and not is_time_zone(form.timezone):
         return None  # (no form offers it: any IANA zone is one the list could have held)
     return form
 

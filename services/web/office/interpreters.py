@@ -4,6 +4,7 @@ giving them hours and taking hours back. Each form posts, then comes back to the
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -18,7 +19,7 @@ from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_api import is_id
+from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.calendar_feeds import public_feed_address
 from services.web.staff.signed_in import accepted, token_of
@@ -247,15 +248,19 @@ async def _page(
     for school in await schools_of(portfolio, who):
         answer = accepted(await api.interpreters(token_of(who), site=school.id))
         found = answer.body if answer.ok and isinstance(answer.body, list) else []
-        views = []
-        for one in found:
-            view = _view(one, timezone=school.timezone, language=who.language)
-            feed = accepted(await api.interpreter_calendar_feed(token_of(who), view.id))
-            url = feed.body.get("url") if feed.ok and isinstance(feed.body, dict) else None
-            views.append(
-                replace(view, feed=public_feed_address(request, str(url)) if url else None)
+        views = [_view(one, timezone=school.timezone, language=who.language) for one in found]
+        feeds = await asyncio.gather(
+            *(api.interpreter_calendar_feed(token_of(who), view.id) for view in views)
+        )
+        schools.append(
+            SchoolInterpreters(
+                school,
+                [
+                    replace(view, feed=_feed_address(request, accepted(feed)))
+                    for view, feed in zip(views, feeds, strict=True)
+                ],
             )
-        schools.append(SchoolInterpreters(school, views))
+        )
     return page(
         request,
         who,
@@ -268,6 +273,12 @@ async def _page(
         typed=typed or {"name": "", "languages": ""},
         section="interpreters",
     )
+
+
+def _feed_address(request: Request, feed: Answer) -> str | None:
+    """The interpreter's calendar address on the web front's address, if scheduling gave it."""
+    url = feed.body.get("url") if feed.ok and isinstance(feed.body, dict) else None
+    return public_feed_address(request, str(url)) if url else None
 
 
 def _view(interpreter: dict[str, Any], *, timezone: str | None, language: str) -> InterpreterView:

@@ -65,14 +65,21 @@ def pieces_to_review(
 def _shortened(text: Any) -> str | None:
     if not isinstance(text, str):
         return None
-    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS].rstrip() + "\u2026"
+    return text if len(text) <= SHOWN_CHARACTERS else text[: _cut(text)].rstrip() + "\u2026"
 
 
 def _rest(text: Any) -> str | None:
     """What ``_shortened`` left out (the teacher reads all of it before approving)."""
     if not isinstance(text, str) or len(text) <= SHOWN_CHARACTERS:
         return None
-    return text[SHOWN_CHARACTERS:]
+    return text[_cut(text) :].lstrip()
+
+
+def _cut(text: str) -> int:
+    """Where a long text is cut: at the last space before ``SHOWN_CHARACTERS`` (a word is not
+    split in two), else there."""
+    space = text.rfind(" ", 0, SHOWN_CHARACTERS)
+    return space if space > SHOWN_CHARACTERS // 2 else SHOWN_CHARACTERS
 
 
 def _web_address(url: Any) -> str | None:

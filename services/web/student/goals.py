@@ -144,7 +144,6 @@ async def achieve_goal(
         api,
         refusal=student_refusal_of(answer),
         status=answer.refused_status,
-        error_field=f"note-{goal_id}",
     )
 
 
