@@ -237,6 +237,11 @@ class SchedulingApi(ServiceApi):
         path = f"/interpreters/{quote(interpreter_id)}/calendar-feed"
         return await self._call("GET", path, token)
 
+    async def rotate_interpreter_calendar_feed(self, token: str, interpreter_id: str) -> Answer:
+        """A new secret address for the interpreter's feed; the old one stops working."""
+        path = f"/interpreters/{quote(interpreter_id)}/calendar-feed/rotate"
+        return await self._call("POST", path, token)
+
     async def rotate_calendar_feed(self, token: str, *, teacher_id: str) -> Answer:
         """A new secret address for the teacher's feed; the old one stops working."""
         path = f"/teachers/{quote(teacher_id)}/calendar-feed/rotate"

@@ -499,6 +499,17 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     assert subscribed.status_code == 200 and "X-WR-CALNAME:Interpreting: Ana Flores" in (
         subscribed.text
     )
+    # Shared by mistake: a new address, and the old one stops working.
+    renewed = await web.post(
+        f"/office/interpreters/{interpreter[1]}/calendar-feed", data={"csrf_token": token}
+    )
+    assert renewed.status_code == 303, renewed.text
+    page = await web.get(renewed.headers["location"])
+    assert "The interpreter's calendar has a new address" in text_of(page)
+    new_feed = re.search(rf'id="feed-{interpreter[1]}" readonly value="([^"]+)"', page.text)
+    assert new_feed and new_feed[1] != feed[1]
+    assert (await web.get(feed[1])).status_code == 404
+    assert (await web.get(new_feed[1])).status_code == 200
     day = (datetime.now(LA).date() + timedelta(days=5)).isoformat()
     hours = f"/office/interpreters/{interpreter[1]}/hours"
     backwards = await web.post(

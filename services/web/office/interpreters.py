@@ -29,7 +29,7 @@ from shared.api_types import is_known_language
 from shared.translations import language_name
 
 router = APIRouter()
-DONE = frozenset({"added", "hours_added", "hours_removed"})
+DONE = frozenset({"added", "hours_added", "hours_removed", "feed"})
 PAGE = "/office/interpreters"
 # A BCP 47 tag as people type them: "es", "zh-Hant", "es-MX" (scheduling checks it again).
 MOST_LANGUAGES = 10  # (as scheduling takes them)
@@ -179,6 +179,24 @@ async def remove_hours(
     )
     return await _after(
         request, who, api, portfolio, answer, done="hours_removed", at=f"hours-{interpreter_id}"
+    )
+
+
+@router.post(PAGE + "/{interpreter_id}/calendar-feed")
+async def new_calendar_address(
+    request: Request,
+    interpreter_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+) -> Response:
+    """Give the interpreter's calendar a new secret address (one shared by mistake, or an
+    interpreter who no longer works here): the old one stops working."""
+    await checked_form(request, who)
+    _check_ids(interpreter_id)
+    answer = accepted(await api.rotate_interpreter_calendar_feed(token_of(who), interpreter_id))
+    return await _after(
+        request, who, api, portfolio, answer, done="feed", at=f"feed-{interpreter_id}"
     )
 
 
