@@ -53,7 +53,7 @@ def choose_time_page(
         conference.interpreter if moving and conference is not None else None
     )
     waitlist_href = None
-    if child.open_windows and child.teachers and not moving and not child.waiting:
+    if child.can_wait and not moving and not child.waiting:
         waitlist_href = f"/family/children/{child.student_id}/waitlist" + (
             f"?interpreter={interpreter}" if interpreter else ""
         )

@@ -104,6 +104,12 @@ class ChildView:
         return [window for window in self.windows if window.booking == "open"]
 
     @property
+    def can_wait(self) -> bool:
+        """Whether the family may join the waitlist: booking is open to it, and the roster names
+        a teacher whose conference the child would wait for."""
+        return bool(self.open_windows and self.teachers)
+
+    @property
     def booking_closed(self) -> bool:
         """Booking has closed in the child's windows, none other to come (the days may still be
         ahead: the family is shown its conference, and to call the office for a change)."""
