@@ -398,6 +398,35 @@ async def test_a_full_time_is_refused_in_words_with_the_nearest_free_times(
     assert await bookings_of(system, family) == []
 
 
+async def test_a_move_to_a_time_taken_meanwhile_keeps_the_conference_when_none_is_free(
+    web: httpx.AsyncClient, system: System, family: Family, new_family: NewFamily
+) -> None:
+    await signed_in(web, family)
+    times = offered_times(await web.get(f"/family/children/{family.student_id}/book"))
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": times[0], "student_id": family.student_id},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    move = f"/family/bookings/{booked.json()['id']}/move"
+    choose = await web.get(move)
+    for time in times[1:]:
+        other = await new_family("Other")
+        taken = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": time, "student_id": other.student_id},
+            headers={"Authorization": f"Bearer {other.link}"},
+        )
+        assert taken.status_code == 201, taken.text
+    refused = await web.post(move, data={"csrf_token": csrf_token(choose), "slot_id": times[1]})
+    assert refused.status_code == 409
+    assert "Your child's conference keeps its time." in html.unescape(refused.text)
+    assert "Join the waitlist" not in refused.text
+    [kept] = await bookings_of(system, family)
+    assert kept["slot_id"] == times[0]
+
+
 async def test_no_time_chosen_is_asked_again(web: httpx.AsyncClient, family: Family) -> None:
     await signed_in(web, family)
     choose = await web.get(f"/family/children/{family.student_id}/book")
@@ -451,6 +480,7 @@ async def test_a_child_in_no_class_is_sent_to_the_office_to_wait_for_a_time(
     web: httpx.AsyncClient,
     system: System,
     family_link_keys: FamilyLinkKeys,
+    new_family: NewFamily,
     conference_times: list[dict[str, Any]],
 ) -> None:
     # The roster puts Zoe in no class yet: every time at her school is offered, but there is no
@@ -477,6 +507,25 @@ async def test_a_child_in_no_class_is_sent_to_the_office_to_wait_for_a_time(
         assert answer.status_code == 409
         assert "the waitlist cannot be used" in text_of(answer)
         assert "call the school office" in text_of(answer)
+
+    # Every time taken while Zoe's family chooses: the refusal sends it to the office too.
+    times = offered_times(choose)
+    for time in times:
+        other = await new_family("Other")
+        taken = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": time, "student_id": other.student_id},
+            headers={"Authorization": f"Bearer {other.link}"},
+        )
+        assert taken.status_code == 201, taken.text
+    full = await web.post(
+        f"/family/children/{zoe.student_id}/book",
+        data={"csrf_token": csrf_token(choose), "slot_id": times[0]},
+    )
+    assert full.status_code == 409
+    assert "That time is full and no other time is free." in text_of(full)
+    assert "call the school office" in text_of(full)
+    assert "Join the waitlist" not in text_of(full)
 
 
 async def test_when_every_time_is_taken_the_family_joins_the_waitlist(

@@ -25,7 +25,7 @@ from tests.integration.conftest import (
 )
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
-from tests.web.conftest import Family, csrf_token, mint_link, signed_in
+from tests.web.conftest import Family, NewFamily, csrf_token, mint_link, signed_in
 from tests.web.test_in_a_browser import (
     CHROMIUM,
     PHONE,
@@ -109,6 +109,39 @@ async def test_a_family_books_two_children_one_after_the_other(
     assert again.status_code == 409, again.text
     assert "There is a problem" in again.text
     assert "Come to school once" not in (await web.get("/family")).text
+
+
+async def test_a_time_taken_meanwhile_offers_the_times_together_still_free(
+    web: httpx.AsyncClient,
+    system: System,
+    family_link_keys: FamilyLinkKeys,
+    new_family: NewFamily,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    family, second = await _two_children(system, family_link_keys)
+    await signed_in(web, family)
+    choose = await web.get("/family/together")
+    chain = re.findall(r'name="chain" value="([^"]+)"', choose.text)[0]
+    taken_slot = chain.split(",")[1].partition(":")[0]
+    other = await new_family("Gio")
+    taken = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": taken_slot, "student_id": other.student_id},
+        headers={"Authorization": f"Bearer {other.link}"},
+    )
+    assert taken.status_code == 201, taken.text
+
+    refused = await web.post(
+        "/family/together", data={"csrf_token": csrf_token(choose), "chain": chain}
+    )
+    assert refused.status_code == 409, refused.text
+    assert "One of those times has just been taken." in refused.text
+    assert "Join the waitlist" not in refused.text  # (no such link on this page)
+    still = re.findall(r'name="chain" value="([^"]+)"', refused.text)
+    assert chain not in still
+    assert all(taken_slot not in offer for offer in still)
+    assert await _bookings(system, family.student_id) == []
+    assert await _bookings(system, second) == []
 
 
 async def test_times_together_at_two_schools_name_each_school_and_teacher(
