@@ -100,6 +100,7 @@ SPEC = ServiceSpec(
         r"/roster/imports": settings.roster_upload_max_bytes,
         # A work sample's file and its form fields.
         r"/students/[^/]+/evidence/files": evidence_upload_max_bytes(settings),
+        r"/students/[^/]+/evidence/[^/]+/file": evidence_upload_max_bytes(settings),
     },
 )
 

@@ -73,6 +73,7 @@ def upload_limits(settings: WebSettings) -> dict[str, int]:
     return {
         roster_imports.IMPORTS: settings.roster_upload_max_bytes,
         work.UPLOAD_PATH: settings.evidence_upload_max_bytes,
+        work.FIX_PATH: settings.evidence_upload_max_bytes,
     }
 
 
@@ -205,7 +206,7 @@ def _too_large(limit: int) -> ASGIApp:
         request = Request(scope, receive)
         response: Response = (
             work.too_big_page(request, visitor(request))
-            if request.url.path == work.UPLOAD_PATH
+            if work.takes_work(request.url.path)
             else too_large_page(request, limit)
         )
         await response(scope, receive, send)

@@ -105,7 +105,7 @@ class PortfolioApi(ServiceApi):
         except httpx.HTTPError as error:
             raise ServiceUnavailable(self.service) from error
 
-    async def add_file_evidence(
+    async def send_file_evidence(
         self,
         token: str,
         *,
@@ -114,26 +114,24 @@ class PortfolioApi(ServiceApi):
         file_name: str,
         file: IO[bytes],
         media_type: str,
+        replacing: str | None = None,
     ) -> Answer:
         """Add a photo, PDF, recording or video (portfolio decides its type from its content,
-        and refuses a file too large for its kind)."""
-        path = f"/students/{quote(student_id)}/evidence/files"
-        try:
-            response = await self._client.post(
-                path,
-                headers=bearer(token),
-                data={"title": title},
-                files={"file": (file_name, file, media_type)},
-            )
-        except httpx.HTTPError as error:
-            raise ServiceUnavailable(self.service) from error
-        if response.status_code >= 500:
-            raise ServiceUnavailable(self.service)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return Answer(response.status_code, body)
+        and refuses a file too large for its kind); ``replacing``: the returned piece it takes
+        the place of, handed in again."""
+        evidence = f"/students/{quote(student_id)}/evidence"
+        method, path = (
+            ("POST", f"{evidence}/files")
+            if replacing is None
+            else ("PUT", f"{evidence}/{quote(replacing)}/file")
+        )
+        files = {"file": (file_name, file, media_type)}
+        return await self._call(method, path, token, data={"title": title}, files=files)
+
+    async def piece(self, token: str, *, student_id: str, evidence_id: str) -> Answer:
+        """One piece of the student's evidence (404 if the caller may not see it)."""
+        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}"
+        return await self._call("GET", path, token)
 
     async def sentence_starters(self, token: str, *, student_id: str, language: str) -> Answer:
         """The starters for the student's grade band, in ``language`` if there are some."""

@@ -4,7 +4,7 @@ every call): the answer as status and JSON, or ``ServiceUnavailable`` when it do
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -58,7 +58,10 @@ class ServiceApi:
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, IO[bytes], str]] | None = None,
     ) -> Answer:
+        """``data`` and ``files``: a multipart form (a file uploaded)."""
         try:
             response = await self._client.request(
                 method,
@@ -66,6 +69,8 @@ class ServiceApi:
                 headers=bearer(credential) if credential is not None else None,
                 json=json,
                 params=params,
+                data=data,
+                files=files,
             )
         except httpx.HTTPError as error:
             raise ServiceUnavailable(self.service) from error

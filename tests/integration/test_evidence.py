@@ -610,6 +610,107 @@ async def test_files_are_deleted_when_the_piece_is_not_saved(
     assert await events(system) == []
 
 
+async def test_a_returned_photo_is_handed_in_again_as_a_new_file_and_the_old_one_goes(
+    system: System, files_root: Path
+) -> None:
+    await conway_students(system)
+    piece = (await upload(system, AVA, photo_with_location())).json()
+    path = f"/students/s-ava/evidence/{piece['id']}"
+    [before] = await rows(system)
+    old_keys, old_files = {before.file_key, before.thumbnail_key}, stored_files(files_root)
+    returned = await system.portfolio.post(
+        f"{path}/return", json={"feedback": "Show the whole page."}, headers=RIVERA
+    )
+    assert returned.status_code == 200, returned.text
+    pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+    async def replace(headers: dict[str, str], data: bytes, **fields: str) -> httpx.Response:
+        return await system.portfolio.put(
+            f"{path}/file",
+            files={"file": ("page.pdf", data, "application/pdf")},
+            data=fields,
+            headers=headers,
+        )
+
+    for caller in (RIVERA, WEI, GIO):
+        refused = await replace(caller, pdf)
+        assert refused.status_code in (403, 404), refused.text
+    unreadable = await replace(AVA, b"not a pdf, just words\n" * 10)
+    assert unreadable.status_code == 415, unreadable.text
+    assert stored_files(files_root) == old_files
+
+    improved = await replace(AVA, pdf, title="My drawing, the whole page")
+    assert improved.status_code == 200, improved.text
+    body = improved.json()
+    assert (body["status"], body["kind"], body["file_kind"], body["title"]) == (
+        "submitted",
+        "file",
+        "pdf",
+        "My drawing, the whole page",
+    )
+    assert (body["reviewed_by"], body["thumbnail_path"]) == (None, None)
+    [row] = await rows(system)
+    assert row.id == piece["id"] and row.file_key not in old_keys
+    assert row.file_key.startswith(f"students/s-ava/evidence/{row.id}-")
+    assert (row.media_type, row.size_bytes, row.width) == ("application/pdf", len(pdf), None)
+    # The old photo and its preview are gone; the new file is what everyone is served.
+    [only] = stored_files(files_root)
+    assert only.read_bytes() == pdf and only not in old_files
+    served = await system.portfolio.get(body["file_path"], headers=RIVERA)
+    assert served.content == pdf
+    queue = await system.portfolio.get("/sites/conway/review-queue", headers=RIVERA)
+    assert [item["id"] for item in queue.json()] == [row.id]
+
+    # Approved, it is what families see: it stays as it is; a text has no file to replace.
+    await system.portfolio.post(f"{path}/approve", headers=RIVERA)
+    frozen = await replace(AVA, pdf)
+    assert frozen.status_code == 409, frozen.text
+    assert "the evidence is approved" in frozen.json()["detail"]
+    story = await added(system, AVA)
+    no_file = await system.portfolio.put(
+        f"/students/s-ava/evidence/{story['id']}/file",
+        files={"file": ("page.pdf", pdf, "application/pdf")},
+        headers=AVA,
+    )
+    assert no_file.status_code == 422, no_file.text
+    assert "has no file" in no_file.json()["detail"]
+    assert len(stored_files(files_root)) == 1
+
+
+async def test_the_old_file_stays_when_the_new_one_is_not_saved(
+    system: System, files_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await conway_students(system)
+    piece = (await upload(system, AVA, photo_with_location())).json()
+    kept = stored_files(files_root)
+    [before] = await rows(system)
+    hand_in = uploads.hand_in
+
+    async def handed_in_then_refused(*args: Any, **kwargs: Any) -> None:
+        await hand_in(*args, **kwargs)
+        assert len(stored_files(files_root)) == 4, "both files and both previews by now"
+        raise conflict("a rule refused it at the last moment")
+
+    monkeypatch.setattr(uploads, "hand_in", handed_in_then_refused)
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (20, 200, 40)).save(out, format="PNG")
+    response = await system.portfolio.put(
+        f"/students/s-ava/evidence/{piece['id']}/file",
+        files={"file": ("again.png", out.getvalue(), "image/png")},
+        headers=AVA,
+    )
+    assert response.status_code == 409, response.text
+    assert stored_files(files_root) == kept
+    [after] = await rows(system)
+    assert (after.file_key, after.sha256, after.title) == (
+        before.file_key,
+        before.sha256,
+        before.title,
+    )
+    served = await system.portfolio.get(piece["file_path"], headers=AVA)
+    assert served.content == await LocalDiskStore(files_root).get(before.file_key)
+
+
 # --- Comments ----------------------------------------------------------------------------------
 
 

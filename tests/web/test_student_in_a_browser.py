@@ -91,8 +91,33 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             kinds = {one["title"]: one["file_kind"] for one in pieces.json()}
             assert kinds == {"My robot": "image", "My song": "audio"}
             [piece] = [one for one in pieces.json() if one["title"] == "My robot"]
+            [song] = [one for one in pieces.json() if one["title"] == "My song"]
             base = f"/students/{AVA}"
             await system.portfolio.post(f"{base}/evidence/{piece['id']}/approve", headers=TEACHER)
+            # Her song comes back to fix: she records it again from her work page.
+            await system.portfolio.post(
+                f"{base}/evidence/{song['id']}/return",
+                json={"feedback": "Sing the last verse too."},
+                headers=TEACHER,
+            )
+            await page.goto(f"{web_address}/student/work")
+            await page.get_by_role("link", name="Fix it").click()
+            await page.get_by_text("Sing the last verse too.").wait_for()
+            await page.get_by_role("link", name="Record my voice").click()
+            await page.get_by_role("button", name="Record", exact=True).click()
+            await page.get_by_text("Recording…").wait_for()
+            await page.wait_for_timeout(1500)
+            await page.get_by_role("button", name="Stop", exact=True).click()
+            await page.get_by_text("Got it! Now press Save.").wait_for()
+            await page.get_by_role("button", name="Save").click()
+            await page.get_by_role("status").get_by_text("Your fixed work is saved").wait_for()
+            again = await system.portfolio.get(f"{base}/evidence/{song['id']}", headers=TEACHER)
+            assert (again.json()["status"], again.json()["file_kind"]) == ("submitted", "audio")
+            await system.portfolio.post(
+                f"{base}/evidence/{song['id']}/return",
+                json={"feedback": "Louder, please."},
+                headers=TEACHER,
+            )
             await system.portfolio.post(
                 f"{base}/goals",
                 json={"title": "Read a chapter book", "area": "reading"},
@@ -135,7 +160,8 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
                 await page.goto(f"{web_address}/dev/sign-in")
                 await page.get_by_role("button", name="Sign in as Ava").click()
                 await page.get_by_role("heading", name="Hi, Ava!").wait_for()
-                for path in PAGES:
+                fix = f"/student/work/{song['id']}/fix"
+                for path in (*PAGES, fix, f"{fix}/voice"):
                     response = await page.goto(f"{web_address}{path}")
                     assert response is not None and response.status == 200, path
                     name = path.strip("/").replace("/", "-").replace("?", "-")

@@ -209,6 +209,84 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     assert again.status_code == 409 and again.headers["content-type"].startswith("text/html")
 
 
+async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    await signed_in_as(web, AVA)
+    await send_photo(web, photo())
+    [piece] = await ava_pieces(system)
+    first = await web.get(f"/student/work/{piece['id']}/file")
+    returned = await system.portfolio.post(
+        f"/students/{AVA}/evidence/{piece['id']}/return",
+        json={"feedback": "Label each shape."},
+        headers=TEACHER,
+    )
+    assert returned.status_code == 200, returned.text
+    fix = f"/student/work/{piece['id']}/fix"
+    work = await web.get("/student/work")
+    assert f'href="{fix}"' in work.text and "Fix it" in text_of(work)
+
+    ways = await web.get(fix)
+    assert ways.status_code == 200
+    assert "Fix my work" in text_of(ways) and "Label each shape." in text_of(ways)
+    for way in ("photo", "voice", "file"):
+        assert f'href="{fix}/{way}"' in ways.text
+    form = await web.get(f"{fix}/photo")
+    assert form.status_code == 200
+    assert f'action="{fix}"' in form.text and 'value="All the shapes I know"' in form.text
+    assert "Label each shape." in text_of(form)
+    assert (await web.get(f"{fix}/drawing")).status_code == 404
+
+    # Saved with no photo: asked for one, still on the form that fixes this piece.
+    token = csrf_token(form)
+    no_file = await web.post(
+        fix, data={"csrf_token": token, "way": "photo", "title": "All the shapes I know"}
+    )
+    assert no_file.status_code == 422
+    assert "Choose a photo or a recording first." in text_of(no_file)
+    assert f'action="{fix}"' in no_file.text
+    not_a_photo = await web.post(
+        fix,
+        data={"csrf_token": token, "way": "photo", "title": "Shapes"},
+        files={"file": ("drawing.png", b"just words, not a picture\n" * 20, "image/png")},
+    )
+    assert not_a_photo.status_code == 415
+    assert "We cannot keep this kind of file." in text_of(not_a_photo)
+
+    fixed = await web.post(
+        fix,
+        data={"csrf_token": token, "way": "photo", "title": "All the shapes I know, labelled"},
+        files={"file": ("drawing.png", photo("navy", (60, 40)), "image/png")},
+    )
+    assert fixed.status_code == 303, fixed.text
+    assert fixed.headers["location"] == "/student/work?fixed=1"
+    work = await web.get(fixed.headers["location"])
+    assert "Your fixed work is saved. Your teacher will look at it again." in text_of(work)
+    assert "Waiting for your teacher" in text_of(work) and f'href="{fix}"' not in work.text
+    [again] = await ava_pieces(system)
+    assert (again["id"], again["status"], again["title"]) == (
+        piece["id"],
+        "submitted",
+        "All the shapes I know, labelled",
+    )
+    assert (again["width"], again["height"]) == (60, 40)
+    now = await web.get(f"/student/work/{piece['id']}/file")
+    assert now.status_code == 200 and now.content != first.content
+
+    # Approved: nothing left to fix, the page goes back to her work.
+    await system.portfolio.post(f"/students/{AVA}/evidence/{piece['id']}/approve", headers=TEACHER)
+    done = await web.get(fix)
+    assert done.status_code == 303 and done.headers["location"] == "/student/work"
+    late = await web.post(
+        fix,
+        data={"csrf_token": token, "way": "photo", "title": "Late"},
+        files={"file": ("drawing.png", photo("red"), "image/png")},
+    )
+    assert late.status_code == 303 and late.headers["location"] == "/student/work"
+    [kept] = await ava_pieces(system)
+    assert (kept["status"], kept["title"]) == ("approved", "All the shapes I know, labelled")
+
+
 async def test_ava_builds_her_plan_and_leads_her_conference_step_by_step(
     web: httpx.AsyncClient, system: System, ava: str
 ) -> None:
@@ -431,6 +509,24 @@ async def test_work_larger_than_the_web_front_takes_gets_a_page_not_a_500(
     assert goals.status_code == 413
     taken = await send_photo(small_web, photo())
     assert taken.status_code == 303, taken.text
+    # Fixing returned work: the same page, still the form that fixes that piece.
+    [piece] = await ava_pieces(system)
+    await system.portfolio.post(
+        f"/students/{AVA}/evidence/{piece['id']}/return",
+        json={"feedback": "Again, bigger."},
+        headers=TEACHER,
+    )
+    fix = f"/student/work/{piece['id']}/fix"
+    too_big_fix = await small_web.post(
+        fix,
+        data={"csrf_token": token, "way": "photo", "title": "Big"},
+        files={"file": ("a.png", os.urandom(60_000), "image/png")},
+    )
+    assert too_big_fix.status_code == 413
+    assert "This is too big." in text_of(too_big_fix)
+    assert f'action="{fix}"' in too_big_fix.text
+    [still] = await ava_pieces(system)
+    assert (still["status"], still["size_bytes"]) == ("returned", piece["size_bytes"])
 
 
 async def test_another_students_work_is_never_reachable(
@@ -455,6 +551,13 @@ async def test_another_students_work_is_never_reachable(
     attempts = [
         await web.get(f"/student/work/{poem_id}/file"),
         await web.get(f"/student/work/{poem_id}/preview"),
+        await web.get(f"/student/work/{poem_id}/fix"),
+        await web.get(f"/student/work/{poem_id}/fix/photo"),
+        await web.post(
+            f"/student/work/{poem_id}/fix",
+            data={"csrf_token": token, "way": "photo", "title": "Mine now"},
+            files={"file": ("a.png", photo(), "image/png")},
+        ),
         await web.post(
             f"/student/goals/{goal_id}/progress", data={"csrf_token": token, "note": "Mine now"}
         ),

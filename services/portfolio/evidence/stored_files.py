@@ -35,14 +35,23 @@ async def _file_store(request: Request) -> FileStore:
 FileStoreDep = Annotated[FileStore, Depends(_file_store)]
 
 
-def file_key(student_id: str, evidence_id: str, extension: str) -> str:
-    """Where a piece's file is stored, e.g. ``students/s-ava/evidence/<id>.jpg``."""
-    return f"students/{_NOT_IN_KEYS.sub('_', student_id)}/evidence/{evidence_id}.{extension}"
+def file_key(student_id: str, evidence_id: str, extension: str, *, version: str = "") -> str:
+    """Where a piece's file is stored, e.g. ``students/s-ava/evidence/<id>.jpg``; a file that
+    replaces another is kept beside it under its ``version`` until the piece is saved."""
+    return f"{_folder(student_id)}/{_name(evidence_id, version)}.{extension}"
 
 
-def thumbnail_key(student_id: str, evidence_id: str) -> str:
+def thumbnail_key(student_id: str, evidence_id: str, *, version: str = "") -> str:
     """Where a photo's preview is stored, beside the photo."""
-    return f"students/{_NOT_IN_KEYS.sub('_', student_id)}/evidence/{evidence_id}{THUMBNAIL_SUFFIX}"
+    return f"{_folder(student_id)}/{_name(evidence_id, version)}{THUMBNAIL_SUFFIX}"
+
+
+def _folder(student_id: str) -> str:
+    return f"students/{_NOT_IN_KEYS.sub('_', student_id)}/evidence"
+
+
+def _name(evidence_id: str, version: str) -> str:
+    return f"{evidence_id}-{version}" if version else evidence_id
 
 
 async def forget(store: FileStore, keys: list[str]) -> None:
@@ -56,13 +65,18 @@ async def forget(store: FileStore, keys: list[str]) -> None:
 
 
 async def keep(
-    store: FileStore, inspected: InspectedFile, *, student_id: str, evidence_id: str
+    store: FileStore,
+    inspected: InspectedFile,
+    *,
+    student_id: str,
+    evidence_id: str,
+    version: str = "",
 ) -> tuple[str, str | None]:
     """Store an inspected upload and its preview; their keys. All or nothing: 503 if the store
     fails."""
-    keys = [file_key(student_id, evidence_id, inspected.extension)]
+    keys = [file_key(student_id, evidence_id, inspected.extension, version=version)]
     if inspected.thumbnail is not None:
-        keys.append(thumbnail_key(student_id, evidence_id))
+        keys.append(thumbnail_key(student_id, evidence_id, version=version))
     try:
         await store.put(keys[0], inspected.data, media_type=inspected.media_type)
         if inspected.thumbnail is not None:

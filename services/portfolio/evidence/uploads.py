@@ -4,16 +4,19 @@ its content and cleaned (``services.portfolio.files``), kept in the file store, 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
 from services.portfolio.evidence.adding import save_new_evidence, student_to_add_for
+from services.portfolio.evidence.editing import hand_in, piece_to_improve
 from services.portfolio.evidence.queries import check_tags
-from services.portfolio.evidence.schemas import EvidenceOut, Tags, evidence_out
+from services.portfolio.evidence.refusing import unprocessable
+from services.portfolio.evidence.schemas import EvidenceIdPath, EvidenceOut, Tags, evidence_out
 from services.portfolio.evidence.stored_files import FileStoreDep, forget, keep
+from services.portfolio.evidence.tables import Evidence
 from services.portfolio.files import (
     FileRefused,
     InspectedFile,
@@ -85,20 +88,87 @@ async def add_file_evidence(
                 title=title,
                 learning_area=learning_area,
                 tags=codes,
-                file_key=stored,
-                thumbnail_key=thumbnail,
-                media_type=inspected.media_type,
-                file_kind=inspected.kind.value,
-                size_bytes=inspected.size,
-                width=inspected.width,
-                height=inspected.height,
-                sha256=inspected.sha256,
+                **_file_fields(inspected, stored=stored, thumbnail=thumbnail),
             )
     except BaseException:
         # Nothing refers to the files unless the piece is saved.
         await forget(store, [key for key in (stored, thumbnail) if key])
         raise
     return evidence_out(evidence, viewer=principal)
+
+
+@router.put(
+    "/students/{student_id}/evidence/{evidence_id:uuid}/file",
+    response_model=EvidenceOut,
+    responses=refusals(403, 404, 409, 413, 415, 422, 503),
+)
+async def replace_evidence_file(
+    student_id: IdPath,
+    evidence_id: EvidenceIdPath,
+    file: Annotated[
+        UploadFile,
+        File(description="The new photo, PDF, sound recording or video."),
+    ],
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    store: FileStoreDep,
+    request: Request,
+    title: Annotated[
+        Text | None,
+        Form(min_length=1, max_length=200, description="A new caption, if it changes."),
+    ] = None,
+) -> EvidenceOut:
+    """The student improves a returned (or still waiting) file with a new one, a new photo,
+    recording or PDF in its place, and hands it in again (the student). The old file is
+    deleted once the new one is saved; until then the piece keeps it."""
+    # Refused before the file is looked at, which takes a second for a large photo.
+    async with uow.read() as session:
+        evidence, _, _ = await piece_to_improve(session, student_id, evidence_id, principal)
+        _require_file(evidence)
+    limits = media_limits_from_settings(request.app.state.runtime.settings)
+    inspected = await _inspect(file, limits=limits)
+    stored, thumbnail = await keep(
+        store,
+        inspected,
+        student_id=student_id,
+        evidence_id=str(evidence_id),
+        version=new_id()[:8],
+    )
+    try:
+        async with uow.transaction() as session:
+            evidence, _, status = await piece_to_improve(
+                session, student_id, evidence_id, principal, lock=True
+            )
+            _require_file(evidence)
+            replaced = [key for key in (evidence.file_key, evidence.thumbnail_key) if key]
+            fields = _file_fields(inspected, stored=stored, thumbnail=thumbnail)
+            for name, value in (fields | ({"title": title} if title else {})).items():
+                setattr(evidence, name, value)
+            await hand_in(session, evidence, status, principal=principal)
+    except BaseException:
+        await forget(store, [key for key in (stored, thumbnail) if key])
+        raise
+    await forget(store, replaced)
+    return evidence_out(evidence, viewer=principal)
+
+
+def _require_file(evidence: Evidence) -> None:
+    if evidence.kind != "file":
+        raise unprocessable(f"a piece of kind {evidence.kind!r} has no file")
+
+
+def _file_fields(inspected: InspectedFile, *, stored: str, thumbnail: str | None) -> dict[str, Any]:
+    """What a piece records of its file."""
+    return {
+        "file_key": stored,
+        "thumbnail_key": thumbnail,
+        "media_type": inspected.media_type,
+        "file_kind": inspected.kind.value,
+        "size_bytes": inspected.size,
+        "width": inspected.width,
+        "height": inspected.height,
+        "sha256": inspected.sha256,
+    }
 
 
 def _tag_codes(values: list[str]) -> list[str]:

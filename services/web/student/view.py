@@ -25,6 +25,13 @@ class WorkView:
     feedback: str | None
     has_preview: bool
     added: str
+    kind: str = "file"
+
+    @property
+    def can_fix(self) -> bool:
+        """A returned photo, recording or file: the student hands it in again as a new one
+        (a text or a link, which only a teacher adds, is improved through the API)."""
+        return self.status == "returned" and self.kind == "file"
 
 
 @dataclass(frozen=True)
@@ -81,21 +88,24 @@ def work_views(pieces: Any, *, language: str, timezone: str | None) -> list[Work
     """The student's pieces, newest first, each with where its review stands."""
     if not isinstance(pieces, list):
         return []
-    return [
-        WorkView(
-            evidence_id=str(piece["id"]),
-            title=str(piece["title"]),
-            file_kind=piece.get("file_kind"),
-            text=piece.get("text"),
-            status=str(piece.get("status", "")),
-            feedback=piece.get("feedback"),
-            has_preview=bool(piece.get("thumbnail_path")),
-            added=written_date(
-                datetime.fromisoformat(piece["added_at"]), timezone=timezone, language=language
-            ),
-        )
-        for piece in pieces
-    ]
+    return [work_view(piece, language=language, timezone=timezone) for piece in pieces]
+
+
+def work_view(piece: dict[str, Any], *, language: str, timezone: str | None) -> WorkView:
+    """One piece as portfolio gives it, as the student's pages show it."""
+    return WorkView(
+        evidence_id=str(piece["id"]),
+        title=str(piece["title"]),
+        file_kind=piece.get("file_kind"),
+        text=piece.get("text"),
+        status=str(piece.get("status", "")),
+        feedback=piece.get("feedback"),
+        has_preview=bool(piece.get("thumbnail_path")),
+        added=written_date(
+            datetime.fromisoformat(piece["added_at"]), timezone=timezone, language=language
+        ),
+        kind=str(piece.get("kind", "file")),
+    )
 
 
 def starters_view(starters: Any) -> Starters | None:
