@@ -125,6 +125,6 @@ async def test_a_plan_step_about_returned_work_says_the_student_takes_it_out(
     plan = html.unescape((await web.get(f"/teacher/students/{AVA}/plans/{cycle_id}")).text)
     assert "The wheels turn" in plan
     assert (
-        "You returned the work this reflection is about: the student takes the step out of the"
-        " plan." in plan
+        "You returned the work this reflection is about: the student fixes it for you to"
+        " approve, or takes the step out of the plan." in plan
     )
