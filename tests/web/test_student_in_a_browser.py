@@ -118,7 +118,7 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
                 json={"feedback": "Louder, please."},
                 headers=TEACHER,
             )
-            await system.portfolio.post(
+            goal = await system.portfolio.post(
                 f"{base}/goals",
                 json={"title": "Read a chapter book", "area": "reading"},
                 headers=auth(AVA, Role.STUDENT, students=(AVA,)),
@@ -161,7 +161,8 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
                 await page.get_by_role("button", name="Sign in as Ava").click()
                 await page.get_by_role("heading", name="Hi, Ava!").wait_for()
                 fix = f"/student/work/{song['id']}/fix"
-                for path in (*PAGES, fix, f"{fix}/voice"):
+                reach = f"/student/goals/{goal.json()['id']}/achieve"
+                for path in (*PAGES, fix, f"{fix}/voice", reach):
                     response = await page.goto(f"{web_address}{path}")
                     assert response is not None and response.status == 200, path
                     name = path.strip("/").replace("/", "-").replace("?", "-")

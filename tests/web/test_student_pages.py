@@ -194,19 +194,28 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     assert "I read two chapters" in goals_page and "50% of the way" in goals_page
     # She reached it: "I did it!" for her, and reached for her family and teacher.
     assert "I reached my goal: Read a chapter book" in goals_page
-    reached = await web.post(
-        f"/student/goals/{goal['id']}/achieve", data={"csrf_token": csrf_token(goals)}
-    )
+    reach = f"/student/goals/{goal['id']}/achieve"
+    # Asked first (it cannot be undone from a page): yes, or not yet.
+    confirm = await web.get(reach)
+    assert confirm.status_code == 200
+    assert "Did you reach your goal?" in text_of(confirm)
+    assert "Read a chapter book" in text_of(confirm)
+    assert f'action="{reach}"' in confirm.text
+    assert f'href="/student/goals#goal-{goal["id"]}"' in confirm.text
+    [still] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
+    assert still["status"] == "active"
+    reached = await web.post(reach, data={"csrf_token": csrf_token(confirm)})
     assert reached.status_code == 303, reached.text
     goals_page = text_of(await web.get(reached.headers["location"]))
     assert "You did it! Your family and your teacher will see it." in goals_page
     assert "I did it!" in goals_page and "I reached my goal" not in goals_page
     [goal] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
     assert goal["status"] == "achieved"
-    again = await web.post(
-        f"/student/goals/{goal['id']}/achieve", data={"csrf_token": csrf_token(goals)}
-    )
+    again = await web.post(reach, data={"csrf_token": csrf_token(goals)})
     assert again.status_code == 409 and again.headers["content-type"].startswith("text/html")
+    asked_again = await web.get(reach)
+    assert asked_again.status_code == 303
+    assert asked_again.headers["location"] == f"/student/goals#goal-{goal['id']}"
 
 
 async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
@@ -551,6 +560,7 @@ async def test_another_students_work_is_never_reachable(
     attempts = [
         await web.get(f"/student/work/{poem_id}/file"),
         await web.get(f"/student/work/{poem_id}/preview"),
+        await web.get(f"/student/goals/{goal_id}/achieve"),
         await web.get(f"/student/work/{poem_id}/fix"),
         await web.get(f"/student/work/{poem_id}/fix/photo"),
         await web.post(

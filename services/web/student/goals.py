@@ -125,6 +125,24 @@ async def record_progress(
     )
 
 
+@router.get("/student/goals/{goal_id}/achieve")
+async def confirm_achieved(
+    request: Request, goal_id: str, who: StudentDep, api: PortfolioDep
+) -> Response:
+    """Ask the student whether the goal is really reached (it cannot be undone from a page):
+    yes, or not yet, back to their goals."""
+    if not is_id(goal_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    answer = accepted(await api.goals(token_of(who), student_id=student_id_of(who)))
+    goals = goal_views(answer.body if answer.ok else None, language=who.language, timezone=None)
+    goal = next((goal for goal in goals if goal.goal_id == goal_id), None)
+    if goal is None:
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    if goal.status != "active":
+        return RedirectResponse(f"/student/goals#goal-{goal_id}", status_code=303)
+    return page(request, who, "student_goal_reached.html.j2", goal=goal)
+
+
 @router.post("/student/goals/{goal_id}/achieve")
 async def achieve_goal(
     request: Request, goal_id: str, who: StudentDep, api: PortfolioDep
