@@ -104,7 +104,9 @@ class Booking(SQLModel, table=True):
         default=None, max_length=36, description="Siblings booked back to back share it."
     )
     station: int | None = Field(default=None, description="Seat at a stations slot, from 1.")
-    sequence: int = Field(default=0, description="Raised on each move (iCalendar SEQUENCE).")
+    sequence: int = Field(
+        default=0, description="Raised on each move and new video call link (iCalendar SEQUENCE)."
+    )
     checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attended_at: datetime | None = Field(
         default=None, sa_type=UTCDateTime, description="When it was recorded completed or no-show."

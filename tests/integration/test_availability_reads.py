@@ -11,7 +11,7 @@ import pytest
 
 from services.scheduling.tables import Slot
 from shared.auth import Role
-from tests.integration.conftest import System, register_site, teaching_at
+from tests.integration.conftest import ADMIN, System, enroll, register_site, teaching_at
 from tests.scheduling_support import conference_window, give_availability
 from tests.support import auth
 
@@ -173,6 +173,23 @@ async def test_a_new_video_call_link_reaches_the_conferences_already_set_up(
         return {slot.meeting_link if slot else None for slot in slots}
 
     assert await links() == {f"https://meet.example.org/old/{one}" for one in ids}
+    await enroll(
+        system,
+        student_id="s-lia",
+        site="conway",
+        given_name="Lia",
+        guardian_id="g-lia",
+        teacher_id="t-rivera",
+    )
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": ids[0], "student_id": "s-lia", "guardian_id": "g-lia"},
+        headers=ADMIN,
+    )
+    assert booked.status_code == 201, booked.text
+    ics = f"/bookings/{booked.json()['id']}/calendar.ics"
+    before = (await system.scheduling.get(ics, headers=ADMIN)).text
+    assert "SEQUENCE:0" in before and f"https://meet.example.org/old/{ids[0]}" in before
 
     removed = await system.scheduling.put(
         profile, json={"meeting_link_template": None}, headers=TEACHER
@@ -185,3 +202,10 @@ async def test_a_new_video_call_link_reaches_the_conferences_already_set_up(
     assert saved.status_code == 200, saved.text
     assert saved.json()["times_relinked"] == 2
     assert await links() == {f"https://meet.example.org/new/{one}" for one in ids}
+    # The booked conference's calendar event is a new revision, naming the new link (a
+    # calendar that added the old one takes it); the same link saved again changes nothing.
+    after = (await system.scheduling.get(ics, headers=ADMIN)).text
+    assert "SEQUENCE:1" in after and f"https://meet.example.org/new/{ids[0]}" in after
+    again = await system.scheduling.put(profile, json=new, headers=TEACHER)
+    assert again.status_code == 200, again.text
+    assert "SEQUENCE:1" in (await system.scheduling.get(ics, headers=ADMIN)).text

@@ -51,7 +51,10 @@ class BookingOut(BaseModel):
     window_id: str | None = None
     chain_id: str | None = Field(None, description="Shared by siblings booked back to back.")
     station: int | None = Field(None, description="The family's station, at stations.")
-    sequence: int = Field(0, description="Raised on each move (the calendar event's SEQUENCE).")
+    sequence: int = Field(
+        0,
+        description="Raised on each move and new video call link (the calendar event's SEQUENCE).",
+    )
 
 
 class MoveIn(BaseModel):

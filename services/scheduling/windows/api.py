@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -602,9 +603,22 @@ async def set_profile(
                     code="link_in_use",
                 )
             )
+        relinked = []
         for slot in ahead:
-            slot.meeting_link = meeting_link(template, slot_id=slot.id) if template else None
+            link = meeting_link(template, slot_id=slot.id) if template else None
+            if link != slot.meeting_link:
+                relinked.append(slot.id)
+            slot.meeting_link = link
             session.add(slot)
+        if relinked:
+            # A calendar file downloaded from now on names the new link: its event is a new
+            # revision of the one a family may have added (else calendars keep the old link).
+            await session.exec(
+                update(Booking)
+                .where(col(Booking.slot_id).in_(relinked), col(Booking.status) == "booked")
+                .values(sequence=col(Booking.sequence) + 1)
+                .execution_options(synchronize_session=False)
+            )
         profile.meeting_link_template = template
         profile.updated_at = now
         session.add(profile)
