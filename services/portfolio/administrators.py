@@ -23,6 +23,7 @@ from services.portfolio.refusals import no_site_on_roster
 from services.portfolio.roster_events import administering, announce
 from services.portfolio.tables import Site, StaffMember
 from shared.api_types import Id, IdPath, Text
+from shared.auth import Role
 from shared.auth.http import CurrentPrincipal, district_it_only, forbidden
 from shared.auth.principal import Principal
 from shared.database import utcnow
@@ -81,8 +82,11 @@ async def sites_administered(uow: UnitOfWork, district: str, staff_id: str) -> f
 async def list_administrators(
     principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[AdministratorOut]:
-    """The district's school administrators and their schools (district IT)."""
-    district_it_only(principal, "sees the list of school administrators")
+    """The district's school administrators and their schools (district IT); a school
+    administrator sees those of their own schools (their colleagues, named on the office's
+    pages), each with the schools they share."""
+    if not principal.is_admin:
+        raise forbidden("only district IT and school administrators see school administrators")
     async with uow.read() as session:
         staff = (
             await session.exec(
@@ -96,7 +100,21 @@ async def list_administrators(
                 .order_by(col(StaffMember.id))
             )
         ).all()
-    return [_out(member) for member in staff]
+    if principal.role is Role.DISTRICT_ADMIN:
+        return [_out(member) for member in staff]
+    shown = [
+        _out(member).model_copy(
+            update={
+                "site_ids": [
+                    site
+                    for site in administering(member)
+                    if principal.can_act_for_site(principal.district, site)
+                ]
+            }
+        )
+        for member in staff
+    ]
+    return [member for member in shown if member.site_ids]
 
 
 @router.put(

@@ -135,11 +135,21 @@ async def test_district_it_names_a_schools_administrators(
     for method, path, sent in (
         ("PUT", "/roster/administrators/a-conway", {**body, "site_ids": ["conway", "mjds"]}),
         ("DELETE", "/roster/administrators/a-jordan", None),
-        ("GET", "/roster/administrators", None),
     ):
         refused = await system.portfolio.request(method, path, json=sent, headers=conway_office)
         assert refused.status_code == 403, (method, path, refused.text)
         assert "only district IT" in refused.json()["detail"]
+    # An office sees its own school's administrators (its colleagues, by name), and only the
+    # schools it shares with them; a teacher sees none.
+    colleagues = await system.portfolio.get("/roster/administrators", headers=conway_office)
+    assert colleagues.status_code == 200, colleagues.text
+    assert [(one["id"], one["site_ids"]) for one in colleagues.json()] == [
+        ("a-conway", ["conway"]),
+        ("a-jordan", ["conway"]),
+    ]
+    teacher = auth("t-rivera", Role.TEACHER, sites=("conway",))
+    refused = await system.portfolio.get("/roster/administrators", headers=teacher)
+    assert refused.status_code == 403, refused.text
 
     # Nonsense is refused with the reason.
     for bad, says in (

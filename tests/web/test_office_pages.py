@@ -19,7 +19,7 @@ import pytest
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from tests.integration.conftest import System, register_site
-from tests.support import eventually
+from tests.support import auth, eventually
 from tests.web.conftest import (
     DEV_PEOPLE,
     Family,
@@ -351,7 +351,7 @@ async def test_an_office_the_roster_does_not_name_is_told_what_to_ask_for(
 
 
 async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_report(
-    web: httpx.AsyncClient, system: System, family: Family
+    web: httpx.AsyncClient, system: System, family: Family, new_family: Any
 ) -> None:
     await signed_in_as(web, "a-conway")
     page = await web.get("/office/not-booked")
@@ -359,6 +359,15 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     text = text_of(page)
     assert "Ava" in text and "t-rivera" in text and f"class-{family.student_id}" in text
     assert "No nudges have been sent for this window yet." in text
+    # A colleague of the office reminded Ava's family first (named by the roster, not by id).
+    colleague = auth("a-both", Role.SITE_ADMIN, sites=("conway", "mjds"))
+    first = await system.scheduling.post(
+        f"/windows/{_window_of(page)}/nudges",
+        json={"class_id": f"class-{family.student_id}"},
+        headers=colleague,
+    )
+    assert first.status_code == 201, first.text
+    await new_family("Noor")  # (someone left for the office to remind)
 
     nudged = await web.post(
         "/office/not-booked/nudges",
@@ -371,6 +380,8 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     assert "The families were nudged" in after
     assert "Students of t-rivera" in after
     assert re.search(r"<td>[^<]*</td>\s*<td>You</td>", after_page.text)
+    assert re.search(r"<td>[^<]*</td>\s*<td>Office a-both</td>", after_page.text)
+    assert "a-both" not in after.replace("Office a-both", "")
     # The form sent twice: nobody is reminded again within the hour, and the page says so.
     twice = await web.post(
         "/office/not-booked/nudges",
@@ -386,7 +397,7 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     )
     assert svg, figures.text
     assert "style=" not in figures.text
-    assert re.search(r"<th scope=\"row\">t-rivera</th><td>1</td><td>0</td>", figures.text)
+    assert re.search(r"<th scope=\"row\">t-rivera</th><td>2</td><td>0</td>", figures.text)
     assert re.search(r'<rect class="bar bar-invited" x="0" y="\d+" width="352"', figures.text)
 
     # The nudge went to a family with no contact details: it is a campaign in the report, and
@@ -436,8 +447,18 @@ async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
     after_page = await web.get(nudged.headers["location"])
     after = text_of(after_page)
     assert "The families were nudged" in after
-    # The nudges sent name their sender: the reader as "You" (not their id).
+    # The nudges sent name their sender: the reader as "You" (not their id), the office's
+    # as the school office (a teacher's page does not read the roster's administrators).
     assert re.search(r"<td>[^<]*</td>\s*<td>You</td>", after_page.text), after_page.text
+    lia = await new_family("Lia")  # (someone left for the office to remind)
+    office = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
+    by_office = await system.scheduling.post(
+        f"/windows/{_window_of(page)}/nudges", json={"teacher_id": "t-rivera"}, headers=office
+    )
+    assert by_office.status_code == 201, by_office.text
+    listed = (await web.get("/teacher/not-booked")).text
+    assert re.search(r"<td>[^<]*</td>\s*<td>The school office</td>", listed), listed
+    assert ">a-conway<" not in listed
     again = await web.post(
         "/teacher/not-booked/nudges",
         data={"csrf_token": csrf_token(page), "window": _window_of(page), "class": "other"},
@@ -448,6 +469,7 @@ async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
     # Once her class is another teacher's, nobody in her list was invited: the page says so,
     # not that every family has booked.
     await _move_to_another_teacher(system, family)
+    await _move_to_another_teacher(system, lia)
 
     async def listed() -> str:
         return text_of(await web.get("/teacher/not-booked"))

@@ -5,6 +5,7 @@ The reminder posts, then comes back to the list (post/redirect/get)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -18,9 +19,10 @@ from services.web.office.signed_in import OfficeDep
 from services.web.office.windows import windows_of
 from services.web.office.windows_view import teacher_names, window_to_show, written_moment
 from services.web.pages import Visitor, page
+from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_api import is_id
-from services.web.service_clients import SchedulingDep
+from services.web.service_api import ServiceUnavailable, is_id
+from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import (
     TeacherDep,
     accepted,
@@ -48,7 +50,10 @@ class StudentNotBooked:
 @dataclass(frozen=True)
 class NudgeSent:
     when: str
-    by: str  # (a teacher by name, when the roster's classes give one; the reader: "you")
+    # A teacher by name (the roster's classes), an administrator by name (the office's page),
+    # the reader ("you"); None: the school office (an administrator a teacher's page cannot
+    # name).
+    by: str | None
     by_reader: bool
     teacher_id: str | None
     class_title: str | None
@@ -61,6 +66,7 @@ async def office_not_booked(
     request: Request,
     who: OfficeDep,
     api: SchedulingDep,
+    portfolio: PortfolioDep,
     window: OptionalId = None,
     teacher: OptionalId = None,
     class_id: Annotated[str | None, Query(alias="class", max_length=64)] = None,
@@ -68,14 +74,35 @@ async def office_not_booked(
 ) -> Response:
     """The school's students with no conference in the window, and the reminders sent."""
     return await not_booked_page(
-        request, who, api, "office", window=window, teacher=teacher, class_id=class_id, done=done
+        request,
+        who,
+        api,
+        "office",
+        window=window,
+        teacher=teacher,
+        class_id=class_id,
+        done=done,
+        colleagues=await colleagues_of(portfolio, who),
     )
 
 
 @router.post(PAGES["office"] + "/nudges")
-async def office_nudge(request: Request, who: OfficeDep, api: SchedulingDep) -> Response:
+async def office_nudge(
+    request: Request, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
     """Remind the families of the students listed to book."""
-    return await nudge(request, who, api, "office")
+    return await nudge(request, who, api, "office", colleagues=await colleagues_of(portfolio, who))
+
+
+async def colleagues_of(portfolio: PortfolioApi, who: Visitor) -> dict[str, str]:
+    """The school's administrators by name, to say who sent a reminder (none while the roster
+    cannot be read: the page says "the school office")."""
+    try:
+        answer = accepted(await portfolio.administrators(token_of(who)))
+    except ServiceUnavailable:
+        return {}
+    found = answer.body if answer.ok and isinstance(answer.body, list) else []
+    return {str(one["id"]): f"{one['given_name']} {one['family_name']}" for one in found}
 
 
 @router.get(PAGES["teacher"])
@@ -99,7 +126,14 @@ async def teacher_nudge(request: Request, who: TeacherDep, api: SchedulingDep) -
     return await nudge(request, who, api, "teacher")
 
 
-async def nudge(request: Request, who: Visitor, api: SchedulingApi, kind: str) -> Response:
+async def nudge(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    kind: str,
+    *,
+    colleagues: Mapping[str, str] | None = None,
+) -> Response:
     fields = await checked_form(request, who)
     window_id = fields.get("window", "")
     teacher = _id_or_none(fields.get("teacher")) if kind == "office" else None
@@ -123,6 +157,7 @@ async def nudge(request: Request, who: Visitor, api: SchedulingApi, kind: str) -
         class_id=class_id,
         refusal=office_refusal_of(answer),
         status=answer.refused_status,
+        colleagues=colleagues,
     )
 
 
@@ -138,7 +173,9 @@ async def not_booked_page(
     done: str | None = None,
     refusal: OfficeRefusal | None = None,
     status: int = 200,
+    colleagues: Mapping[str, str] | None = None,
 ) -> Response:
+    """``colleagues``: the school's administrators by name (the office's page)."""
     token, language = token_of(who), who.language
     windows = await windows_of(api, who, list(await working_sites(api, who)))
     shown = window_to_show(windows, window if is_id(window) else None)
@@ -185,7 +222,8 @@ async def not_booked_page(
             sent.append(
                 NudgeSent(
                     when=_moment(one["nudged_at"], timezone, language) or "",
-                    by=names.get(str(one["nudged_by"]), str(one["nudged_by"])),
+                    by=names.get(str(one["nudged_by"]))
+                    or (colleagues or {}).get(str(one["nudged_by"])),
                     by_reader=one["nudged_by"] == person_of(who).subject,
                     teacher_id=one.get("teacher_id"),
                     class_title=classes.get(one["class_id"], one["class_id"])
