@@ -133,6 +133,19 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             ready = await system.portfolio.post(f"{base}/plans/{cycle_id}/ready", headers=TEACHER)
             assert ready.status_code == 200, ready.text
 
+            # A focused button, and a link that looks like one, is dark on yellow (the
+            # keyboard's place on the page is seen).
+            for where, link in (
+                ("/student", "Lead my conference"),
+                ("/student/goals", "I reached my goal: Read a chapter book"),
+            ):
+                await page.goto(f"{web_address}{where}")
+                focused = page.get_by_role("link", name=link)
+                await focused.focus()
+                colours = await focused.evaluate(
+                    "link => [getComputedStyle(link).color, getComputedStyle(link).backgroundColor]"
+                )
+                assert colours == ["rgb(11, 12, 12)", "rgb(255, 221, 0)"], (link, colours)
             await page.goto(f"{web_address}/student")
             await page.get_by_role("link", name="Lead my conference").click()
             await page.get_by_text("Welcome to my conference!", exact=True).wait_for()
