@@ -208,4 +208,5 @@ async def test_a_new_video_call_link_reaches_the_conferences_already_set_up(
     assert "SEQUENCE:1" in after and f"https://meet.example.org/new/{ids[0]}" in after
     again = await system.scheduling.put(profile, json=new, headers=TEACHER)
     assert again.status_code == 200, again.text
+    assert again.json()["times_relinked"] == 0
     assert "SEQUENCE:1" in (await system.scheduling.get(ics, headers=ADMIN)).text

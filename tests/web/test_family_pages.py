@@ -568,6 +568,14 @@ async def test_when_every_time_is_taken_the_family_joins_the_waitlist(
     )
     assert twice.status_code == 409, twice.text
     assert 'value="evening" checked' in twice.text and 'value="any" checked' not in twice.text
+    # Waiting, a time tried while every one is taken: the child stays on the waitlist.
+    full = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(form), "slot_id": times[0]},
+    )
+    assert full.status_code == 409
+    assert "Your child stays on the waitlist" in text_of(full)
+    assert "call the school office" not in text_of(full)
     # Waiting already, the waitlist page is the family's page, where the child can leave it.
     again = await web.get(f"/family/children/{family.student_id}/waitlist")
     assert (again.status_code, again.headers["location"]) == (303, "/family")

@@ -281,6 +281,16 @@ async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
     assert (again["width"], again["height"]) == (60, 40)
     now = await web.get(f"/student/work/{piece['id']}/file")
     assert now.status_code == 200 and now.content != first.content
+    # Fixed, it waits for the teacher: the page does not replace it again (the Back button).
+    waiting = await web.get(fix)
+    assert waiting.status_code == 303 and waiting.headers["location"] == "/student/work"
+    replaced = await web.post(
+        fix,
+        data={"csrf_token": token, "way": "photo", "title": "Again"},
+        files={"file": ("drawing.png", photo("red"), "image/png")},
+    )
+    assert replaced.status_code == 303 and replaced.headers["location"] == "/student/work"
+    assert (await web.get(f"/student/work/{piece['id']}/file")).content == now.content
 
     # Approved: nothing left to fix, the page goes back to her work.
     await system.portfolio.post(f"/students/{AVA}/evidence/{piece['id']}/approve", headers=TEACHER)

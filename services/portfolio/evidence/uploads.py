@@ -4,6 +4,7 @@ its content and cleaned (``services.portfolio.files``), kept in the file store, 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
@@ -132,7 +133,7 @@ async def replace_evidence_file(
         inspected,
         student_id=student_id,
         evidence_id=str(evidence_id),
-        version=new_id()[:8],
+        version=secrets.token_hex(8),
     )
     try:
         async with uow.transaction() as session:

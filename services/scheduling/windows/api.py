@@ -603,7 +603,7 @@ async def set_profile(
                     code="link_in_use",
                 )
             )
-        relinked = []
+        relinked: list[str] = []
         for slot in ahead:
             link = meeting_link(template, slot_id=slot.id) if template else None
             if link != slot.meeting_link:
@@ -625,7 +625,7 @@ async def set_profile(
     return ProfileOut(
         teacher_id=teacher_id,
         meeting_link_template=profile.meeting_link_template,
-        times_relinked=len(ahead),
+        times_relinked=len(relinked),
     )
 
 

@@ -127,8 +127,9 @@ async def _to_fix(api: PortfolioApi, who: Visitor, evidence_id: str) -> WorkView
     if not answer.ok or not isinstance(answer.body, dict):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     piece = work_view(answer.body, language=who.language, timezone=None)
-    if not piece.can_fix and not (piece.status == "submitted" and piece.kind == "file"):
-        # (Approved meanwhile, or handed in again from another tab: nothing to fix.)
+    if not piece.can_fix:
+        # (Approved meanwhile, or fixed already from another tab: nothing to fix. A fix waiting
+        # for the teacher is not replaced: it may be the one they are looking at.)
         return RedirectResponse("/student/work", status_code=303)
     return piece
 
@@ -196,6 +197,7 @@ def too_big_page(request: Request, who: Visitor, *, fixing: WorkView | None = No
     """The answer to a piece larger than the web front takes (413), before or while it is read
     (before: from the address alone, the piece being fixed not read)."""
     fixed = _FIXED.fullmatch(request.url.path)
+    fix_id = fixed.group(1) if fixed and is_id(fixed.group(1)) else None
     return _form_page(
         request,
         who,
@@ -203,7 +205,7 @@ def too_big_page(request: Request, who: Visitor, *, fixing: WorkView | None = No
         refusal=StudentRefusal.TOO_BIG,
         status=413,
         fixing=fixing,
-        fix_id=fixed.group(1) if fixed else None,
+        fix_id=fix_id,
     )
 
 
