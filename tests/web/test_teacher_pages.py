@@ -16,7 +16,7 @@ from services.scheduling.tables import Slot
 from shared.auth import Role
 from tests.integration.conftest import System
 from tests.support import auth
-from tests.web.conftest import Family, csrf_token, signed_in, signed_in_as
+from tests.web.conftest import Family, csrf_token, signed_in, signed_in_as, text_of
 from tests.web.test_student_pages import photo
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -244,6 +244,17 @@ async def test_approving_moves_evidence_out_of_the_queue_and_returning_needs_fee
     queue = await web.get(returned.headers["location"])
     assert "Returned to the student" in queue.text
     assert "Nothing is waiting for your review." in queue.text
+    assert "Handed in again" not in queue.text
+    # The student improves it: back in the queue, with the feedback it was returned with.
+    improved = await system.portfolio.patch(
+        f"/students/{family.student_id}/evidence/{pieces[1]['id']}",
+        json={"text": "Lava comes out of the top. Layer 1 is the crust."},
+        headers=student,
+    )
+    assert improved.status_code == 200, improved.text
+    queue = text_of(await web.get("/teacher/review"))
+    assert "Handed in again. It was returned with this feedback:" in queue
+    assert "Label each layer." in queue and "Layer 1 is the crust." in queue
 
 
 async def test_the_teacher_sees_a_photo_and_all_of_a_long_text_before_approving(

@@ -28,6 +28,8 @@ class PieceToReview:
     url: str | None
     learning_area: str | None
     added: str
+    # Handed in again after it was returned: the feedback it was returned with.
+    returned_with: str | None = None
 
 
 def pieces_to_review(
@@ -57,6 +59,7 @@ def pieces_to_review(
                 timezone=_zone((zones or {}).get(str(piece.get("site")))),
                 language=language,
             ),
+            returned_with=piece.get("feedback") or None,
         )
         for piece in queue
     ]
