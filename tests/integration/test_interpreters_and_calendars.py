@@ -422,3 +422,16 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
         f"/interpreters/{ana['id']}/hours/{hours.json()['id']}", headers=CONWAY_ADMIN
     )
     assert released.status_code == 204
+    # No longer offered (an interpreter who has left): their feed stops with them, and comes
+    # back, at the same address, if the school offers them again.
+    assert (await system.scheduling.get(interpreter_feed.json()["url"])).status_code == 200
+    left = await system.scheduling.patch(
+        f"/interpreters/{ana['id']}", json={"active": False}, headers=CONWAY_ADMIN
+    )
+    assert left.status_code == 200, left.text
+    assert (await system.scheduling.get(interpreter_feed.json()["url"])).status_code == 404
+    back = await system.scheduling.patch(
+        f"/interpreters/{ana['id']}", json={"active": True}, headers=CONWAY_ADMIN
+    )
+    assert back.status_code == 200, back.text
+    assert (await system.scheduling.get(interpreter_feed.json()["url"])).status_code == 200

@@ -238,7 +238,12 @@ async def interpreter_calendar(
     _well_formed(interpreter_id, token)
     async with uow.read() as session:
         interpreter = await session.get(Interpreter, interpreter_id)
-        if interpreter is None or interpreter.district != settings.district_id:
+        # (One the school no longer offers, someone who has left: their feed stops with them.)
+        if (
+            interpreter is None
+            or interpreter.district != settings.district_id
+            or not interpreter.active
+        ):
             raise _no_feed()
         _check_token(settings, token, "interpreter", interpreter.id, interpreter.feed_generation)
         conferences = await interpreter_conferences(
