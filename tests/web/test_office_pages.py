@@ -556,6 +556,15 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     removed = await web.post(removal[1], data={"csrf_token": token})
     assert removed.status_code == 303
     assert "No hours yet." in (await web.get(removed.headers["location"])).text
+    # No longer offered (she has left): her calendar's address is not given any more.
+    left = await system.scheduling.patch(
+        f"/interpreters/{interpreter[1]}", json={"active": False}, headers=_as(Role.SITE_ADMIN)
+    )
+    assert left.status_code == 200, left.text
+    page = await web.get("/office/interpreters")
+    assert "No longer offered to families" in page.text
+    assert f'id="feed-{interpreter[1]}"' not in page.text
+    assert (await web.get(new_feed[1])).status_code == 404
 
 
 async def test_the_office_pages_are_for_the_office_only(
