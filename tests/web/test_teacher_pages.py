@@ -13,10 +13,20 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from services.scheduling.tables import Slot
+from services.web.settings import DevPerson
 from shared.auth import Role
-from tests.integration.conftest import System
+from tests.integration.conftest import System, teaching_at
 from tests.support import auth
-from tests.web.conftest import Family, csrf_token, signed_in, signed_in_as, text_of
+from tests.web.conftest import (
+    DEV_PEOPLE,
+    Family,
+    csrf_token,
+    signed_in,
+    signed_in_as,
+    text_of,
+    web_front,
+    web_settings,
+)
 from tests.web.test_student_pages import photo
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -294,6 +304,16 @@ async def test_the_teacher_sees_a_photo_and_all_of_a_long_text_before_approving(
     await signed_in_as(web, "t-rivera")
     for odd in (f"{base}/thumbnail", f"/teacher/review/{family.student_id}/x%00/file"):
         assert (await web.get(odd)).status_code == 404, odd
+    # Another teacher of the school, not the student's, is not given it.
+    await teaching_at(system, "t-park", "conway")
+    park = DevPerson(subject="t-park", role=Role.TEACHER, name="Mr. Park", sites=["conway"])
+    async with web_front(system, web_settings(dev_people=[*DEV_PEOPLE, park])) as other:
+        await signed_in_as(other, "t-park")
+        assert "My robot" not in (await other.get("/teacher/review")).text
+        for which in ("file", "preview"):
+            refused = await other.get(f"{base}/{which}")
+            assert refused.status_code == 404, which
+            assert refused.content != drawing
 
 
 async def test_a_students_parent_cannot_reach_the_teacher_pages(
