@@ -128,6 +128,13 @@ class PortfolioApi(ServiceApi):
         files = {"file": (file_name, file, media_type)}
         return await self._call(method, path, token, data={"title": title}, files=files)
 
+    async def improve_evidence(
+        self, token: str, *, student_id: str, evidence_id: str, changes: dict[str, Any]
+    ) -> Answer:
+        """Change a returned (or waiting) piece's name or words: it is handed in again."""
+        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}"
+        return await self._call("PATCH", path, token, json=changes)
+
     async def piece(self, token: str, *, student_id: str, evidence_id: str) -> Answer:
         """One piece of the student's evidence (404 if the caller may not see it)."""
         path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}"

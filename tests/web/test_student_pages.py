@@ -305,6 +305,26 @@ async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
     [kept] = await ava_pieces(system)
     assert (kept["status"], kept["title"]) == ("approved", "All the shapes I know, labelled")
 
+    # A piece whose name alone is to fix: a new name, no new photo, hands it in again.
+    await send_photo(web, photo("teal"), title="robot")
+    [robot] = [p for p in await ava_pieces(system) if p["title"] == "robot"]
+    await system.portfolio.post(
+        f"/students/{AVA}/evidence/{robot['id']}/return",
+        json={"feedback": "Give it a name that says what it does."},
+        headers=TEACHER,
+    )
+    fix = f"/student/work/{robot['id']}/fix"
+    form = await web.get(f"{fix}/file")
+    assert "Only its name to fix? Change the name and save." in text_of(form)
+    renamed = await web.post(
+        fix, data={"csrf_token": token, "way": "file", "title": "My robot that walks"}
+    )
+    assert renamed.status_code == 303, renamed.text
+    assert renamed.headers["location"] == "/student/work?fixed=1"
+    [robot_now] = [p for p in await ava_pieces(system) if p["id"] == robot["id"]]
+    assert (robot_now["title"], robot_now["status"]) == ("My robot that walks", "submitted")
+    assert robot_now["size_bytes"] == robot["size_bytes"]
+
 
 async def test_ava_builds_her_plan_and_leads_her_conference_step_by_step(
     web: httpx.AsyncClient, system: System, ava: str

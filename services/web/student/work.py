@@ -167,21 +167,32 @@ async def _send(
             fixing=fixing,
         )
 
-    if not isinstance(file, UploadFile) or not file.filename or not file.size:
+    chosen = isinstance(file, UploadFile) and bool(file.filename) and bool(file.size)
+    # (Fixing, a new name alone is a fix: the teacher may have asked for no more.)
+    renamed = fixing is not None and bool(title) and title != fixing.title
+    if not chosen and not renamed:
         return again(StudentRefusal.NO_FILE)
     if not title or len(title) > MAX_TITLE:
         return again(StudentRefusal.NAME_MISSING if not title else StudentRefusal.INVALID)
-    answer = accepted(
-        await api.send_file_evidence(
+    if isinstance(file, UploadFile) and chosen:
+        answer = await api.send_file_evidence(
             token_of(who),
             student_id=student_id_of(who),
             title=title,
-            file_name=file.filename,
+            file_name=str(file.filename),
             file=file.file,
             media_type=file.content_type or "application/octet-stream",
             replacing=fixing.evidence_id if fixing else None,
         )
-    )
+    else:
+        assert fixing is not None
+        answer = await api.improve_evidence(
+            token_of(who),
+            student_id=student_id_of(who),
+            evidence_id=fixing.evidence_id,
+            changes={"title": title},
+        )
+    answer = accepted(answer)
     if answer.ok:
         done = "added" if fixing is None else "fixed"
         return RedirectResponse(f"/student/work?{done}=1", status_code=303)
