@@ -232,6 +232,8 @@ async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
     )
     assert returned.status_code == 200, returned.text
     fix = f"/student/work/{piece['id']}/fix"
+    home = text_of(await web.get("/student"))
+    assert "Your teacher gave back 1 piece of work to fix." in home
     work = await web.get("/student/work")
     assert f'href="{fix}"' in work.text and "Fix it" in text_of(work)
 
@@ -272,6 +274,7 @@ async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
     work = await web.get(fixed.headers["location"])
     assert "Your fixed work is saved. Your teacher will look at it again." in text_of(work)
     assert "Waiting for your teacher" in text_of(work) and f'href="{fix}"' not in work.text
+    assert "to fix" not in text_of(await web.get("/student"))
     [again] = await ava_pieces(system)
     assert (again["id"], again["status"], again["title"]) == (
         piece["id"],

@@ -1,5 +1,5 @@
-"""The student's first page: a big picture button for each thing they can do, and their own
-conference time."""
+"""The student's first page: a big picture button for each thing they can do, their own
+conference time, and how many pieces their teacher gave back to fix."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.student.school import own_entry, school_timezone
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import conference_times
+from services.web.student.view import conference_times, work_views
 
 router = APIRouter()
 
@@ -26,6 +26,8 @@ async def student_home(
         await scheduling.student_conference(token_of(who), student_id=student_id_of(who))
     )
     timezone = await school_timezone(portfolio, who, site=str(me["site"]))
+    pieces = accepted(await portfolio.evidence(token_of(who), student_id=student_id_of(who)))
+    work = work_views(pieces.body if pieces.ok else None, language=who.language, timezone=None)
     return page(
         request,
         who,
@@ -34,4 +36,5 @@ async def student_home(
         conferences=conference_times(
             conferences.body if conferences.ok else None, language=who.language, timezone=timezone
         ),
+        to_fix=sum(1 for piece in work if piece.can_fix),
     )
