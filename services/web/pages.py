@@ -3,16 +3,18 @@ language switch, the CSRF token of the visitor's forms)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Match
 
 from services.web.languages import (
     CATALOGS,
@@ -118,9 +120,11 @@ def text(template: str, *, language: str, **context: Any) -> str:
 def in_language(request: Request, language: str) -> str:
     """This page in ``language``: the same address (a day, a family's link), ``lang`` set to
     it; relative, so that it never leads off the site whatever the path. A page that answers a
-    form (a refusal) has no address of its own to ask again: the visitor's home page, then."""
+    form (a refusal) is asked again at the nearest address that shows a page: the form's own
+    (the times to choose from), else the one it belongs to (a goal's step: the goals), else the
+    visitor's home page."""
     if request.method != "GET":
-        return f"/?{urlencode([('lang', language)])}"
+        return f"{_page_of_form(request)}?{urlencode([('lang', language)])}"
     kept = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
     return f"?{urlencode([*kept, ('lang', language)])}"
 
@@ -135,3 +139,34 @@ def keep_language(response: Response, language: str, *, secure: bool) -> None:
         samesite="lax",
         secure=secure,
     )
+
+
+# Addresses that answer GET but open something rather than show a page (a family's link, a
+# sign-in's return): a form there is not asked again, in another language, at them.
+_NOT_PAGES = frozenset({"/f", "/l/{code}", "/staff/sign-in", "/staff/sign-in/callback"})
+
+
+def _page_of_form(request: Request) -> str:
+    """The nearest address above (or at) the form's that answers GET with a page."""
+    parts = [part for part in request.url.path.split("/") if part]
+    routes = [
+        route
+        for route in _each_route(getattr(request.scope.get("app"), "routes", []))
+        if getattr(route, "path", None) not in _NOT_PAGES
+    ]
+    for end in range(len(parts), 0, -1):
+        path = "/" + "/".join(parts[:end])
+        scope = {"type": "http", "path": path, "method": "GET"}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            return quote(path)
+    return "/"
+
+
+def _each_route(routes: Iterable[Any]) -> Iterator[Any]:
+    """The app's routes one by one, those of its included routers too."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _each_route(included.routes)
+        else:
+            yield route

@@ -436,6 +436,11 @@ async def test_no_time_chosen_is_asked_again(web: httpx.AsyncClient, family: Fam
     assert again.status_code == 422
     assert "Choose a time." in again.text
     assert len(offered_times(again)) == 3
+    # The family switches language there: the same page, in theirs.
+    book = f"/family/children/{family.student_id}/book"
+    assert f'href="{book}?lang=es"' in again.text
+    spanish = await web.get(f"{book}?lang=es")
+    assert spanish.status_code == 200 and 'lang="es"' in spanish.text
 
 
 async def test_a_child_with_several_teachers_waits_for_the_teacher_the_family_chooses(

@@ -150,6 +150,8 @@ async def test_the_language_is_the_one_chosen_else_the_browsers_else_english(
     )
     assert too_large.status_code == 413
     assert "//evil" not in "".join(re.findall(r'href="([^"]*)"', too_large.text))
-    # A page answering a form has no address to ask again: the switch goes home.
+    # A page answering a form is asked again at the nearest address that shows a page: here,
+    # none but the home page.
     refused = await web.post("/f", data={"link": "x", "csrf_token": "forged"})
-    assert refused.status_code == 403 and 'href="/?lang=es"' in refused.text
+    assert refused.status_code == 403, refused.text
+    assert 'href="/?lang=es"' in refused.text

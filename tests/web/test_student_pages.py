@@ -183,6 +183,7 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
         data={"csrf_token": csrf_token(goals), "note": " ", "percent": "50"},
     )
     assert no_note.status_code == 422
+    assert 'href="/student/goals?lang=es"' in no_note.text  # (the goals: no page of a step)
     assert '<option value="50" selected>' in no_note.text
     assert 'dir="auto" aria-describedby="error-message" aria-invalid="true">' in no_note.text
     progressed = await web.post(
