@@ -210,6 +210,7 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     goals_page = text_of(await web.get(reached.headers["location"]))
     assert "You did it! Your family and your teacher will see it." in goals_page
     assert "I did it!" in goals_page and "I reached my goal" not in goals_page
+    assert "100% of the way" in goals_page and "50% of the way" not in goals_page
     [goal] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
     assert goal["status"] == "achieved"
     again = await web.post(reach, data={"csrf_token": csrf_token(goals)})

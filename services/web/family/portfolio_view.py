@@ -94,7 +94,10 @@ def goal_views(goals: Any, *, language: str, timezone: str | None) -> list[GoalV
                 area=str(goal["area"]),
                 status=str(goal["status"]),
                 target_date=goal.get("target_date"),
-                percent=next((p.percent for p in progress if p.percent is not None), None),
+                # (A goal reached is all of the way, whatever its last step said.)
+                percent=100
+                if goal.get("status") == "achieved"
+                else next((p.percent for p in progress if p.percent is not None), None),
                 progress=progress,
             )
         )
