@@ -242,6 +242,8 @@ async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
     ways = await web.get(fix)
     assert ways.status_code == 200
     assert "Fix my work" in text_of(ways) and "Label each shape." in text_of(ways)
+    # (The teacher's words take their own direction on a page in another language's.)
+    assert '<blockquote class="evidence-text" dir="auto">Label each shape.' in ways.text
     for way in ("photo", "voice", "file"):
         assert f'href="{fix}/{way}"' in ways.text
     form = await web.get(f"{fix}/photo")
