@@ -533,6 +533,31 @@ async def test_a_child_in_no_class_is_sent_to_the_office_to_wait_for_a_time(
     assert "Join the waitlist" not in text_of(full)
 
 
+async def test_joining_the_waitlist_while_times_that_suit_are_free_says_to_choose_one(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    # Every time is free: the family that joins "any time" is told the waitlist books only a
+    # time that comes free later, and to choose one of the free ones now.
+    await signed_in(web, family)
+    path = f"/family/children/{family.student_id}/waitlist"
+    form = await web.get(path)
+    joined = await web.post(
+        path,
+        data={
+            "csrf_token": csrf_token(form),
+            "part_of_day": "any",
+            "window_id": _hidden(form.text, "window_id"),
+        },
+    )
+    assert joined.status_code == 303, joined.text
+    assert joined.headers["location"] == "/family?done=waitlisted_free_now"
+    home = await web.get(joined.headers["location"])
+    assert "Some times that suit you are free now: choose one of them below" in text_of(home)
+    assert f'href="/family/children/{family.student_id}/book"' in home.text
+    [entry] = await _waitlist(system, family)
+    assert entry["status"] == "waiting"
+
+
 async def test_when_every_time_is_taken_the_family_joins_the_waitlist(
     web: httpx.AsyncClient, system: System, family: Family, new_family: NewFamily
 ) -> None:

@@ -22,6 +22,7 @@ DONE = frozenset(
         "cancelled",
         "waitlisted",
         "waitlisted_none_fit",
+        "waitlisted_free_now",
         "left_waitlist",
         "feedback",
         "preferences",

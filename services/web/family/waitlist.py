@@ -156,8 +156,16 @@ async def join_waitlist(
     )
     if answer.ok:
         # (No time of that part of the day yet: only one the school adds can come to them.)
-        none_fit = isinstance(answer.body, dict) and answer.body.get("times_that_fit") == 0
-        done = "waitlisted_none_fit" if none_fit else "waitlisted"
+        body = answer.body if isinstance(answer.body, dict) else {}
+        # (No time of that part of the day yet: only one the school adds can come to them. Or
+        # times that suit them are free now: the waitlist books only one that comes free.)
+        done = (
+            "waitlisted_none_fit"
+            if body.get("times_that_fit") == 0
+            else "waitlisted_free_now"
+            if body.get("fitting_free_times")
+            else "waitlisted"
+        )
         return RedirectResponse(f"/family?done={done}", status_code=303)
     return _waitlist_page(
         request,
