@@ -18,7 +18,7 @@ import pytest
 
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
-from tests.integration.conftest import System, register_site
+from tests.integration.conftest import System, enroll, register_site
 from tests.support import auth, eventually
 from tests.web.conftest import (
     DEV_PEOPLE,
@@ -298,10 +298,24 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     not_yet = "Families have not been invited to this window yet"
     figures = f"/office/figures?window={window_id}"
     assert not_yet in text_of(await web.get(figures))
+    # Who has not booked, before families are invited: no nudge offered (it could only fail).
+    await enroll(
+        system,
+        student_id="s-lia",
+        site="conway",
+        given_name="Lia",
+        guardian_id="g-lia",
+        teacher_id="t-rivera",
+    )
+    not_booked = f"/office/not-booked?window={window_id}"
+    before = await web.get(not_booked)
+    assert "Lia" in text_of(before) and not_yet in text_of(before)
+    assert 'action="/office/not-booked/nudges"' not in before.text
 
     opened = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
     assert opened.status_code == 303
     assert not_yet not in text_of(await web.get(figures))
+    assert 'action="/office/not-booked/nudges"' in (await web.get(not_booked)).text
     after = text_of(await web.get(opened.headers["location"]))
     assert "Booking is open." in after and "Open booking and invite families" not in after
     again = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
