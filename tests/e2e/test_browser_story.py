@@ -191,7 +191,7 @@ def test_conference_week_in_a_browser_from_booking_to_feedback(story: Story) -> 
     teacher.get_by_role("status").wait_for()
     teacher.get_by_role("link", name="Your classes").click()
     story.seen(teacher, "teacher-classes")
-    teacher.get_by_role("link", name="Draft (see Gio Martinez's plan)").click()
+    teacher.get_by_role("link", name="Draft (see Gio Martínez's plan)").click()
     story.seen(teacher, "teacher-plan")
     teacher.get_by_role("button", name="The plan is ready").click()
     teacher.get_by_role("status").get_by_text("Gio's plan is ready").wait_for()
