@@ -258,7 +258,7 @@ async def test_ava_fixes_returned_work_with_a_new_photo_and_hands_it_in_again(
         fix, data={"csrf_token": token, "way": "photo", "title": "All the shapes I know"}
     )
     assert no_file.status_code == 422
-    assert "Choose a photo or a recording first." in text_of(no_file)
+    assert "Choose a new photo or recording, or change its name." in text_of(no_file)
     assert f'action="{fix}"' in no_file.text
     not_a_photo = await web.post(
         fix,

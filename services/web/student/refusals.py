@@ -17,6 +17,7 @@ class StudentRefusal(StrEnum):
     NOT_A_KIND_WE_KEEP = "not_a_kind_we_keep"
     UNREADABLE = "unreadable"
     NO_FILE = "no_file"
+    NOTHING_NEW = "nothing_new"
     NAME_MISSING = "name_missing"
     NOTHING_WRITTEN = "nothing_written"
     GOAL_TOO_SHORT = "goal_too_short"

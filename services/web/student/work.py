@@ -171,7 +171,7 @@ async def _send(
     # (Fixing, a new name alone is a fix: the teacher may have asked for no more.)
     renamed = fixing is not None and bool(title) and title != fixing.title
     if not chosen and not renamed:
-        return again(StudentRefusal.NO_FILE)
+        return again(StudentRefusal.NO_FILE if fixing is None else StudentRefusal.NOTHING_NEW)
     if not title or len(title) > MAX_TITLE:
         return again(StudentRefusal.NAME_MISSING if not title else StudentRefusal.INVALID)
     if isinstance(file, UploadFile) and chosen:
