@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,6 +112,18 @@ def new_family(system: System, family_link_keys: FamilyLinkKeys) -> NewFamily:
         return Family(student, guardian, name, mint_link(family_link_keys, guardian))
 
     return make
+
+
+async def taken_by_others(system: System, new_family: NewFamily, slot_ids: Sequence[str]) -> None:
+    """Each of the times booked by another family (of t-rivera's class) through its link."""
+    for slot_id in slot_ids:
+        other = await new_family("Other")
+        taken = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": slot_id, "student_id": other.student_id},
+            headers={"Authorization": f"Bearer {other.link}"},
+        )
+        assert taken.status_code == 201, taken.text
 
 
 @pytest.fixture

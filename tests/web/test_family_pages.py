@@ -32,6 +32,7 @@ from tests.web.conftest import (
     offered_times,
     signed_in,
     signed_in_as,
+    taken_by_others,
     text_of,
     web_settings,
 )
@@ -411,14 +412,7 @@ async def test_a_move_to_a_time_taken_meanwhile_keeps_the_conference_when_none_i
     assert booked.status_code == 201, booked.text
     move = f"/family/bookings/{booked.json()['id']}/move"
     choose = await web.get(move)
-    for time in times[1:]:
-        other = await new_family("Other")
-        taken = await system.scheduling.post(
-            "/bookings",
-            json={"slot_id": time, "student_id": other.student_id},
-            headers={"Authorization": f"Bearer {other.link}"},
-        )
-        assert taken.status_code == 201, taken.text
+    await taken_by_others(system, new_family, times[1:])
     refused = await web.post(move, data={"csrf_token": csrf_token(choose), "slot_id": times[1]})
     assert refused.status_code == 409
     assert "Your child's conference keeps its time." in html.unescape(refused.text)
@@ -515,14 +509,7 @@ async def test_a_child_in_no_class_is_sent_to_the_office_to_wait_for_a_time(
 
     # Every time taken while Zoe's family chooses: the refusal sends it to the office too.
     times = offered_times(choose)
-    for time in times:
-        other = await new_family("Other")
-        taken = await system.scheduling.post(
-            "/bookings",
-            json={"slot_id": time, "student_id": other.student_id},
-            headers={"Authorization": f"Bearer {other.link}"},
-        )
-        assert taken.status_code == 201, taken.text
+    await taken_by_others(system, new_family, times)
     full = await web.post(
         f"/family/children/{zoe.student_id}/book",
         data={"csrf_token": csrf_token(choose), "slot_id": times[0]},
@@ -563,14 +550,7 @@ async def test_when_every_time_is_taken_the_family_joins_the_waitlist(
 ) -> None:
     await signed_in(web, family)
     times = offered_times(await web.get(f"/family/children/{family.student_id}/book"))
-    for time in times:
-        other = await new_family("Other")
-        taken = await system.scheduling.post(
-            "/bookings",
-            json={"slot_id": time, "student_id": other.student_id},
-            headers={"Authorization": f"Bearer {other.link}"},
-        )
-        assert taken.status_code == 201, taken.text
+    await taken_by_others(system, new_family, times)
     home = await web.get("/family")
     assert "Every time is taken" in home.text
     form = await web.get(f"/family/children/{family.student_id}/waitlist")

@@ -25,7 +25,14 @@ from tests.integration.conftest import (
 )
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth, eventually
-from tests.web.conftest import Family, NewFamily, csrf_token, mint_link, signed_in
+from tests.web.conftest import (
+    Family,
+    NewFamily,
+    csrf_token,
+    mint_link,
+    signed_in,
+    taken_by_others,
+)
 from tests.web.test_in_a_browser import (
     CHROMIUM,
     PHONE,
@@ -123,13 +130,7 @@ async def test_a_time_taken_meanwhile_offers_the_times_together_still_free(
     choose = await web.get("/family/together")
     chain = re.findall(r'name="chain" value="([^"]+)"', choose.text)[0]
     taken_slot = chain.split(",")[1].partition(":")[0]
-    other = await new_family("Gio")
-    taken = await system.scheduling.post(
-        "/bookings",
-        json={"slot_id": taken_slot, "student_id": other.student_id},
-        headers={"Authorization": f"Bearer {other.link}"},
-    )
-    assert taken.status_code == 201, taken.text
+    await taken_by_others(system, new_family, [taken_slot])
 
     refused = await web.post(
         "/family/together", data={"csrf_token": csrf_token(choose), "chain": chain}
