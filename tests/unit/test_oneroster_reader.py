@@ -547,7 +547,7 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
         for user in users.values()
         if user.kind == "student"
     } == {
-        "s-gio": ("Gio", "Martinez", ("KG",), ("conway",)),
+        "s-gio": ("Gio", "Martínez", ("KG",), ("conway",)),
         "s-ava": ("Ava", "Chen", ("03",), ("conway",)),
         "s-noa": ("Noa", "Levi", ("05",), ("mjds",)),
         "s-sam": ("Sam", "Levi", ("03",), ("conway",)),
