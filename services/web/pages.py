@@ -98,9 +98,7 @@ def page(
         .render(
             language=language,
             direction=direction(language),
-            languages=[
-                (other, own_name(other), in_language(request, other)) for other in LANGUAGES
-            ],
+            languages=language_switch(request),
             csrf_token=csrf_token or (who.session.csrf_token if who.session else ""),
             signed_in=who.session is not None,
             **context,
@@ -117,16 +115,23 @@ def text(template: str, *, language: str, **context: Any) -> str:
     return _ENVIRONMENTS[language].get_template(template).render(language=language, **context)
 
 
-def in_language(request: Request, language: str) -> str:
-    """This page in ``language``: the same address (a day, a family's link), ``lang`` set to
-    it; relative, so that it never leads off the site whatever the path. A page that answers a
-    form (a refusal) is asked again at the nearest address that shows a page: the form's own
-    (the times to choose from), else the one it belongs to (a goal's step: the goals), else the
-    visitor's home page."""
+def language_switch(request: Request) -> list[tuple[str, str, str]]:
+    """Each language with its own name and this page in it: the same address (a day, a
+    family's link), ``lang`` set to it; relative, so that it never leads off the site whatever
+    the path. A page that answers a form (a refusal) is asked again at the nearest address that
+    shows a page: the form's own (the times to choose from), else the one it belongs to (a
+    goal's step: the goals), else the visitor's home page."""
     if request.method != "GET":
-        return f"{_page_of_form(request)}?{urlencode([('lang', language)])}"
-    kept = [(name, value) for name, value in request.query_params.multi_items() if name != "lang"]
-    return f"?{urlencode([*kept, ('lang', language)])}"
+        address, kept = _page_of_form(request), []
+    else:
+        address = ""
+        kept = [
+            (name, value) for name, value in request.query_params.multi_items() if name != "lang"
+        ]
+    return [
+        (other, own_name(other), f"{address}?{urlencode([*kept, ('lang', other)])}")
+        for other in LANGUAGES
+    ]
 
 
 def keep_language(response: Response, language: str, *, secure: bool) -> None:

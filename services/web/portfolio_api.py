@@ -27,14 +27,14 @@ class PortfolioApi(ServiceApi):
 
     async def approve(self, token: str, *, student_id: str, evidence_id: str) -> Answer:
         """Approve a piece: the family then sees it."""
-        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}/approve"
+        path = f"{_piece(student_id, evidence_id)}/approve"
         return await self._call("POST", path, token)
 
     async def return_with_feedback(
         self, token: str, *, student_id: str, evidence_id: str, feedback: str
     ) -> Answer:
         """Return a piece to the student with what to improve."""
-        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}/return"
+        path = f"{_piece(student_id, evidence_id)}/return"
         return await self._call("POST", path, token, json={"feedback": feedback})
 
     async def teacher_classes(self, token: str, *, teacher_id: str) -> Answer:
@@ -98,7 +98,7 @@ class PortfolioApi(ServiceApi):
         """A piece's file (or a photo's preview) as portfolio streams it; the caller closes
         it."""
         which = "thumbnail" if preview else "file"
-        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}/{which}"
+        path = f"{_piece(student_id, evidence_id)}/{which}"
         request = self._client.build_request("GET", path, headers=bearer(token))
         try:
             return await self._client.send(request, stream=True)
@@ -119,11 +119,10 @@ class PortfolioApi(ServiceApi):
         """Add a photo, PDF, recording or video (portfolio decides its type from its content,
         and refuses a file too large for its kind); ``replacing``: the returned piece it takes
         the place of, handed in again."""
-        evidence = f"/students/{quote(student_id)}/evidence"
         method, path = (
-            ("POST", f"{evidence}/files")
+            ("POST", f"/students/{quote(student_id)}/evidence/files")
             if replacing is None
-            else ("PUT", f"{evidence}/{quote(replacing)}/file")
+            else ("PUT", f"{_piece(student_id, replacing)}/file")
         )
         files = {"file": (file_name, file, media_type)}
         return await self._call(method, path, token, data={"title": title}, files=files)
@@ -132,12 +131,12 @@ class PortfolioApi(ServiceApi):
         self, token: str, *, student_id: str, evidence_id: str, changes: dict[str, Any]
     ) -> Answer:
         """Change a returned (or waiting) piece's name or words: it is handed in again."""
-        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}"
+        path = _piece(student_id, evidence_id)
         return await self._call("PATCH", path, token, json=changes)
 
     async def piece(self, token: str, *, student_id: str, evidence_id: str) -> Answer:
         """One piece of the student's evidence (404 if the caller may not see it)."""
-        path = f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}"
+        path = _piece(student_id, evidence_id)
         return await self._call("GET", path, token)
 
     async def sentence_starters(self, token: str, *, student_id: str, language: str) -> Answer:
@@ -179,3 +178,8 @@ class PortfolioApi(ServiceApi):
         """Save the plan (a ready plan changed is a draft again)."""
         path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}"
         return await self._call("PUT", path, token, json=plan)
+
+
+def _piece(student_id: str, evidence_id: str) -> str:
+    """The address of one piece of a student's evidence."""
+    return f"/students/{quote(student_id)}/evidence/{quote(evidence_id)}"

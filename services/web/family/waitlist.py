@@ -155,7 +155,6 @@ async def join_waitlist(
         )
     )
     if answer.ok:
-        # (No time of that part of the day yet: only one the school adds can come to them.)
         body = answer.body if isinstance(answer.body, dict) else {}
         # (No time of that part of the day yet: only one the school adds can come to them. Or
         # times that suit them are free now: the waitlist books only one that comes free.)

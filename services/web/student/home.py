@@ -11,7 +11,7 @@ from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.student.school import own_entry, school_timezone
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import conference_times, work_views
+from services.web.student.view import can_fix, conference_times
 
 router = APIRouter()
 
@@ -27,7 +27,7 @@ async def student_home(
     )
     timezone = await school_timezone(portfolio, who, site=str(me["site"]))
     pieces = accepted(await portfolio.evidence(token_of(who), student_id=student_id_of(who)))
-    work = work_views(pieces.body if pieces.ok else None, language=who.language, timezone=None)
+    found = pieces.body if pieces.ok and isinstance(pieces.body, list) else []
     return page(
         request,
         who,
@@ -36,5 +36,5 @@ async def student_home(
         conferences=conference_times(
             conferences.body if conferences.ok else None, language=who.language, timezone=timezone
         ),
-        to_fix=sum(1 for piece in work if piece.can_fix),
+        to_fix=sum(1 for piece in found if can_fix(piece.get("status"), piece.get("kind"))),
     )

@@ -29,9 +29,14 @@ class WorkView:
 
     @property
     def can_fix(self) -> bool:
-        """A returned photo, recording or file: the student hands it in again as a new one
-        (a text or a link, which only a teacher adds, is improved through the API)."""
-        return self.status == "returned" and self.kind == "file"
+        return can_fix(self.status, self.kind)
+
+
+def can_fix(status: Any, kind: Any) -> bool:
+    """Whether the student fixes a piece from their pages: a returned photo, recording or file,
+    handed in again as a new one (a text or a link, which only a teacher adds, is improved
+    through the API)."""
+    return status == "returned" and kind == "file"
 
 
 @dataclass(frozen=True)

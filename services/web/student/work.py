@@ -31,8 +31,8 @@ router = APIRouter()
 # Where the work is posted, new or fixed: the pages whose body may be larger than a form's
 # (app.py; path patterns, matched whole).
 UPLOAD_PATH = "/student/work"
-FIX_PATH = r"/student/work/[^/]+/fix"
-_FIXED = re.compile(r"/student/work/([^/]+)/fix")
+FIX_PATH = r"/student/work/([^/]+)/fix"
+_FIXED = re.compile(FIX_PATH)
 WAYS = ("photo", "voice", "file")
 MAX_TITLE = 200
 
@@ -167,25 +167,25 @@ async def _send(
             fixing=fixing,
         )
 
-    chosen = isinstance(file, UploadFile) and bool(file.filename) and bool(file.size)
+    chosen = file if isinstance(file, UploadFile) and file.filename and file.size else None
     # (Fixing, a new name alone is a fix: the teacher may have asked for no more.)
     renamed = fixing is not None and bool(title) and title != fixing.title
-    if not chosen and not renamed:
+    if chosen is None and not renamed:
         return again(StudentRefusal.NO_FILE if fixing is None else StudentRefusal.NOTHING_NEW)
     if not title or len(title) > MAX_TITLE:
         return again(StudentRefusal.NAME_MISSING if not title else StudentRefusal.INVALID)
-    if isinstance(file, UploadFile) and chosen:
+    if chosen is not None:
         answer = await api.send_file_evidence(
             token_of(who),
             student_id=student_id_of(who),
             title=title,
-            file_name=str(file.filename),
-            file=file.file,
-            media_type=file.content_type or "application/octet-stream",
+            file_name=str(chosen.filename),
+            file=chosen.file,
+            media_type=chosen.content_type or "application/octet-stream",
             replacing=fixing.evidence_id if fixing else None,
         )
     else:
-        assert fixing is not None
+        assert fixing is not None  # (renamed)
         answer = await api.improve_evidence(
             token_of(who),
             student_id=student_id_of(who),
