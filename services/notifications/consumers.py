@@ -47,8 +47,9 @@ from shared.roster_classes import keep_class_copy
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
 
-# How long the link in a missed conference's message works: long enough to find a new time.
-NO_SHOW_LINK_LIFETIME = timedelta(days=14)
+# How long the link in a message asking the family to find a new time works (a conference
+# missed, or cancelled): long enough to find one.
+NEW_TIME_LINK_LIFETIME = timedelta(days=14)
 
 
 keep_site_copy(consumers)
@@ -115,8 +116,8 @@ async def confirm_booking_to_guardian(
 ) -> None:
     """Send the student's guardians (the one the booking is for, and every other the roster
     links to the student) a confirmation with time and room, in the site's time zone (saying a
-    time opened up, when the waitlist gave them the seat), each in their own language; and
-    plan the conference's reminders."""
+    time opened up, when the waitlist gave them the seat, with each guardian's link to change
+    or cancel it), each in their own language; and plan the conference's reminders."""
     events = await follow_conferences(context, events)
     await notify_guardians(
         context.session,
@@ -139,9 +140,12 @@ async def confirm_booking_to_guardian(
                     "interpreter": named_language(event.data.interpreter_language),
                 },
                 calendar=conference_of(event),
+                # (A family the waitlist booked did not choose the time: it may not suit.)
+                link_until=event.data.ends_at if event.data.booked_via == "waitlist" else None,
             )
             for event in events
         ],
+        family_links=context.env.family_links,
     )
 
 
@@ -150,7 +154,8 @@ async def tell_guardian_booking_cancelled(
     context: Context, events: Sequence[CloudEvent[ConferenceCancelled]]
 ) -> None:
     """Tell the student's guardians that the conference is cancelled (critical on the day:
-    past quiet hours and opt-outs); no reminder of it goes."""
+    past quiet hours and opt-outs), whether they are first on the waitlist for a new time, with
+    each guardian's link to book another; no reminder of it goes."""
     now = context.env.now()
     events = await follow_conferences(context, events)
     await notify_guardians(
@@ -164,11 +169,18 @@ async def tell_guardian_booking_cancelled(
                 cause=event,
                 critical=_soon(context, now, event.data.starts_at),
                 timezone=event.data.timezone or context.env.settings.timezone,
-                values={"starts_at": event.data.starts_at, "reason": event.data.reason},
+                values={
+                    "starts_at": event.data.starts_at,
+                    "reason": event.data.reason,
+                    "waitlisted": event.data.waitlisted,
+                },
                 calendar=conference_of(event),
+                teacher_id=event.data.teacher_id,
+                link_until=now + NEW_TIME_LINK_LIFETIME,
             )
             for event in events
         ],
+        family_links=context.env.family_links,
     )
 
 
@@ -177,7 +189,8 @@ async def tell_guardian_conference_moved(
     context: Context, events: Sequence[CloudEvent[ConferenceMoved]]
 ) -> None:
     """Tell the student's guardians the conference's new time, and why if the school moved it
-    (critical when the old or the new time is on the day); its reminders move with it."""
+    (critical when the old or the new time is on the day; with each guardian's link to choose
+    another); its reminders move with it."""
     now = context.env.now()
     events = await follow_conferences(context, events)
     await notify_guardians(
@@ -203,9 +216,11 @@ async def tell_guardian_conference_moved(
                     "reason": event.data.reason,
                 },
                 calendar=conference_of(event),
+                link_until=event.data.ends_at if event.data.by_school else None,
             )
             for event in events
         ],
+        family_links=context.env.family_links,
     )
 
 
@@ -311,7 +326,8 @@ async def remind_families_to_book(
     context: Context, events: Sequence[CloudEvent[FamiliesNudged]]
 ) -> None:
     """Remind each guardian the school nudged to book, with their link (one message per
-    guardian, naming each of their children who has no conference yet)."""
+    guardian, naming each of their children who has no conference yet, and apart those on the
+    waitlist, whose time is booked when one opens up)."""
     now = context.env.now()
     names = await student_names(
         context.session,
@@ -320,6 +336,7 @@ async def remind_families_to_book(
     messages = []
     for event in events:
         children: dict[str, list[str]] = defaultdict(list)
+        waiting = {family.student_id for family in event.data.families if family.waitlisted}
         for family in event.data.families:
             for guardian_id in family.guardian_ids:
                 if family.student_id not in children[guardian_id]:
@@ -336,7 +353,8 @@ async def remind_families_to_book(
                     cause=event,
                     timezone=event.data.timezone or context.env.settings.timezone,
                     values={
-                        "children": Names(tuple(names[student] for student in known)),
+                        "children": Names(tuple(names[one] for one in known if one not in waiting)),
+                        "waiting": Names(tuple(names[one] for one in known if one in waiting)),
                         "closes_at": event.data.closes_at,
                         "link": context.env.family_links.url(
                             guardian_id=guardian_id,
@@ -370,7 +388,7 @@ async def offer_new_time_after_no_show(
                     "link": context.env.family_links.url(
                         guardian_id=event.data.guardian_id,
                         district=event.district,
-                        expires_at=now + NO_SHOW_LINK_LIFETIME,
+                        expires_at=now + NEW_TIME_LINK_LIFETIME,
                         now=now,
                     ),
                 },

@@ -16,6 +16,7 @@ from sqlalchemy import Table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.notifications.family_links import FamilyLinks
 from services.notifications.messages import named_language, render
 from services.notifications.preferences import (
     NO_PREFERENCES,
@@ -131,6 +132,10 @@ class Message:
     # Of no use after this (a reminder, once its conference begins): quiet hours never hold it
     # that long; it goes at once instead.
     expires_at: datetime | None = None
+    # The family's link goes in it (``values["link"]``), valid until then: each recipient's own,
+    # minted once the family is known (a link is one guardian's credential, never copied to
+    # another); None in ``values`` if this service cannot mint links.
+    link_until: datetime | None = None
 
 
 def _where(room: str, school: RosterSite | None, *, virtual: bool) -> str:
@@ -179,10 +184,15 @@ def _calendar(
 
 
 async def notify_guardians(
-    session: AsyncSession, messages: Sequence[Message], *, now: datetime | None = None
+    session: AsyncSession,
+    messages: Sequence[Message],
+    *,
+    now: datetime | None = None,
+    family_links: FamilyLinks | None = None,
 ) -> int:
     """Queue each message once per cause, recipient, template and channel, in the guardian's
-    language, on the channels and at the time their preferences say.
+    language, on the channels and at the time their preferences say. A message with a
+    ``link_until`` carries its recipient's own link, made with ``family_links``.
 
     Messages go only to guardians the roster links to the student (others are dropped), and
     none about a withdrawn student; a ``whole_family`` message goes to each guardian linked to
@@ -219,6 +229,7 @@ async def notify_guardians(
     messages = [
         m for m in messages if links[m.guardian_id, m.student_id] and students[m.student_id].active
     ]
+    messages = _with_family_links(messages, family_links, now)
     contacts, preferences, stopped = await _contacts_and_preferences(
         session, {m.guardian_id for m in messages}
     )
@@ -548,6 +559,31 @@ async def _with_whole_families(session: AsyncSession, messages: Sequence[Message
             others = sorted(linked.get(message.student_id, set()) - {message.guardian_id})
             expanded.extend(replace(message, guardian_id=other) for other in others)
     return expanded
+
+
+def _with_family_links(
+    messages: Sequence[Message], family_links: FamilyLinks | None, now: datetime
+) -> list[Message]:
+    """Each message with a ``link_until``, with its own recipient's link in its values."""
+    return [
+        message
+        if message.link_until is None
+        else replace(
+            message,
+            values={
+                **message.values,
+                "link": family_links.url(
+                    guardian_id=message.guardian_id,
+                    district=message.cause.district,
+                    expires_at=message.link_until,
+                    now=now,
+                )
+                if family_links is not None
+                else None,
+            },
+        )
+        for message in messages
+    ]
 
 
 # Ids looked up per query: both databases refuse a statement with more than 32,766 parameters,

@@ -555,6 +555,11 @@ class NudgedFamily(BaseModel):
 
     student_id: str = Field(description="The student's sourcedId.")
     guardian_ids: list[str] = Field(description="sourcedIds of the guardians reminded.")
+    waitlisted: bool = Field(
+        False,
+        description="The family is on the window's waitlist for the student: the reminder says"
+        " that a time opening up is booked for them, and that another may be chosen meanwhile.",
+    )
 
 
 class FamiliesNudged(EventData):

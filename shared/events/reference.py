@@ -77,14 +77,34 @@ def render_reference() -> str:
         schema = event.model_json_schema()
         required = set(schema.get("required", []))
         for name, field in event.model_fields.items():
-            kind = _type_name(schema["properties"][name])
+            prop = schema["properties"][name]
+            kind = _type_name(prop)
             lines.append(
                 f"| `{name}` | {kind} | {'yes' if name in required else 'no'} | {field.description} |"
             )
+            lines += _object_rows(name, prop, schema.get("$defs", {}))
     return "\n".join(lines) + "\n"
 
 
+def _object_rows(name: str, prop: dict[str, Any], defs: dict[str, Any]) -> list[str]:
+    """The fields of an object a field holds (of each one of a list's: ``name[].field``)."""
+    items = prop.get("items", {}) if prop.get("type") == "array" else prop
+    ref = items.get("$ref", "")
+    if not ref.startswith("#/$defs/"):
+        return []
+    shape = defs[ref.removeprefix("#/$defs/")]
+    required = set(shape.get("required", []))
+    path = f"{name}[]" if items is not prop else name
+    return [
+        f"| `{path}.{sub}` | {_type_name(one)} | {'yes' if sub in required else 'no'}"
+        f" | {one.get('description', '')} |"
+        for sub, one in shape["properties"].items()
+    ]
+
+
 def _type_name(prop: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return "object"
     if "anyOf" in prop:
         return " or ".join(_type_name(option) for option in prop["anyOf"])
     if "enum" in prop:

@@ -709,8 +709,13 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
     assert {event["nudge_id"] for event in events} == {by_rivera["id"], by_office["id"]}
     (parks,) = [event for event in events if event["nudge_id"] == by_office["id"]]
     assert parks["families"] == [
-        {"student_id": "s-cy", "guardian_ids": ["g-cy"]},
-        {"student_id": "s-dee", "guardian_ids": ["g-dee"]},
+        {"student_id": "s-cy", "guardian_ids": ["g-cy"], "waitlisted": False},
+        {"student_id": "s-dee", "guardian_ids": ["g-dee"], "waitlisted": False},
+    ]
+    # Ben's family is on the waitlist: its reminder says so.
+    (rivera_s,) = [event for event in events if event["nudge_id"] == by_rivera["id"]]
+    assert rivera_s["families"] == [
+        {"student_id": "s-ben", "guardian_ids": ["g-ben"], "waitlisted": True}
     ]
     assert (parks["nudged_by"], parks["window_id"]) == ("a-conway", window["id"])
     assert datetime.fromisoformat(parks["closes_at"]) == datetime.fromisoformat(window["closes_at"])

@@ -24,6 +24,7 @@ from shared.auth.family_links import FamilyLinkIssuer
 from shared.auth.http import LINKS_NOT_CONFIGURED
 from shared.events import (
     ConferenceBooked,
+    ConferenceCancelled,
     ConferenceMoved,
     ConferenceNoShow,
     FamiliesNudged,
@@ -313,6 +314,9 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
     system: System, redis_client: aioredis.Redis
 ) -> None:
     await two_families(system)
+    # Ava's other guardian hears of her conference too, with a link of his own.
+    await enroll(system, student_id="s-ava", site="conway", given_name="Ava", guardian_id="g-lee")
+    await add_contact(system, guardian_id="g-lee", site="conway", language="en")
     now = datetime.now(UTC)
     starts = now + timedelta(days=3)
     await record(
@@ -323,7 +327,7 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
             nudged_by="a-lopez",
             families=[
                 NudgedFamily(student_id="s-ava", guardian_ids=["g-wei"]),
-                NudgedFamily(student_id="s-ben", guardian_ids=["g-kim"]),
+                NudgedFamily(student_id="s-ben", guardian_ids=["g-kim"], waitlisted=True),
             ],
             closes_at=now + timedelta(days=5),
         ),
@@ -381,16 +385,47 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
             ),
             subject=student,
         )
+        await record(
+            system,
+            ConferenceCancelled(
+                booking_id=f"b4-{student}",
+                slot_id="slot-4",
+                student_id=student,
+                guardian_id=guardian,
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=20),
+                room="Room 4",
+                cancelled_by="a-lopez",
+                reason="Snow day",
+                timezone="America/Los_Angeles",
+                teacher_id="t-rivera",
+                by_school=True,
+                waitlisted=True,
+            ),
+            subject=student,
+        )
 
     wording = {
         ("booking_reminder", "en"): "Reminder: choose a time for Ava's conference",
-        ("booking_reminder", "es"): "Recordatorio: elija un horario para la conferencia de Ben",
+        # (Ben's family is on the waitlist.)
+        ("booking_reminder", "es"): "Todavía en la lista de espera: conferencia de Ben",
         ("no_show_new_time", "en"): "We missed you: choose a new time for Ava's conference",
         ("no_show_new_time", "es"): "Elija un nuevo horario para la conferencia de Ben",
         ("conference_moved", "en"): "The school had to move Ava's student-led conference",
         ("conference_moved", "es"): "La escuela tuvo que cambiar de horario la conferencia",
         ("conference_booked_from_waitlist", "en"): "A time opened up: Ava's conference",
         ("conference_booked_from_waitlist", "es"): "Se liberó un horario: conferencia de Ben",
+        ("conference_cancelled", "en"): "You are first on the waiting list",
+        ("conference_cancelled", "es"): "Usted es el primero en la lista de espera",
+    }
+    # Until when each message's link works: a conference's own end while it stands (to change
+    # or cancel it), two weeks to find a new time.
+    until = {
+        "conference_moved": starts + timedelta(minutes=20),
+        "conference_booked_from_waitlist": starts + timedelta(minutes=20),
+        "no_show_new_time": now + timedelta(days=14),
+        "conference_cancelled": now + timedelta(days=14),
+        "booking_reminder": now + timedelta(days=5),
     }
     tokens = []
     for (template, language), words in wording.items():
@@ -398,14 +433,23 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         sent = await message(system, guardian, template)
         assert sent["language"] == language
         assert words in sent["subject"] + "\n" + sent["body"], sent
-        if template in ("booking_reminder", "no_show_new_time"):
-            token = link_in(sent["body"])
-            tokens.append(token)
-            assert (await bookings_of(system, student, token)).status_code == 200
-        else:
-            assert not LINK.search(sent["body"])
+        token = link_in(sent["body"])
+        tokens.append(token)
+        expires = datetime.fromtimestamp(
+            jwt.decode(token, options={"verify_signature": False})["exp"], UTC
+        )
+        assert abs(expires - until[template]) < timedelta(minutes=1), (template, expires)
+        assert (await bookings_of(system, student, token)).status_code == 200
         if template == "conference_moved":
             assert "Ms. Rivera is at a training" in sent["body"]
+        if language == "en" and template not in ("booking_reminder", "no_show_new_time"):
+            # (The nudge and the missed conference named Wei; what happens to Ava's conference
+            # reaches Lee too.)
+            lees = link_in((await message(system, "g-lee", template))["body"])
+            assert lees != token
+            assert jwt.decode(lees, options={"verify_signature": False})["sub"] == "g-lee"
+            assert (await bookings_of(system, student, lees)).status_code == 200
+            tokens.append(lees)
     # Nothing was sent as an ordinary confirmation for the waitlist's seats.
     assert await messages(system, "g-wei", "conference_booked") == []
 

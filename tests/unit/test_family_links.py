@@ -486,7 +486,12 @@ MESSAGES: dict[str, dict[str, Any]] = {
         "open_now": False,
         "link": LINK,
     },
-    "booking_reminder": {"children": Names(("Ana",)), "closes_at": BOOKING_CLOSES, "link": LINK},
+    "booking_reminder": {
+        "children": Names(("Ana",)),
+        "waiting": Names(()),
+        "closes_at": BOOKING_CLOSES,
+        "link": LINK,
+    },
     "no_show_new_time": {"starts_at": MONDAY_MORNING, "link": LINK},
     "family_link_reissued": {"expires_at": BOOKING_CLOSES, "link": LINK},
     "conference_moved": {
@@ -496,12 +501,20 @@ MESSAGES: dict[str, dict[str, Any]] = {
         "room": "B12",
         "by_school": True,
         "reason": "Ms. Rivera is at a training",
+        "link": LINK,
     },
     "conference_booked_from_waitlist": {
         "starts_at": MONDAY_MORNING,
         "minutes": 20,
         "room": "B12",
         "interpreter": None,
+        "link": LINK,
+    },
+    "conference_cancelled": {
+        "starts_at": MONDAY_MORNING,
+        "reason": None,
+        "waitlisted": True,
+        "link": LINK,
     },
 }
 
@@ -518,6 +531,8 @@ WORDS = {
     ("conference_moved", "es"): ["Nuevo horario", "La escuela tuvo que cambiar", "Ms. Rivera"],
     ("conference_booked_from_waitlist", "en"): ["A time opened up", "waiting list"],
     ("conference_booked_from_waitlist", "es"): ["Se liberó un horario", "lista de espera"],
+    ("conference_cancelled", "en"): ["Cancelled", "first on the waiting list", "another time"],
+    ("conference_cancelled", "es"): ["Cancelada", "primero en la lista de espera", "otro horario"],
 }
 
 
@@ -545,7 +560,15 @@ def test_family_link_messages_render_in_english_and_spanish(template: str, langu
 
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize(
-    "template", ["conference_invitation", "booking_reminder", "no_show_new_time"]
+    "template",
+    [
+        "conference_invitation",
+        "booking_reminder",
+        "no_show_new_time",
+        "conference_moved",
+        "conference_booked_from_waitlist",
+        "conference_cancelled",
+    ],
 )
 def test_without_a_link_the_family_is_told_to_ask_the_school(template: str, language: str) -> None:
     message = render(

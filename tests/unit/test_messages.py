@@ -57,6 +57,7 @@ QUOTED = {
 CONTEXTS: dict[str, dict[str, Any]] = {
     "booking_reminder": {
         "children": Names(("Ana",)),
+        "waiting": Names(("Leo",)),
         "closes_at": TUESDAY_EVENING,
         "link": LINK,
     },
@@ -79,8 +80,15 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "minutes": 20,
         "room": "B12",
         "interpreter": None,
+        "link": LINK,
     },
-    "conference_cancelled": {"starts_at": TUESDAY_EVENING, "reason": "Ms. Rivera is ill"},
+    "conference_cancelled": {
+        "starts_at": TUESDAY_EVENING,
+        "reason": "Ms. Rivera is ill",
+        "waitlisted": True,
+        "teacher": "Ms. Rivera",
+        "link": LINK,
+    },
     "conference_invitation": {
         "children": Names(("Ana", "Leo")),
         "several": True,
@@ -99,6 +107,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "room": "B12",
         "by_school": True,
         "reason": "Ms. Rivera is at a training",
+        "link": LINK,
     },
     "conference_reminder": {
         "starts_at": TUESDAY_EVENING,
@@ -431,6 +440,8 @@ def test_time_zone_defaults_to_utc() -> None:
         guardian="Rosa",
         starts_at=TUESDAY_EVENING,
         reason=None,
+        waitlisted=False,
+        link=None,
     )
     assert "miércoles, 9 de diciembre de 2026, 2:30" in message.subject
 
@@ -466,6 +477,68 @@ def test_cancellation_reason_appears_only_when_given() -> None:
     spanish = rendered("conference_cancelled", "es")
     assert 'Motivo: "Ms. Rivera is ill"' in spanish.body
     assert spanish.subject.startswith("Cancelada:")
+
+
+@pytest.mark.parametrize(
+    ("template", "with_link", "without_link"),
+    [
+        (
+            "conference_booked_from_waitlist",
+            "you can change or cancel it here (this link is just for you",
+            "If this time does not work for you, please contact the school office.",
+        ),
+        (
+            "conference_moved",
+            "choose another here (this link is just for you",
+            "If the new time does not work for you, please contact the school office.",
+        ),
+        (
+            "conference_cancelled",
+            "You can book another time here (this link is just for you",
+            "To book another time, please contact the school office.",
+        ),
+    ],
+)
+def test_a_conference_the_family_did_not_choose_comes_with_their_link(
+    template: str, with_link: str, without_link: str
+) -> None:
+    """A time the waitlist gave, or the school moved or cancelled, may not suit: the message
+    carries the family's link to choose another, or (no link to give) points to the office."""
+    linked = rendered(template, "en")
+    assert with_link in linked.body and LINK in linked.body.splitlines()
+    unlinked = rendered(template, "en", link=None)
+    assert without_link in unlinked.body and "link" not in unlinked.body
+    assert with_link not in unlinked.body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_a_reminder_to_book_tells_a_family_on_the_waitlist_where_it_stands(language: str) -> None:
+    """A child on the waitlist is not asked to choose a time as if nothing was done: the family
+    reads that a time opening up is booked for them, and that another may be chosen."""
+    waiting_only = rendered("booking_reminder", language, children=Names(()))
+    both = rendered("booking_reminder", language)
+    nobody_waiting = rendered("booking_reminder", language, waiting=Names(()))
+    assert "Leo" in waiting_only.subject and "Ana" not in waiting_only.subject
+    assert waiting_only.subject != nobody_waiting.subject.replace("Ana", "Leo")
+    assert "Ana" in both.subject and "Leo" not in both.subject
+    assert "Leo" in both.body and "Leo" not in nobody_waiting.body
+    assert LINK in waiting_only.body.splitlines()
+    if language == "en":
+        assert waiting_only.subject == "Still on the waiting list: Leo's conference"
+        assert "Leo is on the waiting list: when a time that suits you opens up, it is booked" in (
+            both.body
+        )
+        assert "There is still time to book" not in waiting_only.body
+
+
+def test_a_family_the_school_cancelled_hears_it_is_first_on_the_waitlist() -> None:
+    assert "You are first on Ms. Rivera's waiting list: when a time opens up, it is booked" in (
+        rendered("conference_cancelled", "en").body
+    )
+    unnamed = rendered("conference_cancelled", "en", teacher=None).body
+    assert "You are first on the waiting list: when a time opens up" in unnamed
+    assert "lista de espera de Ms. Rivera" in rendered("conference_cancelled", "es").body
+    assert "waiting list" not in rendered("conference_cancelled", "en", waitlisted=False).body
 
 
 def test_a_move_the_family_made_is_confirmed_without_reason_or_apology() -> None:
@@ -625,6 +698,9 @@ def test_no_field_can_change_a_messages_structure(name: str, language: str) -> N
         "guardian": "Wei Chen",
         "starts_at": datetime(2030, 12, 9, 23, 0, tzinfo=UTC),
         "reason": "a\nReason: forged\n\nhttp://evil.example",
+        "waitlisted": True,
+        "teacher": "Ms.\nBcc: evil@example.com",
+        "link": None,
     }
     honest = render("conference_cancelled", language=language, student="Zed", **values)
     forged = render("conference_cancelled", language=language, student=name, **values)

@@ -75,7 +75,11 @@ async def nudge_families(
             window_id=window.id,
             nudged_by=principal.subject,
             families=[
-                NudgedFamily(student_id=one.student_id, guardian_ids=sorted(one.guardians))
+                NudgedFamily(
+                    student_id=one.student_id,
+                    guardian_ids=sorted(one.guardians),
+                    waitlisted=one.waitlisted,
+                )
                 for one in reminded
             ],
             closes_at=window.closes_at,
