@@ -187,6 +187,11 @@ class SchedulingApi(ServiceApi):
         path = f"/interpreters/{quote(interpreter_id)}/hours/{quote(hours_id)}"
         return await self._call("DELETE", path, token)
 
+    async def interpreter_schedule(self, token: str, *, interpreter_id: str, day: str) -> Answer:
+        """The interpreter's day: their hours, conferences and the free time between."""
+        path = f"/interpreters/{quote(interpreter_id)}/schedule"
+        return await self._call("GET", path, token, params={"day": day})
+
     async def window_slots(self, token: str, *, window_id: str) -> Answer:
         """The window's conference times still ahead, by start."""
         return await self._call("GET", f"/windows/{quote(window_id)}/slots", token)

@@ -13,10 +13,13 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from icalendar import Calendar
+from sqlalchemy import update
+from sqlmodel import col
 
 from services.scheduling.interpreters.tables import InterpreterHours
 from shared.auth import Role
 from shared.events import ConferenceMoved
+from shared.roster_classes import RosterClassMember
 from tests.integration.conftest import ADMIN, System, enroll
 from tests.integration.test_conference_day import on_stream, retime
 from tests.scheduling_support import give_interpreter_hours, open_times
@@ -298,12 +301,21 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
     )
     [theirs] = colleague.json()["conferences"]
     assert (theirs["student_given_name"], theirs["teacher_id"]) == ("", "t-rivera")
+    assert conference["teacher_name"] is None  # (the roster named nobody yet)
+    # The office sees whose conference it is, and with whom (as the roster's classes name her).
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        await session.exec(
+            update(RosterClassMember)
+            .where(col(RosterClassMember.person_id) == "t-rivera")
+            .values(name="Ana Rivera")
+        )
     office = await system.scheduling.get(
         f"/interpreters/{ana['id']}/schedule",
         params={"day": ten.date().isoformat()},
         headers=CONWAY_ADMIN,
     )
-    assert office.json()["conferences"][0]["student_given_name"] == "Ava"
+    [seen] = office.json()["conferences"]
+    assert (seen["student_given_name"], seen["teacher_name"]) == ("Ava", "Ana Rivera")
     other_day = await system.scheduling.get(
         f"/interpreters/{ana['id']}/schedule",
         params={"day": (ten.date() + timedelta(days=1)).isoformat()},

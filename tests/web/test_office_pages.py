@@ -15,10 +15,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
+from shared.roster_classes import RosterClassMember
 from tests.integration.conftest import System, enroll, register_site
+from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth, eventually
 from tests.web.conftest import (
     DEV_PEOPLE,
@@ -34,6 +38,7 @@ from tests.web.conftest import (
 pytestmark = pytest.mark.usefixtures("offices")
 
 LA = ZoneInfo("America/Los_Angeles")
+SPANISH_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 OFFICE = DevPerson(
     subject="a-conway", role=Role.SITE_ADMIN, name="Conway's office", sites=["conway"]
 )
@@ -579,6 +584,91 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     assert "No longer offered to families" in page.text
     assert f'id="feed-{interpreter[1]}"' not in page.text
     assert (await web.get(new_feed[1])).status_code == 404
+
+
+async def test_the_office_reads_an_interpreters_day(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """An interpreter's day, to plan with or print for them: their hours, each conference
+    (when, whose, with which teacher, where, in which language) and the time still free."""
+    first = conference_times[0]
+    starts = datetime.fromisoformat(first["starts_at"]).astimezone(LA)
+    interpreter = await add_interpreter(
+        system.scheduling, site="conway", name="Ana Flores", languages=["es"]
+    )
+    given = await give_interpreter_hours(
+        system.scheduling,
+        interpreter,
+        starts_at=starts - timedelta(hours=1),
+        ends_at=starts + timedelta(hours=2),
+    )
+    assert given.status_code == 201, given.text
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={
+            "slot_id": first["id"],
+            "student_id": family.student_id,
+            "interpreter_language": "es",
+        },
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    # (The roster's classes name Ms. Rivera.)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        await session.exec(
+            update(RosterClassMember)
+            .where(col(RosterClassMember.person_id) == "t-rivera")
+            .values(name="Ana Rivera")
+        )
+
+    await signed_in_as(web, "a-conway")
+    listed = await web.get("/office/interpreters")
+    day = starts.date().isoformat()
+    address = f"/office/interpreters/{interpreter}/day?day={day}"
+    assert f'href="{address}"' in listed.text
+    shown = await web.get(address)
+    assert shown.status_code == 200, shown.text
+    text = text_of(shown)
+    assert f"<h1>Ana Flores on {starts:%A}, {starts:%B} {starts.day}, {starts.year}</h1>" in text
+    row = re.search(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", shown.text, re.S)
+    assert row, shown.text
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.split(r"</t[hd]>", row[1])]
+    assert cells[:6] == [
+        "3:00\u202fPM \u2013 3:20\u202fPM",
+        family.name,
+        "Ana Rivera",
+        "Room 4",
+        "Spanish",
+        "Expected",
+    ], cells
+    # Her hours, and the time still free around the conference.
+    assert "2:00\u202fPM \u2013 5:00\u202fPM" in shown.text
+    assert "2:00\u202fPM \u2013 3:00\u202fPM" in shown.text
+    assert "3:20\u202fPM \u2013 5:00\u202fPM" in shown.text
+    # In Spanish too, its words and times.
+    spanish = text_of(await web.get(f"{address}&lang=es"))
+    assert f"<h1>Ana Flores el {SPANISH_DAYS[starts.weekday()]}, {starts.day} de" in spanish
+    assert re.search(
+        r"<th scope=\"row\">15:00 \u2013 15:20</th>\s*<td>Ava</td>\s*<td>Ana Rivera</td>\s*"
+        r"<td>Room 4</td>\s*<td>español</td>\s*<td>Se espera</td>",
+        spanish,
+    ), spanish
+    # Another day: no hours, nothing booked. A day or an interpreter that is not there: 404.
+    other = (starts.date() + timedelta(days=1)).isoformat()
+    empty = await web.get(f"/office/interpreters/{interpreter}/day?day={other}&lang=en")
+    assert empty.status_code == 200
+    assert "No hours this day." in empty.text
+    assert "No conferences booked with an interpreter this day yet." in empty.text
+    for wrong in (
+        f"/office/interpreters/{interpreter}/day?day=tomorrow",
+        f"/office/interpreters/{interpreter}/day",
+        f"/office/interpreters/i-nobody/day?day={day}",
+    ):
+        missing = await web.get(wrong)
+        assert missing.status_code == 404, wrong
 
 
 async def test_the_office_pages_are_for_the_office_only(

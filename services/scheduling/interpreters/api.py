@@ -33,6 +33,7 @@ from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
 from shared.problems import refusals
 from shared.roster import guardian_sites
+from shared.roster_classes import teacher_names
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["interpreters"])
@@ -90,6 +91,9 @@ class ConferenceOnSchedule(BaseModel):
     starts_at: datetime
     ends_at: datetime
     teacher_id: str
+    teacher_name: str | None = Field(
+        None, description="The teacher's name, as the roster gives it (absent if it gives none)."
+    )
     room: str
     mode: str = Field(description="`in_person` or `virtual`.")
     student_given_name: str = Field(
@@ -287,6 +291,7 @@ async def interpreter_schedule(
                 if Span(one.starts_at, one.ends_at).overlaps(today)
             ]
             conferences = await _conferences_between(session, interpreter.id, today)
+            named = await teacher_names(session, {one.teacher_id for one in conferences})
     except NotFound as error:
         raise as_http(error) from error
     free = gaps(
@@ -297,9 +302,14 @@ async def interpreter_schedule(
         [Span(one.starts_at, one.ends_at) for one in conferences],
     )
     conferences = [
-        one
-        if sees_student_at(principal, teacher_id=one.teacher_id)
-        else one.model_copy(update={"student_given_name": ""})
+        one.model_copy(
+            update={"teacher_name": named.get(one.teacher_id)}
+            | (
+                {}
+                if sees_student_at(principal, teacher_id=one.teacher_id)
+                else {"student_given_name": ""}
+            )
+        )
         for one in conferences
     ]
     return ScheduleOut(

@@ -1,6 +1,7 @@
 """A school's interpreters: the list with their languages and hours, adding an interpreter,
-giving them hours and taking hours back. Each form posts, then comes back to the list
-(post/redirect/get); what scheduling refuses is said in words next to the form."""
+giving them hours and taking hours back, and each one's day (their conferences, to print or
+to plan with). Each form posts, then comes back to the list (post/redirect/get); what
+scheduling refuses is said in words next to the form."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.calendar_feeds import public_feed_address
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
-from services.web.written_times import written_day, written_span, zone
+from services.web.written_times import written_date, written_day, written_span, zone
 from shared.api_types import is_known_language
 from shared.translations import language_name
 
@@ -50,7 +51,30 @@ class InterpreterView:
     languages: list[str]
     active: bool
     hours: list[HoursView]
+    # The days they have hours on (the school's calendar), each with its page: (day, written).
+    days: list[tuple[str, str]]
     feed: str | None = None  # the secret address of their calendar, to give them
+
+
+@dataclass(frozen=True)
+class ConferenceView:
+    time: str
+    student: str
+    teacher: str
+    where: str | None  # None: a video call
+    language: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class InterpreterDay:
+    interpreter_id: str
+    name: str
+    day: str
+    heading: str
+    hours: list[str]
+    conferences: list[ConferenceView]
+    free: list[str]
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,70 @@ async def add_interpreter(
         done="added",
         at=f"new-{school.id}",
         typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
+    )
+
+
+@router.get(PAGE + "/{interpreter_id}/day")
+async def interpreter_day(
+    request: Request,
+    interpreter_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    day: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """One interpreter's day: their hours, their conferences (when, whose, with which teacher,
+    where, in which language) and the free time between."""
+    _check_ids(interpreter_id)
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise TroublePage(Trouble.NOT_FOUND, 404) from None
+    answer = accepted(
+        await api.interpreter_schedule(token_of(who), interpreter_id=interpreter_id, day=day)
+    )
+    if not answer.ok or not isinstance(answer.body, dict):
+        # (Another school's interpreter, or none: as for anything that is not there.)
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    listed = answer.body
+    timezone, language = listed.get("timezone"), who.language
+    listing = accepted(await api.interpreters(token_of(who), site=str(listed["site"])))
+    found = listing.body if listing.ok and isinstance(listing.body, list) else []
+    theirs = next((one for one in found if one.get("id") == interpreter_id), None)
+    days = _view(theirs, timezone=timezone, language=language).days if theirs else []
+
+    def span(one: dict[str, Any]) -> str:
+        starts, ends = (datetime.fromisoformat(one[name]) for name in ("starts_at", "ends_at"))
+        return written_span(starts, ends, timezone=timezone, language=language)
+
+    noon = datetime.combine(date.fromisoformat(day), time(12), tzinfo=zone(timezone))
+    shown = InterpreterDay(
+        interpreter_id=interpreter_id,
+        name=str(listed["name"]),
+        day=day,
+        heading=written_date(noon, timezone=timezone, language=language),
+        hours=[span(one) for one in listed.get("hours", [])],
+        conferences=[
+            ConferenceView(
+                time=span(one),
+                student=str(one.get("student_given_name") or ""),
+                teacher=str(one.get("teacher_name") or one["teacher_id"]),
+                where=None if one.get("mode") == "virtual" else str(one.get("room") or ""),
+                language=language_name(str(one["language"]), in_language=language)
+                if one.get("language")
+                else None,
+                status=str(one.get("status", "booked")),
+            )
+            for one in listed.get("conferences", [])
+        ],
+        free=[span(one) for one in listed.get("gaps", [])],
+    )
+    return page(
+        request,
+        who,
+        "office_interpreter_day.html.j2",
+        interpreter=shown,
+        days=days,
+        section="interpreters",
     )
 
 
@@ -300,16 +388,18 @@ def _feed_address(request: Request, feed: Answer) -> str | None:
 
 
 def _view(interpreter: dict[str, Any], *, timezone: str | None, language: str) -> InterpreterView:
-    hours = []
+    hours, days = [], {}
     for one in interpreter.get("hours", []):
         starts, ends = (datetime.fromisoformat(one[name]) for name in ("starts_at", "ends_at"))
+        written = written_day(starts, timezone=timezone, language=language)
         hours.append(
             HoursView(
                 id=str(one["id"]),
-                day=written_day(starts, timezone=timezone, language=language),
+                day=written,
                 span=written_span(starts, ends, timezone=timezone, language=language),
             )
         )
+        days[starts.astimezone(zone(timezone)).date().isoformat()] = written
     return InterpreterView(
         id=str(interpreter["id"]),
         name=str(interpreter["name"]),
@@ -318,4 +408,5 @@ def _view(interpreter: dict[str, Any], *, timezone: str | None, language: str) -
         ],
         active=bool(interpreter.get("active", True)),
         hours=hours,
+        days=sorted(days.items()),
     )
