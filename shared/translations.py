@@ -98,3 +98,39 @@ def _iso_639_name(code: str, reader: Locale) -> str | None:
         domain, pycountry.LOCALES_DIR, languages=[folder, reader.language], fallback=True
     )
     return str(translations.gettext(found.name))
+
+
+def language_named(name: str, *, in_languages: Iterable[str]) -> str | None:
+    """The BCP 47 tag of the language ``name`` names, as a person types it rather than its
+    code: the CLDR's name in one of ``in_languages`` ("Spanish", "español", "Traditional
+    Chinese" -> ``zh-Hant``), else ISO 639's English one ("Hmong" -> ``hmn``); None if it names
+    none (case and spaces aside)."""
+    wanted = " ".join(name.split()).casefold()
+    if not wanted:
+        return None
+    for language in in_languages:
+        found = _tags_by_name(language).get(wanted)
+        if found is not None:
+            return found
+    try:
+        listed: Any = pycountry.languages.get(name=wanted)
+    except LookupError:
+        listed = None
+    if listed is None:
+        return None
+    return str(getattr(listed, "alpha_2", None) or listed.alpha_3)
+
+
+@lru_cache(maxsize=16)
+def _tags_by_name(language: str) -> dict[str, str]:
+    """The CLDR's languages by their names in ``language``, lower-cased (a regional variant,
+    "Mexican Spanish", is not one an interpreter is listed for: only languages and scripts)."""
+    try:
+        reader = Locale.parse(language.replace("-", "_"))
+    except (ValueError, LookupError, UnknownLocaleError):
+        return {}
+    return {
+        written.casefold(): code.replace("_", "-")
+        for code, written in sorted(reader.languages.items(), reverse=True)
+        if "_" not in code or code.split("_")[1].istitle() and len(code.split("_")[1]) == 4
+    }

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from services.web.languages import language_name
 from services.web.office.charts import WIDTH, bar_chart
+from services.web.office.interpreters import _languages_typed
 from services.web.office.refusals import OfficeRefusal
 from services.web.office.window_form import window_body
 
@@ -100,3 +101,25 @@ def test_a_language_the_cldr_has_no_locale_for_is_still_named() -> None:
     ]
     assert language_name("so", in_language="es") == "somalí"
     assert language_name("qq", in_language="es") == "qq"
+
+
+def test_the_office_types_an_interpreters_languages_by_name_or_code() -> None:
+    """Names in the page's language or English, codes, or both, each language once; a code
+    is read as a code first; one word that names nothing refuses the whole list."""
+    typed = {
+        "es, vi": ["es", "vi"],
+        "Spanish, Vietnamese": ["es", "vi"],
+        "español; árabe": ["es", "ar"],
+        "Haitian  creole, hmn, Mam": ["ht", "hmn", "mam"],
+        "Traditional Chinese, es, Spanish": ["zh-Hant", "es"],
+        "es vi": ["es", "vi"],
+        "es es": ["es"],
+        "ga": ["ga"],  # Irish, not the language named Ga (gaa)
+        "ES-mx, ZH-hant": ["es-MX", "zh-Hant"],
+        "": [],
+    }
+    for words, tags in typed.items():
+        assert _languages_typed(words, reader="es") == tags, words
+    assert _languages_typed("vietnamita", reader="en") is None  # (read in English only)
+    for wrong in ("Spanish, Klingonese", "!!", "es, xx-invalid-tag", "Spanish and Vietnamese"):
+        assert _languages_typed(wrong, reader="es") is None, wrong

@@ -511,17 +511,17 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
         data={"csrf_token": token, "site": "conway", "name": "Ana Flores", "languages": "!!"},
     )
     assert bad.status_code == 422
-    assert "each by its code" in bad.text and 'value="Ana Flores"' in bad.text
+    assert "each by its name or its code" in bad.text and 'value="Ana Flores"' in bad.text
     # A code no language has, or more languages than an interpreter holds: refused whole, with
     # what was typed kept (never some of them kept silently).
     eleven = "es, fr, de, it, pt, ru, ja, ko, zh, vi, ar"
-    for languages in ("es, xx-invalid-tag", eleven):
+    for languages in ("es, xx-invalid-tag", eleven, "Spanish, Klingonese"):
         refused = await web.post(
             "/office/interpreters",
             data={"csrf_token": token, "site": "conway", "name": "Ana", "languages": languages},
         )
         assert refused.status_code == 422, languages
-        assert "Enter at most 10 languages, each by its code" in refused.text
+        assert "Enter at most 10 languages, each by its name or its code" in refused.text
         assert f'value="{languages}"' in refused.text
     assert "No interpreters yet." in (await web.get("/office/interpreters")).text
     added = await web.post(
@@ -531,6 +531,23 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     assert added.status_code == 303
     page = await web.get(added.headers["location"])
     assert "Ana Flores" in page.text and "Spanish" in page.text and "Vietnamese" in page.text
+    # A language may be typed by its name, in the page's language or English, as well.
+    await web.get("/office/interpreters?lang=es")
+    for typed, languages in (
+        ("Haitian Creole, hmn", ["ht", "hmn"]),
+        ("vietnamita; Traditional Chinese, es", ["vi", "zh-Hant", "es"]),
+    ):
+        named = await web.post(
+            "/office/interpreters",
+            data={"csrf_token": token, "site": "conway", "name": typed, "languages": typed},
+        )
+        assert named.status_code == 303, named.text
+        listed = await system.scheduling.get(
+            "/sites/conway/interpreters", headers=_as(Role.SITE_ADMIN)
+        )
+        (made,) = [one for one in listed.json() if one["name"] == typed]
+        assert made["languages"] == languages
+    await web.get("/office/interpreters?lang=en")
     interpreter = re.search(r'action="/office/interpreters/([^/"]+)/hours"', page.text)
     assert interpreter
     # The office gives Ana her calendar's address, on the web front's address, which serves it.

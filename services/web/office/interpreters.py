@@ -27,7 +27,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_date, written_day, written_span, zone
 from shared.api_types import is_known_language
-from shared.translations import language_name
+from shared.translations import language_name, language_named
 
 router = APIRouter()
 DONE = frozenset({"added", "hours_added", "hours_removed", "feed"})
@@ -103,13 +103,11 @@ async def add_interpreter(
     fields = await checked_form(request, who)
     school = await _school(portfolio, who, fields.get("site", ""))
     name = fields.get("name", "").strip()
-    tags = [tag for tag in re.split(r"[\s,;]+", fields.get("languages", "")) if tag]
+    tags = _languages_typed(fields.get("languages", ""), reader=who.language)
     refusal = None
-    if not name or len(name) > 200 or not tags:
+    if not name or len(name) > 200 or tags == []:
         refusal = OfficeRefusal.LANGUAGES_MISSING
-    elif len(tags) > MOST_LANGUAGES or not all(
-        _TAG.fullmatch(tag) and is_known_language(tag) for tag in tags
-    ):
+    elif tags is None or len(tags) > MOST_LANGUAGES:
         # (Never some of them silently: the office would not know which were kept.)
         refusal = OfficeRefusal.LANGUAGES_INVALID
     if refusal is not None:
@@ -123,6 +121,7 @@ async def add_interpreter(
             status=422,
             typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
         )
+    assert tags is not None
     answer = accepted(
         await api.add_interpreter(token_of(who), site=school.id, name=name, languages=tags)
     )
@@ -285,6 +284,43 @@ async def new_calendar_address(
     answer = accepted(await api.rotate_interpreter_calendar_feed(token_of(who), interpreter_id))
     return await _after(
         request, who, api, portfolio, answer, done="feed", at=f"feed-{interpreter_id}"
+    )
+
+
+def _languages_typed(typed: str, *, reader: str) -> list[str] | None:
+    """The languages typed, each by its name (in the page's language or English: "Spanish",
+    "español", "Haitian Creole") or its code ("es"), separated by commas (codes by spaces too),
+    as tags, each once; None if one of them is neither. A code is read as a code first ("ga"
+    is Irish, not the language named Ga); words that are not all codes must name one language
+    ("Spanish and Vietnamese" is refused: "and" is the code of Ansus)."""
+
+    def code(word: str) -> bool:
+        return bool(_TAG.fullmatch(word)) and is_known_language(word)
+
+    tags: list[str] = []
+    for part in re.split(r"[,;\n]+", typed):
+        words = part.split()
+        if all(map(code, words)):
+            found = [_written(word) for word in words]
+        elif (named := language_named(part, in_languages=(reader, "en"))) is not None:
+            found = [named]
+        else:
+            return None
+        for tag in found:
+            if tag not in tags:
+                tags.append(tag)
+    return tags
+
+
+def _written(tag: str) -> str:
+    """A tag as BCP 47 writes it: "zh-Hant", "es-MX", "mam" (whatever case it was typed in)."""
+    first, *rest = tag.split("-")
+    return "-".join(
+        [first.lower()]
+        + [
+            part.title() if len(part) == 4 else part.upper() if len(part) == 2 else part.lower()
+            for part in rest
+        ]
     )
 
 
