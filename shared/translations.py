@@ -132,5 +132,10 @@ def _tags_by_name(language: str) -> dict[str, str]:
     return {
         written.casefold(): code.replace("_", "-")
         for code, written in sorted(reader.languages.items(), reverse=True)
-        if "_" not in code or code.split("_")[1].istitle() and len(code.split("_")[1]) == 4
+        if "_" not in code or _is_script(code.split("_")[1])
     }
+
+
+def _is_script(subtag: str) -> bool:
+    """Whether a locale's second part is a script ("Hant"), not a region ("MX", "419")."""
+    return len(subtag) == 4 and subtag.istitle()

@@ -40,10 +40,14 @@ class SchedulingApi(ServiceApi):
         body = {"bookings": [{"slot_id": slot, "student_id": student} for slot, student in times]}
         return await self._call("POST", "/sibling-bookings", link, json=body)
 
-    async def move(self, link: str, *, booking_id: str, slot_id: str) -> Answer:
-        return await self._call(
-            "POST", f"/bookings/{quote(booking_id)}/move", link, json={"slot_id": slot_id}
-        )
+    async def move(
+        self, link: str, *, booking_id: str, slot_id: str, without_interpreter: bool = False
+    ) -> Answer:
+        """Move the conference (keeping its interpreter unless ``without_interpreter``)."""
+        body: dict[str, Any] = {"slot_id": slot_id}
+        if without_interpreter:
+            body["without_interpreter"] = True
+        return await self._call("POST", f"/bookings/{quote(booking_id)}/move", link, json=body)
 
     async def cancel(self, link: str, *, booking_id: str) -> Answer:
         return await self._call("DELETE", f"/bookings/{quote(booking_id)}", link)

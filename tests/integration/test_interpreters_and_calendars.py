@@ -224,6 +224,65 @@ async def test_hours_whose_conferences_are_over_can_be_taken_back(system: System
     assert [one["hours"] for one in listed.json()] == [[]]
 
 
+async def test_a_family_moves_its_conference_without_the_interpreter(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    """A move keeps the interpreter, so a time with none free is refused and nothing changes;
+    asked without the interpreter, the conference moves and her time is free again."""
+    await two_families(system)
+    ten = conference_day()
+    ana = await add_interpreter(system, ["es"])
+    hours = await give_hours(system, ana["id"], ten, ten + timedelta(minutes=20))
+    assert hours.status_code == 201, hours.text
+    times = await open_times(
+        system.scheduling, site="conway", starts_at=ten, teacher_id="t-rivera", count=3
+    )
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": times[0]["id"], "student_id": "s-ava", "interpreter_language": "es"},
+        headers=AVA_FATHER,
+    )
+    assert booked.status_code == 201, booked.text
+    booking = booked.json()
+    assert booking["interpreter_id"] == ana["id"]
+    move = f"/bookings/{booking['id']}/move"
+
+    refused = await system.scheduling.post(
+        move, json={"slot_id": times[2]["id"]}, headers=AVA_FATHER
+    )
+    assert (refused.status_code, refused.json()["refusal"]) == (409, "no_interpreter")
+    unchanged = await system.scheduling.get(
+        "/bookings", params={"student_id": "s-ava"}, headers=AVA_FATHER
+    )
+    [kept] = unchanged.json()
+    assert (kept["slot_id"], kept["interpreter_id"]) == (times[0]["id"], ana["id"])
+
+    moved = await system.scheduling.post(
+        move,
+        json={"slot_id": times[2]["id"], "without_interpreter": True},
+        headers=AVA_FATHER,
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["slot_id"], moved.json()["interpreter_id"]) == (times[2]["id"], None)
+    assert moved.json()["interpreter_language"] is None
+    (announced,) = await on_stream(redis_client, ConferenceMoved)
+    assert (announced["interpreter_id"], announced["interpreter_language"]) == (None, None)
+    # Ana's day is free again, and her hours can be taken back.
+    schedule = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/schedule",
+        params={"day": ten.date().isoformat()},
+        headers=CONWAY_ADMIN,
+    )
+    assert schedule.json()["conferences"] == []
+    freed = await system.scheduling.delete(
+        f"/interpreters/{ana['id']}/hours/{hours.json()['id']}", headers=CONWAY_ADMIN
+    )
+    assert freed.status_code == 204, freed.text
+    # (Without an interpreter it is an ordinary conference: it moves to any free time.)
+    again = await system.scheduling.post(move, json={"slot_id": times[1]["id"]}, headers=AVA_FATHER)
+    assert again.status_code == 200, again.text
+
+
 async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
     system: System, redis_client: aioredis.Redis
 ) -> None:

@@ -905,7 +905,34 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     nowhere = await web.get(f"/family/bookings/{booking['id']}/move")
     assert offered_times(nowhere) == []
     assert "No interpreter in Vietnamese is free at any of the times left." in nowhere.text
-    assert "cancel this conference and choose a time again" in nowhere.text
+    # The family may move without the interpreter instead: every free time is offered then.
+    everywhere = f"/family/bookings/{booking['id']}/move?without_interpreter=true"
+    assert f'href="{everywhere}"' in nowhere.text
+    without = await web.get(everywhere)
+    assert offered_times(without) == [first["id"], second["id"]]
+    assert (
+        "Showing every time: moved to one of them, the conference will have no interpreter in"
+        " Vietnamese." in text_of(without)
+    )
+    assert 'name="without_interpreter" value="1"' in without.text
+    assert "Show the times with an interpreter in Vietnamese" in without.text
+    moved = await web.post(
+        f"/family/bookings/{booking['id']}/move",
+        data={
+            "csrf_token": csrf_token(without),
+            "slot_id": second["id"],
+            "without_interpreter": "1",
+        },
+    )
+    assert moved.status_code == 303, moved.text
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["interpreter_id"]) == (second["id"], None)
+    assert booking["interpreter_language"] is None
+    # (A conference with no interpreter moves as any other: no filter to offer.)
+    plain = await web.get(f"/family/bookings/{booking['id']}/move")
+    assert "without_interpreter" not in plain.text and "Showing" not in plain.text
+    garbled = await web.get(f"/family/bookings/{booking['id']}/move?without_interpreter=maybe")
+    assert garbled.status_code == 400  # (the page for a request it cannot read)
 
     ok_cancel = await system.scheduling.delete(
         f"/bookings/{booking['id']}", headers=family_bearer(family)

@@ -60,6 +60,13 @@ class BookingOut(BaseModel):
 class MoveIn(BaseModel):
     slot_id: Id = Field(description="The new time.")
     reason: Text | None = Field(None, max_length=200)
+    without_interpreter: bool = Field(
+        False,
+        description="Move without the interpreter the conference has (the family no longer needs"
+        " one, or none is free at the time it wants): the interpreter's time is freed. Otherwise"
+        " a move keeps the interpreter, and is refused (`no_interpreter`) when none in the"
+        " language is free at the new time.",
+    )
 
 
 class BookingRefused(Problem):
@@ -170,7 +177,8 @@ async def move(
 ) -> BookingOut | JSONResponse:
     """Move a booking to another time at the same school, in one step: the new seat is taken
     and the old one freed, or (the new time full) nothing changes. The calendar event keeps its
-    UID, with its SEQUENCE raised."""
+    UID, with its SEQUENCE raised. A conference with an interpreter keeps them, unless
+    `without_interpreter`."""
     try:
         async with uow.transaction() as session:
             booking = await move_booking(
@@ -180,6 +188,7 @@ async def move(
                 slot_id=body.slot_id,
                 reason=body.reason,
                 by_school=principal.is_staff,
+                without_interpreter=body.without_interpreter,
             )
     except (Refused, NotFound) as error:
         return refused(error)

@@ -110,9 +110,12 @@ async def move_booking(
     slot_id: str,
     reason: str | None = None,
     by_school: bool = False,
+    without_interpreter: bool = False,
 ) -> Booking:
     """Move a booking to another time in one transaction: the new seat is taken and the old one
-    freed, or (the new time full) nothing changes. The freed seat goes to the waitlist."""
+    freed, or (the new time full) nothing changes. The freed seat goes to the waitlist. The
+    booking's interpreter moves with it (another in the language if they are not free then),
+    unless ``without_interpreter``: then its interpreter's time is freed."""
     booking = await session.get(Booking, booking_id)
     if booking is None:
         raise NotFound(f"no booking {booking_id!r}")
@@ -148,6 +151,9 @@ async def move_booking(
         raise Refused("a conference moves within its conference window")
     await check_window_open(session, principal, old_window, booking.guardian_id)
     station = await take_seat(session, new, now=now)
+    if without_interpreter:
+        booking.interpreter_language = None
+        booking.interpreter_id = None
     interpreter_id = booking.interpreter_id
     if booking.interpreter_language is not None:
         interpreter_id = await take_interpreter(

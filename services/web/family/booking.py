@@ -131,11 +131,17 @@ async def book_time(
 
 @router.get("/family/bookings/{booking_id}/move")
 async def choose_new_time(
-    request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
+    request: Request,
+    booking_id: str,
+    who: FamilyDep,
+    api: SchedulingDep,
+    without_interpreter: Annotated[bool, Query()] = False,
 ) -> Response:
     """The free times a child's conference can move to (with its interpreter free, when it
-    has one)."""
-    child = await with_times_to_move_to(api, who, await child_with_booking(api, who, booking_id))
+    has one; every free time with ``without_interpreter``, the move then leaving the
+    interpreter out)."""
+    booked = await child_with_booking(api, who, booking_id)
+    child = booked if without_interpreter else await with_times_to_move_to(api, who, booked)
     return choose_time_page(
         request,
         who,
@@ -143,6 +149,7 @@ async def choose_new_time(
         action=f"/family/bookings/{booking_id}/move",
         days=child.free_days,
         moving=True,
+        without_interpreter=without_interpreter,
     )
 
 
@@ -153,21 +160,30 @@ async def move_to_time(
     """Move the conference to the chosen time (the old time is freed only if the new one is
     taken)."""
     fields = await checked_form(request, who)
-    child = await with_times_to_move_to(api, who, await child_with_booking(api, who, booking_id))
+    without_interpreter = fields.get("without_interpreter") == "1"
+    booked = await child_with_booking(api, who, booking_id)
+    child = booked if without_interpreter else await with_times_to_move_to(api, who, booked)
     slot_id = fields.get("slot_id")
     refusal, status, days = Refusal.NOT_CHOSEN, 422, child.free_days
     refusal_when: str | None = None
     if is_id(slot_id):
         assert slot_id is not None
         answer = accepted(
-            await api.move(session_of(who).credential, booking_id=booking_id, slot_id=slot_id)
+            await api.move(
+                session_of(who).credential,
+                booking_id=booking_id,
+                slot_id=slot_id,
+                without_interpreter=without_interpreter,
+            )
         )
         if answer.ok:
             return _done("moved")
         refusal, status = refusal_of(answer), answer.refused_status
         refusal_when = moment_of_refusal(answer, language=who.language)
         conference = child.conference
-        if refusal is Refusal.FULL and conference and conference.interpreter_language is None:
+        if refusal is Refusal.FULL and (
+            without_interpreter or (conference and conference.interpreter_language is None)
+        ):
             days = days_of_times(
                 answer.body.get("nearest_times", []),
                 language=who.language,
@@ -184,6 +200,7 @@ async def move_to_time(
         action=f"/family/bookings/{booking_id}/move",
         days=days,
         moving=True,
+        without_interpreter=without_interpreter,
         refusal=refusal,
         refusal_when=refusal_when,
         status=status,

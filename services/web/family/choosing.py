@@ -44,9 +44,10 @@ def choose_time_page(
     refusal_when: str | None = None,
     status: int = 200,
     change_href: str | None = None,
+    without_interpreter: bool = False,
 ) -> Response:
     """The times to choose from; ``interpreter``: the language they are shown for (the
-    booking's own when moving, which keeps its interpreter)."""
+    booking's own when moving, which keeps its interpreter unless ``without_interpreter``)."""
     first = next((day.times[0].slot_id for day in days if day.times), None)
     conference = child.conference
     interpreter_name = dict(languages).get(interpreter or "") or (
@@ -74,4 +75,5 @@ def choose_time_page(
         error_field=f"time-{first}" if first else "main",
         waitlist_href=waitlist_href,
         change_href=change_href,
+        without_interpreter=without_interpreter and interpreter_name is not None,
     )
