@@ -7,6 +7,7 @@ the same rules, so a family reads its messages and its pages in the same languag
 from __future__ import annotations
 
 import gettext
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from io import BytesIO
@@ -103,15 +104,18 @@ def _iso_639_name(code: str, reader: Locale) -> str | None:
 def language_named(name: str, *, in_languages: Iterable[str]) -> str | None:
     """The BCP 47 tag of the language ``name`` names, as a person types it rather than its
     code: the CLDR's name in one of ``in_languages`` ("Spanish", "español", "Traditional
-    Chinese" -> ``zh-Hant``), else ISO 639's English one ("Hmong" -> ``hmn``); None if it names
-    none (case and spaces aside)."""
-    wanted = " ".join(name.split()).casefold()
+    Chinese" -> ``zh-Hant``), a name schools often use instead ("Farsi", "Mandarin", "ASL"),
+    else ISO 639's English one ("Hmong" -> ``hmn``); None if it names none (case, accents and
+    spaces aside: "espanol" is Spanish)."""
+    wanted = _plain(name)
     if not wanted:
         return None
     for language in in_languages:
         found = _tags_by_name(language).get(wanted)
         if found is not None:
             return found
+    if wanted in _ALSO_CALLED:
+        return _ALSO_CALLED[wanted]
     try:
         listed: Any = pycountry.languages.get(name=wanted)
     except LookupError:
@@ -121,16 +125,39 @@ def language_named(name: str, *, in_languages: Iterable[str]) -> str | None:
     return str(getattr(listed, "alpha_2", None) or listed.alpha_3)
 
 
+# Names schools use for languages that the CLDR names otherwise (in English).
+_ALSO_CALLED = {
+    "asl": "ase",
+    "farsi": "fa",
+    "mandarin": "zh",
+    "mandarin chinese": "zh",
+    "cantonese": "yue",
+    "karen": "kar",
+    "haitian": "ht",
+    "kreyol": "ht",
+    "sign language": "sgn",
+}
+
+
+def _plain(words: str) -> str:
+    """Words as compared with names: lower case, no accents, single spaces."""
+    stripped = "".join(
+        char for char in unicodedata.normalize("NFKD", words) if not unicodedata.combining(char)
+    )
+    return " ".join(stripped.split()).casefold()
+
+
 @lru_cache(maxsize=16)
 def _tags_by_name(language: str) -> dict[str, str]:
-    """The CLDR's languages by their names in ``language``, lower-cased (a regional variant,
-    "Mexican Spanish", is not one an interpreter is listed for: only languages and scripts)."""
+    """The CLDR's languages by their names in ``language`` (``_plain``: "espanol"), a
+    language's own name before a variant's (a regional variant, "Mexican Spanish", is not one
+    an interpreter is listed for: only languages and scripts)."""
     try:
         reader = Locale.parse(language.replace("-", "_"))
     except (ValueError, LookupError, UnknownLocaleError):
         return {}
     return {
-        written.casefold(): code.replace("_", "-")
+        _plain(written): code.replace("_", "-")
         for code, written in sorted(reader.languages.items(), reverse=True)
         if "_" not in code or _is_script(code.split("_")[1])
     }
@@ -139,3 +166,22 @@ def _tags_by_name(language: str) -> dict[str, str]:
 def _is_script(subtag: str) -> bool:
     """Whether a locale's second part is a script ("Hant"), not a region ("MX", "419")."""
     return len(subtag) == 4 and subtag.istitle()
+
+
+def shortest_code(tag: str) -> str:
+    """The tag with its language by its two-letter code where ISO 639-1 has one ("spa-MX" ->
+    "es-MX", "lao" -> "lo"), the rest as BCP 47 writes it ("zh-hant" -> "zh-Hant")."""
+    first, *rest = tag.replace("_", "-").split("-")
+    first = first.lower()
+    if len(first) == 3:
+        found: Any = pycountry.languages.get(alpha_3=first) or pycountry.languages.get(
+            bibliographic=first
+        )
+        first = str(getattr(found, "alpha_2", None) or first)
+    return "-".join(
+        [first]
+        + [
+            part.title() if len(part) == 4 else part.upper() if len(part) == 2 else part.lower()
+            for part in rest
+        ]
+    )

@@ -118,6 +118,7 @@ async def confirm_booking_to_guardian(
     links to the student) a confirmation with time and room, in the site's time zone (saying a
     time opened up, when the waitlist gave them the seat, with each guardian's link to change
     or cancel it), each in their own language; and plan the conference's reminders."""
+    now = context.env.now()
     events = await follow_conferences(context, events)
     await notify_guardians(
         context.session,
@@ -145,6 +146,7 @@ async def confirm_booking_to_guardian(
             )
             for event in events
         ],
+        now=now,
         family_links=context.env.family_links,
     )
 
@@ -176,10 +178,15 @@ async def tell_guardian_booking_cancelled(
                 },
                 calendar=conference_of(event),
                 teacher_id=event.data.teacher_id,
-                link_until=now + NEW_TIME_LINK_LIFETIME,
+                # (Until the window's end, if sooner: no time is booked after it.)
+                link_until=min(
+                    now + NEW_TIME_LINK_LIFETIME,
+                    event.data.links_until or now + NEW_TIME_LINK_LIFETIME,
+                ),
             )
             for event in events
         ],
+        now=now,
         family_links=context.env.family_links,
     )
 
@@ -220,6 +227,7 @@ async def tell_guardian_conference_moved(
             )
             for event in events
         ],
+        now=now,
         family_links=context.env.family_links,
     )
 

@@ -408,6 +408,11 @@ class ConferenceCancelled(EventData):
         description="The family was put at the front of the teacher's waitlist (when the school"
         " cancelled).",
     )
+    links_until: datetime | None = Field(
+        None,
+        description="Until when a link to book another time in the window is of use (UTC): the"
+        " end of its last day (absent on events before 2026-12-06).",
+    )
 
 
 class ConferenceCompleted(EventData):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -209,6 +209,12 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
         )
         cancelled = week.announced(CANCELLED, booking_id=snowed["id"])
         assert cancelled["reason"] == "Snow day: school is closed", cancelled
+        assert (cancelled["by_school"], cancelled["waitlisted"]) == (True, True)
+        # (The family's link to book again is of use until the window's last day ends.)
+        after = date.fromisoformat(last_day) + timedelta(days=1)
+        assert datetime.fromisoformat(cancelled["links_until"]) == datetime(
+            after.year, after.month, after.day, tzinfo=LA
+        )
         (front,) = week.ask(
             "GET", f"{scheduling}/waitlist", district, params={"window_id": windows["mjds"]["id"]}
         )

@@ -401,6 +401,7 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
                 teacher_id="t-rivera",
                 by_school=True,
                 waitlisted=True,
+                links_until=now + timedelta(days=4),
             ),
             subject=student,
         )
@@ -424,7 +425,8 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         "conference_moved": starts + timedelta(minutes=20),
         "conference_booked_from_waitlist": starts + timedelta(minutes=20),
         "no_show_new_time": now + timedelta(days=14),
-        "conference_cancelled": now + timedelta(days=14),
+        # (Two weeks, or until the window's end if that comes first.)
+        "conference_cancelled": now + timedelta(days=4),
         "booking_reminder": now + timedelta(days=5),
     }
     tokens = []

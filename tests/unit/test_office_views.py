@@ -116,10 +116,26 @@ def test_the_office_types_an_interpreters_languages_by_name_or_code() -> None:
         "es es": ["es"],
         "ga": ["ga"],  # Irish, not the language named Ga (gaa)
         "ES-mx, ZH-hant": ["es-MX", "zh-Hant"],
+        "es,": ["es"],
         "": [],
+        # A longer word is a name first: Mon is not mon (Mongolian), Twi not twi (Akan).
+        "Mon": ["mnw"],
+        "Twi": ["tw"],
+        # Three-letter codes as their two-letter ones, as scheduling compares them.
+        "Lao, spa, ewe": ["lo", "es", "ee"],
+        # Names schools use, and names typed without their accents.
+        "ASL, Farsi, Mandarin, Karen": ["ase", "fa", "zh", "kar"],
+        "espanol, arabe": ["es", "ar"],
     }
     for words, tags in typed.items():
         assert _languages_typed(words, reader="es") == tags, words
     assert _languages_typed("vietnamita", reader="en") is None  # (read in English only)
-    for wrong in ("Spanish, Klingonese", "!!", "es, xx-invalid-tag", "Spanish and Vietnamese"):
+    for wrong in (
+        "Spanish, Klingonese",
+        "!!",
+        "es, xx-invalid-tag",
+        "Spanish and Vietnamese",
+        "Spanish Vietnamese",
+        "es hmn",  # (a three-letter code among other words: with commas, please)
+    ):
         assert _languages_typed(wrong, reader="es") is None, wrong

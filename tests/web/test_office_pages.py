@@ -49,6 +49,7 @@ OFFICE_PAGES = (
     "/office/figures",
     "/office/messages",
     "/office/interpreters",
+    "/office/interpreters/i-any/day?day=2026-12-08",
     "/office/reminders",
 )
 
@@ -679,7 +680,13 @@ async def test_the_office_reads_an_interpreters_day(
     assert empty.status_code == 200
     assert "No hours this day." in empty.text
     assert "No conferences booked with an interpreter this day yet." in empty.text
+    # Another school's interpreter is not Conway's office's to read.
+    await register_site(system, "mjds")
+    elsewhere = await add_interpreter(
+        system.scheduling, site="mjds", name="Leah Katz", languages=["he"]
+    )
     for wrong in (
+        f"/office/interpreters/{elsewhere}/day?day={day}",
         f"/office/interpreters/{interpreter}/day?day=tomorrow",
         f"/office/interpreters/{interpreter}/day",
         f"/office/interpreters/i-nobody/day?day={day}",
@@ -739,6 +746,10 @@ async def test_no_input_on_the_office_pages_gets_a_500(
             {"csrf_token": token, "site": "conway", "day": "99999-01-01"},
         ),
         ("POST", "/office/interpreters/x/hours/y/remove", {"csrf_token": token}),
+        ("GET", "/office/interpreters/..%2Fx/day?day=2026-12-08", None),
+        ("GET", "/office/interpreters/x/day?day=2026-02-30", None),
+        ("GET", "/office/interpreters/x/day?day=99999-01-01", None),
+        ("GET", "/office/interpreters/x/day?day=" + "9" * 11, None),
     ]
     for method, url, data in attempts:
         response = await web.request(method, url, data=data)

@@ -38,6 +38,8 @@ from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import check_family_change
+from services.scheduling.windows.tables import ConferenceWindow
+from shared.auth.family_links import window_links_until
 from shared.auth.principal import Principal
 from shared.database import is_unique_violation
 from shared.events import ConferenceCancelled, ConferenceMoved
@@ -292,6 +294,7 @@ async def release(
         # (Callers hold the time's lock: the seat freed below is surely this booking's.)
         raise Refused("this booking was cancelled or moved meanwhile", code="booking_changed")
     await free_seat(session, slot.id)
+    window = await session.get(ConferenceWindow, booking.window_id) if booking.window_id else None
     record_event(
         session,
         ConferenceCancelled(
@@ -311,6 +314,7 @@ async def release(
             sequence=booking.sequence,
             by_school=by_school,
             waitlisted=waitlisted,
+            links_until=window_links_until(window.last_day, window.timezone) if window else None,
         ),
         subject=booking.student_id,
         district=booking.district,

@@ -27,7 +27,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_date, written_day, written_span, zone
 from shared.api_types import is_known_language
-from shared.translations import language_name, language_named
+from shared.translations import language_name, language_named, shortest_code
 
 router = APIRouter()
 DONE = frozenset({"added", "hours_added", "hours_removed", "feed"})
@@ -289,39 +289,37 @@ async def new_calendar_address(
 
 def _languages_typed(typed: str, *, reader: str) -> list[str] | None:
     """The languages typed, each by its name (in the page's language or English: "Spanish",
-    "español", "Haitian Creole") or its code ("es"), separated by commas (codes by spaces too),
-    as tags, each once; None if one of them is neither. A code is read as a code first ("ga"
-    is Irish, not the language named Ga); words that are not all codes must name one language
-    ("Spanish and Vietnamese" is refused: "and" is the code of Ansus)."""
+    "español", "Haitian Creole") or its code ("es", "hmn"), separated by commas (two-letter
+    codes by spaces too), as tags, each once; None if one of them is neither.
 
-    def code(word: str) -> bool:
-        return bool(_TAG.fullmatch(word)) and is_known_language(word)
-
+    A two-letter word is a code ("ga" is Irish, not the language named Ga); a longer one a name
+    first ("Mon" is the language Mon, not ``mon``, Mongolian), then a code. Words that name no
+    language together are read as codes only if each is two letters or a tag with parts ("es
+    vi", "es-MX zh-Hant"): "Spanish and Vietnamese" is refused ("and" is the code of Ansus)."""
     tags: list[str] = []
     for part in re.split(r"[,;\n]+", typed):
         words = part.split()
-        if all(map(code, words)):
-            found = [_written(word) for word in words]
+        if all(map(_plainly_a_code, words)):  # (none, too: a comma at the end)
+            found = words
         elif (named := language_named(part, in_languages=(reader, "en"))) is not None:
             found = [named]
+        elif len(words) == 1 and _code(words[0]):
+            found = words
         else:
             return None
-        for tag in found:
+        for tag in map(shortest_code, found):
             if tag not in tags:
                 tags.append(tag)
     return tags
 
 
-def _written(tag: str) -> str:
-    """A tag as BCP 47 writes it: "zh-Hant", "es-MX", "mam" (whatever case it was typed in)."""
-    first, *rest = tag.split("-")
-    return "-".join(
-        [first.lower()]
-        + [
-            part.title() if len(part) == 4 else part.upper() if len(part) == 2 else part.lower()
-            for part in rest
-        ]
-    )
+def _code(word: str) -> bool:
+    return bool(_TAG.fullmatch(word)) and is_known_language(word)
+
+
+def _plainly_a_code(word: str) -> bool:
+    """A code no name is read in: two letters ("es"), or a tag with parts ("es-MX")."""
+    return _code(word) and (len(word) == 2 or "-" in word)
 
 
 def _check_ids(*ids: str) -> None:
