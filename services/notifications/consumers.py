@@ -116,8 +116,8 @@ async def confirm_booking_to_guardian(
 ) -> None:
     """Send the student's guardians (the one the booking is for, and every other the roster
     links to the student) a confirmation with time and room, in the site's time zone (saying a
-    time opened up, when the waitlist gave them the seat, with each guardian's link to change
-    or cancel it), each in their own language; and plan the conference's reminders."""
+    time opened up, when the waitlist gave them the seat), each in their own language with
+    their own link to change or cancel it; and plan the conference's reminders."""
     now = context.env.now()
     events = await follow_conferences(context, events)
     await notify_guardians(
@@ -141,8 +141,9 @@ async def confirm_booking_to_guardian(
                     "interpreter": named_language(event.data.interpreter_language),
                 },
                 calendar=conference_of(event),
-                # (A family the waitlist booked did not choose the time: it may not suit.)
-                link_until=event.data.ends_at if event.data.booked_via == "waitlist" else None,
+                # (To change or cancel it: a family the waitlist booked, or the school booked
+                # for, may not have its invitation at hand.)
+                link_until=event.data.ends_at,
             )
             for event in events
         ],
@@ -196,8 +197,8 @@ async def tell_guardian_conference_moved(
     context: Context, events: Sequence[CloudEvent[ConferenceMoved]]
 ) -> None:
     """Tell the student's guardians the conference's new time, and why if the school moved it
-    (critical when the old or the new time is on the day; with each guardian's link to choose
-    another); its reminders move with it."""
+    (critical when the old or the new time is on the day), with each guardian's link to change
+    it; its reminders move with it."""
     now = context.env.now()
     events = await follow_conferences(context, events)
     await notify_guardians(
@@ -221,9 +222,10 @@ async def tell_guardian_conference_moved(
                     "room": event.data.room,
                     "by_school": event.data.by_school,
                     "reason": event.data.reason,
+                    "interpreter": named_language(event.data.interpreter_language),
                 },
                 calendar=conference_of(event),
-                link_until=event.data.ends_at if event.data.by_school else None,
+                link_until=event.data.ends_at,
             )
             for event in events
         ],

@@ -208,9 +208,11 @@ def _encoded_words(text: str) -> list[str]:
 
 
 def _html(body: str, language: str) -> str:
+    """The plain text as HTML: its paragraphs, and a line that is an address (a family's
+    link stands on a line of its own) as a link to it."""
     direction = "rtl" if language.split("-", 1)[0] in RIGHT_TO_LEFT else "ltr"
     paragraphs = "\n".join(
-        f"<p>{'<br>'.join(html.escape(line) for line in block.splitlines())}</p>"
+        f"<p>{'<br>'.join(map(_html_line, block.splitlines()))}</p>"
         for block in body.strip().split("\n\n")
     )
     return (
@@ -218,6 +220,16 @@ def _html(body: str, language: str) -> str:
         f'<head><meta charset="utf-8"></head>\n<body style="font-family: sans-serif;'
         f' line-height: 1.5">\n{paragraphs}\n</body></html>\n'
     )
+
+
+_ADDRESS = re.compile(r"https?://[^\s<>\"]+")
+
+
+def _html_line(line: str) -> str:
+    written = html.escape(line)
+    if _ADDRESS.fullmatch(line.strip()):
+        return f'<a href="{html.escape(line.strip(), quote=True)}" dir="ltr">{written}</a>'
+    return written
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -501,6 +501,7 @@ MESSAGES: dict[str, dict[str, Any]] = {
         "room": "B12",
         "by_school": True,
         "reason": "Ms. Rivera is at a training",
+        "interpreter": None,
         "link": LINK,
     },
     "conference_booked_from_waitlist": {

@@ -74,6 +74,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "minutes": 20,
         "room": "B12",
         "interpreter": LanguageName("vi"),
+        "link": LINK,
     },
     "conference_booked_from_waitlist": {
         "starts_at": TUESDAY_EVENING,
@@ -107,6 +108,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "room": "B12",
         "by_school": True,
         "reason": "Ms. Rivera is at a training",
+        "interpreter": LanguageName("vi"),
         "link": LINK,
     },
     "conference_reminder": {
@@ -497,6 +499,7 @@ def test_cancellation_reason_appears_only_when_given() -> None:
             "You can book another time here (this link is just for you",
             "To book another time, please contact the school office.",
         ),
+        ("conference_booked", "To change or cancel it (this link is just for you", ""),
     ],
 )
 def test_a_conference_the_family_did_not_choose_comes_with_their_link(
@@ -509,6 +512,20 @@ def test_a_conference_the_family_did_not_choose_comes_with_their_link(
     unlinked = rendered(template, "en", link=None)
     assert without_link in unlinked.body and "link" not in unlinked.body
     assert with_link not in unlinked.body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_a_move_the_family_made_comes_with_their_link_and_its_interpreter(language: str) -> None:
+    moved = rendered("conference_moved", language, by_school=False, reason=None)
+    assert LINK in moved.body.splitlines()
+    assert "(vi)" not in moved.body  # (the language by its name)
+    if language == "en":
+        assert "To change or cancel it again (this link is just for you" in moved.body
+        assert "Interpreter: requested (Vietnamese)" in moved.body
+        assert "sorry" not in moved.body
+    without = rendered("conference_moved", language, by_school=False, reason=None, link=None)
+    assert without.body.count("\n") < moved.body.count("\n")
+    assert "Interpreter" not in rendered("conference_moved", "en", interpreter=None).body
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
@@ -734,3 +751,23 @@ def test_the_email_is_in_the_familys_language_and_direction(language: str, direc
     html = email.get_body(("html",))
     assert html is not None
     assert f'<html lang="{language}" dir="{direction}">' in html.get_content()
+    # The family's link is a link there (its address escaped as HTML writes it).
+    written = LINK.replace("&", "&amp;")
+    assert f'<a href="{written}" dir="ltr">{written}</a>' in html.get_content()
+
+
+def test_only_a_line_that_is_an_address_becomes_a_link_in_the_email() -> None:
+    body = (
+        'Hello,\n\nReason: "see https://evil.example/x"\n'
+        'https://school.example/f?link=a"b<c\n  https://school.example/other  '
+    )
+    delivery = queued_message(address="rosa@example.org", language="en", subject="S", body=body)
+    email = build_email(delivery, sender="Conway <office@conway.example>", domain="conway.example")
+    html = email.get_body(("html",))
+    assert html is not None
+    written = html.get_content()
+    # (Neither an address inside a sentence nor one with characters no address has.)
+    assert written.count("<a href=") == 1
+    assert '<a href="https://school.example/other" dir="ltr">' in written
+    assert "Reason: &quot;see https://evil.example/x&quot;" in written
+    assert "https://school.example/f?link=a&quot;b&lt;c<br>" in written

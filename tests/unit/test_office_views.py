@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.web.languages import language_name
 from services.web.office.charts import WIDTH, bar_chart
-from services.web.office.interpreters import _languages_typed
+from services.web.office.interpreters import _read_languages
 from services.web.office.refusals import OfficeRefusal
 from services.web.office.window_form import window_body
 
@@ -128,8 +128,9 @@ def test_the_office_types_an_interpreters_languages_by_name_or_code() -> None:
         "espanol, arabe": ["es", "ar"],
     }
     for words, tags in typed.items():
-        assert _languages_typed(words, reader="es") == tags, words
-    assert _languages_typed("vietnamita", reader="en") is None  # (read in English only)
+        assert _read_languages(words, reader="es") == (tags, None), words
+    # (Read in English only; what was not read is said, to be typed again.)
+    assert _read_languages("es, vietnamita", reader="en") == (["es"], "vietnamita")
     for wrong in (
         "Spanish, Klingonese",
         "!!",
@@ -138,4 +139,5 @@ def test_the_office_types_an_interpreters_languages_by_name_or_code() -> None:
         "Spanish Vietnamese",
         "es hmn",  # (a three-letter code among other words: with commas, please)
     ):
-        assert _languages_typed(wrong, reader="es") is None, wrong
+        assert _read_languages(wrong, reader="es")[1] is not None, wrong
+    assert _read_languages("Spanish,  Klingonese , vi", reader="en")[1] == "Klingonese"

@@ -897,6 +897,25 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     assert moved.status_code == 303, moved.text
     [booking] = await bookings_of(system, family)
     assert (booking["slot_id"], booking["interpreter_id"]) == (third["id"], ana)
+    # Every time, the interpreter left out only where none is free: at the first, Ana is.
+    every = await web.get(f"/family/bookings/{booking['id']}/move?without_interpreter=true")
+    assert offered_times(every) == [first["id"], second["id"]]
+    said = text_of(every)
+    assert said.count("An interpreter in Vietnamese is free then: the conference keeps one.") == 1
+    assert said.index("keeps one") < said.index(f'id="time-{second["id"]}"')
+    kept = await web.post(
+        f"/family/bookings/{booking['id']}/move",
+        data={"csrf_token": csrf_token(every), "slot_id": first["id"], "without_interpreter": "1"},
+    )
+    assert kept.headers["location"] == "/family?done=moved"
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["interpreter_id"]) == (first["id"], ana)
+    back = await web.post(
+        f"/family/bookings/{booking['id']}/move",
+        data={"csrf_token": csrf_token(every), "slot_id": third["id"]},
+    )
+    assert back.status_code == 303, back.text
+    [booking] = await bookings_of(system, family)
     # Ana's hours at the first time taken back: nothing is left to move to.
     taken_back = await system.scheduling.delete(
         f"/interpreters/{ana}/hours/{hours_at[first['id']]}", headers=office
@@ -911,9 +930,10 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     without = await web.get(everywhere)
     assert offered_times(without) == [first["id"], second["id"]]
     assert (
-        "Showing every time: moved to one of them, the conference will have no interpreter in"
-        " Vietnamese." in text_of(without)
+        "Showing every time: moved to one with no interpreter in Vietnamese free, the conference"
+        " will have no interpreter." in text_of(without)
     )
+    assert "the conference keeps one" not in text_of(without)
     assert 'name="without_interpreter" value="1"' in without.text
     assert "Show the times with an interpreter in Vietnamese" in without.text
     moved = await web.post(
@@ -924,7 +944,9 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
             "without_interpreter": "1",
         },
     )
-    assert moved.status_code == 303, moved.text
+    assert moved.headers["location"] == "/family?done=moved_no_interpreter"
+    told = text_of(await web.get(moved.headers["location"]))
+    assert "The conference has a new time, without an interpreter: none was free then." in told
     [booking] = await bookings_of(system, family)
     assert (booking["slot_id"], booking["interpreter_id"]) == (second["id"], None)
     assert booking["interpreter_language"] is None

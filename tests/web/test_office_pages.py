@@ -21,7 +21,7 @@ from sqlmodel import col
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from shared.roster_classes import RosterClassMember
-from tests.integration.conftest import System, enroll, register_site
+from tests.integration.conftest import SITES, System, enroll, register_site
 from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth, eventually
 from tests.web.conftest import (
@@ -512,17 +512,22 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
         data={"csrf_token": token, "site": "conway", "name": "Ana Flores", "languages": "!!"},
     )
     assert bad.status_code == 422
-    assert "each by its name or its code" in bad.text and 'value="Ana Flores"' in bad.text
+    assert "“!!” is not a language we know" in text_of(bad) and 'value="Ana Flores"' in bad.text
     # A code no language has, or more languages than an interpreter holds: refused whole, with
     # what was typed kept (never some of them kept silently).
     eleven = "es, fr, de, it, pt, ru, ja, ko, zh, vi, ar"
-    for languages in ("es, xx-invalid-tag", eleven, "Spanish, Klingonese"):
+    for languages, said in (
+        ("es, xx-invalid-tag", "“xx-invalid-tag” is not a language we know"),
+        (eleven, "Enter at most 10 languages, each by its name or its code"),
+        ("Spanish, Klingonese", "“Klingonese” is not a language we know, by its name or its code."),
+        ("Spanish and Vietnamese", "“Spanish and Vietnamese” is not a language we know"),
+    ):
         refused = await web.post(
             "/office/interpreters",
             data={"csrf_token": token, "site": "conway", "name": "Ana", "languages": languages},
         )
         assert refused.status_code == 422, languages
-        assert "Enter at most 10 languages, each by its name or its code" in refused.text
+        assert said in text_of(refused), languages
         assert f'value="{languages}"' in refused.text
     assert "No interpreters yet." in (await web.get("/office/interpreters")).text
     added = await web.post(
@@ -651,6 +656,7 @@ async def test_the_office_reads_an_interpreters_day(
     assert shown.status_code == 200, shown.text
     text = text_of(shown)
     assert f"<h1>Ana Flores on {starts:%A}, {starts:%B} {starts.day}, {starts.year}</h1>" in text
+    assert f"At {SITES['conway'][0]}, on the school's clock." in text
     row = re.search(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", shown.text, re.S)
     assert row, shown.text
     cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.split(r"</t[hd]>", row[1])]
@@ -688,11 +694,14 @@ async def test_the_office_reads_an_interpreters_day(
     for wrong in (
         f"/office/interpreters/{elsewhere}/day?day={day}",
         f"/office/interpreters/{interpreter}/day?day=tomorrow",
-        f"/office/interpreters/{interpreter}/day",
         f"/office/interpreters/i-nobody/day?day={day}",
     ):
         missing = await web.get(wrong)
         assert missing.status_code == 404, wrong
+    # No day named: the interpreters, at theirs.
+    undated = await web.get(f"/office/interpreters/{interpreter}/day")
+    assert undated.status_code == 303
+    assert undated.headers["location"] == f"/office/interpreters#interpreter-{interpreter}"
 
 
 async def test_the_office_pages_are_for_the_office_only(

@@ -17,7 +17,7 @@ from services.web.family.signed_in import (
     session_of,
     with_times_to_move_to,
 )
-from services.web.family.view import days_of_times
+from services.web.family.view import ChildView, days_of_times
 from services.web.forms import checked_form
 from services.web.pages import page
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
@@ -141,7 +141,8 @@ async def choose_new_time(
     has one; every free time with ``without_interpreter``, the move then leaving the
     interpreter out)."""
     booked = await child_with_booking(api, who, booking_id)
-    child = booked if without_interpreter else await with_times_to_move_to(api, who, booked)
+    with_one = await with_times_to_move_to(api, who, booked)
+    child = booked if without_interpreter else with_one
     return choose_time_page(
         request,
         who,
@@ -150,7 +151,14 @@ async def choose_new_time(
         days=child.free_days,
         moving=True,
         without_interpreter=without_interpreter,
+        interpreter_times=_times_of(with_one) if without_interpreter else frozenset(),
     )
+
+
+def _times_of(child: ChildView) -> frozenset[str]:
+    """The times the child's page offers (for a conference with an interpreter, those one is
+    free for)."""
+    return frozenset(time.slot_id for day in child.free_days for time in day.times)
 
 
 @router.post("/family/bookings/{booking_id}/move")
@@ -162,22 +170,25 @@ async def move_to_time(
     fields = await checked_form(request, who)
     without_interpreter = fields.get("without_interpreter") == "1"
     booked = await child_with_booking(api, who, booking_id)
-    child = booked if without_interpreter else await with_times_to_move_to(api, who, booked)
+    with_one = await with_times_to_move_to(api, who, booked)
+    child = booked if without_interpreter else with_one
     slot_id = fields.get("slot_id")
     refusal, status, days = Refusal.NOT_CHOSEN, 422, child.free_days
     refusal_when: str | None = None
     if is_id(slot_id):
         assert slot_id is not None
+        # (A time chosen from every time keeps the interpreter if one is free then.)
+        dropped = without_interpreter and slot_id not in _times_of(with_one)
         answer = accepted(
             await api.move(
                 session_of(who).credential,
                 booking_id=booking_id,
                 slot_id=slot_id,
-                without_interpreter=without_interpreter,
+                without_interpreter=dropped,
             )
         )
         if answer.ok:
-            return _done("moved")
+            return _done("moved_no_interpreter" if dropped else "moved")
         refusal, status = refusal_of(answer), answer.refused_status
         refusal_when = moment_of_refusal(answer, language=who.language)
         conference = child.conference
@@ -201,6 +212,7 @@ async def move_to_time(
         days=days,
         moving=True,
         without_interpreter=without_interpreter,
+        interpreter_times=_times_of(with_one) if without_interpreter else frozenset(),
         refusal=refusal,
         refusal_when=refusal_when,
         status=status,

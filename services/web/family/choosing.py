@@ -45,6 +45,7 @@ def choose_time_page(
     status: int = 200,
     change_href: str | None = None,
     without_interpreter: bool = False,
+    interpreter_times: frozenset[str] = frozenset(),
 ) -> Response:
     """The times to choose from; ``interpreter``: the language they are shown for (the
     booking's own when moving, which keeps its interpreter unless ``without_interpreter``)."""
@@ -76,4 +77,5 @@ def choose_time_page(
         waitlist_href=waitlist_href,
         change_href=change_href,
         without_interpreter=without_interpreter and interpreter_name is not None,
+        interpreter_times=interpreter_times,
     )

@@ -19,6 +19,7 @@ DONE = frozenset(
         "booked",
         "booked_together",
         "moved",
+        "moved_no_interpreter",
         "cancelled",
         "waitlisted",
         "waitlisted_none_fit",

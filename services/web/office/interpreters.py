@@ -70,6 +70,7 @@ class ConferenceView:
 class InterpreterDay:
     interpreter_id: str
     name: str
+    school: str | None  # its name, from the roster
     day: str
     heading: str
     hours: list[str]
@@ -103,11 +104,11 @@ async def add_interpreter(
     fields = await checked_form(request, who)
     school = await _school(portfolio, who, fields.get("site", ""))
     name = fields.get("name", "").strip()
-    tags = _languages_typed(fields.get("languages", ""), reader=who.language)
+    tags, not_read = _read_languages(fields.get("languages", ""), reader=who.language)
     refusal = None
-    if not name or len(name) > 200 or tags == []:
+    if not name or len(name) > 200 or (not tags and not_read is None):
         refusal = OfficeRefusal.LANGUAGES_MISSING
-    elif tags is None or len(tags) > MOST_LANGUAGES:
+    elif not_read is not None or len(tags) > MOST_LANGUAGES:
         # (Never some of them silently: the office would not know which were kept.)
         refusal = OfficeRefusal.LANGUAGES_INVALID
     if refusal is not None:
@@ -120,8 +121,8 @@ async def add_interpreter(
             error_field=f"new-{school.id}",
             status=422,
             typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
+            not_read=not_read[:60] if not_read else None,
         )
-    assert tags is not None
     answer = accepted(
         await api.add_interpreter(token_of(who), site=school.id, name=name, languages=tags)
     )
@@ -143,11 +144,14 @@ async def interpreter_day(
     interpreter_id: str,
     who: OfficeDep,
     api: SchedulingDep,
-    day: Annotated[str, Query(max_length=10)] = "",
+    portfolio: PortfolioDep,
+    day: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
     """One interpreter's day: their hours, their conferences (when, whose, with which teacher,
-    where, in which language) and the free time between."""
+    where, in which language) and the free time between. Without a day, the interpreters."""
     _check_ids(interpreter_id)
+    if day is None:
+        return RedirectResponse(f"{PAGE}#interpreter-{interpreter_id}", status_code=303)
     try:
         date.fromisoformat(day)
     except ValueError:
@@ -170,9 +174,13 @@ async def interpreter_day(
         return written_span(starts, ends, timezone=timezone, language=language)
 
     noon = datetime.combine(date.fromisoformat(day), time(12), tzinfo=zone(timezone))
+    school = next(
+        (one.name for one in await schools_of(portfolio, who) if one.id == listed["site"]), None
+    )
     shown = InterpreterDay(
         interpreter_id=interpreter_id,
         name=str(listed["name"]),
+        school=school,
         day=day,
         heading=written_date(noon, timezone=timezone, language=language),
         hours=[span(one) for one in listed.get("hours", [])],
@@ -287,10 +295,10 @@ async def new_calendar_address(
     )
 
 
-def _languages_typed(typed: str, *, reader: str) -> list[str] | None:
+def _read_languages(typed: str, *, reader: str) -> tuple[list[str], str | None]:
     """The languages typed, each by its name (in the page's language or English: "Spanish",
     "español", "Haitian Creole") or its code ("es", "hmn"), separated by commas (two-letter
-    codes by spaces too), as tags, each once; None if one of them is neither.
+    codes by spaces too), as tags, each once; and the first part that is neither, if any.
 
     A two-letter word is a code ("ga" is Irish, not the language named Ga); a longer one a name
     first ("Mon" is the language Mon, not ``mon``, Mongolian), then a code. Words that name no
@@ -306,11 +314,11 @@ def _languages_typed(typed: str, *, reader: str) -> list[str] | None:
         elif len(words) == 1 and _code(words[0]):
             found = words
         else:
-            return None
+            return tags, " ".join(words)
         for tag in map(shortest_code, found):
             if tag not in tags:
                 tags.append(tag)
-    return tags
+    return tags, None
 
 
 def _code(word: str) -> bool:
@@ -383,6 +391,7 @@ async def _page(
     error_field: str = "main",
     status: int = 200,
     typed: dict[str, str] | None = None,
+    not_read: str | None = None,
 ) -> Response:
     schools = []
     for school in await schools_of(portfolio, who):
@@ -411,6 +420,7 @@ async def _page(
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         typed=typed or {"name": "", "languages": ""},
+        not_read=not_read,
         section="interpreters",
     )
 
