@@ -175,6 +175,11 @@ class SchedulingApi(ServiceApi):
             json={"name": name, "languages": languages},
         )
 
+    async def change_interpreter(self, token: str, interpreter_id: str, *, active: bool) -> Answer:
+        """Offer the interpreter to families, or stop (refused while conferences need them)."""
+        path = f"/interpreters/{quote(interpreter_id)}"
+        return await self._call("PATCH", path, token, json={"active": active})
+
     async def add_interpreter_hours(
         self, token: str, *, interpreter_id: str, starts_at: str, ends_at: str
     ) -> Answer:

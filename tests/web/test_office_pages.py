@@ -598,13 +598,28 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     removed = await web.post(removal[1], data={"csrf_token": token})
     assert removed.status_code == 303
     assert "No hours yet." in (await web.get(removed.headers["location"])).text
-    # No longer offered (she has left): her calendar's address is not given any more.
-    left = await system.scheduling.patch(
-        f"/interpreters/{interpreter[1]}", json={"active": False}, headers=_as(Role.SITE_ADMIN)
+    # The same form sent twice: the second is refused in words, nothing added.
+    twice = await web.post(
+        "/office/interpreters",
+        data={"csrf_token": token, "site": "conway", "name": "ana  flores", "languages": "es"},
     )
-    assert left.status_code == 200, left.text
-    page = await web.get("/office/interpreters")
+    assert twice.status_code == 409, twice.text
+    assert "An interpreter of that name is already offered at this school." in twice.text
+    # No longer offered (she has left): her calendar's address is not given any more.
+    left = await web.post(
+        f"/office/interpreters/{interpreter[1]}/offered",
+        data={"csrf_token": token, "offered": "no"},
+    )
+    assert left.status_code == 303, left.text
+    page = await web.get(left.headers["location"])
+    assert "The interpreter is no longer offered to families." in page.text
     assert "No longer offered to families" in page.text
+    assert "Offer Ana Flores to families again" in page.text
+    garbled = await web.post(
+        f"/office/interpreters/{interpreter[1]}/offered",
+        data={"csrf_token": token, "offered": "maybe"},
+    )
+    assert garbled.status_code == 400
     assert f'id="feed-{interpreter[1]}"' not in page.text
     assert (await web.get(new_feed[1])).status_code == 404
 
@@ -686,6 +701,15 @@ async def test_the_office_reads_an_interpreters_day(
     assert empty.status_code == 200
     assert "No hours this day." in empty.text
     assert "No conferences booked with an interpreter this day yet." in empty.text
+    # Her conference ahead keeps her offered: said in words, next to the button.
+    await web.get(f"{address}&lang=en")
+    kept = await web.post(
+        f"/office/interpreters/{interpreter}/offered",
+        data={"csrf_token": csrf_token(listed), "offered": "no"},
+    )
+    assert kept.status_code == 409, kept.text
+    assert "Conferences ahead are booked with this interpreter" in text_of(kept)
+    assert 'id="offered-' + interpreter + '" class="inline-form field-error"' in kept.text
     # Another school's interpreter is not Conway's office's to read.
     await register_site(system, "mjds")
     elsewhere = await add_interpreter(

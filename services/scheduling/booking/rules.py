@@ -105,6 +105,9 @@ OFFICE_REFUSAL_CODES = {
     "hours_too_long": "one stretch of an interpreter's hours is too long",
     "hours_overlap": "the interpreter already has hours then",
     "hours_booked": "conferences with the interpreter fall in these hours: move them first",
+    "interpreter_booked": "conferences ahead are booked with the interpreter (in a language"
+    " they would no longer be listed for): move or cancel them first",
+    "interpreter_listed": "an interpreter of that name is already offered at the school",
 }
 ALL_REFUSAL_CODES = (
     REFUSAL_CODES,

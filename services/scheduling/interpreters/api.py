@@ -127,16 +127,18 @@ class SiteLanguages(BaseModel):
     "/sites/{site_id}/interpreters",
     response_model=InterpreterOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404),
+    responses=refusals(403, 404, 409),
 )
 async def add_interpreter(
     site_id: IdPath, body: InterpreterIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> InterpreterOut:
-    """Add an interpreter to a site (its administrators); give their hours next."""
+    """Add an interpreter to a site (its administrators); give their hours next. One of the
+    same name already offered there is refused (409, `interpreter_listed`: a form sent twice)."""
     try:
         async with uow.transaction() as session:
             site = await _site(session, principal, site_id)
             check_manages_interpreters(principal, district=site.district, site=site.id)
+            await _not_listed(session, site, body.name)
             interpreter = Interpreter(
                 district=site.district,
                 site=site.id,
@@ -358,6 +360,25 @@ async def interpreter_languages(
     except NotFound as error:
         raise as_http(error) from error
     return SiteLanguages(site=site.id, languages=languages_offered(spoken))
+
+
+async def _not_listed(session: AsyncSession, site: RosterSite, name: str) -> None:
+    """Refuse a second interpreter of ``name`` (case and spaces aside) offered at the site."""
+    offered = (
+        await session.exec(
+            select(Interpreter.name).where(
+                Interpreter.district == site.district,
+                Interpreter.site == site.id,
+                col(Interpreter.active),
+            )
+        )
+    ).all()
+    wanted = " ".join(name.split()).casefold()
+    if any(" ".join(one.split()).casefold() == wanted for one in offered):
+        raise Refused(
+            f"an interpreter named {name!r} is already offered at site {site.id!r}",
+            code="interpreter_listed",
+        )
 
 
 async def _site(session: AsyncSession, principal: Principal, site_id: str) -> RosterSite:

@@ -112,13 +112,15 @@ def check_change(*, active: bool, languages: Sequence[str], upcoming: Sequence[s
         raise Refused(
             f"{_conferences(len(upcoming))} ahead {'is' if len(upcoming) == 1 else 'are'} booked"
             " with this interpreter;"
-            f" {MOVE_THEM_FIRST}"
+            f" {MOVE_THEM_FIRST}",
+            code="interpreter_booked",
         )
     dropped = sorted({one for one in upcoming if one and not speaks(languages, one)})
     if dropped:
         raise Refused(
             f"conferences ahead are booked with this interpreter in {', '.join(dropped)};"
-            f" {MOVE_THEM_FIRST}"
+            f" {MOVE_THEM_FIRST}",
+            code="interpreter_booked",
         )
 
 

@@ -30,7 +30,7 @@ from shared.api_types import is_known_language
 from shared.translations import language_name, language_named, shortest_code
 
 router = APIRouter()
-DONE = frozenset({"added", "hours_added", "hours_removed", "feed"})
+DONE = frozenset({"added", "hours_added", "hours_removed", "feed", "stopped", "offered"})
 PAGE = "/office/interpreters"
 # A BCP 47 tag as people type them: "es", "zh-Hant", "es-MX" (scheduling checks it again).
 MOST_LANGUAGES = 10  # (as scheduling takes them)
@@ -274,6 +274,34 @@ async def remove_hours(
     )
     return await _after(
         request, who, api, portfolio, answer, done="hours_removed", at=f"hours-{interpreter_id}"
+    )
+
+
+@router.post(PAGE + "/{interpreter_id}/offered")
+async def offer_interpreter(
+    request: Request,
+    interpreter_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+) -> Response:
+    """Stop offering the interpreter to families (one who has left, or added twice), or offer
+    them again (``offered``: ``yes`` or ``no``); refused in words while conferences ahead are
+    booked with them."""
+    fields = await checked_form(request, who)
+    _check_ids(interpreter_id)
+    offered = {"yes": True, "no": False}.get(fields.get("offered", ""))
+    if offered is None:
+        raise TroublePage(Trouble.BAD_REQUEST, 400)
+    answer = accepted(await api.change_interpreter(token_of(who), interpreter_id, active=offered))
+    return await _after(
+        request,
+        who,
+        api,
+        portfolio,
+        answer,
+        done="offered" if offered else "stopped",
+        at=f"offered-{interpreter_id}",
     )
 
 

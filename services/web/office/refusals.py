@@ -51,6 +51,8 @@ class OfficeRefusal(StrEnum):
     HOURS_TOO_LONG = "hours_too_long"
     HOURS_OVERLAP = "hours_overlap"
     HOURS_BOOKED = "hours_booked"
+    INTERPRETER_BOOKED = "interpreter_booked"
+    INTERPRETER_LISTED = "interpreter_listed"
     TIMES_OUTSIDE_DAYS = "times_outside_days"
     TIMES_PAST = "times_past"
     TIMES_SHAPE = "times_shape"
@@ -100,6 +102,8 @@ _CODES = {
             OfficeRefusal.HOURS_TOO_LONG,
             OfficeRefusal.HOURS_OVERLAP,
             OfficeRefusal.HOURS_BOOKED,
+            OfficeRefusal.INTERPRETER_BOOKED,
+            OfficeRefusal.INTERPRETER_LISTED,
         )
     },
 }
