@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field, StrictBool
@@ -345,9 +345,7 @@ async def interpreter_languages(
             spoken = (
                 await session.exec(
                     select(Interpreter.languages).where(
-                        Interpreter.district == site.district,
-                        Interpreter.site == site.id,
-                        col(Interpreter.active),
+                        *_offered_at(site),
                         select(InterpreterHours.id)
                         .where(
                             col(InterpreterHours.interpreter_id) == col(Interpreter.id),
@@ -362,17 +360,18 @@ async def interpreter_languages(
     return SiteLanguages(site=site.id, languages=languages_offered(spoken))
 
 
+def _offered_at(site: RosterSite) -> tuple[Any, ...]:
+    """Conditions: the interpreters offered to families at the site (its active ones)."""
+    return (
+        Interpreter.district == site.district,
+        Interpreter.site == site.id,
+        col(Interpreter.active),
+    )
+
+
 async def _not_listed(session: AsyncSession, site: RosterSite, name: str) -> None:
     """Refuse a second interpreter of ``name`` (case and spaces aside) offered at the site."""
-    offered = (
-        await session.exec(
-            select(Interpreter.name).where(
-                Interpreter.district == site.district,
-                Interpreter.site == site.id,
-                col(Interpreter.active),
-            )
-        )
-    ).all()
+    offered = (await session.exec(select(Interpreter.name).where(*_offered_at(site)))).all()
     wanted = " ".join(name.split()).casefold()
     if any(" ".join(one.split()).casefold() == wanted for one in offered):
         raise Refused(
