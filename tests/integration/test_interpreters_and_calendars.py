@@ -4,6 +4,7 @@ follows the conference as it moves and is cancelled."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -506,3 +507,43 @@ async def test_families_book_an_interpreter_and_calendars_follow_the_conference(
     )
     assert back.status_code == 200, back.text
     assert (await system.scheduling.get(interpreter_feed.json()["url"])).status_code == 200
+
+
+async def test_an_interpreter_is_offered_once_by_name_at_a_school(system: System) -> None:
+    """A form sent twice at once adds one interpreter; one no longer offered may be added
+    again, and is then not offered twice (renamed, both may be)."""
+    await two_families(system)
+
+    async def add(name: str) -> httpx.Response:
+        return await system.scheduling.post(
+            "/sites/conway/interpreters",
+            json={"name": name, "languages": ["es"]},
+            headers=CONWAY_ADMIN,
+        )
+
+    sent = await asyncio.gather(*(add("Rosa Díaz") for _ in range(4)))
+    assert sorted(one.status_code for one in sent) == [201, 409, 409, 409]
+    assert {one.json()["refusal"] for one in sent if one.status_code == 409} == {
+        "interpreter_listed"
+    }
+    (first,) = [one.json() for one in sent if one.status_code == 201]
+
+    async def change(interpreter_id: str, **body: Any) -> httpx.Response:
+        return await system.scheduling.patch(
+            f"/interpreters/{interpreter_id}", json=body, headers=CONWAY_ADMIN
+        )
+
+    assert (await change(first["id"], active=False)).status_code == 200
+    second = await add("rosa  díaz")
+    assert second.status_code == 201, second.text
+    again = await change(first["id"], active=True)
+    assert (again.status_code, again.json()["refusal"]) == (409, "interpreter_listed")
+    assert (await change(second.json()["id"], name="Rosa Díaz (evenings)")).status_code == 200
+    assert (await change(first["id"], active=True)).status_code == 200
+    taken = await change(first["id"], name="Rosa Díaz (Evenings)")
+    assert (taken.status_code, taken.json()["refusal"]) == (409, "interpreter_listed")
+    listed = await system.scheduling.get("/sites/conway/interpreters", headers=CONWAY_ADMIN)
+    assert sorted((one["name"], one["active"]) for one in listed.json()) == [
+        ("Rosa Díaz", True),
+        ("Rosa Díaz (evenings)", True),
+    ]

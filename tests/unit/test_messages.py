@@ -502,16 +502,20 @@ def test_cancellation_reason_appears_only_when_given() -> None:
         ("conference_booked", "To change or cancel it (this link is just for you", ""),
     ],
 )
-def test_a_conference_the_family_did_not_choose_comes_with_their_link(
+def test_a_conference_message_comes_with_the_familys_link(
     template: str, with_link: str, without_link: str
 ) -> None:
-    """A time the waitlist gave, or the school moved or cancelled, may not suit: the message
-    carries the family's link to choose another, or (no link to give) points to the office."""
+    """A booking, or a time the waitlist gave, or the school moved or cancelled: the message
+    carries the family's link to change it or choose another; with no link to give, one the
+    family did not choose points to the office (a confirmation just says nothing of it)."""
     linked = rendered(template, "en")
     assert with_link in linked.body and LINK in linked.body.splitlines()
     unlinked = rendered(template, "en", link=None)
-    assert without_link in unlinked.body and "link" not in unlinked.body
-    assert with_link not in unlinked.body
+    assert "link" not in unlinked.body and with_link not in unlinked.body
+    if without_link:
+        assert without_link in unlinked.body
+    else:
+        assert "school office" not in unlinked.body
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)

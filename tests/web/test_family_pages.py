@@ -953,6 +953,11 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     # (A conference with no interpreter moves as any other: no filter to offer.)
     plain = await web.get(f"/family/bookings/{booking['id']}/move")
     assert "without_interpreter" not in plain.text and "Showing" not in plain.text
+    stale = await web.post(  # (a form from before, sent again)
+        f"/family/bookings/{booking['id']}/move",
+        data={"csrf_token": csrf_token(plain), "slot_id": first["id"], "without_interpreter": "1"},
+    )
+    assert stale.headers["location"] == "/family?done=moved"
     garbled = await web.get(f"/family/bookings/{booking['id']}/move?without_interpreter=maybe")
     assert garbled.status_code == 400  # (the page for a request it cannot read)
 

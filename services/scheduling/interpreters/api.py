@@ -191,6 +191,12 @@ async def change_interpreter(
     try:
         async with uow.transaction() as session:
             interpreter = await _managed(session, principal, interpreter_id)
+            name = body.name if body.name is not None else interpreter.name
+            offered = body.active if body.active is not None else interpreter.active
+            if offered and (name != interpreter.name or not interpreter.active):
+                site = await session.get(RosterSite, interpreter.site)
+                if site is not None:
+                    await _not_listed(session, site, name, other_than=interpreter.id)
             languages = (
                 distinct_languages(body.languages)
                 if body.languages is not None
@@ -369,9 +375,17 @@ def _offered_at(site: RosterSite) -> tuple[Any, ...]:
     )
 
 
-async def _not_listed(session: AsyncSession, site: RosterSite, name: str) -> None:
-    """Refuse a second interpreter of ``name`` (case and spaces aside) offered at the site."""
-    offered = (await session.exec(select(Interpreter.name).where(*_offered_at(site)))).all()
+async def _not_listed(
+    session: AsyncSession, site: RosterSite, name: str, *, other_than: str | None = None
+) -> None:
+    """Refuse a second interpreter of ``name`` (case and spaces aside) offered at the site
+    (``other_than``: the one being changed). The site's row is locked first, so a form sent
+    twice at once adds one (PostgreSQL; SQLite's writers take turns)."""
+    await session.exec(select(RosterSite.id).where(RosterSite.id == site.id).with_for_update())
+    others = (col(Interpreter.id) != other_than,) if other_than is not None else ()
+    offered = (
+        await session.exec(select(Interpreter.name).where(*_offered_at(site), *others))
+    ).all()
     wanted = " ".join(name.split()).casefold()
     if any(" ".join(one.split()).casefold() == wanted for one in offered):
         raise Refused(

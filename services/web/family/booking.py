@@ -177,16 +177,26 @@ async def move_to_time(
     refusal_when: str | None = None
     if is_id(slot_id):
         assert slot_id is not None
-        # (A time chosen from every time keeps the interpreter if one is free then.)
-        dropped = without_interpreter and slot_id not in _times_of(with_one)
         answer = accepted(
-            await api.move(
-                session_of(who).credential,
-                booking_id=booking_id,
-                slot_id=slot_id,
-                without_interpreter=dropped,
-            )
+            await api.move(session_of(who).credential, booking_id=booking_id, slot_id=slot_id)
         )
+        # (A time chosen from every time keeps the interpreter if one is free then, as
+        # scheduling decides at the move; only if none is does it go without.)
+        dropped = (
+            without_interpreter
+            and not answer.ok
+            and refusal_of(answer) is Refusal.NO_INTERPRETER
+            and bool(booked.conference and booked.conference.interpreter_language)
+        )
+        if dropped:
+            answer = accepted(
+                await api.move(
+                    session_of(who).credential,
+                    booking_id=booking_id,
+                    slot_id=slot_id,
+                    without_interpreter=True,
+                )
+            )
         if answer.ok:
             return _done("moved_no_interpreter" if dropped else "moved")
         refusal, status = refusal_of(answer), answer.refused_status
