@@ -3,6 +3,7 @@ what mints families' links."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from services.notifications.family_links import FamilyLinks
 from services.notifications.settings import NotificationsSettings
 from services.notifications.sms import SmsChannel, SmsProvider
 from shared.environment import Environment
+
+log = logging.getLogger(__name__)
 
 
 def _development_channels() -> dict[str, Channel]:
@@ -59,6 +62,12 @@ def channels_from_settings(
         )
     if settings.sms_api_url:
         assert settings.sms_account_sid and settings.sms_auth_token and settings.sms_from
+        if settings.sms_link_url is None and family_links is not None and family_links.issuer:
+            log.warning(
+                "NOTIFICATIONS_SMS_LINK_URL is not set: text messages carry the family's whole"
+                " link (some 300 characters, up to 7 parts in Vietnamese, Chinese or Arabic)"
+                " instead of a short address"
+            )
         channels["sms"] = SmsChannel(
             SmsProvider(
                 api_url=settings.sms_api_url,

@@ -2,6 +2,7 @@
 started with a setting it refuses says so in one line per setting, without the values."""
 
 import importlib
+import logging
 import os
 import subprocess
 import sys
@@ -21,9 +22,12 @@ from pydantic import ValidationError
 from services.notifications.channels import MailboxChannel
 from services.notifications.email import SmtpChannel
 from services.notifications.environment import channels_from_settings
+from services.notifications.family_links import FamilyLinks
 from services.notifications.settings import NotificationsSettings
+from services.notifications.sms import SmsChannel
 from services.portfolio.settings import PortfolioSettings
 from services.scheduling.settings import SchedulingSettings
+from shared.auth.family_links import generate_key_pair
 from shared.serve import settings_problems
 from shared.settings import DEV_JWT_SECRET
 
@@ -66,6 +70,29 @@ def test_notifications_beyond_this_machine_needs_a_mail_relay_or_says_it_sends_n
     }
     # On this machine (development), nothing leaves: the mailbox keeps it.
     assert isinstance(channels_from_settings(NotificationsSettings())["sms"], MailboxChannel)
+
+
+def test_texts_without_a_short_address_for_the_link_are_warned_of(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every conference message carries the family's link: without a short address, a text
+    carries all of it (many parts), which the service says at start."""
+    key, _ = generate_key_pair()
+    provider = {
+        "sms_api_url": "http://127.0.0.1:9/sms",
+        "sms_account_sid": "AC1",
+        "sms_auth_token": "token",
+        "sms_from": "+15035550100",
+        "family_link_private_key": key,
+    }
+    for short, warned in ((None, True), ("https://slc.example/l/{code}", False)):
+        caplog.clear()
+        settings = NotificationsSettings(**provider, sms_link_url=short)
+        with caplog.at_level(logging.WARNING, logger="services.notifications.environment"):
+            channels = channels_from_settings(settings, FamilyLinks.from_settings(settings))
+        assert isinstance(channels["sms"], SmsChannel)
+        said = "NOTIFICATIONS_SMS_LINK_URL is not set" in caplog.text
+        assert said is warned, short
 
 
 def test_settings_come_from_the_documented_environment(monkeypatch: pytest.MonkeyPatch) -> None:
