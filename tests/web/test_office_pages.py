@@ -593,6 +593,8 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     assert given.status_code == 303
     page = await web.get(given.headers["location"])
     assert "The hours are added." in page.text and re.search(r"9:00\WAM", text_of(page))
+    # (Conway has no conference window yet: the office sees the hours fall on no such day.)
+    assert "not a conference day at this school" in page.text
     removal = re.search(r'action="(/office/interpreters/[^"]+/remove)"', page.text)
     assert removal
     removed = await web.post(removal[1], data={"csrf_token": token})
@@ -664,6 +666,7 @@ async def test_the_office_reads_an_interpreters_day(
 
     await signed_in_as(web, "a-conway")
     listed = await web.get("/office/interpreters")
+    assert "not a conference day at this school" not in listed.text  # (hers is one)
     day = starts.date().isoformat()
     address = f"/office/interpreters/{interpreter}/day?day={day}"
     assert f'href="{address}"' in listed.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.windows import windows_of
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
@@ -42,6 +43,8 @@ class HoursView:
     id: str
     day: str
     span: str
+    # On no conference day of the school's windows (a date typed wrong, say).
+    off_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -425,7 +428,11 @@ async def _page(
     for school in await schools_of(portfolio, who):
         answer = accepted(await api.interpreters(token_of(who), site=school.id))
         found = answer.body if answer.ok and isinstance(answer.body, list) else []
-        views = [_view(one, timezone=school.timezone, language=who.language) for one in found]
+        days = _conference_days(await windows_of(api, who, [school.id]))
+        views = [
+            _view(one, timezone=school.timezone, language=who.language, conference_days=days)
+            for one in found
+        ]
         feeds = await asyncio.gather(
             *(api.interpreter_calendar_feed(token_of(who), view.id) for view in views)
         )
@@ -459,7 +466,29 @@ def _feed_address(request: Request, feed: Answer) -> str | None:
     return public_feed_address(request, str(url)) if url else None
 
 
-def _view(interpreter: dict[str, Any], *, timezone: str | None, language: str) -> InterpreterView:
+def _conference_days(windows: list[dict[str, Any]]) -> frozenset[date]:
+    """Every day of the windows, first to last."""
+    days: set[date] = set()
+    for window in windows:
+        try:
+            first, last = (
+                date.fromisoformat(str(window[name])) for name in ("first_day", "last_day")
+            )
+        except (KeyError, ValueError):
+            continue
+        days.update(first + timedelta(days=n) for n in range(min((last - first).days, 366) + 1))
+    return frozenset(days)
+
+
+def _view(
+    interpreter: dict[str, Any],
+    *,
+    timezone: str | None,
+    language: str,
+    conference_days: frozenset[date] | None = None,
+) -> InterpreterView:
+    """The interpreter as the page shows them; with ``conference_days``, their hours on none of
+    those days marked."""
     hours, days = [], {}
     for one in interpreter.get("hours", []):
         starts, ends = (datetime.fromisoformat(one[name]) for name in ("starts_at", "ends_at"))
@@ -469,6 +498,8 @@ def _view(interpreter: dict[str, Any], *, timezone: str | None, language: str) -
                 id=str(one["id"]),
                 day=written,
                 span=written_span(starts, ends, timezone=timezone, language=language),
+                off_day=conference_days is not None
+                and starts.astimezone(zone(timezone)).date() not in conference_days,
             )
         )
         days[starts.astimezone(zone(timezone)).date().isoformat()] = written
