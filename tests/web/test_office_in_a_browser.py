@@ -116,6 +116,12 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                 await page.get_by_role("link", name="Interpreters").click()
                 assert "Ana Flores" in await page.inner_text("main")
                 await check("interpreters")
+                # Her day (her hours, no conference yet), then back to the interpreters.
+                await page.get_by_role("link", name=re.compile("^Ana Flores on ")).click()
+                await page.get_by_role("heading", name="Conferences").wait_for()
+                await check("interpreter-day")
+                await page.get_by_role("link", name="Back to the interpreters").click()
+                await page.get_by_role("heading", name="Interpreters", exact=True).wait_for()
                 await page.get_by_role("link", name="Reminders").click()
                 await page.get_by_role("heading", name="Reminders before conferences").wait_for()
                 await check("reminders")
