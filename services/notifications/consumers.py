@@ -36,7 +36,6 @@ from shared.jobs.queue import enqueue_many
 from shared.link_revocations import keep_revocations
 from shared.messaging.consumer import EventConsumers, HandlerContext
 from shared.roster import (
-    guardians_of,
     keep_administrator_copy,
     keep_roster_copy,
     keep_site_copy,
@@ -181,8 +180,7 @@ async def tell_guardian_booking_cancelled(
                 teacher_id=event.data.teacher_id,
                 # (Until the window's end, if sooner: no time is booked after it.)
                 link_until=min(
-                    now + NEW_TIME_LINK_LIFETIME,
-                    event.data.links_until or now + NEW_TIME_LINK_LIFETIME,
+                    filter(None, (now + NEW_TIME_LINK_LIFETIME, event.data.links_until))
                 ),
             )
             for event in events
@@ -366,16 +364,13 @@ async def remind_families_to_book(
                         "children": Names(tuple(names[one] for one in known if one not in waiting)),
                         "waiting": Names(tuple(names[one] for one in known if one in waiting)),
                         "closes_at": event.data.closes_at,
-                        "link": context.env.family_links.url(
-                            guardian_id=guardian_id,
-                            district=event.district,
-                            expires_at=event.data.links_until or event.data.closes_at,
-                            now=now,
-                        ),
                     },
+                    link_until=event.data.links_until or event.data.closes_at,
                 )
             )
-    await notify_guardians(context.session, messages)
+    await notify_guardians(
+        context.session, messages, now=now, family_links=context.env.family_links
+    )
 
 
 @consumers.handles_batch(ConferenceNoShow)
@@ -393,18 +388,13 @@ async def offer_new_time_after_no_show(
                 template="no_show_new_time",
                 cause=event,
                 timezone=event.data.timezone or context.env.settings.timezone,
-                values={
-                    "starts_at": event.data.starts_at,
-                    "link": context.env.family_links.url(
-                        guardian_id=event.data.guardian_id,
-                        district=event.district,
-                        expires_at=now + NEW_TIME_LINK_LIFETIME,
-                        now=now,
-                    ),
-                },
+                values={"starts_at": event.data.starts_at},
+                link_until=now + NEW_TIME_LINK_LIFETIME,
             )
             for event in events
         ],
+        now=now,
+        family_links=context.env.family_links,
     )
 
 
@@ -419,27 +409,21 @@ async def ask_family_for_feedback(
     """After the conference, thank the student's guardians and ask how it went (portfolio opens
     the feedback), each with a link of their own for two weeks."""
     now = context.env.now()
-    families = await guardians_of(context.session, {event.data.student_id for event in events})
     zones = await site_zones(context.session, {event.site for event in events})
-    messages = []
-    for event in events:
-        guardians = families.get(event.data.student_id, set())
-        for guardian_id in sorted(guardians | {event.data.guardian_id}):
-            messages.append(
-                Message(
-                    guardian_id=guardian_id,
-                    student_id=event.data.student_id,
-                    template="feedback_requested",
-                    cause=event,
-                    timezone=zones.get(event.site, context.env.settings.timezone),
-                    values={
-                        "link": context.env.family_links.url(
-                            guardian_id=guardian_id,
-                            district=event.district,
-                            expires_at=now + FEEDBACK_LINK_LIFETIME,
-                            now=now,
-                        )
-                    },
-                )
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.data.student_id,
+                whole_family=True,
+                template="feedback_requested",
+                cause=event,
+                timezone=zones.get(event.site, context.env.settings.timezone),
+                link_until=now + FEEDBACK_LINK_LIFETIME,
             )
-    await notify_guardians(context.session, messages, now=now)
+            for event in events
+        ],
+        now=now,
+        family_links=context.env.family_links,
+    )

@@ -538,7 +538,12 @@ async def send_reminder(context: JobContext[NotificationsEnvironment], job: JobR
         # (Settled by another run meanwhile: then nothing is written.)
         if settled.rowcount != 1 or outcome != SENT or conference is None:
             return
-        await notify_guardians(session, await _messages(context.env, session, reminder, conference))
+        await notify_guardians(
+            session,
+            await _messages(context.env, session, reminder, conference),
+            now=context.env.now(),
+            family_links=context.env.family_links,
+        )
 
 
 async def put_back(
@@ -637,13 +642,8 @@ async def _messages(
                 "minutes": int((ends_at - conference.starts_at).total_seconds() // 60),
                 "room": conference.room or "",
                 "interpreter": named_language(conference.interpreter_language),
-                "link": env.family_links.url(
-                    guardian_id=guardian_id,
-                    district=conference.district,
-                    expires_at=ends_at,
-                    now=now,
-                ),
             },
+            link_until=ends_at,
         )
         for guardian_id in sorted(guardians)
     ]
