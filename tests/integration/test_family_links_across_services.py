@@ -25,6 +25,7 @@ from shared.auth.http import LINKS_NOT_CONFIGURED
 from shared.events import (
     ConferenceBooked,
     ConferenceCancelled,
+    ConferenceCompleted,
     ConferenceMoved,
     ConferenceNoShow,
     FamiliesNudged,
@@ -405,6 +406,18 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
             ),
             subject=student,
         )
+        await record(
+            system,
+            ConferenceCompleted(
+                booking_id=f"b5-{student}",
+                student_id=student,
+                guardian_id=guardian,
+                teacher_id="t-rivera",
+                starts_at=now - timedelta(hours=2),
+                completed_by="t-rivera",
+            ),
+            subject=student,
+        )
 
     wording = {
         ("booking_reminder", "en"): "Reminder: choose a time for Ava's conference",
@@ -418,6 +431,7 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         ("conference_booked_from_waitlist", "es"): "Se liberó un horario: conferencia de Ben",
         ("conference_cancelled", "en"): "You are first on the waiting list",
         ("conference_cancelled", "es"): "Usted es el primero en la lista de espera",
+        ("feedback_requested", "en"): "How did Ava's conference go?",
     }
     # Until when each message's link works: a conference's own end while it stands (to change
     # or cancel it), two weeks to find a new time.
@@ -428,6 +442,7 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         # (Two weeks, or until the window's end if that comes first.)
         "conference_cancelled": now + timedelta(days=4),
         "booking_reminder": now + timedelta(days=5),
+        "feedback_requested": now + timedelta(days=14),
     }
     tokens = []
     for (template, language), words in wording.items():
