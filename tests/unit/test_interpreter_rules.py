@@ -118,8 +118,18 @@ def test_a_regional_tag_is_served_by_an_interpreter_of_its_language() -> None:
     assert not speaks(["es", "vi"], "so")
 
 
+def test_a_language_by_its_three_letter_code_is_the_same_language() -> None:
+    """``spa`` is ``es`` (ISO 639-2 and -1): an interpreter listed either way serves a family
+    asking either way, and a school's languages are offered once, by the shorter code."""
+    assert speaks(["spa"], "es-MX") and speaks(["es"], "spa") and speaks(["lo"], "lao")
+    assert not speaks(["mon"], "mnw")  # (Mongolian is not Mon)
+    assert distinct_languages(["spa", "es-MX", "ES", "lao", "hmn"]) == ["es", "lo", "hmn"]
+    assert languages_offered([["spa"], ["es"], ["lao"]]) == ["es", "lo"]
+
+
 def test_languages_are_kept_once_each_in_the_order_given() -> None:
     assert distinct_languages(["es-MX", "vi", "es", "VI"]) == ["es-MX", "vi"]
+    assert distinct_languages(["es-mx", "zh-hant"]) == ["es-MX", "zh-Hant"]  # (as BCP 47 writes)
 
 
 def test_a_site_offers_each_language_its_interpreters_speak_once() -> None:

@@ -9,14 +9,16 @@ from datetime import timedelta
 from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
 from services.scheduling.windows.rules import Span
 from shared.auth.principal import Principal
+from shared.translations import shortest_code
 
 LONGEST_HOURS = timedelta(hours=14)
 MOVE_THEM_FIRST = "move or cancel those conferences first"
 
 
 def primary(language: str) -> str:
-    """A BCP 47 tag's language, e.g. ``es`` of ``es-MX``: an interpreter of Spanish serves both."""
-    return language.replace("_", "-").split("-")[0].lower()
+    """A BCP 47 tag's language by its shortest code, e.g. ``es`` of ``es-MX`` and of ``spa``:
+    an interpreter of Spanish serves them all."""
+    return shortest_code(language).split("-")[0]
 
 
 def speaks(languages: Iterable[str], language: str) -> bool:
@@ -55,10 +57,11 @@ def check_manages_interpreters(principal: Principal, *, district: str, site: str
 
 
 def distinct_languages(languages: Iterable[str]) -> list[str]:
-    """The tags in the order given, each language once (``es`` and ``es-MX`` are one)."""
+    """The tags in the order given, as BCP 47 writes them (``spa`` as ``es``), each language
+    once (``es`` and ``es-MX`` are one)."""
     kept: dict[str, str] = {}
     for tag in languages:
-        kept.setdefault(primary(tag), tag)
+        kept.setdefault(primary(tag), shortest_code(tag))
     return list(kept.values())
 
 
