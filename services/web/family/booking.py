@@ -19,9 +19,9 @@ from services.web.family.signed_in import (
 )
 from services.web.family.view import ChildView, days_of_times
 from services.web.forms import checked_form
-from services.web.pages import page
+from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
-from services.web.scheduling_api import is_id
+from services.web.scheduling_api import SchedulingApi, is_id
 from services.web.service_clients import SchedulingDep
 
 router = APIRouter()
@@ -139,10 +139,9 @@ async def choose_new_time(
 ) -> Response:
     """The free times a child's conference can move to (with its interpreter free, when it
     has one; every free time with ``without_interpreter``, the move then leaving the
-    interpreter out)."""
+    interpreter out where none is free)."""
     booked = await child_with_booking(api, who, booking_id)
-    with_one = await with_times_to_move_to(api, who, booked)
-    child = booked if without_interpreter else with_one
+    child, interpreter_times = await _times_to_move_to(api, who, booked, without_interpreter)
     return choose_time_page(
         request,
         who,
@@ -151,14 +150,19 @@ async def choose_new_time(
         days=child.free_days,
         moving=True,
         without_interpreter=without_interpreter,
-        interpreter_times=_times_of(with_one) if without_interpreter else frozenset(),
+        interpreter_times=interpreter_times,
     )
 
 
-def _times_of(child: ChildView) -> frozenset[str]:
-    """The times the child's page offers (for a conference with an interpreter, those one is
-    free for)."""
-    return frozenset(time.slot_id for day in child.free_days for time in day.times)
+async def _times_to_move_to(
+    api: SchedulingApi, who: Visitor, booked: ChildView, without_interpreter: bool
+) -> tuple[ChildView, frozenset[str]]:
+    """The child with the times its conference can move to (those its interpreter is free
+    for, or every time), and with every time, those its interpreter is free for."""
+    with_one = await with_times_to_move_to(api, who, booked)
+    if not without_interpreter:
+        return with_one, frozenset()
+    return booked, frozenset(time.slot_id for day in with_one.free_days for time in day.times)
 
 
 @router.post("/family/bookings/{booking_id}/move")
@@ -166,22 +170,18 @@ async def move_to_time(
     request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
 ) -> Response:
     """Move the conference to the chosen time (the old time is freed only if the new one is
-    taken)."""
+    taken). A time chosen from every time keeps the interpreter if one is free then, as
+    scheduling decides at the move; only if none is does it go without."""
     fields = await checked_form(request, who)
     without_interpreter = fields.get("without_interpreter") == "1"
     booked = await child_with_booking(api, who, booking_id)
-    with_one = await with_times_to_move_to(api, who, booked)
-    child = booked if without_interpreter else with_one
     slot_id = fields.get("slot_id")
-    refusal, status, days = Refusal.NOT_CHOSEN, 422, child.free_days
+    refusal, status, nearest = Refusal.NOT_CHOSEN, 422, None
     refusal_when: str | None = None
     if is_id(slot_id):
         assert slot_id is not None
-        answer = accepted(
-            await api.move(session_of(who).credential, booking_id=booking_id, slot_id=slot_id)
-        )
-        # (A time chosen from every time keeps the interpreter if one is free then, as
-        # scheduling decides at the move; only if none is does it go without.)
+        credential = session_of(who).credential
+        answer = accepted(await api.move(credential, booking_id=booking_id, slot_id=slot_id))
         dropped = (
             without_interpreter
             and not answer.ok
@@ -191,29 +191,25 @@ async def move_to_time(
         if dropped:
             answer = accepted(
                 await api.move(
-                    session_of(who).credential,
-                    booking_id=booking_id,
-                    slot_id=slot_id,
-                    without_interpreter=True,
+                    credential, booking_id=booking_id, slot_id=slot_id, without_interpreter=True
                 )
             )
         if answer.ok:
             return _done("moved_no_interpreter" if dropped else "moved")
         refusal, status = refusal_of(answer), answer.refused_status
         refusal_when = moment_of_refusal(answer, language=who.language)
-        conference = child.conference
-        if refusal is Refusal.FULL and (
-            without_interpreter or (conference and conference.interpreter_language is None)
-        ):
-            days = days_of_times(
-                answer.body.get("nearest_times", []),
-                language=who.language,
-                names=child.teacher_names,
-            )
-        elif refusal in (Refusal.FULL, Refusal.NO_INTERPRETER):
-            # (The times its interpreter is free for, as they are now.)
-            now = await child_with_booking(api, who, booking_id)
-            days = (await with_times_to_move_to(api, who, now)).free_days
+        if refusal is Refusal.FULL:
+            nearest = answer.body.get("nearest_times", [])
+        # (The page again, with the times as they are now.)
+        booked = await child_with_booking(api, who, booking_id)
+    child, interpreter_times = await _times_to_move_to(api, who, booked, without_interpreter)
+    days = child.free_days
+    conference = booked.conference
+    if nearest is not None and (
+        without_interpreter or not (conference and conference.interpreter_language)
+    ):
+        # (A time taken meanwhile, every time shown: the nearest free times scheduling gave.)
+        days = days_of_times(nearest, language=who.language, names=child.teacher_names)
     return choose_time_page(
         request,
         who,
@@ -222,7 +218,7 @@ async def move_to_time(
         days=days,
         moving=True,
         without_interpreter=without_interpreter,
-        interpreter_times=_times_of(with_one) if without_interpreter else frozenset(),
+        interpreter_times=interpreter_times,
         refusal=refusal,
         refusal_when=refusal_when,
         status=status,

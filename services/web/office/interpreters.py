@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +24,7 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.calendar_feeds import public_feed_address
+from services.web.staff.day_view import conference_days
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 from services.web.written_times import written_date, written_day, written_span, zone
@@ -170,7 +171,7 @@ async def interpreter_day(
     listing = accepted(await api.interpreters(token_of(who), site=str(listed["site"])))
     found = listing.body if listing.ok and isinstance(listing.body, list) else []
     theirs = next((one for one in found if one.get("id") == interpreter_id), None)
-    days = _view(theirs, timezone=timezone, language=language).days if theirs else []
+    days = _days_with_hours(theirs, timezone=timezone, language=language) if theirs else []
 
     def span(one: dict[str, Any]) -> str:
         starts, ends = (datetime.fromisoformat(one[name]) for name in ("starts_at", "ends_at"))
@@ -428,7 +429,7 @@ async def _page(
     for school in await schools_of(portfolio, who):
         answer = accepted(await api.interpreters(token_of(who), site=school.id))
         found = answer.body if answer.ok and isinstance(answer.body, list) else []
-        days = _conference_days(await windows_of(api, who, [school.id]))
+        days = frozenset(conference_days(await windows_of(api, who, [school.id])))
         views = [
             _view(one, timezone=school.timezone, language=who.language, conference_days=days)
             for one in found
@@ -466,20 +467,6 @@ def _feed_address(request: Request, feed: Answer) -> str | None:
     return public_feed_address(request, str(url)) if url else None
 
 
-def _conference_days(windows: list[dict[str, Any]]) -> frozenset[date]:
-    """Every day of the windows, first to last."""
-    days: set[date] = set()
-    for window in windows:
-        try:
-            first, last = (
-                date.fromisoformat(str(window[name])) for name in ("first_day", "last_day")
-            )
-        except (KeyError, ValueError):
-            continue
-        days.update(first + timedelta(days=n) for n in range(min((last - first).days, 366) + 1))
-    return frozenset(days)
-
-
 def _view(
     interpreter: dict[str, Any],
     *,
@@ -489,20 +476,18 @@ def _view(
 ) -> InterpreterView:
     """The interpreter as the page shows them; with ``conference_days``, their hours on none of
     those days marked."""
-    hours, days = [], {}
+    hours = []
     for one in interpreter.get("hours", []):
         starts, ends = (datetime.fromisoformat(one[name]) for name in ("starts_at", "ends_at"))
-        written = written_day(starts, timezone=timezone, language=language)
         hours.append(
             HoursView(
                 id=str(one["id"]),
-                day=written,
+                day=written_day(starts, timezone=timezone, language=language),
                 span=written_span(starts, ends, timezone=timezone, language=language),
                 off_day=conference_days is not None
                 and starts.astimezone(zone(timezone)).date() not in conference_days,
             )
         )
-        days[starts.astimezone(zone(timezone)).date().isoformat()] = written
     return InterpreterView(
         id=str(interpreter["id"]),
         name=str(interpreter["name"]),
@@ -511,5 +496,17 @@ def _view(
         ],
         active=bool(interpreter.get("active", True)),
         hours=hours,
-        days=sorted(days.items()),
+        days=_days_with_hours(interpreter, timezone=timezone, language=language),
     )
+
+
+def _days_with_hours(
+    interpreter: dict[str, Any], *, timezone: str | None, language: str
+) -> list[tuple[str, str]]:
+    """The days the interpreter has hours on, on the school's calendar: (day, written)."""
+    days = {}
+    for one in interpreter.get("hours", []):
+        starts = datetime.fromisoformat(one["starts_at"])
+        written = written_day(starts, timezone=timezone, language=language)
+        days[starts.astimezone(zone(timezone)).date().isoformat()] = written
+    return sorted(days.items())
