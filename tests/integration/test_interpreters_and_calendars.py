@@ -258,6 +258,11 @@ async def test_a_family_moves_its_conference_without_the_interpreter(
     [kept] = unchanged.json()
     assert (kept["slot_id"], kept["interpreter_id"]) == (times[0]["id"], ana["id"])
 
+    # (True or false, not a word that might mean either: nothing moves.)
+    vague = await system.scheduling.post(
+        move, json={"slot_id": times[2]["id"], "without_interpreter": "yes"}, headers=AVA_FATHER
+    )
+    assert vague.status_code == 422, vague.text
     moved = await system.scheduling.post(
         move,
         json={"slot_id": times[2]["id"], "without_interpreter": True},

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlmodel import col, select
 
 from services.scheduling.booking.commands import book_conference, cancel_booking, move_booking
@@ -60,7 +60,7 @@ class BookingOut(BaseModel):
 class MoveIn(BaseModel):
     slot_id: Id = Field(description="The new time.")
     reason: Text | None = Field(None, max_length=200)
-    without_interpreter: bool = Field(
+    without_interpreter: StrictBool = Field(
         False,
         description="Move without the interpreter the conference has (the family no longer needs"
         " one, or none is free at the time it wants): the interpreter's time is freed. Otherwise"
