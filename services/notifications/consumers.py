@@ -12,7 +12,11 @@ from datetime import datetime, timedelta
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
-from services.notifications.family_links import guardians_at_sites, issued_after, student_names
+from services.notifications.family_links import (
+    guardians_at_sites,
+    issued_after,
+    roster_students,
+)
 from services.notifications.invitations import invitation_jobs
 from services.notifications.messages import Names, named_language
 from services.notifications.reminders import follow_conferences
@@ -337,10 +341,9 @@ async def remind_families_to_book(
     guardian, naming each of their children who has no conference yet, and apart those on the
     waitlist, whose time is booked when one opens up)."""
     now = context.env.now()
-    names = await student_names(
-        context.session,
-        {family.student_id for event in events for family in event.data.families},
-    )
+    nudged = {family.student_id for event in events for family in event.data.families}
+    on_roster = await roster_students(context.session, nudged)
+    names = {student: name for student, name in on_roster.items() if name is not None}
     messages = []
     for event in events:
         children: dict[str, list[str]] = defaultdict(list)
@@ -350,13 +353,15 @@ async def remind_families_to_book(
                 if family.student_id not in children[guardian_id]:
                     children[guardian_id].append(family.student_id)
         for guardian_id, student_ids in sorted(children.items()):
-            # The message is about a child this service knows, if any (one it does not know
-            # yet makes the event wait for the roster).
+            # A child whose roster entry has not arrived yet makes the event wait for it (the
+            # message is addressed to them), so that the reminder names every child; else it is
+            # about a child still at school, if any (about one who has left, it is not sent).
             known = [student for student in student_ids if student in names]
+            arriving = [student for student in student_ids if student not in on_roster]
             messages.append(
                 Message(
                     guardian_id=guardian_id,
-                    student_id=(known or student_ids)[0],
+                    student_id=(arriving or known or student_ids)[0],
                     template="booking_reminder",
                     cause=event,
                     timezone=event.data.timezone or context.env.settings.timezone,

@@ -218,16 +218,19 @@ async def children_counted(
     return dict(rows)
 
 
-async def student_names(session: AsyncSession, student_ids: Iterable[str]) -> dict[str, str]:
-    """The names families know these students by (those this service knows, active)."""
+async def roster_students(
+    session: AsyncSession, student_ids: Iterable[str]
+) -> dict[str, str | None]:
+    """Those of these students whose roster entry this service has: the name families know
+    each by, or None for one who has left the roster (withdrawn)."""
     wanted = sorted(set(student_ids))
     if not wanted:
         return {}
     rows = (
         await session.exec(
-            select(KnownStudent.id, KnownStudent.given_name).where(
-                col(KnownStudent.id).in_(wanted), col(KnownStudent.active)
+            select(KnownStudent.id, KnownStudent.given_name, KnownStudent.active).where(
+                col(KnownStudent.id).in_(wanted)
             )
         )
     ).all()
-    return dict(rows)
+    return {student: name if active else None for student, name, active in rows}

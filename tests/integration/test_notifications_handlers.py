@@ -36,13 +36,17 @@ from shared.events import (
     ConferenceBooked,
     ConferenceCancelled,
     ConferenceMoved,
+    FamiliesNudged,
     GoalSet,
     GuardianLinked,
+    NudgedFamily,
     SiteRegistered,
     StudentEnrolled,
+    StudentWithdrawn,
 )
 from shared.events.envelope import EventData, new_event, to_stream_fields
-from shared.messaging.consumer import Delivery, Outcome, handle_batch
+from shared.messaging.consumer import Delivery, Outcome, handle_batch, needs
+from shared.messaging.tables import ParkedEvent
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.roster import RosterGuardianLink, RosterSite
@@ -415,3 +419,73 @@ async def test_a_video_call_names_no_school_in_its_messages_reminders_or_cancell
         (cancelled,) = [m for m in found if m.template == "conference_cancelled"]
     (event,) = Calendar.from_ical(cancelled.calendar).walk("VEVENT")
     assert str(event["LOCATION"]) == "Online"
+
+
+async def test_a_reminder_to_book_waits_for_a_child_not_on_the_roster_yet(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """A guardian reminded for two children, the first of whom has left the school and the
+    second not yet reached this service's roster: the reminder waits for the second, and names
+    them alone (it is not addressed to the child who left, and so dropped)."""
+    settings = NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+    )
+    app = build_app(settings)
+    async with serving(app, "http://notifications") as http:
+        await ava_at_conway(redis_client)
+        await wei_can_be_written_to(http)
+        await publish(redis_client, StudentWithdrawn(student_id="s-ava", version=2))
+        runtime = app.state.runtime
+
+        async def ava_left() -> bool:
+            async with runtime.uow.read() as session:
+                ava = await session.get(KnownStudent, "s-ava")
+                return ava is not None and not ava.active
+
+        await eventually(ava_left, until=bool)
+        now = datetime.now(UTC)
+        await publish(
+            redis_client,
+            FamiliesNudged(
+                nudge_id="n-1",
+                window_id="w-1",
+                nudged_by="a-lopez",
+                families=[
+                    NudgedFamily(student_id="s-ava", guardian_ids=["g-wei"]),
+                    NudgedFamily(student_id="s-ben", guardian_ids=["g-wei"]),
+                ],
+                closes_at=now + timedelta(days=5),
+                timezone="America/Los_Angeles",
+            ),
+        )
+
+        async def waiting() -> list[str]:
+            async with runtime.uow.read() as session:
+                parked = (await session.exec(select(ParkedEvent))).all()
+                return [event.waiting_for for event in parked]
+
+        assert await eventually(waiting, until=bool) == [needs("student", "s-ben")]
+        await publish(
+            redis_client,
+            StudentEnrolled(
+                student_id="s-ben", given_name="Ben", family_name="Chen", grade="01", version=1
+            ),
+        )
+        await publish(
+            redis_client,
+            GuardianLinked(
+                guardian_id="g-wei", student_id="s-ben", relationship="father", version=1
+            ),
+        )
+
+        async def reminded() -> list[SentMessage]:
+            async with runtime.uow.read() as session:
+                query = select(SentMessage).where(SentMessage.template == "booking_reminder")
+                return list((await session.exec(query)).all())
+
+        (reminder,) = await eventually(reminded, until=bool)
+    assert (reminder.recipient_id, reminder.student_id) == ("g-wei", "s-ben")
+    assert reminder.subject == "Reminder: choose a time for Ben's conference", reminder.subject
+    assert "Ava" not in reminder.body
