@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -101,14 +101,19 @@ class ConferenceFacts:
     timezone: str | None
     interpreter_language: str | None
     mode: str | None = None  # `in_person` or `virtual` (unknown for older events and rows)
-    # Only a booking names the interpreter asked for (a move or a cancellation keeps it).
-    names_interpreter: bool = field(default=False, compare=False)
+    # The SEQUENCE of the change that said the interpreter (None: none did): a booking, and a
+    # move since moves name it (2026-12-05; a family may move without one). A cancellation, and
+    # a move from before, keep the interpreter known.
+    interpreter_named_at: int | None = None
 
 
 def facts_of(event: ConferenceEvent) -> ConferenceFacts:
     """The one mapping from scheduling's three conference events to what this service keeps."""
     data = event.data
-    interpreter = data.interpreter_language if isinstance(data, ConferenceBooked) else None
+    interpreter = None if isinstance(data, ConferenceCancelled) else data.interpreter_language
+    names_interpreter = isinstance(data, ConferenceBooked) or (
+        isinstance(data, ConferenceMoved) and "interpreter_language" in data.model_fields_set
+    )
     return ConferenceFacts(
         conference_id=data.booking_id,
         district=event.district,
@@ -122,9 +127,9 @@ def facts_of(event: ConferenceEvent) -> ConferenceFacts:
         ends_at=data.ends_at,
         room=data.room,
         timezone=data.timezone,
-        interpreter_language=interpreter,
+        interpreter_language=interpreter if names_interpreter else None,
         mode=data.mode,
-        names_interpreter=isinstance(data, ConferenceBooked),
+        interpreter_named_at=data.sequence if names_interpreter else None,
     )
 
 
@@ -139,11 +144,13 @@ def supersedes(change: ConferenceFacts, known: ConferenceFacts) -> bool:
 
 def follow(known: ConferenceFacts | None, change: ConferenceFacts) -> ConferenceFacts:
     """What is known of a conference once ``change`` has arrived, in whatever order: the newest
-    change, with what it leaves out (an old cancellation's end and room, the interpreter the
-    booking asked for) from the other."""
+    change, with what it leaves out (an old cancellation's end and room) from the other, and
+    the interpreter the newer of them to say it said (a booking, or a move, in any order)."""
     if known is None:
         return change
     newest, other = (change, known) if supersedes(change, known) else (known, change)
+    said = [facts for facts in (change, known) if facts.interpreter_named_at is not None]
+    interpreter = max(said, key=lambda facts: facts.interpreter_named_at or 0, default=known)
     return replace(
         newest,
         teacher_id=newest.teacher_id or other.teacher_id,
@@ -151,9 +158,8 @@ def follow(known: ConferenceFacts | None, change: ConferenceFacts) -> Conference
         room=newest.room or other.room,
         timezone=newest.timezone or other.timezone,
         mode=newest.mode or other.mode,
-        interpreter_language=(
-            change.interpreter_language if change.names_interpreter else known.interpreter_language
-        ),
+        interpreter_language=interpreter.interpreter_language,
+        interpreter_named_at=interpreter.interpreter_named_at,
     )
 
 
@@ -454,6 +460,7 @@ def _facts_of_row(row: UpcomingConference) -> ConferenceFacts:
         timezone=row.timezone,
         interpreter_language=row.interpreter_language,
         mode=row.mode,
+        interpreter_named_at=row.interpreter_named_at,
     )
 
 
@@ -473,6 +480,7 @@ def _written(
         "room": facts.room,
         "timezone": facts.timezone,
         "interpreter_language": facts.interpreter_language,
+        "interpreter_named_at": facts.interpreter_named_at,
         "mode": facts.mode,
         "updated_at": now,
     }

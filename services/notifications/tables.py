@@ -219,6 +219,11 @@ class UpcomingConference(SQLModel, table=True):
     room: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     interpreter_language: str | None = Field(default=None, max_length=35)
+    interpreter_named_at: int | None = Field(
+        default=None,
+        description="The SEQUENCE of the change that said the interpreter last (0: the booking;"
+        " a move since 2026-12-05); None while none has.",
+    )
     mode: str | None = Field(
         default=None, max_length=16, description="`in_person` or `virtual`, once an event said."
     )

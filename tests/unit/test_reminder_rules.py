@@ -285,4 +285,30 @@ def test_a_late_booking_only_tells_the_interpreter_asked_for() -> None:
     assert known.interpreter_language is None  # a move does not say
     known = follow(known, facts(booked(interpreter_language="vi")))
     assert (known.starts_at, known.interpreter_language) == (LATER, "vi")
-    assert known == replace(follow(None, facts(moved(1, LATER))), interpreter_language="vi")
+    assert known == replace(
+        follow(None, facts(moved(1, LATER))), interpreter_language="vi", interpreter_named_at=0
+    )
+
+
+def moved_without_interpreter(sequence: int, starts_at: datetime) -> ConferenceMoved:
+    # (A move since moves name the interpreter: ``None``, said, is none.)
+    return ConferenceMoved(
+        **{**moved(sequence, starts_at).model_dump(), "interpreter_language": None}
+    )
+
+
+def test_a_move_without_the_interpreter_leaves_none_whatever_arrives_after_it() -> None:
+    changes = [
+        facts(booked()),
+        facts(moved_without_interpreter(1, LATER)),
+        facts(moved(2, LATEST, "Library")),  # (from before moves named it: keeps it unknown)
+    ]
+    for order in itertools.permutations(changes):
+        known = known_after(list(order))
+        assert known is not None
+        assert (known.sequence, known.room, known.interpreter_language) == (2, "Library", None)
+    # A later move that names one again (with the same interpreter, or another) is what holds.
+    again = facts(ConferenceMoved(**{**moved(3, LATER).model_dump(), "interpreter_language": "es"}))
+    for order in itertools.permutations([*changes, again]):
+        known = known_after(list(order))
+        assert known is not None and known.interpreter_language == "es", order
