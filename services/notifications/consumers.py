@@ -27,6 +27,7 @@ from shared.events import (
     ConferenceBooked,
     ConferenceCancelled,
     ConferenceCompleted,
+    ConferenceInterpreterChanged,
     ConferenceMoved,
     ConferenceNoShow,
     EvidenceApproved,
@@ -236,6 +237,48 @@ async def tell_guardian_conference_moved(
     )
 
 
+@consumers.handles_batch(ConferenceInterpreterChanged)
+async def tell_guardians_interpreter_changed(
+    context: Context, events: Sequence[CloudEvent[ConferenceInterpreterChanged]]
+) -> None:
+    """Tell the student's guardians the interpreter the conference now has, or that it has none
+    any more (critical when it is on the day), with each guardian's link to change it; its
+    reminders name the interpreter it has now."""
+    now = context.env.now()
+    events = await follow_conferences(context, events)
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.data.student_id,
+                whole_family=True,
+                template="conference_interpreter_changed",
+                cause=event,
+                critical=_soon(context, now, event.data.starts_at),
+                timezone=event.data.timezone or context.env.settings.timezone,
+                values={
+                    "starts_at": event.data.starts_at,
+                    "minutes": int(
+                        (event.data.ends_at - event.data.starts_at).total_seconds() // 60
+                    ),
+                    "room": event.data.room,
+                    "by_school": event.data.by_school,
+                    "interpreter": named_language(event.data.interpreter_language),
+                    "previous_interpreter": named_language(
+                        event.data.previous_interpreter_language
+                    ),
+                },
+                calendar=conference_of(event),
+                link_until=event.data.ends_at,
+            )
+            for event in events
+        ],
+        now=now,
+        family_links=context.env.family_links,
+    )
+
+
 def _soon(context: Context, now: datetime, starts_at: datetime) -> bool:
     """Whether news of a conference at ``starts_at`` cannot wait (it is on the day, and still
     to come)."""
@@ -245,6 +288,7 @@ def _soon(context: Context, now: datetime, starts_at: datetime) -> bool:
 def conference_of(
     event: CloudEvent[ConferenceBooked]
     | CloudEvent[ConferenceMoved]
+    | CloudEvent[ConferenceInterpreterChanged]
     | CloudEvent[ConferenceCancelled],
 ) -> Conference | None:
     """The conference as the family's calendar shows it (the student's name is filled in when

@@ -1,14 +1,15 @@
 """Reminders before each conference that follow it: moved, they move; cancelled, none goes.
 
 Notifications keeps what it knows of each conference (``upcoming_conference``) from scheduling's
-booked, moved and cancelled events, whatever order they arrive in and however often: a
-cancellation is final (booking again makes a new booking), otherwise the higher calendar
-SEQUENCE wins. Whenever that changes a conference's time, or its school's reminder times change
-(``PUT /sites/{site}/reminders``; else ``NOTIFICATIONS_REMINDERS``), its reminders are planned
-anew as a new *round*: the pending ones of the round before are cancelled with their jobs, and
-each reminder time becomes a ``conference_reminder`` row and a ``send_reminder`` job due then.
-One whose time has already passed (or that already went for that very time) is recorded
-``skipped`` and never sent.
+booked, moved, interpreter changed and cancelled events, whatever order they arrive in and
+however often: a cancellation is final (booking again makes a new booking), otherwise the
+higher calendar SEQUENCE wins (the newest change that names the interpreter says which one
+the reminders name). Whenever that changes a conference's time, or its school's reminder times
+change (``PUT /sites/{site}/reminders``; else ``NOTIFICATIONS_REMINDERS``), its reminders are
+planned anew as a new *round*: the pending ones of the round before are cancelled with their
+jobs, and each reminder time becomes a ``conference_reminder`` row and a ``send_reminder`` job
+due then. One whose time has already passed (or that already went for that very time) is
+recorded ``skipped`` and never sent.
 
 When due, the job reads its reminder and the conference in the transaction that records its
 result: a reminder no longer pending sends nothing, nor one whose conference has begun;
@@ -51,6 +52,7 @@ from shared.events import (
     CloudEvent,
     ConferenceBooked,
     ConferenceCancelled,
+    ConferenceInterpreterChanged,
     ConferenceMoved,
     EventData,
     new_event,
@@ -75,7 +77,10 @@ PENDING, SENT, SKIPPED, FAILED = "pending", "sent", "skipped", "failed"
 UNSENT = (PENDING, FAILED, CANCELLED)
 
 ConferenceEvent = (
-    CloudEvent[ConferenceBooked] | CloudEvent[ConferenceMoved] | CloudEvent[ConferenceCancelled]
+    CloudEvent[ConferenceBooked]
+    | CloudEvent[ConferenceMoved]
+    | CloudEvent[ConferenceInterpreterChanged]
+    | CloudEvent[ConferenceCancelled]
 )
 T = TypeVar("T", bound=ConferenceEvent)
 
@@ -85,7 +90,8 @@ T = TypeVar("T", bound=ConferenceEvent)
 
 @dataclass(frozen=True, kw_only=True)
 class ConferenceFacts:
-    """What one booked, moved or cancelled event says of a conference, or what is known of it."""
+    """What one booked, moved, interpreter changed or cancelled event says of a conference, or
+    what is known of it."""
 
     conference_id: str
     district: str
@@ -101,17 +107,17 @@ class ConferenceFacts:
     timezone: str | None
     interpreter_language: str | None
     mode: str | None = None  # `in_person` or `virtual` (unknown for older events and rows)
-    # The SEQUENCE of the change that said the interpreter (None: none did): a booking, and a
-    # move since moves name it (2026-12-05; a family may move without one). A cancellation, and
-    # a move from before, keep the interpreter known.
+    # The SEQUENCE of the change that said the interpreter (None: none did): a booking, a change
+    # of the interpreter, and a move since moves name it (2026-12-05; a family may move without
+    # one). A cancellation, and a move from before, keep the interpreter known.
     interpreter_named_at: int | None = None
 
 
 def facts_of(event: ConferenceEvent) -> ConferenceFacts:
-    """The one mapping from scheduling's three conference events to what this service keeps."""
+    """The one mapping from scheduling's conference events to what this service keeps."""
     data = event.data
     interpreter = None if isinstance(data, ConferenceCancelled) else data.interpreter_language
-    names_interpreter = isinstance(data, ConferenceBooked) or (
+    names_interpreter = isinstance(data, ConferenceBooked | ConferenceInterpreterChanged) or (
         isinstance(data, ConferenceMoved) and "interpreter_language" in data.model_fields_set
     )
     return ConferenceFacts(
@@ -145,7 +151,8 @@ def supersedes(change: ConferenceFacts, known: ConferenceFacts) -> bool:
 def follow(known: ConferenceFacts | None, change: ConferenceFacts) -> ConferenceFacts:
     """What is known of a conference once ``change`` has arrived, in whatever order: the newest
     change, with what it leaves out (an old cancellation's end and room) from the other, and
-    the interpreter the newer of them to say it said (a booking, or a move, in any order)."""
+    the interpreter the newer of them to say it said (a booking, a move, or a change of the
+    interpreter, in any order)."""
     if known is None:
         return change
     newest, other = (change, known) if supersedes(change, known) else (known, change)
@@ -244,8 +251,9 @@ async def follow_conferences(context: Context, events: Sequence[T]) -> list[T]:
     """Keep what this service knows of each conference the events are about, the newest
     change winning, and plan anew the reminders of each conference that changed. Returns the
     events that were news when they came, in order: not those an event handled before them
-    had overtaken (a move arriving after the cancellation, or after a later move; a booking
-    after its first move), which the family must not be told of."""
+    had overtaken (a move or a change of the interpreter arriving after the cancellation, or
+    after a later change; a booking after its first change), which the family must not be
+    told of."""
     session, now = context.session, context.env.now()
     changes = [facts_of(event) for event in events]
     rows = await _conferences(session, {change.conference_id for change in changes})

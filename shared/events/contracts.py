@@ -521,6 +521,37 @@ class ConferenceMoved(EventData):
     )
 
 
+class ConferenceInterpreterChanged(EventData):
+    """A booked conference's interpreter was asked for, changed to another language, or given
+    up, at the same time (by the family, or by the school): the booking keeps its id and time,
+    its calendar event its UID, with ``sequence`` raised."""
+
+    event_name = "scheduling.conference.interpreter_changed"
+
+    booking_id: str = Field(description="The booking's id.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian the booking is for.")
+    teacher_id: str = Field(description="sourcedId of the guiding teacher.")
+    slot_id: str = Field(description="The booking's time slot (unchanged).")
+    starts_at: datetime = Field(description="Start of the conference (UTC).")
+    ends_at: datetime = Field(description="End of the conference (UTC).")
+    room: str = Field(description="Where it takes place.")
+    sequence: int = Field(description="The booking's calendar revision after the change.")
+    changed_by: str = Field(description="sourcedId of who changed it.")
+    by_school: bool = Field(False, description="The school changed it, not the family.")
+    interpreter_language: str | None = Field(
+        description="BCP 47 language the interpreter is now booked for; null: none any more."
+    )
+    interpreter_id: str | None = Field(None, description="The interpreter now booked with it.")
+    previous_interpreter_language: str | None = Field(
+        None, description="The language it had an interpreter for before, if any."
+    )
+    timezone: str | None = Field(None, description="IANA time zone of the site.")
+    window_id: str | None = Field(None, description="The conference window.")
+    mode: Literal["in_person", "virtual"] = Field("in_person", description="In person or virtual.")
+    station: int | None = Field(None, description="The family's station, at stations.")
+
+
 class ConferenceCheckedIn(EventData):
     """The family arrived for their conference."""
 
@@ -672,6 +703,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     WindowOpened,
     WindowChanged,
     ConferenceMoved,
+    ConferenceInterpreterChanged,
     ConferenceCheckedIn,
     ConferenceNoShow,
     FamiliesNudged,

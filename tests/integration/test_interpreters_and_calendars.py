@@ -19,9 +19,9 @@ from sqlmodel import col
 
 from services.scheduling.interpreters.tables import InterpreterHours
 from shared.auth import Role
-from shared.events import ConferenceMoved
+from shared.events import ConferenceInterpreterChanged, ConferenceMoved
 from shared.roster_classes import RosterClassMember
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import ADMIN, System, enroll, put_in_class
 from tests.integration.test_conference_day import on_stream, retime
 from tests.scheduling_support import give_interpreter_hours, open_times
 from tests.support import auth
@@ -287,6 +287,160 @@ async def test_a_family_moves_its_conference_without_the_interpreter(
     # (Without an interpreter it is an ordinary conference: it moves to any free time.)
     again = await system.scheduling.post(move, json={"slot_id": times[1]["id"]}, headers=AVA_FATHER)
     assert again.status_code == 200, again.text
+
+
+async def test_a_family_asks_for_an_interpreter_after_booking_and_gives_it_up(
+    system: System, redis_client: aioredis.Redis
+) -> None:
+    """An interpreter asked for at the conference's own time takes the interpreter's time, as a
+    booking with one does, and tells the family; given up, the time is free for another family.
+    Where none is free then, a move to a time one is asks for them with the move."""
+    await two_families(system)
+    ten = conference_day()
+    ana = await add_interpreter(system, ["es"])
+    hours = await give_hours(system, ana["id"], ten, ten + timedelta(minutes=40))
+    assert hours.status_code == 201, hours.text
+    times = await open_times(
+        system.scheduling, site="conway", starts_at=ten, teacher_id="t-rivera", count=3
+    )
+    ava = await system.scheduling.post(
+        "/bookings", json={"slot_id": times[0]["id"], "student_id": "s-ava"}, headers=AVA_FATHER
+    )
+    assert ava.status_code == 201, ava.text
+    interpreter = f"/bookings/{ava.json()['id']}/interpreter"
+
+    async def ask(language: str | None, headers: dict[str, str]) -> httpx.Response:
+        return await system.scheduling.put(
+            interpreter, json={"language": language}, headers=headers
+        )
+
+    nobody = await ask("vi", AVA_FATHER)
+    assert nobody.status_code == 422 and "speaks 'vi'" in nobody.json()["detail"], nobody.text
+    assert (await ask("es", auth("s-ava", Role.STUDENT, sites=("conway",)))).status_code == 403
+    assert (await ask("es", GIO_MOTHER)).status_code == 404  # (not her child's)
+    assert (await ask("Spanish", AVA_FATHER)).status_code == 422  # (a tag, not a name)
+    assert (
+        await system.scheduling.put(interpreter, json={}, headers=AVA_FATHER)
+    ).status_code == 422
+
+    asked = await ask("es", AVA_FATHER)
+    assert asked.status_code == 200, asked.text
+    assert (asked.json()["interpreter_id"], asked.json()["sequence"]) == (ana["id"], 1)
+    assert asked.json()["slot_id"] == times[0]["id"]
+    (told,) = await on_stream(redis_client, ConferenceInterpreterChanged)
+    assert (told["interpreter_language"], told["previous_interpreter_language"]) == ("es", None)
+    assert (told["interpreter_id"], told["sequence"], told["by_school"]) == (ana["id"], 1, False)
+    assert (told["changed_by"], told["starts_at"]) == ("g-wei", times[0]["starts_at"])
+    # The same again (a form sent twice): nothing changes, nothing more is said.
+    again = await ask("es-MX", AVA_FATHER)
+    assert (again.status_code, again.json()["sequence"]) == (200, 1)
+    (event,) = (await ics(system, ava.json()["id"], AVA_FATHER)).walk("VEVENT")
+    assert event["SEQUENCE"] == 1 and "Interpreter: Spanish" in str(event["DESCRIPTION"])
+    schedule = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/schedule",
+        params={"day": ten.date().isoformat()},
+        headers=CONWAY_ADMIN,
+    )
+    assert [c["booking_id"] for c in schedule.json()["conferences"]] == [ava.json()["id"]]
+
+    given_up = await ask(None, AVA_FATHER)
+    assert given_up.status_code == 200, given_up.text
+    assert (given_up.json()["interpreter_id"], given_up.json()["sequence"]) == (None, 2)
+    told = (await on_stream(redis_client, ConferenceInterpreterChanged, count=2))[-1]
+    assert (told["interpreter_language"], told["previous_interpreter_language"]) == (None, "es")
+    schedule = await system.scheduling.get(
+        f"/interpreters/{ana['id']}/schedule",
+        params={"day": ten.date().isoformat()},
+        headers=CONWAY_ADMIN,
+    )
+    assert schedule.json()["conferences"] == []  # (her time is free again)
+    # The school may ask for one too.
+    by_school = await ask("es", CONWAY_ADMIN)
+    assert by_school.status_code == 200, by_school.text
+    told = (await on_stream(redis_client, ConferenceInterpreterChanged, count=3))[-1]
+    assert (told["by_school"], told["changed_by"]) == (True, "a-conway")
+    assert (await ask(None, AVA_FATHER)).status_code == 200
+    # Ana's hours end at 10:40: the third time has no interpreter. A move there asking for
+    # one is refused and changes nothing; a move asking without one and for one is a 422.
+    move = f"/bookings/{ava.json()['id']}/move"
+    refused = await system.scheduling.post(
+        move, json={"slot_id": times[2]["id"], "interpreter_language": "es"}, headers=AVA_FATHER
+    )
+    assert (refused.status_code, refused.json()["refusal"]) == (409, "no_interpreter")
+    both = {"slot_id": times[2]["id"], "interpreter_language": "es", "without_interpreter": True}
+    assert (await system.scheduling.post(move, json=both, headers=AVA_FATHER)).status_code == 422
+    more = await give_hours(
+        system, ana["id"], ten + timedelta(minutes=40), ten + timedelta(hours=1)
+    )
+    assert more.status_code == 201, more.text
+    moved = await system.scheduling.post(
+        move, json={"slot_id": times[2]["id"], "interpreter_language": "es"}, headers=AVA_FATHER
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["slot_id"], moved.json()["interpreter_id"]) == (times[2]["id"], ana["id"])
+    (announced,) = await on_stream(redis_client, ConferenceMoved)
+    assert (announced["interpreter_language"], announced["interpreter_id"]) == ("es", ana["id"])
+
+
+async def test_two_families_asking_for_the_last_interpreter_at_one_time_get_her_once(
+    system: System,
+) -> None:
+    """Two conferences at the same time with different teachers, one interpreter: asked for by
+    both at once, round after round, exactly one has her and the other is refused."""
+    await two_families(system)
+    await put_in_class(
+        system, "class-s-gio", site="conway", teachers=["t-park"], students=["s-gio"]
+    )
+    ten = conference_day()
+    ana = await add_interpreter(system, ["es"])
+    assert (
+        await give_hours(system, ana["id"], ten, ten + timedelta(minutes=20))
+    ).status_code == 201
+    rivera = await open_times(
+        system.scheduling, site="conway", starts_at=ten, teacher_id="t-rivera", count=1
+    )
+    park = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=ten,
+        teacher_id="t-park",
+        room="Room 7",
+        count=1,
+    )
+    bookings = {}
+    for family, student, times in (
+        (AVA_FATHER, "s-ava", rivera),
+        (GIO_MOTHER, "s-gio", park),
+    ):
+        booked = await system.scheduling.post(
+            "/bookings", json={"slot_id": times[0]["id"], "student_id": student}, headers=family
+        )
+        assert booked.status_code == 201, booked.text
+        bookings[student] = (booked.json()["id"], family)
+    for _ in range(4):
+        answers = await asyncio.gather(
+            *(
+                system.scheduling.put(
+                    f"/bookings/{booking_id}/interpreter", json={"language": "es"}, headers=family
+                )
+                for booking_id, family in bookings.values()
+            )
+        )
+        assert sorted(answer.status_code for answer in answers) == [200, 409], [
+            answer.text for answer in answers
+        ]
+        schedule = await system.scheduling.get(
+            f"/interpreters/{ana['id']}/schedule",
+            params={"day": ten.date().isoformat()},
+            headers=CONWAY_ADMIN,
+        )
+        assert len(schedule.json()["conferences"]) == 1
+        (winner,) = [a for a in answers if a.status_code == 200]
+        _, family = bookings[winner.json()["student_id"]]
+        freed = await system.scheduling.put(
+            f"/bookings/{winner.json()['id']}/interpreter", json={"language": None}, headers=family
+        )
+        assert freed.status_code == 200, freed.text
 
 
 async def test_families_book_an_interpreter_and_calendars_follow_the_conference(

@@ -35,6 +35,7 @@ from shared.events import (
     ClassRegistered,
     ConferenceBooked,
     ConferenceCancelled,
+    ConferenceInterpreterChanged,
     ConferenceMoved,
     FamiliesNudged,
     GoalSet,
@@ -419,6 +420,112 @@ async def test_a_video_call_names_no_school_in_its_messages_reminders_or_cancell
         (cancelled,) = [m for m in found if m.template == "conference_cancelled"]
     (event,) = Calendar.from_ical(cancelled.calendar).walk("VEVENT")
     assert str(event["LOCATION"]) == "Online"
+
+
+async def test_an_interpreter_asked_for_and_given_up_is_told_and_reminded(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """An interpreter asked for after the booking, then given up: the family is told each time,
+    with the calendar's SEQUENCE raised, and the conference's reminders name the interpreter it
+    has now (or none)."""
+    settings = NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+    )
+    starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
+    app = build_app(settings)
+    async with serving(app, "http://notifications") as http:
+        await ava_at_conway(redis_client)
+        await wei_can_be_written_to(http)
+        runtime = app.state.runtime
+        conference = {
+            "booking_id": "b-interpreter",
+            "slot_id": "slot-1",
+            "student_id": "s-ava",
+            "guardian_id": "g-wei",
+            "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=20),
+            "room": "Room 4",
+            "teacher_id": "t-rivera",
+            "timezone": "America/Los_Angeles",
+        }
+        await publish(redis_client, ConferenceBooked(**conference, booked_by="g-wei"))
+
+        async def written() -> list[SentMessage]:
+            async with runtime.uow.read() as session:
+                return list(
+                    (
+                        await session.exec(
+                            select(SentMessage).where(SentMessage.recipient_id == "g-wei")
+                        )
+                    ).all()
+                )
+
+        async def interpreter_known() -> str | None:
+            async with runtime.uow.read() as session:
+                row = await session.get(UpcomingConference, "b-interpreter")
+                assert row is not None
+                return row.interpreter_language
+
+        (booked,) = await eventually(written, until=lambda found: len(found) == 1)
+        assert "Interpreter" not in booked.body
+        assert await interpreter_known() is None
+
+        await publish(
+            redis_client,
+            ConferenceInterpreterChanged(
+                **conference, sequence=1, changed_by="g-wei", interpreter_language="es"
+            ),
+        )
+        found = await eventually(written, until=lambda found: len(found) == 2)
+        (asked,) = [m for m in found if m.template == "conference_interpreter_changed"]
+        assert asked.subject == "Interpreter: Spanish at Ava's conference"
+        assert "an interpreter in Spanish will be at Ava's student-led conference" in asked.body
+        assert "  Interpreter: Spanish\n" in asked.body
+        assert asked.calendar is not None
+        (event,) = Calendar.from_ical(asked.calendar).walk("VEVENT")
+        assert int(event["SEQUENCE"]) == 1
+        assert await interpreter_known() == "es"
+
+        await publish(
+            redis_client,
+            ConferenceInterpreterChanged(
+                **conference,
+                sequence=2,
+                changed_by="a-office",
+                by_school=True,
+                interpreter_language=None,
+                previous_interpreter_language="es",
+            ),
+        )
+        found = await eventually(written, until=lambda found: len(found) == 3)
+        (given_up,) = [
+            m for m in found if m.template == "conference_interpreter_changed" and m.id != asked.id
+        ]
+        assert given_up.subject == "No interpreter at Ava's conference"
+        assert "The school has changed Ava's student-led conference: it will have no" in (
+            given_up.body
+        )
+        assert "Interpreter:" not in given_up.body and "Spanish" not in given_up.body
+        assert given_up.calendar is not None
+        (event,) = Calendar.from_ical(given_up.calendar).walk("VEVENT")
+        assert int(event["SEQUENCE"]) == 2
+        assert await interpreter_known() is None
+        async with runtime.uow.read() as session:
+            row = await session.get(UpcomingConference, "b-interpreter")
+            assert row is not None and row.interpreter_named_at == 2
+            reminder = (
+                await session.exec(
+                    select(ConferenceReminder).where(
+                        ConferenceReminder.conference_id == "b-interpreter"
+                    )
+                )
+            ).first()
+            assert reminder is not None
+            assert runtime.env is not None
+            reminders = await reminder_messages(runtime.env, session, reminder, row)
+        assert reminders and all(m.values["interpreter"] is None for m in reminders)
 
 
 async def test_a_reminder_to_book_waits_for_a_child_not_on_the_roster_yet(

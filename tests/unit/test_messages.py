@@ -90,6 +90,15 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "teacher": "Ms. Rivera",
         "link": LINK,
     },
+    "conference_interpreter_changed": {
+        "starts_at": TUESDAY_EVENING,
+        "minutes": 20,
+        "room": "B12",
+        "by_school": True,
+        "interpreter": LanguageName("es"),
+        "previous_interpreter": LanguageName("vi"),
+        "link": LINK,
+    },
     "conference_invitation": {
         "children": Names(("Ana", "Leo")),
         "several": True,
@@ -500,6 +509,11 @@ def test_cancellation_reason_appears_only_when_given() -> None:
             "To book another time, please contact the school office.",
         ),
         ("conference_booked", "To change or cancel it (this link is just for you", ""),
+        (
+            "conference_interpreter_changed",
+            "To change or cancel it (this link is just for you",
+            "If you have a question, please contact the school office.",
+        ),
     ],
 )
 def test_a_conference_message_comes_with_the_familys_link(
@@ -530,6 +544,76 @@ def test_a_move_the_family_made_comes_with_their_link_and_its_interpreter(langua
     without = rendered("conference_moved", language, by_school=False, reason=None, link=None)
     assert without.body.count("\n") < moved.body.count("\n")
     assert "Interpreter" not in rendered("conference_moved", "en", interpreter=None).body
+
+
+INTERPRETER_CHANGES = {
+    "school_booked": {"by_school": True, "previous_interpreter": None},
+    "school_changed": {"by_school": True},
+    "school_gave_up": {"by_school": True, "interpreter": None},
+    "family_booked": {"by_school": False, "previous_interpreter": None},
+    "family_changed": {"by_school": False},
+    "family_gave_up": {"by_school": False, "interpreter": None},
+}
+
+
+@pytest.mark.parametrize("link", [LINK, None], ids=["link", "no-link"])
+@pytest.mark.parametrize("change", sorted(INTERPRETER_CHANGES))
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_an_interpreter_change_is_told_in_every_language(
+    language: str, change: str, link: str | None
+) -> None:
+    """Asked for, changed to another language or given up, by the family or the school: each
+    says so in the family's language, the interpreter named by its name, nothing left over."""
+    values = {**INTERPRETER_CHANGES[change], "link": link}
+    message = rendered("conference_interpreter_changed", language, **values)
+    text = message.subject + "\n" + message.body
+    assert message.language == language
+    assert "Ana" in message.subject and "\n" not in message.subject
+    assert message.body.strip() and not message.body.endswith("\n\n")
+    assert "\n\n\n" not in message.body
+    for leftover in ("{{", "}}", "{%", "%}", "%(", "None", "(es)", "(vi)"):
+        assert leftover not in text, (leftover, text)
+    assert (LINK in message.body.splitlines()) == (link is not None)
+    if language != "en":
+        english = rendered("conference_interpreter_changed", "en", **values)
+        assert message.subject != english.subject
+        for line in english.body.splitlines():
+            if len(line) > 20 and line != LINK:
+                assert line not in message.body.splitlines(), line
+
+
+def test_an_interpreter_change_in_english() -> None:
+    changed = rendered("conference_interpreter_changed", "en", by_school=False)
+    assert changed.subject == "Interpreter: Spanish at Ana's conference"
+    assert (
+        "Your change is confirmed: an interpreter in Spanish will be at Ana's student-led"
+        " conference.\n"
+    ) in changed.body
+    assert "  Where: B12\n  Interpreter: Spanish\n  (It was Vietnamese.)\n" in changed.body
+    assert "To change or cancel it (this link is just for you" in changed.body
+    asked = rendered("conference_interpreter_changed", "en", previous_interpreter=None)
+    assert "The school has booked an interpreter in Spanish for Ana's student-led" in asked.body
+    assert "It was" not in asked.body
+    given_up = rendered(
+        "conference_interpreter_changed", "en", by_school=False, interpreter=None, link=None
+    )
+    assert given_up.subject == "No interpreter at Ana's conference"
+    assert "Your change is confirmed: Ana's student-led conference will have no interpreter." in (
+        given_up.body
+    )
+    assert "Interpreter:" not in given_up.body and "Vietnamese" not in given_up.body
+    assert "school office" not in given_up.body  # (the family's own change)
+    assert given_up.body.rstrip().endswith("(about 20 minutes)\n  Where: B12")
+    by_school = rendered("conference_interpreter_changed", "en", interpreter=None, link=None)
+    assert "The school has changed Ana's student-led conference: it will have no interpreter." in (
+        by_school.body
+    )
+    assert by_school.body.rstrip().endswith(
+        "If you have a question, please contact the school office."
+    )
+    video = rendered("conference_interpreter_changed", "en", virtual=True, teacher="Ms. Rivera")
+    assert "  Where: a video call (join it from your family's page)\n" in video.body
+    assert "  Teacher: Ms. Rivera\n  Interpreter: Spanish\n" in video.body
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)

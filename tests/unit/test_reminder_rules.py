@@ -29,7 +29,13 @@ from services.notifications.reminders import (
     plan_reminders,
 )
 from services.notifications.tables import UpcomingConference
-from shared.events import ConferenceBooked, ConferenceCancelled, ConferenceMoved, new_event
+from shared.events import (
+    ConferenceBooked,
+    ConferenceCancelled,
+    ConferenceInterpreterChanged,
+    ConferenceMoved,
+    new_event,
+)
 
 NOW = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
 STARTS = datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
@@ -230,7 +236,34 @@ def cancelled(sequence: int) -> ConferenceCancelled:
     )
 
 
-def facts(data: ConferenceBooked | ConferenceMoved | ConferenceCancelled) -> ConferenceFacts:
+def interpreter_changed(
+    sequence: int,
+    language: str | None,
+    *,
+    previous: str | None = "zh",
+    starts_at: datetime = STARTS,
+    room: str = "Room 4",
+) -> ConferenceInterpreterChanged:
+    return ConferenceInterpreterChanged(
+        booking_id="b-1",
+        student_id="s-ava",
+        guardian_id="g-wei",
+        teacher_id="t-rivera",
+        slot_id="slot-1",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=20),
+        room=room,
+        sequence=sequence,
+        changed_by="g-wei",
+        interpreter_language=language,
+        previous_interpreter_language=previous,
+        timezone="America/Los_Angeles",
+    )
+
+
+def facts(
+    data: ConferenceBooked | ConferenceMoved | ConferenceInterpreterChanged | ConferenceCancelled,
+) -> ConferenceFacts:
     return facts_of(new_event(data, subject="s-ava", district="demo", site="conway"))
 
 
@@ -312,3 +345,64 @@ def test_a_move_without_the_interpreter_leaves_none_whatever_arrives_after_it() 
     for order in itertools.permutations([*changes, again]):
         known = known_after(list(order))
         assert known is not None and known.interpreter_language == "es", order
+
+
+def test_an_interpreter_change_names_the_interpreter_at_its_sequence() -> None:
+    change = facts(interpreter_changed(1, "es"))
+    assert (change.status, change.sequence, change.starts_at, change.room) == (
+        BOOKED,
+        1,
+        STARTS,
+        "Room 4",
+    )
+    assert (change.interpreter_language, change.interpreter_named_at) == ("es", 1)
+    assert (change.timezone, change.mode) == ("America/Los_Angeles", "in_person")
+    given_up = facts(interpreter_changed(2, None, previous="es"))
+    assert (given_up.interpreter_language, given_up.interpreter_named_at) == (None, 2)
+
+
+def test_the_newest_change_naming_the_interpreter_wins_in_any_order() -> None:
+    changes = [
+        facts(booked()),
+        facts(interpreter_changed(1, "es")),
+        facts(moved(2, LATEST, "Library")),  # (from before moves named it: keeps it known)
+    ]
+    for order in itertools.permutations(changes):
+        known = known_after(list(order))
+        assert known is not None
+        assert (known.status, known.sequence, known.starts_at) == (BOOKED, 2, LATEST), order
+        assert (known.room, known.interpreter_language) == ("Library", "es"), order
+    # A move that names none after the change, then a change that names one after that move.
+    without = facts(moved_without_interpreter(3, LATER))
+    again = facts(interpreter_changed(4, "vi", previous=None, starts_at=LATER))
+    for order in itertools.permutations([*changes, without]):
+        known = known_after(list(order))
+        assert known is not None and known.interpreter_language is None, order
+    for order in itertools.permutations([*changes, without, again]):
+        known = known_after(list(order))
+        assert known is not None
+        assert (known.sequence, known.starts_at, known.interpreter_language) == (4, LATER, "vi")
+
+
+def test_an_interpreter_given_up_leaves_the_reminders_none_in_any_order() -> None:
+    changes = [
+        facts(booked()),
+        facts(moved(1, LATER)),
+        facts(interpreter_changed(2, None, starts_at=LATER)),
+        facts(moved(3, LATEST, "Library")),  # (from before moves named it)
+    ]
+    for order in itertools.permutations(changes):
+        known = known_after(list(order))
+        assert known is not None
+        assert (known.status, known.sequence, known.starts_at) == (BOOKED, 3, LATEST), order
+        assert (known.room, known.interpreter_language) == ("Library", None), order
+        assert known.interpreter_named_at == 2, order
+
+
+def test_a_cancellation_is_final_whatever_interpreter_change_arrives() -> None:
+    changes = [facts(booked()), facts(interpreter_changed(1, "es")), facts(cancelled(1))]
+    for order in itertools.permutations(changes):
+        known = known_after(list(order))
+        assert known is not None and known.status == CANCELLED, order
+    change = facts(interpreter_changed(1, "es"))
+    assert follow(follow(None, change), change) == follow(None, change)

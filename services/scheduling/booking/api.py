@@ -7,10 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, model_validator
 from sqlmodel import col, select
 
-from services.scheduling.booking.commands import book_conference, cancel_booking, move_booking
+from services.scheduling.booking.commands import (
+    book_conference,
+    cancel_booking,
+    change_interpreter,
+    move_booking,
+)
 from services.scheduling.booking.rules import REFUSAL_CODES, Full, Refused
 from services.scheduling.booking.seats import visible_student
 from services.scheduling.refusals import NotFound, as_http
@@ -66,6 +71,25 @@ class MoveIn(BaseModel):
         " one, or none is free at the time it wants): the interpreter's time is freed. Otherwise"
         " a move keeps the interpreter, and is refused (`no_interpreter`) when none in the"
         " language is free at the new time.",
+    )
+    interpreter_language: Language | None = Field(
+        None,
+        description="Ask for an interpreter in this language with the move (the conference has"
+        " none, or has one in another language): one free at the new time is booked with it,"
+        " or the move is refused (`no_interpreter`). Not with `without_interpreter`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_interpreter_wish(self) -> MoveIn:
+        if self.without_interpreter and self.interpreter_language is not None:
+            raise ValueError("give without_interpreter or interpreter_language, not both")
+        return self
+
+
+class InterpreterIn(BaseModel):
+    language: Language | None = Field(
+        description="BCP 47 tag of the language the family needs an interpreter in (e.g. `es`);"
+        " null: the conference no longer needs one."
     )
 
 
@@ -189,6 +213,36 @@ async def move(
                 reason=body.reason,
                 by_school=principal.is_staff,
                 without_interpreter=body.without_interpreter,
+                interpreter_language=body.interpreter_language,
+            )
+    except (Refused, NotFound) as error:
+        return refused(error)
+    return BookingOut.model_validate(booking, from_attributes=True)
+
+
+@router.put(
+    "/bookings/{booking_id}/interpreter",
+    response_model=BookingOut,
+    responses=refusals(403, 404, 409),
+)
+async def change_booking_interpreter(
+    booking_id: IdPath, body: InterpreterIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> BookingOut | JSONResponse:
+    """Ask for an interpreter at the conference's own time, in another language, or for none
+    (`language: null`), as the family may until changes close (the school until it starts): an
+    interpreter of the language free then is booked with it, or its interpreter's time is
+    freed, and `scheduling.conference.interpreter_changed` tells the family. The calendar event
+    keeps its UID, with its SEQUENCE raised. 409 `no_interpreter` when none in the language is
+    free at that time (a move with `interpreter_language` finds a time one is); 422 when no
+    interpreter of the school speaks it. Asking for what the conference has changes nothing."""
+    try:
+        async with uow.transaction() as session:
+            booking = await change_interpreter(
+                session,
+                principal,
+                booking_id=booking_id,
+                language=body.language,
+                by_school=principal.is_staff,
             )
     except (Refused, NotFound) as error:
         return refused(error)

@@ -33,6 +33,7 @@ from services.scheduling.booking.seats import (
     window_of,
 )
 from services.scheduling.interpreters.assignment import take_interpreter
+from services.scheduling.interpreters.rules import primary
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
@@ -42,7 +43,7 @@ from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth.family_links import window_links_until
 from shared.auth.principal import Principal
 from shared.database import is_unique_violation
-from shared.events import ConferenceCancelled, ConferenceMoved
+from shared.events import ConferenceCancelled, ConferenceInterpreterChanged, ConferenceMoved
 from shared.messaging.outbox import record_event
 
 
@@ -113,11 +114,14 @@ async def move_booking(
     reason: str | None = None,
     by_school: bool = False,
     without_interpreter: bool = False,
+    interpreter_language: str | None = None,
 ) -> Booking:
     """Move a booking to another time in one transaction: the new seat is taken and the old one
     freed, or (the new time full) nothing changes. The freed seat goes to the waitlist. The
     booking's interpreter moves with it (another in the language if they are not free then),
-    unless ``without_interpreter``: then its interpreter's time is freed."""
+    unless ``without_interpreter``: then its interpreter's time is freed. With
+    ``interpreter_language`` (a conference without one, or with one in another language), an
+    interpreter of that language free at the new time is booked with it."""
     booking = await session.get(Booking, booking_id)
     if booking is None:
         raise NotFound(f"no booking {booking_id!r}")
@@ -156,6 +160,12 @@ async def move_booking(
     if without_interpreter:
         booking.interpreter_language = None
         booking.interpreter_id = None
+    elif interpreter_language is not None and (
+        booking.interpreter_language is None
+        or primary(booking.interpreter_language) != primary(interpreter_language)
+    ):
+        booking.interpreter_language = interpreter_language
+        booking.interpreter_id = None
     interpreter_id = booking.interpreter_id
     if booking.interpreter_language is not None:
         interpreter_id = await take_interpreter(
@@ -185,6 +195,99 @@ async def move_booking(
         reason=reason,
     )
     await promote_from_waitlist(session, old, now=now)
+    return booking
+
+
+async def change_interpreter(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    booking_id: str,
+    language: str | None,
+    by_school: bool = False,
+) -> Booking:
+    """Ask for an interpreter at a booked conference's own time, for another language, or for
+    none: an interpreter of the language free then is booked with it (refused, with
+    ``no_interpreter``, when none is: another time may have one), or its interpreter's time is
+    freed. Its calendar's SEQUENCE is raised, as for a move. Asking for the language it has
+    already (or for none, when it has none) changes nothing."""
+    booking = await session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound(f"no booking {booking_id!r}")
+    # As ``move_booking``: the booking read again once its student's and its time's locks
+    # are held.
+    await lock_student(session, booking.student_id)
+    await session.refresh(booking)
+    slot = (await lock_slots(session, [booking.slot_id]))[booking.slot_id]
+    await session.refresh(booking)
+    now = datetime.now(UTC)
+    student = await student_view(session, booking)
+    check_cancellation(
+        principal,
+        student=student,
+        booking_id=booking.id,
+        status=booking.status,
+        starts_at=slot.starts_at,
+        teacher_id=slot.teacher_id,
+        now=now,
+        doing="change",
+    )
+    if not student.active:
+        raise Refused(f"student {student.id!r} is withdrawn from the roster")
+    window = await window_of(session, slot)
+    check_family_change(
+        window=window_plan(window) if window else None,
+        starts_at=slot.starts_at,
+        now=now,
+        is_staff=principal.is_staff,
+    )
+    await check_window_open(session, principal, window, booking.guardian_id)
+    previous = booking.interpreter_language
+    if (None if language is None else primary(language)) == (
+        None if previous is None else primary(previous)
+    ):
+        return booking
+    interpreter_id = None
+    if language is not None:
+        interpreter_id = await take_interpreter(
+            session,
+            site=slot.site,
+            language=language,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            leaving=booking.id,
+        )
+    booking.interpreter_language = language
+    booking.interpreter_id = interpreter_id
+    booking.sequence += 1
+    session.add(booking)
+    await session.flush()
+    record_event(
+        session,
+        ConferenceInterpreterChanged(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            guardian_id=booking.guardian_id,
+            teacher_id=slot.teacher_id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            room=slot.room,
+            sequence=booking.sequence,
+            changed_by=principal.subject,
+            by_school=by_school,
+            interpreter_language=language,
+            interpreter_id=interpreter_id,
+            previous_interpreter_language=previous,
+            timezone=slot.timezone,
+            window_id=slot.window_id,
+            mode=slot.mode,  # type: ignore[arg-type]
+            station=booking.station,
+        ),
+        subject=booking.student_id,
+        district=booking.district,
+        site=booking.site,
+    )
     return booking
 
 
