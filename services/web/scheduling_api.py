@@ -41,13 +41,30 @@ class SchedulingApi(ServiceApi):
         return await self._call("POST", "/sibling-bookings", link, json=body)
 
     async def move(
-        self, link: str, *, booking_id: str, slot_id: str, without_interpreter: bool = False
+        self,
+        link: str,
+        *,
+        booking_id: str,
+        slot_id: str,
+        without_interpreter: bool = False,
+        interpreter_language: str | None = None,
     ) -> Answer:
-        """Move the conference (keeping its interpreter unless ``without_interpreter``)."""
+        """Move the conference (keeping its interpreter unless ``without_interpreter``; asking
+        for one in ``interpreter_language``)."""
         body: dict[str, Any] = {"slot_id": slot_id}
         if without_interpreter:
             body["without_interpreter"] = True
+        if interpreter_language:
+            body["interpreter_language"] = interpreter_language
         return await self._call("POST", f"/bookings/{quote(booking_id)}/move", link, json=body)
+
+    async def ask_for_interpreter(
+        self, link: str, *, booking_id: str, language: str | None
+    ) -> Answer:
+        """Ask for an interpreter in ``language`` at the conference's own time, or for none."""
+        return await self._call(
+            "PUT", f"/bookings/{quote(booking_id)}/interpreter", link, json={"language": language}
+        )
 
     async def cancel(self, link: str, *, booking_id: str) -> Answer:
         return await self._call("DELETE", f"/bookings/{quote(booking_id)}", link)

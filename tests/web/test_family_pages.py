@@ -1058,3 +1058,88 @@ async def test_a_teacher_opening_a_family_link_is_asked_first(
     assert asked.status_code == 200
     assert "t-rivera" in html.unescape(asked.text) and "school account" in asked.text
     assert (await web.get("/teacher/day")).status_code == 200  # still the teacher
+
+
+async def test_a_family_asks_for_an_interpreter_after_booking_and_gives_it_up(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """Booked without an interpreter, a family asks for one from its page: where none is free
+    at its time, it is shown the times one is free and moves there with one; it may give the
+    interpreter up again, and ask again."""
+    office = auth("a-conway", Role.SITE_ADMIN, sites=["conway"])
+    first, second, _ = conference_times
+    await signed_in(web, family)
+    booked = await web.get(f"/family/children/{family.student_id}/book")
+    sent = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(booked), "slot_id": second["id"]},
+    )
+    assert sent.status_code == 303, sent.text
+    [booking] = await bookings_of(system, family)
+    page_of = f"/family/bookings/{booking['id']}/interpreter"
+    # No interpreter at the school yet: nothing to ask for.
+    assert page_of not in (await web.get("/family")).text
+    ana = await add_interpreter(
+        system.scheduling, site="conway", name="Ana Flores", languages=["vi"], headers=office
+    )
+    hours = await give_interpreter_hours(
+        system.scheduling,
+        ana,
+        starts_at=datetime.fromisoformat(first["starts_at"]),
+        ends_at=datetime.fromisoformat(first["ends_at"]),
+        headers=office,
+    )
+    assert hours.status_code == 201, hours.text
+    home = await web.get("/family")
+    assert f'<a href="{page_of}">Ask for an interpreter</a>' in home.text
+
+    form = await web.get(page_of)
+    assert form.status_code == 200
+    assert 'id="interpreter-none" name="interpreter" value="" checked' in form.text
+    assert 'id="interpreter-vi" name="interpreter" value="vi">' in form.text
+    busy = await web.post(page_of, data={"csrf_token": csrf_token(form), "interpreter": "vi"})
+    assert busy.status_code == 409
+    said = text_of(busy)
+    assert "No interpreter in Vietnamese is free at the time of the conference." in said
+    elsewhere = f"/family/bookings/{booking['id']}/move?interpreter=vi"
+    assert f'href="{elsewhere}"' in busy.text
+    assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in busy.text
+    [unchanged] = await bookings_of(system, family)
+    assert (unchanged["slot_id"], unchanged["interpreter_id"]) == (second["id"], None)
+
+    move = await web.get(elsewhere)
+    assert offered_times(move) == [first["id"]]
+    assert "Showing the times when an interpreter in Vietnamese is free." in text_of(move)
+    assert 'name="interpreter" value="vi"' in move.text
+    moved = await web.post(
+        f"/family/bookings/{booking['id']}/move",
+        data={"csrf_token": csrf_token(move), "slot_id": first["id"], "interpreter": "vi"},
+    )
+    assert moved.headers["location"] == "/family?done=moved", moved.text
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["interpreter_id"]) == (first["id"], ana)
+    home = await web.get("/family")
+    assert f'<a href="{page_of}">Change or give up the interpreter</a>' in home.text
+
+    form = await web.get(page_of)
+    assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in form.text
+    given_up = await web.post(page_of, data={"csrf_token": csrf_token(form), "interpreter": ""})
+    assert given_up.headers["location"] == "/family?done=no_interpreter"
+    told = text_of(await web.get(given_up.headers["location"]))
+    assert "The conference will have no interpreter." in told
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["interpreter_id"]) == (first["id"], None)
+    # Ana is free at that time again: asked for, she is booked, at the same time.
+    asked = await web.post(page_of, data={"csrf_token": csrf_token(form), "interpreter": "vi"})
+    assert asked.headers["location"] == "/family?done=interpreter"
+    told = text_of(await web.get(asked.headers["location"]))
+    assert "An interpreter is booked for the conference." in told
+    [booking] = await bookings_of(system, family)
+    assert (booking["slot_id"], booking["interpreter_id"]) == (first["id"], ana)
+    unknown = await web.post(page_of, data={"csrf_token": csrf_token(form), "interpreter": "xx"})
+    assert unknown.status_code == 422
+    assert "Choose one of the languages below." in text_of(unknown)
+    assert (await web.get("/family/bookings/b-nobody/interpreter")).status_code == 404

@@ -28,6 +28,7 @@ import uvicorn
 from services.web.app import build_app
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, add_contact
+from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth
 from tests.web.conftest import Family, service_transports, web_settings
 
@@ -161,6 +162,89 @@ async def test_a_family_books_moves_and_cancels_on_a_phone_in_spanish(
 
 
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
+async def test_a_family_asks_for_an_interpreter_on_a_phone_in_spanish(
+    web_address: str,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """Booked without one, the family asks for an interpreter: refused (none is free at its
+    time), it follows the link to the times one is free and moves there with one; then gives
+    the interpreter up. Each page passes axe."""
+    from axe_playwright_python.async_playwright import Axe
+    from playwright.async_api import async_playwright
+
+    first, second, _ = conference_times
+    rosa = await add_interpreter(
+        system.scheduling, site="conway", name="Rosa Díaz", languages=["es"]
+    )
+    hours = await give_interpreter_hours(
+        system.scheduling,
+        rosa,
+        starts_at=datetime.fromisoformat(first["starts_at"]),
+        ends_at=datetime.fromisoformat(first["ends_at"]),
+    )
+    assert hours.status_code == 201, hours.text
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": second["id"], "student_id": family.student_id},
+        headers=auth(
+            family.guardian_id, Role.GUARDIAN, sites=("conway",), students=(family.student_id,)
+        ),
+    )
+    assert booked.status_code == 201, booked.text
+    axe = Axe()
+    shots: list[Path] = []
+
+    async def check(page: Page, name: str) -> None:
+        shots.append(tmp_path / f"{len(shots) + 1:02d}-{name}.png")
+        await passes_axe_in_spanish_on_a_phone(page, axe, name=name, screenshot=shots[-1])
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(
+                viewport=PHONE, locale="es-MX", java_script_enabled=False
+            )
+            page = await context.new_page()
+            await page.goto(f"{web_address}/f?link={family.link}")
+            await page.get_by_role("link", name="Pedir un intérprete").click()
+            await check(page, "interpreter")
+            await page.get_by_label("Sí, en español").check()
+            await page.get_by_role("button", name="Guardar").click()
+            await (
+                page.get_by_role("alert")
+                .get_by_text("No hay intérprete de español libre a la hora de la conferencia.")
+                .wait_for()
+            )
+            await check(page, "interpreter-refused")
+            await page.get_by_role(
+                "link", name="Ver las horas en que hay un intérprete de español libre"
+            ).click()
+            await check(page, "times-with-an-interpreter")
+            await page.locator("input[name=slot_id]").first.check()
+            await page.get_by_role("button", name="Cambiar a esta hora").click()
+            await (
+                page.get_by_role("status")
+                .get_by_text("La conferencia tiene una nueva hora")
+                .wait_for()
+            )
+            assert "Intérprete\nespañol" in await page.inner_text("main")
+            await page.get_by_role("link", name="Cambiar o quitar el intérprete").click()
+            await page.get_by_label("No, no lo necesitamos").check()
+            await page.get_by_role("button", name="Guardar").click()
+            await (
+                page.get_by_role("status")
+                .get_by_text("La conferencia no tendrá intérprete.")
+                .wait_for()
+            )
+            await check(page, "interpreter-given-up")
+        finally:
+            await browser.close()
+    print(f"screenshots: {tmp_path}")
+
+
 async def test_a_teachers_day_and_review_queue_pass_axe_on_a_desktop_and_a_phone(
     web_address: str,
     system: System,

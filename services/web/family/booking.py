@@ -136,12 +136,17 @@ async def choose_new_time(
     who: FamilyDep,
     api: SchedulingDep,
     without_interpreter: Annotated[bool, Query()] = False,
+    interpreter: Annotated[str | None, Query(max_length=35)] = None,
 ) -> Response:
     """The free times a child's conference can move to (with its interpreter free, when it
     has one; every free time with ``without_interpreter``, the move then leaving the
-    interpreter out where none is free)."""
+    interpreter out where none is free; with ``interpreter``, a language the conference has no
+    interpreter in, the times one in it is free, the move asking for one)."""
     booked = await child_with_booking(api, who, booking_id)
-    child, interpreter_times = await _times_to_move_to(api, who, booked, without_interpreter)
+    asked = await _interpreter_asked(api, who, booked, interpreter)
+    child, interpreter_times = await _times_to_move_to(
+        api, who, booked, without_interpreter and asked is None, asked
+    )
     return choose_time_page(
         request,
         who,
@@ -149,16 +154,40 @@ async def choose_new_time(
         action=f"/family/bookings/{booking_id}/move",
         days=child.free_days,
         moving=True,
-        without_interpreter=without_interpreter,
+        without_interpreter=without_interpreter and asked is None,
         interpreter_times=interpreter_times,
+        asked_interpreter=asked,
     )
 
 
+async def _interpreter_asked(
+    api: SchedulingApi, who: Visitor, booked: ChildView, language: str | None
+) -> tuple[str, str] | None:
+    """``language``, with its name, if the school has interpreters in it and the conference
+    has none in it yet (a move may ask for one); else None."""
+    conference = booked.conference
+    if not language or conference is None or conference.interpreter_language == language:
+        return None
+    name = dict(await interpreter_languages(api, who, booked)).get(language)
+    return (language, name) if name else None
+
+
 async def _times_to_move_to(
-    api: SchedulingApi, who: Visitor, booked: ChildView, without_interpreter: bool
+    api: SchedulingApi,
+    who: Visitor,
+    booked: ChildView,
+    without_interpreter: bool,
+    asked: tuple[str, str] | None = None,
 ) -> tuple[ChildView, frozenset[str]]:
-    """The child with the times its conference can move to (those its interpreter is free
-    for, or every time), and with every time, those its interpreter is free for."""
+    """The child with the times its conference can move to (those its interpreter, or the
+    one ``asked`` for, is free for, or every time), and with every time, those its
+    interpreter is free for."""
+    if asked is not None:
+        language, _ = asked
+        return (
+            await child_of_family(api, who, booked.student_id, interpreter_language=language),
+            frozenset(),
+        )
     with_one = await with_times_to_move_to(api, who, booked)
     if not without_interpreter:
         return with_one, frozenset()
@@ -173,15 +202,30 @@ async def move_to_time(
     taken). A time chosen from every time keeps the interpreter if one is free then, as
     scheduling decides at the move; only if none is does it go without."""
     fields = await checked_form(request, who)
-    without_interpreter = fields.get("without_interpreter") == "1"
     booked = await child_with_booking(api, who, booking_id)
+    asked = await _interpreter_asked(api, who, booked, fields.get("interpreter"))
+    without_interpreter = fields.get("without_interpreter") == "1" and asked is None
     slot_id = fields.get("slot_id")
     refusal, status, nearest = Refusal.NOT_CHOSEN, 422, None
     refusal_when: str | None = None
-    if is_id(slot_id):
+    wanted = fields.get("interpreter")
+    if (
+        wanted
+        and asked is None
+        and not (booked.conference and booked.conference.interpreter_language == wanted)
+    ):
+        refusal = Refusal.INVALID  # (a language the school has no interpreter in: choose again)
+    elif is_id(slot_id):
         assert slot_id is not None
         credential = session_of(who).credential
-        answer = accepted(await api.move(credential, booking_id=booking_id, slot_id=slot_id))
+        answer = accepted(
+            await api.move(
+                credential,
+                booking_id=booking_id,
+                slot_id=slot_id,
+                interpreter_language=asked[0] if asked else None,
+            )
+        )
         dropped = (
             without_interpreter
             and not answer.ok
@@ -202,11 +246,11 @@ async def move_to_time(
             nearest = answer.body.get("nearest_times", [])
         # (The page again, with the times as they are now.)
         booked = await child_with_booking(api, who, booking_id)
-    child, interpreter_times = await _times_to_move_to(api, who, booked, without_interpreter)
+    child, interpreter_times = await _times_to_move_to(api, who, booked, without_interpreter, asked)
     days = child.free_days
     conference = booked.conference
     if nearest is not None and (
-        without_interpreter or not (conference and conference.interpreter_language)
+        without_interpreter or not (asked or (conference and conference.interpreter_language))
     ):
         # (A time taken meanwhile, every time shown: the nearest free times scheduling gave.)
         days = days_of_times(nearest, language=who.language, names=child.teacher_names)
@@ -219,6 +263,7 @@ async def move_to_time(
         moving=True,
         without_interpreter=without_interpreter,
         interpreter_times=interpreter_times,
+        asked_interpreter=asked,
         refusal=refusal,
         refusal_when=refusal_when,
         status=status,

@@ -46,14 +46,18 @@ def choose_time_page(
     change_href: str | None = None,
     without_interpreter: bool = False,
     interpreter_times: frozenset[str] = frozenset(),
+    asked_interpreter: tuple[str, str] | None = None,
 ) -> Response:
     """The times to choose from; ``interpreter``: the language they are shown for (the
-    booking's own when moving, which keeps its interpreter unless ``without_interpreter``)."""
+    booking's own when moving, which keeps its interpreter unless ``without_interpreter``;
+    ``asked_interpreter``, tag and name, one the move asks for)."""
     first = next((day.times[0].slot_id for day in days if day.times), None)
     conference = child.conference
     interpreter_name = dict(languages).get(interpreter or "") or (
         conference.interpreter if moving and conference is not None else None
     )
+    if asked_interpreter is not None:
+        interpreter_name = asked_interpreter[1]
     waitlist_href = None
     if child.can_wait and not moving and not child.waiting:
         waitlist_href = f"/family/children/{child.student_id}/waitlist" + (
@@ -78,4 +82,5 @@ def choose_time_page(
         change_href=change_href,
         without_interpreter=without_interpreter and interpreter_name is not None,
         interpreter_times=interpreter_times,
+        asked_interpreter=asked_interpreter[0] if asked_interpreter else None,
     )

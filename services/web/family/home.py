@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from services.web.family.choosing import interpreter_languages
 from services.web.family.feedback import feedback_waiting
 from services.web.family.signed_in import FamilyDep, family_data
 from services.web.family.view import chain_choices, children
@@ -20,6 +21,8 @@ DONE = frozenset(
         "booked_together",
         "moved",
         "moved_no_interpreter",
+        "interpreter",
+        "no_interpreter",
         "cancelled",
         "waitlisted",
         "waitlisted_none_fit",
@@ -47,6 +50,12 @@ async def family_home(
         child.student_id: await feedback_waiting(portfolio, who, child.student_id)
         for child in family
     }
+    # The schools with interpreters, where a conference may still change: it may ask for one.
+    with_interpreters = {
+        child.site
+        for child in {child.site: child for child in family if child.conference_movable}.values()
+        if await interpreter_languages(api, who, child)
+    }
     return page(
         request,
         who,
@@ -55,5 +64,6 @@ async def family_home(
         together=bool(chain_choices(data, language=who.language)),
         several_schools=len({child.site for child in family}) > 1,
         feedback_waiting=waiting,
+        with_interpreters=with_interpreters,
         done=done if done in DONE else None,
     )

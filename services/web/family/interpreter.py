@@ -1,0 +1,99 @@
+"""Asking for an interpreter after booking (or for none any more), at the conference's own
+time; where none is free then, the times one is free at, to move to."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.family.choosing import interpreter_languages
+from services.web.family.signed_in import FamilyDep, accepted, child_with_booking, session_of
+from services.web.family.view import ChildView
+from services.web.forms import checked_form
+from services.web.pages import Visitor, page
+from services.web.refusals import Refusal, moment_of_refusal, refusal_of
+from services.web.service_clients import SchedulingDep
+from shared.translations import shortest_code
+
+router = APIRouter()
+
+
+def primary_tag(language: str) -> str:
+    """A language tag's language by its shortest code (``es`` of ``es-MX`` and of ``spa``)."""
+    return shortest_code(language).split("-")[0]
+
+
+@router.get("/family/bookings/{booking_id}/interpreter")
+async def choose_interpreter(
+    request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """The languages the school has interpreters for, to ask for one at the conference's time
+    (or for none, when it has one)."""
+    child = await child_with_booking(api, who, booking_id)
+    languages = await interpreter_languages(api, who, child)
+    return _page(request, who, child, languages)
+
+
+@router.post("/family/bookings/{booking_id}/interpreter")
+async def change_interpreter(
+    request: Request, booking_id: str, who: FamilyDep, api: SchedulingDep
+) -> Response:
+    """Ask scheduling for the interpreter chosen (or none); refused, the page again, saying
+    why and, when none is free at that time, where to find a time one is."""
+    fields = await checked_form(request, who)
+    child = await child_with_booking(api, who, booking_id)
+    languages = await interpreter_languages(api, who, child)
+    wanted = fields.get("interpreter") or None
+    if wanted is not None and wanted not in dict(languages):
+        return _page(request, who, child, languages, refusal=Refusal.INVALID, status=422)
+    answer = accepted(
+        await api.ask_for_interpreter(
+            session_of(who).credential, booking_id=booking_id, language=wanted
+        )
+    )
+    if answer.ok:
+        done = "interpreter" if wanted else "no_interpreter"
+        return RedirectResponse(f"/family?done={done}", status_code=303)
+    return _page(
+        request,
+        who,
+        child,
+        languages,
+        chosen=wanted,
+        refusal=refusal_of(answer),
+        refusal_when=moment_of_refusal(answer, language=who.language),
+        status=answer.refused_status,
+    )
+
+
+def _page(
+    request: Request,
+    who: Visitor,
+    child: ChildView,
+    languages: list[tuple[str, str]],
+    *,
+    chosen: str | None = None,
+    refusal: Refusal | None = None,
+    refusal_when: str | None = None,
+    status: int = 200,
+) -> Response:
+    conference = child.conference
+    assert conference is not None  # (``child_with_booking``)
+    current = conference.interpreter_language
+    # The conference's own language, as the school lists it (``es`` for an ``es-MX`` asked).
+    if current is not None:
+        current = next((tag for tag, _ in languages if tag == primary_tag(current)), current)
+    return page(
+        request,
+        who,
+        "choose_interpreter.html.j2",
+        status=status,
+        child=child,
+        conference=conference,
+        interpreter_languages=languages,
+        interpreter=chosen if refusal is not None else current,
+        chosen_name=dict(languages).get(chosen or ""),
+        refusal=refusal.value if refusal else None,
+        refusal_when=refusal_when,
+        error_field="interpreter-none",
+    )
