@@ -36,6 +36,9 @@ IMPORT_TIMEOUT_SECONDS = 120.0
 TEACHERS = {"t-rivera": "conway", "t-cohen": "mjds"}
 # Schools whose conference week the demo opens; the others wait for their office.
 OPENED_BY_THE_DEMO = ("mjds",)
+# Each school's interpreters, free through its conference afternoons: Conway has a Spanish one
+# (María, Gio's mother, reads Spanish; her page offers an interpreter).
+INTERPRETERS = {"conway": (("Rosa Díaz", ("es",)),)}
 GOALS = {
     "s-gio": ("Know all my letter sounds and shapes", "reading"),
     "s-noa": ("Explain my thinking in math out loud", "math"),
@@ -185,8 +188,9 @@ def _open_cycles(http: httpx.Client, portfolio: str) -> list[str]:
 def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
     """Conference week at each school: three weekdays from a week on, booking open from now
     until noon on the last day; each teacher free 3:00-5:00 pm on each day with a break at 4,
-    which makes 20-minute conferences with 5 minutes between them. MJDS opens booking (and
-    invites its families); Conway's office opens its own in the README's "Try it"."""
+    which makes 20-minute conferences with 5 minutes between them, and the school's
+    interpreters free 3:00-5:00 pm too. MJDS opens booking (and invites its families); Conway's
+    office opens its own in the README's "Try it"."""
     created = []
     days = _weekdays_from(datetime.now(TIMEZONE).date() + timedelta(days=7), count=3)
     cycle = _cycle_name()
@@ -237,6 +241,25 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
                         },
                     )
                 )
+        for name, languages in INTERPRETERS.get(site, ()):
+            interpreter = _ok(
+                http.post(
+                    f"{scheduling}/sites/{site}/interpreters",
+                    json={"name": name, "languages": list(languages)},
+                )
+            ).json()
+            for day in days:
+                local = datetime(day.year, day.month, day.day, 15, tzinfo=zone)
+                _ok(
+                    http.post(
+                        f"{scheduling}/interpreters/{interpreter['id']}/hours",
+                        json={
+                            "starts_at": local.astimezone(UTC).isoformat(),
+                            "ends_at": (local + timedelta(hours=2)).astimezone(UTC).isoformat(),
+                        },
+                    )
+                )
+            created.append(f"interpreter {name} at {school} ({', '.join(languages)}), 3-5 pm")
         if site in OPENED_BY_THE_DEMO:
             _ok(http.post(f"{scheduling}/windows/{window['id']}/open"))
             state = "booking open, families invited"

@@ -236,8 +236,9 @@ def check_redis_users(launcher: Launcher, workdir: Path) -> None:
 
 
 def check_pages_as_printed(welcome: str) -> None:
-    """The web front, as ``make run`` prints it: a demo family's link signs the family in, and
-    the development sign-in page signs a teacher in to their conference day."""
+    """The web front, as ``make run`` prints it: a demo family's link signs the family in (one
+    at a school with an interpreter may ask for one), and the development sign-in page signs a
+    teacher in to their conference day."""
     dana = re.search(r"Dana Levi.*:\n\s+(http://127\.0\.0\.1:\d+/f\?link=\S+)", welcome)
     dev_page = re.search(r"(http://127\.0\.0\.1:\d+/dev/sign-in)", welcome)
     assert dana and dev_page, welcome[-3000:]
@@ -245,6 +246,13 @@ def check_pages_as_printed(welcome: str) -> None:
         family = browser.get(dana.group(1))
         assert family.status_code == 200 and family.url.path == "/family", family.text[:500]
         assert "Noa" in family.text and "link=" not in str(family.url)
+    maria = re.search(r"María Martínez.*:\n\s+(http://127\.0\.0\.1:\d+/f\?link=\S+)", welcome)
+    assert maria, welcome[-3000:]
+    with httpx.Client(timeout=10, follow_redirects=True) as browser:
+        # Gio's conference, booked from the waitlist in "Try it": Conway's interpreter (the
+        # demo's) may be asked for, in Spanish, María's language.
+        family = browser.get(maria.group(1))
+        assert family.status_code == 200 and "Pedir un intérprete" in family.text, family.text
     with httpx.Client(timeout=10, follow_redirects=True) as browser:
         page = browser.get(dev_page.group(1))
         assert page.status_code == 200 and "Miriam Cohen" in page.text, page.text[:500]
