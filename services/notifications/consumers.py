@@ -7,7 +7,7 @@ students' names and what was already delivered are looked up once per batch, not
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from services.notifications.delivery import Message, notify_guardians
@@ -18,8 +18,8 @@ from services.notifications.family_links import (
     roster_students,
 )
 from services.notifications.invitations import invitation_jobs
-from services.notifications.messages import Names, named_language
-from services.notifications.reminders import follow_conferences
+from services.notifications.messages import LanguageName, Names, named_language
+from services.notifications.reminders import ConferenceFacts, follow_conferences, known_before
 from services.notifications.tables import KnownStudent
 from shared.calendar_ics import Conference
 from shared.events import (
@@ -203,6 +203,7 @@ async def tell_guardian_conference_moved(
     (critical when the old or the new time is on the day), with each guardian's link to change
     it; its reminders move with it."""
     now = context.env.now()
+    told = await known_before(context, events)
     events = await follow_conferences(context, events)
     await notify_guardians(
         context.session,
@@ -226,6 +227,7 @@ async def tell_guardian_conference_moved(
                     "by_school": event.data.by_school,
                     "reason": event.data.reason,
                     "interpreter": named_language(event.data.interpreter_language),
+                    "dropped_interpreter": _dropped_interpreter(event, told),
                 },
                 calendar=conference_of(event),
                 link_until=event.data.ends_at,
@@ -237,6 +239,18 @@ async def tell_guardian_conference_moved(
     )
 
 
+def _dropped_interpreter(
+    event: CloudEvent[ConferenceMoved], told: Mapping[str, ConferenceFacts]
+) -> LanguageName | None:
+    """The interpreter the family knew of, which the move leaves out (a move without it, or an
+    interpreter given up whose news this move overtook)."""
+    known = told.get(event.data.booking_id)
+    names = "interpreter_language" in event.data.model_fields_set
+    if known is None or not names or event.data.interpreter_language is not None:
+        return None
+    return named_language(known.interpreter_language)
+
+
 @consumers.handles_batch(ConferenceInterpreterChanged)
 async def tell_guardians_interpreter_changed(
     context: Context, events: Sequence[CloudEvent[ConferenceInterpreterChanged]]
@@ -245,6 +259,7 @@ async def tell_guardians_interpreter_changed(
     any more (critical when it is on the day), with each guardian's link to change it; its
     reminders name the interpreter it has now."""
     now = context.env.now()
+    told = await known_before(context, events)
     events = await follow_conferences(context, events)
     await notify_guardians(
         context.session,
@@ -268,6 +283,8 @@ async def tell_guardians_interpreter_changed(
                     "previous_interpreter": named_language(
                         event.data.previous_interpreter_language
                     ),
+                    # (A move this change overtook, whose news it brings: the time it was.)
+                    "previous_starts_at": _time_before(event, told),
                 },
                 calendar=conference_of(event),
                 link_until=event.data.ends_at,
@@ -277,6 +294,15 @@ async def tell_guardians_interpreter_changed(
         now=now,
         family_links=context.env.family_links,
     )
+
+
+def _time_before(
+    event: CloudEvent[ConferenceInterpreterChanged], told: Mapping[str, ConferenceFacts]
+) -> datetime | None:
+    known = told.get(event.data.booking_id)
+    if known is None or known.starts_at == event.data.starts_at:
+        return None
+    return known.starts_at
 
 
 def _soon(context: Context, now: datetime, starts_at: datetime) -> bool:

@@ -278,6 +278,16 @@ async def follow_conferences(context: Context, events: Sequence[T]) -> list[T]:
     return news
 
 
+async def known_before(
+    context: Context, events: Sequence[ConferenceEvent]
+) -> dict[str, ConferenceFacts]:
+    """What this service knew of each conference the events are about, before they are applied
+    (read before ``follow_conferences``): what the family was last told, for a message to say
+    what else changed since, when events of one conference arrived out of order."""
+    rows = await _conferences(context.session, {event.data.booking_id for event in events})
+    return {conference_id: _facts_of_row(row) for conference_id, row in rows.items()}
+
+
 async def plan_anew(
     session: AsyncSession,
     conferences: Sequence[UpcomingConference],

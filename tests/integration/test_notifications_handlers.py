@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from icalendar import Calendar
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.notifications.app import build_app
@@ -47,7 +47,7 @@ from shared.events import (
 )
 from shared.events.envelope import EventData, new_event, to_stream_fields
 from shared.messaging.consumer import Delivery, Outcome, handle_batch, needs
-from shared.messaging.tables import ParkedEvent
+from shared.messaging.tables import InboxEntry, ParkedEvent
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
 from shared.roster import RosterGuardianLink, RosterSite
@@ -526,6 +526,130 @@ async def test_an_interpreter_asked_for_and_given_up_is_told_and_reminded(
             assert runtime.env is not None
             reminders = await reminder_messages(runtime.env, session, reminder, row)
         assert reminders and all(m.values["interpreter"] is None for m in reminders)
+
+
+async def test_a_change_that_overtook_another_tells_the_family_of_both(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """A conference's events travel on different streams: a change may reach this service
+    before the one made earlier. The later change's message then says what the earlier one
+    changed, since the earlier one's own message is not sent (it is no longer news): a school's
+    move overtaken by an interpreter asked for says the time changed; an interpreter given up,
+    overtaken by a move, is told by the move."""
+    settings = NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+    )
+    starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
+    later = starts + timedelta(hours=1)
+    app = build_app(settings)
+    async with serving(app, "http://notifications") as http:
+        await ava_at_conway(redis_client)
+        await wei_can_be_written_to(http)
+        runtime = app.state.runtime
+
+        def conference(booking_id: str, at: datetime) -> dict[str, Any]:
+            return {
+                "booking_id": booking_id,
+                "student_id": "s-ava",
+                "guardian_id": "g-wei",
+                "starts_at": at,
+                "ends_at": at + timedelta(minutes=20),
+                "room": "Room 4",
+                "teacher_id": "t-rivera",
+                "timezone": "America/Los_Angeles",
+            }
+
+        async def told(booking_id: str, count: int) -> list[SentMessage]:
+            async def written() -> list[SentMessage]:
+                async with runtime.uow.read() as session:
+                    query = select(SentMessage).where(
+                        col(SentMessage.calendar).contains(booking_id)
+                    )
+                    return list((await session.exec(query)).all())
+
+            return await eventually(written, until=lambda found: len(found) >= count)
+
+        async def handled(kind: type[EventData], count: int) -> None:
+            async def entries() -> int:
+                async with runtime.uow.read() as session:
+                    query = select(InboxEntry).where(InboxEntry.event_type == kind.event_type())
+                    return len((await session.exec(query)).all())
+
+            await eventually(entries, until=lambda found: found >= count)
+
+        def moved(booking_id: str, **more: Any) -> ConferenceMoved:
+            return ConferenceMoved(
+                **conference(booking_id, later),
+                slot_id="slot-2",
+                previous_slot_id="slot-1",
+                previous_starts_at=starts,
+                moved_by="a-office",
+                by_school=True,
+                reason="Room flooded",
+                **more,
+            )
+
+        # The school moves the time (SEQUENCE 1), then books an interpreter (2); the second
+        # arrives first.
+        await publish(
+            redis_client,
+            ConferenceBooked(**conference("b-one", starts), slot_id="slot-1", booked_by="g-wei"),
+        )
+        await told("b-one", 1)
+        await publish(
+            redis_client,
+            ConferenceInterpreterChanged(
+                **conference("b-one", later),
+                slot_id="slot-2",
+                sequence=2,
+                changed_by="a-office",
+                by_school=True,
+                interpreter_language="es",
+            ),
+        )
+        found = await told("b-one", 2)
+        (asked,) = [m for m in found if m.template == "conference_interpreter_changed"]
+        assert "  (Its time has changed too: it was Monday, December 9, 2030, 3:00" in (
+            asked.body
+        ), asked.body
+        await publish(redis_client, moved("b-one", sequence=1, interpreter_language=None))
+        await handled(ConferenceMoved, 1)  # (the move, no longer news, sends nothing)
+        assert [m.template for m in await told("b-one", 2)] == [
+            "conference_booked",
+            "conference_interpreter_changed",
+        ]
+
+        # Booked with an interpreter; the family gives it up (SEQUENCE 1), then the school moves
+        # the time (2); the move arrives first.
+        await publish(
+            redis_client,
+            ConferenceBooked(
+                **conference("b-two", starts),
+                slot_id="slot-1",
+                booked_by="g-wei",
+                interpreter_language="es",
+            ),
+        )
+        await told("b-two", 1)
+        await publish(redis_client, moved("b-two", sequence=2, interpreter_language=None))
+        found = await told("b-two", 2)
+        (move,) = [m for m in found if m.template == "conference_moved"]
+        assert "  Interpreter: none any more (it was Spanish)\n" in move.body, move.body
+        await publish(
+            redis_client,
+            ConferenceInterpreterChanged(
+                **conference("b-two", starts),
+                slot_id="slot-1",
+                sequence=1,
+                changed_by="g-wei",
+                interpreter_language=None,
+                previous_interpreter_language="es",
+            ),
+        )
+        await handled(ConferenceInterpreterChanged, 2)
+        assert len(await told("b-two", 2)) == 2
 
 
 async def test_a_reminder_to_book_waits_for_a_child_not_on_the_roster_yet(

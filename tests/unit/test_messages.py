@@ -26,6 +26,7 @@ from services.notifications.messages import (
 )
 from services.notifications.sms_text import segments
 from services.notifications.tables import Delivery
+from shared.translations import language_name
 from tests.notifications_support import queued_message
 
 LOS_ANGELES = "America/Los_Angeles"
@@ -544,6 +545,31 @@ def test_a_move_the_family_made_comes_with_their_link_and_its_interpreter(langua
     without = rendered("conference_moved", language, by_school=False, reason=None, link=None)
     assert without.body.count("\n") < moved.body.count("\n")
     assert "Interpreter" not in rendered("conference_moved", "en", interpreter=None).body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_a_move_or_an_interpreter_change_says_what_an_earlier_change_did(language: str) -> None:
+    """A move that leaves the family's interpreter out says so; an interpreter change that
+    overtook a move says the time changed: in every language, the language and the time
+    named."""
+    dropped = rendered(
+        "conference_moved", language, interpreter=None, dropped_interpreter=LanguageName("vi")
+    )
+    kept = rendered("conference_moved", language, interpreter=None)
+    assert len(dropped.body.splitlines()) == len(kept.body.splitlines()) + 1
+    vietnamese = language_name("vi", in_language=language)
+    assert vietnamese in dropped.body and vietnamese not in kept.body
+    changed = rendered(
+        "conference_interpreter_changed", language, previous_starts_at=MONDAY_MORNING
+    )
+    same = rendered("conference_interpreter_changed", language)
+    assert len(changed.body.splitlines()) == len(same.body.splitlines()) + 1
+    for text in (dropped.body, changed.body):
+        for leftover in ("{{", "%(", "None", "(vi)"):
+            assert leftover not in text, (leftover, text)
+    if language == "en":
+        assert "  Interpreter: none any more (it was Vietnamese)\n" in dropped.body
+        assert "  (Its time has changed too: it was Tuesday, December 1, 2026, 8:00" in changed.body
 
 
 INTERPRETER_CHANGES = {
