@@ -1107,6 +1107,8 @@ async def test_a_family_asks_for_an_interpreter_after_booking_and_gives_it_up(
     elsewhere = f"/family/bookings/{booking['id']}/move?interpreter=vi"
     assert f'href="{elsewhere}"' in busy.text
     assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in busy.text
+    assert '<fieldset class="field" aria-describedby="interpreter-error">' in busy.text
+    assert 'id="interpreter-error"' in busy.text and 'href="#interpreter-none"' in busy.text
     [unchanged] = await bookings_of(system, family)
     assert (unchanged["slot_id"], unchanged["interpreter_id"]) == (second["id"], None)
 
@@ -1139,6 +1141,11 @@ async def test_a_family_asks_for_an_interpreter_after_booking_and_gives_it_up(
     assert "An interpreter is booked for the conference." in told
     [booking] = await bookings_of(system, family)
     assert (booking["slot_id"], booking["interpreter_id"]) == (first["id"], ana)
+    # The same again (sent twice): nothing changes, and no confirmation is promised.
+    again = await web.post(page_of, data={"csrf_token": csrf_token(form), "interpreter": "vi"})
+    assert again.headers["location"] == "/family"
+    [unchanged] = await bookings_of(system, family)
+    assert unchanged["sequence"] == booking["sequence"]
     unknown = await web.post(page_of, data={"csrf_token": csrf_token(form), "interpreter": "xx"})
     assert unknown.status_code == 422
     assert "Choose one of the languages below." in text_of(unknown)

@@ -229,7 +229,8 @@ async def change_booking_interpreter(
     booking_id: IdPath, body: InterpreterIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> BookingOut | JSONResponse:
     """Ask for an interpreter at the conference's own time, in another language, or for none
-    (`language: null`), as the family may until changes close (the school until it starts): an
+    (`language: null`), as the family may while booking is open and changes are (the school
+    until it starts): an
     interpreter of the language free then is booked with it, or its interpreter's time is
     freed, and `scheduling.conference.interpreter_changed` tells the family. The calendar event
     keeps its UID, with its SEQUENCE raised. 409 `no_interpreter` when none in the language is

@@ -46,6 +46,8 @@ async def change_interpreter(
     wanted = fields.get("interpreter") or None
     if wanted is not None and wanted not in dict(languages):
         return _page(request, who, child, languages, refusal=Refusal.INVALID, status=422)
+    if wanted == _current(child, languages):  # (nothing to change, nothing to confirm)
+        return RedirectResponse("/family", status_code=303)
     answer = accepted(
         await api.ask_for_interpreter(
             session_of(who).credential, booking_id=booking_id, language=wanted
@@ -79,10 +81,6 @@ def _page(
 ) -> Response:
     conference = child.conference
     assert conference is not None  # (``child_with_booking``)
-    current = conference.interpreter_language
-    # The conference's own language, as the school lists it (``es`` for an ``es-MX`` asked).
-    if current is not None:
-        current = next((tag for tag, _ in languages if tag == primary_tag(current)), current)
     return page(
         request,
         who,
@@ -91,9 +89,19 @@ def _page(
         child=child,
         conference=conference,
         interpreter_languages=languages,
-        interpreter=chosen if refusal is not None else current,
+        interpreter=chosen if refusal is not None else _current(child, languages),
         chosen_name=dict(languages).get(chosen or ""),
         refusal=refusal.value if refusal else None,
         refusal_when=refusal_when,
-        error_field="interpreter-none",
+        error_field="interpreter-none" if languages else "main",
     )
+
+
+def _current(child: ChildView, languages: list[tuple[str, str]]) -> str | None:
+    """The language the conference has an interpreter in, as the school lists it (``es`` for
+    an ``es-MX`` asked), or None."""
+    conference = child.conference
+    current = conference.interpreter_language if conference else None
+    if current is None:
+        return None
+    return next((tag for tag, _ in languages if tag == primary_tag(current)), current)
