@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +24,11 @@ def written_day(moment: datetime, *, timezone: str | None, language: str) -> str
     """The day, e.g. "Tuesday, December 8" or "martes, 8 de diciembre"."""
     local = moment.astimezone(zone(timezone))
     return str(format_skeleton("MMMMEEEEd", local, locale=locale_of(language)))
+
+
+def written_day_of(day: date, *, language: str) -> str:
+    """A calendar day, with its year: "Tuesday, December 8, 2026"."""
+    return str(format_date(day, "full", locale=locale_of(language)))
 
 
 def written_date(moment: datetime, *, timezone: str | None, language: str) -> str:

@@ -667,6 +667,19 @@ async def test_the_office_reads_an_interpreters_day(
     await signed_in_as(web, "a-conway")
     listed = await web.get("/office/interpreters")
     assert "not a conference day at this school" not in listed.text  # (hers is one)
+    # Hours are added for one of the school's conference days still to come, chosen from them.
+    options = re.findall(
+        rf'<select class="text-input" id="day-{interpreter}" name="day">(.*?)</select>',
+        listed.text,
+        re.S,
+    )
+    assert len(options) == 1, listed.text
+    offered = re.findall(r'<option value="([\d-]+)">([^<]+)</option>', options[0])
+    today = datetime.now(LA).date()
+    assert [value for value, _ in offered] == [
+        (today + timedelta(days=n)).isoformat() for n in range(31)
+    ]
+    assert offered[2][1] == f"{starts:%A}, {starts:%B} {starts.day}, {starts.year}"
     day = starts.date().isoformat()
     address = f"/office/interpreters/{interpreter}/day?day={day}"
     assert f'href="{address}"' in listed.text

@@ -27,7 +27,13 @@ from services.web.staff.calendar_feeds import public_feed_address
 from services.web.staff.day_view import conference_days
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
-from services.web.written_times import written_date, written_day, written_span, zone
+from services.web.written_times import (
+    written_date,
+    written_day,
+    written_day_of,
+    written_span,
+    zone,
+)
 from shared.api_types import is_known_language
 from shared.translations import language_name, language_named, shortest_code
 
@@ -86,6 +92,8 @@ class InterpreterDay:
 class SchoolInterpreters:
     school: School
     interpreters: list[InterpreterView]
+    # The school's conference days still to come (ISO date, written): the days hours are for.
+    days: tuple[tuple[str, str], ...] = ()
 
 
 @router.get(PAGE)
@@ -430,6 +438,7 @@ async def _page(
         answer = accepted(await api.interpreters(token_of(who), site=school.id))
         found = answer.body if answer.ok and isinstance(answer.body, list) else []
         days = frozenset(conference_days(await windows_of(api, who, [school.id])))
+        today = datetime.now(zone(school.timezone)).date()
         views = [
             _view(one, timezone=school.timezone, language=who.language, conference_days=days)
             for one in found
@@ -444,6 +453,11 @@ async def _page(
                     replace(view, feed=_feed_address(request, accepted(feed)))
                     for view, feed in zip(views, feeds, strict=True)
                 ],
+                days=tuple(
+                    (day.isoformat(), written_day_of(day, language=who.language))
+                    for day in sorted(days)
+                    if day >= today
+                ),
             )
         )
     return page(
