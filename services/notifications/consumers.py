@@ -44,6 +44,7 @@ from shared.roster import (
     keep_administrator_copy,
     keep_roster_copy,
     keep_site_copy,
+    link_states,
     site_zones,
 )
 from shared.roster_classes import keep_class_copy
@@ -414,6 +415,15 @@ async def remind_families_to_book(
     nudged = {family.student_id for event in events for family in event.data.families}
     on_roster = await roster_students(context.session, nudged)
     names = {student: name for student, name in on_roster.items() if name is not None}
+    links = await link_states(
+        context.session,
+        {
+            (guardian_id, family.student_id)
+            for event in events
+            for family in event.data.families
+            for guardian_id in family.guardian_ids
+        },
+    )
     messages = []
     for event in events:
         children: dict[str, list[str]] = defaultdict(list)
@@ -423,11 +433,21 @@ async def remind_families_to_book(
                 if family.student_id not in children[guardian_id]:
                     children[guardian_id].append(family.student_id)
         for guardian_id, student_ids in sorted(children.items()):
-            # A child whose roster entry has not arrived yet makes the event wait for it (the
-            # message is addressed to them), so that the reminder names every child; else it is
-            # about a child still at school, if any (about one who has left, it is not sent).
-            known = [student for student in student_ids if student in names]
-            arriving = [student for student in student_ids if student not in on_roster]
+            # A child whose roster entry, or whose link to the guardian, has not arrived yet
+            # makes the event wait for it (the message is addressed to them), so that the
+            # reminder names every child; else it is about a child still at school and still
+            # the guardian's, if any (about one who has left, it is not sent). It names only
+            # those.
+            known = [
+                student
+                for student in student_ids
+                if student in names and links.get((guardian_id, student))
+            ]
+            arriving = [
+                student
+                for student in student_ids
+                if student not in on_roster or (guardian_id, student) not in links
+            ]
             messages.append(
                 Message(
                     guardian_id=guardian_id,

@@ -40,6 +40,7 @@ from shared.events import (
     FamiliesNudged,
     GoalSet,
     GuardianLinked,
+    GuardianUnlinked,
     NudgedFamily,
     SiteRegistered,
     StudentEnrolled,
@@ -50,7 +51,7 @@ from shared.messaging.consumer import Delivery, Outcome, handle_batch, needs
 from shared.messaging.tables import InboxEntry, ParkedEvent
 from shared.messaging.unit_of_work import UnitOfWork
 from shared.migrations import upgrade_to_head
-from shared.roster import RosterGuardianLink, RosterSite
+from shared.roster import RosterGuardianLink, RosterSite, link_states
 from shared.roster_classes import RosterClassMember, teacher_names
 from tests.integration.conftest import serving
 from tests.support import auth, eventually
@@ -708,6 +709,72 @@ async def test_a_reminder_to_book_waits_for_a_child_not_on_the_roster_yet(
             redis_client,
             GuardianLinked(
                 guardian_id="g-wei", student_id="s-ben", relationship="father", version=1
+            ),
+        )
+
+        async def reminded() -> list[SentMessage]:
+            async with runtime.uow.read() as session:
+                query = select(SentMessage).where(SentMessage.template == "booking_reminder")
+                return list((await session.exec(query)).all())
+
+        (reminder,) = await eventually(reminded, until=bool)
+    assert (reminder.recipient_id, reminder.student_id) == ("g-wei", "s-ben")
+    assert reminder.subject == "Reminder: choose a time for Ben's conference", reminder.subject
+    assert "Ava" not in reminder.body
+
+
+async def test_a_reminder_to_book_names_only_the_children_still_the_guardians(
+    redis_url: str, redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """A guardian nudged for two children, the first of whom the roster has since unlinked
+    from them: the reminder is about the second alone (not addressed to the first, and so
+    dropped, nor naming a child who is no longer theirs)."""
+    settings = NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+    )
+    app = build_app(settings)
+    async with serving(app, "http://notifications") as http:
+        await ava_at_conway(redis_client)
+        await wei_can_be_written_to(http)
+        await publish(
+            redis_client,
+            StudentEnrolled(
+                student_id="s-ben", given_name="Ben", family_name="Chen", grade="01", version=1
+            ),
+        )
+        await publish(
+            redis_client,
+            GuardianLinked(
+                guardian_id="g-wei", student_id="s-ben", relationship="father", version=1
+            ),
+        )
+        await publish(
+            redis_client, GuardianUnlinked(guardian_id="g-wei", student_id="s-ava", version=2)
+        )
+        runtime = app.state.runtime
+
+        async def links_known() -> dict[tuple[str, str], bool]:
+            async with runtime.uow.read() as session:
+                return await link_states(session, {("g-wei", "s-ava"), ("g-wei", "s-ben")})
+
+        await eventually(
+            links_known,
+            until=lambda found: found == {("g-wei", "s-ava"): False, ("g-wei", "s-ben"): True},
+        )
+        await publish(
+            redis_client,
+            FamiliesNudged(
+                nudge_id="n-1",
+                window_id="w-1",
+                nudged_by="a-lopez",
+                families=[
+                    NudgedFamily(student_id="s-ava", guardian_ids=["g-wei"]),
+                    NudgedFamily(student_id="s-ben", guardian_ids=["g-wei"]),
+                ],
+                closes_at=datetime.now(UTC) + timedelta(days=5),
+                timezone="America/Los_Angeles",
             ),
         )
 
