@@ -947,6 +947,8 @@ async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_
     assert moved.headers["location"] == "/family?done=moved_no_interpreter"
     told = text_of(await web.get(moved.headers["location"]))
     assert "The conference has a new time, without an interpreter: none was free then." in told
+    assert "choose “Ask for an interpreter” under the conference." in told
+    assert f'href="/family/bookings/{booking["id"]}/interpreter">Ask for an interpreter' in told
     [booking] = await bookings_of(system, family)
     assert (booking["slot_id"], booking["interpreter_id"]) == (second["id"], None)
     assert booking["interpreter_language"] is None
