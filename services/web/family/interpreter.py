@@ -12,8 +12,9 @@ from services.web.family.view import ChildView
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
+from services.web.scheduling_api import SchedulingApi
 from services.web.service_clients import SchedulingDep
-from shared.translations import shortest_code
+from shared.translations import language_name, shortest_code
 
 router = APIRouter()
 
@@ -30,8 +31,7 @@ async def choose_interpreter(
     """The languages the school has interpreters for, to ask for one at the conference's time
     (or for none, when it has one)."""
     child = await child_with_booking(api, who, booking_id)
-    languages = await interpreter_languages(api, who, child)
-    return _page(request, who, child, languages)
+    return _page(request, who, child, await _offered(api, who, child))
 
 
 @router.post("/family/bookings/{booking_id}/interpreter")
@@ -42,9 +42,9 @@ async def change_interpreter(
     why and, when none is free at that time, where to find a time one is."""
     fields = await checked_form(request, who)
     child = await child_with_booking(api, who, booking_id)
-    languages = await interpreter_languages(api, who, child)
+    languages = await _offered(api, who, child)
     wanted = fields.get("interpreter") or None
-    if wanted is not None and wanted not in dict(languages):
+    if "interpreter" not in fields or (wanted is not None and wanted not in dict(languages)):
         return _page(request, who, child, languages, refusal=Refusal.INVALID, status=422)
     if wanted == _current(child, languages):  # (nothing to change, nothing to confirm)
         return RedirectResponse("/family", status_code=303)
@@ -66,6 +66,16 @@ async def change_interpreter(
         refusal_when=moment_of_refusal(answer, language=who.language),
         status=answer.refused_status,
     )
+
+
+async def _offered(api: SchedulingApi, who: Visitor, child: ChildView) -> list[tuple[str, str]]:
+    """The languages the school has interpreters for, and the conference's own (kept as it is
+    if chosen again, even when no interpreter in it has hours ahead any more)."""
+    languages = await interpreter_languages(api, who, child)
+    current = _current(child, languages)
+    if current is not None and current not in dict(languages):
+        languages.append((current, language_name(current, in_language=who.language)))
+    return languages
 
 
 def _page(
