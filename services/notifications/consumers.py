@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
@@ -219,15 +220,9 @@ async def tell_guardian_conference_moved(
                 or _soon(context, now, event.data.previous_starts_at),
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={
-                    "starts_at": event.data.starts_at,
+                    **_changed_conference(event),
                     "previous_starts_at": event.data.previous_starts_at,
-                    "minutes": int(
-                        (event.data.ends_at - event.data.starts_at).total_seconds() // 60
-                    ),
-                    "room": event.data.room,
-                    "by_school": event.data.by_school,
                     "reason": event.data.reason,
-                    "interpreter": named_language(event.data.interpreter_language),
                     "dropped_interpreter": _dropped_interpreter(event, told),
                 },
                 calendar=conference_of(event),
@@ -238,6 +233,20 @@ async def tell_guardian_conference_moved(
         now=now,
         family_links=context.env.family_links,
     )
+
+
+def _changed_conference(
+    event: CloudEvent[ConferenceMoved] | CloudEvent[ConferenceInterpreterChanged],
+) -> dict[str, Any]:
+    """What a message about a conference the family or the school changed says of it now."""
+    data = event.data
+    return {
+        "starts_at": data.starts_at,
+        "minutes": int((data.ends_at - data.starts_at).total_seconds() // 60),
+        "room": data.room,
+        "by_school": data.by_school,
+        "interpreter": named_language(data.interpreter_language),
+    }
 
 
 def _dropped_interpreter(
@@ -274,13 +283,7 @@ async def tell_guardians_interpreter_changed(
                 critical=_soon(context, now, event.data.starts_at),
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={
-                    "starts_at": event.data.starts_at,
-                    "minutes": int(
-                        (event.data.ends_at - event.data.starts_at).total_seconds() // 60
-                    ),
-                    "room": event.data.room,
-                    "by_school": event.data.by_school,
-                    "interpreter": named_language(event.data.interpreter_language),
+                    **_changed_conference(event),
                     "previous_interpreter": named_language(
                         event.data.previous_interpreter_language
                     ),

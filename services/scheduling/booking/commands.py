@@ -211,36 +211,12 @@ async def change_interpreter(
     ``no_interpreter``, when none is: another time may have one), or its interpreter's time is
     freed. Its calendar's SEQUENCE is raised, as for a move. Asking for the language it has
     already (or for none, when it has none) changes nothing."""
-    booking = await session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound(f"no booking {booking_id!r}")
-    # As ``move_booking``: the booking read again once its student's and its time's locks
-    # are held.
-    await lock_student(session, booking.student_id)
-    await session.refresh(booking)
-    slot = (await lock_slots(session, [booking.slot_id]))[booking.slot_id]
-    await session.refresh(booking)
+    booking, slot = await _at_its_time(session, booking_id)
     now = datetime.now(UTC)
     student = await student_view(session, booking)
-    check_cancellation(
-        principal,
-        student=student,
-        booking_id=booking.id,
-        status=booking.status,
-        starts_at=slot.starts_at,
-        teacher_id=slot.teacher_id,
-        now=now,
-        doing="change",
-    )
+    window = await _check_change(session, principal, booking, slot, student, now, "change")
     if not student.active:
         raise Refused(f"student {student.id!r} is withdrawn from the roster")
-    window = await window_of(session, slot)
-    check_family_change(
-        window=window_plan(window) if window else None,
-        starts_at=slot.starts_at,
-        now=now,
-        is_staff=principal.is_staff,
-    )
     await check_window_open(session, principal, window, booking.guardian_id)
     previous = booking.interpreter_language
     if (None if language is None else primary(language)) == (
@@ -336,24 +312,49 @@ async def cancel_booking(
     session: AsyncSession, principal: Principal, *, booking_id: str, reason: str | None
 ) -> Booking:
     """Cancel a booking: its seat is free again, and goes to the first family waiting for it."""
+    booking, slot = await _at_its_time(session, booking_id)
+    now = datetime.now(UTC)
+    student = await student_view(session, booking)
+    await _check_change(session, principal, booking, slot, student, now, "cancel")
+    await release(session, booking, slot, cancelled_by=principal.subject, reason=reason, now=now)
+    await promote_from_waitlist(session, slot, now=now)
+    return booking
+
+
+async def _at_its_time(session: AsyncSession, booking_id: str) -> tuple[Booking, Slot]:
+    """The booking and its time, locked: as ``move_booking``, the student's lock keeps the
+    booking at its time, the time's lock keeps its status; the booking is read again once both
+    are held."""
     booking = await session.get(Booking, booking_id)
     if booking is None:
         raise NotFound(f"no booking {booking_id!r}")
-    # As ``move_booking``: the student's lock keeps the booking at its time, the time's lock
-    # keeps its status; the booking is read again once both are held.
     await lock_student(session, booking.student_id)
     await session.refresh(booking)
     slot = (await lock_slots(session, [booking.slot_id]))[booking.slot_id]
     await session.refresh(booking)
-    now = datetime.now(UTC)
+    return booking, slot
+
+
+async def _check_change(
+    session: AsyncSession,
+    principal: Principal,
+    booking: Booking,
+    slot: Slot,
+    student: StudentView,
+    now: datetime,
+    doing: str,
+) -> ConferenceWindow | None:
+    """Whether ``principal`` may cancel (or change) the booking now, as for a move: who, its
+    state, and for a family the window's deadline for changes online. Returns its window."""
     check_cancellation(
         principal,
-        student=await student_view(session, booking),
+        student=student,
         booking_id=booking.id,
         status=booking.status,
         starts_at=slot.starts_at,
         teacher_id=slot.teacher_id,
         now=now,
+        doing=doing,
     )
     window = await window_of(session, slot)
     check_family_change(
@@ -362,9 +363,7 @@ async def cancel_booking(
         now=now,
         is_staff=principal.is_staff,
     )
-    await release(session, booking, slot, cancelled_by=principal.subject, reason=reason, now=now)
-    await promote_from_waitlist(session, slot, now=now)
-    return booking
+    return window
 
 
 async def release(
