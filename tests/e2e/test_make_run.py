@@ -135,6 +135,9 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert re.search(r"sent \| Confirmed: Ava's conference on \w+day", out)
         assert re.search(r"sent \| New time: Ava's conference on \w+day", out)
         assert "sent | Se liberó un horario: conferencia de Gio" in out
+        # She asked for an interpreter at that time: Conway's was booked, and she was told.
+        assert "Gio: interpreter es SEQUENCE 1\n" in out
+        assert "sent | Intérprete de español para la conferencia de Gio\n" in out
         # The same messages arrived as email at make run's SMTP server, calendars attached.
         assert re.search(r"Confirmed: Ava's conference .* \| METHOD:REQUEST SEQUENCE:0\n", out)
         assert re.search(r"New time: Ava's conference .* \| METHOD:REQUEST SEQUENCE:1\n", out)
@@ -237,8 +240,8 @@ def check_redis_users(launcher: Launcher, workdir: Path) -> None:
 
 def check_pages_as_printed(welcome: str) -> None:
     """The web front, as ``make run`` prints it: a demo family's link signs the family in (one
-    at a school with an interpreter may ask for one), and the development sign-in page signs a
-    teacher in to their conference day."""
+    whose conference has an interpreter may change it), and the development sign-in page signs
+    a teacher in to their conference day."""
     dana = re.search(r"Dana Levi.*:\n\s+(http://127\.0\.0\.1:\d+/f\?link=\S+)", welcome)
     dev_page = re.search(r"(http://127\.0\.0\.1:\d+/dev/sign-in)", welcome)
     assert dana and dev_page, welcome[-3000:]
@@ -249,10 +252,11 @@ def check_pages_as_printed(welcome: str) -> None:
     maria = re.search(r"María Martínez.*:\n\s+(http://127\.0\.0\.1:\d+/f\?link=\S+)", welcome)
     assert maria, welcome[-3000:]
     with httpx.Client(timeout=10, follow_redirects=True) as browser:
-        # Gio's conference, booked from the waitlist in "Try it": Conway's interpreter (the
-        # demo's) may be asked for, in Spanish, María's language.
+        # Gio's conference, booked from the waitlist in "Try it", with Conway's interpreter
+        # asked for since: her page names her, and she may be changed or given up.
         family = browser.get(maria.group(1))
-        assert family.status_code == 200 and "Pedir un intérprete" in family.text, family.text
+        assert family.status_code == 200, family.text
+        assert "Cambiar o quitar el intérprete" in family.text, family.text
     with httpx.Client(timeout=10, follow_redirects=True) as browser:
         page = browser.get(dev_page.group(1))
         assert page.status_code == 200 and "Miriam Cohen" in page.text, page.text[:500]
