@@ -280,7 +280,9 @@ async def tell_guardians_interpreter_changed(
                 whole_family=True,
                 template="conference_interpreter_changed",
                 cause=event,
-                critical=_soon(context, now, event.data.starts_at),
+                # (or the time it was, when it brings the news of a move from that time)
+                critical=_soon(context, now, event.data.starts_at)
+                or _soon(context, now, _time_before(event, told) or event.data.starts_at),
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={
                     **_changed_conference(event),

@@ -622,6 +622,31 @@ async def test_a_change_that_overtook_another_tells_the_family_of_both(
             "conference_interpreter_changed",
         ]
 
+        assert not asked.critical  # (neither time is today)
+        # The same, from a time an hour from now: the message bringing the news of the move
+        # away from it cannot wait (critical: past quiet hours and opt-outs).
+        soon = datetime.now(UTC) + timedelta(hours=1)
+        await publish(
+            redis_client,
+            ConferenceBooked(**conference("b-soon", soon), slot_id="slot-1", booked_by="g-wei"),
+        )
+        await told("b-soon", 1)
+        await publish(
+            redis_client,
+            ConferenceInterpreterChanged(
+                **conference("b-soon", later),
+                slot_id="slot-2",
+                sequence=2,
+                changed_by="a-office",
+                by_school=True,
+                interpreter_language="es",
+            ),
+        )
+        urgent = [
+            m for m in await told("b-soon", 2) if m.template == "conference_interpreter_changed"
+        ]
+        assert [m.critical for m in urgent] == [True]
+
         # Booked with an interpreter; the family gives it up (SEQUENCE 1), then the school moves
         # the time (2); the move arrives first.
         await publish(
@@ -649,7 +674,7 @@ async def test_a_change_that_overtook_another_tells_the_family_of_both(
                 previous_interpreter_language="es",
             ),
         )
-        await handled(ConferenceInterpreterChanged, 2)
+        await handled(ConferenceInterpreterChanged, 3)
         assert len(await told("b-two", 2)) == 2
 
 

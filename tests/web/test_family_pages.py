@@ -1150,6 +1150,7 @@ async def test_a_family_asks_for_an_interpreter_after_booking_and_gives_it_up(
     assert unchanged["sequence"] == booking["sequence"]
     nothing = await web.post(page_of, data={"csrf_token": csrf_token(form)})
     assert nothing.status_code == 422  # (no choice sent: nothing given up)
+    assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in nothing.text
     unknown = await web.post(page_of, data={"csrf_token": csrf_token(form), "interpreter": "xx"})
     assert unknown.status_code == 422
     assert "Choose one of the languages below." in text_of(unknown)

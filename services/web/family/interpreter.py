@@ -99,7 +99,8 @@ def _page(
         child=child,
         conference=conference,
         interpreter_languages=languages,
-        interpreter=chosen if refusal is not None else _current(child, languages),
+        # (After a refusal, the choice sent; else, or with none sent, what the conference has.)
+        interpreter=chosen if chosen is not None else _current(child, languages),
         chosen_name=dict(languages).get(chosen or ""),
         refusal=refusal.value if refusal else None,
         refusal_when=refusal_when,
