@@ -20,7 +20,7 @@ from services.notifications.family_links import (
 )
 from services.notifications.invitations import invitation_jobs
 from services.notifications.messages import LanguageName, Names, named_language
-from services.notifications.reminders import ConferenceFacts, follow_conferences, known_before
+from services.notifications.reminders import ConferenceFacts, follow_conferences
 from services.notifications.tables import KnownStudent
 from shared.calendar_ics import Conference
 from shared.events import (
@@ -205,8 +205,8 @@ async def tell_guardian_conference_moved(
     (critical when the old or the new time is on the day), with each guardian's link to change
     it; its reminders move with it."""
     now = context.env.now()
-    told = await known_before(context, events)
-    events = await follow_conferences(context, events)
+    told: dict[str, ConferenceFacts | None] = {}
+    events = await follow_conferences(context, events, known_before=told)
     await notify_guardians(
         context.session,
         [
@@ -250,11 +250,11 @@ def _changed_conference(
 
 
 def _dropped_interpreter(
-    event: CloudEvent[ConferenceMoved], told: Mapping[str, ConferenceFacts]
+    event: CloudEvent[ConferenceMoved], told: Mapping[str, ConferenceFacts | None]
 ) -> LanguageName | None:
     """The interpreter the family knew of, which the move leaves out (a move without it, or an
     interpreter given up whose news this move overtook)."""
-    known = told.get(event.data.booking_id)
+    known = told.get(event.id)
     names = "interpreter_language" in event.data.model_fields_set
     if known is None or not names or event.data.interpreter_language is not None:
         return None
@@ -269,8 +269,8 @@ async def tell_guardians_interpreter_changed(
     any more (critical when it is on the day), with each guardian's link to change it; its
     reminders name the interpreter it has now."""
     now = context.env.now()
-    told = await known_before(context, events)
-    events = await follow_conferences(context, events)
+    told: dict[str, ConferenceFacts | None] = {}
+    events = await follow_conferences(context, events, known_before=told)
     await notify_guardians(
         context.session,
         [
@@ -303,9 +303,9 @@ async def tell_guardians_interpreter_changed(
 
 
 def _time_before(
-    event: CloudEvent[ConferenceInterpreterChanged], told: Mapping[str, ConferenceFacts]
+    event: CloudEvent[ConferenceInterpreterChanged], told: Mapping[str, ConferenceFacts | None]
 ) -> datetime | None:
-    known = told.get(event.data.booking_id)
+    known = told.get(event.id)
     if known is None or known.starts_at == event.data.starts_at:
         return None
     return known.starts_at

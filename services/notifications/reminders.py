@@ -247,13 +247,20 @@ def outcome_when_due(
 Context = HandlerContext[NotificationsEnvironment]
 
 
-async def follow_conferences(context: Context, events: Sequence[T]) -> list[T]:
+async def follow_conferences(
+    context: Context,
+    events: Sequence[T],
+    *,
+    known_before: dict[str, ConferenceFacts | None] | None = None,
+) -> list[T]:
     """Keep what this service knows of each conference the events are about, the newest
     change winning, and plan anew the reminders of each conference that changed. Returns the
     events that were news when they came, in order: not those an event handled before them
     had overtaken (a move or a change of the interpreter arriving after the cancellation, or
     after a later change; a booking after its first change), which the family must not be
-    told of."""
+    told of. ``known_before`` is given, by event id, what was known of its conference just
+    before it (None: nothing), for a message to say what else changed since the family was
+    told."""
     session, now = context.session, context.env.now()
     changes = [facts_of(event) for event in events]
     rows = await _conferences(session, {change.conference_id for change in changes})
@@ -262,6 +269,8 @@ async def follow_conferences(context: Context, events: Sequence[T]) -> list[T]:
     for event, change in zip(events, changes, strict=True):
         row = rows.get(change.conference_id)
         known = _facts_of_row(row) if row is not None else None
+        if known_before is not None:
+            known_before[event.id] = known
         if known is None or supersedes(change, known):
             news.append(event)
         newest = follow(known, change)
@@ -276,16 +285,6 @@ async def follow_conferences(context: Context, events: Sequence[T]) -> list[T]:
     )
     await plan_anew(session, list(changed.values()), times=times, now=now)
     return news
-
-
-async def known_before(
-    context: Context, events: Sequence[ConferenceEvent]
-) -> dict[str, ConferenceFacts]:
-    """What this service knew of each conference the events are about, before they are applied
-    (read before ``follow_conferences``): what the family was last told, for a message to say
-    what else changed since, when events of one conference arrived out of order."""
-    rows = await _conferences(context.session, {event.data.booking_id for event in events})
-    return {conference_id: _facts_of_row(row) for conference_id, row in rows.items()}
 
 
 async def plan_anew(

@@ -812,3 +812,78 @@ async def test_a_reminder_to_book_names_only_the_children_still_the_guardians(
     assert (reminder.recipient_id, reminder.student_id) == ("g-wei", "s-ben")
     assert reminder.subject == "Reminder: choose a time for Ben's conference", reminder.subject
     assert "Ava" not in reminder.body
+
+
+async def test_moves_in_one_batch_each_say_what_changed_since_the_one_before(
+    engine: AsyncEngine,
+) -> None:
+    """Two moves of one conference handled in one batch (a consumer catching up): the first
+    says the interpreter is no more, the second does not say it again."""
+    uow = UnitOfWork(session_factory(engine))
+    starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
+    async with uow.transaction() as session:
+        session.add(
+            KnownStudent(id="s-ava", district="demo", site="conway", given_name="Ava", version=1)
+        )
+        session.add(
+            RosterGuardianLink(
+                guardian_id="g-wei", student_id="s-ava", district="demo", active=True, version=1
+            )
+        )
+        session.add(
+            ContactPoint(
+                guardian_id="g-wei",
+                district="demo",
+                site="conway",
+                display_name="Wei Chen",
+                email="wei@example.org",
+            )
+        )
+    booked = ConferenceBooked(
+        booking_id="b-1",
+        slot_id="slot-1",
+        student_id="s-ava",
+        guardian_id="g-wei",
+        booked_by="g-wei",
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=20),
+        room="Room 4",
+        teacher_id="t-rivera",
+        interpreter_language="es",
+    )
+    env = NotificationsEnvironment(settings=NotificationsSettings())
+
+    def delivery(data: EventData) -> Delivery:
+        event = new_event(data, subject="s-ava", district="demo", site="conway")
+        return Delivery(consumers.for_stream(type(data).stream()), event)
+
+    assert await handle_batch(uow, group="notifications", batch=[delivery(booked)], env=env) == [
+        Outcome.HANDLED
+    ]
+    moves = [
+        ConferenceMoved(
+            booking_id="b-1",
+            student_id="s-ava",
+            guardian_id="g-wei",
+            teacher_id="t-rivera",
+            slot_id=f"slot-{n + 1}",
+            starts_at=starts + timedelta(hours=n),
+            ends_at=starts + timedelta(hours=n, minutes=20),
+            room="Room 4",
+            previous_slot_id=f"slot-{n}",
+            previous_starts_at=starts + timedelta(hours=n - 1),
+            sequence=n,
+            moved_by="g-wei",
+            interpreter_language=None,
+        )
+        for n in (1, 2)
+    ]
+    batch = [delivery(move) for move in moves]
+    handled = await handle_batch(uow, group="notifications", batch=batch, env=env)
+    assert handled == [Outcome.HANDLED] * 2
+    async with uow.read() as session:
+        query = select(SentMessage).where(SentMessage.template == "conference_moved")
+        bodies = {m.cause_event_id: m.body for m in (await session.exec(query)).all()}
+    first, second = (bodies[one.event.id] for one in batch)
+    assert "  Interpreter: none any more (it was Spanish)\n" in first, first
+    assert "Interpreter" not in second, second
