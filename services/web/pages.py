@@ -110,7 +110,7 @@ def page(
     return response
 
 
-def text(template: str, *, language: str, **context: Any) -> str:
+def text(template: str, /, *, language: str, **context: Any) -> str:
     """The text template ``template`` (``*.txt.j2``, not escaped) written in ``language``."""
     return _ENVIRONMENTS[language].get_template(template).render(language=language, **context)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from services.web.languages import language_name
 from services.web.office.charts import WIDTH, bar_chart
 from services.web.office.interpreters import _read_languages
 from services.web.office.refusals import OfficeRefusal
 from services.web.office.window_form import window_body
+from services.web.pages import text
 
 MEASURES = ("invited", "booked", "attended", "no_show")
 
@@ -141,3 +144,16 @@ def test_the_office_types_an_interpreters_languages_by_name_or_code() -> None:
     ):
         assert _read_languages(wrong, reader="es")[1] is not None, wrong
     assert _read_languages("Spanish,  Klingonese , vi", reader="en")[1] == "Klingonese"
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "Interpreter asked for or given up"), ("es", "Intérprete pedido o quitado")],
+)
+def test_the_messages_report_names_an_interpreter_change(language: str, said: str) -> None:
+    """A message telling a family of an interpreter asked for or given up is named as such in
+    the office's report of messages, not as a conference message of no kind."""
+    kind = text(
+        "_message_kind.html.j2", language=language, template="conference_interpreter_changed"
+    )
+    assert kind.strip() == said
