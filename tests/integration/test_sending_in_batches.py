@@ -477,7 +477,7 @@ async def test_a_worker_whose_lease_ran_short_hands_nothing_more_over_and_each_g
     deliveries = await queue(
         uow, {name: {"address": f"{name}@example.org"} for name in names}, per_job=per_job
     )
-    lease = 3.0
+    lease = 6.0  # (two thirds of it, 4 s, for the first message to go before the freeze)
     relay = SmtpRelay(host="127.0.0.1", port=mail_server.port, connections=1)
     stalling = StallingSmtpChannel(relay, sender=SENDER, stall_seconds=lease + 0.2)
     env = NotificationsEnvironment(settings=NotificationsSettings(), channels={"email": stalling})
@@ -509,7 +509,7 @@ async def test_a_worker_whose_lease_ran_short_hands_nothing_more_over_and_each_g
         assert job.attempts == 0 and job.due_at.replace(tzinfo=UTC) < soon
         assert "not handed over" in (job.last_error or "")
 
-    # Run again with a lease of the usual length: one of three seconds can run short on a busy
+    # Run again with a lease of the usual length: a short one can run short on a busy
     # machine without any freeze, and hold a message back once more.
     await due_now(uow)
     worker = JobWorker(
