@@ -168,6 +168,12 @@ def _is_script(subtag: str) -> bool:
     return len(subtag) == 4 and subtag.istitle()
 
 
+def primary_language(tag: str) -> str:
+    """A tag's language by its shortest code, e.g. ``es`` of ``es-MX`` and of ``spa``: an
+    interpreter of Spanish serves them all."""
+    return shortest_code(tag).split("-")[0]
+
+
 def shortest_code(tag: str) -> str:
     """The tag with its language by its two-letter code where ISO 639-1 has one ("spa-MX" ->
     "es-MX", "lao" -> "lo"), the rest as BCP 47 writes it ("zh-hant" -> "zh-Hant")."""

@@ -20,7 +20,7 @@ from services.notifications.family_links import (
 )
 from services.notifications.invitations import invitation_jobs
 from services.notifications.messages import LanguageName, Names, named_language
-from services.notifications.reminders import ConferenceFacts, follow_conferences
+from services.notifications.reminders import ConferenceFacts, follow_conferences, names_interpreter
 from services.notifications.tables import KnownStudent
 from shared.calendar_ics import Conference
 from shared.events import (
@@ -255,8 +255,7 @@ def _dropped_interpreter(
     """The interpreter the family knew of, which the move leaves out (a move without it, or an
     interpreter given up whose news this move overtook)."""
     known = told.get(event.id)
-    names = "interpreter_language" in event.data.model_fields_set
-    if known is None or not names or event.data.interpreter_language is not None:
+    if known is None or not names_interpreter(event) or event.data.interpreter_language is not None:
         return None
     return named_language(known.interpreter_language)
 
@@ -271,44 +270,35 @@ async def tell_guardians_interpreter_changed(
     now = context.env.now()
     told: dict[str, ConferenceFacts | None] = {}
     events = await follow_conferences(context, events, known_before=told)
-    await notify_guardians(
-        context.session,
-        [
+    messages = []
+    for event in events:
+        # A move this change overtook, whose news it brings: the time it was.
+        known = told.get(event.id)
+        moved_from = known.starts_at if known and known.starts_at != event.data.starts_at else None
+        messages.append(
             Message(
                 guardian_id=event.data.guardian_id,
                 student_id=event.data.student_id,
                 whole_family=True,
                 template="conference_interpreter_changed",
                 cause=event,
-                # (or the time it was, when it brings the news of a move from that time)
                 critical=_soon(context, now, event.data.starts_at)
-                or _soon(context, now, _time_before(event, told) or event.data.starts_at),
+                or (moved_from is not None and _soon(context, now, moved_from)),
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={
                     **_changed_conference(event),
                     "previous_interpreter": named_language(
                         event.data.previous_interpreter_language
                     ),
-                    # (A move this change overtook, whose news it brings: the time it was.)
-                    "previous_starts_at": _time_before(event, told),
+                    "previous_starts_at": moved_from,
                 },
                 calendar=conference_of(event),
                 link_until=event.data.ends_at,
             )
-            for event in events
-        ],
-        now=now,
-        family_links=context.env.family_links,
+        )
+    await notify_guardians(
+        context.session, messages, now=now, family_links=context.env.family_links
     )
-
-
-def _time_before(
-    event: CloudEvent[ConferenceInterpreterChanged], told: Mapping[str, ConferenceFacts | None]
-) -> datetime | None:
-    known = told.get(event.id)
-    if known is None or known.starts_at == event.data.starts_at:
-        return None
-    return known.starts_at
 
 
 def _soon(context: Context, now: datetime, starts_at: datetime) -> bool:

@@ -116,9 +116,10 @@ class ConferenceFacts:
 def facts_of(event: ConferenceEvent) -> ConferenceFacts:
     """The one mapping from scheduling's conference events to what this service keeps."""
     data = event.data
-    interpreter = None if isinstance(data, ConferenceCancelled) else data.interpreter_language
-    names_interpreter = isinstance(data, ConferenceBooked | ConferenceInterpreterChanged) or (
-        isinstance(data, ConferenceMoved) and "interpreter_language" in data.model_fields_set
+    said = names_interpreter(event)
+    cancelled = isinstance(data, ConferenceCancelled)
+    interpreter = (
+        data.interpreter_language if said and not isinstance(data, ConferenceCancelled) else None
     )
     return ConferenceFacts(
         conference_id=data.booking_id,
@@ -127,15 +128,25 @@ def facts_of(event: ConferenceEvent) -> ConferenceFacts:
         student_id=data.student_id,
         guardian_id=data.guardian_id,
         teacher_id=data.teacher_id,
-        status=CANCELLED if isinstance(data, ConferenceCancelled) else BOOKED,
+        status=CANCELLED if cancelled else BOOKED,
         sequence=data.sequence,
         starts_at=data.starts_at,
         ends_at=data.ends_at,
         room=data.room,
         timezone=data.timezone,
-        interpreter_language=interpreter if names_interpreter else None,
+        interpreter_language=interpreter,
         mode=data.mode,
-        interpreter_named_at=data.sequence if names_interpreter else None,
+        interpreter_named_at=data.sequence if said else None,
+    )
+
+
+def names_interpreter(event: ConferenceEvent) -> bool:
+    """Whether the event says which interpreter the conference has (none, too): a booking, a
+    change of the interpreter, and a move since moves name it (2026-12-05); not a cancellation,
+    nor a move from before."""
+    data = event.data
+    return isinstance(data, ConferenceBooked | ConferenceInterpreterChanged) or (
+        isinstance(data, ConferenceMoved) and "interpreter_language" in data.model_fields_set
     )
 
 

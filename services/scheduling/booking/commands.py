@@ -33,7 +33,7 @@ from services.scheduling.booking.seats import (
     window_of,
 )
 from services.scheduling.interpreters.assignment import take_interpreter
-from services.scheduling.interpreters.rules import primary
+from services.scheduling.interpreters.rules import same_interpreter_language
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.promotion import promote_from_waitlist
@@ -160,9 +160,8 @@ async def move_booking(
     if without_interpreter:
         booking.interpreter_language = None
         booking.interpreter_id = None
-    elif interpreter_language is not None and (
-        booking.interpreter_language is None
-        or primary(booking.interpreter_language) != primary(interpreter_language)
+    elif interpreter_language is not None and not same_interpreter_language(
+        booking.interpreter_language, interpreter_language
     ):
         booking.interpreter_language = interpreter_language
         booking.interpreter_id = None
@@ -219,9 +218,7 @@ async def change_interpreter(
         raise Refused(f"student {student.id!r} is withdrawn from the roster")
     await check_window_open(session, principal, window, booking.guardian_id)
     previous = booking.interpreter_language
-    if (None if language is None else primary(language)) == (
-        None if previous is None else primary(previous)
-    ):
+    if same_interpreter_language(language, previous):
         return booking
     interpreter_id = None
     if language is not None:

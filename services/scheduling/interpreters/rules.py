@@ -9,20 +9,24 @@ from datetime import timedelta
 from services.scheduling.booking.rules import Invalid, NotAllowed, Refused
 from services.scheduling.windows.rules import Span
 from shared.auth.principal import Principal
-from shared.translations import shortest_code
+from shared.translations import primary_language, shortest_code
 
 LONGEST_HOURS = timedelta(hours=14)
 MOVE_THEM_FIRST = "move or cancel those conferences first"
 
 
-def primary(language: str) -> str:
-    """A BCP 47 tag's language by its shortest code, e.g. ``es`` of ``es-MX`` and of ``spa``:
-    an interpreter of Spanish serves them all."""
-    return shortest_code(language).split("-")[0]
+primary = primary_language  # (shared with the web front, which shows the same language)
 
 
 def speaks(languages: Iterable[str], language: str) -> bool:
     return primary(language) in {primary(one) for one in languages}
+
+
+def same_interpreter_language(one: str | None, other: str | None) -> bool:
+    """Whether two wishes for an interpreter (a language, or none) are the same wish."""
+    if one is None or other is None:
+        return one is other
+    return primary(one) == primary(other)
 
 
 def covers(hours: Iterable[Span], span: Span) -> bool:

@@ -14,14 +14,9 @@ from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, moment_of_refusal, refusal_of
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_clients import SchedulingDep
-from shared.translations import language_name, shortest_code
+from shared.translations import language_name, primary_language
 
 router = APIRouter()
-
-
-def primary_tag(language: str) -> str:
-    """A language tag's language by its shortest code (``es`` of ``es-MX`` and of ``spa``)."""
-    return shortest_code(language).split("-")[0]
 
 
 @router.get("/family/bookings/{booking_id}/interpreter")
@@ -115,4 +110,4 @@ def _current(child: ChildView, languages: list[tuple[str, str]]) -> str | None:
     current = conference.interpreter_language if conference else None
     if current is None:
         return None
-    return next((tag for tag, _ in languages if tag == primary_tag(current)), current)
+    return next((tag for tag, _ in languages if tag == primary_language(current)), current)
