@@ -141,6 +141,16 @@ async def test_a_batch_of_goals_costs_the_same_queries_for_2_or_200_guardians(
     assert statements.count("SELECT") <= 6
 
 
+def on_sqlite(tmp_path: Path, redis_url: str, **more: Any) -> NotificationsSettings:
+    """A notifications service of its own, on a SQLite file in ``tmp_path``."""
+    return NotificationsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
+        redis_url=redis_url,
+        consumer_name="r1",
+        **more,
+    )
+
+
 async def publish(redis: aioredis.Redis, data: EventData, *, site: str = "conway") -> None:
     event = new_event(data, subject="s-ava", district="demo", site=site)
     await redis.xadd(type(data).stream(), to_stream_fields(event))  # type: ignore[arg-type]
@@ -152,12 +162,7 @@ async def test_a_service_built_with_other_settings_renders_with_them(
     """NOTIFICATIONS_TIMEZONE reaches the handlers (no module-level settings): a conference
     event that does not name its site's time zone is written in the configured one; one that
     does is written in the site's."""
-    settings = NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-        redis_url=redis_url,
-        consumer_name="r1",
-        timezone="Asia/Tokyo",
-    )
+    settings = on_sqlite(tmp_path, redis_url, timezone="Asia/Tokyo")
     starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
     admin = auth("it-admin", Role.DISTRICT_ADMIN)
     async with serving(build_app(settings), "http://notifications") as http:
@@ -252,11 +257,7 @@ async def test_a_conference_message_names_its_school_and_teacher_and_so_does_its
     """The roster's classes name the teacher (``roster.class.registered``): the confirmation
     says where (the room at which school: a family may have children at two) and with whom,
     and its calendar invitation names the teacher, not their id."""
-    settings = NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-        redis_url=redis_url,
-        consumer_name="r1",
-    )
+    settings = on_sqlite(tmp_path, redis_url)
     starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
     admin = auth("it-admin", Role.DISTRICT_ADMIN)
     app = build_app(settings)
@@ -350,11 +351,7 @@ async def test_a_video_call_names_no_school_in_its_messages_reminders_or_cancell
 ) -> None:
     """A video call's room ("Online") is not at the school: neither its confirmation, nor its
     reminders, nor its cancellation's calendar name the school as where to go."""
-    settings = NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-        redis_url=redis_url,
-        consumer_name="r1",
-    )
+    settings = on_sqlite(tmp_path, redis_url)
     starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
     app = build_app(settings)
     async with serving(app, "http://notifications") as http:
@@ -429,11 +426,7 @@ async def test_an_interpreter_asked_for_and_given_up_is_told_and_reminded(
     """An interpreter asked for after the booking, then given up: the family is told each time,
     with the calendar's SEQUENCE raised, and the conference's reminders name the interpreter it
     has now (or none)."""
-    settings = NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-        redis_url=redis_url,
-        consumer_name="r1",
-    )
+    settings = on_sqlite(tmp_path, redis_url)
     starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
     app = build_app(settings)
     async with serving(app, "http://notifications") as http:
@@ -537,11 +530,7 @@ async def test_a_change_that_overtook_another_tells_the_family_of_both(
     changed, since the earlier one's own message is not sent (it is no longer news): a school's
     move overtaken by an interpreter asked for says the time changed; an interpreter given up,
     overtaken by a move, is told by the move."""
-    settings = NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-        redis_url=redis_url,
-        consumer_name="r1",
-    )
+    settings = on_sqlite(tmp_path, redis_url)
     starts = datetime(2030, 12, 9, 23, 0, tzinfo=UTC)
     later = starts + timedelta(hours=1)
     app = build_app(settings)
@@ -684,11 +673,7 @@ async def test_a_reminder_to_book_waits_for_a_child_not_on_the_roster_yet(
     """A guardian reminded for two children, the first of whom has left the school and the
     second not yet reached this service's roster: the reminder waits for the second, and names
     them alone (it is not addressed to the child who left, and so dropped)."""
-    settings = NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-        redis_url=redis_url,
-        consumer_name="r1",
-    )
+    settings = on_sqlite(tmp_path, redis_url)
     app = build_app(settings)
     async with serving(app, "http://notifications") as http:
         await ava_at_conway(redis_client)
@@ -754,11 +739,7 @@ async def test_a_reminder_to_book_names_only_the_children_still_the_guardians(
     """A guardian nudged for two children, the first of whom the roster has since unlinked
     from them: the reminder is about the second alone (not addressed to the first, and so
     dropped, nor naming a child who is no longer theirs)."""
-    settings = NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'n.db'}",
-        redis_url=redis_url,
-        consumer_name="r1",
-    )
+    settings = on_sqlite(tmp_path, redis_url)
     app = build_app(settings)
     async with serving(app, "http://notifications") as http:
         await ava_at_conway(redis_client)
