@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.portfolio import administrators, classes
+from services.portfolio import administrators, classes, student_search
 from services.portfolio.administrators import sites_administered
 from services.portfolio.api import router
 from services.portfolio.class_overview import api as class_overview_api
@@ -69,6 +69,7 @@ SPEC = ServiceSpec(
         plans_api.router,
         feedback_api.router,
         export_api.router,
+        student_search.router,
     ],
     consumers=consumers,
     link_revocation=refuse_replaced_link,

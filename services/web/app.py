@@ -37,7 +37,15 @@ from services.web.family import (
     waitlist,
 )
 from services.web.notifications_api import NotificationsApi
-from services.web.office import figures, interpreters, messages, not_booked, reminders, windows
+from services.web.office import (
+    figures,
+    interpreters,
+    messages,
+    not_booked,
+    reminders,
+    students,
+    windows,
+)
 from services.web.pages import visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
@@ -174,6 +182,7 @@ def build_app(
         messages,
         interpreters,
         reminders,
+        students,
         classes,
         plans,
         availability,

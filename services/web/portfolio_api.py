@@ -25,6 +25,14 @@ class PortfolioApi(ServiceApi):
         """A student's roster entry (their name)."""
         return await self._call("GET", f"/students/{quote(student_id)}", token)
 
+    async def find_students(self, token: str, *, site: str, name: str) -> Answer:
+        """The school's students whose name holds ``name`` (a teacher's own students)."""
+        return await self._call("GET", f"/sites/{quote(site)}/students", token, params={"q": name})
+
+    async def guardians(self, token: str, *, student_id: str) -> Answer:
+        """The guardians the roster links to the student, by name (no contact details)."""
+        return await self._call("GET", f"/students/{quote(student_id)}/guardians", token)
+
     async def approve(self, token: str, *, student_id: str, evidence_id: str) -> Answer:
         """Approve a piece: the family then sees it."""
         path = f"{_piece(student_id, evidence_id)}/approve"

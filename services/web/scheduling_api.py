@@ -27,10 +27,29 @@ class SchedulingApi(ServiceApi):
     async def interpreter_languages(self, link: str, *, site: str) -> Answer:
         return await self._call("GET", f"/sites/{quote(site)}/interpreter-languages", link)
 
-    async def book(
-        self, link: str, *, slot_id: str, student_id: str, interpreter_language: str | None
+    async def booking_options(
+        self, token: str, *, student_id: str, interpreter_language: str | None = None
     ) -> Answer:
+        """What the school can do for a student's conference (staff): their conferences,
+        waitlist places and the times the caller may book for them."""
+        params = {"interpreter_language": interpreter_language} if interpreter_language else {}
+        path = f"/students/{quote(student_id)}/booking-options"
+        return await self._call("GET", path, token, params=params)
+
+    async def book(
+        self,
+        link: str,
+        *,
+        slot_id: str,
+        student_id: str,
+        interpreter_language: str | None,
+        guardian_id: str | None = None,
+    ) -> Answer:
+        """Book the time for the student: as the family (their link), or as staff for the
+        family's ``guardian_id``."""
         body: dict[str, Any] = {"slot_id": slot_id, "student_id": student_id}
+        if guardian_id:
+            body["guardian_id"] = guardian_id
         if interpreter_language:
             body["interpreter_language"] = interpreter_language
         return await self._call("POST", "/bookings", link, json=body)

@@ -25,7 +25,7 @@ from services.scheduling.windows.tables import ConferenceWindow
 from shared.api_types import LANGUAGE_PATTERN, IdPath
 from shared.auth.family_links import window_links_until
 from shared.auth.http import CurrentPrincipal, FamilyOrBearerPrincipal, forbidden
-from shared.auth.principal import Role
+from shared.auth.principal import Principal, Role
 from shared.problems import refusals
 from shared.roster import RosterGuardianLink
 from shared.roster_classes import teacher_names
@@ -188,21 +188,21 @@ async def _child(
     interpreter_language: str | None,
     several_children: bool,
     now: datetime,
+    staff: Principal | None = None,
 ) -> ChildOut:
+    """The child as its family sees it; for ``staff``, as the school sees it: every window not
+    over yet (opened or not), and the free times the staff member may book in them (a teacher,
+    their own; the school's administrators, any of the child's teachers')."""
     view = await student_view(session, student)
-    windows = (
-        await session.exec(
-            select(ConferenceWindow)
-            .where(
-                ConferenceWindow.site == student.site,
-                col(ConferenceWindow.announced_at).is_not(None),
-                # (Not over yet: one whose booking has closed is shown as closed, its days
-                # still ahead; the family's link works until its last day ends.)
-                col(ConferenceWindow.last_day) >= (now - timedelta(days=1)).date(),
-            )
-            .order_by(col(ConferenceWindow.first_day))
-        )
-    ).all()
+    query = select(ConferenceWindow).where(
+        ConferenceWindow.site == student.site,
+        # (Not over yet: one whose booking has closed is shown as closed, its days still
+        # ahead; the family's link works until its last day ends.)
+        col(ConferenceWindow.last_day) >= (now - timedelta(days=1)).date(),
+    )
+    if staff is None:
+        query = query.where(col(ConferenceWindow.announced_at).is_not(None))
+    windows = (await session.exec(query.order_by(col(ConferenceWindow.first_day)))).all()
     windows = [
         window for window in windows if window_links_until(window.last_day, window.timezone) > now
     ]
@@ -222,20 +222,23 @@ async def _child(
     open_windows = [
         w.id
         for w in windows
-        if booking_is_open(
+        if staff is not None  # (staff book in any window not over: check_booking_open)
+        or booking_is_open(
             window=window_plan(w), announced=True, now=now, early_access=several_children
         )
     ]
     if open_windows:
-        query = select(Slot).where(
+        slots = select(Slot).where(
             col(Slot.window_id).in_(open_windows),
             Slot.status == "open",
             col(Slot.booked) < col(Slot.capacity),
             col(Slot.starts_at) > now,
         )
         if view.teachers:
-            query = query.where(col(Slot.teacher_id).in_(sorted(view.teachers)))
-        free = list((await session.exec(query.order_by(col(Slot.starts_at)))).all())
+            slots = slots.where(col(Slot.teacher_id).in_(sorted(view.teachers)))
+        if staff is not None and staff.role is Role.TEACHER:  # (check_teachers_own)
+            slots = slots.where(Slot.teacher_id == staff.subject)
+        free = list((await session.exec(slots.order_by(col(Slot.starts_at)))).all())
     if interpreter_language is not None:
         closeness = await free_times(
             session, site=student.site, language=interpreter_language, slots=free
@@ -305,6 +308,47 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
         )
         for booking, slot, school in rows
     ]
+
+
+@router.get(
+    "/students/{student_id}/booking-options",
+    response_model=ChildOut,
+    responses=refusals(403, 404),
+)
+async def booking_options(
+    student_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    interpreter_language: str | None = Query(
+        None,
+        min_length=2,
+        max_length=35,
+        pattern=LANGUAGE_PATTERN,
+        description="Only times an interpreter of this language is free for.",
+    ),
+) -> ChildOut:
+    """What the school can do for a student's conference, as a family's call asks (their
+    teachers and the school's administrators): the student's conferences and waitlist places,
+    the windows not over yet (opened or not), and the times the caller may book for them now
+    (a teacher, their own). Book, move and cancel with the bookings' routes, naming the
+    family's guardian."""
+    if not principal.is_staff:
+        raise forbidden("this is the school's page: a family uses GET /family")
+    try:
+        async with uow.read() as session:
+            await visible_student(session, principal, student_id)
+            student = await session.get(RosterStudent, student_id)
+            assert student is not None  # (visible_student found them)
+            return await _child(
+                session,
+                student,
+                interpreter_language=interpreter_language,
+                several_children=False,
+                now=datetime.now(UTC),
+                staff=principal,
+            )
+    except NotFound as error:
+        raise as_http(error) from error
 
 
 @router.get(

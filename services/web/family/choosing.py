@@ -21,7 +21,15 @@ async def interpreter_languages(
 ) -> list[tuple[str, str]]:
     """The languages the child's school has interpreters for, each named in the page's
     language."""
-    answer = await api.interpreter_languages(session_of(who).credential, site=child.site)
+    return await school_languages(api, who, credential=session_of(who).credential, site=child.site)
+
+
+async def school_languages(
+    api: SchedulingApi, who: Visitor, *, credential: str, site: str
+) -> list[tuple[str, str]]:
+    """The languages ``site`` has interpreters for, as the holder of ``credential`` (a family's
+    link, a staff member's token) asks, each named in the page's language."""
+    answer = await api.interpreter_languages(credential, site=site)
     languages = answer.body.get("languages", []) if answer.ok and answer.body else []
     return [
         (tag, language_name(tag, in_language=who.language))

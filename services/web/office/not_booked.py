@@ -39,6 +39,7 @@ PAGES = {"office": "/office/not-booked", "teacher": "/teacher/not-booked"}
 
 @dataclass(frozen=True)
 class StudentNotBooked:
+    id: str
     name: str
     classes: list[str]
     teachers: list[str]
@@ -209,6 +210,7 @@ async def not_booked_page(
         for one in listed.body if listed.ok and isinstance(listed.body, list) else []:
             students.append(
                 StudentNotBooked(
+                    id=str(one["student_id"]),
                     name=str(one["given_name"] or one["student_id"]),
                     classes=[classes.get(c, c) for c in one.get("class_ids", [])],
                     teachers=[names.get(t, t) for t in one.get("teacher_ids", [])],

@@ -61,6 +61,16 @@ class OfficeRefusal(StrEnum):
     NO_MEETING_LINK = "no_meeting_link"
     TIMES_CLASH = "times_clash"
     ROOM_MISSING = "room_missing"
+    # (A booking the office makes, moves or cancels for a family.)
+    GUARDIAN_NOT_CHOSEN = "guardian_not_chosen"
+    TIME_NOT_CHOSEN = "time_not_chosen"
+    CONFIRM_MISSING = "confirm_missing"
+    FULL = "full"
+    NO_INTERPRETER = "no_interpreter"
+    ALREADY_BOOKED = "already_booked"
+    STARTED = "started"
+    TIME_CANCELLED = "time_cancelled"
+    BOOKING_CHANGED = "booking_changed"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
     INVALID = "invalid"
@@ -104,6 +114,12 @@ _CODES = {
             OfficeRefusal.HOURS_BOOKED,
             OfficeRefusal.INTERPRETER_BOOKED,
             OfficeRefusal.INTERPRETER_LISTED,
+            OfficeRefusal.FULL,
+            OfficeRefusal.NO_INTERPRETER,
+            OfficeRefusal.ALREADY_BOOKED,
+            OfficeRefusal.STARTED,
+            OfficeRefusal.TIME_CANCELLED,
+            OfficeRefusal.BOOKING_CHANGED,
         )
     },
 }

@@ -1,0 +1,126 @@
+"""Finding a student by name, and who their family is: for the school office taking a family's
+call (and a teacher, among their own students). Names and relationships only: contact details
+stay with notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from services.portfolio.access import visible_student
+from services.portfolio.api import StudentOut
+from services.portfolio.evidence.queries import students_taught_by
+from services.portfolio.evidence.refusing import not_found
+from services.portfolio.evidence.rules import may_see_review_queue
+from services.portfolio.tables import Guardian, GuardianLink, Site, Student
+from shared.api_types import IdPath, Text
+from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Role
+from shared.problems import refusals
+from shared.service import UnitOfWorkDep
+
+router = APIRouter(tags=["portfolio"])
+
+
+class GuardianOut(BaseModel):
+    id: str
+    given_name: str = Field(description="Empty while the roster has not named them yet.")
+    family_name: str
+    relationship: str = Field(description="As the roster links them: parent, guardian...")
+
+
+@router.get(
+    "/sites/{site_id}/students", response_model=list[StudentOut], responses=refusals(403, 404)
+)
+async def find_students(
+    site_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    q: Annotated[
+        Text,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Part of the student's given or family name (any case), or their"
+            " sourcedId.",
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=200, description="At most this many students.")] = 50,
+) -> list[StudentOut]:
+    """The school's enrolled students whose name holds ``q``, by family then given name: all of
+    them for the school's administrators, a teacher's own students for a teacher."""
+    if not may_see_review_queue(principal, district=principal.district, site=site_id):
+        raise forbidden(f"you may not look up students at site {site_id!r}")
+    wanted = q.strip().casefold()
+    async with uow.read() as session:
+        site = await session.get(Site, site_id)
+        if site is None or site.district != principal.district:
+            raise not_found(f"no site {site_id!r}")
+        pattern = f"%{_escaped(wanted)}%"
+        query = select(Student).where(
+            Student.district == site.district,
+            Student.site == site.id,
+            col(Student.active),
+            or_(
+                func.lower(col(Student.given_name)).like(pattern, escape="\\"),
+                func.lower(col(Student.family_name)).like(pattern, escape="\\"),
+                func.lower(col(Student.given_name) + " " + col(Student.family_name)).like(
+                    pattern, escape="\\"
+                ),
+                col(Student.id) == q.strip(),
+            ),
+        )
+        if principal.role is Role.TEACHER:
+            query = query.where(col(Student.id).in_(students_taught_by(principal.subject)))
+        found = (
+            await session.exec(
+                query.order_by(
+                    func.lower(col(Student.family_name)),
+                    func.lower(col(Student.given_name)),
+                    col(Student.id),
+                ).limit(limit)
+            )
+        ).all()
+    return [StudentOut.model_validate(student, from_attributes=True) for student in found]
+
+
+@router.get(
+    "/students/{student_id}/guardians",
+    response_model=list[GuardianOut],
+    responses=refusals(403, 404),
+)
+async def student_guardians(
+    student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> list[GuardianOut]:
+    """The guardians the roster links to the student now, by name (for their teachers and the
+    school's administrators: whom a booking made for the family is for)."""
+    if not principal.is_staff:
+        raise forbidden("the school's staff see a student's guardians")
+    async with uow.read() as session:
+        await visible_student(session, student_id, principal)
+        rows = (
+            await session.exec(
+                select(GuardianLink, Guardian)
+                .outerjoin(Guardian, col(Guardian.id) == col(GuardianLink.guardian_id))
+                .where(GuardianLink.student_id == student_id, col(GuardianLink.active))
+                .order_by(col(GuardianLink.guardian_id))
+            )
+        ).all()
+    return [
+        GuardianOut(
+            id=link.guardian_id,
+            given_name=guardian.given_name if guardian is not None else "",
+            family_name=guardian.family_name if guardian is not None else "",
+            relationship=link.relationship,
+        )
+        for link, guardian in rows
+    ]
+
+
+def _escaped(text: str) -> str:
+    """``text`` taken literally in a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,348 @@
+"""A family calls the school office: the office finds the child by name (from the list of who
+has not booked too) and, on the child's page, books a time for the family, moves it, asks for
+an interpreter or gives one up, and cancels; against the real services, signed in through the
+development page as Conway's office. The family is told as when they act themselves; refusals
+are said in words next to their form; the pages are the office's only; no input gets a 500."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from services.portfolio.tables import Guardian
+from services.scheduling.tables import Booking
+from tests.integration.conftest import (
+    ADMIN,
+    System,
+    delivery_of,
+    enroll,
+    family_with_contact,
+)
+from tests.scheduling_support import add_interpreter, give_interpreter_hours
+from tests.support import eventually
+from tests.web.conftest import (
+    Family,
+    NewFamily,
+    csrf_token,
+    signed_in,
+    signed_in_as,
+    taken_by_others,
+    text_of,
+    web_front,
+)
+from tests.web.test_office_pages import office_settings
+
+pytestmark = pytest.mark.usefixtures("offices")
+_OPTIONS = re.compile(r'<option value="([^"]+)"(?: selected)?>(\d[^<]*)</option>')
+
+
+@pytest.fixture
+async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    async with web_front(system, office_settings()) as client:
+        yield client
+
+
+def times_offered(page: httpx.Response) -> list[str]:
+    """The ids of the conference times a select of the page offers, in order."""
+    return [slot for slot, _ in _OPTIONS.findall(page.text)]
+
+
+async def booking_of(system: System, student_id: str) -> Booking | None:
+    """The student's booking as scheduling holds it (the newest)."""
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        found = (await session.exec(select(Booking).where(Booking.student_id == student_id))).all()
+    return max(found, key=lambda one: one.created_at) if found else None
+
+
+async def named_guardian(system: System, guardian_id: str, given: str, family: str) -> None:
+    """The roster's name of the guardian (as an import gives it)."""
+    async with system.apps["portfolio"].state.runtime.uow.transaction() as session:
+        session.add(
+            Guardian(
+                id=guardian_id, district="demo", given_name=given, family_name=family, role="parent"
+            )
+        )
+
+
+async def test_the_office_finds_a_child_and_books_moves_and_cancels_for_the_family(
+    web: httpx.AsyncClient, system: System, conference_times: list[dict[str, Any]]
+) -> None:
+    student, guardian = await family_with_contact(
+        system,
+        given_name="Gio",
+        contact={"display_name": "María", "email": "maria@example.org", "language": "es"},
+    )
+    await named_guardian(system, guardian, "María", "Martínez")
+    await signed_in_as(web, "a-conway")
+
+    # Found by part of the name, in any case; a name nobody has is said so.
+    search = await web.get("/office/students", params={"name": "gI"})
+    assert search.status_code == 200
+    assert f'href="/office/students/{student}"' in search.text
+    assert "Gio Test" in text_of(search)
+    nobody = await web.get("/office/students", params={"name": "Zebedee"})
+    assert "No student at Conway Elementary has “Zebedee” in their name." in text_of(nobody)
+    # (A wildcard is a letter like any other: "%" finds nobody.)
+    assert "/office/students/s-" not in (await web.get("/office/students?name=%25")).text
+
+    page = await web.get(f"/office/students/{student}")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "María Martínez" in text and "(mother)" in text
+    assert "Gio Test has no conference booked." in text
+    offered = times_offered(page)
+    assert offered == [time["id"] for time in conference_times]
+
+    # Booked for María: her booking (made by the office), and her confirmation as when she books.
+    booked = await web.post(
+        f"/office/students/{student}/book",
+        data={"csrf_token": csrf_token(page), "guardian_id": guardian, "slot_id": offered[0]},
+    )
+    assert booked.status_code == 303, booked.text
+    assert booked.headers["location"] == f"/office/students/{student}?done=booked"
+    page = await web.get(booked.headers["location"])
+    assert "The conference is booked. The family is sent the confirmation" in text_of(page)
+    booking = await booking_of(system, student)
+    assert booking is not None and booking.slot_id == offered[0]
+    assert (booking.guardian_id, booking.booked_by) == (guardian, "a-conway")
+    assert await eventually(
+        lambda: delivery_of(system, guardian, "conference_booked"), until=bool, timeout=20
+    )
+    # The page now offers the other times to move to, and the way to cancel.
+    assert times_offered(page) == offered[1:]
+    assert "Cancel the conference" in page.text and "Book this time" not in page.text
+
+    # Booked again (the form sent twice): refused, the conference shown.
+    again = await web.post(
+        f"/office/students/{student}/book",
+        data={"csrf_token": csrf_token(page), "guardian_id": guardian, "slot_id": offered[1]},
+    )
+    assert again.status_code == 409
+    assert "This student already has a conference" in text_of(again)
+
+    moved = await web.post(
+        f"/office/students/{student}/bookings/{booking.id}/move",
+        data={"csrf_token": csrf_token(page), "slot_id": offered[2]},
+    )
+    assert moved.status_code == 303, moved.text
+    assert moved.headers["location"].endswith("done=moved")
+    after = await booking_of(system, student)
+    assert after is not None and (after.id, after.slot_id) == (booking.id, offered[2])
+    assert await eventually(
+        lambda: delivery_of(system, guardian, "conference_moved"), until=bool, timeout=20
+    )
+
+    # Cancelled only once the office ticks that the family asked.
+    page = await web.get(moved.headers["location"])
+    unticked = await web.post(
+        f"/office/students/{student}/bookings/{booking.id}/cancel",
+        data={"csrf_token": csrf_token(page)},
+    )
+    assert unticked.status_code == 422
+    assert "Tick that the family asked to cancel" in text_of(unticked)
+    assert (await booking_of(system, student)).status == "booked"  # type: ignore[union-attr]
+    cancelled = await web.post(
+        f"/office/students/{student}/bookings/{booking.id}/cancel",
+        data={"csrf_token": csrf_token(page), "confirm": "yes"},
+    )
+    assert cancelled.status_code == 303
+    assert (await booking_of(system, student)).status == "cancelled"  # type: ignore[union-attr]
+    page = await web.get(cancelled.headers["location"])
+    assert "The conference is cancelled and its time is free again." in text_of(page)
+    assert times_offered(page) == offered
+    assert await eventually(
+        lambda: delivery_of(system, guardian, "conference_cancelled"), until=bool, timeout=20
+    )
+
+
+async def test_the_office_is_told_why_a_booking_could_not_be_made(
+    web: httpx.AsyncClient, system: System, family: Family, new_family: NewFamily
+) -> None:
+    page = await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    offered = times_offered(page)
+    # (A guardian the roster gives no name yet: named by their id.)
+    assert f'value="{family.guardian_id}" checked' in page.text
+    form = {"csrf_token": csrf_token(page), "guardian_id": family.guardian_id}
+
+    no_time = await web.post(f"/office/students/{family.student_id}/book", data=form)
+    assert no_time.status_code == 422 and "Choose a time." in text_of(no_time)
+    assert 'aria-describedby="book-error"' in no_time.text
+    # A guardian who is not the child's (a form changed by hand): nothing is booked.
+    someone_else = await web.post(
+        f"/office/students/{family.student_id}/book",
+        data={**form, "guardian_id": "g-stranger", "slot_id": offered[0]},
+    )
+    assert someone_else.status_code == 422
+    assert "Choose whom the conference is for" in text_of(someone_else)
+    # Taken by another family since the page was read: said, and the list is up to date.
+    await taken_by_others(system, new_family, [offered[0]])
+    full = await web.post(
+        f"/office/students/{family.student_id}/book", data={**form, "slot_id": offered[0]}
+    )
+    assert full.status_code == 409
+    assert "Someone has just booked that time." in text_of(full)
+    assert times_offered(full) == offered[1:]
+    assert await booking_of(system, family.student_id) is None
+    # The family sees the conference the office books for them on their own page.
+    booked = await web.post(
+        f"/office/students/{family.student_id}/book", data={**form, "slot_id": offered[1]}
+    )
+    assert booked.status_code == 303
+    web.cookies.clear()
+    home = await signed_in(web, family)
+    assert "Change the time" in text_of(home)
+
+
+async def test_the_office_books_with_an_interpreter_and_gives_one_up(
+    web: httpx.AsyncClient, system: System, family: Family, conference_times: list[dict[str, Any]]
+) -> None:
+    interpreter = await add_interpreter(
+        system.scheduling, site="conway", name="Rosa Díaz", languages=["es"], headers=ADMIN
+    )
+    first = conference_times[0]
+    hours = await give_interpreter_hours(
+        system.scheduling,
+        interpreter,
+        starts_at=datetime.fromisoformat(first["starts_at"]),
+        ends_at=datetime.fromisoformat(first["ends_at"]),
+        headers=ADMIN,
+    )
+    assert hours.status_code == 201, hours.text
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    assert f'href="/office/students/{family.student_id}?interpreter=es"' in page.text
+    # Only the times she is free, with her.
+    with_her = await web.get(f"/office/students/{family.student_id}?interpreter=es")
+    assert times_offered(with_her) == [first["id"]]
+    assert "Showing the times when an interpreter in Spanish is free." in text_of(with_her)
+    # A language nobody at the school speaks (a form changed by hand): refused, nothing booked.
+    form = {
+        "csrf_token": csrf_token(page),
+        "guardian_id": family.guardian_id,
+        "slot_id": first["id"],
+    }
+    unknown = await web.post(
+        f"/office/students/{family.student_id}/book", data={**form, "interpreter": "vi"}
+    )
+    assert unknown.status_code == 422
+    # No interpreter free at the second time: scheduling refuses, the page says why.
+    busy = await web.post(
+        f"/office/students/{family.student_id}/book",
+        data={**form, "slot_id": conference_times[1]["id"], "interpreter": "es"},
+    )
+    assert busy.status_code == 409
+    assert "No interpreter in that language is free at that time." in text_of(busy)
+    assert times_offered(busy) == [first["id"]]
+    booked = await web.post(
+        f"/office/students/{family.student_id}/book", data={**form, "interpreter": "es"}
+    )
+    assert booked.status_code == 303, booked.text
+    booking = await booking_of(system, family.student_id)
+    assert booking is not None and booking.interpreter_id == interpreter
+
+    page = await web.get(booked.headers["location"])
+    assert re.search(r'<option value="es" lang="es" selected>Spanish</option>', page.text)
+    # (A move keeps her: no other time has her free, so none is offered.)
+    assert times_offered(page) == []
+    given_up = await web.post(
+        f"/office/students/{family.student_id}/bookings/{booking.id}/interpreter",
+        data={"csrf_token": csrf_token(page), "language": "none"},
+    )
+    assert given_up.status_code == 303
+    assert given_up.headers["location"].endswith("done=no_interpreter")
+    after = await booking_of(system, family.student_id)
+    assert after is not None and after.interpreter_id is None
+    page = await web.get(given_up.headers["location"])
+    assert "The conference no longer has an interpreter." in text_of(page)
+    assert times_offered(page) == [time["id"] for time in conference_times[1:]]
+    asked = await web.post(
+        f"/office/students/{family.student_id}/bookings/{booking.id}/interpreter",
+        data={"csrf_token": csrf_token(page), "language": "es"},
+    )
+    assert asked.status_code == 303 and asked.headers["location"].endswith("done=interpreter")
+    assert (await booking_of(system, family.student_id)).interpreter_id == interpreter  # type: ignore[union-attr]
+
+
+async def test_the_list_of_who_has_not_booked_leads_to_each_child(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    await signed_in_as(web, "a-conway")
+    listed = await web.get("/office/not-booked")
+    assert f'<a href="/office/students/{family.student_id}">{family.name}</a>' in listed.text
+    nav = await web.get("/office/windows")
+    assert '<a href="/office/students">Students</a>' in nav.text
+
+
+async def test_a_child_of_another_school_is_not_found_and_the_pages_are_the_offices(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    await enroll(system, student_id="s-far", site="mjds", given_name="Far", guardian_id="g-far")
+    await signed_in_as(web, "a-conway")
+    assert (await web.get("/office/students/s-far")).status_code == 404
+    assert "/office/students/s-far" not in (await web.get("/office/students?name=Far")).text
+    page = await web.get(f"/office/students/{family.student_id}")
+    token = csrf_token(page)
+    attempts = [
+        ("GET", "/office/students?name=" + "x" * 101, None),
+        ("GET", "/office/students?site=../x&name=a", None),
+        ("GET", "/office/students/..%2Fx", None),
+        ("GET", "/office/students/s-nobody", None),
+        ("GET", f"/office/students/{family.student_id}?interpreter=" + "x" * 40, None),
+        ("GET", f"/office/students/{family.student_id}?interpreter=zz&done=%00", None),
+        ("POST", f"/office/students/{family.student_id}/book", {"csrf_token": token}),
+        (
+            "POST",
+            f"/office/students/{family.student_id}/book",
+            {"csrf_token": token, "guardian_id": family.guardian_id, "slot_id": "../x"},
+        ),
+        (
+            "POST",
+            f"/office/students/{family.student_id}/book",
+            {"csrf_token": token, "guardian_id": family.guardian_id, "slot_id": "nope"},
+        ),
+        (
+            "POST",
+            f"/office/students/{family.student_id}/bookings/nope/move",
+            {"csrf_token": token, "slot_id": "nope"},
+        ),
+        (
+            "POST",
+            f"/office/students/{family.student_id}/bookings/..%2Fx/cancel",
+            {"csrf_token": token, "confirm": "yes"},
+        ),
+        (
+            "POST",
+            f"/office/students/{family.student_id}/bookings/nope/interpreter",
+            {"csrf_token": token, "language": "x" * 50},
+        ),
+        ("POST", "/office/students/s-far/book", {"csrf_token": token}),
+    ]
+    for method, url, data in attempts:
+        response = await web.request(method, url, data=data)
+        assert response.status_code < 500, (url, response.status_code, response.text[-500:])
+    refused = await web.post(
+        f"/office/students/{family.student_id}/book", data={"csrf_token": "guessed"}
+    )
+    assert refused.status_code == 403 and "This form has expired" in refused.text
+    assert await booking_of(system, family.student_id) is None
+
+    web.cookies.clear()
+    for url in ("/office/students", f"/office/students/{family.student_id}"):
+        assert (await web.get(url)).status_code == 401, url
+    await signed_in_as(web, "t-rivera")
+    for url in ("/office/students", f"/office/students/{family.student_id}"):
+        assert (await web.get(url)).status_code == 403, url
+    web.cookies.clear()
+    home = await signed_in(web, family)
+    posted = await web.post(
+        f"/office/students/{family.student_id}/book",
+        data={"csrf_token": csrf_token(home), "guardian_id": family.guardian_id},
+    )
+    assert posted.status_code == 403
