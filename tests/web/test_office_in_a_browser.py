@@ -1,5 +1,6 @@
 """In a real Chromium: Conway's office signs in and goes through its pages (windows, a window,
-the new-window form refused then shown again, who has not booked with a nudge, the figures'
+the new-window form refused then shown again, who has not booked with a nudge, a student's page
+from there with a time booked for the family that calls, finding a student, the figures'
 charts, the messages sent, the interpreters, the reminder times and their form refused) on a
 desktop and on a 360 px phone; every page fits the screen and axe-core finds no accessibility
 violation. A teacher's own "not booked" page too.
@@ -106,6 +107,27 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                         .wait_for()
                     )
                 await check("not-booked")
+                # A family calls: Ava's page from the list (on the desktop, a time booked).
+                await page.get_by_role("link", name="Ava", exact=True).click()
+                await page.get_by_role("heading", name="Ava Test").wait_for()
+                await check("student")
+                if screen == "desktop":
+                    await page.get_by_role("button", name="Book this time").click()
+                    await page.get_by_role("alert").get_by_text("Choose a time.").wait_for()
+                    await check("student-refused")
+                    await page.get_by_label("Time", exact=True).select_option(index=1)
+                    await page.get_by_role("button", name="Book this time").click()
+                    await (
+                        page.get_by_role("status")
+                        .get_by_text("The conference is booked.")
+                        .wait_for()
+                    )
+                    await check("student-booked")
+                    await page.get_by_role("link", name="Find another student").click()
+                    await page.get_by_label("Student's name").fill("av")
+                    await page.get_by_role("button", name="Find").click()
+                    await page.get_by_role("link", name="Ava Test").wait_for()
+                    await check("students")
                 await page.get_by_role("link", name="Figures").first.click()
                 await page.get_by_role(
                     "img", name="Chart: invited, booked, attended and did not come, by teacher"
