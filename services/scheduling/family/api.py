@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -32,6 +33,16 @@ from shared.roster_classes import teacher_names
 from shared.service import UnitOfWorkDep
 
 router = APIRouter(tags=["families"])
+InterpreterFilter = Annotated[
+    str | None,
+    Query(
+        min_length=2,
+        max_length=35,
+        pattern=LANGUAGE_PATTERN,
+        description="Only times an interpreter of this language is free for (any tag a booking"
+        " holds: a filter refuses none it could have stored).",
+    ),
+]
 
 
 class ConferenceOut(BaseModel):
@@ -107,14 +118,7 @@ async def family_overview(
     request: Request,
     principal: FamilyOrBearerPrincipal,
     uow: UnitOfWorkDep,
-    interpreter_language: str | None = Query(
-        None,
-        min_length=2,
-        max_length=35,
-        pattern=LANGUAGE_PATTERN,
-        description="Only times an interpreter of this language is free for (any tag a booking"
-        " holds: a filter refuses none it could have stored).",
-    ),
+    interpreter_language: InterpreterFilter = None,
 ) -> FamilyOut:
     """A family's children, their conferences, places on the waitlist, and the times they can
     book now (for a guardian, from their link or token)."""
@@ -319,13 +323,7 @@ async def booking_options(
     student_id: IdPath,
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
-    interpreter_language: str | None = Query(
-        None,
-        min_length=2,
-        max_length=35,
-        pattern=LANGUAGE_PATTERN,
-        description="Only times an interpreter of this language is free for.",
-    ),
+    interpreter_language: InterpreterFilter = None,
 ) -> ChildOut:
     """What the school can do for a student's conference, as a family's call asks (their
     teachers and the school's administrators): the student's conferences and waitlist places,

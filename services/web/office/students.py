@@ -132,34 +132,26 @@ async def book(
     request: Request, student_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
 ) -> Response:
     """Book the chosen time for the family's guardian chosen (and an interpreter, if asked)."""
-    fields = await checked_form(request, who)
-    interpreter = fields.get("interpreter") or None
+    form = await _Form.posted(request, who, api, portfolio, student_id, "book")
+    interpreter = form.fields.get("interpreter") or None
+    form = replace(form, interpreter=interpreter)
     student = await _student(api, portfolio, who, student_id)
-    slot_id, guardian_id = fields.get("slot_id"), fields.get("guardian_id")
-    refusal: OfficeRefusal | None = None
+    slot_id, guardian_id = form.fields.get("slot_id"), form.fields.get("guardian_id")
     if interpreter is not None and not _speaks(student, interpreter):
-        refusal = OfficeRefusal.INVALID
-    elif guardian_id not in {one.id for one in student.guardians}:
-        refusal = OfficeRefusal.GUARDIAN_NOT_CHOSEN
-    elif not is_id(slot_id):
-        refusal = OfficeRefusal.TIME_NOT_CHOSEN
-    if refusal is not None:
-        return await _refused(
-            request, who, api, portfolio, student_id, refusal, "book", fields, interpreter
-        )
+        return await form.refused(OfficeRefusal.INVALID)
+    if guardian_id not in {one.id for one in student.guardians}:
+        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN)
+    if not is_id(slot_id):
+        return await form.refused(OfficeRefusal.TIME_NOT_CHOSEN)
     assert slot_id is not None and guardian_id is not None
-    answer = accepted(
-        await api.book(
-            token_of(who),
-            slot_id=slot_id,
-            student_id=student_id,
-            guardian_id=guardian_id,
-            interpreter_language=interpreter,
-        )
+    answer = await api.book(
+        token_of(who),
+        slot_id=slot_id,
+        student_id=student_id,
+        guardian_id=guardian_id,
+        interpreter_language=interpreter,
     )
-    return await _answered(
-        request, who, api, portfolio, student_id, answer, "booked", "book", fields, interpreter
-    )
+    return await form.answered(answer, done="booked")
 
 
 @router.post(PAGE + "/{student_id}/bookings/{booking_id}/move")
@@ -173,19 +165,13 @@ async def move(
 ) -> Response:
     """Move the conference to the chosen time (keeping its interpreter: only times one is free
     are offered)."""
-    fields = await checked_form(request, who)
-    slot_id = fields.get("slot_id")
-    if not is_id(booking_id):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
+    form = await _Form.posted(request, who, api, portfolio, student_id, "move", booking_id)
+    slot_id = form.fields.get("slot_id")
     if not is_id(slot_id):
-        return await _refused(
-            request, who, api, portfolio, student_id, OfficeRefusal.TIME_NOT_CHOSEN, "move", fields
-        )
+        return await form.refused(OfficeRefusal.TIME_NOT_CHOSEN)
     assert slot_id is not None
-    answer = accepted(await api.move(token_of(who), booking_id=booking_id, slot_id=slot_id))
-    return await _answered(
-        request, who, api, portfolio, student_id, answer, "moved", "move", fields
-    )
+    answer = await api.move(token_of(who), booking_id=booking_id, slot_id=slot_id)
+    return await form.answered(answer, done="moved")
 
 
 @router.post(PAGE + "/{student_id}/bookings/{booking_id}/interpreter")
@@ -199,25 +185,16 @@ async def change_interpreter(
 ) -> Response:
     """Ask for an interpreter at the conference's time, in the language chosen, or give the
     interpreter up (``none``)."""
-    fields = await checked_form(request, who)
-    if not is_id(booking_id):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    chosen = fields.get("language", "")
+    form = await _Form.posted(request, who, api, portfolio, student_id, "interpreter", booking_id)
+    chosen = form.fields.get("language", "")
     student = await _student(api, portfolio, who, student_id)
     conference = student.child.conference
     kept = conference is not None and chosen == conference.interpreter_language
     if chosen != "none" and not kept and not _speaks(student, chosen):
-        return await _refused(
-            request, who, api, portfolio, student_id, OfficeRefusal.INVALID, "interpreter", fields
-        )
+        return await form.refused(OfficeRefusal.INVALID)
     language = None if chosen == "none" else chosen
-    answer = accepted(
-        await api.ask_for_interpreter(token_of(who), booking_id=booking_id, language=language)
-    )
-    done = "interpreter" if language else "no_interpreter"
-    return await _answered(
-        request, who, api, portfolio, student_id, answer, done, "interpreter", fields
-    )
+    answer = await api.ask_for_interpreter(token_of(who), booking_id=booking_id, language=language)
+    return await form.answered(answer, done="interpreter" if language else "no_interpreter")
 
 
 @router.post(PAGE + "/{student_id}/bookings/{booking_id}/cancel")
@@ -230,81 +207,69 @@ async def cancel(
     portfolio: PortfolioDep,
 ) -> Response:
     """Cancel the conference, once the office has ticked that the family asked to."""
-    fields = await checked_form(request, who)
-    if not is_id(booking_id):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    if fields.get("confirm") != "yes":
-        return await _refused(
-            request,
-            who,
-            api,
-            portfolio,
-            student_id,
-            OfficeRefusal.CONFIRM_MISSING,
-            "cancel",
-            fields,
+    form = await _Form.posted(request, who, api, portfolio, student_id, "cancel", booking_id)
+    if form.fields.get("confirm") != "yes":
+        return await form.refused(OfficeRefusal.CONFIRM_MISSING)
+    answer = await api.cancel(token_of(who), booking_id=booking_id)
+    return await form.answered(answer, done="cancelled")
+
+
+@dataclass(frozen=True)
+class _Form:
+    """One of the student page's forms, posted (``name``: its id on the page), with what
+    answering it needs."""
+
+    request: Request
+    who: Visitor
+    api: SchedulingApi
+    portfolio: PortfolioApi
+    student_id: str
+    name: str
+    fields: dict[str, str]
+    interpreter: str | None = None  # (the language the times to book are shown for)
+
+    @classmethod
+    async def posted(
+        cls,
+        request: Request,
+        who: Visitor,
+        api: SchedulingApi,
+        portfolio: PortfolioApi,
+        student_id: str,
+        name: str,
+        booking_id: str | None = None,
+    ) -> _Form:
+        """The form, once its CSRF token is the office's (and the booking's id is one)."""
+        fields = await checked_form(request, who)
+        if booking_id is not None and not is_id(booking_id):
+            raise TroublePage(Trouble.NOT_FOUND, 404)
+        return cls(request, who, api, portfolio, student_id, name, fields)
+
+    async def answered(self, answer: Answer, *, done: str) -> Response:
+        """Back to the student's page, saying what was done; or the page again, saying why
+        scheduling refused (with the times as they are now)."""
+        answer = accepted(answer)
+        if answer.ok:
+            query = urlencode({"done": done})
+            return RedirectResponse(f"{PAGE}/{self.student_id}?{query}", status_code=303)
+        return await self.refused(office_refusal_of(answer), status=answer.refused_status)
+
+    async def refused(self, refusal: OfficeRefusal, *, status: int = 422) -> Response:
+        """The student's page again, as it is now, with ``refusal`` next to the form and what
+        was chosen in it."""
+        student = await _student(
+            self.api, self.portfolio, self.who, self.student_id, interpreter=self.interpreter
         )
-    answer = accepted(await api.cancel(token_of(who), booking_id=booking_id))
-    return await _answered(
-        request, who, api, portfolio, student_id, answer, "cancelled", "cancel", fields
-    )
-
-
-async def _answered(
-    request: Request,
-    who: Visitor,
-    api: SchedulingApi,
-    portfolio: PortfolioApi,
-    student_id: str,
-    answer: Answer,
-    done: str,
-    form: str,
-    fields: dict[str, str],
-    interpreter: str | None = None,
-) -> Response:
-    """Back to the student's page, saying what was done; or the page again, saying why
-    scheduling refused (with the times as they are now)."""
-    if answer.ok:
-        return RedirectResponse(f"{PAGE}/{student_id}?{urlencode({'done': done})}", status_code=303)
-    return await _refused(
-        request,
-        who,
-        api,
-        portfolio,
-        student_id,
-        office_refusal_of(answer),
-        form,
-        fields,
-        interpreter,
-        status=answer.refused_status,
-    )
-
-
-async def _refused(
-    request: Request,
-    who: Visitor,
-    api: SchedulingApi,
-    portfolio: PortfolioApi,
-    student_id: str,
-    refusal: OfficeRefusal,
-    form: str,
-    fields: dict[str, str],
-    interpreter: str | None = None,
-    *,
-    status: int = 422,
-) -> Response:
-    student = await _student(api, portfolio, who, student_id, interpreter=interpreter)
-    interpreter = interpreter if _speaks(student, interpreter) else None
-    return _page(
-        request,
-        who,
-        student,
-        interpreter=interpreter,
-        refusal=refusal,
-        error_field=form,
-        status=status,
-        typed={name: value[:64] for name, value in fields.items() if name != "csrf_token"},
-    )
+        return _page(
+            self.request,
+            self.who,
+            student,
+            interpreter=self.interpreter if _speaks(student, self.interpreter) else None,
+            refusal=refusal,
+            error_field=self.name,
+            status=status,
+            typed={name: value[:64] for name, value in self.fields.items() if name != "csrf_token"},
+        )
 
 
 def _page(
