@@ -97,12 +97,18 @@ class SchedulingApi(ServiceApi):
         part_of_day: str,
         interpreter_language: str | None = None,
         teacher_id: str | None = None,
+        guardian_id: str | None = None,
     ) -> Answer:
+        """Put the student on the window's waitlist: as the family (their link), or as staff
+        for the family's ``guardian_id``."""
         body = {"window_id": window_id, "student_id": student_id, "part_of_day": part_of_day}
-        if interpreter_language:
-            body["interpreter_language"] = interpreter_language
-        if teacher_id:
-            body["teacher_id"] = teacher_id
+        for name, value in (
+            ("interpreter_language", interpreter_language),
+            ("teacher_id", teacher_id),
+            ("guardian_id", guardian_id),
+        ):
+            if value:
+                body[name] = value
         return await self._call("POST", "/waitlist", link, json=body)
 
     async def leave_waitlist(self, link: str, *, entry_id: str) -> Answer:

@@ -346,3 +346,98 @@ async def test_a_child_of_another_school_is_not_found_and_the_pages_are_the_offi
         data={"csrf_token": csrf_token(home), "guardian_id": family.guardian_id},
     )
     assert posted.status_code == 403
+
+
+async def test_the_office_puts_a_family_on_the_waitlist_and_a_freed_time_is_theirs(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    new_family: NewFamily,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    # Every time is taken: the family would like any time with Ms. Rivera.
+    others = []
+    for time in conference_times:
+        other = await new_family("Other")
+        taken = await system.scheduling.post(
+            "/bookings",
+            json={"slot_id": time["id"], "student_id": other.student_id},
+            headers={"Authorization": f"Bearer {other.link}"},
+        )
+        assert taken.status_code == 201, taken.text
+        others.append((other, taken.json()["id"]))
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    assert "No time is free with the student's teachers." in text_of(page)
+    window = re.search(r'name="window_id" value="([^"]+)"', page.text)
+    assert window, page.text
+    form = {
+        "csrf_token": csrf_token(page),
+        "window_id": window[1],
+        "guardian_id": family.guardian_id,
+        "teacher_id": "t-rivera",
+        "part_of_day": "afternoon",
+    }
+    # A part of the day that is none, or no teacher: said, nothing joined.
+    for wrong, words in (
+        ({"part_of_day": "night"}, "That cannot be used."),
+        ({"teacher_id": ""}, "Choose the teacher whose conference the family waits for."),
+        ({"guardian_id": "g-stranger"}, "Choose whom the conference is for"),
+    ):
+        refused = await web.post(
+            f"/office/students/{family.student_id}/waitlist", data={**form, **wrong}
+        )
+        assert refused.status_code == 422 and words in text_of(refused), wrong
+    joined = await web.post(f"/office/students/{family.student_id}/waitlist", data=form)
+    assert joined.status_code == 303, joined.text
+    page = await web.get(joined.headers["location"])
+    assert "The student is on the waitlist." in text_of(page)
+    assert "Waiting for a time with t-rivera" in text_of(page)
+    # (The form sent twice: the second is refused, the place kept.)
+    again = await web.post(f"/office/students/{family.student_id}/waitlist", data=form)
+    assert again.status_code == 409
+    assert "This student is already on the waitlist." in text_of(again)
+
+    # Another family cancels: the freed time goes to this one at once, for the guardian chosen.
+    other, booking = others[0]
+    cancelled = await system.scheduling.delete(
+        f"/bookings/{booking}", headers={"Authorization": f"Bearer {other.link}"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    promoted = await booking_of(system, family.student_id)
+    assert promoted is not None and promoted.slot_id == conference_times[0]["id"]
+    assert promoted.guardian_id == family.guardian_id
+    page = await web.get(f"/office/students/{family.student_id}")
+    assert "Cancel the conference" in page.text and "Waiting for a time" not in page.text
+
+
+async def test_the_office_takes_a_family_off_the_waitlist(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    window = re.search(r'name="window_id" value="([^"]+)"', page.text)
+    assert window, page.text
+    joined = await web.post(
+        f"/office/students/{family.student_id}/waitlist",
+        data={
+            "csrf_token": csrf_token(page),
+            "window_id": window[1],
+            "guardian_id": family.guardian_id,
+            "teacher_id": "t-rivera",
+            "part_of_day": "morning",
+        },
+    )
+    assert joined.status_code == 303, joined.text
+    page = await web.get(joined.headers["location"])
+    leave = re.search(r'action="(/office/students/[^"]+/waitlist/[^"]+/leave)"', page.text)
+    assert leave, page.text
+    left = await web.post(leave[1], data={"csrf_token": csrf_token(page)})
+    assert left.status_code == 303 and left.headers["location"].endswith("done=left_waitlist")
+    page = await web.get(left.headers["location"])
+    assert "The student is no longer on the waitlist." in text_of(page)
+    assert "Put on the waitlist" in page.text
+    # Left already (the button pressed twice): said, nothing else changes.
+    twice = await web.post(leave[1], data={"csrf_token": csrf_token(page)})
+    assert twice.status_code in (404, 409)  # (scheduling: gone from the line, or left)
+    assert "Put on the waitlist" in twice.text and "Error:" in twice.text

@@ -71,6 +71,8 @@ class OfficeRefusal(StrEnum):
     STARTED = "started"
     TIME_CANCELLED = "time_cancelled"
     BOOKING_CHANGED = "booking_changed"
+    ALREADY_WAITING = "already_waiting"
+    TEACHER_NOT_CHOSEN = "teacher_not_chosen"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
     INVALID = "invalid"
@@ -120,6 +122,7 @@ _CODES = {
             OfficeRefusal.STARTED,
             OfficeRefusal.TIME_CANCELLED,
             OfficeRefusal.BOOKING_CHANGED,
+            OfficeRefusal.ALREADY_WAITING,
         )
     },
 }

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import school_languages
 from services.web.family.view import ChildView, child_view
+from services.web.family.waitlist import PARTS_OF_DAY
 from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep, schools_of
@@ -29,7 +30,18 @@ from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 PAGE = "/office/students"
-DONE = frozenset({"booked", "moved", "interpreter", "no_interpreter", "cancelled"})
+DONE = frozenset(
+    {
+        "booked",
+        "moved",
+        "interpreter",
+        "no_interpreter",
+        "cancelled",
+        "waitlisted",
+        "left_waitlist",
+    }
+)
+
 NAME_LENGTH = 100  # (as portfolio takes it)
 Language = Annotated[str | None, Query(max_length=35)]
 
@@ -214,6 +226,56 @@ async def cancel(
     return await form.answered(answer, done="cancelled")
 
 
+@router.post(PAGE + "/{student_id}/waitlist")
+async def join_waitlist(
+    request: Request, student_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """Put the student on the waitlist of the teacher chosen, for the part of the day the
+    family would like (and with an interpreter): a time that comes free is booked for them."""
+    form = await _Form.posted(request, who, api, portfolio, student_id, "waitlist")
+    fields = form.fields
+    student = await _student(api, portfolio, who, student_id)
+    interpreter = fields.get("interpreter") or None
+    window_id, teacher_id = fields.get("window_id", ""), fields.get("teacher_id", "")
+    guardian_id = fields.get("guardian_id", "")
+    if (
+        fields.get("part_of_day") not in PARTS_OF_DAY
+        or window_id not in {window.id for window in student.child.windows}
+        or (interpreter is not None and not _speaks(student, interpreter))
+    ):
+        return await form.refused(OfficeRefusal.INVALID)
+    if guardian_id not in {one.id for one in student.guardians}:
+        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN)
+    if teacher_id not in student.child.teachers:
+        return await form.refused(OfficeRefusal.TEACHER_NOT_CHOSEN)
+    answer = await api.join_waitlist(
+        token_of(who),
+        window_id=window_id,
+        student_id=student_id,
+        part_of_day=fields["part_of_day"],
+        interpreter_language=interpreter,
+        teacher_id=teacher_id,
+        guardian_id=guardian_id,
+    )
+    return await form.answered(answer, done="waitlisted")
+
+
+@router.post(PAGE + "/{student_id}/waitlist/{entry_id}/leave")
+async def leave_waitlist(
+    request: Request,
+    student_id: str,
+    entry_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+) -> Response:
+    """Take the student off the waitlist (the family no longer waits, or waits for another
+    part of the day)."""
+    form = await _Form.posted(request, who, api, portfolio, student_id, "waitlist", entry_id)
+    answer = await api.leave_waitlist(token_of(who), entry_id=entry_id)
+    return await form.answered(answer, done="left_waitlist")
+
+
 @dataclass(frozen=True)
 class _Form:
     """One of the student page's forms, posted (``name``: its id on the page), with what
@@ -239,7 +301,8 @@ class _Form:
         name: str,
         booking_id: str | None = None,
     ) -> _Form:
-        """The form, once its CSRF token is the office's (and the booking's id is one)."""
+        """The form, once its CSRF token is the office's (and the booking's, or the waitlist
+        place's, id is one)."""
         fields = await checked_form(request, who)
         if booking_id is not None and not is_id(booking_id):
             raise TroublePage(Trouble.NOT_FOUND, 404)
