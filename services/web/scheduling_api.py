@@ -67,10 +67,14 @@ class SchedulingApi(ServiceApi):
         slot_id: str,
         without_interpreter: bool = False,
         interpreter_language: str | None = None,
+        at_family_request: bool = False,
     ) -> Answer:
         """Move the conference (keeping its interpreter unless ``without_interpreter``; asking
-        for one in ``interpreter_language``)."""
+        for one in ``interpreter_language``); staff ``at_family_request``: the family is told
+        as when they move it themselves."""
         body: dict[str, Any] = {"slot_id": slot_id}
+        if at_family_request:
+            body["at_family_request"] = True
         if without_interpreter:
             body["without_interpreter"] = True
         if interpreter_language:
@@ -78,12 +82,15 @@ class SchedulingApi(ServiceApi):
         return await self._call("POST", f"/bookings/{quote(booking_id)}/move", link, json=body)
 
     async def ask_for_interpreter(
-        self, link: str, *, booking_id: str, language: str | None
+        self, link: str, *, booking_id: str, language: str | None, at_family_request: bool = False
     ) -> Answer:
-        """Ask for an interpreter in ``language`` at the conference's own time, or for none."""
-        return await self._call(
-            "PUT", f"/bookings/{quote(booking_id)}/interpreter", link, json={"language": language}
-        )
+        """Ask for an interpreter in ``language`` at the conference's own time, or for none
+        (staff ``at_family_request``: as the family asked)."""
+        body: dict[str, Any] = {"language": language}
+        if at_family_request:
+            body["at_family_request"] = True
+        path = f"/bookings/{quote(booking_id)}/interpreter"
+        return await self._call("PUT", path, link, json=body)
 
     async def cancel(self, link: str, *, booking_id: str) -> Answer:
         return await self._call("DELETE", f"/bookings/{quote(booking_id)}", link)

@@ -507,7 +507,11 @@ class ConferenceMoved(EventData):
     previous_starts_at: datetime = Field(description="The start it had (UTC).")
     sequence: int = Field(description="The booking's calendar revision after the move.")
     moved_by: str = Field(description="sourcedId of who moved it.")
-    by_school: bool = Field(False, description="The school moved the time, not the family.")
+    by_school: bool = Field(
+        False,
+        description="The school moved the time of its own accord; false when the family moved"
+        " it, themselves or by asking the school office.",
+    )
     reason: str | None = Field(None, description="Why, if given.")
     timezone: str | None = Field(None, description="IANA time zone of the site.")
     window_id: str | None = Field(None, description="The conference window.")
@@ -538,7 +542,11 @@ class ConferenceInterpreterChanged(EventData):
     room: str = Field(description="Where it takes place.")
     sequence: int = Field(description="The booking's calendar revision after the change.")
     changed_by: str = Field(description="sourcedId of who changed it.")
-    by_school: bool = Field(False, description="The school changed it, not the family.")
+    by_school: bool = Field(
+        False,
+        description="The school changed it of its own accord; false when the family changed"
+        " it, themselves or by asking the school office.",
+    )
     interpreter_language: str | None = Field(
         description="BCP 47 language the interpreter is now booked for; null: none any more."
     )

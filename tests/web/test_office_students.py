@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
+from services.notifications.tables import Delivery
 from services.portfolio.tables import Guardian
 from services.scheduling.tables import Booking
 from tests.integration.conftest import (
@@ -134,12 +135,34 @@ async def test_the_office_finds_a_child_and_books_moves_and_cancels_for_the_fami
     assert moved.headers["location"].endswith("done=moved")
     after = await booking_of(system, student)
     assert after is not None and (after.id, after.slot_id) == (booking.id, offered[2])
-    assert await eventually(
+    # María asked for it (the form's default): she reads that her change is confirmed, not
+    # that the school had to move it.
+    told = await eventually(
         lambda: delivery_of(system, guardian, "conference_moved"), until=bool, timeout=20
     )
+    assert "Su cambio quedó confirmado" in told.body, told.body
+    assert "La escuela tuvo que cambiar" not in told.body
+    # The school moves it back of its own accord: she reads that it had to, with an apology.
+    page = await web.get(moved.headers["location"])
+    back = await web.post(
+        f"/office/students/{student}/bookings/{booking.id}/move",
+        data={"csrf_token": csrf_token(page), "slot_id": offered[1], "asked_by": "school"},
+    )
+    assert back.status_code == 303, back.text
+
+    async def school_moved() -> list[str]:
+        async with system.apps["notifications"].state.runtime.uow.read() as session:
+            found = await session.exec(
+                select(Delivery.body).where(
+                    Delivery.recipient_id == guardian, Delivery.template == "conference_moved"
+                )
+            )
+            return [body for body in found.all() if "La escuela tuvo que cambiar" in body]
+
+    assert await eventually(school_moved, until=bool, timeout=20)
 
     # Cancelled only once the office ticks that the family asked.
-    page = await web.get(moved.headers["location"])
+    page = await web.get(back.headers["location"])
     unticked = await web.post(
         f"/office/students/{student}/bookings/{booking.id}/cancel",
         data={"csrf_token": csrf_token(page)},
@@ -201,8 +224,14 @@ async def test_the_office_is_told_why_a_booking_could_not_be_made(
 
 
 async def test_the_office_books_with_an_interpreter_and_gives_one_up(
-    web: httpx.AsyncClient, system: System, family: Family, conference_times: list[dict[str, Any]]
+    web: httpx.AsyncClient, system: System, conference_times: list[dict[str, Any]]
 ) -> None:
+    student, guardian = await family_with_contact(
+        system,
+        given_name="Lucía",
+        contact={"display_name": "Ana", "email": "ana@example.org", "language": "en"},
+    )
+    family = Family(student, guardian, "Lucía", link="")
     interpreter = await add_interpreter(
         system.scheduling, site="conway", name="Rosa Díaz", languages=["es"], headers=ADMIN
     )
@@ -253,7 +282,7 @@ async def test_the_office_books_with_an_interpreter_and_gives_one_up(
     assert times_offered(page) == []
     given_up = await web.post(
         f"/office/students/{family.student_id}/bookings/{booking.id}/interpreter",
-        data={"csrf_token": csrf_token(page), "language": "none"},
+        data={"csrf_token": csrf_token(page), "language": "none", "asked_by": "school"},
     )
     assert given_up.status_code == 303
     assert given_up.headers["location"].endswith("done=no_interpreter")
@@ -268,6 +297,24 @@ async def test_the_office_books_with_an_interpreter_and_gives_one_up(
     )
     assert asked.status_code == 303 and asked.headers["location"].endswith("done=interpreter")
     assert (await booking_of(system, family.student_id)).interpreter_id == interpreter  # type: ignore[union-attr]
+
+    # The family reads who decided each change: the school gave the interpreter up; then,
+    # at their own request (the form's default), one was asked for again.
+    async def told() -> list[str]:
+        async with system.apps["notifications"].state.runtime.uow.read() as session:
+            found = await session.exec(
+                select(Delivery.body)
+                .where(
+                    Delivery.recipient_id == guardian,
+                    Delivery.template == "conference_interpreter_changed",
+                )
+                .order_by(col(Delivery.created_at))
+            )
+            return list(found.all())
+
+    bodies = await eventually(told, until=lambda found: len(found) == 2, timeout=20)
+    assert "The school has changed Lucía's student-led conference" in bodies[0], bodies[0]
+    assert "Your change is confirmed: an interpreter in Spanish" in bodies[1], bodies[1]
 
 
 async def test_the_list_of_who_has_not_booked_leads_to_each_child(

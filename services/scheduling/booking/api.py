@@ -79,6 +79,13 @@ class MoveIn(BaseModel):
         " or the move is refused (`no_interpreter`). Not with `without_interpreter`.",
     )
 
+    at_family_request: StrictBool = Field(
+        False,
+        description="Staff: the family asked for this change (on the phone, at the office). The"
+        " family is then told as when they make it themselves (the event's `by_school` is"
+        " false); otherwise a change staff make is the school's, and the family is told so.",
+    )
+
     @model_validator(mode="after")
     def _one_interpreter_wish(self) -> MoveIn:
         if self.without_interpreter and self.interpreter_language is not None:
@@ -90,6 +97,9 @@ class InterpreterIn(BaseModel):
     language: Language | None = Field(
         description="BCP 47 tag of the language the family needs an interpreter in (e.g. `es`);"
         " null: the conference no longer needs one."
+    )
+    at_family_request: StrictBool = Field(
+        False, description="Staff: the family asked for this change (as for a move)."
     )
 
 
@@ -211,7 +221,7 @@ async def move(
                 booking_id=booking_id,
                 slot_id=body.slot_id,
                 reason=body.reason,
-                by_school=principal.is_staff,
+                by_school=principal.is_staff and not body.at_family_request,
                 without_interpreter=body.without_interpreter,
                 interpreter_language=body.interpreter_language,
             )
@@ -243,7 +253,7 @@ async def change_booking_interpreter(
                 principal,
                 booking_id=booking_id,
                 language=body.language,
-                by_school=principal.is_staff,
+                by_school=principal.is_staff and not body.at_family_request,
             )
     except (Refused, NotFound) as error:
         return refused(error)

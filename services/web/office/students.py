@@ -182,7 +182,12 @@ async def move(
     if not is_id(slot_id):
         return await form.refused(OfficeRefusal.TIME_NOT_CHOSEN)
     assert slot_id is not None
-    answer = await api.move(token_of(who), booking_id=booking_id, slot_id=slot_id)
+    answer = await api.move(
+        token_of(who),
+        booking_id=booking_id,
+        slot_id=slot_id,
+        at_family_request=form.fields.get("asked_by") != "school",
+    )
     return await form.answered(answer, done="moved")
 
 
@@ -205,7 +210,12 @@ async def change_interpreter(
     if chosen != "none" and not kept and not _speaks(student, chosen):
         return await form.refused(OfficeRefusal.INVALID)
     language = None if chosen == "none" else chosen
-    answer = await api.ask_for_interpreter(token_of(who), booking_id=booking_id, language=language)
+    answer = await api.ask_for_interpreter(
+        token_of(who),
+        booking_id=booking_id,
+        language=language,
+        at_family_request=form.fields.get("asked_by") != "school",
+    )
     return await form.answered(answer, done="interpreter" if language else "no_interpreter")
 
 
