@@ -107,7 +107,7 @@ def language_named(name: str, *, in_languages: Iterable[str]) -> str | None:
     Chinese" -> ``zh-Hant``), a name schools often use instead ("Farsi", "Mandarin", "ASL"),
     else ISO 639's English one ("Hmong" -> ``hmn``); None if it names none (case, accents and
     spaces aside: "espanol" is Spanish)."""
-    wanted = _plain(name)
+    wanted = plain_words(name)
     if not wanted:
         return None
     for language in in_languages:
@@ -139,8 +139,9 @@ _ALSO_CALLED = {
 }
 
 
-def _plain(words: str) -> str:
-    """Words as compared with names: lower case, no accents, single spaces."""
+def plain_words(words: str) -> str:
+    """Words as a person's search compares them: lower case, no accents, single spaces
+    ("María  Núñez" and "maria nunez" are the same)."""
     stripped = "".join(
         char for char in unicodedata.normalize("NFKD", words) if not unicodedata.combining(char)
     )
@@ -149,7 +150,7 @@ def _plain(words: str) -> str:
 
 @lru_cache(maxsize=16)
 def _tags_by_name(language: str) -> dict[str, str]:
-    """The CLDR's languages by their names in ``language`` (``_plain``: "espanol"), a
+    """The CLDR's languages by their names in ``language`` (``plain_words``: "espanol"), a
     language's own name before a variant's (a regional variant, "Mexican Spanish", is not one
     an interpreter is listed for: only languages and scripts)."""
     try:
@@ -157,7 +158,7 @@ def _tags_by_name(language: str) -> dict[str, str]:
     except (ValueError, LookupError, UnknownLocaleError):
         return {}
     return {
-        _plain(written): code.replace("_", "-")
+        plain_words(written): code.replace("_", "-")
         for code, written in sorted(reader.languages.items(), reverse=True)
         if "_" not in code or _is_script(code.split("_")[1])
     }

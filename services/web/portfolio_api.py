@@ -25,9 +25,10 @@ class PortfolioApi(ServiceApi):
         """A student's roster entry (their name)."""
         return await self._call("GET", f"/students/{quote(student_id)}", token)
 
-    async def find_students(self, token: str, *, site: str, name: str) -> Answer:
-        """The school's students whose name holds ``name`` (a teacher's own students)."""
-        return await self._call("GET", f"/sites/{quote(site)}/students", token, params={"q": name})
+    async def find_students(self, token: str, *, site: str, name: str, limit: int) -> Answer:
+        """The school's first ``limit`` students whose name holds ``name`` (a teacher's own)."""
+        path = f"/sites/{quote(site)}/students"
+        return await self._call("GET", path, token, params={"q": name, "limit": str(limit)})
 
     async def guardians(self, token: str, *, student_id: str) -> Answer:
         """The guardians the roster links to the student, by name (no contact details)."""

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from services.notifications.tables import Delivery
 from services.portfolio.tables import Guardian
-from services.scheduling.tables import Booking
+from services.scheduling.tables import Booking, RosterStudent
 from tests.integration.conftest import (
     ADMIN,
     System,
@@ -126,6 +126,8 @@ async def test_the_office_finds_a_child_and_books_moves_and_cancels_for_the_fami
     )
     assert again.status_code == 409
     assert "This student already has a conference" in text_of(again)
+    # (Its form is gone: the refusal is said where the conference is, and linked to there.)
+    assert 'href="#conference"' in again.text and 'id="conference-error"' in again.text
 
     moved = await web.post(
         f"/office/students/{student}/bookings/{booking.id}/move",
@@ -333,7 +335,9 @@ async def test_a_child_of_another_school_is_not_found_and_the_pages_are_the_offi
     await enroll(system, student_id="s-far", site="mjds", given_name="Far", guardian_id="g-far")
     await signed_in_as(web, "a-conway")
     assert (await web.get("/office/students/s-far")).status_code == 404
-    assert "/office/students/s-far" not in (await web.get("/office/students?name=Far")).text
+    # (The office's own school only, whatever the address names.)
+    elsewhere = await web.get("/office/students?site=mjds&name=Far")
+    assert elsewhere.status_code == 200 and "/office/students/s-far" not in elsewhere.text
     page = await web.get(f"/office/students/{family.student_id}")
     token = csrf_token(page)
     attempts = [
@@ -488,3 +492,92 @@ async def test_the_office_takes_a_family_off_the_waitlist(
     twice = await web.post(leave[1], data={"csrf_token": csrf_token(page)})
     assert twice.status_code in (404, 409)  # (scheduling: gone from the line, or left)
     assert "Put on the waitlist" in twice.text and "Error:" in twice.text
+
+
+async def test_saving_the_interpreter_a_conference_has_changes_nothing(
+    web: httpx.AsyncClient, system: System, family: Family, conference_times: list[dict[str, Any]]
+) -> None:
+    first = conference_times[0]
+    await give_interpreter_hours(
+        system.scheduling,
+        await add_interpreter(
+            system.scheduling, site="conway", name="Luz Mora", languages=["es"], headers=ADMIN
+        ),
+        starts_at=datetime.fromisoformat(first["starts_at"]),
+        ends_at=datetime.fromisoformat(first["ends_at"]),
+        headers=ADMIN,
+    )
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    booked = await web.post(
+        f"/office/students/{family.student_id}/book",
+        data={
+            "csrf_token": csrf_token(page),
+            "guardian_id": family.guardian_id,
+            "slot_id": first["id"],
+        },
+    )
+    assert booked.status_code == 303
+    booking = await booking_of(system, family.student_id)
+    assert booking is not None and booking.interpreter_language is None
+    page = await web.get(booked.headers["location"])
+    # "No interpreter" saved for a conference with none: no banner, no change, nobody told.
+    same = await web.post(
+        f"/office/students/{family.student_id}/bookings/{booking.id}/interpreter",
+        data={"csrf_token": csrf_token(page), "language": "none"},
+    )
+    assert same.status_code == 303
+    assert same.headers["location"] == f"/office/students/{family.student_id}"
+    assert (
+        "The conference no longer has an interpreter"
+        not in (await web.get(same.headers["location"])).text
+    )
+    after = await booking_of(system, family.student_id)
+    assert after is not None and after.sequence == booking.sequence
+
+
+async def test_a_search_that_finds_many_says_so_and_a_withdrawn_student_is_refused_in_words(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    for n in range(52):
+        enrolled = await system.portfolio.put(
+            f"/roster/students/s-many-{n:02}",
+            json={
+                "site": "conway",
+                "given_name": f"Kid {n:02}",
+                "family_name": "Many",
+                "grade": "02",
+            },
+            headers=ADMIN,
+        )
+        assert enrolled.status_code == 200, enrolled.text
+    await signed_in_as(web, "a-conway")
+    many = await web.get("/office/students", params={"name": "many"})
+    text = text_of(many)
+    assert "The first 50 students at Conway Elementary" in text
+    assert "More students have this in their name" in text
+    assert len(re.findall(r'href="/office/students/s-many-', many.text)) == 50
+
+    # The family's child leaves the school: the office is told, not asked to try again.
+    page = await web.get(f"/office/students/{family.student_id}")
+    withdrawn = await system.portfolio.delete(
+        f"/roster/students/{family.student_id}", headers=ADMIN
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    async def left() -> bool:
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            student = await session.get(RosterStudent, family.student_id)
+            return student is not None and not student.active
+
+    await eventually(left, until=bool, timeout=15)
+    refused = await web.post(
+        f"/office/students/{family.student_id}/book",
+        data={
+            "csrf_token": csrf_token(page),
+            "guardian_id": family.guardian_id,
+            "slot_id": times_offered(page)[0],
+        },
+    )
+    assert refused.status_code == 409
+    assert "This student has left the school's roster" in text_of(refused)

@@ -215,7 +215,7 @@ async def change_interpreter(
     student = await student_view(session, booking)
     window = await _check_change(session, principal, booking, slot, student, now, "change")
     if not student.active:
-        raise Refused(f"student {student.id!r} is withdrawn from the roster")
+        raise Refused(f"student {student.id!r} is withdrawn from the roster", code="withdrawn")
     await check_window_open(session, principal, window, booking.guardian_id)
     previous = booking.interpreter_language
     if same_interpreter_language(language, previous):

@@ -51,6 +51,7 @@ REFUSAL_CODES = {
     "time_cancelled": "the school cancelled that conference time",
     "booking_changed": "the booking was cancelled or changed meanwhile",
     "no_interpreter": "no interpreter of the language is free at that time",
+    "withdrawn": "the student is withdrawn from the roster: nothing is booked, moved or changed",
 }
 # The kinds of the school's own refusals: conference day (check-in, no-show, completion) and
 # taking availability back.
@@ -236,7 +237,7 @@ def check_acting_for(principal: Principal, *, student: StudentView, family: str)
             " a booking is for one of the student's guardians"
         )
     if not student.active:
-        raise Refused(f"student {student.id!r} is withdrawn from the roster")
+        raise Refused(f"student {student.id!r} is withdrawn from the roster", code="withdrawn")
 
 
 def check_time_for(slot: SlotView, student: StudentView, *, now: datetime) -> None:
@@ -290,7 +291,7 @@ def check_move(
     )
     check_teachers_own(principal, new_slot.teacher_id, doing="move")
     if not student.active:  # (cancelling is still open to the family: it frees the seat)
-        raise Refused(f"student {student.id!r} is withdrawn from the roster")
+        raise Refused(f"student {student.id!r} is withdrawn from the roster", code="withdrawn")
     if new_slot_id == current_slot:
         raise Invalid("the conference is already at that time")
     if new_slot.site != student.site or new_slot.district != student.district:

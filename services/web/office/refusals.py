@@ -72,6 +72,7 @@ class OfficeRefusal(StrEnum):
     TIME_CANCELLED = "time_cancelled"
     BOOKING_CHANGED = "booking_changed"
     ALREADY_WAITING = "already_waiting"
+    WITHDRAWN = "withdrawn"
     TEACHER_NOT_CHOSEN = "teacher_not_chosen"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
@@ -123,6 +124,7 @@ _CODES = {
             OfficeRefusal.TIME_CANCELLED,
             OfficeRefusal.BOOKING_CHANGED,
             OfficeRefusal.ALREADY_WAITING,
+            OfficeRefusal.WITHDRAWN,
         )
     },
 }

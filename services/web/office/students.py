@@ -43,6 +43,7 @@ DONE = frozenset(
 )
 
 NAME_LENGTH = 100  # (as portfolio takes it)
+MOST_FOUND = 50  # students listed by a search
 Language = Annotated[str | None, Query(max_length=35)]
 
 
@@ -87,10 +88,15 @@ async def find_student(
     school = next((one for one in schools if one.id == site), schools[0] if schools else None)
     wanted = name.strip()
     found: list[Found] | None = None
+    more = False  # (more students than those listed have it in their name)
     refusal: OfficeRefusal | None = None
     status = 200
     if wanted and school is not None:
-        answer = accepted(await portfolio.find_students(token_of(who), site=school.id, name=wanted))
+        answer = accepted(
+            await portfolio.find_students(
+                token_of(who), site=school.id, name=wanted, limit=MOST_FOUND + 1
+            )
+        )
         if answer.ok and isinstance(answer.body, list):
             found = [
                 Found(
@@ -100,6 +106,7 @@ async def find_student(
                 )
                 for one in answer.body
             ]
+            more, found = len(found) > MOST_FOUND, found[:MOST_FOUND]
         else:
             refusal, status = office_refusal_of(answer), answer.refused_status
     return page(
@@ -111,6 +118,7 @@ async def find_student(
         school=school,
         name=wanted,
         found=found,
+        more=more,
         refusal=refusal.value if refusal else None,
         error_field="name",
         section="students",
@@ -210,6 +218,13 @@ async def change_interpreter(
     if chosen != "none" and not kept and not _speaks(student, chosen):
         return await form.refused(OfficeRefusal.INVALID)
     language = None if chosen == "none" else chosen
+    if (
+        conference is not None
+        and conference.booking_id == booking_id
+        and (language == conference.interpreter_language)
+    ):
+        # (What the conference has already: nothing changes, nobody is told.)
+        return RedirectResponse(f"{PAGE}/{student_id}", status_code=303)
     answer = await api.ask_for_interpreter(
         token_of(who),
         booking_id=booking_id,
@@ -345,6 +360,23 @@ class _Form:
         )
 
 
+def _forms_shown(student: StudentPage) -> frozenset[str]:
+    """The forms the student's page shows now (the template shows those named here)."""
+    child, conference = student.child, student.child.conference
+    shown: set[str] = set()
+    if conference is not None:
+        shown |= {"move", "cancel"}
+        if student.languages or conference.interpreter:
+            shown.add("interpreter")
+    elif child.held is None and child.windows and student.guardians:
+        shown.add("book")
+        if child.teachers and not child.waiting:
+            shown.add("waitlist")
+    if child.waiting:
+        shown.add("waitlist")  # (each place's "Take off the waitlist")
+    return frozenset(shown)
+
+
 def _page(
     request: Request,
     who: Visitor,
@@ -358,10 +390,16 @@ def _page(
     typed: dict[str, str] | None = None,
 ) -> Response:
     conference = student.child.conference
+    forms = _forms_shown(student)
+    if refusal is not None and error_field not in forms:
+        # (Its form is gone: the conference was booked, changed or cancelled meanwhile. The
+        # refusal is said where the conference is.)
+        error_field = "conference"
     return page(
         request,
         who,
         "office_student.html.j2",
+        forms=forms,
         status=status,
         student=student,
         child=student.child,
@@ -394,26 +432,27 @@ async def _student(
         raise TroublePage(Trouble.NOT_FOUND, 404)
     site = str(roster.body["site"])
     languages = await school_languages(api, who, credential=token, site=site)
-    asked = interpreter if interpreter in {tag for tag, _ in languages} else None
-    options = accepted(
-        await api.booking_options(token, student_id=student_id, interpreter_language=asked)
-    )
+    options = accepted(await api.booking_options(token, student_id=student_id))
     if not options.ok or not isinstance(options.body, dict):
         raise TroublePage(
             Trouble.NOT_FOUND if options.status in (403, 404) else Trouble.ERROR,
             options.refused_status,
         )
     child = child_view(options.body, language=language)
+    # The times shown: with a conference, those it may move to (those its interpreter is free
+    # for: a move keeps them); else, with ``interpreter``, those one in it is free for.
     conference = child.conference
-    if asked is None and conference is not None and conference.interpreter_language:
-        # (A move keeps the interpreter: the times to move to are those one is free for.)
-        kept = accepted(
-            await api.booking_options(
-                token, student_id=student_id, interpreter_language=conference.interpreter_language
-            )
+    shown_for = (
+        conference.interpreter_language
+        if conference is not None
+        else (interpreter if interpreter in {tag for tag, _ in languages} else None)
+    )
+    if shown_for:
+        filtered = accepted(
+            await api.booking_options(token, student_id=student_id, interpreter_language=shown_for)
         )
-        if kept.ok and isinstance(kept.body, dict):
-            child = replace(child, free_days=child_view(kept.body, language=language).free_days)
+        if filtered.ok and isinstance(filtered.body, dict):
+            child = replace(child, free_days=child_view(filtered.body, language=language).free_days)
     family = accepted(await portfolio.guardians(token, student_id=student_id))
     return StudentPage(
         id=student_id,
