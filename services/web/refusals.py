@@ -33,6 +33,7 @@ class Refusal(StrEnum):
     NOT_CHOSEN = "not_chosen"
     TEACHER_NOT_CHOSEN = "teacher_not_chosen"
     NO_TEACHER = "no_teacher"
+    WITHDRAWN = "withdrawn"
 
 
 # Scheduling names the kind of refusal in its problem document's ``refusal`` member
@@ -49,6 +50,7 @@ _KINDS = {
     "started": Refusal.STARTED,
     "time_cancelled": Refusal.TIME_CANCELLED,
     "booking_changed": Refusal.ALREADY_CHANGED,
+    "withdrawn": Refusal.WITHDRAWN,
 }
 
 

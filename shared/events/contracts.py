@@ -510,7 +510,7 @@ class ConferenceMoved(EventData):
     by_school: bool = Field(
         False,
         description="The school moved the time of its own accord; false when the family moved"
-        " it, themselves or by asking the school office.",
+        " it, themselves or by asking the school office (`at_family_request`).",
     )
     reason: str | None = Field(None, description="Why, if given.")
     timezone: str | None = Field(None, description="IANA time zone of the site.")
@@ -545,7 +545,7 @@ class ConferenceInterpreterChanged(EventData):
     by_school: bool = Field(
         False,
         description="The school changed it of its own accord; false when the family changed"
-        " it, themselves or by asking the school office.",
+        " it, themselves or by asking the school office (`at_family_request`).",
     )
     interpreter_language: str | None = Field(
         description="BCP 47 language the interpreter is now booked for; null: none any more."

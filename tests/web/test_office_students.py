@@ -463,12 +463,30 @@ async def test_the_office_puts_a_family_on_the_waitlist_and_a_freed_time_is_thei
 
 
 async def test_the_office_takes_a_family_off_the_waitlist(
-    web: httpx.AsyncClient, system: System, family: Family
+    web: httpx.AsyncClient, system: System, family: Family, new_family: NewFamily
 ) -> None:
     await signed_in_as(web, "a-conway")
     page = await web.get(f"/office/students/{family.student_id}")
     window = re.search(r'name="window_id" value="([^"]+)"', page.text)
     assert window, page.text
+    # Another family waits too: its place is not this student's to take off (an address
+    # made by hand).
+    other = await new_family("Other")
+    theirs = await system.scheduling.post(
+        "/waitlist",
+        json={"window_id": window[1], "student_id": other.student_id, "part_of_day": "any"},
+        headers={"Authorization": f"Bearer {other.link}"},
+    )
+    assert theirs.status_code == 201, theirs.text
+    not_this = await web.post(
+        f"/office/students/{family.student_id}/waitlist/{theirs.json()['id']}/leave",
+        data={"csrf_token": csrf_token(page)},
+    )
+    assert not_this.status_code == 404
+    still = await system.scheduling.get(
+        "/family", headers={"Authorization": f"Bearer {other.link}"}
+    )
+    assert [place["status"] for place in still.json()["children"][0]["waitlist"]] == ["waiting"]
     joined = await web.post(
         f"/office/students/{family.student_id}/waitlist",
         data={

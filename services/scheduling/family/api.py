@@ -68,6 +68,7 @@ class ConferenceOut(BaseModel):
 
 class WaitingOut(BaseModel):
     id: str
+    window_id: str = Field(description="The window the place is in (one place per window).")
     teacher_id: str
     day: str | None
     part_of_day: str
@@ -268,6 +269,7 @@ async def _child(
         waitlist=[
             WaitingOut(
                 id=entry.id,
+                window_id=entry.window_id,
                 teacher_id=entry.teacher_id,
                 day=entry.day.isoformat() if entry.day else None,
                 part_of_day=entry.part_of_day,

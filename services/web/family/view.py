@@ -58,6 +58,7 @@ class WaitingView:
     teacher: str
     part_of_day: str
     interpreter: str | None = None  # (the language asked for, named in the page's language)
+    window_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def child_view(
                     if one.get("interpreter_language")
                     else None
                 ),
+                window_id=str(one.get("window_id") or ""),
             )
             for one in child.get("waitlist", [])
         ],

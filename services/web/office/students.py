@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import school_languages
-from services.web.family.view import ChildView, child_view
+from services.web.family.view import ChildView, WindowView, child_view
 from services.web.family.waitlist import PARTS_OF_DAY
 from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
@@ -269,6 +269,9 @@ async def join_waitlist(
         or (interpreter is not None and not _speaks(student, interpreter))
     ):
         return await form.refused(OfficeRefusal.INVALID)
+    if window_id not in {window.id for window in _windows_to_wait_in(student.child)}:
+        # (The form sent twice: one place per window.)
+        return await form.refused(OfficeRefusal.ALREADY_WAITING, status=409)
     if guardian_id not in {one.id for one in student.guardians}:
         return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN)
     if teacher_id not in student.child.teachers:
@@ -296,7 +299,11 @@ async def leave_waitlist(
 ) -> Response:
     """Take the student off the waitlist (the family no longer waits, or waits for another
     part of the day)."""
-    form = await _Form.posted(request, who, api, portfolio, student_id, "waitlist", entry_id)
+    form = await _Form.posted(request, who, api, portfolio, student_id, "waiting", entry_id)
+    student = await _student(api, portfolio, who, student_id)
+    if entry_id not in {place.id for place in student.child.waiting}:
+        # (Left already, booked from it meanwhile, or another student's place.)
+        return await form.refused(OfficeRefusal.NOT_FOUND, status=404)
     answer = await api.leave_waitlist(token_of(who), entry_id=entry_id)
     return await form.answered(answer, done="left_waitlist")
 
@@ -370,11 +377,17 @@ def _forms_shown(student: StudentPage) -> frozenset[str]:
             shown.add("interpreter")
     elif child.held is None and child.windows and student.guardians:
         shown.add("book")
-        if child.teachers and not child.waiting:
+        if child.teachers and _windows_to_wait_in(child):
             shown.add("waitlist")
     if child.waiting:
-        shown.add("waitlist")  # (each place's "Take off the waitlist")
+        shown.add("waiting")  # (each place's "Take off the waitlist")
     return frozenset(shown)
+
+
+def _windows_to_wait_in(child: ChildView) -> list[WindowView]:
+    """The windows the student holds no waitlist place in (one place per window)."""
+    waiting = {place.window_id for place in child.waiting}
+    return [window for window in child.windows if window.id not in waiting]
 
 
 def _page(
@@ -400,6 +413,7 @@ def _page(
         who,
         "office_student.html.j2",
         forms=forms,
+        wait_windows=_windows_to_wait_in(student.child),
         status=status,
         student=student,
         child=student.child,
