@@ -19,6 +19,7 @@ from services.scheduling.settings import SchedulingSettings
 from services.scheduling.siblings import api as siblings_api
 from services.scheduling.teacher_sites import teacher_sites
 from services.scheduling.waitlist import api as waitlist_api
+from services.scheduling.waitlist.interpreter_freed import jobs as waitlist_jobs
 from services.scheduling.windows import api as windows_api
 from shared.events import (
     ConferenceBooked,
@@ -60,6 +61,7 @@ SPEC = ServiceSpec(
     ],
     migrations=Path(__file__).parent / "migrations",
     consumers=consumers,
+    jobs=waitlist_jobs,
     link_revocation=refuse_replaced_link,
     administrator_sites=administered_sites,
     teacher_sites=teacher_sites,

@@ -36,6 +36,7 @@ from services.scheduling.interpreters.assignment import take_interpreter
 from services.scheduling.interpreters.rules import same_interpreter_language
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import Booking, Slot
+from services.scheduling.waitlist.interpreter_freed import interpreter_time_freed
 from services.scheduling.waitlist.promotion import promote_from_waitlist
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import check_family_change
@@ -157,6 +158,7 @@ async def move_booking(
         raise Refused("a conference moves within its conference window")
     await check_window_open(session, principal, old_window, booking.guardian_id)
     station = await take_seat(session, new, now=now)
+    interpreted_before = booking.interpreter_id is not None
     if without_interpreter:
         booking.interpreter_language = None
         booking.interpreter_id = None
@@ -194,6 +196,10 @@ async def move_booking(
         reason=reason,
     )
     await promote_from_waitlist(session, old, now=now)
+    if interpreted_before:
+        await interpreter_time_freed(
+            session, site=old.site, starts_at=old.starts_at, ends_at=old.ends_at
+        )
     return booking
 
 
@@ -220,6 +226,7 @@ async def change_interpreter(
     previous = booking.interpreter_language
     if same_interpreter_language(language, previous):
         return booking
+    interpreted_before = booking.interpreter_id is not None
     interpreter_id = None
     if language is not None:
         interpreter_id = await take_interpreter(
@@ -261,6 +268,10 @@ async def change_interpreter(
         district=booking.district,
         site=booking.site,
     )
+    if interpreted_before:  # (given up, or another language's interpreter taken instead)
+        await interpreter_time_freed(
+            session, site=slot.site, starts_at=slot.starts_at, ends_at=slot.ends_at
+        )
     return booking
 
 
@@ -393,6 +404,10 @@ async def release(
         # (Callers hold the time's lock: the seat freed below is surely this booking's.)
         raise Refused("this booking was cancelled or moved meanwhile", code="booking_changed")
     await free_seat(session, slot.id)
+    if booking.interpreter_id is not None:
+        await interpreter_time_freed(
+            session, site=slot.site, starts_at=slot.starts_at, ends_at=slot.ends_at
+        )
     window = await session.get(ConferenceWindow, booking.window_id) if booking.window_id else None
     record_event(
         session,

@@ -27,6 +27,7 @@ from services.scheduling.interpreters.rules import (
 from services.scheduling.interpreters.tables import Interpreter, InterpreterHours
 from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
 from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
+from services.scheduling.waitlist.interpreter_freed import interpreter_time_freed
 from services.scheduling.windows.rules import Span, day_start
 from shared.api_types import ConferenceDay, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
@@ -208,11 +209,19 @@ async def change_interpreter(
                 languages=languages,
                 upcoming=await _upcoming_languages(session, interpreter.id),
             )
+            # (Offered again, or in a new language: their hours may serve families waiting.)
+            more = active and (
+                not interpreter.active or bool(set(languages) - set(interpreter.languages))
+            )
             interpreter.name = body.name if body.name is not None else interpreter.name
             interpreter.languages = list(languages)
             interpreter.active = active
             session.add(interpreter)
             hours = await _hours_of(session, [interpreter.id])
+            for one in hours.get(interpreter.id, []) if more else []:
+                await interpreter_time_freed(
+                    session, site=interpreter.site, starts_at=one.starts_at, ends_at=one.ends_at
+                )
     except (Refused, NotFound) as error:
         raise as_http(error) from error
     return _out(interpreter, hours.get(interpreter.id, []))
@@ -239,6 +248,10 @@ async def add_hours(
                 interpreter_id=interpreter.id, starts_at=wanted.starts_at, ends_at=wanted.ends_at
             )
             session.add(hours)
+            if interpreter.active:  # (families waiting for an interpreter then may have them)
+                await interpreter_time_freed(
+                    session, site=interpreter.site, starts_at=hours.starts_at, ends_at=hours.ends_at
+                )
     except (Refused, NotFound) as error:
         raise as_http(error) from error
     return HoursOut(id=hours.id, starts_at=hours.starts_at, ends_at=hours.ends_at)

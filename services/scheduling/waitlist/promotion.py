@@ -20,22 +20,27 @@ from services.scheduling.waitlist.tables import WaitlistEntry
 log = logging.getLogger(__name__)
 
 
-async def promote_from_waitlist(session: AsyncSession, slot: Slot, *, now: datetime) -> int:
+async def promote_from_waitlist(
+    session: AsyncSession, slot: Slot, *, now: datetime, interpreter_wishes_only: bool = False
+) -> int:
     """Give the slot's free seats to waiting families, first come (school-cancelled first),
-    first served; returns how many were booked."""
+    first served; returns how many were booked. ``interpreter_wishes_only``: only families who
+    asked for an interpreter (an interpreter came free, not a seat: the others were offered
+    the seat when it came free)."""
     if slot.window_id is None or slot.status != "open" or slot.starts_at <= now:
         return 0
     await session.refresh(slot)
     booked = 0
+    query = select(WaitlistEntry).where(
+        WaitlistEntry.window_id == slot.window_id,
+        WaitlistEntry.teacher_id == slot.teacher_id,
+        WaitlistEntry.status == "waiting",
+    )
+    if interpreter_wishes_only:
+        query = query.where(col(WaitlistEntry.interpreter_language).is_not(None))
     waiting = (
         await session.exec(
-            select(WaitlistEntry)
-            .where(
-                WaitlistEntry.window_id == slot.window_id,
-                WaitlistEntry.teacher_id == slot.teacher_id,
-                WaitlistEntry.status == "waiting",
-            )
-            .order_by(col(WaitlistEntry.priority), col(WaitlistEntry.joined_at))
+            query.order_by(col(WaitlistEntry.priority), col(WaitlistEntry.joined_at))
         )
     ).all()
     for entry in waiting:
