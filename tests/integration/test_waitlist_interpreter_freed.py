@@ -7,6 +7,7 @@ not booked by it (it was offered the seat when the seat came free)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from services.scheduling.tables import Booking
+from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.tables import WaitlistEntry
 from shared.auth import Role
 from shared.jobs.tables import Job
@@ -256,3 +257,61 @@ async def _no_job_pending(system: System) -> bool:
             await session.exec(select(Job).where(col(Job.kind) == "waitlist_interpreter_freed"))
         ).all()
     return not found
+
+
+async def test_the_job_and_a_family_booking_the_same_seat_at_once_book_it_once(
+    system: System,
+) -> None:
+    """Rosa comes free at ten while Noor's mother books Ms. Rivera's ten with an interpreter:
+    whichever is first, the seat and Rosa's time at ten are each taken once."""
+    setting = await scene(system)
+    await enroll(
+        system,
+        student_id="s-noor",
+        site="conway",
+        given_name="Noor",
+        guardian_id="g-noor",
+        teacher_id="t-rivera",
+    )
+    given_up, noor = await asyncio.gather(
+        _given_up(system, setting),
+        system.scheduling.post(
+            "/bookings",
+            json={
+                "slot_id": setting["rivera"]["id"],
+                "student_id": "s-noor",
+                "interpreter_language": "es",
+            },
+            headers=NOOR,
+        ),
+    )
+    assert given_up.status_code == 200, given_up.text
+    assert noor.status_code in (201, 409), noor.text
+
+    async def settled() -> bool:
+        async with system.apps["scheduling"].state.runtime.uow.read() as session:
+            jobs = (
+                await session.exec(select(Job).where(col(Job.kind) == "waitlist_interpreter_freed"))
+            ).all()
+        return all(job.status in ("done", "failed", "cancelled") for job in jobs)
+
+    await eventually(settled, until=bool, timeout=20)
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        held = (
+            await session.exec(
+                select(Booking).where(
+                    Booking.slot_id == setting["rivera"]["id"], Booking.status == "booked"
+                )
+            )
+        ).all()
+        slot = await session.get(Slot, setting["rivera"]["id"])
+    assert len(held) == 1 and slot is not None and slot.booked == 1
+    (taken,) = held
+    assert taken.student_id in ("s-gio", "s-noor") and taken.interpreter_id == setting["rosa"]
+    assert (taken.student_id == "s-noor") == (noor.status_code == 201)
+    schedule = await system.scheduling.get(
+        f"/interpreters/{setting['rosa']}/schedule",
+        params={"day": setting["ten"].date().isoformat()},
+        headers=OFFICE,
+    )
+    assert [one["booking_id"] for one in schedule.json()["conferences"]] == [taken.id]
