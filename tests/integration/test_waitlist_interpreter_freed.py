@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from services.scheduling.tables import Booking, Slot
@@ -145,6 +146,15 @@ async def _moved_away(system: System, scene: dict[str, Any]) -> httpx.Response:
     )
 
 
+async def _time_moved(system: System, scene: dict[str, Any]) -> httpx.Response:
+    """The office moves Mr. Kim's ten o'clock, Wei's conference with it, to eleven."""
+    return await system.scheduling.post(
+        f"/slots/{scene['wei']['slot_id']}/move",
+        json={"starts_at": (scene["ten"] + timedelta(hours=1)).isoformat()},
+        headers=OFFICE,
+    )
+
+
 async def _new_hours(system: System, scene: dict[str, Any]) -> httpx.Response:
     luz = await add_interpreter(
         system.scheduling, site="conway", name="Luz Mora", languages=["es", "pt"], headers=OFFICE
@@ -160,8 +170,8 @@ async def _new_hours(system: System, scene: dict[str, Any]) -> httpx.Response:
 
 @pytest.mark.parametrize(
     "change",
-    [_given_up, _cancelled, _moved_away, _new_hours],
-    ids=["interpreter-given-up", "cancelled", "moved-away", "hours-given"],
+    [_given_up, _cancelled, _moved_away, _time_moved, _new_hours],
+    ids=["interpreter-given-up", "cancelled", "moved-away", "time-moved", "hours-given"],
 )
 async def test_an_interpreter_coming_free_books_the_family_waiting_for_one(
     system: System, change: Change
@@ -230,6 +240,14 @@ async def test_a_family_waiting_without_an_interpreter_wish_is_not_booked_by_it(
     )
     assert noor.status_code == 201, noor.text
     assert noor.json()["fitting_free_times"]
+    # (She is first in Ms. Rivera's line: had she asked for an interpreter, the seat would be
+    # hers.)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        await session.exec(
+            update(WaitlistEntry)
+            .where(col(WaitlistEntry.student_id) == "s-noor")
+            .values(joined_at=datetime(2026, 1, 1, tzinfo=CONWAY))
+        )
     given_up = await _given_up(system, setting)
     assert given_up.status_code == 200
     await booked_from_the_waitlist(system, setting["rivera"]["id"])
@@ -238,6 +256,19 @@ async def test_a_family_waiting_without_an_interpreter_wish_is_not_booked_by_it(
             await session.exec(select(WaitlistEntry).where(WaitlistEntry.student_id == "s-noor"))
         ).one()
     assert entry.status == "waiting"
+
+
+async def test_a_cancelled_day_asks_for_no_job(system: System) -> None:
+    """Its times are cancelled: no seat is left at them to give."""
+    setting = await scene(system)
+    day = setting["ten"].date().isoformat()
+    cancelled = await system.scheduling.post(
+        f"/windows/{setting['rivera']['window_id']}/days/{day}/cancel",
+        json={"reason": "School closed: snow"},
+        headers=OFFICE,
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert await _no_job_pending(system)
 
 
 async def test_no_job_is_asked_when_nobody_waits_for_an_interpreter(system: System) -> None:

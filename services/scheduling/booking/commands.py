@@ -384,10 +384,13 @@ async def release(
     now: datetime,
     by_school: bool = False,
     waitlisted: bool = False,
+    interpreter_freed: bool = True,
 ) -> None:
     """Cancel the booking and free its seat, with the event. Its calendar revision is raised,
     as for a move: a cancellation is a change the family's calendar must see as newer than the
-    last invitation (RFC 5546, 2.1.4), even if that invitation reaches it later."""
+    last invitation (RFC 5546, 2.1.4), even if that invitation reaches it later. Its
+    interpreter's time goes to families waiting for one (``interpreter_freed``; not when the
+    school cancels the time itself, where no seat is left to give)."""
     # (The ORM UPDATE also sets these values on the loaded ``booking``: no refresh needed.
     # Callers hold the time's lock, and a move changes the slot: the revision read is current.)
     cancelled = await session.exec(
@@ -404,7 +407,7 @@ async def release(
         # (Callers hold the time's lock: the seat freed below is surely this booking's.)
         raise Refused("this booking was cancelled or moved meanwhile", code="booking_changed")
     await free_seat(session, slot.id)
-    if booking.interpreter_id is not None:
+    if interpreter_freed and booking.interpreter_id is not None:
         await interpreter_time_freed(
             session, site=slot.site, starts_at=slot.starts_at, ends_at=slot.ends_at
         )

@@ -23,6 +23,7 @@ from services.scheduling.refusals import (
     as_http,
 )
 from services.scheduling.tables import Booking, Slot
+from services.scheduling.waitlist.interpreter_freed import interpreter_time_freed
 from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.queries import (
     check_free,
@@ -139,7 +140,7 @@ async def _move(
         ends_at=ends_at,
         moving=slot,
     )
-    previous_starts_at = slot.starts_at
+    previous_starts_at, previous_ends_at = slot.starts_at, slot.ends_at
     slot.starts_at, slot.ends_at, slot.room = starts_at, ends_at, room
     session.add(slot)
     bookings = (
@@ -172,6 +173,10 @@ async def _move(
             moved_by=principal.subject,
             by_school=True,
             reason=body.reason,
+        )
+    if any(booking.interpreter_language is not None for booking in bookings):
+        await interpreter_time_freed(
+            session, site=slot.site, starts_at=previous_starts_at, ends_at=previous_ends_at
         )
     return slot
 
@@ -250,6 +255,7 @@ async def _cancel_day(
                 now=now,
                 by_school=True,
                 waitlisted=True,
+                interpreter_freed=False,  # (its times are cancelled: no seat there to give)
             )
             await _to_the_front(session, principal, window, slot, booking)
             cancelled += 1

@@ -1,13 +1,16 @@
 """An interpreter's time that comes free goes to the families waiting for a conference with an
-interpreter: a booking that gives its interpreter up, moves, or is cancelled, and hours given to
-an interpreter, ask for a job (``waitlist_interpreter_freed``, run once the change commits) that
-books the first family whose wish fits a free seat at that time, as a seat that comes free
-does.
+interpreter: a conference that gives its interpreter up, moves (or whose time the school
+moves) or is cancelled, and an interpreter given hours, offered again or given a language, ask
+for a job (``waitlist_interpreter_freed``, run once the change commits) that books the first
+family asking for an interpreter whose wish fits a seat free at that time, as a seat that
+comes free does. (A family waiting without an interpreter wish is not booked by it: nothing it
+needed came free.)
 
-It is a job of its own, not part of the change, because of the order locks are taken in: a
-booking locks its time, then the interpreters; the change that frees an interpreter already
-holds them, so it could not lock another teacher's time after them without two transactions
-waiting on each other. The job locks the times first, then (booking) the interpreters."""
+It is a job of its own, not part of the change, because of the order locks are taken in: every
+booking takes the times it needs in id order, all at once, then the interpreters. The change
+already holds its own time (a move, two; a move of the interpreter, the interpreters too), so it
+could not take another teacher's time after them without two transactions waiting on each
+other. The job takes the times first, then (booking) the interpreters."""
 
 from __future__ import annotations
 
@@ -55,10 +58,12 @@ async def interpreter_time_freed(
         or (await session.exec(_waiting_with_interpreter(site).limit(1))).first() is None
     ):
         return False
+    # (The key says what it is about on district IT's page of failed jobs.)
+    key = f"{site} {starts_at.isoformat()} {new_id()[:8]}"
     return await enqueue(
         session,
         INTERPRETER_FREED,
-        key=new_id(),
+        key=key,
         payload={
             "site": site,
             "starts_at": max(starts_at, now).isoformat(),
@@ -87,7 +92,15 @@ async def book_families_waiting_for_an_interpreter(
                     col(Slot.starts_at) < ends_at,
                     col(Slot.ends_at) > starts_at,
                     col(Slot.starts_at) > now,
-                    col(Slot.window_id).in_(_waiting_with_interpreter(site)),
+                    # (Times of a teacher a family waits for, with an interpreter, in the window.)
+                    select(WaitlistEntry.id)
+                    .where(
+                        col(WaitlistEntry.window_id) == col(Slot.window_id),
+                        col(WaitlistEntry.teacher_id) == col(Slot.teacher_id),
+                        WaitlistEntry.status == "waiting",
+                        col(WaitlistEntry.interpreter_language).is_not(None),
+                    )
+                    .exists(),
                 )
             )
         ).all()
