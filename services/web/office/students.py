@@ -7,6 +7,7 @@ student's page (post/redirect/get); a refusal is said next to its form."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -73,6 +74,14 @@ class StudentPage:
     guardians: list[GuardianView]
     child: ChildView
     languages: list[tuple[str, str]]  # the school's interpreter languages: (tag, name)
+
+    def speaks(self, language: str | None) -> bool:
+        """Whether the student's school has an interpreter in ``language``."""
+        return language is not None and language in dict(self.languages)
+
+    def has_guardian(self, guardian_id: str | None) -> bool:
+        """Whether the roster links ``guardian_id`` to the student (the page offers only them)."""
+        return any(one.id == guardian_id for one in self.guardians)
 
 
 @router.get(PAGE)
@@ -142,7 +151,7 @@ async def student_page(
         request,
         who,
         student,
-        interpreter=interpreter if _speaks(student, interpreter) else None,
+        interpreter=interpreter if student.speaks(interpreter) else None,
         done=done if done in DONE else None,
     )
 
@@ -155,14 +164,14 @@ async def book(
     form = await _Form.posted(request, who, api, portfolio, student_id, "book")
     interpreter = form.fields.get("interpreter") or None
     form = replace(form, interpreter=interpreter)
-    student = await _student(api, portfolio, who, student_id)
+    student = await _student(api, portfolio, who, student_id, interpreter=interpreter)
     slot_id, guardian_id = form.fields.get("slot_id"), form.fields.get("guardian_id")
-    if interpreter is not None and not _speaks(student, interpreter):
-        return await form.refused(OfficeRefusal.INVALID)
-    if guardian_id not in {one.id for one in student.guardians}:
-        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN)
+    if interpreter is not None and not student.speaks(interpreter):
+        return await form.refused(OfficeRefusal.INVALID, student=student)
+    if not student.has_guardian(guardian_id):
+        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN, student=student)
     if not is_id(slot_id):
-        return await form.refused(OfficeRefusal.TIME_NOT_CHOSEN)
+        return await form.refused(OfficeRefusal.TIME_NOT_CHOSEN, student=student)
     assert slot_id is not None and guardian_id is not None
     answer = await api.book(
         token_of(who),
@@ -215,8 +224,8 @@ async def change_interpreter(
     student = await _student(api, portfolio, who, student_id)
     conference = student.child.conference
     kept = conference is not None and chosen == conference.interpreter_language
-    if chosen != "none" and not kept and not _speaks(student, chosen):
-        return await form.refused(OfficeRefusal.INVALID)
+    if chosen != "none" and not kept and not student.speaks(chosen):
+        return await form.refused(OfficeRefusal.INVALID, student=student)
     language = None if chosen == "none" else chosen
     if (
         conference is not None
@@ -266,16 +275,13 @@ async def join_waitlist(
     if (
         fields.get("part_of_day") not in PARTS_OF_DAY
         or window_id not in {window.id for window in student.child.windows}
-        or (interpreter is not None and not _speaks(student, interpreter))
+        or (interpreter is not None and not student.speaks(interpreter))
     ):
-        return await form.refused(OfficeRefusal.INVALID)
-    if window_id not in {window.id for window in _windows_to_wait_in(student.child)}:
-        # (The form sent twice: one place per window.)
-        return await form.refused(OfficeRefusal.ALREADY_WAITING, status=409)
-    if guardian_id not in {one.id for one in student.guardians}:
-        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN)
+        return await form.refused(OfficeRefusal.INVALID, student=student)
+    if not student.has_guardian(guardian_id):
+        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN, student=student)
     if teacher_id not in student.child.teachers:
-        return await form.refused(OfficeRefusal.TEACHER_NOT_CHOSEN)
+        return await form.refused(OfficeRefusal.TEACHER_NOT_CHOSEN, student=student)
     answer = await api.join_waitlist(
         token_of(who),
         window_id=window_id,
@@ -303,7 +309,7 @@ async def leave_waitlist(
     student = await _student(api, portfolio, who, student_id)
     if entry_id not in {place.id for place in student.child.waiting}:
         # (Left already, booked from it meanwhile, or another student's place.)
-        return await form.refused(OfficeRefusal.NOT_FOUND, status=404)
+        return await form.refused(OfficeRefusal.NOT_FOUND, status=404, student=student)
     answer = await api.leave_waitlist(token_of(who), entry_id=entry_id)
     return await form.answered(answer, done="left_waitlist")
 
@@ -349,17 +355,21 @@ class _Form:
             return RedirectResponse(f"{PAGE}/{self.student_id}?{query}", status_code=303)
         return await self.refused(office_refusal_of(answer), status=answer.refused_status)
 
-    async def refused(self, refusal: OfficeRefusal, *, status: int = 422) -> Response:
+    async def refused(
+        self, refusal: OfficeRefusal, *, status: int = 422, student: StudentPage | None = None
+    ) -> Response:
         """The student's page again, as it is now, with ``refusal`` next to the form and what
-        was chosen in it."""
-        student = await _student(
-            self.api, self.portfolio, self.who, self.student_id, interpreter=self.interpreter
-        )
+        was chosen in it (``student``: as read for this form, scheduling not asked since, with
+        the times for the form's interpreter)."""
+        if student is None:
+            student = await _student(
+                self.api, self.portfolio, self.who, self.student_id, interpreter=self.interpreter
+            )
         return _page(
             self.request,
             self.who,
             student,
-            interpreter=self.interpreter if _speaks(student, self.interpreter) else None,
+            interpreter=self.interpreter if student.speaks(self.interpreter) else None,
             refusal=refusal,
             error_field=self.name,
             status=status,
@@ -441,12 +451,18 @@ async def _student(
     if not is_id(student_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     token, language = token_of(who), who.language
-    roster = accepted(await portfolio.student(token, student_id=student_id))
+    roster, options, family = (
+        accepted(answer)
+        for answer in await asyncio.gather(
+            portfolio.student(token, student_id=student_id),
+            api.booking_options(token, student_id=student_id),
+            portfolio.guardians(token, student_id=student_id),
+        )
+    )
     if not roster.ok or not isinstance(roster.body, dict):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     site = str(roster.body["site"])
     languages = await school_languages(api, who, credential=token, site=site)
-    options = accepted(await api.booking_options(token, student_id=student_id))
     if not options.ok or not isinstance(options.body, dict):
         raise TroublePage(
             Trouble.NOT_FOUND if options.status in (403, 404) else Trouble.ERROR,
@@ -459,7 +475,7 @@ async def _student(
     shown_for = (
         conference.interpreter_language
         if conference is not None
-        else (interpreter if interpreter in {tag for tag, _ in languages} else None)
+        else (interpreter if interpreter in dict(languages) else None)
     )
     if shown_for:
         filtered = accepted(
@@ -467,7 +483,6 @@ async def _student(
         )
         if filtered.ok and isinstance(filtered.body, dict):
             child = replace(child, free_days=child_view(filtered.body, language=language).free_days)
-    family = accepted(await portfolio.guardians(token, student_id=student_id))
     return StudentPage(
         id=student_id,
         name=f"{roster.body['given_name']} {roster.body['family_name']}",
@@ -492,8 +507,3 @@ def _guardians(listed: Any) -> list[GuardianView]:
         for one in listed
         if isinstance(one, dict)
     ]
-
-
-def _speaks(student: StudentPage, language: str | None) -> bool:
-    """Whether the student's school has an interpreter in ``language``."""
-    return language is not None and language in {tag for tag, _ in student.languages}
