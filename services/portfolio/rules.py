@@ -10,6 +10,15 @@ def may_manage_roster(principal: Principal, *, district: str, site: str) -> bool
     return principal.is_admin and principal.can_act_for_site(district, site)
 
 
+def may_list_site_students(principal: Principal, *, district: str, site: str) -> bool:
+    """Who may list a site's students (its review queue, a search by name): a teacher, their
+    own students there (their token may narrow the sites); an administrator, all of a site
+    they act for."""
+    if principal.role is Role.TEACHER:
+        return principal.district == district and not principal.narrowed_out(site)
+    return principal.is_admin and principal.can_act_for_site(district, site)
+
+
 def may_set_goal(principal: Principal, *, district: str, site: str, student_id: str) -> bool:
     """A student sets their own goals; a teacher may record one with them. Families may not.
     Asked once the caller is known to see the student (``services.portfolio.access``)."""

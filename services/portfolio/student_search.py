@@ -14,7 +14,7 @@ from services.portfolio.access import visible_student
 from services.portfolio.api import StudentOut
 from services.portfolio.evidence.queries import students_taught_by
 from services.portfolio.evidence.refusing import not_found
-from services.portfolio.evidence.rules import may_see_review_queue
+from services.portfolio.rules import may_list_site_students
 from services.portfolio.tables import Guardian, GuardianLink, Site, Student
 from shared.api_types import IdPath, Text
 from shared.auth.http import CurrentPrincipal, forbidden
@@ -53,7 +53,7 @@ async def find_students(
 ) -> list[StudentOut]:
     """The school's enrolled students whose name holds ``q``, by family then given name: all of
     them for the school's administrators, a teacher's own students for a teacher."""
-    if not may_see_review_queue(principal, district=principal.district, site=site_id):
+    if not may_list_site_students(principal, district=principal.district, site=site_id):
         raise forbidden(f"you may not look up students at site {site_id!r}")
     wanted = plain_words(q)
     async with uow.read() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+from services.portfolio.rules import may_list_site_students
 from shared.auth.principal import Principal, Role
 
 DISTRICT_SCOPE = "district"
@@ -82,11 +83,9 @@ def may_see_feedback(principal: Principal) -> bool:
 
 
 def may_see_review_queue(principal: Principal, *, district: str, site: str) -> bool:
-    """A teacher sees the queue of their own students at a site (their token may narrow the
-    sites); an administrator the whole queue of a site they act for."""
-    if principal.role is Role.TEACHER:
-        return principal.district == district and not principal.narrowed_out(site)
-    return principal.is_admin and principal.can_act_for_site(district, site)
+    """A teacher sees the queue of their own students at a site; an administrator the whole
+    queue of a site they act for (``may_list_site_students``)."""
+    return may_list_site_students(principal, district=district, site=site)
 
 
 def may_manage_site_settings(principal: Principal, *, district: str, site: str) -> bool:
