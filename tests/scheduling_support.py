@@ -140,3 +140,28 @@ async def give_interpreter_hours(
 
 def day_of(moment: datetime, site: str) -> date:
     return moment.astimezone(ZoneInfo(SITE_ZONES.get(site, "UTC"))).date()
+
+
+async def interpreter_free_at(
+    scheduling: httpx.AsyncClient,
+    time: dict[str, Any],
+    *,
+    site: str = "conway",
+    name: str = "Rosa Díaz",
+    languages: tuple[str, ...] = ("es",),
+    headers: dict[str, str] = DISTRICT_ADMIN,
+) -> str:
+    """A new interpreter of the site with hours over just the conference ``time`` (as the API
+    gives it); returns their id."""
+    interpreter = await add_interpreter(
+        scheduling, site=site, name=name, languages=list(languages), headers=headers
+    )
+    hours = await give_interpreter_hours(
+        scheduling,
+        interpreter,
+        starts_at=datetime.fromisoformat(time["starts_at"]),
+        ends_at=datetime.fromisoformat(time["ends_at"]),
+        headers=headers,
+    )
+    assert hours.status_code == 201, hours.text
+    return interpreter

@@ -195,6 +195,10 @@ async def test_the_school_sees_the_times_it_may_book_for_a_student(system: Syste
     assert (
         await system.scheduling.get("/students/s-gio/booking-options", headers=OTHER_OFFICE)
     ).status_code == 404
+    # A teacher who does not teach the student (Ms. Rivera, of Wei): as for a stranger.
+    assert (
+        await system.scheduling.get("/students/s-wei/booking-options", headers=RIVERA)
+    ).status_code == 404
     assert (
         await system.scheduling.get("/students/s-nobody/booking-options", headers=OFFICE)
     ).status_code == 404

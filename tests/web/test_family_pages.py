@@ -22,7 +22,7 @@ from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from tests.integration.conftest import FamilyLinkKeys, System, enroll, put_in_class
 from tests.notifications_support import queued_message
-from tests.scheduling_support import add_interpreter, give_interpreter_hours
+from tests.scheduling_support import add_interpreter, give_interpreter_hours, interpreter_free_at
 from tests.support import auth
 from tests.web.conftest import (
     Family,
@@ -790,18 +790,10 @@ async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
     conference_times: list[dict[str, Any]],
 ) -> None:
     office = auth("a-conway", Role.SITE_ADMIN, sites=["conway"])
-    ana = await add_interpreter(
-        system.scheduling, site="conway", name="Ana Flores", languages=["vi"], headers=office
-    )
     first = conference_times[0]
-    hours = await give_interpreter_hours(
-        system.scheduling,
-        ana,
-        starts_at=datetime.fromisoformat(first["starts_at"]),
-        ends_at=datetime.fromisoformat(first["ends_at"]),
-        headers=office,
+    await interpreter_free_at(
+        system.scheduling, first, name="Ana Flores", languages=("vi",), headers=office
     )
-    assert hours.status_code == 201, hours.text
     await signed_in(web, family)
 
     every = await web.get(f"/family/children/{family.student_id}/book")
@@ -1084,17 +1076,9 @@ async def test_a_family_asks_for_an_interpreter_after_booking_and_gives_it_up(
     page_of = f"/family/bookings/{booking['id']}/interpreter"
     # No interpreter at the school yet: nothing to ask for.
     assert page_of not in (await web.get("/family")).text
-    ana = await add_interpreter(
-        system.scheduling, site="conway", name="Ana Flores", languages=["vi"], headers=office
+    ana = await interpreter_free_at(
+        system.scheduling, first, name="Ana Flores", languages=("vi",), headers=office
     )
-    hours = await give_interpreter_hours(
-        system.scheduling,
-        ana,
-        starts_at=datetime.fromisoformat(first["starts_at"]),
-        ends_at=datetime.fromisoformat(first["ends_at"]),
-        headers=office,
-    )
-    assert hours.status_code == 201, hours.text
     home = await web.get("/family")
     assert f'<a href="{page_of}">Ask for an interpreter</a>' in home.text
 

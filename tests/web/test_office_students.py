@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -25,7 +24,7 @@ from tests.integration.conftest import (
     enroll,
     family_with_contact,
 )
-from tests.scheduling_support import add_interpreter, give_interpreter_hours
+from tests.scheduling_support import interpreter_free_at
 from tests.support import eventually
 from tests.web.conftest import (
     Family,
@@ -234,18 +233,8 @@ async def test_the_office_books_with_an_interpreter_and_gives_one_up(
         contact={"display_name": "Ana", "email": "ana@example.org", "language": "en"},
     )
     family = Family(student, guardian, "Lucía", link="")
-    interpreter = await add_interpreter(
-        system.scheduling, site="conway", name="Rosa Díaz", languages=["es"], headers=ADMIN
-    )
     first = conference_times[0]
-    hours = await give_interpreter_hours(
-        system.scheduling,
-        interpreter,
-        starts_at=datetime.fromisoformat(first["starts_at"]),
-        ends_at=datetime.fromisoformat(first["ends_at"]),
-        headers=ADMIN,
-    )
-    assert hours.status_code == 201, hours.text
+    interpreter = await interpreter_free_at(system.scheduling, first)
     await signed_in_as(web, "a-conway")
     page = await web.get(f"/office/students/{family.student_id}")
     assert f'href="/office/students/{family.student_id}?interpreter=es"' in page.text
@@ -516,15 +505,7 @@ async def test_saving_the_interpreter_a_conference_has_changes_nothing(
     web: httpx.AsyncClient, system: System, family: Family, conference_times: list[dict[str, Any]]
 ) -> None:
     first = conference_times[0]
-    await give_interpreter_hours(
-        system.scheduling,
-        await add_interpreter(
-            system.scheduling, site="conway", name="Luz Mora", languages=["es"], headers=ADMIN
-        ),
-        starts_at=datetime.fromisoformat(first["starts_at"]),
-        ends_at=datetime.fromisoformat(first["ends_at"]),
-        headers=ADMIN,
-    )
+    await interpreter_free_at(system.scheduling, first, name="Luz Mora")
     await signed_in_as(web, "a-conway")
     page = await web.get(f"/office/students/{family.student_id}")
     booked = await web.post(
