@@ -70,6 +70,9 @@ from shared.supervision import Supervisor, driver_reason, error_summary
 
 log = logging.getLogger(__name__)
 
+#: How long ``/readyz`` waits for Redis to answer its questions before calling it not ready.
+REDIS_ANSWER_SECONDS = 2
+
 
 EnvironmentFactory = Callable[[Any], AbstractAsyncContextManager[Environment]]
 # Given the service's unit of work and a family link's principal: why the link is refused
@@ -277,9 +280,11 @@ class ServiceRuntime:
                     )
                 )
 
-            self.metrics.streams = await asyncio.wait_for(ask_redis(), timeout=2)
+            self.metrics.streams = await asyncio.wait_for(ask_redis(), timeout=REDIS_ANSWER_SECONDS)
             checks["redis"] = "ok"
             checks["streams"] = statuses_as_dict(self.metrics.streams)
+        except TimeoutError:
+            checks["redis"] = f"error: no answer within {REDIS_ANSWER_SECONDS}s"
         except Exception as error:
             checks["redis"] = f"error: {error_summary(error)}"
         checks["loops"] = self.supervisor.report()

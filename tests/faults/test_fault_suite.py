@@ -499,6 +499,7 @@ async def test_writes_succeed_while_redis_is_frozen_and_are_relayed_after(
         assert set(statuses) == {201}, statuses
         # The fault really happened: Redis did not answer, events waited in the outbox.
         assert during["status"] == "degraded" and during["checks"]["outbox"]["backlog"] > 0, during
+        assert during["checks"]["redis"] == "error: no answer within 2s", during
 
         async def backlog() -> int:
             return int((await http.get("/readyz")).json()["checks"]["outbox"]["backlog"])

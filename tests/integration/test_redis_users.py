@@ -451,9 +451,13 @@ async def test_the_three_services_run_under_their_own_users(
     assert message["subject"] == "News from Ava's portfolio"
     for name in ("portfolio", "scheduling", "notifications"):
         service = getattr(system, name)
-        ready = (await service.get("/readyz")).json()
+
+        async def readiness(service: Any = service) -> dict[str, Any]:
+            return dict((await service.get("/readyz")).json())
+
+        # A refused command is refused every time; a busy machine's slow answer is not.
+        ready = await eventually(readiness, until=lambda ready: ready["status"] == "ready")
         assert ready["checks"]["redis"] == "ok", (name, ready)
-        assert ready["status"] == "ready", (name, ready)
         assert (await service.get("/metrics")).status_code == 200
         runtime = system.apps[name].state.runtime
         await runtime.housekeeper.run_once()
