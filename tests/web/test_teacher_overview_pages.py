@@ -74,7 +74,8 @@ async def test_the_class_overview_counts_each_students_work_and_booking(
     assert page.status_code == 200, page.text
     # Student, evidence, waiting, reflections, active goals, achieved, plan, conference.
     ready = "Ready (see Ava Test's plan)"  # (a link to the plan, named for screen readers)
-    assert cells(page, ava.student_id) == ["Ava Test", "1", "0", "1", "1", "0", ready, "Booked"]
+    booked = "Booked (Ava Test's conference)"  # (a link to her page, to change it)
+    assert cells(page, ava.student_id) == ["Ava Test", "1", "0", "1", "1", "0", ready, booked]
     assert cells(page, gio.student_id) == [
         "Gio Test",
         "1",
@@ -83,8 +84,9 @@ async def test_the_class_overview_counts_each_students_work_and_booking(
         "0",
         "0",
         "Not started",
-        "Not booked",
+        "Not booked (Gio Test's conference)",
     ]
+    assert f'href="/teacher/students/{gio.student_id}"' in page.text
     every = await web.get("/teacher/classes")
     assert every.status_code == 200
     text = html.unescape(every.text)

@@ -50,6 +50,7 @@ class ConferenceView:
     # The school of the conference's time, named when the family's children or their
     # conferences are at more than one school.
     school: str | None = None
+    teacher_id: str = ""  # (the roster's id of ``teacher``)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class WaitingView:
     part_of_day: str
     interpreter: str | None = None  # (the language asked for, named in the page's language)
     window_id: str = ""
+    teacher_id: str = ""  # (the roster's id of ``teacher``)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,7 @@ def child_view(
                     else None
                 ),
                 window_id=str(one.get("window_id") or ""),
+                teacher_id=str(one["teacher_id"]),
             )
             for one in child.get("waitlist", [])
         ],
@@ -235,6 +238,7 @@ def conference_view(
         station=conference.get("station"),
         interpreter_language=interpreter or None,
         window_id=conference.get("window_id"),
+        teacher_id=str(conference["teacher_id"]),
     )
 
 

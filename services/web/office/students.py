@@ -1,9 +1,12 @@
-"""A family calls the school office: the office finds the student by name and, on the student's
-page, books a time for the family, moves or cancels the conference, or asks for an interpreter or
-gives one up. Scheduling decides each, with the family's own rules for seats and interpreters
-and the school's deadlines (the office may act until the conference starts, booking open or
-not); the family is told as when they act themselves. Each form posts, then comes back to the
-student's page (post/redirect/get); a refusal is said next to its form."""
+"""A family calls the school office, or talks to a teacher: the office finds the student by name
+(a teacher, from their classes) and, on the student's page, books a time for the family, moves or
+cancels the conference, puts the family on the waitlist, or asks for an interpreter or gives one
+up. Scheduling decides each, with the family's own rules for seats and interpreters and the
+school's deadlines (staff may act until the conference starts, booking open or not); the family
+is told as when they act themselves. The office acts for every teacher of the student; a teacher,
+at their own times only (``/teacher/students/<id>``: the same page, showing a teacher only what
+scheduling lets them do). Each form posts, then comes back to the student's page
+(post/redirect/get); a refusal is said next to its form."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import school_languages
@@ -20,17 +23,18 @@ from services.web.family.view import ChildView, WindowView, child_view
 from services.web.family.waitlist import PARTS_OF_DAY
 from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
-from services.web.office.signed_in import OfficeDep, schools_of
-from services.web.pages import Visitor, page
+from services.web.office.signed_in import OFFICE_ROLE, OfficeDep, schools_of
+from services.web.pages import Visitor, VisitorDep, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
-from services.web.staff.signed_in import accepted, token_of
+from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 PAGE = "/office/students"
+TEACHER_PAGE = "/teacher/students"  # (a teacher's pages of a student: plans/ is theirs too)
 DONE = frozenset(
     {
         "booked",
@@ -63,9 +67,38 @@ class GuardianView:
 
 
 @dataclass(frozen=True)
+class Desk:
+    """Who acts for the family, from which pages: the school office, for every teacher of the
+    student, or a teacher, at their own conference times (scheduling decides; the page shows a
+    teacher only the forms it lets them use)."""
+
+    who: Visitor
+    kind: str  # "office" or "teacher"
+
+    @property
+    def pages(self) -> str:
+        return TEACHER_PAGE if self.kind == "teacher" else PAGE
+
+    @property
+    def teacher(self) -> str | None:
+        """The teacher acting; None for the office."""
+        return person_of(self.who).subject if self.kind == "teacher" else None
+
+
+def _desk(request: Request, who: VisitorDep) -> Desk:
+    """The desk of the page asked for: a teacher's pages are a teacher's, the office's an
+    administrator's (anyone else is told the page is not theirs)."""
+    kind = "teacher" if request.url.path.startswith(TEACHER_PAGE + "/") else "office"
+    return Desk(signed_in_as("teacher" if kind == "teacher" else OFFICE_ROLE)(who), kind)
+
+
+DeskDep = Annotated[Desk, Depends(_desk)]
+
+
+@dataclass(frozen=True)
 class StudentPage:
-    """The student as the office's page shows them: their name from the roster, their family,
-    and what scheduling says of their conferences (``child``)."""
+    """The student as the staff's page shows them: their name from the roster, their family,
+    and what scheduling says of their conferences (``child``), for ``desk``."""
 
     id: str
     name: str
@@ -74,6 +107,7 @@ class StudentPage:
     guardians: list[GuardianView]
     child: ChildView
     languages: list[tuple[str, str]]  # the school's interpreter languages: (tag, name)
+    desk: Desk
 
     def speaks(self, language: str | None) -> bool:
         """Whether the student's school has an interpreter in ``language``."""
@@ -82,6 +116,16 @@ class StudentPage:
     def has_guardian(self, guardian_id: str | None) -> bool:
         """Whether the roster links ``guardian_id`` to the student (the page offers only them)."""
         return any(one.id == guardian_id for one in self.guardians)
+
+    def acts_with(self, teacher_id: str) -> bool:
+        """Whether the desk acts on conferences and waitlist places with ``teacher_id`` (a
+        teacher, only on their own)."""
+        return self.desk.teacher in (None, teacher_id)
+
+    @property
+    def wait_teachers(self) -> list[str]:
+        """The student's teachers the desk may put the family on the waitlist of."""
+        return [one for one in self.child.teachers if self.acts_with(one)]
 
 
 @router.get(PAGE)
@@ -135,21 +179,21 @@ async def find_student(
 
 
 @router.get(PAGE + "/{student_id}")
+@router.get(TEACHER_PAGE + "/{student_id}")
 async def student_page(
     request: Request,
     student_id: str,
-    who: OfficeDep,
+    desk: DeskDep,
     api: SchedulingDep,
     portfolio: PortfolioDep,
     interpreter: Language = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    """The student's conference, with what the office can do for the family; with
+    """The student's conference, with what the desk can do for the family; with
     ``interpreter``, the times to book are those an interpreter in it is free for."""
-    student = await _student(api, portfolio, who, student_id, interpreter=interpreter)
+    student = await _student(api, portfolio, desk, student_id, interpreter=interpreter)
     return _page(
         request,
-        who,
         student,
         interpreter=interpreter if student.speaks(interpreter) else None,
         done=done if done in DONE else None,
@@ -157,14 +201,15 @@ async def student_page(
 
 
 @router.post(PAGE + "/{student_id}/book")
+@router.post(TEACHER_PAGE + "/{student_id}/book")
 async def book(
-    request: Request, student_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+    request: Request, student_id: str, desk: DeskDep, api: SchedulingDep, portfolio: PortfolioDep
 ) -> Response:
     """Book the chosen time for the family's guardian chosen (and an interpreter, if asked)."""
-    form = await _Form.posted(request, who, api, portfolio, student_id, "book")
+    form = await _Form.posted(request, desk, api, portfolio, student_id, "book")
     interpreter = form.fields.get("interpreter") or None
     form = replace(form, interpreter=interpreter)
-    student = await _student(api, portfolio, who, student_id, interpreter=interpreter)
+    student = await _student(api, portfolio, desk, student_id, interpreter=interpreter)
     slot_id, guardian_id = form.fields.get("slot_id"), form.fields.get("guardian_id")
     if interpreter is not None and not student.speaks(interpreter):
         return await form.refused(OfficeRefusal.INVALID, student=student)
@@ -174,7 +219,7 @@ async def book(
         return await form.refused(OfficeRefusal.TIME_NOT_CHOSEN, student=student)
     assert slot_id is not None and guardian_id is not None
     answer = await api.book(
-        token_of(who),
+        token_of(desk.who),
         slot_id=slot_id,
         student_id=student_id,
         guardian_id=guardian_id,
@@ -184,23 +229,24 @@ async def book(
 
 
 @router.post(PAGE + "/{student_id}/bookings/{booking_id}/move")
+@router.post(TEACHER_PAGE + "/{student_id}/bookings/{booking_id}/move")
 async def move(
     request: Request,
     student_id: str,
     booking_id: str,
-    who: OfficeDep,
+    desk: DeskDep,
     api: SchedulingDep,
     portfolio: PortfolioDep,
 ) -> Response:
     """Move the conference to the chosen time (keeping its interpreter: only times one is free
     are offered)."""
-    form = await _Form.posted(request, who, api, portfolio, student_id, "move", booking_id)
+    form = await _Form.posted(request, desk, api, portfolio, student_id, "move", booking_id)
     slot_id = form.fields.get("slot_id")
     if not is_id(slot_id):
         return await form.refused(OfficeRefusal.TIME_NOT_CHOSEN)
     assert slot_id is not None
     answer = await api.move(
-        token_of(who),
+        token_of(desk.who),
         booking_id=booking_id,
         slot_id=slot_id,
         at_family_request=form.fields.get("asked_by") != "school",
@@ -209,19 +255,20 @@ async def move(
 
 
 @router.post(PAGE + "/{student_id}/bookings/{booking_id}/interpreter")
+@router.post(TEACHER_PAGE + "/{student_id}/bookings/{booking_id}/interpreter")
 async def change_interpreter(
     request: Request,
     student_id: str,
     booking_id: str,
-    who: OfficeDep,
+    desk: DeskDep,
     api: SchedulingDep,
     portfolio: PortfolioDep,
 ) -> Response:
     """Ask for an interpreter at the conference's time, in the language chosen, or give the
     interpreter up (``none``)."""
-    form = await _Form.posted(request, who, api, portfolio, student_id, "interpreter", booking_id)
+    form = await _Form.posted(request, desk, api, portfolio, student_id, "interpreter", booking_id)
     chosen = form.fields.get("language", "")
-    student = await _student(api, portfolio, who, student_id)
+    student = await _student(api, portfolio, desk, student_id)
     conference = student.child.conference
     kept = conference is not None and chosen == conference.interpreter_language
     if chosen != "none" and not kept and not student.speaks(chosen):
@@ -233,9 +280,9 @@ async def change_interpreter(
         and (language == conference.interpreter_language)
     ):
         # (What the conference has already: nothing changes, nobody is told.)
-        return RedirectResponse(f"{PAGE}/{student_id}", status_code=303)
+        return RedirectResponse(f"{desk.pages}/{student_id}", status_code=303)
     answer = await api.ask_for_interpreter(
-        token_of(who),
+        token_of(desk.who),
         booking_id=booking_id,
         language=language,
         at_family_request=form.fields.get("asked_by") != "school",
@@ -244,31 +291,33 @@ async def change_interpreter(
 
 
 @router.post(PAGE + "/{student_id}/bookings/{booking_id}/cancel")
+@router.post(TEACHER_PAGE + "/{student_id}/bookings/{booking_id}/cancel")
 async def cancel(
     request: Request,
     student_id: str,
     booking_id: str,
-    who: OfficeDep,
+    desk: DeskDep,
     api: SchedulingDep,
     portfolio: PortfolioDep,
 ) -> Response:
-    """Cancel the conference, once the office has ticked that the family asked to."""
-    form = await _Form.posted(request, who, api, portfolio, student_id, "cancel", booking_id)
+    """Cancel the conference, once it is ticked that the family asked to."""
+    form = await _Form.posted(request, desk, api, portfolio, student_id, "cancel", booking_id)
     if form.fields.get("confirm") != "yes":
         return await form.refused(OfficeRefusal.CONFIRM_MISSING)
-    answer = await api.cancel(token_of(who), booking_id=booking_id)
+    answer = await api.cancel(token_of(desk.who), booking_id=booking_id)
     return await form.answered(answer, done="cancelled")
 
 
 @router.post(PAGE + "/{student_id}/waitlist")
+@router.post(TEACHER_PAGE + "/{student_id}/waitlist")
 async def join_waitlist(
-    request: Request, student_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+    request: Request, student_id: str, desk: DeskDep, api: SchedulingDep, portfolio: PortfolioDep
 ) -> Response:
     """Put the student on the waitlist of the teacher chosen, for the part of the day the
     family would like (and with an interpreter): a time that comes free is booked for them."""
-    form = await _Form.posted(request, who, api, portfolio, student_id, "waitlist")
+    form = await _Form.posted(request, desk, api, portfolio, student_id, "waitlist")
     fields = form.fields
-    student = await _student(api, portfolio, who, student_id)
+    student = await _student(api, portfolio, desk, student_id)
     interpreter = fields.get("interpreter") or None
     window_id, teacher_id = fields.get("window_id", ""), fields.get("teacher_id", "")
     guardian_id = fields.get("guardian_id", "")
@@ -280,10 +329,10 @@ async def join_waitlist(
         return await form.refused(OfficeRefusal.INVALID, student=student)
     if not student.has_guardian(guardian_id):
         return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN, student=student)
-    if teacher_id not in student.child.teachers:
+    if teacher_id not in student.wait_teachers:
         return await form.refused(OfficeRefusal.TEACHER_NOT_CHOSEN, student=student)
     answer = await api.join_waitlist(
-        token_of(who),
+        token_of(desk.who),
         window_id=window_id,
         student_id=student_id,
         part_of_day=fields["part_of_day"],
@@ -295,22 +344,23 @@ async def join_waitlist(
 
 
 @router.post(PAGE + "/{student_id}/waitlist/{entry_id}/leave")
+@router.post(TEACHER_PAGE + "/{student_id}/waitlist/{entry_id}/leave")
 async def leave_waitlist(
     request: Request,
     student_id: str,
     entry_id: str,
-    who: OfficeDep,
+    desk: DeskDep,
     api: SchedulingDep,
     portfolio: PortfolioDep,
 ) -> Response:
     """Take the student off the waitlist (the family no longer waits, or waits for another
     part of the day)."""
-    form = await _Form.posted(request, who, api, portfolio, student_id, "waiting", entry_id)
-    student = await _student(api, portfolio, who, student_id)
+    form = await _Form.posted(request, desk, api, portfolio, student_id, "waiting", entry_id)
+    student = await _student(api, portfolio, desk, student_id)
     if entry_id not in {place.id for place in student.child.waiting}:
         # (Left already, booked from it meanwhile, or another student's place.)
         return await form.refused(OfficeRefusal.NOT_FOUND, status=404, student=student)
-    answer = await api.leave_waitlist(token_of(who), entry_id=entry_id)
+    answer = await api.leave_waitlist(token_of(desk.who), entry_id=entry_id)
     return await form.answered(answer, done="left_waitlist")
 
 
@@ -320,7 +370,7 @@ class _Form:
     answering it needs."""
 
     request: Request
-    who: Visitor
+    desk: Desk
     api: SchedulingApi
     portfolio: PortfolioApi
     student_id: str
@@ -332,19 +382,19 @@ class _Form:
     async def posted(
         cls,
         request: Request,
-        who: Visitor,
+        desk: Desk,
         api: SchedulingApi,
         portfolio: PortfolioApi,
         student_id: str,
         name: str,
         booking_id: str | None = None,
     ) -> _Form:
-        """The form, once its CSRF token is the office's (and the booking's, or the waitlist
-        place's, id is one)."""
-        fields = await checked_form(request, who)
+        """The form, once its CSRF token is the signed-in person's (and the booking's, or the
+        waitlist place's, id is one)."""
+        fields = await checked_form(request, desk.who)
         if booking_id is not None and not is_id(booking_id):
             raise TroublePage(Trouble.NOT_FOUND, 404)
-        return cls(request, who, api, portfolio, student_id, name, fields)
+        return cls(request, desk, api, portfolio, student_id, name, fields)
 
     async def answered(self, answer: Answer, *, done: str) -> Response:
         """Back to the student's page, saying what was done; or the page again, saying why
@@ -352,7 +402,7 @@ class _Form:
         answer = accepted(answer)
         if answer.ok:
             query = urlencode({"done": done})
-            return RedirectResponse(f"{PAGE}/{self.student_id}?{query}", status_code=303)
+            return RedirectResponse(f"{self.desk.pages}/{self.student_id}?{query}", status_code=303)
         return await self.refused(office_refusal_of(answer), status=answer.refused_status)
 
     async def refused(
@@ -363,11 +413,10 @@ class _Form:
         the times for the form's interpreter)."""
         if student is None:
             student = await _student(
-                self.api, self.portfolio, self.who, self.student_id, interpreter=self.interpreter
+                self.api, self.portfolio, self.desk, self.student_id, interpreter=self.interpreter
             )
         return _page(
             self.request,
-            self.who,
             student,
             interpreter=self.interpreter if student.speaks(self.interpreter) else None,
             refusal=refusal,
@@ -382,14 +431,15 @@ def _forms_shown(student: StudentPage) -> frozenset[str]:
     child, conference = student.child, student.child.conference
     shown: set[str] = set()
     if conference is not None:
-        shown |= {"move", "cancel"}
-        if student.languages or conference.interpreter:
-            shown.add("interpreter")
+        if student.acts_with(conference.teacher_id):
+            shown |= {"move", "cancel"}
+            if student.languages or conference.interpreter:
+                shown.add("interpreter")
     elif child.held is None and child.windows and student.guardians:
         shown.add("book")
-        if child.teachers and _windows_to_wait_in(child):
+        if student.wait_teachers and _windows_to_wait_in(child):
             shown.add("waitlist")
-    if child.waiting:
+    if any(student.acts_with(place.teacher_id) for place in child.waiting):
         shown.add("waiting")  # (each place's "Take off the waitlist")
     return frozenset(shown)
 
@@ -402,7 +452,6 @@ def _windows_to_wait_in(child: ChildView) -> list[WindowView]:
 
 def _page(
     request: Request,
-    who: Visitor,
     student: StudentPage,
     *,
     interpreter: str | None,
@@ -420,7 +469,7 @@ def _page(
         error_field = "conference"
     return page(
         request,
-        who,
+        student.desk.who,
         "office_student.html.j2",
         forms=forms,
         wait_windows=_windows_to_wait_in(student.child),
@@ -434,22 +483,25 @@ def _page(
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         typed=typed or {},
-        section="students",
+        kind=student.desk.kind,
+        pages=student.desk.pages,
+        section="students" if student.desk.kind == "office" else "student",
     )
 
 
 async def _student(
     api: SchedulingApi,
     portfolio: PortfolioApi,
-    who: Visitor,
+    desk: Desk,
     student_id: str,
     *,
     interpreter: str | None = None,
 ) -> StudentPage:
-    """The student, their family and their conferences (404 for a student the office does not
+    """The student, their family and their conferences (404 for a student the desk does not
     see); with ``interpreter``, the free times are those an interpreter in it is free for."""
     if not is_id(student_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
+    who = desk.who
     token, language = token_of(who), who.language
     roster, options, family = (
         accepted(answer)
@@ -491,6 +543,7 @@ async def _student(
         guardians=_guardians(family.body if family.ok else None),
         child=child,
         languages=languages,
+        desk=desk,
     )
 
 
