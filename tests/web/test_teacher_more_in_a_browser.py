@@ -1,6 +1,7 @@
-"""In a real Chromium: a teacher opens their class overview and their availability page on a
-desktop and on a 360 px phone; each fits the screen and axe-core finds no accessibility
-violation (nor on the availability page showing a refused block). Screenshots are kept in the
+"""In a real Chromium: a teacher opens their class overview, a student's conference page (booking
+a time for the family) and their availability page on a desktop and on a 360 px phone; each fits
+the screen and axe-core finds no accessibility violation (nor on the availability page showing a
+refused block). Screenshots are kept in the
 test's temporary directory."""
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ async def test_the_class_overview_and_availability_pass_axe_on_a_desktop_and_a_p
                 await page.get_by_role("link", name="c-rivera").click()
                 assert "Ava Test" in await page.inner_text("main")
                 await fits_and_passes_axe(page, axe, screenshot=tmp_path / f"{screen}-class.png")
+
+                # Gio's family asks her for a time: she books it from his row (on the desktop),
+                # and sees it there to move or cancel (on the phone).
+                await page.get_by_role("link", name="Gio Test's conference").click()
+                if screen == "desktop":
+                    await page.get_by_label("Time", exact=True).select_option(index=1)
+                    await page.get_by_role("button", name="Book this time").click()
+                    banner = page.get_by_role("status").get_by_text("The conference is booked")
+                    await banner.wait_for()
+                else:
+                    await page.get_by_role("button", name="Move the conference").wait_for()
+                await fits_and_passes_axe(page, axe, screenshot=tmp_path / f"{screen}-student.png")
 
                 await page.get_by_role("link", name="Availability and times").click()
                 form = page.locator("form[action$='/blocks']").first
