@@ -95,6 +95,10 @@ async def test_the_office_finds_a_child_and_books_moves_and_cancels_for_the_fami
     assert page.status_code == 200
     text = text_of(page)
     assert "María Martínez" in text and "(mother)" in text
+    # (The roster's word for the link, in the reader's language.)
+    in_spanish = await web.get(f"/office/students/{student}", params={"lang": "es"})
+    assert "María Martínez (madre)" in text_of(in_spanish)
+    await web.get(f"/office/students/{student}", params={"lang": "en"})
     assert "Gio Test has no conference booked." in text
     offered = times_offered(page)
     assert offered == [time["id"] for time in conference_times]
