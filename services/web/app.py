@@ -43,6 +43,7 @@ from services.web.office import (
     messages,
     not_booked,
     reminders,
+    siblings,
     students,
     windows,
 )
@@ -182,6 +183,7 @@ def build_app(
         messages,
         interpreters,
         reminders,
+        siblings,
         students,
         classes,
         plans,

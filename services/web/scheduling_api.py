@@ -36,6 +36,15 @@ class SchedulingApi(ServiceApi):
         path = f"/students/{quote(student_id)}/booking-options"
         return await self._call("GET", path, token, params=params)
 
+    async def family_for_staff(
+        self, token: str, *, guardian_id: str, interpreter_language: str | None = None
+    ) -> Answer:
+        """A family as the school sees it (staff): the guardian's children the caller sees,
+        and back-to-back times for them."""
+        params = {"interpreter_language": interpreter_language} if interpreter_language else {}
+        path = f"/guardians/{quote(guardian_id)}/family"
+        return await self._call("GET", path, token, params=params)
+
     async def book(
         self,
         link: str,
@@ -54,9 +63,24 @@ class SchedulingApi(ServiceApi):
             body["interpreter_language"] = interpreter_language
         return await self._call("POST", "/bookings", link, json=body)
 
-    async def book_together(self, link: str, *, times: list[tuple[str, str]]) -> Answer:
-        """Book ``(slot_id, student_id)`` for several children back to back: all, or none."""
-        body = {"bookings": [{"slot_id": slot, "student_id": student} for slot, student in times]}
+    async def book_together(
+        self,
+        link: str,
+        *,
+        times: list[tuple[str, str]],
+        guardian_id: str | None = None,
+        interpreter_language: str | None = None,
+    ) -> Answer:
+        """Book ``(slot_id, student_id)`` for several children back to back: all, or none (as
+        the family, or as staff for the family's ``guardian_id``; with an interpreter at each,
+        if asked)."""
+        body: dict[str, Any] = {
+            "bookings": [{"slot_id": slot, "student_id": student} for slot, student in times]
+        }
+        if guardian_id:
+            body["guardian_id"] = guardian_id
+        if interpreter_language:
+            body["interpreter_language"] = interpreter_language
         return await self._call("POST", "/sibling-bookings", link, json=body)
 
     async def move(

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -101,6 +102,20 @@ class ChildOut(BaseModel):
     )
 
 
+class SiblingOut(BaseModel):
+    student_id: str
+    given_name: str
+    guardian_id: str = Field(description="The guardian the student and they share.")
+
+
+class StudentOptionsOut(ChildOut):
+    siblings: list[SiblingOut] = Field(
+        description="The student's brothers and sisters the caller sees (on the roster, children"
+        " of a guardian of the student), with the guardian they share: back-to-back times for"
+        " them are at `GET /guardians/{id}/family`."
+    )
+
+
 class SiblingTime(BaseModel):
     student_id: str
     slot: SlotOut
@@ -125,19 +140,78 @@ async def family_overview(
     book now (for a guardian, from their link or token)."""
     if principal.role is not Role.GUARDIAN:
         raise forbidden("this is a family's page: sign in with the family's link")
-    now = datetime.now(UTC)
     async with uow.read() as session:
         children = await _children(session, principal.subject, only=principal.students)
-        out = [
-            await _child(
-                session,
-                student,
-                interpreter_language=interpreter_language,
-                several_children=len(children) > 1,
-                now=now,
-            )
-            for student in children
+        return await _family(
+            session,
+            principal.subject,
+            children,
+            interpreter_language=interpreter_language,
+            travel=travel(request),
+        )
+
+
+@router.get(
+    "/guardians/{guardian_id}/family",
+    response_model=FamilyOut,
+    responses=refusals(403, 404),
+)
+async def family_for_staff(
+    guardian_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    interpreter_language: InterpreterFilter = None,
+) -> FamilyOut:
+    """A family as the school sees it, for a parent who calls about several children: the
+    guardian's children the caller may see (the school's administrators, their school's; a
+    teacher, their own students), each as `GET /students/{id}/booking-options` gives it, and
+    back-to-back times for those with no conference yet (book with `POST /sibling-bookings`,
+    naming the `guardian_id`). A family gets 403; a guardian with no child the caller sees,
+    404."""
+    if not principal.is_staff:
+        raise forbidden("this is the school's page: a family uses GET /family")
+    async with uow.read() as session:
+        children = [
+            student
+            for student in await _children(session, guardian_id, only=frozenset())
+            if (await student_view(session, student)).seen_by(principal)
         ]
+        if not children:
+            raise as_http(NotFound(f"no family {guardian_id!r} with a student you see"))
+        return await _family(
+            session,
+            guardian_id,
+            children,
+            interpreter_language=interpreter_language,
+            travel=travel(request),
+            staff=principal,
+        )
+
+
+async def _family(
+    session: AsyncSession,
+    guardian_id: str,
+    children: Sequence[RosterStudent],
+    *,
+    interpreter_language: str | None,
+    travel: timedelta,
+    staff: Principal | None = None,
+) -> FamilyOut:
+    """The guardian's ``children`` as their family sees them (for ``staff``: as the school
+    does), with the back-to-back times for all of them."""
+    now = datetime.now(UTC)
+    out = [
+        await _child(
+            session,
+            student,
+            interpreter_language=interpreter_language,
+            several_children=len(children) > 1,
+            now=now,
+            staff=staff,
+        )
+        for student in children
+    ]
     # Back-to-back times for the children with no conference yet in the window of the time (a
     # conference of an earlier window, attended last term, takes none of this one's).
     free = {
@@ -154,9 +228,9 @@ async def family_overview(
     by_time = {
         (child.student_id, slot.starts_at): slot for child in out for slot in child.free_times
     }
-    chains = find_chains(free, travel=travel(request)) if len(free) > 1 else []
+    chains = find_chains(free, travel=travel) if len(free) > 1 else []
     return FamilyOut(
-        guardian_id=principal.subject,
+        guardian_id=guardian_id,
         children=out,
         sibling_options=[
             [
@@ -318,7 +392,7 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
 
 @router.get(
     "/students/{student_id}/booking-options",
-    response_model=ChildOut,
+    response_model=StudentOptionsOut,
     responses=refusals(403, 404),
 )
 async def booking_options(
@@ -326,12 +400,12 @@ async def booking_options(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     interpreter_language: InterpreterFilter = None,
-) -> ChildOut:
+) -> StudentOptionsOut:
     """What the school can do for a student's conference, as a family's call asks (their
     teachers and the school's administrators): the student's conferences and waitlist places,
     the windows not over yet (opened or not), and the times the caller may book for them now
-    (a teacher, their own). Book, move and cancel with the bookings' routes, naming the
-    family's guardian."""
+    (a teacher, their own), and the student's brothers and sisters the caller sees. Book,
+    move and cancel with the bookings' routes, naming the family's guardian."""
     if not principal.is_staff:
         raise forbidden("this is the school's page: a family uses GET /family")
     try:
@@ -339,7 +413,7 @@ async def booking_options(
             await visible_student(session, principal, student_id)
             student = await session.get(RosterStudent, student_id)
             assert student is not None  # (visible_student found them)
-            return await _child(
+            child = await _child(
                 session,
                 student,
                 interpreter_language=interpreter_language,
@@ -347,8 +421,38 @@ async def booking_options(
                 now=datetime.now(UTC),
                 staff=principal,
             )
+            siblings = await _siblings(session, principal, student_id)
     except NotFound as error:
         raise as_http(error) from error
+    return StudentOptionsOut(**dict(child), siblings=siblings)
+
+
+async def _siblings(
+    session: AsyncSession, principal: Principal, student_id: str
+) -> list[SiblingOut]:
+    """The student's brothers and sisters ``principal`` may see: the other enrolled children of
+    the student's guardians, each with the guardian they share."""
+    mine, theirs = aliased(RosterGuardianLink), aliased(RosterGuardianLink)
+    rows = (
+        await session.exec(
+            select(mine.guardian_id, RosterStudent)
+            .join(theirs, col(theirs.guardian_id) == col(mine.guardian_id))
+            .join(RosterStudent, col(RosterStudent.id) == col(theirs.student_id))
+            .where(
+                mine.student_id == student_id,
+                col(mine.active),
+                col(theirs.active),
+                col(theirs.student_id) != student_id,
+                col(RosterStudent.active),
+            )
+            .order_by(col(mine.guardian_id), col(RosterStudent.given_name))
+        )
+    ).all()
+    return [
+        SiblingOut(student_id=sibling.id, given_name=sibling.given_name, guardian_id=guardian)
+        for guardian, sibling in rows
+        if (await student_view(session, sibling)).seen_by(principal)
+    ]
 
 
 @router.get(

@@ -30,7 +30,7 @@ async def choose_times_together(request: Request, who: FamilyDep, api: Schedulin
 async def book_times_together(request: Request, who: FamilyDep, api: SchedulingDep) -> Response:
     """Book the chosen back-to-back times."""
     fields = await checked_form(request, who)
-    times = _times(fields.get("chain", ""))
+    times = chain_times(fields.get("chain", ""))
     if times is None:
         choices = chain_choices(await family_data(api, who), language=who.language)
         return _page(request, who, choices, refusal=Refusal.NOT_CHOSEN, status=422)
@@ -43,7 +43,7 @@ async def book_times_together(request: Request, who: FamilyDep, api: SchedulingD
     return _page(request, who, choices, refusal=refusal_of(answer), status=status)
 
 
-def _times(value: str) -> list[tuple[str, str]] | None:
+def chain_times(value: str) -> list[tuple[str, str]] | None:
     """The ``slot:student`` pairs of a chosen chain, or None if it is not one."""
     pairs = [pair.partition(":") for pair in value.split(",")[: _MOST_CHILDREN + 1]]
     times = [(slot, student) for slot, _, student in pairs if is_id(slot) and is_id(student)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel.lists import format_list
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -22,6 +23,7 @@ from services.web.family.choosing import school_languages
 from services.web.family.view import ChildView, WindowView, child_view
 from services.web.family.waitlist import PARTS_OF_DAY
 from services.web.forms import checked_form
+from services.web.languages import locale_of
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OFFICE_ROLE, OfficeDep, schools_of
 from services.web.pages import Visitor, VisitorDep, page
@@ -44,6 +46,7 @@ DONE = frozenset(
         "cancelled",
         "waitlisted",
         "left_waitlist",
+        "booked_together",
     }
 )
 
@@ -64,6 +67,13 @@ class GuardianView:
     id: str
     name: str
     relationship: str
+
+
+@dataclass(frozen=True)
+class SiblingView:
+    id: str
+    name: str
+    guardian_id: str  # (the guardian they share with the student)
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,7 @@ class StudentPage:
     child: ChildView
     languages: list[tuple[str, str]]  # the school's interpreter languages: (tag, name)
     desk: Desk
+    siblings: list[SiblingView]  # (those the desk sees)
 
     def speaks(self, language: str | None) -> bool:
         """Whether the student's school has an interpreter in ``language``."""
@@ -121,6 +132,17 @@ class StudentPage:
         """Whether the desk acts on conferences and waitlist places with ``teacher_id`` (a
         teacher, only on their own)."""
         return self.desk.teacher in (None, teacher_id)
+
+    def together(self) -> list[tuple[GuardianView, str]]:
+        """Each guardian of the student with other children the desk sees, with the names of
+        all their children here ("Gio and Ava"): the family may come once, for conferences one
+        after another."""
+        locale = locale_of(self.desk.who.language)
+        return [
+            (guardian, format_list([self.child.name, *names], locale=locale))
+            for guardian in self.guardians
+            if (names := [one.name for one in self.siblings if one.guardian_id == guardian.id])
+        ]
 
     @property
     def wait_teachers(self) -> list[str]:
@@ -191,7 +213,7 @@ async def student_page(
 ) -> Response:
     """The student's conference, with what the desk can do for the family; with
     ``interpreter``, the times to book are those an interpreter in it is free for."""
-    student = await _student(api, portfolio, desk, student_id, interpreter=interpreter)
+    student = await read_student(api, portfolio, desk, student_id, interpreter=interpreter)
     return _page(
         request,
         student,
@@ -209,7 +231,7 @@ async def book(
     form = await _Form.posted(request, desk, api, portfolio, student_id, "book")
     interpreter = form.fields.get("interpreter") or None
     form = replace(form, interpreter=interpreter)
-    student = await _student(api, portfolio, desk, student_id, interpreter=interpreter)
+    student = await read_student(api, portfolio, desk, student_id, interpreter=interpreter)
     slot_id, guardian_id = form.fields.get("slot_id"), form.fields.get("guardian_id")
     if interpreter is not None and not student.speaks(interpreter):
         return await form.refused(OfficeRefusal.INVALID, student=student)
@@ -268,7 +290,7 @@ async def change_interpreter(
     interpreter up (``none``)."""
     form = await _Form.posted(request, desk, api, portfolio, student_id, "interpreter", booking_id)
     chosen = form.fields.get("language", "")
-    student = await _student(api, portfolio, desk, student_id)
+    student = await read_student(api, portfolio, desk, student_id)
     conference = student.child.conference
     kept = conference is not None and chosen == conference.interpreter_language
     if chosen != "none" and not kept and not student.speaks(chosen):
@@ -317,7 +339,7 @@ async def join_waitlist(
     family would like (and with an interpreter): a time that comes free is booked for them."""
     form = await _Form.posted(request, desk, api, portfolio, student_id, "waitlist")
     fields = form.fields
-    student = await _student(api, portfolio, desk, student_id)
+    student = await read_student(api, portfolio, desk, student_id)
     interpreter = fields.get("interpreter") or None
     window_id, teacher_id = fields.get("window_id", ""), fields.get("teacher_id", "")
     guardian_id = fields.get("guardian_id", "")
@@ -356,7 +378,7 @@ async def leave_waitlist(
     """Take the student off the waitlist (the family no longer waits, or waits for another
     part of the day)."""
     form = await _Form.posted(request, desk, api, portfolio, student_id, "waiting", entry_id)
-    student = await _student(api, portfolio, desk, student_id)
+    student = await read_student(api, portfolio, desk, student_id)
     if entry_id not in {place.id for place in student.child.waiting}:
         # (Left already, booked from it meanwhile, or another student's place.)
         return await form.refused(OfficeRefusal.NOT_FOUND, status=404, student=student)
@@ -412,7 +434,7 @@ class _Form:
         was chosen in it (``student``: as read for this form, scheduling not asked since, with
         the times for the form's interpreter)."""
         if student is None:
-            student = await _student(
+            student = await read_student(
                 self.api, self.portfolio, self.desk, self.student_id, interpreter=self.interpreter
             )
         return _page(
@@ -489,7 +511,7 @@ def _page(
     )
 
 
-async def _student(
+async def read_student(
     api: SchedulingApi,
     portfolio: PortfolioApi,
     desk: Desk,
@@ -544,6 +566,15 @@ async def _student(
         child=child,
         languages=languages,
         desk=desk,
+        siblings=[
+            SiblingView(
+                id=str(one["student_id"]),
+                name=str(one["given_name"]),
+                guardian_id=str(one["guardian_id"]),
+            )
+            for one in options.body.get("siblings") or []
+            if isinstance(one, dict)
+        ],
     )
 
 
