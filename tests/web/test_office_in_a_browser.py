@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import ADMIN, System
+from tests.integration.conftest import ADMIN, System, enroll
 from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.web import test_in_a_browser
 from tests.web.conftest import Family
@@ -62,6 +62,15 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
         headers=ADMIN,
     )
     assert hours.status_code == 201, hours.text
+    # Ava's sister Bea, in Ms. Rivera's class too: the family may come once for both.
+    await enroll(
+        system,
+        student_id="s-bea",
+        site="conway",
+        given_name="Bea",
+        guardian_id=family.guardian_id,
+        teacher_id="t-rivera",
+    )
     axe = Axe()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -111,6 +120,20 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                 await page.get_by_role("link", name="Ava", exact=True).click()
                 await page.get_by_role("heading", name="Ava Test").wait_for()
                 await check("student")
+                if screen == "phone":
+                    # Both children, one after another: the times, and a refusal in words.
+                    await page.get_by_role(
+                        "link", name="Book Ava and Bea one after another"
+                    ).click()
+                    await page.get_by_role(
+                        "heading", name="Conferences one after another"
+                    ).wait_for()
+                    await check("together")
+                    await page.get_by_role("button", name="Book these times").click()
+                    await page.get_by_role("alert").get_by_text("Choose a time.").wait_for()
+                    await check("together-refused")
+                    await page.get_by_role("link", name="Back to Ava Test").click()
+                    await page.get_by_role("heading", name="Ava Test").wait_for()
                 if screen == "desktop":
                     await page.get_by_role("button", name="Book this time").click()
                     await page.get_by_role("alert").get_by_text("Choose a time.").wait_for()
