@@ -32,6 +32,7 @@ from shared.messaging.outbox import record_event
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.service import REDIS_ANSWER_SECONDS
 from tests.faults.harness import (
     GROUP,
     Database,
@@ -499,7 +500,8 @@ async def test_writes_succeed_while_redis_is_frozen_and_are_relayed_after(
         assert set(statuses) == {201}, statuses
         # The fault really happened: Redis did not answer, events waited in the outbox.
         assert during["status"] == "degraded" and during["checks"]["outbox"]["backlog"] > 0, during
-        assert during["checks"]["redis"] == "error: no answer within 2s", during
+        answer = f"error: no answer within {REDIS_ANSWER_SECONDS}s"
+        assert during["checks"]["redis"] == answer, during
 
         async def backlog() -> int:
             return int((await http.get("/readyz")).json()["checks"]["outbox"]["backlog"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,8 +16,8 @@ from sqlmodel import col, select
 
 from services.scheduling.tables import Booking
 from shared.auth import Role
-from tests.integration.conftest import System, delivery_of, enroll
-from tests.scheduling_support import interpreter_free_at
+from tests.integration.conftest import System, delivery_of, enroll, teaching_at
+from tests.scheduling_support import interpreter_free_at, open_times
 from tests.support import auth, eventually
 from tests.web.conftest import Family, csrf_token, signed_in, signed_in_as, text_of, web_front
 from tests.web.test_office_pages import office_settings
@@ -255,7 +256,12 @@ async def test_scheduling_gives_the_school_a_familys_children_it_sees(
         f"/students/{family.student_id}/booking-options", headers=office
     )
     assert options.json()["siblings"] == [
-        {"student_id": sister, "given_name": "Bea", "guardian_id": family.guardian_id}
+        {
+            "student_id": sister,
+            "given_name": "Bea",
+            "guardian_id": family.guardian_id,
+            "booked": False,
+        }
     ]
     # Another school's office, and a guardian nobody has: not found, alike.
     elsewhere = auth("a-mjds", Role.SITE_ADMIN, sites=("mjds",))
@@ -267,3 +273,63 @@ async def test_scheduling_gives_the_school_a_familys_children_it_sees(
         headers={"Authorization": f"Bearer {family.link}"},
     )
     assert refused.status_code == 403
+
+
+async def test_a_sister_the_teacher_does_not_teach_or_already_booked_is_not_offered(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """Bea is in Mr. Okafor's class only: Ms. Rivera does not see her (the roster says whom she
+    teaches), the office does. Once Bea has her conference, nobody is offered both."""
+    await teaching_at(system, "t-okafor", "conway")
+    await enroll(
+        system,
+        student_id="s-bea",
+        site="conway",
+        given_name="Bea",
+        guardian_id=family.guardian_id,
+        teacher_id="t-okafor",
+    )
+    student = family.student_id
+    rivera = auth("t-rivera", Role.TEACHER, sites=("conway",))
+    options = await system.scheduling.get(f"/students/{student}/booking-options", headers=rivera)
+    assert options.status_code == 200 and options.json()["siblings"] == []
+    hers = await system.scheduling.get(f"/guardians/{family.guardian_id}/family", headers=rivera)
+    assert [child["student_id"] for child in hers.json()["children"]] == [student]
+    assert hers.json()["sibling_options"] == []
+    await signed_in_as(web, "t-rivera")
+    page = await web.get(f"/teacher/students/{student}")
+    assert page.status_code == 200 and "Brothers and sisters" not in text_of(page)
+    together = f"/teacher/students/{student}/together?guardian={family.guardian_id}"
+    assert (await web.get(together)).status_code == 404
+
+    web.cookies.clear()
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{student}")
+    assert "Book Ava and Bea one after another" in text_of(page)
+    # Bea's conference is booked (with Mr. Okafor): Ava's page no longer offers both.
+    day = datetime.fromisoformat(conference_times[0]["starts_at"]) + timedelta(hours=2)
+    [his] = await open_times(
+        system.scheduling, site="conway", starts_at=day, count=1, teacher_id="t-okafor"
+    )
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": his["id"], "student_id": "s-bea"},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    options = await system.scheduling.get(
+        f"/students/{student}/booking-options",
+        headers=auth("a-conway", Role.SITE_ADMIN, sites=("conway",)),
+    )
+    assert [(one["student_id"], one["booked"]) for one in options.json()["siblings"]] == [
+        ("s-bea", True)
+    ]
+    page = await web.get(f"/office/students/{student}")
+    assert "Brothers and sisters" not in text_of(page)
+    # (The page itself, as a link kept from before, says so and offers no times.)
+    late = await web.get(f"/office/students/{student}/together?guardian={family.guardian_id}")
+    assert late.status_code == 200 and "has no conference yet: book their time" in text_of(late)
+    assert "Book these times" not in late.text

@@ -17,8 +17,8 @@ import pytest
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from tests.integration.conftest import System, delivery_of, enroll, put_in_class, teaching_at
-from tests.scheduling_support import open_times
-from tests.support import eventually
+from tests.scheduling_support import interpreter_free_at, open_times
+from tests.support import auth, eventually
 from tests.web.conftest import (
     CONWAY,
     DEV_PEOPLE,
@@ -82,7 +82,9 @@ async def test_a_teacher_books_moves_and_cancels_at_their_own_times_for_the_fami
     text = text_of(page)
     assert f"{family.name} Test has no conference booked." in text
     assert 'href="/teacher/classes">Your classes' in page.text
-    assert "Conway's office" not in text and "Find another student" not in text
+    # (Her own menu, not the office's.)
+    assert 'aria-label="Office pages"' not in page.text and "Find another student" not in text
+    assert '<span aria-current="page">Your classes</span>' in page.text
     # Her own times only: Mr. Okafor's are his to give.
     offered = times_offered(page)
     assert offered == [time["id"] for time in conference_times]
@@ -263,3 +265,66 @@ async def test_the_teachers_page_of_a_student_is_theirs_only(
         data={"csrf_token": csrf_token(home), "guardian_id": family.guardian_id},
     )
     assert posted.status_code == 403
+
+
+async def test_a_teacher_gives_their_conference_an_interpreter_and_sees_not_anothers_call(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+    okafor_times: list[dict[str, Any]],
+) -> None:
+    student = family.student_id
+    # Mr. Okafor meets families by video call too: a time of his the family books.
+    await signed_in_as(web, "t-okafor")
+    his_page = await web.get("/teacher/availability")
+    saved = await web.post(
+        "/teacher/availability/video-call-link",
+        data={
+            "csrf_token": csrf_token(his_page),
+            "meeting_link": "https://meet.example.org/okafor",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    late = datetime.fromisoformat(okafor_times[-1]["ends_at"]) + timedelta(hours=1)
+    [call] = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=late,
+        teacher_id="t-okafor",
+        mode="virtual",
+        room=None,
+    )
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": call["id"], "student_id": student},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+    his = await web.get(f"/teacher/students/{student}")
+    assert "https://meet.example.org/okafor" in his.text
+    web.cookies.clear()
+    await signed_in_as(web, "t-rivera")
+    page = await web.get(f"/teacher/students/{student}")
+    assert "This conference is with t-okafor" in text_of(page)
+    assert "meet.example.org" not in page.text and "Join the video call" not in page.text
+
+    # Moved to one of Ms. Rivera's own times by the office, the conference is hers to change:
+    # an interpreter in Spanish, free then, is booked for it.
+    booking_id = booked.json()["id"]
+    move = await system.scheduling.post(
+        f"/bookings/{booking_id}/move",
+        json={"slot_id": conference_times[1]["id"], "at_family_request": True},
+        headers=auth("a-conway", Role.SITE_ADMIN, sites=("conway",)),
+    )
+    assert move.status_code == 200, move.text
+    await interpreter_free_at(system.scheduling, conference_times[1])
+    page = await web.get(f"/teacher/students/{student}")
+    saved = await web.post(
+        f"/teacher/students/{student}/bookings/{booking_id}/interpreter",
+        data={"csrf_token": csrf_token(page), "language": "es", "asked_by": "family"},
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"/teacher/students/{student}?done=interpreter"
+    held = await booking_of(system, student)
+    assert held is not None and held.interpreter_language == "es"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling.booking.seats import student_view, visible_student
+from services.scheduling.booking.seats import student_view, student_views, visible_student
 from services.scheduling.interpreters.assignment import free_times
 from services.scheduling.refusals import NotFound, as_http
 from services.scheduling.siblings.api import travel
@@ -102,14 +102,18 @@ class ChildOut(BaseModel):
     )
 
 
-class SiblingOut(BaseModel):
+class StudentSiblingOut(BaseModel):
     student_id: str
     given_name: str
     guardian_id: str = Field(description="The guardian the student and they share.")
+    booked: bool = Field(
+        description="Whether they hold a booked conference still ahead (back-to-back times are"
+        " for children with none)."
+    )
 
 
 class StudentOptionsOut(ChildOut):
-    siblings: list[SiblingOut] = Field(
+    siblings: list[StudentSiblingOut] = Field(
         description="The student's brothers and sisters the caller sees (on the roster, children"
         " of a guardian of the student), with the guardian they share: back-to-back times for"
         " them are at `GET /guardians/{id}/family`."
@@ -172,11 +176,13 @@ async def family_for_staff(
     if not principal.is_staff:
         raise forbidden("this is the school's page: a family uses GET /family")
     async with uow.read() as session:
-        children = [
-            student
-            for student in await _children(session, guardian_id, only=frozenset())
-            if (await student_view(session, student)).seen_by(principal)
-        ]
+        children = await _children(session, guardian_id, only=frozenset())
+        seen = {
+            view.id
+            for view in await student_views(session, [child.id for child in children])
+            if view.seen_by(principal)
+        }
+        children = [child for child in children if child.id in seen]
         if not children:
             raise as_http(NotFound(f"no family {guardian_id!r} with a student you see"))
         return await _family(
@@ -429,9 +435,10 @@ async def booking_options(
 
 async def _siblings(
     session: AsyncSession, principal: Principal, student_id: str
-) -> list[SiblingOut]:
+) -> list[StudentSiblingOut]:
     """The student's brothers and sisters ``principal`` may see: the other enrolled children of
-    the student's guardians, each with the guardian they share."""
+    the student's guardians, each with the guardian they share (a child of both parents, once
+    for each), and whether they hold a booked conference still ahead."""
     mine, theirs = aliased(RosterGuardianLink), aliased(RosterGuardianLink)
     rows = (
         await session.exec(
@@ -448,10 +455,30 @@ async def _siblings(
             .order_by(col(mine.guardian_id), col(RosterStudent.given_name))
         )
     ).all()
+    ids = {sibling.id for _, sibling in rows}
+    seen = {view.id for view in await student_views(session, ids) if view.seen_by(principal)}
+    booked = set(
+        (
+            await session.exec(
+                select(Booking.student_id)
+                .join(Slot, col(Slot.id) == col(Booking.slot_id))
+                .where(
+                    col(Booking.student_id).in_(sorted(seen)),
+                    Booking.status == "booked",
+                    col(Slot.starts_at) > datetime.now(UTC),
+                )
+            )
+        ).all()
+    )
     return [
-        SiblingOut(student_id=sibling.id, given_name=sibling.given_name, guardian_id=guardian)
+        StudentSiblingOut(
+            student_id=sibling.id,
+            given_name=sibling.given_name,
+            guardian_id=guardian,
+            booked=sibling.id in booked,
+        )
         for guardian, sibling in rows
-        if (await student_view(session, sibling)).seen_by(principal)
+        if sibling.id in seen
     ]
 
 

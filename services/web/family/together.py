@@ -7,16 +7,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.signed_in import FamilyDep, accepted, family_data, session_of
-from services.web.family.view import ChainChoice, chain_choices
+from services.web.family.view import ChainChoice, chain_choices, chain_times
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.refusals import Refusal, refusal_of
-from services.web.scheduling_api import is_id
 from services.web.service_clients import SchedulingDep
 
 router = APIRouter()
-# More than any chain scheduling offers (it books at most 6 children at once).
-_MOST_CHILDREN = 6
 
 
 @router.get("/family/together")
@@ -41,15 +38,6 @@ async def book_times_together(request: Request, who: FamilyDep, api: SchedulingD
     choices = chain_choices(await family_data(api, who), language=who.language)
     status = answer.refused_status
     return _page(request, who, choices, refusal=refusal_of(answer), status=status)
-
-
-def chain_times(value: str) -> list[tuple[str, str]] | None:
-    """The ``slot:student`` pairs of a chosen chain, or None if it is not one."""
-    pairs = [pair.partition(":") for pair in value.split(",")[: _MOST_CHILDREN + 1]]
-    times = [(slot, student) for slot, _, student in pairs if is_id(slot) and is_id(student)]
-    if len(times) != len(pairs) or not 2 <= len(times) <= _MOST_CHILDREN:
-        return None
-    return times
 
 
 def _page(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from services.web.service_api import is_id
 from services.web.written_times import (
     written_date,
     written_day,
@@ -15,6 +16,9 @@ from services.web.written_times import (
     written_span,
 )
 from shared.translations import language_name
+
+# More than any chain scheduling offers (it books at most 6 children at once).
+_MOST_CHILDREN = 6
 
 
 @dataclass(frozen=True)
@@ -318,6 +322,16 @@ def chain_choices(family: Any, *, language: str) -> list[ChainChoice]:
             )
         choices.append(ChainChoice(value=",".join(pairs), parts=parts))
     return choices
+
+
+def chain_times(value: str) -> list[tuple[str, str]] | None:
+    """The ``slot:student`` pairs of a chain chosen among ``chain_choices`` (its ``value``),
+    or None if it is not one."""
+    pairs = [pair.partition(":") for pair in value.split(",")[: _MOST_CHILDREN + 1]]
+    times = [(slot, student) for slot, _, student in pairs if is_id(slot) and is_id(student)]
+    if len(times) != len(pairs) or not 2 <= len(times) <= _MOST_CHILDREN:
+        return None
+    return times
 
 
 def free_slot_ids(days: Iterable[DayOfTimes]) -> set[str]:

@@ -11,8 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.family.together import chain_times
-from services.web.family.view import ChainChoice, chain_choices
+from services.web.family.view import ChainChoice, chain_choices, chain_times
 from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.students import (
@@ -22,6 +21,7 @@ from services.web.office.students import (
     GuardianView,
     Language,
     StudentPage,
+    not_shown,
     read_student,
 )
 from services.web.pages import page
@@ -87,22 +87,24 @@ async def book_together(
         refusal, status = office_refusal_of(answer), answer.refused_status
     choices = await _choices(api, student, family, interpreter)
     return _page(
-        request, student, family, choices, interpreter=interpreter, refusal=refusal, status=status
+        request,
+        student,
+        family,
+        choices,
+        interpreter=interpreter,
+        refusal=refusal,
+        status=status,
+        chosen=fields.get("chain", ""),
     )
 
 
 def _guardian(student: StudentPage, guardian_id: str) -> GuardianView:
     """The student's guardian ``guardian_id`` with other children the desk sees (404 for any
     other: the page is for a family of several children)."""
-    for guardian, _ in student.together():
-        if guardian.id == guardian_id:
-            return guardian
-    raise TroublePage(Trouble.NOT_FOUND, 404)
-
-
-def _children(student: StudentPage, family: GuardianView) -> str:
-    """The names of the family's children the desk sees ("Gio and Ava")."""
-    return next(names for guardian, names in student.together() if guardian == family)
+    guardian = student.with_siblings(guardian_id)
+    if guardian is None:
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    return guardian
 
 
 async def _choices(
@@ -115,10 +117,7 @@ async def _choices(
         )
     )
     if not answer.ok:
-        raise TroublePage(
-            Trouble.NOT_FOUND if answer.status in (403, 404) else Trouble.ERROR,
-            answer.refused_status,
-        )
+        raise not_shown(answer)
     return chain_choices(answer.body, language=who.language)
 
 
@@ -131,6 +130,7 @@ def _page(
     interpreter: str | None,
     refusal: OfficeRefusal | None = None,
     status: int = 200,
+    chosen: str = "",
 ) -> Response:
     return page(
         request,
@@ -139,7 +139,7 @@ def _page(
         status=status,
         student=student,
         family=family,
-        children=_children(student, family),
+        children=dict(student.together()).get(family),  # (None: fewer than two to book)
         choices=choices,
         several_schools=any(part.school for choice in choices for part in choice.parts),
         interpreter=interpreter,
@@ -148,5 +148,6 @@ def _page(
         error_field="chain-1" if choices else "chains",
         kind=student.desk.kind,
         pages=student.desk.pages,
-        section="students" if student.desk.kind == "office" else "student",
+        section=student.desk.section,
+        chosen=chosen,
     )

@@ -74,6 +74,7 @@ class SiblingView:
     id: str
     name: str
     guardian_id: str  # (the guardian they share with the student)
+    booked: bool  # (holds a booked conference still ahead)
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,17 @@ class Desk:
         """The teacher acting; None for the office."""
         return person_of(self.who).subject if self.kind == "teacher" else None
 
+    @property
+    def section(self) -> str:
+        """The menu's item the desk's student pages are under."""
+        return "classes" if self.kind == "teacher" else "students"
+
 
 def _desk(request: Request, who: VisitorDep) -> Desk:
-    """The desk of the page asked for: a teacher's pages are a teacher's, the office's an
-    administrator's (anyone else is told the page is not theirs)."""
-    kind = "teacher" if request.url.path.startswith(TEACHER_PAGE + "/") else "office"
+    """The desk of the page asked for (by its route): a teacher's pages are a teacher's, the
+    office's an administrator's (anyone else is told the page is not theirs)."""
+    route = str(getattr(request.scope.get("route"), "path", ""))
+    kind = "teacher" if route.startswith(TEACHER_PAGE + "/") else "office"
     return Desk(signed_in_as("teacher" if kind == "teacher" else OFFICE_ROLE)(who), kind)
 
 
@@ -134,14 +141,34 @@ class StudentPage:
         return self.desk.teacher in (None, teacher_id)
 
     def together(self) -> list[tuple[GuardianView, str]]:
-        """Each guardian of the student with other children the desk sees, with the names of
-        all their children here ("Gio and Ava"): the family may come once, for conferences one
-        after another."""
+        """Each guardian of the student with other children the desk sees who have no
+        conference yet, with the names of those children and the student ("Gio and Ava"):
+        the family may come once, for conferences one after another."""
         locale = locale_of(self.desk.who.language)
         return [
-            (guardian, format_list([self.child.name, *names], locale=locale))
+            (guardian, format_list(names, locale=locale))
             for guardian in self.guardians
-            if (names := [one.name for one in self.siblings if one.guardian_id == guardian.id])
+            if len(names := self.children_of(guardian)) > 1
+        ]
+
+    def with_siblings(self, guardian_id: str) -> GuardianView | None:
+        """The student's guardian ``guardian_id``, if the desk sees other children of theirs."""
+        return next(
+            (
+                guardian
+                for guardian in self.guardians
+                if guardian.id == guardian_id
+                and any(one.guardian_id == guardian_id for one in self.siblings)
+            ),
+            None,
+        )
+
+    def children_of(self, guardian: GuardianView) -> list[str]:
+        """The names of the guardian's children the desk sees with no conference yet, the
+        student first."""
+        names = [self.child.name] if self.child.conference is None else []
+        return names + [
+            one.name for one in self.siblings if one.guardian_id == guardian.id and not one.booked
         ]
 
     @property
@@ -507,7 +534,7 @@ def _page(
         typed=typed or {},
         kind=student.desk.kind,
         pages=student.desk.pages,
-        section="students" if student.desk.kind == "office" else "student",
+        section=student.desk.section,
     )
 
 
@@ -538,10 +565,7 @@ async def read_student(
     site = str(roster.body["site"])
     languages = await school_languages(api, who, credential=token, site=site)
     if not options.ok or not isinstance(options.body, dict):
-        raise TroublePage(
-            Trouble.NOT_FOUND if options.status in (403, 404) else Trouble.ERROR,
-            options.refused_status,
-        )
+        raise not_shown(options)
     child = child_view(options.body, language=language)
     # The times shown: with a conference, those it may move to (those its interpreter is free
     # for: a move keeps them); else, with ``interpreter``, those one in it is free for.
@@ -571,11 +595,19 @@ async def read_student(
                 id=str(one["student_id"]),
                 name=str(one["given_name"]),
                 guardian_id=str(one["guardian_id"]),
+                booked=bool(one.get("booked")),
             )
             for one in options.body.get("siblings") or []
             if isinstance(one, dict)
         ],
     )
+
+
+def not_shown(answer: Answer) -> TroublePage:
+    """The page for scheduling's refusal to show a student or family: not found to a desk that
+    may not see them, else an error."""
+    status = Trouble.NOT_FOUND if answer.status in (403, 404) else Trouble.ERROR
+    return TroublePage(status, answer.refused_status)
 
 
 def _guardians(listed: Any) -> list[GuardianView]:
