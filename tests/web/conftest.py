@@ -131,6 +131,21 @@ async def family(new_family: NewFamily, conference_times: list[dict[str, Any]]) 
     return await new_family()
 
 
+@pytest.fixture
+async def sister(system: System, family: Family) -> str:
+    """The family's second child, Bea, in Ms. Rivera's class too: the family may come once for
+    both."""
+    await enroll(
+        system,
+        student_id="s-bea",
+        site="conway",
+        given_name="Bea",
+        guardian_id=family.guardian_id,
+        teacher_id="t-rivera",
+    )
+    return "s-bea"
+
+
 # The people the tests' development sign-in offers.
 DEV_PEOPLE = [
     DevPerson(subject="t-rivera", role=Role.TEACHER, name="Ms. Rivera", sites=["conway"]),

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import ADMIN, System
 from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.web import test_in_a_browser
 from tests.web.conftest import Family
@@ -43,7 +43,12 @@ def office_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("system", ["sqlite"], indirect=True)
 async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
-    office_sign_in: None, web_address: str, system: System, family: Family, tmp_path: Path
+    office_sign_in: None,
+    web_address: str,
+    system: System,
+    family: Family,
+    sister: str,
+    tmp_path: Path,
 ) -> None:
     from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import async_playwright
@@ -62,15 +67,6 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
         headers=ADMIN,
     )
     assert hours.status_code == 201, hours.text
-    # Ava's sister Bea, in Ms. Rivera's class too: the family may come once for both.
-    await enroll(
-        system,
-        student_id="s-bea",
-        site="conway",
-        given_name="Bea",
-        guardian_id=family.guardian_id,
-        teacher_id="t-rivera",
-    )
     axe = Axe()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

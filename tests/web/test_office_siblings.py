@@ -32,20 +32,6 @@ async def web(system: System) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def sister(system: System, family: Family) -> str:
-    """The family's second child, Bea, in Ms. Rivera's class too."""
-    await enroll(
-        system,
-        student_id="s-bea",
-        site="conway",
-        given_name="Bea",
-        guardian_id=family.guardian_id,
-        teacher_id="t-rivera",
-    )
-    return "s-bea"
-
-
 async def bookings(system: System, *students: str) -> list[Booking]:
     async with system.apps["scheduling"].state.runtime.uow.read() as session:
         found = await session.exec(
