@@ -66,11 +66,15 @@ async def test_checking_a_family_in_then_completing_changes_the_day_view(
     before = html.unescape((await web.get("/teacher/day", params={"date": str(ahead)})).text)
     assert "Check in Ava's family" not in before  # (days ahead: nothing to record yet)
     assert "Check-in opens 30 minutes before the conference." in before
+    # (Until then, a family that asks has it moved or cancelled from the student's page.)
+    assert f'<a href="/teacher/students/{family.student_id}#conference">' in before
+    assert "Move or cancel Ava's conference" in before
     day = (await begin_now(system, conference_times[0]["id"])).astimezone(LA).date().isoformat()
     page = await web.get("/teacher/day", params={"date": day})
     assert page.status_code == 200
     text = html.unescape(page.text)
     assert "Ava" in text and "Expected" in text and "Not ready yet" in text
+    assert "Move or cancel Ava's conference" not in text  # (it has begun)
     # The days offered are those the teacher has times on, not every day of the window.
     nav = re.search(r'<nav class="days".*?</nav>', page.text, re.S)
     assert nav, page.text

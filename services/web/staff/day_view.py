@@ -42,6 +42,7 @@ class FamilyOnTheDay:
     plan_ready: bool
     steps: tuple[str, ...]
     check_in_later: bool = False  # (booked, and check-in has not opened yet)
+    student_id: str = ""  # (their page, to move or cancel the conference: /teacher/students/)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> Fami
     steps = tuple(PAGE_STEPS[step] for step in booking.get("steps", []) if step in PAGE_STEPS)
     return FamilyOnTheDay(
         booking_id=str(booking["id"]),
+        student_id=str(booking["student_id"]),
         name=str(booking.get("given_name") or booking["student_id"]),
         status=status,
         station=booking.get("station"),
