@@ -26,10 +26,11 @@ TIMEZONE = ZoneInfo("America/Los_Angeles")
 
 
 # The demo district's roster, as the district's student information system would export it
-# (OneRoster 1.2): Gio, Ava and Sam at Conway with their teacher t-rivera, Noa and Eli at MJDS
-# with t-cohen, their parents (María reads Spanish; Dana is the mother of Noa and Sam, so she
-# can book both back to back; Marcus has no contact details on file, so messages to him are
-# recorded as failed deliveries), and Conway's admin.
+# (OneRoster 1.2): Gio, Ava, her brother Lin and Sam at Conway with their teacher t-rivera, Noa
+# and Eli at MJDS with t-cohen, their parents (María reads Spanish; Dana is the mother of Noa and
+# Sam, so she can book both back to back across the two schools; Wei, of Ava and Lin, whom
+# Conway's office can book one after another; Marcus has no contact details on file, so messages
+# to him are recorded as failed deliveries), and Conway's admin.
 ROSTER_EXPORT = Path(__file__).resolve().parent / "demo_roster"
 IMPORT_TIMEOUT_SECONDS = 120.0
 

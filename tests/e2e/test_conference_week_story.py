@@ -115,9 +115,10 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
         dana, marcus = week.link_of("g-dana"), week.link_of("g-marcus")
         assert "link=" not in str(week.events(WINDOW_OPENED))  # no credential on a stream
 
-        # Wei books Ava's first free time from his link, then moves it.
+        # Wei books Ava's first free time from his link (Lin's waits), then moves it.
         page = week.ask("GET", f"{scheduling}/family", wei)
-        (ava,) = page["children"]
+        ava, _lin = page["children"]
+        assert (ava["student_id"], _lin["student_id"]) == ("s-ava", "s-lin")
         first, later = ava["free_times"][0], ava["free_times"][1]
         booked = week.ask(
             "POST",
@@ -319,9 +320,9 @@ def test_conference_week_from_invitation_to_no_show(tmp_path: Path) -> None:
 
         figures = week.ask("GET", f"{scheduling}/windows/{day_window['id']}/figures", conway_office)
         totals = figures["totals"]
-        # Gio, Ava and Sam invited; Gio's conference held; Ava's family did not come.
+        # Gio, Ava, Lin and Sam invited; Gio's conference held; Ava's family did not come.
         assert (totals["invited"], totals["booked"], totals["attended"], totals["no_show"]) == (
-            3,
+            4,
             1,
             1,
             1,

@@ -549,6 +549,7 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
     } == {
         "s-gio": ("Gio", "Martínez", ("KG",), ("conway",)),
         "s-ava": ("Ava", "Chen", ("03",), ("conway",)),
+        "s-lin": ("Lin", "Chen", ("KG",), ("conway",)),
         "s-noa": ("Noa", "Levi", ("05",), ("mjds",)),
         "s-sam": ("Sam", "Levi", ("03",), ("conway",)),
         "s-eli": ("Eli", "Brooks", ("08",), ("mjds",)),
@@ -572,6 +573,7 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
     assert guardian_links(users) == {
         ("g-maria", "s-gio"),
         ("g-wei", "s-ava"),
+        ("g-wei", "s-lin"),
         ("g-dana", "s-noa"),
         ("g-dana", "s-sam"),
         ("g-marcus", "s-eli"),
@@ -594,7 +596,10 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
         teacher: {s for s, c in taught if s.startswith("s-") and (teacher, c) in taught}
         for teacher in ("t-rivera", "t-cohen")
     }
-    assert students_of == {"t-rivera": {"s-gio", "s-ava", "s-sam"}, "t-cohen": {"s-noa", "s-eli"}}
+    assert students_of == {
+        "t-rivera": {"s-gio", "s-ava", "s-lin", "s-sam"},
+        "t-cohen": {"s-noa", "s-eli"},
+    }
     terms = [s for s in of_type(records, AcademicSession).values() if s.title == "Fall 2026"]
     assert len(terms) == 1
 
