@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.scheduling.booking.rules import StudentView
 from services.scheduling.booking.seats import student_view, student_views, visible_student
 from services.scheduling.interpreters.assignment import free_times
 from services.scheduling.refusals import NotFound, as_http
@@ -177,11 +178,7 @@ async def family_for_staff(
         raise forbidden("this is the school's page: a family uses GET /family")
     async with uow.read() as session:
         children = await _children(session, guardian_id, only=frozenset())
-        seen = {
-            view.id
-            for view in await student_views(session, [child.id for child in children])
-            if view.seen_by(principal)
-        }
+        seen = await _seen_by(session, principal, [child.id for child in children])
         children = [child for child in children if child.id in seen]
         if not children:
             raise as_http(NotFound(f"no family {guardian_id!r} with a student you see"))
@@ -192,7 +189,16 @@ async def family_for_staff(
             interpreter_language=interpreter_language,
             travel=travel(request),
             staff=principal,
+            views=seen,
         )
+
+
+async def _seen_by(
+    session: AsyncSession, principal: Principal, student_ids: Iterable[str]
+) -> dict[str, StudentView]:
+    """The roster's view of each of these students ``principal`` may see, by id."""
+    views = await student_views(session, student_ids)
+    return {view.id: view for view in views if view.seen_by(principal)}
 
 
 async def _family(
@@ -203,9 +209,10 @@ async def _family(
     interpreter_language: str | None,
     travel: timedelta,
     staff: Principal | None = None,
+    views: Mapping[str, StudentView] | None = None,
 ) -> FamilyOut:
     """The guardian's ``children`` as their family sees them (for ``staff``: as the school
-    does), with the back-to-back times for all of them."""
+    does), with the back-to-back times for all of them (``views``: the roster's, if read)."""
     now = datetime.now(UTC)
     out = [
         await _child(
@@ -215,6 +222,7 @@ async def _family(
             several_children=len(children) > 1,
             now=now,
             staff=staff,
+            view=(views or {}).get(student.id),
         )
         for student in children
     ]
@@ -274,11 +282,12 @@ async def _child(
     several_children: bool,
     now: datetime,
     staff: Principal | None = None,
+    view: StudentView | None = None,
 ) -> ChildOut:
     """The child as its family sees it; for ``staff``, as the school sees it: every window not
     over yet (opened or not), and the free times the staff member may book in them (a teacher,
     their own; the school's administrators, any of the child's teachers')."""
-    view = await student_view(session, student)
+    view = view or await student_view(session, student)
     query = select(ConferenceWindow).where(
         ConferenceWindow.site == student.site,
         # (Not over yet: one whose booking has closed is shown as closed, its days still
@@ -416,7 +425,7 @@ async def booking_options(
         raise forbidden("this is the school's page: a family uses GET /family")
     try:
         async with uow.read() as session:
-            await visible_student(session, principal, student_id)
+            view = await visible_student(session, principal, student_id)
             student = await session.get(RosterStudent, student_id)
             assert student is not None  # (visible_student found them)
             child = await _child(
@@ -426,6 +435,7 @@ async def booking_options(
                 several_children=False,
                 now=datetime.now(UTC),
                 staff=principal,
+                view=view,
             )
             siblings = await _siblings(session, principal, student_id)
     except NotFound as error:
@@ -455,8 +465,7 @@ async def _siblings(
             .order_by(col(mine.guardian_id), col(RosterStudent.given_name))
         )
     ).all()
-    ids = {sibling.id for _, sibling in rows}
-    seen = {view.id for view in await student_views(session, ids) if view.seen_by(principal)}
+    seen = await _seen_by(session, principal, {sibling.id for _, sibling in rows})
     booked = set(
         (
             await session.exec(

@@ -24,7 +24,6 @@ from services.web.office.students import (
     not_shown,
     read_student,
 )
-from services.web.pages import page
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, token_of
@@ -132,9 +131,8 @@ def _page(
     status: int = 200,
     chosen: str = "",
 ) -> Response:
-    return page(
+    return student.desk.page(
         request,
-        student.desk.who,
         "office_together.html.j2",
         status=status,
         student=student,
@@ -146,8 +144,5 @@ def _page(
         interpreter_name=dict(student.languages).get(interpreter or ""),
         refusal=refusal.value if refusal else None,
         error_field="chain-1" if choices else "chains",
-        kind=student.desk.kind,
-        pages=student.desk.pages,
-        section=student.desk.section,
         chosen=chosen,
     )

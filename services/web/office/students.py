@@ -95,10 +95,18 @@ class Desk:
         """The teacher acting; None for the office."""
         return person_of(self.who).subject if self.kind == "teacher" else None
 
-    @property
-    def section(self) -> str:
-        """The menu's item the desk's student pages are under."""
-        return "classes" if self.kind == "teacher" else "students"
+    def page(self, request: Request, template: str, **context: Any) -> Response:
+        """One of the desk's student pages: its menu (the item the pages are under), its
+        addresses (``pages``)."""
+        return page(
+            request,
+            self.who,
+            template,
+            kind=self.kind,
+            pages=self.pages,
+            section="classes" if self.kind == "teacher" else "students",
+            **context,
+        )
 
 
 def _desk(request: Request, who: VisitorDep) -> Desk:
@@ -516,9 +524,8 @@ def _page(
         # (Its form is gone: the conference was booked, changed or cancelled meanwhile. The
         # refusal is said where the conference is.)
         error_field = "conference"
-    return page(
+    return student.desk.page(
         request,
-        student.desk.who,
         "office_student.html.j2",
         forms=forms,
         wait_windows=_windows_to_wait_in(student.child),
@@ -532,9 +539,6 @@ def _page(
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         typed=typed or {},
-        kind=student.desk.kind,
-        pages=student.desk.pages,
-        section=student.desk.section,
     )
 
 
