@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -225,6 +225,22 @@ async def enroll(
     if teacher_id is not None:
         await put_in_class(
             system, f"class-{student_id}", site=site, teachers=[teacher_id], students=[student_id]
+        )
+
+
+async def enroll_in_classes(
+    system: System, pupils: Iterable[tuple[str, str, str, str]], *, site: str = "conway"
+) -> None:
+    """``enroll`` each ``(student, given name, guardian, teacher)`` at ``site``, in a class of
+    their teacher."""
+    for student_id, given_name, guardian_id, teacher_id in pupils:
+        await enroll(
+            system,
+            student_id=student_id,
+            site=site,
+            given_name=given_name,
+            guardian_id=guardian_id,
+            teacher_id=teacher_id,
         )
 
 

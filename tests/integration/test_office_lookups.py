@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.auth import Role
-from tests.integration.conftest import ADMIN, System, add_contact, enroll, put_in_class
+from tests.integration.conftest import (
+    ADMIN,
+    System,
+    add_contact,
+    enroll,
+    enroll_in_classes,
+    put_in_class,
+)
 from tests.scheduling_support import conference_window, open_times
 from tests.support import auth
 
@@ -25,18 +32,9 @@ CONWAY = ZoneInfo("America/Los_Angeles")
 
 async def _pupils(system: System) -> None:
     """Gio (Ms. Rivera's) and Wei (Mr. Kim's) at Conway, Far at MJDS."""
-    for student, name, guardian, teacher in (
-        ("s-gio", "Gio", "g-maria", "t-rivera"),
-        ("s-wei", "Wei", "g-lin", "t-kim"),
-    ):
-        await enroll(
-            system,
-            student_id=student,
-            site="conway",
-            given_name=name,
-            guardian_id=guardian,
-            teacher_id=teacher,
-        )
+    await enroll_in_classes(
+        system, [("s-gio", "Gio", "g-maria", "t-rivera"), ("s-wei", "Wei", "g-lin", "t-kim")]
+    )
     await enroll(system, student_id="s-far", site="mjds", given_name="Far", guardian_id="g-far")
     for student, given, family in (("s-alvaro", "Álvaro", "Núñez"), ("s-jorg", "Jörg", "Groß")):
         named = await system.portfolio.put(

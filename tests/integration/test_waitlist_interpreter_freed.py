@@ -22,7 +22,7 @@ from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.tables import WaitlistEntry
 from shared.auth import Role
 from shared.jobs.tables import Job
-from tests.integration.conftest import ADMIN, System, enroll
+from tests.integration.conftest import ADMIN, System, enroll_in_classes
 from tests.scheduling_support import add_interpreter, give_interpreter_hours, open_times
 from tests.support import auth, eventually
 
@@ -44,18 +44,9 @@ def at_ten() -> datetime:
 async def scene(system: System) -> dict[str, Any]:
     """Wei (Mr. Kim's) booked at ten with Rosa, Conway's only Spanish interpreter; Gio (Ms.
     Rivera's) waits for Ms. Rivera's time at ten, free, with an interpreter in Spanish."""
-    for student, name, guardian, teacher in (
-        ("s-wei", "Wei", "g-lin", "t-kim"),
-        ("s-gio", "Gio", "g-maria", "t-rivera"),
-    ):
-        await enroll(
-            system,
-            student_id=student,
-            site="conway",
-            given_name=name,
-            guardian_id=guardian,
-            teacher_id=teacher,
-        )
+    await enroll_in_classes(
+        system, [("s-wei", "Wei", "g-lin", "t-kim"), ("s-gio", "Gio", "g-maria", "t-rivera")]
+    )
     ten = at_ten()
     (kim,) = await open_times(system.scheduling, site="conway", starts_at=ten, teacher_id="t-kim")
     (rivera,) = await open_times(
@@ -221,14 +212,7 @@ async def test_a_family_waiting_without_an_interpreter_wish_is_not_booked_by_it(
     # Noor, also Ms. Rivera's, waits for a morning time too, no interpreter asked for; she
     # joined after Gio, with Ms. Rivera's ten o'clock free (the waitlist books only a seat
     # that comes free, and she may book that one herself).
-    await enroll(
-        system,
-        student_id="s-noor",
-        site="conway",
-        given_name="Noor",
-        guardian_id="g-noor",
-        teacher_id="t-rivera",
-    )
+    await enroll_in_classes(system, [("s-noor", "Noor", "g-noor", "t-rivera")])
     noor = await system.scheduling.post(
         "/waitlist",
         json={
@@ -296,14 +280,7 @@ async def test_the_job_and_a_family_booking_the_same_seat_at_once_book_it_once(
     """Rosa comes free at ten while Noor's mother books Ms. Rivera's ten with an interpreter:
     whichever is first, the seat and Rosa's time at ten are each taken once."""
     setting = await scene(system)
-    await enroll(
-        system,
-        student_id="s-noor",
-        site="conway",
-        given_name="Noor",
-        guardian_id="g-noor",
-        teacher_id="t-rivera",
-    )
+    await enroll_in_classes(system, [("s-noor", "Noor", "g-noor", "t-rivera")])
     given_up, noor = await asyncio.gather(
         _given_up(system, setting),
         system.scheduling.post(
