@@ -114,6 +114,11 @@ class StaffMember(SQLModel, table=True):
     administers: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
+    # The OneRoster 1.2 roles that make them an administrator: each roles.csv row's sourcedId
+    # and its school, so that a delta changing one of them in place takes its school back.
+    administrator_roles: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     active: bool = Field(default=True)
     version: int = Field(default=1)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

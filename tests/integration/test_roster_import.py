@@ -1066,6 +1066,45 @@ async def test_a_delta_changes_only_the_administrator_roles_it_names(
     assert await delta("ended", "2026-12-01T08:00:00.000Z", ended) == [[], []]
 
 
+async def test_a_delta_changing_an_administrator_role_in_place_takes_its_school_back(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """A 1.2 delta may change a role in place, under the same sourcedId: Jordan Ellis's role at
+    Conway moves to MJDS, then back, then becomes a teacher's. Each time the school the role
+    no longer names is no longer hers (announced), unless another of her roles still makes
+    her its administrator."""
+    await import_export(uow, BULK)
+    header = (
+        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,"
+        "orgSourcedId,userProfileSourcedId\n"
+    )
+    days = iter(range(1, 29))
+
+    async def delta(*roles: str) -> list[list[str]]:
+        modified = f"2026-11-{next(days):02d}T08:00:00.000Z"
+        folder = tmp_path / modified[:10]
+        folder.mkdir()
+        path = delta_changing(folder, "a-conway", modified=modified, changes={})
+        rows = "".join(
+            f"{role},active,{modified},a-conway,{kind},,,{org},\n"
+            for role, kind, org in (row.split(" ") for row in roles)
+        )
+        (path / "roles.csv").write_text(header + rows, "utf-8")
+        seq = await last_seq(uow)
+        report = await import_export(uow, path)
+        assert report.rejections == []
+        [jordan] = [staff for staff in await rows_of(uow, StaffMember) if staff.id == "a-conway"]
+        announced = [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR]
+        return [jordan.administers, *(e.data["site_ids"] for e in announced)]
+
+    assert await delta("r-a-conway primary,siteAdministrator mjds") == [["mjds"], ["mjds"]]
+    assert await delta("r-a-conway primary,principal conway") == [["conway"], ["conway"]]
+    # A second role at Conway: the first changed to a teacher's leaves her Conway's still.
+    assert await delta("r-a-conway-2 secondary,siteAdministrator conway") == [["conway"]]
+    assert await delta("r-a-conway primary,teacher conway") == [["conway"]]
+    assert await delta("r-a-conway-2 secondary,teacher conway") == [[], []]
+
+
 async def test_an_administrator_changed_by_hand_during_an_import_is_announced_as_imported(
     uow: UnitOfWork, tmp_path: Path
 ) -> None:

@@ -107,6 +107,9 @@ class UserRole:
     status: Status | None = None
     begin_date: date | None = None
     end_date: date | None = None
+    # The roles.csv row's own sourcedId (1.2), kept for administrator roles and for every row
+    # of a delta: a delta may change an administrator's role in place, under the same id.
+    sourced_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

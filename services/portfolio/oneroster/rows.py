@@ -243,12 +243,15 @@ class RoleAssignments:
         status: Status | None = None,
         begin_date: date | None = None,
         end_date: date | None = None,
+        sourced_id: str | None = None,
     ) -> UserRole:
-        key = (role, org_sourced_id, primary, status, begin_date, end_date)
+        key = (role, org_sourced_id, primary, status, begin_date, end_date, sourced_id)
         known = self._known.get(key)
         if known is None:
             kind = KIND_OF_ROLE.get(role)
-            known = UserRole(role, kind, org_sourced_id, primary, status, begin_date, end_date)
+            known = UserRole(
+                role, kind, org_sourced_id, primary, status, begin_date, end_date, sourced_id
+            )
             if len(self._known) < 100_000:
                 self._known[key] = known
         return known
@@ -260,15 +263,21 @@ def role_builder(layout: FileLayout, assignments: RoleAssignments) -> Builder[tu
     role = choice("role", spec.USER_ROLES["1.2"], extensible=True)
     role_type = choice("roleType", spec.ROLE_TYPES, extensible=False)
 
+    delta = layout.mode == "delta"
+
     def build(cells: list[str], line: int) -> tuple[str, UserRole]:
-        _, status, _ = read_head(cells)
+        sourced_id, status, _ = read_head(cells)
+        named = role(cells[5])
+        # (Only where it matters: a bulk file's many teacher and student roles stay shared.)
+        keep_id = delta or KIND_OF_ROLE.get(named) == "administrator"
         return required(cells[3], "userSourcedId"), assignments.get(
-            role(cells[5]),
+            named,
             required(cells[8], "orgSourcedId"),
             primary=role_type(cells[4]) == "primary",
             status=status,
             begin_date=optional_day(cells[6], "beginDate"),
             end_date=optional_day(cells[7], "endDate"),
+            sourced_id=sourced_id if keep_id else None,
         )
 
     return build

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import phonenumbers
 from sqlalchemy import Table, bindparam, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,6 +77,7 @@ R = TypeVar("R")
 CONTACT_BATCH = 500
 # (Core tables: an executemany UPDATE through the ORM would try to find each row in the session.)
 CLASS_TABLE: Table = SchoolClass.__table__  # type: ignore[attr-defined]
+STAFF_TABLE: Table = StaffMember.__table__  # type: ignore[attr-defined]
 GUARDIAN_TABLE: Table = Guardian.__table__  # type: ignore[attr-defined]
 STAFF_KINDS = frozenset({"teacher", "administrator"})
 # 1.2's staff roles without a conference meaning of their own still make someone staff.
@@ -234,13 +236,15 @@ class RosterImporter:
                     session, SchoolClass.id, SchoolClass.site, SchoolClass.district, self._district
                 )
             )
-            for staff in await session.exec(
-                select(
-                    StaffMember.id,
-                    StaffMember.administers,
-                    StaffMember.active,
-                    StaffMember.version,
-                ).where(StaffMember.district == self._district)
+            staff_held = STAFF_TABLE.c
+            for staff in await session.exec(  # type: ignore[call-overload]
+                core_select(
+                    staff_held.id,
+                    staff_held.administers,
+                    staff_held.administrator_roles,
+                    staff_held.active,
+                    staff_held.version,
+                ).where(staff_held.district == self._district)
             ):
                 self._staff_held[staff[0]] = staff  # (a row: its columns are attributes)
             if self._handoff is not None:
@@ -436,43 +440,58 @@ class RosterImporter:
                 self._contacts.append((contact, user.line))
 
     async def _staff(self, user: User) -> None:
+        before = self._staff_held.get(user.sourced_id)
+        schools, roles = self._administers(user, before)
+        row: dict[str, Any] = {
+            "id": user.sourced_id,
+            "given_name": user.given_name[:100].rstrip(),
+            "family_name": user.family_name[:100].rstrip(),
+            "role": (user.role or "teacher")[:32],
+            "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
+            "administers": schools,
+        }
+        if roles or (before is not None and before.administrator_roles):
+            # (Named only when there are some, or were: the rows of the many staff with none
+            # keep the fingerprint they had before the roles were kept.)
+            row["administrator_roles"] = roles
         await self.staff.offer(
-            {
-                "id": user.sourced_id,
-                "given_name": user.given_name[:100].rstrip(),
-                "family_name": user.family_name[:100].rstrip(),
-                "role": (user.role or "teacher")[:32],
-                "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
-                "administers": self._administers(user),
-            },
-            modified=user.date_last_modified,
-            remove=user.status == "tobedeleted",
+            row, modified=user.date_last_modified, remove=user.status == "tobedeleted"
         )
 
-    def _administers(self, user: User) -> list[str]:
+    def _administers(self, user: User, before: Row | None) -> tuple[list[str], dict[str, str]]:
         """The schools of the user's administrator roles held today (not deleted, and within
-        their ``beginDate`` and ``endDate`` if the export gives them). A delta's roles.csv holds
-        only the roles that changed: then the schools held, with those its administrator roles
-        add or take back; a role changed in place from administrator to another is taken back
-        by the next bulk export."""
-        before = self._staff_held.get(user.sourced_id)
+        their ``beginDate`` and ``endDate`` if the export gives them), and which roles.csv rows
+        (1.2: their sourcedIds) make them so. A delta's roles.csv holds only the roles that
+        changed: then the schools held, with those its administrator roles add or take back,
+        and a held administrator role it names as another role now (changed in place, under
+        the same sourcedId) or at another org takes its school back, unless another role held
+        still makes them that school's administrator."""
         held = list(before.administers) if before is not None else []
+        held_roles = dict(before.administrator_roles) if before is not None else {}
         if not user.roles:
-            return held
+            return held, held_roles
         today = datetime.now(UTC).date()
         schools = set(held) if self._roles_delta else set()
+        roles = held_roles if self._roles_delta else {}
         for role in user.roles:
-            if role.kind != "administrator" or role.org_sourced_id not in self._site_timezones:
+            school = role.org_sourced_id
+            was = roles.pop(role.sourced_id, None) if role.sourced_id is not None else None
+            if was is not None and was not in roles.values():
+                schools.discard(was)
+            if role.kind != "administrator" or school not in self._site_timezones:
                 continue
             if (
                 role.status == "tobedeleted"
                 or (role.begin_date is not None and role.begin_date > today)
                 or (role.end_date is not None and role.end_date < today)
             ):
-                schools.discard(role.org_sourced_id)
+                if school not in roles.values():
+                    schools.discard(school)
             else:
-                schools.add(role.org_sourced_id)
-        return sorted(schools)
+                schools.add(school)
+                if role.sourced_id is not None:
+                    roles[role.sourced_id] = school
+        return sorted(schools), roles
 
     def _claim(
         self,

@@ -192,7 +192,10 @@ class TableSync:
             connection = await session.connection()
             if inserts:
                 rows = [{**row, "version": 1} for row in inserts] if self._versioned else inserts
-                await connection.execute(insert(self._table), rows)
+                # (One statement per set of columns: an executemany takes its columns from its
+                # first row, and a column some rows leave out takes its default.)
+                for group in _by_columns(rows).values():
+                    await connection.execute(insert(self._table), group)
             for columns, group in _by_columns(updates).items():
                 await connection.execute(self._update_statement(columns), group)
             if self._announce is not None:
@@ -234,10 +237,10 @@ def _older(modified: datetime | None, held: datetime | None) -> bool:
     return modified is not None and held is not None and modified < held
 
 
-def _by_columns(updates: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    """Updates grouped by the columns they set: one executemany statement per group."""
+def _by_columns(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Rows grouped by the columns they set: one executemany statement per group."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in updates:
+    for row in rows:
         columns = tuple(sorted(name for name in row if not name.startswith("k_")))
         groups.setdefault(columns, []).append(row)
     return groups
