@@ -26,7 +26,7 @@ from services.portfolio.roster_events import announce
 from services.portfolio.roster_import.apply import RosterImporter
 from services.portfolio.roster_import.cli import main as slc_roster
 from services.portfolio.roster_import.contacts import Contact, ContactHandoff, HandoffFailed
-from services.portfolio.roster_import.report import ImportReport
+from services.portfolio.roster_import.report import Counts, ImportReport
 from services.portfolio.roster_import.run import import_roster
 from services.portfolio.settings import PortfolioSettings
 from services.portfolio.tables import (
@@ -1095,6 +1095,9 @@ async def test_a_delta_changing_an_administrator_role_in_place_takes_its_school_
         assert report.rejections == []
         [jordan] = [staff for staff in await rows_of(uow, StaffMember) if staff.id == "a-conway"]
         announced = [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR]
+        # The same file imported again changes nothing.
+        again = await import_export(uow, path)
+        assert again.counts["staff"] == Counts(unchanged=1), again.counts["staff"]
         return [jordan.administers, *(e.data["site_ids"] for e in announced)]
 
     assert await delta("r-a-conway primary,siteAdministrator mjds") == [["mjds"], ["mjds"]]

@@ -268,8 +268,10 @@ def role_builder(layout: FileLayout, assignments: RoleAssignments) -> Builder[tu
     def build(cells: list[str], line: int) -> tuple[str, UserRole]:
         sourced_id, status, _ = read_head(cells)
         named = role(cells[5])
-        # (Only where it matters: a bulk file's many teacher and student roles stay shared.)
-        keep_id = delta or KIND_OF_ROLE.get(named) == "administrator"
+        # (Only where it matters: the many students' and families' roles stay shared, and so
+        # do a bulk file's teachers'.)
+        kind = KIND_OF_ROLE.get(named)
+        keep_id = kind == "administrator" or (delta and kind not in ("student", "guardian"))
         return required(cells[3], "userSourcedId"), assignments.get(
             named,
             required(cells[8], "orgSourcedId"),

@@ -440,22 +440,20 @@ class RosterImporter:
                 self._contacts.append((contact, user.line))
 
     async def _staff(self, user: User) -> None:
-        before = self._staff_held.get(user.sourced_id)
-        schools, roles = self._administers(user, before)
-        row: dict[str, Any] = {
-            "id": user.sourced_id,
-            "given_name": user.given_name[:100].rstrip(),
-            "family_name": user.family_name[:100].rstrip(),
-            "role": (user.role or "teacher")[:32],
-            "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
-            "administers": schools,
-        }
-        if roles or (before is not None and before.administrator_roles):
-            # (Named only when there are some, or were: the rows of the many staff with none
-            # keep the fingerprint they had before the roles were kept.)
-            row["administrator_roles"] = roles
+        schools, roles = self._administers(user, self._staff_held.get(user.sourced_id))
         await self.staff.offer(
-            row, modified=user.date_last_modified, remove=user.status == "tobedeleted"
+            {
+                "id": user.sourced_id,
+                "given_name": user.given_name[:100].rstrip(),
+                "family_name": user.family_name[:100].rstrip(),
+                "role": (user.role or "teacher")[:32],
+                "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
+                "administers": schools,
+                # (In order, as the fingerprint compares it.)
+                "administrator_roles": dict(sorted(roles.items())),
+            },
+            modified=user.date_last_modified,
+            remove=user.status == "tobedeleted",
         )
 
     def _administers(self, user: User, before: Row | None) -> tuple[list[str], dict[str, str]]:

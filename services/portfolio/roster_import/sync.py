@@ -40,8 +40,9 @@ class Held(NamedTuple):
 
 def fingerprint(values: Mapping[str, Any]) -> str:
     """A short, stable digest of the imported fields (the same fields give the same digest in
-    every process, unlike ``hash``)."""
-    text = repr(tuple(values[name] for name in sorted(values)))
+    every process, unlike ``hash``). A field holding an empty map is left out, so that one
+    added to a table later leaves the rows with nothing in it as they were."""
+    text = repr(tuple(values[name] for name in sorted(values) if values[name] != {}))
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
@@ -192,10 +193,7 @@ class TableSync:
             connection = await session.connection()
             if inserts:
                 rows = [{**row, "version": 1} for row in inserts] if self._versioned else inserts
-                # (One statement per set of columns: an executemany takes its columns from its
-                # first row, and a column some rows leave out takes its default.)
-                for group in _by_columns(rows).values():
-                    await connection.execute(insert(self._table), group)
+                await connection.execute(insert(self._table), rows)
             for columns, group in _by_columns(updates).items():
                 await connection.execute(self._update_statement(columns), group)
             if self._announce is not None:
@@ -237,10 +235,10 @@ def _older(modified: datetime | None, held: datetime | None) -> bool:
     return modified is not None and held is not None and modified < held
 
 
-def _by_columns(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    """Rows grouped by the columns they set: one executemany statement per group."""
+def _by_columns(updates: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Updates grouped by the columns they set: one executemany statement per group."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in updates:
         columns = tuple(sorted(name for name in row if not name.startswith("k_")))
         groups.setdefault(columns, []).append(row)
     return groups

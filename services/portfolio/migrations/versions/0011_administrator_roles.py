@@ -18,8 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Empty until the next import that carries roles.csv: a school held without a known role
-    # stays until a bulk export or a deletion of its role takes it back, as before.
+    # Empty until the next bulk roles.csv (a delta adds the roles it names): a school held
+    # without a known role stays until a bulk export or a deletion of its role takes it back,
+    # as before.
     with op.batch_alter_table("staff_member", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("administrator_roles", sa.JSON(), nullable=False, server_default="{}")
