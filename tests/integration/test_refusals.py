@@ -22,11 +22,9 @@ from shared.api_types import TEXT_PATTERN
 from shared.auth import Role
 from shared.service import ServiceSpec, create_app
 from shared.settings import ServiceSettings
+from tests.conftest import DatabaseUrls, MigratedTemplates
 from tests.integration.conftest import ADMIN, serving
 from tests.support import auth
-
-# The school offices these tests sign in as are on the roster.
-pytestmark = pytest.mark.usefixtures("offices")
 
 PROBLEM = "application/problem+json"
 STUDENT = {"site": "conway", "given_name": "Ava", "family_name": "Chen", "grade": "03"}
@@ -34,14 +32,15 @@ GOAL = {"title": "Read a chapter book on my own by spring", "area": "reading"}
 
 
 @pytest.fixture
-async def portfolio(redis_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def portfolio(
+    redis_url: str, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> AsyncIterator[httpx.AsyncClient]:
     """Portfolio on SQLite with Conway Elementary and Ava on its roster."""
+    database = await migrated_templates.copy(
+        DatabaseUrls("sqlite", tmp_path), "portfolio", PORTFOLIO.migrations
+    )
     app = build_portfolio(
-        PortfolioSettings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path}/portfolio.db",
-            redis_url=redis_url,
-            consumer_name="test",
-        )
+        PortfolioSettings(database_url=database, redis_url=redis_url, consumer_name="test")
     )
     async with serving(app, "http://portfolio") as client:
         site = {"name": "Conway Elementary", "timezone": "America/Los_Angeles"}
