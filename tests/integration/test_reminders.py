@@ -68,9 +68,6 @@ from tests.integration.test_jobs import ManualClock
 from tests.scheduling_support import open_times
 from tests.support import auth, eventually
 
-# The school offices these tests sign in as are on the roster.
-pytestmark = pytest.mark.usefixtures("offices")
-
 LA = ZoneInfo("America/Los_Angeles")
 TWO_DAYS, TWO_HOURS = timedelta(days=2), timedelta(hours=2)
 GUARDIANS = ("g-wei", "g-lin")  # Ava's father (English) and mother (Spanish)
@@ -727,6 +724,7 @@ TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
 OTHER_TEACHER = auth("t-other", Role.TEACHER, sites=("conway",))
 
 
+@pytest.mark.usefixtures("offices")  # (the school offices they sign in as)
 async def test_the_office_chooses_reminder_times_and_staff_see_them_follow_the_conference(
     system: System,
 ) -> None:
@@ -823,6 +821,7 @@ async def test_the_office_chooses_reminder_times_and_staff_see_them_follow_the_c
     assert unknown.status_code == 404
 
 
+@pytest.mark.usefixtures("offices")  # (the school offices they sign in as)
 async def test_reminder_times_beyond_the_limits_are_422_with_the_reason(system: System) -> None:
     await family_with_contact(
         system, given_name="Ava", contact={"display_name": "Wei", "email": "wei@example.org"}
