@@ -135,13 +135,18 @@ async def family(new_family: NewFamily, conference_times: list[dict[str, Any]]) 
 async def sister(system: System, family: Family) -> str:
     """The family's second child, Bea, in Ms. Rivera's class too: the family may come once for
     both."""
+    return await add_sister(system, family, teacher_id="t-rivera")
+
+
+async def add_sister(system: System, family: Family, *, teacher_id: str) -> str:
+    """Bea, the family's second child at Conway, in ``teacher_id``'s class."""
     await enroll(
         system,
         student_id="s-bea",
         site="conway",
         given_name="Bea",
         guardian_id=family.guardian_id,
-        teacher_id="t-rivera",
+        teacher_id=teacher_id,
     )
     return "s-bea"
 

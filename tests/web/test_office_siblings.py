@@ -19,7 +19,15 @@ from shared.auth import Role
 from tests.integration.conftest import System, delivery_of, enroll, teaching_at
 from tests.scheduling_support import interpreter_free_at, open_times
 from tests.support import auth, eventually
-from tests.web.conftest import Family, csrf_token, signed_in, signed_in_as, text_of, web_front
+from tests.web.conftest import (
+    Family,
+    add_sister,
+    csrf_token,
+    signed_in,
+    signed_in_as,
+    text_of,
+    web_front,
+)
 from tests.web.test_office_pages import office_settings
 
 pytestmark = pytest.mark.usefixtures("offices")
@@ -270,14 +278,7 @@ async def test_a_sister_the_teacher_does_not_teach_or_already_booked_is_not_offe
     """Bea is in Mr. Okafor's class only: Ms. Rivera does not see her (the roster says whom she
     teaches), the office does. Once Bea has her conference, nobody is offered both."""
     await teaching_at(system, "t-okafor", "conway")
-    await enroll(
-        system,
-        student_id="s-bea",
-        site="conway",
-        given_name="Bea",
-        guardian_id=family.guardian_id,
-        teacher_id="t-okafor",
-    )
+    await add_sister(system, family, teacher_id="t-okafor")
     student = family.student_id
     rivera = auth("t-rivera", Role.TEACHER, sites=("conway",))
     options = await system.scheduling.get(f"/students/{student}/booking-options", headers=rivera)

@@ -107,8 +107,8 @@ class UserRole:
     status: Status | None = None
     begin_date: date | None = None
     end_date: date | None = None
-    # The roles.csv row's own sourcedId (1.2), kept for administrator roles and for every row
-    # of a delta: a delta may change an administrator's role in place, under the same id.
+    # The roles.csv row's own sourcedId (1.2), kept for administrator roles and for a delta's
+    # staff roles: a delta may change an administrator's role in place, under the same id.
     sourced_id: str | None = None
 
 

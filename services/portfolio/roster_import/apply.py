@@ -462,8 +462,8 @@ class RosterImporter:
         (1.2: their sourcedIds) make them so. A delta's roles.csv holds only the roles that
         changed: then the schools held, with those its administrator roles add or take back,
         and a held administrator role it names as another role now (changed in place, under
-        the same sourcedId) or at another org takes its school back, unless another role held
-        still makes them that school's administrator."""
+        the same sourcedId) or at another org takes its school back, unless another
+        administrator role the import has read still makes the school theirs."""
         held = list(before.administers) if before is not None else []
         held_roles = dict(before.administrator_roles) if before is not None else {}
         if not user.roles:
