@@ -893,6 +893,16 @@ async def test_a_messy_export_rejects_each_bad_row_by_line_and_imports_the_rest(
 
     assert report.rejections == MESSY_REJECTIONS
     assert report.rejected_rows == len(MESSY_REJECTIONS)
+    # Each counted where it belongs: a row that cannot be read under its file (users, roles),
+    # one that can under what it is.
+    rejected = {entity: c.rejected for entity, c in report.counts.items() if c.rejected}
+    assert rejected == {
+        "users": 3,  # lines 9, 12, 13
+        "students": 1,  # line 11: a student of no school on the roster
+        "roles": 1,
+        "guardian_links": 1,
+        "enrollments": 1,
+    }
     sites = await rows_of(uow, Site)
     assert [(s.id, s.timezone) for s in sites] == [("conway", "America/Los_Angeles")]
     assert await students(uow) == {
@@ -1106,6 +1116,41 @@ async def test_a_delta_changing_an_administrator_role_in_place_takes_its_school_
     assert await delta("r-a-conway-2 secondary,siteAdministrator conway") == [["conway"]]
     assert await delta("r-a-conway primary,teacher conway") == [["conway"]]
     assert await delta("r-a-conway-2 secondary,teacher conway") == [[], []]
+
+
+async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_school_as_held(
+    uow: UnitOfWork, tmp_path: Path
+) -> None:
+    """A bulk roles.csv row with a typo (a beginDate that is no date) is rejected and counted
+    under roles, not students. What is held of its person stays as it is, their other roles
+    included, as for a users.csv row that cannot be read: a typo takes no school away. An
+    school's administrator role at an org that is no school grants nothing and is counted as
+    ignored."""
+    await import_export(uow, BULK)
+    typo = tmp_path / "typo"
+    shutil.copytree(BULK, typo)
+    set_cell(typo / "roles.csv", sourced_id="r-a-mjds", column="beginDate", value="soon")
+    with (typo / "roles.csv").open("a", encoding="utf-8") as roles:
+        roles.write(
+            "r-a-conway-district,active,2026-08-01T08:00:00.000Z,a-conway,secondary,"
+            "principal,,,district-office,\n"
+        )
+    seq = await last_seq(uow)
+
+    report = await import_export(uow, typo)
+
+    assert report.rejections == ["roles.csv:19: beginDate 'soon' is not a date like 2026-09-01"]
+    rejected = {entity: c.rejected for entity, c in report.counts.items() if c.rejected}
+    assert rejected == {"roles": 1}
+    # (Not d-admin's districtAdministrator role at the district's org: that is as usual.)
+    assert report.ignored == {"school administrator roles at an org that is no school": 1}
+    staff = {s.id: s for s in await rows_of(uow, StaffMember)}
+    assert (staff["a-mjds"].role, staff["a-mjds"].administers) == ("siteAdministrator", ["mjds"])
+    assert staff["a-mjds"].administrator_roles == {"r-a-mjds": "mjds"}
+    assert staff["a-conway"].administers == ["conway"]
+    assert [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR] == []
+    # The typo mended, the export is what was held: nothing changes.
+    assert (await import_export(uow, BULK)).counts["staff"] == Counts(unchanged=5)
 
 
 async def test_an_administrator_changed_by_hand_during_an_import_is_announced_as_imported(

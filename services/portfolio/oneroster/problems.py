@@ -24,8 +24,9 @@ class RowRejected:
     file: str
     line: int
     reason: str
-    # The row's first cell (its sourcedId, if readable): a bulk file's rejected row leaves what
-    # is held of it as it is, rather than withdraw it as no longer named.
+    # Whose row it is, if readable: its first cell (its sourcedId), or a roles.csv row's
+    # userSourcedId. A bulk file's rejected row leaves what is held of it as it is, rather than
+    # withdraw it as no longer named.
     sourced_id: str | None = None
 
     def __str__(self) -> str:

@@ -50,6 +50,7 @@ T = TypeVar("T")
 
 PROGRESS_EVERY: Final = 1000
 _CHUNK: Final = 1 << 20
+USER_OF_ROLE: Final = 3  # roles.csv's userSourcedId column
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +248,9 @@ class OneRosterExport:
         held: dict[str, UserRole | tuple[UserRole, ...]] = {}
         roles_layout = self._layouts.get(spec.ROLES)
         if roles_layout is not None:
-            for item in self._stream(roles_layout, role_builder(roles_layout, self._assignments)):
+            # (A rejected role names its user: what is held of them is kept as it is.)
+            build_role = role_builder(roles_layout, self._assignments)
+            for item in self._stream(roles_layout, build_role, key_at=USER_OF_ROLE):
                 if isinstance(item, RowRejected):
                     yield item
                     continue
@@ -296,6 +299,7 @@ class OneRosterExport:
         build: Builder[T],
         *,
         on_rejected: Callable[[list[str]], object] | None = None,
+        key_at: int = 0,
     ) -> Iterator[T | RowRejected]:
         name, width, report = layout.file, layout.width, self._on_progress
         total = self._files.size(name)
@@ -313,15 +317,16 @@ class OneRosterExport:
                     continue
                 rows += 1
                 item: T | RowRejected
+                key = cells[key_at] if len(cells) > key_at else None
                 if len(cells) != width:
                     item = RowRejected(
-                        name, line, f"has {len(cells)} cells; the header has {width}", cells[0]
+                        name, line, f"has {len(cells)} cells; the header has {width}", key
                     )
                 else:
                     try:
                         item = build(cells, line)
                     except RowProblem as problem:
-                        item = RowRejected(name, line, problem.reason, cells[0])
+                        item = RowRejected(name, line, problem.reason, key)
                 if on_rejected is not None and isinstance(item, RowRejected):
                     on_rejected(cells)
                 yield item
@@ -341,9 +346,10 @@ class OneRosterExport:
             next_line = reader.line_num + 1
             for cells in reader:
                 line, next_line = next_line, reader.line_num + 1
-                if len(cells) == layout.width and cells[3] in missing:
+                user_id = cells[USER_OF_ROLE] if len(cells) == layout.width else None
+                if user_id in missing:
                     yield RowRejected(
-                        layout.file, line, f"userSourcedId '{cells[3]}' has no row in users.csv"
+                        layout.file, line, f"userSourcedId '{user_id}' has no row in users.csv"
                     )
 
 

@@ -36,6 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.portfolio.oneroster.problems import RowRejected
 from services.portfolio.oneroster.reader import OneRosterExport
 from services.portfolio.oneroster.records import Class, Enrollment, Org, User
+from services.portfolio.oneroster.spec import ROLES
 from services.portfolio.roster_events import (
     administering,
     administrator_announced,
@@ -169,6 +170,7 @@ class RosterImporter:
         # by hand: its version is then not one above the one read).
         self._staff_held: dict[str, Row] = {}
         self._roles_delta = False  # a 1.2 delta's roles.csv: only the roles that changed
+        self._roles_unread: set[str] = set()  # users a roles.csv row of which was rejected
 
     async def run(self, export: OneRosterExport) -> ImportReport:
         started = time.monotonic()
@@ -315,11 +317,15 @@ class RosterImporter:
     async def _users_file(self, rows: Iterator[User | RowRejected]) -> None:
         self._users_read = True
         seen: set[str] = set()
-        for user in self._good("students", rows):
+        for user in self._good("users", rows):
             if user.sourced_id in seen:
                 self.report.reject(_entity_of(user), _duplicate(user))
                 continue
             seen.add(user.sourced_id)
+            if user.sourced_id in self._roles_unread and self._held_kinds(user.sourced_id):
+                # One of their roles could not be read: what is held of them stays as it is
+                # (an administrator keeps the school a typo in a role's date would take away).
+                continue
             kinds: set[str | None] = {role.kind for role in user.roles}
             roles = {role.role for role in user.roles}
             if not user.roles:
@@ -476,7 +482,11 @@ class RosterImporter:
             was = roles.pop(role.sourced_id, None) if role.sourced_id is not None else None
             if was is not None and was not in roles.values():
                 schools.discard(was)
-            if role.kind != "administrator" or school not in self._site_timezones:
+            if role.kind != "administrator":
+                continue
+            if school not in self._site_timezones:
+                if role.role != "districtAdministrator":  # (at the district's org, as is usual)
+                    self.report.ignore("school administrator roles at an org that is no school")
                 continue
             if (
                 role.status == "tobedeleted"
@@ -815,17 +825,22 @@ class RosterImporter:
 
     def _good(self, entity: str, rows: Iterator[R | RowRejected]) -> Iterator[R]:
         for row in rows:
-            if isinstance(row, RowRejected):
+            if not isinstance(row, RowRejected):
+                yield row
+            elif row.file == ROLES:  # 1.2's users come with their roles.csv rows
+                self.report.reject("roles", row)
+                if row.sourced_id is not None:  # (its userSourcedId)
+                    self._roles_unread.add(row.sourced_id)
+                    self._keep_rejected("users", row.sourced_id)
+            else:
                 self.report.reject(entity, row)
                 self._keep_rejected(entity, row.sourced_id)
-            else:
-                yield row
 
     def _keep_rejected(self, entity: str, key: str | None) -> None:
         """A bulk file's row that cannot be read (a typo in one cell) does not withdraw the
         person or class it names, nor unlink their guardians: what is held stays as it is."""
         tables = {
-            "students": (self.students, self.guardians, self.staff),  # (users.csv)
+            "users": (self.students, self.guardians, self.staff),
             "classes": (self.classes,),
         }.get(entity, ())
         for table in tables:

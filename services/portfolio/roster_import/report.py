@@ -18,6 +18,8 @@ ENTITIES = (
     "students",
     "guardians",
     "staff",
+    "users",  # users.csv rows that cannot be read: whose they are is not known
+    "roles",  # roles.csv rows rejected (1.2)
     "guardian_links",
     "classes",
     "enrollments",
