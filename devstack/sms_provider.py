@@ -12,7 +12,9 @@ phone; it keeps what it is asked to send and plays the provider's side of the co
   ``0000`` (a phone that is off). A receipt answered 5xx, 408, 425 or 429 is sent again (as
   Twilio does; any other answer is final).
 - ``POST /dev/reply`` (``From``, ``Body``): a family's reply, handed to the inbound webhook
-  (``--inbound-url``) signed as the provider would; answers what the webhook said to text back.
+  (``--inbound-url``) signed as the provider would; answers its ``sid`` and what the webhook
+  said to text back. With a ``MessageSid`` it hands that reply over again, as the provider
+  retries a webhook call that timed out.
   Like Twilio, the provider keeps its own record of STOP (STOP, STOPALL, UNSUBSCRIBE, CANCEL,
   END, QUIT, OPTOUT, REVOKE; START, YES or UNSTOP undoes it).
 - ``GET /dev/messages``: what was sent, replies included (also appended to ``messages.jsonl``).
@@ -173,19 +175,21 @@ class LocalSmsProvider:
                     " is sent as %2B: curl --data-urlencode From=+1...)",
                 )
             params = {
-                "MessageSid": "SM" + secrets.token_hex(16),
+                # A reply handed over again (as the provider retries a webhook) keeps its id.
+                "MessageSid": form.get("MessageSid") or "SM" + secrets.token_hex(16),
                 "AccountSid": self.account_sid,
                 "From": form.get("From", ""),
                 "To": self.number,
                 "Body": form.get("Body", ""),
             }
-            self._keep({"direction": "in", "to": self.number, **params})
-            word = re.sub(r"^[\W_]+|[\W_]+$", "", params["Body"].strip()).upper()
-            with self._lock:
-                if word in PROVIDER_STOP:
-                    self.unsubscribed.add(params["From"])
-                elif word in PROVIDER_START:
-                    self.unsubscribed.discard(params["From"])
+            if not form.get("MessageSid"):  # (a reply handed over again was heard once)
+                self._keep({"direction": "in", "to": self.number, **params})
+                word = re.sub(r"^[\W_]+|[\W_]+$", "", params["Body"].strip()).upper()
+                with self._lock:
+                    if word in PROVIDER_STOP:
+                        self.unsubscribed.add(params["From"])
+                    elif word in PROVIDER_START:
+                        self.unsubscribed.discard(params["From"])
             async with httpx.AsyncClient(timeout=10) as client:
                 answer = await client.post(
                     self.inbound_url, data=params, headers=self._signed(self.inbound_url, params)
@@ -195,7 +199,7 @@ class LocalSmsProvider:
             texts = [m.text or "" for m in ElementTree.fromstring(answer.text).iter("Message")]
             for text in texts:
                 self._keep({"direction": "out", "to": params["From"], "body": text, "reply": True})
-            return JSONResponse({"replies": texts})
+            return JSONResponse({"sid": params["MessageSid"], "replies": texts})
 
         @app.get("/dev/messages")
         async def listed() -> list[dict[str, Any]]:

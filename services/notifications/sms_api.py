@@ -16,7 +16,13 @@ from services.notifications.messages import render
 from services.notifications.receipts import settle
 from services.notifications.settings import NotificationsSettings
 from services.notifications.sms import keyword_of, signed_by_provider
-from services.notifications.tables import ContactPoint, Delivery, SmsOptOut
+from services.notifications.tables import (
+    SMS_KEYWORDS_KEPT,
+    ContactPoint,
+    Delivery,
+    SmsKeywordsHeard,
+    SmsOptOut,
+)
 from shared.contact_details import E164
 from shared.database import utcnow
 from shared.problems import problem_response, refusals
@@ -90,20 +96,29 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
     (INFO) answers who is writing; each is confirmed in the family's language, as TwiML the
     provider texts back. Any other reply is not read by anyone, and the answer says how to get
     help; from a number that said STOP, only the keywords are answered (an empty TwiML
-    otherwise: nothing else is texted to it)."""
+    otherwise: nothing else is texted to it). A STOP or START the provider hands over again
+    (the same ``MessageSid``: its retry of a call that timed out) is applied once; it is
+    confirmed again unless a later STOP or START came after it, which it then leaves as is."""
     form = await _signed_form(request, "/sms/inbound")
     if isinstance(form, Response):
         return form
     phone, keyword = form.get("From", ""), keyword_of(form.get("Body", ""))
     if not E164.match(phone):
         return problem_response(422, f"From {phone[:40]!r} is not a phone number in E.164 form")
+    sid = form.get("MessageSid", "")[:64]
     async with uow.transaction() as session:
         if keyword is None and await session.get(SmsOptOut, phone) is not None:
             # A number that said STOP is sent nothing more until START: only its keywords are
             # answered (HELP too, as the carriers require).
             return _twiml(None)
         language = await _language_at(session, phone)
-        if keyword == "stop":
+        heard = await _heard(session, phone) if keyword in ("stop", "start") and sid else None
+        if heard is not None and sid in heard:
+            # The provider handing the same reply over again: applied once. Its confirmation
+            # again (the first answer may be what was lost), unless a later one came after it.
+            if heard[-1] != sid:
+                return _twiml(None)
+        elif keyword == "stop":
             await insert_or_replace(
                 session,
                 SmsOptOut,
@@ -118,8 +133,28 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
             )
         elif keyword == "start":
             await session.exec(delete(SmsOptOut).where(col(SmsOptOut.phone) == phone))
+        if heard is not None and sid not in heard:
+            await insert_or_replace(
+                session,
+                SmsKeywordsHeard,
+                [{"phone": phone, "message_sids": [*heard, sid][-SMS_KEYWORDS_KEPT:]}],
+                key=("phone",),
+            )
     template = {"stop": "sms_stopped", "start": "sms_started"}.get(keyword or "", "sms_help")
     return _twiml(render(template, language=language, sender=SENDER).subject)
+
+
+async def _heard(session: AsyncSession, phone: str) -> list[str]:
+    """The STOP and START replies last heard from ``phone`` (``MessageSid``s, oldest first),
+    its row locked (PostgreSQL) until this reply is recorded, so that the same reply handed
+    over twice at once waits for the first. (A number's first keyword has no row yet: the same
+    keyword applied twice changes nothing.)"""
+    found = await session.exec(
+        select(SmsKeywordsHeard.message_sids)
+        .where(SmsKeywordsHeard.phone == phone)
+        .with_for_update()
+    )
+    return list(found.first() or [])
 
 
 def _twiml(reply: str | None) -> Response:

@@ -112,6 +112,21 @@ class SmsOptOut(SQLModel, table=True):
     opted_out_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class SmsKeywordsHeard(SQLModel, table=True):
+    """The STOP and START replies last heard from a number, by the provider's ``MessageSid``
+    (oldest first, the last ``SMS_KEYWORDS_KEPT``): one the provider hands over again (its
+    retry of a webhook that timed out) is applied once, so a STOP sent again after a later START
+    does not opt the number out again."""
+
+    __tablename__ = "sms_keywords_heard"
+
+    phone: str = Field(primary_key=True, max_length=32)
+    message_sids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+SMS_KEYWORDS_KEPT = 20
+
+
 class GuardianPreference(SQLModel, table=True):
     """What a guardian wants to hear, by which channels, and when (``preferences.py``)."""
 
@@ -284,6 +299,7 @@ metadata = metadata_for(
     KnownStudent,
     Delivery,
     SmsOptOut,
+    SmsKeywordsHeard,
     GuardianPreference,
     DigestItem,
     CouldNotReach,

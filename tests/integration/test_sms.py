@@ -118,10 +118,17 @@ async def unreached_rows(system: System, guardian_id: str) -> list[dict[str, Any
 
 
 async def reply(body: str, phone: str) -> list[str]:
+    return (await reply_with_sid(body, phone))[1]
+
+
+async def reply_with_sid(body: str, phone: str, sid: str = "") -> tuple[str, list[str]]:
+    """The family's reply (or, with ``sid``, that reply handed over again): its MessageSid and
+    what the provider texted back."""
+    form = {"From": phone, "Body": body} | ({"MessageSid": sid} if sid else {})
     async with httpx.AsyncClient() as client:
-        answer = await client.post(f"{PROVIDER.url}/dev/reply", data={"From": phone, "Body": body})
+        answer = await client.post(f"{PROVIDER.url}/dev/reply", data=form)
     assert answer.status_code == 200, answer.text
-    return list(answer.json()["replies"])
+    return answer.json()["sid"], list(answer.json()["replies"])
 
 
 async def texts(phone: str, count: int) -> list[dict[str, Any]]:
@@ -213,6 +220,36 @@ async def test_a_reply_from_a_shared_number_is_answered_in_the_language_of_its_l
     await texts(phone, 2)
     (in_vietnamese,) = await reply("HELP", phone)
     assert "Trả lời STOP" in in_vietnamese
+
+
+async def test_a_stop_handed_over_again_after_a_start_leaves_the_number_reached(
+    reachable: System,
+) -> None:
+    """The provider hands a reply over again when its call timed out, even after a later one:
+    a STOP heard again after the family's START is applied once, and texts still reach them.
+    The same STOP again while it is the last word is confirmed again (the first answer may be
+    what was lost), and changes nothing."""
+    system, phone = reachable, a_phone()
+    first, _ = await times_before_any_family(system, starts_at=in_three_days_at(18), count=2)
+    student, guardian_id = await phone_family(system, phone=phone, language="es")
+
+    async def opted_out() -> bool:
+        async with system.apps["notifications"].state.runtime.uow.read() as session:
+            return await session.get(SmsOptOut, phone) is not None
+
+    stop, (stopped,) = await reply_with_sid("STOP", phone)
+    assert await opted_out()
+    assert await reply_with_sid("STOP", phone, sid=stop) == (stop, [stopped])
+    assert await opted_out()
+    start, (started,) = await reply_with_sid("START", phone)
+    assert "Volverá" in started and not await opted_out()
+
+    assert await reply_with_sid("STOP", phone, sid=stop) == (stop, [])  # nothing texted back
+    assert not await opted_out()
+    assert await reply_with_sid("START", phone, sid=start) == (start, [started])
+    ok(await book(system, guardian(guardian_id), first["id"], student), 201)
+    (confirmed,) = await texts(phone, 1)
+    assert "Minh" in confirmed["body"]
 
 
 async def test_a_phone_that_cannot_be_reached_fails_with_the_carriers_error(
