@@ -848,6 +848,7 @@ async def test_a_1_1_export_gives_the_same_roster_as_1_2(uow: UnitOfWork) -> Non
     # 1.1 has one "administrator" role where 1.2 says siteAdministrator / districtAdministrator.
     assert counts["staff"] == {"updated": 3, "unchanged": 2}
     assert (report.rejections, report.events) == ([], 0)
+    assert report.ignored == {}  # (1.1's district administrator at the district's org is usual)
     assert await outbox(uow, after=seq) == []
     after = await roster_snapshot(uow)
     for table in ("student", "guardian_link", "school_class", "class_enrollment"):
@@ -893,8 +894,8 @@ async def test_a_messy_export_rejects_each_bad_row_by_line_and_imports_the_rest(
 
     assert report.rejections == MESSY_REJECTIONS
     assert report.rejected_rows == len(MESSY_REJECTIONS)
-    # Each counted where it belongs: a row that cannot be read under its file (users, roles),
-    # one that can under what it is.
+    # Each counted where it belongs: a users.csv row that cannot be read under users, one that
+    # can under what it is, and every rejected roles.csv row under roles.
     rejected = {entity: c.rejected for entity, c in report.counts.items() if c.rejected}
     assert rejected == {
         "users": 3,  # lines 9, 12, 13
@@ -1122,14 +1123,18 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
     uow: UnitOfWork, tmp_path: Path
 ) -> None:
     """A bulk roles.csv row with a typo (a beginDate that is no date) is rejected and counted
-    under roles, not students. What is held of its person stays as it is, their other roles
-    included, as for a users.csv row that cannot be read: a typo takes no school away. An
-    school's administrator role at an org that is no school grants nothing and is counted as
+    under roles, not students. Its person's users.csv row is read as usual (a new name is
+    theirs), but what they are held as stays: a typo takes no school away, nor makes a
+    principal a teacher. Someone no longer in users.csv is withdrawn even so. A school
+    administrator's role at an org that is no school grants nothing and is counted as
     ignored."""
     await import_export(uow, BULK)
     typo = tmp_path / "typo"
     shutil.copytree(BULK, typo)
     set_cell(typo / "roles.csv", sourced_id="r-a-mjds", column="beginDate", value="soon")
+    set_cell(typo / "users.csv", sourced_id="a-mjds", column="givenName", value="Miriam")
+    set_cell(typo / "roles.csv", sourced_id="r-t-cohen", column="endDate", value="never")
+    rewrite(typo / "users.csv", lambda rows: [row for row in rows if row[0] != "t-cohen"])
     with (typo / "roles.csv").open("a", encoding="utf-8") as roles:
         roles.write(
             "r-a-conway-district,active,2026-08-01T08:00:00.000Z,a-conway,secondary,"
@@ -1139,18 +1144,30 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
 
     report = await import_export(uow, typo)
 
-    assert report.rejections == ["roles.csv:19: beginDate 'soon' is not a date like 2026-09-01"]
+    assert report.rejections == [
+        "roles.csv:17: endDate 'never' is not a date like 2026-09-01",
+        "roles.csv:19: beginDate 'soon' is not a date like 2026-09-01",
+    ]
     rejected = {entity: c.rejected for entity, c in report.counts.items() if c.rejected}
-    assert rejected == {"roles": 1}
+    assert rejected == {"roles": 2}
     # (Not d-admin's districtAdministrator role at the district's org: that is as usual.)
     assert report.ignored == {"school administrator roles at an org that is no school": 1}
     staff = {s.id: s for s in await rows_of(uow, StaffMember)}
-    assert (staff["a-mjds"].role, staff["a-mjds"].administers) == ("siteAdministrator", ["mjds"])
-    assert staff["a-mjds"].administrator_roles == {"r-a-mjds": "mjds"}
+    miriam = staff["a-mjds"]
+    assert (miriam.given_name, miriam.role, miriam.administers) == (
+        "Miriam",
+        "siteAdministrator",
+        ["mjds"],
+    )
+    assert miriam.administrator_roles == {"r-a-mjds": "mjds"}
     assert staff["a-conway"].administers == ["conway"]
+    assert not staff["t-cohen"].active
+    assert report.counts["staff"] == Counts(updated=1, withdrawn=1, unchanged=3)
     assert [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR] == []
-    # The typo mended, the export is what was held: nothing changes.
-    assert (await import_export(uow, BULK)).counts["staff"] == Counts(unchanged=5)
+    # The typos mended and the name back, the export is the first one again.
+    again = await import_export(uow, BULK)
+    assert again.counts["staff"] == Counts(updated=2, unchanged=3)
+    assert [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR] == []
 
 
 async def test_an_administrator_changed_by_hand_during_an_import_is_announced_as_imported(

@@ -50,7 +50,6 @@ T = TypeVar("T")
 
 PROGRESS_EVERY: Final = 1000
 _CHUNK: Final = 1 << 20
-USER_OF_ROLE: Final = 3  # roles.csv's userSourcedId column
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +249,8 @@ class OneRosterExport:
         if roles_layout is not None:
             # (A rejected role names its user: what is held of them is kept as it is.)
             build_role = role_builder(roles_layout, self._assignments)
-            for item in self._stream(roles_layout, build_role, key_at=USER_OF_ROLE):
+            user_of_role = roles_layout.position("userSourcedId")
+            for item in self._stream(roles_layout, build_role, key_at=user_of_role):
                 if isinstance(item, RowRejected):
                     yield item
                     continue
@@ -339,14 +339,14 @@ class OneRosterExport:
         self, layout: FileLayout, user_ids: Iterable[str]
     ) -> Iterator[RowRejected]:
         """A second look at roles.csv, only when some roles named users that never came."""
-        missing = set(user_ids)
+        missing, user_of_role = set(user_ids), layout.position("userSourcedId")
         with self._files.open(layout.file) as raw:
             reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
             next(reader, None)
             next_line = reader.line_num + 1
             for cells in reader:
                 line, next_line = next_line, reader.line_num + 1
-                user_id = cells[USER_OF_ROLE] if len(cells) == layout.width else None
+                user_id = cells[user_of_role] if len(cells) == layout.width else None
                 if user_id in missing:
                     yield RowRejected(
                         layout.file, line, f"userSourcedId '{user_id}' has no row in users.csv"

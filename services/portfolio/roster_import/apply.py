@@ -81,6 +81,8 @@ CLASS_TABLE: Table = SchoolClass.__table__  # type: ignore[attr-defined]
 STAFF_TABLE: Table = StaffMember.__table__  # type: ignore[attr-defined]
 GUARDIAN_TABLE: Table = Guardian.__table__  # type: ignore[attr-defined]
 STAFF_KINDS = frozenset({"teacher", "administrator"})
+# 1.2's administrator roles of one school (1.1's `administrator` may be the district's too).
+SCHOOL_ADMINISTRATOR_ROLES = frozenset({"siteAdministrator", "principal"})
 # 1.2's staff roles without a conference meaning of their own still make someone staff.
 OTHER_STAFF_ROLES = frozenset({"aide", "counselor", "systemAdministrator"})
 
@@ -242,6 +244,7 @@ class RosterImporter:
             for staff in await session.exec(  # type: ignore[call-overload]
                 core_select(
                     staff_held.id,
+                    staff_held.role,
                     staff_held.administers,
                     staff_held.administrator_roles,
                     staff_held.active,
@@ -322,15 +325,13 @@ class RosterImporter:
                 self.report.reject(_entity_of(user), _duplicate(user))
                 continue
             seen.add(user.sourced_id)
-            if user.sourced_id in self._roles_unread and self._held_kinds(user.sourced_id):
-                # One of their roles could not be read: what is held of them stays as it is
-                # (an administrator keeps the school a typo in a role's date would take away).
-                continue
             kinds: set[str | None] = {role.kind for role in user.roles}
             roles = {role.role for role in user.roles}
-            if not user.roles:
-                # A delta's roles.csv has only the roles that changed: the rest, as held.
-                kinds = self._held_kinds(user.sourced_id)
+            unread = user.sourced_id in self._roles_unread
+            if not user.roles or unread:
+                # A delta's roles.csv has only the roles that changed, and a role row that
+                # could not be read says nothing: what they are held as stays.
+                kinds |= self._held_kinds(user.sourced_id)
             handled = False
             if "student" in kinds:
                 handled = True
@@ -341,7 +342,7 @@ class RosterImporter:
             if kinds & STAFF_KINDS or roles & OTHER_STAFF_ROLES:
                 handled = True
                 await self._staff(user)
-            if not handled:
+            if not handled and not unread:  # (their roles.csv rows are reported rejected)
                 self.report.ignore(f"users with role {user.role or 'none'!r}")
 
     def _held_kinds(self, user_id: str) -> set[str | None]:
@@ -446,13 +447,17 @@ class RosterImporter:
                 self._contacts.append((contact, user.line))
 
     async def _staff(self, user: User) -> None:
-        schools, roles = self._administers(user, self._staff_held.get(user.sourced_id))
+        before = self._staff_held.get(user.sourced_id)
+        schools, roles = self._administers(user, before)
+        role = user.role or "teacher"
+        if user.sourced_id in self._roles_unread and before is not None:
+            role = before.role  # (their primary role's row may be the one that was rejected)
         await self.staff.offer(
             {
                 "id": user.sourced_id,
                 "given_name": user.given_name[:100].rstrip(),
                 "family_name": user.family_name[:100].rstrip(),
-                "role": (user.role or "teacher")[:32],
+                "role": role[:32],
                 "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
                 "administers": schools,
                 # (In order, as the fingerprint compares it.)
@@ -472,7 +477,9 @@ class RosterImporter:
         administrator role the import has read still makes the school theirs."""
         held = list(before.administers) if before is not None else []
         held_roles = dict(before.administrator_roles) if before is not None else {}
-        if not user.roles:
+        if not user.roles or (user.sourced_id in self._roles_unread and before is not None):
+            # (A role row that could not be read, a typo in a date, takes no school away: the
+            # schools stay as held until the row is mended.)
             return held, held_roles
         today = datetime.now(UTC).date()
         schools = set(held) if self._roles_delta else set()
@@ -485,7 +492,7 @@ class RosterImporter:
             if role.kind != "administrator":
                 continue
             if school not in self._site_timezones:
-                if role.role != "districtAdministrator":  # (at the district's org, as is usual)
+                if role.role in SCHOOL_ADMINISTRATOR_ROLES:  # (not a district's administrator)
                     self.report.ignore("school administrator roles at an org that is no school")
                 continue
             if (
@@ -831,7 +838,6 @@ class RosterImporter:
                 self.report.reject("roles", row)
                 if row.sourced_id is not None:  # (its userSourcedId)
                     self._roles_unread.add(row.sourced_id)
-                    self._keep_rejected("users", row.sourced_id)
             else:
                 self.report.reject(entity, row)
                 self._keep_rejected(entity, row.sourced_id)
