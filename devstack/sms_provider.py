@@ -12,9 +12,9 @@ phone; it keeps what it is asked to send and plays the provider's side of the co
   ``0000`` (a phone that is off). A receipt answered 5xx, 408, 425 or 429 is sent again (as
   Twilio does; any other answer is final).
 - ``POST /dev/reply`` (``From``, ``Body``): a family's reply, handed to the inbound webhook
-  (``--inbound-url``) signed as the provider would; answers its ``sid`` and what the webhook
-  said to text back. With a ``MessageSid`` it hands that reply over again, as the provider
-  retries a webhook call that timed out.
+  (``--inbound-url``) signed as the provider would; answers what the webhook said to text back
+  and the reply's ``sid``. Given only a ``MessageSid`` it hands that reply over again, as a
+  provider set to retry a webhook call that timed out does.
   Like Twilio, the provider keeps its own record of STOP (STOP, STOPALL, UNSUBSCRIBE, CANCEL,
   END, QUIT, OPTOUT, REVOKE; START, YES or UNSTOP undoes it).
 - ``GET /dev/messages``: what was sent, replies included (also appended to ``messages.jsonl``).
@@ -54,6 +54,7 @@ PROVIDER_STOP = frozenset(
 )
 PROVIDER_START = frozenset({"START", "YES", "UNSTOP"})
 RETRIED = frozenset({408, 425, 429})  # and every 5xx
+INBOUND_FIELDS = ("MessageSid", "AccountSid", "From", "To", "Body")  # a reply, as handed over
 RECEIPT_DELAY_SECONDS = 0.2
 
 
@@ -100,6 +101,14 @@ class LocalSmsProvider:
     def sent_to(self, number: str) -> list[dict[str, Any]]:
         with self._lock:
             return [m for m in self.messages if m["to"] == number and m["direction"] == "out"]
+
+    def _reply(self, sid: str) -> dict[str, str] | None:
+        """A family's reply received before, as it was handed over."""
+        with self._lock:
+            for message in self.messages:
+                if message.get("direction") == "in" and message.get("MessageSid") == sid:
+                    return {name: message[name] for name in INBOUND_FIELDS}
+        return None
 
     def _keep(self, message: dict[str, Any]) -> None:
         with self._lock:
@@ -167,22 +176,27 @@ class LocalSmsProvider:
             form = {name: str(value) for name, value in (await request.form()).items()}
             if self.inbound_url is None:
                 return _error(409, 0, "no inbound webhook is configured")
-            if not E164.match(form.get("From", "")):
+            if again := form.get("MessageSid"):
+                # A reply handed over again, as the provider retries a webhook call: the same
+                # message, heard once (its STOP or START is not counted twice).
+                params = self._reply(again)
+                if params is None:
+                    return _error(404, 20404, f"no reply {again[:40]!r} was received")
+            elif not E164.match(form.get("From", "")):
                 return _error(
                     400,
                     21211,
                     f"'From' {form.get('From', '')!r} is not an E.164 number (in a form, '+'"
                     " is sent as %2B: curl --data-urlencode From=+1...)",
                 )
-            params = {
-                # A reply handed over again (as the provider retries a webhook) keeps its id.
-                "MessageSid": form.get("MessageSid") or "SM" + secrets.token_hex(16),
-                "AccountSid": self.account_sid,
-                "From": form.get("From", ""),
-                "To": self.number,
-                "Body": form.get("Body", ""),
-            }
-            if not form.get("MessageSid"):  # (a reply handed over again was heard once)
+            else:
+                params = {
+                    "MessageSid": "SM" + secrets.token_hex(16),
+                    "AccountSid": self.account_sid,
+                    "From": form["From"],
+                    "To": self.number,
+                    "Body": form.get("Body", ""),
+                }
                 self._keep({"direction": "in", "to": self.number, **params})
                 word = re.sub(r"^[\W_]+|[\W_]+$", "", params["Body"].strip()).upper()
                 with self._lock:
@@ -199,7 +213,7 @@ class LocalSmsProvider:
             texts = [m.text or "" for m in ElementTree.fromstring(answer.text).iter("Message")]
             for text in texts:
                 self._keep({"direction": "out", "to": params["From"], "body": text, "reply": True})
-            return JSONResponse({"sid": params["MessageSid"], "replies": texts})
+            return JSONResponse({"replies": texts, "sid": params["MessageSid"]})
 
         @app.get("/dev/messages")
         async def listed() -> list[dict[str, Any]]:

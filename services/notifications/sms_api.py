@@ -8,7 +8,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +27,7 @@ from shared.contact_details import E164
 from shared.database import utcnow
 from shared.problems import problem_response, refusals
 from shared.service import UnitOfWorkDep
-from shared.upsert import insert_or_replace
+from shared.upsert import dialect_insert, insert_or_replace
 
 router = APIRouter(prefix="/sms", tags=["sms"])
 SIGNATURE = "X-Twilio-Signature"
@@ -97,8 +97,9 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
     provider texts back. Any other reply is not read by anyone, and the answer says how to get
     help; from a number that said STOP, only the keywords are answered (an empty TwiML
     otherwise: nothing else is texted to it). A STOP or START the provider hands over again
-    (the same ``MessageSid``: its retry of a call that timed out) is applied once; it is
-    confirmed again unless a later STOP or START came after it, which it then leaves as is."""
+    (the same ``MessageSid``: a provider set to retry a call that timed out) is applied once;
+    it is confirmed again unless a later STOP or START came after it, which it then leaves as
+    is."""
     form = await _signed_form(request, "/sms/inbound")
     if isinstance(form, Response):
         return form
@@ -134,11 +135,10 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
         elif keyword == "start":
             await session.exec(delete(SmsOptOut).where(col(SmsOptOut.phone) == phone))
         if heard is not None and sid not in heard:
-            await insert_or_replace(
-                session,
-                SmsKeywordsHeard,
-                [{"phone": phone, "message_sids": [*heard, sid][-SMS_KEYWORDS_KEPT:]}],
-                key=("phone",),
+            await session.exec(
+                update(SmsKeywordsHeard)
+                .where(col(SmsKeywordsHeard.phone) == phone)
+                .values(message_sids=[*heard, sid][-SMS_KEYWORDS_KEPT:])
             )
     template = {"stop": "sms_stopped", "start": "sms_started"}.get(keyword or "", "sms_help")
     return _twiml(render(template, language=language, sender=SENDER).subject)
@@ -146,15 +146,20 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
 
 async def _heard(session: AsyncSession, phone: str) -> list[str]:
     """The STOP and START replies last heard from ``phone`` (``MessageSid``s, oldest first),
-    its row locked (PostgreSQL) until this reply is recorded, so that the same reply handed
-    over twice at once waits for the first. (A number's first keyword has no row yet: the same
-    keyword applied twice changes nothing.)"""
+    its row locked (PostgreSQL) until this reply is recorded: a reply handed over while
+    another from the number is being recorded waits for it. (The row is made first if there is
+    none, so that a number's first two keywords at once wait for each other too.)"""
+    await session.exec(
+        dialect_insert(session, SmsKeywordsHeard.__table__)  # type: ignore[attr-defined]
+        .values(phone=phone, message_sids=[])
+        .on_conflict_do_nothing(index_elements=["phone"])
+    )
     found = await session.exec(
         select(SmsKeywordsHeard.message_sids)
-        .where(SmsKeywordsHeard.phone == phone)
+        .where(col(SmsKeywordsHeard.phone) == phone)
         .with_for_update()
     )
-    return list(found.first() or [])
+    return list(found.one())
 
 
 def _twiml(reply: str | None) -> Response:
