@@ -6,8 +6,10 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import fastapi.routing
 import pytest
 import redis.asyncio as aioredis
 
@@ -24,6 +26,38 @@ from tests.support import (
 
 # Probe once, before any event loop runs; PostgreSQL variants skip with this reason if set.
 postgres_skip_reason()
+
+
+def _analyse_each_route_once() -> None:
+    """Nearly every test builds the services' apps anew, and FastAPI analyses each route's
+    signature again for each new app, on its first request (about a tenth of the suite's
+    time). The analysis depends only on the endpoint, its path and its dependencies, all the
+    same from one app to the next: the tests keep it, once per process. Endpoints made for one
+    app (closures over its runtime) are analysed each time, as they were, and not kept. Should
+    FastAPI rename the function or change its arguments, the tests run as before, only
+    slower."""
+    analyse = getattr(fastapi.routing, "_build_dependant_with_parameterless_dependencies", None)
+    if analyse is None:
+        return
+    analysed: dict[tuple[Any, ...], Any] = {}
+
+    def once(**arguments: Any) -> Any:
+        # (Kept only for a plain function: not a closure, nor a class or a partial.)
+        plain = getattr(arguments.get("call"), "__closure__", True) is None
+        if not plain or set(arguments) != {"path", "call", "dependencies"}:
+            return analyse(**arguments)
+        key = (arguments["path"], arguments["call"], tuple(arguments["dependencies"]))
+        try:
+            if key not in analysed:
+                analysed[key] = analyse(**arguments)
+        except TypeError:  # (a dependency that cannot be compared by value)
+            return analyse(**arguments)
+        return analysed[key]
+
+    fastapi.routing._build_dependant_with_parameterless_dependencies = once
+
+
+_analyse_each_route_once()
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

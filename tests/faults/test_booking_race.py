@@ -28,12 +28,13 @@ pytestmark = pytest.mark.usefixtures("offices")
 FAMILIES = 50
 # PostgreSQL runs the bookings side by side, so that is where a race could hide: a hundred rounds.
 # SQLite writers in one process take turns (shared/messaging/unit_of_work.py), so every round
-# there walks the same path: forty rounds prove the refusals and the counts.
-ROUNDS = {"postgresql": 100, "sqlite": 40}
+# there walks the same path: twenty rounds prove the refusals and the counts.
+ROUNDS = {"postgresql": 100, "sqlite": 20}
 # The in-process system (three services, real Redis) on SQLite and on PostgreSQL.
 system = integration.system
 family_link_keys = integration.family_link_keys
 offices = integration.offices
+offices_named = integration.offices_named
 
 STAFF = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 

@@ -38,6 +38,7 @@ pytestmark = pytest.mark.usefixtures("offices")
 system = integration.system
 family_link_keys = integration.family_link_keys
 offices = integration.offices
+offices_named = integration.offices_named
 ROUNDS = 5
 ADMIN = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
 LA = ZoneInfo("America/Los_Angeles")

@@ -326,9 +326,16 @@ OFFICES: dict[str, tuple[str, ...]] = {
 
 
 @pytest.fixture
-async def offices(system: System) -> None:
+def offices(request: pytest.FixtureRequest) -> None:
     """The tests' school offices on the roster (``OFFICES``): a module whose tests sign in as
-    one uses it (``pytestmark = pytest.mark.usefixtures("offices")``)."""
+    one uses it (``pytestmark = pytest.mark.usefixtures("offices")``). A test of that module
+    that uses no system (a rule checked alone) gets none started for it."""
+    if "system" in request.fixturenames:
+        request.getfixturevalue("offices_named")
+
+
+@pytest.fixture
+async def offices_named(system: System) -> None:
     await administering(system, OFFICES)
 
 

@@ -28,6 +28,7 @@ from tests.scheduling_support import conference_window, open_times
 system = integration.system
 family_link_keys = integration.family_link_keys
 offices = integration.offices
+offices_named = integration.offices_named
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _TIMES = re.compile(r'name="slot_id" value="([^"]+)"')
