@@ -1133,11 +1133,12 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
     shutil.copytree(BULK, typo)
     set_cell(typo / "roles.csv", sourced_id="r-a-mjds", column="beginDate", value="soon")
     set_cell(typo / "users.csv", sourced_id="a-mjds", column="givenName", value="Miriam")
+    set_cell(typo / "roles.csv", sourced_id="r-a-conway", column="beginDate", value="2026-13-01")
     set_cell(typo / "roles.csv", sourced_id="r-t-cohen", column="endDate", value="never")
     rewrite(typo / "users.csv", lambda rows: [row for row in rows if row[0] != "t-cohen"])
     with (typo / "roles.csv").open("a", encoding="utf-8") as roles:
         roles.write(
-            "r-a-conway-district,active,2026-08-01T08:00:00.000Z,a-conway,secondary,"
+            "r-t-rivera-district,active,2026-08-01T08:00:00.000Z,t-rivera,secondary,"
             "principal,,,district-office,\n"
         )
     seq = await last_seq(uow)
@@ -1146,10 +1147,11 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
 
     assert report.rejections == [
         "roles.csv:17: endDate 'never' is not a date like 2026-09-01",
+        "roles.csv:18: beginDate '2026-13-01' is not a date like 2026-09-01",
         "roles.csv:19: beginDate 'soon' is not a date like 2026-09-01",
     ]
     rejected = {entity: c.rejected for entity, c in report.counts.items() if c.rejected}
-    assert rejected == {"roles": 2}
+    assert rejected == {"roles": 3}
     # (Not d-admin's districtAdministrator role at the district's org: that is as usual.)
     assert report.ignored == {"school administrator roles at an org that is no school": 1}
     staff = {s.id: s for s in await rows_of(uow, StaffMember)}
@@ -1160,7 +1162,13 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
         ["mjds"],
     )
     assert miriam.administrator_roles == {"r-a-mjds": "mjds"}
-    assert staff["a-conway"].administers == ["conway"]
+    jordan = staff["a-conway"]  # (her only role is the one rejected)
+    assert (jordan.role, jordan.sites, jordan.administers) == (
+        "siteAdministrator",
+        ["conway"],
+        ["conway"],
+    )
+    assert (staff["t-rivera"].administers, staff["t-rivera"].administrator_roles) == ([], {})
     assert not staff["t-cohen"].active
     assert report.counts["staff"] == Counts(updated=1, withdrawn=1, unchanged=3)
     assert [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR] == []

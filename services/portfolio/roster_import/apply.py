@@ -245,6 +245,7 @@ class RosterImporter:
                 core_select(
                     staff_held.id,
                     staff_held.role,
+                    staff_held.sites,
                     staff_held.administers,
                     staff_held.administrator_roles,
                     staff_held.active,
@@ -450,15 +451,17 @@ class RosterImporter:
         before = self._staff_held.get(user.sourced_id)
         schools, roles = self._administers(user, before)
         role = user.role or "teacher"
+        sites = sorted(o for o in user.org_sourced_ids if o in self._site_timezones)
         if user.sourced_id in self._roles_unread and before is not None:
-            role = before.role  # (their primary role's row may be the one that was rejected)
+            # (Their role and schools come from roles.csv: the row rejected may be one of them.)
+            role, sites = before.role, list(before.sites)
         await self.staff.offer(
             {
                 "id": user.sourced_id,
                 "given_name": user.given_name[:100].rstrip(),
                 "family_name": user.family_name[:100].rstrip(),
                 "role": role[:32],
-                "sites": sorted(o for o in user.org_sourced_ids if o in self._site_timezones),
+                "sites": sites,
                 "administers": schools,
                 # (In order, as the fingerprint compares it.)
                 "administrator_roles": dict(sorted(roles.items())),
