@@ -1135,6 +1135,7 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
     set_cell(typo / "users.csv", sourced_id="a-mjds", column="givenName", value="Miriam")
     set_cell(typo / "roles.csv", sourced_id="r-a-conway", column="beginDate", value="2026-13-01")
     set_cell(typo / "roles.csv", sourced_id="r-t-cohen", column="endDate", value="never")
+    set_cell(typo / "roles.csv", sourced_id="r-g-maria", column="endDate", value="never")
     rewrite(typo / "users.csv", lambda rows: [row for row in rows if row[0] != "t-cohen"])
     with (typo / "roles.csv").open("a", encoding="utf-8") as roles:
         roles.write(
@@ -1146,12 +1147,13 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
     report = await import_export(uow, typo)
 
     assert report.rejections == [
+        "roles.csv:9: endDate 'never' is not a date like 2026-09-01",
         "roles.csv:17: endDate 'never' is not a date like 2026-09-01",
         "roles.csv:18: beginDate '2026-13-01' is not a date like 2026-09-01",
         "roles.csv:19: beginDate 'soon' is not a date like 2026-09-01",
     ]
     rejected = {entity: c.rejected for entity, c in report.counts.items() if c.rejected}
-    assert rejected == {"roles": 3}
+    assert rejected == {"roles": 4}
     # (Not d-admin's districtAdministrator role at the district's org: that is as usual.)
     assert report.ignored == {"school administrator roles at an org that is no school": 1}
     staff = {s.id: s for s in await rows_of(uow, StaffMember)}
@@ -1170,6 +1172,9 @@ async def test_an_unreadable_administrator_role_in_a_bulk_export_leaves_the_scho
     )
     assert (staff["t-rivera"].administers, staff["t-rivera"].administrator_roles) == ([], {})
     assert not staff["t-cohen"].active
+    maria = next(g for g in await rows_of(uow, Guardian) if g.id == "g-maria")
+    assert (maria.role, maria.active) == ("parent", True)
+    assert report.counts["guardians"] == Counts(unchanged=7)
     assert report.counts["staff"] == Counts(updated=1, withdrawn=1, unchanged=3)
     assert [e for e in await outbox(uow, after=seq) if e.stream == ADMINISTRATOR] == []
     # The typos mended and the name back, the export is the first one again.

@@ -393,7 +393,14 @@ class RosterImporter:
 
     async def _guardian(self, user: User) -> None:
         removed = user.status == "tobedeleted"
-        role = next((r.role for r in user.roles if r.kind == "guardian"), "guardian")
+        role = next((r.role for r in user.roles if r.kind == "guardian"), None)
+        if role is None and user.sourced_id in self._roles_unread:
+            # (Their guardian role's row is the one rejected: parent, relative... as held.)
+            async with self._uow.read() as session:
+                role = await session.scalar(
+                    select(Guardian.role).where(col(Guardian.id) == user.sourced_id)
+                )
+        role = role or "guardian"
         current = await self.guardians.offer(
             {
                 "id": user.sourced_id,
