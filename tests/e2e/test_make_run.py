@@ -267,3 +267,21 @@ def check_pages_as_printed(welcome: str) -> None:
         )
         assert day.status_code == 200 and day.url.path == "/teacher/day", day.text[:500]
         assert "Room 12" in day.text
+    with httpx.Client(timeout=10, follow_redirects=True) as browser:
+        # Sam's teacher sees that his conference follows his sister Noa's at MJDS, booked back
+        # to back in "Try it": a time and a school (Noa is not in her classes), not a name.
+        page = browser.get(dev_page.group(1))
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf, page.text[:1000]
+        day = browser.post(
+            dev_page.group(1), data={"csrf_token": csrf.group(1), "subject": "t-rivera"}
+        )
+        days = [day] + [
+            browser.get(str(day.url.join(href)))
+            for href in re.findall(r'href="(/teacher/day\?date=[\d-]+)"', day.text)
+        ]
+        sams = [one.text for one in days if "<h3>Sam</h3>" in one.text]
+        assert len(sams) == 1, [one.url for one in days]
+        assert re.search(r"Another of the family(?:'|&#39;)s children, [^<]+, at MJDS", sams[0]), (
+            sams[0]
+        )

@@ -508,6 +508,7 @@ async def test_the_teachers_day_shows_each_time_and_family_as_they_run_it(
         "teacher_id": None,
         "teacher_name": None,
         "site": "conway",
+        "school": "Conway Elementary",
         "room": None,
         "mode": None,
         "status": "booked",

@@ -12,6 +12,7 @@ from services.web.staff.day_view import SiblingView, conference_day
 from services.web.staff.review_view import pieces_to_review
 
 SLOT = {
+    "site": "conway",
     "timezone": "America/Los_Angeles",
     "starts_at": "2026-12-09T00:00:00+00:00",
     "ends_at": "2026-12-09T00:20:00+00:00",
@@ -26,6 +27,7 @@ LEO = {
     "given_name": "Leo",
     "teacher_id": "t-park",
     "site": "conway",
+    "school": "Conway Elementary",
     "room": "Room 7",
     "starts_at": "2026-12-09T00:20:00+00:00",
     "ends_at": "2026-12-09T00:40:00+00:00",
@@ -44,6 +46,23 @@ def test_a_sibling_is_named_only_when_scheduling_names_them() -> None:
     assert seen == SiblingView(name="Leo", time=seen.time, room="Room 7", teacher="t-park")
     assert hidden == SiblingView(name=None, time=seen.time, room=None, teacher=None)
     assert "4:20" in seen.time and "4:40" in seen.time
+
+
+def test_a_siblings_conference_at_another_school_names_that_school() -> None:
+    """Dana's Noa at MJDS, then Sam at Conway: Sam's teacher sees why the family comes when it
+    does (a time at another school, with the way between), not just a time."""
+    at_mjds = HIDDEN | {"site": "mjds", "school": "MJDS"}
+    unnamed = HIDDEN | {"site": "parks", "school": None}
+    day = conference_day(
+        {"slots": [SLOT | {"bookings": [BOOKING | {"siblings": [at_mjds, LEO, unnamed]}]}]},
+        day=date(2026, 12, 8),
+        language="en",
+    )
+    other, same, not_named = day.times[0].families[0].siblings
+    assert (other.name, other.school) == (None, "MJDS")
+    assert (same.name, same.school) == ("Leo", None)
+    # (A school the roster has not named yet is called by its id.)
+    assert not_named.school == "parks"
 
 
 def test_a_sibling_is_with_the_teacher_the_roster_names_and_a_video_call_says_so() -> None:

@@ -51,6 +51,10 @@ class SiblingOut(BaseModel):
         None, description="The teacher's name, as the roster's classes give it (if they do)."
     )
     site: str
+    school: str = Field(
+        description="The name of that conference's school, as the roster gives it (its id until"
+        " then)."
+    )
     room: str | None
     mode: str | None = Field(None, description="`in_person` or `virtual` (with `room`).")
     starts_at: datetime
@@ -147,6 +151,7 @@ async def teacher_day(
     teachers = await teacher_names(
         session, {at.teacher_id for other, at in siblings if other.student_id in seen}
     )
+    schools = await _school_names(session, {at.site for _, at in siblings})
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
     ready = await _plans_ready(session, bookings, {slot.window_id for slot in slots})
     by_id, now = {slot.id: slot for slot in slots}, datetime.now(UTC)
@@ -181,7 +186,12 @@ async def teacher_day(
             else None,
             siblings=[
                 _sibling_out(
-                    other, at, seen=other.student_id in seen, names=names, teachers=teachers
+                    other,
+                    at,
+                    seen=other.student_id in seen,
+                    names=names,
+                    teachers=teachers,
+                    school=schools.get(at.site, at.site),
                 )
                 for other, at in siblings
                 if booking.chain_id
@@ -221,6 +231,7 @@ def _sibling_out(
     seen: bool,
     names: dict[str, str],
     teachers: dict[str, str],
+    school: str,
 ) -> SiblingOut:
     """A sibling's conference: when and at which school, and for a reader who may see the child,
     who with whom and where."""
@@ -231,6 +242,7 @@ def _sibling_out(
             given_name=None,
             teacher_id=None,
             site=slot.site,
+            school=school,
             room=None,
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
@@ -243,6 +255,7 @@ def _sibling_out(
         teacher_id=slot.teacher_id,
         teacher_name=teachers.get(slot.teacher_id),
         site=slot.site,
+        school=school,
         room=slot.room,
         mode=slot.mode,
         starts_at=slot.starts_at,
@@ -315,6 +328,16 @@ async def _given_names(session: AsyncSession, student_ids: Collection[str]) -> d
         )
     )
     return dict(rows.all())
+
+
+async def _school_names(session: AsyncSession, sites: Collection[str]) -> dict[str, str]:
+    """The roster's name of each of ``sites`` it names."""
+    if not sites:
+        return {}
+    rows = await session.exec(
+        select(RosterSite.id, RosterSite.name).where(col(RosterSite.id).in_(sorted(sites)))
+    )
+    return {site: name for site, name in rows.all() if name}
 
 
 async def _interpreters(

@@ -21,13 +21,15 @@ PAGE_STEPS = {"check_in": "check-in", "complete": "complete", "no_show": "no-sho
 
 @dataclass(frozen=True)
 class SiblingView:
-    """A sibling's conference; a child the reader may not see is only a time (``name`` None)."""
+    """A sibling's conference; a child the reader may not see is only a time (``name`` None).
+    ``school``: its school's name, when it is not the school of the conference it follows."""
 
     name: str | None
     time: str
     room: str | None
     teacher: str | None
     virtual: bool = False
+    school: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,15 @@ def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> 
         meeting_link=_https(slot.get("meeting_link")),
         seats_left=int(slot.get("seats_left", 0)),
         families=[
-            _family(booking, language=language, zone=zone) for booking in slot.get("bookings", [])
+            _family(booking, language=language, zone=zone, site=slot.get("site"))
+            for booking in slot.get("bookings", [])
         ],
     )
 
 
-def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> FamilyOnTheDay:
+def _family(
+    booking: dict[str, Any], *, language: str, zone: str | None, site: str | None
+) -> FamilyOnTheDay:
     interpreter = booking.get("interpreter") or None
     status = str(booking["status"])
     steps = tuple(PAGE_STEPS[step] for step in booking.get("steps", []) if step in PAGE_STEPS)
@@ -114,6 +119,9 @@ def _family(booking: dict[str, Any], *, language: str, zone: str | None) -> Fami
                 room=_text(sibling.get("room")),
                 teacher=_text(sibling.get("teacher_name") or sibling.get("teacher_id")),
                 virtual=sibling.get("mode") == "virtual",
+                school=_text(sibling.get("school") or sibling.get("site"))
+                if sibling.get("site") != site
+                else None,
             )
             for sibling in booking.get("siblings", [])
         ],
