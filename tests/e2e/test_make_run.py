@@ -6,6 +6,7 @@ bundled Redis and the three services as processes of their own, on free ports.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
@@ -171,6 +172,7 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
         assert re.search(r"not reached: Marcus Brooks \| texts_stopped \| booking_reminder", out)
         check_redis_users(launcher, tmp_path)
         check_pages_as_printed(launcher.output.read_text())
+        check_every_link_answers(launcher.output.read_text())
     finally:
         assert launcher.stop() == 0
     log = launcher.output.read_text()
@@ -285,3 +287,63 @@ def check_pages_as_printed(welcome: str) -> None:
         assert re.search(r"Another of the family(?:'|&#39;)s children, [^<]+, at MJDS", sams[0]), (
             sams[0]
         )
+
+
+# The languages the pages are written in, one after another as a browser would ask for them.
+PAGE_LANGUAGES = ("en", "es", "vi", "zh-CN", "ar")
+# Links followed by no one here: signing out ends the walk, the development pages are not the
+# product's, and the stylesheet and scripts are no pages.
+NOT_WALKED = ("/sign-out", "/dev/", "/static/")
+
+
+def check_every_link_answers(welcome: str) -> None:
+    """After "Try it", as every demo person and family: every page their pages link to answers
+    200, each in one of the five languages in turn (no 5xx, no broken link, no page that fails
+    on the demo's own data: a cancelled conference, a waitlist, an interpreter, a bounce, a
+    STOP)."""
+    dev_page = re.search(r"(http://127\.0\.0\.1:\d+/dev/sign-in)", welcome)
+    assert dev_page, welcome[-3000:]
+    with httpx.Client(timeout=30) as browser:
+        subjects = re.findall(r'name="subject" value="([^"]+)"', browser.get(dev_page[1]).text)
+    assert {"t-rivera", "a-conway", "it-admin", "s-gio"} <= set(subjects), subjects
+    walked = 0
+    for subject in subjects:
+        with httpx.Client(timeout=30, follow_redirects=True) as browser:
+            page = browser.get(dev_page[1])
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf, page.text[:1000]
+            start = browser.post(dev_page[1], data={"csrf_token": csrf[1], "subject": subject})
+            walked += _walk(browser, start, subject)
+    families = re.findall(r"(http://127\.0\.0\.1:\d+/f\?link=\S+)", welcome)
+    assert len(families) == 4, welcome[-3000:]
+    for link in families:
+        with httpx.Client(timeout=30, follow_redirects=True) as browser:
+            walked += _walk(browser, browser.get(link), "a family")
+    assert walked > 100, walked
+
+
+def _walk(browser: httpx.Client, start: httpx.Response, who: str) -> int:
+    """Every page reachable from ``start`` by following links on the same host; the number."""
+    assert start.status_code == 200, (who, start.url, start.text[:500])
+    seen: set[str] = set()
+    queue = [start.url]
+    while queue:
+        url = queue.pop(0)
+        if url.raw_path.decode() in seen:
+            continue
+        seen.add(url.raw_path.decode())
+        language = PAGE_LANGUAGES[len(seen) % len(PAGE_LANGUAGES)]
+        page = browser.get(url, headers={"Accept-Language": language})
+        assert page.status_code == 200, (who, str(url), language, page.text[:500])
+        if "text/html" not in page.headers.get("content-type", ""):
+            continue
+        for href in re.findall(r'href="([^"#]+)', page.text):
+            target = page.url.join(html.unescape(href))
+            if (
+                target.host == start.url.host
+                and target.port == start.url.port
+                and not target.path.startswith(NOT_WALKED)
+                and "lang=" not in target.query.decode()
+            ):
+                queue.append(target)
+    return len(seen)
