@@ -560,6 +560,8 @@ async def test_a_search_that_finds_many_says_so_and_a_withdrawn_student_is_refus
     assert "The first 50 students at Conway Elementary" in text
     assert "More students have this in their name" in text
     assert len(re.findall(r'href="/office/students/s-many-', many.text)) == 50
+    # Their grade, OneRoster's "02", in words.
+    assert text.count("Grade 2") == 50 and "grade 02" not in text
 
     # The family's child leaves the school: the office is told, not asked to try again.
     page = await web.get(f"/office/students/{family.student_id}")

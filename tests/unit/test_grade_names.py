@@ -1,0 +1,54 @@
+"""A student's grade on the office's pages: OneRoster's (CEDS) codes in words, in the reader's
+language; a code of the district's own as it is."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.web.pages import _ENVIRONMENTS
+
+
+def grade(code: str, language: str = "en") -> str:
+    return _ENVIRONMENTS[language].get_template("_grade.html.j2").render(grade=code).strip()
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("01", "Grade 1"),
+        ("03", "Grade 3"),
+        ("12", "Grade 12"),
+        ("13", "Grade 13"),
+        ("KG", "Kindergarten"),
+        ("TK", "Transitional kindergarten"),
+        ("PK", "Pre-kindergarten"),
+        ("PR", "Preschool"),
+        ("IT", "Infant and toddler"),
+        ("PS", "Postsecondary"),
+        ("UG", "Ungraded"),
+        ("Other", "Other grade"),
+        # Not CEDS grades (OneRoster 1.2 lets a district add its own): shown as given.
+        ("00", "grade 00"),
+        ("14", "grade 14"),
+        ("3", "grade 3"),
+        ("Year 7", "grade Year 7"),
+        ("<b>", "grade &lt;b&gt;"),
+    ],
+)
+def test_a_grade_code_is_said_in_words(code: str, words: str) -> None:
+    assert grade(code) == words
+
+
+def test_a_grade_is_said_in_the_readers_language() -> None:
+    assert [grade("03", language) for language in ("es", "vi", "zh-Hans", "ar")] == [
+        "3.º grado",
+        "Lớp 3",
+        "3年级",
+        "الصف 3",
+    ]
+    assert [grade("KG", language) for language in ("es", "vi", "zh-Hans", "ar")] == [
+        "Kínder",
+        "Mẫu giáo",
+        "幼儿园",
+        "الروضة",
+    ]
