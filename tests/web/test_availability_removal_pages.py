@@ -99,6 +99,11 @@ async def test_a_teacher_removes_a_block_given_by_mistake_and_is_told_why_not_wh
     assert 'href="#confirm"' in refused.text and 'id="confirm"' in refused.text
     assert "Room 4" in words  # (the block is still there, shown as it stands)
 
+    # In Arabic, a block's day and hours are joined with the Arabic comma, as a sentence is.
+    arabic = await web.get("/teacher/availability", params={"lang": "ar"})
+    headings = re.findall(r"<h4>([^<]+)</h4>", arabic.text)
+    assert headings and all("، " in one and ", " not in one for one in headings), headings
+
 
 async def test_a_teacher_cannot_remove_what_is_not_theirs_and_no_input_gets_a_500(
     web: httpx.AsyncClient, system: System, conference_times: list[dict[str, Any]]
