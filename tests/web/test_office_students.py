@@ -562,6 +562,12 @@ async def test_a_search_that_finds_many_says_so_and_a_withdrawn_student_is_refus
     assert len(re.findall(r'href="/office/students/s-many-', many.text)) == 50
     # Their grade, OneRoster's "02", in words.
     assert text.count("Grade 2") == 50 and "grade 02" not in text
+    # A child's page names their school and grade, joined as the reader's language joins them.
+    kid = await web.get("/office/students/s-many-07")
+    assert '<p class="lead">Conway Elementary, Grade 2</p>' in kid.text
+    arabic = await web.get("/office/students/s-many-07", params={"lang": "ar"})
+    assert '<p class="lead">Conway Elementary، الصف 2</p>' in arabic.text
+    await web.get("/office/students", params={"lang": "en"})  # (the language chosen is kept)
 
     # The family's child leaves the school: the office is told, not asked to try again.
     page = await web.get(f"/office/students/{family.student_id}")
