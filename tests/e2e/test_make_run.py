@@ -314,7 +314,8 @@ def check_every_link_answers(welcome: str) -> None:
             assert csrf, page.text[:1000]
             start = browser.post(dev_page[1], data={"csrf_token": csrf[1], "subject": subject})
             walked += _walk(browser, start, subject)
-    families = re.findall(r"(http://127\.0\.0\.1:\d+/f\?link=\S+)", welcome)
+    # (Without María's "&lang=es", which would keep her pages in Spanish whatever is asked.)
+    families = re.findall(r"(http://127\.0\.0\.1:\d+/f\?link=[\w.-]+)", welcome)
     assert len(families) == 4, welcome[-3000:]
     for link in families:
         with httpx.Client(timeout=30, follow_redirects=True) as browser:
@@ -337,6 +338,8 @@ def _walk(browser: httpx.Client, start: httpx.Response, who: str) -> int:
         assert page.status_code == 200, (who, str(url), language, page.text[:500])
         if "text/html" not in page.headers.get("content-type", ""):
             continue
+        # Still signed in, on the page asked for or one it leads to: not sent to sign in again.
+        assert 'action="/sign-out"' in page.text, (who, str(url), str(page.url))
         for href in re.findall(r'href="([^"#]+)', page.text):
             target = page.url.join(html.unescape(href))
             if (

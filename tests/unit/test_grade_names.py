@@ -28,9 +28,15 @@ def grade(code: str, language: str = "en") -> str:
         ("UG", "Ungraded"),
         ("Other", "Other grade"),
         # Not CEDS grades (OneRoster 1.2 lets a district add its own): shown as given.
+        # As a district's files or the API may give them: one digit, any case, spaces around.
+        ("3", "Grade 3"),
+        (" kg ", "Kindergarten"),
+        ("other", "Other grade"),
         ("00", "grade 00"),
         ("14", "grade 14"),
-        ("3", "grade 3"),
+        ("003", "grade 003"),
+        ("\u0663", "grade \u0663"),  # (an Arabic-Indic three: a digit to Python, not a CEDS grade)
+        ("ext:Y7", "grade Y7"),
         ("Year 7", "grade Year 7"),
         ("<b>", "grade &lt;b&gt;"),
     ],

@@ -567,7 +567,9 @@ async def test_a_search_that_finds_many_says_so_and_a_withdrawn_student_is_refus
     assert '<p class="lead">Conway Elementary, Grade 2</p>' in kid.text
     arabic = await web.get("/office/students/s-many-07", params={"lang": "ar"})
     assert '<p class="lead">Conway Elementary، الصف 2</p>' in arabic.text
-    await web.get("/office/students", params={"lang": "en"})  # (the language chosen is kept)
+    # (The language chosen is kept for the pages after: back to English.)
+    english = await web.get("/office/students", params={"lang": "en"})
+    assert '<html lang="en"' in english.text
 
     # The family's child leaves the school: the office is told, not asked to try again.
     page = await web.get(f"/office/students/{family.student_id}")

@@ -120,7 +120,7 @@ def _family(
                 teacher=_text(sibling.get("teacher_name") or sibling.get("teacher_id")),
                 virtual=sibling.get("mode") == "virtual",
                 school=_text(sibling.get("school") or sibling.get("site"))
-                if sibling.get("site") != site
+                if site and sibling.get("site") and sibling.get("site") != site
                 else None,
             )
             for sibling in booking.get("siblings", [])
