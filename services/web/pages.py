@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
+from babel.lists import format_list
 from fastapi import Depends
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from services.web.languages import (
     LANGUAGES,
     chosen_from_query,
     direction,
+    locale_of,
     own_name,
     page_language,
 )
@@ -47,6 +49,11 @@ def _environment(language: str) -> Environment:
     environment.policies["ext.i18n.trimmed"] = True
     environment.install_gettext_translations(  # type: ignore[attr-defined]
         compiled_translations(CATALOGS.get(language)), newstyle=True
+    )
+    # A list as the language writes one: "Conway Elementary and MJDS", "Conway Elementary y MJDS".
+    locale = locale_of(language)
+    environment.filters["in_words"] = lambda items: format_list(
+        [str(item) for item in items], locale=locale
     )
     return environment
 

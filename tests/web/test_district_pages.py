@@ -108,9 +108,16 @@ async def test_district_it_sees_who_runs_each_schools_office(
     imports = html.unescape((await web.get("/district/roster/imports")).text)
 
     assert "School administrators" in imports
-    assert 'Office a-jordan: Conway Elementary, MJDS <span class="hint">a-jordan</span>' in imports
+    assert 'Office a-jordan: Conway Elementary and MJDS <span class="hint">a-jordan</span>' in (
+        imports
+    )
     assert 'Office a-ruth: MJDS <span class="hint">a-ruth</span>' in imports
     assert "No school administrator is on the roster yet." not in imports
+    # The schools as a list in the reader's language.
+    spanish = html.unescape((await web.get("/district/roster/imports?lang=es")).text)
+    assert "Office a-jordan: Conway Elementary y MJDS" in spanish
+    chinese = html.unescape((await web.get("/district/roster/imports?lang=zh")).text)
+    assert "Office a-jordan: Conway Elementary和MJDS" in chinese, re.findall(r"a-jordan[^<]*", chinese)
 
 
 async def test_an_upload_that_is_no_export_is_refused_in_words(
