@@ -436,7 +436,11 @@ async def test_the_office_puts_a_family_on_the_waitlist_and_a_freed_time_is_thei
     assert joined.status_code == 303, joined.text
     page = await web.get(joined.headers["location"])
     assert "The student is on the waitlist." in text_of(page)
-    assert "Waiting for a time with t-rivera" in text_of(page)
+    assert "Waiting for a time with t-rivera, Afternoon (12 noon to 5 pm)" in text_of(page)
+    # Written as Arabic writes it, the Arabic comma between its parts.
+    arabic = text_of(await web.get(joined.headers["location"], params={"lang": "ar"}))
+    await web.get("/office/students", params={"lang": "en"})  # (back to English)
+    assert "في انتظار موعد مع t-rivera، " in arabic, arabic
     # (The form sent twice: the second is refused, the place kept.)
     again = await web.post(f"/office/students/{family.student_id}/waitlist", data=form)
     assert again.status_code == 409
