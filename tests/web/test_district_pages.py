@@ -117,7 +117,9 @@ async def test_district_it_sees_who_runs_each_schools_office(
     spanish = html.unescape((await web.get("/district/roster/imports?lang=es")).text)
     assert "Office a-jordan: Conway Elementary y MJDS" in spanish
     chinese = html.unescape((await web.get("/district/roster/imports?lang=zh")).text)
-    assert "Office a-jordan: Conway Elementary和MJDS" in chinese, re.findall(r"a-jordan[^<]*", chinese)
+    assert "Office a-jordan: Conway Elementary和MJDS" in chinese, re.findall(
+        r"a-jordan[^<]*", chinese
+    )
 
 
 async def test_an_upload_that_is_no_export_is_refused_in_words(
