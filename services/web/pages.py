@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 from babel.lists import format_list
 from fastapi import Depends
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Match
@@ -52,8 +53,9 @@ def _environment(language: str) -> Environment:
     )
     # A list as the language writes one: "Conway Elementary and MJDS", "Conway Elementary y MJDS".
     locale = locale_of(language)
-    environment.filters["in_words"] = lambda items: format_list(
-        [str(item) for item in items], locale=locale
+    # (Each item escaped unless it is markup already, such as a link: the list is markup.)
+    environment.filters["in_words"] = lambda items: Markup(
+        format_list([str(escape(item)) for item in items], locale=locale)
     )
     return environment
 

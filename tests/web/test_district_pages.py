@@ -274,6 +274,10 @@ async def test_a_failed_job_is_listed_run_again_and_cancelled_through_the_page(
     await signed_in_as(web, "it-admin")
     status = html.unescape((await web.get("/district/status")).text)
     assert '<a href="/district/jobs#service-notifications">failed</a>: 1' in status
+    # Each count as the reader's language writes it (a full-width colon in Chinese).
+    chinese = html.unescape((await web.get("/district/status", params={"lang": "zh"})).text)
+    await web.get("/district/status", params={"lang": "en"})  # (back to English)
+    assert '<a href="/district/jobs#service-notifications">失败</a>\uff1a1' in chinese
     page = await web.get("/district/jobs")
     assert page.status_code == 200
     text = html.unescape(page.text)
