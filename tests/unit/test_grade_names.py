@@ -4,6 +4,7 @@ language; a code of the district's own as it is."""
 from __future__ import annotations
 
 import pytest
+from markupsafe import Markup
 
 from services.web.pages import _ENVIRONMENTS
 
@@ -58,3 +59,13 @@ def test_a_grade_is_said_in_the_readers_language() -> None:
         "幼儿园",
         "الروضة",
     ]
+
+
+def test_a_list_in_words_escapes_text_and_keeps_markup() -> None:
+    """The pages' ``in_words`` filter: a list as the language writes one, each item escaped
+    unless it is markup already (a link), escaped once."""
+    items = ["A & B", Markup('<a href="x">y</a>')]
+    render = _ENVIRONMENTS["en"].from_string("{{ items | in_words }}").render
+    assert render(items=items) == 'A &amp; B and <a href="x">y</a>'
+    chinese = _ENVIRONMENTS["zh-Hans"].from_string("{{ items | in_words }}").render
+    assert chinese(items=["甲", "乙", "丙"]) == "甲、乙和丙"

@@ -341,6 +341,10 @@ async def test_a_family_waiting_when_booking_closes_still_sees_its_place_and_get
     assert "Ava is on the waitlist" in home and "Leave the waitlist" in home
     assert "has no conference time" not in home
     assert "You asked for: Any time" in " ".join(home.split())
+    # One sentence in the reader's language: no space after the full-width colon in Chinese.
+    chinese = html.unescape((await web.get("/family", params={"lang": "zh"})).text)
+    await web.get("/family", params={"lang": "en"})  # (back to English)
+    assert "您选择的是\uff1a任何时间" in chinese
     # The office cancels one family's conference: the seat goes to the family waiting.
     cancelled = await system.scheduling.delete(
         f"/bookings/{bookings[1]['id']}", headers=auth("it-admin", Role.DISTRICT_ADMIN)
