@@ -3,6 +3,7 @@ language switch, the CSRF token of the visitor's forms)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
+from babel import Locale
 from babel.lists import format_list
 from fastapi import Depends
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -53,11 +55,33 @@ def _environment(language: str) -> Environment:
     )
     # A list as the language writes one: "Conway Elementary and MJDS", "Conway Elementary y MJDS".
     locale = locale_of(language)
-    # (Each item escaped unless it is markup already, such as a link: the list is markup.)
-    environment.filters["in_words"] = lambda items: Markup(
-        format_list([str(escape(item)) for item in items], locale=locale)
-    )
+    environment.filters["in_words"] = lambda items: in_words(items, locale)
     return environment
+
+
+def in_words(items: Iterable[Any], locale: Locale) -> Markup:
+    """``items`` as a list in the language's words (CLDR's, as Babel writes them), each item
+    escaped unless it is markup already (a link): the list is markup. Spanish writes "e" for
+    "y" before a word that starts with the sound /i/ ("Conway e Irving"; not "y Hiedra")."""
+    escaped = [str(escape(item)) for item in items]
+    # (Written with markers first, so that only the list's own "y" is ever changed.)
+    markers = [f"\x00{number}\x00" for number in range(len(escaped))]
+    text = format_list(markers, locale=locale)
+    if locale.language == "es" and escaped and _starts_with_i_sound(escaped[-1]):
+        text = text.replace(f" y {markers[-1]}", f" e {markers[-1]}")
+    # (In one pass: an item's own text is never read as a marker.)
+    return Markup(_MARKER.sub(lambda found: escaped[int(found[1])], text))
+
+
+_MARKER = re.compile("\x00([0-9]+)\x00")
+
+
+def _starts_with_i_sound(item: str) -> bool:
+    """Whether a Spanish word starts with the vowel /i/: "i" or "hi" then a consonant ("Irving",
+    "Hidalgo"), or a stressed "í"; not "hie"/"hia" ("hielo") nor "Iowa", where it is /j/."""
+    word = Markup(item).striptags().lower()
+    word = word[1:] if word.startswith("h") else word
+    return word[:1] == "í" or (word[:1] == "i" and word[1:2] not in set("aeiouáéíóú"))
 
 
 _ENVIRONMENTS = {language: _environment(language) for language in LANGUAGES}

@@ -69,3 +69,22 @@ def test_a_list_in_words_escapes_text_and_keeps_markup() -> None:
     assert render(items=items) == 'A &amp; B and <a href="x">y</a>'
     chinese = _ENVIRONMENTS["zh-Hans"].from_string("{{ items | in_words }}").render
     assert chinese(items=["甲", "乙", "丙"]) == "甲、乙和丙"
+
+
+@pytest.mark.parametrize(
+    ("items", "words"),
+    [
+        (["Conway", "Irving"], "Conway e Irving"),
+        (["Conway", "MJDS", "Hidalgo"], "Conway, MJDS e Hidalgo"),
+        (["Conway", "Íñigo López"], "Conway e Íñigo López"),
+        (["Agua Fría", "Hielo Alto"], "Agua Fría y Hielo Alto"),  # /j/, not /i/
+        (["Conway", "Iowa"], "Conway y Iowa"),
+        (["Ana y Eva", "Irene"], "Ana y Eva e Irene"),  # only the list's own "y"
+        (["Conway", Markup('<a href="x">Irving</a>')], 'Conway e <a href="x">Irving</a>'),
+        (["\x001\x00", "B"], "\x001\x00 y B"),  # an item's text is never read as a marker
+        (["Irving"], "Irving"),
+    ],
+)
+def test_spanish_lists_say_e_before_an_i_sound(items: list[str], words: str) -> None:
+    render = _ENVIRONMENTS["es"].from_string("{{ items | in_words }}").render
+    assert render(items=items) == words

@@ -117,7 +117,7 @@ async def test_district_it_sees_who_runs_each_schools_office(
     spanish = html.unescape((await web.get("/district/roster/imports?lang=es")).text)
     assert "Office a-jordan: Conway Elementary y MJDS" in spanish
     chinese = html.unescape((await web.get("/district/roster/imports?lang=zh")).text)
-    assert "Office a-jordan: Conway Elementary和MJDS" in chinese, re.findall(
+    assert "Office a-jordan\uff1aConway Elementary和MJDS" in chinese, re.findall(
         r"a-jordan[^<]*", chinese
     )
 
@@ -278,9 +278,16 @@ async def test_a_failed_job_is_listed_run_again_and_cancelled_through_the_page(
     chinese = html.unescape((await web.get("/district/status", params={"lang": "zh"})).text)
     await web.get("/district/status", params={"lang": "en"})  # (back to English)
     assert '<a href="/district/jobs#service-notifications">失败</a>\uff1a1' in chinese
-    page = await web.get("/district/jobs")
+    # (The list of services at the top too, as each service's own state.)
+    assert '<a href="#service-notifications">notifications</a>\uff1a' in chinese
+    assert '<a href="#service-notifications">notifications</a>: ' in status
+    # Which job a button acts on, for a screen reader, in the reader's brackets.
+    chinese = html.unescape((await web.get("/district/jobs", params={"lang": "zh"})).text)
+    assert f'<span class="visually-hidden"> \uff08deliver_message {job.id}\uff09</span>' in chinese
+    page = await web.get("/district/jobs", params={"lang": "en"})
     assert page.status_code == 200
     text = html.unescape(page.text)
+    assert f'Run again<span class="visually-hidden"> (deliver_message {job.id})</span>' in text
     assert "deliver_message" in text and message.id in text
     assert "SMTPServerDisconnected: gone" in text and "after 6 runs" in text
     # In a language whose plurals differ from English's, chosen by the number of runs.
