@@ -7,8 +7,9 @@ the same rules, so a family reads its messages and its pages in the same languag
 from __future__ import annotations
 
 import gettext
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pycountry
 from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -192,3 +194,30 @@ def shortest_code(tag: str) -> str:
             for part in rest
         ]
     )
+
+
+def in_words(
+    items: Sequence[str], locale: Locale, *, said: Callable[[str], str] = str.strip
+) -> str:
+    """``items`` as a list in the language's words, by CLDR's rules as Babel writes them
+    ("Ana and Leo", "Ana, Leo y Sol", "安娜和利奥"), and Spanish's "e" for "y" before a word
+    that starts with the sound /i/ ("Ana e Isabel", not "y Hielo"), which CLDR leaves out.
+    ``said``: an item's words as read aloud (a caller's items may be markup)."""
+    # (Written with markers first, then the items in one pass: only the list's own "y" is ever
+    # changed, and an item's own text is never read as a marker.)
+    markers = [f"\x00{number}\x00" for number in range(len(items))]
+    text = format_list(markers, locale=locale)
+    if locale.language == "es" and items and _starts_with_i_sound(said(items[-1])):
+        text = text.replace(f" y {markers[-1]}", f" e {markers[-1]}")
+    return _MARKER.sub(lambda found: items[int(found[1])], text)
+
+
+_MARKER = re.compile("\x00([0-9]+)\x00")
+
+
+def _starts_with_i_sound(word: str) -> bool:
+    """Whether a Spanish word starts with the vowel /i/: "i" or "hi" then a consonant ("Isabel",
+    "Hidalgo"), or a stressed "í"; not "hie"/"hia" ("hielo") nor "Iowa", where it is /j/."""
+    word = word.lower()
+    word = word[1:] if word.startswith("h") else word
+    return word[:1] == "í" or (word[:1] == "i" and word[1:2] not in set("aeiouáéíóú"))

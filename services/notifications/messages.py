@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_interval, format_time
-from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_environment
 
 from shared.translations import (
     best_language,
     catalog_files,
     compiled_translations,
+    in_words,
     language_name,
 )
 
@@ -238,7 +238,7 @@ class _Localizer:
             return language_name(value.tag, in_language=self.language)
         if isinstance(value, Names):
             names = [one_line(name) for name in value.names]
-            return _Listed(format_list(names, locale=self.locale), len(names))
+            return _Listed(in_words(names, self.locale), len(names))
         if isinstance(value, datetime):
             return _written_moment(value, self.language, self.timezone)
         if isinstance(value, date):

@@ -3,7 +3,6 @@ language switch, the CSRF token of the visitor's forms)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +11,6 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from babel import Locale
-from babel.lists import format_list
 from fastapi import Depends
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
@@ -33,6 +31,7 @@ from services.web.languages import (
 )
 from services.web.sessions import SessionCookies, SignIn
 from shared.translations import compiled_translations
+from shared.translations import in_words as list_in_words
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -60,28 +59,10 @@ def _environment(language: str) -> Environment:
 
 
 def in_words(items: Iterable[Any], locale: Locale) -> Markup:
-    """``items`` as a list in the language's words (CLDR's, as Babel writes them), each item
-    escaped unless it is markup already (a link): the list is markup. Spanish writes "e" for
-    "y" before a word that starts with the sound /i/ ("Conway e Irving"; not "y Hiedra")."""
+    """``items`` as a list in the language's words (``shared.translations.in_words``), each item
+    escaped unless it is markup already (a link): the list is markup."""
     escaped = [str(escape(item)) for item in items]
-    # (Written with markers first, so that only the list's own "y" is ever changed.)
-    markers = [f"\x00{number}\x00" for number in range(len(escaped))]
-    text = format_list(markers, locale=locale)
-    if locale.language == "es" and escaped and _starts_with_i_sound(escaped[-1]):
-        text = text.replace(f" y {markers[-1]}", f" e {markers[-1]}")
-    # (In one pass: an item's own text is never read as a marker.)
-    return Markup(_MARKER.sub(lambda found: escaped[int(found[1])], text))
-
-
-_MARKER = re.compile("\x00([0-9]+)\x00")
-
-
-def _starts_with_i_sound(item: str) -> bool:
-    """Whether a Spanish word starts with the vowel /i/: "i" or "hi" then a consonant ("Irving",
-    "Hidalgo"), or a stressed "í"; not "hie"/"hia" ("hielo") nor "Iowa", where it is /j/."""
-    word = Markup(item).striptags().lower()
-    word = word[1:] if word.startswith("h") else word
-    return word[:1] == "í" or (word[:1] == "i" and word[1:2] not in set("aeiouáéíóú"))
+    return Markup(list_in_words(escaped, locale, said=lambda item: Markup(item).striptags()))
 
 
 _ENVIRONMENTS = {language: _environment(language) for language in LANGUAGES}

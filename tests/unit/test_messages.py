@@ -416,6 +416,9 @@ def test_days_and_names_are_written_the_familys_way() -> None:
     assert "Dec 8\u2009\u2013\u200910, 2026" in rendered("conference_invitation", "en").body
     spanish = rendered("conference_invitation", "es")
     assert "Ana y Leo" in spanish.subject and "8\u201310 de diciembre de 2026" in spanish.body
+    # (Spanish writes "e" for "and" before a name said with /i/.)
+    isabel = rendered("conference_invitation", "es", children=Names(("Ana", "Isabel")))
+    assert "Ana e Isabel" in isabel.subject, isabel.subject
     assert "Ana和Leo" in rendered("conference_invitation", "zh-Hans").subject
     assert "Ana và Leo" in rendered("conference_invitation", "vi").subject
 

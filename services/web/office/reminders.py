@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from babel.dates import format_timedelta
-from babel.lists import format_list
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -27,6 +26,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.service_clients import NotificationsDep, PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
+from shared.translations import in_words
 
 router = APIRouter()
 PAGE = "/office/reminders"
@@ -88,7 +88,7 @@ def written_duration(time: timedelta, *, language: str) -> str:
         if whole:
             # (threshold=1: a part never rounds up to the next unit, 6 days stay 6 days.)
             parts.append(str(format_timedelta(whole * unit, threshold=1, locale=locale)))
-    return str(format_list(parts, locale=locale)) if parts else ""
+    return in_words(parts, locale)
 
 
 def chosen_times(values: Iterable[str], *, none: bool) -> tuple[list[str], OfficeRefusal | None]:

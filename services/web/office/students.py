@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from babel.lists import format_list
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -33,6 +32,7 @@ from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
 from services.web.troubles import Trouble, TroublePage
+from shared.translations import in_words
 
 router = APIRouter()
 PAGE = "/office/students"
@@ -154,7 +154,7 @@ class StudentPage:
         the family may come once, for conferences one after another."""
         locale = locale_of(self.desk.who.language)
         return [
-            (guardian, format_list(names, locale=locale))
+            (guardian, in_words(names, locale))
             for guardian in self.guardians
             if len(names := self.children_of(guardian)) > 1
         ]
