@@ -386,3 +386,34 @@ async def test_no_input_on_the_teacher_pages_gets_a_500(
     for method, url, data in attempts:
         response = await web.request(method, url, data=data)
         assert response.status_code < 500, (url, response.status_code, response.text[-500:])
+
+
+async def test_a_family_that_missed_its_conference_and_waits_for_another_is_said_so_on_not_booked(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """Who has not booked: a student whose family missed the conference and now waits for a
+    time is both, in one phrase of the reader's language."""
+    booking = await book(system, family, conference_times[0]["id"])
+    await begin_now(system, conference_times[0]["id"])
+    missed = await system.scheduling.post(
+        f"/bookings/{booking['id']}/no-show", headers=auth("t-rivera", Role.TEACHER)
+    )
+    assert missed.status_code == 200, missed.text
+    await signed_in_as(web, "t-rivera")
+    before = text_of(await web.get("/teacher/not-booked"))
+    assert "Missed their conference" in before and "on the waitlist" not in before
+    joined = await system.scheduling.post(
+        "/waitlist",
+        json={"window_id": booking["window_id"], "student_id": family.student_id},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert joined.status_code == 201, joined.text
+
+    after = text_of(await web.get("/teacher/not-booked"))
+    assert "Missed their conference; on the waitlist" in after
+    spanish = text_of(await web.get("/teacher/not-booked", params={"lang": "es"}))
+    await web.get("/teacher/not-booked", params={"lang": "en"})  # (back to English)
+    assert "Faltó a su conferencia; en lista de espera" in spanish
