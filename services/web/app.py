@@ -37,6 +37,7 @@ from services.web.family import (
     waitlist,
 )
 from services.web.notifications_api import NotificationsApi
+from services.web.office import day as office_day
 from services.web.office import (
     figures,
     interpreters,
@@ -185,6 +186,7 @@ def build_app(
         reminders,
         siblings,
         students,
+        office_day,
         classes,
         plans,
         availability,

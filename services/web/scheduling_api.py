@@ -170,6 +170,12 @@ class SchedulingApi(ServiceApi):
             "GET", f"/teachers/{quote(teacher_id)}/day", token, params={"date": day.isoformat()}
         )
 
+    async def school_day(self, token: str, *, site: str, day: date) -> Answer:
+        """Every teacher's conferences at ``site`` on ``day`` (the site's clock)."""
+        return await self._call(
+            "GET", f"/sites/{quote(site)}/day", token, params={"date": day.isoformat()}
+        )
+
     async def windows(self, token: str, *, site: str) -> Answer:
         """The site's conference windows."""
         return await self._call("GET", "/windows", token, params={"site": site})

@@ -564,6 +564,43 @@ async def test_the_teachers_day_shows_each_time_and_family_as_they_run_it(
     # Park's own day has only Leo.
     parks_day = ok(await system.scheduling.get("/teachers/t-park/day", params=query, headers=PARK))
     assert [b["given_name"] for s in parks_day["slots"] for b in s["bookings"]] == ["Leo"]
+    assert [(s["teacher_id"], s["teacher_name"]) for s in parks_day["slots"]] == [
+        ("t-park", "Sam Park")
+    ]
+
+    # The school's day (the office at the front desk): every teacher's times, in order, each
+    # with its teacher and its families, as in their own days; for the school's admins only.
+    async def school(site: str = "conway", headers: dict[str, str] = CONWAY_ADMIN) -> Any:
+        return await system.scheduling.get(f"/sites/{site}/day", params=query, headers=headers)
+
+    schools = ok(await school())
+    assert (schools["site"], schools["date"]) == ("conway", query["date"])
+    assert [(s["id"], s["teacher_id"]) for s in schools["slots"]] == [
+        (one_family[0]["id"], "t-rivera"),
+        (one_family[1]["id"], "t-rivera"),
+        (stations["id"], "t-rivera"),
+        (parks["id"], "t-park"),
+    ]
+    assert schools["slots"][:3] == ok(await day(CONWAY_ADMIN))["slots"]
+    assert schools["slots"][3]["teacher_name"] == "Sam Park"
+    assert [b["given_name"] for b in schools["slots"][3]["bookings"]] == ["Leo"]
+    # Another day: none of them.
+    other_day = await system.scheduling.get(
+        "/sites/conway/day",
+        params={"date": conway_day(tomorrow_at(15) + timedelta(days=1)).isoformat()},
+        headers=CONWAY_ADMIN,
+    )
+    assert ok(other_day)["slots"] == []
+    district = auth("it-admin", Role.DISTRICT_ADMIN)
+    assert ok(await school(headers=district))["slots"] == schools["slots"]
+    for refused in (RIVERA, MJDS_ADMIN, guardian("g-maria")):
+        assert (await school(headers=refused)).status_code == 403
+    assert (await school("mjds")).status_code == 403
+    assert (await school("no such site!")).status_code == 422
+    badly = await system.scheduling.get(
+        "/sites/conway/day", params={"date": "1066-10-14"}, headers=CONWAY_ADMIN
+    )
+    assert badly.status_code == 422
 
 
 async def school_of_five(system: System) -> None:

@@ -147,6 +147,21 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                     await page.get_by_role("button", name="Find").click()
                     await page.get_by_role("link", name="Ava Test").wait_for()
                     await check("students")
+                # The front desk's day; on the desktop, the day Ava's time was booked on.
+                await page.get_by_role("link", name="Conference day").click()
+                await page.get_by_role(
+                    "heading", name=re.compile("^Families expected on")
+                ).wait_for()
+                if screen == "desktop":
+                    days = page.get_by_role("navigation", name="Conference days").get_by_role(
+                        "link"
+                    )
+                    for address in [await one.get_attribute("href") for one in await days.all()]:
+                        if "Ava" in await page.inner_text("main"):
+                            break
+                        await page.goto(f"{web_address}{address}")
+                    assert "Ava" in await page.inner_text("main")
+                await check("day")
                 await page.get_by_role("link", name="Figures").first.click()
                 await page.get_by_role(
                     "img", name="Chart: invited, booked, attended and did not come, by teacher"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
+from services.scheduling.tables import Slot
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from shared.roster_classes import RosterClassMember
@@ -44,6 +45,7 @@ OFFICE = DevPerson(
 )
 OFFICE_PAGES = (
     "/office/windows",
+    "/office/day",
     "/office/windows/new",
     "/office/not-booked",
     "/office/figures",
@@ -799,13 +801,119 @@ async def test_no_input_on_the_office_pages_gets_a_500(
         ("GET", "/office/interpreters/x/day?day=2026-02-30", None),
         ("GET", "/office/interpreters/x/day?day=99999-01-01", None),
         ("GET", "/office/interpreters/x/day?day=" + "9" * 11, None),
+        ("GET", "/office/day?date=2026-13-45", None),
+        ("GET", "/office/day?date=99999-01-01&site=%00", None),
+        ("GET", "/office/day?date=1066-10-14", None),
+        ("POST", "/office/bookings/..%2Fx/check-in", {"csrf_token": token}),
+        ("POST", "/office/bookings/nope/check-in", {"csrf_token": token, "date": "x" * 300}),
+        ("POST", "/office/bookings/nope/check-in", {"csrf_token": token, "site": "mjds"}),
     ]
     for method, url, data in attempts:
         response = await web.request(method, url, data=data)
         assert response.status_code < 500, (url, response.status_code, response.text[-500:])
-    for url in ("/office/windows", "/office/not-booked/nudges", "/office/interpreters"):
+    for url in (
+        "/office/windows",
+        "/office/not-booked/nudges",
+        "/office/interpreters",
+        "/office/bookings/x/check-in",
+    ):
         refused = await web.post(url, data={"csrf_token": "guessed"})
         assert refused.status_code == 403 and "This form has expired" in refused.text
+
+
+async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    new_family: Any,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """The office's conference day: each family expected, in order of their time, with their
+    teacher, room and interpreter; check-in once it opens, said in words when refused."""
+    later = await new_family("Noor")
+    interpreter = await add_interpreter(
+        system.scheduling, site="conway", name="Rosa Díaz", languages=["es"]
+    )
+    starts = datetime.fromisoformat(conference_times[0]["starts_at"])
+    hours = await give_interpreter_hours(
+        system.scheduling,
+        interpreter,
+        starts_at=starts - timedelta(hours=1),
+        ends_at=starts + timedelta(hours=2),
+    )
+    assert hours.status_code == 201, hours.text
+    for booker, slot, language in (
+        (later, conference_times[1], None),
+        (family, conference_times[0], "es"),
+    ):
+        booked = await system.scheduling.post(
+            "/bookings",
+            json={
+                "slot_id": slot["id"],
+                "student_id": booker.student_id,
+                "interpreter_language": language,
+            },
+            headers={"Authorization": f"Bearer {booker.link}"},
+        )
+        assert booked.status_code == 201, booked.text
+    ava = booked.json()
+    day = datetime.fromisoformat(conference_times[0]["starts_at"]).astimezone(LA).date()
+    await signed_in_as(web, "a-conway")
+
+    page = await web.get("/office/day", params={"date": day.isoformat()})
+    assert page.status_code == 200, page.text
+    text = text_of(page)
+    assert "Families expected on" in text and "Conway Elementary" in text
+    rows = re.findall(r"<tr id=\"booking-[^\"]+\">(.*?)</tr>", page.text, re.S)
+    assert [re.sub(r"<[^>]+>|\s+", " ", row).split()[5:7] for row in rows] == [
+        ["Ava", "t-rivera"],
+        ["Noor", "t-rivera"],
+    ], rows
+    assert "Spanish (Rosa Díaz)" in text and "None asked for" in text
+    assert f'href="/office/students/{family.student_id}"' in page.text
+    assert "Expected: 2, Checked in: 0, Completed: 0, Did not come: 0" in text
+    # Not yet: check-in opens half an hour before; the page says so, with no button.
+    assert "Check-in opens 30 minutes before the conference." in text
+    assert "/check-in" not in page.text
+    spanish = text_of(await web.get("/office/day", params={"date": day.isoformat(), "lang": "es"}))
+    await web.get("/office/day", params={"lang": "en"})  # (back to English)
+    assert "Familias esperadas el" in spanish and "Se espera: 2" in spanish
+
+    # Ten minutes before Ava's conference, her family is at the desk.
+    soon = datetime.now(UTC) + timedelta(minutes=10)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        await session.exec(
+            update(Slot)
+            .where(col(Slot.id) == conference_times[0]["id"])
+            .values(starts_at=soon, ends_at=soon + timedelta(minutes=20))
+        )
+    today = soon.astimezone(LA).date()
+    page = await web.get("/office/day", params={"date": today.isoformat()})
+    action = f"/office/bookings/{ava['id']}/check-in"
+    assert f'action="{action}"' in page.text, page.text
+    form = {"csrf_token": csrf_token(page), "site": "conway", "date": today.isoformat()}
+    checked = await web.post(action, data=form)
+    assert checked.status_code == 303, checked.text
+    assert checked.headers["location"] == (
+        f"/office/day?site=conway&date={today.isoformat()}&done=checked_in#booking-{ava['id']}"
+    )
+    after = text_of(await web.get(checked.headers["location"]))
+    assert "The family is checked in." in after and "Checked in: 1" in after
+    [booking] = (
+        await system.scheduling.get(
+            "/bookings",
+            params={"student_id": family.student_id},
+            headers={"Authorization": f"Bearer {family.link}"},
+        )
+    ).json()
+    assert booking["status"] == "checked_in"
+    # The form sent twice: said in words, the day shown again.
+    again = await web.post(action, data=form)
+    assert again.status_code == 409, again.text
+    assert "There is a problem" in again.text and f'href="#booking-{ava["id"]}"' in again.text
+    # Another school's day is not the office's; nor is a booking that is not there.
+    assert (await web.get("/office/day", params={"site": "mjds"})).status_code == 404
+    assert (await web.post("/office/bookings/nope/check-in", data=form)).status_code == 404
 
 
 def _window_of(page: httpx.Response) -> str:

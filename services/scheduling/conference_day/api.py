@@ -17,7 +17,7 @@ from services.scheduling.conference_day.attendance import (
     complete_conference,
     record_no_show,
 )
-from services.scheduling.conference_day.day import DayOut, teacher_day
+from services.scheduling.conference_day.day import DayOut, SiteDayOut, site_day, teacher_day
 from services.scheduling.refusals import STAFF_REFUSED, NotFound, as_http
 from services.scheduling.tables import Booking
 from shared.api_types import ConferenceDay, IdPath
@@ -106,5 +106,25 @@ async def conference_day(
     try:
         async with uow.read() as session:
             return await teacher_day(session, principal, teacher_id=teacher_id, day=day)
+    except (Refused, NotFound) as error:
+        raise as_http(error) from error
+
+
+@router.get("/sites/{site_id}/day", response_model=SiteDayOut, responses=refusals(403))
+async def school_day(
+    site_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    day: Annotated[
+        ConferenceDay,
+        Query(alias="date", description="The day, YYYY-MM-DD, on the site's clock."),
+    ],
+) -> SiteDayOut:
+    """A school's conference day, for its administrators (the front desk): every teacher's
+    times in order, each with its teacher, room, format and seats, and each family in it, as in
+    a teacher's day. The school may check families in (`POST /bookings/{id}/check-in`)."""
+    try:
+        async with uow.read() as session:
+            return await site_day(session, principal, site=site_id, day=day)
     except (Refused, NotFound) as error:
         raise as_http(error) from error

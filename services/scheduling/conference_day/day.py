@@ -1,5 +1,6 @@
 """A teacher's conference day as they run it: each time in order, who is booked in it, who has
-arrived, the interpreter, siblings booked back to back, and whose conference plan is ready."""
+arrived, the interpreter, siblings booked back to back, and whose conference plan is ready. The
+school's day is every teacher's times at the school, as its office sees them at the front desk."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from services.scheduling.conference_day.rules import (
     Step,
     attendance_steps,
     check_day_reader,
+    check_site_day_reader,
     shows_slot,
 )
 from services.scheduling.conference_day.tables import PlanReadiness
@@ -87,6 +89,10 @@ class DayBookingOut(BaseModel):
 class DaySlotOut(BaseModel):
     id: str
     site: str
+    teacher_id: str
+    teacher_name: str | None = Field(
+        None, description="The teacher's name, as the roster's classes give it (if they do)."
+    )
     window_id: str | None
     room: str
     timezone: str | None
@@ -108,12 +114,18 @@ class DayOut(BaseModel):
     slots: list[DaySlotOut]
 
 
+class SiteDayOut(BaseModel):
+    site: str
+    date: date
+    slots: list[DaySlotOut] = Field(description="Every teacher's times, in time order.")
+
+
 async def teacher_day(
     session: AsyncSession, principal: Principal, *, teacher_id: str, day: date
 ) -> DayOut:
     """The teacher's open conference times on ``day`` (each on its site's clock) the caller may
     see, in time order, with their bookings."""
-    around = await _slots_around(session, principal.district, teacher_id, day)
+    around = await _slots_around(session, principal.district, day, teacher_id=teacher_id)
     # (Where they work now, and where they held times around that day: an old day too.)
     works_at = await sites_of(await session.connection(), principal.district, teacher_id)
     check_day_reader(
@@ -128,6 +140,29 @@ async def teacher_day(
         if shows_slot(principal, teacher_id=teacher_id, district=slot.district, site=slot.site)
         and local_day(slot.starts_at, await _zone(session, slot)) == day
     ]
+    return DayOut(
+        teacher_id=teacher_id, date=day, slots=await _day_slots(session, principal, slots)
+    )
+
+
+async def site_day(
+    session: AsyncSession, principal: Principal, *, site: str, day: date
+) -> SiteDayOut:
+    """Every teacher's open conference times at ``site`` on ``day`` (on the site's clock), in
+    time order, with their bookings: the school office's day at the front desk."""
+    check_site_day_reader(principal, district=principal.district, site=site)
+    slots = [
+        slot
+        for slot in await _slots_around(session, principal.district, day, site=site)
+        if local_day(slot.starts_at, await _zone(session, slot)) == day
+    ]
+    return SiteDayOut(site=site, date=day, slots=await _day_slots(session, principal, slots))
+
+
+async def _day_slots(
+    session: AsyncSession, principal: Principal, slots: Sequence[Slot]
+) -> list[DaySlotOut]:
+    """The times as a day shows them, each with its teacher and its families."""
     bookings = await _bookings(session, [slot.id for slot in slots])
     siblings = await _chains(session, {b.chain_id for b in bookings if b.chain_id})
     # A sibling is named to a reader who may see them at the school of that conference (as
@@ -149,7 +184,9 @@ async def teacher_day(
     }
     names = await _given_names(session, seen)
     teachers = await teacher_names(
-        session, {at.teacher_id for other, at in siblings if other.student_id in seen}
+        session,
+        {slot.teacher_id for slot in slots}
+        | {at.teacher_id for other, at in siblings if other.student_id in seen},
     )
     schools = await _school_names(session, {at.site for _, at in siblings})
     interpreters = await _interpreters(session, {b.interpreter_id for b in bookings})
@@ -207,21 +244,16 @@ async def teacher_day(
             ),
         )
 
-    return DayOut(
-        teacher_id=teacher_id,
-        date=day,
-        slots=[
-            DaySlotOut(
-                **slot.model_dump(exclude={"district", "block_id", "status", "teacher_id"}),
-                stations=list(range(1, slot.capacity + 1))
-                if slot.format == Format.STATIONS
-                else [],
-                seats_left=slot.capacity - slot.booked,
-                bookings=[booking_out(b) for b in bookings if b.slot_id == slot.id],
-            )
-            for slot in slots
-        ],
-    )
+    return [
+        DaySlotOut(
+            **slot.model_dump(exclude={"district", "block_id", "status"}),
+            teacher_name=teachers.get(slot.teacher_id),
+            stations=list(range(1, slot.capacity + 1)) if slot.format == Format.STATIONS else [],
+            seats_left=slot.capacity - slot.booked,
+            bookings=[booking_out(b) for b in bookings if b.slot_id == slot.id],
+        )
+        for slot in slots
+    ]
 
 
 def _sibling_out(
@@ -265,23 +297,28 @@ def _sibling_out(
 
 
 async def _slots_around(
-    session: AsyncSession, district: str, teacher_id: str, day: date
+    session: AsyncSession,
+    district: str,
+    day: date,
+    *,
+    teacher_id: str | None = None,
+    site: str | None = None,
 ) -> Sequence[Slot]:
-    """The teacher's open times within a day either side of ``day`` in UTC: every time zone's
-    ``day`` lies within it."""
+    """The teacher's (or the site's) open times within a day either side of ``day`` in UTC:
+    every time zone's ``day`` lies within it."""
     midnight = datetime.combine(day, time(), tzinfo=UTC)
+    query = select(Slot).where(
+        Slot.district == district,
+        Slot.status == "open",
+        col(Slot.starts_at) >= midnight - timedelta(days=1),
+        col(Slot.starts_at) < midnight + timedelta(days=2),
+    )
+    if teacher_id is not None:
+        query = query.where(Slot.teacher_id == teacher_id)
+    if site is not None:
+        query = query.where(Slot.site == site)
     return (
-        await session.exec(
-            select(Slot)
-            .where(
-                Slot.district == district,
-                Slot.teacher_id == teacher_id,
-                Slot.status == "open",
-                col(Slot.starts_at) >= midnight - timedelta(days=1),
-                col(Slot.starts_at) < midnight + timedelta(days=2),
-            )
-            .order_by(col(Slot.starts_at), col(Slot.room))
-        )
+        await session.exec(query.order_by(col(Slot.starts_at), col(Slot.room), col(Slot.id)))
     ).all()
 
 

@@ -156,6 +156,14 @@ def check_day_reader(
         raise Hidden(f"no teacher {teacher_id!r} at your sites")
 
 
+def check_site_day_reader(principal: Principal, *, district: str, site: str) -> None:
+    """A school's conference day (every teacher's families) is for its administrators."""
+    if not principal.is_admin:
+        raise NotAllowed("a school's conference day is for the school's administrators")
+    if not principal.can_act_for_site(district, site):
+        raise NotAllowed(f"you may not see the conference day at site {site!r}")
+
+
 def shows_slot(principal: Principal, *, teacher_id: str, district: str, site: str) -> bool:
     """Whether the day view shows a conference time of ``teacher_id`` at ``site``: the teacher
     sees their own (at the sites their token names, if it names any), an admin their sites'."""

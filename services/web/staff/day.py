@@ -119,7 +119,7 @@ async def _day_page(
         if answer.ok and isinstance(answer.body, list):
             windows += answer.body
     clock = zone(str(windows[0].get("timezone")) if windows else None)
-    days = await _days_with_times(api, token, windows, teacher_id=person.subject, clock=clock)
+    days = await days_with_times(api, token, windows, teacher_id=person.subject, clock=clock)
     shown = day or day_to_show(days, today=datetime.now(UTC).astimezone(clock).date())
     answer = accepted(await api.teacher_day(token, teacher_id=person.subject, day=shown))
     if not answer.ok:
@@ -130,7 +130,7 @@ async def _day_page(
         "teacher_day.html.j2",
         status=status,
         day=conference_day(answer.body if answer.ok else {}, day=shown, language=who.language),
-        days=[(other, _day_link(other, who.language)) for other in days],
+        days=[(other, day_link(other, who.language)) for other in days],
         done=done,
         refusal=refusal.value if refusal else None,
         error_field=error_field,
@@ -138,17 +138,17 @@ async def _day_page(
     )
 
 
-async def _days_with_times(
+async def days_with_times(
     api: SchedulingDep,
     token: str,
     windows: list[dict[str, object]],
     *,
-    teacher_id: str,
+    teacher_id: str | None,
     clock: ZoneInfo,
 ) -> list[date]:
-    """The days the teacher has conference times on, in the windows (on the school's clock; a
-    time moved to another day counts there); every day of the windows if scheduling does not
-    say, or the teacher has none yet."""
+    """The days the teacher (``None``: any teacher) has conference times on, in the windows (on
+    the school's clock; a time moved to another day counts there); every day of the windows if
+    scheduling does not say, or there are none yet."""
     days: set[date] = set()
     for window in windows:
         answer = await api.blocks(token, window_id=str(window["id"]), teacher_id=teacher_id)
@@ -162,6 +162,6 @@ async def _days_with_times(
     return sorted(days) or conference_days(windows)
 
 
-def _day_link(day: date, language: str) -> str:
+def day_link(day: date, language: str) -> str:
     """A conference day as a short link: "Tue, Dec 8"."""
     return str(format_skeleton("MMMEd", day, locale=locale_of(language)))

@@ -1,6 +1,6 @@
-"""What scheduling says of a teacher's conference day (``GET /teachers/{id}/day``), as the day
-page shows it: times written in the teacher's language on the school's clock, languages named in
-it, and which attendance buttons each family has."""
+"""What scheduling says of a teacher's conference day (``GET /teachers/{id}/day``) or a school's
+(``GET /sites/{id}/day``), as the day pages show it: times written in the reader's language on
+the school's clock, languages named in it, and which attendance buttons each family has."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ class FamilyOnTheDay:
 class TimeOnTheDay:
     time: str
     room: str
+    teacher: str  # (their name as the roster's classes give it, else their id)
     virtual: bool
     meeting_link: str | None
     seats_left: int
@@ -81,6 +82,7 @@ def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> 
     return TimeOnTheDay(
         time=written_span(starts, ends, timezone=zone, language=language),
         room=str(slot["room"]),
+        teacher=str(slot.get("teacher_name") or slot.get("teacher_id") or ""),
         virtual=slot.get("mode") == "virtual",
         meeting_link=_https(slot.get("meeting_link")),
         seats_left=int(slot.get("seats_left", 0)),
