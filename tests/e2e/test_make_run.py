@@ -292,6 +292,29 @@ def check_pages_as_printed(welcome: str) -> None:
         assert len(gios) == 1 and "Spanish (Rosa Díaz)" in gios[0].text, gios
         chinese = browser.get(str(gios[0].url), headers={"Accept-Language": "zh-CN"})
         assert "西班牙语\uff08Rosa Díaz\uff09" in chinese.text, chinese.text
+    with httpx.Client(timeout=10, follow_redirects=True) as browser:
+        # The office's front desk, on the day of Gio's conference: Gio with his interpreter,
+        # then Sam, each with Ana Rivera in Room 4.
+        page = browser.get(dev_page.group(1))
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf, page.text[:1000]
+        desk = browser.post(
+            dev_page.group(1), data={"csrf_token": csrf.group(1), "subject": "a-conway"}
+        )
+        desk = browser.get(str(desk.url.join("/office/day")))
+        days = [desk] + [
+            browser.get(str(desk.url.join(html.unescape(href))))
+            for href in re.findall(r'href="(/office/day\?site=[^"]+)"', desk.text)
+        ]
+        gios = [one.text for one in days if ">Gio</a></th>" in one.text]
+        assert len(gios) == 1, [one.url for one in days]
+        rows = [
+            re.sub(r"<[^>]+>", " ", row).split()
+            for row in re.findall(r"<tr id=\"booking-[^\"]+\">(.*?)</tr>", gios[0], re.S)
+        ]
+        gio = next(row for row in rows if "Gio" in row)
+        assert " ".join(gio).count("Ana Rivera Room 4 Spanish (Rosa Díaz) Expected") == 1, gio
+        assert any("Sam" in row for row in rows), rows
 
 
 # The languages the pages are written in, one after another as a browser would ask for them.

@@ -15,6 +15,7 @@ from services.scheduling.conference_day.rules import (
     check_completion,
     check_day_reader,
     check_no_show,
+    check_site_day_reader,
     shows_slot,
 )
 from services.scheduling.reports.rules import (
@@ -219,6 +220,17 @@ def test_a_teachers_day_is_theirs_and_their_sites_admins() -> None:
         check_day_reader(OTHER_SITE_ADMIN, teacher_id="t-1", district="d-1", teacher_sites=sites)
     # A teacher with nothing on the roster yet still sees their own (empty) day.
     check_day_reader(TEACHER, teacher_id="t-1", district="d-1", teacher_sites=set())
+
+
+def test_a_schools_day_is_for_its_administrators() -> None:
+    for caller in (SITE_ADMIN, DISTRICT_ADMIN):
+        check_site_day_reader(caller, district="d-1", site="s-1")
+    # (A teacher of the school too: the day names every teacher's families.)
+    for caller in (TEACHER, OTHER_SITE_ADMIN, GUARDIAN, STUDENT):
+        with pytest.raises(NotAllowed):
+            check_site_day_reader(caller, district="d-1", site="s-1")
+    with pytest.raises(NotAllowed):
+        check_site_day_reader(DISTRICT_ADMIN, district="d-2", site="s-1")
 
 
 def test_the_day_shows_an_admin_only_their_sites_times() -> None:
