@@ -869,7 +869,7 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
         ["Ava", "t-rivera"],
         ["Noor", "t-rivera"],
     ], rows
-    assert "Spanish (Rosa Díaz)" in text and "None asked for" in text
+    assert "Spanish (<bdi>Rosa Díaz</bdi>)" in text and "None asked for" in text
     assert f'href="/office/students/{family.student_id}"' in page.text
     assert "Expected: 2, Checked in: 0, Completed: 0, Did not come: 0" in text
     # Not yet: check-in opens half an hour before; the page says so, with no button.
