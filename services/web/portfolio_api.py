@@ -94,6 +94,10 @@ class PortfolioApi(ServiceApi):
         first."""
         return await self._call("GET", f"/students/{quote(student_id)}/feedback-requests", token)
 
+    async def family_feedback(self, token: str, *, student_id: str) -> Answer:
+        """What the family said after each conference, newest first (a guardian: their own)."""
+        return await self._call("GET", f"/students/{quote(student_id)}/feedback", token)
+
     async def give_feedback(
         self, token: str, *, student_id: str, feedback: dict[str, Any]
     ) -> Answer:

@@ -287,6 +287,12 @@ async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_f
     ]
     seen_by_teacher = ok(await system.portfolio.get("/students/s-gio/feedback", headers=TEACHER))
     assert [f["goal_support"] for f in seen_by_teacher] == [feedback["goal_support"]]
+    # Each with the cycle it was asked in and when the conference was (the pages show a
+    # cycle's feedback with its plan).
+    assert (given["cycle_id"], seen_by_teacher[0]["cycle_id"]) == (cycle, cycle)
+    assert datetime.fromisoformat(seen_by_teacher[0]["conference_at"]) == datetime.fromisoformat(
+        slot["starts_at"]
+    )
     seen_by_gio = ok(await system.portfolio.get("/students/s-gio/feedback", headers=GIO))
     assert [f["id"] for f in seen_by_gio] == [given["id"]]
 

@@ -5,6 +5,7 @@ posts once, redirects and thanks; refusals in words; CSRF."""
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,9 +16,16 @@ from babel.dates import format_date
 from services.web.languages import LANGUAGES, LOCALE
 from shared.auth import Role
 from tests.catalog_checks import po_path, read_catalog
-from tests.integration.conftest import System
+from tests.integration.conftest import System, enroll
 from tests.support import auth, eventually
-from tests.web.conftest import Family, csrf_token, signed_in
+from tests.web.conftest import (
+    Family,
+    FamilyLinkKeys,
+    csrf_token,
+    mint_link,
+    signed_in,
+    signed_in_as,
+)
 from tests.web.test_languages import english_left
 from tests.web.test_teacher_pages import begin_now, book
 
@@ -182,3 +190,75 @@ async def test_the_feedback_form_is_written_wholly_in_each_language(
             if language != "en":
                 catalog = read_catalog(po_path(LOCALE, language))
                 assert english_left(page.text, catalog) == [], (language, page.url)
+
+
+async def test_what_the_family_said_reaches_the_teacher_and_the_student(
+    web: httpx.AsyncClient,
+    system: System,
+    family_link_keys: FamilyLinkKeys,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """ "Your answers go to your child and their teacher": the teacher reads them with the
+    student's plan, the student reads under their goal how their family will help at home."""
+    guardian = "g-ava-mother"
+    await enroll(
+        system,
+        student_id="s-ava",
+        site="conway",
+        given_name="Ava",
+        guardian_id=guardian,
+        teacher_id="t-rivera",
+    )
+    ava = Family("s-ava", guardian, "Ava", mint_link(family_link_keys, guardian))
+    goal_id, request_id = await held_conference(system, ava, conference_times)
+    given = await system.portfolio.post(
+        "/students/s-ava/feedback",
+        json={
+            "request_id": request_id,
+            "rating": 2,
+            "learned": "She explains her maths better than I do.",
+            "goal_support": {goal_id: "We will read together at bedtime"},
+            "comments": "Thank you, Ms. Rivera!",
+        },
+        headers={"Authorization": f"Bearer {ava.link}"},
+    )
+    assert given.status_code == 201, given.text
+    today = datetime.now(UTC).date()
+    cycle = await system.portfolio.post(
+        "/sites/conway/cycles",
+        json={
+            "name": "Fall 2026",
+            "starts_on": (today - timedelta(days=30)).isoformat(),
+            "ends_on": (today + timedelta(days=30)).isoformat(),
+        },
+        headers=auth("it-admin", Role.DISTRICT_ADMIN),
+    )
+    assert cycle.status_code == 201, cycle.text
+    cycle_id = cycle.json()["id"]
+    saved = await system.portfolio.put(
+        f"/students/s-ava/plans/{cycle_id}",
+        json={"opening": "Welcome to my conference!", "items": [], "questions": []},
+        headers=auth("s-ava", Role.STUDENT, students=("s-ava",)),
+    )
+    assert saved.status_code == 200, saved.text
+
+    await signed_in_as(web, "t-rivera")
+    plan = f"/teacher/students/s-ava/plans/{cycle_id}"
+    text = html.unescape((await web.get(plan)).text)
+    assert "What the family said after the conference" in text
+    # (By name; by id while the roster has not named her, with her link to the student.)
+    assert f"<h3>{guardian} (mother)</h3>" in text, re.findall(r"<h3>.*?</h3>", text)
+    assert "<dd>Not so well</dd>" in text
+    assert "She explains her maths better than I do." in text
+    assert "How they will help at home with “Read a chapter book on my own”" in text
+    assert "We will read together at bedtime" in text and "Thank you, Ms. Rivera!" in text
+    spanish = html.unescape((await web.get(plan, params={"lang": "es"})).text)
+    await web.get(plan, params={"lang": "en"})  # (back to English)
+    assert "Cómo ayudarán en casa con «Read a chapter book on my own»" in spanish
+    assert "No muy bien" in spanish
+
+    web.cookies.clear()
+    await signed_in_as(web, "s-ava")
+    goals = html.unescape((await web.get("/student/goals")).text)
+    assert "Your family will help at home:" in goals
+    assert "We will read together at bedtime" in goals

@@ -61,6 +61,8 @@ class FeedbackOut(FeedbackIn):
     student_id: str
     guardian_id: str
     created_at: datetime
+    cycle_id: str | None = Field(None, description="The conference cycle it was asked in.")
+    conference_at: datetime | None = Field(None, description="When the conference was.")
 
 
 @router.get(
@@ -189,7 +191,7 @@ async def give_feedback(
             district=student.district,
             site=student.site,
         )
-    return _out(feedback)
+    return _out(feedback, request)
 
 
 @router.get(
@@ -200,16 +202,20 @@ async def list_feedback(
 ) -> list[FeedbackOut]:
     """The family's feedback, newest first: the student and their teachers see all of it, a
     guardian what they gave."""
-    query = select(FamilyFeedback).where(FamilyFeedback.student_id == student_id)
+    query = (
+        select(FamilyFeedback, FeedbackRequest)
+        .join(FeedbackRequest, col(FeedbackRequest.id) == col(FamilyFeedback.request_id))
+        .where(FamilyFeedback.student_id == student_id)
+    )
     if principal.role is Role.GUARDIAN:
         query = query.where(FamilyFeedback.guardian_id == principal.subject)
     async with uow.read() as session:
         await visible_student(session, student_id, principal)
         rows = (await session.exec(query.order_by(col(FamilyFeedback.created_at).desc()))).all()
-    return [_out(row) for row in rows]
+    return [_out(feedback, request) for feedback, request in rows]
 
 
-def _out(feedback: FamilyFeedback) -> FeedbackOut:
+def _out(feedback: FamilyFeedback, request: FeedbackRequest) -> FeedbackOut:
     return FeedbackOut(
         id=feedback.id,
         student_id=feedback.student_id,
@@ -220,4 +226,6 @@ def _out(feedback: FamilyFeedback) -> FeedbackOut:
         learned=feedback.learned,
         goal_support=feedback.goal_support,
         comments=feedback.comments,
+        cycle_id=request.cycle_id,
+        conference_at=request.conference_at,
     )

@@ -590,7 +590,7 @@ async def read_student(
         name=f"{roster.body['given_name']} {roster.body['family_name']}",
         grade=str(roster.body.get("grade") or ""),
         school=str(options.body.get("school") or site),
-        guardians=_guardians(family.body if family.ok else None),
+        guardians=guardian_views(family.body if family.ok else None),
         child=child,
         languages=languages,
         desk=desk,
@@ -614,7 +614,8 @@ def not_shown(answer: Answer) -> TroublePage:
     return TroublePage(status, answer.refused_status)
 
 
-def _guardians(listed: Any) -> list[GuardianView]:
+def guardian_views(listed: Any) -> list[GuardianView]:
+    """Portfolio's ``GET /students/{id}/guardians``, each by their full name (else their id)."""
     if not isinstance(listed, list):
         return []
     return [

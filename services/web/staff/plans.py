@@ -1,5 +1,6 @@
 """A student's conference plan, as their teacher checks it: the steps the student will lead,
-and "the plan is ready" (then the student leads with it and the family sees it)."""
+and "the plan is ready" (then the student leads with it and the family sees it); after the
+conference, what the family said of it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from services.web.feedback_view import family_words
 from services.web.forms import checked_form
+from services.web.office.students import guardian_views
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
@@ -92,6 +95,10 @@ async def _plan_page(
         replace(step, work_status=reviews.get(step.about_evidence)) if step.about_evidence else step
         for step in conference_steps(presentation.body)
     ]
+    # After the conference: what the family said, by name, of the goals the student set.
+    feedback = accepted(await api.family_feedback(token, student_id=student_id))
+    goals = accepted(await api.goals(token, student_id=student_id))
+    guardians = accepted(await api.guardians(token, student_id=student_id))
     return page(
         request,
         who,
@@ -102,6 +109,12 @@ async def _plan_page(
         cycle_id=cycle_id,
         ready=presentation.body.get("status") == "ready",
         steps=steps,
+        family_words=family_words(
+            feedback.body if feedback.ok else None,
+            cycle_id=cycle_id,
+            goals=goals.body if goals.ok else None,
+            guardians=guardian_views(guardians.body if guardians.ok else None),
+        ),
         done=done,
         refusal=refusal.value if refusal else None,
         error_field="ready",

@@ -1,6 +1,6 @@
 """The student's goals: set one (a few words, and what it is about, chosen by its picture),
-record a step along it, and see how far each has come (each form posts, then back:
-post/redirect/get)."""
+record a step along it, and see how far each has come and how their family said they will help
+with it at home after the conference (each form posts, then back: post/redirect/get)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.portfolio_view import goal_views
+from services.web.feedback_view import support_by_goal
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -177,6 +178,8 @@ async def _goals_page(
     sent: dict[str, str] | None = None,
 ) -> Response:
     answer = accepted(await api.goals(token_of(who), student_id=student_id_of(who)))
+    # After a conference: how the family said they will help with each goal at home.
+    feedback = accepted(await api.family_feedback(token_of(who), student_id=student_id_of(who)))
     me = await own_entry(api, who)
     timezone = await school_timezone(api, who, site=str(me["site"]))
     goals = goal_views(answer.body if answer.ok else None, language=who.language, timezone=timezone)
@@ -190,6 +193,7 @@ async def _goals_page(
         "student_goals.html.j2",
         status=status,
         goals=goals,
+        at_home=support_by_goal(feedback.body if feedback.ok else None),
         areas=GOAL_AREAS,
         percents=PERCENTS,
         done=done,

@@ -1,0 +1,80 @@
+"""What a family said after a conference (portfolio's ``GET /students/{id}/feedback``), as the
+teacher's and the student's pages show it: who said it, how the conference went for them, what
+they learned, and how they will help with each goal at home. The family's words are kept as
+they wrote them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.web.office.students import GuardianView
+
+
+@dataclass(frozen=True)
+class GoalSupport:
+    goal: str  # (the goal's title, as the student wrote it)
+    words: str
+
+
+@dataclass(frozen=True)
+class FamilyWords:
+    guardian: str  # (their name as the roster gives it, else their id)
+    relationship: str | None
+    rating: int
+    learned: str | None
+    support: list[GoalSupport]
+    comments: str | None
+
+
+def family_words(
+    feedback: Any,
+    *,
+    cycle_id: str,
+    goals: Any,
+    guardians: Sequence[GuardianView],
+) -> list[FamilyWords]:
+    """The feedback given after the cycle's conference (or one of no cycle), newest first, each
+    with the goals it speaks of by their titles (a goal no longer listed is left out) and its
+    guardian by name."""
+    titles = {str(goal["id"]): str(goal["title"]) for goal in _listed(goals)}
+    people = {one.id: one for one in guardians}
+    shown = []
+    for given in _listed(feedback):
+        # (A conference in a window of no cycle speaks of any cycle's plan, as its readiness.)
+        if given.get("cycle_id") not in (cycle_id, None):
+            continue
+        guardian = people.get(str(given["guardian_id"]))
+        support = given.get("goal_support") or {}
+        shown.append(
+            FamilyWords(
+                guardian=guardian.name if guardian else str(given["guardian_id"]),
+                relationship=(guardian.relationship or None) if guardian else None,
+                rating=int(given["rating"]),
+                learned=given.get("learned") or None,
+                support=[
+                    GoalSupport(titles[goal_id], str(words))
+                    for goal_id, words in support.items()
+                    if goal_id in titles and words
+                ],
+                comments=given.get("comments") or None,
+            )
+        )
+    return shown
+
+
+def support_by_goal(feedback: Any) -> dict[str, list[str]]:
+    """For each goal, how the family said they will help with it at home, newest first."""
+    by_goal: dict[str, list[str]] = {}
+    for given in _listed(feedback):
+        for goal_id, words in (given.get("goal_support") or {}).items():
+            if words:
+                by_goal.setdefault(str(goal_id), []).append(str(words))
+    return by_goal
+
+
+def _listed(answer_body: Any) -> list[dict[str, Any]]:
+    if not isinstance(answer_body, list):
+        return []
+    return [one for one in answer_body if isinstance(one, dict)]
