@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.web.office.students import GuardianView
+from services.web.guardians import GuardianView
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,13 @@ def family_words(
     goals: Any,
     guardians: Sequence[GuardianView],
 ) -> list[FamilyWords]:
-    """The feedback given after the cycle's conference (or one of no cycle), newest first, each
-    with the goals it speaks of by their titles (a goal no longer listed is left out) and its
-    guardian by name."""
+    """The feedback given after the cycle's conference, newest first, each with the goals it
+    speaks of by their titles (a goal no longer listed is left out) and its guardian by name."""
     titles = {str(goal["id"]): str(goal["title"]) for goal in _listed(goals)}
     people = {one.id: one for one in guardians}
     shown = []
     for given in _listed(feedback):
-        # (A conference in a window of no cycle speaks of any cycle's plan, as its readiness.)
-        if given.get("cycle_id") not in (cycle_id, None):
+        if given.get("cycle_id") != cycle_id:
             continue
         guardian = people.get(str(given["guardian_id"]))
         support = given.get("goal_support") or {}

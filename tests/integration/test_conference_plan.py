@@ -308,6 +308,15 @@ async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_f
     ]
     assert growth[0]["evidence"] == 1
 
+    # Once the roster no longer links María to Gio, her words no longer reach him or his
+    # teacher (who may act for, or hear from, a student comes from the roster).
+    unlinked = await system.portfolio.delete(
+        "/roster/students/s-gio/guardians/g-maria", headers=auth("it-admin", Role.DISTRICT_ADMIN)
+    )
+    assert unlinked.status_code == 204, unlinked.text
+    for reader in (TEACHER, GIO):
+        assert ok(await system.portfolio.get("/students/s-gio/feedback", headers=reader)) == []
+
 
 async def test_a_plan_holds_only_the_students_own_work(system: System) -> None:
     await gio_at_conway(system)

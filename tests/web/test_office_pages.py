@@ -370,6 +370,9 @@ async def test_an_office_the_roster_does_not_name_is_told_what_to_ask_for(
         assert "The roster does not name you the administrator of any school yet" in text
         assert "Your school has no conference window yet." not in text
         assert 'href="/office/windows/new"' not in text
+        desk = await web.get("/office/day")
+        assert desk.status_code == 200, desk.text
+        assert "The roster does not name you the administrator of any school yet" in text_of(desk)
 
 
 async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_report(
@@ -892,6 +895,8 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
     action = f"/office/bookings/{ava['id']}/check-in"
     assert f'action="{action}"' in page.text, page.text
     form = {"csrf_token": csrf_token(page), "site": "conway", "date": today.isoformat()}
+    # (Sent for another school's day: not found, and nothing recorded.)
+    assert (await web.post(action, data={**form, "site": "mjds"})).status_code == 404
     checked = await web.post(action, data=form)
     assert checked.status_code == 303, checked.text
     assert checked.headers["location"] == (

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from services.portfolio.access import visible_student
+from services.portfolio.access import linked_guardians, visible_student
+from services.portfolio.cycles.queries import cycle_at
 from services.portfolio.feedback.tables import FamilyFeedback, FeedbackRequest
 from services.portfolio.tables import Goal
 from shared.api_types import Id, IdPath, Paragraphs, Text
@@ -61,7 +62,11 @@ class FeedbackOut(FeedbackIn):
     student_id: str
     guardian_id: str
     created_at: datetime
-    cycle_id: str | None = Field(None, description="The conference cycle it was asked in.")
+    cycle_id: str | None = Field(
+        None,
+        description="The school's conference cycle its conference's day falls in (none: no"
+        " cycle covers that day).",
+    )
     conference_at: datetime | None = Field(None, description="When the conference was.")
 
 
@@ -201,7 +206,8 @@ async def list_feedback(
     student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[FeedbackOut]:
     """The family's feedback, newest first: the student and their teachers see all of it, a
-    guardian what they gave."""
+    guardian what they gave. Only that of guardians the roster links to the student now: the
+    words of one it no longer links do not reach the student."""
     query = (
         select(FamilyFeedback, FeedbackRequest)
         .join(FeedbackRequest, col(FeedbackRequest.id) == col(FamilyFeedback.request_id))
@@ -211,11 +217,22 @@ async def list_feedback(
         query = query.where(FamilyFeedback.guardian_id == principal.subject)
     async with uow.read() as session:
         await visible_student(session, student_id, principal)
+        linked = await linked_guardians(session, student_id)
+        query = query.where(col(FamilyFeedback.guardian_id).in_(linked))
         rows = (await session.exec(query.order_by(col(FamilyFeedback.created_at).desc()))).all()
-    return [_out(feedback, request) for feedback, request in rows]
+        # A conference held before its cycle was set up is of the cycle its day falls in now.
+        cycles = {
+            request.id: cycle.id
+            for _, request in rows
+            if request.cycle_id is None
+            and (cycle := await cycle_at(session, request.site, request.conference_at))
+        }
+    return [_out(feedback, request, cycles.get(request.id)) for feedback, request in rows]
 
 
-def _out(feedback: FamilyFeedback, request: FeedbackRequest) -> FeedbackOut:
+def _out(
+    feedback: FamilyFeedback, request: FeedbackRequest, cycle_id: str | None = None
+) -> FeedbackOut:
     return FeedbackOut(
         id=feedback.id,
         student_id=feedback.student_id,
@@ -226,6 +243,6 @@ def _out(feedback: FamilyFeedback, request: FeedbackRequest) -> FeedbackOut:
         learned=feedback.learned,
         goal_support=feedback.goal_support,
         comments=feedback.comments,
-        cycle_id=request.cycle_id,
+        cycle_id=request.cycle_id or cycle_id,
         conference_at=request.conference_at,
     )

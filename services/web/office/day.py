@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.forms import checked_form
+from services.web.forms import checked_form, typed_day
 from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.office.windows import windows_of
 from services.web.pages import Visitor, page
@@ -70,10 +70,9 @@ async def check_in(
     if not is_id(booking_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     site = fields.get("site") or None
-    try:
-        day: date | None = date.fromisoformat(fields.get("date", ""))
-    except ValueError:
-        day = None
+    if site is not None:
+        _school(await schools_of(portfolio, who), site)  # (one of the office's: 404 otherwise)
+    day = typed_day(fields.get("date", ""))
     answer = accepted(
         await api.record_attendance(token_of(who), booking_id=booking_id, step="check-in")
     )
@@ -110,7 +109,9 @@ async def _day_page(
     schools = await schools_of(portfolio, who)
     school = _school(schools, site)
     if school is None:
-        return page(request, who, "office_day.html.j2", schools=[], section="day")
+        return page(
+            request, who, "office_day.html.j2", schools=[], refusal=None, done=False, section="day"
+        )
     windows = await windows_of(api, who, [school.id])
     clock = zone(school.timezone or (str(windows[0].get("timezone")) if windows else None))
     days = await days_with_times(api, token_of(who), windows, teacher_id=None, clock=clock)
@@ -120,7 +121,13 @@ async def _day_page(
         refusal, status = staff_refusal_of(answer), answer.refused_status
     seen = conference_day(answer.body if answer.ok else {}, day=shown, language=who.language)
     arrivals = [
-        Arrival(time.time, time.teacher, time.room, time.virtual, family)
+        Arrival(
+            time=time.time,
+            teacher=time.teacher,
+            room=time.room,
+            virtual=time.virtual,
+            family=family,
+        )
         for time in seen.times
         for family in time.families
     ]

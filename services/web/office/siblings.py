@@ -13,12 +13,12 @@ from starlette.responses import RedirectResponse, Response
 
 from services.web.family.view import ChainChoice, chain_choices, chain_times
 from services.web.forms import checked_form
+from services.web.guardians import GuardianView
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.students import (
     PAGE,
     TEACHER_PAGE,
     DeskDep,
-    GuardianView,
     Language,
     StudentPage,
     not_shown,

@@ -22,6 +22,7 @@ from services.web.family.choosing import school_languages
 from services.web.family.view import ChildView, WindowView, child_view
 from services.web.family.waitlist import PARTS_OF_DAY
 from services.web.forms import checked_form
+from services.web.guardians import GuardianView, guardian_views
 from services.web.languages import locale_of
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OFFICE_ROLE, OfficeDep, schools_of
@@ -60,13 +61,6 @@ class Found:
     id: str
     name: str
     grade: str
-
-
-@dataclass(frozen=True)
-class GuardianView:
-    id: str
-    name: str
-    relationship: str
 
 
 @dataclass(frozen=True)
@@ -612,19 +606,3 @@ def not_shown(answer: Answer) -> TroublePage:
     may not see them, else an error."""
     status = Trouble.NOT_FOUND if answer.status in (403, 404) else Trouble.ERROR
     return TroublePage(status, answer.refused_status)
-
-
-def guardian_views(listed: Any) -> list[GuardianView]:
-    """Portfolio's ``GET /students/{id}/guardians``, each by their full name (else their id)."""
-    if not isinstance(listed, list):
-        return []
-    return [
-        GuardianView(
-            id=str(one["id"]),
-            name=f"{one.get('given_name', '')} {one.get('family_name', '')}".strip()
-            or str(one["id"]),
-            relationship=str(one.get("relationship") or ""),
-        )
-        for one in listed
-        if isinstance(one, dict)
-    ]

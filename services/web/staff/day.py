@@ -12,7 +12,7 @@ from babel.dates import format_skeleton
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.forms import checked_form
+from services.web.forms import checked_form, typed_day
 from services.web.languages import locale_of
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
@@ -54,10 +54,7 @@ async def record_attendance(
     fields = await checked_form(request, who)
     if step not in STEPS or not is_id(booking_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    try:
-        day: date | None = date.fromisoformat(fields.get("date", ""))
-    except ValueError:
-        day = None
+    day = typed_day(fields.get("date", ""))
     if step == "no-show" and fields.get("confirm") != "yes":
         # (It cannot be undone, and the family is written to at once: asked first.)
         return await _confirm_no_show(request, who, api, booking_id=booking_id, day=day)

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.web.feedback_view import family_words
 from services.web.forms import checked_form
-from services.web.office.students import guardian_views
+from services.web.guardians import guardian_views
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
