@@ -260,24 +260,13 @@ def check_pages_as_printed(welcome: str) -> None:
         assert family.status_code == 200, family.text
         assert "Cambiar o quitar el intérprete" in family.text, family.text
     with httpx.Client(timeout=10, follow_redirects=True) as browser:
-        page = browser.get(dev_page.group(1))
-        assert page.status_code == 200 and "Miriam Cohen" in page.text, page.text[:500]
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert csrf, page.text[:1000]
-        day = browser.post(
-            dev_page.group(1), data={"csrf_token": csrf.group(1), "subject": "t-cohen"}
-        )
+        day = _signed_in_as(browser, dev_page.group(1), "t-cohen")
         assert day.status_code == 200 and day.url.path == "/teacher/day", day.text[:500]
         assert "Room 12" in day.text
     with httpx.Client(timeout=10, follow_redirects=True) as browser:
         # Sam's teacher sees that his conference follows his sister Noa's at MJDS, booked back
         # to back in "Try it": a time and a school (Noa is not in her classes), not a name.
-        page = browser.get(dev_page.group(1))
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert csrf, page.text[:1000]
-        day = browser.post(
-            dev_page.group(1), data={"csrf_token": csrf.group(1), "subject": "t-rivera"}
-        )
+        day = _signed_in_as(browser, dev_page.group(1), "t-rivera")
         days = [day] + [
             browser.get(str(day.url.join(href)))
             for href in re.findall(r'href="(/teacher/day\?date=[\d-]+)"', day.text)
@@ -296,12 +285,7 @@ def check_pages_as_printed(welcome: str) -> None:
     with httpx.Client(timeout=10, follow_redirects=True) as browser:
         # The office's front desk, on the day of Gio's conference: Gio with his interpreter,
         # then Sam, each with Ana Rivera in Room 4.
-        page = browser.get(dev_page.group(1))
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert csrf, page.text[:1000]
-        desk = browser.post(
-            dev_page.group(1), data={"csrf_token": csrf.group(1), "subject": "a-conway"}
-        )
+        desk = _signed_in_as(browser, dev_page.group(1), "a-conway")
         desk = browser.get(str(desk.url.join("/office/day")))
         days = [desk] + [
             browser.get(str(desk.url.join(html.unescape(href))))
@@ -316,6 +300,15 @@ def check_pages_as_printed(welcome: str) -> None:
         gio = next(row for row in rows if "Gio" in row)
         assert " ".join(gio).count("Ana Rivera Room 4 Spanish (Rosa Díaz) Expected") == 1, gio
         assert any("Sam" in row for row in rows), rows
+
+
+def _signed_in_as(browser: httpx.Client, dev_page: str, subject: str) -> httpx.Response:
+    """Sign in on the development page as one of the demo's people; their first page."""
+    page = browser.get(dev_page)
+    assert page.status_code == 200, page.text[:500]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf, page.text[:1000]
+    return browser.post(dev_page, data={"csrf_token": csrf.group(1), "subject": subject})
 
 
 # The languages the pages are written in, one after another as a browser would ask for them.
@@ -338,11 +331,7 @@ def check_every_link_answers(welcome: str) -> None:
     walked = 0
     for subject in subjects:
         with httpx.Client(timeout=30, follow_redirects=True) as browser:
-            page = browser.get(dev_page[1])
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-            assert csrf, page.text[:1000]
-            start = browser.post(dev_page[1], data={"csrf_token": csrf[1], "subject": subject})
-            walked += _walk(browser, start, subject)
+            walked += _walk(browser, _signed_in_as(browser, dev_page[1], subject), subject)
     # (Without María's "&lang=es", which would keep her pages in Spanish whatever is asked.)
     families = re.findall(r"(http://127\.0\.0\.1:\d+/f\?link=[\w.-]+)", welcome)
     assert len(families) == 4, welcome[-3000:]
