@@ -75,6 +75,11 @@ class PortfolioApi(ServiceApi):
         """The student's reflections the caller may read, newest first."""
         return await self._call("GET", f"/students/{quote(student_id)}/reflections", token)
 
+    async def growth(self, token: str, *, student_id: str) -> Answer:
+        """The student's growth cycle by cycle, oldest first: goals set and how each went, how
+        much work and reflection (a family: what it may see)."""
+        return await self._call("GET", f"/students/{quote(student_id)}/growth", token)
+
     async def cycles(self, token: str, *, site: str) -> Answer:
         """The site's conference cycles, oldest first."""
         return await self._call("GET", f"/sites/{quote(site)}/cycles", token)

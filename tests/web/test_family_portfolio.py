@@ -191,3 +191,54 @@ async def test_another_familys_child_is_a_not_found_page(
         assert "Gio" not in page.text and "Roses" not in page.text
     web.cookies.clear()
     assert (await web.get(f"/family/children/{family.student_id}/portfolio")).status_code == 401
+
+
+async def test_the_family_sees_each_term_at_a_glance(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """Term by term (each conference cycle begun): the goals set and how each went, how much
+    work and reflection; last spring's term too, next year's not yet."""
+    today = datetime.now(UTC).date()
+    for name, starts, ends in (
+        ("Spring 2026", today - timedelta(days=200), today - timedelta(days=100)),
+        ("Fall 2026", today - timedelta(days=30), today + timedelta(days=30)),
+        ("Spring 2027", today + timedelta(days=60), today + timedelta(days=160)),
+    ):
+        cycle = await system.portfolio.post(
+            "/sites/conway/cycles",
+            json={"name": name, "starts_on": starts.isoformat(), "ends_on": ends.isoformat()},
+            headers=ADMIN,
+        )
+        assert cycle.status_code == 201, cycle.text
+    goal = await system.portfolio.post(
+        f"/students/{family.student_id}/goals",
+        json={"title": "Read a chapter book on my own", "area": "reading"},
+        headers=student_of(family),
+    )
+    assert goal.status_code == 201, goal.text
+    step = await system.portfolio.post(
+        f"/students/{family.student_id}/goals/{goal.json()['id']}/progress",
+        json={"note": "I read half of it", "percent": 50},
+        headers=student_of(family),
+    )
+    assert step.status_code == 201, step.text
+    await approve(system, family, await add_text(system, family, "My volcano", "Lava!"))
+    await add_text(system, family, "Not approved yet", "...")  # (a family sees approved work)
+    await signed_in(web, family)
+
+    page = html.unescape((await web.get(f"/family/children/{family.student_id}/portfolio")).text)
+    assert "Ava's growth, term by term" in page
+    growth = page.split('id="growth"')[1].split("</section>")[0]
+    assert growth.index("Spring 2026") < growth.index("Fall 2026")
+    assert "Spring 2027" not in growth
+    spring, fall = growth.split("<h3>")[1:]
+    assert "No goal set this term." in spring and "0 pieces of work and 0 reflections" in spring
+    assert '<span dir="auto">Read a chapter book on my own</span>: 50% of the way' in fall
+    assert "1 piece of work and 0 reflections" in fall
+    spanish = html.unescape(
+        (
+            await web.get(f"/family/children/{family.student_id}/portfolio", params={"lang": "es"})
+        ).text
+    )
+    assert "El progreso de Ava, trimestre a trimestre" in spanish
+    assert "1 trabajo y 0 reflexiones" in spanish

@@ -4,6 +4,7 @@ asked of portfolio with the family's link, so portfolio decides what the family 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from services.web.family.portfolio_view import (
     PlanView,
     evidence_views,
     goal_views,
+    growth_views,
     plan_view,
     term_reflections,
 )
@@ -23,6 +25,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.troubles import Trouble, TroublePage
+from services.web.written_times import zone
 
 router = APIRouter()
 # The newest cycles whose plan the page looks for (a plan belongs to one cycle).
@@ -71,14 +74,15 @@ async def ready_plan(
 async def child_portfolio(
     request: Request, student_id: str, who: FamilyDep, api: PortfolioDep
 ) -> Response:
-    """The child's goals, the work their teacher approved, and their conference plan once
-    ready."""
+    """The child's goals, the work their teacher approved, their conference plan once ready,
+    and each term (conference cycle) at a glance."""
     credential = session_of(who).credential
     child = await visible_child(api, credential, student_id)
     goals = accepted(await api.goals(credential, student_id=student_id))
     pieces = accepted(await api.evidence(credential, student_id=student_id))
     reflections = accepted(await api.reflections(credential, student_id=student_id))
     plan = await ready_plan(api, credential, student_id=student_id, site=str(child["site"]))
+    growth = accepted(await api.growth(credential, student_id=student_id))
     timezone = await school_timezone(api, credential, str(child["site"]))
     return page(
         request,
@@ -97,6 +101,9 @@ async def child_portfolio(
         ),
         term_reflections=term_reflections(reflections.body if reflections.ok else None),
         plan=plan,
+        growth=growth_views(
+            growth.body if growth.ok else None, today=datetime.now(zone(timezone)).date()
+        ),
     )
 
 

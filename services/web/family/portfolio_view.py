@@ -4,7 +4,7 @@ the family's portfolio page shows it. What the student wrote is kept as they wro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from services.web.written_times import written_date
@@ -99,6 +99,51 @@ def goal_views(goals: Any, *, language: str, timezone: str | None) -> list[GoalV
                 if goal.get("status") == "achieved"
                 else next((p.percent for p in progress if p.percent is not None), None),
                 progress=progress,
+            )
+        )
+    return shown
+
+
+@dataclass(frozen=True)
+class GoalGrowthView:
+    title: str
+    reached: bool
+    percent: int | None
+
+
+@dataclass(frozen=True)
+class CycleGrowthView:
+    """One conference cycle (a term) at a glance: its goals and how each went, how much work
+    and reflection."""
+
+    name: str
+    goals: list[GoalGrowthView]
+    pieces: int
+    reflections: int
+
+
+def growth_views(growth: Any, *, today: date) -> list[CycleGrowthView]:
+    """Each cycle begun by ``today`` (the school's), oldest first (portfolio's
+    ``GET /students/{id}/growth``); the goals a family follows (``SHOWN_GOALS``)."""
+    shown = []
+    for one in growth if isinstance(growth, list) else []:
+        cycle = one.get("cycle") if isinstance(one, dict) else None
+        if not isinstance(cycle, dict) or date.fromisoformat(str(cycle["starts_on"])) > today:
+            continue
+        shown.append(
+            CycleGrowthView(
+                name=str(cycle["name"]),
+                goals=[
+                    GoalGrowthView(
+                        title=str(goal["title"]),
+                        reached=goal.get("status") == "achieved",
+                        percent=goal.get("latest_percent"),
+                    )
+                    for goal in one.get("goals", [])
+                    if goal.get("status") in SHOWN_GOALS
+                ],
+                pieces=int(one.get("evidence", 0)),
+                reflections=int(one.get("reflections", 0)),
             )
         )
     return shown
