@@ -260,6 +260,7 @@ def check_pages_as_printed(welcome: str) -> None:
         assert family.status_code == 200, family.text
         assert "Cambiar o quitar el intérprete" in family.text, family.text
     with httpx.Client(timeout=10, follow_redirects=True) as browser:
+        assert "Miriam Cohen" in browser.get(dev_page.group(1)).text
         day = _signed_in_as(browser, dev_page.group(1), "t-cohen")
         assert day.status_code == 200 and day.url.path == "/teacher/day", day.text[:500]
         assert "Room 12" in day.text

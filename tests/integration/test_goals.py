@@ -258,6 +258,14 @@ async def test_only_an_active_goal_changes(system: System) -> None:
     )
     ok(await system.portfolio.post(f"{GOALS}/{second['id']}/drop", headers=RIVERA))
 
+    # A family follows the goals still ahead or reached: a dropped one is over for them, as
+    # if there were none (the student and teacher still see it).
+    assert ok(await system.portfolio.get(GOALS, headers=WEI)) == []
+    for goal in (goal_id, second["id"]):
+        assert (await system.portfolio.get(f"{GOALS}/{goal}", headers=WEI)).status_code == 404
+        assert ok(await system.portfolio.get(f"{GOALS}/{goal}", headers=AVA))["status"] == "dropped"
+    assert len(ok(await system.portfolio.get(GOALS, headers=RIVERA))) == 2
+
 
 async def test_families_read_goals_but_never_change_them(system: System) -> None:
     goal_id = await ava_with_a_goal(system)

@@ -224,8 +224,13 @@ async def test_what_the_family_said_reaches_the_teacher_and_the_student(
         headers={"Authorization": f"Bearer {ava.link}"},
     )
     assert given.status_code == 201, given.text
-    # (Set up after the conference: its day falls in it all the same.)
+    # (Set up after the conference: its day falls in it all the same, and the conference's
+    # feedback is the cycle's.)
     cycle_id = await open_cycle(system)
+    asked = await system.portfolio.get(
+        "/students/s-ava/feedback-requests", headers={"Authorization": f"Bearer {ava.link}"}
+    )
+    assert [one["cycle_id"] for one in asked.json()] == [cycle_id], asked.text
     saved = await system.portfolio.put(
         f"/students/s-ava/plans/{cycle_id}",
         json={"opening": "Welcome to my conference!", "items": [], "questions": []},

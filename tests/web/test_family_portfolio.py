@@ -196,8 +196,8 @@ async def test_another_familys_child_is_a_not_found_page(
 async def test_the_family_sees_each_term_at_a_glance(
     web: httpx.AsyncClient, system: System, family: Family
 ) -> None:
-    """Term by term (each conference cycle begun): the goals set and how each went, how much
-    work and reflection; last spring's term too, next year's not yet."""
+    """Term by term (each conference cycle begun, from the child's first): the goals set and how
+    each went, how much work and reflection the family may see; next year's term not yet."""
     today = datetime.now(UTC).date()
     for name, starts, ends in (
         ("Spring 2026", today - timedelta(days=200), today - timedelta(days=100)),
@@ -222,23 +222,27 @@ async def test_the_family_sees_each_term_at_a_glance(
         headers=student_of(family),
     )
     assert step.status_code == 201, step.text
-    await approve(system, family, await add_text(system, family, "My volcano", "Lava!"))
-    await add_text(system, family, "Not approved yet", "...")  # (a family sees approved work)
+    volcano = await add_text(system, family, "My volcano", "Lava!")
+    await approve(system, family, volcano)
+    await reflect(system, family, volcano, "The lava looks real")
+    waiting = await add_text(system, family, "Not approved yet", "...")
+    await reflect(system, family, waiting, "Not shown yet")  # (a family sees approved work's)
+    await reflect(system, family, None, "I read more this term")
     await signed_in(web, family)
 
     page = html.unescape((await web.get(f"/family/children/{family.student_id}/portfolio")).text)
     assert "Ava's growth, term by term" in page
     growth = page.split('id="growth"')[1].split("</section>")[0]
-    assert growth.index("Spring 2026") < growth.index("Fall 2026")
-    assert "Spring 2027" not in growth
-    spring, fall = growth.split("<h3>")[1:]
-    assert "No goal set this term." in spring and "0 pieces of work and 0 reflections" in spring
+    # (Last spring the child had nothing yet: not their term. Next spring has not begun.)
+    assert "Spring 2026" not in growth and "Spring 2027" not in growth
+    (fall,) = growth.split('<h3 dir="auto">')[1:]
+    assert fall.startswith("Fall 2026</h3>")
     assert '<span dir="auto">Read a chapter book on my own</span>: 50% of the way' in fall
-    assert "1 piece of work and 0 reflections" in fall
+    assert "1 piece of work and 2 reflections" in fall
     spanish = html.unescape(
         (
             await web.get(f"/family/children/{family.student_id}/portfolio", params={"lang": "es"})
         ).text
     )
     assert "El progreso de Ava, trimestre a trimestre" in spanish
-    assert "1 trabajo y 0 reflexiones" in spanish
+    assert "1 trabajo y 2 reflexiones" in spanish

@@ -7,14 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import sees_site, visible_student
-from services.portfolio.cycles.queries import school_day, site_zone
+from services.portfolio.cycles.queries import school_day, school_days_span, site_zone
 from services.portfolio.cycles.tables import ConferenceCycle
 from services.portfolio.evidence.tables import Evidence
+from services.portfolio.feedback.tables import FeedbackRequest
+from services.portfolio.goals.rules import goal_seen_by
 from services.portfolio.goals.tables import GoalProgress
+from services.portfolio.reflections.rules import family_may_see
 from services.portfolio.reflections.tables import Reflection
 from services.portfolio.rules import may_manage_roster
 from services.portfolio.tables import Goal, Site
@@ -113,6 +117,22 @@ async def open_cycle(
             district=site.district, site=site_id, created_by=principal.subject, **body.model_dump()
         )
         session.add(cycle)
+        await session.flush()
+        # Conferences held on its days before it was set up are of this cycle: their families'
+        # feedback goes with its plans.
+        starts, ends = school_days_span(
+            cycle.starts_on, cycle.ends_on, await site_zone(session, site_id)
+        )
+        await session.exec(
+            update(FeedbackRequest)
+            .where(
+                col(FeedbackRequest.site) == site_id,
+                col(FeedbackRequest.cycle_id).is_(None),
+                col(FeedbackRequest.conference_at) >= starts,
+                col(FeedbackRequest.conference_at) < ends,
+            )
+            .values(cycle_id=cycle.id)
+        )
     return CycleOut.model_validate(cycle, from_attributes=True)
 
 
@@ -165,13 +185,20 @@ async def growth(
             Evidence.student_id == student_id,
             *([Evidence.status == "approved"] if family else []),
         )
-        reflection_days = await _days(
-            session,
-            Reflection.created_at,
-            Reflection.student_id == student_id,
-            # (Families count the reflections on the term; those on evidence go with it.)
-            *([col(Reflection.evidence_id).is_(None)] if family else []),
-        )
+        # (Families count the reflections they may read: on the term, and on approved work.)
+        reflections = (
+            await session.exec(
+                select(Reflection.created_at, Reflection.evidence_id, Evidence.status)
+                .outerjoin(Evidence, col(Evidence.id) == col(Reflection.evidence_id))
+                .where(Reflection.student_id == student_id)
+            )
+        ).all()
+        reflection_days = [
+            created_at
+            for created_at, evidence_id, evidence_status in reflections
+            if not family
+            or family_may_see(evidence_id=evidence_id, evidence_status=evidence_status)
+        ]
     result = []
     for cycle in cycles:
 
@@ -192,7 +219,7 @@ async def growth(
                         latest_percent=progress.get(goal.id, (0, None))[1],
                     )
                     for goal in goals
-                    if within(goal.created_at)
+                    if within(goal.created_at) and goal_seen_by(principal, goal.status)
                 ],
                 evidence=sum(1 for day in evidence_days if within(day)),
                 reflections=sum(1 for day in reflection_days if within(day)),

@@ -3,7 +3,7 @@ conferences asks)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -37,3 +37,12 @@ async def cycle_at(session: AsyncSession, site: str, moment: datetime) -> Confer
             )
         )
     ).first()
+
+
+def school_days_span(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The moments from the start of ``first`` to the end of ``last`` on the school's calendar
+    (the second excluded): the days of a cycle as times."""
+    return (
+        datetime.combine(first, time(), zone).astimezone(UTC),
+        datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC),
+    )

@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from services.portfolio.access import linked_guardians, visible_student
-from services.portfolio.cycles.queries import cycle_at
 from services.portfolio.feedback.tables import FamilyFeedback, FeedbackRequest
 from services.portfolio.tables import Goal
 from shared.api_types import Id, IdPath, Paragraphs, Text
@@ -64,8 +63,8 @@ class FeedbackOut(FeedbackIn):
     created_at: datetime
     cycle_id: str | None = Field(
         None,
-        description="The school's conference cycle its conference's day falls in (none: no"
-        " cycle covers that day).",
+        description="The school's conference cycle its conference's day falls in, one set up"
+        " since too (none: no cycle covers that day).",
     )
     conference_at: datetime | None = Field(None, description="When the conference was.")
 
@@ -220,19 +219,10 @@ async def list_feedback(
         linked = await linked_guardians(session, student_id)
         query = query.where(col(FamilyFeedback.guardian_id).in_(linked))
         rows = (await session.exec(query.order_by(col(FamilyFeedback.created_at).desc()))).all()
-        # A conference held before its cycle was set up is of the cycle its day falls in now.
-        cycles = {
-            request.id: cycle.id
-            for _, request in rows
-            if request.cycle_id is None
-            and (cycle := await cycle_at(session, request.site, request.conference_at))
-        }
-    return [_out(feedback, request, cycles.get(request.id)) for feedback, request in rows]
+    return [_out(feedback, request) for feedback, request in rows]
 
 
-def _out(
-    feedback: FamilyFeedback, request: FeedbackRequest, cycle_id: str | None = None
-) -> FeedbackOut:
+def _out(feedback: FamilyFeedback, request: FeedbackRequest) -> FeedbackOut:
     return FeedbackOut(
         id=feedback.id,
         student_id=feedback.student_id,
@@ -243,6 +233,6 @@ def _out(
         learned=feedback.learned,
         goal_support=feedback.goal_support,
         comments=feedback.comments,
-        cycle_id=request.cycle_id or cycle_id,
+        cycle_id=request.cycle_id,
         conference_at=request.conference_at,
     )

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from services.portfolio.access import linked_guardians, visible_student
 from services.portfolio.goals import follow_up
 from services.portfolio.goals.queries import goal_of, progress_of
+from services.portfolio.goals.rules import goal_seen_by
 from services.portfolio.goals.schemas import GoalIn, GoalOut, goal_out
 from services.portfolio.goals.tables import GoalProgress
 from services.portfolio.rules import may_set_goal
@@ -76,7 +77,8 @@ async def set_goal(
 async def list_goals(
     student_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> list[GoalOut]:
-    """A student's goals, newest first, each with its status and progress."""
+    """A student's goals, newest first, each with its status and progress (a family: those it
+    follows, active and achieved)."""
     async with uow.read() as session:
         await visible_student(session, student_id, principal)
         goals = (
@@ -90,7 +92,9 @@ async def list_goals(
     by_goal: defaultdict[str, list[GoalProgress]] = defaultdict(list)
     for step in progress:
         by_goal[step.goal_id].append(step)
-    return [goal_out(goal, by_goal[goal.id]) for goal in goals]
+    return [
+        goal_out(goal, by_goal[goal.id]) for goal in goals if goal_seen_by(principal, goal.status)
+    ]
 
 
 @router.get(
@@ -103,5 +107,9 @@ async def get_goal(
     async with uow.read() as session:
         await visible_student(session, student_id, principal)
         goal = await goal_of(session, student_id=student_id, goal_id=goal_id)
+        if not goal_seen_by(principal, goal.status):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"no goal {goal_id!r} for student {student_id!r}"
+            )
         progress = await progress_of(session, student_id=student_id, goal_id=goal_id)
     return goal_out(goal, progress)

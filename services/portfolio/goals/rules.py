@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Final
 
 from services.portfolio.rules import may_set_goal
-from shared.auth.principal import Principal
+from shared.auth.principal import Principal, Role
 
 
 class GoalStatus(StrEnum):
@@ -47,6 +47,15 @@ class GoalNotActive(Exception):
         super().__init__(f"the goal is {status}: only an active goal can {_DOING[change]}")
         self.status = status
         self.change = change
+
+
+# The goals a family follows: one revised lives on in its revision, one dropped is over.
+FAMILY_FOLLOWS: Final = frozenset({GoalStatus.ACTIVE, GoalStatus.ACHIEVED})
+
+
+def goal_seen_by(principal: Principal, status: str) -> bool:
+    """The student and staff see every goal; a family those it follows (``FAMILY_FOLLOWS``)."""
+    return principal.role is not Role.GUARDIAN or status in FAMILY_FOLLOWS
 
 
 def may_follow_up_goal(principal: Principal, *, district: str, site: str, student_id: str) -> bool:

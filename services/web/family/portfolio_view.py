@@ -124,29 +124,47 @@ class CycleGrowthView:
 
 def growth_views(growth: Any, *, today: date) -> list[CycleGrowthView]:
     """Each cycle begun by ``today`` (the school's), oldest first (portfolio's
-    ``GET /students/{id}/growth``); the goals a family follows (``SHOWN_GOALS``)."""
-    shown = []
+    ``GET /students/{id}/growth``), from the first with anything in it (the terms before the
+    child came are not theirs); the goals a family follows (``SHOWN_GOALS``). What portfolio
+    says in another shape is left out."""
+    shown: list[CycleGrowthView] = []
     for one in growth if isinstance(growth, list) else []:
-        cycle = one.get("cycle") if isinstance(one, dict) else None
-        if not isinstance(cycle, dict) or date.fromisoformat(str(cycle["starts_on"])) > today:
-            continue
-        shown.append(
-            CycleGrowthView(
-                name=str(cycle["name"]),
-                goals=[
-                    GoalGrowthView(
-                        title=str(goal["title"]),
-                        reached=goal.get("status") == "achieved",
-                        percent=goal.get("latest_percent"),
-                    )
-                    for goal in one.get("goals", [])
-                    if goal.get("status") in SHOWN_GOALS
-                ],
-                pieces=int(one.get("evidence", 0)),
-                reflections=int(one.get("reflections", 0)),
-            )
-        )
+        term = _term(one, today=today)
+        if term is not None and (shown or term.goals or term.pieces or term.reflections):
+            shown.append(term)
     return shown
+
+
+def _term(one: Any, *, today: date) -> CycleGrowthView | None:
+    cycle = one.get("cycle") if isinstance(one, dict) else None
+    if not isinstance(cycle, dict) or not cycle.get("name"):
+        return None
+    try:
+        if date.fromisoformat(str(cycle.get("starts_on"))) > today:
+            return None
+    except ValueError:
+        return None
+    goals = one.get("goals")
+    return CycleGrowthView(
+        name=str(cycle["name"]),
+        goals=[
+            GoalGrowthView(
+                title=str(goal.get("title") or ""),
+                reached=goal.get("status") == "achieved",
+                percent=goal["latest_percent"]
+                if isinstance(goal.get("latest_percent"), int)
+                else None,
+            )
+            for goal in (goals if isinstance(goals, list) else [])
+            if isinstance(goal, dict) and goal.get("status") in SHOWN_GOALS
+        ],
+        pieces=_count(one.get("evidence")),
+        reflections=_count(one.get("reflections")),
+    )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def reflection_view(reflection: dict[str, Any]) -> ReflectionView:

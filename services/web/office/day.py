@@ -70,8 +70,8 @@ async def check_in(
     if not is_id(booking_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     site = fields.get("site") or None
-    if site is not None:
-        _school(await schools_of(portfolio, who), site)  # (one of the office's: 404 otherwise)
+    schools = await schools_of(portfolio, who)
+    _school(schools, site)  # (one of the office's: 404 otherwise)
     day = typed_day(fields.get("date", ""))
     answer = accepted(
         await api.record_attendance(token_of(who), booking_id=booking_id, step="check-in")
@@ -87,6 +87,7 @@ async def check_in(
         portfolio,
         site=site,
         day=day,
+        schools=schools,
         refusal=staff_refusal_of(answer),
         status=answer.refused_status,
         error_field=f"booking-{booking_id}",
@@ -101,12 +102,15 @@ async def _day_page(
     *,
     site: str | None,
     day: date | None,
+    schools: list[School] | None = None,
     done: bool = False,
     refusal: StaffRefusal | None = None,
     status: int = 200,
     error_field: str = "main",
 ) -> Response:
-    schools = await schools_of(portfolio, who)
+    """The page; ``schools``: the office's, when the caller has read them already."""
+    if schools is None:
+        schools = await schools_of(portfolio, who)
     school = _school(schools, site)
     if school is None:
         return page(
