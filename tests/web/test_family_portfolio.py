@@ -210,18 +210,7 @@ async def test_the_family_sees_each_term_at_a_glance(
             headers=ADMIN,
         )
         assert cycle.status_code == 201, cycle.text
-    goal = await system.portfolio.post(
-        f"/students/{family.student_id}/goals",
-        json={"title": "Read a chapter book on my own", "area": "reading"},
-        headers=student_of(family),
-    )
-    assert goal.status_code == 201, goal.text
-    step = await system.portfolio.post(
-        f"/students/{family.student_id}/goals/{goal.json()['id']}/progress",
-        json={"note": "I read half of it", "percent": 50},
-        headers=student_of(family),
-    )
-    assert step.status_code == 201, step.text
+    await set_goal_with_progress(system, family)
     volcano = await add_text(system, family, "My volcano", "Lava!")
     await approve(system, family, volcano)
     await reflect(system, family, volcano, "The lava looks real")
@@ -237,7 +226,7 @@ async def test_the_family_sees_each_term_at_a_glance(
     assert "Spring 2026" not in growth and "Spring 2027" not in growth
     (fall,) = growth.split('<h3 dir="auto">')[1:]
     assert fall.startswith("Fall 2026</h3>")
-    assert '<span dir="auto">Read a chapter book on my own</span>: 50% of the way' in fall
+    assert '<span dir="auto">Read a chapter book on my own</span>: 60% of the way' in fall
     assert "1 piece of work and 2 reflections" in fall
     spanish = html.unescape(
         (
