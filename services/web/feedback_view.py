@@ -1,15 +1,17 @@
 """What a family said after a conference (portfolio's ``GET /students/{id}/feedback``), as the
-teacher's and the student's pages show it: who said it, how the conference went for them, what
-they learned, and how they will help with each goal at home. The family's words are kept as
-they wrote them."""
+staff's and the student's pages show it: who said it, after which conference, how it went for
+them, what they learned, and how they will help with each goal at home. The family's words are
+kept as they wrote them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.web.guardians import GuardianView
+from services.web.written_times import written_date
 
 
 @dataclass(frozen=True)
@@ -26,22 +28,26 @@ class FamilyWords:
     learned: str | None
     support: list[GoalSupport]
     comments: str | None
+    conference_on: str | None = None  # (the conference's day, in the reader's words)
 
 
 def family_words(
     feedback: Any,
     *,
-    cycle_id: str,
     goals: Any,
     guardians: Sequence[GuardianView],
+    language: str,
+    timezone: str | None,
+    cycle_id: str | None = None,
 ) -> list[FamilyWords]:
-    """The feedback given after the cycle's conference, newest first, each with the goals it
-    speaks of by their titles (a goal no longer listed is left out) and its guardian by name."""
+    """The feedback given after each conference (with ``cycle_id``, that cycle's), newest first,
+    each with the goals it speaks of by their titles (a goal no longer listed is left out), its
+    guardian by name and its conference's day on the school's calendar (``timezone``)."""
     titles = {str(goal["id"]): str(goal["title"]) for goal in _listed(goals)}
     people = {one.id: one for one in guardians}
     shown = []
     for given in _listed(feedback):
-        if given.get("cycle_id") != cycle_id:
+        if cycle_id is not None and given.get("cycle_id") != cycle_id:
             continue
         guardian = people.get(str(given["guardian_id"]))
         support = given.get("goal_support") or {}
@@ -57,9 +63,19 @@ def family_words(
                     if goal_id in titles and words
                 ],
                 comments=given.get("comments") or None,
+                conference_on=_day(given.get("conference_at"), language, timezone),
             )
         )
     return shown
+
+
+def _day(moment: Any, language: str, timezone: str | None) -> str | None:
+    try:
+        return written_date(
+            datetime.fromisoformat(str(moment)), timezone=timezone, language=language
+        )
+    except ValueError:
+        return None
 
 
 def support_by_goal(feedback: Any) -> dict[str, list[str]]:

@@ -14,6 +14,12 @@ GOALS = [
     {"id": "goal-2", "title": "Count to 100"},
 ]
 GUARDIANS = [GuardianView(id="g-1", name="María Martínez", relationship="mother")]
+ABOUT: dict[str, Any] = {
+    "goals": GOALS,
+    "guardians": GUARDIANS,
+    "language": "en",
+    "timezone": "America/Los_Angeles",
+}
 
 
 def feedback(**changes: Any) -> dict[str, Any]:
@@ -25,11 +31,13 @@ def feedback(**changes: Any) -> dict[str, Any]:
         "learned": "She reads every night.",
         "goal_support": {"goal-1": "We read at bedtime", "goal-2": ""},
         "comments": None,
+        # (5 pm on Conway's clock: already the next day in UTC.)
+        "conference_at": "2026-12-09T01:00:00Z",
     } | changes
 
 
 def test_the_cycles_feedback_is_shown_with_goal_titles_and_the_guardian_by_name() -> None:
-    shown = family_words([feedback()], cycle_id="fall", goals=GOALS, guardians=GUARDIANS)
+    shown = family_words([feedback()], cycle_id="fall", **ABOUT)
     assert shown == [
         FamilyWords(
             guardian="María Martínez",
@@ -39,26 +47,33 @@ def test_the_cycles_feedback_is_shown_with_goal_titles_and_the_guardian_by_name(
             # (A goal left blank is not shown.)
             support=[GoalSupport("Read a chapter book", "We read at bedtime")],
             comments=None,
+            conference_on="Tuesday, December 8, 2026",
         )
     ]
 
 
 def test_another_cycles_feedback_and_a_cycleless_one_are_not_this_plans() -> None:
     given = [feedback(cycle_id="spring"), feedback(cycle_id=None), feedback(id="f-2")]
-    shown = family_words(given, cycle_id="fall", goals=GOALS, guardians=GUARDIANS)
+    shown = family_words(given, cycle_id="fall", **ABOUT)
     assert [words.learned for words in shown] == ["She reads every night."]
+
+
+def test_without_a_cycle_every_conferences_feedback_is_shown_each_with_its_day() -> None:
+    given = [feedback(cycle_id="spring"), feedback(cycle_id=None, conference_at="not a time")]
+    shown = family_words(given, **ABOUT)
+    assert [words.conference_on for words in shown] == ["Tuesday, December 8, 2026", None]
 
 
 def test_a_goal_no_longer_listed_and_a_guardian_not_named_are_shown_as_they_can_be() -> None:
     given = feedback(guardian_id="g-9", goal_support={"goal-gone": "Practice", "goal-2": "Count"})
-    (shown,) = family_words([given], cycle_id="fall", goals=GOALS, guardians=GUARDIANS)
+    (shown,) = family_words([given], cycle_id="fall", **ABOUT)
     assert (shown.guardian, shown.relationship) == ("g-9", None)
     assert shown.support == [GoalSupport("Count to 100", "Count")]
 
 
 def test_odd_answers_from_portfolio_show_nothing() -> None:
     for odd in (None, {"detail": "x"}, ["x", 3]):
-        assert family_words(odd, cycle_id="fall", goals=None, guardians=[]) == []
+        assert family_words(odd, **(ABOUT | {"goals": None, "guardians": []})) == []
         assert support_by_goal(odd) == {}
 
 

@@ -253,6 +253,12 @@ async def test_what_the_family_said_reaches_the_teacher_and_the_student(
     assert "Cómo ayudarán en casa con «Read a chapter book on my own»" in spanish
     assert "No muy bien" in spanish
 
+    # Her page (a family that calls, or the teacher's look at the student): every conference's
+    # feedback, each with its day.
+    student_page = html.unescape((await web.get("/teacher/students/s-ava")).text)
+    assert "What the family said after the conference" in student_page
+    assert "After the conference on" in student_page and "Thank you, Ms. Rivera!" in student_page
+
     web.cookies.clear()
     await signed_in_as(web, "s-ava")
     goals = html.unescape((await web.get("/student/goals")).text)

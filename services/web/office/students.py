@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from services.web.family.choosing import school_languages
 from services.web.family.view import ChildView, WindowView, child_view
 from services.web.family.waitlist import PARTS_OF_DAY
+from services.web.feedback_view import FamilyWords, family_words
 from services.web.forms import checked_form
 from services.web.guardians import GuardianView, guardian_views
 from services.web.languages import locale_of
@@ -32,6 +33,7 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
+from services.web.student.school import school_timezone
 from services.web.troubles import Trouble, TroublePage
 from shared.translations import in_words
 
@@ -128,6 +130,7 @@ class StudentPage:
     languages: list[tuple[str, str]]  # the school's interpreter languages: (tag, name)
     desk: Desk
     siblings: list[SiblingView]  # (those the desk sees)
+    family_words: list[FamilyWords]  # (what the family said after each conference)
 
     def speaks(self, language: str | None) -> bool:
         """Whether the student's school has an interpreter in ``language``."""
@@ -550,12 +553,14 @@ async def read_student(
         raise TroublePage(Trouble.NOT_FOUND, 404)
     who = desk.who
     token, language = token_of(who), who.language
-    roster, options, family = (
+    roster, options, family, feedback, goals = (
         accepted(answer)
         for answer in await asyncio.gather(
             portfolio.student(token, student_id=student_id),
             api.booking_options(token, student_id=student_id),
             portfolio.guardians(token, student_id=student_id),
+            portfolio.family_feedback(token, student_id=student_id),
+            portfolio.goals(token, student_id=student_id),
         )
     )
     if not roster.ok or not isinstance(roster.body, dict):
@@ -579,12 +584,20 @@ async def read_student(
         )
         if filtered.ok and isinstance(filtered.body, dict):
             child = replace(child, free_days=child_view(filtered.body, language=language).free_days)
+    guardians = guardian_views(family.body if family.ok else None)
     return StudentPage(
         id=student_id,
         name=f"{roster.body['given_name']} {roster.body['family_name']}",
         grade=str(roster.body.get("grade") or ""),
         school=str(options.body.get("school") or site),
-        guardians=guardian_views(family.body if family.ok else None),
+        guardians=guardians,
+        family_words=family_words(
+            feedback.body if feedback.ok else None,
+            goals=goals.body if goals.ok else None,
+            guardians=guardians,
+            language=language,
+            timezone=await school_timezone(portfolio, who, site=site),
+        ),
         child=child,
         languages=languages,
         desk=desk,

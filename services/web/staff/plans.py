@@ -18,6 +18,7 @@ from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, token_of
+from services.web.student.school import school_timezone
 from services.web.student.view import conference_steps
 from services.web.troubles import Trouble, TroublePage
 
@@ -114,6 +115,8 @@ async def _plan_page(
             cycle_id=cycle_id,
             goals=goals.body if goals.ok else None,
             guardians=guardian_views(guardians.body if guardians.ok else None),
+            language=who.language,
+            timezone=await school_timezone(api, who, site=str(student.body.get("site"))),
         ),
         done=done,
         refusal=refusal.value if refusal else None,
