@@ -124,13 +124,13 @@ class StudentPage:
     id: str
     name: str
     grade: str
+    site: str
     school: str
     guardians: list[GuardianView]
     child: ChildView
     languages: list[tuple[str, str]]  # the school's interpreter languages: (tag, name)
     desk: Desk
     siblings: list[SiblingView]  # (those the desk sees)
-    family_words: list[FamilyWords]  # (what the family said after each conference)
 
     def speaks(self, language: str | None) -> bool:
         """Whether the student's school has an interpreter in ``language``."""
@@ -246,9 +246,10 @@ async def student_page(
     """The student's conference, with what the desk can do for the family; with
     ``interpreter``, the times to book are those an interpreter in it is free for."""
     student = await read_student(api, portfolio, desk, student_id, interpreter=interpreter)
-    return _page(
+    return await _page(
         request,
         student,
+        portfolio,
         interpreter=interpreter if student.speaks(interpreter) else None,
         done=done if done in DONE else None,
     )
@@ -469,9 +470,10 @@ class _Form:
             student = await read_student(
                 self.api, self.portfolio, self.desk, self.student_id, interpreter=self.interpreter
             )
-        return _page(
+        return await _page(
             self.request,
             student,
+            self.portfolio,
             interpreter=self.interpreter if student.speaks(self.interpreter) else None,
             refusal=refusal,
             error_field=self.name,
@@ -504,9 +506,10 @@ def _windows_to_wait_in(child: ChildView) -> list[WindowView]:
     return [window for window in child.windows if window.id not in waiting]
 
 
-def _page(
+async def _page(
     request: Request,
     student: StudentPage,
+    portfolio: PortfolioApi,
     *,
     interpreter: str | None,
     done: str | None = None,
@@ -532,10 +535,31 @@ def _page(
         conference=conference,
         interpreter=interpreter,
         interpreter_name=dict(student.languages).get(interpreter or ""),
+        family_words=await _family_words(portfolio, student),
         done=done,
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         typed=typed or {},
+    )
+
+
+async def _family_words(portfolio: PortfolioApi, student: StudentPage) -> list[FamilyWords]:
+    """What the family said after each conference, read only for the page that shows it (not
+    for each form that checks the student first)."""
+    who = student.desk.who
+    feedback, goals = (
+        accepted(answer)
+        for answer in await asyncio.gather(
+            portfolio.family_feedback(token_of(who), student_id=student.id),
+            portfolio.goals(token_of(who), student_id=student.id),
+        )
+    )
+    return family_words(
+        feedback.body if feedback.ok else None,
+        goals=goals.body if goals.ok else None,
+        guardians=student.guardians,
+        language=who.language,
+        timezone=await school_timezone(portfolio, who, site=student.site),
     )
 
 
@@ -553,14 +577,12 @@ async def read_student(
         raise TroublePage(Trouble.NOT_FOUND, 404)
     who = desk.who
     token, language = token_of(who), who.language
-    roster, options, family, feedback, goals = (
+    roster, options, family = (
         accepted(answer)
         for answer in await asyncio.gather(
             portfolio.student(token, student_id=student_id),
             api.booking_options(token, student_id=student_id),
             portfolio.guardians(token, student_id=student_id),
-            portfolio.family_feedback(token, student_id=student_id),
-            portfolio.goals(token, student_id=student_id),
         )
     )
     if not roster.ok or not isinstance(roster.body, dict):
@@ -584,20 +606,13 @@ async def read_student(
         )
         if filtered.ok and isinstance(filtered.body, dict):
             child = replace(child, free_days=child_view(filtered.body, language=language).free_days)
-    guardians = guardian_views(family.body if family.ok else None)
     return StudentPage(
         id=student_id,
         name=f"{roster.body['given_name']} {roster.body['family_name']}",
         grade=str(roster.body.get("grade") or ""),
+        site=site,
         school=str(options.body.get("school") or site),
-        guardians=guardians,
-        family_words=family_words(
-            feedback.body if feedback.ok else None,
-            goals=goals.body if goals.ok else None,
-            guardians=guardians,
-            language=language,
-            timezone=await school_timezone(portfolio, who, site=site),
-        ),
+        guardians=guardian_views(family.body if family.ok else None),
         child=child,
         languages=languages,
         desk=desk,
