@@ -26,15 +26,17 @@ TIMEZONE = ZoneInfo("America/Los_Angeles")
 
 
 # The demo district's roster, as the district's student information system would export it
-# (OneRoster 1.2): Gio, Ava, her brother Lin and Sam at Conway with their teacher t-rivera, Noa
-# and Eli at MJDS with t-cohen, their parents (María reads Spanish; Dana is the mother of Noa and
-# Sam, so she can book both back to back across the two schools; Wei, of Ava and Lin, whom
-# Conway's office can book one after another; Marcus has no contact details on file, so messages
-# to him are recorded as failed deliveries), and Conway's admin.
+# (OneRoster 1.2): Gio, Ava, her brother Lin, Sam and Minh at Conway with their teacher
+# t-rivera, Noa and Eli at MJDS with t-cohen, their parents (María reads Spanish and Lan
+# Vietnamese; Dana is the mother of Noa and Sam, so she can book both back to back across the two
+# schools; Wei, of Ava and Lin, whom Conway's office can book one after another; Marcus has no
+# contact details on file, so messages to him are recorded as failed deliveries), and Conway's
+# admin.
 ROSTER_EXPORT = Path(__file__).resolve().parent / "demo_roster"
 IMPORT_TIMEOUT_SECONDS = 120.0
 
 TEACHERS = {"t-rivera": "conway", "t-cohen": "mjds"}
+SLOT_MINUTES = 20
 # Schools whose conference week the demo opens; the others wait for their office.
 OPENED_BY_THE_DEMO = ("mjds",)
 # Each school's interpreters, free through its conference afternoons: Conway has a Spanish one
@@ -42,8 +44,22 @@ OPENED_BY_THE_DEMO = ("mjds",)
 INTERPRETERS = {"conway": (("Rosa Díaz", ("es",)),)}
 GOALS = {
     "s-gio": ("Know all my letter sounds and shapes", "reading"),
+    "s-minh": ("Know my times tables up to 10", "math"),
     "s-noa": ("Explain my thinking in math out loud", "math"),
 }
+# Conway's week begins with one conference today, a few minutes after the demo is loaded:
+# Minh's, which the office booked early (his mother, Lan, who reads Vietnamese, is away in
+# conference week). His teacher can check the family in and record it held, and Lan then tells
+# the school how it went: conference day and what follows it can be tried by hand, not only in
+# conference week.
+TODAY = {
+    "site": "conway",
+    "teacher": "t-rivera",
+    "room": "Room 4",
+    "student": "s-minh",
+    "guardian": "g-lan",
+}
+TODAY_STARTS_IN = timedelta(minutes=3)
 
 
 # Whom the web front's development sign-in page offers (``WEB_DEV_PEOPLE``): the demo's staff
@@ -81,6 +97,13 @@ DEV_PEOPLE = (
         "name": "Gio Martínez, kindergarten at Conway",
         "sites": ["conway"],
         "students": ["s-gio"],
+    },
+    {
+        "subject": "s-minh",
+        "role": "student",
+        "name": "Minh Nguyễn, 3rd grade at Conway (his conference is today)",
+        "sites": ["conway"],
+        "students": ["s-minh"],
     },
 )
 
@@ -191,14 +214,18 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
     until noon on the last day; each teacher free 3:00-5:00 pm on each day with a break at 4,
     which makes 20-minute conferences with 5 minutes between them, and the school's
     interpreters free 3:00-5:00 pm too. MJDS opens booking (and invites its families); Conway's
-    office opens its own in the README's "Try it"."""
+    office opens its own in the README's "Try it". Conway's window begins today, with Minh's
+    conference (``TODAY``)."""
     created = []
     days = _weekdays_from(datetime.now(TIMEZONE).date() + timedelta(days=7), count=3)
+    today = todays_conference_time(datetime.now(UTC))
     cycle = _cycle_name()
     for site, school in SITES.items():
         if _ok(http.get(f"{scheduling}/windows", params={"site": site})).json():
             continue
         first, last = days[0], days[-1]
+        if site == TODAY["site"]:
+            first = today.astimezone(TIMEZONE).date()
         window = _ok(
             _once_roster_arrives(
                 http,
@@ -209,7 +236,7 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
                     "name": f"{cycle} student-led conferences at {school}",
                     "first_day": first.isoformat(),
                     "last_day": last.isoformat(),
-                    "slot_minutes": 20,
+                    "slot_minutes": SLOT_MINUTES,
                     "buffer_minutes": 5,
                     "opens_at": datetime.now(UTC).isoformat(),
                     "closes_at": datetime(last.year, last.month, last.day, 12, tzinfo=TIMEZONE)
@@ -261,6 +288,8 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
                     )
                 )
             created.append(f"interpreter {name} at {school} ({', '.join(languages)}), 3-5 pm")
+        if site == TODAY["site"]:
+            created.append(_book_todays_conference(http, scheduling, window["id"], today))
         if site in OPENED_BY_THE_DEMO:
             _ok(http.post(f"{scheduling}/windows/{window['id']}/open"))
             state = "booking open, families invited"
@@ -270,6 +299,54 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
             f"conference window {window['name']!r}, {first:%a %d %b}-{last:%a %d %b}: {state}"
         )
     return created
+
+
+def todays_conference_time(now: datetime) -> datetime:
+    """When today's conference begins: on the first five-minute mark at least
+    ``TODAY_STARTS_IN`` from ``now`` (at midnight if it would run past it: a block of
+    availability is on one day)."""
+    soonest = now.astimezone(TIMEZONE) + TODAY_STARTS_IN
+    starts = soonest.replace(second=0, microsecond=0)
+    if starts < soonest:
+        starts += timedelta(minutes=1)
+    starts += timedelta(minutes=-starts.minute % 5)
+    if (starts + timedelta(minutes=SLOT_MINUTES, microseconds=-1)).date() != starts.date():
+        starts = datetime.combine(starts.date() + timedelta(days=1), datetime.min.time(), TIMEZONE)
+    return starts.astimezone(UTC)
+
+
+def _book_todays_conference(
+    http: httpx.Client, scheduling: str, window_id: str, starts: datetime
+) -> str:
+    """The teacher's one conference time today, and the office's booking of it for the family."""
+    block = _ok(
+        http.post(
+            f"{scheduling}/windows/{window_id}/blocks",
+            json={
+                "teacher_id": TODAY["teacher"],
+                "room": TODAY["room"],
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(minutes=SLOT_MINUTES)).isoformat(),
+            },
+        )
+    ).json()
+    (slot,) = block["slots"]
+    _ok(
+        http.post(
+            f"{scheduling}/bookings",
+            json={
+                "slot_id": slot["id"],
+                "student_id": TODAY["student"],
+                "guardian_id": TODAY["guardian"],
+            },
+        )
+    )
+    local = starts.astimezone(TIMEZONE)
+    return (
+        f"{TODAY['student']}'s conference, booked by the office: {local:%a %d %b %H:%M} "
+        f"({TIMEZONE.key}), {TODAY['room']} with {TODAY['teacher']} (check the family in on "
+        "the teacher's Conference day, then record it completed once it has begun)"
+    )
 
 
 def _weekdays_from(day: date, *, count: int) -> list[date]:

@@ -553,6 +553,7 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
         "s-noa": ("Noa", "Levi", ("05",), ("mjds",)),
         "s-sam": ("Sam", "Levi", ("03",), ("conway",)),
         "s-eli": ("Eli", "Brooks", ("08",), ("mjds",)),
+        "s-minh": ("Minh", "Nguyễn", ("03",), ("conway",)),
     }
     assert {
         user.sourced_id: (
@@ -569,6 +570,7 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
         "g-wei": ("Wei Chen", "parent", "father", "wei@example.org", "en"),
         "g-dana": ("Dana Levi", "parent", "mother", "dana@example.org", "en"),
         "g-marcus": ("Marcus Brooks", "parent", "father", None, "en"),
+        "g-lan": ("Lan Nguyễn", "parent", "mother", "lan@example.org", "vi"),
     }
     assert guardian_links(users) == {
         ("g-maria", "s-gio"),
@@ -577,6 +579,7 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
         ("g-dana", "s-noa"),
         ("g-dana", "s-sam"),
         ("g-marcus", "s-eli"),
+        ("g-lan", "s-minh"),
     }
     staff = {
         u.sourced_id: (u.role, u.org_sourced_ids)
@@ -597,7 +600,7 @@ def test_the_demo_district_roster_has_exactly_the_demo_people() -> None:
         for teacher in ("t-rivera", "t-cohen")
     }
     assert students_of == {
-        "t-rivera": {"s-gio", "s-ava", "s-lin", "s-sam"},
+        "t-rivera": {"s-gio", "s-ava", "s-lin", "s-sam", "s-minh"},
         "t-cohen": {"s-noa", "s-eli"},
     }
     terms = [s for s in of_type(records, AcademicSession).values() if s.title == "Fall 2026"]

@@ -72,6 +72,20 @@ async def test_a_change_too_close_to_the_conference_says_until_when_and_to_call_
     assert booked.status_code == 303, booked.text
     home = await web.get("/family")
     booking_id = home.text.split("/family/bookings/", 1)[1].split("/", 1)[0]
+    # Scheduling says until when it could change online; the page offers no change or
+    # cancellation it would refuse, and says whom to call.
+    listed = await system.scheduling.get(
+        "/family", headers={"Authorization": f"Bearer {family.link}"}
+    )
+    (conference,) = listed.json()["children"][0]["conferences"]
+    assert datetime.fromisoformat(conference["changes_until"]) == starts - timedelta(days=7)
+    shown = text_of(home)
+    assert "Change the time" not in shown and "Cancel the conference" not in shown, shown
+    assert "Ask for an interpreter" not in shown
+    assert (
+        "It is too near the conference to change it here. To change or cancel it, call the"
+        " school office." in shown
+    ), shown
 
     confirm = await web.get(f"/family/bookings/{booking_id}/cancel")
     refused = await web.post(
@@ -93,3 +107,6 @@ async def test_a_change_too_close_to_the_conference_says_until_when_and_to_call_
     )
     assert moved.status_code == 409
     assert "could be changed online until" in text_of(moved)
+    # (Last: the page's language stays the one chosen.)
+    spanish = text_of(await web.get("/family", params={"lang": "es"}))
+    assert "Ya no se puede cambiar aquí porque la conferencia es muy pronto." in spanish, spanish

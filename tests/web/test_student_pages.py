@@ -20,6 +20,7 @@ import pytest
 from babel.dates import format_skeleton
 from PIL import Image
 
+from services.scheduling.tables import Slot
 from services.web.app import build_app
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, enroll
@@ -639,6 +640,32 @@ async def test_the_home_page_shows_avas_own_conference_time(
     assert "My conference" in home and day in home
     assert str(conference_times[1]["room"]) in home
     assert "not booked yet" not in home
+
+
+async def test_on_the_day_the_home_page_says_today(
+    web: httpx.AsyncClient, system: System, ava: str, conference_times: list[dict[str, Any]]
+) -> None:
+    la = ZoneInfo("America/Los_Angeles")
+    starts_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    if (starts_at + timedelta(minutes=20)).astimezone(la).date() != datetime.now(la).date():
+        pytest.skip("too near midnight at Conway for a conference later today")
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": conference_times[0]["id"], "student_id": AVA, "guardian_id": "g-wei"},
+        headers=ADMIN,
+    )
+    assert booked.status_code == 201, booked.text
+    home = text_of(await signed_in_as(web, AVA))
+    assert "Today" not in home  # (the demo's times are days ahead)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        slot = await session.get(Slot, conference_times[0]["id"])
+        assert slot is not None
+        slot.ends_at, slot.starts_at = starts_at + (slot.ends_at - slot.starts_at), starts_at
+        session.add(slot)
+    home = text_of(await web.get("/student"))
+    assert re.search(r"My conference</h2>\s*<p>Today<br>", home), home
+    spanish = text_of(await web.get("/student", headers={"Accept-Language": "es"}))
+    assert re.search(r"Mi conferencia</h2>\s*<p>Hoy<br>", spanish), spanish
 
 
 async def test_only_a_signed_in_student_reaches_the_student_pages(

@@ -22,7 +22,7 @@ from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent,
 from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.api import WindowOut, window_out
 from services.scheduling.windows.queries import window_plan
-from services.scheduling.windows.rules import booking_is_open
+from services.scheduling.windows.rules import booking_is_open, changes_online_until
 from services.scheduling.windows.slots import SlotOut, slot_out
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.api_types import LANGUAGE_PATTERN, IdPath
@@ -66,6 +66,12 @@ class ConferenceOut(BaseModel):
     chain_id: str | None
     calendar: str = Field(description="Path of the conference's .ics.")
     window_id: str | None = Field(None, description="The conference window it is in.")
+    changes_until: datetime | None = Field(
+        None,
+        description="Until when the family may move or cancel it online (the window's cutoff"
+        " before it begins; after that, the school office changes it). None for a conference"
+        " in no window.",
+    )
 
 
 class WaitingOut(BaseModel):
@@ -375,9 +381,10 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
     """The student's conferences held now (booked, checked in or completed)."""
     rows = (
         await session.exec(
-            select(Booking, Slot, RosterSite.name)
+            select(Booking, Slot, RosterSite.name, ConferenceWindow.change_cutoff_minutes)
             .join(Slot, col(Slot.id) == col(Booking.slot_id))
             .outerjoin(RosterSite, col(RosterSite.id) == col(Slot.site))
+            .outerjoin(ConferenceWindow, col(ConferenceWindow.id) == col(Booking.window_id))
             .where(Booking.student_id == student_id, col(Booking.status).in_(HELD))
             .order_by(col(Slot.starts_at))
         )
@@ -400,8 +407,11 @@ async def conferences_of(session: AsyncSession, student_id: str) -> list[Confere
             chain_id=booking.chain_id,
             calendar=f"/bookings/{booking.id}/calendar.ics",
             window_id=booking.window_id,
+            changes_until=None
+            if cutoff is None
+            else changes_online_until(slot.starts_at, change_cutoff_minutes=cutoff),
         )
-        for booking, slot, school in rows
+        for booking, slot, school, cutoff in rows
     ]
 
 

@@ -375,13 +375,19 @@ def booking_is_open(
     return True
 
 
+def changes_online_until(starts_at: datetime, *, change_cutoff_minutes: int) -> datetime:
+    """Until when a family may move or cancel a conference online: the window's cutoff before
+    it begins (then the school office changes it)."""
+    return starts_at - timedelta(minutes=change_cutoff_minutes)
+
+
 def check_family_change(
     *, window: WindowPlan | None, starts_at: datetime, now: datetime, is_staff: bool
 ) -> None:
     """Families move or cancel online until the window's cutoff before the conference."""
     if is_staff or window is None:
         return
-    cutoff = starts_at - timedelta(minutes=window.change_cutoff_minutes)
+    cutoff = changes_online_until(starts_at, change_cutoff_minutes=window.change_cutoff_minutes)
     if now >= cutoff:
         raise Refused(
             f"changes online are possible until {_local(cutoff, window.timezone)}; please call"

@@ -55,6 +55,9 @@ class ConferenceView:
     # conferences are at more than one school.
     school: str | None = None
     teacher_id: str = ""  # (the roster's id of ``teacher``)
+    # Too near its time to move or cancel online (scheduling's ``changes_until`` has passed):
+    # the school office changes it.
+    too_near: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,15 @@ class ChildView:
     @property
     def conference_movable(self) -> bool:
         """Whether the child's conference may move online: while its window's booking is open
-        (a move takes a time as booking does), and only in a window of the child's school (a
-        child who changed school since keeps the time, and the office moves it)."""
+        (a move takes a time as booking does), not after the window's cutoff before it, and only
+        in a window of the child's school (a child who changed school since keeps the time, and
+        the office moves it)."""
         open_now = {window.id for window in self.open_windows}
-        return self.conference is not None and self.conference.window_id in open_now
+        return (
+            self.conference is not None
+            and self.conference.window_id in open_now
+            and not self.conference.too_near
+        )
 
     @property
     def conference_window_closed(self) -> bool:
@@ -243,6 +251,8 @@ def conference_view(
         interpreter_language=interpreter or None,
         window_id=conference.get("window_id"),
         teacher_id=str(conference["teacher_id"]),
+        too_near=isinstance(until := conference.get("changes_until"), str)
+        and datetime.now(UTC) >= _moment(until),
     )
 
 

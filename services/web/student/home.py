@@ -3,6 +3,8 @@ conference time, and how many pieces their teacher gave back to fix."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -34,7 +36,10 @@ async def student_home(
         "student_home.html.j2",
         name=str(me.get("given_name", "")),
         conferences=conference_times(
-            conferences.body if conferences.ok else None, language=who.language, timezone=timezone
+            conferences.body if conferences.ok else None,
+            language=who.language,
+            timezone=timezone,
+            now=datetime.now(UTC),
         ),
         to_fix=sum(1 for piece in found if can_fix(piece.get("status"), piece.get("kind"))),
     )

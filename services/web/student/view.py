@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.web.family.portfolio_view import PROMPTS
-from services.web.written_times import written_date, written_day, written_span
+from services.web.written_times import written_date, written_day, written_span, zone
 
 # What a goal can be about: the page's pictures, and the words portfolio keeps (its `area`).
 GOAL_AREAS = ("reading", "writing", "math", "science", "art", "friends")
@@ -58,6 +58,8 @@ class ConferenceTime:
     time: str
     room: str
     virtual: bool
+    today: bool
+    """On today's date on the school's clock (the page says "Today")."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def starters_view(starters: Any) -> Starters | None:
 
 
 def conference_times(
-    conferences: Any, *, language: str, timezone: str | None
+    conferences: Any, *, language: str, timezone: str | None, now: datetime
 ) -> list[ConferenceTime]:
     """The student's conferences still to come or under way, soonest first."""
     if not isinstance(conferences, list):
@@ -140,13 +142,15 @@ def conference_times(
             continue
         starts = datetime.fromisoformat(conference["starts_at"])
         ends = datetime.fromisoformat(conference["ends_at"])
-        zone = conference.get("timezone") or timezone
+        school = conference.get("timezone") or timezone
+        clock = zone(school)
         shown.append(
             ConferenceTime(
-                day=written_day(starts, timezone=zone, language=language),
-                time=written_span(starts, ends, timezone=zone, language=language),
+                day=written_day(starts, timezone=school, language=language),
+                time=written_span(starts, ends, timezone=school, language=language),
                 room=str(conference.get("room") or ""),
                 virtual=conference.get("mode") == "virtual",
+                today=starts.astimezone(clock).date() == now.astimezone(clock).date(),
             )
         )
     return shown
