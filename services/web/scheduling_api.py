@@ -222,6 +222,11 @@ class SchedulingApi(ServiceApi):
             "GET", f"/windows/{quote(window_id)}/not-booked", token, params=params
         )
 
+    async def standing(self, token: str, *, window_id: str) -> Answer:
+        """Where each invited student stands in the window: their conference's status, or
+        missed, waiting, not booked (a teacher: their own classes')."""
+        return await self._call("GET", f"/windows/{quote(window_id)}/standing", token)
+
     async def nudge(
         self, token: str, *, window_id: str, teacher_id: str | None, class_id: str | None
     ) -> Answer:

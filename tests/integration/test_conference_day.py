@@ -693,6 +693,21 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
     by_class = await not_booked(class_id="class-park")
     assert [one["student_id"] for one in by_class] == ["s-cy", "s-dee"]
     assert [one["student_id"] for one in await not_booked(RIVERA)] == ["s-ben"]
+    # Where every invited student stands: Ann's conference held, the others with none.
+    standing = ok(await system.scheduling.get(f"{base}/standing", headers=CONWAY_ADMIN))
+    assert [(one["student_id"], one["conference"]) for one in standing] == [
+        ("s-ann", "completed"),
+        ("s-ben", None),
+        ("s-cy", None),
+        ("s-dee", None),
+    ]
+    assert standing[1] == ben | {"conference": None}
+    assert standing[3]["missed_conference"] is True
+    of_riveras = ok(await system.scheduling.get(f"{base}/standing", headers=RIVERA))
+    assert [(one["student_id"], one["conference"]) for one in of_riveras] == [
+        ("s-ann", "completed"),
+        ("s-ben", None),
+    ]
 
     # Nobody sees more than their share.
     refused = {
@@ -702,8 +717,9 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
         "another site's admin": (MJDS_ADMIN, {}, 404),
     }
     for who, (headers, params, status) in refused.items():
-        response = await system.scheduling.get(f"{base}/not-booked", params=params, headers=headers)
-        assert response.status_code == status, who
+        for path in ("not-booked", "standing"):
+            response = await system.scheduling.get(f"{base}/{path}", params=params, headers=headers)
+            assert response.status_code == status, (who, path)
         response = await system.scheduling.post(f"{base}/nudges", json=params, headers=headers)
         assert response.status_code == status, who
     for path in ("figures", "nudges"):

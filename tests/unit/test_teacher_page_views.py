@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from services.web.staff.availability_view import FormProblem, block_request, read_block_form
-from services.web.staff.classes_view import Bookings, class_view
+from services.web.staff.classes_view import Bookings, class_view, conference_state
 from services.web.staff.day_view import SiblingView, conference_day
 from services.web.staff.review_view import pieces_to_review
 
@@ -110,13 +112,38 @@ def test_a_student_of_another_school_stands_as_their_own_schools_window_says() -
         "cycle": None,
         "students": [student("s-ava", "conway"), student("s-mia", "mjds")],
     }
-    conway = Bookings(window_name="Fall at Conway", invited=True, not_booked={})
-    mjds = Bookings(window_name="Fall at MJDS", invited=True, not_booked={"s-mia": {}})
+    conway = Bookings(
+        window_name="Fall at Conway", invited=True, standing={"s-ava": {"conference": "booked"}}
+    )
+    mjds = Bookings(window_name="Fall at MJDS", invited=True, standing={"s-mia": {}})
     view = class_view(overview, bookings={"conway": conway, "mjds": mjds})
     assert [row.conference for row in view.students] == ["booked", "not_booked"]
     assert view.window == "Fall at Conway"
     alone = class_view(overview, bookings={"conway": conway})
     assert [row.conference for row in alone.students] == ["booked", "no_window"]
+
+
+@pytest.mark.parametrize(
+    ("standing", "shown"),
+    [
+        ({"conference": "booked"}, "booked"),
+        ({"conference": "checked_in"}, "checked_in"),
+        ({"conference": "completed"}, "held"),
+        ({"conference": None, "missed_conference": True}, "missed"),
+        ({"conference": None, "waitlisted": True, "missed_conference": True}, "waitlisted"),
+        ({"conference": None}, "not_booked"),
+        # Not listed by scheduling yet (the roster's news on its way): not known, not booked.
+        (None, "unknown"),
+    ],
+)
+def test_a_students_row_says_where_their_conference_stands(
+    standing: dict[str, object] | None, shown: str
+) -> None:
+    student = {"student_id": "s-ava", "guardians": ["g-wei"]}
+    bookings = Bookings(
+        window_name="Fall", invited=True, standing={"s-ava": standing} if standing else {}
+    )
+    assert conference_state(student, bookings=bookings) == shown
 
 
 def review_piece(added_at: str, site: str = "conway") -> dict[str, object]:

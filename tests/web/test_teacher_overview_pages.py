@@ -27,6 +27,7 @@ from tests.web.conftest import (
     web_settings,
 )
 from tests.web.test_in_a_browser import _portfolio_with_a_ready_plan
+from tests.web.test_teacher_pages import begin_now
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -68,6 +69,7 @@ async def test_the_class_overview_counts_each_students_work_and_booking(
         headers={"Authorization": f"Bearer {ava.link}"},
     )
     assert booked.status_code == 201, booked.text
+    booked_id = booked.json()["id"]
 
     await signed_in_as(web, "t-rivera")
     page = await web.get("/teacher/classes/c-rivera")
@@ -87,6 +89,16 @@ async def test_the_class_overview_counts_each_students_work_and_booking(
         "Not booked (Gio Test's conference)",
     ]
     assert f'href="/teacher/students/{gio.student_id}"' in page.text
+    # Once it has begun and the family has come, and once it was held, the row says so (still
+    # a conference: booked 1 of 2).
+    await begin_now(system, conference_times[0]["id"])
+    rivera = auth("t-rivera", Role.TEACHER, sites=("conway",))
+    for step, shown in (("check-in", "Checked in"), ("complete", "Held")):
+        recorded = await system.scheduling.post(f"/bookings/{booked_id}/{step}", headers=rivera)
+        assert recorded.status_code == 200, recorded.text
+        page = await web.get("/teacher/classes/c-rivera")
+        assert cells(page, ava.student_id)[-1] == f"{shown} (Ava Test's conference)"
+        assert re.search(r"Conferences booked</dt><dd>1 of 2<", page.text), page.text
     every = await web.get("/teacher/classes")
     assert every.status_code == 200
     text = html.unescape(every.text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
@@ -13,12 +13,20 @@ from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
 from services.scheduling.reports.nudges import nudge_families
 from services.scheduling.reports.queries import nudges_of, window_standing
 from services.scheduling.reports.rules import selection_for, taught_by
-from services.scheduling.reports.standing import Counts, figures, not_booked
+from services.scheduling.reports.standing import (
+    Counts,
+    Selection,
+    Standing,
+    figures,
+    invited_in,
+    not_booked,
+)
 from services.scheduling.reports.tables import Nudge
 from services.scheduling.windows.queries import visible_window
 from shared.api_types import ID_PATTERN, Id, IdPath
 from shared.auth.http import CurrentPrincipal
-from shared.auth.principal import Role
+from shared.auth.principal import Principal, Role
+from shared.messaging.unit_of_work import UnitOfWork
 from shared.problems import refusals
 from shared.roster_classes import teacher_names
 from shared.service import UnitOfWorkDep
@@ -39,6 +47,14 @@ class NotBookedOut(BaseModel):
     )
     waitlisted: bool = Field(description="Their family is on the window's waitlist.")
     last_nudged_at: datetime | None = Field(description="When their family was last reminded.")
+
+
+class StandingOut(NotBookedOut):
+    conference: str | None = Field(
+        description="The status of the conference that holds their place in the window:"
+        " `booked`, `checked_in` or `completed` (held); none if none does (not booked, or"
+        " recorded a no-show: `missed_conference`)."
+    )
 
 
 class NudgeIn(BaseModel):
@@ -125,6 +141,41 @@ async def list_not_booked(
 ) -> list[NotBookedOut]:
     """The students whose families have not booked in this window (a no-show counts as not
     booked), for the site's staff; a teacher sees the students of their own classes."""
+    standings, selection = await _selected(uow, principal, window_id, teacher_id, class_id)
+    return [NotBookedOut(**_standing(one)) for one in not_booked(standings, selection)]
+
+
+@router.get(
+    "/windows/{window_id}/standing",
+    response_model=list[StandingOut],
+    responses=refusals(403, 404),
+)
+async def list_standing(
+    window_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    teacher_id: OptionalId = None,
+    class_id: OptionalId = None,
+) -> list[StandingOut]:
+    """Where each invited student stands in this window (a family linked): their conference's
+    status (booked, checked in, held), or missed, on the waitlist, not booked; for the site's
+    staff, a teacher the students of their own classes. `not-booked` is the part of it with
+    no conference."""
+    standings, selection = await _selected(uow, principal, window_id, teacher_id, class_id)
+    return [
+        StandingOut(**_standing(one), conference=one.held)
+        for one in invited_in(standings, selection)
+    ]
+
+
+async def _selected(
+    uow: UnitOfWork,
+    principal: Principal,
+    window_id: str,
+    teacher_id: str | None,
+    class_id: str | None,
+) -> tuple[list[Standing], Selection]:
+    """The window's students and the part of them the reader asked for and may see."""
     try:
         async with uow.read() as session:
             window = await visible_window(session, principal, window_id)
@@ -134,19 +185,20 @@ async def list_not_booked(
         )
     except (Refused, NotFound) as error:
         raise as_http(error) from error
-    return [
-        NotBookedOut(
-            student_id=one.student_id,
-            given_name=one.given_name,
-            class_ids=sorted(one.classes),
-            teacher_ids=sorted(one.teachers),
-            guardian_ids=sorted(one.guardians),
-            missed_conference=one.missed,
-            waitlisted=one.waitlisted,
-            last_nudged_at=one.last_nudged_at,
-        )
-        for one in not_booked(standing.standings, selection)
-    ]
+    return standing.standings, selection
+
+
+def _standing(one: Standing) -> dict[str, Any]:
+    return {
+        "student_id": one.student_id,
+        "given_name": one.given_name,
+        "class_ids": sorted(one.classes),
+        "teacher_ids": sorted(one.teachers),
+        "guardian_ids": sorted(one.guardians),
+        "missed_conference": one.missed,
+        "waitlisted": one.waitlisted,
+        "last_nudged_at": one.last_nudged_at,
+    }
 
 
 @router.post(

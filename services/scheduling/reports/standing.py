@@ -66,13 +66,18 @@ class Selection:
         )
 
 
+def invited_in(standings: Iterable[Standing], selection: Selection) -> list[Standing]:
+    """The selection's invited students, by name."""
+    return sorted(
+        (one for one in standings if one.invited and selection.includes(one)),
+        key=lambda one: (one.given_name.casefold(), one.student_id),
+    )
+
+
 def not_booked(standings: Iterable[Standing], selection: Selection) -> list[Standing]:
     """The selection's invited students with no conference holding their place (a no-show
     holds none), by name."""
-    return sorted(
-        (one for one in standings if one.invited and not one.booked and selection.includes(one)),
-        key=lambda one: (one.given_name.casefold(), one.student_id),
-    )
+    return [one for one in invited_in(standings, selection) if not one.booked]
 
 
 @dataclass(frozen=True)

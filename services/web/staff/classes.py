@@ -130,11 +130,11 @@ async def _bookings(
     window = window_to_show(windows.body, cycle_id=cycle_id, now=datetime.now(UTC))
     if window is None:
         return None
-    answer = accepted(await api.not_booked(token, window_id=str(window["id"])))
+    answer = accepted(await api.standing(token, window_id=str(window["id"])))
     return Bookings(
         window_name=str(window["name"]),
         invited=window.get("announced_at") is not None,
-        not_booked={str(one["student_id"]): one for one in answer.body}
+        standing={str(one["student_id"]): one for one in answer.body}
         if answer.ok and isinstance(answer.body, list)
         else None,
     )

@@ -1,7 +1,6 @@
 """A class at a glance as the teacher's page shows it: portfolio's overview of each student
 (``GET /classes/{id}/overview``) beside where their family stands in the site's conference
-window (scheduling's ``GET /windows/{id}/not-booked``: a family linked to the student and not
-on that list has booked)."""
+window (scheduling's ``GET /windows/{id}/standing``: each student with a family linked)."""
 
 from __future__ import annotations
 
@@ -19,8 +18,9 @@ class Bookings:
 
     window_name: str
     invited: bool
-    not_booked: dict[str, dict[str, Any]] | None
-    """By student id; ``None`` if scheduling did not say."""
+    standing: dict[str, dict[str, Any]] | None
+    """By student id, each student scheduling invited (a family linked); ``None`` if
+    scheduling did not say."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class StudentRow:
     plan: str
     """`ready`, `draft`, `none` (not begun), or `no_cycle` (the site has none)."""
     conference: str
-    """`booked`, `not_booked`, `waitlisted`, `missed`, `no_family`, `no_window` or
-    `unknown`."""
+    """`booked`, `checked_in`, `held`, `not_booked`, `waitlisted`, `missed`, `no_family`,
+    `no_window` or `unknown`."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ class ClassView:
 
     @property
     def booked(self) -> int:
-        return sum(row.conference == "booked" for row in self.students)
+        """Students with a conference (booked, checked in or held), as the office counts."""
+        return sum(row.conference in HAS_A_CONFERENCE for row in self.students)
 
     @property
     def waiting(self) -> int:
@@ -102,21 +103,29 @@ def _row(student: dict[str, Any], *, has_cycle: bool, bookings: Bookings | None)
     )
 
 
+# What a student's row says when their conference holds their place, by its status.
+_HELD_AS = {"booked": "booked", "checked_in": "checked_in", "completed": "held"}
+HAS_A_CONFERENCE = frozenset(_HELD_AS.values())
+
+
 def conference_state(student: dict[str, Any], *, bookings: Bookings | None) -> str:
     """Where the student's conference stands (scheduling lists only the students whose family
-    it invited, that is, who have a guardian linked)."""
+    it invited, that is, who have a guardian linked: one it does not list yet, the roster's
+    news not having reached it, is not known just now)."""
     if bookings is None:
         return "no_window"
     if not student.get("guardians"):
         return "no_family"
-    if bookings.not_booked is None:
+    if bookings.standing is None:
         return "unknown"
-    waiting = bookings.not_booked.get(str(student["student_id"]))
-    if waiting is None:
-        return "booked"
-    if waiting.get("waitlisted"):
+    standing = bookings.standing.get(str(student["student_id"]))
+    if standing is None:
+        return "unknown"
+    if standing.get("conference") in _HELD_AS:
+        return _HELD_AS[str(standing["conference"])]
+    if standing.get("waitlisted"):
         return "waitlisted"
-    return "missed" if waiting.get("missed_conference") else "not_booked"
+    return "missed" if standing.get("missed_conference") else "not_booked"
 
 
 def window_to_show(
