@@ -265,10 +265,16 @@ async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_f
         "rating": 5,
         "learned": "He knows more sounds than I thought.",
         "goal_support": {goal["id"]: "We will read a letter book every night."},
+        "language": "es_mx",  # (the language María wrote in, as her page said it)
     }
     assert (
         await system.portfolio.post("/students/s-gio/feedback", json=feedback, headers=GIO)
     ).status_code == 403
+    for odd in ("not a language!", "x" * 40):
+        refused = await system.portfolio.post(
+            "/students/s-gio/feedback", json=feedback | {"language": odd}, headers=MARIA
+        )
+        assert refused.status_code == 422, (odd, refused.text)
     given = ok(
         await system.portfolio.post("/students/s-gio/feedback", json=feedback, headers=MARIA),
         201,
@@ -287,6 +293,7 @@ async def test_gio_leads_his_conference_from_a_ready_plan_and_his_mother_gives_f
     ]
     seen_by_teacher = ok(await system.portfolio.get("/students/s-gio/feedback", headers=TEACHER))
     assert [f["goal_support"] for f in seen_by_teacher] == [feedback["goal_support"]]
+    assert (given["language"], seen_by_teacher[0]["language"]) == ("es-MX", "es-MX")
     # Each with the cycle it was asked in and when the conference was (the pages show a
     # cycle's feedback with its plan).
     assert (given["cycle_id"], seen_by_teacher[0]["cycle_id"]) == (cycle, cycle)

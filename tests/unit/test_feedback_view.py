@@ -93,3 +93,15 @@ def test_the_front_desk_is_told_what_to_do_itself_not_to_ask_the_school_office()
     office = render(refusal="booked_again", office=True)
     assert "cancel that time first on the student's page" in office
     assert "school office" not in render(refusal="conflict", office=True)
+
+
+def test_the_language_the_family_wrote_in_is_named_when_it_is_not_the_readers() -> None:
+    def named(written_in: str | None, reader: str) -> tuple[str | None, str | None]:
+        (shown,) = family_words([feedback(language=written_in)], **(ABOUT | {"language": reader}))
+        return shown.written_in, shown.written_in_name
+
+    assert named("vi", "en") == ("vi", "Vietnamese")
+    assert named("es-MX", "en") == ("es-MX", "Spanish (Mexico)")
+    assert named("es-MX", "es") == ("es-MX", None)  # (the reader's own language)
+    assert named("zh-Hans", "es") == ("zh-Hans", "chino (simplificado)")
+    assert named(None, "en") == (None, None)  # (given before it was kept, or through the API)

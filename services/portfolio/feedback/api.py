@@ -10,8 +10,9 @@ from sqlmodel import col, select
 
 from services.portfolio.access import linked_guardians, visible_student
 from services.portfolio.feedback.tables import FamilyFeedback, FeedbackRequest
+from services.portfolio.reflections.rules import canonical_language
 from services.portfolio.tables import Goal
-from shared.api_types import Id, IdPath, Paragraphs, Text
+from shared.api_types import Id, IdPath, Language, Paragraphs, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Role
 from shared.events import FamilyFeedbackReceived
@@ -54,6 +55,11 @@ class FeedbackIn(BaseModel):
         description="For a goal's id: how the family will support it at home.",
     )
     comments: Paragraphs | None = Field(None, max_length=2000)
+    language: Language | None = Field(
+        None,
+        description="BCP 47 language the family wrote in (the form's); none if not known. Staff"
+        " see which language it is in: the words are kept as written.",
+    )
 
 
 class FeedbackOut(FeedbackIn):
@@ -178,6 +184,7 @@ async def give_feedback(
             learned=body.learned,
             goal_support=dict(body.goal_support),
             comments=body.comments,
+            language=canonical_language(body.language) if body.language else None,
         )
         session.add(feedback)
         await session.flush()
@@ -233,6 +240,7 @@ def _out(feedback: FamilyFeedback, request: FeedbackRequest) -> FeedbackOut:
         learned=feedback.learned,
         goal_support=feedback.goal_support,
         comments=feedback.comments,
+        language=feedback.language,
         cycle_id=request.cycle_id,
         conference_at=request.conference_at,
     )

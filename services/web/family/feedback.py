@@ -213,7 +213,10 @@ async def give_feedback(
         )
     answer = accepted(
         await api.give_feedback(
-            session_of(who).credential, student_id=student_id, feedback=feedback_body(fields, asked)
+            session_of(who).credential,
+            student_id=student_id,
+            # (Written on a page in the family's language: portfolio keeps which, for the staff.)
+            feedback=feedback_body(fields, asked) | {"language": who.language},
         )
     )
     if answer.ok:
