@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_skeleton, format_time
@@ -18,6 +19,18 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def site_timezone(sites: Any, site: str) -> str | None:
+    """A school's time zone from portfolio's ``GET /sites`` answer (none if it does not say:
+    then UTC)."""
+    if not isinstance(sites, list):
+        return None
+    found = next(
+        (one.get("timezone") for one in sites if isinstance(one, dict) and one.get("id") == site),
+        None,
+    )
+    return found if isinstance(found, str) else None
 
 
 def written_day(moment: datetime, *, timezone: str | None, language: str) -> str:

@@ -4,7 +4,7 @@ access for a family with several children; nothing once that moment has passed."
 from datetime import UTC, datetime, timedelta
 
 from services.web.family.view import window_view
-from services.web.written_times import written_moment_of
+from services.web.written_times import site_timezone, written_moment_of
 
 
 def window(*, opens_in: timedelta, early_in: timedelta | None) -> dict[str, object]:
@@ -41,3 +41,16 @@ def test_once_its_early_access_began_nothing_is_said_to_wait_for() -> None:
     assert window_view(begun, language="en", several=False).opens != ""
     opened = window(opens_in=-timedelta(minutes=5), early_in=None)
     assert window_view(opened, language="en", several=False).opens == ""
+
+
+def test_a_schools_time_zone_is_read_from_portfolios_sites_or_is_none() -> None:
+    sites = [
+        {"id": "mjds", "timezone": "America/New_York"},
+        {"id": "conway", "timezone": "America/Los_Angeles"},
+        "not a site",
+    ]
+    assert site_timezone(sites, "conway") == "America/Los_Angeles"
+    assert site_timezone(sites, "elsewhere") is None
+    assert site_timezone([{"id": "conway", "timezone": None}], "conway") is None
+    assert site_timezone({"detail": "refused"}, "conway") is None
+    assert site_timezone(None, "conway") is None

@@ -25,7 +25,7 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.troubles import Trouble, TroublePage
-from services.web.written_times import zone
+from services.web.written_times import site_timezone, zone
 
 router = APIRouter()
 # The newest cycles whose plan the page looks for (a plan belongs to one cycle).
@@ -48,10 +48,7 @@ async def school_timezone(api: PortfolioApi, credential: str, site: str) -> str 
     """The child's school's time zone, for dates on its clock (none if portfolio does not say:
     then UTC)."""
     answer = accepted(await api.sites(credential))
-    if not answer.ok or not isinstance(answer.body, list):
-        return None
-    zone = next((one.get("timezone") for one in answer.body if one.get("id") == site), None)
-    return zone if isinstance(zone, str) else None
+    return site_timezone(answer.body if answer.ok else None, site)
 
 
 async def ready_plan(

@@ -4,6 +4,7 @@ conference, what the family said of it."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Annotated
 
@@ -18,7 +19,6 @@ from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, token_of
-from services.web.student.school import school_timezone
 from services.web.student.view import conference_steps
 from services.web.troubles import Trouble, TroublePage
 
@@ -81,13 +81,22 @@ async def _plan_page(
 ) -> Response:
     _check_ids(student_id, cycle_id)
     token = token_of(who)
-    student = accepted(await api.student(token, student_id=student_id))
-    presentation = accepted(await api.presentation(token, student_id=student_id, cycle_id=cycle_id))
+    # Asked at once: the student, the plan, where each piece's review stands (a step showing
+    # work not approved keeps the plan from being ready, and the page says which and why) and,
+    # after the conference, what the family said, by name, of the goals the student set.
+    student, presentation, pieces, feedback, goals, guardians = (
+        accepted(answer)
+        for answer in await asyncio.gather(
+            api.student(token, student_id=student_id),
+            api.presentation(token, student_id=student_id, cycle_id=cycle_id),
+            api.evidence(token, student_id=student_id),
+            api.family_feedback(token, student_id=student_id),
+            api.goals(token, student_id=student_id),
+            api.guardians(token, student_id=student_id),
+        )
+    )
     if not (student.ok and presentation.ok):
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    # Where each piece's review stands: a step showing work not approved keeps the plan from
-    # being ready, and the page says which and why.
-    pieces = accepted(await api.evidence(token, student_id=student_id))
     reviews = {
         str(piece["id"]): str(piece.get("status"))
         for piece in (pieces.body if pieces.ok and isinstance(pieces.body, list) else [])
@@ -96,10 +105,6 @@ async def _plan_page(
         replace(step, work_status=reviews.get(step.about_evidence)) if step.about_evidence else step
         for step in conference_steps(presentation.body)
     ]
-    # After the conference: what the family said, by name, of the goals the student set.
-    feedback = accepted(await api.family_feedback(token, student_id=student_id))
-    goals = accepted(await api.goals(token, student_id=student_id))
-    guardians = accepted(await api.guardians(token, student_id=student_id))
     return page(
         request,
         who,
@@ -116,7 +121,7 @@ async def _plan_page(
             goals=goals.body if goals.ok else None,
             guardians=guardian_views(guardians.body if guardians.ok else None),
             language=who.language,
-            timezone=await school_timezone(api, who, site=str(student.body.get("site"))),
+            timezone=None,  # (the cycle's feedback, of its one conference: no day shown)
         ),
         done=done,
         refusal=refusal.value if refusal else None,

@@ -12,7 +12,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.student.signed_in import student_id_of
 from services.web.student.view import current_cycle
 from services.web.troubles import Trouble, TroublePage
-from services.web.written_times import zone
+from services.web.written_times import site_timezone, zone
 
 
 async def own_entry(api: PortfolioApi, who: Visitor) -> dict[str, Any]:
@@ -26,10 +26,7 @@ async def own_entry(api: PortfolioApi, who: Visitor) -> dict[str, Any]:
 async def school_timezone(api: PortfolioApi, who: Visitor, *, site: str) -> str | None:
     """The student's school's time zone (none if portfolio does not say: then UTC)."""
     answer = accepted(await api.sites(token_of(who)))
-    if not answer.ok or not isinstance(answer.body, list):
-        return None
-    found = next((one.get("timezone") for one in answer.body if one.get("id") == site), None)
-    return found if isinstance(found, str) else None
+    return site_timezone(answer.body if answer.ok else None, site)
 
 
 async def cycle_to_plan_for(api: PortfolioApi, who: Visitor) -> dict[str, Any] | None:
