@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.splitlines()[0])
     parser.add_argument("--var", type=Path, default=Path("var"), help="data directory (./var)")
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo district")
+    parser.add_argument(
+        "--no-conference-today",
+        action="store_true",
+        help="the demo's Conway week begins a week ahead like MJDS's, with no conference today"
+        " (to set up a conference day of one's own)",
+    )
     args = parser.parse_args(argv)
     var: Path = args.var.resolve()
     signal.signal(signal.SIGINT, _raise_stop)
@@ -153,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         secret = os.environ.get("AUTH_JWT_SECRET", DEV_JWT_SECRET)
         urls = {service.name: service.url for service in processes}
         if not args.no_demo:
-            for line in load_demo_district(urls, secret=secret) or ["already loaded"]:
+            loaded = load_demo_district(
+                urls, secret=secret, conference_today=not args.no_conference_today
+            )
+            for line in loaded or ["already loaded"]:
                 _say(f"demo: {line}")
         extra_vars = {"REDIS_URL": user_urls[ADMIN]}
         if SUBSCRIBER in user_urls:

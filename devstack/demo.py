@@ -101,7 +101,7 @@ DEV_PEOPLE = (
     {
         "subject": "s-minh",
         "role": "student",
-        "name": "Minh Nguyễn, 3rd grade at Conway (his conference is today)",
+        "name": "Minh Nguyễn, 3rd grade at Conway",
         "sites": ["conway"],
         "students": ["s-minh"],
     },
@@ -135,14 +135,19 @@ def demo_tokens(secret: str, ttl: timedelta = timedelta(hours=12)) -> dict[str, 
     }
 
 
-def load_demo_district(urls: dict[str, str], *, secret: str) -> list[str]:
-    """Load (or confirm) the demo district; returns one line per thing created."""
+def load_demo_district(
+    urls: dict[str, str], *, secret: str, conference_today: bool = True
+) -> list[str]:
+    """Load (or confirm) the demo district; returns one line per thing created. Without
+    ``conference_today``, Conway's week begins a week ahead like MJDS's (``TODAY``)."""
     admin = {"Authorization": f"Bearer {demo_tokens(secret)['DISTRICT_ADMIN_TOKEN']}"}
     created: list[str] = []
     with httpx.Client(timeout=30, headers=admin) as http:
         created += _import_roster(http, urls["portfolio"])
         created += _open_cycles(http, urls["portfolio"])
-        created += _open_conference_times(http, urls["scheduling"])
+        created += _open_conference_times(
+            http, urls["scheduling"], conference_today=conference_today
+        )
         created += _set_first_goals(http, urls)
     return created
 
@@ -209,7 +214,9 @@ def _open_cycles(http: httpx.Client, portfolio: str) -> list[str]:
     return created
 
 
-def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
+def _open_conference_times(
+    http: httpx.Client, scheduling: str, *, conference_today: bool
+) -> list[str]:
     """Conference week at each school: three weekdays from a week on, booking open from now
     until noon on the last day; each teacher free 3:00-5:00 pm on each day with a break at 4,
     which makes 20-minute conferences with 5 minutes between them, and the school's
@@ -224,7 +231,7 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
         if _ok(http.get(f"{scheduling}/windows", params={"site": site})).json():
             continue
         first, last = days[0], days[-1]
-        if site == TODAY["site"]:
+        if conference_today and site == TODAY["site"]:
             first = today.astimezone(TIMEZONE).date()
         window = _ok(
             _once_roster_arrives(
@@ -288,7 +295,7 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
                     )
                 )
             created.append(f"interpreter {name} at {school} ({', '.join(languages)}), 3-5 pm")
-        if site == TODAY["site"]:
+        if conference_today and site == TODAY["site"]:
             created.append(_book_todays_conference(http, scheduling, window["id"], today))
         if site in OPENED_BY_THE_DEMO:
             _ok(http.post(f"{scheduling}/windows/{window['id']}/open"))
@@ -304,15 +311,19 @@ def _open_conference_times(http: httpx.Client, scheduling: str) -> list[str]:
 def todays_conference_time(now: datetime) -> datetime:
     """When today's conference begins: on the first five-minute mark at least
     ``TODAY_STARTS_IN`` from ``now`` (at midnight if it would run past it: a block of
-    availability is on one day)."""
-    soonest = now.astimezone(TIMEZONE) + TODAY_STARTS_IN
+    availability is on one day). Counted in UTC, where a clock change moves no minute (the
+    school's offsets are whole hours: its five-minute marks are UTC's)."""
+    soonest = now.astimezone(UTC) + TODAY_STARTS_IN
     starts = soonest.replace(second=0, microsecond=0)
     if starts < soonest:
         starts += timedelta(minutes=1)
     starts += timedelta(minutes=-starts.minute % 5)
-    if (starts + timedelta(minutes=SLOT_MINUTES, microseconds=-1)).date() != starts.date():
-        starts = datetime.combine(starts.date() + timedelta(days=1), datetime.min.time(), TIMEZONE)
-    return starts.astimezone(UTC)
+    day = starts.astimezone(TIMEZONE).date()
+    ends = starts + timedelta(minutes=SLOT_MINUTES, microseconds=-1)
+    if ends.astimezone(TIMEZONE).date() != day:
+        midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), TIMEZONE)
+        starts = midnight.astimezone(UTC)
+    return starts
 
 
 def _book_todays_conference(
@@ -331,14 +342,19 @@ def _book_todays_conference(
         )
     ).json()
     (slot,) = block["slots"]
+    # (Scheduling learns the student, 404 until then, and their guardian's link, 422, from
+    # portfolio's events, each on a stream of its own.)
     _ok(
-        http.post(
+        _once_roster_arrives(
+            http,
+            "POST",
             f"{scheduling}/bookings",
-            json={
+            {
                 "slot_id": slot["id"],
                 "student_id": TODAY["student"],
                 "guardian_id": TODAY["guardian"],
             },
+            waiting_status=(404, 422),
         )
     )
     local = starts.astimezone(TIMEZONE)
@@ -369,16 +385,17 @@ def _once_roster_arrives(
     url: str,
     body: dict[str, object],
     *,
-    waiting_status: int,
+    waiting_status: int | tuple[int, ...],
     timeout: float = 30.0,
 ) -> httpx.Response:
     """Send ``body``; scheduling and notifications learn the roster from portfolio's events a
-    moment after it changes, and until then answer ``waiting_status``: the request is then made
-    again."""
+    moment after it changes, and until then answer ``waiting_status`` (one of them): the
+    request is then made again."""
+    waiting = waiting_status if isinstance(waiting_status, tuple) else (waiting_status,)
     deadline = time.monotonic() + timeout
     while True:
         response = http.request(method, url, json=body)
-        if response.status_code != waiting_status or time.monotonic() > deadline:
+        if response.status_code not in waiting or time.monotonic() > deadline:
             return response
         time.sleep(0.2)
 

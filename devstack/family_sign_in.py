@@ -29,9 +29,7 @@ DEMO_FAMILIES = (
     DemoFamily("g-maria", "María Martínez, Gio's mother (Conway; in Spanish)", "es"),
     DemoFamily("g-wei", "Wei Chen, Ava's father (Conway)"),
     DemoFamily("g-marcus", "Marcus Brooks, Eli's father (MJDS)"),
-    DemoFamily(
-        "g-lan", "Lan Nguyễn, Minh's mother (Conway: his conference is today; in Vietnamese)", "vi"
-    ),
+    DemoFamily("g-lan", "Lan Nguyễn, Minh's mother (Conway: his conference; in Vietnamese)", "vi"),
 )
 
 

@@ -177,6 +177,17 @@ def primary_language(tag: str) -> str:
     return shortest_code(tag).split("-")[0]
 
 
+def same_language(one: str, other: str) -> bool:
+    """Whether two tags are one language for a reader: the same language (``es-MX`` and
+    ``es``, ``vie`` and ``vi``) in the same script where both name one (``zh-Hant`` is not
+    ``zh-Hans``)."""
+    first, second = shortest_code(one).split("-"), shortest_code(other).split("-")
+    if first[0] != second[0]:
+        return False
+    scripts = [next((part for part in tag[1:] if len(part) == 4), None) for tag in (first, second)]
+    return None in scripts or scripts[0] == scripts[1]
+
+
 def shortest_code(tag: str) -> str:
     """The tag with its language by its two-letter code where ISO 639-1 has one ("spa-MX" ->
     "es-MX", "lao" -> "lo"), the rest as BCP 47 writes it ("zh-hant" -> "zh-Hant")."""

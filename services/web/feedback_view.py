@@ -12,7 +12,7 @@ from typing import Any
 
 from services.web.guardians import GuardianView
 from services.web.written_times import written_date
-from shared.translations import language_name
+from shared.translations import language_name, same_language
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ class FamilyWords:
     support: list[GoalSupport]
     comments: str | None
     conference_on: str | None = None  # (the conference's day, in the reader's words)
-    written_in: str | None = None  # (the language they wrote in, a BCP 47 tag, if known)
-    written_in_name: str | None = None
-    """That language named in the reader's, when it is not the reader's own."""
+    form_language: str | None = None
+    """The language of the form they answered on (a BCP 47 tag, if known), named in the
+    reader's when it is not the reader's own: likely what they wrote in."""
 
 
 def family_words(
@@ -55,7 +55,7 @@ def family_words(
             continue
         guardian = people.get(str(given["guardian_id"]))
         support = given.get("goal_support") or {}
-        written_in = str(given["language"]) if given.get("language") else None
+        form = str(given["language"]) if given.get("language") else None
         shown.append(
             FamilyWords(
                 guardian=guardian.name if guardian else str(given["guardian_id"]),
@@ -69,17 +69,12 @@ def family_words(
                 ],
                 comments=given.get("comments") or None,
                 conference_on=_day(given.get("conference_at"), language, timezone),
-                written_in=written_in,
-                written_in_name=language_name(written_in, in_language=language)
-                if written_in and _primary(written_in) != _primary(language)
+                form_language=language_name(form, in_language=language)
+                if form and not same_language(form, language)
                 else None,
             )
         )
     return shown
-
-
-def _primary(tag: str) -> str:
-    return tag.replace("_", "-").split("-")[0].lower()
 
 
 def _day(moment: Any, language: str, timezone: str | None) -> str | None:

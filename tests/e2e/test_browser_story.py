@@ -101,7 +101,8 @@ def story(tmp_path: Path) -> Iterator[Story]:
 
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
-    launcher = Launcher(tmp_path)
+    # (Its own conference day at Conway, not the demo's.)
+    launcher = Launcher(tmp_path, args=["--no-conference-today"])
     launcher.start()
     try:
         with sync_playwright() as playwright:

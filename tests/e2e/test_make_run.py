@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ def try_it_commands() -> str:
 
 
 class Launcher:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, args: Sequence[str] = ()) -> None:
         self.workdir = workdir
+        self.args = list(args)  # (``python -m devstack``'s)
         self.env = {
             key: value
             for key, value in os.environ.items()
@@ -61,7 +63,7 @@ class Launcher:
         demo_env = self.workdir / "var" / "demo.env"
         demo_env.unlink(missing_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack"],
+            [sys.executable, "-m", "devstack", *self.args],
             cwd=self.workdir,
             env=self.env,
             stdout=self.output.open("a"),

@@ -74,7 +74,8 @@ class Story:
 
 
 def test_from_the_roster_to_the_familys_feedback(tmp_path: Path) -> None:
-    launcher = Launcher(tmp_path)
+    # (Its own conference day at Conway, not the demo's.)
+    launcher = Launcher(tmp_path, args=["--no-conference-today"])
     launcher.start()
     try:
         story = Story(launcher.demo_env())

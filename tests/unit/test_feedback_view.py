@@ -95,13 +95,15 @@ def test_the_front_desk_is_told_what_to_do_itself_not_to_ask_the_school_office()
     assert "school office" not in render(refusal="conflict", office=True)
 
 
-def test_the_language_the_family_wrote_in_is_named_when_it_is_not_the_readers() -> None:
-    def named(written_in: str | None, reader: str) -> tuple[str | None, str | None]:
-        (shown,) = family_words([feedback(language=written_in)], **(ABOUT | {"language": reader}))
-        return shown.written_in, shown.written_in_name
+def test_the_language_of_the_familys_form_is_named_when_it_is_not_the_readers() -> None:
+    def named(form: str | None, reader: str) -> str | None:
+        (shown,) = family_words([feedback(language=form)], **(ABOUT | {"language": reader}))
+        return shown.form_language
 
-    assert named("vi", "en") == ("vi", "Vietnamese")
-    assert named("es-MX", "en") == ("es-MX", "Spanish (Mexico)")
-    assert named("es-MX", "es") == ("es-MX", None)  # (the reader's own language)
-    assert named("zh-Hans", "es") == ("zh-Hans", "chino (simplificado)")
-    assert named(None, "en") == (None, None)  # (given before it was kept, or through the API)
+    assert named("vi", "en") == "Vietnamese"
+    assert named("es-MX", "en") == "Spanish (Mexico)"
+    assert named("es-MX", "es") is None  # (the reader's own language)
+    assert named("vie", "vi") is None  # (one language, by either code)
+    assert named("zh-Hant", "zh-Hans") == "中文 (繁体)"  # (another script, named in the reader's)
+    assert named("zh-Hans", "es") == "chino (simplificado)"
+    assert named(None, "en") is None  # (given before it was kept, or through the API)

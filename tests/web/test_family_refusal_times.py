@@ -81,7 +81,6 @@ async def test_a_change_too_close_to_the_conference_says_until_when_and_to_call_
     assert datetime.fromisoformat(conference["changes_until"]) == starts - timedelta(days=7)
     shown = text_of(home)
     assert "Change the time" not in shown and "Cancel the conference" not in shown, shown
-    assert "Ask for an interpreter" not in shown
     assert (
         "It is too near the conference to change it here. To change or cancel it, call the"
         " school office." in shown

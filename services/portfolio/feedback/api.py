@@ -57,8 +57,8 @@ class FeedbackIn(BaseModel):
     comments: Paragraphs | None = Field(None, max_length=2000)
     language: Language | None = Field(
         None,
-        description="BCP 47 language the family wrote in (the form's); none if not known. Staff"
-        " see which language it is in: the words are kept as written.",
+        description="BCP 47 language of the form the family answered on (likely what they"
+        " wrote in); none if not known. The words are kept as written.",
     )
 
 

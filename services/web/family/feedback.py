@@ -215,7 +215,7 @@ async def give_feedback(
         await api.give_feedback(
             session_of(who).credential,
             student_id=student_id,
-            # (Written on a page in the family's language: portfolio keeps which, for the staff.)
+            # (The form's language, the family's: portfolio keeps it, and staff are told.)
             feedback=feedback_body(fields, asked) | {"language": who.language},
         )
     )
