@@ -68,7 +68,12 @@ async def test_on_conference_day_the_family_page_keeps_the_conference_once_it_ha
 ) -> None:
     await signed_in(web, family)
     booking = await book(system, family, conference_times[0]["id"])
-    await begin_now(system, conference_times[0]["id"])
+    home = html.unescape((await web.get("/family")).text)
+    assert "<strong>Today</strong>" not in home  # (days ahead)
+    begun = await begin_now(system, conference_times[0]["id"])
+    la = ZoneInfo("America/Los_Angeles")
+    # (Five minutes ago: yesterday, just after midnight at Conway.)
+    today = begun.astimezone(la).date() == datetime.now(la).date()
     room = conference_times[0]["room"]
     for step, said in (
         ("check-in", "You are checked in for Ava's conference."),
@@ -79,6 +84,7 @@ async def test_on_conference_day_the_family_page_keeps_the_conference_once_it_ha
         home = html.unescape((await web.get("/family")).text)
         assert said in home, home
         assert room in home
+        assert ("<strong>Today</strong><br>" in home) is today, home
         # Not offered a time as if it had none, nor a change of a conference under way.
         for wrong in ("has no conference time", "Choose a time", "Join the waitlist"):
             assert wrong not in home, wrong

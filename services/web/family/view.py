@@ -14,6 +14,7 @@ from services.web.written_times import (
     written_day,
     written_moment_of,
     written_span,
+    zone,
 )
 from shared.translations import language_name
 
@@ -58,6 +59,7 @@ class ConferenceView:
     # Too near its time to move or cancel online (scheduling's ``changes_until`` has passed):
     # the school office changes it.
     too_near: bool = False
+    today: bool = False  # (on today's date on the school's clock: the page says "Today")
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,8 @@ def conference_view(
         teacher_id=str(conference["teacher_id"]),
         too_near=isinstance(until := conference.get("changes_until"), str)
         and datetime.now(UTC) >= _moment(until),
+        today=starts.astimezone(zone(timezone)).date()
+        == datetime.now(UTC).astimezone(zone(timezone)).date(),
     )
 
 
