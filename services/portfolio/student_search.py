@@ -16,7 +16,7 @@ from services.portfolio.evidence.queries import students_taught_by
 from services.portfolio.evidence.refusing import not_found
 from services.portfolio.rules import may_list_site_students
 from services.portfolio.tables import Guardian, GuardianLink, Site, Student
-from shared.api_types import IdPath, Text
+from shared.api_types import Id, IdPath, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Role
 from shared.problems import refusals
@@ -85,6 +85,67 @@ async def find_students(
     return [StudentOut.model_validate(rows[one], from_attributes=True) for one in ids]
 
 
+class StudentGuardiansOut(BaseModel):
+    student_id: str
+    guardians: list[GuardianOut] = Field(description="Those the roster links to them now.")
+
+
+# At most this many students in one ask: a school's conference evening.
+MOST_STUDENTS_AT_ONCE = 500
+
+
+@router.get(
+    "/sites/{site_id}/guardians",
+    response_model=list[StudentGuardiansOut],
+    responses=refusals(403, 404),
+)
+async def site_guardians(
+    site_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    student_id: Annotated[
+        list[Id],
+        Query(
+            min_length=1,
+            max_length=MOST_STUDENTS_AT_ONCE,
+            description="The students (repeat it for each): those of the school the caller may"
+            " see are answered, by id; others are left out.",
+        ),
+    ],
+) -> list[StudentGuardiansOut]:
+    """The guardians of several of the school's students at once, by name (no contact details),
+    for its administrators (a teacher: their own students): whom the front desk expects with
+    each child on conference day."""
+    if not principal.is_staff or not may_list_site_students(
+        principal, district=principal.district, site=site_id
+    ):
+        raise forbidden(f"you may not look up families at site {site_id!r}")
+    async with uow.read() as session:
+        site = await session.get(Site, site_id)
+        if site is None or site.district != principal.district:
+            raise not_found(f"no site {site_id!r}")
+        students = select(Student.id).where(
+            Student.district == site.district,
+            Student.site == site.id,
+            col(Student.id).in_(sorted(set(student_id))),
+        )
+        if principal.role is Role.TEACHER:
+            students = students.where(col(Student.id).in_(students_taught_by(principal.subject)))
+        seen = sorted((await session.exec(students)).all())
+        rows = (
+            await session.exec(
+                select(GuardianLink, Guardian)
+                .outerjoin(Guardian, col(Guardian.id) == col(GuardianLink.guardian_id))
+                .where(col(GuardianLink.student_id).in_(seen), col(GuardianLink.active))
+                .order_by(col(GuardianLink.guardian_id))
+            )
+        ).all()
+    guardians: dict[str, list[GuardianOut]] = {one: [] for one in seen}
+    for link, guardian in rows:
+        guardians[link.student_id].append(_guardian_out(link, guardian))
+    return [StudentGuardiansOut(student_id=one, guardians=guardians[one]) for one in seen]
+
+
 @router.get(
     "/students/{student_id}/guardians",
     response_model=list[GuardianOut],
@@ -107,12 +168,14 @@ async def student_guardians(
                 .order_by(col(GuardianLink.guardian_id))
             )
         ).all()
-    return [
-        GuardianOut(
-            id=link.guardian_id,
-            given_name=guardian.given_name if guardian is not None else "",
-            family_name=guardian.family_name if guardian is not None else "",
-            relationship=link.relationship,
-        )
-        for link, guardian in rows
-    ]
+    return [_guardian_out(link, guardian) for link, guardian in rows]
+
+
+def _guardian_out(link: GuardianLink, guardian: Guardian | None) -> GuardianOut:
+    """A linked guardian by name (none until the roster names them)."""
+    return GuardianOut(
+        id=link.guardian_id,
+        given_name=guardian.given_name if guardian is not None else "",
+        family_name=guardian.family_name if guardian is not None else "",
+        relationship=link.relationship,
+    )

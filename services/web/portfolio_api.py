@@ -30,6 +30,13 @@ class PortfolioApi(ServiceApi):
         path = f"/sites/{quote(site)}/students"
         return await self._call("GET", path, token, params={"q": name, "limit": str(limit)})
 
+    async def site_guardians(self, token: str, *, site: str, student_ids: list[str]) -> Answer:
+        """The guardians of several of a school's students at once, by name."""
+        path = f"/sites/{quote(site)}/guardians"
+        return await self._call(
+            "GET", path, token, params=[("student_id", one) for one in student_ids]
+        )
+
     async def guardians(self, token: str, *, student_id: str) -> Answer:
         """The guardians the roster links to the student, by name (no contact details)."""
         return await self._call("GET", f"/students/{quote(student_id)}/guardians", token)

@@ -57,7 +57,7 @@ class ServiceApi:
         credential: str | None,
         *,
         json: dict[str, Any] | None = None,
-        params: dict[str, str] | None = None,
+        params: dict[str, str] | list[tuple[str, str]] | None = None,
         data: dict[str, str] | None = None,
         files: dict[str, tuple[str, IO[bytes], str]] | None = None,
     ) -> Answer:

@@ -306,6 +306,8 @@ def check_pages_as_printed(welcome: str) -> None:
         ]
         gio = next(row for row in rows if "Gio" in row)
         assert " ".join(gio).count("Ana Rivera Room 4 Spanish (Rosa Díaz) Expected") == 1, gio
+        # (Whom his conference was booked for, by the roster's name: his mother.)
+        assert " ".join(gio).count("Gio María Martínez (mother) Ana Rivera") == 1, gio
         assert any("Sam" in row for row in rows), rows
 
 

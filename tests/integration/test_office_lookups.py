@@ -132,6 +132,47 @@ async def test_a_students_guardians_are_named_for_the_school_only(system: System
     assert (await system.portfolio.get("/students/s-gio/guardians", headers=OFFICE)).json() == []
 
 
+async def test_the_front_desk_names_the_families_of_a_days_students_at_once(
+    system: System,
+) -> None:
+    await _pupils(system)
+    path = "/sites/conway/guardians"
+    asked = [("student_id", one) for one in ("s-wei", "s-gio", "s-far", "s-nobody")]
+    named = await system.portfolio.get(path, params=asked, headers=OFFICE)
+    assert named.status_code == 200, named.text
+    # Conway's students asked for, by id; another school's and an unknown one left out.
+    assert named.json() == [
+        {
+            "student_id": "s-gio",
+            "guardians": [
+                {"id": "g-maria", "given_name": "", "family_name": "", "relationship": "mother"}
+            ],
+        },
+        {
+            "student_id": "s-wei",
+            "guardians": [
+                {"id": "g-lin", "given_name": "", "family_name": "", "relationship": "mother"}
+            ],
+        },
+    ]
+    # A teacher: their own students only.
+    own = await system.portfolio.get(path, params=asked, headers=RIVERA)
+    assert [one["student_id"] for one in own.json()] == ["s-gio"]
+    # Not another school's office, nor a family; a bad or missing id, or too many, said so.
+    refused = {
+        "another school's office": (OTHER_OFFICE, asked, 403),
+        "a family": (auth("g-maria", Role.GUARDIAN, students=("s-gio",)), asked, 403),
+        "no student": (OFFICE, [], 422),
+        "a bad id": (OFFICE, [("student_id", "a b")], 422),
+        "too many": (OFFICE, [("student_id", f"s-{n}") for n in range(501)], 422),
+    }
+    for who, (headers, params, status) in refused.items():
+        response = await system.portfolio.get(path, params=params, headers=headers)
+        assert response.status_code == status, (who, response.text)
+    missing = await system.portfolio.get("/sites/nowhere/guardians", params=asked, headers=ADMIN)
+    assert missing.status_code == 404
+
+
 async def test_the_school_sees_the_times_it_may_book_for_a_student(system: System) -> None:
     await _pupils(system)
     await put_in_class(

@@ -867,10 +867,17 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
     assert page.status_code == 200, page.text
     text = text_of(page)
     assert "Families expected on" in text and "Conway Elementary" in text
-    rows = re.findall(r"<tr id=\"booking-[^\"]+\">(.*?)</tr>", page.text, re.S)
-    assert [re.sub(r"<[^>]+>|\s+", " ", row).split()[5:7] for row in rows] == [
-        ["Ava", "t-rivera"],
-        ["Noor", "t-rivera"],
+    rows = [
+        [
+            " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr id=\"booking-[^\"]+\">(.*?)</tr>", page.text, re.S)
+    ]
+    # Student, the guardian the booking is for (by id: the roster has not named them), teacher.
+    assert [row[1:4] for row in rows] == [
+        ["Ava", f"{family.guardian_id} (mother)", "t-rivera"],
+        ["Noor", f"{later.guardian_id} (mother)", "t-rivera"],
     ], rows
     assert "Spanish (<bdi>Rosa Díaz</bdi>)" in text and "None asked for" in text
     assert f'href="/office/students/{family.student_id}"' in page.text

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form, typed_day
+from services.web.guardians import GuardianView, guardian_views
 from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.office.windows import windows_of
 from services.web.pages import Visitor, page
@@ -31,6 +32,8 @@ from services.web.written_times import zone
 
 router = APIRouter()
 PAGE = "/office/day"
+# Portfolio names at most this many students' families at once (a school's evening).
+MOST_AT_ONCE = 500
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Arrival:
     room: str
     virtual: bool
     family: FamilyOnTheDay
+    guardian: GuardianView | None = None  # (the one the booking is for, by name)
 
 
 @router.get(PAGE)
@@ -124,6 +128,8 @@ async def _day_page(
     if not answer.ok and refusal is None:
         refusal, status = staff_refusal_of(answer), answer.refused_status
     seen = conference_day(answer.body if answer.ok else {}, day=shown, language=who.language)
+    expected = [family for time in seen.times for family in time.families]
+    coming = await _guardians_coming(portfolio, who, site=school.id, families=expected)
     arrivals = [
         Arrival(
             time=time.time,
@@ -131,6 +137,7 @@ async def _day_page(
             room=time.room,
             virtual=time.virtual,
             family=family,
+            guardian=coming.get((family.student_id, family.guardian_id)),
         )
         for time in seen.times
         for family in time.families
@@ -152,6 +159,27 @@ async def _day_page(
         error_field=error_field,
         section="day",
     )
+
+
+async def _guardians_coming(
+    portfolio: PortfolioApi, who: Visitor, *, site: str, families: list[FamilyOnTheDay]
+) -> dict[tuple[str, str], GuardianView]:
+    """Whom each booking is for, by name, asked of portfolio at once for the day's students
+    (by student and guardian; none if portfolio does not say)."""
+    students = sorted({family.student_id for family in families})[:MOST_AT_ONCE]
+    if not students:
+        return {}
+    answer = accepted(
+        await portfolio.site_guardians(token_of(who), site=site, student_ids=students)
+    )
+    if not answer.ok or not isinstance(answer.body, list):
+        return {}
+    return {
+        (str(one["student_id"]), guardian.id): guardian
+        for one in answer.body
+        if isinstance(one, dict)
+        for guardian in guardian_views(one.get("guardians"))
+    }
 
 
 def _school(schools: list[School], site: str | None) -> School | None:

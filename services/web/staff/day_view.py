@@ -45,6 +45,7 @@ class FamilyOnTheDay:
     steps: tuple[str, ...]
     check_in_later: bool = False  # (booked, and check-in has not opened yet)
     student_id: str = ""  # (their page, to move or cancel the conference: /teacher/students/)
+    guardian_id: str = ""  # (the guardian the booking is for)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def _family(
     return FamilyOnTheDay(
         booking_id=str(booking["id"]),
         student_id=str(booking["student_id"]),
+        guardian_id=str(booking.get("guardian_id") or ""),
         name=str(booking.get("given_name") or booking["student_id"]),
         status=status,
         station=booking.get("station"),
