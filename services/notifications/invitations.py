@@ -12,11 +12,10 @@ and ``notify_guardians`` writes a family's invitation once however often a job r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,9 +24,8 @@ from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import children_counted, families_at_sites
 from services.notifications.messages import Days, Names
-from services.notifications.reminders import BOOKED
 from services.notifications.sending import jobs
-from services.notifications.tables import CouldNotReach, Delivery, KnownStudent, UpcomingConference
+from services.notifications.tables import CouldNotReach, Delivery
 from shared.auth.family_links import window_links_until
 from shared.events import CloudEvent, WindowOpened
 from shared.jobs.context import BatchJobContext
@@ -88,9 +86,7 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
         families = await families_at_sites(
             session, {(cause.district, cause.site)}, guardians=job.payload["guardian_ids"]
         )
-        here = await _still_to_book(
-            session, cause, window, families.get((cause.district, cause.site), {})
-        )
+        here = families.get((cause.district, cause.site), {})
         counted = await children_counted(session, cause.district, list(here))
         await notify_guardians(
             session,
@@ -133,12 +129,8 @@ async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
     could-not-reach list with why, until a later message reaches them (``slc-jobs retry`` of the
     job writes and sends the invitations, which takes them off)."""
     cause = WindowOpening(**job.payload["cause"])
-    window = WindowOpened.model_validate(job.payload["window"])
     families = await families_at_sites(
         session, {(cause.district, cause.site)}, guardians=job.payload["guardian_ids"]
-    )
-    to_invite = await _still_to_book(
-        session, cause, window, families.get((cause.district, cause.site), {})
     )
     invited = set(
         (
@@ -150,7 +142,7 @@ async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
             )
         ).all()
     )
-    for guardian_id, children in sorted(to_invite.items()):
+    for guardian_id, children in sorted(families.get((cause.district, cause.site), {}).items()):
         if guardian_id in invited:
             continue
         await session.merge(
@@ -170,42 +162,6 @@ async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
                 cause_event_id=cause.id,
             )
         )
-
-
-async def _still_to_book(
-    session: AsyncSession,
-    cause: WindowOpening,
-    window: WindowOpened,
-    families: Mapping[str, list[KnownStudent]],
-) -> dict[str, list[KnownStudent]]:
-    """Each family with the children it is to book for: not those whose conference on the
-    window's days is booked already (the school may book one before booking opens, as those
-    conferences' confirmations said); a family with none left is not invited."""
-    students = sorted({child.id for children in families.values() for child in children})
-    if not students:
-        return {}
-    first = window.first_day
-    begins = datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(window.timezone))
-    booked = set(
-        (
-            await session.exec(
-                select(UpcomingConference.student_id).where(
-                    UpcomingConference.district == cause.district,
-                    UpcomingConference.site == cause.site,
-                    col(UpcomingConference.student_id).in_(students),
-                    UpcomingConference.status == BOOKED,
-                    col(UpcomingConference.starts_at) >= begins.astimezone(UTC),
-                    col(UpcomingConference.starts_at)
-                    < window_links_until(window.last_day, window.timezone),
-                )
-            )
-        ).all()
-    )
-    to_book = {
-        guardian_id: [child for child in children if child.id not in booked]
-        for guardian_id, children in families.items()
-    }
-    return {guardian_id: children for guardian_id, children in to_book.items() if children}
 
 
 def _invitation(

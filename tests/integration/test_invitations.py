@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,7 +30,6 @@ from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from shared.database import create_engine, session_factory
 from shared.events import (
-    ConferenceBooked,
     DeliveryFailed,
     EventData,
     GuardianLinked,
@@ -54,7 +52,6 @@ from shared.migrations import upgrade_to_head
 from tests.support import principal
 
 LINK_URL = "http://127.0.0.1:8002/family?link={token}"
-LOS_ANGELES = "America/Los_Angeles"
 # Five guardians at Conway; g-1 has two children there, and g-5's child has left.
 CHILDREN = {
     "g-1": ("s-ava", "s-max"),
@@ -390,47 +387,3 @@ async def test_a_family_with_several_children_is_invited_to_book_early(
     assert early in written["g-4"], written["g-4"]  # Dee's, her brother at MJDS
     assert "Dan" not in written["g-4"]  # (invited to Conway's conferences: Dee's)
     assert early not in written["g-3"] and "Booking opens" in written["g-3"]
-
-
-async def test_a_family_whose_child_the_school_booked_already_is_not_asked_to_choose_a_time(
-    uow: UnitOfWork, env: NotificationsEnvironment
-) -> None:
-    """Before booking opens the office booked Ben's conference and Ava's (her brother Max has
-    none yet), and Cy's in another window: Ben's family is not invited to choose a time, Ava's
-    is, for Max alone, and Cy's as before."""
-    event = window_opened()
-    first = datetime.combine(event.data.first_day, datetime.min.time(), ZoneInfo(LOS_ANGELES))
-
-    def booked(student_id: str, guardian_id: str, starts_at: datetime) -> CloudEvent[Any]:
-        return at_conway(
-            ConferenceBooked(
-                booking_id=f"b-{student_id}",
-                slot_id=f"t-{student_id}",
-                student_id=student_id,
-                guardian_id=guardian_id,
-                booked_by="a-lopez",
-                starts_at=starts_at.astimezone(UTC),
-                ends_at=(starts_at + timedelta(minutes=20)).astimezone(UTC),
-                room="Room 4",
-                teacher_id="t-rivera",
-                timezone=LOS_ANGELES,
-            ),
-            student_id,
-        )
-
-    for conference in (
-        booked("s-ben", "g-2", first + timedelta(hours=15)),
-        # (The last minutes of the window's last day.)
-        booked("s-ava", "g-1", first + timedelta(days=2, hours=23, minutes=30)),
-        booked("s-cy", "g-3", first + timedelta(days=3, hours=15)),  # (after its days)
-    ):
-        await apply(uow, env, conference)
-    await apply(uow, env, event)
-    await run_due(worker(uow, env, "replica-1"))
-
-    written = {d.recipient_id: d for d in await invitations(uow)}
-    assert sorted(written) == ["g-1", "g-3", "g-4"]
-    assert "Max" in written["g-1"].subject and "Ava" not in written["g-1"].subject
-    assert "Cy" in written["g-3"].subject
-    async with uow.read() as session:
-        assert (await session.exec(select(CouldNotReach))).all() == []
