@@ -22,7 +22,7 @@ from services.scheduling.tables import Slot
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from shared.roster_classes import RosterClassMember
-from tests.integration.conftest import SITES, System, enroll, register_site
+from tests.integration.conftest import ADMIN, SITES, System, enroll, register_site
 from tests.scheduling_support import add_interpreter, give_interpreter_hours
 from tests.support import auth, eventually
 from tests.web.conftest import (
@@ -926,6 +926,15 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
     # Another school's day is not the office's; nor is a booking that is not there.
     assert (await web.get("/office/day", params={"site": "mjds"})).status_code == 404
     assert (await web.post("/office/bookings/nope/check-in", data=form)).status_code == 404
+    # Ava's mother unlinked from her since (the booking stays): the desk still sees whom it was
+    # booked for, by id, with no name portfolio no longer gives.
+    unlinked = await system.portfolio.delete(
+        f"/roster/students/{family.student_id}/guardians/{family.guardian_id}", headers=ADMIN
+    )
+    assert unlinked.status_code == 204, unlinked.text
+    desk = await web.get("/office/day", params={"date": today.isoformat()})
+    row = re.search(rf'<tr id="booking-{ava["id"]}">(.*?)</tr>', desk.text, re.S)
+    assert row and f"<td>{family.guardian_id}</td>" in row[1], desk.text
 
 
 def _window_of(page: httpx.Response) -> str:

@@ -5,6 +5,7 @@ teacher records the conference held or missed, from their own day."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from services.web.office.windows import windows_of
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_api import is_id
+from services.web.service_api import ServiceUnavailable, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.day import day_link, days_with_times
 from services.web.staff.day_view import FamilyOnTheDay, conference_day, day_to_show
@@ -32,8 +33,9 @@ from services.web.written_times import zone
 
 router = APIRouter()
 PAGE = "/office/day"
-# Portfolio names at most this many students' families at once (a school's evening).
-MOST_AT_ONCE = 500
+# How many students' families are asked of portfolio in one call (it takes up to 500; a share
+# of 100 keeps the address short for a proxy in front of it).
+PER_ASK = 100
 
 
 @dataclass(frozen=True)
@@ -164,21 +166,35 @@ async def _day_page(
 async def _guardians_coming(
     portfolio: PortfolioApi, who: Visitor, *, site: str, families: list[FamilyOnTheDay]
 ) -> dict[tuple[str, str], GuardianView]:
-    """Whom each booking is for, by name, asked of portfolio at once for the day's students
-    (by student and guardian; none if portfolio does not say)."""
-    students = sorted({family.student_id for family in families})[:MOST_AT_ONCE]
-    if not students:
-        return {}
-    answer = accepted(
-        await portfolio.site_guardians(token_of(who), site=site, student_ids=students)
-    )
-    if not answer.ok or not isinstance(answer.body, list):
-        return {}
-    return {
+    """Whom each booking is for, by name (by student and guardian), asked of portfolio for the
+    day's students, a share of them per call, the calls at once. The day is shown without
+    them if portfolio does not answer; a guardian it does not name (no longer linked) by id."""
+    students = sorted({family.student_id for family in families})
+    shares = [students[at : at + PER_ASK] for at in range(0, len(students), PER_ASK)]
+    try:
+        answers = await asyncio.gather(
+            *(
+                portfolio.site_guardians(token_of(who), site=site, student_ids=share)
+                for share in shares
+            )
+        )
+    except ServiceUnavailable:
+        answers = []
+    named = {
         (str(one["student_id"]), guardian.id): guardian
+        for answer in map(accepted, answers)
+        if answer.ok and isinstance(answer.body, list)
         for one in answer.body
         if isinstance(one, dict)
         for guardian in guardian_views(one.get("guardians"))
+    }
+    return {
+        (family.student_id, family.guardian_id): named.get(
+            (family.student_id, family.guardian_id),
+            GuardianView(id=family.guardian_id, name=family.guardian_id, relationship=""),
+        )
+        for family in families
+        if family.guardian_id and (answers or named)
     }
 
 
