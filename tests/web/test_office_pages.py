@@ -898,6 +898,10 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
             .values(starts_at=soon, ends_at=soon + timedelta(minutes=20))
         )
     today = soon.astimezone(LA).date()
+    # Her page says it is today (unless ten minutes from now is tomorrow at Conway).
+    student_page = await web.get(f"/office/students/{family.student_id}")
+    said_today = "<strong>Today</strong><br>" in student_page.text
+    assert said_today is (today == datetime.now(LA).date()), student_page.text
     page = await web.get("/office/day", params={"date": today.isoformat()})
     action = f"/office/bookings/{ava['id']}/check-in"
     assert f'action="{action}"' in page.text, page.text
