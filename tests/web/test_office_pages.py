@@ -911,10 +911,11 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
     checked = await web.post(action, data=form)
     assert checked.status_code == 303, checked.text
     assert checked.headers["location"] == (
-        f"/office/day?site=conway&date={today.isoformat()}&done=checked_in#booking-{ava['id']}"
+        f"/office/day?site=conway&date={today.isoformat()}&done=checked_in&booking={ava['id']}"
+        f"#booking-{ava['id']}"
     )
     after = text_of(await web.get(checked.headers["location"]))
-    assert "The family is checked in." in after and "Checked in: 1" in after
+    assert "Ava's family is checked in." in after and "Checked in: 1" in after
     [booking] = (
         await system.scheduling.get(
             "/bookings",

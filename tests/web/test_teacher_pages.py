@@ -90,7 +90,7 @@ async def test_checking_a_family_in_then_completing_changes_the_day_view(
     )
     assert checked.status_code == 303, checked.text
     after = await web.get(checked.headers["location"])
-    assert "The family is checked in." in after.text
+    assert "Ava's family is checked in." in html.unescape(after.text)
     assert "Checked in" in after.text
     completed = await web.post(
         f"/teacher/bookings/{booking['id']}/complete",
@@ -98,7 +98,7 @@ async def test_checking_a_family_in_then_completing_changes_the_day_view(
     )
     assert completed.status_code == 303
     done = html.unescape((await web.get(completed.headers["location"])).text)
-    assert "recorded as completed" in done
+    assert "Ava's conference is recorded as completed." in done
     assert "Completed" in done and "Check in Ava's family" not in done
 
 
@@ -138,6 +138,11 @@ async def test_a_family_that_did_not_come_is_recorded_only_once_the_teacher_conf
     )
     assert confirmed.status_code == 303, confirmed.text
     assert "done=no_show" in confirmed.headers["location"]
+    said = html.unescape((await web.get(confirmed.headers["location"])).text)
+    assert "Ava's conference is recorded as missed. The family will be offered a new time." in said
+    # (An address naming a booking not on the day names nobody: what was recorded, said plainly.)
+    other = await web.get("/teacher/day", params={"date": day, "done": "no_show", "booking": "b-x"})
+    assert "The conference is recorded as missed." in html.unescape(other.text)
     [missed] = (
         await system.scheduling.get(
             "/bookings",
@@ -165,7 +170,9 @@ async def test_a_family_that_did_not_come_is_recorded_only_once_the_teacher_conf
         data={"csrf_token": csrf_token(recorded), "date": day},
     )
     assert checked.status_code == 303, checked.text
-    assert "The family is checked in." in (await web.get(checked.headers["location"])).text
+    assert "Ava's family is checked in." in html.unescape(
+        (await web.get(checked.headers["location"])).text
+    )
 
 
 async def test_a_family_recorded_missing_who_booked_again_is_not_checked_in_and_told_why(

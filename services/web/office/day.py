@@ -25,7 +25,7 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import ServiceUnavailable, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.day import day_link, days_with_times
-from services.web.staff.day_view import FamilyOnTheDay, conference_day, day_to_show
+from services.web.staff.day_view import FamilyOnTheDay, conference_day, day_to_show, named_in
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
@@ -59,11 +59,20 @@ async def school_day(
     site: Annotated[str | None, Query(max_length=64)] = None,
     day: Annotated[date | None, Query(alias="date")] = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
+    booking: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """The families expected at one of the office's schools on a day (today, or the next
-    conference day), in order, each with a button to check them in once they may be."""
+    conference day), in order, each with a button to check them in once they may be; after
+    one, whose family was checked in (``booking``, by the day's own list)."""
     return await _day_page(
-        request, who, api, portfolio, site=site, day=day, done=done == "checked_in"
+        request,
+        who,
+        api,
+        portfolio,
+        site=site,
+        day=day,
+        done=done == "checked_in",
+        done_for=booking,
     )
 
 
@@ -83,7 +92,12 @@ async def check_in(
         await api.record_attendance(token_of(who), booking_id=booking_id, step="check-in")
     )
     if answer.ok:
-        back = {"site": site or "", "date": day.isoformat() if day else "", "done": "checked_in"}
+        back = {
+            "site": site or "",
+            "date": day.isoformat() if day else "",
+            "done": "checked_in",
+            "booking": booking_id,
+        }
         query = urlencode({key: value for key, value in back.items() if value})
         return RedirectResponse(f"{PAGE}?{query}#booking-{booking_id}", status_code=303)
     return await _day_page(
@@ -110,6 +124,7 @@ async def _day_page(
     day: date | None,
     schools: list[School] | None = None,
     done: bool = False,
+    done_for: str | None = None,
     refusal: StaffRefusal | None = None,
     status: int = 200,
     error_field: str = "main",
@@ -157,6 +172,7 @@ async def _day_page(
         counts=Counter(arrival.family.status for arrival in arrivals),
         check_in_later=any(arrival.family.check_in_later for arrival in arrivals),
         done=done,
+        done_name=named_in(seen.times, done_for),
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         section="day",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
@@ -17,7 +18,7 @@ from services.web.languages import locale_of
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
-from services.web.staff.day_view import conference_day, conference_days, day_to_show
+from services.web.staff.day_view import conference_day, conference_days, day_to_show, named_in
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of, working_sites
 from services.web.troubles import Trouble, TroublePage
@@ -41,9 +42,13 @@ async def teacher_day(
     api: SchedulingDep,
     day: Annotated[date | None, Query(alias="date")] = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
+    booking: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """The teacher's conferences of a day, in order, with a button for each step of each."""
-    return await _day_page(request, who, api, day=day, done=done if done in DONE else None)
+    """The teacher's conferences of a day, in order, with a button for each step of each;
+    after one, what was recorded (``booking``: of whom, by the day's own list)."""
+    return await _day_page(
+        request, who, api, day=day, done=done if done in DONE else None, done_for=booking
+    )
 
 
 @router.post("/teacher/bookings/{booking_id}/{step}")
@@ -60,8 +65,9 @@ async def record_attendance(
         return await _confirm_no_show(request, who, api, booking_id=booking_id, day=day)
     answer = accepted(await api.record_attendance(token_of(who), booking_id=booking_id, step=step))
     if answer.ok:
-        back = f"?date={day.isoformat()}&done={STEPS[step]}" if day else f"?done={STEPS[step]}"
-        return RedirectResponse(f"/teacher/day{back}", status_code=303)
+        back = {"date": day.isoformat() if day else "", "done": STEPS[step], "booking": booking_id}
+        query = urlencode({key: value for key, value in back.items() if value})
+        return RedirectResponse(f"/teacher/day?{query}", status_code=303)
     return await _day_page(
         request,
         who,
@@ -105,6 +111,7 @@ async def _day_page(
     *,
     day: date | None,
     done: str | None = None,
+    done_for: str | None = None,
     refusal: StaffRefusal | None = None,
     status: int = 200,
     error_field: str = "main",
@@ -121,14 +128,16 @@ async def _day_page(
     answer = accepted(await api.teacher_day(token, teacher_id=person.subject, day=shown))
     if not answer.ok:
         refusal, status = staff_refusal_of(answer), answer.refused_status
+    seen = conference_day(answer.body if answer.ok else {}, day=shown, language=who.language)
     return page(
         request,
         who,
         "teacher_day.html.j2",
         status=status,
-        day=conference_day(answer.body if answer.ok else {}, day=shown, language=who.language),
+        day=seen,
         days=[(other, day_link(other, who.language)) for other in days],
         done=done,
+        done_name=named_in(seen.times, done_for),
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         section="day",

@@ -153,6 +153,20 @@ def conference_days(windows: Any) -> list[date]:
     return sorted(days)
 
 
+def named_in(times: list[TimeOnTheDay], booking_id: str | None) -> str | None:
+    """The name of the student whose booking it is, if it is one of these times' (what was
+    just recorded is said of them by name; an id from an address names nobody else)."""
+    return next(
+        (
+            family.name
+            for time in times
+            for family in time.families
+            if booking_id is not None and family.booking_id == booking_id
+        ),
+        None,
+    )
+
+
 def day_to_show(days: list[date], *, today: date) -> date:
     """Today, if it is a conference day or there are none; else the next one (else the last)."""
     if not days or today in days:
