@@ -272,19 +272,25 @@ def check_pages_as_printed(welcome: str) -> None:
         day = _signed_in_as(browser, dev_page.group(1), "t-rivera")
         # Her first page is today's: Minh's conference, which the demo booked to begin a few
         # minutes after it loaded, and his family may be checked in already.
-        assert "<h3>Minh</h3>" in day.text, day.text
+        assert '<h3><a href="/teacher/students/s-minh">Minh</a></h3>' in day.text, day.text
         assert "Check in Minh's family" in html.unescape(day.text), day.text
         days = [day] + [
             browser.get(str(day.url.join(href)))
             for href in re.findall(r'href="(/teacher/day\?date=[\d-]+)"', day.text)
         ]
-        sams = [one.text for one in days if "<h3>Sam</h3>" in one.text]
+        sams = [
+            one.text
+            for one in days
+            if '<h3><a href="/teacher/students/s-sam">Sam</a></h3>' in one.text
+        ]
         assert len(sams) == 1, [one.url for one in days]
         assert re.search(r"Another of the family(?:'|&#39;)s children, [^<]+, at MJDS", sams[0]), (
             sams[0]
         )
         # Gio's conference has Conway's interpreter: her language and name, as Chinese writes them.
-        gios = [one for one in days if "<h3>Gio</h3>" in one.text]
+        gios = [
+            one for one in days if '<h3><a href="/teacher/students/s-gio">Gio</a></h3>' in one.text
+        ]
         # (Her name isolated, so that Arabic's right-to-left does not turn its brackets.)
         assert len(gios) == 1 and "Spanish (<bdi>Rosa Díaz</bdi>)" in gios[0].text, gios
         chinese = browser.get(str(gios[0].url), headers={"Accept-Language": "zh-CN"})
