@@ -239,6 +239,7 @@ def conference_view(
     starts, ends = _moment(conference["starts_at"]), _moment(conference["ends_at"])
     timezone = conference.get("timezone")
     interpreter = conference.get("interpreter_language")
+    now = datetime.now(UTC)
     return ConferenceView(
         booking_id=str(conference["booking_id"]),
         status=str(conference["status"]),
@@ -254,9 +255,8 @@ def conference_view(
         window_id=conference.get("window_id"),
         teacher_id=str(conference["teacher_id"]),
         too_near=isinstance(until := conference.get("changes_until"), str)
-        and datetime.now(UTC) >= _moment(until),
-        today=starts.astimezone(zone(timezone)).date()
-        == datetime.now(UTC).astimezone(zone(timezone)).date(),
+        and now >= _moment(until),
+        today=starts.astimezone(zone(timezone)).date() == now.astimezone(zone(timezone)).date(),
     )
 
 

@@ -210,7 +210,7 @@ async def _guardians_coming(
             GuardianView(id=family.guardian_id, name=family.guardian_id, relationship=""),
         )
         for family in families
-        if family.guardian_id and (answers or named)
+        if answers and family.guardian_id
     }
 
 

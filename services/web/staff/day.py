@@ -18,7 +18,13 @@ from services.web.languages import locale_of
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
-from services.web.staff.day_view import conference_day, conference_days, day_to_show, named_in
+from services.web.staff.day_view import (
+    booking_on,
+    conference_day,
+    conference_days,
+    day_to_show,
+    named_in,
+)
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, person_of, token_of, working_sites
 from services.web.troubles import Trouble, TroublePage
@@ -88,20 +94,20 @@ async def _confirm_no_show(
         await api.teacher_day(token_of(who), teacher_id=person_of(who).subject, day=day)
     )
     shown = conference_day(answer.body if answer.ok else {}, day=day, language=who.language)
-    for time in shown.times:
-        for family in time.families:
-            if family.booking_id == booking_id:
-                return page(
-                    request,
-                    who,
-                    "teacher_confirm_no_show.html.j2",
-                    family=family,
-                    time=time,
-                    day=shown,
-                    error_field="confirm",
-                    section="day",
-                )
-    raise TroublePage(Trouble.NOT_FOUND, 404)
+    found = booking_on(shown.times, booking_id)
+    if found is None:
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    time, family = found
+    return page(
+        request,
+        who,
+        "teacher_confirm_no_show.html.j2",
+        family=family,
+        time=time,
+        day=shown,
+        error_field="confirm",
+        section="day",
+    )
 
 
 async def _day_page(

@@ -153,18 +153,27 @@ def conference_days(windows: Any) -> list[date]:
     return sorted(days)
 
 
-def named_in(times: list[TimeOnTheDay], booking_id: str | None) -> str | None:
-    """The name of the student whose booking it is, if it is one of these times' (what was
-    just recorded is said of them by name; an id from an address names nobody else)."""
+def booking_on(
+    times: list[TimeOnTheDay], booking_id: str | None
+) -> tuple[TimeOnTheDay, FamilyOnTheDay] | None:
+    """The time and family of a booking, if it is one of these times' (an id from an address
+    or a form finds nothing else)."""
     return next(
         (
-            family.name
+            (time, family)
             for time in times
             for family in time.families
             if booking_id is not None and family.booking_id == booking_id
         ),
         None,
     )
+
+
+def named_in(times: list[TimeOnTheDay], booking_id: str | None) -> str | None:
+    """The name of the student whose booking it is, if it is one of these times' (what was
+    just recorded is said of them by name)."""
+    found = booking_on(times, booking_id)
+    return found[1].name if found else None
 
 
 def day_to_show(days: list[date], *, today: date) -> date:
