@@ -7,6 +7,12 @@ sending in a transaction of its own: a district's largest school is not one tran
 tens of thousands of messages, and its first invitations go out while the rest are written.
 The job's key names the event and the chunk, so an event handled twice asks for no more jobs,
 and ``notify_guardians`` writes a family's invitation once however often a job runs.
+
+A child whose conference in the window the school booked before the family was invited (the
+office may book before booking opens) is named with its time instead of in the invitation to
+choose one, as this service knows the conferences when the job runs: a booking it has not heard
+of yet is sent its confirmation after the invitation, and a cancellation heard late is sent
+with a link to book again, so every family is always given its link.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,8 +30,9 @@ from services.notifications.delivery import Message, notify_guardians
 from services.notifications.environment import NotificationsEnvironment
 from services.notifications.family_links import children_counted, families_at_sites
 from services.notifications.messages import Days, Names
+from services.notifications.reminders import BOOKED
 from services.notifications.sending import jobs
-from services.notifications.tables import CouldNotReach, Delivery
+from services.notifications.tables import CouldNotReach, Delivery, UpcomingConference
 from shared.auth.family_links import window_links_until
 from shared.events import CloudEvent, WindowOpened
 from shared.jobs.context import BatchJobContext
@@ -88,6 +95,12 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
         )
         here = families.get((cause.district, cause.site), {})
         counted = await children_counted(session, cause.district, list(here))
+        booked = await booked_in_window(
+            session,
+            cause.district,
+            window.window_id,
+            {child.id for children in here.values() for child in children},
+        )
         await notify_guardians(
             session,
             [
@@ -100,6 +113,14 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                     values=_invitation(
                         window,
                         children=tuple(child.given_name for child in children),
+                        booked=tuple(
+                            Booked(child.given_name, booked[child.id])
+                            for child in children
+                            if child.id in booked
+                        ),
+                        to_choose=tuple(
+                            child.given_name for child in children if child.id not in booked
+                        ),
                         in_the_district=counted.get(guardian_id, len(children)),
                         now=now,
                         link=context.env.family_links.url(
@@ -114,6 +135,33 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
             ],
             now=now,
         )
+
+
+class Booked(NamedTuple):
+    """A child whose conference in the window is booked already, and when it begins."""
+
+    name: str
+    starts_at: datetime
+
+
+async def booked_in_window(
+    session: AsyncSession, district: str, window_id: str, student_ids: set[str]
+) -> dict[str, datetime]:
+    """When each of these students' conference in the window begins, of those booked as this
+    service knows them (the first, should it know of more than one)."""
+    if not student_ids:
+        return {}
+    rows = await session.exec(
+        select(UpcomingConference.student_id, UpcomingConference.starts_at)
+        .where(
+            col(UpcomingConference.district) == district,
+            col(UpcomingConference.window_id) == window_id,
+            col(UpcomingConference.status) == BOOKED,
+            col(UpcomingConference.student_id).in_(sorted(student_ids)),
+        )
+        .order_by(col(UpcomingConference.starts_at).desc())
+    )
+    return dict(rows.all())
 
 
 # The could-not-reach entry of a family whose invitation was never written has no delivery to
@@ -168,19 +216,24 @@ def _invitation(
     window: WindowOpened,
     *,
     children: tuple[str, ...],
+    booked: tuple[Booked, ...],
+    to_choose: tuple[str, ...],
     in_the_district: int,
     now: datetime,
     link: str | None,
 ) -> dict[str, Any]:
     """What a family's invitation says: a family with several children (``in_the_district``:
     at any of its schools, as scheduling counts them) is told when its early access begins, if
-    before everyone else's."""
+    before everyone else's. The ``booked`` children are named with their times; the family is
+    asked to choose a time for the others (``to_choose``), if any."""
     early = window.early_access_at
     if max(in_the_district, len(children)) < 2 or early is None or early >= window.opens_at:
         early = None
     return {
         "children": Names(children),
         "several": len(children) > 1,
+        "booked": [{"student": child.name, "starts_at": child.starts_at} for child in booked],
+        "to_choose": Names(to_choose),
         "window": window.name,
         "days": Days(window.first_day, window.last_day),
         "opens_at": window.opens_at,

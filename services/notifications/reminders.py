@@ -111,6 +111,7 @@ class ConferenceFacts:
     # of the interpreter, and a move since moves name it (2026-12-05; a family may move without
     # one). A cancellation, and a move from before, keep the interpreter known.
     interpreter_named_at: int | None = None
+    window_id: str | None = None  # (unknown for older events and rows)
 
 
 def facts_of(event: ConferenceEvent) -> ConferenceFacts:
@@ -137,6 +138,7 @@ def facts_of(event: ConferenceEvent) -> ConferenceFacts:
         interpreter_language=interpreter,
         mode=data.mode,
         interpreter_named_at=data.sequence if said else None,
+        window_id=data.window_id,
     )
 
 
@@ -176,6 +178,7 @@ def follow(known: ConferenceFacts | None, change: ConferenceFacts) -> Conference
         room=newest.room or other.room,
         timezone=newest.timezone or other.timezone,
         mode=newest.mode or other.mode,
+        window_id=newest.window_id or other.window_id,
         interpreter_language=interpreter.interpreter_language,
         interpreter_named_at=interpreter.interpreter_named_at,
     )
@@ -489,6 +492,7 @@ def _facts_of_row(row: UpcomingConference) -> ConferenceFacts:
         interpreter_language=row.interpreter_language,
         mode=row.mode,
         interpreter_named_at=row.interpreter_named_at,
+        window_id=row.window_id,
     )
 
 
@@ -510,6 +514,7 @@ def _written(
         "interpreter_language": facts.interpreter_language,
         "interpreter_named_at": facts.interpreter_named_at,
         "mode": facts.mode,
+        "window_id": facts.window_id,
         "updated_at": now,
     }
     if row is None:

@@ -227,6 +227,13 @@ class UpcomingConference(SQLModel, table=True):
     student_id: str = Field(max_length=64)
     guardian_id: str = Field(max_length=64, description="The guardian the booking is for.")
     teacher_id: str | None = Field(default=None, max_length=64)
+    # (A window's invitations say which children's conferences in it are booked already.)
+    window_id: str | None = Field(
+        default=None,
+        index=True,
+        max_length=64,
+        description="The conference window it belongs to, once an event said (since 0020).",
+    )
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime | None = Field(
         default=None, sa_type=UTCDateTime, description="Unknown for an old cancellation only."

@@ -30,6 +30,9 @@ from shared.auth import Role
 from shared.auth.family_links import FamilyLinkIssuer, generate_key_pair
 from shared.database import create_engine, session_factory
 from shared.events import (
+    ConferenceBooked,
+    ConferenceCancelled,
+    ConferenceMoved,
     DeliveryFailed,
     EventData,
     GuardianLinked,
@@ -387,3 +390,96 @@ async def test_a_family_with_several_children_is_invited_to_book_early(
     assert early in written["g-4"], written["g-4"]  # Dee's, her brother at MJDS
     assert "Dan" not in written["g-4"]  # (invited to Conway's conferences: Dee's)
     assert early not in written["g-3"] and "Booking opens" in written["g-3"]
+
+
+def booked(student_id: str, guardian_id: str, at: datetime, **changes: Any) -> CloudEvent[Any]:
+    fields: dict[str, Any] = {
+        "booking_id": f"b-{student_id}",
+        "slot_id": f"slot-{student_id}",
+        "student_id": student_id,
+        "guardian_id": guardian_id,
+        "booked_by": "a-lopez",
+        "booked_via": "staff",
+        "starts_at": at,
+        "ends_at": at + timedelta(minutes=20),
+        "room": "Room 12",
+        "teacher_id": "t-rivera",
+        "timezone": "America/Los_Angeles",
+        "window_id": "w-fall",
+    }
+    return at_conway(ConferenceBooked(**{**fields, **changes}), student_id)
+
+
+async def test_children_the_school_booked_before_the_invitation_are_named_with_their_time(
+    uow: UnitOfWork, env: NotificationsEnvironment
+) -> None:
+    """The office booked some children before booking opened: their families are told those
+    times, and asked to choose one only for their other children; a conference cancelled since,
+    or in another window, is not counted as booked."""
+    day = datetime.combine(date.today() + timedelta(days=10), datetime.min.time(), UTC)
+    ava_at, dee_at, dee_moved_to = (day + timedelta(hours=h) for h in (23, 22, 24))
+    events = [
+        booked("s-ava", "g-1", ava_at),  # Max, her brother, has no time yet
+        booked("s-ben", "g-2", day + timedelta(hours=21)),
+        at_conway(
+            ConferenceCancelled(
+                booking_id="b-s-ben",
+                slot_id="slot-s-ben",
+                student_id="s-ben",
+                guardian_id="g-2",
+                starts_at=day + timedelta(hours=21),
+                cancelled_by="a-lopez",
+                window_id="w-fall",
+                sequence=1,
+            ),
+            "s-ben",
+        ),
+        booked("s-cy", "g-3", day, window_id="w-spring"),
+        booked("s-dee", "g-4", dee_at),
+        # (Moved since, by an event that does not name the window: the booking's stays known;
+        # the family is told the time it moved to.)
+        at_conway(
+            ConferenceMoved(
+                booking_id="b-s-dee",
+                student_id="s-dee",
+                guardian_id="g-4",
+                teacher_id="t-rivera",
+                slot_id="slot-2",
+                starts_at=dee_moved_to,
+                ends_at=dee_moved_to + timedelta(minutes=20),
+                room="Room 12",
+                previous_slot_id="slot-s-dee",
+                previous_starts_at=dee_at,
+                sequence=1,
+                moved_by="a-lopez",
+                timezone="America/Los_Angeles",
+            ),
+            "s-dee",
+        ),
+    ]
+    for event in events:
+        await apply(uow, env, event)
+    await apply(uow, env, window_opened())
+    await run_due(worker(uow, env, "replica-1"))
+
+    written = {d.recipient_id: d for d in await invitations(uow)}
+    assert set(written) == {"g-1", "g-2", "g-3", "g-4"}, "every family is invited, with its link"
+    assert all("link=" in d.body for d in written.values())
+
+    ava_and_max = written["g-1"].body
+    assert "Ava's conference is already booked: " in ava_and_max, ava_and_max
+    assert "Choose a time for Max here" in ava_and_max
+    assert "Ava and Max's student-led conferences" in written["g-1"].subject
+    # (Written in the window's zone: 23:00 UTC is 3:00 PM in Los Angeles in December.)
+    assert "3:00" in ava_and_max.split("already booked: ")[1].splitlines()[0]
+
+    ben = written["g-2"].body  # (in Spanish; his conference was cancelled)
+    assert "ya está reservada" not in ben and "Elija un horario aquí" in ben, ben
+    cy = written["g-3"].body  # (booked in another window)
+    assert "already booked" not in cy and "Choose a time here" in cy, cy
+
+    dee = written["g-4"].body
+    assert "Dee's conference is already booked: " in dee, dee
+    assert "4:00" in dee.split("already booked: ")[1].splitlines()[0], "the time it moved to"
+    assert "Choose a time" not in dee and "You can book now" not in dee
+    assert "To see, change or cancel it (this link is just for you" in dee

@@ -478,6 +478,8 @@ MESSAGES: dict[str, dict[str, Any]] = {
     "conference_invitation": {
         "children": Names(("Ana", "Leo")),
         "several": True,
+        "booked": [],
+        "to_choose": Names(("Ana", "Leo")),
         "window": "Fall 2026 SLCs at Conway",
         "days": Days(date(2026, 12, 8), date(2026, 12, 10)),
         "opens_at": MONDAY_MORNING,

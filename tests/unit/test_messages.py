@@ -103,6 +103,8 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "conference_invitation": {
         "children": Names(("Ana", "Leo")),
         "several": True,
+        "booked": [],
+        "to_choose": Names(("Ana", "Leo")),
         "window": "Fall 2026 SLCs at Conway",
         "days": Days(date(2026, 12, 8), date(2026, 12, 10)),
         "opens_at": MONDAY_MORNING,
@@ -377,6 +379,38 @@ def test_an_invitation_for_several_children_says_so(language: str, one: str, two
     several = rendered("conference_invitation", language)
     assert single.subject.startswith(one) and not several.subject.startswith(one)
     assert two in several.subject
+
+
+# The lines an invitation has for children the school booked before it was written, and for
+# choosing a time for the others, in each language (what ``test_catalogs`` cannot see: that the
+# template picks the right ones).
+BOOKED_ALREADY = {
+    "en": ("Ana's conference is already booked", "Choose a time for Leo here", "To see, change"),
+    "es": ("La conferencia de Ana ya está reservada", "Elija un horario para Leo", "Para verla"),
+    "vi": ("Buổi họp của Ana đã được đặt lịch", "Xin chọn giờ cho Leo", "Để xem, đổi"),
+    "zh-Hans": ("Ana的家长会已预约", "请在此为Leo选择时间", "如需查看"),
+    "ar": ("لقاء Ana محجوز بالفعل", "اختاروا موعد لقاء Leo", "لرؤية الموعد"),
+}
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_an_invitation_names_the_children_already_booked_and_asks_for_the_others(
+    language: str,
+) -> None:
+    booked, choose, see = BOOKED_ALREADY[language]
+    ana = [{"student": "Ana", "starts_at": TUESDAY_EVENING}]
+    some = rendered("conference_invitation", language, booked=ana, to_choose=Names(("Leo",)))
+    assert booked in some.body and choose in some.body and see not in some.body, some.body
+    assert rendered("conference_invitation", language, booked=ana).subject == some.subject
+
+    alone = rendered(
+        "conference_invitation", language, children=Names(("Ana",)), booked=ana, to_choose=Names(())
+    )
+    assert booked in alone.body and see in alone.body, alone.body
+    assert choose.split("Leo")[0] not in alone.body, "nobody left to choose a time for"
+    nothing_to_book = rendered("conference_invitation", "en", booked=ana, to_choose=Names(()))
+    assert "Booking opens" not in nothing_to_book.body
+    assert LINK in alone.body, "the family's link, to see, change or cancel it"
 
 
 @pytest.mark.parametrize(
