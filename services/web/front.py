@@ -56,3 +56,10 @@ async def sign_out(request: Request, who: Annotated[Visitor, Depends(signed_in)]
 async def signed_out(request: Request, who: VisitorDep) -> Response:
     """Signed out: how to come back."""
     return page(request, who, "signed_out.html.j2")
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """The site's icon, for browsers that ask for it at the old address (pages name
+    ``/static/icon.svg``)."""
+    return RedirectResponse("/static/icon.svg", status_code=301)

@@ -34,10 +34,12 @@ from shared.translations import compiled_translations
 from shared.translations import in_words as list_in_words
 
 TEMPLATES = Path(__file__).parent / "templates"
+_TRANSLATIONS = {language: compiled_translations(CATALOGS.get(language)) for language in LANGUAGES}
 
 
 def _environment(language: str) -> Environment:
     """One environment per language, its catalog installed once."""
+    translations = _TRANSLATIONS[language]
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         # (Pages are HTML; a text template, ``*.txt.j2``, is written as it is.)
@@ -49,9 +51,7 @@ def _environment(language: str) -> Environment:
     )
     # A sentence is one msgid however the template wraps it (as babel.cfg extracts it).
     environment.policies["ext.i18n.trimmed"] = True
-    environment.install_gettext_translations(  # type: ignore[attr-defined]
-        compiled_translations(CATALOGS.get(language)), newstyle=True
-    )
+    environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     # A list as the language writes one: "Conway Elementary and MJDS", "Conway Elementary y MJDS".
     locale = locale_of(language)
     environment.filters["in_words"] = lambda items: in_words(items, locale)
@@ -66,6 +66,12 @@ def in_words(items: Iterable[Any], locale: Locale) -> Markup:
 
 
 _ENVIRONMENTS = {language: _environment(language) for language in LANGUAGES}
+
+
+def translated(language: str, message: str) -> str:
+    """``message`` (a msgid the templates use too) in ``language``: words a page's code puts in
+    for the visitor, as a default they did not type."""
+    return _TRANSLATIONS[language].gettext(message)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ class ServiceApi:
                 path,
                 headers=bearer(credential) if credential is not None else None,
                 json=json,
-                params=params,
+                # (A tuple: httpx's type of a list of pairs asks for wider values than ours.)
+                params=tuple(params) if isinstance(params, list) else params,
                 data=data,
                 files=files,
             )

@@ -685,6 +685,7 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
         "missed_conference": False,
         "waitlisted": True,
         "last_nudged_at": None,
+        "reminded_again_from": None,
     }
     assert (cy["waitlisted"], cy["missed_conference"]) == (False, False)
     assert (dee_row["missed_conference"], dee_row["teacher_ids"]) == (True, ["t-park"])
@@ -787,9 +788,15 @@ async def test_the_office_sees_who_has_not_booked_nudges_them_and_charts_the_win
     assert [n["id"] for n in ok(await system.scheduling.get(f"{base}/nudges", headers=RIVERA))] == [
         by_rivera["id"]
     ]
-    reminded = {one["student_id"]: one["last_nudged_at"] for one in await not_booked()}
+    listed = await not_booked()
+    reminded = {one["student_id"]: one["last_nudged_at"] for one in listed}
     assert reminded["s-cy"] == reminded["s-dee"] == by_office["nudged_at"]
     assert reminded["s-ben"] == by_rivera["nudged_at"]
+    # When each may be reminded again: what the pages say instead of offering a nudge refused.
+    again_from = {one["student_id"]: one["reminded_again_from"] for one in listed}
+    assert datetime.fromisoformat(again_from["s-ben"]) == datetime.fromisoformat(
+        by_rivera["nudged_at"]
+    ) + timedelta(hours=1)
     # Sent again at once (a second click, or the office after the teacher): nobody is reminded
     # twice within the hour; said, with when they may be.
     again = await system.scheduling.post(

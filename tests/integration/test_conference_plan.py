@@ -444,9 +444,9 @@ async def test_a_family_never_sees_a_reflection_on_work_not_approved_through_the
     system: System,
 ) -> None:
     """A reflection on work the teacher returned stays between the student and the teacher, in
-    the plan too: it keeps the plan from being made ready, as the work itself would; and work
-    no longer approved after the plan was made ready leaves the family's presentation, with
-    its reflection, while the student still leads from all of it."""
+    the plan too: it keeps the plan from being made ready (the work itself would be left out);
+    and work no longer approved after the plan was made ready leaves the family's presentation,
+    with its reflection, while the student still leads from the reflection."""
     await gio_at_conway(system)
     cycle = await open_cycle(system)
     work = ok(
@@ -499,6 +499,99 @@ async def test_a_family_never_sees_a_reflection_on_work_not_approved_through_the
     assert [step["kind"] for step in for_maria["steps"]] == []
     for_gio = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=GIO))
     assert [step["kind"] for step in for_gio["steps"]] == ["reflection"]
+
+
+async def test_work_returned_after_it_was_planned_is_left_out_of_the_conference(
+    system: System,
+) -> None:
+    """Work the teacher returns once it is in the plan is presented to nobody, the student
+    included (their plan page does not offer it), until the student hands it in again; the
+    presentation tells the teacher what it leaves out and what keeps the plan from being ready,
+    as marking it ready then decides."""
+    await gio_at_conway(system)
+    cycle = await open_cycle(system)
+    log, story = [
+        ok(
+            await system.portfolio.post(
+                "/students/s-gio/evidence",
+                json={"kind": "text", "title": title, "text": "..."},
+                headers=GIO,
+            ),
+            201,
+        )
+        for title in ("Reading log", "My story")
+    ]
+    plan_path = f"/students/s-gio/plans/{cycle}"
+    ok(
+        await system.portfolio.put(
+            plan_path,
+            json={
+                "items": [
+                    {"type": "evidence", "id": log["id"]},
+                    {"type": "evidence", "id": story["id"]},
+                ]
+            },
+            headers=GIO,
+        )
+    )
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{log['id']}/return",
+            json={"feedback": "Add the last three books"},
+            headers=TEACHER,
+        )
+    )
+    for reader in (GIO, TEACHER):
+        shown = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=reader))
+        assert [step["content"]["id"] for step in shown["steps"]] == [story["id"]]
+        assert shown["left_out"] == [log["id"]]
+        assert shown["not_approved"] == {story["id"]: "submitted"}
+        assert shown["ready_refused"] == "plan_not_approved"
+    refused = await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER)
+    assert (refused.status_code, refused.json()["refusal"]) == (409, "plan_not_approved")
+    assert story["id"] in refused.json()["detail"] and log["id"] not in refused.json()["detail"]
+
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{story['id']}/approve", headers=TEACHER
+        )
+    )
+    shown = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=TEACHER))
+    assert (shown["ready_refused"], shown["not_approved"]) == (None, {})
+    ok(await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER))
+    for_maria = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=MARIA))
+    assert [step["content"]["id"] for step in for_maria["steps"]] == [story["id"]]
+    assert (for_maria["left_out"], for_maria["ready_refused"]) == ([], None)
+
+
+async def test_a_plan_of_returned_work_only_has_nothing_to_present(system: System) -> None:
+    await gio_at_conway(system)
+    cycle = await open_cycle(system)
+    log = ok(
+        await system.portfolio.post(
+            "/students/s-gio/evidence",
+            json={"kind": "text", "title": "Reading log", "text": "..."},
+            headers=GIO,
+        ),
+        201,
+    )
+    plan_path = f"/students/s-gio/plans/{cycle}"
+    ok(
+        await system.portfolio.put(
+            plan_path, json={"items": [{"type": "evidence", "id": log["id"]}]}, headers=GIO
+        )
+    )
+    ok(
+        await system.portfolio.post(
+            f"/students/s-gio/evidence/{log['id']}/return",
+            json={"feedback": "Add the last three books"},
+            headers=TEACHER,
+        )
+    )
+    shown = ok(await system.portfolio.get(f"{plan_path}/presentation", headers=TEACHER))
+    assert (shown["steps"], shown["ready_refused"]) == ([], "plan_empty")
+    refused = await system.portfolio.post(f"{plan_path}/ready", headers=TEACHER)
+    assert (refused.status_code, refused.json()["refusal"]) == (409, "plan_empty")
 
 
 async def test_a_goal_set_on_the_evening_before_a_cycle_belongs_to_the_one_before_it(

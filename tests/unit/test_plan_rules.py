@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from services.portfolio.plans.rules import (
@@ -9,6 +11,8 @@ from services.portfolio.plans.rules import (
     check_may_edit,
     check_may_mark_ready,
     check_ready,
+    presented,
+    ready_refused,
     visible_to,
 )
 from shared.auth.principal import Role
@@ -55,3 +59,32 @@ def test_families_see_the_plan_once_it_is_ready() -> None:
     assert visible_to(MARIA, status="ready")
     assert visible_to(GIO, status="draft")
     assert visible_to(TEACHER, status="draft")
+
+
+def test_work_returned_after_it_was_chosen_is_left_out_and_holds_nothing_back() -> None:
+    items = [
+        {"type": "evidence", "id": "e-log"},
+        {"type": "evidence", "id": "e-story"},
+        {"type": "reflection", "id": "r-1"},
+        {"type": "goal", "id": "g-gone"},  # (deleted since: not found)
+    ]
+    found = {
+        ("evidence", "e-log"): SimpleNamespace(id="e-log"),
+        ("evidence", "e-story"): SimpleNamespace(id="e-story"),
+        ("reflection", "r-1"): SimpleNamespace(id="r-1", evidence_id="e-log"),
+    }
+    shown = presented(items, found, {"e-log": "returned", "e-story": "approved"})
+    assert [item["id"] for item in shown.items] == ["e-story", "r-1"]
+    assert shown.left_out == ["e-log"]
+    # The reflection on it is still presented: it keeps the plan from being ready.
+    assert shown.evidence_status == {"e-log": "returned", "e-story": "approved"}
+    assert ready_refused(items=2, evidence_status=shown.evidence_status) == "plan_not_approved"
+
+    only_work = presented(items[:2], found, {"e-log": "returned", "e-story": "approved"})
+    assert (
+        ready_refused(items=len(only_work.items), evidence_status=only_work.evidence_status) is None
+    )
+    nothing = presented(items[:1], found, {"e-log": "returned"})
+    assert ready_refused(items=len(nothing.items), evidence_status=nothing.evidence_status) == (
+        "plan_empty"
+    )

@@ -16,7 +16,8 @@ from babel.dates import format_date
 from services.web.languages import LANGUAGES, LOCALE
 from shared.auth import Role
 from tests.catalog_checks import po_path, read_catalog
-from tests.integration.conftest import System, enroll
+from tests.integration.conftest import System, enroll, teaching_at
+from tests.scheduling_support import DISTRICT_ADMIN, conference_window, open_times
 from tests.support import auth, eventually
 from tests.web.conftest import (
     Family,
@@ -31,6 +32,7 @@ from tests.web.test_student_pages import open_cycle
 from tests.web.test_teacher_pages import begin_now, book
 
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
+CONWAY = ZoneInfo("America/Los_Angeles")
 
 
 async def held_conference(
@@ -89,6 +91,55 @@ async def test_on_conference_day_the_family_page_keeps_the_conference_once_it_ha
         for wrong in ("has no conference time", "Choose a time", "Join the waitlist"):
             assert wrong not in home, wrong
         assert "Change the time" not in home and "Cancel the conference" not in home
+
+
+async def test_a_conference_the_school_booked_before_opening_shows_once_it_has_begun(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """Conway's office booked Ava's conference before opening booking (the family's page knows
+    no window of Conway's yet): checked in and held, the page shows it, not "not open yet"."""
+    await teaching_at(system, "t-rivera", "conway")
+    # (Weeks after the test window of Conway the family fixture opened; its time is then made
+    # to have begun now.)
+    first = datetime.now(CONWAY).date() + timedelta(days=40)
+    window = await conference_window(
+        system.scheduling,
+        site="conway",
+        announce=False,
+        name="Before opening",
+        first_day=first.isoformat(),
+        last_day=first.isoformat(),
+    )
+    [slot] = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=datetime(first.year, first.month, first.day, 15, tzinfo=CONWAY),
+        teacher_id="t-rivera",
+        window=window,
+    )
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={
+            "slot_id": slot["id"],
+            "student_id": family.student_id,
+            "guardian_id": family.guardian_id,
+        },
+        headers=DISTRICT_ADMIN,
+    )
+    assert booked.status_code == 201, booked.text
+    await signed_in(web, family)
+    await begin_now(system, slot["id"])
+    for step, said in (
+        ("check-in", "You are checked in for Ava's conference."),
+        ("complete", "Ava's conference has taken place. Thank you for coming."),
+    ):
+        done = await system.scheduling.post(
+            f"/bookings/{booked.json()['id']}/{step}", headers=TEACHER
+        )
+        assert done.status_code == 200, done.text
+        home = html.unescape((await web.get("/family")).text)
+        assert said in home, home
+        assert "Booking is not open yet" not in home
 
 
 async def feedback_given(system: System, family: Family) -> list[dict[str, Any]]:
@@ -150,7 +201,12 @@ async def test_after_the_conference_the_family_gives_feedback_once_and_is_thanke
     again = await web.post(address, data={"csrf_token": token, "rating": "4"})
     assert again.status_code == 409
     assert "You have already given your feedback" in html.unescape(again.text)
-    assert (await web.get(address)).status_code == 409
+    # Opened again (from the message that asked), the page thanks them: no error, no form.
+    revisit = await web.get(address)
+    assert revisit.status_code == 200
+    revisited = html.unescape(revisit.text)
+    assert "You have already given your feedback" in revisited
+    assert "There is a problem" not in revisited and "Send your feedback" not in revisited
     assert len(await feedback_given(system, family)) == 1
 
 

@@ -178,6 +178,12 @@ async def test_a_family_books_moves_and_cancels_through_the_forms(
 
     move = await web.get(f"/family/bookings/{booking['id']}/move")
     assert move.status_code == 200
+    # The time it has now, to compare (it is not among those to move to): as the family's page
+    # writes it.
+    home = html.unescape(home.text)
+    when = home.split("<dt>When</dt>")[1].split("</dd>")[0].replace("<dd>", "")
+    day, span = (part.strip() for part in when.split("<br>")[-2:])
+    assert f"Your time now: {day}, {span}</p>" in html.unescape(move.text), move.text
     moved = await web.post(
         f"/family/bookings/{booking['id']}/move",
         data={"csrf_token": csrf_token(move), "slot_id": times[2]},
@@ -307,6 +313,10 @@ async def test_once_booking_closes_the_family_still_sees_its_conference_and_whom
     home = html.unescape((await web.get("/family")).text)
     assert "Booking has closed, and Ben has no conference time." in home
     assert "Booking is not open yet" not in home and "Choose a time" not in home
+    # An old link to choose a time or to wait leads to the page that says so.
+    for form in ("book", "waitlist"):
+        sent_back = await web.get(f"/family/children/{ben.student_id}/{form}")
+        assert (sent_back.status_code, sent_back.headers["location"]) == (303, "/family")
 
 
 async def test_a_family_waiting_when_booking_closes_still_sees_its_place_and_gets_a_freed_seat(
@@ -682,6 +692,15 @@ async def test_every_response_says_what_the_browser_may_load_and_send(
     assert " style=" not in responses[2].text
 
 
+async def test_every_page_names_the_sites_icon_and_the_old_address_finds_it(
+    web: httpx.AsyncClient, family: Family
+) -> None:
+    page = await web.get("/f", params={"link": family.link}, follow_redirects=True)
+    assert '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">' in page.text
+    icon = await web.get("/favicon.ico", follow_redirects=True)
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
 async def test_the_family_page_with_its_css_weighs_at_most_100_kb(
     web: httpx.AsyncClient, family: Family
 ) -> None:
@@ -804,6 +823,8 @@ async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
     every = await web.get(f"/family/children/{family.student_id}/book")
     assert len(offered_times(every)) == 3
     assert f'href="/family/children/{family.student_id}/book?interpreter=vi"' in every.text
+    # A language the school has no interpreter for: whom to ask.
+    assert "For another language, call the school office." in text_of(every)
     with_one = await web.get(
         f"/family/children/{family.student_id}/book", params={"interpreter": "vi"}
     )
@@ -1079,13 +1100,17 @@ async def test_a_family_asks_for_an_interpreter_after_booking_and_gives_it_up(
     assert sent.status_code == 303, sent.text
     [booking] = await bookings_of(system, family)
     page_of = f"/family/bookings/{booking['id']}/interpreter"
-    # No interpreter at the school yet: nothing to ask for.
-    assert page_of not in (await web.get("/family")).text
+    # No interpreter at the school yet: nothing to ask for, nor "none asked for" said.
+    home = await web.get("/family")
+    assert page_of not in home.text and "None asked for" not in home.text
+    # (One child: the page is about her conference.)
+    assert "<h1>Ava's conference</h1>" in html.unescape(home.text)
     ana = await interpreter_free_at(
         system.scheduling, first, name="Ana Flores", languages=("vi",), headers=office
     )
     home = await web.get("/family")
     assert f'<a href="{page_of}">Ask for an interpreter</a>' in home.text
+    assert "None asked for" in home.text
 
     form = await web.get(page_of)
     assert form.status_code == 200

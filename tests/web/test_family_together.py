@@ -86,6 +86,9 @@ async def test_a_family_books_two_children_one_after_the_other(
     assert "Conway Elementary" not in choose.text  # one school: not named on every line
     chains = re.findall(r'name="chain" value="([^"]+)"', choose.text)
     assert chains, choose.text
+    # The first, right one after the other, says no wait between them.
+    first_option = choose.text.split('<div class="radio">')[1]
+    assert "after the conference before" not in first_option, first_option
 
     # Nothing chosen, or something that is not one of the offers: asked again, nothing booked.
     for chain in ("", "not a chain", f"{conference_times[0]['id']}:{family.student_id}"):
@@ -210,6 +213,9 @@ async def test_times_together_at_two_schools_name_each_school_and_teacher(
         assert "Lia:" in lia and "Conway Elementary" in lia and "MJDS" not in lia, option
         assert "Max:" in max_ and "MJDS" in max_ and "Room 12" in max_, option
         assert "With Miriam Cohen, Room 12" in max_ and teacher not in max_, option
+        # The time to get from one school to the other is said (never "right after").
+        assert "minutes after the conference before" not in lia, option
+        assert re.search(r"\d+ minutes after the conference before", max_), option
 
     # Booked: the family's page says at which school each conference is.
     chain = re.findall(r'name="chain" value="([^"]+)"', choose.text)[0]

@@ -106,6 +106,10 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                 assert "Ava" in await page.inner_text("main")
                 if screen == "phone":
                     await page.get_by_role("button", name=re.compile("^Nudge the famil")).click()
+                    # (The office confirms first, on a page of its own.)
+                    await page.get_by_role("heading", name="Nudge these families?").wait_for()
+                    await check("confirm-nudge")
+                    await page.get_by_role("button", name=re.compile("^Yes, remind")).click()
                     await (
                         page.get_by_role("status")
                         .get_by_text("The families were nudged")

@@ -247,6 +247,21 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     assert missing.status_code == 422
     assert "Enter a name of up to 200 characters." in missing.text
     assert 'href="#first_day"' in missing.text and 'id="first_day-error"' in missing.text
+    # Each day and time missing is named by its field (in the summary and at the field), with
+    # no format: a date picker shows none.
+    blanks = await web.post(
+        "/office/windows",
+        data=window_form(token, first_day="", last_day="", opens_time="", closes_day=""),
+    )
+    said = text_of(blanks)
+    for words in (
+        "Enter the first day.",
+        "Enter the last day.",
+        "Enter the time booking opens.",
+        "Enter the day booking closes.",
+    ):
+        assert said.count(words) == 2, words  # (the summary's link and the field's message)
+    assert "for example 2026" not in said
     today = datetime.now(LA).date()
     backwards = await web.post(
         "/office/windows",
@@ -267,6 +282,7 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     assert "The conference window is set up." in text
     assert "Not open yet: families have not been invited" in text
     assert re.search(r"12:00\WPM", text) and "20 minutes" in text and "120 minutes before" in text
+    assert "When you open the window, not before" in text
     window_id = created.headers["location"].split("/")[-1].split("?")[0]
     # The form sent again (the back button, a second click): refused, nothing set up twice.
     again = await web.post("/office/windows", data=window_form(token, early_day="", early_time=""))
@@ -292,6 +308,14 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     elsewhen = await web.post(times, data=block | {"room": "Room 7", "day": today.isoformat()})
     assert elsewhen.status_code == 422
     assert "That day is not one of the window's conference days." in text_of(elsewhen)
+    backwards = await web.post(
+        times, data=block | {"room": "Room 7", "from": "17:00", "until": "15:00"}
+    )
+    assert backwards.status_code == 422, backwards.text
+    assert "The end time must be after the start time." in text_of(backwards)
+    assert 'id="times-until-error"' in backwards.text and 'href="#times-until"' in backwards.text
+    no_start = await web.post(times, data=block | {"room": "Room 7", "from": ""})
+    assert "Enter the time the conferences start." in text_of(no_start)
     stations = block | {"room": "Room 7", "format": "stations", "capacity": "3"}
     given = await web.post(times, data=stations)
     assert given.status_code == 303, given.text
@@ -320,8 +344,20 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     assert "Lia" in text_of(before) and not_yet in text_of(before)
     assert 'action="/office/not-booked/nudges"' not in before.text
 
+    window_page = await web.get(f"/office/windows/{window_id}")
+    assert f'<form method="get" action="/office/windows/{window_id}/open">' in window_page.text
+    asked = await web.get(f"/office/windows/{window_id}/open")
+    assert asked.status_code == 200
+    asking = text_of(asked)
+    assert "Open booking and invite families?" in asking and "It cannot be undone." in asking
+    assert "Yes, invite the family of the 1 student of Conway Elementary now" in asking
+    assert f'<form method="post" action="/office/windows/{window_id}/open"' in asked.text
     opened = await web.post(f"/office/windows/{window_id}/open", data={"csrf_token": token})
     assert opened.status_code == 303
+    # Opened: nothing left to confirm.
+    asked_again = await web.get(f"/office/windows/{window_id}/open")
+    assert asked_again.status_code == 303
+    assert asked_again.headers["location"] == f"/office/windows/{window_id}"
     assert not_yet not in text_of(await web.get(figures))
     assert 'action="/office/not-booked/nudges"' in (await web.get(not_booked)).text
     after = text_of(await web.get(opened.headers["location"]))
@@ -392,17 +428,42 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
         headers=colleague,
     )
     assert first.status_code == 201, first.text
-    await new_family("Noor")  # (someone left for the office to remind)
+    noor = await new_family("Noor")  # (someone left for the office to remind)
+    # Ava's family was just reminded: the nudge offered is for Noor's only, and says so.
+    listed = text_of(await web.get("/office/not-booked", params={"teacher": "t-rivera"}))
+    assert "The family of 1 of these students was reminded recently" in listed
+    assert "Nudge the family of the other student" in listed
+    assert '<form method="get" action="/office/not-booked/nudges"' in listed
+    # The office confirms first, on a page of its own: to whom, how many, what it does.
+    asked = await web.get(
+        "/office/not-booked/nudges", params={"window": _window_of(page), "teacher": "t-rivera"}
+    )
+    assert asked.status_code == 200
+    asking = text_of(asked)
+    assert "Nudge these families?" in asking and "Students of t-rivera" in asking
+    assert "Yes, remind 1 family now" in asking and "It cannot be taken back." in asking
+    assert 'name="teacher" value="t-rivera"' in asking
+    assert '<form method="post" action="/office/not-booked/nudges"' in asking
 
     nudged = await web.post(
         "/office/not-booked/nudges",
-        data={"csrf_token": csrf_token(page), "window": _window_of(page), "teacher": "t-rivera"},
+        data={"csrf_token": csrf_token(asked), "window": _window_of(page), "teacher": "t-rivera"},
     )
     assert nudged.status_code == 303
     assert "done=nudged" in nudged.headers["location"]
     after_page = await web.get(nudged.headers["location"])
     after = text_of(after_page)
     assert "The families were nudged" in after
+    # Every family listed was just reminded: no nudge is offered (it would be refused), and the
+    # page says from when one is.
+    assert "Ava" in after and noor.name in after
+    assert "Every family listed was reminded recently: you can nudge them again from" in after
+    assert "Nudge the famil" not in after and 'action="/office/not-booked/nudges"' not in after
+    nothing_to_ask = await web.get(
+        "/office/not-booked/nudges", params={"window": _window_of(page), "teacher": "t-rivera"}
+    )
+    assert nothing_to_ask.status_code == 303
+    assert nothing_to_ask.headers["location"].startswith("/office/not-booked?")
     assert "Students of t-rivera" in after
     assert re.search(r"<td>[^<]*</td>\s*<td>You</td>", after_page.text)
     assert re.search(r"<td>[^<]*</td>\s*<td>Office a-both</td>", after_page.text)
@@ -444,11 +505,27 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     # Why, in words; notifications' own words beside them for district IT.
     assert "The school has no email address or phone number for this family." in listed
     assert "no contact point on file for this guardian" in listed
-    # Every status the report counts has its column, so they add up to the total.
+    # Every status the report counts is named, so they add up to the total.
     assert "About to go" in listed and "Not sent: no longer linked to the student" in listed
     # And each round, its families with no message written (none here: the nudge was written).
     assert "No message written" in listed
-    assert re.search(r"Reminder to book \(nudge\)</th>(<td>[^<]*</td>)+<td>0</td></tr>", listed)
+    assert re.search(r"Reminder to book \(nudge\)</th>.*?<td>0</td></tr>", listed)
+    # Each round's statuses in one cell (those it has), not a column each: it fits a screen.
+    header = re.search(r"<thead>(.*?)</thead>", listed.split("Each round of messages")[1], re.S)
+    assert header and header[1].count("<th") == 5, header
+    assert re.search(r'<ul class="status-counts"><li>[^<]+: 1</li></ul>', listed), listed
+
+
+async def test_no_failure_is_not_said_to_be_every_family_reached(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    """Before any message failed, the page says only that (not that every family was reached:
+    none may have been delivered yet)."""
+    await register_site(system, "conway")
+    await signed_in_as(web, "a-conway")
+    text = text_of(await web.get("/office/messages"))
+    assert "Families we could not reach" in text and "No message has failed so far." in text
+    assert "Every family has been reached" not in text
 
 
 async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
@@ -475,6 +552,9 @@ async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
     # The nudges sent name their sender: the reader as "You" (not their id), the office's
     # as the school office (a teacher's page does not read the roster's administrators).
     assert re.search(r"<td>[^<]*</td>\s*<td>You</td>", after_page.text), after_page.text
+    # Ava's family was just reminded: nothing to nudge again yet, said with when.
+    assert "Every family listed was reminded recently: you can nudge them again from" in after
+    assert 'action="/teacher/not-booked/nudges"' not in after
     lia = await new_family("Lia")  # (someone left for the office to remind)
     office = auth("a-conway", Role.SITE_ADMIN, sites=("conway",))
     by_office = await system.scheduling.post(
@@ -511,6 +591,8 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     await signed_in_as(web, "a-conway")
     page = await web.get("/office/interpreters")
     assert "No interpreters yet." in page.text
+    # The example languages are some the school's families read the app in.
+    assert "Spanish or es, Vietnamese or vi, Arabic or ar." in page.text
     token = csrf_token(page)
     bad = await web.post(
         "/office/interpreters",
@@ -764,7 +846,7 @@ async def test_the_office_pages_are_for_the_office_only(
     assert refused.status_code == 403 and "This page is not for you" in refused.text
     web.cookies.clear()
     home = await signed_in(web, family)
-    for url in (*OFFICE_PAGES, "/teacher/not-booked"):
+    for url in (*OFFICE_PAGES, "/teacher/not-booked", "/office/not-booked/nudges"):
         assert (await web.get(url)).status_code == 403, url
     for url in ("/office/not-booked/nudges", "/office/reminders"):
         posted = await web.post(url, data={"csrf_token": csrf_token(home), "site": "conway"})
@@ -787,6 +869,9 @@ async def test_no_input_on_the_office_pages_gets_a_500(
         ("POST", "/office/windows", window_form(token, slot_minutes="1e9", site="mjds")),
         ("POST", "/office/windows", window_form(token, opens_time="25:99", name="x" * 300)),
         ("POST", "/office/windows/nope/open", {"csrf_token": token}),
+        ("GET", "/office/windows/..%2Fx/open", None),
+        ("GET", "/office/not-booked/nudges?window=%00&teacher=x&class=../y", None),
+        ("GET", f"/office/not-booked/nudges?window={window}&class=nope", None),
         ("POST", "/office/not-booked/nudges", {"csrf_token": token, "window": "../x"}),
         (
             "POST",
@@ -867,6 +952,9 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
     assert page.status_code == 200, page.text
     text = text_of(page)
     assert "Families expected on" in text and "Conway Elementary" in text
+    # As wide as the office's other pages, each time on one line.
+    assert '<main id="main" class="width wide">' in page.text
+    assert page.text.count('<td class="time-span">') == 2
     rows = [
         [
             " ".join(re.sub(r"<[^>]+>", " ", cell).split())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from tests.integration.conftest import (
     enroll,
     family_with_contact,
 )
-from tests.scheduling_support import interpreter_free_at
+from tests.scheduling_support import add_interpreter, give_interpreter_hours, interpreter_free_at
 from tests.support import eventually
 from tests.web.conftest import (
     Family,
@@ -310,6 +311,46 @@ async def test_the_office_books_with_an_interpreter_and_gives_one_up(
     bodies = await eventually(told, until=lambda found: len(found) == 2, timeout=20)
     assert "The school has changed Lucía's student-led conference" in bodies[0], bodies[0]
     assert "Your change is confirmed: an interpreter in Spanish" in bodies[1], bodies[1]
+
+
+async def test_the_times_to_move_to_are_in_order_with_an_interpreter_too(
+    web: httpx.AsyncClient, system: System, family: Family, conference_times: list[dict[str, Any]]
+) -> None:
+    """With an interpreter, scheduling gives first the times next to the interpreter's other
+    conferences (the family's pages suggest those); the office's list is by day and time."""
+    first, second, third = conference_times
+    interpreter = await add_interpreter(
+        system.scheduling, site="conway", name="Rosa Díaz", languages=["es"]
+    )
+    hours = await give_interpreter_hours(
+        system.scheduling,
+        interpreter,
+        starts_at=datetime.fromisoformat(first["starts_at"]),
+        ends_at=datetime.fromisoformat(third["ends_at"]),
+    )
+    assert hours.status_code == 201, hours.text
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    booked = await web.post(
+        f"/office/students/{family.student_id}/book",
+        data={
+            "csrf_token": csrf_token(page),
+            "guardian_id": family.guardian_id,
+            "slot_id": third["id"],
+            "interpreter": "es",
+        },
+    )
+    assert booked.status_code == 303, booked.text
+    options = await system.scheduling.get(
+        f"/students/{family.student_id}/booking-options",
+        params={"interpreter_language": "es"},
+        headers=ADMIN,
+    )
+    # (Scheduling's order: the time next to her conference with the interpreter first.)
+    assert [one["id"] for one in options.json()["free_times"]] == [second["id"], first["id"]]
+    moved = await web.get(f"/office/students/{family.student_id}")
+    assert "Change the time" in moved.text
+    assert times_offered(moved) == [first["id"], second["id"]]
 
 
 async def test_the_list_of_who_has_not_booked_leads_to_each_child(

@@ -6,6 +6,7 @@ never reachable, and no one but a student let in."""
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -469,21 +470,32 @@ async def test_what_cannot_be_done_is_said_in_words_with_a_4xx(
     upload = {"csrf_token": csrf_token(form), "way": "file", "title": "My song"}
     no_file = await web.post("/student/work", data=upload, files={"file": ("", b"", "audio/webm")})
     assert no_file.status_code == 422 and "Choose a photo or a recording first." in no_file.text
-    no_name = await web.post(
-        "/student/work", data={**upload, "title": " "}, files={"file": ("a.png", photo())}
+    too_long = await web.post(
+        "/student/work", data={**upload, "title": "x" * 201}, files={"file": ("a.png", photo())}
     )
-    assert no_name.status_code == 422 and "Give your work a name." in no_name.text
+    assert too_long.status_code == 422 and "That did not work." in too_long.text
     not_work = await web.post(
         "/student/work", data=upload, files={"file": ("song.exe", b"MZ\x90\x00" * 100)}
     )
     assert not_work.status_code in (415, 422), not_work.text[-300:]
     assert "this kind of file" in not_work.text or "could not open this file" in not_work.text
     settings = system.apps["portfolio"].state.runtime.settings
-    settings.file_max_image_bytes = 2_000
+    largest, settings.file_max_image_bytes = settings.file_max_image_bytes, 2_000
     too_big = await send_photo(web, photo(size=(300, 300)) + os.urandom(4000))
     assert too_big.status_code == 413, too_big.text[-300:]
     assert "This is too big." in text_of(too_big)
     assert await ava_pieces(system) == []
+    settings.file_max_image_bytes = largest
+    # New work left unnamed (a young child may not type a name) is "My work", as the box
+    # suggests, in the page's language.
+    unnamed = await web.post(
+        "/student/work",
+        data={**upload, "title": " "},
+        files={"file": ("a.png", photo())},
+        headers={"Accept-Language": "es"},
+    )
+    assert unnamed.status_code == 303, unnamed.text[-300:]
+    assert [piece["title"] for piece in await ava_pieces(system)] == ["Mi trabajo"]
 
     for address in (
         "/student/work/add/video",
@@ -668,6 +680,43 @@ async def test_on_the_day_the_home_page_says_today(
     assert re.search(r"Mi conferencia</h2>\s*<p>Hoy<br>", spanish), spanish
 
 
+async def test_after_the_conference_the_home_page_says_the_student_led_it(
+    web: httpx.AsyncClient, system: System, ava: str, conference_times: list[dict[str, Any]]
+) -> None:
+    """Once held, the conference stays on the student's page (it said "not booked yet")."""
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={"slot_id": conference_times[0]["id"], "student_id": AVA, "guardian_id": "g-wei"},
+        headers=ADMIN,
+    )
+    assert booked.status_code == 201, booked.text
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        slot = await session.get(Slot, conference_times[0]["id"])
+        assert slot is not None
+        slot.ends_at, slot.starts_at = began + (slot.ends_at - slot.starts_at), began
+        session.add(slot)
+    held = await system.scheduling.post(f"/bookings/{booked.json()['id']}/complete", headers=ADMIN)
+    assert held.status_code == 200, held.text
+    home = text_of(await signed_in_as(web, AVA))
+    assert "You led your conference. Well done!" in home, home
+    assert "not booked yet" not in home
+    day = format_skeleton(
+        "MMMMEEEEd", began.astimezone(ZoneInfo("America/Los_Angeles")), locale="en"
+    )
+    assert day in home
+
+    # Two weeks on, the next cycle's conference is what the page waits for.
+    long_ago = began - timedelta(days=14)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        slot = await session.get(Slot, conference_times[0]["id"])
+        assert slot is not None
+        slot.ends_at, slot.starts_at = long_ago + (slot.ends_at - slot.starts_at), long_ago
+        session.add(slot)
+    home = text_of(await web.get("/student"))
+    assert "Well done" not in home and "Your conference time is not booked yet." in home
+
+
 async def test_only_a_signed_in_student_reaches_the_student_pages(
     web: httpx.AsyncClient, system: System, ava: str, family: Family
 ) -> None:
@@ -685,3 +734,156 @@ async def test_only_a_signed_in_student_reaches_the_student_pages(
     await signed_in_as(web, "t-rivera")
     assert (await web.get("/student")).status_code == 403
     assert (await web.get("/student/work/add/photo")).status_code == 403
+
+
+def piece_on_my_work(work: httpx.Response, evidence_id: str) -> str:
+    """The part of My work that is one piece's (its list item)."""
+    found = re.search(rf'<li class="piece" id="piece-{evidence_id}">(.*?)</li>', work.text, re.S)
+    assert found, work.text
+    return html.unescape(found[1])
+
+
+async def test_what_she_reflects_on_a_piece_shows_under_it_on_my_work(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    await signed_in_as(web, AVA)
+    await send_photo(web, photo(), title="Fraction poster")
+    await send_photo(web, photo("teal"), title="My robot")
+    poster = next(p for p in await ava_pieces(system) if p["title"] == "Fraction poster")
+    robot = next(p for p in await ava_pieces(system) if p["title"] == "My robot")
+
+    # Reflecting on the poster names it, with its picture; back goes to her work.
+    chooser = await web.get("/student/reflect", params={"evidence": poster["id"]})
+    about = text_of(chooser)
+    assert "About my work:" in about and "Fraction poster" in about
+    assert f'src="/student/work/{poster["id"]}/preview"' in chooser.text
+    assert 'href="/student/work">Back to my work</a>' in chooser.text
+    assert "Back to my page" not in about
+    on_term = await web.get("/student/reflect")
+    assert "About my work:" not in text_of(on_term) and "Back to my page" in text_of(on_term)
+
+    reflect = await web.get("/student/reflect", params={"evidence": poster["id"], "prompt": "hard"})
+    saved = await web.post(
+        "/student/reflect",
+        data={
+            "csrf_token": csrf_token(reflect),
+            "about": poster["id"],
+            "hard": "Cutting the thirds was hard",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"/student/work?reflected=1#piece-{poster['id']}"
+    work = await web.get(saved.headers["location"])
+    assert "Thank you! Your thinking is saved." in text_of(work)
+    on_poster = piece_on_my_work(work, poster["id"])
+    assert "My thinking" in on_poster and "What was hard" in on_poster
+    assert "Cutting the thirds was hard" in on_poster
+    assert "My thinking" not in piece_on_my_work(work, robot["id"])
+    # (On the term as a whole: not under a piece, and the prompts again.)
+    term = await web.post(
+        "/student/reflect",
+        data={"csrf_token": csrf_token(reflect), "about": "term", "learned": "Halves"},
+    )
+    assert term.headers["location"] == "/student/reflect?done=1"
+    assert "Halves" not in (await web.get("/student/work")).text
+
+
+async def test_an_empty_plan_says_what_to_do_first_and_every_step_leads_home(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    await signed_in_as(web, AVA)
+    # No conference to plan for: conference mode says so, with no plan to send her to.
+    no_cycle = text_of(await web.get("/student/conference/1"))
+    assert "There is no conference to plan yet" in no_cycle and "Your plan is empty" not in no_cycle
+    assert 'href="/student/plan"' not in no_cycle and 'href="/student"' in no_cycle
+
+    await open_cycle(system)
+    plan = await web.get("/student/plan")
+    assert "Fill in your plan and save it. Then you can practice your conference." in plan.text
+    assert 'href="/student/conference"' not in plan.text
+    empty = await web.get("/student/conference/1")
+    assert "Your plan is empty" in text_of(empty)
+    assert 'href="/student/plan"' in empty.text and "Make my plan" in empty.text
+
+    saved = await web.post(
+        "/student/plan",
+        data={
+            "csrf_token": csrf_token(plan),
+            "opening": "Welcome to my conference!",
+            "question": ["What did you like?", "", ""],
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    plan = await web.get("/student/plan")
+    assert 'href="/student/conference"' in plan.text and "Practice my conference" in plan.text
+    assert "Fill in your plan" not in plan.text
+    # Every step, not only the last, has a way back to her page (opened by mistake).
+    for number in (1, 2):
+        step = await web.get(f"/student/conference/{number}")
+        assert step.status_code == 200
+        assert 'class="back-link student-home-link" href="/student">Back to my page' in step.text
+
+
+async def test_the_photo_form_has_one_control_and_asks_for_a_photo(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    await signed_in_as(web, AVA)
+    form = await web.get("/student/work/add/photo")
+    # The big button is the photo's control: the browser's own is out of sight (still there).
+    file_input = re.search(r'<input class="([^"]*)" id="work-file"[^>]*>', form.text)
+    assert file_input and "visually-hidden" in file_input[1].split()
+    assert 'for="work-file"' in form.text and "Got it! Now press Save." in form.text
+    # "My work" is a hint in the box, not a name she has to delete first.
+    assert 'placeholder="My work" value=""' in form.text
+    no_photo = await web.post(
+        "/student/work", data={"csrf_token": csrf_token(form), "way": "photo", "title": "Cat"}
+    )
+    assert no_photo.status_code == 422
+    assert "Take or choose a photo first." in text_of(no_photo)
+    assert 'value="Cat"' in no_photo.text
+    assert await ava_pieces(system) == []
+
+
+async def test_a_kindergartner_says_how_far_along_a_goal_in_pictures_and_words(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    kindergarten = await system.portfolio.put(
+        f"/roster/students/{AVA}",
+        json={"site": "conway", "given_name": "Ava", "family_name": "Test", "grade": "KG"},
+        headers=ADMIN,
+    )
+    assert kindergarten.status_code == 200, kindergarten.text
+    goal = await system.portfolio.post(
+        f"/students/{AVA}/goals",
+        json={"title": "Count to 100", "area": "math"},
+        headers=AVA_TOKEN,
+    )
+    goal_id = goal.json()["id"]
+    await signed_in_as(web, AVA)
+    goals = await web.get("/student/goals")
+    page = text_of(goals)
+    assert "% of the way" not in page
+    for words in ("A little", "Half way", "Almost", "Done!", "I am not sure"):
+        assert words in page, words
+    for percent in (25, 50, 75, 100):
+        assert f'id="percent-{goal_id}-{percent}" name="percent" type="radio"' in goals.text
+
+    # What she chose is still chosen when the page asks what she did.
+    no_note = await web.post(
+        f"/student/goals/{goal_id}/progress",
+        data={"csrf_token": csrf_token(goals), "note": " ", "percent": "75"},
+    )
+    assert no_note.status_code == 422
+    assert 'type="radio" value="75" checked' in no_note.text
+    stepped = await web.post(
+        f"/student/goals/{goal_id}/progress",
+        data={"csrf_token": csrf_token(goals), "note": "I counted to 80", "percent": "75"},
+    )
+    assert stepped.status_code == 303, stepped.text
+    [kept] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
+    assert kept["progress"][0]["percent"] == 75  # (the same value as a percentage)
+    shown = await web.get(stepped.headers["location"])
+    label = re.search(
+        rf'<label class="goal-progress" for="progress-{goal_id}">(.*?)</label>', shown.text, re.S
+    )
+    assert label and "Almost" in label[1] and "%" not in label[1]

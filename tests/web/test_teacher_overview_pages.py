@@ -88,7 +88,10 @@ async def test_the_class_overview_counts_each_students_work_and_booking(
         "Not started",
         "Not booked (Gio Test's conference)",
     ]
-    assert f'href="/teacher/students/{gio.student_id}"' in page.text
+    # Each name opens the student's page.
+    for one in (ava, gio):
+        name = f'<a href="/teacher/students/{one.student_id}">{one.name} Test</a></th>'
+        assert name in page.text
     # Once it has begun and the family has come, and once it was held, the row says so (still
     # a conference: booked 1 of 2).
     await begin_now(system, conference_times[0]["id"])
@@ -103,6 +106,7 @@ async def test_the_class_overview_counts_each_students_work_and_booking(
     assert every.status_code == 200
     text = html.unescape(every.text)
     assert "c-rivera" in text and f'id="student-{gio.student_id}"' in text
+    assert f'<th scope="row"><a href="/teacher/students/{gio.student_id}">Gio Test</a>' in text
     assert "Your classes" in text and "Availability and times" in text
 
 

@@ -11,11 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from babel.dates import format_date
 
 from services.scheduling.tables import Slot
 from services.web.settings import DevPerson
+from services.web.written_times import written_time_of_day
 from shared.auth import Role
 from tests.integration.conftest import System, teaching_at
+from tests.scheduling_support import DISTRICT_ADMIN, conference_window
 from tests.support import auth
 from tests.web.conftest import (
     DEV_PEOPLE,
@@ -27,7 +30,7 @@ from tests.web.conftest import (
     web_front,
     web_settings,
 )
-from tests.web.test_student_pages import photo
+from tests.web.test_student_pages import open_cycle, photo
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -45,7 +48,11 @@ async def book(system: System, family: Family, slot_id: str) -> dict[str, Any]:
 async def begin_now(system: System, slot_id: str) -> datetime:
     """Make the conference time have begun five minutes ago (directly in scheduling's database,
     as tests/integration/test_conference_day.py does)."""
-    starts_at = datetime.now(UTC) - timedelta(minutes=5)
+    return await begin_at(system, slot_id, datetime.now(UTC) - timedelta(minutes=5))
+
+
+async def begin_at(system: System, slot_id: str, starts_at: datetime) -> datetime:
+    """Move the conference time to begin at ``starts_at``, as ``begin_now`` does."""
     async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
         slot = await session.get(Slot, slot_id)
         assert slot is not None
@@ -100,6 +107,67 @@ async def test_checking_a_family_in_then_completing_changes_the_day_view(
     done = html.unescape((await web.get(completed.headers["location"])).text)
     assert "Ava's conference is recorded as completed." in done
     assert "Completed" in done and "Check in Ava's family" not in done
+
+
+async def test_checked_in_before_it_begins_the_day_says_when_it_can_be_recorded(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    booking = await book(system, family, conference_times[0]["id"])
+    starts_at = await begin_at(
+        system, conference_times[0]["id"], datetime.now(UTC) + timedelta(minutes=10)
+    )
+    at = starts_at.astimezone(LA)
+    await signed_in_as(web, "t-rivera")
+    page = await web.get("/teacher/day", params={"date": at.date().isoformat()})
+    checked = await web.post(
+        f"/teacher/bookings/{booking['id']}/check-in",
+        data={"csrf_token": csrf_token(page), "date": at.date().isoformat()},
+    )
+    assert checked.status_code == 303, checked.text
+    after = html.unescape((await web.get(checked.headers["location"])).text)
+    assert "Checked in" in after and "Ava's conference completed</button>" not in after
+    begins = written_time_of_day(at.hour, at.minute, language="en")
+    assert f"You can record it once it begins, at {begins}." in after
+
+
+async def test_the_plan_on_the_day_links_to_the_students_plan(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    await book(system, family, conference_times[0]["id"])
+    cycle_id = await open_cycle(system)
+    window = await conference_window(system.scheduling, site="conway")
+    changed = await system.scheduling.patch(
+        f"/windows/{window['id']}", json={"cycle_id": cycle_id}, headers=DISTRICT_ADMIN
+    )
+    assert changed.status_code == 200, changed.text
+    await signed_in_as(web, "t-rivera")
+    day = datetime.fromisoformat(conference_times[0]["starts_at"]).astimezone(LA).date()
+    page = await web.get("/teacher/day", params={"date": day.isoformat()})
+    plan = f"/teacher/students/{family.student_id}/plans/{cycle_id}"
+    assert f'<a href="{plan}">Not ready yet' in page.text
+    assert "(see Ava's plan)" in html.unescape(page.text)
+    opened = await web.get(plan)
+    assert opened.status_code == 200
+    assert "The student has not put anything in the plan yet." in html.unescape(opened.text)
+
+
+async def test_with_no_conference_today_the_day_says_so_and_when_the_next_are(
+    web: httpx.AsyncClient, system: System, conference_times: list[dict[str, Any]]
+) -> None:
+    await signed_in_as(web, "t-rivera")
+    text = html.unescape((await web.get("/teacher/day")).text)
+    day = datetime.fromisoformat(conference_times[0]["starts_at"]).astimezone(LA).date()
+    heading = format_date(day, "full", locale="en")
+    assert f"No conferences today. Your next conferences are on {heading}." in text
+    assert f"<h1>Conferences on {heading}</h1>" in text
+    chosen = await web.get("/teacher/day", params={"date": day.isoformat()})
+    assert "No conferences today" not in chosen.text  # (a day the teacher chose)
 
 
 async def test_a_family_that_did_not_come_is_recorded_only_once_the_teacher_confirms(

@@ -16,10 +16,15 @@ from services.portfolio.cycles.tables import ConferenceCycle
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.plans.rules import (
     PlanRefused,
+    Presented,
     check_may_edit,
     check_may_mark_ready,
     check_ready,
     evidence_shown,
+    is_left_out,
+    not_approved,
+    presented,
+    ready_refused,
     shown_to,
     visible_to,
 )
@@ -29,6 +34,7 @@ from services.portfolio.refusals import REFUSED_409, REFUSED_422, refused, unpro
 from services.portfolio.tables import Goal, Student
 from shared.api_types import Id, IdPath, Paragraphs, Text
 from shared.auth.http import CurrentPrincipal
+from shared.auth.principal import Role
 from shared.database import utcnow
 from shared.events import PlanReady
 from shared.messaging.outbox import record_event
@@ -85,6 +91,22 @@ class Presentation(BaseModel):
     cycle_id: str
     status: str
     steps: list[Step]
+    ready_refused: str | None = Field(
+        None,
+        description="Why marking the plan ready would be refused now (the refusal's code:"
+        " `plan_empty` or `plan_not_approved`), else none. Not for families.",
+    )
+    not_approved: dict[str, str] = Field(
+        default_factory=dict,
+        description="The work the steps show, or their reflections are about, that is not"
+        " approved yet, by id: `submitted` or `returned`. It keeps the plan from being ready."
+        " Not for families.",
+    )
+    left_out: list[str] = Field(
+        default_factory=list,
+        description="Ids of the plan's work the teacher returned for improvement: not presented"
+        " until the student hands it in again. Not for families.",
+    )
 
 
 @router.get(
@@ -168,11 +190,10 @@ async def mark_ready(
         plan = await _plan(session, student_id, cycle_id, lock=True)
         if plan is None:
             raise HTTPException(status.HTTP_409_CONFLICT, "the student has not begun a plan")
-        # The evidence in it, and the evidence its reflections are about: a family sees both.
-        found = await _rows(session, student_id, plan.items)
-        shown = evidence_shown(plan.items, found)
-        states = await _evidence_status(session, student_id, sorted(shown))
-        _refuse(lambda: check_ready(items=len(plan.items), evidence_status=states))
+        # The evidence it presents, and the evidence its reflections are about: a family sees
+        # both.
+        shown = await _presented(session, student_id, plan.items)
+        _refuse(lambda: check_ready(items=len(shown.items), evidence_status=shown.evidence_status))
         if plan.status != "ready":
             plan.sqlmodel_update(
                 {"status": "ready", "ready_by": principal.subject, "ready_at": utcnow()}
@@ -217,12 +238,13 @@ async def present(
         states = await _evidence_status(
             session, student_id, sorted(evidence_shown(plan.items, found))
         )
+    shown = presented(plan.items, found, states)
     steps: list[Step] = []
     if plan.opening:
         steps.append(Step(number=1, kind="opening", say=plan.opening, content={}))
-    for item in plan.items:
-        row = found.get((item["type"], item["id"]))
-        if row is not None and shown_to(principal, item["type"], row, states):
+    for item in shown.items:
+        row = found[item["type"], item["id"]]
+        if shown_to(principal, item["type"], row, states):
             steps.append(
                 Step(
                     number=len(steps) + 1,
@@ -239,7 +261,19 @@ async def present(
                 content={"questions": list(plan.questions)},
             )
         )
-    return Presentation(student_id=student_id, cycle_id=cycle_id, status=plan.status, steps=steps)
+    if principal.role is Role.GUARDIAN:
+        return Presentation(
+            student_id=student_id, cycle_id=cycle_id, status=plan.status, steps=steps
+        )
+    return Presentation(
+        student_id=student_id,
+        cycle_id=cycle_id,
+        status=plan.status,
+        steps=steps,
+        ready_refused=ready_refused(items=len(shown.items), evidence_status=shown.evidence_status),
+        not_approved=not_approved(shown.evidence_status),
+        left_out=shown.left_out,
+    )
 
 
 def _refuse(check: Any) -> None:
@@ -270,7 +304,7 @@ async def _plan(
 
 
 async def _check_items(session: AsyncSession, student_id: str, items: list[PlanItem]) -> None:
-    """Every item is the student's own; evidence returned for improvement is not presented."""
+    """Every item is the student's own; evidence returned for improvement is left out."""
     seen: set[tuple[str, str]] = set()
     found = await _rows(session, student_id, [item.model_dump() for item in items])
     for item in items:
@@ -285,7 +319,7 @@ async def _check_items(session: AsyncSession, student_id: str, items: list[PlanI
             raise unprocessable(
                 f"no {item.type} {item.id!r} in this student's portfolio", "not_in_portfolio"
             )
-        if item.type == "evidence" and row.status == "returned":
+        if is_left_out(item.type, status=getattr(row, "status", None)):
             raise unprocessable(
                 f"evidence {item.id!r} was returned for improvement: improve it first",
                 "returned_work",
@@ -306,6 +340,14 @@ async def _rows(
             ).all()
             found.update({(kind, row.id): row for row in rows})
     return found
+
+
+async def _presented(
+    session: AsyncSession, student_id: str, items: list[dict[str, Any]]
+) -> Presented:
+    found = await _rows(session, student_id, items)
+    states = await _evidence_status(session, student_id, sorted(evidence_shown(items, found)))
+    return presented(items, found, states)
 
 
 async def _evidence_status(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from services.portfolio.reflections.rules import family_may_see
@@ -36,17 +37,75 @@ def check_may_mark_ready(principal: Principal) -> None:
 
 
 def check_ready(*, items: int, evidence_status: Mapping[str, str]) -> None:
-    """A plan is ready with at least one piece of work, reflection or goal, and only evidence
-    families may see (approved)."""
+    """A plan is ready with at least one piece of work, reflection or goal presented, and only
+    evidence families may see (approved)."""
     if items == 0:
         raise PlanRefused("the plan has nothing to present yet", status=409, code="plan_empty")
-    waiting = sorted(eid for eid, state in evidence_status.items() if state != "approved")
+    waiting = not_approved(evidence_status)
     if waiting:
         raise PlanRefused(
             f"evidence {', '.join(waiting)} is not approved yet: approve it or take it out",
             status=409,
             code="plan_not_approved",
         )
+
+
+def ready_refused(*, items: int, evidence_status: Mapping[str, str]) -> str | None:
+    """Why ``check_ready`` would refuse the plan now (its code), or ``None``: a page offers to
+    mark it ready only when it would not be refused."""
+    try:
+        check_ready(items=items, evidence_status=evidence_status)
+    except PlanRefused as refused:
+        return refused.code
+    return None
+
+
+def not_approved(evidence_status: Mapping[str, str]) -> dict[str, str]:
+    """The work a family may not see yet (not approved), by id, with where its review stands."""
+    return {eid: state for eid, state in sorted(evidence_status.items()) if state != "approved"}
+
+
+def is_left_out(kind: str, *, status: str | None) -> bool:
+    """Work the teacher returned for improvement is not presented until the student hands it in
+    again: a plan may not take it, and one that has it (returned after it was chosen) leaves
+    it out, for the student as for everyone (their plan page does not offer it either)."""
+    return kind == "evidence" and status == "returned"
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What a plan's conference presents, before who reads it is considered."""
+
+    items: list[dict[str, Any]]
+    """The plan's items presented, in its order."""
+    evidence_status: dict[str, str]
+    """Where the review stands of the work they show, or their reflections are about."""
+    left_out: list[str]
+    """The plan's work left out (``is_left_out``), by id."""
+
+
+def presented(
+    items: list[dict[str, Any]], found: Mapping[tuple[str, str], Any], states: Mapping[str, str]
+) -> Presented:
+    """The plan's items its conference presents (``found``: their rows by type and id;
+    ``states``: the reviews of ``evidence_shown``): those still in the portfolio, less work
+    left out."""
+    kept, dropped = [], []
+    for item in items:
+        row = found.get((item["type"], item["id"]))
+        if row is None:
+            continue
+        if is_left_out(item["type"], status=states.get(row.id)):
+            dropped.append(row.id)
+        else:
+            kept.append(item)
+    return Presented(
+        items=kept,
+        evidence_status={
+            eid: states[eid] for eid in sorted(evidence_shown(kept, found)) if eid in states
+        },
+        left_out=dropped,
+    )
 
 
 def visible_to(principal: Principal, *, status: str) -> bool:

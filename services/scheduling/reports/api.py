@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -12,7 +12,7 @@ from services.scheduling.booking.rules import Refused
 from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
 from services.scheduling.reports.nudges import nudge_families
 from services.scheduling.reports.queries import nudges_of, window_standing
-from services.scheduling.reports.rules import selection_for, taught_by
+from services.scheduling.reports.rules import reminded_again_from, selection_for, taught_by
 from services.scheduling.reports.standing import (
     Counts,
     Selection,
@@ -47,6 +47,10 @@ class NotBookedOut(BaseModel):
     )
     waitlisted: bool = Field(description="Their family is on the window's waitlist.")
     last_nudged_at: datetime | None = Field(description="When their family was last reminded.")
+    reminded_again_from: datetime | None = Field(
+        description="When their family may be reminded again, if it was reminded too recently"
+        " to be now (at most once an hour); none: a nudge reminds them now."
+    )
 
 
 class StandingOut(NotBookedOut):
@@ -142,7 +146,8 @@ async def list_not_booked(
     """The students whose families have not booked in this window (a no-show counts as not
     booked), for the site's staff; a teacher sees the students of their own classes."""
     standings, selection = await _selected(uow, principal, window_id, teacher_id, class_id)
-    return [NotBookedOut(**_standing(one)) for one in not_booked(standings, selection)]
+    now = datetime.now(UTC)
+    return [NotBookedOut(**_standing(one, now=now)) for one in not_booked(standings, selection)]
 
 
 @router.get(
@@ -162,8 +167,9 @@ async def list_standing(
     staff, a teacher the students of their own classes. `not-booked` is the part of it with
     no conference."""
     standings, selection = await _selected(uow, principal, window_id, teacher_id, class_id)
+    now = datetime.now(UTC)
     return [
-        StandingOut(**_standing(one), conference=one.held)
+        StandingOut(**_standing(one, now=now), conference=one.held)
         for one in invited_in(standings, selection)
     ]
 
@@ -188,7 +194,7 @@ async def _selected(
     return standing.standings, selection
 
 
-def _standing(one: Standing) -> dict[str, Any]:
+def _standing(one: Standing, *, now: datetime) -> dict[str, Any]:
     return {
         "student_id": one.student_id,
         "given_name": one.given_name,
@@ -198,6 +204,7 @@ def _standing(one: Standing) -> dict[str, Any]:
         "missed_conference": one.missed,
         "waitlisted": one.waitlisted,
         "last_nudged_at": one.last_nudged_at,
+        "reminded_again_from": reminded_again_from(one.last_nudged_at, now=now),
     }
 
 

@@ -57,22 +57,26 @@ def check_nudge_time(*, announced_at: datetime | None, closes_at: datetime, now:
 NUDGE_AGAIN_AFTER = timedelta(hours=1)
 
 
+def reminded_again_from(last_nudged_at: datetime | None, *, now: datetime) -> datetime | None:
+    """When a family last reminded at ``last_nudged_at`` may be reminded again, if that is
+    after ``now``; None: it may be now."""
+    if last_nudged_at is None or last_nudged_at <= now - NUDGE_AGAIN_AFTER:
+        return None
+    return last_nudged_at + NUDGE_AGAIN_AFTER
+
+
 def not_just_reminded(reminded: Sequence[Standing], *, now: datetime) -> list[Standing]:
     """Of the students whose families are to be reminded, those not reminded within
     ``NUDGE_AGAIN_AFTER``; refused when that is none of them (``at``: when they may be)."""
-    due = [
-        one
-        for one in reminded
-        if one.last_nudged_at is None or one.last_nudged_at <= now - NUDGE_AGAIN_AFTER
-    ]
+    again = {one.student_id: reminded_again_from(one.last_nudged_at, now=now) for one in reminded}
+    due = [one for one in reminded if again[one.student_id] is None]
     if reminded and not due:
         # (When the first of them may be reminded again.)
-        first = min(one.last_nudged_at for one in reminded if one.last_nudged_at is not None)
+        first = min(when for when in again.values() if when is not None)
         raise Refused(
             "every family in this selection who has not booked was reminded within the last"
-            f" hour: the first may be reminded again from"
-            f" {(first + NUDGE_AGAIN_AFTER).isoformat()}",
+            f" hour: the first may be reminded again from {first.isoformat()}",
             code="just_nudged",
-            at=first + NUDGE_AGAIN_AFTER,
+            at=first,
         )
     return due

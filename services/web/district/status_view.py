@@ -26,6 +26,11 @@ class StreamView:
     dead_letters: int
     replaying: int
 
+    @property
+    def parts(self) -> list[str]:
+        """The stream's name between its dots: the page breaks a long one only there."""
+        return self.stream.split(".")
+
 
 @dataclass(frozen=True)
 class LoopView:

@@ -47,6 +47,9 @@ async def choose_time(
         return RedirectResponse(
             f"/family/bookings/{child.conference.booking_id}/move", status_code=303
         )
+    if not child.open_windows:
+        # (Booking not open, yet or any more: the family's page says when, or whom to call.)
+        return RedirectResponse("/family", status_code=303)
     languages = await interpreter_languages(api, who, child)
     if interpreter not in {tag for tag, _ in languages}:
         interpreter = None

@@ -145,16 +145,7 @@ async def feedback_form(
 ) -> Response:
     """Ask the family how the conference went and how they will support the child's goals."""
     name, asked = await _asked(api, who, student_id, request_id)
-    if asked.answered:
-        return _form_page(
-            request,
-            who,
-            name=name,
-            student_id=student_id,
-            asked=asked,
-            refusal=FeedbackRefusal.ALREADY_GIVEN,
-            status=409,
-        )
+    # (Once answered, the page thanks them: opened again from a message, it is no error.)
     return _form_page(request, who, name=name, student_id=student_id, asked=asked)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.web.service_api import is_id
@@ -37,6 +37,11 @@ class DayOfTimes:
     times: list[TimeChoice]
 
 
+# How long after a conference the pages still show it as the one held, whatever the state of its
+# window (the next cycle's comes weeks later).
+HELD_SHOWN_FOR = timedelta(days=14)
+
+
 @dataclass(frozen=True)
 class ConferenceView:
     booking_id: str
@@ -60,6 +65,7 @@ class ConferenceView:
     # the school office changes it.
     too_near: bool = False
     today: bool = False  # (on today's date on the school's clock: the page says "Today")
+    recent: bool = False  # (ended no more than ``HELD_SHOWN_FOR`` ago)
 
 
 @dataclass(frozen=True)
@@ -100,14 +106,17 @@ class ChildView:
 
     @property
     def held(self) -> ConferenceView | None:
-        """The child's conference of one of its windows that has begun: checked in, or held
-        (completed). It is shown, not changed, and the page offers no other time while it is
-        (a child has one conference in a window, and a school one window open at a time)."""
+        """The child's conference that has begun: checked in, or held (completed) in one of its
+        windows or lately (``HELD_SHOWN_FOR``; a window the school booked in before opening it is
+        not yet among the family's). It is shown, not changed, and the page offers no other time
+        while it is (a child has one conference in a window, and a school one window open at a
+        time)."""
         current = {window.id for window in self.windows}
         begun = [
             c
             for c in self.conferences
-            if c.status in ("checked_in", "completed") and c.window_id in current
+            if c.status == "checked_in"
+            or (c.status == "completed" and (c.window_id in current or c.recent))
         ]
         return begun[-1] if begun else None
 
@@ -257,6 +266,7 @@ def conference_view(
         too_near=isinstance(until := conference.get("changes_until"), str)
         and now >= _moment(until),
         today=starts.astimezone(zone(timezone)).date() == now.astimezone(zone(timezone)).date(),
+        recent=now - ends <= HELD_SHOWN_FOR,
     )
 
 
@@ -291,6 +301,9 @@ class ChainPart:
     virtual: bool
     teacher: str
     school: str | None  # named when the chain's times are at more than one school
+    # Minutes from the end of the conference before to this one's start (0: the first, or right
+    # after it): time to get to another school, or a wait.
+    wait_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -316,9 +329,12 @@ def chain_choices(family: Any, *, language: str) -> list[ChainChoice]:
     for option in family.get("sibling_options", []):
         parts, pairs = [], []
         several_schools = len({one["slot"]["site"] for one in option}) > 1
+        before: datetime | None = None
         for one in option:
             slot = one["slot"]
             starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
+            wait = max(0, int((starts - before).total_seconds() // 60)) if before else 0
+            before = ends
             timezone = slot.get("timezone")
             pairs.append(f"{slot['id']}:{one['student_id']}")
             parts.append(
@@ -332,6 +348,7 @@ def chain_choices(family: Any, *, language: str) -> list[ChainChoice]:
                     school=schools.get(str(slot["site"]), str(slot["site"]))
                     if several_schools
                     else None,
+                    wait_minutes=wait,
                 )
             )
         choices.append(ChainChoice(value=",".join(pairs), parts=parts))

@@ -83,13 +83,11 @@ async def waitlist_form(
     """Ask when would suit the family (and whether they need an interpreter), to wait for such
     a time. A child already waiting is shown on the family's page, with the way to leave."""
     child = await child_of_family(api, who, student_id)
-    if child.waiting:
+    # Already waiting, or booking not open (yet, or any more): the family's page says so, and
+    # what to do instead, in one place.
+    if child.waiting or not child.open_windows:
         return RedirectResponse("/family", status_code=303)
     languages = await interpreter_languages(api, who, child)
-    if not child.open_windows:
-        return _waitlist_page(
-            request, who, child, languages=languages, refusal=Refusal.NOT_OPEN, status=409
-        )
     if not child.teachers:
         return _waitlist_page(
             request, who, child, languages=languages, refusal=Refusal.NO_TEACHER, status=409

@@ -1,12 +1,15 @@
 """Who has not booked in a window, by teacher and class, with a reminder to their families and
 the reminders sent so far: for the office (its whole school) at ``/office/not-booked`` and for a
 teacher (scheduling shows them their own classes' students only) at ``/teacher/not-booked``.
-The reminder posts, then comes back to the list (post/redirect/get)."""
+A reminder is offered only to the families a nudge would remind now (scheduling says when each
+may be reminded again); the office confirms it on a page of its own first, as it reaches many
+families. The reminder posts, then comes back to the list (post/redirect/get)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -31,6 +34,7 @@ from services.web.staff.signed_in import (
     working_sites,
 )
 from services.web.troubles import Trouble, TroublePage
+from services.web.written_times import written_moment_of
 
 router = APIRouter()
 OptionalId = Annotated[str | None, Query(max_length=64)]
@@ -46,6 +50,35 @@ class StudentNotBooked:
     last_nudged: str | None
     missed: bool
     waitlisted: bool
+    guardians: frozenset[str] = frozenset()
+    # When a nudge may remind their family again (scheduling's rule); None: a nudge does now.
+    reminded_again_from: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NudgePlan:
+    """What a nudge of the students listed would do now: remind the families of ``due`` of
+    them (``families`` guardians); the others' were reminded too recently, the first of them
+    may be reminded again at ``again_from``."""
+
+    due: int
+    waiting: int
+    families: int
+    again_from: str | None
+
+
+def nudge_plan(students: list[StudentNotBooked], *, timezone: Any, language: str) -> NudgePlan:
+    """Who a nudge of ``students`` reminds now, as scheduling says of each."""
+    due = [one for one in students if one.reminded_again_from is None]
+    later = [one.reminded_again_from for one in students if one.reminded_again_from is not None]
+    return NudgePlan(
+        due=len(due),
+        waiting=len(later),
+        families=len({guardian for one in due for guardian in one.guardians}),
+        again_from=written_moment_of(min(later), timezone=timezone, language=language)
+        if later
+        else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,6 +126,42 @@ async def office_nudge(
 ) -> Response:
     """Remind the families of the students listed to book."""
     return await nudge(request, who, api, "office", colleagues=await colleagues_of(portfolio, who))
+
+
+@router.get(PAGES["office"] + "/nudges")
+async def confirm_office_nudge(
+    request: Request,
+    who: OfficeDep,
+    api: SchedulingDep,
+    window: OptionalId = None,
+    teacher: OptionalId = None,
+    class_id: Annotated[str | None, Query(alias="class", max_length=64)] = None,
+) -> Response:
+    """Before the office reminds the families listed: to whom, how many, and the button."""
+    found = await read_not_booked(api, who, window=window, teacher=teacher, class_id=class_id)
+    shown = found.window
+    plan = (
+        nudge_plan(found.students, timezone=shown.get("timezone"), language=who.language)
+        if shown is not None and shown.get("id") == window and shown.get("announced_at")
+        else None
+    )
+    back = f"{PAGES['office']}?{found.address}"
+    if plan is None or not plan.due:
+        # (Nobody a nudge would remind now: the list says why.)
+        return RedirectResponse(back, status_code=303)
+    return page(
+        request,
+        who,
+        "office_confirm_nudge.html.j2",
+        window=shown,
+        teacher=found.teacher,
+        teacher_name=found.names.get(found.teacher or "", found.teacher),
+        class_id=found.class_id,
+        class_title=found.classes.get(found.class_id or ""),
+        plan=plan,
+        back=back,
+        section="not_booked",
+    )
 
 
 async def colleagues_of(portfolio: PortfolioApi, who: Visitor) -> dict[str, str]:
@@ -162,31 +231,53 @@ async def nudge(
     )
 
 
-async def not_booked_page(
-    request: Request,
-    who: Visitor,
+@dataclass(frozen=True)
+class NotBookedList:
+    """The window shown and its students not booked, of the teacher and class asked for (those
+    the figures know of; None otherwise), with the names the page gives teachers and classes."""
+
+    windows: list[dict[str, Any]]
+    window: dict[str, Any] | None
+    teacher: str | None
+    class_id: str | None
+    teachers: list[str]
+    names: dict[str, str]
+    classes: dict[str, str]
+    students: list[StudentNotBooked]
+    invited: int | None
+    refusal: OfficeRefusal | None
+    status: int
+
+    @property
+    def address(self) -> str:
+        """The list's query: the window, teacher and class shown."""
+        chosen = {
+            "window": self.window["id"] if self.window else None,
+            "teacher": self.teacher,
+            "class": self.class_id,
+        }
+        return urlencode({name: value for name, value in chosen.items() if value})
+
+
+async def read_not_booked(
     api: SchedulingApi,
-    kind: str,
+    who: Visitor,
     *,
     window: str | None,
     teacher: str | None,
     class_id: str | None,
-    done: str | None = None,
-    refusal: OfficeRefusal | None = None,
-    status: int = 200,
-    colleagues: Mapping[str, str] | None = None,
-) -> Response:
-    """``colleagues``: the school's administrators by name (the office's page)."""
+) -> NotBookedList:
     token, language = token_of(who), who.language
     windows = await windows_of(api, who, list(await working_sites(api, who)))
     shown = window_to_show(windows, window if is_id(window) else None)
     teacher, class_id = _id_or_none(teacher), _id_or_none(class_id)
     students: list[StudentNotBooked] = []
-    sent: list[NudgeSent] = []
     teachers: list[str] = []
     names: dict[str, str] = {}
     classes: dict[str, str] = {}
     invited: int | None = None
+    refusal: OfficeRefusal | None = None
+    status = 200
     if shown is not None:
         timezone, window_id = shown.get("timezone"), str(shown["id"])
         figures = accepted(await api.figures(token, window_id=window_id))
@@ -205,9 +296,10 @@ async def not_booked_page(
         listed = accepted(
             await api.not_booked(token, window_id=window_id, teacher_id=teacher, class_id=class_id)
         )
-        if not listed.ok and refusal is None:
+        if not listed.ok:
             refusal, status = office_refusal_of(listed), listed.refused_status
         for one in listed.body if listed.ok and isinstance(listed.body, list) else []:
+            again = one.get("reminded_again_from")
             students.append(
                 StudentNotBooked(
                     id=str(one["student_id"]),
@@ -217,13 +309,56 @@ async def not_booked_page(
                     last_nudged=_moment(one.get("last_nudged_at"), timezone, language),
                     missed=bool(one.get("missed_conference")),
                     waitlisted=bool(one.get("waitlisted")),
+                    guardians=frozenset(str(g) for g in one.get("guardian_ids", [])),
+                    reminded_again_from=datetime.fromisoformat(again)
+                    if isinstance(again, str)
+                    else None,
                 )
             )
-        nudges = accepted(await api.nudges(token, window_id=window_id))
+    return NotBookedList(
+        windows=windows,
+        window=shown,
+        teacher=teacher,
+        class_id=class_id,
+        teachers=teachers,
+        names=names,
+        classes=classes,
+        students=students,
+        invited=invited,
+        refusal=refusal,
+        status=status,
+    )
+
+
+async def not_booked_page(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    kind: str,
+    *,
+    window: str | None,
+    teacher: str | None,
+    class_id: str | None,
+    done: str | None = None,
+    refusal: OfficeRefusal | None = None,
+    status: int = 200,
+    colleagues: Mapping[str, str] | None = None,
+) -> Response:
+    """``colleagues``: the school's administrators by name (the office's page)."""
+    found = await read_not_booked(api, who, window=window, teacher=teacher, class_id=class_id)
+    if refusal is None and found.refusal is not None:
+        refusal, status = found.refusal, found.status
+    shown, names, classes = found.window, found.names, found.classes
+    sent: list[NudgeSent] = []
+    plan: NudgePlan | None = None
+    if shown is not None:
+        timezone = shown.get("timezone")
+        plan = nudge_plan(found.students, timezone=timezone, language=who.language)
+        nudges = accepted(await api.nudges(token_of(who), window_id=str(shown["id"])))
         for one in nudges.body if nudges.ok and isinstance(nudges.body, list) else []:
             sent.append(
                 NudgeSent(
-                    when=_moment(one["nudged_at"], timezone, language) or "",
+                    when=_moment(one["nudged_at"], timezone, who.language) or "",
                     by=names.get(str(one["nudged_by"]))
                     or (colleagues or {}).get(str(one["nudged_by"])),
                     by_reader=one["nudged_by"] == person_of(who).subject,
@@ -242,15 +377,18 @@ async def not_booked_page(
         status=status,
         kind=kind,
         page_address=PAGES[kind],
-        windows=[(str(one["id"]), str(one["name"])) for one in windows],
+        # (The office's nudge reaches many families: a page of its own confirms it first.)
+        confirm_first=kind == "office",
+        windows=[(str(one["id"]), str(one["name"])) for one in found.windows],
         window=shown,
-        teacher=teacher,
-        class_id=class_id,
-        teachers=teachers,
+        teacher=found.teacher,
+        class_id=found.class_id,
+        teachers=found.teachers,
         teacher_names=names,
         classes=classes,
-        students=students,
-        nobody_invited=invited == 0,
+        students=found.students,
+        plan=plan,
+        nobody_invited=found.invited == 0,
         sent=sent,
         done=done if done == "nudged" else None,
         refusal=refusal.value if refusal else None,

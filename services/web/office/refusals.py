@@ -55,6 +55,7 @@ class OfficeRefusal(StrEnum):
     INTERPRETER_LISTED = "interpreter_listed"
     TIMES_OUTSIDE_DAYS = "times_outside_days"
     TIMES_PAST = "times_past"
+    TIMES_IN_ORDER = "times_in_order"
     TIMES_SHAPE = "times_shape"
     TIMES_TOO_SHORT = "times_too_short"
     CAPACITY = "capacity"
@@ -88,7 +89,7 @@ _CODES = {
     "outside_days": OfficeRefusal.TIMES_OUTSIDE_DAYS,
     "in_the_past": OfficeRefusal.TIMES_PAST,
     "too_short": OfficeRefusal.TIMES_TOO_SHORT,
-    "ends_before_start": OfficeRefusal.TIMES_SHAPE,
+    "ends_before_start": OfficeRefusal.TIMES_IN_ORDER,
     "one_day": OfficeRefusal.TIMES_SHAPE,
     "break": OfficeRefusal.TIMES_SHAPE,
     "capacity": OfficeRefusal.CAPACITY,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -591,7 +592,7 @@ async def read_student(
     languages = await school_languages(api, who, credential=token, site=site)
     if not options.ok or not isinstance(options.body, dict):
         raise not_shown(options)
-    child = child_view(options.body, language=language)
+    child = child_view(times_in_order(options.body), language=language)
     # The times shown: with a conference, those it may move to (those its interpreter is free
     # for: a move keeps them); else, with ``interpreter``, those one in it is free for.
     conference = child.conference
@@ -605,7 +606,8 @@ async def read_student(
             await api.booking_options(token, student_id=student_id, interpreter_language=shown_for)
         )
         if filtered.ok and isinstance(filtered.body, dict):
-            child = replace(child, free_days=child_view(filtered.body, language=language).free_days)
+            shown_times = child_view(times_in_order(filtered.body), language=language).free_days
+            child = replace(child, free_days=shown_times)
     return StudentPage(
         id=student_id,
         name=f"{roster.body['given_name']} {roster.body['family_name']}",
@@ -627,6 +629,16 @@ async def read_student(
             if isinstance(one, dict)
         ],
     )
+
+
+def times_in_order(options: dict[str, Any]) -> dict[str, Any]:
+    """Scheduling's booking options with their free times by day and time: with an interpreter
+    asked for, it gives those next to the interpreter's other conferences first (to suggest
+    them); a desk finds a time the family asks for in a list in order."""
+    times = [one for one in options.get("free_times") or [] if isinstance(one, dict)]
+    return options | {
+        "free_times": sorted(times, key=lambda one: datetime.fromisoformat(str(one["starts_at"])))
+    }
 
 
 def not_shown(answer: Answer) -> TroublePage:

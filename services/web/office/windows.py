@@ -1,7 +1,7 @@
 """Conference windows: the office's list of its schools' windows, the form that sets up a new
 one, a window's page with its settings and its teachers' conference times, opening it (every
-family is invited), giving a teacher's times and taking back ones given by mistake
-(``staff/block_removal``). Each form posts, then goes to the window's page
+family is invited, so a page of its own asks first), giving a teacher's times and taking back
+ones given by mistake (``staff/block_removal``). Each form posts, then goes to the window's page
 (post/redirect/get)."""
 
 from __future__ import annotations
@@ -171,6 +171,29 @@ async def change_window(
     )
 
 
+@router.get("/office/windows/{window_id}/open")
+async def confirm_opening(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """Before booking opens: whom it invites (it cannot be undone), and the button."""
+    window = await _window(api, who, window_id)
+    if window.get("announced_at"):
+        return RedirectResponse(f"/office/windows/{window_id}", status_code=303)
+    schools = {school.id: school.name for school in await schools_of(portfolio, who)}
+    figures = accepted(await api.figures(token_of(who), window_id=window_id))
+    totals = figures.body.get("totals") if figures.ok and isinstance(figures.body, dict) else None
+    return page(
+        request,
+        who,
+        "office_confirm_open.html.j2",
+        window=window_view(window, language=who.language),
+        school=schools.get(str(window["site"]), str(window["site"])),
+        # (Students with a family linked: each family of theirs is invited.)
+        invited=totals.get("invited") if isinstance(totals, dict) else None,
+        section="windows",
+    )
+
+
 @router.post("/office/windows/{window_id}/open")
 async def open_window(
     request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
@@ -235,7 +258,9 @@ async def give_times(
     answer = accepted(await api.give_availability(token_of(who), window_id=window_id, block=block))
     if answer.ok:
         return RedirectResponse(f"/office/windows/{window_id}?done=times", status_code=303)
-    form.errors["times"] = office_refusal_of(answer)
+    refusal = office_refusal_of(answer)
+    # (Until before From: said at the field; what else is wrong with the times, at the form.)
+    form.errors["until" if refusal is OfficeRefusal.TIMES_IN_ORDER else "times"] = refusal
     return await _window_page(
         request, who, api, window_id, times=form, status=answer.refused_status
     )

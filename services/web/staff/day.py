@@ -130,17 +130,26 @@ async def _day_page(
             windows += answer.body
     clock = zone(str(windows[0].get("timezone")) if windows else None)
     days = await days_with_times(api, token, windows, teacher_id=person.subject, clock=clock)
-    shown = day or day_to_show(days, today=datetime.now(UTC).astimezone(clock).date())
+    today = datetime.now(UTC).astimezone(clock).date()
+    shown = day or day_to_show(days, today=today)
+    # (Opened on another day than today, which has none: the page says so first.)
+    none_today = None if day or shown == today else ("next" if shown > today else "last")
     answer = accepted(await api.teacher_day(token, teacher_id=person.subject, day=shown))
     if not answer.ok:
         refusal, status = staff_refusal_of(answer), answer.refused_status
-    seen = conference_day(answer.body if answer.ok else {}, day=shown, language=who.language)
+    seen = conference_day(
+        answer.body if answer.ok else {},
+        day=shown,
+        language=who.language,
+        cycles={str(w["id"]): str(w["cycle_id"]) for w in windows if w.get("cycle_id")},
+    )
     return page(
         request,
         who,
         "teacher_day.html.j2",
         status=status,
         day=seen,
+        none_today=none_today,
         days=[(other, day_link(other, who.language)) for other in days],
         done=done,
         done_name=named_in(seen.times, done_for),

@@ -4,6 +4,7 @@ the school's clock, languages named in it, and which attendance buttons each fam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 from babel.dates import format_date
 
 from services.web.languages import locale_of
-from services.web.written_times import written_span
+from services.web.written_times import written_span, written_time_of_day
+from services.web.written_times import zone as time_zone
 from shared.translations import language_name
 
 # Scheduling says what may be recorded of each conference now (its rules decide when); the
@@ -44,6 +46,8 @@ class FamilyOnTheDay:
     plan_ready: bool
     steps: tuple[str, ...]
     check_in_later: bool = False  # (booked, and check-in has not opened yet)
+    record_from: str | None = None
+    """When it can be recorded held: the time it begins, for a family checked in before."""
     student_id: str = ""  # (their page, to move or cancel the conference: /teacher/students/)
     guardian_id: str = ""  # (the guardian the booking is for)
 
@@ -57,6 +61,7 @@ class TimeOnTheDay:
     meeting_link: str | None
     seats_left: int
     families: list[FamilyOnTheDay]
+    cycle_id: str | None = None  # (its window's conference cycle: the students' plans of it)
 
 
 @dataclass(frozen=True)
@@ -66,21 +71,33 @@ class ConferenceDay:
     times: list[TimeOnTheDay]
 
 
-def conference_day(data: Any, *, day: date, language: str) -> ConferenceDay:
-    """The day as the page shows it."""
+def conference_day(
+    data: Any, *, day: date, language: str, cycles: Mapping[str, str] | None = None
+) -> ConferenceDay:
+    """The day as the page shows it (``cycles``: each window's conference cycle, by its id)."""
     slots = data.get("slots", []) if isinstance(data, dict) else []
     timezone = next((slot.get("timezone") for slot in slots if slot.get("timezone")), None)
     return ConferenceDay(
         day=day,
         heading=str(format_date(day, "full", locale=locale_of(language))),
-        times=[_time(slot, language=language, fallback_zone=timezone) for slot in slots],
+        times=[
+            _time(slot, language=language, fallback_zone=timezone, cycles=cycles or {})
+            for slot in slots
+        ],
     )
 
 
-def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> TimeOnTheDay:
+def _time(
+    slot: dict[str, Any],
+    *,
+    language: str,
+    fallback_zone: str | None,
+    cycles: Mapping[str, str],
+) -> TimeOnTheDay:
     zone = slot.get("timezone") or fallback_zone
     starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
     return TimeOnTheDay(
+        cycle_id=cycles.get(str(slot.get("window_id"))),
         time=written_span(starts, ends, timezone=zone, language=language),
         room=str(slot["room"]),
         teacher=str(slot.get("teacher_name") or slot.get("teacher_id") or ""),
@@ -88,14 +105,19 @@ def _time(slot: dict[str, Any], *, language: str, fallback_zone: str | None) -> 
         meeting_link=_https(slot.get("meeting_link")),
         seats_left=int(slot.get("seats_left", 0)),
         families=[
-            _family(booking, language=language, zone=zone, site=slot.get("site"))
+            _family(booking, language=language, zone=zone, site=slot.get("site"), starts=starts)
             for booking in slot.get("bookings", [])
         ],
     )
 
 
 def _family(
-    booking: dict[str, Any], *, language: str, zone: str | None, site: str | None
+    booking: dict[str, Any],
+    *,
+    language: str,
+    zone: str | None,
+    site: str | None,
+    starts: datetime,
 ) -> FamilyOnTheDay:
     interpreter = booking.get("interpreter") or None
     status = str(booking["status"])
@@ -133,7 +155,16 @@ def _family(
         steps=steps,
         # (Booked and not yet open for check-in: the page says when it opens.)
         check_in_later=status == "booked" and "check-in" not in steps,
+        # (Checked in before it begins: the page says when it can be recorded held.)
+        record_from=_time_of_day(starts, timezone=zone, language=language)
+        if status == "checked_in" and "complete" not in steps
+        else None,
     )
+
+
+def _time_of_day(moment: datetime, *, timezone: str | None, language: str) -> str:
+    local = moment.astimezone(time_zone(timezone))
+    return written_time_of_day(local.hour, local.minute, language=language)
 
 
 def _text(value: Any) -> str | None:

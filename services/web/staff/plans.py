@@ -5,7 +5,6 @@ conference, what the family said of it."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,9 +16,9 @@ from services.web.guardians import guardian_views
 from services.web.pages import Visitor, page
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
+from services.web.staff.plan_view import plan_view
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, token_of
-from services.web.student.view import conference_steps
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -42,7 +41,8 @@ async def student_plan(
 async def plan_ready(
     request: Request, student_id: str, cycle_id: str, who: TeacherDep, api: PortfolioDep
 ) -> Response:
-    """Mark the plan ready (portfolio refuses an empty one, or one with work not approved)."""
+    """Mark the plan ready (portfolio refuses an empty one, or one with work not approved: the
+    page offers it only when it would not be refused)."""
     await checked_form(request, who)
     _check_ids(student_id, cycle_id)
     answer = accepted(
@@ -81,9 +81,9 @@ async def _plan_page(
 ) -> Response:
     _check_ids(student_id, cycle_id)
     token = token_of(who)
-    # Asked at once: the student, the plan, where each piece's review stands (a step showing
-    # work not approved keeps the plan from being ready, and the page says which and why) and,
-    # after the conference, what the family said, by name, of the goals the student set.
+    # Asked at once: the student, the plan (with what keeps it from being ready), the
+    # student's pieces (to name the work each step shows or is about) and, after the
+    # conference, what the family said, by name, of the goals the student set.
     student, presentation, pieces, feedback, goals, guardians = (
         accepted(answer)
         for answer in await asyncio.gather(
@@ -95,16 +95,16 @@ async def _plan_page(
             api.guardians(token, student_id=student_id),
         )
     )
-    if not (student.ok and presentation.ok):
+    if not student.ok:
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    reviews = {
-        str(piece["id"]): str(piece.get("status"))
-        for piece in (pieces.body if pieces.ok and isinstance(pieces.body, list) else [])
-    }
-    steps = [
-        replace(step, work_status=reviews.get(step.about_evidence)) if step.about_evidence else step
-        for step in conference_steps(presentation.body)
-    ]
+    if not presentation.ok:
+        # (Not begun: portfolio has no presentation of it, but the cycle's plan is there.)
+        begun = accepted(await api.plan(token, student_id=student_id, cycle_id=cycle_id))
+        if presentation.status != 404 or not begun.ok:
+            raise TroublePage(Trouble.NOT_FOUND, 404)
+    plan = plan_view(
+        presentation.body if presentation.ok else None, pieces=pieces.body if pieces.ok else None
+    )
     return page(
         request,
         who,
@@ -113,8 +113,7 @@ async def _plan_page(
         name=str(student.body.get("given_name", "")),
         student_id=student_id,
         cycle_id=cycle_id,
-        ready=presentation.body.get("status") == "ready",
-        steps=steps,
+        plan=plan,
         family_words=family_words(
             feedback.body if feedback.ok else None,
             cycle_id=cycle_id,

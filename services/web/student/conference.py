@@ -49,7 +49,8 @@ async def conference_step(
             who,
             "student_conference.html.j2",
             step=None,
-            refusal=StudentRefusal.NO_PLAN.value,
+            # (No conference to plan for yet: nothing to make a plan for either.)
+            refusal=(StudentRefusal.NO_PLAN if cycle else StudentRefusal.NO_CYCLE).value,
         )
     number = int(step)
     if number > len(steps):

@@ -27,6 +27,7 @@ router = APIRouter()
 DONE = frozenset({"set", "progress", "achieved"})
 # Portfolio's bounds on a goal's title and a progress note.
 MIN_TITLE, MAX_TITLE, MAX_NOTE = 3, 280, 2000
+# The steps a student records along a goal (portfolio keeps any percent from 0 to 100).
 PERCENTS = (25, 50, 75, 100)
 
 
@@ -183,6 +184,7 @@ async def _goals_page(
     me = await own_entry(api, who)
     timezone = await school_timezone(api, who, site=str(me["site"]))
     goals = goal_views(answer.body if answer.ok else None, language=who.language, timezone=timezone)
+    youngest = await _in_youngest_band(api, who)
     if error_field.startswith("note-") and not any(
         error_field == f"note-{goal.goal_id}" and goal.status == "active" for goal in goals
     ):
@@ -196,8 +198,30 @@ async def _goals_page(
         at_home=support_by_goal(feedback.body if feedback.ok else None),
         areas=GOAL_AREAS,
         percents=PERCENTS,
+        youngest=youngest,
+        reached={
+            goal.goal_id: reached_step(goal.percent) for goal in goals if goal.percent is not None
+        },
         done=done,
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         sent=sent or {},
     )
+
+
+async def _in_youngest_band(api: PortfolioApi, who: Visitor) -> bool:
+    """Whether the student is in the youngest grade band (K-2), as portfolio bands their grade
+    for their sentence starters: "75% of the way" means little to a five-year-old, a picture
+    and "Almost" do (and read well at any age, so they are shown when portfolio does not say)."""
+    answer = accepted(
+        await api.sentence_starters(
+            token_of(who), student_id=student_id_of(who), language=who.language
+        )
+    )
+    band = answer.body.get("grade_band") if answer.ok and isinstance(answer.body, dict) else None
+    return band in (None, "K-2")
+
+
+def reached_step(percent: int) -> int:
+    """The last of the steps (``PERCENTS``) a goal's progress has reached; the first below it."""
+    return max((step for step in PERCENTS if step <= percent), default=PERCENTS[0])

@@ -35,8 +35,11 @@ async def student_home(
         who,
         "student_home.html.j2",
         name=str(me.get("given_name", "")),
-        conferences=conference_times(
-            conferences.body if conferences.ok else None,
+        # (None: scheduling did not answer; the page does not then say none is booked.)
+        conferences=None
+        if not conferences.ok
+        else conference_times(
+            conferences.body,
             language=who.language,
             timezone=timezone,
             now=datetime.now(UTC),

@@ -19,7 +19,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.school import cycle_to_plan_for
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import plan_choices
+from services.web.student.view import conference_steps, plan_choices
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -127,6 +127,10 @@ async def _plan_page(
     pieces = accepted(await api.evidence(token, student_id=student_id))
     reflections = accepted(await api.reflections(token, student_id=student_id))
     goals = accepted(await api.goals(token, student_id=student_id))
+    # Conference mode's own steps: practice is offered once there is something to lead.
+    presentation = accepted(
+        await api.presentation(token, student_id=student_id, cycle_id=str(cycle["id"]))
+    )
     shown = {**plan.body, **sent} if sent is not None else plan.body
     questions = [str(q) for q in shown.get("questions") or []]
     return page(
@@ -137,6 +141,7 @@ async def _plan_page(
         cycle=cycle,
         opening=str(shown.get("opening") or ""),
         ready=plan.body.get("status") == "ready",
+        can_lead=bool(conference_steps(presentation.body if presentation.ok else None)),
         choices=plan_choices(
             shown,
             pieces=pieces.body if pieces.ok else None,

@@ -18,7 +18,7 @@ from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import starters_view, work_views
+from services.web.student.view import WorkView, starters_view, work_view, work_views
 
 router = APIRouter()
 MAX_ANSWER = 2000
@@ -82,7 +82,13 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
         )
     )
     if answer.ok:
-        return RedirectResponse("/student/reflect?done=1", status_code=303)
+        # On a piece: back to their work, where it shows under the piece.
+        done = (
+            "/student/reflect?done=1"
+            if about == TERM
+            else f"/student/work?reflected=1#piece-{about}"
+        )
+        return RedirectResponse(done, status_code=303)
     return await _reflect_page(
         request,
         who,
@@ -116,6 +122,7 @@ async def _reflect_page(
             prompt=None,
             prompts=PROMPTS,
             about=about,
+            piece=await _piece(api, who, about) if about and about != TERM else None,
             done=done,
             refusal=None,
         )
@@ -137,3 +144,13 @@ async def _reflect_page(
         done=done,
         refusal=refusal.value if refusal else None,
     )
+
+
+async def _piece(api: PortfolioApi, who: Visitor, evidence_id: str) -> WorkView | None:
+    """The student's piece the reflection is about (none if it is not one of theirs)."""
+    answer = accepted(
+        await api.piece(token_of(who), student_id=student_id_of(who), evidence_id=evidence_id)
+    )
+    if not answer.ok or not isinstance(answer.body, dict):
+        return None
+    return work_view(answer.body, language=who.language, timezone=None)

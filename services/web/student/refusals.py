@@ -17,6 +17,7 @@ class StudentRefusal(StrEnum):
     NOT_A_KIND_WE_KEEP = "not_a_kind_we_keep"
     UNREADABLE = "unreadable"
     NO_FILE = "no_file"
+    NO_PHOTO = "no_photo"
     NOTHING_NEW = "nothing_new"
     NAME_MISSING = "name_missing"
     NOTHING_WRITTEN = "nothing_written"

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from services.web.family.portfolio_view import PROMPTS
+from services.web.family.portfolio_view import PROMPTS, ReflectionView, reflection_view
+from services.web.family.view import HELD_SHOWN_FOR
 from services.web.written_times import written_date, written_day, written_span, zone
 
 # What a goal can be about: the page's pictures, and the words portfolio keeps (its `area`).
@@ -60,6 +61,8 @@ class ConferenceTime:
     virtual: bool
     today: bool
     """On today's date on the school's clock (the page says "Today")."""
+    held: bool = False
+    """It took place (the teacher recorded it completed): the student led it."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,18 @@ def work_view(piece: dict[str, Any], *, language: str, timezone: str | None) -> 
     )
 
 
+def reflections_by_piece(reflections: Any) -> dict[str, list[ReflectionView]]:
+    """The student's reflections on their pieces, by the piece each is about (newest first, as
+    portfolio gives them); those on the term as a whole are left out."""
+    by_piece: dict[str, list[ReflectionView]] = {}
+    for reflection in reflections if isinstance(reflections, list) else []:
+        if reflection.get("evidence_id"):
+            by_piece.setdefault(str(reflection["evidence_id"]), []).append(
+                reflection_view(reflection)
+            )
+    return by_piece
+
+
 def starters_view(starters: Any) -> Starters | None:
     """The starters, prompt by prompt (none if portfolio gave none)."""
     if not isinstance(starters, dict) or not isinstance(starters.get("starters"), dict):
@@ -133,15 +148,18 @@ def starters_view(starters: Any) -> Starters | None:
 def conference_times(
     conferences: Any, *, language: str, timezone: str | None, now: datetime
 ) -> list[ConferenceTime]:
-    """The student's conferences still to come or under way, soonest first."""
+    """The student's conferences still to come or under way, and those they led in the last
+    two weeks (``HELD_SHOWN_FOR``), in time order."""
     if not isinstance(conferences, list):
         return []
     shown = []
     for conference in conferences:
-        if conference.get("status") not in ("booked", "checked_in"):
-            continue
+        status = conference.get("status")
         starts = datetime.fromisoformat(conference["starts_at"])
         ends = datetime.fromisoformat(conference["ends_at"])
+        held = status == "completed"
+        if status not in ("booked", "checked_in") and not (held and now - ends <= HELD_SHOWN_FOR):
+            continue
         school = conference.get("timezone") or timezone
         clock = zone(school)
         shown.append(
@@ -151,6 +169,7 @@ def conference_times(
                 room=str(conference.get("room") or ""),
                 virtual=conference.get("mode") == "virtual",
                 today=starts.astimezone(clock).date() == now.astimezone(clock).date(),
+                held=held,
             )
         )
     return shown

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.web.evidence_files import evidence_file_response
 from services.web.forms import checked_form_data
-from services.web.pages import Visitor, page
+from services.web.pages import Visitor, page, translated
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
@@ -23,7 +23,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.school import own_entry, school_timezone
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import WorkView, work_view, work_views
+from services.web.student.view import WorkView, reflections_by_piece, work_view, work_views
 from services.web.troubles import Trouble, TroublePage
 from shared.body_limit import BodyTooLarge
 
@@ -44,11 +44,13 @@ async def my_work(
     api: PortfolioDep,
     added: Annotated[str | None, Query(max_length=5)] = None,
     fixed: Annotated[str | None, Query(max_length=5)] = None,
+    reflected: Annotated[str | None, Query(max_length=5)] = None,
 ) -> Response:
-    """The student's pieces, newest first, each with its review: waiting, approved, or returned
-    with the teacher's feedback."""
+    """The student's pieces, newest first, each with its review (waiting, approved, or returned
+    with the teacher's feedback) and what they reflected on it."""
     me = await own_entry(api, who)
     pieces = accepted(await api.evidence(token_of(who), student_id=student_id_of(who)))
+    reflections = accepted(await api.reflections(token_of(who), student_id=student_id_of(who)))
     timezone = await school_timezone(api, who, site=str(me["site"]))
     return page(
         request,
@@ -57,8 +59,10 @@ async def my_work(
         pieces=work_views(
             pieces.body if pieces.ok else None, language=who.language, timezone=timezone
         ),
+        reflections=reflections_by_piece(reflections.body if reflections.ok else None),
         added=added == "1",
         fixed=fixed == "1",
+        reflected=reflected == "1",
     )
 
 
@@ -155,13 +159,18 @@ async def _send(
     title = form.get("title")
     title = title.strip() if isinstance(title, str) else ""
     file = form.get("file")
+    typed = title
+    if not title and fixing is None:
+        # (A young child may not type a name: new work left unnamed is "My work", as the box
+        # suggests, in their language.)
+        title = translated(who.language, "My work")
 
     def again(refusal: StudentRefusal, status: int | None = None) -> Response:
         return _form_page(
             request,
             who,
             way=way,
-            title=title[:MAX_TITLE],
+            title=typed[:MAX_TITLE],
             refusal=refusal,
             status=status,
             fixing=fixing,
@@ -171,7 +180,9 @@ async def _send(
     # (Fixing, a new name alone is a fix: the teacher may have asked for no more.)
     renamed = fixing is not None and bool(title) and title != fixing.title
     if chosen is None and not renamed:
-        return again(StudentRefusal.NO_FILE if fixing is None else StudentRefusal.NOTHING_NEW)
+        if fixing is not None:
+            return again(StudentRefusal.NOTHING_NEW)
+        return again(StudentRefusal.NO_PHOTO if way == "photo" else StudentRefusal.NO_FILE)
     if not title or len(title) > MAX_TITLE:
         return again(StudentRefusal.NAME_MISSING if not title else StudentRefusal.INVALID)
     if chosen is not None:
