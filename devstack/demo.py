@@ -146,7 +146,7 @@ def load_demo_district(
         created += _import_roster(http, urls["portfolio"])
         created += _open_cycles(http, urls["portfolio"])
         created += _open_conference_times(
-            http, urls["scheduling"], conference_today=conference_today
+            http, urls["scheduling"], urls["portfolio"], conference_today=conference_today
         )
         created += _set_first_goals(http, urls)
     return created
@@ -215,7 +215,7 @@ def _open_cycles(http: httpx.Client, portfolio: str) -> list[str]:
 
 
 def _open_conference_times(
-    http: httpx.Client, scheduling: str, *, conference_today: bool
+    http: httpx.Client, scheduling: str, portfolio: str, *, conference_today: bool
 ) -> list[str]:
     """Conference week at each school: three weekdays from a week on, booking open from now
     until noon on the last day; each teacher free 3:00-5:00 pm on each day with a break at 4,
@@ -231,6 +231,10 @@ def _open_conference_times(
         if _ok(http.get(f"{scheduling}/windows", params={"site": site})).json():
             continue
         first, last = days[0], days[-1]
+        # (The window is of the school's conference cycle: the teachers' days then link each
+        # student's plan for it.)
+        cycles = _ok(http.get(f"{portfolio}/sites/{site}/cycles")).json()
+        cycle_id = next((one["id"] for one in cycles if one["name"] == cycle), None)
         if conference_today and site == TODAY["site"]:
             first = today.astimezone(TIMEZONE).date()
         window = _ok(
@@ -250,6 +254,7 @@ def _open_conference_times(
                     .astimezone(UTC)
                     .isoformat(),
                     "change_cutoff_minutes": 120,
+                    "cycle_id": cycle_id,
                 },
                 waiting_status=404,
             )

@@ -540,9 +540,16 @@ async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
     assert page.status_code == 200
     text = text_of(page)
     assert "Ava" in text and "Noor" not in text
+    # As the office's, the teacher's nudge asks first, on a page of its own.
+    assert 'form method="get" action="/teacher/not-booked/nudges"' in page.text
+    confirm = await web.get("/teacher/not-booked/nudges", params={"window": _window_of(page)})
+    asked = text_of(confirm)
+    assert confirm.status_code == 200 and "Nudge these families?" in asked, asked
+    assert "Yes, remind 1 family now" in asked and 'href="/teacher/review"' in confirm.text
+    assert 'form method="post" action="/teacher/not-booked/nudges"' in confirm.text
     nudged = await web.post(
         "/teacher/not-booked/nudges",
-        data={"csrf_token": csrf_token(page), "window": _window_of(page)},
+        data={"csrf_token": csrf_token(confirm), "window": _window_of(page)},
     )
     assert nudged.status_code == 303
     assert nudged.headers["location"].startswith("/teacher/not-booked?")

@@ -635,15 +635,30 @@ async def test_another_students_work_is_never_reachable(
     assert gio_goal.json()[0]["progress"] == []
 
 
-async def test_the_home_page_shows_avas_own_conference_time(
-    web: httpx.AsyncClient, system: System, ava: str, conference_times: list[dict[str, Any]]
-) -> None:
+async def book_for_ava(system: System, slot_id: str) -> httpx.Response:
+    """Ava's conference at this time, booked by the office for her father."""
     booked = await system.scheduling.post(
         "/bookings",
-        json={"slot_id": conference_times[1]["id"], "student_id": AVA, "guardian_id": "g-wei"},
+        json={"slot_id": slot_id, "student_id": AVA, "guardian_id": "g-wei"},
         headers=ADMIN,
     )
     assert booked.status_code == 201, booked.text
+    return booked
+
+
+async def slot_begins(system: System, slot_id: str, starts_at: datetime) -> None:
+    """The time made to begin at ``starts_at`` (its length kept), in scheduling's database."""
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        slot = await session.get(Slot, slot_id)
+        assert slot is not None
+        slot.ends_at, slot.starts_at = starts_at + (slot.ends_at - slot.starts_at), starts_at
+        session.add(slot)
+
+
+async def test_the_home_page_shows_avas_own_conference_time(
+    web: httpx.AsyncClient, system: System, ava: str, conference_times: list[dict[str, Any]]
+) -> None:
+    await book_for_ava(system, conference_times[1]["id"])
     home = text_of(await signed_in_as(web, AVA))
     starts = datetime.fromisoformat(conference_times[1]["starts_at"])
     day = format_skeleton(
@@ -661,19 +676,10 @@ async def test_on_the_day_the_home_page_says_today(
     starts_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
     if (starts_at + timedelta(minutes=20)).astimezone(la).date() != datetime.now(la).date():
         pytest.skip("too near midnight at Conway for a conference later today")
-    booked = await system.scheduling.post(
-        "/bookings",
-        json={"slot_id": conference_times[0]["id"], "student_id": AVA, "guardian_id": "g-wei"},
-        headers=ADMIN,
-    )
-    assert booked.status_code == 201, booked.text
+    await book_for_ava(system, conference_times[0]["id"])
     home = text_of(await signed_in_as(web, AVA))
     assert "Today" not in home  # (the demo's times are days ahead)
-    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
-        slot = await session.get(Slot, conference_times[0]["id"])
-        assert slot is not None
-        slot.ends_at, slot.starts_at = starts_at + (slot.ends_at - slot.starts_at), starts_at
-        session.add(slot)
+    await slot_begins(system, conference_times[0]["id"], starts_at)
     home = text_of(await web.get("/student"))
     assert re.search(r"My conference</h2>\s*<p>Today<br>", home), home
     spanish = text_of(await web.get("/student", headers={"Accept-Language": "es"}))
@@ -684,18 +690,9 @@ async def test_after_the_conference_the_home_page_says_the_student_led_it(
     web: httpx.AsyncClient, system: System, ava: str, conference_times: list[dict[str, Any]]
 ) -> None:
     """Once held, the conference stays on the student's page (it said "not booked yet")."""
-    booked = await system.scheduling.post(
-        "/bookings",
-        json={"slot_id": conference_times[0]["id"], "student_id": AVA, "guardian_id": "g-wei"},
-        headers=ADMIN,
-    )
-    assert booked.status_code == 201, booked.text
+    booked = await book_for_ava(system, conference_times[0]["id"])
     began = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
-    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
-        slot = await session.get(Slot, conference_times[0]["id"])
-        assert slot is not None
-        slot.ends_at, slot.starts_at = began + (slot.ends_at - slot.starts_at), began
-        session.add(slot)
+    await slot_begins(system, conference_times[0]["id"], began)
     held = await system.scheduling.post(f"/bookings/{booked.json()['id']}/complete", headers=ADMIN)
     assert held.status_code == 200, held.text
     home = text_of(await signed_in_as(web, AVA))
@@ -708,11 +705,7 @@ async def test_after_the_conference_the_home_page_says_the_student_led_it(
 
     # Two weeks on, the next cycle's conference is what the page waits for.
     long_ago = began - timedelta(days=14)
-    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
-        slot = await session.get(Slot, conference_times[0]["id"])
-        assert slot is not None
-        slot.ends_at, slot.starts_at = long_ago + (slot.ends_at - slot.starts_at), long_ago
-        session.add(slot)
+    await slot_begins(system, conference_times[0]["id"], long_ago)
     home = text_of(await web.get("/student"))
     assert "Well done" not in home and "Your conference time is not booked yet." in home
 

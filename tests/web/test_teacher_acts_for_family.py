@@ -31,6 +31,7 @@ from tests.web.conftest import (
 )
 from tests.web.test_office_pages import OFFICE
 from tests.web.test_office_students import booking_of, times_offered
+from tests.web.test_student_pages import open_cycle
 
 pytestmark = pytest.mark.usefixtures("offices")
 OKAFOR = DevPerson(subject="t-okafor", role=Role.TEACHER, name="Mr. Okafor", sites=["conway"])
@@ -240,6 +241,11 @@ async def test_the_teachers_page_of_a_student_is_theirs_only(
     for other in ("s-far", "s-near", "s-nobody", "..%2Fx"):
         assert (await web.get(f"/teacher/students/{other}")).status_code == 404, other
     page = await web.get(f"/teacher/students/{student}")
+    assert "conference plan" not in page.text  # (no conference cycle at Conway yet)
+    # With this term's cycle, the page leads to the student's plan for it.
+    cycle_id = await open_cycle(system)
+    page = await web.get(f"/teacher/students/{student}")
+    assert f'<a href="/teacher/students/{student}/plans/{cycle_id}">See Ava' in page.text
     token = csrf_token(page)
     for url, data in (
         (f"/teacher/students/{student}/book", {"csrf_token": token}),

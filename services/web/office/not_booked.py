@@ -138,6 +138,23 @@ async def confirm_office_nudge(
     class_id: Annotated[str | None, Query(alias="class", max_length=64)] = None,
 ) -> Response:
     """Before the office reminds the families listed: to whom, how many, and the button."""
+    return await confirm_nudge(
+        request, who, api, "office", window=window, teacher=teacher, class_id=class_id
+    )
+
+
+async def confirm_nudge(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    kind: str,
+    *,
+    window: str | None,
+    teacher: str | None,
+    class_id: str | None,
+) -> Response:
+    """The page that asks before a nudge (``kind``: whose list, the office's or a teacher's):
+    to whom, how many families, and the button that sends it."""
     found = await read_not_booked(api, who, window=window, teacher=teacher, class_id=class_id)
     shown = found.window
     plan = (
@@ -145,7 +162,7 @@ async def confirm_office_nudge(
         if shown is not None and shown.get("id") == window and shown.get("announced_at")
         else None
     )
-    back = f"{PAGES['office']}?{found.address}"
+    back = f"{PAGES[kind]}?{found.address}"
     if plan is None or not plan.due:
         # (Nobody a nudge would remind now: the list says why.)
         return RedirectResponse(back, status_code=303)
@@ -153,6 +170,8 @@ async def confirm_office_nudge(
         request,
         who,
         "office_confirm_nudge.html.j2",
+        kind=kind,
+        action=PAGES[kind] + "/nudges",
         window=shown,
         teacher=found.teacher,
         teacher_name=found.names.get(found.teacher or "", found.teacher),
@@ -187,6 +206,20 @@ async def teacher_not_booked(
     """The teacher's students with no conference in the window, and the reminders sent."""
     return await not_booked_page(
         request, who, api, "teacher", window=window, teacher=None, class_id=class_id, done=done
+    )
+
+
+@router.get(PAGES["teacher"] + "/nudges")
+async def confirm_teacher_nudge(
+    request: Request,
+    who: TeacherDep,
+    api: SchedulingDep,
+    window: OptionalId = None,
+    class_id: Annotated[str | None, Query(alias="class", max_length=64)] = None,
+) -> Response:
+    """Before the teacher reminds the families of their students listed."""
+    return await confirm_nudge(
+        request, who, api, "teacher", window=window, teacher=None, class_id=class_id
     )
 
 
@@ -378,7 +411,6 @@ async def not_booked_page(
         kind=kind,
         page_address=PAGES[kind],
         # (The office's nudge reaches many families: a page of its own confirms it first.)
-        confirm_first=kind == "office",
         windows=[(str(one["id"]), str(one["name"])) for one in found.windows],
         window=shown,
         teacher=found.teacher,

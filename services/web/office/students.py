@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -35,6 +35,7 @@ from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
 from services.web.student.school import school_timezone
+from services.web.student.view import current_cycle
 from services.web.troubles import Trouble, TroublePage
 from shared.translations import in_words
 
@@ -521,6 +522,7 @@ async def _page(
 ) -> Response:
     conference = student.child.conference
     forms = _forms_shown(student)
+    plan = await _plan_cycle(portfolio, student) if student.desk.kind == "teacher" else None
     if refusal is not None and error_field not in forms:
         # (Its form is gone: the conference was booked, changed or cancelled meanwhile. The
         # refusal is said where the conference is.)
@@ -537,11 +539,20 @@ async def _page(
         interpreter=interpreter,
         interpreter_name=dict(student.languages).get(interpreter or ""),
         family_words=await _family_words(portfolio, student),
+        # (A teacher's page links the student's plan for this term's conferences.)
+        plan_href=f"{TEACHER_PAGE}/{student.id}/plans/{plan['id']}" if plan else None,
         done=done,
         refusal=refusal.value if refusal else None,
         error_field=error_field,
         typed=typed or {},
     )
+
+
+async def _plan_cycle(portfolio: PortfolioApi, student: StudentPage) -> dict[str, Any] | None:
+    """The conference cycle the student plans for (as the student's own pages choose it), if
+    the school has one."""
+    answer = accepted(await portfolio.cycles(token_of(student.desk.who), site=student.site))
+    return current_cycle(answer.body if answer.ok else None, today=datetime.now(UTC).date())
 
 
 async def _family_words(portfolio: PortfolioApi, student: StudentPage) -> list[FamilyWords]:
