@@ -121,6 +121,8 @@ def page(
             languages=language_switch(request),
             csrf_token=csrf_token or (who.session.csrf_token if who.session else ""),
             signed_in=who.session is not None,
+            # (Staff and students have their own pages, not a family's conferences.)
+            signed_in_as_person=who.session is not None and not who.session.is_family,
             **context,
         )
     )

@@ -32,6 +32,7 @@ from tests.web.conftest import (
     service_transports,
     signed_in,
     signed_in_as,
+    text_of,
     web_settings,
 )
 
@@ -148,6 +149,9 @@ async def test_an_upload_that_is_no_export_is_refused_in_words(
     assert listed.json() == []  # nothing reached portfolio
     missing = await web.get("/district/roster/imports/no-such-import")
     assert missing.status_code == 404 and "Page not found" in missing.text
+    # District IT has no conferences of its own to go back to: its page.
+    said = text_of(missing)
+    assert "Check the address, or go to your page." in said and "your conferences" not in said
 
 
 async def test_the_roster_upload_takes_more_than_a_form_and_no_more_than_its_own_limit(
