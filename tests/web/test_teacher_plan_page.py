@@ -47,6 +47,12 @@ async def test_a_teacher_checks_a_plan_and_says_it_is_ready(
     overview = await web.get(f"/teacher/classes/class-{AVA}")
     address = f"/teacher/students/{AVA}/plans/{cycle_id}"
     assert f'href="{address}"' in overview.text
+    # Her page has her plan, goals and work at a glance: the work waiting links to its review.
+    page_of_ava = html.unescape((await web.get(f"/teacher/students/{AVA}")).text)
+    assert f'href="{address}"' in page_of_ava
+    assert "portfolio</h2>" in page_of_ava and "has not set a goal yet." in page_of_ava
+    waiting = f'<a href="/teacher/review#piece-{piece["id"]}">Waiting for review</a>'
+    assert f'<span dir="auto">My robot</span>: {waiting}' in page_of_ava, page_of_ava
     plan = await web.get(address)
     assert plan.status_code == 200
     text = html.unescape(plan.text)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import school_languages
+from services.web.family.portfolio_view import GoalView, goal_views
 from services.web.family.view import ChildView, WindowView, child_view
 from services.web.family.waitlist import PARTS_OF_DAY
 from services.web.feedback_view import FamilyWords, family_words
@@ -35,7 +36,7 @@ from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
 from services.web.student.school import school_timezone
-from services.web.student.view import current_cycle
+from services.web.student.view import WorkView, current_cycle, work_views
 from services.web.troubles import Trouble, TroublePage
 from shared.translations import in_words
 
@@ -522,7 +523,9 @@ async def _page(
 ) -> Response:
     conference = student.child.conference
     forms = _forms_shown(student)
-    plan = await _plan_cycle(portfolio, student) if student.desk.kind == "teacher" else None
+    teacher = student.desk.kind == "teacher"
+    plan = await _plan_cycle(portfolio, student) if teacher else None
+    goals, work = await _portfolio(portfolio, student) if teacher else (None, None)
     if refusal is not None and error_field not in forms:
         # (Its form is gone: the conference was booked, changed or cancelled meanwhile. The
         # refusal is said where the conference is.)
@@ -541,6 +544,8 @@ async def _page(
         family_words=await _family_words(portfolio, student),
         # (A teacher's page links the student's plan for this term's conferences.)
         plan_href=f"{TEACHER_PAGE}/{student.id}/plans/{plan['id']}" if plan else None,
+        goals=goals,
+        work=work,
         done=done,
         refusal=refusal.value if refusal else None,
         error_field=error_field,
@@ -553,6 +558,25 @@ async def _plan_cycle(portfolio: PortfolioApi, student: StudentPage) -> dict[str
     the school has one."""
     answer = accepted(await portfolio.cycles(token_of(student.desk.who), site=student.site))
     return current_cycle(answer.body if answer.ok else None, today=datetime.now(UTC).date())
+
+
+async def _portfolio(
+    portfolio: PortfolioApi, student: StudentPage
+) -> tuple[list[GoalView] | None, list[WorkView] | None]:
+    """The student's goals and work at a glance, for their teacher (None: portfolio did not
+    answer)."""
+    who = student.desk.who
+    goals, pieces = (
+        accepted(answer)
+        for answer in await asyncio.gather(
+            portfolio.goals(token_of(who), student_id=student.id),
+            portfolio.evidence(token_of(who), student_id=student.id),
+        )
+    )
+    return (
+        goal_views(goals.body, language=who.language, timezone=None) if goals.ok else None,
+        work_views(pieces.body, language=who.language, timezone=None) if pieces.ok else None,
+    )
 
 
 async def _family_words(portfolio: PortfolioApi, student: StudentPage) -> list[FamilyWords]:
