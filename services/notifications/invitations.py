@@ -114,7 +114,7 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                         window,
                         children=tuple(child.given_name for child in children),
                         booked=tuple(
-                            Booked(child.given_name, booked[child.id])
+                            Booked(child.given_name, *_begins_ends(booked[child.id]))
                             for child in children
                             if child.id in booked
                         ),
@@ -138,21 +138,27 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
 
 
 class Booked(NamedTuple):
-    """A child whose conference in the window is booked already, and when it begins."""
+    """A child whose conference in the window is booked already: when it begins and ends."""
 
     name: str
     starts_at: datetime
+    ends_at: datetime
 
 
 async def booked_in_window(
     session: AsyncSession, district: str, window_id: str, student_ids: set[str]
-) -> dict[str, datetime]:
-    """When each of these students' conference in the window begins, of those booked as this
-    service knows them (the first, should it know of more than one)."""
+) -> dict[str, tuple[datetime, datetime | None]]:
+    """When each of these students' conference in the window begins and ends, of those booked
+    as this service knows them (the first, should it know of more than one). It does not hear
+    whether one that has ended was held or missed."""
     if not student_ids:
         return {}
     rows = await session.exec(
-        select(UpcomingConference.student_id, UpcomingConference.starts_at)
+        select(
+            UpcomingConference.student_id,
+            UpcomingConference.starts_at,
+            UpcomingConference.ends_at,
+        )
         .where(
             col(UpcomingConference.district) == district,
             col(UpcomingConference.window_id) == window_id,
@@ -161,7 +167,7 @@ async def booked_in_window(
         )
         .order_by(col(UpcomingConference.starts_at).desc())
     )
-    return dict(rows.all())
+    return {student: (starts, ends) for student, starts, ends in rows.all()}
 
 
 # The could-not-reach entry of a family whose invitation was never written has no delivery to
@@ -212,6 +218,11 @@ async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
         )
 
 
+def _begins_ends(times: tuple[datetime, datetime | None]) -> tuple[datetime, datetime]:
+    starts, ends = times
+    return starts, ends or starts
+
+
 def _invitation(
     window: WindowOpened,
     *,
@@ -225,14 +236,18 @@ def _invitation(
     """What a family's invitation says: a family with several children (``in_the_district``:
     at any of its schools, as scheduling counts them) is told when its early access begins, if
     before everyone else's. The ``booked`` children are named with their times; the family is
-    asked to choose a time for the others (``to_choose``), if any."""
+    asked to choose a time for the others (``to_choose``), if any. One that has ended (held or
+    missed: a family missed is sent a new time of its own) is said to have been."""
     early = window.early_access_at
     if max(in_the_district, len(children)) < 2 or early is None or early >= window.opens_at:
         early = None
     return {
         "children": Names(children),
         "several": len(children) > 1,
-        "booked": [{"student": child.name, "starts_at": child.starts_at} for child in booked],
+        "booked": [
+            {"student": child.name, "starts_at": child.starts_at, "past": child.ends_at <= now}
+            for child in booked
+        ],
         "to_choose": Names(to_choose),
         "window": window.name,
         "days": Days(window.first_day, window.last_day),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from services.web.family.view import child_view, children
 
 
@@ -71,3 +74,44 @@ def test_a_conference_names_the_school_of_its_time_when_the_family_has_two() -> 
     ava, max_ = children(family, language="en")
     assert [c.school for c in ava.conferences] == ["Conway Elementary"]
     assert [c.school for c in max_.conferences] == ["conway"]
+
+
+def test_a_conference_begun_outside_the_familys_windows_never_keeps_them_from_booking() -> None:
+    """Held (checked in or completed) in a window the family was not invited to (the school
+    booked it before opening booking), a recent conference is shown; a stale one, or one while
+    another window is open to book, is not."""
+    now = datetime.now(UTC)
+
+    def begun(status: str, ended_ago: timedelta) -> dict[str, object]:
+        ends = now - ended_ago
+        return {
+            "booking_id": f"b-{status}",
+            "status": status,
+            "starts_at": (ends - timedelta(minutes=20)).isoformat(),
+            "ends_at": ends.isoformat(),
+            "timezone": "America/Los_Angeles",
+            "teacher_id": "t-rivera",
+            "room": "Room 4",
+            "window_id": "w-before-opening",
+        }
+
+    def minh(conference: dict[str, object], *windows: dict[str, object]) -> Any:
+        return child_view(
+            {
+                "student_id": "s-minh",
+                "given_name": "Minh",
+                "site": "conway",
+                "conferences": [conference],
+                "windows": list(windows),
+            },
+            language="en",
+        ).held
+
+    open_window = {"id": "w-spring", "name": "Spring", "booking": "open"}
+    for status in ("checked_in", "completed"):
+        assert minh(begun(status, timedelta(minutes=5))) is not None, status
+        assert minh(begun(status, timedelta(days=15))) is None, status
+        assert minh(begun(status, timedelta(minutes=5)), open_window) is None, status
+    # Its own window among the family's: shown, as it always was.
+    known = {"id": "w-before-opening", "name": "Fall", "booking": "open"}
+    assert minh(begun("completed", timedelta(days=30)), known) is not None

@@ -398,7 +398,7 @@ def test_an_invitation_names_the_children_already_booked_and_asks_for_the_others
     language: str,
 ) -> None:
     booked, choose, see = BOOKED_ALREADY[language]
-    ana = [{"student": "Ana", "starts_at": TUESDAY_EVENING}]
+    ana = [{"student": "Ana", "starts_at": TUESDAY_EVENING, "past": False}]
     some = rendered("conference_invitation", language, booked=ana, to_choose=Names(("Leo",)))
     assert booked in some.body and choose in some.body and see not in some.body, some.body
     assert rendered("conference_invitation", language, booked=ana).subject == some.subject
@@ -411,6 +411,14 @@ def test_an_invitation_names_the_children_already_booked_and_asks_for_the_others
     nothing_to_book = rendered("conference_invitation", "en", booked=ana, to_choose=Names(()))
     assert "Booking opens" not in nothing_to_book.body
     assert LINK in alone.body, "the family's link, to see, change or cancel it"
+    held = rendered(
+        "conference_invitation",
+        language,
+        children=Names(("Ana",)),
+        booked=[ana[0] | {"past": True}],
+        to_choose=Names(()),
+    )
+    assert booked not in held.body and "Ana" in held.body, held.body
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from tests.web.conftest import (
     text_of,
     web_front,
 )
+from tests.web.test_family_pages import close_booking
 
 # The school offices these tests sign in as are on the roster.
 pytestmark = pytest.mark.usefixtures("offices")
@@ -526,6 +527,23 @@ async def test_no_failure_is_not_said_to_be_every_family_reached(
     text = text_of(await web.get("/office/messages"))
     assert "Families we could not reach" in text and "No message has failed so far." in text
     assert "Every family has been reached" not in text
+
+
+async def test_once_booking_has_closed_no_nudge_is_offered(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """Scheduling refuses a nudge once booking has closed: the list says so instead of offering
+    one, and the page that would ask goes back to the list."""
+    await signed_in_as(web, "a-conway")
+    page = await web.get("/office/not-booked")
+    assert '<form method="get" action="/office/not-booked/nudges"' in page.text
+    await close_booking(system)
+    closed = await web.get("/office/not-booked", params={"window": _window_of(page)})
+    said = text_of(closed)
+    assert "Booking has closed for this window, so families are no longer reminded" in said
+    assert 'action="/office/not-booked/nudges"' not in closed.text
+    asked = await web.get("/office/not-booked/nudges", params={"window": _window_of(page)})
+    assert asked.status_code == 303 and asked.headers["location"].startswith("/office/not-booked?")
 
 
 async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(

@@ -106,17 +106,18 @@ class ChildView:
 
     @property
     def held(self) -> ConferenceView | None:
-        """The child's conference that has begun: checked in, or held (completed) in one of its
-        windows or lately (``HELD_SHOWN_FOR``; a window the school booked in before opening it is
-        not yet among the family's). It is shown, not changed, and the page offers no other time
-        while it is (a child has one conference in a window, and a school one window open at a
-        time)."""
+        """The child's conference of one of its windows that has begun: checked in, or held
+        (completed). It is shown, not changed, and the page offers no other time while it is
+        (a child has one conference in a window, and a school one window open at a time). One
+        of a window not among the family's (the school booked it before opening booking) is
+        shown too while recent (``HELD_SHOWN_FOR``) and nothing is open to book: it never keeps
+        a family from a window opened since."""
         current = {window.id for window in self.windows}
         begun = [
             c
             for c in self.conferences
-            if c.status == "checked_in"
-            or (c.status == "completed" and (c.window_id in current or c.recent))
+            if c.status in ("checked_in", "completed")
+            and (c.window_id in current or (c.recent and not self.open_windows))
         ]
         return begun[-1] if begun else None
 

@@ -159,7 +159,7 @@ async def confirm_nudge(
     shown = found.window
     plan = (
         nudge_plan(found.students, timezone=shown.get("timezone"), language=who.language)
-        if shown is not None and shown.get("id") == window and shown.get("announced_at")
+        if shown is not None and shown.get("id") == window and may_nudge_in(shown)
         else None
     )
     back = f"{PAGES[kind]}?{found.address}"
@@ -181,6 +181,12 @@ async def confirm_nudge(
         back=back,
         section="not_booked",
     )
+
+
+def may_nudge_in(window: dict[str, Any]) -> bool:
+    """Whether families may be reminded to book in the window, as scheduling gives its state:
+    invited, and booking not closed (it refuses a nudge otherwise)."""
+    return bool(window.get("announced_at")) and window.get("booking") != "closed"
 
 
 async def colleagues_of(portfolio: PortfolioApi, who: Visitor) -> dict[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -35,8 +35,8 @@ from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import Answer, is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
-from services.web.student.school import school_timezone
-from services.web.student.view import WorkView, current_cycle, work_views
+from services.web.student.school import school_cycle, school_timezone
+from services.web.student.view import WorkView, work_views
 from services.web.troubles import Trouble, TroublePage
 from shared.translations import in_words
 
@@ -524,7 +524,7 @@ async def _page(
     conference = student.child.conference
     forms = _forms_shown(student)
     teacher = student.desk.kind == "teacher"
-    plan = await _plan_cycle(portfolio, student) if teacher else None
+    plan = await school_cycle(portfolio, student.desk.who, site=student.site) if teacher else None
     goals, work = await _portfolio(portfolio, student) if teacher else (None, None)
     if refusal is not None and error_field not in forms:
         # (Its form is gone: the conference was booked, changed or cancelled meanwhile. The
@@ -553,18 +553,11 @@ async def _page(
     )
 
 
-async def _plan_cycle(portfolio: PortfolioApi, student: StudentPage) -> dict[str, Any] | None:
-    """The conference cycle the student plans for (as the student's own pages choose it), if
-    the school has one."""
-    answer = accepted(await portfolio.cycles(token_of(student.desk.who), site=student.site))
-    return current_cycle(answer.body if answer.ok else None, today=datetime.now(UTC).date())
-
-
 async def _portfolio(
     portfolio: PortfolioApi, student: StudentPage
 ) -> tuple[list[GoalView] | None, list[WorkView] | None]:
-    """The student's goals and work at a glance, for their teacher (None: portfolio did not
-    answer)."""
+    """The student's goals and work at a glance, for their teacher (None: portfolio refused
+    to say)."""
     who = student.desk.who
     goals, pieces = (
         accepted(answer)

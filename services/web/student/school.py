@@ -31,7 +31,12 @@ async def school_timezone(api: PortfolioApi, who: Visitor, *, site: str) -> str 
 
 async def cycle_to_plan_for(api: PortfolioApi, who: Visitor) -> dict[str, Any] | None:
     """The conference cycle under way at the student's school (else the next, else the last)."""
-    site = str((await own_entry(api, who))["site"])
+    return await school_cycle(api, who, site=str((await own_entry(api, who))["site"]))
+
+
+async def school_cycle(api: PortfolioApi, who: Visitor, *, site: str) -> dict[str, Any] | None:
+    """The conference cycle its students plan for at ``site``, today on the school's clock:
+    the one under way, else the next, else the last (``current_cycle``)."""
     timezone = await school_timezone(api, who, site=site)
     answer = accepted(await api.cycles(token_of(who), site=site))
     today = datetime.now(UTC).astimezone(zone(timezone)).date()
