@@ -114,7 +114,7 @@ async def _invite(context: BatchJobContext[NotificationsEnvironment], job: JobRu
                         window,
                         children=tuple(child.given_name for child in children),
                         booked=tuple(
-                            Booked(child.given_name, *_begins_ends(booked[child.id]))
+                            Booked(child.given_name, *booked[child.id])
                             for child in children
                             if child.id in booked
                         ),
@@ -147,7 +147,7 @@ class Booked(NamedTuple):
 
 async def booked_in_window(
     session: AsyncSession, district: str, window_id: str, student_ids: set[str]
-) -> dict[str, tuple[datetime, datetime | None]]:
+) -> dict[str, tuple[datetime, datetime]]:
     """When each of these students' conference in the window begins and ends, of those booked
     as this service knows them (the first, should it know of more than one). It does not hear
     whether one that has ended was held or missed."""
@@ -167,7 +167,8 @@ async def booked_in_window(
         )
         .order_by(col(UpcomingConference.starts_at).desc())
     )
-    return {student: (starts, ends) for student, starts, ends in rows.all()}
+    # (A booking's end is always known: only an old cancellation's may not be.)
+    return {student: (starts, ends or starts) for student, starts, ends in rows.all()}
 
 
 # The could-not-reach entry of a family whose invitation was never written has no delivery to
@@ -216,11 +217,6 @@ async def invitations_not_written(session: AsyncSession, job: GivenUp) -> None:
                 cause_event_id=cause.id,
             )
         )
-
-
-def _begins_ends(times: tuple[datetime, datetime | None]) -> tuple[datetime, datetime]:
-    starts, ends = times
-    return starts, ends or starts
 
 
 def _invitation(

@@ -52,17 +52,20 @@ def written_date(moment: datetime, *, timezone: str | None, language: str) -> st
 
 def written_moment_of(moment: datetime, *, timezone: str | None, language: str) -> str:
     """A day and a time: "Tuesday, December 8, 2026, 3:00 PM"."""
+    when = written_date(moment, timezone=timezone, language=language)
+    return f"{when}, {written_time(moment, timezone=timezone, language=language)}"
+
+
+def written_time(moment: datetime, *, timezone: str | None, language: str) -> str:
+    """The time of day of a moment on the school's clock: "3:00 PM"."""
     tz = zone(timezone)
-    local = moment.astimezone(tz)
-    when = written_date(local, timezone=timezone, language=language)
-    return f"{when}, {format_time(local, 'short', tzinfo=tz, locale=locale_of(language))}"
+    return str(format_time(moment.astimezone(tz), "short", tzinfo=tz, locale=locale_of(language)))
 
 
 def written_span(start: datetime, end: datetime, *, timezone: str | None, language: str) -> str:
     """From one time of day to another: "3:00 PM - 3:20 PM", with an en dash."""
-    tz, locale = zone(timezone), locale_of(language)
-    first = format_time(start.astimezone(tz), "short", tzinfo=tz, locale=locale)
-    last = format_time(end.astimezone(tz), "short", tzinfo=tz, locale=locale)
+    first = written_time(start, timezone=timezone, language=language)
+    last = written_time(end, timezone=timezone, language=language)
     return f"{first} \u2013 {last}"
 
 

@@ -234,17 +234,14 @@ async def present(
         plan = await _plan(session, student_id, cycle_id)
         if plan is None or not visible_to(principal, status=plan.status):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no conference plan ready yet")
-        found = await _rows(session, student_id, plan.items)
-        states = await _evidence_status(
-            session, student_id, sorted(evidence_shown(plan.items, found))
-        )
-    shown = presented(plan.items, found, states)
+        shown = await _presented(session, student_id, plan.items)
     steps: list[Step] = []
     if plan.opening:
         steps.append(Step(number=1, kind="opening", say=plan.opening, content={}))
     for item in shown.items:
-        row = found[item["type"], item["id"]]
-        if shown_to(principal, item["type"], row, states):
+        row = shown.rows[item["type"], item["id"]]
+        # (The reviews of the work presented: each item's own, or its reflection's.)
+        if shown_to(principal, item["type"], row, shown.evidence_status):
             steps.append(
                 Step(
                     number=len(steps) + 1,

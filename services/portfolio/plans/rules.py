@@ -78,6 +78,8 @@ class Presented:
 
     items: list[dict[str, Any]]
     """The plan's items presented, in its order."""
+    rows: Mapping[tuple[str, str], Any]
+    """The rows of the plan's items still in the portfolio, by type and id."""
     evidence_status: dict[str, str]
     """Where the review stands of the work they show, or their reflections are about."""
     left_out: list[str]
@@ -101,6 +103,7 @@ def presented(
             kept.append(item)
     return Presented(
         items=kept,
+        rows=found,
         evidence_status={
             eid: states[eid] for eid in sorted(evidence_shown(kept, found)) if eid in states
         },

@@ -42,6 +42,11 @@ class DayOfTimes:
 HELD_SHOWN_FOR = timedelta(days=14)
 
 
+def ended_lately(ends: datetime, *, now: datetime) -> bool:
+    """Whether a conference that ended at ``ends`` is still shown as the one held."""
+    return now - ends <= HELD_SHOWN_FOR
+
+
 @dataclass(frozen=True)
 class ConferenceView:
     booking_id: str
@@ -267,7 +272,7 @@ def conference_view(
         too_near=isinstance(until := conference.get("changes_until"), str)
         and now >= _moment(until),
         today=starts.astimezone(zone(timezone)).date() == now.astimezone(zone(timezone)).date(),
-        recent=now - ends <= HELD_SHOWN_FOR,
+        recent=ended_lately(ends, now=now),
     )
 
 

@@ -2,8 +2,8 @@
 the reminders sent so far: for the office (its whole school) at ``/office/not-booked`` and for a
 teacher (scheduling shows them their own classes' students only) at ``/teacher/not-booked``.
 A reminder is offered only to the families a nudge would remind now (scheduling says when each
-may be reminded again); the office confirms it on a page of its own first, as it reaches many
-families. The reminder posts, then comes back to the list (post/redirect/get)."""
+may be reminded again), and confirmed on a page of its own first, the office's as a teacher's
+(it cannot be taken back). The reminder posts, then comes back to the list (post/redirect/get)."""
 
 from __future__ import annotations
 
@@ -416,7 +416,6 @@ async def not_booked_page(
         status=status,
         kind=kind,
         page_address=PAGES[kind],
-        # (The office's nudge reaches many families: a page of its own confirms it first.)
         windows=[(str(one["id"]), str(one["name"])) for one in found.windows],
         window=shown,
         teacher=found.teacher,

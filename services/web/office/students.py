@@ -523,9 +523,7 @@ async def _page(
 ) -> Response:
     conference = student.child.conference
     forms = _forms_shown(student)
-    teacher = student.desk.kind == "teacher"
-    plan = await school_cycle(portfolio, student.desk.who, site=student.site) if teacher else None
-    goals, work = await _portfolio(portfolio, student) if teacher else (None, None)
+    plan, goals, work = await _portfolio(portfolio, student)
     if refusal is not None and error_field not in forms:
         # (Its form is gone: the conference was booked, changed or cancelled meanwhile. The
         # refusal is said where the conference is.)
@@ -555,18 +553,21 @@ async def _page(
 
 async def _portfolio(
     portfolio: PortfolioApi, student: StudentPage
-) -> tuple[list[GoalView] | None, list[WorkView] | None]:
-    """The student's goals and work at a glance, for their teacher (None: portfolio refused
-    to say)."""
+) -> tuple[dict[str, Any] | None, list[GoalView] | None, list[WorkView] | None]:
+    """For their teacher (the office's page has none of it): the student's conference cycle
+    to plan for (its plan is linked), and their goals and work at a glance (None: portfolio
+    refused to say), asked at once."""
+    if student.desk.kind != "teacher":
+        return None, None, None
     who = student.desk.who
-    goals, pieces = (
-        accepted(answer)
-        for answer in await asyncio.gather(
-            portfolio.goals(token_of(who), student_id=student.id),
-            portfolio.evidence(token_of(who), student_id=student.id),
-        )
+    cycle, goals, pieces = await asyncio.gather(
+        school_cycle(portfolio, who, site=student.site),
+        portfolio.goals(token_of(who), student_id=student.id),
+        portfolio.evidence(token_of(who), student_id=student.id),
     )
+    goals, pieces = accepted(goals), accepted(pieces)
     return (
+        cycle,
         goal_views(goals.body, language=who.language, timezone=None) if goals.ok else None,
         work_views(pieces.body, language=who.language, timezone=None) if pieces.ok else None,
     )

@@ -6,6 +6,7 @@ ones given by mistake (``staff/block_removal``). Each form posts, then goes to t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -179,8 +180,11 @@ async def confirm_opening(
     window = await _window(api, who, window_id)
     if window.get("announced_at"):
         return RedirectResponse(f"/office/windows/{window_id}", status_code=303)
-    schools = {school.id: school.name for school in await schools_of(portfolio, who)}
-    figures = accepted(await api.figures(token_of(who), window_id=window_id))
+    known, figures = await asyncio.gather(
+        schools_of(portfolio, who), api.figures(token_of(who), window_id=window_id)
+    )
+    schools = {school.id: school.name for school in known}
+    figures = accepted(figures)
     totals = figures.body.get("totals") if figures.ok and isinstance(figures.body, dict) else None
     return page(
         request,

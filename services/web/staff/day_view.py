@@ -12,8 +12,7 @@ from typing import Any
 from babel.dates import format_date
 
 from services.web.languages import locale_of
-from services.web.written_times import written_span, written_time_of_day
-from services.web.written_times import zone as time_zone
+from services.web.written_times import written_span, written_time
 from shared.translations import language_name
 
 # Scheduling says what may be recorded of each conference now (its rules decide when); the
@@ -156,15 +155,10 @@ def _family(
         # (Booked and not yet open for check-in: the page says when it opens.)
         check_in_later=status == "booked" and "check-in" not in steps,
         # (Checked in before it begins: the page says when it can be recorded held.)
-        record_from=_time_of_day(starts, timezone=zone, language=language)
+        record_from=written_time(starts, timezone=zone, language=language)
         if status == "checked_in" and "complete" not in steps
         else None,
     )
-
-
-def _time_of_day(moment: datetime, *, timezone: str | None, language: str) -> str:
-    local = moment.astimezone(time_zone(timezone))
-    return written_time_of_day(local.hour, local.minute, language=language)
 
 
 def _text(value: Any) -> str | None:

@@ -4,6 +4,7 @@ with it at home after the conference (each form posts, then back: post/redirect/
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -178,13 +179,18 @@ async def _goals_page(
     error_field: str = "main",
     sent: dict[str, str] | None = None,
 ) -> Response:
-    answer = accepted(await api.goals(token_of(who), student_id=student_id_of(who)))
-    # After a conference: how the family said they will help with each goal at home.
-    feedback = accepted(await api.family_feedback(token_of(who), student_id=student_id_of(who)))
-    me = await own_entry(api, who)
+    token, student_id = token_of(who), student_id_of(who)
+    # (Asked at once: the goals; after a conference, how the family said they will help with
+    # each at home; the student's school; and their grade band.)
+    answer, feedback, me, youngest = await asyncio.gather(
+        api.goals(token, student_id=student_id),
+        api.family_feedback(token, student_id=student_id),
+        own_entry(api, who),
+        _in_youngest_band(api, who),
+    )
+    answer, feedback = accepted(answer), accepted(feedback)
     timezone = await school_timezone(api, who, site=str(me["site"]))
     goals = goal_views(answer.body if answer.ok else None, language=who.language, timezone=timezone)
-    youngest = await _in_youngest_band(api, who)
     if error_field.startswith("note-") and not any(
         error_field == f"note-{goal.goal_id}" and goal.status == "active" for goal in goals
     ):

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.web.family.portfolio_view import PROMPTS, ReflectionView, reflection_view
-from services.web.family.view import HELD_SHOWN_FOR
+from services.web.family.view import ended_lately
 from services.web.written_times import written_date, written_day, written_span, zone
 
 # What a goal can be about: the page's pictures, and the words portfolio keeps (its `area`).
@@ -149,7 +149,7 @@ def conference_times(
     conferences: Any, *, language: str, timezone: str | None, now: datetime
 ) -> list[ConferenceTime]:
     """The student's conferences still to come or under way, and those they led in the last
-    two weeks (``HELD_SHOWN_FOR``), in time order."""
+    two weeks (``ended_lately``), in time order."""
     if not isinstance(conferences, list):
         return []
     shown = []
@@ -158,7 +158,7 @@ def conference_times(
         starts = datetime.fromisoformat(conference["starts_at"])
         ends = datetime.fromisoformat(conference["ends_at"])
         held = status == "completed"
-        if status not in ("booked", "checked_in") and not (held and now - ends <= HELD_SHOWN_FOR):
+        if status not in ("booked", "checked_in") and not (held and ended_lately(ends, now=now)):
             continue
         school = conference.get("timezone") or timezone
         clock = zone(school)
