@@ -39,6 +39,7 @@ from services.web.family import (
 from services.web.notifications_api import NotificationsApi
 from services.web.office import day as office_day
 from services.web.office import (
+    day_cancel,
     figures,
     interpreters,
     messages,
@@ -179,6 +180,7 @@ def build_app(
         dead_letters,
         jobs,
         windows,
+        day_cancel,
         not_booked,
         figures,
         messages,

@@ -34,6 +34,7 @@ class Refusal(StrEnum):
     TEACHER_NOT_CHOSEN = "teacher_not_chosen"
     NO_TEACHER = "no_teacher"
     WITHDRAWN = "withdrawn"
+    OTHER_WINDOW = "other_window"
 
 
 # Scheduling names the kind of refusal in its problem document's ``refusal`` member
@@ -51,6 +52,7 @@ _KINDS = {
     "time_cancelled": Refusal.TIME_CANCELLED,
     "booking_changed": Refusal.ALREADY_CHANGED,
     "withdrawn": Refusal.WITHDRAWN,
+    "other_window": Refusal.OTHER_WINDOW,
 }
 
 

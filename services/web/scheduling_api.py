@@ -312,6 +312,17 @@ class SchedulingApi(ServiceApi):
         path = f"/windows/{quote(window_id)}/blocks/{quote(block_id)}"
         return await self._call("DELETE", path, token)
 
+    async def reissue_link(self, token: str, *, guardian_id: str) -> Answer:
+        """Send the family a new link: every link sent to them until now stops working (409
+        while no window is open at their children's schools)."""
+        return await self._call("POST", f"/families/{quote(guardian_id)}/link/reissue", token)
+
+    async def cancel_day(self, token: str, *, window_id: str, day: str, reason: str) -> Answer:
+        """Cancel every conference of one of the window's days (a snow day): each family booked
+        is told and put first on its teacher's waitlist."""
+        path = f"/windows/{quote(window_id)}/days/{quote(day)}/cancel"
+        return await self._call("POST", path, token, json={"reason": reason})
+
     async def teacher_profile(self, token: str, *, teacher_id: str) -> Answer:
         """The teacher's conference settings (their video call link)."""
         return await self._call("GET", f"/teachers/{quote(teacher_id)}/profile", token)

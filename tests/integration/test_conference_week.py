@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.tables import ConferenceWindow
@@ -838,3 +838,95 @@ async def test_a_window_set_up_by_mistake_is_removed_before_anything_is_in_it(
     in_use = await system.scheduling.delete(f"/windows/{with_times['id']}", headers=ADMIN)
     assert in_use.status_code == 409 and in_use.json()["refusal"] == "window_in_use"
     assert (await system.scheduling.get(f"/windows/{with_times['id']}", headers=ADMIN)).is_success
+
+
+async def test_a_conference_moves_within_its_own_window(system: System) -> None:
+    """A school may have two windows open at once (make-up days after a snow day) and its office
+    books in one not opened yet: a conference never moves into another window, whoever asks."""
+    family = await family_of(system, 1)
+    today = datetime.now(LA).date()
+
+    def days(first: int, last: int, name: str) -> dict[str, Any]:
+        return {
+            "site": "conway",
+            "name": name,
+            "first_day": (today + timedelta(days=first)).isoformat(),
+            "last_day": (today + timedelta(days=last)).isoformat(),
+            "opens_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+            "closes_at": (datetime.now(UTC) + timedelta(days=first)).isoformat(),
+        }
+
+    fall = ok(await system.scheduling.post("/windows", json=days(2, 3, "Fall"), headers=ADMIN), 201)
+    spring = ok(
+        await system.scheduling.post("/windows", json=days(20, 21, "Spring"), headers=ADMIN), 201
+    )
+    ok(await system.scheduling.post(f"/windows/{fall['id']}/open", headers=ADMIN))
+    (here,) = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=tomorrow_at(15),
+        teacher_id="t-rivera",
+        window=fall,
+    )
+    (there,) = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=tomorrow_at(15) + timedelta(days=18),
+        teacher_id="t-rivera",
+        window=spring,
+    )
+    booked = ok(await book(system, family, here["id"], "s-1"), 201)
+    for who in (family, ADMIN):
+        across = await system.scheduling.post(
+            f"/bookings/{booked['id']}/move", json={"slot_id": there["id"]}, headers=who
+        )
+        assert (across.status_code, across.json().get("refusal")) == (409, "other_window"), (
+            across.text
+        )
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        kept = await session.get(Booking, booked["id"])
+        assert kept is not None and (kept.slot_id, kept.status) == (here["id"], "booked")
+        chosen = select(Slot).where(col(Slot.id).in_([here["id"], there["id"]]))
+        seats = {slot.id: slot.booked for slot in (await session.exec(chosen)).all()}
+    assert seats == {here["id"]: 1, there["id"]: 0}
+
+
+async def test_a_family_that_cancels_is_not_booked_again_from_its_own_waitlist_place(
+    system: System,
+) -> None:
+    """A family on the waitlist that then books a time keeps its place while booked (a school
+    cancelling the time serves it first, with its wish); cancelling the conference itself takes
+    it off, so the seat it frees goes to the next family waiting, not straight back to it."""
+    first, second = await family_of(system, 1), await family_of(system, 2)
+    window = await conference_window(system.scheduling, site="conway")
+    (afternoon,) = await open_times(
+        system.scheduling, site="conway", starts_at=tomorrow_at(15), teacher_id="t-rivera"
+    )
+    for family, student in ((first, "s-1"), (second, "s-2")):
+        ok(
+            await system.scheduling.post(
+                "/waitlist",
+                json={"window_id": window["id"], "student_id": student, "part_of_day": "any"},
+                headers=family,
+            ),
+            201,
+        )
+    booked = ok(await book(system, first, afternoon["id"], "s-1"), 201)
+    ok(await system.scheduling.delete(f"/bookings/{booked['id']}", headers=first))
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        held = (
+            await session.exec(
+                select(Booking.student_id, Booking.status, Booking.booked_by).where(
+                    Booking.slot_id == afternoon["id"]
+                )
+            )
+        ).all()
+    # The seat went to the next family waiting, booked from the waitlist; s-1 holds none.
+    assert sorted(held) == [("s-1", "cancelled", "g-1"), ("s-2", "booked", "g-2")]
+    line = ok(
+        await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
+    )
+    assert {(one["student_id"], one["status"]) for one in line} >= {
+        ("s-1", "left"),
+        ("s-2", "booked"),
+    }

@@ -323,14 +323,26 @@ def test_admins_select_anyone_teachers_only_their_own_classes() -> None:
             selection_for(caller, classes=CLASSES)
 
 
-def test_families_are_nudged_between_the_invitation_and_the_close_of_booking() -> None:
-    closes = NOW + timedelta(days=3)
-    check_nudge_time(announced_at=NOW - timedelta(days=1), closes_at=closes, now=NOW)
+def test_families_are_nudged_between_the_opening_of_booking_and_its_close() -> None:
+    opens, closes = NOW - timedelta(hours=1), NOW + timedelta(days=3)
+    check_nudge_time(
+        announced_at=NOW - timedelta(days=1), opens_at=opens, closes_at=closes, now=NOW
+    )
     with pytest.raises(Refused, match="open it first") as refused:
-        check_nudge_time(announced_at=None, closes_at=closes, now=NOW)
+        check_nudge_time(announced_at=None, opens_at=opens, closes_at=closes, now=NOW)
     assert refused.value.code == "not_opened"
+    # Invited, but booking begins later: nobody could act on a reminder yet.
+    later = NOW + timedelta(days=30)
+    with pytest.raises(Refused, match="not begun") as refused:
+        check_nudge_time(
+            announced_at=NOW - timedelta(days=1), opens_at=later, closes_at=later, now=NOW
+        )
+    assert (refused.value.code, refused.value.at) == ("booking_not_begun", later)
+    check_nudge_time(announced_at=NOW - timedelta(days=1), opens_at=NOW, closes_at=closes, now=NOW)
     with pytest.raises(Refused, match="closed") as refused:
-        check_nudge_time(announced_at=NOW - timedelta(days=9), closes_at=NOW, now=NOW)
+        check_nudge_time(
+            announced_at=NOW - timedelta(days=9), opens_at=opens, closes_at=NOW, now=NOW
+        )
     assert (refused.value.code, refused.value.at) == ("already_closed", NOW)
 
 

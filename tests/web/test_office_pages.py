@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from services.scheduling.tables import Slot
+from services.scheduling.windows.tables import ConferenceWindow
 from services.web.settings import DevPerson, WebSettings
 from shared.auth import Role
 from shared.roster_classes import RosterClassMember
@@ -544,6 +545,29 @@ async def test_once_booking_has_closed_no_nudge_is_offered(
     assert 'action="/office/not-booked/nudges"' not in closed.text
     asked = await web.get("/office/not-booked/nudges", params={"window": _window_of(page)})
     assert asked.status_code == 303 and asked.headers["location"].startswith("/office/not-booked?")
+
+
+async def test_before_booking_begins_no_nudge_is_offered_nor_sent(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """Families invited to a window whose booking begins later could not act on a reminder to
+    book: the list says so instead of offering one, and scheduling refuses one sent anyway."""
+    await signed_in_as(web, "a-conway")
+    page = await web.get("/office/not-booked")
+    window_id = _window_of(page)
+    async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
+        window = await session.get(ConferenceWindow, window_id)
+        assert window is not None
+        window.opens_at = datetime.now(UTC) + timedelta(days=3)
+        session.add(window)
+    later = await web.get("/office/not-booked", params={"window": window_id})
+    assert "booking has not begun yet: once it opens, you can nudge" in text_of(later)
+    assert 'action="/office/not-booked/nudges"' not in later.text
+    asked = await web.get("/office/not-booked/nudges", params={"window": window_id})
+    assert asked.status_code == 303
+    for who in (ADMIN, auth("t-rivera", Role.TEACHER, sites=("conway",))):
+        sent = await system.scheduling.post(f"/windows/{window_id}/nudges", json={}, headers=who)
+        assert (sent.status_code, sent.json()["refusal"]) == (409, "booking_not_begun"), sent.text
 
 
 async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(

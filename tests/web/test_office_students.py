@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,9 +25,16 @@ from tests.integration.conftest import (
     enroll,
     family_with_contact,
 )
-from tests.scheduling_support import add_interpreter, give_interpreter_hours, interpreter_free_at
+from tests.scheduling_support import (
+    add_interpreter,
+    conference_window,
+    give_interpreter_hours,
+    interpreter_free_at,
+    open_times,
+)
 from tests.support import eventually
 from tests.web.conftest import (
+    CONWAY,
     Family,
     NewFamily,
     csrf_token,
@@ -639,3 +646,190 @@ async def test_a_search_that_finds_many_says_so_and_a_withdrawn_student_is_refus
     )
     assert refused.status_code == 409
     assert "This student has left the school's roster" in text_of(refused)
+
+
+async def test_with_a_second_window_set_up_each_time_is_under_its_window_and_moves_stay_in_their_own(
+    web: httpx.AsyncClient, system: System, family: Family, conference_times: list[dict[str, Any]]
+) -> None:
+    """Spring's window set up while Fall's is open: the office books in either, each time listed
+    under its window's name, and a conference moves only to times of its own window; Spring's
+    opening page warns that Fall is still open."""
+    first, second, _ = conference_times
+    spring_day = datetime.now(CONWAY).date() + timedelta(days=40)
+    spring = await conference_window(
+        system.scheduling,
+        site="conway",
+        announce=False,
+        name="Spring conferences",
+        first_day=spring_day.isoformat(),
+        last_day=spring_day.isoformat(),
+        opens_at=(datetime.now(UTC) + timedelta(days=10)).isoformat(),
+        closes_at=datetime(spring_day.year, spring_day.month, spring_day.day, tzinfo=CONWAY)
+        .astimezone(UTC)
+        .isoformat(),
+    )
+    (later,) = await open_times(
+        system.scheduling,
+        site="conway",
+        starts_at=datetime(spring_day.year, spring_day.month, spring_day.day, 15, tzinfo=CONWAY),
+        teacher_id="t-rivera",
+        window=spring,
+    )
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    # Both windows' times to book, each day under its window's name.
+    assert times_offered(page) == [
+        first["id"],
+        second["id"],
+        conference_times[2]["id"],
+        later["id"],
+    ]
+    assert 'label="Spring conferences: ' in page.text
+    booked = await web.post(
+        f"/office/students/{family.student_id}/book",
+        data={
+            "csrf_token": csrf_token(page),
+            "guardian_id": family.guardian_id,
+            "slot_id": first["id"],
+        },
+    )
+    assert booked.status_code == 303, booked.text
+    moving = await web.get(f"/office/students/{family.student_id}")
+    assert "Change the time" in moving.text
+    # (A conference moves within its window: Spring's time is not offered, nor named.)
+    assert times_offered(moving) == [second["id"], conference_times[2]["id"]]
+    assert "Spring conferences:" not in moving.text
+    conference = await booking_of(system, family.student_id)
+    assert conference is not None
+    across = await web.post(
+        f"/office/students/{family.student_id}/bookings/{conference.id}/move",
+        data={"csrf_token": csrf_token(moving), "slot_id": later["id"], "asked_by": "family"},
+    )
+    assert across.status_code == 409
+    assert "That time is in another conference window" in text_of(across)
+    kept = await booking_of(system, family.student_id)
+    assert kept is not None and kept.slot_id == first["id"]
+
+    # Fall is open: Spring's opening page says so before the office invites every family to it.
+    asked = await web.get(f"/office/windows/{spring['id']}/open")
+    words = text_of(asked)
+    assert asked.status_code == 200
+    assert "is still open to families, until its last day" in words, words
+    assert "for the next term, wait until that day is over" in words
+    assert "They are invited now, and can book from" in words  # (booking opens in 10 days)
+    assert f'<form method="post" action="/office/windows/{spring["id"]}/open"' in asked.text
+
+
+async def test_the_office_cancels_a_snow_day_and_each_family_is_told_and_first_on_the_waitlist(
+    web: httpx.AsyncClient, system: System, conference_times: list[dict[str, Any]]
+) -> None:
+    """The window's page offers *Cancel a day*; a page of its own says what the day holds and
+    what cancelling does, and asks the reason families are given; the family booked that day is
+    told with it and is first on the waitlist; the day's times are taken back."""
+    student, guardian = await family_with_contact(
+        system,
+        given_name="Gio",
+        contact={"display_name": "María", "email": "maria@example.org", "language": "es"},
+    )
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{student}")
+    booked = await web.post(
+        f"/office/students/{student}/book",
+        data={
+            "csrf_token": csrf_token(page),
+            "guardian_id": guardian,
+            "slot_id": conference_times[0]["id"],
+        },
+    )
+    assert booked.status_code == 303, booked.text
+    window_id = str(conference_times[0]["window_id"])
+    day = datetime.fromisoformat(conference_times[0]["starts_at"]).astimezone(CONWAY).date()
+
+    window_page = await web.get(f"/office/windows/{window_id}")
+    assert f'<form method="get" action="/office/windows/{window_id}/cancel-day"' in window_page.text
+    assert f'<option value="{day.isoformat()}">' in window_page.text
+    asked = await web.get(
+        f"/office/windows/{window_id}/cancel-day", params={"day": day.isoformat()}
+    )
+    words = text_of(asked)
+    assert asked.status_code == 200
+    assert "Cancel every conference on" in words
+    assert "<dt>Families booked that day</dt><dd>1</dd>" in words
+    assert "put first on their teacher's waitlist" in words
+    # No reason: asked again, nothing cancelled.
+    blank = await web.post(
+        f"/office/windows/{window_id}/cancel-day",
+        data={"csrf_token": csrf_token(asked), "day": day.isoformat(), "reason": "  "},
+    )
+    assert blank.status_code == 422
+    assert "Write the reason families are given" in text_of(blank)
+    kept = await booking_of(system, student)
+    assert kept is not None and kept.status == "booked"
+
+    done = await web.post(
+        f"/office/windows/{window_id}/cancel-day",
+        data={
+            "csrf_token": csrf_token(asked),
+            "day": day.isoformat(),
+            "reason": "School closed: snow",
+        },
+    )
+    assert done.status_code == 303, done.text
+    after = await web.get(done.headers["location"])
+    assert "The day is cancelled. The family booked that day is told" in text_of(after)
+    cancelled = await booking_of(system, student)
+    assert cancelled is not None and cancelled.status == "cancelled"
+    told = await eventually(
+        lambda: delivery_of(system, guardian, "conference_cancelled"), until=bool, timeout=20
+    )
+    assert told is not None and "School closed: snow" in told.body
+    line = await system.scheduling.get("/waitlist", params={"window_id": window_id}, headers=ADMIN)
+    assert [(one["student_id"], one["status"]) for one in line.json()] == [(student, "waiting")]
+    # The day is empty now: nothing to choose on the window's page; asked again, refused in words.
+    assert f'<option value="{day.isoformat()}">' not in after.text
+    again = await web.post(
+        f"/office/windows/{window_id}/cancel-day",
+        data={"csrf_token": csrf_token(asked), "day": day.isoformat(), "reason": "Snow"},
+    )
+    assert again.status_code == 409
+    assert "There are no conference times that day to cancel." in text_of(again)
+
+
+async def test_the_office_sends_a_family_a_new_link_and_the_old_one_stops_working(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """*Send a new link* on the student's page, once ticked that the old link stops working:
+    the family is sent a new one and the link it had no longer opens its page."""
+    assert (await signed_in(web, family)).status_code == 200
+    web.cookies.clear()
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    assert f'action="/office/students/{family.student_id}/new-link"' in page.text
+    unticked = await web.post(
+        f"/office/students/{family.student_id}/new-link",
+        data={"csrf_token": csrf_token(page), "guardian_id": family.guardian_id},
+    )
+    assert unticked.status_code == 422
+    assert "Tick that the old link is to stop working" in text_of(unticked)
+    assert await delivery_of(system, family.guardian_id, "family_link_reissued") is None
+    sent = await web.post(
+        f"/office/students/{family.student_id}/new-link",
+        data={"csrf_token": csrf_token(page), "guardian_id": family.guardian_id, "confirm": "yes"},
+    )
+    assert sent.status_code == 303, sent.text
+    assert "A new link is being sent to the family" in text_of(
+        await web.get(sent.headers["location"])
+    )
+    assert await eventually(
+        lambda: delivery_of(system, family.guardian_id, "family_link_reissued"),
+        until=bool,
+        timeout=20,
+    )
+    web.cookies.clear()
+    old = await web.get("/f", params={"link": family.link})
+    assert old.status_code == 401 and "Open the link in the latest message" in text_of(old)
+    # A teacher's page of the student offers no such thing (the school's administrators send it).
+    web.cookies.clear()
+    await signed_in_as(web, "t-rivera")
+    teachers = await web.get(f"/teacher/students/{family.student_id}")
+    assert "new-link" not in teachers.text

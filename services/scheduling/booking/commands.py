@@ -38,6 +38,7 @@ from services.scheduling.refusals import NotFound
 from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.interpreter_freed import interpreter_time_freed
 from services.scheduling.waitlist.promotion import promote_from_waitlist
+from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import check_family_change
 from services.scheduling.windows.tables import ConferenceWindow
@@ -155,7 +156,7 @@ async def move_booking(
         is_staff=principal.is_staff,
     )
     if new.window_id != old.window_id:
-        raise Refused("a conference moves within its conference window")
+        raise Refused("a conference moves within its conference window", code="other_window")
     await check_window_open(session, principal, old_window, booking.guardian_id)
     station = await take_seat(session, new, now=now)
     interpreted_before = booking.interpreter_id is not None
@@ -319,12 +320,27 @@ def record_moved(
 async def cancel_booking(
     session: AsyncSession, principal: Principal, *, booking_id: str, reason: str | None
 ) -> Booking:
-    """Cancel a booking: its seat is free again, and goes to the first family waiting for it."""
+    """Cancel a booking: its seat is free again, and goes to the first family waiting for it
+    (not to the family cancelling: a waitlist place it kept while booked leaves too)."""
     booking, slot = await _at_its_time(session, booking_id)
     now = datetime.now(UTC)
     student = await student_view(session, booking)
     await _check_change(session, principal, booking, slot, student, now, "cancel")
     await release(session, booking, slot, cancelled_by=principal.subject, reason=reason, now=now)
+    if booking.window_id is not None:
+        # A place on the window's waitlist the family kept while booked leaves with the booking:
+        # else the seat the family frees would go straight back to it (and a time the school
+        # adds later, to a family that chose to cancel).
+        await session.exec(
+            update(WaitlistEntry)
+            .where(
+                col(WaitlistEntry.window_id) == booking.window_id,
+                col(WaitlistEntry.student_id) == booking.student_id,
+                col(WaitlistEntry.status) == "waiting",
+            )
+            .values(status="left", resolved_at=now)
+            .execution_options(synchronize_session=False)
+        )
     await promote_from_waitlist(session, slot, now=now)
     return booking
 

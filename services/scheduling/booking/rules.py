@@ -50,6 +50,8 @@ REFUSAL_CODES = {
     "started": "the conference time has already started",
     "time_cancelled": "the school cancelled that conference time",
     "booking_changed": "the booking was cancelled or changed meanwhile",
+    "other_window": "the new time is in another conference window: a conference moves within"
+    " its own",
     "no_interpreter": "no interpreter of the language is free at that time",
     "withdrawn": "the student is withdrawn from the roster: nothing is booked, moved or changed",
 }
@@ -98,6 +100,8 @@ OFFICE_REFUSAL_CODES = {
     "already_opened": "the window was opened already: families were invited then",
     "window_in_use": "the window has conference times, bookings, a waitlist or nudges: it stays",
     "not_opened": "families have not been invited to the window yet: open it first",
+    "booking_not_begun": "booking has not begun yet (at: when it does): families are reminded"
+    " once they can book",
     "everyone_booked": "every family of the selection has booked: nobody is left to remind",
     "just_nudged": "every family of the selection not booked was reminded within the hour"
     " (at: when they may be reminded again)",
@@ -109,6 +113,10 @@ OFFICE_REFUSAL_CODES = {
     "interpreter_booked": "conferences ahead are booked with the interpreter (in a language"
     " they would no longer be listed for): move or cancel them first",
     "interpreter_listed": "an interpreter of that name is already offered at the school",
+    "day_begun": "every conference time of the day to cancel has begun: record attendance",
+    "no_times_that_day": "the window has no conference times that day to cancel",
+    "no_window_open": "no conference window is open for the family's children: links are sent"
+    " when one opens",
 }
 ALL_REFUSAL_CODES = (
     REFUSAL_CODES,

@@ -18,6 +18,7 @@ from services.scheduling.booking.seats import lock_slots
 from services.scheduling.interpreters.assignment import take_interpreter
 from services.scheduling.refusals import (
     AVAILABILITY_INVALID,
+    OFFICE_REFUSED,
     SLOT_MOVE_CLASH,
     NotFound,
     as_http,
@@ -185,7 +186,7 @@ async def _move(
     "/windows/{window_id}/days/{day}/cancel",
     response_model=DayCancelled,
     status_code=status.HTTP_200_OK,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404, 422), 409: OFFICE_REFUSED},
 )
 async def cancel_day(
     window_id: IdPath,
@@ -232,9 +233,13 @@ async def _cancel_day(
         if day_times:
             raise Refused(
                 f"every conference time on {day.isoformat()} has already begun: record their"
-                " attendance instead"
+                " attendance instead",
+                code="day_begun",
             )
-        raise Refused(f"there are no conference times on {day.isoformat()} to cancel")
+        raise Refused(
+            f"there are no conference times on {day.isoformat()} to cancel",
+            code="no_times_that_day",
+        )
     slots = await lock_slots(session, slot_ids)
     cancelled = waitlisted = 0
     for slot in slots.values():

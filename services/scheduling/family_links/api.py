@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.scheduling.booking.rules import Refused
 from services.scheduling.family_links.reissue import reissue_link
-from services.scheduling.refusals import as_http
+from services.scheduling.refusals import OFFICE_REFUSED, as_http
 from shared.api_types import IdPath, Text
 from shared.auth.http import CurrentPrincipal
 from shared.problems import refusals
@@ -42,7 +42,7 @@ class ReissueOut(BaseModel):
 @router.post(
     "/families/{guardian_id}/link/reissue",
     response_model=ReissueOut,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: OFFICE_REFUSED},
 )
 async def reissue_family_link(
     guardian_id: IdPath,

@@ -34,5 +34,5 @@ def new_link_expiry(open_windows_end: Iterable[datetime], *, now: datetime) -> d
     """
     ending = [ends_at for ends_at in open_windows_end if ends_at > now]
     if not ending:
-        raise Refused(NO_OPEN_WINDOW)
+        raise Refused(NO_OPEN_WINDOW, code="no_window_open")
     return min(max(ending), now + MAX_LIFETIME)

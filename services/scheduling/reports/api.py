@@ -219,7 +219,7 @@ async def nudge(
 ) -> NudgeOut:
     """Remind the families of a selection's students who have not booked yet (the site's
     administrators; a teacher, for their own classes), each with their link; 409 when they
-    all have, before the window is opened or once booking has closed."""
+    all have, before the window is opened or booking begins, or once booking has closed."""
     try:
         async with uow.transaction() as session:
             window = await visible_window(session, principal, window_id, lock=True)

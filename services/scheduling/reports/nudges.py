@@ -41,7 +41,12 @@ async def nudge_families(
         student_ids=student_ids,
     )
     now = datetime.now(UTC)
-    check_nudge_time(announced_at=window.announced_at, closes_at=window.closes_at, now=now)
+    check_nudge_time(
+        announced_at=window.announced_at,
+        opens_at=window.opens_at,
+        closes_at=window.closes_at,
+        now=now,
+    )
     if not any(one.invited and selection.includes(one) for one in standing.standings):
         raise Refused(
             "nobody in this selection was invited to book in this window: no student of it has"

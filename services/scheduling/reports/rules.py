@@ -42,11 +42,20 @@ def selection_for(
     )
 
 
-def check_nudge_time(*, announced_at: datetime | None, closes_at: datetime, now: datetime) -> None:
-    """Families are reminded to book while the window is announced and booking has not closed."""
+def check_nudge_time(
+    *, announced_at: datetime | None, opens_at: datetime, closes_at: datetime, now: datetime
+) -> None:
+    """Families are reminded to book while they can: the window announced, booking begun (a
+    reminder to book when nobody can yet would only confuse) and not closed."""
     if announced_at is None:
         raise Refused(
             "families have not been invited to this window yet: open it first", code="not_opened"
+        )
+    if now < opens_at:
+        raise Refused(
+            "booking has not begun yet: families are reminded once they can book",
+            code="booking_not_begun",
+            at=opens_at,
         )
     if now >= closes_at:
         raise Refused("booking for this window has closed", code="already_closed", at=closes_at)

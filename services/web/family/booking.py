@@ -155,7 +155,7 @@ async def choose_new_time(
         who,
         child=child,
         action=f"/family/bookings/{booking_id}/move",
-        days=child.free_days,
+        days=child.move_days,
         moving=True,
         without_interpreter=without_interpreter and asked is None,
         interpreter_times=interpreter_times,
@@ -250,7 +250,7 @@ async def move_to_time(
         # (The page again, with the times as they are now.)
         booked = await child_with_booking(api, who, booking_id)
     child, interpreter_times = await _times_to_move_to(api, who, booked, without_interpreter, asked)
-    days = child.free_days
+    days = child.move_days
     conference = booked.conference
     if nearest is not None and (
         without_interpreter or not (asked or (conference and conference.interpreter_language))

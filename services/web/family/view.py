@@ -35,6 +35,10 @@ class TimeChoice:
 class DayOfTimes:
     heading: str
     times: list[TimeChoice]
+    window_id: str = ""  # (the conference window of its times: windows never share a day)
+    # The window's name, said beside the day when the times shown are of several windows (the
+    # school's pages list every window not over, opened or not).
+    window: str = ""
 
 
 # How long after a conference the pages still show it as the one held, whatever the state of its
@@ -131,6 +135,20 @@ class ChildView:
         return [window for window in self.windows if window.booking == "open"]
 
     @property
+    def move_days(self) -> list[DayOfTimes]:
+        """The free times the child's conference may move to: those of its own window (a
+        conference moves within its window; the school's pages list the times of every window
+        not over)."""
+        conference = self.conference
+        if conference is None:
+            return []
+        return [
+            replace(day, window="")
+            for day in self.free_days
+            if not day.window_id or day.window_id == conference.window_id
+        ]
+
+    @property
     def can_wait(self) -> bool:
         """Whether the family may join the waitlist: booking is open to it, and the roster names
         a teacher whose conference the child would wait for."""
@@ -220,7 +238,12 @@ def child_view(
         windows=[
             window_view(one, language=language, several=several) for one in child.get("windows", [])
         ],
-        free_days=days_of_times(child.get("free_times", []), language=language, names=names),
+        free_days=days_of_times(
+            child.get("free_times", []),
+            language=language,
+            names=names,
+            windows={str(one["id"]): str(one["name"]) for one in child.get("windows", [])},
+        ),
         teacher_names=dict(names),
         teachers=[str(one) for one in child.get("teachers", [])],
     )
@@ -277,16 +300,21 @@ def conference_view(
 
 
 def days_of_times(
-    slots: Iterable[dict[str, Any]], *, language: str, names: dict[str, str] | None = None
+    slots: Iterable[dict[str, Any]],
+    *,
+    language: str,
+    names: dict[str, str] | None = None,
+    windows: dict[str, str] | None = None,
 ) -> list[DayOfTimes]:
     """Free times grouped by their day on the school's clock, in order, each with its teacher
-    named (when the roster gives a name)."""
-    days: dict[str, list[TimeChoice]] = {}
+    named (when the roster gives a name); each day names its window (``windows``: their names
+    by id) when the times are of more than one."""
+    days: dict[tuple[str, str], list[TimeChoice]] = {}
     for slot in slots:
         starts, ends = _moment(slot["starts_at"]), _moment(slot["ends_at"])
         timezone = slot.get("timezone")
         heading = written_day(starts, timezone=timezone, language=language)
-        days.setdefault(heading, []).append(
+        days.setdefault((str(slot.get("window_id") or ""), heading), []).append(
             TimeChoice(
                 slot_id=str(slot["id"]),
                 time=written_span(starts, ends, timezone=timezone, language=language),
@@ -295,7 +323,16 @@ def days_of_times(
                 teacher=str((names or {}).get(slot["teacher_id"], slot["teacher_id"])),
             )
         )
-    return [DayOfTimes(heading=heading, times=times) for heading, times in days.items()]
+    several = len({window_id for window_id, _ in days}) > 1
+    return [
+        DayOfTimes(
+            heading=heading,
+            times=times,
+            window_id=window_id,
+            window=(windows or {}).get(window_id, "") if several else "",
+        )
+        for (window_id, heading), times in days.items()
+    ]
 
 
 @dataclass(frozen=True)

@@ -185,8 +185,8 @@ async def confirm_nudge(
 
 def may_nudge_in(window: dict[str, Any]) -> bool:
     """Whether families may be reminded to book in the window, as scheduling gives its state:
-    invited, and booking not closed (it refuses a nudge otherwise)."""
-    return bool(window.get("announced_at")) and window.get("booking") != "closed"
+    invited, and booking begun and not closed (it refuses a nudge otherwise)."""
+    return bool(window.get("announced_at")) and window.get("booking") == "open"
 
 
 async def colleagues_of(portfolio: PortfolioApi, who: Visitor) -> dict[str, str]:

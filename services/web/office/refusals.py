@@ -26,6 +26,7 @@ class OfficeRefusal(StrEnum):
     LANGUAGES_INVALID = "languages_invalid"
     SITE_UNKNOWN = "site_unknown"
     REMINDERS_MISSING = "reminders_missing"
+    REASON = "reason_missing"
     REMINDERS_BOTH = "reminders_both"
     # (Notifications refuses these too.)
     REMINDERS_TOO_MANY = "reminders_too_many"
@@ -44,6 +45,7 @@ class OfficeRefusal(StrEnum):
     CHANGE_TOLD = "change_told"
     CHANGE_TIMES = "change_times"
     NOT_OPENED = "not_opened"
+    BOOKING_NOT_BEGUN = "booking_not_begun"
     EVERYONE_BOOKED = "everyone_booked"
     JUST_NUDGED = "just_nudged"
     NOBODY_SELECTED = "nobody_selected"
@@ -53,6 +55,8 @@ class OfficeRefusal(StrEnum):
     HOURS_BOOKED = "hours_booked"
     INTERPRETER_BOOKED = "interpreter_booked"
     INTERPRETER_LISTED = "interpreter_listed"
+    DAY_BEGUN = "day_begun"
+    NO_TIMES_THAT_DAY = "no_times_that_day"
     TIMES_OUTSIDE_DAYS = "times_outside_days"
     TIMES_PAST = "times_past"
     TIMES_IN_ORDER = "times_in_order"
@@ -66,19 +70,23 @@ class OfficeRefusal(StrEnum):
     GUARDIAN_NOT_CHOSEN = "guardian_not_chosen"
     TIME_NOT_CHOSEN = "time_not_chosen"
     CONFIRM_MISSING = "confirm_missing"
+    NEW_LINK_CONFIRM = "new_link_confirm"
+    NO_WINDOW_OPEN = "no_window_open"
     FULL = "full"
     NO_INTERPRETER = "no_interpreter"
     ALREADY_BOOKED = "already_booked"
     STARTED = "started"
     TIME_CANCELLED = "time_cancelled"
     BOOKING_CHANGED = "booking_changed"
+    OTHER_WINDOW = "other_window"
     ALREADY_WAITING = "already_waiting"
     WITHDRAWN = "withdrawn"
     TEACHER_NOT_CHOSEN = "teacher_not_chosen"
     NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
     INVALID = "invalid"
-    CONFLICT = "conflict"
+    CONFLICT = "conflict"  # (another refusal of what is there now)
+    UNAVAILABLE = "unavailable"  # (a service did not answer)
 
 
 # The kinds scheduling names, as the office's page words them (the office's own kinds have the
@@ -109,6 +117,7 @@ _CODES = {
             OfficeRefusal.ALREADY_OPENED,
             OfficeRefusal.WINDOW_IN_USE,
             OfficeRefusal.NOT_OPENED,
+            OfficeRefusal.BOOKING_NOT_BEGUN,
             OfficeRefusal.EVERYONE_BOOKED,
             OfficeRefusal.JUST_NUDGED,
             OfficeRefusal.NOBODY_SELECTED,
@@ -118,12 +127,16 @@ _CODES = {
             OfficeRefusal.HOURS_BOOKED,
             OfficeRefusal.INTERPRETER_BOOKED,
             OfficeRefusal.INTERPRETER_LISTED,
+            OfficeRefusal.DAY_BEGUN,
+            OfficeRefusal.NO_WINDOW_OPEN,
+            OfficeRefusal.NO_TIMES_THAT_DAY,
             OfficeRefusal.FULL,
             OfficeRefusal.NO_INTERPRETER,
             OfficeRefusal.ALREADY_BOOKED,
             OfficeRefusal.STARTED,
             OfficeRefusal.TIME_CANCELLED,
             OfficeRefusal.BOOKING_CHANGED,
+            OfficeRefusal.OTHER_WINDOW,
             OfficeRefusal.ALREADY_WAITING,
             OfficeRefusal.WITHDRAWN,
         )
@@ -155,4 +168,6 @@ def office_refusal_of(answer: Answer) -> OfficeRefusal:
         return OfficeRefusal.NOT_FOUND
     if answer.status in (400, 422):
         return OfficeRefusal.INVALID
-    return OfficeRefusal.CONFLICT
+    if answer.status == 409:
+        return OfficeRefusal.CONFLICT
+    return OfficeRefusal.UNAVAILABLE

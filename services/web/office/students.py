@@ -53,6 +53,7 @@ DONE = frozenset(
         "waitlisted",
         "left_waitlist",
         "booked_together",
+        "new_link",
     }
 )
 
@@ -284,6 +285,24 @@ async def book(
         interpreter_language=interpreter,
     )
     return await form.answered(answer, done="booked")
+
+
+@router.post(PAGE + "/{student_id}/new-link")
+async def new_link(
+    request: Request, student_id: str, desk: DeskDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """Send one of the family's guardians a new link (a phone lost, a message forwarded): every
+    link they were sent until now stops working, and notifications sends the new one."""
+    form = await _Form.posted(request, desk, api, portfolio, student_id, "new_link")
+    student = await read_student(api, portfolio, desk, student_id)
+    guardian_id = form.fields.get("guardian_id")
+    if not student.has_guardian(guardian_id):
+        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN, student=student)
+    if form.fields.get("confirm") != "yes":
+        return await form.refused(OfficeRefusal.NEW_LINK_CONFIRM, student=student)
+    assert guardian_id is not None
+    answer = await api.reissue_link(token_of(desk.who), guardian_id=guardian_id)
+    return await form.answered(answer, done="new_link")
 
 
 @router.post(PAGE + "/{student_id}/bookings/{booking_id}/move")

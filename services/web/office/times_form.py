@@ -91,12 +91,15 @@ class TeachersDay:
     block_id: str
     teacher: str
     day: str
-    span: str
+    span: str  # (the block as given, from its start to its end)
     room: str
     format: str
     mode: str
     times: int
     seats_left: int
+    breaks: tuple[str, ...] = ()
+    date: str = ""  # (its day on the school's clock, ISO: the day a snow day cancels)
+    booked: int = 0  # (families booked at its times ahead)
 
 
 def teachers_days(blocks: Any, *, now: datetime, language: str) -> list[TeachersDay]:
@@ -111,9 +114,9 @@ def teachers_days(blocks: Any, *, now: datetime, language: str) -> list[Teachers
         ]
         if not ahead:
             continue
-        first, last = ahead[0], ahead[-1]
-        timezone = first.get("timezone")
-        starts, ends = (datetime.fromisoformat(first["starts_at"]), _ends(last))
+        timezone = ahead[0].get("timezone")
+        starts = datetime.fromisoformat(block["starts_at"])
+        ends = datetime.fromisoformat(block["ends_at"])
         shown.append(
             TeachersDay(
                 block_id=str(block["id"]),
@@ -125,10 +128,17 @@ def teachers_days(blocks: Any, *, now: datetime, language: str) -> list[Teachers
                 mode=block["mode"] if block.get("mode") in MODES else "in_person",
                 times=len(ahead),
                 seats_left=sum(int(one.get("seats_left", 0)) for one in ahead),
+                breaks=tuple(
+                    written_span(
+                        datetime.fromisoformat(one["starts_at"]),
+                        datetime.fromisoformat(one["ends_at"]),
+                        timezone=timezone,
+                        language=language,
+                    )
+                    for one in block.get("breaks") or []
+                ),
+                date=starts.astimezone(zone(timezone)).date().isoformat(),
+                booked=sum(int(one.get("booked", 0)) for one in ahead),
             )
         )
     return shown
-
-
-def _ends(slot: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(slot["ends_at"])

@@ -33,7 +33,7 @@ from services.web.office.window_form import (
     window_body,
     window_changes,
 )
-from services.web.office.windows_view import teacher_names, window_view
+from services.web.office.windows_view import open_other_than, teacher_names, window_view
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
@@ -44,7 +44,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
-DONE = frozenset({"created", "opened", "times", "removed", "changed"})
+DONE = frozenset({"created", "opened", "times", "removed", "changed", "day_cancelled"})
 
 
 async def windows_of(api: SchedulingApi, who: Visitor, sites: list[str]) -> list[dict[str, Any]]:
@@ -121,9 +121,13 @@ async def window_page(
     who: OfficeDep,
     api: SchedulingDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
+    families: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> Response:
-    """A window's settings, with the button that opens it."""
-    return await _window_page(request, who, api, window_id, done=done if done in DONE else None)
+    """A window's settings, with the button that opens it (``families``: how many a day
+    cancelled told)."""
+    return await _window_page(
+        request, who, api, window_id, done=done if done in DONE else None, families=families
+    )
 
 
 @router.get("/office/windows/{window_id}/change")
@@ -180,12 +184,16 @@ async def confirm_opening(
     window = await _window(api, who, window_id)
     if window.get("announced_at"):
         return RedirectResponse(f"/office/windows/{window_id}", status_code=303)
-    known, figures = await asyncio.gather(
-        schools_of(portfolio, who), api.figures(token_of(who), window_id=window_id)
+    known, figures, site_windows = await asyncio.gather(
+        schools_of(portfolio, who),
+        api.figures(token_of(who), window_id=window_id),
+        api.windows(token_of(who), site=str(window["site"])),
     )
     schools = {school.id: school.name for school in known}
     figures = accepted(figures)
     totals = figures.body.get("totals") if figures.ok and isinstance(figures.body, dict) else None
+    now = datetime.now(UTC)
+    other = open_other_than(accepted(site_windows).body, window_id, now=now)
     return page(
         request,
         who,
@@ -194,6 +202,9 @@ async def confirm_opening(
         school=schools.get(str(window["site"]), str(window["site"])),
         # (Students with a family linked: each family of theirs is invited.)
         invited=totals.get("invited") if isinstance(totals, dict) else None,
+        # (Invited now, they may book only from then.)
+        books_later=datetime.fromisoformat(window["opens_at"]) > now,
+        other=window_view(other, language=who.language) if other is not None else None,
         section="windows",
     )
 
@@ -320,6 +331,7 @@ async def _window_page(
     refusal: OfficeRefusal | None = None,
     times: TimesForm | None = None,
     status: int = 200,
+    families: int = 0,
 ) -> Response:
     window = await _window(api, who, window_id)
     token = token_of(who)
@@ -349,6 +361,7 @@ async def _window_page(
         formats=FORMATS,
         modes=MODES,
         done=done,
+        families=families,
         refusal=refusal.value if refusal else None,
         error_field="open",
         section="windows",

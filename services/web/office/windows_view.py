@@ -11,6 +11,7 @@ from babel.dates import format_date
 
 from services.web.languages import locale_of
 from services.web.written_times import written_moment_of
+from shared.auth.family_links import window_links_until
 
 BOOKING_STATES = ("not_announced", "upcoming", "open", "closed")
 
@@ -60,6 +61,21 @@ def window_view(window: dict[str, Any], *, language: str) -> WindowView:
     )
 
 
+def open_other_than(windows: Any, window_id: str, *, now: datetime) -> dict[str, Any] | None:
+    """The school's window opened to families whose days are not over, other than
+    ``window_id`` (opening a second invites every family to both: right for make-up days, a
+    mistake for next term's)."""
+    for one in windows if isinstance(windows, list) else []:
+        if (
+            isinstance(one, dict)
+            and one.get("id") != window_id
+            and one.get("announced_at")
+            and window_links_until(date.fromisoformat(one["last_day"]), str(one["timezone"])) > now
+        ):
+            return one
+    return None
+
+
 def written_moment(value: str, *, timezone: str | None, language: str) -> str:
     """A moment on the school's clock: "Tuesday, December 8, 2026, 3:00 PM"."""
     return written_moment_of(datetime.fromisoformat(value), timezone=timezone, language=language)
@@ -70,14 +86,16 @@ def _day(value: str, language: str) -> str:
 
 
 def window_to_show(windows: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
-    """The window asked for, else the one families are booking in now, else the latest."""
+    """The window asked for, else the one families are booking in now, else the one they are
+    invited to book in soon, else the latest."""
     if not windows:
         return None
     chosen = next((one for one in windows if one.get("id") == wanted), None)
     if chosen is not None:
         return chosen
-    open_now = [one for one in windows if one.get("booking") in ("open", "upcoming")]
-    return (open_now or windows)[-1]
+    booking = [one for one in windows if one.get("booking") == "open"]
+    upcoming = [one for one in windows if one.get("booking") == "upcoming"]
+    return (booking or upcoming or windows)[-1]
 
 
 def teacher_names(figures: object) -> dict[str, str]:

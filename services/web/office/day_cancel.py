@@ -1,0 +1,123 @@
+"""Cancelling a whole conference day (a snow day): the office chooses the day on the window's
+page, a page of its own says what it does (every family booked that day is told, with the
+reason, and put first on its teacher's waitlist; the teachers' times that day are taken back)
+and asks for the reason, and scheduling cancels the day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.web.forms import checked_form, typed_day
+from services.web.office.refusals import OfficeRefusal, office_refusal_of
+from services.web.office.signed_in import OfficeDep
+from services.web.office.times_form import TeachersDay, teachers_days
+from services.web.office.windows_view import teacher_names, window_view
+from services.web.pages import Visitor, page
+from services.web.scheduling_api import SchedulingApi
+from services.web.service_api import is_id
+from services.web.service_clients import SchedulingDep
+from services.web.staff.signed_in import accepted, token_of
+from services.web.troubles import Trouble, TroublePage
+
+router = APIRouter()
+
+# As long as scheduling takes it (``DayCancelIn.reason``).
+REASON_MAX_LENGTH = 200
+
+
+@router.get("/office/windows/{window_id}/cancel-day")
+async def confirm_day_cancel(
+    request: Request,
+    window_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    day: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """Before a day is cancelled: its conference times and families booked, and the reason."""
+    return await _page(request, who, api, window_id, day=day)
+
+
+@router.post("/office/windows/{window_id}/cancel-day")
+async def cancel_day(
+    request: Request, window_id: str, who: OfficeDep, api: SchedulingDep
+) -> Response:
+    """Cancel every conference of the day, as scheduling does: each family is told."""
+    fields = await checked_form(request, who)
+    day, reason = fields.get("day", ""), " ".join(fields.get("reason", "").split())
+    if not reason or len(reason) > REASON_MAX_LENGTH:
+        return await _page(
+            request, who, api, window_id, day=day, reason=reason, refusal=OfficeRefusal.REASON
+        )
+    answer = accepted(
+        await api.cancel_day(token_of(who), window_id=window_id, day=day, reason=reason)
+    )
+    if answer.ok:
+        body = answer.body if isinstance(answer.body, dict) else {}
+        told = int(body.get("bookings_cancelled") or 0)
+        return RedirectResponse(
+            f"/office/windows/{window_id}?done=day_cancelled&families={told}", status_code=303
+        )
+    return await _page(
+        request,
+        who,
+        api,
+        window_id,
+        day=day,
+        reason=reason,
+        refusal=office_refusal_of(answer),
+        status=answer.refused_status,
+    )
+
+
+async def _page(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    window_id: str,
+    *,
+    day: str,
+    reason: str = "",
+    refusal: OfficeRefusal | None = None,
+    status: int | None = None,
+) -> Response:
+    """The page that asks (again, with ``refusal``): the day's times still ahead, by teacher."""
+    if not is_id(window_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    token = token_of(who)
+    window = accepted(await api.window(token, window_id=window_id))
+    if not window.ok or not isinstance(window.body, dict):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    chosen = typed_day(day)
+    if chosen is None:
+        # (No day chosen, or not one: the window's page, where the day is chosen.)
+        return RedirectResponse(f"/office/windows/{window_id}#cancel-day", status_code=303)
+    blocks = accepted(await api.blocks(token, window_id=window_id))
+    figures = accepted(await api.figures(token, window_id=window_id))
+    times: list[TeachersDay] = [
+        one
+        for one in teachers_days(
+            blocks.body if blocks.ok else [], now=datetime.now(UTC), language=who.language
+        )
+        if one.date == chosen.isoformat()
+    ]
+    return page(
+        request,
+        who,
+        "office_cancel_day.html.j2",
+        status=status or (422 if refusal else 200),
+        window=window_view(window.body, language=who.language),
+        day=chosen.isoformat(),
+        written=times[0].day if times else chosen.isoformat(),
+        times=times,
+        booked=sum(one.booked for one in times),
+        teacher_names=teacher_names(figures.body if figures.ok else None),
+        reason=reason,
+        reason_max=REASON_MAX_LENGTH,
+        refusal=refusal.value if refusal else None,
+        error_field="reason",
+        section="windows",
+    )
