@@ -258,7 +258,17 @@ async def notify_guardians(
             planned.add(identity)
             student, school = students[message.student_id], schools.get(message.cause.site)
             teacher = teachers.get(_teacher_of(message) or "")
-            row = _delivery(message, student, school, teacher, contact, channel, how)
+            row = _delivery(
+                message,
+                student,
+                school,
+                teacher,
+                contact,
+                channel,
+                how,
+                # (The language the family chose for messages, else the one on file for them.)
+                language=chosen.language or (contact.language if contact else None),
+            )
             deliveries.append((row, message))
     written = await _write_new(session, [row for row, _ in deliveries])
     for row, message in deliveries:
@@ -365,6 +375,7 @@ def preferences_from_row(row: GuardianPreference) -> Preferences:
         quiet_until=row.quiet_until,
         timezone=row.timezone,
         digest_hour=row.digest_hour,
+        language=row.language,
     )
 
 
@@ -401,6 +412,8 @@ def _delivery(
     contact: ContactPoint | None,
     channel: str,
     how: Plan,
+    *,
+    language: str | None,
 ) -> dict[str, Any]:
     """The delivery's row, with the message rendered in the guardian's language: a
     conference's room with its school (a family may have children at two), and its teacher by
@@ -412,7 +425,7 @@ def _delivery(
         values["virtual"] = virtual  # (said as a video call in the family's language)
     rendered = render(
         message.template,
-        language=contact.language if contact else None,
+        language=language,
         timezone=message.timezone,
         student=student.given_name,
         guardian=contact.display_name if contact else "",
@@ -448,7 +461,7 @@ def _delivery(
             student,
             school,
             teacher,
-            language=contact.language if contact else None,
+            language=language,
         ),
         not_before=how.not_before,
         expires_at=message.expires_at,

@@ -53,6 +53,7 @@ class Preferences:
     quiet_until: time | None = None
     timezone: str | None = None  # None: the site's
     digest_hour: int = DEFAULT_DIGEST_HOUR
+    language: str | None = None  # None: the language the school has on file for them
 
 
 NO_PREFERENCES = Preferences()

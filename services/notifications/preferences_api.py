@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications.api import may_manage_guardian, no_guardian
 from services.notifications.delivery import DIGEST, preferences_from_row
 from services.notifications.digest import still_theirs
+from services.notifications.messages import SUPPORTED_LANGUAGES
 from services.notifications.preferences import (
     DEFAULT_DIGEST_HOUR,
     ChannelName,
@@ -34,8 +35,9 @@ from services.notifications.tables import (
     DigestItem,
     GuardianPreference,
     KnownStudent,
+    SmsOptOut,
 )
-from shared.api_types import IdPath, TimeZone
+from shared.api_types import IdPath, Language, TimeZone
 from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
 from shared.jobs.queue import reschedule
@@ -43,6 +45,7 @@ from shared.jobs.tables import Job, JobState
 from shared.problems import Problem, problem_with, refusal_member, refusals, refused_as
 from shared.roster import guardian_sites
 from shared.service import UnitOfWorkDep
+from shared.translations import best_language
 
 # The kinds of refusal of preferences (the problem document's ``refusal``); quiet hours that
 # begin and end together are the field error type ``quiet_hours_same`` instead.
@@ -122,6 +125,25 @@ class PreferencesBody(BaseModel):
         le=23,
         description="Hour of the day (local) the daily portfolio digest goes.",
     )
+    language: Language | None = Field(
+        None,
+        description="The language messages are written in, one of those they are written in ("
+        + ", ".join(f"`{tag}`" for tag in SUPPORTED_LANGUAGES)
+        + "; `es-MX` is written in `es`). Default: the language the school has on file for the"
+        " guardian.",
+        examples=["es"],
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _written_in(cls, value: str | None) -> str | None:
+        if value is not None and best_language(value, SUPPORTED_LANGUAGES) is None:
+            raise PydanticCustomError(
+                "language_not_written",
+                "messages are not written in {language}: choose one of {written}",
+                {"language": value, "written": ", ".join(SUPPORTED_LANGUAGES)},
+            )
+        return value
 
     @field_validator("channels")
     @classmethod
@@ -134,6 +156,11 @@ class PreferencesBody(BaseModel):
 
 class PreferencesOut(PreferencesBody):
     guardian_id: str
+    texts_stopped: bool = Field(
+        False,
+        description="The guardian's phone number replied STOP to the school's texts: none goes"
+        " to it, whatever is chosen, until it replies START.",
+    )
 
 
 @router.get(
@@ -151,7 +178,10 @@ async def get_preferences(
         if not may_manage_guardian(principal, guardian_id=guardian_id, sites=sites):
             raise no_guardian(guardian_id, "message preferences")
         row = await session.get(GuardianPreference, guardian_id)
-    return _out(guardian_id, preferences_from_row(row) if row else Preferences())
+        stopped = await _texts_stopped(session, guardian_id)
+    return _out(
+        guardian_id, preferences_from_row(row) if row else Preferences(), texts_stopped=stopped
+    )
 
 
 @router.put(
@@ -183,11 +213,13 @@ async def save_preferences(
         row.quiet_until = body.quiet_hours.until if body.quiet_hours else None
         row.timezone = body.timezone
         row.digest_hour = body.digest_hour
+        row.language = body.language
         row.updated_at = utcnow()
         session.add(row)
         saved = preferences_from_row(row)
         await _move_pending_digest(session, guardian_id, saved)
-    return _out(guardian_id, saved)
+        stopped = await _texts_stopped(session, guardian_id)
+    return _out(guardian_id, saved, texts_stopped=stopped)
 
 
 async def _move_pending_digest(
@@ -240,7 +272,15 @@ def _reachable(body: PreferencesBody, contact: ContactPoint | None) -> None:
         )
 
 
-def _out(guardian_id: str, preferences: Preferences) -> PreferencesOut:
+async def _texts_stopped(session: AsyncSession, guardian_id: str) -> bool:
+    """Whether the guardian's phone number replied STOP (and not START since)."""
+    contact = await session.get(ContactPoint, guardian_id)
+    return bool(contact and contact.phone and await session.get(SmsOptOut, contact.phone))
+
+
+def _out(
+    guardian_id: str, preferences: Preferences, *, texts_stopped: bool = False
+) -> PreferencesOut:
     quiet = (
         QuietHours(from_=preferences.quiet_from, until=preferences.quiet_until)
         if preferences.quiet_from and preferences.quiet_until
@@ -256,6 +296,8 @@ def _out(guardian_id: str, preferences: Preferences) -> PreferencesOut:
         quiet_hours=quiet,
         timezone=preferences.timezone,
         digest_hour=preferences.digest_hour,
+        language=preferences.language,
+        texts_stopped=texts_stopped,
     )
 
 

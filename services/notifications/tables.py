@@ -148,6 +148,11 @@ class GuardianPreference(SQLModel, table=True):
     quiet_until: time | None = Field(default=None, sa_column=Column(Time, nullable=True))
     timezone: str | None = Field(default=None, max_length=64)
     digest_hour: int = Field(default=18)
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The language the guardian chose for messages (None: their contact's).",
+    )
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

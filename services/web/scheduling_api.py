@@ -24,8 +24,17 @@ class SchedulingApi(ServiceApi):
         params = {"interpreter_language": interpreter_language} if interpreter_language else {}
         return await self._call("GET", "/family", link, params=params)
 
-    async def interpreter_languages(self, link: str, *, site: str) -> Answer:
-        return await self._call("GET", f"/sites/{quote(site)}/interpreter-languages", link)
+    async def interpreter_languages(
+        self, link: str, *, site: str, window_id: str | None = None
+    ) -> Answer:
+        """The languages the site's interpreters offer (with hours in ``window_id``, if
+        named)."""
+        return await self._call(
+            "GET",
+            f"/sites/{quote(site)}/interpreter-languages",
+            link,
+            params={"window_id": window_id} if window_id else None,
+        )
 
     async def booking_options(
         self, token: str, *, student_id: str, interpreter_language: str | None = None

@@ -12,7 +12,8 @@ from babel.units import format_unit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.web.languages import locale_of
@@ -76,10 +77,29 @@ async def _unavailable(request: Request, error: Exception) -> Response:
 
 async def _http(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 405 and request.method in ("GET", "HEAD"):
+        # The address a form was sent to, reloaded or come back to (the page that refused it
+        # stays at that address): the page it belongs to, not an error.
+        page_of_form = _page_above(request)
+        if page_of_form is not None:
+            return RedirectResponse(page_of_form, status_code=303)
     trouble = Trouble.NOT_FOUND if error.status_code == 404 else Trouble.BAD_REQUEST
     response = trouble_page(request, trouble, error.status_code, sign_out=False)
     response.headers.update(error.headers or {})
     return response
+
+
+def _page_above(request: Request) -> str | None:
+    """The nearest address above the request's that is a page (a GET route), if any."""
+    parts = request.url.path.rstrip("/").split("/")
+    routes = getattr(request.app, "routes", [])
+    while len(parts) > 2:
+        parts.pop()
+        candidate = "/".join(parts)
+        scope = {**request.scope, "path": candidate, "method": "GET"}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            return candidate
+    return None
 
 
 async def _too_large(request: Request, error: Exception) -> Response:

@@ -23,7 +23,7 @@ from shared.events import ConferenceInterpreterChanged, ConferenceMoved
 from shared.roster_classes import RosterClassMember
 from tests.integration.conftest import ADMIN, System, enroll, put_in_class
 from tests.integration.test_conference_day import on_stream, retime
-from tests.scheduling_support import give_interpreter_hours, open_times
+from tests.scheduling_support import conference_window, give_interpreter_hours, open_times
 from tests.support import auth
 
 # The school offices these tests sign in as are on the roster.
@@ -706,3 +706,46 @@ async def test_an_interpreter_is_offered_once_by_name_at_a_school(system: System
         ("Rosa Díaz", True),
         ("Rosa Díaz (evenings)", True),
     ]
+
+
+async def test_the_languages_offered_in_a_window_are_those_of_interpreters_with_hours_in_it(
+    system: System,
+) -> None:
+    """An interpreter given hours only in next term's window is not offered to a family booking
+    or moving in this one (every time would refuse her); the school's list without a window
+    still names her language."""
+    await two_families(system)
+    today = datetime.now(CONWAY).date()
+
+    async def window(name: str, first: int, last: int, site: str = "conway") -> dict[str, Any]:
+        return await conference_window(
+            system.scheduling,
+            site=site,
+            announce=False,
+            name=name,
+            first_day=(today + timedelta(days=first)).isoformat(),
+            last_day=(today + timedelta(days=last)).isoformat(),
+            closes_at=(datetime.now(UTC) + timedelta(days=first)).isoformat(),
+        )
+
+    fall, spring = await window("Fall", 1, 3), await window("Spring", 20, 21)
+    elsewhere = await window("MJDS", 1, 3, site="mjds")
+    rosa = await add_interpreter(system, ["es"])
+    day = today + timedelta(days=20)
+    spring_afternoon = datetime(day.year, day.month, day.day, 15, tzinfo=CONWAY)
+    given = await give_hours(
+        system, rosa["id"], spring_afternoon, spring_afternoon + timedelta(hours=2)
+    )
+    assert given.status_code == 201, given.text
+
+    async def offered(**params: str) -> Any:
+        answer = await system.scheduling.get(
+            "/sites/conway/interpreter-languages", params=params, headers=GIO_MOTHER
+        )
+        return answer.status_code, answer.json().get("languages")
+
+    assert await offered() == (200, ["es"])
+    assert await offered(window_id=spring["id"]) == (200, ["es"])
+    assert await offered(window_id=fall["id"]) == (200, [])
+    assert (await offered(window_id=elsewhere["id"]))[0] == 404
+    assert (await offered(window_id="no-such-window"))[0] == 404

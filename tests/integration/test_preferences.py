@@ -74,6 +74,8 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
         "quiet_hours": None,
         "timezone": None,
         "digest_hour": 18,
+        "language": None,
+        "texts_stopped": False,
     }
     chosen = {
         "channels": {"logistics": ["email"]},
@@ -81,12 +83,14 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
         "quiet_hours": {"from": "21:00", "until": "07:00"},
         "timezone": "America/Chicago",
         "digest_hour": 7,
+        "language": "vi",
     }
     saved = ok(await put(system, guardian_id, chosen, mine))
     assert saved == {
         "guardian_id": guardian_id,
         **chosen,
         "quiet_hours": {"from": "21:00:00", "until": "07:00:00"},
+        "texts_stopped": False,
     }
     assert (
         ok(await system.notifications.get(f"/guardians/{guardian_id}/preferences", headers=ADMIN))
@@ -103,6 +107,9 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
         ({"quiet_hours": {"from": "21:00", "until": "21:00"}}, "different times"),
         ({"quiet_hours": {"from": "21:00", "until": "21:00"}}, '"type":"quiet_hours_same"'),
         ({"digest_hour": 24}, "digest_hour"),
+        ({"language": "fr"}, '"type":"language_not_written"'),
+        ({"language": "fr"}, "messages are not written in fr"),
+        ({"language": "no language"}, "language"),
     ]
     for body, reason in refusals:
         refused = await put(system, guardian_id, body, mine)
@@ -148,6 +155,30 @@ async def test_logistics_by_email_and_text_and_news_opted_out(system: System) ->
     (cancelled,) = [d for d in everything if d.template == "conference_cancelled"]
     assert (cancelled.status, cancelled.channel) == ("opted_out", "email")
     assert cancelled.error == "not sent: the guardian opted out of logistics messages"
+
+
+async def test_messages_come_in_the_language_the_family_chose_not_the_one_on_file(
+    system: System,
+) -> None:
+    """The school has Spanish on file for Rosa; she chooses Vietnamese on her preferences: the
+    confirmation is written in Vietnamese; choosing nothing again brings back the school's
+    language."""
+    (first, second) = await times_before_any_family(system, starts_at=in_three_days_at(15), count=2)
+    student, guardian_id = await family(system, email="rosa@example.org")
+    mine = guardian(guardian_id)
+    ok(await put(system, guardian_id, {"language": "vi"}, mine))
+    booked = ok(await book(system, mine, first["id"], student), 201)
+    (confirmed,) = await messages(system, guardian_id, 1)
+    assert confirmed.language == "vi", confirmed.body
+    assert confirmed.subject.startswith("Đã xác nhận: buổi họp của Ana"), confirmed.subject
+    ok(await put(system, guardian_id, {}, mine))
+    ok(
+        await system.scheduling.post(
+            f"/bookings/{booked['id']}/move", json={"slot_id": second["id"]}, headers=mine
+        )
+    )
+    moved = [d for d in await messages(system, guardian_id, 2) if d.template == "conference_moved"]
+    assert [d.language for d in moved] == ["es"]
 
 
 async def test_quiet_hours_hold_a_confirmation_until_they_end(system: System) -> None:

@@ -356,8 +356,8 @@ async def test_a_moved_conference_is_reminded_at_its_new_time_with_its_new_time(
     assert "Dónde:  Library, Conway Elementary\n" in mother.body, mother.body
     assert "Maestro/a: Ana Rivera\n" in mother.body, mother.body
     # The interpreter asked for, named in each guardian's language.
-    assert "requested (Chinese)" in father.body
-    assert "(chino)" in mother.body
+    assert "Interpreter: Chinese" in father.body
+    assert "Intérprete: chino" in mother.body, mother.body
     links = [m.body.split("link=")[1].split()[0] for m in (father, mother)]
     assert len(set(links)) == 2  # a link is one guardian's
     assert {m.cause_event_id for m in messages.values()} == {two_days.id}

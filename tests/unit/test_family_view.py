@@ -115,3 +115,88 @@ def test_a_conference_begun_outside_the_familys_windows_never_keeps_them_from_bo
     # Its own window among the family's: shown, as it always was.
     known = {"id": "w-before-opening", "name": "Fall", "booking": "open"}
     assert minh(begun("completed", timedelta(days=30)), known) is not None
+
+
+def test_a_time_at_a_brothers_conference_is_marked_and_one_close_to_another_school_says_how_close() -> (
+    None
+):
+    """Noa at MJDS is booked 3:00-3:20 pm: Sam's times at Conway at the same moment cannot be
+    chosen, one 10 minutes after says so; one at Noa's own school right after is not marked, nor
+    is anything once Noa's conference has been cancelled."""
+    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+
+    def at(hour: int, minute: int) -> str:
+        return f"{day}T{hour:02d}:{minute:02d}:00+00:00"
+
+    def time(slot_id: str, site: str, hour: int, minute: int) -> dict[str, Any]:
+        end_minute = minute + 20
+        return {
+            "id": slot_id,
+            "site": site,
+            "starts_at": at(hour, minute),
+            "ends_at": at(hour + end_minute // 60, end_minute % 60),
+            "timezone": "UTC",
+            "room": "Room 4",
+            "mode": "in_person",
+            "teacher_id": "t-rivera",
+        }
+
+    noa = {
+        "student_id": "s-noa",
+        "given_name": "Noa",
+        "site": "mjds",
+        "school": "MJDS",
+        "conferences": [
+            {
+                "booking_id": "b-noa",
+                "status": "booked",
+                "site": "mjds",
+                "school": "MJDS",
+                "starts_at": at(15, 0),
+                "ends_at": at(15, 20),
+                "timezone": "UTC",
+                "teacher_id": "t-cohen",
+                "room": "Room 1",
+                "mode": "in_person",
+            }
+        ],
+    }
+    sam = {
+        "student_id": "s-sam",
+        "given_name": "Sam",
+        "site": "conway",
+        "school": "Conway Elementary",
+        "free_times": [
+            time("same", "conway", 15, 10),
+            time("soon-after", "conway", 15, 30),
+            time("at-mjds", "mjds", 15, 20),
+            time("later", "conway", 16, 0),
+            time("just-before", "conway", 14, 25),
+        ],
+    }
+    _, sam_view = children({"children": [noa, sam]}, language="en")
+    marks = {
+        choice.slot_id: sam_view.beside(choice)
+        for day in sam_view.free_days
+        for choice in day.times
+    }
+    assert marks["same"] is not None and (marks["same"].kind, marks["same"].name) == (
+        "same_time",
+        "Noa",
+    )
+    after = marks["soon-after"]
+    assert after is not None and (after.kind, after.minutes, after.after, after.school) == (
+        "near",
+        10,
+        True,
+        "MJDS",
+    )
+    before = marks["just-before"]
+    assert before is not None and (before.minutes, before.after) == (15, False)
+    assert marks["at-mjds"] is None and marks["later"] is None
+    # Noa's own page marks nothing: Sam has no conference.
+    noa_view, _ = children({"children": [noa, sam]}, language="en")
+    assert noa_view.others == ()
+    cancelled = noa | {"conferences": [noa["conferences"][0] | {"status": "cancelled"}]}
+    _, free = children({"children": [cancelled, sam]}, language="en")
+    assert all(free.beside(choice) is None for day in free.free_days for choice in day.times)

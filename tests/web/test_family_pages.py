@@ -272,7 +272,7 @@ def test_a_calendar_entry_says_how_to_join_a_video_call_the_station_and_the_inte
         "Giáo viên: Ana Rivera",
         "Tham gia trực tuyến: https://meet.example.org/rivera",
         "Bàn số: 2",
-        "Thông dịch viên: đã yêu cầu (tiếng Việt)",
+        "Thông dịch viên: tiếng Việt",
     ]
 
 

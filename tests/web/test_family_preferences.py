@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import System, add_contact
+from services.notifications.tables import SmsOptOut
+from tests.integration.conftest import ADMIN, System, add_contact
 from tests.web.conftest import Family, csrf_token, signed_in
 
 
@@ -56,6 +57,7 @@ async def test_preferences_are_saved_and_read_back(
             "quiet_until": "07:00",
             "digest_hour": "19",
             "timezone": "America/Chicago",
+            "language": "es",
         },
     )
     assert saved.status_code == 303, saved.text
@@ -67,12 +69,16 @@ async def test_preferences_are_saved_and_read_back(
     assert kept["quiet_hours"] == {"from": "21:30:00", "until": "07:00:00"}
     assert kept["digest_hour"] == 19
     assert kept["timezone"] == "America/Chicago"
+    assert kept["language"] == "es"  # (the messages', not the pages')
 
     again = await web.get("/family/preferences", params={"lang": "es"})
     assert checked(again, "logistics-email") and checked(again, "news-none")
     assert checked(again, "quiet")
     assert selected(again, "21:30") and selected(again, "07:00") and selected(again, "19")
     assert "Cómo le envía mensajes la escuela" in html.unescape(again.text)
+    # Each language in its own words, the one chosen selected.
+    assert '<option value="es" lang="es" selected>Español</option>' in html.unescape(again.text)
+    assert '<option value="vi" lang="vi">Tiếng Việt</option>' in html.unescape(again.text)
     # The zone, named by its place in the family's language (the school's is the first choice).
     assert '<option value="America/Chicago" selected>hora de Estados Unidos (Chicago)</option>' in (
         html.unescape(again.text)
@@ -83,6 +89,8 @@ async def test_preferences_are_saved_and_read_back(
     )
     assert back.status_code == 303, back.text
     assert (await preferences_of(system, family))["timezone"] is None
+    # (Left out: the language the school has on file again.)
+    assert (await preferences_of(system, family))["language"] is None
     # A zone the list does not offer, saved elsewhere (the API), is shown and kept on saving.
     saved_elsewhere = await system.notifications.put(
         f"/guardians/{family.guardian_id}/preferences",
@@ -149,6 +157,7 @@ async def test_without_csrf_or_with_odd_input_nothing_changes(
         {"timezone": "Mars/Olympus_Mons"},
         {"timezone": "Etc/GMT+55"},
         {"timezone": "x" * 300},  # (a name no file system holds: Babel raised OSError)
+        {"language": "fr"},  # (no message is written in it)
     ):
         refused = await web.post(
             "/family/preferences", data={"csrf_token": csrf_token(form), **data}
@@ -158,3 +167,31 @@ async def test_without_csrf_or_with_odd_input_nothing_changes(
     assert (await preferences_of(system, family))["opted_out"] == []
     web.cookies.clear()
     assert (await web.get("/family/preferences")).status_code == 401
+
+
+async def test_a_family_whose_number_replied_stop_is_told_texts_are_off_and_how_to_restart(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """Marcus replied STOP: his preferences page says no text goes to his number whatever he
+    chooses, and that replying START brings them back (notifications' ``texts_stopped``)."""
+    saved = await system.notifications.put(
+        f"/contacts/{family.guardian_id}",
+        json={
+            "site": "conway",
+            "display_name": "Marcus",
+            "phone": "+15035550177",
+            "language": "en",
+        },
+        headers=ADMIN,
+    )
+    assert saved.status_code == 200, saved.text
+    await signed_in(web, family)
+    before = await web.get("/family/preferences")
+    assert 'id="texts-stopped"' not in before.text
+    async with system.apps["notifications"].state.runtime.uow.transaction() as session:
+        session.add(SmsOptOut(phone="+15035550177", keyword="STOP"))
+    after = await web.get("/family/preferences")
+    said = html.unescape(after.text)
+    assert "asked the school to stop its text messages (STOP)" in said
+    assert "reply START to a text from the school" in said
+    assert (await preferences_of(system, family))["texts_stopped"] is True

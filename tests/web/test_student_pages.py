@@ -455,6 +455,11 @@ async def test_what_cannot_be_done_is_said_in_words_with_a_4xx(
         assert refused.status_code == status, (address, data, refused.text[-400:])
         assert refused.headers["content-type"].startswith("text/html")
         assert words in text_of(refused), (address, data)
+    # The address a refused form stays at, reloaded or come back to: the page it belongs to.
+    reloaded = await web.get("/student/goals/g/progress")
+    assert (reloaded.status_code, reloaded.headers["location"]) == (303, "/student/goals")
+    # (An address that is no page and has none above it is still a 405 page, in words.)
+    assert (await web.get("/sign-out")).status_code == 405
     await open_cycle(system)
     missing = await web.post("/student/plan", data={"csrf_token": token, "item": "goal:nope"})
     assert missing.status_code == 422 and "We could not find that." in missing.text
@@ -861,20 +866,30 @@ async def test_a_kindergartner_says_how_far_along_a_goal_in_pictures_and_words(
     for percent in (25, 50, 75, 100):
         assert f'id="percent-{goal_id}-{percent}" name="percent" type="radio"' in goals.text
 
-    # What she chose is still chosen when the page asks what she did.
-    no_note = await web.post(
+    # Neither a picture nor words: asked for either.
+    nothing = await web.post(
         f"/student/goals/{goal_id}/progress",
-        data={"csrf_token": csrf_token(goals), "note": " ", "percent": "75"},
+        data={"csrf_token": csrf_token(goals), "note": " ", "percent": ""},
     )
-    assert no_note.status_code == 422
-    assert 'type="radio" value="75" checked' in no_note.text
+    assert nothing.status_code == 422
+    assert "Pick a picture, or write what you did." in text_of(nothing)
+    # A picture alone is a step (a five-year-old taps, does not type): its words are the note.
+    tapped = await web.post(
+        f"/student/goals/{goal_id}/progress",
+        data={"csrf_token": csrf_token(goals), "note": " ", "percent": "50"},
+    )
+    assert tapped.status_code == 303, tapped.text
     stepped = await web.post(
         f"/student/goals/{goal_id}/progress",
         data={"csrf_token": csrf_token(goals), "note": "I counted to 80", "percent": "75"},
     )
     assert stepped.status_code == 303, stepped.text
     [kept] = (await system.portfolio.get(f"/students/{AVA}/goals", headers=TEACHER)).json()
-    assert kept["progress"][0]["percent"] == 75  # (the same value as a percentage)
+    # (Newest first; the same value as a percentage.)
+    assert [(one["note"], one["percent"]) for one in kept["progress"]] == [
+        ("I counted to 80", 75),
+        ("Half way", 50),
+    ]
     shown = await web.get(stepped.headers["location"])
     label = re.search(
         rf'<label class="goal-progress" for="progress-{goal_id}">(.*?)</label>', shown.text, re.S

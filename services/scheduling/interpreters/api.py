@@ -28,8 +28,9 @@ from services.scheduling.interpreters.tables import Interpreter, InterpreterHour
 from services.scheduling.refusals import OFFICE_REFUSED, NotFound, as_http
 from services.scheduling.tables import HELD, Booking, RosterSite, RosterStudent, Slot
 from services.scheduling.waitlist.interpreter_freed import interpreter_time_freed
-from services.scheduling.windows.rules import Span, day_start
-from shared.api_types import ConferenceDay, IdPath, Language, Moment, Text
+from services.scheduling.windows.rules import Span, day_start, window_ends
+from services.scheduling.windows.tables import ConferenceWindow
+from shared.api_types import ConferenceDay, Id, IdPath, Language, Moment, Text
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
 from shared.problems import refusals
@@ -351,26 +352,42 @@ async def interpreter_schedule(
     responses=refusals(403, 404),
 )
 async def interpreter_languages(
-    site_id: IdPath, principal: CurrentPrincipal, uow: UnitOfWorkDep
+    site_id: IdPath,
+    principal: CurrentPrincipal,
+    uow: UnitOfWorkDep,
+    window_id: Annotated[
+        Id | None,
+        Query(
+            description="Only the languages of interpreters with hours on this window's days"
+            " (one of the site's), the window a family books or moves in."
+        ),
+    ] = None,
 ) -> SiteLanguages:
     """The languages a family at the site can ask an interpreter for (its families and
     staff): those of its active interpreters with hours still ahead (an interpreter without
-    hours could not be booked)."""
+    hours could not be booked), in the window named, if one is."""
+    now = datetime.now(UTC)
     try:
         async with uow.read() as session:
             site = await _site(session, principal, site_id)
             if not await _family_or_staff(session, principal, site):
                 raise forbidden(f"only families and staff of site {site.id!r} see its languages")
+            hours = [
+                col(InterpreterHours.interpreter_id) == col(Interpreter.id),
+                col(InterpreterHours.ends_at) > now,
+            ]
+            if window_id is not None:
+                window = await session.get(ConferenceWindow, window_id)
+                if window is None or (window.district, window.site) != (site.district, site.id):
+                    raise NotFound(f"no conference window {window_id!r} at site {site.id!r}")
+                hours += [
+                    col(InterpreterHours.starts_at) < window_ends(window.last_day, window.timezone),
+                    col(InterpreterHours.ends_at) > day_start(window.first_day, window.timezone),
+                ]
             spoken = (
                 await session.exec(
                     select(Interpreter.languages).where(
-                        *_offered_at(site),
-                        select(InterpreterHours.id)
-                        .where(
-                            col(InterpreterHours.interpreter_id) == col(Interpreter.id),
-                            col(InterpreterHours.ends_at) > datetime.now(UTC),
-                        )
-                        .exists(),
+                        *_offered_at(site), select(InterpreterHours.id).where(*hours).exists()
                     )
                 )
             ).all()

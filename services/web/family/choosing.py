@@ -19,17 +19,29 @@ from shared.translations import language_name
 async def interpreter_languages(
     api: SchedulingApi, who: Visitor, child: ChildView
 ) -> list[tuple[str, str]]:
-    """The languages the child's school has interpreters for, each named in the page's
-    language."""
-    return await school_languages(api, who, credential=session_of(who).credential, site=child.site)
+    """The languages the child's school has interpreters for in the window the family books or
+    moves in, each named in the page's language."""
+    return await school_languages(
+        api,
+        who,
+        credential=session_of(who).credential,
+        site=child.site,
+        window_id=child.window_in_use,
+    )
 
 
 async def school_languages(
-    api: SchedulingApi, who: Visitor, *, credential: str, site: str
+    api: SchedulingApi,
+    who: Visitor,
+    *,
+    credential: str,
+    site: str,
+    window_id: str | None = None,
 ) -> list[tuple[str, str]]:
-    """The languages ``site`` has interpreters for, as the holder of ``credential`` (a family's
-    link, a staff member's token) asks, each named in the page's language."""
-    answer = await api.interpreter_languages(credential, site=site)
+    """The languages ``site`` has interpreters for (with hours in ``window_id``, if named), as
+    the holder of ``credential`` (a family's link, a staff member's token) asks, each named in
+    the page's language."""
+    answer = await api.interpreter_languages(credential, site=site, window_id=window_id)
     languages = answer.body.get("languages", []) if answer.ok and answer.body else []
     return [
         (tag, language_name(tag, in_language=who.language))

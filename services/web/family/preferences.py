@@ -4,6 +4,7 @@ family's link (notifications decides, and says why it refuses)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +26,7 @@ from services.web.family.preferences_view import (
 )
 from services.web.family.signed_in import FamilyDep, accepted, family_data, session_of
 from services.web.forms import checked_form
+from services.web.languages import LANGUAGES, own_name
 from services.web.notifications_api import NotificationsApi
 from services.web.pages import Visitor, page
 from services.web.scheduling_api import SchedulingApi
@@ -79,6 +81,8 @@ def _preferences_page(
             (hour, written_time_of_day(int(hour), 0, language=language)) for hour in DIGEST_HOURS
         ],
         zones=_zones(form, language),
+        # (The languages the messages are written in, each in its own words.)
+        message_languages=[(tag, own_name(tag)) for tag in LANGUAGES],
         refusal=refusal.value if refusal else None,
         error_at=error_at,
         error_field={
@@ -115,6 +119,8 @@ async def save_preferences(
     guardian_id = await guardian_of(scheduling, who)
     saved = await saved_preferences(api, who, guardian_id)
     form = posted_form(fields)
+    if form is not None:
+        form = replace(form, texts_stopped=form_of(saved).texts_stopped)
     if form is None:
         return _preferences_page(
             request, who, form_of(saved), refusal=PreferencesRefusal.INVALID, status=422

@@ -16,6 +16,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import get_timezone_location
 
+from services.web.languages import LANGUAGES
 from services.web.service_api import Answer
 from shared.api_types import is_time_zone
 
@@ -48,6 +49,8 @@ class PreferencesForm:
     quiet_until: str
     digest_hour: str
     timezone: str = ""  # "": the school's
+    language: str = ""  # "": the language the school has on file for them
+    texts_stopped: bool = False  # (their number replied STOP: no text goes to it)
 
 
 def form_of(preferences: dict[str, Any]) -> PreferencesForm:
@@ -73,6 +76,8 @@ def form_of(preferences: dict[str, Any]) -> PreferencesForm:
         quiet_until=_hh_mm(quiet.get("until")) if isinstance(quiet, dict) else DEFAULT_QUIET[1],
         digest_hour=str(preferences.get("digest_hour", 18)),
         timezone=str(preferences.get("timezone") or ""),
+        language=str(preferences.get("language") or ""),
+        texts_stopped=preferences.get("texts_stopped") is True,
     )
 
 
@@ -86,6 +91,7 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
         quiet_until=fields.get("quiet_until", DEFAULT_QUIET[1]),
         digest_hour=fields.get("digest_hour", "18"),
         timezone=fields.get("timezone", ""),
+        language=fields.get("language", ""),
     )
     if any(choice not in CHOICES for choice in choices.values()):
         return None
@@ -95,6 +101,8 @@ def posted_form(fields: dict[str, str]) -> PreferencesForm | None:
         return None
     if form.timezone and not is_time_zone(form.timezone):
         return None  # (no form offers it: any IANA zone is one the list could have held)
+    if form.language and form.language not in LANGUAGES:
+        return None
     return form
 
 
@@ -112,6 +120,7 @@ def preferences_body(form: PreferencesForm) -> dict[str, Any]:
         ),
         "timezone": form.timezone or None,
         "digest_hour": int(form.digest_hour),
+        "language": form.language or None,
     }
 
 

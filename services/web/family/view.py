@@ -29,6 +29,37 @@ class TimeChoice:
     room: str
     virtual: bool
     teacher: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    site: str = ""
+
+
+# Less than this between a brother's or sister's conference at another school and a time, the
+# page says how little (scheduling's back-to-back times allow 20 minutes to get there).
+_TRAVEL = timedelta(minutes=20)
+
+
+@dataclass(frozen=True)
+class SiblingTime:
+    """A brother's or sister's conference ahead: a time beside it is marked on the page."""
+
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    site: str
+    school: str
+
+
+@dataclass(frozen=True)
+class Beside:
+    """How a time stands to a sibling's conference: ``same_time`` (the family cannot be at
+    both), or ``near`` (``minutes`` before or after one at another school)."""
+
+    kind: str
+    name: str
+    school: str = ""
+    minutes: int = 0
+    after: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,26 @@ class ChildView:
     free_days: list[DayOfTimes] = field(default_factory=list)
     teacher_names: dict[str, str] = field(default_factory=dict)  # (by the roster's ids)
     teachers: list[str] = field(default_factory=list)  # the teachers of the child's classes
+    others: tuple[SiblingTime, ...] = ()  # (the family's other children's conferences ahead)
+
+    def beside(self, time: TimeChoice) -> Beside | None:
+        """Whether ``time`` clashes with a brother's or sister's conference, or leaves little
+        time to get to or from one at another school."""
+        if time.starts_at is None or time.ends_at is None:
+            return None
+        for other in self.others:
+            if time.starts_at < other.ends_at and other.starts_at < time.ends_at:
+                return Beside("same_time", other.name)
+        for other in self.others:
+            if other.site == time.site:
+                continue
+            if timedelta(0) <= time.starts_at - other.ends_at < _TRAVEL:
+                minutes = (time.starts_at - other.ends_at) // timedelta(minutes=1)
+                return Beside("near", other.name, other.school, minutes, after=True)
+            if timedelta(0) <= other.starts_at - time.ends_at < _TRAVEL:
+                minutes = (other.starts_at - time.ends_at) // timedelta(minutes=1)
+                return Beside("near", other.name, other.school, minutes)
+        return None
 
     @property
     def conference(self) -> ConferenceView | None:
@@ -133,6 +184,14 @@ class ChildView:
     @property
     def open_windows(self) -> list[WindowView]:
         return [window for window in self.windows if window.booking == "open"]
+
+    @property
+    def window_in_use(self) -> str | None:
+        """The window the family books or moves in: its conference's, else the first open to
+        book (None: neither, or a conference of a window the family was not invited to)."""
+        if self.conference is not None:
+            return self.conference.window_id or None
+        return self.open_windows[0].id if self.open_windows else None
 
     @property
     def move_days(self) -> list[DayOfTimes]:
@@ -189,9 +248,33 @@ def children(family: Any, *, language: str) -> list[ChildView]:
         one.get("site") or child["site"] for child in listed for one in child.get("conferences", [])
     }
     schools = len(sites) > 1
-    return [
+    views = [
         child_view(child, language=language, several=len(listed) > 1, schools=schools)
         for child in listed
+    ]
+    now = datetime.now(UTC)
+    ahead = {
+        view.student_id: [
+            SiblingTime(
+                name=view.name,
+                starts_at=_moment(one["starts_at"]),
+                ends_at=_moment(one["ends_at"]),
+                site=str(one.get("site") or child["site"]),
+                school=school_name(one, otherwise=school_name(child)),
+            )
+            for one in child.get("conferences", [])
+            if one.get("status") in ("booked", "checked_in") and _moment(one["ends_at"]) > now
+        ]
+        for view, child in zip(views, listed, strict=True)
+    }
+    return [
+        replace(
+            view,
+            others=tuple(
+                time for other, times in ahead.items() if other != view.student_id for time in times
+            ),
+        )
+        for view in views
     ]
 
 
@@ -321,6 +404,9 @@ def days_of_times(
                 room=str(slot["room"]),
                 virtual=slot.get("mode") == "virtual",
                 teacher=str((names or {}).get(slot["teacher_id"], slot["teacher_id"])),
+                starts_at=starts,
+                ends_at=ends,
+                site=str(slot.get("site") or ""),
             )
         )
     several = len({window_id for window_id, _ in days}) > 1

@@ -637,10 +637,17 @@ async def read_student(
     if not roster.ok or not isinstance(roster.body, dict):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     site = str(roster.body["site"])
-    languages = await school_languages(api, who, credential=token, site=site)
     if not options.ok or not isinstance(options.body, dict):
         raise not_shown(options)
     child = child_view(times_in_order(options.body), language=language)
+    # (With a conference, the languages of interpreters with hours in its window.)
+    languages = await school_languages(
+        api,
+        who,
+        credential=token,
+        site=site,
+        window_id=child.conference.window_id if child.conference is not None else None,
+    )
     # The times shown: with a conference, those it may move to (those its interpreter is free
     # for: a move keeps them); else, with ``interpreter``, those one in it is free for.
     conference = child.conference

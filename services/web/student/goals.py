@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from services.web.family.portfolio_view import goal_views
 from services.web.feedback_view import support_by_goal
 from services.web.forms import checked_form
-from services.web.pages import Visitor, page
+from services.web.pages import Visitor, page, translated
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
@@ -92,6 +92,9 @@ async def record_progress(
     if not is_id(goal_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     note, percent = fields.get("note", "").strip(), fields.get("percent", "")
+    if not note and percent in map(str, PERCENTS) and await _in_youngest_band(api, who):
+        # (A picture chosen is what a five-year-old says: its words, in their language.)
+        note = translated(who.language, STEP_WORDS[int(percent)])
     refusal = None
     if not note:
         refusal = StudentRefusal.NOTE_MISSING
@@ -226,6 +229,10 @@ async def _in_youngest_band(api: PortfolioApi, who: Visitor) -> bool:
     )
     band = answer.body.get("grade_band") if answer.ok and isinstance(answer.body, dict) else None
     return band in (None, "K-2")
+
+
+# The words under each picture of how far along a goal is (``_goal_step.html.j2`` says them).
+STEP_WORDS = {25: "A little", 50: "Half way", 75: "Almost", 100: "Done!"}
 
 
 def reached_step(percent: int) -> int:
