@@ -87,6 +87,8 @@ async def find_students(
 
 class StudentGuardiansOut(BaseModel):
     student_id: str
+    given_name: str = Field(description="The student's, as the roster names them.")
+    family_name: str
     guardians: list[GuardianOut] = Field(description="Those the roster links to them now.")
 
 
@@ -114,8 +116,8 @@ async def site_guardians(
     ],
 ) -> list[StudentGuardiansOut]:
     """The guardians of several of the school's students at once, by name (no contact details),
-    for its administrators (a teacher: their own students): whom the front desk expects with
-    each child on conference day."""
+    with the students' names, for its administrators (a teacher: their own students): whom the
+    front desk expects with each child on conference day, and each child by their full name."""
     if not principal.is_staff or not may_list_site_students(
         principal, district=principal.district, site=site_id
     ):
@@ -124,14 +126,17 @@ async def site_guardians(
         site = await session.get(Site, site_id)
         if site is None or site.district != principal.district:
             raise not_found(f"no site {site_id!r}")
-        students = select(Student.id).where(
+        students = select(Student.id, Student.given_name, Student.family_name).where(
             Student.district == site.district,
             Student.site == site.id,
             col(Student.id).in_(sorted(set(student_id))),
         )
         if principal.role is Role.TEACHER:
             students = students.where(col(Student.id).in_(students_taught_by(principal.subject)))
-        seen = sorted((await session.exec(students)).all())
+        named = {
+            one: (given, family) for one, given, family in (await session.exec(students)).all()
+        }
+        seen = sorted(named)
         rows = (
             await session.exec(
                 select(GuardianLink, Guardian)
@@ -143,7 +148,15 @@ async def site_guardians(
     guardians: dict[str, list[GuardianOut]] = {one: [] for one in seen}
     for link, guardian in rows:
         guardians[link.student_id].append(_guardian_out(link, guardian))
-    return [StudentGuardiansOut(student_id=one, guardians=guardians[one]) for one in seen]
+    return [
+        StudentGuardiansOut(
+            student_id=one,
+            given_name=named[one][0],
+            family_name=named[one][1],
+            guardians=guardians[one],
+        )
+        for one in seen
+    ]
 
 
 @router.get(

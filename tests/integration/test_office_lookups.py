@@ -140,16 +140,20 @@ async def test_the_front_desk_names_the_families_of_a_days_students_at_once(
     asked = [("student_id", one) for one in ("s-wei", "s-gio", "s-far", "s-nobody")]
     named = await system.portfolio.get(path, params=asked, headers=OFFICE)
     assert named.status_code == 200, named.text
-    # Conway's students asked for, by id; another school's and an unknown one left out.
+    # Conway's students asked for, by id and name; another school's and an unknown one left out.
     assert named.json() == [
         {
             "student_id": "s-gio",
+            "given_name": "Gio",
+            "family_name": "Test",
             "guardians": [
                 {"id": "g-maria", "given_name": "", "family_name": "", "relationship": "mother"}
             ],
         },
         {
             "student_id": "s-wei",
+            "given_name": "Wei",
+            "family_name": "Test",
             "guardians": [
                 {"id": "g-lin", "given_name": "", "family_name": "", "relationship": "mother"}
             ],

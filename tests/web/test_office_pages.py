@@ -284,7 +284,8 @@ async def test_the_office_sets_up_a_window_and_opens_it(
     assert "The conference window is set up." in text
     assert "Not open yet: families have not been invited" in text
     assert re.search(r"12:00\WPM", text) and "20 minutes" in text and "120 minutes before" in text
-    assert "When you open the window, not before" in text
+    # (Its opening moment is past: booking opens as soon as the window is opened.)
+    assert "As soon as you open the window" in text and "not before" not in text
     window_id = created.headers["location"].split("/")[-1].split("?")[0]
     # The form sent again (the back button, a second click): refused, nothing set up twice.
     again = await web.post("/office/windows", data=window_form(token, early_day="", early_time=""))
@@ -1003,7 +1004,7 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
     assert "Families expected on" in text and "Conway Elementary" in text
     # As wide as the office's other pages, each time on one line.
     assert '<main id="main" class="width wide">' in page.text
-    assert page.text.count('<td class="time-span">') == 2
+    assert page.text.count('<td class="time-span" data-label="Time">') == 2
     rows = [
         [
             " ".join(re.sub(r"<[^>]+>", " ", cell).split())
@@ -1011,10 +1012,11 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
         ]
         for row in re.findall(r"<tr id=\"booking-[^\"]+\">(.*?)</tr>", page.text, re.S)
     ]
-    # Student, the guardian the booking is for (by id: the roster has not named them), teacher.
+    # Student (by their full name, as the roster gives it), the guardian the booking is for (by
+    # id: the roster has not named them), teacher.
     assert [row[1:4] for row in rows] == [
-        ["Ava", f"{family.guardian_id} (mother)", "t-rivera"],
-        ["Noor", f"{later.guardian_id} (mother)", "t-rivera"],
+        ["Ava Test", f"{family.guardian_id} (mother)", "t-rivera"],
+        ["Noor Test", f"{later.guardian_id} (mother)", "t-rivera"],
     ], rows
     assert "Spanish (<bdi>Rosa Díaz</bdi>)" in text and "None asked for" in text
     assert f'href="/office/students/{family.student_id}"' in page.text
@@ -1076,7 +1078,7 @@ async def test_the_front_desk_sees_the_days_families_in_order_and_checks_one_in(
     assert unlinked.status_code == 204, unlinked.text
     desk = await web.get("/office/day", params={"date": today.isoformat()})
     row = re.search(rf'<tr id="booking-{ava["id"]}">(.*?)</tr>', desk.text, re.S)
-    assert row and f"<td>{family.guardian_id}</td>" in row[1], desk.text
+    assert row and f'<td data-label="Family">{family.guardian_id}</td>' in row[1], desk.text
 
 
 def _window_of(page: httpx.Response) -> str:

@@ -365,7 +365,9 @@ async def test_the_list_of_who_has_not_booked_leads_to_each_child(
 ) -> None:
     await signed_in_as(web, "a-conway")
     listed = await web.get("/office/not-booked")
-    assert f'<a href="/office/students/{family.student_id}">{family.name}</a>' in listed.text
+    # (By their full name, as the roster gives it.)
+    link = f'<a href="/office/students/{family.student_id}">{family.name} Test</a>'
+    assert link in listed.text, listed.text
     nav = await web.get("/office/windows")
     assert '<a href="/office/students">Students</a>' in nav.text
 
@@ -717,6 +719,7 @@ async def test_with_a_second_window_set_up_each_time_is_under_its_window_and_mov
     assert "is still open to families, until its last day" in words, words
     assert "for the next term, wait until that day is over" in words
     assert "They are invited now, and can book from" in words  # (booking opens in 10 days)
+    assert "When you open the window, not before" in words
     assert f'<form method="post" action="/office/windows/{spring["id"]}/open"' in asked.text
 
 

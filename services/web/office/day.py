@@ -5,7 +5,6 @@ teacher records the conference held or missed, from their own day."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,13 +15,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form, typed_day
-from services.web.guardians import GuardianView, guardian_views
+from services.web.guardians import GuardianView, RosterNames, roster_names
 from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.office.windows import windows_of
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_api import ServiceUnavailable, is_id
+from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep, SchedulingDep
 from services.web.staff.day import day_link, days_with_times
 from services.web.staff.day_view import FamilyOnTheDay, conference_day, day_to_show, named_in
@@ -33,9 +32,6 @@ from services.web.written_times import zone
 
 router = APIRouter()
 PAGE = "/office/day"
-# How many students' families are asked of portfolio in one call (it takes up to 500; a share
-# of 100 keeps the address short for a proxy in front of it).
-PER_ASK = 100
 
 
 @dataclass(frozen=True)
@@ -48,6 +44,18 @@ class Arrival:
     virtual: bool
     family: FamilyOnTheDay
     guardian: GuardianView | None = None  # (the one the booking is for, by name)
+    student: str = ""  # (by their full name, as the roster gives it)
+
+
+def _coming(names: RosterNames, family: FamilyOnTheDay) -> GuardianView | None:
+    """Whom the booking is for, by name (one no longer linked: by id; none if portfolio did not
+    answer)."""
+    if not names.answered or not family.guardian_id:
+        return None
+    return names.guardians.get(
+        (family.student_id, family.guardian_id),
+        GuardianView(id=family.guardian_id, name=family.guardian_id, relationship=""),
+    )
 
 
 @router.get(PAGE)
@@ -146,7 +154,9 @@ async def _day_page(
         refusal, status = staff_refusal_of(answer), answer.refused_status
     seen = conference_day(answer.body if answer.ok else {}, day=shown, language=who.language)
     expected = [family for time in seen.times for family in time.families]
-    coming = await _guardians_coming(portfolio, who, site=school.id, families=expected)
+    names = await roster_names(
+        portfolio, who, site=school.id, student_ids=(family.student_id for family in expected)
+    )
     arrivals = [
         Arrival(
             time=time.time,
@@ -154,7 +164,8 @@ async def _day_page(
             room=time.room,
             virtual=time.virtual,
             family=family,
-            guardian=coming.get((family.student_id, family.guardian_id)),
+            guardian=_coming(names, family),
+            student=names.student(family.student_id, family.name),
         )
         for time in seen.times
         for family in time.families
@@ -177,41 +188,6 @@ async def _day_page(
         error_field=error_field,
         section="day",
     )
-
-
-async def _guardians_coming(
-    portfolio: PortfolioApi, who: Visitor, *, site: str, families: list[FamilyOnTheDay]
-) -> dict[tuple[str, str], GuardianView]:
-    """Whom each booking is for, by name (by student and guardian), asked of portfolio for the
-    day's students, a share of them per call, the calls at once. The day is shown without
-    them if portfolio does not answer; a guardian it does not name (no longer linked) by id."""
-    students = sorted({family.student_id for family in families})
-    shares = [students[at : at + PER_ASK] for at in range(0, len(students), PER_ASK)]
-    try:
-        answers = await asyncio.gather(
-            *(
-                portfolio.site_guardians(token_of(who), site=site, student_ids=share)
-                for share in shares
-            )
-        )
-    except ServiceUnavailable:
-        answers = []
-    named = {
-        (str(one["student_id"]), guardian.id): guardian
-        for answer in map(accepted, answers)
-        if answer.ok and isinstance(answer.body, list)
-        for one in answer.body
-        if isinstance(one, dict)
-        for guardian in guardian_views(one.get("guardians"))
-    }
-    return {
-        (family.student_id, family.guardian_id): named.get(
-            (family.student_id, family.guardian_id),
-            GuardianView(id=family.guardian_id, name=family.guardian_id, relationship=""),
-        )
-        for family in families
-        if answers and family.guardian_id
-    }
 
 
 def _school(schools: list[School], site: str | None) -> School | None:

@@ -8,7 +8,7 @@ may be reminded again), and confirmed on a page of its own first, the office's a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
+from services.web.guardians import roster_names
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep
 from services.web.office.windows import windows_of
@@ -117,6 +118,7 @@ async def office_not_booked(
         class_id=class_id,
         done=done,
         colleagues=await colleagues_of(portfolio, who),
+        portfolio=portfolio,
     )
 
 
@@ -125,7 +127,14 @@ async def office_nudge(
     request: Request, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
 ) -> Response:
     """Remind the families of the students listed to book."""
-    return await nudge(request, who, api, "office", colleagues=await colleagues_of(portfolio, who))
+    return await nudge(
+        request,
+        who,
+        api,
+        "office",
+        colleagues=await colleagues_of(portfolio, who),
+        portfolio=portfolio,
+    )
 
 
 @router.get(PAGES["office"] + "/nudges")
@@ -205,13 +214,22 @@ async def teacher_not_booked(
     request: Request,
     who: TeacherDep,
     api: SchedulingDep,
+    portfolio: PortfolioDep,
     window: OptionalId = None,
     class_id: Annotated[str | None, Query(alias="class", max_length=64)] = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """The teacher's students with no conference in the window, and the reminders sent."""
     return await not_booked_page(
-        request, who, api, "teacher", window=window, teacher=None, class_id=class_id, done=done
+        request,
+        who,
+        api,
+        "teacher",
+        window=window,
+        teacher=None,
+        class_id=class_id,
+        done=done,
+        portfolio=portfolio,
     )
 
 
@@ -230,9 +248,11 @@ async def confirm_teacher_nudge(
 
 
 @router.post(PAGES["teacher"] + "/nudges")
-async def teacher_nudge(request: Request, who: TeacherDep, api: SchedulingDep) -> Response:
+async def teacher_nudge(
+    request: Request, who: TeacherDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
     """Remind the families of the teacher's students listed to book."""
-    return await nudge(request, who, api, "teacher")
+    return await nudge(request, who, api, "teacher", portfolio=portfolio)
 
 
 async def nudge(
@@ -242,6 +262,7 @@ async def nudge(
     kind: str,
     *,
     colleagues: Mapping[str, str] | None = None,
+    portfolio: PortfolioApi | None = None,
 ) -> Response:
     fields = await checked_form(request, who)
     window_id = fields.get("window", "")
@@ -267,6 +288,7 @@ async def nudge(
         refusal=office_refusal_of(answer),
         status=answer.refused_status,
         colleagues=colleagues,
+        portfolio=portfolio,
     )
 
 
@@ -382,9 +404,20 @@ async def not_booked_page(
     refusal: OfficeRefusal | None = None,
     status: int = 200,
     colleagues: Mapping[str, str] | None = None,
+    portfolio: PortfolioApi | None = None,
 ) -> Response:
-    """``colleagues``: the school's administrators by name (the office's page)."""
+    """``colleagues``: the school's administrators by name (the office's page); ``portfolio``:
+    to name each student by their full name, as the roster does."""
     found = await read_not_booked(api, who, window=window, teacher=teacher, class_id=class_id)
+    students = found.students
+    if portfolio is not None and found.window is not None and students:
+        full = await roster_names(
+            portfolio,
+            who,
+            site=str(found.window["site"]),
+            student_ids=(student.id for student in students),
+        )
+        students = [replace(one, name=full.student(one.id, one.name)) for one in students]
     if refusal is None and found.refusal is not None:
         refusal, status = found.refusal, found.status
     shown, names, classes = found.window, found.names, found.classes
@@ -423,7 +456,7 @@ async def not_booked_page(
         teachers=found.teachers,
         teacher_names=names,
         classes=classes,
-        students=found.students,
+        students=students,
         plan=plan,
         nobody_invited=found.invited == 0,
         sent=sent,

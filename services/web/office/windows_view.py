@@ -4,7 +4,7 @@ moments written in the person's language on the school's clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from babel.dates import format_date
@@ -33,6 +33,7 @@ class WindowView:
     cycle_id: str | None
     announced_at: str | None
     booking: str
+    opens_passed: bool = False  # (its opening moment is past: booking opens when it is opened)
 
 
 def window_view(window: dict[str, Any], *, language: str) -> WindowView:
@@ -58,6 +59,7 @@ def window_view(window: dict[str, Any], *, language: str) -> WindowView:
         cycle_id=window.get("cycle_id"),
         announced_at=moment(window.get("announced_at")),
         booking=booking if booking in BOOKING_STATES else "closed",
+        opens_passed=datetime.fromisoformat(window["opens_at"]) <= datetime.now(UTC),
     )
 
 

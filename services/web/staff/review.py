@@ -152,7 +152,8 @@ async def _queue_page(
     for student_id in dict.fromkeys(str(piece["student_id"]) for piece in queue):
         student = accepted(await api.student(token, student_id=student_id))
         if student.ok and isinstance(student.body, dict):
-            names[student_id] = str(student.body.get("given_name", student_id))
+            full = f"{student.body.get('given_name', '')} {student.body.get('family_name', '')}"
+            names[student_id] = full.strip() or student_id
     pieces = pieces_to_review(queue, names=names, zones=zones, language=who.language)
     if not any(error_field.endswith(piece.evidence_id) for piece in pieces):
         error_field = "main"  # (the piece has left the queue meanwhile)
