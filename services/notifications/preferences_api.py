@@ -129,21 +129,24 @@ class PreferencesBody(BaseModel):
         None,
         description="The language messages are written in, one of those they are written in ("
         + ", ".join(f"`{tag}`" for tag in SUPPORTED_LANGUAGES)
-        + "; `es-MX` is written in `es`). Default: the language the school has on file for the"
-        " guardian.",
+        + "; `es-MX` is written, and kept, as `es`). Default: the language the school has on file"
+        " for the guardian.",
         examples=["es"],
     )
 
     @field_validator("language")
     @classmethod
     def _written_in(cls, value: str | None) -> str | None:
-        if value is not None and best_language(value, SUPPORTED_LANGUAGES) is None:
+        if value is None:
+            return None
+        written = best_language(value, SUPPORTED_LANGUAGES)
+        if written is None:
             raise PydanticCustomError(
                 "language_not_written",
                 "messages are not written in {language}: choose one of {written}",
                 {"language": value, "written": ", ".join(SUPPORTED_LANGUAGES)},
             )
-        return value
+        return written  # (kept as the language they are written in: `es-MX` is `es`)
 
     @field_validator("channels")
     @classmethod

@@ -35,6 +35,7 @@ class Refusal(StrEnum):
     NO_TEACHER = "no_teacher"
     WITHDRAWN = "withdrawn"
     OTHER_WINDOW = "other_window"
+    SIBLING_SAME_TIME = "sibling_same_time"  # (the page's own: a sibling's conference then)
 
 
 # Scheduling names the kind of refusal in its problem document's ``refusal`` member

@@ -97,6 +97,9 @@ async def test_preferences_are_saved_read_back_and_checked(system: System) -> No
         == saved
     )
 
+    # A regional tag is kept as the language the messages are written in.
+    regional = ok(await put(system, guardian_id, {"language": "es-MX"}, mine))
+    assert regional["language"] == "es"
     refusals = [
         ({"channels": {"logistics": ["sms"]}}, "there is no phone number on file"),
         ({"channels": {"logistics": ["sms"]}}, '"refusal":"no_phone"'),

@@ -194,6 +194,9 @@ def test_a_time_at_a_brothers_conference_is_marked_and_one_close_to_another_scho
     before = marks["just-before"]
     assert before is not None and (before.minutes, before.after) == (15, False)
     assert marks["at-mjds"] is None and marks["later"] is None
+    # A form sent for the clashing time all the same is refused by the page (``clashes_at``).
+    assert sam_view.clashes_at("same") and not sam_view.clashes_at("soon-after")
+    assert not sam_view.clashes_at("no-such-time") and not sam_view.clashes_at(None)
     # Noa's own page marks nothing: Sam has no conference.
     noa_view, _ = children({"children": [noa, sam]}, language="en")
     assert noa_view.others == ()

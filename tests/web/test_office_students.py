@@ -779,7 +779,7 @@ async def test_the_office_cancels_a_snow_day_and_each_family_is_told_and_first_o
     )
     assert done.status_code == 303, done.text
     after = await web.get(done.headers["location"])
-    assert "The day is cancelled. The family booked that day is told" in text_of(after)
+    assert "The day is cancelled with its 1 conference: its family is told" in text_of(after)
     cancelled = await booking_of(system, student)
     assert cancelled is not None and cancelled.status == "cancelled"
     told = await eventually(
@@ -814,6 +814,15 @@ async def test_the_office_sends_a_family_a_new_link_and_the_old_one_stops_workin
     )
     assert unticked.status_code == 422
     assert "Tick that the old link is to stop working" in text_of(unticked)
+    # (Next to its own form, opened, and the error summary leads there.)
+    assert '<details id="new_link" open>' in unticked.text
+    assert 'id="new_link-error"' in unticked.text and 'href="#new_link"' in unticked.text
+    nobody = await web.post(
+        f"/office/students/{family.student_id}/new-link",
+        data={"csrf_token": csrf_token(page), "guardian_id": "g-someone-else", "confirm": "yes"},
+    )
+    assert nobody.status_code == 422
+    assert "Choose whom the new link is for." in text_of(nobody)
     assert await delivery_of(system, family.guardian_id, "family_link_reissued") is None
     sent = await web.post(
         f"/office/students/{family.student_id}/new-link",

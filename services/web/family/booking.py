@@ -84,6 +84,8 @@ async def book_time(
     days = child.free_days
     if interpreter is not None and interpreter not in {tag for tag, _ in languages}:
         refusal, interpreter = Refusal.INVALID, None
+    elif child.clashes_at(slot_id):
+        refusal, status = Refusal.SIBLING_SAME_TIME, 409
     elif not is_id(slot_id):
         refusal = Refusal.NOT_CHOSEN
         if interpreter is not None:  # (the times the page says it shows)
@@ -218,6 +220,8 @@ async def move_to_time(
         and not (booked.conference and booked.conference.interpreter_language == wanted)
     ):
         refusal = Refusal.INVALID  # (a language the school has no interpreter in: choose again)
+    elif booked.clashes_at(slot_id):
+        refusal, status = Refusal.SIBLING_SAME_TIME, 409
     elif is_id(slot_id):
         assert slot_id is not None
         credential = session_of(who).credential

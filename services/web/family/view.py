@@ -158,6 +158,16 @@ class ChildView:
                 return Beside("near", other.name, other.school, minutes)
         return None
 
+    def clashes_at(self, slot_id: str | None) -> bool:
+        """Whether the free time ``slot_id`` is at the same moment as a brother's or sister's
+        conference (the page offers it disabled; a form sent anyway is refused)."""
+        for day in self.free_days:
+            for time in day.times:
+                if time.slot_id == slot_id:
+                    beside = self.beside(time)
+                    return beside is not None and beside.kind == "same_time"
+        return False
+
     @property
     def conference(self) -> ConferenceView | None:
         """The child's upcoming conference (a family holds one time per child)."""
@@ -187,11 +197,11 @@ class ChildView:
 
     @property
     def window_in_use(self) -> str | None:
-        """The window the family books or moves in: its conference's, else the first open to
-        book (None: neither, or a conference of a window the family was not invited to)."""
+        """The window the family books or moves in: its conference's, else the one open to book
+        (None: none, or several, whose times the page lists together)."""
         if self.conference is not None:
             return self.conference.window_id or None
-        return self.open_windows[0].id if self.open_windows else None
+        return self.open_windows[0].id if len(self.open_windows) == 1 else None
 
     @property
     def move_days(self) -> list[DayOfTimes]:

@@ -57,7 +57,7 @@ async def cancel_day(
     )
     if answer.ok:
         body = answer.body if isinstance(answer.body, dict) else {}
-        told = int(body.get("bookings_cancelled") or 0)
+        told = int(body.get("bookings_cancelled") or 0)  # (conferences: a family may have two)
         return RedirectResponse(
             f"/office/windows/{window_id}?done=day_cancelled&families={told}", status_code=303
         )

@@ -71,6 +71,7 @@ class OfficeRefusal(StrEnum):
     TIME_NOT_CHOSEN = "time_not_chosen"
     CONFIRM_MISSING = "confirm_missing"
     NEW_LINK_CONFIRM = "new_link_confirm"
+    NEW_LINK_TO = "new_link_to"
     NO_WINDOW_OPEN = "no_window_open"
     FULL = "full"
     NO_INTERPRETER = "no_interpreter"

@@ -297,7 +297,7 @@ async def new_link(
     student = await read_student(api, portfolio, desk, student_id)
     guardian_id = form.fields.get("guardian_id")
     if not student.has_guardian(guardian_id):
-        return await form.refused(OfficeRefusal.GUARDIAN_NOT_CHOSEN, student=student)
+        return await form.refused(OfficeRefusal.NEW_LINK_TO, student=student)
     if form.fields.get("confirm") != "yes":
         return await form.refused(OfficeRefusal.NEW_LINK_CONFIRM, student=student)
     assert guardian_id is not None
@@ -517,6 +517,8 @@ def _forms_shown(student: StudentPage) -> frozenset[str]:
         shown.add("book")
         if student.wait_teachers and _windows_to_wait_in(child):
             shown.add("waitlist")
+    if student.desk.kind == "office" and student.guardians:
+        shown.add("new_link")  # (the school's administrators send a family a new link)
     if any(student.acts_with(place.teacher_id) for place in child.waiting):
         shown.add("waiting")  # (each place's "Take off the waitlist")
     return frozenset(shown)
