@@ -411,7 +411,13 @@ async def test_a_full_time_is_refused_in_words_with_the_nearest_free_times(
     nearest = offered_times(refused)
     assert nearest and times[1] not in nearest
     assert set(nearest) <= {times[0], times[2]}
+    # Only the nearest free times: a link to every free time.
+    assert "These are the free times nearest the one you chose." in refused.text
+    every = f'<a href="/family/children/{family.student_id}/book">Show every free time</a>'
+    assert every in refused.text
     assert await bookings_of(system, family) == []
+    # (Every time shown, as when the page was opened: no such line.)
+    assert "free times nearest" not in choose.text
 
 
 async def test_a_move_to_a_time_taken_meanwhile_keeps_the_conference_when_none_is_free(
@@ -432,6 +438,8 @@ async def test_a_move_to_a_time_taken_meanwhile_keeps_the_conference_when_none_i
     assert refused.status_code == 409
     assert "Your child's conference keeps its time." in html.unescape(refused.text)
     assert "Join the waitlist" not in refused.text
+    # (No free time near it either: no line about the nearest ones.)
+    assert "free times nearest" not in refused.text
     [kept] = await bookings_of(system, family)
     assert kept["slot_id"] == times[0]
 

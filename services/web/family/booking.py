@@ -80,6 +80,7 @@ async def book_time(
     refusal: Refusal | None = None
     refusal_when: str | None = None
     change_href: str | None = None
+    nearest_only = False
     status = 422
     days = child.free_days
     if interpreter is not None and interpreter not in {tag for tag, _ in languages}:
@@ -112,6 +113,7 @@ async def book_time(
                 language=who.language,
                 names=child.teacher_names,
             )
+            nearest_only = True
         else:  # (with an interpreter: only the times one is free for, as the page says)
             now = await child_of_family(api, who, student_id, interpreter_language=interpreter)
             days = now.free_days
@@ -131,6 +133,7 @@ async def book_time(
         refusal_when=refusal_when,
         status=status,
         change_href=change_href,
+        nearest_only=nearest_only,
     )
 
 
@@ -212,6 +215,7 @@ async def move_to_time(
     without_interpreter = fields.get("without_interpreter") == "1" and asked is None
     slot_id = fields.get("slot_id")
     refusal, status, nearest = Refusal.NOT_CHOSEN, 422, None
+    nearest_only = False
     refusal_when: str | None = None
     wanted = fields.get("interpreter")
     if (
@@ -261,6 +265,7 @@ async def move_to_time(
     ):
         # (A time taken meanwhile, every time shown: the nearest free times scheduling gave.)
         days = days_of_times(nearest, language=who.language, names=child.teacher_names)
+        nearest_only = True
     return choose_time_page(
         request,
         who,
@@ -274,6 +279,7 @@ async def move_to_time(
         refusal=refusal,
         refusal_when=refusal_when,
         status=status,
+        nearest_only=nearest_only,
     )
 
 

@@ -67,6 +67,7 @@ def choose_time_page(
     without_interpreter: bool = False,
     interpreter_times: frozenset[str] = frozenset(),
     asked_interpreter: tuple[str, str] | None = None,
+    nearest_only: bool = False,
 ) -> Response:
     """The times to choose from; ``interpreter``: the language they are shown for (the
     booking's own when moving, which keeps its interpreter unless ``without_interpreter``;
@@ -103,4 +104,6 @@ def choose_time_page(
         without_interpreter=without_interpreter and interpreter_name is not None,
         interpreter_times=interpreter_times,
         asked_interpreter=asked_interpreter[0] if asked_interpreter else None,
+        # (Only the nearest free times to the one taken: a link to every free time.)
+        nearest_only=nearest_only,
     )
