@@ -304,7 +304,7 @@ def check_pages_as_printed(welcome: str) -> None:
             browser.get(str(desk.url.join(html.unescape(href))))
             for href in re.findall(r'href="(/office/day\?site=[^"]+)"', desk.text)
         ]
-        gios = [one.text for one in days if ">Gio</a></th>" in one.text]
+        gios = [one.text for one in days if ">Gio Martínez</a></th>" in one.text]
         assert len(gios) == 1, [one.url for one in days]
         rows = [
             re.sub(r"<[^>]+>", " ", re.sub(r"</?bdi>", "", row)).split()
@@ -312,8 +312,9 @@ def check_pages_as_printed(welcome: str) -> None:
         ]
         gio = next(row for row in rows if "Gio" in row)
         assert " ".join(gio).count("Ana Rivera Room 4 Spanish (Rosa Díaz) Expected") == 1, gio
-        # (Whom his conference was booked for, by the roster's name: his mother.)
-        assert " ".join(gio).count("Gio María Martínez (mother) Ana Rivera") == 1, gio
+        # (He by his full name; whom his conference was booked for, by the roster's name: his
+        # mother.)
+        assert " ".join(gio).count("Gio Martínez María Martínez (mother) Ana Rivera") == 1, gio
         assert any("Sam" in row for row in rows), rows
 
 
