@@ -117,7 +117,7 @@ async def test_the_office_pages_fit_a_phone_and_a_desktop_and_pass_axe(
                     )
                 await check("not-booked")
                 # A family calls: Ava's page from the list (on the desktop, a time booked).
-                await page.get_by_role("link", name="Ava", exact=True).click()
+                await page.get_by_role("link", name="Ava Test", exact=True).click()
                 await page.get_by_role("heading", name="Ava Test").wait_for()
                 await check("student")
                 if screen == "phone":
