@@ -174,7 +174,8 @@ def test_a_time_at_a_brothers_conference_is_marked_and_one_close_to_another_scho
             time("just-before", "conway", 14, 25),
         ],
     }
-    _, sam_view = children({"children": [noa, sam]}, language="en")
+    family = {"children": [noa, sam], "sibling_travel_minutes": 20}
+    _, sam_view = children(family, language="en")
     marks = {
         choice.slot_id: sam_view.beside(choice)
         for day in sam_view.free_days
@@ -198,8 +199,8 @@ def test_a_time_at_a_brothers_conference_is_marked_and_one_close_to_another_scho
     assert sam_view.clashes_at("same") and not sam_view.clashes_at("soon-after")
     assert not sam_view.clashes_at("no-such-time") and not sam_view.clashes_at(None)
     # Noa's own page marks nothing: Sam has no conference.
-    noa_view, _ = children({"children": [noa, sam]}, language="en")
+    noa_view, _ = children(family, language="en")
     assert noa_view.others == ()
     cancelled = noa | {"conferences": [noa["conferences"][0] | {"status": "cancelled"}]}
-    _, free = children({"children": [cancelled, sam]}, language="en")
+    _, free = children(family | {"children": [cancelled, sam]}, language="en")
     assert all(free.beside(choice) is None for day in free.free_days for choice in day.times)

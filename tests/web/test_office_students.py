@@ -68,6 +68,26 @@ async def booking_of(system: System, student_id: str) -> Booking | None:
     return max(found, key=lambda one: one.created_at) if found else None
 
 
+async def book_for(
+    web: httpx.AsyncClient,
+    page: httpx.Response,
+    student_id: str,
+    guardian_id: str,
+    slot_id: str,
+    **more: str,
+) -> httpx.Response:
+    """The office's *Book a time for the family* form sent from ``page``."""
+    return await web.post(
+        f"/office/students/{student_id}/book",
+        data={
+            "csrf_token": csrf_token(page),
+            "guardian_id": guardian_id,
+            "slot_id": slot_id,
+            **more,
+        },
+    )
+
+
 async def named_guardian(system: System, guardian_id: str, given: str, family: str) -> None:
     """The roster's name of the guardian (as an import gives it)."""
     async with system.apps["portfolio"].state.runtime.uow.transaction() as session:
@@ -338,14 +358,8 @@ async def test_the_times_to_move_to_are_in_order_with_an_interpreter_too(
     assert hours.status_code == 201, hours.text
     await signed_in_as(web, "a-conway")
     page = await web.get(f"/office/students/{family.student_id}")
-    booked = await web.post(
-        f"/office/students/{family.student_id}/book",
-        data={
-            "csrf_token": csrf_token(page),
-            "guardian_id": family.guardian_id,
-            "slot_id": third["id"],
-            "interpreter": "es",
-        },
+    booked = await book_for(
+        web, page, family.student_id, family.guardian_id, third["id"], interpreter="es"
     )
     assert booked.status_code == 303, booked.text
     options = await system.scheduling.get(
@@ -566,14 +580,7 @@ async def test_saving_the_interpreter_a_conference_has_changes_nothing(
     await interpreter_free_at(system.scheduling, first, name="Luz Mora")
     await signed_in_as(web, "a-conway")
     page = await web.get(f"/office/students/{family.student_id}")
-    booked = await web.post(
-        f"/office/students/{family.student_id}/book",
-        data={
-            "csrf_token": csrf_token(page),
-            "guardian_id": family.guardian_id,
-            "slot_id": first["id"],
-        },
-    )
+    booked = await book_for(web, page, family.student_id, family.guardian_id, first["id"])
     assert booked.status_code == 303
     booking = await booking_of(system, family.student_id)
     assert booking is not None and booking.interpreter_language is None
@@ -638,13 +645,8 @@ async def test_a_search_that_finds_many_says_so_and_a_withdrawn_student_is_refus
             return student is not None and not student.active
 
     await eventually(left, until=bool, timeout=15)
-    refused = await web.post(
-        f"/office/students/{family.student_id}/book",
-        data={
-            "csrf_token": csrf_token(page),
-            "guardian_id": family.guardian_id,
-            "slot_id": times_offered(page)[0],
-        },
+    refused = await book_for(
+        web, page, family.student_id, family.guardian_id, times_offered(page)[0]
     )
     assert refused.status_code == 409
     assert "This student has left the school's roster" in text_of(refused)
@@ -687,14 +689,7 @@ async def test_with_a_second_window_set_up_each_time_is_under_its_window_and_mov
         later["id"],
     ]
     assert 'label="Spring conferences: ' in page.text
-    booked = await web.post(
-        f"/office/students/{family.student_id}/book",
-        data={
-            "csrf_token": csrf_token(page),
-            "guardian_id": family.guardian_id,
-            "slot_id": first["id"],
-        },
-    )
+    booked = await book_for(web, page, family.student_id, family.guardian_id, first["id"])
     assert booked.status_code == 303, booked.text
     moving = await web.get(f"/office/students/{family.student_id}")
     assert "Change the time" in moving.text
@@ -736,14 +731,7 @@ async def test_the_office_cancels_a_snow_day_and_each_family_is_told_and_first_o
     )
     await signed_in_as(web, "a-conway")
     page = await web.get(f"/office/students/{student}")
-    booked = await web.post(
-        f"/office/students/{student}/book",
-        data={
-            "csrf_token": csrf_token(page),
-            "guardian_id": guardian,
-            "slot_id": conference_times[0]["id"],
-        },
-    )
+    booked = await book_for(web, page, student, guardian, conference_times[0]["id"])
     assert booked.status_code == 303, booked.text
     window_id = str(conference_times[0]["window_id"])
     day = datetime.fromisoformat(conference_times[0]["starts_at"]).astimezone(CONWAY).date()

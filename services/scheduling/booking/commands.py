@@ -37,8 +37,7 @@ from services.scheduling.interpreters.rules import same_interpreter_language
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import Booking, Slot
 from services.scheduling.waitlist.interpreter_freed import interpreter_time_freed
-from services.scheduling.waitlist.promotion import promote_from_waitlist
-from services.scheduling.waitlist.tables import WaitlistEntry
+from services.scheduling.waitlist.promotion import leave_waitlist_in_window, promote_from_waitlist
 from services.scheduling.windows.queries import window_plan
 from services.scheduling.windows.rules import check_family_change
 from services.scheduling.windows.tables import ConferenceWindow
@@ -331,15 +330,8 @@ async def cancel_booking(
         # A place on the window's waitlist the family kept while booked leaves with the booking:
         # else the seat the family frees would go straight back to it (and a time the school
         # adds later, to a family that chose to cancel).
-        await session.exec(
-            update(WaitlistEntry)
-            .where(
-                col(WaitlistEntry.window_id) == booking.window_id,
-                col(WaitlistEntry.student_id) == booking.student_id,
-                col(WaitlistEntry.status) == "waiting",
-            )
-            .values(status="left", resolved_at=now)
-            .execution_options(synchronize_session=False)
+        await leave_waitlist_in_window(
+            session, student_id=booking.student_id, window_id=booking.window_id, now=now
         )
     await promote_from_waitlist(session, slot, now=now)
     return booking

@@ -22,7 +22,7 @@ from services.scheduling.conference_day.rules import (
 )
 from services.scheduling.refusals import NotFound
 from services.scheduling.tables import Booking, RosterSite, Slot
-from services.scheduling.waitlist.tables import WaitlistEntry
+from services.scheduling.waitlist.promotion import leave_waitlist_in_window
 from shared.auth.principal import Principal
 from shared.events import ConferenceCheckedIn, ConferenceCompleted, ConferenceNoShow
 from shared.messaging.outbox import record_event
@@ -96,14 +96,11 @@ async def _change_status(
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused("this booking changed meanwhile", code="booking_changed")
     if corrected and booking.window_id is not None:
-        await session.exec(
-            update(WaitlistEntry)
-            .where(
-                col(WaitlistEntry.student_id) == booking.student_id,
-                col(WaitlistEntry.window_id) == booking.window_id,
-                col(WaitlistEntry.status) == "waiting",
-            )
-            .values(status="left", resolved_at=datetime.now(UTC))
+        await leave_waitlist_in_window(
+            session,
+            student_id=booking.student_id,
+            window_id=booking.window_id,
+            now=datetime.now(UTC),
         )
 
 

@@ -138,6 +138,10 @@ class FamilyOut(BaseModel):
     sibling_options: list[list[SiblingTime]] = Field(
         description="Back-to-back times for all the children (book with `POST /sibling-bookings`)."
     )
+    sibling_travel_minutes: int = Field(
+        description="The time allowed to get from a conference at one school to one at another"
+        " (`SCHEDULING_SIBLING_TRAVEL_MINUTES`; back-to-back times keep it)."
+    )
 
 
 @router.get("/family", response_model=FamilyOut, responses=refusals(403))
@@ -252,6 +256,7 @@ async def _family(
     return FamilyOut(
         guardian_id=guardian_id,
         children=out,
+        sibling_travel_minutes=travel // timedelta(minutes=1),
         sibling_options=[
             [
                 SiblingTime(student_id=t.student_id, slot=by_time[(t.student_id, t.starts_at)])

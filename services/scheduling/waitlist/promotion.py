@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +19,22 @@ from services.scheduling.waitlist.rules import PartOfDay, Wish, fits
 from services.scheduling.waitlist.tables import WaitlistEntry
 
 log = logging.getLogger(__name__)
+
+
+async def leave_waitlist_in_window(
+    session: AsyncSession, *, student_id: str, window_id: str, now: datetime
+) -> None:
+    """The student's waiting places in the window leave the waitlist (``left``): the family's
+    booking that met their wish was cancelled by them, or a no-show corrected."""
+    await session.exec(
+        update(WaitlistEntry)
+        .where(
+            col(WaitlistEntry.window_id) == window_id,
+            col(WaitlistEntry.student_id) == student_id,
+            col(WaitlistEntry.status) == "waiting",
+        )
+        .values(status="left", resolved_at=now)
+    )
 
 
 async def promote_from_waitlist(

@@ -34,11 +34,6 @@ class TimeChoice:
     site: str = ""
 
 
-# Less than this between a brother's or sister's conference at another school and a time, the
-# page says how little (scheduling's back-to-back times allow 20 minutes to get there).
-_TRAVEL = timedelta(minutes=20)
-
-
 @dataclass(frozen=True)
 class SiblingTime:
     """A brother's or sister's conference ahead: a time beside it is marked on the page."""
@@ -138,6 +133,9 @@ class ChildView:
     teacher_names: dict[str, str] = field(default_factory=dict)  # (by the roster's ids)
     teachers: list[str] = field(default_factory=list)  # the teachers of the child's classes
     others: tuple[SiblingTime, ...] = ()  # (the family's other children's conferences ahead)
+    # Less than this between a brother's or sister's conference at another school and a time,
+    # the page says how little (scheduling's ``sibling_travel_minutes``).
+    travel: timedelta = timedelta(0)
 
     def beside(self, time: TimeChoice) -> Beside | None:
         """Whether ``time`` clashes with a brother's or sister's conference, or leaves little
@@ -150,10 +148,10 @@ class ChildView:
         for other in self.others:
             if other.site == time.site:
                 continue
-            if timedelta(0) <= time.starts_at - other.ends_at < _TRAVEL:
+            if timedelta(0) <= time.starts_at - other.ends_at < self.travel:
                 minutes = (time.starts_at - other.ends_at) // timedelta(minutes=1)
                 return Beside("near", other.name, other.school, minutes, after=True)
-            if timedelta(0) <= other.starts_at - time.ends_at < _TRAVEL:
+            if timedelta(0) <= other.starts_at - time.ends_at < self.travel:
                 minutes = (other.starts_at - time.ends_at) // timedelta(minutes=1)
                 return Beside("near", other.name, other.school, minutes)
         return None
@@ -277,12 +275,14 @@ def children(family: Any, *, language: str) -> list[ChildView]:
         ]
         for view, child in zip(views, listed, strict=True)
     }
+    travel = timedelta(minutes=int(family.get("sibling_travel_minutes") or 0))
     return [
         replace(
             view,
             others=tuple(
                 time for other, times in ahead.items() if other != view.student_id for time in times
             ),
+            travel=travel,
         )
         for view in views
     ]

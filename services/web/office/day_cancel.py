@@ -5,7 +5,6 @@ and asks for the reason, and scheduling cancels the day."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -14,14 +13,12 @@ from starlette.responses import RedirectResponse, Response
 from services.web.forms import checked_form, typed_day
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep
-from services.web.office.times_form import TeachersDay, teachers_days
-from services.web.office.windows_view import teacher_names, window_view
+from services.web.office.windows import office_window, teachers_times
+from services.web.office.windows_view import window_view
 from services.web.pages import Visitor, page
 from services.web.scheduling_api import SchedulingApi
-from services.web.service_api import is_id
 from services.web.service_clients import SchedulingDep
 from services.web.staff.signed_in import accepted, token_of
-from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 
@@ -85,36 +82,24 @@ async def _page(
     status: int | None = None,
 ) -> Response:
     """The page that asks (again, with ``refusal``): the day's times still ahead, by teacher."""
-    if not is_id(window_id):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    token = token_of(who)
-    window = accepted(await api.window(token, window_id=window_id))
-    if not window.ok or not isinstance(window.body, dict):
-        raise TroublePage(Trouble.NOT_FOUND, 404)
+    window = await office_window(api, who, window_id)
     chosen = typed_day(day)
     if chosen is None:
         # (No day chosen, or not one: the window's page, where the day is chosen.)
         return RedirectResponse(f"/office/windows/{window_id}#cancel-day", status_code=303)
-    blocks = accepted(await api.blocks(token, window_id=window_id))
-    figures = accepted(await api.figures(token, window_id=window_id))
-    times: list[TeachersDay] = [
-        one
-        for one in teachers_days(
-            blocks.body if blocks.ok else [], now=datetime.now(UTC), language=who.language
-        )
-        if one.date == chosen.isoformat()
-    ]
+    given = await teachers_times(api, who, window_id)
+    times = [one for one in given.days if one.date == chosen.isoformat()]
     return page(
         request,
         who,
         "office_cancel_day.html.j2",
         status=status or (422 if refusal else 200),
-        window=window_view(window.body, language=who.language),
+        window=window_view(window, language=who.language),
         day=chosen.isoformat(),
         written=times[0].day if times else chosen.isoformat(),
         times=times,
         booked=sum(one.booked for one in times),
-        teacher_names=teacher_names(figures.body if figures.ok else None),
+        teacher_names=given.names,
         reason=reason,
         reason_max=REASON_MAX_LENGTH,
         refusal=refusal.value if refusal else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.office.times_form import (
     FORMATS,
     MODES,
+    TeachersDay,
     TimesForm,
     availability_body,
     empty_times_form,
@@ -136,7 +138,7 @@ async def change_window_page(
 ) -> Response:
     """The window's settings in a form, to change (once it is opened, only what families were
     not told)."""
-    window = await _window(api, who, window_id)
+    window = await office_window(api, who, window_id)
     schools = await schools_of(portfolio, who)
     return await _form_page(request, who, portfolio, schools, form_of_window(window), window=window)
 
@@ -147,7 +149,7 @@ async def change_window(
 ) -> Response:
     """Send scheduling what changed; the window's page follows."""
     fields = await checked_form(request, who)
-    window = await _window(api, who, window_id)
+    window = await office_window(api, who, window_id)
     schools = await schools_of(portfolio, who)
     form, changes = window_changes(fields, window)
     if changes is None:
@@ -181,7 +183,7 @@ async def confirm_opening(
     request: Request, window_id: str, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
 ) -> Response:
     """Before booking opens: whom it invites (it cannot be undone), and the button."""
-    window = await _window(api, who, window_id)
+    window = await office_window(api, who, window_id)
     if window.get("announced_at"):
         return RedirectResponse(f"/office/windows/{window_id}", status_code=303)
     known, figures, site_windows = await asyncio.gather(
@@ -266,7 +268,7 @@ async def give_times(
 ) -> Response:
     """Give a teacher's conference times on one of the window's days."""
     fields = await checked_form(request, who)
-    window = await _window(api, who, window_id)
+    window = await office_window(api, who, window_id)
     form, block = availability_body(fields, timezone=window.get("timezone"))
     if block is None:
         return await _window_page(request, who, api, window_id, times=form, status=422)
@@ -312,13 +314,45 @@ async def _removal(api: SchedulingApi, who: Visitor, window_id: str) -> RemovalP
     )
 
 
-async def _window(api: SchedulingApi, who: Visitor, window_id: str) -> dict[str, Any]:
+async def office_window(api: SchedulingApi, who: Visitor, window_id: str) -> dict[str, Any]:
+    """The window as scheduling gives it to the office (404 page for any other)."""
     if not is_id(window_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     answer = accepted(await api.window(token_of(who), window_id=window_id))
     if not answer.ok or not isinstance(answer.body, dict):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     return answer.body
+
+
+@dataclass(frozen=True)
+class TeachersTimes:
+    """The window's teachers' times still ahead, a line per block, and its teachers by name."""
+
+    days: list[TeachersDay]
+    teachers: list[str]  # (the window's teachers, in the figures' order)
+    names: dict[str, str]
+
+
+async def teachers_times(api: SchedulingApi, who: Visitor, window_id: str) -> TeachersTimes:
+    """The window's blocks and figures, read at once."""
+    token = token_of(who)
+    blocks, figures = map(
+        accepted,
+        await asyncio.gather(
+            api.blocks(token, window_id=window_id), api.figures(token, window_id=window_id)
+        ),
+    )
+    return TeachersTimes(
+        days=teachers_days(
+            blocks.body if blocks.ok else [], now=datetime.now(UTC), language=who.language
+        ),
+        teachers=(
+            [str(one["teacher_id"]) for one in figures.body.get("teachers", [])]
+            if figures.ok and isinstance(figures.body, dict)
+            else []
+        ),
+        names=teacher_names(figures.body if figures.ok else None),
+    )
 
 
 async def _window_page(
@@ -333,15 +367,8 @@ async def _window_page(
     status: int = 200,
     families: int = 0,
 ) -> Response:
-    window = await _window(api, who, window_id)
-    token = token_of(who)
-    blocks = accepted(await api.blocks(token, window_id=window_id))
-    figures = accepted(await api.figures(token, window_id=window_id))
-    teachers = (
-        [str(one["teacher_id"]) for one in figures.body.get("teachers", [])]
-        if figures.ok and isinstance(figures.body, dict)
-        else []
-    )
+    window = await office_window(api, who, window_id)
+    given = await teachers_times(api, who, window_id)
     times = times or empty_times_form()
     return page(
         request,
@@ -349,11 +376,9 @@ async def _window_page(
         "office_window.html.j2",
         status=status,
         window=window_view(window, language=who.language),
-        days=teachers_days(
-            blocks.body if blocks.ok else [], now=datetime.now(UTC), language=who.language
-        ),
-        teachers=teachers,
-        teacher_names=teacher_names(figures.body if figures.ok else None),
+        days=given.days,
+        teachers=given.teachers,
+        teacher_names=given.names,
         times=times,
         times_errors={
             name if name == "times" else f"times-{name}": why for name, why in times.errors.items()
