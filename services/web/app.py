@@ -49,6 +49,7 @@ from services.web.office import (
     students,
     windows,
 )
+from services.web.office import waitlist as office_waitlist
 from services.web.pages import visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
@@ -181,6 +182,7 @@ def build_app(
         jobs,
         windows,
         day_cancel,
+        office_waitlist,
         not_booked,
         figures,
         messages,

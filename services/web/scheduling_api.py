@@ -151,6 +151,10 @@ class SchedulingApi(ServiceApi):
                 body[name] = value
         return await self._call("POST", "/waitlist", link, json=body)
 
+    async def waitlist(self, token: str, *, window_id: str) -> Answer:
+        """The window's waitlist in order: the office's, every teacher's line."""
+        return await self._call("GET", "/waitlist", token, params={"window_id": window_id})
+
     async def leave_waitlist(self, link: str, *, entry_id: str) -> Answer:
         return await self._call("DELETE", f"/waitlist/{quote(entry_id)}", link)
 
@@ -268,10 +272,25 @@ class SchedulingApi(ServiceApi):
             json={"name": name, "languages": languages},
         )
 
-    async def change_interpreter(self, token: str, interpreter_id: str, *, active: bool) -> Answer:
-        """Offer the interpreter to families, or stop (refused while conferences need them)."""
+    async def change_interpreter(
+        self,
+        token: str,
+        interpreter_id: str,
+        *,
+        active: bool | None = None,
+        name: str | None = None,
+        languages: list[str] | None = None,
+    ) -> Answer:
+        """Offer the interpreter to families or stop (refused while conferences need them), or
+        change their name or languages (those of conferences ahead are kept)."""
+        changes = {"active": active, "name": name, "languages": languages}
         path = f"/interpreters/{quote(interpreter_id)}"
-        return await self._call("PATCH", path, token, json={"active": active})
+        return await self._call(
+            "PATCH",
+            path,
+            token,
+            json={key: value for key, value in changes.items() if value is not None},
+        )
 
     async def add_interpreter_hours(
         self, token: str, *, interpreter_id: str, starts_at: str, ends_at: str

@@ -881,6 +881,103 @@ async def test_the_office_reads_an_interpreters_day(
     assert undated.headers["location"] == f"/office/interpreters#interpreter-{interpreter}"
 
 
+async def test_the_office_changes_an_interpreters_name_and_languages(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """A name spelled wrong or a language added is corrected in place (not by adding the
+    interpreter again); a language a conference ahead is booked in stays, said in words."""
+    first = conference_times[0]
+    starts = datetime.fromisoformat(first["starts_at"])
+    interpreter = await add_interpreter(
+        system.scheduling, site="conway", name="Ana Flors", languages=["es", "zh-Hant"]
+    )
+    given = await give_interpreter_hours(
+        system.scheduling,
+        interpreter,
+        starts_at=starts - timedelta(hours=1),
+        ends_at=starts + timedelta(hours=2),
+    )
+    assert given.status_code == 201, given.text
+    booked = await system.scheduling.post(
+        "/bookings",
+        json={
+            "slot_id": first["id"],
+            "student_id": family.student_id,
+            "interpreter_language": "es",
+        },
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert booked.status_code == 201, booked.text
+
+    async def languages_held() -> list[str]:
+        listed = await system.scheduling.get(
+            "/sites/conway/interpreters", headers=_as(Role.SITE_ADMIN)
+        )
+        (one,) = [one for one in listed.json() if one["id"] == interpreter]
+        return [one["name"], *one["languages"]]
+
+    await signed_in_as(web, "a-conway")
+    page = await web.get("/office/interpreters")
+    # The form holds what she has, each language by the name the page reads back as it, else
+    # by its code ("Chinese (Traditional)" is not read as a name).
+    assert f'id="name-{interpreter}" name="name" maxlength="200" value="Ana Flors"' in page.text
+    assert re.search(rf'id="languages-{interpreter}" [^>]*value="Spanish, zh-Hant"', page.text), (
+        page.text
+    )
+    change = f"/office/interpreters/{interpreter}/change"
+    token = csrf_token(page)
+    # Spanish dropped while her Spanish conference is ahead: refused next to the form, which
+    # stays open with what was typed; nothing saved.
+    dropped = await web.post(
+        change, data={"csrf_token": token, "name": "Ana Flores", "languages": "vi"}
+    )
+    assert dropped.status_code == 409, dropped.text
+    assert "Conferences ahead are booked with this interpreter" in text_of(dropped)
+    assert f'id="change-{interpreter}" class="field-error"' in dropped.text
+    assert "<details open>" in dropped.text and 'value="vi"' in dropped.text
+    for typed, said in (
+        ("Spanish, Klingonese", "“Klingonese” is not a language we know"),
+        ("", "Enter the interpreter's name and at least one language"),
+    ):
+        refused = await web.post(
+            change, data={"csrf_token": token, "name": "Ana Flores", "languages": typed}
+        )
+        assert refused.status_code == 422, typed
+        assert said in text_of(refused), typed
+        assert f'aria-describedby="change-error-{interpreter} languages-hint-' in refused.text
+    assert await languages_held() == ["Ana Flors", "es", "zh-Hant"]
+    saved = await web.post(
+        change,
+        data={"csrf_token": token, "name": " Ana Flores ", "languages": "Spanish, vietnamese"},
+    )
+    assert saved.status_code == 303, saved.text
+    page = await web.get(saved.headers["location"])
+    assert "The interpreter's name and languages are saved." in page.text
+    assert await languages_held() == ["Ana Flores", "es", "vi"]
+    # The same name as another of the school's interpreters: refused, as when adding one.
+    await add_interpreter(system.scheduling, site="conway", name="Leah Katz", languages=["he"])
+    twice = await web.post(
+        change, data={"csrf_token": token, "name": "leah katz", "languages": "es"}
+    )
+    assert twice.status_code == 409, twice.text
+    assert "An interpreter of that name is already offered at this school." in twice.text
+    # Another school's interpreter, or none: not found.
+    await register_site(system, "mjds")
+    elsewhere = await add_interpreter(
+        system.scheduling, site="mjds", name="Noa Levi", languages=["he"]
+    )
+    for wrong in (elsewhere, "i-nobody"):
+        missing = await web.post(
+            f"/office/interpreters/{wrong}/change",
+            data={"csrf_token": token, "name": "Noa", "languages": "he"},
+        )
+        assert missing.status_code == 404, wrong
+    assert await languages_held() == ["Ana Flores", "es", "vi"]
+
+
 async def test_the_office_pages_are_for_the_office_only(
     web: httpx.AsyncClient, family: Family
 ) -> None:

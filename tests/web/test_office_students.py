@@ -573,6 +573,68 @@ async def test_the_office_takes_a_family_off_the_waitlist(
     assert "Put on the waitlist" in twice.text and "Error:" in twice.text
 
 
+async def test_the_office_reads_a_windows_waitlist_teacher_by_teacher(
+    web: httpx.AsyncClient, system: System, family: Family, new_family: NewFamily
+) -> None:
+    """The window's page leads to its waitlist: each teacher's line in order, who waits, for
+    which part of the day, and each student's page, where the office acts on it."""
+    await signed_in_as(web, "a-conway")
+    page = await web.get(f"/office/students/{family.student_id}")
+    window = re.search(r'name="window_id" value="([^"]+)"', page.text)
+    assert window, page.text
+    address = f"/office/windows/{window[1]}/waitlist"
+    assert f'href="{address}"' in (await web.get(f"/office/windows/{window[1]}")).text
+    empty = await web.get(address)
+    assert empty.status_code == 200, empty.text
+    assert "No family is waiting." in text_of(empty)
+    # The family joins from its link first (any time); the office adds another (afternoon).
+    first = await system.scheduling.post(
+        "/waitlist",
+        json={"window_id": window[1], "student_id": family.student_id, "part_of_day": "any"},
+        headers={"Authorization": f"Bearer {family.link}"},
+    )
+    assert first.status_code == 201, first.text
+    other = await new_family("Noa")
+    await named_guardian(system, other.guardian_id, "Dana", "Levi")
+    joined = await web.post(
+        f"/office/students/{other.student_id}/waitlist",
+        data={
+            "csrf_token": csrf_token(page),
+            "window_id": window[1],
+            "guardian_id": other.guardian_id,
+            "teacher_id": "t-rivera",
+            "part_of_day": "afternoon",
+        },
+    )
+    assert joined.status_code == 303, joined.text
+    listed = await web.get(address)
+    text = text_of(listed)
+    assert "t-rivera: 2 families waiting" in text, text
+    rows = re.findall(r"<tr><td>(\d+)</td><th scope=\"row\"><a href=\"([^\"]+)\">", listed.text)
+    assert rows == [
+        ("1", f"/office/students/{family.student_id}"),
+        ("2", f"/office/students/{other.student_id}"),
+    ], listed.text
+    assert "Any time" in text and "Afternoon (12 noon to 5 pm)" in text
+    assert "<td>Dana Levi</td>" in listed.text  # (the roster's name of whom it is for)
+    # Taken off the line (from the student's page): the waitlist no longer holds them.
+    left = await system.scheduling.delete(
+        f"/waitlist/{first.json()['id']}", headers={"Authorization": f"Bearer {family.link}"}
+    )
+    assert left.status_code == 200, left.text
+    text = text_of(await web.get(address))
+    assert "t-rivera: 1 family waiting" in text, text
+    assert f"/office/students/{family.student_id}" not in text
+    # In Spanish, its words; a window that is not there, or an address made by hand: not found.
+    assert "Lista de espera" in text_of(await web.get(address, params={"lang": "es"}))
+    await web.get(address, params={"lang": "en"})
+    for wrong in ("/office/windows/w-nobody/waitlist", "/office/windows/not%20an%20id/waitlist"):
+        assert (await web.get(wrong)).status_code == 404, wrong
+    # Not a teacher's page.
+    await signed_in_as(web, "t-rivera")
+    assert (await web.get(address)).status_code == 403
+
+
 async def test_saving_the_interpreter_a_conference_has_changes_nothing(
     web: httpx.AsyncClient, system: System, family: Family, conference_times: list[dict[str, Any]]
 ) -> None:

@@ -38,7 +38,7 @@ from shared.api_types import is_known_language
 from shared.translations import language_name, language_named, shortest_code
 
 router = APIRouter()
-DONE = frozenset({"added", "hours_added", "hours_removed", "feed", "stopped", "offered"})
+DONE = frozenset({"added", "changed", "hours_added", "hours_removed", "feed", "stopped", "offered"})
 PAGE = "/office/interpreters"
 # A BCP 47 tag as people type them: "es", "zh-Hant", "es-MX" (scheduling checks it again).
 MOST_LANGUAGES = 10  # (as scheduling takes them)
@@ -59,6 +59,9 @@ class InterpreterView:
     id: str
     name: str
     languages: list[str]
+    # Their languages as the change form shows them: each by its name where the page reads that
+    # name back as the same language, else by its code ("Spanish, zh-Hant").
+    typed_languages: str
     active: bool
     hours: list[HoursView]
     # The days they have hours on (the school's calendar), each with its page: (day, written).
@@ -115,28 +118,15 @@ async def add_interpreter(
     """Add an interpreter to a school, with the languages they interpret."""
     fields = await checked_form(request, who)
     school = await _school(portfolio, who, fields.get("site", ""))
-    name = fields.get("name", "").strip()
-    tags, not_read = _read_languages(fields.get("languages", ""), reader=who.language)
-    refusal = None
-    if not name or len(name) > 200 or (not tags and not_read is None):
-        refusal = OfficeRefusal.LANGUAGES_MISSING
-    elif not_read is not None or len(tags) > MOST_LANGUAGES:
-        # (Never some of them silently: the office would not know which were kept.)
-        refusal = OfficeRefusal.LANGUAGES_INVALID
-    if refusal is not None:
-        return await _page(
-            request,
-            who,
-            api,
-            portfolio,
-            refusal=refusal,
-            error_field=f"new-{school.id}",
-            status=422,
-            typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
-            not_read=not_read[:60] if not_read else None,
+    named = _named(fields, reader=who.language)
+    if named.refusal is not None:
+        return await _refused_as_typed(
+            request, who, api, portfolio, named, error_field=f"new-{school.id}"
         )
     answer = accepted(
-        await api.add_interpreter(token_of(who), site=school.id, name=name, languages=tags)
+        await api.add_interpreter(
+            token_of(who), site=school.id, name=named.name, languages=named.tags
+        )
     )
     return await _after(
         request,
@@ -146,7 +136,87 @@ async def add_interpreter(
         answer,
         done="added",
         at=f"new-{school.id}",
-        typed={"name": name[:200], "languages": fields.get("languages", "")[:200]},
+        typed=named.typed,
+    )
+
+
+@router.post(PAGE + "/{interpreter_id}/change")
+async def change_interpreter(
+    request: Request,
+    interpreter_id: str,
+    who: OfficeDep,
+    api: SchedulingDep,
+    portfolio: PortfolioDep,
+) -> Response:
+    """Correct an interpreter's name, or change the languages they interpret (a language that
+    conferences ahead are booked in is kept: refused in words)."""
+    fields = await checked_form(request, who)
+    _check_ids(interpreter_id)
+    named = _named(fields, reader=who.language)
+    if named.refusal is not None:
+        return await _refused_as_typed(
+            request, who, api, portfolio, named, error_field=f"change-{interpreter_id}"
+        )
+    answer = accepted(
+        await api.change_interpreter(
+            token_of(who), interpreter_id, name=named.name, languages=named.tags
+        )
+    )
+    return await _after(
+        request,
+        who,
+        api,
+        portfolio,
+        answer,
+        done="changed",
+        at=f"change-{interpreter_id}",
+        typed=named.typed,
+    )
+
+
+@dataclass(frozen=True)
+class _Named:
+    """An interpreter's name and languages as a form sent them: read, or refused."""
+
+    name: str
+    tags: list[str]
+    typed: dict[str, str]  # (given back with a refusal)
+    refusal: OfficeRefusal | None = None
+    not_read: str | None = None
+
+
+def _named(fields: dict[str, str], *, reader: str) -> _Named:
+    name = fields.get("name", "").strip()
+    typed = {"name": name[:200], "languages": fields.get("languages", "")[:200]}
+    tags, not_read = _read_languages(fields.get("languages", ""), reader=reader)
+    refusal = None
+    if not name or len(name) > 200 or (not tags and not_read is None):
+        refusal = OfficeRefusal.LANGUAGES_MISSING
+    elif not_read is not None or len(tags) > MOST_LANGUAGES:
+        # (Never some of them silently: the office would not know which were kept.)
+        refusal = OfficeRefusal.LANGUAGES_INVALID
+    return _Named(name, tags, typed, refusal, not_read[:60] if not_read else None)
+
+
+async def _refused_as_typed(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    portfolio: PortfolioApi,
+    named: _Named,
+    *,
+    error_field: str,
+) -> Response:
+    return await _page(
+        request,
+        who,
+        api,
+        portfolio,
+        refusal=named.refusal,
+        error_field=error_field,
+        status=422,
+        typed=named.typed,
+        not_read=named.not_read,
     )
 
 
@@ -502,16 +572,23 @@ def _view(
                 and starts.astimezone(zone(timezone)).date() not in conference_days,
             )
         )
+    tags = [str(tag) for tag in interpreter["languages"]]
     return InterpreterView(
         id=str(interpreter["id"]),
         name=str(interpreter["name"]),
-        languages=[
-            language_name(str(tag), in_language=language) for tag in interpreter["languages"]
-        ],
+        languages=[language_name(tag, in_language=language) for tag in tags],
+        typed_languages=", ".join(_as_typed(tag, reader=language) for tag in tags),
         active=bool(interpreter.get("active", True)),
         hours=hours,
         days=_days_with_hours(interpreter, timezone=timezone, language=language),
     )
+
+
+def _as_typed(tag: str, *, reader: str) -> str:
+    """A language as the office would type it: its name, if the form reads that back as
+    ``tag``, else ``tag``."""
+    name = language_name(tag, in_language=reader)
+    return name if _read_languages(name, reader=reader) == ([tag], None) else tag
 
 
 def _days_with_hours(
