@@ -36,6 +36,7 @@ from shared.events import (
     FamilyLinkReissued,
     GoalAchieved,
     GoalSet,
+    WaitlistJoined,
     WindowOpened,
 )
 from shared.jobs.queue import enqueue_many
@@ -480,6 +481,39 @@ async def offer_new_time_after_no_show(
                 timezone=event.data.timezone or context.env.settings.timezone,
                 values={"starts_at": event.data.starts_at},
                 link_until=now + NEW_TIME_LINK_LIFETIME,
+            )
+            for event in events
+        ],
+        now=now,
+        family_links=context.env.family_links,
+    )
+
+
+@consumers.handles_batch(WaitlistJoined)
+async def tell_family_what_it_waits_for(
+    context: Context, events: Sequence[CloudEvent[WaitlistJoined]]
+) -> None:
+    """Tell the family it is on the waiting list, for what (the day, the part of the day, the
+    teacher, an interpreter), that a time opening up is booked for it, and its link to choose
+    another time meanwhile or leave the line (a written record of a call to the office too)."""
+    now = context.env.now()
+    await notify_guardians(
+        context.session,
+        [
+            Message(
+                guardian_id=event.data.guardian_id,
+                student_id=event.data.student_id,
+                template="waitlist_joined",
+                cause=event,
+                timezone=event.data.timezone or context.env.settings.timezone,
+                teacher_id=event.data.teacher_id,
+                values={
+                    "day": event.data.day,
+                    "part_of_day": event.data.part_of_day,
+                    "interpreter": named_language(event.data.interpreter_language),
+                    "by_school": event.data.by_school,
+                },
+                link_until=event.data.links_until or now + NEW_TIME_LINK_LIFETIME,
             )
             for event in events
         ],

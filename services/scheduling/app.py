@@ -31,6 +31,7 @@ from shared.events import (
     ConferenceNoShow,
     FamiliesNudged,
     FamilyLinkReissued,
+    WaitlistJoined,
     WindowChanged,
     WindowOpened,
 )
@@ -77,6 +78,7 @@ SPEC = ServiceSpec(
         ConferenceNoShow,
         FamiliesNudged,
         FamilyLinkReissued,
+        WaitlistJoined,
     ],
 )
 

@@ -33,6 +33,7 @@ from shared.events.contracts import (
     SiteRegistered,
     StudentEnrolled,
     StudentWithdrawn,
+    WaitlistJoined,
     WindowChanged,
     WindowOpened,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "StudentEnrolled",
     "StudentWithdrawn",
     "UndecodableEvent",
+    "WaitlistJoined",
     "WindowChanged",
     "WindowOpened",
     "from_stream_fields",

@@ -645,6 +645,42 @@ class FamilyLinkReissued(EventData):
     )
 
 
+class WaitlistJoined(EventData):
+    """A family joined a conference window's waitlist (from its link, or the school for it):
+    notifications tells the family what it waits for, with its link to choose another time
+    meanwhile or leave the line. (A family put first on the waitlist because its day was
+    cancelled is told so by ``conference.cancelled``; no event of this type.)"""
+
+    event_name = "scheduling.waitlist.joined"
+
+    entry_id: str = Field(description="The waitlist entry's id.")
+    window_id: str = Field(description="The conference window.")
+    student_id: str = Field(description="The student's sourcedId.")
+    guardian_id: str = Field(description="sourcedId of the guardian the place is for.")
+    teacher_id: str = Field(description="sourcedId of the teacher whose conference it waits for.")
+    day: date | None = Field(
+        None,
+        description="The one day the family waits for, on the site's calendar; absent: any day"
+        " of the window.",
+    )
+    part_of_day: Literal["any", "morning", "afternoon", "evening"] = Field(
+        description="When in the day a time suits the family (morning: before 12 noon;"
+        " afternoon: 12 noon to 5 pm; evening: from 5 pm; on the site's clock)."
+    )
+    interpreter_language: str | None = Field(
+        None, description="BCP 47 tag of the interpreter asked for, if any."
+    )
+    joined_by: str = Field(description="sourcedId of who put the family on the waitlist.")
+    by_school: bool = Field(
+        description="The school put the family on the waitlist (a call to the office), not the"
+        " family from its link."
+    )
+    timezone: str | None = Field(None, description="IANA time zone of the site.")
+    links_until: datetime | None = Field(
+        None, description="Until when the family's link works (UTC): the end of the window."
+    )
+
+
 class DeliverySent(EventData):
     """A message to a family was handed to its channel."""
 
@@ -716,6 +752,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     ConferenceNoShow,
     FamiliesNudged,
     FamilyLinkReissued,
+    WaitlistJoined,
     DeliverySent,
     DeliveryFailed,
     DeliveryDelivered,

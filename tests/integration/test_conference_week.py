@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth import Role
-from shared.events import WindowChanged
+from shared.events import WaitlistJoined, WindowChanged
 from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import System, enroll, put_in_class, roster_reached
 from tests.scheduling_support import conference_window, give_availability, open_times
@@ -324,7 +324,7 @@ async def _times(system: System) -> list[dict[str, Any]]:
 
 
 async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_fits(
-    system: System,
+    system: System, redis_client: aioredis.Redis
 ) -> None:
     families = [await family_of(system, n) for n in range(1, 5)]
     window = await conference_window(system.scheduling, site="conway")
@@ -383,6 +383,24 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
     assert nobody.status_code == 422
     assert "no interpreter" in nobody.json()["detail"]
 
+    # Each family that joined is told what it waits for (notifications acts on the event);
+    # the refused joins told nobody.
+    async def joined() -> list[dict[str, Any]]:
+        entries = await redis_client.xrange(WaitlistJoined.stream()) or []
+        return [json.loads(fields[b"data"]) for _, fields in entries]
+
+    told = await eventually(joined, until=lambda found: len(found) >= 2, timeout=15)
+    assert sorted(
+        (e["entry_id"], e["student_id"], e["guardian_id"], e["part_of_day"], e["by_school"])
+        for e in told
+    ) == sorted(
+        [
+            (morning_only["id"], "s-2", "g-2", "morning", False),
+            (any_time["id"], "s-3", "g-3", "any", False),
+        ]
+    )
+    assert {e["teacher_id"] for e in told} == {"t-rivera"}
+    assert all(e["links_until"] and e["timezone"] for e in told)
     ok(await system.scheduling.delete(f"/bookings/{holder['id']}", headers=families[0]))
     # The afternoon seat skips the morning wish and goes to the next in line, booked at once.
     bookings = ok(

@@ -30,6 +30,7 @@ from shared.events import (
     ConferenceNoShow,
     FamiliesNudged,
     NudgedFamily,
+    WaitlistJoined,
 )
 from shared.events.envelope import EventData
 from shared.link_revocations import REPLACED
@@ -408,6 +409,22 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         )
         await record(
             system,
+            WaitlistJoined(
+                entry_id=f"wl-{student}",
+                window_id="w-1",
+                student_id=student,
+                guardian_id=guardian,
+                teacher_id="t-rivera",
+                part_of_day="evening",
+                joined_by="a-lopez",
+                by_school=True,
+                timezone="America/Los_Angeles",
+                links_until=now + timedelta(days=6),
+            ),
+            subject=student,
+        )
+        await record(
+            system,
             ConferenceCompleted(
                 booking_id=f"b5-{student}",
                 student_id=student,
@@ -432,6 +449,8 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         ("conference_cancelled", "en"): "You are first on the waiting list",
         ("conference_cancelled", "es"): "Usted es el primero en la lista de espera",
         ("feedback_requested", "en"): "How did Ava's conference go?",
+        ("waitlist_joined", "en"): "As you asked the school, Ava is on the waiting list",
+        ("waitlist_joined", "es"): "En la lista de espera: conferencia de Ben",
     }
     # Until when each message's link works: a conference's own end while it stands (to change
     # or cancel it), two weeks to find a new time.
@@ -443,6 +462,7 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         "conference_cancelled": now + timedelta(days=4),
         "booking_reminder": now + timedelta(days=5),
         "feedback_requested": now + timedelta(days=14),
+        "waitlist_joined": now + timedelta(days=6),  # (the window's end)
     }
     tokens = []
     for (template, language), words in wording.items():
@@ -459,7 +479,11 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
         assert (await bookings_of(system, student, token)).status_code == 200
         if template == "conference_moved":
             assert "Ms. Rivera is at a training" in sent["body"]
-        if language == "en" and template not in ("booking_reminder", "no_show_new_time"):
+        if language == "en" and template not in (
+            "booking_reminder",
+            "no_show_new_time",
+            "waitlist_joined",
+        ):
             # (The nudge and the missed conference named Wei; what happens to Ava's conference
             # reaches Lee too.)
             lees = link_in((await message(system, "g-lee", template))["body"])

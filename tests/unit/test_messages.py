@@ -142,6 +142,14 @@ CONTEXTS: dict[str, dict[str, Any]] = {
             {"student": "Ana", "kind": "evidence_approved", "title": Authored("My volcano")},
         ],
     },
+    "waitlist_joined": {
+        "day": date(2026, 12, 8),
+        "part_of_day": "evening",
+        "teacher": "Ms. Rivera",
+        "interpreter": LanguageName("vi"),
+        "by_school": True,
+        "link": LINK,
+    },
     "sms_help": {"sender": "Conway Elementary"},
     "sms_started": {"sender": "Conway Elementary"},
     "sms_stopped": {"sender": "Conway Elementary"},
@@ -305,6 +313,35 @@ def test_feedback_requested(language: str, words: str) -> None:
     assert words in message.body
     without = rendered("feedback_requested", language, link=None)
     assert "https://" not in without.body
+
+
+def test_waitlist_joined_says_what_the_family_waits_for() -> None:
+    message = rendered("waitlist_joined", "en")
+    assert message.subject == "On the waiting list: Ana's conference"
+    assert "As you asked the school, Ana is on the waiting list" in message.body
+    for line in (
+        "  Day: December 8, 2026",
+        "  Time of day: evening (from 5 pm)",
+        "  Teacher: Ms. Rivera",
+        "  Interpreter: Vietnamese",
+    ):
+        assert line in message.body.splitlines(), message.body
+    # Joined from the family's own link, any day, no interpreter, no link to give.
+    own = rendered(
+        "waitlist_joined",
+        "en",
+        day=None,
+        part_of_day="any",
+        interpreter=None,
+        by_school=False,
+        link=None,
+    )
+    assert own.body.splitlines()[2] == "Ana is on the waiting list for a student-led conference."
+    assert "  Time of day: any" in own.body.splitlines()
+    assert "Day:" not in own.body and "Interpreter" not in own.body
+    assert "please contact the school office" in own.body
+    spanish = rendered("waitlist_joined", "es")
+    assert "lista de espera" in spanish.subject and "8 de diciembre de 2026" in spanish.body
 
 
 def test_portfolio_digest_has_a_line_for_each_item() -> None:

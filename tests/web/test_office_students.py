@@ -501,6 +501,16 @@ async def test_the_office_puts_a_family_on_the_waitlist_and_a_freed_time_is_thei
     page = await web.get(joined.headers["location"])
     assert "The student is on the waitlist." in text_of(page)
     assert "Waiting for a time with t-rivera, Afternoon (12 noon to 5 pm)" in text_of(page)
+    # The family is told in writing what it waits for, as it asked the school, with its link.
+
+    async def told() -> Delivery | None:
+        return await delivery_of(system, family.guardian_id, "waitlist_joined")
+
+    sent = await eventually(told, until=lambda found: found is not None, timeout=20)
+    assert sent is not None
+    assert "As you asked the school, " in sent.body, sent.body
+    assert "  Time of day: afternoon (12 noon to 5 pm)" in sent.body.splitlines(), sent.body
+    assert "link=" in sent.body.splitlines()[-1], sent.body  # (its own link, on a line)
     # Written as Arabic writes it, the Arabic comma between its parts.
     arabic = text_of(await web.get(joined.headers["location"], params={"lang": "ar"}))
     await web.get("/office/students", params={"lang": "en"})  # (back to English)

@@ -25,8 +25,11 @@ from services.scheduling.waitlist.tables import WaitlistEntry
 from services.scheduling.windows.queries import visible_window, window_plan
 from services.scheduling.windows.slots import SlotOut, slot_out
 from shared.api_types import ID_PATTERN, ConferenceDay, Id, IdPath, Language
+from shared.auth.family_links import window_links_until
 from shared.auth.http import CurrentPrincipal
 from shared.auth.principal import Principal, Role
+from shared.events import WaitlistJoined
+from shared.messaging.outbox import record_event
 from shared.problems import refusals
 from shared.service import UnitOfWorkDep
 
@@ -85,8 +88,9 @@ class WaitlistOut(BaseModel):
 async def join_waitlist(
     body: WaitlistIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> WaitlistOut:
-    """Join the waitlist for a teacher (and a day, a part of the day): when a seat that fits
-    comes free it is booked for the family at once, and they are told."""
+    """Join the waitlist for a teacher (and a day, a part of the day): the family is told what
+    it waits for (`scheduling.waitlist.joined`), and when a seat that fits comes free it is
+    booked for the family at once, and they are told."""
     try:
         async with uow.transaction() as session:
             entry, fitting = await _join(session, principal, body)
@@ -177,6 +181,26 @@ async def _join(
     )
     session.add(entry)
     await session.flush()
+    record_event(
+        session,
+        WaitlistJoined(
+            entry_id=entry.id,
+            window_id=window.id,
+            student_id=view.id,
+            guardian_id=family,
+            teacher_id=teacher_id,
+            day=body.day,
+            part_of_day=body.part_of_day.value,
+            interpreter_language=body.interpreter_language,
+            joined_by=principal.subject,
+            by_school=principal.is_staff,
+            timezone=window.timezone,
+            links_until=window_links_until(window.last_day, window.timezone),
+        ),
+        subject=view.id,
+        district=window.district,
+        site=window.site,
+    )
     return entry, fitting
 
 
