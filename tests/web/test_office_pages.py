@@ -763,18 +763,14 @@ async def test_the_office_adds_an_interpreter_and_their_hours(
     assert (await web.get(new_feed[1])).status_code == 404
 
 
-async def test_the_office_reads_an_interpreters_day(
-    web: httpx.AsyncClient,
-    system: System,
-    family: Family,
-    conference_times: list[dict[str, Any]],
-) -> None:
-    """An interpreter's day, to plan with or print for them: their hours, each conference
-    (when, whose, with which teacher, where, in which language) and the time still free."""
-    first = conference_times[0]
-    starts = datetime.fromisoformat(first["starts_at"]).astimezone(LA)
+async def _booked_in_spanish(
+    system: System, family: Family, time: dict[str, Any], *, name: str, also: list[str]
+) -> str:
+    """A Spanish interpreter of Conway (speaking ``also`` too) with hours around ``time``, and
+    the family's conference booked at it with them; returns the interpreter's id."""
+    starts = datetime.fromisoformat(time["starts_at"])
     interpreter = await add_interpreter(
-        system.scheduling, site="conway", name="Ana Flores", languages=["es"]
+        system.scheduling, site="conway", name=name, languages=["es", *also]
     )
     given = await give_interpreter_hours(
         system.scheduling,
@@ -785,14 +781,24 @@ async def test_the_office_reads_an_interpreters_day(
     assert given.status_code == 201, given.text
     booked = await system.scheduling.post(
         "/bookings",
-        json={
-            "slot_id": first["id"],
-            "student_id": family.student_id,
-            "interpreter_language": "es",
-        },
+        json={"slot_id": time["id"], "student_id": family.student_id, "interpreter_language": "es"},
         headers={"Authorization": f"Bearer {family.link}"},
     )
     assert booked.status_code == 201, booked.text
+    return interpreter
+
+
+async def test_the_office_reads_an_interpreters_day(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """An interpreter's day, to plan with or print for them: their hours, each conference
+    (when, whose, with which teacher, where, in which language) and the time still free."""
+    first = conference_times[0]
+    starts = datetime.fromisoformat(first["starts_at"]).astimezone(LA)
+    interpreter = await _booked_in_spanish(system, family, first, name="Ana Flores", also=[])
     # (The roster's classes name Ms. Rivera.)
     async with system.apps["scheduling"].state.runtime.uow.transaction() as session:
         await session.exec(
@@ -889,28 +895,9 @@ async def test_the_office_changes_an_interpreters_name_and_languages(
 ) -> None:
     """A name spelled wrong or a language added is corrected in place (not by adding the
     interpreter again); a language a conference ahead is booked in stays, said in words."""
-    first = conference_times[0]
-    starts = datetime.fromisoformat(first["starts_at"])
-    interpreter = await add_interpreter(
-        system.scheduling, site="conway", name="Ana Flors", languages=["es", "zh-Hant"]
+    interpreter = await _booked_in_spanish(
+        system, family, conference_times[0], name="Ana Flors", also=["zh-Hant"]
     )
-    given = await give_interpreter_hours(
-        system.scheduling,
-        interpreter,
-        starts_at=starts - timedelta(hours=1),
-        ends_at=starts + timedelta(hours=2),
-    )
-    assert given.status_code == 201, given.text
-    booked = await system.scheduling.post(
-        "/bookings",
-        json={
-            "slot_id": first["id"],
-            "student_id": family.student_id,
-            "interpreter_language": "es",
-        },
-        headers={"Authorization": f"Bearer {family.link}"},
-    )
-    assert booked.status_code == 201, booked.text
 
     async def languages_held() -> list[str]:
         listed = await system.scheduling.get(

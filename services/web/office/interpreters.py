@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Annotated, Any
@@ -118,25 +119,14 @@ async def add_interpreter(
     """Add an interpreter to a school, with the languages they interpret."""
     fields = await checked_form(request, who)
     school = await _school(portfolio, who, fields.get("site", ""))
-    named = _named(fields, reader=who.language)
-    if named.refusal is not None:
-        return await _refused_as_typed(
-            request, who, api, portfolio, named, error_field=f"new-{school.id}"
-        )
-    answer = accepted(
-        await api.add_interpreter(
+
+    async def add(named: _Named) -> Answer:
+        return await api.add_interpreter(
             token_of(who), site=school.id, name=named.name, languages=named.tags
         )
-    )
-    return await _after(
-        request,
-        who,
-        api,
-        portfolio,
-        answer,
-        done="added",
-        at=f"new-{school.id}",
-        typed=named.typed,
+
+    return await _send_named(
+        request, who, api, portfolio, fields, add, done="added", at=f"new-{school.id}"
     )
 
 
@@ -152,26 +142,45 @@ async def change_interpreter(
     conferences ahead are booked in is kept: refused in words)."""
     fields = await checked_form(request, who)
     _check_ids(interpreter_id)
-    named = _named(fields, reader=who.language)
-    if named.refusal is not None:
-        return await _refused_as_typed(
-            request, who, api, portfolio, named, error_field=f"change-{interpreter_id}"
-        )
-    answer = accepted(
-        await api.change_interpreter(
+
+    async def change(named: _Named) -> Answer:
+        return await api.change_interpreter(
             token_of(who), interpreter_id, name=named.name, languages=named.tags
         )
+
+    return await _send_named(
+        request, who, api, portfolio, fields, change, done="changed", at=f"change-{interpreter_id}"
     )
-    return await _after(
-        request,
-        who,
-        api,
-        portfolio,
-        answer,
-        done="changed",
-        at=f"change-{interpreter_id}",
-        typed=named.typed,
-    )
+
+
+async def _send_named(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    portfolio: PortfolioApi,
+    fields: dict[str, str],
+    send: Callable[[_Named], Awaitable[Answer]],
+    *,
+    done: str,
+    at: str,
+) -> Response:
+    """The name and languages posted, read and sent (``send``), or refused next to the form
+    ``at`` with what was typed kept."""
+    named = _named(fields, reader=who.language)
+    if named.refusal is not None:
+        return await _page(
+            request,
+            who,
+            api,
+            portfolio,
+            refusal=named.refusal,
+            error_field=at,
+            status=422,
+            typed=named.typed,
+            not_read=named.not_read,
+        )
+    answer = accepted(await send(named))
+    return await _after(request, who, api, portfolio, answer, done=done, at=at, typed=named.typed)
 
 
 @dataclass(frozen=True)
@@ -196,28 +205,6 @@ def _named(fields: dict[str, str], *, reader: str) -> _Named:
         # (Never some of them silently: the office would not know which were kept.)
         refusal = OfficeRefusal.LANGUAGES_INVALID
     return _Named(name, tags, typed, refusal, not_read[:60] if not_read else None)
-
-
-async def _refused_as_typed(
-    request: Request,
-    who: Visitor,
-    api: SchedulingApi,
-    portfolio: PortfolioApi,
-    named: _Named,
-    *,
-    error_field: str,
-) -> Response:
-    return await _page(
-        request,
-        who,
-        api,
-        portfolio,
-        refusal=named.refusal,
-        error_field=error_field,
-        status=422,
-        typed=named.typed,
-        not_read=named.not_read,
-    )
 
 
 @router.get(PAGE + "/{interpreter_id}/day")
