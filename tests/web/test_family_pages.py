@@ -855,6 +855,47 @@ async def test_a_family_sees_only_the_times_an_interpreter_is_free_for(
     assert 'id="interpreter-none" name="interpreter" value="" checked' in unknown.text
 
 
+async def test_a_brothers_or_sisters_times_are_first_those_with_the_interpreter_asked_for(
+    web: httpx.AsyncClient,
+    system: System,
+    family: Family,
+    sister: str,
+    conference_times: list[dict[str, Any]],
+) -> None:
+    """A family that asked for an interpreter at one child's conference is first shown the
+    other's times an interpreter in that language is free for, with every time a click away."""
+    office = auth("a-conway", Role.SITE_ADMIN, sites=["conway"])
+    first, second = conference_times[:2]
+    interpreter = await interpreter_free_at(
+        system.scheduling, first, name="Ana Flores", languages=("vi",), headers=office
+    )
+    more = await give_interpreter_hours(
+        system.scheduling,
+        interpreter,
+        starts_at=datetime.fromisoformat(second["starts_at"]),
+        ends_at=datetime.fromisoformat(second["ends_at"]),
+        headers=office,
+    )
+    assert more.status_code == 201, more.text
+    await signed_in(web, family)
+    home = await web.get("/family")
+    # Nothing asked yet: every time, for each child.
+    assert f'href="/family/children/{sister}/book">' in home.text
+    page = await web.get(f"/family/children/{family.student_id}/book", params={"interpreter": "vi"})
+    booked = await web.post(
+        f"/family/children/{family.student_id}/book",
+        data={"csrf_token": csrf_token(page), "slot_id": first["id"], "interpreter": "vi"},
+    )
+    assert booked.status_code == 303, booked.text
+    home = await web.get("/family")
+    link = f"/family/children/{sister}/book?interpreter=vi"
+    assert f'href="{link}"' in home.text, home.text
+    offered = await web.get(link)
+    assert offered_times(offered) == [second["id"]]  # (the first is Ava's, with Ana)
+    assert 'id="interpreter-vi" name="interpreter" value="vi" checked' in offered.text
+    assert "Show every time" in offered.text
+
+
 async def test_only_languages_with_an_interpreters_hours_are_offered_and_a_move_keeps_one_free(
     web: httpx.AsyncClient,
     system: System,

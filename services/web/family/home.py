@@ -56,11 +56,22 @@ async def family_home(
         for child in {child.site: child for child in family if child.conference_movable}.values()
         if await interpreter_languages(api, who, child)
     }
+    # The interpreter the family asked for at a child's conference: a brother's or sister's
+    # times are first shown as those one in that language is free for ("Show every time" there).
+    asked = next(
+        (
+            child.conference.interpreter_language
+            for child in family
+            if child.conference is not None and child.conference.interpreter_language
+        ),
+        None,
+    )
     return page(
         request,
         who,
         "family_home.html.j2",
         children=family,
+        asked_interpreter=asked,
         together=bool(chain_choices(data, language=who.language)),
         several_schools=len({child.site for child in family}) > 1,
         feedback_waiting=waiting,
