@@ -15,6 +15,8 @@ REFUSAL_CODES = {
     "evidence_status": "the evidence's status does not allow it (reviewed, or changed, meanwhile)",
     "goal_not_active": "the goal is achieved, revised or dropped: only an active goal changes",
     "empty_upload": "the roster export uploaded is empty",
+    "cycle_overlaps": "another conference cycle of the site covers some of its days",
+    "cycle_named": "the site already has a conference cycle of that name",
 }
 
 

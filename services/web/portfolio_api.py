@@ -91,6 +91,13 @@ class PortfolioApi(ServiceApi):
         """The site's conference cycles, oldest first."""
         return await self._call("GET", f"/sites/{quote(site)}/cycles", token)
 
+    async def open_cycle(
+        self, token: str, *, site: str, name: str, starts_on: str, ends_on: str
+    ) -> Answer:
+        """Start a conference cycle at the site (its administrators)."""
+        body = {"name": name, "starts_on": starts_on, "ends_on": ends_on}
+        return await self._call("POST", f"/sites/{quote(site)}/cycles", token, json=body)
+
     async def presentation(self, token: str, *, student_id: str, cycle_id: str) -> Answer:
         """The conference plan of a cycle, step by step (a family: 404 until it is ready)."""
         path = f"/students/{quote(student_id)}/plans/{quote(cycle_id)}/presentation"

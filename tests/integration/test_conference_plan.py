@@ -90,6 +90,7 @@ async def test_cycles_of_a_site_never_overlap_and_only_its_admins_open_them(
     )
     assert overlapping.status_code == 409
     assert "Fall 2026" in overlapping.json()["detail"]
+    assert overlapping.json()["refusal"] == "cycle_overlaps"
     backwards = await system.portfolio.post(
         "/sites/conway/cycles",
         json={"name": "Spring 2027", "starts_on": "2027-05-01", "ends_on": "2027-03-01"},
@@ -104,6 +105,7 @@ async def test_cycles_of_a_site_never_overlap_and_only_its_admins_open_them(
     )
     assert same_name.status_code == 409
     assert "already has a cycle named 'Fall 2026'" in same_name.json()["detail"]
+    assert same_name.json()["refusal"] == "cycle_named"
     by_teacher = await system.portfolio.post(
         "/sites/conway/cycles",
         json={"name": "Spring 2027", "starts_on": "2027-03-01", "ends_on": "2027-05-01"},

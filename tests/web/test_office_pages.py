@@ -634,6 +634,81 @@ async def test_a_teacher_sees_and_nudges_the_families_of_their_own_students(
     assert "Every family in this list has booked." not in emptied
 
 
+async def test_the_office_starts_a_conference_cycle_its_students_plan_for(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    """A school with no conference cycle cannot have its students plan: the office starts one
+    from its page of windows (refused in words when a field is missing, the days are out of
+    order, or another cycle has the name or some of the days), and a window can then name it."""
+    await register_site(system, "conway")
+    await signed_in_as(web, "a-conway")
+    page = await web.get("/office/windows")
+    assert "No conference cycle yet: students cannot plan their conference" in text_of(page)
+    new_window = await web.get("/office/windows/new")
+    assert 'href="/office/windows#cycles"' in new_window.text
+    token = csrf_token(page)
+    fall = {
+        "site": "conway",
+        "name": "Fall 2026",
+        "starts_on": "2026-09-01",
+        "ends_on": "2026-12-18",
+    }
+    for wrong, said in (
+        ({"name": "  "}, "Enter the cycle's name, of up to 100 characters"),
+        ({"name": "x" * 101}, "Enter the cycle's name, of up to 100 characters"),
+        ({"starts_on": ""}, "Enter the cycle's first and last day."),
+        ({"ends_on": "18/12/2026"}, "Enter the cycle's first and last day."),
+        ({"ends_on": "2026-08-01"}, "The cycle's last day is before its first."),
+    ):
+        refused = await web.post("/office/cycles", data={"csrf_token": token, **fall, **wrong})
+        assert refused.status_code == 422, wrong
+        assert said in text_of(refused), wrong
+        assert 'id="cycle-conway" class="card field-error"' in refused.text
+        assert 'aria-describedby="cycle-error-conway cycle-name-hint-conway"' in refused.text
+    kept = await web.post(
+        "/office/cycles", data={"csrf_token": token, **fall, "ends_on": "2026-08-01"}
+    )
+    assert 'value="Fall 2026"' in kept.text and 'value="2026-08-01"' in kept.text
+    started = await web.post("/office/cycles", data={"csrf_token": token, **fall})
+    assert started.status_code == 303, started.text
+    assert started.headers["location"] == "/office/windows?done=cycle_started#cycles"
+    page = await web.get(started.headers["location"])
+    text = text_of(page)
+    assert "The conference cycle is started." in text
+    assert "Fall 2026: Tuesday, September 1, 2026 to Friday, December 18, 2026" in text
+    assert "No conference cycle yet" not in text
+    listed = await system.portfolio.get("/sites/conway/cycles", headers=_as(Role.SITE_ADMIN))
+    assert [(one["name"], one["starts_on"], one["ends_on"]) for one in listed.json()] == [
+        ("Fall 2026", "2026-09-01", "2026-12-18")
+    ]
+    # The form sent twice, or another cycle over some of its days: refused in words.
+    for other, said in (
+        ({"starts_on": "2027-01-04", "ends_on": "2027-03-19"}, "of that name"),
+        ({"name": "Winter 2026", "starts_on": "2026-12-01"}, "covers some of these days"),
+    ):
+        refused = await web.post("/office/cycles", data={"csrf_token": token, **fall, **other})
+        assert refused.status_code == 409, refused.text
+        assert said in text_of(refused), other
+    assert (
+        len(
+            (
+                await system.portfolio.get("/sites/conway/cycles", headers=_as(Role.SITE_ADMIN))
+            ).json()
+        )
+        == 1
+    )
+    # The window form offers it.
+    assert ">Fall 2026</option>" in (await web.get("/office/windows/new")).text
+    # Not a school of the office's; not a teacher's to start.
+    elsewhere = await web.post("/office/cycles", data={"csrf_token": token, **fall, "site": "mjds"})
+    assert elsewhere.status_code == 404
+    await signed_in_as(web, "t-rivera")
+    assert (await web.post("/office/cycles", data={"csrf_token": token, **fall})).status_code in (
+        403,
+        404,
+    )
+
+
 async def test_the_office_adds_an_interpreter_and_their_hours(
     web: httpx.AsyncClient, system: System
 ) -> None:

@@ -20,6 +20,7 @@ from services.portfolio.goals.rules import goal_seen_by
 from services.portfolio.goals.tables import GoalProgress
 from services.portfolio.reflections.rules import family_may_see
 from services.portfolio.reflections.tables import Reflection
+from services.portfolio.refusals import REFUSED_409, conflict
 from services.portfolio.rules import may_manage_roster
 from services.portfolio.tables import Goal, Site
 from shared.api_types import Id, IdPath, IsoDate, Text
@@ -72,7 +73,7 @@ class CycleGrowth(BaseModel):
     "/sites/{site_id}/cycles",
     response_model=CycleOut,
     status_code=status.HTTP_201_CREATED,
-    responses=refusals(403, 404, 409),
+    responses={**refusals(403, 404), 409: REFUSED_409},
 )
 async def open_cycle(
     site_id: IdPath, body: CycleIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
@@ -95,10 +96,10 @@ async def open_cycle(
             )
         ).first()
         if overlapping is not None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
+            raise conflict(
                 f"it overlaps {overlapping.name!r} ({overlapping.starts_on} to"
                 f" {overlapping.ends_on})",
+                "cycle_overlaps",
             )
         named = (
             await session.exec(
@@ -108,10 +109,10 @@ async def open_cycle(
             )
         ).first()
         if named is not None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
+            raise conflict(
                 f"the site already has a cycle named {named.name!r} ({named.starts_on} to"
                 f" {named.ends_on}): give this one another name, e.g. with its year",
+                "cycle_named",
             )
         cycle = ConferenceCycle(
             district=site.district, site=site_id, created_by=principal.subject, **body.model_dump()

@@ -3,7 +3,8 @@ page explains it in the person's language (each kind's words are in
 ``templates/_office_refusal.html.j2``).
 
 The services decide, and say why in English for the API's callers. Scheduling names the kind of
-refusal in its problem document's ``refusal`` (services/scheduling/booking/rules.py), and
+refusal in its problem document's ``refusal`` (services/scheduling/booking/rules.py), as
+portfolio does for a conference cycle (services/portfolio/refusals.py), and
 notifications the kind of a refusal of reminder times in the type of the field's error
 (services/notifications/reminder_times.py): the page reads those; any other refusal is named by
 its status.
@@ -28,9 +29,15 @@ class OfficeRefusal(StrEnum):
     REMINDERS_MISSING = "reminders_missing"
     REASON = "reason_missing"
     REMINDERS_BOTH = "reminders_both"
+    CYCLE_NAME_MISSING = "cycle_name_missing"
+    CYCLE_DAYS_MISSING = "cycle_days_missing"
+    CYCLE_DAYS_IN_ORDER = "cycle_days_in_order"
     # (Notifications refuses these too.)
     REMINDERS_TOO_MANY = "reminders_too_many"
     REMINDERS_RANGE = "reminders_range"
+    # What portfolio refused (a conference cycle).
+    CYCLE_OVERLAPS = "cycle_overlaps"
+    CYCLE_NAMED = "cycle_named"
     # What scheduling refused.
     DAYS_IN_ORDER = "days_in_order"
     WINDOW_OVERLAP = "window_overlap"
@@ -140,6 +147,8 @@ _CODES = {
             OfficeRefusal.OTHER_WINDOW,
             OfficeRefusal.ALREADY_WAITING,
             OfficeRefusal.WITHDRAWN,
+            OfficeRefusal.CYCLE_OVERLAPS,
+            OfficeRefusal.CYCLE_NAMED,
         )
     },
 }

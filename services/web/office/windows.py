@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
+from services.web.office.cycles import CycleForm, read_cycle, school_cycles
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OfficeDep, School, schools_of
 from services.web.office.times_form import (
@@ -47,6 +48,7 @@ from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 DONE = frozenset({"created", "opened", "times", "removed", "changed", "day_cancelled"})
+LIST_DONE = frozenset({"window_removed", "cycle_started"})
 
 
 async def windows_of(api: SchedulingApi, who: Visitor, sites: list[str]) -> list[dict[str, Any]]:
@@ -73,17 +75,66 @@ async def windows_page(
     portfolio: PortfolioDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    """The schools' conference windows, and a link to set up a new one."""
+    """The schools' conference windows, and a link to set up a new one; their conference
+    cycles, and the form that starts one."""
+    return await _windows_page(
+        request, who, api, portfolio, done=done if done in LIST_DONE else None
+    )
+
+
+@router.post("/office/cycles")
+async def start_cycle(
+    request: Request, who: OfficeDep, api: SchedulingDep, portfolio: PortfolioDep
+) -> Response:
+    """Start a conference cycle at one of the office's schools (portfolio keeps it)."""
+    fields = await checked_form(request, who)
+    form, cycle = read_cycle(fields)
+    schools = await schools_of(portfolio, who)
+    if form.site not in {school.id for school in schools}:
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    if cycle is None:
+        return await _windows_page(request, who, api, portfolio, cycle_form=form, status=422)
+    answer = accepted(
+        await portfolio.open_cycle(
+            token_of(who),
+            site=form.site,
+            name=cycle.name,
+            starts_on=cycle.starts_on.isoformat(),
+            ends_on=cycle.ends_on.isoformat(),
+        )
+    )
+    if answer.ok:
+        return RedirectResponse("/office/windows?done=cycle_started#cycles", status_code=303)
+    form.refusal = office_refusal_of(answer)
+    return await _windows_page(
+        request, who, api, portfolio, cycle_form=form, status=answer.refused_status
+    )
+
+
+async def _windows_page(
+    request: Request,
+    who: Visitor,
+    api: SchedulingApi,
+    portfolio: PortfolioApi,
+    *,
+    done: str | None = None,
+    cycle_form: CycleForm | None = None,
+    status: int = 200,
+) -> Response:
     schools = await schools_of(portfolio, who)
     windows = await windows_of(api, who, [school.id for school in schools])
+    today = datetime.now(UTC).date()
     return page(
         request,
         who,
         "office_windows.html.j2",
+        status=status,
         windows=[window_view(one, language=who.language) for one in windows],
         schools={school.id: school.name for school in schools},
+        cycles=await school_cycles(portfolio, who, schools, today=today),
+        cycle_form=cycle_form or CycleForm(),
         section="windows",
-        done=done if done == "window_removed" else None,
+        done=done,
     )
 
 
