@@ -512,6 +512,7 @@ async def tell_family_what_it_waits_for(
                     "part_of_day": event.data.part_of_day,
                     "interpreter": named_language(event.data.interpreter_language),
                     "by_school": event.data.by_school,
+                    "free_now": event.data.free_times_that_fit > 0,
                 },
                 link_until=event.data.links_until or now + NEW_TIME_LINK_LIFETIME,
             )

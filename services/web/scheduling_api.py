@@ -151,9 +151,11 @@ class SchedulingApi(ServiceApi):
                 body[name] = value
         return await self._call("POST", "/waitlist", link, json=body)
 
-    async def waitlist(self, token: str, *, window_id: str) -> Answer:
-        """The window's waitlist in order: the office's, every teacher's line."""
-        return await self._call("GET", "/waitlist", token, params={"window_id": window_id})
+    async def waitlist(self, token: str, *, window_id: str, status: str) -> Answer:
+        """The window's waitlist in order, its entries of ``status`` (the office's: every
+        teacher's line)."""
+        params = {"window_id": window_id, "status": status}
+        return await self._call("GET", "/waitlist", token, params=params)
 
     async def leave_waitlist(self, link: str, *, entry_id: str) -> Answer:
         return await self._call("DELETE", f"/waitlist/{quote(entry_id)}", link)

@@ -675,6 +675,11 @@ class WaitlistJoined(EventData):
         description="The school put the family on the waitlist (a call to the office), not the"
         " family from its link."
     )
+    free_times_that_fit: int = Field(
+        0,
+        description="How many free times fitted the wish when the family joined: the waitlist"
+        " books only a seat that comes free later, so the family is told to choose one of them.",
+    )
     timezone: str | None = Field(None, description="IANA time zone of the site.")
     links_until: datetime | None = Field(
         None, description="Until when the family's link works (UTC): the end of the window."

@@ -401,6 +401,15 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
     )
     assert {e["teacher_id"] for e in told} == {"t-rivera"}
     assert all(e["links_until"] and e["timezone"] for e in told)
+    # (No time that fits is free: neither is told to choose one instead.)
+    assert [e["free_times_that_fit"] for e in told] == [0, 0]
+    async with system.apps["scheduling"].state.runtime.uow.read() as session:
+        recorded = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.stream == WaitlistJoined.stream())
+            )
+        ).all()
+    assert len(recorded) == 2  # (the join sent twice, and the one refused, recorded nothing)
     ok(await system.scheduling.delete(f"/bookings/{holder['id']}", headers=families[0]))
     # The afternoon seat skips the morning wish and goes to the next in line, booked at once.
     bookings = ok(
@@ -414,6 +423,12 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
         ("s-2", "waiting", 1),
         ("s-3", "booked", None),
     }
+    waiting = ok(
+        await system.scheduling.get(
+            "/waitlist", params={"window_id": window["id"], "status": "waiting"}, headers=ADMIN
+        )
+    )
+    assert [(e["student_id"], e["position"]) for e in waiting] == [("s-2", 1)]
     overview = ok(await system.scheduling.get("/family", headers=families[2]))
     (child,) = overview["children"]
     assert child["conferences"][0]["booking_id"] == bookings[0]["id"]

@@ -340,6 +340,10 @@ def test_waitlist_joined_says_what_the_family_waits_for() -> None:
     assert "  Time of day: any" in own.body.splitlines()
     assert "Day:" not in own.body and "Interpreter" not in own.body
     assert "please contact the school office" in own.body
+    assert "free now" not in message.body
+    # Joined while a time that fits was free: told it may rather choose one now.
+    free = rendered("waitlist_joined", "en", free_now=True)
+    assert "Some times that suit you are free now" in free.body
     spanish = rendered("waitlist_joined", "es")
     assert "lista de espera" in spanish.subject and "8 de diciembre de 2026" in spanish.body
 

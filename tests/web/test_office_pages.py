@@ -1025,7 +1025,7 @@ async def test_the_office_changes_an_interpreters_name_and_languages(
         change, data={"csrf_token": token, "name": "leah katz", "languages": "es"}
     )
     assert twice.status_code == 409, twice.text
-    assert "An interpreter of that name is already offered at this school." in twice.text
+    assert "Another interpreter of that name is offered at this school." in twice.text
     # Another school's interpreter, or none: not found.
     await register_site(system, "mjds")
     elsewhere = await add_interpreter(

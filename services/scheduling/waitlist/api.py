@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
@@ -194,6 +194,7 @@ async def _join(
             interpreter_language=body.interpreter_language,
             joined_by=principal.subject,
             by_school=principal.is_staff,
+            free_times_that_fit=sum(slot.booked < slot.capacity for slot in fitting),
             timezone=window.timezone,
             links_until=window_links_until(window.last_day, window.timezone),
         ),
@@ -245,6 +246,10 @@ async def list_waitlist(
     uow: UnitOfWorkDep,
     window_id: str = Query(max_length=64, pattern=ID_PATTERN),
     teacher_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    status_is: Annotated[
+        Literal["waiting", "booked", "left"] | None,
+        Query(alias="status", description="Only the entries of this status, e.g. `waiting`."),
+    ] = None,
 ) -> list[WaitlistOut]:
     """A window's waitlist in order: the site's staff see everyone (a teacher, their own line);
     a family, their own children's places."""
@@ -262,6 +267,8 @@ async def list_waitlist(
             )
             if teacher_id is not None:
                 query = query.where(WaitlistEntry.teacher_id == teacher_id)
+            if status_is is not None:
+                query = query.where(WaitlistEntry.status == status_is)
             if principal.role is Role.TEACHER:
                 query = query.where(WaitlistEntry.teacher_id == principal.subject)
             elif principal.role is Role.GUARDIAN:
@@ -269,7 +276,17 @@ async def list_waitlist(
             elif not principal.is_admin:
                 raise NotAllowed("families and staff see the waitlist")
             entries = (await session.exec(query)).all()
-            return [_out(entry, await _position(session, entry)) for entry in entries]
+            if principal.role is Role.GUARDIAN:  # (their own places: each one's line is read)
+                return [_out(entry, await _position(session, entry)) for entry in entries]
+            # Staff read whole lines, in order: each waiting entry's place is counted as read.
+            places: dict[str, int] = {}
+            listed = []
+            for entry in entries:
+                place = None
+                if entry.status == "waiting":
+                    place = places[entry.teacher_id] = places.get(entry.teacher_id, 0) + 1
+                listed.append(_out(entry, place))
+            return listed
     except (Refused, NotFound) as error:
         raise as_http(error) from error
 

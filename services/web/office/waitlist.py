@@ -57,13 +57,15 @@ async def waitlist_page(
     listed, figures = map(
         accepted,
         await asyncio.gather(
-            api.waitlist(token_of(who), window_id=window_id),
+            api.waitlist(token_of(who), window_id=window_id, status="waiting"),
             api.figures(token_of(who), window_id=window_id),
         ),
     )
-    if not listed.ok or not isinstance(listed.body, list):
+    if listed.status >= 500:
+        raise TroublePage(Trouble.UNAVAILABLE, 503)
+    if not listed.ok or not isinstance(listed.body, list):  # (the window is the office's)
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    entries = [one for one in listed.body if one.get("status") == "waiting"]
+    entries = [one for one in listed.body if isinstance(one, dict)]
     names = await roster_names(
         portfolio, who, site=str(window["site"]), student_ids=[one["student_id"] for one in entries]
     )
