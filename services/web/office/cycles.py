@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from services.web.forms import typed_day
 from services.web.office.refusals import OfficeRefusal
@@ -15,7 +15,7 @@ from services.web.office.signed_in import School
 from services.web.pages import Visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.staff.signed_in import accepted, token_of
-from services.web.written_times import written_day_of
+from services.web.written_times import written_day_of, zone
 
 NAME_MAX_LENGTH = 100  # (as portfolio takes it)
 FIELDS = ("name", "starts_on", "ends_on")
@@ -74,15 +74,17 @@ def read_cycle(fields: dict[str, str]) -> tuple[CycleForm, NewCycle | None]:
 
 
 async def school_cycles(
-    portfolio: PortfolioApi, who: Visitor, schools: list[School], *, today: date
+    portfolio: PortfolioApi, who: Visitor, schools: list[School]
 ) -> list[SchoolCycles]:
-    """Each school's cycles, oldest first (none listed if portfolio does not answer)."""
+    """Each school's cycles, oldest first, the one under way on the school's calendar marked
+    (none listed if portfolio does not answer)."""
     answers = await asyncio.gather(
         *(portfolio.cycles(token_of(who), site=school.id) for school in schools)
     )
     found = []
     for school, answer in zip(schools, map(accepted, answers), strict=True):
         listed = answer.body if answer.ok and isinstance(answer.body, list) else []
+        today = datetime.now(zone(school.timezone)).date()
         views = []
         for one in listed:
             starts, ends = date.fromisoformat(one["starts_on"]), date.fromisoformat(one["ends_on"])

@@ -123,7 +123,6 @@ async def _windows_page(
 ) -> Response:
     schools = await schools_of(portfolio, who)
     windows = await windows_of(api, who, [school.id for school in schools])
-    today = datetime.now(UTC).date()
     return page(
         request,
         who,
@@ -131,7 +130,7 @@ async def _windows_page(
         status=status,
         windows=[window_view(one, language=who.language) for one in windows],
         schools={school.id: school.name for school in schools},
-        cycles=await school_cycles(portfolio, who, schools, today=today),
+        cycles=await school_cycles(portfolio, who, schools),
         cycle_form=cycle_form or CycleForm(),
         section="windows",
         done=done,
