@@ -617,6 +617,8 @@ async def test_the_office_reads_a_windows_waitlist_teacher_by_teacher(
         },
     )
     assert joined.status_code == 303, joined.text
+    window_page = text_of(await web.get(f"/office/windows/{window[1]}"))
+    assert "See the waitlist: 2 students waiting" in window_page, window_page
     listed = await web.get(address)
     text = text_of(listed)
     assert "t-rivera: 2 families waiting" in text, text

@@ -381,6 +381,7 @@ class TeachersTimes:
     days: list[TeachersDay]
     teachers: list[str]  # (the window's teachers, in the figures' order)
     names: dict[str, str]
+    waiting: int = 0  # (students on the window's waitlist)
 
 
 async def teachers_times(api: SchedulingApi, who: Visitor, window_id: str) -> TeachersTimes:
@@ -402,7 +403,13 @@ async def teachers_times(api: SchedulingApi, who: Visitor, window_id: str) -> Te
             else []
         ),
         names=teacher_names(figures.body if figures.ok else None),
+        waiting=_waitlisted(figures.body if figures.ok else None),
     )
+
+
+def _waitlisted(figures: object) -> int:
+    totals = figures.get("totals") if isinstance(figures, dict) else None
+    return int(totals.get("waitlisted") or 0) if isinstance(totals, dict) else 0
 
 
 async def _window_page(
@@ -429,6 +436,7 @@ async def _window_page(
         days=given.days,
         teachers=given.teachers,
         teacher_names=given.names,
+        waiting=given.waiting,
         times=times,
         times_errors={
             name if name == "times" else f"times-{name}": why for name, why in times.errors.items()
