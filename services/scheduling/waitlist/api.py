@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -185,16 +186,9 @@ async def _join(
         session,
         WaitlistJoined(
             entry_id=entry.id,
-            window_id=window.id,
-            student_id=view.id,
-            guardian_id=family,
-            teacher_id=teacher_id,
-            day=body.day,
-            part_of_day=body.part_of_day.value,
-            interpreter_language=body.interpreter_language,
-            joined_by=principal.subject,
+            **entry.model_dump(include=_ANNOUNCED),
             by_school=principal.is_staff,
-            free_times_that_fit=sum(slot.booked < slot.capacity for slot in fitting),
+            free_times_that_fit=len(_free(fitting)),
             timezone=window.timezone,
             links_until=window_links_until(window.last_day, window.timezone),
         ),
@@ -203,6 +197,23 @@ async def _join(
         site=window.site,
     )
     return entry, fitting
+
+
+# What ``scheduling.waitlist.joined`` says of the entry, as the entry holds it.
+_ANNOUNCED = {
+    "window_id",
+    "student_id",
+    "guardian_id",
+    "teacher_id",
+    "day",
+    "part_of_day",
+    "interpreter_language",
+    "joined_by",
+}
+
+
+def _free(slots: Sequence[Slot]) -> list[Slot]:
+    return [slot for slot in slots if slot.booked < slot.capacity]
 
 
 async def _position(session: AsyncSession, entry: WaitlistEntry) -> int | None:
@@ -233,9 +244,7 @@ def _out(
             - {"position", "fitting_free_times", "times_that_fit"}
         ),
         position=position,
-        fitting_free_times=[
-            slot_out(slot) for slot in fitting or [] if slot.booked < slot.capacity
-        ],
+        fitting_free_times=[slot_out(slot) for slot in _free(fitting or [])],
         times_that_fit=len(fitting) if fitting is not None else None,
     )
 
