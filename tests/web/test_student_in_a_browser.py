@@ -69,6 +69,7 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             await page.get_by_role("heading", name="Hi, Ava!").wait_for()
             await page.get_by_role("link", name="Add my work").click()
             await page.get_by_role("link", name="Take a photo").click()
+            await page.wait_for_load_state()  # (its stylesheet applied: a busy host is slow)
             # One control: the big button (the browser's own chooser out of sight), and once
             # the photo is in, it says so.
             assert not await page.get_by_text("Got it! Now press Save.").is_visible()
