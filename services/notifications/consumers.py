@@ -20,7 +20,12 @@ from services.notifications.family_links import (
 )
 from services.notifications.invitations import invitation_jobs
 from services.notifications.messages import LanguageName, Names, named_language
-from services.notifications.reminders import ConferenceFacts, follow_conferences, names_interpreter
+from services.notifications.reminders import (
+    ConferenceFacts,
+    answered_waitlist_entries,
+    follow_conferences,
+    names_interpreter,
+)
 from services.notifications.tables import KnownStudent
 from shared.calendar_ics import Conference
 from shared.events import (
@@ -495,8 +500,14 @@ async def tell_family_what_it_waits_for(
 ) -> None:
     """Tell the family it is on the waiting list, for what (the day, the part of the day, the
     teacher, an interpreter), that a time opening up is booked for it, and its link to choose
-    another time meanwhile or leave the line (a written record of a call to the office too)."""
+    another time meanwhile or leave the line (a written record of a call to the office too).
+    Not when the waitlist has booked the place already: the news of joining came after that of
+    the time that opened up (another stream), and the family has its time."""
     now = context.env.now()
+    answered = await answered_waitlist_entries(
+        context.session, {event.data.entry_id for event in events}
+    )
+    events = [event for event in events if event.data.entry_id not in answered]
     await notify_guardians(
         context.session,
         [

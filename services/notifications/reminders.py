@@ -291,6 +291,11 @@ async def follow_conferences(
         if newest == known:
             continue
         rows[change.conference_id] = changed[change.conference_id] = _written(row, newest, now)
+    for event, change in zip(events, changes, strict=True):
+        if isinstance(event.data, ConferenceBooked) and event.data.waitlist_entry_id:
+            answered = rows[change.conference_id]
+            answered.waitlist_entry_id = event.data.waitlist_entry_id
+            session.add(answered)
     session.add_all(changed.values())
     if not changed:
         return news
@@ -424,6 +429,17 @@ async def change_site_reminders(
         )
     ).all()
     return await plan_anew(session, upcoming, times={site: before}, now=now)
+
+
+async def answered_waitlist_entries(session: AsyncSession, entry_ids: set[str]) -> set[str]:
+    """Those of ``entry_ids`` whose place the waitlist has already booked, as far as this
+    service has heard (``conference.booked`` with ``booked_via: waitlist``)."""
+    if not entry_ids:
+        return set()
+    query = select(UpcomingConference.waitlist_entry_id).where(
+        col(UpcomingConference.waitlist_entry_id).in_(sorted(entry_ids))
+    )
+    return {entry for entry in (await session.exec(query)).all() if entry is not None}
 
 
 async def _conferences(session: AsyncSession, ids: set[str]) -> dict[str, UpcomingConference]:

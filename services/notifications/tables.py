@@ -254,6 +254,14 @@ class UpcomingConference(SQLModel, table=True):
     mode: str | None = Field(
         default=None, max_length=16, description="`in_person` or `virtual`, once an event said."
     )
+    # (A family told a time opened up from the waitlist is not told afterwards that it joined
+    # the line, when the news of joining comes later: the streams are apart.)
+    waitlist_entry_id: str | None = Field(
+        default=None,
+        index=True,
+        max_length=64,
+        description="The waitlist entry the booking answered, if the waitlist booked it (0022).",
+    )
     sequence: int = Field(description="The booking's calendar SEQUENCE applied last.")
     status: str = Field(max_length=16, description="`booked`, or `cancelled` (for good).")
     round: int = Field(

@@ -366,6 +366,11 @@ class ConferenceBooked(EventData):
         description="The family booked, staff booked for them, or the waitlist gave them a seat"
         " that came free.",
     )
+    waitlist_entry_id: str | None = Field(
+        None,
+        description="The waitlist entry whose place the seat went to, when `booked_via` is"
+        " `waitlist` (the `entry_id` of its `scheduling.waitlist.joined`).",
+    )
 
 
 class ConferenceCancelled(EventData):

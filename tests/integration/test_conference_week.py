@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from services.scheduling.tables import Booking, RosterStudent, Slot
 from services.scheduling.windows.tables import ConferenceWindow
 from shared.auth import Role
-from shared.events import WaitlistJoined, WindowChanged
+from shared.events import ConferenceBooked, WaitlistJoined, WindowChanged
 from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import System, enroll, put_in_class, roster_reached
 from tests.scheduling_support import conference_window, give_availability, open_times
@@ -416,6 +416,16 @@ async def test_a_seat_that_frees_up_goes_to_the_first_family_waiting_whose_wish_
         await system.scheduling.get("/bookings", params={"student_id": "s-3"}, headers=families[2])
     )
     assert [(b["slot_id"], b["status"]) for b in bookings] == [(afternoon["id"], "booked")]
+
+    # Its event names the place it answers (notifications then tells of joining no more).
+    async def booked_for_s3() -> list[dict[str, Any]]:
+        entries = await redis_client.xrange(ConferenceBooked.stream()) or []
+        found = [json.loads(fields[b"data"]) for _, fields in entries]
+        return [e for e in found if e["student_id"] == "s-3"]
+
+    (from_waitlist,) = await eventually(booked_for_s3, until=bool, timeout=15)
+    assert from_waitlist["booked_via"] == "waitlist"
+    assert from_waitlist["waitlist_entry_id"] == any_time["id"]
     line = ok(
         await system.scheduling.get("/waitlist", params={"window_id": window["id"]}, headers=ADMIN)
     )

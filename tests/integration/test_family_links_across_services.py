@@ -498,6 +498,77 @@ async def test_reminders_missed_conferences_and_moves_reach_families_in_their_la
     assert not [token for token in tokens if token in on_streams]
 
 
+async def test_a_family_the_waitlist_booked_is_not_told_after_that_it_joined_the_line(
+    system: System,
+) -> None:
+    """The news of joining and that of the time it brought travel on two streams: when the
+    booking comes first, the family is not told afterwards that it waits (it has its time). A
+    family that joins again, after that conference is cancelled, is told."""
+    await two_families(system)
+    now = datetime.now(UTC)
+    starts = now + timedelta(days=3)
+
+    def joined(entry_id: str, student: str, guardian: str) -> WaitlistJoined:
+        return WaitlistJoined(
+            entry_id=entry_id,
+            window_id="w-1",
+            student_id=student,
+            guardian_id=guardian,
+            teacher_id="t-rivera",
+            part_of_day="evening",
+            joined_by=guardian,
+            by_school=False,
+            timezone="America/Los_Angeles",
+            links_until=now + timedelta(days=6),
+        )
+
+    await record(
+        system,
+        ConferenceBooked(
+            booking_id="b-ava",
+            slot_id="slot-1",
+            student_id="s-ava",
+            guardian_id="g-wei",
+            booked_by="g-wei",
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=20),
+            room="Room 4",
+            teacher_id="t-rivera",
+            timezone="America/Los_Angeles",
+            window_id="w-1",
+            booked_via="waitlist",
+            waitlist_entry_id="wl-ava",
+        ),
+        subject="s-ava",
+    )
+    await message(system, "g-wei", "conference_booked_from_waitlist")
+    await record(system, joined("wl-ava", "s-ava", "g-wei"), subject="s-ava")
+    await record(system, joined("wl-ben", "s-ben", "g-kim"), subject="s-ben")
+    # (Ben's news came after Ava's on the stream: once his family is told, hers was handled.)
+    await message(system, "g-kim", "waitlist_joined")
+    assert await messages(system, "g-wei", "waitlist_joined") == []
+
+    await record(
+        system,
+        ConferenceCancelled(
+            booking_id="b-ava",
+            slot_id="slot-1",
+            student_id="s-ava",
+            guardian_id="g-wei",
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=20),
+            room="Room 4",
+            cancelled_by="g-wei",
+            timezone="America/Los_Angeles",
+            teacher_id="t-rivera",
+        ),
+        subject="s-ava",
+    )
+    await record(system, joined("wl-ava-2", "s-ava", "g-wei"), subject="s-ava")
+    told = await message(system, "g-wei", "waitlist_joined")
+    assert "Ava is on the waiting list" in told["subject"] + told["body"], told
+
+
 async def test_a_link_the_service_cannot_verify_is_refused_with_the_reason(
     redis_url: str, tmp_path: Path, family_link_keys: FamilyLinkKeys
 ) -> None:

@@ -479,10 +479,11 @@ async def seat_family(
     booked_via: BookedVia,
     interpreter_language: str | None,
     chain_id: str | None = None,
+    waitlist_entry_id: str | None = None,
     now: datetime,
 ) -> Booking:
-    """Take a seat (and an interpreter's time, if asked) and record the booking and its event;
-    the caller has applied the rules. A second conference for the student in the window fails
+    """Take a seat (and an interpreter's time, if asked) and record the booking and its event
+    (naming the waitlist entry it answers, if any); the caller has applied the rules. A second conference for the student in the window fails
     on the unique index (``IntegrityError``)."""
     at_once = _books_at_once(session, slot, interpreter_language)
     station = interpreter_id = None
@@ -538,6 +539,7 @@ async def seat_family(
             interpreter_id=interpreter_id,
             chain_id=chain_id,
             booked_via=booked_via,
+            waitlist_entry_id=waitlist_entry_id,
         ),
         subject=student_id,
         district=slot.district,

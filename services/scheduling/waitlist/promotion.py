@@ -93,6 +93,7 @@ async def promote_from_waitlist(
                     family=entry.guardian_id,
                     booked_by=entry.joined_by,
                     booked_via="waitlist",
+                    waitlist_entry_id=entry.id,
                     interpreter_language=entry.interpreter_language,
                     now=now,
                 )
