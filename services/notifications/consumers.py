@@ -26,7 +26,7 @@ from services.notifications.reminders import (
     follow_conferences,
     names_interpreter,
 )
-from services.notifications.tables import KnownStudent
+from services.notifications.tables import KnownStudent, MessageRound
 from shared.calendar_ics import Conference
 from shared.events import (
     CloudEvent,
@@ -354,6 +354,7 @@ async def invite_families_to_book(
 ) -> None:
     """Invite every family of the window's site, each with their own link (valid until
     booking closes): the invitations are written by jobs, a chunk of families each."""
+    await _keep_rounds(context, [(event, event.data.window_id) for event in events])
     guardians = await guardians_at_sites(
         context.session, {(event.district, event.site) for event in events}
     )
@@ -369,6 +370,20 @@ async def invite_families_to_book(
             )
         ],
     )
+
+
+async def _keep_rounds(context: Context, rounds: Sequence[tuple[CloudEvent[Any], str]]) -> None:
+    """Keep which window each round of messages to many families is about, by the event that
+    started it (the office's report of the rounds names it)."""
+    for event, window_id in rounds:
+        await context.session.merge(
+            MessageRound(
+                cause_event_id=event.id,
+                district=event.district,
+                site=event.site,
+                window_id=window_id,
+            )
+        )
 
 
 @consumers.handles_batch(FamilyLinkReissued)
@@ -412,6 +427,7 @@ async def remind_families_to_book(
     """Remind each guardian the school nudged to book, with their link (one message per
     guardian, naming each of their children who has no conference yet, and apart those on the
     waitlist, whose time is booked when one opens up)."""
+    await _keep_rounds(context, [(event, event.data.window_id) for event in events])
     now = context.env.now()
     nudged = {family.student_id for event in events for family in event.data.families}
     on_roster = await roster_students(context.session, nudged)

@@ -21,7 +21,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.notifications.channels import REASON_KINDS
-from services.notifications.tables import ContactPoint, CouldNotReach, Delivery, KnownStudent
+from services.notifications.tables import (
+    ContactPoint,
+    CouldNotReach,
+    Delivery,
+    KnownStudent,
+    MessageRound,
+)
 from shared.api_types import ID_PATTERN, Moment
 from shared.auth.http import CurrentPrincipal, forbidden
 from shared.auth.principal import Principal, Role
@@ -62,6 +68,11 @@ class CampaignReport(BaseModel):
     )
     template: str
     site: str
+    window_id: str | None = Field(
+        None,
+        description="The conference window the round is about (none for rounds started before"
+        " notifications kept it).",
+    )
     started_at: datetime
     counts: Counts
     not_written: int = Field(
@@ -226,6 +237,15 @@ async def campaign_reports(
                 .group_by(col(Delivery.cause_event_id), col(Delivery.site), status)
             )
         ).all()
+        windows = dict(
+            (
+                await session.exec(
+                    select(MessageRound.cause_event_id, MessageRound.window_id).where(
+                        col(MessageRound.cause_event_id).in_(ids)
+                    )
+                )
+            ).all()
+        )
     tallies: dict[tuple[str, str], list[tuple[str, int]]] = {}
     for cause, at_site, state, number in counted:
         tallies.setdefault((cause, at_site), []).append((state, number))
@@ -234,6 +254,7 @@ async def campaign_reports(
             campaign=cause,
             template=template,
             site=at_site,
+            window_id=windows.get(cause),
             started_at=started_at,
             counts=_count(tallies.get((cause, at_site), [])),
             not_written=int(unwritten or 0),

@@ -181,6 +181,19 @@ class DigestItem(SQLModel, table=True):
     )
 
 
+class MessageRound(SQLModel, table=True):
+    """A round of messages to many families at once (a window's invitations, a nudge to book),
+    by the event that started it: the conference window it is about, which the office's report
+    of each round names (0023)."""
+
+    __tablename__ = "message_round"
+
+    cause_event_id: str = Field(primary_key=True, max_length=36)
+    district: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    window_id: str = Field(max_length=64)
+
+
 class CouldNotReach(SQLModel, table=True):
     """A family every channel failed for: the school office's list, until they are reached."""
 
@@ -323,6 +336,7 @@ metadata = metadata_for(
     GuardianPreference,
     DigestItem,
     CouldNotReach,
+    MessageRound,
     FamilyLinkRevocation,
     UpcomingConference,
     ConferenceReminder,

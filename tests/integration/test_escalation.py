@@ -161,7 +161,7 @@ async def test_an_invitation_round_is_reported_as_a_campaign(system: System) -> 
         )
     )
     assert by_campaign["counts"] == campaign["counts"]
-    assert opened["id"]  # the window the round was for
+    assert campaign["window_id"] == opened["id"]  # the window the round was for
     site = ok(await system.notifications.get("/reports/deliveries?site=conway", headers=OFFICE))
     assert site["by_template"]["conference_invitation"]["sent"] == 2
     # A teacher, a family, or another school's office: refused with a reason.

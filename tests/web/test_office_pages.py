@@ -512,7 +512,12 @@ async def test_a_nudge_is_recorded_and_shown_with_the_figures_and_the_delivery_r
     assert "About to go" in listed and "Not sent: no longer linked to the student" in listed
     # And each round, its families with no message written (none here: the nudge was written).
     assert "No message written" in listed
-    assert re.search(r"Reminder to book \(nudge\)</th>.*?<td>0</td></tr>", listed)
+    # Each round names the window it was about, by its name.
+    assert re.search(
+        r'Reminder to book \(nudge\)<span class="round-window">Conferences at conway</span></th>'
+        r".*?<td>0</td></tr>",
+        listed,
+    ), listed
     # Each round's statuses in one cell (those it has), not a column each: it fits a screen.
     header = re.search(r"<thead>(.*?)</thead>", listed.split("Each round of messages")[1], re.S)
     assert header and header[1].count("<th") == 5, header

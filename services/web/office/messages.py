@@ -1,5 +1,6 @@
 """What became of the school's messages (notifications' delivery reports): the counts by status,
-each invitation round and nudge with its counts, and the families no channel reached, with the
+each invitation round and nudge with its counts and the window it was about (by its name, from
+scheduling), and the families no channel reached, with the
 reason (the office calls them). Nothing of a family's contact details is shown beyond what
 notifications gives the office."""
 
@@ -12,9 +13,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.windows import windows_of
 from services.web.office.windows_view import written_moment
 from services.web.pages import page
-from services.web.service_clients import NotificationsDep, PortfolioDep
+from services.web.service_clients import NotificationsDep, PortfolioDep, SchedulingDep
 from services.web.staff.signed_in import accepted, token_of
 
 router = APIRouter()
@@ -26,6 +28,7 @@ CAMPAIGNS = frozenset({"conference_invitation", "booking_reminder"})
 @dataclass(frozen=True)
 class Campaign:
     template: str
+    window: str | None  # the window's name (None: a round from before rounds named one)
     started: str
     counts: dict[str, int]
     not_written: int  # families of the round with no message: theirs could not be written
@@ -53,15 +56,26 @@ class SchoolMessages:
 
 @router.get("/office/messages")
 async def messages_page(
-    request: Request, who: OfficeDep, api: NotificationsDep, portfolio: PortfolioDep
+    request: Request,
+    who: OfficeDep,
+    api: NotificationsDep,
+    portfolio: PortfolioDep,
+    scheduling: SchedulingDep,
 ) -> Response:
-    """The schools' messages by status, each campaign's, and the families not reached."""
+    """The schools' messages by status, each campaign's (with its window), and the families
+    not reached."""
     token, language = token_of(who), who.language
     schools = []
     for school in await schools_of(portfolio, who):
         report = accepted(await api.delivery_report(token, site=school.id))
         campaigns = accepted(await api.campaigns(token, site=school.id))
         unreached = accepted(await api.could_not_reach(token, site=school.id))
+        # (A round's window by its name; the report names it by its id.)
+        names = {
+            str(window["id"]): str(window["name"])
+            for window in await windows_of(scheduling, who, [school.id])
+            if "id" in window and "name" in window
+        }
 
         def when(value: Any, school: School = school) -> str:
             return written_moment(str(value), timezone=school.timezone, language=language)
@@ -73,6 +87,7 @@ async def messages_page(
                 campaigns=[
                     Campaign(
                         template=str(one["template"]) if one["template"] in CAMPAIGNS else "",
+                        window=names.get(str(one.get("window_id"))),
                         started=when(one["started_at"]),
                         counts=_counts(one.get("counts")),
                         not_written=_number(one.get("not_written")),
