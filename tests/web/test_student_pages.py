@@ -136,7 +136,7 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     about_it = await web.get(
         "/student/reflect", params={"evidence": piece["id"], "prompt": "grows"}
     )
-    assert f'<option value="{piece["id"]}" selected>' in about_it.text
+    assert f'<input type="radio" name="about" value="{piece["id"]}" checked>' in about_it.text
 
     await send_photo(web, photo("teal"), title="My robot")
     robot = next(p for p in await ava_pieces(system) if p["title"] == "My robot")
@@ -153,7 +153,14 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     page = text_of(reflect)
     assert "I am proud of … because …" in page  # (the 3-5 band's starters)
     assert 'data-speak="starter-glows-1" hidden' in reflect.text
-    assert f'<option value="{robot["id"]}" selected>' in reflect.text
+    # Her work to choose from, each by its picture, the piece she came from chosen.
+    assert re.search(
+        rf'<input type="radio" name="about" value="{robot["id"]}" checked>'
+        rf'<img class="choice-picture" src="/student/work/{robot["id"]}/preview" alt="">'
+        r'<span class="choice-name" dir="auto">My robot</span>',
+        reflect.text,
+    ), reflect.text
+    assert '<input type="radio" name="about" value="term">' in reflect.text
     reflected = await web.post(
         "/student/reflect",
         data={
