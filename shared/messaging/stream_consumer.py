@@ -41,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
 from shared.environment import Environment
 from shared.events.envelope import UndecodableEvent, as_text, from_stream_fields, stream_id
@@ -137,7 +137,13 @@ class StreamConsumer:
             self._stream_of[replay_stream(subscription.stream, consumers.group)] = (
                 subscription.stream
             )
-        self._keys = list(self._stream_of)
+        self._all_keys = list(self._stream_of)
+        # The keys read: those whose group exists. A stream Redis refuses this service's user
+        # (an ACL file written before the service subscribed to it) is left out, and its
+        # group tried again from time to time, while the others are read.
+        self._keys = list(self._all_keys)
+        self._refused: dict[str, NoPermissionError] = {}
+        self._next_group_try = 0.0
         self._stopping = asyncio.Event()
         self._next_reclaim = 0.0
         self._next_parked_look = 0.0
@@ -154,13 +160,13 @@ class StreamConsumer:
     async def run(self) -> None:
         """Consume until stopped; waits out Redis and database outages, and any error, with
         backoff: the loop itself never ends before it is stopped."""
-        if not self._keys:
+        if not self._all_keys:
             return
         delay = self.policy.retry_backoff_seconds
         while not self._stopping.is_set():
             try:
                 if not self._started:
-                    await ensure_groups(self.redis, self.group, self._keys)
+                    await self._open_groups()
                 await self.step()
                 delay = self.policy.retry_backoff_seconds
                 continue
@@ -193,6 +199,8 @@ class StreamConsumer:
             first = not self._started
             self._started = True
             now = time.monotonic()
+            if self._refused and now >= self._next_group_try:
+                await self._open_groups()
             if first or now >= self._next_reclaim:
                 handled += await self.reclaim(first=first)
                 self._next_reclaim = time.monotonic() + self.policy.poll_seconds
@@ -201,7 +209,39 @@ class StreamConsumer:
             if time.monotonic() >= self._next_parked_look and not self._stopping.is_set():
                 handled += await self.look_at_parked()
                 self._next_parked_look = time.monotonic() + self.policy.poll_seconds
+            if self._refused:
+                # (Failing until every stream is read: /readyz says so.)
+                self.heartbeat.failed(next(iter(self._refused.values())))
         return handled
+
+    async def _open_groups(self) -> None:
+        """Create the group on each stream that lacks it, and read those Redis lets this
+        service's user read: one it refuses is logged and left out (its entries wait in
+        Redis, nothing is lost) and tried again every ``max_retry_backoff_seconds``, while the
+        others are handled; if it refuses them all, the error is raised."""
+        refused: dict[str, NoPermissionError] = {}
+        for key in self._all_keys:
+            try:
+                await ensure_groups(self.redis, self.group, [key])
+            except NoPermissionError as error:
+                refused[key] = error
+        if len(refused) == len(self._all_keys):
+            raise next(iter(refused.values()))
+        for key, error in refused.items():
+            if key not in self._refused:
+                log.error(
+                    "%s: Redis refuses this service's user the stream %s (%s): its events wait"
+                    " until the ACL file allows it (write it again: slc-redis-acl); the other"
+                    " streams are handled meanwhile",
+                    self.group,
+                    key,
+                    error,
+                )
+        for key in self._refused.keys() - refused.keys():
+            log.info("%s: the stream %s is read again", self.group, key)
+        self._refused = refused
+        self._keys = [key for key in self._all_keys if key not in refused]
+        self._next_group_try = time.monotonic() + self.policy.max_retry_backoff_seconds
 
     async def reclaim(self, *, first: bool = False) -> int:
         """Claim and handle pending entries that are due (see the module docstring)."""

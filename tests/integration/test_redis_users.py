@@ -5,10 +5,11 @@ ACL file ``slc-redis-acl`` writes (Redis 7: selectors), and the bundled Redis 6.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -346,6 +347,79 @@ async def _equals(count: Any, expected: int) -> bool:
 
 async def _empty(count: Any) -> bool:
     return bool(await count == 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_stream_the_consumer_may_not_read_is_said_and_the_others_are_still_handled(
+    redis_with_selectors: UsersRedis, clients: Clients, admin: aioredis.Redis, uow: UnitOfWork
+) -> None:
+    """A service upgraded to read a new stream before the ACL file was written again: its
+    consumer handles the streams it may read, says which it may not (logged, and failing on
+    /readyz), and reads that one too once Redis allows it, nothing lost."""
+    plans = PlanReady.stream()  # (scheduling's to read, not notifications')
+    await assert_refused(
+        clients.notifications.xgroup_create(plans, "notifications", id="0", mkstream=True)
+    )
+    consumers = EventConsumers(group="notifications")
+    applied: list[str] = []
+
+    @consumers.handles(GoalSet)
+    async def goal_set(context: HandlerContext[Environment], event: CloudEvent[GoalSet]) -> None:
+        applied.append(event.data.goal_id)
+
+    @consumers.handles(PlanReady)
+    async def plan_ready(
+        context: HandlerContext[Environment], event: CloudEvent[PlanReady]
+    ) -> None:
+        applied.append(f"plan of {event.subject}")
+
+    consumer = StreamConsumer(
+        clients.notifications,
+        consumers,
+        uow,
+        consumer_name="n1",
+        env=environment(),
+        policy=replace(POLICY, max_retry_backoff_seconds=0.2),
+    )
+    await admin.xadd(GOALS, event_fields(0))
+    ready = PlanReady(plan_id="p-1", student_id="s-ava", cycle_id="c-1", items=3, ready_by="t-1")
+    await admin.xadd(
+        plans, to_stream_fields(new_event(ready, subject="s-ava", district="demo", site="conway"))
+    )
+    running = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _now(applied), until=lambda found: found == ["goal-0"])
+        assert consumer.heartbeat.failing_since is not None
+        assert (consumer.heartbeat.last_error or "").startswith("NoPermissionError"), (
+            consumer.heartbeat.last_error
+        )
+        await admin.xadd(GOALS, event_fields(1))
+        await eventually(lambda: _now(applied), until=lambda found: "goal-1" in found)
+        assert "plan of s-ava" not in applied
+
+        # The ACL allows it now (the file written again): the plan waiting is handled.
+        # (One selector for all the streams it reads at once, as the file's.)
+        reads = [GOALS, replay_stream(GOALS, "notifications")]
+        reads += [plans, replay_stream(plans, "notifications")]
+        selector = " ".join(
+            [f"~{key}" for key in reads]
+            + ["+xgroup|create +xreadgroup +xack +xclaim +xautoclaim +xpending +xrange +xlen"]
+        )
+        attempts = f"~{attempts_key(plans, 'notifications')} +hmget +hset +hdel"
+        await admin.execute_command(
+            "ACL", "SETUSER", "notifications", f"({selector})", f"({attempts})"
+        )
+        await eventually(lambda: _now(applied), until=lambda found: "plan of s-ava" in found)
+        await admin.xadd(GOALS, event_fields(2))
+        await eventually(lambda: _now(applied), until=lambda found: "goal-2" in found)
+        assert consumer.heartbeat.failing_since is None
+    finally:
+        consumer.stop()
+        await running
+
+
+async def _now(found: list[str]) -> list[str]:
+    return list(found)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
