@@ -227,7 +227,7 @@ class StreamConsumer:
                 refused[key] = error
         if len(refused) == len(self._all_keys):
             raise next(iter(refused.values()))
-        for key, error in refused.items():
+        for key, refusal in refused.items():
             if key not in self._refused:
                 log.error(
                     "%s: Redis refuses this service's user the stream %s (%s): its events wait"
@@ -235,7 +235,7 @@ class StreamConsumer:
                     " streams are handled meanwhile",
                     self.group,
                     key,
-                    error,
+                    refusal,
                 )
         for key in self._refused.keys() - refused.keys():
             log.info("%s: the stream %s is read again", self.group, key)
