@@ -19,6 +19,7 @@ from services.portfolio.feedback.consumers import consumers
 from services.portfolio.goals import api as goals_api
 from services.portfolio.plans import api as plans_api
 from services.portfolio.reflections import api as reflections_api
+from services.portfolio.reflections import spoken as spoken_reflections
 from services.portfolio.roster_import import uploads as roster_uploads
 from services.portfolio.roster_import.job import jobs
 from services.portfolio.settings import PortfolioSettings
@@ -64,6 +65,7 @@ SPEC = ServiceSpec(
         roster_uploads.router,
         evidence_api.router,
         reflections_api.router,
+        spoken_reflections.router,
         goals_api.router,
         cycles_api.router,
         plans_api.router,

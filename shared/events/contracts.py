@@ -227,6 +227,11 @@ class ReflectionAdded(EventData):
     prompts: list[Literal["glows", "grows", "learned", "hard", "next_steps"]] = Field(
         description="Which prompts the student answered."
     )
+    spoken: bool = Field(
+        False,
+        description="Said aloud: a recording answers the prompt (portfolio keeps it; it is"
+        " never on a stream).",
+    )
     written_by: str = Field(description="sourcedId of who wrote it down.")
 
 

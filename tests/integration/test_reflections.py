@@ -3,10 +3,13 @@ who writes and reads them, the rows kept, the events recorded, the starters each
 
 from __future__ import annotations
 
+import io
 import json
+import wave
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
@@ -144,6 +147,7 @@ async def test_ava_reflects_on_her_work_and_on_the_term(system: System) -> None:
                 "student_id": "s-ava",
                 "evidence_id": evidence_id,
                 "prompts": ["glows", "next_steps"],
+                "spoken": False,
                 "written_by": "s-ava",
             },
         ),
@@ -155,6 +159,7 @@ async def test_ava_reflects_on_her_work_and_on_the_term(system: System) -> None:
                 "student_id": "s-ava",
                 "evidence_id": None,
                 "prompts": ["grows"],
+                "spoken": False,
                 "written_by": "s-ava",
             },
         ),
@@ -238,6 +243,126 @@ async def test_a_family_sees_term_reflections_and_those_on_approved_work(system:
     ]
     stranger = await system.portfolio.get(REFLECTIONS, headers=auth("g-maria", Role.GUARDIAN))
     assert stranger.status_code == 404
+
+
+def wav() -> bytes:
+    """A short sound recording, as a tablet's voice recorder may hand one over."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as recording:
+        recording.setnchannels(1)
+        recording.setsampwidth(2)
+        recording.setframerate(8000)
+        recording.writeframes(b"\x00\x10" * 800)
+    return out.getvalue()
+
+
+async def test_gio_says_what_he_is_proud_of_and_his_family_hears_it(system: System) -> None:
+    """A kindergartner answers a prompt aloud instead of typing: the recording is kept, heard
+    by whoever may read the reflection, and announced (never carried) on the stream."""
+    await ava_and_gio(system)
+    approved = await add_evidence(system, "s-gio", status="approved")
+    waiting = await add_evidence(system, "s-gio")
+    seq = await last_seq(system)
+    spoken = "/students/s-gio/reflections/spoken"
+
+    said = await system.portfolio.post(
+        spoken,
+        data={"prompt": "glows", "evidence_id": approved},
+        files={"recording": ("voice.wav", wav(), "audio/wav")},
+        headers=GIO,
+    )
+    assert said.status_code == 201, said.text
+    body = said.json()
+    assert (body["spoken"], body["recording_type"], body["glows"]) == ("glows", "audio/wav", None)
+    assert body["language"] == "vi"  # (his, as the roster says)
+    # His teacher, recording with him, types his words too; on work not yet approved.
+    also_typed = await system.portfolio.post(
+        spoken,
+        data={"prompt": "next_steps", "evidence_id": waiting, "words": "Draw my dog"},
+        files={"recording": ("voice.wav", wav(), "audio/wav")},
+        headers=RIVERA,
+    )
+    assert also_typed.status_code == 201, also_typed.text
+    assert (also_typed.json()["spoken"], also_typed.json()["next_steps"]) == (
+        "next_steps",
+        "Draw my dog",
+    )
+
+    def recording_of(reflection: dict[str, Any]) -> str:
+        return f"/students/s-gio/reflections/{reflection['id']}/recording"
+
+    maria = auth("g-maria", Role.GUARDIAN)
+    for caller in (GIO, RIVERA, maria):
+        heard = await system.portfolio.get(recording_of(body), headers=caller)
+        assert heard.status_code == 200, heard.text
+        assert heard.content == wav()
+        assert heard.headers["content-type"] == "audio/wav"
+        assert heard.headers["x-content-type-options"] == "nosniff"
+    # The family hears what it may read: not a reflection on work still waiting for review.
+    assert (
+        await system.portfolio.get(recording_of(also_typed.json()), headers=maria)
+    ).status_code == 404
+    assert (
+        await system.portfolio.get(recording_of(also_typed.json()), headers=GIO)
+    ).status_code == 200
+    # Not another child, nor another family.
+    assert (await system.portfolio.get(recording_of(body), headers=AVA)).status_code == 404
+    assert (await system.portfolio.get(recording_of(body), headers=WEI)).status_code == 404
+    # A reflection only written has no recording.
+    typed = await system.portfolio.post(
+        "/students/s-gio/reflections", json={"learned": "Shapes"}, headers=GIO
+    )
+    missing = await system.portfolio.get(recording_of(typed.json()), headers=GIO)
+    assert missing.status_code == 404 and "not said aloud" in missing.text
+
+    events = await recorded(system, after=seq)
+    assert [(stream, data["prompts"], data["spoken"]) for stream, _, data in events] == [
+        (ReflectionAdded.stream(), ["glows"], True),
+        (ReflectionAdded.stream(), ["next_steps"], True),
+        (ReflectionAdded.stream(), ["learned"], False),
+    ]
+    assert all("recording" not in json.dumps(data) for _, _, data in events)
+
+
+async def test_a_spoken_reflection_refuses_what_is_not_a_recording_in_words(
+    system: System,
+) -> None:
+    await ava_and_gio(system)
+    spoken = "/students/s-gio/reflections/spoken"
+
+    async def say(data: dict[str, str], file: tuple[str, bytes, str], **headers: Any) -> Any:
+        return await system.portfolio.post(
+            spoken, data=data, files={"recording": file}, headers=headers or GIO
+        )
+
+    not_sound = await say({"prompt": "glows"}, ("photo.wav", _photo(), "audio/wav"))
+    assert not_sound.status_code == 415, not_sound.text
+    assert "a reflection said aloud is a sound recording" in not_sound.text
+    garbage = await say({"prompt": "glows"}, ("voice.wav", b"RIFF\x00\x00", "audio/wav"))
+    assert garbage.status_code in (415, 422), garbage.text
+    no_prompt = await say({}, ("voice.wav", wav(), "audio/wav"))
+    assert no_prompt.status_code == 422 and "prompt" in no_prompt.text
+    wrong_prompt = await say({"prompt": "feelings"}, ("voice.wav", wav(), "audio/wav"))
+    assert wrong_prompt.status_code == 422
+    others = await say({"prompt": "glows"}, ("voice.wav", wav(), "audio/wav"), **AVA)
+    assert others.status_code == 404
+    family = await say(
+        {"prompt": "glows"}, ("voice.wav", wav(), "audio/wav"), **auth("g-maria", Role.GUARDIAN)
+    )
+    assert family.status_code == 403
+    not_his = await say(
+        {"prompt": "glows", "evidence_id": await add_evidence(system, "s-ava")},
+        ("voice.wav", wav(), "audio/wav"),
+    )
+    assert not_his.status_code == 422, not_his.text  # (as for a written one)
+    assert not_his.json()["refusal"] == "not_in_portfolio"
+    assert await count(portfolio(system), Reflection, col(Reflection.student_id) == "s-gio") == 0
+
+
+def _photo() -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(image, "PNG")
+    return image.getvalue()
 
 
 async def test_each_child_gets_starters_for_their_grade_in_their_language(system: System) -> None:

@@ -67,7 +67,7 @@ async def get_evidence_file(
         raise not_found(f"evidence {str(evidence_id)!r} has no file")
     extension = evidence.file_key.rsplit(".", 1)[-1]
     disposition = "inline" if evidence.file_kind == "image" else "attachment"
-    return await _stream(
+    return await stream_stored(
         store,
         evidence.file_key,
         media_type=evidence.media_type,
@@ -91,7 +91,7 @@ async def get_evidence_thumbnail(
     evidence = await _visible_piece(uow, student_id, evidence_id, principal)
     if evidence.thumbnail_key is None:
         raise not_found(f"evidence {str(evidence_id)!r} has no preview")
-    return await _stream(
+    return await stream_stored(
         store,
         evidence.thumbnail_key,
         media_type=THUMBNAIL_MEDIA_TYPE,
@@ -121,9 +121,10 @@ async def _visible_piece(
         return await evidence_of(session, student, evidence_id, viewer=principal)
 
 
-async def _stream(
+async def stream_stored(
     store: FileStore, key: str, *, media_type: str, disposition: str
 ) -> StreamingResponse:
+    """A stored file, streamed with its media type and how to show it (never sniffed)."""
     try:
         stream = await store.open_stream(key)
     except FileNotStored:

@@ -46,6 +46,11 @@ def thumbnail_key(student_id: str, evidence_id: str, *, version: str = "") -> st
     return f"{_folder(student_id)}/{_name(evidence_id, version)}{THUMBNAIL_SUFFIX}"
 
 
+def recording_key(student_id: str, reflection_id: str, extension: str) -> str:
+    """Where a reflection said aloud is stored, e.g. ``students/s-ava/reflections/<id>.webm``."""
+    return f"students/{_NOT_IN_KEYS.sub('_', student_id)}/reflections/{reflection_id}.{extension}"
+
+
 def _folder(student_id: str) -> str:
     return f"students/{_NOT_IN_KEYS.sub('_', student_id)}/evidence"
 

@@ -74,7 +74,7 @@ async def add_file_evidence(
     async with uow.read() as session:
         await check_tags(session, await student_to_add_for(session, student_id, principal), codes)
     limits = media_limits_from_settings(request.app.state.runtime.settings)
-    inspected = await _inspect(file, limits=limits)
+    inspected = await inspected_upload(file, limits=limits)
     evidence_id = new_id()
     stored, thumbnail = await keep(store, inspected, student_id=student_id, evidence_id=evidence_id)
     try:
@@ -127,7 +127,7 @@ async def replace_evidence_file(
         evidence, _, _ = await piece_to_improve(session, student_id, evidence_id, principal)
         _require_file(evidence)
     limits = media_limits_from_settings(request.app.state.runtime.settings)
-    inspected = await _inspect(file, limits=limits)
+    inspected = await inspected_upload(file, limits=limits)
     stored, thumbnail = await keep(
         store,
         inspected,
@@ -183,7 +183,8 @@ def _tag_codes(values: list[str]) -> list[str]:
         ) from None
 
 
-async def _inspect(file: UploadFile, *, limits: MediaLimits) -> InspectedFile:
+async def inspected_upload(file: UploadFile, *, limits: MediaLimits) -> InspectedFile:
+    """The upload typed from its content and cleaned; refused (413, 415, 422) in words."""
     data = await file.read()
     try:
         # CPU-bound (a large photo is decoded and encoded again): off the event loop.

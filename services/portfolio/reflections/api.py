@@ -8,6 +8,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.portfolio.access import visible_student
 from services.portfolio.evidence.queries import check_own_evidence
@@ -15,6 +16,8 @@ from services.portfolio.evidence.tables import Evidence
 from services.portfolio.reflections import starters_api
 from services.portfolio.reflections.rules import (
     FALLBACK_LANGUAGE,
+    PROMPTS,
+    Prompt,
     answered_prompts,
     canonical_language,
     family_may_see,
@@ -23,8 +26,10 @@ from services.portfolio.reflections.rules import (
 )
 from services.portfolio.reflections.tables import Reflection
 from services.portfolio.refusals import REFUSED_422
+from services.portfolio.tables import Student
 from shared.api_types import Id, IdPath, Language, Paragraphs
 from shared.auth.http import CurrentPrincipal, forbidden
+from shared.auth.principal import Principal
 from shared.events import ReflectionAdded
 from shared.messaging.outbox import record_event
 from shared.problems import refusals
@@ -65,6 +70,12 @@ class ReflectionOut(BaseModel):
     learned: str | None
     hard: str | None
     next_steps: str | None
+    spoken: Prompt | None = Field(
+        None,
+        description="The prompt the student answered aloud: the recording is at"
+        " `GET /students/{student_id}/reflections/{id}/recording`.",
+    )
+    recording_type: str | None = Field(None, description="The recording's media type.")
     language: str
     written_by: str
     created_at: datetime
@@ -82,19 +93,7 @@ async def add_reflection(
     """Add a reflection on a piece of evidence or on the term (the student, or staff writing it
     down for them)."""
     async with uow.transaction() as session:
-        student = await visible_student(session, student_id, principal)
-        if not may_write_reflection(
-            principal, district=student.district, site=student.site, student_id=student.id
-        ):
-            raise forbidden(
-                "only the student or their teachers may write the student's reflections"
-            )
-        if not student.active:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"student {student_id!r} is withdrawn from the roster"
-            )
-        if body.evidence_id is not None:
-            await check_own_evidence(session, student, body.evidence_id)
+        student = await student_to_reflect_for(session, student_id, principal, body.evidence_id)
         reflection = Reflection(
             **body.model_dump(exclude={"language"}),
             district=student.district,
@@ -103,21 +102,49 @@ async def add_reflection(
             language=canonical_language(body.language or student.language or FALLBACK_LANGUAGE),
             written_by=principal.subject,
         )
-        session.add(reflection)
-        record_event(
-            session,
-            ReflectionAdded(
-                reflection_id=reflection.id,
-                student_id=student.id,
-                evidence_id=reflection.evidence_id,
-                prompts=answered_prompts(body.model_dump()),
-                written_by=reflection.written_by,
-            ),
-            subject=student.id,
-            district=student.district,
-            site=student.site,
-        )
+        keep_reflection(session, reflection)
     return ReflectionOut.model_validate(reflection, from_attributes=True)
+
+
+async def student_to_reflect_for(
+    session: AsyncSession, student_id: str, principal: Principal, evidence_id: str | None
+) -> Student:
+    """The student whose reflection the caller writes (the student, or their teacher writing
+    it down), on a piece of their own or the term: 403, 404 or 409 in words otherwise."""
+    student = await visible_student(session, student_id, principal)
+    if not may_write_reflection(
+        principal, district=student.district, site=student.site, student_id=student.id
+    ):
+        raise forbidden("only the student or their teachers may write the student's reflections")
+    if not student.active:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"student {student_id!r} is withdrawn from the roster"
+        )
+    if evidence_id is not None:
+        await check_own_evidence(session, student, evidence_id)
+    return student
+
+
+def keep_reflection(session: AsyncSession, reflection: Reflection) -> None:
+    """Keep the reflection and announce it (what it answers, never its words or recording)."""
+    session.add(reflection)
+    record_event(
+        session,
+        ReflectionAdded(
+            reflection_id=reflection.id,
+            student_id=reflection.student_id,
+            evidence_id=reflection.evidence_id,
+            prompts=answered_prompts(
+                {prompt: getattr(reflection, prompt) for prompt in PROMPTS}
+                | ({reflection.spoken: "spoken"} if reflection.spoken else {})
+            ),
+            spoken=reflection.spoken is not None,
+            written_by=reflection.written_by,
+        ),
+        subject=reflection.student_id,
+        district=reflection.district,
+        site=reflection.site,
+    )
 
 
 @router.get(

@@ -28,6 +28,11 @@ class Reflection(SQLModel, table=True):
     hard: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     next_steps: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     language: str = Field(default="en", max_length=35)
+    # Said aloud (a young child need not type): the prompt answered in the recording, kept in
+    # the file store beside the evidence (``spoken.py``); the prompt's words, if any, typed too.
+    spoken: str | None = Field(default=None, max_length=20)
+    recording_key: str | None = Field(default=None, max_length=300)
+    recording_type: str | None = Field(default=None, max_length=100)
     written_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
