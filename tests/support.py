@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import uuid
+import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -224,3 +225,14 @@ def until_digest_hour_passed(margin: timedelta, *, at: datetime | None = None) -
         if timedelta(0) <= digest - local < margin:
             return (digest - local).total_seconds() + 1
     return 0.0
+
+
+def sound_recording() -> bytes:
+    """A short sound recording (WAV), as a tablet's voice recorder may hand one over."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as recording:
+        recording.setnchannels(1)
+        recording.setsampwidth(2)
+        recording.setframerate(8000)
+        recording.writeframes(b"\x00\x10" * 800)
+    return out.getvalue()

@@ -87,6 +87,7 @@ def upload_limits(settings: WebSettings) -> dict[str, int]:
         roster_imports.IMPORTS: settings.roster_upload_max_bytes,
         work.UPLOAD_PATH: settings.evidence_upload_max_bytes,
         work.FIX_PATH: settings.evidence_upload_max_bytes,
+        reflect.REFLECT_PATH: settings.evidence_upload_max_bytes,
     }
 
 
@@ -223,11 +224,13 @@ def _too_large(limit: int) -> ASGIApp:
 
     async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        response: Response = (
-            work.too_big_page(request, visitor(request))
-            if work.takes_work(request.url.path)
-            else too_large_page(request, limit)
-        )
+        response: Response
+        if work.takes_work(request.url.path):
+            response = work.too_big_page(request, visitor(request))
+        elif request.url.path == reflect.REFLECT_PATH:
+            response = reflect.too_big_page(request, visitor(request))
+        else:
+            response = too_large_page(request, limit)
         await response(scope, receive, send)
 
     return refuse

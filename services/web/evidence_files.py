@@ -1,16 +1,17 @@
-"""A piece of evidence's file (or a photo's preview), streamed from portfolio to whoever the
-page is for (the student, the family, their teacher): portfolio decides who may have it, and
+"""A piece of evidence's file (or a photo's preview), or a reflection said aloud, streamed from
+portfolio to whoever the page is for (the student, the family, their teacher): portfolio decides who may have it, and
 answers 404 to anyone else."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from services.web.portfolio_api import PortfolioApi
-from services.web.service_api import ServiceUnavailable
+from services.web.service_api import ServiceUnavailable, is_id
 from services.web.troubles import Trouble, TroublePage
 
 WHICH = ("file", "preview")
@@ -31,6 +32,28 @@ async def evidence_file_response(
     served = await api.evidence_file(
         credential, student_id=student_id, evidence_id=evidence_id, preview=preview
     )
+    return await passed_on(served, refused=refused)
+
+
+async def recording_response(
+    api: PortfolioApi,
+    credential: str,
+    *,
+    student_id: str,
+    reflection_id: str,
+    refused: Trouble = Trouble.SIGN_IN_ENDED,
+) -> Response:
+    """A reflection said aloud, as ``evidence_file_response`` passes a file on."""
+    if not is_id(student_id) or not is_id(reflection_id):
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    served = await api.reflection_recording(
+        credential, student_id=student_id, reflection_id=reflection_id
+    )
+    return await passed_on(served, refused=refused)
+
+
+async def passed_on(served: httpx.Response, *, refused: Trouble) -> Response:
+    """Portfolio's streamed answer passed on to the browser, or the page that says why not."""
     if served.status_code != 200:
         await served.aclose()
         if served.status_code >= 500:

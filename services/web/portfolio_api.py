@@ -130,7 +130,16 @@ class PortfolioApi(ServiceApi):
         """A piece's file (or a photo's preview) as portfolio streams it; the caller closes
         it."""
         which = "thumbnail" if preview else "file"
-        path = f"{_piece(student_id, evidence_id)}/{which}"
+        return await self._stream(f"{_piece(student_id, evidence_id)}/{which}", token)
+
+    async def reflection_recording(
+        self, token: str, *, student_id: str, reflection_id: str
+    ) -> httpx.Response:
+        """A reflection said aloud, as portfolio streams it; the caller closes it."""
+        path = f"/students/{quote(student_id)}/reflections/{quote(reflection_id)}/recording"
+        return await self._stream(path, token)
+
+    async def _stream(self, path: str, token: str) -> httpx.Response:
         request = self._client.build_request("GET", path, headers=bearer(token))
         try:
             return await self._client.send(request, stream=True)
@@ -182,6 +191,22 @@ class PortfolioApi(ServiceApi):
         """A reflection on a piece of evidence or on the term."""
         path = f"/students/{quote(student_id)}/reflections"
         return await self._call("POST", path, token, json=reflection)
+
+    async def say_reflection(
+        self,
+        token: str,
+        *,
+        student_id: str,
+        said: dict[str, str],
+        file_name: str,
+        file: IO[bytes],
+        media_type: str,
+    ) -> Answer:
+        """A reflection said aloud (``said``: its prompt, the piece, words typed too, the
+        language), the recording typed by portfolio from its content."""
+        path = f"/students/{quote(student_id)}/reflections/spoken"
+        files = {"recording": (file_name, file, media_type)}
+        return await self._call("POST", path, token, data=said, files=files)
 
     async def set_goal(self, token: str, *, student_id: str, goal: dict[str, Any]) -> Answer:
         """A new goal."""

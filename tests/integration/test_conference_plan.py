@@ -23,7 +23,7 @@ from shared.auth import Role
 from shared.messaging.tables import OutboxMessage
 from tests.integration.conftest import System, enroll, register_site
 from tests.scheduling_support import conference_window, open_times
-from tests.support import auth, eventually, wait_for_room_today
+from tests.support import auth, eventually, sound_recording, wait_for_room_today
 
 # The school offices these tests sign in as are on the roster.
 pytestmark = pytest.mark.usefixtures("offices")
@@ -401,6 +401,20 @@ async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
         )
     )
 
+    # What he said aloud about his square goes with it (the recording in the zip, played in
+    # the page); what he said about his draft, not approved, stays off the family's.
+    said = {}
+    for piece in (photo, draft):
+        said[piece["id"]] = ok(
+            await system.portfolio.post(
+                "/students/s-gio/reflections/spoken",
+                data={"prompt": "glows", "evidence_id": piece["id"]},
+                files={"recording": ("voice.wav", sound_recording(), "audio/wav")},
+                headers=GIO,
+            ),
+            201,
+        )["id"]
+
     # Gio's plan for the conference, ready: the zip carries it too.
     plan = {
         "opening": "Welcome to my conference!",
@@ -428,11 +442,17 @@ async def test_the_whole_portfolio_downloads_as_a_zip_that_opens_offline(
     assert [piece["id"] for piece in data["evidence"]] == [photo["id"]]
     assert [c["id"] for c in data["cycles"]] == [cycle]
     assert Image.open(io.BytesIO(family.read(f"files/{photo['id']}.png"))).size == (64, 48)
+    spoken = f"files/{said[photo['id']]}.wav"
+    assert family.read(spoken) == sound_recording() and f'<audio controls src="{spoken}">' in page
+    assert f"files/{said[draft['id']]}.wav" not in names
+    assert [r["spoken"] for r in data["reflections"]] == ["glows"]
+    assert all("recording_key" not in r for r in data["reflections"])
     # The teacher's feedback is for the student, not the family: in no file of theirs.
     assert data["evidence"][0]["feedback"] is None
     assert not any(note.encode() in family.read(name) for name in family.namelist())
 
     own = await download(GIO)
+    assert f"files/{said[draft['id']]}.wav" in own.namelist()
     pieces = json.loads(own.read("portfolio.json"))["evidence"]
     assert {piece["id"] for piece in pieces} == {photo["id"], draft["id"]}
     assert [piece["feedback"] for piece in pieces if piece["id"] == photo["id"]] == [note]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import wave
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from shared.events import ReflectionAdded
 from shared.messaging.tables import OutboxMessage
 from shared.messaging.unit_of_work import UnitOfWork
 from tests.integration.conftest import ADMIN, System, enroll, put_in_class
-from tests.support import auth, count
+from tests.support import auth, count, sound_recording
 
 # The school offices these tests sign in as are on the roster.
 pytestmark = pytest.mark.usefixtures("offices")
@@ -245,17 +244,6 @@ async def test_a_family_sees_term_reflections_and_those_on_approved_work(system:
     assert stranger.status_code == 404
 
 
-def wav() -> bytes:
-    """A short sound recording, as a tablet's voice recorder may hand one over."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as recording:
-        recording.setnchannels(1)
-        recording.setsampwidth(2)
-        recording.setframerate(8000)
-        recording.writeframes(b"\x00\x10" * 800)
-    return out.getvalue()
-
-
 async def test_gio_says_what_he_is_proud_of_and_his_family_hears_it(system: System) -> None:
     """A kindergartner answers a prompt aloud instead of typing: the recording is kept, heard
     by whoever may read the reflection, and announced (never carried) on the stream."""
@@ -268,7 +256,7 @@ async def test_gio_says_what_he_is_proud_of_and_his_family_hears_it(system: Syst
     said = await system.portfolio.post(
         spoken,
         data={"prompt": "glows", "evidence_id": approved},
-        files={"recording": ("voice.wav", wav(), "audio/wav")},
+        files={"recording": ("voice.wav", sound_recording(), "audio/wav")},
         headers=GIO,
     )
     assert said.status_code == 201, said.text
@@ -279,7 +267,7 @@ async def test_gio_says_what_he_is_proud_of_and_his_family_hears_it(system: Syst
     also_typed = await system.portfolio.post(
         spoken,
         data={"prompt": "next_steps", "evidence_id": waiting, "words": "Draw my dog"},
-        files={"recording": ("voice.wav", wav(), "audio/wav")},
+        files={"recording": ("voice.wav", sound_recording(), "audio/wav")},
         headers=RIVERA,
     )
     assert also_typed.status_code == 201, also_typed.text
@@ -295,7 +283,7 @@ async def test_gio_says_what_he_is_proud_of_and_his_family_hears_it(system: Syst
     for caller in (GIO, RIVERA, maria):
         heard = await system.portfolio.get(recording_of(body), headers=caller)
         assert heard.status_code == 200, heard.text
-        assert heard.content == wav()
+        assert heard.content == sound_recording()
         assert heard.headers["content-type"] == "audio/wav"
         assert heard.headers["x-content-type-options"] == "nosniff"
     # The family hears what it may read: not a reflection on work still waiting for review.
@@ -340,19 +328,21 @@ async def test_a_spoken_reflection_refuses_what_is_not_a_recording_in_words(
     assert "a reflection said aloud is a sound recording" in not_sound.text
     garbage = await say({"prompt": "glows"}, ("voice.wav", b"RIFF\x00\x00", "audio/wav"))
     assert garbage.status_code in (415, 422), garbage.text
-    no_prompt = await say({}, ("voice.wav", wav(), "audio/wav"))
+    no_prompt = await say({}, ("voice.wav", sound_recording(), "audio/wav"))
     assert no_prompt.status_code == 422 and "prompt" in no_prompt.text
-    wrong_prompt = await say({"prompt": "feelings"}, ("voice.wav", wav(), "audio/wav"))
+    wrong_prompt = await say({"prompt": "feelings"}, ("voice.wav", sound_recording(), "audio/wav"))
     assert wrong_prompt.status_code == 422
-    others = await say({"prompt": "glows"}, ("voice.wav", wav(), "audio/wav"), **AVA)
+    others = await say({"prompt": "glows"}, ("voice.wav", sound_recording(), "audio/wav"), **AVA)
     assert others.status_code == 404
     family = await say(
-        {"prompt": "glows"}, ("voice.wav", wav(), "audio/wav"), **auth("g-maria", Role.GUARDIAN)
+        {"prompt": "glows"},
+        ("voice.wav", sound_recording(), "audio/wav"),
+        **auth("g-maria", Role.GUARDIAN),
     )
     assert family.status_code == 403
     not_his = await say(
         {"prompt": "glows", "evidence_id": await add_evidence(system, "s-ava")},
-        ("voice.wav", wav(), "audio/wav"),
+        ("voice.wav", sound_recording(), "audio/wav"),
     )
     assert not_his.status_code == 422, not_his.text  # (as for a written one)
     assert not_his.json()["refusal"] == "not_in_portfolio"

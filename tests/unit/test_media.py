@@ -6,7 +6,6 @@ import hashlib
 import io
 import struct
 import time
-import wave
 import zlib
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from services.portfolio.files import (
     inspect_upload,
 )
 from services.portfolio.files.media import display_name
+from tests.support import sound_recording
 
 MEDIA = Path(__file__).resolve().parents[1] / "fixtures" / "media"
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -126,16 +126,6 @@ def forged_png(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
-
-
-def wav_bytes() -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as recording:
-        recording.setnchannels(1)
-        recording.setsampwidth(2)
-        recording.setframerate(8000)
-        recording.writeframes(b"\x00\x10" * 800)
-    return out.getvalue()
 
 
 MINIMAL_PDF = b"""%PDF-1.4
@@ -355,7 +345,7 @@ def test_sound_and_video_are_told_by_their_tracks_and_kept_byte_for_byte(
 
 
 def test_wav_made_by_the_wave_module_is_sound() -> None:
-    upload = wav_bytes()
+    upload = sound_recording()
 
     inspected = inspect(upload, "reading.wav")
 
@@ -433,7 +423,7 @@ def test_heic_is_refused_with_a_hint() -> None:
     [
         (png_bytes(two_colour_image(200, 200)), {"image_bytes": 100}, "photos of up to 0.0001 MB"),
         (MINIMAL_PDF, {"pdf_bytes": 100}, "PDFs of up to 0.0001 MB"),
-        (wav_bytes(), {"audio_bytes": 1000}, "sound recordings of up to 0.001 MB"),
+        (sound_recording(), {"audio_bytes": 1000}, "sound recordings of up to 0.001 MB"),
         (
             (MEDIA / "clip.mp4").read_bytes(),
             {"video_bytes": 1000},

@@ -17,7 +17,7 @@ from PIL import Image
 
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System
-from tests.support import auth
+from tests.support import auth, sound_recording
 from tests.web.conftest import Family, NewFamily, signed_in
 
 TEACHER = auth("t-rivera", Role.TEACHER, sites=("conway",))
@@ -235,3 +235,39 @@ async def test_the_family_sees_each_term_at_a_glance(
     )
     assert "El progreso de Ava, trimestre a trimestre" in spanish
     assert "1 trabajo y 2 reflexiones" in spanish
+
+
+async def test_the_family_hears_what_the_child_said_aloud_about_approved_work(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    shown = await add_text(system, family, "My volcano model", "Lava comes out of the top.")
+    waiting = await add_text(system, family, "My first draft", "Not finished yet.")
+    await approve(system, family, shown)
+    said = {}
+    for piece in (shown, waiting):
+        spoken = await system.portfolio.post(
+            f"/students/{family.student_id}/reflections/spoken",
+            data={"prompt": "glows", "evidence_id": piece},
+            files={"recording": ("voice.wav", sound_recording(), "audio/wav")},
+            headers=student_of(family),
+        )
+        assert spoken.status_code == 201, spoken.text
+        said[piece] = spoken.json()["id"]
+
+    await signed_in(web, family)
+    page = html.unescape((await web.get(f"/family/children/{family.student_id}/portfolio")).text)
+    heard = f"/family/children/{family.student_id}/reflections/{said[shown]}/recording"
+    assert (
+        f'<dt>I am proud of</dt>\n    <dd class="evidence-text" lang="en" dir="auto">'
+        f'<audio class="spoken" controls preload="none" src="{heard}" aria-label="Listen">'
+    ) in page, page
+    assert said[waiting] not in page  # (on work not approved: between the child and teacher)
+    assert family.link not in page
+    served = await web.get(heard)
+    assert served.status_code == 200, served.text
+    assert served.content == sound_recording() and served.headers["content-type"] == "audio/wav"
+    kept_from = f"/family/children/{family.student_id}/reflections/{said[waiting]}/recording"
+    assert (await web.get(kept_from)).status_code == 404
+    assert (
+        await web.get(f"/family/children/{family.student_id}/reflections/x%20y/recording")
+    ).status_code == 404

@@ -1,5 +1,6 @@
 """In a real Chromium: Ava adds a photo with the file chooser (Playwright's ``set_input_files``,
-as a tablet's camera hands one over) and records her voice (Chromium's fake microphone), builds her conference plan, and leads her conference
+as a tablet's camera hands one over) and records her voice (Chromium's fake microphone), says
+what she is proud of aloud and hears it back, builds her conference plan, and leads her conference
 step by step with the Next links; then every student page, on a tablet and on a 360 px phone,
 fits the screen and axe-core finds no accessibility violation. Skipped without a ``chromium``
 (as tests/web/test_in_a_browser.py, whose server fixture it uses)."""
@@ -124,6 +125,23 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
                 f"{base}/evidence/{song['id']}/return",
                 json={"feedback": "Louder, please."},
                 headers=TEACHER,
+            )
+            # She says what she is proud of about her robot (no typing), and hears it back.
+            await page.goto(f"{web_address}/student/reflect?prompt=glows&evidence={piece['id']}")
+            await page.wait_for_load_state()
+            await page.get_by_role("button", name="Record", exact=True).click()
+            await page.get_by_text("Recording…").wait_for()
+            await page.wait_for_timeout(1500)
+            await page.get_by_role("button", name="Stop", exact=True).click()
+            await page.get_by_text("Got it! Now press Save.").wait_for()
+            await page.get_by_role("button", name="Save").click()
+            await page.get_by_role("status").get_by_text("Your thinking is saved").wait_for()
+            player = page.locator(f"#piece-{piece['id']} audio.spoken")
+            await player.evaluate("audio => audio.load()")
+            # (The browser reads the recording it was given: it can play it.)
+            await page.wait_for_function(
+                "audio => audio.readyState >= 1 && audio.duration > 1",
+                arg=await player.element_handle(),
             )
             goal = await system.portfolio.post(
                 f"{base}/goals",

@@ -25,7 +25,7 @@ from services.scheduling.tables import Slot
 from services.web.app import build_app
 from shared.auth import Role
 from tests.integration.conftest import ADMIN, System, enroll
-from tests.support import auth
+from tests.support import auth, sound_recording
 from tests.web.conftest import (
     Family,
     NewFamily,
@@ -451,7 +451,7 @@ async def test_what_cannot_be_done_is_said_in_words_with_a_4xx(
         ("/student/goals/no-such-goal/progress", {"note": "I ran"}, 404, "We could not find that."),
         ("/student/goals/g/progress", {"note": " "}, 422, "Write what you did."),
         ("/student/goals/g/progress", {"note": "x", "percent": "7"}, 422, "That did not work."),
-        ("/student/reflect", {"about": "term", "hard": " "}, 422, "Write something first."),
+        ("/student/reflect", {"about": "term", "hard": " "}, 422, "Write or say something first."),
         ("/student/reflect", {"about": "no-such-piece", "glows": "x"}, 422, "could not find"),
         ("/student/reflect", {"about": "../x", "glows": "x"}, 422, "That did not work."),
         ("/student/plan", {"item": "evil:x"}, 422, "That did not work."),
@@ -902,3 +902,76 @@ async def test_a_kindergartner_says_how_far_along_a_goal_in_pictures_and_words(
         rf'<label class="goal-progress" for="progress-{goal_id}">(.*?)</label>', shown.text, re.S
     )
     assert label and "Almost" in label[1] and "%" not in label[1]
+
+
+async def test_ava_says_her_reflection_aloud_and_leads_with_it(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    """A reflection needs no typing: Ava records what she is proud of; she hears it on My work,
+    chooses it for her plan, and her teacher hears it on the plan's page."""
+    await signed_in_as(web, AVA)
+    await send_photo(web, photo("teal"), title="My robot")
+    (robot,) = await ava_pieces(system)
+    form = await web.get("/student/reflect", params={"evidence": robot["id"], "prompt": "glows"})
+    assert (
+        '<form method="post" action="/student/reflect" enctype="multipart/form-data"' in form.text
+    )
+    assert "Or say it" in text_of(form)
+    assert 'name="recording"' in form.text and 'accept="audio/*"' in form.text
+    assert '<script src="/static/record.js" defer></script>' in form.text
+
+    def said(recording: tuple[str, bytes, str], **fields: str) -> dict[str, Any]:
+        return {
+            "data": {"csrf_token": csrf_token(form), "about": robot["id"], "glows": ""} | fields,
+            "files": {"recording": recording},
+        }
+
+    # Neither words nor a recording; a photo as the recording: refused, saying what to do.
+    nothing = await web.post("/student/reflect", data=said(("", b"", "audio/wav"))["data"])
+    assert nothing.status_code == 422 and "Write or say something first." in text_of(nothing)
+    not_sound = await web.post("/student/reflect", **said(("voice.wav", photo(), "audio/wav")))
+    assert not_sound.status_code == 415, not_sound.text
+    assert "This is not a recording. Press Record and say it" in text_of(not_sound)
+    assert 'href="#reflection-recording" id="error-message"' in not_sound.text
+
+    saved = await web.post(
+        "/student/reflect", **said(("recording.wav", sound_recording(), "audio/wav"))
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == f"/student/work?reflected=1#piece-{robot['id']}"
+    (reflection,) = (
+        await system.portfolio.get(f"/students/{AVA}/reflections", headers=TEACHER)
+    ).json()
+    assert (reflection["spoken"], reflection["glows"]) == ("glows", None)
+    mine = f"/student/reflections/{reflection['id']}/recording"
+    work = await web.get(saved.headers["location"])
+    assert (
+        f'<audio class="spoken" controls preload="none" src="{mine}" aria-label="Listen">'
+    ) in work.text
+    heard = await web.get(mine)
+    assert heard.status_code == 200 and heard.content == sound_recording()
+    assert heard.headers["content-type"] == "audio/wav"
+    assert (await web.get("/student/reflections/not%20an%20id/recording")).status_code == 404
+
+    # Her plan offers it by its prompt; the plan's page of her teacher plays it.
+    cycle_id = await open_cycle(system)
+    plan = await web.get("/student/plan")
+    assert "I am proud of: said aloud" in text_of(plan)
+    saved_plan = await web.post(
+        "/student/plan",
+        data={
+            "csrf_token": csrf_token(plan),
+            "opening": "Welcome to my conference!",
+            "item": [f"reflection:{reflection['id']}"],
+            f"say-reflection-{reflection['id']}": "Listen to what I said",
+            "question": ["", "", ""],
+        },
+    )
+    assert saved_plan.status_code == 303, saved_plan.text
+    leading = await web.get("/student/conference/2")
+    assert f'src="{mine}"' in leading.text
+    await signed_in_as(web, "t-rivera")
+    theirs = f"/teacher/students/{AVA}/reflections/{reflection['id']}/recording"
+    teacher_plan = await web.get(f"/teacher/students/{AVA}/plans/{cycle_id}")
+    assert f'src="{theirs}"' in teacher_plan.text, teacher_plan.text
+    assert (await web.get(theirs)).content == sound_recording()

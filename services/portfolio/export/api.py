@@ -53,7 +53,11 @@ async def download_portfolio(
     async with uow.read() as session:
         student = await visible_student(session, student_id, principal)
         portfolio = await _gather(session, student, principal)
-    portfolio.files = await _files(store, portfolio.evidence)
+    portfolio.files = await _files(
+        store,
+        [(piece["id"], piece.get("file_key")) for piece in portfolio.evidence]
+        + [(said["id"], said.get("recording_key")) for said in portfolio.reflections],
+    )
     spooled = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_UP_TO)  # noqa: SIM115
     await asyncio.to_thread(_write, portfolio, spooled)
     return StreamingResponse(
@@ -152,12 +156,13 @@ async def _rows(session: AsyncSession, query: Any) -> list[dict[str, Any]]:
     return [row.model_dump() for row in rows]
 
 
-async def _files(store: FileStore, evidence: list[dict[str, Any]]) -> dict[str, bytes]:
+async def _files(store: FileStore, keys: list[tuple[str, str | None]]) -> dict[str, bytes]:
+    """The stored files (evidence's, reflections said aloud) by the id of what keeps them."""
     files = {}
-    for piece in evidence:
-        if piece.get("file_key"):
+    for owner, key in keys:
+        if key:
             try:
-                files[piece["id"]] = await store.get(piece["file_key"])
+                files[owner] = await store.get(key)
             except FileNotStored:
                 continue  # listed in portfolio.json; the file itself is gone
     return files

@@ -37,7 +37,8 @@ class Portfolio:
     reflections: list[dict[str, Any]]
     plans: list[dict[str, Any]]
     feedback: list[dict[str, Any]]
-    files: Mapping[str, bytes] = field(default_factory=dict)  # evidence id -> the stored file
+    # evidence or reflection id -> the stored file (a reflection's: its recording)
+    files: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def write_zip(portfolio: Portfolio, out: IO[bytes]) -> None:
@@ -57,10 +58,11 @@ def write_zip(portfolio: Portfolio, out: IO[bytes]) -> None:
 
 def _file_names(portfolio: Portfolio) -> dict[str, str]:
     names = {}
-    for piece in portfolio.evidence:
-        if piece["id"] in portfolio.files:
-            suffix = PurePosixPath(piece.get("file_key") or "").suffix or ".bin"
-            names[piece["id"]] = f"files/{piece['id']}{suffix}"
+    stored = [(piece["id"], piece.get("file_key")) for piece in portfolio.evidence]
+    stored += [(said["id"], said.get("recording_key")) for said in portfolio.reflections]
+    for owner, key in stored:
+        if owner in portfolio.files:
+            names[owner] = f"files/{owner}{PurePosixPath(key or '').suffix or '.bin'}"
     return names
 
 
@@ -132,6 +134,7 @@ def _render(
         title=page["title"],
         dates=page["dates"],
         cycles=pages if len(pages) > 1 or index else [],
+        files=names,
         plan=None
         if plan is None
         else {
@@ -202,7 +205,10 @@ def _data(portfolio: Portfolio) -> dict[str, Any]:
             {key: value for key, value in piece.items() if key not in ("file_key", "thumbnail_key")}
             for piece in portfolio.evidence
         ],
-        "reflections": portfolio.reflections,
+        "reflections": [
+            {key: value for key, value in said.items() if key != "recording_key"}
+            for said in portfolio.reflections
+        ],
         "conference_plans": portfolio.plans,
         "family_feedback": portfolio.feedback,
     }

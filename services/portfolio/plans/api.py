@@ -396,6 +396,8 @@ def _content(kind: str, row: Any, student_id: str) -> dict[str, Any]:
                 prompt: getattr(row, prompt)
                 for prompt in ("glows", "grows", "learned", "hard", "next_steps")
             },
+            # (Said aloud: at /students/{id}/reflections/{reflection}/recording.)
+            "spoken": row.spoken if row.recording_key else None,
         }
     return {"id": row.id, "title": row.title, "area": row.area, "status": row.status}
 

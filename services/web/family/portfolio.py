@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.web.evidence_files import evidence_file_response
+from services.web.evidence_files import evidence_file_response, recording_response
 from services.web.family.portfolio_view import (
     PlanView,
     evidence_views,
@@ -62,7 +62,12 @@ async def ready_plan(
         answer = accepted(
             await api.presentation(credential, student_id=student_id, cycle_id=str(cycle["id"]))
         )
-        if answer.ok and (plan := plan_view(answer.body, cycle_name=str(cycle["name"]))):
+        plan = plan_view(
+            answer.body if answer.ok else None,
+            cycle_name=str(cycle["name"]),
+            recordings=recordings_of(student_id),
+        )
+        if plan:
             return plan
     return None
 
@@ -95,12 +100,35 @@ async def child_portfolio(
             reflections.body if reflections.ok else None,
             language=who.language,
             timezone=timezone,
+            recordings=recordings_of(student_id),
         ),
-        term_reflections=term_reflections(reflections.body if reflections.ok else None),
+        term_reflections=term_reflections(
+            reflections.body if reflections.ok else None, recordings=recordings_of(student_id)
+        ),
         plan=plan,
         growth=growth_views(
             growth.body if growth.ok else None, today=datetime.now(zone(timezone)).date()
         ),
+    )
+
+
+def recordings_of(student_id: str) -> str:
+    """Where the family's pages play the child's reflections said aloud from."""
+    return f"/family/children/{student_id}/reflections"
+
+
+@router.get("/family/children/{student_id}/reflections/{reflection_id}/recording")
+async def reflection_recording(
+    student_id: str, reflection_id: str, who: FamilyDep, api: PortfolioDep
+) -> Response:
+    """A reflection the child said aloud, fetched with the family's link (portfolio gives it
+    to those who may read it: 404 for anyone else)."""
+    return await recording_response(
+        api,
+        session_of(who).credential,
+        student_id=student_id,
+        reflection_id=reflection_id,
+        refused=Trouble.LINK_REFUSED,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from services.web.service_api import is_id
 from services.web.written_times import written_date
 
 # The prompts of a reflection, in the order the page asks them.
@@ -37,7 +38,9 @@ class GoalView:
 @dataclass(frozen=True)
 class ReflectionView:
     language: str
-    answers: list[tuple[str, str]]
+    answers: list[tuple[str, str]]  # (a prompt said aloud only: its words "")
+    spoken: str | None = None  # the prompt said aloud
+    recording: str | None = None  # where the page plays it from
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class PlanStep:
     title: str | None
     answers: list[tuple[str, str]]
     questions: list[str]
+    spoken: str | None = None
+    recording: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,15 +172,38 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
-def reflection_view(reflection: dict[str, Any]) -> ReflectionView:
+def reflection_view(reflection: dict[str, Any], *, recordings: str) -> ReflectionView:
+    """A reflection as portfolio gives it; one said aloud played from under ``recordings``
+    (the page's own address for them, e.g. ``/student/reflections``)."""
+    spoken, recording = spoken_of(reflection, recordings=recordings)
     return ReflectionView(
         language=str(reflection.get("language") or ""),
-        answers=[(prompt, str(reflection[prompt])) for prompt in PROMPTS if reflection.get(prompt)],
+        answers=answers_of(reflection),
+        spoken=spoken,
+        recording=recording,
     )
 
 
+def answers_of(reflection: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each prompt answered, in words or aloud (its words then ""), in the prompts' order."""
+    return [
+        (prompt, str(reflection.get(prompt) or ""))
+        for prompt in PROMPTS
+        if reflection.get(prompt) or reflection.get("spoken") == prompt
+    ]
+
+
+def spoken_of(reflection: dict[str, Any], *, recordings: str) -> tuple[str | None, str | None]:
+    """The prompt a reflection answers aloud, and the address the page plays it from under
+    ``recordings`` (none for a reflection only written)."""
+    spoken, reflection_id = reflection.get("spoken"), reflection.get("id")
+    if spoken not in PROMPTS or not isinstance(reflection_id, str) or not is_id(reflection_id):
+        return None, None
+    return str(spoken), f"{recordings}/{reflection_id}/recording"
+
+
 def evidence_views(
-    pieces: Any, reflections: Any, *, language: str, timezone: str | None
+    pieces: Any, reflections: Any, *, language: str, timezone: str | None, recordings: str
 ) -> list[EvidenceView]:
     """The pieces the family may see (portfolio gives a family approved ones only), newest
     first, each with what the student reflected on it."""
@@ -185,7 +213,7 @@ def evidence_views(
     for reflection in reflections if isinstance(reflections, list) else []:
         if reflection.get("evidence_id"):
             on_piece.setdefault(str(reflection["evidence_id"]), []).append(
-                reflection_view(reflection)
+                reflection_view(reflection, recordings=recordings)
             )
     return [
         EvidenceView(
@@ -206,29 +234,34 @@ def evidence_views(
     ]
 
 
-def term_reflections(reflections: Any) -> list[ReflectionView]:
+def term_reflections(reflections: Any, *, recordings: str) -> list[ReflectionView]:
     """Reflections on the term as a whole (not on one piece)."""
     if not isinstance(reflections, list):
         return []
-    return [reflection_view(one) for one in reflections if not one.get("evidence_id")]
+    return [
+        reflection_view(one, recordings=recordings)
+        for one in reflections
+        if not one.get("evidence_id")
+    ]
 
 
-def plan_view(presentation: Any, *, cycle_name: str) -> PlanView | None:
+def plan_view(presentation: Any, *, cycle_name: str, recordings: str) -> PlanView | None:
     """The ready plan, step by step, as the student will lead it."""
     if not isinstance(presentation, dict) or presentation.get("status") != "ready":
         return None
     steps = []
     for step in presentation.get("steps", []):
         content = step.get("content") or {}
+        spoken, recording = spoken_of(content, recordings=recordings)
         steps.append(
             PlanStep(
                 kind=str(step["kind"]),
                 say=step.get("say"),
                 title=content.get("title"),
-                answers=[
-                    (prompt, str(content[prompt])) for prompt in PROMPTS if content.get(prompt)
-                ],
+                answers=answers_of(content) if step.get("kind") == "reflection" else [],
                 questions=[str(q) for q in content.get("questions", [])],
+                spoken=spoken,
+                recording=recording,
             )
         )
     return PlanView(cycle_name=cycle_name, steps=steps)

@@ -35,7 +35,7 @@ class PlanView:
     student hands it in again."""
 
 
-def plan_view(presentation: Any, *, pieces: Any) -> PlanView:
+def plan_view(presentation: Any, *, pieces: Any, recordings: str) -> PlanView:
     """The plan as the page shows it (``presentation`` none: the student has not begun it)."""
     if not isinstance(presentation, dict):
         return PlanView(False, [], "plan_empty", [], [])
@@ -47,7 +47,7 @@ def plan_view(presentation: Any, *, pieces: Any) -> PlanView:
     waiting = presentation.get("not_approved") or {}
     steps = [
         replace(step, work_status=waiting.get(step.about_evidence)) if step.about_evidence else step
-        for step in conference_steps(presentation)
+        for step in conference_steps(presentation, recordings=recordings)
     ]
     return PlanView(
         ready=presentation.get("status") == "ready",

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from services.web.evidence_files import recording_response
 from services.web.feedback_view import family_words
 from services.web.forms import checked_form
 from services.web.guardians import guardian_views
@@ -35,6 +36,17 @@ async def student_plan(
 ) -> Response:
     """The plan step by step, with the button that says it is ready."""
     return await _plan_page(request, who, api, student_id, cycle_id, done=done == "ready")
+
+
+@router.get("/teacher/students/{student_id}/reflections/{reflection_id}/recording")
+async def reflection_recording(
+    student_id: str, reflection_id: str, who: TeacherDep, api: PortfolioDep
+) -> Response:
+    """A reflection the student said aloud (portfolio gives it to the student's teachers and
+    those who may read it: 404 for anyone else)."""
+    return await recording_response(
+        api, token_of(who), student_id=student_id, reflection_id=reflection_id
+    )
 
 
 @router.post("/teacher/students/{student_id}/plans/{cycle_id}/ready")
@@ -103,7 +115,9 @@ async def _plan_page(
         if presentation.status != 404 or not begun.ok:
             raise TroublePage(Trouble.NOT_FOUND, 404)
     plan = plan_view(
-        presentation.body if presentation.ok else None, pieces=pieces.body if pieces.ok else None
+        presentation.body if presentation.ok else None,
+        pieces=pieces.body if pieces.ok else None,
+        recordings=f"/teacher/students/{student_id}/reflections",
     )
     return page(
         request,

@@ -13,7 +13,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal
 from services.web.student.school import cycle_to_plan_for
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import conference_steps
+from services.web.student.view import STUDENT_RECORDINGS, conference_steps
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -42,7 +42,7 @@ async def conference_step(
             )
         )
         presentation = answer.body if answer.ok else None
-    steps = conference_steps(presentation)
+    steps = conference_steps(presentation, recordings=STUDENT_RECORDINGS)
     if not steps:
         return page(
             request,

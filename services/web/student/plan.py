@@ -19,7 +19,7 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.school import cycle_to_plan_for
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import conference_steps, plan_choices
+from services.web.student.view import STUDENT_RECORDINGS, conference_steps, plan_choices
 from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
@@ -141,7 +141,11 @@ async def _plan_page(
         cycle=cycle,
         opening=str(shown.get("opening") or ""),
         ready=plan.body.get("status") == "ready",
-        can_lead=bool(conference_steps(presentation.body if presentation.ok else None)),
+        can_lead=bool(
+            conference_steps(
+                presentation.body if presentation.ok else None, recordings=STUDENT_RECORDINGS
+            )
+        ),
         choices=plan_choices(
             shown,
             pieces=pieces.body if pieces.ok else None,

@@ -1,16 +1,18 @@
 """Reflecting, with sentence starters: first which prompt (I am proud of, I am still working
 on, ...), each a big button; then that prompt alone, with its starters of the student's grade
-band in their language (each can be read aloud), on a piece of their work or on the term."""
+band in their language (each can be read aloud), on a piece of their work or on the term,
+written or said aloud (a recording: a young child need not type)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.portfolio_view import PROMPTS
-from services.web.forms import checked_form
+from services.web.forms import as_typed, checked_form_data
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import is_id
@@ -19,10 +21,12 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.signed_in import StudentDep, student_id_of
 from services.web.student.view import WorkView, starters_view, work_view, work_views
+from shared.body_limit import BodyTooLarge
 
 router = APIRouter()
 MAX_ANSWER = 2000
 TERM = "term"
+REFLECT_PATH = "/student/reflect"
 
 
 @router.get("/student/reflect")
@@ -46,17 +50,34 @@ async def reflect_page(
     )
 
 
-@router.post("/student/reflect")
+@router.post(REFLECT_PATH)
 async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Response:
-    """Keep the reflection in the student's portfolio."""
-    fields = await checked_form(request, who)
+    """Keep the reflection in the student's portfolio, written or said aloud."""
+    try:
+        form = await checked_form_data(request, who, max_fields=10, max_files=1)
+    except BodyTooLarge:
+        return too_big_page(request, who)
+    try:
+        return await _keep(request, who, api, form)
+    finally:
+        await form.close()  # (the recording, spooled to disk past 1 MB)
+
+
+async def _keep(request: Request, who: Visitor, api: PortfolioApi, form: FormData) -> Response:
+    fields = {name: as_typed(value) for name, value in form.items() if isinstance(value, str)}
+    recording = form.get("recording")
+    said = (
+        recording
+        if isinstance(recording, UploadFile) and recording.filename and recording.size
+        else None
+    )
     about = fields.get("about", TERM)
     answers = {prompt: fields.get(prompt, "").strip() for prompt in PROMPTS}
     shown = next((prompt for prompt in PROMPTS if prompt in fields), PROMPTS[0])
     refusal = None
     if about != TERM and not is_id(about):
         refusal = StudentRefusal.INVALID
-    elif not any(answers.values()):
+    elif not any(answers.values()) and said is None:
         refusal = StudentRefusal.NOTHING_WRITTEN
     elif any(len(answer) > MAX_ANSWER for answer in answers.values()):
         refusal = StudentRefusal.INVALID
@@ -71,16 +92,33 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
             refusal=refusal,
             status=422,
         )
-    reflection: dict[str, str | None] = {
-        "evidence_id": None if about == TERM else about,
-        "language": who.language,
-        **{prompt: answer for prompt, answer in answers.items() if answer},
-    }
-    answer = accepted(
-        await api.add_reflection(
-            token_of(who), student_id=student_id_of(who), reflection=reflection
+    if said is not None:
+        answer = accepted(
+            await api.say_reflection(
+                token_of(who),
+                student_id=student_id_of(who),
+                said={
+                    "prompt": shown,
+                    "language": who.language,
+                    **({"evidence_id": about} if about != TERM else {}),
+                    **({"words": answers[shown]} if answers[shown] else {}),
+                },
+                file_name=str(said.filename),
+                file=said.file,
+                media_type=said.content_type or "application/octet-stream",
+            )
         )
-    )
+    else:
+        reflection: dict[str, str | None] = {
+            "evidence_id": None if about == TERM else about,
+            "language": who.language,
+            **{prompt: answer for prompt, answer in answers.items() if answer},
+        }
+        answer = accepted(
+            await api.add_reflection(
+                token_of(who), student_id=student_id_of(who), reflection=reflection
+            )
+        )
     if answer.ok:
         # On a piece: back to their work, where it shows under the piece.
         done = (
@@ -96,8 +134,27 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
         about=about,
         prompt=shown,
         answers=answers,
-        refusal=student_refusal_of(answer),
+        refusal=StudentRefusal.NOT_A_RECORDING
+        if said is not None and answer.status == 415
+        else student_refusal_of(answer, a_file=said is not None),
         status=answer.refused_status,
+    )
+
+
+def too_big_page(request: Request, who: Visitor) -> Response:
+    """The answer to a recording larger than the web front takes (413), before or while it is
+    read: the prompts again, saying so (what was said is not read)."""
+    return page(
+        request,
+        who,
+        "student_reflect.html.j2",
+        status=413,
+        prompt=None,
+        prompts=PROMPTS,
+        about=None,
+        piece=None,
+        done=False,
+        refusal=StudentRefusal.TOO_BIG.value,
     )
 
 

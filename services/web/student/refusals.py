@@ -15,6 +15,7 @@ from services.web.service_api import Answer
 class StudentRefusal(StrEnum):
     TOO_BIG = "too_big"
     NOT_A_KIND_WE_KEEP = "not_a_kind_we_keep"
+    NOT_A_RECORDING = "not_a_recording"
     UNREADABLE = "unreadable"
     NO_FILE = "no_file"
     NO_PHOTO = "no_photo"

@@ -8,7 +8,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from services.web.family.portfolio_view import PROMPTS, ReflectionView, reflection_view
+from services.web.family.portfolio_view import (
+    PROMPTS,
+    ReflectionView,
+    answers_of,
+    reflection_view,
+    spoken_of,
+)
 from services.web.family.view import ended_lately
 from services.web.written_times import written_date, written_day, written_span, zone
 
@@ -74,6 +80,7 @@ class PlanChoice:
     say: str
     approved: bool
     follow_up: bool = False
+    spoken: str | None = None  # a reflection's prompt said aloud (its words may be none)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class ConferenceStep:
     image: str | None
     answers: list[tuple[str, str]]
     questions: list[str]
+    spoken: str | None = None  # the prompt its reflection answers aloud
+    recording: str | None = None  # where the page plays it from
     # The work the step shows, or its reflection is about (a teacher checks it is approved).
     about_evidence: str | None = None
     work_status: str | None = None  # that work's review, where the page knows it
@@ -118,14 +127,18 @@ def work_view(piece: dict[str, Any], *, language: str, timezone: str | None) -> 
     )
 
 
-def reflections_by_piece(reflections: Any) -> dict[str, list[ReflectionView]]:
+# Where the student's pages play their reflections said aloud from.
+STUDENT_RECORDINGS = "/student/reflections"
+
+
+def reflections_by_piece(reflections: Any, *, recordings: str) -> dict[str, list[ReflectionView]]:
     """The student's reflections on their pieces, by the piece each is about (newest first, as
     portfolio gives them); those on the term as a whole are left out."""
     by_piece: dict[str, list[ReflectionView]] = {}
     for reflection in reflections if isinstance(reflections, list) else []:
         if reflection.get("evidence_id"):
             by_piece.setdefault(str(reflection["evidence_id"]), []).append(
-                reflection_view(reflection)
+                reflection_view(reflection, recordings=recordings)
             )
     return by_piece
 
@@ -203,8 +216,9 @@ def plan_choices(
             )
     for reflection in reflections if isinstance(reflections, list) else []:
         words = next((str(reflection[p]) for p in PROMPTS if reflection.get(p)), "")
-        found["reflection", str(reflection["id"])] = _choice(
-            in_plan, "reflection", reflection, words, True
+        found["reflection", str(reflection["id"])] = replace(
+            _choice(in_plan, "reflection", reflection, words, True),
+            spoken=reflection.get("spoken") if reflection.get("spoken") in PROMPTS else None,
         )
     for goal in goals if isinstance(goals, list) else []:
         if goal.get("status") in ("active", "achieved"):
@@ -232,8 +246,9 @@ def _choice(
     )
 
 
-def conference_steps(presentation: Any) -> list[ConferenceStep]:
-    """The plan step by step, as the student leads it."""
+def conference_steps(presentation: Any, *, recordings: str) -> list[ConferenceStep]:
+    """The plan step by step, as the student leads it (a reflection said aloud played from
+    under ``recordings``)."""
     if not isinstance(presentation, dict):
         return []
     steps = []
@@ -242,6 +257,10 @@ def conference_steps(presentation: Any) -> list[ConferenceStep]:
         evidence_id = str(content["id"]) if step.get("kind") == "evidence" else None
         # A photo is shown whole on the tablet (portfolio cleaned it when it was added).
         photo = evidence_id and content.get("file_kind") == "image" and content.get("file")
+        reflection = step.get("kind") == "reflection"
+        spoken, recording = (
+            spoken_of(content, recordings=recordings) if reflection else (None, None)
+        )
         steps.append(
             ConferenceStep(
                 number=number,
@@ -253,8 +272,10 @@ def conference_steps(presentation: Any) -> list[ConferenceStep]:
                 evidence_id=evidence_id,
                 has_file=bool(evidence_id and content.get("file")),
                 image="file" if photo else None,
-                answers=[(p, str(content[p])) for p in PROMPTS if content.get(p)],
+                answers=answers_of(content) if reflection else [],
                 questions=[str(q) for q in content.get("questions") or []],
+                spoken=spoken,
+                recording=recording,
                 about_evidence=evidence_id
                 or (str(content["evidence_id"]) if content.get("evidence_id") else None),
             )

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from services.web.evidence_files import evidence_file_response
+from services.web.evidence_files import evidence_file_response, recording_response
 from services.web.forms import checked_form_data
 from services.web.pages import Visitor, page, translated
 from services.web.portfolio_api import PortfolioApi
@@ -23,7 +23,13 @@ from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.school import own_entry, school_timezone
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import WorkView, reflections_by_piece, work_view, work_views
+from services.web.student.view import (
+    STUDENT_RECORDINGS,
+    WorkView,
+    reflections_by_piece,
+    work_view,
+    work_views,
+)
 from services.web.troubles import Trouble, TroublePage
 from shared.body_limit import BodyTooLarge
 
@@ -59,7 +65,9 @@ async def my_work(
         pieces=work_views(
             pieces.body if pieces.ok else None, language=who.language, timezone=timezone
         ),
-        reflections=reflections_by_piece(reflections.body if reflections.ok else None),
+        reflections=reflections_by_piece(
+            reflections.body if reflections.ok else None, recordings=STUDENT_RECORDINGS
+        ),
         added=added == "1",
         fixed=fixed == "1",
         reflected=reflected == "1",
@@ -256,6 +264,15 @@ def _form_page(
         fixing=fixing,
         action=f"/student/work/{fix_id}/fix" if fix_id else UPLOAD_PATH,
         back_href=f"/student/work/{fix_id}/fix" if fix_id else "/student/work/add",
+    )
+
+
+@router.get("/student/reflections/{reflection_id}/recording")
+async def reflection_recording(reflection_id: str, who: StudentDep, api: PortfolioDep) -> Response:
+    """A reflection the student said aloud, fetched as the student (never another student's:
+    portfolio answers 404)."""
+    return await recording_response(
+        api, token_of(who), student_id=student_id_of(who), reflection_id=reflection_id
     )
 
 
