@@ -598,6 +598,18 @@ async def test_work_larger_than_the_web_front_takes_gets_a_page_not_a_500(
     assert f'action="{fix}"' in too_big_fix.text
     [still] = await ava_pieces(system)
     assert (still["status"], still["size_bytes"]) == ("returned", piece["size_bytes"])
+    # A reflection said aloud for too long: the prompts again, saying so, nothing kept.
+    reflect = await small_web.get("/student/reflect", params={"prompt": "glows"})
+    too_long = await small_web.post(
+        "/student/reflect",
+        data={"csrf_token": csrf_token(reflect), "about": "term", "glows": ""},
+        files={"recording": ("voice.webm", os.urandom(60_000), "audio/webm")},
+    )
+    assert too_long.status_code == 413
+    assert "This is too big." in text_of(too_long)
+    assert 'href="#prompts" id="error-message"' in too_long.text
+    said = await system.portfolio.get(f"/students/{AVA}/reflections", headers=TEACHER)
+    assert said.json() == []
 
 
 async def test_another_students_work_is_never_reachable(
