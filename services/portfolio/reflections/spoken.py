@@ -36,6 +36,7 @@ from services.portfolio.reflections.rules import (
 from services.portfolio.reflections.tables import Reflection
 from shared.api_types import Id, IdPath, Language
 from shared.auth.http import CurrentPrincipal
+from shared.database import new_id
 from shared.problems import refusals
 from shared.service import UnitOfWorkDep
 
@@ -78,18 +79,8 @@ async def add_spoken_reflection(
     inspected = await inspected_upload(recording, limits=limits)
     if inspected.kind is not MediaKind.AUDIO:
         raise _not_a_recording(inspected.media_type)
-    reflection = Reflection(
-        district="",
-        site="",
-        student_id=student_id,
-        evidence_id=evidence_id,
-        spoken=prompt,
-        recording_type=inspected.media_type,
-        written_by=principal.subject,
-    )
-    if words:
-        setattr(reflection, prompt, words)
-    key = recording_key(student_id, reflection.id, inspected.extension)
+    reflection_id = new_id()
+    key = recording_key(student_id, reflection_id, inspected.extension)
     try:
         await store.put(key, inspected.data, media_type=inspected.media_type)
     except FileStoreError as error:
@@ -98,11 +89,19 @@ async def add_spoken_reflection(
     try:
         async with uow.transaction() as session:
             student = await student_to_reflect_for(session, student_id, principal, evidence_id)
-            reflection.district, reflection.site = student.district, student.site
-            reflection.recording_key = key
-            reflection.language = canonical_language(
-                language or student.language or FALLBACK_LANGUAGE
+            reflection = Reflection(
+                id=reflection_id,
+                district=student.district,
+                site=student.site,
+                student_id=student.id,
+                evidence_id=evidence_id,
+                spoken=prompt,
+                recording_key=key,
+                recording_type=inspected.media_type,
+                language=canonical_language(language or student.language or FALLBACK_LANGUAGE),
+                written_by=principal.subject,
             )
+            setattr(reflection, prompt, words)  # (typed too, or None)
             keep_reflection(session, reflection)
     except BaseException:
         # Nothing refers to the recording unless the reflection is saved.
