@@ -964,6 +964,17 @@ async def test_ava_says_her_reflection_aloud_and_leads_with_it(
     assert heard.status_code == 200 and heard.content == sound_recording()
     assert heard.headers["content-type"] == "audio/wav"
     assert (await web.get("/student/reflections/not%20an%20id/recording")).status_code == 404
+    # On the term: back on the prompts, where she hears what she said about the term.
+    on_term = await web.post(
+        "/student/reflect",
+        data={"csrf_token": csrf_token(form), "about": "term", "learned": ""},
+        files={"recording": ("recording.wav", sound_recording(), "audio/wav")},
+    )
+    assert on_term.headers["location"] == "/student/reflect?done=1"
+    prompts = await web.get(on_term.headers["location"])
+    listed = prompts.text.split("My thinking about this term")[1]
+    assert '<audio class="spoken"' in listed and mine not in listed  # (the term's only)
+    assert "<dt>What I learned</dt>" in listed
 
     # Her plan offers it by its prompt; the plan's page of her teacher plays it.
     cycle_id = await open_cycle(system)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from services.web.family.portfolio_view import PROMPTS
+from services.web.family.portfolio_view import PROMPTS, term_reflections
 from services.web.forms import as_typed, checked_form_data
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -20,13 +20,20 @@ from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
 from services.web.student.refusals import StudentRefusal, student_refusal_of
 from services.web.student.signed_in import StudentDep, student_id_of
-from services.web.student.view import WorkView, starters_view, work_view, work_views
+from services.web.student.view import (
+    STUDENT_RECORDINGS,
+    WorkView,
+    starters_view,
+    work_view,
+    work_views,
+)
 from shared.body_limit import BodyTooLarge
 
 router = APIRouter()
 MAX_ANSWER = 2000
 TERM = "term"
 REFLECT_PATH = "/student/reflect"
+ON_TERM_SHOWN = 10  # (the newest reflections on the term, under the prompts)
 
 
 @router.get("/student/reflect")
@@ -153,6 +160,7 @@ def too_big_page(request: Request, who: Visitor) -> Response:
         prompts=PROMPTS,
         about=None,
         piece=None,
+        on_term=[],
         done=False,
         refusal=StudentRefusal.TOO_BIG.value,
     )
@@ -172,6 +180,9 @@ async def _reflect_page(
 ) -> Response:
     token, student_id = token_of(who), student_id_of(who)
     if prompt is None:
+        piece = await _piece(api, who, about) if about and about != TERM else None
+        # (On the term: what they thought of it so far, to hear again what they said.)
+        thought = None if piece else accepted(await api.reflections(token, student_id=student_id))
         return page(
             request,
             who,
@@ -179,7 +190,10 @@ async def _reflect_page(
             prompt=None,
             prompts=PROMPTS,
             about=about,
-            piece=await _piece(api, who, about) if about and about != TERM else None,
+            piece=piece,
+            on_term=term_reflections(
+                thought.body if thought and thought.ok else None, recordings=STUDENT_RECORDINGS
+            )[:ON_TERM_SHOWN],
             done=done,
             refusal=None,
         )
