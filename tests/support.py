@@ -227,12 +227,13 @@ def until_digest_hour_passed(margin: timedelta, *, at: datetime | None = None) -
     return 0.0
 
 
-def sound_recording() -> bytes:
-    """A short sound recording (WAV), as a tablet's voice recorder may hand one over."""
+def sound_recording(seconds: float = 0.1) -> bytes:
+    """A sound recording (WAV, 16 KB a second), as a tablet's voice recorder may hand one
+    over."""
     out = io.BytesIO()
     with wave.open(out, "wb") as recording:
         recording.setnchannels(1)
         recording.setsampwidth(2)
         recording.setframerate(8000)
-        recording.writeframes(b"\x00\x10" * 800)
+        recording.writeframes(b"\x00\x10" * int(8000 * seconds))
     return out.getvalue()

@@ -104,6 +104,8 @@ SPEC = ServiceSpec(
         # A work sample's file and its form fields.
         r"/students/[^/]+/evidence/files": evidence_upload_max_bytes(settings),
         r"/students/[^/]+/evidence/[^/]+/file": evidence_upload_max_bytes(settings),
+        # A reflection said aloud, and its form fields.
+        r"/students/[^/]+/reflections/spoken": settings.file_max_audio_bytes + 1_000_000,
     },
 )
 

@@ -4,9 +4,10 @@ answers 404 to anyone else."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+from fastapi import Header
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
@@ -15,7 +16,18 @@ from services.web.service_api import ServiceUnavailable, is_id
 from services.web.troubles import Trouble, TroublePage
 
 WHICH = ("file", "preview")
-_FILE_HEADERS = ("content-type", "content-length", "content-disposition", "content-encoding")
+# A player's ``Range`` header, asked of portfolio as it is.
+RangeHeader = Annotated[str | None, Header(alias="Range", max_length=100)]
+_FILE_HEADERS = (
+    "content-type",
+    "content-length",
+    "content-disposition",
+    "content-encoding",
+    "accept-ranges",
+    "content-range",
+)
+# A file whole, a part of it a player asked for, or a part there is not.
+_PASSED_ON = (200, 206, 416)
 
 
 async def evidence_file_response(
@@ -41,20 +53,22 @@ async def recording_response(
     *,
     student_id: str,
     reflection_id: str,
+    byte_range: str | None,
     refused: Trouble = Trouble.SIGN_IN_ENDED,
 ) -> Response:
-    """A reflection said aloud, as ``evidence_file_response`` passes a file on."""
+    """A reflection said aloud, as ``evidence_file_response`` passes a file on; a player's
+    ``Range`` (``byte_range``) is asked of portfolio, and its part passed on (206)."""
     if not is_id(student_id) or not is_id(reflection_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
     served = await api.reflection_recording(
-        credential, student_id=student_id, reflection_id=reflection_id
+        credential, student_id=student_id, reflection_id=reflection_id, byte_range=byte_range
     )
     return await passed_on(served, refused=refused)
 
 
 async def passed_on(served: httpx.Response, *, refused: Trouble) -> Response:
     """Portfolio's streamed answer passed on to the browser, or the page that says why not."""
-    if served.status_code != 200:
+    if served.status_code not in _PASSED_ON:
         await served.aclose()
         if served.status_code >= 500:
             raise ServiceUnavailable("portfolio")
@@ -66,6 +80,7 @@ async def passed_on(served: httpx.Response, *, refused: Trouble) -> Response:
     }
     return StreamingResponse(
         served.aiter_raw(),
+        status_code=served.status_code,
         headers={**headers, "Cache-Control": "private, no-store"},
         background=BackgroundTask(served.aclose),
     )

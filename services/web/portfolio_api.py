@@ -133,14 +133,19 @@ class PortfolioApi(ServiceApi):
         return await self._stream(f"{_piece(student_id, evidence_id)}/{which}", token)
 
     async def reflection_recording(
-        self, token: str, *, student_id: str, reflection_id: str
+        self, token: str, *, student_id: str, reflection_id: str, byte_range: str | None = None
     ) -> httpx.Response:
-        """A reflection said aloud, as portfolio streams it; the caller closes it."""
+        """A reflection said aloud, as portfolio streams it (``byte_range``: the player's
+        ``Range``, that part only); the caller closes it."""
         path = f"/students/{quote(student_id)}/reflections/{quote(reflection_id)}/recording"
-        return await self._stream(path, token)
+        return await self._stream(path, token, {"Range": byte_range} if byte_range else {})
 
-    async def _stream(self, path: str, token: str) -> httpx.Response:
-        request = self._client.build_request("GET", path, headers=bearer(token))
+    async def _stream(
+        self, path: str, token: str, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        request = self._client.build_request(
+            "GET", path, headers={**bearer(token), **(headers or {})}
+        )
         try:
             return await self._client.send(request, stream=True)
         except httpx.HTTPError as error:

@@ -296,6 +296,34 @@ async def test_gio_says_what_he_is_proud_of_and_his_family_hears_it(system: Syst
     # Not another child, nor another family.
     assert (await system.portfolio.get(recording_of(body), headers=AVA)).status_code == 404
     assert (await system.portfolio.get(recording_of(body), headers=WEI)).status_code == 404
+    # A player asks for parts of it (Safari's before it plays): each part, and 416 past its end.
+    whole = sound_recording()
+    assert heard.headers["accept-ranges"] == "bytes"
+    for asked, part, content_range in (
+        ("bytes=0-3", whole[:4], f"bytes 0-3/{len(whole)}"),
+        ("bytes=10-", whole[10:], f"bytes 10-{len(whole) - 1}/{len(whole)}"),
+        ("bytes=-4", whole[-4:], f"bytes {len(whole) - 4}-{len(whole) - 1}/{len(whole)}"),
+        ("bytes=0-99999999", whole, f"bytes 0-{len(whole) - 1}/{len(whole)}"),
+    ):
+        ranged = await system.portfolio.get(recording_of(body), headers={**GIO, "Range": asked})
+        assert ranged.status_code == 206, (asked, ranged.text)
+        assert (ranged.content, ranged.headers["content-range"]) == (part, content_range)
+    past = await system.portfolio.get(
+        recording_of(body), headers={**GIO, "Range": f"bytes={len(whole)}-"}
+    )
+    assert (past.status_code, past.headers["content-range"]) == (416, f"bytes */{len(whole)}")
+    several = await system.portfolio.get(
+        recording_of(body), headers={**GIO, "Range": "bytes=0-1,4-5"}
+    )
+    assert (several.status_code, several.content) == (200, whole)  # (the whole, as HTTP allows)
+    # A long one, past the 1 MB every other form is held to (a minute and more of speech).
+    long = await system.portfolio.post(
+        spoken,
+        data={"prompt": "learned"},
+        files={"recording": ("long.wav", sound_recording(seconds=80), "audio/wav")},
+        headers=GIO,
+    )
+    assert long.status_code == 201, long.text[:300]
     # A reflection only written has no recording.
     typed = await system.portfolio.post(
         "/students/s-gio/reflections", json={"learned": "Shapes"}, headers=GIO
@@ -307,6 +335,7 @@ async def test_gio_says_what_he_is_proud_of_and_his_family_hears_it(system: Syst
     assert [(stream, data["prompts"], data["spoken"]) for stream, _, data in events] == [
         (ReflectionAdded.stream(), ["glows"], True),
         (ReflectionAdded.stream(), ["next_steps"], True),
+        (ReflectionAdded.stream(), ["learned"], True),
         (ReflectionAdded.stream(), ["learned"], False),
     ]
     assert all("recording" not in json.dumps(data) for _, _, data in events)

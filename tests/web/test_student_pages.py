@@ -156,7 +156,8 @@ async def test_ava_adds_a_photo_reflects_on_it_and_follows_a_goal(
     # Her work to choose from, each by its picture, the piece she came from chosen.
     assert re.search(
         rf'<input type="radio" name="about" value="{robot["id"]}" checked>'
-        rf'<img class="choice-picture" src="/student/work/{robot["id"]}/preview" alt="">'
+        rf'<img class="choice-picture" src="/student/work/{robot["id"]}/preview" alt=""'
+        r' loading="lazy">'
         r'<span class="choice-name" dir="auto">My robot</span>',
         reflect.text,
     ), reflect.text
@@ -964,6 +965,18 @@ async def test_ava_says_her_reflection_aloud_and_leads_with_it(
     assert heard.status_code == 200 and heard.content == sound_recording()
     assert heard.headers["content-type"] == "audio/wav"
     assert (await web.get("/student/reflections/not%20an%20id/recording")).status_code == 404
+    # Her player asks for a part first (Safari's does): the part, passed on from portfolio.
+    part = await web.get(mine, headers={"Range": "bytes=0-11"})
+    assert (part.status_code, part.content) == (206, sound_recording()[:12])
+    assert part.headers["content-range"] == f"bytes 0-11/{len(sound_recording())}"
+    assert part.headers["accept-ranges"] == "bytes"
+    past = await web.get(mine, headers={"Range": "bytes=999999-"})
+    assert past.status_code == 416
+    # A minute and more of her voice (past the 1 MB an ordinary form is held to) is kept too.
+    longer = await web.post(
+        "/student/reflect", **said(("long.wav", sound_recording(seconds=80), "audio/wav"))
+    )
+    assert longer.status_code == 303, longer.text[-300:]
     # On the term: back on the prompts, where she hears what she said about the term.
     on_term = await web.post(
         "/student/reflect",

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.portfolio.access import visible_student
@@ -60,7 +60,7 @@ async def get_evidence_file(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     store: FileStoreDep,
-) -> StreamingResponse:
+) -> Response:
     """A piece's file (404 for a text or a link, or a piece the caller may not see)."""
     evidence = await _visible_piece(uow, student_id, evidence_id, principal)
     if evidence.file_key is None or evidence.media_type is None:
@@ -86,7 +86,7 @@ async def get_evidence_thumbnail(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     store: FileStoreDep,
-) -> StreamingResponse:
+) -> Response:
     """A photo's small JPEG preview (404 for other pieces, or one the caller may not see)."""
     evidence = await _visible_piece(uow, student_id, evidence_id, principal)
     if evidence.thumbnail_key is None:
@@ -122,9 +122,22 @@ async def _visible_piece(
 
 
 async def stream_stored(
-    store: FileStore, key: str, *, media_type: str, disposition: str
-) -> StreamingResponse:
-    """A stored file, streamed with its media type and how to show it (never sniffed)."""
+    store: FileStore,
+    key: str,
+    *,
+    media_type: str,
+    disposition: str,
+    ranged: bool = False,
+    byte_range: str | None = None,
+) -> Response:
+    """A stored file, streamed with its media type and how to show it (never sniffed).
+    ``ranged`` (a small file a page plays: a recording), given a ``Range`` header
+    (``byte_range``; a player asks for one, Safari's before it plays anything), the part of it
+    asked for (206), or 416 if there is no such part; several ranges at once are answered
+    with the whole file, as HTTP allows."""
+    asked = _one_range(byte_range) if ranged else None
+    if asked is not None:
+        return await _part_of(store, key, asked, media_type=media_type, disposition=disposition)
     try:
         stream = await store.open_stream(key)
     except FileNotStored:
@@ -136,12 +149,62 @@ async def stream_stored(
     return StreamingResponse(
         stream.chunks,
         media_type=media_type,
-        headers={
-            "Content-Length": str(stream.size),
-            "Content-Disposition": disposition,
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox",
-            "Cache-Control": "private",
-        },
+        headers={"Content-Length": str(stream.size), **_file_headers(disposition, ranged=ranged)},
         background=BackgroundTask(stream.aclose),
+    )
+
+
+def _file_headers(disposition: str, *, ranged: bool = True) -> dict[str, str]:
+    return {
+        "Content-Disposition": disposition,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": "private",
+        **({"Accept-Ranges": "bytes"} if ranged else {}),
+    }
+
+
+_BYTE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _one_range(header: str | None) -> tuple[int | None, int | None] | None:
+    """The one byte range a ``Range`` header asks for (first, last; a missing first: the last
+    ``last`` bytes), or None for no header, several ranges, or one that is not bytes."""
+    found = _BYTE_RANGE.fullmatch((header or "").strip())
+    if found is None or (not found[1] and not found[2]):
+        return None
+    return (int(found[1]) if found[1] else None, int(found[2]) if found[2] else None)
+
+
+async def _part_of(
+    store: FileStore,
+    key: str,
+    asked: tuple[int | None, int | None],
+    *,
+    media_type: str,
+    disposition: str,
+) -> Response:
+    try:
+        data = await store.get(key)
+    except FileNotStored:
+        log.error("file %s is recorded but not in the file store", key)
+        raise not_found("the file is missing from the file store") from None
+    except FileStoreError as error:
+        log.error("could not read file %s: %s", key, error)
+        raise unavailable("the file could not be read just now; please try again") from error
+    size = len(data)
+    first, last = asked
+    if first is None:  # (the last bytes)
+        first, last = max(size - (last or 0), 0), size - 1
+    last = min(size - 1 if last is None else last, size - 1)
+    if first >= size or first > last:
+        return Response(
+            status_code=416,
+            headers={"Content-Range": f"bytes */{size}", **_file_headers(disposition)},
+        )
+    return Response(
+        data[first : last + 1],
+        status_code=206,
+        media_type=media_type,
+        headers={"Content-Range": f"bytes {first}-{last}/{size}", **_file_headers(disposition)},
     )

@@ -53,11 +53,7 @@ async def download_portfolio(
     async with uow.read() as session:
         student = await visible_student(session, student_id, principal)
         portfolio = await _gather(session, student, principal)
-    portfolio.files = await _files(
-        store,
-        [(piece["id"], piece.get("file_key")) for piece in portfolio.evidence]
-        + [(said["id"], said.get("recording_key")) for said in portfolio.reflections],
-    )
+    portfolio.files = await _files(store, portfolio.stored_keys())
     spooled = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_UP_TO)  # noqa: SIM115
     await asyncio.to_thread(_write, portfolio, spooled)
     return StreamingResponse(

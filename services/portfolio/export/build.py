@@ -40,6 +40,12 @@ class Portfolio:
     # evidence or reflection id -> the stored file (a reflection's: its recording)
     files: Mapping[str, bytes] = field(default_factory=dict)
 
+    def stored_keys(self) -> list[tuple[str, str | None]]:
+        """Each piece's and reflection's id, with the key of its file in the store (if any)."""
+        return [(piece["id"], piece.get("file_key")) for piece in self.evidence] + [
+            (said["id"], said.get("recording_key")) for said in self.reflections
+        ]
+
 
 def write_zip(portfolio: Portfolio, out: IO[bytes]) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -58,9 +64,7 @@ def write_zip(portfolio: Portfolio, out: IO[bytes]) -> None:
 
 def _file_names(portfolio: Portfolio) -> dict[str, str]:
     names = {}
-    stored = [(piece["id"], piece.get("file_key")) for piece in portfolio.evidence]
-    stored += [(said["id"], said.get("recording_key")) for said in portfolio.reflections]
-    for owner, key in stored:
+    for owner, key in portfolio.stored_keys():
         if owner in portfolio.files:
             names[owner] = f"files/{owner}{PurePosixPath(key or '').suffix or '.bin'}"
     return names

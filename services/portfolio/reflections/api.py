@@ -158,18 +158,32 @@ async def list_reflections(
     """A student's reflections, newest first (a family sees those on the term and on approved
     evidence)."""
     async with uow.read() as session:
-        await visible_student(session, student_id, principal)
-        rows = (
-            await session.exec(
-                select(Reflection, Evidence.status)
-                .join(Evidence, col(Evidence.id) == Reflection.evidence_id, isouter=True)
-                .where(Reflection.student_id == student_id)
-                .order_by(col(Reflection.created_at).desc())
-            )
-        ).all()
+        readable = await readable_reflections(session, student_id, principal)
+    return [ReflectionOut.model_validate(one, from_attributes=True) for one in readable]
+
+
+async def readable_reflections(
+    session: AsyncSession,
+    student_id: str,
+    principal: Principal,
+    *,
+    reflection_id: str | None = None,
+) -> list[Reflection]:
+    """The student's reflections the caller may read, newest first (a family: those on the
+    term and on evidence approved now); ``reflection_id``: that one only, if so. 404 for a
+    student the caller may not see."""
+    await visible_student(session, student_id, principal)
+    query = (
+        select(Reflection, Evidence.status)
+        .join(Evidence, col(Evidence.id) == Reflection.evidence_id, isouter=True)
+        .where(Reflection.student_id == student_id)
+    )
+    if reflection_id is not None:
+        query = query.where(Reflection.id == reflection_id)
+    rows = (await session.exec(query.order_by(col(Reflection.created_at).desc()))).all()
     everything = sees_every_reflection(principal)
     return [
-        ReflectionOut.model_validate(reflection, from_attributes=True)
+        reflection
         for reflection, evidence_status in rows
         if everything
         or family_may_see(evidence_id=reflection.evidence_id, evidence_status=evidence_status)

@@ -8,15 +8,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
-from fastapi.responses import StreamingResponse
-from sqlmodel import col, select
+from fastapi import APIRouter, File, Form, Header, HTTPException, Request, UploadFile, status
+from fastapi.responses import Response, StreamingResponse
 
-from services.portfolio.access import visible_student
 from services.portfolio.evidence.downloads import content_disposition, stream_stored
 from services.portfolio.evidence.refusing import not_found, unavailable
 from services.portfolio.evidence.stored_files import FileStoreDep, forget, recording_key
-from services.portfolio.evidence.tables import Evidence
 from services.portfolio.evidence.uploads import inspected_upload
 from services.portfolio.files import FileStoreError, MediaKind, media_limits_from_settings
 from services.portfolio.files.media import MP3, MP4_AUDIO, OGG_AUDIO, WAV, WEBM_AUDIO
@@ -24,14 +21,13 @@ from services.portfolio.reflections.api import (
     Answer,
     ReflectionOut,
     keep_reflection,
+    readable_reflections,
     student_to_reflect_for,
 )
 from services.portfolio.reflections.rules import (
     FALLBACK_LANGUAGE,
     Prompt,
     canonical_language,
-    family_may_see,
-    sees_every_reflection,
 )
 from services.portfolio.reflections.tables import Reflection
 from shared.api_types import Id, IdPath, Language
@@ -124,31 +120,26 @@ async def get_reflection_recording(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     store: FileStoreDep,
-) -> StreamingResponse:
+    byte_range: Annotated[str | None, Header(alias="Range")] = None,
+) -> Response:
     """A reflection's recording, to whoever may read the reflection (a family: those on the
     term and on approved work); 404 for a reflection written only, or one the caller may not
-    see."""
+    see. A ``Range`` of bytes is answered with that part (206), as players ask."""
     async with uow.read() as session:
-        await visible_student(session, student_id, principal)
-        found = (
-            await session.exec(
-                select(Reflection, Evidence.status)
-                .join(Evidence, col(Evidence.id) == Reflection.evidence_id, isouter=True)
-                .where(Reflection.id == str(reflection_id), Reflection.student_id == student_id)
-            )
-        ).first()
-    if found is None or not (
-        sees_every_reflection(principal)
-        or family_may_see(evidence_id=found[0].evidence_id, evidence_status=found[1])
-    ):
+        found = await readable_reflections(
+            session, student_id, principal, reflection_id=str(reflection_id)
+        )
+    if not found:
         raise not_found(f"reflection {str(reflection_id)!r} not found")
-    reflection = found[0]
+    (reflection,) = found
     if reflection.recording_key is None or reflection.recording_type is None:
         raise not_found(f"reflection {str(reflection_id)!r} was not said aloud")
     return await stream_stored(
         store,
         reflection.recording_key,
         media_type=reflection.recording_type,
+        ranged=True,
+        byte_range=byte_range,
         disposition=content_disposition(
             "attachment", name="reflection", extension=reflection.recording_key.rsplit(".", 1)[-1]
         ),

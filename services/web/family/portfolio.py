@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.web.evidence_files import evidence_file_response, recording_response
+from services.web.evidence_files import RangeHeader, evidence_file_response, recording_response
 from services.web.family.portfolio_view import (
     PlanView,
     evidence_views,
@@ -119,7 +119,11 @@ def recordings_of(student_id: str) -> str:
 
 @router.get("/family/children/{student_id}/reflections/{reflection_id}/recording")
 async def reflection_recording(
-    student_id: str, reflection_id: str, who: FamilyDep, api: PortfolioDep
+    student_id: str,
+    reflection_id: str,
+    who: FamilyDep,
+    api: PortfolioDep,
+    byte_range: RangeHeader = None,
 ) -> Response:
     """A reflection the child said aloud, fetched with the family's link (portfolio gives it
     to those who may read it: 404 for anyone else)."""
@@ -128,6 +132,7 @@ async def reflection_recording(
         session_of(who).credential,
         student_id=student_id,
         reflection_id=reflection_id,
+        byte_range=byte_range,
         refused=Trouble.LINK_REFUSED,
     )
 

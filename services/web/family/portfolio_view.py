@@ -68,6 +68,11 @@ class PlanStep:
     spoken: str | None = None
     recording: str | None = None
 
+    @property
+    def reflection(self) -> ReflectionView:
+        """Its reflection, as a reflection is shown (``_reflection.html.j2``)."""
+        return ReflectionView("", self.answers, self.spoken, self.recording)
+
 
 @dataclass(frozen=True)
 class PlanView:

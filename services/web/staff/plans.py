@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.evidence_files import recording_response
+from services.web.evidence_files import RangeHeader, recording_response
 from services.web.feedback_view import family_words
 from services.web.forms import checked_form
 from services.web.guardians import guardian_views
@@ -40,12 +40,20 @@ async def student_plan(
 
 @router.get("/teacher/students/{student_id}/reflections/{reflection_id}/recording")
 async def reflection_recording(
-    student_id: str, reflection_id: str, who: TeacherDep, api: PortfolioDep
+    student_id: str,
+    reflection_id: str,
+    who: TeacherDep,
+    api: PortfolioDep,
+    byte_range: RangeHeader = None,
 ) -> Response:
     """A reflection the student said aloud (portfolio gives it to the student's teachers and
     those who may read it: 404 for anyone else)."""
     return await recording_response(
-        api, token_of(who), student_id=student_id, reflection_id=reflection_id
+        api,
+        token_of(who),
+        student_id=student_id,
+        reflection_id=reflection_id,
+        byte_range=byte_range,
     )
 
 

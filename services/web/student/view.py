@@ -98,6 +98,12 @@ class ConferenceStep:
     questions: list[str]
     spoken: str | None = None  # the prompt its reflection answers aloud
     recording: str | None = None  # where the page plays it from
+
+    @property
+    def reflection(self) -> ReflectionView:
+        """Its reflection, as a reflection is shown (``_reflection.html.j2``)."""
+        return ReflectionView("", self.answers, self.spoken, self.recording)
+
     # The work the step shows, or its reflection is about (a teacher checks it is approved).
     about_evidence: str | None = None
     work_status: str | None = None  # that work's review, where the page knows it

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from services.web.evidence_files import evidence_file_response, recording_response
+from services.web.evidence_files import RangeHeader, evidence_file_response, recording_response
 from services.web.forms import checked_form_data
 from services.web.pages import Visitor, page, translated
 from services.web.portfolio_api import PortfolioApi
@@ -268,11 +268,17 @@ def _form_page(
 
 
 @router.get("/student/reflections/{reflection_id}/recording")
-async def reflection_recording(reflection_id: str, who: StudentDep, api: PortfolioDep) -> Response:
+async def reflection_recording(
+    reflection_id: str, who: StudentDep, api: PortfolioDep, byte_range: RangeHeader = None
+) -> Response:
     """A reflection the student said aloud, fetched as the student (never another student's:
     portfolio answers 404)."""
     return await recording_response(
-        api, token_of(who), student_id=student_id_of(who), reflection_id=reflection_id
+        api,
+        token_of(who),
+        student_id=student_id_of(who),
+        reflection_id=reflection_id,
+        byte_range=byte_range,
     )
 
 
