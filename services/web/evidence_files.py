@@ -37,12 +37,18 @@ async def evidence_file_response(
     student_id: str,
     evidence_id: str,
     preview: bool,
+    byte_range: str | None = None,
     refused: Trouble = Trouble.SIGN_IN_ENDED,
 ) -> Response:
     """The file as portfolio streams it, never kept by a browser cache; 404 when portfolio
-    refuses it, and ``refused`` (signed out) when it no longer accepts the credential."""
+    refuses it, and ``refused`` (signed out) when it no longer accepts the credential. A
+    player's ``Range`` (``byte_range``) is asked of portfolio, and its part passed on."""
     served = await api.evidence_file(
-        credential, student_id=student_id, evidence_id=evidence_id, preview=preview
+        credential,
+        student_id=student_id,
+        evidence_id=evidence_id,
+        preview=preview,
+        byte_range=byte_range,
     )
     return await passed_on(served, refused=refused)
 

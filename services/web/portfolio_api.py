@@ -125,12 +125,19 @@ class PortfolioApi(ServiceApi):
         return await self._call("POST", path, token, json=feedback)
 
     async def evidence_file(
-        self, token: str, *, student_id: str, evidence_id: str, preview: bool
+        self,
+        token: str,
+        *,
+        student_id: str,
+        evidence_id: str,
+        preview: bool,
+        byte_range: str | None = None,
     ) -> httpx.Response:
-        """A piece's file (or a photo's preview) as portfolio streams it; the caller closes
-        it."""
+        """A piece's file (or a photo's preview) as portfolio streams it (``byte_range``: a
+        player's ``Range``, that part of a recording); the caller closes it."""
         which = "thumbnail" if preview else "file"
-        return await self._stream(f"{_piece(student_id, evidence_id)}/{which}", token)
+        path = f"{_piece(student_id, evidence_id)}/{which}"
+        return await self._stream(path, token, {"Range": byte_range} if byte_range else {})
 
     async def reflection_recording(
         self, token: str, *, student_id: str, reflection_id: str, byte_range: str | None = None

@@ -271,3 +271,29 @@ async def test_the_family_hears_what_the_child_said_aloud_about_approved_work(
     assert (
         await web.get(f"/family/children/{family.student_id}/reflections/x%20y/recording")
     ).status_code == 404
+
+
+async def test_a_recorded_piece_plays_in_the_familys_page(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """A song or a reading the child recorded plays in the page (it was a link that
+    downloaded a file), its parts served as the phone's player asks for them."""
+    song = await system.portfolio.post(
+        f"/students/{family.student_id}/evidence/files",
+        files={"file": ("song.wav", sound_recording(), "audio/wav")},
+        data={"title": "My song"},
+        headers=student_of(family),
+    )
+    assert song.status_code == 201, song.text
+    await approve(system, family, song.json()["id"])
+    await signed_in(web, family)
+    page = html.unescape((await web.get(f"/family/children/{family.student_id}/portfolio")).text)
+    played = f"/family/children/{family.student_id}/evidence/{song.json()['id']}/file"
+    assert (
+        f'<audio class="spoken" controls preload="none" src="{played}" aria-label="My song">'
+        f'<a href="{played}">Listen</a></audio>'
+    ) in page, page
+    part = await web.get(played, headers={"Range": "bytes=0-9"})
+    assert (part.status_code, part.content) == (206, sound_recording()[:10])
+    assert part.headers["content-range"] == f"bytes 0-9/{len(sound_recording())}"
+    assert (await web.get(played)).content == sound_recording()

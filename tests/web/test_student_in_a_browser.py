@@ -95,6 +95,13 @@ async def test_ava_adds_a_photo_and_leads_her_conference_on_a_tablet_and_a_phone
             await page.get_by_role("button", name="Save").click()
             await page.get_by_role("status").get_by_text("Your work is saved").wait_for()
 
+            # Her song plays on her work page (the player reads what it was given).
+            song_player = page.locator("audio.spoken[aria-label='My song']")
+            await song_player.evaluate("audio => audio.load()")
+            await page.wait_for_function(
+                "audio => audio.readyState >= 1 && audio.duration > 1",
+                arg=await song_player.element_handle(),
+            )
             pieces = await system.portfolio.get(f"/students/{AVA}/evidence", headers=TEACHER)
             kinds = {one["title"]: one["file_kind"] for one in pieces.json()}
             assert kinds == {"My robot": "image", "My song": "audio"}

@@ -19,7 +19,7 @@ from services.web.written_times import written_time_of_day
 from shared.auth import Role
 from tests.integration.conftest import System, teaching_at
 from tests.scheduling_support import DISTRICT_ADMIN, conference_window
-from tests.support import auth
+from tests.support import auth, sound_recording
 from tests.web.conftest import (
     DEV_PEOPLE,
     Family,
@@ -492,3 +492,23 @@ async def test_a_family_that_missed_its_conference_and_waits_for_another_is_said
     spanish = text_of(await web.get("/teacher/not-booked", params={"lang": "es"}))
     await web.get("/teacher/not-booked", params={"lang": "en"})  # (back to English)
     assert "Faltó a su conferencia; en lista de espera" in spanish
+
+
+async def test_a_recorded_piece_plays_in_the_review_queue(
+    web: httpx.AsyncClient, system: System, family: Family
+) -> None:
+    """The teacher hears a recording where they review it, not from a downloaded file."""
+    student = auth(family.student_id, Role.STUDENT, students=(family.student_id,))
+    song = await system.portfolio.post(
+        f"/students/{family.student_id}/evidence/files",
+        files={"file": ("song.wav", sound_recording(), "audio/wav")},
+        data={"title": "My song"},
+        headers=student,
+    )
+    assert song.status_code == 201, song.text
+    await signed_in_as(web, "t-rivera")
+    queue = html.unescape((await web.get("/teacher/review")).text)
+    played = f"/teacher/review/{family.student_id}/{song.json()['id']}/file"
+    assert f'<audio class="spoken" controls preload="none" src="{played}"' in queue, queue
+    part = await web.get(played, headers={"Range": "bytes=4-7"})
+    assert (part.status_code, part.content) == (206, sound_recording()[4:8])

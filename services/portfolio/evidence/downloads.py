@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -60,8 +60,10 @@ async def get_evidence_file(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     store: FileStoreDep,
+    byte_range: Annotated[str | None, Header(alias="Range", max_length=100)] = None,
 ) -> Response:
-    """A piece's file (404 for a text or a link, or a piece the caller may not see)."""
+    """A piece's file (404 for a text or a link, or a piece the caller may not see); of a
+    recording, which pages play, the part a player asks for (``Range``: 206)."""
     evidence = await _visible_piece(uow, student_id, evidence_id, principal)
     if evidence.file_key is None or evidence.media_type is None:
         raise not_found(f"evidence {str(evidence_id)!r} has no file")
@@ -72,6 +74,8 @@ async def get_evidence_file(
         evidence.file_key,
         media_type=evidence.media_type,
         disposition=content_disposition(disposition, name=evidence.title, extension=extension),
+        ranged=evidence.file_kind == "audio",
+        byte_range=byte_range,
     )
 
 

@@ -120,7 +120,7 @@ async def get_reflection_recording(
     principal: CurrentPrincipal,
     uow: UnitOfWorkDep,
     store: FileStoreDep,
-    byte_range: Annotated[str | None, Header(alias="Range")] = None,
+    byte_range: Annotated[str | None, Header(alias="Range", max_length=100)] = None,
 ) -> Response:
     """A reflection's recording, to whoever may read the reflection (a family: those on the
     term and on approved work); 404 for a reflection written only, or one the caller may not

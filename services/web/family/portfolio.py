@@ -139,7 +139,12 @@ async def reflection_recording(
 
 @router.get("/family/children/{student_id}/evidence/{evidence_id}/{which}")
 async def evidence_file(
-    student_id: str, evidence_id: str, which: str, who: FamilyDep, api: PortfolioDep
+    student_id: str,
+    evidence_id: str,
+    which: str,
+    who: FamilyDep,
+    api: PortfolioDep,
+    byte_range: RangeHeader = None,
 ) -> Response:
     """A piece's file or a photo's preview, fetched with the family's link (never in an
     address)."""
@@ -151,5 +156,6 @@ async def evidence_file(
         student_id=student_id,
         evidence_id=evidence_id,
         preview=which == "preview",
+        byte_range=byte_range,
         refused=Trouble.LINK_REFUSED,
     )

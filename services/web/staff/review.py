@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.web.evidence_files import WHICH, evidence_file_response
+from services.web.evidence_files import WHICH, RangeHeader, evidence_file_response
 from services.web.forms import checked_form
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -38,7 +38,12 @@ async def review_queue(
 
 @router.get("/teacher/review/{student_id}/{evidence_id}/{which}")
 async def piece_file(
-    student_id: str, evidence_id: str, which: str, who: TeacherDep, api: PortfolioDep
+    student_id: str,
+    evidence_id: str,
+    which: str,
+    who: TeacherDep,
+    api: PortfolioDep,
+    byte_range: RangeHeader = None,
 ) -> Response:
     """A piece's file or a photo's preview, to see before approving it (portfolio gives it to
     the student's teachers only: 404 for anyone else)."""
@@ -51,6 +56,7 @@ async def piece_file(
         student_id=student_id,
         evidence_id=evidence_id,
         preview=which == "preview",
+        byte_range=byte_range,
     )
 
 

@@ -283,20 +283,34 @@ async def reflection_recording(
 
 
 @router.get("/student/work/{evidence_id}/{which}")
-async def work_file(evidence_id: str, which: str, who: StudentDep, api: PortfolioDep) -> Response:
+async def work_file(
+    evidence_id: str,
+    which: str,
+    who: StudentDep,
+    api: PortfolioDep,
+    byte_range: RangeHeader = None,
+) -> Response:
     """A piece's file or a photo's preview, fetched as the student (never another student's:
     portfolio answers 404)."""
     if which not in ("file", "preview") or not is_id(evidence_id):
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    return await served_file(api, who, evidence_id=evidence_id, preview=which == "preview")
+    return await served_file(
+        api, who, evidence_id=evidence_id, preview=which == "preview", byte_range=byte_range
+    )
 
 
 async def served_file(
-    api: PortfolioApi, who: Visitor, *, evidence_id: str, preview: bool
+    api: PortfolioApi,
+    who: Visitor,
+    *,
+    evidence_id: str,
+    preview: bool,
+    byte_range: str | None = None,
 ) -> Response:
     return await evidence_file_response(
         api,
         token_of(who),
+        byte_range=byte_range,
         student_id=student_id_of(who),
         evidence_id=evidence_id,
         preview=preview,
