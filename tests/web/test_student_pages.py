@@ -1011,3 +1011,48 @@ async def test_ava_says_her_reflection_aloud_and_leads_with_it(
     teacher_plan = await web.get(f"/teacher/students/{AVA}/plans/{cycle_id}")
     assert f'src="{theirs}"' in teacher_plan.text, teacher_plan.text
     assert (await web.get(theirs)).content == sound_recording()
+
+
+async def test_a_recorded_piece_plays_when_she_leads_her_conference(
+    web: httpx.AsyncClient, system: System, ava: str
+) -> None:
+    """A song she recorded, shown at her conference, plays in the page (on her tablet and on
+    her teacher's plan page), not from a downloaded file."""
+    await signed_in_as(web, AVA)
+    form = await web.get("/student/work/add/voice")
+    sent = await web.post(
+        "/student/work",
+        data={"csrf_token": csrf_token(form), "way": "voice", "title": "My song"},
+        files={"file": ("song.wav", sound_recording(), "audio/wav")},
+    )
+    assert sent.status_code == 303, sent.text
+    (song,) = await ava_pieces(system)
+    work = await web.get("/student/work")
+    mine = f"/student/work/{song['id']}/file"
+    assert f'<audio class="spoken" controls preload="none" src="{mine}" aria-label="My song">' in (
+        work.text
+    )
+    approved = await system.portfolio.post(
+        f"/students/{AVA}/evidence/{song['id']}/approve", headers=TEACHER
+    )
+    assert approved.status_code == 200, approved.text
+    cycle_id = await open_cycle(system)
+    plan = await web.get("/student/plan")
+    saved = await web.post(
+        "/student/plan",
+        data={
+            "csrf_token": csrf_token(plan),
+            "opening": "Welcome to my conference!",
+            "item": [f"evidence:{song['id']}"],
+            f"say-evidence-{song['id']}": "I will sing it for you",
+            "question": ["", "", ""],
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    leading = await web.get("/student/conference/2")
+    assert f'<audio class="spoken" controls preload="none" src="{mine}"' in leading.text
+    assert "Open my work" not in leading.text
+    await signed_in_as(web, "t-rivera")
+    theirs = f"/teacher/review/{AVA}/{song['id']}/file"
+    teacher_plan = await web.get(f"/teacher/students/{AVA}/plans/{cycle_id}")
+    assert f'<audio class="spoken" controls preload="none" src="{theirs}"' in teacher_plan.text

@@ -96,6 +96,7 @@ class ConferenceStep:
     image: str | None
     answers: list[tuple[str, str]]
     questions: list[str]
+    file_kind: str | None = None  # its work's file: `image`, `audio` (played in the page), ...
     spoken: str | None = None  # the prompt its reflection answers aloud
     recording: str | None = None  # where the page plays it from
 
@@ -278,6 +279,9 @@ def conference_steps(presentation: Any, *, recordings: str) -> list[ConferenceSt
                 evidence_id=evidence_id,
                 has_file=bool(evidence_id and content.get("file")),
                 image="file" if photo else None,
+                file_kind=str(content["file_kind"])
+                if evidence_id and content.get("file_kind")
+                else None,
                 answers=answers_of(content) if reflection else [],
                 questions=[str(q) for q in content.get("questions") or []],
                 spoken=spoken,
