@@ -32,20 +32,33 @@ def test_the_plans_items_come_first_and_returned_work_cannot_be_chosen() -> None
         {"id": "g1", "title": "Read", "status": "active"},
         {"id": "g2", "title": "Old", "status": "dropped"},
     ]
-    reflections = [{"id": "r1", "glows": None, "learned": "Maps have keys"}]
+    reflections = [
+        {"id": "r1", "glows": None, "learned": "Maps have keys"},
+        {"id": "r2", "evidence_id": "e1", "glows": None, "spoken": "glows"},
+    ]
     plan = {
         "items": [{"type": "goal", "id": "g1", "say": "I read"}, {"type": "evidence", "id": "e1"}],
         "follow_up_goals": ["g1"],
     }
-    choices = plan_choices(plan, pieces=pieces, reflections=reflections, goals=goals)
+    choices = plan_choices(
+        plan, pieces=pieces, reflections=reflections, goals=goals, recordings="/student/reflections"
+    )
     assert [(c.kind, c.item_id, c.chosen) for c in choices] == [
         ("goal", "g1", True),
         ("evidence", "e1", True),
         ("evidence", "e3", False),
         ("reflection", "r1", False),
+        ("reflection", "r2", False),
     ]
     assert choices[0].say == "I read" and choices[0].follow_up
     assert not choices[2].approved and choices[3].title == "Maps have keys"
+    assert (choices[3].about, choices[3].recording) == (None, None)
+    # Said aloud, on her robot: which work, and her voice to hear (several start "I am proud of").
+    assert (choices[4].spoken, choices[4].about, choices[4].recording) == (
+        "glows",
+        "Robot",
+        "/student/reflections/r2/recording",
+    )
 
 
 def test_a_refusal_is_named_by_its_kind_or_its_status() -> None:

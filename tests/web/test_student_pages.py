@@ -993,6 +993,9 @@ async def test_ava_says_her_reflection_aloud_and_leads_with_it(
     cycle_id = await open_cycle(system)
     plan = await web.get("/student/plan")
     assert "I am proud of: said aloud" in text_of(plan)
+    # (Each with the work it is about, and her voice: several may start "I am proud of".)
+    assert 'About my work: <span dir="auto">My robot</span>' in text_of(plan)
+    assert f'<audio class="spoken" controls preload="none" src="{mine}"' in plan.text
     saved_plan = await web.post(
         "/student/plan",
         data={

@@ -151,6 +151,7 @@ async def _plan_page(
             pieces=pieces.body if pieces.ok else None,
             reflections=reflections.body if reflections.ok else None,
             goals=goals.body if goals.ok else None,
+            recordings=STUDENT_RECORDINGS,
         ),
         questions=(questions + [""] * MAX_QUESTIONS)[: max(MAX_QUESTIONS, len(questions))],
         saved=saved,

@@ -81,6 +81,8 @@ class PlanChoice:
     approved: bool
     follow_up: bool = False
     spoken: str | None = None  # a reflection's prompt said aloud (its words may be none)
+    recording: str | None = None  # where the page plays it from
+    about: str | None = None  # the name of the work a reflection is about
 
 
 @dataclass(frozen=True)
@@ -209,11 +211,17 @@ def current_cycle(cycles: Any, *, today: date) -> dict[str, Any] | None:
 
 
 def plan_choices(
-    plan: dict[str, Any], *, pieces: Any, reflections: Any, goals: Any
+    plan: dict[str, Any], *, pieces: Any, reflections: Any, goals: Any, recordings: str
 ) -> list[PlanChoice]:
     """Everything the student can put in their plan, what is in it first (in its order), each
-    with what they will say. Work returned for improvement cannot be shown; goals reached or
-    still active can."""
+    with what they will say; a reflection with the work it is about and, said aloud, played
+    from under ``recordings`` (several may start "I am proud of"). Work returned for
+    improvement cannot be shown; goals reached or still active can."""
+    titles = {
+        str(piece["id"]): str(piece["title"])
+        for piece in (pieces if isinstance(pieces, list) else [])
+        if isinstance(piece, dict)
+    }
     in_plan = {(item["type"], item["id"]): item for item in plan.get("items") or []}
     found: dict[tuple[str, str], PlanChoice] = {}
     for piece in pieces if isinstance(pieces, list) else []:
@@ -223,9 +231,12 @@ def plan_choices(
             )
     for reflection in reflections if isinstance(reflections, list) else []:
         words = next((str(reflection[p]) for p in PROMPTS if reflection.get(p)), "")
+        spoken, recording = spoken_of(reflection, recordings=recordings)
         found["reflection", str(reflection["id"])] = replace(
             _choice(in_plan, "reflection", reflection, words, True),
-            spoken=reflection.get("spoken") if reflection.get("spoken") in PROMPTS else None,
+            spoken=spoken,
+            recording=recording,
+            about=titles.get(str(reflection.get("evidence_id"))),
         )
     for goal in goals if isinstance(goals, list) else []:
         if goal.get("status") in ("active", "achieved"):
