@@ -55,6 +55,7 @@ from shared.roster import (
     site_zones,
 )
 from shared.roster_classes import keep_class_copy
+from shared.upsert import insert_or_replace
 
 consumers = EventConsumers(group="notifications")
 Context = HandlerContext[NotificationsEnvironment]
@@ -354,7 +355,7 @@ async def invite_families_to_book(
 ) -> None:
     """Invite every family of the window's site, each with their own link (valid until
     booking closes): the invitations are written by jobs, a chunk of families each."""
-    await _keep_rounds(context, [(event, event.data.window_id) for event in events])
+    await _keep_rounds(context, events)
     guardians = await guardians_at_sites(
         context.session, {(event.district, event.site) for event in events}
     )
@@ -372,18 +373,23 @@ async def invite_families_to_book(
     )
 
 
-async def _keep_rounds(context: Context, rounds: Sequence[tuple[CloudEvent[Any], str]]) -> None:
+async def _keep_rounds(
+    context: Context, events: Sequence[CloudEvent[WindowOpened] | CloudEvent[FamiliesNudged]]
+) -> None:
     """Keep which window each round of messages to many families is about, by the event that
-    started it (the office's report of the rounds names it)."""
-    for event, window_id in rounds:
-        await context.session.merge(
-            MessageRound(
-                cause_event_id=event.id,
-                district=event.district,
-                site=event.site,
-                window_id=window_id,
-            )
-        )
+    started it (the office's report of the rounds names it), in one statement."""
+    rounds = {
+        event.id: {
+            "cause_event_id": event.id,
+            "district": event.district,
+            "site": event.site,
+            "window_id": event.data.window_id,
+        }
+        for event in events
+    }
+    await insert_or_replace(
+        context.session, MessageRound, list(rounds.values()), key=("cause_event_id",)
+    )
 
 
 @consumers.handles_batch(FamilyLinkReissued)
@@ -427,7 +433,7 @@ async def remind_families_to_book(
     """Remind each guardian the school nudged to book, with their link (one message per
     guardian, naming each of their children who has no conference yet, and apart those on the
     waitlist, whose time is booked when one opens up)."""
-    await _keep_rounds(context, [(event, event.data.window_id) for event in events])
+    await _keep_rounds(context, events)
     now = context.env.now()
     nudged = {family.student_id for event in events for family in event.data.families}
     on_roster = await roster_students(context.session, nudged)

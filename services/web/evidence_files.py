@@ -1,6 +1,6 @@
 """A piece of evidence's file (or a photo's preview), or a reflection said aloud, streamed from
-portfolio to whoever the page is for (the student, the family, their teacher): portfolio decides who may have it, and
-answers 404 to anyone else."""
+portfolio to whoever the page is for (the student, the family, their teacher): portfolio decides
+who may have it, and answers 404 to anyone else."""
 
 from __future__ import annotations
 

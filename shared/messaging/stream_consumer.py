@@ -138,10 +138,9 @@ class StreamConsumer:
                 subscription.stream
             )
         self._all_keys = list(self._stream_of)
-        # The keys read: those whose group exists. A stream Redis refuses this service's user
-        # (an ACL file written before the service subscribed to it) is left out, and its
-        # group tried again from time to time, while the others are read.
-        self._keys = list(self._all_keys)
+        # A stream Redis refuses this service's user (an ACL file written before the service
+        # subscribed to it) is left out of what is read (``_keys``), and its group tried again
+        # from time to time, while the others are read.
         self._refused: dict[str, NoPermissionError] = {}
         self._next_group_try = 0.0
         self._stopping = asyncio.Event()
@@ -152,6 +151,11 @@ class StreamConsumer:
     @property
     def group(self) -> str:
         return self.consumers.group
+
+    @property
+    def _keys(self) -> list[str]:
+        """The keys read: every stream's and replay stream's, but those Redis refuses."""
+        return [key for key in self._all_keys if key not in self._refused]
 
     def stop(self) -> None:
         """Finish the batch in hand, then return from ``run``."""
@@ -166,7 +170,7 @@ class StreamConsumer:
         while not self._stopping.is_set():
             try:
                 if not self._started:
-                    await self._open_groups()
+                    await self._open_groups(self._all_keys)
                 await self.step()
                 delay = self.policy.retry_backoff_seconds
                 continue
@@ -200,7 +204,7 @@ class StreamConsumer:
             self._started = True
             now = time.monotonic()
             if self._refused and now >= self._next_group_try:
-                await self._open_groups()
+                await self._open_groups(list(self._refused))
             if first or now >= self._next_reclaim:
                 handled += await self.reclaim(first=first)
                 self._next_reclaim = time.monotonic() + self.policy.poll_seconds
@@ -214,34 +218,31 @@ class StreamConsumer:
                 self.heartbeat.failed(next(iter(self._refused.values())))
         return handled
 
-    async def _open_groups(self) -> None:
-        """Create the group on each stream that lacks it, and read those Redis lets this
-        service's user read: one it refuses is logged and left out (its entries wait in
-        Redis, nothing is lost) and tried again every ``max_retry_backoff_seconds``, while the
-        others are handled; if it refuses them all, the error is raised."""
-        refused: dict[str, NoPermissionError] = {}
-        for key in self._all_keys:
+    async def _open_groups(self, keys: list[str]) -> None:
+        """Create the group on each of ``keys`` that lacks it: a stream Redis refuses this
+        service's user is logged and left out of what is read (its entries wait in Redis,
+        nothing is lost) and tried again every ``max_retry_backoff_seconds``, while the others
+        are handled; if it refuses them all, the error is raised."""
+        for key in keys:
             try:
                 await ensure_groups(self.redis, self.group, [key])
             except NoPermissionError as error:
-                refused[key] = error
-        if len(refused) == len(self._all_keys):
-            raise next(iter(refused.values()))
-        for key, refusal in refused.items():
-            if key not in self._refused:
-                log.error(
-                    "%s: Redis refuses this service's user the stream %s (%s): its events wait"
-                    " until the ACL file allows it (write it again: slc-redis-acl); the other"
-                    " streams are handled meanwhile",
-                    self.group,
-                    key,
-                    refusal,
-                )
-        for key in self._refused.keys() - refused.keys():
-            log.info("%s: the stream %s is read again", self.group, key)
-        self._refused = refused
-        self._keys = [key for key in self._all_keys if key not in refused]
+                if key not in self._refused:
+                    log.error(
+                        "%s: Redis refuses this service's user the stream %s (%s): its events"
+                        " wait until the ACL file allows it (write it again: slc-redis-acl);"
+                        " the other streams are handled meanwhile",
+                        self.group,
+                        key,
+                        error,
+                    )
+                self._refused[key] = error
+                continue
+            if self._refused.pop(key, None) is not None:
+                log.info("%s: the stream %s is read again", self.group, key)
         self._next_group_try = time.monotonic() + self.policy.max_retry_backoff_seconds
+        if len(self._refused) == len(self._all_keys):
+            raise next(iter(self._refused.values()))
 
     async def reclaim(self, *, first: bool = False) -> int:
         """Claim and handle pending entries that are due (see the module docstring)."""

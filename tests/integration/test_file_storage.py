@@ -22,8 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import HTTPException
 
 from devstack.redis_server import free_port
+from services.portfolio.evidence.stored_files import put_all
 from services.portfolio.files import (
     FileNotStored,
     FileStore,
@@ -435,3 +437,29 @@ def test_upload_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -
         24_000_000,
         100_000_000,
     )
+
+
+async def test_files_kept_together_are_all_kept_or_none(tmp_path: Path) -> None:
+    """A photo and its preview, or a recording: when the store fails part way, what was stored
+    is deleted again and the caller is answered 503 in words."""
+
+    class FailsSecond(LocalDiskStore):
+        puts = 0
+
+        async def put(self, key: str, data: bytes, *, media_type: str) -> None:
+            self.puts += 1
+            if self.puts == 2:
+                raise FileStoreError("the disk is full")
+            await super().put(key, data, media_type=media_type)
+
+    store = FailsSecond(tmp_path)
+    files = [("students/s-1/evidence/a.jpg", b"photo", "image/jpeg")]
+    files.append(("students/s-1/evidence/a-thumb.jpg", b"preview", "image/jpeg"))
+    with pytest.raises(HTTPException) as refused:
+        await put_all(store, files, what="evidence a", said="the file")
+    assert refused.value.status_code == 503
+    assert refused.value.detail == "the file could not be stored just now; please try again"
+    with pytest.raises(FileNotStored):
+        await store.get("students/s-1/evidence/a.jpg")  # (stored first, deleted again)
+    await put_all(store, files[:1], what="evidence a", said="the file")
+    assert await store.get("students/s-1/evidence/a.jpg") == b"photo"

@@ -357,6 +357,15 @@ async def test_a_spoken_reflection_refuses_what_is_not_a_recording_in_words(
     assert "a reflection said aloud is a sound recording" in not_sound.text
     garbage = await say({"prompt": "glows"}, ("voice.wav", b"RIFF\x00\x00", "audio/wav"))
     assert garbage.status_code in (415, 422), garbage.text
+    empty = await say({"prompt": "glows"}, ("voice.wav", b"", "audio/wav"))
+    assert empty.status_code in (415, 422), empty.text
+    bad_piece = await system.portfolio.post(
+        spoken,
+        data={"prompt": "glows", "evidence_id": "../../etc"},
+        files={"recording": ("voice.wav", sound_recording(), "audio/wav")},
+        headers=GIO,
+    )
+    assert bad_piece.status_code == 422, bad_piece.text
     no_prompt = await say({}, ("voice.wav", sound_recording(), "audio/wav"))
     assert no_prompt.status_code == 422 and "prompt" in no_prompt.text
     wrong_prompt = await say({"prompt": "feelings"}, ("voice.wav", sound_recording(), "audio/wav"))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
@@ -141,15 +143,11 @@ async def stream_stored(
     with the whole file, as HTTP allows."""
     asked = _one_range(byte_range) if ranged else None
     if asked is not None:
-        return await _part_of(store, key, asked, media_type=media_type, disposition=disposition)
-    try:
+        with _reading(key):
+            data = await store.get(key)
+        return _part_of(data, asked, media_type=media_type, disposition=disposition)
+    with _reading(key):
         stream = await store.open_stream(key)
-    except FileNotStored:
-        log.error("evidence file %s is recorded but not in the file store", key)
-        raise not_found("the file is missing from the file store") from None
-    except FileStoreError as error:
-        log.error("could not read evidence file %s: %s", key, error)
-        raise unavailable("the file could not be read just now; please try again") from error
     return StreamingResponse(
         stream.chunks,
         media_type=media_type,
@@ -180,22 +178,23 @@ def _one_range(header: str | None) -> tuple[int | None, int | None] | None:
     return (int(found[1]) if found[1] else None, int(found[2]) if found[2] else None)
 
 
-async def _part_of(
-    store: FileStore,
-    key: str,
-    asked: tuple[int | None, int | None],
-    *,
-    media_type: str,
-    disposition: str,
-) -> Response:
+@contextmanager
+def _reading(key: str) -> Iterator[None]:
+    """A stored file read: 404 if it is gone from the store, 503 if the store fails."""
     try:
-        data = await store.get(key)
+        yield
     except FileNotStored:
-        log.error("file %s is recorded but not in the file store", key)
+        log.error("evidence file %s is recorded but not in the file store", key)
         raise not_found("the file is missing from the file store") from None
     except FileStoreError as error:
-        log.error("could not read file %s: %s", key, error)
+        log.error("could not read evidence file %s: %s", key, error)
         raise unavailable("the file could not be read just now; please try again") from error
+
+
+def _part_of(
+    data: bytes, asked: tuple[int | None, int | None], *, media_type: str, disposition: str
+) -> Response:
+    """The part of ``data`` asked for (206), or 416 if there is none."""
     size = len(data)
     first, last = asked
     if first is None:  # (the last bytes)

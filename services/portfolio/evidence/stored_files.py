@@ -79,17 +79,25 @@ async def keep(
 ) -> tuple[str, str | None]:
     """Store an inspected upload and its preview; their keys. All or nothing: 503 if the store
     fails."""
-    keys = [file_key(student_id, evidence_id, inspected.extension, version=version)]
+    stored = file_key(student_id, evidence_id, inspected.extension, version=version)
+    files = [(stored, inspected.data, inspected.media_type)]
+    preview = None
     if inspected.thumbnail is not None:
-        keys.append(thumbnail_key(student_id, evidence_id, version=version))
+        preview = thumbnail_key(student_id, evidence_id, version=version)
+        files.append((preview, inspected.thumbnail.data, inspected.thumbnail.media_type))
+    await put_all(store, files, what=f"evidence {evidence_id}", said="the file")
+    return stored, preview
+
+
+async def put_all(
+    store: FileStore, files: list[tuple[str, bytes, str]], *, what: str, said: str
+) -> None:
+    """Store each (key, data, media type), all or nothing: if the store fails, what was stored
+    is deleted and the caller answered 503 (``said``: what the refusal calls it)."""
     try:
-        await store.put(keys[0], inspected.data, media_type=inspected.media_type)
-        if inspected.thumbnail is not None:
-            await store.put(
-                keys[1], inspected.thumbnail.data, media_type=inspected.thumbnail.media_type
-            )
+        for key, data, media_type in files:
+            await store.put(key, data, media_type=media_type)
     except FileStoreError as error:
-        log.error("could not store evidence %s: %s", evidence_id, error)
-        await forget(store, keys)
-        raise unavailable("the file could not be stored just now; please try again") from error
-    return keys[0], keys[1] if len(keys) > 1 else None
+        log.error("could not store %s: %s", what, error)
+        await forget(store, [key for key, _, _ in files])
+        raise unavailable(f"{said} could not be stored just now; please try again") from error

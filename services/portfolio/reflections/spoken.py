@@ -12,10 +12,10 @@ from fastapi import APIRouter, File, Form, Header, HTTPException, Request, Uploa
 from fastapi.responses import Response, StreamingResponse
 
 from services.portfolio.evidence.downloads import content_disposition, stream_stored
-from services.portfolio.evidence.refusing import not_found, unavailable
-from services.portfolio.evidence.stored_files import FileStoreDep, forget, recording_key
+from services.portfolio.evidence.refusing import not_found
+from services.portfolio.evidence.stored_files import FileStoreDep, forget, put_all, recording_key
 from services.portfolio.evidence.uploads import inspected_upload
-from services.portfolio.files import FileStoreError, MediaKind, media_limits_from_settings
+from services.portfolio.files import MediaKind, media_limits_from_settings
 from services.portfolio.files.media import MP3, MP4_AUDIO, OGG_AUDIO, WAV, WEBM_AUDIO
 from services.portfolio.reflections.api import (
     Answer,
@@ -77,11 +77,12 @@ async def add_spoken_reflection(
         raise _not_a_recording(inspected.media_type)
     reflection_id = new_id()
     key = recording_key(student_id, reflection_id, inspected.extension)
-    try:
-        await store.put(key, inspected.data, media_type=inspected.media_type)
-    except FileStoreError as error:
-        await forget(store, [key])
-        raise unavailable("the recording could not be stored just now; please try again") from error
+    await put_all(
+        store,
+        [(key, inspected.data, inspected.media_type)],
+        what=f"the recording of reflection {reflection_id}",
+        said="the recording",
+    )
     try:
         async with uow.transaction() as session:
             student = await student_to_reflect_for(session, student_id, principal, evidence_id)

@@ -483,8 +483,8 @@ async def seat_family(
     now: datetime,
 ) -> Booking:
     """Take a seat (and an interpreter's time, if asked) and record the booking and its event
-    (naming the waitlist entry it answers, if any); the caller has applied the rules. A second conference for the student in the window fails
-    on the unique index (``IntegrityError``)."""
+    (naming the waitlist entry it answers, if any); the caller has applied the rules. A second
+    conference for the student in the window fails on the unique index (``IntegrityError``)."""
     at_once = _books_at_once(session, slot, interpreter_language)
     station = interpreter_id = None
     if not at_once:

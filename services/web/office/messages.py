@@ -1,8 +1,7 @@
 """What became of the school's messages (notifications' delivery reports): the counts by status,
 each invitation round and nudge with its counts and the window it was about (by its name, from
-scheduling), and the families no channel reached, with the
-reason (the office calls them). Nothing of a family's contact details is shown beyond what
-notifications gives the office."""
+scheduling), and the families no channel reached, with the reason (the office calls them).
+Nothing of a family's contact details is shown beyond what notifications gives the office."""
 
 from __future__ import annotations
 

@@ -101,15 +101,14 @@ class ConferenceStep:
     file_kind: str | None = None  # its work's file: `image`, `audio` (played in the page), ...
     spoken: str | None = None  # the prompt its reflection answers aloud
     recording: str | None = None  # where the page plays it from
+    # The work the step shows, or its reflection is about (a teacher checks it is approved).
+    about_evidence: str | None = None
+    work_status: str | None = None  # that work's review, where the page knows it
 
     @property
     def reflection(self) -> ReflectionView:
         """Its reflection, as a reflection is shown (``_reflection.html.j2``)."""
         return ReflectionView("", self.answers, self.spoken, self.recording)
-
-    # The work the step shows, or its reflection is about (a teacher checks it is approved).
-    about_evidence: str | None = None
-    work_status: str | None = None  # that work's review, where the page knows it
 
 
 def work_views(pieces: Any, *, language: str, timezone: str | None) -> list[WorkView]:
