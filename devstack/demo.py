@@ -42,6 +42,15 @@ OPENED_BY_THE_DEMO = ("mjds",)
 # Each school's interpreters, free through its conference afternoons: Conway has a Spanish one
 # (María, Gio's mother, reads Spanish; her page offers an interpreter).
 INTERPRETERS = {"conway": (("Rosa Díaz", ("es",)),)}
+# How each school's families reach its office (fictional numbers, as films use).
+SCHOOL_OFFICES: dict[str, dict[str, object]] = {
+    "conway": {
+        "phone": "(503) 555-0100",
+        "email": "office@conway.example.org",
+        "hours": "Monday to Friday, 7:30 am to 4 pm",
+    },
+    "mjds": {"phone": "(503) 555-0188", "hours": "Monday to Thursday, 8 am to 3:30 pm"},
+}
 GOALS = {
     "s-gio": ("Know all my letter sounds and shapes", "reading"),
     "s-minh": ("Know my times tables up to 10", "math"),
@@ -144,6 +153,7 @@ def load_demo_district(
     created: list[str] = []
     with httpx.Client(timeout=30, headers=admin) as http:
         created += _import_roster(http, urls["portfolio"])
+        created += _write_school_offices(http, urls["notifications"])
         created += _open_cycles(http, urls["portfolio"])
         created += _open_conference_times(
             http, urls["scheduling"], urls["portfolio"], conference_today=conference_today
@@ -403,6 +413,20 @@ def _once_roster_arrives(
         if response.status_code not in waiting or time.monotonic() > deadline:
             return response
         time.sleep(0.2)
+
+
+def _write_school_offices(http: httpx.Client, notifications: str) -> list[str]:
+    """How the demo schools' families reach their offices, at the end of every message and on
+    their pages (before the windows open: their invitations end with it too)."""
+    created = []
+    for site, office in SCHOOL_OFFICES.items():
+        url = f"{notifications}/sites/{site}/office"
+        written = _once_roster_arrives(http, "GET", url, {}, waiting_status=404)
+        if _ok(written).json()["updated_by"] is not None:
+            continue
+        _ok(_once_roster_arrives(http, "PUT", url, office, waiting_status=404))
+        created.append(f"school office of {site}: {office['phone']}")
+    return created
 
 
 def _set_first_goals(http: httpx.Client, urls: dict[str, str]) -> list[str]:

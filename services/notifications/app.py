@@ -14,6 +14,7 @@ from services.notifications.environment import notifications_environment
 from services.notifications.preferences_api import router as preferences_router
 from services.notifications.reminders_api import router as reminders_router
 from services.notifications.reports_api import router as reports_router
+from services.notifications.school_office_api import router as school_office_router
 from services.notifications.sending import jobs
 from services.notifications.settings import NotificationsSettings
 from services.notifications.short_links_api import router as short_links_router
@@ -37,6 +38,7 @@ SPEC = ServiceSpec(
         preferences_router,
         reports_router,
         reminders_router,
+        school_office_router,
         short_links_router,
     ],
     migrations=Path(__file__).parent / "migrations",

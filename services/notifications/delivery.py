@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.family_links import FamilyLinks
-from services.notifications.messages import named_language, render
+from services.notifications.messages import OfficeWords, named_language, render
 from services.notifications.preferences import (
     NO_PREFERENCES,
     ChannelName,
@@ -29,6 +29,7 @@ from services.notifications.preferences import (
     parse_kinds,
     plan,
 )
+from services.notifications.school_office import office_words, school_offices
 from services.notifications.tables import (
     ContactPoint,
     CouldNotReach,
@@ -233,12 +234,14 @@ async def notify_guardians(
     contacts, preferences, stopped = await _contacts_and_preferences(
         session, {m.guardian_id for m in messages}
     )
-    # A conference's school and teacher, by name: in the message and in its calendar.
+    # How each school's office is reached, at the end of its messages; a conference's school
+    # and teacher, by name: in the message and in its calendar.
+    offices = await school_offices(session, {m.cause.site for m in messages})
     schools = await _by_id(
         session,
         RosterSite,
         RosterSite.id,
-        {m.cause.site for m in messages if m.calendar or m.values.get("room")},
+        {m.cause.site for m in messages if m.calendar or m.values.get("room")} | set(offices),
     )
     teachers = await teacher_names(session, {t for m in messages if (t := _teacher_of(m))})
     deliveries: list[tuple[dict[str, Any], Message]] = []
@@ -258,6 +261,9 @@ async def notify_guardians(
             planned.add(identity)
             student, school = students[message.student_id], schools.get(message.cause.site)
             teacher = teachers.get(_teacher_of(message) or "")
+            office = office_words(
+                offices.get(message.cause.site), school.name if school is not None else None
+            )
             row = _delivery(
                 message,
                 student,
@@ -266,6 +272,7 @@ async def notify_guardians(
                 contact,
                 channel,
                 how,
+                office=office,
                 # (The language the family chose for messages, else the one on file for them.)
                 language=chosen.language or (contact.language if contact else None),
             )
@@ -414,6 +421,7 @@ def _delivery(
     how: Plan,
     *,
     language: str | None,
+    office: OfficeWords | None,
 ) -> dict[str, Any]:
     """The delivery's row, with the message rendered in the guardian's language: a
     conference's room with its school (a family may have children at two), and its teacher by
@@ -430,6 +438,7 @@ def _delivery(
         student=student.given_name,
         guardian=contact.display_name if contact else "",
         teacher=teacher,
+        office=office,
         **values,
     )
     row: dict[str, Any] = dict(

@@ -172,6 +172,18 @@ _ENVIRONMENTS = {language: _environment(language) for language in SUPPORTED_LANG
 LANGUAGE_PLACEHOLDER = "{language}"
 
 
+@dataclass(frozen=True)
+class OfficeWords:
+    """How a family reaches the school's office, at the end of each message to them: its phone
+    number as written in the district's country and email address (one of them at least), its
+    hours in the office's words (``school_office.py``)."""
+
+    school: str | None
+    phone: str | None
+    email: str | None
+    hours: str | None
+
+
 def message_language(preferred: str | None) -> str:
     """The best language we have a catalog for (RFC 4647 lookup): ``es-MX`` is written in
     ``es``; ``zh``, ``zh-CN`` and ``zh-Hans-CN`` in ``zh-Hans`` (``zh-TW`` looks for
@@ -185,18 +197,28 @@ def render(
     language: str | None,
     timezone: str = "UTC",
     translator: ContentTranslator | None = None,
+    office: OfficeWords | None = None,
     **context: Any,
 ) -> Message:
     """Render a message in the family's language (``message_language``): dates and times in
     ``context`` are written the family's way in ``timezone``; ``Authored`` words are shown as
-    written, after their translation when ``translator`` gives one."""
+    written, after their translation when ``translator`` gives one. The message ends with how
+    to reach the school's ``office``, when it wrote that."""
     chosen = message_language(language)
     localize = _Localizer(_locale(chosen), chosen, ZoneInfo(timezone), translator)
     values = {key: localize(value) for key, value in context.items()}
     if isinstance(link := values.get("link"), str):
         # The family's link opens its pages in the language it reads its messages in.
         values["link"] = link.replace(LANGUAGE_PLACEHOLDER, chosen)
-    text = _ENVIRONMENTS[chosen].get_template(f"{template}.txt.j2").render(**values)
+    environment = _ENVIRONMENTS[chosen]
+    text = environment.get_template(f"{template}.txt.j2").render(**values)
+    if office is not None:
+        footer = environment.get_template("_school_office.txt.j2").render(
+            school=localize(office.school),
+            reach=localize(", ".join(way for way in (office.phone, office.email) if way)),
+            hours=localize(Authored(office.hours) if office.hours else None),
+        )
+        text = f"{text.rstrip()}\n\n{footer.strip()}\n"
     subject, _, body = text.partition("\n")
     return Message(language=chosen, subject=shortened(subject.strip()), body=body.lstrip("\n"))
 

@@ -153,24 +153,29 @@ def _env(request: Request) -> NotificationsEnvironment:
     return env
 
 
-def _check_site_admin(principal: Principal, site: str) -> None:
+def check_site_admin(principal: Principal, site: str, *, setting: str) -> None:
+    """403 unless ``principal`` is an admin, 404 unless of ``site`` (or of its district);
+    ``setting`` names what is refused ("a school's reminder times")."""
     if not principal.is_admin:
-        raise forbidden("a school's reminder times are set by its office (a site admin)")
+        raise forbidden(f"{setting} are set by its office (a site admin)")
     if not principal.can_act_for_site(principal.district, site):
-        raise _no_site(site)
+        raise _no_site(site, "that you administer")
 
 
-def _no_site(site: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site!r} that you administer")
+def _no_site(site: str, whose: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site!r} {whose}")
 
 
-async def _check_site_known(session: AsyncSession, principal: Principal, site: str) -> None:
-    """A site is known here once the roster has enrolled a student there."""
+async def check_site_known(
+    session: AsyncSession, principal: Principal, site: str, *, whose: str = "that you administer"
+) -> None:
+    """404 (no site ``site`` ``whose``) unless the roster has enrolled a student at ``site`` in
+    the principal's district: a site is known here from then on."""
     query = select(KnownStudent.id).where(
         KnownStudent.district == principal.district, KnownStudent.site == site
     )
     if (await session.exec(query.limit(1))).first() is None:
-        raise _no_site(site)
+        raise _no_site(site, whose)
 
 
 async def _site_times(
@@ -194,9 +199,9 @@ async def read_site_reminders(
 ) -> SiteReminderTimes:
     """How long before each conference a school's families are reminded (its office, or a
     district admin)."""
-    _check_site_admin(principal, site)
+    check_site_admin(principal, site, setting="a school's reminder times")
     async with uow.read() as session:
-        await _check_site_known(session, principal, site)
+        await check_site_known(session, principal, site)
         return await _site_times(session, _env(request), site)
 
 
@@ -213,10 +218,10 @@ async def choose_site_reminders(
     """Choose how long before each conference a school's families are reminded (its office,
     or a district admin). Conferences booked from now on follow the new times, and so do the
     reminders not yet sent of those already booked."""
-    _check_site_admin(principal, site)
+    check_site_admin(principal, site, setting="a school's reminder times")
     env = _env(request)
     async with uow.transaction() as session:
-        await _check_site_known(session, principal, site)
+        await check_site_known(session, principal, site)
         planned_anew = await change_site_reminders(
             session,
             district=principal.district,

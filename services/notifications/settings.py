@@ -13,6 +13,7 @@ from services.notifications.reminder_times import (
 )
 from shared.api_types import TimeZone
 from shared.auth.family_links import load_private_key, load_public_key
+from shared.phone_numbers import PhoneRegion
 from shared.settings import LOOPBACK_HOSTS, ServiceSettings, pem_text
 
 
@@ -144,6 +145,12 @@ class NotificationsSettings(ServiceSettings):
         description="A secret the district's mail system presents (`Authorization: Bearer`) to"
         " hand over delivery reports at `POST /email/reports`, and nothing else: at least 32"
         " random characters. Unset, only a district IT token may.",
+    )
+    phone_region: PhoneRegion = Field(
+        "US",
+        description="The country (ISO 3166 code) a school office's phone number is in when it is"
+        " written without a country code (`(503) 555-0100`); such a number is shown to families"
+        " without it.",
     )
     reminders: Annotated[tuple[timedelta, ...], NoDecode] = Field(
         (timedelta(days=2), timedelta(hours=2)),

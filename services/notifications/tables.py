@@ -321,6 +321,31 @@ class SiteReminderPolicy(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class SchoolOffice(SQLModel, table=True):
+    """How a school's families reach its office, as the office wrote it: at the end of every
+    message to them and on their pages. A school's number, not anyone's own: it may be shown to
+    any family of the district."""
+
+    __tablename__ = "school_office"
+
+    site: str = Field(primary_key=True, max_length=64)
+    district: str = Field(max_length=64)
+    phone: str | None = Field(default=None, max_length=16, description="E.164.")
+    extension: str | None = Field(default=None, max_length=16, description="Digits only.")
+    phone_display: str | None = Field(
+        default=None,
+        max_length=40,
+        description="As families read it: `(503) 555-0100 ext. 2` in the district's country"
+        " (`NOTIFICATIONS_PHONE_REGION` when written), else with its country code.",
+    )
+    email: str | None = Field(default=None, max_length=254)
+    hours: str | None = Field(
+        default=None, max_length=120, description="When the office answers, as it wrote it."
+    )
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 metadata = metadata_for(
     *RUNTIME_TABLES,
     RosterAdministrator,
@@ -341,4 +366,5 @@ metadata = metadata_for(
     UpcomingConference,
     ConferenceReminder,
     SiteReminderPolicy,
+    SchoolOffice,
 )

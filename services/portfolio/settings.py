@@ -1,8 +1,8 @@
-import phonenumbers
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.api_types import TimeZone
+from shared.phone_numbers import PhoneRegion
 from shared.settings import ServiceSettings
 
 
@@ -63,19 +63,11 @@ class PortfolioSettings(ServiceSettings):
         description="IANA time zone of a school the roster export gives none for (an org's"
         " `metadata.timezone` column); unset, the district's (`DISTRICT_TIMEZONE`).",
     )
-    phone_region: str = Field(
+    phone_region: PhoneRegion = Field(
         "US",
         description="The country (ISO 3166 code) a roster export's phone numbers are in when they"
         " are written without a country code, e.g. `(503) 555-0111`.",
     )
-
-    @field_validator("phone_region", mode="after")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        # (A region the phone number library does not know would read no number at all.)
-        if value not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError("must be a country code phone numbers are read in, e.g. US or CA")
-        return value
 
     roster_upload_dir: str = Field(
         "./var/roster-uploads",

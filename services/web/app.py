@@ -37,8 +37,8 @@ from services.web.family import (
     waitlist,
 )
 from services.web.notifications_api import NotificationsApi
-from services.web.office import day as office_day
 from services.web.office import (
+    contact,
     day_cancel,
     figures,
     interpreters,
@@ -49,6 +49,7 @@ from services.web.office import (
     students,
     windows,
 )
+from services.web.office import day as office_day
 from services.web.office import waitlist as office_waitlist
 from services.web.pages import visitor
 from services.web.portfolio_api import PortfolioApi
@@ -189,6 +190,7 @@ def build_app(
         messages,
         interpreters,
         reminders,
+        contact,
         siblings,
         students,
         office_day,

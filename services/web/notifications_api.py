@@ -1,6 +1,6 @@
 """Notifications' API as the pages call it: always as the signed-in person, with their
 credential as the bearer (a family's link may read and set the guardian's own message
-preferences, nothing else notifications keeps)."""
+preferences, and read how to reach a school's office, nothing else notifications keeps)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,17 @@ class NotificationsApi(ServiceApi):
         many conferences that changed (422 with the reason when refused)."""
         path = f"/sites/{quote(site, safe='')}/reminders"
         return await self._call("PUT", path, credential, json={"before": before})
+
+    async def school_office(self, credential: str, *, site: str) -> Answer:
+        """How the site's families reach its office (phone, email, hours; each null until the
+        office writes it), and the school's name."""
+        return await self._call("GET", f"/sites/{quote(site, safe='')}/office", credential)
+
+    async def write_school_office(
+        self, credential: str, *, site: str, phone: str, email: str, hours: str
+    ) -> Answer:
+        """Replace how the site's families reach its office (all empty: nothing shown); 422
+        with the field and the type of its error when refused."""
+        path = f"/sites/{quote(site, safe='')}/office"
+        body = {"phone": phone, "email": email, "hours": hours}
+        return await self._call("PUT", path, credential, json=body)

@@ -201,6 +201,16 @@ def test_make_run_starts_everything_and_the_readme_try_it_works_as_written(tmp_p
             "Confirmed",
             "Invitation",  # when Conway's office opened conference week
         ]
+        # Each ends with how to reach Conway's office (the demo wrote it before any message).
+        for message in mailbox:
+            assert (
+                message["body"]
+                .rstrip()
+                .endswith(
+                    "Conway Elementary office: (503) 555-0100, office@conway.example.org\n"
+                    'Open: "Monday to Friday, 7:30 am to 4 pm"'
+                )
+            ), message["body"]
     finally:
         assert launcher.stop() == 0
     assert "demo: already loaded" in launcher.output.read_text()

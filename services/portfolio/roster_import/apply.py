@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import phonenumbers
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
@@ -72,6 +71,7 @@ from shared.contact_details import E164
 from shared.events import EventData
 from shared.messaging.outbox import record_events
 from shared.messaging.unit_of_work import UnitOfWork
+from shared.phone_numbers import e164, read_phone
 
 R = TypeVar("R")
 
@@ -879,15 +879,8 @@ def _phone(number: str | None, region: str) -> str | None:
     written = re.sub(r"[\s().-]", "", number)
     if E164.match(written):  # (as notifications checks it; a number of any country)
         return written
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return None
-    # (Not a local-only number, "555-0111", which no text reaches from elsewhere.)
-    possible = phonenumbers.is_possible_number_with_reason(parsed)
-    if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    parsed = read_phone(number, region)
+    return e164(parsed) if parsed is not None else None
 
 
 def _session_row(session: Any) -> dict[str, Any]:

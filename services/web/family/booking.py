@@ -55,7 +55,7 @@ async def choose_time(
         interpreter = None
     elif interpreter is not None:
         child = await child_of_family(api, who, student_id, interpreter_language=interpreter)
-    return choose_time_page(
+    return await choose_time_page(
         request,
         who,
         child=child,
@@ -120,7 +120,7 @@ async def book_time(
             if refusal is Refusal.ALREADY_BOOKED and now.conference is not None:
                 # (Booked meanwhile, from another tab or by another guardian: change it there.)
                 change_href = f"/family/bookings/{now.conference.booking_id}/move"
-    return choose_time_page(
+    return await choose_time_page(
         request,
         who,
         child=child,
@@ -155,7 +155,7 @@ async def choose_new_time(
     child, interpreter_times = await _times_to_move_to(
         api, who, booked, without_interpreter and asked is None, asked
     )
-    return choose_time_page(
+    return await choose_time_page(
         request,
         who,
         child=child,
@@ -266,7 +266,7 @@ async def move_to_time(
         # (A time taken meanwhile, every time shown: the nearest free times scheduling gave.)
         days = days_of_times(nearest, language=who.language, names=child.teacher_names)
         nearest_only = True
-    return choose_time_page(
+    return await choose_time_page(
         request,
         who,
         child=child,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from fastapi import Request
 from starlette.responses import Response
 
+from services.web.family.offices import school_offices
 from services.web.family.signed_in import session_of
 from services.web.family.view import ChildView, DayOfTimes
 from services.web.pages import Visitor, page
@@ -50,7 +51,7 @@ async def school_languages(
     ]
 
 
-def choose_time_page(
+async def choose_time_page(
     request: Request,
     who: Visitor,
     *,
@@ -90,6 +91,7 @@ def choose_time_page(
         "choose_time.html.j2",
         status=status,
         child=child,
+        offices=await school_offices(request, who, [child.site]),
         action=action,
         days=days,
         moving=moving,

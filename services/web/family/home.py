@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from services.web.family.choosing import interpreter_languages
 from services.web.family.feedback import feedback_waiting
+from services.web.family.offices import school_offices
 from services.web.family.signed_in import FamilyDep, family_data
 from services.web.family.view import chain_choices, children
 from services.web.pages import page
@@ -76,5 +77,6 @@ async def family_home(
         several_schools=len({child.site for child in family}) > 1,
         feedback_waiting=waiting,
         with_interpreters=with_interpreters,
+        offices=await school_offices(request, who, (child.site for child in family)),
         done=done if done in DONE else None,
     )

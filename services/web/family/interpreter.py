@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import interpreter_languages
+from services.web.family.offices import school_offices
 from services.web.family.signed_in import FamilyDep, accepted, child_with_booking, session_of
 from services.web.family.view import ChildView
 from services.web.forms import checked_form
@@ -26,7 +27,7 @@ async def choose_interpreter(
     """The languages the school has interpreters for, to ask for one at the conference's time
     (or for none, when it has one)."""
     child = await child_with_booking(api, who, booking_id)
-    return _page(request, who, child, await _offered(api, who, child))
+    return await _page(request, who, child, await _offered(api, who, child))
 
 
 @router.post("/family/bookings/{booking_id}/interpreter")
@@ -40,7 +41,7 @@ async def change_interpreter(
     languages = await _offered(api, who, child)
     wanted = fields.get("interpreter") or None
     if "interpreter" not in fields or (wanted is not None and wanted not in dict(languages)):
-        return _page(request, who, child, languages, refusal=Refusal.INVALID, status=422)
+        return await _page(request, who, child, languages, refusal=Refusal.INVALID, status=422)
     if wanted == _current(child, languages):  # (nothing to change, nothing to confirm)
         return RedirectResponse("/family", status_code=303)
     answer = accepted(
@@ -51,7 +52,7 @@ async def change_interpreter(
     if answer.ok:
         done = "interpreter" if wanted else "no_interpreter"
         return RedirectResponse(f"/family?done={done}", status_code=303)
-    return _page(
+    return await _page(
         request,
         who,
         child,
@@ -73,7 +74,7 @@ async def _offered(api: SchedulingApi, who: Visitor, child: ChildView) -> list[t
     return languages
 
 
-def _page(
+async def _page(
     request: Request,
     who: Visitor,
     child: ChildView,
@@ -92,6 +93,7 @@ def _page(
         "choose_interpreter.html.j2",
         status=status,
         child=child,
+        offices=await school_offices(request, who, [child.site]),
         conference=conference,
         interpreter_languages=languages,
         # (After a refusal, the choice sent; else, or with none sent, what the conference has.)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import interpreter_languages
+from services.web.family.offices import school_offices
 from services.web.family.signed_in import (
     FamilyDep,
     accepted,
@@ -27,7 +28,7 @@ router = APIRouter()
 PARTS_OF_DAY = ("any", "morning", "afternoon", "evening")
 
 
-def _waitlist_page(
+async def _waitlist_page(
     request: Request,
     who: Visitor,
     child: ChildView,
@@ -47,6 +48,7 @@ def _waitlist_page(
         "join_waitlist.html.j2",
         status=status,
         child=child,
+        offices=await school_offices(request, who, [child.site]),
         window_id=windows[0].id if windows else "",
         refusal=refusal.value if refusal else None,
         error_field=f"teacher-{teachers[0][0]}"
@@ -89,10 +91,10 @@ async def waitlist_form(
         return RedirectResponse("/family", status_code=303)
     languages = await interpreter_languages(api, who, child)
     if not child.teachers:
-        return _waitlist_page(
+        return await _waitlist_page(
             request, who, child, languages=languages, refusal=Refusal.NO_TEACHER, status=409
         )
-    return _waitlist_page(request, who, child, languages=languages, interpreter=interpreter)
+    return await _waitlist_page(request, who, child, languages=languages, interpreter=interpreter)
 
 
 @router.post("/family/children/{student_id}/waitlist")
@@ -116,7 +118,7 @@ async def join_waitlist(
         or (teacher is not None and teacher not in teachers)
     ):
         refusal = Refusal.NOT_OPEN if not window_ids else Refusal.INVALID
-        return _waitlist_page(
+        return await _waitlist_page(
             request,
             who,
             child,
@@ -128,11 +130,11 @@ async def join_waitlist(
             teacher=teacher,
         )
     if not child.teachers:
-        return _waitlist_page(
+        return await _waitlist_page(
             request, who, child, languages=languages, refusal=Refusal.NO_TEACHER, status=409
         )
     if teachers and teacher is None:
-        return _waitlist_page(
+        return await _waitlist_page(
             request,
             who,
             child,
@@ -164,7 +166,7 @@ async def join_waitlist(
             else "waitlisted"
         )
         return RedirectResponse(f"/family?done={done}", status_code=303)
-    return _waitlist_page(
+    return await _waitlist_page(
         request,
         who,
         child,

@@ -32,6 +32,11 @@ class OfficeRefusal(StrEnum):
     CYCLE_NAME_MISSING = "cycle_name_missing"
     CYCLE_DAYS_MISSING = "cycle_days_missing"
     CYCLE_DAYS_IN_ORDER = "cycle_days_in_order"
+    # What notifications refused of how families reach the office (by the field).
+    OFFICE_PHONE = "office_phone"
+    OFFICE_EMAIL = "office_email"
+    OFFICE_HOURS = "office_hours"
+    OFFICE_UNREACHABLE = "office_unreachable"
     # (Notifications refuses these too.)
     REMINDERS_TOO_MANY = "reminders_too_many"
     REMINDERS_RANGE = "reminders_range"
