@@ -66,6 +66,7 @@ from services.web.staff import (
     plans,
     review,
 )
+from services.web.staff import reflect as teacher_reflect
 from services.web.staff import sign_in as staff_sign_in
 from services.web.staff.identity_provider import IdentityProvider
 from services.web.staff.pending import PendingCookie
@@ -89,6 +90,7 @@ def upload_limits(settings: WebSettings) -> dict[str, int]:
         work.UPLOAD_PATH: settings.evidence_upload_max_bytes,
         work.FIX_PATH: settings.evidence_upload_max_bytes,
         reflect.REFLECT_PATH: settings.evidence_upload_max_bytes,
+        teacher_reflect.REFLECT_PATH: settings.evidence_upload_max_bytes,
     }
 
 
@@ -201,6 +203,7 @@ def build_app(
         student_home,
         work,
         reflect,
+        teacher_reflect,
         goals,
         plan,
         conference,
@@ -232,7 +235,9 @@ def _too_large(limit: int) -> ASGIApp:
         elif request.url.path == reflect.REFLECT_PATH:
             response = reflect.too_big_page(request, visitor(request))
         else:
-            response = too_large_page(request, limit)
+            response = await teacher_reflect.too_big_answer(request, limit) or too_large_page(
+                request, limit
+            )
         await response(scope, receive, send)
 
     return refuse

@@ -27,6 +27,11 @@ class StaffRefusal(StrEnum):
     PLAN_NOT_APPROVED = "plan_not_approved"
     BLOCK_BOOKED = "block_booked"
     CONFLICT = "conflict"
+    # A reflection recorded with a student.
+    PROMPT_MISSING = "prompt_missing"
+    NOTHING_SAID = "nothing_said"
+    NOT_A_RECORDING = "not_a_recording"
+    TOO_BIG = "too_big"
 
 
 _CODES = {
