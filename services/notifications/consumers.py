@@ -41,6 +41,7 @@ from shared.events import (
     FamilyLinkReissued,
     GoalAchieved,
     GoalSet,
+    ReflectionAdded,
     WaitlistJoined,
     WindowOpened,
 )
@@ -77,7 +78,7 @@ async def tell_guardians_about_new_goal(
     context: Context, events: Sequence[CloudEvent[GoalSet]]
 ) -> None:
     """Keep a goal just set for each guardian's daily portfolio digest."""
-    await _portfolio_news(context, events, "goal_set")
+    await _portfolio_news(context, [(event, "goal_set", event.data.title) for event in events])
 
 
 @consumers.handles_batch(GoalAchieved)
@@ -85,7 +86,7 @@ async def tell_guardians_about_goal_reached(
     context: Context, events: Sequence[CloudEvent[GoalAchieved]]
 ) -> None:
     """Keep a goal reached for each guardian's daily portfolio digest."""
-    await _portfolio_news(context, events, "goal_achieved")
+    await _portfolio_news(context, [(event, "goal_achieved", event.data.title) for event in events])
 
 
 @consumers.handles_batch(EvidenceApproved)
@@ -93,18 +94,47 @@ async def tell_guardians_about_approved_work(
     context: Context, events: Sequence[CloudEvent[EvidenceApproved]]
 ) -> None:
     """Keep work a teacher approved for each guardian's daily portfolio digest."""
-    await _portfolio_news(context, events, "evidence_approved")
+    await _portfolio_news(
+        context, [(event, "evidence_approved", event.data.title) for event in events]
+    )
+
+
+@consumers.handles_batch(ReflectionAdded)
+async def tell_guardians_about_reflection(
+    context: Context, events: Sequence[CloudEvent[ReflectionAdded]]
+) -> None:
+    """Keep a reflection the family may read (on the term, or on work approved) for each
+    guardian's daily portfolio digest: that the child reflected, or said it aloud, and on which
+    work (never what they said)."""
+    await _portfolio_news(
+        context,
+        [
+            (
+                event,
+                "reflection_spoken" if event.data.spoken else "reflection_added",
+                event.data.evidence_title or "",
+            )
+            for event in events
+        ],
+    )
+
+
+PortfolioNews = (
+    CloudEvent[GoalSet]
+    | CloudEvent[GoalAchieved]
+    | CloudEvent[EvidenceApproved]
+    | CloudEvent[ReflectionAdded]
+)
 
 
 async def _portfolio_news(
     context: Context,
-    events: Sequence[CloudEvent[GoalSet] | CloudEvent[GoalAchieved] | CloudEvent[EvidenceApproved]],
-    kind: str,
+    news: Sequence[tuple[PortfolioNews, str, str]],
 ) -> None:
-    """Portfolio news goes to the guardians the event names (each still checked against the
-    roster), into their digest (``digest.py``), in the words the student wrote, at the hour
-    of the school's time zone."""
-    zones = await site_zones(context.session, {event.site for event in events})
+    """Portfolio news (each event, its kind and its title) goes to the guardians the event names
+    (each still checked against the roster), into their digest (``digest.py``), in the words
+    the student wrote, at the hour of the school's time zone."""
+    zones = await site_zones(context.session, {event.site for event, _, _ in news})
     await notify_guardians(
         context.session,
         [
@@ -114,9 +144,9 @@ async def _portfolio_news(
                 template=kind,
                 cause=event,
                 timezone=zones.get(event.site, context.env.settings.timezone),
-                values={"title": event.data.title},
+                values={"title": title},
             )
-            for event in events
+            for event, kind, title in news
             for guardian_id in event.data.guardian_ids
         ],
         now=context.env.now(),

@@ -73,7 +73,9 @@ CHUNK_AT_LEAST = 50
 DIGEST = "send_digest"  # the job that sends a guardian's daily portfolio digest
 # Portfolio news: kept for the guardian's daily digest, never sent one by one. The message's
 # ``values["title"]`` is what the student or teacher wrote.
-DIGESTED = frozenset({"goal_set", "goal_achieved", "evidence_approved"})
+DIGESTED = frozenset(
+    {"goal_set", "goal_achieved", "evidence_approved", "reflection_added", "reflection_spoken"}
+)
 
 
 class StudentNotKnownYet(NotYet):

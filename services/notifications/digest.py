@@ -115,7 +115,8 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
                             {
                                 "student": students[item.student_id].given_name,
                                 "kind": item.kind,
-                                "title": Authored(item.title),
+                                # (A reflection on the term has no title.)
+                                "title": Authored(item.title) if item.title else None,
                             }
                             for item in news
                         ],

@@ -32,7 +32,16 @@ class ChannelName(StrEnum):
 
 # Every template is one kind or the other; replies to a text (STOP, HELP) are not preferences'
 # business and never pass through here.
-NEWS_TEMPLATES = frozenset({"goal_set", "goal_achieved", "evidence_approved", "portfolio_digest"})
+NEWS_TEMPLATES = frozenset(
+    {
+        "goal_set",
+        "goal_achieved",
+        "evidence_approved",
+        "reflection_added",
+        "reflection_spoken",
+        "portfolio_digest",
+    }
+)
 
 
 def kind_of(template: str) -> Kind:

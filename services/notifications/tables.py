@@ -168,7 +168,9 @@ class DigestItem(SQLModel, table=True):
     guardian_id: str = Field(index=True, max_length=64)
     student_id: str = Field(max_length=64)
     kind: str = Field(
-        max_length=32, description="`goal_set`, `goal_achieved`, `evidence_approved`."
+        max_length=32,
+        description="`goal_set`, `goal_achieved`, `evidence_approved`, `reflection_added`,"
+        " `reflection_spoken` (said aloud).",
     )
     title: str = Field(sa_column=Column(Text, nullable=False))
     cause_event_id: str = Field(max_length=36)

@@ -233,6 +233,15 @@ class ReflectionAdded(EventData):
         " never on a stream).",
     )
     written_by: str = Field(description="sourcedId of who wrote it down.")
+    evidence_title: str | None = Field(
+        None, description="The title of the evidence it is about, as the student named it."
+    )
+    guardian_ids: list[str] = Field(
+        default_factory=list,
+        description="Guardians linked to the student who may read it now, and should hear of it:"
+        " those of a reflection on the term, or on evidence approved; none for one on evidence"
+        " not approved (yet).",
+    )
 
 
 class GoalProgressed(EventData):

@@ -148,6 +148,9 @@ async def test_ava_reflects_on_her_work_and_on_the_term(system: System) -> None:
                 "prompts": ["glows", "next_steps"],
                 "spoken": False,
                 "written_by": "s-ava",
+                "evidence_title": "All the shapes I know",
+                # (On work still waiting for review: her family may not read it yet.)
+                "guardian_ids": [],
             },
         ),
         (
@@ -160,6 +163,8 @@ async def test_ava_reflects_on_her_work_and_on_the_term(system: System) -> None:
                 "prompts": ["grows"],
                 "spoken": False,
                 "written_by": "s-ava",
+                "evidence_title": None,
+                "guardian_ids": ["g-wei"],  # (on the term: her father may read it)
             },
         ),
     ]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.portfolio.access import visible_student
+from services.portfolio.access import linked_guardians, visible_student
 from services.portfolio.evidence.queries import check_own_evidence
 from services.portfolio.evidence.tables import Evidence
 from services.portfolio.reflections import starters_api
@@ -102,7 +102,7 @@ async def add_reflection(
             language=canonical_language(body.language or student.language or FALLBACK_LANGUAGE),
             written_by=principal.subject,
         )
-        keep_reflection(session, reflection)
+        await keep_reflection(session, reflection)
     return ReflectionOut.model_validate(reflection, from_attributes=True)
 
 
@@ -125,9 +125,19 @@ async def student_to_reflect_for(
     return student
 
 
-def keep_reflection(session: AsyncSession, reflection: Reflection) -> None:
-    """Keep the reflection and announce it (what it answers, never its words or recording)."""
+async def keep_reflection(session: AsyncSession, reflection: Reflection) -> None:
+    """Keep the reflection and announce it (what it answers, never its words or recording), to
+    the guardians who may read it now (its family's digest tells them)."""
     session.add(reflection)
+    evidence = (
+        await session.get(Evidence, reflection.evidence_id)
+        if reflection.evidence_id is not None
+        else None
+    )
+    readable = family_may_see(
+        evidence_id=reflection.evidence_id,
+        evidence_status=evidence.status if evidence is not None else None,
+    )
     record_event(
         session,
         ReflectionAdded(
@@ -140,6 +150,8 @@ def keep_reflection(session: AsyncSession, reflection: Reflection) -> None:
             ),
             spoken=reflection.spoken is not None,
             written_by=reflection.written_by,
+            evidence_title=evidence.title if evidence is not None else None,
+            guardian_ids=await linked_guardians(session, reflection.student_id) if readable else [],
         ),
         subject=reflection.student_id,
         district=reflection.district,

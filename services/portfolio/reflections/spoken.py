@@ -99,7 +99,7 @@ async def add_spoken_reflection(
                 written_by=principal.subject,
             )
             setattr(reflection, prompt, words)  # (typed too, or None)
-            keep_reflection(session, reflection)
+            await keep_reflection(session, reflection)
     except BaseException:
         # Nothing refers to the recording unless the reflection is saved.
         await forget(store, [key])
