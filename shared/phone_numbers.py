@@ -9,6 +9,10 @@ from typing import Annotated
 import phonenumbers
 from pydantic import AfterValidator
 
+from shared.contact_details import E164
+
+LONGEST_EXTENSION = 10  # digits (the library takes 20: no office has such an extension)
+
 
 def _known_region(value: str) -> str:
     # (A region the phone number library does not know would read no number at all.)
@@ -23,14 +27,17 @@ PhoneRegion = Annotated[str, AfterValidator(_known_region)]
 
 def read_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     """The number ``text`` is, read in ``region`` unless it starts with its country code, with
-    its extension if written; None if it cannot be a phone number (letters, too few digits, a
-    local-only number such as ``555-0111`` no call from elsewhere reaches)."""
+    its extension if written; None if it cannot be a phone number (letters, too few digits or
+    more than E.164's 15, an extension of more than ``LONGEST_EXTENSION`` digits, a local-only
+    number such as ``555-0111`` no call from elsewhere reaches)."""
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     possible = phonenumbers.is_possible_number_with_reason(parsed)
     if possible != phonenumbers.ValidationResult.IS_POSSIBLE:  # (not IS_POSSIBLE_LOCAL_ONLY)
+        return None
+    if not E164.match(e164(parsed)) or len(parsed.extension or "") > LONGEST_EXTENSION:
         return None
     return parsed
 

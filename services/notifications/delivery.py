@@ -238,7 +238,9 @@ async def notify_guardians(
     )
     # How each school's office is reached, at the end of its messages; a conference's school
     # and teacher, by name: in the message and in its calendar.
-    offices = await school_offices(session, {m.cause.site for m in messages})
+    offices = await school_offices(
+        session, {m.cause.site for m in messages if m.template not in DIGESTED}
+    )
     schools = await _by_id(
         session,
         RosterSite,

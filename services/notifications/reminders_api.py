@@ -24,9 +24,9 @@ from services.notifications.reminder_times import (
     parse_reminder_times,
 )
 from services.notifications.reminders import PENDING, change_site_reminders, put_back
+from services.notifications.sites import check_site_admin, check_site_known
 from services.notifications.tables import (
     ConferenceReminder,
-    KnownStudent,
     SiteReminderPolicy,
     UpcomingConference,
 )
@@ -151,31 +151,6 @@ class ConferenceReminders(BaseModel):
 def _env(request: Request) -> NotificationsEnvironment:
     env: NotificationsEnvironment = request.app.state.runtime.env
     return env
-
-
-def check_site_admin(principal: Principal, site: str, *, setting: str) -> None:
-    """403 unless ``principal`` is an admin, 404 unless of ``site`` (or of its district);
-    ``setting`` names what is refused ("a school's reminder times")."""
-    if not principal.is_admin:
-        raise forbidden(f"{setting} are set by its office (a site admin)")
-    if not principal.can_act_for_site(principal.district, site):
-        raise _no_site(site, "that you administer")
-
-
-def _no_site(site: str, whose: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site!r} {whose}")
-
-
-async def check_site_known(
-    session: AsyncSession, principal: Principal, site: str, *, whose: str = "that you administer"
-) -> None:
-    """404 (no site ``site`` ``whose``) unless the roster has enrolled a student at ``site`` in
-    the principal's district: a site is known here from then on."""
-    query = select(KnownStudent.id).where(
-        KnownStudent.district == principal.district, KnownStudent.site == site
-    )
-    if (await session.exec(query.limit(1))).first() is None:
-        raise _no_site(site, whose)
 
 
 async def _site_times(

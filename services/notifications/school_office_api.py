@@ -11,10 +11,10 @@ from pydantic import BaseModel, EmailStr, Field, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.environment import NotificationsEnvironment
-from services.notifications.reminders_api import check_site_admin, check_site_known
 from services.notifications.school_office import phone_display, phone_uri
+from services.notifications.sites import check_site_admin, check_site_known
 from services.notifications.tables import SchoolOffice
-from shared.api_types import IdPath
+from shared.api_types import IdPath, Text
 from shared.auth.http import CurrentPrincipal
 from shared.database import utcnow
 from shared.phone_numbers import e164, read_phone
@@ -46,7 +46,7 @@ class SchoolOfficeIn(BaseModel):
     email: EmailStr | None = Field(
         None, description="The office's email address, if families may write to it."
     )
-    hours: str | None = Field(
+    hours: Text | None = Field(
         None,
         max_length=HOURS_MAX_LENGTH,
         description="When the office answers, in the office's words, on one line: shown as"
@@ -55,13 +55,6 @@ class SchoolOfficeIn(BaseModel):
     )
 
     _blank = field_validator("phone", "email", "hours", mode="before")(_blank_is_none)
-
-    @field_validator("hours")
-    @classmethod
-    def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and any(not character.isprintable() for character in value):
-            raise ValueError("must be one line of text")
-        return value
 
 
 class SchoolOfficeOut(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from services.notifications.school_office_api import HOURS_MAX_LENGTH
+from services.notifications.sms import sms_text
 from shared.auth import Role
 from shared.auth.tokens import mint_token
 from shared.settings import DEV_JWT_SECRET
@@ -69,6 +70,9 @@ async def test_the_office_writes_how_to_reach_it_and_each_message_ends_with_it(
         "--\nOficina de Conway Elementary: (503) 555-0100 ext. 2, office@conway.example.org\n"
         'Horario: "Monday to Friday, 7:30 am to 4 pm"'
     ), booked.body
+    # Not in the calendar file the message carries, nor in a text of it (its first line).
+    assert booked.calendar is not None and "555" not in booked.calendar
+    assert "555" not in sms_text(booked, max_parts=3)
 
     # A number of another country keeps its country code; all empty: nothing shown any more.
     abroad = ok(await http.put(OFFICE, json={"phone": "+52 55 1234 5678"}, headers=CONWAY_ADMIN))
@@ -112,10 +116,14 @@ async def test_who_may_write_and_read_it_and_nonsense_refused_in_words(system: S
         ({"phone": "call us"}, "phone", "phone_not_a_number"),
         ({"phone": "555-0100"}, "phone", "phone_not_a_number"),  # (no area code)
         ({"phone": "1" * 41}, "phone", "string_too_long"),
+        # (More than E.164's 15 digits, an extension longer than any office has.)
+        ({"phone": "+49 30 1234567890123"}, "phone", "phone_not_a_number"),
+        ({"phone": "(503) 555-0100 ext. 12345678901"}, "phone", "phone_not_a_number"),
         ({"email": "office at conway"}, "email", "value_error"),
         ({"hours": "Mon to Fri"}, "hours", "office_unreachable"),
         ({**phone, "hours": "8 am\nto 4 pm"}, "hours", "value_error"),
-        ({**phone, "hours": "x" * (HOURS_MAX_LENGTH + 1)}, "hours", "string_too_long"),
+        ({**phone, "hours": "8 am\u2028to 4 pm"}, "hours", "value_error"),
+        ({**phone, "hours": "x" * (HOURS_MAX_LENGTH + 1)}, "hours", "too_long"),
     ]:
         refused = await http.put(OFFICE, json=body, headers=CONWAY_ADMIN)
         assert refused.status_code == 422, (body, refused.text)
@@ -123,3 +131,8 @@ async def test_who_may_write_and_read_it_and_nonsense_refused_in_words(system: S
         assert (error["loc"][-1], error["type"]) == (field, kind), (body, error)
     # Nothing refused was kept.
     assert ok(await http.get(OFFICE, headers=TEACHER))["phone_display"] == "(503) 555-0100"
+    # Hours as a clock or a Chinese keyboard writes them (narrow and ideographic spaces) are
+    # one line all the same.
+    hours = "7:30\u202fAM\u3000to 4\u202fPM"
+    kept = ok(await http.put(OFFICE, json={**phone, "hours": hours}, headers=CONWAY_ADMIN))
+    assert kept["hours"] == hours

@@ -50,7 +50,7 @@ async def test_the_office_writes_its_number_and_the_family_sees_it(
     assert (saved.status_code, saved.headers["location"]) == (303, f"{PAGE}?done=saved")
     page = await web.get(saved.headers["location"])
     text = text_of(page)
-    assert "Saved." in text
+    assert "Saved. Messages written from now on end with it" in text
     assert '<a href="tel:+1-503-555-0100;ext=2" dir="ltr">(503) 555-0100 ext. 2</a>' in text
     assert "Written by a-conway" in text
     assert 'value="(503) 555-0100 ext. 2"' in page.text  # (the form shows what is in force)
@@ -63,7 +63,9 @@ async def test_the_office_writes_its_number_and_the_family_sees_it(
     # Emptied: the family's page says nothing of it any more.
     cleared = await web.post(PAGE, data=form(page, phone="", email="", hours=""))
     assert cleared.status_code == 303
-    assert "Nothing written yet" in text_of(await web.get(PAGE))
+    emptied = text_of(await web.get(cleared.headers["location"]))
+    assert "Nothing written yet" in emptied
+    assert "Saved. Messages and pages only say to call the school office." in emptied
     async with web_front(system, office_settings()) as family_web:
         await signed_in(family_web, family)
         assert 'id="school-office"' not in (await family_web.get("/family")).text
@@ -72,6 +74,7 @@ async def test_the_office_writes_its_number_and_the_family_sees_it(
 async def _family_sees_it(web: httpx.AsyncClient, family: Family) -> None:
     home = text_of(await web.get("/family"))
     assert 'id="school-office"' in home
+    assert "<strong>Conway Elementary</strong>" in home  # (named: a family may have two)
     assert '<a href="tel:+1-503-555-0100;ext=2" dir="ltr">(503) 555-0100 ext. 2</a>' in home
     assert '<a href="mailto:office@conway.example.org" dir="ltr">' in home
     assert "Open: <bdi>Monday to Friday, 7:30 am to 4 pm</bdi>" in home

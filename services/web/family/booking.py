@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.choosing import choose_time_page, interpreter_languages
+from services.web.family.offices import school_offices
 from services.web.family.signed_in import (
     FamilyDep,
     accepted,
@@ -316,6 +317,8 @@ async def cancel_conference(
         "confirm_cancel.html.j2",
         status=answer.refused_status,
         child=child,
+        # (Refused: too late to cancel online, "call the school office".)
+        offices=await school_offices(request, who, [child.site]),
         conference=child.conference,
         refusal=refusal_of(answer).value,
         refusal_when=moment_of_refusal(answer, language=who.language),

@@ -3,6 +3,7 @@ shown on the family's pages that say to call the school office (``_school_office
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from services.web.service_clients import notifications
 
 @dataclass(frozen=True)
 class OfficeView:
-    school: str
+    school: str | None  # (None until notifications has the roster's name for it)
     phone: str | None
     phone_uri: str | None
     email: str | None
@@ -26,10 +27,12 @@ async def school_offices(request: Request, who: Visitor, sites: Iterable[str]) -
     """The offices of ``sites`` that wrote how families reach them, in the order of ``sites``.
     One notifications does not answer for is left out: the page still says to call the school
     office, without the number."""
-    api = notifications(request)
+    api, credential = notifications(request), session_of(who).credential
+    answers = await asyncio.gather(
+        *(api.school_office(credential, site=site) for site in dict.fromkeys(sites))
+    )
     offices = []
-    for site in dict.fromkeys(sites):
-        answer = await api.school_office(session_of(who).credential, site=site)
+    for answer in answers:
         body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
 
         def text(name: str, body: dict[str, object] = body) -> str | None:
@@ -39,7 +42,7 @@ async def school_offices(request: Request, who: Visitor, sites: Iterable[str]) -
         if text("phone_display") or text("email"):
             offices.append(
                 OfficeView(
-                    school=text("school") or site,
+                    school=text("school"),
                     phone=text("phone_display"),
                     phone_uri=text("phone_uri"),
                     email=text("email"),

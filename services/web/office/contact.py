@@ -14,14 +14,13 @@ from starlette.responses import RedirectResponse, Response
 from services.web.forms import checked_form_data
 from services.web.notifications_api import NotificationsApi
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
-from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.signed_in import OfficeDep, School, school_of, schools_of
 from services.web.office.windows_view import written_moment
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import Answer
 from services.web.service_clients import NotificationsDep, PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
-from services.web.troubles import Trouble, TroublePage
 
 router = APIRouter()
 PAGE = "/office/contact"
@@ -88,7 +87,7 @@ async def write_contact(
     """Change how a school's families reach its office."""
     form = await checked_form_data(request, who, max_fields=10)
     site = form.get("site")
-    school = await _school(portfolio, who, site if isinstance(site, str) else "")
+    school = await school_of(portfolio, who, site if isinstance(site, str) else "")
     posted = {name: str(form.get(name) or "")[:_LONGEST] for name in FIELDS}
     answer = accepted(await api.write_school_office(token_of(who), site=school.id, **posted))
     if answer.ok:
@@ -105,13 +104,6 @@ async def write_contact(
         posted=(school.id, posted),
         status=answer.refused_status,
     )
-
-
-async def _school(portfolio: PortfolioApi, who: Visitor, site: str) -> School:
-    school = next((one for one in await schools_of(portfolio, who) if one.id == site), None)
-    if school is None:
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    return school
 
 
 async def _page(

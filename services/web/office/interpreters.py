@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.web.forms import checked_form
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
-from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.signed_in import OfficeDep, School, school_of, schools_of
 from services.web.office.windows import windows_of
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
@@ -118,7 +118,7 @@ async def add_interpreter(
 ) -> Response:
     """Add an interpreter to a school, with the languages they interpret."""
     fields = await checked_form(request, who)
-    school = await _school(portfolio, who, fields.get("site", ""))
+    school = await school_of(portfolio, who, fields.get("site", ""))
 
     async def add(named: _Named) -> Answer:
         return await api.add_interpreter(
@@ -289,7 +289,7 @@ async def add_hours(
     """Give the interpreter a stretch of hours on one day (the school's clock)."""
     fields = await checked_form(request, who)
     _check_ids(interpreter_id)
-    school = await _school(portfolio, who, fields.get("site", ""))
+    school = await school_of(portfolio, who, fields.get("site", ""))
     span = _span(fields, timezone=school.timezone)
     # (What was typed comes back with a refusal, as the browser's own fields would keep it.)
     typed = {name: fields.get(name, "")[:10] for name in ("day", "from", "until")}
@@ -430,13 +430,6 @@ def _plainly_a_code(word: str) -> bool:
 def _check_ids(*ids: str) -> None:
     if not all(is_id(one) for one in ids):
         raise TroublePage(Trouble.NOT_FOUND, 404)
-
-
-async def _school(portfolio: PortfolioApi, who: Visitor, site: str) -> School:
-    school = next((one for one in await schools_of(portfolio, who) if one.id == site), None)
-    if school is None:
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    return school
 
 
 def _span(fields: dict[str, str], *, timezone: str | None) -> tuple[datetime, datetime] | None:

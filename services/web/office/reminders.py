@@ -19,13 +19,12 @@ from services.web.forms import checked_form_data
 from services.web.languages import locale_of
 from services.web.notifications_api import NotificationsApi
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
-from services.web.office.signed_in import OfficeDep, School, schools_of
+from services.web.office.signed_in import OfficeDep, School, school_of, schools_of
 from services.web.office.windows_view import written_moment
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_clients import NotificationsDep, PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
-from services.web.troubles import Trouble, TroublePage
 from shared.translations import in_words
 
 router = APIRouter()
@@ -130,7 +129,7 @@ async def choose_reminders(
     """Change how long before each conference a school's families are reminded."""
     form = await checked_form_data(request, who, max_fields=40)
     site = form.get("site")
-    school = await _school(portfolio, who, site if isinstance(site, str) else "")
+    school = await school_of(portfolio, who, site if isinstance(site, str) else "")
     values = [value for value in form.getlist("before") if isinstance(value, str)]
     none = form.get("none") == "on"
     before, refusal = chosen_times(values, none=none)
@@ -155,13 +154,6 @@ async def choose_reminders(
         posted=posted,
         status=answer.refused_status,
     )
-
-
-async def _school(portfolio: PortfolioApi, who: Visitor, site: str) -> School:
-    school = next((one for one in await schools_of(portfolio, who) if one.id == site), None)
-    if school is None:
-        raise TroublePage(Trouble.NOT_FOUND, 404)
-    return school
 
 
 async def _page(

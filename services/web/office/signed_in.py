@@ -11,6 +11,7 @@ from fastapi import Depends
 from services.web.pages import Visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.staff.signed_in import schools_by_id, signed_in_as, working_sites
+from services.web.troubles import Trouble, TroublePage
 
 OFFICE_ROLE = "site_admin"
 
@@ -39,3 +40,11 @@ async def schools_of(api: PortfolioApi, who: Visitor) -> list[School]:
         )
         for site in await working_sites(api, who)
     ]
+
+
+async def school_of(api: PortfolioApi, who: Visitor, site: str) -> School:
+    """The school ``site``, if the signed-in person acts for it (else the page is not found)."""
+    school = next((one for one in await schools_of(api, who) if one.id == site), None)
+    if school is None:
+        raise TroublePage(Trouble.NOT_FOUND, 404)
+    return school
