@@ -20,12 +20,14 @@ from services.notifications.tables import (
     SMS_KEYWORDS_KEPT,
     ContactPoint,
     Delivery,
+    SchoolOffice,
     SmsKeywordsHeard,
     SmsOptOut,
 )
 from shared.contact_details import E164
 from shared.database import utcnow
 from shared.problems import problem_response, refusals
+from shared.roster import RosterSite
 from shared.service import UnitOfWorkDep
 from shared.upsert import dialect_insert, insert_or_replace
 
@@ -112,7 +114,10 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
             # A number that said STOP is sent nothing more until START: only its keywords are
             # answered (HELP too, as the carriers require).
             return _twiml(None)
-        language = await _language_at(session, phone)
+        language, site = await _replying_to(session, phone)
+        office = (
+            (None, None) if keyword in ("stop", "start") else await _office_number(session, site)
+        )
         heard = await _heard(session, phone) if keyword in ("stop", "start") and sid else None
         if heard is not None and sid in heard:
             # The provider handing the same reply over again: applied once. Its confirmation
@@ -140,8 +145,14 @@ async def family_reply(request: Request, uow: UnitOfWorkDep) -> Response:
                 .where(col(SmsKeywordsHeard.phone) == phone)
                 .values(message_sids=[*heard, sid][-SMS_KEYWORDS_KEPT:])
             )
-    template = {"stop": "sms_stopped", "start": "sms_started"}.get(keyword or "", "sms_help")
-    return _twiml(render(template, language=language, sender=SENDER).subject)
+    if keyword == "stop":
+        return _twiml(render("sms_stopped", language=language, sender=SENDER).subject)
+    if keyword == "start":
+        return _twiml(render("sms_started", language=language, sender=SENDER).subject)
+    school, number = office
+    return _twiml(
+        render("sms_help", language=language, sender=SENDER, school=school, phone=number).subject
+    )
 
 
 async def _heard(session: AsyncSession, phone: str) -> list[str]:
@@ -170,24 +181,25 @@ def _twiml(reply: str | None) -> Response:
     )
 
 
-async def _language_at(session: AsyncSession, phone: str) -> str | None:
-    """The language to answer a reply from ``phone`` in: that of the last text sent to it (what
-    the family is replying to; two guardians sharing a number may read different languages),
-    else of the first guardian with that number, else none (English)."""
+async def _replying_to(session: AsyncSession, phone: str) -> tuple[str | None, str | None]:
+    """The language to answer a reply from ``phone`` in, and the school it is about: those of
+    the last text sent to it (what the family is replying to; two guardians sharing a number
+    may read different languages), else of the first guardian with that number, else none
+    (English, and no school)."""
     guardians = (
         await session.exec(
-            select(ContactPoint.guardian_id, ContactPoint.language)
+            select(ContactPoint.guardian_id, ContactPoint.language, ContactPoint.site)
             .where(ContactPoint.phone == phone)
             .order_by(col(ContactPoint.guardian_id))
         )
     ).all()
     if not guardians:
-        return None
+        return None, None
     last_text = (
         await session.exec(
-            select(Delivery.language)
+            select(Delivery.language, Delivery.site)
             .where(
-                col(Delivery.recipient_id).in_([guardian for guardian, _ in guardians]),
+                col(Delivery.recipient_id).in_([guardian for guardian, _, _ in guardians]),
                 Delivery.channel == "sms",
                 Delivery.address == phone,
             )
@@ -195,4 +207,16 @@ async def _language_at(session: AsyncSession, phone: str) -> str | None:
             .limit(1)
         )
     ).first()
-    return last_text if last_text is not None else guardians[0][1]
+    if last_text is not None:
+        return last_text[0], last_text[1]
+    return guardians[0][1], guardians[0][2]
+
+
+async def _office_number(session: AsyncSession, site: str | None) -> tuple[str | None, str | None]:
+    """The school's name and its office's phone number, if the office wrote one: HELP's answer
+    says whom to call (the carriers ask it to say how to reach a person)."""
+    office = await session.get(SchoolOffice, site) if site is not None else None
+    if office is None or office.phone_display is None:
+        return None, None
+    named = await session.get(RosterSite, office.site)
+    return (named.name if named is not None else None), office.phone_display

@@ -33,6 +33,7 @@ from tests.scheduling_support import in_three_days_at
 from tests.support import auth, eventually
 
 ADMIN = auth("it-admin", Role.DISTRICT_ADMIN)
+OFFICE = {"phone": "(503) 555-0100"}  # (how families reach Conway's office)
 NOTIFICATIONS_PORT = free_port()
 PUBLIC_URL = f"http://127.0.0.1:{NOTIFICATIONS_PORT}"
 PROVIDER = LocalSmsProvider(inbound_url=f"{PUBLIC_URL}/sms/inbound")
@@ -196,7 +197,13 @@ async def test_a_family_with_only_a_phone_hears_by_text_and_stop_is_obeyed(
     # HELP still does, as the carriers require.
     assert await reply("Thanks!", phone) == []
     (help_text,) = await reply("HELP", phone)
-    assert "STOP" in help_text
+    assert "STOP" in help_text and "llame" not in help_text  # (no office number written)
+    # Once the office has written its number, HELP says whom to call (as carriers ask).
+    ok(await system.notifications.put("/sites/conway/office", json=OFFICE, headers=ADMIN))
+    (help_text,) = await reply("HELP", phone)
+    assert help_text.endswith("Para lo demás, llame a Conway Elementary: (503) 555-0100."), (
+        help_text
+    )
     (started,) = await reply("Start", phone)
     assert "Volverá" in started
     async with system.apps["notifications"].state.runtime.uow.read() as session:

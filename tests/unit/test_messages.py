@@ -140,6 +140,8 @@ CONTEXTS: dict[str, dict[str, Any]] = {
             {"student": "Ana", "kind": "goal_set", "title": Authored("Read 20 minutes a night")},
             {"student": "Leo", "kind": "goal_achieved", "title": Authored("Count to 100")},
             {"student": "Ana", "kind": "evidence_approved", "title": Authored("My volcano")},
+            {"student": "Leo", "kind": "reflection_added", "title": Authored("My volcano")},
+            {"student": "Leo", "kind": "reflection_spoken", "title": None},
         ],
     },
     "waitlist_joined": {
@@ -150,7 +152,11 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "by_school": True,
         "link": LINK,
     },
-    "sms_help": {"sender": "Conway Elementary"},
+    "sms_help": {
+        "sender": "Conway Elementary",
+        "school": "Conway Elementary",
+        "phone": "(503) 555-0100",
+    },
     "sms_started": {"sender": "Conway Elementary"},
     "sms_stopped": {"sender": "Conway Elementary"},
 }
