@@ -9,10 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import phonenumbers
+
 from services.web.pages import Visitor
 from services.web.portfolio_api import PortfolioApi
 from services.web.service_api import ServiceUnavailable
 from services.web.staff.signed_in import accepted, token_of
+from shared.translations import language_name
 
 # How many students are asked of portfolio in one call (it takes up to 500; a share of 100
 # keeps the address short for a proxy in front of it).
@@ -24,6 +27,41 @@ class GuardianView:
     id: str
     name: str
     relationship: str
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """How the school reaches a guardian, as notifications keeps it (the office's pages only)."""
+
+    phone: str | None  # with its country code: "+1 503-555-0111"
+    phone_uri: str | None  # "tel:+1-503-555-0111"
+    email: str | None
+    language: str  # the language their messages are written in, named in the page's
+
+
+def contact_view(contact: Any, *, language: str) -> ContactView | None:
+    """Notifications' ``GET /contacts/{id}``, for the page in ``language``; None if it said
+    nothing (no contact on file, or not answered)."""
+    if not isinstance(contact, dict):
+        return None
+    phone = contact.get("phone")
+    number = None
+    if isinstance(phone, str):
+        try:
+            number = phonenumbers.parse(phone)
+        except phonenumbers.NumberParseException:
+            number = None
+    email = contact.get("email")
+    return ContactView(
+        phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        if number is not None
+        else None,
+        phone_uri=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.RFC3966)
+        if number is not None
+        else None,
+        email=email if isinstance(email, str) else None,
+        language=language_name(str(contact.get("language") or "en"), in_language=language),
+    )
 
 
 def guardian_views(listed: Any) -> list[GuardianView]:

@@ -57,6 +57,10 @@ class NotificationsApi(ServiceApi):
         path = f"/sites/{quote(site, safe='')}/reminders"
         return await self._call("PUT", path, credential, json={"before": before})
 
+    async def contact(self, credential: str, *, guardian_id: str) -> Answer:
+        """A guardian's contact details (to an admin of one of their children's schools)."""
+        return await self._call("GET", f"/contacts/{quote(guardian_id, safe='')}", credential)
+
     async def school_office(self, credential: str, *, site: str) -> Answer:
         """How the site's families reach its office (phone, email, hours; each null until the
         office writes it), and the school's name."""

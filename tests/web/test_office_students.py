@@ -123,6 +123,9 @@ async def test_the_office_finds_a_child_and_books_moves_and_cancels_for_the_fami
     assert page.status_code == 200
     text = text_of(page)
     assert "María Martínez" in text and "(mother)" in text
+    # How the office reaches her, to call her back (from notifications, for the office only).
+    assert '<a href="mailto:maria@example.org" dir="ltr">maria@example.org</a>' in text
+    assert "Messages in Spanish" in text
     # (The roster's word for the link, in the reader's language.)
     in_spanish = await web.get(f"/office/students/{student}", params={"lang": "es"})
     assert "María Martínez (madre)" in text_of(in_spanish)
@@ -907,3 +910,22 @@ async def test_the_office_sends_a_family_a_new_link_and_the_old_one_stops_workin
     await signed_in_as(web, "t-rivera")
     teachers = await web.get(f"/teacher/students/{family.student_id}")
     assert "new-link" not in teachers.text
+
+
+async def test_the_office_sees_how_to_reach_the_family_and_a_teacher_does_not(
+    web: httpx.AsyncClient, system: System
+) -> None:
+    student, _ = await family_with_contact(
+        system,
+        given_name="Minh",
+        contact={"display_name": "Lan", "phone": "+15035550111", "language": "vi"},
+    )
+    await signed_in_as(web, "a-conway")
+    text = text_of(await web.get(f"/office/students/{student}"))
+    assert '<a href="tel:+1-503-555-0111" dir="ltr">+1 503-555-0111</a>' in text
+    assert "Messages in Vietnamese" in text and "mailto:" not in text
+    # Her child's teacher books for her too, but reads no contact details.
+    await signed_in_as(web, "t-rivera")
+    teachers = await web.get(f"/teacher/students/{student}")
+    assert teachers.status_code == 200
+    assert "555-0111" not in teachers.text and "Messages in" not in teachers.text

@@ -25,7 +25,7 @@ from services.web.family.view import ChildView, WindowView, child_view
 from services.web.family.waitlist import PARTS_OF_DAY
 from services.web.feedback_view import FamilyWords, family_words
 from services.web.forms import checked_form
-from services.web.guardians import GuardianView, guardian_views
+from services.web.guardians import ContactView, GuardianView, contact_view, guardian_views
 from services.web.languages import locale_of
 from services.web.office.refusals import OfficeRefusal, office_refusal_of
 from services.web.office.signed_in import OFFICE_ROLE, OfficeDep, schools_of
@@ -33,7 +33,7 @@ from services.web.pages import Visitor, VisitorDep, page
 from services.web.portfolio_api import PortfolioApi
 from services.web.scheduling_api import SchedulingApi
 from services.web.service_api import Answer, is_id
-from services.web.service_clients import PortfolioDep, SchedulingDep
+from services.web.service_clients import PortfolioDep, SchedulingDep, notifications
 from services.web.staff.signed_in import accepted, person_of, signed_in_as, token_of
 from services.web.student.school import school_cycle, school_timezone
 from services.web.student.view import WorkView, work_views
@@ -561,6 +561,7 @@ async def _page(
         interpreter=interpreter,
         interpreter_name=dict(student.languages).get(interpreter or ""),
         family_words=await _family_words(portfolio, student),
+        contacts=await _contacts(request, student),
         # (A teacher's page links the student's plan for this term's conferences.)
         plan_href=f"{TEACHER_PAGE}/{student.id}/plans/{plan['id']}" if plan else None,
         goals=goals,
@@ -570,6 +571,23 @@ async def _page(
         error_field=error_field,
         typed=typed or {},
     )
+
+
+async def _contacts(request: Request, student: StudentPage) -> dict[str, ContactView]:
+    """For the office (a teacher's page has none): how it reaches each guardian, to call a
+    family back (notifications keeps contact details: they travel on no stream)."""
+    if student.desk.kind != "office" or not student.guardians:
+        return {}
+    who = student.desk.who
+    api = notifications(request)
+    answers = await asyncio.gather(
+        *(api.contact(token_of(who), guardian_id=one.id) for one in student.guardians)
+    )
+    views = {
+        one.id: contact_view(answer.body if answer.ok else None, language=who.language)
+        for one, answer in zip(student.guardians, answers, strict=True)
+    }
+    return {guardian_id: view for guardian_id, view in views.items() if view is not None}
 
 
 async def _portfolio(
