@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -39,6 +40,8 @@ from shared.jobs.queue import NewJob, enqueue_many
 from shared.jobs.tables import Job
 from shared.roster import link_states
 
+# How long the link in a digest works: a week, for a family that reads its news late.
+DIGEST_LINK_LIFETIME = timedelta(days=7)
 _DIGESTS = uuid.UUID("6f1c7a52-1d0b-4d0e-9a57-3c1b7f3f2a10")
 
 
@@ -121,9 +124,12 @@ async def send_digest(context: JobContext[NotificationsEnvironment], job: JobRun
                             for item in news
                         ],
                     },
+                    # (Their own link, to see the work and hear what the child said.)
+                    link_until=context.env.now() + DIGEST_LINK_LIFETIME,
                 )
             ],
             now=context.env.now(),
+            family_links=context.env.family_links,
         )
 
 

@@ -143,6 +143,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
             {"student": "Leo", "kind": "reflection_added", "title": Authored("My volcano")},
             {"student": "Leo", "kind": "reflection_spoken", "title": None},
         ],
+        "link": LINK,
     },
     "waitlist_joined": {
         "day": date(2026, 12, 8),
