@@ -1,5 +1,6 @@
 """The daily portfolio digest: one message per family with the day's news (goals set and
-reached, work approved), at the hour the guardian chose, instead of a message per event.
+reached, work approved, reflections the family may read), with the guardian's own link to see
+it all, at the hour the guardian chose, instead of a message per event.
 
 News is kept as ``DigestItem`` rows by ``delivery.keep_for_digest``, each with a
 ``send_digest`` job due at the guardian's hour. The first of the guardian's jobs to run claims

@@ -306,8 +306,14 @@ def _out(
 
 class DigestNews(BaseModel):
     student_id: str
-    kind: str = Field(description="`goal_set`, `goal_achieved` or `evidence_approved`.")
-    title: str = Field(description="As the student or teacher wrote it.")
+    kind: str = Field(
+        description="`goal_set`, `goal_achieved`, `evidence_approved`, `reflection_added` or"
+        " `reflection_spoken` (said aloud)."
+    )
+    title: str = Field(
+        description="As the student or teacher wrote it (a reflection's: the work it is about;"
+        " empty for one on the term)."
+    )
     at: datetime
 
 

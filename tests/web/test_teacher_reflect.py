@@ -9,11 +9,20 @@ import os
 from typing import Any
 
 import httpx
+from sqlmodel import col, update
 
+from services.portfolio.tables import Student
+from services.web.app import build_app
 from shared.auth import Role
-from tests.integration.conftest import System, enroll
+from tests.integration.conftest import ADMIN, System, enroll
 from tests.support import auth, sound_recording
-from tests.web.conftest import csrf_token, signed_in_as, text_of
+from tests.web.conftest import (
+    csrf_token,
+    service_transports,
+    signed_in_as,
+    text_of,
+    web_settings,
+)
 from tests.web.test_student_pages import (
     AVA,
     TEACHER,
@@ -50,7 +59,9 @@ async def test_the_teacher_records_what_ava_says_and_ava_hears_it(
     system: System,
     ava: str,  # noqa: F811
 ) -> None:
-    # Ava has a drawing to talk about.
+    # Ava speaks Spanish at home (the roster says), and has a drawing to talk about.
+    async with system.apps["portfolio"].state.runtime.uow.transaction() as session:
+        await session.exec(update(Student).where(col(Student.id) == AVA).values(language="es"))
     await signed_in_as(web, AVA)
     assert (await send_photo(web, photo(), title="My robot")).status_code == 303
     landing = await signed_in_as(web, "t-rivera")
@@ -77,7 +88,7 @@ async def test_the_teacher_records_what_ava_says_and_ava_hears_it(
     assert kept["spoken"] == "glows"
     assert kept["evidence_id"] == piece["id"]
     assert kept["glows"] == "I made the arms move"
-    assert kept["language"] == "en"  # (the child's, from the roster: not the teacher's page's)
+    assert kept["language"] == "es"  # (the child's, from the roster: not the teacher's page's)
     done = await web.get(saved.headers["location"])
     played = f"/teacher/students/{AVA}/reflections/{kept['id']}/recording"
     assert "Saved in Ava's portfolio" in text_of(done)
@@ -106,29 +117,62 @@ async def test_what_cannot_be_kept_is_said_beside_the_field(
     ava: str,  # noqa: F811
 ) -> None:
     await signed_in_as(web, "t-rivera")
-    for fields, recording, field, words in [
-        ({"words": "hello"}, None, "prompt", "Choose what the reflection answers."),
-        ({"prompt": "glows"}, None, "recording", "Record what the student says, or type it"),
+    unknown_piece = "6f0c8f3e-0000-4000-8000-000000000000"
+    for fields, recording, status, field, words in [
+        ({"words": "Circles roll"}, None, 422, "prompt", "Choose what the reflection answers."),
+        ({"prompt": "glows"}, None, 422, "recording", "Record what the student says, or type it"),
         (
-            {"prompt": "glows"},
+            {"prompt": "glows", "words": "Squares have corners"},
             ("photo.png", photo(), "image/png"),
+            415,
             "recording",
             "This is not a sound recording.",
         ),
-        ({"prompt": "glows", "about": "../../etc", "words": "x"}, None, "about", "cannot be used"),
         (
-            {"prompt": "glows", "about": "6f0c8f3e-0000-4000-8000-000000000000", "words": "x"},
+            {"prompt": "glows", "words": "Triangles point up"},
+            ("said.mp3", b"ID3" + bytes(200), "audio/mpeg"),
+            422,
+            "recording",
+            "This recording could not be read.",
+        ),
+        (
+            {"prompt": "glows", "about": "../../etc", "words": "Hexagons tile"},
             None,
+            422,
             "about",
-            "cannot be used",
+            "Choose the term or one of the student's own pieces of work.",
+        ),
+        (
+            {"prompt": "glows", "about": unknown_piece, "words": "Ovals are eggs"},
+            None,
+            422,  # (portfolio's ``not_in_portfolio``)
+            "about",
+            "Choose the term or one of the student's own pieces of work.",
+        ),
+        (
+            {"prompt": "glows", "words": "w" * 2001},
+            None,
+            422,
+            "words",
+            "Type at most 2000 characters.",
         ),
     ]:
         refused = await post(web, recording, **fields)
-        assert refused.status_code in (404, 415, 422), (fields, refused.text)
+        assert refused.status_code == status, (fields, refused.text)
         text = text_of(refused)
         assert words in text, (fields, text)
         assert f'href="#{field}"' in text, fields
-        assert fields.get("words", "") in text  # (what was typed is kept)
+        if "words" in fields:  # (what was typed is kept)
+            assert f">{fields['words'][:2000]}</textarea>" in text, fields
+    assert await reflections(system) == []
+
+    # A student who has left the roster: said above the form, nothing kept.
+    withdrawn = await system.portfolio.delete(f"/roster/students/{AVA}", headers=ADMIN)
+    assert withdrawn.status_code == 200, withdrawn.text
+    left = await post(web, prompt="glows", words="Goodbye")
+    assert left.status_code == 409
+    assert "This student has left the school's roster" in text_of(left)
+    assert 'href="#form"' in left.text and 'id="form"' in left.text
     assert await reflections(system) == []
 
 
@@ -177,3 +221,35 @@ async def test_only_the_students_teachers_reach_the_page(
     # A student or a family is told the page is not theirs.
     await signed_in_as(web, AVA)
     assert (await web.get(PAGE)).status_code == 403
+
+
+async def test_a_recording_too_big_while_portfolio_is_not_answering_is_no_500(
+    system: System,
+    ava: str,  # noqa: F811
+) -> None:
+    """The answer to a body too large is made outside the app's error pages: with portfolio
+    not answering, the plain page says it is too big."""
+    real = service_transports(system)["portfolio"]
+    down = False
+
+    class Flaky(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if down:
+                raise httpx.ConnectError("connection refused", request=request)
+            return await real.handle_async_request(request)
+
+    transports = {**service_transports(system), "portfolio": Flaky()}
+    app = build_app(web_settings(evidence_upload_max_bytes=50_000), transports=transports)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as web,
+    ):
+        await signed_in_as(web, "t-rivera")
+        form = await web.get(PAGE)
+        down = True
+        too_long = await web.post(
+            PAGE,
+            data={"csrf_token": csrf_token(form), "prompt": "glows", "about": "term"},
+            files={"recording": ("voice.webm", os.urandom(60_000), "audio/webm")},
+        )
+    assert too_long.status_code == 413, too_long.text

@@ -12,14 +12,15 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.portfolio_view import PROMPTS, reflection_view
 from services.web.forms import as_typed, checked_form_data
 from services.web.pages import Visitor, page, visitor
 from services.web.portfolio_api import PortfolioApi
-from services.web.service_api import is_id
+from services.web.reflection_form import MAX_WORDS, TERM, keep_reflection, recording_in
+from services.web.service_api import Answer, ServiceUnavailable, is_id
 from services.web.service_clients import PortfolioDep, portfolio
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
 from services.web.staff.signed_in import TeacherDep, accepted, token_of
@@ -30,8 +31,6 @@ from shared.body_limit import BodyTooLarge
 router = APIRouter()
 REFLECT_PATH = r"/teacher/students/([^/]+)/reflect"
 _REFLECT = re.compile(REFLECT_PATH)
-TERM = "term"
-MAX_WORDS = 2000
 SAID_SHOWN = 10  # (the newest reflections said aloud, under the form)
 
 
@@ -47,7 +46,7 @@ async def too_big_answer(request: Request, limit: int) -> Response | None:
         return None
     try:
         return await too_big_page(request, who, portfolio(request), found[1])
-    except TroublePage:
+    except (TroublePage, ServiceUnavailable):  # (not theirs, or portfolio not answering)
         return None
 
 
@@ -92,71 +91,64 @@ async def _keep(
 ) -> Response:
     _check_id(student_id)
     fields = {name: as_typed(value) for name, value in form.items() if isinstance(value, str)}
-    recording = form.get("recording")
-    said = (
-        recording
-        if isinstance(recording, UploadFile) and recording.filename and recording.size
-        else None
-    )
-    prompt, about, words = (
-        fields.get("prompt", ""),
-        fields.get("about", TERM),
-        fields.get("words", "").strip(),
-    )
+    said = recording_in(form)
+    prompt, about = fields.get("prompt", ""), fields.get("about", TERM)
+    words = fields.get("words", "").strip()
     posted = {"prompt": prompt, "about": about, "words": words[:MAX_WORDS]}
     refusal = None
     if prompt not in PROMPTS:
         refusal = StaffRefusal.PROMPT_MISSING
     elif about != TERM and not is_id(about):
-        refusal = StaffRefusal.INVALID
+        refusal = StaffRefusal.NOT_IN_PORTFOLIO
     elif not words and said is None:
         refusal = StaffRefusal.NOTHING_SAID
     elif len(words) > MAX_WORDS:
-        refusal = StaffRefusal.INVALID
+        refusal = StaffRefusal.TOO_MANY_WORDS
     if refusal is not None:
         return await _page(
             request, who, api, student_id, posted=posted, refusal=refusal, status=422
         )
-    piece = {"evidence_id": about} if about != TERM else {}
-    if said is not None:
-        # (No language: portfolio takes the child's, from the roster, not the teacher's page's.)
-        answer = accepted(
-            await api.say_reflection(
-                token_of(who),
-                student_id=student_id,
-                said={"prompt": prompt, **piece, **({"words": words} if words else {})},
-                file_name=str(said.filename),
-                file=said.file,
-                media_type=said.content_type or "application/octet-stream",
-            )
+    # (No language: portfolio takes the child's, from the roster, not the teacher's page's.)
+    answer = accepted(
+        await keep_reflection(
+            api,
+            token_of(who),
+            student_id=student_id,
+            answers={prompt: words},
+            about=about,
+            said=said,
+            spoken=prompt,
         )
-    else:
-        answer = accepted(
-            await api.add_reflection(
-                token_of(who),
-                student_id=student_id,
-                reflection={"evidence_id": piece.get("evidence_id"), prompt: words},
-            )
-        )
+    )
     if answer.ok:
         return RedirectResponse(f"/teacher/students/{student_id}/reflect?done=1", status_code=303)
-    # (404: the piece is not one of theirs, or the student not one of the teacher's: the page
-    # itself is then refused, 404 too.)
     return await _page(
         request,
         who,
         api,
         student_id,
         posted=posted,
-        refusal=StaffRefusal.NOT_A_RECORDING
-        if said is not None and answer.status == 415
-        else StaffRefusal.TOO_BIG
-        if answer.status == 413
-        else StaffRefusal.INVALID
-        if answer.status == 404
-        else staff_refusal_of(answer),
+        refusal=_refusal_of(answer, said=said is not None),
         status=answer.refused_status,
     )
+
+
+def _refusal_of(answer: Answer, *, said: bool) -> StaffRefusal:
+    """Why portfolio refused the reflection, by what it is about: the recording (not one, too
+    big, unreadable), the piece (not the student's: 404 or ``not_in_portfolio``), the student
+    (withdrawn from the roster: 409), else as any refusal."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.status == 415 and said:
+        return StaffRefusal.NOT_A_RECORDING
+    if answer.status == 413:
+        return StaffRefusal.TOO_BIG
+    if answer.status == 404 or body.get("refusal") == "not_in_portfolio":
+        return StaffRefusal.NOT_IN_PORTFOLIO
+    if answer.status == 409:
+        return StaffRefusal.WITHDRAWN
+    if answer.status == 422 and said and not body.get("errors"):
+        return StaffRefusal.UNREADABLE  # (the file, not a field of the form)
+    return staff_refusal_of(answer)
 
 
 def _check_id(student_id: str) -> None:
@@ -164,13 +156,15 @@ def _check_id(student_id: str) -> None:
         raise TroublePage(Trouble.NOT_FOUND, 404)
 
 
-# Where each refusal's message is shown: the field it is about.
+# Where each refusal's message is shown: the field it is about (any other, above the form).
 _FIELDS = {
     StaffRefusal.PROMPT_MISSING: "prompt",
-    StaffRefusal.INVALID: "about",
+    StaffRefusal.NOT_IN_PORTFOLIO: "about",
     StaffRefusal.NOTHING_SAID: "recording",
     StaffRefusal.NOT_A_RECORDING: "recording",
     StaffRefusal.TOO_BIG: "recording",
+    StaffRefusal.UNREADABLE: "recording",
+    StaffRefusal.TOO_MANY_WORDS: "words",
 }
 
 
@@ -224,6 +218,6 @@ async def _page(
         said=said[:SAID_SHOWN],
         done=done,
         refusal=refusal.value if refusal else None,
-        error_field=_FIELDS.get(refusal, "prompt") if refusal else None,
+        error_field=_FIELDS.get(refusal, "form") if refusal else None,
         section="classes",
     )

@@ -32,6 +32,10 @@ class StaffRefusal(StrEnum):
     NOTHING_SAID = "nothing_said"
     NOT_A_RECORDING = "not_a_recording"
     TOO_BIG = "too_big"
+    UNREADABLE = "unreadable"
+    NOT_IN_PORTFOLIO = "not_in_portfolio"
+    TOO_MANY_WORDS = "too_many_words"
+    WITHDRAWN = "withdrawn"
 
 
 _CODES = {

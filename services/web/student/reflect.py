@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from services.web.family.portfolio_view import PROMPTS, term_reflections
 from services.web.forms import as_typed, checked_form_data
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
+from services.web.reflection_form import MAX_WORDS, TERM, keep_reflection, recording_in
 from services.web.service_api import is_id
 from services.web.service_clients import PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
@@ -30,8 +31,6 @@ from services.web.student.view import (
 from shared.body_limit import BodyTooLarge
 
 router = APIRouter()
-MAX_ANSWER = 2000
-TERM = "term"
 REFLECT_PATH = "/student/reflect"
 ON_TERM_SHOWN = 10  # (the newest reflections on the term, under the prompts)
 
@@ -72,12 +71,7 @@ async def reflect(request: Request, who: StudentDep, api: PortfolioDep) -> Respo
 
 async def _keep(request: Request, who: Visitor, api: PortfolioApi, form: FormData) -> Response:
     fields = {name: as_typed(value) for name, value in form.items() if isinstance(value, str)}
-    recording = form.get("recording")
-    said = (
-        recording
-        if isinstance(recording, UploadFile) and recording.filename and recording.size
-        else None
-    )
+    said = recording_in(form)
     about = fields.get("about", TERM)
     answers = {prompt: fields.get(prompt, "").strip() for prompt in PROMPTS}
     shown = next((prompt for prompt in PROMPTS if prompt in fields), PROMPTS[0])
@@ -86,7 +80,7 @@ async def _keep(request: Request, who: Visitor, api: PortfolioApi, form: FormDat
         refusal = StudentRefusal.INVALID
     elif not any(answers.values()) and said is None:
         refusal = StudentRefusal.NOTHING_WRITTEN
-    elif any(len(answer) > MAX_ANSWER for answer in answers.values()):
+    elif any(len(answer) > MAX_WORDS for answer in answers.values()):
         refusal = StudentRefusal.INVALID
     if refusal is not None:
         return await _reflect_page(
@@ -99,33 +93,19 @@ async def _keep(request: Request, who: Visitor, api: PortfolioApi, form: FormDat
             refusal=refusal,
             status=422,
         )
-    if said is not None:
-        answer = accepted(
-            await api.say_reflection(
-                token_of(who),
-                student_id=student_id_of(who),
-                said={
-                    "prompt": shown,
-                    "language": who.language,
-                    **({"evidence_id": about} if about != TERM else {}),
-                    **({"words": answers[shown]} if answers[shown] else {}),
-                },
-                file_name=str(said.filename),
-                file=said.file,
-                media_type=said.content_type or "application/octet-stream",
-            )
+    # (In the language of the page the student writes or speaks in.)
+    answer = accepted(
+        await keep_reflection(
+            api,
+            token_of(who),
+            student_id=student_id_of(who),
+            answers=answers,
+            about=about,
+            said=said,
+            spoken=shown,
+            language=who.language,
         )
-    else:
-        reflection: dict[str, str | None] = {
-            "evidence_id": None if about == TERM else about,
-            "language": who.language,
-            **{prompt: answer for prompt, answer in answers.items() if answer},
-        }
-        answer = accepted(
-            await api.add_reflection(
-                token_of(who), student_id=student_id_of(who), reflection=reflection
-            )
-        )
+    )
     if answer.ok:
         # On a piece: back to their work, where it shows under the piece.
         done = (
@@ -209,9 +189,16 @@ async def _reflect_page(
         starters=starters_view(starters.body if starters.ok else None),
         prompt=prompt,
         prompts=PROMPTS,
-        pieces=work_views(pieces.body if pieces.ok else None, language=who.language, timezone=None),
+        # (Not one returned to fix, unless it is the one chosen.)
+        pieces=[
+            piece
+            for piece in work_views(
+                pieces.body if pieces.ok else None, language=who.language, timezone=None
+            )
+            if piece.status != "returned" or piece.evidence_id == about
+        ],
         about=about or TERM,
-        answers={prompt: text[:MAX_ANSWER] for prompt, text in (answers or {}).items()},
+        answers={prompt: text[:MAX_WORDS] for prompt, text in (answers or {}).items()},
         done=done,
         refusal=refusal.value if refusal else None,
     )
