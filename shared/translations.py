@@ -65,6 +65,16 @@ def best_language(preferred: str | None, supported: Iterable[str]) -> str | None
 
 
 @lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
+def right_to_left(language: str) -> bool:
+    """Whether the language's text runs right to left (Arabic, Persian, Hebrew, Urdu...), as the
+    CLDR says (``ar``, ``fa-IR``); not for a language it does not know."""
+    try:
+        return bool(Locale.parse(language, sep="-").character_order == "right-to-left")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return False
+
+
 def language_name(tag: str, *, in_language: str) -> str:
     """A language's name written in ``in_language`` ("espagnol" for ``es`` in French; an
     interpreter's language, a family's): the CLDR's, with the tag's region or script ("Spanish

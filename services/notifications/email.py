@@ -46,8 +46,8 @@ import aiosmtplib
 from services.notifications.channels import Outcomes, Undeliverable
 from services.notifications.tables import Delivery
 from shared.calendar_ics import addressed_by_email
+from shared.translations import right_to_left
 
-RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur"})
 CRLF = "\r\n"
 _METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
 _BREAKS = re.compile(r"[\r\n]+")
@@ -210,7 +210,7 @@ def _encoded_words(text: str) -> list[str]:
 def _html(body: str, language: str) -> str:
     """The plain text as HTML: its paragraphs, and a line that is an address (a family's
     link stands on a line of its own) as a link to it."""
-    direction = "rtl" if language.split("-", 1)[0] in RIGHT_TO_LEFT else "ltr"
+    direction = "rtl" if right_to_left(language) else "ltr"
     paragraphs = "\n".join(
         f"<p>{'<br>'.join(map(_html_line, block.splitlines()))}</p>"
         for block in body.strip().split("\n\n")

@@ -29,6 +29,7 @@ from shared.translations import (
     compiled_translations,
     in_words,
     language_name,
+    right_to_left,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -213,11 +214,16 @@ def render(
     environment = _ENVIRONMENTS[chosen]
     text = environment.get_template(f"{template}.txt.j2").render(**values)
     if office is not None:
+        reach = localize(", ".join(way for way in (office.phone, office.email) if way))
         footer = environment.get_template("_school_office.txt.j2").render(
             school=localize(office.school),
-            reach=localize(", ".join(way for way in (office.phone, office.email) if way)),
+            reach=reach,
             hours=localize(Authored(office.hours) if office.hours else None),
         )
+        if right_to_left(chosen):
+            # The number and address read left to right inside the right-to-left line (an
+            # extension stays beside its number), isolated as the Unicode bidi rules say.
+            footer = footer.replace(reach, f"\u2068{reach}\u2069")
         text = f"{text.rstrip()}\n\n{footer.strip()}\n"
     subject, _, body = text.partition("\n")
     return Message(language=chosen, subject=shortened(subject.strip()), body=body.lstrip("\n"))

@@ -9,13 +9,12 @@ from pathlib import Path
 from babel import Locale
 from starlette.requests import Request
 
-from shared.translations import best_language, catalog_files, language_name
+from shared.translations import best_language, catalog_files, language_name, right_to_left
 
 LOCALE = Path(__file__).parent / "locale"
 FALLBACK_LANGUAGE = "en"  # the templates' own language
 CATALOGS = catalog_files(LOCALE)
 LANGUAGES = (FALLBACK_LANGUAGE, *sorted(CATALOGS))
-RIGHT_TO_LEFT = frozenset({"ar"})
 LANGUAGE_COOKIE = "slc_lang"
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 # Read no more of a header than any browser sends.
@@ -63,7 +62,7 @@ def accepted_languages(request: Request) -> list[str]:
 
 
 def direction(language: str) -> str:
-    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
+    return "rtl" if right_to_left(language) else "ltr"
 
 
 @lru_cache(maxsize=64)

@@ -21,12 +21,13 @@ from services.notifications.messages import (
     Days,
     LanguageName,
     Names,
+    OfficeWords,
     message_language,
     render,
 )
 from services.notifications.sms_text import segments
 from services.notifications.tables import Delivery
-from shared.translations import language_name
+from shared.translations import language_name, right_to_left
 from tests.notifications_support import queued_message
 
 LOS_ANGELES = "America/Los_Angeles"
@@ -981,3 +982,34 @@ def test_only_a_line_that_is_an_address_becomes_a_link_in_the_email() -> None:
     assert '<a href="https://school.example/other" dir="ltr">' in written
     assert "Reason: &quot;see https://evil.example/x&quot;" in written
     assert "https://school.example/f?link=a&quot;b&lt;c<br>" in written
+
+
+# --- The school office at the end -----------------------------------------------------------
+
+OFFICE = OfficeWords(
+    school="Conway Elementary",
+    phone="(503) 555-0100 ext. 2",
+    email="office@conway.example.org",
+    hours="Monday to Friday, 7:30 am to 4 pm",
+)
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_each_message_ends_with_the_school_office_in_the_familys_language(language: str) -> None:
+    plain = rendered("conference_cancelled", language)
+    message = rendered("conference_cancelled", language, office=OFFICE)
+    assert message.subject == plain.subject
+    assert message.body.startswith(plain.body.rstrip())
+    footer = message.body[len(plain.body.rstrip()) :].strip().splitlines()
+    assert footer[0] == "--"
+    assert "(503) 555-0100 ext. 2, office@conway.example.org" in footer[1]
+    assert "Conway Elementary" in footer[1]
+    assert "Monday to Friday, 7:30 am to 4 pm" in footer[2]  # (as the office wrote it, quoted)
+    # In Arabic the number and address are isolated, reading left to right in the line.
+    isolated = "\u2068(503) 555-0100 ext. 2, office@conway.example.org\u2069"
+    assert (isolated in footer[1]) == (language == "ar")
+
+
+def test_right_to_left_languages_are_the_cldrs() -> None:
+    assert [right_to_left(tag) for tag in ("ar", "ar-EG", "fa", "he", "ur")] == [True] * 5
+    assert [right_to_left(tag) for tag in ("en", "es", "zh-Hans", "vi", "mam", "")] == [False] * 6
