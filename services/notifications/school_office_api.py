@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.environment import NotificationsEnvironment
@@ -27,15 +27,10 @@ router = APIRouter(tags=["school office"])
 HOURS_MAX_LENGTH = 120
 
 
-def _blank_is_none(value: object) -> object:
-    if isinstance(value, str):
-        return value.strip() or None
-    return value
-
-
 class SchoolOfficeIn(BaseModel):
     phone: str | None = Field(
         None,
+        min_length=1,
         max_length=40,
         description="The office's phone number as people write it, with its extension if any:"
         " `(503) 555-0100`, `503-555-0100 ext. 2`, `+1 503 555 0100` (without a country code,"
@@ -53,8 +48,6 @@ class SchoolOfficeIn(BaseModel):
         " written (never translated).",
         examples=["Monday to Friday, 7:30 am to 4 pm"],
     )
-
-    _blank = field_validator("phone", "email", "hours", mode="before")(_blank_is_none)
 
 
 class SchoolOfficeOut(BaseModel):

@@ -69,8 +69,9 @@ class NotificationsApi(ServiceApi):
     async def write_school_office(
         self, credential: str, *, site: str, phone: str, email: str, hours: str
     ) -> Answer:
-        """Replace how the site's families reach its office (all empty: nothing shown); 422
-        with the field and the type of its error when refused."""
+        """Replace how the site's families reach its office (a field left blank: none; all:
+        nothing shown); 422 with the field and the type of its error when refused."""
         path = f"/sites/{quote(site, safe='')}/office"
-        body = {"phone": phone, "email": email, "hours": hours}
+        written = {"phone": phone, "email": email, "hours": hours}
+        body = {name: value.strip() or None for name, value in written.items()}
         return await self._call("PUT", path, credential, json=body)

@@ -41,7 +41,7 @@ async def test_the_office_writes_how_to_reach_it_and_each_message_ends_with_it(
             OFFICE,
             json={
                 "phone": "503.555.0100 ext. 2",
-                "email": " office@conway.example.org ",
+                "email": "office@conway.example.org",
                 "hours": "Monday to Friday, 7:30 am to 4 pm",
             },
             headers=CONWAY_ADMIN,
@@ -83,7 +83,7 @@ async def test_the_office_writes_how_to_reach_it_and_each_message_ends_with_it(
     )
     cleared = ok(
         await http.put(
-            OFFICE, json={"phone": " ", "email": "", "hours": None}, headers=CONWAY_ADMIN
+            OFFICE, json={"phone": None, "email": None, "hours": None}, headers=CONWAY_ADMIN
         )
     )
     assert (cleared["phone"], cleared["updated_by"]) == (None, None)
@@ -114,6 +114,9 @@ async def test_who_may_write_and_read_it_and_nonsense_refused_in_words(system: S
 
     for body, field, kind in [
         ({"phone": "call us"}, "phone", "phone_not_a_number"),
+        ({"phone": " "}, "phone", "phone_not_a_number"),
+        ({"phone": "(503) 555-0100", "email": ""}, "email", "value_error"),
+        ({"phone": "(503) 555-0100", "hours": " "}, "hours", "value_error"),
         ({"phone": "555-0100"}, "phone", "phone_not_a_number"),  # (no area code)
         ({"phone": "1" * 41}, "phone", "string_too_long"),
         # (More than E.164's 15 digits, an extension longer than any office has.)
