@@ -28,21 +28,21 @@ async def keep_reflection(
     student_id: str,
     answers: dict[str, str],
     about: str,
+    prompt: str,
     said: UploadFile | None = None,
-    spoken: str | None = None,
     language: str | None = None,
 ) -> Answer:
-    """Keep the reflection: ``said`` aloud in answer to the prompt ``spoken`` (with its words
-    typed too, if any), else written (``answers``, by prompt); on ``about`` (``TERM``, or a
-    piece); in ``language``, else the student's own (portfolio takes it from the roster)."""
+    """Keep the reflection: ``said`` aloud in answer to ``prompt`` (with its words typed too,
+    if any), else written (``answers``, by prompt); on ``about`` (``TERM``, or a piece); in
+    ``language``, else the student's own (portfolio takes it from the roster)."""
     piece = {"evidence_id": about} if about != TERM else {}
     spoken_in = {"language": language} if language else {}
-    if said is not None and spoken is not None:
-        words = answers.get(spoken, "")
+    if said is not None:
+        words = answers.get(prompt, "")
         return await api.say_reflection(
             token,
             student_id=student_id,
-            said={"prompt": spoken, **piece, **spoken_in, **({"words": words} if words else {})},
+            said={"prompt": prompt, **piece, **spoken_in, **({"words": words} if words else {})},
             file_name=str(said.filename),
             file=said.file,
             media_type=said.content_type or "application/octet-stream",

@@ -5,8 +5,9 @@ show, and the form that changes them. The form posts, then comes back to the pag
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -18,6 +19,7 @@ from services.web.office.signed_in import OfficeDep, School, school_of, schools_
 from services.web.office.windows_view import written_moment
 from services.web.pages import Visitor, page
 from services.web.portfolio_api import PortfolioApi
+from services.web.school_offices import office_view
 from services.web.service_api import Answer
 from services.web.service_clients import NotificationsDep, PortfolioDep
 from services.web.staff.signed_in import accepted, token_of
@@ -117,17 +119,25 @@ async def _page(
     posted: tuple[str, dict[str, str]] | None = None,
     status: int = 200,
 ) -> Response:
-    schools = []
-    for school in await schools_of(portfolio, who):
-        answer = accepted(await api.school_office(token_of(who), site=school.id))
-        form = posted[1] if posted is not None and posted[0] == school.id else None
-        schools.append(_view(school, answer, form=form, language=who.language))
+    schools = await schools_of(portfolio, who)
+    answers = await asyncio.gather(
+        *(api.school_office(token_of(who), site=school.id) for school in schools)
+    )
+    views = [
+        _view(
+            school,
+            accepted(answer),
+            form=posted[1] if posted is not None and posted[0] == school.id else None,
+            language=who.language,
+        )
+        for school, answer in zip(schools, answers, strict=True)
+    ]
     return page(
         request,
         who,
         "office_contact.html.j2",
         status=status,
-        schools=schools,
+        schools=views,
         done=done,
         errors={name: refusal.value for name, refusal in (errors or {}).items()},
         section="contact",
@@ -137,27 +147,25 @@ async def _page(
 def _view(
     school: School, answer: Answer, *, form: dict[str, str] | None, language: str
 ) -> SchoolContact:
-    body: Any = answer.body if answer.ok and isinstance(answer.body, dict) else None
-    if body is None:
+    office = office_view(answer.body) if answer.ok else None
+    if office is None:
         return SchoolContact(school, known=answer.status != 404, answered=False)
-
-    def text(name: str) -> str:
-        value = body.get(name)
-        return value if isinstance(value, str) else ""
-
-    written_at = text("updated_at")
     return SchoolContact(
         school=school,
-        phone=text("phone_display"),
-        phone_uri=text("phone_uri"),
-        email=text("email"),
-        hours=text("hours"),
-        written_by=text("updated_by") or None,
-        written_at=written_moment(written_at, timezone=school.timezone, language=language)
-        if written_at
+        phone=office.phone or "",
+        phone_uri=office.phone_uri or "",
+        email=office.email or "",
+        hours=office.hours or "",
+        written_by=office.written_by,
+        written_at=written_moment(office.written_at, timezone=school.timezone, language=language)
+        if office.written_at
         else None,
         # The form shows what is in force, written as families read it (or what was posted).
         form=form
         if form is not None
-        else {"phone": text("phone_display"), "email": text("email"), "hours": text("hours")},
+        else {
+            "phone": office.phone or "",
+            "email": office.email or "",
+            "hours": office.hours or "",
+        },
     )

@@ -25,6 +25,12 @@ from services.web.troubles import Trouble, TroublePage
 router = APIRouter()
 
 
+def teacher_recordings(student_id: str) -> str:
+    """Where a teacher's pages play the student's reflections said aloud (``/<id>/recording``
+    under it, this module's proxy)."""
+    return f"/teacher/students/{student_id}/reflections"
+
+
 @router.get("/teacher/students/{student_id}/plans/{cycle_id}")
 async def student_plan(
     request: Request,
@@ -125,7 +131,7 @@ async def _plan_page(
     plan = plan_view(
         presentation.body if presentation.ok else None,
         pieces=pieces.body if pieces.ok else None,
-        recordings=f"/teacher/students/{student_id}/reflections",
+        recordings=teacher_recordings(student_id),
     )
     return page(
         request,

@@ -22,8 +22,15 @@ from services.web.portfolio_api import PortfolioApi
 from services.web.reflection_form import MAX_WORDS, TERM, keep_reflection, recording_in
 from services.web.service_api import Answer, ServiceUnavailable, is_id
 from services.web.service_clients import PortfolioDep, portfolio
+from services.web.staff.plans import teacher_recordings
 from services.web.staff.refusals import StaffRefusal, staff_refusal_of
-from services.web.staff.signed_in import TeacherDep, accepted, token_of
+from services.web.staff.signed_in import (
+    TEACHER_ROLE,
+    TeacherDep,
+    accepted,
+    signed_in_as,
+    token_of,
+)
 from services.web.student.view import work_views
 from services.web.troubles import Trouble, TroublePage
 from shared.body_limit import BodyTooLarge
@@ -39,14 +46,12 @@ async def too_big_answer(request: Request, limit: int) -> Response | None:
     the form again, saying so, to a signed-in teacher (None: not posted here, or not by one, or
     not for a student of theirs; the plain page then says it)."""
     found = _REFLECT.fullmatch(request.url.path)
-    who = visitor(request)
-    if found is None or who.session is None or who.session.person is None:
-        return None
-    if who.session.person.role != "teacher":
+    if found is None:
         return None
     try:
+        who = signed_in_as(TEACHER_ROLE)(visitor(request))
         return await too_big_page(request, who, portfolio(request), found[1])
-    except (TroublePage, ServiceUnavailable):  # (not theirs, or portfolio not answering)
+    except (TroublePage, ServiceUnavailable):  # (no teacher, not theirs, portfolio not answering)
         return None
 
 
@@ -117,7 +122,7 @@ async def _keep(
             answers={prompt: words},
             about=about,
             said=said,
-            spoken=prompt,
+            prompt=prompt,
         )
     )
     if answer.ok:
@@ -191,9 +196,8 @@ async def _page(
     )
     if not student.ok:  # (not a student of theirs: portfolio says 404)
         raise TroublePage(Trouble.NOT_FOUND, 404)
-    recordings = f"/teacher/students/{student_id}/reflections"
     said = [
-        reflection_view(one, recordings=recordings)
+        reflection_view(one, recordings=teacher_recordings(student_id))
         for one in (
             reflections.body if reflections.ok and isinstance(reflections.body, list) else []
         )

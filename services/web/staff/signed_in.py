@@ -31,7 +31,8 @@ def signed_in_as(role: str) -> Callable[[Visitor], Visitor]:
     return signed_in
 
 
-TeacherDep = Annotated[Visitor, Depends(signed_in_as("teacher"))]
+TEACHER_ROLE = "teacher"
+TeacherDep = Annotated[Visitor, Depends(signed_in_as(TEACHER_ROLE))]
 
 
 def person_of(who: Visitor) -> Person:

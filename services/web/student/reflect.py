@@ -102,7 +102,7 @@ async def _keep(request: Request, who: Visitor, api: PortfolioApi, form: FormDat
             answers=answers,
             about=about,
             said=said,
-            spoken=shown,
+            prompt=shown,
             language=who.language,
         )
     )
